@@ -1,0 +1,111 @@
+//! # kith-app
+//!
+//! Application services: one public method per use case. Each use case parses its input
+//! into domain types, checks who may do it *to this resource*, and runs in exactly one
+//! storage transaction that also writes its outbox event.
+//!
+//! ## Layout
+//! - [`App`]: the handle that owns storage, the clock and settings; use cases are its
+//!   methods, grouped by module ([`accounts`], [`merchants`], [`tiers`], [`stores`],
+//!   [`webhooks`]).
+//! - [`auth`]: who is asking ([`Principal`]) and the access checks every use case calls.
+//! - [`outbox`], [`jobs`]: the event log and the leased background work that reads it.
+//! - [`idempotency`]: stored responses for `Idempotency-Key` replays.
+//!
+//! Architecture invariant: no HTTP types here. The HTTP face calls these methods and maps
+//! [`AppError`] to problem documents; the CLI calls the same methods.
+
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod jobs;
+pub mod merchants;
+pub mod outbox;
+pub mod page;
+pub mod stores;
+pub mod tiers;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use kith_domain::Clock;
+use kith_store::Db;
+
+pub use auth::Principal;
+pub use error::{AppError, AppResult};
+
+/// Settings the rules read. Defaults are the product's defaults; `kith serve` fills them
+/// from flags, `KITH_*` variables and `kith.toml`.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// How long a login session lasts without being renewed.
+    pub session_ttl_secs: i64,
+    /// Failed logins allowed per account (and, separately, per client address ×5) inside
+    /// the window before further attempts get 429.
+    pub login_max_failures: i64,
+    pub login_window_secs: i64,
+    /// How long a stored `Idempotency-Key` response is replayed.
+    pub idempotency_ttl_secs: i64,
+    /// How long a staff or clerk invitation can be accepted.
+    pub invitation_ttl_secs: i64,
+    /// Webhook deliveries are tried this many times, with exponential backoff, before
+    /// they are marked failed.
+    pub webhook_max_attempts: i64,
+    /// First retry delay; each later one doubles, capped at `webhook_backoff_max_secs`.
+    pub webhook_backoff_base_secs: i64,
+    pub webhook_backoff_max_secs: i64,
+    /// Timeout of one webhook HTTP request.
+    pub webhook_timeout_secs: u64,
+    /// Allow webhook URLs on loopback and private addresses (tests and the demo); off in
+    /// production so a merchant cannot make kith call into the operator's network.
+    pub webhook_allow_private: bool,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_secs: 30 * 24 * 3600,
+            login_max_failures: 10,
+            login_window_secs: 15 * 60,
+            idempotency_ttl_secs: 24 * 3600,
+            invitation_ttl_secs: 7 * 24 * 3600,
+            webhook_max_attempts: 12,
+            webhook_backoff_base_secs: 10,
+            webhook_backoff_max_secs: 6 * 3600,
+            webhook_timeout_secs: 10,
+            webhook_allow_private: false,
+        }
+    }
+}
+
+/// The application: storage, clock and settings. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<AppConfig>,
+}
+
+impl App {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        Self {
+            db,
+            clock,
+            config: Arc::new(config),
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Unix milliseconds → RFC 3339 (`2026-11-22T14:10:44.123Z`), the API's time format.
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

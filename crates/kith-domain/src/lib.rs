@@ -1,0 +1,27 @@
+//! # kith-domain
+//!
+//! The pure core of kith: values that can only be built by parsing (a phone number, an
+//! email, a password that meets the policy, a tier code, opening hours), the legal moves
+//! of a merchant application, money as integer fen, and the clock that every time rule
+//! reads.
+//!
+//! Architecture invariant: this crate knows nothing of HTTP, SQL, async or the file system.
+//! Everything here is deterministic given its inputs (and the injected [`Clock`]), which is
+//! what lets the rules be property-tested.
+
+pub mod clock;
+pub mod error;
+pub mod identity;
+pub mod merchant;
+pub mod money;
+pub mod signature;
+pub mod store;
+pub mod text;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::DomainError;
+pub use identity::{Email, LoginId, Password, Phone};
+pub use merchant::{MerchantStatus, StaffRole, TierCode};
+pub use money::Fen;
+pub use store::{Coordinates, OpeningHours};
+pub use text::BoundedText;

@@ -1,0 +1,65 @@
+//! The one interface rules are written against.
+
+use crate::{Row, StoreError, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection inside an open transaction. Everything a unit of work does through it
+/// commits or rolls back together. SQL uses `$1, $2, …` placeholders on both engines.
+pub trait Conn {
+    fn engine(&self) -> Engine;
+
+    /// Runs one statement; returns the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+
+    /// Runs one statement and returns all its rows.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;
+
+    /// Runs several statements without parameters (migrations).
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError>;
+
+    /// At most one row.
+    fn query_opt(&mut self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+        let mut rows = self.query(sql, params)?;
+        match rows.len() {
+            0 => Ok(None),
+            1 => Ok(rows.pop()),
+            n => Err(StoreError::Other(format!("expected at most one row, got {n}"))),
+        }
+    }
+
+    /// Exactly one row, or [`StoreError::NotFound`].
+    fn query_one(&mut self, sql: &str, params: &[Value]) -> Result<Row, StoreError> {
+        self.query_opt(sql, params)?.ok_or(StoreError::NotFound)
+    }
+
+    /// `FOR UPDATE` on PostgreSQL; nothing on SQLite, whose single writer already holds
+    /// the database for the whole transaction. Append to a SELECT that must lock its rows.
+    fn for_update(&self) -> &'static str {
+        match self.engine() {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        }
+    }
+
+    /// `FOR UPDATE SKIP LOCKED` on PostgreSQL, for leasing work among several servers.
+    fn for_update_skip_locked(&self) -> &'static str {
+        match self.engine() {
+            Engine::Postgres => " FOR UPDATE SKIP LOCKED",
+            Engine::Sqlite => "",
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! [`Db`]: the handle every service holds. Cloning is cheap; all clones share the engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use rusqlite::Connection;
+
+use crate::conn::{Conn, Engine};
+use crate::pg::{PgClient, PgConn};
+use crate::pool::Pool;
+use crate::sqlite::{self, SqliteConn, WriteJob};
+pub use crate::sqlite::SqliteSync;
+use crate::{StoreError, TxError};
+
+/// How to reach storage. Exactly one engine: PostgreSQL when `database_url` is set,
+/// otherwise SQLite in `data_dir`.
+#[derive(Debug, Clone)]
+pub struct DbConfig {
+    /// `postgres://…`; `None` for the embedded SQLite default.
+    pub database_url: Option<String>,
+    /// Where the SQLite file (`kith.db`) lives; created if missing.
+    pub data_dir: PathBuf,
+    pub sqlite_sync: SqliteSync,
+    /// PostgreSQL connections, or SQLite read connections. Writes on SQLite always go
+    /// through the one writer thread.
+    pub pool_size: usize,
+}
+
+/// Times a unit of work is retried after a serialization failure or deadlock before the
+/// error reaches the caller.
+const MAX_RETRIES: u32 = 5;
+
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+enum Inner {
+    Sqlite {
+        path: PathBuf,
+        sync: SqliteSync,
+        writer: mpsc::Sender<WriteJob>,
+        readers: Pool<Connection>,
+    },
+    Postgres {
+        url: String,
+        pool: Pool<PgClient>,
+    },
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({})", self.engine().as_str())
+    }
+}
+
+impl Db {
+    pub async fn open(cfg: &DbConfig) -> Result<Db, StoreError> {
+        match &cfg.database_url {
+            Some(url) => Self::connect_postgres(url, cfg.pool_size).await,
+            None => {
+                std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
+                    StoreError::Unavailable(format!("create {}: {e}", cfg.data_dir.display()))
+                })?;
+                Self::open_sqlite(&cfg.data_dir.join("kith.db"), cfg.sqlite_sync, cfg.pool_size)
+                    .await
+            }
+        }
+    }
+
+    pub async fn open_sqlite(path: &Path, sync: SqliteSync, readers: usize) -> Result<Db, StoreError> {
+        let path = path.to_owned();
+        let p = path.clone();
+        let conn = tokio::task::spawn_blocking(move || sqlite::open(&p, false, sync))
+            .await
+            .map_err(|e| StoreError::Other(e.to_string()))??;
+        let writer = sqlite::spawn_writer(conn)?;
+        Ok(Db {
+            inner: Arc::new(Inner::Sqlite {
+                path,
+                sync,
+                writer,
+                readers: Pool::new(readers.clamp(1, 64)),
+            }),
+        })
+    }
+
+    pub async fn connect_postgres(url: &str, pool_size: usize) -> Result<Db, StoreError> {
+        let db = Db {
+            inner: Arc::new(Inner::Postgres {
+                url: url.to_owned(),
+                pool: Pool::new(pool_size.clamp(1, 256)),
+            }),
+        };
+        // Fail at start, not at the first request, when the server is unreachable.
+        db.ping().await?;
+        Ok(db)
+    }
+
+    pub fn engine(&self) -> Engine {
+        match &*self.inner {
+            Inner::Sqlite { .. } => Engine::Sqlite,
+            Inner::Postgres { .. } => Engine::Postgres,
+        }
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
+    }
+
+    /// Runs `f` in one read-write transaction. It commits when `f` returns `Ok` and rolls
+    /// back when it returns `Err`. On PostgreSQL a serialization failure or deadlock runs
+    /// `f` again (up to 5 times), so `f` must not have effects outside the transaction.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        match &*self.inner {
+            Inner::Sqlite { writer, .. } => sqlite_write(writer, f).await,
+            Inner::Postgres { .. } => self.pg_run(f).await,
+        }
+    }
+
+    /// Runs `f` in one transaction on a read connection (a consistent snapshot on SQLite).
+    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        match &*self.inner {
+            Inner::Sqlite { .. } => self.sqlite_read(f).await,
+            Inner::Postgres { .. } => self.pg_run(f).await,
+        }
+    }
+
+    async fn sqlite_read<T, E, F>(&self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        let Inner::Sqlite {
+            readers, path, sync, ..
+        } = &*self.inner
+        else {
+            unreachable!("sqlite_read on a PostgreSQL Db")
+        };
+        let (lease, idle) = readers.checkout().await;
+        let (path, sync, inner) = (path.clone(), *sync, self.inner.clone());
+        tokio::task::spawn_blocking(move || {
+            let _lease = lease;
+            let conn = match idle {
+                Some(c) => c,
+                None => sqlite::open(&path, true, sync)?,
+            };
+            conn.execute_batch("BEGIN").map_err(sqlite::map_err)?;
+            let out = f(&mut SqliteConn(&conn));
+            let _ = conn.execute_batch("ROLLBACK");
+            if let Inner::Sqlite { readers, .. } = &*inner {
+                readers.give_back(conn);
+            }
+            out
+        })
+        .await
+        .unwrap_or_else(|e| Err(E::from(StoreError::Other(format!("read task failed: {e}")))))
+    }
+
+    async fn pg_run<T, E, F>(&self, mut f: F) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        let Inner::Postgres { pool, url } = &*self.inner else {
+            unreachable!("pg_run on a SQLite Db")
+        };
+        let (lease, idle) = pool.checkout().await;
+        let (url, inner) = (url.clone(), self.inner.clone());
+        tokio::task::spawn_blocking(move || {
+            let _lease = lease;
+            let mut pc = match idle {
+                Some(c) if !c.client.is_closed() => c,
+                _ => PgClient {
+                    client: postgres::Client::connect(&url, postgres::NoTls)
+                        .map_err(crate::pg::map_err)?,
+                    stmts: Default::default(),
+                },
+            };
+            let mut attempt = 0;
+            let out = loop {
+                let PgClient { client, stmts } = &mut pc;
+                let tx = client.transaction().map_err(crate::pg::map_err)?;
+                let mut conn = PgConn { tx, stmts };
+                let res = f(&mut conn);
+                let res = match res {
+                    Ok(v) => conn.tx.commit().map(|()| v).map_err(|e| E::from(crate::pg::map_err(e))),
+                    Err(e) => Err(e), // dropping the transaction rolls it back
+                };
+                match res {
+                    Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
+                        attempt += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(2u64 << attempt));
+                    }
+                    other => break other,
+                }
+            };
+            if !pc.client.is_closed() {
+                if let Inner::Postgres { pool, .. } = &*inner {
+                    pool.give_back(pc);
+                }
+            }
+            out
+        })
+        .await
+        .unwrap_or_else(|e| Err(E::from(StoreError::Other(format!("storage task failed: {e}")))))
+    }
+
+    /// Where the data lives, for logs and `kith status`: the SQLite file, or the
+    /// PostgreSQL URL without its password.
+    pub fn describe(&self) -> String {
+        match &*self.inner {
+            Inner::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
+            Inner::Postgres { url, .. } => redact_url(url),
+        }
+    }
+
+    /// The SQLite file, if this is the embedded engine (backups use it).
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &*self.inner {
+            Inner::Sqlite { path, .. } => Some(path),
+            Inner::Postgres { .. } => None,
+        }
+    }
+}
+
+async fn sqlite_write<T, E, F>(writer: &mpsc::Sender<WriteJob>, mut f: F) -> Result<T, E>
+where
+    F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: TxError,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
+    let job: WriteJob = Box::new(move |conn: &mut SqliteConn<'_>| {
+        let res = f(conn);
+        let ok = res.is_ok();
+        let deliver: Box<dyn FnOnce(Result<(), StoreError>) + Send> =
+            Box::new(move |commit: Result<(), StoreError>| {
+                let out = match (commit, res) {
+                    (Ok(()), res) => res,
+                    (Err(e), Ok(_)) => Err(E::from(e)),
+                    (Err(_), Err(e)) => Err(e),
+                };
+                let _ = tx.send(out);
+            });
+        (ok, deliver)
+    });
+    writer
+        .send(job)
+        .map_err(|_| E::from(StoreError::Unavailable("the SQLite writer has stopped".into())))?;
+    rx.await.unwrap_or_else(|_| {
+        Err(E::from(StoreError::Other(
+            "the write was abandoned (it panicked or its transaction could not begin)".into(),
+        )))
+    })
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact_url("postgres://kith:s3cret@db:5432/kith"),
+            "postgres://kith:***@db:5432/kith"
+        );
+        assert_eq!(
+            super::redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+    }
+}

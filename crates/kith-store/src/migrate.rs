@@ -1,0 +1,91 @@
+//! Migrations are history: one folder per engine, files applied in order and never edited
+//! once released. Each runs in its own transaction together with the row that records it,
+//! so a crash leaves either all of a migration or none. Two servers starting at once on
+//! one PostgreSQL race on the `schema_migrations` primary key: the loser sees the winner's
+//! row and moves on. No advisory locks (CockroachDB has none).
+
+use crate::conn::Engine;
+use crate::{Db, StoreError, args};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($v:expr, $name:literal) => {
+        Migration {
+            version: $v,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $name, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $name, ".sql")),
+        }
+    };
+}
+
+/// Every migration, oldest first.
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation")];
+
+const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
+    version bigint PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)";
+
+/// Applies what is missing; returns the names applied now (empty when up to date).
+pub async fn run(db: &Db, now_ms: i64) -> Result<Vec<&'static str>, StoreError> {
+    let created = db.write(|c| c.execute_batch(CREATE_TABLE)).await;
+    if let Err(e) = created {
+        // A concurrent CREATE TABLE IF NOT EXISTS can still collide on PostgreSQL's
+        // catalog; if the table is there now, that is all we wanted.
+        db.read(|c| c.query("SELECT 1 FROM schema_migrations LIMIT 1", &[]))
+            .await
+            .map_err(|_| e)?;
+    }
+    let mut applied = Vec::new();
+    for m in MIGRATIONS {
+        let engine = db.engine();
+        let outcome: Result<bool, StoreError> = db
+            .write(move |c| {
+                let done = c.query_opt(
+                    "SELECT 1 FROM schema_migrations WHERE version = $1",
+                    args![m.version],
+                )?;
+                if done.is_some() {
+                    return Ok(false);
+                }
+                c.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                    args![m.version, m.name, now_ms],
+                )?;
+                c.execute_batch(match engine {
+                    Engine::Sqlite => m.sqlite,
+                    Engine::Postgres => m.postgres,
+                })?;
+                Ok(true)
+            })
+            .await;
+        match outcome {
+            Ok(true) => {
+                tracing::info!(migration = m.name, "applied migration");
+                applied.push(m.name);
+            }
+            Ok(false) => {}
+            Err(e) if e.is_unique_on("schema_migrations", &["version"]) => {}
+            Err(e) if matches!(&e, StoreError::Unique { constraint } if constraint.contains("schema_migrations")) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(applied)
+}
+
+/// The newest version applied, or 0 for an empty database.
+pub async fn current_version(db: &Db) -> Result<i64, StoreError> {
+    db.read(|c| {
+        let row = c.query_one(
+            "SELECT CAST(COALESCE(MAX(version), 0) AS bigint) FROM schema_migrations",
+            &[],
+        )?;
+        row.int(0)
+    })
+    .await
+}

@@ -1,0 +1,201 @@
+//! PostgreSQL through the synchronous `postgres` client, run on tokio's blocking pool.
+//!
+//! The schema uses native `uuid`, `timestamptz`, `boolean` and `jsonb` columns. [`Value`]
+//! converts by the column's type as PostgreSQL reports it: an id string binds to `uuid`, an
+//! integer of Unix milliseconds binds to `timestamptz`, 0/1 to `boolean`. Sums must be cast
+//! to `bigint` in SQL (`SUM` of a `bigint` is `numeric`, which we refuse to guess at).
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+
+use bytes::{BufMut, BytesMut};
+use postgres::error::SqlState;
+use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use postgres::{Statement, Transaction};
+
+use crate::conn::{Conn, Engine};
+use crate::{Row, StoreError, Value};
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+/// Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01).
+const PG_EPOCH_MS: i64 = 946_684_800_000;
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(i) => match *ty {
+                Type::INT8 => i.to_sql(ty, out),
+                Type::INT4 => i32::try_from(*i)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(*i)?.to_sql(ty, out),
+                Type::BOOL => (*i != 0).to_sql(ty, out),
+                Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+                    let micros = i
+                        .checked_sub(PG_EPOCH_MS)
+                        .and_then(|v| v.checked_mul(1000))
+                        .ok_or("timestamp out of range")?;
+                    out.put_i64(micros);
+                    Ok(IsNull::No)
+                }
+                _ => Err(format!("cannot bind an integer to {ty}").into()),
+            },
+            Value::Text(s) => match *ty {
+                Type::UUID => {
+                    let u = uuid::Uuid::parse_str(s)?;
+                    out.put_slice(u.as_bytes());
+                    Ok(IsNull::No)
+                }
+                Type::JSONB => {
+                    out.put_u8(1);
+                    out.put_slice(s.as_bytes());
+                    Ok(IsNull::No)
+                }
+                Type::INT8 => s.parse::<i64>()?.to_sql(ty, out),
+                _ => s.as_str().to_sql(ty, out),
+            },
+            Value::Bytes(b) => b.as_slice().to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        // Checked per value in `to_sql`, where the mismatch can name both sides.
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl<'a> FromSql<'a> for Value {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(match *ty {
+            Type::BOOL => Value::Int(bool::from_sql(ty, raw)?.into()),
+            Type::INT2 => Value::Int(i16::from_sql(ty, raw)?.into()),
+            Type::INT4 => Value::Int(i32::from_sql(ty, raw)?.into()),
+            Type::INT8 => Value::Int(i64::from_sql(ty, raw)?),
+            Type::TIMESTAMPTZ | Type::TIMESTAMP => {
+                let micros = i64::from_sql(&Type::INT8, raw)?;
+                Value::Int(micros.div_euclid(1000) + PG_EPOCH_MS)
+            }
+            Type::UUID => {
+                let bytes: [u8; 16] = raw.try_into()?;
+                Value::Text(uuid::Uuid::from_bytes(bytes).hyphenated().to_string())
+            }
+            Type::JSONB => Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or(&[]))?.to_owned()),
+            Type::BYTEA => Value::Bytes(raw.to_vec()),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
+                Value::Text(std::str::from_utf8(raw)?.to_owned())
+            }
+            ref other => {
+                return Err(format!("column type {other} is not used by kith (cast it)").into());
+            }
+        })
+    }
+
+    fn from_sql_null(_: &Type) -> Result<Self, BoxError> {
+        Ok(Value::Null)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+pub(crate) fn map_err(e: postgres::Error) -> StoreError {
+    if let Some(db) = e.as_db_error() {
+        let code = db.code();
+        let msg = db.message().to_owned();
+        return if *code == SqlState::UNIQUE_VIOLATION {
+            StoreError::Unique {
+                constraint: db.constraint().unwrap_or(&msg).to_owned(),
+            }
+        } else if *code == SqlState::FOREIGN_KEY_VIOLATION
+            || *code == SqlState::CHECK_VIOLATION
+            || *code == SqlState::NOT_NULL_VIOLATION
+        {
+            StoreError::Constraint {
+                detail: db.constraint().map_or(msg.clone(), |c| format!("{c}: {msg}")),
+            }
+        } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
+            || *code == SqlState::T_R_DEADLOCK_DETECTED
+        {
+            StoreError::Retryable(msg)
+        } else {
+            StoreError::Other(format!("{}: {msg}", code.code()))
+        };
+    }
+    if e.is_closed() {
+        return StoreError::Unavailable(e.to_string());
+    }
+    let text = e.to_string();
+    if text.contains("error connecting") || text.contains("connection") {
+        StoreError::Unavailable(text)
+    } else {
+        StoreError::Other(text)
+    }
+}
+
+/// A pooled client and the statements it has prepared. Statements belong to their
+/// connection, so the cache lives beside it.
+pub(crate) struct PgClient {
+    pub(crate) client: postgres::Client,
+    pub(crate) stmts: HashMap<String, Statement>,
+}
+
+/// Most statements one connection keeps prepared; beyond it the cache is cleared (the
+/// set of distinct SQL strings in kith is small and fixed, so this is a safety bound).
+const STMT_CACHE_MAX: usize = 512;
+
+pub(crate) struct PgConn<'a, 'c> {
+    pub(crate) tx: Transaction<'c>,
+    pub(crate) stmts: &'a mut HashMap<String, Statement>,
+}
+
+impl PgConn<'_, '_> {
+    fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let stmt = self.tx.prepare(sql).map_err(map_err)?;
+        if self.stmts.len() >= STMT_CACHE_MAX {
+            self.stmts.clear();
+        }
+        self.stmts.insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+}
+
+fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Conn for PgConn<'_, '_> {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let stmt = self.statement(sql)?;
+        self.tx.execute(&stmt, &refs(params)).map_err(map_err)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let stmt = self.statement(sql)?;
+        let rows = self.tx.query(&stmt, &refs(params)).map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        r.try_get::<_, Value>(i)
+                            .map_err(|e| StoreError::Decode(format!("column {i}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Row)
+            })
+            .collect()
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.tx.batch_execute(sql).map_err(map_err)
+    }
+}

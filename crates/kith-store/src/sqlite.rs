@@ -1,0 +1,235 @@
+//! The embedded engine: SQLite in WAL mode through rusqlite.
+//!
+//! SQLite allows one writer at a time, so one connection on its own thread owns every
+//! write. Writers queue closures to it; the thread takes whatever is queued (up to
+//! [`GROUP_COMMIT_MAX`]), runs each in its own savepoint inside one `BEGIN IMMEDIATE`
+//! transaction, commits once, and only then answers each caller. A closure that fails rolls
+//! back to its savepoint and leaves the others' work intact. Reads run on separate
+//! read-only connections and never wait for the writer.
+
+use std::path::Path;
+use std::sync::mpsc;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use crate::conn::{Conn, Engine};
+use crate::{Row, StoreError, Value};
+
+/// Most closures that share one commit. Bounds the latency a long batch adds to its first
+/// caller.
+pub const GROUP_COMMIT_MAX: usize = 64;
+
+pub(crate) struct SqliteConn<'c>(pub(crate) &'c Connection);
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Integer(*i),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+            Value::Bytes(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+/// `$1` → `?1`. Only outside string literals, so a `'$5'` literal survives.
+pub(crate) fn rewrite_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut in_str = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            in_str = !in_str;
+        }
+        if c == '$' && !in_str && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => {
+            let msg = msg.clone().unwrap_or_else(|| e.to_string());
+            match f.code {
+                ErrorCode::ConstraintViolation => match f.extended_code {
+                    // SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY
+                    2067 | 1555 => StoreError::Unique { constraint: msg },
+                    _ => StoreError::Constraint { detail: msg },
+                },
+                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => StoreError::Retryable(msg),
+                ErrorCode::CannotOpen | ErrorCode::NotADatabase | ErrorCode::ReadOnly => {
+                    StoreError::Unavailable(msg)
+                }
+                _ => StoreError::Other(msg),
+            }
+        }
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+impl Conn for SqliteConn<'_> {
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(&rewrite_placeholders(sql))
+            .map_err(map_err)?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(map_err)?;
+        Ok(n as u64)
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(&rewrite_placeholders(sql))
+            .map_err(map_err)?;
+        let ncols = stmt.column_count();
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(map_err)?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next().map_err(map_err)? {
+            let mut vals = Vec::with_capacity(ncols);
+            for i in 0..ncols {
+                vals.push(match r.get_ref(i).map_err(map_err)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(i) => Value::Int(i),
+                    ValueRef::Real(f) => {
+                        return Err(StoreError::Decode(format!(
+                            "column {i} is a float ({f}); kith stores no floats"
+                        )));
+                    }
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+                });
+            }
+            out.push(Row(vals));
+        }
+        Ok(out)
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.0.execute_batch(sql).map_err(map_err)
+    }
+}
+
+/// How hard SQLite syncs to disk. `Normal` in WAL mode survives a crash of the process
+/// (every commit is in the WAL); `Full` also survives power loss, at a cost per commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    #[default]
+    Normal,
+    Full,
+}
+
+pub(crate) fn open(path: &Path, read_only: bool, sync: SqliteSync) -> Result<Connection, StoreError> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
+    let sync = match sync {
+        SqliteSync::Normal => "NORMAL",
+        SqliteSync::Full => "FULL",
+    };
+    let mut pragmas = format!(
+        "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; \
+         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;"
+    );
+    if !read_only {
+        pragmas.push_str(" PRAGMA journal_mode = WAL;");
+    }
+    conn.execute_batch(&pragmas).map_err(map_err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+/// One queued unit of work. It runs inside the batch's transaction and hands back whether
+/// it succeeded and a callback that delivers its result once the commit's fate is known.
+pub(crate) type WriteJob =
+    Box<dyn FnOnce(&mut SqliteConn<'_>) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>) + Send>;
+
+pub(crate) fn spawn_writer(conn: Connection) -> Result<mpsc::Sender<WriteJob>, StoreError> {
+    let (tx, rx) = mpsc::channel::<WriteJob>();
+    std::thread::Builder::new()
+        .name("kith-sqlite-writer".into())
+        .spawn(move || writer_loop(conn, rx))
+        .map_err(|e| StoreError::Other(format!("spawn writer thread: {e}")))?;
+    Ok(tx)
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>) {
+    // Ends when every sender (every Db clone) is dropped.
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_COMMIT_MAX {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            // Dropping the jobs drops their answer channels: each caller sees the failure.
+            tracing::error!(error = %map_err(e), "sqlite writer could not begin a transaction");
+            continue;
+        }
+        for job in batch {
+            if conn.execute_batch("SAVEPOINT job").is_err() {
+                continue;
+            }
+            let mut sc = SqliteConn(&conn);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut sc)));
+            match outcome {
+                Ok((true, deliver)) => {
+                    let _ = conn.execute_batch("RELEASE job");
+                    done.push(deliver);
+                }
+                Ok((false, deliver)) => {
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    done.push(deliver);
+                }
+                Err(_) => {
+                    // The caller's channel is dropped with the job; it sees the failure.
+                    tracing::error!("a write closure panicked; its work was rolled back");
+                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                }
+            }
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(map_err);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for deliver in done {
+            deliver(commit.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_rewritten_outside_literals_only() {
+        assert_eq!(
+            rewrite_placeholders("SELECT $1, '$2', $10 WHERE a = $2"),
+            "SELECT ?1, '$2', ?10 WHERE a = ?2"
+        );
+    }
+}
