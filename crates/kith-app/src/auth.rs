@@ -36,7 +36,10 @@ pub enum StaffNeed {
 /// The merchant's status, or 404 if there is no such merchant.
 pub fn merchant_status(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantStatus> {
     let row = c
-        .query_opt("SELECT status FROM merchants WHERE id = $1", args![merchant_id])?
+        .query_opt(
+            "SELECT status FROM merchants WHERE id = $1",
+            args![merchant_id],
+        )?
         .ok_or(AppError::NotFound("merchant"))?;
     MerchantStatus::from_db(&row.text(0)?)
         .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))
@@ -63,9 +66,9 @@ pub fn require_staff(
     match (role, need) {
         (Some(StaffRole::Owner), _) => Ok(StaffRole::Owner),
         (Some(StaffRole::Manager), StaffNeed::AnyStaff) => Ok(StaffRole::Manager),
-        (Some(StaffRole::Manager), StaffNeed::Owner) => {
-            Err(AppError::Forbidden("only the merchant's owner may do this".into()))
-        }
+        (Some(StaffRole::Manager), StaffNeed::Owner) => Err(AppError::Forbidden(
+            "only the merchant's owner may do this".into(),
+        )),
         (None, _) => Err(AppError::Forbidden(
             "you are not staff of this merchant".into(),
         )),
@@ -95,6 +98,8 @@ pub fn require_clerk_of(c: &mut dyn Conn, who: &Principal, store_id: &str) -> Ap
     if ok {
         Ok(())
     } else {
-        Err(AppError::Forbidden("you are not a clerk of this store".into()))
+        Err(AppError::Forbidden(
+            "you are not a clerk of this store".into(),
+        ))
     }
 }

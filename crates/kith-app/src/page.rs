@@ -28,7 +28,10 @@ impl PageRequest {
         }
         let after = match cursor.filter(|c| !c.is_empty()) {
             None => None,
-            Some(c) => Some(decode(c).ok_or_else(|| AppError::invalid("cursor", "is not a cursor from this API"))?),
+            Some(c) => Some(
+                decode(c)
+                    .ok_or_else(|| AppError::invalid("cursor", "is not a cursor from this API"))?,
+            ),
         };
         Ok(Self { limit, after })
     }
@@ -38,14 +41,17 @@ impl PageRequest {
     }
 
     /// Key to compare with in SQL when there is no cursor: before every real key in an
-    /// ascending `(created_at, id)` order.
+    /// ascending `(created_at, id)` order (kith stores no time before 1970, and -1 stays
+    /// inside PostgreSQL's timestamp range where `i64::MIN` would not).
     pub fn after_key(&self) -> (i64, String) {
-        self.after.clone().unwrap_or((i64::MIN, String::new()))
+        self.after.clone().unwrap_or((-1, String::new()))
     }
 }
 
 fn decode(c: &str) -> Option<(i64, String)> {
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(c).ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c)
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (ms, id) = s.split_once('|')?;
     Some((ms.parse().ok()?, id.to_owned()))
@@ -56,7 +62,7 @@ pub fn encode_cursor(ms: i64, id: &str) -> String {
 }
 
 /// One page of items and the cursor of the next page, if there is one.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

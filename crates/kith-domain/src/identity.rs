@@ -24,7 +24,9 @@ impl Phone {
             .or_else(|| compact.strip_prefix("0086"))
             .or_else(|| {
                 // "86" followed by 11 digits; a bare 11-digit number never starts with 86.
-                (compact.len() == 13).then(|| compact.strip_prefix("86")).flatten()
+                (compact.len() == 13)
+                    .then(|| compact.strip_prefix("86"))
+                    .flatten()
             })
             .unwrap_or(&compact);
         let bytes = digits.as_bytes();
@@ -194,10 +196,7 @@ mod tests {
         ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Phone::parse("13812345678").unwrap().masked(),
-            "138****5678"
-        );
+        assert_eq!(Phone::parse("13812345678").unwrap().masked(), "138****5678");
     }
 
     #[test]
@@ -206,14 +205,26 @@ mod tests {
             Email::parse(" Li.Lei@Example.COM ").unwrap().as_str(),
             "li.lei@example.com"
         );
-        for bad in ["", "a", "a@b", "@b.com", "a@b@c.com", "a b@c.com", "a@-b.com", "a@b..com"] {
+        for bad in [
+            "",
+            "a",
+            "a@b",
+            "@b.com",
+            "a@b@c.com",
+            "a b@c.com",
+            "a@-b.com",
+            "a@b..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn login_ids_name_the_login_field() {
-        assert!(matches!(LoginId::parse("13812345678"), Ok(LoginId::Phone(_))));
+        assert!(matches!(
+            LoginId::parse("13812345678"),
+            Ok(LoginId::Phone(_))
+        ));
         assert!(matches!(LoginId::parse("x@y.cn"), Ok(LoginId::Email(_))));
         match LoginId::parse("nope") {
             Err(DomainError::Invalid { field, .. }) => assert_eq!(field, "login"),

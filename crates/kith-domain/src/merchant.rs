@@ -7,7 +7,7 @@ use crate::DomainError;
 
 /// Where a merchant application stands. `pending → approved | rejected`; a rejected
 /// applicant may re-apply, which starts a new pending application.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MerchantStatus {
     Pending,
@@ -69,7 +69,7 @@ impl MerchantStatus {
 
 /// A member's role inside one merchant. The owner is the applicant; the owner invites
 /// managers. Clerks are not staff of the whole merchant: they belong to one store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StaffRole {
     Owner,

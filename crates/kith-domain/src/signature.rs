@@ -52,7 +52,10 @@ pub fn verify(
     let mut ts = None;
     let mut tags = Vec::new();
     for part in header.split(',') {
-        let (k, v) = part.trim().split_once('=').ok_or(SignatureError::Malformed)?;
+        let (k, v) = part
+            .trim()
+            .split_once('=')
+            .ok_or(SignatureError::Malformed)?;
         match k {
             "t" => ts = Some(v.parse::<i64>().map_err(|_| SignatureError::Malformed)?),
             "v1" => tags.push(hex::decode(v).map_err(|_| SignatureError::Malformed)?),
@@ -69,7 +72,11 @@ pub fn verify(
     let ok = tags
         .iter()
         .any(|tag| mac(secret, ts, body).verify_slice(tag).is_ok());
-    if ok { Ok(()) } else { Err(SignatureError::Mismatch) }
+    if ok {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 #[cfg(test)]
@@ -81,11 +88,26 @@ mod tests {
     fn round_trip_stale_and_tampered() {
         let h = sign(b"whsec", 1_700_000_000, b"{\"a\":1}");
         assert!(verify(&h, b"whsec", b"{\"a\":1}", 1_700_000_100, 300).is_ok());
-        assert_eq!(verify(&h, b"whsec", b"{\"a\":1}", 1_700_000_301, 300), Err(SignatureError::Stale));
-        assert_eq!(verify(&h, b"whsec", b"{\"a\":2}", 1_700_000_000, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&h, b"other", b"{\"a\":1}", 1_700_000_000, 300), Err(SignatureError::Mismatch));
-        assert_eq!(verify("t=1", b"k", b"", 1, 300), Err(SignatureError::Malformed));
-        assert_eq!(verify("garbage", b"k", b"", 1, 300), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(&h, b"whsec", b"{\"a\":1}", 1_700_000_301, 300),
+            Err(SignatureError::Stale)
+        );
+        assert_eq!(
+            verify(&h, b"whsec", b"{\"a\":2}", 1_700_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&h, b"other", b"{\"a\":1}", 1_700_000_000, 300),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify("t=1", b"k", b"", 1, 300),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify("garbage", b"k", b"", 1, 300),
+            Err(SignatureError::Malformed)
+        );
         // A rotated secret: either v1 may match.
         let old = sign(b"old", 5, b"x");
         let new = sign(b"new", 5, b"x");

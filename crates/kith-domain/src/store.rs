@@ -15,7 +15,10 @@ pub struct Coordinates {
 impl Coordinates {
     pub fn parse(lat: f64, lng: f64) -> Result<Self, DomainError> {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(DomainError::invalid("latitude", "must be between -90 and 90"));
+            return Err(DomainError::invalid(
+                "latitude",
+                "must be between -90 and 90",
+            ));
         }
         if !lng.is_finite() || !(-180.0..=180.0).contains(&lng) {
             return Err(DomainError::invalid(
@@ -39,7 +42,8 @@ impl Coordinates {
 }
 
 /// One opening window: a weekday (1 = Monday … 7 = Sunday) and `HH:MM` times.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OpeningWindow {
     pub weekday: u8,
     pub opens: String,
@@ -66,10 +70,15 @@ impl OpeningHours {
         for (i, w) in windows.iter().enumerate() {
             let field = |f: &str| format!("opening_hours[{i}].{f}");
             if !(1..=7).contains(&w.weekday) {
-                return Err(DomainError::invalid(field("weekday"), "must be 1 (Monday) to 7 (Sunday)"));
+                return Err(DomainError::invalid(
+                    field("weekday"),
+                    "must be 1 (Monday) to 7 (Sunday)",
+                ));
             }
-            let opens = minutes(&w.opens).ok_or_else(|| DomainError::invalid(field("opens"), "must be HH:MM"))?;
-            let closes = minutes(&w.closes).ok_or_else(|| DomainError::invalid(field("closes"), "must be HH:MM"))?;
+            let opens = minutes(&w.opens)
+                .ok_or_else(|| DomainError::invalid(field("opens"), "must be HH:MM"))?;
+            let closes = minutes(&w.closes)
+                .ok_or_else(|| DomainError::invalid(field("closes"), "must be HH:MM"))?;
             if opens >= closes {
                 return Err(DomainError::invalid(field("closes"), "must be after opens"));
             }
@@ -111,7 +120,11 @@ mod tests {
     use super::*;
 
     fn w(day: u8, o: &str, c: &str) -> OpeningWindow {
-        OpeningWindow { weekday: day, opens: o.into(), closes: c.into() }
+        OpeningWindow {
+            weekday: day,
+            opens: o.into(),
+            closes: c.into(),
+        }
     }
 
     #[test]

@@ -37,7 +37,9 @@ pub trait Conn {
         match rows.len() {
             0 => Ok(None),
             1 => Ok(rows.pop()),
-            n => Err(StoreError::Other(format!("expected at most one row, got {n}"))),
+            n => Err(StoreError::Other(format!(
+                "expected at most one row, got {n}"
+            ))),
         }
     }
 

@@ -9,8 +9,8 @@ use rusqlite::Connection;
 use crate::conn::{Conn, Engine};
 use crate::pg::{PgClient, PgConn};
 use crate::pool::Pool;
-use crate::sqlite::{self, SqliteConn, WriteJob};
 pub use crate::sqlite::SqliteSync;
+use crate::sqlite::{self, SqliteConn, WriteJob};
 use crate::{StoreError, TxError};
 
 /// How to reach storage. Exactly one engine: PostgreSQL when `database_url` is set,
@@ -63,13 +63,21 @@ impl Db {
                 std::fs::create_dir_all(&cfg.data_dir).map_err(|e| {
                     StoreError::Unavailable(format!("create {}: {e}", cfg.data_dir.display()))
                 })?;
-                Self::open_sqlite(&cfg.data_dir.join("kith.db"), cfg.sqlite_sync, cfg.pool_size)
-                    .await
+                Self::open_sqlite(
+                    &cfg.data_dir.join("kith.db"),
+                    cfg.sqlite_sync,
+                    cfg.pool_size,
+                )
+                .await
             }
         }
     }
 
-    pub async fn open_sqlite(path: &Path, sync: SqliteSync, readers: usize) -> Result<Db, StoreError> {
+    pub async fn open_sqlite(
+        path: &Path,
+        sync: SqliteSync,
+        readers: usize,
+    ) -> Result<Db, StoreError> {
         let path = path.to_owned();
         let p = path.clone();
         let conn = tokio::task::spawn_blocking(move || sqlite::open(&p, false, sync))
@@ -107,7 +115,8 @@ impl Db {
 
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ())).await
+        self.read(|c| c.query_one("SELECT 1", &[]).map(|_| ()))
+            .await
     }
 
     /// Runs `f` in one read-write transaction. It commits when `f` returns `Ok` and rolls
@@ -145,7 +154,10 @@ impl Db {
         E: TxError,
     {
         let Inner::Sqlite {
-            readers, path, sync, ..
+            readers,
+            path,
+            sync,
+            ..
         } = &*self.inner
         else {
             unreachable!("sqlite_read on a PostgreSQL Db")
@@ -198,7 +210,11 @@ impl Db {
                 let mut conn = PgConn { tx, stmts };
                 let res = f(&mut conn);
                 let res = match res {
-                    Ok(v) => conn.tx.commit().map(|()| v).map_err(|e| E::from(crate::pg::map_err(e))),
+                    Ok(v) => conn
+                        .tx
+                        .commit()
+                        .map(|()| v)
+                        .map_err(|e| E::from(crate::pg::map_err(e))),
                     Err(e) => Err(e), // dropping the transaction rolls it back
                 };
                 match res {
@@ -217,7 +233,11 @@ impl Db {
             out
         })
         .await
-        .unwrap_or_else(|e| Err(E::from(StoreError::Other(format!("storage task failed: {e}")))))
+        .unwrap_or_else(|e| {
+            Err(E::from(StoreError::Other(format!(
+                "storage task failed: {e}"
+            ))))
+        })
     }
 
     /// Where the data lives, for logs and `kith status`: the SQLite file, or the
@@ -259,9 +279,11 @@ where
             });
         (ok, deliver)
     });
-    writer
-        .send(job)
-        .map_err(|_| E::from(StoreError::Unavailable("the SQLite writer has stopped".into())))?;
+    writer.send(job).map_err(|_| {
+        E::from(StoreError::Unavailable(
+            "the SQLite writer has stopped".into(),
+        ))
+    })?;
     rx.await.unwrap_or_else(|_| {
         Err(E::from(StoreError::Other(
             "the write was abandoned (it panicked or its transaction could not begin)".into(),

@@ -71,7 +71,8 @@ pub async fn run(db: &Db, now_ms: i64) -> Result<Vec<&'static str>, StoreError> 
             }
             Ok(false) => {}
             Err(e) if e.is_unique_on("schema_migrations", &["version"]) => {}
-            Err(e) if matches!(&e, StoreError::Unique { constraint } if constraint.contains("schema_migrations")) => {}
+            Err(e) if matches!(&e, StoreError::Unique { constraint } if constraint.contains("schema_migrations")) =>
+                {}
             Err(e) => return Err(e),
         }
     }

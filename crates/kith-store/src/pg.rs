@@ -81,7 +81,9 @@ impl<'a> FromSql<'a> for Value {
                 let bytes: [u8; 16] = raw.try_into()?;
                 Value::Text(uuid::Uuid::from_bytes(bytes).hyphenated().to_string())
             }
-            Type::JSONB => Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or(&[]))?.to_owned()),
+            Type::JSONB => {
+                Value::Text(std::str::from_utf8(raw.get(1..).unwrap_or(&[]))?.to_owned())
+            }
             Type::BYTEA => Value::Bytes(raw.to_vec()),
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
                 Value::Text(std::str::from_utf8(raw)?.to_owned())
@@ -114,7 +116,9 @@ pub(crate) fn map_err(e: postgres::Error) -> StoreError {
             || *code == SqlState::NOT_NULL_VIOLATION
         {
             StoreError::Constraint {
-                detail: db.constraint().map_or(msg.clone(), |c| format!("{c}: {msg}")),
+                detail: db
+                    .constraint()
+                    .map_or(msg.clone(), |c| format!("{c}: {msg}")),
             }
         } else if *code == SqlState::T_R_SERIALIZATION_FAILURE
             || *code == SqlState::T_R_DEADLOCK_DETECTED

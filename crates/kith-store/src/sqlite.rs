@@ -133,9 +133,15 @@ pub enum SqliteSync {
     Full,
 }
 
-pub(crate) fn open(path: &Path, read_only: bool, sync: SqliteSync) -> Result<Connection, StoreError> {
+pub(crate) fn open(
+    path: &Path,
+    read_only: bool,
+    sync: SqliteSync,
+) -> Result<Connection, StoreError> {
     let flags = if read_only {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI
     } else {
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -161,8 +167,10 @@ pub(crate) fn open(path: &Path, read_only: bool, sync: SqliteSync) -> Result<Con
 
 /// One queued unit of work. It runs inside the batch's transaction and hands back whether
 /// it succeeded and a callback that delivers its result once the commit's fate is known.
-pub(crate) type WriteJob =
-    Box<dyn FnOnce(&mut SqliteConn<'_>) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>) + Send>;
+pub(crate) type WriteJob = Box<
+    dyn FnOnce(&mut SqliteConn<'_>) -> (bool, Box<dyn FnOnce(Result<(), StoreError>) + Send>)
+        + Send,
+>;
 
 pub(crate) fn spawn_writer(conn: Connection) -> Result<mpsc::Sender<WriteJob>, StoreError> {
     let (tx, rx) = mpsc::channel::<WriteJob>();

@@ -1,1 +1,121 @@
+//! # kith
+//!
+//! The `kith` binary's library half: settings ([`config`]), the one way to start the
+//! server ([`Application`]), and the demo community ([`demo`]). `main.rs` is the CLI; the
+//! tests start servers through [`Application`] exactly as `kith serve` does.
 
+pub mod config;
+pub mod demo;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use kith_app::App;
+use kith_domain::{Clock, SystemClock};
+use kith_store::Db;
+
+pub use config::Settings;
+
+/// Opens storage and applies migrations: shared by `serve`, `migrate` and `admin`.
+pub async fn open_app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
+    let db = Db::open(&settings.db)
+        .await
+        .map_err(|e| anyhow::anyhow!("open storage: {e}"))?;
+    let applied = kith_store::migrate::run(&db, clock.now_ms())
+        .await
+        .map_err(|e| anyhow::anyhow!("migrate {}: {e}", db.describe()))?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "migrations applied");
+    }
+    Ok(App::new(db, clock, settings.app.clone()))
+}
+
+/// A built server: storage open and migrated, listener bound, not yet serving.
+pub struct Application {
+    app: App,
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    workers: bool,
+}
+
+impl Application {
+    /// Builds with the wall clock.
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds with an injected clock (tests move time instead of sleeping).
+    pub async fn build_with_clock(
+        settings: &Settings,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let app = open_app(settings, clock).await?;
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("listen on {}: {e}", settings.listen))?;
+        let router = kith_http::router(app.clone(), settings.http.clone());
+        Ok(Self {
+            app,
+            listener,
+            router,
+            workers: settings.workers,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Serves until `shutdown` resolves; then stops taking connections, lets in-flight
+    /// requests finish, and stops the background worker after its current job.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let worker = self.workers.then(|| {
+            let owner = format!("{}-{}", hostname(), std::process::id());
+            tokio::spawn(kith_app::jobs::run_worker(self.app.clone(), owner, stop_rx))
+        });
+        let served = kith_http::serve(self.listener, self.router, shutdown).await;
+        let _ = stop_tx.send(true);
+        if let Some(w) = worker {
+            let _ = w.await;
+        }
+        served.map_err(|e| anyhow::anyhow!("serve: {e}"))
+    }
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "kith".to_owned())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

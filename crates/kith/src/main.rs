@@ -1,1 +1,136 @@
-fn main(){}
+//! `kith`: the server and its command line.
+
+use std::io::Read;
+
+use clap::{Parser, Subcommand};
+use kith::config::{ServeArgs, Settings, StorageArgs};
+use kith_domain::{BoundedText, Email, LoginId, Password, Phone};
+
+#[derive(Parser)]
+#[command(
+    name = "kith",
+    version,
+    about = "kith: a self-hostable community commerce engine"
+)]
+struct Cli {
+    /// Log as JSON lines instead of text (env KITH_LOG_FORMAT=json). Levels: RUST_LOG.
+    #[arg(long, global = true, env = "KITH_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrations are applied first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(StorageArgs),
+    /// Platform administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a platform admin account.
+    CreateAdmin {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The admin's login: a mainland mobile number or an email.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long, default_value = "平台管理员")]
+        name: String,
+        /// Read the password from standard input instead of KITH_ADMIN_PASSWORD.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
+    if json || std::env::var("KITH_LOG_FORMAT").is_ok_and(|v| v == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json);
+    match run(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(args) => {
+            let settings = Settings::resolve(&args)?;
+            let server = kith::Application::build(&settings).await?;
+            if args.demo {
+                kith::demo::ensure(server.app()).await?;
+            }
+            let addr = server.local_addr();
+            tracing::info!(engine = %server.app().db.describe(), "kith is ready");
+            println!("kith is serving on http://{addr}/  (API reference: http://{addr}/api/docs)");
+            server.run_until(kith::shutdown_signal()).await
+        }
+        Command::Migrate(storage) => {
+            let settings = Settings::for_storage(&storage)?;
+            let app =
+                kith::open_app(&settings, std::sync::Arc::new(kith_domain::SystemClock)).await?;
+            let version = kith_store::migrate::current_version(&app.db).await?;
+            println!("{} is at schema version {version}", app.db.describe());
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::CreateAdmin {
+                    storage,
+                    login,
+                    name,
+                    password_stdin,
+                },
+        } => {
+            let settings = Settings::for_storage(&storage)?;
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s)?;
+                s.trim_end_matches(['\r', '\n']).to_owned()
+            } else {
+                std::env::var("KITH_ADMIN_PASSWORD").map_err(|_| {
+                    anyhow::anyhow!("set KITH_ADMIN_PASSWORD or pass --password-stdin")
+                })?
+            };
+            let password = Password::parse(&password)?;
+            let name = BoundedText::parse("name", &name, 1, 32)?;
+            let (phone, email): (Option<Phone>, Option<Email>) = match LoginId::parse(&login)? {
+                LoginId::Phone(p) => (Some(p), None),
+                LoginId::Email(e) => (None, Some(e)),
+            };
+            let app =
+                kith::open_app(&settings, std::sync::Arc::new(kith_domain::SystemClock)).await?;
+            let account = app
+                .create_account(phone, email, password, name, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("platform admin created: {} ({login})", account.id);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,110 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use kith_app::accounts::{Account, Me, Registration, Session};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{ApiJson, Auth, ClientAddr, SESSION_COOKIE, session_token};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterBody {
+    /// A mainland China mobile number (`13812345678`, `+86 138 1234 5678`).
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    /// 8–128 characters.
+    pub password: String,
+    /// 1–32 characters, shown to other members.
+    pub display_name: String,
+}
+
+/// Register a member account (phone or email, and a password).
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterBody,
+    responses((status = 201, body = Account), (status = 409, description = "phone or email already registered", body = Problem), (status = 422, body = Problem)))]
+async fn register(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<RegisterBody>,
+) -> ApiResult<(StatusCode, Json<Account>)> {
+    let account = s
+        .app
+        .register(Registration {
+            phone: b.phone,
+            email: b.email,
+            password: b.password,
+            display_name: b.display_name,
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    /// The phone number or email registered.
+    pub login: String,
+    pub password: String,
+}
+
+/// Log in. Returns a bearer token and sets the `kith_session` cookie (HttpOnly,
+/// SameSite=Lax) for the web pages. Ten failures per login in 15 minutes → 429.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = LoginBody,
+    responses((status = 201, body = Session), (status = 401, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "too many failures; see Retry-After", body = Problem)))]
+async fn login(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(b): ApiJson<LoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    let session = s.app.login(&b.login, &b.password, &addr).await?;
+    let max_age = s.app.config.session_ttl_secs;
+    let secure = if s.http.cookie_secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        session.token
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, v);
+    }
+    Ok((StatusCode::CREATED, headers, Json(session)))
+}
+
+/// Log out: ends the current session and clears the cookie.
+#[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts", security(("bearer" = [])),
+    responses((status = 204, description = "logged out"), (status = 401, body = Problem)))]
+async fn logout(
+    State(s): State<AppState>,
+    _auth: Auth,
+    headers: HeaderMap,
+) -> ApiResult<impl IntoResponse> {
+    if let Some((token, _)) = session_token(&headers) {
+        s.app.logout(&token).await?;
+    }
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("kith_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+    );
+    Ok((StatusCode::NO_CONTENT, headers))
+}
+
+/// The caller's account, and the merchants and stores they work for.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Me), (status = 401, body = Problem)))]
+async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Me>> {
+    Ok(Json(s.app.me(&p).await?))
+}

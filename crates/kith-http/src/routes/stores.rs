@@ -1,0 +1,170 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kith_app::merchants::Invitation;
+use kith_app::stores::{Clerk, Store, StoreInput};
+use kith_domain::store::OpeningWindow;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::path_id;
+use crate::extract::{ApiJson, Auth, MaybeAuth};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, update))
+        .routes(routes!(invite_clerk))
+        .routes(routes!(list_clerks))
+        .routes(routes!(remove_clerk))
+        .routes(routes!(clerk_store))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StoreBody {
+    /// 1–64 characters, unique within the merchant.
+    pub name: String,
+    /// 4–200 characters.
+    pub address: String,
+    /// WGS-84 degrees, −90…90.
+    pub latitude: f64,
+    /// WGS-84 degrees, −180…180.
+    pub longitude: f64,
+    /// Weekly windows, at most 21; weekday 1 = Monday.
+    #[serde(default)]
+    pub opening_hours: Vec<OpeningWindow>,
+    pub phone: Option<String>,
+}
+
+impl From<StoreBody> for StoreInput {
+    fn from(b: StoreBody) -> Self {
+        Self {
+            name: Some(b.name),
+            address: Some(b.address),
+            latitude: Some(b.latitude),
+            longitude: Some(b.longitude),
+            opening_hours: Some(b.opening_hours),
+            phone: b.phone,
+        }
+    }
+}
+
+/// Staff: open an offline store.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stores", tag = "stores", params(("merchant_id" = String, Path)),
+    request_body = StoreBody, security(("bearer" = [])),
+    responses((status = 201, body = Store), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiJson(b): ApiJson<StoreBody>,
+) -> ApiResult<(StatusCode, Json<Store>)> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_store(&p, &mid, b.into()).await?),
+    ))
+}
+
+/// A merchant's stores (public once the merchant is approved).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores", tag = "stores", params(("merchant_id" = String, Path)),
+    responses((status = 200, body = Vec<Store>), (status = 404, body = Problem)))]
+async fn list(
+    State(s): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Path(mid): Path<String>,
+) -> ApiResult<Json<Vec<Store>>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(s.app.list_stores(p.as_ref(), &mid).await?))
+}
+
+/// One store of a merchant.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}", tag = "stores",
+    params(("merchant_id" = String, Path), ("store_id" = String, Path)),
+    responses((status = 200, body = Store), (status = 404, body = Problem)))]
+async fn get_one(
+    State(s): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Path((mid, sid)): Path<(String, String)>,
+) -> ApiResult<Json<Store>> {
+    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
+    Ok(Json(s.app.get_store(p.as_ref(), &mid, &sid).await?))
+}
+
+/// Staff: replace a store's details (send every field).
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}", tag = "stores",
+    params(("merchant_id" = String, Path), ("store_id" = String, Path)), request_body = StoreBody, security(("bearer" = [])),
+    responses((status = 200, body = Store), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, sid)): Path<(String, String)>,
+    ApiJson(b): ApiJson<StoreBody>,
+) -> ApiResult<Json<Store>> {
+    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
+    Ok(Json(s.app.update_store(&p, &mid, &sid, b.into()).await?))
+}
+
+/// Staff: invite a clerk to this store. The response carries the one-time `code`.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations", tag = "stores",
+    params(("merchant_id" = String, Path), ("store_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 201, body = Invitation), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn invite_clerk(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, sid)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Invitation>)> {
+    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.invite_clerk(&p, &mid, &sid).await?),
+    ))
+}
+
+/// Staff: the clerks of a store.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerks", tag = "stores",
+    params(("merchant_id" = String, Path), ("store_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Clerk>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list_clerks(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, sid)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<Clerk>>> {
+    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
+    Ok(Json(s.app.list_clerks(&p, &mid, &sid).await?))
+}
+
+/// Staff: a clerk no longer works at this store.
+#[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerks/{account_id}", tag = "stores",
+    params(("merchant_id" = String, Path), ("store_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn remove_clerk(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, sid, aid)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let (mid, sid, aid) = (
+        path_id(&mid, "merchant")?,
+        path_id(&sid, "store")?,
+        path_id(&aid, "clerk")?,
+    );
+    s.app.remove_clerk(&p, &mid, &sid, &aid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Clerks: the store they work at. A clerk of any other store gets 403.
+#[utoipa::path(get, path = "/api/v1/clerk/stores/{store_id}", tag = "stores", params(("store_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Store), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn clerk_store(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(sid): Path<String>,
+) -> ApiResult<Json<Store>> {
+    let sid = path_id(&sid, "store")?;
+    Ok(Json(s.app.clerk_store(&p, &sid).await?))
+}

@@ -1,0 +1,156 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kith_app::page::Page;
+use kith_app::tiers::{MemberTier, Tier};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::path_id;
+use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(update, delete))
+        .routes(routes!(assign))
+        .routes(routes!(members))
+        .routes(routes!(my_tier))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTierBody {
+    /// `member`, `shareholder`, or the merchant's own: a-z, 0-9, _ (1–32).
+    pub code: String,
+    /// Display name, e.g. 会员, 股东 (1–32 characters).
+    pub name: String,
+    /// 0–1000; higher is a better tier; unique within the merchant.
+    pub rank: i64,
+}
+
+/// Staff: define a membership tier.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/tiers", tag = "tiers", params(("merchant_id" = String, Path)),
+    request_body = NewTierBody, security(("bearer" = [])),
+    responses((status = 201, body = Tier), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiJson(b): ApiJson<NewTierBody>,
+) -> ApiResult<(StatusCode, Json<Tier>)> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.app
+                .create_tier(&p, &mid, &b.code, &b.name, b.rank)
+                .await?,
+        ),
+    ))
+}
+
+/// A merchant's tiers, lowest rank first (public once the merchant is approved).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/tiers", tag = "tiers", params(("merchant_id" = String, Path)),
+    responses((status = 200, body = Vec<Tier>), (status = 404, body = Problem)))]
+async fn list(
+    State(s): State<AppState>,
+    MaybeAuth(p): MaybeAuth,
+    Path(mid): Path<String>,
+) -> ApiResult<Json<Vec<Tier>>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(s.app.list_tiers(p.as_ref(), &mid).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierPatch {
+    pub name: Option<String>,
+    pub rank: Option<i64>,
+}
+
+/// Staff: rename or re-rank a tier (its code is permanent).
+#[utoipa::path(patch, path = "/api/v1/merchants/{merchant_id}/tiers/{tier_id}", tag = "tiers",
+    params(("merchant_id" = String, Path), ("tier_id" = String, Path)), request_body = TierPatch, security(("bearer" = [])),
+    responses((status = 200, body = Tier), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn update(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, tid)): Path<(String, String)>,
+    ApiJson(b): ApiJson<TierPatch>,
+) -> ApiResult<Json<Tier>> {
+    let (mid, tid) = (path_id(&mid, "merchant")?, path_id(&tid, "tier")?);
+    Ok(Json(
+        s.app
+            .update_tier(&p, &mid, &tid, b.name.as_deref(), b.rank)
+            .await?,
+    ))
+}
+
+/// Staff: delete a tier that no member holds.
+#[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/tiers/{tier_id}", tag = "tiers",
+    params(("merchant_id" = String, Path), ("tier_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, tid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (mid, tid) = (path_id(&mid, "merchant")?, path_id(&tid, "tier")?);
+    s.app.delete_tier(&p, &mid, &tid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// The tier's code, or null to take the member out of every tier.
+    pub tier_code: Option<String>,
+}
+
+/// Staff: put a member in a tier (or out of all tiers with `null`).
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/members/{account_id}/tier", tag = "tiers",
+    params(("merchant_id" = String, Path), ("account_id" = String, Path)), request_body = AssignBody, security(("bearer" = [])),
+    responses((status = 200, body = Option<MemberTier>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn assign(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, aid)): Path<(String, String)>,
+    ApiJson(b): ApiJson<AssignBody>,
+) -> ApiResult<Json<Option<MemberTier>>> {
+    let (mid, aid) = (path_id(&mid, "merchant")?, path_id(&aid, "account")?);
+    Ok(Json(
+        s.app
+            .assign_tier(&p, &mid, &aid, b.tier_code.as_deref())
+            .await?,
+    ))
+}
+
+/// Staff: members who hold a tier at this merchant.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/members", tag = "tiers", params(("merchant_id" = String, Path), PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<MemberTier>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn members(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<MemberTier>>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(s.app.list_tier_members(&p, &mid, q.parse()?).await?))
+}
+
+/// The caller's own tier at a merchant (null when they hold none).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/my-tier", tag = "tiers", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Option<MemberTier>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn my_tier(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+) -> ApiResult<Json<Option<MemberTier>>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(s.app.my_tier(&p, &mid).await?))
+}

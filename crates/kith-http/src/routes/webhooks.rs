@@ -1,0 +1,128 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kith_app::page::Page;
+use kith_app::webhooks::{Attempt, Delivery, Endpoint, NewEndpoint};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::path_id;
+use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(delete))
+        .routes(routes!(deliveries))
+        .routes(routes!(attempts))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointBody {
+    /// Where to POST events: https (http only where the operator allows private targets).
+    pub url: String,
+    /// Topics to receive: `*`, an exact topic (`merchant.approved`) or a prefix (`store.*`).
+    pub topics: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// A new endpoint and its signing secret, shown only in this response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedEndpoint {
+    pub endpoint: Endpoint,
+    /// Verify `Kith-Signature: t=<unix s>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.
+    pub secret: String,
+}
+
+/// Staff: register a webhook endpoint.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/webhooks", tag = "webhooks", params(("merchant_id" = String, Path)),
+    request_body = EndpointBody, security(("bearer" = [])),
+    responses((status = 201, body = CreatedEndpoint), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiJson(b): ApiJson<EndpointBody>,
+) -> ApiResult<(StatusCode, Json<CreatedEndpoint>)> {
+    let mid = path_id(&mid, "merchant")?;
+    let input = NewEndpoint {
+        url: b.url,
+        topics: b.topics,
+        description: b.description,
+    };
+    let (endpoint, secret) = kith_app::webhooks::create_endpoint(&s.app, &p, &mid, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedEndpoint { endpoint, secret }),
+    ))
+}
+
+/// Staff: the merchant's webhook endpoints.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhooks", tag = "webhooks", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Endpoint>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+) -> ApiResult<Json<Vec<Endpoint>>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(
+        kith_app::webhooks::list_endpoints(&s.app, &p, &mid).await?,
+    ))
+}
+
+/// Staff: stop delivering to an endpoint (its history stays listable).
+#[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}", tag = "webhooks",
+    params(("merchant_id" = String, Path), ("endpoint_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 204, description = "disabled"), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn delete(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, eid)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let (mid, eid) = (
+        path_id(&mid, "merchant")?,
+        path_id(&eid, "webhook endpoint")?,
+    );
+    kith_app::webhooks::delete_endpoint(&s.app, &p, &mid, &eid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Staff: deliveries to an endpoint, with their state.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/deliveries", tag = "webhooks",
+    params(("merchant_id" = String, Path), ("endpoint_id" = String, Path), PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<Delivery>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn deliveries(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, eid)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<Delivery>>> {
+    let (mid, eid) = (
+        path_id(&mid, "merchant")?,
+        path_id(&eid, "webhook endpoint")?,
+    );
+    Ok(Json(
+        kith_app::webhooks::list_deliveries(&s.app, &p, &mid, &eid, q.parse()?).await?,
+    ))
+}
+
+/// Staff: every attempt of one delivery (status code or error, duration, response excerpt).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhook-deliveries/{delivery_id}/attempts", tag = "webhooks",
+    params(("merchant_id" = String, Path), ("delivery_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Attempt>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn attempts(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, did)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<Attempt>>> {
+    let (mid, did) = (path_id(&mid, "merchant")?, path_id(&did, "delivery")?);
+    Ok(Json(
+        kith_app::webhooks::list_attempts(&s.app, &p, &mid, &did).await?,
+    ))
+}

@@ -1,0 +1,166 @@
+//! Settings: one typed struct, filled from (highest first) command-line flags, `KITH_*`
+//! environment variables, an optional `kith.toml`, and the defaults below. Every setting is
+//! documented where it is declared; the README lists them. Secrets (the database URL's
+//! password) are never logged: [`kith_store::Db::describe`] redacts them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Flags (and their environment variables) shared by every command that opens storage.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StorageArgs {
+    /// Directory of the embedded SQLite database (`kith.db`) [default: ./kith-data].
+    #[arg(long, env = "KITH_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Run on PostgreSQL instead of SQLite: `postgres://user:pass@host:5432/db`.
+    #[arg(long, env = "KITH_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// SQLite durability: `normal` (survives a process crash; default) or `full`
+    /// (also survives power loss, slower commits).
+    #[arg(long, env = "KITH_SQLITE_SYNC")]
+    pub sqlite_sync: Option<String>,
+    /// PostgreSQL connections (default 16), or SQLite read connections (default 4).
+    #[arg(long, env = "KITH_POOL_SIZE")]
+    pub pool_size: Option<usize>,
+    /// Settings file [default: ./kith.toml when it exists].
+    #[arg(long, env = "KITH_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Flags of `kith serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KITH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Largest request body in KiB (default 1024).
+    #[arg(long, env = "KITH_BODY_LIMIT_KIB")]
+    pub body_limit_kib: Option<usize>,
+    /// Mark the session cookie Secure (serve behind HTTPS).
+    #[arg(long, env = "KITH_COOKIE_SECURE")]
+    pub cookie_secure: Option<bool>,
+    /// Hours a login session lasts (default 720 = 30 days).
+    #[arg(long, env = "KITH_SESSION_TTL_HOURS")]
+    pub session_ttl_hours: Option<i64>,
+    /// Let merchants register webhook URLs on loopback/private addresses (tests, demos).
+    #[arg(long, env = "KITH_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: Option<bool>,
+    /// Run background jobs (outbox dispatch, webhook delivery) in this process (default true).
+    #[arg(long, env = "KITH_WORKERS")]
+    pub workers: Option<bool>,
+    /// Fill an empty database with the demo community and print its logins.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+/// The file form: the same names as the flags, with `_` for `-`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    sqlite_sync: Option<String>,
+    pool_size: Option<usize>,
+    body_limit_kib: Option<usize>,
+    cookie_secure: Option<bool>,
+    session_ttl_hours: Option<i64>,
+    webhook_allow_private: Option<bool>,
+    workers: Option<bool>,
+}
+
+/// Every setting resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub db: kith_store::DbConfig,
+    pub app: kith_app::AppConfig,
+    pub http: kith_http::HttpConfig,
+    pub workers: bool,
+}
+
+fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.to_owned(),
+        None => {
+            let p = PathBuf::from("kith.toml");
+            if !p.exists() {
+                return Ok(FileConfig::default());
+            }
+            p
+        }
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| anyhow::anyhow!("read {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+impl Settings {
+    pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
+        let f = read_file(args.storage.config.as_deref())?;
+        let s = &args.storage;
+        let database_url = s
+            .database_url
+            .clone()
+            .or(f.database_url)
+            .filter(|u| !u.trim().is_empty());
+        let sync = match s.sqlite_sync.clone().or(f.sqlite_sync).as_deref() {
+            None | Some("normal") => kith_store::SqliteSync::Normal,
+            Some("full") => kith_store::SqliteSync::Full,
+            Some(other) => anyhow::bail!("sqlite_sync must be `normal` or `full`, not `{other}`"),
+        };
+        let pool_default = if database_url.is_some() { 16 } else { 4 };
+        let mut app = kith_app::AppConfig::default();
+        if let Some(h) = args.session_ttl_hours.or(f.session_ttl_hours) {
+            anyhow::ensure!(
+                (1..=24 * 365).contains(&h),
+                "session_ttl_hours must be 1–8760"
+            );
+            app.session_ttl_secs = h * 3600;
+        }
+        app.webhook_allow_private = args
+            .webhook_allow_private
+            .or(f.webhook_allow_private)
+            .unwrap_or(false);
+        let body_kib = args.body_limit_kib.or(f.body_limit_kib).unwrap_or(1024);
+        anyhow::ensure!(
+            (1..=64 * 1024).contains(&body_kib),
+            "body_limit_kib must be 1–65536"
+        );
+        Ok(Self {
+            listen: args
+                .listen
+                .or(f.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            db: kith_store::DbConfig {
+                database_url,
+                data_dir: s
+                    .data_dir
+                    .clone()
+                    .or(f.data_dir)
+                    .unwrap_or_else(|| PathBuf::from("kith-data")),
+                sqlite_sync: sync,
+                pool_size: s.pool_size.or(f.pool_size).unwrap_or(pool_default),
+            },
+            app,
+            http: kith_http::HttpConfig {
+                body_limit_bytes: body_kib * 1024,
+                cookie_secure: args.cookie_secure.or(f.cookie_secure).unwrap_or(false),
+            },
+            workers: args.workers.or(f.workers).unwrap_or(true),
+        })
+    }
+
+    /// Settings for commands that only need storage (`migrate`, `admin`).
+    pub fn for_storage(storage: &StorageArgs) -> anyhow::Result<Self> {
+        Self::resolve(&ServeArgs {
+            storage: storage.clone(),
+            ..Default::default()
+        })
+    }
+}

@@ -1,0 +1,233 @@
+//! The demo community for `kith serve --demo`: created once, on an empty database, through
+//! the same use cases the API calls (so it obeys every rule), deterministic in its names.
+//! What exists today: a platform admin, two approved merchants (a 酱香白酒 brand and a 母婴
+//! brand) with tiers, stores, a manager and clerks, and members holding tiers. Later issues
+//! grow it with products, communities, posts, orders and group-buys.
+
+use kith_app::accounts::Registration;
+use kith_app::merchants::MerchantInput;
+use kith_app::stores::StoreInput;
+use kith_app::{App, AppError, Principal};
+use kith_domain::store::OpeningWindow;
+use kith_domain::{BoundedText, Password, Phone};
+use kith_store::args;
+
+/// Every demo login uses this password. Demo data is for trying kith, never production.
+pub const DEMO_PASSWORD: &str = "kith-demo-2026";
+
+const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"];
+const GIVEN: &[&str] = &[
+    "小美", "建国", "晓燕", "子涵", "浩然", "欣怡", "俊杰", "雨桐", "志强", "思琪",
+];
+
+fn e(err: AppError) -> anyhow::Error {
+    anyhow::anyhow!("demo: {err}")
+}
+
+async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
+    let s = app.login(phone, DEMO_PASSWORD, "demo").await.map_err(e)?;
+    Ok(Principal {
+        account_id: s.account.id,
+        is_platform_admin: s.account.is_platform_admin,
+    })
+}
+
+async fn member(app: &App, phone: &str, name: &str) -> anyhow::Result<Principal> {
+    app.register(Registration {
+        phone: Some(phone.into()),
+        email: None,
+        password: DEMO_PASSWORD.into(),
+        display_name: name.into(),
+    })
+    .await
+    .map_err(e)?;
+    login(app, phone).await
+}
+
+fn hours(open: &str, close: &str) -> Vec<OpeningWindow> {
+    (1..=7)
+        .map(|d| OpeningWindow {
+            weekday: d,
+            opens: open.into(),
+            closes: close.into(),
+        })
+        .collect()
+}
+
+/// Creates the demo world if the database has no accounts; prints the logins either way.
+pub async fn ensure(app: &App) -> anyhow::Result<()> {
+    let empty = app
+        .db
+        .read(|c| {
+            Ok::<_, kith_store::StoreError>(
+                c.query_one("SELECT COUNT(*) FROM accounts", args![])?
+                    .int(0)?
+                    == 0,
+            )
+        })
+        .await?;
+    if empty {
+        build(app).await?;
+    }
+    println!("demo logins (password {DEMO_PASSWORD}):");
+    println!("  platform admin      13800000000");
+    println!(
+        "  酱香酒坊 owner       13800000001   manager 13800000003   clerk (贵阳店) 13800000004"
+    );
+    println!("  母婴优选 owner       13800000002   clerk (成都店) 13800000005");
+    println!("  members             13900000000 … 13900000039");
+    Ok(())
+}
+
+async fn build(app: &App) -> anyhow::Result<()> {
+    let admin_phone = Phone::parse("13800000000")?;
+    app.create_account(
+        Some(admin_phone),
+        None,
+        Password::parse(DEMO_PASSWORD)?,
+        BoundedText::parse("name", "平台管理员", 1, 32)?,
+        true,
+    )
+    .await
+    .map_err(e)?;
+    let admin = login(app, "13800000000").await?;
+
+    let liquor_owner = member(app, "13800000001", "酱香老周").await?;
+    let baby_owner = member(app, "13800000002", "母婴林姐").await?;
+    let manager = member(app, "13800000003", "店长阿强").await?;
+    let clerk_gy = member(app, "13800000004", "店员小吴").await?;
+    let clerk_cd = member(app, "13800000005", "店员小何").await?;
+
+    let liquor = app
+        .apply_merchant(
+            &liquor_owner,
+            MerchantInput {
+                name: Some("茅台镇酱香酒坊".into()),
+                description: Some("贵州茅台镇坤沙酱香白酒，窖藏五年起，社群会员专享价。".into()),
+                contact_phone: Some("13800000001".into()),
+            },
+        )
+        .await
+        .map_err(e)?;
+    let baby = app
+        .apply_merchant(
+            &baby_owner,
+            MerchantInput {
+                name: Some("母婴优选".into()),
+                description: Some("宝宝辅食、纸尿裤与孕产好物，宝妈们互相推荐的放心之选。".into()),
+                contact_phone: Some("13800000002".into()),
+            },
+        )
+        .await
+        .map_err(e)?;
+    app.decide_merchant(&admin, &liquor.id, true, None)
+        .await
+        .map_err(e)?;
+    app.decide_merchant(&admin, &baby.id, true, None)
+        .await
+        .map_err(e)?;
+
+    for (owner, m) in [(&liquor_owner, &liquor), (&baby_owner, &baby)] {
+        app.create_tier(owner, &m.id, "member", "会员", 10)
+            .await
+            .map_err(e)?;
+        app.create_tier(owner, &m.id, "shareholder", "股东", 20)
+            .await
+            .map_err(e)?;
+    }
+
+    let gy = app
+        .create_store(
+            &liquor_owner,
+            &liquor.id,
+            StoreInput {
+                name: Some("贵阳观山湖体验店".into()),
+                address: Some("贵州省贵阳市观山湖区林城东路 88 号".into()),
+                latitude: Some(26.6470),
+                longitude: Some(106.6302),
+                opening_hours: Some(hours("09:30", "21:30")),
+                phone: Some("0851-84112233".into()),
+            },
+        )
+        .await
+        .map_err(e)?;
+    app.create_store(
+        &liquor_owner,
+        &liquor.id,
+        StoreInput {
+            name: Some("遵义仁怀旗舰店".into()),
+            address: Some("贵州省遵义市仁怀市茅台镇国酒路 6 号".into()),
+            latitude: Some(27.8490),
+            longitude: Some(106.3760),
+            opening_hours: Some(hours("09:00", "20:00")),
+            phone: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    let cd = app
+        .create_store(
+            &baby_owner,
+            &baby.id,
+            StoreInput {
+                name: Some("成都高新母婴生活馆".into()),
+                address: Some("四川省成都市高新区天府大道中段 1366 号".into()),
+                latitude: Some(30.5728),
+                longitude: Some(104.0668),
+                opening_hours: Some(hours("10:00", "22:00")),
+                phone: None,
+            },
+        )
+        .await
+        .map_err(e)?;
+
+    let inv = app
+        .invite_manager(&liquor_owner, &liquor.id)
+        .await
+        .map_err(e)?;
+    app.accept_invitation(&manager, inv.code.as_deref().unwrap_or_default())
+        .await
+        .map_err(e)?;
+    let inv = app
+        .invite_clerk(&liquor_owner, &liquor.id, &gy.id)
+        .await
+        .map_err(e)?;
+    app.accept_invitation(&clerk_gy, inv.code.as_deref().unwrap_or_default())
+        .await
+        .map_err(e)?;
+    let inv = app
+        .invite_clerk(&baby_owner, &baby.id, &cd.id)
+        .await
+        .map_err(e)?;
+    app.accept_invitation(&clerk_cd, inv.code.as_deref().unwrap_or_default())
+        .await
+        .map_err(e)?;
+
+    for i in 0..40usize {
+        let name = format!(
+            "{}{}",
+            SURNAMES[i % SURNAMES.len()],
+            GIVEN[(i / SURNAMES.len() + i) % GIVEN.len()]
+        );
+        let phone = format!("139{:08}", i);
+        let acct = app
+            .register(Registration {
+                phone: Some(phone),
+                email: None,
+                password: DEMO_PASSWORD.into(),
+                display_name: name,
+            })
+            .await
+            .map_err(e)?;
+        let (owner, merchant) = if i % 2 == 0 {
+            (&liquor_owner, &liquor)
+        } else {
+            (&baby_owner, &baby)
+        };
+        let tier = if i % 7 == 0 { "shareholder" } else { "member" };
+        app.assign_tier(owner, &merchant.id, &acct.id, Some(tier))
+            .await
+            .map_err(e)?;
+    }
+    Ok(())
+}
