@@ -238,7 +238,7 @@ impl App {
                         // The slot frees when enough of the oldest failures leave the window.
                         let free_at = rows[rows.len() - max as usize].int(0)? + window_ms;
                         return Err(AppError::TooManyRequests {
-                            retry_after_secs: ((free_at - now) / 1000 + 1).max(1),
+                            retry_after_secs: ((free_at - now + 999) / 1000).max(1),
                         });
                     }
                 }

@@ -54,7 +54,10 @@ fn decode(c: &str) -> Option<(i64, String)> {
         .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (ms, id) = s.split_once('|')?;
-    Some((ms.parse().ok()?, id.to_owned()))
+    let ms: i64 = ms.parse().ok()?;
+    // Our keys are times between 1970 and 9999 and ids of at most 64 characters; anything
+    // else was not made by us (and could not be bound as a PostgreSQL timestamp).
+    ((-1..=253_402_300_799_999).contains(&ms) && id.len() <= 64).then(|| (ms, id.to_owned()))
 }
 
 pub fn encode_cursor(ms: i64, id: &str) -> String {

@@ -285,6 +285,7 @@ pub async fn create_endpoint(
     let topics_json = serde_json::to_string(&topics)
         .map_err(|e| AppError::Internal(format!("serialize topics: {e}")))?;
     let secret = new_secret("whsec_");
+    let now = app.now_ms();
     let endpoint = Endpoint {
         id: new_id(),
         merchant_id,
@@ -292,12 +293,11 @@ pub async fn create_endpoint(
         topics,
         description,
         active: true,
-        created_at: String::new(),
+        created_at: rfc3339(now),
     };
-    let now = app.now_ms();
     let who = who.clone();
     let stored_secret = secret.clone();
-    let mut endpoint = app
+    let endpoint = app
         .db
         .write(move |c| {
             let e = &endpoint;
@@ -335,7 +335,6 @@ pub async fn create_endpoint(
             Ok::<_, AppError>(e.clone())
         })
         .await?;
-    endpoint.created_at = rfc3339(now);
     Ok((endpoint, secret))
 }
 
@@ -1244,6 +1243,7 @@ mod tests {
         an_event_becomes_one_signed_delivery => super::test_config();
         failures_are_retried_with_backoff_until_delivered => super::test_config();
         the_last_failure_fails_delivery_and_job_together => super::two_attempts();
+        an_unreachable_receiver_is_logged_as_an_error => super::test_config();
         unmatched_topics_and_other_merchants_create_no_delivery => super::test_config();
         a_deleted_endpoint_receives_nothing => super::test_config();
         deliveries_page_newest_first => super::test_config();
@@ -1450,6 +1450,35 @@ mod tests {
             .unwrap();
         assert_eq!(status, "failed");
         assert_eq!(err.as_deref(), Some("receiver answered HTTP 503"));
+    }
+
+    async fn an_unreachable_receiver_is_logged_as_an_error(env: TestEnv) {
+        // A port that was just free: nothing answers there.
+        let port = {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let url = format!("http://127.0.0.1:{port}/gone");
+        let (ep, _) = create_endpoint(
+            &env.app,
+            &env.owner,
+            &env.merchant_id,
+            new_endpoint(&url, &["order.paid"]),
+        )
+        .await
+        .unwrap();
+        env.emit("order.paid", Some(&env.merchant_id), serde_json::json!({}))
+            .await;
+        assert_eq!(jobs::run_once(&env.app, "w").await.unwrap(), 1);
+        let d = &deliveries(&env, &ep.id).await[0];
+        assert_eq!((d.status.as_str(), d.attempts), ("pending", 1));
+        let attempts = list_attempts(&env.app, &env.owner, &env.merchant_id, &d.id)
+            .await
+            .unwrap();
+        assert_eq!(attempts.len(), 1);
+        assert_eq!(attempts[0].status_code, None);
+        assert_eq!(attempts[0].response_body, None);
+        assert!(attempts[0].error.as_deref().is_some_and(|e| !e.is_empty()));
     }
 
     async fn unmatched_topics_and_other_merchants_create_no_delivery(env: TestEnv) {

@@ -49,6 +49,21 @@ enum Inner {
     },
 }
 
+impl Drop for Inner {
+    /// The synchronous PostgreSQL client blocks on its own runtime when dropped, which
+    /// panics on an async worker thread; close idle clients on a plain thread instead.
+    fn drop(&mut self) {
+        if let Inner::Postgres { pool, .. } = self {
+            let idle = pool.take_idle();
+            if !idle.is_empty() {
+                let _ = std::thread::Builder::new()
+                    .name("kith-pg-close".into())
+                    .spawn(move || drop(idle));
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Db({})", self.engine().as_str())

@@ -37,6 +37,11 @@ impl<C> Pool<C> {
         (Lease { _permit: permit }, conn)
     }
 
+    /// Every idle connection, for closing them somewhere other than the current thread.
+    pub(crate) fn take_idle(&self) -> Vec<C> {
+        std::mem::take(&mut *self.idle.lock().expect("pool lock"))
+    }
+
     pub(crate) fn give_back(&self, conn: C) {
         self.idle.lock().expect("pool lock").push(conn);
     }

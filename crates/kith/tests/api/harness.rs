@@ -1,0 +1,310 @@
+//! `TestApp`: a running kith server on a random port, its clock, and helpers that read like
+//! the product (`register_member`, `approved_merchant`, …).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use kith::config::{ServeArgs, Settings, StorageArgs};
+use kith_app::App;
+use kith_domain::{BoundedText, ManualClock, Password, Phone};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one story on both engines: `both_engines!(story)` makes `story_sqlite` and
+/// `story_postgres` tests. The PostgreSQL one needs `KITH_TEST_POSTGRES_URL`; without it
+/// the test is skipped locally and fails under CI, where it must run.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            $crate::paste_tests!($name);
+        )+
+    };
+}
+
+#[macro_export]
+macro_rules! paste_tests {
+    ($name:ident) => {
+        pub mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::harness::TestApp::spawn($crate::harness::Engine::Sqlite).await.expect("spawn")).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::harness::TestApp::spawn($crate::harness::Engine::Postgres).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
+}
+
+/// A directory removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!("kith-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub app: App,
+    pub engine: Engine,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: TempDir,
+    _pg: Option<kith_store::testing::TestDatabase>,
+}
+
+/// A logged-in account.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: String,
+    pub token: String,
+    pub login: String,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl std::fmt::Debug for Resp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+impl Resp {
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        self.body
+    }
+
+    /// Asserts a problem document with this status and `field`.
+    #[track_caller]
+    pub fn problem(self, status: u16, field: Option<&str>) -> Value {
+        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let body = self.expect(status);
+        assert_eq!(ct, "application/problem+json", "problem content type");
+        assert_eq!(body["status"], status, "problem status member: {body}");
+        assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "problem type: {body}");
+        assert!(body["title"].is_string() && body["detail"].is_string(), "problem title/detail: {body}");
+        if let Some(f) = field {
+            assert_eq!(body["field"], f, "problem field: {body}");
+        }
+        body
+    }
+}
+
+static PHONE_SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh, valid mainland mobile number for this test process.
+pub fn next_phone() -> String {
+    format!("137{:08}", PHONE_SEQ.fetch_add(1, Ordering::Relaxed))
+}
+
+impl TestApp {
+    /// Starts a server. `None` when PostgreSQL is asked for but not configured (outside CI).
+    pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        let dir = TempDir::new();
+        let pg = match engine {
+            Engine::Sqlite => None,
+            Engine::Postgres => match kith_store::testing::postgres_url() {
+                Some(url) => Some(kith_store::testing::TestDatabase::create(&url).expect("create test database")),
+                None if std::env::var("CI").is_ok() => panic!("KITH_TEST_POSTGRES_URL must be set in CI"),
+                None => {
+                    eprintln!("skipped: set KITH_TEST_POSTGRES_URL to run the PostgreSQL variant");
+                    return None;
+                }
+            },
+        };
+        let args = ServeArgs {
+            storage: StorageArgs {
+                data_dir: Some(dir.0.clone()),
+                database_url: pg.as_ref().map(|d| d.url.clone()),
+                pool_size: Some(8),
+                // Never pick up a developer's kith.toml.
+                config: Some(write_empty_config(&dir)),
+                ..Default::default()
+            },
+            listen: Some("127.0.0.1:0".parse().expect("addr")),
+            webhook_allow_private: Some(true),
+            workers: Some(false),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&args).expect("settings");
+        let clock = ManualClock::starting_now();
+        let server = kith::Application::build_with_clock(&settings, Arc::new(clock.clone())).await.expect("build server");
+        let base = format!("http://{}", server.local_addr());
+        let app = server.app().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let handle = tokio::spawn(server.run_until(async {
+            let _ = rx.await;
+        }));
+        Some(TestApp {
+            base,
+            client: reqwest::Client::new(),
+            clock,
+            app,
+            engine,
+            shutdown: Some(tx),
+            server: Some(handle),
+            _dir: dir,
+            _pg: pg,
+        })
+    }
+
+    pub async fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        Self::read(res).await
+    }
+
+    pub async fn read(res: reqwest::Response) -> Resp {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
+        Resp { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(reqwest::Method::GET, path, token, None).await
+    }
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(reqwest::Method::POST, path, token, Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(reqwest::Method::PATCH, path, token, Some(body)).await
+    }
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+        self.request(reqwest::Method::PUT, path, token, Some(body)).await
+    }
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(reqwest::Method::DELETE, path, token, None).await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Resp {
+        self.post("/api/v1/sessions", None, json!({ "login": login, "password": password })).await
+    }
+
+    /// Registers a member with a fresh phone number and logs them in.
+    pub async fn register_member(&self, name: &str) -> User {
+        let phone = next_phone();
+        let acct = self
+            .post("/api/v1/accounts", None, json!({ "phone": phone, "password": PASSWORD, "display_name": name }))
+            .await
+            .expect(201);
+        let s = self.login(&phone, PASSWORD).await.expect(201);
+        User { id: acct["id"].as_str().expect("id").to_owned(), token: s["token"].as_str().expect("token").to_owned(), login: phone }
+    }
+
+    /// A platform admin, made the way `kith admin create-admin` makes one.
+    pub async fn admin(&self) -> User {
+        let phone = next_phone();
+        self.app
+            .create_account(
+                Some(Phone::parse(&phone).expect("phone")),
+                None,
+                Password::parse(PASSWORD).expect("password"),
+                BoundedText::parse("name", "平台管理员", 1, 32).expect("name"),
+                true,
+            )
+            .await
+            .expect("create admin");
+        let s = self.login(&phone, PASSWORD).await.expect(201);
+        User { id: s["account"]["id"].as_str().expect("id").to_owned(), token: s["token"].as_str().expect("token").to_owned(), login: phone }
+    }
+
+    /// A member who applied and was approved: (owner, merchant id).
+    pub async fn approved_merchant(&self, name: &str) -> (User, String) {
+        let owner = self.register_member(&format!("{name}老板")).await;
+        let m = self.post("/api/v1/merchants", Some(&owner.token), json!({ "name": name, "description": "测试商家" })).await.expect(201);
+        let id = m["id"].as_str().expect("id").to_owned();
+        let admin = self.admin().await;
+        self.post(&format!("/api/v1/merchants/{id}/approve"), Some(&admin.token), json!({})).await.expect(200);
+        (owner, id)
+    }
+
+    /// A store of the merchant: its id.
+    pub async fn store(&self, owner: &User, merchant_id: &str, name: &str) -> String {
+        let s = self
+            .post(
+                &format!("/api/v1/merchants/{merchant_id}/stores"),
+                Some(&owner.token),
+                json!({ "name": name, "address": "贵州省贵阳市观山湖区林城东路 88 号", "latitude": 26.647, "longitude": 106.63,
+                        "opening_hours": [{ "weekday": 1, "opens": "09:00", "closes": "21:00" }] }),
+            )
+            .await
+            .expect(201);
+        s["id"].as_str().expect("id").to_owned()
+    }
+
+    /// A member who accepted a clerk invitation to `store_id`.
+    pub async fn clerk(&self, owner: &User, merchant_id: &str, store_id: &str) -> User {
+        let clerk = self.register_member("店员").await;
+        let inv = self
+            .post(&format!("/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations"), Some(&owner.token), json!({}))
+            .await
+            .expect(201);
+        self.post("/api/v1/invitations/accept", Some(&clerk.token), json!({ "code": inv["code"] })).await.expect(200);
+        clerk
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.expect("server task").expect("server result");
+        }
+    }
+}
+
+fn write_empty_config(dir: &TempDir) -> std::path::PathBuf {
+    let p = dir.0.join("kith.toml");
+    std::fs::write(&p, "").expect("write config");
+    p
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! HTTP tests: each spawns the real server (the same `Application` as `kith serve`) on
+//! port 0, against a fresh SQLite directory or a fresh PostgreSQL database, and talks to
+//! it over HTTP. One binary, so the crate is linked once.
+
+mod harness;
+
+mod accounts;
+mod merchants;
+mod ops;
