@@ -137,11 +137,10 @@ pub fn validate_url(input: &str, allow_private: bool) -> AppResult<String> {
         // spelling (`0x7f.1`, `2130706433`) to dotted decimal, so parsing the host string
         // sees every address literal.
         let literal = host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = literal.parse::<IpAddr>() {
-            if !is_public(ip) {
+        if let Ok(ip) = literal.parse::<IpAddr>()
+            && !is_public(ip) {
                 return bad("must not point at a loopback, private or link-local address");
             }
-        }
     }
     if url.as_str().len() > MAX_URL_LEN {
         return bad(&format!("must be at most {MAX_URL_LEN} characters"));

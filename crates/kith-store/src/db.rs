@@ -240,10 +240,10 @@ impl Db {
                     other => break other,
                 }
             };
-            if !pc.client.is_closed() {
-                if let Inner::Postgres { pool, .. } = &*inner {
-                    pool.give_back(pc);
-                }
+            if let Inner::Postgres { pool, .. } = &*inner
+                && !pc.client.is_closed()
+            {
+                pool.give_back(pc);
             }
             out
         })
