@@ -19,6 +19,11 @@ impl Engine {
 
 /// A connection inside an open transaction. Everything a unit of work does through it
 /// commits or rolls back together. SQL uses `$1, $2, …` placeholders on both engines.
+///
+/// A statement error ends the unit of work: return it (mapped as you like). On
+/// PostgreSQL a failed statement aborts the transaction, so carrying on after one is
+/// refused at commit rather than silently losing the earlier writes. Where a conflict is
+/// expected, avoid the error instead (`ON CONFLICT … DO NOTHING`, a conditional UPDATE).
 pub trait Conn {
     fn engine(&self) -> Engine;
 

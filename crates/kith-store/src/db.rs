@@ -145,7 +145,7 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite { writer, .. } => sqlite_write(writer, f).await,
-            Inner::Postgres { .. } => self.pg_run(f).await,
+            Inner::Postgres { .. } => self.pg_run(f, false).await,
         }
     }
 
@@ -158,7 +158,7 @@ impl Db {
     {
         match &*self.inner {
             Inner::Sqlite { .. } => self.sqlite_read(f).await,
-            Inner::Postgres { .. } => self.pg_run(f).await,
+            Inner::Postgres { .. } => self.pg_run(f, true).await,
         }
     }
 
@@ -186,7 +186,11 @@ impl Db {
                 None => sqlite::open(&path, true, sync)?,
             };
             conn.execute_batch("BEGIN").map_err(sqlite::map_err)?;
-            let out = f(&mut SqliteConn(&conn));
+            let mut sc = SqliteConn::new(&conn);
+            let out = match f(&mut sc) {
+                Ok(_) if sc.failed => Err(E::from(swallowed())),
+                other => other,
+            };
             let _ = conn.execute_batch("ROLLBACK");
             if let Inner::Sqlite { readers, .. } = &*inner {
                 readers.give_back(conn);
@@ -197,7 +201,7 @@ impl Db {
         .unwrap_or_else(|e| Err(E::from(StoreError::Other(format!("read task failed: {e}")))))
     }
 
-    async fn pg_run<T, E, F>(&self, mut f: F) -> Result<T, E>
+    async fn pg_run<T, E, F>(&self, mut f: F, read_only: bool) -> Result<T, E>
     where
         F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -221,10 +225,15 @@ impl Db {
             let mut attempt = 0;
             let out = loop {
                 let PgClient { client, stmts } = &mut pc;
-                let tx = client.transaction().map_err(crate::pg::map_err)?;
-                let mut conn = PgConn { tx, stmts };
+                let tx = client
+                    .build_transaction()
+                    .read_only(read_only)
+                    .start()
+                    .map_err(crate::pg::map_err)?;
+                let mut conn = PgConn { tx, stmts, failed: false };
                 let res = f(&mut conn);
                 let res = match res {
+                    Ok(_) if conn.failed => Err(E::from(swallowed())),
                     Ok(v) => conn
                         .tx
                         .commit()
@@ -260,7 +269,7 @@ impl Db {
     pub fn describe(&self) -> String {
         match &*self.inner {
             Inner::Sqlite { path, .. } => format!("sqlite:{}", path.display()),
-            Inner::Postgres { url, .. } => redact_url(url),
+            Inner::Postgres { url, .. } => crate::pg::describe_url(url),
         }
     }
 
@@ -273,6 +282,14 @@ impl Db {
     }
 }
 
+/// A unit of work returned Ok after one of its statements failed: refused on both
+/// engines (see [`Conn`]), because PostgreSQL would have silently rolled it back.
+fn swallowed() -> StoreError {
+    StoreError::Other(
+        "a statement failed inside this unit of work and its error was not returned; a statement error ends the transaction".into(),
+    )
+}
+
 async fn sqlite_write<T, E, F>(writer: &mpsc::Sender<WriteJob>, mut f: F) -> Result<T, E>
 where
     F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
@@ -281,7 +298,10 @@ where
 {
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
     let job: WriteJob = Box::new(move |conn: &mut SqliteConn<'_>| {
-        let res = f(conn);
+        let res = match f(conn) {
+            Ok(_) if conn.failed => Err(E::from(swallowed())),
+            other => other,
+        };
         let ok = res.is_ok();
         let deliver: Box<dyn FnOnce(Result<(), StoreError>) + Send> =
             Box::new(move |commit: Result<(), StoreError>| {
@@ -304,33 +324,4 @@ where
             "the write was abandoned (it panicked or its transaction could not begin)".into(),
         )))
     })
-}
-
-/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let Some((userinfo, host)) = rest.split_once('@') else {
-        return url.to_owned();
-    };
-    match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn redacts_passwords() {
-        assert_eq!(
-            super::redact_url("postgres://kith:s3cret@db:5432/kith"),
-            "postgres://kith:***@db:5432/kith"
-        );
-        assert_eq!(
-            super::redact_url("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-    }
 }

@@ -6,8 +6,9 @@ pub enum StoreError {
     /// A row the caller required was not there.
     #[error("not found")]
     NotFound,
-    /// A unique or primary-key constraint refused the write. `constraint` is the
-    /// PostgreSQL constraint name or SQLite's `table.column` list; use
+    /// A unique or primary-key constraint refused the write. `constraint` is
+    /// `{table}_{col}_{col}_key` on PostgreSQL (rebuilt from the error's table and key
+    /// columns, so primary keys read the same) or SQLite's message; use
     /// [`StoreError::is_unique_on`] rather than matching it by hand.
     #[error("unique constraint violated: {constraint}")]
     Unique { constraint: String },
@@ -42,7 +43,10 @@ impl StoreError {
             .map(|c| format!("{table}.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        constraint == &pg || constraint.ends_with(&sqlite)
+        constraint == &pg
+            || constraint
+                .strip_prefix("UNIQUE constraint failed: ")
+                .is_some_and(|cols| cols == sqlite)
     }
 }
 
@@ -77,5 +81,7 @@ mod tests {
         assert!(lite.is_unique_on("accounts", &["email"]));
         assert!(multi.is_unique_on("tiers", &["merchant_id", "code"]));
         assert!(!lite.is_unique_on("accounts", &["phone"]));
+        // Only the exact column list matches.
+        assert!(!multi.is_unique_on("tiers", &["code"]));
     }
 }

@@ -103,13 +103,24 @@ impl<'a> FromSql<'a> for Value {
     }
 }
 
+/// `{table}_{col}_{col}_key` from the violation's table and its detail
+/// (`Key (merchant_id, account_id)=(…) already exists.`), so a primary key (named
+/// `{table}_pkey` by PostgreSQL) and a unique index read the same as on SQLite.
+fn unique_name(db: &postgres::error::DbError) -> Option<String> {
+    let table = db.table()?;
+    let detail = db.detail()?;
+    let cols = detail.strip_prefix("Key (")?.split(")=").next()?;
+    let cols: Vec<&str> = cols.split(',').map(|c| c.trim().trim_matches('"')).collect();
+    Some(format!("{table}_{}_key", cols.join("_")))
+}
+
 pub(crate) fn map_err(e: postgres::Error) -> StoreError {
     if let Some(db) = e.as_db_error() {
         let code = db.code();
         let msg = db.message().to_owned();
         return if *code == SqlState::UNIQUE_VIOLATION {
             StoreError::Unique {
-                constraint: db.constraint().unwrap_or(&msg).to_owned(),
+                constraint: unique_name(db).unwrap_or_else(|| db.constraint().unwrap_or(&msg).to_owned()),
             }
         } else if *code == SqlState::FOREIGN_KEY_VIOLATION
             || *code == SqlState::CHECK_VIOLATION
@@ -153,6 +164,10 @@ const STMT_CACHE_MAX: usize = 512;
 pub(crate) struct PgConn<'a, 'c> {
     pub(crate) tx: Transaction<'c>,
     pub(crate) stmts: &'a mut HashMap<String, Statement>,
+    /// A statement failed. PostgreSQL has then aborted the transaction: every later
+    /// statement fails and COMMIT silently rolls back, so a unit of work that swallowed
+    /// the error must not be reported as committed.
+    pub(crate) failed: bool,
 }
 
 impl PgConn<'_, '_> {
@@ -179,13 +194,19 @@ impl Conn for PgConn<'_, '_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let stmt = self.statement(sql)?;
-        self.tx.execute(&stmt, &refs(params)).map_err(map_err)
+        let res = self
+            .statement(sql)
+            .and_then(|stmt| self.tx.execute(&stmt, &refs(params)).map_err(map_err));
+        self.failed |= res.is_err();
+        res
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let stmt = self.statement(sql)?;
-        let rows = self.tx.query(&stmt, &refs(params)).map_err(map_err)?;
+        let res = self
+            .statement(sql)
+            .and_then(|stmt| self.tx.query(&stmt, &refs(params)).map_err(map_err));
+        self.failed |= res.is_err();
+        let rows = res?;
         rows.iter()
             .map(|r| {
                 (0..r.len())
@@ -200,6 +221,51 @@ impl Conn for PgConn<'_, '_> {
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.tx.batch_execute(sql).map_err(map_err)
+        let res = self.tx.batch_execute(sql).map_err(map_err);
+        self.failed |= res.is_err();
+        res
+    }
+}
+
+/// `postgres://user:secret@host/db?password=…` or `host=… password=…` → the same without
+/// the password, for logs.
+pub(crate) fn describe_url(url: &str) -> String {
+    match url.parse::<postgres::Config>() {
+        Ok(cfg) => {
+            let hosts: Vec<String> = cfg
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    postgres::config::Host::Tcp(name) => name.clone(),
+                    #[cfg(unix)]
+                    postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect();
+            let port = cfg.get_ports().first().copied().unwrap_or(5432);
+            let secret = if cfg.get_password().is_some() { ":***" } else { "" };
+            format!(
+                "postgres://{}{secret}@{}:{port}/{}",
+                cfg.get_user().unwrap_or(""),
+                hosts.join(","),
+                cfg.get_dbname().unwrap_or("")
+            )
+        }
+        Err(_) => "postgres://<unparseable url>".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn describe_never_shows_a_password() {
+        for url in [
+            "postgres://kith:s3cret@db:5432/kith",
+            "postgres://postgres@127.0.0.1:5432/test?password=s3cret",
+            "host=db user=kith password=s3cret dbname=kith",
+        ] {
+            let d = super::describe_url(url);
+            assert!(!d.contains("s3cret"), "{d}");
+            assert!(d.contains("kith") || d.contains("test"), "{d}");
+        }
     }
 }

@@ -20,7 +20,18 @@ use crate::{Row, StoreError, Value};
 /// caller.
 pub const GROUP_COMMIT_MAX: usize = 64;
 
-pub(crate) struct SqliteConn<'c>(pub(crate) &'c Connection);
+pub(crate) struct SqliteConn<'c> {
+    pub(crate) conn: &'c Connection,
+    /// A statement failed. As on PostgreSQL (where the transaction is then aborted), a
+    /// unit of work that swallowed the error is not committed: both engines keep one rule.
+    pub(crate) failed: bool,
+}
+
+impl<'c> SqliteConn<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Self { conn, failed: false }
+    }
+}
 
 impl rusqlite::ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -33,19 +44,45 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-/// `$1` → `?1`. Only outside string literals, so a `'$5'` literal survives.
+/// `$1` → `?1`, outside string literals, quoted identifiers and comments, so a `'$5'`
+/// literal or an apostrophe in a `-- comment` cannot shift the numbering.
 pub(crate) fn rewrite_placeholders(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());
-    let mut in_str = false;
     let mut chars = sql.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\'' {
-            in_str = !in_str;
-        }
-        if c == '$' && !in_str && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push('?');
-        } else {
-            out.push(c);
+        out.push(c);
+        match c {
+            '\'' | '"' => {
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if prev == '*' && d == '/' {
+                        break;
+                    }
+                    prev = d;
+                }
+            }
+            '$' if chars.peek().is_some_and(char::is_ascii_digit) => {
+                out.pop();
+                out.push('?');
+            }
+            _ => {}
         }
     }
     out
@@ -79,8 +116,28 @@ impl Conn for SqliteConn<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        let res = self.execute_inner(sql, params);
+        self.failed |= res.is_err();
+        res
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        let res = self.query_inner(sql, params);
+        self.failed |= res.is_err();
+        res
+    }
+
+    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        let res = self.conn.execute_batch(sql).map_err(map_err);
+        self.failed |= res.is_err();
+        res
+    }
+}
+
+impl SqliteConn<'_> {
+    fn execute_inner(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         let mut stmt = self
-            .0
+            .conn
             .prepare_cached(&rewrite_placeholders(sql))
             .map_err(map_err)?;
         let n = stmt
@@ -89,9 +146,9 @@ impl Conn for SqliteConn<'_> {
         Ok(n as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+    fn query_inner(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let mut stmt = self
-            .0
+            .conn
             .prepare_cached(&rewrite_placeholders(sql))
             .map_err(map_err)?;
         let ncols = stmt.column_count();
@@ -117,10 +174,6 @@ impl Conn for SqliteConn<'_> {
             out.push(Row(vals));
         }
         Ok(out)
-    }
-
-    fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.0.execute_batch(sql).map_err(map_err)
     }
 }
 
@@ -201,7 +254,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>) {
             if conn.execute_batch("SAVEPOINT job").is_err() {
                 continue;
             }
-            let mut sc = SqliteConn(&conn);
+            let mut sc = SqliteConn::new(&conn);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut sc)));
             match outcome {
                 Ok((true, deliver)) => {
@@ -238,6 +291,10 @@ mod tests {
         assert_eq!(
             rewrite_placeholders("SELECT $1, '$2', $10 WHERE a = $2"),
             "SELECT ?1, '$2', ?10 WHERE a = ?2"
+        );
+        assert_eq!(
+            rewrite_placeholders("SELECT 1 -- the account's email $9\nWHERE a = $2 /* it's $3 */ AND \"b$1\" = $1"),
+            "SELECT 1 -- the account's email $9\nWHERE a = ?2 /* it's $3 */ AND \"b$1\" = ?1"
         );
     }
 }
