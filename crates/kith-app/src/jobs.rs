@@ -270,6 +270,9 @@ pub async fn run_once(app: &App, owner: &str) -> AppResult<usize> {
 async fn run_job(app: &App, owner: &str, job: ClaimedJob) {
     let outcome = match job.kind.as_str() {
         WEBHOOK_DELIVER => crate::webhooks::deliver(app, &job).await,
+        crate::orders::JOB_EXPIRE
+        | crate::orders::JOB_AUTO_CONFIRM
+        | crate::orders::JOB_COMPLETE => crate::orders::run_job(app, &job.kind, &job.payload).await,
         other => {
             let error = format!("unknown job kind {other:?}: no handler in this version of kith");
             tracing::error!(job_id = %job.id, kind = %other, "failing job of unknown kind");

@@ -17,13 +17,18 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod catalog;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
+pub mod inventory;
 pub mod jobs;
+pub mod ledger;
 pub mod merchants;
+pub mod orders;
 pub mod outbox;
 pub mod page;
+pub mod payments;
 pub mod stores;
 pub mod tiers;
 pub mod webhooks;
@@ -61,6 +66,17 @@ pub struct AppConfig {
     /// Allow webhook URLs on loopback and private addresses (tests and the demo); off in
     /// production so a merchant cannot make kith call into the operator's network.
     pub webhook_allow_private: bool,
+    /// Secret the sandbox gateway signs its callbacks with. Set your own in production;
+    /// the default is public, so sandbox payments are for demos and tests only.
+    pub sandbox_secret: String,
+    /// Per-carrier secrets for tracking callbacks (`carrier code → secret`). The `sandbox`
+    /// carrier is always known (with `sandbox_secret`) for demos and tests.
+    pub carrier_secrets: Vec<(String, String)>,
+    /// Callbacks whose signed timestamp is further than this from now are refused (replay).
+    pub callback_tolerance_secs: i64,
+    /// Where this server is reachable, e.g. `https://shop.example.com`; the sandbox gateway
+    /// calls the payment webhook here. Defaults to the listening address.
+    pub public_url: String,
 }
 
 impl Default for AppConfig {
@@ -76,6 +92,10 @@ impl Default for AppConfig {
             webhook_backoff_max_secs: 6 * 3600,
             webhook_timeout_secs: 10,
             webhook_allow_private: false,
+            sandbox_secret: "kith-sandbox-secret-not-for-production".to_owned(),
+            carrier_secrets: Vec::new(),
+            callback_tolerance_secs: 300,
+            public_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }

@@ -7,6 +7,9 @@ use serde::Serialize;
 use crate::AppError;
 
 pub const DEFAULT_LIMIT: i64 = 20;
+/// The smallest id, used as the id half of a key that sorts before every row. Ids are
+/// UUIDs, and PostgreSQL binds them as such, so it must be one.
+pub const NIL_ID: &str = "00000000-0000-0000-0000-000000000000";
 /// No page is larger: bounds the work and the response size of every list endpoint.
 pub const MAX_LIMIT: i64 = 100;
 
@@ -44,7 +47,12 @@ impl PageRequest {
     /// ascending `(created_at, id)` order (kith stores no time before 1970, and -1 stays
     /// inside PostgreSQL's timestamp range where `i64::MIN` would not).
     pub fn after_key(&self) -> (i64, String) {
-        self.after.clone().unwrap_or((-1, String::new()))
+        match &self.after {
+            // Lists that bind the id to a uuid column get a UUID or the nil one.
+            Some((ms, id)) if crate::ids::parse_id(id).is_some() => (*ms, id.clone()),
+            Some((ms, _)) => (*ms, NIL_ID.to_owned()),
+            None => (-1, NIL_ID.to_owned()),
+        }
     }
 }
 
@@ -57,7 +65,10 @@ fn decode(c: &str) -> Option<(i64, String)> {
     let ms: i64 = ms.parse().ok()?;
     // Our keys are times between 1970 and 9999 and ids of at most 64 characters; anything
     // else was not made by us (and could not be bound as a PostgreSQL timestamp).
-    ((-1..=253_402_300_799_999).contains(&ms) && id.len() <= 64).then(|| (ms, id.to_owned()))
+    // The id half is made of UUIDs (hex and hyphens), or empty for lists keyed by a
+    // number alone; anything else was forged.
+    let ok_id = id.len() <= 80 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+    ((-1..=253_402_300_799_999).contains(&ms) && ok_id).then(|| (ms, id.to_owned()))
 }
 
 pub fn encode_cursor(ms: i64, id: &str) -> String {
@@ -98,14 +109,20 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_limits_are_capped() {
-        let c = encode_cursor(42, "abc");
+        let id = "01a203a4-7da9-7351-873c-1b2e0e1c155c";
+        let c = encode_cursor(42, id);
         let p = PageRequest::parse(Some(5), Some(&c)).unwrap();
-        assert_eq!(p.after, Some((42, "abc".into())));
+        assert_eq!(p.after, Some((42, id.into())));
+        assert!(
+            PageRequest::parse(None, Some(&encode_cursor(42, "x'; --"))).is_err(),
+            "ids are hex"
+        );
+        assert_eq!(PageRequest::first(5).after_key().1, NIL_ID);
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(MAX_LIMIT + 1), None).is_err());
         assert!(PageRequest::parse(None, Some("!!")).is_err());
-        let page = Page::from_rows(vec![1, 2, 3], 2, |i| (*i, i.to_string()));
+        let page = Page::from_rows(vec![1, 2, 3], 2, |i| (*i, String::new()));
         assert_eq!(page.items, vec![1, 2]);
-        assert_eq!(page.next_cursor, Some(encode_cursor(2, "2")));
+        assert_eq!(page.next_cursor, Some(encode_cursor(2, "")));
     }
 }

@@ -181,7 +181,8 @@ impl App {
             .await
     }
 
-    /// Deletes a tier nobody holds; a tier with members is refused (move them first).
+    /// Deletes a tier nobody holds, with its SKU prices; a tier with members is refused
+    /// (move them first).
     pub async fn delete_tier(
         &self,
         who: &Principal,
@@ -205,6 +206,11 @@ impl App {
                         "{held} members hold this tier; move them first"
                     )));
                 }
+                // Its SKU prices mean nothing without it; they go with it, in this transaction.
+                c.execute(
+                    "DELETE FROM sku_tier_prices WHERE tier_id = $1",
+                    args![&tid],
+                )?;
                 c.execute("DELETE FROM tiers WHERE id = $1", args![&tid])?;
                 outbox::emit(
                     c,
@@ -302,10 +308,17 @@ impl App {
         who: &Principal,
         merchant_id: &str,
     ) -> AppResult<Option<MemberTier>> {
-        let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());
+        let (w, aid, mid) = (who.clone(), who.account_id.clone(), merchant_id.to_owned());
         self.db
             .read(move |c| {
-                merchant_status(c, &mid)?;
+                // A merchant that is not trading is 404 to everyone but its staff and
+                // platform admins, as everywhere else.
+                if merchant_status(c, &mid)?.ensure_trading().is_err()
+                    && !w.is_platform_admin
+                    && require_staff(c, &w, &mid, StaffNeed::AnyStaff).is_err()
+                {
+                    return Err(AppError::NotFound("merchant"));
+                }
                 c.query_opt(
                     "SELECT m.account_id, a.display_name, t.code, t.name, m.assigned_at FROM member_tiers m
                      JOIN accounts a ON a.id = m.account_id JOIN tiers t ON t.id = m.tier_id

@@ -132,16 +132,18 @@ pub fn session_token(headers: &axum::http::HeaderMap) -> Option<(String, bool)> 
         && let Some(t) = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some((t.trim().to_owned(), false));
-        }
+    {
+        return Some((t.trim().to_owned(), false));
+    }
     for cookies in headers.get_all(header::COOKIE) {
         let Ok(s) = cookies.to_str() else { continue };
         for c in s.split(';') {
             if let Some((k, v)) = c.trim().split_once('=')
-                && k == SESSION_COOKIE && !v.is_empty() {
-                    return Some((v.to_owned(), true));
-                }
+                && k == SESSION_COOKIE
+                && !v.is_empty()
+            {
+                return Some((v.to_owned(), true));
+            }
         }
     }
     None

@@ -88,7 +88,11 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::merchants::router())
         .merge(routes::tiers::router())
         .merge(routes::stores::router())
+        .merge(routes::catalog::router())
+        .merge(routes::inventory::router())
         .merge(routes::webhooks::router())
+        .merge(routes::orders::router())
+        .merge(routes::payments::router())
         .merge(routes::ops::router())
 }
 

@@ -230,7 +230,11 @@ impl Db {
                     .read_only(read_only)
                     .start()
                     .map_err(crate::pg::map_err)?;
-                let mut conn = PgConn { tx, stmts, failed: false };
+                let mut conn = PgConn {
+                    tx,
+                    stmts,
+                    failed: false,
+                };
                 let res = f(&mut conn);
                 let res = match res {
                     Ok(_) if conn.failed => Err(E::from(swallowed())),

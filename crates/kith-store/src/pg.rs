@@ -110,7 +110,10 @@ fn unique_name(db: &postgres::error::DbError) -> Option<String> {
     let table = db.table()?;
     let detail = db.detail()?;
     let cols = detail.strip_prefix("Key (")?.split(")=").next()?;
-    let cols: Vec<&str> = cols.split(',').map(|c| c.trim().trim_matches('"')).collect();
+    let cols: Vec<&str> = cols
+        .split(',')
+        .map(|c| c.trim().trim_matches('"'))
+        .collect();
     Some(format!("{table}_{}_key", cols.join("_")))
 }
 
@@ -120,7 +123,8 @@ pub(crate) fn map_err(e: postgres::Error) -> StoreError {
         let msg = db.message().to_owned();
         return if *code == SqlState::UNIQUE_VIOLATION {
             StoreError::Unique {
-                constraint: unique_name(db).unwrap_or_else(|| db.constraint().unwrap_or(&msg).to_owned()),
+                constraint: unique_name(db)
+                    .unwrap_or_else(|| db.constraint().unwrap_or(&msg).to_owned()),
             }
         } else if *code == SqlState::FOREIGN_KEY_VIOLATION
             || *code == SqlState::CHECK_VIOLATION
@@ -242,7 +246,11 @@ pub(crate) fn describe_url(url: &str) -> String {
                 })
                 .collect();
             let port = cfg.get_ports().first().copied().unwrap_or(5432);
-            let secret = if cfg.get_password().is_some() { ":***" } else { "" };
+            let secret = if cfg.get_password().is_some() {
+                ":***"
+            } else {
+                ""
+            };
             format!(
                 "postgres://{}{secret}@{}:{port}/{}",
                 cfg.get_user().unwrap_or(""),

@@ -29,7 +29,10 @@ pub(crate) struct SqliteConn<'c> {
 
 impl<'c> SqliteConn<'c> {
     pub(crate) fn new(conn: &'c Connection) -> Self {
-        Self { conn, failed: false }
+        Self {
+            conn,
+            failed: false,
+        }
     }
 }
 
@@ -293,7 +296,9 @@ mod tests {
             "SELECT ?1, '$2', ?10 WHERE a = ?2"
         );
         assert_eq!(
-            rewrite_placeholders("SELECT 1 -- the account's email $9\nWHERE a = $2 /* it's $3 */ AND \"b$1\" = $1"),
+            rewrite_placeholders(
+                "SELECT 1 -- the account's email $9\nWHERE a = $2 /* it's $3 */ AND \"b$1\" = $1"
+            ),
             "SELECT 1 -- the account's email $9\nWHERE a = ?2 /* it's $3 */ AND \"b$1\" = ?1"
         );
     }

@@ -1073,8 +1073,15 @@ async fn ok_means_committed_after_a_swallowed_error(db: Db) {
             Ok::<_, StoreError>(())
         })
         .await;
-    assert!(res.is_err(), "a swallowed statement error must not be reported as committed");
-    assert_eq!(login_failures_with_key(&db, "before-the-conflict").await, 0, "nothing of the unit of work is committed");
+    assert!(
+        res.is_err(),
+        "a swallowed statement error must not be reported as committed"
+    );
+    assert_eq!(
+        login_failures_with_key(&db, "before-the-conflict").await,
+        0,
+        "nothing of the unit of work is committed"
+    );
 }
 
 /// `$n` placeholders: reused, out of order, `$10` beside `$1`, and left alone inside

@@ -53,6 +53,16 @@ pub struct ServeArgs {
     /// Run background jobs (outbox dispatch, webhook delivery) in this process (default true).
     #[arg(long, env = "KITH_WORKERS")]
     pub workers: Option<bool>,
+    /// Where this server is reachable from outside, e.g. `https://shop.example.com`
+    /// (pay links, the sandbox gateway's callbacks) [default: http://<listen address>].
+    #[arg(long, env = "KITH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Secret of the sandbox payment gateway and sandbox carrier callbacks.
+    #[arg(long, env = "KITH_SANDBOX_SECRET", hide_env_values = true)]
+    pub sandbox_secret: Option<String>,
+    /// Carrier callback secrets, `code=secret` pairs separated by commas (`sf=…,zto=…`).
+    #[arg(long, env = "KITH_CARRIER_SECRETS", hide_env_values = true)]
+    pub carrier_secrets: Option<String>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -72,6 +82,9 @@ struct FileConfig {
     session_ttl_hours: Option<i64>,
     webhook_allow_private: Option<bool>,
     workers: Option<bool>,
+    public_url: Option<String>,
+    sandbox_secret: Option<String>,
+    carrier_secrets: Option<String>,
 }
 
 /// Every setting resolved.
@@ -82,6 +95,8 @@ pub struct Settings {
     pub app: kith_app::AppConfig,
     pub http: kith_http::HttpConfig,
     pub workers: bool,
+    /// Whether `public_url` was set; if not, the server uses its own listening address.
+    pub public_url_set: bool,
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -103,6 +118,7 @@ fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
 impl Settings {
     pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
         let f = read_file(args.storage.config.as_deref())?;
+        let app_public_url_in_file = f.public_url.is_some();
         let s = &args.storage;
         let database_url = s
             .database_url
@@ -127,6 +143,33 @@ impl Settings {
             .webhook_allow_private
             .or(f.webhook_allow_private)
             .unwrap_or(false);
+        if let Some(url) = args.public_url.clone().or(f.public_url) {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "public_url must start with http:// or https://"
+            );
+            app.public_url = url.trim_end_matches('/').to_owned();
+        }
+        if let Some(secret) = args.sandbox_secret.clone().or(f.sandbox_secret) {
+            anyhow::ensure!(
+                secret.len() >= 16,
+                "sandbox_secret must be at least 16 characters"
+            );
+            app.sandbox_secret = secret;
+        }
+        if let Some(pairs) = args.carrier_secrets.clone().or(f.carrier_secrets) {
+            for pair in pairs.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let (code, secret) = pair.split_once('=').ok_or_else(|| {
+                    anyhow::anyhow!("carrier_secrets: `{pair}` is not code=secret")
+                })?;
+                anyhow::ensure!(
+                    secret.len() >= 16,
+                    "carrier_secrets: the secret of `{code}` must be at least 16 characters"
+                );
+                app.carrier_secrets
+                    .push((code.trim().to_owned(), secret.to_owned()));
+            }
+        }
         let body_kib = args.body_limit_kib.or(f.body_limit_kib).unwrap_or(1024);
         anyhow::ensure!(
             (1..=64 * 1024).contains(&body_kib),
@@ -153,6 +196,7 @@ impl Settings {
                 cookie_secure: args.cookie_secure.or(f.cookie_secure).unwrap_or(false),
             },
             workers: args.workers.or(f.workers).unwrap_or(true),
+            public_url_set: args.public_url.is_some() || app_public_url_in_file,
         })
     }
 

@@ -50,10 +50,20 @@ impl Application {
         settings: &Settings,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let app = open_app(settings, clock).await?;
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
             .map_err(|e| anyhow::anyhow!("listen on {}: {e}", settings.listen))?;
+        let mut settings = settings.clone();
+        if !settings.public_url_set {
+            // Pay links and the sandbox gateway's callbacks come back to this very server.
+            let mut addr = listener.local_addr()?;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            settings.app.public_url = format!("http://{addr}");
+        }
+        let settings = &settings;
+        let app = open_app(settings, clock).await?;
         let router = kith_http::router(app.clone(), settings.http.clone());
         Ok(Self {
             app,

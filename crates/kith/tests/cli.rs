@@ -26,7 +26,10 @@ impl Drop for Dir {
 fn kith(dir: &Dir) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kith"));
     // Run inside the temp dir so no developer kith.toml or ./kith-data is touched.
-    c.current_dir(&dir.0).env_remove("KITH_DATABASE_URL").env_remove("KITH_DATA_DIR").env_remove("KITH_CONFIG");
+    c.current_dir(&dir.0)
+        .env_remove("KITH_DATABASE_URL")
+        .env_remove("KITH_DATA_DIR")
+        .env_remove("KITH_CONFIG");
     c
 }
 
@@ -43,9 +46,17 @@ fn serve(dir: &Dir, extra: &[&str]) -> (Child, String, Vec<String>) {
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
     while Instant::now() < deadline {
-        let line = lines.next().expect("kith serve exited before printing its URL").unwrap();
+        let line = lines
+            .next()
+            .expect("kith serve exited before printing its URL")
+            .unwrap();
         if let Some(rest) = line.strip_prefix("kith is serving on ") {
-            let url = rest.split_whitespace().next().unwrap().trim_end_matches('/').to_owned();
+            let url = rest
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_owned();
             return (child, url, seen);
         }
         seen.push(line);
@@ -54,7 +65,10 @@ fn serve(dir: &Dir, extra: &[&str]) -> (Child, String, Vec<String>) {
 }
 
 fn get(url: &str) -> (u16, String) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let r = reqwest::get(url).await.expect("GET");
         (r.status().as_u16(), r.text().await.unwrap())
@@ -62,7 +76,10 @@ fn get(url: &str) -> (u16, String) {
 }
 
 fn terminate(mut child: Child) -> std::process::ExitStatus {
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -80,7 +97,10 @@ fn serve_answers_and_stops_on_sigterm() {
     let (status, body) = get(&format!("{url}/readyz"));
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("sqlite"));
-    assert!(dir.0.join("kith-data/kith.db").exists(), "default data dir is ./kith-data");
+    assert!(
+        dir.0.join("kith-data/kith.db").exists(),
+        "default data dir is ./kith-data"
+    );
     let status = terminate(child);
     assert!(status.success(), "graceful exit, got {status}");
 }
@@ -89,8 +109,13 @@ fn serve_answers_and_stops_on_sigterm() {
 fn demo_fills_an_empty_store_once_and_prints_logins() {
     let dir = Dir::new("demo");
     let (child, url, printed) = serve(&dir, &["--demo"]);
-    assert!(printed.iter().any(|l| l.contains("13800000000")), "demo logins printed: {printed:?}");
-    let (status, body) = get(&format!("{url}/api/v1/merchants/00000000-0000-0000-0000-000000000000"));
+    assert!(
+        printed.iter().any(|l| l.contains("13800000000")),
+        "demo logins printed: {printed:?}"
+    );
+    let (status, body) = get(&format!(
+        "{url}/api/v1/merchants/00000000-0000-0000-0000-000000000000"
+    ));
     assert_eq!(status, 404, "{body}");
     assert!(terminate(child).success());
     // A second start keeps the data and does not duplicate it (it would hit unique phones).
@@ -101,7 +126,11 @@ fn demo_fills_an_empty_store_once_and_prints_logins() {
 
 fn migrate_and_create_admin(dir: &Dir, storage: &[&str]) {
     let out = kith(dir).arg("migrate").args(storage).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let want = format!("schema version {}", kith_store::migrate::MIGRATIONS.len());
     assert!(String::from_utf8_lossy(&out.stdout).contains(&want));
     let out = kith(dir)
@@ -110,7 +139,11 @@ fn migrate_and_create_admin(dir: &Dir, storage: &[&str]) {
         .env("KITH_ADMIN_PASSWORD", "a long admin secret")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Twice: refused, with the reason, and a failing exit code.
     let out = kith(dir)
         .args(["admin", "create-admin", "--login", "ops@example.com"])
@@ -140,7 +173,10 @@ fn migrate_and_create_admin_on_sqlite() {
 #[test]
 fn migrate_and_create_admin_on_postgres() {
     let Some(url) = kith_store::testing::postgres_url() else {
-        assert!(std::env::var("CI").is_err(), "KITH_TEST_POSTGRES_URL must be set in CI");
+        assert!(
+            std::env::var("CI").is_err(),
+            "KITH_TEST_POSTGRES_URL must be set in CI"
+        );
         eprintln!("skipped: set KITH_TEST_POSTGRES_URL");
         return;
     };
@@ -156,7 +192,16 @@ fn bad_settings_are_refused_at_start() {
     let out = kith(&dir).args(["serve"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("kith.toml"));
-    let out = kith(&dir).args(["serve", "--sqlite-sync", "sometimes", "--config", "/dev/null"]).output().unwrap();
+    let out = kith(&dir)
+        .args([
+            "serve",
+            "--sqlite-sync",
+            "sometimes",
+            "--config",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite_sync"));
 }

@@ -4,8 +4,12 @@
 //! documentation.
 
 pub mod accounts;
+pub mod catalog;
+pub mod inventory;
 pub mod merchants;
 pub mod ops;
+pub mod orders;
+pub mod payments;
 pub mod stores;
 pub mod tiers;
 pub mod webhooks;
@@ -39,6 +43,26 @@ pub const TAGS: &[(&str, &str)] = &[
     ),
     ("tiers", "Membership tiers and the members who hold them"),
     ("stores", "Offline stores and their clerks"),
+    (
+        "catalog",
+        "Categories, products, SKUs and their prices per membership tier",
+    ),
+    (
+        "inventory",
+        "Stock locations, stock levels, adjustments and their history",
+    ),
     ("webhooks", "Signed event deliveries to merchant endpoints"),
+    (
+        "orders",
+        "Cart, checkout, orders and their fulfilment: shipping, tracking, store pickup, refunds",
+    ),
+    (
+        "payments",
+        "Wallet, gateway payments and their signed callbacks, carrier callbacks, the ledger audit",
+    ),
+    (
+        "sandbox",
+        "The sandbox payment gateway served by kith for demos and tests",
+    ),
     ("ops", "Health, readiness, metrics and this document"),
 ];

@@ -108,8 +108,16 @@ async fn delete(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignBody {
-    /// The tier's code, or null to take the member out of every tier.
-    pub tier_code: Option<String>,
+    /// The tier's code, or null to take the member out of every tier. Required: a body
+    /// without it is refused rather than read as null.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, required = true)]
+    pub tier_code: Option<Option<String>>,
+}
+
+/// Tells a missing field (`None`) from an explicit null (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    <Option<String> as Deserialize>::deserialize(d).map(Some)
 }
 
 /// Staff: put a member in a tier (or out of all tiers with `null`).
@@ -123,10 +131,17 @@ async fn assign(
     ApiJson(b): ApiJson<AssignBody>,
 ) -> ApiResult<Json<Option<MemberTier>>> {
     let (mid, aid) = (path_id(&mid, "merchant")?, path_id(&aid, "account")?);
+    let code = b.tier_code.ok_or_else(|| {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid input",
+            "tier_code: is required (null removes the tier)",
+        )
+        .with_field("tier_code")
+    })?;
     Ok(Json(
-        s.app
-            .assign_tier(&p, &mid, &aid, b.tier_code.as_deref())
-            .await?,
+        s.app.assign_tier(&p, &mid, &aid, code.as_deref()).await?,
     ))
 }
 

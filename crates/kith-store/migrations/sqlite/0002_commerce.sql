@@ -91,6 +91,8 @@ CREATE TABLE stock_movements (
     at             INTEGER NOT NULL
 );
 CREATE INDEX stock_movements_sku_idx ON stock_movements (sku_id, location_id, id);
+CREATE INDEX stock_movements_merchant_idx ON stock_movements (merchant_id, id);
+CREATE INDEX stock_merchant_idx ON stock (merchant_id, sku_id, location_id);
 
 CREATE TABLE cart_items (
     account_id  TEXT NOT NULL REFERENCES accounts (id),

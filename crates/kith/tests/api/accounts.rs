@@ -5,7 +5,13 @@ use serde_json::json;
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, next_phone};
 
-both_engines!(register_login_me_logout, registration_refuses_bad_input, login_is_throttled, sessions_expire, csrf_and_cookies);
+both_engines!(
+    register_login_me_logout,
+    registration_refuses_bad_input,
+    login_is_throttled,
+    sessions_expire,
+    csrf_and_cookies
+);
 
 async fn register_login_me_logout(t: TestApp) {
     let phone = next_phone();
@@ -20,64 +26,167 @@ async fn register_login_me_logout(t: TestApp) {
     // Either login works; the email is case-insensitive.
     let by_email = t.login("MEI@example.com", PASSWORD).await.expect(201);
     let s = t.login(&phone, PASSWORD).await;
-    let cookie = s.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert!(cookie.starts_with("kith_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    let cookie = s
+        .headers
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        cookie.starts_with("kith_session=")
+            && cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let token = s.expect(201)["token"].as_str().unwrap().to_owned();
 
     let me = t.get("/api/v1/me", Some(&token)).await.expect(200);
     assert_eq!(me["account"]["id"], acct["id"]);
     assert_eq!(me["staff_of"], json!([]));
 
-    t.delete("/api/v1/sessions/current", Some(&token)).await.expect(204);
+    t.delete("/api/v1/sessions/current", Some(&token))
+        .await
+        .expect(204);
     t.get("/api/v1/me", Some(&token)).await.problem(401, None);
     // The other session is untouched.
-    t.get("/api/v1/me", by_email["token"].as_str()).await.expect(200);
+    t.get("/api/v1/me", by_email["token"].as_str())
+        .await
+        .expect(200);
     t.get("/api/v1/me", None).await.problem(401, None);
-    t.get("/api/v1/me", Some("kith_s_forged")).await.problem(401, None);
+    t.get("/api/v1/me", Some("kith_s_forged"))
+        .await
+        .problem(401, None);
 
     // Same phone again: 409 naming the field, and nothing else written.
-    t.post("/api/v1/accounts", None, json!({ "phone": phone, "password": PASSWORD, "display_name": "别人" })).await.problem(409, Some("phone"));
-    t.post("/api/v1/accounts", None, json!({ "email": "mei@example.com", "password": PASSWORD, "display_name": "别人" })).await.problem(409, Some("email"));
+    t.post(
+        "/api/v1/accounts",
+        None,
+        json!({ "phone": phone, "password": PASSWORD, "display_name": "别人" }),
+    )
+    .await
+    .problem(409, Some("phone"));
+    t.post(
+        "/api/v1/accounts",
+        None,
+        json!({ "email": "mei@example.com", "password": PASSWORD, "display_name": "别人" }),
+    )
+    .await
+    .problem(409, Some("email"));
 }
 
 async fn registration_refuses_bad_input(t: TestApp) {
     let p = next_phone();
     let cases = [
-        (json!({ "phone": "12345", "password": PASSWORD, "display_name": "a" }), 422, "phone"),
-        (json!({ "phone": "23812345678", "password": PASSWORD, "display_name": "a" }), 422, "phone"),
-        (json!({ "email": "not-an-email", "password": PASSWORD, "display_name": "a" }), 422, "email"),
-        (json!({ "password": PASSWORD, "display_name": "a" }), 422, "phone"),
-        (json!({ "phone": p, "password": "short", "display_name": "a" }), 422, "password"),
-        (json!({ "phone": p, "password": PASSWORD, "display_name": "" }), 422, "display_name"),
-        (json!({ "phone": p, "password": PASSWORD, "display_name": "x".repeat(33) }), 422, "display_name"),
-        (json!({ "phone": p, "password": PASSWORD }), 422, "display_name"),
-        (json!({ "phone": 13812345678u64, "password": PASSWORD, "display_name": "a" }), 422, "phone"),
-        (json!({ "phone": p, "password": PASSWORD, "display_name": "a", "role": "admin" }), 422, "body"),
+        (
+            json!({ "phone": "12345", "password": PASSWORD, "display_name": "a" }),
+            422,
+            "phone",
+        ),
+        (
+            json!({ "phone": "23812345678", "password": PASSWORD, "display_name": "a" }),
+            422,
+            "phone",
+        ),
+        (
+            json!({ "email": "not-an-email", "password": PASSWORD, "display_name": "a" }),
+            422,
+            "email",
+        ),
+        (
+            json!({ "password": PASSWORD, "display_name": "a" }),
+            422,
+            "phone",
+        ),
+        (
+            json!({ "phone": p, "password": "short", "display_name": "a" }),
+            422,
+            "password",
+        ),
+        (
+            json!({ "phone": p, "password": PASSWORD, "display_name": "" }),
+            422,
+            "display_name",
+        ),
+        (
+            json!({ "phone": p, "password": PASSWORD, "display_name": "x".repeat(33) }),
+            422,
+            "display_name",
+        ),
+        (
+            json!({ "phone": p, "password": PASSWORD }),
+            422,
+            "display_name",
+        ),
+        (
+            json!({ "phone": 13812345678u64, "password": PASSWORD, "display_name": "a" }),
+            422,
+            "phone",
+        ),
+        (
+            json!({ "phone": p, "password": PASSWORD, "display_name": "a", "role": "admin" }),
+            422,
+            "body",
+        ),
     ];
     for (body, status, field) in cases {
         let r = t.post("/api/v1/accounts", None, body.clone()).await;
         let got = r.problem(status, None);
-        assert!(got["field"].as_str().is_some_and(|f| f.contains(field) || field == "body"), "{body} → {got}");
+        assert!(
+            got["field"]
+                .as_str()
+                .is_some_and(|f| f.contains(field) || field == "body"),
+            "{body} → {got}"
+        );
     }
     // Malformed JSON and the wrong content type.
-    let r = t.client.post(format!("{}/api/v1/accounts", t.base)).header("content-type", "application/json").body("{\"phone\":").send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/accounts", t.base))
+        .header("content-type", "application/json")
+        .body("{\"phone\":")
+        .send()
+        .await
+        .unwrap();
     TestApp::read(r).await.problem(400, None);
-    let r = t.client.post(format!("{}/api/v1/accounts", t.base)).header("content-type", "text/plain").body("hi").send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/accounts", t.base))
+        .header("content-type", "text/plain")
+        .body("hi")
+        .send()
+        .await
+        .unwrap();
     TestApp::read(r).await.problem(415, Some("Content-Type"));
     // A body over the limit.
-    let big = json!({ "phone": p, "password": PASSWORD, "display_name": "x".repeat(2 * 1024 * 1024) });
-    t.post("/api/v1/accounts", None, big).await.problem(413, None);
+    let big =
+        json!({ "phone": p, "password": PASSWORD, "display_name": "x".repeat(2 * 1024 * 1024) });
+    t.post("/api/v1/accounts", None, big)
+        .await
+        .problem(413, None);
     // Nothing of the above was stored: the phone is still free.
-    t.post("/api/v1/accounts", None, json!({ "phone": p, "password": PASSWORD, "display_name": "终于" })).await.expect(201);
+    t.post(
+        "/api/v1/accounts",
+        None,
+        json!({ "phone": p, "password": PASSWORD, "display_name": "终于" }),
+    )
+    .await
+    .expect(201);
 }
 
 async fn login_is_throttled(t: TestApp) {
     let u = t.register_member("被猜密码的人").await;
     for _ in 0..10 {
-        t.login(&u.login, "wrong password!").await.problem(401, None);
+        t.login(&u.login, "wrong password!")
+            .await
+            .problem(401, None);
     }
     let r = t.login(&u.login, "wrong password!").await;
-    let retry: i64 = r.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|s| s.parse().ok()).expect("Retry-After");
+    let retry: i64 = r
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.parse().ok())
+        .expect("Retry-After");
     assert!((1..=900).contains(&retry), "{retry}");
     r.problem(429, None);
     // Even the right password waits: the lock is on the account, not the guess.
@@ -87,7 +196,9 @@ async fn login_is_throttled(t: TestApp) {
     t.login(&u.login, PASSWORD).await.expect(201);
     // Unknown logins fail the same way as wrong passwords.
     t.login(&next_phone(), PASSWORD).await.problem(401, None);
-    t.login("not a login", PASSWORD).await.problem(422, Some("login"));
+    t.login("not a login", PASSWORD)
+        .await
+        .problem(422, Some("login"));
 }
 
 async fn sessions_expire(t: TestApp) {
@@ -101,7 +212,13 @@ async fn csrf_and_cookies(t: TestApp) {
     let u = t.register_member("饼干").await;
     let cookie = format!("kith_session={}", u.token);
     // The cookie authenticates page requests…
-    let r = t.client.get(format!("{}/api/v1/me", t.base)).header("cookie", &cookie).send().await.unwrap();
+    let r = t
+        .client
+        .get(format!("{}/api/v1/me", t.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     TestApp::read(r).await.expect(200);
     // …but a cross-site POST carrying it is refused before anything happens.
     let r = t
@@ -114,9 +231,26 @@ async fn csrf_and_cookies(t: TestApp) {
         .await
         .unwrap();
     TestApp::read(r).await.problem(403, None);
-    let r = t.client.post(format!("{}/api/v1/merchants", t.base)).header("cookie", &cookie).header("origin", "https://evil.example").header("host", "kith.example").json(&json!({ "name": "钓鱼商家" })).send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/merchants", t.base))
+        .header("cookie", &cookie)
+        .header("origin", "https://evil.example")
+        .header("host", "kith.example")
+        .json(&json!({ "name": "钓鱼商家" }))
+        .send()
+        .await
+        .unwrap();
     TestApp::read(r).await.problem(403, None);
     // Same-origin is fine.
-    let r = t.client.post(format!("{}/api/v1/merchants", t.base)).header("cookie", &cookie).header("sec-fetch-site", "same-origin").json(&json!({ "name": "正经商家" })).send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/api/v1/merchants", t.base))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .json(&json!({ "name": "正经商家" }))
+        .send()
+        .await
+        .unwrap();
     TestApp::read(r).await.expect(201);
 }

@@ -36,11 +36,18 @@ macro_rules! paste_tests {
         pub mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::harness::TestApp::spawn($crate::harness::Engine::Sqlite).await.expect("spawn")).await;
+                super::$name(
+                    $crate::harness::TestApp::spawn($crate::harness::Engine::Sqlite)
+                        .await
+                        .expect("spawn"),
+                )
+                .await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(app) = $crate::harness::TestApp::spawn($crate::harness::Engine::Postgres).await {
+                if let Some(app) =
+                    $crate::harness::TestApp::spawn($crate::harness::Engine::Postgres).await
+                {
                     super::$name(app).await;
                 }
             }
@@ -54,7 +61,11 @@ pub struct TempDir(pub std::path::PathBuf);
 impl TempDir {
     pub fn new() -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!("kith-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+        let p = std::env::temp_dir().join(format!(
+            "kith-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&p);
         std::fs::create_dir_all(&p).expect("create temp dir");
         Self(p)
@@ -103,19 +114,37 @@ impl Resp {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
-        assert_eq!(self.status.as_u16(), status, "unexpected answer: {}", self.body);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected answer: {}",
+            self.body
+        );
         self.body
     }
 
     /// Asserts a problem document with this status and `field`.
     #[track_caller]
     pub fn problem(self, status: u16, field: Option<&str>) -> Value {
-        let ct = self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let body = self.expect(status);
         assert_eq!(ct, "application/problem+json", "problem content type");
         assert_eq!(body["status"], status, "problem status member: {body}");
-        assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "problem type: {body}");
-        assert!(body["title"].is_string() && body["detail"].is_string(), "problem title/detail: {body}");
+        assert!(
+            body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("/problems/")),
+            "problem type: {body}"
+        );
+        assert!(
+            body["title"].is_string() && body["detail"].is_string(),
+            "problem title/detail: {body}"
+        );
         if let Some(f) = field {
             assert_eq!(body["field"], f, "problem field: {body}");
         }
@@ -137,8 +166,12 @@ impl TestApp {
         let pg = match engine {
             Engine::Sqlite => None,
             Engine::Postgres => match kith_store::testing::postgres_url() {
-                Some(url) => Some(kith_store::testing::TestDatabase::create(&url).expect("create test database")),
-                None if std::env::var("CI").is_ok() => panic!("KITH_TEST_POSTGRES_URL must be set in CI"),
+                Some(url) => Some(
+                    kith_store::testing::TestDatabase::create(&url).expect("create test database"),
+                ),
+                None if std::env::var("CI").is_ok() => {
+                    panic!("KITH_TEST_POSTGRES_URL must be set in CI")
+                }
                 None => {
                     eprintln!("skipped: set KITH_TEST_POSTGRES_URL to run the PostgreSQL variant");
                     return None;
@@ -161,7 +194,9 @@ impl TestApp {
         };
         let settings = Settings::resolve(&args).expect("settings");
         let clock = ManualClock::starting_now();
-        let server = kith::Application::build_with_clock(&settings, Arc::new(clock.clone())).await.expect("build server");
+        let server = kith::Application::build_with_clock(&settings, Arc::new(clock.clone()))
+            .await
+            .expect("build server");
         let base = format!("http://{}", server.local_addr());
         let app = server.app().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -181,8 +216,16 @@ impl TestApp {
         })
     }
 
-    pub async fn request(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }
@@ -197,39 +240,65 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body");
-        let body = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())) };
-        Resp { status, headers, body }
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.request(reqwest::Method::GET, path, token, None).await
     }
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.request(reqwest::Method::POST, path, token, Some(body)).await
+        self.request(reqwest::Method::POST, path, token, Some(body))
+            .await
     }
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.request(reqwest::Method::PATCH, path, token, Some(body)).await
+        self.request(reqwest::Method::PATCH, path, token, Some(body))
+            .await
     }
     pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
-        self.request(reqwest::Method::PUT, path, token, Some(body)).await
+        self.request(reqwest::Method::PUT, path, token, Some(body))
+            .await
     }
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
-        self.request(reqwest::Method::DELETE, path, token, None).await
+        self.request(reqwest::Method::DELETE, path, token, None)
+            .await
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Resp {
-        self.post("/api/v1/sessions", None, json!({ "login": login, "password": password })).await
+        self.post(
+            "/api/v1/sessions",
+            None,
+            json!({ "login": login, "password": password }),
+        )
+        .await
     }
 
     /// Registers a member with a fresh phone number and logs them in.
     pub async fn register_member(&self, name: &str) -> User {
         let phone = next_phone();
         let acct = self
-            .post("/api/v1/accounts", None, json!({ "phone": phone, "password": PASSWORD, "display_name": name }))
+            .post(
+                "/api/v1/accounts",
+                None,
+                json!({ "phone": phone, "password": PASSWORD, "display_name": name }),
+            )
             .await
             .expect(201);
         let s = self.login(&phone, PASSWORD).await.expect(201);
-        User { id: acct["id"].as_str().expect("id").to_owned(), token: s["token"].as_str().expect("token").to_owned(), login: phone }
+        User {
+            id: acct["id"].as_str().expect("id").to_owned(),
+            token: s["token"].as_str().expect("token").to_owned(),
+            login: phone,
+        }
     }
 
     /// A platform admin, made the way `kith admin create-admin` makes one.
@@ -246,16 +315,33 @@ impl TestApp {
             .await
             .expect("create admin");
         let s = self.login(&phone, PASSWORD).await.expect(201);
-        User { id: s["account"]["id"].as_str().expect("id").to_owned(), token: s["token"].as_str().expect("token").to_owned(), login: phone }
+        User {
+            id: s["account"]["id"].as_str().expect("id").to_owned(),
+            token: s["token"].as_str().expect("token").to_owned(),
+            login: phone,
+        }
     }
 
     /// A member who applied and was approved: (owner, merchant id).
     pub async fn approved_merchant(&self, name: &str) -> (User, String) {
         let owner = self.register_member(&format!("{name}老板")).await;
-        let m = self.post("/api/v1/merchants", Some(&owner.token), json!({ "name": name, "description": "测试商家" })).await.expect(201);
+        let m = self
+            .post(
+                "/api/v1/merchants",
+                Some(&owner.token),
+                json!({ "name": name, "description": "测试商家" }),
+            )
+            .await
+            .expect(201);
         let id = m["id"].as_str().expect("id").to_owned();
         let admin = self.admin().await;
-        self.post(&format!("/api/v1/merchants/{id}/approve"), Some(&admin.token), json!({})).await.expect(200);
+        self.post(
+            &format!("/api/v1/merchants/{id}/approve"),
+            Some(&admin.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
         (owner, id)
     }
 
@@ -277,10 +363,20 @@ impl TestApp {
     pub async fn clerk(&self, owner: &User, merchant_id: &str, store_id: &str) -> User {
         let clerk = self.register_member("店员").await;
         let inv = self
-            .post(&format!("/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations"), Some(&owner.token), json!({}))
+            .post(
+                &format!("/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations"),
+                Some(&owner.token),
+                json!({}),
+            )
             .await
             .expect(201);
-        self.post("/api/v1/invitations/accept", Some(&clerk.token), json!({ "code": inv["code"] })).await.expect(200);
+        self.post(
+            "/api/v1/invitations/accept",
+            Some(&clerk.token),
+            json!({ "code": inv["code"] }),
+        )
+        .await
+        .expect(200);
         clerk
     }
 
@@ -306,5 +402,33 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+impl TestApp {
+    /// A member who accepted the owner's manager invitation to `merchant_id`.
+    pub async fn manager(&self, owner: &User, merchant_id: &str) -> User {
+        let manager = self.register_member("店长").await;
+        let inv = self
+            .post(
+                &format!("/api/v1/merchants/{merchant_id}/invitations"),
+                Some(&owner.token),
+                json!({}),
+            )
+            .await
+            .expect(201);
+        self.post(
+            "/api/v1/invitations/accept",
+            Some(&manager.token),
+            json!({ "code": inv["code"] }),
+        )
+        .await
+        .expect(200);
+        manager
+    }
+
+    /// `GET /api/v1/me` as `user`.
+    pub async fn me(&self, user: &User) -> Value {
+        self.get("/api/v1/me", Some(&user.token)).await.expect(200)
     }
 }

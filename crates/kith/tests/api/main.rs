@@ -4,6 +4,13 @@
 
 mod harness;
 
+mod access;
 mod accounts;
+mod catalog;
+mod inventory;
 mod merchants;
 mod ops;
+mod orders;
+mod stores;
+mod tiers;
+mod webhooks;

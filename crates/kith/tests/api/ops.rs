@@ -15,48 +15,102 @@ async fn health_metrics_and_docs(t: TestApp) {
     assert!(r.headers.get("x-request-id").is_some(), "request id header");
     assert_eq!(r.headers.get("x-content-type-options").unwrap(), "nosniff");
     let ready = r.expect(200);
-    assert_eq!(ready["engine"], match t.engine { crate::harness::Engine::Sqlite => "sqlite", crate::harness::Engine::Postgres => "postgres" });
+    assert_eq!(
+        ready["engine"],
+        match t.engine {
+            crate::harness::Engine::Sqlite => "sqlite",
+            crate::harness::Engine::Postgres => "postgres",
+        }
+    );
 
     // A client's request id is echoed back.
-    let r = t.client.get(format!("{}/healthz", t.base)).header("x-request-id", "abc-123").send().await.unwrap();
+    let r = t
+        .client
+        .get(format!("{}/healthz", t.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers().get("x-request-id").unwrap(), "abc-123");
 
-    let m = t.client.get(format!("{}/metrics", t.base)).send().await.unwrap().text().await.unwrap();
+    let m = t
+        .client
+        .get(format!("{}/metrics", t.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(m.contains("kith_http_requests_total"), "{m}");
 
     let spec = t.get("/api/openapi.json", None).await.expect(200);
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = spec["paths"].as_object().unwrap();
     for p in [
-        "/api/v1/accounts", "/api/v1/sessions", "/api/v1/sessions/current", "/api/v1/me",
-        "/api/v1/merchants", "/api/v1/merchants/{merchant_id}", "/api/v1/merchants/{merchant_id}/approve",
-        "/api/v1/merchants/{merchant_id}/reject", "/api/v1/merchants/{merchant_id}/staff",
-        "/api/v1/merchants/{merchant_id}/invitations", "/api/v1/invitations/accept",
-        "/api/v1/merchants/{merchant_id}/tiers", "/api/v1/merchants/{merchant_id}/tiers/{tier_id}",
-        "/api/v1/merchants/{merchant_id}/members/{account_id}/tier", "/api/v1/merchants/{merchant_id}/stores",
-        "/api/v1/merchants/{merchant_id}/stores/{store_id}", "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations",
-        "/api/v1/clerk/stores/{store_id}", "/api/v1/merchants/{merchant_id}/webhooks",
+        "/api/v1/accounts",
+        "/api/v1/sessions",
+        "/api/v1/sessions/current",
+        "/api/v1/me",
+        "/api/v1/merchants",
+        "/api/v1/merchants/{merchant_id}",
+        "/api/v1/merchants/{merchant_id}/approve",
+        "/api/v1/merchants/{merchant_id}/reject",
+        "/api/v1/merchants/{merchant_id}/staff",
+        "/api/v1/merchants/{merchant_id}/invitations",
+        "/api/v1/invitations/accept",
+        "/api/v1/merchants/{merchant_id}/tiers",
+        "/api/v1/merchants/{merchant_id}/tiers/{tier_id}",
+        "/api/v1/merchants/{merchant_id}/members/{account_id}/tier",
+        "/api/v1/merchants/{merchant_id}/stores",
+        "/api/v1/merchants/{merchant_id}/stores/{store_id}",
+        "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations",
+        "/api/v1/clerk/stores/{store_id}",
+        "/api/v1/merchants/{merchant_id}/webhooks",
         "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/deliveries",
         "/api/v1/merchants/{merchant_id}/webhook-deliveries/{delivery_id}/attempts",
-        "/healthz", "/readyz", "/metrics", "/api/openapi.json", "/api/docs",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/openapi.json",
+        "/api/docs",
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
     }
-    let html = t.client.get(format!("{}/api/docs", t.base)).send().await.unwrap();
-    assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let html = t
+        .client
+        .get(format!("{}/api/docs", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        html.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = html.text().await.unwrap();
-    assert!(html.contains("/api/v1/merchants/{merchant_id}/approve") && !html.contains("<script"), "reference page");
+    assert!(
+        html.contains("/api/v1/merchants/{merchant_id}/approve") && !html.contains("<script"),
+        "reference page"
+    );
 
     // Unknown routes and non-UUID ids are problem documents too.
     t.get("/api/v1/nope", None).await.problem(404, None);
-    t.get("/api/v1/merchants/not-a-uuid", None).await.problem(404, None);
+    t.get("/api/v1/merchants/not-a-uuid", None)
+        .await
+        .problem(404, None);
 }
 
 async fn idempotency_keys(t: TestApp) {
     let phone = next_phone();
     let body = json!({ "phone": phone, "password": PASSWORD, "display_name": "一次" });
     let send = |b: serde_json::Value, key: &'static str| {
-        let c = t.client.post(format!("{}/api/v1/accounts", t.base)).header("idempotency-key", key).json(&b);
+        let c = t
+            .client
+            .post(format!("{}/api/v1/accounts", t.base))
+            .header("idempotency-key", key)
+            .json(&b);
         async move { TestApp::read(c.send().await.unwrap()).await }
     };
     let first = send(body.clone(), "reg-1").await;
@@ -64,12 +118,20 @@ async fn idempotency_keys(t: TestApp) {
     let first = first.expect(201);
     let again = send(body.clone(), "reg-1").await;
     assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
-    assert_eq!(again.expect(201), first, "the replay is the stored response");
+    assert_eq!(
+        again.expect(201),
+        first,
+        "the replay is the stored response"
+    );
     // Same key, different body: refused, nothing created.
     let other = json!({ "phone": next_phone(), "password": PASSWORD, "display_name": "二次" });
-    send(other.clone(), "reg-1").await.problem(422, Some("Idempotency-Key"));
+    send(other.clone(), "reg-1")
+        .await
+        .problem(422, Some("Idempotency-Key"));
     // Without the key the duplicate is a real conflict.
-    t.post("/api/v1/accounts", None, body).await.problem(409, Some("phone"));
+    t.post("/api/v1/accounts", None, body)
+        .await
+        .problem(409, Some("phone"));
     // After 24 h the key is forgotten.
     t.clock.advance_secs(24 * 3600 + 1);
     send(other, "reg-1").await.expect(201);
@@ -79,12 +141,18 @@ async fn graceful_shutdown(t: TestApp) {
     let u = t.register_member("最后一个").await;
     // A request in flight when shutdown starts still completes.
     let slow = {
-        let c = t.client.post(format!("{}/api/v1/sessions", t.base)).json(&json!({ "login": u.login, "password": PASSWORD }));
+        let c = t
+            .client
+            .post(format!("{}/api/v1/sessions", t.base))
+            .json(&json!({ "login": u.login, "password": PASSWORD }));
         tokio::spawn(async move { c.send().await.map(|r| r.status().as_u16()) })
     };
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let base = t.base.clone();
     t.stop().await;
     assert_eq!(slow.await.unwrap().unwrap(), 201);
-    assert!(reqwest::get(format!("{base}/healthz")).await.is_err(), "no longer listening");
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "no longer listening"
+    );
 }

@@ -1,0 +1,358 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kith_app::orders::{Address, CartItem, CheckoutInput, Order, OrderEvent, Refund};
+use kith_app::page::Page;
+use kith_domain::order::{DeliveryMethod, OrderStatus};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::path_id;
+use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_cart))
+        .routes(routes!(set_cart_item))
+        .routes(routes!(checkout))
+        .routes(routes!(my_orders))
+        .routes(routes!(get_order))
+        .routes(routes!(order_events))
+        .routes(routes!(pay))
+        .routes(routes!(cancel))
+        .routes(routes!(confirm_receipt))
+        .routes(routes!(merchant_orders))
+        .routes(routes!(ship))
+        .routes(routes!(ready))
+        .routes(routes!(refund, list_refunds))
+        .routes(routes!(redeem))
+        .routes(routes!(pickups))
+}
+
+/// The caller's cart at a merchant, priced for their tier now.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/cart", tag = "orders", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<CartItem>), (status = 401, body = Problem)))]
+async fn get_cart(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+) -> ApiResult<Json<Vec<CartItem>>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(s.app.cart(&p, &mid).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CartItemBody {
+    /// 1–999, or 0 to remove the SKU from the cart.
+    pub quantity: i64,
+}
+
+/// Set a SKU's quantity in the cart (0 removes it).
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/cart/items/{sku_id}", tag = "orders",
+    params(("merchant_id" = String, Path), ("sku_id" = String, Path)), request_body = CartItemBody, security(("bearer" = [])),
+    responses((status = 200, body = Vec<CartItem>), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_cart_item(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, sid)): Path<(String, String)>,
+    ApiJson(b): ApiJson<CartItemBody>,
+) -> ApiResult<Json<Vec<CartItem>>> {
+    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "sku")?);
+    Ok(Json(s.app.set_cart_item(&p, &mid, &sid, b.quantity).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutItem {
+    pub sku_id: String,
+    /// 1–999.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutBody {
+    pub delivery: DeliveryMethod,
+    /// Required for pickup: a store of this merchant that has the stock.
+    pub pickup_store_id: Option<String>,
+    /// Required for shipping.
+    pub address: Option<Address>,
+    /// The lines to buy; leave out to buy the whole cart at this merchant.
+    pub items: Option<Vec<CheckoutItem>>,
+}
+
+/// Check out: an order awaiting payment, with stock reserved and prices of the buyer's
+/// tier. Unpaid orders are cancelled after the merchant's timeout (default 30 min).
+/// Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/checkout", tag = "orders", params(("merchant_id" = String, Path)),
+    request_body = CheckoutBody, security(("bearer" = [])),
+    responses((status = 201, body = Order), (status = 409, description = "not enough stock", body = Problem), (status = 422, body = Problem)))]
+async fn checkout(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiJson(b): ApiJson<CheckoutBody>,
+) -> ApiResult<(StatusCode, Json<Order>)> {
+    let mid = path_id(&mid, "merchant")?;
+    let input = CheckoutInput {
+        delivery: b.delivery,
+        pickup_store_id: b.pickup_store_id,
+        address: b.address,
+        items: b
+            .items
+            .map(|items| items.into_iter().map(|i| (i.sku_id, i.quantity)).collect()),
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.checkout(&p, &mid, input).await?),
+    ))
+}
+
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/me/orders", tag = "orders", params(PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<Order>), (status = 401, body = Problem)))]
+async fn my_orders(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<Order>>> {
+    Ok(Json(s.app.my_orders(&p, q.parse()?).await?))
+}
+
+/// An order (its buyer, or its merchant's staff).
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem)))]
+async fn get_order(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(oid): Path<String>,
+) -> ApiResult<Json<Order>> {
+    let oid = path_id(&oid, "order")?;
+    Ok(Json(s.app.get_order(&p, &oid).await?))
+}
+
+/// Every transition of an order, with time and actor.
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<OrderEvent>), (status = 404, body = Problem)))]
+async fn order_events(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(oid): Path<String>,
+) -> ApiResult<Json<Vec<OrderEvent>>> {
+    let oid = path_id(&oid, "order")?;
+    Ok(Json(s.app.order_events(&p, &oid).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayBody {
+    pub provider: kith_app::payments::Provider,
+}
+
+/// The result of asking to pay: the order (paid at once from the wallet) or a gateway
+/// payment to confirm on its page.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct PayResult {
+    pub order: Option<Order>,
+    pub payment: Option<kith_app::payments::Payment>,
+}
+
+/// Pay an order: `wallet` pays at once from the prepaid balance; `sandbox` returns a
+/// payment whose `pay_url` the payer confirms on. Accepts `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/pay", tag = "orders", params(("order_id" = String, Path)), request_body = PayBody, security(("bearer" = [])),
+    responses((status = 200, body = PayResult), (status = 404, body = Problem), (status = 409, description = "not payable, or insufficient wallet balance", body = Problem)))]
+async fn pay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(oid): Path<String>,
+    ApiJson(b): ApiJson<PayBody>,
+) -> ApiResult<Json<PayResult>> {
+    let oid = path_id(&oid, "order")?;
+    Ok(Json(match b.provider {
+        kith_app::payments::Provider::Wallet => PayResult {
+            order: Some(s.app.pay_with_wallet(&p, &oid).await?),
+            payment: None,
+        },
+        kith_app::payments::Provider::Sandbox => PayResult {
+            order: None,
+            payment: Some(s.app.pay_with_gateway(&p, &oid).await?),
+        },
+    }))
+}
+
+/// The buyer cancels an unpaid order; its stock is released.
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cancel(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(oid): Path<String>,
+) -> ApiResult<Json<Order>> {
+    let oid = path_id(&oid, "order")?;
+    Ok(Json(s.app.cancel_order(&p, &oid).await?))
+}
+
+/// The buyer confirms receipt of a shipped order.
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/confirm-receipt", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn confirm_receipt(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(oid): Path<String>,
+) -> ApiResult<Json<Order>> {
+    let oid = path_id(&oid, "order")?;
+    Ok(Json(s.app.confirm_receipt(&p, &oid).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantOrdersQuery {
+    pub status: Option<OrderStatus>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Staff: the merchant's orders, newest first.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/orders", tag = "orders", params(("merchant_id" = String, Path), MerchantOrdersQuery), security(("bearer" = [])),
+    responses((status = 200, body = Page<Order>), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn merchant_orders(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiQuery(q): ApiQuery<MerchantOrdersQuery>,
+) -> ApiResult<Json<Page<Order>>> {
+    let mid = path_id(&mid, "merchant")?;
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .parse()?;
+    Ok(Json(s.app.merchant_orders(&p, &mid, q.status, page).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShipBody {
+    /// Carrier code: `sf`, `zto`, `sandbox`, …
+    pub carrier: String,
+    pub tracking_no: String,
+}
+
+/// Staff: ship an order (stock is committed; receipt auto-confirms after the merchant's days).
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/ship", tag = "orders",
+    params(("merchant_id" = String, Path), ("order_id" = String, Path)), request_body = ShipBody, security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn ship(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, oid)): Path<(String, String)>,
+    ApiJson(b): ApiJson<ShipBody>,
+) -> ApiResult<Json<Order>> {
+    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
+    Ok(Json(
+        s.app
+            .ship_order(&p, &mid, &oid, &b.carrier, &b.tracking_no)
+            .await?,
+    ))
+}
+
+/// Staff: a pickup order is ready at its store; a one-time code is issued to the buyer.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/ready", tag = "orders",
+    params(("merchant_id" = String, Path), ("order_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn ready(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, oid)): Path<(String, String)>,
+) -> ApiResult<Json<Order>> {
+    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
+    Ok(Json(s.app.mark_ready_for_pickup(&p, &mid, &oid).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundLine {
+    pub line_no: i64,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundBody {
+    /// Lines and quantities to refund; leave out to refund everything that remains.
+    pub lines: Option<Vec<RefundLine>>,
+    /// 1–200 characters, shown to the buyer.
+    pub reason: String,
+}
+
+/// Staff: refund an order, fully or per line, back through the provider that took the money.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds", tag = "orders",
+    params(("merchant_id" = String, Path), ("order_id" = String, Path)), request_body = RefundBody, security(("bearer" = [])),
+    responses((status = 201, body = Refund), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn refund(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, oid)): Path<(String, String)>,
+    ApiJson(b): ApiJson<RefundBody>,
+) -> ApiResult<(StatusCode, Json<Refund>)> {
+    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
+    let lines = b
+        .lines
+        .map(|ls| ls.into_iter().map(|l| (l.line_no, l.quantity)).collect());
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.refund_order(&p, &mid, &oid, lines, &b.reason).await?),
+    ))
+}
+
+/// An order's refunds (its buyer or staff).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds", tag = "orders",
+    params(("merchant_id" = String, Path), ("order_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Refund>), (status = 404, body = Problem)))]
+async fn list_refunds(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path((mid, oid)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<Refund>>> {
+    let (_, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
+    Ok(Json(s.app.list_refunds(&p, &oid).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemBody {
+    /// The buyer's 8-digit pickup code.
+    pub code: String,
+}
+
+/// Clerks: redeem a pickup code at their store (once; not at another store; not after a refund).
+#[utoipa::path(post, path = "/api/v1/clerk/stores/{store_id}/pickups/redeem", tag = "orders", params(("store_id" = String, Path)),
+    request_body = RedeemBody, security(("bearer" = [])),
+    responses((status = 200, body = Order), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn redeem(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(sid): Path<String>,
+    ApiJson(b): ApiJson<RedeemBody>,
+) -> ApiResult<Json<Order>> {
+    let sid = path_id(&sid, "store")?;
+    Ok(Json(s.app.redeem_pickup(&p, &sid, &b.code).await?))
+}
+
+/// Clerks: orders waiting at their store, and those picked up in the last day.
+#[utoipa::path(get, path = "/api/v1/clerk/stores/{store_id}/pickups", tag = "orders", params(("store_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Order>), (status = 403, body = Problem)))]
+async fn pickups(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(sid): Path<String>,
+) -> ApiResult<Json<Vec<Order>>> {
+    let sid = path_id(&sid, "store")?;
+    Ok(Json(s.app.store_pickups(&p, &sid).await?))
+}

@@ -1,0 +1,220 @@
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect};
+use kith_app::ledger::Audit;
+use kith_app::orders::TrackingOutcome;
+use kith_app::payments::{CallbackOutcome, Payment, Wallet};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::path_id;
+use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::problem::{ApiResult, Problem};
+use crate::reference::escape;
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(wallet))
+        .routes(routes!(topup))
+        .routes(routes!(get_payment))
+        .routes(routes!(callback))
+        .routes(routes!(carrier_callback))
+        .routes(routes!(audit))
+        .routes(routes!(sandbox_page))
+        .routes(routes!(sandbox_confirm))
+}
+
+fn signature(headers: &HeaderMap) -> &str {
+    headers
+        .get("kith-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
+/// The caller's wallet: balance and statement, newest first.
+#[utoipa::path(get, path = "/api/v1/me/wallet", tag = "payments", params(PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Wallet), (status = 401, body = Problem)))]
+async fn wallet(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Wallet>> {
+    Ok(Json(s.app.wallet(&p, q.parse()?).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUpBody {
+    /// 1 to 5 000 000 fen.
+    pub amount_fen: i64,
+}
+
+/// Top up the wallet through the sandbox gateway: confirm on the returned `pay_url`.
+#[utoipa::path(post, path = "/api/v1/me/wallet/topups", tag = "payments", request_body = TopUpBody, security(("bearer" = [])),
+    responses((status = 201, body = Payment), (status = 422, body = Problem)))]
+async fn topup(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<TopUpBody>,
+) -> ApiResult<(StatusCode, Json<Payment>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.start_topup(&p, b.amount_fen).await?),
+    ))
+}
+
+/// A payment the caller made.
+#[utoipa::path(get, path = "/api/v1/payments/{payment_id}", tag = "payments", params(("payment_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Payment), (status = 404, body = Problem)))]
+async fn get_payment(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(pid): Path<String>,
+) -> ApiResult<Json<Payment>> {
+    let pid = path_id(&pid, "payment")?;
+    Ok(Json(s.app.get_payment(&p, &pid).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallbackAnswer {
+    pub outcome: CallbackOutcome,
+}
+
+/// Payment gateways' webhook. Signed `Kith-Signature: t=…,v1=…` over the raw body
+/// (300 s tolerance); idempotent on `event_id`; the amount must match the payment.
+#[utoipa::path(post, path = "/api/v1/payments/{provider}/callback", tag = "payments", params(("provider" = String, Path)),
+    request_body = kith_app::payments::CallbackBody,
+    responses((status = 200, body = CallbackAnswer), (status = 401, description = "bad or stale signature", body = Problem), (status = 404, body = Problem), (status = 422, description = "amount mismatch or malformed", body = Problem)))]
+async fn callback(
+    State(s): State<AppState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<CallbackAnswer>> {
+    Ok(Json(CallbackAnswer {
+        outcome: s
+            .app
+            .payment_callback(&provider, signature(&headers), &body)
+            .await?,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingAnswer {
+    pub outcome: TrackingOutcome,
+}
+
+/// Carriers' tracking webhook, signed with that carrier's secret; idempotent on `event_id`.
+#[utoipa::path(post, path = "/api/v1/carriers/{carrier}/callback", tag = "payments", params(("carrier" = String, Path)),
+    request_body = kith_app::orders::TrackingCallback,
+    responses((status = 200, body = TrackingAnswer), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn carrier_callback(
+    State(s): State<AppState>,
+    Path(carrier): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<TrackingAnswer>> {
+    Ok(Json(TrackingAnswer {
+        outcome: s
+            .app
+            .carrier_callback(&carrier, signature(&headers), &body)
+            .await?,
+    }))
+}
+
+/// Platform admins: check the whole ledger (every entry balanced, every balance equal to
+/// its postings, all balances summing to zero).
+#[utoipa::path(get, path = "/api/v1/admin/ledger/audit", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = Audit), (status = 403, body = Problem)))]
+async fn audit(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Audit>> {
+    Ok(Json(s.app.ledger_audit(&p).await?))
+}
+
+/// The sandbox gateway's pay page (a stand-in for a real gateway's checkout page).
+#[utoipa::path(get, path = "/sandbox/pay/{payment_id}", tag = "sandbox", params(("payment_id" = String, Path)),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem)))]
+async fn sandbox_page(
+    State(s): State<AppState>,
+    Path(pid): Path<String>,
+) -> ApiResult<Html<String>> {
+    let pid = path_id(&pid, "payment")?;
+    let p = s.app.sandbox_payment(&pid).await?;
+    let amount = kith_domain::Fen::new(p.amount_fen).to_string();
+    let action = if p.status == "pending" {
+        format!(
+            "<form method=post action=\"/sandbox/pay/{id}/confirm\"><button name=outcome value=succeeded>确认支付 Pay {amount}</button> \
+             <button name=outcome value=failed>模拟失败 Fail</button></form>",
+            id = escape(&p.id)
+        )
+    } else {
+        format!("<p>状态 Status: <b>{}</b></p>", escape(&p.status))
+    };
+    Ok(Html(format!(
+        "<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\">\
+         <title>kith 沙箱支付</title><body style=\"font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem\">\
+         <h1>kith 沙箱支付 Sandbox</h1><p>金额 Amount: <b>{amount}</b></p><p>用途 Purpose: {purpose}</p>{action}\
+         <p><small>This page stands in for a payment gateway. Confirming makes it call kith's signed payment webhook.</small></p></body></html>",
+        purpose = escape(&p.purpose),
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ConfirmForm {
+    /// `succeeded` or `failed`.
+    pub outcome: String,
+}
+
+/// The sandbox gateway confirms (or fails) a payment: it calls kith's payment webhook with
+/// a signed callback, then shows the result.
+#[utoipa::path(post, path = "/sandbox/pay/{payment_id}/confirm", tag = "sandbox", params(("payment_id" = String, Path)),
+    request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "back to the pay page"), (status = 404, body = Problem), (status = 502, body = Problem)))]
+async fn sandbox_confirm(
+    State(s): State<AppState>,
+    Path(pid): Path<String>,
+    body: Bytes,
+) -> ApiResult<impl IntoResponse> {
+    let pid = path_id(&pid, "payment")?;
+    let form: ConfirmForm = serde_urlencoded::from_bytes(&body)
+        .or_else(|_| crate::extract::parse_json(&body))
+        .map_err(|_| {
+            Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+                "outcome: must be succeeded or failed",
+            )
+            .with_field("outcome")
+        })?;
+    let succeed = match form.outcome.as_str() {
+        "succeeded" => true,
+        "failed" => false,
+        _ => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+                "outcome: must be succeeded or failed",
+            )
+            .with_field("outcome")
+            .into());
+        }
+    };
+    let (status, answer) = s.app.sandbox_confirm(&pid, succeed).await?;
+    if !(200..300).contains(&status) {
+        tracing::warn!(status, %answer, "kith refused the sandbox callback");
+        return Err(Problem::new(
+            StatusCode::BAD_GATEWAY,
+            "gateway",
+            "Callback refused",
+            format!("kith answered {status}: {answer}"),
+        )
+        .into());
+    }
+    Ok(Redirect::to(&format!("/sandbox/pay/{pid}")))
+}

@@ -1,0 +1,1134 @@
+//! The commerce journeys over HTTP on both engines: tier prices at checkout, wallet and
+//! gateway payments with signed callbacks, shipping with carrier tracking to completion,
+//! store pickup with a one-time code, refunds, timeouts, and no oversell under load. After
+//! each journey the ledger audit must be clean.
+
+use kith_domain::Clock;
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::harness::{TestApp, User};
+
+both_engines!(
+    shipping_journey,
+    pickup_journey_with_gateway_payment,
+    refunds_go_back_through_the_provider,
+    unpaid_orders_expire_and_late_payments_return,
+    payment_callbacks_are_authenticated_and_idempotent,
+    checkout_refuses_bad_input_and_changes_nothing,
+    concurrent_checkouts_never_oversell,
+    orders_are_private,
+);
+
+/// A trading merchant with tiers, a store with a clerk, one active product with two SKUs,
+/// and stock in the warehouse and the store.
+struct Shop {
+    owner: User,
+    merchant: String,
+    store: String,
+    clerk: User,
+    sku: String,
+    sku2: String,
+    warehouse: String,
+    store_location: String,
+}
+
+const ADDRESS: fn() -> Value = || json!({ "name": "王小美", "phone": "13912345678", "province": "贵州省", "city": "贵阳市", "district": "观山湖区", "detail": "林城东路 88 号 3 栋" });
+
+async fn shop(t: &TestApp, stock: i64) -> Shop {
+    let (owner, merchant) = t.approved_merchant("酱香酒坊").await;
+    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
+    t.post(
+        &m("/tiers"),
+        Some(&owner.token),
+        json!({ "code": "member", "name": "会员", "rank": 10 }),
+    )
+    .await
+    .expect(201);
+    t.post(
+        &m("/tiers"),
+        Some(&owner.token),
+        json!({ "code": "shareholder", "name": "股东", "rank": 20 }),
+    )
+    .await
+    .expect(201);
+    let store = t.store(&owner, &merchant, "贵阳店").await;
+    let clerk = t.clerk(&owner, &merchant, &store).await;
+    let product = t
+        .post(
+            &m("/products"),
+            Some(&owner.token),
+            json!({ "name": "十五年坤沙酱香", "description": "窖藏" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sku = t
+        .post(
+            &m(&format!("/products/{product}/skus")),
+            Some(&owner.token),
+            json!({ "code": "JX15-500", "attrs": { "规格": "500ml" }, "list_price_fen": 59900 }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sku2 = t
+        .post(
+            &m(&format!("/products/{product}/skus")),
+            Some(&owner.token),
+            json!({ "code": "JX15-100", "attrs": { "规格": "100ml" }, "list_price_fen": 12900 }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.put(
+        &m(&format!("/skus/{sku}/tier-prices/shareholder")),
+        Some(&owner.token),
+        json!({ "price_fen": 49900 }),
+    )
+    .await
+    .expect(200);
+    t.put(
+        &m(&format!("/products/{product}/status")),
+        Some(&owner.token),
+        json!({ "status": "active" }),
+    )
+    .await
+    .expect(200);
+    let locations = t
+        .get(&m("/locations"), Some(&owner.token))
+        .await
+        .expect(200);
+    let loc = |kind: &str| {
+        locations
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .expect("location")
+    };
+    let (warehouse, store_location) = (loc("warehouse"), loc("store"));
+    for (s, l) in [
+        (&sku, &warehouse),
+        (&sku2, &warehouse),
+        (&sku, &store_location),
+    ] {
+        t.post(
+            &m("/stock/adjustments"),
+            Some(&owner.token),
+            json!({ "sku_id": s, "location_id": l, "delta": stock, "note": "入库" }),
+        )
+        .await
+        .expect(201);
+    }
+    Shop {
+        owner,
+        merchant,
+        store,
+        clerk,
+        sku,
+        sku2,
+        warehouse,
+        store_location,
+    }
+}
+
+async fn admin_audit(t: &TestApp) -> Value {
+    let admin = t.admin().await;
+    let audit = t
+        .get("/api/v1/admin/ledger/audit", Some(&admin.token))
+        .await
+        .expect(200);
+    assert_eq!(audit["unbalanced_entries"], json!([]), "{audit}");
+    assert_eq!(audit["mismatched_accounts"], json!([]), "{audit}");
+    assert_eq!(audit["total_fen"], 0, "{audit}");
+    audit
+}
+
+/// Confirms a sandbox payment the way a payer does: on the gateway's page.
+async fn confirm_on_sandbox(t: &TestApp, payment_id: &str, outcome: &str) -> u16 {
+    let r = t
+        .client
+        .post(format!("{}/sandbox/pay/{payment_id}/confirm", t.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("outcome={outcome}"))
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+async fn top_up(t: &TestApp, u: &User, fen: i64) {
+    let p = t
+        .post(
+            "/api/v1/me/wallet/topups",
+            Some(&u.token),
+            json!({ "amount_fen": fen }),
+        )
+        .await
+        .expect(201);
+    assert!(p["pay_url"].as_str().unwrap().contains("/sandbox/pay/"));
+    // The gateway page shows the payment; confirming redirects back to it.
+    let page = t
+        .client
+        .get(p["pay_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("沙箱支付"), "{page}");
+    assert!(matches!(
+        confirm_on_sandbox(t, p["id"].as_str().unwrap(), "succeeded").await,
+        200 | 303
+    ));
+}
+
+fn sign(t: &TestApp, body: &[u8]) -> String {
+    kith_domain::signature::sign(
+        t.app.config.sandbox_secret.as_bytes(),
+        t.clock.now_ms() / 1000,
+        body,
+    )
+}
+
+async fn signed_post(
+    t: &TestApp,
+    path: &str,
+    body: &Value,
+    signature: Option<String>,
+) -> crate::harness::Resp {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let sig = signature.unwrap_or_else(|| sign(t, &bytes));
+    let r = t
+        .client
+        .post(format!("{}{path}", t.base))
+        .header("content-type", "application/json")
+        .header("kith-signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    TestApp::read(r).await
+}
+
+async fn stock_row(t: &TestApp, shop: &Shop, sku: &str, location: &str) -> (i64, i64) {
+    let rows = t
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/stock?sku_id={sku}&location_id={location}",
+                shop.merchant
+            ),
+            Some(&shop.owner.token),
+        )
+        .await
+        .expect(200);
+    let row = rows
+        .as_array()
+        .and_then(|a| a.first())
+        .cloned()
+        .or_else(|| rows["items"].as_array().and_then(|a| a.first()).cloned())
+        .expect("stock row");
+    (
+        row["on_hand"].as_i64().unwrap(),
+        row["reserved"].as_i64().unwrap(),
+    )
+}
+
+async fn shipping_journey(t: TestApp) {
+    let s = shop(&t, 10).await;
+    let buyer = t.register_member("股东老王").await;
+    t.put(
+        &format!("/api/v1/merchants/{}/members/{}/tier", s.merchant, buyer.id),
+        Some(&s.owner.token),
+        json!({ "tier_code": "shareholder" }),
+    )
+    .await
+    .expect(200);
+    top_up(&t, &buyer, 200_000).await;
+    assert_eq!(
+        t.get("/api/v1/me/wallet", Some(&buyer.token))
+            .await
+            .expect(200)["balance_fen"],
+        200_000
+    );
+
+    // Through the cart: the shareholder pays the shareholder price for 500ml, list for 100ml.
+    let cart = |sku: &str| format!("/api/v1/merchants/{}/cart/items/{sku}", s.merchant);
+    t.put(&cart(&s.sku), Some(&buyer.token), json!({ "quantity": 2 }))
+        .await
+        .expect(200);
+    let items = t
+        .put(&cart(&s.sku2), Some(&buyer.token), json!({ "quantity": 1 }))
+        .await
+        .expect(200);
+    assert_eq!(items.as_array().unwrap().len(), 2);
+    assert_eq!(items[0]["unit_price_fen"], 49900);
+    let order = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": ADDRESS() }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(order["status"], "pending_payment");
+    assert_eq!(order["tier_code"], "shareholder");
+    assert_eq!(order["goods_fen"], 2 * 49900 + 12900);
+    assert_eq!(
+        order["total_fen"],
+        order["goods_fen"].as_i64().unwrap() + order["shipping_fen"].as_i64().unwrap()
+    );
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let total = order["total_fen"].as_i64().unwrap();
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/merchants/{}/cart", s.merchant),
+            Some(&buyer.token)
+        )
+        .await
+        .expect(200),
+        json!([]),
+        "the cart was bought"
+    );
+    assert_eq!(stock_row(&t, &s, &s.sku, &s.warehouse).await, (10, 2));
+
+    let paid = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wallet" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(paid["order"]["status"], "fulfilling");
+    assert_eq!(
+        t.get("/api/v1/me/wallet", Some(&buyer.token))
+            .await
+            .expect(200)["balance_fen"],
+        200_000 - total
+    );
+    // Paying twice is refused.
+    t.post(
+        &format!("/api/v1/orders/{oid}/pay"),
+        Some(&buyer.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .problem(409, None);
+
+    let shipped = t
+        .post(
+            &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
+            Some(&s.owner.token),
+            json!({ "carrier": "sandbox", "tracking_no": "SBX1234567" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(shipped["status"], "shipped");
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.warehouse).await,
+        (8, 0),
+        "shipping commits the reservation"
+    );
+
+    let tracking = json!({ "event_id": "trk-1", "tracking_no": "SBX1234567", "status": "delivered", "occurred_at": t.clock.now_ms() });
+    let r = signed_post(&t, "/api/v1/carriers/sandbox/callback", &tracking, None)
+        .await
+        .expect(200);
+    assert_eq!(r["outcome"], "delivered");
+    let r = signed_post(&t, "/api/v1/carriers/sandbox/callback", &tracking, None)
+        .await
+        .expect(200);
+    assert_eq!(r["outcome"], "duplicate");
+    signed_post(
+        &t,
+        "/api/v1/carriers/sandbox/callback",
+        &tracking,
+        Some("t=1,v1=00".into()),
+    )
+    .await
+    .problem(401, None);
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "delivered"
+    );
+
+    // Not before the after-sale window closes…
+    t.clock.advance_secs(6 * 24 * 3600);
+    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "delivered"
+    );
+    // …then completed, and the merchant's money becomes available.
+    t.clock.advance_secs(24 * 3600 + 1);
+    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    let done = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(done["status"], "completed");
+    let events = t
+        .get(&format!("/api/v1/orders/{oid}/events"), Some(&buyer.token))
+        .await
+        .expect(200);
+    let path: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to_status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        path,
+        [
+            "pending_payment",
+            "paid",
+            "fulfilling",
+            "shipped",
+            "delivered",
+            "completed"
+        ]
+    );
+    let audit = admin_audit(&t).await;
+    assert!(
+        audit["entries"].as_i64().unwrap() >= 3,
+        "top-up, payment, settlement: {audit}"
+    );
+}
+
+async fn pickup_journey_with_gateway_payment(t: TestApp) {
+    let s = shop(&t, 5).await;
+    let buyer = t.register_member("自提客").await;
+    let order = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
+              json!({ "delivery": "pickup", "pickup_store_id": s.store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    assert_eq!(order["shipping_fen"], 0, "no shipping for pickup");
+    let oid = order["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.store_location).await,
+        (5, 1),
+        "reserved at the store"
+    );
+
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "sandbox" }),
+        )
+        .await
+        .expect(200);
+    let payment = pay["payment"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(pay["payment"]["status"], "pending");
+    assert!(matches!(
+        confirm_on_sandbox(&t, &payment, "succeeded").await,
+        200 | 303
+    ));
+    assert_eq!(
+        t.get(&format!("/api/v1/payments/{payment}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "succeeded"
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "fulfilling"
+    );
+
+    // Shipping a pickup order is an illegal move.
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
+        Some(&s.owner.token),
+        json!({ "carrier": "sf", "tracking_no": "SF12345678" }),
+    )
+    .await
+    .problem(409, None);
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/ready", s.merchant),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let mine = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    let code = mine["pickup_code"]
+        .as_str()
+        .expect("the buyer sees the code")
+        .to_owned();
+    assert_eq!(code.len(), 8);
+    assert!(mine["pickup_qr"].as_str().unwrap().ends_with(&code));
+    assert!(
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&s.owner.token))
+            .await
+            .expect(200)["pickup_code"]
+            .is_null(),
+        "staff do not see the code"
+    );
+
+    // A clerk of another store (same merchant) cannot redeem, nor can a plain member.
+    let other_store = t.store(&s.owner, &s.merchant, "遵义店").await;
+    let other_clerk = t.clerk(&s.owner, &s.merchant, &other_store).await;
+    t.post(
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        Some(&other_clerk.token),
+        json!({ "code": code }),
+    )
+    .await
+    .problem(403, None);
+    t.post(
+        &format!("/api/v1/clerk/stores/{other_store}/pickups/redeem"),
+        Some(&other_clerk.token),
+        json!({ "code": code }),
+    )
+    .await
+    .problem(404, None);
+    t.post(
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        Some(&buyer.token),
+        json!({ "code": code }),
+    )
+    .await
+    .problem(403, None);
+    t.post(
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        Some(&s.clerk.token),
+        json!({ "code": "12ab" }),
+    )
+    .await
+    .problem(422, Some("code"));
+
+    let waiting = t
+        .get(
+            &format!("/api/v1/clerk/stores/{}/pickups", s.store),
+            Some(&s.clerk.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(waiting.as_array().unwrap().len(), 1);
+    let done = t
+        .post(
+            &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+            Some(&s.clerk.token),
+            json!({ "code": code }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(done["status"], "picked_up");
+    t.post(
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        Some(&s.clerk.token),
+        json!({ "code": code }),
+    )
+    .await
+    .problem(409, None);
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.store_location).await,
+        (4, 0),
+        "pickup commits the store's stock"
+    );
+    let events = t
+        .get(&format!("/api/v1/orders/{oid}/events"), Some(&buyer.token))
+        .await
+        .expect(200);
+    let redeemed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["to_status"] == "picked_up")
+        .unwrap();
+    assert_eq!(redeemed["actor_kind"], "clerk");
+    assert_eq!(redeemed["actor_id"], s.clerk.id.as_str());
+    admin_audit(&t).await;
+}
+
+async fn refunds_go_back_through_the_provider(t: TestApp) {
+    let s = shop(&t, 10).await;
+    let buyer = t.register_member("退款客").await;
+    top_up(&t, &buyer, 100_000).await;
+    let order = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
+              json!({ "delivery": "pickup", "pickup_store_id": s.store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    let oid = order["id"].as_str().unwrap().to_owned();
+    t.post(
+        &format!("/api/v1/orders/{oid}/pay"),
+        Some(&buyer.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/ready", s.merchant),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let code = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200)["pickup_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let refunds = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
+    t.post(
+        &refunds,
+        Some(&s.owner.token),
+        json!({ "lines": [{ "line_no": 9, "quantity": 1 }], "reason": "x" }),
+    )
+    .await
+    .problem(422, Some("lines[0].line_no"));
+    t.post(
+        &refunds,
+        Some(&s.owner.token),
+        json!({ "lines": [{ "line_no": 1, "quantity": 2 }], "reason": "x" }),
+    )
+    .await
+    .problem(422, None);
+    t.post(&refunds, Some(&s.owner.token), json!({ "reason": "" }))
+        .await
+        .problem(422, Some("reason"));
+    t.post(&refunds, Some(&buyer.token), json!({ "reason": "自己退" }))
+        .await
+        .problem(403, None);
+    let r = t
+        .post(&refunds, Some(&s.owner.token), json!({ "reason": "缺货" }))
+        .await
+        .expect(201);
+    assert_eq!(r["amount_fen"], 59900);
+    assert_eq!(r["provider"], "wallet");
+    assert_eq!(
+        t.get("/api/v1/me/wallet", Some(&buyer.token))
+            .await
+            .expect(200)["balance_fen"],
+        100_000,
+        "the wallet is whole again"
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "refunded"
+    );
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.store_location).await,
+        (10, 0),
+        "the reservation is released"
+    );
+    // The pickup code died with the refund; refunding again is refused.
+    t.post(
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        Some(&s.clerk.token),
+        json!({ "code": code }),
+    )
+    .await
+    .problem(409, None);
+    t.post(&refunds, Some(&s.owner.token), json!({ "reason": "again" }))
+        .await
+        .problem(409, None);
+
+    // A partial refund of a shipped gateway-paid order goes back to the gateway.
+    let order = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
+              json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": 2 }, { "sku_id": s.sku2, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    let oid = order["id"].as_str().unwrap().to_owned();
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "sandbox" }),
+        )
+        .await
+        .expect(200);
+    confirm_on_sandbox(&t, pay["payment"]["id"].as_str().unwrap(), "succeeded").await;
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
+        Some(&s.owner.token),
+        json!({ "carrier": "sandbox", "tracking_no": "SBX-777-1" }),
+    )
+    .await
+    .expect(200);
+    let refunds = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
+    let r = t
+        .post(
+            &refunds,
+            Some(&s.owner.token),
+            json!({ "lines": [{ "line_no": 2, "quantity": 1 }], "reason": "破损" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r["amount_fen"], 12900);
+    assert_eq!(r["includes_shipping"], false);
+    let o = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        o["status"], "shipped",
+        "a partial refund keeps the order moving"
+    );
+    assert_eq!(o["refunded_fen"], 12900);
+    // The rest: everything left, shipping included, so refunds add up to what was paid.
+    let r = t
+        .post(
+            &refunds,
+            Some(&s.owner.token),
+            json!({ "reason": "整单退" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r["includes_shipping"], true);
+    let o = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(o["status"], "refunded");
+    assert_eq!(o["refunded_fen"], o["paid_fen"]);
+    assert_eq!(
+        t.get(&refunds, Some(&buyer.token))
+            .await
+            .expect(200)
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    admin_audit(&t).await;
+}
+
+async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
+    let s = shop(&t, 3).await;
+    let buyer = t.register_member("拖延症").await;
+    async fn checkout(t: &TestApp, s: &Shop, buyer: &User, n: i64) -> crate::harness::Resp {
+        let url = format!("/api/v1/merchants/{}/checkout", s.merchant);
+        t.post(&url, Some(&buyer.token), json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": n }] })).await
+    }
+    let a = checkout(&t, &s, &buyer, 2).await.expect(201);
+    let b = checkout(&t, &s, &buyer, 1).await.expect(201);
+    checkout(&t, &s, &buyer, 1)
+        .await
+        .problem(409, Some("items[0].quantity"));
+    let (a, b) = (
+        a["id"].as_str().unwrap().to_owned(),
+        b["id"].as_str().unwrap().to_owned(),
+    );
+    // Order b starts a gateway payment but the payer is slow.
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{b}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "sandbox" }),
+        )
+        .await
+        .expect(200);
+    let payment = pay["payment"]["id"].as_str().unwrap().to_owned();
+
+    t.clock.advance_secs(29 * 60);
+    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{a}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "pending_payment"
+    );
+    t.clock.advance_secs(60);
+    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    for id in [&a, &b] {
+        let o = t
+            .get(&format!("/api/v1/orders/{id}"), Some(&buyer.token))
+            .await
+            .expect(200);
+        assert_eq!(o["status"], "cancelled", "{o}");
+    }
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.warehouse).await,
+        (3, 0),
+        "every reservation released"
+    );
+    t.post(
+        &format!("/api/v1/orders/{a}/pay"),
+        Some(&buyer.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .problem(409, None);
+    t.post(
+        &format!("/api/v1/orders/{a}/cancel"),
+        Some(&buyer.token),
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+
+    // The gateway page was still open: the late payment is taken and returned at once.
+    let body = json!({ "event_id": "late-1", "payment_id": payment, "status": "succeeded", "amount_fen": pay["payment"]["amount_fen"] });
+    let r = signed_post(&t, "/api/v1/payments/sandbox/callback", &body, None)
+        .await
+        .expect(200);
+    assert_eq!(r["outcome"], "late_refunded");
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{b}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "cancelled"
+    );
+    admin_audit(&t).await;
+
+    // A buyer may cancel their own unpaid order; it releases stock at once.
+    let c = checkout(&t, &s, &buyer, 3).await.expect(201);
+    t.post(
+        &format!("/api/v1/orders/{}/cancel", c["id"].as_str().unwrap()),
+        Some(&buyer.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(stock_row(&t, &s, &s.sku, &s.warehouse).await, (3, 0));
+}
+
+async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
+    let s = shop(&t, 5).await;
+    let buyer = t.register_member("回调").await;
+    let o = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku2, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    let oid = o["id"].as_str().unwrap().to_owned();
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "sandbox" }),
+        )
+        .await
+        .expect(200);
+    let payment = pay["payment"]["id"].as_str().unwrap().to_owned();
+    let amount = pay["payment"]["amount_fen"].as_i64().unwrap();
+    let cb = "/api/v1/payments/sandbox/callback";
+    let good = json!({ "event_id": "evt-1", "payment_id": payment, "status": "succeeded", "amount_fen": amount });
+
+    // A bad signature, a stale one, a tampered body and a wrong amount change nothing.
+    signed_post(&t, cb, &good, Some("t=1700000000,v1=deadbeef".into()))
+        .await
+        .problem(401, None);
+    let stale = kith_domain::signature::sign(
+        t.app.config.sandbox_secret.as_bytes(),
+        t.clock.now_ms() / 1000 - 301,
+        &serde_json::to_vec(&good).unwrap(),
+    );
+    signed_post(&t, cb, &good, Some(stale))
+        .await
+        .problem(401, None);
+    let signed_for_good = sign(&t, &serde_json::to_vec(&good).unwrap());
+    let tampered = json!({ "event_id": "evt-1", "payment_id": payment, "status": "succeeded", "amount_fen": 1 });
+    signed_post(&t, cb, &tampered, Some(signed_for_good))
+        .await
+        .problem(401, None);
+    let wrong_amount = json!({ "event_id": "evt-2", "payment_id": payment, "status": "succeeded", "amount_fen": amount + 1 });
+    signed_post(&t, cb, &wrong_amount, None)
+        .await
+        .problem(422, None);
+    assert_eq!(
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+            .await
+            .expect(200)["status"],
+        "pending_payment"
+    );
+
+    // Delivered three times: one payment.
+    let outcomes: Vec<Value> = [
+        signed_post(&t, cb, &good, None).await.expect(200),
+        signed_post(&t, cb, &good, None).await.expect(200),
+        signed_post(&t, cb, &good, None).await.expect(200),
+    ]
+    .into_iter()
+    .map(|r| r["outcome"].clone())
+    .collect();
+    assert_eq!(
+        outcomes,
+        [json!("applied"), json!("duplicate"), json!("duplicate")]
+    );
+    // A `failed` arriving after the success (out of order) is ignored.
+    let late_fail = json!({ "event_id": "evt-0", "payment_id": payment, "status": "failed", "amount_fen": amount });
+    assert_eq!(
+        signed_post(&t, cb, &late_fail, None).await.expect(200)["outcome"],
+        "ignored"
+    );
+    let order = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(order["status"], "fulfilling");
+    assert_eq!(order["paid_fen"], amount);
+    let audit = admin_audit(&t).await;
+    assert_eq!(audit["entries"], 1, "exactly one payment entry: {audit}");
+    // Unknown providers and payments.
+    signed_post(&t, "/api/v1/payments/alipay/callback", &good, None)
+        .await
+        .problem(404, None);
+}
+
+async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
+    let s = shop(&t, 5).await;
+    let (other_owner, other) = t.approved_merchant("母婴优选").await;
+    let _ = other_owner;
+    let buyer = t.register_member("乱填").await;
+    let url = format!("/api/v1/merchants/{}/checkout", s.merchant);
+    let item = |sku: &str, q: i64| json!([{ "sku_id": sku, "quantity": q }]);
+    let cases = [
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 0) }),
+            422,
+            "items[0].quantity",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, -1) }),
+            422,
+            "items[0].quantity",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 1000) }),
+            422,
+            "items[0].quantity",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 6) }),
+            409,
+            "items[0].quantity",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item("00000000-0000-7000-8000-000000000000", 1) }),
+            422,
+            "items[0].sku_id",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item("not-a-uuid", 1) }),
+            422,
+            "items[0].sku_id",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": [] }),
+            422,
+            "items",
+        ),
+        (
+            json!({ "delivery": "shipping", "items": item(&s.sku, 1) }),
+            422,
+            "address",
+        ),
+        (
+            json!({ "delivery": "pickup", "items": item(&s.sku, 1) }),
+            422,
+            "pickup_store_id",
+        ),
+        (
+            json!({ "delivery": "drone", "items": item(&s.sku, 1) }),
+            422,
+            "delivery",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": { "name": "x" }, "items": item(&s.sku, 1) }),
+            422,
+            "address.phone",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": 1 }, { "sku_id": s.sku, "quantity": 1 }] }),
+            422,
+            "items[1].sku_id",
+        ),
+        (
+            json!({ "delivery": "shipping", "address": ADDRESS() }),
+            422,
+            "items",
+        ),
+    ];
+    for (body, status, field) in cases {
+        let got = t
+            .post(&url, Some(&buyer.token), body.clone())
+            .await
+            .problem(status, None);
+        assert!(
+            got["field"].as_str().is_some_and(|f| f.starts_with(field)),
+            "{body} → {got}"
+        );
+    }
+    // Another merchant's SKU is not this merchant's.
+    let theirs = t
+        .post(
+            &format!("/api/v1/merchants/{other}/checkout"),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 1) }),
+        )
+        .await;
+    theirs.problem(422, Some("items[0].sku_id"));
+    // Not enough in the wallet: refused, nothing moves.
+    let o = t
+        .post(
+            &url,
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 1) }),
+        )
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/orders/{}/pay", o["id"].as_str().unwrap()),
+        Some(&buyer.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .problem(409, Some("wallet"));
+    assert_eq!(
+        t.get("/api/v1/me/wallet", Some(&buyer.token))
+            .await
+            .expect(200)["balance_fen"],
+        0
+    );
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.warehouse).await,
+        (5, 1),
+        "only the one good checkout reserved anything"
+    );
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/orders/{}", o["id"].as_str().unwrap()),
+            Some(&buyer.token)
+        )
+        .await
+        .expect(200)["status"],
+        "pending_payment"
+    );
+    admin_audit(&t).await;
+}
+
+async fn concurrent_checkouts_never_oversell(t: TestApp) {
+    let s = shop(&t, 50).await;
+    let mut buyers = Vec::new();
+    for i in 0..20 {
+        buyers.push(t.register_member(&format!("抢购{i}")).await);
+    }
+    let url = format!("{}/api/v1/merchants/{}/checkout", t.base, s.merchant);
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let c = t.client.clone();
+        let (url, token, sku) = (
+            url.clone(),
+            buyers[i % buyers.len()].token.clone(),
+            s.sku.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            c.post(&url)
+                .bearer_auth(token)
+                .json(&json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": sku, "quantity": 1 }] }))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }));
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            201 => created += 1,
+            409 => refused += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((created, refused), (50, 150));
+    assert_eq!(
+        stock_row(&t, &s, &s.sku, &s.warehouse).await,
+        (50, 50),
+        "exactly 50 reserved, never more"
+    );
+}
+
+async fn orders_are_private(t: TestApp) {
+    let s = shop(&t, 5).await;
+    let buyer = t.register_member("隐私").await;
+    let stranger = t.register_member("路人").await;
+    let (rival, rival_id) = t.approved_merchant("隔壁商家").await;
+    let o = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    let oid = o["id"].as_str().unwrap();
+    for who in [&stranger, &rival, &s.clerk] {
+        t.get(&format!("/api/v1/orders/{oid}"), Some(&who.token))
+            .await
+            .problem(404, None);
+        t.post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&who.token),
+            json!({ "provider": "wallet" }),
+        )
+        .await
+        .problem(404, None);
+        t.post(
+            &format!("/api/v1/orders/{oid}/cancel"),
+            Some(&who.token),
+            json!({}),
+        )
+        .await
+        .problem(404, None);
+    }
+    t.get(
+        &format!("/api/v1/merchants/{}/orders", s.merchant),
+        Some(&rival.token),
+    )
+    .await
+    .problem(403, None);
+    // The rival's staff cannot ship this order through their own merchant either.
+    t.post(
+        &format!("/api/v1/merchants/{rival_id}/orders/{oid}/ship"),
+        Some(&rival.token),
+        json!({ "carrier": "sf", "tracking_no": "SF00000001" }),
+    )
+    .await
+    .problem(404, None);
+    let list = t
+        .get(
+            &format!("/api/v1/merchants/{}/orders", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let mine = t
+        .get("/api/v1/me/orders", Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(mine["items"][0]["id"], oid);
+    assert_eq!(
+        t.get("/api/v1/me/orders", Some(&stranger.token))
+            .await
+            .expect(200)["items"],
+        json!([])
+    );
+    t.get("/api/v1/admin/ledger/audit", Some(&buyer.token))
+        .await
+        .problem(403, None);
+}
