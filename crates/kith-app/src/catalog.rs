@@ -821,7 +821,6 @@ impl App {
             .transpose()?;
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
         let (after_ms, after) = page.after_key();
-        let after = after;
         let limit = page.limit;
         self.db
             .read(move |c| {

@@ -33,7 +33,10 @@ fn kith(dir: &Dir) -> Command {
     c
 }
 
-/// Starts `kith serve …` and waits for the line with its URL.
+/// Starts `kith serve …` and waits for the line with its URL. The caller owns the child
+/// and reaps it with `terminate`; a panic before that leaves the process to the test
+/// harness's own teardown, which is what we want from a failing test.
+#[allow(clippy::zombie_processes)]
 fn serve(dir: &Dir, extra: &[&str]) -> (Child, String, Vec<String>) {
     let mut child = kith(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])

@@ -219,7 +219,7 @@ async fn the_catalog_journey(t: TestApp) {
     );
     assert_eq!(
         listed(&t, &format!("{}/products", base(&mid)), Some(&owner)).await,
-        [pid.clone()]
+        std::slice::from_ref(&pid)
     );
 
     // On sale: the public sees it with list and tier prices.
@@ -239,7 +239,7 @@ async fn the_catalog_journey(t: TestApp) {
     );
     assert_eq!(
         listed(&t, &format!("{}/products", base(&mid)), None).await,
-        [pid.clone()]
+        std::slice::from_ref(&pid)
     );
 
     // A shareholder pays the shareholder price; a member the member price, or the list
@@ -350,7 +350,7 @@ async fn the_catalog_journey(t: TestApp) {
             Some(&owner)
         )
         .await,
-        [pid.clone()]
+        std::slice::from_ref(&pid)
     );
 }
 
@@ -424,7 +424,7 @@ async fn bad_catalog_input_names_its_field_and_changes_nothing(t: TestApp) {
         .await
         .expect(201);
     let pid = id(&p);
-    assert_eq!(listed(&t, &products, Some(&owner)).await, [pid.clone()]);
+    assert_eq!(listed(&t, &products, Some(&owner)).await, std::slice::from_ref(&pid));
 
     // A product with no SKU cannot go on sale; an unknown status is refused.
     set_status(&t, &owner, &mid, &pid, "active")
