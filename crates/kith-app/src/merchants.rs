@@ -508,3 +508,101 @@ impl App {
             .await
     }
 }
+
+/// A merchant's commerce settings: shipping fee rule and the clocks of its orders.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CommerceSettings {
+    /// Flat shipping fee per order, in fen.
+    pub shipping_fee_fen: i64,
+    /// Orders whose goods total reaches this ship free; null: never free.
+    pub free_shipping_over_fen: Option<i64>,
+    /// Unpaid orders are cancelled after this many seconds (60–86400; default 1800).
+    pub unpaid_timeout_secs: i64,
+    /// Receipt of a shipped order is confirmed automatically after this many days (1–60; default 10).
+    pub auto_confirm_days: i64,
+    /// The after-sale window after delivery or pickup, in days (0–60; default 7); the
+    /// merchant's money for an order becomes available when it closes.
+    pub after_sale_days: i64,
+}
+
+impl CommerceSettings {
+    fn validate(&self) -> AppResult<()> {
+        let range = |field: &str, v: i64, lo: i64, hi: i64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(AppError::invalid(
+                    field,
+                    format!("must be between {lo} and {hi}"),
+                ))
+            }
+        };
+        range("shipping_fee_fen", self.shipping_fee_fen, 0, 1_000_000)?;
+        if let Some(v) = self.free_shipping_over_fen {
+            range("free_shipping_over_fen", v, 0, 100_000_000)?;
+        }
+        range("unpaid_timeout_secs", self.unpaid_timeout_secs, 60, 86_400)?;
+        range("auto_confirm_days", self.auto_confirm_days, 1, 60)?;
+        range("after_sale_days", self.after_sale_days, 0, 60)
+    }
+}
+
+fn load_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<CommerceSettings> {
+    let r = c
+        .query_opt(
+            "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days FROM merchants WHERE id = $1",
+            args![merchant_id],
+        )?
+        .ok_or(AppError::NotFound("merchant"))?;
+    Ok(CommerceSettings {
+        shipping_fee_fen: r.int(0)?,
+        free_shipping_over_fen: r.opt_int(1)?,
+        unpaid_timeout_secs: r.int(2)?,
+        auto_confirm_days: r.int(3)?,
+        after_sale_days: r.int(4)?,
+    })
+}
+
+impl App {
+    /// Staff read the commerce settings.
+    pub async fn commerce_settings(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<CommerceSettings> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                load_settings(c, &mid)
+            })
+            .await
+    }
+
+    /// Staff replace the commerce settings. New values apply to orders placed from now on;
+    /// an order keeps the deadlines it was given.
+    pub async fn set_commerce_settings(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        settings: CommerceSettings,
+    ) -> AppResult<CommerceSettings> {
+        settings.validate()?;
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                c.execute(
+                    "UPDATE merchants SET shipping_fee_fen = $1, free_shipping_over_fen = $2, unpaid_timeout_secs = $3,
+                     auto_confirm_days = $4, after_sale_days = $5, updated_at = $6 WHERE id = $7",
+                    args![settings.shipping_fee_fen, settings.free_shipping_over_fen, settings.unpaid_timeout_secs,
+                          settings.auto_confirm_days, settings.after_sale_days, now, &mid],
+                )?;
+                outbox::emit(c, now, "merchant.settings_changed", Some(&mid), &mid, &settings)?;
+                load_settings(c, &mid)
+            })
+            .await
+    }
+}

@@ -1,7 +1,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::merchants::{Invitation, Merchant, MerchantInput, StaffMember};
+use kith_app::merchants::{CommerceSettings, Invitation, Merchant, MerchantInput, StaffMember};
 use kith_app::page::Page;
 use kith_domain::MerchantStatus;
 use serde::Deserialize;
@@ -25,6 +25,34 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(invite_manager, list_invitations))
         .routes(routes!(revoke_invitation))
         .routes(routes!(accept_invitation))
+        .routes(routes!(get_settings, put_settings))
+}
+
+/// Staff: the merchant's commerce settings (shipping fee rule, order clocks).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/settings", tag = "merchants", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = CommerceSettings), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn get_settings(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<CommerceSettings>> {
+    let id = path_id(&id, "merchant")?;
+    Ok(Json(s.app.commerce_settings(&p, &id).await?))
+}
+
+/// Staff: replace the commerce settings (send every field). Orders already placed keep
+/// their deadlines.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/settings", tag = "merchants", params(("merchant_id" = String, Path)),
+    request_body = CommerceSettings, security(("bearer" = [])),
+    responses((status = 200, body = CommerceSettings), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn put_settings(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<CommerceSettings>,
+) -> ApiResult<Json<CommerceSettings>> {
+    let id = path_id(&id, "merchant")?;
+    Ok(Json(s.app.set_commerce_settings(&p, &id, b).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -424,7 +424,10 @@ async fn bad_catalog_input_names_its_field_and_changes_nothing(t: TestApp) {
         .await
         .expect(201);
     let pid = id(&p);
-    assert_eq!(listed(&t, &products, Some(&owner)).await, std::slice::from_ref(&pid));
+    assert_eq!(
+        listed(&t, &products, Some(&owner)).await,
+        std::slice::from_ref(&pid)
+    );
 
     // A product with no SKU cannot go on sale; an unknown status is refused.
     set_status(&t, &owner, &mid, &pid, "active")

@@ -18,6 +18,7 @@ both_engines!(
     checkout_refuses_bad_input_and_changes_nothing,
     concurrent_checkouts_never_oversell,
     orders_are_private,
+    merchant_settings_shape_orders,
 );
 
 /// A trading merchant with tiers, a store with a clerk, one active product with two SKUs,
@@ -1131,4 +1132,68 @@ async fn orders_are_private(t: TestApp) {
     t.get("/api/v1/admin/ledger/audit", Some(&buyer.token))
         .await
         .problem(403, None);
+}
+
+async fn merchant_settings_shape_orders(t: TestApp) {
+    let s = shop(&t, 10).await;
+    let buyer = t.register_member("包邮党").await;
+    let url = format!("/api/v1/merchants/{}/settings", s.merchant);
+    let defaults = t.get(&url, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(defaults["unpaid_timeout_secs"], 1800);
+    assert_eq!(defaults["after_sale_days"], 7);
+    let settings = json!({ "shipping_fee_fen": 1000, "free_shipping_over_fen": 100000, "unpaid_timeout_secs": 120, "auto_confirm_days": 10, "after_sale_days": 7 });
+    t.put(&url, Some(&buyer.token), settings.clone())
+        .await
+        .problem(403, None);
+    let mut bad = settings.clone();
+    bad["unpaid_timeout_secs"] = json!(10);
+    t.put(&url, Some(&s.owner.token), bad)
+        .await
+        .problem(422, Some("unpaid_timeout_secs"));
+    let mut bad = settings.clone();
+    bad["shipping_fee_fen"] = json!(-1);
+    t.put(&url, Some(&s.owner.token), bad)
+        .await
+        .problem(422, Some("shipping_fee_fen"));
+    assert_eq!(
+        t.put(&url, Some(&s.owner.token), settings.clone())
+            .await
+            .expect(200),
+        settings
+    );
+
+    let checkout_url = format!("/api/v1/merchants/{}/checkout", s.merchant);
+    let checkout = |items: Value| {
+        t.post(
+            &checkout_url,
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": ADDRESS(), "items": items }),
+        )
+    };
+    let small = checkout(json!([{ "sku_id": s.sku2, "quantity": 1 }]))
+        .await
+        .expect(201);
+    assert_eq!(
+        (small["goods_fen"].as_i64(), small["shipping_fen"].as_i64()),
+        (Some(12900), Some(1000))
+    );
+    let big = checkout(json!([{ "sku_id": s.sku, "quantity": 2 }]))
+        .await
+        .expect(201);
+    assert_eq!(
+        (big["goods_fen"].as_i64(), big["shipping_fen"].as_i64()),
+        (Some(119800), Some(0)),
+        "free over ¥1000"
+    );
+    // The shorter payment window applies.
+    t.clock.advance_secs(121);
+    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    let o = t
+        .get(
+            &format!("/api/v1/orders/{}", small["id"].as_str().unwrap()),
+            Some(&buyer.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(o["status"], "cancelled");
 }
