@@ -1,13 +1,19 @@
 //! The demo community for `kith serve --demo`: created once, on an empty database, through
 //! the same use cases the API calls (so it obeys every rule), deterministic in its names.
 //! What exists today: a platform admin, two approved merchants (a 酱香白酒 brand and a 母婴
-//! brand) with tiers, stores, a manager and clerks, and members holding tiers. Later issues
-//! grow it with products, communities, posts, orders and group-buys.
+//! brand) with tiers, stores, a manager and clerks, members holding tiers, products with
+//! tier prices and stock, wallets topped up through the sandbox gateway, and orders in
+//! several states (paid, shipped, delivered, ready for pickup, awaiting payment). Later
+//! issues grow it with communities, posts and group-buys.
 
 use kith_app::accounts::Registration;
+use kith_app::catalog::{NewSku, ProductInput};
+use kith_app::inventory::Adjustment;
 use kith_app::merchants::MerchantInput;
+use kith_app::orders::{Address, CheckoutInput};
 use kith_app::stores::StoreInput;
 use kith_app::{App, AppError, Principal};
+use kith_domain::order::DeliveryMethod;
 use kith_domain::store::OpeningWindow;
 use kith_domain::{BoundedText, Password, Phone};
 use kith_store::args;
@@ -203,6 +209,72 @@ async fn build(app: &App) -> anyhow::Result<()> {
         .await
         .map_err(e)?;
 
+    let liquor_skus = catalog(
+        app,
+        &liquor_owner,
+        &liquor.id,
+        &[
+            (
+                "十五年坤沙酱香 53°",
+                "53 度大曲坤沙，窖藏十五年，入口柔绵，空杯留香。",
+                "JX15-500",
+                "500ml",
+                59900,
+                49900,
+            ),
+            (
+                "五年窖藏酱香 53°",
+                "日常口粮酒，纯粮固态发酵。",
+                "JX05-500",
+                "500ml",
+                19900,
+                16800,
+            ),
+            (
+                "品鉴小酒 100ml",
+                "初次尝试的朋友先来一瓶小酒。",
+                "JX-MINI",
+                "100ml",
+                3900,
+                3200,
+            ),
+        ],
+    )
+    .await?;
+    let baby_skus = catalog(
+        app,
+        &baby_owner,
+        &baby.id,
+        &[
+            (
+                "有机米粉 6 月龄+",
+                "宝宝第一口辅食，单一谷物，无添加糖盐。",
+                "RICE-6M",
+                "225g",
+                6800,
+                5900,
+            ),
+            (
+                "婴儿纸尿裤 M 码",
+                "轻薄透气，夜用不漏。",
+                "DIAPER-M",
+                "M 码 64 片",
+                12900,
+                10900,
+            ),
+            (
+                "孕妇叶酸片",
+                "备孕与孕早期每日一片。",
+                "FOLIC-90",
+                "90 片",
+                8800,
+                7600,
+            ),
+        ],
+    )
+    .await?;
+
+    let mut members = Vec::new();
     for i in 0..40usize {
         let name = format!(
             "{}{}",
@@ -228,6 +300,155 @@ async fn build(app: &App) -> anyhow::Result<()> {
         app.assign_tier(owner, &merchant.id, &acct.id, Some(tier))
             .await
             .map_err(e)?;
+        members.push(acct);
     }
+
+    // A few members shop: wallets topped up through the sandbox gateway's signed callback,
+    // then orders left in different states so every page has something to show.
+    for (i, m) in members.iter().take(12).enumerate() {
+        let who = Principal {
+            account_id: m.id.clone(),
+            is_platform_admin: false,
+        };
+        top_up(app, &who, 300_000).await?;
+        let (merchant, skus, owner, store) = if i % 2 == 0 {
+            (&liquor, &liquor_skus, &liquor_owner, &gy)
+        } else {
+            (&baby, &baby_skus, &baby_owner, &cd)
+        };
+        let pickup = i % 3 == 2;
+        let address = Address {
+            name: m.display_name.clone(),
+            phone: m.phone.clone().unwrap_or_default(),
+            province: "贵州省".into(),
+            city: "贵阳市".into(),
+            district: "观山湖区".into(),
+            detail: format!("林城东路 {} 号", 10 + i),
+        };
+        let order = app
+            .checkout(
+                &who,
+                &merchant.id,
+                CheckoutInput {
+                    delivery: if pickup {
+                        DeliveryMethod::Pickup
+                    } else {
+                        DeliveryMethod::Shipping
+                    },
+                    pickup_store_id: pickup.then(|| store.id.clone()),
+                    address: (!pickup).then_some(address),
+                    items: Some(vec![(skus[i % skus.len()].clone(), 1 + (i % 2) as i64)]),
+                },
+            )
+            .await
+            .map_err(e)?;
+        if i == 11 {
+            continue; // left awaiting payment
+        }
+        app.pay_with_wallet(&who, &order.id).await.map_err(e)?;
+        match (pickup, i % 4) {
+            (true, _) => {
+                app.mark_ready_for_pickup(owner, &merchant.id, &order.id)
+                    .await
+                    .map_err(e)?;
+            }
+            (false, 0) => {}
+            (false, 1) => {
+                app.ship_order(
+                    owner,
+                    &merchant.id,
+                    &order.id,
+                    "sf",
+                    &format!("SF{:010}", 1_000_000 + i),
+                )
+                .await
+                .map_err(e)?;
+            }
+            (false, _) => {
+                app.ship_order(
+                    owner,
+                    &merchant.id,
+                    &order.id,
+                    "zto",
+                    &format!("ZT{:010}", 2_000_000 + i),
+                )
+                .await
+                .map_err(e)?;
+                app.confirm_receipt(&who, &order.id).await.map_err(e)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Products with one SKU each (name, description, code, spec, list price, shareholder
+/// price), active, with stock in every location of the merchant. Returns the SKU ids.
+async fn catalog(
+    app: &App,
+    owner: &Principal,
+    merchant_id: &str,
+    items: &[(&str, &str, &str, &str, i64, i64)],
+) -> anyhow::Result<Vec<String>> {
+    let locations = app.list_locations(owner, merchant_id).await.map_err(e)?;
+    let mut skus = Vec::new();
+    for (name, desc, code, spec, list, shareholder) in items {
+        let input = ProductInput {
+            name: Some((*name).into()),
+            description: Some((*desc).into()),
+            category_id: None,
+            images: None,
+        };
+        let p = app
+            .create_product(owner, merchant_id, input)
+            .await
+            .map_err(e)?;
+        let new_sku = NewSku {
+            code: (*code).into(),
+            attrs: Some(serde_json::json!({ "规格": spec })),
+            weight_g: Some(600),
+            list_price_fen: *list,
+        };
+        let sku = app
+            .add_sku(owner, merchant_id, &p.id, new_sku)
+            .await
+            .map_err(e)?;
+        app.set_tier_price(owner, merchant_id, &sku.id, "shareholder", *shareholder)
+            .await
+            .map_err(e)?;
+        app.set_product_status(owner, merchant_id, &p.id, "active")
+            .await
+            .map_err(e)?;
+        for l in &locations {
+            let adj = Adjustment {
+                sku_id: sku.id.clone(),
+                location_id: l.id.clone(),
+                delta: 200,
+                note: Some("期初库存".into()),
+            };
+            app.adjust_stock(owner, merchant_id, adj).await.map_err(e)?;
+        }
+        skus.push(sku.id);
+    }
+    Ok(skus)
+}
+
+/// Tops up a wallet the way the sandbox gateway does: a signed callback to the payment
+/// webhook's code path.
+async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
+    let p = app.start_topup(who, fen).await.map_err(e)?;
+    let body = serde_json::to_vec(&kith_app::payments::CallbackBody {
+        event_id: format!("demo-{}", p.id),
+        payment_id: p.id.clone(),
+        status: "succeeded".into(),
+        amount_fen: fen,
+    })?;
+    let sig = kith_domain::signature::sign(
+        app.config.sandbox_secret.as_bytes(),
+        app.now_ms() / 1000,
+        &body,
+    );
+    app.payment_callback("sandbox", &sig, &body)
+        .await
+        .map_err(e)?;
     Ok(())
 }

@@ -31,6 +31,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Benchmarks: make their own data, print each figure's ratio to a limit measured in
+    /// the same run (`ratio <name> <value>` lines, 1.0 = at the limit, higher is better).
+    Bench {
+        #[command(subcommand)]
+        command: kith::bench::BenchCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -51,9 +57,15 @@ enum AdminCommand {
     },
 }
 
-fn init_logging(json: bool) {
+fn init_logging(json: bool, quiet: bool) {
+    // Benches keep their output to figures unless RUST_LOG asks for more.
+    let default = if quiet {
+        "warn"
+    } else {
+        "info,tower_http=info"
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
@@ -67,7 +79,7 @@ fn init_logging(json: bool) {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_json);
+    init_logging(cli.log_json, matches!(cli.command, Command::Bench { .. }));
     match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -132,5 +144,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("platform admin created: {} ({login})", account.id);
             Ok(())
         }
+        Command::Bench { command } => kith::bench::run(command).await,
     }
 }
