@@ -31,6 +31,7 @@ pub mod page;
 pub mod payments;
 pub mod stores;
 pub mod tiers;
+pub mod visibility;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -77,6 +78,8 @@ pub struct AppConfig {
     /// Where this server is reachable, e.g. `https://shop.example.com`; the sandbox gateway
     /// calls the payment webhook here. Defaults to the listening address.
     pub public_url: String,
+    /// Where uploaded media live (content-addressed files); `<data dir>/media` by default.
+    pub media_dir: std::path::PathBuf,
 }
 
 impl Default for AppConfig {
@@ -96,6 +99,7 @@ impl Default for AppConfig {
             carrier_secrets: Vec::new(),
             callback_tolerance_secs: 300,
             public_url: "http://127.0.0.1:8080".to_owned(),
+            media_dir: std::path::PathBuf::from("kith-data/media"),
         }
     }
 }

@@ -170,6 +170,12 @@ impl Settings {
                     .push((code.trim().to_owned(), secret.to_owned()));
             }
         }
+        let data_dir = s
+            .data_dir
+            .clone()
+            .or(f.data_dir)
+            .unwrap_or_else(|| PathBuf::from("kith-data"));
+        app.media_dir = data_dir.join("media");
         let body_kib = args.body_limit_kib.or(f.body_limit_kib).unwrap_or(1024);
         anyhow::ensure!(
             (1..=64 * 1024).contains(&body_kib),
@@ -182,11 +188,7 @@ impl Settings {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             db: kith_store::DbConfig {
                 database_url,
-                data_dir: s
-                    .data_dir
-                    .clone()
-                    .or(f.data_dir)
-                    .unwrap_or_else(|| PathBuf::from("kith-data")),
+                data_dir,
                 sqlite_sync: sync,
                 pool_size: s.pool_size.or(f.pool_size).unwrap_or(pool_default),
             },
