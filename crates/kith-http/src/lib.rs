@@ -93,6 +93,11 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::webhooks::router())
         .merge(routes::orders::router())
         .merge(routes::payments::router())
+        .merge(routes::relationships::router())
+        .merge(routes::communities::router())
+        .merge(routes::posts::router())
+        .merge(routes::media::router())
+        .merge(routes::reviews::router())
         .merge(routes::ops::router())
 }
 

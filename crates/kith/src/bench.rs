@@ -62,13 +62,15 @@ impl Scale {
         }
     }
 
-    /// (raw inserts, orders per checkout phase, SKUs in the spread phase)
+    /// (raw inserts, orders per checkout phase, SKUs in the spread phase). The raw phase
+    /// does 20× the orders: on SQLite a group-committed insert costs a few µs, and the
+    /// limit should be timed over a span long enough to be more than scheduler noise.
     fn sizes(self) -> (usize, usize, usize) {
         match self {
-            Scale::Tiny => (200, 100, 32),
-            Scale::Small => (2_000, 1_000, 256),
-            Scale::Reference => (20_000, 10_000, 1_000),
-            Scale::Large => (100_000, 50_000, 2_000),
+            Scale::Tiny => (2_000, 100, 32),
+            Scale::Small => (20_000, 1_000, 256),
+            Scale::Reference => (200_000, 10_000, 1_000),
+            Scale::Large => (1_000_000, 50_000, 2_000),
         }
     }
 }
@@ -519,6 +521,7 @@ async fn seed(
     orders_total: usize,
     concurrency: usize,
 ) -> anyhow::Result<World> {
+    let t = Instant::now();
     let admin = app
         .create_account(
             Some(Phone::parse("13800000000")?),
@@ -533,25 +536,7 @@ async fn seed(
         account_id: admin.id,
         is_platform_admin: true,
     };
-    let member = |phone: String, name: String| {
-        let app = app.clone();
-        async move {
-            let a = app
-                .register(Registration {
-                    phone: Some(phone),
-                    email: None,
-                    password: PASSWORD.into(),
-                    display_name: name,
-                })
-                .await
-                .map_err(app_err("register"))?;
-            Ok::<_, anyhow::Error>(Principal {
-                account_id: a.id,
-                is_platform_admin: false,
-            })
-        }
-    };
-    let owner = member("13800000001".into(), "基准商户店主".into()).await?;
+    let owner = member(app.clone(), "13800000001".into(), "基准商户店主".into()).await?;
     let merchant = app
         .apply_merchant(
             &owner,
@@ -567,6 +552,7 @@ async fn seed(
     app.decide_merchant(&admin, &merchant, true, None)
         .await
         .map_err(app_err("approve merchant"))?;
+    let t = step("admin, owner and merchant", t);
 
     // Products of up to 100 SKUs each, plus one product holding the hot SKU.
     let per_product = kith_app::catalog::MAX_SKUS_PER_PRODUCT as usize;
@@ -643,6 +629,7 @@ async fn seed(
         .find(|l| l.kind == "warehouse")
         .ok_or_else(|| anyhow::anyhow!("the merchant has no warehouse"))?
         .id;
+    let t = step("products and SKUs", t);
     let skus = Arc::new(skus);
     let (a, o, m, s) = (app.clone(), owner.clone(), merchant.clone(), skus.clone());
     run_parallel(skus.len(), concurrency, move |i| {
@@ -670,43 +657,36 @@ async fn seed(
         }
     })
     .await?;
+    let t = step("stock", t);
 
-    // Buyers (argon2 per account: in parallel, and only as many as needed), each topped
-    // up through a signed sandbox gateway callback.
-    let per_buyer_fen = (orders_total.div_ceil(BUYERS) as i64 + 2) * PRICE_FEN;
+    // Buyers, only as many as needed. Each registration hashes a password with argon2
+    // (~20 ms of CPU and ~19 MiB of memory each), so no more at once than there are cores.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let a = app.clone();
-    let buyers = run_parallel(BUYERS, concurrency, move |i| {
-        let app = a.clone();
-        let register = {
-            let app = app.clone();
-            async move {
-                let a = app
-                    .register(Registration {
-                        phone: Some(format!("139{i:08}")),
-                        email: None,
-                        password: PASSWORD.into(),
-                        display_name: format!("基准买家{i}"),
-                    })
-                    .await
-                    .map_err(app_err("register buyer"))?;
-                Ok::<_, anyhow::Error>(Principal {
-                    account_id: a.id,
-                    is_platform_admin: false,
-                })
-            }
-        };
+    let buyers = run_parallel(BUYERS, cores, move |i| {
+        member(a.clone(), format!("139{i:08}"), format!("基准买家{i}"))
+    })
+    .await?;
+    let t = step("buyers registered", t);
+    // Each topped up through a signed sandbox gateway callback.
+    let per_buyer_fen = (orders_total.div_ceil(BUYERS) as i64 + 2) * PRICE_FEN;
+    let (a, b) = (app.clone(), Arc::new(buyers));
+    let bs = b.clone();
+    run_parallel(BUYERS, concurrency, move |i| {
+        let (app, buyers) = (a.clone(), bs.clone());
         async move {
-            let buyer = register.await?;
             let mut left = per_buyer_fen;
             while left > 0 {
                 let amount = left.min(MAX_TOPUP_FEN);
-                top_up(&app, &buyer, amount).await?;
+                top_up(&app, &buyers[i], amount).await?;
                 left -= amount;
             }
-            Ok(buyer)
+            Ok(())
         }
     })
     .await?;
+    step("wallets topped up", t);
+    let buyers = Arc::try_unwrap(b).unwrap_or_else(|b| (*b).clone());
 
     let mut skus = Arc::try_unwrap(skus).unwrap_or_else(|a| (*a).clone());
     let hot_sku = skus.pop().expect("the hot SKU");
@@ -716,6 +696,29 @@ async fn seed(
         hot_sku,
         buyers,
     })
+}
+
+/// Registers a member; the principal acting as them.
+async fn member(app: App, phone: String, name: String) -> anyhow::Result<Principal> {
+    let a = app
+        .register(Registration {
+            phone: Some(phone),
+            email: None,
+            password: PASSWORD.into(),
+            display_name: name,
+        })
+        .await
+        .map_err(app_err("register"))?;
+    Ok(Principal {
+        account_id: a.id,
+        is_platform_admin: false,
+    })
+}
+
+/// Prints how long a seed step took (to stderr: progress, not figures).
+fn step(what: &str, since: Instant) -> Instant {
+    eprintln!("  seed: {what} ({:.2} s)", since.elapsed().as_secs_f64());
+    Instant::now()
 }
 
 /// Tops up a wallet as the sandbox gateway does: a pending payment, then its signed

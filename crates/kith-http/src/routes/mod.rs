@@ -5,11 +5,16 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod communities;
 pub mod inventory;
+pub mod media;
 pub mod merchants;
 pub mod ops;
 pub mod orders;
 pub mod payments;
+pub mod posts;
+pub mod relationships;
+pub mod reviews;
 pub mod stores;
 pub mod tiers;
 pub mod webhooks;
@@ -44,6 +49,14 @@ pub const TAGS: &[(&str, &str)] = &[
     ("tiers", "Membership tiers and the members who hold them"),
     ("stores", "Offline stores and their clerks"),
     (
+        "relationships",
+        "Follows, friends (mutual follows), blocks and public profiles",
+    ),
+    (
+        "communities",
+        "Communities: join policies, invite links, roles, moderation, announcements, sub-communities",
+    ),
+    (
         "catalog",
         "Categories, products, SKUs and their prices per membership tier",
     ),
@@ -52,6 +65,15 @@ pub const TAGS: &[(&str, &str)] = &[
         "Stock locations, stock levels, adjustments and their history",
     ),
     ("webhooks", "Signed event deliveries to merchant endpoints"),
+    (
+        "posts",
+        "Posts, likes, comments, shares, reports, moderation and the feed",
+    ),
+    ("media", "Image uploads (JPEG, PNG, WebP) and their files"),
+    (
+        "reviews",
+        "Verified-purchase reviews, merchant replies and product ratings",
+    ),
     (
         "orders",
         "Cart, checkout, orders and their fulfilment: shipping, tracking, store pickup, refunds",

@@ -90,6 +90,8 @@ CREATE TABLE community_invites (
     CONSTRAINT community_invites_uses_bounded CHECK (max_uses IS NULL OR uses <= max_uses)
 );
 
+CREATE INDEX community_invites_community_idx ON community_invites (community_id, created_at);
+
 CREATE TABLE community_announcements (
     id           uuid PRIMARY KEY,
     community_id uuid NOT NULL REFERENCES communities (id),
