@@ -22,8 +22,9 @@
 //! thumbnail at `/media/{id}/thumb`. Both are public to whoever knows the id, which is
 //! unguessable without the bytes themselves.
 //!
-//! The row's `owner_id` is the first uploader: a second member uploading the same bytes
-//! gets the same id but does not own it (see `reviews`, which accepts only one's own).
+//! The row's `owner_id` is the first uploader; `media_uploads` records every member who
+//! uploaded the same bytes, and each of them may attach the image to their posts and
+//! reviews.
 
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -430,6 +431,10 @@ impl App {
             .await?
             .map_err(io_error("check media files"))?;
             if whole {
+                let (now, who_id, mid) = (self.now_ms(), who.account_id.clone(), id.clone());
+                self.db
+                    .write(move |c| record_upload(c, mid.as_str(), &who_id, now))
+                    .await?;
                 return Ok(m);
             }
         }
@@ -466,6 +471,7 @@ impl App {
                      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
                     args![id.as_str(), &owner, kind.mime(), w, h, size, now],
                 )?;
+                record_upload(c, id.as_str(), &owner, now)?;
                 if n == 1 {
                     outbox::emit(
                         c,
@@ -625,4 +631,14 @@ mod tests {
         assert!(leftovers.is_empty());
         let _ = std::fs::remove_dir_all(dir);
     }
+}
+
+/// Records that `account_id` uploaded `media_id` (again is fine).
+fn record_upload(c: &mut dyn Conn, media_id: &str, account_id: &str, now: i64) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO media_uploads (media_id, account_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (media_id, account_id) DO NOTHING",
+        args![media_id, account_id, now],
+    )?;
+    Ok(())
 }

@@ -334,7 +334,7 @@ fn check_images(c: &mut dyn Conn, author: &str, ids: &[String]) -> AppResult<()>
     for (i, id) in ids.iter().enumerate() {
         let ok = c
             .query_opt(
-                "SELECT 1 FROM media WHERE id = $1 AND owner_id = $2",
+                "SELECT 1 FROM media_uploads WHERE media_id = $1 AND account_id = $2",
                 args![id, author],
             )?
             .is_some();

@@ -274,7 +274,7 @@ impl App {
                     let owned: Vec<String> = c
                         .query(
                             &format!(
-                                "SELECT id FROM media WHERE owner_id = $1 AND id IN ({})",
+                                "SELECT media_id FROM media_uploads WHERE account_id = $1 AND media_id IN ({})",
                                 placeholders(2, images.len())
                             ),
                             &params,

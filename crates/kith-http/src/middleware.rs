@@ -50,7 +50,13 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             format!("addr:{addr}")
         }
     };
-    let bytes = match to_bytes(body, state.http.body_limit_bytes).await {
+    // Buffer up to the largest body any route accepts (media uploads); each route's own
+    // limit still applies when its handler reads the body.
+    let cap = state
+        .http
+        .body_limit_bytes
+        .max(kith_app::media::MAX_UPLOAD_BYTES);
+    let bytes = match to_bytes(body, cap).await {
         Ok(b) => b,
         Err(_) => {
             return Problem::new(

@@ -184,11 +184,23 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// 1–24 operations, the first a checkout (before one, every operation would be a no-op).
 fn history() -> impl Strategy<Value = Vec<Op>> {
-    (checkout(), prop::collection::vec(op(), 0..24)).prop_map(|(first, rest)| {
-        let mut ops = vec![first];
-        ops.extend(rest);
-        ops
-    })
+    (
+        checkout(),
+        prop::collection::vec(
+            op(),
+            0..24
+                * if std::env::var("PROPS_LONG").is_ok() {
+                    3
+                } else {
+                    1
+                },
+        ),
+    )
+        .prop_map(|(first, rest)| {
+            let mut ops = vec![first];
+            ops.extend(rest);
+            ops
+        })
 }
 
 // ---------------------------------------------------------------------------------------

@@ -31,6 +31,16 @@ CREATE TABLE media (
     created_at  timestamptz NOT NULL
 );
 
+-- Who uploaded which bytes: content addressing makes one media row for identical bytes,
+-- and each uploader may attach what they uploaded.
+CREATE TABLE media_uploads (
+    media_id    text NOT NULL REFERENCES media (id),
+    account_id  uuid NOT NULL REFERENCES accounts (id),
+    created_at  timestamptz NOT NULL,
+    PRIMARY KEY (media_id, account_id)
+);
+CREATE INDEX media_uploads_account_idx ON media_uploads (account_id, created_at);
+
 CREATE TABLE communities (
     id               uuid PRIMARY KEY,
     name             text NOT NULL,

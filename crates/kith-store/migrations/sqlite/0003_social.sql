@@ -31,6 +31,16 @@ CREATE TABLE media (
     created_at  INTEGER NOT NULL
 );
 
+-- Who uploaded which bytes: content addressing makes one media row for identical bytes,
+-- and each uploader may attach what they uploaded.
+CREATE TABLE media_uploads (
+    media_id    TEXT NOT NULL REFERENCES media (id),
+    account_id  TEXT NOT NULL REFERENCES accounts (id),
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (media_id, account_id)
+);
+CREATE INDEX media_uploads_account_idx ON media_uploads (account_id, created_at);
+
 CREATE TABLE communities (
     id               TEXT PRIMARY KEY,
     name             TEXT NOT NULL,

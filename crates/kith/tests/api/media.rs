@@ -242,6 +242,19 @@ async fn the_same_bytes_are_one_item(t: TestApp) {
             .unwrap()
     };
     assert_eq!(owner, a.id, "the first uploader owns it");
+    // Both uploaders may attach the image (a forwarded picture is common); a member who
+    // never uploaded it may not.
+    let c = t.register_member("丙").await;
+    for (who, status) in [(&a, 201), (&b, 201), (&c, 422)] {
+        let r = t
+            .post(
+                "/api/v1/posts",
+                Some(&who.token),
+                serde_json::json!({ "body": "同一张图", "visibility": "public", "images": [first["id"]] }),
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{}", r.body);
+    }
     // A different image is a different item.
     let other = upload(&t, Some(&a.token), small_png(2), "image/png", "c.png")
         .await
