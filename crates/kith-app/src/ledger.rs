@@ -52,24 +52,29 @@ pub fn post(
     }
     for p in entry.postings() {
         let account = p.account.as_str();
-        c.execute(
-            "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, 0, $2) ON CONFLICT (id) DO NOTHING",
-            args![account, now],
-        )?;
         let guarded = no_overdraft.iter().find(|(a, _)| a.as_str() == account);
-        let changed = match guarded {
-            Some(_) if p.amount_fen < 0 => c.execute(
-                "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0",
-                args![p.amount_fen, account],
-            )?,
-            _ => c.execute(
-                "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2",
-                args![p.amount_fen, account],
-            )?,
+        let overdraft_guard = guarded.is_some() && p.amount_fen < 0;
+        // Update first: the account usually exists, and an INSERT … ON CONFLICT on a row
+        // another transaction is updating would wait on it for nothing.
+        let sql = if overdraft_guard {
+            "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0"
+        } else {
+            "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2"
         };
-        if changed == 0 {
-            let field = guarded.map_or("amount", |(_, f)| *f);
-            return Err(AppError::conflict(field, "insufficient balance"));
+        if c.execute(sql, args![p.amount_fen, account])? == 0 {
+            if overdraft_guard {
+                // Missing or short: either way the balance cannot cover the debit.
+                let field = guarded.map_or("amount", |(_, f)| *f);
+                return Err(AppError::conflict(field, "insufficient balance"));
+            }
+            let created = c.execute(
+                "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                args![account, p.amount_fen, now],
+            )?;
+            if created == 0 {
+                // Created meanwhile by another transaction: now the update applies.
+                c.execute(sql, args![p.amount_fen, account])?;
+            }
         }
         c.execute(
             "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)",

@@ -584,6 +584,9 @@ impl App {
                 if now >= o.pay_deadline {
                     return Err(AppError::state("the payment window has closed"));
                 }
+                mark_paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
+                // The money moves last: the merchant's balance row is the one every payment
+                // to this merchant updates, so it is held for as short a time as possible.
                 if o.total_fen > 0 {
                     let wallet = accounts::member_wallet(&o.buyer_id)?;
                     let entry = JournalEntry::transfer(
@@ -599,9 +602,9 @@ impl App {
                          VALUES ($1, 'order', $2, $3, 'wallet', $4, 'succeeded', $5, $5)",
                         args![&payment_id, &o.id, &o.buyer_id, o.total_fen, now],
                     )?;
-                    ledger::post(c, now, &entry, Refs { order_id: Some(&o.id), payment_id: Some(&payment_id), refund_id: None, memo: "order paid from wallet" }, &[(&wallet, "wallet")])?;
+                    let refs = Refs { order_id: Some(&o.id), payment_id: Some(&payment_id), refund_id: None, memo: "order paid from wallet" };
+                    ledger::post(c, now, &entry, refs, &[(&wallet, "wallet")])?;
                 }
-                mark_paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, true)
             })
