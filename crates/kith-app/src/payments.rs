@@ -13,7 +13,8 @@
 //! Callbacks are authenticated (signature, 300 s tolerance against replay), idempotent on
 //! the gateway's event id (a duplicate has no second effect), refused when the amount does
 //! not match, and safe out of order: a `failed` after a `succeeded` is ignored, and a
-//! success that arrives after the order was cancelled is refunded at once.
+//! success that arrives after the order was cancelled or paid another way is returned at
+//! once (the payment is then `returned`).
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
@@ -355,7 +356,9 @@ fn apply_callback(
         });
     }
     let outcome = match (cb.status.as_str(), status.as_str()) {
-        (_, "succeeded") | ("failed", "failed" | "cancelled") => CallbackOutcome::Ignored,
+        (_, "succeeded" | "returned") | ("failed", "failed" | "cancelled") => {
+            CallbackOutcome::Ignored
+        }
         ("failed", _) => CallbackOutcome::Failed,
         ("succeeded", _) => CallbackOutcome::Applied,
         _ => CallbackOutcome::Ignored,
@@ -379,12 +382,12 @@ fn apply_callback(
             Ok(Ok(outcome))
         }
         CallbackOutcome::Applied => {
-            c.execute(
-                "UPDATE payments SET status = 'succeeded', succeeded_at = $1 WHERE id = $2",
-                args![now, payment_id],
-            )?;
             let gateway = accounts::external_gateway(provider)?;
             if purpose == "topup" {
+                c.execute(
+                    "UPDATE payments SET status = 'succeeded', succeeded_at = $1 WHERE id = $2",
+                    args![now, payment_id],
+                )?;
                 let entry = JournalEntry::transfer(
                     format!("payment:{payment_id}"),
                     EntryKind::WalletTopUp,
@@ -416,6 +419,18 @@ fn apply_callback(
             let oid =
                 order_id.ok_or_else(|| AppError::Internal("order payment without order".into()))?;
             let o = orders::lock_order(c, &oid)?;
+            // Taken for this order only while it awaits payment. Otherwise (cancelled by
+            // timeout, or already paid another way) the money came in and goes straight
+            // back, and the payment is `returned` — never a second `succeeded` one.
+            let applies = o.status == OrderStatus::PendingPayment;
+            c.execute(
+                "UPDATE payments SET status = $1, succeeded_at = $2 WHERE id = $3",
+                args![
+                    if applies { "succeeded" } else { "returned" },
+                    now,
+                    payment_id
+                ],
+            )?;
             let into = accounts::merchant_pending(&o.merchant_id)?;
             let entry = JournalEntry::transfer(
                 format!("payment:{payment_id}"),
@@ -436,11 +451,10 @@ fn apply_callback(
                 },
                 &[],
             )?;
-            if o.status == OrderStatus::PendingPayment {
+            if applies {
                 orders::mark_paid(c, now, &o, provider, Actor::Gateway)?;
                 Ok(Ok(outcome))
             } else {
-                // Paid after the order was cancelled (timeout): the money goes straight back.
                 let back = JournalEntry::transfer(
                     format!("payment:{payment_id}:late_refund"),
                     EntryKind::Refund,

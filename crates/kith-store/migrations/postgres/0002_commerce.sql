@@ -178,7 +178,9 @@ CREATE TABLE payments (
     account_id   uuid NOT NULL REFERENCES accounts (id),
     provider     text NOT NULL,
     amount_fen   bigint NOT NULL CHECK (amount_fen > 0),
-    status       text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
+    -- `returned`: it succeeded at the gateway after the order was cancelled or paid
+    -- another way, and the money went straight back.
+    status       text NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled', 'returned')),
     created_at   timestamptz NOT NULL,
     succeeded_at timestamptz,
     CONSTRAINT payments_order_matches_purpose CHECK ((purpose = 'order') = (order_id IS NOT NULL))

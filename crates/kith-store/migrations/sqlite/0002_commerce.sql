@@ -178,7 +178,9 @@ CREATE TABLE payments (
     account_id   TEXT NOT NULL REFERENCES accounts (id),
     provider     TEXT NOT NULL,
     amount_fen   INTEGER NOT NULL CHECK (amount_fen > 0),
-    status       TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled')),
+    -- `returned`: it succeeded at the gateway after the order was cancelled or paid
+    -- another way, and the money went straight back.
+    status       TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed', 'cancelled', 'returned')),
     created_at   INTEGER NOT NULL,
     succeeded_at INTEGER,
     CONSTRAINT payments_order_matches_purpose CHECK ((purpose = 'order') = (order_id IS NOT NULL))
