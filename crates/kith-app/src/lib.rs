@@ -73,8 +73,12 @@ pub struct AppConfig {
     /// Allow webhook URLs on loopback and private addresses (tests and the demo); off in
     /// production so a merchant cannot make kith call into the operator's network.
     pub webhook_allow_private: bool,
-    /// Secret the sandbox gateway signs its callbacks with. Set your own in production;
-    /// the default is public, so sandbox payments are for demos and tests only.
+    /// Whether the sandbox gateway (and sandbox carrier) is served. It takes no real money,
+    /// so a production server must not offer it: `kith serve` turns it on only with
+    /// `--demo` or `--sandbox-payments`.
+    pub sandbox_enabled: bool,
+    /// Secret the sandbox gateway signs its callbacks with. Random per process unless set,
+    /// so nobody outside can forge a sandbox callback.
     pub sandbox_secret: String,
     /// Per-carrier secrets for tracking callbacks (`carrier code → secret`). The `sandbox`
     /// carrier is always known (with `sandbox_secret`) for demos and tests.
@@ -101,7 +105,8 @@ impl Default for AppConfig {
             webhook_backoff_max_secs: 6 * 3600,
             webhook_timeout_secs: 10,
             webhook_allow_private: false,
-            sandbox_secret: "kith-sandbox-secret-not-for-production".to_owned(),
+            sandbox_enabled: true,
+            sandbox_secret: ids::new_secret("sbx_"),
             carrier_secrets: Vec::new(),
             callback_tolerance_secs: 300,
             public_url: "http://127.0.0.1:8080".to_owned(),

@@ -1368,7 +1368,9 @@ impl App {
     ) -> AppResult<TrackingOutcome> {
         let carrier = parse_carrier(carrier).map_err(|_| AppError::NotFound("carrier"))?;
         let secret = if carrier == "sandbox" {
-            Some(self.config.sandbox_secret.clone())
+            self.config
+                .sandbox_enabled
+                .then(|| self.config.sandbox_secret.clone())
         } else {
             self.config
                 .carrier_secrets

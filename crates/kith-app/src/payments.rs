@@ -123,9 +123,23 @@ fn payment_view(c: &mut dyn Conn, id: &str, public_url: &str) -> AppResult<Payme
 }
 
 impl App {
+    fn sandbox_on(&self) -> AppResult<()> {
+        if self.config.sandbox_enabled {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("payment provider"))
+        }
+    }
+
     /// Starts paying an order through the sandbox gateway: a pending payment and the page
     /// to confirm it on. Asking again returns the same pending payment.
     pub async fn pay_with_gateway(&self, who: &Principal, order_id: &str) -> AppResult<Payment> {
+        if !self.config.sandbox_enabled {
+            return Err(AppError::invalid(
+                "provider",
+                "the sandbox gateway is not enabled on this server",
+            ));
+        }
         let now = self.now_ms();
         let url = self.config.public_url.clone();
         let (who, oid) = (who.clone(), order_id.to_owned());
@@ -164,6 +178,11 @@ impl App {
 
     /// Tops up the caller's wallet through the sandbox gateway.
     pub async fn start_topup(&self, who: &Principal, amount_fen: i64) -> AppResult<Payment> {
+        if !self.config.sandbox_enabled {
+            return Err(AppError::state(
+                "top-ups need a payment gateway, and none is enabled on this server",
+            ));
+        }
         if !(1..=MAX_TOPUP_FEN).contains(&amount_fen) {
             return Err(AppError::invalid(
                 "amount_fen",
@@ -220,6 +239,7 @@ impl App {
     /// A payment as the sandbox gateway's page shows it (no login: like a QR code, the
     /// link is the authority, and it can only pay, never take).
     pub async fn sandbox_payment(&self, payment_id: &str) -> AppResult<Payment> {
+        self.sandbox_on()?;
         let url = self.config.public_url.clone();
         let pid = payment_id.to_owned();
         self.db
@@ -275,6 +295,9 @@ impl App {
         signature_header: &str,
         body: &[u8],
     ) -> AppResult<CallbackOutcome> {
+        if provider == "sandbox" {
+            self.sandbox_on()?;
+        }
         if provider != "sandbox" {
             return Err(AppError::NotFound("payment provider"));
         }

@@ -57,7 +57,12 @@ pub struct ServeArgs {
     /// (pay links, the sandbox gateway's callbacks) [default: http://<listen address>].
     #[arg(long, env = "KITH_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Secret of the sandbox payment gateway and sandbox carrier callbacks.
+    /// Serve the sandbox payment gateway (takes no real money: demos and tests only)
+    /// [default: on with --demo, off otherwise].
+    #[arg(long, env = "KITH_SANDBOX_PAYMENTS")]
+    pub sandbox_payments: Option<bool>,
+    /// Secret of the sandbox payment gateway and sandbox carrier callbacks [default:
+    /// random per process].
     #[arg(long, env = "KITH_SANDBOX_SECRET", hide_env_values = true)]
     pub sandbox_secret: Option<String>,
     /// Carrier callback secrets, `code=secret` pairs separated by commas (`sf=…,zto=…`).
@@ -83,6 +88,7 @@ struct FileConfig {
     webhook_allow_private: Option<bool>,
     workers: Option<bool>,
     public_url: Option<String>,
+    sandbox_payments: Option<bool>,
     sandbox_secret: Option<String>,
     carrier_secrets: Option<String>,
 }
@@ -150,6 +156,10 @@ impl Settings {
             );
             app.public_url = url.trim_end_matches('/').to_owned();
         }
+        app.sandbox_enabled = args
+            .sandbox_payments
+            .or(f.sandbox_payments)
+            .unwrap_or(args.demo);
         if let Some(secret) = args.sandbox_secret.clone().or(f.sandbox_secret) {
             anyhow::ensure!(
                 secret.len() >= 16,

@@ -104,6 +104,23 @@ fn serve_answers_and_stops_on_sigterm() {
         dir.0.join("kith-data/kith.db").exists(),
         "default data dir is ./kith-data"
     );
+    // A plain server takes no play money: the sandbox gateway is off unless asked for.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{url}/api/v1/payments/sandbox/callback"))
+            .header("kith-signature", "t=1,v1=00")
+            .body("{}")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(status, 404, "sandbox callbacks are not served");
     let status = terminate(child);
     assert!(status.success(), "graceful exit, got {status}");
 }

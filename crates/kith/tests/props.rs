@@ -280,6 +280,7 @@ impl Shop {
                 ..Default::default()
             },
             workers: Some(false),
+            sandbox_payments: Some(true),
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");

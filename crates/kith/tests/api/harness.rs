@@ -190,6 +190,7 @@ impl TestApp {
             listen: Some("127.0.0.1:0".parse().expect("addr")),
             webhook_allow_private: Some(true),
             workers: Some(false),
+            sandbox_payments: Some(true),
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");
