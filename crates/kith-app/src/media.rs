@@ -519,6 +519,16 @@ impl App {
     }
 }
 
+/// Records that `account_id` uploaded `media_id` (again is fine).
+fn record_upload(c: &mut dyn Conn, media_id: &str, account_id: &str, now: i64) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO media_uploads (media_id, account_id, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (media_id, account_id) DO NOTHING",
+        args![media_id, account_id, now],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -631,14 +641,4 @@ mod tests {
         assert!(leftovers.is_empty());
         let _ = std::fs::remove_dir_all(dir);
     }
-}
-
-/// Records that `account_id` uploaded `media_id` (again is fine).
-fn record_upload(c: &mut dyn Conn, media_id: &str, account_id: &str, now: i64) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO media_uploads (media_id, account_id, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (media_id, account_id) DO NOTHING",
-        args![media_id, account_id, now],
-    )?;
-    Ok(())
 }
