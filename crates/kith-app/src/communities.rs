@@ -10,9 +10,9 @@
 //!   sub-community, so the tree survives the move.
 //! - `community_member_events` keeps every membership change: `event` (see
 //!   [`HistoryEntry`]), `actor_id` (who caused it: the member, the admin, or for
-//!   `joined_via_invite` the inviter) and `from_community_id` (the other community of a
+//!   `joined_via_invite` the inviter) and `related_community_id` (the other community of a
 //!   split move: the parent on `moved_from_parent`, the sub-community on `moved_to_sub`).
-//! - `community_invites.code` stores only the SHA-256 of the invite code, like every
+//! - `community_invites.code_hash` stores only the SHA-256 of the invite code, like every
 //!   secret kith hands out; the link is shown once, when it is made.
 //!
 //! Every change runs in one transaction with its outbox event (`community.*`), routed to
@@ -315,7 +315,7 @@ fn member_event(
     related: Option<&str>,
 ) -> AppResult<()> {
     c.execute(
-        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, from_community_id, at)
+        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
          VALUES ($1, $2, $3, $4, $5, $6)",
         args![community_id, account_id, event, actor_id, related, now],
     )?;
@@ -1040,7 +1040,7 @@ impl App {
                 let invite_id = new_id();
                 let code = new_invite_code();
                 c.execute(
-                    "INSERT INTO community_invites (id, community_id, code, inviter_id, max_uses, uses, expires_at, created_at)
+                    "INSERT INTO community_invites (id, community_id, code_hash, inviter_id, max_uses, uses, expires_at, created_at)
                      VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
                     args![&invite_id, &id, sha256_hex(&code), &who.account_id, max_uses, expires_at, now],
                 )?;
@@ -1134,7 +1134,7 @@ impl App {
             .write(move |c| {
                 let r = c
                     .query_opt(
-                        &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code = $1"),
+                        &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code_hash = $1"),
                         args![&hash],
                     )?
                     .ok_or(AppError::NotFound("invite"))?;
@@ -1354,7 +1354,7 @@ impl App {
                 )?;
                 c.execute(
                     &format!(
-                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, from_community_id, at)
+                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
                          SELECT s.id, m.account_id, 'moved_from_parent', s.owner_account_id, s.parent_id, s.created_at
                          FROM community_members m JOIN communities s ON s.id = $1
                          WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
@@ -1363,7 +1363,7 @@ impl App {
                 )?;
                 c.execute(
                     &format!(
-                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, from_community_id, at)
+                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
                          SELECT s.parent_id, m.account_id, 'moved_to_sub', s.owner_account_id, s.id, s.created_at
                          FROM community_members m JOIN communities s ON s.id = $1
                          WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
@@ -1430,7 +1430,7 @@ impl App {
             .read(move |c| {
                 require_role(c, &who, &id, Need::Admin)?;
                 c.query(
-                    "SELECT e.id, e.account_id, a.display_name, e.event, e.actor_id, e.from_community_id, e.at
+                    "SELECT e.id, e.account_id, a.display_name, e.event, e.actor_id, e.related_community_id, e.at
                      FROM community_member_events e JOIN accounts a ON a.id = e.account_id
                      WHERE e.community_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
                     args![&id, after, limit + 1],

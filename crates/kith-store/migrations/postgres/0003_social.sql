@@ -81,7 +81,7 @@ CREATE TABLE community_member_events (
     account_id        uuid NOT NULL REFERENCES accounts (id),
     event             text NOT NULL,
     actor_id          uuid REFERENCES accounts (id),
-    from_community_id uuid REFERENCES communities (id),
+    related_community_id uuid REFERENCES communities (id),
     at                timestamptz NOT NULL
 );
 CREATE INDEX community_member_events_idx ON community_member_events (community_id, id);
@@ -89,14 +89,14 @@ CREATE INDEX community_member_events_idx ON community_member_events (community_i
 CREATE TABLE community_invites (
     id           uuid PRIMARY KEY,
     community_id uuid NOT NULL REFERENCES communities (id),
-    code         text NOT NULL,
+    code_hash    text NOT NULL,
     inviter_id   uuid NOT NULL REFERENCES accounts (id),
     max_uses     bigint,
     uses         bigint NOT NULL DEFAULT 0,
     expires_at   timestamptz,
     revoked_at   timestamptz,
     created_at   timestamptz NOT NULL,
-    CONSTRAINT community_invites_code_key UNIQUE (code),
+    CONSTRAINT community_invites_code_hash_key UNIQUE (code_hash),
     CONSTRAINT community_invites_uses_bounded CHECK (max_uses IS NULL OR uses <= max_uses)
 );
 

@@ -81,7 +81,7 @@ CREATE TABLE community_member_events (
     account_id        TEXT NOT NULL REFERENCES accounts (id),
     event             TEXT NOT NULL,
     actor_id          TEXT REFERENCES accounts (id),
-    from_community_id TEXT REFERENCES communities (id),
+    related_community_id TEXT REFERENCES communities (id),
     at                INTEGER NOT NULL
 );
 CREATE INDEX community_member_events_idx ON community_member_events (community_id, id);
@@ -89,14 +89,14 @@ CREATE INDEX community_member_events_idx ON community_member_events (community_i
 CREATE TABLE community_invites (
     id           TEXT PRIMARY KEY,
     community_id TEXT NOT NULL REFERENCES communities (id),
-    code         TEXT NOT NULL,
+    code_hash    TEXT NOT NULL,
     inviter_id   TEXT NOT NULL REFERENCES accounts (id),
     max_uses     INTEGER,
     uses         INTEGER NOT NULL DEFAULT 0,
     expires_at   INTEGER,
     revoked_at   INTEGER,
     created_at   INTEGER NOT NULL,
-    CONSTRAINT community_invites_code_key UNIQUE (code),
+    CONSTRAINT community_invites_code_hash_key UNIQUE (code_hash),
     CONSTRAINT community_invites_uses_bounded CHECK (max_uses IS NULL OR uses <= max_uses)
 );
 

@@ -455,7 +455,7 @@ async fn invites_record_the_inviter(t: TestApp) {
         .db
         .read(move |c| {
             c.query_one(
-                "SELECT COUNT(*) FROM community_invites WHERE code = $1",
+                "SELECT COUNT(*) FROM community_invites WHERE code_hash = $1",
                 kith_store::args![&code_a2],
             )?
             .int(0)
