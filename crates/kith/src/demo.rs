@@ -3,8 +3,10 @@
 //! What exists today: a platform admin, two approved merchants (a 酱香白酒 brand and a 母婴
 //! brand) with tiers, stores, a manager and clerks, members holding tiers, products with
 //! tier prices and stock, wallets topped up through the sandbox gateway, and orders in
-//! several states (paid, shipped, delivered, ready for pickup, awaiting payment). Later
-//! issues grow it with communities, posts and group-buys.
+//! several states (paid, shipped, delivered, ready for pickup, awaiting payment), friendships,
+//! three communities (two merchants', one members' with an invite chain for the fission
+//! tree), and posts about 减肥, 宝宝辅食 and 白酒 with tagged products, likes and comments.
+//! Later issues grow it with group-buys and commissions.
 
 use kith_app::accounts::Registration;
 use kith_app::catalog::{NewSku, ProductInput};
@@ -303,6 +305,14 @@ async fn build(app: &App) -> anyhow::Result<()> {
         members.push(acct);
     }
 
+    social(
+        app,
+        &members,
+        (&liquor_owner, &liquor.id, &liquor_skus),
+        (&baby_owner, &baby.id, &baby_skus),
+    )
+    .await?;
+
     // A few members shop: wallets topped up through the sandbox gateway's signed callback,
     // then orders left in different states so every page has something to show.
     for (i, m) in members.iter().take(12).enumerate() {
@@ -377,6 +387,175 @@ async fn build(app: &App) -> anyhow::Result<()> {
                 app.confirm_receipt(&who, &order.id).await.map_err(e)?;
             }
         }
+    }
+    Ok(())
+}
+
+const POSTS: &[(&str, usize)] = &[
+    (
+        "减肥第 30 天打卡：早餐燕麦 + 鸡蛋，晚饭七分饱，体重掉了 4 斤！有一起的吗？",
+        2,
+    ),
+    (
+        "减肥不是饿肚子，分享我的一周减脂餐单，关键是蛋白质要够。",
+        2,
+    ),
+    (
+        "宝宝 6 个月开始加辅食，第一口米粉选单一谷物的，不加糖不加盐。",
+        1,
+    ),
+    ("宝宝辅食记录：南瓜泥 + 米粉，小家伙吃得很香。", 1),
+    ("朋友推荐的十五年坤沙，空杯留香是真的，家宴很有面子。", 0),
+    ("白酒入门：先从小酒开始品，酱香型讲究一口闷不如慢慢品。", 0),
+];
+
+/// Friendships, communities with an invite chain (the fission tree), and posts about 减肥,
+/// 宝宝辅食 and 白酒 with tagged products, likes and comments.
+async fn social(
+    app: &App,
+    members: &[kith_app::accounts::Account],
+    liquor: (&Principal, &str, &[String]),
+    baby: (&Principal, &str, &[String]),
+) -> anyhow::Result<()> {
+    use kith_app::communities::{CommunityInput, JoinPolicy};
+    use kith_app::posts::{NewPost, Visibility};
+    let who: Vec<Principal> = members
+        .iter()
+        .map(|m| Principal {
+            account_id: m.id.clone(),
+            is_platform_admin: false,
+        })
+        .collect();
+    // Each member follows the next three; every other pair follows back: friends.
+    for i in 0..who.len() {
+        for d in 1..=3 {
+            let j = (i + d) % who.len();
+            app.follow(&who[i], &who[j].account_id).await.map_err(e)?;
+            if (i + d) % 2 == 0 {
+                app.follow(&who[j], &who[i].account_id).await.map_err(e)?;
+            }
+        }
+    }
+    let input =
+        |name: &str, desc: &str, tags: &[&str], policy, merchant: Option<&str>| CommunityInput {
+            name: name.into(),
+            description: Some(desc.into()),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
+            join_policy: Some(policy),
+            merchant_id: merchant.map(str::to_owned),
+            cover_media_id: None,
+        };
+    let wine = app
+        .create_community(
+            liquor.0,
+            input(
+                "贵阳酱香品鉴群",
+                "酱香白酒爱好者的品鉴与团购",
+                &["白酒", "酱香"],
+                JoinPolicy::Open,
+                Some(liquor.1),
+            ),
+        )
+        .await
+        .map_err(e)?;
+    let moms = app
+        .create_community(
+            baby.0,
+            input(
+                "宝妈辅食交流群",
+                "辅食、睡眠、早教，宝妈们互相支招",
+                &["母婴", "辅食"],
+                JoinPolicy::Open,
+                Some(baby.1),
+            ),
+        )
+        .await
+        .map_err(e)?;
+    let slim = app
+        .create_community(
+            &who[0],
+            input(
+                "减肥打卡互助群",
+                "每天打卡，互相监督；入群需审核或好友邀请",
+                &["减肥", "健身"],
+                JoinPolicy::Approval,
+                None,
+            ),
+        )
+        .await
+        .map_err(e)?;
+    // An invite chain: each new member brings the next (generations for the fission tree).
+    for k in 0..8usize {
+        let inviter = &who[k * 2];
+        let invite = app
+            .create_invite(inviter, &slim.id, Some(5), None)
+            .await
+            .map_err(e)?;
+        app.accept_invite(&who[k * 2 + 2], invite.code.as_deref().unwrap_or_default())
+            .await
+            .map_err(e)?;
+    }
+    for (i, w) in who.iter().enumerate() {
+        let c = if i % 2 == 0 { &wine } else { &moms };
+        app.join_community(w, &c.id).await.map_err(e)?;
+    }
+    for (n, (body, topic)) in POSTS.iter().enumerate() {
+        let author = &who[(n * 5) % who.len()];
+        let (community, tags) = match topic {
+            0 => (Some(&wine), vec![liquor.2[n % liquor.2.len()].clone()]),
+            1 => (Some(&moms), vec![baby.2[n % baby.2.len()].clone()]),
+            _ => (None, Vec::new()),
+        };
+        let in_slim = *topic == 2 && n % 2 == 1;
+        let (visibility, community_id) = match (community, in_slim) {
+            (_, true) => (Visibility::Community, Some(slim.id.clone())),
+            (Some(c), _) if n % 2 == 1 => (Visibility::Community, Some(c.id.clone())),
+            _ => (
+                if n % 3 == 0 {
+                    Visibility::Friends
+                } else {
+                    Visibility::Public
+                },
+                None,
+            ),
+        };
+        // The author must belong to the community the post is in.
+        let post = match app
+            .create_post(
+                author,
+                NewPost {
+                    body: (*body).into(),
+                    visibility,
+                    community_id: community_id.clone(),
+                    images: Vec::new(),
+                    tags: tags.clone(),
+                },
+            )
+            .await
+        {
+            Ok(p) => p,
+            Err(_) => app
+                .create_post(
+                    author,
+                    NewPost {
+                        body: (*body).into(),
+                        visibility: Visibility::Public,
+                        community_id: None,
+                        images: Vec::new(),
+                        tags,
+                    },
+                )
+                .await
+                .map_err(e)?,
+        };
+        for k in 1..=4 {
+            let fan = &who[(n * 5 + k * 2) % who.len()];
+            let _ = app.like_post(fan, &post.id).await;
+        }
+        let commenter = &who[(n * 5 + 2) % who.len()];
+        let _ = app
+            .add_comment(commenter, &post.id, "学到了，感谢分享！", None)
+            .await;
     }
     Ok(())
 }
