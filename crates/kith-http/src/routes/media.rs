@@ -33,7 +33,7 @@ pub struct ImageBytes(#[allow(dead_code)] Vec<u8>);
 /// Upload an image: the raw bytes as the body, any Content-Type. Accepted: JPEG, PNG or
 /// WebP by their bytes, at most 10 MiB, at most 8192 pixels a side and 40 megapixels;
 /// anything else is refused (422 on `image`, 413 over 10 MiB) and nothing is stored. The
-/// id is the SHA-256 of the bytes: the same bytes again answer the same item.
+/// id is the SHA-256 of the stored bytes (metadata stripped): the same bytes again answer the same item.
 #[utoipa::path(post, path = "/api/v1/media", tag = "media",
     request_body(content = ImageBytes, content_type = "application/octet-stream", description = "The image's bytes"),
     security(("bearer" = [])),

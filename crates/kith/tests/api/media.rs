@@ -1,11 +1,16 @@
 //! Image uploads over HTTP on both engines: real PNG, JPEG and WebP files made here come
-//! back byte for byte with a smaller JPEG thumbnail; the same bytes are one id and one row;
-//! anything that is not an acceptable image is refused with a problem document on `image`
-//! (or 413 when too large, 401 when anonymous), and nothing is written — no row, no file.
+//! back byte for byte (they carry no metadata) with a smaller JPEG thumbnail; the same bytes
+//! are one id and one row; a photo's EXIF — GPS position included — is stripped before it
+//! is stored, the id being the hash of what is served, and a sideways photo is stored
+//! upright; anything that is not an acceptable image is refused with a problem document on
+//! `image` (or 413 when too large, 401 when anonymous), and nothing is written — no row, no
+//! file.
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, RgbaImage};
+use image::codecs::jpeg::JpegDecoder;
+use image::codecs::png::PngDecoder;
+use image::{DynamicImage, ImageDecoder, ImageFormat, RgbaImage};
 use kith_app::AppError;
 use kith_store::args;
 use serde_json::Value;
@@ -19,6 +24,8 @@ both_engines!(
     the_same_bytes_are_one_item,
     bad_uploads_are_refused_and_write_nothing,
     media_ids_cannot_name_other_paths,
+    exif_and_its_gps_position_are_stripped,
+    sideways_photos_are_stored_upright,
 );
 
 /// A noisy picture (so that it does not compress to nothing), deterministic.
@@ -155,7 +162,10 @@ async fn images_round_trip_with_thumbnails(t: TestApp) {
 
         let (status, h, body) = fetch(&t, &format!("/media/{id}")).await;
         assert_eq!(status, 200);
-        assert!(body == bytes, "{mime}: served byte for byte");
+        assert!(
+            body == bytes,
+            "{mime}: no metadata to strip, so served byte for byte"
+        );
         assert_eq!(header(&h, "content-type"), mime);
         assert_eq!(
             header(&h, "cache-control"),
@@ -395,4 +405,192 @@ async fn media_ids_cannot_name_other_paths(t: TestApp) {
     }
     let r = t.get(&format!("/media/{}", "f".repeat(64)), None).await;
     r.problem(404, None);
+}
+
+/// A little-endian TIFF structure as EXIF holds it: IFD0 with an orientation and a GPSInfo
+/// pointer to a GPS IFD saying 31°14'24" N — the kind of thing a phone writes into a photo.
+fn exif_with_gps(orientation: u16) -> Vec<u8> {
+    let mut t = b"II*\0".to_vec();
+    t.extend(8u32.to_le_bytes());
+    // IFD0 at 8: Orientation (SHORT) and GPSInfo (LONG offset), then no next IFD.
+    let gps_ifd: u32 = 8 + 2 + 2 * 12 + 4;
+    t.extend(2u16.to_le_bytes());
+    t.extend([0x12, 0x01, 3, 0, 1, 0, 0, 0]);
+    t.extend(orientation.to_le_bytes());
+    t.extend([0, 0]);
+    t.extend([0x25, 0x88, 4, 0, 1, 0, 0, 0]);
+    t.extend(gps_ifd.to_le_bytes());
+    t.extend(0u32.to_le_bytes());
+    // GPS IFD: GPSLatitudeRef "N"; GPSLatitude, three RATIONALs stored after the IFD.
+    let rationals: u32 = gps_ifd + 2 + 2 * 12 + 4;
+    t.extend(2u16.to_le_bytes());
+    t.extend([0x01, 0x00, 2, 0, 2, 0, 0, 0, b'N', 0, 0, 0]);
+    t.extend([0x02, 0x00, 5, 0, 3, 0, 0, 0]);
+    t.extend(rationals.to_le_bytes());
+    t.extend(0u32.to_le_bytes());
+    for (n, d) in [(31u32, 1u32), (14, 1), (2400, 100)] {
+        t.extend(n.to_le_bytes());
+        t.extend(d.to_le_bytes());
+    }
+    t
+}
+
+/// `jpeg` with an APP1 `Exif\0\0` segment holding `tiff` right after its start marker.
+fn jpeg_with_exif(jpeg: &[u8], tiff: &[u8]) -> Vec<u8> {
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+    let len = u16::try_from(2 + 6 + tiff.len()).unwrap();
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend(len.to_be_bytes());
+    out.extend(b"Exif\0\0");
+    out.extend(tiff);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+/// `png` with an `eXIf` chunk holding `tiff` right after its header chunk.
+fn png_with_exif(png: &[u8], tiff: &[u8]) -> Vec<u8> {
+    let after_ihdr = 8 + 4 + 4 + 13 + 4;
+    assert_eq!(&png[12..16], b"IHDR");
+    let mut out = png[..after_ihdr].to_vec();
+    out.extend(png_chunk(b"eXIf", tiff));
+    out.extend(&png[after_ihdr..]);
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The EXIF the `image` crate finds in a served file, as any viewer would.
+fn exif_of(bytes: &[u8], format: ImageFormat) -> Option<Vec<u8>> {
+    match format {
+        ImageFormat::Jpeg => JpegDecoder::new(Cursor::new(bytes))
+            .expect("a JPEG")
+            .exif_metadata()
+            .expect("readable"),
+        ImageFormat::Png => PngDecoder::new(Cursor::new(bytes))
+            .expect("a PNG")
+            .exif_metadata()
+            .expect("readable"),
+        _ => unreachable!(),
+    }
+}
+
+async fn exif_and_its_gps_position_are_stripped(t: TestApp) {
+    let member = t.register_member("小隐").await;
+    let pic = picture(480, 360);
+    let mut rows = 0;
+    for (format, mime) in [
+        (ImageFormat::Jpeg, "image/jpeg"),
+        (ImageFormat::Png, "image/png"),
+    ] {
+        let clean = encode(&pic, format);
+        let tagged = match format {
+            ImageFormat::Jpeg => jpeg_with_exif(&clean, &exif_with_gps(1)),
+            _ => png_with_exif(&clean, &exif_with_gps(1)),
+        };
+        // The photo as a phone would send it: its EXIF readable, GPS pointer and all.
+        let exif = exif_of(&tagged, format).expect("the upload carries EXIF");
+        assert!(contains(&exif, &[0x25, 0x88]), "{mime}: a GPSInfo tag");
+        assert_ne!(sha256_hex(&tagged), sha256_hex(&clean));
+
+        let m = upload(&t, Some(&member.token), tagged.clone(), mime, "IMG_0001")
+            .await
+            .expect(201);
+        let id = m["id"].as_str().unwrap().to_owned();
+        let (status, h, served) = fetch(&t, &format!("/media/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(header(&h, "content-type"), mime);
+        assert_eq!(exif_of(&served, format), None, "{mime}: no EXIF is served");
+        for trace in [&b"Exif"[..], b"eXIf", b"II*\0"] {
+            assert!(!contains(&served, trace), "{mime}: no trace of it either");
+        }
+        assert_eq!(
+            id,
+            sha256_hex(&served),
+            "{mime}: the id is the served bytes' hash"
+        );
+        assert_eq!(m["bytes"], served.len() as i64);
+        let decoded = image::load_from_memory_with_format(&served, format).expect("decodes");
+        assert_eq!((decoded.width(), decoded.height()), (480, 360));
+        assert_eq!(
+            (m["width"].as_i64(), m["height"].as_i64()),
+            (Some(480), Some(360))
+        );
+        // Lossless: what is left is exactly the file without its EXIF.
+        assert!(
+            served == clean,
+            "{mime}: the pixels are the uploaded ones, not re-encoded"
+        );
+
+        // The same photo without metadata (or with other metadata) is the same item.
+        let again = upload(&t, Some(&member.token), clean, mime, "copy")
+            .await
+            .expect(201);
+        assert_eq!(again["id"], id.as_str());
+        rows += 1;
+        assert_eq!(media_rows(&t).await, rows, "{mime}: one row for both");
+    }
+    // No stored file holds the position.
+    for path in media_files(&t) {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !contains(&bytes, b"Exif") && !contains(&bytes, b"eXIf"),
+            "{path:?}"
+        );
+    }
+}
+
+async fn sideways_photos_are_stored_upright(t: TestApp) {
+    let member = t.register_member("小转").await;
+    // Taken with the phone turned: stored 480×360, EXIF orientation 6 says "turn 90°
+    // clockwise to display", so it is displayed 360×480.
+    let pic = picture(480, 360);
+    let sideways = jpeg_with_exif(&encode(&pic, ImageFormat::Jpeg), &exif_with_gps(6));
+    let m = upload(
+        &t,
+        Some(&member.token),
+        sideways.clone(),
+        "image/jpeg",
+        "IMG_0002.JPG",
+    )
+    .await
+    .expect(201);
+    assert_eq!(
+        (m["width"].as_i64(), m["height"].as_i64()),
+        (Some(360), Some(480))
+    );
+    let id = m["id"].as_str().unwrap().to_owned();
+    let (status, h, served) = fetch(&t, &format!("/media/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&h, "content-type"), "image/jpeg");
+    assert_eq!(id, sha256_hex(&served));
+    assert_eq!(
+        exif_of(&served, ImageFormat::Jpeg),
+        None,
+        "no EXIF, no orientation tag"
+    );
+    let decoded = image::load_from_memory_with_format(&served, ImageFormat::Jpeg).unwrap();
+    assert_eq!(
+        (decoded.width(), decoded.height()),
+        (360, 480),
+        "upright in the pixels themselves"
+    );
+    let (_, _, thumb) = fetch(&t, &format!("/media/{id}/thumb")).await;
+    let thumb = image::load_from_memory_with_format(&thumb, ImageFormat::Jpeg).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (240, 320));
+
+    // Uploaded again, it is the same item.
+    let again = upload(
+        &t,
+        Some(&member.token),
+        sideways,
+        "image/jpeg",
+        "IMG_0002.JPG",
+    )
+    .await
+    .expect(201);
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(media_rows(&t).await, 1);
+    assert_eq!(media_files(&t).len(), 2, "one original, one thumbnail");
 }
