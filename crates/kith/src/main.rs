@@ -93,6 +93,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let settings = Settings::resolve(&args)?;
+            // Signal handlers first, so a SIGTERM at any later moment stops us gracefully.
+            let shutdown = kith::shutdown_signal()?;
             let server = kith::Application::build(&settings).await?;
             if args.demo {
                 kith::demo::ensure(server.app()).await?;
@@ -100,7 +102,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let addr = server.local_addr();
             tracing::info!(engine = %server.app().db.describe(), "kith is ready");
             println!("kith is serving on http://{addr}/  (API reference: http://{addr}/api/docs)");
-            server.run_until(kith::shutdown_signal()).await
+            server.run_until(shutdown).await
         }
         Command::Migrate(storage) => {
             let settings = Settings::for_storage(&storage)?;
