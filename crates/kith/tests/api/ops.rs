@@ -147,7 +147,29 @@ async fn graceful_shutdown(t: TestApp) {
             .json(&json!({ "login": u.login, "password": PASSWORD }));
         tokio::spawn(async move { c.send().await.map(|r| r.status().as_u16()) })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Wait until the server is inside the request: login records the attempt before it
+    // checks the password (argon2, tens of milliseconds), so the row is the sign.
+    let login = u.login.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let key = login.clone();
+        let in_flight = t
+            .app
+            .db
+            .read(move |c| {
+                c.query_one(
+                    "SELECT COUNT(*) FROM login_failures WHERE login_key = $1",
+                    kith_store::args![&key],
+                )?
+                .int(0)
+            })
+            .await
+            .unwrap_or(0);
+        if in_flight > 0 || slow.is_finished() || std::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     let base = t.base.clone();
     t.stop().await;
     assert_eq!(slow.await.unwrap().unwrap(), 201);
