@@ -433,3 +433,79 @@ impl TestApp {
         self.get("/api/v1/me", Some(&user.token)).await.expect(200)
     }
 }
+
+/// A shipping address that passes validation.
+pub fn address() -> Value {
+    json!({ "name": "王小美", "phone": "13912345678", "province": "贵州省", "city": "贵阳市", "district": "观山湖区", "detail": "林城东路 88 号 3 栋" })
+}
+
+/// Money and callbacks, as the outside world (a payer, a gateway, a carrier) does them.
+impl TestApp {
+    /// Confirms a sandbox payment the way a payer does: on the gateway's page. The status.
+    pub async fn confirm_on_sandbox(&self, payment_id: &str, outcome: &str) -> u16 {
+        let r = self
+            .client
+            .post(format!("{}/sandbox/pay/{payment_id}/confirm", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("outcome={outcome}"))
+            .send()
+            .await
+            .expect("confirm");
+        r.status().as_u16()
+    }
+
+    /// Tops up `u`'s wallet through the sandbox gateway's page and its signed callback.
+    pub async fn top_up(&self, u: &User, fen: i64) {
+        let p = self
+            .post(
+                "/api/v1/me/wallet/topups",
+                Some(&u.token),
+                json!({ "amount_fen": fen }),
+            )
+            .await
+            .expect(201);
+        let pay_url = p["pay_url"].as_str().expect("pay_url");
+        assert!(pay_url.contains("/sandbox/pay/"));
+        // The gateway page shows the payment; confirming redirects back to it.
+        let page = self
+            .client
+            .get(pay_url)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("page body");
+        assert!(page.contains("沙箱支付"), "{page}");
+        let status = self
+            .confirm_on_sandbox(p["id"].as_str().expect("id"), "succeeded")
+            .await;
+        assert!(matches!(status, 200 | 303), "{status}");
+    }
+
+    /// A `Kith-Signature` header over `body`, made now with the sandbox secret.
+    pub fn sign(&self, body: &[u8]) -> String {
+        use kith_domain::Clock;
+        kith_domain::signature::sign(
+            self.app.config.sandbox_secret.as_bytes(),
+            self.clock.now_ms() / 1000,
+            body,
+        )
+    }
+
+    /// POSTs `body` with a signature (`None`: a valid one), as a gateway or carrier does.
+    pub async fn signed_post(&self, path: &str, body: &Value, signature: Option<String>) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("json");
+        let sig = signature.unwrap_or_else(|| self.sign(&bytes));
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/json")
+            .header("kith-signature", sig)
+            .body(bytes)
+            .send()
+            .await
+            .expect("signed post");
+        Self::read(r).await
+    }
+}

@@ -7,7 +7,7 @@ use kith_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{TestApp, User, address};
 
 both_engines!(
     shipping_journey,
@@ -33,8 +33,6 @@ struct Shop {
     warehouse: String,
     store_location: String,
 }
-
-const ADDRESS: fn() -> Value = || json!({ "name": "王小美", "phone": "13912345678", "province": "贵州省", "city": "贵阳市", "district": "观山湖区", "detail": "林城东路 88 号 3 栋" });
 
 async fn shop(t: &TestApp, stock: i64) -> Shop {
     let (owner, merchant) = t.approved_merchant("酱香酒坊").await;
@@ -153,74 +151,6 @@ async fn admin_audit(t: &TestApp) -> Value {
     audit
 }
 
-/// Confirms a sandbox payment the way a payer does: on the gateway's page.
-async fn confirm_on_sandbox(t: &TestApp, payment_id: &str, outcome: &str) -> u16 {
-    let r = t
-        .client
-        .post(format!("{}/sandbox/pay/{payment_id}/confirm", t.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("outcome={outcome}"))
-        .send()
-        .await
-        .unwrap();
-    r.status().as_u16()
-}
-
-async fn top_up(t: &TestApp, u: &User, fen: i64) {
-    let p = t
-        .post(
-            "/api/v1/me/wallet/topups",
-            Some(&u.token),
-            json!({ "amount_fen": fen }),
-        )
-        .await
-        .expect(201);
-    assert!(p["pay_url"].as_str().unwrap().contains("/sandbox/pay/"));
-    // The gateway page shows the payment; confirming redirects back to it.
-    let page = t
-        .client
-        .get(p["pay_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(page.contains("沙箱支付"), "{page}");
-    assert!(matches!(
-        confirm_on_sandbox(t, p["id"].as_str().unwrap(), "succeeded").await,
-        200 | 303
-    ));
-}
-
-fn sign(t: &TestApp, body: &[u8]) -> String {
-    kith_domain::signature::sign(
-        t.app.config.sandbox_secret.as_bytes(),
-        t.clock.now_ms() / 1000,
-        body,
-    )
-}
-
-async fn signed_post(
-    t: &TestApp,
-    path: &str,
-    body: &Value,
-    signature: Option<String>,
-) -> crate::harness::Resp {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let sig = signature.unwrap_or_else(|| sign(t, &bytes));
-    let r = t
-        .client
-        .post(format!("{}{path}", t.base))
-        .header("content-type", "application/json")
-        .header("kith-signature", sig)
-        .body(bytes)
-        .send()
-        .await
-        .unwrap();
-    TestApp::read(r).await
-}
-
 async fn stock_row(t: &TestApp, shop: &Shop, sku: &str, location: &str) -> (i64, i64) {
     let rows = t
         .get(
@@ -254,7 +184,7 @@ async fn shipping_journey(t: TestApp) {
     )
     .await
     .expect(200);
-    top_up(&t, &buyer, 200_000).await;
+    t.top_up(&buyer, 200_000).await;
     assert_eq!(
         t.get("/api/v1/me/wallet", Some(&buyer.token))
             .await
@@ -277,7 +207,7 @@ async fn shipping_journey(t: TestApp) {
         .post(
             &format!("/api/v1/merchants/{}/checkout", s.merchant),
             Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": ADDRESS() }),
+            json!({ "delivery": "shipping", "address": address() }),
         )
         .await
         .expect(201);
@@ -342,16 +272,17 @@ async fn shipping_journey(t: TestApp) {
     );
 
     let tracking = json!({ "event_id": "trk-1", "tracking_no": "SBX1234567", "status": "delivered", "occurred_at": t.clock.now_ms() });
-    let r = signed_post(&t, "/api/v1/carriers/sandbox/callback", &tracking, None)
+    let r = t
+        .signed_post("/api/v1/carriers/sandbox/callback", &tracking, None)
         .await
         .expect(200);
     assert_eq!(r["outcome"], "delivered");
-    let r = signed_post(&t, "/api/v1/carriers/sandbox/callback", &tracking, None)
+    let r = t
+        .signed_post("/api/v1/carriers/sandbox/callback", &tracking, None)
         .await
         .expect(200);
     assert_eq!(r["outcome"], "duplicate");
-    signed_post(
-        &t,
+    t.signed_post(
         "/api/v1/carriers/sandbox/callback",
         &tracking,
         Some("t=1,v1=00".into()),
@@ -437,7 +368,7 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
     let payment = pay["payment"]["id"].as_str().unwrap().to_owned();
     assert_eq!(pay["payment"]["status"], "pending");
     assert!(matches!(
-        confirm_on_sandbox(&t, &payment, "succeeded").await,
+        t.confirm_on_sandbox(&payment, "succeeded").await,
         200 | 303
     ));
     assert_eq!(
@@ -565,7 +496,7 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
 async fn refunds_go_back_through_the_provider(t: TestApp) {
     let s = shop(&t, 10).await;
     let buyer = t.register_member("退款客").await;
-    top_up(&t, &buyer, 100_000).await;
+    t.top_up(&buyer, 100_000).await;
     let order = t
         .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
               json!({ "delivery": "pickup", "pickup_store_id": s.store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
@@ -654,7 +585,7 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
     // A partial refund of a shipped gateway-paid order goes back to the gateway.
     let order = t
         .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
-              json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": 2 }, { "sku_id": s.sku2, "quantity": 1 }] }))
+              json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 2 }, { "sku_id": s.sku2, "quantity": 1 }] }))
         .await
         .expect(201);
     let oid = order["id"].as_str().unwrap().to_owned();
@@ -666,7 +597,8 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
         )
         .await
         .expect(200);
-    confirm_on_sandbox(&t, pay["payment"]["id"].as_str().unwrap(), "succeeded").await;
+    t.confirm_on_sandbox(pay["payment"]["id"].as_str().unwrap(), "succeeded")
+        .await;
     t.post(
         &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
         Some(&s.owner.token),
@@ -727,7 +659,7 @@ async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
     let buyer = t.register_member("拖延症").await;
     async fn checkout(t: &TestApp, s: &Shop, buyer: &User, n: i64) -> crate::harness::Resp {
         let url = format!("/api/v1/merchants/{}/checkout", s.merchant);
-        t.post(&url, Some(&buyer.token), json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": n }] })).await
+        t.post(&url, Some(&buyer.token), json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": n }] })).await
     }
     let a = checkout(&t, &s, &buyer, 2).await.expect(201);
     let b = checkout(&t, &s, &buyer, 1).await.expect(201);
@@ -788,7 +720,8 @@ async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
 
     // The gateway page was still open: the late payment is taken and returned at once.
     let body = json!({ "event_id": "late-1", "payment_id": payment, "status": "succeeded", "amount_fen": pay["payment"]["amount_fen"] });
-    let r = signed_post(&t, "/api/v1/payments/sandbox/callback", &body, None)
+    let r = t
+        .signed_post("/api/v1/payments/sandbox/callback", &body, None)
         .await
         .expect(200);
     assert_eq!(r["outcome"], "late_refunded");
@@ -816,7 +749,7 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
     let s = shop(&t, 5).await;
     let buyer = t.register_member("回调").await;
     let o = t
-        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku2, "quantity": 1 }] }))
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku2, "quantity": 1 }] }))
         .await
         .expect(201);
     let oid = o["id"].as_str().unwrap().to_owned();
@@ -834,7 +767,7 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
     let good = json!({ "event_id": "evt-1", "payment_id": payment, "status": "succeeded", "amount_fen": amount });
 
     // A bad signature, a stale one, a tampered body and a wrong amount change nothing.
-    signed_post(&t, cb, &good, Some("t=1700000000,v1=deadbeef".into()))
+    t.signed_post(cb, &good, Some("t=1700000000,v1=deadbeef".into()))
         .await
         .problem(401, None);
     let stale = kith_domain::signature::sign(
@@ -842,16 +775,16 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
         t.clock.now_ms() / 1000 - 301,
         &serde_json::to_vec(&good).unwrap(),
     );
-    signed_post(&t, cb, &good, Some(stale))
+    t.signed_post(cb, &good, Some(stale))
         .await
         .problem(401, None);
-    let signed_for_good = sign(&t, &serde_json::to_vec(&good).unwrap());
+    let signed_for_good = t.sign(&serde_json::to_vec(&good).unwrap());
     let tampered = json!({ "event_id": "evt-1", "payment_id": payment, "status": "succeeded", "amount_fen": 1 });
-    signed_post(&t, cb, &tampered, Some(signed_for_good))
+    t.signed_post(cb, &tampered, Some(signed_for_good))
         .await
         .problem(401, None);
     let wrong_amount = json!({ "event_id": "evt-2", "payment_id": payment, "status": "succeeded", "amount_fen": amount + 1 });
-    signed_post(&t, cb, &wrong_amount, None)
+    t.signed_post(cb, &wrong_amount, None)
         .await
         .problem(422, None);
     assert_eq!(
@@ -863,9 +796,9 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
 
     // Delivered three times: one payment.
     let outcomes: Vec<Value> = [
-        signed_post(&t, cb, &good, None).await.expect(200),
-        signed_post(&t, cb, &good, None).await.expect(200),
-        signed_post(&t, cb, &good, None).await.expect(200),
+        t.signed_post(cb, &good, None).await.expect(200),
+        t.signed_post(cb, &good, None).await.expect(200),
+        t.signed_post(cb, &good, None).await.expect(200),
     ]
     .into_iter()
     .map(|r| r["outcome"].clone())
@@ -877,7 +810,7 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
     // A `failed` arriving after the success (out of order) is ignored.
     let late_fail = json!({ "event_id": "evt-0", "payment_id": payment, "status": "failed", "amount_fen": amount });
     assert_eq!(
-        signed_post(&t, cb, &late_fail, None).await.expect(200)["outcome"],
+        t.signed_post(cb, &late_fail, None).await.expect(200)["outcome"],
         "ignored"
     );
     let order = t
@@ -889,7 +822,7 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
     let audit = admin_audit(&t).await;
     assert_eq!(audit["entries"], 1, "exactly one payment entry: {audit}");
     // Unknown providers and payments.
-    signed_post(&t, "/api/v1/payments/alipay/callback", &good, None)
+    t.signed_post("/api/v1/payments/alipay/callback", &good, None)
         .await
         .problem(404, None);
 }
@@ -903,37 +836,37 @@ async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
     let item = |sku: &str, q: i64| json!([{ "sku_id": sku, "quantity": q }]);
     let cases = [
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 0) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item(&s.sku, 0) }),
             422,
             "items[0].quantity",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, -1) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item(&s.sku, -1) }),
             422,
             "items[0].quantity",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 1000) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item(&s.sku, 1000) }),
             422,
             "items[0].quantity",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 6) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item(&s.sku, 6) }),
             409,
             "items[0].quantity",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item("00000000-0000-7000-8000-000000000000", 1) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item("00000000-0000-7000-8000-000000000000", 1) }),
             422,
             "items[0].sku_id",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item("not-a-uuid", 1) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item("not-a-uuid", 1) }),
             422,
             "items[0].sku_id",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": [] }),
+            json!({ "delivery": "shipping", "address": address(), "items": [] }),
             422,
             "items",
         ),
@@ -958,12 +891,12 @@ async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
             "address.phone",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": 1 }, { "sku_id": s.sku, "quantity": 1 }] }),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }, { "sku_id": s.sku, "quantity": 1 }] }),
             422,
             "items[1].sku_id",
         ),
         (
-            json!({ "delivery": "shipping", "address": ADDRESS() }),
+            json!({ "delivery": "shipping", "address": address() }),
             422,
             "items",
         ),
@@ -983,7 +916,7 @@ async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
         .post(
             &format!("/api/v1/merchants/{other}/checkout"),
             Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 1) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item(&s.sku, 1) }),
         )
         .await;
     theirs.problem(422, Some("items[0].sku_id"));
@@ -992,7 +925,7 @@ async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
         .post(
             &url,
             Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": item(&s.sku, 1) }),
+            json!({ "delivery": "shipping", "address": address(), "items": item(&s.sku, 1) }),
         )
         .await
         .expect(201);
@@ -1044,7 +977,7 @@ async fn concurrent_checkouts_never_oversell(t: TestApp) {
         tasks.push(tokio::spawn(async move {
             c.post(&url)
                 .bearer_auth(token)
-                .json(&json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": sku, "quantity": 1 }] }))
+                .json(&json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": sku, "quantity": 1 }] }))
                 .send()
                 .await
                 .map(|r| r.status().as_u16())
@@ -1073,7 +1006,7 @@ async fn orders_are_private(t: TestApp) {
     let stranger = t.register_member("路人").await;
     let (rival, rival_id) = t.approved_merchant("隔壁商家").await;
     let o = t
-        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
         .await
         .expect(201);
     let oid = o["id"].as_str().unwrap();
@@ -1167,7 +1100,7 @@ async fn merchant_settings_shape_orders(t: TestApp) {
         t.post(
             &checkout_url,
             Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": items }),
+            json!({ "delivery": "shipping", "address": address(), "items": items }),
         )
     };
     let small = checkout(json!([{ "sku_id": s.sku2, "quantity": 1 }]))

@@ -11,15 +11,13 @@ use kith_store::args;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{Resp, TestApp, User};
+use crate::harness::{Resp, TestApp, User, address};
 use crate::media::{small_png, upload};
 
 both_engines!(
     reviews_of_completed_order_lines,
     reviews_across_blocks_and_moderation,
 );
-
-const ADDRESS: fn() -> Value = || json!({ "name": "王小美", "phone": "13912345678", "province": "贵州省", "city": "贵阳市", "district": "观山湖区", "detail": "林城东路 88 号 3 栋" });
 
 /// A trading merchant with one active product of two SKUs, stocked in its warehouse.
 struct Shop {
@@ -94,48 +92,12 @@ async fn shop(t: &TestApp, name: &str) -> Shop {
     }
 }
 
-async fn top_up(t: &TestApp, u: &User, fen: i64) {
-    let p = t
-        .post(
-            "/api/v1/me/wallet/topups",
-            Some(&u.token),
-            json!({ "amount_fen": fen }),
-        )
-        .await
-        .expect(201);
-    let r = t
-        .client
-        .post(format!(
-            "{}/sandbox/pay/{}/confirm",
-            t.base,
-            p["id"].as_str().unwrap()
-        ))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("outcome=succeeded")
-        .send()
-        .await
-        .unwrap();
-    assert!(matches!(r.status().as_u16(), 200 | 303));
-}
-
 async fn carrier_delivered(t: &TestApp, event_id: &str, tracking_no: &str) {
     let body = json!({ "event_id": event_id, "tracking_no": tracking_no, "status": "delivered", "occurred_at": t.clock.now_ms() });
-    let bytes = serde_json::to_vec(&body).unwrap();
-    let sig = kith_domain::signature::sign(
-        t.app.config.sandbox_secret.as_bytes(),
-        t.clock.now_ms() / 1000,
-        &bytes,
-    );
     let r = t
-        .client
-        .post(format!("{}/api/v1/carriers/sandbox/callback", t.base))
-        .header("content-type", "application/json")
-        .header("kith-signature", sig)
-        .body(bytes)
-        .send()
+        .signed_post("/api/v1/carriers/sandbox/callback", &body, None)
         .await
-        .unwrap();
-    let r = TestApp::read(r).await.expect(200);
+        .expect(200);
     assert_eq!(r["outcome"], "delivered", "{r}");
 }
 
@@ -149,7 +111,7 @@ async fn paid_order(t: &TestApp, s: &Shop, buyer: &User, skus: &[&str]) -> Strin
         .post(
             &format!("/api/v1/merchants/{}/checkout", s.merchant),
             Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": items }),
+            json!({ "delivery": "shipping", "address": address(), "items": items }),
         )
         .await
         .expect(201);
@@ -268,8 +230,8 @@ async fn reviews_of_completed_order_lines(t: TestApp) {
     let buyer = t.register_member("老王").await;
     let buyer2 = t.register_member("小李").await;
     let stranger = t.register_member("路人").await;
-    top_up(&t, &buyer, 500_000).await;
-    top_up(&t, &buyer2, 500_000).await;
+    t.top_up(&buyer, 500_000).await;
+    t.top_up(&buyer2, 500_000).await;
 
     let o1 = paid_order(&t, &s, &buyer, &[&s.skus[0], &s.skus[1]]).await;
     let o2 = paid_order(&t, &s, &buyer2, &[&s.skus[0], &s.skus[1]]).await;
@@ -306,7 +268,7 @@ async fn reviews_of_completed_order_lines(t: TestApp) {
         .post(
             &format!("/api/v1/merchants/{}/checkout", s.merchant),
             Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": ADDRESS(), "items": [{ "sku_id": s.skus[0], "quantity": 1 }] }),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.skus[0], "quantity": 1 }] }),
         )
         .await
         .expect(201)["id"]
@@ -600,8 +562,8 @@ async fn reviews_across_blocks_and_moderation(t: TestApp) {
     let stranger = t.register_member("路人").await;
     let blocked_by_author = t.register_member("被拉黑").await;
     let blocker = t.register_member("拉黑者").await;
-    top_up(&t, &author, 200_000).await;
-    top_up(&t, &other_author, 200_000).await;
+    t.top_up(&author, 200_000).await;
+    t.top_up(&other_author, 200_000).await;
     let o1 = paid_order(&t, &s, &author, &[&s.skus[0]]).await;
     let o2 = paid_order(&t, &s, &other_author, &[&s.skus[1]]).await;
     deliver(&t, &s, &o1, 11).await;
