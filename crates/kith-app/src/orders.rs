@@ -976,8 +976,17 @@ impl App {
             .await
     }
 
-    pub async fn list_refunds(&self, who: &Principal, order_id: &str) -> AppResult<Vec<Refund>> {
-        self.get_order(who, order_id).await?;
+    /// An order's refunds, to its buyer or its merchant's staff; the order must be
+    /// `merchant_id`'s (404 otherwise), so the route's merchant is checked too.
+    pub async fn list_refunds(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> AppResult<Vec<Refund>> {
+        if self.get_order(who, order_id).await?.merchant_id != merchant_id {
+            return Err(AppError::NotFound("order"));
+        }
         let oid = order_id.to_owned();
         self.db
             .read(move |c| {

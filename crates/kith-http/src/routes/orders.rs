@@ -320,8 +320,8 @@ async fn list_refunds(
     Auth(p): Auth,
     Path((mid, oid)): Path<(String, String)>,
 ) -> ApiResult<Json<Vec<Refund>>> {
-    let (_, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
-    Ok(Json(s.app.list_refunds(&p, &oid).await?))
+    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
+    Ok(Json(s.app.list_refunds(&p, &mid, &oid).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -651,6 +651,20 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
             .len(),
         2
     );
+    // The route's merchant must be the order's.
+    let (other_owner, other) = t.approved_merchant("别家").await;
+    t.get(
+        &format!("/api/v1/merchants/{other}/orders/{oid}/refunds"),
+        Some(&other_owner.token),
+    )
+    .await
+    .problem(404, None);
+    t.get(
+        &format!("/api/v1/merchants/{other}/orders/{oid}/refunds"),
+        Some(&buyer.token),
+    )
+    .await
+    .problem(404, None);
     admin_audit(&t).await;
 }
 
