@@ -6,8 +6,11 @@
 //!
 //! ## Layout
 //! - [`App`]: the handle that owns storage, the clock and settings; use cases are its
-//!   methods, grouped by module ([`accounts`], [`merchants`], [`tiers`], [`stores`],
-//!   [`webhooks`]).
+//!   methods, grouped by module: accounts and merchants ([`accounts`], [`merchants`],
+//!   [`tiers`], [`stores`]), commerce ([`catalog`], [`inventory`], [`orders`],
+//!   [`payments`], [`ledger`]), the social layer ([`relationships`], [`communities`],
+//!   [`posts`], [`feed`], [`media`], [`reviews`], with the one rule in [`visibility`]) and
+//!   events ([`webhooks`]).
 //! - [`auth`]: who is asking ([`Principal`]) and the access checks every use case calls.
 //! - [`outbox`], [`jobs`]: the event log and the leased background work that reads it.
 //! - [`idempotency`]: stored responses for `Idempotency-Key` replays.

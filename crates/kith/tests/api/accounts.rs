@@ -199,6 +199,19 @@ async fn login_is_throttled(t: TestApp) {
     t.login("not a login", PASSWORD)
         .await
         .problem(422, Some("login"));
+
+    // Per client address: 50 failures in the window, spread over many logins, and the
+    // address waits too — even for a login it never tried.
+    t.clock.advance_secs(15 * 60 + 1);
+    for _ in 0..50 {
+        t.login(&next_phone(), "wrong password!")
+            .await
+            .problem(401, None);
+    }
+    let r = t.login(&next_phone(), "wrong password!").await;
+    assert!(r.headers.get("retry-after").is_some());
+    r.problem(429, None);
+    t.login(&u.login, PASSWORD).await.problem(429, None);
 }
 
 async fn sessions_expire(t: TestApp) {
