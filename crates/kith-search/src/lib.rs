@@ -1,0 +1,701 @@
+//! # kith-search
+//!
+//! Full-text search for kith: the Chinese word-segmentation tokenizer, the index schema,
+//! writing documents and querying with filters. It knows nothing of storage, accounts or
+//! the visibility rule: `kith-app` decides what a searcher may see, expresses it as a
+//! [`Filter`], and re-checks every hit with the one SQL rule before showing it.
+//!
+//! - [`analyzer`]: jieba-rs in search mode (its dictionary is compiled into the binary,
+//!   nothing is downloaded), punctuation-only tokens dropped, Latin letters lower-cased,
+//!   over-long tokens dropped. Mixed Chinese, English and digits segment as one would
+//!   expect: `"iPhone15 减肥餐"` → `iphone15`, `减肥`, `减肥餐`…
+//! - [`SearchIndex`]: one tantivy index (on disk in the data directory, or in memory),
+//!   one writer behind a mutex, a reader reloaded after each commit. The commit payload
+//!   records the outbox cursor the index is current up to, so the index and its cursor
+//!   can never disagree.
+//! - Queries never go through tantivy's query-language parser: the user's text is
+//!   segmented by the same analyzer and the resulting words are OR-ed term queries
+//!   scored by BM25, so operators, quotes or field names in the input are plain words.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{
+    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, Query, TermQuery, TermSetQuery,
+};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub use tantivy;
+pub use tantivy_jieba::jieba_rs;
+
+/// Name the analyzer is registered under in every kith index.
+pub const TOKENIZER: &str = "kith_zh";
+/// Longest token kept, in bytes (a CJK character is 3): longer ones are noise (hashes,
+/// runs of digits) and would bloat the term dictionary.
+pub const MAX_TOKEN_BYTES: usize = 60;
+/// At most this many distinct words of a query are used; the rest are ignored.
+pub const MAX_QUERY_TERMS: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("search index directory: {0}")]
+    Dir(#[from] tantivy::directory::error::OpenDirectoryError),
+    #[error("search index writer is poisoned")]
+    Poisoned,
+}
+
+pub type SearchResult<T> = Result<T, SearchError>;
+
+// ---------------------------------------------------------------------------------------
+// Tokenizer
+
+/// The text analyzer kith indexes and queries with: jieba (search mode, HMM for unknown
+/// words) → drop tokens without a letter or digit → lower-case → drop over-long tokens.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new())
+        .filter(WordsOnly)
+        .filter(LowerCaser)
+        .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
+        .build()
+}
+
+/// The distinct words of `text` as the index sees them, in first-seen order, at most
+/// [`MAX_QUERY_TERMS`]. Empty when the text holds no word (only spaces or punctuation).
+pub fn query_terms(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut s = a.token_stream(text);
+    let mut out: Vec<String> = Vec::new();
+    while s.advance() {
+        let t = &s.token().text;
+        if !out.iter().any(|o| o == t) {
+            out.push(t.clone());
+            if out.len() == MAX_QUERY_TERMS {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Every token of `text` (with repeats), as indexed: what `kith bench search` times.
+pub fn segment(analyzer: &mut TextAnalyzer, text: &str) -> usize {
+    let mut s = analyzer.token_stream(text);
+    let mut n = 0;
+    while s.advance() {
+        n += 1;
+    }
+    n
+}
+
+/// Character ranges `[start, end)` of `text` where one of `terms` (as returned by
+/// [`query_terms`]) occurs, merged where they overlap, in order.
+pub fn highlights(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
+    if terms.is_empty() {
+        return Vec::new();
+    }
+    let mut a = analyzer();
+    let mut s = a.token_stream(text);
+    let mut bytes: Vec<(usize, usize)> = Vec::new();
+    while s.advance() {
+        let t = s.token();
+        if terms.iter().any(|q| *q == t.text) {
+            bytes.push((t.offset_from, t.offset_to));
+        }
+    }
+    bytes.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in bytes {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    // Byte offsets → character offsets (clients index strings by character).
+    let char_at = |byte: usize| text[..byte.min(text.len())].chars().count();
+    merged
+        .into_iter()
+        .map(|(a, b)| (char_at(a), char_at(b)))
+        .collect()
+}
+
+/// Drops tokens that hold no letter or digit of any script: punctuation (，。！ and
+/// ASCII), spaces, emoji and symbols never become terms.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WordsOnly;
+
+impl TokenFilter for WordsOnly {
+    type Tokenizer<T: Tokenizer> = WordsOnlyTokenizer<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> WordsOnlyTokenizer<T> {
+        WordsOnlyTokenizer(tokenizer)
+    }
+}
+
+#[derive(Clone)]
+pub struct WordsOnlyTokenizer<T>(T);
+
+impl<T: Tokenizer> Tokenizer for WordsOnlyTokenizer<T> {
+    type TokenStream<'a> = WordsOnlyStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        WordsOnlyStream(self.0.token_stream(text))
+    }
+}
+
+pub struct WordsOnlyStream<S>(S);
+
+impl<S: TokenStream> TokenStream for WordsOnlyStream<S> {
+    fn advance(&mut self) -> bool {
+        while self.0.advance() {
+            if self.0.token().text.chars().any(char::is_alphanumeric) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        self.0.token()
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.0.token_mut()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Documents
+
+/// What a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Post,
+    Product,
+    Community,
+    Person,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Post => "post",
+            Kind::Product => "product",
+            Kind::Community => "community",
+            Kind::Person => "person",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "post" => Kind::Post,
+            "product" => Kind::Product,
+            "community" => Kind::Community,
+            "person" => Kind::Person,
+            _ => return None,
+        })
+    }
+}
+
+/// One searchable thing. `text` is what matches; the other fields are what filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Doc {
+    pub kind: Kind,
+    pub id: String,
+    pub text: String,
+    /// A post's author; a person's own id.
+    pub author: Option<String>,
+    /// A community post's community; a community's own id.
+    pub community: Option<String>,
+    /// A post's visibility (`public`, `followers`, `friends`, `community`).
+    pub visibility: Option<String>,
+    /// Hidden by a moderator (posts), or not on sale (products).
+    pub hidden: bool,
+    /// A product's merchant.
+    pub merchant: Option<String>,
+    pub created_at_ms: i64,
+}
+
+impl Doc {
+    pub fn new(kind: Kind, id: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            kind,
+            id: id.into(),
+            text: text.into(),
+            author: None,
+            community: None,
+            visibility: None,
+            hidden: false,
+            merchant: None,
+            created_at_ms: 0,
+        }
+    }
+}
+
+/// A field a [`Filter`] can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum On {
+    Kind,
+    Id,
+    Author,
+    Community,
+    Visibility,
+    Hidden,
+    Merchant,
+}
+
+/// Which documents a query may return, evaluated inside the index (before scoring and
+/// counting), so a document outside it is never counted, ranked or returned.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    All,
+    Nothing,
+    Is(On, String),
+    AnyOf(On, Vec<String>),
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Not(Box<Filter>),
+}
+
+impl Filter {
+    pub fn is(on: On, v: impl Into<String>) -> Self {
+        Filter::Is(on, v.into())
+    }
+    pub fn kind(k: Kind) -> Self {
+        Filter::is(On::Kind, k.as_str())
+    }
+    pub fn any_of<I: IntoIterator<Item = S>, S: Into<String>>(on: On, vs: I) -> Self {
+        Filter::AnyOf(on, vs.into_iter().map(Into::into).collect())
+    }
+    pub fn not(f: Filter) -> Self {
+        Filter::Not(Box::new(f))
+    }
+}
+
+/// One hit: what it is and its BM25 score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub kind: Kind,
+    pub id: String,
+    pub author: Option<String>,
+    pub score: f32,
+}
+
+/// Hits best first, and how many documents matched in all.
+#[derive(Debug, Clone, Default)]
+pub struct Hits {
+    pub total: usize,
+    pub hits: Vec<Hit>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    key: Field,
+    kind: Field,
+    id: Field,
+    text: Field,
+    author: Field,
+    community: Field,
+    visibility: Field,
+    hidden: Field,
+    merchant: Field,
+    created: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let f = Fields {
+        key: b.add_text_field("key", STRING),
+        kind: b.add_text_field("kind", STRING | STORED),
+        id: b.add_text_field("id", STRING | STORED),
+        text: b.add_text_field("text", text),
+        author: b.add_text_field("author", STRING | STORED),
+        community: b.add_text_field("community", STRING),
+        visibility: b.add_text_field("visibility", STRING),
+        hidden: b.add_text_field("hidden", STRING),
+        merchant: b.add_text_field("merchant", STRING),
+        created: b.add_i64_field("created", INDEXED | FAST),
+    };
+    (b.build(), f)
+}
+
+fn key(kind: Kind, id: &str) -> String {
+    format!("{}:{id}", kind.as_str())
+}
+
+/// A kith search index: documents of every [`Kind`] in one tantivy index.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").finish_non_exhaustive()
+    }
+}
+
+/// Memory for the writer's in-RAM segment before it flushes (tantivy's minimum is 15 MB).
+const WRITER_HEAP: usize = 32_000_000;
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it if missing. An index with another schema (an
+    /// older kith) is emptied, so its cursor is gone and the caller rebuilds it.
+    pub fn open(dir: &Path) -> SearchResult<Self> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, f) = schema();
+        let index = match Index::open_or_create(MmapDirectory::open(dir)?, schema.clone()) {
+            Ok(i) => i,
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                for e in std::fs::read_dir(dir)? {
+                    let p = e?.path();
+                    if p.is_file() {
+                        std::fs::remove_file(p)?;
+                    }
+                }
+                Index::open_or_create(MmapDirectory::open(dir)?, schema)?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Self::with_index(index, f, WRITER_HEAP)
+    }
+
+    /// An index that lives in memory only (tests, benchmarks).
+    pub fn in_memory() -> SearchResult<Self> {
+        let (schema, f) = schema();
+        Self::with_index(Index::create_in_ram(schema), f, WRITER_HEAP)
+    }
+
+    /// In memory with a larger writer heap, for bulk loads.
+    pub fn in_memory_bulk(heap_bytes: usize) -> SearchResult<Self> {
+        let (schema, f) = schema();
+        Self::with_index(Index::create_in_ram(schema), f, heap_bytes.max(15_000_000))
+    }
+
+    fn with_index(index: Index, f: Fields, heap: usize) -> SearchResult<Self> {
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let writer = index.writer_with_num_threads(1, heap)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            f,
+        })
+    }
+
+    fn document(&self, d: &Doc) -> TantivyDocument {
+        let f = &self.f;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.key, key(d.kind, &d.id));
+        doc.add_text(f.kind, d.kind.as_str());
+        doc.add_text(f.id, &d.id);
+        doc.add_text(f.text, &d.text);
+        if let Some(a) = &d.author {
+            doc.add_text(f.author, a);
+        }
+        if let Some(c) = &d.community {
+            doc.add_text(f.community, c);
+        }
+        if let Some(v) = &d.visibility {
+            doc.add_text(f.visibility, v);
+        }
+        doc.add_text(f.hidden, if d.hidden { "1" } else { "0" });
+        if let Some(m) = &d.merchant {
+            doc.add_text(f.merchant, m);
+        }
+        doc.add_i64(f.created, d.created_at_ms);
+        doc
+    }
+
+    /// Replaces (or adds) documents; visible to searches after [`Self::commit`].
+    pub fn upsert<'a>(&self, docs: impl IntoIterator<Item = &'a Doc>) -> SearchResult<()> {
+        let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        for d in docs {
+            w.delete_term(Term::from_field_text(self.f.key, &key(d.kind, &d.id)));
+            w.add_document(self.document(d))?;
+        }
+        Ok(())
+    }
+
+    /// Adds documents known to be new (bulk builds): no delete first.
+    pub fn add<'a>(&self, docs: impl IntoIterator<Item = &'a Doc>) -> SearchResult<()> {
+        let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        for d in docs {
+            w.add_document(self.document(d))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a document (a deleted post, a removed account…).
+    pub fn remove(&self, kind: Kind, id: &str) -> SearchResult<()> {
+        let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        w.delete_term(Term::from_field_text(self.f.key, &key(kind, id)));
+        Ok(())
+    }
+
+    /// Removes every document (before a rebuild); takes effect at the next commit.
+    pub fn clear(&self) -> SearchResult<()> {
+        let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        w.delete_all_documents()?;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable and searchable, recording `cursor` (the
+    /// last outbox event applied) with it.
+    pub fn commit(&self, cursor: Option<i64>) -> SearchResult<()> {
+        {
+            let mut w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
+            let mut prepared = w.prepare_commit()?;
+            if let Some(c) = cursor {
+                prepared.set_payload(&c.to_string());
+            }
+            prepared.commit()?;
+        }
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// The outbox cursor recorded with the last commit; `None` for a new or emptied index,
+    /// which must be rebuilt from storage.
+    pub fn cursor(&self) -> Option<i64> {
+        self.index
+            .load_metas()
+            .ok()?
+            .payload
+            .and_then(|p| p.parse().ok())
+    }
+
+    /// Number of searchable documents.
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn filter_query(&self, f: &Filter) -> Box<dyn Query> {
+        let field = |on: On| match on {
+            On::Kind => self.f.kind,
+            On::Id => self.f.id,
+            On::Author => self.f.author,
+            On::Community => self.f.community,
+            On::Visibility => self.f.visibility,
+            On::Hidden => self.f.hidden,
+            On::Merchant => self.f.merchant,
+        };
+        match f {
+            Filter::All => Box::new(AllQuery),
+            Filter::Nothing => Box::new(EmptyQuery),
+            Filter::Is(on, v) => Box::new(TermQuery::new(
+                Term::from_field_text(field(*on), v),
+                IndexRecordOption::Basic,
+            )),
+            Filter::AnyOf(_, vs) if vs.is_empty() => Box::new(EmptyQuery),
+            Filter::AnyOf(on, vs) => Box::new(TermSetQuery::new(
+                vs.iter().map(|v| Term::from_field_text(field(*on), v)),
+            )),
+            Filter::And(fs) if fs.is_empty() => Box::new(AllQuery),
+            Filter::And(fs) => Box::new(BooleanQuery::new(
+                fs.iter()
+                    .map(|f| (Occur::Must, self.filter_query(f)))
+                    .collect(),
+            )),
+            Filter::Or(fs) if fs.is_empty() => Box::new(EmptyQuery),
+            Filter::Or(fs) => Box::new(BooleanQuery::new(
+                fs.iter()
+                    .map(|f| (Occur::Should, self.filter_query(f)))
+                    .collect(),
+            )),
+            Filter::Not(f) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+                (Occur::MustNot, self.filter_query(f)),
+            ])),
+        }
+    }
+
+    fn text_query(&self, terms: &[String]) -> Box<dyn Query> {
+        Box::new(BooleanQuery::new(
+            terms
+                .iter()
+                .map(|t| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(self.f.text, t),
+                            IndexRecordOption::WithFreqs,
+                        )) as Box<dyn Query>,
+                    )
+                })
+                .collect(),
+        ))
+    }
+
+    /// The best `limit` documents matching any of `terms` (from [`query_terms`]) among
+    /// those `filter` admits, by BM25, and how many matched in all. No terms: no hits.
+    pub fn search(&self, terms: &[String], filter: &Filter, limit: usize) -> SearchResult<Hits> {
+        if terms.is_empty() || limit == 0 {
+            return Ok(Hits::default());
+        }
+        let query: Box<dyn Query> = match filter {
+            Filter::All => self.text_query(terms),
+            f => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, self.text_query(terms)),
+                (
+                    Occur::Must,
+                    Box::new(ConstScoreQuery::new(self.filter_query(f), 0.0)),
+                ),
+            ])),
+        };
+        let searcher = self.reader.searcher();
+        let (top, total) = searcher.search(
+            &query,
+            &(TopDocs::with_limit(limit).order_by_score(), Count),
+        )?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let text = |field: Field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            let (Some(kind), Some(id)) = (
+                text(self.f.kind).and_then(|k| Kind::parse(&k)),
+                text(self.f.id),
+            ) else {
+                continue;
+            };
+            hits.push(Hit {
+                kind,
+                id,
+                author: text(self.f.author),
+                score,
+            });
+        }
+        Ok(Hits { total, hits })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(id: &str, author: &str, vis: &str, text: &str) -> Doc {
+        Doc {
+            author: Some(author.into()),
+            visibility: Some(vis.into()),
+            ..Doc::new(Kind::Post, id, text)
+        }
+    }
+
+    #[test]
+    fn segments_chinese_english_and_digits_and_drops_punctuation() {
+        let t = query_terms("我在减肥！iPhone15，ABC 123。。。");
+        assert!(t.contains(&"减肥".to_owned()), "{t:?}");
+        assert!(t.iter().any(|w| w.contains("iphone")), "{t:?}");
+        assert!(t.iter().any(|w| w.contains("123")), "{t:?}");
+        assert!(
+            t.iter().all(|w| w.chars().any(char::is_alphanumeric)),
+            "{t:?}"
+        );
+        assert!(query_terms("，。！？ ... !!! ").is_empty());
+        assert!(query_terms("").is_empty());
+    }
+
+    #[test]
+    fn finds_by_word_filters_inside_the_query_and_updates() {
+        let ix = SearchIndex::in_memory().unwrap();
+        let docs = [
+            post("p1", "a", "public", "今天开始减肥，晚饭吃沙拉"),
+            post("p2", "b", "friends", "减肥第三天，体重降了"),
+            post("p3", "a", "public", "宝宝辅食怎么做"),
+        ];
+        ix.upsert(&docs).unwrap();
+        ix.commit(Some(7)).unwrap();
+        assert_eq!(ix.cursor(), Some(7));
+        let q = query_terms("减肥");
+        let all = ix.search(&q, &Filter::All, 10).unwrap();
+        assert_eq!(all.total, 2);
+        let only_a = ix.search(&q, &Filter::is(On::Author, "a"), 10).unwrap();
+        assert_eq!(only_a.total, 1);
+        assert_eq!(only_a.hits[0].id, "p1");
+        let not_friends = ix
+            .search(&q, &Filter::not(Filter::is(On::Visibility, "friends")), 10)
+            .unwrap();
+        assert_eq!(not_friends.total, 1);
+        assert_eq!(
+            ix.search(&q, &Filter::AnyOf(On::Author, vec![]), 10)
+                .unwrap()
+                .total,
+            0
+        );
+        // An update replaces the document; a removal drops it.
+        ix.upsert(&[post("p1", "a", "public", "不减了")]).unwrap();
+        ix.remove(Kind::Post, "p2").unwrap();
+        ix.commit(Some(8)).unwrap();
+        assert_eq!(ix.search(&q, &Filter::All, 10).unwrap().total, 0);
+        assert_eq!(ix.num_docs(), 2);
+    }
+
+    #[test]
+    fn highlights_are_character_ranges() {
+        let h = highlights("我要减肥，真的减肥", &query_terms("减肥"));
+        assert_eq!(h, vec![(2, 4), (7, 9)]);
+    }
+
+    #[test]
+    fn reopens_from_disk_with_its_cursor() {
+        let dir = std::env::temp_dir().join(format!("kith-search-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let ix = SearchIndex::open(&dir).unwrap();
+            assert_eq!(ix.cursor(), None);
+            ix.upsert(&[post("p1", "a", "public", "白酒")]).unwrap();
+            ix.commit(Some(42)).unwrap();
+        }
+        let ix = SearchIndex::open(&dir).unwrap();
+        assert_eq!(ix.cursor(), Some(42));
+        assert_eq!(
+            ix.search(&query_terms("白酒"), &Filter::All, 5)
+                .unwrap()
+                .total,
+            1
+        );
+        drop(ix);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_query_text_is_safe(s in "\\PC{0,200}") {
+            let ix = SearchIndex::in_memory().unwrap();
+            ix.upsert(&[post("p1", "a", "public", "减肥 AND OR NOT title:x \"(\" *")]).unwrap();
+            ix.commit(None).unwrap();
+            let terms = query_terms(&s);
+            proptest::prop_assert!(terms.len() <= MAX_QUERY_TERMS);
+            let hits = ix.search(&terms, &Filter::All, 10).unwrap();
+            proptest::prop_assert!(hits.hits.len() <= 1);
+            let _ = highlights(&s, &terms);
+        }
+    }
+}
