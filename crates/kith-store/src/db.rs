@@ -40,6 +40,8 @@ enum Inner {
     Sqlite {
         path: PathBuf,
         sync: SqliteSync,
+        /// The shared "in use" lock on `kith.lock`: restore waits for every holder to go.
+        _lock: std::fs::File,
         writer: mpsc::Sender<WriteJob>,
         readers: Pool<Connection>,
     },
@@ -94,6 +96,7 @@ impl Db {
         readers: usize,
     ) -> Result<Db, StoreError> {
         let path = path.to_owned();
+        let lock = crate::backup::lock_shared(&path)?;
         let p = path.clone();
         let conn = tokio::task::spawn_blocking(move || sqlite::open(&p, false, sync))
             .await
@@ -103,6 +106,7 @@ impl Db {
             inner: Arc::new(Inner::Sqlite {
                 path,
                 sync,
+                _lock: lock,
                 writer,
                 readers: Pool::new(readers.clamp(1, 64)),
             }),

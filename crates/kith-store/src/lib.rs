@@ -24,6 +24,7 @@
 //!
 //! Architecture invariant: this crate knows no business rule. It moves rows.
 
+pub mod backup;
 pub mod conn;
 pub mod error;
 pub mod migrate;

@@ -26,6 +26,27 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(StorageArgs),
+    /// Copy the SQLite store (database and media) into a new directory, while the server
+    /// may be running. For PostgreSQL use pg_dump.
+    Backup {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The new directory to write the backup into.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Put a backup made by `kith backup` back as the SQLite store. The server must be
+    /// stopped.
+    Restore {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The backup directory.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a store that is already there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Platform administration.
     Admin {
         #[command(subcommand)]
@@ -144,6 +165,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("platform admin created: {} ({login})", account.id);
+            Ok(())
+        }
+        Command::Backup { storage, out } => {
+            let settings = Settings::for_storage(&storage)?;
+            let copied = kith::backup::backup(&settings, &out)?;
+            println!("backup written to {}: {copied}", out.display());
+            Ok(())
+        }
+        Command::Restore {
+            storage,
+            from,
+            force,
+        } => {
+            let settings = Settings::for_storage(&storage)?;
+            let copied = kith::backup::restore(&settings, &from, force)?;
+            println!(
+                "restored {} into {}: {copied}",
+                from.display(),
+                settings.db.data_dir.display()
+            );
             Ok(())
         }
         Command::Bench { command } => kith::bench::run(command).await,

@@ -225,3 +225,111 @@ fn bad_settings_are_refused_at_start() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite_sync"));
 }
+
+fn run_ok(dir: &Dir, args: &[&str]) -> String {
+    let out = kith(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "kith {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn run_err(dir: &Dir, args: &[&str]) -> String {
+    let out = kith(dir).args(args).output().unwrap();
+    assert!(!out.status.success(), "kith {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn backup_of_a_running_server_restores_into_a_working_store() {
+    let dir = Dir::new("backup");
+    let (child, url, _) = serve(&dir, &[]);
+    // Other commands may open the store beside a running server.
+    let out = kith(&dir)
+        .args(["admin", "create-admin", "--login", "ops@example.com"])
+        .env("KITH_ADMIN_PASSWORD", "a long admin secret")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let printed = run_ok(&dir, &["backup", "--out", "b1"]);
+    assert!(printed.contains("backup written to b1"), "{printed}");
+    assert!(dir.0.join("b1/kith.db").exists());
+    // Not over a backup already there, and not over the store the server has open.
+    assert!(run_err(&dir, &["backup", "--out", "b1"]).contains("not empty"));
+    let refused = run_err(&dir, &["restore", "--from", "b1", "--force"]);
+    assert!(refused.contains("stop it"), "{refused}");
+    let (status, _) = get(&format!("{url}/readyz"));
+    assert_eq!(status, 200, "the live store is untouched");
+    assert!(terminate(child).success());
+
+    let printed = run_ok(&dir, &["restore", "--from", "b1", "--data-dir", "restored"]);
+    assert!(printed.contains("restored b1 into restored"), "{printed}");
+    assert!(
+        run_err(&dir, &["restore", "--from", "b1", "--data-dir", "restored"]).contains("--force")
+    );
+    assert!(
+        run_err(&dir, &["restore", "--from", "nowhere", "--data-dir", "x"])
+            .contains("not a kith backup")
+    );
+    // The restored store has the admin: creating it again is refused.
+    let out = kith(&dir)
+        .args([
+            "admin",
+            "create-admin",
+            "--login",
+            "ops@example.com",
+            "--data-dir",
+            "restored",
+        ])
+        .env("KITH_ADMIN_PASSWORD", "a long admin secret")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already registered"));
+    // And a server runs on it.
+    let (child, url, _) = serve(&dir, &["--data-dir", "restored"]);
+    let (status, _) = get(&format!("{url}/readyz"));
+    assert_eq!(status, 200);
+    assert!(terminate(child).success());
+    // A damaged snapshot is refused before anything is replaced.
+    std::fs::write(
+        dir.0.join("b1/kith.db"),
+        b"not a database at all, not even close",
+    )
+    .unwrap();
+    let damaged = run_err(
+        &dir,
+        &[
+            "restore",
+            "--from",
+            "b1",
+            "--data-dir",
+            "restored",
+            "--force",
+        ],
+    );
+    assert!(damaged.contains("kith.db"), "{damaged}");
+    assert!(run_ok(&dir, &["migrate", "--data-dir", "restored"]).contains("schema version"));
+}
+
+#[test]
+fn backup_names_pg_dump_for_postgres() {
+    let dir = Dir::new("backup-pg");
+    let err = run_err(
+        &dir,
+        &[
+            "backup",
+            "--out",
+            "b",
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+        ],
+    );
+    assert!(err.contains("pg_dump"), "{err}");
+}

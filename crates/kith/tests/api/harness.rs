@@ -509,3 +509,10 @@ impl TestApp {
         Self::read(r).await
     }
 }
+
+impl TestApp {
+    /// The server's data directory (SQLite file, media).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self._dir.0
+    }
+}
