@@ -33,10 +33,20 @@ impl AccountId {
             ["merchant", id, "available"] => accounts::merchant_available(id),
             ["external", "gateway", provider] => accounts::external_gateway(provider),
             ["platform", "revenue"] => Ok(accounts::platform_revenue()),
+            ["distributor", member, merchant, state] => {
+                let state = accounts::CommissionState::parse(state).ok_or_else(|| {
+                    DomainError::invalid(
+                        "account",
+                        "distributor state must be pending, frozen, available or withdrawing",
+                    )
+                })?;
+                accounts::distributor(member, merchant, state)
+            }
             _ => Err(DomainError::invalid(
                 "account",
                 "must be member:{id}:wallet, merchant:{id}:pending, merchant:{id}:available, \
-                 external:gateway:{provider} or platform:revenue",
+                 external:gateway:{provider}, distributor:{member}:{merchant}:{state} or \
+                 platform:revenue",
             )),
         }
     }
@@ -130,6 +140,53 @@ pub mod accounts {
     pub fn platform_revenue() -> AccountId {
         AccountId("platform:revenue".to_owned())
     }
+
+    /// Where a distributor's commission from one merchant stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum CommissionState {
+        /// The order is paid; a refund may still take it back.
+        Pending,
+        /// Delivered or picked up, inside the after-sale window.
+        Frozen,
+        /// The window closed: withdrawable (negative when a clawback left a debt).
+        Available,
+        /// Asked to be paid out, waiting for a platform admin and the payout.
+        Withdrawing,
+    }
+
+    impl CommissionState {
+        pub const ALL: [CommissionState; 4] = [
+            Self::Pending,
+            Self::Frozen,
+            Self::Available,
+            Self::Withdrawing,
+        ];
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Pending => "pending",
+                Self::Frozen => "frozen",
+                Self::Available => "available",
+                Self::Withdrawing => "withdrawing",
+            }
+        }
+        pub fn parse(s: &str) -> Option<Self> {
+            Self::ALL.into_iter().find(|c| c.as_str() == s)
+        }
+    }
+
+    /// A distributor's commission balance at one merchant, in one state.
+    pub fn distributor(
+        member_id: &str,
+        merchant_id: &str,
+        state: CommissionState,
+    ) -> Result<AccountId, DomainError> {
+        Ok(AccountId(format!(
+            "distributor:{}:{}:{}",
+            id_part(member_id)?,
+            id_part(merchant_id)?,
+            state.as_str()
+        )))
+    }
 }
 
 /// One line of an entry: what it adds to one account's balance (negative takes away).
@@ -162,15 +219,25 @@ pub enum EntryKind {
     Settlement,
     /// A correction; entries are never edited, so a mistake is undone by a new entry.
     Adjustment,
+    /// Commission on an order: booked when paid, frozen on delivery, available after the
+    /// after-sale window.
+    Commission,
+    /// Commission taken back by a refund (in proportion) or clawed back after settlement.
+    CommissionReversal,
+    /// A distributor's withdrawal: requested, paid out, or returned.
+    Withdrawal,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 5] = [
+    pub const ALL: [EntryKind; 8] = [
         Self::Payment,
         Self::WalletTopUp,
         Self::Refund,
         Self::Settlement,
         Self::Adjustment,
+        Self::Commission,
+        Self::CommissionReversal,
+        Self::Withdrawal,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -180,6 +247,9 @@ impl EntryKind {
             Self::Refund => "refund",
             Self::Settlement => "settlement",
             Self::Adjustment => "adjustment",
+            Self::Commission => "commission",
+            Self::CommissionReversal => "commission_reversal",
+            Self::Withdrawal => "withdrawal",
         }
     }
 
@@ -332,6 +402,8 @@ mod tests {
             accounts::external_gateway("wechat_pay").unwrap(),
             accounts::external_gateway("alipay").unwrap(),
             accounts::platform_revenue(),
+            accounts::distributor("m1", "shop", accounts::CommissionState::Pending).unwrap(),
+            accounts::distributor("m1", "shop", accounts::CommissionState::Available).unwrap(),
         ]
     }
 
@@ -358,6 +430,8 @@ mod tests {
             "member:a:b:wallet",
             "member:a:purse",
             "merchant:a:frozen",
+            "distributor:a:b:paid",
+            "distributor:a:pending",
             "merchant:a",
             "external:gateway:",
             "external:gateway:WeChat",
@@ -381,7 +455,7 @@ mod tests {
         for k in EntryKind::ALL {
             assert_eq!(EntryKind::from_db(k.as_str()), Some(k));
         }
-        assert_eq!(EntryKind::from_db("commission"), None);
+        assert_eq!(EntryKind::from_db("bonus"), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! what lets the rules be property-tested.
 
 pub mod clock;
+pub mod commission;
 pub mod error;
 pub mod identity;
 pub mod ledger;
