@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod browse;
 pub mod catalog;
 pub mod communities;
 pub mod error;

@@ -66,7 +66,16 @@ impl Application {
         }
         let settings = &settings;
         let app = open_app(settings, clock).await?;
-        let router = kith_http::router(app.clone(), settings.http.clone());
+        // The API and the web pages share the server; the pages have no fallback, so
+        // unknown paths get the API's 404 problem.
+        let web = kith_web::router(
+            app.clone(),
+            kith_web::WebConfig {
+                cookie_secure: settings.http.cookie_secure,
+                upload_limit_bytes: kith_app::media::MAX_UPLOAD_BYTES + 64 * 1024,
+            },
+        );
+        let router = kith_http::router(app.clone(), settings.http.clone()).merge(web);
         Ok(Self {
             app,
             listener,

@@ -1,0 +1,444 @@
+//! The merchant console: dashboard, products with SKUs, tier prices and stock, orders
+//! (ship, mark ready for pickup, refund), stores with their clerks, communities, and the
+//! application to open a shop. Every action is the use case's, which checks the caller is
+//! staff of *this* merchant; a member who is not gets 403.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kith_app::catalog::{NewSku, ProductInput};
+use kith_app::inventory::Adjustment;
+use kith_app::merchants::MerchantInput;
+use kith_app::page::PageRequest;
+use kith_app::{AppError, Principal};
+use kith_domain::order::OrderStatus;
+use serde::Deserialize;
+
+use crate::pages::{self, Shop, parse_int, parse_yuan};
+use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/apply", post(apply))
+        .route("/console/{mid}", get(dashboard))
+        .route(
+            "/console/{mid}/products",
+            get(products).post(create_product),
+        )
+        .route("/console/{mid}/products/{pid}", get(product))
+        .route("/console/{mid}/products/{pid}/skus", post(add_sku))
+        .route("/console/{mid}/products/{pid}/status", post(product_status))
+        .route("/console/{mid}/products/{pid}/prices", post(tier_price))
+        .route("/console/{mid}/products/{pid}/stock", post(adjust_stock))
+        .route("/console/{mid}/orders", get(orders))
+        .route("/console/{mid}/orders/{oid}", get(order))
+        .route("/console/{mid}/orders/{oid}/ship", post(ship))
+        .route("/console/{mid}/orders/{oid}/ready", post(ready))
+        .route("/console/{mid}/orders/{oid}/refund", post(refund))
+        .route("/console/{mid}/stores", get(stores))
+        .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
+        .route("/console/{mid}/communities", get(communities))
+}
+
+/// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
+/// cases check again on the resource).
+fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {
+    let who = c.principal()?.clone();
+    let m = c
+        .viewer
+        .as_ref()
+        .and_then(|v| v.me.staff_of.iter().find(|s| s.merchant_id == mid))
+        .ok_or_else(|| AppError::Forbidden("you are not staff of this merchant".into()))?;
+    Ok((
+        who,
+        Shop {
+            id: m.merchant_id.clone(),
+            name: m.merchant_name.clone(),
+        },
+    ))
+}
+
+#[derive(Deserialize, Default)]
+struct HomeQuery {
+    applied: Option<String>,
+}
+
+async fn home(c: Ctx, Query(q): Query<HomeQuery>) -> WebResult<Response> {
+    c.principal()?;
+    let staff = c
+        .viewer
+        .as_ref()
+        .map(|v| v.me.staff_of.clone())
+        .unwrap_or_default();
+    // One shop: go straight to it.
+    if let [only] = staff.as_slice()
+        && only.merchant_status == "approved"
+    {
+        return Ok(see(format!("/console/{}", only.merchant_id)));
+    }
+    Ok(render(&pages::ConsoleHome {
+        c,
+        applied: q.applied.is_some(),
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ApplyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn apply(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<ApplyForm>,
+) -> WebResult<Response> {
+    s.app
+        .apply_merchant(
+            c.principal()?,
+            MerchantInput {
+                name: Some(f.name),
+                description: Some(f.description),
+                contact_phone: None,
+            },
+        )
+        .await?;
+    Ok(see("/console?applied=1"))
+}
+
+async fn dashboard(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let d = s.app.merchant_dashboard(&who, &mid).await?;
+    Ok(render(&pages::ConsoleDash { c, shop, d })?.into_response())
+}
+
+async fn products(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let products = s
+        .app
+        .list_products(Some(&who), &mid, None, PageRequest::first(100))
+        .await?
+        .items;
+    Ok(render(&pages::ConsoleProducts { c, shop, products })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct ProductForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+async fn create_product(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<ProductForm>,
+) -> WebResult<Response> {
+    let p = s
+        .app
+        .create_product(
+            c.principal()?,
+            &mid,
+            ProductInput {
+                name: Some(f.name),
+                description: Some(f.description),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{}", p.id)))
+}
+
+async fn product(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let p = s.app.get_product(Some(&who), &mid, &pid).await?;
+    let tiers = s.app.list_tiers(Some(&who), &mid).await?;
+    let mut stock = Vec::new();
+    for sku in &p.skus {
+        stock.extend(
+            s.app
+                .list_stock(&who, &mid, Some(&sku.id), None, PageRequest::first(100))
+                .await?
+                .items,
+        );
+    }
+    Ok(render(&pages::ConsoleProduct {
+        c,
+        shop,
+        p,
+        tiers,
+        stock,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct SkuForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    spec: String,
+    #[serde(default)]
+    price: String,
+}
+
+async fn add_sku(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<SkuForm>,
+) -> WebResult<Response> {
+    let price = parse_yuan("price", &f.price)?;
+    let attrs = (!f.spec.trim().is_empty()).then(|| serde_json::json!({ "规格": f.spec.trim() }));
+    s.app
+        .add_sku(
+            c.principal()?,
+            &mid,
+            &pid,
+            NewSku {
+                code: f.code,
+                attrs,
+                weight_g: None,
+                list_price_fen: price,
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize)]
+struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+async fn product_status(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> WebResult<Response> {
+    s.app
+        .set_product_status(c.principal()?, &mid, &pid, &f.status)
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize)]
+struct PriceForm {
+    #[serde(default)]
+    sku_id: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    price: String,
+}
+
+async fn tier_price(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<PriceForm>,
+) -> WebResult<Response> {
+    let price = parse_yuan("price", &f.price)?;
+    s.app
+        .set_tier_price(c.principal()?, &mid, &f.sku_id, &f.tier, price)
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize)]
+struct StockForm {
+    #[serde(default)]
+    sku_id: String,
+    #[serde(default)]
+    location_id: String,
+    #[serde(default)]
+    delta: String,
+}
+
+async fn adjust_stock(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<StockForm>,
+) -> WebResult<Response> {
+    let delta = parse_int("delta", &f.delta)?;
+    s.app
+        .adjust_stock(
+            c.principal()?,
+            &mid,
+            Adjustment {
+                sku_id: f.sku_id,
+                location_id: f.location_id,
+                delta,
+                note: Some("console".into()),
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize, Default)]
+struct OrdersQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+const STATUSES: [&str; 9] = [
+    "pending_payment",
+    "fulfilling",
+    "shipped",
+    "ready_for_pickup",
+    "delivered",
+    "picked_up",
+    "completed",
+    "cancelled",
+    "refunded",
+];
+
+async fn orders(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<OrdersQuery>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let status_text = q.status.unwrap_or_default();
+    let status = if status_text.is_empty() {
+        None
+    } else {
+        Some(
+            OrderStatus::from_db(&status_text)
+                .ok_or_else(|| AppError::invalid("status", "is not an order status"))?,
+        )
+    };
+    let page = PageRequest::parse(Some(30), q.cursor.as_deref().filter(|c| !c.is_empty()))?;
+    let p = s.app.merchant_orders(&who, &mid, status, page).await?;
+    Ok(render(&pages::ConsoleOrders {
+        c,
+        shop,
+        status: status_text,
+        statuses: STATUSES.to_vec(),
+        orders: p.items,
+        next: p.next_cursor,
+    })?
+    .into_response())
+}
+
+async fn order(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let o = s.app.get_order(&who, &oid).await?;
+    if o.merchant_id != mid {
+        return Err(AppError::NotFound("order").into());
+    }
+    let events = s.app.order_events(&who, &oid).await?;
+    Ok(render(&pages::ConsoleOrder { c, shop, o, events })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct ShipForm {
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    tracking_no: String,
+}
+
+async fn ship(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<ShipForm>,
+) -> WebResult<Response> {
+    s.app
+        .ship_order(c.principal()?, &mid, &oid, &f.carrier, &f.tracking_no)
+        .await?;
+    Ok(see(format!("/console/{mid}/orders/{oid}")))
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn ready(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app
+        .mark_ready_for_pickup(c.principal()?, &mid, &oid)
+        .await?;
+    Ok(see(format!("/console/{mid}/orders/{oid}")))
+}
+
+#[derive(Deserialize)]
+struct RefundForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn refund(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<RefundForm>,
+) -> WebResult<Response> {
+    s.app
+        .refund_order(c.principal()?, &mid, &oid, None, &f.reason)
+        .await?;
+    Ok(see(format!("/console/{mid}/orders/{oid}")))
+}
+
+async fn stores(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    stores_page(&s, c, &mid, None).await
+}
+
+/// The stores with their clerks; `code` is a clerk invitation just made, shown once.
+async fn stores_page(s: &Web, c: Ctx, mid: &str, code: Option<String>) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let mut stores = Vec::new();
+    for st in s.app.list_stores(Some(&who), mid).await? {
+        let clerks = s.app.list_clerks(&who, mid, &st.id).await?;
+        stores.push((st, clerks));
+    }
+    Ok(render(&pages::ConsoleStores {
+        c,
+        shop,
+        stores,
+        code,
+    })?
+    .into_response())
+}
+
+async fn invite_clerk(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, sid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let inv = s.app.invite_clerk(c.principal()?, &mid, &sid).await?;
+    stores_page(&s, c, &mid, inv.code).await
+}
+
+async fn communities(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let all = s.app.browse_communities(&who).await?;
+    let own: Vec<String> = s.app.merchant_community_ids(&who, &mid).await?;
+    let list = all.into_iter().filter(|cm| own.contains(&cm.id)).collect();
+    Ok(render(&pages::ConsoleCommunities { c, shop, list })?.into_response())
+}

@@ -1,0 +1,426 @@
+//! # kith-web
+//!
+//! The pages people use, rendered on the server from compiled askama templates and served
+//! by the same binary as the API: the member app (feed, posts, shops, cart and checkout,
+//! orders, communities, me), the merchant console, the clerk's pickup page and the platform
+//! admin's page. htmx (vendored in `static/`, served from the binary) only enhances: every
+//! page reads and every form works without JavaScript.
+//!
+//! ## Layout
+//! - [`i18n`]: every string, once per language (zh-CN default, English via `?lang=en`).
+//! - [`pages`]: the template structs and their filters.
+//! - [`member`], [`console`], [`staff`]: handlers; each parses a form, calls one `kith_app`
+//!   use case and redirects (POST → 303 → GET) or renders.
+//! - this file: the request context ([`Ctx`]: language, session, the caller's faces),
+//!   CSRF protection, errors as pages, security headers, static files.
+//!
+//! Sessions are the API's: the `kith_session` cookie holding a token from `App::login`, read
+//! with `kith_http::extract::session_token`. A state-changing request authenticated by
+//! that cookie must pass two checks: the browser's `Sec-Fetch-Site`/`Origin` says it came
+//! from this site, and its form carries the session's CSRF token (a hash of the session
+//! token, which a cross-site page cannot read).
+//!
+//! Architecture invariant: no SQL and no business rule here; every decision is the use
+//! case's. A page that needs a listing the API lacks gets a read-only method in
+//! `kith_app::browse`.
+
+pub mod console;
+pub mod i18n;
+pub mod member;
+pub mod pages;
+pub mod staff;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use kith_app::accounts::Me;
+use kith_app::{App, AppError, Principal};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::i18n::{Lang, Strings};
+
+/// The cookie that remembers the chosen language.
+pub const LANG_COOKIE: &str = "kith_lang";
+
+/// Settings of the pages.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// Mark cookies `Secure` (kith served over HTTPS).
+    pub cookie_secure: bool,
+    /// Largest upload the composer accepts, in bytes.
+    pub upload_limit_bytes: usize,
+}
+
+/// What every page handler can reach.
+#[derive(Clone)]
+pub struct Web {
+    pub app: App,
+    pub cfg: Arc<WebConfig>,
+}
+
+/// The pages' router, to merge beside the API's. It has no fallback of its own: unknown
+/// paths reach the API's 404.
+pub fn router(app: App, cfg: WebConfig) -> Router {
+    let limit = cfg.upload_limit_bytes.max(64 * 1024);
+    let state = Web {
+        app,
+        cfg: Arc::new(cfg),
+    };
+    Router::new()
+        .route("/static/htmx.min.js", get(htmx_js))
+        .route("/static/kith.css", get(kith_css))
+        .merge(member::routes())
+        .merge(console::routes())
+        .merge(staff::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(lang_cookie))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .with_state(state)
+}
+
+const HTMX_JS: &str = include_str!("../static/htmx.min.js");
+const KITH_CSS: &str = include_str!("../static/kith.css");
+
+async fn htmx_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        HTMX_JS,
+    )
+}
+
+async fn kith_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        KITH_CSS,
+    )
+}
+
+/// `?lang=en` on any page remembers the choice in a cookie.
+async fn lang_cookie(req: Request, next: axum::middleware::Next) -> Response {
+    let chosen = req.uri().query().and_then(query_lang);
+    let mut res = next.run(req).await;
+    if let Some(lang) = chosen
+        && let Ok(v) = HeaderValue::from_str(&format!(
+            "{LANG_COOKIE}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+            lang.code()
+        ))
+    {
+        res.headers_mut().append(header::SET_COOKIE, v);
+    }
+    res
+}
+
+fn query_lang(q: &str) -> Option<Lang> {
+    form_pairs(q)
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Lang::parse(&v))
+}
+
+fn form_pairs(q: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+        .unwrap_or_default()
+        .into_iter()
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|s| s.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The language of a request: `?lang=`, else the cookie, else zh-CN.
+pub fn request_lang(parts: &Parts) -> Lang {
+    parts
+        .uri
+        .query()
+        .and_then(query_lang)
+        .or_else(|| cookie(parts, LANG_COOKIE).and_then(Lang::parse))
+        .unwrap_or(Lang::Zh)
+}
+
+/// The CSRF token of a session: a hash of its token, so only a page that was served to the
+/// session's holder can know it.
+pub fn csrf_token(session_token: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(b"kith-web-csrf\0");
+    h.update(session_token.as_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
+/// A state-changing request must come from this site: browsers send `Sec-Fetch-Site`,
+/// older ones at least `Origin`, which must name the host the request was sent to.
+fn same_site(parts: &Parts) -> bool {
+    if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let h = &parts.headers;
+    if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    match (
+        h.get(header::ORIGIN).and_then(|v| v.to_str().ok()),
+        h.get(header::HOST).and_then(|v| v.to_str().ok()),
+    ) {
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, o)| o == host),
+        // No browser headers: not a browser, so not a forged cross-site form. The form's
+        // CSRF token is still required for anything a session does.
+        (None, _) => true,
+        _ => false,
+    }
+}
+
+/// The signed-in person as the pages need them.
+#[derive(Clone)]
+pub struct Viewer {
+    pub principal: Principal,
+    pub me: Me,
+}
+
+/// Everything a page knows about its request: language, viewer, CSRF token, path.
+#[derive(Clone)]
+pub struct Ctx {
+    pub lang: Lang,
+    pub t: &'static Strings,
+    pub viewer: Option<Viewer>,
+    pub csrf: String,
+    pub path: String,
+}
+
+impl Ctx {
+    /// The signed-in principal, or a redirect to the login page that comes back here.
+    pub fn principal(&self) -> Result<&Principal, WebError> {
+        self.viewer
+            .as_ref()
+            .map(|v| &v.principal)
+            .ok_or_else(|| WebError::Login(self.path.clone()))
+    }
+
+    pub fn other_lang(&self) -> Lang {
+        self.lang.other()
+    }
+
+    /// This page in the other language.
+    pub fn lang_url(&self) -> String {
+        let path = self.path.split('?').next().unwrap_or("/");
+        format!("{path}?lang={}", self.lang.other().code())
+    }
+
+    pub fn display_name(&self) -> &str {
+        self.viewer
+            .as_ref()
+            .map_or("", |v| v.me.account.display_name.as_str())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.viewer
+            .as_ref()
+            .is_some_and(|v| v.principal.is_platform_admin)
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.viewer
+            .as_ref()
+            .is_some_and(|v| !v.me.staff_of.is_empty())
+    }
+
+    /// The first store the viewer clerks at, for the nav link.
+    pub fn clerk_store(&self) -> Option<&str> {
+        self.viewer
+            .as_ref()
+            .and_then(|v| v.me.clerk_of.first())
+            .map(|c| c.store_id.as_str())
+    }
+}
+
+impl FromRequestParts<Web> for Ctx {
+    type Rejection = WebError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Web) -> Result<Self, WebError> {
+        if !same_site(parts) {
+            return Err(WebError::Csrf);
+        }
+        let lang = request_lang(parts);
+        let token = kith_http::extract::session_token(&parts.headers).map(|(t, _)| t);
+        let mut viewer = None;
+        if let Some(token) = &token
+            && let Ok(principal) = state.app.authenticate(token).await
+        {
+            let me = state.app.me(&principal).await?;
+            viewer = Some(Viewer { principal, me });
+        }
+        // Whenever a session cookie is sent, forms carry its token (even a stale one, so
+        // logging in again with an expired cookie still passes the check).
+        let csrf = token.as_deref().map(csrf_token).unwrap_or_default();
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        Ok(Ctx {
+            lang,
+            t: lang.strings(),
+            viewer,
+            csrf,
+            path,
+        })
+    }
+}
+
+/// A url-encoded form whose `csrf` field must match the session's token. Every field is
+/// text (handlers parse numbers themselves, naming the field when one is wrong).
+pub struct CsrfForm<T>(pub T);
+
+#[derive(serde::Deserialize)]
+struct WithCsrf<T> {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    inner: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<Web> for CsrfForm<T> {
+    type Rejection = WebError;
+
+    async fn from_request(req: Request, state: &Web) -> Result<Self, WebError> {
+        let (mut parts, body) = req.into_parts();
+        if !same_site(&parts) {
+            return Err(WebError::Csrf);
+        }
+        let token = kith_http::extract::session_token(&parts.headers).map(|(t, _)| t);
+        let _ = &mut parts;
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(|e| WebError::App(AppError::invalid("body", e.body_text())))?;
+        let form: WithCsrf<T> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| WebError::App(AppError::invalid("form", e.to_string())))?;
+        if let Some(t) = token
+            && form.csrf != csrf_token(&t)
+        {
+            return Err(WebError::Csrf);
+        }
+        Ok(CsrfForm(form.inner))
+    }
+}
+
+/// What a page handler can fail with; each renders as a page (or a redirect to log in).
+#[derive(Debug)]
+pub enum WebError {
+    Login(String),
+    Csrf,
+    App(AppError),
+}
+
+impl From<AppError> for WebError {
+    fn from(e: AppError) -> Self {
+        WebError::App(e)
+    }
+}
+
+impl From<askama::Error> for WebError {
+    fn from(e: askama::Error) -> Self {
+        WebError::App(AppError::Internal(format!("template: {e}")))
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+/// Percent-encodes a path for a `next=` parameter.
+pub fn encode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|s| s.trim_start_matches('=').to_owned())
+        .unwrap_or_default()
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        let (status, detail) = match self {
+            WebError::Login(next) => {
+                return Redirect::to(&format!("/login?next={}", encode(&next))).into_response();
+            }
+            WebError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "cross-site request refused: reload the page and try again".to_owned(),
+            ),
+            WebError::App(e) => match e {
+                AppError::Unauthenticated(_) => {
+                    return Redirect::to("/login").into_response();
+                }
+                AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
+                AppError::Forbidden(_) => (StatusCode::FORBIDDEN, e.to_string()),
+                AppError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
+                AppError::Conflict { .. } => (StatusCode::CONFLICT, e.to_string()),
+                AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                AppError::Store(kith_store::StoreError::Unavailable(_)) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily unavailable".to_owned(),
+                ),
+                other => {
+                    tracing::error!(error = %other, "page failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal error".to_owned(),
+                    )
+                }
+            },
+        };
+        let page = pages::ErrorPage {
+            status: status.as_u16(),
+            detail,
+        };
+        match askama::Template::render(&page) {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => (status, "error").into_response(),
+        }
+    }
+}
+
+/// Renders a template as a 200 page.
+pub fn render<T: askama::Template>(t: &T) -> WebResult<Html<String>> {
+    Ok(Html(t.render()?))
+}
+
+/// A POST's answer: see the result at `to`.
+pub fn see(to: impl AsRef<str>) -> Response {
+    Redirect::to(to.as_ref()).into_response()
+}

@@ -1,0 +1,682 @@
+//! The member app: log in and out, register, the feed, posts with comments and likes, the
+//! composer, shops and products with the member's tier price, cart and checkout, paying,
+//! orders, communities and the member's own page.
+
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kith_app::accounts::Registration;
+use kith_app::orders::{Address, CheckoutInput};
+use kith_app::page::PageRequest;
+use kith_app::posts::{NewPost, Visibility};
+use kith_app::{AppError, Principal};
+use kith_domain::order::DeliveryMethod;
+use serde::Deserialize;
+
+use crate::pages::{self, parse_int};
+use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        .route("/", get(feed))
+        .route("/login", get(login_page).post(login))
+        .route("/register", get(register_page).post(register))
+        .route("/logout", post(logout))
+        .route("/posts/{id}", get(post_page))
+        .route("/posts/{id}/like", post(like))
+        .route("/posts/{id}/unlike", post(unlike))
+        .route("/posts/{id}/comments", post(comment))
+        .route("/compose", get(compose_page).post(compose))
+        .route("/shops", get(shops))
+        .route("/shops/{mid}", get(shop))
+        .route("/shops/{mid}/products/{pid}", get(product))
+        .route("/shops/{mid}/skus/{sid}", get(sku))
+        .route("/shops/{mid}/cart", get(cart).post(set_cart))
+        .route("/shops/{mid}/checkout", post(checkout))
+        .route("/orders", get(orders))
+        .route("/orders/{id}", get(order))
+        .route("/orders/{id}/pay", post(pay))
+        .route("/orders/{id}/cancel", post(cancel))
+        .route("/orders/{id}/confirm", post(confirm))
+        .route("/communities", get(communities))
+        .route("/communities/{id}", get(community))
+        .route("/communities/{id}/join", post(join))
+        .route("/me", get(me))
+        .route("/me/invitations", post(accept_invitation))
+}
+
+#[derive(Deserialize, Default)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+fn page(cursor: Option<&str>) -> WebResult<PageRequest> {
+    Ok(PageRequest::parse(
+        Some(20),
+        cursor.filter(|c| !c.is_empty()),
+    )?)
+}
+
+/// Where to go back to after a small action: a local path only (no open redirect).
+fn local(back: Option<&str>, fallback: &str) -> String {
+    match back {
+        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b.to_owned(),
+        _ => fallback.to_owned(),
+    }
+}
+
+// --- sessions ---------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(c: Ctx, Query(q): Query<NextQuery>) -> WebResult<Response> {
+    let next = local(q.next.as_deref(), "/");
+    if c.viewer.is_some() {
+        return Ok(see(next));
+    }
+    Ok(render(&pages::LoginPage {
+        c,
+        next,
+        login: String::new(),
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+fn session_cookie(s: &Web, token: &str, max_age: i64) -> HeaderMap {
+    let secure = if s.cfg.cookie_secure { "; Secure" } else { "" };
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        kith_http::extract::SESSION_COOKIE
+    )) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    h
+}
+
+async fn login(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    CsrfForm(f): CsrfForm<LoginForm>,
+) -> WebResult<Response> {
+    let next = local(f.next.as_deref(), "/");
+    match s.app.login(&f.login, &f.password, &addr.0).await {
+        Ok(session) => {
+            let ttl = s.app.config.session_ttl_secs;
+            Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response())
+        }
+        Err(e @ (AppError::Unauthenticated(_) | AppError::Invalid { .. })) => {
+            let page = pages::LoginPage {
+                c,
+                next,
+                login: f.login,
+                error: Some(e.to_string()),
+            };
+            Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn register_page(c: Ctx) -> WebResult<Response> {
+    Ok(render(&pages::RegisterPage { c, error: None })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct RegisterForm {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+async fn register(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    CsrfForm(f): CsrfForm<RegisterForm>,
+) -> WebResult<Response> {
+    let input = Registration {
+        phone: Some(f.phone.clone()),
+        email: None,
+        password: f.password.clone(),
+        display_name: f.display_name,
+    };
+    match s.app.register(input).await {
+        Ok(_) => {
+            let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
+            let ttl = s.app.config.session_ttl_secs;
+            Ok((session_cookie(&s, &session.token, ttl), see("/")).into_response())
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let page = pages::RegisterPage {
+                c,
+                error: Some(e.to_string()),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn logout(
+    State(s): State<Web>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    if let Some((token, _)) = kith_http::extract::session_token(&headers) {
+        s.app.logout(&token).await?;
+    }
+    Ok((session_cookie(&s, "", 0), see("/login")).into_response())
+}
+
+// --- feed and posts -----------------------------------------------------------------------
+
+async fn feed(State(s): State<Web>, c: Ctx, Query(q): Query<CursorQuery>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let p = s.app.feed(&who, page(q.cursor.as_deref())?).await?;
+    Ok(render(&pages::FeedPage {
+        c,
+        posts: p.items,
+        next: p.next_cursor,
+    })?
+    .into_response())
+}
+
+async fn post_page(State(s): State<Web>, c: Ctx, Path(id): Path<String>) -> WebResult<Response> {
+    let who = c.viewer.as_ref().map(|v| v.principal.clone());
+    let p = s.app.get_post(who.as_ref(), &id).await?;
+    let comments = s
+        .app
+        .list_comments(who.as_ref(), &id, PageRequest::first(50))
+        .await?
+        .items;
+    Ok(render(&pages::PostPage { c, p, comments })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct BackForm {
+    back: Option<String>,
+}
+
+async fn like(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<BackForm>,
+) -> WebResult<Response> {
+    s.app.like_post(c.principal()?, &id).await?;
+    Ok(see(local(f.back.as_deref(), &format!("/posts/{id}"))))
+}
+
+async fn unlike(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<BackForm>,
+) -> WebResult<Response> {
+    s.app.unlike_post(c.principal()?, &id).await?;
+    Ok(see(local(f.back.as_deref(), &format!("/posts/{id}"))))
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    #[serde(default)]
+    body: String,
+}
+
+async fn comment(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<CommentForm>,
+) -> WebResult<Response> {
+    s.app
+        .add_comment(c.principal()?, &id, &f.body, None)
+        .await?;
+    Ok(see(format!("/posts/{id}")))
+}
+
+async fn compose_page(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let communities = s
+        .app
+        .my_communities(&who, PageRequest::first(100))
+        .await?
+        .items;
+    let mut products = Vec::new();
+    for shop in s.app.trading_merchants().await? {
+        let list = s
+            .app
+            .list_products(Some(&who), &shop.id, None, PageRequest::first(50))
+            .await?;
+        for p in list.items {
+            for sku in p.skus {
+                products.push((sku.id, format!("{} · {} ({})", shop.name, p.name, sku.code)));
+            }
+        }
+    }
+    Ok(render(&pages::ComposePage {
+        c,
+        communities,
+        products,
+    })?
+    .into_response())
+}
+
+/// The composer's multipart form: text fields, at most one image, the CSRF token.
+async fn compose(
+    State(s): State<Web>,
+    c: Ctx,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let (mut body, mut visibility, mut community, mut tag, mut csrf) = (
+        String::new(),
+        String::from("public"),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    let mut image: Option<Vec<u8>> = None;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| AppError::invalid("form", e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "image" {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| AppError::invalid("image", e.body_text()))?;
+            if !bytes.is_empty() {
+                image = Some(bytes.to_vec());
+            }
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|e| AppError::invalid(name.clone(), e.body_text()))?;
+        match name.as_str() {
+            "body" => body = text,
+            "visibility" => visibility = text,
+            "community_id" => community = text,
+            "tag" => tag = text,
+            "csrf" => csrf = text,
+            _ => {}
+        }
+    }
+    match kith_http::extract::session_token(&headers) {
+        Some((t, _)) if csrf == csrf_token(&t) => {}
+        _ => return Err(WebError::Csrf),
+    }
+    let visibility = Visibility::from_db(&visibility)
+        .map_err(|_| AppError::invalid("visibility", "must be public, friends or community"))?;
+    let mut images = Vec::new();
+    if let Some(bytes) = image {
+        images.push(s.app.upload_media(&who, bytes).await?.id);
+    }
+    let post = s
+        .app
+        .create_post(
+            &who,
+            NewPost {
+                body,
+                visibility,
+                community_id: (!community.is_empty()).then_some(community),
+                images,
+                tags: if tag.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![tag]
+                },
+            },
+        )
+        .await?;
+    Ok(see(format!("/posts/{}", post.id)))
+}
+
+// --- shops, products, cart, checkout ------------------------------------------------------
+
+async fn shops(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    c.principal()?;
+    let shops = s.app.trading_merchants().await?;
+    Ok(render(&pages::ShopsPage { c, shops })?.into_response())
+}
+
+async fn shop(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let products = s
+        .app
+        .list_products(Some(&who), &mid, Some("active"), PageRequest::first(100))
+        .await?
+        .items;
+    Ok(render(&pages::ShopPage { c, m, products })?.into_response())
+}
+
+async fn product(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let p = s.app.get_product(Some(&who), &mid, &pid).await?;
+    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let tier = s.app.my_tier(&who, &mid).await?.map(|t| t.tier_name);
+    let r = s.app.product_rating(Some(&who), &mid, &pid).await?;
+    let rating = (r.count > 0).then(|| {
+        format!(
+            "{}.{:02} ({})",
+            r.mean_x100 / 100,
+            r.mean_x100 % 100,
+            r.count
+        )
+    });
+    let reviews = s
+        .app
+        .product_reviews(Some(&who), &mid, &pid, PageRequest::first(20))
+        .await?
+        .items
+        .into_iter()
+        .map(|r| {
+            (
+                r.author.display_name,
+                "★".repeat(r.rating.clamp(0, 5) as usize),
+                r.body,
+            )
+        })
+        .collect();
+    Ok(render(&pages::ProductPage {
+        c,
+        p,
+        merchant_name: m.name,
+        tier,
+        rating,
+        reviews,
+    })?
+    .into_response())
+}
+
+async fn sku(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, sid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    c.principal()?;
+    let pid = s.app.sku_product(&mid, &sid).await?;
+    Ok(see(format!("/shops/{mid}/products/{pid}")))
+}
+
+async fn cart(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let items = s.app.cart(&who, &mid).await?;
+    let stores = s.app.list_stores(Some(&who), &mid).await?;
+    let goods_fen = items
+        .iter()
+        .filter(|i| i.available)
+        .map(|i| i.unit_price_fen * i.quantity)
+        .sum();
+    let phone = c
+        .viewer
+        .as_ref()
+        .and_then(|v| v.me.account.phone.clone())
+        .unwrap_or_default();
+    Ok(render(&pages::CartPage {
+        c,
+        merchant_id: mid,
+        merchant_name: m.name,
+        items,
+        goods_fen,
+        stores,
+        phone,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct CartForm {
+    #[serde(default)]
+    sku_id: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+async fn set_cart(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<CartForm>,
+) -> WebResult<Response> {
+    let q = parse_int("quantity", &f.quantity)?;
+    s.app
+        .set_cart_item(c.principal()?, &mid, &f.sku_id, q)
+        .await?;
+    Ok(see(format!("/shops/{mid}/cart")))
+}
+
+#[derive(Deserialize)]
+struct CheckoutForm {
+    #[serde(default)]
+    delivery: String,
+    pickup_store_id: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    province: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    detail: String,
+}
+
+async fn checkout(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<CheckoutForm>,
+) -> WebResult<Response> {
+    let delivery = match f.delivery.as_str() {
+        "pickup" => DeliveryMethod::Pickup,
+        "shipping" => DeliveryMethod::Shipping,
+        _ => return Err(AppError::invalid("delivery", "must be shipping or pickup").into()),
+    };
+    let input = CheckoutInput {
+        delivery,
+        pickup_store_id: (delivery == DeliveryMethod::Pickup)
+            .then_some(f.pickup_store_id)
+            .flatten(),
+        address: (delivery == DeliveryMethod::Shipping).then(|| Address {
+            name: f.name,
+            phone: f.phone,
+            province: f.province,
+            city: f.city,
+            district: f.district,
+            detail: f.detail,
+        }),
+        items: None,
+    };
+    let who = c.principal()?.clone();
+    let order = s.app.checkout(&who, &mid, input).await?;
+    // The cart is what was bought: empty it.
+    for line in &order.lines {
+        s.app.set_cart_item(&who, &mid, &line.sku_id, 0).await?;
+    }
+    Ok(see(format!("/orders/{}", order.id)))
+}
+
+// --- orders -------------------------------------------------------------------------------
+
+async fn orders(State(s): State<Web>, c: Ctx, Query(q): Query<CursorQuery>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let p = s.app.my_orders(&who, page(q.cursor.as_deref())?).await?;
+    Ok(render(&pages::OrdersPage {
+        c,
+        orders: p.items,
+        next: p.next_cursor,
+    })?
+    .into_response())
+}
+
+/// The buyer's order. Staff of the merchant may read it through the console instead.
+async fn order(State(s): State<Web>, c: Ctx, Path(id): Path<String>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let o = s.app.get_order(&who, &id).await?;
+    if o.buyer_id != who.account_id {
+        return Err(AppError::NotFound("order").into());
+    }
+    let events = s.app.order_events(&who, &id).await?;
+    Ok(render(&pages::OrderPage { c, o, events })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct PayForm {
+    #[serde(default)]
+    provider: String,
+}
+
+async fn pay(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<PayForm>,
+) -> WebResult<Response> {
+    let who: Principal = c.principal()?.clone();
+    match f.provider.as_str() {
+        "wallet" => {
+            s.app.pay_with_wallet(&who, &id).await?;
+            Ok(see(format!("/orders/{id}")))
+        }
+        "sandbox" => {
+            let p = s.app.pay_with_gateway(&who, &id).await?;
+            // The gateway's page is served by this server: go there by its path.
+            Ok(see(format!("/sandbox/pay/{}", p.id)))
+        }
+        _ => Err(AppError::invalid("provider", "must be wallet or sandbox").into()),
+    }
+}
+
+async fn cancel(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.cancel_order(c.principal()?, &id).await?;
+    Ok(see(format!("/orders/{id}")))
+}
+
+async fn confirm(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.confirm_receipt(c.principal()?, &id).await?;
+    Ok(see(format!("/orders/{id}")))
+}
+
+// --- communities and me -------------------------------------------------------------------
+
+async fn communities(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let list = s.app.browse_communities(&who).await?;
+    Ok(render(&pages::CommunitiesPage { c, list })?.into_response())
+}
+
+async fn community(State(s): State<Web>, c: Ctx, Path(id): Path<String>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let cm = s.app.get_community(Some(&who), &id).await?;
+    // Only active members read a community's posts; others see its card and a join button.
+    let posts = match s
+        .app
+        .community_posts(Some(&who), &id, PageRequest::first(20))
+        .await
+    {
+        Ok(p) => p.items,
+        Err(AppError::Forbidden(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(render(&pages::CommunityPage { c, cm, posts })?.into_response())
+}
+
+async fn join(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.join_community(c.principal()?, &id).await?;
+    Ok(see(format!("/communities/{id}")))
+}
+
+async fn me(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let wallet = s.app.wallet(&who, PageRequest::first(1)).await?;
+    let profile = s.app.profile(Some(&who), &who.account_id).await?;
+    let posts = s
+        .app
+        .account_posts(Some(&who), &who.account_id, PageRequest::first(20))
+        .await?
+        .items;
+    Ok(render(&pages::MePage {
+        c,
+        balance_fen: wallet.balance_fen,
+        friends: profile.friends,
+        following: profile.following,
+        followers: profile.followers,
+        posts,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Accepts a staff or clerk invitation (the code the merchant handed over).
+async fn accept_invitation(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
+    let inv = s
+        .app
+        .accept_invitation(c.principal()?, f.code.trim())
+        .await?;
+    Ok(see(match inv.store_id {
+        Some(store) => format!("/clerk/{store}"),
+        None => format!("/console/{}", inv.merchant_id),
+    }))
+}

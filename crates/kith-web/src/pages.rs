@@ -1,0 +1,335 @@
+//! The templates (in `templates/`, compiled into the binary by askama) and what each one
+//! is given. Every page gets the request's [`Ctx`] as `c`.
+
+use askama::Template;
+use kith_app::browse::{CommunityCard, Dashboard, ShopCard};
+use kith_app::catalog::Product;
+use kith_app::communities::Community;
+use kith_app::inventory::StockLevel;
+use kith_app::merchants::Merchant;
+use kith_app::orders::{CartItem, Order, OrderEvent};
+use kith_app::posts::{Comment, Post};
+use kith_app::stores::{Clerk, Store};
+use kith_app::tiers::Tier;
+
+use crate::Ctx;
+
+/// Filters the templates use: `{{ fen|yuan }}`, `{{ rfc3339|day }}`.
+pub mod filters {
+    /// Anything that is an amount in fen, or a reference to one.
+    pub trait AsFen {
+        fn fen(&self) -> i64;
+    }
+    impl AsFen for i64 {
+        fn fen(&self) -> i64 {
+            *self
+        }
+    }
+    impl<T: AsFen + ?Sized> AsFen for &T {
+        fn fen(&self) -> i64 {
+            (**self).fen()
+        }
+    }
+
+    /// A SKU, or a reference to one.
+    pub trait AsSku {
+        fn sku(&self) -> &kith_app::catalog::Sku;
+    }
+    impl AsSku for kith_app::catalog::Sku {
+        fn sku(&self) -> &kith_app::catalog::Sku {
+            self
+        }
+    }
+    impl<T: AsSku + ?Sized> AsSku for &T {
+        fn sku(&self) -> &kith_app::catalog::Sku {
+            (**self).sku()
+        }
+    }
+
+    /// The reader's price of a SKU (their tier's, else the list price), as yuan.
+    pub fn your_price(v: impl AsSku, _: &dyn askama::Values) -> askama::Result<String> {
+        let s = v.sku();
+        Ok(super::yuan(s.your_price_fen.unwrap_or(s.list_price_fen)))
+    }
+
+    /// Whether the reader pays less than the list price.
+    pub fn discounted(v: impl AsSku, _: &dyn askama::Values) -> askama::Result<bool> {
+        let s = v.sku();
+        Ok(s.your_price_fen.is_some_and(|p| p < s.list_price_fen))
+    }
+
+    /// `12345` → `¥123.45`.
+    pub fn yuan(v: impl AsFen, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::yuan(v.fen()))
+    }
+
+    /// `2026-11-22T16:05:09.123Z` → `2026-11-22 16:05`.
+    pub fn day(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
+        let s = v.as_ref();
+        Ok(match (s.get(..10), s.get(11..16)) {
+            (Some(d), Some(t)) => format!("{d} {t}"),
+            _ => s.to_owned(),
+        })
+    }
+}
+
+/// Money for people: fen as yuan with two decimals.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let a = fen.unsigned_abs();
+    format!("¥{sign}{}.{:02}", a / 100, a % 100)
+}
+
+/// Parses a price typed in yuan ("12", "12.5", "12.50") into fen, naming `field` if wrong.
+pub fn parse_yuan(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
+    let bad = || kith_app::AppError::invalid(field, "must be an amount in yuan, e.g. 12.50");
+    let s = s.trim().trim_start_matches('¥');
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || whole.len() > 9 || frac.len() > 2 {
+        return Err(bad());
+    }
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    Ok(whole * 100 + frac)
+}
+
+/// Parses a whole number from a form field, naming it if wrong.
+pub fn parse_int(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
+    s.trim()
+        .parse()
+        .map_err(|_| kith_app::AppError::invalid(field, "must be a whole number"))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub status: u16,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub c: Ctx,
+    pub next: String,
+    pub login: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage {
+    pub c: Ctx,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "feed.html")]
+pub struct FeedPage {
+    pub c: Ctx,
+    pub posts: Vec<Post>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+pub struct PostPage {
+    pub c: Ctx,
+    pub p: Post,
+    pub comments: Vec<Comment>,
+}
+
+#[derive(Template)]
+#[template(path = "compose.html")]
+pub struct ComposePage {
+    pub c: Ctx,
+    pub communities: Vec<Community>,
+    /// (SKU id, "shop · product") of the products the member can tag.
+    pub products: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "shops.html")]
+pub struct ShopsPage {
+    pub c: Ctx,
+    pub shops: Vec<ShopCard>,
+}
+
+#[derive(Template)]
+#[template(path = "shop.html")]
+pub struct ShopPage {
+    pub c: Ctx,
+    pub m: Merchant,
+    pub products: Vec<Product>,
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+pub struct ProductPage {
+    pub c: Ctx,
+    pub p: Product,
+    pub merchant_name: String,
+    /// The viewer's tier name at this merchant.
+    pub tier: Option<String>,
+    /// "4.50 (12)" when there are reviews.
+    pub rating: Option<String>,
+    /// (author, stars, body)
+    pub reviews: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+pub struct CartPage {
+    pub c: Ctx,
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub items: Vec<CartItem>,
+    pub goods_fen: i64,
+    pub stores: Vec<Store>,
+    pub phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+pub struct OrdersPage {
+    pub c: Ctx,
+    pub orders: Vec<Order>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+pub struct OrderPage {
+    pub c: Ctx,
+    pub o: Order,
+    pub events: Vec<OrderEvent>,
+}
+
+#[derive(Template)]
+#[template(path = "communities.html")]
+pub struct CommunitiesPage {
+    pub c: Ctx,
+    pub list: Vec<CommunityCard>,
+}
+
+#[derive(Template)]
+#[template(path = "community.html")]
+pub struct CommunityPage {
+    pub c: Ctx,
+    pub cm: Community,
+    pub posts: Vec<Post>,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+pub struct MePage {
+    pub c: Ctx,
+    pub balance_fen: i64,
+    pub friends: i64,
+    pub following: i64,
+    pub followers: i64,
+    pub posts: Vec<Post>,
+}
+
+// --- merchant console -------------------------------------------------------------------
+
+/// The merchant a console page is about, for its sub-navigation.
+pub struct Shop {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "console_home.html")]
+pub struct ConsoleHome {
+    pub c: Ctx,
+    pub applied: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console_dash.html")]
+pub struct ConsoleDash {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub d: Dashboard,
+}
+
+#[derive(Template)]
+#[template(path = "console_products.html")]
+pub struct ConsoleProducts {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub products: Vec<Product>,
+}
+
+#[derive(Template)]
+#[template(path = "console_product.html")]
+pub struct ConsoleProduct {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub p: Product,
+    pub tiers: Vec<Tier>,
+    pub stock: Vec<StockLevel>,
+}
+
+#[derive(Template)]
+#[template(path = "console_orders.html")]
+pub struct ConsoleOrders {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub status: String,
+    pub statuses: Vec<&'static str>,
+    pub orders: Vec<Order>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console_order.html")]
+pub struct ConsoleOrder {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub o: Order,
+    pub events: Vec<OrderEvent>,
+}
+
+#[derive(Template)]
+#[template(path = "console_stores.html")]
+pub struct ConsoleStores {
+    pub c: Ctx,
+    pub shop: Shop,
+    /// Each store with its clerks.
+    pub stores: Vec<(Store, Vec<Clerk>)>,
+    /// A clerk invitation code just created, shown once.
+    pub code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console_communities.html")]
+pub struct ConsoleCommunities {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub list: Vec<CommunityCard>,
+}
+
+// --- clerk and admin --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "clerk.html")]
+pub struct ClerkPage {
+    pub c: Ctx,
+    pub store: Store,
+    pub pickups: Vec<Order>,
+    /// The order just redeemed.
+    pub redeemed: Option<Order>,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+pub struct AdminPage {
+    pub c: Ctx,
+    pub pending: Vec<Merchant>,
+    pub approved: Vec<Merchant>,
+}
