@@ -14,6 +14,7 @@ mod media;
 mod merchants;
 mod ops;
 mod orders;
+mod pages;
 mod posts;
 mod privacy;
 mod relationships;

@@ -1,0 +1,733 @@
+//! The web pages over plain HTTP, as a browser without JavaScript uses them, on both
+//! engines: logging in with the form sets the session cookie; a member shops with their
+//! tier price, checks out for pickup and pays; the clerk redeems the code on the clerk
+//! page; the merchant ships from the console; the admin approves an application. Cross-site
+//! posts and posts without the session's CSRF token are refused and change nothing; a
+//! member cannot open the merchant console or the admin page, a clerk only their store.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+use crate::both_engines;
+use crate::harness::{PASSWORD, TestApp, User};
+
+both_engines!(
+    member_shops_pays_and_clerk_redeems_through_the_pages,
+    merchant_ships_and_admin_approves_through_the_pages,
+    forged_and_tokenless_posts_are_refused,
+    pages_enforce_who_may_see_what,
+    pages_set_security_headers_and_speak_two_languages,
+);
+
+/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
+struct Browser<'a> {
+    t: &'a TestApp,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> String {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The CSRF token the page's forms carry.
+    fn csrf(&self) -> String {
+        let key = "name=\"csrf\" value=\"";
+        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
+        self.body[at..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[track_caller]
+    fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(t: &'a TestApp) -> Self {
+        Browser {
+            t,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: None,
+        }
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap_or_default();
+            if let Some(pair) = v.split(';').next()
+                && pair.starts_with("kith_session=")
+            {
+                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
+            }
+        }
+        Page {
+            status,
+            headers,
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(format!("{}{path}", self.t.base));
+        self.send(req).await
+    }
+
+    /// A form POST from this site's page (the browser sends `Sec-Fetch-Site: same-origin`).
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(path, form, "same-origin").await
+    }
+
+    async fn post_from(&mut self, path: &str, form: &[(&str, &str)], site: &str) -> Page {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.t.base))
+            .header("sec-fetch-site", site)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).expect("form"));
+        self.send(req).await
+    }
+
+    /// Logs in through the login form.
+    async fn login(t: &'a TestApp, login: &str) -> Browser<'a> {
+        let mut b = Browser::new(t);
+        b.get("/login").await.expect(200);
+        let p = b
+            .post(
+                "/login",
+                &[("login", login), ("password", PASSWORD), ("next", "/")],
+            )
+            .await
+            .expect(303);
+        assert_eq!(p.location(), "/");
+        assert!(b.cookie.is_some(), "the login form sets the session cookie");
+        b
+    }
+
+    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
+    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page).await.expect(200).csrf();
+        let mut f = form.to_vec();
+        f.push(("csrf", &csrf));
+        self.post(action, &f).await
+    }
+}
+
+/// A trading merchant with a shareholder tier, one active product (list ¥599, shareholder
+/// ¥499) with stock in the warehouse and a store with a clerk.
+struct Shop {
+    owner: User,
+    merchant: String,
+    store: String,
+    clerk: User,
+    product: String,
+}
+
+async fn shop(t: &TestApp) -> Shop {
+    let (owner, merchant) = t.approved_merchant("页面酒坊").await;
+    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
+    let tok = Some(owner.token.as_str());
+    t.post(
+        &m("/tiers"),
+        tok,
+        json!({ "code": "shareholder", "name": "股东", "rank": 20 }),
+    )
+    .await
+    .expect(201);
+    let store = t.store(&owner, &merchant, "贵阳店").await;
+    let clerk = t.clerk(&owner, &merchant, &store).await;
+    let product = t
+        .post(
+            &m("/products"),
+            tok,
+            json!({ "name": "十五年坤沙酱香", "description": "窖藏十五年" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sku = t
+        .post(
+            &m(&format!("/products/{product}/skus")),
+            tok,
+            json!({ "code": "JX15-500", "attrs": { "规格": "500ml" }, "list_price_fen": 59900 }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.put(
+        &m(&format!("/skus/{sku}/tier-prices/shareholder")),
+        tok,
+        json!({ "price_fen": 49900 }),
+    )
+    .await
+    .expect(200);
+    t.put(
+        &m(&format!("/products/{product}/status")),
+        tok,
+        json!({ "status": "active" }),
+    )
+    .await
+    .expect(200);
+    let locations = t.get(&m("/locations"), tok).await.expect(200);
+    for l in locations.as_array().unwrap() {
+        t.post(
+            &m("/stock/adjustments"),
+            tok,
+            json!({ "sku_id": sku, "location_id": l["id"], "delta": 20 }),
+        )
+        .await
+        .expect(201);
+    }
+    Shop {
+        owner,
+        merchant,
+        store,
+        clerk,
+        product,
+    }
+}
+
+/// A member holding the shareholder tier, with ¥3000 in the wallet.
+async fn shareholder(t: &TestApp, s: &Shop) -> User {
+    let u = t.register_member("王小美").await;
+    t.put(
+        &format!("/api/v1/merchants/{}/members/{}/tier", s.merchant, u.id),
+        Some(&s.owner.token),
+        json!({ "tier_code": "shareholder" }),
+    )
+    .await
+    .expect(200);
+    t.top_up(&u, 300_000).await;
+    u
+}
+
+fn sku_of(page: &str) -> String {
+    let key = "name=\"sku_id\" value=\"";
+    let at = page.find(key).expect("an add-to-cart form") + key.len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+async fn api_order(t: &TestApp, u: &User, id: &str) -> serde_json::Value {
+    t.get(&format!("/api/v1/orders/{id}"), Some(&u.token))
+        .await
+        .expect(200)
+}
+
+async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
+    let s = shop(&t).await;
+    let u = shareholder(&t, &s).await;
+    let mut b = Browser::login(&t, &u.login).await;
+
+    // The feed and the shop list render for the member.
+    assert!(b.get("/").await.expect(200).body.contains("王小美"));
+    assert!(b.get("/shops").await.expect(200).body.contains("页面酒坊"));
+
+    // The product page shows the member's tier price beside the list price.
+    let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
+    let page = b.get(&product_path).await.expect(200);
+    assert!(page.body.contains("十五年坤沙酱香"));
+    assert!(page.body.contains("¥499.00"), "tier price shown");
+    assert!(page.body.contains("¥599.00"), "list price shown");
+    let sku = sku_of(&page.body);
+
+    // Add to cart, check out for pickup at the store.
+    let cart = format!("/shops/{}/cart", s.merchant);
+    let p = b
+        .submit(&product_path, &cart, &[("sku_id", &sku), ("quantity", "2")])
+        .await
+        .expect(303);
+    assert_eq!(p.location(), cart);
+    let page = b.get(&cart).await.expect(200);
+    assert!(
+        page.body.contains("¥998.00"),
+        "cart total at the tier price"
+    );
+    let p = b
+        .submit(
+            &cart,
+            &format!("/shops/{}/checkout", s.merchant),
+            &[("delivery", "pickup"), ("pickup_store_id", &s.store)],
+        )
+        .await
+        .expect(303);
+    let order_path = p.location();
+    let order_id = order_path.trim_start_matches("/orders/").to_owned();
+    assert_eq!(
+        api_order(&t, &u, &order_id).await["status"],
+        "pending_payment"
+    );
+    assert!(
+        !b.get(&cart).await.expect(200).body.contains("¥998.00"),
+        "the cart is emptied by checkout"
+    );
+
+    // Pay from the wallet on the order page.
+    b.submit(
+        &order_path,
+        &format!("{order_path}/pay"),
+        &[("provider", "wallet")],
+    )
+    .await
+    .expect(303);
+    let o = api_order(&t, &u, &order_id).await;
+    assert_eq!(o["status"], "fulfilling");
+    assert_eq!(o["total_fen"], 99800);
+    assert!(
+        b.get("/orders")
+            .await
+            .expect(200)
+            .body
+            .contains("十五年坤沙酱香")
+    );
+
+    // The merchant marks it ready; the member's order page shows the pickup code.
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+    let console_order = format!("/console/{}/orders/{order_id}", s.merchant);
+    owner
+        .submit(&console_order, &format!("{console_order}/ready"), &[])
+        .await
+        .expect(303);
+    let page = b.get(&order_path).await.expect(200);
+    let code = api_order(&t, &u, &order_id).await["pickup_code"]
+        .as_str()
+        .expect("pickup code")
+        .to_owned();
+    assert!(page.body.contains(&code), "the order page shows the code");
+
+    // The clerk sees it waiting and redeems the code on the clerk page.
+    let mut clerk = Browser::login(&t, &s.clerk.login).await;
+    let clerk_path = format!("/clerk/{}", s.store);
+    assert!(
+        clerk
+            .get(&clerk_path)
+            .await
+            .expect(200)
+            .body
+            .contains("十五年坤沙酱香")
+    );
+    let p = clerk
+        .submit(
+            &clerk_path,
+            &format!("{clerk_path}/redeem"),
+            &[("code", &code)],
+        )
+        .await
+        .expect(200);
+    assert!(p.body.contains("id=\"redeemed\""), "{}", p.body);
+    assert_eq!(api_order(&t, &u, &order_id).await["status"], "picked_up");
+    // A code works once.
+    clerk
+        .submit(
+            &clerk_path,
+            &format!("{clerk_path}/redeem"),
+            &[("code", &code)],
+        )
+        .await
+        .expect(409);
+
+    // Paying through the sandbox gateway sends the member to the gateway's page.
+    let p = b
+        .submit(&product_path, &cart, &[("sku_id", &sku), ("quantity", "1")])
+        .await
+        .expect(303);
+    assert_eq!(p.location(), cart);
+    let p = b
+        .submit(
+            &cart,
+            &format!("/shops/{}/checkout", s.merchant),
+            &[
+                ("delivery", "shipping"),
+                ("name", "王小美"),
+                ("phone", "13912345678"),
+                ("province", "贵州省"),
+                ("city", "贵阳市"),
+                ("district", "观山湖区"),
+                ("detail", "林城东路 88 号"),
+            ],
+        )
+        .await
+        .expect(303);
+    let order_path = p.location();
+    let order_id = order_path.trim_start_matches("/orders/").to_owned();
+    let p = b
+        .submit(
+            &order_path,
+            &format!("{order_path}/pay"),
+            &[("provider", "sandbox")],
+        )
+        .await
+        .expect(303);
+    let pay = p.location();
+    assert!(pay.starts_with("/sandbox/pay/"), "{pay}");
+    let status = t
+        .confirm_on_sandbox(pay.trim_start_matches("/sandbox/pay/"), "succeeded")
+        .await;
+    assert!(matches!(status, 200 | 303), "{status}");
+    assert_eq!(api_order(&t, &u, &order_id).await["status"], "fulfilling");
+}
+
+async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {
+    let s = shop(&t).await;
+    let u = shareholder(&t, &s).await;
+    let mut b = Browser::login(&t, &u.login).await;
+    let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
+    let sku = sku_of(&b.get(&product_path).await.expect(200).body);
+    let cart = format!("/shops/{}/cart", s.merchant);
+    b.submit(&product_path, &cart, &[("sku_id", &sku), ("quantity", "1")])
+        .await
+        .expect(303);
+    // A shipping checkout without an address is refused, naming the field.
+    let p = b
+        .submit(
+            &cart,
+            &format!("/shops/{}/checkout", s.merchant),
+            &[
+                ("delivery", "shipping"),
+                ("name", "王小美"),
+                ("phone", "123"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(p.body.contains("address."), "{}", p.body);
+    let p = b
+        .submit(
+            &cart,
+            &format!("/shops/{}/checkout", s.merchant),
+            &[
+                ("delivery", "shipping"),
+                ("name", "王小美"),
+                ("phone", "13912345678"),
+                ("province", "贵州省"),
+                ("city", "贵阳市"),
+                ("district", "观山湖区"),
+                ("detail", "林城东路 88 号"),
+            ],
+        )
+        .await
+        .expect(303);
+    let order_path = p.location();
+    let order_id = order_path.trim_start_matches("/orders/").to_owned();
+    b.submit(
+        &order_path,
+        &format!("{order_path}/pay"),
+        &[("provider", "wallet")],
+    )
+    .await
+    .expect(303);
+
+    // The console: dashboard, the order in the list, shipped with a carrier and number.
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+    let dash = owner
+        .get(&format!("/console/{}", s.merchant))
+        .await
+        .expect(200);
+    assert!(dash.body.contains("¥499.00"), "GMV on the dashboard");
+    let list = owner
+        .get(&format!("/console/{}/orders?status=fulfilling", s.merchant))
+        .await
+        .expect(200);
+    assert!(list.body.contains(&order_id));
+    let console_order = format!("/console/{}/orders/{order_id}", s.merchant);
+    owner
+        .submit(
+            &console_order,
+            &format!("{console_order}/ship"),
+            &[("carrier", "sf"), ("tracking_no", "SF1234567890")],
+        )
+        .await
+        .expect(303);
+    let o = api_order(&t, &u, &order_id).await;
+    assert_eq!(o["status"], "shipped");
+    assert_eq!(o["tracking_no"], "SF1234567890");
+    assert!(
+        b.get(&order_path)
+            .await
+            .expect(200)
+            .body
+            .contains("SF1234567890")
+    );
+    // The member confirms receipt on the order page.
+    b.submit(&order_path, &format!("{order_path}/confirm"), &[])
+        .await
+        .expect(303);
+    assert_eq!(api_order(&t, &u, &order_id).await["status"], "delivered");
+
+    // Someone applies to open a shop in the console; the admin approves it on the admin page.
+    let applicant = t.register_member("茶农").await;
+    let mut a = Browser::login(&t, &applicant.login).await;
+    a.submit(
+        "/console",
+        "/console/apply",
+        &[("name", "山野茶舍"), ("description", "高山云雾茶")],
+    )
+    .await
+    .expect(303);
+    let me = t.me(&applicant).await;
+    let mid = me["staff_of"][0]["merchant_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(me["staff_of"][0]["merchant_status"], "pending");
+    let admin = t.admin().await;
+    let mut adm = Browser::login(&t, &admin.login).await;
+    assert!(
+        adm.get("/admin")
+            .await
+            .expect(200)
+            .body
+            .contains("山野茶舍")
+    );
+    adm.submit("/admin", &format!("/admin/merchants/{mid}/approve"), &[])
+        .await
+        .expect(303);
+    assert_eq!(
+        t.me(&applicant).await["staff_of"][0]["merchant_status"],
+        "approved"
+    );
+    // The approved shop now opens in the console.
+    a.get(&format!("/console/{mid}")).await.expect(200);
+}
+
+async fn forged_and_tokenless_posts_are_refused(t: TestApp) {
+    let s = shop(&t).await;
+    let u = shareholder(&t, &s).await;
+    let mut b = Browser::login(&t, &u.login).await;
+    let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
+    let page = b.get(&product_path).await.expect(200);
+    let (sku, csrf) = (sku_of(&page.body), page.csrf());
+    let cart = format!("/shops/{}/cart", s.merchant);
+
+    // A cross-site form, even with the right token: refused.
+    b.post_from(
+        &cart,
+        &[("sku_id", &sku), ("quantity", "1"), ("csrf", &csrf)],
+        "cross-site",
+    )
+    .await
+    .expect(403);
+    // Same site, but no token, or another session's token: refused.
+    b.post(&cart, &[("sku_id", &sku), ("quantity", "1")])
+        .await
+        .expect(403);
+    let other = Browser::login(&t, &t.register_member("路人").await.login).await;
+    let other_csrf = kith_web::csrf_token(
+        other
+            .cookie
+            .as_deref()
+            .unwrap()
+            .trim_start_matches("kith_session="),
+    );
+    b.post(
+        &cart,
+        &[("sku_id", &sku), ("quantity", "1"), ("csrf", &other_csrf)],
+    )
+    .await
+    .expect(403);
+    // An old browser: Origin names another site.
+    let req = b
+        .client
+        .post(format!("{}{cart}", t.base))
+        .header("origin", "https://evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("sku_id={sku}&quantity=1&csrf={csrf}"));
+    b.send(req).await.expect(403);
+    // Nothing reached the cart.
+    let items = t
+        .get(
+            &format!("/api/v1/merchants/{}/cart", s.merchant),
+            Some(&u.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(items.as_array().map_or(usize::MAX, Vec::len), 0, "{items}");
+    // Logging out needs the token too; with it the session ends.
+    b.post("/logout", &[]).await.expect(403);
+    let p = b.submit("/", "/logout", &[]).await.expect(303);
+    assert_eq!(p.location(), "/login");
+    assert!(b.cookie.is_none());
+    let p = b.get("/orders").await.expect(303);
+    assert!(p.location().starts_with("/login?next="), "{}", p.location());
+    // A wrong password re-renders the form with 401 and sets no cookie.
+    let mut anon = Browser::new(&t);
+    let p = anon
+        .post(
+            "/login",
+            &[("login", &u.login), ("password", "wrong password!")],
+        )
+        .await
+        .expect(401);
+    assert!(p.body.contains("wrong login or password"));
+    assert!(anon.cookie.is_none());
+}
+
+async fn pages_enforce_who_may_see_what(t: TestApp) {
+    let s = shop(&t).await;
+    let member = t.register_member("普通会员").await;
+    let mut b = Browser::login(&t, &member.login).await;
+    // Not staff: the console of the merchant is refused, and so are its actions.
+    b.get(&format!("/console/{}", s.merchant)).await.expect(403);
+    b.get(&format!("/console/{}/orders", s.merchant))
+        .await
+        .expect(403);
+    b.submit(
+        "/",
+        &format!("/console/{}/products", s.merchant),
+        &[("name", "偷偷上架")],
+    )
+    .await
+    .expect(403);
+    // Not an admin.
+    b.get("/admin").await.expect(403);
+    b.submit(
+        "/",
+        &format!("/admin/merchants/{}/reject", s.merchant),
+        &[("reason", "x")],
+    )
+    .await
+    .expect(403);
+    // Not a clerk of the store.
+    b.get(&format!("/clerk/{}", s.store)).await.expect(403);
+    // A clerk of another store of the same merchant cannot open this one.
+    let other_store = t.store(&s.owner, &s.merchant, "遵义店").await;
+    let mut clerk = Browser::login(&t, &s.clerk.login).await;
+    clerk.get(&format!("/clerk/{}", s.store)).await.expect(200);
+    clerk
+        .get(&format!("/clerk/{other_store}"))
+        .await
+        .expect(403);
+    clerk
+        .submit(
+            &format!("/clerk/{}", s.store),
+            &format!("/clerk/{other_store}/redeem"),
+            &[("code", "12345678")],
+        )
+        .await
+        .expect(403);
+    // Someone else's order is not found.
+    let u = shareholder(&t, &s).await;
+    let order = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&u.token),
+            json!({ "delivery": "pickup", "pickup_store_id": s.store,
+                    "items": [{ "sku_id": sku_of(&b.get(&format!("/shops/{}/products/{}", s.merchant, s.product)).await.expect(200).body), "quantity": 1 }] }),
+        )
+        .await
+        .expect(201);
+    b.get(&format!("/orders/{}", order["id"].as_str().unwrap()))
+        .await
+        .expect(404);
+    // Anonymous: pages that need a login send to it, coming back afterwards.
+    let mut anon = Browser::new(&t);
+    let p = anon.get("/").await.expect(303);
+    assert_eq!(p.location(), "/login?next=%2F");
+    let p = anon.get("/console").await.expect(303);
+    assert_eq!(p.location(), "/login?next=%2Fconsole");
+    // After login the member goes back where they wanted; an off-site `next` is ignored.
+    anon.get("/login").await.expect(200);
+    let p = anon
+        .post(
+            "/login",
+            &[
+                ("login", &member.login),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await
+        .expect(303);
+    assert_eq!(p.location(), "/");
+}
+
+async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
+    let mut b = Browser::new(&t);
+    let p = b.get("/login").await.expect(200);
+    let h = |n: &str| {
+        p.headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let csp = h("content-security-policy");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h("x-frame-options"), "DENY");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert_eq!(h("referrer-policy"), "same-origin");
+    assert!(h("content-type").starts_with("text/html"));
+    // No inline script or style anywhere on the page.
+    assert!(!p.body.contains("<script>") && !p.body.contains("style="));
+    // Chinese by default; ?lang=en switches and remembers it in a cookie.
+    assert!(p.body.contains("<html lang=\"zh-CN\">") && p.body.contains("登录"));
+    let p = b.get("/login?lang=en").await.expect(200);
+    assert!(p.body.contains("<html lang=\"en\">") && p.body.contains("Log in"));
+    let set = p
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("kith_lang="))
+        .expect("language cookie")
+        .to_owned();
+    assert!(set.starts_with("kith_lang=en;"), "{set}");
+    b.cookie = Some("kith_lang=en".into());
+    assert!(
+        b.get("/register")
+            .await
+            .expect(200)
+            .body
+            .contains("Sign up")
+    );
+    // htmx and the stylesheet are served from the binary.
+    let js = b.get("/static/htmx.min.js").await.expect(200);
+    assert!(
+        js.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(js.body.contains("htmx"));
+    b.get("/static/kith.css").await.expect(200);
+    // Unknown paths still get the API's problem document.
+    let p = b.get("/no-such-page").await.expect(404);
+    assert!(
+        p.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("problem+json")
+    );
+}
