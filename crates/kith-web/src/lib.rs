@@ -76,6 +76,8 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
     Router::new()
         .route("/static/htmx.min.js", get(htmx_js))
         .route("/static/kith.css", get(kith_css))
+        .route("/static/icon.svg", get(icon))
+        .route("/favicon.ico", get(icon))
         .merge(member::routes())
         .merge(console::routes())
         .merge(staff::routes())
@@ -109,6 +111,17 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
 
 const HTMX_JS: &str = include_str!("../static/htmx.min.js");
 const KITH_CSS: &str = include_str!("../static/kith.css");
+const ICON_SVG: &str = include_str!("../static/icon.svg");
+
+async fn icon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON_SVG,
+    )
+}
 
 async fn htmx_js() -> impl IntoResponse {
     (

@@ -23,9 +23,16 @@ use kith_store::args;
 /// Every demo login uses this password. Demo data is for trying kith, never production.
 pub const DEMO_PASSWORD: &str = "kith-demo-2026";
 
-const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周"];
+/// How many demo members there are (phones 13900000000 …).
+pub const MEMBERS: usize = 220;
+
+const SURNAMES: &[&str] = &[
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭",
+    "何", "林", "罗", "高",
+];
 const GIVEN: &[&str] = &[
-    "小美", "建国", "晓燕", "子涵", "浩然", "欣怡", "俊杰", "雨桐", "志强", "思琪",
+    "小美", "建国", "晓燕", "子涵", "浩然", "欣怡", "俊杰", "雨桐", "志强", "思琪", "梓萱", "宇轩",
+    "一诺", "佳怡", "明轩", "若汐",
 ];
 
 fn e(err: AppError) -> anyhow::Error {
@@ -83,7 +90,11 @@ pub async fn ensure(app: &App) -> anyhow::Result<()> {
         "  酱香酒坊 owner       13800000001   manager 13800000003   clerk (贵阳店) 13800000004"
     );
     println!("  母婴优选 owner       13800000002   clerk (成都店) 13800000005");
-    println!("  members             13900000000 … 13900000039");
+    println!("  鲜果 owner           13800000006   (生鲜无售后期：送达即完成)");
+    println!(
+        "  members             13900000000 … 139{:08}   (13900000002 has an order ready for pickup at 贵阳店; 13900000039 applied to open 山野茶舍)",
+        MEMBERS - 1
+    );
     Ok(())
 }
 
@@ -277,12 +288,18 @@ async fn build(app: &App) -> anyhow::Result<()> {
     .await?;
 
     let mut members = Vec::new();
-    for i in 0..40usize {
+    for i in 0..MEMBERS {
         let name = format!(
             "{}{}",
             SURNAMES[i % SURNAMES.len()],
             GIVEN[(i / SURNAMES.len() + i) % GIVEN.len()]
         );
+        // 220 members share 320 names: number the repeats, as people do in a group.
+        let name = if i >= SURNAMES.len() * GIVEN.len() / 2 {
+            format!("{name}{}", i / 10)
+        } else {
+            name
+        };
         let phone = format!("139{:08}", i);
         let acct = app
             .register(Registration {
@@ -388,6 +405,261 @@ async fn build(app: &App) -> anyhow::Result<()> {
             }
         }
     }
+
+    let liquor_shop = Shop {
+        owner: &liquor_owner,
+        id: &liquor.id,
+        skus: &liquor_skus,
+        store: &gy.id,
+        clerk: &clerk_gy,
+    };
+    let fruit_owner = member(app, "13800000006", "果园老杨").await?;
+    let fruit = app
+        .apply_merchant(
+            &fruit_owner,
+            MerchantInput {
+                name: Some("云岭鲜果".into()),
+                description: Some(
+                    "云南高原当季鲜果，产地直发；生鲜送达即完成，不设售后期。".into(),
+                ),
+                contact_phone: Some("13800000006".into()),
+            },
+        )
+        .await
+        .map_err(e)?;
+    app.decide_merchant(&admin, &fruit.id, true, None)
+        .await
+        .map_err(e)?;
+    let mut terms = app
+        .commerce_settings(&fruit_owner, &fruit.id)
+        .await
+        .map_err(e)?;
+    terms.after_sale_days = 0;
+    app.set_commerce_settings(&fruit_owner, &fruit.id, terms)
+        .await
+        .map_err(e)?;
+    app.create_tier(&fruit_owner, &fruit.id, "member", "会员", 10)
+        .await
+        .map_err(e)?;
+    app.create_tier(&fruit_owner, &fruit.id, "shareholder", "股东", 20)
+        .await
+        .map_err(e)?;
+    let fruit_skus = catalog(
+        app,
+        &fruit_owner,
+        &fruit.id,
+        &[
+            (
+                "褚橙 5 斤装",
+                "哀牢山冰糖橙，甜酸适口。",
+                "ORANGE-5",
+                "5 斤",
+                9800,
+                8800,
+            ),
+            (
+                "云南蓝莓 4 盒",
+                "高原蓝莓，果粉完整。",
+                "BERRY-4",
+                "125g×4",
+                6900,
+                5900,
+            ),
+        ],
+    )
+    .await?;
+    more_orders(
+        app,
+        &members,
+        &liquor_shop,
+        (&fruit_owner, &fruit.id, &fruit_skus),
+    )
+    .await?;
+
+    // An application waiting for the platform admin.
+    let applicant = principal(&members[39]);
+    app.apply_merchant(
+        &applicant,
+        MerchantInput {
+            name: Some("山野茶舍".into()),
+            description: Some("武夷山高山岩茶，茶农直供。".into()),
+            contact_phone: None,
+        },
+    )
+    .await
+    .map_err(e)?;
+    Ok(())
+}
+
+fn principal(a: &kith_app::accounts::Account) -> Principal {
+    Principal {
+        account_id: a.id.clone(),
+        is_platform_admin: false,
+    }
+}
+
+struct Shop<'a> {
+    owner: &'a Principal,
+    id: &'a str,
+    skus: &'a [String],
+    store: &'a str,
+    clerk: &'a Principal,
+}
+
+fn demo_address(a: &kith_app::accounts::Account, n: usize) -> Address {
+    Address {
+        name: a.display_name.clone(),
+        phone: a.phone.clone().unwrap_or_default(),
+        province: "四川省".into(),
+        city: "成都市".into(),
+        district: "高新区".into(),
+        detail: format!("天府大道中段 {} 号", 100 + n),
+    }
+}
+
+/// The order states the first dozen orders do not reach: picked up (the clerk redeemed the
+/// code), cancelled by the buyer, refunded by the merchant, and completed (the fruit shop
+/// has no after-sale window, so its delivered orders complete at once) with reviews.
+async fn more_orders(
+    app: &App,
+    members: &[kith_app::accounts::Account],
+    liquor: &Shop<'_>,
+    fruit: (&Principal, &str, &[String]),
+) -> anyhow::Result<()> {
+    let buy = |who: Principal,
+               merchant: String,
+               sku: String,
+               address: Option<Address>,
+               store: Option<String>| async move {
+        app.checkout(
+            &who,
+            &merchant,
+            CheckoutInput {
+                delivery: if store.is_some() {
+                    DeliveryMethod::Pickup
+                } else {
+                    DeliveryMethod::Shipping
+                },
+                pickup_store_id: store,
+                address,
+                items: Some(vec![(sku, 1)]),
+            },
+        )
+        .await
+        .map_err(e)
+    };
+    // Picked up: paid, packed, and the clerk redeems the buyer's code at the counter.
+    for (n, m) in members[12..14].iter().enumerate() {
+        let who = principal(m);
+        top_up(app, &who, 200_000).await?;
+        let o = buy(
+            who.clone(),
+            liquor.id.into(),
+            liquor.skus[2].clone(),
+            None,
+            Some(liquor.store.into()),
+        )
+        .await?;
+        app.pay_with_wallet(&who, &o.id).await.map_err(e)?;
+        app.mark_ready_for_pickup(liquor.owner, liquor.id, &o.id)
+            .await
+            .map_err(e)?;
+        let code = app
+            .get_order(&who, &o.id)
+            .await
+            .map_err(e)?
+            .pickup_code
+            .ok_or_else(|| anyhow::anyhow!("demo: no pickup code on order {n}"))?;
+        app.redeem_pickup(liquor.clerk, liquor.store, &code)
+            .await
+            .map_err(e)?;
+    }
+    // Cancelled by the buyer before paying.
+    let who = principal(&members[14]);
+    let o = buy(
+        who.clone(),
+        liquor.id.into(),
+        liquor.skus[1].clone(),
+        Some(demo_address(&members[14], 14)),
+        None,
+    )
+    .await?;
+    app.cancel_order(&who, &o.id).await.map_err(e)?;
+    // Refunded in full by the merchant before shipping (out of the buyer's wallet and back).
+    let who = principal(&members[15]);
+    top_up(app, &who, 200_000).await?;
+    let o = buy(
+        who.clone(),
+        liquor.id.into(),
+        liquor.skus[0].clone(),
+        Some(demo_address(&members[15], 15)),
+        None,
+    )
+    .await?;
+    app.pay_with_wallet(&who, &o.id).await.map_err(e)?;
+    app.refund_order(
+        liquor.owner,
+        liquor.id,
+        &o.id,
+        None,
+        "买家拍错规格，协商退款",
+    )
+    .await
+    .map_err(e)?;
+    // Fresh fruit, delivered and completed at once, then reviewed.
+    const REVIEWS: &[(i64, &str)] = &[
+        (5, "橙子很甜，孩子一口气吃了三个，会回购。"),
+        (4, "蓝莓新鲜，个头再大点就更好了。"),
+        (5, "群里宝妈推荐的，果然没踩雷。"),
+        (5, "减肥期间的水果担当，低卡又好吃。"),
+        (3, "物流慢了一天，品质不错。"),
+        (5, "送爸妈的，老人说比超市的好。"),
+    ];
+    let (owner, fruit_id, skus) = fruit;
+    for (n, (rating, body)) in REVIEWS.iter().enumerate() {
+        let m = &members[16 + n];
+        let who = principal(m);
+        top_up(app, &who, 100_000).await?;
+        let o = buy(
+            who.clone(),
+            fruit_id.into(),
+            skus[n % skus.len()].clone(),
+            Some(demo_address(m, 16 + n)),
+            None,
+        )
+        .await?;
+        app.pay_with_wallet(&who, &o.id).await.map_err(e)?;
+        app.ship_order(
+            owner,
+            fruit_id,
+            &o.id,
+            "sf",
+            &format!("SF{:010}", 3_000_000 + n),
+        )
+        .await
+        .map_err(e)?;
+        app.confirm_receipt(&who, &o.id).await.map_err(e)?;
+        // The after-sale window is zero days: the completion job is due now.
+        kith_app::orders::run_job(
+            app,
+            kith_app::orders::JOB_COMPLETE,
+            &serde_json::json!({ "order_id": o.id }),
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
+        app.create_review(
+            &who,
+            &o.id,
+            1,
+            kith_app::reviews::ReviewInput {
+                rating: *rating,
+                body: (*body).into(),
+                images: Vec::new(),
+            },
+        )
+        .await
+        .map_err(e)?;
+    }
     Ok(())
 }
 
@@ -407,6 +679,24 @@ const POSTS: &[(&str, usize)] = &[
     ("宝宝辅食记录：南瓜泥 + 米粉，小家伙吃得很香。", 1),
     ("朋友推荐的十五年坤沙，空杯留香是真的，家宴很有面子。", 0),
     ("白酒入门：先从小酒开始品，酱香型讲究一口闷不如慢慢品。", 0),
+    ("减肥平台期怎么破？我加了跳绳，一周又掉了 2 斤。", 2),
+    ("晚上嘴馋就吃蓝莓，减肥也能吃得开心。", 2),
+    (
+        "减肥餐：鸡胸肉 + 西兰花 + 糙米饭，吃了三个月不腻的做法分享。",
+        2,
+    ),
+    (
+        "宝宝辅食第二阶段：加了蛋黄和胡萝卜泥，注意一次只加一种新食物。",
+        1,
+    ),
+    (
+        "宝宝辅食工具推荐：研磨碗、硅胶勺、分装盒，都是群里宝妈推荐的。",
+        1,
+    ),
+    ("宝宝 8 个月，手指食物开始练起来，蒸软的红薯条很好抓。", 1),
+    ("白酒存放：瓶子竖放、避光、恒温，酱香酒越放越香。", 0),
+    ("中秋家宴开了一瓶五年窖藏，长辈们都说好喝。", 0),
+    ("第一次喝酱香白酒，小酒版刚好，不上头。", 0),
 ];
 
 /// Friendships, communities with an invite chain (the fission tree), and posts about 减肥,
@@ -485,7 +775,7 @@ async fn social(
         .await
         .map_err(e)?;
     // An invite chain: each new member brings the next (generations for the fission tree).
-    for k in 0..8usize {
+    for k in 0..(who.len() / 2 - 1).min(30) {
         let inviter = &who[k * 2];
         let invite = app
             .create_invite(inviter, &slim.id, Some(5), None)
