@@ -89,7 +89,75 @@ pub(crate) fn load_account(c: &mut dyn Conn, id: &str) -> AppResult<Account> {
     account_from_row(&r)
 }
 
-async fn hash_password(p: Password) -> AppResult<String> {
+/// A registration that passed every rule.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedRegistration {
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub password: Password,
+    pub name: BoundedText,
+}
+
+pub(crate) fn parse_registration(input: &Registration) -> AppResult<ParsedRegistration> {
+    let phone = input
+        .phone
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(Phone::parse)
+        .transpose()?;
+    let email = input
+        .email
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?;
+    if phone.is_none() && email.is_none() {
+        return Err(AppError::invalid(
+            "phone",
+            "a phone number or an email is required",
+        ));
+    }
+    let password = Password::parse(&input.password)?;
+    let name = BoundedText::parse("display_name", &input.display_name, 1, 32)?;
+    Ok(ParsedRegistration {
+        phone,
+        email,
+        password,
+        name,
+    })
+}
+
+/// Inserts an account in the caller's transaction (registration, and sign-up through a
+/// share link, which binds the new member in the same transaction).
+pub(crate) fn insert_account(
+    c: &mut dyn Conn,
+    now: i64,
+    p: &ParsedRegistration,
+    hash: &str,
+    platform_admin: bool,
+) -> AppResult<Account> {
+    let id = new_id();
+    let phone = p.phone.as_ref().map(|p| p.as_str());
+    let email = p.email.as_ref().map(|e| e.as_str());
+    c.execute(
+        "INSERT INTO accounts (id, phone, email, password_hash, display_name, is_platform_admin, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![&id, phone, email, hash, p.name.as_str(), platform_admin, now],
+    )
+    .map_err(|e| {
+        if e.is_unique_on("accounts", &["phone"]) {
+            AppError::conflict("phone", "is already registered")
+        } else if e.is_unique_on("accounts", &["email"]) {
+            AppError::conflict("email", "is already registered")
+        } else {
+            e.into()
+        }
+    })?;
+    outbox::emit(c, now, "account.registered", None, &id, &serde_json::json!({ "account_id": id }))?;
+    load_account(c, &id)
+}
+
+pub(crate) async fn hash_password(p: Password) -> AppResult<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -129,27 +197,8 @@ async fn verify_password(given: String, stored: Option<String>) -> AppResult<boo
 impl App {
     /// Registers a member account. A phone or email already registered → 409 on that field.
     pub async fn register(&self, input: Registration) -> AppResult<Account> {
-        let phone = input
-            .phone
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(Phone::parse)
-            .transpose()?;
-        let email = input
-            .email
-            .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .map(Email::parse)
-            .transpose()?;
-        if phone.is_none() && email.is_none() {
-            return Err(AppError::invalid(
-                "phone",
-                "a phone number or an email is required",
-            ));
-        }
-        let password = Password::parse(&input.password)?;
-        let name = BoundedText::parse("display_name", &input.display_name, 1, 32)?;
-        self.create_account(phone, email, password, name, false)
+        let p = parse_registration(&input)?;
+        self.create_account(p.phone, p.email, p.password, p.name, false)
             .await
     }
 
@@ -162,30 +211,16 @@ impl App {
         name: BoundedText,
         platform_admin: bool,
     ) -> AppResult<Account> {
-        let hash = hash_password(password).await?;
+        let hash = hash_password(password.clone()).await?;
         let now = self.now_ms();
-        let id = new_id();
+        let p = ParsedRegistration {
+            phone,
+            email,
+            password,
+            name,
+        };
         self.db
-            .write(move |c| {
-                let phone = phone.as_ref().map(|p| p.as_str());
-                let email = email.as_ref().map(|e| e.as_str());
-                c.execute(
-                    "INSERT INTO accounts (id, phone, email, password_hash, display_name, is_platform_admin, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    args![&id, phone, email, &hash, name.as_str(), platform_admin, now],
-                )
-                .map_err(|e| {
-                    if e.is_unique_on("accounts", &["phone"]) {
-                        AppError::conflict("phone", "is already registered")
-                    } else if e.is_unique_on("accounts", &["email"]) {
-                        AppError::conflict("email", "is already registered")
-                    } else {
-                        e.into()
-                    }
-                })?;
-                outbox::emit(c, now, "account.registered", None, &id, &serde_json::json!({ "account_id": id }))?;
-                load_account(c, &id)
-            })
+            .write(move |c| insert_account(c, now, &p, &hash, platform_admin))
             .await
     }
 

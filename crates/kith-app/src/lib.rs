@@ -22,7 +22,9 @@ pub mod accounts;
 pub mod auth;
 pub mod browse;
 pub mod catalog;
+pub mod commissions;
 pub mod communities;
+pub mod distributors;
 pub mod error;
 pub mod feed;
 pub mod idempotency;
@@ -39,10 +41,12 @@ pub mod payments;
 pub mod posts;
 pub mod relationships;
 pub mod reviews;
+pub mod sharing;
 pub mod stores;
 pub mod tiers;
 pub mod visibility;
 pub mod webhooks;
+pub mod withdrawals;
 
 use std::sync::Arc;
 

@@ -19,7 +19,9 @@ use crate::auth::{StaffNeed, merchant_status, require_clerk_of, require_staff};
 use crate::ids::new_id;
 use crate::ledger::{self, Refs};
 use crate::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, catalog, inventory, jobs, outbox, rfc3339};
+use crate::{
+    App, AppError, AppResult, Principal, catalog, commissions, inventory, jobs, outbox, rfc3339,
+};
 
 /// Job kinds this module schedules (run by `jobs::run_once`).
 pub const JOB_EXPIRE: &str = "order.expire";
@@ -552,6 +554,8 @@ impl App {
                         c.execute("DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2", args![&who.account_id, &sku.sku_id])?;
                     }
                 }
+                let goods: Vec<(String, i64)> = priced.iter().map(|(sku, unit, qty)| (sku.product_id.clone(), unit.get() * i64::from(qty.get()))).collect();
+                commissions::snapshot(c, now, &mid, &who.account_id, &id, &goods)?;
                 c.execute(
                     "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
                     args![&id, &who.account_id, now],
@@ -605,6 +609,7 @@ impl App {
                     let refs = Refs { order_id: Some(&o.id), payment_id: Some(&payment_id), refund_id: None, memo: "order paid from wallet" };
                     ledger::post(c, now, &entry, refs, &[(&wallet, "wallet")])?;
                 }
+                commissions::on_paid(c, now, &o.id, &o.merchant_id)?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, true)
             })
@@ -918,6 +923,7 @@ impl App {
                 let ends = now + terms.after_sale_ms;
                 c.execute("UPDATE orders SET delivered_at = $1, after_sale_ends_at = $2 WHERE id = $3", args![now, ends, &oid])?;
                 transition(c, now, &o, next, Actor::Clerk(&who.account_id), "picked up")?;
+                commissions::on_delivered(c, now, &oid, &o.merchant_id)?;
                 schedule(c, now, JOB_COMPLETE, &oid, ends)?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, false)
@@ -1073,6 +1079,7 @@ fn deliver(
         args![now, ends, &o.id],
     )?;
     transition(c, now, o, next, actor, note)?;
+    commissions::on_delivered(c, now, &o.id, &o.merchant_id)?;
     schedule(c, now, JOB_COMPLETE, &o.id, ends)
 }
 
@@ -1181,6 +1188,9 @@ fn refund(
             &[],
         )?;
     }
+    let goods_before: i64 = stored.iter().map(|l| l.refunded_fen).sum();
+    let goods_now: i64 = plan.per_line.iter().map(|(_, _, a)| a.get()).sum();
+    commissions::on_refund(c, now, &o.id, &o.merchant_id, &refund_id, goods_before, goods_before + goods_now)?;
     let before_fulfilment = matches!(
         o.status,
         OrderStatus::Paid
@@ -1268,7 +1278,10 @@ pub async fn run_job(app: &App, kind: &str, payload: &serde_json::Value) -> Resu
 /// The after-sale window closed: the merchant's money for this order becomes available.
 fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     let next = o.status.complete()?;
-    let net = o.paid_fen - o.refunded_fen;
+    // Commission still standing on the order was booked out of the merchant's pending
+    // money at payment; the merchant settles what is left.
+    let commission = commissions::on_completed(c, now, &o.id, &o.merchant_id)?;
+    let net = o.paid_fen - o.refunded_fen - commission;
     if net > 0 {
         let entry = JournalEntry::transfer(
             format!("order:{}:settle", o.id),

@@ -476,6 +476,7 @@ fn apply_callback(
             )?;
             if applies {
                 orders::mark_paid(c, now, &o, provider, Actor::Gateway)?;
+                crate::commissions::on_paid(c, now, &o.id, &o.merchant_id)?;
                 Ok(Ok(outcome))
             } else {
                 let back = JournalEntry::transfer(

@@ -438,7 +438,8 @@ fn mul_div_floor(amount: i64, num: i64, den: i64) -> i64 {
 /// out. Bases must not be negative.
 pub fn split(lines: &[(Fen, Rates)], chain: &Chain) -> Vec<Share> {
     let base: i64 = lines.iter().map(|(b, _)| b.get().max(0)).sum();
-    let roles: [(Role, Option<&String>, fn(&Rates) -> i64); 3] = [
+    type RateOf = fn(&Rates) -> i64;
+    let roles: [(Role, Option<&String>, RateOf); 3] = [
         (Role::Rebate, chain.rebate.as_ref(), |r| r.rebate_bp),
         (Role::L1, chain.l1.as_ref(), |r| r.levels_bp[0]),
         (Role::L2, chain.l2.as_ref(), |r| r.levels_bp[1]),

@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod commissions;
 pub mod communities;
 pub mod inventory;
 pub mod media;
@@ -15,6 +16,7 @@ pub mod payments;
 pub mod posts;
 pub mod relationships;
 pub mod reviews;
+pub mod sharing;
 pub mod stores;
 pub mod tiers;
 pub mod webhooks;
@@ -85,6 +87,14 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "sandbox",
         "The sandbox payment gateway served by kith for demos and tests",
+    ),
+    (
+        "sharing",
+        "Share links, following them, signing up through them, referrer bindings",
+    ),
+    (
+        "commissions",
+        "Commission plans, order attribution, distributor wallets and centre, withdrawals",
     ),
     ("ops", "Health, readiness, metrics and this document"),
 ];

@@ -1,0 +1,299 @@
+//! Withdrawals on both engines: minimum, daily limit and balance checks; only the member
+//! withdraws and sees their wallet; only platform admins decide; a rejection or a failed
+//! payout returns the money; concurrent requests can never overdraw.
+
+use serde_json::json;
+
+use crate::both_engines;
+use crate::harness::TestApp;
+use crate::sharing::{audit_clean, balances, earn_available, shop};
+
+both_engines!(
+    withdrawals_refuse_bad_input,
+    rejected_and_failed_payouts_return_the_money,
+    concurrent_withdrawals_cannot_overdraw
+);
+
+async fn withdrawals_refuse_bad_input(t: TestApp) {
+    let s = shop(
+        &t,
+        json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 3_000 }),
+    )
+    .await;
+    let b = t.register_member("分享者").await;
+    earn_available(&t, &s, &b, 5_000).await;
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 5_000, 0));
+    let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
+    let ask = |amount: i64| {
+        t.post(
+            &url,
+            Some(&b.token),
+            json!({ "merchant_id": s.merchant, "amount_fen": amount }),
+        )
+    };
+
+    ask(999).await.problem(422, Some("amount_fen"));
+    ask(0).await.problem(422, Some("amount_fen"));
+    ask(3_001).await.problem(422, Some("amount_fen"));
+    t.post(
+        &url,
+        Some(&b.token),
+        json!({ "merchant_id": "nope", "amount_fen": 1_000 }),
+    )
+    .await
+    .problem(422, Some("merchant_id"));
+    t.post(&url, Some(&b.token), json!({ "merchant_id": s.merchant }))
+        .await
+        .problem(422, None);
+    // Within the limit twice, then the day's total would pass it.
+    let first = ask(2_000).await.expect(201);
+    ask(1_000).await.expect(201);
+    ask(1_000).await.problem(409, Some("amount_fen"));
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 2_000, 3_000));
+    // A day later the limit is fresh, but the balance is the bound.
+    t.clock.advance_secs(24 * 3600 + 1);
+    ask(3_000).await.problem(409, Some("amount_fen"));
+    ask(2_000).await.expect(201);
+    ask(1_000).await.problem(409, Some("amount_fen"));
+
+    // Someone else's wallet and withdrawals.
+    let x = t.register_member("别人").await;
+    t.get(
+        &format!("/api/v1/distributors/{}/wallets/{}", b.id, s.merchant),
+        Some(&x.token),
+    )
+    .await
+    .problem(403, None);
+    t.get(
+        &format!("/api/v1/distributors/{}/wallets", b.id),
+        Some(&x.token),
+    )
+    .await
+    .problem(403, None);
+    t.get(
+        &format!("/api/v1/distributors/{}/withdrawals", b.id),
+        Some(&x.token),
+    )
+    .await
+    .problem(403, None);
+    t.get(
+        &format!("/api/v1/distributors/{}/earnings", b.id),
+        Some(&x.token),
+    )
+    .await
+    .problem(403, None);
+    t.get(
+        &format!("/api/v1/distributors/{}/share-links", b.id),
+        Some(&x.token),
+    )
+    .await
+    .problem(403, None);
+    t.post(
+        &url,
+        Some(&x.token),
+        json!({ "merchant_id": s.merchant, "amount_fen": 1_000 }),
+    )
+    .await
+    .problem(403, None);
+    let wid = first["id"].as_str().unwrap();
+    t.get(&format!("/api/v1/withdrawals/{wid}"), Some(&x.token))
+        .await
+        .problem(404, None);
+    assert_eq!(
+        t.get(&format!("/api/v1/withdrawals/{wid}"), Some(&b.token))
+            .await
+            .expect(200)["amount_fen"],
+        2_000
+    );
+    // The merchant's staff see a distributor's wallet at their merchant, not elsewhere.
+    t.get(
+        &format!("/api/v1/distributors/{}/wallets/{}", b.id, s.merchant),
+        Some(&s.owner.token),
+    )
+    .await
+    .expect(200);
+    let other = shop(&t, json!({ "levels_bp": [100] })).await;
+    t.get(
+        &format!("/api/v1/distributors/{}/wallets/{}", b.id, s.merchant),
+        Some(&other.owner.token),
+    )
+    .await
+    .problem(403, None);
+
+    // Only platform admins decide.
+    t.get("/api/v1/admin/withdrawals", Some(&b.token))
+        .await
+        .problem(403, None);
+    t.post(
+        &format!("/api/v1/admin/withdrawals/{wid}/approve"),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .problem(403, None);
+    t.post(
+        &format!("/api/v1/admin/withdrawals/{wid}/reject"),
+        Some(&b.token),
+        json!({ "reason": "x" }),
+    )
+    .await
+    .problem(403, None);
+    let admin = t.admin().await;
+    t.post(
+        &format!("/api/v1/admin/withdrawals/{wid}/reject"),
+        Some(&admin.token),
+        json!({ "reason": "" }),
+    )
+    .await
+    .problem(422, Some("reason"));
+    t.post(
+        "/api/v1/admin/withdrawals/00000000-0000-0000-0000-000000000001/approve",
+        Some(&admin.token),
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+    t.post(
+        &format!("/api/v1/admin/withdrawals/{wid}/approve"),
+        Some(&admin.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/api/v1/admin/withdrawals/{wid}/approve"),
+        Some(&admin.token),
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+    // A payout callback with the wrong amount is refused.
+    let cb =
+        json!({ "event_id": "po-x", "withdrawal_id": wid, "status": "succeeded", "amount_fen": 1 });
+    t.signed_post("/api/v1/payouts/sandbox/callback", &cb, None)
+        .await
+        .problem(422, Some("amount_fen"));
+    audit_clean(&t).await;
+}
+
+async fn rejected_and_failed_payouts_return_the_money(t: TestApp) {
+    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let b = t.register_member("分享者").await;
+    earn_available(&t, &s, &b, 4_000).await;
+    let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
+    let admin = t.admin().await;
+
+    let w1 = t
+        .post(
+            &url,
+            Some(&b.token),
+            json!({ "merchant_id": s.merchant, "amount_fen": 1_500 }),
+        )
+        .await
+        .expect(201);
+    let w2 = t
+        .post(
+            &url,
+            Some(&b.token),
+            json!({ "merchant_id": s.merchant, "amount_fen": 2_500 }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 0, 4_000));
+
+    // Rejected: back to available.
+    let r = t
+        .post(
+            &format!(
+                "/api/v1/admin/withdrawals/{}/reject",
+                w1["id"].as_str().unwrap()
+            ),
+            Some(&admin.token),
+            json!({ "reason": "账户信息不全" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r["status"], "rejected");
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 1_500, 2_500));
+
+    // Approved, but the payout fails: back to available.
+    let wid = w2["id"].as_str().unwrap();
+    t.post(
+        &format!("/api/v1/admin/withdrawals/{wid}/approve"),
+        Some(&admin.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let cb = json!({ "event_id": "po-fail", "withdrawal_id": wid, "status": "failed", "amount_fen": 2_500 });
+    assert_eq!(
+        t.signed_post("/api/v1/payouts/sandbox/callback", &cb, None)
+            .await
+            .expect(200)["status"],
+        "failed"
+    );
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 4_000, 0));
+    // A late success for a failed payout has no effect.
+    let late = json!({ "event_id": "po-late", "withdrawal_id": wid, "status": "succeeded", "amount_fen": 2_500 });
+    assert_eq!(
+        t.signed_post("/api/v1/payouts/sandbox/callback", &late, None)
+            .await
+            .expect(200)["status"],
+        "failed"
+    );
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 4_000, 0));
+    let list = t.get(&url, Some(&b.token)).await.expect(200);
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    let w = crate::sharing::wallet(&t, &b, &s.merchant).await;
+    assert!(
+        w["lines"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "withdrawal")
+    );
+    audit_clean(&t).await;
+}
+
+async fn concurrent_withdrawals_cannot_overdraw(t: TestApp) {
+    let s = shop(&t, json!({ "levels_bp": [1000], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).await;
+    let b = t.register_member("分享者").await;
+    earn_available(&t, &s, &b, 3_000).await;
+    let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let (client, base, token, url, mid) = (
+            t.client.clone(),
+            t.base.clone(),
+            b.token.clone(),
+            url.clone(),
+            s.merchant.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(format!("{base}{url}"))
+                .bearer_auth(token)
+                .json(&json!({ "merchant_id": mid, "amount_fen": 1_000 }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 0, 3_000));
+    audit_clean(&t).await;
+}
