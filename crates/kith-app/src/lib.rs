@@ -41,6 +41,7 @@ pub mod payments;
 pub mod posts;
 pub mod relationships;
 pub mod reviews;
+pub mod search;
 pub mod sharing;
 pub mod stores;
 pub mod tiers;
@@ -129,6 +130,8 @@ pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
+    /// This server's search index (see [`search`]), attached at start-up.
+    pub search: search::SearchHandle,
 }
 
 impl App {
@@ -137,6 +140,7 @@ impl App {
             db,
             clock,
             config: Arc::new(config),
+            search: search::SearchHandle::default(),
         }
     }
 

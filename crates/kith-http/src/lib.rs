@@ -98,6 +98,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::posts::router())
         .merge(routes::media::router())
         .merge(routes::reviews::router())
+        .merge(routes::search::router())
         .merge(routes::sharing::router())
         .merge(routes::commissions::router())
         .merge(routes::ops::router())

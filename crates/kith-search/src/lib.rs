@@ -111,7 +111,7 @@ pub fn highlights(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     let mut bytes: Vec<(usize, usize)> = Vec::new();
     while s.advance() {
         let t = s.token();
-        if terms.iter().any(|q| *q == t.text) {
+        if terms.contains(&t.text) {
             bytes.push((t.offset_from, t.offset_to));
         }
     }
@@ -279,7 +279,7 @@ impl Filter {
     pub fn any_of<I: IntoIterator<Item = S>, S: Into<String>>(on: On, vs: I) -> Self {
         Filter::AnyOf(on, vs.into_iter().map(Into::into).collect())
     }
-    pub fn not(f: Filter) -> Self {
+    pub fn negate(f: Filter) -> Self {
         Filter::Not(Box::new(f))
     }
 }
@@ -342,10 +342,13 @@ fn key(kind: Kind, id: &str) -> String {
 
 /// A kith search index: documents of every [`Kind`] in one tantivy index.
 pub struct SearchIndex {
-    index: Index,
+    /// Kept so the index outlives its reader and writer explicitly.
+    _index: Index,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     f: Fields,
+    /// The cursor of the last commit that searches see (set after the reader reloads).
+    searchable: Mutex<Option<i64>>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -398,11 +401,19 @@ impl SearchIndex {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let searchable = Mutex::new(
+            index
+                .load_metas()
+                .ok()
+                .and_then(|m| m.payload)
+                .and_then(|p| p.parse().ok()),
+        );
         Ok(Self {
-            index,
+            _index: index,
             reader,
             writer: Mutex::new(writer),
             f,
+            searchable,
         })
     }
 
@@ -475,17 +486,17 @@ impl SearchIndex {
             prepared.commit()?;
         }
         self.reader.reload()?;
+        if let Some(c) = cursor {
+            *self.searchable.lock().map_err(|_| SearchError::Poisoned)? = Some(c);
+        }
         Ok(())
     }
 
     /// The outbox cursor recorded with the last commit; `None` for a new or emptied index,
     /// which must be rebuilt from storage.
+    /// Searches see everything up to it.
     pub fn cursor(&self) -> Option<i64> {
-        self.index
-            .load_metas()
-            .ok()?
-            .payload
-            .and_then(|p| p.parse().ok())
+        *self.searchable.lock().ok()?
     }
 
     /// Number of searchable documents.
@@ -640,7 +651,7 @@ mod tests {
         assert_eq!(only_a.total, 1);
         assert_eq!(only_a.hits[0].id, "p1");
         let not_friends = ix
-            .search(&q, &Filter::not(Filter::is(On::Visibility, "friends")), 10)
+            .search(&q, &Filter::negate(Filter::is(On::Visibility, "friends")), 10)
             .unwrap();
         assert_eq!(not_friends.total, 1);
         assert_eq!(
@@ -651,8 +662,10 @@ mod tests {
         );
         // An update replaces the document; a removal drops it.
         ix.upsert(&[post("p1", "a", "public", "不减了")]).unwrap();
-        ix.remove(Kind::Post, "p2").unwrap();
         ix.commit(Some(8)).unwrap();
+        assert_eq!(ix.search(&q, &Filter::All, 10).unwrap().total, 1);
+        ix.remove(Kind::Post, "p2").unwrap();
+        ix.commit(Some(9)).unwrap();
         assert_eq!(ix.search(&q, &Filter::All, 10).unwrap().total, 0);
         assert_eq!(ix.num_docs(), 2);
     }
@@ -671,7 +684,16 @@ mod tests {
             let ix = SearchIndex::open(&dir).unwrap();
             assert_eq!(ix.cursor(), None);
             ix.upsert(&[post("p1", "a", "public", "白酒")]).unwrap();
+            ix.commit(Some(41)).unwrap();
+            ix.upsert(&[post("p1", "a", "public", "白酒 啤酒")])
+                .unwrap();
             ix.commit(Some(42)).unwrap();
+            assert_eq!(
+                ix.search(&query_terms("白酒"), &Filter::All, 5)
+                    .unwrap()
+                    .total,
+                1
+            );
         }
         let ix = SearchIndex::open(&dir).unwrap();
         assert_eq!(ix.cursor(), Some(42));
@@ -699,3 +721,5 @@ mod tests {
         }
     }
 }
+
+pub mod rank;

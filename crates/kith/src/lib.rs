@@ -66,6 +66,10 @@ impl Application {
         }
         let settings = &settings;
         let app = open_app(settings, clock).await?;
+        // This server's own search index, fed from the outbox while it runs.
+        app.attach_search_index(kith_app::search::open_index(
+            &settings.db.data_dir.join("search"),
+        )?);
         // The API and the web pages share the server; the pages have no fallback, so
         // unknown paths get the API's 404 problem.
         let web = kith_web::router(
@@ -101,12 +105,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let indexer = tokio::spawn(kith_app::search::run_indexer(
+            self.app.clone(),
+            stop_rx.clone(),
+        ));
         let worker = self.workers.then(|| {
             let owner = format!("{}-{}", hostname(), std::process::id());
             tokio::spawn(kith_app::jobs::run_worker(self.app.clone(), owner, stop_rx))
         });
         let served = kith_http::serve(self.listener, self.router, shutdown).await;
         let _ = stop_tx.send(true);
+        let _ = indexer.await;
         if let Some(w) = worker {
             let _ = w.await;
         }

@@ -16,6 +16,7 @@ pub mod payments;
 pub mod posts;
 pub mod relationships;
 pub mod reviews;
+pub mod search;
 pub mod sharing;
 pub mod stores;
 pub mod tiers;
@@ -95,6 +96,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "commissions",
         "Commission plans, order attribution, distributor wallets and centre, withdrawals",
+    ),
+    (
+        "search",
+        "Search scoped to friends, follows, communities or everyone, ranked by text relevance × social closeness × recency × engagement; the who view",
     ),
     ("ops", "Health, readiness, metrics and this document"),
 ];

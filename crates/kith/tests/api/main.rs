@@ -20,6 +20,7 @@ mod posts;
 mod privacy;
 mod relationships;
 mod reviews;
+mod search;
 mod sharing;
 mod stores;
 mod tiers;
