@@ -110,7 +110,7 @@ async fn a_backup_taken_under_load_restores_to_a_consistent_store() {
         .db
         .read(|c| {
             let row = c.query_one(
-                "SELECT COALESCE(SUM(balance_fen), 0) FROM ledger_accounts WHERE id LIKE 'member:%'",
+                "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS BIGINT) FROM ledger_accounts WHERE id LIKE 'member:%'",
                 &[],
             )?;
             row.int(0)

@@ -516,3 +516,23 @@ impl TestApp {
         &self._dir.0
     }
 }
+
+impl TestApp {
+    /// The PostgreSQL URL of this app's database, when it runs on PostgreSQL.
+    pub fn database_url(&self) -> Option<&str> {
+        self._pg.as_ref().map(|d| d.url.as_str())
+    }
+
+    /// Stops serving but keeps the store (directory, database) and the in-process `app`,
+    /// so another server process can take over the same store. The search index is a
+    /// server's own (one writer per directory): this app lets go of it.
+    pub async fn halt(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.server.take() {
+            h.await.expect("server task").expect("server result");
+        }
+        self.app.search = kith_app::search::SearchHandle::default();
+    }
+}

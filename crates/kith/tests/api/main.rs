@@ -10,6 +10,7 @@ mod backup;
 mod catalog;
 mod commissions;
 mod communities;
+mod crash;
 mod inventory;
 mod media;
 mod merchants;

@@ -1,0 +1,484 @@
+//! Crash recovery. A real `kith serve` process takes checkouts, wallet payments, shipments
+//! and refunds from concurrent clients and is killed with SIGKILL at random moments, then
+//! restarted on the same store. After every restart, with the clients paused:
+//! - the ledger audit is clean: every journal entry balances, every kept balance equals
+//!   the sum of its postings;
+//! - every stock count equals its movements, and what is reserved is exactly what open
+//!   orders still hold (so stock = initial − committed − reserved);
+//! - no order is paid twice, and each member's wallet equals top-ups − payments + refunds;
+//! - every acknowledged request's effect is there (an order answered 201 exists, a payment
+//!   answered 200 is paid, a shipment is shipped, a refund is refunded).
+//!
+//! Clients retry a request the crash cut off with the same `Idempotency-Key`, as a real
+//! client does. Kills default to 20 per engine; `KITH_CRASH_KILLS=200` runs a long one.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::harness::{TestApp, User, address};
+
+const TOP_UP_FEN: i64 = 5_000_000;
+const CLIENTS: usize = 6;
+
+/// A small deterministic generator (xorshift), seeded per run and printed, so a failure
+/// can be replayed with `KITH_CRASH_SEED`.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// The `kith serve` child process on the test's store.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+fn start_server(t: &TestApp, log_dir: &std::path::Path, run: u32) -> Server {
+    let out_path = log_dir.join(format!("serve-{run}.out"));
+    let err_path = log_dir.join(format!("serve-{run}.err"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kith"));
+    cmd.current_dir(t.data_dir())
+        .env_remove("KITH_DATABASE_URL")
+        .env_remove("KITH_DATA_DIR")
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--sandbox-payments",
+            "true",
+        ])
+        .arg("--config")
+        .arg(t.data_dir().join("kith.toml"))
+        .arg("--data-dir")
+        .arg(t.data_dir())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+        .stdin(Stdio::null());
+    if let Some(url) = t.database_url() {
+        cmd.args(["--database-url", url]);
+    }
+    let mut child = cmd.spawn().expect("spawn kith serve");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if let Some(rest) = printed
+            .lines()
+            .find_map(|l| l.strip_prefix("kith is serving on "))
+        {
+            let base = rest
+                .split_whitespace()
+                .next()
+                .expect("url")
+                .trim_end_matches('/')
+                .to_owned();
+            return Server { child, base };
+        }
+        let exited = child.try_wait().expect("try_wait").is_some();
+        assert!(
+            !exited && Instant::now() < deadline,
+            "kith serve did not start: {}",
+            std::fs::read_to_string(&err_path).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What a client was told succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ack {
+    Created,
+    Paid,
+    Shipped,
+    Refunded,
+}
+
+struct Shared {
+    base: RwLock<String>,
+    /// Clients hold it for reading while they work; the checker takes it for writing.
+    gate: RwLock<()>,
+    acks: Mutex<HashMap<String, (String, Ack)>>,
+    stop: AtomicBool,
+    requests: AtomicU64,
+    retried: AtomicU64,
+}
+
+/// Sends one logical request until a server answers it, reusing its idempotency key
+/// across crashes. Returns the status and body of the answer.
+async fn send(
+    shared: &Shared,
+    client: &reqwest::Client,
+    path: &str,
+    token: &str,
+    body: &Value,
+    key: &str,
+) -> (u16, Value) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut attempt = 0;
+    loop {
+        let base = shared.base.read().await.clone();
+        let res = client
+            .post(format!("{base}{path}"))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(body)
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await;
+        shared.requests.fetch_add(1, Ordering::Relaxed);
+        match res {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                if let Ok(bytes) = r.bytes().await {
+                    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                    // 503 while starting or shutting down: try again like any client.
+                    if status != 503 {
+                        return (status, v);
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+        attempt += 1;
+        if attempt == 1 {
+            shared.retried.fetch_add(1, Ordering::Relaxed);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no answer to POST {path} for 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+async fn client_loop(
+    shared: Arc<Shared>,
+    buyer: User,
+    owner: User,
+    merchant: String,
+    sku: String,
+    seed: u64,
+) {
+    let client = reqwest::Client::new();
+    let mut rng = Rng(seed);
+    let mut n = 0u64;
+    while !shared.stop.load(Ordering::Relaxed) {
+        let _working = shared.gate.read().await;
+        n += 1;
+        let key = |what: &str| format!("{}-{seed}-{n}-{what}", buyer.id);
+        let (status, order) = send(
+            &shared,
+            &client,
+            &format!("/api/v1/merchants/{merchant}/checkout"),
+            &buyer.token,
+            &json!({ "delivery": "shipping", "address": address(),
+                     "items": [{ "sku_id": sku, "quantity": 1 + rng.below(2) }] }),
+            &key("checkout"),
+        )
+        .await;
+        if status != 201 {
+            assert!(matches!(status, 409 | 422), "checkout: {status} {order}");
+            continue;
+        }
+        let oid = order["id"].as_str().expect("order id").to_owned();
+        let record = |ack| {
+            let (shared, oid, buyer) = (shared.clone(), oid.clone(), buyer.id.clone());
+            async move {
+                shared.acks.lock().await.insert(oid, (buyer, ack));
+            }
+        };
+        record(Ack::Created).await;
+        if rng.below(5) == 0 {
+            continue; // left unpaid
+        }
+        let (status, body) = send(
+            &shared,
+            &client,
+            &format!("/api/v1/orders/{oid}/pay"),
+            &buyer.token,
+            &json!({ "provider": "wallet" }),
+            &key("pay"),
+        )
+        .await;
+        match status {
+            200 => record(Ack::Paid).await,
+            // A retry whose first attempt committed before the kill but whose stored
+            // answer did not survive: the order is paid, the client was never told.
+            409 => continue,
+            _ => panic!("pay: {status} {body}"),
+        }
+        let (path, body, ack) = match rng.below(3) {
+            0 => (
+                format!("/api/v1/merchants/{merchant}/orders/{oid}/ship"),
+                json!({ "carrier": "sandbox", "tracking_no": format!("SBX{n:07}") }),
+                Ack::Shipped,
+            ),
+            1 => (
+                format!("/api/v1/merchants/{merchant}/orders/{oid}/refunds"),
+                json!({ "reason": "崩溃测试退款" }),
+                Ack::Refunded,
+            ),
+            _ => continue,
+        };
+        let (status, answer) =
+            send(&shared, &client, &path, &owner.token, &body, &key("after")).await;
+        match status {
+            200 | 201 => record(ack).await,
+            409 => {}
+            _ => panic!("{path}: {status} {answer}"),
+        }
+    }
+}
+
+/// Every invariant of the module doc, read from storage in one read transaction.
+async fn check(t: &TestApp, acks: &HashMap<String, (String, Ack)>, members: &[User]) {
+    let audit = t
+        .app
+        .db
+        .read(|c| kith_app::ledger::audit(c))
+        .await
+        .expect("audit");
+    assert!(audit.is_clean(), "ledger audit after restart: {audit:?}");
+
+    let acks = acks.clone();
+    let member_ids: Vec<String> = members.iter().map(|m| m.id.clone()).collect();
+    t.app
+        .db
+        .read(move |c| {
+            // Stock: counts equal their movements.
+            for r in c.query(
+                "SELECT s.sku_id, s.location_id, s.on_hand, s.reserved,
+                        CAST(COALESCE((SELECT SUM(m.on_hand_delta) FROM stock_movements m WHERE m.sku_id = s.sku_id AND m.location_id = s.location_id), 0) AS BIGINT),
+                        CAST(COALESCE((SELECT SUM(m.reserved_delta) FROM stock_movements m WHERE m.sku_id = s.sku_id AND m.location_id = s.location_id), 0) AS BIGINT)
+                 FROM stock s",
+                &[],
+            )? {
+                let (on_hand, reserved) = (r.int(2)?, r.int(3)?);
+                assert_eq!(on_hand, r.int(4)?, "on_hand of {} vs its movements", r.text(0)?);
+                assert_eq!(reserved, r.int(5)?, "reserved of {} vs its movements", r.text(0)?);
+            }
+            // What each order still reserves is what an open order holds, and nothing
+            // once it has shipped, been cancelled or been refunded.
+            for r in c.query(
+                "SELECT o.id, o.status,
+                        CAST(COALESCE((SELECT SUM(m.reserved_delta) FROM stock_movements m WHERE m.order_id = o.id), 0) AS BIGINT),
+                        CAST((SELECT SUM(l.quantity - l.refunded_quantity) FROM order_lines l WHERE l.order_id = o.id) AS BIGINT)
+                 FROM orders o",
+                &[],
+            )? {
+                let (id, status, held, remaining) = (r.text(0)?, r.text(1)?, r.int(2)?, r.int(3)?);
+                let open = matches!(status.as_str(), "pending_payment" | "paid" | "fulfilling");
+                assert_eq!(held, if open { remaining } else { 0 }, "order {id} ({status}) holds {held}");
+            }
+            // No order paid twice; amounts within bounds.
+            let twice = c.query(
+                "SELECT order_id FROM payments WHERE status = 'succeeded' AND order_id IS NOT NULL
+                 GROUP BY order_id HAVING COUNT(*) > 1",
+                &[],
+            )?;
+            assert!(twice.is_empty(), "orders paid twice: {}", twice.len());
+            let bad = c.query(
+                "SELECT id FROM orders WHERE paid_fen NOT IN (0, total_fen) OR refunded_fen > paid_fen",
+                &[],
+            )?;
+            assert!(bad.is_empty(), "orders with impossible amounts: {}", bad.len());
+            // Each wallet: top-ups − what it paid + what came back.
+            for id in &member_ids {
+                let r = c.query_one(
+                    "SELECT CAST(COALESCE(SUM(paid_fen), 0) AS BIGINT), CAST(COALESCE(SUM(refunded_fen), 0) AS BIGINT) FROM orders WHERE buyer_id = $1",
+                    kith_store::args![id],
+                )?;
+                let want = TOP_UP_FEN - r.int(0)? + r.int(1)?;
+                let wallet = c.query_opt(
+                    "SELECT balance_fen FROM ledger_accounts WHERE id = $1",
+                    kith_store::args![kith_domain::ledger::accounts::member_wallet(id).unwrap().as_str()],
+                )?;
+                let have = wallet.map(|w| w.int(0)).transpose()?.unwrap_or(0);
+                assert_eq!(have, want, "wallet of {id}");
+            }
+            // Every acknowledged effect is there.
+            for (oid, (buyer, ack)) in &acks {
+                let r = c
+                    .query_opt("SELECT buyer_id, status, paid_fen, total_fen, refunded_fen FROM orders WHERE id = $1", kith_store::args![oid])?
+                    .unwrap_or_else(|| panic!("acknowledged order {oid} is missing"));
+                assert_eq!(&r.text(0)?, buyer);
+                let status = r.text(1)?;
+                match ack {
+                    Ack::Created => {}
+                    Ack::Paid => assert_eq!(r.int(2)?, r.int(3)?, "acknowledged payment of {oid} ({status})"),
+                    Ack::Shipped => assert!(matches!(status.as_str(), "shipped" | "delivered" | "completed"), "acknowledged shipment of {oid}: {status}"),
+                    Ack::Refunded => {
+                        assert_eq!(status, "refunded", "acknowledged refund of {oid}");
+                        assert_eq!(r.int(4)?, r.int(2)?);
+                    }
+                }
+            }
+            Ok::<_, kith_store::StoreError>(())
+        })
+        .await
+        .expect("invariant queries");
+}
+
+async fn survives_sigkill(mut t: TestApp) {
+    let kills: u32 = std::env::var("KITH_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let seed: u64 = std::env::var("KITH_CRASH_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("crash test: {kills} kills, KITH_CRASH_SEED={seed}");
+
+    // The shop and its customers, made through the in-process server.
+    let (owner, merchant) = t.approved_merchant("崩溃测试酒坊").await;
+    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
+    let product = t
+        .post(
+            &m("/products"),
+            Some(&owner.token),
+            json!({ "name": "坤沙酱香", "description": "窖藏" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sku = t
+        .post(
+            &m(&format!("/products/{product}/skus")),
+            Some(&owner.token),
+            json!({ "code": "KS-500", "attrs": { "规格": "500ml" }, "list_price_fen": 12_900 }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.put(
+        &m(&format!("/products/{product}/status")),
+        Some(&owner.token),
+        json!({ "status": "active" }),
+    )
+    .await
+    .expect(200);
+    let locations = t
+        .get(&m("/locations"), Some(&owner.token))
+        .await
+        .expect(200);
+    let warehouse = locations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "warehouse")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .expect("warehouse");
+    t.post(
+        &m("/stock/adjustments"),
+        Some(&owner.token),
+        json!({ "sku_id": sku, "location_id": warehouse, "delta": 100_000, "note": "入库" }),
+    )
+    .await
+    .expect(201);
+    let mut members = Vec::new();
+    for i in 0..CLIENTS {
+        let u = t.register_member(&format!("顾客{i}")).await;
+        t.top_up(&u, TOP_UP_FEN).await;
+        members.push(u);
+    }
+    t.halt().await;
+
+    // Outside the store's directory, so a failure leaves the server logs to read.
+    let logs = std::env::temp_dir().join(format!(
+        "kith-crash-{}-{}",
+        std::process::id(),
+        if t.database_url().is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    ));
+    eprintln!("crash test: server logs in {}", logs.display());
+    std::fs::create_dir_all(&logs).unwrap();
+    let mut server = start_server(&t, &logs, 0);
+    let shared = Arc::new(Shared {
+        base: RwLock::new(server.base.clone()),
+        gate: RwLock::new(()),
+        acks: Mutex::new(HashMap::new()),
+        stop: AtomicBool::new(false),
+        requests: AtomicU64::new(0),
+        retried: AtomicU64::new(0),
+    });
+    let clients: Vec<_> = members
+        .iter()
+        .enumerate()
+        .map(|(i, buyer)| {
+            tokio::spawn(client_loop(
+                shared.clone(),
+                buyer.clone(),
+                owner.clone(),
+                merchant.clone(),
+                sku.clone(),
+                seed.wrapping_mul(i as u64 + 3) | 1,
+            ))
+        })
+        .collect();
+
+    let mut rng = Rng(seed);
+    for run in 1..=kills {
+        tokio::time::sleep(Duration::from_millis(150 + rng.below(450))).await;
+        server.child.kill().expect("SIGKILL");
+        let _ = server.child.wait();
+        let t2 = &t;
+        let logs2 = logs.clone();
+        server = tokio::task::block_in_place(|| start_server(t2, &logs2, run));
+        *shared.base.write().await = server.base.clone();
+        // Pause the clients (they finish the request they are retrying first) and check.
+        let pause = shared.gate.write().await;
+        let acks = shared.acks.lock().await.clone();
+        check(&t, &acks, &members).await;
+        drop(pause);
+    }
+    shared.stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        c.await.expect("client");
+    }
+    let acks = shared.acks.lock().await.clone();
+    check(&t, &acks, &members).await;
+    let paid = acks.values().filter(|(_, a)| *a >= Ack::Paid).count();
+    eprintln!(
+        "crash test: survived {kills} SIGKILLs; {} requests ({} retried after a kill), {} orders acknowledged, {paid} paid or beyond",
+        shared.requests.load(Ordering::Relaxed),
+        shared.retried.load(Ordering::Relaxed),
+        acks.len()
+    );
+    assert!(
+        paid > kills as usize,
+        "the load did real work between kills"
+    );
+    server.child.kill().expect("SIGKILL");
+    let _ = server.child.wait();
+    let _ = std::fs::remove_dir_all(&logs);
+}
+
+crate::both_engines!(survives_sigkill);
