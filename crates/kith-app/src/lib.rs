@@ -29,6 +29,7 @@ pub mod error;
 pub mod feed;
 pub mod idempotency;
 pub mod ids;
+pub mod insight;
 pub mod inventory;
 pub mod jobs;
 pub mod ledger;
@@ -132,6 +133,8 @@ pub struct App {
     pub config: Arc<AppConfig>,
     /// This server's search index (see [`search`]), attached at start-up.
     pub search: search::SearchHandle,
+    /// Insight's graph snapshots, rebuilt off the request path ([`insight`]).
+    pub insight: Arc<insight::GraphCache>,
 }
 
 impl App {
@@ -141,6 +144,7 @@ impl App {
             clock,
             config: Arc::new(config),
             search: search::SearchHandle::default(),
+            insight: Arc::default(),
         }
     }
 

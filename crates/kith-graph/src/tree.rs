@@ -25,6 +25,11 @@ pub struct TreeStats {
     pub k_factor: f64,
     /// Each node's generation (depth), aligned with the input.
     pub depth: Vec<usize>,
+    /// How many nodes each node brought in, directly or through others (its subtree
+    /// without itself), aligned with the input.
+    pub descendants: Vec<usize>,
+    /// The parent links as used (out-of-range and cycle-closing links dropped).
+    pub parent: Vec<Option<u32>>,
 }
 
 pub fn tree_stats(parent: &[Option<u32>]) -> TreeStats {
@@ -89,6 +94,15 @@ pub fn tree_stats(parent: &[Option<u32>]) -> TreeStats {
         per_generation[d] += 1;
     }
     let inviters = children.iter().filter(|&&c| c > 0).count();
+    // Subtree sizes: deepest first, each node adds itself and its subtree to its parent.
+    let mut by_depth: Vec<usize> = (0..n).collect();
+    by_depth.sort_unstable_by_key(|&v| std::cmp::Reverse(depth[v]));
+    let mut descendants = vec![0usize; n];
+    for &v in &by_depth {
+        if let Some(p) = used[v] {
+            descendants[p] += descendants[v] + 1;
+        }
+    }
     TreeStats {
         members: n,
         roots,
@@ -108,6 +122,8 @@ pub fn tree_stats(parent: &[Option<u32>]) -> TreeStats {
             invited as f64 / n as f64
         },
         depth,
+        descendants,
+        parent: used.iter().map(|p| p.map(|p| p as u32)).collect(),
     }
 }
 
@@ -129,6 +145,7 @@ mod tests {
         assert_eq!(s.k_factor, 0.75);
         assert_eq!(s.branching, 1.0);
         assert_eq!(s.depth, vec![0, 1, 2, 3]);
+        assert_eq!(s.descendants, vec![3, 2, 1, 0]);
     }
 
     #[test]
@@ -142,6 +159,7 @@ mod tests {
             (2, 4, 2, 3)
         );
         assert_eq!(s.branching, 2.0);
+        assert_eq!(s.descendants, vec![4, 0, 1, 0, 0, 0]);
         assert!((s.k_factor - 4.0 / 6.0).abs() < 1e-12);
         assert_eq!(tree_stats(&[]).generations, 0);
     }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod commissions;
 pub mod communities;
+pub mod insight;
 pub mod inventory;
 pub mod media;
 pub mod merchants;
@@ -96,6 +97,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "commissions",
         "Commission plans, order attribution, distributor wallets and centre, withdrawals",
+    ),
+    (
+        "insight",
+        "Community insight for a merchant's staff: energy, repeat purchases, fission trees, KOL ranking, the traffic pool, split suggestions",
     ),
     (
         "search",

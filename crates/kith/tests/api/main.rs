@@ -11,6 +11,7 @@ mod catalog;
 mod commissions;
 mod communities;
 mod crash;
+mod insight;
 mod inventory;
 mod media;
 mod merchants;
