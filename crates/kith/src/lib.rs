@@ -4,6 +4,7 @@
 //! server ([`Application`]), and the demo community ([`demo`]). `main.rs` is the CLI; the
 //! tests start servers through [`Application`] exactly as `kith serve` does.
 
+pub mod analytics;
 pub mod backup;
 pub mod bench;
 pub mod config;

@@ -58,6 +58,9 @@ enum Command {
         #[command(subcommand)]
         command: kith::bench::BenchCommand,
     },
+    /// Community insight reports (energy, repeat purchases, fission, KOL ranking, traffic
+    /// pool, split suggestions) as tables, or JSON with --json.
+    Analytics(kith::analytics::AnalyticsArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,7 +103,10 @@ fn init_logging(json: bool, quiet: bool) {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_json, matches!(cli.command, Command::Bench { .. }));
+    init_logging(
+        cli.log_json,
+        matches!(cli.command, Command::Bench { .. } | Command::Analytics(_)),
+    );
     match run(cli.command).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -188,5 +194,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench { command } => kith::bench::run(command).await,
+        Command::Analytics(args) => {
+            let settings = Settings::for_storage(&args.storage)?;
+            let app =
+                kith::open_app(&settings, std::sync::Arc::new(kith_domain::SystemClock)).await?;
+            print!("{}", kith::analytics::report(&app, &args.report).await?);
+            Ok(())
+        }
     }
 }
