@@ -515,7 +515,7 @@ async fn checkout(
         pickup_store_id: (delivery == DeliveryMethod::Pickup)
             .then_some(f.pickup_store_id)
             .flatten(),
-        address: (delivery == DeliveryMethod::Shipping).then(|| Address {
+        address: (delivery == DeliveryMethod::Shipping).then_some(Address {
             name: f.name,
             phone: f.phone,
             province: f.province,

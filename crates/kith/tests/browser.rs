@@ -1,0 +1,383 @@
+//! The pages in a real headless Chromium, driven over WebDriver (chromedriver), against the
+//! real `kith serve --demo` binary on a random port: a member logs in, reads the feed, opens
+//! a product, adds it to the cart, checks out, pays on the sandbox gateway's page and sees
+//! the order; the merchant ships it from the console; the clerk redeems a pickup code; the
+//! admin approves a shop application. Screenshots of every step are saved (the directory
+//! is printed) and the browser's console must stay free of errors.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them
+//! the test prints why and passes, unless `CI` is set, where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// A child process killed when dropped (the server, chromedriver).
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn find_program(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    names.iter().find_map(|n| {
+        std::env::split_paths(&path)
+            .map(|d| d.join(n))
+            .find(|p| p.is_file())
+    })
+}
+
+/// `kith serve --demo` on a random port, in a fresh data directory: (process, base URL).
+fn serve_demo(dir: &Path) -> (Proc, String) {
+    let mut child = Proc(
+        Command::new(env!("CARGO_BIN_EXE_kith"))
+            .current_dir(dir)
+            .env_remove("KITH_DATABASE_URL")
+            .env_remove("KITH_DATA_DIR")
+            .env_remove("KITH_CONFIG")
+            .args(["serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.join("data"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn kith serve --demo"),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().expect("stdout")).lines();
+    let started = Instant::now();
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.strip_prefix("kith is serving on ") {
+            let url = rest
+                .split_whitespace()
+                .next()
+                .expect("url")
+                .trim_end_matches('/')
+                .to_owned();
+            println!(
+                "kith serve --demo ready in {:.1} s at {url}",
+                started.elapsed().as_secs_f64()
+            );
+            // Keep draining stdout so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return (child, url);
+        }
+    }
+    panic!("kith serve --demo exited before printing its URL");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// chromedriver's log endpoint (not part of W3C WebDriver, so not in fantoccini).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
+}
+
+struct Driver {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+    step: u32,
+    errors: Vec<String>,
+}
+
+impl Driver {
+    async fn go(&mut self, path: &str) {
+        self.c
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|e| panic!("goto {path}: {e}"));
+    }
+
+    async fn el(&self, css: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    /// Waits until an element matching `css` contains `text` (pages swap in through htmx,
+    /// so the old page may still be showing for a moment).
+    async fn until_text(&self, css: &str, text: &str) -> Element {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Ok(list) = self.c.find_all(Locator::Css(css)).await {
+                for e in list {
+                    if e.text().await.is_ok_and(|t| t.contains(text)) {
+                        return e;
+                    }
+                }
+            }
+            if Instant::now() > deadline {
+                let src = self.c.source().await.unwrap_or_default();
+                panic!("no {css} containing {text:?}; page:\n{src}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        self.el(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let e = self.el(css).await;
+        e.clear().await.expect("clear");
+        e.send_keys(text).await.expect("type");
+    }
+
+    /// Saves a screenshot and collects any console errors so far.
+    async fn shot(&mut self, name: &str) {
+        self.step += 1;
+        let png = self.c.screenshot().await.expect("screenshot");
+        let path = self.shots.join(format!("{:02}-{name}.png", self.step));
+        std::fs::write(&path, png).expect("write screenshot");
+        self.collect_errors().await;
+    }
+
+    async fn collect_errors(&mut self) {
+        let log = self.c.issue_cmd(BrowserLog).await.expect("browser log");
+        for entry in log.as_array().into_iter().flatten() {
+            if entry["level"] == "SEVERE" {
+                self.errors.push(entry["message"].to_string());
+            }
+        }
+    }
+
+    async fn login(&mut self, phone: &str) {
+        self.go("/login").await;
+        self.fill("#login", phone).await;
+        self.fill("#password", "kith-demo-2026").await;
+        self.click("#login-submit").await;
+        self.el("#who").await;
+    }
+
+    async fn logout(&mut self) {
+        self.click("form[action='/logout'] button").await;
+        self.el("#login-submit").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn journeys_in_a_real_browser() {
+    let ci = std::env::var_os("CI").is_some();
+    let (Some(chromium), Some(chromedriver)) = (
+        find_program(&["chromium", "chromium-browser", "google-chrome"]),
+        find_program(&["chromedriver"]),
+    ) else {
+        assert!(
+            !ci,
+            "CI is set but chromium/chromedriver are missing (.ci/run installs them)"
+        );
+        println!(
+            "skipped: chromium and chromedriver are not installed (apt-get install chromium chromium-driver)"
+        );
+        return;
+    };
+
+    let dir = TempDir(std::env::temp_dir().join(format!("kith-browser-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).expect("temp dir");
+    let (_server, base) = serve_demo(&dir.0);
+
+    let port = free_port();
+    let _driver = Proc(
+        Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn chromedriver"),
+    );
+    let caps: serde_json::Map<String, Value> = serde_json::from_value(json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": chromium,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=412,915", "--lang=zh-CN"]
+        },
+        "goog:loggingPrefs": { "browser": "ALL" }
+    }))
+    .expect("caps");
+    let started = Instant::now();
+    let c = loop {
+        let conn = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(conn)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => break c,
+            Err(e) if started.elapsed() < Duration::from_secs(30) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("chromedriver did not start a session: {e}"),
+        }
+    };
+    let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser-screenshots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    println!("screenshots: {}", shots.display());
+    let mut d = Driver {
+        c,
+        base,
+        shots,
+        step: 0,
+        errors: Vec::new(),
+    };
+
+    // The console check itself works: a missing page is reported as an error.
+    d.go("/no-such-page").await;
+    d.collect_errors().await;
+    assert!(
+        !d.errors.is_empty(),
+        "the browser log reports a 404 as an error"
+    );
+    d.errors.clear();
+
+    // A member logs in and reads the feed.
+    d.go("/").await;
+    d.el("#login").await;
+    d.shot("login").await;
+    d.login("13900000002").await;
+    d.el("article.post").await;
+    d.shot("feed").await;
+
+    // Opens a product of the liquor shop, sees their price, adds it to the cart.
+    d.go("/shops").await;
+    d.until_text("a.card", "茅台镇酱香酒坊")
+        .await
+        .click()
+        .await
+        .expect("open shop");
+    d.until_text("a.card", "五年窖藏酱香")
+        .await
+        .click()
+        .await
+        .expect("open product");
+    d.until_text("#product-name", "五年窖藏酱香").await;
+    d.el(".your-price").await;
+    d.shot("product").await;
+    d.click(".add-to-cart").await;
+
+    // Checks out to an address and lands on the new order.
+    d.el("#place-order").await;
+    d.fill("#province", "贵州省").await;
+    d.fill("#city", "贵阳市").await;
+    d.fill("#district", "观山湖区").await;
+    d.fill("#detail", "林城东路 99 号").await;
+    d.shot("cart").await;
+    d.click("#place-order").await;
+    d.el("#pay-sandbox").await;
+    d.until_text("#order-status", "待付款").await;
+    let order_url = d.c.current_url().await.expect("url").to_string();
+    let order_id = order_url.rsplit('/').next().expect("order id").to_owned();
+    d.shot("order-awaiting-payment").await;
+
+    // Pays on the sandbox gateway's page.
+    d.click("#pay-sandbox").await;
+    d.click("button[value=succeeded]").await;
+    d.until_text("body", "succeeded").await;
+    d.shot("sandbox-paid").await;
+    d.go(&format!("/orders/{order_id}")).await;
+    d.until_text("#order-status", "待发货").await;
+    d.go("/orders").await;
+    d.el(&format!("a[href='/orders/{order_id}']")).await;
+    d.shot("my-orders").await;
+
+    // The demo order waiting at the store shows its pickup code.
+    d.until_text("a.order-row", "待自提")
+        .await
+        .click()
+        .await
+        .expect("open pickup order");
+    let code = d.el("#pickup-code").await.text().await.expect("code");
+    assert_eq!(code.trim().len(), 8, "{code}");
+    d.shot("pickup-code").await;
+    d.logout().await;
+
+    // The merchant ships the paid order from the console.
+    d.login("13800000001").await;
+    d.go("/console").await;
+    d.until_text("h1", "茅台镇酱香酒坊").await;
+    d.shot("console-dashboard").await;
+    d.click("a[href^='/console/'][href$='/orders']").await;
+    d.click(&format!("a[href$='/orders/{order_id}']")).await;
+    d.fill("#tracking_no", "SF2026112201").await;
+    d.click("#ship").await;
+    d.until_text("#order-status", "已发货").await;
+    d.shot("console-shipped").await;
+    d.logout().await;
+
+    // The clerk redeems the pickup code at the counter.
+    d.login("13800000004").await;
+    d.click("a[href^='/clerk/']").await;
+    d.fill("#code", code.trim()).await;
+    d.click("#redeem").await;
+    d.el("#redeemed").await;
+    d.shot("clerk-redeemed").await;
+    d.logout().await;
+
+    // The admin approves the waiting shop application.
+    d.login("13800000000").await;
+    d.go("/admin").await;
+    d.until_text(".application", "山野茶舍").await;
+    d.shot("admin-applications").await;
+    d.click(".application .approve").await;
+    d.until_text(".approved-merchant", "山野茶舍").await;
+    d.shot("admin-approved").await;
+
+    // The member sees the order shipped, in English this time.
+    d.logout().await;
+    d.login("13900000002").await;
+    d.go(&format!("/orders/{order_id}?lang=en")).await;
+    d.until_text("#order-status", "Shipped").await;
+    d.until_text("#tracking-no", "SF2026112201").await;
+    d.shot("order-shipped-en").await;
+
+    d.collect_errors().await;
+    let errors = std::mem::take(&mut d.errors);
+    d.c.close().await.expect("close the browser");
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+}
