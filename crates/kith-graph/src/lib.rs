@@ -62,3 +62,8 @@ impl SplitMix64 {
         }
     }
 }
+
+/// Threads the parallel algorithms use (rayon's global pool).
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}

@@ -16,6 +16,8 @@
 //! throw-away database**: the bench creates kith's tables (migrations) and `bench_raw` in
 //! it, fills them, and leaves them there. Seed data is made through the use cases.
 
+pub mod graph;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +41,9 @@ pub enum BenchCommand {
     /// Checkout + wallet payment throughput, and on one hot SKU, against raw insert
     /// transactions per second on the same engine.
     Checkout(CheckoutArgs),
+    /// The insight graph: snapshot build, PageRank against a minimal CSR power iteration
+    /// over the same arrays, label propagation.
+    Graph(graph::GraphArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -105,6 +110,9 @@ pub struct CheckoutArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Checkout(args) => checkout(args).await,
+        BenchCommand::Graph(args) => {
+            tokio::task::spawn_blocking(move || graph::run(args)).await?
+        }
     }
 }
 
