@@ -1863,3 +1863,507 @@ fn a_history_with_every_operation_keeps_money_and_stock_whole() {
         assert_eq!(got, want, "step {i}: {op:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Money sharing: random histories of share visits (bindings), orders, payments, deliveries,
+// refunds (partial and full), settlement-clock advances and withdrawals with their
+// decisions and payouts, on a shop with a commission plan (L1 10 %, L2 5 %, rebate 2 %).
+// After every step: the ledger balances; every distributor's balances add up to the
+// commission standing on their orders less what was paid out; what is withdrawing is what
+// open withdrawals hold; no order pays more than the cap or beyond two levels, nor the
+// buyer anything but the rebate; reversals never exceed what was booked; and a fully
+// refunded order leaves every beneficiary at zero for it.
+
+mod sharing_props {
+    use super::*;
+    use kith_app::sharing::LinkKind;
+    use kith_domain::commission::PlanInput;
+
+    const MEMBERS: usize = 4;
+    const PRICE: i64 = 10_000;
+
+    #[derive(Debug, Clone)]
+    pub enum SOp {
+        Visit {
+            visitor: usize,
+            sharer: usize,
+        },
+        Buy {
+            buyer: usize,
+            qty: i64,
+        },
+        Pay {
+            order: Index,
+        },
+        Deliver {
+            order: Index,
+        },
+        Refund {
+            order: Index,
+            one_unit: bool,
+        },
+        Advance {
+            days: i64,
+        },
+        Withdraw {
+            member: usize,
+            fen: i64,
+        },
+        Decide {
+            withdrawal: Index,
+            approve: bool,
+            payout_ok: bool,
+        },
+    }
+
+    pub fn sop() -> impl Strategy<Value = SOp> {
+        prop_oneof![
+            3 => (0..MEMBERS, 0..MEMBERS).prop_map(|(visitor, sharer)| SOp::Visit { visitor, sharer }),
+            3 => (0..MEMBERS, 1i64..4).prop_map(|(buyer, qty)| SOp::Buy { buyer, qty }),
+            3 => any::<Index>().prop_map(|order| SOp::Pay { order }),
+            2 => any::<Index>().prop_map(|order| SOp::Deliver { order }),
+            2 => (any::<Index>(), any::<bool>()).prop_map(|(order, one_unit)| SOp::Refund { order, one_unit }),
+            2 => (1i64..10).prop_map(|days| SOp::Advance { days }),
+            2 => (0..MEMBERS, 1i64..4_000).prop_map(|(member, fen)| SOp::Withdraw { member, fen }),
+            2 => (any::<Index>(), any::<bool>(), any::<bool>())
+                .prop_map(|(withdrawal, approve, payout_ok)| SOp::Decide { withdrawal, approve, payout_ok }),
+        ]
+    }
+
+    struct World {
+        app: App,
+        clock: ManualClock,
+        admin: Principal,
+        owner: Principal,
+        merchant: String,
+        sku: String,
+        members: Vec<Principal>,
+        codes: Vec<String>,
+        orders: Vec<String>,
+        withdrawals: Vec<String>,
+        _dir: TempDir,
+    }
+
+    /// A refusal is part of the game; anything else is a bug.
+    fn refused_or<T>(r: AppResult<T>, what: &str) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(AppError::Conflict { .. } | AppError::Invalid { .. } | AppError::NotFound(_)) => {
+                None
+            }
+            Err(e) => panic!("{what}: {e:?}"),
+        }
+    }
+
+    async fn top_up(app: &App, who: &Principal, amount_fen: i64) {
+        let p = app.start_topup(who, amount_fen).await.expect("top-up");
+        let body = serde_json::to_vec(&CallbackBody {
+            event_id: format!("t_{}", p.id),
+            payment_id: p.id,
+            status: "succeeded".into(),
+            amount_fen,
+        })
+        .unwrap();
+        let sig = kith_domain::signature::sign(
+            app.config.sandbox_secret.as_bytes(),
+            app.now_ms() / 1000,
+            &body,
+        );
+        assert_eq!(
+            app.payment_callback("sandbox", &sig, &body)
+                .await
+                .expect("callback"),
+            CallbackOutcome::Applied
+        );
+    }
+
+    async fn open() -> World {
+        let dir = TempDir::new();
+        let config = dir.0.join("kith.toml");
+        std::fs::write(&config, "").expect("write config");
+        let args = ServeArgs {
+            storage: StorageArgs {
+                data_dir: Some(dir.0.clone()),
+                pool_size: Some(2),
+                config: Some(config),
+                ..Default::default()
+            },
+            workers: Some(false),
+            sandbox_payments: Some(true),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(&args).expect("settings");
+        let clock = ManualClock::starting_now();
+        let app = kith::open_app(&settings, Arc::new(clock.clone()))
+            .await
+            .expect("open app");
+        let admin = account(&app, 1, "平台管理员", true).await;
+        let owner = account(&app, 2, "茶庄老板", false).await;
+        let mut members = Vec::new();
+        for i in 0..MEMBERS {
+            members.push(account(&app, 20 + i as u32, &format!("成员{i}"), false).await);
+        }
+        let merchant = app
+            .apply_merchant(
+                &owner,
+                MerchantInput {
+                    name: Some("分享茶庄".into()),
+                    description: Some("props".into()),
+                    contact_phone: None,
+                },
+            )
+            .await
+            .expect("apply")
+            .id;
+        app.decide_merchant(&admin, &merchant, true, None)
+            .await
+            .expect("approve");
+        let product = app
+            .create_product(
+                &owner,
+                &merchant,
+                ProductInput {
+                    name: Some("红茶".into()),
+                    description: Some("p".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("product")
+            .id;
+        let sku = app
+            .add_sku(
+                &owner,
+                &merchant,
+                &product,
+                NewSku {
+                    code: "TEA-1".into(),
+                    attrs: None,
+                    weight_g: None,
+                    list_price_fen: PRICE,
+                },
+            )
+            .await
+            .expect("sku")
+            .id;
+        app.set_product_status(&owner, &merchant, &product, "active")
+            .await
+            .expect("activate");
+        let warehouse = app
+            .list_locations(&owner, &merchant)
+            .await
+            .expect("locations")
+            .into_iter()
+            .find(|l| l.kind == "warehouse")
+            .expect("warehouse")
+            .id;
+        app.adjust_stock(
+            &owner,
+            &merchant,
+            Adjustment {
+                sku_id: sku.clone(),
+                location_id: warehouse,
+                delta: 10_000,
+                note: None,
+            },
+        )
+        .await
+        .expect("stock");
+        app.set_commission_plan(
+            &owner,
+            &merchant,
+            PlanInput {
+                levels_bp: vec![1000, 500],
+                rebate_bp: 200,
+                group_buy_commission: false,
+                group_leader_bp: 0,
+                cap_bp: None,
+                binding_mode: "permanent".into(),
+                binding_days: None,
+                attribution_window_days: None,
+                withdraw_min_fen: Some(100),
+                withdraw_daily_limit_fen: Some(5_000),
+            },
+        )
+        .await
+        .expect("plan");
+        let mut codes = Vec::new();
+        for m in &members {
+            top_up(&app, m, 1_000_000).await;
+            codes.push(
+                app.create_share_link(m, LinkKind::Product, &product)
+                    .await
+                    .expect("link")
+                    .code,
+            );
+        }
+        World {
+            app,
+            clock,
+            admin,
+            owner,
+            merchant,
+            sku,
+            members,
+            codes,
+            orders: Vec::new(),
+            withdrawals: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn apply(w: &mut World, op: &SOp) {
+        let app = w.app.clone();
+        match op {
+            SOp::Visit { visitor, sharer } => {
+                refused_or(
+                    app.visit_share_link(Some(&w.members[*visitor]), &w.codes[*sharer])
+                        .await,
+                    "visit",
+                );
+            }
+            SOp::Buy { buyer, qty } => {
+                let input = CheckoutInput {
+                    delivery: DeliveryMethod::Shipping,
+                    pickup_store_id: None,
+                    address: Some(address()),
+                    items: Some(vec![(w.sku.clone(), *qty)]),
+                };
+                if let Some(o) = refused_or(
+                    app.checkout(&w.members[*buyer], &w.merchant, input).await,
+                    "checkout",
+                ) {
+                    w.orders.push(o.id);
+                }
+            }
+            SOp::Pay { order } | SOp::Deliver { order } | SOp::Refund { order, .. } => {
+                if w.orders.is_empty() {
+                    return;
+                }
+                let oid = w.orders[order.index(w.orders.len())].clone();
+                let o = app.get_order(&w.owner, &oid).await;
+                let o = match o {
+                    Ok(o) => o,
+                    Err(_) => app
+                        .get_order(&w.admin, &oid)
+                        .await
+                        .unwrap_or_else(|e| panic!("order {oid}: {e:?}")),
+                };
+                let buyer = w
+                    .members
+                    .iter()
+                    .find(|m| m.account_id == o.buyer_id)
+                    .expect("buyer")
+                    .clone();
+                match op {
+                    SOp::Pay { .. } => {
+                        refused_or(app.pay_with_wallet(&buyer, &oid).await, "pay");
+                    }
+                    SOp::Deliver { .. } => {
+                        let tracking = format!("SBX{}", &oid.replace('-', "")[..12]);
+                        if refused_or(
+                            app.ship_order(&w.owner, &w.merchant, &oid, "sandbox", &tracking)
+                                .await,
+                            "ship",
+                        )
+                        .is_some()
+                        {
+                            refused_or(app.confirm_receipt(&buyer, &oid).await, "confirm");
+                        }
+                    }
+                    SOp::Refund { one_unit, .. } => {
+                        let lines = one_unit.then(|| vec![(1, 1)]);
+                        refused_or(
+                            app.refund_order(&w.owner, &w.merchant, &oid, lines, "props")
+                                .await,
+                            "refund",
+                        );
+                    }
+                    _ => unreachable!(),
+                }
+            }
+            SOp::Advance { days } => {
+                w.clock.advance_secs(days * 86_400);
+                while kith_app::jobs::run_once(&app, "props").await.expect("jobs") > 0 {}
+            }
+            SOp::Withdraw { member, fen } => {
+                let m = &w.members[*member];
+                if let Some(wd) = refused_or(
+                    app.request_withdrawal(m, &m.account_id, &w.merchant, *fen)
+                        .await,
+                    "withdraw",
+                ) {
+                    w.withdrawals.push(wd.id);
+                }
+            }
+            SOp::Decide {
+                withdrawal,
+                approve,
+                payout_ok,
+            } => {
+                if w.withdrawals.is_empty() {
+                    return;
+                }
+                let id = w.withdrawals[withdrawal.index(w.withdrawals.len())].clone();
+                if *approve {
+                    if let Some(wd) =
+                        refused_or(app.approve_withdrawal(&w.admin, &id).await, "approve")
+                    {
+                        let body = serde_json::to_vec(&serde_json::json!({
+                            "event_id": format!("po_{id}"), "withdrawal_id": id,
+                            "status": if *payout_ok { "succeeded" } else { "failed" }, "amount_fen": wd.amount_fen,
+                        }))
+                        .unwrap();
+                        let sig = kith_domain::signature::sign(
+                            app.config.sandbox_secret.as_bytes(),
+                            app.now_ms() / 1000,
+                            &body,
+                        );
+                        app.payout_callback("sandbox", &sig, &body)
+                            .await
+                            .expect("payout callback");
+                    }
+                } else {
+                    refused_or(
+                        app.reject_withdrawal(&w.admin, &id, "props").await,
+                        "reject",
+                    );
+                }
+            }
+        }
+    }
+
+    async fn check(w: &World, history: &[SOp]) {
+        let fail = |msg: String| -> ! { panic!("{msg}\nhistory: {history:#?}") };
+        let audit = w.app.ledger_audit(&w.admin).await.expect("audit");
+        if !audit.is_clean() {
+            fail(format!("ledger audit: {audit:?}"));
+        }
+        let mid = w.merchant.clone();
+        let rows = w
+            .app
+            .db
+            .read(move |c| {
+                c.query(
+                    "SELECT c.order_id, c.role, c.beneficiary_id, c.amount_fen, c.reversed_fen, c.state, o.goods_fen, o.buyer_id, o.paid_fen, o.refunded_fen
+                     FROM order_commissions c JOIN orders o ON o.id = c.order_id WHERE c.merchant_id = $1",
+                    args![&mid],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok((
+                        r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?, r.int(4)?, r.text(5)?, r.int(6)?, r.text(7)?, r.int(8)?, r.int(9)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>, kith_store::StoreError>>()
+            })
+            .await
+            .expect("rows");
+        let mut per_order: BTreeMap<String, i64> = BTreeMap::new();
+        let mut standing: HashMap<String, i64> = HashMap::new();
+        for (oid, role, who, amount, reversed, state, goods, buyer, paid, refunded) in &rows {
+            if !["rebate", "l1", "l2"].contains(&role.as_str()) {
+                fail(format!("order {oid} pays a role {role}"));
+            }
+            if role != "rebate" && who == buyer {
+                fail(format!("order {oid}: the buyer earns {role}"));
+            }
+            if *reversed < 0 || reversed > amount {
+                fail(format!("order {oid}: reversed {reversed} of {amount}"));
+            }
+            *per_order.entry(oid.clone()).or_default() += amount;
+            if per_order[oid] * 10_000 > goods * 3_000 {
+                fail(format!(
+                    "order {oid}: commission {} over 30 % of {goods}",
+                    per_order[oid]
+                ));
+            }
+            if *paid > 0 && refunded >= paid && reversed != amount {
+                fail(format!(
+                    "order {oid} fully refunded but {who} keeps {}",
+                    amount - reversed
+                ));
+            }
+            if state != "planned" {
+                *standing.entry(who.clone()).or_default() += amount - reversed;
+            }
+        }
+        for m in &w.members {
+            let (me, mid) = (m.account_id.clone(), w.merchant.clone());
+            let (paid_out, open) = w
+                .app
+                .db
+                .read(move |c| {
+                    let p = c
+                        .query_one(
+                            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS bigint) FROM withdrawals WHERE account_id = $1 AND merchant_id = $2 AND status = 'paid'",
+                            args![&me, &mid],
+                        )?
+                        .int(0)?;
+                    let o = c
+                        .query_one(
+                            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS bigint) FROM withdrawals WHERE account_id = $1 AND merchant_id = $2 AND status IN ('requested', 'paying')",
+                            args![&me, &mid],
+                        )?
+                        .int(0)?;
+                    Ok::<_, kith_store::StoreError>((p, o))
+                })
+                .await
+                .expect("withdrawals");
+            let wallet = w
+                .app
+                .commission_wallet(
+                    m,
+                    &m.account_id,
+                    &w.merchant,
+                    kith_app::page::PageRequest::first(1),
+                )
+                .await
+                .expect("wallet");
+            let b = wallet.balances;
+            if b.pending_fen < 0 || b.frozen_fen < 0 || b.withdrawing_fen < 0 {
+                fail(format!("negative balance: {b:?}"));
+            }
+            if b.withdrawing_fen != open {
+                fail(format!(
+                    "withdrawing {} but open withdrawals hold {open}",
+                    b.withdrawing_fen
+                ));
+            }
+            let held =
+                b.pending_fen + b.frozen_fen + b.available_fen + b.withdrawing_fen + paid_out;
+            let earned = standing.get(&m.account_id).copied().unwrap_or(0);
+            if held != earned {
+                fail(format!(
+                    "{}: balances {b:?} + paid out {paid_out} = {held}, but standing commission is {earned}",
+                    m.account_id
+                ));
+            }
+        }
+    }
+
+    pub async fn play(ops: &[SOp]) {
+        let mut w = open().await;
+        check(&w, ops).await;
+        for op in ops {
+            apply(&mut w, op).await;
+            check(&w, ops).await;
+        }
+        apply(&mut w, &SOp::Advance { days: 30 }).await;
+        check(&w, ops).await;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 16,
+        max_shrink_time: 60_000,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn random_sharing_histories_keep_commission_whole(ops in prop::collection::vec(sharing_props::sop(), 1..40)) {
+        runtime().block_on(sharing_props::play(&ops));
+    }
+}
