@@ -164,14 +164,24 @@ async fn product(
     let (who, shop) = shop(&c, &mid)?;
     let p = s.app.get_product(Some(&who), &mid, &pid).await?;
     let tiers = s.app.list_tiers(Some(&who), &mid).await?;
+    let locations = s.app.list_locations(&who, &mid).await?;
     let mut stock = Vec::new();
     for sku in &p.skus {
-        stock.extend(
-            s.app
-                .list_stock(&who, &mid, Some(&sku.id), None, PageRequest::first(100))
-                .await?
-                .items,
-        );
+        let levels = s
+            .app
+            .list_stock(&who, &mid, Some(&sku.id), None, PageRequest::first(100))
+            .await?
+            .items;
+        for l in &locations {
+            let level = levels.iter().find(|x| x.location_id == l.id);
+            stock.push(pages::StockRow {
+                sku_id: sku.id.clone(),
+                location_id: l.id.clone(),
+                location_name: l.name.clone(),
+                on_hand: level.map_or(0, |x| x.on_hand),
+                reserved: level.map_or(0, |x| x.reserved),
+            });
+        }
     }
     Ok(render(&pages::ConsoleProduct {
         c,

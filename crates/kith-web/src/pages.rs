@@ -5,7 +5,6 @@ use askama::Template;
 use kith_app::browse::{CommunityCard, Dashboard, ShopCard};
 use kith_app::catalog::Product;
 use kith_app::communities::Community;
-use kith_app::inventory::StockLevel;
 use kith_app::merchants::Merchant;
 use kith_app::orders::{CartItem, Order, OrderEvent};
 use kith_app::posts::{Comment, Post};
@@ -272,7 +271,16 @@ pub struct ConsoleProduct {
     pub shop: Shop,
     pub p: Product,
     pub tiers: Vec<Tier>,
-    pub stock: Vec<StockLevel>,
+    /// One row per SKU and location, including locations that never held the SKU.
+    pub stock: Vec<StockRow>,
+}
+
+pub struct StockRow {
+    pub sku_id: String,
+    pub location_id: String,
+    pub location_name: String,
+    pub on_hand: i64,
+    pub reserved: i64,
 }
 
 #[derive(Template)]

@@ -18,6 +18,7 @@ both_engines!(
     forged_and_tokenless_posts_are_refused,
     pages_enforce_who_may_see_what,
     pages_set_security_headers_and_speak_two_languages,
+    posts_communities_and_the_catalog_through_the_pages,
 );
 
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
@@ -112,6 +113,46 @@ impl<'a> Browser<'a> {
             .header("sec-fetch-site", site)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(serde_urlencoded::to_string(form).expect("form"));
+        self.send(req).await
+    }
+
+    /// A multipart POST (the composer), with the page's CSRF token and one file field.
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &[u8])>,
+    ) -> Page {
+        let boundary = "kith-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"a.png\"\r\ncontent-type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = self
+            .client
+            .post(format!("{}{path}", self.t.base))
+            .header("sec-fetch-site", "same-origin")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
         self.send(req).await
     }
 
@@ -730,4 +771,238 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
             .unwrap()
             .contains("problem+json")
     );
+}
+
+async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
+    let s = shop(&t).await;
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+
+    // The merchant builds a product in the console: create, add a SKU, set the tier price,
+    // stock the warehouse, put it on sale.
+    let products = format!("/console/{}/products", s.merchant);
+    let p = owner
+        .submit(
+            &products,
+            &products,
+            &[("name", "品鉴小酒"), ("description", "100ml 小瓶")],
+        )
+        .await
+        .expect(303);
+    let product_page = p.location();
+    let pid = product_page.rsplit('/').next().unwrap().to_owned();
+    owner
+        .submit(
+            &product_page,
+            &format!("{product_page}/skus"),
+            &[("code", "JX-MINI"), ("spec", "100ml"), ("price", "39")],
+        )
+        .await
+        .expect(303);
+    // A price that is not money is refused, naming the field.
+    let bad = owner
+        .submit(
+            &product_page,
+            &format!("{product_page}/skus"),
+            &[("code", "JX-MINI2"), ("price", "3.999")],
+        )
+        .await
+        .expect(422);
+    assert!(bad.body.contains("price"), "{}", bad.body);
+    let page = owner.get(&product_page).await.expect(200);
+    let sku = sku_of(&page.body);
+    let loc_key = "name=\"location_id\" value=\"";
+    let at = page.body.find(loc_key).expect("a stock row") + loc_key.len();
+    let location = page.body[at..].split('"').next().unwrap().to_owned();
+    owner
+        .submit(
+            &product_page,
+            &format!("{product_page}/prices"),
+            &[
+                ("sku_id", &sku),
+                ("tier", "shareholder"),
+                ("price", "32.50"),
+            ],
+        )
+        .await
+        .expect(303);
+    owner
+        .submit(
+            &product_page,
+            &format!("{product_page}/stock"),
+            &[
+                ("sku_id", &sku),
+                ("location_id", &location),
+                ("delta", "12"),
+            ],
+        )
+        .await
+        .expect(303);
+    owner
+        .submit(
+            &product_page,
+            &format!("{product_page}/status"),
+            &[("status", "active")],
+        )
+        .await
+        .expect(303);
+    let api = t
+        .get(
+            &format!("/api/v1/merchants/{}/products/{pid}", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(api["status"], "active");
+    assert_eq!(api["skus"][0]["list_price_fen"], 3900);
+    assert_eq!(api["skus"][0]["tier_prices"][0]["price_fen"], 3250);
+    let page = owner.get(&product_page).await.expect(200);
+    assert!(
+        page.body.contains("<td>12</td>"),
+        "stock shown: {}",
+        page.body
+    );
+
+    // The shareholder sees ¥32.50 on the product page.
+    let u = shareholder(&t, &s).await;
+    let mut b = Browser::login(&t, &u.login).await;
+    let page = b
+        .get(&format!("/shops/{}/products/{pid}", s.merchant))
+        .await
+        .expect(200);
+    assert!(page.body.contains("¥32.50") && page.body.contains("¥39.00"));
+
+    // The merchant's community: joined from the communities page.
+    let community = t
+        .post(
+            "/api/v1/communities",
+            Some(&s.owner.token),
+            json!({ "name": "酱香品鉴群", "description": "品鉴", "tags": ["白酒"], "join_policy": "open", "merchant_id": s.merchant }),
+        )
+        .await
+        .expect(201);
+    let cid = community["id"].as_str().unwrap().to_owned();
+    assert!(
+        b.get("/communities")
+            .await
+            .expect(200)
+            .body
+            .contains("酱香品鉴群")
+    );
+    b.submit("/communities", &format!("/communities/{cid}/join"), &[])
+        .await
+        .expect(303);
+    assert!(
+        b.get(&format!("/communities/{cid}"))
+            .await
+            .expect(200)
+            .body
+            .contains("酱香品鉴群")
+    );
+    assert!(
+        owner
+            .get(&format!("/console/{}/communities", s.merchant))
+            .await
+            .expect(200)
+            .body
+            .contains("酱香品鉴群")
+    );
+
+    // The composer: a post with an image and the tagged product, into the community.
+    let csrf = b.get("/compose").await.expect(200).csrf();
+    let png = crate::media::small_png(7);
+    let p = b
+        .post_multipart(
+            "/compose",
+            &[
+                ("csrf", &csrf),
+                ("body", "第一次喝酱香，小酒版刚好"),
+                ("visibility", "community"),
+                ("community_id", &cid),
+                ("tag", &sku),
+            ],
+            Some(("image", &png)),
+        )
+        .await
+        .expect(303);
+    let post_path = p.location();
+    let post_id = post_path.trim_start_matches("/posts/").to_owned();
+    let post = t
+        .get(&format!("/api/v1/posts/{post_id}"), Some(&u.token))
+        .await
+        .expect(200);
+    assert_eq!(post["images"].as_array().unwrap().len(), 1);
+    assert_eq!(post["tags"][0]["sku_id"], sku.as_str());
+    assert_eq!(post["community_id"], cid.as_str());
+    // Without the token the composer refuses, and nothing is posted.
+    b.post_multipart("/compose", &[("body", "伪造")], None)
+        .await
+        .expect(403);
+    // The post page: like it, comment on it; the tag links to the product.
+    let page = b.get(&post_path).await.expect(200);
+    assert!(
+        page.body
+            .contains(&format!("/shops/{}/skus/{sku}", s.merchant))
+    );
+    let p = b
+        .get(&format!("/shops/{}/skus/{sku}", s.merchant))
+        .await
+        .expect(303);
+    assert_eq!(
+        p.location(),
+        format!("/shops/{}/products/{pid}", s.merchant)
+    );
+    b.submit(
+        &post_path,
+        &format!("{post_path}/like"),
+        &[("back", "//evil.example/")],
+    )
+    .await
+    .expect(303);
+    b.submit(
+        &post_path,
+        &format!("{post_path}/comments"),
+        &[("body", "好喝！")],
+    )
+    .await
+    .expect(303);
+    let page = b.get(&post_path).await.expect(200);
+    assert!(page.body.contains("好喝！"));
+    let post = t
+        .get(&format!("/api/v1/posts/{post_id}"), Some(&u.token))
+        .await
+        .expect(200);
+    assert_eq!(post["like_count"], 1);
+    assert_eq!(post["comment_count"], 1);
+    // An empty comment is refused, naming the field.
+    let p = b
+        .submit(
+            &post_path,
+            &format!("{post_path}/comments"),
+            &[("body", "")],
+        )
+        .await
+        .expect(422);
+    assert!(p.body.contains("body"));
+
+    // A new clerk: invited on the stores page, accepted on their own page.
+    let stores = format!("/console/{}/stores", s.merchant);
+    let page = owner.get(&stores).await.expect(200);
+    let key = format!("action=\"/console/{}/stores/", s.merchant);
+    let at = page.body.find(&key).expect("invite form") + key.len();
+    let store_id = page.body[at..].split('/').next().unwrap().to_owned();
+    let p = owner
+        .submit(&stores, &format!("{stores}/{store_id}/clerks"), &[])
+        .await
+        .expect(200);
+    let key = "id=\"invite-code\">";
+    let at = p.body.find(key).expect("the code is shown once") + key.len();
+    let code = p.body[at..].split('<').next().unwrap().to_owned();
+    let newbie = t.register_member("新店员").await;
+    let mut c = Browser::login(&t, &newbie.login).await;
+    let p = c
+        .submit("/me", "/me/invitations", &[("code", &code)])
+        .await
+        .expect(303);
+    assert_eq!(p.location(), format!("/clerk/{store_id}"));
+    c.get(&p.location()).await.expect(200);
 }
