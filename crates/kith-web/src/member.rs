@@ -45,6 +45,7 @@ pub fn routes() -> Router<Web> {
         .route("/communities/{id}/join", post(join))
         .route("/me", get(me))
         .route("/me/invitations", post(accept_invitation))
+        .route("/me/topup", post(topup))
 }
 
 #[derive(Deserialize, Default)]
@@ -660,6 +661,23 @@ async fn me(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
 }
 
 #[derive(Deserialize)]
+struct TopupForm {
+    #[serde(default)]
+    amount: String,
+}
+
+/// Tops the wallet up through the sandbox gateway: its page confirms the payment.
+async fn topup(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<TopupForm>,
+) -> WebResult<Response> {
+    let fen = pages::parse_yuan("amount", &f.amount)?;
+    let p = s.app.start_topup(c.principal()?, fen).await?;
+    Ok(see(format!("/sandbox/pay/{}", p.id)))
+}
+
+#[derive(Deserialize)]
 struct CodeForm {
     #[serde(default)]
     code: String,
@@ -679,4 +697,37 @@ async fn accept_invitation(
         Some(store) => format!("/clerk/{store}"),
         None => format!("/console/{}", inv.merchant_id),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::local;
+
+    #[test]
+    fn only_local_paths_come_back() {
+        assert_eq!(local(Some("/orders/1"), "/"), "/orders/1");
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "evil",
+            "",
+        ] {
+            assert_eq!(local(Some(bad), "/x"), "/x", "{bad}");
+        }
+        assert_eq!(local(None, "/x"), "/x");
+    }
+
+    proptest! {
+        /// A `back`/`next` parameter never leads off the site.
+        #[test]
+        fn redirects_stay_on_the_site(s in "\\PC{0,20}") {
+            let to = local(Some(&s), "/");
+            prop_assert!(to.starts_with('/'));
+            prop_assert!(!to.starts_with("//"));
+            prop_assert!(!to.contains('\\'));
+        }
+    }
 }

@@ -341,3 +341,55 @@ pub struct AdminPage {
     pub pending: Vec<Merchant>,
     pub approved: Vec<Merchant>,
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{parse_yuan, yuan};
+
+    #[test]
+    fn yuan_reads_and_writes_money() {
+        assert_eq!(yuan(0), "¥0.00");
+        assert_eq!(yuan(59900), "¥599.00");
+        assert_eq!(yuan(-5), "¥-0.05");
+        assert_eq!(parse_yuan("price", "12").unwrap(), 1200);
+        assert_eq!(parse_yuan("price", "12.5").unwrap(), 1250);
+        assert_eq!(parse_yuan("price", "¥0.07").unwrap(), 7);
+        for bad in [
+            "",
+            "1.234",
+            "-1",
+            "1e3",
+            "1.2.3",
+            "¥",
+            "12,5",
+            ".5",
+            "9999999999",
+        ] {
+            let err = parse_yuan("price", bad).unwrap_err();
+            assert!(err.to_string().starts_with("price:"), "{bad}: {err}");
+        }
+    }
+
+    proptest! {
+        /// Every amount a page shows reads back as the same number of fen.
+        #[test]
+        fn shown_amounts_parse_back(fen in 0i64..100_000_000_000) {
+            prop_assert_eq!(parse_yuan("price", &yuan(fen)).unwrap(), fen);
+        }
+
+        /// Whatever is typed, a price is either refused naming the field or a
+        /// non-negative number of fen that prints back to the same yuan value.
+        #[test]
+        fn typed_prices_are_exact_or_refused(s in "[0-9¥.,-]{0,12}") {
+            match parse_yuan("price", &s) {
+                Ok(fen) => {
+                    prop_assert!(fen >= 0);
+                    prop_assert_eq!(parse_yuan("price", &yuan(fen)).unwrap(), fen);
+                }
+                Err(e) => prop_assert!(e.to_string().starts_with("price:")),
+            }
+        }
+    }
+}
