@@ -37,7 +37,7 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/orders/{oid}/ship", post(ship))
         .route("/console/{mid}/orders/{oid}/ready", post(ready))
         .route("/console/{mid}/orders/{oid}/refund", post(refund))
-        .route("/console/{mid}/stores", get(stores))
+        .route("/console/{mid}/stores", get(stores).post(create_store))
         .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
         .route("/console/{mid}/communities", get(communities))
 }
@@ -433,6 +433,68 @@ async fn stores_page(s: &Web, c: Ctx, mid: &str, code: Option<String>) -> WebRes
         code,
     })?
     .into_response())
+}
+
+#[derive(Deserialize)]
+struct StoreForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    opens: String,
+    #[serde(default)]
+    closes: String,
+}
+
+fn parse_degrees(field: &str, s: &str) -> Result<f64, AppError> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| AppError::invalid(field, "must be a number of degrees, e.g. 26.647"))
+}
+
+/// A new store; opening hours, when given, are the same every day of the week.
+async fn create_store(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<StoreForm>,
+) -> WebResult<Response> {
+    let hours = match (f.opens.trim(), f.closes.trim()) {
+        ("", "") => None,
+        (o, cl) => Some(
+            (1..=7)
+                .map(|d| kith_domain::store::OpeningWindow {
+                    weekday: d,
+                    opens: o.to_owned(),
+                    closes: cl.to_owned(),
+                })
+                .collect(),
+        ),
+    };
+    s.app
+        .create_store(
+            c.principal()?,
+            &mid,
+            kith_app::stores::StoreInput {
+                name: Some(f.name),
+                address: Some(f.address),
+                latitude: Some(parse_degrees("latitude", &f.latitude)?),
+                longitude: Some(parse_degrees("longitude", &f.longitude)?),
+                opening_hours: hours,
+                phone: Some(f.phone).filter(|p| !p.trim().is_empty()),
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/stores")))
 }
 
 async fn invite_clerk(

@@ -871,6 +871,24 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         .expect(200);
     assert!(page.body.contains("¥32.50") && page.body.contains("¥39.00"));
 
+    // Topping up on the member's page goes through the sandbox gateway's page.
+    let p = b
+        .submit("/me", "/me/topup", &[("amount", "100.50")])
+        .await
+        .expect(303);
+    let pay = p.location();
+    assert!(pay.starts_with("/sandbox/pay/"), "{pay}");
+    let status = t
+        .confirm_on_sandbox(pay.trim_start_matches("/sandbox/pay/"), "succeeded")
+        .await;
+    assert!(matches!(status, 200 | 303), "{status}");
+    let wallet = t.get("/api/v1/me/wallet", Some(&u.token)).await.expect(200);
+    assert_eq!(wallet["balance_fen"], 300_000 + 10_050);
+    assert!(b.get("/me").await.expect(200).body.contains("¥3100.50"));
+    b.submit("/me", "/me/topup", &[("amount", "abc")])
+        .await
+        .expect(422);
+
     // The merchant's community: joined from the communities page.
     let community = t
         .post(
@@ -984,8 +1002,53 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         .expect(422);
     assert!(p.body.contains("body"));
 
-    // A new clerk: invited on the stores page, accepted on their own page.
+    // A new store from the stores page; a latitude that is not a number is refused.
     let stores = format!("/console/{}/stores", s.merchant);
+    owner
+        .submit(
+            &stores,
+            &stores,
+            &[
+                ("name", "仁怀旗舰店"),
+                ("address", "贵州省遵义市仁怀市茅台镇国酒路 6 号"),
+                ("latitude", "27.849"),
+                ("longitude", "106.376"),
+                ("opens", "09:00"),
+                ("closes", "20:00"),
+            ],
+        )
+        .await
+        .expect(303);
+    let p = owner
+        .submit(
+            &stores,
+            &stores,
+            &[
+                ("name", "坏店"),
+                ("address", "某处"),
+                ("latitude", "north"),
+                ("longitude", "1"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(p.body.contains("latitude"));
+    let list = t
+        .get(
+            &format!("/api/v1/merchants/{}/stores", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let made = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["name"] == "仁怀旗舰店")
+        .expect("the new store");
+    assert_eq!(made["opening_hours"].as_array().unwrap().len(), 7);
+
+    // A new clerk: invited on the stores page, accepted on their own page.
     let page = owner.get(&stores).await.expect(200);
     let key = format!("action=\"/console/{}/stores/", s.merchant);
     let at = page.body.find(&key).expect("invite form") + key.len();
