@@ -407,6 +407,8 @@ impl App {
         );
         self.db
             .write(move |c| {
+                // Staff first: an outsider learns nothing about which invitations exist.
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let r = c
                     .query_opt(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1 AND merchant_id = $2"), args![&iid, &mid])?
                     .ok_or(AppError::NotFound("invitation"))?;

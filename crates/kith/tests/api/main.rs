@@ -13,6 +13,7 @@ mod communities;
 mod crash;
 mod insight;
 mod inventory;
+mod matrix;
 mod media;
 mod merchants;
 mod ops;
