@@ -24,6 +24,7 @@ pub mod browse;
 pub mod catalog;
 pub mod commissions;
 pub mod communities;
+pub mod discovery;
 pub mod distributors;
 pub mod error;
 pub mod feed;

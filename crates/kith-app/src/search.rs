@@ -488,7 +488,11 @@ fn visible_candidates(
 }
 
 /// Posts by id, in the given order, re-checked by the visibility rule.
-fn posts_in_order(c: &mut dyn Conn, viewer: &str, ids: &[String]) -> AppResult<Vec<Post>> {
+pub(crate) fn posts_in_order(
+    c: &mut dyn Conn,
+    viewer: &str,
+    ids: &[String],
+) -> AppResult<Vec<Post>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

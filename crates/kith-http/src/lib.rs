@@ -99,6 +99,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::media::router())
         .merge(routes::reviews::router())
         .merge(routes::search::router())
+        .merge(routes::discovery::router())
         .merge(routes::insight::router())
         .merge(routes::sharing::router())
         .merge(routes::commissions::router())

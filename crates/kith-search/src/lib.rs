@@ -35,7 +35,7 @@ use tantivy::tokenizer::{
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use tantivy;
-pub use tantivy_jieba::jieba_rs;
+pub use tantivy_jieba::{JiebaTokenizer, jieba_rs};
 
 /// Name the analyzer is registered under in every kith index.
 pub const TOKENIZER: &str = "kith_zh";
@@ -651,7 +651,11 @@ mod tests {
         assert_eq!(only_a.total, 1);
         assert_eq!(only_a.hits[0].id, "p1");
         let not_friends = ix
-            .search(&q, &Filter::negate(Filter::is(On::Visibility, "friends")), 10)
+            .search(
+                &q,
+                &Filter::negate(Filter::is(On::Visibility, "friends")),
+                10,
+            )
             .unwrap();
         assert_eq!(not_friends.total, 1);
         assert_eq!(

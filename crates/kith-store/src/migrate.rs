@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_commerce"),
     migration!(3, "0003_social"),
     migration!(4, "0004_sharing"),
+    migration!(5, "0005_discovery"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

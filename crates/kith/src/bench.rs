@@ -17,6 +17,7 @@
 //! it, fills them, and leaves them there. Seed data is made through the use cases.
 
 pub mod graph;
+pub mod search;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -44,6 +45,9 @@ pub enum BenchCommand {
     /// The insight graph: snapshot build, PageRank against a minimal CSR power iteration
     /// over the same arrays, label propagation.
     Graph(graph::GraphArgs),
+    /// Search on a synthetic Chinese world: indexing against bare tantivy, friend-scoped
+    /// query p50/p99 against the bare index unscoped, segmentation against jieba-rs.
+    Search(search::SearchArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,6 +117,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Graph(args) => {
             tokio::task::spawn_blocking(move || graph::run(args)).await?
         }
+        BenchCommand::Search(args) => search::run(args).await,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod reindex;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -26,6 +26,9 @@ enum Command {
     Serve(ServeArgs),
     /// Apply pending database migrations and exit.
     Migrate(StorageArgs),
+    /// Rebuild the search index of this data directory from storage (stop the server
+    /// using it first).
+    Reindex(StorageArgs),
     /// Copy the SQLite store (database and media) into a new directory, while the server
     /// may be running. For PostgreSQL use pg_dump.
     Backup {
@@ -130,6 +133,15 @@ async fn run(command: Command) -> anyhow::Result<()> {
             tracing::info!(engine = %server.app().db.describe(), "kith is ready");
             println!("kith is serving on http://{addr}/  (API reference: http://{addr}/api/docs)");
             server.run_until(shutdown).await
+        }
+        Command::Reindex(storage) => {
+            let settings = Settings::for_storage(&storage)?;
+            let n = kith::reindex::reindex(&settings).await?;
+            println!(
+                "search index rebuilt in {}: {n} documents",
+                settings.db.data_dir.join("search").display()
+            );
+            Ok(())
         }
         Command::Migrate(storage) => {
             let settings = Settings::for_storage(&storage)?;

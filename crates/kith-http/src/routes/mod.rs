@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod commissions;
 pub mod communities;
+pub mod discovery;
 pub mod insight;
 pub mod inventory;
 pub mod media;
@@ -105,6 +106,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "search",
         "Search scoped to friends, follows, communities or everyone, ranked by text relevance × social closeness × recency × engagement; the who view",
+    ),
+    (
+        "discovery",
+        "The trust-ranked feed, social proof on products, recommendations from friends, people you may know",
     ),
     ("ops", "Health, readiness, metrics and this document"),
 ];

@@ -11,6 +11,8 @@ mod catalog;
 mod commissions;
 mod communities;
 mod crash;
+mod discovery;
+mod feed;
 mod insight;
 mod inventory;
 mod matrix;
