@@ -19,6 +19,7 @@ both_engines!(
     pages_enforce_who_may_see_what,
     pages_set_security_headers_and_speak_two_languages,
     posts_communities_and_the_catalog_through_the_pages,
+    buyer_cancels_and_merchant_refunds_through_the_pages,
 );
 
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
@@ -1068,4 +1069,77 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         .expect(303);
     assert_eq!(p.location(), format!("/clerk/{store_id}"));
     c.get(&p.location()).await.expect(200);
+}
+
+async fn buyer_cancels_and_merchant_refunds_through_the_pages(t: TestApp) {
+    let s = shop(&t).await;
+    let u = shareholder(&t, &s).await;
+    let mut b = Browser::login(&t, &u.login).await;
+    let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
+    let sku = sku_of(&b.get(&product_path).await.expect(200).body);
+    // The buyer cancels an unpaid order from its page.
+    let first = pickup_order(&mut b, &s, &product_path, &sku).await;
+    b.submit(&first, &format!("{first}/cancel"), &[])
+        .await
+        .expect(303);
+    let id = first.trim_start_matches("/orders/");
+    assert_eq!(api_order(&t, &u, id).await["status"], "cancelled");
+    // Paying a cancelled order is refused with the order's state.
+    b.submit(&first, &format!("{first}/pay"), &[("provider", "wallet")])
+        .await
+        .expect(409);
+
+    // The merchant refunds a paid order in full from the console; the money is back.
+    let second = pickup_order(&mut b, &s, &product_path, &sku).await;
+    b.submit(&second, &format!("{second}/pay"), &[("provider", "wallet")])
+        .await
+        .expect(303);
+    let id = second.trim_start_matches("/orders/").to_owned();
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+    let console_order = format!("/console/{}/orders/{id}", s.merchant);
+    // A refund needs a reason.
+    owner
+        .submit(
+            &console_order,
+            &format!("{console_order}/refund"),
+            &[("reason", "")],
+        )
+        .await
+        .expect(422);
+    owner
+        .submit(
+            &console_order,
+            &format!("{console_order}/refund"),
+            &[("reason", "买家拍错了")],
+        )
+        .await
+        .expect(303);
+    let o = api_order(&t, &u, &id).await;
+    assert_eq!(o["status"], "refunded");
+    assert_eq!(o["refunded_fen"], 49900);
+    let wallet = t.get("/api/v1/me/wallet", Some(&u.token)).await.expect(200);
+    assert_eq!(wallet["balance_fen"], 300_000);
+    assert!(b.get(&second).await.expect(200).body.contains("已退款"));
+    // The console of a merchant one is not staff of is refused.
+    let other = t.approved_merchant("别家").await;
+    owner
+        .get(&format!("/console/{}/orders/{id}", other.1))
+        .await
+        .expect(403);
+}
+
+/// Puts one of `sku` in the cart and checks out for pickup: the new order's path.
+async fn pickup_order(b: &mut Browser<'_>, s: &Shop, product_path: &str, sku: &str) -> String {
+    let cart = format!("/shops/{}/cart", s.merchant);
+    b.submit(product_path, &cart, &[("sku_id", sku), ("quantity", "1")])
+        .await
+        .expect(303);
+    b.submit(
+        &cart,
+        &format!("/shops/{}/checkout", s.merchant),
+        &[("delivery", "pickup"), ("pickup_store_id", &s.store)],
+    )
+    .await
+    .expect(303)
+    .location()
 }
