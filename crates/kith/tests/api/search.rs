@@ -18,6 +18,7 @@ both_engines!(
     products_communities_and_people,
     pages_have_no_duplicates,
     bad_input_gets_a_clear_answer,
+    reindex_rebuilds_the_index_from_storage,
 );
 
 /// Waits until the server's index has applied every outbox event written so far.
@@ -624,4 +625,64 @@ async fn bad_input_gets_a_clear_answer(t: TestApp) {
     }
     let r = search(&t, Some(&a), &format!("q={}", enc("title:x AND 减肥"))).await;
     assert_eq!(r["total"], 1, "operators are words: {r}");
+}
+
+/// `kith reindex` on a stopped server's store: the index directory is thrown away and
+/// rebuilt from storage, current up to the outbox, and finds what storage holds.
+async fn reindex_rebuilds_the_index_from_storage(mut t: TestApp) {
+    let a = t.register_member("作者").await;
+    post(
+        &t,
+        &a,
+        json!({ "body": "酱香白酒品鉴会", "visibility": "public" }),
+    )
+    .await;
+    let gone = post(
+        &t,
+        &a,
+        json!({ "body": "白酒删帖", "visibility": "public" }),
+    )
+    .await;
+    t.delete(&format!("/api/v1/posts/{gone}"), Some(&a.token))
+        .await
+        .expect(204);
+    wait_indexed(&t).await;
+    t.halt().await;
+    let dir = t.data_dir().join("search");
+    std::fs::remove_dir_all(&dir).expect("remove the index");
+    let settings = kith::Settings::for_storage(&kith::config::StorageArgs {
+        data_dir: Some(t.data_dir().to_owned()),
+        database_url: t.database_url().map(str::to_owned),
+        config: Some(t.data_dir().join("kith.toml")),
+        ..Default::default()
+    })
+    .expect("settings");
+    let n = kith::reindex::reindex(&settings).await.expect("reindex");
+    // Two people (the author and nobody else) and one live post.
+    assert_eq!(n, 2, "documents");
+    let index = kith_search::SearchIndex::open(&dir).expect("open rebuilt index");
+    let max = t
+        .app
+        .db
+        .read(|c| c.query_one("SELECT MAX(id) FROM outbox", &[])?.int(0))
+        .await
+        .unwrap();
+    assert_eq!(index.cursor(), Some(max));
+    let hits = index
+        .search(
+            &kith_search::query_terms("白酒"),
+            &kith_search::Filter::All,
+            10,
+        )
+        .unwrap();
+    assert_eq!(hits.total, 1);
+    assert_eq!(hits.hits[0].kind, kith_search::Kind::Post);
+    // While a server holds the index, reindex refuses (one writer per index).
+    drop(index);
+    let held = kith_app::search::open_index(&dir).expect("hold it");
+    let err = kith::reindex::reindex(&settings)
+        .await
+        .expect_err("the index is in use");
+    assert!(err.to_string().contains("stop it first"), "{err}");
+    drop(held);
 }
