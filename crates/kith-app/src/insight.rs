@@ -17,7 +17,9 @@
 //! arrays: a node per account; `u → v` when `u` endorses `v` — follows `v` (weight
 //! [`W_FOLLOW`], every current follow), liked a post of `v` ([`W_LIKE`]) or commented on
 //! one ([`W_COMMENT`]) in the window, joined a community through `v`'s invite in the
-//! window ([`W_INVITE`]). Parallel edges add up.
+//! window ([`W_INVITE`]), followed `v`'s share link ([`W_SHARE_VISIT`]) or bought on
+//! `v`'s referral — the order's attributed beneficiary — ([`W_REFERRED_PURCHASE`]) in
+//! the window. Parallel edges add up.
 //!
 //! Snapshots are cached in [`GraphCache`] (an `Arc` per window, swapped whole). A request
 //! that finds none waits for the first build; one that finds a snapshot older than
@@ -53,6 +55,8 @@ pub const W_FOLLOW: f32 = 1.0;
 pub const W_LIKE: f32 = 1.0;
 pub const W_COMMENT: f32 = 2.0;
 pub const W_INVITE: f32 = 2.0;
+pub const W_SHARE_VISIT: f32 = 1.0;
+pub const W_REFERRED_PURCHASE: f32 = 5.0;
 /// Pseudo-reviews at the platform mean that smooth a community's Q.
 pub const QUALITY_PRIOR_WEIGHT: f64 = 5.0;
 /// Most entries in a KOL ranking.
@@ -181,15 +185,17 @@ pub struct Inviter {
     pub generation: i64,
 }
 
-/// The invite tree of a community.
+/// An invite tree (a community's, from `community_members.invited_by`) or a referrer-binding
+/// tree (a merchant's, from `referrer_bindings`; `community_id` is then null).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct FissionTree {
-    pub community_id: String,
-    /// Everyone who ever joined (active, left, removed or banned).
+    pub community_id: Option<String>,
+    /// Everyone in the tree: who ever joined the community (active, left, removed or
+    /// banned); or every bound member and every referrer.
     pub members: i64,
-    /// Came in directly (the owner, open or approved joins).
+    /// Came in directly (the owner, open or approved joins; referrers nobody referred).
     pub roots: i64,
-    /// Came in through a member's invite.
+    /// Came in through a member's invite (or were bound to a referrer).
     pub invited: i64,
     /// Levels of the tree (a lone owner: 1).
     pub generations: i64,
@@ -221,6 +227,9 @@ pub struct KolEntry {
     pub followers: i64,
     /// Flagged as an opinion leader in one of the merchant's communities.
     pub opinion_leader: bool,
+    /// Net GMV (paid − refunded, fen) of the merchant's orders attributed to this member
+    /// (share link, content, or as bound referrer) in the window.
+    pub attributed_gmv_fen: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
@@ -241,7 +250,8 @@ pub struct PoolPoint {
     pub members: i64,
 }
 
-/// The merchant's private traffic pool: distinct members in its communities, over time.
+/// The merchant's private traffic pool: distinct members in its communities or bound to it
+/// (referrer binding, until it expires), over time.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct TrafficPool {
     pub window_days: i64,
@@ -371,6 +381,18 @@ fn load_edge_rows(c: &mut dyn Conn, since: i64) -> AppResult<EdgeRows> {
          WHERE invited_by IS NOT NULL AND joined_at >= $1",
         args![since],
     )?;
+    let visits = pairs(
+        c,
+        "SELECT v.visitor_id, l.sharer_id FROM share_visits v JOIN share_links l ON l.id = v.link_id
+         WHERE v.visitor_id IS NOT NULL AND v.at >= $1",
+        args![since],
+    )?;
+    let referred = pairs(
+        c,
+        "SELECT a.buyer_id, a.beneficiary_id FROM order_attributions a JOIN orders o ON o.id = a.order_id
+         WHERE a.beneficiary_id IS NOT NULL AND o.paid_at IS NOT NULL AND o.paid_at >= $1",
+        args![since],
+    )?;
     Ok(EdgeRows {
         accounts,
         kinds: vec![
@@ -378,6 +400,8 @@ fn load_edge_rows(c: &mut dyn Conn, since: i64) -> AppResult<EdgeRows> {
             ("like", W_LIKE, likes),
             ("comment", W_COMMENT, comments),
             ("invite", W_INVITE, invites),
+            ("share_visit", W_SHARE_VISIT, visits),
+            ("referred_purchase", W_REFERRED_PURCHASE, referred),
         ],
     })
 }
@@ -548,7 +572,7 @@ impl App {
 // Energy
 
 /// Active members of a community who did something on the platform since `since`: wrote
-/// a post, liked, commented, shared, or placed an order.
+/// a post, liked, commented, shared, followed a share link, or placed an order.
 fn active_members(c: &mut dyn Conn, community_id: &str, since: i64) -> AppResult<Vec<String>> {
     Ok(c.query(
         "SELECT m.account_id FROM community_members m
@@ -557,6 +581,7 @@ fn active_members(c: &mut dyn Conn, community_id: &str, since: i64) -> AppResult
             OR EXISTS (SELECT 1 FROM post_likes l WHERE l.account_id = m.account_id AND l.created_at >= $2)
             OR EXISTS (SELECT 1 FROM comments x WHERE x.author_id = m.account_id AND x.created_at >= $2 AND x.deleted_at IS NULL)
             OR EXISTS (SELECT 1 FROM post_shares s WHERE s.account_id = m.account_id AND s.created_at >= $2)
+            OR EXISTS (SELECT 1 FROM share_visits v WHERE v.visitor_id = m.account_id AND v.at >= $2)
             OR EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = m.account_id AND o.created_at >= $2))
          ORDER BY m.account_id",
         args![community_id, since],
@@ -566,8 +591,9 @@ fn active_members(c: &mut dyn Conn, community_id: &str, since: i64) -> AppResult
     .collect::<Result<_, _>>()?)
 }
 
-/// Who interacted with whom among the community's active members since `since`
-/// (likes and comments on each other's posts), as unordered distinct pairs.
+/// Who interacted with whom among the community's active members since `since` (likes and
+/// comments on each other's posts, visits of each other's share links, purchases one made
+/// on the other's referral), as unordered distinct pairs.
 fn interaction_pairs(
     c: &mut dyn Conn,
     community_id: &str,
@@ -584,7 +610,19 @@ fn interaction_pairs(
            JOIN posts p ON p.id = x.post_id
            JOIN community_members a ON a.community_id = $1 AND a.account_id = x.author_id AND a.state = 'active'
            JOIN community_members b ON b.community_id = $1 AND b.account_id = p.author_id AND b.state = 'active'
-         WHERE x.created_at >= $2 AND x.author_id <> p.author_id AND x.deleted_at IS NULL AND p.deleted_at IS NULL",
+         WHERE x.created_at >= $2 AND x.author_id <> p.author_id AND x.deleted_at IS NULL AND p.deleted_at IS NULL
+         UNION ALL
+         SELECT v.visitor_id, l.sharer_id FROM share_visits v
+           JOIN share_links l ON l.id = v.link_id
+           JOIN community_members a ON a.community_id = $1 AND a.account_id = v.visitor_id AND a.state = 'active'
+           JOIN community_members b ON b.community_id = $1 AND b.account_id = l.sharer_id AND b.state = 'active'
+         WHERE v.at >= $2 AND v.visitor_id <> l.sharer_id
+         UNION ALL
+         SELECT r.buyer_id, r.beneficiary_id FROM order_attributions r
+           JOIN orders o ON o.id = r.order_id
+           JOIN community_members a ON a.community_id = $1 AND a.account_id = r.buyer_id AND a.state = 'active'
+           JOIN community_members b ON b.community_id = $1 AND b.account_id = r.beneficiary_id AND b.state = 'active'
+         WHERE o.paid_at IS NOT NULL AND o.paid_at >= $2 AND r.buyer_id <> r.beneficiary_id",
         args![community_id, since],
     )?;
     let mut pairs = HashSet::new();
@@ -726,7 +764,17 @@ fn fission_tree(c: &mut dyn Conn, community_id: &str) -> AppResult<FissionTree> 
         .iter()
         .map(|p| p.as_deref().and_then(|p| index.get(p).copied()))
         .collect();
-    let s = kith_graph::tree_stats(&parent);
+    Ok(tree_report(Some(community_id), &ids, &names, &parent))
+}
+
+/// Tree statistics with the ten members who brought the most people.
+fn tree_report(
+    community_id: Option<&str>,
+    ids: &[String],
+    names: &[String],
+    parent: &[Option<u32>],
+) -> FissionTree {
+    let s = kith_graph::tree_stats(parent);
     let mut children = vec![0i64; ids.len()];
     for p in s.parent.iter().flatten() {
         children[*p as usize] += 1;
@@ -739,8 +787,8 @@ fn fission_tree(c: &mut dyn Conn, community_id: &str) -> AppResult<FissionTree> 
             .then(a.cmp(&b))
     });
     top.truncate(10);
-    Ok(FissionTree {
-        community_id: community_id.to_owned(),
+    FissionTree {
+        community_id: community_id.map(str::to_owned),
         members: s.members as i64,
         roots: s.roots as i64,
         invited: s.invited as i64,
@@ -760,7 +808,7 @@ fn fission_tree(c: &mut dyn Conn, community_id: &str) -> AppResult<FissionTree> 
                 generation: s.depth[i] as i64,
             })
             .collect(),
-    })
+    }
 }
 
 /// Membership events that put a member into a community, and that take them out.
@@ -779,13 +827,31 @@ fn traffic_pool(
     window: Window,
     now: i64,
 ) -> AppResult<TrafficPool> {
-    let rows = c.query(
+    let mut rows: Vec<(String, String, String, i64)> = Vec::new();
+    for r in c.query(
         "SELECT e.community_id, e.account_id, e.event, e.at FROM community_member_events e
            JOIN communities k ON k.id = e.community_id
          WHERE k.merchant_id = $1 AND e.at <= $2
          ORDER BY e.at, e.id",
         args![merchant_id, now],
-    )?;
+    )? {
+        rows.push((r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?));
+    }
+    // A binding to the merchant puts a member in the pool from `bound_at` until it expires.
+    for r in c.query(
+        "SELECT member_id, bound_at, expires_at FROM referrer_bindings WHERE merchant_id = $1 AND bound_at <= $2",
+        args![merchant_id, now],
+    )? {
+        let member = r.text(0)?;
+        rows.push((String::new(), member.clone(), "bound".into(), r.int(1)?));
+        if let Some(end) = r.opt_int(2)?
+            && end <= now
+        {
+            rows.push((String::new(), member, "unbound".into(), end));
+        }
+    }
+    // Stable: community events keep their order within one instant.
+    rows.sort_by_key(|r| r.3);
     // Replay the history; count distinct members in at least one community at each point.
     let points: Vec<i64> = (0..=window.days).rev().map(|d| now - d * DAY_MS).collect();
     let mut inside: HashSet<(String, String)> = HashSet::new();
@@ -798,19 +864,17 @@ fn traffic_pool(
             members: per_account.len() as i64,
         });
     };
-    for r in &rows {
-        let at = r.int(3)?;
+    for (community, account, event, at) in rows {
         while next < points.len() && points[next] < at {
             take(&mut series, points[next], &per_account);
             next += 1;
         }
-        let key = (r.text(0)?, r.text(1)?);
-        let event = r.text(2)?;
-        if ENTER_EVENTS.contains(&event.as_str()) {
+        let key = (community, account);
+        if event == "bound" || ENTER_EVENTS.contains(&event.as_str()) {
             if inside.insert(key.clone()) {
                 *per_account.entry(key.1).or_insert(0) += 1;
             }
-        } else if EXIT_EVENTS.contains(&event.as_str())
+        } else if (event == "unbound" || EXIT_EVENTS.contains(&event.as_str()))
             && inside.remove(&key)
             && let Some(n) = per_account.get_mut(&key.1)
         {
@@ -838,13 +902,82 @@ fn traffic_pool(
 // ---------------------------------------------------------------------------------------
 // KOL ranking and split suggestions (on the snapshot)
 
+/// A member of the pool a ranking is over.
+#[derive(Debug, Clone)]
+struct PoolMember {
+    id: String,
+    name: String,
+    opinion_leader: bool,
+    followers: i64,
+    /// Net GMV of the merchant's orders attributed to them in the window.
+    gmv_fen: i64,
+}
+
+/// Net GMV (paid − refunded) per beneficiary of the merchant's orders paid since `since`.
+fn attributed_gmv(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    since: i64,
+) -> AppResult<HashMap<String, i64>> {
+    c.query(
+        "SELECT a.beneficiary_id, CAST(COALESCE(SUM(o.paid_fen - o.refunded_fen), 0) AS bigint)
+         FROM order_attributions a JOIN orders o ON o.id = a.order_id
+         WHERE a.merchant_id = $1 AND a.beneficiary_id IS NOT NULL AND o.paid_at IS NOT NULL
+           AND o.paid_at >= $2 AND o.status <> 'refunded'
+         GROUP BY a.beneficiary_id",
+        args![merchant_id, since],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
 /// The members a ranking is over: a community's active members, or the merchant's pool
-/// (active members of any of its communities).
+/// (active members of any of its communities, and members bound to it as referred).
 fn pool_members(
     c: &mut dyn Conn,
     merchant_id: &str,
     community_id: Option<&str>,
-) -> AppResult<Vec<(String, String, bool, i64)>> {
+    window: Window,
+    now: i64,
+) -> AppResult<Vec<PoolMember>> {
+    let mut members = community_members(c, merchant_id, community_id)?;
+    if community_id.is_none() {
+        let known: HashSet<String> = members.iter().map(|m| m.id.clone()).collect();
+        let bound = c.query(
+            "SELECT b.member_id, a.display_name,
+                    (SELECT COUNT(*) FROM follows f WHERE f.followee_id = b.member_id)
+             FROM referrer_bindings b JOIN accounts a ON a.id = b.member_id
+             WHERE b.merchant_id = $1 AND (b.expires_at IS NULL OR b.expires_at > $2)
+             ORDER BY b.member_id",
+            args![merchant_id, now],
+        )?;
+        for r in bound {
+            let id = r.text(0)?;
+            if !known.contains(&id) {
+                members.push(PoolMember {
+                    id,
+                    name: r.text(1)?,
+                    opinion_leader: false,
+                    followers: r.int(2)?,
+                    gmv_fen: 0,
+                });
+            }
+        }
+        members.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    let gmv = attributed_gmv(c, merchant_id, window.since(now))?;
+    for m in &mut members {
+        m.gmv_fen = gmv.get(&m.id).copied().unwrap_or(0);
+    }
+    Ok(members)
+}
+
+fn community_members(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    community_id: Option<&str>,
+) -> AppResult<Vec<PoolMember>> {
     let (filter, params) = match community_id {
         Some(cid) => ("m.community_id = $1", args![cid].to_vec()),
         None => (
@@ -865,12 +998,20 @@ fn pool_members(
         &params,
     )?
     .iter()
-    .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)? != 0, r.int(3)?)))
+    .map(|r| {
+        Ok(PoolMember {
+            id: r.text(0)?,
+            name: r.text(1)?,
+            opinion_leader: r.int(2)? != 0,
+            followers: r.int(3)?,
+            gmv_fen: 0,
+        })
+    })
     .collect()
 }
 
-fn rank_kol(snap: &Snapshot, pool: &[(String, String, bool, i64)], limit: usize) -> Vec<KolEntry> {
-    let seeds: Vec<NodeId> = pool.iter().filter_map(|m| snap.node(&m.0)).collect();
+fn rank_kol(snap: &Snapshot, pool: &[PoolMember], limit: usize) -> Vec<KolEntry> {
+    let seeds: Vec<NodeId> = pool.iter().filter_map(|m| snap.node(&m.id)).collect();
     if seeds.is_empty() {
         return Vec::new();
     }
@@ -878,26 +1019,27 @@ fn rank_kol(snap: &Snapshot, pool: &[(String, String, bool, i64)], limit: usize)
     let mut scored: Vec<(usize, f64)> = pool
         .iter()
         .enumerate()
-        .filter_map(|(i, m)| snap.node(&m.0).map(|v| (i, pr.scores[v as usize])))
+        .filter_map(|(i, m)| snap.node(&m.id).map(|v| (i, pr.scores[v as usize])))
         .collect();
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(pool[a.0].0.cmp(&pool[b.0].0)));
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(pool[a.0].id.cmp(&pool[b.0].id)));
     scored.truncate(limit);
     let mut reach = ReachCounter::new(snap.graph.node_count());
     scored
         .into_iter()
         .enumerate()
         .map(|(rank, (i, score))| {
-            let v = snap.node(&pool[i].0).expect("scored members are nodes");
+            let v = snap.node(&pool[i].id).expect("scored members are nodes");
             let hops = reach.count(&snap.graph.inc, v, 3);
             KolEntry {
                 rank: rank as i64 + 1,
-                account_id: pool[i].0.clone(),
-                display_name: pool[i].1.clone(),
+                account_id: pool[i].id.clone(),
+                display_name: pool[i].name.clone(),
                 influence: r4(score * seeds.len() as f64),
                 reach: [hops[0] as i64, hops[1] as i64, hops[2] as i64],
                 reach_3: hops.iter().sum::<usize>() as i64,
-                followers: pool[i].3,
-                opinion_leader: pool[i].2,
+                followers: pool[i].followers,
+                opinion_leader: pool[i].opinion_leader,
+                attributed_gmv_fen: pool[i].gmv_fen,
             }
         })
         .collect()
@@ -906,13 +1048,16 @@ fn rank_kol(snap: &Snapshot, pool: &[(String, String, bool, i64)], limit: usize)
 fn suggest_split(
     snap: &Snapshot,
     community_id: &str,
-    members: &[(String, String, bool, i64)],
+    members: &[PoolMember],
     window: Window,
 ) -> SplitSuggestion {
-    let nodes: Vec<NodeId> = members.iter().filter_map(|m| snap.node(&m.0)).collect();
+    let nodes: Vec<NodeId> = members.iter().filter_map(|m| snap.node(&m.id)).collect();
     let names: HashMap<NodeId, (&str, &str)> = members
         .iter()
-        .filter_map(|m| snap.node(&m.0).map(|v| (v, (m.0.as_str(), m.1.as_str()))))
+        .filter_map(|m| {
+            snap.node(&m.id)
+                .map(|v| (v, (m.id.as_str(), m.name.as_str())))
+        })
         .collect();
     let sub = snap.graph.induced(&nodes).undirected();
     let labels = kith_graph::louvain(&sub);
@@ -992,6 +1137,346 @@ fn suggest_split(
         groups: proposed,
         unplaced: unplaced as i64,
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Money sharing: referral rate, GMV by channel, share funnel, binding tree
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct ReferralRate {
+    pub window_days: i64,
+    /// Paid orders in the window (not fully refunded), and those attributed to a member.
+    pub orders: i64,
+    pub attributed_orders: i64,
+    /// attributed_orders ÷ orders.
+    pub order_rate: f64,
+    /// Members of the pool (in the merchant's communities or bound to it).
+    pub members: i64,
+    /// Pool members who brought at least one of those orders.
+    pub referrers: i64,
+    /// referrers ÷ members.
+    pub member_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct ChannelGmv {
+    /// `direct` (no attribution), `share` (a share link), `content` (a post with product
+    /// tags shared by its author), `group_buy`, or `referrer` (the buyer's bound referrer).
+    pub channel: String,
+    pub orders: i64,
+    /// Net GMV: paid − refunded, in fen.
+    pub gmv_fen: i64,
+    /// This channel's part of the total GMV (0–1).
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct GmvByChannel {
+    pub window_days: i64,
+    pub orders: i64,
+    pub gmv_fen: i64,
+    /// Every channel, in the order above, also those with no orders.
+    pub channels: Vec<ChannelGmv>,
+}
+
+/// Channels in display order; `none` in storage is `direct` here.
+pub const CHANNELS: &[&str] = &["direct", "share", "content", "group_buy", "referrer"];
+
+/// One row of a share funnel: visits → sign-ups → orders → GMV.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct FunnelRow {
+    /// The sharer's account id (by sharer) or the post's id (by post).
+    pub id: String,
+    /// The sharer's name, or the post's author and the start of its text.
+    pub label: String,
+    /// Share links earning at this merchant.
+    pub links: i64,
+    /// Link visits in the window, and the distinct signed-in visitors among them.
+    pub visits: i64,
+    pub visitors: i64,
+    /// Accounts created through the links in the window.
+    pub signups: i64,
+    /// Paid orders attributed through the links in the window, and their net GMV.
+    pub orders: i64,
+    pub gmv_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct ShareFunnel {
+    pub window_days: i64,
+    /// `sharer` or `post`.
+    pub by: String,
+    /// Rows by GMV, then visits, highest first.
+    pub rows: Vec<FunnelRow>,
+}
+
+/// How a share funnel is grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunnelBy {
+    Sharer,
+    Post,
+}
+
+impl FunnelBy {
+    /// `by`: `sharer` (default) or `post`.
+    pub fn parse(raw: Option<&str>) -> AppResult<Self> {
+        match raw.map(str::trim) {
+            None | Some("sharer") => Ok(Self::Sharer),
+            Some("post") => Ok(Self::Post),
+            Some(_) => Err(AppError::invalid("by", "must be `sharer` or `post`")),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Sharer => "sharer",
+            Self::Post => "post",
+        }
+    }
+}
+
+/// Paid orders of the merchant since `since` that are not fully refunded, with their
+/// attribution: (channel, beneficiary, link, net GMV).
+const ORDERS_WITH_ATTRIBUTION: &str = "SELECT COALESCE(a.channel, 'none'), a.beneficiary_id, a.link_id, o.paid_fen - o.refunded_fen
+     FROM orders o LEFT JOIN order_attributions a ON a.order_id = o.id
+     WHERE o.merchant_id = $1 AND o.paid_at IS NOT NULL AND o.paid_at >= $2 AND o.status <> 'refunded'";
+
+type AttributedOrder = (String, Option<String>, Option<String>, i64);
+
+fn attributed_orders(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    since: i64,
+) -> AppResult<Vec<AttributedOrder>> {
+    c.query(ORDERS_WITH_ATTRIBUTION, args![merchant_id, since])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.opt_text(2)?, r.int(3)?)))
+        .collect()
+}
+
+/// The merchant's pool now: active members of its communities and live bindings.
+fn pool_ids(c: &mut dyn Conn, merchant_id: &str, now: i64) -> AppResult<HashSet<String>> {
+    c.query(
+        "SELECT account_id FROM community_members
+         WHERE state = 'active' AND community_id IN (SELECT id FROM communities WHERE merchant_id = $1)
+         UNION
+         SELECT member_id FROM referrer_bindings
+         WHERE merchant_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
+        args![merchant_id, now],
+    )?
+    .iter()
+    .map(|r| Ok(r.text(0)?))
+    .collect()
+}
+
+fn referral_rate(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    window: Window,
+    now: i64,
+) -> AppResult<ReferralRate> {
+    let orders = attributed_orders(c, merchant_id, window.since(now))?;
+    let pool = pool_ids(c, merchant_id, now)?;
+    let attributed = orders.iter().filter(|o| o.1.is_some()).count();
+    let referrers: HashSet<&str> = orders
+        .iter()
+        .filter_map(|o| o.1.as_deref())
+        .filter(|b| pool.contains(*b))
+        .collect();
+    Ok(ReferralRate {
+        window_days: window.days,
+        orders: orders.len() as i64,
+        attributed_orders: attributed as i64,
+        order_rate: ratio(attributed, orders.len()),
+        members: pool.len() as i64,
+        referrers: referrers.len() as i64,
+        member_rate: ratio(referrers.len(), pool.len()),
+    })
+}
+
+fn gmv_by_channel(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    window: Window,
+    now: i64,
+) -> AppResult<GmvByChannel> {
+    let orders = attributed_orders(c, merchant_id, window.since(now))?;
+    let mut per: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for (channel, _, _, gmv) in &orders {
+        let ch = if channel == "none" {
+            "direct"
+        } else {
+            channel.as_str()
+        };
+        let e = per.entry(ch).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += gmv;
+    }
+    let total: i64 = orders.iter().map(|o| o.3).sum();
+    let channels = CHANNELS
+        .iter()
+        .map(|ch| {
+            let (n, g) = per.get(ch).copied().unwrap_or((0, 0));
+            ChannelGmv {
+                channel: (*ch).to_owned(),
+                orders: n,
+                gmv_fen: g,
+                share: if total > 0 {
+                    r4(g as f64 / total as f64)
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect();
+    Ok(GmvByChannel {
+        window_days: window.days,
+        orders: orders.len() as i64,
+        gmv_fen: total,
+        channels,
+    })
+}
+
+fn share_funnel(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    by: FunnelBy,
+    window: Window,
+    now: i64,
+    limit: usize,
+) -> AppResult<ShareFunnel> {
+    let since = window.since(now);
+    // The merchant's links and the row each belongs to.
+    let links = c.query(
+        "SELECT l.id, l.sharer_id, a.display_name, l.kind, l.target_id
+         FROM share_links l
+           JOIN share_link_merchants lm ON lm.link_id = l.id AND lm.merchant_id = $1
+           JOIN accounts a ON a.id = l.sharer_id",
+        args![merchant_id],
+    )?;
+    let mut row_of: HashMap<String, String> = HashMap::new();
+    let mut rows: BTreeMap<String, FunnelRow> = BTreeMap::new();
+    for r in &links {
+        let (link, sharer, name, kind, target) =
+            (r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.text(4)?);
+        let key = match by {
+            FunnelBy::Sharer => sharer.clone(),
+            FunnelBy::Post if kind == "post" => target.clone(),
+            FunnelBy::Post => continue,
+        };
+        row_of.insert(link, key.clone());
+        let row = rows.entry(key.clone()).or_insert_with(|| FunnelRow {
+            id: key,
+            label: name,
+            links: 0,
+            visits: 0,
+            visitors: 0,
+            signups: 0,
+            orders: 0,
+            gmv_fen: 0,
+        });
+        row.links += 1;
+    }
+    if by == FunnelBy::Post {
+        for row in rows.values_mut() {
+            if let Some(p) = c.query_opt(
+                "SELECT a.display_name, p.body FROM posts p JOIN accounts a ON a.id = p.author_id WHERE p.id = $1",
+                args![&row.id],
+            )? {
+                let body: String = p.text(1)?.chars().take(16).collect();
+                row.label = format!("{}: {body}", p.text(0)?);
+            }
+        }
+    }
+    // Visits (and distinct signed-in visitors per row), sign-ups, orders.
+    let mut visitors: HashMap<String, HashSet<String>> = HashMap::new();
+    for r in c.query(
+        "SELECT v.link_id, v.visitor_id FROM share_visits v
+           JOIN share_link_merchants lm ON lm.link_id = v.link_id AND lm.merchant_id = $1
+         WHERE v.at >= $2",
+        args![merchant_id, since],
+    )? {
+        if let Some(key) = row_of.get(&r.text(0)?)
+            && let Some(row) = rows.get_mut(key)
+        {
+            row.visits += 1;
+            if let Some(v) = r.opt_text(1)? {
+                visitors.entry(key.clone()).or_default().insert(v);
+            }
+        }
+    }
+    for (key, set) in &visitors {
+        if let Some(row) = rows.get_mut(key) {
+            row.visitors = set.len() as i64;
+        }
+    }
+    for r in c.query(
+        "SELECT s.link_id FROM share_signups s
+           JOIN share_link_merchants lm ON lm.link_id = s.link_id AND lm.merchant_id = $1
+         WHERE s.at >= $2",
+        args![merchant_id, since],
+    )? {
+        if let Some(row) = row_of.get(&r.text(0)?).and_then(|k| rows.get_mut(k)) {
+            row.signups += 1;
+        }
+    }
+    for (_, _, link, gmv) in attributed_orders(c, merchant_id, since)? {
+        if let Some(row) = link
+            .as_ref()
+            .and_then(|l| row_of.get(l))
+            .and_then(|k| rows.get_mut(k))
+        {
+            row.orders += 1;
+            row.gmv_fen += gmv;
+        }
+    }
+    let mut rows: Vec<FunnelRow> = rows.into_values().collect();
+    rows.sort_by(|a, b| {
+        b.gmv_fen
+            .cmp(&a.gmv_fen)
+            .then(b.visits.cmp(&a.visits))
+            .then(a.id.cmp(&b.id))
+    });
+    rows.truncate(limit);
+    Ok(ShareFunnel {
+        window_days: window.days,
+        by: by.as_str().to_owned(),
+        rows,
+    })
+}
+
+/// The referrer-binding tree at a merchant (锁客): each bound member under their referrer.
+fn binding_tree(c: &mut dyn Conn, merchant_id: &str) -> AppResult<FissionTree> {
+    let rows = c.query(
+        "SELECT b.member_id, m.display_name, b.referrer_id, r.display_name
+         FROM referrer_bindings b
+           JOIN accounts m ON m.id = b.member_id
+           JOIN accounts r ON r.id = b.referrer_id
+         WHERE b.merchant_id = $1
+         ORDER BY b.bound_at, b.member_id",
+        args![merchant_id],
+    )?;
+    let mut ids: Vec<String> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut index: HashMap<String, u32> = HashMap::new();
+    let mut node = |id: String, name: String, ids: &mut Vec<String>, names: &mut Vec<String>| {
+        *index.entry(id.clone()).or_insert_with(|| {
+            ids.push(id);
+            names.push(name);
+            (ids.len() - 1) as u32
+        })
+    };
+    let mut links = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let m = node(r.text(0)?, r.text(1)?, &mut ids, &mut names);
+        let p = node(r.text(2)?, r.text(3)?, &mut ids, &mut names);
+        links.push((m, p));
+    }
+    let mut parent = vec![None; ids.len()];
+    for (m, p) in links {
+        parent[m as usize] = Some(p);
+    }
+    Ok(tree_report(None, &ids, &names, &parent))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1110,13 +1595,14 @@ impl App {
         window: Window,
         limit: usize,
     ) -> AppResult<KolRanking> {
+        let now = self.now_ms();
         let (mid, cid) = (merchant_id.to_owned(), community_id.map(str::to_owned));
         let cid2 = cid.clone();
         let pool = self
             .db
             .read(move |c| {
                 check_access(c, &who, &mid, cid.as_deref())?;
-                pool_members(c, &mid, cid.as_deref())
+                pool_members(c, &mid, cid.as_deref(), window, now)
             })
             .await?;
         let snap = self.graph(window).await?;
@@ -1147,7 +1633,7 @@ impl App {
             .db
             .read(move |c| {
                 check_access(c, &who, &mid, Some(&cid))?;
-                pool_members(c, &mid, Some(&cid))
+                community_members(c, &mid, Some(&cid))
             })
             .await?;
         let snap = self.graph(window).await?;
@@ -1155,6 +1641,76 @@ impl App {
         tokio::task::spawn_blocking(move || suggest_split(&snap, &cid, &members, window))
             .await
             .map_err(|e| AppError::Internal(format!("split: {e}")))
+    }
+}
+
+impl App {
+    /// Referral rate: attributed orders ÷ orders, members who brought one ÷ members.
+    pub async fn insight_referral(
+        &self,
+        who: InsightAccess,
+        merchant_id: &str,
+        window: Window,
+    ) -> AppResult<ReferralRate> {
+        let now = self.now_ms();
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                check_access(c, &who, &mid, None)?;
+                referral_rate(c, &mid, window, now)
+            })
+            .await
+    }
+
+    /// Orders and net GMV by channel: direct, share link, content, group-buy, referrer.
+    pub async fn insight_channels(
+        &self,
+        who: InsightAccess,
+        merchant_id: &str,
+        window: Window,
+    ) -> AppResult<GmvByChannel> {
+        let now = self.now_ms();
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                check_access(c, &who, &mid, None)?;
+                gmv_by_channel(c, &mid, window, now)
+            })
+            .await
+    }
+
+    /// Share funnel per sharer or per post: visits → sign-ups → orders → GMV.
+    pub async fn insight_share_funnel(
+        &self,
+        who: InsightAccess,
+        merchant_id: &str,
+        by: FunnelBy,
+        window: Window,
+        limit: usize,
+    ) -> AppResult<ShareFunnel> {
+        let now = self.now_ms();
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                check_access(c, &who, &mid, None)?;
+                share_funnel(c, &mid, by, window, now, limit)
+            })
+            .await
+    }
+
+    /// The merchant's referrer-binding tree: generations, branching, K-factor.
+    pub async fn insight_binding_tree(
+        &self,
+        who: InsightAccess,
+        merchant_id: &str,
+    ) -> AppResult<FissionTree> {
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                check_access(c, &who, &mid, None)?;
+                binding_tree(c, &mid)
+            })
+            .await
     }
 }
 
@@ -1195,8 +1751,14 @@ mod tests {
         }
     }
 
-    fn member(i: usize) -> (String, String, bool, i64) {
-        (format!("a{i:02}"), format!("m{i}"), false, 0)
+    fn member(i: usize) -> PoolMember {
+        PoolMember {
+            id: format!("a{i:02}"),
+            name: format!("m{i}"),
+            opinion_leader: false,
+            followers: 0,
+            gmv_fen: 0,
+        }
     }
 
     #[test]

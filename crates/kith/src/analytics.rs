@@ -8,8 +8,8 @@
 
 use clap::{Args, Subcommand};
 use kith_app::insight::{
-    CommunityEnergy, FissionTree, InsightAccess, KolRanking, RepeatPurchase, SplitSuggestion,
-    TrafficPool, Window, parse_limit,
+    CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
+    RepeatPurchase, ShareFunnel, SplitSuggestion, TrafficPool, Window, parse_limit,
 };
 use kith_app::{App, AppError};
 
@@ -35,9 +35,12 @@ pub struct Scope {
     /// Days back from now, 1–365 [default: 30].
     #[arg(long)]
     pub window_days: Option<i64>,
-    /// Rows in a ranking, 1–100 [default: 20].
+    /// Rows in a ranking or funnel, 1–100 [default: 20].
     #[arg(long)]
     pub limit: Option<i64>,
+    /// Share funnel rows: `sharer` [default] or `post`.
+    #[arg(long)]
+    pub by: Option<String>,
     /// Print JSON (as the API returns it) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -59,6 +62,14 @@ pub enum Report {
     Pool(Scope),
     /// Proposed sub-communities of a community (--community).
     Split(Scope),
+    /// Referral rate: attributed orders ÷ orders, members who brought one ÷ members.
+    Referral(Scope),
+    /// Orders and net GMV by channel (direct, share link, content, group-buy, referrer).
+    Channels(Scope),
+    /// Share funnel per sharer (or --by post): visits → sign-ups → orders → GMV.
+    Funnel(Scope),
+    /// The merchant's referrer-binding tree: generations, branching, K-factor.
+    Bindings(Scope),
 }
 
 impl Report {
@@ -70,7 +81,11 @@ impl Report {
             | Report::Fission(s)
             | Report::Kol(s)
             | Report::Pool(s)
-            | Report::Split(s) => s,
+            | Report::Split(s)
+            | Report::Referral(s)
+            | Report::Channels(s)
+            | Report::Funnel(s)
+            | Report::Bindings(s) => s,
         }
     }
 }
@@ -160,6 +175,47 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
                 Ok(split_table(&v))
             }
         }
+        Report::Referral(_) => {
+            let v = app.insight_referral(op, m, window).await.map_err(err)?;
+            if s.json {
+                json(&v)
+            } else {
+                Ok(referral_table(&v))
+            }
+        }
+        Report::Channels(_) => {
+            let v = app.insight_channels(op, m, window).await.map_err(err)?;
+            if s.json {
+                json(&v)
+            } else {
+                Ok(channels_table(&v))
+            }
+        }
+        Report::Funnel(_) => {
+            let by = FunnelBy::parse(s.by.as_deref()).map_err(err)?;
+            let limit = parse_limit(s.limit).map_err(err)?;
+            let v = app
+                .insight_share_funnel(op, m, by, window, limit)
+                .await
+                .map_err(err)?;
+            if s.json {
+                json(&v)
+            } else {
+                Ok(funnel_table(&v))
+            }
+        }
+        Report::Bindings(_) => {
+            let v = app.insight_binding_tree(op, m).await.map_err(err)?;
+            if s.json {
+                json(&v)
+            } else {
+                Ok(fission_table(&v).replacen(
+                    "Invite tree (fission)",
+                    "Referrer-binding tree (锁客)",
+                    1,
+                ))
+            }
+        }
     }
 }
 
@@ -237,6 +293,12 @@ fn f4(x: f64) -> String {
 
 fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
+}
+
+/// Fen as yuan with two decimals: `¥123.45`.
+fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    format!("{sign}¥{}.{:02}", fen.abs() / 100, fen.abs() % 100)
 }
 
 fn stars(x100: i64) -> String {
@@ -372,6 +434,7 @@ pub fn kol_table(k: &KolRanking) -> String {
                 e.reach[2].to_string(),
                 e.reach_3.to_string(),
                 e.followers.to_string(),
+                yuan(e.attributed_gmv_fen),
                 if e.opinion_leader { "yes" } else { "" }.to_owned(),
             ]
         })
@@ -391,6 +454,7 @@ pub fn kol_table(k: &KolRanking) -> String {
                 " reach 3",
                 " within 3",
                 " followers",
+                " GMV",
                 "leader"
             ],
             &rows
@@ -452,6 +516,78 @@ pub fn split_table(s: &SplitSuggestion) -> String {
         out.push_str(&table(&[" group", " size", " cohesion", "members"], &rows));
     }
     out
+}
+
+pub fn referral_table(r: &ReferralRate) -> String {
+    format!(
+        "Referral rate, last {} days\n{}",
+        r.window_days,
+        pairs(&[
+            ("orders", r.orders.to_string()),
+            ("attributed orders", r.attributed_orders.to_string()),
+            ("order referral rate", pct(r.order_rate)),
+            ("members", r.members.to_string()),
+            ("members who brought an order", r.referrers.to_string()),
+            ("member referral rate", pct(r.member_rate)),
+        ])
+    )
+}
+
+pub fn channels_table(g: &GmvByChannel) -> String {
+    let rows: Vec<Vec<String>> = g
+        .channels
+        .iter()
+        .map(|c| {
+            vec![
+                c.channel.clone(),
+                c.orders.to_string(),
+                yuan(c.gmv_fen),
+                pct(c.share),
+            ]
+        })
+        .collect();
+    format!(
+        "GMV by channel, last {} days: {} orders, {}\n{}",
+        g.window_days,
+        g.orders,
+        yuan(g.gmv_fen),
+        table(&["channel", " orders", " GMV", " share"], &rows)
+    )
+}
+
+pub fn funnel_table(f: &ShareFunnel) -> String {
+    let rows: Vec<Vec<String>> = f
+        .rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.label.clone(),
+                r.links.to_string(),
+                r.visits.to_string(),
+                r.visitors.to_string(),
+                r.signups.to_string(),
+                r.orders.to_string(),
+                yuan(r.gmv_fen),
+            ]
+        })
+        .collect();
+    format!(
+        "Share funnel by {}, last {} days\n{}",
+        f.by,
+        f.window_days,
+        table(
+            &[
+                f.by.as_str(),
+                " links",
+                " visits",
+                " visitors",
+                " sign-ups",
+                " orders",
+                " GMV"
+            ],
+            &rows
+        )
+    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use kith_app::accounts::Registration;
 use kith_app::communities::{CommunityInput, JoinPolicy};
 use kith_app::merchants::MerchantInput;
 use kith_app::posts::{NewPost, Visibility};
+use kith_app::sharing::LinkKind;
 use kith_app::{App, Principal};
+use kith_domain::commission::PlanInput;
 use kith_domain::{BoundedText, ManualClock, Password};
 
 /// 2026-11-01T08:00:00Z.
@@ -179,6 +181,46 @@ async fn world(tag: &str) -> World {
         .await
         .unwrap();
     app.like_post(&people[5], &p2).await.unwrap();
+    // Money sharing: a commission plan binding permanently; 阿美 shares the community.
+    // 大卫 follows the link (and is bound to 阿美), so does someone not signed in, and a
+    // newcomer signs up through it.
+    app.set_commission_plan(
+        &boss,
+        &merchant,
+        PlanInput {
+            levels_bp: vec![1000, 500],
+            rebate_bp: 200,
+            group_buy_commission: false,
+            group_leader_bp: 0,
+            cap_bp: None,
+            binding_mode: "permanent".into(),
+            binding_days: None,
+            attribution_window_days: None,
+            withdraw_min_fen: None,
+            withdraw_daily_limit_fen: None,
+        },
+    )
+    .await
+    .unwrap();
+    let link = app
+        .create_share_link(&people[0], LinkKind::Community, &community)
+        .await
+        .unwrap();
+    app.visit_share_link(Some(&people[3]), &link.code)
+        .await
+        .unwrap();
+    app.visit_share_link(None, &link.code).await.unwrap();
+    app.register_via_share(
+        Registration {
+            phone: Some("13900000099".into()),
+            email: None,
+            password: "analytics-2026".into(),
+            display_name: "新人".into(),
+        },
+        &link.code,
+    )
+    .await
+    .unwrap();
     // One member leaves on the last day.
     clock.advance_secs(DAY_SECS);
     app.leave_community(&people[7], &community).await.unwrap();
@@ -196,6 +238,7 @@ fn scope(w: &World, community: bool, window_days: Option<i64>, json: bool) -> Sc
         community: community.then(|| w.community.clone()),
         window_days,
         limit: None,
+        by: None,
         json,
     }
 }
@@ -214,6 +257,10 @@ async fn analytics_tables() {
         ("kol", Report::Kol(scope(&w, false, None, false))),
         ("pool", Report::Pool(scope(&w, false, Some(7), false))),
         ("split", Report::Split(scope(&w, true, None, false))),
+        ("referral", Report::Referral(scope(&w, false, None, false))),
+        ("channels", Report::Channels(scope(&w, false, None, false))),
+        ("funnel", Report::Funnel(scope(&w, false, None, false))),
+        ("bindings", Report::Bindings(scope(&w, false, None, false))),
     ];
     for (name, r) in all {
         let out = report(&w.app, &r).await.unwrap();
@@ -232,6 +279,12 @@ async fn analytics_json_and_errors() {
     assert_eq!(v["generations"], 5);
     assert_eq!(v["per_generation"], serde_json::json!([5, 1, 1, 1, 1]));
     assert_eq!(v["k_factor"], 0.4444);
+    let out = report(&w.app, &Report::Bindings(scope(&w, false, None, true)))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["members"], 3);
+    assert_eq!(v["per_generation"], serde_json::json!([1, 2]));
 
     let e = report(&w.app, &Report::Energy(scope(&w, false, None, false)))
         .await

@@ -5,8 +5,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use kith_app::insight::{
-    CommunityEnergy, FissionTree, InsightAccess, KolRanking, RepeatPurchase, SnapshotInfo,
-    SplitSuggestion, TrafficPool, Window, parse_limit,
+    CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
+    RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion, TrafficPool, Window, parse_limit,
 };
 use kith_app::{AppError, ids};
 use serde::Deserialize;
@@ -29,6 +29,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(kol))
         .routes(routes!(traffic_pool))
         .routes(routes!(refresh))
+        .routes(routes!(referral))
+        .routes(routes!(channels))
+        .routes(routes!(share_funnel))
+        .routes(routes!(binding_tree))
 }
 
 /// `?window_days=`: the measure covers the last 1–365 days (default 30).
@@ -229,6 +233,102 @@ async fn refresh(
     Ok(Json(
         s.app
             .refresh_insight_graph(InsightAccess::from(&p), &mid, window)
+            .await?,
+    ))
+}
+
+/// `?window_days=&by=&limit=` on the share funnel.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FunnelQuery {
+    /// Days back from now, 1–365 (default 30).
+    pub window_days: Option<i64>,
+    /// `sharer` (default) or `post`.
+    pub by: Option<String>,
+    /// Rows, 1–100 (default 20).
+    pub limit: Option<i64>,
+}
+
+/// Referral rate: orders attributed to a member (share link, content, bound referrer) ÷
+/// all paid orders in the window, and pool members who brought at least one ÷ members.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/referral", tag = "insight",
+    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    responses((status = 200, body = ReferralRate), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn referral(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiQuery(q): ApiQuery<WindowQuery>,
+) -> ApiResult<Json<ReferralRate>> {
+    let mid = path_id(&mid, "merchant")?;
+    let window = Window::parse(q.window_days)?;
+    Ok(Json(
+        s.app
+            .insight_referral(InsightAccess::from(&p), &mid, window)
+            .await?,
+    ))
+}
+
+/// Paid orders and net GMV (paid − refunded) by channel: direct, share link, content,
+/// group-buy, bound referrer.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/channels", tag = "insight",
+    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    responses((status = 200, body = GmvByChannel), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn channels(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiQuery(q): ApiQuery<WindowQuery>,
+) -> ApiResult<Json<GmvByChannel>> {
+    let mid = path_id(&mid, "merchant")?;
+    let window = Window::parse(q.window_days)?;
+    Ok(Json(
+        s.app
+            .insight_channels(InsightAccess::from(&p), &mid, window)
+            .await?,
+    ))
+}
+
+/// Share funnel per sharer or per shared post: link visits → sign-ups → orders → GMV.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/share-funnel", tag = "insight",
+    params(("merchant_id" = String, Path), FunnelQuery), security(("bearer" = [])),
+    responses((status = 200, body = ShareFunnel), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn share_funnel(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+    ApiQuery(q): ApiQuery<FunnelQuery>,
+) -> ApiResult<Json<ShareFunnel>> {
+    let mid = path_id(&mid, "merchant")?;
+    let window = Window::parse(q.window_days)?;
+    let by = FunnelBy::parse(q.by.as_deref())?;
+    let limit = parse_limit(q.limit)?;
+    Ok(Json(
+        s.app
+            .insight_share_funnel(InsightAccess::from(&p), &mid, by, window, limit)
+            .await?,
+    ))
+}
+
+/// The merchant's referrer-binding tree (锁客): generations, branching, K-factor and the
+/// members who brought the most people.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/binding-tree", tag = "insight",
+    params(("merchant_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = FissionTree), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem)))]
+async fn binding_tree(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(mid): Path<String>,
+) -> ApiResult<Json<FissionTree>> {
+    let mid = path_id(&mid, "merchant")?;
+    Ok(Json(
+        s.app
+            .insight_binding_tree(InsightAccess::from(&p), &mid)
             .await?,
     ))
 }

@@ -9,9 +9,11 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{TestApp, User, address};
+use crate::sharing;
 
 both_engines!(
     insight_measures_by_hand,
+    insight_of_money_sharing,
     split_suggestion_of_two_circles,
     insight_is_for_the_merchants_staff,
 );
@@ -495,6 +497,10 @@ async fn insight_is_for_the_merchants_staff(t: TestApp) {
     join(&t, &member, &cid).await;
 
     let paths = [
+        insight(&mid, "/referral"),
+        insight(&mid, "/channels"),
+        insight(&mid, "/share-funnel"),
+        insight(&mid, "/binding-tree"),
         insight(&mid, "/communities"),
         insight(&mid, &format!("/communities/{cid}/energy")),
         insight(&mid, &format!("/communities/{cid}/fission")),
@@ -558,4 +564,148 @@ async fn insight_is_for_the_merchants_staff(t: TestApp) {
             .await
             .problem(422, Some(field));
     }
+}
+
+async fn insight_of_money_sharing(t: TestApp) {
+    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let mid = s.merchant.clone();
+    let cid = community(&t, &s.owner, &mid, "红茶分享群").await;
+    let sharer = t.register_member("分享达人").await;
+    let visitor = t.register_member("访客").await;
+    let direct = t.register_member("直购客").await;
+    for m in [&sharer, &visitor] {
+        join(&t, m, &cid).await;
+    }
+    // The sharer's product link and a post tagging the product, shared as content.
+    let (_, product_code) = sharing::product_link(&t, &s, &sharer).await;
+    let post_id = id(&t
+        .post(
+            "/api/v1/posts",
+            Some(&sharer.token),
+            json!({ "body": "明前红茶，回甘很长", "visibility": "public", "tags": [s.sku] }),
+        )
+        .await
+        .expect(201));
+    let post_link = t
+        .post(
+            "/api/v1/share-links",
+            Some(&sharer.token),
+            json!({ "kind": "post", "target_id": post_id }),
+        )
+        .await
+        .expect(201);
+    let post_code = post_link["code"].as_str().unwrap();
+    // The visitor follows the product link (and is bound to the sharer) and buys one; an
+    // anonymous visit; a newcomer signs up through the post link and buys two; another
+    // member buys one directly.
+    sharing::visit(&t, Some(&visitor), &product_code).await;
+    sharing::visit(&t, None, &product_code).await;
+    sharing::buy(&t, &s, &visitor, 1).await;
+    let newcomer = sharing::signup_via(&t, post_code, "新客").await;
+    sharing::buy(&t, &s, &newcomer, 2).await;
+    sharing::buy(&t, &s, &direct, 1).await;
+    let get = async |rest: &str| t.get(&insight(&mid, rest), Some(&s.owner.token)).await;
+
+    // Referral: 2 of 3 orders attributed; the pool is the owner, the sharer, the visitor
+    // (community) and the newcomer (bound): 1 of 4 brought an order.
+    let r = get("/referral").await.expect(200);
+    assert_eq!(
+        (
+            r["orders"].as_i64(),
+            r["attributed_orders"].as_i64(),
+            r["members"].as_i64(),
+            r["referrers"].as_i64()
+        ),
+        (Some(3), Some(2), Some(4), Some(1)),
+        "{r}"
+    );
+    assert_eq!(f(&r["order_rate"]), 0.6667);
+    assert_eq!(f(&r["member_rate"]), 0.25);
+
+    // GMV by channel: ¥100 direct, ¥100 through the share link, ¥200 through content.
+    let ch = get("/channels").await.expect(200);
+    assert_eq!(ch["gmv_fen"], 40000, "{ch}");
+    let by: Vec<(String, i64, i64)> = ch["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["channel"].as_str().unwrap().to_owned(),
+                c["orders"].as_i64().unwrap(),
+                c["gmv_fen"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        by,
+        [
+            ("direct".to_owned(), 1, 10000),
+            ("share".to_owned(), 1, 10000),
+            ("content".to_owned(), 1, 20000),
+            ("group_buy".to_owned(), 0, 0),
+            ("referrer".to_owned(), 0, 0),
+        ]
+    );
+    assert_eq!(f(&ch["channels"][2]["share"]), 0.5);
+
+    // Share funnel per sharer: 2 links, 3 visits (one anonymous, one with the sign-up) by
+    // 2 signed-in visitors, 1 sign-up, 2 orders, ¥300.
+    let fu = get("/share-funnel").await.expect(200);
+    assert_eq!(fu["by"], "sharer");
+    assert_eq!(fu["rows"].as_array().unwrap().len(), 1, "{fu}");
+    let row = &fu["rows"][0];
+    assert_eq!(row["id"], sharer.id.as_str());
+    assert_eq!(row["label"], "分享达人");
+    let figures = |row: &Value| {
+        [
+            "links", "visits", "visitors", "signups", "orders", "gmv_fen",
+        ]
+        .map(|k| row[k].as_i64().unwrap())
+    };
+    assert_eq!(figures(row), [2, 3, 2, 1, 2, 30000]);
+    // Per post: only the post link.
+    let fu = get("/share-funnel?by=post").await.expect(200);
+    let row = &fu["rows"][0];
+    assert_eq!(row["id"], post_id.as_str());
+    assert_eq!(row["label"], "分享达人: 明前红茶，回甘很长");
+    assert_eq!(figures(row), [1, 1, 1, 1, 1, 20000]);
+
+    // The binding tree: the sharer with the visitor and the newcomer under them.
+    let bt = get("/binding-tree").await.expect(200);
+    assert_eq!(bt["community_id"], Value::Null);
+    assert_eq!(bt["members"], 3, "{bt}");
+    assert_eq!(bt["generations"], 2);
+    assert_eq!(bt["per_generation"], json!([1, 2]));
+    assert_eq!(f(&bt["k_factor"]), 0.6667);
+    assert_eq!(bt["top_inviters"][0]["account_id"], sharer.id.as_str());
+    assert_eq!(bt["top_inviters"][0]["descendants"], 2);
+
+    // KOL: the sharer leads, with the GMV attributed to them.
+    t.post(&insight(&mid, "/refresh"), Some(&s.owner.token), json!({}))
+        .await
+        .expect(200);
+    let kol = get("/kol").await.expect(200);
+    assert_eq!(kol["pool"], 4, "{kol}");
+    assert_eq!(kol["entries"][0]["account_id"], sharer.id.as_str(), "{kol}");
+    assert_eq!(kol["entries"][0]["attributed_gmv_fen"], 30000);
+    // The traffic pool counts the bound newcomer beside the community's three.
+    let pool = get("/traffic-pool?window_days=2").await.expect(200);
+    assert_eq!(pool["members"], 4, "{pool}");
+    // Energy: the sharer (post) and the visitor (order) are active; the visit and the
+    // referred purchase connect them: M = 2, C = 1, Q = 0.6 (no reviews) → 1.2.
+    let en = get(&format!("/communities/{cid}/energy")).await.expect(200);
+    assert_eq!(en["m"], 2, "{en}");
+    assert_eq!(f(&en["c"]), 1.0);
+    assert!((f(&en["energy"]) - 1.2).abs() < 1e-9, "{en}");
+    // Bad parameters.
+    get("/share-funnel?by=visitor")
+        .await
+        .problem(422, Some("by"));
+    get("/share-funnel?limit=0")
+        .await
+        .problem(422, Some("limit"));
+    get("/referral?window_days=0")
+        .await
+        .problem(422, Some("window_days"));
 }
