@@ -1177,3 +1177,53 @@ pub fn open_index(dir: &std::path::Path) -> AppResult<Arc<SearchIndex>> {
         .map(Arc::new)
         .map_err(|e| AppError::Internal(format!("open {}: {e}", dir.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any query string, scope and type either parse or name the offending field;
+        /// nothing panics, and parsed queries segment into at most 32 words.
+        #[test]
+        fn any_search_input_parses_or_names_its_field(
+            q in proptest::option::of("\\PC{0,300}"),
+            scope in proptest::option::of("[a-z_]{0,12}"),
+            target in proptest::option::of("[a-z_]{0,12}"),
+        ) {
+            match SearchQuery::parse(q.as_deref(), scope.as_deref(), target.as_deref(), PageRequest::first(20)) {
+                Ok(parsed) => {
+                    prop_assert!(!parsed.q.is_empty());
+                    prop_assert!(parsed.q.chars().count() <= MAX_QUERY_CHARS);
+                    prop_assert!(kith_search::query_terms(&parsed.q).len() <= kith_search::MAX_QUERY_TERMS);
+                }
+                Err(AppError::Invalid { field, .. }) => {
+                    prop_assert!(["q", "scope", "type"].contains(&field.as_str()), "{field}");
+                }
+                Err(e) => prop_assert!(false, "unexpected error {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn outbox_topics_map_to_documents() {
+        assert_eq!(touched("post.created", "x"), Some((Kind::Post, "x".into())));
+        assert_eq!(touched("post.liked", "x"), None);
+        assert_eq!(
+            touched("product.status_changed", "x"),
+            Some((Kind::Product, "x".into()))
+        );
+        assert_eq!(
+            touched("community.split", "x"),
+            Some((Kind::Community, "x".into()))
+        );
+        assert_eq!(touched("community.joined", "x"), None);
+        assert_eq!(
+            touched("account.registered", "x"),
+            Some((Kind::Person, "x".into()))
+        );
+        assert_eq!(touched("order.paid", "x"), None);
+        assert_eq!(touched("nonsense", "x"), None);
+    }
+}

@@ -1,6 +1,7 @@
 //! The trust-ranked feed over HTTP on both engines: posts blended by closeness, recency and
 //! engagement in the documented order; pages that neither repeat nor skip while posts and
-//! likes arrive; only what the reader may see; bad input refused.
+//! likes arrive; only what the reader may see (not strangers', not friends-only posts of
+//! people who are not friends, nothing across a block); bad input refused.
 
 use std::collections::HashSet;
 
@@ -70,6 +71,17 @@ async fn trusted_feed_blends_closeness_recency_and_engagement(t: TestApp) {
         json!({ "body": "博主仅好友", "visibility": "friends" }),
     )
     .await;
+    // Nor the post of a friend who has since blocked the reader.
+    let blocker = t.register_member("拉黑者").await;
+    befriend(&t, &r, &blocker).await;
+    post(&t, &blocker, pub_post("拉黑者的帖子")).await;
+    t.post(
+        &format!("/api/v1/accounts/{}/block", r.id),
+        Some(&blocker.token),
+        json!({}),
+    )
+    .await
+    .expect(204);
     for n in 0..10 {
         let fan = t.register_member(&format!("粉丝{n}")).await;
         t.post(
