@@ -195,6 +195,9 @@ pub struct OrderCommission {
     pub channel: Channel,
     pub beneficiary_id: Option<String>,
     pub link_id: Option<String>,
+    /// Why the order is flagged for review (a beneficiary shares the buyer's phone number
+    /// or shipping address); commission is not blocked.
+    pub review_reason: Option<String>,
     pub shares: Vec<CommissionShare>,
 }
 
@@ -244,7 +247,8 @@ fn post_map(
 }
 
 /// Snapshots the attribution and beneficiary chain of a new order (checkout's
-/// transaction). `lines` are (product id, goods paid for the line). Nothing is recorded
+/// transaction). `lines` are (product id, goods paid for the line); `shipping` is the
+/// order's (address phone, address as stored), for the fraud guard. Nothing is recorded
 /// when the merchant has no commission plan.
 pub(crate) fn snapshot(
     c: &mut dyn Conn,
@@ -253,6 +257,7 @@ pub(crate) fn snapshot(
     buyer: &str,
     order_id: &str,
     lines: &[(String, i64)],
+    shipping: Option<(&str, &str)>,
 ) -> AppResult<()> {
     let Some(plan) = load_plan(c, merchant_id)? else {
         return Ok(());
@@ -290,11 +295,33 @@ pub(crate) fn snapshot(
         attribution.beneficiary.as_deref(),
         l1_referrer.as_deref(),
     );
+    let review_reason = match shipping {
+        Some((phone, address)) => review_reason(
+            c,
+            &[chain.l1.as_deref(), chain.l2.as_deref()],
+            phone,
+            address,
+        )?,
+        None => None,
+    };
     c.execute(
-        "INSERT INTO order_attributions (order_id, merchant_id, buyer_id, channel, beneficiary_id, link_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        args![order_id, merchant_id, buyer, attribution.channel.as_str(), attribution.beneficiary.as_deref(), attribution.link_id.as_deref(), now],
+        "INSERT INTO order_attributions (order_id, merchant_id, buyer_id, channel, beneficiary_id, link_id, review_reason, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![order_id, merchant_id, buyer, attribution.channel.as_str(), attribution.beneficiary.as_deref(), attribution.link_id.as_deref(),
+              review_reason.as_deref(), now],
     )?;
+    if let Some(reason) = &review_reason {
+        outbox::emit(
+            c,
+            now,
+            "commission.flagged",
+            Some(merchant_id),
+            order_id,
+            &serde_json::json!({
+                "order_id": order_id, "reason": reason,
+            }),
+        )?;
+    }
     if chain.rebate.is_none() && chain.l1.is_none() {
         return Ok(());
     }
@@ -321,6 +348,38 @@ pub(crate) fn snapshot(
         )?;
     }
     Ok(())
+}
+
+/// Fraud guard: why an order should be reviewed (never blocked) — a beneficiary above the
+/// buyer whose phone number is the shipping address's, or who shipped an order of their own
+/// to the same address.
+fn review_reason(
+    c: &mut dyn Conn,
+    beneficiaries: &[Option<&str>],
+    phone: &str,
+    address: &str,
+) -> AppResult<Option<String>> {
+    for who in beneficiaries.iter().flatten() {
+        if c.query_opt(
+            "SELECT 1 FROM accounts WHERE id = $1 AND phone = $2",
+            args![*who, phone],
+        )?
+        .is_some()
+        {
+            return Ok(Some(format!(
+                "beneficiary {who} has the shipping address's phone number"
+            )));
+        }
+        if c.query_opt(
+            "SELECT 1 FROM orders WHERE buyer_id = $1 AND address = $2 LIMIT 1",
+            args![*who, address],
+        )?
+        .is_some()
+        {
+            return Ok(Some(format!("beneficiary {who} ships to the same address")));
+        }
+    }
+    Ok(None)
 }
 
 /// A distributor at a merchant: someone who shared a link that earns there, or has a
@@ -747,14 +806,14 @@ impl App {
                     return Err(AppError::NotFound("order"));
                 }
                 let a = c.query_opt(
-                    "SELECT channel, beneficiary_id, link_id FROM order_attributions WHERE order_id = $1",
+                    "SELECT channel, beneficiary_id, link_id, review_reason FROM order_attributions WHERE order_id = $1",
                     args![&oid],
                 )?;
-                let (channel, beneficiary_id, link_id) = match a {
-                    Some(a) => (Channel::from_db(&a.text(0)?).unwrap_or(Channel::None), a.opt_text(1)?, a.opt_text(2)?),
-                    None => (Channel::None, None, None),
+                let (channel, beneficiary_id, link_id, review_reason) = match a {
+                    Some(a) => (Channel::from_db(&a.text(0)?).unwrap_or(Channel::None), a.opt_text(1)?, a.opt_text(2)?, a.opt_text(3)?),
+                    None => (Channel::None, None, None, None),
                 };
-                Ok(OrderCommission { order_id: oid.clone(), channel, beneficiary_id, link_id, shares })
+                Ok(OrderCommission { order_id: oid.clone(), channel, beneficiary_id, link_id, review_reason, shares })
             })
             .await
     }

@@ -536,7 +536,7 @@ impl App {
                         goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at)
                      VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
                     args![&id, &mid, &who.account_id, delivery.as_str(), &location, pickup_store.as_deref(), tier.as_deref(),
-                          address_json, totals.goods.get(), totals.shipping.get(), totals.total.get(), deadline, now],
+                          address_json.as_deref(), totals.goods.get(), totals.shipping.get(), totals.total.get(), deadline, now],
                 )?;
                 for (n, (sku, unit, qty)) in priced.iter().enumerate() {
                     let q = i64::from(qty.get());
@@ -555,7 +555,8 @@ impl App {
                     }
                 }
                 let goods: Vec<(String, i64)> = priced.iter().map(|(sku, unit, qty)| (sku.product_id.clone(), unit.get() * i64::from(qty.get()))).collect();
-                commissions::snapshot(c, now, &mid, &who.account_id, &id, &goods)?;
+                let shipping = address.as_ref().zip(address_json.as_deref()).map(|(a, json)| (a.phone.as_str(), json));
+                commissions::snapshot(c, now, &mid, &who.account_id, &id, &goods, shipping)?;
                 c.execute(
                     "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
                     args![&id, &who.account_id, now],

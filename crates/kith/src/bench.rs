@@ -5,7 +5,10 @@
 //! 1. **the limit**: single-row `INSERT` transactions per second through the same storage
 //!    layer (`Db::write`, one statement into a scratch table `bench_raw`);
 //! 2. **checkout**: orders per second for `App::checkout` + `App::pay_with_wallet`, one
-//!    SKU per order, spread over many SKUs (little contention on stock rows);
+//!    SKU per order, spread over many SKUs (little contention on stock rows). The merchant
+//!    has a commission plan and every buyer followed a distributor's share link, so each
+//!    checkout snapshots an attribution and an L1 + L2 chain, and each payment books the
+//!    commission on the ledger (one more entry, touching the two distributors' rows);
 //! 3. **hot SKU**: the same with every order on one SKU (contention on one stock row).
 //!
 //! Each phase runs a fixed count after a short warm-up and reports wall-time rates. The
@@ -32,7 +35,9 @@ use kith_app::inventory::{Adjustment, MAX_ADJUSTMENT};
 use kith_app::merchants::MerchantInput;
 use kith_app::orders::{Address, CheckoutInput};
 use kith_app::payments::{CallbackBody, CallbackOutcome, MAX_TOPUP_FEN};
+use kith_app::sharing::LinkKind;
 use kith_app::{App, AppConfig, AppError, Principal};
+use kith_domain::commission::PlanInput;
 use kith_domain::order::DeliveryMethod;
 use kith_domain::{BoundedText, Clock, Password, Phone, SystemClock};
 use kith_store::{Db, DbConfig, Engine, SqliteSync, StoreError, args};
@@ -413,11 +418,17 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
 
     // The work really happened: every order is there and the hot SKU holds them all.
     let hot_sku = world.hot_sku.clone();
-    let (orders, hot_reserved) = db
+    let (orders, hot_reserved, shares) = db
         .read(move |c| {
             let n = c
                 .query_one(
                     "SELECT COUNT(*) FROM orders WHERE paid_at IS NOT NULL",
+                    args![],
+                )?
+                .int(0)?;
+            let shares = c
+                .query_one(
+                    "SELECT COUNT(*) FROM order_commissions WHERE state = 'pending'",
                     args![],
                 )?
                 .int(0)?;
@@ -427,13 +438,17 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
                     args![&hot_sku],
                 )?
                 .int(0)?;
-            Ok::<_, StoreError>((n, r))
+            Ok::<_, StoreError>((n, r, shares))
         })
         .await?;
     anyhow::ensure!(
         orders as usize == orders_total && hot_reserved as usize == order_count + warm_orders,
         "expected {orders_total} paid orders and {} reserved on the hot SKU, found {orders} and {hot_reserved}",
         order_count + warm_orders
+    );
+    anyhow::ensure!(
+        shares as usize == 2 * orders_total,
+        "expected an L1 and an L2 commission booked on each of {orders_total} orders, found {shares}"
     );
 
     let phases = [&raw, &spread, &hot];
@@ -456,7 +471,8 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     let ratio_hot = hot.per_second() / raw.per_second();
     let total_secs = started.elapsed().as_secs_f64();
     println!(
-        "(each order is two transactions: checkout, then pay from the wallet; whole run {total_secs:.1} s)"
+        "(each order is two transactions: checkout with attribution and its commission chain, then pay from the \
+         wallet, booking the commission; whole run {total_secs:.1} s)"
     );
     println!();
     if args.json {
@@ -698,8 +714,51 @@ async fn seed(
         }
     })
     .await?;
-    step("wallets topped up", t);
+    let t = step("wallets topped up", t);
     let buyers = Arc::try_unwrap(b).unwrap_or_else(|b| (*b).clone());
+
+    // Money sharing: a commission plan (L1 10 %, L2 5 %, rebate 2 %), a distributor bound
+    // to another, and every buyer following the first one's share link — so each order is
+    // attributed (a share visit in the window, a bound referrer), carries an L1 and an L2
+    // share, and its payment books the commission on the ledger.
+    app.set_commission_plan(
+        &owner,
+        &merchant,
+        PlanInput {
+            levels_bp: vec![1000, 500],
+            rebate_bp: 200,
+            group_buy_commission: false,
+            group_leader_bp: 0,
+            cap_bp: None,
+            binding_mode: "permanent".into(),
+            binding_days: None,
+            attribution_window_days: None,
+            withdraw_min_fen: None,
+            withdraw_daily_limit_fen: None,
+        },
+    )
+    .await
+    .map_err(app_err("commission plan"))?;
+    let upline = member(app.clone(), "13700000001".into(), "基准上线".into()).await?;
+    let sharer = member(app.clone(), "13700000002".into(), "基准分享者".into()).await?;
+    let product = product_ids[0].clone();
+    let up_link = app
+        .create_share_link(&upline, LinkKind::Product, &product)
+        .await
+        .map_err(app_err("share link"))?;
+    app.visit_share_link(Some(&sharer), &up_link.code)
+        .await
+        .map_err(app_err("visit"))?;
+    let link = app
+        .create_share_link(&sharer, LinkKind::Product, &product)
+        .await
+        .map_err(app_err("share link"))?;
+    for b in &buyers {
+        app.visit_share_link(Some(b), &link.code)
+            .await
+            .map_err(app_err("visit"))?;
+    }
+    step("commission plan, distributors, share visits", t);
 
     let mut skus = Arc::try_unwrap(skus).unwrap_or_else(|a| (*a).clone());
     let hot_sku = skus.pop().expect("the hot SKU");

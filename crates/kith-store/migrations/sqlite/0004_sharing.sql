@@ -83,7 +83,8 @@ CREATE TABLE commission_overrides (
     PRIMARY KEY (merchant_id, product_id)
 );
 
--- How an order came (snapshotted at checkout).
+-- How an order came (snapshotted at checkout). `review_reason` flags (never blocks) an order
+-- whose buyer and a beneficiary share a phone number or a shipping address.
 CREATE TABLE order_attributions (
     order_id       TEXT PRIMARY KEY REFERENCES orders (id),
     merchant_id    TEXT NOT NULL REFERENCES merchants (id),
@@ -91,6 +92,7 @@ CREATE TABLE order_attributions (
     channel        TEXT NOT NULL CHECK (channel IN ('share', 'content', 'group_buy', 'referrer', 'none')),
     beneficiary_id TEXT REFERENCES accounts (id),
     link_id        TEXT REFERENCES share_links (id),
+    review_reason  TEXT,
     created_at     INTEGER NOT NULL
 );
 CREATE INDEX order_attributions_link_idx ON order_attributions (link_id);

@@ -1,12 +1,13 @@
 //! Commission plans and the lifecycle of commission through refunds, on both engines:
 //! plan validation (a third level, rates over the cap, who may set it), per-product
 //! overrides, proportional reversal before settlement, clawback after it carried as a debt
-//! and netted against later earnings. The ledger audit stays clean throughout.
+//! and netted against later earnings; the fraud guard's review flag. The ledger audit stays
+//! clean throughout.
 
 use serde_json::json;
 
 use crate::both_engines;
-use crate::harness::TestApp;
+use crate::harness::{PASSWORD, TestApp, User};
 use crate::sharing::{
     audit_clean, balances, buy, close_after_sale_window, earn_available, product_link,
     ship_and_deliver, shop, signup_via, standard_plan,
@@ -14,7 +15,8 @@ use crate::sharing::{
 
 both_engines!(
     plans_refuse_bad_input,
-    refunds_reverse_in_proportion_and_claw_back
+    refunds_reverse_in_proportion_and_claw_back,
+    shared_phone_or_address_flags_for_review,
 );
 
 async fn plans_refuse_bad_input(t: TestApp) {
@@ -259,5 +261,71 @@ async fn refunds_reverse_in_proportion_and_claw_back(t: TestApp) {
     .await
     .expect(201);
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 2_000, 1_000));
+    audit_clean(&t).await;
+}
+
+/// Fraud guard: an order whose beneficiary shares the shipping address's phone number, or
+/// ships their own orders to the same address, is flagged for review — not blocked.
+async fn shared_phone_or_address_flags_for_review(t: TestApp) {
+    let s = shop(&t, standard_plan()).await;
+    // The sharer's phone is the one on the test shipping address.
+    let acct = t
+        .post(
+            "/api/v1/accounts",
+            None,
+            json!({ "phone": "13912345678", "password": PASSWORD, "display_name": "同一人" }),
+        )
+        .await
+        .expect(201);
+    let login = t.login("13912345678", PASSWORD).await.expect(201);
+    let sharer = User {
+        id: acct["id"].as_str().unwrap().to_owned(),
+        token: login["token"].as_str().unwrap().to_owned(),
+        login: "13912345678".into(),
+    };
+    let (_, code) = product_link(&t, &s, &sharer).await;
+    let alt = signup_via(&t, &code, "小号").await;
+    let o = buy(&t, &s, &alt, 1).await;
+    let oc = t
+        .get(
+            &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    assert!(
+        oc["review_reason"].as_str().unwrap().contains("phone"),
+        "{oc}"
+    );
+    assert_eq!(oc["shares"][0]["state"], "pending", "flagged, not blocked");
+
+    // Another sharer who ships their own orders to the buyer's address.
+    let b = t.register_member("同住").await;
+    buy(&t, &s, &b, 1).await;
+    let (_, code) = product_link(&t, &s, &b).await;
+    let housemate = signup_via(&t, &code, "室友").await;
+    let o = buy(&t, &s, &housemate, 1).await;
+    let oc = t
+        .get(
+            &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
+            Some(&housemate.token),
+        )
+        .await
+        .expect(200);
+    assert!(
+        oc["review_reason"].as_str().unwrap().contains("address"),
+        "{oc}"
+    );
+
+    // An ordinary order is not flagged.
+    let o = buy(&t, &s, &b, 1).await;
+    let oc = t
+        .get(
+            &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
+            Some(&b.token),
+        )
+        .await
+        .expect(200);
+    assert!(oc["review_reason"].is_null(), "{oc}");
     audit_clean(&t).await;
 }
