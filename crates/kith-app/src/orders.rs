@@ -1191,7 +1191,15 @@ fn refund(
     }
     let goods_before: i64 = stored.iter().map(|l| l.refunded_fen).sum();
     let goods_now: i64 = plan.per_line.iter().map(|(_, _, a)| a.get()).sum();
-    commissions::on_refund(c, now, &o.id, &o.merchant_id, &refund_id, goods_before, goods_before + goods_now)?;
+    commissions::on_refund(
+        c,
+        now,
+        &o.id,
+        &o.merchant_id,
+        &refund_id,
+        goods_before,
+        goods_before + goods_now,
+    )?;
     let before_fulfilment = matches!(
         o.status,
         OrderStatus::Paid
