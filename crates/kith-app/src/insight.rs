@@ -1761,6 +1761,43 @@ mod tests {
         }
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_snapshot_answers_while_one_rebuild_runs_in_the_background() {
+        let env = crate::webhooks::test_support::TestEnv::new().await;
+        let app = &env.app;
+        let w = Window { days: 30 };
+        let first = app.graph(w).await.unwrap();
+        // Fresh: the same Arc comes back, nothing is rebuilt.
+        assert!(Arc::ptr_eq(&first, &app.graph(w).await.unwrap()));
+        // Stale: the old snapshot answers at once; a newer one replaces it shortly.
+        env.clock.advance_ms(SNAPSHOT_MAX_AGE_MS + 1);
+        let served = app.graph(w).await.unwrap();
+        assert!(Arc::ptr_eq(&first, &served));
+        let mut newer = None;
+        for _ in 0..200 {
+            let now = app.insight.get(w.days).unwrap();
+            if !Arc::ptr_eq(&now, &first) {
+                newer = Some(now);
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let newer = newer.expect("a background rebuild");
+        assert!(newer.built_at_ms > first.built_at_ms);
+        // Each window has its own snapshot; an explicit refresh swaps in a new one.
+        let info = app
+            .refresh_insight_graph(
+                InsightAccess::Operator,
+                &env.merchant_id,
+                Window { days: 7 },
+            )
+            .await
+            .unwrap();
+        assert_eq!(info.window_days, 7);
+        assert_eq!(info.nodes, newer.ids.len() as i64);
+        assert!(Arc::ptr_eq(&newer, &app.insight.get(30).unwrap()));
+    }
+
     #[test]
     fn kol_ranking_puts_the_star_centre_first() {
         // Five members follow a03; a04 also likes a03's posts; a99 is unknown.
