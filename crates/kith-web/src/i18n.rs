@@ -59,7 +59,18 @@ pub struct Strings {
     pub nav_console: &'static str,
     pub nav_clerk: &'static str,
     pub nav_admin: &'static str,
-    pub nav_search_soon: &'static str,
+    pub nav_search: &'static str,
+    pub search_hint: &'static str,
+    pub search_scope: &'static str,
+    pub search_type: &'static str,
+    /// (value, label) of each search scope.
+    pub scopes: [(&'static str, &'static str); 4],
+    /// (value, label) of each kind of search result.
+    pub targets: [(&'static str, &'static str); 4],
+    pub who_wrote: &'static str,
+    pub results: &'static str,
+    pub mutual_friends: &'static str,
+    pub friend: &'static str,
     pub nav_wallet_soon: &'static str,
     pub nav_groupbuy_soon: &'static str,
     pub login: &'static str,
@@ -238,6 +249,18 @@ impl Strings {
         if zh { z } else { e }
     }
 
+    /// How close someone is, in words.
+    pub fn closeness(&self, s: &str) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match s {
+            "friend" => ("好友", "Friend"),
+            "community" => ("同社群", "Same community"),
+            "friend_of_friend" => ("好友的好友", "Friend of a friend"),
+            _ => ("其他", "Other"),
+        };
+        if zh { z } else { e }
+    }
+
     /// A community's join policy, in words.
     pub fn join_policy(&self, s: &str) -> &'static str {
         let zh = std::ptr::eq(self, &ZH);
@@ -262,7 +285,26 @@ pub static ZH: Strings = Strings {
     nav_console: "商家后台",
     nav_clerk: "门店核销",
     nav_admin: "平台管理",
-    nav_search_soon: "搜索（即将上线）",
+    nav_search: "搜索",
+    search_hint: "搜索 减肥、宝宝辅食、白酒…",
+    search_scope: "范围",
+    search_type: "类型",
+    scopes: [
+        ("friends", "好友"),
+        ("following", "关注"),
+        ("communities", "我的社群"),
+        ("everyone", "所有人"),
+    ],
+    targets: [
+        ("posts", "动态"),
+        ("products", "商品"),
+        ("communities", "社群"),
+        ("people", "人"),
+    ],
+    who_wrote: "谁在聊这个",
+    results: "条结果",
+    mutual_friends: "位共同好友",
+    friend: "好友",
     nav_wallet_soon: "钱包与团队（即将上线）",
     nav_groupbuy_soon: "拼团（即将上线）",
     login: "登录",
@@ -431,7 +473,26 @@ pub static EN: Strings = Strings {
     nav_console: "Merchant console",
     nav_clerk: "Store pickups",
     nav_admin: "Admin",
-    nav_search_soon: "Search (coming soon)",
+    nav_search: "Search",
+    search_hint: "Search 减肥, 宝宝辅食, 白酒…",
+    search_scope: "Scope",
+    search_type: "Type",
+    scopes: [
+        ("friends", "Friends"),
+        ("following", "Following"),
+        ("communities", "My communities"),
+        ("everyone", "Everyone"),
+    ],
+    targets: [
+        ("posts", "Posts"),
+        ("products", "Products"),
+        ("communities", "Communities"),
+        ("people", "People"),
+    ],
+    who_wrote: "Who is talking about it",
+    results: "results",
+    mutual_friends: "mutual friends",
+    friend: "Friend",
     nav_wallet_soon: "Wallet & team (coming soon)",
     nav_groupbuy_soon: "Group-buys (coming soon)",
     login: "Log in",

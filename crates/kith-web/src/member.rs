@@ -40,6 +40,7 @@ pub fn routes() -> Router<Web> {
         .route("/orders/{id}/pay", post(pay))
         .route("/orders/{id}/cancel", post(cancel))
         .route("/orders/{id}/confirm", post(confirm))
+        .route("/search", get(search))
         .route("/communities", get(communities))
         .route("/communities/{id}", get(community))
         .route("/communities/{id}/join", post(join))
@@ -398,17 +399,30 @@ async fn product(
             r.count
         )
     });
-    let reviews = s
-        .app
-        .product_reviews(Some(&who), &mid, &pid, PageRequest::first(20))
-        .await?
-        .items
+    // Why to trust it: friends who bought it, friends' reviews first.
+    let proof = s.app.social_proof(&who, &mid, &pid).await?;
+    let named: Vec<String> = proof
+        .friend_names
+        .iter()
+        .map(|f| f.display_name.clone())
+        .collect();
+    let summary = if c.lang == crate::i18n::Lang::Zh {
+        proof.summary.clone()
+    } else if proof.friends_bought == 1 {
+        "1 friend bought this".to_owned()
+    } else {
+        format!("{} friends bought this", proof.friends_bought)
+    };
+    let social = (proof.friends_bought > 0).then(|| (summary, named.join("、")));
+    let reviews = proof
+        .reviews
         .into_iter()
         .map(|r| {
             (
                 r.author.display_name,
                 "★".repeat(r.rating.clamp(0, 5) as usize),
                 r.body,
+                r.by_friend,
             )
         })
         .collect();
@@ -418,6 +432,7 @@ async fn product(
         merchant_name: m.name,
         tier,
         rating,
+        proof: social,
         reviews,
     })?
     .into_response())
@@ -604,6 +619,65 @@ async fn confirm(
 ) -> WebResult<Response> {
     s.app.confirm_receipt(c.principal()?, &id).await?;
     Ok(see(format!("/orders/{id}")))
+}
+
+// --- search -------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct SearchParams {
+    q: Option<String>,
+    scope: Option<String>,
+    #[serde(rename = "type")]
+    target: Option<String>,
+    cursor: Option<String>,
+}
+
+/// Search with scopes (friends / following / my communities / everyone), ranked by the
+/// search use case; for posts, the "who" view of people in the scope who wrote about it.
+async fn search(
+    State(s): State<Web>,
+    c: Ctx,
+    Query(q): Query<SearchParams>,
+) -> WebResult<Response> {
+    use kith_app::search::SearchQuery;
+    let who = c.principal()?.clone();
+    let text = q.q.clone().unwrap_or_default();
+    let scope = q
+        .scope
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "friends".into());
+    let target = q
+        .target
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "posts".into());
+    let mut page = pages::SearchPage {
+        c,
+        q: text.clone(),
+        scope: scope.clone(),
+        target: target.clone(),
+        total: 0,
+        items: Vec::new(),
+        who: Vec::new(),
+        next: None,
+    };
+    if !text.trim().is_empty() {
+        let query = SearchQuery::parse(
+            Some(&text),
+            Some(&scope),
+            Some(&target),
+            PageRequest::parse(Some(20), q.cursor.as_deref().filter(|c| !c.is_empty()))?,
+        )?;
+        if target == "posts" && q.cursor.is_none() {
+            page.who = s.app.search_who(&who, query.clone(), 10).await?.people;
+        }
+        let r = s.app.search(Some(&who), query).await?;
+        page.total = r.total;
+        page.items = r.items;
+        page.next = r.next_cursor;
+    }
+    Ok(render(&page)?.into_response())
 }
 
 // --- communities and me -------------------------------------------------------------------

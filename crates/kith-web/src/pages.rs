@@ -175,8 +175,24 @@ pub struct ProductPage {
     pub tier: Option<String>,
     /// "4.50 (12)" when there are reviews.
     pub rating: Option<String>,
-    /// (author, stars, body)
-    pub reviews: Vec<(String, String, String)>,
+    /// "3 位好友买过" and the friends who allow being named, when any friend bought it.
+    pub proof: Option<(String, String)>,
+    /// (author, stars, body, by a friend), friends' reviews first.
+    pub reviews: Vec<(String, String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchPage {
+    pub c: Ctx,
+    pub q: String,
+    pub scope: String,
+    pub target: String,
+    pub total: i64,
+    pub items: Vec<kith_app::search::SearchItem>,
+    /// The "who" view (posts only): who among the scope wrote about it.
+    pub who: Vec<kith_app::search::WhoEntry>,
+    pub next: Option<String>,
 }
 
 #[derive(Template)]

@@ -20,6 +20,7 @@ both_engines!(
     pages_set_security_headers_and_speak_two_languages,
     posts_communities_and_the_catalog_through_the_pages,
     buyer_cancels_and_merchant_refunds_through_the_pages,
+    search_and_social_proof_through_the_pages,
 );
 
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
@@ -1142,4 +1143,72 @@ async fn pickup_order(b: &mut Browser<'_>, s: &Shop, product_path: &str, sku: &s
     .await
     .expect(303)
     .location()
+}
+
+async fn search_and_social_proof_through_the_pages(t: TestApp) {
+    let s = shop(&t).await;
+    let me = shareholder(&t, &s).await;
+    let friend = shareholder(&t, &s).await;
+    for (a, b) in [(&me, &friend), (&friend, &me)] {
+        t.post(
+            &format!("/api/v1/accounts/{}/follow", b.id),
+            Some(&a.token),
+            json!({}),
+        )
+        .await
+        .expect(204);
+    }
+    // The friend buys the product and writes about dieting.
+    let mut fb = Browser::login(&t, &friend.login).await;
+    let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
+    let sku = sku_of(&fb.get(&product_path).await.expect(200).body);
+    let order = pickup_order(&mut fb, &s, &product_path, &sku).await;
+    fb.submit(&order, &format!("{order}/pay"), &[("provider", "wallet")])
+        .await
+        .expect(303);
+    t.post(
+        "/api/v1/posts",
+        Some(&friend.token),
+        json!({ "body": "减肥第十天，晚饭只吃沙拉", "visibility": "friends" }),
+    )
+    .await
+    .expect(201);
+
+    // The product page shows that a friend bought it.
+    let mut b = Browser::login(&t, &me.login).await;
+    let page = b.get(&product_path).await.expect(200);
+    assert!(page.body.contains("1 位好友买过"), "{}", page.body);
+    let page = b.get(&format!("{product_path}?lang=en")).await.expect(200);
+    assert!(page.body.contains("1 friend bought this"));
+    b.get("/?lang=zh").await.expect(200);
+
+    // Search among friends finds the post (the index catches up from the outbox) and the
+    // "who" view names the friend.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let p = b
+            .get("/search?q=%E5%87%8F%E8%82%A5&scope=friends&type=posts")
+            .await
+            .expect(200);
+        if p.body.contains("晚饭只吃沙拉") {
+            break p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed in time: {}",
+            p.body
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let at = page.body.find("id=\"who-view\"").expect("the who view");
+    let who = page.body[at..].split("</div>").next().unwrap();
+    assert!(
+        who.contains("王小美") && who.contains("好友") && who.contains("晚饭只吃沙拉"),
+        "{who}"
+    );
+    // The empty search shows just the form; a bad scope is refused naming it.
+    let p = b.get("/search").await.expect(200);
+    assert!(p.body.contains("name=\"q\""));
+    let p = b.get("/search?q=x&scope=galaxy").await.expect(422);
+    assert!(p.body.contains("scope"), "{}", p.body);
 }
