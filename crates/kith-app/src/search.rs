@@ -106,55 +106,98 @@ fn ids(c: &mut dyn Conn, sql: &str, me: &str) -> AppResult<HashSet<String>> {
 }
 
 impl Circle {
+    /// The viewer's friends, follows, communities and blocks, in one query. Fellow
+    /// members and friends of friends are learnt on demand ([`Self::learn_closeness`],
+    /// [`Self::load_co_members`]).
     pub fn load(c: &mut dyn Conn, me: Option<&str>) -> AppResult<Self> {
         let Some(me) = me else {
             return Ok(Self::default());
         };
-        let friends = ids(c, FRIENDS_OF_1, me)?;
-        let followees = ids(
-            c,
-            "SELECT followee_id FROM follows WHERE follower_id = $1",
-            me,
-        )?;
-        let communities = ids(
-            c,
-            "SELECT community_id FROM community_members WHERE account_id = $1 AND state = 'active'",
-            me,
-        )?;
-        let mut co_members = ids(
+        let mut circle = Self {
+            me: Some(me.to_owned()),
+            ..Self::default()
+        };
+        let sql =
+            "SELECT 'f', f1.followee_id FROM follows f1
+             JOIN follows f2 ON f2.follower_id = f1.followee_id AND f2.followee_id = f1.follower_id
+             WHERE f1.follower_id = $1
+             UNION ALL SELECT 'o', followee_id FROM follows WHERE follower_id = $1
+             UNION ALL SELECT 'c', community_id FROM community_members WHERE account_id = $1 AND state = 'active'
+             UNION ALL SELECT 'b', blocked_id FROM blocks WHERE blocker_id = $1
+             UNION ALL SELECT 'b', blocker_id FROM blocks WHERE blocked_id = $1"
+        ;
+        for r in c.query(sql, args![me])? {
+            let id = r.text(1)?;
+            match r.text(0)?.as_str() {
+                "f" => circle.friends.insert(id),
+                "o" => circle.followees.insert(id),
+                "c" => circle.communities.insert(id),
+                _ => circle.blocked.insert(id),
+            };
+        }
+        Ok(circle)
+    }
+
+    /// Every active member of the viewer's communities (the `communities` scope).
+    pub fn load_co_members(&mut self, c: &mut dyn Conn) -> AppResult<()> {
+        let Some(me) = self.me.clone() else {
+            return Ok(());
+        };
+        let mut all = ids(
             c,
             "SELECT DISTINCT m2.account_id FROM community_members m1
              JOIN community_members m2 ON m2.community_id = m1.community_id AND m2.state = 'active'
              WHERE m1.account_id = $1 AND m1.state = 'active'",
-            me,
+            &me,
         )?;
-        co_members.remove(me);
-        let mut fof = ids(
-            c,
-            &format!(
-                "SELECT DISTINCT g1.followee_id FROM follows g1
-                 JOIN follows g2 ON g2.follower_id = g1.followee_id AND g2.followee_id = g1.follower_id
-                 WHERE g1.follower_id IN ({FRIENDS_OF_1})"
-            ),
-            me,
-        )?;
-        fof.remove(me);
-        fof.retain(|x| !friends.contains(x));
-        let blocked = ids(
-            c,
-            "SELECT blocked_id FROM blocks WHERE blocker_id = $1
-             UNION SELECT blocker_id FROM blocks WHERE blocked_id = $1",
-            me,
-        )?;
-        Ok(Self {
-            me: Some(me.to_owned()),
-            friends,
-            followees,
-            communities,
-            co_members,
-            fof,
-            blocked,
-        })
+        all.remove(&me);
+        self.co_members.extend(all);
+        Ok(())
+    }
+
+    /// Learns which of `who` (not the viewer, not friends) share a community with the
+    /// viewer or are friends of friends, so [`Self::closeness`] can tell.
+    pub fn learn_closeness<'a>(
+        &mut self,
+        c: &mut dyn Conn,
+        who: impl IntoIterator<Item = &'a str>,
+    ) -> AppResult<()> {
+        let Some(me) = self.me.clone() else {
+            return Ok(());
+        };
+        let mut unknown: Vec<String> = who
+            .into_iter()
+            .filter(|w| *w != me && !self.friends.contains(*w))
+            .map(str::to_owned)
+            .collect();
+        unknown.sort();
+        unknown.dedup();
+        for chunk in unknown.chunks(500) {
+            let mut params = vec![Value::from(&me)];
+            params.extend(chunk.iter().map(Value::from));
+            let list = placeholders(2, chunk.len());
+            for r in c.query(
+                &format!(
+                    "SELECT DISTINCT m2.account_id FROM community_members m1
+                     JOIN community_members m2 ON m2.community_id = m1.community_id AND m2.state = 'active'
+                     WHERE m1.account_id = $1 AND m1.state = 'active' AND m2.account_id IN ({list})"
+                ),
+                &params,
+            )? {
+                self.co_members.insert(r.text(0)?);
+            }
+            for r in c.query(
+                &format!(
+                    "SELECT DISTINCT g1.followee_id FROM follows g1
+                     JOIN follows g2 ON g2.follower_id = g1.followee_id AND g2.followee_id = g1.follower_id
+                     WHERE g1.follower_id IN ({FRIENDS_OF_1}) AND g1.followee_id IN ({list})"
+                ),
+                &params,
+            )? {
+                self.fof.insert(r.text(0)?);
+            }
+        }
+        Ok(())
     }
 
     /// How close `who` is: the viewer themself counts as a friend.
@@ -540,13 +583,16 @@ impl App {
         let terms = kith_search::query_terms(&q.q);
         self.db
             .read(move |c| {
-                let circle = Circle::load(c, me.as_deref())?;
+                let mut circle = Circle::load(c, me.as_deref())?;
+                if q.scope == Scope::Communities {
+                    circle.load_co_members(c)?;
+                }
                 let viewer = me.as_deref().unwrap_or(NIL_ID);
                 match q.target {
-                    Target::Posts => search_posts(c, &index, &circle, viewer, &terms, &q, now),
+                    Target::Posts => search_posts(c, &index, &mut circle, viewer, &terms, &q, now),
                     Target::Products => search_products(c, &index, viewer, &terms, &q),
                     Target::Communities => search_communities(c, &index, viewer, &terms, &q),
-                    Target::People => search_people(c, &index, &circle, viewer, &terms, &q),
+                    Target::People => search_people(c, &index, &mut circle, viewer, &terms, &q),
                 }
             })
             .await
@@ -566,10 +612,14 @@ impl App {
         let terms = kith_search::query_terms(&q.q);
         self.db
             .read(move |c| {
-                let circle = Circle::load(c, Some(&me))?;
+                let mut circle = Circle::load(c, Some(&me))?;
+                if q.scope == Scope::Communities {
+                    circle.load_co_members(c)?;
+                }
                 let hits = index
                     .search(&terms, &circle.scoped_posts(q.scope), CANDIDATES)
                     .map_err(index_err)?;
+                circle.learn_closeness(c, hits.hits.iter().filter_map(|h| h.author.as_deref()))?;
                 let cands = visible_candidates(c, &me, &circle, &hits.hits, now)?;
                 // author → (matching posts, latest post id, its time)
                 let mut groups: HashMap<String, (i64, String, i64)> = HashMap::new();
@@ -626,7 +676,7 @@ impl App {
 fn search_posts(
     c: &mut dyn Conn,
     index: &SearchIndex,
-    circle: &Circle,
+    circle: &mut Circle,
     viewer: &str,
     terms: &[String],
     q: &SearchQuery,
@@ -635,6 +685,8 @@ fn search_posts(
     let hits = index
         .search(terms, &circle.scoped_posts(q.scope), CANDIDATES)
         .map_err(index_err)?;
+    circle.learn_closeness(c, hits.hits.iter().filter_map(|h| h.author.as_deref()))?;
+    let circle = &*circle;
     let mut cands = visible_candidates(c, viewer, circle, &hits.hits, now)?;
     by_score_then_id(&mut cands, |c| (c.score, c.id.as_str()));
     let (total, page, next_cursor) = page_of(cands, q);
@@ -797,7 +849,7 @@ fn search_communities(
 fn search_people(
     c: &mut dyn Conn,
     index: &SearchIndex,
-    circle: &Circle,
+    circle: &mut Circle,
     viewer: &str,
     terms: &[String],
     q: &SearchQuery,
@@ -805,6 +857,8 @@ fn search_people(
     let hits = index
         .search(terms, &circle.scoped_people(q.scope), CANDIDATES)
         .map_err(index_err)?;
+    circle.learn_closeness(c, hits.hits.iter().map(|h| h.id.as_str()))?;
+    let circle = &*circle;
     if hits.hits.is_empty() {
         return Ok(SearchResults {
             total: 0,
