@@ -101,8 +101,13 @@ fn new_code() -> String {
         .collect()
 }
 
+/// A share link's code, or a community invite code (base64url).
 fn parse_code(code: &str) -> AppResult<String> {
-    let ok = (4..=32).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric());
+    let code = code.trim();
+    let ok = (4..=128).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(code.to_owned())
     } else {
@@ -275,6 +280,48 @@ fn visit(
     Ok(bound)
 }
 
+/// What a code given at sign-up (or typed in later) binds to: a share link's sharer at its
+/// merchants, or a live community invite's inviter at the community's merchant.
+struct Referral {
+    link_id: Option<String>,
+    referrer: String,
+    merchants: Vec<String>,
+}
+
+fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referral> {
+    if let Some(r) = c.query_opt(
+        "SELECT id, sharer_id FROM share_links WHERE code = $1",
+        args![code],
+    )? {
+        let link_id = r.text(0)?;
+        let merchants = c
+            .query(
+                "SELECT merchant_id FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
+                args![&link_id],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Referral {
+            link_id: Some(link_id),
+            referrer: r.text(1)?,
+            merchants,
+        });
+    }
+    let r = c
+        .query_opt(
+            "SELECT i.inviter_id, m.merchant_id FROM community_invites i JOIN communities m ON m.id = i.community_id
+             WHERE i.code_hash = $1 AND i.revoked_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > $2)",
+            args![crate::ids::sha256_hex(code), now],
+        )?
+        .ok_or(AppError::NotFound("share link"))?;
+    Ok(Referral {
+        link_id: None,
+        referrer: r.text(0)?,
+        merchants: r.opt_text(1)?.into_iter().collect(),
+    })
+}
+
 fn link_by_code(c: &mut dyn Conn, code: &str) -> AppResult<(String, String)> {
     let r = c
         .query_opt(
@@ -397,9 +444,10 @@ impl App {
             .await
     }
 
-    /// Signs up through a share link (or a community invite shared as one): the account is
-    /// created, the sign-up and a visit recorded, and the new member bound to the sharer —
-    /// one transaction.
+    /// Signs up through a share link or a community invite code: the account is created,
+    /// the new member bound to the sharer (inviter) at its merchants, and for a share link
+    /// the sign-up and a visit recorded — one transaction. (Joining the community stays
+    /// `accept_invite`'s business.)
     pub async fn register_via_share(&self, input: Registration, code: &str) -> AppResult<Account> {
         let code = parse_code(code)?;
         let parsed = crate::accounts::parse_registration(&input)?;
@@ -407,13 +455,23 @@ impl App {
         let now = self.now_ms();
         self.db
             .write(move |c| {
-                let (link_id, sharer) = link_by_code(c, &code)?;
+                let referral = referral_by_code(c, &code, now)?;
                 let account = crate::accounts::insert_account(c, now, &parsed, &hash, false)?;
-                c.execute(
-                    "INSERT INTO share_signups (account_id, link_id, at) VALUES ($1, $2, $3)",
-                    args![&account.id, &link_id, now],
-                )?;
-                visit(c, now, &link_id, &sharer, Some(&account.id))?;
+                match &referral.link_id {
+                    Some(link_id) => {
+                        c.execute(
+                            "INSERT INTO share_signups (account_id, link_id, at) VALUES ($1, $2, $3)",
+                            args![&account.id, link_id, now],
+                        )?;
+                        visit(c, now, link_id, &referral.referrer, Some(&account.id))?;
+                    }
+                    None => {
+                        for m in &referral.merchants {
+                            // A brand-new account has no binding and nobody below it.
+                            try_bind(c, now, m, &account.id, &referral.referrer, None)??;
+                        }
+                    }
+                }
                 Ok(account)
             })
             .await
@@ -431,20 +489,22 @@ impl App {
         let me = who.account_id.clone();
         self.db
             .write(move |c| {
-                let (link_id, sharer) = link_by_code(c, &code)?;
+                let Referral {
+                    link_id,
+                    referrer: sharer,
+                    merchants,
+                } = referral_by_code(c, &code, now)?;
                 if sharer == me {
-                    return Err(AppError::invalid("code", "a member cannot be bound to themselves"));
+                    return Err(AppError::invalid(
+                        "code",
+                        "a member cannot be bound to themselves",
+                    ));
                 }
-                let merchants = c
-                    .query("SELECT merchant_id FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id", args![&link_id])?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
                 if merchants.is_empty() {
-                    return Err(AppError::invalid("code", "this link earns at no merchant"));
+                    return Err(AppError::invalid("code", "this code earns at no merchant"));
                 }
                 for m in &merchants {
-                    if let Err(e) = try_bind(c, now, m, &me, &sharer, Some(&link_id))? {
+                    if let Err(e) = try_bind(c, now, m, &me, &sharer, link_id.as_deref())? {
                         return Err(match e {
                             AppError::Invalid { reason, .. } => AppError::conflict("code", reason),
                             other => other,

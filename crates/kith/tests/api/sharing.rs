@@ -609,6 +609,41 @@ async fn bindings_never_self_never_cycle_never_moved(t: TestApp) {
         c.id
     );
 
+    // A community of the merchant: its invite code binds at sign-up too, and a community
+    // share link earns at the merchant.
+    let community = t
+        .post(
+            "/api/v1/communities",
+            Some(&s.owner.token),
+            json!({ "name": "红茶同好会", "merchant_id": s.merchant }),
+        )
+        .await
+        .expect(201);
+    let cid = community["id"].as_str().unwrap();
+    let invite = t
+        .post(
+            &format!("/api/v1/communities/{cid}/invites"),
+            Some(&s.owner.token),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    let invited = signup_via(&t, invite["code"].as_str().unwrap(), "受邀者").await;
+    let refs = t
+        .get("/api/v1/me/referrers", Some(&invited.token))
+        .await
+        .expect(200);
+    assert_eq!(refs[0]["referrer_id"], s.owner.id);
+    let cl = t
+        .post(
+            "/api/v1/share-links",
+            Some(&a.token),
+            json!({ "kind": "community", "target_id": cid }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(cl["merchants"][0]["merchant_id"], s.merchant);
+
     // Mode none binds no one.
     t.put(
         &format!("/api/v1/merchants/{}/commission-plan", s.merchant),
