@@ -284,6 +284,18 @@ async fn journeys_in_a_real_browser() {
     d.el("article.post").await;
     d.shot("feed").await;
 
+    // Searches 减肥 from the search page (the index catches up from the outbox).
+    d.click("a[href='/search']").await;
+    d.fill("#q", "减肥").await;
+    d.el("select[name=scope]")
+        .await
+        .select_by_value("everyone")
+        .await
+        .expect("scope");
+    d.click("#search").await;
+    d.until_text("article.post", "减肥").await;
+    d.shot("search").await;
+
     // Opens a product of the liquor shop, sees their price, adds it to the cart.
     d.go("/shops").await;
     d.until_text("a.card", "茅台镇酱香酒坊")
