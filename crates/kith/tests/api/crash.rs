@@ -13,7 +13,6 @@
 //! client does. Kills default to 20 per engine; `KITH_CRASH_KILLS=200` runs a long one.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -39,62 +38,6 @@ impl Rng {
     }
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
-    }
-}
-
-/// The `kith serve` child process on the test's store.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn start_server(t: &TestApp, log_dir: &std::path::Path, run: u32) -> Server {
-    let out_path = log_dir.join(format!("serve-{run}.out"));
-    let err_path = log_dir.join(format!("serve-{run}.err"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kith"));
-    cmd.current_dir(t.data_dir())
-        .env_remove("KITH_DATABASE_URL")
-        .env_remove("KITH_DATA_DIR")
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--sandbox-payments",
-            "true",
-        ])
-        .arg("--config")
-        .arg(t.data_dir().join("kith.toml"))
-        .arg("--data-dir")
-        .arg(t.data_dir())
-        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
-        .stderr(std::fs::File::create(&err_path).expect("stderr file"))
-        .stdin(Stdio::null());
-    if let Some(url) = t.database_url() {
-        cmd.args(["--database-url", url]);
-    }
-    let mut child = cmd.spawn().expect("spawn kith serve");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
-        if let Some(rest) = printed
-            .lines()
-            .find_map(|l| l.strip_prefix("kith is serving on "))
-        {
-            let base = rest
-                .split_whitespace()
-                .next()
-                .expect("url")
-                .trim_end_matches('/')
-                .to_owned();
-            return Server { child, base };
-        }
-        let exited = child.try_wait().expect("try_wait").is_some();
-        assert!(
-            !exited && Instant::now() < deadline,
-            "kith serve did not start: {}",
-            std::fs::read_to_string(&err_path).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -140,18 +83,15 @@ async fn send(
             .send()
             .await;
         shared.requests.fetch_add(1, Ordering::Relaxed);
-        match res {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                if let Ok(bytes) = r.bytes().await {
-                    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                    // 503 while starting or shutting down: try again like any client.
-                    if status != 503 {
-                        return (status, v);
-                    }
+        if let Ok(r) = res {
+            let status = r.status().as_u16();
+            if let Ok(bytes) = r.bytes().await {
+                let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+                // 503 while starting or shutting down: try again like any client.
+                if status != 503 {
+                    return (status, v);
                 }
             }
-            Err(_) => {}
         }
         attempt += 1;
         if attempt == 1 {
@@ -420,7 +360,7 @@ async fn survives_sigkill(mut t: TestApp) {
     ));
     eprintln!("crash test: server logs in {}", logs.display());
     std::fs::create_dir_all(&logs).unwrap();
-    let mut server = start_server(&t, &logs, 0);
+    let mut server = t.serve_process(&logs, "0", &[]);
     let shared = Arc::new(Shared {
         base: RwLock::new(server.base.clone()),
         gate: RwLock::new(()),
@@ -451,7 +391,7 @@ async fn survives_sigkill(mut t: TestApp) {
         let _ = server.child.wait();
         let t2 = &t;
         let logs2 = logs.clone();
-        server = tokio::task::block_in_place(|| start_server(t2, &logs2, run));
+        server = tokio::task::block_in_place(|| t2.serve_process(&logs2, &run.to_string(), &[]));
         *shared.base.write().await = server.base.clone();
         // Pause the clients (they finish the request they are retrying first) and check.
         let pause = shared.gate.write().await;

@@ -536,3 +536,77 @@ impl TestApp {
         self.app.search = kith_app::search::SearchHandle::default();
     }
 }
+
+/// A `kith serve` child process on a [`TestApp`]'s store (see [`TestApp::serve_process`]).
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub base: String,
+    /// Its standard output: the URL line and the log.
+    pub log: std::path::PathBuf,
+}
+
+impl TestApp {
+    /// Starts `kith serve` as a separate process on this app's store (call [`Self::halt`]
+    /// first), with the sandbox gateway on and `extra` flags; its output goes to files in
+    /// `log_dir` named after `tag`. Returns once it has printed its URL.
+    pub fn serve_process(
+        &self,
+        log_dir: &std::path::Path,
+        tag: &str,
+        extra: &[&str],
+    ) -> ServerProcess {
+        use std::time::{Duration, Instant};
+        let out_path = log_dir.join(format!("serve-{tag}.out"));
+        let err_path = log_dir.join(format!("serve-{tag}.err"));
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kith"));
+        cmd.current_dir(self.data_dir())
+            .env_remove("KITH_DATABASE_URL")
+            .env_remove("KITH_DATA_DIR")
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--sandbox-payments",
+                "true",
+            ])
+            .arg("--config")
+            .arg(self.data_dir().join("kith.toml"))
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .args(extra)
+            .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+            .stderr(std::fs::File::create(&err_path).expect("stderr file"))
+            .stdin(std::process::Stdio::null());
+        if let Some(url) = self.database_url() {
+            cmd.args(["--database-url", url]);
+        }
+        let mut child = cmd.spawn().expect("spawn kith serve");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let printed = std::fs::read_to_string(&out_path).unwrap_or_default();
+            if let Some(rest) = printed
+                .lines()
+                .find_map(|l| l.strip_prefix("kith is serving on "))
+            {
+                let base = rest
+                    .split_whitespace()
+                    .next()
+                    .expect("url")
+                    .trim_end_matches('/')
+                    .to_owned();
+                return ServerProcess {
+                    child,
+                    base,
+                    log: out_path,
+                };
+            }
+            let exited = child.try_wait().expect("try_wait").is_some();
+            assert!(
+                !exited && Instant::now() < deadline,
+                "kith serve did not start: {}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
