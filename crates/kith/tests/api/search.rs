@@ -686,3 +686,67 @@ async fn reindex_rebuilds_the_index_from_storage(mut t: TestApp) {
     assert!(err.to_string().contains("stop it first"), "{err}");
     drop(held);
 }
+
+/// On PostgreSQL several servers share one database, and each keeps its own index in its
+/// own data directory, fed from the outbox: a post written through one server is found
+/// through the other within 2 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_server_keeps_its_own_index_on_postgres() {
+    let Some(t) = TestApp::spawn(crate::harness::Engine::Postgres).await else {
+        return;
+    };
+    let other_dir = crate::harness::TempDir::new();
+    let config = other_dir.0.join("kith.toml");
+    std::fs::write(&config, "").unwrap();
+    let settings = kith::Settings::resolve(&kith::config::ServeArgs {
+        storage: kith::config::StorageArgs {
+            data_dir: Some(other_dir.0.clone()),
+            database_url: t.database_url().map(str::to_owned),
+            pool_size: Some(4),
+            config: Some(config),
+            ..Default::default()
+        },
+        listen: Some("127.0.0.1:0".parse().unwrap()),
+        workers: Some(false),
+        ..Default::default()
+    })
+    .unwrap();
+    let second =
+        kith::Application::build_with_clock(&settings, std::sync::Arc::new(t.clock.clone()))
+            .await
+            .expect("second server");
+    let second_base = format!("http://{}", second.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(second.run_until(async {
+        let _ = rx.await;
+    }));
+
+    let a = t.register_member("甲").await;
+    let id = post(
+        &t,
+        &a,
+        json!({ "body": "两台服务器都能搜到的白酒", "visibility": "public" }),
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let r = t
+            .client
+            .get(format!("{second_base}/api/v1/search?q={}", enc("白酒")))
+            .send()
+            .await
+            .unwrap();
+        let body = TestApp::read(r).await.expect(200);
+        if post_ids(&body) == vec![id.clone()] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "second server: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(other_dir.0.join("search").join("meta.json").exists());
+    let _ = tx.send(());
+    handle.await.unwrap().unwrap();
+}
