@@ -61,7 +61,10 @@ pub fn pagerank(g: &Graph, seeds: &[NodeId], opts: PageRankOptions) -> PageRank 
     }
     let teleport = teleport(n, seeds);
     let d = opts.damping;
-    let mut rank = teleport.clone();
+    let mut rank = match &teleport {
+        Teleport::Uniform(p) => vec![*p; n],
+        Teleport::Dense(t) => t.clone(),
+    };
     let mut next = vec![0.0f64; n];
     let mut share = vec![0.0f64; n];
     let inv_out: Vec<f64> = g
@@ -73,13 +76,7 @@ pub fn pagerank(g: &Graph, seeds: &[NodeId], opts: PageRankOptions) -> PageRank 
     let mut converged = false;
     while iterations < opts.max_iterations {
         iterations += 1;
-        step(g, &inv_out, &teleport, d, &rank, &mut share, &mut next);
-        let delta: f64 = rank
-            .par_iter()
-            .with_min_len(MIN_CHUNK)
-            .zip(next.par_iter())
-            .map(|(a, b)| (a - b).abs())
-            .sum();
+        let delta = step(g, &inv_out, &teleport, d, &rank, &mut share, &mut next);
         std::mem::swap(&mut rank, &mut next);
         if delta < opts.tolerance {
             converged = true;
@@ -93,9 +90,25 @@ pub fn pagerank(g: &Graph, seeds: &[NodeId], opts: PageRankOptions) -> PageRank 
     }
 }
 
-/// The teleport distribution: uniform over the valid seeds, or over all nodes.
-fn teleport(n: usize, seeds: &[NodeId]) -> Vec<f64> {
-    let mut t = vec![0.0; n];
+/// The teleport distribution: uniform over all nodes (global PageRank), or dense.
+#[derive(Debug, Clone)]
+pub enum Teleport {
+    Uniform(f64),
+    Dense(Vec<f64>),
+}
+
+impl Teleport {
+    #[inline]
+    fn at(&self, v: usize) -> f64 {
+        match self {
+            Teleport::Uniform(p) => *p,
+            Teleport::Dense(t) => t[v],
+        }
+    }
+}
+
+/// Uniform over the valid seeds, or over all nodes when there are none.
+fn teleport(n: usize, seeds: &[NodeId]) -> Teleport {
     let mut valid: Vec<usize> = seeds
         .iter()
         .map(|&s| s as usize)
@@ -104,52 +117,53 @@ fn teleport(n: usize, seeds: &[NodeId]) -> Vec<f64> {
     valid.sort_unstable();
     valid.dedup();
     if valid.is_empty() {
-        t.fill(1.0 / n as f64);
-    } else {
-        let p = 1.0 / valid.len() as f64;
-        for s in valid {
-            t[s] = p;
-        }
+        return Teleport::Uniform(1.0 / n as f64);
     }
-    t
+    let mut t = vec![0.0; n];
+    let p = 1.0 / valid.len() as f64;
+    for s in valid {
+        t[s] = p;
+    }
+    Teleport::Dense(t)
 }
 
-/// One iteration: `next` from `rank`. Returns the dangling mass.
+/// One iteration, `next` from `rank`, in two parallel passes: each node's share of its
+/// rank per unit of out-weight (summing the dangling rank on the way), then the pull over
+/// in-edges (summing the L1 change on the way). Returns Σ|next − rank|.
 pub fn step(
     g: &Graph,
     inv_out: &[f64],
-    teleport: &[f64],
+    teleport: &Teleport,
     d: f64,
     rank: &[f64],
     share: &mut [f64],
     next: &mut [f64],
 ) -> f64 {
-    share
+    let dangling: f64 = share
         .par_iter_mut()
         .with_min_len(MIN_CHUNK)
         .zip(rank.par_iter())
         .zip(inv_out.par_iter())
-        .for_each(|((s, r), i)| *s = r * i);
-    let dangling: f64 = rank
-        .par_iter()
-        .with_min_len(MIN_CHUNK)
-        .zip(inv_out.par_iter())
-        .filter(|(_, i)| **i == 0.0)
-        .map(|(r, _)| *r)
+        .map(|((s, r), i)| {
+            *s = r * i;
+            if *i == 0.0 { *r } else { 0.0 }
+        })
         .sum();
     let inc = &g.inc;
     next.par_iter_mut()
         .with_min_len(MIN_CHUNK)
         .enumerate()
-        .for_each(|(v, out)| {
+        .map(|(v, out)| {
             let (a, b) = (inc.offsets[v], inc.offsets[v + 1]);
             let mut sum = 0.0;
-            for i in a..b {
-                sum += share[inc.targets[i] as usize] * f64::from(inc.weights[i]);
+            for (t, w) in inc.targets[a..b].iter().zip(&inc.weights[a..b]) {
+                sum += share[*t as usize] * f64::from(*w);
             }
-            *out = (1.0 - d) * teleport[v] + d * (sum + dangling * teleport[v]);
-        });
-    dangling
+            let tv = teleport.at(v);
+            *out = (1.0 - d) * tv + d * (sum + dangling * tv);
+            (*out - rank[v]).abs()
+        })
+        .sum()
 }
 
 #[cfg(test)]
