@@ -463,9 +463,13 @@ impl GraphCache {
 
 impl App {
     /// Builds the snapshot for `window` now and swaps it in: rows in one read, arrays on
-    /// the blocking pool.
-    async fn build_graph(&self, window: Window) -> AppResult<Arc<Snapshot>> {
+    /// the blocking pool. Unless `force`, a snapshot another request built while this one
+    /// waited for the build lock is taken instead of building a second.
+    async fn build_graph(&self, window: Window, force: bool) -> AppResult<Arc<Snapshot>> {
         let _guard = self.insight.build_lock.lock().await;
+        if !force && let Some(s) = self.insight.get(window.days) {
+            return Ok(s);
+        }
         let now = self.now_ms();
         let since = window.since(now);
         let rows = self.db.read(move |c| load_edge_rows(c, since)).await?;
@@ -488,7 +492,7 @@ impl App {
     /// rebuild), or a fresh build when there is none.
     async fn graph(&self, window: Window) -> AppResult<Arc<Snapshot>> {
         let Some(s) = self.insight.get(window.days) else {
-            return self.build_graph(window).await;
+            return self.build_graph(window, false).await;
         };
         if self.now_ms() - s.built_at_ms > SNAPSHOT_MAX_AGE_MS {
             let first = self
@@ -500,7 +504,7 @@ impl App {
             if first {
                 let app = self.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = app.build_graph(window).await {
+                    if let Err(e) = app.build_graph(window, true).await {
                         tracing::warn!(error = %e, "insight graph rebuild failed");
                     }
                     app.insight
@@ -523,7 +527,7 @@ impl App {
         window: Window,
     ) -> AppResult<SnapshotInfo> {
         self.check_insight_access(who, merchant_id, None).await?;
-        Ok(self.build_graph(window).await?.info())
+        Ok(self.build_graph(window, true).await?.info())
     }
 }
 
