@@ -650,6 +650,18 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
         .map_err(|e| AppError::Internal(format!("blocking task: {e}")))
 }
 
+/// The whole treatment an upload's bytes get before anything is stored — size and type
+/// checks, metadata stripped, decoded within the pixel limits, turned upright, thumbnail
+/// made — without storing anything: (width, height) or the 4xx the upload would get.
+/// [`App::upload_media`] runs the same steps; the fuzz target `image_upload` runs this.
+pub fn inspect_upload(bytes: Vec<u8>) -> AppResult<(u32, u32)> {
+    check_size(bytes.len())?;
+    let kind = ImageKind::sniff(&bytes)?;
+    let stripped = strip_metadata(bytes, kind)?;
+    let p = process(stripped, kind)?;
+    Ok((p.width, p.height))
+}
+
 impl App {
     /// Where this installation keeps media files.
     pub fn media_store(&self) -> Arc<dyn MediaStore> {

@@ -218,6 +218,14 @@ pub fn refund_amount(
     } else {
         amount
     };
+    if amount == Fen::ZERO {
+        // Free units (a gift SKU at 0) or an order already given back in full: there is
+        // no money to return, and a refund is a movement of money.
+        return Err(DomainError::invalid(
+            "lines",
+            "these units cost nothing, so there is no money to give back",
+        ));
+    }
     Ok(RefundPlan {
         amount,
         per_line,
@@ -229,6 +237,29 @@ pub fn refund_amount(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_refund_of_free_units_is_refused_not_zero() {
+        let lines = [
+            LineState {
+                unit: Fen::new(0),
+                quantity: 1,
+                refunded_quantity: 0,
+            },
+            LineState {
+                unit: Fen::new(500),
+                quantity: 1,
+                refunded_quantity: 0,
+            },
+        ];
+        // Found by the money_and_quantity fuzz target: a zero refund would break the
+        // refunds table's `amount_fen > 0` rule deep in storage.
+        assert!(refund_amount(&lines, Fen::ZERO, Fen::ZERO, &[(0, 1)]).is_err());
+        assert_eq!(
+            refund_amount(&lines, Fen::ZERO, Fen::ZERO, &[(1, 1)]).map(|p| p.amount),
+            Ok(Fen::new(500))
+        );
+    }
 
     fn field_of<T: std::fmt::Debug>(r: Result<T, DomainError>) -> String {
         match r {
