@@ -396,7 +396,18 @@ async fn media_ids_cannot_name_other_paths(t: TestApp) {
         "%2E%2E".to_owned(),
         "0".repeat(64),
     ] {
-        assert_eq!(fetch(&t, &format!("/media/{bad}")).await.0, 404, "{bad}");
+        let (status, headers, _) = fetch(&t, &format!("/media/{bad}")).await;
+        if bad == "%2E%2E" {
+            // A dot segment: the client resolves `/media/%2E%2E` to `/` (the web pages'
+            // home) before sending it, so the media route never sees it. No image comes back.
+            let ct = headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            assert!(!ct.starts_with("image/"), "{bad}: {status} {ct}");
+        } else {
+            assert_eq!(status, 404, "{bad}");
+        }
         assert_eq!(
             fetch(&t, &format!("/media/{bad}/thumb")).await.0,
             404,
