@@ -33,6 +33,7 @@ pub mod ids;
 pub mod insight;
 pub mod inventory;
 pub mod jobs;
+pub mod limits;
 pub mod ledger;
 pub mod media;
 pub mod merchants;
@@ -63,6 +64,10 @@ pub use error::{AppError, AppResult};
 /// from flags, `KITH_*` variables and `kith.toml`.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
+    /// Orders one member may place per minute, on this server ([`limits`]); 0: no limit.
+    pub checkouts_per_minute: u32,
+    /// Share links one member may create per minute, on this server; 0: no limit.
+    pub shares_per_minute: u32,
     /// How long a login session lasts without being renewed.
     pub session_ttl_secs: i64,
     /// Failed logins allowed per account (and, separately, per client address ×5) inside
@@ -106,6 +111,8 @@ pub struct AppConfig {
 impl Default for AppConfig {
     fn default() -> Self {
         Self {
+            checkouts_per_minute: 30,
+            shares_per_minute: 60,
             session_ttl_secs: 30 * 24 * 3600,
             login_max_failures: 10,
             login_window_secs: 15 * 60,
@@ -136,6 +143,8 @@ pub struct App {
     pub search: search::SearchHandle,
     /// Insight's graph snapshots, rebuilt off the request path ([`insight`]).
     pub insight: Arc<insight::GraphCache>,
+    /// Per-member rate limit windows ([`limits`]).
+    pub limits: Arc<limits::MemberLimits>,
 }
 
 impl App {
@@ -146,6 +155,7 @@ impl App {
             config: Arc::new(config),
             search: search::SearchHandle::default(),
             insight: Arc::default(),
+            limits: Arc::default(),
         }
     }
 

@@ -449,6 +449,9 @@ impl App {
             (DeliveryMethod::Shipping, Some(a)) => Some(a.validate()?),
             (DeliveryMethod::Pickup, _) => None,
         };
+        // Each order holds stock from other buyers until paid or expired: a member may
+        // place only so many per minute.
+        self.rate_limit(who, crate::limits::Action::Checkout)?;
         let pickup_store = match (input.delivery, input.pickup_store_id) {
             (DeliveryMethod::Pickup, None) => {
                 return Err(AppError::invalid(

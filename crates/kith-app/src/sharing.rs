@@ -347,6 +347,7 @@ impl App {
                 "group-buy links are made by group-buy campaigns",
             ));
         }
+        self.rate_limit(who, crate::limits::Action::Share)?;
         let target = crate::ids::parse_id(target_id)
             .ok_or_else(|| AppError::invalid("target_id", "is not an id"))?;
         let now = self.now_ms();

@@ -329,7 +329,13 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     kith_store::migrate::run(&db, clock.now_ms())
         .await
         .map_err(|e| anyhow::anyhow!("migrate {}: {e}", db.describe()))?;
-    let app = App::new(db.clone(), clock, AppConfig::default());
+    // Rate limits are per member and per minute; a benchmark is one runaway client.
+    let config = AppConfig {
+        checkouts_per_minute: 0,
+        shares_per_minute: 0,
+        ..AppConfig::default()
+    };
+    let app = App::new(db.clone(), clock, config);
 
     println!(
         "kith bench checkout: scale {}, {} ({sync_mode}), {concurrency} concurrent tasks, pool {pool_size}",

@@ -68,6 +68,12 @@ pub struct ServeArgs {
     /// Carrier callback secrets, `code=secret` pairs separated by commas (`sf=…,zto=…`).
     #[arg(long, env = "KITH_CARRIER_SECRETS", hide_env_values = true)]
     pub carrier_secrets: Option<String>,
+    /// Orders one member may place per minute (0: no limit) [default: 30].
+    #[arg(long, env = "KITH_CHECKOUTS_PER_MINUTE")]
+    pub checkouts_per_minute: Option<u32>,
+    /// Share links one member may create per minute (0: no limit) [default: 60].
+    #[arg(long, env = "KITH_SHARES_PER_MINUTE")]
+    pub shares_per_minute: Option<u32>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -91,6 +97,8 @@ struct FileConfig {
     sandbox_payments: Option<bool>,
     sandbox_secret: Option<String>,
     carrier_secrets: Option<String>,
+    checkouts_per_minute: Option<u32>,
+    shares_per_minute: Option<u32>,
 }
 
 /// Every setting resolved.
@@ -144,6 +152,12 @@ impl Settings {
                 "session_ttl_hours must be 1–8760"
             );
             app.session_ttl_secs = h * 3600;
+        }
+        if let Some(n) = args.checkouts_per_minute.or(f.checkouts_per_minute) {
+            app.checkouts_per_minute = n;
+        }
+        if let Some(n) = args.shares_per_minute.or(f.shares_per_minute) {
+            app.shares_per_minute = n;
         }
         app.webhook_allow_private = args
             .webhook_allow_private

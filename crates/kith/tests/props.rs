@@ -281,6 +281,9 @@ impl Shop {
             },
             workers: Some(false),
             sandbox_payments: Some(true),
+            // Histories place many orders per member within one clock minute.
+            checkouts_per_minute: Some(0),
+            shares_per_minute: Some(0),
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");
@@ -1990,6 +1993,9 @@ mod sharing_props {
             },
             workers: Some(false),
             sandbox_payments: Some(true),
+            // Histories place many orders per member within one clock minute.
+            checkouts_per_minute: Some(0),
+            shares_per_minute: Some(0),
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");

@@ -233,7 +233,12 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     kith_store::migrate::run(&db, clock.now_ms())
         .await
         .map_err(|e| anyhow::anyhow!("migrate: {e}"))?;
-    let app = App::new(db.clone(), clock.clone(), AppConfig::default());
+    let config = AppConfig {
+        checkouts_per_minute: 0,
+        shares_per_minute: 0,
+        ..AppConfig::default()
+    };
+    let app = App::new(db.clone(), clock.clone(), config);
     println!(
         "kith bench search --scale {}: {members} members, {follows} follows, {posts} posts, {queries} queries",
         args.scale.name()

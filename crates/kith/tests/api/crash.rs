@@ -24,6 +24,8 @@ use crate::harness::{TestApp, User, address};
 
 const TOP_UP_FEN: i64 = 5_000_000;
 const CLIENTS: usize = 6;
+/// Each client places orders as fast as the server takes them: no per-member limit.
+const UNLIMITED: &[&str] = &["--checkouts-per-minute", "0"];
 
 /// A small deterministic generator (xorshift), seeded per run and printed, so a failure
 /// can be replayed with `KITH_CRASH_SEED`.
@@ -291,55 +293,8 @@ async fn survives_sigkill(mut t: TestApp) {
     eprintln!("crash test: {kills} kills, KITH_CRASH_SEED={seed}");
 
     // The shop and its customers, made through the in-process server.
-    let (owner, merchant) = t.approved_merchant("崩溃测试酒坊").await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let product = t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": "坤沙酱香", "description": "窖藏" }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "KS-500", "attrs": { "规格": "500ml" }, "list_price_fen": 12_900 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .expect("warehouse");
-    t.post(
-        &m("/stock/adjustments"),
-        Some(&owner.token),
-        json!({ "sku_id": sku, "location_id": warehouse, "delta": 100_000, "note": "入库" }),
-    )
-    .await
-    .expect(201);
+    let shop = t.simple_shop("崩溃测试酒坊", 12_900, 100_000).await;
+    let (owner, merchant, sku) = (shop.owner, shop.merchant, shop.sku);
     let mut members = Vec::new();
     for i in 0..CLIENTS {
         let u = t.register_member(&format!("顾客{i}")).await;
@@ -360,7 +315,7 @@ async fn survives_sigkill(mut t: TestApp) {
     ));
     eprintln!("crash test: server logs in {}", logs.display());
     std::fs::create_dir_all(&logs).unwrap();
-    let mut server = t.serve_process(&logs, "0", &[]);
+    let mut server = t.serve_process(&logs, "0", UNLIMITED);
     let shared = Arc::new(Shared {
         base: RwLock::new(server.base.clone()),
         gate: RwLock::new(()),
@@ -391,7 +346,8 @@ async fn survives_sigkill(mut t: TestApp) {
         let _ = server.child.wait();
         let t2 = &t;
         let logs2 = logs.clone();
-        server = tokio::task::block_in_place(|| t2.serve_process(&logs2, &run.to_string(), &[]));
+        server =
+            tokio::task::block_in_place(|| t2.serve_process(&logs2, &run.to_string(), UNLIMITED));
         *shared.base.write().await = server.base.clone();
         // Pause the clients (they finish the request they are retrying first) and check.
         let pause = shared.gate.write().await;

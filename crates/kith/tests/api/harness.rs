@@ -610,3 +610,67 @@ impl TestApp {
         }
     }
 }
+
+/// An approved merchant selling one active product with one SKU, stocked in its warehouse.
+pub struct SimpleShop {
+    pub owner: User,
+    pub merchant: String,
+    pub product: String,
+    pub sku: String,
+}
+
+impl TestApp {
+    /// [`SimpleShop`]: `name`'s one product at `price_fen`, `stock` units in the warehouse.
+    pub async fn simple_shop(&self, name: &str, price_fen: i64, stock: i64) -> SimpleShop {
+        let (owner, merchant) = self.approved_merchant(name).await;
+        let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
+        let id = |v: Value| v["id"].as_str().expect("id").to_owned();
+        let product = id(self
+            .post(
+                &m("/products"),
+                Some(&owner.token),
+                json!({ "name": format!("{name}的酒"), "description": "" }),
+            )
+            .await
+            .expect(201));
+        let sku = id(self
+            .post(
+                &m(&format!("/products/{product}/skus")),
+                Some(&owner.token),
+                json!({ "code": "S-1", "attrs": {}, "list_price_fen": price_fen }),
+            )
+            .await
+            .expect(201));
+        self.put(
+            &m(&format!("/products/{product}/status")),
+            Some(&owner.token),
+            json!({ "status": "active" }),
+        )
+        .await
+        .expect(200);
+        let locations = self
+            .get(&m("/locations"), Some(&owner.token))
+            .await
+            .expect(200);
+        let warehouse = locations
+            .as_array()
+            .expect("locations")
+            .iter()
+            .find(|l| l["kind"] == "warehouse")
+            .map(|l| l["id"].as_str().expect("id").to_owned())
+            .expect("warehouse");
+        self.post(
+            &m("/stock/adjustments"),
+            Some(&owner.token),
+            json!({ "sku_id": sku, "location_id": warehouse, "delta": stock, "note": "入库" }),
+        )
+        .await
+        .expect(201);
+        SimpleShop {
+            owner,
+            merchant,
+            product,
+            sku,
+        }
+    }
+}

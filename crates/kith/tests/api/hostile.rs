@@ -121,57 +121,9 @@ fn count_lines(log: &std::path::Path, needle: &str) -> usize {
 
 async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
     let old_secret = t.app.config.sandbox_secret.clone();
-    let (owner, merchant) = t.approved_merchant("回调风暴").await;
+    let shop = t.simple_shop("回调风暴", 8_800, 1000).await;
+    let (owner, merchant, sku) = (shop.owner, shop.merchant, shop.sku);
     let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let product = t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": "风暴酒", "description": "" }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "FB-1", "attrs": {}, "list_price_fen": 8_800 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.post(
-        &m("/stock/adjustments"),
-        Some(&owner.token),
-        json!({ "sku_id": sku, "location_id": warehouse, "delta": 1000, "note": "入库" }),
-    )
-    .await
-    .expect(201);
     let buyer = t.register_member("风暴买家").await;
     // Orders waiting at the gateway.
     let mut pending = Vec::new();

@@ -15,6 +15,7 @@ mod discovery;
 mod feed;
 mod hostile;
 mod insight;
+mod limits;
 mod inventory;
 mod matrix;
 mod media;

@@ -98,7 +98,8 @@ fn id_of(v: &Value) -> String {
 }
 
 async fn world(t: &TestApp) -> World {
-    let (owner_a, merchant_a) = t.approved_merchant("矩阵甲").await;
+    let shop = t.simple_shop("矩阵甲", 1000, 100).await;
+    let (owner_a, merchant_a, product, sku) = (shop.owner, shop.merchant, shop.product, shop.sku);
     let (owner_b, merchant_b) = t.approved_merchant("矩阵乙").await;
     let ids_merchant_a = merchant_a.clone();
     let m = |p: &str| format!("/api/v1/merchants/{merchant_a}{p}");
@@ -114,49 +115,7 @@ async fn world(t: &TestApp) -> World {
     let clerk_a = t.clerk(&owner_a, &merchant_a, &store_a).await;
     let store_b = t.store(&owner_b, &merchant_b, "乙店").await;
     let clerk_b = t.clerk(&owner_b, &merchant_b, &store_b).await;
-    let product = id_of(
-        &t.post(
-            &m("/products"),
-            Some(&owner_a.token),
-            json!({ "name": "矩阵酒", "description": "" }),
-        )
-        .await
-        .expect(201),
-    );
-    let sku = id_of(
-        &t.post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner_a.token),
-            json!({ "code": "MX-1", "attrs": {}, "list_price_fen": 1000 }),
-        )
-        .await
-        .expect(201),
-    );
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner_a.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner_a.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .map(id_of)
-        .expect("warehouse");
-    t.post(
-        &m("/stock/adjustments"),
-        Some(&owner_a.token),
-        json!({ "sku_id": sku, "location_id": warehouse, "delta": 100, "note": "入库" }),
-    )
-    .await
-    .expect(201);
+
     t.put(
         &m("/commission-plan"),
         Some(&owner_a.token),
