@@ -153,7 +153,14 @@ pub(crate) fn insert_account(
             e.into()
         }
     })?;
-    outbox::emit(c, now, "account.registered", None, &id, &serde_json::json!({ "account_id": id }))?;
+    outbox::emit(
+        c,
+        now,
+        "account.registered",
+        None,
+        &id,
+        &serde_json::json!({ "account_id": id }),
+    )?;
     load_account(c, &id)
 }
 

@@ -119,9 +119,7 @@ pub struct CheckoutArgs {
 pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Checkout(args) => checkout(args).await,
-        BenchCommand::Graph(args) => {
-            tokio::task::spawn_blocking(move || graph::run(args)).await?
-        }
+        BenchCommand::Graph(args) => tokio::task::spawn_blocking(move || graph::run(args)).await?,
         BenchCommand::Search(args) => search::run(args).await,
     }
 }
