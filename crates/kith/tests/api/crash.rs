@@ -1,5 +1,7 @@
-//! Crash recovery. A real `kith serve` process takes checkouts, wallet payments, shipments
-//! and refunds from concurrent clients and is killed with SIGKILL at random moments, then
+//! Crash recovery. A real `kith serve` process takes checkouts, wallet payments, shipments,
+//! receipts (which settle: the shop has no after-sale window, so commission becomes
+//! available at once) and refunds from concurrent clients, every order attributed to a
+//! referrer who earns two-level commission, and is killed with SIGKILL at random moments, then
 //! restarted on the same store. After every restart, with the clients paused:
 //! - the ledger audit is clean: every journal entry balances, every kept balance equals
 //!   the sum of its postings;
@@ -49,6 +51,7 @@ enum Ack {
     Created,
     Paid,
     Shipped,
+    Received,
     Refunded,
 }
 
@@ -180,8 +183,24 @@ async fn client_loop(
             send(&shared, &client, &path, &owner.token, &body, &key("after")).await;
         match status {
             200 | 201 => record(ack).await,
-            409 => {}
+            409 => continue,
             _ => panic!("{path}: {status} {answer}"),
+        }
+        if ack == Ack::Shipped && rng.below(2) == 0 {
+            let (status, answer) = send(
+                &shared,
+                &client,
+                &format!("/api/v1/orders/{oid}/confirm-receipt"),
+                &buyer.token,
+                &json!({}),
+                &key("receipt"),
+            )
+            .await;
+            match status {
+                200 => record(Ack::Received).await,
+                409 => {}
+                _ => panic!("confirm-receipt: {status} {answer}"),
+            }
         }
     }
 }
@@ -263,6 +282,10 @@ async fn check(t: &TestApp, acks: &HashMap<String, (String, Ack)>, members: &[Us
                     Ack::Created => {}
                     Ack::Paid => assert_eq!(r.int(2)?, r.int(3)?, "acknowledged payment of {oid} ({status})"),
                     Ack::Shipped => assert!(matches!(status.as_str(), "shipped" | "delivered" | "completed"), "acknowledged shipment of {oid}: {status}"),
+                    Ack::Received => assert!(
+                        matches!(status.as_str(), "delivered" | "completed"),
+                        "acknowledged receipt of {oid}: {status}"
+                    ),
                     Ack::Refunded => {
                         assert_eq!(status, "refunded", "acknowledged refund of {oid}");
                         assert_eq!(r.int(4)?, r.int(2)?);
@@ -295,10 +318,62 @@ async fn survives_sigkill(mut t: TestApp) {
     // The shop and its customers, made through the in-process server.
     let shop = t.simple_shop("崩溃测试酒坊", 12_900, 100_000).await;
     let (owner, merchant, sku) = (shop.owner, shop.merchant, shop.sku);
+    // Two levels of commission, and no after-sale window: a received order completes and
+    // its commission settles (becomes available) in the same request.
+    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
+    t.put(
+        &m("/commission-plan"),
+        Some(&owner.token),
+        json!({ "levels_bp": [1000, 500], "rebate_bp": 0, "group_buy_commission": false,
+                "group_leader_bp": 0, "binding_mode": "permanent" }),
+    )
+    .await
+    .expect(200);
+    t.put(
+        &m("/settings"),
+        Some(&owner.token),
+        json!({ "shipping_fee_fen": 0, "free_shipping_over_fen": null, "unpaid_timeout_secs": 3600,
+                "auto_confirm_days": 10, "after_sale_days": 0 }),
+    )
+    .await
+    .expect(200);
+    let link = |u: &User| {
+        let (t, product, token) = (&t, shop.product.clone(), u.token.clone());
+        async move {
+            t.post(
+                "/api/v1/share-links",
+                Some(&token),
+                json!({ "kind": "product", "target_id": product }),
+            )
+            .await
+            .expect(201)["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let upper = t.register_member("上线").await;
+    let sharer = t.register_member("分享人").await;
+    let upper_code = link(&upper).await;
+    t.post(
+        "/api/v1/me/referrers",
+        Some(&sharer.token),
+        json!({ "code": upper_code }),
+    )
+    .await
+    .expect(200);
+    let sharer_code = link(&sharer).await;
     let mut members = Vec::new();
     for i in 0..CLIENTS {
         let u = t.register_member(&format!("顾客{i}")).await;
         t.top_up(&u, TOP_UP_FEN).await;
+        t.post(
+            "/api/v1/me/referrers",
+            Some(&u.token),
+            json!({ "code": sharer_code }),
+        )
+        .await
+        .expect(200);
         members.push(u);
     }
     t.halt().await;
@@ -372,6 +447,30 @@ async fn survives_sigkill(mut t: TestApp) {
         paid > kills as usize,
         "the load did real work between kills"
     );
+    // Commission moved through its states under the kills: some settled to available.
+    let (pending, available): (i64, i64) = t
+        .app
+        .db
+        .read(|c| {
+            let r = c.query_one(
+                "SELECT CAST(COALESCE(SUM(CASE WHEN id LIKE '%:pending' THEN balance_fen ELSE 0 END), 0) AS BIGINT),
+                        CAST(COALESCE(SUM(CASE WHEN id LIKE '%:available' THEN balance_fen ELSE 0 END), 0) AS BIGINT)
+                 FROM ledger_accounts WHERE id LIKE 'distributor:%'",
+                &[],
+            )?;
+            Ok::<_, kith_store::StoreError>((r.int(0)?, r.int(1)?))
+        })
+        .await
+        .expect("commission balances");
+    let received = acks.values().filter(|(_, a)| *a == Ack::Received).count();
+    eprintln!(
+        "crash test: {received} receipts settled; distributors hold {pending} fen pending, {available} fen available"
+    );
+    assert!(
+        received == 0 || available > 0,
+        "settled orders paid out commission"
+    );
+    assert!(pending >= 0 && available >= 0);
     server.child.kill().expect("SIGKILL");
     let _ = server.child.wait();
     let _ = std::fs::remove_dir_all(&logs);
