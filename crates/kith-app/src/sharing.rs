@@ -249,6 +249,59 @@ pub(crate) fn try_bind(
 
 /// Records a visit of `link_id` by `visitor` (if signed in) and binds them where the rules
 /// allow. Returns the merchants bound at.
+/// The share link of `sharer` to `target`, created (earning at `merchants` with their
+/// channels) if it does not exist yet: its id.
+fn ensure_link(
+    c: &mut dyn Conn,
+    now: i64,
+    sharer: &str,
+    kind: LinkKind,
+    target: &str,
+    merchants: &[(String, &str)],
+) -> AppResult<String> {
+    if let Some(r) = c.query_opt(
+        "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
+        args![sharer, kind.as_str(), target],
+    )? {
+        return Ok(r.text(0)?);
+    }
+    let id = new_id();
+    let mut inserted = false;
+    for _ in 0..8 {
+        let n = c.execute(
+            "INSERT INTO share_links (id, code, sharer_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (code) DO NOTHING",
+            args![&id, new_code(), sharer, kind.as_str(), target, now],
+        )?;
+        if n == 1 {
+            inserted = true;
+            break;
+        }
+    }
+    if !inserted {
+        return Err(AppError::Internal(
+            "could not draw a free share code".into(),
+        ));
+    }
+    for (m, channel) in merchants {
+        c.execute(
+            "INSERT INTO share_link_merchants (link_id, merchant_id, channel) VALUES ($1, $2, $3)",
+            args![&id, m, *channel],
+        )?;
+    }
+    outbox::emit(
+        c,
+        now,
+        "share_link.created",
+        None,
+        &id,
+        &serde_json::json!({
+            "link_id": id, "sharer_id": sharer, "kind": kind.as_str(), "target_id": target,
+        }),
+    )?;
+    Ok(id)
+}
+
 fn visit(
     c: &mut dyn Conn,
     now: i64,
@@ -390,39 +443,46 @@ impl App {
                     }
                     LinkKind::GroupBuy => unreachable!("refused above"),
                 };
-                if let Some(r) = c.query_opt(
-                    "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
-                    args![me, kind.as_str(), &target],
-                )? {
-                    let id = r.text(0)?;
-                    return link_view(c, &id);
-                }
-                let id = new_id();
-                let mut inserted = false;
-                for _ in 0..8 {
-                    let n = c.execute(
-                        "INSERT INTO share_links (id, code, sharer_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-                         ON CONFLICT (code) DO NOTHING",
-                        args![&id, new_code(), me, kind.as_str(), &target, now],
-                    )?;
-                    if n == 1 {
-                        inserted = true;
-                        break;
-                    }
-                }
-                if !inserted {
-                    return Err(AppError::Internal("could not draw a free share code".into()));
-                }
-                for (m, channel) in &merchants {
-                    c.execute(
-                        "INSERT INTO share_link_merchants (link_id, merchant_id, channel) VALUES ($1, $2, $3)",
-                        args![&id, m, *channel],
-                    )?;
-                }
-                outbox::emit(c, now, "share_link.created", None, &id, &serde_json::json!({
-                    "link_id": id, "sharer_id": me, "kind": kind.as_str(), "target_id": target,
-                }))?;
+                let id = ensure_link(c, now, me, kind, &target, &merchants)?;
                 link_view(c, &id)
+            })
+            .await
+    }
+
+    /// A member opened a product from a post that tags it. DESIGN §4: a post that tags
+    /// products acts as its author's share link (content credit), so this is a visit of the
+    /// author's link to the post — made for them if they never shared it — with the same
+    /// effects as following it: attribution within the window, and binding where the
+    /// merchant's rules allow. Only for posts the member can see; 404 otherwise.
+    pub async fn visit_post_tag(&self, who: &Principal, post_id: &str) -> AppResult<Visit> {
+        let post = crate::ids::parse_id(post_id).ok_or(AppError::NotFound("post"))?;
+        let now = self.now_ms();
+        let me = who.account_id.clone();
+        self.db
+            .write(move |c| {
+                if !visibility::can_see_post(c, Some(&me), &post)? {
+                    return Err(AppError::NotFound("post"));
+                }
+                let author = c
+                    .query_one("SELECT author_id FROM posts WHERE id = $1", args![&post])?
+                    .text(0)?;
+                let merchants: Vec<(String, &str)> = c
+                    .query(
+                        "SELECT DISTINCT merchant_id FROM post_tags WHERE post_id = $1",
+                        args![&post],
+                    )?
+                    .iter()
+                    .map(|r| Ok((r.text(0)?, "content")))
+                    .collect::<AppResult<Vec<_>>>()?;
+                if merchants.is_empty() {
+                    return Err(AppError::invalid("post_id", "the post tags no product"));
+                }
+                let link = ensure_link(c, now, &author, LinkKind::Post, &post, &merchants)?;
+                let bound_at = visit(c, now, &link, &author, Some(&me))?;
+                Ok(Visit {
+                    link: link_view(c, &link)?,
+                    bound_at,
+                })
             })
             .await
     }

@@ -20,6 +20,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create_link))
         .routes(routes!(my_links))
         .routes(routes!(visit))
+        .routes(routes!(visit_post_tag))
         .routes(routes!(signup))
         .routes(routes!(bind, my_referrers))
 }
@@ -67,6 +68,21 @@ async fn visit(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Visit>> {
     Ok(Json(s.app.visit_share_link(p.as_ref(), &code).await?))
+}
+
+/// The caller opened a product from a post that tags it. A post with product tags acts as
+/// its author's share link (content credit): this records a visit of the author's link to
+/// the post — made for them if they never shared it — with a share visit's effects
+/// (attribution within the window, binding where the merchant allows). 404 for a post the
+/// caller cannot see; 422 when it tags no product.
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/tag-visits", tag = "sharing", params(("post_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Visit), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn visit_post_tag(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(post_id): Path<String>,
+) -> ApiResult<Json<Visit>> {
+    Ok(Json(s.app.visit_post_tag(&p, &post_id).await?))
 }
 
 /// Sign up through a share link (or a community invite shared as one): the new member is

@@ -57,6 +57,7 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/posts/{post_id}", "the post is public"),
     ("get", "/api/v1/posts/{post_id}/comments", "comments of a public post"),
     ("get", "/api/v1/posts/{post_id}/likes", "who liked a public post"),
+    ("post", "/api/v1/posts/{post_id}/tag-visits", "any member may open a product from a public post (content credit)"),
     ("put", "/api/v1/posts/{post_id}/like", "any member may like a public post"),
     ("post", "/api/v1/posts/{post_id}/like", "any member may like a public post"),
     ("delete", "/api/v1/posts/{post_id}/like", "unliking is one's own"),

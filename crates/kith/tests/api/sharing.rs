@@ -13,6 +13,7 @@ both_engines!(
     share_signup_purchase_settle_withdraw,
     bindings_never_self_never_cycle_never_moved,
     attribution_window_and_content_credit,
+    reading_a_tagged_post_credits_its_author,
 );
 
 const DAY_SECS: i64 = 24 * 3600;
@@ -751,4 +752,120 @@ async fn attribution_window_and_content_credit(t: TestApp) {
     assert_eq!(earn["content_fen"], 1_000);
     assert_eq!(earn["rebate_fen"], 200);
     audit_clean(&t).await;
+}
+
+/// DESIGN §4: a post that tags products acts as its author's share link. A reader who opens
+/// the product from the post (never from a link the author shared) credits the author.
+async fn reading_a_tagged_post_credits_its_author(t: TestApp) {
+    let s = shop(&t, standard_plan()).await;
+    let author = t.register_member("笔记作者").await;
+    let reader = t.register_member("读者").await;
+    let post = t
+        .post(
+            "/api/v1/posts",
+            Some(&author.token),
+            json!({ "body": "这款红茶回甘很好", "visibility": "public", "tags": [s.sku] }),
+        )
+        .await
+        .expect(201);
+    let pid = post["id"].as_str().unwrap().to_owned();
+    let v = t
+        .post(
+            &format!("/api/v1/posts/{pid}/tag-visits"),
+            Some(&reader.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(v["link"]["sharer_id"], author.id.as_str());
+    assert_eq!(v["link"]["merchants"][0]["channel"], "content");
+    // Twice: the same link, another visit.
+    let again = t
+        .post(
+            &format!("/api/v1/posts/{pid}/tag-visits"),
+            Some(&reader.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again["link"]["id"], v["link"]["id"]);
+
+    let o = buy(&t, &s, &reader, 1).await;
+    let oc = t
+        .get(
+            &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
+            Some(&author.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(oc["channel"], "content");
+    assert_eq!(oc["beneficiary_id"], author.id.as_str());
+    assert_eq!(oc["shares"][0]["source"], "content");
+
+    // The author reading their own post credits no one; anonymous callers, posts the
+    // reader cannot see and posts tagging nothing are refused.
+    let own = buy_after_own_read(&t, &s, &author, &pid).await;
+    assert_ne!(own["channel"], "content", "{own}");
+    t.post(&format!("/api/v1/posts/{pid}/tag-visits"), None, json!({}))
+        .await
+        .problem(401, None);
+    let private = t
+        .post(
+            "/api/v1/posts",
+            Some(&author.token),
+            json!({ "body": "只给好友看", "visibility": "friends", "tags": [s.sku] }),
+        )
+        .await
+        .expect(201);
+    t.post(
+        &format!(
+            "/api/v1/posts/{}/tag-visits",
+            private["id"].as_str().unwrap()
+        ),
+        Some(&reader.token),
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+    let plain = t
+        .post(
+            "/api/v1/posts",
+            Some(&author.token),
+            json!({ "body": "今天天气好", "visibility": "public" }),
+        )
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/posts/{}/tag-visits", plain["id"].as_str().unwrap()),
+        Some(&reader.token),
+        json!({}),
+    )
+    .await
+    .problem(422, Some("post_id"));
+    t.post(
+        "/api/v1/posts/not-an-id/tag-visits",
+        Some(&reader.token),
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+    audit_clean(&t).await;
+}
+
+/// The author opens their own post's product and buys: the commission view of the order.
+async fn buy_after_own_read(t: &TestApp, s: &Shop, author: &User, pid: &str) -> Value {
+    t.post(
+        &format!("/api/v1/posts/{pid}/tag-visits"),
+        Some(&author.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let o = buy(t, s, author, 1).await;
+    t.get(
+        &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
+        Some(&author.token),
+    )
+    .await
+    .expect(200)
 }
