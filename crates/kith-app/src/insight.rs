@@ -1384,7 +1384,10 @@ fn share_funnel(
     if by == FunnelBy::Post {
         for row in rows.values_mut() {
             if let Some(p) = c.query_opt(
-                "SELECT a.display_name, p.body FROM posts p JOIN accounts a ON a.id = p.author_id WHERE p.id = $1",
+                // Labelled with its words only when anyone may read it: a report must not
+                // show staff a friends-only, hidden or deleted post.
+                "SELECT a.display_name, p.body FROM posts p JOIN accounts a ON a.id = p.author_id
+                 WHERE p.id = $1 AND p.visibility = 'public' AND p.hidden_at IS NULL AND p.deleted_at IS NULL",
                 args![&row.id],
             )? {
                 let body: String = p.text(1)?.chars().take(16).collect();

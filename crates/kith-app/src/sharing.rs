@@ -205,6 +205,12 @@ pub(crate) fn try_bind(
         Ok(false) => return Ok(Ok(false)),
         Ok(true) => {}
     }
+    // One binding at a time per merchant: two members following each other's links at
+    // once must not both pass the cycle check (PostgreSQL reads committed rows only).
+    c.query_opt(
+        &format!("SELECT id FROM merchants WHERE id = $1{}", c.for_update()),
+        args![merchant_id],
+    )?;
     // The referrer's ancestors, walking up live and expired bindings alike: an expired
     // edge may come back to life only by a new binding, which this same check guards.
     let mut ancestors = Vec::new();
@@ -268,14 +274,22 @@ fn ensure_link(
     let id = new_id();
     let mut inserted = false;
     for _ in 0..8 {
+        // Either unique rule may stop the insert: a code already drawn (draw again), or a
+        // concurrent first share of the same thing by the same sharer (take theirs).
         let n = c.execute(
             "INSERT INTO share_links (id, code, sharer_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (code) DO NOTHING",
+             ON CONFLICT DO NOTHING",
             args![&id, new_code(), sharer, kind.as_str(), target, now],
         )?;
         if n == 1 {
             inserted = true;
             break;
+        }
+        if let Some(r) = c.query_opt(
+            "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
+            args![sharer, kind.as_str(), target],
+        )? {
+            return Ok(r.text(0)?);
         }
     }
     if !inserted {
