@@ -188,6 +188,14 @@ impl PgConn<'_, '_> {
     }
 }
 
+/// A text that is not a UUID, bound where a `uuid` is expected. It can name no row: a read
+/// finds nothing (as on SQLite, where the text simply matches nothing) and a write is
+/// [`StoreError::NotFound`], instead of an internal error. The client refuses it before
+/// sending, so the transaction itself is untouched.
+fn names_no_row(e: &postgres::Error) -> bool {
+    std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<uuid::Error>().is_some())
+}
+
 fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
@@ -198,17 +206,25 @@ impl Conn for PgConn<'_, '_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let res = self
-            .statement(sql)
-            .and_then(|stmt| self.tx.execute(&stmt, &refs(params)).map_err(map_err));
-        self.failed |= res.is_err();
-        res
+        let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
+        match self.tx.execute(&stmt, &refs(params)) {
+            Ok(n) => Ok(n),
+            // Refused before sending: the transaction is untouched.
+            Err(e) if names_no_row(&e) => Err(StoreError::NotFound),
+            Err(e) => {
+                self.failed = true;
+                Err(map_err(e))
+            }
+        }
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let res = self
             .statement(sql)
-            .and_then(|stmt| self.tx.query(&stmt, &refs(params)).map_err(map_err));
+            .and_then(|stmt| match self.tx.query(&stmt, &refs(params)) {
+                Err(e) if names_no_row(&e) => Ok(Vec::new()),
+                other => other.map_err(map_err),
+            });
         self.failed |= res.is_err();
         let rows = res?;
         rows.iter()

@@ -155,6 +155,23 @@ conformance! {
     skip_locked_leasing => skip_locked_leasing_sqlite, skip_locked_leasing_postgres;
     migrations => migrations_sqlite, migrations_postgres;
     ping_and_describe => ping_and_describe_sqlite, ping_and_describe_postgres;
+    a_malformed_id_names_no_row => a_malformed_id_names_no_row_sqlite, a_malformed_id_names_no_row_postgres;
+}
+
+/// A path id that is not a UUID reaching a query (the web pages pass them through) finds
+/// nothing on either engine, and leaves the transaction usable — never an internal error.
+async fn a_malformed_id_names_no_row(db: Db) {
+    let found = db
+        .write(|c| {
+            let rows = c.query("SELECT id FROM accounts WHERE id = $1", args!["not-a-uuid"])?;
+            let one = c.query_opt("SELECT id FROM accounts WHERE id = $1", args!["../../etc"])?;
+            // The transaction goes on.
+            let n = c.query_one("SELECT COUNT(*) FROM accounts", &[])?.int(0)?;
+            Ok::<_, StoreError>((rows.len(), one.is_none(), n))
+        })
+        .await
+        .expect("no error");
+    assert_eq!(found, (0, true, 0));
 }
 
 // ---------------------------------------------------------------------------------------

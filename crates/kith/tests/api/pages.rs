@@ -692,6 +692,16 @@ async fn pages_enforce_who_may_see_what(t: TestApp) {
     b.get(&format!("/orders/{}", order["id"].as_str().unwrap()))
         .await
         .expect(404);
+    // Ids that are not ids are not found either, on both engines (never a 500).
+    for path in [
+        "/orders/not-an-id".to_owned(),
+        "/posts/not-an-id".to_owned(),
+        format!("/shops/{}/products/not-an-id", s.merchant),
+        "/shops/not-an-id".to_owned(),
+    ] {
+        let status = b.get(&path).await.status.as_u16();
+        assert_eq!(status, 404, "{path}");
+    }
     // Anonymous: pages that need a login send to it, coming back afterwards.
     let mut anon = Browser::new(&t);
     let p = anon.get("/").await.expect(303);
