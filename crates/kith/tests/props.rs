@@ -266,31 +266,38 @@ fn address() -> Address {
     }
 }
 
+/// A fresh SQLite store in a temporary directory, migrated, opened as `kith serve` would
+/// (no workers, sandbox on, no rate limits: histories place many orders per member within
+/// one clock minute), on a manual clock.
+async fn fresh_app() -> (TempDir, kith_app::App, ManualClock) {
+    let dir = TempDir::new();
+    let config = dir.0.join("kith.toml");
+    // Never pick up a developer's kith.toml.
+    std::fs::write(&config, "").expect("write config");
+    let args = ServeArgs {
+        storage: StorageArgs {
+            data_dir: Some(dir.0.clone()),
+            pool_size: Some(2),
+            config: Some(config),
+            ..Default::default()
+        },
+        workers: Some(false),
+        sandbox_payments: Some(true),
+        checkouts_per_minute: Some(0),
+        shares_per_minute: Some(0),
+        ..Default::default()
+    };
+    let settings = Settings::resolve(&args).expect("settings");
+    let clock = ManualClock::starting_now();
+    let app = kith::open_app(&settings, Arc::new(clock.clone()))
+        .await
+        .expect("open app");
+    (dir, app, clock)
+}
+
 impl Shop {
     async fn open() -> Shop {
-        let dir = TempDir::new();
-        let config = dir.0.join("kith.toml");
-        // Never pick up a developer's kith.toml.
-        std::fs::write(&config, "").expect("write config");
-        let args = ServeArgs {
-            storage: StorageArgs {
-                data_dir: Some(dir.0.clone()),
-                pool_size: Some(2),
-                config: Some(config),
-                ..Default::default()
-            },
-            workers: Some(false),
-            sandbox_payments: Some(true),
-            // Histories place many orders per member within one clock minute.
-            checkouts_per_minute: Some(0),
-            shares_per_minute: Some(0),
-            ..Default::default()
-        };
-        let settings = Settings::resolve(&args).expect("settings");
-        let clock = ManualClock::starting_now();
-        let app = kith::open_app(&settings, Arc::new(clock.clone()))
-            .await
-            .expect("open app");
+        let (dir, app, clock) = fresh_app().await;
 
         let admin = account(&app, 1, "平台管理员", true).await;
         let owner = account(&app, 2, "酒坊老板", false).await;
@@ -1981,28 +1988,7 @@ mod sharing_props {
     }
 
     async fn open() -> World {
-        let dir = TempDir::new();
-        let config = dir.0.join("kith.toml");
-        std::fs::write(&config, "").expect("write config");
-        let args = ServeArgs {
-            storage: StorageArgs {
-                data_dir: Some(dir.0.clone()),
-                pool_size: Some(2),
-                config: Some(config),
-                ..Default::default()
-            },
-            workers: Some(false),
-            sandbox_payments: Some(true),
-            // Histories place many orders per member within one clock minute.
-            checkouts_per_minute: Some(0),
-            shares_per_minute: Some(0),
-            ..Default::default()
-        };
-        let settings = Settings::resolve(&args).expect("settings");
-        let clock = ManualClock::starting_now();
-        let app = kith::open_app(&settings, Arc::new(clock.clone()))
-            .await
-            .expect("open app");
+        let (dir, app, clock) = fresh_app().await;
         let admin = account(&app, 1, "平台管理员", true).await;
         let owner = account(&app, 2, "茶庄老板", false).await;
         let mut members = Vec::new();
