@@ -548,6 +548,51 @@ pub(crate) fn posts_in_order(
     Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
 }
 
+/// Scored product or community hits ranked (best first, ties by id), the requested page
+/// taken, each made a result item of `kind` with `name(hit)` highlighted and the hit
+/// attached by `attach`. (People carry their closeness too and page themselves.)
+fn ranked_results<T: HasId>(
+    mut found: Vec<(f64, T)>,
+    q: &SearchQuery,
+    terms: &[String],
+    kind: Kind,
+    name: impl Fn(&T) -> &str,
+    attach: impl Fn(&mut SearchItem, T),
+) -> SearchResults {
+    by_score_then_id(&mut found, |(s, h)| (*s, h.id()));
+    let (total, page, next_cursor) = page_of(found, q);
+    let items = page
+        .into_iter()
+        .map(|(s, h)| {
+            let mut item = SearchItem::new(kind, s, None, kith_search::highlights(name(&h), terms));
+            attach(&mut item, h);
+            item
+        })
+        .collect();
+    SearchResults {
+        total,
+        items,
+        next_cursor,
+    }
+}
+
+/// A hit's id, for ranking ties.
+trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for ProductHit {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for CommunityHit {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 fn page_of<T>(mut ranked: Vec<T>, q: &SearchQuery) -> (i64, Vec<T>, Option<String>) {
     let total = ranked.len() as i64;
     let offset = q.offset().min(ranked.len());
@@ -760,26 +805,14 @@ fn search_products(
             * (1.0 + 0.5 * hit.friends_bought as f64);
         found.push((s, hit));
     }
-    by_score_then_id(&mut found, |(s, h)| (*s, h.id.as_str()));
-    let (total, page, next_cursor) = page_of(found, q);
-    let items = page
-        .into_iter()
-        .map(|(s, h)| {
-            let mut item = SearchItem::new(
-                Kind::Product,
-                s,
-                None,
-                kith_search::highlights(&h.name, terms),
-            );
-            item.product = Some(h);
-            item
-        })
-        .collect();
-    Ok(SearchResults {
-        total,
-        items,
-        next_cursor,
-    })
+    Ok(ranked_results(
+        found,
+        q,
+        terms,
+        Kind::Product,
+        |h| &h.name,
+        |item, h| item.product = Some(h),
+    ))
 }
 
 fn search_communities(
@@ -824,26 +857,14 @@ fn search_communities(
             * (1.0 + 0.5 * hit.friends_in_it as f64);
         found.push((s, hit));
     }
-    by_score_then_id(&mut found, |(s, h)| (*s, h.id.as_str()));
-    let (total, page, next_cursor) = page_of(found, q);
-    let items = page
-        .into_iter()
-        .map(|(s, h)| {
-            let mut item = SearchItem::new(
-                Kind::Community,
-                s,
-                None,
-                kith_search::highlights(&h.name, terms),
-            );
-            item.community = Some(h);
-            item
-        })
-        .collect();
-    Ok(SearchResults {
-        total,
-        items,
-        next_cursor,
-    })
+    Ok(ranked_results(
+        found,
+        q,
+        terms,
+        Kind::Community,
+        |h| &h.name,
+        |item, h| item.community = Some(h),
+    ))
 }
 
 fn search_people(
