@@ -24,6 +24,7 @@
 //! case's. A page that needs a listing the API lacks gets a read-only method in
 //! `kith_app::browse`.
 
+pub mod charts;
 pub mod console;
 pub mod i18n;
 pub mod member;
