@@ -5,8 +5,10 @@
 //! tier prices and stock, wallets topped up through the sandbox gateway, and orders in
 //! several states (paid, shipped, delivered, ready for pickup, awaiting payment), friendships,
 //! three communities (two merchants', one members' with an invite chain for the fission
-//! tree), and posts about 减肥, 宝宝辅食 and 白酒 with tagged products, likes and comments.
-//! Later issues grow it with group-buys and commissions.
+//! tree), and posts about 减肥, 宝宝辅食 and 白酒 with tagged products, likes and comments;
+//! money sharing at the liquor shop (a commission plan, a KOL with a two-level team bound
+//! through share links in its community, commission in every state, withdrawals paid out
+//! and awaiting approval — see [`money_sharing`]). Later issues grow it with group-buys.
 
 use kith_app::accounts::Registration;
 use kith_app::catalog::{NewSku, ProductInput};
@@ -17,7 +19,7 @@ use kith_app::stores::StoreInput;
 use kith_app::{App, AppError, Principal};
 use kith_domain::order::DeliveryMethod;
 use kith_domain::store::OpeningWindow;
-use kith_domain::{BoundedText, Password, Phone};
+use kith_domain::{BoundedText, Clock, Password, Phone};
 use kith_store::args;
 
 /// Every demo login uses this password. Demo data is for trying kith, never production.
@@ -94,6 +96,14 @@ pub async fn ensure(app: &App) -> anyhow::Result<()> {
     println!(
         "  members             13900000000 … 139{:08}   (13900000002 has an order ready for pickup at 贵阳店; 13900000039 applied to open 山野茶舍)",
         MEMBERS - 1
+    );
+    println!(
+        "  KOL (酱香酒坊)      {}   (shares into 贵阳酱香品鉴群: a two-level team, commission in every state, a withdrawal paid out)",
+        member_phone(KOL)
+    );
+    println!(
+        "  distributor         {}   (bound to the KOL: an available balance, a withdrawal awaiting the admin's approval)",
+        member_phone(DISTRIBUTOR)
     );
     Ok(())
 }
@@ -222,7 +232,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
         .await
         .map_err(e)?;
 
-    let liquor_skus = catalog(
+    let (liquor_products, liquor_skus) = catalog(
         app,
         &liquor_owner,
         &liquor.id,
@@ -254,7 +264,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
         ],
     )
     .await?;
-    let baby_skus = catalog(
+    let (_, baby_skus) = catalog(
         app,
         &baby_owner,
         &baby.id,
@@ -322,7 +332,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
         members.push(acct);
     }
 
-    social(
+    let wine_community = social(
         app,
         &members,
         (&liquor_owner, &liquor.id, &liquor_skus),
@@ -444,7 +454,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     app.create_tier(&fruit_owner, &fruit.id, "shareholder", "股东", 20)
         .await
         .map_err(e)?;
-    let fruit_skus = catalog(
+    let (_, fruit_skus) = catalog(
         app,
         &fruit_owner,
         &fruit.id,
@@ -473,6 +483,18 @@ async fn build(app: &App) -> anyhow::Result<()> {
         &members,
         &liquor_shop,
         (&fruit_owner, &fruit.id, &fruit_skus),
+    )
+    .await?;
+
+    money_sharing(
+        app,
+        &members,
+        &admin,
+        &MoneyShop {
+            shop: &liquor_shop,
+            products: &liquor_products,
+            community: &wine_community,
+        },
     )
     .await?;
 
@@ -700,13 +722,14 @@ const POSTS: &[(&str, usize)] = &[
 ];
 
 /// Friendships, communities with an invite chain (the fission tree), and posts about 减肥,
-/// 宝宝辅食 and 白酒 with tagged products, likes and comments.
+/// 宝宝辅食 and 白酒 with tagged products, likes and comments. Returns the id of the liquor
+/// shop's community (贵阳酱香品鉴群).
 async fn social(
     app: &App,
     members: &[kith_app::accounts::Account],
     liquor: (&Principal, &str, &[String]),
     baby: (&Principal, &str, &[String]),
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     use kith_app::communities::{CommunityInput, JoinPolicy};
     use kith_app::posts::{NewPost, Visibility};
     let who: Vec<Principal> = members
@@ -847,18 +870,20 @@ async fn social(
             .add_comment(commenter, &post.id, "学到了，感谢分享！", None)
             .await;
     }
-    Ok(())
+    Ok(wine.id)
 }
 
 /// Products with one SKU each (name, description, code, spec, list price, shareholder
-/// price), active, with stock in every location of the merchant. Returns the SKU ids.
+/// price), active, with stock in every location of the merchant. Returns the product ids
+/// and the SKU ids.
 async fn catalog(
     app: &App,
     owner: &Principal,
     merchant_id: &str,
     items: &[(&str, &str, &str, &str, i64, i64)],
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let locations = app.list_locations(owner, merchant_id).await.map_err(e)?;
+    let mut products = Vec::new();
     let mut skus = Vec::new();
     for (name, desc, code, spec, list, shareholder) in items {
         let input = ProductInput {
@@ -897,8 +922,9 @@ async fn catalog(
             app.adjust_stock(owner, merchant_id, adj).await.map_err(e)?;
         }
         skus.push(sku.id);
+        products.push(p.id);
     }
-    Ok(skus)
+    Ok((products, skus))
 }
 
 /// Tops up a wallet the way the sandbox gateway does: a signed callback to the payment
@@ -917,6 +943,402 @@ async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
         &body,
     );
     app.payment_callback("sandbox", &sig, &body)
+        .await
+        .map_err(e)?;
+    Ok(())
+}
+
+/// The demo's opinion leader (KOL) at the liquor shop: member index (phone
+/// [`member_phone`]`(KOL)`). Their bound members buy; one withdrawal of theirs was paid out.
+pub const KOL: usize = 40;
+/// A distributor bound to the KOL with members of their own bound to them: an available
+/// balance, and a withdrawal awaiting the platform admin's approval.
+pub const DISTRIBUTOR: usize = 42;
+/// The liquor shop's withdrawal minimum (¥50).
+pub const WITHDRAW_MIN_FEN: i64 = 5_000;
+/// What the distributor asked to withdraw (waiting for approval).
+pub const PENDING_WITHDRAWAL_FEN: i64 = 5_000;
+
+/// The phone (login) of demo member `i`.
+pub fn member_phone(i: usize) -> String {
+    format!("139{i:08}")
+}
+
+const HOUR_MS: i64 = 3600 * 1000;
+
+/// A clock `by_ms` behind another: the money-sharing story happened over the past weeks.
+#[derive(Debug)]
+struct Earlier {
+    clock: std::sync::Arc<dyn Clock>,
+    by_ms: i64,
+}
+
+impl Clock for Earlier {
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms() - self.by_ms
+    }
+}
+
+/// The app as it was `hours` ago: the same storage and settings, the clock that much behind
+/// (with its own rate-limit windows, which must not see time run backwards). Everything
+/// still goes through the use cases; only "now" differs, as in the tests' clock.
+fn hours_ago(app: &App, hours: i64) -> App {
+    App {
+        clock: std::sync::Arc::new(Earlier {
+            clock: app.clock.clone(),
+            by_ms: hours * HOUR_MS,
+        }),
+        limits: Default::default(),
+        ..app.clone()
+    }
+}
+
+struct MoneyShop<'a> {
+    shop: &'a Shop<'a>,
+    products: &'a [String],
+    /// The shop's community (贵阳酱香品鉴群), where links are shared.
+    community: &'a str,
+}
+
+/// One order at the shop by demo member `i`, shipped to their address in 贵阳 or picked up
+/// at the shop's store.
+async fn order_at(
+    app: &App,
+    members: &[kith_app::accounts::Account],
+    i: usize,
+    m: &MoneyShop<'_>,
+    items: Vec<(String, i64)>,
+    pickup: bool,
+) -> anyhow::Result<kith_app::orders::Order> {
+    let a = &members[i];
+    let address = Address {
+        name: a.display_name.clone(),
+        phone: a.phone.clone().unwrap_or_default(),
+        province: "贵州省".into(),
+        city: "贵阳市".into(),
+        district: "云岩区".into(),
+        detail: format!("中华北路 {} 号", 200 + i),
+    };
+    app.checkout(
+        &principal(a),
+        m.shop.id,
+        CheckoutInput {
+            delivery: if pickup {
+                DeliveryMethod::Pickup
+            } else {
+                DeliveryMethod::Shipping
+            },
+            pickup_store_id: pickup.then(|| m.shop.store.to_owned()),
+            address: (!pickup).then_some(address),
+            items: Some(items),
+        },
+    )
+    .await
+    .map_err(e)
+}
+
+/// Visits `code` as member `i` signed in; they must end up bound to the sharer.
+async fn follow_link(
+    app: &App,
+    members: &[kith_app::accounts::Account],
+    i: usize,
+    code: &str,
+) -> anyhow::Result<()> {
+    let v = app
+        .visit_share_link(Some(&principal(&members[i])), code)
+        .await
+        .map_err(e)?;
+    anyhow::ensure!(
+        !v.bound_at.is_empty(),
+        "demo: member {i} was not bound through link {code}"
+    );
+    Ok(())
+}
+
+/// Money sharing at the liquor shop, told over the past 25 days: a commission plan (L1 10 %,
+/// L2 3 %, rebate 2 %, cap 20 %, permanent binding, ¥50 minimum withdrawal); the KOL
+/// shares a product into the shop's community and six members follow the link (bound to
+/// the KOL); the distributor shares the community and four more follow (bound to the
+/// distributor, so the KOL earns L2 on them); another shares a product and two follow.
+/// Orders then leave commission in every state: available (completed weeks ago), frozen
+/// (delivered or picked up inside the after-sale window), pending (paid, not delivered;
+/// one through content credit on the KOL's post), reversed in full and in part by refunds,
+/// and planned (an order not paid yet). The KOL withdrew once (paid out); the distributor's
+/// withdrawal waits for the admin.
+async fn money_sharing(
+    app: &App,
+    members: &[kith_app::accounts::Account],
+    admin: &Principal,
+    m: &MoneyShop<'_>,
+) -> anyhow::Result<()> {
+    use kith_app::posts::{NewPost, Visibility};
+    use kith_app::sharing::LinkKind;
+    let shop = m.shop;
+    let p = |i: usize| principal(&members[i]);
+    let sku = |k: usize| shop.skus[k].clone();
+    let (kol, dist) = (p(KOL), p(DISTRIBUTOR));
+    const DAY: i64 = 24;
+
+    let t = hours_ago(app, 25 * DAY);
+    t.set_commission_plan(
+        shop.owner,
+        shop.id,
+        kith_domain::commission::PlanInput {
+            levels_bp: vec![1000, 300],
+            rebate_bp: 200,
+            group_buy_commission: false,
+            group_leader_bp: 0,
+            cap_bp: Some(2000),
+            binding_mode: "permanent".into(),
+            binding_days: None,
+            attribution_window_days: Some(7),
+            withdraw_min_fen: Some(WITHDRAW_MIN_FEN),
+            withdraw_daily_limit_fen: Some(200_000),
+        },
+    )
+    .await
+    .map_err(e)?;
+
+    // The KOL shares the 十五年 into the community; friends follow the link.
+    let t = hours_ago(app, 24 * DAY);
+    let link = t
+        .create_share_link(&kol, LinkKind::Product, &m.products[0])
+        .await
+        .map_err(e)?;
+    let kol_post = t
+        .create_post(
+            &kol,
+            NewPost {
+                body: format!(
+                    "十五年坤沙到货了，入口柔绵、空杯留香，家宴拿得出手。想试的朋友点我的链接：{}",
+                    link.path
+                ),
+                visibility: Visibility::Community,
+                community_id: Some(m.community.to_owned()),
+                images: Vec::new(),
+                tags: vec![sku(0)],
+            },
+        )
+        .await
+        .map_err(e)?;
+    for i in [DISTRIBUTOR, 44, 46, 48, 50, 52] {
+        follow_link(&t, members, i, &link.code).await?;
+    }
+    for _ in 0..5 {
+        // Readers who looked without signing in (the funnel's first step).
+        t.visit_share_link(None, &link.code).await.map_err(e)?;
+    }
+
+    // The distributor brings friends into the community; another member shares the 五年.
+    let t = hours_ago(app, 22 * DAY);
+    let group = t
+        .create_share_link(&dist, LinkKind::Community, m.community)
+        .await
+        .map_err(e)?;
+    t.create_post(
+        &dist,
+        NewPost {
+            body: format!(
+                "酱香品鉴群每周都有小酒品鉴，喜欢白酒的朋友一起来：{}",
+                group.path
+            ),
+            visibility: Visibility::Public,
+            community_id: None,
+            images: Vec::new(),
+            tags: Vec::new(),
+        },
+    )
+    .await
+    .map_err(e)?;
+    for i in [56, 58, 60, 62] {
+        follow_link(&t, members, i, &group.code).await?;
+    }
+    let five = t
+        .create_share_link(&p(44), LinkKind::Product, &m.products[1])
+        .await
+        .map_err(e)?;
+    for i in [64, 66] {
+        follow_link(&t, members, i, &five.code).await?;
+    }
+    let t = hours_ago(app, 21 * DAY);
+    for i in [DISTRIBUTOR, 44, 46, 48, 50, 52, 54, 56, 58, 60, 62, 64] {
+        top_up(&t, &p(i), 300_000).await?;
+    }
+
+    // Available: bought three weeks ago, delivered, the 7-day after-sale window closed.
+    let done: [(usize, Vec<(String, i64)>); 5] = [
+        (56, vec![(sku(0), 1)]),
+        (58, vec![(sku(1), 2)]),
+        (44, vec![(sku(0), 1)]),
+        (DISTRIBUTOR, vec![(sku(1), 2)]),
+        (46, vec![(sku(2), 3)]),
+    ];
+    let t = hours_ago(app, 20 * DAY);
+    let mut completed = Vec::new();
+    for (i, items) in done {
+        let o = order_at(&t, members, i, m, items, false).await?;
+        t.pay_with_wallet(&p(i), &o.id).await.map_err(e)?;
+        completed.push((i, o.id));
+    }
+    let t = hours_ago(app, 19 * DAY);
+    for (i, id) in &completed {
+        t.ship_order(
+            shop.owner,
+            shop.id,
+            id,
+            "sf",
+            &format!("SF{:010}", 4_000_000 + i),
+        )
+        .await
+        .map_err(e)?;
+    }
+    let t = hours_ago(app, 17 * DAY);
+    for (i, id) in &completed {
+        t.confirm_receipt(&p(*i), id).await.map_err(e)?;
+    }
+    let t = hours_ago(app, 9 * DAY);
+    for (i, id) in &completed {
+        kith_app::orders::run_job(
+            &t,
+            kith_app::orders::JOB_COMPLETE,
+            &serde_json::json!({ "order_id": id }),
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
+        let review = match i {
+            56 => (5, "朋友推荐买的十五年，开瓶满屋酱香，值这个价。"),
+            44 => (4, "口感醇厚，回甘明显，就是包装可以再精致点。"),
+            _ => continue,
+        };
+        t.create_review(
+            &p(*i),
+            id,
+            1,
+            kith_app::reviews::ReviewInput {
+                rating: review.0,
+                body: review.1.into(),
+                images: Vec::new(),
+            },
+        )
+        .await
+        .map_err(e)?;
+    }
+
+    // The KOL withdrew once: approved by the admin, paid out by the gateway.
+    let t = hours_ago(app, 8 * DAY);
+    let w = t
+        .request_withdrawal(&kol, &kol.account_id, shop.id, 10_000)
+        .await
+        .map_err(e)?;
+    let t = hours_ago(app, 7 * DAY);
+    t.approve_withdrawal(admin, &w.id).await.map_err(e)?;
+    payout(&t, &w.id, 10_000).await?;
+
+    // Frozen: delivered two days ago, and picked up at the store yesterday.
+    let t = hours_ago(app, 4 * DAY);
+    let delivered = order_at(&t, members, 60, m, vec![(sku(0), 1)], false).await?;
+    t.pay_with_wallet(&p(60), &delivered.id).await.map_err(e)?;
+    hours_ago(app, 3 * DAY)
+        .ship_order(shop.owner, shop.id, &delivered.id, "sf", "SF0004000060")
+        .await
+        .map_err(e)?;
+    hours_ago(app, 2 * DAY)
+        .confirm_receipt(&p(60), &delivered.id)
+        .await
+        .map_err(e)?;
+    let t = hours_ago(app, 2 * DAY);
+    let pickup = order_at(&t, members, 48, m, vec![(sku(1), 1)], true).await?;
+    t.pay_with_wallet(&p(48), &pickup.id).await.map_err(e)?;
+    t.mark_ready_for_pickup(shop.owner, shop.id, &pickup.id)
+        .await
+        .map_err(e)?;
+    let code = t
+        .get_order(&p(48), &pickup.id)
+        .await
+        .map_err(e)?
+        .pickup_code
+        .ok_or_else(|| anyhow::anyhow!("demo: no pickup code"))?;
+    hours_ago(app, DAY)
+        .redeem_pickup(shop.clerk, shop.store, &code)
+        .await
+        .map_err(e)?;
+
+    // Reversed: one order refunded in full, one in part (two bottles of the 小酒).
+    let t = hours_ago(app, 3 * DAY);
+    let full = order_at(&t, members, 50, m, vec![(sku(0), 1)], false).await?;
+    t.pay_with_wallet(&p(50), &full.id).await.map_err(e)?;
+    let part = order_at(&t, members, 52, m, vec![(sku(0), 1), (sku(2), 2)], false).await?;
+    t.pay_with_wallet(&p(52), &part.id).await.map_err(e)?;
+    let t = hours_ago(app, 2 * DAY);
+    t.refund_order(
+        shop.owner,
+        shop.id,
+        &full.id,
+        None,
+        "买家改买五年窖藏，全额退款",
+    )
+    .await
+    .map_err(e)?;
+    let mini = part
+        .lines
+        .iter()
+        .find(|l| l.sku_id == shop.skus[2])
+        .map(|l| l.line_no)
+        .ok_or_else(|| anyhow::anyhow!("demo: no 小酒 line"))?;
+    t.refund_order(
+        shop.owner,
+        shop.id,
+        &part.id,
+        Some(vec![(mini, 2)]),
+        "小酒暂时缺货，退两瓶小酒的钱",
+    )
+    .await
+    .map_err(e)?;
+
+    // Pending: paid and not yet delivered — one in transit, one waiting to ship, and one
+    // bought from the KOL's post (content credit binds the reader to the KOL).
+    let t = hours_ago(app, 2 * DAY);
+    let transit = order_at(&t, members, 64, m, vec![(sku(0), 1)], false).await?;
+    t.pay_with_wallet(&p(64), &transit.id).await.map_err(e)?;
+    hours_ago(app, DAY)
+        .ship_order(shop.owner, shop.id, &transit.id, "zto", "ZT0004000064")
+        .await
+        .map_err(e)?;
+    let t = hours_ago(app, DAY);
+    let waiting = order_at(&t, members, 62, m, vec![(sku(1), 1)], false).await?;
+    t.pay_with_wallet(&p(62), &waiting.id).await.map_err(e)?;
+    let v = t.visit_post_tag(&p(54), &kol_post.id).await.map_err(e)?;
+    anyhow::ensure!(
+        !v.bound_at.is_empty(),
+        "demo: the post's reader was not bound"
+    );
+    let content = order_at(&t, members, 54, m, vec![(sku(2), 2)], false).await?;
+    t.pay_with_wallet(&p(54), &content.id).await.map_err(e)?;
+
+    // Planned: an order placed just now and not paid yet.
+    order_at(app, members, 66, m, vec![(sku(0), 1)], false).await?;
+
+    // The distributor's withdrawal waits for the platform admin.
+    app.request_withdrawal(&dist, &dist.account_id, shop.id, PENDING_WITHDRAWAL_FEN)
+        .await
+        .map_err(e)?;
+    Ok(())
+}
+
+/// The sandbox gateway reports a payout as paid: a signed callback, as it sends one.
+async fn payout(app: &App, withdrawal_id: &str, fen: i64) -> anyhow::Result<()> {
+    let body = serde_json::to_vec(&kith_app::withdrawals::PayoutCallback {
+        event_id: format!("demo-payout-{withdrawal_id}"),
+        withdrawal_id: withdrawal_id.to_owned(),
+        status: "succeeded".into(),
+        amount_fen: fen,
+    })?;
+    let sig = kith_domain::signature::sign(
+        app.config.sandbox_secret.as_bytes(),
+        app.now_ms() / 1000,
+        &body,
+    );
+    app.payout_callback("sandbox", &sig, &body)
         .await
         .map_err(e)?;
     Ok(())
