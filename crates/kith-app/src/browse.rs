@@ -182,3 +182,113 @@ impl App {
             .await
     }
 }
+
+/// A distributor at a merchant, as its console lists them: commission standing by state
+/// (booked minus reversed) and the members bound to them now.
+#[derive(Debug, Clone, Serialize)]
+pub struct DistributorRow {
+    pub account_id: String,
+    pub display_name: String,
+    pub pending_fen: i64,
+    pub frozen_fen: i64,
+    pub available_fen: i64,
+    /// Orders they earned on.
+    pub orders: i64,
+    /// Members bound to them directly (live bindings).
+    pub bound: i64,
+}
+
+impl DistributorRow {
+    pub fn total_fen(&self) -> i64 {
+        self.pending_fen + self.frozen_fen + self.available_fen
+    }
+}
+
+impl App {
+    /// Staff: the merchant's distributors (who earned commission there or has members
+    /// bound to them), highest earnings first, at most 100.
+    pub async fn merchant_distributors(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<DistributorRow>> {
+        let now = self.now_ms();
+        let (w, mid) = (who.clone(), merchant_id.to_owned());
+        let mut rows = self
+            .db
+            .read(move |c| {
+                require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
+                let mut by_id: std::collections::BTreeMap<String, DistributorRow> =
+                    std::collections::BTreeMap::new();
+                let blank = |id: String, name: String| DistributorRow {
+                    account_id: id,
+                    display_name: name,
+                    pending_fen: 0,
+                    frozen_fen: 0,
+                    available_fen: 0,
+                    orders: 0,
+                    bound: 0,
+                };
+                for r in c.query(
+                    "SELECT oc.beneficiary_id, a.display_name,
+                            CAST(SUM(CASE WHEN oc.state = 'pending' THEN oc.amount_fen - oc.reversed_fen ELSE 0 END) AS bigint),
+                            CAST(SUM(CASE WHEN oc.state = 'frozen' THEN oc.amount_fen - oc.reversed_fen ELSE 0 END) AS bigint),
+                            CAST(SUM(CASE WHEN oc.state = 'available' THEN oc.amount_fen - oc.reversed_fen ELSE 0 END) AS bigint),
+                            COUNT(DISTINCT oc.order_id)
+                     FROM order_commissions oc JOIN accounts a ON a.id = oc.beneficiary_id
+                     WHERE oc.merchant_id = $1 AND oc.state IN ('pending', 'frozen', 'available')
+                     GROUP BY oc.beneficiary_id, a.display_name",
+                    args![&mid],
+                )? {
+                    let id = r.text(0)?;
+                    let mut d = blank(id.clone(), r.text(1)?);
+                    d.pending_fen = r.int(2)?;
+                    d.frozen_fen = r.int(3)?;
+                    d.available_fen = r.int(4)?;
+                    d.orders = r.int(5)?;
+                    by_id.insert(id, d);
+                }
+                for r in c.query(
+                    "SELECT b.referrer_id, a.display_name, COUNT(*)
+                     FROM referrer_bindings b JOIN accounts a ON a.id = b.referrer_id
+                     WHERE b.merchant_id = $1 AND (b.expires_at IS NULL OR b.expires_at > $2)
+                     GROUP BY b.referrer_id, a.display_name",
+                    args![&mid, now],
+                )? {
+                    let id = r.text(0)?;
+                    let name = r.text(1)?;
+                    by_id.entry(id.clone()).or_insert_with(|| blank(id, name)).bound = r.int(2)?;
+                }
+                Ok::<_, crate::AppError>(by_id.into_values().collect::<Vec<_>>())
+            })
+            .await?;
+        rows.sort_by(|a, b| {
+            b.total_fen()
+                .cmp(&a.total_fen())
+                .then(b.bound.cmp(&a.bound))
+                .then(a.account_id.cmp(&b.account_id))
+        });
+        rows.truncate(MAX_ROWS as usize);
+        Ok(rows)
+    }
+
+    /// The display names of some accounts (public, as on their profiles), in the order
+    /// asked; an unknown id is left out.
+    pub async fn display_names(&self, ids: &[String]) -> AppResult<Vec<(String, String)>> {
+        let ids: Vec<String> = ids.iter().take(200).cloned().collect();
+        self.db
+            .read(move |c| {
+                let mut out = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    if let Some(r) = c.query_opt(
+                        "SELECT display_name FROM accounts WHERE id = $1",
+                        args![id],
+                    )? {
+                        out.push((id.clone(), r.text(0)?));
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+}

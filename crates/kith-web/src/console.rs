@@ -1,20 +1,26 @@
 //! The merchant console: dashboard, products with SKUs, tier prices and stock, orders
 //! (ship, mark ready for pickup, refund), stores with their clerks, communities, and the
-//! application to open a shop. Every action is the use case's, which checks the caller is
+//! application to open a shop; the analytics dashboard (charts drawn as SVG by
+//! [`crate::charts`]), the commission plan with product overrides, membership tiers, the
+//! merchant's distributors and each order's commission split. Every action is the use case's, which checks the caller is
 //! staff of *this* merchant; a member who is not gets 403.
 
+use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::catalog::{NewSku, ProductInput};
+use kith_app::commissions::PlanView;
 use kith_app::inventory::Adjustment;
 use kith_app::merchants::MerchantInput;
 use kith_app::page::PageRequest;
 use kith_app::{AppError, Principal};
+use kith_domain::commission::PlanInput;
 use kith_domain::order::OrderStatus;
 use serde::Deserialize;
 
+use crate::charts::{self, Datum, Svg};
 use crate::pages::{self, Shop, parse_int, parse_yuan};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
@@ -40,6 +46,17 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/stores", get(stores).post(create_store))
         .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
         .route("/console/{mid}/communities", get(communities))
+        .route("/console/{mid}/insight", get(insight))
+        .route(
+            "/console/{mid}/commissions",
+            get(commissions).post(save_plan),
+        )
+        .route("/console/{mid}/commissions/overrides", post(save_override))
+        .route("/console/{mid}/tiers", get(tiers).post(create_tier))
+        .route("/console/{mid}/tiers/{tid}", post(update_tier))
+        .route("/console/{mid}/tiers/{tid}/delete", post(delete_tier))
+        .route("/console/{mid}/member-tiers", post(assign_tier))
+        .route("/console/{mid}/distributors", get(distributors))
 }
 
 /// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
@@ -358,7 +375,15 @@ async fn order(
         return Err(AppError::NotFound("order").into());
     }
     let events = s.app.order_events(&who, &oid).await?;
-    Ok(render(&pages::ConsoleOrder { c, shop, o, events })?.into_response())
+    let split = Some(order_split(&s, &who, &oid).await?);
+    Ok(render(&pages::ConsoleOrder {
+        c,
+        shop,
+        o,
+        events,
+        split,
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -513,4 +538,822 @@ async fn communities(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> W
     let own: Vec<String> = s.app.merchant_community_ids(&who, &mid).await?;
     let list = all.into_iter().filter(|cm| own.contains(&cm.id)).collect();
     Ok(render(&pages::ConsoleCommunities { c, shop, list })?.into_response())
+}
+
+// --- insight, commission plan, tiers, distributors ---------------------------------------
+
+/// Filters of the console's own templates: the shared ones, plus ratios and decimals.
+mod filters {
+    pub use crate::pages::filters::*;
+
+    /// A float, or a reference to one.
+    pub trait AsF64 {
+        fn f(&self) -> f64;
+    }
+    impl AsF64 for f64 {
+        fn f(&self) -> f64 {
+            *self
+        }
+    }
+    impl<T: AsF64 + ?Sized> AsF64 for &T {
+        fn f(&self) -> f64 {
+            (**self).f()
+        }
+    }
+
+    /// A ratio (0–1) as a percentage: `0.3333` → `33.33 %`.
+    pub fn pct(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::pct(v.f()))
+    }
+
+    /// A measure with up to four decimals, trailing zeros dropped.
+    pub fn dec(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::dec(v.f()))
+    }
+
+    /// Basis points as a percentage: `1050` → `10.5`.
+    pub fn bp(v: impl AsFen, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::bp_percent(v.fen()))
+    }
+}
+
+fn pct(v: f64) -> String {
+    if v.is_finite() {
+        format!("{} %", dec((v * 10_000.0).round() / 100.0))
+    } else {
+        "—".to_owned()
+    }
+}
+
+fn dec(v: f64) -> String {
+    if !v.is_finite() {
+        return "—".to_owned();
+    }
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "-0" {
+        "0".to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Basis points as a percentage with at most two decimals.
+fn bp_percent(bp: i64) -> String {
+    let sign = if bp < 0 { "-" } else { "" };
+    let a = bp.unsigned_abs();
+    match a % 100 {
+        0 => format!("{sign}{}", a / 100),
+        r if r % 10 == 0 => format!("{sign}{}.{}", a / 100, r / 10),
+        r => format!("{sign}{}.{r:02}", a / 100),
+    }
+}
+
+/// A percentage typed in a form ("10", "2.5", "0.25 %") as basis points; empty is 0.
+fn parse_percent(field: &str, s: &str) -> Result<i64, AppError> {
+    let t = s.trim().trim_end_matches('%').trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    parse_yuan(field, t)
+        .map_err(|_| AppError::invalid(field, "must be a percentage with at most two decimals"))
+}
+
+/// An optional whole number: empty is `None`.
+fn opt_int(field: &str, s: &str) -> Result<Option<i64>, AppError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_int(field, s).map(Some)
+    }
+}
+
+#[derive(Deserialize)]
+struct InsightQuery {
+    days: Option<String>,
+    community: Option<String>,
+}
+
+/// The analytics dashboard: every DESIGN §5 measure of the merchant over one window, as
+/// SVG charts with the figures beside them in tables.
+async fn insight(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<InsightQuery>,
+) -> WebResult<Response> {
+    use kith_app::insight::{FunnelBy, InsightAccess, Window};
+    let (who, shop) = shop(&c, &mid)?;
+    let days = opt_int("days", q.days.as_deref().unwrap_or(""))?;
+    let window = Window::parse(days)?;
+    let acc = || InsightAccess::from(&who);
+    let t = c.t.console();
+    let energy = s.app.insight_communities(acc(), &mid, window).await?;
+    let kol = s.app.insight_kol(acc(), &mid, None, window, 10).await?;
+    let binding = s.app.insight_binding_tree(acc(), &mid).await?;
+    let picked = q
+        .community
+        .filter(|id| energy.iter().any(|e| &e.community_id == id))
+        .or_else(|| energy.first().map(|e| e.community_id.clone()));
+    let invite = match picked {
+        Some(cid) => {
+            let tree = s.app.insight_fission(acc(), &mid, &cid).await?;
+            let name = energy
+                .iter()
+                .find(|e| e.community_id == cid)
+                .map(|e| e.name.clone())
+                .unwrap_or_default();
+            Some((cid, name, tree))
+        }
+        None => None,
+    };
+    let repeat = s
+        .app
+        .insight_repeat_purchase(acc(), &mid, None, window)
+        .await?;
+    let referral = s.app.insight_referral(acc(), &mid, window).await?;
+    let channels = s.app.insight_channels(acc(), &mid, window).await?;
+    let funnel = s
+        .app
+        .insight_share_funnel(acc(), &mid, FunnelBy::Sharer, window, 10)
+        .await?;
+    let pool = s.app.insight_traffic_pool(acc(), &mid, window).await?;
+
+    let energy_chart = charts::bars(
+        t.energy,
+        &energy
+            .iter()
+            .map(|e| Datum::new(&e.name, e.energy, dec(e.energy)))
+            .collect::<Vec<_>>(),
+        t.no_data,
+    );
+    let kol_chart = charts::bars(
+        t.kol,
+        &kol.entries
+            .iter()
+            .map(|k| Datum::new(&k.display_name, k.influence, dec(k.influence)))
+            .collect::<Vec<_>>(),
+        t.no_data,
+    );
+    let tree_chart = |tree: &kith_app::insight::FissionTree, title: &str| {
+        let gens: Vec<Datum> = tree
+            .per_generation
+            .iter()
+            .enumerate()
+            .map(|(g, n)| Datum::count(format!("{} {g}", t.generation), *n))
+            .collect();
+        charts::bars(title, &gens, t.no_data)
+    };
+    let binding_chart = tree_chart(&binding, t.binding_tree);
+    let invite_chart = invite
+        .as_ref()
+        .map(|(_, name, tree)| tree_chart(tree, &format!("{} · {name}", t.invite_tree)));
+    let rates_chart = charts::bars(
+        t.rates,
+        &[
+            Datum::new(t.repeat_rate, repeat.rate * 100.0, pct(repeat.rate)),
+            Datum::new(
+                t.order_referral_rate,
+                referral.order_rate * 100.0,
+                pct(referral.order_rate),
+            ),
+            Datum::new(
+                t.member_referral_rate,
+                referral.member_rate * 100.0,
+                pct(referral.member_rate),
+            ),
+        ],
+        t.no_data,
+    );
+    let channels_chart = if channels.orders == 0 {
+        charts::empty("bars", t.channels, t.no_data)
+    } else {
+        charts::bars(
+            t.channels,
+            &channels
+                .channels
+                .iter()
+                .map(|ch| {
+                    Datum::new(
+                        t.channel_word(&ch.channel),
+                        ch.gmv_fen as f64,
+                        pages::yuan(ch.gmv_fen),
+                    )
+                })
+                .collect::<Vec<_>>(),
+            t.no_data,
+        )
+    };
+    let sum = |f: fn(&kith_app::insight::FunnelRow) -> i64| funnel.rows.iter().map(f).sum::<i64>();
+    let (visits, signups, orders, gmv) = (
+        sum(|r| r.visits),
+        sum(|r| r.signups),
+        sum(|r| r.orders),
+        sum(|r| r.gmv_fen),
+    );
+    let funnel_chart = charts::funnel(
+        &format!("{} ({} {})", t.funnel, t.gmv, pages::yuan(gmv)),
+        &[
+            Datum::count(t.visits, visits),
+            Datum::count(t.signups, signups),
+            Datum::count(t.orders, orders),
+        ],
+        t.no_data,
+    );
+    let pool_chart = charts::line(
+        t.pool,
+        &pool
+            .series
+            .iter()
+            .map(|p| Datum::count(p.date.get(5..10).unwrap_or(&p.date), p.members))
+            .collect::<Vec<_>>(),
+        t.no_data,
+    );
+    Ok(render(&ConsoleInsight {
+        c,
+        shop,
+        days: window.days,
+        energy,
+        energy_chart,
+        kol,
+        kol_chart,
+        binding,
+        binding_chart,
+        invite,
+        invite_chart,
+        repeat,
+        referral,
+        rates_chart,
+        channels,
+        channels_chart,
+        funnel,
+        funnel_totals: (visits, signups, orders, gmv),
+        funnel_chart,
+        pool,
+        pool_chart,
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "console_insight.html")]
+struct ConsoleInsight {
+    c: Ctx,
+    shop: Shop,
+    days: i64,
+    energy: Vec<kith_app::insight::CommunityEnergy>,
+    energy_chart: Svg,
+    kol: kith_app::insight::KolRanking,
+    kol_chart: Svg,
+    binding: kith_app::insight::FissionTree,
+    binding_chart: Svg,
+    /// The community whose invite tree is shown: (id, name, tree).
+    invite: Option<(String, String, kith_app::insight::FissionTree)>,
+    invite_chart: Option<Svg>,
+    repeat: kith_app::insight::RepeatPurchase,
+    referral: kith_app::insight::ReferralRate,
+    rates_chart: Svg,
+    channels: kith_app::insight::GmvByChannel,
+    channels_chart: Svg,
+    funnel: kith_app::insight::ShareFunnel,
+    /// (visits, sign-ups, orders, GMV in fen) over the rows shown.
+    funnel_totals: (i64, i64, i64, i64),
+    funnel_chart: Svg,
+    pool: kith_app::insight::TrafficPool,
+    pool_chart: Svg,
+}
+
+/// The plan form's fields as typed (percentages and yuan), so a refused form comes back
+/// with what was sent.
+#[derive(Deserialize, Default, Clone)]
+struct PlanForm {
+    #[serde(default)]
+    l1: String,
+    #[serde(default)]
+    l2: String,
+    #[serde(default)]
+    rebate: String,
+    #[serde(default)]
+    group_buy_commission: Option<String>,
+    #[serde(default)]
+    group_leader: String,
+    #[serde(default)]
+    cap: String,
+    #[serde(default)]
+    binding_mode: String,
+    #[serde(default)]
+    binding_days: String,
+    #[serde(default)]
+    window_days: String,
+    #[serde(default)]
+    withdraw_min: String,
+    #[serde(default)]
+    withdraw_daily: String,
+}
+
+impl PlanForm {
+    fn from_plan(p: &PlanView) -> Self {
+        PlanForm {
+            l1: bp_percent(p.levels_bp.first().copied().unwrap_or(0)),
+            l2: bp_percent(p.levels_bp.get(1).copied().unwrap_or(0)),
+            rebate: bp_percent(p.rebate_bp),
+            group_buy_commission: p.group_buy_commission.then(|| "on".to_owned()),
+            group_leader: bp_percent(p.group_leader_bp),
+            cap: bp_percent(p.cap_bp),
+            binding_mode: p.binding_mode.clone(),
+            binding_days: p.binding_days.map(|d| d.to_string()).unwrap_or_default(),
+            window_days: p.attribution_window_days.to_string(),
+            withdraw_min: pages::yuan(p.withdraw_min_fen)
+                .trim_start_matches('¥')
+                .to_owned(),
+            withdraw_daily: pages::yuan(p.withdraw_daily_limit_fen)
+                .trim_start_matches('¥')
+                .to_owned(),
+        }
+    }
+
+    /// The defaults a merchant without a plan starts from.
+    fn defaults() -> Self {
+        PlanForm {
+            l1: "0".into(),
+            l2: "0".into(),
+            rebate: "0".into(),
+            group_buy_commission: None,
+            group_leader: "0".into(),
+            cap: "30".into(),
+            binding_mode: "permanent".into(),
+            binding_days: String::new(),
+            window_days: "7".into(),
+            withdraw_min: "10.00".into(),
+            withdraw_daily: "5000.00".into(),
+        }
+    }
+
+    fn input(&self) -> Result<PlanInput, AppError> {
+        let l1 = parse_percent("l1", &self.l1)?;
+        let l2 = parse_percent("l2", &self.l2)?;
+        let cap = if self.cap.trim().is_empty() {
+            None
+        } else {
+            Some(parse_percent("cap", &self.cap)?)
+        };
+        let yuan_opt = |field: &str, v: &str| -> Result<Option<i64>, AppError> {
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                parse_yuan(field, v).map(Some)
+            }
+        };
+        Ok(PlanInput {
+            levels_bp: if l2 == 0 { vec![l1] } else { vec![l1, l2] },
+            rebate_bp: parse_percent("rebate", &self.rebate)?,
+            group_buy_commission: self.group_buy_commission.is_some(),
+            group_leader_bp: parse_percent("group_leader", &self.group_leader)?,
+            cap_bp: cap,
+            binding_mode: self.binding_mode.trim().to_owned(),
+            binding_days: opt_int("binding_days", &self.binding_days)?,
+            attribution_window_days: opt_int("window_days", &self.window_days)?,
+            withdraw_min_fen: yuan_opt("withdraw_min", &self.withdraw_min)?,
+            withdraw_daily_limit_fen: yuan_opt("withdraw_daily", &self.withdraw_daily)?,
+        })
+    }
+}
+
+/// The form field a use case's field name belongs to.
+fn plan_field(field: &str) -> &'static str {
+    match field {
+        "levels_bp[1]" | "l2" => "l2",
+        f if f.starts_with("levels_bp") || f == "l1" => "l1",
+        "rebate_bp" | "rebate" => "rebate",
+        "group_leader_bp" | "group_leader" => "group_leader",
+        "cap_bp" | "cap" => "cap",
+        "binding_mode" => "binding_mode",
+        "binding_days" => "binding_days",
+        "attribution_window_days" | "window_days" => "window_days",
+        "withdraw_min_fen" | "withdraw_min" => "withdraw_min",
+        "withdraw_daily_limit_fen" | "withdraw_daily" => "withdraw_daily",
+        _ => "",
+    }
+}
+
+/// A refused form: the field it names (as the form calls it) and why.
+pub struct FormError {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FormError {
+    /// Whether the error is about `field` (for `aria-invalid`).
+    pub fn on(&self, field: &str) -> bool {
+        self.field == field
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console_commissions.html")]
+struct ConsoleCommissions {
+    c: Ctx,
+    shop: Shop,
+    has_plan: bool,
+    f: PlanForm,
+    error: Option<FormError>,
+    saved: bool,
+    /// (product id, name) of the merchant's products.
+    products: Vec<(String, String)>,
+    /// Each override with its product's name.
+    overrides: Vec<(String, kith_app::commissions::ProductOverride)>,
+}
+
+impl ConsoleCommissions {
+    /// Whether the refused form's error is about `field`.
+    fn bad(&self, field: &str) -> bool {
+        self.error.as_ref().is_some_and(|e| e.on(field))
+    }
+
+    fn modes(&self) -> &'static [&'static str] {
+        &["permanent", "expiring", "none"]
+    }
+
+    fn mode_is(&self, m: &str) -> bool {
+        self.f.binding_mode == m
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn commissions_page(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    form: Option<(PlanForm, FormError)>,
+    saved: bool,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let plan = match s.app.commission_plan(mid).await {
+        Ok(p) => Some(p),
+        Err(AppError::NotFound("commission plan")) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let products: Vec<(String, String)> = s
+        .app
+        .list_products(Some(&who), mid, None, PageRequest::first(100))
+        .await?
+        .items
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let overrides = plan
+        .as_ref()
+        .map(|p| {
+            p.overrides
+                .iter()
+                .map(|o| {
+                    let name = products
+                        .iter()
+                        .find(|(id, _)| *id == o.product_id)
+                        .map_or_else(|| o.product_id.clone(), |(_, n)| n.clone());
+                    (name, o.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let has_plan = plan.is_some();
+    let refused = form.is_some();
+    let (f, error) = match form {
+        Some((f, e)) => (f, Some(e)),
+        None => (
+            plan.as_ref()
+                .map_or_else(PlanForm::defaults, PlanForm::from_plan),
+            None,
+        ),
+    };
+    let page = ConsoleCommissions {
+        c,
+        shop,
+        has_plan,
+        f,
+        error,
+        saved,
+        products,
+        overrides,
+    };
+    let html = render(&page)?;
+    if refused {
+        Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+    } else {
+        Ok(html.into_response())
+    }
+}
+
+async fn commissions(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<SavedQuery>,
+) -> WebResult<Response> {
+    commissions_page(&s, c, &mid, None, q.saved.is_some()).await
+}
+
+/// Saves the plan (the owner only: the use case decides). A refused value comes back on
+/// the form with 422 and the field's message; anything else is an error page.
+async fn save_plan(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<PlanForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let result = match f.input() {
+        Ok(input) => s
+            .app
+            .set_commission_plan(&who, &mid, input)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => Ok(see(format!("/console/{mid}/commissions?saved=1"))),
+        Err(AppError::Invalid { field, reason }) => {
+            let e = FormError {
+                field: plan_field(&field).to_owned(),
+                reason: format!("{field}: {reason}"),
+            };
+            commissions_page(&s, c, &mid, Some((f, e)), false).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+struct OverrideForm {
+    #[serde(default)]
+    product_id: String,
+    #[serde(default)]
+    l1: String,
+    #[serde(default)]
+    l2: String,
+    #[serde(default)]
+    rebate: String,
+    #[serde(default)]
+    group_leader: String,
+}
+
+async fn save_override(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<OverrideForm>,
+) -> WebResult<Response> {
+    let l1 = parse_percent("l1", &f.l1)?;
+    let l2 = parse_percent("l2", &f.l2)?;
+    s.app
+        .set_commission_override(
+            c.principal()?,
+            &mid,
+            &f.product_id,
+            if l2 == 0 { vec![l1] } else { vec![l1, l2] },
+            parse_percent("rebate", &f.rebate)?,
+            parse_percent("group_leader", &f.group_leader)?,
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/commissions?saved=1")))
+}
+
+#[derive(Template)]
+#[template(path = "console_tiers.html")]
+struct ConsoleTiers {
+    c: Ctx,
+    shop: Shop,
+    tiers: Vec<kith_app::tiers::Tier>,
+    members: Vec<kith_app::tiers::MemberTier>,
+    /// (account id, name) of recent buyers, to pick from.
+    buyers: Vec<(String, String)>,
+}
+
+async fn tiers(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let tiers = s.app.list_tiers(Some(&who), &mid).await?;
+    let members = s
+        .app
+        .list_tier_members(&who, &mid, PageRequest::first(100))
+        .await?
+        .items;
+    let mut ids: Vec<String> = Vec::new();
+    for o in s
+        .app
+        .merchant_orders(&who, &mid, None, PageRequest::first(50))
+        .await?
+        .items
+    {
+        if !ids.contains(&o.buyer_id) {
+            ids.push(o.buyer_id);
+        }
+    }
+    let buyers = s.app.display_names(&ids).await?;
+    Ok(render(&ConsoleTiers {
+        c,
+        shop,
+        tiers,
+        members,
+        buyers,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct TierForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    rank: String,
+}
+
+async fn create_tier(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<TierForm>,
+) -> WebResult<Response> {
+    let rank = parse_int("rank", &f.rank)?;
+    s.app
+        .create_tier(c.principal()?, &mid, f.code.trim(), &f.name, rank)
+        .await?;
+    Ok(see(format!("/console/{mid}/tiers")))
+}
+
+async fn update_tier(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, tid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<TierForm>,
+) -> WebResult<Response> {
+    let rank = opt_int("rank", &f.rank)?;
+    let name = Some(f.name.as_str()).filter(|n| !n.trim().is_empty());
+    s.app
+        .update_tier(c.principal()?, &mid, &tid, name, rank)
+        .await?;
+    Ok(see(format!("/console/{mid}/tiers")))
+}
+
+async fn delete_tier(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, tid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.delete_tier(c.principal()?, &mid, &tid).await?;
+    Ok(see(format!("/console/{mid}/tiers")))
+}
+
+#[derive(Deserialize)]
+struct AssignForm {
+    #[serde(default)]
+    account_id: String,
+    #[serde(default)]
+    tier_code: String,
+}
+
+async fn assign_tier(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<AssignForm>,
+) -> WebResult<Response> {
+    let code = Some(f.tier_code.trim()).filter(|t| !t.is_empty());
+    s.app
+        .assign_tier(c.principal()?, &mid, f.account_id.trim(), code)
+        .await?;
+    Ok(see(format!("/console/{mid}/tiers")))
+}
+
+#[derive(Template)]
+#[template(path = "console_distributors.html")]
+struct ConsoleDistributors {
+    c: Ctx,
+    shop: Shop,
+    rows: Vec<kith_app::browse::DistributorRow>,
+    chart: Svg,
+}
+
+async fn distributors(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let rows = s.app.merchant_distributors(&who, &mid).await?;
+    let t = c.t.console();
+    let chart = charts::bars(
+        t.distributors,
+        &rows
+            .iter()
+            .filter(|r| r.total_fen() > 0)
+            .take(10)
+            .map(|r| {
+                Datum::new(
+                    &r.display_name,
+                    r.total_fen() as f64,
+                    pages::yuan(r.total_fen()),
+                )
+            })
+            .collect::<Vec<_>>(),
+        t.no_data,
+    );
+    Ok(render(&ConsoleDistributors {
+        c,
+        shop,
+        rows,
+        chart,
+    })?
+    .into_response())
+}
+
+/// An order's commission split as the console shows it.
+pub struct Split {
+    pub channel: String,
+    pub review_reason: Option<String>,
+    /// Each share with its beneficiary's name.
+    pub shares: Vec<(String, kith_app::commissions::CommissionShare)>,
+}
+
+impl Split {
+    /// A rate in basis points as a percentage.
+    pub fn percent(&self, bp: &i64) -> String {
+        bp_percent(*bp)
+    }
+}
+
+/// The commission split of an order, with the beneficiaries' names.
+async fn order_split(s: &Web, who: &Principal, oid: &str) -> WebResult<Split> {
+    let oc = s.app.order_commission(who, oid).await?;
+    let ids: Vec<String> = oc.shares.iter().map(|x| x.beneficiary_id.clone()).collect();
+    let names = s.app.display_names(&ids).await?;
+    let name_of = |id: &str| {
+        names
+            .iter()
+            .find(|(i, _)| i == id)
+            .map_or_else(|| id.to_owned(), |(_, n)| n.clone())
+    };
+    let channel = serde_json::to_value(oc.channel)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    Ok(Split {
+        channel,
+        review_reason: oc.review_reason,
+        shares: oc
+            .shares
+            .into_iter()
+            .map(|x| (name_of(&x.beneficiary_id), x))
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_read_and_print_as_basis_points() {
+        assert_eq!(parse_percent("l1", "10").unwrap(), 1000);
+        assert_eq!(parse_percent("l1", "2.5").unwrap(), 250);
+        assert_eq!(parse_percent("l1", " 0.25 % ").unwrap(), 25);
+        assert_eq!(parse_percent("l1", "").unwrap(), 0);
+        for bad in ["-1", "1.234", "abc", "1e2"] {
+            let e = parse_percent("l1", bad).unwrap_err();
+            assert!(e.to_string().starts_with("l1:"), "{bad}: {e}");
+        }
+        for bp in [0, 5, 25, 250, 1000, 1050, 10_000] {
+            assert_eq!(parse_percent("x", &bp_percent(bp)).unwrap(), bp);
+        }
+        assert_eq!(bp_percent(1050), "10.5");
+        assert_eq!(bp_percent(5), "0.05");
+    }
+
+    #[test]
+    fn ratios_and_measures_print_without_noise() {
+        assert_eq!(pct(0.3333), "33.33 %");
+        assert_eq!(pct(0.5), "50 %");
+        assert_eq!(pct(f64::NAN), "—");
+        assert_eq!(dec(1.25), "1.25");
+        assert_eq!(dec(2.0), "2");
+        assert_eq!(dec(-0.00001), "0");
+        assert_eq!(dec(f64::INFINITY), "—");
+    }
+
+    #[test]
+    fn use_case_fields_map_to_the_plan_form() {
+        assert_eq!(plan_field("levels_bp"), "l1");
+        assert_eq!(plan_field("levels_bp[0]"), "l1");
+        assert_eq!(plan_field("levels_bp[2]"), "l1");
+        assert_eq!(plan_field("levels_bp[1]"), "l2");
+        assert_eq!(plan_field("cap_bp"), "cap");
+        assert_eq!(plan_field("withdraw_daily_limit_fen"), "withdraw_daily");
+        assert_eq!(plan_field("form"), "");
+    }
 }

@@ -649,3 +649,5 @@ pub static EN: Strings = Strings {
     approved_list: "Trading merchants",
     coming_soon: "Coming soon",
 };
+
+pub mod console;

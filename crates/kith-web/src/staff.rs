@@ -1,5 +1,6 @@
 //! The clerk's page (redeem a pickup code, the store's orders waiting for pickup) and the
-//! platform admin's page (merchant applications to approve or reject). Access is the use
+//! platform admin's page (merchant applications to approve or reject, withdrawals to
+//! approve or reject with a reason). Access is the use
 //! cases': a clerk of another store, or a member who is not an admin, gets 403.
 
 use axum::Router;
@@ -9,6 +10,7 @@ use axum::routing::{get, post};
 use kith_app::merchants::Merchant;
 use kith_app::orders::Order;
 use kith_app::page::PageRequest;
+use kith_app::withdrawals::Withdrawal;
 use kith_domain::MerchantStatus;
 use serde::Deserialize;
 
@@ -22,6 +24,8 @@ pub fn routes() -> Router<Web> {
         .route("/admin", get(admin))
         .route("/admin/merchants/{mid}/approve", post(approve))
         .route("/admin/merchants/{mid}/reject", post(reject))
+        .route("/admin/withdrawals/{wid}/approve", post(approve_withdrawal))
+        .route("/admin/withdrawals/{wid}/reject", post(reject_withdrawal))
 }
 
 async fn clerk_page(s: &Web, c: Ctx, sid: &str, redeemed: Option<Order>) -> WebResult<Response> {
@@ -64,13 +68,42 @@ async fn all_with(s: &Web, c: &Ctx, status: MerchantStatus) -> WebResult<Vec<Mer
         .items)
 }
 
+/// A withdrawal waiting for the admin, with who asked and at which merchant.
+pub struct WithdrawalRow {
+    pub w: Withdrawal,
+    pub member: String,
+    pub merchant: String,
+}
+
 async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     let pending = all_with(&s, &c, MerchantStatus::Pending).await?;
     let approved = all_with(&s, &c, MerchantStatus::Approved).await?;
+    let list = s.app.pending_withdrawals(c.principal()?).await?;
+    let ids: Vec<String> = list.iter().map(|w| w.account_id.clone()).collect();
+    let names = s.app.display_names(&ids).await?;
+    let withdrawals = list
+        .into_iter()
+        .map(|w| {
+            let member = names
+                .iter()
+                .find(|(id, _)| *id == w.account_id)
+                .map_or_else(|| w.account_id.clone(), |(_, n)| n.clone());
+            let merchant = approved
+                .iter()
+                .find(|m| m.id == w.merchant_id)
+                .map_or_else(|| w.merchant_id.clone(), |m| m.name.clone());
+            WithdrawalRow {
+                w,
+                member,
+                merchant,
+            }
+        })
+        .collect();
     Ok(render(&pages::AdminPage {
         c,
         pending,
         approved,
+        withdrawals,
     })?
     .into_response())
 }
@@ -103,6 +136,34 @@ async fn reject(
 ) -> WebResult<Response> {
     s.app
         .decide_merchant(c.principal()?, &mid, false, f.reason)
+        .await?;
+    Ok(see("/admin"))
+}
+
+async fn approve_withdrawal(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(wid): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.approve_withdrawal(c.principal()?, &wid).await?;
+    Ok(see("/admin"))
+}
+
+#[derive(Deserialize)]
+struct RejectWithdrawalForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn reject_withdrawal(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(wid): Path<String>,
+    CsrfForm(f): CsrfForm<RejectWithdrawalForm>,
+) -> WebResult<Response> {
+    s.app
+        .reject_withdrawal(c.principal()?, &wid, &f.reason)
         .await?;
     Ok(see("/admin"))
 }

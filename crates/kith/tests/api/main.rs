@@ -23,6 +23,7 @@ mod merchants;
 mod ops;
 mod orders;
 mod pages;
+mod pages_console;
 mod posts;
 mod privacy;
 mod relationships;

@@ -1,0 +1,708 @@
+//! The merchant console's money-sharing and insight pages and the admin's withdrawal
+//! approvals, over plain HTTP as a browser without JavaScript uses them, on both engines:
+//! the analytics dashboard draws a shop's real figures as SVG with the numbers beside
+//! them; the commission plan round-trips through its form and a refused value comes back
+//! on the form with 422 and the field's message; tiers are created, renamed, assigned and
+//! deleted; an order shows its commission split; the admin approves and rejects
+//! withdrawals. Members who are not staff, other merchants' owners, managers where only the
+//! owner may act, and non-admins are refused with 403 and change nothing.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::harness::{PASSWORD, TestApp};
+use crate::sharing;
+
+both_engines!(
+    dashboard_draws_the_shops_figures,
+    console_money_pages_are_for_the_merchants_staff,
+    commission_plan_round_trips_and_refusals_stay_on_the_form,
+    tiers_are_made_assigned_and_removed_through_the_console,
+    admin_approves_and_rejects_withdrawals_through_the_page,
+);
+
+/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
+struct Browser<'a> {
+    t: &'a TestApp,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> String {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn csrf(&self) -> String {
+        let key = "name=\"csrf\" value=\"";
+        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
+        self.body[at..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[track_caller]
+    fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self
+    }
+
+    /// The body with whitespace between tags removed, for assertions on table rows.
+    fn compact(&self) -> String {
+        self.body
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("")
+    }
+}
+
+impl<'a> Browser<'a> {
+    async fn login(t: &'a TestApp, login: &str) -> Browser<'a> {
+        let mut b = Browser {
+            t,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: None,
+        };
+        let p = b
+            .post(
+                "/login",
+                &[("login", login), ("password", PASSWORD), ("next", "/")],
+            )
+            .await
+            .expect(303);
+        assert_eq!(p.location(), "/");
+        assert!(b.cookie.is_some(), "the login form sets the session cookie");
+        b
+    }
+
+    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        for v in headers.get_all(SET_COOKIE) {
+            if let Some(pair) = v.to_str().unwrap_or_default().split(';').next()
+                && pair.starts_with("kith_session=")
+            {
+                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
+            }
+        }
+        Page {
+            status,
+            headers,
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(format!("{}{path}", self.t.base));
+        self.send(req).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.t.base))
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).expect("form"));
+        self.send(req).await
+    }
+
+    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
+    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page).await.expect(200).csrf();
+        let mut f = form.to_vec();
+        f.push(("csrf", &csrf));
+        self.post(action, &f).await
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+/// An open community of the merchant, owned by its owner: its id.
+async fn community(t: &TestApp, s: &sharing::Shop, name: &str) -> String {
+    id(&t
+        .post(
+            "/api/v1/communities",
+            Some(&s.owner.token),
+            json!({ "name": name, "join_policy": "open", "merchant_id": s.merchant }),
+        )
+        .await
+        .expect(201))
+}
+
+async fn join(t: &TestApp, who: &crate::harness::User, cid: &str) {
+    t.post(
+        &format!("/api/v1/communities/{cid}/join"),
+        Some(&who.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+}
+
+async fn dashboard_draws_the_shops_figures(t: TestApp) {
+    // L1 10 %, L2 5 %, rebate 2 %; one product at ¥100.
+    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let mid = s.merchant.clone();
+    let cid = community(&t, &s, "红茶<品鉴>群").await;
+    let sharer = t.register_member("分享达人").await;
+    let visitor = t.register_member("访客").await;
+    let direct = t.register_member("直购客").await;
+    for m in [&sharer, &visitor] {
+        join(&t, m, &cid).await;
+    }
+    // The visitor follows the sharer's product link (and is bound to them) and buys one;
+    // another member buys one directly.
+    let (_, code) = sharing::product_link(&t, &s, &sharer).await;
+    sharing::visit(&t, Some(&visitor), &code).await;
+    let referred = sharing::buy(&t, &s, &visitor, 1).await;
+    sharing::buy(&t, &s, &direct, 1).await;
+
+    let mut b = Browser::login(&t, &s.owner.login).await;
+    let console = b.get(&format!("/console/{mid}")).await.expect(200);
+    assert!(
+        console
+            .body
+            .contains(&format!("href=\"/console/{mid}/insight\"")),
+        "the console nav links the dashboard"
+    );
+    let p = b.get(&format!("/console/{mid}/insight")).await.expect(200);
+    let body = p.compact();
+    // Charts are inline SVG with a title, no inline style, no NaN.
+    assert!(body.matches("<svg").count() >= 7, "{body}");
+    assert!(body.contains("<title>"));
+    assert!(!body.contains("style=") && !body.contains("NaN"), "{body}");
+    // The community's name is escaped in the chart and the table.
+    assert!(body.contains("红茶&lt;品鉴&gt;群") || body.contains("红茶&#60;品鉴&#62;群"));
+    assert!(!body.contains("红茶<品鉴>群"));
+    // Orders: 2, one referred → 50 %; the pool is the owner, the sharer and the visitor,
+    // one of whom brought an order → 33.33 %; nobody bought twice → 0 %.
+    assert!(body.contains(r#"id="order-referral-rate">50 %<"#), "{body}");
+    assert!(body.contains(r#"id="member-referral-rate">33.33 %<"#));
+    assert!(body.contains(r#"id="repeat-rate">0 %<"#));
+    assert!(body.contains(r#"id="pool-now">3<"#));
+    // GMV by channel: ¥100 direct, ¥100 through the share link, half each.
+    assert!(
+        body.contains(
+            r#"<tr class="channel-share"><td>分享链接</td><td>1</td><td>¥100.00</td><td>50 %</td></tr>"#
+        ),
+        "{body}"
+    );
+    assert!(body.contains(
+        r#"<tr class="channel-direct"><td>直接购买</td><td>1</td><td>¥100.00</td><td>50 %</td></tr>"#
+    ));
+    assert!(body.contains("<title>各渠道成交额: 直接购买 ¥100.00, 分享链接 ¥100.00"));
+    // The share funnel: one visit, no sign-up, one order of ¥100 by the sharer.
+    assert!(
+        body.contains(
+            r#"<tr class="funnel-row"><td>分享达人</td><td>1</td><td>0</td><td>1</td><td>¥100.00</td></tr>"#
+        ),
+        "{body}"
+    );
+    assert!(body.contains("注册 0 (0 %)"), "{body}");
+    // The binding tree: the sharer with the visitor under them → K = 1 / 2.
+    assert!(body.contains(r#"<td class="k-factor">0.5</td>"#), "{body}");
+    // The KOL ranking names members of the pool.
+    assert!(body.contains(r#"<tr class="kol-row"><td>1</td>"#), "{body}");
+    // English too.
+    let en = b
+        .get(&format!("/console/{mid}/insight?lang=en&days=7"))
+        .await
+        .expect(200);
+    assert!(en.body.contains("Share funnel") && en.body.contains("K-factor"));
+    // A bad window is a 422 naming the field.
+    let bad = b
+        .get(&format!("/console/{mid}/insight?days=0"))
+        .await
+        .expect(422);
+    assert!(bad.body.contains("window_days"), "{}", bad.body);
+
+    // The referred order's commission split on the console order page: L1 10 % of ¥100.
+    let oid = referred["id"].as_str().unwrap();
+    let o = b
+        .get(&format!("/console/{mid}/orders/{oid}"))
+        .await
+        .expect(200)
+        .compact();
+    assert!(o.contains(r#"id="split-channel">分享链接<"#), "{o}");
+    assert!(
+        o.contains(
+            r#"<tr class="share"><td>分享达人</td><td>一级</td><td>10 %</td><td>¥100.00</td><td>¥10.00</td><td>¥0.00</td><td>待结算</td></tr>"#
+        ),
+        "{o}"
+    );
+    // The distributors: the sharer with ¥10 pending and one member bound.
+    let d = b
+        .get(&format!("/console/{mid}/distributors"))
+        .await
+        .expect(200)
+        .compact();
+    assert!(
+        d.contains(
+            r#"<tr class="distributor"><td>分享达人</td><td>¥10.00</td><td>¥0.00</td><td>¥0.00</td><td>¥10.00</td><td>1</td><td>1</td></tr>"#
+        ),
+        "{d}"
+    );
+
+    // A shop with nothing yet draws "no data" instead of charts of nothing.
+    let (owner2, m2) = t.approved_merchant("空空小店").await;
+    let mut b2 = Browser::login(&t, &owner2.login).await;
+    let empty = b2.get(&format!("/console/{m2}/insight")).await.expect(200);
+    assert!(empty.body.contains("还没有数据"), "{}", empty.body);
+    assert!(!empty.body.contains("NaN"));
+    let d2 = b2
+        .get(&format!("/console/{m2}/distributors"))
+        .await
+        .expect(200);
+    assert!(d2.body.contains("还没有分销员"));
+}
+
+async fn console_money_pages_are_for_the_merchants_staff(t: TestApp) {
+    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let mid = s.merchant.clone();
+    let pages = ["insight", "commissions", "tiers", "distributors"];
+    let plan_form = [
+        ("l1", "20"),
+        ("l2", "5"),
+        ("rebate", "0"),
+        ("group_leader", "0"),
+        ("cap", "30"),
+        ("binding_mode", "permanent"),
+    ];
+
+    // A member who is not staff.
+    let member = t.register_member("普通会员").await;
+    let mut b = Browser::login(&t, &member.login).await;
+    for p in pages {
+        b.get(&format!("/console/{mid}/{p}")).await.expect(403);
+    }
+    b.submit("/", &format!("/console/{mid}/commissions"), &plan_form)
+        .await
+        .expect(403);
+    b.submit(
+        "/",
+        &format!("/console/{mid}/tiers"),
+        &[("code", "vip"), ("name", "VIP"), ("rank", "1")],
+    )
+    .await
+    .expect(403);
+
+    // Another merchant's owner.
+    let other = sharing::shop(&t, sharing::standard_plan()).await;
+    let mut o = Browser::login(&t, &other.owner.login).await;
+    for p in pages {
+        o.get(&format!("/console/{mid}/{p}")).await.expect(403);
+    }
+    o.submit(
+        &format!("/console/{}/commissions", other.merchant),
+        &format!("/console/{mid}/commissions"),
+        &plan_form,
+    )
+    .await
+    .expect(403);
+
+    // A manager reads the plan but only the owner may change it: the use case's 403.
+    let manager = t.manager(&s.owner, &mid).await;
+    let mut m = Browser::login(&t, &manager.login).await;
+    for p in pages {
+        m.get(&format!("/console/{mid}/{p}")).await.expect(200);
+    }
+    let refused = m
+        .submit(
+            &format!("/console/{mid}/commissions"),
+            &format!("/console/{mid}/commissions"),
+            &plan_form,
+        )
+        .await
+        .expect(403);
+    assert!(refused.body.contains("error-detail"));
+
+    // A clerk is not staff of the console.
+    let store = t.store(&s.owner, &mid, "观山湖店").await;
+    let clerk = t.clerk(&s.owner, &mid, &store).await;
+    let mut c = Browser::login(&t, &clerk.login).await;
+    c.get(&format!("/console/{mid}/commissions"))
+        .await
+        .expect(403);
+
+    // Nothing changed: the plan is still L1 10 %.
+    let plan = t
+        .get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
+        .await
+        .expect(200);
+    assert_eq!(plan["levels_bp"], json!([1000, 500]), "{plan}");
+}
+
+async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
+    let shop = t.simple_shop("分佣酒坊", 10_000, 10).await;
+    let mid = shop.merchant.clone();
+    let page = format!("/console/{mid}/commissions");
+    let mut b = Browser::login(&t, &shop.owner.login).await;
+
+    // No plan yet: the form starts from the defaults.
+    let first = b.get(&page).await.expect(200);
+    assert!(first.body.contains(r#"id="no-plan""#));
+    t.get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
+        .await
+        .expect(404);
+
+    let saved = b
+        .submit(
+            &page,
+            &page,
+            &[
+                ("l1", "10"),
+                ("l2", "5.5"),
+                ("rebate", "2"),
+                ("group_buy_commission", "on"),
+                ("group_leader", "3"),
+                ("cap", "25"),
+                ("binding_mode", "expiring"),
+                ("binding_days", "45"),
+                ("window_days", "3"),
+                ("withdraw_min", "20"),
+                ("withdraw_daily", "800.50"),
+            ],
+        )
+        .await
+        .expect(303);
+    assert_eq!(saved.location(), format!("{page}?saved=1"));
+    let plan = t
+        .get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
+        .await
+        .expect(200);
+    assert_eq!(plan["levels_bp"], json!([1000, 550]), "{plan}");
+    assert_eq!(plan["rebate_bp"], 200);
+    assert_eq!(plan["group_buy_commission"], true);
+    assert_eq!(plan["group_leader_bp"], 300);
+    assert_eq!(plan["cap_bp"], 2500);
+    assert_eq!(plan["binding_mode"], "expiring");
+    assert_eq!(plan["binding_days"], 45);
+    assert_eq!(plan["attribution_window_days"], 3);
+    assert_eq!(plan["withdraw_min_fen"], 2000);
+    assert_eq!(plan["withdraw_daily_limit_fen"], 80050);
+    // The page shows what was saved.
+    let shown = b.get(&format!("{page}?saved=1")).await.expect(200);
+    for v in [
+        r#"name="l1" inputmode="decimal" value="10""#,
+        r#"name="l2" inputmode="decimal" value="5.5""#,
+        r#"name="cap" inputmode="decimal" value="25""#,
+        r#"name="binding_days" inputmode="numeric" value="45""#,
+        r#"name="withdraw_daily" inputmode="decimal" value="800.50""#,
+        r#"value="expiring" selected"#,
+        r#"value="on" checked"#,
+    ] {
+        assert!(shown.body.contains(v), "{v}: {}", shown.body);
+    }
+    assert!(shown.body.contains(r#"class="flash""#));
+
+    // Rates over the cap: 422, the field's message on the form, the typed values kept.
+    let over = b
+        .submit(
+            &page,
+            &page,
+            &[
+                ("l1", "20"),
+                ("l2", "10"),
+                ("rebate", "0"),
+                ("group_leader", "0"),
+                ("cap", "25"),
+                ("binding_mode", "permanent"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(over.body.contains(r#"id="form-error""#), "{}", over.body);
+    assert!(
+        over.body.contains("over the cap of 2500 bp"),
+        "{}",
+        over.body
+    );
+    assert!(
+        over.body
+            .contains(r#"name="l1" inputmode="decimal" value="20" aria-invalid="true""#),
+        "{}",
+        over.body
+    );
+    // Not a number: 422 naming the field.
+    let nan = b
+        .submit(&page, &page, &[("l1", "十"), ("binding_mode", "permanent")])
+        .await
+        .expect(422);
+    assert!(
+        nan.body.contains("l1: must be a percentage"),
+        "{}",
+        nan.body
+    );
+    // A third level cannot even be typed; an unknown binding mode is refused.
+    let mode = b
+        .submit(&page, &page, &[("l1", "1"), ("binding_mode", "forever")])
+        .await
+        .expect(422);
+    assert!(mode.body.contains("binding_mode"), "{}", mode.body);
+    assert!(
+        mode.body
+            .contains(r#"id="binding_mode" name="binding_mode" aria-invalid="true""#)
+    );
+    // Refusals changed nothing.
+    let plan = t
+        .get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
+        .await
+        .expect(200);
+    assert_eq!(plan["levels_bp"], json!([1000, 550]));
+
+    // A product override within the cap, listed with the product's name.
+    let o = b
+        .submit(
+            &page,
+            &format!("{page}/overrides"),
+            &[
+                ("product_id", shop.product.as_str()),
+                ("l1", "15"),
+                ("l2", "0"),
+                ("rebate", "1"),
+                ("group_leader", "0"),
+            ],
+        )
+        .await
+        .expect(303);
+    assert_eq!(o.location(), format!("{page}?saved=1"));
+    let listed = b.get(&page).await.expect(200).compact();
+    assert!(
+        listed.contains(
+            r#"<tr class="override"><td>分佣酒坊的酒</td><td>15</td><td>0</td><td>1</td><td>0</td></tr>"#
+        ),
+        "{listed}"
+    );
+    // Over the cap: an error page with 422.
+    b.submit(
+        &page,
+        &format!("{page}/overrides"),
+        &[("product_id", shop.product.as_str()), ("l1", "30")],
+    )
+    .await
+    .expect(422);
+}
+
+async fn tiers_are_made_assigned_and_removed_through_the_console(t: TestApp) {
+    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let mid = s.merchant.clone();
+    let buyer = t.register_member("老主顾").await;
+    sharing::buy(&t, &s, &buyer, 1).await;
+    let page = format!("/console/{mid}/tiers");
+    let mut b = Browser::login(&t, &s.owner.login).await;
+
+    let first = b.get(&page).await.expect(200);
+    assert!(first.body.contains("还没有会员等级"));
+    // Recent buyers are offered to pick from.
+    assert!(
+        first
+            .body
+            .contains(&format!(r#"<option value="{}">老主顾</option>"#, buyer.id)),
+        "{}",
+        first.body
+    );
+    b.submit(
+        &page,
+        &page,
+        &[("code", "vip"), ("name", "VIP会员"), ("rank", "10")],
+    )
+    .await
+    .expect(303);
+    // A bad code is a 422 naming the field.
+    let bad = b
+        .submit(
+            &page,
+            &page,
+            &[("code", "VIP!"), ("name", "x"), ("rank", "1")],
+        )
+        .await
+        .expect(422);
+    assert!(bad.body.contains("code"), "{}", bad.body);
+    let tiers = t
+        .get(&format!("/api/v1/merchants/{mid}/tiers"), None)
+        .await
+        .expect(200);
+    let vip = tiers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "vip")
+        .map(id)
+        .expect("the vip tier");
+
+    // Renamed and re-ranked.
+    b.submit(
+        &page,
+        &format!("{page}/{vip}"),
+        &[("name", "黑金会员"), ("rank", "20")],
+    )
+    .await
+    .expect(303);
+    let p = b.get(&page).await.expect(200);
+    assert!(
+        p.body
+            .contains(r#"<strong class="tier-name">黑金会员</strong>"#)
+    );
+    assert!(p.body.contains("vip · 级别（越大越高） 20"), "{}", p.body);
+
+    // Assigned to the buyer: listed, and the buyer's tier says so.
+    b.submit(
+        &page,
+        &format!("/console/{mid}/member-tiers"),
+        &[("account_id", buyer.id.as_str()), ("tier_code", "vip")],
+    )
+    .await
+    .expect(303);
+    let p = b.get(&page).await.expect(200).compact();
+    assert!(
+        p.contains(r#"<tr class="tier-member"><td>老主顾</td><td>黑金会员 <span class="muted">vip</span></td>"#),
+        "{p}"
+    );
+    let mine = t
+        .get(
+            &format!("/api/v1/merchants/{mid}/my-tier"),
+            Some(&buyer.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(mine["tier_code"], "vip", "{mine}");
+
+    // A tier someone holds cannot be deleted; once they are moved off it, it can.
+    b.submit(&page, &format!("{page}/{vip}/delete"), &[])
+        .await
+        .expect(409);
+    b.submit(
+        &page,
+        &format!("/console/{mid}/member-tiers"),
+        &[("account_id", buyer.id.as_str()), ("tier_code", "")],
+    )
+    .await
+    .expect(303);
+    b.submit(&page, &format!("{page}/{vip}/delete"), &[])
+        .await
+        .expect(303);
+    let p = b.get(&page).await.expect(200);
+    assert!(!p.body.contains("黑金会员"));
+    assert!(p.body.contains("还没有会员被设置等级"));
+}
+
+async fn admin_approves_and_rejects_withdrawals_through_the_page(t: TestApp) {
+    let s = sharing::shop(&t, json!({ "levels_bp": [1000] })).await;
+    let earner = t.register_member("提现达人").await;
+    sharing::earn_available(&t, &s, &earner, 4_000).await;
+    let url = format!("/api/v1/distributors/{}/withdrawals", earner.id);
+    let ask = async |fen: i64| {
+        id(&t
+            .post(
+                &url,
+                Some(&earner.token),
+                json!({ "merchant_id": s.merchant, "amount_fen": fen }),
+            )
+            .await
+            .expect(201))
+    };
+    let w1 = ask(1_500).await;
+    let w2 = ask(2_500).await;
+    assert_eq!(
+        sharing::balances(&t, &earner, &s.merchant).await,
+        (0, 0, 0, 4_000)
+    );
+
+    // Not an admin: the page and its actions are refused, nothing moves.
+    let mut m = Browser::login(&t, &earner.login).await;
+    m.get("/admin").await.expect(403);
+    m.submit("/", &format!("/admin/withdrawals/{w1}/approve"), &[])
+        .await
+        .expect(403);
+    m.submit(
+        "/",
+        &format!("/admin/withdrawals/{w1}/reject"),
+        &[("reason", "自己驳回")],
+    )
+    .await
+    .expect(403);
+
+    let admin = t.admin().await;
+    let mut a = Browser::login(&t, &admin.login).await;
+    let p = a.get("/admin").await.expect(200).compact();
+    for w in [&w1, &w2] {
+        assert!(p.contains(&format!(r#"id="wd-{w}""#)), "{p}");
+    }
+    assert!(
+        p.contains("<strong>提现达人</strong><span class=\"price\">¥15.00</span>"),
+        "{p}"
+    );
+    assert!(p.contains("<strong>提现达人</strong><span class=\"price\">¥25.00</span>"));
+    assert!(p.contains("商家: 分享小铺"), "the merchant is named: {p}");
+
+    // A rejection needs a reason.
+    a.submit(
+        "/admin",
+        &format!("/admin/withdrawals/{w1}/reject"),
+        &[("reason", "")],
+    )
+    .await
+    .expect(422);
+    let r = a
+        .submit(
+            "/admin",
+            &format!("/admin/withdrawals/{w1}/reject"),
+            &[("reason", "账户信息不全")],
+        )
+        .await
+        .expect(303);
+    assert_eq!(r.location(), "/admin");
+    let ap = a
+        .submit("/admin", &format!("/admin/withdrawals/{w2}/approve"), &[])
+        .await
+        .expect(303);
+    assert_eq!(ap.location(), "/admin");
+    // Deciding twice is a conflict.
+    a.submit("/admin", &format!("/admin/withdrawals/{w2}/approve"), &[])
+        .await
+        .expect(409);
+
+    let get = async |w: &str| {
+        t.get(&format!("/api/v1/withdrawals/{w}"), Some(&earner.token))
+            .await
+            .expect(200)
+    };
+    let r1 = get(&w1).await;
+    assert_eq!(r1["status"], "rejected");
+    assert_eq!(r1["note"], "账户信息不全");
+    assert_eq!(get(&w2).await["status"], "paying");
+    // The rejected money is back; the approved is on its way out.
+    assert_eq!(
+        sharing::balances(&t, &earner, &s.merchant).await,
+        (0, 0, 1_500, 2_500)
+    );
+    let p = a.get("/admin").await.expect(200);
+    assert!(p.body.contains(r#"id="no-withdrawals""#), "{}", p.body);
+    sharing::audit_clean(&t).await;
+}
