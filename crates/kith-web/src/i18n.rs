@@ -650,4 +650,5 @@ pub static EN: Strings = Strings {
     coming_soon: "Coming soon",
 };
 
+pub mod social;
 pub mod console;

@@ -31,6 +31,9 @@ pub mod member;
 pub mod pages;
 pub mod staff;
 
+/// The QR encoder the share page draws with, for tests that read a page's QR code back.
+pub use qrcode;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -1,20 +1,26 @@
-//! The member app: log in and out, register, the feed, posts with comments and likes, the
-//! composer, shops and products with the member's tier price, cart and checkout, paying,
-//! orders, communities and the member's own page.
+//! The member app: log in and out, register, the feed, posts with comments, threaded
+//! replies and likes, editing and deleting one's posts, the composer, shops and products
+//! with the member's tier price, cart and checkout, paying, orders, communities with their
+//! announcements and invite links, and the member's own page with their commission wallet,
+//! withdrawals, team and share links. Sharing makes (or re-uses) the member's share link
+//! and shows it with a QR code; `/s/{code}` is where a shared link lands; opening a product
+//! tagged in a post credits the post's author (content credit).
 
 use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::accounts::Registration;
 use kith_app::orders::{Address, CheckoutInput};
 use kith_app::page::PageRequest;
-use kith_app::posts::{NewPost, Visibility};
+use kith_app::posts::{NewPost, PostPatch, Visibility};
+use kith_app::sharing::{LinkKind, ShareLink};
 use kith_app::{AppError, Principal};
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 
+use crate::pages::social::{self as sp, WalletView};
 use crate::pages::{self, parse_int};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
 
@@ -47,6 +53,18 @@ pub fn routes() -> Router<Web> {
         .route("/me", get(me))
         .route("/me/invitations", post(accept_invitation))
         .route("/me/topup", post(topup))
+        .route("/me/wallet", get(wallet))
+        .route("/me/wallet/withdrawals", post(withdraw))
+        .route("/me/commissions/{order_id}", get(order_commission))
+        .route("/me/team", get(team))
+        .route("/me/links/{code}", get(share_page))
+        .route("/share", post(share))
+        .route("/s/{code}", get(follow_share))
+        .route("/posts/{id}/edit", get(edit_post_page).post(edit_post))
+        .route("/posts/{id}/delete", post(delete_post))
+        .route("/communities/{id}/announcements", post(announce))
+        .route("/communities/{id}/invites", post(create_invite))
+        .route("/c/join/{code}", get(invite_page).post(accept_invite))
 }
 
 #[derive(Deserialize, Default)]
@@ -214,7 +232,14 @@ async fn post_page(State(s): State<Web>, c: Ctx, Path(id): Path<String>) -> WebR
         .list_comments(who.as_ref(), &id, PageRequest::first(50))
         .await?
         .items;
-    Ok(render(&pages::PostPage { c, p, comments })?.into_response())
+    let mine = who.as_ref().is_some_and(|w| w.account_id == p.author.id);
+    Ok(render(&pages::PostPage {
+        c,
+        p,
+        comments,
+        mine,
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]
@@ -246,6 +271,8 @@ async fn unlike(
 struct CommentForm {
     #[serde(default)]
     body: String,
+    /// The comment this replies to (replies go one level deep).
+    parent_id: Option<String>,
 }
 
 async fn comment(
@@ -254,10 +281,15 @@ async fn comment(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<CommentForm>,
 ) -> WebResult<Response> {
-    s.app
-        .add_comment(c.principal()?, &id, &f.body, None)
+    let parent = f.parent_id.as_deref().filter(|p| !p.is_empty());
+    let cm = s
+        .app
+        .add_comment(c.principal()?, &id, &f.body, parent)
         .await?;
-    Ok(see(format!("/posts/{id}")))
+    Ok(see(format!(
+        "/posts/{id}#comment-{}",
+        cm.parent_id.unwrap_or(cm.id)
+    )))
 }
 
 async fn compose_page(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
@@ -438,13 +470,23 @@ async fn product(
     .into_response())
 }
 
+#[derive(Deserialize, Default)]
+struct SkuQuery {
+    /// The post whose product tag was opened: its author gets the content credit.
+    post: Option<String>,
+}
+
 async fn sku(
     State(s): State<Web>,
     c: Ctx,
     Path((mid, sid)): Path<(String, String)>,
+    Query(q): Query<SkuQuery>,
 ) -> WebResult<Response> {
-    c.principal()?;
+    let who = c.principal()?;
     let pid = s.app.sku_product(&mid, &sid).await?;
+    if let Some(post) = q.post.as_deref().filter(|p| !p.is_empty()) {
+        s.app.visit_post_tag(who, post).await?;
+    }
     Ok(see(format!("/shops/{mid}/products/{pid}")))
 }
 
@@ -691,17 +733,57 @@ async fn communities(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
 async fn community(State(s): State<Web>, c: Ctx, Path(id): Path<String>) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let cm = s.app.get_community(Some(&who), &id).await?;
+    community_page(&s, c, cm, None).await
+}
+
+/// The community page: its posts, and for active members its announcements and the
+/// member's invite links (`new_invite`: the URL of one just made, shown once).
+async fn community_page(
+    s: &Web,
+    c: Ctx,
+    cm: kith_app::communities::Community,
+    new_invite: Option<String>,
+) -> WebResult<Response> {
+    use kith_app::communities::{CommunityRole, MemberState};
+    let who = c.principal()?.clone();
     // Only active members read a community's posts; others see its card and a join button.
     let posts = match s
         .app
-        .community_posts(Some(&who), &id, PageRequest::first(20))
+        .community_posts(Some(&who), &cm.id, PageRequest::first(20))
         .await
     {
         Ok(p) => p.items,
         Err(AppError::Forbidden(_)) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
-    Ok(render(&pages::CommunityPage { c, cm, posts })?.into_response())
+    let member = cm.my_state == Some(MemberState::Active);
+    let admin = member
+        && matches!(
+            cm.my_role,
+            Some(CommunityRole::Owner | CommunityRole::Admin)
+        );
+    let (announcements, invites) = if member {
+        (
+            s.app
+                .list_announcements(&who, &cm.id, PageRequest::first(10))
+                .await?
+                .items,
+            s.app.list_invites(&who, &cm.id).await?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    Ok(render(&pages::CommunityPage {
+        c,
+        cm,
+        posts,
+        member,
+        admin,
+        announcements,
+        invites,
+        new_invite,
+    })?
+    .into_response())
 }
 
 async fn join(
@@ -771,6 +853,345 @@ async fn accept_invitation(
         Some(store) => format!("/clerk/{store}"),
         None => format!("/console/{}", inv.merchant_id),
     }))
+}
+
+// --- money sharing: the commission wallet, withdrawals, team and share links ----------------
+
+async fn wallet(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    wallet_page(&s, c, None, String::new(), StatusCode::OK).await
+}
+
+/// The member's commission wallets (one per merchant they earned at) with the newest
+/// statement lines, and their withdrawals. Always the viewer's own: no id in the path.
+async fn wallet_page(
+    s: &Web,
+    c: Ctx,
+    error: Option<String>,
+    amount: String,
+    status: StatusCode,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let me = who.account_id.clone();
+    let mut wallets = Vec::new();
+    for b in s.app.commission_wallets(&who, &me).await? {
+        let w = s
+            .app
+            .commission_wallet(&who, &me, &b.merchant_id, PageRequest::first(20))
+            .await?;
+        wallets.push(WalletView {
+            b: w.balances,
+            lines: w.lines.items,
+        });
+    }
+    let withdrawals = s
+        .app
+        .member_withdrawals(&who, &me)
+        .await?
+        .into_iter()
+        .map(|w| {
+            let shop = wallets
+                .iter()
+                .find(|v| v.b.merchant_id == w.merchant_id)
+                .map(|v| v.b.merchant_name.clone())
+                .unwrap_or_default();
+            (w, shop)
+        })
+        .collect();
+    let page = sp::WalletPage {
+        c,
+        wallets,
+        withdrawals,
+        error,
+        amount,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+struct WithdrawForm {
+    #[serde(default)]
+    merchant_id: String,
+    #[serde(default)]
+    amount: String,
+}
+
+/// Asks to withdraw an amount in yuan; a refusal is shown on the wallet page in the use
+/// case's words (422 for bad input such as below the minimum, 409 for the balance or the
+/// daily limit).
+async fn withdraw(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<WithdrawForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let asked = match pages::parse_yuan("amount", &f.amount) {
+        Ok(fen) => s
+            .app
+            .request_withdrawal(&who, &who.account_id, &f.merchant_id, fen)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match asked {
+        Ok(()) => Ok(see("/me/wallet")),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let status = match e {
+                AppError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            wallet_page(&s, c, Some(e.to_string()), f.amount, status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An order the member earns on: its attribution and the member's shares of it.
+async fn order_commission(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(order_id): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let oc = s.app.order_commission(&who, &order_id).await?;
+    Ok(render(&sp::CommissionPage {
+        c,
+        oc,
+        me: who.account_id,
+    })?
+    .into_response())
+}
+
+/// My team: earnings by source, who is bound to me at each merchant, my links' funnels.
+async fn team(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let me = who.account_id.clone();
+    let earnings = s.app.distributor_earnings(&who, &me, None).await?;
+    let mut teams = Vec::new();
+    for shop in s.app.trading_merchants().await? {
+        let t = s.app.distributor_team(&who, &me, &shop.id).await?;
+        if t.total > 0 {
+            teams.push((shop.name, t));
+        }
+    }
+    let links = s.app.distributor_links(&who, &me).await?;
+    Ok(render(&sp::TeamPage {
+        c,
+        earnings,
+        teams,
+        links,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ShareForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    target_id: String,
+}
+
+/// The share button: makes (or re-uses) the member's link to a product, post or community.
+async fn share(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<ShareForm>,
+) -> WebResult<Response> {
+    let kind = match f.kind.as_str() {
+        "product" => LinkKind::Product,
+        "post" => LinkKind::Post,
+        "community" => LinkKind::Community,
+        _ => {
+            return Err(AppError::invalid("kind", "must be product, post or community").into());
+        }
+    };
+    let link = s
+        .app
+        .create_share_link(c.principal()?, kind, &f.target_id)
+        .await?;
+    Ok(see(format!("/me/links/{}", link.code)))
+}
+
+/// Where a share link leads on this site.
+fn shared_path(l: &ShareLink) -> String {
+    match l.kind {
+        LinkKind::Product => match l.merchants.first() {
+            Some(m) => format!("/shops/{}/products/{}", m.merchant_id, l.target_id),
+            None => "/shops".to_owned(),
+        },
+        LinkKind::Post => format!("/posts/{}", l.target_id),
+        LinkKind::Community => format!("/communities/{}", l.target_id),
+        LinkKind::GroupBuy => "/".to_owned(),
+    }
+}
+
+/// One of my share links: the URL to hand on and its QR code. Another member's is 404.
+async fn share_page(State(s): State<Web>, c: Ctx, Path(code): Path<String>) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let link = s
+        .app
+        .my_share_links(&who)
+        .await?
+        .into_iter()
+        .find(|l| l.code == code)
+        .ok_or(AppError::NotFound("share link"))?;
+    let url = format!("{}{}", s.app.config.public_url, link.path);
+    let qr = sp::qr_svg(&url)
+        .ok_or_else(|| AppError::Internal("a share link too long for a QR code".into()))?;
+    let target = shared_path(&link);
+    Ok(render(&sp::SharePage {
+        c,
+        link,
+        url,
+        qr,
+        target,
+    })?
+    .into_response())
+}
+
+/// A share link followed: the visit is recorded (anonymous visitors too; a signed-in
+/// visitor is bound to the sharer where the merchant's rules allow), then on to the thing.
+async fn follow_share(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(code): Path<String>,
+) -> WebResult<Response> {
+    let who = c.viewer.as_ref().map(|v| &v.principal);
+    let v = s.app.visit_share_link(who, &code).await?;
+    Ok(see(shared_path(&v.link)))
+}
+
+// --- editing posts ------------------------------------------------------------------------
+
+async fn edit_post_page(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let p = s.app.get_post(Some(&who), &id).await?;
+    if p.author.id != who.account_id {
+        return Err(AppError::Forbidden("only its author may change a post".into()).into());
+    }
+    Ok(render(&sp::PostEditPage { c, p })?.into_response())
+}
+
+#[derive(Deserialize)]
+struct EditForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    visibility: String,
+}
+
+async fn edit_post(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<EditForm>,
+) -> WebResult<Response> {
+    let visibility = Visibility::from_db(&f.visibility)
+        .map_err(|_| AppError::invalid("visibility", "must be public, friends or community"))?;
+    let patch = PostPatch {
+        body: Some(f.body),
+        visibility: Some(visibility),
+        ..Default::default()
+    };
+    s.app.update_post(c.principal()?, &id, patch).await?;
+    Ok(see(format!("/posts/{id}")))
+}
+
+async fn delete_post(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.delete_post(c.principal()?, &id).await?;
+    Ok(see("/me"))
+}
+
+// --- community announcements and invite links ----------------------------------------------
+
+async fn announce(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<CommentForm>,
+) -> WebResult<Response> {
+    s.app
+        .post_announcement(c.principal()?, &id, &f.body)
+        .await?;
+    Ok(see(format!("/communities/{id}")))
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    #[serde(default)]
+    max_uses: String,
+    #[serde(default)]
+    expires_in_hours: String,
+}
+
+/// An optional whole number: empty is none.
+fn opt_int(field: &str, s: &str) -> Result<Option<i64>, AppError> {
+    let s = s.trim();
+    if s.is_empty() {
+        Ok(None)
+    } else {
+        parse_int(field, s).map(Some)
+    }
+}
+
+/// Makes an invite link; its code is shown this once, on the page this answers with.
+async fn create_invite(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<InviteForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let max_uses = opt_int("max_uses", &f.max_uses)?;
+    let hours = opt_int("expires_in_hours", &f.expires_in_hours)?;
+    let inv = s.app.create_invite(&who, &id, max_uses, hours).await?;
+    let url = inv
+        .url_path
+        .map(|p| format!("{}{p}", s.app.config.public_url));
+    let cm = s.app.get_community(Some(&who), &id).await?;
+    community_page(&s, c, cm, url).await
+}
+
+/// An invite code as it may appear in a link (base64url); anything else names no invite.
+fn invite_code(code: &str) -> WebResult<&str> {
+    let ok = !code.is_empty()
+        && code.len() <= 128
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(code)
+    } else {
+        Err(AppError::NotFound("invite").into())
+    }
+}
+
+async fn invite_page(c: Ctx, Path(code): Path<String>) -> WebResult<Response> {
+    c.principal()?;
+    let code = invite_code(&code)?.to_owned();
+    Ok(render(&sp::InvitePage { c, code })?.into_response())
+}
+
+async fn accept_invite(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(code): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let cm = s
+        .app
+        .accept_invite(c.principal()?, invite_code(&code)?)
+        .await?;
+    Ok(see(format!("/communities/{}", cm.id)))
 }
 
 #[cfg(test)]

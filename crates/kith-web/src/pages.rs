@@ -13,6 +13,8 @@ use kith_app::tiers::Tier;
 
 use crate::Ctx;
 
+pub mod social;
+
 /// Filters the templates use: `{{ fen|yuan }}`, `{{ rfc3339|day }}`.
 pub mod filters {
     /// Anything that is an amount in fen, or a reference to one.
@@ -139,6 +141,8 @@ pub struct PostPage {
     pub c: Ctx,
     pub p: Post,
     pub comments: Vec<Comment>,
+    /// The viewer wrote it (the edit link).
+    pub mine: bool,
 }
 
 #[derive(Template)]
@@ -236,6 +240,15 @@ pub struct CommunityPage {
     pub c: Ctx,
     pub cm: Community,
     pub posts: Vec<Post>,
+    /// The viewer is an active member (announcements, invite links).
+    pub member: bool,
+    /// The viewer is its owner or an admin (the announcement form).
+    pub admin: bool,
+    pub announcements: Vec<kith_app::communities::Announcement>,
+    /// The viewer's invite links (all of them for the owner and admins).
+    pub invites: Vec<kith_app::communities::CommunityInvite>,
+    /// The absolute URL of an invite link just made, shown once.
+    pub new_invite: Option<String>,
 }
 
 #[derive(Template)]
@@ -317,8 +330,6 @@ pub struct ConsoleOrder {
     pub shop: Shop,
     pub o: Order,
     pub events: Vec<OrderEvent>,
-    /// The order's commission split (attribution and shares).
-    pub split: Option<crate::console::Split>,
 }
 
 #[derive(Template)]
@@ -358,8 +369,6 @@ pub struct AdminPage {
     pub c: Ctx,
     pub pending: Vec<Merchant>,
     pub approved: Vec<Merchant>,
-    /// Withdrawals waiting for a decision, oldest first.
-    pub withdrawals: Vec<crate::staff::WithdrawalRow>,
 }
 
 #[cfg(test)]

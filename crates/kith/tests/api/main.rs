@@ -23,7 +23,7 @@ mod merchants;
 mod ops;
 mod orders;
 mod pages;
-mod pages_console;
+mod pages_member;
 mod posts;
 mod privacy;
 mod relationships;

@@ -1,0 +1,110 @@
+//! Templates of the member app's money-sharing and social pages: the commission wallet,
+//! the team, a share link with its QR code, an order's commission, editing a post and a
+//! community invitation.
+
+use askama::Template;
+use kith_app::commissions::{CommissionLine, OrderCommission, WalletBalances};
+use kith_app::distributors::{Earnings, LinkFunnel, Team};
+use kith_app::posts::Post;
+use kith_app::sharing::ShareLink;
+use kith_app::withdrawals::Withdrawal;
+
+use super::filters;
+use crate::Ctx;
+
+/// One merchant's commission wallet: balances and the newest statement lines.
+pub struct WalletView {
+    pub b: WalletBalances,
+    pub lines: Vec<CommissionLine>,
+}
+
+#[derive(Template)]
+#[template(path = "wallet.html")]
+pub struct WalletPage {
+    pub c: Ctx,
+    pub wallets: Vec<WalletView>,
+    /// Each withdrawal with its merchant's name.
+    pub withdrawals: Vec<(Withdrawal, String)>,
+    /// Why the withdrawal just asked for was refused (the use case's words).
+    pub error: Option<String>,
+    /// The amount typed, kept when refused.
+    pub amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "commission.html")]
+pub struct CommissionPage {
+    pub c: Ctx,
+    pub oc: OrderCommission,
+    /// The viewer's account id (their own shares are marked).
+    pub me: String,
+}
+
+#[derive(Template)]
+#[template(path = "team.html")]
+pub struct TeamPage {
+    pub c: Ctx,
+    pub earnings: Earnings,
+    /// (merchant name, the team below me there), merchants with a team only.
+    pub teams: Vec<(String, Team)>,
+    pub links: Vec<LinkFunnel>,
+}
+
+#[derive(Template)]
+#[template(path = "share.html")]
+pub struct SharePage {
+    pub c: Ctx,
+    pub link: ShareLink,
+    /// The absolute link to hand on.
+    pub url: String,
+    /// The link's QR code as inline SVG.
+    pub qr: String,
+    /// Where the shared thing is, on this site.
+    pub target: String,
+}
+
+#[derive(Template)]
+#[template(path = "post_edit.html")]
+pub struct PostEditPage {
+    pub c: Ctx,
+    pub p: Post,
+}
+
+#[derive(Template)]
+#[template(path = "invite.html")]
+pub struct InvitePage {
+    pub c: Ctx,
+    pub code: String,
+}
+
+/// `url` as a QR code in inline SVG: one unit per module, a 4-module quiet zone, scaled
+/// by the stylesheet. `None` if the text is too long for a QR code.
+pub fn qr_svg(url: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .module_dimensions(1, 1)
+        .quiet_zone(true)
+        .build();
+    // Inline in HTML: without the XML declaration.
+    let at = svg.find("<svg")?;
+    Some(svg[at..].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qr_svg;
+
+    #[test]
+    fn qr_codes_are_inline_svg_of_the_url() {
+        let url = "http://127.0.0.1:8080/s/abcDEF2345";
+        let svg = qr_svg(url).unwrap();
+        assert!(svg.starts_with("<svg"), "{svg}");
+        assert!(svg.ends_with("</svg>"));
+        assert!(!svg.contains("<?xml"));
+        // One unit per module plus the quiet zone on both sides.
+        let w = qrcode::QrCode::new(url).unwrap().width() + 8;
+        assert!(svg.contains(&format!(r#"viewBox="0 0 {w} {w}""#)), "{svg}");
+        assert_ne!(qr_svg("http://x/s/a"), qr_svg("http://x/s/b"));
+    }
+}
