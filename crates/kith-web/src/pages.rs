@@ -330,6 +330,8 @@ pub struct ConsoleOrder {
     pub shop: Shop,
     pub o: Order,
     pub events: Vec<OrderEvent>,
+    /// The order's commission split (attribution and shares).
+    pub split: Option<crate::console::Split>,
 }
 
 #[derive(Template)]
@@ -369,6 +371,8 @@ pub struct AdminPage {
     pub c: Ctx,
     pub pending: Vec<Merchant>,
     pub approved: Vec<Merchant>,
+    /// Withdrawals waiting for a decision, oldest first.
+    pub withdrawals: Vec<crate::staff::WithdrawalRow>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod ops;
 mod orders;
 mod pages;
 mod pages_member;
+mod pages_console;
 mod posts;
 mod privacy;
 mod relationships;
