@@ -858,7 +858,7 @@ async fn accept_invitation(
 // --- money sharing: the commission wallet, withdrawals, team and share links ----------------
 
 async fn wallet(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
-    wallet_page(&s, c, None, String::new(), StatusCode::OK).await
+    wallet_page(&s, c, None, Default::default(), StatusCode::OK).await
 }
 
 /// The member's commission wallets (one per merchant they earned at) with the newest
@@ -867,7 +867,7 @@ async fn wallet_page(
     s: &Web,
     c: Ctx,
     error: Option<String>,
-    amount: String,
+    (refused_at, amount): (String, String),
     status: StatusCode,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
@@ -903,6 +903,7 @@ async fn wallet_page(
         withdrawals,
         error,
         amount,
+        refused_at,
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -939,7 +940,8 @@ async fn withdraw(
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            wallet_page(&s, c, Some(e.to_string()), f.amount, status).await
+            let typed = (f.merchant_id, f.amount);
+            wallet_page(&s, c, Some(e.to_string()), typed, status).await
         }
         Err(e) => Err(e.into()),
     }

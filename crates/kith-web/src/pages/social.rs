@@ -27,8 +27,9 @@ pub struct WalletPage {
     pub withdrawals: Vec<(Withdrawal, String)>,
     /// Why the withdrawal just asked for was refused (the use case's words).
     pub error: Option<String>,
-    /// The amount typed, kept when refused.
+    /// The amount typed and the merchant it was for, kept in that form when refused.
     pub amount: String,
+    pub refused_at: String,
 }
 
 #[derive(Template)]
