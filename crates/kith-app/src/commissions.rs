@@ -249,7 +249,9 @@ fn post_map(
 /// Snapshots the attribution and beneficiary chain of a new order (checkout's
 /// transaction). `lines` are (product id, goods paid for the line); `shipping` is the
 /// order's (address phone, address as stored), for the fraud guard. Nothing is recorded
-/// when the merchant has no commission plan.
+/// when the merchant has no commission plan; with `earns` false (a group-buy campaign
+/// without commission) only the attribution is.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn snapshot(
     c: &mut dyn Conn,
     now: i64,
@@ -258,6 +260,7 @@ pub(crate) fn snapshot(
     order_id: &str,
     lines: &[(String, i64)],
     shipping: Option<(&str, &str)>,
+    earns: bool,
 ) -> AppResult<()> {
     let Some(plan) = load_plan(c, merchant_id)? else {
         return Ok(());
@@ -322,7 +325,7 @@ pub(crate) fn snapshot(
             }),
         )?;
     }
-    if chain.rebate.is_none() && chain.l1.is_none() {
+    if !earns || (chain.rebate.is_none() && chain.l1.is_none()) {
         return Ok(());
     }
     let ov = overrides(c, merchant_id)?;
@@ -407,6 +410,51 @@ fn shares(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<ShareRow>> {
     .iter()
     .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?, r.int(3)?, r.text(4)?)))
     .collect()
+}
+
+/// A group-buy order's group succeeded: its group leader earns `leader_bp` of the order's
+/// goods (planned now, booked with the rest by [`on_paid`]), within what the plan's cap
+/// leaves after the order's other shares.
+pub(crate) fn plan_group_leader(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    merchant_id: &str,
+    leader: &str,
+    leader_bp: i64,
+) -> AppResult<()> {
+    let Some(plan) = load_plan(c, merchant_id)? else {
+        return Ok(());
+    };
+    let base = c
+        .query_one(
+            "SELECT goods_fen FROM orders WHERE id = $1",
+            args![order_id],
+        )?
+        .int(0)?;
+    let others = c
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM order_commissions WHERE order_id = $1",
+            args![order_id],
+        )?
+        .int(0)?;
+    let rate = leader_bp.min(commission::FULL_BP);
+    let wanted =
+        i64::try_from(i128::from(base) * i128::from(rate) / i128::from(commission::FULL_BP))
+            .unwrap_or(0);
+    let cap =
+        i64::try_from(i128::from(base) * i128::from(plan.cap_bp) / i128::from(commission::FULL_BP))
+            .unwrap_or(0);
+    let amount = wanted.min(cap - others);
+    if amount <= 0 {
+        return Ok(());
+    }
+    c.execute(
+        "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at)
+         VALUES ($1, 'group_leader', 'group_leader', $2, $3, $4, $5, $6, 'planned', $7)",
+        args![order_id, merchant_id, leader, rate, base, amount, now],
+    )?;
+    Ok(())
 }
 
 /// The order was paid: its planned commission becomes pending, out of the merchant's

@@ -273,6 +273,7 @@ async fn run_job(app: &App, owner: &str, job: ClaimedJob) {
         crate::orders::JOB_EXPIRE
         | crate::orders::JOB_AUTO_CONFIRM
         | crate::orders::JOB_COMPLETE => crate::orders::run_job(app, &job.kind, &job.payload).await,
+        crate::group_buy::JOB_EXPIRE => crate::group_buy::run_job(app, &job.payload).await,
         other => {
             let error = format!("unknown job kind {other:?}: no handler in this version of kith");
             tracing::error!(job_id = %job.id, kind = %other, "failing job of unknown kind");

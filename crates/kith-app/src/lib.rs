@@ -28,6 +28,7 @@ pub mod discovery;
 pub mod distributors;
 pub mod error;
 pub mod feed;
+pub mod group_buy;
 pub mod idempotency;
 pub mod ids;
 pub mod insight;

@@ -413,8 +413,10 @@ fn buyer_tier(c: &mut dyn Conn, merchant_id: &str, buyer: &str) -> AppResult<Opt
         .transpose()?)
 }
 
-/// Marks an order paid (by `provider`) and starts fulfilment. The ledger entry moving the
-/// money in was already posted by the caller, in the same transaction.
+/// Marks an order paid (by `provider`): an ordinary order starts fulfilment and its
+/// commission is booked; a group-buy order takes its paid seat and waits for its group
+/// (`group_buy::on_paid`). The ledger entry moving the money in is the caller's, in the
+/// same transaction.
 pub(crate) fn mark_paid(
     c: &mut dyn Conn,
     now: i64,
@@ -428,9 +430,181 @@ pub(crate) fn mark_paid(
         args![o.total_fen, now, provider, &o.id],
     )?;
     transition(c, now, o, paid, actor, "")?;
-    let fulfilling = paid.start_fulfilment()?;
     let paid_row = lock_order(c, &o.id)?;
-    transition(c, now, &paid_row, fulfilling, Actor::System, "")
+    if crate::group_buy::on_paid(c, now, &paid_row)? {
+        return Ok(());
+    }
+    start_fulfilment(c, now, &paid_row)
+}
+
+/// A paid order (or one whose group just succeeded) goes to the merchant, and the
+/// commission planned on it is booked.
+pub(crate) fn start_fulfilment(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
+    let fulfilling = o.status.start_fulfilment()?;
+    transition(c, now, o, fulfilling, Actor::System, "")?;
+    commissions::on_paid(c, now, &o.id, &o.merchant_id)
+}
+
+/// A paid order waits for its group-buy group to fill.
+pub(crate) fn await_group(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
+    let next = o.status.await_group()?;
+    transition(c, now, o, next, Actor::System, "")
+}
+
+/// Gives back everything an order still holds: the money through its provider (or, for an
+/// order that cost nothing, only its stock) — a failed group-buy's orders.
+pub(crate) fn refund_everything(
+    c: &mut dyn Conn,
+    now: i64,
+    o: &OrderRow,
+    reason: &str,
+    actor: Actor<'_>,
+) -> AppResult<()> {
+    if o.paid_fen > o.refunded_fen {
+        return refund(c, now, o, None, reason, actor).map(|_| ());
+    }
+    let next = o.status.refund_fully()?;
+    if matches!(o.status, OrderStatus::Paid | OrderStatus::AwaitingGroup) {
+        release_all(c, now, o)?;
+    }
+    transition(c, now, o, next, actor, reason)?;
+    crate::group_buy::on_released(c, now, o)
+}
+
+/// Checks how an order is to reach its buyer: (validated address, pickup store id).
+pub(crate) fn parse_delivery(
+    delivery: DeliveryMethod,
+    address: Option<Address>,
+    pickup_store_id: Option<String>,
+) -> AppResult<(Option<Address>, Option<String>)> {
+    let address = match (delivery, address) {
+        (DeliveryMethod::Shipping, None) => {
+            return Err(AppError::invalid("address", "is required for shipping"));
+        }
+        (DeliveryMethod::Shipping, Some(a)) => Some(a.validate()?),
+        (DeliveryMethod::Pickup, _) => None,
+    };
+    let pickup_store = match (delivery, pickup_store_id) {
+        (DeliveryMethod::Pickup, None) => {
+            return Err(AppError::invalid(
+                "pickup_store_id",
+                "is required for pickup",
+            ));
+        }
+        (DeliveryMethod::Pickup, Some(s)) => Some(
+            crate::ids::parse_id(&s)
+                .ok_or_else(|| AppError::invalid("pickup_store_id", "is not a store id"))?,
+        ),
+        (DeliveryMethod::Shipping, _) => None,
+    };
+    Ok((address, pickup_store))
+}
+
+/// Where a new order's goods come from: the pickup store's location, or the warehouse.
+pub(crate) fn fulfilling_location(
+    c: &mut dyn Conn,
+    now: i64,
+    merchant_id: &str,
+    pickup_store: Option<&str>,
+) -> AppResult<String> {
+    match pickup_store {
+        Some(store) => inventory::store_location(c, merchant_id, store, now).map_err(|e| {
+            if matches!(e, AppError::NotFound(_)) {
+                AppError::invalid("pickup_store_id", "is not a store of this merchant")
+            } else {
+                e
+            }
+        }),
+        None => inventory::warehouse_location(c, merchant_id, now),
+    }
+}
+
+/// A new order, as [`place`] writes it.
+pub(crate) struct NewOrder<'a> {
+    pub merchant_id: &'a str,
+    pub buyer: &'a str,
+    pub delivery: DeliveryMethod,
+    pub location: &'a str,
+    pub pickup_store: Option<&'a str>,
+    pub tier: Option<&'a str>,
+    pub address: Option<&'a Address>,
+    /// (SKU, unit price, quantity) per line.
+    pub lines: &'a [(catalog::SkuForCheckout, Fen, Quantity)],
+    /// The payment deadline; `None`: the merchant's unpaid-order timeout.
+    pub deadline: Option<i64>,
+    /// Whether the order may earn commission (its attribution is recorded either way).
+    pub earns: bool,
+}
+
+/// Writes a new order: its row and lines, stock reserved per line, the commission snapshot,
+/// its first event, outbox event and expiry job. Returns the order id.
+pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<String> {
+    let terms = merchant_terms(c, o.merchant_id)?;
+    let lines: Vec<(Fen, Quantity)> = o.lines.iter().map(|(_, u, q)| (*u, *q)).collect();
+    let totals = pricing::totals(&lines, &terms.shipping, o.delivery)?;
+    let id = new_id();
+    let deadline = o.deadline.unwrap_or(now + terms.unpaid_timeout_ms);
+    let address_json = o
+        .address
+        .map(|a| serde_json::to_string(a).unwrap_or_default());
+    c.execute(
+        "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
+            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at)
+         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+        args![&id, o.merchant_id, o.buyer, o.delivery.as_str(), o.location, o.pickup_store, o.tier,
+              address_json.as_deref(), totals.goods.get(), totals.shipping.get(), totals.total.get(), deadline, now],
+    )?;
+    for (n, (sku, unit, qty)) in o.lines.iter().enumerate() {
+        let q = i64::from(qty.get());
+        c.execute(
+            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q],
+        )?;
+        inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
+            |e| match e {
+                AppError::Conflict { .. } => {
+                    AppError::conflict(format!("items[{n}].quantity"), "not enough stock")
+                }
+                other => other,
+            },
+        )?;
+    }
+    let goods: Vec<(String, i64)> = o
+        .lines
+        .iter()
+        .map(|(sku, unit, qty)| (sku.product_id.clone(), unit.get() * i64::from(qty.get())))
+        .collect();
+    let shipping = o
+        .address
+        .zip(address_json.as_deref())
+        .map(|(a, json)| (a.phone.as_str(), json));
+    commissions::snapshot(
+        c,
+        now,
+        o.merchant_id,
+        o.buyer,
+        &id,
+        &goods,
+        shipping,
+        o.earns,
+    )?;
+    c.execute(
+        "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
+        args![&id, o.buyer, now],
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "order.created",
+        Some(o.merchant_id),
+        &id,
+        &serde_json::json!({
+            "order_id": id, "buyer_id": o.buyer, "total_fen": totals.total.get(),
+        }),
+    )?;
+    schedule(c, now, JOB_EXPIRE, &id, deadline)?;
+    Ok(id)
 }
 
 impl App {
@@ -442,29 +616,11 @@ impl App {
         merchant_id: &str,
         input: CheckoutInput,
     ) -> AppResult<Order> {
-        let address = match (input.delivery, input.address) {
-            (DeliveryMethod::Shipping, None) => {
-                return Err(AppError::invalid("address", "is required for shipping"));
-            }
-            (DeliveryMethod::Shipping, Some(a)) => Some(a.validate()?),
-            (DeliveryMethod::Pickup, _) => None,
-        };
+        let (address, pickup_store) =
+            parse_delivery(input.delivery, input.address, input.pickup_store_id)?;
         // Each order holds stock from other buyers until paid or expired: a member may
         // place only so many per minute.
         self.rate_limit(who, crate::limits::Action::Checkout)?;
-        let pickup_store = match (input.delivery, input.pickup_store_id) {
-            (DeliveryMethod::Pickup, None) => {
-                return Err(AppError::invalid(
-                    "pickup_store_id",
-                    "is required for pickup",
-                ));
-            }
-            (DeliveryMethod::Pickup, Some(s)) => Some(
-                crate::ids::parse_id(&s)
-                    .ok_or_else(|| AppError::invalid("pickup_store_id", "is not a store id"))?,
-            ),
-            (DeliveryMethod::Shipping, _) => None,
-        };
         let items = match input.items {
             Some(items) => {
                 if items.is_empty() || items.len() > MAX_LINES {
@@ -498,7 +654,6 @@ impl App {
         self.db
             .write(move |c| {
                 merchant_status(c, &mid)?.ensure_trading()?;
-                let terms = merchant_terms(c, &mid)?;
                 let from_cart = items.is_none();
                 let items = match &items {
                     Some(i) => i.clone(),
@@ -513,11 +668,7 @@ impl App {
                         rows.iter().map(|r| Ok((r.text(0)?, Quantity::parse(r.int(1)?)?))).collect::<AppResult<Vec<_>>>()?
                     }
                 };
-                let location = match &pickup_store {
-                    Some(store) => inventory::store_location(c, &mid, store, now)
-                        .map_err(|e| if matches!(e, AppError::NotFound(_)) { AppError::invalid("pickup_store_id", "is not a store of this merchant") } else { e })?,
-                    None => inventory::warehouse_location(c, &mid, now)?,
-                };
+                let location = fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
                 let tier = buyer_tier(c, &mid, &who.account_id)?;
                 let mut priced = Vec::with_capacity(items.len());
                 for (i, (sku_id, qty)) in items.iter().enumerate() {
@@ -529,45 +680,23 @@ impl App {
                     let unit = pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
                     priced.push((sku, unit, *qty));
                 }
-                let lines: Vec<(Fen, Quantity)> = priced.iter().map(|(_, u, q)| (*u, *q)).collect();
-                let totals = pricing::totals(&lines, &terms.shipping, delivery)?;
-                let id = new_id();
-                let deadline = now + terms.unpaid_timeout_ms;
-                let address_json = address.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default());
-                c.execute(
-                    "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
-                        goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at)
-                     VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
-                    args![&id, &mid, &who.account_id, delivery.as_str(), &location, pickup_store.as_deref(), tier.as_deref(),
-                          address_json.as_deref(), totals.goods.get(), totals.shipping.get(), totals.total.get(), deadline, now],
-                )?;
-                for (n, (sku, unit, qty)) in priced.iter().enumerate() {
-                    let q = i64::from(qty.get());
-                    c.execute(
-                        "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                        args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q],
-                    )?;
-                    inventory::reserve(c, &mid, &location, &sku.sku_id, q, &id, now)
-                        .map_err(|e| match e {
-                            AppError::Conflict { .. } => AppError::conflict(format!("items[{n}].quantity"), "not enough stock"),
-                            other => other,
-                        })?;
-                    if from_cart {
+                let id = place(c, now, NewOrder {
+                    merchant_id: &mid,
+                    buyer: &who.account_id,
+                    delivery,
+                    location: &location,
+                    pickup_store: pickup_store.as_deref(),
+                    tier: tier.as_deref(),
+                    address: address.as_ref(),
+                    lines: &priced,
+                    deadline: None,
+                    earns: true,
+                })?;
+                if from_cart {
+                    for (sku, _, _) in &priced {
                         c.execute("DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2", args![&who.account_id, &sku.sku_id])?;
                     }
                 }
-                let goods: Vec<(String, i64)> = priced.iter().map(|(sku, unit, qty)| (sku.product_id.clone(), unit.get() * i64::from(qty.get()))).collect();
-                let shipping = address.as_ref().zip(address_json.as_deref()).map(|(a, json)| (a.phone.as_str(), json));
-                commissions::snapshot(c, now, &mid, &who.account_id, &id, &goods, shipping)?;
-                c.execute(
-                    "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
-                    args![&id, &who.account_id, now],
-                )?;
-                outbox::emit(c, now, "order.created", Some(&mid), &id, &serde_json::json!({
-                    "order_id": id, "buyer_id": who.account_id, "total_fen": totals.total.get(),
-                }))?;
-                schedule(c, now, JOB_EXPIRE, &id, deadline)?;
                 let o = lock_order(c, &id)?;
                 order_view(c, &o, true)
             })
@@ -592,6 +721,9 @@ impl App {
                 if now >= o.pay_deadline {
                     return Err(AppError::state("the payment window has closed"));
                 }
+                if !crate::group_buy::takes_payment(c, now, &o.id)? {
+                    return Err(AppError::state("the group-buy group is no longer gathering payments"));
+                }
                 mark_paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
                 // The money moves last: the merchant's balance row is the one every payment
                 // to this merchant updates, so it is held for as short a time as possible.
@@ -613,7 +745,6 @@ impl App {
                     let refs = Refs { order_id: Some(&o.id), payment_id: Some(&payment_id), refund_id: None, memo: "order paid from wallet" };
                     ledger::post(c, now, &entry, refs, &[(&wallet, "wallet")])?;
                 }
-                commissions::on_paid(c, now, &o.id, &o.merchant_id)?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, true)
             })
@@ -1065,7 +1196,8 @@ pub(crate) fn cancel(
         "UPDATE payments SET status = 'cancelled' WHERE order_id = $1 AND status = 'pending'",
         args![&o.id],
     )?;
-    transition(c, now, o, next, actor, note)
+    transition(c, now, o, next, actor, note)?;
+    crate::group_buy::on_released(c, now, o)
 }
 
 fn deliver(
@@ -1088,7 +1220,7 @@ fn deliver(
 }
 
 /// Moves a refund's money back through the provider that took it.
-fn refund(
+pub(crate) fn refund(
     c: &mut dyn Conn,
     now: i64,
     o: &OrderRow,
@@ -1229,6 +1361,7 @@ fn refund(
         c.execute("UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL", args![now, &o.id])?;
         let next = o.status.refund_fully()?;
         transition(c, now, o, next, actor, reason)?;
+        crate::group_buy::on_released(c, now, o)?;
     } else {
         outbox::emit(
             c,

@@ -445,7 +445,8 @@ fn apply_callback(
             // Taken for this order only while it awaits payment. Otherwise (cancelled by
             // timeout, or already paid another way) the money came in and goes straight
             // back, and the payment is `returned` — never a second `succeeded` one.
-            let applies = o.status == OrderStatus::PendingPayment;
+            let applies = o.status == OrderStatus::PendingPayment
+                && crate::group_buy::takes_payment(c, now, &oid)?;
             c.execute(
                 "UPDATE payments SET status = $1, succeeded_at = $2 WHERE id = $3",
                 args![
@@ -476,7 +477,6 @@ fn apply_callback(
             )?;
             if applies {
                 orders::mark_paid(c, now, &o, provider, Actor::Gateway)?;
-                crate::commissions::on_paid(c, now, &o.id, &o.merchant_id)?;
                 Ok(Ok(outcome))
             } else {
                 let back = JournalEntry::transfer(

@@ -4,7 +4,8 @@
 //! target: sharing again gives the same link). A link earns at the merchants it points to:
 //! a product's merchant, the merchants whose products a post tags, a community's merchant.
 //! A post with product tags shared by its author earns as **content** (content credit);
-//! anything else as **share**. Group-buy links (`group_buy`) come with issue 7's campaigns.
+//! anything else as **share**. A group-buy group's link (`group_buy`) earns as
+//! **group_buy**: whoever shared the group the buyer followed is their L1.
 //!
 //! Following a link records a visit (the funnel), and for a signed-in visitor who is not
 //! the sharer binds them to the sharer at each of the link's merchants, under the
@@ -33,7 +34,7 @@ pub enum LinkKind {
     Product,
     Post,
     Community,
-    /// A group-buy (issue 7); not accepted yet.
+    /// A group-buy group that is still gathering (anyone may share it).
     GroupBuy,
 }
 
@@ -400,20 +401,15 @@ fn link_by_code(c: &mut dyn Conn, code: &str) -> AppResult<(String, String)> {
 }
 
 impl App {
-    /// The caller's share link to a product, a post or a community (the same link when
-    /// shared again). The caller must be able to see what they share.
+    /// The caller's share link to a product, a post, a community or a gathering group-buy
+    /// group (the same link when shared again). The caller must be able to see what they
+    /// share.
     pub async fn create_share_link(
         &self,
         who: &Principal,
         kind: LinkKind,
         target_id: &str,
     ) -> AppResult<ShareLink> {
-        if kind == LinkKind::GroupBuy {
-            return Err(AppError::invalid(
-                "kind",
-                "group-buy links are made by group-buy campaigns",
-            ));
-        }
         self.rate_limit(who, crate::limits::Action::Share)?;
         let target = crate::ids::parse_id(target_id)
             .ok_or_else(|| AppError::invalid("target_id", "is not an id"))?;
@@ -455,7 +451,15 @@ impl App {
                             .ok_or_else(|| AppError::invalid("target_id", "is not a community"))?;
                         r.opt_text(0)?.map(|m| vec![(m, "share")]).unwrap_or_default()
                     }
-                    LinkKind::GroupBuy => unreachable!("refused above"),
+                    LinkKind::GroupBuy => {
+                        let r = c
+                            .query_opt(
+                                "SELECT merchant_id FROM buy_groups WHERE id = $1 AND status IN ('opening', 'forming')",
+                                args![&target],
+                            )?
+                            .ok_or_else(|| AppError::invalid("target_id", "is not a group that is gathering"))?;
+                        vec![(r.text(0)?, "group_buy")]
+                    }
                 };
                 let id = ensure_link(c, now, me, kind, &target, &merchants)?;
                 link_view(c, &id)

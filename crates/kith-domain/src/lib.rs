@@ -13,6 +13,7 @@
 pub mod clock;
 pub mod commission;
 pub mod error;
+pub mod group_buy;
 pub mod identity;
 pub mod ledger;
 pub mod merchant;

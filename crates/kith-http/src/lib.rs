@@ -102,6 +102,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::discovery::router())
         .merge(routes::insight::router())
         .merge(routes::sharing::router())
+        .merge(routes::group_buy::router())
         .merge(routes::commissions::router())
         .merge(routes::ops::router())
 }

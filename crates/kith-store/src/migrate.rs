@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_social"),
     migration!(4, "0004_sharing"),
     migration!(5, "0005_discovery"),
+    migration!(6, "0006_group_buy"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod commissions;
 pub mod communities;
 pub mod discovery;
+pub mod group_buy;
 pub mod insight;
 pub mod inventory;
 pub mod media;
@@ -94,6 +95,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "sharing",
         "Share links, following them, signing up through them, referrer bindings",
+    ),
+    (
+        "group-buy",
+        "Group-buy (拼团) campaigns, groups that fill by sharing, exact seats, automatic refunds of failed groups",
     ),
     (
         "commissions",

@@ -28,9 +28,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LinkBody {
-    /// `product`, `post` or `community` (`group_buy` links come with group-buy campaigns).
+    /// `product`, `post`, `community` or `group_buy` (a group that is still gathering).
     pub kind: LinkKind,
-    /// The product, post or community id.
+    /// The product, post, community or group id.
     pub target_id: String,
 }
 

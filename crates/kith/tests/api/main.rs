@@ -13,6 +13,7 @@ mod communities;
 mod crash;
 mod discovery;
 mod feed;
+mod group_buy;
 mod hostile;
 mod insight;
 mod inventory;
