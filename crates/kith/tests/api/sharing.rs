@@ -558,7 +558,7 @@ async fn bindings_never_self_never_cycle_never_moved(t: TestApp) {
         json!({ "kind": "group_buy", "target_id": s.product }),
     )
     .await
-    .problem(422, Some("kind"));
+    .problem(422, Some("target_id"));
     t.post(
         "/api/v1/share-links",
         Some(&a.token),
