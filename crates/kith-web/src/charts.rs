@@ -304,12 +304,13 @@ pub fn funnel(title: &str, steps: &[Datum], no_data: &str) -> Svg {
         prev = Some(v);
         let _ = write!(
             out,
-            r#"<g class="step"><rect x="{x}" y="{y}" width="{w}" height="{hh}" rx="4" fill="{ACCENT}" fill-opacity="{op}"/><text x="{cx}" y="{ty}" text-anchor="middle" fill="currentColor">{l} {s}{c}</text></g>"#,
+            r#"<g class="step"><rect x="{x}" y="{y}" width="{w}" height="{hh}" rx="4" fill="{ACCENT}" fill-opacity="{op}" stroke="{ACCENT}"/><text x="{cx}" y="{ty}" text-anchor="middle" fill="currentColor">{l} {s}{c}</text></g>"#,
             x = n(x),
             y = n(y),
             w = n(w),
             hh = n(row - 8.0),
-            op = n((1.0 - 0.15 * i as f64).max(0.3)),
+            // Light fills, so the step's words on top stay readable.
+            op = n((0.3 - 0.05 * i as f64).max(0.1)),
             cx = n(WIDTH / 2.0),
             ty = n(y + (row - 8.0) / 2.0 + FONT * 0.35),
             l = esc(&d.label),
