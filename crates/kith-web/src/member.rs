@@ -60,6 +60,7 @@ pub fn routes() -> Router<Web> {
         .route("/me/links/{code}", get(share_page))
         .route("/share", post(share))
         .route("/s/{code}", get(follow_share))
+        .route("/s/{code}/join", get(share_join_page).post(share_join))
         .route("/posts/{id}/edit", get(edit_post_page).post(edit_post))
         .route("/posts/{id}/delete", post(delete_post))
         .route("/communities/{id}/announcements", post(announce))
@@ -1060,7 +1061,102 @@ async fn follow_share(
 ) -> WebResult<Response> {
     let who = c.viewer.as_ref().map(|v| &v.principal);
     let v = s.app.visit_share_link(who, &code).await?;
-    Ok(see(shared_path(&v.link)))
+    let to = shared_path(&v.link);
+    // Posts read without an account; products and communities need one: a visitor who
+    // is not signed in may sign up through the link (binding them to the sharer) or log in.
+    if who.is_none() && v.link.kind != LinkKind::Post {
+        return Ok(see(format!(
+            "/s/{}/join?next={}",
+            v.link.code,
+            crate::encode(&to)
+        )));
+    }
+    Ok(see(to))
+}
+
+#[derive(Deserialize, Default)]
+struct JoinQuery {
+    next: Option<String>,
+}
+
+/// The landing of a share link for a visitor without an account.
+async fn share_join_page(
+    c: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<JoinQuery>,
+) -> WebResult<Response> {
+    let next = local(q.next.as_deref(), "/");
+    if c.viewer.is_some() {
+        return Ok(see(next));
+    }
+    let code = share_code(&code)?.to_owned();
+    Ok(render(&sp::ShareJoinPage {
+        c,
+        code,
+        next,
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct ShareJoinForm {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    display_name: String,
+    next: Option<String>,
+}
+
+/// Signs up through a share link: the new member is bound to the sharer and counted as
+/// the link's sign-up, then signed in and on to what was shared.
+async fn share_join(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    Path(code): Path<String>,
+    CsrfForm(f): CsrfForm<ShareJoinForm>,
+) -> WebResult<Response> {
+    let next = local(f.next.as_deref(), "/");
+    let code = share_code(&code)?.to_owned();
+    let input = Registration {
+        phone: Some(f.phone.clone()),
+        email: None,
+        password: f.password.clone(),
+        display_name: f.display_name,
+    };
+    match s.app.register_via_share(input, &code).await {
+        Ok(_) => {
+            let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
+            let ttl = s.app.config.session_ttl_secs;
+            Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response())
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let page = sp::ShareJoinPage {
+                c,
+                code,
+                next,
+                error: Some(e.to_string()),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A share code as it may appear in a link; anything else names no link.
+fn share_code(code: &str) -> WebResult<&str> {
+    let ok = (4..=128).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(code)
+    } else {
+        Err(AppError::NotFound("share link").into())
+    }
 }
 
 // --- editing posts ------------------------------------------------------------------------

@@ -57,6 +57,9 @@ pub struct Social {
     pub invite_title: &'static str,
     pub invite_hint: &'static str,
     pub invite_accept: &'static str,
+    pub shared_title: &'static str,
+    pub shared_hint: &'static str,
+    pub shared_login: &'static str,
 }
 
 impl Strings {
@@ -202,6 +205,9 @@ pub static SOCIAL_ZH: Social = Social {
     invite_title: "社群邀请",
     invite_hint: "有朋友邀请你加入社群。接受后即成为成员，无需审核。",
     invite_accept: "接受邀请并加入",
+    shared_title: "朋友分享给你",
+    shared_hint: "注册后即可查看朋友分享的内容，并与分享的朋友在这家店建立推荐关系。",
+    shared_login: "已有账号？登录后查看",
 };
 
 pub static SOCIAL_EN: Social = Social {
@@ -257,4 +263,7 @@ pub static SOCIAL_EN: Social = Social {
     invite_title: "Community invitation",
     invite_hint: "A friend invites you to a community. Accept to become a member right away.",
     invite_accept: "Accept and join",
+    shared_title: "A friend shared this with you",
+    shared_hint: "Sign up to see what your friend shared; you will be linked to them at this shop.",
+    shared_login: "Have an account? Log in to see it",
 };

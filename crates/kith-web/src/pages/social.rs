@@ -78,6 +78,18 @@ pub struct InvitePage {
     pub code: String,
 }
 
+/// Where a share link lands for a visitor who is not signed in and what it shares needs an
+/// account: sign up through the link, or log in.
+#[derive(Template)]
+#[template(path = "share_join.html")]
+pub struct ShareJoinPage {
+    pub c: Ctx,
+    pub code: String,
+    /// The shared thing's path, to go on to once signed in.
+    pub next: String,
+    pub error: Option<String>,
+}
+
 /// `url` as a QR code in inline SVG: one unit per module, a 4-module quiet zone, scaled
 /// by the stylesheet. `None` if the text is too long for a QR code.
 pub fn qr_svg(url: &str) -> Option<String> {

@@ -370,10 +370,12 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
     assert_ne!(drawn, expected_modules(&format!("{url}x")));
     assert!(page.has(&format!("href=\"{product_page}\"")));
 
-    // An anonymous visitor lands: the visit is counted, and on to the product.
+    // An anonymous visitor lands: the visit is counted, and since a product needs an
+    // account, on to signing up through the link (or logging in) before the product.
     let mut anon = Browser::new(&t);
     let p = anon.get(&format!("/s/{code}")).await.expect(303);
-    assert_eq!(p.location(), product_page);
+    let join = format!("/s/{code}/join?next={}", product_page.replace('/', "%2F"));
+    assert_eq!(p.location(), join);
     assert_eq!(funnel(&t, &a).await[0]["visits"], 1);
     // A signed-in visitor lands, and is bound to the sharer at the shop.
     let b = t.register_member("朋友").await;
@@ -396,6 +398,57 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
             .expect(200)
             .has("class=\"visits\">2<")
     );
+    // The newcomer signs up through the link: signed in, bound to the sharer, counted.
+    let mut newcomer = Browser::new(&t);
+    let landing = newcomer.get(&join).await.expect(200);
+    assert!(landing.has(&format!("action=\"/s/{code}/join\"")));
+    assert!(landing.has(&format!(
+        "href=\"/login?next={}\"",
+        product_page.replace('/', "%2F")
+    )));
+    let phone = crate::harness::next_phone();
+    let p = newcomer
+        .post(
+            &format!("/s/{code}/join"),
+            &[
+                ("display_name", "新来的"),
+                ("phone", &phone),
+                ("password", PASSWORD),
+                ("next", &product_page),
+            ],
+        )
+        .await
+        .expect(303);
+    assert_eq!(p.location(), product_page);
+    assert!(newcomer.cookie.is_some(), "signed in");
+    newcomer.get(&product_page).await.expect(200);
+    let f = funnel(&t, &a).await;
+    assert_eq!(
+        (f[0]["visits"].as_i64(), f[0]["signups"].as_i64()),
+        (Some(3), Some(1))
+    );
+    let s2 = t.login(&phone, PASSWORD).await.expect(201);
+    let refs = t
+        .get("/api/v1/me/referrers", s2["token"].as_str())
+        .await
+        .expect(200);
+    assert_eq!(refs[0]["referrer_id"], a.id.as_str());
+    // A taken phone number is refused on the landing, in the use case's words.
+    let again = Browser::new(&t)
+        .post(
+            &format!("/s/{code}/join"),
+            &[
+                ("display_name", "重复的"),
+                ("phone", &phone),
+                ("password", PASSWORD),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(again.has("class=\"error\""), "{}", again.body);
+    assert_eq!(funnel(&t, &a).await[0]["signups"], 1);
+
     // Another member cannot open my share page; an unknown code lands nowhere.
     bb.get(&share_page).await.expect(404);
     anon.get("/s/zzzzzzzzzz").await.expect(404);
@@ -448,11 +501,18 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
         .expect(303);
     let cm_code = p.location().trim_start_matches("/me/links/").to_owned();
     assert_eq!(
-        anon.get(&format!("/s/{cm_code}"))
+        bb.get(&format!("/s/{cm_code}"))
             .await
             .expect(303)
             .location(),
         format!("/communities/{cid}")
+    );
+    assert!(
+        anon.get(&format!("/s/{cm_code}"))
+            .await
+            .expect(303)
+            .location()
+            .starts_with(&format!("/s/{cm_code}/join?next="))
     );
     // Bad shares are refused and make nothing.
     ab.submit(
