@@ -687,6 +687,22 @@ async fn insight(
             .collect::<Vec<_>>(),
         t.no_data,
     );
+    // Each factor on its own scale: Q is 0–1, M a head count, C a mean degree.
+    let factor = |title: &str, f: fn(&kith_app::insight::CommunityEnergy) -> f64| {
+        charts::bars(
+            title,
+            &energy
+                .iter()
+                .map(|e| Datum::new(&e.name, f(e), dec(f(e))))
+                .collect::<Vec<_>>(),
+            t.no_data,
+        )
+    };
+    let factor_charts = vec![
+        factor(t.q, |e| e.q),
+        factor(t.m, |e| e.m as f64),
+        factor(t.c, |e| e.c),
+    ];
     let kol_chart = charts::bars(
         t.kol,
         &kol.entries
@@ -775,6 +791,7 @@ async fn insight(
         days: window.days,
         energy,
         energy_chart,
+        factor_charts,
         kol,
         kol_chart,
         binding,
@@ -803,6 +820,8 @@ struct ConsoleInsight {
     days: i64,
     energy: Vec<kith_app::insight::CommunityEnergy>,
     energy_chart: Svg,
+    /// Q, M and C per community, one chart each.
+    factor_charts: Vec<Svg>,
     kol: kith_app::insight::KolRanking,
     kol_chart: Svg,
     binding: kith_app::insight::FissionTree,

@@ -200,6 +200,20 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
     // The community's name is escaped in the chart and the table.
     assert!(body.contains("红茶&lt;品鉴&gt;群") || body.contains("红茶&#60;品鉴&#62;群"));
     assert!(!body.contains("红茶<品鉴>群"));
+    // Energy: only the visitor is active (a share visit and a referred purchase), and they
+    // interacted with one fellow member (the sharer): M = 1, C = 1; no reviews anywhere,
+    // so Q is the prior 3 / 5 = 0.6 → 0.6 × 1 × 1² = 0.6. Each factor has its chart.
+    assert!(
+        body.contains("<td>0.6</td><td>0.6</td><td>1</td><td>1</td></tr>"),
+        "{body}"
+    );
+    for f in ["Q 产品质量", "M 活跃成员", "C 连接系数"] {
+        let v = if f.starts_with('Q') { "0.6" } else { "1" };
+        assert!(
+            body.contains(&format!("<title>{f}: 红茶&lt;品鉴&gt;群 {v}</title>")),
+            "{f}: {body}"
+        );
+    }
     // Orders: 2, one referred → 50 %; the pool is the owner, the sharer and the visitor,
     // one of whom brought an order → 33.33 %; nobody bought twice → 0 %.
     assert!(body.contains(r#"id="order-referral-rate">50 %<"#), "{body}");
@@ -256,6 +270,30 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
         ),
         "{o}"
     );
+    // The direct order earns no one anything.
+    let direct_order = t
+        .get(
+            &format!("/api/v1/merchants/{mid}/orders"),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["buyer_id"] == direct.id.as_str())
+        .map(id)
+        .expect("the direct order");
+    let o = b
+        .get(&format!("/console/{mid}/orders/{direct_order}"))
+        .await
+        .expect(200);
+    assert!(
+        o.body.contains(r#"id="split-channel">直接购买<"#),
+        "{}",
+        o.body
+    );
+    assert!(o.body.contains("这笔订单没有佣金"));
     // The distributors: the sharer with ¥10 pending and one member bound.
     let d = b
         .get(&format!("/console/{mid}/distributors"))
@@ -325,6 +363,22 @@ async fn console_money_pages_are_for_the_merchants_staff(t: TestApp) {
     )
     .await
     .expect(403);
+
+    // The owner's own forms still need the session's token and a same-site request.
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+    let page = format!("/console/{mid}/commissions");
+    owner.get(&page).await.expect(200);
+    owner.post(&page, &plan_form).await.expect(403);
+    let csrf = owner.get(&page).await.expect(200).csrf();
+    let mut forged = plan_form.to_vec();
+    forged.push(("csrf", &csrf));
+    let req = owner
+        .client
+        .post(format!("{}{page}", t.base))
+        .header("sec-fetch-site", "cross-site")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(&forged).unwrap());
+    owner.send(req).await.expect(403);
 
     // A manager reads the plan but only the owner may change it: the use case's 403.
     let manager = t.manager(&s.owner, &mid).await;
