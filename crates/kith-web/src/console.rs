@@ -57,6 +57,7 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/tiers/{tid}/delete", post(delete_tier))
         .route("/console/{mid}/member-tiers", post(assign_tier))
         .route("/console/{mid}/distributors", get(distributors))
+        .route("/console/{mid}/distributors/{aid}", get(distributor))
 }
 
 /// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
@@ -1288,6 +1289,43 @@ async fn distributors(
         shop,
         rows,
         chart,
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "console_distributor.html")]
+struct ConsoleDistributor {
+    c: Ctx,
+    shop: Shop,
+    name: String,
+    wallet: kith_app::commissions::CommissionWallet,
+}
+
+/// One distributor's commission wallet at this merchant: balances and the statement (the
+/// use case lets the merchant's staff read it).
+async fn distributor(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, aid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let wallet = s
+        .app
+        .commission_wallet(&who, &aid, &mid, PageRequest::first(100))
+        .await?;
+    let name = s
+        .app
+        .display_names(std::slice::from_ref(&aid))
+        .await?
+        .pop()
+        .map(|(_, n)| n)
+        .ok_or(AppError::NotFound("account"))?;
+    Ok(render(&ConsoleDistributor {
+        c,
+        shop,
+        name,
+        wallet,
     })?
     .into_response())
 }

@@ -302,14 +302,33 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
         .compact();
     assert!(
         d.contains(
-            r#"<tr class="distributor"><td>分享达人</td><td>¥10.00</td><td>¥0.00</td><td>¥0.00</td><td>¥10.00</td><td>1</td><td>1</td></tr>"#
+            &format!(r#"<tr class="distributor"><td><a href="/console/{mid}/distributors/{}">分享达人</a></td><td>¥10.00</td><td>¥0.00</td><td>¥0.00</td><td>¥10.00</td><td>1</td><td>1</td></tr>"#, sharer.id)
         ),
         "{d}"
+    );
+
+    // The sharer's wallet at the shop: ¥10 pending, its line linked to the order.
+    let w = b
+        .get(&format!("/console/{mid}/distributors/{}", sharer.id))
+        .await
+        .expect(200)
+        .compact();
+    assert!(w.contains(r#"id="bal-pending">¥10.00<"#), "{w}");
+    assert!(w.contains(r#"id="bal-available">¥0.00<"#));
+    assert!(
+        w.contains(&format!(
+            r#"<td>待结算</td><td>¥10.00</td><td><a href="/console/{mid}/orders/{oid}">"#
+        )),
+        "{w}"
     );
 
     // A shop with nothing yet draws "no data" instead of charts of nothing.
     let (owner2, m2) = t.approved_merchant("空空小店").await;
     let mut b2 = Browser::login(&t, &owner2.login).await;
+    // Another merchant's owner cannot read this shop's distributors.
+    b2.get(&format!("/console/{mid}/distributors/{}", sharer.id))
+        .await
+        .expect(403);
     let empty = b2.get(&format!("/console/{m2}/insight")).await.expect(200);
     assert!(empty.body.contains("还没有数据"), "{}", empty.body);
     assert!(!empty.body.contains("NaN"));
