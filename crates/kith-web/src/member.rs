@@ -858,8 +858,16 @@ async fn accept_invitation(
 
 // --- money sharing: the commission wallet, withdrawals, team and share links ----------------
 
-async fn wallet(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
-    wallet_page(&s, c, None, Default::default(), StatusCode::OK).await
+#[derive(Deserialize, Default)]
+struct WalletQuery {
+    /// The wallet whose statement is paged on with `cursor`.
+    merchant: Option<String>,
+    cursor: Option<String>,
+}
+
+async fn wallet(State(s): State<Web>, c: Ctx, Query(q): Query<WalletQuery>) -> WebResult<Response> {
+    let paged = q.merchant.zip(q.cursor);
+    wallet_page(&s, c, paged, None, Default::default(), StatusCode::OK).await
 }
 
 /// The member's commission wallets (one per merchant they earned at) with the newest
@@ -867,6 +875,7 @@ async fn wallet(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
 async fn wallet_page(
     s: &Web,
     c: Ctx,
+    paged: Option<(String, String)>,
     error: Option<String>,
     (refused_at, amount): (String, String),
     status: StatusCode,
@@ -875,13 +884,18 @@ async fn wallet_page(
     let me = who.account_id.clone();
     let mut wallets = Vec::new();
     for b in s.app.commission_wallets(&who, &me).await? {
+        let cursor = paged
+            .as_ref()
+            .filter(|(m, _)| *m == b.merchant_id)
+            .map(|(_, cur)| cur.as_str());
         let w = s
             .app
-            .commission_wallet(&who, &me, &b.merchant_id, PageRequest::first(20))
+            .commission_wallet(&who, &me, &b.merchant_id, page(cursor)?)
             .await?;
         wallets.push(WalletView {
             b: w.balances,
             lines: w.lines.items,
+            next: w.lines.next_cursor,
         });
     }
     let withdrawals = s
@@ -942,7 +956,7 @@ async fn withdraw(
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let typed = (f.merchant_id, f.amount);
-            wallet_page(&s, c, Some(e.to_string()), typed, status).await
+            wallet_page(&s, c, None, Some(e.to_string()), typed, status).await
         }
         Err(e) => Err(e.into()),
     }

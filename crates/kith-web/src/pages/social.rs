@@ -16,6 +16,8 @@ use crate::Ctx;
 pub struct WalletView {
     pub b: WalletBalances,
     pub lines: Vec<CommissionLine>,
+    /// The cursor of the next, older page of lines.
+    pub next: Option<String>,
 }
 
 #[derive(Template)]

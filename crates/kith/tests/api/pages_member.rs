@@ -316,6 +316,31 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
         let p = anon.get(path).await.expect(303);
         assert!(p.location().starts_with("/login?next="), "{path}");
     }
+
+    // A long statement pages on: 5 lines per settled order, 2 for the withdrawal.
+    for _ in 0..3 {
+        earn_available(&t, &s, &b, 2_000).await;
+    }
+    let lines = |p: &Page| p.body.matches("<li class=\"row between\">").count();
+    let first = br.get("/me/wallet").await.expect(200);
+    assert_eq!(lines(&first), 20);
+    let key = "class=\"more-lines\" href=\"";
+    let at = first.body.find(key).expect("a link to older lines") + key.len();
+    let more = first.body[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(more.starts_with("/me/wallet?merchant="), "{more}");
+    let second = br.get(&more).await.expect(200);
+    assert_eq!(lines(&second), 2);
+    assert!(!second.has("class=\"more-lines\""));
+    assert!(
+        br.get("/me/wallet?lang=en")
+            .await
+            .expect(200)
+            .has("Commission wallet")
+    );
 }
 
 async fn share_button_qr_code_and_landing(t: TestApp) {
