@@ -65,6 +65,10 @@ pub fn routes() -> Router<Web> {
         .route("/posts/{id}/delete", post(delete_post))
         .route("/communities/{id}/announcements", post(announce))
         .route("/communities/{id}/invites", post(create_invite))
+        .route(
+            "/communities/{id}/invites/{invite_id}/revoke",
+            post(revoke_invite),
+        )
         .route("/c/join/{code}", get(invite_page).post(accept_invite))
 }
 
@@ -1271,6 +1275,17 @@ async fn create_invite(
         .map(|p| format!("{}{p}", s.app.config.public_url));
     let cm = s.app.get_community(Some(&who), &id).await?;
     community_page(&s, c, cm, url).await
+}
+
+/// The inviter, the owner or an admin withdraws an invite link.
+async fn revoke_invite(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((id, invite_id)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.revoke_invite(c.principal()?, &id, &invite_id).await?;
+    Ok(see(format!("/communities/{id}")))
 }
 
 /// An invite code as it may appear in a link (base64url); anything else names no invite.

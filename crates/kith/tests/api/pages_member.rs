@@ -854,10 +854,42 @@ async fn community_announcements_and_invite_links_through_the_pages(t: TestApp) 
     // The owner's page lists the link as used.
     assert!(ob.get(&page).await.expect(200).has("1/1"));
 
+    // A second link, withdrawn on the page, no longer works; only once.
+    let made = ob
+        .submit(&page, &format!("{page}/invites"), &[])
+        .await
+        .expect(200);
+    let at = made.body.find(&key).expect("the new invite link") + key.len();
+    let code2 = made.body[at..].split('"').next().unwrap().to_owned();
+    let invites = t
+        .get(
+            &format!("/api/v1/communities/{cid}/invites"),
+            Some(&owner.token),
+        )
+        .await
+        .expect(200);
+    let iid = invites[0]["id"].as_str().unwrap().to_owned();
+    let revoke = format!("{page}/invites/{iid}/revoke");
+    assert!(
+        ob.get(&page)
+            .await
+            .expect(200)
+            .has(&format!("action=\"{revoke}\""))
+    );
+    let p = ob.submit(&page, &revoke, &[]).await.expect(303);
+    assert_eq!(p.location(), page);
+    ob.submit(&page, &revoke, &[]).await.expect(409);
+    // A plain member cannot withdraw the owner's link.
+    jb.submit(&page, &format!("{page}/invites/{iid}/revoke"), &[])
+        .await
+        .expect(403);
+
     // The link is used up; a made-up code names no invite; anonymous must log in.
     let late = t.register_member("迟到的人").await;
     let mut lb = Browser::login(&t, &late).await;
     lb.submit(&join, &join, &[]).await.expect(409);
+    let join2 = format!("/c/join/{code2}");
+    lb.submit(&join2, &join2, &[]).await.expect(409);
     lb.get("/c/join/not*a*code").await.expect(404);
     let p = Browser::new(&t).get(&join).await.expect(303);
     assert!(p.location().starts_with("/login?next="));
