@@ -931,7 +931,13 @@ impl PlanForm {
             group_leader_bp: parse_percent("group_leader", &self.group_leader)?,
             cap_bp: cap,
             binding_mode: self.binding_mode.trim().to_owned(),
-            binding_days: opt_int("binding_days", &self.binding_days)?,
+            // The days field is for an expiring binding only; left filled in while another
+            // mode is chosen, it is not part of the plan.
+            binding_days: if self.binding_mode.trim() == "expiring" {
+                opt_int("binding_days", &self.binding_days)?
+            } else {
+                None
+            },
             attribution_window_days: opt_int("window_days", &self.window_days)?,
             withdraw_min_fen: yuan_opt("withdraw_min", &self.withdraw_min)?,
             withdraw_daily_limit_fen: yuan_opt("withdraw_daily", &self.withdraw_daily)?,

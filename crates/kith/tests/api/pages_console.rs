@@ -549,6 +549,46 @@ async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
         .expect(200);
     assert_eq!(plan["levels_bp"], json!([1000, 550]));
 
+    // Switching to permanent binding with the days still filled in: the days are dropped.
+    b.submit(
+        &page,
+        &page,
+        &[
+            ("l1", "10"),
+            ("l2", "5.5"),
+            ("cap", "25"),
+            ("binding_mode", "permanent"),
+            ("binding_days", "45"),
+        ],
+    )
+    .await
+    .expect(303);
+    let plan = t
+        .get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
+        .await
+        .expect(200);
+    assert_eq!(plan["binding_mode"], "permanent", "{plan}");
+    assert_eq!(plan["binding_days"], Value::Null);
+    // A bad number of days for an expiring binding is refused on its field.
+    let days = b
+        .submit(
+            &page,
+            &page,
+            &[
+                ("l1", "10"),
+                ("binding_mode", "expiring"),
+                ("binding_days", "0"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(
+        days.body
+            .contains(r#"name="binding_days" inputmode="numeric" value="0" aria-invalid="true""#),
+        "{}",
+        days.body
+    );
+
     // A product override within the cap, listed with the product's name.
     let o = b
         .submit(
