@@ -652,3 +652,4 @@ pub static EN: Strings = Strings {
 
 pub mod social;
 pub mod console;
+pub mod group_buy;

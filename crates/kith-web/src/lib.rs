@@ -26,6 +26,7 @@
 
 pub mod charts;
 pub mod console;
+pub mod group_buy;
 pub mod i18n;
 pub mod member;
 pub mod pages;
@@ -85,6 +86,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(member::routes())
         .merge(console::routes())
         .merge(staff::routes())
+        .merge(group_buy::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(lang_cookie))
         .layer(SetResponseHeaderLayer::overriding(

@@ -36,3 +36,4 @@ mod stores;
 mod tiers;
 mod webhooks;
 mod withdrawals;
+mod pages_group_buy;
