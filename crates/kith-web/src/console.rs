@@ -2,8 +2,9 @@
 //! (ship, mark ready for pickup, refund), stores with their clerks, communities, and the
 //! application to open a shop; the analytics dashboard (charts drawn as SVG by
 //! [`crate::charts`]), the commission plan with product overrides, membership tiers, the
-//! merchant's distributors and each order's commission split. Every action is the use case's, which checks the caller is
-//! staff of *this* merchant; a member who is not gets 403.
+//! merchant's distributors with their wallets, and each order's commission split. Every
+//! action is the use case's, which checks the caller is staff of *this* merchant (and, for
+//! the plan, its owner); a member who is not gets 403.
 
 use askama::Template;
 use axum::Router;

@@ -11,6 +11,8 @@
 //! - [`pages`]: the template structs and their filters.
 //! - [`member`], [`console`], [`staff`]: handlers; each parses a form, calls one `kith_app`
 //!   use case and redirects (POST → 303 → GET) or renders.
+//! - [`charts`]: bars, a line and a funnel drawn as inline SVG on the server, for the
+//!   console's analytics dashboard.
 //! - this file: the request context ([`Ctx`]: language, session, the caller's faces),
 //!   CSRF protection, errors as pages, security headers, static files.
 //!

@@ -1,7 +1,7 @@
 //! The clerk's page (redeem a pickup code, the store's orders waiting for pickup) and the
 //! platform admin's page (merchant applications to approve or reject, withdrawals to
-//! approve or reject with a reason). Access is the use
-//! cases': a clerk of another store, or a member who is not an admin, gets 403.
+//! approve or reject with a reason). Access is the use cases': a clerk of another store, or
+//! a member who is not an admin, gets 403.
 
 use axum::Router;
 use axum::extract::{Path, State};
