@@ -669,6 +669,10 @@ async fn insight(
         }
         None => None,
     };
+    let split = match &invite {
+        Some((cid, _, _)) => Some(s.app.insight_split(acc(), &mid, cid, window).await?),
+        None => None,
+    };
     let repeat = s
         .app
         .insight_repeat_purchase(acc(), &mid, None, window)
@@ -800,6 +804,7 @@ async fn insight(
         binding_chart,
         invite,
         invite_chart,
+        split,
         repeat,
         referral,
         rates_chart,
@@ -831,6 +836,8 @@ struct ConsoleInsight {
     /// The community whose invite tree is shown: (id, name, tree).
     invite: Option<(String, String, kith_app::insight::FissionTree)>,
     invite_chart: Option<Svg>,
+    /// Proposed sub-communities of that community.
+    split: Option<kith_app::insight::SplitSuggestion>,
     repeat: kith_app::insight::RepeatPurchase,
     referral: kith_app::insight::ReferralRate,
     rates_chart: Svg,

@@ -241,6 +241,11 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
     assert!(body.contains("注册 0 (0 %)"), "{body}");
     // The binding tree: the sharer with the visitor under them → K = 1 / 2.
     assert!(body.contains(r#"<td class="k-factor">0.5</td>"#), "{body}");
+    // Three members are too few to split the community.
+    assert!(
+        body.contains(r#"<span class="badge" id="split-suggested">暂不拆分</span>"#),
+        "{body}"
+    );
     // The KOL ranking names members of the pool.
     assert!(body.contains(r#"<tr class="kol-row"><td>1</td>"#), "{body}");
     // English too.
