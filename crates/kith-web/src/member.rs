@@ -1042,7 +1042,7 @@ fn shared_path(l: &ShareLink) -> String {
         },
         LinkKind::Post => format!("/posts/{}", l.target_id),
         LinkKind::Community => format!("/communities/{}", l.target_id),
-        LinkKind::GroupBuy => "/".to_owned(),
+        LinkKind::GroupBuy => format!("/groups/{}", l.target_id),
     }
 }
 

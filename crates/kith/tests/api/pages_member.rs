@@ -22,6 +22,7 @@ both_engines!(
     tagged_product_from_a_post_credits_its_author,
     posts_are_edited_deleted_and_replied_to_through_the_pages,
     community_announcements_and_invite_links_through_the_pages,
+    group_buy_links_land_on_their_group,
 );
 
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
@@ -893,4 +894,56 @@ async fn community_announcements_and_invite_links_through_the_pages(t: TestApp) 
     lb.get("/c/join/not*a*code").await.expect(404);
     let p = Browser::new(&t).get(&join).await.expect(303);
     assert!(p.location().starts_with("/login?next="));
+}
+
+async fn group_buy_links_land_on_their_group(t: TestApp) {
+    let s = shop(&t, standard_plan()).await;
+    let c = t
+        .post(
+            &format!("/api/v1/merchants/{}/group-campaigns", s.merchant),
+            Some(&s.owner.token),
+            json!({
+                "sku_id": s.sku, "group_size": 3, "group_price_fen": 8_000, "stock_limit": 30,
+                "ends_at": kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock) + 7 * 24 * 3_600_000),
+            }),
+        )
+        .await
+        .expect(201);
+    let leader = t.register_member("团长").await;
+    let seat = t
+        .post(
+            &format!(
+                "/api/v1/group-campaigns/{}/groups",
+                c["id"].as_str().unwrap()
+            ),
+            Some(&leader.token),
+            json!({ "delivery": "shipping", "address": crate::harness::address() }),
+        )
+        .await
+        .expect(201);
+    let gid = seat["group"]["id"].as_str().unwrap().to_owned();
+    let link = t
+        .post(
+            "/api/v1/share-links",
+            Some(&leader.token),
+            json!({ "kind": "group_buy", "target_id": gid }),
+        )
+        .await
+        .expect(201);
+    let code = link["code"].as_str().unwrap();
+    let b = t.register_member("拼友").await;
+    let mut bb = Browser::login(&t, &b).await;
+    assert_eq!(
+        bb.get(&format!("/s/{code}")).await.expect(303).location(),
+        format!("/groups/{gid}")
+    );
+    assert_eq!(
+        Browser::new(&t)
+            .get(&format!("/s/{code}"))
+            .await
+            .expect(303)
+            .location(),
+        format!("/s/{code}/join?next=%2Fgroups%2F{gid}")
+    );
+    assert_eq!(funnel(&t, &leader).await[0]["visits"], 2);
 }
