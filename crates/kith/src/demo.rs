@@ -497,6 +497,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
         },
     )
     .await?;
+    crate::demo_group_buy::build(app).await?;
 
     // An application waiting for the platform admin.
     let applicant = principal(&members[39]);
