@@ -290,6 +290,25 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     assert!(!frag.body.contains("<html"));
     assert_eq!(frag.text_of("seats-paid"), "1/3");
 
+    // A second group in the same campaign is over the per-member limit: the campaign page
+    // says so, 409.
+    let limit = submit_seat(
+        &mut lb,
+        &format!("/group-buys/{cid}"),
+        &format!("/group-buys/{cid}/open"),
+    )
+    .await
+    .expect(409);
+    assert!(
+        limit.text_of("refusal").contains("limit of 1 per member"),
+        "{}",
+        limit.body
+    );
+    assert!(
+        limit.body.contains("id=\"campaign-title\""),
+        "the campaign page itself"
+    );
+
     // The time left counts down with the clock, in either language.
     t.clock.advance_secs(3600 + 12 * 60);
     let g = anon.get(&format!("/groups/{gid}")).await.expect(200);
@@ -467,6 +486,21 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
     );
 
     t.clock.advance_secs(3601);
+    // Past its time but not failed yet (the job has not run): joining is refused.
+    let other = member(&t, "晚来一步").await;
+    let mut ob = Browser::login(&t, &other).await;
+    let r = submit_seat(
+        &mut ob,
+        &format!("/groups/{gid}"),
+        &format!("/groups/{gid}/join"),
+    )
+    .await
+    .expect(409);
+    assert!(
+        r.text_of("refusal").contains("time has run out"),
+        "{}",
+        r.body
+    );
     kith_app::jobs::run_once(&t.app, "test")
         .await
         .expect("jobs");
@@ -482,8 +516,6 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
     );
     assert!(!g.body.contains("id=\"join-form\""));
     // Joining a failed group is refused on the page.
-    let other = member(&t, "晚来一步").await;
-    let mut ob = Browser::login(&t, &other).await;
     let r = submit_seat(
         &mut ob,
         &format!("/groups/{gid}"),
