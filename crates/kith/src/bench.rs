@@ -20,6 +20,7 @@
 //! it, fills them, and leaves them there. Seed data is made through the use cases.
 
 pub mod graph;
+pub mod groupbuy;
 pub mod search;
 
 use std::future::Future;
@@ -50,6 +51,9 @@ pub enum BenchCommand {
     /// The insight graph: snapshot build, PageRank against a minimal CSR power iteration
     /// over the same arrays, label propagation.
     Graph(graph::GraphArgs),
+    /// Group-buy joins (and their payments) under contention for the last seats of
+    /// groups, against checkout + payment on one hot SKU in the same run.
+    Groupbuy(CheckoutArgs),
     /// Search on a synthetic Chinese world: indexing against bare tantivy, friend-scoped
     /// query p50/p99 against the bare index unscoped, segmentation against jieba-rs.
     Search(search::SearchArgs),
@@ -121,12 +125,13 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Checkout(args) => checkout(args).await,
         BenchCommand::Graph(args) => tokio::task::spawn_blocking(move || graph::run(args)).await?,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::Groupbuy(args) => groupbuy::run(args).await,
     }
 }
 
 /// Price of every bench SKU: ¥1, so a modest wallet pays for many orders.
-const PRICE_FEN: i64 = 100;
-const BUYERS: usize = 64;
+pub(crate) const PRICE_FEN: i64 = 100;
+pub(crate) const BUYERS: usize = 64;
 const PASSWORD: &str = "kith-bench-2026";
 
 /// The temporary data directory, removed when the bench ends (also on error).
@@ -138,13 +143,17 @@ impl Drop for TempDir {
     }
 }
 
-fn app_err(what: &'static str) -> impl Fn(AppError) -> anyhow::Error {
+pub(crate) fn app_err(what: &'static str) -> impl Fn(AppError) -> anyhow::Error {
     move |e| anyhow::anyhow!("{what}: {e}")
 }
 
 /// Runs `f(0..count)` on `concurrency` tasks that each take the next index until none are
 /// left; stops early on the first error. Results come back in index order.
-async fn run_parallel<T, F, Fut>(count: usize, concurrency: usize, f: F) -> anyhow::Result<Vec<T>>
+pub(crate) async fn run_parallel<T, F, Fut>(
+    count: usize,
+    concurrency: usize,
+    f: F,
+) -> anyhow::Result<Vec<T>>
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = anyhow::Result<T>> + Send + 'static,
@@ -191,21 +200,21 @@ where
 }
 
 /// One timed phase.
-struct Phase {
-    name: &'static str,
-    unit: &'static str,
-    count: usize,
-    seconds: f64,
+pub(crate) struct Phase {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub count: usize,
+    pub seconds: f64,
 }
 
 impl Phase {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.count as f64 / self.seconds.max(1e-9)
     }
 }
 
 /// Runs `warmup` untimed operations, then `count` timed ones, at `concurrency`.
-async fn timed<F, Fut>(
+pub(crate) async fn timed<F, Fut>(
     name: &'static str,
     unit: &'static str,
     warmup: usize,
@@ -233,19 +242,27 @@ where
 }
 
 /// What the seed made.
-struct World {
-    merchant: String,
-    skus: Vec<String>,
-    hot_sku: String,
-    buyers: Vec<Principal>,
+pub(crate) struct World {
+    pub owner: Principal,
+    pub merchant: String,
+    pub skus: Vec<String>,
+    pub hot_sku: String,
+    pub buyers: Vec<Principal>,
 }
 
-async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let (raw_count, order_count, sku_count) = args.scale.sizes();
-    let concurrency = args.concurrency.clamp(1, 1024);
-    let warm_raw = (raw_count / 20).max(2 * concurrency);
-    let warm_orders = (order_count / 20).max(2 * concurrency);
+/// The storage a bench runs on, migrated, with an app whose rate limits are off.
+pub(crate) struct Bench {
+    pub db: Db,
+    pub app: App,
+    pub engine: &'static str,
+    pub sync_mode: String,
+    pub pool_size: usize,
+    _temp: Option<TempDir>,
+}
+
+/// Opens the bench's storage: a fresh SQLite directory, or the (empty) PostgreSQL
+/// database given.
+pub(crate) async fn open_bench(args: &CheckoutArgs) -> anyhow::Result<Bench> {
     let sync = match args.sqlite_sync.as_str() {
         "normal" => SqliteSync::Normal,
         "full" => SqliteSync::Full,
@@ -255,7 +272,6 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     let pool_size = args
         .pool_size
         .unwrap_or(if database_url.is_some() { 16 } else { 4 });
-
     // Storage: a fresh SQLite directory, or the (empty) PostgreSQL database given.
     let mut _temp = None;
     let data_dir = match (&database_url, &args.data_dir) {
@@ -334,7 +350,30 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
         ..AppConfig::default()
     };
     let app = App::new(db.clone(), clock, config);
+    Ok(Bench {
+        db,
+        app,
+        engine,
+        sync_mode,
+        pool_size,
+        _temp,
+    })
+}
 
+async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (raw_count, order_count, sku_count) = args.scale.sizes();
+    let concurrency = args.concurrency.clamp(1, 1024);
+    let warm_raw = (raw_count / 20).max(2 * concurrency);
+    let warm_orders = (order_count / 20).max(2 * concurrency);
+    let bench = open_bench(&args).await?;
+    let (db, app, engine, sync_mode, pool_size) = (
+        bench.db.clone(),
+        bench.app.clone(),
+        bench.engine,
+        bench.sync_mode.clone(),
+        bench.pool_size,
+    );
     println!(
         "kith bench checkout: scale {}, {} ({sync_mode}), {concurrency} concurrent tasks, pool {pool_size}",
         args.scale.name(),
@@ -344,7 +383,7 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     // Seed, through the use cases.
     let seed_start = Instant::now();
     let orders_total = 2 * (order_count + warm_orders);
-    let world = seed(&app, sku_count, orders_total, concurrency).await?;
+    let world = seed(&app, sku_count, orders_total, concurrency, BUYERS).await?;
     let seed_secs = seed_start.elapsed().as_secs_f64();
     println!(
         "seed: 1 merchant, {} SKUs + 1 hot SKU, {} buyers with topped-up wallets ({seed_secs:.1} s)",
@@ -514,7 +553,7 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn address() -> Address {
+pub(crate) fn address() -> Address {
     Address {
         name: "王小美".into(),
         phone: "13912345678".into(),
@@ -526,7 +565,12 @@ fn address() -> Address {
 }
 
 /// One order of one unit of `sku`, paid from the buyer's wallet.
-async fn buy(app: &App, merchant: &str, buyer: &Principal, sku: &str) -> anyhow::Result<()> {
+pub(crate) async fn buy(
+    app: &App,
+    merchant: &str,
+    buyer: &Principal,
+    sku: &str,
+) -> anyhow::Result<()> {
     let order = app
         .checkout(
             buyer,
@@ -548,11 +592,12 @@ async fn buy(app: &App, merchant: &str, buyer: &Principal, sku: &str) -> anyhow:
 
 /// A platform admin, one approved merchant whose SKUs cost ¥1 and are well stocked in its
 /// warehouse, and `BUYERS` members whose wallets cover `orders_total` orders between them.
-async fn seed(
+pub(crate) async fn seed(
     app: &App,
     sku_count: usize,
     orders_total: usize,
     concurrency: usize,
+    buyer_count: usize,
 ) -> anyhow::Result<World> {
     let t = Instant::now();
     let admin = app
@@ -696,16 +741,16 @@ async fn seed(
     // (~20 ms of CPU and ~19 MiB of memory each), so no more at once than there are cores.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let a = app.clone();
-    let buyers = run_parallel(BUYERS, cores, move |i| {
+    let buyers = run_parallel(buyer_count, cores, move |i| {
         member(a.clone(), format!("139{i:08}"), format!("基准买家{i}"))
     })
     .await?;
     let t = step("buyers registered", t);
     // Each topped up through a signed sandbox gateway callback.
-    let per_buyer_fen = (orders_total.div_ceil(BUYERS) as i64 + 2) * PRICE_FEN;
+    let per_buyer_fen = (orders_total.div_ceil(buyer_count) as i64 + 2) * PRICE_FEN;
     let (a, b) = (app.clone(), Arc::new(buyers));
     let bs = b.clone();
-    run_parallel(BUYERS, concurrency, move |i| {
+    run_parallel(buyer_count, concurrency, move |i| {
         let (app, buyers) = (a.clone(), bs.clone());
         async move {
             let mut left = per_buyer_fen;
@@ -767,6 +812,7 @@ async fn seed(
     let mut skus = Arc::try_unwrap(skus).unwrap_or_else(|a| (*a).clone());
     let hot_sku = skus.pop().expect("the hot SKU");
     Ok(World {
+        owner,
         merchant,
         skus,
         hot_sku,
