@@ -71,8 +71,8 @@ pub struct Strings {
     pub results: &'static str,
     pub mutual_friends: &'static str,
     pub friend: &'static str,
-    pub nav_wallet_soon: &'static str,
-    pub nav_groupbuy_soon: &'static str,
+    pub nav_wallet: &'static str,
+    pub nav_groupbuy: &'static str,
     pub login: &'static str,
     pub logout: &'static str,
     pub register: &'static str,
@@ -225,7 +225,6 @@ pub struct Strings {
     pub reject: &'static str,
     pub reject_reason: &'static str,
     pub approved_list: &'static str,
-    pub coming_soon: &'static str,
 }
 
 impl Strings {
@@ -305,8 +304,8 @@ pub static ZH: Strings = Strings {
     results: "条结果",
     mutual_friends: "位共同好友",
     friend: "好友",
-    nav_wallet_soon: "钱包与团队（即将上线）",
-    nav_groupbuy_soon: "拼团（即将上线）",
+    nav_wallet: "钱包与团队",
+    nav_groupbuy: "我的拼团",
     login: "登录",
     logout: "退出",
     register: "注册",
@@ -459,7 +458,6 @@ pub static ZH: Strings = Strings {
     reject: "驳回",
     reject_reason: "驳回原因",
     approved_list: "已入驻商家",
-    coming_soon: "即将上线",
 };
 
 pub static EN: Strings = Strings {
@@ -493,8 +491,8 @@ pub static EN: Strings = Strings {
     results: "results",
     mutual_friends: "mutual friends",
     friend: "Friend",
-    nav_wallet_soon: "Wallet & team (coming soon)",
-    nav_groupbuy_soon: "Group-buys (coming soon)",
+    nav_wallet: "Wallet & team",
+    nav_groupbuy: "My group-buys",
     login: "Log in",
     logout: "Log out",
     register: "Sign up",
@@ -647,7 +645,6 @@ pub static EN: Strings = Strings {
     reject: "Reject",
     reject_reason: "Reason for rejection",
     approved_list: "Trading merchants",
-    coming_soon: "Coming soon",
 };
 
 pub mod social;
