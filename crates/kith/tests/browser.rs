@@ -2,8 +2,11 @@
 //! real `kith serve --demo` binary on a random port: a member logs in, reads the feed, opens
 //! a product, adds it to the cart, checks out, pays on the sandbox gateway's page and sees
 //! the order; the merchant ships it from the console; the clerk redeems a pickup code; the
-//! admin approves a shop application. Screenshots of every step are saved (the directory
-//! is printed) and the browser's console must stay free of errors.
+//! admin approves a shop application. Then the demo's distributor reads the trust-ranked
+//! feed, searches 减肥 among friends (the who view), opens a product friends bought, shares
+//! it (link and QR code) and sees their wallet; the merchant opens the analytics dashboard
+//! (SVG charts); the admin approves the distributor's withdrawal. Screenshots of every step
+//! are saved (the directory is printed) and the browser's console must stay free of errors.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them
 //! the test prints why and passes, unless `CI` is set, where it fails.
@@ -387,6 +390,92 @@ async fn journeys_in_a_real_browser() {
     d.until_text("#order-status", "Shipped").await;
     d.until_text("#tracking-no", "SF2026112201").await;
     d.shot("order-shipped-en").await;
+    d.logout().await;
+
+    // The demo's distributor reads the trust-ranked feed, ...
+    d.login(&kith::demo::member_phone(kith::demo::DISTRIBUTOR))
+        .await;
+    // Back to Chinese (the member before switched this browser to English).
+    d.go("/?lang=zh").await;
+    d.el("article.post").await;
+    d.shot("distributor-feed").await;
+
+    // ... searches 减肥 among friends: the who view names the KOL, a friend who writes
+    // about it (王梓萱, demo member 40) ...
+    d.go("/search").await;
+    d.fill("#q", "减肥").await;
+    d.el("select[name=scope]")
+        .await
+        .select_by_value("friends")
+        .await
+        .expect("scope");
+    d.click("#search").await;
+    d.until_text("#who-view .who-entry", "王梓萱").await;
+    d.until_text("article.post", "减肥").await;
+    d.shot("search-friends-who").await;
+
+    // ... opens the 十五年 a friend bought (social proof), shares it: a link and a QR code ...
+    d.go("/shops").await;
+    d.until_text("a.card", "茅台镇酱香酒坊")
+        .await
+        .click()
+        .await
+        .expect("open shop");
+    d.until_text("a.card", "十五年坤沙酱香")
+        .await
+        .click()
+        .await
+        .expect("open product");
+    d.until_text("#product-name", "十五年坤沙酱香").await;
+    d.until_text("#social-proof", "位好友买过").await;
+    d.shot("product-friends-bought").await;
+    d.click("#share").await;
+    let link = d.el("#share-url").await;
+    let url = link
+        .prop("value")
+        .await
+        .expect("share url")
+        .unwrap_or_default();
+    assert!(url.contains("/s/"), "a share link: {url}");
+    d.el("figure.qr svg").await;
+    d.shot("share-link-qr").await;
+
+    // ... and their wallet: commission available, and the withdrawal waiting for approval.
+    d.click("nav a[href='/me/wallet']").await;
+    let available = d
+        .el(".wallet .available")
+        .await
+        .text()
+        .await
+        .expect("available");
+    assert!(
+        available.chars().any(|c| ('1'..='9').contains(&c)),
+        "an available balance: {available}"
+    );
+    d.el(".withdrawal").await;
+    d.shot("distributor-wallet").await;
+    d.logout().await;
+
+    // The merchant opens the analytics dashboard: charts drawn as SVG, and the KOL (王梓萱)
+    // in the influence ranking.
+    d.login("13800000001").await;
+    d.go("/console").await;
+    d.until_text("h1", "茅台镇酱香酒坊").await;
+    d.click("a[href^='/console/'][href$='/insight']").await;
+    d.el("#energy svg").await;
+    d.el("#kol svg").await;
+    d.until_text(".kol-row", "王梓萱").await;
+    d.shot("console-insight").await;
+    d.logout().await;
+
+    // The admin approves the distributor's withdrawal (张一诺, demo member 42).
+    d.login("13800000000").await;
+    d.go("/admin").await;
+    d.until_text(".withdrawal", "张一诺").await;
+    d.shot("admin-withdrawals").await;
+    d.click(".withdrawal .approve").await;
+    d.el("#no-withdrawals").await;
+    d.shot("admin-withdrawal-approved").await;
 
     d.collect_errors().await;
     let errors = std::mem::take(&mut d.errors);
