@@ -8,9 +8,11 @@
 //!   member's order holding a seat. Every order is an ordinary order (stock reserved at the
 //!   fulfilling location, commission snapshot, unpaid timeout — capped at the group's
 //!   expiry) with one seat in `group_seats`.
-//! - Seats are taken by conditional updates, in the order's transaction: the campaign's
-//!   `seats_taken < stock_limit`, the group's `held_seats < size` (and the database's
-//!   `paid ≤ held ≤ size` check). A paid seat waits in `awaiting_group`
+//! - Seats are taken by conditional updates, in the order's transaction: opening a group
+//!   takes all its seats from the campaign (`seats_taken + size ≤ stock_limit`, given back
+//!   when the group fails), so every group opened can fill; joining takes one of the
+//!   group's (`held_seats < size`, and the database's `paid ≤ held ≤ size` check). Ending
+//!   a campaign stops new groups; groups gathering may still fill until they expire. A paid seat waits in `awaiting_group`
 //!   ([`on_paid`], called by `orders::mark_paid`); the last paid seat makes the group
 //!   `succeeded` and every order in it moves to fulfilment, its commission booked then (the
 //!   group leader's share included, capped by the plan).
@@ -149,7 +151,8 @@ pub struct Seat {
 pub struct MySeat {
     pub group: Group,
     pub order_id: String,
-    /// `held`, `paid` or `released`.
+    /// `held`, `paid`, `released` (cancelled or refunded before the group succeeded) or
+    /// `refunded` (refunded after it succeeded).
     pub seat: String,
 }
 
@@ -189,7 +192,10 @@ fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
         per_member_limit: r.int(16)?,
         commission: r.int(17)? != 0,
         leader_bp: r.int(18)?,
-        open_for_groups: status == "active" && starts <= now && now < ends && taken < limit,
+        open_for_groups: status == "active"
+            && starts <= now
+            && now < ends
+            && taken + r.int(10)? <= limit,
         status,
         created_at: rfc3339(r.int(20)?),
     })
@@ -261,7 +267,7 @@ fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResult<Group> {
     let members = c
         .query(
             "SELECT a.id, a.display_name, s.state FROM group_seats s JOIN accounts a ON a.id = s.account_id
-             WHERE s.group_id = $1 AND s.state <> 'released' ORDER BY s.joined_at, s.order_id",
+             WHERE s.group_id = $1 AND s.state IN ('held', 'paid') ORDER BY s.joined_at, s.order_id",
             args![&id],
         )?
         .iter()
@@ -304,11 +310,21 @@ fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResult<Group> {
 /// The live seat of an order: (group id, seat state).
 fn seat_of(c: &mut dyn Conn, order_id: &str) -> AppResult<Option<(String, String)>> {
     c.query_opt(
-        "SELECT group_id, state FROM group_seats WHERE order_id = $1 AND state <> 'released'",
+        "SELECT group_id, state FROM group_seats WHERE order_id = $1 AND state IN ('held', 'paid')",
         args![order_id],
     )?
     .map(|r| Ok((r.text(0)?, r.text(1)?)))
     .transpose()
+}
+
+/// Locks the group of a group-buy order (if it is one) before the order's stock is
+/// touched, so a cancel or refund takes its locks in the order a join does (group, then
+/// stock).
+pub(crate) fn lock_group_of(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    if let Some((group_id, _)) = seat_of(c, order_id)? {
+        lock_group(c, &group_id)?;
+    }
+    Ok(())
 }
 
 /// Whether an order's payment may be taken now: always for an ordinary order; for a
@@ -413,10 +429,13 @@ pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppRe
 /// Every seat is paid: the group succeeds and each of its orders goes to the merchant, with
 /// its commission booked (the group leader's share on members' orders included).
 fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()> {
-    c.execute(
+    let n = c.execute(
         "UPDATE buy_groups SET status = 'succeeded', ended_at = $1 WHERE id = $2 AND status = 'forming'",
         args![now, &g.id],
     )?;
+    if n == 0 {
+        return Err(AppError::state("the group changed meanwhile; try again"));
+    }
     let campaign = c.query_one(
         "SELECT commission, leader_bp FROM group_campaigns WHERE id = $1",
         args![&g.campaign_id],
@@ -461,26 +480,26 @@ fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()> {
 }
 
 /// An order of a group was cancelled or refunded in full (inside `orders`). Before the
-/// group succeeded its seat is released: free again, the campaign's seat returned, and if
-/// it was the leader's the earliest paid member leads — or, with nobody paid left, the
-/// group fails. After success nothing changes (the seat was sold).
+/// group succeeded its seat is released — free again for someone else (the group keeps its
+/// seats from the campaign) — and if it was the leader's the earliest paid member leads, or,
+/// with nobody paid left, the group fails. After success the seat is marked `refunded`: it
+/// was sold, and no longer counts toward the member's limit. A failed group's counts stay
+/// as they were when it failed.
 pub(crate) fn on_released(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<()> {
     let Some((group_id, state)) = seat_of(c, &o.id)? else {
         return Ok(());
     };
     let g = lock_group(c, &group_id)?;
-    if g.state.status == GroupStatus::Succeeded {
-        return Ok(());
-    }
+    let after = if g.state.status == GroupStatus::Succeeded {
+        "refunded"
+    } else {
+        "released"
+    };
     c.execute(
-        "UPDATE group_seats SET state = 'released' WHERE order_id = $1",
-        args![&o.id],
+        "UPDATE group_seats SET state = $1 WHERE order_id = $2",
+        args![after, &o.id],
     )?;
-    c.execute(
-        "UPDATE group_campaigns SET seats_taken = seats_taken - 1, updated_at = $1 WHERE id = $2",
-        args![now, &g.campaign_id],
-    )?;
-    if g.state.status == GroupStatus::Failed {
+    if g.state.status.is_over() {
         return Ok(());
     }
     let was_paid = i64::from(state == "paid");
@@ -543,9 +562,19 @@ fn fail(c: &mut dyn Conn, now: i64, group_id: &str, reason: &str) -> AppResult<(
     if n == 0 {
         return Ok(());
     }
+    let campaign: String = c
+        .query_one(
+            "SELECT campaign_id FROM buy_groups WHERE id = $1",
+            args![group_id],
+        )?
+        .text(0)?;
+    c.execute(
+        "UPDATE group_campaigns SET seats_taken = seats_taken - (SELECT size FROM buy_groups WHERE id = $1), updated_at = $2 WHERE id = $3",
+        args![group_id, now, &campaign],
+    )?;
     let seats = c
         .query(
-            "SELECT order_id FROM group_seats WHERE group_id = $1 AND state <> 'released' ORDER BY joined_at, order_id",
+            "SELECT order_id FROM group_seats WHERE group_id = $1 AND state IN ('held', 'paid') ORDER BY joined_at, order_id",
             args![group_id],
         )?
         .iter()
@@ -585,6 +614,21 @@ pub async fn run_job(app: &App, payload: &serde_json::Value) -> Result<(), Strin
     let now = app.now_ms();
     app.db
         .write(move |c| {
+            // Locks in the order a join takes them (campaign, then group).
+            let campaign = c
+                .query_opt(
+                    "SELECT campaign_id FROM buy_groups WHERE id = $1",
+                    args![&gid],
+                )?
+                .ok_or(AppError::NotFound("group"))?
+                .text(0)?;
+            c.query_opt(
+                &format!(
+                    "SELECT id FROM group_campaigns WHERE id = $1{}",
+                    c.for_update()
+                ),
+                args![&campaign],
+            )?;
             let g = lock_group(c, &gid)?;
             let due = g.state.expires_at_ms.is_some_and(|e| now >= e);
             if g.state.status == GroupStatus::Forming && due {
@@ -605,24 +649,41 @@ fn take_seat(
     group: Option<&str>,
     (delivery, address, pickup_store): (DeliveryMethod, Option<&Address>, Option<&str>),
 ) -> AppResult<(String, String)> {
-    // The campaign's seat first: this row serialises every seat of the campaign, so the
-    // per-member count below cannot race with the same member's other joins.
-    let opening = group.is_none();
-    let n = c.execute(
-        "UPDATE group_campaigns SET seats_taken = seats_taken + 1, updated_at = $1
-         WHERE id = $2 AND status = 'active' AND seats_taken < stock_limit AND ($3 = 0 OR (starts_at <= $1 AND ends_at > $1))",
-        args![now, campaign_id, i64::from(opening)],
-    )?;
-    let campaign = load_campaign(c, campaign_id, now)?;
-    if n == 0 {
-        return Err(if campaign.status != "active" {
-            AppError::state("the campaign has ended")
-        } else if campaign.seats_left <= 0 {
-            AppError::state("the campaign is sold out")
-        } else {
-            AppError::state("the campaign is not running now: no new groups can be opened")
-        });
-    }
+    // The campaign's row first: it serialises every seat of the campaign, so the
+    // per-member count below cannot race with the same member's other seats. A group
+    // opening takes all its seats from the campaign at once (so every group opened can
+    // fill); joining takes one of its group's.
+    let campaign = match group {
+        None => {
+            let n = c.execute(
+                "UPDATE group_campaigns SET seats_taken = seats_taken + group_size, updated_at = $1
+                 WHERE id = $2 AND status = 'active' AND seats_taken + group_size <= stock_limit AND starts_at <= $1 AND ends_at > $1",
+                args![now, campaign_id],
+            )?;
+            let campaign = load_campaign(c, campaign_id, now)?;
+            if n == 0 {
+                return Err(if campaign.status != "active" {
+                    AppError::state("the campaign has ended")
+                } else if campaign.seats_left < campaign.group_size {
+                    AppError::state("the campaign is sold out: no seats left for a new group")
+                } else {
+                    AppError::state("the campaign is not running now: no new groups can be opened")
+                });
+            }
+            campaign
+        }
+        Some(_) => {
+            c.query_opt(
+                &format!(
+                    "SELECT id FROM group_campaigns WHERE id = $1{}",
+                    c.for_update()
+                ),
+                args![campaign_id],
+            )?
+            .ok_or(AppError::NotFound("group-buy campaign"))?;
+            load_campaign(c, campaign_id, now)?
+        }
+    };
     merchant_status(c, &campaign.merchant_id)?.ensure_trading()?;
     let (group_id, unit, deadline) = match group {
         None => {
@@ -644,7 +705,7 @@ fn take_seat(
             }
             let inside = c
                 .query_opt(
-                    "SELECT 1 FROM group_seats WHERE group_id = $1 AND account_id = $2 AND state <> 'released'",
+                    "SELECT 1 FROM group_seats WHERE group_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
                     args![gid, who],
                 )?
                 .is_some();
@@ -665,7 +726,7 @@ fn take_seat(
     };
     let mine = c
         .query_one(
-            "SELECT COUNT(*) FROM group_seats WHERE campaign_id = $1 AND account_id = $2 AND state <> 'released'",
+            "SELECT COUNT(*) FROM group_seats WHERE campaign_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
             args![campaign_id, who],
         )?
         .int(0)?;

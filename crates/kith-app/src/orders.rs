@@ -1187,6 +1187,7 @@ pub(crate) fn cancel(
     note: &str,
 ) -> AppResult<()> {
     let next = o.status.cancel()?;
+    crate::group_buy::lock_group_of(c, &o.id)?;
     release_all(c, now, o)?;
     c.execute(
         "UPDATE orders SET cancelled_at = $1 WHERE id = $2",
@@ -1234,6 +1235,7 @@ pub(crate) fn refund(
             o.status.as_str()
         )));
     }
+    crate::group_buy::lock_group_of(c, &o.id)?;
     let stored = load_lines(c, &o.id)?;
     let states: Vec<LineState> = stored
         .iter()

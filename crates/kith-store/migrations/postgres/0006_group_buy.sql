@@ -16,8 +16,8 @@ CREATE TABLE group_campaigns (
     duration_secs    bigint NOT NULL CHECK (duration_secs > 0),
     starts_at        timestamptz NOT NULL,
     ends_at          timestamptz NOT NULL,
-    -- Seats (units) the campaign may sell, and how many are taken: held by open groups or
-    -- sold in succeeded ones. Never more taken than the limit.
+    -- Seats (units) the campaign may sell, and how many are taken: every seat of each
+    -- group opened (given back when the group fails). Never more taken than the limit.
     stock_limit      bigint NOT NULL CHECK (stock_limit > 0),
     seats_taken      bigint NOT NULL DEFAULT 0,
     per_member_limit bigint NOT NULL CHECK (per_member_limit > 0),
@@ -56,13 +56,13 @@ CREATE TABLE group_seats (
     group_id    uuid NOT NULL REFERENCES buy_groups (id),
     campaign_id uuid NOT NULL REFERENCES group_campaigns (id),
     account_id  uuid NOT NULL REFERENCES accounts (id),
-    -- `held` (order placed, unpaid), `paid`, or `released` (cancelled or refunded before
-    -- the group succeeded: the seat is free again).
-    state       text NOT NULL CHECK (state IN ('held', 'paid', 'released')),
+    -- `held` (order placed, unpaid), `paid`, `released` (cancelled or refunded before the
+    -- group succeeded: the seat is free again) or `refunded` (refunded after success).
+    state       text NOT NULL CHECK (state IN ('held', 'paid', 'released', 'refunded')),
     joined_at   timestamptz NOT NULL,
     paid_at     timestamptz
 );
 -- One live seat per member per group: joining twice is refused by the database too.
-CREATE UNIQUE INDEX group_seats_one_live ON group_seats (group_id, account_id) WHERE state <> 'released';
+CREATE UNIQUE INDEX group_seats_one_live ON group_seats (group_id, account_id) WHERE state IN ('held', 'paid');
 CREATE INDEX group_seats_member_idx ON group_seats (campaign_id, account_id);
 CREATE INDEX group_seats_group_idx ON group_seats (group_id, state);

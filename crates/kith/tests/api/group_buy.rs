@@ -371,6 +371,26 @@ async fn a_group_fills_by_sharing_and_proceeds(t: TestApp) {
         .expect(200);
     assert_eq!(mine[0]["group"]["id"], json!(gid));
     assert_eq!(mine[0]["seat"], "paid");
+    // Refunded after success: the seat was sold (the group stays succeeded), the commission
+    // is taken back, and the seat no longer counts toward the friend's limit of one.
+    t.post(
+        &format!(
+            "/api/v1/merchants/{}/orders/{friend_order}/refunds",
+            s.merchant
+        ),
+        Some(&s.owner.token),
+        json!({ "reason": "不想要了" }),
+    )
+    .await
+    .expect(201);
+    assert_eq!(group(&t, &gid).await["status"], "succeeded");
+    let mine = t
+        .get("/api/v1/me/groups", Some(&friend.token))
+        .await
+        .expect(200);
+    assert_eq!(mine[0]["seat"], "refunded");
+    assert_eq!(wallet_balance(&t, &friend).await, 20_000);
+    open(&t, &cid, &friend).await;
     audit(&t).await;
 }
 
@@ -419,9 +439,20 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
     join(&t, &gid, &stranger).await.problem(409, None);
     assert_eq!(stock(&t, &s).await, (10, 3));
 
+    // The unpaid order lapses after the merchant's 30 minutes: its seat is free again.
+    t.clock.advance_secs(30 * 60 + 1);
+    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    assert_eq!(order(&t, &idle_order, &idle).await["status"], "cancelled");
+    let g = group(&t, &gid).await;
+    assert_eq!(
+        (g["held_seats"].as_i64(), g["seats_left"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(stock(&t, &s).await, (10, 2));
+
     // Time runs out: the group fails, the paid seats are refunded through their own
-    // providers, the unpaid order is cancelled, stock and campaign seats come back.
-    t.clock.advance_secs(2 * HOUR + 1);
+    // providers, stock and campaign seats come back.
+    t.clock.advance_secs(2 * HOUR);
     kith_app::jobs::run_once(&t.app, "test").await.unwrap();
     let g = group(&t, &gid).await;
     assert_eq!(g["status"], "failed");
@@ -457,7 +488,12 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
     join(&t, &gid, &stranger).await.problem(409, None);
     assert_eq!(
         group_events(&t, &gid).await,
-        ["group.opened", "group.joined", "group.failed"]
+        [
+            "group.opened",
+            "group.joined",
+            "group.seat_released",
+            "group.failed"
+        ]
     );
     audit(&t).await;
 }
@@ -478,6 +514,14 @@ async fn a_refunded_leader_hands_over_to_the_earliest_payer(t: TestApp) {
     t.clock.advance_secs(5);
     pay_wallet(&t, &o2, &second).await.expect(200);
 
+    // The merchant ends the campaign: no new groups, but this one may still fill.
+    t.post(
+        &format!("/api/v1/group-campaigns/{cid}/end"),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
     // The merchant refunds the leader's order before the group filled.
     t.post(
         &format!(
@@ -560,7 +604,7 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     let c = campaign(
         &t,
         &s,
-        json!({ "duration_secs": 600, "stock_limit": 4, "per_member_limit": 1 }),
+        json!({ "duration_secs": 600, "stock_limit": 6, "per_member_limit": 1 }),
     )
     .await;
     let cid = id(&c);
@@ -631,7 +675,8 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .expect(200);
     assert_eq!(group(&t, &gid).await["seats_left"], 1);
     pay_wallet(&t, &a_order, &a).await.expect(200);
-    // The campaign's stock limit: 4 seats, all taken once 丙 joins and 路人 opens a group.
+    // The campaign's stock limit: 6 seats, all taken once 路人 opens a second group (a group
+    // takes all its seats when it opens, so every group opened can fill).
     let c2 = member_with(&t, "丙", 50_000).await;
     let c2_order = id(&join(&t, &gid, &c2).await.expect(201)["order"]);
     open(&t, &cid, &member).await;

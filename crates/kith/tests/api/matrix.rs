@@ -79,6 +79,12 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("post", "/sandbox/pay/{payment_id}/confirm", "the gateway's page: the payment id is the capability, as at a real gateway"),
     ("get", "/api/v1/merchants/{merchant_id}/products/{product_id}/social-proof", "social proof is about the caller's own friends"),
     ("get", "/api/v1/products/{product_id}/social-proof", "social proof is about the caller's own friends"),
+    ("get", "/api/v1/merchants/{merchant_id}/group-campaigns", "a shop's group-buys are public"),
+    ("get", "/api/v1/group-campaigns/{campaign_id}", "a group-buy campaign is public"),
+    ("get", "/api/v1/group-campaigns/{campaign_id}/groups", "joinable groups are public: strangers join them"),
+    ("post", "/api/v1/group-campaigns/{campaign_id}/groups", "any member may open a group"),
+    ("get", "/api/v1/groups/{group_id}", "a group's page is public: it spreads by sharing"),
+    ("post", "/api/v1/groups/{group_id}/join", "any member may join a gathering group"),
 ];
 
 /// Parameters that name no one's object: callbacks are signed by the gateway or carrier
@@ -215,6 +221,31 @@ async fn world(t: &TestApp) -> World {
         .await
         .expect(201),
     );
+    let campaign = id_of(
+        &t.post(
+            &m("/group-campaigns"),
+            Some(&owner_a.token),
+            json!({ "sku_id": sku, "group_size": 10, "group_price_fen": 800, "stock_limit": 50,
+                    "ends_at": kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock) + 86_400_000) }),
+        )
+        .await
+        .expect(201),
+    );
+    let seat = t
+        .post(
+            &format!("/api/v1/group-campaigns/{campaign}/groups"),
+            Some(&member.token),
+            json!({ "delivery": "shipping", "address": address() }),
+        )
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/orders/{}/pay", id_of(&seat["order"])),
+        Some(&member.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200);
     let other = t.register_member("矩阵路人").await;
     let admin = t.admin().await;
 
@@ -238,6 +269,8 @@ async fn world(t: &TestApp) -> World {
     ids.insert("account_id", member.id.clone());
     ids.insert("member_id", member.id.clone());
     ids.insert("line_no", "1".to_owned());
+    ids.insert("campaign_id", campaign);
+    ids.insert("group_id", id_of(&seat["group"]));
     World {
         ids,
         owner_a,
