@@ -280,10 +280,9 @@ impl App {
             .read(move |c| {
                 let mut out = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    if let Some(r) = c.query_opt(
-                        "SELECT display_name FROM accounts WHERE id = $1",
-                        args![id],
-                    )? {
+                    if let Some(r) =
+                        c.query_opt("SELECT display_name FROM accounts WHERE id = $1", args![id])?
+                    {
                         out.push((id.clone(), r.text(0)?));
                     }
                 }

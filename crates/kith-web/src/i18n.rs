@@ -647,6 +647,6 @@ pub static EN: Strings = Strings {
     approved_list: "Trading merchants",
 };
 
-pub mod social;
 pub mod console;
 pub mod group_buy;
+pub mod social;
