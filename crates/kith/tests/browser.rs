@@ -4,7 +4,9 @@
 //! the order; the merchant ships it from the console; the clerk redeems a pickup code; the
 //! admin approves a shop application. Then the demo's distributor reads the trust-ranked
 //! feed, searches 减肥 among friends (the who view), opens a product friends bought, shares
-//! it (link and QR code) and sees their wallet; the merchant opens the analytics dashboard
+//! it (link and QR code), sees their wallet, and joins the running group-buy from the shop's
+//! campaign page, paying for its last seat on the sandbox gateway so the group succeeds;
+//! the merchant opens the analytics dashboard
 //! (SVG charts); the admin approves the distributor's withdrawal. Screenshots of every step
 //! are saved (the directory is printed) and the browser's console must stay free of errors.
 //!
@@ -454,6 +456,51 @@ async fn journeys_in_a_real_browser() {
     );
     d.el(".withdrawal").await;
     d.shot("distributor-wallet").await;
+
+    // ... joins the liquor shop's running group-buy (2 of 3 seats paid) from the shop's
+    // campaign page, pays for the last seat on the sandbox gateway, and the group succeeds.
+    d.go("/shops").await;
+    d.until_text("a.card", "茅台镇酱香酒坊")
+        .await
+        .click()
+        .await
+        .expect("open shop");
+    d.click("#shop-group-buys").await;
+    d.click("a.campaign").await;
+    d.el("#group-price").await;
+    d.shot("group-campaign").await;
+    d.click("#joinable .joinable-group a").await;
+    d.until_text("#seats-paid", "2/3").await;
+    d.el("#time-left").await;
+    d.shot("group-running").await;
+    d.fill("#province", "贵州省").await;
+    d.fill("#city", "贵阳市").await;
+    d.fill("#district", "云岩区").await;
+    d.fill("#detail", "中华北路 1 号").await;
+    d.click("#join-group").await;
+    d.el("#pay-sandbox").await;
+    let group_order = d.c.current_url().await.expect("url").to_string();
+    d.click("#pay-sandbox").await;
+    d.click("button[value=succeeded]").await;
+    d.until_text("body", "succeeded").await;
+    d.go(&format!(
+        "/orders/{}",
+        group_order.rsplit('/').next().expect("order id")
+    ))
+    .await;
+    d.until_text("#order-status", "待发货").await;
+    d.shot("group-order-paid").await;
+    d.go("/me/groups").await;
+    d.click("a[href^='/groups/']").await;
+    d.until_text("#seats-paid", "3/3").await;
+    let status = d
+        .el("#group-status")
+        .await
+        .attr("data-status")
+        .await
+        .expect("status");
+    assert_eq!(status.as_deref(), Some("succeeded"));
+    d.shot("group-succeeded").await;
     d.logout().await;
 
     // The merchant opens the analytics dashboard: charts drawn as SVG, and the KOL (王梓萱)
