@@ -421,7 +421,7 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
     assert_eq!(order(&t, &gw_order, &gw).await["status"], "awaiting_group");
     let idle = member_with(&t, "犹豫", 0).await;
     let idle_order = id(&join(&t, &gid, &idle).await.expect(201)["order"]);
-    let late = t
+    let idle_pay = t
         .post(
             &format!("/api/v1/orders/{idle_order}/pay"),
             Some(&idle.token),
@@ -443,6 +443,16 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
     t.clock.advance_secs(30 * 60 + 1);
     kith_app::jobs::run_once(&t.app, "test").await.unwrap();
     assert_eq!(order(&t, &idle_order, &idle).await["status"], "cancelled");
+    let idle_payment = idle_pay["payment"]["id"].as_str().unwrap();
+    assert_eq!(
+        t.get(
+            &format!("/api/v1/payments/{idle_payment}"),
+            Some(&idle.token)
+        )
+        .await
+        .expect(200)["status"],
+        "cancelled"
+    );
     let g = group(&t, &gid).await;
     assert_eq!(
         (g["held_seats"].as_i64(), g["seats_left"].as_i64()),
@@ -450,9 +460,22 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
     );
     assert_eq!(stock(&t, &s).await, (10, 2));
 
+    // A minute before the end someone takes the free seat and opens the gateway's page.
+    t.clock.advance_secs(HOUR + 29 * 60 - 1);
+    let late = member_with(&t, "晚到", 0).await;
+    let late_order = id(&join(&t, &gid, &late).await.expect(201)["order"]);
+    let late_pay = t
+        .post(
+            &format!("/api/v1/orders/{late_order}/pay"),
+            Some(&late.token),
+            json!({ "provider": "sandbox" }),
+        )
+        .await
+        .expect(200);
+
     // Time runs out: the group fails, the paid seats are refunded through their own
-    // providers, stock and campaign seats come back.
-    t.clock.advance_secs(2 * HOUR);
+    // providers, the unpaid order is cancelled, stock and campaign seats come back.
+    t.clock.advance_secs(61);
     kith_app::jobs::run_once(&t.app, "test").await.unwrap();
     let g = group(&t, &gid).await;
     assert_eq!(g["status"], "failed");
@@ -462,7 +485,7 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
         "refunded"
     );
     assert_eq!(order(&t, &gw_order, &gw).await["status"], "refunded");
-    assert_eq!(order(&t, &idle_order, &idle).await["status"], "cancelled");
+    assert_eq!(order(&t, &late_order, &late).await["status"], "cancelled");
     assert_eq!(wallet_balance(&t, &leader).await, 20_000);
     let refunds = t
         .get(
@@ -479,22 +502,37 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(c["seats_taken"], 0);
-    // Paying after expiry: the payment that arrives now is returned at once.
-    let status = t
-        .confirm_on_sandbox(late["payment"]["id"].as_str().unwrap(), "succeeded")
-        .await;
-    assert!(matches!(status, 200 | 303 | 409 | 422), "{status}");
-    assert_eq!(order(&t, &idle_order, &idle).await["status"], "cancelled");
-    join(&t, &gid, &stranger).await.problem(409, None);
+    // The late payer confirms on the gateway after the group failed: the payment is taken
+    // and returned at once, and the order stays cancelled.
+    let payment = late_pay["payment"]["id"].as_str().unwrap();
+    let body = json!({ "event_id": "late-group-1", "payment_id": payment, "status": "succeeded", "amount_fen": GROUP });
+    let r = t
+        .signed_post("/api/v1/payments/sandbox/callback", &body, None)
+        .await
+        .expect(200);
+    assert_eq!(r["outcome"], "late_refunded");
     assert_eq!(
-        group_events(&t, &gid).await,
-        [
-            "group.opened",
-            "group.joined",
-            "group.seat_released",
-            "group.failed"
-        ]
+        t.get(&format!("/api/v1/payments/{payment}"), Some(&late.token))
+            .await
+            .expect(200)["status"],
+        "returned"
     );
+    assert_eq!(order(&t, &late_order, &late).await["status"], "cancelled");
+    join(&t, &gid, &stranger).await.problem(409, None);
+    // Events: opened, a paid join, the seats that lapsed (the late one's order may lapse by
+    // its own deadline just before the group fails, or with it), then failed.
+    let events = group_events(&t, &gid).await;
+    assert_eq!(events[..2], ["group.opened", "group.joined"], "{events:?}");
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("group.failed"),
+        "{events:?}"
+    );
+    let released = events
+        .iter()
+        .filter(|e| *e == "group.seat_released")
+        .count();
+    assert!((1..=2).contains(&released), "{events:?}");
     audit(&t).await;
 }
 
