@@ -35,5 +35,6 @@ mod search;
 mod sharing;
 mod stores;
 mod tiers;
+mod web;
 mod webhooks;
 mod withdrawals;

@@ -5,12 +5,12 @@
 //! posts and posts without the session's CSRF token are refused and change nothing; a
 //! member cannot open the merchant console or the admin page, a clerk only their store.
 
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::header::SET_COOKIE;
 use serde_json::json;
 
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, User};
+use crate::web::Browser;
 
 both_engines!(
     member_shops_pays_and_clerk_redeems_through_the_pages,
@@ -22,166 +22,6 @@ both_engines!(
     buyer_cancels_and_merchant_refunds_through_the_pages,
     search_and_social_proof_through_the_pages,
 );
-
-/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
-struct Browser<'a> {
-    t: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> String {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let key = "name=\"csrf\" value=\"";
-        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
-        self.body[at..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    #[track_caller]
-    fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        self
-    }
-}
-
-impl<'a> Browser<'a> {
-    fn new(t: &'a TestApp) -> Self {
-        Browser {
-            t,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        for v in headers.get_all(SET_COOKIE) {
-            let v = v.to_str().unwrap_or_default();
-            if let Some(pair) = v.split(';').next()
-                && pair.starts_with("kith_session=")
-            {
-                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
-            }
-        }
-        Page {
-            status,
-            headers,
-            body: res.text().await.expect("body"),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.t.base));
-        self.send(req).await
-    }
-
-    /// A form POST from this site's page (the browser sends `Sec-Fetch-Site: same-origin`).
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.post_from(path, form, "same-origin").await
-    }
-
-    async fn post_from(&mut self, path: &str, form: &[(&str, &str)], site: &str) -> Page {
-        let req = self
-            .client
-            .post(format!("{}{path}", self.t.base))
-            .header("sec-fetch-site", site)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).expect("form"));
-        self.send(req).await
-    }
-
-    /// A multipart POST (the composer), with the page's CSRF token and one file field.
-    async fn post_multipart(
-        &mut self,
-        path: &str,
-        fields: &[(&str, &str)],
-        file: Option<(&str, &[u8])>,
-    ) -> Page {
-        let boundary = "kith-test-boundary-7d1f";
-        let mut body = Vec::new();
-        for (k, v) in fields {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
-                )
-                .as_bytes(),
-            );
-        }
-        if let Some((name, bytes)) = file {
-            body.extend_from_slice(
-                format!(
-                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"a.png\"\r\ncontent-type: image/png\r\n\r\n"
-                )
-                .as_bytes(),
-            );
-            body.extend_from_slice(bytes);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-        let req = self
-            .client
-            .post(format!("{}{path}", self.t.base))
-            .header("sec-fetch-site", "same-origin")
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body);
-        self.send(req).await
-    }
-
-    /// Logs in through the login form.
-    async fn login(t: &'a TestApp, login: &str) -> Browser<'a> {
-        let mut b = Browser::new(t);
-        b.get("/login").await.expect(200);
-        let p = b
-            .post(
-                "/login",
-                &[("login", login), ("password", PASSWORD), ("next", "/")],
-            )
-            .await
-            .expect(303);
-        assert_eq!(p.location(), "/");
-        assert!(b.cookie.is_some(), "the login form sets the session cookie");
-        b
-    }
-
-    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
-    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(page).await.expect(200).csrf();
-        let mut f = form.to_vec();
-        f.push(("csrf", &csrf));
-        self.post(action, &f).await
-    }
-}
 
 /// A trading merchant with a shareholder tier, one active product (list ¥599, shareholder
 /// ¥499) with stock in the warehouse and a store with a clerk.

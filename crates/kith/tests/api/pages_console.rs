@@ -7,13 +7,12 @@
 //! withdrawals. Members who are not staff, other merchants' owners, managers where only the
 //! owner may act, and non-admins are refused with 403 and change nothing.
 
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{PASSWORD, TestApp};
+use crate::harness::TestApp;
 use crate::sharing;
+use crate::web::Browser;
 
 both_engines!(
     dashboard_draws_the_shops_figures,
@@ -22,122 +21,6 @@ both_engines!(
     tiers_are_made_assigned_and_removed_through_the_console,
     admin_approves_and_rejects_withdrawals_through_the_page,
 );
-
-/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
-struct Browser<'a> {
-    t: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> String {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    fn csrf(&self) -> String {
-        let key = "name=\"csrf\" value=\"";
-        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
-        self.body[at..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    #[track_caller]
-    fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        self
-    }
-
-    /// The body with whitespace between tags removed, for assertions on table rows.
-    fn compact(&self) -> String {
-        self.body
-            .lines()
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join("")
-    }
-}
-
-impl<'a> Browser<'a> {
-    async fn login(t: &'a TestApp, login: &str) -> Browser<'a> {
-        let mut b = Browser {
-            t,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            cookie: None,
-        };
-        let p = b
-            .post(
-                "/login",
-                &[("login", login), ("password", PASSWORD), ("next", "/")],
-            )
-            .await
-            .expect(303);
-        assert_eq!(p.location(), "/");
-        assert!(b.cookie.is_some(), "the login form sets the session cookie");
-        b
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        for v in headers.get_all(SET_COOKIE) {
-            if let Some(pair) = v.to_str().unwrap_or_default().split(';').next()
-                && pair.starts_with("kith_session=")
-            {
-                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
-            }
-        }
-        Page {
-            status,
-            headers,
-            body: res.text().await.expect("body"),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.t.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self
-            .client
-            .post(format!("{}{path}", self.t.base))
-            .header("sec-fetch-site", "same-origin")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).expect("form"));
-        self.send(req).await
-    }
-
-    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
-    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(page).await.expect(200).csrf();
-        let mut f = form.to_vec();
-        f.push(("csrf", &csrf));
-        self.post(action, &f).await
-    }
-}
 
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()

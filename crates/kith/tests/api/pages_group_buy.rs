@@ -8,12 +8,11 @@
 //! the seats; the console creates a campaign (a bad value stays on the form with 422) and
 //! ends it, and a member who is not staff gets 403.
 
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{PASSWORD, SimpleShop, TestApp, User, address};
+use crate::harness::{SimpleShop, TestApp, User, address};
+use crate::web::{Browser, Page};
 
 both_engines!(
     members_open_join_and_fill_a_group_through_the_pages,
@@ -23,136 +22,6 @@ both_engines!(
 
 const LIST: i64 = 12_800;
 const GROUP: i64 = 9_900;
-
-/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
-struct Browser<'a> {
-    t: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> String {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    fn csrf(&self) -> String {
-        let key = "name=\"csrf\" value=\"";
-        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
-        self.body[at..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// The text of the element with `id` (up to its first tag).
-    fn text_of(&self, id: &str) -> String {
-        let key = format!("id=\"{id}\"");
-        let at = self
-            .body
-            .find(&key)
-            .unwrap_or_else(|| panic!("no #{id} in {}", self.body));
-        let rest = &self.body[at..];
-        let open = rest.find('>').expect("tag end") + 1;
-        rest[open..]
-            .split('<')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    #[track_caller]
-    fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        self
-    }
-}
-
-impl<'a> Browser<'a> {
-    fn new(t: &'a TestApp) -> Self {
-        Browser {
-            t,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        for v in headers.get_all(SET_COOKIE) {
-            let v = v.to_str().unwrap_or_default();
-            if let Some(pair) = v.split(';').next()
-                && pair.starts_with("kith_session=")
-            {
-                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
-            }
-        }
-        Page {
-            status,
-            headers,
-            body: res.text().await.expect("body"),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.t.base));
-        self.send(req).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self
-            .client
-            .post(format!("{}{path}", self.t.base))
-            .header("sec-fetch-site", "same-origin")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).expect("form"));
-        self.send(req).await
-    }
-
-    async fn login(t: &'a TestApp, u: &User) -> Browser<'a> {
-        let mut b = Browser::new(t);
-        b.post(
-            "/login",
-            &[
-                ("login", u.login.as_str()),
-                ("password", PASSWORD),
-                ("next", "/"),
-            ],
-        )
-        .await
-        .expect(303);
-        assert!(b.cookie.is_some(), "the login form sets the session cookie");
-        b
-    }
-
-    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
-    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(page).await.expect(200).csrf();
-        let mut f = form.to_vec();
-        f.push(("csrf", &csrf));
-        self.post(action, &f).await
-    }
-}
 
 /// The delivery fields of the open/join forms: shipping to a valid address.
 fn shipping() -> Vec<(&'static str, String)> {
@@ -223,7 +92,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     let s = t.simple_shop("拼团页面酒坊", LIST, 20).await;
     let cid = campaign(&t, &s, json!({ "leader_price_fen": 0 })).await;
     let leader = member(&t, "团长阿珍").await;
-    let mut lb = Browser::login(&t, &leader).await;
+    let mut lb = Browser::login_user(&t, &leader).await;
 
     // The campaign: prices, 团长免单, seats left, nothing to join yet.
     let page = lb.get(&format!("/group-buys/{cid}")).await.expect(200);
@@ -371,7 +240,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
 
     // A friend joins through the campaign page's join button, then pays.
     let friend = member(&t, "好友小美").await;
-    let mut fb = Browser::login(&t, &friend).await;
+    let mut fb = Browser::login_user(&t, &friend).await;
     let joined = submit_seat(
         &mut fb,
         &format!("/group-buys/{cid}"),
@@ -401,7 +270,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
 
     // A stranger takes the last seat (not paid yet): the group is full for anyone else.
     let stranger = member(&t, "路人甲").await;
-    let mut sb = Browser::login(&t, &stranger).await;
+    let mut sb = Browser::login_user(&t, &stranger).await;
     let last = submit_seat(
         &mut sb,
         &format!("/groups/{gid}"),
@@ -415,7 +284,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     assert_eq!(g.text_of("seats-left"), "0");
     assert_eq!(g.body.matches("class=\"seat seat-held\"").count(), 1);
     let late = member(&t, "迟到者").await;
-    let mut xb = Browser::login(&t, &late).await;
+    let mut xb = Browser::login_user(&t, &late).await;
     let csrf = xb.get("/me").await.expect(200).csrf();
     let mut form: Vec<(&str, String)> = shipping();
     form.push(("csrf", csrf));
@@ -462,7 +331,7 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
     let s = t.simple_shop("限时酒坊", LIST, 10).await;
     let cid = campaign(&t, &s, json!({ "duration_secs": 3600 })).await;
     let leader = member(&t, "急性子").await;
-    let mut lb = Browser::login(&t, &leader).await;
+    let mut lb = Browser::login_user(&t, &leader).await;
     let opened = submit_seat(
         &mut lb,
         &format!("/group-buys/{cid}"),
@@ -488,7 +357,7 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
     t.clock.advance_secs(3601);
     // Past its time but not failed yet (the job has not run): joining is refused.
     let other = member(&t, "晚来一步").await;
-    let mut ob = Browser::login(&t, &other).await;
+    let mut ob = Browser::login_user(&t, &other).await;
     let r = submit_seat(
         &mut ob,
         &format!("/groups/{gid}"),
@@ -536,7 +405,7 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
 async fn the_console_starts_and_ends_campaigns(t: TestApp) {
     let s = t.simple_shop("后台拼团酒坊", LIST, 10).await;
     let mid = s.merchant.clone();
-    let mut ob = Browser::login(&t, &s.owner).await;
+    let mut ob = Browser::login_user(&t, &s.owner).await;
     let page = ob
         .get(&format!("/console/{mid}/group-buys"))
         .await
@@ -687,7 +556,7 @@ async fn the_console_starts_and_ends_campaigns(t: TestApp) {
 
     // A member who is not staff: 403 on the page and on the form.
     let stranger = t.register_member("路过的人").await;
-    let mut mb = Browser::login(&t, &stranger).await;
+    let mut mb = Browser::login_user(&t, &stranger).await;
     mb.get(&format!("/console/{mid}/group-buys"))
         .await
         .expect(403);

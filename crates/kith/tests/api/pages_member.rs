@@ -8,13 +8,12 @@
 
 use std::collections::BTreeSet;
 
-use reqwest::StatusCode;
-use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, User};
 use crate::sharing::{Shop, balances, buy, earn_available, shop, standard_plan};
+use crate::web::{Browser, Page};
 
 both_engines!(
     wallet_statement_and_withdrawals_through_the_pages,
@@ -24,124 +23,6 @@ both_engines!(
     community_announcements_and_invite_links_through_the_pages,
     group_buy_links_land_on_their_group,
 );
-
-/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
-struct Browser<'a> {
-    t: &'a TestApp,
-    client: reqwest::Client,
-    cookie: Option<String>,
-}
-
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> String {
-        self.headers
-            .get(LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    /// The CSRF token the page's forms carry.
-    fn csrf(&self) -> String {
-        let key = "name=\"csrf\" value=\"";
-        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
-        self.body[at..]
-            .split('"')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    }
-
-    #[track_caller]
-    fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        self
-    }
-
-    fn has(&self, s: &str) -> bool {
-        self.body.contains(s)
-    }
-}
-
-impl<'a> Browser<'a> {
-    fn new(t: &'a TestApp) -> Self {
-        Browser {
-            t,
-            client: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-            cookie: None,
-        }
-    }
-
-    async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
-        };
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        for v in headers.get_all(SET_COOKIE) {
-            let v = v.to_str().unwrap_or_default();
-            if let Some(pair) = v.split(';').next()
-                && pair.starts_with("kith_session=")
-            {
-                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
-            }
-        }
-        Page {
-            status,
-            headers,
-            body: res.text().await.expect("body"),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.t.base));
-        self.send(req).await
-    }
-
-    /// A form POST from this site's page.
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let req = self
-            .client
-            .post(format!("{}{path}", self.t.base))
-            .header("sec-fetch-site", "same-origin")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(form).expect("form"));
-        self.send(req).await
-    }
-
-    async fn login(t: &'a TestApp, u: &User) -> Browser<'a> {
-        let mut b = Browser::new(t);
-        b.get("/login").await.expect(200);
-        let p = b
-            .post(
-                "/login",
-                &[("login", &u.login), ("password", PASSWORD), ("next", "/")],
-            )
-            .await
-            .expect(303);
-        assert_eq!(p.location(), "/");
-        b
-    }
-
-    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
-    async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = self.get(page).await.expect(200).csrf();
-        let mut f = form.to_vec();
-        f.push(("csrf", &csrf));
-        self.post(action, &f).await
-    }
-}
 
 /// The share links of `who` with their funnels, through the API.
 async fn funnel(t: &TestApp, who: &User) -> Value {
@@ -203,7 +84,7 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
     earn_available(&t, &s, &b, 5_000).await;
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 5_000, 0));
 
-    let mut br = Browser::login(&t, &b).await;
+    let mut br = Browser::login_user(&t, &b).await;
     assert!(br.get("/me").await.expect(200).has("href=\"/me/wallet\""));
     let w = br.get("/me/wallet").await.expect(200);
     assert!(
@@ -294,7 +175,7 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
 
     // Someone else sees only their own (empty) wallet, never this one.
     let x = t.register_member("旁人").await;
-    let mut xb = Browser::login(&t, &x).await;
+    let mut xb = Browser::login_user(&t, &x).await;
     let xw = xb.get("/me/wallet").await.expect(200);
     assert!(xw.has("id=\"no-wallets\""));
     assert!(!xw.has(&s.merchant));
@@ -347,7 +228,7 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
 async fn share_button_qr_code_and_landing(t: TestApp) {
     let s: Shop = shop(&t, standard_plan()).await;
     let a = t.register_member("分享达人").await;
-    let mut ab = Browser::login(&t, &a).await;
+    let mut ab = Browser::login_user(&t, &a).await;
     let product_page = format!("/shops/{}/products/{}", s.merchant, s.product);
     assert!(
         ab.get(&product_page)
@@ -405,7 +286,7 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
     assert_eq!(funnel(&t, &a).await[0]["visits"], 1);
     // A signed-in visitor lands, and is bound to the sharer at the shop.
     let b = t.register_member("朋友").await;
-    let mut bb = Browser::login(&t, &b).await;
+    let mut bb = Browser::login_user(&t, &b).await;
     assert_eq!(
         bb.get(&format!("/s/{code}")).await.expect(303).location(),
         product_page
@@ -573,7 +454,7 @@ async fn tagged_product_from_a_post_credits_its_author(t: TestApp) {
     let pid = post["id"].as_str().unwrap().to_owned();
     assert_eq!(funnel(&t, &author).await.as_array().unwrap().len(), 0);
 
-    let mut rb = Browser::login(&t, &reader).await;
+    let mut rb = Browser::login_user(&t, &reader).await;
     let tag = format!("/shops/{}/skus/{}?post={pid}", s.merchant, s.sku);
     let page = rb.get(&format!("/posts/{pid}")).await.expect(200);
     assert!(page.has(&format!("href=\"{tag}\"")), "{}", page.body);
@@ -603,7 +484,7 @@ async fn tagged_product_from_a_post_credits_its_author(t: TestApp) {
     assert_eq!(oc["beneficiary_id"], author.id.as_str());
     assert_eq!(funnel(&t, &author).await[0]["orders"], 1);
     // The author's wallet page shows the pending commission.
-    let mut ab = Browser::login(&t, &author).await;
+    let mut ab = Browser::login_user(&t, &author).await;
     assert!(
         ab.get("/me/wallet")
             .await
@@ -641,7 +522,7 @@ async fn posts_are_edited_deleted_and_replied_to_through_the_pages(t: TestApp) {
     let post_page = format!("/posts/{pid}");
     let edit_page = format!("{post_page}/edit");
 
-    let mut ab = Browser::login(&t, &a).await;
+    let mut ab = Browser::login_user(&t, &a).await;
     assert!(ab.get(&post_page).await.expect(200).has("id=\"edit-post\""));
     let form = ab.get(&edit_page).await.expect(200);
     assert!(form.has("第一次写笔记"));
@@ -673,7 +554,7 @@ async fn posts_are_edited_deleted_and_replied_to_through_the_pages(t: TestApp) {
     .expect(422);
 
     // Someone else's post: no edit link, the edit page and both actions refused.
-    let mut bb = Browser::login(&t, &b).await;
+    let mut bb = Browser::login_user(&t, &b).await;
     assert!(!bb.get(&post_page).await.expect(200).has("id=\"edit-post\""));
     bb.get(&edit_page).await.expect(403);
     bb.submit(
@@ -786,7 +667,7 @@ async fn community_announcements_and_invite_links_through_the_pages(t: TestApp) 
     let cid = cm["id"].as_str().unwrap().to_owned();
     let page = format!("/communities/{cid}");
 
-    let mut ob = Browser::login(&t, &owner).await;
+    let mut ob = Browser::login_user(&t, &owner).await;
     assert!(
         ob.get(&page)
             .await
@@ -819,7 +700,7 @@ async fn community_announcements_and_invite_links_through_the_pages(t: TestApp) 
 
     // A stranger sees neither the announcements nor the forms; accepting joins them.
     let joiner = t.register_member("新朋友").await;
-    let mut jb = Browser::login(&t, &joiner).await;
+    let mut jb = Browser::login_user(&t, &joiner).await;
     let before = jb.get(&page).await.expect(200);
     assert!(!before.has("周六下午三点品鉴新茶"));
     assert!(!before.has(&format!("action=\"{page}/invites\"")));
@@ -887,7 +768,7 @@ async fn community_announcements_and_invite_links_through_the_pages(t: TestApp) 
 
     // The link is used up; a made-up code names no invite; anonymous must log in.
     let late = t.register_member("迟到的人").await;
-    let mut lb = Browser::login(&t, &late).await;
+    let mut lb = Browser::login_user(&t, &late).await;
     lb.submit(&join, &join, &[]).await.expect(409);
     let join2 = format!("/c/join/{code2}");
     lb.submit(&join2, &join2, &[]).await.expect(409);
@@ -932,7 +813,7 @@ async fn group_buy_links_land_on_their_group(t: TestApp) {
         .expect(201);
     let code = link["code"].as_str().unwrap();
     let b = t.register_member("拼友").await;
-    let mut bb = Browser::login(&t, &b).await;
+    let mut bb = Browser::login_user(&t, &b).await;
     assert_eq!(
         bb.get(&format!("/s/{code}")).await.expect(303).location(),
         format!("/groups/{gid}")

@@ -1,0 +1,206 @@
+//! A browser without JavaScript for the page tests: keeps the session cookie, does not
+//! follow redirects, reads CSRF tokens from the forms and posts them back.
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+
+use crate::harness::{PASSWORD, TestApp, User};
+
+/// A browser without JavaScript: keeps the session cookie, does not follow redirects.
+pub(crate) struct Browser<'a> {
+    pub(crate) t: &'a TestApp,
+    pub(crate) client: reqwest::Client,
+    pub(crate) cookie: Option<String>,
+}
+
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
+}
+
+impl Page {
+    pub(crate) fn location(&self) -> String {
+        self.headers
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The CSRF token the page's forms carry.
+    pub(crate) fn csrf(&self) -> String {
+        let key = "name=\"csrf\" value=\"";
+        let at = self.body.find(key).expect("a form with a csrf field") + key.len();
+        self.body[at..]
+            .split('"')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    #[track_caller]
+    pub(crate) fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self
+    }
+
+    pub(crate) fn has(&self, s: &str) -> bool {
+        self.body.contains(s)
+    }
+
+    /// The text of the element with `id` (up to its first tag).
+    pub(crate) fn text_of(&self, id: &str) -> String {
+        let key = format!("id=\"{id}\"");
+        let at = self
+            .body
+            .find(&key)
+            .unwrap_or_else(|| panic!("no #{id} in {}", self.body));
+        let rest = &self.body[at..];
+        let open = rest.find('>').expect("tag end") + 1;
+        rest[open..]
+            .split('<')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The body with whitespace between tags removed, for assertions on table rows.
+    pub(crate) fn compact(&self) -> String {
+        self.body
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join("")
+    }
+}
+
+impl<'a> Browser<'a> {
+    pub(crate) fn new(t: &'a TestApp) -> Self {
+        Browser {
+            t,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            cookie: None,
+        }
+    }
+
+    pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        for v in headers.get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap_or_default();
+            if let Some(pair) = v.split(';').next()
+                && pair.starts_with("kith_session=")
+            {
+                self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
+            }
+        }
+        Page {
+            status,
+            headers,
+            body: res.text().await.expect("body"),
+        }
+    }
+
+    pub(crate) async fn get(&mut self, path: &str) -> Page {
+        let req = self.client.get(format!("{}{path}", self.t.base));
+        self.send(req).await
+    }
+
+    /// A form POST from this site's page (the browser sends `Sec-Fetch-Site: same-origin`).
+    pub(crate) async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.post_from(path, form, "same-origin").await
+    }
+
+    pub(crate) async fn post_from(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+        site: &str,
+    ) -> Page {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.t.base))
+            .header("sec-fetch-site", site)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).expect("form"));
+        self.send(req).await
+    }
+
+    /// A multipart POST (the composer), with the page's CSRF token and one file field.
+    pub(crate) async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: Option<(&str, &[u8])>,
+    ) -> Page {
+        let boundary = "kith-test-boundary-7d1f";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        if let Some((name, bytes)) = file {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"a.png\"\r\ncontent-type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let req = self
+            .client
+            .post(format!("{}{path}", self.t.base))
+            .header("sec-fetch-site", "same-origin")
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+
+    /// Logs in through the login form.
+    pub(crate) async fn login(t: &'a TestApp, login: &str) -> Browser<'a> {
+        let mut b = Browser::new(t);
+        b.get("/login").await.expect(200);
+        let p = b
+            .post(
+                "/login",
+                &[("login", login), ("password", PASSWORD), ("next", "/")],
+            )
+            .await
+            .expect(303);
+        assert_eq!(p.location(), "/");
+        assert!(b.cookie.is_some(), "the login form sets the session cookie");
+        b
+    }
+
+    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
+    pub(crate) async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
+        let csrf = self.get(page).await.expect(200).csrf();
+        let mut f = form.to_vec();
+        f.push(("csrf", &csrf));
+        self.post(action, &f).await
+    }
+
+    /// Logs in as `u` through the login form.
+    pub(crate) async fn login_user(t: &'a TestApp, u: &User) -> Browser<'a> {
+        Browser::login(t, &u.login).await
+    }
+}
