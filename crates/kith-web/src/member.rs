@@ -716,10 +716,13 @@ async fn search(
             Some(&target),
             PageRequest::parse(Some(20), q.cursor.as_deref().filter(|c| !c.is_empty()))?,
         )?;
+        // The results first, then the who view: the index only grows, so the who view then
+        // covers every post the results show (the other way round, a post indexed between
+        // the two reads would be listed with no one in the who view).
+        let r = s.app.search(Some(&who), query.clone()).await?;
         if target == "posts" && q.cursor.is_none() {
-            page.who = s.app.search_who(&who, query.clone(), 10).await?.people;
+            page.who = s.app.search_who(&who, query, 10).await?.people;
         }
-        let r = s.app.search(Some(&who), query).await?;
         page.total = r.total;
         page.items = r.items;
         page.next = r.next_cursor;
