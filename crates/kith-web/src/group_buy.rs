@@ -541,7 +541,11 @@ impl CampaignForm {
             leader_price_fen: opt(&self.leader_price)
                 .map(|p| parse_yuan("leader_price", p))
                 .transpose()?,
-            duration_secs: Some(parse_int("duration_hours", &self.duration_hours)? * 3600),
+            duration_secs: Some(
+                parse_int("duration_hours", &self.duration_hours)?
+                    .checked_mul(3600)
+                    .ok_or_else(|| AppError::invalid("duration_hours", "is too large"))?,
+            ),
             starts_at: None,
             ends_at,
             stock_limit: parse_int("stock_limit", &self.stock_limit)?,

@@ -87,7 +87,15 @@ fn page(cursor: Option<&str>) -> WebResult<PageRequest> {
 /// Where to go back to after a small action: a local path only (no open redirect).
 fn local(back: Option<&str>, fallback: &str) -> String {
     match back {
-        Some(b) if b.starts_with('/') && !b.starts_with("//") && !b.contains('\\') => b.to_owned(),
+        // Visible ASCII only: anything else could not stand in a Location header.
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && b.bytes().all(|c| c.is_ascii_graphic()) =>
+        {
+            b.to_owned()
+        }
         _ => fallback.to_owned(),
     }
 }
@@ -489,8 +497,12 @@ async fn sku(
 ) -> WebResult<Response> {
     let who = c.principal()?;
     let pid = s.app.sku_product(&mid, &sid).await?;
-    if let Some(post) = q.post.as_deref().filter(|p| !p.is_empty()) {
-        s.app.visit_post_tag(who, post).await?;
+    // Content credit is a side effect of following the link: a post that cannot be credited
+    // (hidden since, or tagging nothing) must not stop the reader reaching the product.
+    if let Some(post) = q.post.as_deref().filter(|p| !p.is_empty())
+        && let Err(e) = s.app.visit_post_tag(who, post).await
+    {
+        tracing::debug!(error = %e, "no content credit for this visit");
     }
     Ok(see(format!("/shops/{mid}/products/{pid}")))
 }

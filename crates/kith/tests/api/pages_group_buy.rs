@@ -436,6 +436,18 @@ async fn the_console_starts_and_ends_campaigns(t: TestApp) {
         (post(base("九十九", "3")), "group_price"),
         (post(base("99.50", "1")), "group_size"),
         (post(base("200", "3")), "group_price"),
+        (
+            post(
+                base("99.50", "3")
+                    .into_iter()
+                    .map(|(k, v)| match k {
+                        "duration_hours" => (k, "9999999999999999".to_owned()),
+                        _ => (k, v),
+                    })
+                    .collect(),
+            ),
+            "duration_hours",
+        ),
     ] {
         let form: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let bad = ob

@@ -491,7 +491,8 @@ async fn tagged_product_from_a_post_credits_its_author(t: TestApp) {
             .expect(200)
             .has("class=\"pending\">¥10.00<")
     );
-    // A post the reader cannot see credits no one: 404, nothing counted.
+    // A post the reader cannot see credits no one: the reader still reaches the product
+    // (exactly as for a post that does not exist), and nothing is counted.
     let hidden = t
         .post(
             "/api/v1/posts",
@@ -501,9 +502,14 @@ async fn tagged_product_from_a_post_credits_its_author(t: TestApp) {
         .await
         .expect(201);
     let hid = hidden["id"].as_str().unwrap();
-    rb.get(&format!("/shops/{}/skus/{}?post={hid}", s.merchant, s.sku))
+    let p = rb
+        .get(&format!("/shops/{}/skus/{}?post={hid}", s.merchant, s.sku))
         .await
-        .expect(404);
+        .expect(303);
+    assert_eq!(
+        p.location(),
+        format!("/shops/{}/products/{}", s.merchant, s.product)
+    );
     assert_eq!(funnel(&t, &author).await.as_array().unwrap().len(), 1);
 }
 
