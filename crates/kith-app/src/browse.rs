@@ -183,8 +183,9 @@ impl App {
     }
 }
 
-/// A distributor at a merchant, as its console lists them: commission standing by state
-/// (booked minus reversed) and the members bound to them now.
+/// A distributor at a merchant, as its console lists them: their commission balances by
+/// state from the ledger (net of reversals, clawbacks and withdrawals, as their own wallet
+/// shows them) and the members bound to them now.
 #[derive(Debug, Clone, Serialize)]
 pub struct DistributorRow {
     pub account_id: String,
@@ -230,11 +231,7 @@ impl App {
                     bound: 0,
                 };
                 for r in c.query(
-                    "SELECT oc.beneficiary_id, a.display_name,
-                            CAST(SUM(CASE WHEN oc.state = 'pending' THEN oc.amount_fen - oc.reversed_fen ELSE 0 END) AS bigint),
-                            CAST(SUM(CASE WHEN oc.state = 'frozen' THEN oc.amount_fen - oc.reversed_fen ELSE 0 END) AS bigint),
-                            CAST(SUM(CASE WHEN oc.state = 'available' THEN oc.amount_fen - oc.reversed_fen ELSE 0 END) AS bigint),
-                            COUNT(DISTINCT oc.order_id)
+                    "SELECT oc.beneficiary_id, a.display_name, COUNT(DISTINCT oc.order_id)
                      FROM order_commissions oc JOIN accounts a ON a.id = oc.beneficiary_id
                      WHERE oc.merchant_id = $1 AND oc.state IN ('pending', 'frozen', 'available')
                      GROUP BY oc.beneficiary_id, a.display_name",
@@ -242,10 +239,7 @@ impl App {
                 )? {
                     let id = r.text(0)?;
                     let mut d = blank(id.clone(), r.text(1)?);
-                    d.pending_fen = r.int(2)?;
-                    d.frozen_fen = r.int(3)?;
-                    d.available_fen = r.int(4)?;
-                    d.orders = r.int(5)?;
+                    d.orders = r.int(2)?;
                     by_id.insert(id, d);
                 }
                 for r in c.query(
@@ -257,7 +251,17 @@ impl App {
                 )? {
                     let id = r.text(0)?;
                     let name = r.text(1)?;
-                    by_id.entry(id.clone()).or_insert_with(|| blank(id, name)).bound = r.int(2)?;
+                    by_id
+                        .entry(id.clone())
+                        .or_insert_with(|| blank(id, name))
+                        .bound = r.int(2)?;
+                }
+                // Balances from the ledger, as the distributor's own wallet shows them (net of
+                // reversals and withdrawals), never re-derived from the commission rows.
+                for d in by_id.values_mut() {
+                    let b = crate::commissions::balances(c, &d.account_id, &mid)?;
+                    (d.pending_fen, d.frozen_fen, d.available_fen) =
+                        (b.pending_fen, b.frozen_fen, b.available_fen);
                 }
                 Ok::<_, crate::AppError>(by_id.into_values().collect::<Vec<_>>())
             })
