@@ -22,7 +22,7 @@ use kith_domain::order::OrderStatus;
 use serde::Deserialize;
 
 use crate::charts::{self, Datum, Svg};
-use crate::pages::{self, Shop, parse_int, parse_yuan};
+use crate::pages::{self, Empty, Shop, opt_int, parse_int, parse_percent, parse_yuan};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
 pub fn routes() -> Router<Web> {
@@ -63,7 +63,7 @@ pub fn routes() -> Router<Web> {
 
 /// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
 /// cases check again on the resource).
-fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {
+pub(crate) fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {
     let who = c.principal()?.clone();
     let m = c
         .viewer
@@ -408,9 +408,6 @@ async fn ship(
     Ok(see(format!("/console/{mid}/orders/{oid}")))
 }
 
-#[derive(Deserialize)]
-struct Empty {}
-
 async fn ready(
     State(s): State<Web>,
     c: Ctx,
@@ -608,25 +605,6 @@ fn bp_percent(bp: i64) -> String {
         0 => format!("{sign}{}", a / 100),
         r if r % 10 == 0 => format!("{sign}{}.{}", a / 100, r / 10),
         r => format!("{sign}{}.{r:02}", a / 100),
-    }
-}
-
-/// A percentage typed in a form ("10", "2.5", "0.25 %") as basis points; empty is 0.
-fn parse_percent(field: &str, s: &str) -> Result<i64, AppError> {
-    let t = s.trim().trim_end_matches('%').trim();
-    if t.is_empty() {
-        return Ok(0);
-    }
-    parse_yuan(field, t)
-        .map_err(|_| AppError::invalid(field, "must be a percentage with at most two decimals"))
-}
-
-/// An optional whole number: empty is `None`.
-fn opt_int(field: &str, s: &str) -> Result<Option<i64>, AppError> {
-    if s.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse_int(field, s).map(Some)
     }
 }
 

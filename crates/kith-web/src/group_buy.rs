@@ -14,15 +14,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kith_app::AppError;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, SeatInput};
 use kith_app::orders::Address;
 use kith_app::sharing::LinkKind;
 use kith_app::stores::Store;
-use kith_app::{AppError, Principal};
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 
-use crate::pages::{Shop, filters, parse_int, parse_yuan};
+use crate::console::shop;
+use crate::pages::{Empty, Shop, filters, parse_int, parse_percent, parse_yuan};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, encode, render, see};
 
 pub fn routes() -> Router<Web> {
@@ -379,9 +380,6 @@ async fn join(
     }
 }
 
-#[derive(Deserialize, Default)]
-struct Empty {}
-
 /// The share button: makes (or re-uses) the member's link to the group, then shows it with
 /// its QR code on the group page.
 async fn share(
@@ -467,24 +465,6 @@ async fn my_groups(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
 
 // --- console ------------------------------------------------------------------------------
 
-/// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
-/// cases check again on the resource).
-fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {
-    let who = c.principal()?.clone();
-    let m = c
-        .viewer
-        .as_ref()
-        .and_then(|v| v.me.staff_of.iter().find(|s| s.merchant_id == mid))
-        .ok_or_else(|| AppError::Forbidden("you are not staff of this merchant".into()))?;
-    Ok((
-        who,
-        Shop {
-            id: m.merchant_id.clone(),
-            name: m.merchant_name.clone(),
-        },
-    ))
-}
-
 /// The console's campaign form, every field as typed.
 #[derive(Deserialize, Default, Clone)]
 pub struct CampaignForm {
@@ -553,7 +533,7 @@ impl CampaignForm {
             commission: Some(self.commission.is_some()),
             // A percentage with at most two decimals is a whole number of basis points.
             leader_bp: opt(&self.leader_rate)
-                .map(|r| parse_yuan("leader_rate", r.trim_end_matches('%')))
+                .map(|r| parse_percent("leader_rate", r))
                 .transpose()?,
         })
     }

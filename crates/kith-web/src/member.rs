@@ -21,7 +21,7 @@ use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 
 use crate::pages::social::{self as sp, WalletView};
-use crate::pages::{self, parse_int};
+use crate::pages::{self, Empty, opt_int, parse_int};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
 
 pub fn routes() -> Router<Web> {
@@ -209,9 +209,6 @@ async fn register(
         Err(e) => Err(e.into()),
     }
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn logout(
     State(s): State<Web>,
@@ -1262,16 +1259,6 @@ struct InviteForm {
     max_uses: String,
     #[serde(default)]
     expires_in_hours: String,
-}
-
-/// An optional whole number: empty is none.
-fn opt_int(field: &str, s: &str) -> Result<Option<i64>, AppError> {
-    let s = s.trim();
-    if s.is_empty() {
-        Ok(None)
-    } else {
-        parse_int(field, s).map(Some)
-    }
 }
 
 /// Makes an invite link; its code is shown this once, on the page this answers with.

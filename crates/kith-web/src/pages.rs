@@ -97,6 +97,30 @@ pub fn parse_yuan(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
     Ok(whole * 100 + frac)
 }
 
+/// A form with nothing but its CSRF token.
+#[derive(serde::Deserialize, Default)]
+pub struct Empty {}
+
+/// An optional whole number: empty is `None`.
+pub fn opt_int(field: &str, s: &str) -> Result<Option<i64>, kith_app::AppError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_int(field, s).map(Some)
+    }
+}
+
+/// A percentage with at most two decimals ("10", "2.5", "0.25 %") as basis points; empty is 0.
+pub fn parse_percent(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
+    let t = s.trim().trim_end_matches('%').trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    parse_yuan(field, t).map_err(|_| {
+        kith_app::AppError::invalid(field, "must be a percentage with at most two decimals")
+    })
+}
+
 /// Parses a whole number from a form field, naming it if wrong.
 pub fn parse_int(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
     s.trim()

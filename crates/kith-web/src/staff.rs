@@ -14,7 +14,7 @@ use kith_app::withdrawals::Withdrawal;
 use kith_domain::MerchantStatus;
 use serde::Deserialize;
 
-use crate::pages;
+use crate::pages::{self, Empty};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
 pub fn routes() -> Router<Web> {
@@ -107,9 +107,6 @@ async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     })?
     .into_response())
 }
-
-#[derive(Deserialize)]
-struct Empty {}
 
 async fn approve(
     State(s): State<Web>,
