@@ -64,14 +64,27 @@ fn seat_body() -> Value {
     json!({ "delivery": "shipping", "address": address() })
 }
 
-async fn open(t: &TestApp, campaign: &str, u: &User) -> Value {
+async fn try_open(t: &TestApp, campaign: &str, u: &User) -> crate::harness::Resp {
     t.post(
         &format!("/api/v1/group-campaigns/{campaign}/groups"),
         Some(&u.token),
         seat_body(),
     )
     .await
-    .expect(201)
+}
+
+async fn open(t: &TestApp, campaign: &str, u: &User) -> Value {
+    try_open(t, campaign, u).await.expect(201)
+}
+
+/// A 409 whose detail gives the reason (`word` in it).
+#[track_caller]
+fn refused(r: crate::harness::Resp, word: &str) {
+    let p = r.problem(409, None);
+    assert!(
+        p["detail"].as_str().unwrap_or_default().contains(word),
+        "{word}: {p}"
+    );
 }
 
 async fn join(t: &TestApp, group: &str, u: &User) -> crate::harness::Resp {
@@ -678,31 +691,14 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
         .await
         .expect(200);
     // The leader cannot join their own group; nor open a second (limit 1 per member).
-    let own = join(&t, &gid, &leader).await.problem(409, None);
-    assert!(own["detail"].as_str().unwrap().contains("lead"), "{own}");
-    let limit = t
-        .post(
-            &format!("/api/v1/group-campaigns/{cid}/groups"),
-            Some(&leader.token),
-            seat_body(),
-        )
-        .await
-        .problem(409, None);
-    assert!(
-        limit["detail"].as_str().unwrap().contains("limit"),
-        "{limit}"
-    );
+    refused(join(&t, &gid, &leader).await, "lead");
+    refused(try_open(&t, &cid, &leader).await, "limit");
     let a = member_with(&t, "甲", 50_000).await;
     let a_order = id(&join(&t, &gid, &a).await.expect(201)["order"]);
-    let twice = join(&t, &gid, &a).await.problem(409, None);
-    assert!(
-        twice["detail"].as_str().unwrap().contains("already"),
-        "{twice}"
-    );
+    refused(join(&t, &gid, &a).await, "already");
     let b = member_with(&t, "乙", 50_000).await;
     let b_order = id(&join(&t, &gid, &b).await.expect(201)["order"]);
-    let full = join(&t, &gid, &member).await.problem(409, None);
-    assert!(full["detail"].as_str().unwrap().contains("full"), "{full}");
+    refused(join(&t, &gid, &member).await, "full");
     // A member who cancels frees the seat for someone else.
     t.post(
         &format!("/api/v1/orders/{b_order}/cancel"),
@@ -718,28 +714,13 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     let c2 = member_with(&t, "丙", 50_000).await;
     let c2_order = id(&join(&t, &gid, &c2).await.expect(201)["order"]);
     open(&t, &cid, &member).await;
-    let sold_out = t
-        .post(
-            &format!("/api/v1/group-campaigns/{cid}/groups"),
-            Some(&b.token),
-            seat_body(),
-        )
-        .await
-        .problem(409, None);
-    assert!(
-        sold_out["detail"].as_str().unwrap().contains("sold out"),
-        "{sold_out}"
-    );
+    refused(try_open(&t, &cid, &b).await, "sold out");
     // Paying after the group expired is refused; the group fails and refunds.
     t.clock.advance_secs(601);
     pay_wallet(&t, &c2_order, &c2).await.problem(409, None);
     kith_app::jobs::run_once(&t.app, "test").await.unwrap();
     assert_eq!(group(&t, &gid).await["status"], "failed");
-    let expired = join(&t, &gid, &member).await.problem(409, None);
-    assert!(
-        expired["detail"].as_str().unwrap().contains("failed"),
-        "{expired}"
-    );
+    refused(join(&t, &gid, &member).await, "failed");
     assert_eq!(wallet_balance(&t, &a).await, 50_000);
     // An ended campaign opens no new groups.
     t.post(
@@ -749,18 +730,7 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     )
     .await
     .expect(200);
-    let ended = t
-        .post(
-            &format!("/api/v1/group-campaigns/{cid}/groups"),
-            Some(&member.token),
-            seat_body(),
-        )
-        .await
-        .problem(409, None);
-    assert!(
-        ended["detail"].as_str().unwrap().contains("ended"),
-        "{ended}"
-    );
+    refused(try_open(&t, &cid, &member).await, "ended");
     audit(&t).await;
 }
 
