@@ -5,67 +5,55 @@
 //! storage transaction that also writes its outbox event.
 //!
 //! ## Layout
-//! - [`App`]: the handle that owns storage, the clock and settings; use cases are its
-//!   methods, grouped by module: accounts and merchants ([`accounts`], [`merchants`],
-//!   [`tiers`], [`stores`]), commerce ([`catalog`], [`inventory`], [`orders`],
-//!   [`payments`], [`ledger`]), the social layer ([`relationships`], [`communities`],
-//!   [`posts`], [`feed`], [`media`], [`reviews`], with the one rule in [`visibility`]) and
-//!   events ([`webhooks`]).
-//! - [`auth`]: who is asking ([`Principal`]) and the access checks every use case calls.
-//! - [`outbox`], [`jobs`]: the event log and the leased background work that reads it.
-//! - [`idempotency`]: stored responses for `Idempotency-Key` replays.
+//! One folder per bounded context; each `mod.rs` says what the context owns, which tables
+//! it writes, the small surface other contexts may call, and what it must never touch.
+//!
+//! - [`platform`]: accounts and sessions, the [`Principal`] and access checks, merchants
+//!   and staff, idempotency, rate limits, ids, pages, [`AppError`].
+//! - [`events`]: the transactional outbox, the leased job queue with its registry of
+//!   handlers, webhooks.
+//! - [`social`]: follows and blocks, communities, posts, reviews, media, and the one
+//!   visibility rule.
+//! - [`money`]: the ledger, commission, share links and attribution, withdrawals,
+//!   distributors.
+//! - [`commerce`]: catalog, inventory, tiers, stores, cart and orders with their lifecycle
+//!   hooks, payments, the shopper's listings.
+//! - [`group_buy`]: 拼团 campaigns, groups and seats (an order kind plugged into the order
+//!   lifecycle).
+//! - [`discovery`]: search, the trusted feed, social proof and recommendations.
+//! - [`insight`]: the merchant's analytics from the graph and the ledger.
+//! - this file: the composition root — [`App`] and its settings; it registers each
+//!   context's job handlers and order hooks when the App is built.
+//!
+//! Dependencies between contexts point one way (the tidy test in `crates/kith-tidy` refuses a
+//! cycle): platform ← events ← social ← money ← commerce ← group_buy, with discovery and
+//! insight reading on top.
 //!
 //! Architecture invariant: no HTTP types here. The HTTP face calls these methods and maps
 //! [`AppError`] to problem documents; the CLI calls the same methods.
 
-pub mod accounts;
-pub mod auth;
-pub mod browse;
-pub mod catalog;
-pub mod commissions;
-pub mod communities;
+pub mod commerce;
 pub mod discovery;
-pub mod distributors;
-pub mod error;
-pub mod feed;
+pub mod events;
 pub mod group_buy;
-pub mod idempotency;
-pub mod ids;
 pub mod insight;
-pub mod inventory;
-pub mod jobs;
-pub mod ledger;
-pub mod limits;
-pub mod media;
-pub mod merchants;
-pub mod orders;
-pub mod outbox;
-pub mod page;
-pub mod payments;
-pub mod posts;
-pub mod relationships;
-pub mod reviews;
-pub mod search;
-pub mod sharing;
-pub mod stores;
-pub mod tiers;
-pub mod visibility;
-pub mod webhooks;
-pub mod withdrawals;
+pub mod money;
+pub mod platform;
+pub mod social;
 
 use std::sync::Arc;
 
 use kith_domain::Clock;
 use kith_store::Db;
 
-pub use auth::Principal;
-pub use error::{AppError, AppResult};
+pub use platform::auth::Principal;
+pub use platform::error::{AppError, AppResult};
 
 /// Settings the rules read. Defaults are the product's defaults; `kith serve` fills them
 /// from flags, `KITH_*` variables and `kith.toml`.
 #[derive(Debug, Clone)]
 pub struct AppConfig {
-    /// Orders one member may place per minute, on this server ([`limits`]); 0: no limit.
+    /// Orders one member may place per minute, on this server ([`platform::limits`]); 0: no limit.
     pub checkouts_per_minute: u32,
     /// Share links one member may create per minute, on this server; 0: no limit.
     pub shares_per_minute: u32,
@@ -125,7 +113,7 @@ impl Default for AppConfig {
             webhook_timeout_secs: 10,
             webhook_allow_private: false,
             sandbox_enabled: true,
-            sandbox_secret: ids::new_secret("sbx_"),
+            sandbox_secret: platform::ids::new_secret("sbx_"),
             carrier_secrets: Vec::new(),
             callback_tolerance_secs: 300,
             public_url: "http://127.0.0.1:8080".to_owned(),
@@ -140,12 +128,12 @@ pub struct App {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<AppConfig>,
-    /// This server's search index (see [`search`]), attached at start-up.
-    pub search: search::SearchHandle,
+    /// This server's search index (see [`discovery::search`]), attached at start-up.
+    pub search: discovery::search::SearchHandle,
     /// Insight's graph snapshots, rebuilt off the request path ([`insight`]).
     pub insight: Arc<insight::GraphCache>,
-    /// Per-member rate limit windows ([`limits`]).
-    pub limits: Arc<limits::MemberLimits>,
+    /// Per-member rate limit windows ([`platform::limits`]).
+    pub limits: Arc<platform::limits::MemberLimits>,
 }
 
 impl App {
@@ -154,7 +142,7 @@ impl App {
             db,
             clock,
             config: Arc::new(config),
-            search: search::SearchHandle::default(),
+            search: discovery::search::SearchHandle::default(),
             insight: Arc::default(),
             limits: Arc::default(),
         }

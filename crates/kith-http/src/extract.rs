@@ -239,8 +239,8 @@ pub struct PageParams {
 }
 
 impl PageParams {
-    pub fn parse(&self) -> Result<kith_app::page::PageRequest, ApiError> {
-        Ok(kith_app::page::PageRequest::parse(
+    pub fn parse(&self) -> Result<kith_app::platform::page::PageRequest, ApiError> {
+        Ok(kith_app::platform::page::PageRequest::parse(
             self.limit,
             self.cursor.as_deref(),
         )?)

@@ -7,7 +7,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kith_app::idempotency::Begin;
+use kith_app::platform::idempotency::Begin;
 use sha2::{Digest, Sha256};
 
 use crate::extract::session_token;
@@ -55,7 +55,7 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     let cap = state
         .http
         .body_limit_bytes
-        .max(kith_app::media::MAX_UPLOAD_BYTES);
+        .max(kith_app::social::media::MAX_UPLOAD_BYTES);
     let bytes = match to_bytes(body, cap).await {
         Ok(b) => b,
         Err(_) => {

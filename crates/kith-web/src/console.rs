@@ -11,11 +11,11 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kith_app::catalog::{NewSku, ProductInput};
-use kith_app::commissions::PlanView;
-use kith_app::inventory::Adjustment;
-use kith_app::merchants::MerchantInput;
-use kith_app::page::PageRequest;
+use kith_app::commerce::catalog::{NewSku, ProductInput};
+use kith_app::commerce::inventory::Adjustment;
+use kith_app::money::commissions::PlanView;
+use kith_app::platform::merchants::MerchantInput;
+use kith_app::platform::page::PageRequest;
 use kith_app::{AppError, Principal};
 use kith_domain::commission::PlanInput;
 use kith_domain::order::OrderStatus;
@@ -508,7 +508,7 @@ async fn create_store(
         .create_store(
             c.principal()?,
             &mid,
-            kith_app::stores::StoreInput {
+            kith_app::commerce::stores::StoreInput {
                 name: Some(f.name),
                 address: Some(f.address),
                 latitude: Some(parse_degrees("latitude", &f.latitude)?),
@@ -973,7 +973,7 @@ struct ConsoleCommissions {
     /// (product id, name) of the merchant's products.
     products: Vec<(String, String)>,
     /// Each override with its product's name.
-    overrides: Vec<(String, kith_app::commissions::ProductOverride)>,
+    overrides: Vec<(String, kith_app::money::commissions::ProductOverride)>,
 }
 
 impl ConsoleCommissions {
@@ -1139,8 +1139,8 @@ async fn save_override(
 struct ConsoleTiers {
     c: Ctx,
     shop: Shop,
-    tiers: Vec<kith_app::tiers::Tier>,
-    members: Vec<kith_app::tiers::MemberTier>,
+    tiers: Vec<kith_app::commerce::tiers::Tier>,
+    members: Vec<kith_app::commerce::tiers::MemberTier>,
     /// (account id, name) of recent buyers, to pick from.
     buyers: Vec<(String, String)>,
 }
@@ -1248,7 +1248,7 @@ async fn assign_tier(
 struct ConsoleDistributors {
     c: Ctx,
     shop: Shop,
-    rows: Vec<kith_app::browse::DistributorRow>,
+    rows: Vec<kith_app::commerce::browse::DistributorRow>,
     chart: Svg,
 }
 
@@ -1291,7 +1291,7 @@ struct ConsoleDistributor {
     c: Ctx,
     shop: Shop,
     name: String,
-    wallet: kith_app::commissions::CommissionWallet,
+    wallet: kith_app::money::commissions::CommissionWallet,
 }
 
 /// One distributor's commission wallet at this merchant: balances and the statement (the
@@ -1327,7 +1327,7 @@ pub struct Split {
     pub channel: String,
     pub review_reason: Option<String>,
     /// Each share with its beneficiary's name.
-    pub shares: Vec<(String, kith_app::commissions::CommissionShare)>,
+    pub shares: Vec<(String, kith_app::money::commissions::CommissionShare)>,
 }
 
 impl Split {

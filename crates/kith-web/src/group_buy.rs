@@ -15,10 +15,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
+use kith_app::commerce::orders::Address;
+use kith_app::commerce::stores::Store;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, SeatInput};
-use kith_app::orders::Address;
-use kith_app::sharing::LinkKind;
-use kith_app::stores::Store;
+use kith_app::money::sharing::LinkKind;
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 
@@ -571,7 +571,7 @@ async fn console_page(
             Some(&who),
             mid,
             Some("active"),
-            kith_app::page::PageRequest::first(100),
+            kith_app::platform::page::PageRequest::first(100),
         )
         .await?
         .items

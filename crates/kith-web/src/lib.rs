@@ -24,7 +24,7 @@
 //!
 //! Architecture invariant: no SQL and no business rule here; every decision is the use
 //! case's. A page that needs a listing the API lacks gets a read-only method in
-//! `kith_app::browse`.
+//! `kith_app::commerce::browse`.
 
 pub mod charts;
 pub mod console;
@@ -45,7 +45,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
-use kith_app::accounts::Me;
+use kith_app::platform::accounts::Me;
 use kith_app::{App, AppError, Principal};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};

@@ -11,11 +11,11 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kith_app::accounts::Registration;
-use kith_app::orders::{Address, CheckoutInput};
-use kith_app::page::PageRequest;
-use kith_app::posts::{NewPost, PostPatch, Visibility};
-use kith_app::sharing::{LinkKind, ShareLink};
+use kith_app::commerce::orders::{Address, CheckoutInput};
+use kith_app::money::sharing::{LinkKind, ShareLink};
+use kith_app::platform::accounts::Registration;
+use kith_app::platform::page::PageRequest;
+use kith_app::social::posts::{NewPost, PostPatch, Visibility};
 use kith_app::{AppError, Principal};
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
@@ -695,7 +695,7 @@ async fn search(
     c: Ctx,
     Query(q): Query<SearchParams>,
 ) -> WebResult<Response> {
-    use kith_app::search::SearchQuery;
+    use kith_app::discovery::search::SearchQuery;
     let who = c.principal()?.clone();
     let text = q.q.clone().unwrap_or_default();
     let scope = q
@@ -758,10 +758,10 @@ async fn community(State(s): State<Web>, c: Ctx, Path(id): Path<String>) -> WebR
 async fn community_page(
     s: &Web,
     c: Ctx,
-    cm: kith_app::communities::Community,
+    cm: kith_app::social::communities::Community,
     new_invite: Option<String>,
 ) -> WebResult<Response> {
-    use kith_app::communities::{CommunityRole, MemberState};
+    use kith_app::social::communities::{CommunityRole, MemberState};
     let who = c.principal()?.clone();
     // Only active members read a community's posts; others see its card and a join button.
     let posts = match s

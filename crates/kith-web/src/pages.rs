@@ -2,14 +2,14 @@
 //! is given. Every page gets the request's [`Ctx`] as `c`.
 
 use askama::Template;
-use kith_app::browse::{CommunityCard, Dashboard, ShopCard};
-use kith_app::catalog::Product;
-use kith_app::communities::Community;
-use kith_app::merchants::Merchant;
-use kith_app::orders::{CartItem, Order, OrderEvent};
-use kith_app::posts::{Comment, Post};
-use kith_app::stores::{Clerk, Store};
-use kith_app::tiers::Tier;
+use kith_app::commerce::browse::{CommunityCard, Dashboard, ShopCard};
+use kith_app::commerce::catalog::Product;
+use kith_app::commerce::orders::{CartItem, Order, OrderEvent};
+use kith_app::commerce::stores::{Clerk, Store};
+use kith_app::commerce::tiers::Tier;
+use kith_app::platform::merchants::Merchant;
+use kith_app::social::communities::Community;
+use kith_app::social::posts::{Comment, Post};
 
 use crate::Ctx;
 
@@ -34,15 +34,15 @@ pub mod filters {
 
     /// A SKU, or a reference to one.
     pub trait AsSku {
-        fn sku(&self) -> &kith_app::catalog::Sku;
+        fn sku(&self) -> &kith_app::commerce::catalog::Sku;
     }
-    impl AsSku for kith_app::catalog::Sku {
-        fn sku(&self) -> &kith_app::catalog::Sku {
+    impl AsSku for kith_app::commerce::catalog::Sku {
+        fn sku(&self) -> &kith_app::commerce::catalog::Sku {
             self
         }
     }
     impl<T: AsSku + ?Sized> AsSku for &T {
-        fn sku(&self) -> &kith_app::catalog::Sku {
+        fn sku(&self) -> &kith_app::commerce::catalog::Sku {
             (**self).sku()
         }
     }
@@ -217,9 +217,9 @@ pub struct SearchPage {
     pub scope: String,
     pub target: String,
     pub total: i64,
-    pub items: Vec<kith_app::search::SearchItem>,
+    pub items: Vec<kith_app::discovery::search::SearchItem>,
     /// The "who" view (posts only): who among the scope wrote about it.
-    pub who: Vec<kith_app::search::WhoEntry>,
+    pub who: Vec<kith_app::discovery::search::WhoEntry>,
     pub next: Option<String>,
 }
 
@@ -268,9 +268,9 @@ pub struct CommunityPage {
     pub member: bool,
     /// The viewer is its owner or an admin (the announcement form).
     pub admin: bool,
-    pub announcements: Vec<kith_app::communities::Announcement>,
+    pub announcements: Vec<kith_app::social::communities::Announcement>,
     /// The viewer's invite links (all of them for the owner and admins).
-    pub invites: Vec<kith_app::communities::CommunityInvite>,
+    pub invites: Vec<kith_app::social::communities::CommunityInvite>,
     /// The absolute URL of an invite link just made, shown once.
     pub new_invite: Option<String>,
 }

@@ -7,10 +7,10 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kith_app::merchants::Merchant;
-use kith_app::orders::Order;
-use kith_app::page::PageRequest;
-use kith_app::withdrawals::Withdrawal;
+use kith_app::commerce::orders::Order;
+use kith_app::money::withdrawals::Withdrawal;
+use kith_app::platform::merchants::Merchant;
+use kith_app::platform::page::PageRequest;
 use kith_domain::MerchantStatus;
 use serde::Deserialize;
 

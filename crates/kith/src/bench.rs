@@ -30,13 +30,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use clap::{Args, Subcommand, ValueEnum};
-use kith_app::accounts::Registration;
-use kith_app::catalog::{NewSku, ProductInput};
-use kith_app::inventory::{Adjustment, MAX_ADJUSTMENT};
-use kith_app::merchants::MerchantInput;
-use kith_app::orders::{Address, CheckoutInput};
-use kith_app::payments::{CallbackBody, CallbackOutcome, MAX_TOPUP_FEN};
-use kith_app::sharing::LinkKind;
+use kith_app::commerce::catalog::{NewSku, ProductInput};
+use kith_app::commerce::inventory::{Adjustment, MAX_ADJUSTMENT};
+use kith_app::commerce::orders::{Address, CheckoutInput};
+use kith_app::commerce::payments::{CallbackBody, CallbackOutcome, MAX_TOPUP_FEN};
+use kith_app::money::sharing::LinkKind;
+use kith_app::platform::accounts::Registration;
+use kith_app::platform::merchants::MerchantInput;
 use kith_app::{App, AppConfig, AppError, Principal};
 use kith_domain::commission::PlanInput;
 use kith_domain::order::DeliveryMethod;
@@ -633,7 +633,7 @@ pub(crate) async fn seed(
     let t = step("admin, owner and merchant", t);
 
     // Products of up to 100 SKUs each, plus one product holding the hot SKU.
-    let per_product = kith_app::catalog::MAX_SKUS_PER_PRODUCT as usize;
+    let per_product = kith_app::commerce::catalog::MAX_SKUS_PER_PRODUCT as usize;
     let products = sku_count.div_ceil(per_product) + 1;
     let (a, o, m) = (app.clone(), owner.clone(), merchant.clone());
     let product_ids = run_parallel(products, concurrency, move |p| {

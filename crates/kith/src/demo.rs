@@ -10,12 +10,12 @@
 //! through share links in its community, commission in every state, withdrawals paid out
 //! and awaiting approval — see [`money_sharing`]). Later issues grow it with group-buys.
 
-use kith_app::accounts::Registration;
-use kith_app::catalog::{NewSku, ProductInput};
-use kith_app::inventory::Adjustment;
-use kith_app::merchants::MerchantInput;
-use kith_app::orders::{Address, CheckoutInput};
-use kith_app::stores::StoreInput;
+use kith_app::commerce::catalog::{NewSku, ProductInput};
+use kith_app::commerce::inventory::Adjustment;
+use kith_app::commerce::orders::{Address, CheckoutInput};
+use kith_app::commerce::stores::StoreInput;
+use kith_app::platform::accounts::Registration;
+use kith_app::platform::merchants::MerchantInput;
 use kith_app::{App, AppError, Principal};
 use kith_domain::order::DeliveryMethod;
 use kith_domain::store::OpeningWindow;
@@ -514,7 +514,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn principal(a: &kith_app::accounts::Account) -> Principal {
+fn principal(a: &kith_app::platform::accounts::Account) -> Principal {
     Principal {
         account_id: a.id.clone(),
         is_platform_admin: false,
@@ -529,7 +529,7 @@ struct Shop<'a> {
     clerk: &'a Principal,
 }
 
-fn demo_address(a: &kith_app::accounts::Account, n: usize) -> Address {
+fn demo_address(a: &kith_app::platform::accounts::Account, n: usize) -> Address {
     Address {
         name: a.display_name.clone(),
         phone: a.phone.clone().unwrap_or_default(),
@@ -545,7 +545,7 @@ fn demo_address(a: &kith_app::accounts::Account, n: usize) -> Address {
 /// has no after-sale window, so its delivered orders complete at once) with reviews.
 async fn more_orders(
     app: &App,
-    members: &[kith_app::accounts::Account],
+    members: &[kith_app::platform::accounts::Account],
     liquor: &Shop<'_>,
     fruit: (&Principal, &str, &[String]),
 ) -> anyhow::Result<()> {
@@ -663,9 +663,9 @@ async fn more_orders(
         .map_err(e)?;
         app.confirm_receipt(&who, &o.id).await.map_err(e)?;
         // The after-sale window is zero days: the completion job is due now.
-        kith_app::orders::run_job(
+        kith_app::commerce::orders::run_job(
             app,
-            kith_app::orders::JOB_COMPLETE,
+            kith_app::commerce::orders::JOB_COMPLETE,
             &serde_json::json!({ "order_id": o.id }),
         )
         .await
@@ -674,7 +674,7 @@ async fn more_orders(
             &who,
             &o.id,
             1,
-            kith_app::reviews::ReviewInput {
+            kith_app::social::reviews::ReviewInput {
                 rating: *rating,
                 body: (*body).into(),
                 images: Vec::new(),
@@ -727,12 +727,12 @@ const POSTS: &[(&str, usize)] = &[
 /// shop's community (贵阳酱香品鉴群).
 async fn social(
     app: &App,
-    members: &[kith_app::accounts::Account],
+    members: &[kith_app::platform::accounts::Account],
     liquor: (&Principal, &str, &[String]),
     baby: (&Principal, &str, &[String]),
 ) -> anyhow::Result<String> {
-    use kith_app::communities::{CommunityInput, JoinPolicy};
-    use kith_app::posts::{NewPost, Visibility};
+    use kith_app::social::communities::{CommunityInput, JoinPolicy};
+    use kith_app::social::posts::{NewPost, Visibility};
     let who: Vec<Principal> = members
         .iter()
         .map(|m| Principal {
@@ -932,7 +932,7 @@ async fn catalog(
 /// webhook's code path.
 async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
     let p = app.start_topup(who, fen).await.map_err(e)?;
-    let body = serde_json::to_vec(&kith_app::payments::CallbackBody {
+    let body = serde_json::to_vec(&kith_app::commerce::payments::CallbackBody {
         event_id: format!("demo-{}", p.id),
         payment_id: p.id.clone(),
         status: "succeeded".into(),
@@ -1005,12 +1005,12 @@ struct MoneyShop<'a> {
 /// at the shop's store.
 async fn order_at(
     app: &App,
-    members: &[kith_app::accounts::Account],
+    members: &[kith_app::platform::accounts::Account],
     i: usize,
     m: &MoneyShop<'_>,
     items: Vec<(String, i64)>,
     pickup: bool,
-) -> anyhow::Result<kith_app::orders::Order> {
+) -> anyhow::Result<kith_app::commerce::orders::Order> {
     let a = &members[i];
     let address = Address {
         name: a.display_name.clone(),
@@ -1041,7 +1041,7 @@ async fn order_at(
 /// Visits `code` as member `i` signed in; they must end up bound to the sharer.
 async fn follow_link(
     app: &App,
-    members: &[kith_app::accounts::Account],
+    members: &[kith_app::platform::accounts::Account],
     i: usize,
     code: &str,
 ) -> anyhow::Result<()> {
@@ -1068,12 +1068,12 @@ async fn follow_link(
 /// withdrawal waits for the admin.
 async fn money_sharing(
     app: &App,
-    members: &[kith_app::accounts::Account],
+    members: &[kith_app::platform::accounts::Account],
     admin: &Principal,
     m: &MoneyShop<'_>,
 ) -> anyhow::Result<()> {
-    use kith_app::posts::{NewPost, Visibility};
-    use kith_app::sharing::LinkKind;
+    use kith_app::money::sharing::LinkKind;
+    use kith_app::social::posts::{NewPost, Visibility};
     let shop = m.shop;
     let p = |i: usize| principal(&members[i]);
     let sku = |k: usize| shop.skus[k].clone();
@@ -1199,9 +1199,9 @@ async fn money_sharing(
     }
     let t = hours_ago(app, 9 * DAY);
     for (i, id) in &completed {
-        kith_app::orders::run_job(
+        kith_app::commerce::orders::run_job(
             &t,
-            kith_app::orders::JOB_COMPLETE,
+            kith_app::commerce::orders::JOB_COMPLETE,
             &serde_json::json!({ "order_id": id }),
         )
         .await
@@ -1215,7 +1215,7 @@ async fn money_sharing(
             &p(*i),
             id,
             1,
-            kith_app::reviews::ReviewInput {
+            kith_app::social::reviews::ReviewInput {
                 rating: review.0,
                 body: review.1.into(),
                 images: Vec::new(),
@@ -1328,7 +1328,7 @@ async fn money_sharing(
 
 /// The sandbox gateway reports a payout as paid: a signed callback, as it sends one.
 async fn payout(app: &App, withdrawal_id: &str, fen: i64) -> anyhow::Result<()> {
-    let body = serde_json::to_vec(&kith_app::withdrawals::PayoutCallback {
+    let body = serde_json::to_vec(&kith_app::money::withdrawals::PayoutCallback {
         event_id: format!("demo-payout-{withdrawal_id}"),
         withdrawal_id: withdrawal_id.to_owned(),
         status: "succeeded".into(),

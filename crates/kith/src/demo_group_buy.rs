@@ -15,9 +15,9 @@
 
 use std::sync::Arc;
 
+use kith_app::commerce::orders::Address;
 use kith_app::group_buy::{Campaign, CampaignInput, SeatInput};
-use kith_app::orders::Address;
-use kith_app::page::PageRequest;
+use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::Clock;
 use kith_domain::order::DeliveryMethod;
@@ -74,7 +74,7 @@ async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
 /// Tops up a wallet the way the sandbox gateway does (a signed callback), now.
 async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
     let p = app.start_topup(who, fen).await.map_err(e)?;
-    let body = serde_json::to_vec(&kith_app::payments::CallbackBody {
+    let body = serde_json::to_vec(&kith_app::commerce::payments::CallbackBody {
         event_id: format!("demo-{}", p.id),
         payment_id: p.id.clone(),
         status: "succeeded".into(),

@@ -70,7 +70,7 @@ impl Application {
         let settings = &settings;
         let app = open_app(settings, clock).await?;
         // This server's own search index, fed from the outbox while it runs.
-        app.attach_search_index(kith_app::search::open_index(
+        app.attach_search_index(kith_app::discovery::search::open_index(
             &settings.db.data_dir.join("search"),
         )?);
         // The API and the web pages share the server; the pages have no fallback, so
@@ -79,7 +79,7 @@ impl Application {
             app.clone(),
             kith_web::WebConfig {
                 cookie_secure: settings.http.cookie_secure,
-                upload_limit_bytes: kith_app::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                upload_limit_bytes: kith_app::social::media::MAX_UPLOAD_BYTES + 64 * 1024,
             },
         );
         let router = kith_http::router(app.clone(), settings.http.clone()).merge(web);
@@ -108,13 +108,17 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let indexer = tokio::spawn(kith_app::search::run_indexer(
+        let indexer = tokio::spawn(kith_app::discovery::search::run_indexer(
             self.app.clone(),
             stop_rx.clone(),
         ));
         let worker = self.workers.then(|| {
             let owner = format!("{}-{}", hostname(), std::process::id());
-            tokio::spawn(kith_app::jobs::run_worker(self.app.clone(), owner, stop_rx))
+            tokio::spawn(kith_app::events::jobs::run_worker(
+                self.app.clone(),
+                owner,
+                stop_rx,
+            ))
         });
         let served = kith_http::serve(self.listener, self.router, shutdown).await;
         let _ = stop_tx.send(true);

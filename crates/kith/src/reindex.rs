@@ -13,12 +13,12 @@ use crate::Settings;
 pub async fn reindex(settings: &Settings) -> anyhow::Result<u64> {
     let app = crate::open_app(settings, Arc::new(kith_domain::SystemClock)).await?;
     let dir = settings.db.data_dir.join("search");
-    let index = kith_app::search::open_index(&dir).map_err(|e| {
+    let index = kith_app::discovery::search::open_index(&dir).map_err(|e| {
         anyhow::anyhow!(
             "{e} (is a kith server using {}? stop it first)",
             dir.display()
         )
     })?;
-    let n = kith_app::search::rebuild(&app, index).await?;
+    let n = kith_app::discovery::search::rebuild(&app, index).await?;
     Ok(n)
 }

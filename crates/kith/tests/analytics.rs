@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use kith::analytics::{Report, Scope, report};
 use kith::config::{Settings, StorageArgs};
-use kith_app::accounts::Registration;
-use kith_app::communities::{CommunityInput, JoinPolicy};
-use kith_app::merchants::MerchantInput;
-use kith_app::posts::{NewPost, Visibility};
-use kith_app::sharing::LinkKind;
+use kith_app::money::sharing::LinkKind;
+use kith_app::platform::accounts::Registration;
+use kith_app::platform::merchants::MerchantInput;
+use kith_app::social::communities::{CommunityInput, JoinPolicy};
+use kith_app::social::posts::{NewPost, Visibility};
 use kith_app::{App, Principal};
 use kith_domain::commission::PlanInput;
 use kith_domain::{BoundedText, ManualClock, Password};

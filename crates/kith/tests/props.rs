@@ -30,12 +30,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use kith::config::{ServeArgs, Settings, StorageArgs};
-use kith_app::catalog::{NewSku, ProductInput};
-use kith_app::inventory::Adjustment;
-use kith_app::merchants::{CommerceSettings, MerchantInput};
-use kith_app::orders::{Address, CheckoutInput, Order, TrackingCallback, TrackingOutcome};
-use kith_app::payments::{CallbackBody, CallbackOutcome};
-use kith_app::stores::StoreInput;
+use kith_app::commerce::catalog::{NewSku, ProductInput};
+use kith_app::commerce::inventory::Adjustment;
+use kith_app::commerce::orders::{
+    Address, CheckoutInput, Order, TrackingCallback, TrackingOutcome,
+};
+use kith_app::commerce::payments::{CallbackBody, CallbackOutcome};
+use kith_app::commerce::stores::StoreInput;
+use kith_app::platform::merchants::{CommerceSettings, MerchantInput};
 use kith_app::{App, AppError, AppResult, Principal};
 use kith_domain::order::{DeliveryMethod, OrderStatus};
 use kith_domain::{BoundedText, Clock, ManualClock, Password, Phone};
@@ -1139,7 +1141,7 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
             shop.clock.advance_secs(*secs);
             let mut ran = 0;
             for _ in 0..50 {
-                match kith_app::jobs::run_once(app, "props").await {
+                match kith_app::events::jobs::run_once(app, "props").await {
                     Ok(0) => break,
                     Ok(n) => ran += n,
                     Err(e) => bug(m, format!("run_once failed: {e:?}")),
@@ -1247,7 +1249,7 @@ struct OrderRow {
 }
 
 struct Snapshot {
-    audit: kith_app::ledger::Audit,
+    audit: kith_app::money::ledger::Audit,
     balances: BTreeMap<String, i64>,
     /// (sku, location, on_hand, reserved, Σ on_hand deltas, Σ reserved deltas)
     stock: Vec<(String, String, i64, i64, i64, i64)>,
@@ -1263,7 +1265,7 @@ struct Snapshot {
 async fn snapshot(app: &App) -> Snapshot {
     app.db
         .read(|c| {
-            let audit = kith_app::ledger::audit(c)?;
+            let audit = kith_app::money::ledger::audit(c)?;
             let mut balances = BTreeMap::new();
             for r in c.query("SELECT id, balance_fen FROM ledger_accounts", args![])? {
                 balances.insert(r.text(0)?, r.int(1)?);
@@ -1886,7 +1888,7 @@ fn a_history_with_every_operation_keeps_money_and_stock_whole() {
 
 mod sharing_props {
     use super::*;
-    use kith_app::sharing::LinkKind;
+    use kith_app::money::sharing::LinkKind;
     use kith_domain::commission::PlanInput;
 
     const MEMBERS: usize = 4;
@@ -2176,7 +2178,11 @@ mod sharing_props {
             }
             SOp::Advance { days } => {
                 w.clock.advance_secs(days * 86_400);
-                while kith_app::jobs::run_once(&app, "props").await.expect("jobs") > 0 {}
+                while kith_app::events::jobs::run_once(&app, "props")
+                    .await
+                    .expect("jobs")
+                    > 0
+                {}
             }
             SOp::Withdraw { member, fen } => {
                 let m = &w.members[*member];
@@ -2308,7 +2314,7 @@ mod sharing_props {
                     m,
                     &m.account_id,
                     &w.merchant,
-                    kith_app::page::PageRequest::first(1),
+                    kith_app::platform::page::PageRequest::first(1),
                 )
                 .await
                 .expect("wallet");

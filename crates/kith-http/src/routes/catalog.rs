@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::catalog::{Category, NewSku, Product, ProductInput, Sku, SkuPatch};
-use kith_app::page::{Page, PageRequest};
+use kith_app::commerce::catalog::{Category, NewSku, Product, ProductInput, Sku, SkuPatch};
+use kith_app::platform::page::{Page, PageRequest};
 use serde::{Deserialize, Deserializer};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

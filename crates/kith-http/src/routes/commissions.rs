@@ -5,9 +5,9 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use kith_app::commissions::{CommissionWallet, OrderCommission, PlanView, WalletBalances};
-use kith_app::distributors::{Earnings, LinkFunnel, Team};
-use kith_app::withdrawals::Withdrawal;
+use kith_app::money::commissions::{CommissionWallet, OrderCommission, PlanView, WalletBalances};
+use kith_app::money::distributors::{Earnings, LinkFunnel, Team};
+use kith_app::money::withdrawals::Withdrawal;
 use kith_domain::commission::PlanInput;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -191,9 +191,9 @@ fn merchant_param(q: &MerchantQuery, required: bool) -> ApiResult<Option<String>
     match &q.merchant_id {
         None if required => Err(kith_app::AppError::invalid("merchant_id", "is required").into()),
         None => Ok(None),
-        Some(m) => Ok(Some(kith_app::ids::parse_id(m).ok_or_else(|| {
-            kith_app::AppError::invalid("merchant_id", "is not a merchant id")
-        })?)),
+        Some(m) => Ok(Some(kith_app::platform::ids::parse_id(m).ok_or_else(
+            || kith_app::AppError::invalid("merchant_id", "is not a merchant id"),
+        )?)),
     }
 }
 
@@ -350,7 +350,7 @@ async fn reject(
 /// The payout gateway's webhook. Signed `Kith-Signature: t=…,v1=…` over the raw body
 /// (300 s tolerance); idempotent on `event_id`. `failed` returns the money to the member.
 #[utoipa::path(post, path = "/api/v1/payouts/{provider}/callback", tag = "commissions", params(("provider" = String, Path)),
-    request_body = kith_app::withdrawals::PayoutCallback,
+    request_body = kith_app::money::withdrawals::PayoutCallback,
     responses((status = 200, body = Withdrawal), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn payout_callback(
     State(s): State<AppState>,

@@ -1,11 +1,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::communities::{
+use kith_app::platform::page::Page;
+use kith_app::social::communities::{
     Announcement, Community, CommunityInput, CommunityInvite, CommunityMember, CommunityPatch,
     CommunityRole, HistoryEntry, JoinPolicy,
 };
-use kith_app::page::Page;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

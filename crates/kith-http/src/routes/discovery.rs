@@ -8,11 +8,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use kith_app::discovery::{
+use kith_app::discovery::feed::{FeedCursor, FeedItem};
+use kith_app::discovery::recommend::{
     DiscoverySettings, RecommendedProduct, SocialProof, SuggestedPerson, Suggestions,
 };
-use kith_app::feed::{FeedCursor, FeedItem};
-use kith_app::page::{DEFAULT_LIMIT, Page};
+use kith_app::platform::page::{DEFAULT_LIMIT, Page};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

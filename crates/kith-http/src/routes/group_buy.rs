@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use kith_app::commerce::orders::Address;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, Seat, SeatInput};
-use kith_app::orders::Address;
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -8,7 +8,7 @@ use kith_app::insight::{
     CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
     RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion, TrafficPool, Window, parse_limit,
 };
-use kith_app::{AppError, ids};
+use kith_app::{AppError, platform::ids};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::inventory::{Adjustment, Location, StockLevel, StockMovement};
-use kith_app::page::{Page, PageRequest};
+use kith_app::commerce::inventory::{Adjustment, Location, StockLevel, StockMovement};
+use kith_app::platform::page::{Page, PageRequest};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;

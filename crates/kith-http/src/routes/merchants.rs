@@ -1,8 +1,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::merchants::{CommerceSettings, Invitation, Merchant, MerchantInput, StaffMember};
-use kith_app::page::Page;
+use kith_app::platform::merchants::{
+    CommerceSettings, Invitation, Merchant, MerchantInput, StaffMember,
+};
+use kith_app::platform::page::Page;
 use kith_domain::MerchantStatus;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};

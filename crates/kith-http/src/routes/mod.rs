@@ -31,7 +31,7 @@ use crate::problem::{ApiError, Problem};
 
 /// A path id that is not a UUID cannot name anything: 404, before it reaches storage.
 pub fn path_id(raw: &str, what: &'static str) -> Result<String, ApiError> {
-    kith_app::ids::parse_id(raw).ok_or_else(|| {
+    kith_app::platform::ids::parse_id(raw).ok_or_else(|| {
         Problem::new(
             StatusCode::NOT_FOUND,
             "not-found",

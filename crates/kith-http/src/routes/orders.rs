@@ -1,8 +1,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::orders::{Address, CartItem, CheckoutInput, Order, OrderEvent, Refund};
-use kith_app::page::Page;
+use kith_app::commerce::orders::{Address, CartItem, CheckoutInput, Order, OrderEvent, Refund};
+use kith_app::platform::page::Page;
 use kith_domain::order::{DeliveryMethod, OrderStatus};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -151,7 +151,7 @@ async fn order_events(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayBody {
-    pub provider: kith_app::payments::Provider,
+    pub provider: kith_app::commerce::payments::Provider,
 }
 
 /// The result of asking to pay: the order (paid at once from the wallet) or a gateway
@@ -159,7 +159,7 @@ pub struct PayBody {
 #[derive(Debug, serde::Serialize, ToSchema)]
 pub struct PayResult {
     pub order: Option<Order>,
-    pub payment: Option<kith_app::payments::Payment>,
+    pub payment: Option<kith_app::commerce::payments::Payment>,
 }
 
 /// Pay an order: `wallet` pays at once from the prepaid balance; `sandbox` returns a
@@ -174,11 +174,11 @@ async fn pay(
 ) -> ApiResult<Json<PayResult>> {
     let oid = path_id(&oid, "order")?;
     Ok(Json(match b.provider {
-        kith_app::payments::Provider::Wallet => PayResult {
+        kith_app::commerce::payments::Provider::Wallet => PayResult {
             order: Some(s.app.pay_with_wallet(&p, &oid).await?),
             payment: None,
         },
-        kith_app::payments::Provider::Sandbox => PayResult {
+        kith_app::commerce::payments::Provider::Sandbox => PayResult {
             order: None,
             payment: Some(s.app.pay_with_gateway(&p, &oid).await?),
         },

@@ -3,9 +3,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
-use kith_app::ledger::Audit;
-use kith_app::orders::TrackingOutcome;
-use kith_app::payments::{CallbackOutcome, Payment, Wallet};
+use kith_app::commerce::orders::TrackingOutcome;
+use kith_app::commerce::payments::{CallbackOutcome, Payment, Wallet};
+use kith_app::money::ledger::Audit;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -88,7 +88,7 @@ pub struct CallbackAnswer {
 /// Payment gateways' webhook. Signed `Kith-Signature: t=…,v1=…` over the raw body
 /// (300 s tolerance); idempotent on `event_id`; the amount must match the payment.
 #[utoipa::path(post, path = "/api/v1/payments/{provider}/callback", tag = "payments", params(("provider" = String, Path)),
-    request_body = kith_app::payments::CallbackBody,
+    request_body = kith_app::commerce::payments::CallbackBody,
     responses((status = 200, body = CallbackAnswer), (status = 401, description = "bad or stale signature", body = Problem), (status = 404, body = Problem), (status = 422, description = "amount mismatch or malformed", body = Problem)))]
 async fn callback(
     State(s): State<AppState>,
@@ -111,7 +111,7 @@ pub struct TrackingAnswer {
 
 /// Carriers' tracking webhook, signed with that carrier's secret; idempotent on `event_id`.
 #[utoipa::path(post, path = "/api/v1/carriers/{carrier}/callback", tag = "payments", params(("carrier" = String, Path)),
-    request_body = kith_app::orders::TrackingCallback,
+    request_body = kith_app::commerce::orders::TrackingCallback,
     responses((status = 200, body = TrackingAnswer), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn carrier_callback(
     State(s): State<AppState>,

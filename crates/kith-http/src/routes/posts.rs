@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::page::Page;
-use kith_app::posts::{
+use kith_app::platform::page::Page;
+use kith_app::social::posts::{
     Comment, Like, Moderation, NewPost, Post, PostPatch, Report, ReportTarget, Share, ShareChannel,
     Visibility,
 };

@@ -1,8 +1,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::page::Page;
-use kith_app::relationships::{Person, Profile, Relation};
+use kith_app::platform::page::Page;
+use kith_app::social::relationships::{Person, Profile, Relation};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::page::Page;
-use kith_app::reviews::{Rating, Review, ReviewInput};
+use kith_app::platform::page::Page;
+use kith_app::social::reviews::{Rating, Review, ReviewInput};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

@@ -10,8 +10,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use kith_app::page::PageRequest;
-use kith_app::search::{SearchQuery, SearchResults, WhoResults};
+use kith_app::discovery::search::{SearchQuery, SearchResults, WhoResults};
+use kith_app::platform::page::PageRequest;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

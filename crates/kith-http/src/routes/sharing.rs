@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::accounts::{Account, Registration};
-use kith_app::sharing::{LinkKind, ReferrerBinding, ShareLink, Visit};
+use kith_app::money::sharing::{LinkKind, ReferrerBinding, ShareLink, Visit};
+use kith_app::platform::accounts::{Account, Registration};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

@@ -1,8 +1,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::merchants::Invitation;
-use kith_app::stores::{Clerk, Store, StoreInput};
+use kith_app::commerce::stores::{Clerk, Store, StoreInput};
+use kith_app::platform::merchants::Invitation;
 use kith_domain::store::OpeningWindow;
 use serde::Deserialize;
 use utoipa::ToSchema;

@@ -1,8 +1,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::page::Page;
-use kith_app::tiers::{MemberTier, Tier};
+use kith_app::commerce::tiers::{MemberTier, Tier};
+use kith_app::platform::page::Page;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;

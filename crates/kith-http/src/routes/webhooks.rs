@@ -1,8 +1,8 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::page::Page;
-use kith_app::webhooks::{Attempt, Delivery, Endpoint, NewEndpoint};
+use kith_app::events::webhooks::{Attempt, Delivery, Endpoint, NewEndpoint};
+use kith_app::platform::page::Page;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,7 +55,8 @@ async fn create(
         topics: b.topics,
         description: b.description,
     };
-    let (endpoint, secret) = kith_app::webhooks::create_endpoint(&s.app, &p, &mid, input).await?;
+    let (endpoint, secret) =
+        kith_app::events::webhooks::create_endpoint(&s.app, &p, &mid, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedEndpoint { endpoint, secret }),
@@ -72,7 +73,7 @@ async fn list(
 ) -> ApiResult<Json<Vec<Endpoint>>> {
     let mid = path_id(&mid, "merchant")?;
     Ok(Json(
-        kith_app::webhooks::list_endpoints(&s.app, &p, &mid).await?,
+        kith_app::events::webhooks::list_endpoints(&s.app, &p, &mid).await?,
     ))
 }
 
@@ -89,7 +90,7 @@ async fn delete(
         path_id(&mid, "merchant")?,
         path_id(&eid, "webhook endpoint")?,
     );
-    kith_app::webhooks::delete_endpoint(&s.app, &p, &mid, &eid).await?;
+    kith_app::events::webhooks::delete_endpoint(&s.app, &p, &mid, &eid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -108,7 +109,7 @@ async fn deliveries(
         path_id(&eid, "webhook endpoint")?,
     );
     Ok(Json(
-        kith_app::webhooks::list_deliveries(&s.app, &p, &mid, &eid, q.parse()?).await?,
+        kith_app::events::webhooks::list_deliveries(&s.app, &p, &mid, &eid, q.parse()?).await?,
     ))
 }
 
@@ -123,6 +124,6 @@ async fn attempts(
 ) -> ApiResult<Json<Vec<Attempt>>> {
     let (mid, did) = (path_id(&mid, "merchant")?, path_id(&did, "delivery")?);
     Ok(Json(
-        kith_app::webhooks::list_attempts(&s.app, &p, &mid, &did).await?,
+        kith_app::events::webhooks::list_attempts(&s.app, &p, &mid, &did).await?,
     ))
 }

@@ -3,11 +3,11 @@
 //! community invitation.
 
 use askama::Template;
-use kith_app::commissions::{CommissionLine, OrderCommission, WalletBalances};
-use kith_app::distributors::{Earnings, LinkFunnel, Team};
-use kith_app::posts::Post;
-use kith_app::sharing::ShareLink;
-use kith_app::withdrawals::Withdrawal;
+use kith_app::money::commissions::{CommissionLine, OrderCommission, WalletBalances};
+use kith_app::money::distributors::{Earnings, LinkFunnel, Team};
+use kith_app::money::sharing::ShareLink;
+use kith_app::money::withdrawals::Withdrawal;
+use kith_app::social::posts::Post;
 
 use super::filters;
 use crate::Ctx;

@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use kith_app::page::PageRequest;
-use kith_app::search::{Scope, SearchQuery, Target};
+use kith_app::discovery::search::{Scope, SearchQuery, Target};
+use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppConfig, AppError, Principal};
 use kith_domain::{Clock, SystemClock};
 use kith_search::jieba_rs;
@@ -248,7 +248,9 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut rng = Rng(0x6b69_7468);
     let now = clock.now_ms();
-    let ids: Vec<String> = (0..members).map(|_| kith_app::ids::new_id()).collect();
+    let ids: Vec<String> = (0..members)
+        .map(|_| kith_app::platform::ids::new_id())
+        .collect();
     let rows = ids
         .iter()
         .enumerate()
@@ -307,7 +309,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         };
         let at = now - (posts - i) as i64 * 1000;
         rows.push(vec![
-            Value::from(kith_app::ids::new_id()),
+            Value::from(kith_app::platform::ids::new_id()),
             Value::from(&ids[rng.below(members)]),
             Value::from(b.clone()),
             Value::from(vis),
@@ -325,10 +327,10 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     eprintln!("  world: {:.1} s", t.elapsed().as_secs_f64());
 
     // --- 1. indexing ---------------------------------------------------------------------
-    let index = kith_app::search::open_index(&dir.join("search"))?;
+    let index = kith_app::discovery::search::open_index(&dir.join("search"))?;
     app.attach_search_index(index.clone());
     let t = Instant::now();
-    let docs = kith_app::search::rebuild(&app, index.clone()).await?;
+    let docs = kith_app::discovery::search::rebuild(&app, index.clone()).await?;
     let ours_index_s = t.elapsed().as_secs_f64();
     let ours_docs_per_s = docs as f64 / ours_index_s.max(1e-9);
 

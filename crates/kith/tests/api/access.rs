@@ -146,7 +146,7 @@ async fn world(t: &TestApp) -> World {
     // The store's creation is routed to the endpoint: a delivery to look at (never sent,
     // since only the routing step runs).
     let store = t.store(&owner, &mid, STORE_NAME).await;
-    kith_app::webhooks::dispatch_outbox(&t.app, 100)
+    kith_app::events::webhooks::dispatch_outbox(&t.app, 100)
         .await
         .expect("route the outbox");
     let page = t
@@ -188,7 +188,7 @@ async fn render(t: &TestApp, w: &World, template: &str) -> String {
         .replace("{endpoint}", &w.endpoint)
         .replace("{delivery}", &w.delivery)
         .replace("{member}", &w.member.id)
-        .replace("{x}", &kith_app::ids::new_id())
+        .replace("{x}", &kith_app::platform::ids::new_id())
         .replace("{n}", &n);
     let owner = Some(w.owner.token.as_str());
     let m = &w.mid;

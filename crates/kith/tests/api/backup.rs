@@ -99,7 +99,7 @@ async fn a_backup_taken_under_load_restores_to_a_consistent_store() {
         .expect("open restored store");
     let audit = app
         .db
-        .read(|c| kith_app::ledger::audit(c))
+        .read(|c| kith_app::money::ledger::audit(c))
         .await
         .expect("audit");
     assert!(audit.is_clean(), "{audit:?}");

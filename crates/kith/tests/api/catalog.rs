@@ -587,14 +587,14 @@ async fn bad_catalog_input_names_its_field_and_changes_nothing(t: TestApp) {
 
     // Unknown ids are 404.
     t.post(
-        &format!("{products}/{}/skus", kith_app::ids::new_id()),
+        &format!("{products}/{}/skus", kith_app::platform::ids::new_id()),
         Some(&owner.token),
         json!({ "code": "X", "list_price_fen": 1 }),
     )
     .await
     .problem(404, None);
     t.patch(
-        &format!("{}/skus/{}", base(&mid), kith_app::ids::new_id()),
+        &format!("{}/skus/{}", base(&mid), kith_app::platform::ids::new_id()),
         Some(&owner.token),
         json!({ "list_price_fen": 1 }),
     )
@@ -877,7 +877,7 @@ async fn products_are_paged_and_filtered_by_status(t: TestApp) {
         .problem(422, Some("cursor"));
 }
 
-/// Checkout reads a SKU through `kith_app::catalog::sku_for_checkout` inside its own
+/// Checkout reads a SKU through `kith_app::commerce::catalog::sku_for_checkout` inside its own
 /// transaction: only the merchant's SKUs, only while the product is on sale.
 async fn checkout_reads_a_sku_on_sale(t: TestApp) {
     let (owner, mid) = t.approved_merchant("织金竹荪").await;
@@ -905,7 +905,7 @@ async fn checkout_reads_a_sku_on_sale(t: TestApp) {
     let read = |m: String, s: String| {
         t.app
             .db
-            .read(move |c| kith_app::catalog::sku_for_checkout(c, &m, &s))
+            .read(move |c| kith_app::commerce::catalog::sku_for_checkout(c, &m, &s))
     };
     // A draft is not for sale: 409.
     let e = read(mid.clone(), sid.clone()).await.unwrap_err();
@@ -936,7 +936,7 @@ async fn checkout_reads_a_sku_on_sale(t: TestApp) {
     // Not this merchant's, or not a SKU at all: 404.
     for (m, s) in [
         (other_mid.clone(), sid.clone()),
-        (mid.clone(), kith_app::ids::new_id()),
+        (mid.clone(), kith_app::platform::ids::new_id()),
         (mid.clone(), "junk".to_owned()),
     ] {
         let e = read(m, s).await.unwrap_err();

@@ -210,7 +210,7 @@ async fn check(t: &TestApp, acks: &HashMap<String, (String, Ack)>, members: &[Us
     let audit = t
         .app
         .db
-        .read(|c| kith_app::ledger::audit(c))
+        .read(|c| kith_app::money::ledger::audit(c))
         .await
         .expect("audit");
     assert!(audit.is_clean(), "ledger audit after restart: {audit:?}");

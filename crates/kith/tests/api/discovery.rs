@@ -174,7 +174,9 @@ async fn social_proof_on_a_product(t: TestApp) {
         let _ = buyer;
     }
     t.clock.advance_secs(7 * 24 * 3600 + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     for (buyer, oid, _) in &orders[..2] {
         t.clock.advance_secs(60);
         t.post(

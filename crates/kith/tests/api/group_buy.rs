@@ -454,7 +454,9 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
 
     // The unpaid order lapses after the merchant's 30 minutes: its seat is free again.
     t.clock.advance_secs(30 * 60 + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     assert_eq!(order(&t, &idle_order, &idle).await["status"], "cancelled");
     let idle_payment = idle_pay["payment"]["id"].as_str().unwrap();
     assert_eq!(
@@ -489,7 +491,9 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
     // Time runs out: the group fails, the paid seats are refunded through their own
     // providers, the unpaid order is cancelled, stock and campaign seats come back.
     t.clock.advance_secs(61);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     let g = group(&t, &gid).await;
     assert_eq!(g["status"], "failed");
     assert!(g["fail_reason"].as_str().unwrap().contains("time"));
@@ -718,7 +722,9 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     // Paying after the group expired is refused; the group fails and refunds.
     t.clock.advance_secs(601);
     pay_wallet(&t, &c2_order, &c2).await.problem(409, None);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     assert_eq!(group(&t, &gid).await["status"], "failed");
     refused(join(&t, &gid, &member).await, "failed");
     assert_eq!(wallet_balance(&t, &a).await, 50_000);
@@ -829,7 +835,11 @@ async fn a_thousand_concurrent_joins_never_overfill(t: TestApp) {
     // After the clock passes every expiry, every paid seat is in a succeeded group or
     // refunded, and the ledger balances.
     t.clock.advance_secs(HOUR + 1);
-    while kith_app::jobs::run_once(&t.app, "test").await.unwrap() > 0 {}
+    while kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap()
+        > 0
+    {}
     let mut refunded = 0;
     let mut in_success = 0;
     for m in &members {

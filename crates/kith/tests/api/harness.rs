@@ -533,7 +533,7 @@ impl TestApp {
         if let Some(h) = self.server.take() {
             h.await.expect("server task").expect("server result");
         }
-        self.app.search = kith_app::search::SearchHandle::default();
+        self.app.search = kith_app::discovery::search::SearchHandle::default();
     }
 }
 

@@ -200,7 +200,11 @@ async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
         }
     }
     let app = t.app.clone();
-    let audit = app.db.read(|c| kith_app::ledger::audit(c)).await.unwrap();
+    let audit = app
+        .db
+        .read(|c| kith_app::money::ledger::audit(c))
+        .await
+        .unwrap();
     assert!(audit.is_clean(), "{audit:?}");
     let mut paid_orders = Vec::new();
     for (i, (oid, payment, amount)) in pending.iter().enumerate() {
@@ -318,7 +322,11 @@ async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
         "every refusal logged ({})",
         server.log.display()
     );
-    let audit = app.db.read(|c| kith_app::ledger::audit(c)).await.unwrap();
+    let audit = app
+        .db
+        .read(|c| kith_app::money::ledger::audit(c))
+        .await
+        .unwrap();
     assert!(audit.is_clean(), "{audit:?}");
     eprintln!(
         "hostile callbacks: {payment_calls} payment callbacks ({payment_refusals} forged) and {} carrier callbacks ({refused} forged); every forgery refused and logged, no double effect",

@@ -238,7 +238,9 @@ async fn insight_measures_by_hand(t: TestApp) {
         .await
         .expect(200);
     t.clock.advance_secs(7 * 24 * 3600 + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     t.post(
         &format!("/api/v1/orders/{first}/lines/1/review"),
         Some(&d.token),

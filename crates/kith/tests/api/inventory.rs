@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::both_engines;
 use crate::harness::{TestApp, User};
 use kith_app::AppError;
-use kith_app::inventory;
+use kith_app::commerce::inventory;
 
 both_engines!(
     merchants_have_a_warehouse_and_a_location_per_store,
@@ -416,9 +416,16 @@ async fn another_merchants_skus_and_locations_are_not_found(t: TestApp) {
     adjust(&t, &owner_a, &a, "not-a-uuid", &wh_a, 5)
         .await
         .problem(404, None);
-    adjust(&t, &owner_a, &a, &sku_a, &kith_app::ids::new_id(), 5)
-        .await
-        .problem(404, None);
+    adjust(
+        &t,
+        &owner_a,
+        &a,
+        &sku_a,
+        &kith_app::platform::ids::new_id(),
+        5,
+    )
+    .await
+    .problem(404, None);
     t.get(
         &format!("{}/stock?sku_id={sku_b}", base(&a)),
         Some(&owner_a.token),
@@ -489,7 +496,7 @@ async fn concurrent_reservations_never_oversell(t: TestApp) {
             mid.clone(),
             wh.clone(),
             sku.clone(),
-            kith_app::ids::new_id(),
+            kith_app::platform::ids::new_id(),
         );
         tasks.spawn(async move {
             let now = app.now_ms();
@@ -529,7 +536,7 @@ async fn concurrent_reservations_never_oversell(t: TestApp) {
         mid.clone(),
         wh.clone(),
         sku.clone(),
-        kith_app::ids::new_id(),
+        kith_app::platform::ids::new_id(),
         t.app.now_ms(),
     );
     let e = t

@@ -295,7 +295,10 @@ async fn decisions_are_for_admins_and_happen_once(t: TestApp) {
 
     // Unknown and malformed ids are 404.
     t.post(
-        &format!("/api/v1/merchants/{}/approve", kith_app::ids::new_id()),
+        &format!(
+            "/api/v1/merchants/{}/approve",
+            kith_app::platform::ids::new_id()
+        ),
         Some(&admin.token),
         json!({}),
     )
@@ -436,7 +439,7 @@ async fn staff_edit_the_profile(t: TestApp) {
         .expect(200);
     assert_eq!(renamed["name"], "花溪牛肉粉");
     t.patch(
-        &format!("/api/v1/merchants/{}", kith_app::ids::new_id()),
+        &format!("/api/v1/merchants/{}", kith_app::platform::ids::new_id()),
         Some(&owner.token),
         json!({}),
     )

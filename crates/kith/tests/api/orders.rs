@@ -298,7 +298,9 @@ async fn shipping_journey(t: TestApp) {
 
     // Not before the after-sale window closes…
     t.clock.advance_secs(6 * 24 * 3600);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     assert_eq!(
         t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
             .await
@@ -307,7 +309,9 @@ async fn shipping_journey(t: TestApp) {
     );
     // …then completed, and the merchant's money becomes available.
     t.clock.advance_secs(24 * 3600 + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     let done = t
         .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
         .await
@@ -696,7 +700,9 @@ async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
     let payment = pay["payment"]["id"].as_str().unwrap().to_owned();
 
     t.clock.advance_secs(29 * 60);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     assert_eq!(
         t.get(&format!("/api/v1/orders/{a}"), Some(&buyer.token))
             .await
@@ -704,7 +710,9 @@ async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
         "pending_payment"
     );
     t.clock.advance_secs(60);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     for id in [&a, &b] {
         let o = t
             .get(&format!("/api/v1/orders/{id}"), Some(&buyer.token))
@@ -1134,7 +1142,9 @@ async fn merchant_settings_shape_orders(t: TestApp) {
     );
     // The shorter payment window applies.
     t.clock.advance_secs(121);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     let o = t
         .get(
             &format!("/api/v1/orders/{}", small["id"].as_str().unwrap()),

@@ -370,7 +370,7 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
         "{}",
         r.body
     );
-    kith_app::jobs::run_once(&t.app, "test")
+    kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .expect("jobs");
     let g = Browser::new(&t)

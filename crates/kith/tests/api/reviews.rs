@@ -144,7 +144,9 @@ async fn deliver(t: &TestApp, s: &Shop, oid: &str, n: u32) {
 /// Closes the after-sale window of every delivered order.
 async fn close_after_sale_window(t: &TestApp) {
     t.clock.advance_secs(7 * 24 * 3600 + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
 }
 
 async fn order_status(t: &TestApp, buyer: &User, oid: &str) -> String {

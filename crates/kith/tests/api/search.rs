@@ -679,7 +679,7 @@ async fn reindex_rebuilds_the_index_from_storage(mut t: TestApp) {
     assert_eq!(hits.hits[0].kind, kith_search::Kind::Post);
     // While a server holds the index, reindex refuses (one writer per index).
     drop(index);
-    let held = kith_app::search::open_index(&dir).expect("hold it");
+    let held = kith_app::discovery::search::open_index(&dir).expect("hold it");
     let err = kith::reindex::reindex(&settings)
         .await
         .expect_err("the index is in use");

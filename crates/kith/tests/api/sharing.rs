@@ -163,7 +163,9 @@ pub async fn ship_and_deliver(t: &TestApp, s: &Shop, oid: &str) {
 /// Moves the clock past the after-sale window (7 days by default) and runs due jobs.
 pub async fn close_after_sale_window(t: &TestApp) {
     t.clock.advance_secs(7 * DAY_SECS + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
 }
 
 pub async fn wallet(t: &TestApp, who: &User, merchant: &str) -> Value {
@@ -300,14 +302,18 @@ async fn share_signup_purchase_settle_withdraw(t: TestApp) {
     ship_and_deliver(&t, &s, &oid).await;
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 2_000, 0, 0));
     t.clock.advance_secs(6 * DAY_SECS);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     assert_eq!(
         balances(&t, &b, &s.merchant).await,
         (0, 2_000, 0, 0),
         "not before the window closes"
     );
     t.clock.advance_secs(DAY_SECS + 1);
-    kith_app::jobs::run_once(&t.app, "test").await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 2_000, 0));
     assert_eq!(balances(&t, &a, &s.merchant).await, (0, 0, 1_000, 0));
     audit_clean(&t).await;

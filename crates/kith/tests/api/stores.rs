@@ -190,7 +190,11 @@ async fn stores_are_opened_listed_and_edited(t: TestApp) {
     .await
     .problem(404, None);
     t.put(
-        &format!("{}/{}", stores_path(&mid), kith_app::ids::new_id()),
+        &format!(
+            "{}/{}",
+            stores_path(&mid),
+            kith_app::platform::ids::new_id()
+        ),
         Some(&owner.token),
         store_body("无此店"),
     )
@@ -386,7 +390,7 @@ async fn a_clerk_sees_only_their_store(t: TestApp) {
     .await
     .problem(403, None);
     clerk_view(&t, None, &s1).await.problem(401, None);
-    clerk_view(&t, Some(&clerk), &kith_app::ids::new_id())
+    clerk_view(&t, Some(&clerk), &kith_app::platform::ids::new_id())
         .await
         .problem(404, None);
 

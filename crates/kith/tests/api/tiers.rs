@@ -161,7 +161,7 @@ async fn tiers_are_renamed_and_reranked(t: TestApp) {
     );
 
     t.patch(
-        &format!("{}/{}", tiers_path(&mid), kith_app::ids::new_id()),
+        &format!("{}/{}", tiers_path(&mid), kith_app::platform::ids::new_id()),
         Some(&owner.token),
         json!({ "name": "无" }),
     )
@@ -222,7 +222,7 @@ async fn members_hold_one_tier(t: TestApp) {
 
     // Unknown account: 404.
     t.put(
-        &member_tier_path(&mid, &kith_app::ids::new_id()),
+        &member_tier_path(&mid, &kith_app::platform::ids::new_id()),
         Some(&owner.token),
         json!({ "tier_code": "member" }),
     )
@@ -364,7 +364,7 @@ async fn only_the_merchants_staff_manage_tiers(t: TestApp) {
         json!([])
     );
     t.post(
-        &tiers_path(&kith_app::ids::new_id()),
+        &tiers_path(&kith_app::platform::ids::new_id()),
         Some(&owner_a.token),
         json!({ "code": "member", "name": "会员", "rank": 10 }),
     )

@@ -168,7 +168,7 @@ async fn register(
 
 /// One round of background work, as the worker would run it: how many jobs ran.
 async fn run_jobs(t: &TestApp) -> usize {
-    kith_app::jobs::run_once(&t.app, "test")
+    kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .expect("background round")
 }
@@ -552,7 +552,7 @@ async fn only_the_merchants_trading_staff_manage_webhooks(t: TestApp) {
     .await
     .problem(404, None);
     // Deliveries are reached only through their own merchant as well.
-    kith_app::webhooks::dispatch_outbox(&t.app, 100)
+    kith_app::events::webhooks::dispatch_outbox(&t.app, 100)
         .await
         .expect("route the outbox");
     let d = deliveries(&t, &owner, &mid, &eid)

@@ -1,0 +1,1118 @@
+//! The catalog: categories, products with their images, and SKUs with a list price and a
+//! price per membership tier (DESIGN §4, Prices).
+//!
+//! Staff manage their merchant's catalog. Anyone else sees only the `active` products of an
+//! approved merchant (and only their SKUs); a logged-in reader also sees `your_price_fen`,
+//! the price of their own tier at that merchant. Checkout reads a SKU through
+//! [`sku_for_checkout`] inside its own transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use kith_domain::pricing::unit_price;
+use kith_domain::{BoundedText, Fen, TierCode};
+use kith_store::{Conn, Row, StoreError, Value, args};
+use serde::Serialize;
+
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
+use crate::platform::error::UniqueAs;
+use crate::platform::ids::{new_id, parse_id};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+/// Most images one product shows (a 3×3 grid).
+pub const MAX_IMAGES: usize = 9;
+/// Longest image URL we store.
+pub const MAX_IMAGE_URL_LEN: usize = 512;
+/// Most attributes (规格, 颜色, …) one SKU carries.
+pub const MAX_ATTRS: usize = 10;
+/// Most SKUs under one product; bounds the product view.
+pub const MAX_SKUS_PER_PRODUCT: i64 = 100;
+/// Most categories one merchant defines; the list is not paged.
+pub const MAX_CATEGORIES: i64 = 200;
+/// Highest price we accept (¥100,000,000): with at most 999 units a line, totals stay far
+/// from overflow.
+pub const MAX_PRICE_FEN: i64 = 10_000_000_000;
+/// Heaviest SKU we accept (100 t).
+pub const MAX_WEIGHT_G: i64 = 100_000_000;
+
+/// Where a product stands. Only `active` products are shown to buyers and can be sold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductStatus {
+    Draft,
+    Active,
+    Archived,
+}
+
+impl ProductStatus {
+    pub fn parse(field: &str, s: &str) -> AppResult<Self> {
+        match s {
+            "draft" => Ok(Self::Draft),
+            "active" => Ok(Self::Active),
+            "archived" => Ok(Self::Archived),
+            _ => Err(AppError::invalid(
+                field,
+                "must be one of draft, active, archived",
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Active => "active",
+            Self::Archived => "archived",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Category {
+    pub id: String,
+    pub merchant_id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// A SKU's price for one membership tier.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TierPrice {
+    pub tier_code: String,
+    pub tier_name: String,
+    pub price_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Sku {
+    pub id: String,
+    pub product_id: String,
+    /// The merchant's own code, unique within the merchant: A-Z, a-z, 0-9, _ and -.
+    pub code: String,
+    /// What tells this SKU from its siblings, e.g. {"规格": "500ml", "颜色": "红"}.
+    pub attrs: BTreeMap<String, String>,
+    pub weight_g: i64,
+    pub list_price_fen: i64,
+    /// Prices per membership tier, lowest tier rank first.
+    pub tier_prices: Vec<TierPrice>,
+    /// Only for a logged-in reader: the price of their tier at this merchant, or the list
+    /// price when they hold no tier (or their tier has no price here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub your_price_fen: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Product {
+    pub id: String,
+    pub merchant_id: String,
+    pub category_id: Option<String>,
+    pub name: String,
+    pub description: String,
+    /// `https://` URLs or `/media/…` paths, at most 9.
+    pub images: Vec<String>,
+    pub status: ProductStatus,
+    pub skus: Vec<Sku>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Fields of a product. On create `name` is required; on update every field is optional
+/// and only the ones given change (`category_id: Some(None)` clears the category).
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category_id: Option<Option<String>>,
+    pub images: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSku {
+    pub code: String,
+    /// A JSON object of text values; `None` or null for none.
+    pub attrs: Option<serde_json::Value>,
+    pub weight_g: Option<i64>,
+    pub list_price_fen: i64,
+}
+
+/// Changes to a SKU; its code is permanent (orders and integrations refer to it).
+#[derive(Debug, Clone, Default)]
+pub struct SkuPatch {
+    pub attrs: Option<serde_json::Value>,
+    pub weight_g: Option<i64>,
+    pub list_price_fen: Option<i64>,
+}
+
+/// What checkout needs to know about one SKU, read inside its transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuForCheckout {
+    pub sku_id: String,
+    pub product_id: String,
+    pub product_name: String,
+    pub code: String,
+    /// The attributes as a JSON object, to snapshot onto the order line.
+    pub attrs_json: String,
+    pub list_price_fen: i64,
+    /// (tier code, price) for every tier this SKU has a price for.
+    pub tier_prices: Vec<(String, i64)>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing input
+
+fn parse_price(field: &str, fen: i64) -> AppResult<i64> {
+    let fen = Fen::non_negative(field, fen)?.get();
+    if fen > MAX_PRICE_FEN {
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {MAX_PRICE_FEN} fen"),
+        ));
+    }
+    Ok(fen)
+}
+
+fn parse_weight(weight_g: i64) -> AppResult<i64> {
+    if (0..=MAX_WEIGHT_G).contains(&weight_g) {
+        Ok(weight_g)
+    } else {
+        Err(AppError::invalid(
+            "weight_g",
+            format!("must be between 0 and {MAX_WEIGHT_G} grams"),
+        ))
+    }
+}
+
+/// A SKU code: 1–32 of A-Z, a-z, 0-9, `_` and `-`, so it is safe in URLs, labels and CSV.
+pub fn parse_sku_code(code: &str) -> AppResult<String> {
+    let ok = (1..=32).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(code.to_owned())
+    } else {
+        Err(AppError::invalid(
+            "code",
+            "must be 1–32 of A-Z, a-z, 0-9, _ and -",
+        ))
+    }
+}
+
+/// SKU attributes: a JSON object of at most 10 entries, each a name of 1–16 characters and
+/// a text value of 1–64 characters. Absent or null means none.
+pub fn parse_attrs(v: Option<serde_json::Value>) -> AppResult<BTreeMap<String, String>> {
+    let obj = match v {
+        None | Some(serde_json::Value::Null) => return Ok(BTreeMap::new()),
+        Some(serde_json::Value::Object(obj)) => obj,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "attrs",
+                "must be an object of text values, e.g. {\"规格\": \"500ml\"}",
+            ));
+        }
+    };
+    if obj.len() > MAX_ATTRS {
+        return Err(AppError::invalid(
+            "attrs",
+            format!("at most {MAX_ATTRS} attributes"),
+        ));
+    }
+    let mut out = BTreeMap::new();
+    for (k, v) in obj {
+        let serde_json::Value::String(v) = v else {
+            return Err(AppError::invalid(
+                "attrs",
+                format!("the value of {k:?} must be text"),
+            ));
+        };
+        let key = BoundedText::parse("attrs", &k, 1, 16)?.into_string();
+        let value = BoundedText::parse("attrs", &v, 1, 64)?.into_string();
+        if out.insert(key, value).is_some() {
+            return Err(AppError::invalid(
+                "attrs",
+                format!("the attribute {k:?} is given twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Characters an image URL may hold: printable ASCII without quotes, brackets and the
+/// like, so a URL can be put in HTML attributes and CSS without escaping surprises.
+fn url_chars_ok(u: &str) -> bool {
+    u.chars()
+        .all(|c| c.is_ascii_graphic() && !"\"'<>\\^`{|}".contains(c))
+}
+
+fn image_ok(u: &str) -> bool {
+    if u.len() > MAX_IMAGE_URL_LEN || !url_chars_ok(u) {
+        return false;
+    }
+    if let Some(rest) = u.strip_prefix("https://") {
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        return !host.is_empty()
+            && host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    }
+    if let Some(rest) = u.strip_prefix("/media/") {
+        // Our own uploads: a plain relative path, no way out of the media folder.
+        return !rest.is_empty()
+            && rest.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            });
+    }
+    false
+}
+
+/// 0–9 images, each an `https://` URL or a `/media/…` path of at most 512 characters.
+pub fn parse_images(images: Vec<String>) -> AppResult<Vec<String>> {
+    if images.len() > MAX_IMAGES {
+        return Err(AppError::invalid(
+            "images",
+            format!("at most {MAX_IMAGES} images"),
+        ));
+    }
+    images
+        .into_iter()
+        .enumerate()
+        .map(|(i, url)| {
+            let url = url.trim().to_owned();
+            if image_ok(&url) {
+                Ok(url)
+            } else {
+                Err(AppError::invalid(
+                    format!("images[{i}]"),
+                    format!(
+                        "must be an https:// URL or a /media/ path of at most {MAX_IMAGE_URL_LEN} characters"
+                    ),
+                ))
+            }
+        })
+        .collect()
+}
+
+fn parse_product_name(name: &str) -> AppResult<String> {
+    Ok(BoundedText::parse("name", name, 2, 64)?.into_string())
+}
+
+fn parse_description(d: &str) -> AppResult<String> {
+    Ok(BoundedText::parse_multiline("description", d, 0, 5000)?.into_string())
+}
+
+/// A category id from the body: it must name one of this merchant's categories.
+fn check_category(c: &mut dyn Conn, merchant_id: &str, raw: &str) -> AppResult<String> {
+    let not_ours = || AppError::invalid("category_id", "this merchant has no such category");
+    let id = parse_id(raw).ok_or_else(not_ours)?;
+    c.query_opt(
+        "SELECT 1 FROM categories WHERE id = $1 AND merchant_id = $2",
+        args![&id, merchant_id],
+    )?
+    .ok_or_else(not_ours)?;
+    Ok(id)
+}
+
+fn to_json(v: &impl Serialize) -> AppResult<String> {
+    serde_json::to_string(v).map_err(|e| AppError::Internal(format!("serialize: {e}")))
+}
+
+fn map_sku_unique(e: StoreError) -> AppError {
+    if e.is_unique_on("skus", &["merchant_id", "code"]) {
+        AppError::conflict("code", "this merchant already has a SKU with this code")
+    } else {
+        e.into()
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading rows
+
+const PRODUCT_COLS: &str =
+    "id, merchant_id, category_id, name, description, images, status, created_at, updated_at";
+const SKU_COLS: &str =
+    "id, product_id, code, attrs, weight_g, list_price_fen, created_at, updated_at";
+
+fn product_from_row(r: &Row) -> AppResult<Product> {
+    let images: Vec<String> = serde_json::from_str(&r.text(5)?)
+        .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?;
+    let status = r.text(6)?;
+    Ok(Product {
+        id: r.text(0)?,
+        merchant_id: r.text(1)?,
+        category_id: r.opt_text(2)?,
+        name: r.text(3)?,
+        description: r.text(4)?,
+        images,
+        status: ProductStatus::parse("status", &status)
+            .map_err(|_| AppError::Internal(format!("unknown product status {status:?}")))?,
+        skus: Vec::new(),
+        created_at: rfc3339(r.int(7)?),
+        updated_at: rfc3339(r.int(8)?),
+    })
+}
+
+fn attrs_from_json(s: &str) -> AppResult<BTreeMap<String, String>> {
+    serde_json::from_str(s).map_err(|e| AppError::Internal(format!("stored SKU attrs: {e}")))
+}
+
+fn sku_from_row(r: &Row) -> AppResult<Sku> {
+    Ok(Sku {
+        id: r.text(0)?,
+        product_id: r.text(1)?,
+        code: r.text(2)?,
+        attrs: attrs_from_json(&r.text(3)?)?,
+        weight_g: r.int(4)?,
+        list_price_fen: r.int(5)?,
+        tier_prices: Vec::new(),
+        your_price_fen: None,
+        created_at: rfc3339(r.int(6)?),
+        updated_at: rfc3339(r.int(7)?),
+    })
+}
+
+/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whose price to show: `None` for an anonymous reader (no `your_price_fen`), otherwise
+/// the reader's tier code at this merchant, if any.
+type PriceFor = Option<Option<String>>;
+
+fn reader_tier(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    who: Option<&Principal>,
+) -> AppResult<PriceFor> {
+    let Some(p) = who else { return Ok(None) };
+    let code = c
+        .query_opt(
+            "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id
+             WHERE m.merchant_id = $1 AND m.account_id = $2",
+            args![merchant_id, &p.account_id],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
+    Ok(Some(code))
+}
+
+fn fill_prices(skus: &mut [Sku], c: &mut dyn Conn, price_for: &PriceFor) -> AppResult<()> {
+    if skus.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = skus.iter().map(|s| Value::from(s.id.as_str())).collect();
+    let rows = c.query(
+        &format!(
+            "SELECT p.sku_id, t.code, t.name, p.price_fen FROM sku_tier_prices p
+             JOIN tiers t ON t.id = p.tier_id WHERE p.sku_id IN ({}) ORDER BY t.rank, t.code",
+            placeholders(1, ids.len())
+        ),
+        &ids,
+    )?;
+    let mut by_sku: HashMap<String, Vec<TierPrice>> = HashMap::new();
+    for r in &rows {
+        by_sku.entry(r.text(0)?).or_default().push(TierPrice {
+            tier_code: r.text(1)?,
+            tier_name: r.text(2)?,
+            price_fen: r.int(3)?,
+        });
+    }
+    for s in skus.iter_mut() {
+        s.tier_prices = by_sku.remove(&s.id).unwrap_or_default();
+        if let Some(tier) = price_for {
+            let prices: Vec<(&str, Fen)> = s
+                .tier_prices
+                .iter()
+                .map(|t| (t.tier_code.as_str(), Fen::new(t.price_fen)))
+                .collect();
+            s.your_price_fen =
+                Some(unit_price(Fen::new(s.list_price_fen), &prices, tier.as_deref()).get());
+        }
+    }
+    Ok(())
+}
+
+/// Loads the SKUs (with their prices) of `products`, in order of creation.
+fn attach_skus(c: &mut dyn Conn, products: &mut [Product], price_for: &PriceFor) -> AppResult<()> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Value> = products
+        .iter()
+        .map(|p| Value::from(p.id.as_str()))
+        .collect();
+    let mut skus = c
+        .query(
+            &format!(
+                "SELECT {SKU_COLS} FROM skus WHERE product_id IN ({}) ORDER BY created_at, id",
+                placeholders(1, ids.len())
+            ),
+            &ids,
+        )?
+        .iter()
+        .map(sku_from_row)
+        .collect::<AppResult<Vec<_>>>()?;
+    fill_prices(&mut skus, c, price_for)?;
+    let mut by_product: HashMap<String, Vec<Sku>> = HashMap::new();
+    for s in skus {
+        by_product.entry(s.product_id.clone()).or_default().push(s);
+    }
+    for p in products.iter_mut() {
+        p.skus = by_product.remove(&p.id).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// A product of `merchant_id` without its SKUs, or 404 (also when another merchant's).
+fn load_product_row(c: &mut dyn Conn, merchant_id: &str, product_id: &str) -> AppResult<Product> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1 AND merchant_id = $2"),
+            args![product_id, merchant_id],
+        )?
+        .ok_or(AppError::NotFound("product"))?;
+    product_from_row(&r)
+}
+
+fn load_product(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    product_id: &str,
+    price_for: &PriceFor,
+) -> AppResult<Product> {
+    let mut p = [load_product_row(c, merchant_id, product_id)?];
+    attach_skus(c, &mut p, price_for)?;
+    let [p] = p;
+    Ok(p)
+}
+
+/// A SKU of `merchant_id` with its tier prices, or 404 (also when another merchant's).
+fn load_sku(c: &mut dyn Conn, merchant_id: &str, sku_id: &str) -> AppResult<Sku> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {SKU_COLS} FROM skus WHERE id = $1 AND merchant_id = $2"),
+            args![sku_id, merchant_id],
+        )?
+        .ok_or(AppError::NotFound("sku"))?;
+    let mut s = [sku_from_row(&r)?];
+    fill_prices(&mut s, c, &None)?;
+    let [s] = s;
+    Ok(s)
+}
+
+/// The tier of `merchant_id` with this code, or 422 naming `tier_code`.
+fn tier_id_by_code(c: &mut dyn Conn, merchant_id: &str, code: &str) -> AppResult<String> {
+    let code = TierCode::parse(code).map_err(|e| e.for_field("tier_code"))?;
+    Ok(c.query_opt(
+        "SELECT id FROM tiers WHERE merchant_id = $1 AND code = $2",
+        args![merchant_id, code.as_str()],
+    )?
+    .ok_or_else(|| AppError::invalid("tier_code", "this merchant has no tier with this code"))?
+    .text(0)?)
+}
+
+/// Who reads a merchant's catalog: its staff see everything (also before approval);
+/// anyone else only what an approved merchant has on sale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    Staff,
+    Public,
+}
+
+fn catalog_reader(
+    c: &mut dyn Conn,
+    who: Option<&Principal>,
+    merchant_id: &str,
+) -> AppResult<Reader> {
+    let status = merchant_status(c, merchant_id)?;
+    if let Some(p) = who
+        && require_staff(c, p, merchant_id, StaffNeed::AnyStaff).is_ok()
+    {
+        return Ok(Reader::Staff);
+    }
+    if status.ensure_trading().is_err() {
+        return Err(AppError::NotFound("merchant"));
+    }
+    Ok(Reader::Public)
+}
+
+/// A page key for a product: its creation time and id.
+fn product_key(p: &(i64, Product)) -> (i64, String) {
+    (p.0, p.1.id.clone())
+}
+
+// ---------------------------------------------------------------------------------------
+// Internal, for checkout
+
+/// The SKU as checkout prices and snapshots it. 404 (`sku`) when it is not `merchant_id`'s,
+/// 409 when its product is not on sale.
+pub fn sku_for_checkout(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    sku_id: &str,
+) -> AppResult<SkuForCheckout> {
+    let sku_id = parse_id(sku_id).ok_or(AppError::NotFound("sku"))?;
+    let merchant_id = parse_id(merchant_id).ok_or(AppError::NotFound("sku"))?;
+    let r = c
+        .query_opt(
+            "SELECT s.id, s.product_id, p.name, s.code, s.attrs, s.list_price_fen, p.status
+             FROM skus s JOIN products p ON p.id = s.product_id
+             WHERE s.id = $1 AND s.merchant_id = $2",
+            args![&sku_id, &merchant_id],
+        )?
+        .ok_or(AppError::NotFound("sku"))?;
+    if r.text(6)? != ProductStatus::Active.as_str() {
+        return Err(AppError::state(format!(
+            "the product of SKU {} is not on sale",
+            r.text(3)?
+        )));
+    }
+    let attrs = attrs_from_json(&r.text(4)?)?;
+    let tier_prices = c
+        .query(
+            "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
+             WHERE p.sku_id = $1 ORDER BY t.rank, t.code",
+            args![&sku_id],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(SkuForCheckout {
+        sku_id: r.text(0)?,
+        product_id: r.text(1)?,
+        product_name: r.text(2)?,
+        code: r.text(3)?,
+        attrs_json: to_json(&attrs)?,
+        list_price_fen: r.int(5)?,
+        tier_prices,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Use cases
+
+impl App {
+    /// Staff: a category (name 1–32, unique within the merchant).
+    pub async fn create_category(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        name: &str,
+    ) -> AppResult<Category> {
+        let name = BoundedText::parse("name", name, 1, 32)?;
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let n = c
+                    .query_one("SELECT COUNT(*) FROM categories WHERE merchant_id = $1", args![&mid])?
+                    .int(0)?;
+                if n >= MAX_CATEGORIES {
+                    return Err(AppError::state(format!("a merchant has at most {MAX_CATEGORIES} categories")));
+                }
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO categories (id, merchant_id, name, created_at) VALUES ($1, $2, $3, $4)",
+                    args![&id, &mid, name.as_str(), now],
+                )
+                .unique_as("categories", &["merchant_id", "name"], "name", "this merchant already has a category with this name")?;
+                outbox::emit(c, now, "category.created", Some(&mid), &id, &serde_json::json!({ "category_id": id, "name": name.as_str() }))?;
+                Ok(Category { id, merchant_id: mid.clone(), name: name.as_str().to_owned(), created_at: rfc3339(now) })
+            })
+            .await
+    }
+
+    /// A merchant's categories by name: public once the merchant is approved, otherwise
+    /// for its staff only.
+    pub async fn list_categories(
+        &self,
+        who: Option<&Principal>,
+        merchant_id: &str,
+    ) -> AppResult<Vec<Category>> {
+        let (who, mid) = (who.cloned(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                catalog_reader(c, who.as_ref(), &mid)?;
+                c.query(
+                    "SELECT id, merchant_id, name, created_at FROM categories WHERE merchant_id = $1 ORDER BY name, id",
+                    args![&mid],
+                )?
+                .iter()
+                .map(|r| Ok(Category { id: r.text(0)?, merchant_id: r.text(1)?, name: r.text(2)?, created_at: rfc3339(r.int(3)?) }))
+                .collect()
+            })
+            .await
+    }
+
+    /// Staff: a new product, as a draft (buyers see it once it is set `active`).
+    pub async fn create_product(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: ProductInput,
+    ) -> AppResult<Product> {
+        let name = parse_product_name(input.name.as_deref().unwrap_or(""))?;
+        let description = parse_description(input.description.as_deref().unwrap_or(""))?;
+        let images = to_json(&parse_images(input.images.unwrap_or_default())?)?;
+        let category = input.category_id.flatten();
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let category = category.as_deref().map(|raw| check_category(c, &mid, raw)).transpose()?;
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO products (id, merchant_id, category_id, name, description, images, status, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $7)",
+                    args![&id, &mid, category.as_deref(), &name, &description, &images, now],
+                )?;
+                outbox::emit(c, now, "product.created", Some(&mid), &id, &serde_json::json!({ "product_id": id, "name": name }))?;
+                load_product(c, &mid, &id, &None)
+            })
+            .await
+    }
+
+    /// Staff: changes the fields given; the others stay as they are.
+    pub async fn update_product(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        product_id: &str,
+        input: ProductInput,
+    ) -> AppResult<Product> {
+        let name = input.name.as_deref().map(parse_product_name).transpose()?;
+        let description = input
+            .description
+            .as_deref()
+            .map(parse_description)
+            .transpose()?;
+        let images = input
+            .images
+            .map(parse_images)
+            .transpose()?
+            .map(|i| to_json(&i))
+            .transpose()?;
+        let category = input.category_id;
+        let now = self.now_ms();
+        let (who, mid, pid) = (who.clone(), merchant_id.to_owned(), product_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let cur = load_product_row(c, &mid, &pid)?;
+                let category_id = match &category {
+                    None => cur.category_id.clone(),
+                    Some(None) => None,
+                    Some(Some(raw)) => Some(check_category(c, &mid, raw)?),
+                };
+                let images = match &images {
+                    Some(i) => i.clone(),
+                    None => to_json(&cur.images)?,
+                };
+                c.execute(
+                    "UPDATE products SET category_id = $1, name = $2, description = $3, images = $4, updated_at = $5 WHERE id = $6",
+                    args![
+                        category_id.as_deref(),
+                        name.as_deref().unwrap_or(&cur.name),
+                        description.as_deref().unwrap_or(&cur.description),
+                        &images,
+                        now,
+                        &pid
+                    ],
+                )?;
+                outbox::emit(c, now, "product.updated", Some(&mid), &pid, &serde_json::json!({ "product_id": pid }))?;
+                load_product(c, &mid, &pid, &None)
+            })
+            .await
+    }
+
+    /// Staff: puts a product on sale (`active`), takes it back to `draft`, or retires it
+    /// (`archived`). A product needs at least one SKU to be active.
+    pub async fn set_product_status(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        product_id: &str,
+        status: &str,
+    ) -> AppResult<Product> {
+        let to = ProductStatus::parse("status", status)?;
+        let now = self.now_ms();
+        let (who, mid, pid) = (who.clone(), merchant_id.to_owned(), product_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let cur = load_product_row(c, &mid, &pid)?;
+                if cur.status == to {
+                    return load_product(c, &mid, &pid, &None);
+                }
+                if to == ProductStatus::Active {
+                    let skus = c.query_one("SELECT COUNT(*) FROM skus WHERE product_id = $1", args![&pid])?.int(0)?;
+                    if skus == 0 {
+                        return Err(AppError::state("a product needs at least one SKU before it goes on sale"));
+                    }
+                }
+                // Conditional on the status we read, so two racing changes cannot both
+                // announce a move from the same state.
+                let n = c.execute(
+                    "UPDATE products SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+                    args![to.as_str(), now, &pid, cur.status.as_str()],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("the product changed meanwhile; try again"));
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    "product.status_changed",
+                    Some(&mid),
+                    &pid,
+                    &serde_json::json!({ "product_id": pid, "from": cur.status.as_str(), "to": to.as_str() }),
+                )?;
+                load_product(c, &mid, &pid, &None)
+            })
+            .await
+    }
+
+    /// One product with its SKUs. Staff see any of their products; anyone else only an
+    /// active product of an approved merchant (404 otherwise). A logged-in reader gets
+    /// `your_price_fen` on each SKU.
+    pub async fn get_product(
+        &self,
+        who: Option<&Principal>,
+        merchant_id: &str,
+        product_id: &str,
+    ) -> AppResult<Product> {
+        let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
+        self.db
+            .read(move |c| {
+                let reader = catalog_reader(c, who.as_ref(), &mid)?;
+                let price_for = reader_tier(c, &mid, who.as_ref())?;
+                let p = load_product(c, &mid, &pid, &price_for)?;
+                if reader == Reader::Public && p.status != ProductStatus::Active {
+                    return Err(AppError::NotFound("product"));
+                }
+                Ok(p)
+            })
+            .await
+    }
+
+    /// A merchant's products, oldest first, with their SKUs. Staff see every status and may
+    /// filter by one; anyone else sees only active products of an approved merchant.
+    pub async fn list_products(
+        &self,
+        who: Option<&Principal>,
+        merchant_id: &str,
+        status: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<Product>> {
+        let status = status
+            .filter(|s| !s.is_empty())
+            .map(|s| ProductStatus::parse("status", s))
+            .transpose()?;
+        let (who, mid) = (who.cloned(), merchant_id.to_owned());
+        let (after_ms, after) = page.after_key();
+        let limit = page.limit;
+        self.db
+            .read(move |c| {
+                let reader = catalog_reader(c, who.as_ref(), &mid)?;
+                let status = match (reader, status) {
+                    (Reader::Staff, s) => s,
+                    (Reader::Public, None | Some(ProductStatus::Active)) => Some(ProductStatus::Active),
+                    // The public sees no drafts or archived products: nothing to list.
+                    (Reader::Public, Some(_)) => return Ok(Page { items: Vec::new(), next_cursor: None }),
+                };
+                let filter = if status.is_some() { " AND status = $5" } else { "" };
+                let mut params = args![&mid, after_ms, &after, limit + 1].to_vec();
+                if let Some(s) = status {
+                    params.push(Value::from(s.as_str()));
+                }
+                let rows = c
+                    .query(
+                        &format!(
+                            "SELECT {PRODUCT_COLS} FROM products
+                             WHERE merchant_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)){filter}
+                             ORDER BY created_at, id LIMIT $4"
+                        ),
+                        &params,
+                    )?
+                    .iter()
+                    .map(|r| Ok((r.int(7)?, product_from_row(r)?)))
+                    .collect::<AppResult<Vec<_>>>()?;
+                let page = Page::from_rows(rows, limit, product_key);
+                let mut items: Vec<Product> = page.items.into_iter().map(|(_, p)| p).collect();
+                let price_for = reader_tier(c, &mid, who.as_ref())?;
+                attach_skus(c, &mut items, &price_for)?;
+                Ok(Page { items, next_cursor: page.next_cursor })
+            })
+            .await
+    }
+
+    /// Staff: a SKU under one of their products.
+    pub async fn add_sku(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        product_id: &str,
+        input: NewSku,
+    ) -> AppResult<Sku> {
+        let code = parse_sku_code(&input.code)?;
+        let attrs = to_json(&parse_attrs(input.attrs)?)?;
+        let weight_g = parse_weight(input.weight_g.unwrap_or(0))?;
+        let list_price_fen = parse_price("list_price_fen", input.list_price_fen)?;
+        let now = self.now_ms();
+        let (who, mid, pid) = (who.clone(), merchant_id.to_owned(), product_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                load_product_row(c, &mid, &pid)?;
+                let n = c.query_one("SELECT COUNT(*) FROM skus WHERE product_id = $1", args![&pid])?.int(0)?;
+                if n >= MAX_SKUS_PER_PRODUCT {
+                    return Err(AppError::state(format!("a product has at most {MAX_SKUS_PER_PRODUCT} SKUs")));
+                }
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO skus (id, product_id, merchant_id, code, attrs, weight_g, list_price_fen, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                    args![&id, &pid, &mid, &code, &attrs, weight_g, list_price_fen, now],
+                )
+                .map_err(map_sku_unique)?;
+                outbox::emit(c, now, "sku.created", Some(&mid), &id, &serde_json::json!({ "sku_id": id, "product_id": pid, "code": code }))?;
+                load_sku(c, &mid, &id)
+            })
+            .await
+    }
+
+    /// Staff: changes a SKU's list price, attributes or weight (only the fields given).
+    pub async fn update_sku(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sku_id: &str,
+        patch: SkuPatch,
+    ) -> AppResult<Sku> {
+        let attrs = patch
+            .attrs
+            .map(|a| parse_attrs(Some(a)))
+            .transpose()?
+            .map(|a| to_json(&a))
+            .transpose()?;
+        let weight_g = patch.weight_g.map(parse_weight).transpose()?;
+        let list_price_fen = patch
+            .list_price_fen
+            .map(|p| parse_price("list_price_fen", p))
+            .transpose()?;
+        let now = self.now_ms();
+        let (who, mid, sid) = (who.clone(), merchant_id.to_owned(), sku_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let cur = load_sku(c, &mid, &sid)?;
+                let attrs = match &attrs {
+                    Some(a) => a.clone(),
+                    None => to_json(&cur.attrs)?,
+                };
+                c.execute(
+                    "UPDATE skus SET attrs = $1, weight_g = $2, list_price_fen = $3, updated_at = $4 WHERE id = $5",
+                    args![&attrs, weight_g.unwrap_or(cur.weight_g), list_price_fen.unwrap_or(cur.list_price_fen), now, &sid],
+                )?;
+                outbox::emit(c, now, "sku.updated", Some(&mid), &sid, &serde_json::json!({ "sku_id": sid }))?;
+                load_sku(c, &mid, &sid)
+            })
+            .await
+    }
+
+    /// Staff: the price of a SKU for one of the merchant's tiers (set or replaced).
+    pub async fn set_tier_price(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sku_id: &str,
+        tier_code: &str,
+        price_fen: i64,
+    ) -> AppResult<Sku> {
+        TierCode::parse(tier_code).map_err(|e| e.for_field("tier_code"))?;
+        let price_fen = parse_price("price_fen", price_fen)?;
+        let now = self.now_ms();
+        let (who, mid, sid, code) = (
+            who.clone(),
+            merchant_id.to_owned(),
+            sku_id.to_owned(),
+            tier_code.to_owned(),
+        );
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                load_sku(c, &mid, &sid)?;
+                let tier = tier_id_by_code(c, &mid, &code)?;
+                c.execute(
+                    "INSERT INTO sku_tier_prices (sku_id, tier_id, price_fen) VALUES ($1, $2, $3)
+                     ON CONFLICT (sku_id, tier_id) DO UPDATE SET price_fen = excluded.price_fen",
+                    args![&sid, &tier, price_fen],
+                )?;
+                c.execute("UPDATE skus SET updated_at = $1 WHERE id = $2", args![now, &sid])?;
+                outbox::emit(
+                    c,
+                    now,
+                    "sku.tier_price_set",
+                    Some(&mid),
+                    &sid,
+                    &serde_json::json!({ "sku_id": sid, "tier_code": code, "price_fen": price_fen }),
+                )?;
+                load_sku(c, &mid, &sid)
+            })
+            .await
+    }
+
+    /// Staff: removes a SKU's price for a tier; buyers of that tier pay the list price.
+    pub async fn delete_tier_price(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sku_id: &str,
+        tier_code: &str,
+    ) -> AppResult<()> {
+        TierCode::parse(tier_code).map_err(|e| e.for_field("tier_code"))?;
+        let now = self.now_ms();
+        let (who, mid, sid, code) = (
+            who.clone(),
+            merchant_id.to_owned(),
+            sku_id.to_owned(),
+            tier_code.to_owned(),
+        );
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                load_sku(c, &mid, &sid)?;
+                let tier = tier_id_by_code(c, &mid, &code)?;
+                let n = c.execute(
+                    "DELETE FROM sku_tier_prices WHERE sku_id = $1 AND tier_id = $2",
+                    args![&sid, &tier],
+                )?;
+                if n == 0 {
+                    return Err(AppError::NotFound("tier price"));
+                }
+                c.execute(
+                    "UPDATE skus SET updated_at = $1 WHERE id = $2",
+                    args![now, &sid],
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "sku.tier_price_deleted",
+                    Some(&mid),
+                    &sid,
+                    &serde_json::json!({ "sku_id": sid, "tier_code": code }),
+                )?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    #[test]
+    fn sku_codes() {
+        for ok in ["A-1", "maotai_500ml", "X", &"a".repeat(32)] {
+            assert!(parse_sku_code(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "红", "a/b", &"a".repeat(33)] {
+            assert!(parse_sku_code(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn attrs_are_an_object_of_text() {
+        let a = parse_attrs(Some(json!({ "规格": "500ml", "颜色": "红" }))).unwrap();
+        assert_eq!(a.get("规格").map(String::as_str), Some("500ml"));
+        assert!(parse_attrs(None).unwrap().is_empty());
+        assert!(parse_attrs(Some(json!(null))).unwrap().is_empty());
+        for bad in [
+            json!(["红"]),
+            json!("红"),
+            json!({ "n": 1 }),
+            json!({ "": "x" }),
+            json!({ "a": "" }),
+        ] {
+            let e = parse_attrs(Some(bad.clone())).unwrap_err();
+            assert!(
+                matches!(e, AppError::Invalid { ref field, .. } if field == "attrs"),
+                "{bad}"
+            );
+        }
+        let eleven: serde_json::Map<_, _> =
+            (0..11).map(|i| (format!("k{i}"), json!("v"))).collect();
+        assert!(parse_attrs(Some(serde_json::Value::Object(eleven))).is_err());
+    }
+
+    #[test]
+    fn images_are_https_or_our_media() {
+        let ok = vec![
+            "https://img.example.com/a.jpg".to_owned(),
+            "/media/2026/a-1.png".to_owned(),
+        ];
+        assert_eq!(parse_images(ok.clone()).unwrap(), ok);
+        for bad in [
+            "http://img.example.com/a.jpg",
+            "https://",
+            "/media/",
+            "/media/../etc/passwd",
+            "javascript:alert(1)",
+            "https://a.com/\"onerror",
+            "/other/a.png",
+        ] {
+            assert!(parse_images(vec![bad.to_owned()]).is_err(), "{bad}");
+        }
+        let long = format!("https://a.com/{}", "x".repeat(MAX_IMAGE_URL_LEN));
+        assert!(parse_images(vec![long]).is_err());
+        let ten = vec!["https://a.com/x.jpg".to_owned(); 10];
+        assert!(
+            matches!(parse_images(ten), Err(AppError::Invalid { field, .. }) if field == "images")
+        );
+        assert!(
+            matches!(parse_images(vec!["ok".into()]), Err(AppError::Invalid { field, .. }) if field == "images[0]")
+        );
+    }
+
+    #[test]
+    fn statuses_and_prices() {
+        assert_eq!(
+            ProductStatus::parse("status", "active").unwrap(),
+            ProductStatus::Active
+        );
+        assert!(ProductStatus::parse("status", "deleted").is_err());
+        assert!(parse_price("list_price_fen", -1).is_err());
+        assert!(parse_price("list_price_fen", MAX_PRICE_FEN + 1).is_err());
+        assert_eq!(parse_price("list_price_fen", 0).unwrap(), 0);
+    }
+
+    proptest! {
+        /// Whatever the input, a code that parses is one the rule allows, and the rule's
+        /// alphabet always parses.
+        #[test]
+        fn sku_code_parse_matches_the_rule(s in "\\PC{0,40}") {
+            let allowed = (1..=32).contains(&s.len())
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            prop_assert_eq!(parse_sku_code(&s).is_ok(), allowed);
+        }
+
+        #[test]
+        fn prices_in_range_parse_to_themselves(p in 0i64..=MAX_PRICE_FEN) {
+            prop_assert_eq!(parse_price("price_fen", p).unwrap(), p);
+        }
+    }
+}

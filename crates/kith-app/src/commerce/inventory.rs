@@ -1,0 +1,707 @@
+//! Inventory: where stock is kept (warehouses, and one location per offline store) and how
+//! much of each SKU is there.
+//!
+//! `available = on_hand - reserved`, and it never goes below zero (DESIGN §3): every change
+//! of a count is **one conditional UPDATE checked by rows affected**, never a read followed
+//! by a write, so concurrent checkouts cannot oversell. The schema's CHECK
+//! (`reserved >= 0 AND on_hand >= reserved`) is the last line of defence. Every change also
+//! writes a `stock_movements` row in the same transaction: the history explains the count.
+//!
+//! Checkout calls [`reserve`] when an order is placed, [`release`] when it is cancelled and
+//! [`commit`] when the goods leave, each inside its own transaction.
+
+use kith_domain::BoundedText;
+use kith_store::{Conn, Row, StoreError, Value, args};
+use serde::Serialize;
+
+use crate::platform::auth::{StaffNeed, require_staff, require_trading_staff};
+use crate::platform::error::UniqueAs;
+use crate::platform::ids::{new_id, parse_id};
+use crate::platform::page::{Page, PageRequest, encode_cursor};
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+/// The name of every merchant's default warehouse, created on first use.
+pub const DEFAULT_WAREHOUSE: &str = "主仓库";
+/// Store locations are named after their store with this prefix, so they cannot collide
+/// with a warehouse's name by accident.
+pub const STORE_LOCATION_PREFIX: &str = "门店：";
+/// Largest change one adjustment may make: a typo should not create a million units.
+pub const MAX_ADJUSTMENT: i64 = 1_000_000;
+/// Most warehouses one merchant may have (store locations are bounded by stores).
+pub const MAX_WAREHOUSES: i64 = 50;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Location {
+    pub id: String,
+    pub merchant_id: String,
+    /// `warehouse` or `store`.
+    pub kind: String,
+    /// The offline store this location is, for `kind = store`.
+    pub store_id: Option<String>,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// How much of one SKU one location holds.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StockLevel {
+    pub sku_id: String,
+    pub sku_code: String,
+    pub location_id: String,
+    pub location_name: String,
+    pub on_hand: i64,
+    /// Held for placed, unpaid or unshipped orders.
+    pub reserved: i64,
+    /// `on_hand - reserved`: what can still be sold.
+    pub available: i64,
+    pub updated_at: String,
+}
+
+/// One change of a stock count and why it happened.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StockMovement {
+    pub id: i64,
+    pub sku_id: String,
+    pub sku_code: String,
+    pub location_id: String,
+    pub location_name: String,
+    pub on_hand_delta: i64,
+    pub reserved_delta: i64,
+    /// `adjustment`, `reservation`, `release` or `commit`.
+    pub reason: String,
+    /// The staff member who adjusted; none for checkout's movements.
+    pub actor_id: Option<String>,
+    pub order_id: Option<String>,
+    pub note: String,
+    pub at: String,
+}
+
+/// A manual stock change by staff (a delivery in, a count correction, breakage out).
+#[derive(Debug, Clone)]
+pub struct Adjustment {
+    pub sku_id: String,
+    pub location_id: String,
+    /// Non-zero, at most ±1,000,000.
+    pub delta: i64,
+    pub note: Option<String>,
+}
+
+const LOCATION_COLS: &str = "id, merchant_id, kind, store_id, name, created_at";
+
+fn location_from_row(r: &Row) -> AppResult<Location> {
+    Ok(Location {
+        id: r.text(0)?,
+        merchant_id: r.text(1)?,
+        kind: r.text(2)?,
+        store_id: r.opt_text(3)?,
+        name: r.text(4)?,
+        created_at: rfc3339(r.int(5)?),
+    })
+}
+
+const STOCK_SELECT: &str =
+    "SELECT k.sku_id, s.code, k.location_id, l.name, k.on_hand, k.reserved, k.updated_at
+     FROM stock k JOIN skus s ON s.id = k.sku_id JOIN locations l ON l.id = k.location_id";
+
+fn stock_from_row(r: &Row) -> AppResult<StockLevel> {
+    let (on_hand, reserved) = (r.int(4)?, r.int(5)?);
+    Ok(StockLevel {
+        sku_id: r.text(0)?,
+        sku_code: r.text(1)?,
+        location_id: r.text(2)?,
+        location_name: r.text(3)?,
+        on_hand,
+        reserved,
+        available: on_hand - reserved,
+        updated_at: rfc3339(r.int(6)?),
+    })
+}
+
+fn movement_from_row(r: &Row) -> AppResult<StockMovement> {
+    Ok(StockMovement {
+        id: r.int(0)?,
+        sku_id: r.text(1)?,
+        sku_code: r.text(2)?,
+        location_id: r.text(3)?,
+        location_name: r.text(4)?,
+        on_hand_delta: r.int(5)?,
+        reserved_delta: r.int(6)?,
+        reason: r.text(7)?,
+        actor_id: r.opt_text(8)?,
+        order_id: r.opt_text(9)?,
+        note: r.text(10)?,
+        at: rfc3339(r.int(11)?),
+    })
+}
+
+/// A location or SKU id from a request body or query: anything but one of this merchant's
+/// is 404, like a path id.
+fn owned_id(
+    c: &mut dyn Conn,
+    table: &str,
+    what: &'static str,
+    merchant_id: &str,
+    raw: &str,
+) -> AppResult<String> {
+    let id = parse_id(raw).ok_or(AppError::NotFound(what))?;
+    c.query_opt(
+        &format!("SELECT 1 FROM {table} WHERE id = $1 AND merchant_id = $2"),
+        args![&id, merchant_id],
+    )?
+    .ok_or(AppError::NotFound(what))?;
+    Ok(id)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn record_movement(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    location_id: &str,
+    sku_id: &str,
+    on_hand_delta: i64,
+    reserved_delta: i64,
+    reason: &str,
+    actor_id: Option<&str>,
+    order_id: Option<&str>,
+    note: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO stock_movements (sku_id, location_id, merchant_id, on_hand_delta, reserved_delta, reason, actor_id, order_id, note, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        args![sku_id, location_id, merchant_id, on_hand_delta, reserved_delta, reason, actor_id, order_id, note, now],
+    )?;
+    Ok(())
+}
+
+fn check_qty(qty: i64) -> AppResult<()> {
+    if qty > 0 {
+        Ok(())
+    } else {
+        Err(AppError::invalid("quantity", "must be positive"))
+    }
+}
+
+fn emit_location_created(
+    c: &mut dyn Conn,
+    now: i64,
+    merchant_id: &str,
+    id: &str,
+    kind: &str,
+    name: &str,
+) -> AppResult<()> {
+    outbox::emit(
+        c,
+        now,
+        "location.created",
+        Some(merchant_id),
+        id,
+        &serde_json::json!({ "location_id": id, "kind": kind, "name": name }),
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Internal, for checkout and the use cases below. Each runs inside the caller's
+// transaction.
+
+/// The id of the merchant's default warehouse (`主仓库`), created on first use.
+pub fn warehouse_location(c: &mut dyn Conn, merchant_id: &str, now: i64) -> AppResult<String> {
+    const FIND: &str =
+        "SELECT id FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2";
+    if let Some(r) = c.query_opt(FIND, args![merchant_id, DEFAULT_WAREHOUSE])? {
+        return Ok(r.text(0)?);
+    }
+    let id = new_id();
+    // ON CONFLICT: a concurrent first use may have created it meanwhile; then we use theirs.
+    let n = c.execute(
+        "INSERT INTO locations (id, merchant_id, kind, store_id, name, created_at)
+         VALUES ($1, $2, 'warehouse', NULL, $3, $4) ON CONFLICT DO NOTHING",
+        args![&id, merchant_id, DEFAULT_WAREHOUSE, now],
+    )?;
+    if n == 1 {
+        emit_location_created(c, now, merchant_id, &id, "warehouse", DEFAULT_WAREHOUSE)?;
+        return Ok(id);
+    }
+    c.query_opt(FIND, args![merchant_id, DEFAULT_WAREHOUSE])?
+        .map(|r| r.text(0))
+        .transpose()?
+        .ok_or_else(|| {
+            AppError::Internal("the default warehouse name is taken by a store location".into())
+        })
+}
+
+/// The id of the location of one of the merchant's offline stores (404 `store` when the
+/// store is not the merchant's), created on first use.
+pub fn store_location(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    store_id: &str,
+    now: i64,
+) -> AppResult<String> {
+    const FIND: &str = "SELECT id FROM locations WHERE store_id = $1";
+    let sid = parse_id(store_id).ok_or(AppError::NotFound("store"))?;
+    let mid = parse_id(merchant_id).ok_or(AppError::NotFound("store"))?;
+    let store_name = c
+        .query_opt(
+            "SELECT name FROM stores WHERE id = $1 AND merchant_id = $2",
+            args![&sid, &mid],
+        )?
+        .ok_or(AppError::NotFound("store"))?
+        .text(0)?;
+    if let Some(r) = c.query_opt(FIND, args![&sid])? {
+        return Ok(r.text(0)?);
+    }
+    // The location keeps the name the store had when it was first used; a warehouse that
+    // happens to carry that name makes us add the store id to it.
+    let names = [
+        format!("{STORE_LOCATION_PREFIX}{store_name}"),
+        format!("{STORE_LOCATION_PREFIX}{store_name} ({})", &sid[..8]),
+    ];
+    for name in names {
+        let id = new_id();
+        let n = c.execute(
+            "INSERT INTO locations (id, merchant_id, kind, store_id, name, created_at)
+             VALUES ($1, $2, 'store', $3, $4, $5) ON CONFLICT DO NOTHING",
+            args![&id, &mid, &sid, &name, now],
+        )?;
+        if n == 1 {
+            emit_location_created(c, now, &mid, &id, "store", &name)?;
+            return Ok(id);
+        }
+        // Either a concurrent first use created it, or the name is taken.
+        if let Some(r) = c.query_opt(FIND, args![&sid])? {
+            return Ok(r.text(0)?);
+        }
+    }
+    Err(AppError::Internal(format!(
+        "no free location name for store {sid}"
+    )))
+}
+
+/// Holds `qty` of a SKU at a location for an order: one conditional UPDATE, so it either
+/// finds `qty` available and takes it, or changes nothing (409 on `quantity`).
+pub fn reserve(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    location_id: &str,
+    sku_id: &str,
+    qty: i64,
+    order_id: &str,
+    now: i64,
+) -> AppResult<()> {
+    check_qty(qty)?;
+    let n = c.execute(
+        "UPDATE stock SET reserved = reserved + $1, updated_at = $2
+         WHERE sku_id = $3 AND location_id = $4 AND merchant_id = $5 AND on_hand - reserved >= $1",
+        args![qty, now, sku_id, location_id, merchant_id],
+    )?;
+    if n == 0 {
+        return Err(AppError::conflict("quantity", "not enough stock"));
+    }
+    record_movement(
+        c,
+        merchant_id,
+        location_id,
+        sku_id,
+        0,
+        qty,
+        "reservation",
+        None,
+        Some(order_id),
+        "",
+        now,
+    )?;
+    Ok(())
+}
+
+/// Gives back a reservation (an order cancelled before it shipped). A release of more than
+/// is reserved is a bug in the caller, not a user error: 500.
+pub fn release(
+    c: &mut dyn Conn,
+    location_id: &str,
+    sku_id: &str,
+    qty: i64,
+    order_id: &str,
+    now: i64,
+) -> AppResult<()> {
+    check_qty(qty)?;
+    let rows = c.query(
+        "UPDATE stock SET reserved = reserved - $1, updated_at = $2
+         WHERE sku_id = $3 AND location_id = $4 AND reserved >= $1 RETURNING merchant_id",
+        args![qty, now, sku_id, location_id],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(AppError::Internal(format!(
+            "release of {qty} × sku {sku_id} at {location_id} for order {order_id} without a reservation"
+        )));
+    };
+    let merchant_id = r.text(0)?;
+    record_movement(
+        c,
+        &merchant_id,
+        location_id,
+        sku_id,
+        0,
+        -qty,
+        "release",
+        None,
+        Some(order_id),
+        "",
+        now,
+    )?;
+    Ok(())
+}
+
+/// Turns a reservation into goods gone (handed over or shipped): on hand and reserved both
+/// drop by `qty`. Without a reservation to commit it is a bug in the caller: 500.
+pub fn commit(
+    c: &mut dyn Conn,
+    location_id: &str,
+    sku_id: &str,
+    qty: i64,
+    order_id: &str,
+    now: i64,
+) -> AppResult<()> {
+    check_qty(qty)?;
+    let rows = c.query(
+        "UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2
+         WHERE sku_id = $3 AND location_id = $4 AND reserved >= $1 RETURNING merchant_id",
+        args![qty, now, sku_id, location_id],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(AppError::Internal(format!(
+            "commit of {qty} × sku {sku_id} at {location_id} for order {order_id} without a reservation"
+        )));
+    };
+    let merchant_id = r.text(0)?;
+    record_movement(
+        c,
+        &merchant_id,
+        location_id,
+        sku_id,
+        -qty,
+        -qty,
+        "commit",
+        None,
+        Some(order_id),
+        "",
+        now,
+    )?;
+    Ok(())
+}
+
+/// What can still be sold of a SKU at a location (0 when it was never stocked there).
+/// For display only: deciding on it and then writing would be read-then-write; reserve
+/// with [`reserve`].
+pub fn available(c: &mut dyn Conn, location_id: &str, sku_id: &str) -> AppResult<i64> {
+    Ok(c.query_opt(
+        "SELECT on_hand - reserved FROM stock WHERE sku_id = $1 AND location_id = $2",
+        args![sku_id, location_id],
+    )?
+    .map(|r| r.int(0))
+    .transpose()?
+    .unwrap_or(0))
+}
+
+/// Does the merchant lack its default warehouse or a location for one of its stores?
+fn locations_missing(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<String>> {
+    Ok(c.query(
+        "SELECT s.id FROM stores s LEFT JOIN locations l ON l.store_id = s.id
+             WHERE s.merchant_id = $1 AND l.id IS NULL ORDER BY s.created_at, s.id",
+        args![merchant_id],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect::<Result<Vec<_>, _>>()?)
+}
+
+fn has_default_warehouse(c: &mut dyn Conn, merchant_id: &str) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2",
+        args![merchant_id, DEFAULT_WAREHOUSE],
+    )?
+    .is_some())
+}
+
+fn list_locations_in(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<Location>> {
+    c.query(
+        &format!(
+            "SELECT {LOCATION_COLS} FROM locations WHERE merchant_id = $1
+             ORDER BY CASE kind WHEN 'warehouse' THEN 0 ELSE 1 END, created_at, id"
+        ),
+        args![merchant_id],
+    )?
+    .iter()
+    .map(location_from_row)
+    .collect()
+}
+
+/// Cursor of the stock list: the (sku, location) key of the last row, as 64 hex digits.
+fn stock_cursor(sku_id: &str, location_id: &str) -> String {
+    let simple = |id: &str| id.replace('-', "");
+    encode_cursor(0, &format!("{}{}", simple(sku_id), simple(location_id)))
+}
+
+fn parse_stock_after(after: Option<(i64, String)>) -> AppResult<(String, String)> {
+    let nil = uuid::Uuid::nil().hyphenated().to_string();
+    let Some((_, key)) = after else {
+        return Ok((nil.clone(), nil));
+    };
+    let bad = || AppError::invalid("cursor", "is not a cursor from this API");
+    if key.len() != 64 || !key.is_ascii() {
+        return Err(bad());
+    }
+    let (a, b) = key.split_at(32);
+    Ok((parse_id(a).ok_or_else(bad)?, parse_id(b).ok_or_else(bad)?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Use cases
+
+impl App {
+    /// Staff: where the merchant keeps stock — the default warehouse and one location per
+    /// offline store always among them (created here if this is their first use), then any
+    /// extra warehouses.
+    pub async fn list_locations(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<Location>> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        let (w, m) = (who.clone(), mid.clone());
+        let complete = self
+            .db
+            .read(move |c| {
+                require_staff(c, &w, &m, StaffNeed::AnyStaff)?;
+                if has_default_warehouse(c, &m)? && locations_missing(c, &m)?.is_empty() {
+                    list_locations_in(c, &m).map(Some)
+                } else {
+                    Ok(None)
+                }
+            })
+            .await?;
+        if let Some(list) = complete {
+            return Ok(list);
+        }
+        let now = self.now_ms();
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                warehouse_location(c, &mid, now)?;
+                for sid in locations_missing(c, &mid)? {
+                    store_location(c, &mid, &sid, now)?;
+                }
+                list_locations_in(c, &mid)
+            })
+            .await
+    }
+
+    /// Staff: another warehouse (name 1–32, unique among the merchant's locations).
+    pub async fn create_warehouse(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        name: &str,
+    ) -> AppResult<Location> {
+        let name = BoundedText::parse("name", name, 1, 32)?;
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let n = c
+                    .query_one(
+                        "SELECT COUNT(*) FROM locations WHERE merchant_id = $1 AND kind = 'warehouse'",
+                        args![&mid],
+                    )?
+                    .int(0)?;
+                if n >= MAX_WAREHOUSES {
+                    return Err(AppError::state(format!("a merchant has at most {MAX_WAREHOUSES} warehouses")));
+                }
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO locations (id, merchant_id, kind, store_id, name, created_at) VALUES ($1, $2, 'warehouse', NULL, $3, $4)",
+                    args![&id, &mid, name.as_str(), now],
+                )
+                .unique_as("locations", &["merchant_id", "name"], "name", "this merchant already has a location with this name")?;
+                emit_location_created(c, now, &mid, &id, "warehouse", name.as_str())?;
+                let r = c.query_one(&format!("SELECT {LOCATION_COLS} FROM locations WHERE id = $1"), args![&id])?;
+                location_from_row(&r)
+            })
+            .await
+    }
+
+    /// Staff: a delivery in (positive delta) or stock out (negative). Taking out more than
+    /// is on hand and not reserved is refused with 409 and changes nothing.
+    pub async fn adjust_stock(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        adj: Adjustment,
+    ) -> AppResult<StockLevel> {
+        if adj.delta == 0 {
+            return Err(AppError::invalid("delta", "must not be zero"));
+        }
+        if adj.delta.unsigned_abs() > MAX_ADJUSTMENT as u64 {
+            return Err(AppError::invalid(
+                "delta",
+                format!("must be between -{MAX_ADJUSTMENT} and {MAX_ADJUSTMENT}"),
+            ));
+        }
+        let note = BoundedText::parse_multiline("note", adj.note.as_deref().unwrap_or(""), 0, 200)?
+            .into_string();
+        let delta = adj.delta;
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        let (raw_sku, raw_loc) = (adj.sku_id, adj.location_id);
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let sku = owned_id(c, "skus", "sku", &mid, &raw_sku)?;
+                let loc = owned_id(c, "locations", "location", &mid, &raw_loc)?;
+                if delta > 0 {
+                    c.execute(
+                        "INSERT INTO stock (sku_id, location_id, merchant_id, on_hand, reserved, updated_at)
+                         VALUES ($1, $2, $3, $4, 0, $5)
+                         ON CONFLICT (sku_id, location_id) DO UPDATE
+                         SET on_hand = stock.on_hand + excluded.on_hand, updated_at = excluded.updated_at",
+                        args![&sku, &loc, &mid, delta, now],
+                    )?;
+                } else {
+                    // One conditional UPDATE: it takes the units only if that many are on hand
+                    // and unreserved at the moment it runs.
+                    let n = c.execute(
+                        "UPDATE stock SET on_hand = on_hand + $1, updated_at = $2
+                         WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved + $1 >= 0",
+                        args![delta, now, &sku, &loc],
+                    )?;
+                    if n == 0 {
+                        return Err(AppError::conflict("delta", "not enough unreserved stock"));
+                    }
+                }
+                record_movement(c, &mid, &loc, &sku, delta, 0, "adjustment", Some(&who.account_id), None, &note, now)?;
+                let level = stock_from_row(&c.query_one(
+                    &format!("{STOCK_SELECT} WHERE k.sku_id = $1 AND k.location_id = $2"),
+                    args![&sku, &loc],
+                )?)?;
+                outbox::emit(
+                    c,
+                    now,
+                    "stock.adjusted",
+                    Some(&mid),
+                    &sku,
+                    &serde_json::json!({
+                        "sku_id": sku, "location_id": loc, "delta": delta,
+                        "on_hand": level.on_hand, "reserved": level.reserved, "available": level.available,
+                    }),
+                )?;
+                Ok(level)
+            })
+            .await
+    }
+
+    /// Staff: stock rows, optionally of one SKU and/or one location, by SKU then location.
+    pub async fn list_stock(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sku_id: Option<&str>,
+        location_id: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<StockLevel>> {
+        let (after_sku, after_loc) = parse_stock_after(page.after.clone())?;
+        let limit = page.limit;
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        let (sku, loc) = (sku_id.map(str::to_owned), location_id.map(str::to_owned));
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let mut sql = format!(
+                    "{STOCK_SELECT} WHERE k.merchant_id = $1 AND (k.sku_id > $2 OR (k.sku_id = $2 AND k.location_id > $3))"
+                );
+                let mut params: Vec<Value> = args![&mid, &after_sku, &after_loc].to_vec();
+                if let Some(raw) = &sku {
+                    params.push(owned_id(c, "skus", "sku", &mid, raw)?.into());
+                    sql.push_str(&format!(" AND k.sku_id = ${}", params.len()));
+                }
+                if let Some(raw) = &loc {
+                    params.push(owned_id(c, "locations", "location", &mid, raw)?.into());
+                    sql.push_str(&format!(" AND k.location_id = ${}", params.len()));
+                }
+                params.push((limit + 1).into());
+                sql.push_str(&format!(" ORDER BY k.sku_id, k.location_id LIMIT ${}", params.len()));
+                let rows = c.query(&sql, &params)?.iter().map(stock_from_row).collect::<AppResult<Vec<_>>>()?;
+                let more = rows.len() as i64 > limit;
+                let mut items = rows;
+                items.truncate(limit as usize);
+                let next_cursor = if more { items.last().map(|s| stock_cursor(&s.sku_id, &s.location_id)) } else { None };
+                Ok(Page { items, next_cursor })
+            })
+            .await
+    }
+
+    /// Staff: the history of stock changes, newest first, optionally of one SKU and/or one
+    /// location.
+    pub async fn list_stock_movements(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sku_id: Option<&str>,
+        location_id: Option<&str>,
+        page: PageRequest,
+    ) -> AppResult<Page<StockMovement>> {
+        let before = page.after.as_ref().map_or(i64::MAX, |(id, _)| *id);
+        let limit = page.limit;
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        let (sku, loc) = (sku_id.map(str::to_owned), location_id.map(str::to_owned));
+        let rows = self
+            .db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let mut sql = "SELECT m.id, m.sku_id, s.code, m.location_id, l.name, m.on_hand_delta, m.reserved_delta, m.reason,
+                        m.actor_id, m.order_id, m.note, m.at
+                     FROM stock_movements m JOIN skus s ON s.id = m.sku_id JOIN locations l ON l.id = m.location_id
+                     WHERE m.merchant_id = $1 AND m.id < $2"
+                    .to_owned();
+                let mut params: Vec<Value> = args![&mid, before].to_vec();
+                if let Some(raw) = &sku {
+                    params.push(owned_id(c, "skus", "sku", &mid, raw)?.into());
+                    sql.push_str(&format!(" AND m.sku_id = ${}", params.len()));
+                }
+                if let Some(raw) = &loc {
+                    params.push(owned_id(c, "locations", "location", &mid, raw)?.into());
+                    sql.push_str(&format!(" AND m.location_id = ${}", params.len()));
+                }
+                params.push((limit + 1).into());
+                sql.push_str(&format!(" ORDER BY m.id DESC LIMIT ${}", params.len()));
+                c.query(&sql, &params)?.iter().map(movement_from_row).collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        Ok(Page::from_rows(rows, limit, |m| (m.id, String::new())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stock_cursors_round_trip() {
+        let (a, b) = (new_id(), new_id());
+        let c = stock_cursor(&a, &b);
+        let p = PageRequest::parse(Some(10), Some(&c)).unwrap();
+        assert_eq!(parse_stock_after(p.after).unwrap(), (a, b));
+        assert!(parse_stock_after(Some((0, "x".repeat(64)))).is_err());
+        assert!(parse_stock_after(Some((0, "abc".into()))).is_err());
+        let nil = uuid::Uuid::nil().hyphenated().to_string();
+        assert_eq!(parse_stock_after(None).unwrap(), (nil.clone(), nil));
+    }
+
+    #[test]
+    fn quantities_must_be_positive() {
+        assert!(check_qty(1).is_ok());
+        assert!(check_qty(0).is_err());
+        assert!(check_qty(-1).is_err());
+    }
+}

@@ -1,0 +1,522 @@
+//! Payments (the OTO payment platform side): a provider interface with two real
+//! implementations, and the member's wallet.
+//!
+//! - `wallet`: the member's prepaid balance at kith. Paying is one ledger entry from the
+//!   wallet (which may not go negative) to the merchant, in the order's transaction
+//!   (see `orders::pay_with_wallet`). Refunds go back to the wallet.
+//! - `sandbox`: an external-style gateway served by kith itself for demos and tests. A
+//!   payment is created pending with a pay page; when the payer confirms there, the sandbox
+//!   calls kith's payment webhook over HTTP with a timestamped HMAC signature — exactly the
+//!   path a real gateway's callback takes ([`App::payment_callback`]). Refunds go back to the
+//!   gateway's external account (the sandbox settles them at once).
+//!
+//! Callbacks are authenticated (signature, 300 s tolerance against replay), idempotent on
+//! the gateway's event id (a duplicate has no second effect), refused when the amount does
+//! not match, and safe out of order: a `failed` after a `succeeded` is ignored, and a
+//! success that arrives after the order was cancelled or paid another way is returned at
+//! once (the payment is then `returned`).
+
+use kith_domain::Fen;
+use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
+use kith_domain::order::OrderStatus;
+use kith_domain::signature;
+use kith_store::{Conn, args};
+use serde::{Deserialize, Serialize};
+
+use crate::commerce::orders::{self, Actor};
+use crate::money::ledger::{self, Refs};
+use crate::platform::ids::new_id;
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+/// The providers kith knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Provider {
+    Wallet,
+    Sandbox,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Wallet => "wallet",
+            Provider::Sandbox => "sandbox",
+        }
+    }
+}
+
+/// Where a refund of money taken by `provider` goes back to.
+pub fn refund_destination(provider: &str, buyer_id: &str) -> AppResult<AccountId> {
+    Ok(match provider {
+        "wallet" => accounts::member_wallet(buyer_id)?,
+        other => accounts::external_gateway(other)?,
+    })
+}
+
+/// Largest single top-up, in fen (¥50 000): a bound against typos and abuse.
+pub const MAX_TOPUP_FEN: i64 = 5_000_000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Payment {
+    pub id: String,
+    pub purpose: String,
+    pub order_id: Option<String>,
+    pub provider: String,
+    pub amount_fen: i64,
+    pub status: String,
+    /// The gateway page where the payer confirms (sandbox).
+    pub pay_url: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Wallet {
+    pub balance_fen: i64,
+    pub lines: Page<ledger::StatementLine>,
+}
+
+/// What a gateway callback carries (the sandbox's format; a real gateway's adapter maps
+/// its own into this).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackBody {
+    pub event_id: String,
+    pub payment_id: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    pub amount_fen: i64,
+}
+
+/// What kith did with a callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    Applied,
+    Duplicate,
+    Ignored,
+    LateRefunded,
+    Failed,
+}
+
+fn payment_view(c: &mut dyn Conn, id: &str, public_url: &str) -> AppResult<Payment> {
+    let r = c
+        .query_opt(
+            "SELECT id, purpose, order_id, provider, amount_fen, status, created_at FROM payments WHERE id = $1",
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("payment"))?;
+    let provider = r.text(3)?;
+    let status = r.text(5)?;
+    let pay_url = (provider == "sandbox" && status == "pending")
+        .then(|| format!("{public_url}/sandbox/pay/{}", r.text(0).unwrap_or_default()));
+    Ok(Payment {
+        id: r.text(0)?,
+        purpose: r.text(1)?,
+        order_id: r.opt_text(2)?,
+        provider,
+        amount_fen: r.int(4)?,
+        status,
+        pay_url,
+        created_at: rfc3339(r.int(6)?),
+    })
+}
+
+impl App {
+    fn sandbox_on(&self) -> AppResult<()> {
+        if self.config.sandbox_enabled {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("payment provider"))
+        }
+    }
+
+    /// Starts paying an order through the sandbox gateway: a pending payment and the page
+    /// to confirm it on. Asking again returns the same pending payment.
+    pub async fn pay_with_gateway(&self, who: &Principal, order_id: &str) -> AppResult<Payment> {
+        if !self.config.sandbox_enabled {
+            return Err(AppError::invalid(
+                "provider",
+                "the sandbox gateway is not enabled on this server",
+            ));
+        }
+        let now = self.now_ms();
+        let url = self.config.public_url.clone();
+        let (who, oid) = (who.clone(), order_id.to_owned());
+        self.db
+            .write(move |c| {
+                let o = orders::lock_order(c, &oid)?;
+                if o.buyer_id != who.account_id {
+                    return Err(AppError::NotFound("order"));
+                }
+                if o.status != OrderStatus::PendingPayment || now >= o.pay_deadline {
+                    return Err(AppError::state("the order is not awaiting payment"));
+                }
+                if o.total_fen <= 0 {
+                    return Err(AppError::state("a free order is paid with the wallet provider"));
+                }
+                let existing = c.query_opt(
+                    "SELECT id FROM payments WHERE order_id = $1 AND provider = 'sandbox' AND status = 'pending'",
+                    args![&oid],
+                )?;
+                let id = match existing {
+                    Some(r) => r.text(0)?,
+                    None => {
+                        let id = new_id();
+                        c.execute(
+                            "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at)
+                             VALUES ($1, 'order', $2, $3, 'sandbox', $4, 'pending', $5)",
+                            args![&id, &oid, &o.buyer_id, o.total_fen, now],
+                        )?;
+                        id
+                    }
+                };
+                payment_view(c, &id, &url)
+            })
+            .await
+    }
+
+    /// Tops up the caller's wallet through the sandbox gateway.
+    pub async fn start_topup(&self, who: &Principal, amount_fen: i64) -> AppResult<Payment> {
+        if !self.config.sandbox_enabled {
+            return Err(AppError::state(
+                "top-ups need a payment gateway, and none is enabled on this server",
+            ));
+        }
+        if !(1..=MAX_TOPUP_FEN).contains(&amount_fen) {
+            return Err(AppError::invalid(
+                "amount_fen",
+                format!("must be 1–{MAX_TOPUP_FEN} fen"),
+            ));
+        }
+        let now = self.now_ms();
+        let url = self.config.public_url.clone();
+        let who = who.clone();
+        self.db
+            .write(move |c| {
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO payments (id, purpose, account_id, provider, amount_fen, status, created_at)
+                     VALUES ($1, 'topup', $2, 'sandbox', $3, 'pending', $4)",
+                    args![&id, &who.account_id, amount_fen, now],
+                )?;
+                payment_view(c, &id, &url)
+            })
+            .await
+    }
+
+    /// The caller's wallet balance and statement, newest first.
+    pub async fn wallet(&self, who: &Principal, page: PageRequest) -> AppResult<Wallet> {
+        let account = accounts::member_wallet(&who.account_id)?;
+        self.db
+            .read(move |c| {
+                Ok(Wallet {
+                    balance_fen: ledger::balance(c, &account)?,
+                    lines: ledger::statement(c, &account, &page)?,
+                })
+            })
+            .await
+    }
+
+    /// A payment, to the member who made it.
+    pub async fn get_payment(&self, who: &Principal, payment_id: &str) -> AppResult<Payment> {
+        let url = self.config.public_url.clone();
+        let (who, pid) = (who.clone(), payment_id.to_owned());
+        self.db
+            .read(move |c| {
+                let owner = c
+                    .query_opt("SELECT account_id FROM payments WHERE id = $1", args![&pid])?
+                    .ok_or(AppError::NotFound("payment"))?
+                    .text(0)?;
+                if owner != who.account_id {
+                    return Err(AppError::NotFound("payment"));
+                }
+                payment_view(c, &pid, &url)
+            })
+            .await
+    }
+
+    /// A payment as the sandbox gateway's page shows it (no login: like a QR code, the
+    /// link is the authority, and it can only pay, never take).
+    pub async fn sandbox_payment(&self, payment_id: &str) -> AppResult<Payment> {
+        self.sandbox_on()?;
+        let url = self.config.public_url.clone();
+        let pid = payment_id.to_owned();
+        self.db
+            .read(move |c| {
+                let p = payment_view(c, &pid, &url)?;
+                if p.provider != "sandbox" {
+                    return Err(AppError::NotFound("payment"));
+                }
+                Ok(p)
+            })
+            .await
+    }
+
+    /// The sandbox gateway's side of a confirmation: it signs a callback and POSTs it to
+    /// this server's payment webhook, as a real gateway would. Returns the webhook's answer.
+    pub async fn sandbox_confirm(
+        &self,
+        payment_id: &str,
+        succeed: bool,
+    ) -> AppResult<(u16, String)> {
+        let p = self.sandbox_payment(payment_id).await?;
+        let body = serde_json::to_vec(&CallbackBody {
+            event_id: format!("sbx_{}", new_id()),
+            payment_id: p.id,
+            status: if succeed { "succeeded" } else { "failed" }.to_owned(),
+            amount_fen: p.amount_fen,
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let ts = self.now_ms() / 1000;
+        let sig = signature::sign(self.config.sandbox_secret.as_bytes(), ts, &body);
+        let url = format!(
+            "{}/api/v1/payments/sandbox/callback",
+            self.config.public_url
+        );
+        let res = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("kith-signature", sig)
+            .body(body)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| AppError::Internal(format!("sandbox could not reach {url}: {e}")))?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.unwrap_or_default()))
+    }
+
+    /// A gateway's callback. Authenticated by its signature header over the raw body,
+    /// within the tolerance window; idempotent on the event id; the amount must match.
+    pub async fn payment_callback(
+        &self,
+        provider: &str,
+        signature_header: &str,
+        body: &[u8],
+    ) -> AppResult<CallbackOutcome> {
+        if provider == "sandbox" {
+            self.sandbox_on()?;
+        }
+        if provider != "sandbox" {
+            return Err(AppError::NotFound("payment provider"));
+        }
+        let now = self.now_ms();
+        if let Err(e) = signature::verify(
+            signature_header,
+            self.config.sandbox_secret.as_bytes(),
+            body,
+            now / 1000,
+            self.config.callback_tolerance_secs,
+        ) {
+            tracing::warn!(provider, error = %e, "refused payment callback");
+            return Err(AppError::Unauthenticated(format!("callback refused: {e}")));
+        }
+        let cb: CallbackBody =
+            serde_json::from_slice(body).map_err(|e| AppError::invalid("body", e.to_string()))?;
+        if cb.event_id.is_empty() || cb.event_id.len() > 128 {
+            return Err(AppError::invalid("event_id", "must be 1–128 characters"));
+        }
+        let payment_id = crate::platform::ids::parse_id(&cb.payment_id)
+            .ok_or_else(|| AppError::invalid("payment_id", "is not a payment id"))?;
+        if cb.status != "succeeded" && cb.status != "failed" {
+            return Err(AppError::invalid("status", "must be succeeded or failed"));
+        }
+        let provider = provider.to_owned();
+        let outcome = self
+            .db
+            .write(move |c| apply_callback(c, now, &provider, &cb, &payment_id))
+            .await?;
+        match outcome {
+            Ok(o) => Ok(o),
+            Err(reason) => {
+                tracing::warn!(reason = %reason, "refused payment callback");
+                Err(AppError::invalid("amount_fen", reason))
+            }
+        }
+    }
+}
+
+/// The callback's effect, inside one transaction. The inner `Err` is a refusal that is
+/// still recorded (the transaction commits the event row), e.g. an amount mismatch.
+fn apply_callback(
+    c: &mut dyn Conn,
+    now: i64,
+    provider: &str,
+    cb: &CallbackBody,
+    payment_id: &str,
+) -> AppResult<Result<CallbackOutcome, String>> {
+    let p = c.query_opt(
+        &format!("SELECT purpose, order_id, account_id, amount_fen, status FROM payments WHERE id = $1 AND provider = $2{}", c.for_update()),
+        args![payment_id, provider],
+    )?;
+    let record = |c: &mut dyn Conn, outcome: &str| -> AppResult<bool> {
+        Ok(c.execute(
+            "INSERT INTO gateway_events (provider, event_id, payment_id, kind, outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (provider, event_id) DO NOTHING",
+            args![provider, &cb.event_id, payment_id, &cb.status, outcome, now],
+        )? == 1)
+    };
+    let Some(p) = p else {
+        record(c, "unknown_payment")?;
+        return Err(AppError::NotFound("payment"));
+    };
+    let (purpose, order_id, account_id, amount, status) = (
+        p.text(0)?,
+        p.opt_text(1)?,
+        p.text(2)?,
+        p.int(3)?,
+        p.text(4)?,
+    );
+    if amount != cb.amount_fen {
+        return Ok(if record(c, "refused_amount_mismatch")? {
+            Err(format!(
+                "the callback says {} fen, the payment is {amount} fen",
+                cb.amount_fen
+            ))
+        } else {
+            Ok(CallbackOutcome::Duplicate)
+        });
+    }
+    let outcome = match (cb.status.as_str(), status.as_str()) {
+        (_, "succeeded" | "returned") | ("failed", "failed" | "cancelled") => {
+            CallbackOutcome::Ignored
+        }
+        ("failed", _) => CallbackOutcome::Failed,
+        ("succeeded", _) => CallbackOutcome::Applied,
+        _ => CallbackOutcome::Ignored,
+    };
+    if !record(
+        c,
+        match outcome {
+            CallbackOutcome::Applied => "applied",
+            CallbackOutcome::Failed => "failed",
+            _ => "ignored",
+        },
+    )? {
+        return Ok(Ok(CallbackOutcome::Duplicate));
+    }
+    match outcome {
+        CallbackOutcome::Failed => {
+            c.execute(
+                "UPDATE payments SET status = 'failed' WHERE id = $1",
+                args![payment_id],
+            )?;
+            Ok(Ok(outcome))
+        }
+        CallbackOutcome::Applied => {
+            let gateway = accounts::external_gateway(provider)?;
+            if purpose == "topup" {
+                c.execute(
+                    "UPDATE payments SET status = 'succeeded', succeeded_at = $1 WHERE id = $2",
+                    args![now, payment_id],
+                )?;
+                let entry = JournalEntry::transfer(
+                    format!("payment:{payment_id}"),
+                    EntryKind::WalletTopUp,
+                    gateway,
+                    accounts::member_wallet(&account_id)?,
+                    Fen::new(amount),
+                )?;
+                ledger::post(
+                    c,
+                    now,
+                    &entry,
+                    Refs {
+                        payment_id: Some(payment_id),
+                        memo: "wallet top-up",
+                        ..Default::default()
+                    },
+                    &[],
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "wallet.topped_up",
+                    None,
+                    &account_id,
+                    &serde_json::json!({ "account_id": account_id, "amount_fen": amount }),
+                )?;
+                return Ok(Ok(outcome));
+            }
+            let oid =
+                order_id.ok_or_else(|| AppError::Internal("order payment without order".into()))?;
+            let o = orders::lock_order(c, &oid)?;
+            // Taken for this order only while it awaits payment. Otherwise (cancelled by
+            // timeout, or already paid another way) the money came in and goes straight
+            // back, and the payment is `returned` — never a second `succeeded` one.
+            let applies = o.status == OrderStatus::PendingPayment
+                && crate::group_buy::takes_payment(c, now, &oid)?;
+            c.execute(
+                "UPDATE payments SET status = $1, succeeded_at = $2 WHERE id = $3",
+                args![
+                    if applies { "succeeded" } else { "returned" },
+                    now,
+                    payment_id
+                ],
+            )?;
+            let into = accounts::merchant_pending(&o.merchant_id)?;
+            let entry = JournalEntry::transfer(
+                format!("payment:{payment_id}"),
+                EntryKind::Payment,
+                gateway.clone(),
+                into.clone(),
+                Fen::new(amount),
+            )?;
+            ledger::post(
+                c,
+                now,
+                &entry,
+                Refs {
+                    order_id: Some(&oid),
+                    payment_id: Some(payment_id),
+                    refund_id: None,
+                    memo: "order paid through the gateway",
+                },
+                &[],
+            )?;
+            if applies {
+                orders::mark_paid(c, now, &o, provider, Actor::Gateway)?;
+                Ok(Ok(outcome))
+            } else {
+                let back = JournalEntry::transfer(
+                    format!("payment:{payment_id}:late_refund"),
+                    EntryKind::Refund,
+                    into,
+                    gateway,
+                    Fen::new(amount),
+                )?;
+                ledger::post(
+                    c,
+                    now,
+                    &back,
+                    Refs {
+                        order_id: Some(&oid),
+                        payment_id: Some(payment_id),
+                        refund_id: None,
+                        memo: "late payment returned",
+                    },
+                    &[],
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "payment.late_refunded",
+                    Some(&o.merchant_id),
+                    &oid,
+                    &serde_json::json!({ "order_id": oid, "payment_id": payment_id }),
+                )?;
+                Ok(Ok(CallbackOutcome::LateRefunded))
+            }
+        }
+        _ => Ok(Ok(outcome)),
+    }
+}
+
+/// Every ledger problem, for platform admins and tests.
+impl App {
+    pub async fn ledger_audit(&self, who: &Principal) -> AppResult<ledger::Audit> {
+        who.require_platform_admin()?;
+        self.db.read(|c| ledger::audit(c)).await
+    }
+}

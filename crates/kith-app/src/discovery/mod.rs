@@ -1,0 +1,17 @@
+//! # Discovery: finding what friends trust
+//!
+//! Owns full-text search ranked by text and social closeness ([`search`]), the trust-ranked
+//! feed ([`feed`]) and social proof, recommendations and people you may know
+//! ([`recommend`]).
+//!
+//! Writes: `discovery_settings` (a member's privacy setting for being shown as a buyer);
+//! the search index (outside the database, rebuilt from the store).
+//!
+//! Surface: the App's use cases only; nothing else in kith-app calls discovery.
+//!
+//! Never: decides visibility itself. Every post it lists goes through
+//! [`crate::social::visibility`], the one rule, inside the query.
+
+pub mod feed;
+pub mod recommend;
+pub mod search;

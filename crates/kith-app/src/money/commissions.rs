@@ -1,0 +1,950 @@
+//! Commission plans and the commission of each order on the ledger.
+//!
+//! - **Plans** per merchant (`commission_plans`) with per-product overrides
+//!   (`commission_overrides`), validated by `kith_domain::commission` (at most two levels,
+//!   the sum of all rates within the cap).
+//! - **Snapshot at checkout** ([`snapshot`]): the order's attribution (last share link in
+//!   the window, else the bound referrer, else none) and its beneficiary chain with each
+//!   role's amount, in `order_attributions` / `order_commissions` (state `planned`).
+//! - **Lifecycle on the ledger**, each step one balanced entry under its own key, in the
+//!   transaction of the order change that causes it:
+//!   paid ([`on_paid`], `order:{id}:commission`: merchant pending → distributor pending) →
+//!   delivered or picked up ([`on_delivered`], `order:{id}:commission:freeze`: pending →
+//!   frozen) → after-sale window closed ([`on_completed`], `order:{id}:commission:settle`:
+//!   frozen → available; the merchant's own settlement is what is left after commission).
+//!   A refund ([`on_refund`], `refund:{id}:commission`) takes back commission in proportion
+//!   to the goods refunded — from pending/frozen back to the merchant's pending money, or,
+//!   after settlement, as a clawback from the distributor's available balance, which may go
+//!   negative: a debt netted against later earnings (withdrawals need a positive balance).
+//! - **Wallets** per merchant: pending / frozen / available / withdrawing, and a statement
+//!   line per posting, each linked to its order.
+
+use std::collections::BTreeMap;
+
+use kith_domain::Fen;
+use kith_domain::commission::{self, Channel, Plan, PlanInput, Rates, Role, Touch};
+use kith_domain::ledger::accounts::{self, CommissionState};
+use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, Posting};
+use kith_store::{Conn, Row, args};
+use serde::Serialize;
+
+use crate::money::ledger::{self, Refs};
+use crate::money::sharing;
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductOverride {
+    pub product_id: String,
+    /// `[L1, L2]` in basis points.
+    pub levels_bp: Vec<i64>,
+    pub rebate_bp: i64,
+    pub group_leader_bp: i64,
+}
+
+/// A merchant's commission plan as the API shows it. Rates in basis points (100 = 1 %).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanView {
+    pub merchant_id: String,
+    /// `[L1, L2]`: at most two levels above the buyer.
+    pub levels_bp: Vec<i64>,
+    /// Self-purchase rebate for distributors.
+    pub rebate_bp: i64,
+    /// Whether group-buy orders earn commission.
+    pub group_buy_commission: bool,
+    pub group_leader_bp: i64,
+    /// Cap on the sum of all rates.
+    pub cap_bp: i64,
+    /// `permanent`, `expiring` or `none`.
+    pub binding_mode: String,
+    pub binding_days: Option<i64>,
+    pub attribution_window_days: i64,
+    pub withdraw_min_fen: i64,
+    pub withdraw_daily_limit_fen: i64,
+    pub overrides: Vec<ProductOverride>,
+}
+
+/// A stored plan.
+pub(crate) struct StoredPlan {
+    pub rates: Rates,
+    pub cap_bp: i64,
+    pub group_buy_commission: bool,
+    pub binding_mode: String,
+    pub binding_days: Option<i64>,
+    pub window_days: i64,
+    pub withdraw_min_fen: i64,
+    pub withdraw_daily_limit_fen: i64,
+}
+
+pub(crate) fn load_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<StoredPlan>> {
+    let r = c.query_opt(
+        "SELECT l1_bp, l2_bp, rebate_bp, group_buy_commission, group_leader_bp, cap_bp, binding_mode, binding_days,
+                window_days, withdraw_min_fen, withdraw_daily_limit_fen
+         FROM commission_plans WHERE merchant_id = $1",
+        args![merchant_id],
+    )?;
+    r.map(|r| {
+        Ok(StoredPlan {
+            rates: Rates {
+                levels_bp: [r.int(0)?, r.int(1)?],
+                rebate_bp: r.int(2)?,
+                group_leader_bp: r.int(4)?,
+            },
+            group_buy_commission: r.int(3)? != 0,
+            cap_bp: r.int(5)?,
+            binding_mode: r.text(6)?,
+            binding_days: r.opt_int(7)?,
+            window_days: r.int(8)?,
+            withdraw_min_fen: r.int(9)?,
+            withdraw_daily_limit_fen: r.int(10)?,
+        })
+    })
+    .transpose()
+}
+
+fn override_from_row(r: &Row) -> AppResult<(String, Rates)> {
+    Ok((
+        r.text(0)?,
+        Rates {
+            levels_bp: [r.int(1)?, r.int(2)?],
+            rebate_bp: r.int(3)?,
+            group_leader_bp: r.int(4)?,
+        },
+    ))
+}
+
+fn overrides(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<(String, Rates)>> {
+    c.query(
+        "SELECT product_id, l1_bp, l2_bp, rebate_bp, group_leader_bp FROM commission_overrides WHERE merchant_id = $1 ORDER BY product_id",
+        args![merchant_id],
+    )?
+    .iter()
+    .map(override_from_row)
+    .collect()
+}
+
+fn override_view((product_id, r): (String, Rates)) -> ProductOverride {
+    ProductOverride {
+        product_id,
+        levels_bp: r.levels_bp.to_vec(),
+        rebate_bp: r.rebate_bp,
+        group_leader_bp: r.group_leader_bp,
+    }
+}
+
+fn plan_view(c: &mut dyn Conn, merchant_id: &str) -> AppResult<PlanView> {
+    let p = load_plan(c, merchant_id)?.ok_or(AppError::NotFound("commission plan"))?;
+    Ok(PlanView {
+        merchant_id: merchant_id.to_owned(),
+        levels_bp: p.rates.levels_bp.to_vec(),
+        rebate_bp: p.rates.rebate_bp,
+        group_buy_commission: p.group_buy_commission,
+        group_leader_bp: p.rates.group_leader_bp,
+        cap_bp: p.cap_bp,
+        binding_mode: p.binding_mode,
+        binding_days: p.binding_days,
+        attribution_window_days: p.window_days,
+        withdraw_min_fen: p.withdraw_min_fen,
+        withdraw_daily_limit_fen: p.withdraw_daily_limit_fen,
+        overrides: overrides(c, merchant_id)?
+            .into_iter()
+            .map(override_view)
+            .collect(),
+    })
+}
+
+/// A distributor's balances at one merchant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+pub struct WalletBalances {
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub pending_fen: i64,
+    pub frozen_fen: i64,
+    /// Negative when a clawback after settlement left a debt.
+    pub available_fen: i64,
+    pub withdrawing_fen: i64,
+}
+
+/// One posting on a distributor's accounts at a merchant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommissionLine {
+    pub entry_id: String,
+    /// `commission`, `commission_reversal` or `withdrawal`.
+    pub kind: String,
+    /// Which balance moved: `pending`, `frozen`, `available` or `withdrawing`.
+    pub balance: String,
+    pub amount_fen: i64,
+    pub order_id: Option<String>,
+    pub memo: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommissionWallet {
+    pub balances: WalletBalances,
+    pub lines: Page<CommissionLine>,
+}
+
+/// An order's attribution and beneficiary chain, as snapshotted at checkout.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OrderCommission {
+    pub order_id: String,
+    pub channel: Channel,
+    pub beneficiary_id: Option<String>,
+    pub link_id: Option<String>,
+    /// Why the order is flagged for review (a beneficiary shares the buyer's phone number
+    /// or shipping address); commission is not blocked.
+    pub review_reason: Option<String>,
+    pub shares: Vec<CommissionShare>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommissionShare {
+    pub role: Role,
+    pub beneficiary_id: String,
+    /// `rebate`, `l1`, `l2`, `content` or `group_leader`.
+    pub source: String,
+    pub rate_bp: i64,
+    pub base_fen: i64,
+    pub amount_fen: i64,
+    pub reversed_fen: i64,
+    /// `planned`, `pending`, `frozen` or `available`.
+    pub state: String,
+}
+
+fn dist(member: &str, merchant: &str, s: CommissionState) -> AppResult<AccountId> {
+    Ok(accounts::distributor(member, merchant, s)?)
+}
+
+/// Adds `amount` to `account` in a postings map (one net posting per account).
+fn add(map: &mut BTreeMap<AccountId, i64>, account: AccountId, amount: i64) {
+    *map.entry(account).or_insert(0) += amount;
+}
+
+/// Posts the net of `map` as one entry (nothing when every amount nets to zero).
+fn post_map(
+    c: &mut dyn Conn,
+    now: i64,
+    key: String,
+    kind: EntryKind,
+    map: BTreeMap<AccountId, i64>,
+    refs: Refs<'_>,
+) -> AppResult<()> {
+    let postings: Vec<Posting> = map
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .map(|(a, v)| Posting::new(a, v))
+        .collect();
+    if postings.is_empty() {
+        return Ok(());
+    }
+    let entry = JournalEntry::new(key, kind, postings)?;
+    ledger::post(c, now, &entry, refs, &[])?;
+    Ok(())
+}
+
+/// Snapshots the attribution and beneficiary chain of a new order (checkout's
+/// transaction). `lines` are (product id, goods paid for the line); `shipping` is the
+/// order's (address phone, address as stored), for the fraud guard. Nothing is recorded
+/// when the merchant has no commission plan; with `earns` false (a group-buy campaign
+/// without commission) only the attribution is.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn snapshot(
+    c: &mut dyn Conn,
+    now: i64,
+    merchant_id: &str,
+    buyer: &str,
+    order_id: &str,
+    lines: &[(String, i64)],
+    shipping: Option<(&str, &str)>,
+    earns: bool,
+) -> AppResult<()> {
+    let Some(plan) = load_plan(c, merchant_id)? else {
+        return Ok(());
+    };
+    let window_ms = plan.window_days * DAY_MS;
+    let touch = c
+        .query_opt(
+            "SELECT l.sharer_id, lm.channel, v.at, l.id FROM share_visits v
+             JOIN share_links l ON l.id = v.link_id
+             JOIN share_link_merchants lm ON lm.link_id = l.id AND lm.merchant_id = $2
+             WHERE v.visitor_id = $1 AND v.at >= $3 AND l.sharer_id <> $1
+             ORDER BY v.at DESC LIMIT 1",
+            args![buyer, merchant_id, now - window_ms],
+        )?
+        .map(|r| {
+            Ok::<_, AppError>(Touch {
+                sharer: r.text(0)?,
+                channel: Channel::from_db(&r.text(1)?).unwrap_or(Channel::Share),
+                at_ms: r.int(2)?,
+                link_id: Some(r.text(3)?),
+            })
+        })
+        .transpose()?;
+    let referrer = sharing::live_referrer(c, merchant_id, buyer, now)?;
+    let touches: Vec<Touch> = touch.into_iter().collect();
+    let attribution = commission::attribute(buyer, now, window_ms, &touches, referrer.as_deref());
+    let l1_referrer = match &attribution.beneficiary {
+        Some(b) => sharing::live_referrer(c, merchant_id, b, now)?,
+        None => None,
+    };
+    let is_distributor = plan.rates.rebate_bp > 0 && is_distributor(c, merchant_id, buyer)?;
+    let chain = commission::chain(
+        buyer,
+        is_distributor,
+        attribution.beneficiary.as_deref(),
+        l1_referrer.as_deref(),
+    );
+    let review_reason = match shipping {
+        Some((phone, address)) => review_reason(
+            c,
+            &[chain.l1.as_deref(), chain.l2.as_deref()],
+            phone,
+            address,
+        )?,
+        None => None,
+    };
+    c.execute(
+        "INSERT INTO order_attributions (order_id, merchant_id, buyer_id, channel, beneficiary_id, link_id, review_reason, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![order_id, merchant_id, buyer, attribution.channel.as_str(), attribution.beneficiary.as_deref(), attribution.link_id.as_deref(),
+              review_reason.as_deref(), now],
+    )?;
+    if let Some(reason) = &review_reason {
+        outbox::emit(
+            c,
+            now,
+            "commission.flagged",
+            Some(merchant_id),
+            order_id,
+            &serde_json::json!({
+                "order_id": order_id, "reason": reason,
+            }),
+        )?;
+    }
+    if !earns || (chain.rebate.is_none() && chain.l1.is_none()) {
+        return Ok(());
+    }
+    let ov = overrides(c, merchant_id)?;
+    let priced: Vec<(Fen, Rates)> = lines
+        .iter()
+        .map(|(product, goods)| {
+            let rates = ov
+                .iter()
+                .find(|(p, _)| p == product)
+                .map_or(plan.rates, |(_, r)| *r);
+            (Fen::new(*goods), rates)
+        })
+        .collect();
+    for share in commission::split(&priced, &chain) {
+        let source = match (share.role, attribution.channel) {
+            (Role::L1, Channel::Content) => "content",
+            (role, _) => role.as_str(),
+        };
+        c.execute(
+            "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'planned', $9)",
+            args![order_id, share.role.as_str(), source, merchant_id, &share.beneficiary, share.rate_bp, share.base.get(), share.amount.get(), now],
+        )?;
+    }
+    Ok(())
+}
+
+/// Fraud guard: why an order should be reviewed (never blocked) — a beneficiary above the
+/// buyer whose phone number is the shipping address's, or who shipped an order of their own
+/// to the same address.
+fn review_reason(
+    c: &mut dyn Conn,
+    beneficiaries: &[Option<&str>],
+    phone: &str,
+    address: &str,
+) -> AppResult<Option<String>> {
+    for who in beneficiaries.iter().flatten() {
+        if c.query_opt(
+            "SELECT 1 FROM accounts WHERE id = $1 AND phone = $2",
+            args![*who, phone],
+        )?
+        .is_some()
+        {
+            return Ok(Some(format!(
+                "beneficiary {who} has the shipping address's phone number"
+            )));
+        }
+        if c.query_opt(
+            "SELECT 1 FROM orders WHERE buyer_id = $1 AND address = $2 LIMIT 1",
+            args![*who, address],
+        )?
+        .is_some()
+        {
+            return Ok(Some(format!("beneficiary {who} ships to the same address")));
+        }
+    }
+    Ok(None)
+}
+
+/// A distributor at a merchant: someone who shared a link that earns there, or has a
+/// member bound to them there.
+fn is_distributor(c: &mut dyn Conn, merchant_id: &str, member: &str) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM share_links l JOIN share_link_merchants lm ON lm.link_id = l.id
+             WHERE l.sharer_id = $1 AND lm.merchant_id = $2
+             UNION ALL SELECT 1 FROM referrer_bindings WHERE merchant_id = $2 AND referrer_id = $1
+             LIMIT 1",
+        args![member, merchant_id],
+    )?
+    .is_some())
+}
+
+/// (role, beneficiary, amount, reversed, state) of one commission row.
+type ShareRow = (String, String, i64, i64, String);
+
+/// An order's commission rows.
+fn shares(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<ShareRow>> {
+    c.query(
+        "SELECT role, beneficiary_id, amount_fen, reversed_fen, state FROM order_commissions WHERE order_id = $1 ORDER BY role",
+        args![order_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?, r.int(3)?, r.text(4)?)))
+    .collect()
+}
+
+/// A group-buy order's group succeeded: its group leader earns `leader_bp` of the order's
+/// goods (planned now, booked with the rest by [`on_paid`]), within what the plan's cap
+/// leaves after the order's other shares.
+pub(crate) fn plan_group_leader(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    merchant_id: &str,
+    leader: &str,
+    leader_bp: i64,
+) -> AppResult<()> {
+    let Some(plan) = load_plan(c, merchant_id)? else {
+        return Ok(());
+    };
+    let base = c
+        .query_one(
+            "SELECT goods_fen FROM orders WHERE id = $1",
+            args![order_id],
+        )?
+        .int(0)?;
+    let others = c
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM order_commissions WHERE order_id = $1",
+            args![order_id],
+        )?
+        .int(0)?;
+    let rate = leader_bp.min(commission::FULL_BP);
+    let wanted =
+        i64::try_from(i128::from(base) * i128::from(rate) / i128::from(commission::FULL_BP))
+            .unwrap_or(0);
+    let cap =
+        i64::try_from(i128::from(base) * i128::from(plan.cap_bp) / i128::from(commission::FULL_BP))
+            .unwrap_or(0);
+    let amount = wanted.min(cap - others);
+    if amount <= 0 {
+        return Ok(());
+    }
+    c.execute(
+        "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at)
+         VALUES ($1, 'group_leader', 'group_leader', $2, $3, $4, $5, $6, 'planned', $7)",
+        args![order_id, merchant_id, leader, rate, base, amount, now],
+    )?;
+    Ok(())
+}
+
+/// The order was paid: its planned commission becomes pending, out of the merchant's
+/// pending money (only paid orders ever earn).
+pub(crate) fn on_paid(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    merchant_id: &str,
+) -> AppResult<()> {
+    let rows = shares(c, order_id)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut map = BTreeMap::new();
+    for (_, who, amount, _, state) in &rows {
+        if state == "planned" {
+            add(
+                &mut map,
+                dist(who, merchant_id, CommissionState::Pending)?,
+                *amount,
+            );
+            add(&mut map, accounts::merchant_pending(merchant_id)?, -amount);
+        }
+    }
+    post_map(
+        c,
+        now,
+        format!("order:{order_id}:commission"),
+        EntryKind::Commission,
+        map,
+        Refs {
+            order_id: Some(order_id),
+            memo: "commission booked: order paid",
+            ..Default::default()
+        },
+    )?;
+    c.execute(
+        "UPDATE order_commissions SET state = 'pending' WHERE order_id = $1 AND state = 'planned'",
+        args![order_id],
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "commission.pending",
+        Some(merchant_id),
+        order_id,
+        &serde_json::json!({ "order_id": order_id }),
+    )?;
+    Ok(())
+}
+
+/// Delivered or picked up: pending commission is frozen until the after-sale window closes.
+pub(crate) fn on_delivered(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    merchant_id: &str,
+) -> AppResult<()> {
+    let mut map = BTreeMap::new();
+    let mut any = false;
+    for (_, who, amount, reversed, state) in shares(c, order_id)? {
+        if state == "pending" {
+            any = true;
+            let left = amount - reversed;
+            add(
+                &mut map,
+                dist(&who, merchant_id, CommissionState::Pending)?,
+                -left,
+            );
+            add(
+                &mut map,
+                dist(&who, merchant_id, CommissionState::Frozen)?,
+                left,
+            );
+        }
+    }
+    if !any {
+        return Ok(());
+    }
+    post_map(
+        c,
+        now,
+        format!("order:{order_id}:commission:freeze"),
+        EntryKind::Commission,
+        map,
+        Refs {
+            order_id: Some(order_id),
+            memo: "commission frozen: delivered",
+            ..Default::default()
+        },
+    )?;
+    c.execute(
+        "UPDATE order_commissions SET state = 'frozen' WHERE order_id = $1 AND state = 'pending'",
+        args![order_id],
+    )?;
+    Ok(())
+}
+
+/// The after-sale window closed: frozen commission becomes available. Returns the
+/// commission still standing on the order (booked minus reversed), which the merchant's
+/// own settlement leaves out.
+pub(crate) fn on_completed(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    merchant_id: &str,
+) -> AppResult<i64> {
+    let mut map = BTreeMap::new();
+    let mut standing = 0;
+    let mut any = false;
+    for (_, who, amount, reversed, state) in shares(c, order_id)? {
+        if state == "planned" || state == "void" {
+            continue;
+        }
+        let left = amount - reversed;
+        standing += left;
+        let from = match state.as_str() {
+            "pending" => CommissionState::Pending,
+            "frozen" => CommissionState::Frozen,
+            _ => continue,
+        };
+        any = true;
+        add(&mut map, dist(&who, merchant_id, from)?, -left);
+        add(
+            &mut map,
+            dist(&who, merchant_id, CommissionState::Available)?,
+            left,
+        );
+    }
+    if any {
+        post_map(
+            c,
+            now,
+            format!("order:{order_id}:commission:settle"),
+            EntryKind::Commission,
+            map,
+            Refs {
+                order_id: Some(order_id),
+                memo: "commission available: after-sale window closed",
+                ..Default::default()
+            },
+        )?;
+        c.execute(
+            "UPDATE order_commissions SET state = 'available' WHERE order_id = $1 AND state IN ('pending', 'frozen')",
+            args![order_id],
+        )?;
+        outbox::emit(
+            c,
+            now,
+            "commission.available",
+            Some(merchant_id),
+            order_id,
+            &serde_json::json!({ "order_id": order_id }),
+        )?;
+    }
+    Ok(standing)
+}
+
+/// A refund moved the goods refunded on the order from `goods_before` to `goods_after`:
+/// commission is taken back in proportion — before settlement back into the merchant's
+/// pending money, after it as a clawback from the distributor's available balance (which
+/// may go negative: a debt netted against later earnings).
+pub(crate) fn on_refund(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    merchant_id: &str,
+    refund_id: &str,
+    goods_before: i64,
+    goods_after: i64,
+) -> AppResult<()> {
+    let rows = c.query(
+        "SELECT role, beneficiary_id, amount_fen, reversed_fen, state, base_fen FROM order_commissions WHERE order_id = $1 ORDER BY role",
+        args![order_id],
+    )?;
+    let mut map = BTreeMap::new();
+    for r in &rows {
+        let (role, who, amount, state, base) =
+            (r.text(0)?, r.text(1)?, r.int(2)?, r.text(4)?, r.int(5)?);
+        let (from, to) = match state.as_str() {
+            "pending" => (
+                CommissionState::Pending,
+                accounts::merchant_pending(merchant_id)?,
+            ),
+            "frozen" => (
+                CommissionState::Frozen,
+                accounts::merchant_pending(merchant_id)?,
+            ),
+            "available" => (
+                CommissionState::Available,
+                accounts::merchant_available(merchant_id)?,
+            ),
+            _ => continue,
+        };
+        let back = commission::reversal(amount, base, goods_before, goods_after);
+        if back == 0 {
+            continue;
+        }
+        add(&mut map, dist(&who, merchant_id, from)?, -back);
+        add(&mut map, to, back);
+        c.execute(
+            "UPDATE order_commissions SET reversed_fen = reversed_fen + $1 WHERE order_id = $2 AND role = $3",
+            args![back, order_id, &role],
+        )?;
+    }
+    post_map(
+        c,
+        now,
+        format!("refund:{refund_id}:commission"),
+        EntryKind::CommissionReversal,
+        map,
+        Refs {
+            order_id: Some(order_id),
+            refund_id: Some(refund_id),
+            memo: "commission taken back: refund",
+            ..Default::default()
+        },
+    )
+}
+
+pub(crate) fn balances(
+    c: &mut dyn Conn,
+    member: &str,
+    merchant_id: &str,
+) -> AppResult<WalletBalances> {
+    let name = c
+        .query_opt(
+            "SELECT name FROM merchants WHERE id = $1",
+            args![merchant_id],
+        )?
+        .ok_or(AppError::NotFound("merchant"))?
+        .text(0)?;
+    let mut b = WalletBalances {
+        merchant_id: merchant_id.to_owned(),
+        merchant_name: name,
+        pending_fen: 0,
+        frozen_fen: 0,
+        available_fen: 0,
+        withdrawing_fen: 0,
+    };
+    for s in CommissionState::ALL {
+        let v = ledger::balance(c, &dist(member, merchant_id, s)?)?;
+        match s {
+            CommissionState::Pending => b.pending_fen = v,
+            CommissionState::Frozen => b.frozen_fen = v,
+            CommissionState::Available => b.available_fen = v,
+            CommissionState::Withdrawing => b.withdrawing_fen = v,
+        }
+    }
+    Ok(b)
+}
+
+/// The caller may see `member`'s commission: they are the member (or, for one merchant,
+/// that merchant's staff). Others get 403.
+pub(crate) fn require_self_or_staff(
+    c: &mut dyn Conn,
+    who: &Principal,
+    member: &str,
+    merchant_id: Option<&str>,
+) -> AppResult<()> {
+    if who.account_id == member {
+        return Ok(());
+    }
+    if let Some(m) = merchant_id {
+        require_staff(c, who, m, StaffNeed::AnyStaff)?;
+        return Ok(());
+    }
+    Err(AppError::Forbidden(
+        "only the member sees their commission".into(),
+    ))
+}
+
+impl App {
+    /// Sets the merchant's commission plan (owner only). Existing product overrides must
+    /// fit under the new cap.
+    pub async fn set_commission_plan(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: PlanInput,
+    ) -> AppResult<PlanView> {
+        let plan = Plan::parse(&input)?;
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::Owner)?;
+                for (product, r) in overrides(c, &mid)? {
+                    if r.sum_bp() > plan.cap_bp {
+                        return Err(AppError::invalid(
+                            "cap_bp",
+                            format!("the override of product {product} sums to {} bp, over this cap", r.sum_bp()),
+                        ));
+                    }
+                }
+                let p = &plan;
+                let sql = "INSERT INTO commission_plans (merchant_id, l1_bp, l2_bp, rebate_bp, group_buy_commission, group_leader_bp, cap_bp,
+                        binding_mode, binding_days, window_days, withdraw_min_fen, withdraw_daily_limit_fen, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                     ON CONFLICT (merchant_id) DO UPDATE SET l1_bp = $2, l2_bp = $3, rebate_bp = $4, group_buy_commission = $5,
+                        group_leader_bp = $6, cap_bp = $7, binding_mode = $8, binding_days = $9, window_days = $10,
+                        withdraw_min_fen = $11, withdraw_daily_limit_fen = $12, updated_at = $13";
+                c.execute(
+                    sql,
+                    args![&mid, p.rates.levels_bp[0], p.rates.levels_bp[1], p.rates.rebate_bp, p.group_buy_commission, p.rates.group_leader_bp,
+                          p.cap_bp, p.binding.as_str(), p.binding.days(), p.window_days, p.withdraw_min_fen, p.withdraw_daily_limit_fen, now],
+                )?;
+                let view = plan_view(c, &mid)?;
+                outbox::emit(c, now, "commission_plan.updated", Some(&mid), &mid, &view_json(&view))?;
+                Ok(view)
+            })
+            .await
+    }
+
+    /// The merchant's plan: public, so a member knows what sharing earns.
+    pub async fn commission_plan(&self, merchant_id: &str) -> AppResult<PlanView> {
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                merchant_status(c, &mid)?;
+                plan_view(c, &mid)
+            })
+            .await
+    }
+
+    /// Sets a product's own rates (owner only), within the plan's cap.
+    pub async fn set_commission_override(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        product_id: &str,
+        levels_bp: Vec<i64>,
+        rebate_bp: i64,
+        group_leader_bp: i64,
+    ) -> AppResult<PlanView> {
+        let now = self.now_ms();
+        let (who, mid, pid) = (who.clone(), merchant_id.to_owned(), product_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::Owner)?;
+                let plan = load_plan(c, &mid)?
+                    .ok_or_else(|| AppError::state("set the commission plan before product overrides"))?;
+                let rates = Rates::parse("", &levels_bp, rebate_bp, group_leader_bp, plan.cap_bp)?;
+                c.query_opt("SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2", args![&pid, &mid])?
+                    .ok_or(AppError::NotFound("product"))?;
+                c.execute(
+                    "INSERT INTO commission_overrides (merchant_id, product_id, l1_bp, l2_bp, rebate_bp, group_leader_bp) VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (merchant_id, product_id) DO UPDATE SET l1_bp = $3, l2_bp = $4, rebate_bp = $5, group_leader_bp = $6",
+                    args![&mid, &pid, rates.levels_bp[0], rates.levels_bp[1], rates.rebate_bp, rates.group_leader_bp],
+                )?;
+                let view = plan_view(c, &mid)?;
+                outbox::emit(c, now, "commission_plan.updated", Some(&mid), &mid, &view_json(&view))?;
+                Ok(view)
+            })
+            .await
+    }
+
+    /// An order's attribution and commission shares: to its buyer, its merchant's staff,
+    /// and its beneficiaries (each sees the whole chain of the order they earn on).
+    pub async fn order_commission(
+        &self,
+        who: &Principal,
+        order_id: &str,
+    ) -> AppResult<OrderCommission> {
+        let (who, oid) = (who.clone(), order_id.to_owned());
+        self.db
+            .read(move |c| {
+                let o = c
+                    .query_opt("SELECT merchant_id, buyer_id FROM orders WHERE id = $1", args![&oid])?
+                    .ok_or(AppError::NotFound("order"))?;
+                let (mid, buyer) = (o.text(0)?, o.text(1)?);
+                let rows = c.query(
+                    "SELECT role, beneficiary_id, source, rate_bp, base_fen, amount_fen, reversed_fen, state FROM order_commissions WHERE order_id = $1 ORDER BY role",
+                    args![&oid],
+                )?;
+                let shares = rows
+                    .iter()
+                    .map(|r| {
+                        Ok(CommissionShare {
+                            role: Role::from_db(&r.text(0)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
+                            beneficiary_id: r.text(1)?,
+                            source: r.text(2)?,
+                            rate_bp: r.int(3)?,
+                            base_fen: r.int(4)?,
+                            amount_fen: r.int(5)?,
+                            reversed_fen: r.int(6)?,
+                            state: r.text(7)?,
+                        })
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                let me = who.account_id.as_str();
+                let staff = require_staff(c, &who, &mid, StaffNeed::AnyStaff).is_ok();
+                let allowed = buyer == me || shares.iter().any(|s| s.beneficiary_id == me) || staff;
+                if !allowed {
+                    return Err(AppError::NotFound("order"));
+                }
+                let a = c.query_opt(
+                    "SELECT channel, beneficiary_id, link_id, review_reason FROM order_attributions WHERE order_id = $1",
+                    args![&oid],
+                )?;
+                let (channel, beneficiary_id, link_id, review_reason) = match a {
+                    Some(a) => (Channel::from_db(&a.text(0)?).unwrap_or(Channel::None), a.opt_text(1)?, a.opt_text(2)?, a.opt_text(3)?),
+                    None => (Channel::None, None, None, None),
+                };
+                // Why an order is held for review names other members' phone or address
+                // links: the merchant's staff see it, the beneficiaries do not.
+                let review_reason = review_reason.filter(|_| staff);
+                Ok(OrderCommission { order_id: oid.clone(), channel, beneficiary_id, link_id, review_reason, shares })
+            })
+            .await
+    }
+
+    /// A member's commission wallets: one per merchant they have earned at.
+    pub async fn commission_wallets(
+        &self,
+        who: &Principal,
+        member_id: &str,
+    ) -> AppResult<Vec<WalletBalances>> {
+        let (who, member) = (who.clone(), member_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_self_or_staff(c, &who, &member, None)?;
+                let merchants = c
+                    .query(
+                        "SELECT DISTINCT merchant_id FROM order_commissions WHERE beneficiary_id = $1 AND state <> 'planned' ORDER BY merchant_id",
+                        args![&member],
+                    )?
+                    .iter()
+                    .map(|r| r.text(0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                merchants.iter().map(|m| balances(c, &member, m)).collect()
+            })
+            .await
+    }
+
+    /// A member's wallet at one merchant: balances and a statement line per posting,
+    /// newest first. To the member, or that merchant's staff.
+    pub async fn commission_wallet(
+        &self,
+        who: &Principal,
+        member_id: &str,
+        merchant_id: &str,
+        page: PageRequest,
+    ) -> AppResult<CommissionWallet> {
+        let (who, member, mid) = (who.clone(), member_id.to_owned(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                merchant_status(c, &mid)?;
+                require_self_or_staff(c, &who, &member, Some(&mid))?;
+                let b = balances(c, &member, &mid)?;
+                let accts: Vec<AccountId> = CommissionState::ALL
+                    .into_iter()
+                    .map(|s| dist(&member, &mid, s))
+                    .collect::<AppResult<_>>()?;
+                let after = page.after.as_ref().map_or(i64::MAX, |(id, _)| *id);
+                let rows = c.query(
+                    "SELECT p.id, e.id, e.kind, p.account_id, p.amount_fen, e.order_id, e.memo, e.created_at
+                     FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+                     WHERE p.account_id IN ($1, $2, $3, $4) AND p.id < $5 ORDER BY p.id DESC LIMIT $6",
+                    args![accts[0].as_str(), accts[1].as_str(), accts[2].as_str(), accts[3].as_str(), after, page.limit + 1],
+                )?;
+                let lines = rows
+                    .iter()
+                    .map(|r| {
+                        let account = r.text(3)?;
+                        Ok((
+                            r.int(0)?,
+                            CommissionLine {
+                                entry_id: r.text(1)?,
+                                kind: r.text(2)?,
+                                balance: account.rsplit(':').next().unwrap_or_default().to_owned(),
+                                amount_fen: r.int(4)?,
+                                order_id: r.opt_text(5)?,
+                                memo: r.text(6)?,
+                                at: rfc3339(r.int(7)?),
+                            },
+                        ))
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                let p = Page::from_rows(lines, page.limit, |(id, _)| (*id, String::new()));
+                Ok(CommissionWallet {
+                    balances: b,
+                    lines: Page { items: p.items.into_iter().map(|(_, l)| l).collect(), next_cursor: p.next_cursor },
+                })
+            })
+            .await
+    }
+}
+
+fn view_json(v: &PlanView) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}

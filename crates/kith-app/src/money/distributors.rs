@@ -1,0 +1,202 @@
+//! The distributor centre: my team (the binding tree below me at a merchant, counted per
+//! generation, nicknames only), my earnings by source, and each of my share links' funnel
+//! (visits → sign-ups → orders → GMV). Only the member sees their own centre.
+
+use kith_store::{Conn, args};
+use serde::Serialize;
+
+use crate::money::commissions::require_self_or_staff;
+use crate::{App, AppError, AppResult, Principal, money::sharing};
+
+/// Deepest generation counted (a bound against pathological trees).
+pub const MAX_GENERATIONS: usize = 20;
+/// Most nicknames listed per generation.
+pub const MAX_NAMES: i64 = 100;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Generation {
+    /// 1 = bound directly to me.
+    pub generation: i64,
+    pub count: i64,
+    /// Display names only (at most 100 per generation), never ids or contacts.
+    pub nicknames: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Team {
+    pub merchant_id: String,
+    pub total: i64,
+    pub generations: Vec<Generation>,
+}
+
+/// Earned commission standing (booked minus reversed) by source, plus what is still
+/// planned on unpaid orders left out.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, Default)]
+pub struct Earnings {
+    pub merchant_id: Option<String>,
+    pub rebate_fen: i64,
+    pub l1_fen: i64,
+    pub l2_fen: i64,
+    pub content_fen: i64,
+    pub group_leader_fen: i64,
+    pub total_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LinkFunnel {
+    pub link: sharing::ShareLink,
+    pub visits: i64,
+    pub signups: i64,
+    /// Paid orders attributed to the link.
+    pub orders: i64,
+    /// What those orders paid, less refunds.
+    pub gmv_fen: i64,
+}
+
+fn team(c: &mut dyn Conn, merchant_id: &str, root: &str) -> AppResult<Team> {
+    let mut frontier = vec![root.to_owned()];
+    let mut seen = std::collections::HashSet::from([root.to_owned()]);
+    let mut generations = Vec::new();
+    let mut total = 0;
+    for g in 1..=MAX_GENERATIONS {
+        if frontier.is_empty() {
+            break;
+        }
+        let mut next = Vec::new();
+        let mut nicknames = Vec::new();
+        for parent in &frontier {
+            for r in c.query(
+                "SELECT b.member_id, a.display_name FROM referrer_bindings b JOIN accounts a ON a.id = b.member_id
+                 WHERE b.merchant_id = $1 AND b.referrer_id = $2 ORDER BY b.bound_at, b.member_id",
+                args![merchant_id, parent],
+            )? {
+                let id = r.text(0)?;
+                if seen.insert(id.clone()) {
+                    if (nicknames.len() as i64) < MAX_NAMES {
+                        nicknames.push(r.text(1)?);
+                    }
+                    next.push(id);
+                }
+            }
+        }
+        if next.is_empty() {
+            break;
+        }
+        total += next.len() as i64;
+        generations.push(Generation {
+            generation: g as i64,
+            count: next.len() as i64,
+            nicknames,
+        });
+        frontier = next;
+    }
+    Ok(Team {
+        merchant_id: merchant_id.to_owned(),
+        total,
+        generations,
+    })
+}
+
+impl App {
+    /// The binding tree below `member_id` at a merchant, per generation.
+    pub async fn distributor_team(
+        &self,
+        who: &Principal,
+        member_id: &str,
+        merchant_id: &str,
+    ) -> AppResult<Team> {
+        let (who, member, mid) = (who.clone(), member_id.to_owned(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_self_or_staff(c, &who, &member, None)?;
+                crate::platform::auth::merchant_status(c, &mid)?;
+                team(c, &mid, &member)
+            })
+            .await
+    }
+
+    /// Earnings by source (rebate, L1, L2, content, group leader) on paid orders, net of
+    /// reversals; at one merchant or all.
+    pub async fn distributor_earnings(
+        &self,
+        who: &Principal,
+        member_id: &str,
+        merchant_id: Option<&str>,
+    ) -> AppResult<Earnings> {
+        let (who, member, mid) = (
+            who.clone(),
+            member_id.to_owned(),
+            merchant_id.map(str::to_owned),
+        );
+        self.db
+            .read(move |c| {
+                require_self_or_staff(c, &who, &member, None)?;
+                let rows = match &mid {
+                    Some(m) => c.query(
+                        "SELECT source, CAST(SUM(amount_fen - reversed_fen) AS bigint) FROM order_commissions
+                         WHERE beneficiary_id = $1 AND merchant_id = $2 AND state IN ('pending', 'frozen', 'available') GROUP BY source",
+                        args![&member, m],
+                    )?,
+                    None => c.query(
+                        "SELECT source, CAST(SUM(amount_fen - reversed_fen) AS bigint) FROM order_commissions
+                         WHERE beneficiary_id = $1 AND state IN ('pending', 'frozen', 'available') GROUP BY source",
+                        args![&member],
+                    )?,
+                };
+                let mut e = Earnings { merchant_id: mid.clone(), ..Default::default() };
+                for r in rows {
+                    let v = r.int(1)?;
+                    match r.text(0)?.as_str() {
+                        "rebate" => e.rebate_fen = v,
+                        "l1" => e.l1_fen = v,
+                        "l2" => e.l2_fen = v,
+                        "content" => e.content_fen = v,
+                        "group_leader" => e.group_leader_fen = v,
+                        other => return Err(AppError::Internal(format!("unknown commission source {other}"))),
+                    }
+                    e.total_fen += v;
+                }
+                Ok(e)
+            })
+            .await
+    }
+
+    /// Each of the member's share links: visits → sign-ups → paid orders → GMV.
+    pub async fn distributor_links(
+        &self,
+        who: &Principal,
+        member_id: &str,
+    ) -> AppResult<Vec<LinkFunnel>> {
+        require_self_only(who, member_id)?;
+        let links = self.my_share_links(who).await?;
+        self.db
+            .read(move |c| {
+                links
+                    .iter()
+                    .cloned()
+                    .map(|link| {
+                        let visits = c.query_one("SELECT COUNT(*) FROM share_visits WHERE link_id = $1", args![&link.id])?.int(0)?;
+                        let signups = c.query_one("SELECT COUNT(*) FROM share_signups WHERE link_id = $1", args![&link.id])?.int(0)?;
+                        let o = c.query_one(
+                            "SELECT COUNT(*), CAST(COALESCE(SUM(o.paid_fen - o.refunded_fen), 0) AS bigint)
+                             FROM order_attributions a JOIN orders o ON o.id = a.order_id
+                             WHERE a.link_id = $1 AND o.paid_at IS NOT NULL",
+                            args![&link.id],
+                        )?;
+                        Ok(LinkFunnel { visits, signups, orders: o.int(0)?, gmv_fen: o.int(1)?, link })
+                    })
+                    .collect()
+            })
+            .await
+    }
+}
+
+fn require_self_only(who: &Principal, member: &str) -> AppResult<()> {
+    if who.account_id == member {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "only the member sees their share links".into(),
+        ))
+    }
+}

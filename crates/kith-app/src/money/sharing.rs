@@ -1,0 +1,641 @@
+//! Share links, their visits, sign-ups through them, and referrer binding (锁客).
+//!
+//! Any member shares a product, a post or a community as a short link (one per sharer and
+//! target: sharing again gives the same link). A link earns at the merchants it points to:
+//! a product's merchant, the merchants whose products a post tags, a community's merchant.
+//! A post with product tags shared by its author earns as **content** (content credit);
+//! anything else as **share**. A group-buy group's link (`group_buy`) earns as
+//! **group_buy**: whoever shared the group the buyer followed is their L1.
+//!
+//! Following a link records a visit (the funnel), and for a signed-in visitor who is not
+//! the sharer binds them to the sharer at each of the link's merchants, under the
+//! merchant's binding mode — never to oneself, never into a cycle, never moving a live
+//! binding (`kith_domain::commission`). Signing up through a link does the same for the new
+//! account and records the sign-up. Attribution reads the visits at checkout
+//! (`commissions::snapshot`).
+
+use kith_domain::commission::{self, Binding, BindingMode};
+use kith_store::{Conn, args};
+use rand::Rng;
+use serde::Serialize;
+
+use crate::platform::accounts::{Account, Registration};
+use crate::platform::ids::new_id;
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339, social::visibility};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+/// How far up a binding chain the cycle check walks at most (deeper trees are refused).
+const MAX_CHAIN: usize = 10_000;
+
+/// What a link points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    Product,
+    Post,
+    Community,
+    /// A group-buy group that is still gathering (anyone may share it).
+    GroupBuy,
+}
+
+impl LinkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Product => "product",
+            Self::Post => "post",
+            Self::Community => "community",
+            Self::GroupBuy => "group_buy",
+        }
+    }
+    fn from_db(s: &str) -> Option<Self> {
+        [Self::Product, Self::Post, Self::Community, Self::GroupBuy]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A merchant a link earns at, and how.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct LinkMerchant {
+    pub merchant_id: String,
+    /// `share` or `content`.
+    pub channel: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ShareLink {
+    pub id: String,
+    /// The short code; the link is `/s/{code}`.
+    pub code: String,
+    pub path: String,
+    pub sharer_id: String,
+    pub kind: LinkKind,
+    pub target_id: String,
+    pub merchants: Vec<LinkMerchant>,
+    pub created_at: String,
+}
+
+/// What following a link did.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Visit {
+    pub link: ShareLink,
+    /// Merchants at which the visitor is now bound to the sharer (empty when they were
+    /// bound already, are the sharer, or visited without signing in).
+    pub bound_at: Vec<String>,
+}
+
+/// A member's referrer at one merchant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReferrerBinding {
+    pub merchant_id: String,
+    pub referrer_id: String,
+    pub referrer_name: String,
+    pub bound_at: String,
+    pub expires_at: Option<String>,
+}
+
+fn new_code() -> String {
+    const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+    let mut rng = rand::rng();
+    (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// A share link's code, or a community invite code (base64url).
+fn parse_code(code: &str) -> AppResult<String> {
+    let code = code.trim();
+    let ok = (4..=128).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(code.to_owned())
+    } else {
+        Err(AppError::NotFound("share link"))
+    }
+}
+
+fn link_view(c: &mut dyn Conn, id: &str) -> AppResult<ShareLink> {
+    let r = c
+        .query_opt(
+            "SELECT id, code, sharer_id, kind, target_id, created_at FROM share_links WHERE id = $1",
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("share link"))?;
+    let merchants = c
+        .query(
+            "SELECT merchant_id, channel FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
+            args![id],
+        )?
+        .iter()
+        .map(|m| {
+            Ok(LinkMerchant {
+                merchant_id: m.text(0)?,
+                channel: m.text(1)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let code = r.text(1)?;
+    Ok(ShareLink {
+        id: r.text(0)?,
+        path: format!("/s/{code}"),
+        code,
+        sharer_id: r.text(2)?,
+        kind: LinkKind::from_db(&r.text(3)?)
+            .ok_or_else(|| AppError::Internal("unknown link kind".into()))?,
+        target_id: r.text(4)?,
+        merchants,
+        created_at: rfc3339(r.int(5)?),
+    })
+}
+
+/// The merchant's binding mode (permanent when it has no plan).
+pub(crate) fn binding_mode(c: &mut dyn Conn, merchant_id: &str) -> AppResult<BindingMode> {
+    let r = c.query_opt(
+        "SELECT binding_mode, binding_days FROM commission_plans WHERE merchant_id = $1",
+        args![merchant_id],
+    )?;
+    Ok(match r {
+        None => BindingMode::Permanent,
+        Some(r) => BindingMode::parse(&r.text(0)?, r.opt_int(1)?)?,
+    })
+}
+
+/// `member`'s binding at `merchant_id`, expired or not.
+pub(crate) fn binding_of(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    member: &str,
+) -> AppResult<Option<Binding>> {
+    c.query_opt(
+        "SELECT referrer_id, expires_at FROM referrer_bindings WHERE merchant_id = $1 AND member_id = $2",
+        args![merchant_id, member],
+    )?
+    .map(|r| Ok((r.text(0)?, r.opt_int(1)?)))
+    .transpose()
+}
+
+/// `member`'s live referrer at `merchant_id`.
+pub(crate) fn live_referrer(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    member: &str,
+    now: i64,
+) -> AppResult<Option<String>> {
+    Ok(binding_of(c, merchant_id, member)?
+        .filter(|(_, exp)| exp.is_none_or(|e| now < e))
+        .map(|(r, _)| r))
+}
+
+/// Binds `member` to `referrer` at `merchant_id` if the rules allow; returns whether it
+/// did. Never to oneself, never a cycle, never moving a live binding. A refused cycle is
+/// not an error here (the visit still counts); [`App::bind_referrer`] reports it.
+pub(crate) fn try_bind(
+    c: &mut dyn Conn,
+    now: i64,
+    merchant_id: &str,
+    member: &str,
+    referrer: &str,
+    link_id: Option<&str>,
+) -> AppResult<Result<bool, AppError>> {
+    let mode = binding_mode(c, merchant_id)?;
+    let existing = binding_of(c, merchant_id, member)?;
+    match commission::binding_decision(mode, member, referrer, existing.as_ref(), now) {
+        Err(e) => return Ok(Err(e.into())),
+        Ok(false) => return Ok(Ok(false)),
+        Ok(true) => {}
+    }
+    // One binding at a time per merchant: two members following each other's links at
+    // once must not both pass the cycle check (PostgreSQL reads committed rows only).
+    c.query_opt(
+        &format!("SELECT id FROM merchants WHERE id = $1{}", c.for_update()),
+        args![merchant_id],
+    )?;
+    // The referrer's ancestors, walking up live and expired bindings alike: an expired
+    // edge may come back to life only by a new binding, which this same check guards.
+    let mut ancestors = Vec::new();
+    let mut at = referrer.to_owned();
+    while let Some((up, _)) = binding_of(c, merchant_id, &at)? {
+        if ancestors.len() >= MAX_CHAIN || ancestors.contains(&up) {
+            break;
+        }
+        ancestors.push(up.clone());
+        at = up;
+    }
+    if let Err(e) = commission::check_no_cycle(member, referrer, &ancestors) {
+        return Ok(Err(e.into()));
+    }
+    let expires = mode.days().map(|d| now + d * DAY_MS);
+    let changed = if existing.is_some() {
+        // Only an expired binding gets here; the WHERE re-checks it did expire.
+        c.execute(
+            "UPDATE referrer_bindings SET referrer_id = $1, link_id = $2, bound_at = $3, expires_at = $4
+             WHERE merchant_id = $5 AND member_id = $6 AND expires_at IS NOT NULL AND expires_at <= $3",
+            args![referrer, link_id, now, expires, merchant_id, member],
+        )?
+    } else {
+        c.execute(
+            "INSERT INTO referrer_bindings (merchant_id, member_id, referrer_id, link_id, bound_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, member_id) DO NOTHING",
+            args![merchant_id, member, referrer, link_id, now, expires],
+        )?
+    };
+    if changed == 1 {
+        outbox::emit(
+            c,
+            now,
+            "referrer.bound",
+            Some(merchant_id),
+            member,
+            &serde_json::json!({ "member_id": member, "referrer_id": referrer, "link_id": link_id }),
+        )?;
+    }
+    Ok(Ok(changed == 1))
+}
+
+/// Records a visit of `link_id` by `visitor` (if signed in) and binds them where the rules
+/// allow. Returns the merchants bound at.
+/// The share link of `sharer` to `target`, created (earning at `merchants` with their
+/// channels) if it does not exist yet: its id.
+fn ensure_link(
+    c: &mut dyn Conn,
+    now: i64,
+    sharer: &str,
+    kind: LinkKind,
+    target: &str,
+    merchants: &[(String, &str)],
+) -> AppResult<String> {
+    if let Some(r) = c.query_opt(
+        "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
+        args![sharer, kind.as_str(), target],
+    )? {
+        return Ok(r.text(0)?);
+    }
+    let id = new_id();
+    let mut inserted = false;
+    for _ in 0..8 {
+        // Either unique rule may stop the insert: a code already drawn (draw again), or a
+        // concurrent first share of the same thing by the same sharer (take theirs).
+        let n = c.execute(
+            "INSERT INTO share_links (id, code, sharer_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT DO NOTHING",
+            args![&id, new_code(), sharer, kind.as_str(), target, now],
+        )?;
+        if n == 1 {
+            inserted = true;
+            break;
+        }
+        if let Some(r) = c.query_opt(
+            "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
+            args![sharer, kind.as_str(), target],
+        )? {
+            return Ok(r.text(0)?);
+        }
+    }
+    if !inserted {
+        return Err(AppError::Internal(
+            "could not draw a free share code".into(),
+        ));
+    }
+    for (m, channel) in merchants {
+        c.execute(
+            "INSERT INTO share_link_merchants (link_id, merchant_id, channel) VALUES ($1, $2, $3)",
+            args![&id, m, *channel],
+        )?;
+    }
+    outbox::emit(
+        c,
+        now,
+        "share_link.created",
+        None,
+        &id,
+        &serde_json::json!({
+            "link_id": id, "sharer_id": sharer, "kind": kind.as_str(), "target_id": target,
+        }),
+    )?;
+    Ok(id)
+}
+
+fn visit(
+    c: &mut dyn Conn,
+    now: i64,
+    link_id: &str,
+    sharer: &str,
+    visitor: Option<&str>,
+) -> AppResult<Vec<String>> {
+    c.execute(
+        "INSERT INTO share_visits (id, link_id, visitor_id, at) VALUES ($1, $2, $3, $4)",
+        args![new_id(), link_id, visitor, now],
+    )?;
+    let mut bound = Vec::new();
+    let Some(visitor) = visitor.filter(|v| *v != sharer) else {
+        return Ok(bound);
+    };
+    let merchants = c
+        .query(
+            "SELECT merchant_id FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
+            args![link_id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    for m in merchants {
+        if let Ok(true) = try_bind(c, now, &m, visitor, sharer, Some(link_id))? {
+            bound.push(m);
+        }
+    }
+    Ok(bound)
+}
+
+/// What a code given at sign-up (or typed in later) binds to: a share link's sharer at its
+/// merchants, or a live community invite's inviter at the community's merchant.
+struct Referral {
+    link_id: Option<String>,
+    referrer: String,
+    merchants: Vec<String>,
+}
+
+fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referral> {
+    if let Some(r) = c.query_opt(
+        "SELECT id, sharer_id FROM share_links WHERE code = $1",
+        args![code],
+    )? {
+        let link_id = r.text(0)?;
+        let merchants = c
+            .query(
+                "SELECT merchant_id FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
+                args![&link_id],
+            )?
+            .iter()
+            .map(|r| r.text(0))
+            .collect::<Result<Vec<_>, _>>()?;
+        return Ok(Referral {
+            link_id: Some(link_id),
+            referrer: r.text(1)?,
+            merchants,
+        });
+    }
+    let r = c
+        .query_opt(
+            "SELECT i.inviter_id, m.merchant_id FROM community_invites i JOIN communities m ON m.id = i.community_id
+             WHERE i.code_hash = $1 AND i.revoked_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > $2)",
+            args![crate::platform::ids::sha256_hex(code), now],
+        )?
+        .ok_or(AppError::NotFound("share link"))?;
+    Ok(Referral {
+        link_id: None,
+        referrer: r.text(0)?,
+        merchants: r.opt_text(1)?.into_iter().collect(),
+    })
+}
+
+fn link_by_code(c: &mut dyn Conn, code: &str) -> AppResult<(String, String)> {
+    let r = c
+        .query_opt(
+            "SELECT id, sharer_id FROM share_links WHERE code = $1",
+            args![code],
+        )?
+        .ok_or(AppError::NotFound("share link"))?;
+    Ok((r.text(0)?, r.text(1)?))
+}
+
+impl App {
+    /// The caller's share link to a product, a post, a community or a gathering group-buy
+    /// group (the same link when shared again). The caller must be able to see what they
+    /// share.
+    pub async fn create_share_link(
+        &self,
+        who: &Principal,
+        kind: LinkKind,
+        target_id: &str,
+    ) -> AppResult<ShareLink> {
+        self.rate_limit(who, crate::platform::limits::Action::Share)?;
+        let target = crate::platform::ids::parse_id(target_id)
+            .ok_or_else(|| AppError::invalid("target_id", "is not an id"))?;
+        let now = self.now_ms();
+        let who = who.clone();
+        self.db
+            .write(move |c| {
+                let me = who.account_id.as_str();
+                // (merchant, channel) pairs this link earns at.
+                let merchants: Vec<(String, &str)> = match kind {
+                    LinkKind::Product => {
+                        let r = c
+                            .query_opt(
+                                "SELECT merchant_id FROM products WHERE id = $1 AND status = 'active'",
+                                args![&target],
+                            )?
+                            .ok_or_else(|| AppError::invalid("target_id", "is not an active product"))?;
+                        vec![(r.text(0)?, "share")]
+                    }
+                    LinkKind::Post => {
+                        if !visibility::can_see_post(c, Some(me), &target)? {
+                            return Err(AppError::invalid("target_id", "is not a post you can see"));
+                        }
+                        let author = c
+                            .query_one("SELECT author_id FROM posts WHERE id = $1", args![&target])?
+                            .text(0)?;
+                        let channel = if author == me { "content" } else { "share" };
+                        c.query(
+                            "SELECT DISTINCT merchant_id FROM post_tags WHERE post_id = $1",
+                            args![&target],
+                        )?
+                        .iter()
+                        .map(|r| Ok((r.text(0)?, channel)))
+                        .collect::<AppResult<Vec<_>>>()?
+                    }
+                    LinkKind::Community => {
+                        let r = c
+                            .query_opt("SELECT merchant_id FROM communities WHERE id = $1", args![&target])?
+                            .ok_or_else(|| AppError::invalid("target_id", "is not a community"))?;
+                        r.opt_text(0)?.map(|m| vec![(m, "share")]).unwrap_or_default()
+                    }
+                    LinkKind::GroupBuy => {
+                        let r = c
+                            .query_opt(
+                                "SELECT merchant_id FROM buy_groups WHERE id = $1 AND status IN ('opening', 'forming')",
+                                args![&target],
+                            )?
+                            .ok_or_else(|| AppError::invalid("target_id", "is not a group that is gathering"))?;
+                        vec![(r.text(0)?, "group_buy")]
+                    }
+                };
+                let id = ensure_link(c, now, me, kind, &target, &merchants)?;
+                link_view(c, &id)
+            })
+            .await
+    }
+
+    /// A member opened a product from a post that tags it. DESIGN §4: a post that tags
+    /// products acts as its author's share link (content credit), so this is a visit of the
+    /// author's link to the post — made for them if they never shared it — with the same
+    /// effects as following it: attribution within the window, and binding where the
+    /// merchant's rules allow. Only for posts the member can see; 404 otherwise.
+    pub async fn visit_post_tag(&self, who: &Principal, post_id: &str) -> AppResult<Visit> {
+        let post = crate::platform::ids::parse_id(post_id).ok_or(AppError::NotFound("post"))?;
+        let now = self.now_ms();
+        let me = who.account_id.clone();
+        self.db
+            .write(move |c| {
+                if !visibility::can_see_post(c, Some(&me), &post)? {
+                    return Err(AppError::NotFound("post"));
+                }
+                let author = c
+                    .query_one("SELECT author_id FROM posts WHERE id = $1", args![&post])?
+                    .text(0)?;
+                let merchants: Vec<(String, &str)> = c
+                    .query(
+                        "SELECT DISTINCT merchant_id FROM post_tags WHERE post_id = $1",
+                        args![&post],
+                    )?
+                    .iter()
+                    .map(|r| Ok((r.text(0)?, "content")))
+                    .collect::<AppResult<Vec<_>>>()?;
+                if merchants.is_empty() {
+                    return Err(AppError::invalid("post_id", "the post tags no product"));
+                }
+                let link = ensure_link(c, now, &author, LinkKind::Post, &post, &merchants)?;
+                let bound_at = visit(c, now, &link, &author, Some(&me))?;
+                Ok(Visit {
+                    link: link_view(c, &link)?,
+                    bound_at,
+                })
+            })
+            .await
+    }
+
+    /// Someone followed a share link: the visit is recorded, and a signed-in visitor is
+    /// bound to the sharer where the merchant's rules allow.
+    pub async fn visit_share_link(&self, who: Option<&Principal>, code: &str) -> AppResult<Visit> {
+        let code = parse_code(code)?;
+        let now = self.now_ms();
+        let visitor = who.map(|p| p.account_id.clone());
+        self.db
+            .write(move |c| {
+                let (link_id, sharer) = link_by_code(c, &code)?;
+                let bound_at = visit(c, now, &link_id, &sharer, visitor.as_deref())?;
+                Ok(Visit {
+                    link: link_view(c, &link_id)?,
+                    bound_at,
+                })
+            })
+            .await
+    }
+
+    /// Signs up through a share link or a community invite code: the account is created,
+    /// the new member bound to the sharer (inviter) at its merchants, and for a share link
+    /// the sign-up and a visit recorded — one transaction. (Joining the community stays
+    /// `accept_invite`'s business.)
+    pub async fn register_via_share(&self, input: Registration, code: &str) -> AppResult<Account> {
+        let code = parse_code(code)?;
+        let parsed = crate::platform::accounts::parse_registration(&input)?;
+        let hash = crate::platform::accounts::hash_password(parsed.password.clone()).await?;
+        let now = self.now_ms();
+        self.db
+            .write(move |c| {
+                let referral = referral_by_code(c, &code, now)?;
+                let account = crate::platform::accounts::insert_account(c, now, &parsed, &hash, false)?;
+                match &referral.link_id {
+                    Some(link_id) => {
+                        c.execute(
+                            "INSERT INTO share_signups (account_id, link_id, at) VALUES ($1, $2, $3)",
+                            args![&account.id, link_id, now],
+                        )?;
+                        visit(c, now, link_id, &referral.referrer, Some(&account.id))?;
+                    }
+                    None => {
+                        for m in &referral.merchants {
+                            // A brand-new account has no binding and nobody below it.
+                            try_bind(c, now, m, &account.id, &referral.referrer, None)??;
+                        }
+                    }
+                }
+                Ok(account)
+            })
+            .await
+    }
+
+    /// Binds the caller to the sharer of `code` at its merchants, reporting why not when
+    /// the rules refuse (self, cycle) — e.g. for an invite code typed in after sign-up.
+    pub async fn bind_referrer(
+        &self,
+        who: &Principal,
+        code: &str,
+    ) -> AppResult<Vec<ReferrerBinding>> {
+        let code = parse_code(code)?;
+        let now = self.now_ms();
+        let me = who.account_id.clone();
+        self.db
+            .write(move |c| {
+                let Referral {
+                    link_id,
+                    referrer: sharer,
+                    merchants,
+                } = referral_by_code(c, &code, now)?;
+                if sharer == me {
+                    return Err(AppError::invalid(
+                        "code",
+                        "a member cannot be bound to themselves",
+                    ));
+                }
+                if merchants.is_empty() {
+                    return Err(AppError::invalid("code", "this code earns at no merchant"));
+                }
+                for m in &merchants {
+                    if let Err(e) = try_bind(c, now, m, &me, &sharer, link_id.as_deref())? {
+                        return Err(match e {
+                            AppError::Invalid { reason, .. } => AppError::conflict("code", reason),
+                            other => other,
+                        });
+                    }
+                }
+                bindings_of(c, &me)
+            })
+            .await
+    }
+
+    /// The caller's referrers, one per merchant.
+    pub async fn my_referrers(&self, who: &Principal) -> AppResult<Vec<ReferrerBinding>> {
+        let me = who.account_id.clone();
+        self.db.read(move |c| bindings_of(c, &me)).await
+    }
+
+    /// The caller's share links, newest first.
+    pub async fn my_share_links(&self, who: &Principal) -> AppResult<Vec<ShareLink>> {
+        let me = who.account_id.clone();
+        self.db
+            .read(move |c| {
+                let ids = c
+                    .query(
+                        "SELECT id FROM share_links WHERE sharer_id = $1 ORDER BY created_at DESC, id LIMIT 200",
+                        args![&me],
+                    )?
+                    .iter()
+                    .map(|r| r.text(0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                ids.iter().map(|id| link_view(c, id)).collect()
+            })
+            .await
+    }
+}
+
+fn bindings_of(c: &mut dyn Conn, member: &str) -> AppResult<Vec<ReferrerBinding>> {
+    c.query(
+        "SELECT b.merchant_id, b.referrer_id, a.display_name, b.bound_at, b.expires_at
+         FROM referrer_bindings b JOIN accounts a ON a.id = b.referrer_id
+         WHERE b.member_id = $1 ORDER BY b.bound_at, b.merchant_id",
+        args![member],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(ReferrerBinding {
+            merchant_id: r.text(0)?,
+            referrer_id: r.text(1)?,
+            referrer_name: r.text(2)?,
+            bound_at: rfc3339(r.int(3)?),
+            expires_at: r.opt_int(4)?.map(rfc3339),
+        })
+    })
+    .collect()
+}

@@ -1,0 +1,407 @@
+//! Withdrawals of available commission, approved by a platform admin and paid out
+//! through the payment gateway.
+//!
+//! Requesting moves the amount from the distributor's available balance to `withdrawing`
+//! (`withdrawal:{id}:request`) with the overdraft guard, so concurrent requests can never
+//! take more than is there (nor anything while a clawback left a debt). The amount must be
+//! at least the merchant's minimum, and the member's requests at that merchant in the last
+//! 24 hours (not rejected or failed) may not exceed its daily limit.
+//!
+//! An admin rejects (`withdrawal:{id}:return`: back to available) or approves: the payout
+//! is handed to the gateway (the sandbox for now) and the withdrawal is `paying`. The
+//! gateway's signed callback settles it: `succeeded` pays out (`withdrawal:{id}:payout`:
+//! withdrawing → the gateway's external account), `failed` returns the money
+//! (`withdrawal:{id}:return`). Callbacks are idempotent on the gateway's event id.
+
+use kith_domain::Fen;
+use kith_domain::ledger::accounts::{self, CommissionState};
+use kith_domain::ledger::{EntryKind, JournalEntry};
+use kith_domain::signature;
+use kith_store::{Conn, Row, args};
+use serde::{Deserialize, Serialize};
+
+use crate::money::commissions::{self, require_self_or_staff};
+use crate::money::ledger::{self, Refs};
+use crate::platform::ids::new_id;
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Withdrawal {
+    pub id: String,
+    pub account_id: String,
+    pub merchant_id: String,
+    pub amount_fen: i64,
+    /// `requested`, `paying`, `paid`, `rejected` or `failed`.
+    pub status: String,
+    pub requested_at: String,
+    pub decided_at: Option<String>,
+    pub payout_ref: Option<String>,
+    pub note: String,
+}
+
+/// What the gateway reports about a payout (the sandbox's format).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayoutCallback {
+    pub event_id: String,
+    pub withdrawal_id: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    pub amount_fen: i64,
+}
+
+const COLS: &str =
+    "id, account_id, merchant_id, amount_fen, status, requested_at, decided_at, payout_ref, note";
+
+fn from_row(r: &Row) -> AppResult<Withdrawal> {
+    Ok(Withdrawal {
+        id: r.text(0)?,
+        account_id: r.text(1)?,
+        merchant_id: r.text(2)?,
+        amount_fen: r.int(3)?,
+        status: r.text(4)?,
+        requested_at: rfc3339(r.int(5)?),
+        decided_at: r.opt_int(6)?.map(rfc3339),
+        payout_ref: r.opt_text(7)?,
+        note: r.text(8)?,
+    })
+}
+
+fn load(c: &mut dyn Conn, id: &str, lock: bool) -> AppResult<Withdrawal> {
+    let sql = format!(
+        "SELECT {COLS} FROM withdrawals WHERE id = $1{}",
+        if lock { c.for_update() } else { "" }
+    );
+    let r = c
+        .query_opt(&sql, args![id])?
+        .ok_or(AppError::NotFound("withdrawal"))?;
+    from_row(&r)
+}
+
+fn set_status(
+    c: &mut dyn Conn,
+    id: &str,
+    from: &str,
+    to: &str,
+    extra: (&str, Option<&str>, i64),
+) -> AppResult<()> {
+    let (note, by, now) = extra;
+    let n = c.execute(
+        "UPDATE withdrawals SET status = $1, note = $2, decided_by = COALESCE($3, decided_by), decided_at = COALESCE(decided_at, $4)
+         WHERE id = $5 AND status = $6",
+        args![to, note, by, now, id, from],
+    )?;
+    if n == 0 {
+        return Err(AppError::state(
+            "the withdrawal changed meanwhile; reload it",
+        ));
+    }
+    Ok(())
+}
+
+/// Moves the withdrawal's money back to available (rejected or payout failed).
+fn give_back(c: &mut dyn Conn, now: i64, w: &Withdrawal, memo: &str) -> AppResult<()> {
+    let entry = JournalEntry::transfer(
+        format!("withdrawal:{}:return", w.id),
+        EntryKind::Withdrawal,
+        accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Withdrawing)?,
+        accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Available)?,
+        Fen::new(w.amount_fen),
+    )?;
+    ledger::post(
+        c,
+        now,
+        &entry,
+        Refs {
+            memo,
+            ..Default::default()
+        },
+        &[],
+    )?;
+    Ok(())
+}
+
+impl App {
+    /// A member asks to withdraw `amount_fen` of their available commission at a merchant.
+    pub async fn request_withdrawal(
+        &self,
+        who: &Principal,
+        member_id: &str,
+        merchant_id: &str,
+        amount_fen: i64,
+    ) -> AppResult<Withdrawal> {
+        if who.account_id != member_id {
+            return Err(AppError::Forbidden(
+                "only the member withdraws their commission".into(),
+            ));
+        }
+        let mid = crate::platform::ids::parse_id(merchant_id)
+            .ok_or_else(|| AppError::invalid("merchant_id", "is not a merchant id"))?;
+        if amount_fen <= 0 {
+            return Err(AppError::invalid("amount_fen", "must be more than zero"));
+        }
+        let now = self.now_ms();
+        let me = who.account_id.clone();
+        self.db
+            .write(move |c| {
+                let plan = commissions::load_plan(c, &mid)?
+                    .ok_or_else(|| AppError::invalid("merchant_id", "this merchant has no commission plan"))?;
+                if amount_fen < plan.withdraw_min_fen {
+                    return Err(AppError::invalid(
+                        "amount_fen",
+                        format!("the minimum withdrawal is {} fen", plan.withdraw_min_fen),
+                    ));
+                }
+                if amount_fen > plan.withdraw_daily_limit_fen {
+                    return Err(AppError::invalid(
+                        "amount_fen",
+                        format!("over the daily limit of {} fen", plan.withdraw_daily_limit_fen),
+                    ));
+                }
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO withdrawals (id, account_id, merchant_id, amount_fen, status, requested_at) VALUES ($1, $2, $3, $4, 'requested', $5)",
+                    args![&id, &me, &mid, amount_fen, now],
+                )?;
+                // The guarded debit first: it takes the balance row's lock on PostgreSQL, so
+                // concurrent requests of this member at this merchant queue behind it and the
+                // daily sum below sees every one that committed before.
+                let available = accounts::distributor(&me, &mid, CommissionState::Available)?;
+                let entry = JournalEntry::transfer(
+                    format!("withdrawal:{id}:request"),
+                    EntryKind::Withdrawal,
+                    available.clone(),
+                    accounts::distributor(&me, &mid, CommissionState::Withdrawing)?,
+                    Fen::new(amount_fen),
+                )?;
+                ledger::post(c, now, &entry, Refs { memo: "withdrawal requested", ..Default::default() }, &[(&available, "amount_fen")])?;
+                let today = c
+                    .query_one(
+                        "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS bigint) FROM withdrawals
+                         WHERE account_id = $1 AND merchant_id = $2 AND requested_at > $3 AND status NOT IN ('rejected', 'failed')",
+                        args![&me, &mid, now - DAY_MS],
+                    )?
+                    .int(0)?;
+                if today > plan.withdraw_daily_limit_fen {
+                    return Err(AppError::conflict(
+                        "amount_fen",
+                        format!(
+                            "over the daily limit of {} fen ({} fen requested in the last 24 hours)",
+                            plan.withdraw_daily_limit_fen,
+                            today - amount_fen
+                        ),
+                    ));
+                }
+                outbox::emit(c, now, "withdrawal.requested", Some(&mid), &id, &serde_json::json!({ "withdrawal_id": id, "amount_fen": amount_fen }))?;
+                load(c, &id, false)
+            })
+            .await
+    }
+
+    /// A member's withdrawals, newest first.
+    pub async fn member_withdrawals(
+        &self,
+        who: &Principal,
+        member_id: &str,
+    ) -> AppResult<Vec<Withdrawal>> {
+        let (who, member) = (who.clone(), member_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_self_or_staff(c, &who, &member, None)?;
+                c.query(
+                    &format!("SELECT {COLS} FROM withdrawals WHERE account_id = $1 ORDER BY requested_at DESC, id DESC LIMIT 200"),
+                    args![&member],
+                )?
+                .iter()
+                .map(from_row)
+                .collect()
+            })
+            .await
+    }
+
+    /// One withdrawal, to its member or a platform admin (404 to anyone else).
+    pub async fn get_withdrawal(&self, who: &Principal, id: &str) -> AppResult<Withdrawal> {
+        let (who, id) = (who.clone(), id.to_owned());
+        self.db
+            .read(move |c| {
+                let w = load(c, &id, false)?;
+                if w.account_id != who.account_id && !who.is_platform_admin {
+                    return Err(AppError::NotFound("withdrawal"));
+                }
+                Ok(w)
+            })
+            .await
+    }
+
+    /// Withdrawals waiting for a decision (platform admins), oldest first.
+    pub async fn pending_withdrawals(&self, who: &Principal) -> AppResult<Vec<Withdrawal>> {
+        who.require_platform_admin()?;
+        self.db
+            .read(move |c| {
+                c.query(
+                    &format!("SELECT {COLS} FROM withdrawals WHERE status = 'requested' ORDER BY requested_at, id LIMIT 200"),
+                    args![],
+                )?
+                .iter()
+                .map(from_row)
+                .collect()
+            })
+            .await
+    }
+
+    /// A platform admin approves: the payout goes to the gateway and the withdrawal waits
+    /// for its callback (`paying`).
+    pub async fn approve_withdrawal(&self, who: &Principal, id: &str) -> AppResult<Withdrawal> {
+        who.require_platform_admin()?;
+        self.sandbox_payouts_on()?;
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), id.to_owned());
+        self.db
+            .write(move |c| {
+                let w = load(c, &id, true)?;
+                if w.status != "requested" {
+                    return Err(AppError::state(format!("the withdrawal is {}", w.status)));
+                }
+                set_status(
+                    c,
+                    &id,
+                    "requested",
+                    "paying",
+                    ("", Some(&who.account_id), now),
+                )?;
+                c.execute(
+                    "UPDATE withdrawals SET payout_ref = $1 WHERE id = $2",
+                    args![format!("sandbox:{id}"), &id],
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "withdrawal.approved",
+                    Some(&w.merchant_id),
+                    &id,
+                    &serde_json::json!({ "withdrawal_id": id }),
+                )?;
+                load(c, &id, false)
+            })
+            .await
+    }
+
+    /// A platform admin rejects: the money goes back to the member's available balance.
+    pub async fn reject_withdrawal(
+        &self,
+        who: &Principal,
+        id: &str,
+        reason: &str,
+    ) -> AppResult<Withdrawal> {
+        who.require_platform_admin()?;
+        let reason = kith_domain::BoundedText::parse("reason", reason, 1, 200)?.into_string();
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), id.to_owned());
+        self.db
+            .write(move |c| {
+                let w = load(c, &id, true)?;
+                if w.status != "requested" {
+                    return Err(AppError::state(format!("the withdrawal is {}", w.status)));
+                }
+                set_status(
+                    c,
+                    &id,
+                    "requested",
+                    "rejected",
+                    (&reason, Some(&who.account_id), now),
+                )?;
+                give_back(c, now, &w, "withdrawal rejected")?;
+                outbox::emit(
+                    c,
+                    now,
+                    "withdrawal.rejected",
+                    Some(&w.merchant_id),
+                    &id,
+                    &serde_json::json!({ "withdrawal_id": id }),
+                )?;
+                load(c, &id, false)
+            })
+            .await
+    }
+
+    fn sandbox_payouts_on(&self) -> AppResult<()> {
+        if self.config.sandbox_enabled {
+            Ok(())
+        } else {
+            Err(AppError::state(
+                "no payout gateway is configured (the sandbox is off)",
+            ))
+        }
+    }
+
+    /// The gateway reports a payout: verified (signature, tolerance), idempotent on its
+    /// event id. `succeeded` pays the money out; `failed` returns it to the member.
+    pub async fn payout_callback(
+        &self,
+        provider: &str,
+        signature_header: &str,
+        body: &[u8],
+    ) -> AppResult<Withdrawal> {
+        if provider != "sandbox" {
+            return Err(AppError::NotFound("payout provider"));
+        }
+        self.sandbox_payouts_on()?;
+        let now = self.now_ms();
+        if let Err(e) = signature::verify(
+            signature_header,
+            self.config.sandbox_secret.as_bytes(),
+            body,
+            now / 1000,
+            self.config.callback_tolerance_secs,
+        ) {
+            return Err(AppError::Unauthenticated(format!("callback refused: {e}")));
+        }
+        let cb: PayoutCallback =
+            serde_json::from_slice(body).map_err(|e| AppError::invalid("body", e.to_string()))?;
+        if cb.event_id.is_empty() || cb.event_id.len() > 128 {
+            return Err(AppError::invalid("event_id", "must be 1–128 characters"));
+        }
+        let wid = crate::platform::ids::parse_id(&cb.withdrawal_id)
+            .ok_or_else(|| AppError::invalid("withdrawal_id", "is not a withdrawal id"))?;
+        if cb.status != "succeeded" && cb.status != "failed" {
+            return Err(AppError::invalid("status", "must be succeeded or failed"));
+        }
+        let provider = provider.to_owned();
+        self.db
+            .write(move |c| {
+                let w = load(c, &wid, true)?;
+                if w.amount_fen != cb.amount_fen {
+                    return Err(AppError::invalid("amount_fen", format!("the withdrawal is {} fen", w.amount_fen)));
+                }
+                let fresh = c.execute(
+                    "INSERT INTO payout_events (provider, event_id, withdrawal_id, status, received_at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (provider, event_id) DO NOTHING",
+                    args![&provider, &cb.event_id, &wid, &cb.status, now],
+                )? == 1;
+                if !fresh || w.status != "paying" {
+                    // A duplicate, or news about a payout already settled: no second effect.
+                    return Ok(w);
+                }
+                if cb.status == "succeeded" {
+                    set_status(c, &wid, "paying", "paid", ("", None, now))?;
+                    let entry = JournalEntry::transfer(
+                        format!("withdrawal:{wid}:payout"),
+                        EntryKind::Withdrawal,
+                        accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Withdrawing)?,
+                        accounts::external_gateway(&provider)?,
+                        Fen::new(w.amount_fen),
+                    )?;
+                    ledger::post(c, now, &entry, Refs { memo: "withdrawal paid out", ..Default::default() }, &[])?;
+                    outbox::emit(c, now, "withdrawal.paid", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid }))?;
+                } else {
+                    set_status(c, &wid, "paying", "failed", ("payout failed", None, now))?;
+                    give_back(c, now, &w, "payout failed: money returned")?;
+                    outbox::emit(c, now, "withdrawal.failed", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid }))?;
+                }
+                load(c, &wid, false)
+            })
+            .await
+    }
+}

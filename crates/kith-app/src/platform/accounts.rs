@@ -1,0 +1,402 @@
+//! Accounts and sessions: register, log in (throttled), log out, resolve a token.
+//!
+//! Passwords are hashed with argon2id on the blocking pool, never logged (the domain's
+//! `Password` redacts itself). Session tokens are random 256-bit strings handed to the
+//! client once; only their SHA-256 is stored, so a copy of the database opens no session.
+
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use kith_domain::{BoundedText, Email, LoginId, Password, Phone};
+use kith_store::{Conn, Row, args};
+use serde::Serialize;
+
+use crate::platform::ids::{new_id, new_secret, sha256_hex};
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+/// What a person sends to register. At least one of phone and email.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub password: String,
+    pub display_name: String,
+}
+
+/// An account as its owner (or a platform admin) sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub id: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub is_platform_admin: bool,
+    pub created_at: String,
+}
+
+/// A new session: the token is shown once.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: String,
+    pub account: Account,
+}
+
+/// The merchants and stores a person works for, so a client can offer the right faces.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub account: Account,
+    pub staff_of: Vec<StaffMembership>,
+    pub clerk_of: Vec<ClerkAssignment>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaffMembership {
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub merchant_status: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClerkAssignment {
+    pub store_id: String,
+    pub store_name: String,
+    pub merchant_id: String,
+}
+
+const ACCOUNT_COLS: &str = "id, phone, email, display_name, is_platform_admin, created_at";
+
+pub(crate) fn account_from_row(r: &Row) -> AppResult<Account> {
+    Ok(Account {
+        id: r.text(0)?,
+        phone: r.opt_text(1)?,
+        email: r.opt_text(2)?,
+        display_name: r.text(3)?,
+        is_platform_admin: r.bool(4)?,
+        created_at: rfc3339(r.int(5)?),
+    })
+}
+
+pub(crate) fn load_account(c: &mut dyn Conn, id: &str) -> AppResult<Account> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"),
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("account"))?;
+    account_from_row(&r)
+}
+
+/// A registration that passed every rule.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedRegistration {
+    pub phone: Option<Phone>,
+    pub email: Option<Email>,
+    pub password: Password,
+    pub name: BoundedText,
+}
+
+pub(crate) fn parse_registration(input: &Registration) -> AppResult<ParsedRegistration> {
+    let phone = input
+        .phone
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(Phone::parse)
+        .transpose()?;
+    let email = input
+        .email
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(Email::parse)
+        .transpose()?;
+    if phone.is_none() && email.is_none() {
+        return Err(AppError::invalid(
+            "phone",
+            "a phone number or an email is required",
+        ));
+    }
+    let password = Password::parse(&input.password)?;
+    let name = BoundedText::parse("display_name", &input.display_name, 1, 32)?;
+    Ok(ParsedRegistration {
+        phone,
+        email,
+        password,
+        name,
+    })
+}
+
+/// Inserts an account in the caller's transaction (registration, and sign-up through a
+/// share link, which binds the new member in the same transaction).
+pub(crate) fn insert_account(
+    c: &mut dyn Conn,
+    now: i64,
+    p: &ParsedRegistration,
+    hash: &str,
+    platform_admin: bool,
+) -> AppResult<Account> {
+    let id = new_id();
+    let phone = p.phone.as_ref().map(|p| p.as_str());
+    let email = p.email.as_ref().map(|e| e.as_str());
+    c.execute(
+        "INSERT INTO accounts (id, phone, email, password_hash, display_name, is_platform_admin, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![&id, phone, email, hash, p.name.as_str(), platform_admin, now],
+    )
+    .map_err(|e| {
+        if e.is_unique_on("accounts", &["phone"]) {
+            AppError::conflict("phone", "is already registered")
+        } else if e.is_unique_on("accounts", &["email"]) {
+            AppError::conflict("email", "is already registered")
+        } else {
+            e.into()
+        }
+    })?;
+    outbox::emit(
+        c,
+        now,
+        "account.registered",
+        None,
+        &id,
+        &serde_json::json!({ "account_id": id }),
+    )?;
+    load_account(c, &id)
+}
+
+pub(crate) async fn hash_password(p: Password) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(p.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::Internal(format!("hash password: {e}")))
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// Verifies on the blocking pool. With no stored hash (unknown login) it still does the
+/// work of one verification, so response time does not reveal which logins exist.
+async fn verify_password(given: String, stored: Option<String>) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || {
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default()
+                .hash_password(b"kith-dummy-password", &salt)
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        });
+        let real = stored.is_some();
+        let text = stored.unwrap_or_else(|| dummy.clone());
+        let parsed = PasswordHash::new(&text)
+            .map_err(|e| AppError::Internal(format!("stored hash: {e}")))?;
+        let ok = Argon2::default()
+            .verify_password(given.as_bytes(), &parsed)
+            .is_ok();
+        Ok(real && ok)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+impl App {
+    /// Registers a member account. A phone or email already registered → 409 on that field.
+    pub async fn register(&self, input: Registration) -> AppResult<Account> {
+        let p = parse_registration(&input)?;
+        self.create_account(p.phone, p.email, p.password, p.name, false)
+            .await
+    }
+
+    /// Creates an account directly (registration, and `kith admin create-admin`).
+    pub async fn create_account(
+        &self,
+        phone: Option<Phone>,
+        email: Option<Email>,
+        password: Password,
+        name: BoundedText,
+        platform_admin: bool,
+    ) -> AppResult<Account> {
+        let hash = hash_password(password.clone()).await?;
+        let now = self.now_ms();
+        let p = ParsedRegistration {
+            phone,
+            email,
+            password,
+            name,
+        };
+        self.db
+            .write(move |c| insert_account(c, now, &p, &hash, platform_admin))
+            .await
+    }
+
+    /// Logs in with a phone or email and a password; returns a new session.
+    ///
+    /// Throttling: at most `login_max_failures` failures per login in `login_window_secs`
+    /// and five times that per client address; past either, 429 with the seconds until a
+    /// slot frees. The failure is recorded *before* the password is checked, in the same
+    /// transaction as the count (with the account row locked on PostgreSQL), so concurrent
+    /// guesses cannot all slip under the limit; a correct password then clears the login's
+    /// failures.
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        client_addr: &str,
+    ) -> AppResult<Session> {
+        let login = LoginId::parse(login)?;
+        if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
+            return Err(AppError::invalid(
+                "password",
+                "is required (at most 128 characters)",
+            ));
+        }
+        let key = login.canonical().to_owned();
+        let addr = client_addr.to_owned();
+        let now = self.now_ms();
+        let window_ms = self.config.login_window_secs * 1000;
+        let max_login = self.config.login_max_failures;
+        let max_addr = self.config.login_max_failures * 5;
+        let column = match login {
+            LoginId::Phone(_) => "phone",
+            LoginId::Email(_) => "email",
+        };
+        let (k, a) = (key.clone(), addr.clone());
+        let (account, attempt_id) = self
+            .db
+            .write(move |c| {
+                let account = c.query_opt(
+                    &format!("SELECT id, password_hash FROM accounts WHERE {column} = $1{}", c.for_update()),
+                    args![&k],
+                )?;
+                let since = now - window_ms;
+                for (col, val, max) in [("login_key", &k, max_login), ("client_addr", &a, max_addr)] {
+                    let rows = c.query(
+                        &format!("SELECT at FROM login_failures WHERE {col} = $1 AND at > $2 ORDER BY at"),
+                        args![val, since],
+                    )?;
+                    if rows.len() as i64 >= max {
+                        // The slot frees when enough of the oldest failures leave the window.
+                        let free_at = rows[rows.len() - max as usize].int(0)? + window_ms;
+                        return Err(AppError::TooManyRequests {
+                            retry_after_secs: ((free_at - now + 999) / 1000).max(1),
+                        });
+                    }
+                }
+                let attempt = c.query_one(
+                    "INSERT INTO login_failures (login_key, client_addr, at) VALUES ($1, $2, $3) RETURNING id",
+                    args![&k, &a, now],
+                )?;
+                let account = account.map(|r| Ok::<_, AppError>((r.text(0)?, r.text(1)?))).transpose()?;
+                Ok((account, attempt.int(0)?))
+            })
+            .await?;
+        let ok =
+            verify_password(password.to_owned(), account.as_ref().map(|a| a.1.clone())).await?;
+        let Some((account_id, _)) = account.filter(|_| ok) else {
+            tracing::info!(login_kind = column, attempt_id, "failed login");
+            return Err(AppError::Unauthenticated("wrong login or password".into()));
+        };
+        let token = new_secret("kith_s_");
+        let token_hash = sha256_hex(&token);
+        let expires = now + self.config.session_ttl_secs * 1000;
+        let account = self
+            .db
+            .write(move |c| {
+                c.execute("DELETE FROM login_failures WHERE login_key = $1", args![&key])?;
+                c.execute(
+                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    args![&token_hash, &account_id, now, expires],
+                )?;
+                load_account(c, &account_id)
+            })
+            .await?;
+        Ok(Session {
+            token,
+            expires_at: rfc3339(expires),
+            account,
+        })
+    }
+
+    /// Resolves a session token to its principal; expired, revoked or unknown → 401.
+    pub async fn authenticate(&self, token: &str) -> AppResult<Principal> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(AppError::Unauthenticated("invalid session token".into()));
+        }
+        let hash = sha256_hex(token);
+        let now = self.now_ms();
+        self.db
+            .read(move |c| {
+                let r = c
+                    .query_opt(
+                        "SELECT a.id, a.is_platform_admin FROM sessions s JOIN accounts a ON a.id = s.account_id
+                         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+                        args![&hash, now],
+                    )?
+                    .ok_or_else(|| AppError::Unauthenticated("session expired or unknown; log in again".into()))?;
+                Ok(Principal {
+                    account_id: r.text(0)?,
+                    is_platform_admin: r.bool(1)?,
+                })
+            })
+            .await
+    }
+
+    /// Ends the session the token belongs to.
+    pub async fn logout(&self, token: &str) -> AppResult<()> {
+        let hash = sha256_hex(token);
+        let now = self.now_ms();
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+                    args![now, &hash],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// The caller's account with the merchants and stores they work for.
+    pub async fn me(&self, who: &Principal) -> AppResult<Me> {
+        let id = who.account_id.clone();
+        self.db
+            .read(move |c| {
+                let account = load_account(c, &id)?;
+                let staff_of = c
+                    .query(
+                        "SELECT m.id, m.name, m.status, s.role FROM merchant_staff s JOIN merchants m ON m.id = s.merchant_id
+                         WHERE s.account_id = $1 ORDER BY m.applied_at",
+                        args![&id],
+                    )?
+                    .iter()
+                    .map(|r| {
+                        Ok(StaffMembership {
+                            merchant_id: r.text(0)?,
+                            merchant_name: r.text(1)?,
+                            merchant_status: r.text(2)?,
+                            role: r.text(3)?,
+                        })
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                let clerk_of = c
+                    .query(
+                        "SELECT st.id, st.name, st.merchant_id FROM store_clerks k JOIN stores st ON st.id = k.store_id
+                         WHERE k.account_id = $1 ORDER BY k.added_at",
+                        args![&id],
+                    )?
+                    .iter()
+                    .map(|r| {
+                        Ok(ClerkAssignment {
+                            store_id: r.text(0)?,
+                            store_name: r.text(1)?,
+                            merchant_id: r.text(2)?,
+                        })
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                Ok(Me { account, staff_of, clerk_of })
+            })
+            .await
+    }
+}

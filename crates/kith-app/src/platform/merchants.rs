@@ -1,0 +1,610 @@
+//! Merchants: the application a member files, the platform admin's decision, the
+//! merchant's profile and staff, and invitations (managers, and clerks of one store).
+
+use kith_domain::{BoundedText, MerchantStatus, Phone, StaffRole};
+use kith_store::{Conn, Row, args};
+use serde::Serialize;
+
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
+use crate::platform::error::UniqueAs;
+use crate::platform::ids::{new_id, new_secret, sha256_hex};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+#[derive(Debug, Clone, Default)]
+pub struct MerchantInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub contact_phone: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub contact_phone: Option<String>,
+    pub status: MerchantStatus,
+    pub owner_account_id: String,
+    pub applied_at: String,
+    pub decided_at: Option<String>,
+    pub decision_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StaffMember {
+    pub account_id: String,
+    pub display_name: String,
+    pub role: StaffRole,
+    pub added_at: String,
+}
+
+/// An invitation to join a merchant as a manager, or one of its stores as a clerk. The
+/// `code` is present only in the response that created it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Invitation {
+    pub id: String,
+    pub merchant_id: String,
+    pub role: String,
+    pub store_id: Option<String>,
+    pub code: Option<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub accepted_by: Option<String>,
+    pub accepted_at: Option<String>,
+    pub revoked: bool,
+}
+
+const MERCHANT_COLS: &str = "id, name, description, contact_phone, status, owner_account_id, applied_at, decided_at, decision_reason";
+
+fn merchant_from_row(r: &Row) -> AppResult<Merchant> {
+    Ok(Merchant {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        description: r.text(2)?,
+        contact_phone: r.opt_text(3)?,
+        status: MerchantStatus::from_db(&r.text(4)?)
+            .ok_or_else(|| AppError::Internal("unknown merchant status".into()))?,
+        owner_account_id: r.text(5)?,
+        applied_at: rfc3339(r.int(6)?),
+        decided_at: r.opt_int(7)?.map(rfc3339),
+        decision_reason: r.opt_text(8)?,
+    })
+}
+
+pub(crate) fn load_merchant(c: &mut dyn Conn, id: &str) -> AppResult<Merchant> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {MERCHANT_COLS} FROM merchants WHERE id = $1"),
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("merchant"))?;
+    merchant_from_row(&r)
+}
+
+const INVITE_COLS: &str =
+    "id, merchant_id, role, store_id, created_at, expires_at, accepted_by, accepted_at, revoked_at";
+
+fn invitation_from_row(r: &Row, code: Option<String>) -> AppResult<Invitation> {
+    Ok(Invitation {
+        id: r.text(0)?,
+        merchant_id: r.text(1)?,
+        role: r.text(2)?,
+        store_id: r.opt_text(3)?,
+        code,
+        created_at: rfc3339(r.int(4)?),
+        expires_at: rfc3339(r.int(5)?),
+        accepted_by: r.opt_text(6)?,
+        accepted_at: r.opt_int(7)?.map(rfc3339),
+        revoked: r.opt_int(8)?.is_some(),
+    })
+}
+
+/// Writes an invitation and returns it with its one-time code. Shared by manager and
+/// clerk invitations; callers check who may invite.
+pub(crate) fn insert_invitation(
+    c: &mut dyn Conn,
+    now: i64,
+    ttl_secs: i64,
+    merchant_id: &str,
+    role: &str,
+    store_id: Option<&str>,
+    who: &Principal,
+) -> AppResult<Invitation> {
+    let id = new_id();
+    let code = new_secret("kith_i_");
+    c.execute(
+        "INSERT INTO invitations (id, token_hash, merchant_id, role, store_id, created_by, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        args![&id, sha256_hex(&code), merchant_id, role, store_id, &who.account_id, now, now + ttl_secs * 1000],
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "invitation.created",
+        Some(merchant_id),
+        &id,
+        &serde_json::json!({
+            "invitation_id": id, "role": role, "store_id": store_id,
+        }),
+    )?;
+    let r = c.query_one(
+        &format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"),
+        args![&id],
+    )?;
+    invitation_from_row(&r, Some(code))
+}
+
+fn parse_contact(phone: Option<&str>) -> AppResult<Option<String>> {
+    Ok(phone
+        .filter(|s| !s.trim().is_empty())
+        .map(|p| Phone::parse(p).map_err(|e| e.for_field("contact_phone")))
+        .transpose()?
+        .map(|p| p.as_str().to_owned()))
+}
+
+impl App {
+    /// A member applies to open a merchant. They become its owner at once (so they can see
+    /// the application), but it trades only once a platform admin approves it.
+    pub async fn apply_merchant(
+        &self,
+        who: &Principal,
+        input: MerchantInput,
+    ) -> AppResult<Merchant> {
+        let name = BoundedText::parse("name", input.name.as_deref().unwrap_or(""), 2, 64)?;
+        let description = BoundedText::parse_multiline(
+            "description",
+            input.description.as_deref().unwrap_or(""),
+            0,
+            2000,
+        )?;
+        let contact = parse_contact(input.contact_phone.as_deref())?;
+        let now = self.now_ms();
+        let who = who.clone();
+        self.db
+            .write(move |c| {
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO merchants (id, name, description, contact_phone, status, owner_account_id, applied_at, updated_at)
+                     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)",
+                    args![&id, name.as_str(), description.as_str(), contact.as_deref(), &who.account_id, now],
+                )
+                .map_err(|e| {
+                    if e.is_unique_on("merchants", &["name"]) {
+                        AppError::conflict("name", "is already used by another merchant")
+                    } else if e.is_unique_on("merchants", &["owner_account_id"]) {
+                        AppError::state("you already have an application waiting for review")
+                    } else {
+                        e.into()
+                    }
+                })?;
+                c.execute(
+                    "INSERT INTO merchant_staff (merchant_id, account_id, role, added_at) VALUES ($1, $2, 'owner', $3)",
+                    args![&id, &who.account_id, now],
+                )?;
+                outbox::emit(c, now, "merchant.applied", Some(&id), &id, &serde_json::json!({ "merchant_id": id, "name": name.as_str() }))?;
+                load_merchant(c, &id)
+            })
+            .await
+    }
+
+    /// Platform admins: applications (or all merchants) by status, oldest first.
+    pub async fn list_merchants(
+        &self,
+        who: &Principal,
+        status: Option<MerchantStatus>,
+        page: PageRequest,
+    ) -> AppResult<Page<Merchant>> {
+        who.require_platform_admin()?;
+        let (after_ms, after_id) = page.after_key();
+        let limit = page.limit;
+        let rows = self
+            .db
+            .read(move |c| {
+                let rows = c.query(
+                    &format!(
+                        "SELECT {MERCHANT_COLS} FROM merchants
+                         WHERE ($1 = '' OR status = $1) AND (applied_at > $2 OR (applied_at = $2 AND id > $3))
+                         ORDER BY applied_at, id LIMIT $4"
+                    ),
+                    args![status.map_or("", MerchantStatus::as_str), after_ms, &after_id, limit + 1],
+                )?;
+                rows.iter().map(|r| Ok((r.int(6)?, merchant_from_row(r)?))).collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        let page = Page::from_rows(rows, limit, |(ms, m)| (*ms, m.id.clone()));
+        Ok(Page {
+            items: page.items.into_iter().map(|(_, m)| m).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// A platform admin approves (`reason` optional) or rejects (`reason` required) a
+    /// pending application.
+    pub async fn decide_merchant(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        approve: bool,
+        reason: Option<String>,
+    ) -> AppResult<Merchant> {
+        who.require_platform_admin()?;
+        let reason = match (
+            approve,
+            reason.as_deref().map(str::trim).filter(|s| !s.is_empty()),
+        ) {
+            (false, None) => return Err(AppError::invalid("reason", "is required when rejecting")),
+            (_, Some(r)) => Some(BoundedText::parse("reason", r, 1, 500)?.into_string()),
+            (true, None) => None,
+        };
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                let current = merchant_status(c, &id)?;
+                let next = if approve { current.approve()? } else { current.reject()? };
+                // The status in the WHERE clause makes two concurrent decisions safe: the
+                // second changes nothing and is refused.
+                let n = c.execute(
+                    "UPDATE merchants SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4, updated_at = $2
+                     WHERE id = $5 AND status = 'pending'",
+                    args![next.as_str(), now, &who.account_id, reason.as_deref(), &id],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("the application was decided meanwhile"));
+                }
+                let topic = if approve { "merchant.approved" } else { "merchant.rejected" };
+                outbox::emit(c, now, topic, Some(&id), &id, &serde_json::json!({ "merchant_id": id, "reason": reason }))?;
+                load_merchant(c, &id)
+            })
+            .await
+    }
+
+    /// A merchant's profile. Approved merchants are public; a pending or rejected one is
+    /// visible only to its staff and platform admins (404 to everyone else).
+    pub async fn get_merchant(
+        &self,
+        who: Option<&Principal>,
+        merchant_id: &str,
+    ) -> AppResult<Merchant> {
+        let (who, id) = (who.cloned(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                let m = load_merchant(c, &id)?;
+                if m.status == MerchantStatus::Approved {
+                    return Ok(m);
+                }
+                match &who {
+                    Some(p) if p.is_platform_admin => Ok(m),
+                    Some(p) if require_staff(c, p, &id, StaffNeed::AnyStaff).is_ok() => Ok(m),
+                    _ => Err(AppError::NotFound("merchant")),
+                }
+            })
+            .await
+    }
+
+    /// Staff update the profile. Fields left out are unchanged.
+    pub async fn update_merchant(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: MerchantInput,
+    ) -> AppResult<Merchant> {
+        let name = input
+            .name
+            .as_deref()
+            .map(|n| BoundedText::parse("name", n, 2, 64))
+            .transpose()?;
+        let description = input
+            .description
+            .as_deref()
+            .map(|d| BoundedText::parse_multiline("description", d, 0, 2000))
+            .transpose()?;
+        let contact = input
+            .contact_phone
+            .as_deref()
+            .map(|p| parse_contact(Some(p)))
+            .transpose()?;
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
+                let cur = load_merchant(c, &id)?;
+                let name = name.as_ref().map_or(cur.name.as_str(), |n| n.as_str());
+                let desc = description.as_ref().map_or(cur.description.as_str(), |d| d.as_str());
+                let contact = contact.clone().unwrap_or(cur.contact_phone.clone());
+                c.execute(
+                    "UPDATE merchants SET name = $1, description = $2, contact_phone = $3, updated_at = $4 WHERE id = $5",
+                    args![name, desc, contact, now, &id],
+                )
+                .unique_as("merchants", &["name"], "name", "is already used by another merchant")?;
+                outbox::emit(c, now, "merchant.updated", Some(&id), &id, &serde_json::json!({ "merchant_id": id }))?;
+                load_merchant(c, &id)
+            })
+            .await
+    }
+
+    pub async fn list_staff(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<StaffMember>> {
+        let (who, id) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
+                c.query(
+                    "SELECT s.account_id, a.display_name, s.role, s.added_at FROM merchant_staff s
+                     JOIN accounts a ON a.id = s.account_id WHERE s.merchant_id = $1 ORDER BY s.added_at, s.account_id",
+                    args![&id],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(StaffMember {
+                        account_id: r.text(0)?,
+                        display_name: r.text(1)?,
+                        role: StaffRole::from_db(&r.text(2)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
+                        added_at: rfc3339(r.int(3)?),
+                    })
+                })
+                .collect()
+            })
+            .await
+    }
+
+    /// The owner invites a manager: returns the one-time code to pass on.
+    pub async fn invite_manager(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Invitation> {
+        let now = self.now_ms();
+        let ttl = self.config.invitation_ttl_secs;
+        let (who, id) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &id, StaffNeed::Owner)?;
+                insert_invitation(c, now, ttl, &id, "manager", None, &who)
+            })
+            .await
+    }
+
+    /// Staff list the merchant's invitations (codes are never shown again).
+    pub async fn list_invitations(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<Invitation>> {
+        let (who, id) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
+                c.query(
+                    &format!("SELECT {INVITE_COLS} FROM invitations WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200"),
+                    args![&id],
+                )?
+                .iter()
+                .map(|r| invitation_from_row(r, None))
+                .collect()
+            })
+            .await
+    }
+
+    /// Withdraws an unused invitation. Managers may withdraw clerk invitations; only the
+    /// owner withdraws manager invitations.
+    pub async fn revoke_invitation(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        invitation_id: &str,
+    ) -> AppResult<Invitation> {
+        let now = self.now_ms();
+        let (who, mid, iid) = (
+            who.clone(),
+            merchant_id.to_owned(),
+            invitation_id.to_owned(),
+        );
+        self.db
+            .write(move |c| {
+                // Staff first: an outsider learns nothing about which invitations exist.
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let r = c
+                    .query_opt(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1 AND merchant_id = $2"), args![&iid, &mid])?
+                    .ok_or(AppError::NotFound("invitation"))?;
+                let inv = invitation_from_row(&r, None)?;
+                let need = if inv.role == "manager" { StaffNeed::Owner } else { StaffNeed::AnyStaff };
+                require_staff(c, &who, &mid, need)?;
+                let n = c.execute(
+                    "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
+                    args![now, &iid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("the invitation was already used or withdrawn"));
+                }
+                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"), args![&iid])?;
+                invitation_from_row(&r, None)
+            })
+            .await
+    }
+
+    /// The invited person, logged in, accepts with the code they were given. One use only;
+    /// expired or withdrawn codes are refused, as is a clerk who already works at another
+    /// store of the same merchant.
+    pub async fn accept_invitation(&self, who: &Principal, code: &str) -> AppResult<Invitation> {
+        if code.is_empty() || code.len() > 128 {
+            return Err(AppError::invalid("code", "is not an invitation code"));
+        }
+        let hash = sha256_hex(code.trim());
+        let now = self.now_ms();
+        let who = who.clone();
+        self.db
+            .write(move |c| {
+                let r = c
+                    .query_opt(&format!("SELECT {INVITE_COLS} FROM invitations WHERE token_hash = $1{}", c.for_update()), args![&hash])?
+                    .ok_or(AppError::NotFound("invitation"))?;
+                let inv = invitation_from_row(&r, None)?;
+                if inv.revoked {
+                    return Err(AppError::state("this invitation was withdrawn"));
+                }
+                if inv.accepted_at.is_some() {
+                    return Err(AppError::state("this invitation was already used"));
+                }
+                if r.int(5)? <= now {
+                    return Err(AppError::state("this invitation has expired"));
+                }
+                merchant_status(c, &inv.merchant_id)?.ensure_trading()?;
+                if inv.role == "manager" {
+                    c.execute(
+                        "INSERT INTO merchant_staff (merchant_id, account_id, role, added_at, added_by)
+                         SELECT $1, $2, 'manager', $3, created_by FROM invitations WHERE id = $4",
+                        args![&inv.merchant_id, &who.account_id, now, &inv.id],
+                    )
+                    .unique_as("merchant_staff", &["merchant_id", "account_id"], "code", "you are already staff of this merchant")?;
+                } else {
+                    let store = inv.store_id.clone().ok_or_else(|| AppError::Internal("clerk invitation without store".into()))?;
+                    c.execute(
+                        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at) VALUES ($1, $2, $3, $4)",
+                        args![&store, &inv.merchant_id, &who.account_id, now],
+                    )
+                    .map_err(|e| {
+                        if e.is_unique_on("store_clerks", &["store_id", "account_id"]) || e.is_unique_on("store_clerks", &["merchant_id", "account_id"]) {
+                            AppError::conflict("code", "you are already a clerk of a store of this merchant")
+                        } else {
+                            e.into()
+                        }
+                    })?;
+                }
+                c.execute("UPDATE invitations SET accepted_by = $1, accepted_at = $2 WHERE id = $3", args![&who.account_id, now, &inv.id])?;
+                outbox::emit(c, now, "invitation.accepted", Some(&inv.merchant_id), &inv.id, &serde_json::json!({
+                    "invitation_id": inv.id, "role": inv.role, "store_id": inv.store_id, "account_id": who.account_id,
+                }))?;
+                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"), args![&inv.id])?;
+                invitation_from_row(&r, None)
+            })
+            .await
+    }
+
+    /// The owner removes a manager. The owner cannot be removed.
+    pub async fn remove_staff(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        account_id: &str,
+    ) -> AppResult<()> {
+        let now = self.now_ms();
+        let (who, mid, aid) = (who.clone(), merchant_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::Owner)?;
+                let n = c.execute(
+                    "DELETE FROM merchant_staff WHERE merchant_id = $1 AND account_id = $2 AND role = 'manager'",
+                    args![&mid, &aid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::NotFound("manager"));
+                }
+                outbox::emit(c, now, "staff.removed", Some(&mid), &aid, &serde_json::json!({ "merchant_id": mid, "account_id": aid }))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+/// A merchant's commerce settings: shipping fee rule and the clocks of its orders.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CommerceSettings {
+    /// Flat shipping fee per order, in fen.
+    pub shipping_fee_fen: i64,
+    /// Orders whose goods total reaches this ship free; null: never free.
+    pub free_shipping_over_fen: Option<i64>,
+    /// Unpaid orders are cancelled after this many seconds (60–86400; default 1800).
+    pub unpaid_timeout_secs: i64,
+    /// Receipt of a shipped order is confirmed automatically after this many days (1–60; default 10).
+    pub auto_confirm_days: i64,
+    /// The after-sale window after delivery or pickup, in days (0–60; default 7); the
+    /// merchant's money for an order becomes available when it closes.
+    pub after_sale_days: i64,
+}
+
+impl CommerceSettings {
+    fn validate(&self) -> AppResult<()> {
+        let range = |field: &str, v: i64, lo: i64, hi: i64| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(AppError::invalid(
+                    field,
+                    format!("must be between {lo} and {hi}"),
+                ))
+            }
+        };
+        range("shipping_fee_fen", self.shipping_fee_fen, 0, 1_000_000)?;
+        if let Some(v) = self.free_shipping_over_fen {
+            range("free_shipping_over_fen", v, 0, 100_000_000)?;
+        }
+        range("unpaid_timeout_secs", self.unpaid_timeout_secs, 60, 86_400)?;
+        range("auto_confirm_days", self.auto_confirm_days, 1, 60)?;
+        range("after_sale_days", self.after_sale_days, 0, 60)
+    }
+}
+
+fn load_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<CommerceSettings> {
+    let r = c
+        .query_opt(
+            "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days FROM merchants WHERE id = $1",
+            args![merchant_id],
+        )?
+        .ok_or(AppError::NotFound("merchant"))?;
+    Ok(CommerceSettings {
+        shipping_fee_fen: r.int(0)?,
+        free_shipping_over_fen: r.opt_int(1)?,
+        unpaid_timeout_secs: r.int(2)?,
+        auto_confirm_days: r.int(3)?,
+        after_sale_days: r.int(4)?,
+    })
+}
+
+impl App {
+    /// Staff read the commerce settings.
+    pub async fn commerce_settings(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<CommerceSettings> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                load_settings(c, &mid)
+            })
+            .await
+    }
+
+    /// Staff replace the commerce settings. New values apply to orders placed from now on;
+    /// an order keeps the deadlines it was given.
+    pub async fn set_commerce_settings(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        settings: CommerceSettings,
+    ) -> AppResult<CommerceSettings> {
+        settings.validate()?;
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                c.execute(
+                    "UPDATE merchants SET shipping_fee_fen = $1, free_shipping_over_fen = $2, unpaid_timeout_secs = $3,
+                     auto_confirm_days = $4, after_sale_days = $5, updated_at = $6 WHERE id = $7",
+                    args![settings.shipping_fee_fen, settings.free_shipping_over_fen, settings.unpaid_timeout_secs,
+                          settings.auto_confirm_days, settings.after_sale_days, now, &mid],
+                )?;
+                outbox::emit(c, now, "merchant.settings_changed", Some(&mid), &mid, &settings)?;
+                load_settings(c, &mid)
+            })
+            .await
+    }
+}

@@ -1,0 +1,1494 @@
+//! Communities (社群): owned by a member or a merchant, joined openly, on approval or by
+//! invite link; run by their owner and admins (roles, the opinion-leader badge,
+//! announcements, removal and bans); split into sub-communities when they grow too big.
+//!
+//! ## Storage
+//! - `community_members` holds one row per (community, account) whatever its state
+//!   (`active`, `pending`, `left`, `removed`, `banned`). `invited_by` is the fission tree's
+//!   edge — who brought this member in — and `invite_id` the link they used. An invite
+//!   sets both; a direct re-join leaves them as they were; a split copies them into the
+//!   sub-community, so the tree survives the move.
+//! - `community_member_events` keeps every membership change: `event` (see
+//!   [`HistoryEntry`]), `actor_id` (who caused it: the member, the admin, or for
+//!   `joined_via_invite` the inviter) and `related_community_id` (the other community of a
+//!   split move: the parent on `moved_from_parent`, the sub-community on `moved_to_sub`).
+//! - `community_invites.code_hash` stores only the SHA-256 of the invite code, like every
+//!   secret kith hands out; the link is shown once, when it is made.
+//!
+//! Every change runs in one transaction with its outbox event (`community.*`), routed to
+//! the owning merchant's webhooks when a merchant owns the community.
+
+use std::collections::{HashMap, HashSet};
+
+use base64::Engine as _;
+use kith_domain::BoundedText;
+use kith_store::{Conn, Row, Value, args};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::platform::auth::{StaffNeed, require_trading_staff};
+use crate::platform::ids::{new_id, parse_id, sha256_hex};
+use crate::platform::page::{NIL_ID, Page, PageRequest};
+use crate::social::relationships::no_block;
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+/// Most tags a community carries.
+pub const MAX_TAGS: usize = 10;
+/// Most members one split moves.
+pub const MAX_SPLIT: usize = 500;
+
+/// Who may join: anyone at once, anyone after an admin approves, or only through an invite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JoinPolicy {
+    Open,
+    Approval,
+    InviteOnly,
+}
+
+impl JoinPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Approval => "approval",
+            Self::InviteOnly => "invite_only",
+        }
+    }
+
+    fn from_db(s: &str) -> AppResult<Self> {
+        match s {
+            "open" => Ok(Self::Open),
+            "approval" => Ok(Self::Approval),
+            "invite_only" => Ok(Self::InviteOnly),
+            _ => Err(AppError::Internal(format!("unknown join policy {s}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommunityRole {
+    Owner,
+    Admin,
+    Member,
+}
+
+impl CommunityRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Owner => "owner",
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    fn from_db(s: &str) -> AppResult<Self> {
+        match s {
+            "owner" => Ok(Self::Owner),
+            "admin" => Ok(Self::Admin),
+            "member" => Ok(Self::Member),
+            _ => Err(AppError::Internal(format!("unknown community role {s}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberState {
+    Active,
+    /// Asked to join an approval community; waiting for an admin.
+    Pending,
+    Left,
+    Removed,
+    Banned,
+}
+
+impl MemberState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Pending => "pending",
+            Self::Left => "left",
+            Self::Removed => "removed",
+            Self::Banned => "banned",
+        }
+    }
+
+    fn from_db(s: &str) -> AppResult<Self> {
+        match s {
+            "active" => Ok(Self::Active),
+            "pending" => Ok(Self::Pending),
+            "left" => Ok(Self::Left),
+            "removed" => Ok(Self::Removed),
+            "banned" => Ok(Self::Banned),
+            _ => Err(AppError::Internal(format!("unknown member state {s}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Community {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub cover_media_id: Option<String>,
+    pub tags: Vec<String>,
+    pub join_policy: JoinPolicy,
+    /// The merchant that owns it, if a merchant does.
+    pub merchant_id: Option<String>,
+    pub owner_account_id: String,
+    /// The community it was split from.
+    pub parent_id: Option<String>,
+    /// Active members.
+    pub member_count: i64,
+    pub created_at: String,
+    /// The caller's role while they are an active or pending member; null otherwise.
+    pub my_role: Option<CommunityRole>,
+    /// The caller's membership state (null if they never had one).
+    pub my_state: Option<MemberState>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CommunityInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub join_policy: Option<JoinPolicy>,
+    pub merchant_id: Option<String>,
+    pub cover_media_id: Option<String>,
+}
+
+/// Fields left out are unchanged; `cover_media_id: ""` removes the cover.
+#[derive(Debug, Clone, Default)]
+pub struct CommunityPatch {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub join_policy: Option<JoinPolicy>,
+    pub cover_media_id: Option<String>,
+}
+
+/// An active member as the member list shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommunityMember {
+    pub account_id: String,
+    pub display_name: String,
+    pub role: CommunityRole,
+    /// The 意见领袖 badge.
+    pub opinion_leader: bool,
+    /// Who brought them in (the fission tree's edge), if an invite did.
+    pub invited_by: Option<String>,
+    /// The invite link they used.
+    pub invite_id: Option<String>,
+    pub joined_at: String,
+}
+
+/// An invite link. `code` and `url_path` are present only in the response that made it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommunityInvite {
+    pub id: String,
+    pub community_id: String,
+    pub code: Option<String>,
+    /// `/c/join/{code}`: the page that accepts it.
+    pub url_path: Option<String>,
+    pub inviter_id: String,
+    pub max_uses: Option<i64>,
+    pub uses: i64,
+    pub expires_at: Option<String>,
+    pub revoked: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Announcement {
+    pub id: String,
+    pub community_id: String,
+    pub author_id: String,
+    pub author_name: String,
+    pub body: String,
+    pub created_at: String,
+}
+
+/// One membership change. `event` is one of `created` (the owner, at creation), `joined`,
+/// `requested`, `approved`, `joined_via_invite`, `left`, `removed`, `rejected` (a pending
+/// request removed), `banned`, `unbanned`, `made_admin`, `made_member`,
+/// `opinion_leader_on`, `opinion_leader_off`, `moved_to_sub`, `moved_from_parent`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HistoryEntry {
+    pub id: i64,
+    pub account_id: String,
+    pub display_name: String,
+    pub event: String,
+    /// Who caused it: the member themself, an admin, or the inviter for invite joins.
+    pub actor_id: Option<String>,
+    /// For split moves, the other community: the sub-community on `moved_to_sub`, the
+    /// parent on `moved_from_parent` (and on `created` of a sub-community).
+    pub related_community_id: Option<String>,
+    pub at: String,
+}
+
+/// What an action needs of the caller's membership (always active).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Member,
+    Admin,
+    Owner,
+}
+
+/// The facts of a community the rules look at.
+struct Meta {
+    policy: JoinPolicy,
+    merchant_id: Option<String>,
+    owner: String,
+}
+
+fn meta(c: &mut dyn Conn, id: &str) -> AppResult<Meta> {
+    let r = c
+        .query_opt(
+            "SELECT join_policy, merchant_id, owner_account_id FROM communities WHERE id = $1",
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("community"))?;
+    Ok(Meta {
+        policy: JoinPolicy::from_db(&r.text(0)?)?,
+        merchant_id: r.opt_text(1)?,
+        owner: r.text(2)?,
+    })
+}
+
+/// `(role, state)` of an account's row in a community, if it has one.
+fn membership(
+    c: &mut dyn Conn,
+    community_id: &str,
+    account_id: &str,
+) -> AppResult<Option<(CommunityRole, MemberState)>> {
+    c.query_opt(
+        "SELECT role, state FROM community_members WHERE community_id = $1 AND account_id = $2",
+        args![community_id, account_id],
+    )?
+    .map(|r| {
+        Ok((
+            CommunityRole::from_db(&r.text(0)?)?,
+            MemberState::from_db(&r.text(1)?)?,
+        ))
+    })
+    .transpose()
+}
+
+/// The community (404) and the caller's role in it, if it satisfies `need` (403).
+fn require_role(
+    c: &mut dyn Conn,
+    who: &Principal,
+    community_id: &str,
+    need: Need,
+) -> AppResult<(Meta, CommunityRole)> {
+    let m = meta(c, community_id)?;
+    let role = match membership(c, community_id, &who.account_id)? {
+        Some((role, MemberState::Active)) => role,
+        _ => {
+            return Err(AppError::Forbidden(
+                "you are not a member of this community".into(),
+            ));
+        }
+    };
+    match (need, role) {
+        (Need::Member, _) | (Need::Admin, CommunityRole::Owner | CommunityRole::Admin) => {
+            Ok((m, role))
+        }
+        (Need::Owner, CommunityRole::Owner) => Ok((m, role)),
+        (Need::Admin, _) => Err(AppError::Forbidden(
+            "only the community's owner or admins may do this".into(),
+        )),
+        (Need::Owner, _) => Err(AppError::Forbidden(
+            "only the community's owner may do this".into(),
+        )),
+    }
+}
+
+fn member_event(
+    c: &mut dyn Conn,
+    now: i64,
+    community_id: &str,
+    account_id: &str,
+    event: &str,
+    actor_id: Option<&str>,
+    related: Option<&str>,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        args![community_id, account_id, event, actor_id, related, now],
+    )?;
+    Ok(())
+}
+
+fn emit(
+    c: &mut dyn Conn,
+    now: i64,
+    topic: &str,
+    m: &Meta,
+    community_id: &str,
+    payload: serde_json::Value,
+) -> AppResult<()> {
+    outbox::emit(
+        c,
+        now,
+        topic,
+        m.merchant_id.as_deref(),
+        community_id,
+        &payload,
+    )?;
+    Ok(())
+}
+
+/// The SELECT of a community as seen by the viewer bound at `viewer` (e.g. `"$2"`);
+/// callers add `WHERE …`. Column 13 is the viewer's `joined_at`.
+fn community_select(viewer: &str) -> String {
+    format!(
+        "SELECT c.id, c.name, c.description, c.cover_media_id, c.tags, c.join_policy, c.merchant_id,
+                c.owner_account_id, c.parent_id, c.created_at,
+                (SELECT COUNT(*) FROM community_members mc WHERE mc.community_id = c.id AND mc.state = 'active'),
+                me.role, me.state, me.joined_at
+         FROM communities c
+         LEFT JOIN community_members me ON me.community_id = c.id AND me.account_id = {viewer}"
+    )
+}
+
+fn community_from_row(r: &Row) -> AppResult<Community> {
+    let tags: Vec<String> = serde_json::from_str(&r.text(4)?)
+        .map_err(|e| AppError::Internal(format!("stored community tags: {e}")))?;
+    let state = r
+        .opt_text(12)?
+        .map(|s| MemberState::from_db(&s))
+        .transpose()?;
+    let role = match state {
+        Some(MemberState::Active | MemberState::Pending) => r
+            .opt_text(11)?
+            .map(|s| CommunityRole::from_db(&s))
+            .transpose()?,
+        _ => None,
+    };
+    Ok(Community {
+        id: r.text(0)?,
+        name: r.text(1)?,
+        description: r.text(2)?,
+        cover_media_id: r.opt_text(3)?,
+        tags,
+        join_policy: JoinPolicy::from_db(&r.text(5)?)?,
+        merchant_id: r.opt_text(6)?,
+        owner_account_id: r.text(7)?,
+        parent_id: r.opt_text(8)?,
+        member_count: r.int(10)?,
+        created_at: rfc3339(r.int(9)?),
+        my_role: role,
+        my_state: state,
+    })
+}
+
+fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Community> {
+    let sql = format!("{} WHERE c.id = $1", community_select("$2"));
+    let r = c
+        .query_opt(&sql, args![id, viewer])?
+        .ok_or(AppError::NotFound("community"))?;
+    community_from_row(&r)
+}
+
+fn parse_name(name: &str) -> AppResult<String> {
+    Ok(BoundedText::parse("name", name, 2, 32)?.into_string())
+}
+
+fn parse_description(d: &str) -> AppResult<String> {
+    Ok(BoundedText::parse_multiline("description", d, 0, 500)?.into_string())
+}
+
+/// At most ten tags of 1–16 characters; repeats are dropped. Stored as a JSON array.
+fn parse_tags(tags: &[String]) -> AppResult<String> {
+    if tags.len() > MAX_TAGS {
+        return Err(AppError::invalid(
+            "tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(tags.len());
+    for (i, t) in tags.iter().enumerate() {
+        let t = BoundedText::parse(&format!("tags[{i}]"), t, 1, 16)?.into_string();
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    serde_json::to_string(&out).map_err(|e| AppError::Internal(format!("serialize tags: {e}")))
+}
+
+/// A cover must be an uploaded image (the `media` table).
+fn check_cover(c: &mut dyn Conn, cover: &str) -> AppResult<()> {
+    let known = cover.len() <= 128
+        && c.query_opt("SELECT 1 FROM media WHERE id = $1", args![cover])?
+            .is_some();
+    if known {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "cover_media_id",
+            "is not an uploaded image",
+        ))
+    }
+}
+
+/// A fresh invite code: 128 random bits, URL-safe.
+fn new_invite_code() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+const INVITE_COLS: &str =
+    "id, community_id, inviter_id, max_uses, uses, expires_at, revoked_at, created_at";
+
+fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<CommunityInvite> {
+    Ok(CommunityInvite {
+        id: r.text(0)?,
+        community_id: r.text(1)?,
+        url_path: code.as_ref().map(|c| format!("/c/join/{c}")),
+        code,
+        inviter_id: r.text(2)?,
+        max_uses: r.opt_int(3)?,
+        uses: r.int(4)?,
+        expires_at: r.opt_int(5)?.map(rfc3339),
+        revoked: r.opt_int(6)?.is_some(),
+        created_at: rfc3339(r.int(7)?),
+    })
+}
+
+/// Newest-first paging key: `(first page?, before ms, before id)`.
+fn before_key(page: &PageRequest) -> (bool, i64, String) {
+    match page.after {
+        None => (true, 0, NIL_ID.to_owned()),
+        Some(_) => {
+            let (ms, id) = page.after_key();
+            (false, ms, id)
+        }
+    }
+}
+
+/// `$start, $start+1, …` for `n` values.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The membership a moderator acts on: it must exist, not be the owner's, and an admin
+/// may act only on plain members. Returns the target's `(role, state)`.
+fn moderation_target(
+    c: &mut dyn Conn,
+    actor_role: CommunityRole,
+    m: &Meta,
+    community_id: &str,
+    target: &str,
+) -> AppResult<Option<(CommunityRole, MemberState)>> {
+    if target == m.owner {
+        return Err(AppError::Forbidden(
+            "nobody can remove or ban the community's owner".into(),
+        ));
+    }
+    let current = membership(c, community_id, target)?;
+    if actor_role == CommunityRole::Admin
+        && matches!(current, Some((CommunityRole::Admin, MemberState::Active)))
+    {
+        return Err(AppError::Forbidden(
+            "an admin cannot remove or ban another admin; ask the owner".into(),
+        ));
+    }
+    Ok(current)
+}
+
+impl App {
+    /// Creates a community; the caller is its owner. With `merchant_id` the community
+    /// belongs to that merchant, and the caller must be its staff (and it trading).
+    pub async fn create_community(
+        &self,
+        who: &Principal,
+        input: CommunityInput,
+    ) -> AppResult<Community> {
+        let name = parse_name(&input.name)?;
+        let description = parse_description(input.description.as_deref().unwrap_or(""))?;
+        let tags = parse_tags(&input.tags)?;
+        let policy = input.join_policy.unwrap_or(JoinPolicy::Open);
+        let merchant = input
+            .merchant_id
+            .as_deref()
+            .map(|m| parse_id(m).ok_or_else(|| AppError::invalid("merchant_id", "is not an id")))
+            .transpose()?;
+        let cover = input.cover_media_id.filter(|s| !s.is_empty());
+        let now = self.now_ms();
+        let who = who.clone();
+        self.db
+            .write(move |c| {
+                if let Some(mid) = &merchant {
+                    if c.query_opt("SELECT 1 FROM merchants WHERE id = $1", args![mid])?.is_none() {
+                        return Err(AppError::invalid("merchant_id", "no such merchant"));
+                    }
+                    require_trading_staff(c, &who, mid, StaffNeed::AnyStaff)?;
+                }
+                if let Some(cover) = &cover {
+                    check_cover(c, cover)?;
+                }
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO communities (id, name, description, cover_media_id, tags, join_policy, merchant_id, owner_account_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+                    args![&id, &name, &description, cover.as_deref(), &tags, policy.as_str(), merchant.as_deref(), &who.account_id, now],
+                )?;
+                c.execute(
+                    "INSERT INTO community_members (community_id, account_id, role, state, joined_at, updated_at)
+                     VALUES ($1, $2, 'owner', 'active', $3, $3)",
+                    args![&id, &who.account_id, now],
+                )?;
+                member_event(c, now, &id, &who.account_id, "created", Some(&who.account_id), None)?;
+                let m = Meta { policy, merchant_id: merchant.clone(), owner: who.account_id.clone() };
+                emit(c, now, "community.created", &m, &id, serde_json::json!({
+                    "community_id": id, "name": name, "owner_account_id": who.account_id,
+                    "merchant_id": merchant, "join_policy": policy.as_str(),
+                }))?;
+                load_community(c, &id, &who.account_id)
+            })
+            .await
+    }
+
+    /// A community's profile: public (the landing page of an invite link shows it).
+    pub async fn get_community(
+        &self,
+        who: Option<&Principal>,
+        community_id: &str,
+    ) -> AppResult<Community> {
+        let viewer = who.map_or_else(|| NIL_ID.to_owned(), |p| p.account_id.clone());
+        let id = community_id.to_owned();
+        self.db.read(move |c| load_community(c, &id, &viewer)).await
+    }
+
+    /// The owner or an admin changes the profile or the join policy.
+    pub async fn update_community(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        patch: CommunityPatch,
+    ) -> AppResult<Community> {
+        let name = patch.name.as_deref().map(parse_name).transpose()?;
+        let description = patch
+            .description
+            .as_deref()
+            .map(parse_description)
+            .transpose()?;
+        let tags = patch.tags.as_deref().map(parse_tags).transpose()?;
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), community_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &id, Need::Admin)?;
+                let mut sets: Vec<String> = Vec::new();
+                let mut params: Vec<Value> = Vec::new();
+                let mut set = |col: &str, v: Value| {
+                    params.push(v);
+                    sets.push(format!("{col} = ${}", params.len()));
+                };
+                if let Some(n) = &name {
+                    set("name", n.into());
+                }
+                if let Some(d) = &description {
+                    set("description", d.into());
+                }
+                if let Some(t) = &tags {
+                    set("tags", t.into());
+                }
+                if let Some(p) = patch.join_policy {
+                    set("join_policy", p.as_str().into());
+                }
+                match patch.cover_media_id.as_deref() {
+                    None => {}
+                    Some("") => set("cover_media_id", Value::Null),
+                    Some(cover) => {
+                        check_cover(c, cover)?;
+                        set("cover_media_id", cover.into());
+                    }
+                }
+                set("updated_at", now.into());
+                params.push(id.as_str().into());
+                let sql = format!(
+                    "UPDATE communities SET {} WHERE id = ${}",
+                    sets.join(", "),
+                    params.len()
+                );
+                c.execute(&sql, &params)?;
+                emit(
+                    c,
+                    now,
+                    "community.updated",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "by": who.account_id,
+                    }),
+                )?;
+                load_community(c, &id, &who.account_id)
+            })
+            .await
+    }
+
+    /// The caller's communities (active, and pending requests), in the order they joined.
+    pub async fn my_communities(
+        &self,
+        who: &Principal,
+        page: PageRequest,
+    ) -> AppResult<Page<Community>> {
+        let me = who.account_id.clone();
+        let (after_ms, after_id) = page.after_key();
+        let limit = page.limit;
+        let rows = self
+            .db
+            .read(move |c| {
+                let sql = format!(
+                    "{} WHERE me.state IN ('active', 'pending')
+                       AND (me.joined_at > $2 OR (me.joined_at = $2 AND c.id > $3))
+                     ORDER BY me.joined_at, c.id LIMIT $4",
+                    community_select("$1")
+                );
+                c.query(&sql, args![&me, after_ms, &after_id, limit + 1])?
+                    .iter()
+                    .map(|r| Ok((r.int(13)?, community_from_row(r)?)))
+                    .collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        let p = Page::from_rows(rows, limit, |(ms, cm)| (*ms, cm.id.clone()));
+        Ok(Page {
+            items: p.items.into_iter().map(|(_, cm)| cm).collect(),
+            next_cursor: p.next_cursor,
+        })
+    }
+
+    /// The caller asks to join: an open community takes them at once, an approval one
+    /// records a pending request. Invite-only communities need an invite link (403,
+    /// nothing written); banned members are refused (403).
+    pub async fn join_community(
+        &self,
+        who: &Principal,
+        community_id: &str,
+    ) -> AppResult<Community> {
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), community_id.to_owned());
+        self.db
+            .write(move |c| {
+                let m = meta(c, &id)?;
+                match membership(c, &id, &who.account_id)? {
+                    Some((_, MemberState::Banned)) => {
+                        return Err(AppError::Forbidden("you are banned from this community".into()));
+                    }
+                    Some((_, MemberState::Active)) => {
+                        return Err(AppError::state("you are already a member of this community"));
+                    }
+                    Some((_, MemberState::Pending)) => {
+                        return Err(AppError::state("your request to join is waiting for approval"));
+                    }
+                    _ => {}
+                }
+                let (state, event, topic) = match m.policy {
+                    JoinPolicy::InviteOnly => {
+                        return Err(AppError::Forbidden(
+                            "this community is invite-only: it needs an invite to join".into(),
+                        ));
+                    }
+                    JoinPolicy::Open => (MemberState::Active, "joined", "community.joined"),
+                    JoinPolicy::Approval => (MemberState::Pending, "requested", "community.join_requested"),
+                };
+                // A former member's row comes back; the fission edge (invited_by) stays.
+                let n = c.execute(
+                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, joined_at, updated_at)
+                     VALUES ($1, $2, 'member', $3, false, $4, $4)
+                     ON CONFLICT (community_id, account_id) DO UPDATE
+                       SET role = 'member', state = excluded.state, opinion_leader = false,
+                           joined_at = excluded.joined_at, updated_at = excluded.updated_at
+                     WHERE community_members.state IN ('left', 'removed')",
+                    args![&id, &who.account_id, state.as_str(), now],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("your membership changed meanwhile; try again"));
+                }
+                member_event(c, now, &id, &who.account_id, event, Some(&who.account_id), None)?;
+                emit(c, now, topic, &m, &id, serde_json::json!({
+                    "community_id": id, "account_id": who.account_id, "via": "join", "invited_by": null,
+                }))?;
+                load_community(c, &id, &who.account_id)
+            })
+            .await
+    }
+
+    /// The owner or an admin approves a pending request.
+    pub async fn approve_member(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        account_id: &str,
+    ) -> AppResult<CommunityMember> {
+        let now = self.now_ms();
+        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &id, Need::Admin)?;
+                let n = c.execute(
+                    "UPDATE community_members SET state = 'active', joined_at = $1, updated_at = $1
+                     WHERE community_id = $2 AND account_id = $3 AND state = 'pending'",
+                    args![now, &id, &aid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::NotFound("join request"));
+                }
+                member_event(c, now, &id, &aid, "approved", Some(&who.account_id), None)?;
+                emit(c, now, "community.joined", &m, &id, serde_json::json!({
+                    "community_id": id, "account_id": aid, "via": "approval", "approved_by": who.account_id,
+                }))?;
+                load_member(c, &id, &aid)
+            })
+            .await
+    }
+
+    /// A member leaves. The owner cannot (409): a community always has its owner.
+    pub async fn leave_community(&self, who: &Principal, community_id: &str) -> AppResult<()> {
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), community_id.to_owned());
+        self.db
+            .write(move |c| {
+                let m = meta(c, &id)?;
+                if m.owner == who.account_id {
+                    return Err(AppError::state("the owner cannot leave their community"));
+                }
+                let n = c.execute(
+                    "UPDATE community_members SET state = 'left', role = 'member', opinion_leader = false, updated_at = $1
+                     WHERE community_id = $2 AND account_id = $3 AND state IN ('active', 'pending')",
+                    args![now, &id, &who.account_id],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("you are not a member of this community"));
+                }
+                member_event(c, now, &id, &who.account_id, "left", Some(&who.account_id), None)?;
+                emit(c, now, "community.left", &m, &id, serde_json::json!({
+                    "community_id": id, "account_id": who.account_id,
+                }))
+            })
+            .await
+    }
+
+    /// Active members, in the order they joined. Visible to active members, and to
+    /// everyone for open communities. Members in a block with the viewer are left out.
+    pub async fn list_members(
+        &self,
+        who: Option<&Principal>,
+        community_id: &str,
+        page: PageRequest,
+    ) -> AppResult<Page<CommunityMember>> {
+        let (who, id) = (who.cloned(), community_id.to_owned());
+        let (after_ms, after_id) = page.after_key();
+        let limit = page.limit;
+        let rows = self
+            .db
+            .read(move |c| {
+                let m = meta(c, &id)?;
+                if m.policy != JoinPolicy::Open {
+                    match &who {
+                        Some(p) => {
+                            require_role(c, p, &id, Need::Member)?;
+                        }
+                        None => {
+                            return Err(AppError::Forbidden("only members see who is in this community".into()));
+                        }
+                    }
+                }
+                let viewer = who.as_ref().map_or(NIL_ID, |p| p.account_id.as_str());
+                let sql = format!(
+                    "SELECT m.account_id, a.display_name, m.role, m.opinion_leader, m.invited_by, m.invite_id, m.joined_at
+                     FROM community_members m JOIN accounts a ON a.id = m.account_id
+                     WHERE m.community_id = $1 AND m.state = 'active' AND {}
+                       AND (m.joined_at > $3 OR (m.joined_at = $3 AND m.account_id > $4))
+                     ORDER BY m.joined_at, m.account_id LIMIT $5",
+                    no_block("m.account_id", "$2")
+                );
+                c.query(&sql, args![&id, viewer, after_ms, &after_id, limit + 1])?
+                    .iter()
+                    .map(|r| Ok((r.int(6)?, member_from_row(r)?)))
+                    .collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        let p = Page::from_rows(rows, limit, |(ms, m)| (*ms, m.account_id.clone()));
+        Ok(Page {
+            items: p.items.into_iter().map(|(_, m)| m).collect(),
+            next_cursor: p.next_cursor,
+        })
+    }
+
+    /// The owner makes an active member an admin, or an admin a member again.
+    pub async fn set_member_role(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        account_id: &str,
+        role: CommunityRole,
+    ) -> AppResult<CommunityMember> {
+        if role == CommunityRole::Owner {
+            return Err(AppError::invalid("role", "must be admin or member"));
+        }
+        let now = self.now_ms();
+        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &id, Need::Owner)?;
+                if aid == m.owner {
+                    return Err(AppError::state("the owner's role cannot change"));
+                }
+                let n = c.execute(
+                    "UPDATE community_members SET role = $1, updated_at = $2
+                     WHERE community_id = $3 AND account_id = $4 AND state = 'active' AND role <> 'owner' AND role <> $1",
+                    args![role.as_str(), now, &id, &aid],
+                )?;
+                if n == 1 {
+                    let event = if role == CommunityRole::Admin { "made_admin" } else { "made_member" };
+                    member_event(c, now, &id, &aid, event, Some(&who.account_id), None)?;
+                    emit(c, now, "community.role_changed", &m, &id, serde_json::json!({
+                        "community_id": id, "account_id": aid, "role": role.as_str(),
+                    }))?;
+                } else if !matches!(membership(c, &id, &aid)?, Some((_, MemberState::Active))) {
+                    return Err(AppError::NotFound("member"));
+                }
+                load_member(c, &id, &aid)
+            })
+            .await
+    }
+
+    /// The owner or an admin gives or takes the opinion-leader (意见领袖) badge.
+    pub async fn set_opinion_leader(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        account_id: &str,
+        value: bool,
+    ) -> AppResult<CommunityMember> {
+        let now = self.now_ms();
+        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &id, Need::Admin)?;
+                let n = c.execute(
+                    "UPDATE community_members SET opinion_leader = $1, updated_at = $2
+                     WHERE community_id = $3 AND account_id = $4 AND state = 'active' AND opinion_leader <> $1",
+                    args![value, now, &id, &aid],
+                )?;
+                if n == 1 {
+                    let event = if value { "opinion_leader_on" } else { "opinion_leader_off" };
+                    member_event(c, now, &id, &aid, event, Some(&who.account_id), None)?;
+                    emit(c, now, "community.opinion_leader_changed", &m, &id, serde_json::json!({
+                        "community_id": id, "account_id": aid, "opinion_leader": value,
+                    }))?;
+                } else if !matches!(membership(c, &id, &aid)?, Some((_, MemberState::Active))) {
+                    return Err(AppError::NotFound("member"));
+                }
+                load_member(c, &id, &aid)
+            })
+            .await
+    }
+
+    /// The owner or an admin removes an active member (or turns down a pending request).
+    /// Never the owner; an admin cannot remove another admin.
+    pub async fn remove_member(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        account_id: &str,
+    ) -> AppResult<()> {
+        let now = self.now_ms();
+        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, my_role) = require_role(c, &who, &id, Need::Admin)?;
+                let (role, state) = match moderation_target(c, my_role, &m, &id, &aid)? {
+                    Some((role, s @ (MemberState::Active | MemberState::Pending))) => (role, s),
+                    _ => return Err(AppError::NotFound("member")),
+                };
+                let n = c.execute(
+                    "UPDATE community_members SET state = 'removed', role = 'member', opinion_leader = false, updated_at = $1
+                     WHERE community_id = $2 AND account_id = $3 AND state = $4 AND role = $5",
+                    args![now, &id, &aid, state.as_str(), role.as_str()],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("the membership changed meanwhile; try again"));
+                }
+                let event = if state == MemberState::Pending { "rejected" } else { "removed" };
+                member_event(c, now, &id, &aid, event, Some(&who.account_id), None)?;
+                emit(c, now, "community.member_removed", &m, &id, serde_json::json!({
+                    "community_id": id, "account_id": aid, "by": who.account_id, "was": state.as_str(),
+                }))
+            })
+            .await
+    }
+
+    /// The owner or an admin bans an account: it loses its membership (if any) and can no
+    /// longer join, even by invite. Never the owner; an admin cannot ban another admin.
+    pub async fn ban_member(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        account_id: &str,
+    ) -> AppResult<()> {
+        let now = self.now_ms();
+        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, my_role) = require_role(c, &who, &id, Need::Admin)?;
+                if c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?.is_none() {
+                    return Err(AppError::NotFound("account"));
+                }
+                let current = moderation_target(c, my_role, &m, &id, &aid)?;
+                if let Some((_, MemberState::Banned)) = current {
+                    return Err(AppError::state("this account is already banned"));
+                }
+                let n = c.execute(
+                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, joined_at, updated_at)
+                     VALUES ($1, $2, 'member', 'banned', false, $3, $3)
+                     ON CONFLICT (community_id, account_id) DO UPDATE
+                       SET state = 'banned', role = 'member', opinion_leader = false, updated_at = excluded.updated_at
+                     WHERE community_members.state <> 'banned' AND community_members.role <> 'owner'
+                       AND community_members.role = $4",
+                    args![&id, &aid, now, current.map_or("member", |(r, _)| r.as_str())],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("the membership changed meanwhile; try again"));
+                }
+                member_event(c, now, &id, &aid, "banned", Some(&who.account_id), None)?;
+                emit(c, now, "community.member_banned", &m, &id, serde_json::json!({
+                    "community_id": id, "account_id": aid, "by": who.account_id,
+                }))
+            })
+            .await
+    }
+
+    /// The owner or an admin lifts a ban; the account may join again (as a new member).
+    pub async fn unban_member(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        account_id: &str,
+    ) -> AppResult<()> {
+        let now = self.now_ms();
+        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &id, Need::Admin)?;
+                let n = c.execute(
+                    "UPDATE community_members SET state = 'removed', updated_at = $1
+                     WHERE community_id = $2 AND account_id = $3 AND state = 'banned'",
+                    args![now, &id, &aid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::NotFound("ban"));
+                }
+                member_event(c, now, &id, &aid, "unbanned", Some(&who.account_id), None)?;
+                emit(
+                    c,
+                    now,
+                    "community.member_unbanned",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "account_id": aid, "by": who.account_id,
+                    }),
+                )
+            })
+            .await
+    }
+
+    /// An active member makes an invite link (in invite-only communities only the owner
+    /// and admins may). `max_uses` 1–1000 (unlimited if absent), `expires_in_hours` 1–720
+    /// (never if absent).
+    pub async fn create_invite(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        max_uses: Option<i64>,
+        expires_in_hours: Option<i64>,
+    ) -> AppResult<CommunityInvite> {
+        if let Some(n) = max_uses
+            && !(1..=1000).contains(&n)
+        {
+            return Err(AppError::invalid("max_uses", "must be between 1 and 1000"));
+        }
+        if let Some(h) = expires_in_hours
+            && !(1..=720).contains(&h)
+        {
+            return Err(AppError::invalid(
+                "expires_in_hours",
+                "must be between 1 and 720",
+            ));
+        }
+        let now = self.now_ms();
+        let expires_at = expires_in_hours.map(|h| now + h * 3_600_000);
+        let (who, id) = (who.clone(), community_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, role) = require_role(c, &who, &id, Need::Member)?;
+                if m.policy == JoinPolicy::InviteOnly && role == CommunityRole::Member {
+                    return Err(AppError::Forbidden(
+                        "in an invite-only community only the owner and admins invite".into(),
+                    ));
+                }
+                let invite_id = new_id();
+                let code = new_invite_code();
+                c.execute(
+                    "INSERT INTO community_invites (id, community_id, code_hash, inviter_id, max_uses, uses, expires_at, created_at)
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
+                    args![&invite_id, &id, sha256_hex(&code), &who.account_id, max_uses, expires_at, now],
+                )?;
+                emit(c, now, "community.invite_created", &m, &id, serde_json::json!({
+                    "community_id": id, "invite_id": invite_id, "inviter_id": who.account_id,
+                }))?;
+                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM community_invites WHERE id = $1"), args![&invite_id])?;
+                invite_from_row(&r, Some(code))
+            })
+            .await
+    }
+
+    /// Invite links of a community, newest first: all of them for the owner and admins,
+    /// their own for other members. Codes are never shown again.
+    pub async fn list_invites(
+        &self,
+        who: &Principal,
+        community_id: &str,
+    ) -> AppResult<Vec<CommunityInvite>> {
+        let (who, id) = (who.clone(), community_id.to_owned());
+        self.db
+            .read(move |c| {
+                let (_, role) = require_role(c, &who, &id, Need::Member)?;
+                let mine_only = role == CommunityRole::Member;
+                c.query(
+                    &format!(
+                        "SELECT {INVITE_COLS} FROM community_invites WHERE community_id = $1 AND ($2 = 0 OR inviter_id = $3)
+                         ORDER BY created_at DESC, id DESC LIMIT 200"
+                    ),
+                    args![&id, mine_only, &who.account_id],
+                )?
+                .iter()
+                .map(|r| invite_from_row(r, None))
+                .collect()
+            })
+            .await
+    }
+
+    /// The inviter, the owner or an admin withdraws an invite link.
+    pub async fn revoke_invite(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        invite_id: &str,
+    ) -> AppResult<CommunityInvite> {
+        let now = self.now_ms();
+        let (who, id, iid) = (who.clone(), community_id.to_owned(), invite_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, role) = require_role(c, &who, &id, Need::Member)?;
+                let inviter = c
+                    .query_opt(
+                        "SELECT inviter_id FROM community_invites WHERE id = $1 AND community_id = $2",
+                        args![&iid, &id],
+                    )?
+                    .ok_or(AppError::NotFound("invite"))?
+                    .text(0)?;
+                if role == CommunityRole::Member && inviter != who.account_id {
+                    return Err(AppError::Forbidden("only its inviter, the owner or admins may withdraw an invite".into()));
+                }
+                let n = c.execute(
+                    "UPDATE community_invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                    args![now, &iid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("this invite was already withdrawn"));
+                }
+                emit(c, now, "community.invite_revoked", &m, &id, serde_json::json!({
+                    "community_id": id, "invite_id": iid, "by": who.account_id,
+                }))?;
+                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM community_invites WHERE id = $1"), args![&iid])?;
+                invite_from_row(&r, None)
+            })
+            .await
+    }
+
+    /// The caller accepts an invite link and joins as an active member — past approval
+    /// and invite-only — with the inviter recorded as `invited_by` (the fission edge).
+    /// Expired, withdrawn or used-up links are refused (409), as are banned accounts (403)
+    /// and members who are already active (409). A link whose inviter is no longer an
+    /// active member no longer works (409).
+    pub async fn accept_invite(&self, who: &Principal, code: &str) -> AppResult<Community> {
+        let code = code.trim();
+        if code.is_empty() || code.len() > 128 {
+            return Err(AppError::NotFound("invite"));
+        }
+        let hash = sha256_hex(code);
+        let now = self.now_ms();
+        let who = who.clone();
+        self.db
+            .write(move |c| {
+                let r = c
+                    .query_opt(
+                        &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code_hash = $1"),
+                        args![&hash],
+                    )?
+                    .ok_or(AppError::NotFound("invite"))?;
+                let inv = invite_from_row(&r, None)?;
+                if inv.revoked {
+                    return Err(AppError::state("this invite was withdrawn"));
+                }
+                if r.opt_int(5)?.is_some_and(|at| at <= now) {
+                    return Err(AppError::state("this invite has expired"));
+                }
+                let id = inv.community_id.clone();
+                let m = meta(c, &id)?;
+                match membership(c, &id, &who.account_id)? {
+                    Some((_, MemberState::Banned)) => {
+                        return Err(AppError::Forbidden("you are banned from this community".into()));
+                    }
+                    Some((_, MemberState::Active)) => {
+                        return Err(AppError::state("you are already a member of this community"));
+                    }
+                    _ => {}
+                }
+                if !matches!(membership(c, &id, &inv.inviter_id)?, Some((_, MemberState::Active))) {
+                    return Err(AppError::state("this invite is no longer valid: its inviter left the community"));
+                }
+                // One use more, only while uses remain: two people racing for the last use
+                // cannot both get it.
+                let n = c.execute(
+                    "UPDATE community_invites SET uses = uses + 1
+                     WHERE id = $1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
+                    args![&inv.id],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("this invite has been used up"));
+                }
+                let n = c.execute(
+                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, invited_by, invite_id, joined_at, updated_at)
+                     VALUES ($1, $2, 'member', 'active', false, $3, $4, $5, $5)
+                     ON CONFLICT (community_id, account_id) DO UPDATE
+                       SET role = 'member', state = 'active', opinion_leader = false,
+                           invited_by = excluded.invited_by, invite_id = excluded.invite_id,
+                           joined_at = excluded.joined_at, updated_at = excluded.updated_at
+                     WHERE community_members.state IN ('pending', 'left', 'removed')",
+                    args![&id, &who.account_id, &inv.inviter_id, &inv.id, now],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("your membership changed meanwhile; try again"));
+                }
+                member_event(c, now, &id, &who.account_id, "joined_via_invite", Some(&inv.inviter_id), None)?;
+                emit(c, now, "community.joined", &m, &id, serde_json::json!({
+                    "community_id": id, "account_id": who.account_id, "via": "invite",
+                    "invited_by": inv.inviter_id, "invite_id": inv.id,
+                }))?;
+                load_community(c, &id, &who.account_id)
+            })
+            .await
+    }
+
+    /// The owner or an admin posts an announcement (1–1000 characters).
+    pub async fn post_announcement(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        body: &str,
+    ) -> AppResult<Announcement> {
+        let body = BoundedText::parse_multiline("body", body, 1, 1000)?.into_string();
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), community_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &id, Need::Admin)?;
+                let aid = new_id();
+                c.execute(
+                    "INSERT INTO community_announcements (id, community_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",
+                    args![&aid, &id, &who.account_id, &body, now],
+                )?;
+                emit(c, now, "community.announcement_posted", &m, &id, serde_json::json!({
+                    "community_id": id, "announcement_id": aid, "author_id": who.account_id,
+                }))?;
+                let r = c.query_one(
+                    "SELECT n.id, n.community_id, n.author_id, a.display_name, n.body, n.created_at
+                     FROM community_announcements n JOIN accounts a ON a.id = n.author_id WHERE n.id = $1",
+                    args![&aid],
+                )?;
+                announcement_from_row(&r)
+            })
+            .await
+    }
+
+    /// Announcements, newest first; for active members.
+    pub async fn list_announcements(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        page: PageRequest,
+    ) -> AppResult<Page<Announcement>> {
+        let (who, id) = (who.clone(), community_id.to_owned());
+        let (first, before_ms, before_id) = before_key(&page);
+        let limit = page.limit;
+        let rows = self
+            .db
+            .read(move |c| {
+                require_role(c, &who, &id, Need::Member)?;
+                c.query(
+                    "SELECT n.id, n.community_id, n.author_id, a.display_name, n.body, n.created_at
+                     FROM community_announcements n JOIN accounts a ON a.id = n.author_id
+                     WHERE n.community_id = $1 AND ($2 = 1 OR n.created_at < $3 OR (n.created_at = $3 AND n.id < $4))
+                     ORDER BY n.created_at DESC, n.id DESC LIMIT $5",
+                    args![&id, first, before_ms, &before_id, limit + 1],
+                )?
+                .iter()
+                .map(|r| Ok((r.int(5)?, announcement_from_row(r)?)))
+                .collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        let p = Page::from_rows(rows, limit, |(ms, a)| (*ms, a.id.clone()));
+        Ok(Page {
+            items: p.items.into_iter().map(|(_, a)| a).collect(),
+            next_cursor: p.next_cursor,
+        })
+    }
+
+    /// The owner splits chosen active members out into a new sub-community: it gets
+    /// `parent_id` = this community, the caller as owner, the parent's join policy, tags,
+    /// cover and merchant. The members leave the parent (`moved_to_sub`) and are active in
+    /// the child (`moved_from_parent`), keeping who invited them and their badge. One
+    /// transaction: all move or none.
+    pub async fn split_community(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        name: &str,
+        description: Option<&str>,
+        member_ids: &[String],
+    ) -> AppResult<Community> {
+        let name = parse_name(name)?;
+        let description = parse_description(description.unwrap_or(""))?;
+        if member_ids.is_empty() || member_ids.len() > MAX_SPLIT {
+            return Err(AppError::invalid(
+                "member_ids",
+                format!("must list 1–{MAX_SPLIT} members"),
+            ));
+        }
+        let mut ids: Vec<String> = Vec::with_capacity(member_ids.len());
+        let mut seen = HashSet::new();
+        for (i, raw) in member_ids.iter().enumerate() {
+            let id = parse_id(raw)
+                .ok_or_else(|| AppError::invalid(format!("member_ids[{i}]"), "is not an id"))?;
+            if !seen.insert(id.clone()) {
+                return Err(AppError::invalid(
+                    format!("member_ids[{i}]"),
+                    "is listed twice",
+                ));
+            }
+            ids.push(id);
+        }
+        let now = self.now_ms();
+        let (who, parent) = (who.clone(), community_id.to_owned());
+        self.db
+            .write(move |c| {
+                let (m, _) = require_role(c, &who, &parent, Need::Owner)?;
+                // Every chosen account must be an active member other than the owner.
+                let mut params: Vec<Value> = vec![parent.as_str().into()];
+                params.extend(ids.iter().map(|i| Value::from(i.as_str())));
+                let found: HashMap<String, (String, String)> = c
+                    .query(
+                        &format!(
+                            "SELECT account_id, role, state FROM community_members
+                             WHERE community_id = $1 AND account_id IN ({})",
+                            placeholders(2, ids.len())
+                        ),
+                        &params,
+                    )?
+                    .iter()
+                    .map(|r| Ok((r.text(0)?, (r.text(1)?, r.text(2)?))))
+                    .collect::<AppResult<_>>()?;
+                for (i, id) in ids.iter().enumerate() {
+                    match found.get(id) {
+                        _ if *id == m.owner => {
+                            return Err(AppError::invalid(format!("member_ids[{i}]"), "is the owner, who stays"));
+                        }
+                        Some((_, state)) if state == "active" => {}
+                        _ => {
+                            return Err(AppError::invalid(format!("member_ids[{i}]"), "is not an active member of this community"));
+                        }
+                    }
+                }
+                let parent_row = c.query_one(
+                    "SELECT tags, cover_media_id FROM communities WHERE id = $1",
+                    args![&parent],
+                )?;
+                let (tags, cover) = (parent_row.text(0)?, parent_row.opt_text(1)?);
+                let child = new_id();
+                c.execute(
+                    "INSERT INTO communities (id, name, description, cover_media_id, tags, join_policy, merchant_id, owner_account_id, parent_id, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+                    args![&child, &name, &description, cover.as_deref(), &tags, m.policy.as_str(), m.merchant_id.as_deref(), &who.account_id, &parent, now],
+                )?;
+                c.execute(
+                    "INSERT INTO community_members (community_id, account_id, role, state, joined_at, updated_at)
+                     VALUES ($1, $2, 'owner', 'active', $3, $3)",
+                    args![&child, &who.account_id, now],
+                )?;
+                member_event(c, now, &child, &who.account_id, "created", Some(&who.account_id), Some(&parent))?;
+                // Set-based moves; values come from the new community's row (`s`) so no
+                // parameter has to be typed from a SELECT list. `$1` child, `$2` parent.
+                let mut params: Vec<Value> = vec![child.as_str().into(), parent.as_str().into()];
+                params.extend(ids.iter().map(|i| Value::from(i.as_str())));
+                let list = placeholders(3, ids.len());
+                let moved = c.execute(
+                    &format!(
+                        "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, invited_by, invite_id, joined_at, updated_at)
+                         SELECT s.id, m.account_id, 'member', 'active', m.opinion_leader, m.invited_by, m.invite_id, s.created_at, s.created_at
+                         FROM community_members m JOIN communities s ON s.id = $1
+                         WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
+                    ),
+                    &params,
+                )?;
+                c.execute(
+                    &format!(
+                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
+                         SELECT s.id, m.account_id, 'moved_from_parent', s.owner_account_id, s.parent_id, s.created_at
+                         FROM community_members m JOIN communities s ON s.id = $1
+                         WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
+                    ),
+                    &params,
+                )?;
+                c.execute(
+                    &format!(
+                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
+                         SELECT s.parent_id, m.account_id, 'moved_to_sub', s.owner_account_id, s.id, s.created_at
+                         FROM community_members m JOIN communities s ON s.id = $1
+                         WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
+                    ),
+                    &params,
+                )?;
+                let mut params: Vec<Value> = vec![now.into(), parent.as_str().into()];
+                params.extend(ids.iter().map(|i| Value::from(i.as_str())));
+                let left = c.execute(
+                    &format!(
+                        "UPDATE community_members SET state = 'left', role = 'member', opinion_leader = false, updated_at = $1
+                         WHERE community_id = $2 AND state = 'active' AND account_id IN ({})",
+                        placeholders(3, ids.len())
+                    ),
+                    &params,
+                )?;
+                if moved != ids.len() as u64 || left != ids.len() as u64 {
+                    return Err(AppError::state("the membership changed meanwhile; try again"));
+                }
+                emit(c, now, "community.split", &m, &parent, serde_json::json!({
+                    "community_id": parent, "sub_community_id": child, "member_ids": ids, "by": who.account_id,
+                }))?;
+                load_community(c, &child, &who.account_id)
+            })
+            .await
+    }
+
+    /// The communities split from this one, oldest first (at most 200). Public like the
+    /// community itself.
+    pub async fn subcommunities(
+        &self,
+        who: Option<&Principal>,
+        community_id: &str,
+    ) -> AppResult<Vec<Community>> {
+        let viewer = who.map_or_else(|| NIL_ID.to_owned(), |p| p.account_id.clone());
+        let id = community_id.to_owned();
+        self.db
+            .read(move |c| {
+                meta(c, &id)?;
+                let sql = format!(
+                    "{} WHERE c.parent_id = $1 ORDER BY c.created_at, c.id LIMIT 200",
+                    community_select("$2")
+                );
+                c.query(&sql, args![&id, &viewer])?
+                    .iter()
+                    .map(community_from_row)
+                    .collect()
+            })
+            .await
+    }
+
+    /// Every membership change, oldest first; for the owner and admins.
+    pub async fn community_history(
+        &self,
+        who: &Principal,
+        community_id: &str,
+        page: PageRequest,
+    ) -> AppResult<Page<HistoryEntry>> {
+        let (who, id) = (who.clone(), community_id.to_owned());
+        let after = page.after.as_ref().map_or(0, |(n, _)| *n);
+        let limit = page.limit;
+        let rows = self
+            .db
+            .read(move |c| {
+                require_role(c, &who, &id, Need::Admin)?;
+                c.query(
+                    "SELECT e.id, e.account_id, a.display_name, e.event, e.actor_id, e.related_community_id, e.at
+                     FROM community_member_events e JOIN accounts a ON a.id = e.account_id
+                     WHERE e.community_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
+                    args![&id, after, limit + 1],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(HistoryEntry {
+                        id: r.int(0)?,
+                        account_id: r.text(1)?,
+                        display_name: r.text(2)?,
+                        event: r.text(3)?,
+                        actor_id: r.opt_text(4)?,
+                        related_community_id: r.opt_text(5)?,
+                        at: rfc3339(r.int(6)?),
+                    })
+                })
+                .collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        Ok(Page::from_rows(rows, limit, |e| (e.id, String::new())))
+    }
+}
+
+fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
+    Ok(CommunityMember {
+        account_id: r.text(0)?,
+        display_name: r.text(1)?,
+        role: CommunityRole::from_db(&r.text(2)?)?,
+        opinion_leader: r.bool(3)?,
+        invited_by: r.opt_text(4)?,
+        invite_id: r.opt_text(5)?,
+        joined_at: rfc3339(r.int(6)?),
+    })
+}
+
+fn load_member(
+    c: &mut dyn Conn,
+    community_id: &str,
+    account_id: &str,
+) -> AppResult<CommunityMember> {
+    let r = c
+        .query_opt(
+            "SELECT m.account_id, a.display_name, m.role, m.opinion_leader, m.invited_by, m.invite_id, m.joined_at
+             FROM community_members m JOIN accounts a ON a.id = m.account_id
+             WHERE m.community_id = $1 AND m.account_id = $2",
+            args![community_id, account_id],
+        )?
+        .ok_or(AppError::NotFound("member"))?;
+    member_from_row(&r)
+}
+
+fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
+    Ok(Announcement {
+        id: r.text(0)?,
+        community_id: r.text(1)?,
+        author_id: r.text(2)?,
+        author_name: r.text(3)?,
+        body: r.text(4)?,
+        created_at: rfc3339(r.int(5)?),
+    })
+}

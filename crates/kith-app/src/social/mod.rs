@@ -1,0 +1,24 @@
+//! # Social: the graph and the content on it
+//!
+//! Owns follows and blocks ([`relationships`]), communities with roles, invites and
+//! announcements ([`communities`]), posts with images, tags, likes, comments, shares and
+//! reports ([`posts`]), verified-purchase reviews ([`reviews`]), uploaded images
+//! ([`media`]), and the one rule that decides who sees a post ([`visibility`]).
+//!
+//! Writes: `follows`, `blocks`, `communities`, `community_members`, `community_invites`,
+//! `community_announcements`, `community_member_events`, `posts`, `post_images`, `post_tags`,
+//! `post_likes`, `post_shares`, `comments`, `reports`, `reviews`, `media`, `media_uploads`.
+//!
+//! Surface: [`visibility`] (applied inside every query that lists posts, here and in
+//! discovery), `posts::query_posts` and the post/person views that discovery ranks,
+//! `media` ownership checks.
+//!
+//! Never: money or orders. A review reads whether the author bought the product (a read of
+//! commerce's tables in SQL), but social never moves stock or money.
+
+pub mod communities;
+pub mod media;
+pub mod posts;
+pub mod relationships;
+pub mod reviews;
+pub mod visibility;

@@ -1,0 +1,488 @@
+//! Verified-purchase reviews (DESIGN §2.2): one per order line, by the order's buyer, once
+//! the order is `completed` — the after-sale window has closed, so what is reviewed is a
+//! purchase that stands. (Reviews are not taken at `delivered` / `picked_up`: a review
+//! written inside the window could describe an order that is then refunded.) A line
+//! refunded in full is not a purchase any more and cannot be reviewed.
+//!
+//! A review has a rating 1–5, text of at most 1000 characters and at most 9 images the
+//! author uploaded. The merchant's staff may reply once. Reviews are public product
+//! information: anyone, signed in or not, lists a product's reviews, newest first — except
+//! reviews hidden by moderation (`hidden_at`), and, for a signed-in viewer, reviews by a
+//! member who blocked them or whom they blocked (`visibility::blocked_between`, as SQL in
+//! the query, so such a review is never loaded for that viewer).
+//!
+//! The rating aggregates (count, mean ×100 rounded down, distribution) count every review
+//! that is not hidden: a product's rating is a fact about the product and reads the same
+//! to every viewer; blocks hide people, not the product's score. They are computed in SQL
+//! with integer arithmetic.
+
+use std::collections::BTreeMap;
+
+use kith_domain::BoundedText;
+use kith_store::{Conn, Row, Value, args};
+use serde::Serialize;
+
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::ids::new_id;
+use crate::platform::page::{NIL_ID, Page, PageRequest};
+use crate::social::media::{MediaId, MediaRef};
+use crate::social::visibility::viewer_id;
+use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+
+/// Most images on one review (a 3×3 grid).
+pub const MAX_REVIEW_IMAGES: usize = 9;
+/// Longest review text, in characters.
+pub const MAX_REVIEW_BODY: usize = 1000;
+/// Longest merchant reply, in characters.
+pub const MAX_REPLY_BODY: usize = 500;
+
+/// What the buyer writes.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewInput {
+    pub rating: i64,
+    pub body: String,
+    /// Media ids the author uploaded.
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewAuthor {
+    pub id: String,
+    pub display_name: String,
+}
+
+/// The merchant's one answer to a review.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReviewReply {
+    pub body: String,
+    pub replied_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Review {
+    pub id: String,
+    pub merchant_id: String,
+    pub product_id: String,
+    /// The SKU bought, with its code and attributes as they were at checkout.
+    pub sku_id: String,
+    pub sku_code: String,
+    pub sku_attrs: serde_json::Value,
+    pub author: ReviewAuthor,
+    /// 1–5.
+    pub rating: i64,
+    pub body: String,
+    pub images: Vec<MediaRef>,
+    /// Always true: every review is written from a completed order line.
+    pub verified_purchase: bool,
+    pub created_at: String,
+    pub reply: Option<ReviewReply>,
+}
+
+/// A product's rating over its visible reviews.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
+pub struct Rating {
+    pub count: i64,
+    /// The mean rating ×100, rounded down (0 when there are no reviews): 4.5 is 450.
+    pub mean_x100: i64,
+    /// Reviews per rating, every key "1"–"5" present.
+    pub distribution: BTreeMap<String, i64>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Parsing input
+
+fn parse_rating(rating: i64) -> AppResult<i64> {
+    if (1..=5).contains(&rating) {
+        Ok(rating)
+    } else {
+        Err(AppError::invalid(
+            "rating",
+            "must be a whole number from 1 to 5",
+        ))
+    }
+}
+
+fn parse_review_images(images: &[String]) -> AppResult<Vec<String>> {
+    if images.len() > MAX_REVIEW_IMAGES {
+        return Err(AppError::invalid(
+            "images",
+            format!("at most {MAX_REVIEW_IMAGES} images"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(images.len());
+    for (i, raw) in images.iter().enumerate() {
+        let id = MediaId::parse(raw.trim()).ok_or_else(|| {
+            AppError::invalid(
+                format!("images[{i}]"),
+                "is not a media id (from POST /api/v1/media)",
+            )
+        })?;
+        if out.iter().any(|o| o == id.as_str()) {
+            return Err(AppError::invalid(format!("images[{i}]"), "appears twice"));
+        }
+        out.push(id.as_str().to_owned());
+    }
+    Ok(out)
+}
+
+/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
+fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading rows
+
+/// Columns of a review joined with its author (`a`) and order line (`l`).
+const REVIEW_SELECT: &str = "SELECT r.id, r.merchant_id, r.product_id, r.sku_id, l.sku_code, l.attrs, r.author_id, a.display_name,
+            r.rating, r.body, r.images, r.created_at, r.reply_body, r.replied_at
+     FROM reviews r
+     JOIN accounts a ON a.id = r.author_id
+     JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no";
+
+fn review_from_row(r: &Row) -> AppResult<(i64, Review)> {
+    let images: Vec<String> = serde_json::from_str(&r.text(10)?)
+        .map_err(|e| AppError::Internal(format!("stored review images: {e}")))?;
+    let created = r.int(11)?;
+    let reply = match (r.opt_text(12)?, r.opt_int(13)?) {
+        (Some(body), Some(at)) => Some(ReviewReply {
+            body,
+            replied_at: rfc3339(at),
+        }),
+        _ => None,
+    };
+    Ok((
+        created,
+        Review {
+            id: r.text(0)?,
+            merchant_id: r.text(1)?,
+            product_id: r.text(2)?,
+            sku_id: r.text(3)?,
+            sku_code: r.text(4)?,
+            sku_attrs: serde_json::from_str(&r.text(5)?).unwrap_or(serde_json::Value::Null),
+            author: ReviewAuthor {
+                id: r.text(6)?,
+                display_name: r.text(7)?,
+            },
+            rating: r.int(8)?,
+            body: r.text(9)?,
+            images: images.iter().map(|id| MediaRef::of(id)).collect(),
+            verified_purchase: true,
+            created_at: rfc3339(created),
+            reply,
+        },
+    ))
+}
+
+fn load_review(c: &mut dyn Conn, review_id: &str) -> AppResult<Review> {
+    let r = c
+        .query_opt(
+            &format!("{REVIEW_SELECT} WHERE r.id = $1"),
+            args![review_id],
+        )?
+        .ok_or(AppError::NotFound("review"))?;
+    Ok(review_from_row(&r)?.1)
+}
+
+/// The product's reviews may be read by `who`: its merchant's staff always; anyone else
+/// when the merchant trades and the product is on sale (as the catalog shows it). 404
+/// otherwise, also for a product of another merchant.
+fn check_product_readable(
+    c: &mut dyn Conn,
+    who: Option<&Principal>,
+    merchant_id: &str,
+    product_id: &str,
+) -> AppResult<()> {
+    let status = merchant_status(c, merchant_id)?;
+    let product = c
+        .query_opt(
+            "SELECT status FROM products WHERE id = $1 AND merchant_id = $2",
+            args![product_id, merchant_id],
+        )?
+        .ok_or(AppError::NotFound("product"))?
+        .text(0)?;
+    if let Some(p) = who
+        && require_staff(c, p, merchant_id, StaffNeed::AnyStaff).is_ok()
+    {
+        return Ok(());
+    }
+    if status.ensure_trading().is_err() {
+        return Err(AppError::NotFound("merchant"));
+    }
+    if product != "active" {
+        return Err(AppError::NotFound("product"));
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Use cases
+
+impl App {
+    /// The buyer reviews one line of their completed order. 404 when the order is not
+    /// theirs or has no such line; 409 when the order is not completed, the line was
+    /// refunded in full, or the line already has a review.
+    pub async fn create_review(
+        &self,
+        who: &Principal,
+        order_id: &str,
+        line_no: i64,
+        input: ReviewInput,
+    ) -> AppResult<Review> {
+        let rating = parse_rating(input.rating)?;
+        let body =
+            BoundedText::parse_multiline("body", &input.body, 0, MAX_REVIEW_BODY)?.into_string();
+        let images = parse_review_images(&input.images)?;
+        let images_json = serde_json::to_string(&images)
+            .map_err(|e| AppError::Internal(format!("serialize images: {e}")))?;
+        let now = self.now_ms();
+        let (who, oid) = (who.clone(), order_id.to_owned());
+        self.db
+            .write(move |c| {
+                let sql = format!(
+                    "SELECT buyer_id, merchant_id, status FROM orders WHERE id = $1{}",
+                    c.for_update()
+                );
+                let o = c.query_opt(&sql, args![&oid])?.ok_or(AppError::NotFound("order"))?;
+                if o.text(0)? != who.account_id {
+                    return Err(AppError::NotFound("order"));
+                }
+                let merchant_id = o.text(1)?;
+                let status = o.text(2)?;
+                let line = c
+                    .query_opt(
+                        "SELECT l.sku_id, s.product_id, l.quantity, l.refunded_quantity
+                         FROM order_lines l JOIN skus s ON s.id = l.sku_id
+                         WHERE l.order_id = $1 AND l.line_no = $2",
+                        args![&oid, line_no],
+                    )?
+                    .ok_or(AppError::NotFound("order line"))?;
+                if status != "completed" {
+                    return Err(AppError::state(format!(
+                        "the order is {status}; its lines can be reviewed once it is completed (after the after-sale window)"
+                    )));
+                }
+                if line.int(3)? >= line.int(2)? {
+                    return Err(AppError::state("this line was refunded in full and cannot be reviewed"));
+                }
+                if !images.is_empty() {
+                    let mut params: Vec<Value> = vec![Value::from(who.account_id.as_str())];
+                    params.extend(images.iter().map(|i| Value::from(i.as_str())));
+                    let owned: Vec<String> = c
+                        .query(
+                            &format!(
+                                "SELECT media_id FROM media_uploads WHERE account_id = $1 AND media_id IN ({})",
+                                placeholders(2, images.len())
+                            ),
+                            &params,
+                        )?
+                        .iter()
+                        .map(|r| r.text(0))
+                        .collect::<Result<_, _>>()?;
+                    if let Some(i) = images.iter().position(|id| !owned.contains(id)) {
+                        return Err(AppError::invalid(
+                            format!("images[{i}]"),
+                            "is not an image you uploaded",
+                        ));
+                    }
+                }
+                let id = new_id();
+                let n = c.execute(
+                    "INSERT INTO reviews (id, order_id, line_no, sku_id, product_id, merchant_id, author_id, rating, body, images, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT (order_id, line_no) DO NOTHING",
+                    args![&id, &oid, line_no, line.text(0)?, line.text(1)?, &merchant_id, &who.account_id, rating, &body, &images_json, now],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("this order line already has a review"));
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    "review.created",
+                    Some(&merchant_id),
+                    &id,
+                    &serde_json::json!({
+                        "review_id": id, "order_id": oid, "line_no": line_no, "product_id": line.text(1)?,
+                        "sku_id": line.text(0)?, "author_id": who.account_id, "rating": rating,
+                    }),
+                )?;
+                load_review(c, &id)
+            })
+            .await
+    }
+
+    /// The merchant's staff answer a review of one of its products, once. 404 when the
+    /// review is not this merchant's, 403 for anyone but its staff, 409 the second time.
+    pub async fn reply_to_review(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        review_id: &str,
+        body: &str,
+    ) -> AppResult<Review> {
+        let body = BoundedText::parse_multiline("body", body, 1, MAX_REPLY_BODY)?.into_string();
+        let now = self.now_ms();
+        let (who, mid, rid) = (who.clone(), merchant_id.to_owned(), review_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                c.query_opt(
+                    "SELECT 1 FROM reviews WHERE id = $1 AND merchant_id = $2",
+                    args![&rid, &mid],
+                )?
+                .ok_or(AppError::NotFound("review"))?;
+                // Conditional on there being no reply yet: two staff racing cannot both answer.
+                let n = c.execute(
+                    "UPDATE reviews SET reply_body = $1, replied_at = $2, replied_by = $3
+                     WHERE id = $4 AND merchant_id = $5 AND reply_body IS NULL",
+                    args![&body, now, &who.account_id, &rid, &mid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state(
+                        "this review already has the merchant's reply",
+                    ));
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    "review.replied",
+                    Some(&mid),
+                    &rid,
+                    &serde_json::json!({ "review_id": rid, "replied_by": who.account_id }),
+                )?;
+                load_review(c, &rid)
+            })
+            .await
+    }
+
+    /// A product's reviews, newest first: not hidden, and none by a member who blocked the
+    /// viewer or whom the viewer blocked. Public for a product on sale.
+    pub async fn product_reviews(
+        &self,
+        who: Option<&Principal>,
+        merchant_id: &str,
+        product_id: &str,
+        page: PageRequest,
+    ) -> AppResult<Page<Review>> {
+        let first = page.after.is_none();
+        let (before_ms, before_id) = if first {
+            (0, NIL_ID.to_owned())
+        } else {
+            page.after_key()
+        };
+        let limit = page.limit;
+        let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
+        let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
+        let rows = self
+            .db
+            .read(move |c| {
+                check_product_readable(c, who.as_ref(), &mid, &pid)?;
+                let mut params = args![&pid, &mid, &viewer, limit + 1].to_vec();
+                let after = if first {
+                    ""
+                } else {
+                    params.push(Value::from(before_ms));
+                    params.push(Value::from(before_id.as_str()));
+                    " AND (r.created_at < $5 OR (r.created_at = $5 AND r.id < $6))"
+                };
+                let sql = format!(
+                    "{REVIEW_SELECT}
+                     WHERE r.product_id = $1 AND r.merchant_id = $2 AND r.hidden_at IS NULL
+                       AND NOT EXISTS (SELECT 1 FROM blocks b
+                                       WHERE (b.blocker_id = r.author_id AND b.blocked_id = $3)
+                                          OR (b.blocker_id = $3 AND b.blocked_id = r.author_id)){after}
+                     ORDER BY r.created_at DESC, r.id DESC LIMIT $4"
+                );
+                c.query(&sql, &params)?
+                    .iter()
+                    .map(review_from_row)
+                    .collect::<AppResult<Vec<_>>>()
+            })
+            .await?;
+        let p = Page::from_rows(rows, limit, |(ms, r)| (*ms, r.id.clone()));
+        Ok(Page {
+            items: p.items.into_iter().map(|(_, r)| r).collect(),
+            next_cursor: p.next_cursor,
+        })
+    }
+
+    /// A product's rating over its reviews that are not hidden.
+    pub async fn product_rating(
+        &self,
+        who: Option<&Principal>,
+        merchant_id: &str,
+        product_id: &str,
+    ) -> AppResult<Rating> {
+        let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
+        self.db
+            .read(move |c| {
+                check_product_readable(c, who.as_ref(), &mid, &pid)?;
+                let per = |n: i64| {
+                    format!(
+                        "CAST(COALESCE(SUM(CASE WHEN rating = {n} THEN 1 ELSE 0 END), 0) AS bigint)"
+                    )
+                };
+                let sql = format!(
+                    "SELECT COUNT(*),
+                            CASE WHEN COUNT(*) = 0 THEN 0
+                                 ELSE CAST(SUM(rating) AS bigint) * 100 / COUNT(*) END,
+                            {}, {}, {}, {}, {}
+                     FROM reviews WHERE product_id = $1 AND merchant_id = $2 AND hidden_at IS NULL",
+                    per(1),
+                    per(2),
+                    per(3),
+                    per(4),
+                    per(5)
+                );
+                let r = c.query_one(&sql, args![&pid, &mid])?;
+                let mut distribution = BTreeMap::new();
+                for n in 1..=5 {
+                    distribution.insert(n.to_string(), r.int(1 + n)?);
+                }
+                Ok(Rating {
+                    count: r.int(0)?,
+                    mean_x100: r.int(1)?,
+                    distribution,
+                })
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratings_and_images() {
+        for ok in 1..=5 {
+            assert_eq!(parse_rating(ok).unwrap(), ok);
+        }
+        for bad in [0, 6, -1, i64::MAX] {
+            assert!(
+                matches!(parse_rating(bad), Err(AppError::Invalid { field, .. }) if field == "rating")
+            );
+        }
+        let id = MediaId::of(b"a").as_str().to_owned();
+        assert_eq!(
+            parse_review_images(std::slice::from_ref(&id)).unwrap(),
+            vec![id.clone()]
+        );
+        assert!(
+            matches!(parse_review_images(&[id.clone(), id.clone()]), Err(AppError::Invalid { field, .. }) if field == "images[1]")
+        );
+        assert!(
+            matches!(parse_review_images(&["../x".into()]), Err(AppError::Invalid { field, .. }) if field == "images[0]")
+        );
+        let ten: Vec<String> = (0..10u8)
+            .map(|i| MediaId::of(&[i]).as_str().to_owned())
+            .collect();
+        assert!(
+            matches!(parse_review_images(&ten), Err(AppError::Invalid { field, .. }) if field == "images")
+        );
+    }
+}
