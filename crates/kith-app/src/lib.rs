@@ -134,6 +134,8 @@ pub struct App {
     pub insight: Arc<insight::GraphCache>,
     /// Per-member rate limit windows ([`platform::limits`]).
     pub limits: Arc<platform::limits::MemberLimits>,
+    /// The background job kinds this server runs, each context's registered here.
+    pub jobs: Arc<events::jobs::JobRegistry>,
 }
 
 impl App {
@@ -145,12 +147,24 @@ impl App {
             search: discovery::search::SearchHandle::default(),
             insight: Arc::default(),
             limits: Arc::default(),
+            jobs: Arc::new(job_registry()),
         }
     }
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
     }
+}
+
+/// Every context's background jobs. The queue ([`events::jobs`]) runs what is registered
+/// here and knows nothing else, so the contexts that schedule work depend on events, never
+/// the other way round.
+fn job_registry() -> events::jobs::JobRegistry {
+    let mut jobs = events::jobs::JobRegistry::default();
+    events::webhooks::register_jobs(&mut jobs);
+    commerce::orders::register_jobs(&mut jobs);
+    group_buy::register_jobs(&mut jobs);
+    jobs
 }
 
 /// Unix milliseconds → RFC 3339 (`2026-11-22T14:10:44.123Z`), the API's time format.

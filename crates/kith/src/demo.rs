@@ -663,10 +663,10 @@ async fn more_orders(
         .map_err(e)?;
         app.confirm_receipt(&who, &o.id).await.map_err(e)?;
         // The after-sale window is zero days: the completion job is due now.
-        kith_app::commerce::orders::run_job(
+        kith_app::commerce::orders::run_timer(
             app,
-            kith_app::commerce::orders::JOB_COMPLETE,
-            &serde_json::json!({ "order_id": o.id }),
+            kith_app::commerce::orders::Timer::Complete,
+            o.id.clone(),
         )
         .await
         .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
@@ -1199,10 +1199,10 @@ async fn money_sharing(
     }
     let t = hours_ago(app, 9 * DAY);
     for (i, id) in &completed {
-        kith_app::commerce::orders::run_job(
+        kith_app::commerce::orders::run_timer(
             &t,
-            kith_app::commerce::orders::JOB_COMPLETE,
-            &serde_json::json!({ "order_id": id }),
+            kith_app::commerce::orders::Timer::Complete,
+            id.clone(),
         )
         .await
         .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;

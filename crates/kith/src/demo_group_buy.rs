@@ -243,7 +243,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     .await?;
     let gid = seat(app, &then, FAILED[0], &k.id, None).await?;
     seat(app, &hours_ago(app, 29), FAILED[1], &k.id, Some(&gid)).await?;
-    kith_app::group_buy::run_job(app, &serde_json::json!({ "group_id": gid }))
+    kith_app::group_buy::expire_group(app, gid.clone())
         .await
         .map_err(|m| anyhow::anyhow!("demo group-buy: expiring {gid}: {m}"))?;
     Ok(())

@@ -17,7 +17,7 @@ use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_t
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, parse_id};
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most images one product shows (a 3×3 grid).
 pub const MAX_IMAGES: usize = 9;

@@ -18,7 +18,7 @@ use crate::platform::auth::{StaffNeed, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, parse_id};
 use crate::platform::page::{Page, PageRequest, encode_cursor};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// The name of every merchant's default warehouse, created on first use.
 pub const DEFAULT_WAREHOUSE: &str = "主仓库";

@@ -15,19 +15,74 @@ use kith_store::{Conn, Row, args};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::money::ledger::{self, Refs};
 use crate::platform::auth::{StaffNeed, merchant_status, require_clerk_of, require_staff};
 use crate::platform::ids::new_id;
 use crate::platform::page::{Page, PageRequest};
 use crate::{
-    App, AppError, AppResult, Principal, commerce::catalog, commerce::inventory, events::jobs,
-    events::outbox, money::commissions, rfc3339,
+    App, AppError, AppResult, Principal, commerce::catalog, commerce::inventory,
+    money::commissions, platform::outbox, rfc3339,
 };
 
-/// Job kinds this module schedules (run by `jobs::run_once`).
-pub const JOB_EXPIRE: &str = "order.expire";
-pub const JOB_AUTO_CONFIRM: &str = "order.auto_confirm";
-pub const JOB_COMPLETE: &str = "order.complete";
+/// The timers of an order's life. Each is a job whose payload is `{"order_id": "…"}`;
+/// every one is a no-op when the order has moved on, because jobs may run late or twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// `order.expire`: an order still unpaid at its deadline is cancelled.
+    Expire,
+    /// `order.auto_confirm`: a shipped order the buyer did not confirm is delivered.
+    AutoConfirm,
+    /// `order.complete`: the after-sale window closed; the merchant's money settles.
+    Complete,
+}
+
+/// Declares one timer's job struct: the kind stored in `jobs.kind` and the [`Timer`] it
+/// runs. The three share their payload and their handler, [`run_timer`].
+macro_rules! order_timer_job {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $timer:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        pub struct $name {
+            pub order_id: String,
+        }
+
+        impl Job for $name {
+            const KIND: &'static str = $kind;
+            const MAX_ATTEMPTS: i64 = 5;
+
+            async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+                Ok(run_timer(app, $timer, self.order_id).await?)
+            }
+        }
+    };
+}
+
+order_timer_job!(
+    /// Cancels an order still unpaid at its deadline.
+    ExpireUnpaid,
+    "order.expire",
+    Timer::Expire
+);
+order_timer_job!(
+    /// Delivers a shipped order whose buyer did not confirm receipt in time.
+    AutoConfirm,
+    "order.auto_confirm",
+    Timer::AutoConfirm
+);
+order_timer_job!(
+    /// Completes an order when its after-sale window closes.
+    CompleteOrder,
+    "order.complete",
+    Timer::Complete
+);
+
+/// Registers this module's jobs (called once when the [`App`] is built).
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<ExpireUnpaid>()
+        .register::<AutoConfirm>()
+        .register::<CompleteOrder>();
+}
 
 /// Most lines one order may have.
 pub const MAX_LINES: usize = 50;
@@ -392,15 +447,13 @@ fn commit_all(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     Ok(())
 }
 
-fn schedule(c: &mut dyn Conn, now: i64, kind: &str, order_id: &str, at: i64) -> AppResult<()> {
-    jobs::enqueue(
-        c,
-        now,
-        kind,
-        &serde_json::json!({ "order_id": order_id }),
-        at,
-        5,
-    )?;
+fn schedule(c: &mut dyn Conn, now: i64, timer: Timer, order_id: &str, at: i64) -> AppResult<()> {
+    let order_id = order_id.to_owned();
+    match timer {
+        Timer::Expire => jobs::enqueue(c, now, &ExpireUnpaid { order_id }, at)?,
+        Timer::AutoConfirm => jobs::enqueue(c, now, &AutoConfirm { order_id }, at)?,
+        Timer::Complete => jobs::enqueue(c, now, &CompleteOrder { order_id }, at)?,
+    };
     Ok(())
 }
 
@@ -604,7 +657,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
             "order_id": id, "buyer_id": o.buyer, "total_fen": totals.total.get(),
         }),
     )?;
-    schedule(c, now, JOB_EXPIRE, &id, deadline)?;
+    schedule(c, now, Timer::Expire, &id, deadline)?;
     Ok(id)
 }
 
@@ -941,7 +994,7 @@ impl App {
                     args![&carrier, &tracking, now, confirm_at, &oid],
                 )?;
                 transition(c, now, &o, next, Actor::Staff(&who.account_id), &format!("{carrier} {tracking}"))?;
-                schedule(c, now, JOB_AUTO_CONFIRM, &oid, confirm_at)?;
+                schedule(c, now, Timer::AutoConfirm, &oid, confirm_at)?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, false)
             })
@@ -1060,7 +1113,7 @@ impl App {
                 c.execute("UPDATE orders SET delivered_at = $1, after_sale_ends_at = $2 WHERE id = $3", args![now, ends, &oid])?;
                 transition(c, now, &o, next, Actor::Clerk(&who.account_id), "picked up")?;
                 commissions::on_delivered(c, now, &oid, &o.merchant_id)?;
-                schedule(c, now, JOB_COMPLETE, &oid, ends)?;
+                schedule(c, now, Timer::Complete, &oid, ends)?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, false)
             })
@@ -1218,7 +1271,7 @@ fn deliver(
     )?;
     transition(c, now, o, next, actor, note)?;
     commissions::on_delivered(c, now, &o.id, &o.merchant_id)?;
-    schedule(c, now, JOB_COMPLETE, &o.id, ends)
+    schedule(c, now, Timer::Complete, &o.id, ends)
 }
 
 /// Moves a refund's money back through the provider that took it.
@@ -1384,29 +1437,23 @@ pub(crate) fn refund(
     refund_from_row(&r)
 }
 
-/// Runs one order job (`order.expire`, `order.auto_confirm`, `order.complete`). Each is a
-/// no-op when the order has moved on: jobs may run late or twice.
-pub async fn run_job(app: &App, kind: &str, payload: &serde_json::Value) -> Result<(), String> {
-    let Some(oid) = payload
-        .get("order_id")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-    else {
-        return Err("payload has no order_id".into());
-    };
+/// Runs one of an order's timers. Each is a no-op when the order has moved on: jobs may
+/// run late or twice.
+pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
     let now = app.now_ms();
-    let kind = kind.to_owned();
     app.db
         .write(move |c| {
             let o = lock_order(c, &oid)?;
-            match kind.as_str() {
-                JOB_EXPIRE if o.status == OrderStatus::PendingPayment && now >= o.pay_deadline => {
+            match timer {
+                Timer::Expire
+                    if o.status == OrderStatus::PendingPayment && now >= o.pay_deadline =>
+                {
                     cancel(c, now, &o, Actor::System, "unpaid at the deadline")
                 }
-                JOB_AUTO_CONFIRM if o.status == OrderStatus::Shipped => {
+                Timer::AutoConfirm if o.status == OrderStatus::Shipped => {
                     deliver(c, now, &o, Actor::System, "receipt auto-confirmed")
                 }
-                JOB_COMPLETE
+                Timer::Complete
                     if matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) =>
                 {
                     let ends = o.row.opt_int(18)?.unwrap_or(0);
@@ -1420,7 +1467,6 @@ pub async fn run_job(app: &App, kind: &str, payload: &serde_json::Value) -> Resu
             }
         })
         .await
-        .map_err(|e: AppError| e.to_string())
 }
 
 /// The after-sale window closed: the merchant's money for this order becomes available.

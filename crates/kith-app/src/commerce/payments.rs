@@ -27,7 +27,7 @@ use crate::commerce::orders::{self, Actor};
 use crate::money::ledger::{self, Refs};
 use crate::platform::ids::new_id;
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// The providers kith knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

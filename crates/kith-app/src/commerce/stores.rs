@@ -10,7 +10,7 @@ use crate::platform::auth::{
 };
 use crate::platform::ids::new_id;
 use crate::platform::merchants::{Invitation, insert_invitation};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 #[derive(Debug, Clone, Default)]
 pub struct StoreInput {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::new_id;
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tier {

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::discovery::search::{BOUGHT, Circle, FRIENDS_OF_1};
 use crate::social::posts::{PersonRef, Post, query_posts};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most names shown on "friends who bought it".
 pub const MAX_NAMES: usize = 3;

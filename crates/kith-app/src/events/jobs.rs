@@ -1,5 +1,6 @@
 //! Leased background jobs: the durable queue of work that happens after a request has
-//! committed (today: webhook deliveries; later settlement, group-buy expiry, reindexing).
+//! committed — webhook deliveries, unpaid-order expiry, receipt auto-confirmation, order
+//! completion at the end of the after-sale window, group-buy expiry.
 //!
 //! A job is a row in `jobs`. A worker *claims* due jobs by writing its name and a lease
 //! expiry onto them in one transaction; on PostgreSQL the SELECT takes its rows with
@@ -10,20 +11,137 @@
 //! the same time. Finishing a job (complete, retry, fail) only counts if the caller still
 //! owns the lease, so a worker that lost its lease cannot overwrite its successor's work.
 //!
+//! The queue knows no job. Each kind is a struct implementing [`Job`] (its fields are the
+//! payload), owned by the context that schedules it; the context registers it in the
+//! [`JobRegistry`] when the [`App`] is built (`App::new` calls each context's
+//! `register_jobs`). So this module imports no use case, and a new kind of work adds a
+//! struct and one registration, not a branch here.
+//!
 //! Every owner name must be unique per worker (host name plus a random suffix, say): two
 //! workers with one name would both count as the lease holder.
 //!
 //! Time comes from the [`App`]'s clock, so tests move it forward instead of sleeping.
 
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use kith_store::{Conn, StoreError, args};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::{App, AppError, AppResult};
 
-/// The job that delivers one webhook delivery (payload `{"delivery_id": "…"}`).
-pub const WEBHOOK_DELIVER: &str = "webhook.deliver";
+/// A kind of background work. The struct is the payload: it is stored as JSON in the job's
+/// row and parsed back before [`Job::run`].
+pub trait Job: Serialize + DeserializeOwned + Send + 'static {
+    /// The kind written to `jobs.kind`. Queued rows carry it across upgrades, so a kind is
+    /// never renamed once shipped.
+    const KIND: &'static str;
+    /// Attempts before the job fails for good (at least one is always made).
+    const MAX_ATTEMPTS: i64;
+    /// Does the work. `Err` asks for a retry with backoff, or fails the job on its last
+    /// attempt; a job must be a no-op when the world has moved on, because jobs may run
+    /// late or twice.
+    fn run(
+        self,
+        app: &App,
+        attempt: &ClaimedJob,
+    ) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// Why one attempt at a job did not finish. Recorded as the job's `last_error`.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The stored payload does not parse as the kind's struct; no retry can help, but the
+    /// attempts run out as for any failure, so the row stays for an operator to read.
+    #[error("payload of {kind} does not parse: {source}")]
+    Payload {
+        kind: &'static str,
+        source: serde_json::Error,
+    },
+    /// A rule or storage failure inside the job's own transaction.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// An outside party did not take the work (a webhook receiver that did not answer
+    /// 2xx): try again later.
+    #[error("{0}")]
+    Outside(String),
+}
+
+type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
+type Handler = Box<dyn Fn(App, ClaimedJob) -> JobFuture + Send + Sync>;
+
+/// Job kinds this server can run, each with its handler. Filled once when the [`App`] is
+/// built; a claimed job of a kind not in here fails at once (a newer server queued it).
+#[derive(Default)]
+pub struct JobRegistry {
+    handlers: BTreeMap<&'static str, Handler>,
+}
+
+impl std::fmt::Debug for JobRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.handlers.keys()).finish()
+    }
+}
+
+impl JobRegistry {
+    /// Registers `J`. Two registrations of one kind are a programming error: the second
+    /// would silently take the first one's jobs.
+    pub fn register<J: Job>(&mut self) -> &mut Self {
+        let handler: Handler = Box::new(|app: App, claimed: ClaimedJob| {
+            Box::pin(async move {
+                let job: J = serde_json::from_value(claimed.payload.clone()).map_err(|source| {
+                    JobError::Payload {
+                        kind: J::KIND,
+                        source,
+                    }
+                })?;
+                job.run(&app, &claimed).await
+            })
+        });
+        let previous = self.handlers.insert(J::KIND, handler);
+        assert!(previous.is_none(), "job kind {} registered twice", J::KIND);
+        self
+    }
+
+    /// The kinds registered, in order.
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.handlers.keys().copied()
+    }
+
+    fn handler(&self, kind: &str) -> Option<&Handler> {
+        self.handlers.get(kind)
+    }
+}
+
+/// Queues `job` inside the caller's transaction, so the job exists if and only if the
+/// change that needs it commits. Returns the job's id.
+pub fn enqueue<J: Job>(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    job: &J,
+    run_at_ms: i64,
+) -> Result<String, StoreError> {
+    let payload = serde_json::to_value(job)
+        .map_err(|e| StoreError::Other(format!("serialize job {}: {e}", J::KIND)))?;
+    enqueue_raw(c, now_ms, J::KIND, &payload, run_at_ms, J::MAX_ATTEMPTS)
+}
+
+/// [`enqueue`] with a number of attempts from settings rather than the kind's default
+/// (webhook deliveries: `webhook_max_attempts`).
+pub fn enqueue_with_attempts<J: Job>(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    job: &J,
+    run_at_ms: i64,
+    max_attempts: i64,
+) -> Result<String, StoreError> {
+    let payload = serde_json::to_value(job)
+        .map_err(|e| StoreError::Other(format!("serialize job {}: {e}", J::KIND)))?;
+    enqueue_raw(c, now_ms, J::KIND, &payload, run_at_ms, max_attempts)
+}
 
 /// Most jobs one [`run_once`] claims. They run concurrently, so this also bounds how many
 /// outgoing requests a server has in flight.
@@ -61,9 +179,9 @@ impl ClaimedJob {
     }
 }
 
-/// Queues a job inside the caller's transaction, so the job exists if and only if the
-/// change that needs it commits. Returns the job's id.
-pub fn enqueue(
+/// Queues a job of a kind given by name with a raw payload: the one writer of `jobs` rows
+/// (typed callers go through [`enqueue`]; the queue's own tests use kinds no handler has).
+pub(crate) fn enqueue_raw(
     c: &mut dyn Conn,
     now_ms: i64,
     kind: &str,
@@ -268,29 +386,26 @@ pub async fn run_once(app: &App, owner: &str) -> AppResult<usize> {
 /// one job's bookkeeping failing must not hide the others' results, and the lease makes
 /// sure an unrecorded job is run again.
 async fn run_job(app: &App, owner: &str, job: ClaimedJob) {
-    let outcome = match job.kind.as_str() {
-        WEBHOOK_DELIVER => crate::events::webhooks::deliver(app, &job).await,
-        crate::commerce::orders::JOB_EXPIRE
-        | crate::commerce::orders::JOB_AUTO_CONFIRM
-        | crate::commerce::orders::JOB_COMPLETE => {
-            crate::commerce::orders::run_job(app, &job.kind, &job.payload).await
+    let Some(handler) = app.jobs.handler(&job.kind) else {
+        let error = format!(
+            "unknown job kind {:?}: no handler in this version of kith",
+            job.kind
+        );
+        tracing::error!(job_id = %job.id, kind = %job.kind, "failing job of unknown kind");
+        if let Err(e) = fail(app, &job.id, owner, &error).await {
+            tracing::error!(job_id = %job.id, error = %e, "could not fail job");
         }
-        crate::group_buy::JOB_EXPIRE => crate::group_buy::run_job(app, &job.payload).await,
-        other => {
-            let error = format!("unknown job kind {other:?}: no handler in this version of kith");
-            tracing::error!(job_id = %job.id, kind = %other, "failing job of unknown kind");
-            if let Err(e) = fail(app, &job.id, owner, &error).await {
-                tracing::error!(job_id = %job.id, error = %e, "could not fail job");
-            }
-            return;
-        }
+        return;
     };
+    let outcome = handler(app.clone(), job.clone()).await;
     let recorded = match outcome {
         Ok(()) => complete(app, &job.id, owner).await,
         Err(error) => {
+            let error = error.to_string();
             tracing::warn!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, %error, "job attempt failed");
-            // One backoff policy for every kind: the webhook settings are the only ones
-            // there are, and webhooks are the only kind so far.
+            // One backoff policy for every kind, from the webhook settings: deliveries are
+            // the only kind that fails for outside reasons; the others fail only when
+            // storage does, where the same backoff serves.
             let delay = backoff_ms(
                 job.attempts,
                 app.config.webhook_backoff_base_secs,
@@ -367,7 +482,7 @@ mod tests {
         let now = app.now_ms();
         let kind = kind.to_owned();
         app.db
-            .write(move |c| enqueue(c, now, &kind, &serde_json::json!({"n": 1}), run_at, max))
+            .write(move |c| enqueue_raw(c, now, &kind, &serde_json::json!({"n": 1}), run_at, max))
             .await
             .unwrap()
     }
@@ -461,7 +576,7 @@ mod tests {
         app.db
             .write(move |c| {
                 for i in 0..50 {
-                    enqueue(c, now, "test.lease", &serde_json::json!({ "i": i }), now, 3)?;
+                    enqueue_raw(c, now, "test.lease", &serde_json::json!({ "i": i }), now, 3)?;
                 }
                 Ok::<_, StoreError>(())
             })

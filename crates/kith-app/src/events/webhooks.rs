@@ -3,7 +3,7 @@
 //! consumer.
 //!
 //! ## Flow
-//! 1. A use case commits a change together with its outbox event ([`crate::events::outbox`]).
+//! 1. A use case commits a change together with its outbox event ([`crate::platform::outbox`]).
 //! 2. [`dispatch_outbox`] (run by the background worker) turns each new event of a merchant
 //!    into one `webhook_deliveries` row per matching active endpoint, and queues one
 //!    `webhook.deliver` job per delivery — in the same transaction that marks the event
@@ -30,7 +30,7 @@ use kith_domain::BoundedText;
 use kith_store::{Conn, Row, StoreError, args};
 use serde::{Deserialize, Serialize};
 
-use crate::events::jobs::{self, ClaimedJob};
+use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{new_id, new_secret, parse_id};
 use crate::platform::page::{Page, PageRequest};
@@ -324,7 +324,7 @@ pub async fn create_endpoint(
             )?;
             // The URL is left out of the event: merchants often put access tokens in it,
             // and events travel to other endpoints and, later, other consumers.
-            crate::events::outbox::emit(
+            crate::platform::outbox::emit(
                 c,
                 now,
                 "webhook_endpoint.created",
@@ -395,7 +395,7 @@ pub async fn delete_endpoint(
                 "UPDATE webhook_endpoints SET active = $2 WHERE id = $1",
                 args![&endpoint_id, false],
             )?;
-            crate::events::outbox::emit(
+            crate::platform::outbox::emit(
                 c,
                 now,
                 "webhook_endpoint.deleted",
@@ -595,11 +595,10 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                             ],
                         )?;
                         if inserted == 1 {
-                            jobs::enqueue(
+                            jobs::enqueue_with_attempts(
                                 c,
                                 now,
-                                jobs::WEBHOOK_DELIVER,
-                                &serde_json::json!({ "delivery_id": delivery_id }),
+                                &Deliver { delivery_id },
                                 now,
                                 max_attempts,
                             )?;
@@ -662,40 +661,60 @@ enum Outcome {
     NoAnswer(String),
 }
 
-/// The `webhook.deliver` job: one attempt at one delivery. Returns `Err` when the attempt
-/// failed and the job should be retried (or, on its last attempt, fail); the delivery row
-/// is kept in step: delivered, failed on the last attempt, or pending with its next
-/// attempt time. A delivery already settled (a re-run after a crash) is left alone.
-pub async fn deliver(app: &App, job: &ClaimedJob) -> Result<(), String> {
-    let delivery_id = job
-        .payload
-        .get("delivery_id")
-        .and_then(serde_json::Value::as_str)
-        .and_then(parse_id)
-        .ok_or_else(|| format!("job payload has no valid delivery_id: {}", job.payload))?;
-    let p = load_pending(app, &delivery_id)
-        .await
-        .map_err(|e| e.to_string())?;
+/// The `webhook.deliver` job: one attempt at one delivery (payload `{"delivery_id": "…"}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Deliver {
+    pub delivery_id: String,
+}
+
+impl Job for Deliver {
+    const KIND: &'static str = "webhook.deliver";
+    /// Only a fallback: deliveries are queued with `webhook_max_attempts` from settings.
+    const MAX_ATTEMPTS: i64 = 12;
+
+    async fn run(self, app: &App, attempt: &ClaimedJob) -> Result<(), JobError> {
+        deliver(app, &self.delivery_id, attempt).await
+    }
+}
+
+/// Registers this context's jobs (called once when the [`App`] is built).
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<Deliver>();
+}
+
+/// One attempt at one delivery. Returns `Err` when the attempt failed and the job should
+/// be retried (or, on its last attempt, fail); the delivery row is kept in step: delivered,
+/// failed on the last attempt, or pending with its next attempt time. A delivery already
+/// settled (a re-run after a crash) is left alone.
+async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), JobError> {
+    let delivery_id = parse_id(delivery_id).ok_or_else(|| {
+        JobError::Outside(format!(
+            "job payload has no valid delivery_id: {delivery_id}"
+        ))
+    })?;
+    let p = load_pending(app, &delivery_id).await?;
     if p.status != "pending" {
         return Ok(());
     }
     if !p.active {
-        settle(app, &delivery_id, "failed")
-            .await
-            .map_err(|e| e.to_string())?;
+        settle(app, &delivery_id, "failed").await?;
         return Ok(());
     }
     if job.attempts > job.max_attempts {
         // A worker lost its lease during the last attempt (it crashed or stalled): the
         // attempt's outcome is unknown and no attempts are left.
-        settle(app, &delivery_id, "failed")
-            .await
-            .map_err(|e| e.to_string())?;
-        return Err("the last attempt was interrupted; no attempts left".into());
+        settle(app, &delivery_id, "failed").await?;
+        return Err(JobError::Outside(
+            "the last attempt was interrupted; no attempts left".into(),
+        ));
     }
 
-    let data: serde_json::Value = serde_json::from_str(&p.payload)
-        .map_err(|e| format!("outbox event {} has an unreadable payload: {e}", p.event_id))?;
+    let data: serde_json::Value = serde_json::from_str(&p.payload).map_err(|e| {
+        JobError::App(AppError::Internal(format!(
+            "outbox event {} has an unreadable payload: {e}",
+            p.event_id
+        )))
+    })?;
     let event_id = p.event_id.to_string();
     let body = serde_json::to_vec(&serde_json::json!({
         "id": event_id,
@@ -704,7 +723,7 @@ pub async fn deliver(app: &App, job: &ClaimedJob) -> Result<(), String> {
         "merchant_id": p.merchant_id,
         "data": data,
     }))
-    .map_err(|e| format!("serialize webhook body: {e}"))?;
+    .map_err(|e| JobError::App(AppError::Internal(format!("serialize webhook body: {e}"))))?;
 
     let started_at = app.now_ms();
     let signature =
@@ -772,13 +791,14 @@ pub async fn deliver(app: &App, job: &ClaimedJob) -> Result<(), String> {
             }
             Ok::<_, AppError>(())
         })
-        .await
-        .map_err(|e| format!("could not record the attempt: {e}"))?;
+        .await?;
 
     match outcome {
         _ if success => Ok(()),
-        Outcome::Answered { status, .. } => Err(format!("receiver answered HTTP {status}")),
-        Outcome::NoAnswer(e) => Err(e),
+        Outcome::Answered { status, .. } => Err(JobError::Outside(format!(
+            "receiver answered HTTP {status}"
+        ))),
+        Outcome::NoAnswer(e) => Err(JobError::Outside(e)),
     }
 }
 
@@ -1090,7 +1110,7 @@ pub(crate) mod test_support {
             self.app
                 .db
                 .write(move |c| {
-                    crate::events::outbox::emit(
+                    crate::platform::outbox::emit(
                         c,
                         now,
                         &topic,

@@ -29,18 +29,37 @@ use kith_domain::group_buy::{self, CampaignTerms, GroupState, GroupStatus};
 use kith_domain::order::{DeliveryMethod, OrderStatus};
 use kith_domain::{BoundedText, Fen, Quantity};
 use kith_store::{Conn, Row, args};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::commerce::orders::{self, Actor, Address, NewOrder, Order};
+use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{new_id, parse_id};
 use crate::{
-    App, AppError, AppResult, Principal, commerce::catalog, events::jobs, events::outbox,
-    money::commissions, rfc3339,
+    App, AppError, AppResult, Principal, commerce::catalog, events::jobs, money::commissions,
+    platform::outbox, rfc3339,
 };
 
-/// The job that fails a group whose time ran out.
-pub const JOB_EXPIRE: &str = "group.expire";
+/// The `group.expire` job: a group still gathering at its expiry fails (payload
+/// `{"group_id": "…"}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpireGroup {
+    pub group_id: String,
+}
+
+impl Job for ExpireGroup {
+    const KIND: &'static str = "group.expire";
+    const MAX_ATTEMPTS: i64 = 5;
+
+    async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+        Ok(expire_group(app, self.group_id).await?)
+    }
+}
+
+/// Registers this context's jobs (called once when the [`App`] is built).
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<ExpireGroup>();
+}
 /// Most joinable groups listed at once.
 const JOINABLE_LIMIT: i64 = 20;
 
@@ -398,10 +417,10 @@ pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppRe
         jobs::enqueue(
             c,
             now,
-            JOB_EXPIRE,
-            &serde_json::json!({ "group_id": g.id }),
+            &ExpireGroup {
+                group_id: g.id.clone(),
+            },
             expires,
-            5,
         )?;
         emit(
             c,
@@ -604,16 +623,9 @@ fn fail(c: &mut dyn Conn, now: i64, group_id: &str, reason: &str) -> AppResult<(
     )
 }
 
-/// Runs `group.expire`: a group still gathering at its expiry fails. A no-op when it has
-/// moved on (jobs may run late or twice).
-pub async fn run_job(app: &App, payload: &serde_json::Value) -> Result<(), String> {
-    let Some(gid) = payload
-        .get("group_id")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned)
-    else {
-        return Err("payload has no group_id".into());
-    };
+/// Fails a group still gathering at its expiry. A no-op when it has moved on (the job may
+/// run late or twice).
+pub async fn expire_group(app: &App, gid: String) -> AppResult<()> {
     let now = app.now_ms();
     app.db
         .write(move |c| {
@@ -640,7 +652,6 @@ pub async fn run_job(app: &App, payload: &serde_json::Value) -> Result<(), Strin
             Ok(())
         })
         .await
-        .map_err(|e: AppError| e.to_string())
 }
 
 /// Takes a seat for `who` (a new group when `group` is `None`) and places its order.

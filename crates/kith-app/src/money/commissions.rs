@@ -32,7 +32,7 @@ use crate::money::ledger::{self, Refs};
 use crate::money::sharing;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 

@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::platform::accounts::{Account, Registration};
 use crate::platform::ids::new_id;
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339, social::visibility};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339, social::visibility};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 /// How far up a binding chain the cycle check walks at most (deeper trees are refused).

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::commissions::{self, require_self_or_staff};
 use crate::money::ledger::{self, Refs};
 use crate::platform::ids::new_id;
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 

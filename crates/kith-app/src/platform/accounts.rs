@@ -13,7 +13,7 @@ use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
 use crate::platform::ids::{new_id, new_secret, sha256_hex};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// What a person sends to register. At least one of phone and email.
 #[derive(Debug, Clone)]

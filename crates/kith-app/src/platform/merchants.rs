@@ -9,7 +9,7 @@ use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_t
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, new_secret, sha256_hex};
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 #[derive(Debug, Clone, Default)]
 pub struct MerchantInput {

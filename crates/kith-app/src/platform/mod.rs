@@ -2,14 +2,17 @@
 //!
 //! Owns accounts and sessions ([`accounts`]), the principal and access checks ([`auth`]),
 //! merchants with their staff and invitations ([`merchants`]), stored `Idempotency-Key`
-//! responses ([`idempotency`]), per-member rate windows ([`limits`]), ids and secrets
+//! responses ([`idempotency`]), the transactional outbox every context writes its events to
+//! ([`outbox`]), per-member rate windows ([`limits`]), ids and secrets
 //! ([`ids`]), keyset pages ([`page`]) and the one application error ([`error`]).
 //!
 //! Writes: `accounts`, `sessions`, `login_failures`, `merchants`, `merchant_staff`,
-//! `invitations`, `store_clerks` (a clerk's invitation is accepted here), `idempotency_keys`.
+//! `invitations`, `store_clerks` (a clerk's invitation is accepted here), `idempotency_keys`,
+//! `outbox`.
 //!
 //! Surface to the other contexts: [`auth::Principal`] and its checks, [`error::AppError`],
-//! [`ids::new_id`], [`page::PageRequest`]/[`page::Page`], `accounts::insert_account` and
+//! [`ids::new_id`], [`page::PageRequest`]/[`page::Page`], [`outbox::emit`] (inside the
+//! caller's transaction), `accounts::insert_account` and
 //! `accounts::parse_registration` (sign-up through a share link), `merchants` lookups.
 //!
 //! Never: imports another context of kith-app. Everything else depends on this one, so a
@@ -22,4 +25,5 @@ pub mod idempotency;
 pub mod ids;
 pub mod limits;
 pub mod merchants;
+pub mod outbox;
 pub mod page;

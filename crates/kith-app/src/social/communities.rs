@@ -30,7 +30,7 @@ use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{new_id, parse_id, sha256_hex};
 use crate::platform::page::{NIL_ID, Page, PageRequest};
 use crate::social::relationships::no_block;
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most tags a community carries.
 pub const MAX_TAGS: usize = 10;

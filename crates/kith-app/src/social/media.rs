@@ -64,7 +64,7 @@ use kith_store::{Conn, Row, args};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Largest upload accepted (10 MiB). The HTTP route answers 413 beyond it.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;

@@ -22,7 +22,7 @@ use crate::platform::ids::{new_id, parse_id};
 use crate::platform::page::{Page, PageRequest};
 use crate::social::relationships::no_block;
 use crate::social::visibility::{can_see_post, post_visible, viewer_id};
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Longest post body, in characters.
 pub const MAX_BODY_CHARS: usize = 2000;

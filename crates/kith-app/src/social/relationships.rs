@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::platform::page::{NIL_ID, Page, PageRequest};
 use crate::social::visibility::blocked_between;
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// A member as others see them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -27,7 +27,7 @@ use crate::platform::ids::new_id;
 use crate::platform::page::{NIL_ID, Page, PageRequest};
 use crate::social::media::{MediaId, MediaRef};
 use crate::social::visibility::viewer_id;
-use crate::{App, AppError, AppResult, Principal, events::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most images on one review (a 3×3 grid).
 pub const MAX_REVIEW_IMAGES: usize = 9;

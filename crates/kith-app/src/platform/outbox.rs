@@ -1,7 +1,12 @@
 //! The transactional outbox. Every state change writes its event here in the same
-//! transaction, so an event exists if and only if its change committed. Consumers
-//! (webhooks now; search indexing and streams later) read it asynchronously and never
-//! block the request that wrote it.
+//! transaction, so an event exists if and only if its change committed. Two consumers read
+//! it asynchronously, each after its own cursor, and never block the request that wrote
+//! it: webhook dispatch (`events::webhooks::dispatch_outbox`, which marks rows dispatched)
+//! and the search indexer (`discovery::search::run_indexer`).
+//!
+//! It lives in platform, not in events, because every context writes it — platform's
+//! own accounts and merchants included — while events (jobs, webhooks) depends on
+//! platform: keeping the table's writer at the bottom keeps the graph acyclic.
 
 use kith_store::{Conn, StoreError, args};
 use serde::Serialize;
