@@ -136,6 +136,8 @@ pub struct App {
     pub limits: Arc<platform::limits::MemberLimits>,
     /// The background job kinds this server runs, each context's registered here.
     pub jobs: Arc<events::jobs::JobRegistry>,
+    /// The kinds of order beyond the ordinary one, hooked into every order's life.
+    pub lifecycle: Arc<commerce::lifecycle::Lifecycle>,
 }
 
 impl App {
@@ -148,6 +150,7 @@ impl App {
             insight: Arc::default(),
             limits: Arc::default(),
             jobs: Arc::new(job_registry()),
+            lifecycle: Arc::new(order_kinds()),
         }
     }
 
@@ -165,6 +168,14 @@ fn job_registry() -> events::jobs::JobRegistry {
     commerce::orders::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
     jobs
+}
+
+/// Every kind of order beyond the ordinary one. The order lifecycle
+/// ([`commerce::lifecycle`]) calls their hooks, so commerce never imports them.
+fn order_kinds() -> commerce::lifecycle::Lifecycle {
+    let mut kinds = commerce::lifecycle::Lifecycle::default();
+    kinds.register(group_buy::GroupSeats);
+    kinds
 }
 
 /// Unix milliseconds → RFC 3339 (`2026-11-22T14:10:44.123Z`), the API's time format.

@@ -15,6 +15,7 @@ use kith_store::{Conn, Row, args};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::commerce::lifecycle::Lifecycle;
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::money::ledger::{self, Refs};
 use crate::platform::auth::{StaffNeed, merchant_status, require_clerk_of, require_staff};
@@ -387,7 +388,7 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
 }
 
 /// Records a transition: the status column, its event row and its outbox event.
-fn transition(
+pub(crate) fn transition(
     c: &mut dyn Conn,
     now: i64,
     o: &OrderRow,
@@ -467,38 +468,6 @@ fn buyer_tier(c: &mut dyn Conn, merchant_id: &str, buyer: &str) -> AppResult<Opt
         .transpose()?)
 }
 
-/// Marks an order paid (by `provider`): an ordinary order starts fulfilment and its
-/// commission is booked; a group-buy order takes its paid seat and waits for its group
-/// (`group_buy::on_paid`). The ledger entry moving the money in is the caller's, in the
-/// same transaction.
-pub(crate) fn mark_paid(
-    c: &mut dyn Conn,
-    now: i64,
-    o: &OrderRow,
-    provider: &str,
-    actor: Actor<'_>,
-) -> AppResult<()> {
-    let paid = o.status.pay()?;
-    c.execute(
-        "UPDATE orders SET paid_fen = $1, paid_at = $2, payment_provider = $3 WHERE id = $4",
-        args![o.total_fen, now, provider, &o.id],
-    )?;
-    transition(c, now, o, paid, actor, "")?;
-    let paid_row = lock_order(c, &o.id)?;
-    if crate::group_buy::on_paid(c, now, &paid_row)? {
-        return Ok(());
-    }
-    start_fulfilment(c, now, &paid_row)
-}
-
-/// A paid order (or one whose group just succeeded) goes to the merchant, and the
-/// commission planned on it is booked.
-pub(crate) fn start_fulfilment(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
-    let fulfilling = o.status.start_fulfilment()?;
-    transition(c, now, o, fulfilling, Actor::System, "")?;
-    commissions::on_paid(c, now, &o.id, &o.merchant_id)
-}
-
 /// A paid order waits for its group-buy group to fill.
 pub(crate) fn await_group(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     let next = o.status.await_group()?;
@@ -509,20 +478,21 @@ pub(crate) fn await_group(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult
 /// order that cost nothing, only its stock) — a failed group-buy's orders.
 pub(crate) fn refund_everything(
     c: &mut dyn Conn,
+    lc: &Lifecycle,
     now: i64,
     o: &OrderRow,
     reason: &str,
     actor: Actor<'_>,
 ) -> AppResult<()> {
     if o.paid_fen > o.refunded_fen {
-        return refund(c, now, o, None, reason, actor).map(|_| ());
+        return refund(c, lc, now, o, None, reason, actor).map(|_| ());
     }
     let next = o.status.refund_fully()?;
     if matches!(o.status, OrderStatus::Paid | OrderStatus::AwaitingGroup) {
         release_all(c, now, o)?;
     }
     transition(c, now, o, next, actor, reason)?;
-    crate::group_buy::on_released(c, now, o)
+    lc.released(c, now, o)
 }
 
 /// Checks how an order is to reach its buyer: (validated address, pickup store id).
@@ -763,6 +733,7 @@ impl App {
     pub async fn pay_with_wallet(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, oid) = (who.clone(), order_id.to_owned());
+        let lc = self.lifecycle.clone();
         self.db
             .write(move |c| {
                 let o = lock_order(c, &oid)?;
@@ -775,10 +746,10 @@ impl App {
                 if now >= o.pay_deadline {
                     return Err(AppError::state("the payment window has closed"));
                 }
-                if !crate::group_buy::takes_payment(c, now, &o.id)? {
+                if !lc.takes_payment(c, now, &o.id)? {
                     return Err(AppError::state("the group-buy group is no longer gathering payments"));
                 }
-                mark_paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
+                lc.paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
                 // The money moves last: the merchant's balance row is the one every payment
                 // to this merchant updates, so it is held for as short a time as possible.
                 if o.total_fen > 0 {
@@ -809,6 +780,7 @@ impl App {
     pub async fn cancel_order(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, oid) = (who.clone(), order_id.to_owned());
+        let lc = self.lifecycle.clone();
         self.db
             .write(move |c| {
                 let o = lock_order(c, &oid)?;
@@ -817,6 +789,7 @@ impl App {
                 }
                 cancel(
                     c,
+                    &lc,
                     now,
                     &o,
                     Actor::Buyer(&who.account_id),
@@ -1155,12 +1128,14 @@ impl App {
         let reason = BoundedText::parse("reason", reason, 1, 200)?.into_string();
         let now = self.now_ms();
         let (who, mid, oid) = (who.clone(), merchant_id.to_owned(), order_id.to_owned());
+        let lc = self.lifecycle.clone();
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let o = staff_order(c, &mid, &oid)?;
                 refund(
                     c,
+                    &lc,
                     now,
                     &o,
                     lines.clone(),
@@ -1235,13 +1210,14 @@ fn staff_order(c: &mut dyn Conn, merchant_id: &str, order_id: &str) -> AppResult
 
 pub(crate) fn cancel(
     c: &mut dyn Conn,
+    lc: &Lifecycle,
     now: i64,
     o: &OrderRow,
     actor: Actor<'_>,
     note: &str,
 ) -> AppResult<()> {
     let next = o.status.cancel()?;
-    crate::group_buy::lock_group_of(c, &o.id)?;
+    lc.lock(c, &o.id)?;
     release_all(c, now, o)?;
     c.execute(
         "UPDATE orders SET cancelled_at = $1 WHERE id = $2",
@@ -1252,7 +1228,7 @@ pub(crate) fn cancel(
         args![&o.id],
     )?;
     transition(c, now, o, next, actor, note)?;
-    crate::group_buy::on_released(c, now, o)
+    lc.released(c, now, o)
 }
 
 fn deliver(
@@ -1277,6 +1253,7 @@ fn deliver(
 /// Moves a refund's money back through the provider that took it.
 pub(crate) fn refund(
     c: &mut dyn Conn,
+    lc: &Lifecycle,
     now: i64,
     o: &OrderRow,
     lines: Option<Vec<(i64, i64)>>,
@@ -1289,7 +1266,7 @@ pub(crate) fn refund(
             o.status.as_str()
         )));
     }
-    crate::group_buy::lock_group_of(c, &o.id)?;
+    lc.lock(c, &o.id)?;
     let stored = load_lines(c, &o.id)?;
     let states: Vec<LineState> = stored
         .iter()
@@ -1417,7 +1394,7 @@ pub(crate) fn refund(
         c.execute("UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL", args![now, &o.id])?;
         let next = o.status.refund_fully()?;
         transition(c, now, o, next, actor, reason)?;
-        crate::group_buy::on_released(c, now, o)?;
+        lc.released(c, now, o)?;
     } else {
         outbox::emit(
             c,
@@ -1441,6 +1418,7 @@ pub(crate) fn refund(
 /// run late or twice.
 pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
     let now = app.now_ms();
+    let lc = app.lifecycle.clone();
     app.db
         .write(move |c| {
             let o = lock_order(c, &oid)?;
@@ -1448,7 +1426,7 @@ pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
                 Timer::Expire
                     if o.status == OrderStatus::PendingPayment && now >= o.pay_deadline =>
                 {
-                    cancel(c, now, &o, Actor::System, "unpaid at the deadline")
+                    cancel(c, &lc, now, &o, Actor::System, "unpaid at the deadline")
                 }
                 Timer::AutoConfirm if o.status == OrderStatus::Shipped => {
                     deliver(c, now, &o, Actor::System, "receipt auto-confirmed")

@@ -23,6 +23,7 @@ use kith_domain::signature;
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
+use crate::commerce::lifecycle::Lifecycle;
 use crate::commerce::orders::{self, Actor};
 use crate::money::ledger::{self, Refs};
 use crate::platform::ids::new_id;
@@ -323,9 +324,10 @@ impl App {
             return Err(AppError::invalid("status", "must be succeeded or failed"));
         }
         let provider = provider.to_owned();
+        let lc = self.lifecycle.clone();
         let outcome = self
             .db
-            .write(move |c| apply_callback(c, now, &provider, &cb, &payment_id))
+            .write(move |c| apply_callback(c, &lc, now, &provider, &cb, &payment_id))
             .await?;
         match outcome {
             Ok(o) => Ok(o),
@@ -341,6 +343,7 @@ impl App {
 /// still recorded (the transaction commits the event row), e.g. an amount mismatch.
 fn apply_callback(
     c: &mut dyn Conn,
+    lc: &Lifecycle,
     now: i64,
     provider: &str,
     cb: &CallbackBody,
@@ -445,8 +448,8 @@ fn apply_callback(
             // Taken for this order only while it awaits payment. Otherwise (cancelled by
             // timeout, or already paid another way) the money came in and goes straight
             // back, and the payment is `returned` — never a second `succeeded` one.
-            let applies = o.status == OrderStatus::PendingPayment
-                && crate::group_buy::takes_payment(c, now, &oid)?;
+            let applies =
+                o.status == OrderStatus::PendingPayment && lc.takes_payment(c, now, &oid)?;
             c.execute(
                 "UPDATE payments SET status = $1, succeeded_at = $2 WHERE id = $3",
                 args![
@@ -476,7 +479,7 @@ fn apply_callback(
                 &[],
             )?;
             if applies {
-                orders::mark_paid(c, now, &o, provider, Actor::Gateway)?;
+                lc.paid(c, now, &o, provider, Actor::Gateway)?;
                 Ok(Ok(outcome))
             } else {
                 let back = JournalEntry::transfer(

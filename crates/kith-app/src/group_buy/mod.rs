@@ -31,6 +31,7 @@ use kith_domain::{BoundedText, Fen, Quantity};
 use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
+use crate::commerce::lifecycle::{self, Lifecycle, OrderHook};
 use crate::commerce::orders::{self, Actor, Address, NewOrder, Order};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
@@ -59,6 +60,38 @@ impl Job for ExpireGroup {
 /// Registers this context's jobs (called once when the [`App`] is built).
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<ExpireGroup>();
+}
+
+/// A group-buy seat as a kind of order, plugged into the order lifecycle
+/// ([`crate::commerce::lifecycle`]) when the [`App`] is built: the seat's group is locked
+/// before the order's stock, a payment is taken only while the seat is live and its group
+/// gathering, a paid seat holds its order until the group succeeds, and a cancelled or
+/// refunded order gives its seat back. Orders without a seat pass through unchanged.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct GroupSeats;
+
+impl OrderHook for GroupSeats {
+    fn lock(&self, c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+        lock_group_of(c, order_id)
+    }
+
+    fn takes_payment(&self, c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<bool> {
+        takes_payment(c, now, order_id)
+    }
+
+    fn on_paid(&self, c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<bool> {
+        on_paid(c, now, o)
+    }
+
+    fn on_released(
+        &self,
+        c: &mut dyn Conn,
+        lc: &Lifecycle,
+        now: i64,
+        o: &orders::OrderRow,
+    ) -> AppResult<()> {
+        on_released(c, lc, now, o)
+    }
 }
 /// Most joinable groups listed at once.
 const JOINABLE_LIMIT: i64 = 20;
@@ -342,7 +375,7 @@ fn seat_of(c: &mut dyn Conn, order_id: &str) -> AppResult<Option<(String, String
 /// Locks the group of a group-buy order (if it is one) before the order's stock is
 /// touched, so a cancel or refund takes its locks in the order a join does (group, then
 /// stock).
-pub(crate) fn lock_group_of(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+fn lock_group_of(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
     if let Some((group_id, _)) = seat_of(c, order_id)? {
         lock_group(c, &group_id)?;
     }
@@ -351,7 +384,7 @@ pub(crate) fn lock_group_of(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
 
 /// Whether an order's payment may be taken now: always for an ordinary order; for a
 /// group-buy order, only while its seat is live and its group still gathering.
-pub(crate) fn takes_payment(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<bool> {
+fn takes_payment(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<bool> {
     let Some(r) = c.query_opt(
         "SELECT g.id, s.state FROM group_seats s JOIN buy_groups g ON g.id = s.group_id WHERE s.order_id = $1",
         args![order_id],
@@ -386,7 +419,7 @@ fn emit(
 /// A group-buy order was paid (inside `orders::mark_paid`): its seat is paid and the order
 /// waits for the group; the leader's payment opens the group and starts its clock; the
 /// last seat makes it succeed. `false` for an ordinary order.
-pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<bool> {
+fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<bool> {
     let Some((group_id, state)) = seat_of(c, &o.id)? else {
         return Ok(false);
     };
@@ -490,7 +523,7 @@ fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()> {
                 leader_bp,
             )?;
         }
-        orders::start_fulfilment(c, now, &o)?;
+        lifecycle::start_fulfilment(c, now, &o)?;
     }
     emit(
         c,
@@ -507,7 +540,7 @@ fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()> {
 /// with nobody paid left, the group fails. After success the seat is marked `refunded`: it
 /// was sold, and no longer counts toward the member's limit. A failed group's counts stay
 /// as they were when it failed.
-pub(crate) fn on_released(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<()> {
+fn on_released(c: &mut dyn Conn, lc: &Lifecycle, now: i64, o: &orders::OrderRow) -> AppResult<()> {
     let Some((group_id, state)) = seat_of(c, &o.id)? else {
         return Ok(());
     };
@@ -563,6 +596,7 @@ pub(crate) fn on_released(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> A
         }
         None => fail(
             c,
+            lc,
             now,
             &g.id,
             if g.state.status == GroupStatus::Opening {
@@ -576,7 +610,7 @@ pub(crate) fn on_released(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> A
 
 /// The group failed: unpaid orders are cancelled, paid ones refunded in full through their
 /// provider, stock and the campaign's seats released. A no-op if it is over already.
-fn fail(c: &mut dyn Conn, now: i64, group_id: &str, reason: &str) -> AppResult<()> {
+fn fail(c: &mut dyn Conn, lc: &Lifecycle, now: i64, group_id: &str, reason: &str) -> AppResult<()> {
     let n = c.execute(
         "UPDATE buy_groups SET status = 'failed', ended_at = $1, fail_reason = $2 WHERE id = $3 AND status IN ('opening', 'forming')",
         args![now, reason, group_id],
@@ -606,11 +640,11 @@ fn fail(c: &mut dyn Conn, now: i64, group_id: &str, reason: &str) -> AppResult<(
     for order_id in &seats {
         let o = orders::lock_order(c, order_id)?;
         match o.status {
-            OrderStatus::PendingPayment => orders::cancel(c, now, &o, Actor::System, &note)?,
+            OrderStatus::PendingPayment => orders::cancel(c, lc, now, &o, Actor::System, &note)?,
             OrderStatus::Paid | OrderStatus::AwaitingGroup => {
-                orders::refund_everything(c, now, &o, &note, Actor::System)?
+                orders::refund_everything(c, lc, now, &o, &note, Actor::System)?
             }
-            _ => on_released(c, now, &o)?,
+            _ => on_released(c, lc, now, &o)?,
         }
     }
     let g = lock_group(c, group_id)?;
@@ -627,6 +661,7 @@ fn fail(c: &mut dyn Conn, now: i64, group_id: &str, reason: &str) -> AppResult<(
 /// run late or twice).
 pub async fn expire_group(app: &App, gid: String) -> AppResult<()> {
     let now = app.now_ms();
+    let lc = app.lifecycle.clone();
     app.db
         .write(move |c| {
             // Locks in the order a join takes them (campaign, then group).
@@ -647,7 +682,13 @@ pub async fn expire_group(app: &App, gid: String) -> AppResult<()> {
             let g = lock_group(c, &gid)?;
             let due = g.state.expires_at_ms.is_some_and(|e| now >= e);
             if g.state.status == GroupStatus::Forming && due {
-                fail(c, now, &g.id, "the time ran out before every seat was paid")?;
+                fail(
+                    c,
+                    &lc,
+                    now,
+                    &g.id,
+                    "the time ran out before every seat was paid",
+                )?;
             }
             Ok(())
         })
