@@ -165,7 +165,7 @@ impl App {
 fn job_registry() -> events::jobs::JobRegistry {
     let mut jobs = events::jobs::JobRegistry::default();
     events::webhooks::register_jobs(&mut jobs);
-    commerce::orders::register_jobs(&mut jobs);
+    commerce::fulfilment::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
     jobs
 }

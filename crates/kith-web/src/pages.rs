@@ -3,8 +3,9 @@
 
 use askama::Template;
 use kith_app::commerce::browse::{CommunityCard, Dashboard, ShopCard};
+use kith_app::commerce::cart::CartItem;
 use kith_app::commerce::catalog::Product;
-use kith_app::commerce::orders::{CartItem, Order, OrderEvent};
+use kith_app::commerce::orders::{Order, OrderEvent};
 use kith_app::commerce::stores::{Clerk, Store};
 use kith_app::commerce::tiers::Tier;
 use kith_app::platform::merchants::Merchant;

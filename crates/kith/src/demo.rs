@@ -663,9 +663,9 @@ async fn more_orders(
         .map_err(e)?;
         app.confirm_receipt(&who, &o.id).await.map_err(e)?;
         // The after-sale window is zero days: the completion job is due now.
-        kith_app::commerce::orders::run_timer(
+        kith_app::commerce::fulfilment::run_timer(
             app,
-            kith_app::commerce::orders::Timer::Complete,
+            kith_app::commerce::fulfilment::Timer::Complete,
             o.id.clone(),
         )
         .await
@@ -1199,9 +1199,9 @@ async fn money_sharing(
     }
     let t = hours_ago(app, 9 * DAY);
     for (i, id) in &completed {
-        kith_app::commerce::orders::run_timer(
+        kith_app::commerce::fulfilment::run_timer(
             &t,
-            kith_app::commerce::orders::Timer::Complete,
+            kith_app::commerce::fulfilment::Timer::Complete,
             id.clone(),
         )
         .await

@@ -31,10 +31,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use kith::config::{ServeArgs, Settings, StorageArgs};
 use kith_app::commerce::catalog::{NewSku, ProductInput};
+use kith_app::commerce::fulfilment::{TrackingCallback, TrackingOutcome};
 use kith_app::commerce::inventory::Adjustment;
-use kith_app::commerce::orders::{
-    Address, CheckoutInput, Order, TrackingCallback, TrackingOutcome,
-};
+use kith_app::commerce::orders::{Address, CheckoutInput, Order};
 use kith_app::commerce::payments::{CallbackBody, CallbackOutcome};
 use kith_app::commerce::stores::StoreInput;
 use kith_app::platform::merchants::{CommerceSettings, MerchantInput};

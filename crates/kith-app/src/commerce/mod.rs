@@ -1,8 +1,9 @@
 //! # Commerce: what is sold, to whom, and the life of an order
 //!
 //! Owns the catalog ([`catalog`]), stock per location ([`inventory`]), membership tiers and
-//! tier prices ([`tiers`]), offline stores and clerks ([`stores`]), the cart, checkout and
-//! the order with its state machine, shipments, pickups and refunds ([`orders`]), the
+//! tier prices ([`tiers`]), offline stores and clerks ([`stores`]), the cart ([`cart`]),
+//! checkout and the order with its state machine ([`orders`]), shipping, pickup, delivery
+//! and completion ([`fulfilment`]), refunds ([`refunds`]), the
 //! order lifecycle hooks ([`lifecycle`]), payments through the wallet or a gateway
 //! ([`payments`]) and the shopper's read-only listings ([`browse`]).
 //!
@@ -20,10 +21,13 @@
 //! [`crate::money::ledger`].
 
 pub mod browse;
+pub mod cart;
 pub mod catalog;
+pub mod fulfilment;
 pub mod inventory;
 pub mod lifecycle;
 pub mod orders;
 pub mod payments;
+pub mod refunds;
 pub mod stores;
 pub mod tiers;

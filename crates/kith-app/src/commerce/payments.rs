@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::Lifecycle;
 use crate::commerce::orders::{self, Actor};
+use crate::commerce::orders::{Order, lock_order, order_view};
 use crate::money::ledger::{self, Refs};
 use crate::platform::ids::new_id;
 use crate::platform::page::{Page, PageRequest};
@@ -521,5 +522,56 @@ impl App {
     pub async fn ledger_audit(&self, who: &Principal) -> AppResult<ledger::Audit> {
         who.require_platform_admin()?;
         self.db.read(|c| ledger::audit(c)).await
+    }
+}
+
+impl App {
+    /// Pays a pending order from the buyer's wallet: one ledger entry moving the total from
+    /// the wallet (which may not go negative) to the merchant, and the order moves to
+    /// fulfilment — all in one transaction.
+    pub async fn pay_with_wallet(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+        let now = self.now_ms();
+        let (who, oid) = (who.clone(), order_id.to_owned());
+        let lc = self.lifecycle.clone();
+        self.db
+            .write(move |c| {
+                let o = lock_order(c, &oid)?;
+                if o.buyer_id != who.account_id {
+                    return Err(AppError::NotFound("order"));
+                }
+                if o.status != OrderStatus::PendingPayment {
+                    return Err(AppError::state(format!("the order is {}, not awaiting payment", o.status.as_str())));
+                }
+                if now >= o.pay_deadline {
+                    return Err(AppError::state("the payment window has closed"));
+                }
+                if !lc.takes_payment(c, now, &o.id)? {
+                    return Err(AppError::state("the group-buy group is no longer gathering payments"));
+                }
+                lc.paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
+                // The money moves last: the merchant's balance row is the one every payment
+                // to this merchant updates, so it is held for as short a time as possible.
+                if o.total_fen > 0 {
+                    let wallet = accounts::member_wallet(&o.buyer_id)?;
+                    let entry = JournalEntry::transfer(
+                        format!("order:{}:pay", o.id),
+                        EntryKind::Payment,
+                        wallet.clone(),
+                        accounts::merchant_pending(&o.merchant_id)?,
+                        Fen::new(o.total_fen),
+                    )?;
+                    let payment_id = new_id();
+                    c.execute(
+                        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, succeeded_at)
+                         VALUES ($1, 'order', $2, $3, 'wallet', $4, 'succeeded', $5, $5)",
+                        args![&payment_id, &o.id, &o.buyer_id, o.total_fen, now],
+                    )?;
+                    let refs = Refs { order_id: Some(&o.id), payment_id: Some(&payment_id), refund_id: None, memo: "order paid from wallet" };
+                    ledger::post(c, now, &entry, refs, &[(&wallet, "wallet")])?;
+                }
+                let o = lock_order(c, &oid)?;
+                order_view(c, &o, true)
+            })
+            .await
     }
 }

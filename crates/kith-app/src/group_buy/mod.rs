@@ -642,7 +642,7 @@ fn fail(c: &mut dyn Conn, lc: &Lifecycle, now: i64, group_id: &str, reason: &str
         match o.status {
             OrderStatus::PendingPayment => orders::cancel(c, lc, now, &o, Actor::System, &note)?,
             OrderStatus::Paid | OrderStatus::AwaitingGroup => {
-                orders::refund_everything(c, lc, now, &o, &note, Actor::System)?
+                crate::commerce::refunds::refund_everything(c, lc, now, &o, &note, Actor::System)?
             }
             _ => on_released(c, lc, now, &o)?,
         }

@@ -1,7 +1,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use kith_app::commerce::orders::{Address, CartItem, CheckoutInput, Order, OrderEvent, Refund};
+use kith_app::commerce::cart::CartItem;
+use kith_app::commerce::orders::{Address, CheckoutInput, Order, OrderEvent};
+use kith_app::commerce::refunds::Refund;
 use kith_app::platform::page::Page;
 use kith_domain::order::{DeliveryMethod, OrderStatus};
 use serde::Deserialize;

@@ -3,7 +3,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
-use kith_app::commerce::orders::TrackingOutcome;
+use kith_app::commerce::fulfilment::TrackingOutcome;
 use kith_app::commerce::payments::{CallbackOutcome, Payment, Wallet};
 use kith_app::money::ledger::Audit;
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,7 @@ pub struct TrackingAnswer {
 
 /// Carriers' tracking webhook, signed with that carrier's secret; idempotent on `event_id`.
 #[utoipa::path(post, path = "/api/v1/carriers/{carrier}/callback", tag = "payments", params(("carrier" = String, Path)),
-    request_body = kith_app::commerce::orders::TrackingCallback,
+    request_body = kith_app::commerce::fulfilment::TrackingCallback,
     responses((status = 200, body = TrackingAnswer), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn carrier_callback(
     State(s): State<AppState>,

@@ -1,0 +1,118 @@
+//! The cart: what a member means to buy at one merchant, before checkout turns it into an
+//! order (at most [`MAX_CART_ITEMS`] lines, quantities checked against the SKU).
+
+use kith_domain::Fen;
+use kith_domain::pricing::{self, Quantity};
+use kith_store::{Conn, args};
+use serde::Serialize;
+
+use super::orders::buyer_tier;
+use crate::platform::auth::merchant_status;
+use crate::{App, AppError, AppResult, Principal, commerce::catalog};
+
+/// One line of a cart, priced for the member now (prices are fixed only at checkout).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CartItem {
+    pub sku_id: String,
+    pub quantity: i64,
+    pub product_name: String,
+    pub sku_code: String,
+    pub unit_price_fen: i64,
+    /// False when the product was archived since it was added.
+    pub available: bool,
+}
+
+/// Most distinct SKUs in one cart.
+pub const MAX_CART_ITEMS: i64 = 100;
+
+fn cart(c: &mut dyn Conn, account_id: &str, merchant_id: &str) -> AppResult<Vec<CartItem>> {
+    let tier = buyer_tier(c, merchant_id, account_id)?;
+    let rows = c.query(
+        "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
+        args![account_id, merchant_id],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (sku_id, quantity) = (r.text(0)?, r.int(1)?);
+        match catalog::sku_for_checkout(c, merchant_id, &sku_id) {
+            Ok(sku) => {
+                let tiers: Vec<(&str, Fen)> = sku
+                    .tier_prices
+                    .iter()
+                    .map(|(c, p)| (c.as_str(), Fen::new(*p)))
+                    .collect();
+                let unit =
+                    pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
+                out.push(CartItem {
+                    sku_id,
+                    quantity,
+                    product_name: sku.product_name,
+                    sku_code: sku.code,
+                    unit_price_fen: unit.get(),
+                    available: true,
+                });
+            }
+            Err(AppError::Conflict { .. }) => {
+                out.push(CartItem {
+                    sku_id,
+                    quantity,
+                    product_name: String::new(),
+                    sku_code: String::new(),
+                    unit_price_fen: 0,
+                    available: false,
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+impl App {
+    /// Sets a SKU's quantity in the caller's cart at a merchant (0 removes it).
+    pub async fn set_cart_item(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sku_id: &str,
+        quantity: i64,
+    ) -> AppResult<Vec<CartItem>> {
+        let qty = if quantity == 0 {
+            None
+        } else {
+            Some(Quantity::parse(quantity)?)
+        };
+        let now = self.now_ms();
+        let (w, mid, sid) = (who.clone(), merchant_id.to_owned(), sku_id.to_owned());
+        self.db
+            .write(move |c| {
+                merchant_status(c, &mid)?.ensure_trading()?;
+                match qty {
+                    None => {
+                        c.execute("DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2 AND merchant_id = $3", args![&w.account_id, &sid, &mid])?;
+                    }
+                    Some(q) => {
+                        catalog::sku_for_checkout(c, &mid, &sid)?;
+                        let n = c.query_one("SELECT COUNT(*) FROM cart_items WHERE account_id = $1", args![&w.account_id])?.int(0)?;
+                        let present = c.query_opt("SELECT 1 FROM cart_items WHERE account_id = $1 AND sku_id = $2", args![&w.account_id, &sid])?.is_some();
+                        if !present && n >= MAX_CART_ITEMS {
+                            return Err(AppError::state(format!("a cart holds at most {MAX_CART_ITEMS} items")));
+                        }
+                        c.execute(
+                            "INSERT INTO cart_items (account_id, merchant_id, sku_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (account_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
+                            args![&w.account_id, &mid, &sid, i64::from(q.get()), now],
+                        )?;
+                    }
+                }
+                cart(c, &w.account_id, &mid)
+            })
+            .await
+    }
+
+    /// The caller's cart at a merchant.
+    pub async fn cart(&self, who: &Principal, merchant_id: &str) -> AppResult<Vec<CartItem>> {
+        let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());
+        self.db.read(move |c| cart(c, &aid, &mid)).await
+    }
+}

@@ -1,0 +1,506 @@
+//! After payment: shipping and carrier tracking, store pickup (核销) with one-time codes,
+//! delivery (by the buyer, a carrier's 签收 or the auto-confirm timer), and completion when
+//! the after-sale window closes — the order's timers, which run as jobs.
+//!
+//! Stock reserved at checkout is committed on shipment or pickup; commission becomes frozen
+//! at delivery or pickup and available at completion ([`crate::money::commissions`]).
+
+use kith_domain::ledger::{EntryKind, JournalEntry, accounts};
+use kith_domain::order::OrderStatus;
+use kith_domain::{BoundedText, Fen};
+use kith_store::{Conn, args};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use super::orders::{
+    Actor, DAY_MS, ORDER_COLS, Order, OrderRow, cancel, lines_remaining, lock_order,
+    merchant_terms, order_row, order_view, staff_order, transition,
+};
+use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
+use crate::money::ledger::{self, Refs};
+use crate::platform::auth::{StaffNeed, require_clerk_of, require_staff};
+use crate::{
+    App, AppError, AppResult, Principal, commerce::inventory, money::commissions, rfc3339,
+};
+
+/// The timers of an order's life. Each is a job whose payload is `{"order_id": "…"}`;
+/// every one is a no-op when the order has moved on, because jobs may run late or twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// `order.expire`: an order still unpaid at its deadline is cancelled.
+    Expire,
+    /// `order.auto_confirm`: a shipped order the buyer did not confirm is delivered.
+    AutoConfirm,
+    /// `order.complete`: the after-sale window closed; the merchant's money settles.
+    Complete,
+}
+
+/// Declares one timer's job struct: the kind stored in `jobs.kind` and the [`Timer`] it
+/// runs. The three share their payload and their handler, [`run_timer`].
+macro_rules! order_timer_job {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $timer:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        pub struct $name {
+            pub order_id: String,
+        }
+
+        impl Job for $name {
+            const KIND: &'static str = $kind;
+            const MAX_ATTEMPTS: i64 = 5;
+
+            async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+                Ok(run_timer(app, $timer, self.order_id).await?)
+            }
+        }
+    };
+}
+
+order_timer_job!(
+    /// Cancels an order still unpaid at its deadline.
+    ExpireUnpaid,
+    "order.expire",
+    Timer::Expire
+);
+order_timer_job!(
+    /// Delivers a shipped order whose buyer did not confirm receipt in time.
+    AutoConfirm,
+    "order.auto_confirm",
+    Timer::AutoConfirm
+);
+order_timer_job!(
+    /// Completes an order when its after-sale window closes.
+    CompleteOrder,
+    "order.complete",
+    Timer::Complete
+);
+
+/// Registers this module's jobs (called once when the [`App`] is built).
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<ExpireUnpaid>()
+        .register::<AutoConfirm>()
+        .register::<CompleteOrder>();
+}
+
+/// Turns reserved stock into shipped/picked-up stock.
+fn commit_all(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
+    for (sku, qty) in lines_remaining(c, &o.id)? {
+        inventory::commit(c, &o.location_id, &sku, qty, &o.id, now)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn schedule(
+    c: &mut dyn Conn,
+    now: i64,
+    timer: Timer,
+    order_id: &str,
+    at: i64,
+) -> AppResult<()> {
+    let order_id = order_id.to_owned();
+    match timer {
+        Timer::Expire => jobs::enqueue(c, now, &ExpireUnpaid { order_id }, at)?,
+        Timer::AutoConfirm => jobs::enqueue(c, now, &AutoConfirm { order_id }, at)?,
+        Timer::Complete => jobs::enqueue(c, now, &CompleteOrder { order_id }, at)?,
+    };
+    Ok(())
+}
+
+fn parse_carrier(s: &str) -> AppResult<String> {
+    let ok = (2..=16).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(AppError::invalid(
+            "carrier",
+            "must be a carrier code like sf, zto, sandbox",
+        ))
+    }
+}
+
+fn deliver(
+    c: &mut dyn Conn,
+    now: i64,
+    o: &OrderRow,
+    actor: Actor<'_>,
+    note: &str,
+) -> AppResult<()> {
+    let next = o.status.deliver()?;
+    let terms = merchant_terms(c, &o.merchant_id)?;
+    let ends = now + terms.after_sale_ms;
+    c.execute(
+        "UPDATE orders SET delivered_at = $1, after_sale_ends_at = $2 WHERE id = $3",
+        args![now, ends, &o.id],
+    )?;
+    transition(c, now, o, next, actor, note)?;
+    commissions::on_delivered(c, now, &o.id, &o.merchant_id)?;
+    schedule(c, now, Timer::Complete, &o.id, ends)
+}
+
+/// Runs one of an order's timers. Each is a no-op when the order has moved on: jobs may
+/// run late or twice.
+pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
+    let now = app.now_ms();
+    let lc = app.lifecycle.clone();
+    app.db
+        .write(move |c| {
+            let o = lock_order(c, &oid)?;
+            match timer {
+                Timer::Expire
+                    if o.status == OrderStatus::PendingPayment && now >= o.pay_deadline =>
+                {
+                    cancel(c, &lc, now, &o, Actor::System, "unpaid at the deadline")
+                }
+                Timer::AutoConfirm if o.status == OrderStatus::Shipped => {
+                    deliver(c, now, &o, Actor::System, "receipt auto-confirmed")
+                }
+                Timer::Complete
+                    if matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) =>
+                {
+                    let ends = o.row.opt_int(18)?.unwrap_or(0);
+                    if now < ends {
+                        // Moved by a later delivery; its own job will come.
+                        return Ok(());
+                    }
+                    complete(c, now, &o)
+                }
+                _ => Ok(()),
+            }
+        })
+        .await
+}
+
+/// The after-sale window closed: the merchant's money for this order becomes available.
+fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
+    let next = o.status.complete()?;
+    // Commission still standing on the order was booked out of the merchant's pending
+    // money at payment; the merchant settles what is left.
+    let commission = commissions::on_completed(c, now, &o.id, &o.merchant_id)?;
+    let net = o.paid_fen - o.refunded_fen - commission;
+    if net > 0 {
+        let entry = JournalEntry::transfer(
+            format!("order:{}:settle", o.id),
+            EntryKind::Settlement,
+            accounts::merchant_pending(&o.merchant_id)?,
+            accounts::merchant_available(&o.merchant_id)?,
+            Fen::new(net),
+        )?;
+        ledger::post(
+            c,
+            now,
+            &entry,
+            Refs {
+                order_id: Some(&o.id),
+                memo: "after-sale window closed",
+                ..Default::default()
+            },
+            &[],
+        )?;
+    }
+    c.execute(
+        "UPDATE orders SET completed_at = $1 WHERE id = $2",
+        args![now, &o.id],
+    )?;
+    transition(c, now, o, next, Actor::System, "after-sale window closed")
+}
+
+/// A carrier's tracking update (already authenticated by the caller). Idempotent on the
+/// carrier's event id; `delivered` moves a shipped order to delivered.
+pub(crate) fn apply_tracking(
+    c: &mut dyn Conn,
+    now: i64,
+    carrier: &str,
+    event_id: &str,
+    tracking_no: &str,
+    status: &str,
+    occurred_ms: i64,
+) -> AppResult<TrackingOutcome> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE carrier = $1 AND tracking_no = $2 ORDER BY created_at DESC LIMIT 1"),
+            args![carrier, tracking_no],
+        )?
+        .ok_or(AppError::NotFound("shipment"))?;
+    let o = order_row(r)?;
+    let inserted = c.execute(
+        "INSERT INTO tracking_events (carrier, event_id, order_id, status, occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (carrier, event_id) DO NOTHING",
+        args![carrier, event_id, &o.id, status, occurred_ms, now],
+    )?;
+    if inserted == 0 {
+        return Ok(TrackingOutcome::Duplicate);
+    }
+    let o = lock_order(c, &o.id)?;
+    if status == "delivered" && o.status == OrderStatus::Shipped {
+        deliver(c, now, &o, Actor::Carrier, &format!("{carrier}: delivered"))?;
+        return Ok(TrackingOutcome::Delivered);
+    }
+    Ok(TrackingOutcome::Recorded)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingOutcome {
+    Recorded,
+    Delivered,
+    Duplicate,
+}
+
+/// A carrier's tracking callback (the sandbox carrier's format; real carriers' adapters map
+/// theirs into it).
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingCallback {
+    pub event_id: String,
+    pub tracking_no: String,
+    /// `in_transit`, `out_for_delivery`, `delivered` or `exception`.
+    pub status: String,
+    /// When it happened, Unix milliseconds.
+    pub occurred_at: i64,
+}
+
+impl App {
+    /// Staff ship a shipping order: stock is committed, tracking recorded, and receipt is
+    /// auto-confirmed after the merchant's `auto_confirm_days`.
+    pub async fn ship_order(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        order_id: &str,
+        carrier: &str,
+        tracking_no: &str,
+    ) -> AppResult<Order> {
+        let carrier = parse_carrier(carrier)?;
+        let tracking = BoundedText::parse("tracking_no", tracking_no, 4, 40)?.into_string();
+        if !tracking
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            return Err(AppError::invalid(
+                "tracking_no",
+                "must be letters, digits and -",
+            ));
+        }
+        let now = self.now_ms();
+        let (who, mid, oid) = (who.clone(), merchant_id.to_owned(), order_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let o = staff_order(c, &mid, &oid)?;
+                let next = o.status.ship(o.delivery)?;
+                let terms = merchant_terms(c, &mid)?;
+                commit_all(c, now, &o)?;
+                let confirm_at = now + terms.auto_confirm_ms;
+                c.execute(
+                    "UPDATE orders SET carrier = $1, tracking_no = $2, shipped_at = $3, auto_confirm_at = $4 WHERE id = $5",
+                    args![&carrier, &tracking, now, confirm_at, &oid],
+                )?;
+                transition(c, now, &o, next, Actor::Staff(&who.account_id), &format!("{carrier} {tracking}"))?;
+                schedule(c, now, Timer::AutoConfirm, &oid, confirm_at)?;
+                let o = lock_order(c, &oid)?;
+                order_view(c, &o, false)
+            })
+            .await
+    }
+
+    /// The buyer confirms receipt of a shipped order.
+    pub async fn confirm_receipt(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+        let now = self.now_ms();
+        let (who, oid) = (who.clone(), order_id.to_owned());
+        self.db
+            .write(move |c| {
+                let o = lock_order(c, &oid)?;
+                if o.buyer_id != who.account_id {
+                    return Err(AppError::NotFound("order"));
+                }
+                deliver(
+                    c,
+                    now,
+                    &o,
+                    Actor::Buyer(&who.account_id),
+                    "receipt confirmed by the buyer",
+                )?;
+                let o = lock_order(c, &oid)?;
+                order_view(c, &o, true)
+            })
+            .await
+    }
+
+    /// Staff mark a pickup order ready: a one-time 8-digit code is issued for the store.
+    pub async fn mark_ready_for_pickup(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        order_id: &str,
+    ) -> AppResult<Order> {
+        let now = self.now_ms();
+        let (who, mid, oid) = (who.clone(), merchant_id.to_owned(), order_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let o = staff_order(c, &mid, &oid)?;
+                let next = o.status.mark_ready(o.delivery)?;
+                let store = o.pickup_store_id.clone().ok_or_else(|| AppError::Internal("pickup order without store".into()))?;
+                // A live code is unique per store; on the rare collision draw again.
+                let mut issued = false;
+                for _ in 0..8 {
+                    let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
+                    let taken = c
+                        .query_opt(
+                            "SELECT 1 FROM pickup_codes WHERE store_id = $1 AND code = $2 AND redeemed_at IS NULL AND voided_at IS NULL",
+                            args![&store, &code],
+                        )?
+                        .is_some();
+                    if !taken {
+                        c.execute(
+                            "INSERT INTO pickup_codes (order_id, store_id, code, created_at) VALUES ($1, $2, $3, $4)",
+                            args![&oid, &store, &code, now],
+                        )?;
+                        issued = true;
+                        break;
+                    }
+                }
+                if !issued {
+                    return Err(AppError::Internal("could not draw a free pickup code".into()));
+                }
+                transition(c, now, &o, next, Actor::Staff(&who.account_id), "")?;
+                let o = lock_order(c, &oid)?;
+                order_view(c, &o, false)
+            })
+            .await
+    }
+
+    /// A clerk of the order's store redeems its pickup code, once. At another store the
+    /// code is unknown; a second redemption, or one after a refund, is refused.
+    pub async fn redeem_pickup(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        code: &str,
+    ) -> AppResult<Order> {
+        let code = code.trim().to_owned();
+        if code.len() != 8 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::invalid("code", "is 8 digits"));
+        }
+        let now = self.now_ms();
+        let (who, sid) = (who.clone(), store_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_clerk_of(c, &who, &sid)?;
+                let rows = c.query(
+                    "SELECT order_id, redeemed_at, voided_at FROM pickup_codes WHERE store_id = $1 AND code = $2 ORDER BY created_at DESC",
+                    args![&sid, &code],
+                )?;
+                let live = rows.iter().find(|r| r.opt_int(1).ok().flatten().is_none() && r.opt_int(2).ok().flatten().is_none());
+                let Some(live) = live else {
+                    return Err(match rows.first() {
+                        Some(r) if r.opt_int(2)?.is_some() => AppError::state("this code was voided: the order was refunded"),
+                        Some(r) if r.opt_int(1)?.is_some() => AppError::state(format!("this code was already redeemed at {}", rfc3339(r.int(1)?))),
+                        _ => AppError::NotFound("pickup code at this store"),
+                    });
+                };
+                let oid = live.text(0)?;
+                let o = lock_order(c, &oid)?;
+                let next = o.status.pick_up()?;
+                let n = c.execute(
+                    "UPDATE pickup_codes SET redeemed_at = $1, redeemed_by = $2 WHERE order_id = $3 AND redeemed_at IS NULL AND voided_at IS NULL",
+                    args![now, &who.account_id, &oid],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("this code was already redeemed"));
+                }
+                commit_all(c, now, &o)?;
+                let terms = merchant_terms(c, &o.merchant_id)?;
+                let ends = now + terms.after_sale_ms;
+                c.execute("UPDATE orders SET delivered_at = $1, after_sale_ends_at = $2 WHERE id = $3", args![now, ends, &oid])?;
+                transition(c, now, &o, next, Actor::Clerk(&who.account_id), "picked up")?;
+                commissions::on_delivered(c, now, &oid, &o.merchant_id)?;
+                schedule(c, now, Timer::Complete, &oid, ends)?;
+                let o = lock_order(c, &oid)?;
+                order_view(c, &o, false)
+            })
+            .await
+    }
+
+    /// A clerk's pickups: orders waiting at their store, and those picked up in the last day.
+    pub async fn store_pickups(&self, who: &Principal, store_id: &str) -> AppResult<Vec<Order>> {
+        let now = self.now_ms();
+        let (who, sid) = (who.clone(), store_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_clerk_of(c, &who, &sid)?;
+                let rows = c.query(
+                    &format!(
+                        "SELECT {ORDER_COLS} FROM orders WHERE pickup_store_id = $1
+                         AND (status = 'ready_for_pickup' OR (status = 'picked_up' AND delivered_at >= $2))
+                         ORDER BY created_at DESC LIMIT 200"
+                    ),
+                    args![&sid, now - DAY_MS],
+                )?;
+                rows.into_iter().map(|r| order_view(c, &order_row(r)?, false)).collect()
+            })
+            .await
+    }
+
+    /// A carrier reports tracking. Authenticated with that carrier's secret, idempotent
+    /// on its event id.
+    pub async fn carrier_callback(
+        &self,
+        carrier: &str,
+        signature_header: &str,
+        body: &[u8],
+    ) -> AppResult<TrackingOutcome> {
+        let carrier = parse_carrier(carrier).map_err(|_| AppError::NotFound("carrier"))?;
+        let secret = if carrier == "sandbox" {
+            self.config
+                .sandbox_enabled
+                .then(|| self.config.sandbox_secret.clone())
+        } else {
+            self.config
+                .carrier_secrets
+                .iter()
+                .find(|(c, _)| *c == carrier)
+                .map(|(_, s)| s.clone())
+        };
+        let secret = secret.ok_or(AppError::NotFound("carrier"))?;
+        let now = self.now_ms();
+        if let Err(e) = kith_domain::signature::verify(
+            signature_header,
+            secret.as_bytes(),
+            body,
+            now / 1000,
+            self.config.callback_tolerance_secs,
+        ) {
+            tracing::warn!(carrier, error = %e, "refused carrier callback");
+            return Err(AppError::Unauthenticated(format!("callback refused: {e}")));
+        }
+        let cb: TrackingCallback =
+            serde_json::from_slice(body).map_err(|e| AppError::invalid("body", e.to_string()))?;
+        if cb.event_id.is_empty() || cb.event_id.len() > 128 {
+            return Err(AppError::invalid("event_id", "must be 1–128 characters"));
+        }
+        if !["in_transit", "out_for_delivery", "delivered", "exception"]
+            .contains(&cb.status.as_str())
+        {
+            return Err(AppError::invalid(
+                "status",
+                "must be in_transit, out_for_delivery, delivered or exception",
+            ));
+        }
+        self.db
+            .write(move |c| {
+                apply_tracking(
+                    c,
+                    now,
+                    &carrier,
+                    &cb.event_id,
+                    &cb.tracking_no,
+                    &cb.status,
+                    cb.occurred_at,
+                )
+            })
+            .await
+    }
+}
