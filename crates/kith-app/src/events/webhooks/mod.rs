@@ -1,0 +1,419 @@
+//! Merchant webhooks: the endpoints a merchant registers, the outbox events routed to them,
+//! and the signed HTTP deliveries with their attempt log. One of the outbox's two consumers
+//! (the search indexer is the other).
+//!
+//! ## Layout
+//! - this file: endpoints (create, list, delete) and the delivery and attempt logs;
+//! - `urls.rs`: what a merchant may make kith call (URLs, topic patterns);
+//! - `delivery.rs`: routing the outbox to endpoints and the `webhook.deliver` job;
+//! - `test_support.rs`, `tests.rs`: a local receiver and the stories run against it.
+//!
+//! ## Flow
+//! 1. A use case commits a change together with its outbox event ([`crate::platform::outbox`]).
+//! 2. [`dispatch_outbox`] (run by the background worker) turns each new event of a merchant
+//!    into one `webhook_deliveries` row per matching active endpoint, and queues one
+//!    `webhook.deliver` job per delivery — in the same transaction that marks the event
+//!    dispatched, so an event is routed exactly once.
+//! 3. [`deliver`] (the job) POSTs the event, signed with the endpoint's secret
+//!    (`Kith-Signature: t=…,v1=…`, see [`kith_domain::signature`]), logs the attempt, and
+//!    either settles the delivery or leaves the job to retry with exponential backoff.
+//!
+//! Delivery is at least once: a receiver can see an event twice (a lost response, a
+//! crash after the request), so receivers deduplicate on `Kith-Event-Id`.
+//!
+//! ## Safety of outgoing requests
+//! Merchants choose the URLs kith calls, so unless `webhook_allow_private` is set a URL
+//! must be https and must not name a loopback, private or link-local address literally,
+//! or `localhost`. Redirects are not followed, so an allowed URL cannot bounce the request
+//! somewhere that is not. A host *name* that resolves to a private address is not caught
+//! here; deployments that need that guarantee route webhooks through an egress proxy.
+
+use kith_domain::BoundedText;
+use kith_store::{Row, StoreError, args};
+use serde::{Deserialize, Serialize};
+
+use crate::platform::auth::{StaffNeed, require_trading_staff};
+use crate::platform::ids::{new_id, new_secret, parse_id};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, rfc3339};
+
+/// Active endpoints one merchant may have: enough for every integration a shop runs, few
+/// enough that one event never fans out into a flood of requests.
+pub const MAX_ACTIVE_ENDPOINTS: i64 = 20;
+pub const MAX_URL_LEN: usize = 2048;
+pub const MAX_TOPICS: usize = 50;
+pub const MAX_TOPIC_LEN: usize = 64;
+pub const MAX_DESCRIPTION_CHARS: usize = 200;
+/// How much of a receiver's response body the attempt log keeps: enough to see an error
+/// message, not enough to store whatever a misbehaving receiver sends.
+pub const MAX_LOGGED_BODY: usize = 1024;
+
+/// Most attempts [`list_attempts`] returns. Attempts are bounded by the job's
+/// `max_attempts` anyway; this only guards against a misconfigured huge value.
+const MAX_LISTED_ATTEMPTS: i64 = 1000;
+
+/// What a merchant asks for when registering an endpoint.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NewEndpoint {
+    pub url: String,
+    /// Topics to receive: `*` (everything), an exact topic such as `merchant.approved`, or
+    /// a prefix pattern such as `store.*` (every topic that starts with `store.`).
+    pub topics: Vec<String>,
+    pub description: Option<String>,
+}
+
+/// A registered endpoint. Its signing secret is shown once, when it is created, and never
+/// serialized again.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Endpoint {
+    pub id: String,
+    pub merchant_id: String,
+    pub url: String,
+    pub topics: Vec<String>,
+    pub description: String,
+    pub active: bool,
+    pub created_at: String,
+}
+
+/// One event on its way to one endpoint.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub endpoint_id: String,
+    /// The outbox event's id, as sent in `Kith-Event-Id`.
+    pub event_id: String,
+    pub topic: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    /// When the next attempt is due, while the delivery is pending.
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+/// One HTTP attempt of a delivery.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Attempt {
+    pub delivery_id: String,
+    pub attempt_no: i64,
+    pub started_at: String,
+    pub duration_ms: i64,
+    /// The receiver's HTTP status, when it answered at all.
+    pub status_code: Option<i64>,
+    /// Why no answer was received (timeout, refused connection, …), or why the attempt
+    /// was not made.
+    pub error: Option<String>,
+    /// The first [`MAX_LOGGED_BODY`] bytes of the receiver's answer.
+    pub response_body: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Endpoint management
+
+const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, topics, description, active, created_at";
+
+fn endpoint_from_row(r: &Row) -> Result<Endpoint, StoreError> {
+    Ok(Endpoint {
+        id: r.text(0)?,
+        merchant_id: r.text(1)?,
+        url: r.text(2)?,
+        topics: parse_topics(&r.text(3)?)?,
+        description: r.text(4)?,
+        active: r.bool(5)?,
+        created_at: rfc3339(r.int(6)?),
+    })
+}
+
+fn parse_topics(raw: &str) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Decode(format!("webhook topics: {e}")))
+}
+
+fn merchant_id_of(input: &str) -> AppResult<String> {
+    parse_id(input).ok_or(AppError::NotFound("merchant"))
+}
+
+/// Registers an endpoint for an approved merchant (owner or manager). Returns it with its
+/// signing secret, which is shown this once.
+pub async fn create_endpoint(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+    input: NewEndpoint,
+) -> AppResult<(Endpoint, String)> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let url = validate_url(&input.url, app.config.webhook_allow_private)?;
+    let topics = validate_topics(&input.topics)?;
+    let description = BoundedText::parse(
+        "description",
+        input.description.as_deref().unwrap_or(""),
+        0,
+        MAX_DESCRIPTION_CHARS,
+    )?
+    .into_string();
+    let topics_json = serde_json::to_string(&topics)
+        .map_err(|e| AppError::Internal(format!("serialize topics: {e}")))?;
+    let secret = new_secret("whsec_");
+    let now = app.now_ms();
+    let endpoint = Endpoint {
+        id: new_id(),
+        merchant_id,
+        url,
+        topics,
+        description,
+        active: true,
+        created_at: rfc3339(now),
+    };
+    let who = who.clone();
+    let stored_secret = secret.clone();
+    let endpoint = app
+        .db
+        .write(move |c| {
+            let e = &endpoint;
+            require_trading_staff(c, &who, &e.merchant_id, StaffNeed::AnyStaff)?;
+            // Lock the merchant so two concurrent creations cannot both see 19 active
+            // endpoints and both add one (a count is never read-then-written unlocked).
+            let lock = format!("SELECT id FROM merchants WHERE id = $1{}", c.for_update());
+            c.query_one(&lock, args![&e.merchant_id])?;
+            let active = c
+                .query_one(
+                    "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND active = $2",
+                    args![&e.merchant_id, true],
+                )?
+                .int(0)?;
+            if active >= MAX_ACTIVE_ENDPOINTS {
+                return Err(AppError::state(format!(
+                    "a merchant can have at most {MAX_ACTIVE_ENDPOINTS} active webhook endpoints; delete one first"
+                )));
+            }
+            c.execute(
+                "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, topics, description, active, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                args![&e.id, &e.merchant_id, &e.url, &stored_secret, &topics_json, &e.description, true, now],
+            )?;
+            // The URL is left out of the event: merchants often put access tokens in it,
+            // and events travel to other endpoints and, later, other consumers.
+            crate::platform::outbox::emit(
+                c,
+                now,
+                "webhook_endpoint.created",
+                Some(&e.merchant_id),
+                &e.id,
+                &serde_json::json!({ "id": e.id, "topics": e.topics, "description": e.description }),
+            )?;
+            Ok::<_, AppError>(e.clone())
+        })
+        .await?;
+    Ok((endpoint, secret))
+}
+
+/// The merchant's active endpoints, oldest first. Deleted endpoints are not listed; their
+/// deliveries stay readable through [`list_deliveries`] by id.
+pub async fn list_endpoints(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+) -> AppResult<Vec<Endpoint>> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let who = who.clone();
+    app.db
+        .read(move |c| {
+            require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
+            let sql = format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+                 WHERE merchant_id = $1 AND active = $2 ORDER BY created_at, id"
+            );
+            let rows = c.query(&sql, args![&merchant_id, true])?;
+            Ok::<_, AppError>(
+                rows.iter()
+                    .map(endpoint_from_row)
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        })
+        .await
+}
+
+/// Deactivates an endpoint: it receives nothing more, and its pending deliveries fail
+/// when they are next tried. Deleting an already deleted endpoint succeeds and changes
+/// nothing. 404 if the endpoint is not this merchant's.
+pub async fn delete_endpoint(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> AppResult<()> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let now = app.now_ms();
+    let who = who.clone();
+    app.db
+        .write(move |c| {
+            require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
+            let sql = format!(
+                "SELECT active FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2{}",
+                c.for_update()
+            );
+            let active = c
+                .query_opt(&sql, args![&endpoint_id, &merchant_id])?
+                .ok_or(AppError::NotFound("webhook endpoint"))?
+                .bool(0)?;
+            if !active {
+                return Ok(());
+            }
+            c.execute(
+                "UPDATE webhook_endpoints SET active = $2 WHERE id = $1",
+                args![&endpoint_id, false],
+            )?;
+            crate::platform::outbox::emit(
+                c,
+                now,
+                "webhook_endpoint.deleted",
+                Some(&merchant_id),
+                &endpoint_id,
+                &serde_json::json!({ "id": endpoint_id }),
+            )?;
+            Ok::<_, AppError>(())
+        })
+        .await
+}
+
+const DELIVERY_COLUMNS: &str =
+    "id, endpoint_id, outbox_id, topic, status, attempts, next_attempt_at, created_at, finished_at";
+
+fn delivery_from_row(r: &Row) -> Result<Delivery, StoreError> {
+    Ok(Delivery {
+        id: r.text(0)?,
+        endpoint_id: r.text(1)?,
+        event_id: r.int(2)?.to_string(),
+        topic: r.text(3)?,
+        status: r.text(4)?,
+        attempts: r.int(5)?,
+        next_attempt_at: r.opt_int(6)?.map(rfc3339),
+        created_at: rfc3339(r.int(7)?),
+        finished_at: r.opt_int(8)?.map(rfc3339),
+    })
+}
+
+/// Timestamps a cursor may carry (years 1–9999): anything outside cannot come from this
+/// API and would not bind to PostgreSQL's `timestamptz`.
+const CURSOR_MS_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800_000..=253_402_300_799_999;
+
+/// One endpoint's deliveries, **newest first** (the cursor continues towards older ones),
+/// as a merchant looking at a delivery log wants them. 404 if the endpoint is not this
+/// merchant's.
+pub async fn list_deliveries(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+    endpoint_id: &str,
+    page: PageRequest,
+) -> AppResult<Page<Delivery>> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let after = match &page.after {
+        None => None,
+        Some((ms, id)) => {
+            let id = parse_id(id).filter(|_| CURSOR_MS_RANGE.contains(ms));
+            Some((
+                *ms,
+                id.ok_or_else(|| AppError::invalid("cursor", "is not a cursor from this API"))?,
+            ))
+        }
+    };
+    let limit = page.limit.clamp(1, crate::platform::page::MAX_LIMIT);
+    let who = who.clone();
+    app.db
+        .read(move |c| {
+            require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
+            c.query_opt(
+                "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2",
+                args![&endpoint_id, &merchant_id],
+            )?
+            .ok_or(AppError::NotFound("webhook endpoint"))?;
+            // One row more than the page says whether another page follows.
+            let rows = match &after {
+                None => c.query(
+                    &format!(
+                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1
+                         ORDER BY created_at DESC, id DESC LIMIT $2"
+                    ),
+                    args![&endpoint_id, limit + 1],
+                )?,
+                Some((ms, id)) => c.query(
+                    &format!(
+                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1
+                           AND (created_at < $2 OR (created_at = $2 AND id < $3))
+                         ORDER BY created_at DESC, id DESC LIMIT $4"
+                    ),
+                    args![&endpoint_id, *ms, id, limit + 1],
+                )?,
+            };
+            let mut items = Vec::with_capacity(rows.len());
+            let mut keys = Vec::with_capacity(rows.len());
+            for r in &rows {
+                keys.push((r.int(7)?, r.text(0)?));
+                items.push(delivery_from_row(r)?);
+            }
+            // The cursor holds the raw millisecond key, not the RFC 3339 text shown.
+            let keyed: Vec<(Delivery, (i64, String))> = items.into_iter().zip(keys).collect();
+            let page = Page::from_rows(keyed, limit, |(_, k)| k.clone());
+            Ok::<_, AppError>(Page {
+                items: page.items.into_iter().map(|(d, _)| d).collect(),
+                next_cursor: page.next_cursor,
+            })
+        })
+        .await
+}
+
+/// Every attempt of one delivery, in order. 404 if the delivery is not this merchant's.
+pub async fn list_attempts(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+    delivery_id: &str,
+) -> AppResult<Vec<Attempt>> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let delivery_id = parse_id(delivery_id).ok_or(AppError::NotFound("webhook delivery"))?;
+    let who = who.clone();
+    app.db
+        .read(move |c| {
+            require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
+            c.query_opt(
+                "SELECT 1 FROM webhook_deliveries WHERE id = $1 AND merchant_id = $2",
+                args![&delivery_id, &merchant_id],
+            )?
+            .ok_or(AppError::NotFound("webhook delivery"))?;
+            let rows = c.query(
+                "SELECT delivery_id, attempt_no, started_at, duration_ms, status_code, error, response_body
+                 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt_no, id LIMIT $2",
+                args![&delivery_id, MAX_LISTED_ATTEMPTS],
+            )?;
+            let attempts = rows
+                .iter()
+                .map(|r| {
+                    Ok(Attempt {
+                        delivery_id: r.text(0)?,
+                        attempt_no: r.int(1)?,
+                        started_at: rfc3339(r.int(2)?),
+                        duration_ms: r.int(3)?,
+                        status_code: r.opt_int(4)?,
+                        error: r.opt_text(5)?,
+                        response_body: r.opt_text(6)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            Ok::<_, AppError>(attempts)
+        })
+        .await
+}
+
+mod delivery;
+#[cfg(test)]
+pub(crate) mod test_support;
+#[cfg(test)]
+mod tests;
+mod urls;
+
+pub(crate) use delivery::register_jobs;
+pub use delivery::{Deliver, dispatch_outbox};
+pub use urls::{topic_matches, validate_topics, validate_url};
