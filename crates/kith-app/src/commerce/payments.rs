@@ -46,13 +46,25 @@ impl Provider {
             Provider::Sandbox => "sandbox",
         }
     }
+
+    /// The provider named in a stored row (`orders.payment_provider`, `payments.provider`).
+    pub fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "wallet" => Ok(Provider::Wallet),
+            "sandbox" => Ok(Provider::Sandbox),
+            other => Err(AppError::Internal(format!(
+                "unknown payment provider {other:?}"
+            ))),
+        }
+    }
 }
 
-/// Where a refund of money taken by `provider` goes back to.
-pub fn refund_destination(provider: &str, buyer_id: &str) -> AppResult<AccountId> {
+/// Where a refund of money taken by `provider` goes back to: the buyer's wallet, or the
+/// gateway's clearing account (the gateway pays the buyer back).
+pub fn refund_destination(provider: Provider, buyer_id: &str) -> AppResult<AccountId> {
     Ok(match provider {
-        "wallet" => accounts::member_wallet(buyer_id)?,
-        other => accounts::external_gateway(other)?,
+        Provider::Wallet => accounts::member_wallet(buyer_id)?,
+        gateway => accounts::external_gateway(gateway.as_str())?,
     })
 }
 
@@ -514,14 +526,6 @@ fn apply_callback(
             }
         }
         _ => Ok(Ok(outcome)),
-    }
-}
-
-/// Every ledger problem, for platform admins and tests.
-impl App {
-    pub async fn ledger_audit(&self, who: &Principal) -> AppResult<ledger::Audit> {
-        who.require_platform_admin()?;
-        self.db.read(|c| ledger::audit(c)).await
     }
 }
 

@@ -152,7 +152,10 @@ pub(crate) fn refund(
     } else {
         accounts::merchant_pending(&o.merchant_id)?
     };
-    let to = crate::commerce::payments::refund_destination(&provider, &o.buyer_id)?;
+    let to = crate::commerce::payments::refund_destination(
+        crate::commerce::payments::Provider::parse(&provider)?,
+        &o.buyer_id,
+    )?;
     if plan.amount.get() > 0 {
         let entry = JournalEntry::transfer(
             format!("refund:{refund_id}"),

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::platform::ids::new_id;
 use crate::platform::page::{Page, PageRequest};
-use crate::{AppError, AppResult, rfc3339};
+use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 /// What an entry is about, for statements and audits.
 #[derive(Debug, Clone, Copy, Default)]
@@ -203,4 +203,12 @@ pub fn audit(c: &mut dyn Conn) -> AppResult<Audit> {
         mismatched_accounts,
         total_fen,
     })
+}
+
+impl App {
+    /// Every ledger problem (see [`audit`]), for platform admins and tests.
+    pub async fn ledger_audit(&self, who: &Principal) -> AppResult<Audit> {
+        who.require_platform_admin()?;
+        self.db.read(|c| audit(c)).await
+    }
 }
