@@ -275,7 +275,7 @@ pub struct Attribution {
     pub link_id: Option<String>,
 }
 
-/// DESIGN §4: the latest touch within the window that is not the buyer's own link; else
+/// docs/PRODUCT.md §4: the latest touch within the window that is not the buyer's own link; else
 /// the bound referrer (if the binding is live); else no one. `touches` may be in any order.
 pub fn attribute(
     buyer: &str,

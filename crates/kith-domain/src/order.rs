@@ -1,4 +1,4 @@
-//! Orders: where an order stands and the legal moves between states (DESIGN §4), and how
+//! Orders: where an order stands and the legal moves between states (docs/PRODUCT.md §4), and how
 //! it reaches its buyer. This module owns only the state machine; prices and totals live
 //! in [`crate::pricing`], money movements in [`crate::ledger`].
 //!
@@ -269,7 +269,7 @@ mod tests {
         }
     }
 
-    /// The whole machine, written out by hand from DESIGN §4: every legal move and where it
+    /// The whole machine, written out by hand from docs/PRODUCT.md §4: every legal move and where it
     /// leads. Anything not listed must be refused.
     fn legal() -> Vec<(OrderStatus, Action, OrderStatus)> {
         let mut moves = vec![

@@ -28,7 +28,7 @@ impl Quantity {
 }
 
 /// The price one buyer pays for one unit: the SKU's price for the buyer's tier at this
-/// merchant if it has one, else the list price (DESIGN §4, Prices).
+/// merchant if it has one, else the list price (docs/PRODUCT.md §4, Prices).
 pub fn unit_price(list: Fen, tier_prices: &[(&str, Fen)], buyer_tier: Option<&str>) -> Fen {
     buyer_tier
         .and_then(|tier| tier_prices.iter().find(|(code, _)| *code == tier))

@@ -1,4 +1,4 @@
-//! Community energy (社群能量) = Q × M × C² (DESIGN §5), with its factors.
+//! Community energy (社群能量) = Q × M × C² (docs/PRODUCT.md §5), with its factors.
 //!
 //! - **Q** (product quality): the mean review rating of products the community's members
 //!   bought, smoothed toward the platform mean by `prior_weight` pseudo-reviews, ÷ 5, so

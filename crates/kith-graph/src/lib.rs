@@ -1,6 +1,6 @@
 //! # kith-graph
 //!
-//! Graph analytics for kith's insight measures (DESIGN §5), pure: no storage, no I/O, no
+//! Graph analytics for kith's insight measures (docs/PRODUCT.md §5), pure: no storage, no I/O, no
 //! async. The application layer loads rows, builds a [`Graph`] with a [`GraphBuilder`]
 //! and asks the algorithms here.
 //!

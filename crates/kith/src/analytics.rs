@@ -1,4 +1,4 @@
-//! `kith analytics …`: community insight (DESIGN §5) at the command line, as tables or,
+//! `kith analytics …`: community insight (docs/PRODUCT.md §5) at the command line, as tables or,
 //! with `--json`, as the same JSON the API returns.
 //!
 //! It reads the database directly, as the operator ([`InsightAccess::Operator`]): whoever

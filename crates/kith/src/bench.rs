@@ -1,5 +1,5 @@
 //! `kith bench …`: benchmarks that make their own data and report each figure as a ratio
-//! to a limit measured in the same run, on the same engine and sync mode (DESIGN §7).
+//! to a limit measured in the same run, on the same engine and sync mode (docs/PRODUCT.md §7).
 //!
 //! `kith bench checkout` measures, at one concurrency (default 32 tasks):
 //! 1. **the limit**: single-row `INSERT` transactions per second through the same storage

@@ -1,5 +1,5 @@
 //! The catalog: categories, products with their images, and SKUs with a list price and a
-//! price per membership tier (DESIGN §4, Prices).
+//! price per membership tier (docs/PRODUCT.md §4, Prices).
 //!
 //! Staff manage their merchant's catalog. Anyone else sees only the `active` products of an
 //! approved merchant (and only their SKUs); a logged-in reader also sees `your_price_fen`,

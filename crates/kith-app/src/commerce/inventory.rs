@@ -1,7 +1,7 @@
 //! Inventory: where stock is kept (warehouses, and one location per offline store) and how
 //! much of each SKU is there.
 //!
-//! `available = on_hand - reserved`, and it never goes below zero (DESIGN §3): every change
+//! `available = on_hand - reserved`, and it never goes below zero (docs/PRODUCT.md §3): every change
 //! of a count is **one conditional UPDATE checked by rows affected**, never a read followed
 //! by a write, so concurrent checkouts cannot oversell. The schema's CHECK
 //! (`reserved >= 0 AND on_hand >= reserved`) is the last line of defence. Every change also

@@ -62,7 +62,7 @@ use crate::platform::auth::{StaffNeed, require_staff};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
-/// Default window, and the one DESIGN §5 names for energy.
+/// Default window, and the one docs/PRODUCT.md §5 names for energy.
 pub const DEFAULT_WINDOW_DAYS: i64 = 30;
 pub const MAX_WINDOW_DAYS: i64 = 365;
 /// A snapshot older than this is rebuilt in the background on the next request.

@@ -467,7 +467,7 @@ impl App {
             .await
     }
 
-    /// A member opened a product from a post that tags it. DESIGN §4: a post that tags
+    /// A member opened a product from a post that tags it. docs/PRODUCT.md §4: a post that tags
     /// products acts as its author's share link (content credit), so this is a visit of the
     /// author's link to the post — made for them if they never shared it — with the same
     /// effects as following it: attribution within the window, and binding where the

@@ -1,4 +1,4 @@
-//! Verified-purchase reviews (DESIGN §2.2): one per order line, by the order's buyer, once
+//! Verified-purchase reviews (docs/PRODUCT.md §2.2): one per order line, by the order's buyer, once
 //! the order is `completed` — the after-sale window has closed, so what is reviewed is a
 //! purchase that stands. (Reviews are not taken at `delivered` / `picked_up`: a review
 //! written inside the window could describe an order that is then refunded.) A line

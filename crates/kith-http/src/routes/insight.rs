@@ -1,4 +1,4 @@
-//! Community insight (DESIGN §5): energy, repeat purchases, fission trees, KOL ranking,
+//! Community insight (docs/PRODUCT.md §5): energy, repeat purchases, fission trees, KOL ranking,
 //! the private traffic pool and split suggestions. Every measure is the merchant's own:
 //! only its staff read them (403 for others, 404 for a community of another merchant).
 

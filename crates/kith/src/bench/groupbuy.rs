@@ -1,5 +1,5 @@
 //! `kith bench groupbuy`: group-buy joins under contention, against checkout in the same
-//! run (DESIGN §7).
+//! run (docs/PRODUCT.md §7).
 //!
 //! 1. **the limit**: checkout + wallet payment on one hot SKU (`App::checkout` +
 //!    `App::pay_with_wallet`) — the ordinary order a group-buy order is compared with: one

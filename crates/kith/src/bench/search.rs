@@ -41,7 +41,7 @@ use super::{Scale, TempDir};
 
 #[derive(Debug, Clone, Args)]
 pub struct SearchArgs {
-    /// small: 5 000 members / 50 000 follows / 50 000 posts; reference (DESIGN §7):
+    /// small: 5 000 members / 50 000 follows / 50 000 posts; reference (docs/PRODUCT.md §7):
     /// 100 000 / 1 000 000 / 500 000; large: 1 000 000 / 10 000 000 / 5 000 000.
     #[arg(long, value_enum, default_value = "small")]
     pub scale: Scale,
