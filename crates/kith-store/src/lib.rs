@@ -47,3 +47,68 @@ macro_rules! args {
     () => { &[] as &[$crate::Value] };
     ($($x:expr),+ $(,)?) => { &[$($crate::Value::from($x)),+] as &[$crate::Value] };
 }
+
+/// Declares a read model's column list once, with a name for every position, so a decoder
+/// reads `r.int(OrderCols::total_fen)` instead of counting to `r.int(10)` in a list kept
+/// elsewhere. Adding, removing or reordering a column then changes one list, and every
+/// decoder follows it.
+///
+/// Plain columns: `columns!(pub(crate) OrderCols { id, merchant_id, status });` gives
+/// `OrderCols::LIST == "id, merchant_id, status"` and `OrderCols::status == 2`.
+/// Expressions (joins, aliases): `columns!(CampaignCols { "c.id" => id, "p.name" => product_name });`.
+#[macro_export]
+macro_rules! columns {
+    ($vis:vis $name:ident { $c0:ident $(, $c:ident)* $(,)? }) => {
+        $vis struct $name;
+        impl $name {
+            /// The columns, in order, for a `SELECT`.
+            #[allow(dead_code)]
+            pub const LIST: &'static str = concat!(stringify!($c0) $(, ", ", stringify!($c))*);
+        }
+        $crate::__column_positions!($name, 0usize; $c0 $(, $c)*);
+    };
+    ($vis:vis $name:ident { $s0:literal => $c0:ident $(, $s:literal => $c:ident)* $(,)? }) => {
+        $vis struct $name;
+        impl $name {
+            /// The column expressions, in order, for a `SELECT`.
+            #[allow(dead_code)]
+            pub const LIST: &'static str = concat!($s0 $(, ", ", $s)*);
+        }
+        $crate::__column_positions!($name, 0usize; $c0 $(, $c)*);
+    };
+}
+
+/// One `usize` constant per column of a [`columns!`] list, its position.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __column_positions {
+    ($name:ident, $n:expr; ) => {};
+    ($name:ident, $n:expr; $c:ident $(, $rest:ident)*) => {
+        #[allow(non_upper_case_globals, dead_code)]
+        impl $name {
+            pub const $c: usize = $n;
+        }
+        $crate::__column_positions!($name, $n + 1usize; $($rest),*);
+    };
+}
+
+#[cfg(test)]
+mod columns_tests {
+    crate::columns!(Plain {
+        id,
+        merchant_id,
+        status
+    });
+    crate::columns!(Joined { "c.id" => id, "p.name" => product_name, "s.code" => sku_code });
+
+    #[test]
+    fn positions_follow_the_list() {
+        assert_eq!(Plain::LIST, "id, merchant_id, status");
+        assert_eq!((Plain::id, Plain::merchant_id, Plain::status), (0, 1, 2));
+        assert_eq!(Joined::LIST, "c.id, p.name, s.code");
+        assert_eq!(
+            (Joined::id, Joined::product_name, Joined::sku_code),
+            (0, 1, 2)
+        );
+    }
+}

@@ -13,7 +13,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::orders::{
-    Actor, DAY_MS, ORDER_COLS, Order, OrderRow, cancel, lines_remaining, lock_order,
+    Actor, DAY_MS, ORDER_COLS, Order, OrderCols, OrderRow, cancel, lines_remaining, lock_order,
     merchant_terms, order_row, order_view, staff_order, transition,
 };
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
@@ -159,7 +159,7 @@ pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
                 Timer::Complete
                     if matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) =>
                 {
-                    let ends = o.row.opt_int(18)?.unwrap_or(0);
+                    let ends = o.row.opt_int(OrderCols::after_sale_ends_at)?.unwrap_or(0);
                     if now < ends {
                         // Moved by a later delivery; its own job will come.
                         return Ok(());

@@ -182,9 +182,37 @@ pub(crate) fn merchant_terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<M
     })
 }
 
-pub(crate) const ORDER_COLS: &str = "id, merchant_id, buyer_id, status, delivery, pickup_store_id, tier_code, address, goods_fen, shipping_fen, total_fen, \
-     paid_fen, refunded_fen, payment_provider, carrier, tracking_no, pay_deadline, auto_confirm_at, after_sale_ends_at, created_at, \
-     paid_at, shipped_at, delivered_at, completed_at, cancelled_at, location_id";
+kith_store::columns!(pub(crate) OrderCols {
+    id,
+    merchant_id,
+    buyer_id,
+    status,
+    delivery,
+    pickup_store_id,
+    tier_code,
+    address,
+    goods_fen,
+    shipping_fen,
+    total_fen,
+    paid_fen,
+    refunded_fen,
+    payment_provider,
+    carrier,
+    tracking_no,
+    pay_deadline,
+    auto_confirm_at,
+    after_sale_ends_at,
+    created_at,
+    paid_at,
+    shipped_at,
+    delivered_at,
+    completed_at,
+    cancelled_at,
+    location_id,
+});
+
+/// [`OrderCols`] for `format!` strings.
+pub(crate) const ORDER_COLS: &str = OrderCols::LIST;
 
 /// An order row as the rules need it.
 pub(crate) struct OrderRow {
@@ -206,21 +234,21 @@ pub(crate) struct OrderRow {
 
 pub(crate) fn order_row(r: Row) -> AppResult<OrderRow> {
     Ok(OrderRow {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        buyer_id: r.text(2)?,
-        status: OrderStatus::from_db(&r.text(3)?)
+        id: r.text(OrderCols::id)?,
+        merchant_id: r.text(OrderCols::merchant_id)?,
+        buyer_id: r.text(OrderCols::buyer_id)?,
+        status: OrderStatus::from_db(&r.text(OrderCols::status)?)
             .ok_or_else(|| AppError::Internal("unknown order status".into()))?,
-        delivery: DeliveryMethod::from_db(&r.text(4)?)
+        delivery: DeliveryMethod::from_db(&r.text(OrderCols::delivery)?)
             .ok_or_else(|| AppError::Internal("unknown delivery".into()))?,
-        pickup_store_id: r.opt_text(5)?,
-        shipping_fen: r.int(9)?,
-        total_fen: r.int(10)?,
-        paid_fen: r.int(11)?,
-        refunded_fen: r.int(12)?,
-        payment_provider: r.opt_text(13)?,
-        pay_deadline: r.int(16)?,
-        location_id: r.text(25)?,
+        pickup_store_id: r.opt_text(OrderCols::pickup_store_id)?,
+        shipping_fen: r.int(OrderCols::shipping_fen)?,
+        total_fen: r.int(OrderCols::total_fen)?,
+        paid_fen: r.int(OrderCols::paid_fen)?,
+        refunded_fen: r.int(OrderCols::refunded_fen)?,
+        payment_provider: r.opt_text(OrderCols::payment_provider)?,
+        pay_deadline: r.int(OrderCols::pay_deadline)?,
+        location_id: r.text(OrderCols::location_id)?,
         row: r,
     })
 }
@@ -286,28 +314,30 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         status: o.status,
         delivery: o.delivery,
         pickup_store_id: o.pickup_store_id.clone(),
-        tier_code: r.opt_text(6)?,
-        address: r.opt_text(7)?.and_then(|a| serde_json::from_str(&a).ok()),
+        tier_code: r.opt_text(OrderCols::tier_code)?,
+        address: r
+            .opt_text(OrderCols::address)?
+            .and_then(|a| serde_json::from_str(&a).ok()),
         lines: load_lines(c, &o.id)?,
-        goods_fen: r.int(8)?,
+        goods_fen: r.int(OrderCols::goods_fen)?,
         shipping_fen: o.shipping_fen,
         total_fen: o.total_fen,
         paid_fen: o.paid_fen,
         refunded_fen: o.refunded_fen,
         payment_provider: o.payment_provider.clone(),
-        carrier: r.opt_text(14)?,
-        tracking_no: r.opt_text(15)?,
+        carrier: r.opt_text(OrderCols::carrier)?,
+        tracking_no: r.opt_text(OrderCols::tracking_no)?,
         pickup_code,
         pickup_qr,
         pay_deadline: rfc3339(o.pay_deadline),
-        auto_confirm_at: r.opt_int(17)?.map(rfc3339),
-        after_sale_ends_at: r.opt_int(18)?.map(rfc3339),
-        created_at: rfc3339(r.int(19)?),
-        paid_at: r.opt_int(20)?.map(rfc3339),
-        shipped_at: r.opt_int(21)?.map(rfc3339),
-        delivered_at: r.opt_int(22)?.map(rfc3339),
-        completed_at: r.opt_int(23)?.map(rfc3339),
-        cancelled_at: r.opt_int(24)?.map(rfc3339),
+        auto_confirm_at: r.opt_int(OrderCols::auto_confirm_at)?.map(rfc3339),
+        after_sale_ends_at: r.opt_int(OrderCols::after_sale_ends_at)?.map(rfc3339),
+        created_at: rfc3339(r.int(OrderCols::created_at)?),
+        paid_at: r.opt_int(OrderCols::paid_at)?.map(rfc3339),
+        shipped_at: r.opt_int(OrderCols::shipped_at)?.map(rfc3339),
+        delivered_at: r.opt_int(OrderCols::delivered_at)?.map(rfc3339),
+        completed_at: r.opt_int(OrderCols::completed_at)?.map(rfc3339),
+        cancelled_at: r.opt_int(OrderCols::cancelled_at)?.map(rfc3339),
     })
 }
 

@@ -217,42 +217,68 @@ fn parse_time(field: &str, s: &str) -> AppResult<i64> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-const CAMPAIGN_COLS: &str = "c.id, c.merchant_id, c.product_id, c.sku_id, c.title, p.name, s.code, s.list_price_fen, c.group_price_fen, \
-    c.leader_price_fen, c.group_size, c.duration_secs, c.starts_at, c.ends_at, c.stock_limit, c.seats_taken, c.per_member_limit, \
-    c.commission, c.leader_bp, c.status, c.created_at";
+kith_store::columns!(CampaignCols {
+    "c.id" => id,
+    "c.merchant_id" => merchant_id,
+    "c.product_id" => product_id,
+    "c.sku_id" => sku_id,
+    "c.title" => title,
+    "p.name" => product_name,
+    "s.code" => sku_code,
+    "s.list_price_fen" => list_price_fen,
+    "c.group_price_fen" => group_price_fen,
+    "c.leader_price_fen" => leader_price_fen,
+    "c.group_size" => group_size,
+    "c.duration_secs" => duration_secs,
+    "c.starts_at" => starts_at,
+    "c.ends_at" => ends_at,
+    "c.stock_limit" => stock_limit,
+    "c.seats_taken" => seats_taken,
+    "c.per_member_limit" => per_member_limit,
+    "c.commission" => commission,
+    "c.leader_bp" => leader_bp,
+    "c.status" => status,
+    "c.created_at" => created_at,
+});
+const CAMPAIGN_COLS: &str = CampaignCols::LIST;
 const CAMPAIGN_FROM: &str =
     "group_campaigns c JOIN products p ON p.id = c.product_id JOIN skus s ON s.id = c.sku_id";
 
 fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
-    let (starts, ends, limit, taken, status) =
-        (r.int(12)?, r.int(13)?, r.int(14)?, r.int(15)?, r.text(19)?);
+    let (starts, ends, limit, taken, status) = (
+        r.int(CampaignCols::starts_at)?,
+        r.int(CampaignCols::ends_at)?,
+        r.int(CampaignCols::stock_limit)?,
+        r.int(CampaignCols::seats_taken)?,
+        r.text(CampaignCols::status)?,
+    );
     Ok(Campaign {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        product_id: r.text(2)?,
-        sku_id: r.text(3)?,
-        title: r.text(4)?,
-        product_name: r.text(5)?,
-        sku_code: r.text(6)?,
-        list_price_fen: r.int(7)?,
-        group_price_fen: r.int(8)?,
-        leader_price_fen: r.opt_int(9)?,
-        group_size: r.int(10)?,
-        duration_secs: r.int(11)?,
+        id: r.text(CampaignCols::id)?,
+        merchant_id: r.text(CampaignCols::merchant_id)?,
+        product_id: r.text(CampaignCols::product_id)?,
+        sku_id: r.text(CampaignCols::sku_id)?,
+        title: r.text(CampaignCols::title)?,
+        product_name: r.text(CampaignCols::product_name)?,
+        sku_code: r.text(CampaignCols::sku_code)?,
+        list_price_fen: r.int(CampaignCols::list_price_fen)?,
+        group_price_fen: r.int(CampaignCols::group_price_fen)?,
+        leader_price_fen: r.opt_int(CampaignCols::leader_price_fen)?,
+        group_size: r.int(CampaignCols::group_size)?,
+        duration_secs: r.int(CampaignCols::duration_secs)?,
         starts_at: rfc3339(starts),
         ends_at: rfc3339(ends),
         stock_limit: limit,
         seats_taken: taken,
         seats_left: limit - taken,
-        per_member_limit: r.int(16)?,
-        commission: r.int(17)? != 0,
-        leader_bp: r.int(18)?,
+        per_member_limit: r.int(CampaignCols::per_member_limit)?,
+        commission: r.int(CampaignCols::commission)? != 0,
+        leader_bp: r.int(CampaignCols::leader_bp)?,
         open_for_groups: status == "active"
             && starts <= now
             && now < ends
-            && taken + r.int(10)? <= limit,
+            && taken + r.int(CampaignCols::group_size)? <= limit,
         status,
-        created_at: rfc3339(r.int(20)?),
+        created_at: rfc3339(r.int(CampaignCols::created_at)?),
     })
 }
 
@@ -275,22 +301,32 @@ struct GroupRow {
     state: GroupState,
 }
 
-const GROUP_COLS: &str =
-    "id, campaign_id, merchant_id, leader_id, size, held_seats, paid_seats, status, expires_at";
+kith_store::columns!(GroupCols {
+    id,
+    campaign_id,
+    merchant_id,
+    leader_id,
+    size,
+    held_seats,
+    paid_seats,
+    status,
+    expires_at,
+});
+const GROUP_COLS: &str = GroupCols::LIST;
 
 fn group_row(r: &Row) -> AppResult<GroupRow> {
     Ok(GroupRow {
-        id: r.text(0)?,
-        campaign_id: r.text(1)?,
-        merchant_id: r.text(2)?,
+        id: r.text(GroupCols::id)?,
+        campaign_id: r.text(GroupCols::campaign_id)?,
+        merchant_id: r.text(GroupCols::merchant_id)?,
         state: GroupState {
-            leader: r.text(3)?,
-            size: r.int(4)?,
-            held: r.int(5)?,
-            paid: r.int(6)?,
-            status: GroupStatus::from_db(&r.text(7)?)
+            leader: r.text(GroupCols::leader_id)?,
+            size: r.int(GroupCols::size)?,
+            held: r.int(GroupCols::held_seats)?,
+            paid: r.int(GroupCols::paid_seats)?,
+            status: GroupStatus::from_db(&r.text(GroupCols::status)?)
                 .ok_or_else(|| AppError::Internal("unknown group status".into()))?,
-            expires_at_ms: r.opt_int(8)?,
+            expires_at_ms: r.opt_int(GroupCols::expires_at)?,
         },
     })
 }
