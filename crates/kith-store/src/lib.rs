@@ -63,18 +63,18 @@ macro_rules! columns {
         impl $name {
             /// The columns, in order, for a `SELECT`.
             #[allow(dead_code)]
-            pub const LIST: &'static str = concat!(stringify!($c0) $(, ", ", stringify!($c))*);
+            $vis const LIST: &'static str = concat!(stringify!($c0) $(, ", ", stringify!($c))*);
         }
-        $crate::__column_positions!($name, 0usize; $c0 $(, $c)*);
+        $crate::__column_positions!($vis $name, 0usize; $c0 $(, $c)*);
     };
     ($vis:vis $name:ident { $s0:literal => $c0:ident $(, $s:literal => $c:ident)* $(,)? }) => {
         $vis struct $name;
         impl $name {
             /// The column expressions, in order, for a `SELECT`.
             #[allow(dead_code)]
-            pub const LIST: &'static str = concat!($s0 $(, ", ", $s)*);
+            $vis const LIST: &'static str = concat!($s0 $(, ", ", $s)*);
         }
-        $crate::__column_positions!($name, 0usize; $c0 $(, $c)*);
+        $crate::__column_positions!($vis $name, 0usize; $c0 $(, $c)*);
     };
 }
 
@@ -82,13 +82,13 @@ macro_rules! columns {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __column_positions {
-    ($name:ident, $n:expr; ) => {};
-    ($name:ident, $n:expr; $c:ident $(, $rest:ident)*) => {
+    ($vis:vis $name:ident, $n:expr; ) => {};
+    ($vis:vis $name:ident, $n:expr; $c:ident $(, $rest:ident)*) => {
         #[allow(non_upper_case_globals, dead_code)]
         impl $name {
-            pub const $c: usize = $n;
+            $vis const $c: usize = $n;
         }
-        $crate::__column_positions!($name, $n + 1usize; $($rest),*);
+        $crate::__column_positions!($vis $name, $n + 1usize; $($rest),*);
     };
 }
 

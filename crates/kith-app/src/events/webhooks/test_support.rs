@@ -66,11 +66,11 @@ pub(crate) fn test_config() -> AppConfig {
 }
 
 impl TestEnv {
-    pub async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::sqlite(test_config()).await
     }
 
-    pub async fn sqlite(config: AppConfig) -> Self {
+    pub(crate) async fn sqlite(config: AppConfig) -> Self {
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -90,7 +90,7 @@ impl TestEnv {
 
     /// The same world on a fresh PostgreSQL database, when `KITH_TEST_POSTGRES_URL`
     /// names a server; `None` (the test is skipped) otherwise.
-    pub async fn postgres(config: AppConfig) -> Option<Self> {
+    pub(crate) async fn postgres(config: AppConfig) -> Option<Self> {
         let Some(url) = kith_store::testing::postgres_url() else {
             eprintln!("KITH_TEST_POSTGRES_URL is not set; skipping a PostgreSQL test");
             return None;
@@ -122,7 +122,7 @@ impl TestEnv {
     }
 
     /// A fresh account with no role anywhere.
-    pub async fn add_account(&self) -> Principal {
+    pub(crate) async fn add_account(&self) -> Principal {
         let id = crate::platform::ids::new_id();
         let now = self.app.now_ms();
         let acc = id.clone();
@@ -141,7 +141,7 @@ impl TestEnv {
     }
 
     /// A merchant in `status` with a fresh account as its owner.
-    pub async fn add_merchant(&self, status: &str) -> (Principal, String) {
+    pub(crate) async fn add_merchant(&self, status: &str) -> (Principal, String) {
         let owner = self.add_account().await;
         let merchant_id = crate::platform::ids::new_id();
         let now = self.app.now_ms();
@@ -170,7 +170,7 @@ impl TestEnv {
     }
 
     /// Writes an outbox event, as a use case would; returns its id.
-    pub async fn emit(
+    pub(crate) async fn emit(
         &self,
         topic: &str,
         merchant_id: Option<&str>,
@@ -219,7 +219,7 @@ pub(crate) struct Receiver {
 }
 
 impl Receiver {
-    pub async fn start(statuses: Vec<u16>) -> Self {
+    pub(crate) async fn start(statuses: Vec<u16>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hooks/kith", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -255,7 +255,7 @@ impl Receiver {
         }
     }
 
-    pub fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.requests.lock().unwrap().clone()
     }
 }
