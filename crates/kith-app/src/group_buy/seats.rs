@@ -1,0 +1,535 @@
+//! Seats through an order's life: the `GroupSeats` hook the order lifecycle calls (a paid
+//! seat holds its order until the group succeeds; a released seat is given back, and a group
+//! left with no paid member fails), taking a seat when an order is placed, success, failure
+//! and the `group.expire` job.
+
+use kith_domain::group_buy::{self, GroupStatus};
+use kith_domain::order::{DeliveryMethod, OrderStatus};
+use kith_domain::{Fen, Quantity};
+use kith_store::{Conn, args};
+use serde::{Deserialize, Serialize};
+
+use crate::commerce::lifecycle::{self, Lifecycle, OrderHook};
+use crate::commerce::orders::{self, Actor, Address, NewOrder};
+use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry};
+use crate::platform::auth::merchant_status;
+use crate::platform::ids::new_id;
+use crate::{
+    App, AppError, AppResult, commerce::catalog, events::jobs, money::commissions,
+    platform::outbox, rfc3339,
+};
+
+/// The `group.expire` job: a group still gathering at its expiry fails (payload
+use super::store::*;
+
+/// The `group.expire` job: a group still gathering at its expiry fails (payload
+/// `{"group_id": "…"}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpireGroup {
+    pub group_id: String,
+}
+
+impl Job for ExpireGroup {
+    const KIND: &'static str = "group.expire";
+    const MAX_ATTEMPTS: i64 = 5;
+
+    async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+        Ok(expire_group(app, self.group_id).await?)
+    }
+}
+
+/// Registers this context's jobs (called once when the [`App`] is built).
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<ExpireGroup>();
+}
+
+/// A group-buy seat as a kind of order, plugged into the order lifecycle
+/// ([`crate::commerce::lifecycle`]) when the [`App`] is built: the seat's group is locked
+/// before the order's stock, a payment is taken only while the seat is live and its group
+/// gathering, a paid seat holds its order until the group succeeds, and a cancelled or
+/// refunded order gives its seat back. Orders without a seat pass through unchanged.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct GroupSeats;
+
+impl OrderHook for GroupSeats {
+    fn lock(&self, c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+        lock_group_of(c, order_id)
+    }
+
+    fn takes_payment(&self, c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<bool> {
+        takes_payment(c, now, order_id)
+    }
+
+    fn on_paid(&self, c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<bool> {
+        on_paid(c, now, o)
+    }
+
+    fn on_released(
+        &self,
+        c: &mut dyn Conn,
+        lc: &Lifecycle,
+        now: i64,
+        o: &orders::OrderRow,
+    ) -> AppResult<()> {
+        on_released(c, lc, now, o)
+    }
+}
+/// Locks the group of a group-buy order (if it is one) before the order's stock is
+/// touched, so a cancel or refund takes its locks in the order a join does (group, then
+/// stock).
+pub(super) fn lock_group_of(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    if let Some((group_id, _)) = seat_of(c, order_id)? {
+        lock_group(c, &group_id)?;
+    }
+    Ok(())
+}
+
+/// Whether an order's payment may be taken now: always for an ordinary order; for a
+/// group-buy order, only while its seat is live and its group still gathering.
+pub(super) fn takes_payment(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<bool> {
+    let Some(r) = c.query_opt(
+        "SELECT g.id, s.state FROM group_seats s JOIN buy_groups g ON g.id = s.group_id WHERE s.order_id = $1",
+        args![order_id],
+    )?
+    else {
+        return Ok(true);
+    };
+    if r.text(1)? != "held" {
+        return Ok(false);
+    }
+    let g = lock_group(c, &r.text(0)?)?;
+    Ok(group_buy::takes_payment(&g.state, now))
+}
+
+pub(super) fn emit(
+    c: &mut dyn Conn,
+    now: i64,
+    topic: &str,
+    g: &GroupRow,
+    extra: serde_json::Value,
+) -> AppResult<()> {
+    let mut payload = serde_json::json!({
+        "group_id": g.id, "campaign_id": g.campaign_id, "leader_id": g.state.leader,
+    });
+    if let (Some(p), serde_json::Value::Object(e)) = (payload.as_object_mut(), extra) {
+        p.extend(e);
+    }
+    outbox::emit(c, now, topic, Some(&g.merchant_id), &g.id, &payload)?;
+    Ok(())
+}
+
+/// A group-buy order was paid (inside `orders::mark_paid`): its seat is paid and the order
+/// waits for the group; the leader's payment opens the group and starts its clock; the
+/// last seat makes it succeed. `false` for an ordinary order.
+pub(super) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<bool> {
+    let Some((group_id, state)) = seat_of(c, &o.id)? else {
+        return Ok(false);
+    };
+    let g = lock_group(c, &group_id)?;
+    if state != "held" || !group_buy::takes_payment(&g.state, now) {
+        return Err(AppError::state(
+            "the group-buy group is no longer gathering payments",
+        ));
+    }
+    c.execute(
+        "UPDATE group_seats SET state = 'paid', paid_at = $1 WHERE order_id = $2",
+        args![now, &o.id],
+    )?;
+    orders::await_group(c, now, o)?;
+    let paid = g.state.paid + 1;
+    if g.state.status == GroupStatus::Opening {
+        let duration: i64 = c
+            .query_one(
+                "SELECT duration_secs FROM group_campaigns WHERE id = $1",
+                args![&g.campaign_id],
+            )?
+            .int(0)?;
+        let expires = now + duration * 1000;
+        c.execute(
+            "UPDATE buy_groups SET paid_seats = paid_seats + 1, status = 'forming', opened_at = $1, expires_at = $2 WHERE id = $3",
+            args![now, expires, &g.id],
+        )?;
+        jobs::enqueue(
+            c,
+            now,
+            &ExpireGroup {
+                group_id: g.id.clone(),
+            },
+            expires,
+        )?;
+        emit(
+            c,
+            now,
+            "group.opened",
+            &g,
+            serde_json::json!({ "expires_at": rfc3339(expires), "size": g.state.size }),
+        )?;
+    } else {
+        c.execute(
+            "UPDATE buy_groups SET paid_seats = paid_seats + 1 WHERE id = $1",
+            args![&g.id],
+        )?;
+        emit(
+            c,
+            now,
+            "group.joined",
+            &g,
+            serde_json::json!({ "member_id": o.buyer_id, "order_id": o.id, "paid_seats": paid, "size": g.state.size }),
+        )?;
+    }
+    if group_buy::after_payment(g.state.size, paid) == GroupStatus::Succeeded {
+        succeed(c, now, &g)?;
+    }
+    Ok(true)
+}
+
+/// Every seat is paid: the group succeeds and each of its orders goes to the merchant, with
+/// its commission booked (the group leader's share on members' orders included).
+pub(super) fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()> {
+    let n = c.execute(
+        "UPDATE buy_groups SET status = 'succeeded', ended_at = $1 WHERE id = $2 AND status = 'forming'",
+        args![now, &g.id],
+    )?;
+    if n == 0 {
+        return Err(AppError::state("the group changed meanwhile; try again"));
+    }
+    let campaign = c.query_one(
+        "SELECT commission, leader_bp FROM group_campaigns WHERE id = $1",
+        args![&g.campaign_id],
+    )?;
+    let leader_bp = if campaign.int(0)? != 0 {
+        campaign.int(1)?
+    } else {
+        0
+    };
+    let seats = c
+        .query(
+            "SELECT order_id FROM group_seats WHERE group_id = $1 AND state = 'paid' ORDER BY paid_at, order_id",
+            args![&g.id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    for order_id in &seats {
+        let o = orders::lock_order(c, order_id)?;
+        if o.status != OrderStatus::AwaitingGroup {
+            continue;
+        }
+        if leader_bp > 0 && o.buyer_id != g.state.leader {
+            commissions::plan_group_leader(
+                c,
+                now,
+                &o.id,
+                &o.merchant_id,
+                &g.state.leader,
+                leader_bp,
+            )?;
+        }
+        lifecycle::start_fulfilment(c, now, &o)?;
+    }
+    emit(
+        c,
+        now,
+        "group.succeeded",
+        g,
+        serde_json::json!({ "order_ids": seats, "size": g.state.size }),
+    )
+}
+
+/// An order of a group was cancelled or refunded in full (inside `orders`). Before the
+/// group succeeded its seat is released — free again for someone else (the group keeps its
+/// seats from the campaign) — and if it was the leader's the earliest paid member leads, or,
+/// with nobody paid left, the group fails. After success the seat is marked `refunded`: it
+/// was sold, and no longer counts toward the member's limit. A failed group's counts stay
+/// as they were when it failed.
+pub(super) fn on_released(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    o: &orders::OrderRow,
+) -> AppResult<()> {
+    let Some((group_id, state)) = seat_of(c, &o.id)? else {
+        return Ok(());
+    };
+    let g = lock_group(c, &group_id)?;
+    let after = if g.state.status == GroupStatus::Succeeded {
+        "refunded"
+    } else {
+        "released"
+    };
+    c.execute(
+        "UPDATE group_seats SET state = $1 WHERE order_id = $2",
+        args![after, &o.id],
+    )?;
+    if g.state.status.is_over() {
+        return Ok(());
+    }
+    let was_paid = i64::from(state == "paid");
+    c.execute(
+        "UPDATE buy_groups SET held_seats = held_seats - 1, paid_seats = paid_seats - $1 WHERE id = $2",
+        args![was_paid, &g.id],
+    )?;
+    emit(
+        c,
+        now,
+        "group.seat_released",
+        &g,
+        serde_json::json!({ "member_id": o.buyer_id, "order_id": o.id, "was_paid": state == "paid" }),
+    )?;
+    if o.buyer_id != g.state.leader {
+        return Ok(());
+    }
+    let paid = c
+        .query(
+            "SELECT account_id, paid_at FROM group_seats WHERE group_id = $1 AND state = 'paid'",
+            args![&g.id],
+        )?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect::<AppResult<Vec<_>>>()?;
+    match group_buy::next_leader(paid.iter().map(|(m, at)| (m.as_str(), *at))) {
+        Some(next) => {
+            c.execute(
+                "UPDATE buy_groups SET leader_id = $1 WHERE id = $2",
+                args![next, &g.id],
+            )?;
+            emit(
+                c,
+                now,
+                "group.leader_changed",
+                &g,
+                serde_json::json!({ "new_leader_id": next }),
+            )
+        }
+        None => fail(
+            c,
+            lc,
+            now,
+            &g.id,
+            if g.state.status == GroupStatus::Opening {
+                "the leader's order was not paid"
+            } else {
+                "the leader's order was refunded and no other member has paid"
+            },
+        ),
+    }
+}
+
+/// The group failed: unpaid orders are cancelled, paid ones refunded in full through their
+/// provider, stock and the campaign's seats released. A no-op if it is over already.
+pub(super) fn fail(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    group_id: &str,
+    reason: &str,
+) -> AppResult<()> {
+    let n = c.execute(
+        "UPDATE buy_groups SET status = 'failed', ended_at = $1, fail_reason = $2 WHERE id = $3 AND status IN ('opening', 'forming')",
+        args![now, reason, group_id],
+    )?;
+    if n == 0 {
+        return Ok(());
+    }
+    let campaign: String = c
+        .query_one(
+            "SELECT campaign_id FROM buy_groups WHERE id = $1",
+            args![group_id],
+        )?
+        .text(0)?;
+    c.execute(
+        "UPDATE group_campaigns SET seats_taken = seats_taken - (SELECT size FROM buy_groups WHERE id = $1), updated_at = $2 WHERE id = $3",
+        args![group_id, now, &campaign],
+    )?;
+    let seats = c
+        .query(
+            "SELECT order_id FROM group_seats WHERE group_id = $1 AND state IN ('held', 'paid') ORDER BY joined_at, order_id",
+            args![group_id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let note = format!("group-buy failed: {reason}");
+    for order_id in &seats {
+        let o = orders::lock_order(c, order_id)?;
+        match o.status {
+            OrderStatus::PendingPayment => orders::cancel(c, lc, now, &o, Actor::System, &note)?,
+            OrderStatus::Paid | OrderStatus::AwaitingGroup => {
+                crate::commerce::refunds::refund_everything(c, lc, now, &o, &note, Actor::System)?
+            }
+            _ => on_released(c, lc, now, &o)?,
+        }
+    }
+    let g = lock_group(c, group_id)?;
+    emit(
+        c,
+        now,
+        "group.failed",
+        &g,
+        serde_json::json!({ "reason": reason, "order_ids": seats }),
+    )
+}
+
+/// Fails a group still gathering at its expiry. A no-op when it has moved on (the job may
+/// run late or twice).
+pub async fn expire_group(app: &App, gid: String) -> AppResult<()> {
+    let now = app.now_ms();
+    let lc = app.lifecycle.clone();
+    app.db
+        .write(move |c| {
+            // Locks in the order a join takes them (campaign, then group).
+            let campaign = c
+                .query_opt(
+                    "SELECT campaign_id FROM buy_groups WHERE id = $1",
+                    args![&gid],
+                )?
+                .ok_or(AppError::NotFound("group"))?
+                .text(0)?;
+            c.query_opt(
+                &format!(
+                    "SELECT id FROM group_campaigns WHERE id = $1{}",
+                    c.for_update()
+                ),
+                args![&campaign],
+            )?;
+            let g = lock_group(c, &gid)?;
+            let due = g.state.expires_at_ms.is_some_and(|e| now >= e);
+            if g.state.status == GroupStatus::Forming && due {
+                fail(
+                    c,
+                    &lc,
+                    now,
+                    &g.id,
+                    "the time ran out before every seat was paid",
+                )?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// Takes a seat for `who` (a new group when `group` is `None`) and places its order.
+pub(super) fn take_seat(
+    c: &mut dyn Conn,
+    now: i64,
+    who: &str,
+    campaign_id: &str,
+    group: Option<&str>,
+    (delivery, address, pickup_store): (DeliveryMethod, Option<&Address>, Option<&str>),
+) -> AppResult<(String, String)> {
+    // The campaign's row first: it serialises every seat of the campaign, so the
+    // per-member count below cannot race with the same member's other seats. A group
+    // opening takes all its seats from the campaign at once (so every group opened can
+    // fill); joining takes one of its group's.
+    let campaign = match group {
+        None => {
+            let n = c.execute(
+                "UPDATE group_campaigns SET seats_taken = seats_taken + group_size, updated_at = $1
+                 WHERE id = $2 AND status = 'active' AND seats_taken + group_size <= stock_limit AND starts_at <= $1 AND ends_at > $1",
+                args![now, campaign_id],
+            )?;
+            let campaign = load_campaign(c, campaign_id, now)?;
+            if n == 0 {
+                return Err(if campaign.status != "active" {
+                    AppError::state("the campaign has ended")
+                } else if campaign.seats_left < campaign.group_size {
+                    AppError::state("the campaign is sold out: no seats left for a new group")
+                } else {
+                    AppError::state("the campaign is not running now: no new groups can be opened")
+                });
+            }
+            campaign
+        }
+        Some(_) => {
+            c.query_opt(
+                &format!(
+                    "SELECT id FROM group_campaigns WHERE id = $1{}",
+                    c.for_update()
+                ),
+                args![campaign_id],
+            )?
+            .ok_or(AppError::NotFound("group-buy campaign"))?;
+            load_campaign(c, campaign_id, now)?
+        }
+    };
+    merchant_status(c, &campaign.merchant_id)?.ensure_trading()?;
+    let (group_id, unit, deadline) = match group {
+        None => {
+            let id = new_id();
+            c.execute(
+                "INSERT INTO buy_groups (id, campaign_id, merchant_id, leader_id, size, held_seats, paid_seats, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 1, 0, 'opening', $6)",
+                args![&id, campaign_id, &campaign.merchant_id, who, campaign.group_size, now],
+            )?;
+            let unit = campaign
+                .leader_price_fen
+                .unwrap_or(campaign.group_price_fen);
+            (id, unit, None)
+        }
+        Some(gid) => {
+            let g = lock_group(c, gid)?;
+            if g.campaign_id != campaign.id {
+                return Err(AppError::NotFound("group"));
+            }
+            let inside = c
+                .query_opt(
+                    "SELECT 1 FROM group_seats WHERE group_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
+                    args![gid, who],
+                )?
+                .is_some();
+            group_buy::can_join(&g.state, who, inside, now)
+                .map_err(|r| AppError::state(r.message()))?;
+            let n = c.execute(
+                "UPDATE buy_groups SET held_seats = held_seats + 1 WHERE id = $1 AND status = 'forming' AND held_seats < size AND expires_at > $2",
+                args![gid, now],
+            )?;
+            if n == 0 {
+                return Err(AppError::state(group_buy::JoinRefusal::Full.message()));
+            }
+            let terms = orders::merchant_terms(c, &campaign.merchant_id)?;
+            let expires = g.state.expires_at_ms.unwrap_or(now);
+            let deadline = (now + terms.unpaid_timeout_ms).min(expires);
+            (gid.to_owned(), campaign.group_price_fen, Some(deadline))
+        }
+    };
+    let mine = c
+        .query_one(
+            "SELECT COUNT(*) FROM group_seats WHERE campaign_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
+            args![campaign_id, who],
+        )?
+        .int(0)?;
+    if mine >= campaign.per_member_limit {
+        return Err(AppError::state(format!(
+            "you have reached this campaign's limit of {} per member",
+            campaign.per_member_limit
+        )));
+    }
+    let sku = catalog::sku_for_checkout(c, &campaign.merchant_id, &campaign.sku_id)?;
+    let location = orders::fulfilling_location(c, now, &campaign.merchant_id, pickup_store)?;
+    let lines = [(sku, Fen::new(unit), Quantity::parse(1)?)];
+    let order_id = orders::place(
+        c,
+        now,
+        NewOrder {
+            merchant_id: &campaign.merchant_id,
+            buyer: who,
+            delivery,
+            location: &location,
+            pickup_store,
+            tier: None,
+            address,
+            lines: &lines,
+            deadline,
+            earns: campaign.commission,
+        },
+    )
+    .map_err(|e| match e {
+        AppError::Conflict { .. } => AppError::state("the campaign's product is out of stock"),
+        other => other,
+    })?;
+    c.execute(
+        "INSERT INTO group_seats (order_id, group_id, campaign_id, account_id, state, joined_at) VALUES ($1, $2, $3, $4, 'held', $5)",
+        args![&order_id, &group_id, campaign_id, who, now],
+    )?;
+    Ok((group_id, order_id))
+}
