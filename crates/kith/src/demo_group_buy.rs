@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use kith_app::commerce::orders::Address;
-use kith_app::group_buy::{Campaign, CampaignInput, SeatInput};
+use kith_app::group_buy::{Campaign, CampaignInput, GroupId, SeatInput};
 use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::Clock;
@@ -178,7 +178,7 @@ async fn seat(
     i: usize,
     campaign_id: &str,
     group: Option<&str>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<GroupId> {
     let (who, input) = seat_of(app, i).await?;
     let s = match group {
         None => at.open_group(&who, campaign_id, input).await,

@@ -52,6 +52,17 @@ use crate::{
 mod seats;
 mod store;
 
+crate::platform::ids::typed_id!(
+    /// A group-buy campaign.
+    CampaignId,
+    "group-buy campaign"
+);
+crate::platform::ids::typed_id!(
+    /// One group of a campaign.
+    GroupId,
+    "group"
+);
+
 use seats::take_seat;
 pub use seats::{ExpireGroup, expire_group};
 pub(crate) use seats::{GroupSeats, register_jobs};
@@ -94,7 +105,7 @@ pub struct SeatInput {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Campaign {
-    pub id: String,
+    pub id: CampaignId,
     pub merchant_id: String,
     pub product_id: String,
     pub sku_id: String,
@@ -133,8 +144,8 @@ pub struct GroupMember {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Group {
-    pub id: String,
-    pub campaign_id: String,
+    pub id: GroupId,
+    pub campaign_id: CampaignId,
     pub merchant_id: String,
     pub title: String,
     pub product_id: String,
@@ -366,7 +377,7 @@ impl App {
         group_id: &str,
         input: SeatInput,
     ) -> AppResult<Seat> {
-        let gid = parse_id(group_id).ok_or(AppError::NotFound("group"))?;
+        let gid = GroupId::parse_or_404(group_id)?;
         let campaign = {
             let gid = gid.clone();
             self.db
@@ -388,7 +399,7 @@ impl App {
         &self,
         who: &Principal,
         campaign_id: String,
-        group: Option<String>,
+        group: Option<GroupId>,
         input: SeatInput,
     ) -> AppResult<Seat> {
         let (address, pickup_store) = orders::parse_delivery(

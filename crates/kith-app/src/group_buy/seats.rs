@@ -19,6 +19,7 @@ use crate::{
     platform::outbox, rfc3339,
 };
 
+use super::GroupId;
 /// The `group.expire` job: a group still gathering at its expiry fails (payload
 use super::store::*;
 
@@ -26,7 +27,7 @@ use super::store::*;
 /// `{"group_id": "…"}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ExpireGroup {
-    pub group_id: String,
+    pub group_id: GroupId,
 }
 
 impl Job for ExpireGroup {
@@ -372,7 +373,7 @@ pub(super) fn fail(
 
 /// Fails a group still gathering at its expiry. A no-op when it has moved on (the job may
 /// run late or twice).
-pub async fn expire_group(app: &App, gid: String) -> AppResult<()> {
+pub async fn expire_group(app: &App, gid: GroupId) -> AppResult<()> {
     let now = app.now_ms();
     let lc = app.lifecycle.clone();
     app.db

@@ -47,7 +47,7 @@ pub(super) fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
         r.text(CampaignCols::status)?,
     );
     Ok(Campaign {
-        id: r.text(CampaignCols::id)?,
+        id: CampaignId::from_row(r.text(CampaignCols::id)?),
         merchant_id: r.text(CampaignCols::merchant_id)?,
         product_id: r.text(CampaignCols::product_id)?,
         sku_id: r.text(CampaignCols::sku_id)?,
@@ -89,8 +89,8 @@ pub(super) fn load_campaign(c: &mut dyn Conn, id: &str, now: i64) -> AppResult<C
 
 /// A group row as the rules need it.
 pub(super) struct GroupRow {
-    pub(super) id: String,
-    pub(super) campaign_id: String,
+    pub(super) id: GroupId,
+    pub(super) campaign_id: CampaignId,
     pub(super) merchant_id: String,
     pub(super) state: GroupState,
 }
@@ -110,8 +110,8 @@ pub(super) const GROUP_COLS: &str = GroupCols::LIST;
 
 pub(super) fn group_row(r: &Row) -> AppResult<GroupRow> {
     Ok(GroupRow {
-        id: r.text(GroupCols::id)?,
-        campaign_id: r.text(GroupCols::campaign_id)?,
+        id: GroupId::from_row(r.text(GroupCols::id)?),
+        campaign_id: CampaignId::from_row(r.text(GroupCols::campaign_id)?),
         merchant_id: r.text(GroupCols::merchant_id)?,
         state: GroupState {
             leader: r.text(GroupCols::leader_id)?,
@@ -169,8 +169,8 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
     let (size, held) = (r.int(8)?, r.int(10)?);
     let expires = r.opt_int(13)?;
     Ok(Group {
-        id: r.text(0)?,
-        campaign_id: r.text(1)?,
+        id: GroupId::from_row(r.text(0)?),
+        campaign_id: CampaignId::from_row(r.text(1)?),
         merchant_id: r.text(2)?,
         title: r.text(3)?,
         product_id: r.text(4)?,

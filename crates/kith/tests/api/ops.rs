@@ -77,6 +77,32 @@ async fn health_metrics_and_docs(t: TestApp) {
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
     }
+    // Every `$ref` names a schema the document defines (typed ids and nested views are
+    // components of their own; a dangling one breaks every client generator).
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_owned());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    refs(&spec, &mut found);
+    assert!(!found.is_empty());
+    for r in found {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .unwrap_or_else(|| panic!("unexpected $ref {r}"));
+        assert!(
+            spec["components"]["schemas"].get(name).is_some(),
+            "$ref {r} names no schema"
+        );
+    }
     let html = t
         .client
         .get(format!("{}/api/docs", t.base))
