@@ -333,27 +333,46 @@ fn map_sku_unique(e: StoreError) -> AppError {
 // ---------------------------------------------------------------------------------------
 // Reading rows
 
-const PRODUCT_COLS: &str =
-    "id, merchant_id, category_id, name, description, images, status, created_at, updated_at";
-const SKU_COLS: &str =
-    "id, product_id, code, attrs, weight_g, list_price_fen, created_at, updated_at";
+kith_store::columns!(ProductCols {
+    id,
+    merchant_id,
+    category_id,
+    name,
+    description,
+    images,
+    status,
+    created_at,
+    updated_at,
+});
+const PRODUCT_COLS: &str = ProductCols::LIST;
+kith_store::columns!(SkuCols {
+    id,
+    product_id,
+    code,
+    attrs,
+    weight_g,
+    list_price_fen,
+    created_at,
+    updated_at,
+});
+const SKU_COLS: &str = SkuCols::LIST;
 
 fn product_from_row(r: &Row) -> AppResult<Product> {
-    let images: Vec<String> = serde_json::from_str(&r.text(5)?)
+    let images: Vec<String> = serde_json::from_str(&r.text(ProductCols::images)?)
         .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?;
-    let status = r.text(6)?;
+    let status = r.text(ProductCols::status)?;
     Ok(Product {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        category_id: r.opt_text(2)?,
-        name: r.text(3)?,
-        description: r.text(4)?,
+        id: r.text(ProductCols::id)?,
+        merchant_id: r.text(ProductCols::merchant_id)?,
+        category_id: r.opt_text(ProductCols::category_id)?,
+        name: r.text(ProductCols::name)?,
+        description: r.text(ProductCols::description)?,
         images,
         status: ProductStatus::parse("status", &status)
             .map_err(|_| AppError::Internal(format!("unknown product status {status:?}")))?,
         skus: Vec::new(),
-        created_at: rfc3339(r.int(7)?),
-        updated_at: rfc3339(r.int(8)?),
+        created_at: rfc3339(r.int(ProductCols::created_at)?),
+        updated_at: rfc3339(r.int(ProductCols::updated_at)?),
     })
 }
 
@@ -363,16 +382,16 @@ fn attrs_from_json(s: &str) -> AppResult<BTreeMap<String, String>> {
 
 fn sku_from_row(r: &Row) -> AppResult<Sku> {
     Ok(Sku {
-        id: r.text(0)?,
-        product_id: r.text(1)?,
-        code: r.text(2)?,
-        attrs: attrs_from_json(&r.text(3)?)?,
-        weight_g: r.int(4)?,
-        list_price_fen: r.int(5)?,
+        id: r.text(SkuCols::id)?,
+        product_id: r.text(SkuCols::product_id)?,
+        code: r.text(SkuCols::code)?,
+        attrs: attrs_from_json(&r.text(SkuCols::attrs)?)?,
+        weight_g: r.int(SkuCols::weight_g)?,
+        list_price_fen: r.int(SkuCols::list_price_fen)?,
         tier_prices: Vec::new(),
         your_price_fen: None,
-        created_at: rfc3339(r.int(6)?),
-        updated_at: rfc3339(r.int(7)?),
+        created_at: rfc3339(r.int(SkuCols::created_at)?),
+        updated_at: rfc3339(r.int(SkuCols::updated_at)?),
     })
 }
 

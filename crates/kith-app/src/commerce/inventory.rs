@@ -86,16 +86,24 @@ pub struct Adjustment {
     pub note: Option<String>,
 }
 
-const LOCATION_COLS: &str = "id, merchant_id, kind, store_id, name, created_at";
+kith_store::columns!(LocationCols {
+    id,
+    merchant_id,
+    kind,
+    store_id,
+    name,
+    created_at,
+});
+const LOCATION_COLS: &str = LocationCols::LIST;
 
 fn location_from_row(r: &Row) -> AppResult<Location> {
     Ok(Location {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        kind: r.text(2)?,
-        store_id: r.opt_text(3)?,
-        name: r.text(4)?,
-        created_at: rfc3339(r.int(5)?),
+        id: r.text(LocationCols::id)?,
+        merchant_id: r.text(LocationCols::merchant_id)?,
+        kind: r.text(LocationCols::kind)?,
+        store_id: r.opt_text(LocationCols::store_id)?,
+        name: r.text(LocationCols::name)?,
+        created_at: rfc3339(r.int(LocationCols::created_at)?),
     })
 }
 

@@ -1,11 +1,13 @@
-//! Orders: checkout, payment, cancellation and timeout, shipping and carrier tracking,
-//! store pickup (核销), completion after the after-sale window, and refunds.
+//! Orders: checkout, the order row and its views, listings, cancellation, and `place`
+//! (an order written inside another use case's transaction — a group-buy seat's).
 //!
 //! Every transition goes through `kith_domain::order::OrderStatus`, which refuses illegal
 //! moves; every one runs in one transaction that also writes an `order_events` row, its
 //! outbox event and, where money moves, its ledger entry. Stock is reserved at checkout by
 //! one conditional update per line, released on cancel/timeout/refund before fulfilment,
-//! and committed on shipment or pickup.
+//! and committed on shipment or pickup. What happens after payment lives beside this file:
+//! the lifecycle hooks (`lifecycle.rs`), payment (`payments.rs`), shipping, pickup,
+//! delivery and completion (`fulfilment.rs`), refunds (`refunds.rs`), the cart (`cart.rs`).
 
 use kith_domain::order::{DeliveryMethod, OrderStatus};
 use kith_domain::pricing::{self, Quantity, ShippingRule};

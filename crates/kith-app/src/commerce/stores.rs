@@ -47,27 +47,38 @@ pub struct Clerk {
 /// Most stores one merchant may have (a bound, not a business rule; raise it when needed).
 pub const MAX_STORES: i64 = 500;
 
-const STORE_COLS: &str =
-    "id, merchant_id, name, address, lat_e6, lng_e6, opening_hours, phone, created_at, updated_at";
+kith_store::columns!(StoreCols {
+    id,
+    merchant_id,
+    name,
+    address,
+    lat_e6,
+    lng_e6,
+    opening_hours,
+    phone,
+    created_at,
+    updated_at,
+});
+const STORE_COLS: &str = StoreCols::LIST;
 
 fn store_from_row(r: &Row) -> AppResult<Store> {
     let coords = Coordinates {
-        lat_e6: r.int(4)?,
-        lng_e6: r.int(5)?,
+        lat_e6: r.int(StoreCols::lat_e6)?,
+        lng_e6: r.int(StoreCols::lng_e6)?,
     };
-    let hours: Vec<OpeningWindow> = serde_json::from_str(&r.text(6)?)
+    let hours: Vec<OpeningWindow> = serde_json::from_str(&r.text(StoreCols::opening_hours)?)
         .map_err(|e| AppError::Internal(format!("stored opening hours: {e}")))?;
     Ok(Store {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        name: r.text(2)?,
-        address: r.text(3)?,
+        id: r.text(StoreCols::id)?,
+        merchant_id: r.text(StoreCols::merchant_id)?,
+        name: r.text(StoreCols::name)?,
+        address: r.text(StoreCols::address)?,
         latitude: coords.lat(),
         longitude: coords.lng(),
         opening_hours: hours,
-        phone: r.opt_text(7)?,
-        created_at: rfc3339(r.int(8)?),
-        updated_at: rfc3339(r.int(9)?),
+        phone: r.opt_text(StoreCols::phone)?,
+        created_at: rfc3339(r.int(StoreCols::created_at)?),
+        updated_at: rfc3339(r.int(StoreCols::updated_at)?),
     })
 }
 

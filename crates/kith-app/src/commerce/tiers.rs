@@ -35,16 +35,24 @@ pub const MAX_RANK: i64 = 1000;
 /// Most tiers one merchant may define.
 pub const MAX_TIERS: i64 = 20;
 
-const TIER_COLS: &str = "id, merchant_id, code, name, rank, created_at";
+kith_store::columns!(TierCols {
+    id,
+    merchant_id,
+    code,
+    name,
+    rank,
+    created_at,
+});
+const TIER_COLS: &str = TierCols::LIST;
 
 fn tier_from_row(r: &Row) -> AppResult<Tier> {
     Ok(Tier {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        code: r.text(2)?,
-        name: r.text(3)?,
-        rank: r.int(4)?,
-        created_at: rfc3339(r.int(5)?),
+        id: r.text(TierCols::id)?,
+        merchant_id: r.text(TierCols::merchant_id)?,
+        code: r.text(TierCols::code)?,
+        name: r.text(TierCols::name)?,
+        rank: r.int(TierCols::rank)?,
+        created_at: rfc3339(r.int(TierCols::created_at)?),
     })
 }
 

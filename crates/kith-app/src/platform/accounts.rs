@@ -66,16 +66,24 @@ pub struct ClerkAssignment {
     pub merchant_id: String,
 }
 
-const ACCOUNT_COLS: &str = "id, phone, email, display_name, is_platform_admin, created_at";
+kith_store::columns!(AccountCols {
+    id,
+    phone,
+    email,
+    display_name,
+    is_platform_admin,
+    created_at,
+});
+const ACCOUNT_COLS: &str = AccountCols::LIST;
 
 pub(crate) fn account_from_row(r: &Row) -> AppResult<Account> {
     Ok(Account {
-        id: r.text(0)?,
-        phone: r.opt_text(1)?,
-        email: r.opt_text(2)?,
-        display_name: r.text(3)?,
-        is_platform_admin: r.bool(4)?,
-        created_at: rfc3339(r.int(5)?),
+        id: r.text(AccountCols::id)?,
+        phone: r.opt_text(AccountCols::phone)?,
+        email: r.opt_text(AccountCols::email)?,
+        display_name: r.text(AccountCols::display_name)?,
+        is_platform_admin: r.bool(AccountCols::is_platform_admin)?,
+        created_at: rfc3339(r.int(AccountCols::created_at)?),
     })
 }
 

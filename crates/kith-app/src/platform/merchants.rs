@@ -55,20 +55,31 @@ pub struct Invitation {
     pub revoked: bool,
 }
 
-const MERCHANT_COLS: &str = "id, name, description, contact_phone, status, owner_account_id, applied_at, decided_at, decision_reason";
+kith_store::columns!(MerchantCols {
+    id,
+    name,
+    description,
+    contact_phone,
+    status,
+    owner_account_id,
+    applied_at,
+    decided_at,
+    decision_reason,
+});
+const MERCHANT_COLS: &str = MerchantCols::LIST;
 
 fn merchant_from_row(r: &Row) -> AppResult<Merchant> {
     Ok(Merchant {
-        id: r.text(0)?,
-        name: r.text(1)?,
-        description: r.text(2)?,
-        contact_phone: r.opt_text(3)?,
-        status: MerchantStatus::from_db(&r.text(4)?)
+        id: r.text(MerchantCols::id)?,
+        name: r.text(MerchantCols::name)?,
+        description: r.text(MerchantCols::description)?,
+        contact_phone: r.opt_text(MerchantCols::contact_phone)?,
+        status: MerchantStatus::from_db(&r.text(MerchantCols::status)?)
             .ok_or_else(|| AppError::Internal("unknown merchant status".into()))?,
-        owner_account_id: r.text(5)?,
-        applied_at: rfc3339(r.int(6)?),
-        decided_at: r.opt_int(7)?.map(rfc3339),
-        decision_reason: r.opt_text(8)?,
+        owner_account_id: r.text(MerchantCols::owner_account_id)?,
+        applied_at: rfc3339(r.int(MerchantCols::applied_at)?),
+        decided_at: r.opt_int(MerchantCols::decided_at)?.map(rfc3339),
+        decision_reason: r.opt_text(MerchantCols::decision_reason)?,
     })
 }
 
@@ -82,21 +93,31 @@ pub(crate) fn load_merchant(c: &mut dyn Conn, id: &str) -> AppResult<Merchant> {
     merchant_from_row(&r)
 }
 
-const INVITE_COLS: &str =
-    "id, merchant_id, role, store_id, created_at, expires_at, accepted_by, accepted_at, revoked_at";
+kith_store::columns!(InvitationCols {
+    id,
+    merchant_id,
+    role,
+    store_id,
+    created_at,
+    expires_at,
+    accepted_by,
+    accepted_at,
+    revoked_at,
+});
+const INVITE_COLS: &str = InvitationCols::LIST;
 
 fn invitation_from_row(r: &Row, code: Option<String>) -> AppResult<Invitation> {
     Ok(Invitation {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        role: r.text(2)?,
-        store_id: r.opt_text(3)?,
+        id: r.text(InvitationCols::id)?,
+        merchant_id: r.text(InvitationCols::merchant_id)?,
+        role: r.text(InvitationCols::role)?,
+        store_id: r.opt_text(InvitationCols::store_id)?,
         code,
-        created_at: rfc3339(r.int(4)?),
-        expires_at: rfc3339(r.int(5)?),
-        accepted_by: r.opt_text(6)?,
-        accepted_at: r.opt_int(7)?.map(rfc3339),
-        revoked: r.opt_int(8)?.is_some(),
+        created_at: rfc3339(r.int(InvitationCols::created_at)?),
+        expires_at: rfc3339(r.int(InvitationCols::expires_at)?),
+        accepted_by: r.opt_text(InvitationCols::accepted_by)?,
+        accepted_at: r.opt_int(InvitationCols::accepted_at)?.map(rfc3339),
+        revoked: r.opt_int(InvitationCols::revoked_at)?.is_some(),
     })
 }
 

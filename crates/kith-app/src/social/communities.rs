@@ -441,21 +441,30 @@ fn new_invite_code() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-const INVITE_COLS: &str =
-    "id, community_id, inviter_id, max_uses, uses, expires_at, revoked_at, created_at";
+kith_store::columns!(InviteCols {
+    id,
+    community_id,
+    inviter_id,
+    max_uses,
+    uses,
+    expires_at,
+    revoked_at,
+    created_at,
+});
+const INVITE_COLS: &str = InviteCols::LIST;
 
 fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<CommunityInvite> {
     Ok(CommunityInvite {
-        id: r.text(0)?,
-        community_id: r.text(1)?,
+        id: r.text(InviteCols::id)?,
+        community_id: r.text(InviteCols::community_id)?,
         url_path: code.as_ref().map(|c| format!("/c/join/{c}")),
         code,
-        inviter_id: r.text(2)?,
-        max_uses: r.opt_int(3)?,
-        uses: r.int(4)?,
-        expires_at: r.opt_int(5)?.map(rfc3339),
-        revoked: r.opt_int(6)?.is_some(),
-        created_at: rfc3339(r.int(7)?),
+        inviter_id: r.text(InviteCols::inviter_id)?,
+        max_uses: r.opt_int(InviteCols::max_uses)?,
+        uses: r.int(InviteCols::uses)?,
+        expires_at: r.opt_int(InviteCols::expires_at)?.map(rfc3339),
+        revoked: r.opt_int(InviteCols::revoked_at)?.is_some(),
+        created_at: rfc3339(r.int(InviteCols::created_at)?),
     })
 }
 

@@ -615,19 +615,27 @@ fn drop_alpha_onto_white(img: &DynamicImage) -> image::RgbImage {
     })
 }
 
-const MEDIA_COLS: &str = "id, mime, width, height, bytes, created_at";
+kith_store::columns!(MediaCols {
+    id,
+    mime,
+    width,
+    height,
+    bytes,
+    created_at,
+});
+const MEDIA_COLS: &str = MediaCols::LIST;
 
 fn media_from_row(r: &Row) -> AppResult<Media> {
-    let id = r.text(0)?;
+    let id = r.text(MediaCols::id)?;
     Ok(Media {
         url: media_url(&id),
         thumb_url: thumb_url(&id),
         id,
-        mime: r.text(1)?,
-        width: r.int(2)?,
-        height: r.int(3)?,
-        bytes: r.int(4)?,
-        created_at: rfc3339(r.int(5)?),
+        mime: r.text(MediaCols::mime)?,
+        width: r.int(MediaCols::width)?,
+        height: r.int(MediaCols::height)?,
+        bytes: r.int(MediaCols::bytes)?,
+        created_at: rfc3339(r.int(MediaCols::created_at)?),
     })
 }
 

@@ -413,32 +413,45 @@ fn placeholders(start: usize, n: usize) -> String {
 // ---------------------------------------------------------------------------------------
 // Reading posts
 
-/// Columns of a post row; `$1` is the viewer (for `liked_by_me`).
-const POST_COLS: &str = "p.id, p.author_id, a.display_name, p.body, p.visibility, p.community_id,
-    p.like_count, p.comment_count, p.share_count, p.created_at, p.updated_at, p.hidden_at,
-    CASE WHEN EXISTS (SELECT 1 FROM post_likes pl WHERE pl.post_id = p.id AND pl.account_id = $1) THEN 1 ELSE 0 END";
+// Columns of a post row; `$1` is the viewer (for `liked_by_me`).
+kith_store::columns!(PostCols {
+    "p.id" => id,
+    "p.author_id" => author_id,
+    "a.display_name" => author_name,
+    "p.body" => body,
+    "p.visibility" => visibility,
+    "p.community_id" => community_id,
+    "p.like_count" => like_count,
+    "p.comment_count" => comment_count,
+    "p.share_count" => share_count,
+    "p.created_at" => created_at,
+    "p.updated_at" => updated_at,
+    "p.hidden_at" => hidden_at,
+    "CASE WHEN EXISTS (SELECT 1 FROM post_likes pl WHERE pl.post_id = p.id AND pl.account_id = $1) THEN 1 ELSE 0 END" => liked_by_me,
+});
+const POST_COLS: &str = PostCols::LIST;
 
 fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
-    let created = r.int(9)?;
-    let updated = r.int(10)?;
+    let created = r.int(PostCols::created_at)?;
+    let updated = r.int(PostCols::updated_at)?;
     Ok((
         created,
         Post {
-            id: r.text(0)?,
+            id: r.text(PostCols::id)?,
             author: PersonRef {
-                id: r.text(1)?,
-                display_name: r.text(2)?,
+                id: r.text(PostCols::author_id)?,
+                display_name: r.text(PostCols::author_name)?,
             },
-            body: r.text(3)?,
-            visibility: Visibility::from_db(&r.text(4)?)?,
-            community_id: r.opt_text(5)?,
+            body: r.text(PostCols::body)?,
+            visibility: Visibility::from_db(&r.text(PostCols::visibility)?)?,
+            community_id: r.opt_text(PostCols::community_id)?,
             images: Vec::new(),
             tags: Vec::new(),
-            like_count: r.int(6)?,
-            comment_count: r.int(7)?,
-            share_count: r.int(8)?,
-            liked_by_me: r.int(12)? != 0,
-            hidden: r.opt_int(11)?.is_some(),
+            like_count: r.int(PostCols::like_count)?,
+            comment_count: r.int(PostCols::comment_count)?,
+            share_count: r.int(PostCols::share_count)?,
+            liked_by_me: r.int(PostCols::liked_by_me)? != 0,
+            hidden: r.opt_int(PostCols::hidden_at)?.is_some(),
             created_at: rfc3339(created),
             updated_at: rfc3339(updated),
             edited: updated > created,
@@ -658,22 +671,30 @@ fn moderation(c: &mut dyn Conn, post_id: &str) -> AppResult<Moderation> {
 // ---------------------------------------------------------------------------------------
 // Comments
 
-const COMMENT_COLS: &str =
-    "cm.id, cm.post_id, cm.author_id, a.display_name, cm.parent_id, cm.body, cm.created_at";
+kith_store::columns!(CommentCols {
+    "cm.id" => id,
+    "cm.post_id" => post_id,
+    "cm.author_id" => author_id,
+    "a.display_name" => author_name,
+    "cm.parent_id" => parent_id,
+    "cm.body" => body,
+    "cm.created_at" => created_at,
+});
+const COMMENT_COLS: &str = CommentCols::LIST;
 
 fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
-    let created = r.int(6)?;
+    let created = r.int(CommentCols::created_at)?;
     Ok((
         created,
         Comment {
-            id: r.text(0)?,
-            post_id: r.text(1)?,
+            id: r.text(CommentCols::id)?,
+            post_id: r.text(CommentCols::post_id)?,
             author: PersonRef {
-                id: r.text(2)?,
-                display_name: r.text(3)?,
+                id: r.text(CommentCols::author_id)?,
+                display_name: r.text(CommentCols::author_name)?,
             },
-            parent_id: r.opt_text(4)?,
-            body: r.text(5)?,
+            parent_id: r.opt_text(CommentCols::parent_id)?,
+            body: r.text(CommentCols::body)?,
             created_at: rfc3339(created),
             replies: Vec::new(),
             reply_count: 0,

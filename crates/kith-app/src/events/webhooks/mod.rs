@@ -111,17 +111,26 @@ pub struct Attempt {
 // ---------------------------------------------------------------------------------------
 // Endpoint management
 
-const ENDPOINT_COLUMNS: &str = "id, merchant_id, url, topics, description, active, created_at";
+kith_store::columns!(EndpointCols {
+    id,
+    merchant_id,
+    url,
+    topics,
+    description,
+    active,
+    created_at,
+});
+const ENDPOINT_COLUMNS: &str = EndpointCols::LIST;
 
 fn endpoint_from_row(r: &Row) -> Result<Endpoint, StoreError> {
     Ok(Endpoint {
-        id: r.text(0)?,
-        merchant_id: r.text(1)?,
-        url: r.text(2)?,
-        topics: parse_topics(&r.text(3)?)?,
-        description: r.text(4)?,
-        active: r.bool(5)?,
-        created_at: rfc3339(r.int(6)?),
+        id: r.text(EndpointCols::id)?,
+        merchant_id: r.text(EndpointCols::merchant_id)?,
+        url: r.text(EndpointCols::url)?,
+        topics: parse_topics(&r.text(EndpointCols::topics)?)?,
+        description: r.text(EndpointCols::description)?,
+        active: r.bool(EndpointCols::active)?,
+        created_at: rfc3339(r.int(EndpointCols::created_at)?),
     })
 }
 
@@ -277,20 +286,30 @@ pub async fn delete_endpoint(
         .await
 }
 
-const DELIVERY_COLUMNS: &str =
-    "id, endpoint_id, outbox_id, topic, status, attempts, next_attempt_at, created_at, finished_at";
+kith_store::columns!(DeliveryCols {
+    id,
+    endpoint_id,
+    outbox_id,
+    topic,
+    status,
+    attempts,
+    next_attempt_at,
+    created_at,
+    finished_at,
+});
+const DELIVERY_COLUMNS: &str = DeliveryCols::LIST;
 
 fn delivery_from_row(r: &Row) -> Result<Delivery, StoreError> {
     Ok(Delivery {
-        id: r.text(0)?,
-        endpoint_id: r.text(1)?,
-        event_id: r.int(2)?.to_string(),
-        topic: r.text(3)?,
-        status: r.text(4)?,
-        attempts: r.int(5)?,
-        next_attempt_at: r.opt_int(6)?.map(rfc3339),
-        created_at: rfc3339(r.int(7)?),
-        finished_at: r.opt_int(8)?.map(rfc3339),
+        id: r.text(DeliveryCols::id)?,
+        endpoint_id: r.text(DeliveryCols::endpoint_id)?,
+        event_id: r.int(DeliveryCols::outbox_id)?.to_string(),
+        topic: r.text(DeliveryCols::topic)?,
+        status: r.text(DeliveryCols::status)?,
+        attempts: r.int(DeliveryCols::attempts)?,
+        next_attempt_at: r.opt_int(DeliveryCols::next_attempt_at)?.map(rfc3339),
+        created_at: rfc3339(r.int(DeliveryCols::created_at)?),
+        finished_at: r.opt_int(DeliveryCols::finished_at)?.map(rfc3339),
     })
 }
 
