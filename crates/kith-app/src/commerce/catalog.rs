@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, parse_id};
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most images one product shows (a 3×3 grid).
@@ -564,11 +564,6 @@ fn catalog_reader(
     Ok(Reader::Public)
 }
 
-/// A page key for a product: its creation time and id.
-fn product_key(p: &(i64, Product)) -> (i64, String) {
-    (p.0, p.1.id.clone())
-}
-
 // ---------------------------------------------------------------------------------------
 // Internal, for checkout
 
@@ -839,19 +834,32 @@ impl App {
             .map(|s| ProductStatus::parse("status", s))
             .transpose()?;
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
-        let (after_ms, after) = page.after_key();
-        let limit = page.limit;
+        let after = page.keyset(Direction::OldestFirst, "created_at", "id", 2);
+        let (limit, fetch) = (page.limit, page.fetch());
         self.db
             .read(move |c| {
                 let reader = catalog_reader(c, who.as_ref(), &mid)?;
                 let status = match (reader, status) {
                     (Reader::Staff, s) => s,
-                    (Reader::Public, None | Some(ProductStatus::Active)) => Some(ProductStatus::Active),
+                    (Reader::Public, None | Some(ProductStatus::Active)) => {
+                        Some(ProductStatus::Active)
+                    }
                     // The public sees no drafts or archived products: nothing to list.
-                    (Reader::Public, Some(_)) => return Ok(Page { items: Vec::new(), next_cursor: None }),
+                    (Reader::Public, Some(_)) => {
+                        return Ok(Page {
+                            items: Vec::new(),
+                            next_cursor: None,
+                        });
+                    }
                 };
-                let filter = if status.is_some() { " AND status = $5" } else { "" };
-                let mut params = args![&mid, after_ms, &after, limit + 1].to_vec();
+                let filter = if status.is_some() {
+                    " AND status = $5"
+                } else {
+                    ""
+                };
+                let mut params = args![&mid].to_vec();
+                params.extend(after.args.iter().cloned());
+                params.push(fetch.into());
                 if let Some(s) = status {
                     params.push(Value::from(s.as_str()));
                 }
@@ -859,19 +867,22 @@ impl App {
                     .query(
                         &format!(
                             "SELECT {PRODUCT_COLS} FROM products
-                             WHERE merchant_id = $1 AND (created_at > $2 OR (created_at = $2 AND id > $3)){filter}
-                             ORDER BY created_at, id LIMIT $4"
+                             WHERE merchant_id = $1 AND {}{filter}
+                             ORDER BY created_at, id LIMIT $4",
+                            after.sql
                         ),
                         &params,
                     )?
                     .iter()
                     .map(|r| Ok((r.int(7)?, product_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()?;
-                let page = Page::from_rows(rows, limit, product_key);
-                let mut items: Vec<Product> = page.items.into_iter().map(|(_, p)| p).collect();
+                let Page {
+                    mut items,
+                    next_cursor,
+                } = Page::from_keyed(rows, limit, |p| &p.id);
                 let price_for = reader_tier(c, &mid, who.as_ref())?;
                 attach_skus(c, &mut items, &price_for)?;
-                Ok(Page { items, next_cursor: page.next_cursor })
+                Ok(Page { items, next_cursor })
             })
             .await
     }

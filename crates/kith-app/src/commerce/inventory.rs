@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::platform::auth::{StaffNeed, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, parse_id};
-use crate::platform::page::{Page, PageRequest, encode_cursor};
+use crate::platform::page::{Direction, Page, PageRequest, encode_cursor};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// The name of every merchant's default warehouse, created on first use.
@@ -659,20 +659,24 @@ impl App {
         location_id: Option<&str>,
         page: PageRequest,
     ) -> AppResult<Page<StockMovement>> {
-        let before = page.after.as_ref().map_or(i64::MAX, |(id, _)| *id);
-        let limit = page.limit;
+        // Keyed by the movement's number alone.
+        let after = page.keyset(Direction::NewestFirst, "m.id", "", 2);
+        let fetch = page.fetch();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let (sku, loc) = (sku_id.map(str::to_owned), location_id.map(str::to_owned));
         let rows = self
             .db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let mut sql = "SELECT m.id, m.sku_id, s.code, m.location_id, l.name, m.on_hand_delta, m.reserved_delta, m.reason,
+                let mut sql = format!(
+                    "SELECT m.id, m.sku_id, s.code, m.location_id, l.name, m.on_hand_delta, m.reserved_delta, m.reason,
                         m.actor_id, m.order_id, m.note, m.at
                      FROM stock_movements m JOIN skus s ON s.id = m.sku_id JOIN locations l ON l.id = m.location_id
-                     WHERE m.merchant_id = $1 AND m.id < $2"
-                    .to_owned();
-                let mut params: Vec<Value> = args![&mid, before].to_vec();
+                     WHERE m.merchant_id = $1 AND {}",
+                    after.sql
+                );
+                let mut params: Vec<Value> = args![&mid].to_vec();
+                params.extend(after.args.iter().cloned());
                 if let Some(raw) = &sku {
                     params.push(owned_id(c, "skus", "sku", &mid, raw)?.into());
                     sql.push_str(&format!(" AND m.sku_id = ${}", params.len()));
@@ -681,12 +685,15 @@ impl App {
                     params.push(owned_id(c, "locations", "location", &mid, raw)?.into());
                     sql.push_str(&format!(" AND m.location_id = ${}", params.len()));
                 }
-                params.push((limit + 1).into());
+                params.push(fetch.into());
                 sql.push_str(&format!(" ORDER BY m.id DESC LIMIT ${}", params.len()));
-                c.query(&sql, &params)?.iter().map(movement_from_row).collect::<AppResult<Vec<_>>>()
+                c.query(&sql, &params)?
+                    .iter()
+                    .map(|r| movement_from_row(r).map(|m| (m.id, m)))
+                    .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        Ok(Page::from_rows(rows, limit, |m| (m.id, String::new())))
+        Ok(Page::from_keyed(rows, page.limit, |_| ""))
     }
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::lifecycle::Lifecycle;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::new_id;
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{
     App, AppError, AppResult, Principal, commerce::catalog, commerce::inventory,
     money::commissions, platform::outbox, rfc3339,
@@ -761,32 +761,20 @@ impl App {
         page: PageRequest,
         for_buyer: bool,
     ) -> AppResult<Page<Order>> {
-        let first = page.after.is_none();
-        let (before_ms, before_id) = if first {
-            (0, crate::platform::page::NIL_ID.to_owned())
-        } else {
-            page.after_key()
-        };
-        let limit = page.limit;
+        let after = page.keyset(Direction::NewestFirst, "created_at", "id", 3);
+        let mut params = args![&value, status.map_or("", OrderStatus::as_str)].to_vec();
+        params.extend(after.args);
+        params.push(page.fetch().into());
         let rows = self
             .db
             .read(move |c| {
                 let sql = format!(
                     "SELECT {ORDER_COLS} FROM orders WHERE {filter} AND ($2 = '' OR status = $2)
-                     AND ($3 = 1 OR created_at < $4 OR (created_at = $4 AND id < $5))
-                     ORDER BY created_at DESC, id DESC LIMIT $6"
+                     AND {}
+                     ORDER BY created_at DESC, id DESC LIMIT $6",
+                    after.sql
                 );
-                let rows = c.query(
-                    &sql,
-                    args![
-                        &value,
-                        status.map_or("", OrderStatus::as_str),
-                        first,
-                        before_ms,
-                        &before_id,
-                        limit + 1
-                    ],
-                )?;
+                let rows = c.query(&sql, &params)?;
                 rows.into_iter()
                     .map(|r| {
                         let created = r.int(19)?;
@@ -796,11 +784,7 @@ impl App {
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let p = Page::from_rows(rows, limit, |(ms, o)| (*ms, o.id.clone()));
-        Ok(Page {
-            items: p.items.into_iter().map(|(_, o)| o).collect(),
-            next_cursor: p.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |o| &o.id))
     }
 }
 

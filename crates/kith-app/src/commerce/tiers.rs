@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::new_id;
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -285,29 +285,30 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<MemberTier>> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
-        let (after_ms, after_id) = page.after_key();
-        let limit = page.limit;
+        let after = page.keyset(Direction::OldestFirst, "m.assigned_at", "m.account_id", 2);
+        let mut params = args![&mid].to_vec();
+        params.extend(after.args);
+        params.push(page.fetch().into());
         let rows = self
             .db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 c.query(
-                    "SELECT m.account_id, a.display_name, t.code, t.name, m.assigned_at FROM member_tiers m
-                     JOIN accounts a ON a.id = m.account_id JOIN tiers t ON t.id = m.tier_id
-                     WHERE m.merchant_id = $1 AND (m.assigned_at > $2 OR (m.assigned_at = $2 AND m.account_id > $3))
-                     ORDER BY m.assigned_at, m.account_id LIMIT $4",
-                    args![&mid, after_ms, &after_id, limit + 1],
+                    &format!(
+                        "SELECT m.account_id, a.display_name, t.code, t.name, m.assigned_at FROM member_tiers m
+                         JOIN accounts a ON a.id = m.account_id JOIN tiers t ON t.id = m.tier_id
+                         WHERE m.merchant_id = $1 AND {}
+                         ORDER BY m.assigned_at, m.account_id LIMIT $4",
+                        after.sql
+                    ),
+                    &params,
                 )?
                 .iter()
                 .map(|r| Ok((r.int(4)?, member_tier_from_row(r)?)))
                 .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |(ms, m)| (*ms, m.account_id.clone()));
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, m)| m).collect(),
-            next_cursor: page.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |m| &m.account_id))
     }
 
     /// The caller's own tier at a merchant, if any.

@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, new_secret, sha256_hex};
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 #[derive(Debug, Clone, Default)]
@@ -217,27 +217,28 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<Merchant>> {
         who.require_platform_admin()?;
-        let (after_ms, after_id) = page.after_key();
-        let limit = page.limit;
+        let after = page.keyset(Direction::OldestFirst, "applied_at", "id", 2);
+        let mut params = args![status.map_or("", MerchantStatus::as_str)].to_vec();
+        params.extend(after.args);
+        params.push(page.fetch().into());
         let rows = self
             .db
             .read(move |c| {
                 let rows = c.query(
                     &format!(
                         "SELECT {MERCHANT_COLS} FROM merchants
-                         WHERE ($1 = '' OR status = $1) AND (applied_at > $2 OR (applied_at = $2 AND id > $3))
-                         ORDER BY applied_at, id LIMIT $4"
+                         WHERE ($1 = '' OR status = $1) AND {}
+                         ORDER BY applied_at, id LIMIT $4",
+                        after.sql
                     ),
-                    args![status.map_or("", MerchantStatus::as_str), after_ms, &after_id, limit + 1],
+                    &params,
                 )?;
-                rows.iter().map(|r| Ok((r.int(6)?, merchant_from_row(r)?))).collect::<AppResult<Vec<_>>>()
+                rows.iter()
+                    .map(|r| Ok((r.int(6)?, merchant_from_row(r)?)))
+                    .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let page = Page::from_rows(rows, limit, |(ms, m)| (*ms, m.id.clone()));
-        Ok(Page {
-            items: page.items.into_iter().map(|(_, m)| m).collect(),
-            next_cursor: page.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |m| &m.id))
     }
 
     /// A platform admin approves (`reason` optional) or rejects (`reason` required) a

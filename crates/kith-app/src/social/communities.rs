@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{new_id, parse_id, sha256_hex};
-use crate::platform::page::{NIL_ID, Page, PageRequest};
+use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
 use crate::social::relationships::no_block;
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -468,17 +468,6 @@ fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<CommunityInvite> 
     })
 }
 
-/// Newest-first paging key: `(first page?, before ms, before id)`.
-fn before_key(page: &PageRequest) -> (bool, i64, String) {
-    match page.after {
-        None => (true, 0, NIL_ID.to_owned()),
-        Some(_) => {
-            let (ms, id) = page.after_key();
-            (false, ms, id)
-        }
-    }
-}
-
 /// `$start, $start+1, …` for `n` values.
 fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
@@ -650,29 +639,26 @@ impl App {
         who: &Principal,
         page: PageRequest,
     ) -> AppResult<Page<Community>> {
-        let me = who.account_id.clone();
-        let (after_ms, after_id) = page.after_key();
-        let limit = page.limit;
+        let after = page.keyset(Direction::OldestFirst, "me.joined_at", "c.id", 2);
+        let mut params = args![&who.account_id].to_vec();
+        params.extend(after.args);
+        params.push(page.fetch().into());
         let rows = self
             .db
             .read(move |c| {
                 let sql = format!(
-                    "{} WHERE me.state IN ('active', 'pending')
-                       AND (me.joined_at > $2 OR (me.joined_at = $2 AND c.id > $3))
+                    "{} WHERE me.state IN ('active', 'pending') AND {}
                      ORDER BY me.joined_at, c.id LIMIT $4",
-                    community_select("$1")
+                    community_select("$1"),
+                    after.sql
                 );
-                c.query(&sql, args![&me, after_ms, &after_id, limit + 1])?
+                c.query(&sql, &params)?
                     .iter()
                     .map(|r| Ok((r.int(13)?, community_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let p = Page::from_rows(rows, limit, |(ms, cm)| (*ms, cm.id.clone()));
-        Ok(Page {
-            items: p.items.into_iter().map(|(_, cm)| cm).collect(),
-            next_cursor: p.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |cm| &cm.id))
     }
 
     /// The caller asks to join: an open community takes them at once, an approval one
@@ -795,8 +781,8 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<CommunityMember>> {
         let (who, id) = (who.cloned(), community_id.to_owned());
-        let (after_ms, after_id) = page.after_key();
-        let limit = page.limit;
+        let after = page.keyset(Direction::OldestFirst, "m.joined_at", "m.account_id", 3);
+        let fetch = page.fetch();
         let rows = self
             .db
             .read(move |c| {
@@ -815,22 +801,21 @@ impl App {
                 let sql = format!(
                     "SELECT m.account_id, a.display_name, m.role, m.opinion_leader, m.invited_by, m.invite_id, m.joined_at
                      FROM community_members m JOIN accounts a ON a.id = m.account_id
-                     WHERE m.community_id = $1 AND m.state = 'active' AND {}
-                       AND (m.joined_at > $3 OR (m.joined_at = $3 AND m.account_id > $4))
+                     WHERE m.community_id = $1 AND m.state = 'active' AND {} AND {}
                      ORDER BY m.joined_at, m.account_id LIMIT $5",
-                    no_block("m.account_id", "$2")
+                    no_block("m.account_id", "$2"),
+                    after.sql
                 );
-                c.query(&sql, args![&id, viewer, after_ms, &after_id, limit + 1])?
+                let mut params = args![&id, viewer].to_vec();
+                params.extend(after.args.iter().cloned());
+                params.push(fetch.into());
+                c.query(&sql, &params)?
                     .iter()
                     .map(|r| Ok((r.int(6)?, member_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let p = Page::from_rows(rows, limit, |(ms, m)| (*ms, m.account_id.clone()));
-        Ok(Page {
-            items: p.items.into_iter().map(|(_, m)| m).collect(),
-            next_cursor: p.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |m| &m.account_id))
     }
 
     /// The owner makes an active member an admin, or an admin a member again.
@@ -1240,29 +1225,30 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<Announcement>> {
         let (who, id) = (who.clone(), community_id.to_owned());
-        let (first, before_ms, before_id) = before_key(&page);
-        let limit = page.limit;
+        let after = page.keyset(Direction::NewestFirst, "n.created_at", "n.id", 2);
+        let mut params = args![&id].to_vec();
+        params.extend(after.args);
+        params.push(page.fetch().into());
         let rows = self
             .db
             .read(move |c| {
                 require_role(c, &who, &id, Need::Member)?;
                 c.query(
-                    "SELECT n.id, n.community_id, n.author_id, a.display_name, n.body, n.created_at
-                     FROM community_announcements n JOIN accounts a ON a.id = n.author_id
-                     WHERE n.community_id = $1 AND ($2 = 1 OR n.created_at < $3 OR (n.created_at = $3 AND n.id < $4))
-                     ORDER BY n.created_at DESC, n.id DESC LIMIT $5",
-                    args![&id, first, before_ms, &before_id, limit + 1],
+                    &format!(
+                        "SELECT n.id, n.community_id, n.author_id, a.display_name, n.body, n.created_at
+                         FROM community_announcements n JOIN accounts a ON a.id = n.author_id
+                         WHERE n.community_id = $1 AND {}
+                         ORDER BY n.created_at DESC, n.id DESC LIMIT $5",
+                        after.sql
+                    ),
+                    &params,
                 )?
                 .iter()
                 .map(|r| Ok((r.int(5)?, announcement_from_row(r)?)))
                 .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let p = Page::from_rows(rows, limit, |(ms, a)| (*ms, a.id.clone()));
-        Ok(Page {
-            items: p.items.into_iter().map(|(_, a)| a).collect(),
-            next_cursor: p.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |a| &a.id))
     }
 
     /// The owner splits chosen active members out into a new sub-community: it gets
@@ -1432,34 +1418,44 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<HistoryEntry>> {
         let (who, id) = (who.clone(), community_id.to_owned());
-        let after = page.after.as_ref().map_or(0, |(n, _)| *n);
-        let limit = page.limit;
+        // Keyed by the event's number alone.
+        let after = page.keyset(Direction::OldestFirst, "e.id", "", 2);
+        let mut params = args![&id].to_vec();
+        params.extend(after.args);
+        params.push(page.fetch().into());
         let rows = self
             .db
             .read(move |c| {
                 require_role(c, &who, &id, Need::Admin)?;
                 c.query(
-                    "SELECT e.id, e.account_id, a.display_name, e.event, e.actor_id, e.related_community_id, e.at
-                     FROM community_member_events e JOIN accounts a ON a.id = e.account_id
-                     WHERE e.community_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
-                    args![&id, after, limit + 1],
+                    &format!(
+                        "SELECT e.id, e.account_id, a.display_name, e.event, e.actor_id, e.related_community_id, e.at
+                         FROM community_member_events e JOIN accounts a ON a.id = e.account_id
+                         WHERE e.community_id = $1 AND {} ORDER BY e.id LIMIT $3",
+                        after.sql
+                    ),
+                    &params,
                 )?
                 .iter()
                 .map(|r| {
-                    Ok(HistoryEntry {
-                        id: r.int(0)?,
-                        account_id: r.text(1)?,
-                        display_name: r.text(2)?,
-                        event: r.text(3)?,
-                        actor_id: r.opt_text(4)?,
-                        related_community_id: r.opt_text(5)?,
-                        at: rfc3339(r.int(6)?),
-                    })
+                    let n = r.int(0)?;
+                    Ok((
+                        n,
+                        HistoryEntry {
+                            id: n,
+                            account_id: r.text(1)?,
+                            display_name: r.text(2)?,
+                            event: r.text(3)?,
+                            actor_id: r.opt_text(4)?,
+                            related_community_id: r.opt_text(5)?,
+                            at: rfc3339(r.int(6)?),
+                        },
+                    ))
                 })
                 .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        Ok(Page::from_rows(rows, limit, |e| (e.id, String::new())))
+        Ok(Page::from_keyed(rows, page.limit, |_| ""))
     }
 }
 

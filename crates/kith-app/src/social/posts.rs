@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{new_id, parse_id};
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::social::relationships::no_block;
 use crate::social::visibility::{can_see_post, post_visible, viewer_id};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
@@ -544,34 +544,25 @@ pub(crate) fn newest_first(
     mut params: Vec<Value>,
     page: &PageRequest,
 ) -> AppResult<Page<Post>> {
-    let next = params.len() + 2;
-    let filter = match &page.after {
-        None => filter.to_owned(),
-        Some(_) => {
-            let (ms, id) = page.after_key();
-            params.push(Value::from(ms));
-            params.push(Value::from(id));
-            format!(
-                "({filter}) AND (p.created_at < ${next} OR (p.created_at = ${next} AND p.id < ${}))",
-                next + 1
-            )
-        }
-    };
+    // `$1` is the viewer, then `params`, then the key.
+    let after = page.keyset(
+        Direction::NewestFirst,
+        "p.created_at",
+        "p.id",
+        params.len() + 2,
+    );
+    params.extend(after.args);
     let rows = query_posts(
         c,
         viewer,
-        &filter,
+        &format!("({filter}) AND {}", after.sql),
         params,
         &format!(
             "ORDER BY p.created_at DESC, p.id DESC LIMIT {}",
-            page.limit + 1
+            page.fetch()
         ),
     )?;
-    let page = Page::from_rows(rows, page.limit, |(ms, p)| (*ms, p.id.clone()));
-    Ok(Page {
-        items: page.items.into_iter().map(|(_, p)| p).collect(),
-        next_cursor: page.next_cursor,
-    })
+    Ok(Page::from_keyed(rows, page.limit, |p| &p.id))
 }
 
 /// The author of a live post may change it; anyone else gets 403 if they can see the post
@@ -972,25 +963,20 @@ impl App {
                 if !can_see_post(c, Some(&viewer), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
+                let after = page.keyset(Direction::NewestFirst, "l.created_at", "l.account_id", 3);
                 let mut params = args![&viewer, &pid].to_vec();
-                let cursor = if page.after.is_some() {
-                    let (ms, id) = page.after_key();
-                    params.push(Value::from(ms));
-                    params.push(Value::from(id));
-                    " AND (l.created_at < $3 OR (l.created_at = $3 AND l.account_id < $4))"
-                } else {
-                    ""
-                };
+                params.extend(after.args);
                 let rows = c
                     .query(
                         &format!(
                             "SELECT l.account_id, a.display_name, l.created_at FROM post_likes l
                              JOIN posts p ON p.id = l.post_id JOIN accounts a ON a.id = l.account_id
-                             WHERE l.post_id = $2 AND {} AND {}{cursor}
+                             WHERE l.post_id = $2 AND {} AND {} AND {}
                              ORDER BY l.created_at DESC, l.account_id DESC LIMIT {}",
                             post_visible("$1"),
                             no_block("$1", "l.account_id"),
-                            page.limit + 1
+                            after.sql,
+                            page.fetch()
                         ),
                         &params,
                     )?
@@ -1009,11 +995,7 @@ impl App {
                         ))
                     })
                     .collect::<AppResult<Vec<_>>>()?;
-                let p = Page::from_rows(rows, page.limit, |(ms, l)| (*ms, l.account.id.clone()));
-                Ok(Page {
-                    items: p.items.into_iter().map(|(_, l)| l).collect(),
-                    next_cursor: p.next_cursor,
-                })
+                Ok(Page::from_keyed(rows, page.limit, |l| &l.account.id))
             })
             .await
     }
@@ -1104,25 +1086,30 @@ impl App {
                 if !can_see_post(c, Some(&viewer), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
-                let (after_ms, after_id) = page.after_key();
+                let after = page.keyset(Direction::OldestFirst, "cm.created_at", "cm.id", 3);
+                let mut params = args![&viewer, &pid].to_vec();
+                params.extend(after.args);
                 let rows = c
                     .query(
                         &format!(
                             "SELECT {COMMENT_COLS} FROM comments cm JOIN posts p ON p.id = cm.post_id
                              JOIN accounts a ON a.id = cm.author_id
                              WHERE cm.post_id = $2 AND cm.parent_id IS NULL AND {}
-                               AND (cm.created_at > $3 OR (cm.created_at = $3 AND cm.id > $4))
+                               AND {}
                              ORDER BY cm.created_at, cm.id LIMIT {}",
                             comment_readable(),
-                            page.limit + 1
+                            after.sql,
+                            page.fetch()
                         ),
-                        args![&viewer, &pid, after_ms, &after_id],
+                        &params,
                     )?
                     .iter()
                     .map(comment_from_row)
                     .collect::<AppResult<Vec<_>>>()?;
-                let p = Page::from_rows(rows, page.limit, |(ms, cm)| (*ms, cm.id.clone()));
-                let mut items: Vec<Comment> = p.items.into_iter().map(|(_, cm)| cm).collect();
+                let Page {
+                    mut items,
+                    next_cursor,
+                } = Page::from_keyed(rows, page.limit, |cm| &cm.id);
                 if !items.is_empty() {
                     let mut params = vec![Value::from(&viewer)];
                     params.extend(items.iter().map(|cm| Value::from(&cm.id)));
@@ -1157,10 +1144,7 @@ impl App {
                         }
                     }
                 }
-                Ok(Page {
-                    items,
-                    next_cursor: p.next_cursor,
-                })
+                Ok(Page { items, next_cursor })
             })
             .await
     }
@@ -1330,24 +1314,20 @@ impl App {
         who.require_platform_admin()?;
         self.db
             .read(move |c| {
-                let (after_ms, after_id) = page.after_key();
+                let after = page.keyset(Direction::OldestFirst, "r.created_at", "r.id", 1);
                 let rows = c
                     .query(
                         &format!(
-                            "{REPORT_SELECT} WHERE (r.created_at > $1 OR (r.created_at = $1 AND r.id > $2))
-                             ORDER BY r.created_at, r.id LIMIT {}",
-                            page.limit + 1
+                            "{REPORT_SELECT} WHERE {} ORDER BY r.created_at, r.id LIMIT {}",
+                            after.sql,
+                            page.fetch()
                         ),
-                        args![after_ms, &after_id],
+                        &after.args,
                     )?
                     .iter()
                     .map(|r| Ok((r.int(6)?, report_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()?;
-                let p = Page::from_rows(rows, page.limit, |(ms, r)| (*ms, r.id.clone()));
-                Ok(Page {
-                    items: p.items.into_iter().map(|(_, r)| r).collect(),
-                    next_cursor: p.next_cursor,
-                })
+                Ok(Page::from_keyed(rows, page.limit, |r| &r.id))
             })
             .await
     }

@@ -10,7 +10,7 @@
 use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
-use crate::platform::page::{NIL_ID, Page, PageRequest};
+use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
 use crate::social::visibility::blocked_between;
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -105,19 +105,8 @@ pub enum Relation {
     Friends,
 }
 
-/// Sort key to page a newest-first list: `(first page?, before ms, before id)`.
-fn before_key(page: &PageRequest) -> (bool, i64, String) {
-    match page.after {
-        None => (true, 0, NIL_ID.to_owned()),
-        Some(_) => {
-            let (ms, id) = page.after_key();
-            (false, ms, id)
-        }
-    }
-}
-
 /// Runs a newest-first query over `inner` (a SELECT of `id, display_name, since` that may
-/// use `$1` and `$2`) and pages it: `$3` first page, `$4`/`$5` the key, `$6` the limit.
+/// use `$1` and `$2`) and pages it: `$3`–`$5` the key, `$6` the limit.
 fn people_page(
     c: &mut dyn Conn,
     inner: &str,
@@ -125,33 +114,32 @@ fn people_page(
     b: &str,
     page: &PageRequest,
 ) -> AppResult<Page<Person>> {
-    let (first, before_ms, before_id) = before_key(page);
+    let after = page.keyset(Direction::NewestFirst, "x.since", "x.id", 3);
     let sql = format!(
         "SELECT x.id, x.display_name, x.since FROM ({inner}) x
-         WHERE ($3 = 1 OR x.since < $4 OR (x.since = $4 AND x.id < $5))
-         ORDER BY x.since DESC, x.id DESC LIMIT $6"
+         WHERE {}
+         ORDER BY x.since DESC, x.id DESC LIMIT $6",
+        after.sql
     );
-    let rows = c.query(
-        &sql,
-        args![a, b, first, before_ms, &before_id, page.limit + 1],
-    )?;
-    let rows = rows
+    let mut params = args![a, b].to_vec();
+    params.extend(after.args);
+    params.push(page.fetch().into());
+    let rows = c
+        .query(&sql, &params)?
         .iter()
-        .map(|r: &Row| Ok((r.text(0)?, r.text(1)?, r.int(2)?)))
+        .map(|r: &Row| {
+            let since = r.int(2)?;
+            Ok((
+                since,
+                Person {
+                    id: r.text(0)?,
+                    display_name: r.text(1)?,
+                    since: rfc3339(since),
+                },
+            ))
+        })
         .collect::<AppResult<Vec<_>>>()?;
-    let p = Page::from_rows(rows, page.limit, |(id, _, ms)| (*ms, id.clone()));
-    Ok(Page {
-        items: p
-            .items
-            .into_iter()
-            .map(|(id, display_name, ms)| Person {
-                id,
-                display_name,
-                since: rfc3339(ms),
-            })
-            .collect(),
-        next_cursor: p.next_cursor,
-    })
+    Ok(Page::from_keyed(rows, page.limit, |p| &p.id))
 }
 
 /// `CASE` picking the later of two times (SQLite has no `GREATEST`, PostgreSQL no

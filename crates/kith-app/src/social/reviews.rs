@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::new_id;
-use crate::platform::page::{NIL_ID, Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::social::media::{MediaId, MediaRef};
 use crate::social::visibility::viewer_id;
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
@@ -368,34 +368,24 @@ impl App {
         product_id: &str,
         page: PageRequest,
     ) -> AppResult<Page<Review>> {
-        let first = page.after.is_none();
-        let (before_ms, before_id) = if first {
-            (0, NIL_ID.to_owned())
-        } else {
-            page.after_key()
-        };
-        let limit = page.limit;
-        let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
+        let viewer = viewer_id(who.map(|p| p.account_id.as_str()));
+        let after = page.keyset(Direction::NewestFirst, "r.created_at", "r.id", 5);
+        let mut params = args![product_id, merchant_id, viewer, page.fetch()].to_vec();
+        params.extend(after.args);
         let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
         let rows = self
             .db
             .read(move |c| {
                 check_product_readable(c, who.as_ref(), &mid, &pid)?;
-                let mut params = args![&pid, &mid, &viewer, limit + 1].to_vec();
-                let after = if first {
-                    ""
-                } else {
-                    params.push(Value::from(before_ms));
-                    params.push(Value::from(before_id.as_str()));
-                    " AND (r.created_at < $5 OR (r.created_at = $5 AND r.id < $6))"
-                };
                 let sql = format!(
                     "{REVIEW_SELECT}
                      WHERE r.product_id = $1 AND r.merchant_id = $2 AND r.hidden_at IS NULL
                        AND NOT EXISTS (SELECT 1 FROM blocks b
                                        WHERE (b.blocker_id = r.author_id AND b.blocked_id = $3)
-                                          OR (b.blocker_id = $3 AND b.blocked_id = r.author_id)){after}
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT $4"
+                                          OR (b.blocker_id = $3 AND b.blocked_id = r.author_id))
+                       AND {}
+                     ORDER BY r.created_at DESC, r.id DESC LIMIT $4",
+                    after.sql
                 );
                 c.query(&sql, &params)?
                     .iter()
@@ -403,11 +393,7 @@ impl App {
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        let p = Page::from_rows(rows, limit, |(ms, r)| (*ms, r.id.clone()));
-        Ok(Page {
-            items: p.items.into_iter().map(|(_, r)| r).collect(),
-            next_cursor: p.next_cursor,
-        })
+        Ok(Page::from_keyed(rows, page.limit, |r| &r.id))
     }
 
     /// A product's rating over its reviews that are not hidden.

@@ -18,6 +18,7 @@ both_engines!(
     split_moves_members_into_a_sub_community,
     bad_community_input,
     merchant_communities_and_covers,
+    my_communities_and_members_page_without_gaps,
 );
 
 async fn create(t: &TestApp, owner: &User, body: Value) -> Value {
@@ -1186,4 +1187,44 @@ async fn merchant_communities_and_covers(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(cleared["cover_media_id"], Value::Null);
+}
+
+async fn my_communities_and_members_page_without_gaps(t: TestApp) {
+    let owner = t.register_member("翻页群主").await;
+    let m = t.register_member("翻页成员").await;
+    let mut cids = Vec::new();
+    for i in 0..3 {
+        cids.push(community(&t, &owner, &format!("翻页群{i}"), "open").await);
+    }
+    // The first two joined in the same millisecond.
+    for (i, cid) in cids.iter().enumerate() {
+        join(&t, &m, cid).await.expect(200);
+        if i == 1 {
+            t.clock.advance_secs(1);
+        }
+    }
+    let mine = t
+        .assert_pages_cover("/api/v1/me/communities", Some(&m.token), 2, "/id")
+        .await;
+    assert_eq!(mine.concat(), cids, "in the order joined");
+
+    let mut members = vec![owner.id.clone(), m.id.clone()];
+    for i in 0..3 {
+        let u = t.register_member(&format!("新人{i}")).await;
+        join(&t, &u, &cids[0]).await.expect(200);
+        members.push(u.id);
+    }
+    let pages = t
+        .assert_pages_cover(
+            &format!("/api/v1/communities/{}/members", cids[0]),
+            None,
+            2,
+            "/account_id",
+        )
+        .await;
+    assert_eq!(pages.len(), 3);
+    let mut listed = pages.concat();
+    listed.sort();
+    members.sort();
+    assert_eq!(listed, members);
 }

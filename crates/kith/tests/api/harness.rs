@@ -432,6 +432,61 @@ impl TestApp {
     pub async fn me(&self, user: &User) -> Value {
         self.get("/api/v1/me", Some(&user.token)).await.expect(200)
     }
+
+    /// Walks the paged list at `path` `limit` items at a time, following `next_cursor` to
+    /// the end, and checks the pages against the whole list as one page of 100 shows it:
+    /// the same items (named by the JSON pointer `id`) in the same order, none twice and
+    /// none missing, no page over `limit`. Returns the ids page by page.
+    pub async fn assert_pages_cover(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        limit: i64,
+        id: &str,
+    ) -> Vec<Vec<String>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let ids = |page: &Value| -> Vec<String> {
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|item| {
+                    item.pointer(id)
+                        .and_then(Value::as_str)
+                        .unwrap_or_else(|| panic!("{id} in {item}"))
+                        .to_owned()
+                })
+                .collect()
+        };
+        let whole = self
+            .get(&format!("{path}{sep}limit=100"), token)
+            .await
+            .expect(200);
+        assert_eq!(whole["next_cursor"], Value::Null, "more than 100 in {path}");
+        let whole = ids(&whole);
+        let mut pages: Vec<Vec<String>> = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = self
+                .get(&format!("{path}{sep}limit={limit}&cursor={cursor}"), token)
+                .await
+                .expect(200);
+            let items = ids(&page);
+            assert!(
+                items.len() as i64 <= limit,
+                "{path}: page of {}",
+                items.len()
+            );
+            pages.push(items);
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = c.to_owned(),
+                None => break,
+            }
+            assert!(pages.len() <= whole.len(), "{path}: paging does not end");
+        }
+        assert_eq!(pages.concat(), whole, "{path} paged by {limit}");
+        pages
+    }
 }
 
 /// A shipping address that passes validation.

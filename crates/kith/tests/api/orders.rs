@@ -19,6 +19,7 @@ both_engines!(
     concurrent_checkouts_never_oversell,
     orders_are_private,
     merchant_settings_shape_orders,
+    order_lists_page_without_gaps,
 );
 
 /// A trading merchant with tiers, a store with a clerk, one active product with two SKUs,
@@ -1153,4 +1154,44 @@ async fn merchant_settings_shape_orders(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(o["status"], "cancelled");
+}
+
+async fn order_lists_page_without_gaps(t: TestApp) {
+    let s = t.simple_shop("翻页酒坊", 100, 20).await;
+    let buyer = t.register_member("回头客").await;
+    let checkout = format!("/api/v1/merchants/{}/checkout", s.merchant);
+    let mut placed = Vec::new();
+    for i in 0..5 {
+        let o = t
+            .post(
+                &checkout,
+                Some(&buyer.token),
+                json!({ "delivery": "shipping", "address": address(),
+                        "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
+            )
+            .await
+            .expect(201);
+        placed.push(o["id"].as_str().unwrap().to_owned());
+        // Pairs share a millisecond, so the id has to break the tie.
+        if i % 2 == 1 {
+            t.clock.advance_secs(1);
+        }
+    }
+    let mine = t
+        .assert_pages_cover("/api/v1/me/orders", Some(&buyer.token), 2, "/id")
+        .await;
+    assert_eq!(mine.len(), 3);
+    let mut listed = mine.concat();
+    listed.sort();
+    placed.sort();
+    assert_eq!(listed, placed);
+    let theirs = t
+        .assert_pages_cover(
+            &format!("/api/v1/merchants/{}/orders", s.merchant),
+            Some(&s.owner.token),
+            2,
+            "/id",
+        )
+        .await;
+    assert_eq!(theirs.concat(), mine.concat());
 }

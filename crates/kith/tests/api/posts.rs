@@ -13,6 +13,7 @@ both_engines!(
     bad_input_is_refused_and_nothing_written,
     feed_pages_stay_stable_while_posts_arrive,
     moderators_hide_and_restore_posts,
+    likes_and_reports_page_without_gaps,
 );
 
 /// A small PNG of one colour: different seeds, different bytes, different media ids.
@@ -1011,4 +1012,55 @@ fn bad_requests(f: &Fixture) -> Vec<Case<'_>> {
         ("GET", format!("/api/v1/communities/{group}/posts"), None, Value::Null, 401, None),
     ];
     cases
+}
+
+async fn likes_and_reports_page_without_gaps(t: TestApp) {
+    let author = t.register_member("晒图的").await;
+    let admin = t.admin().await;
+    let post = new_post(
+        &t,
+        &author,
+        json!({ "body": "翻页看点赞", "visibility": "public" }),
+    )
+    .await;
+    let mut likers = Vec::new();
+    for i in 0..5 {
+        let u = t.register_member(&format!("点赞{i}")).await;
+        t.post(
+            &format!("/api/v1/posts/{post}/like"),
+            Some(&u.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+        t.post(
+            "/api/v1/reports",
+            Some(&u.token),
+            json!({ "target_kind": "post", "target_id": post, "reason": "翻页测试" }),
+        )
+        .await
+        .expect(201);
+        likers.push(u.id);
+        // Pairs share a millisecond, so the id has to break the tie.
+        if i % 2 == 1 {
+            t.clock.advance_secs(1);
+        }
+    }
+    let likes = t
+        .assert_pages_cover(
+            &format!("/api/v1/posts/{post}/likes"),
+            None,
+            2,
+            "/account/id",
+        )
+        .await;
+    assert_eq!(likes.len(), 3);
+    let mut liked = likes.concat();
+    liked.sort();
+    likers.sort();
+    assert_eq!(liked, likers);
+    let reports = t
+        .assert_pages_cover("/api/v1/reports", Some(&admin.token), 2, "/id")
+        .await;
+    assert_eq!((reports.len(), reports.concat().len()), (3, 5));
 }

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{new_id, new_secret, parse_id};
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 /// Active endpoints one merchant may have: enough for every integration a shop runs, few
@@ -339,7 +339,15 @@ pub async fn list_deliveries(
             ))
         }
     };
-    let limit = page.limit.clamp(1, crate::platform::page::MAX_LIMIT);
+    // The cursor's id as parsed (normalised), and a limit no caller can stretch.
+    let page = PageRequest {
+        limit: page.limit.clamp(1, crate::platform::page::MAX_LIMIT),
+        after,
+    };
+    let after = page.keyset(Direction::NewestFirst, "created_at", "id", 2);
+    let mut params = args![&endpoint_id].to_vec();
+    params.extend(after.args);
+    params.push(page.fetch().into());
     let who = who.clone();
     app.db
         .read(move |c| {
@@ -349,37 +357,21 @@ pub async fn list_deliveries(
                 args![&endpoint_id, &merchant_id],
             )?
             .ok_or(AppError::NotFound("webhook endpoint"))?;
-            // One row more than the page says whether another page follows.
-            let rows = match &after {
-                None => c.query(
+            let rows = c
+                .query(
                     &format!(
                         "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1
-                         ORDER BY created_at DESC, id DESC LIMIT $2"
+                           AND {}
+                         ORDER BY created_at DESC, id DESC LIMIT $5",
+                        after.sql
                     ),
-                    args![&endpoint_id, limit + 1],
-                )?,
-                Some((ms, id)) => c.query(
-                    &format!(
-                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1
-                           AND (created_at < $2 OR (created_at = $2 AND id < $3))
-                         ORDER BY created_at DESC, id DESC LIMIT $4"
-                    ),
-                    args![&endpoint_id, *ms, id, limit + 1],
-                )?,
-            };
-            let mut items = Vec::with_capacity(rows.len());
-            let mut keys = Vec::with_capacity(rows.len());
-            for r in &rows {
-                keys.push((r.int(7)?, r.text(0)?));
-                items.push(delivery_from_row(r)?);
-            }
-            // The cursor holds the raw millisecond key, not the RFC 3339 text shown.
-            let keyed: Vec<(Delivery, (i64, String))> = items.into_iter().zip(keys).collect();
-            let page = Page::from_rows(keyed, limit, |(_, k)| k.clone());
-            Ok::<_, AppError>(Page {
-                items: page.items.into_iter().map(|(d, _)| d).collect(),
-                next_cursor: page.next_cursor,
-            })
+                    &params,
+                )?
+                .iter()
+                // The cursor holds the raw millisecond key, not the RFC 3339 text shown.
+                .map(|r| Ok((r.int(7)?, delivery_from_row(r)?)))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok::<_, AppError>(Page::from_keyed(rows, page.limit, |d| &d.id))
         })
         .await
 }
