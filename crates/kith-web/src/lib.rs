@@ -7,12 +7,20 @@
 //! page reads and every form works without JavaScript.
 //!
 //! ## Layout
-//! - [`i18n`]: every string, once per language (zh-CN default, English via `?lang=en`).
-//! - [`pages`]: the template structs and their filters.
-//! - [`member`], [`console`], [`staff`]: handlers; each parses a form, calls one `kith_app`
-//!   use case and redirects (POST → 303 → GET) or renders.
-//! - [`charts`]: bars, a line and a funnel drawn as inline SVG on the server, for the
-//!   console's analytics dashboard.
+//! One folder per area, each with its handlers (each parses a form, calls one `kith_app`
+//! use case and redirects, POST → 303 → GET, or renders) and its templates in the folder of
+//! the same name under `templates/`:
+//! - [`member`]: the member app — sessions (`member/mod.rs`), feed, posts and search
+//!   (`member/posts.rs`), shops, cart, checkout and orders (`member/shop.rs`), communities
+//!   (`member/communities.rs`), the member's page and money sharing (`member/money.rs`).
+//! - [`console`]: the merchant console — shop operations (`console/mod.rs`), analytics,
+//!   commission plan, tiers and distributors (`console/growth.rs`).
+//! - [`staff`]: the clerk's pickup page and the platform admin's page.
+//! - [`group_buy`]: the group-buy pages, member and console.
+//! - shared by every area: [`pages`] (the template structs and filters, form parsing
+//!   helpers; `templates/shared/` holds the base layout, the error page and the post card),
+//!   [`i18n`] (every string, once per language: zh-CN default, English via `?lang=en`),
+//!   [`charts`] (bars, a line and a funnel drawn as inline SVG on the server).
 //! - this file: the request context ([`Ctx`]: language, session, the caller's faces),
 //!   CSRF protection, errors as pages, security headers, static files.
 //!

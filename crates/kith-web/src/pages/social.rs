@@ -21,7 +21,7 @@ pub struct WalletView {
 }
 
 #[derive(Template)]
-#[template(path = "wallet.html")]
+#[template(path = "member/wallet.html")]
 pub struct WalletPage {
     pub c: Ctx,
     pub wallets: Vec<WalletView>,
@@ -35,7 +35,7 @@ pub struct WalletPage {
 }
 
 #[derive(Template)]
-#[template(path = "commission.html")]
+#[template(path = "member/commission.html")]
 pub struct CommissionPage {
     pub c: Ctx,
     pub oc: OrderCommission,
@@ -44,7 +44,7 @@ pub struct CommissionPage {
 }
 
 #[derive(Template)]
-#[template(path = "team.html")]
+#[template(path = "member/team.html")]
 pub struct TeamPage {
     pub c: Ctx,
     pub earnings: Earnings,
@@ -54,7 +54,7 @@ pub struct TeamPage {
 }
 
 #[derive(Template)]
-#[template(path = "share.html")]
+#[template(path = "member/share.html")]
 pub struct SharePage {
     pub c: Ctx,
     pub link: ShareLink,
@@ -67,14 +67,14 @@ pub struct SharePage {
 }
 
 #[derive(Template)]
-#[template(path = "post_edit.html")]
+#[template(path = "member/post_edit.html")]
 pub struct PostEditPage {
     pub c: Ctx,
     pub p: Post,
 }
 
 #[derive(Template)]
-#[template(path = "invite.html")]
+#[template(path = "member/invite.html")]
 pub struct InvitePage {
     pub c: Ctx,
     pub code: String,
@@ -83,7 +83,7 @@ pub struct InvitePage {
 /// Where a share link lands for a visitor who is not signed in and what it shares needs an
 /// account: sign up through the link, or log in.
 #[derive(Template)]
-#[template(path = "share_join.html")]
+#[template(path = "member/share_join.html")]
 pub struct ShareJoinPage {
     pub c: Ctx,
     pub code: String,

@@ -760,7 +760,7 @@ async fn attribution_window_and_content_credit(t: TestApp) {
     audit_clean(&t).await;
 }
 
-/// DESIGN §4: a post that tags products acts as its author's share link. A reader who opens
+/// docs/PRODUCT.md §4: a post that tags products acts as its author's share link. A reader who opens
 /// the product from the post (never from a link the author shared) credits the author.
 async fn reading_a_tagged_post_credits_its_author(t: TestApp) {
     let s = shop(&t, standard_plan()).await;

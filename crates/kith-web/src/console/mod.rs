@@ -1,0 +1,622 @@
+//! The merchant console: dashboard, products with SKUs, tier prices and stock, orders
+//! (ship, mark ready for pickup, refund), stores with their clerks, communities, and the
+//! application to open a shop; the analytics dashboard (charts drawn as SVG by
+//! [`crate::charts`]), the commission plan with product overrides, membership tiers, the
+//! merchant's distributors with their wallets, and each order's commission split. Every
+//! action is the use case's, which checks the caller is staff of *this* merchant (and, for
+//! the plan, its owner); a member who is not gets 403.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kith_app::commerce::catalog::{NewSku, ProductInput};
+use kith_app::commerce::inventory::Adjustment;
+use kith_app::money::commissions::PlanView;
+use kith_app::platform::merchants::MerchantInput;
+use kith_app::platform::page::PageRequest;
+use kith_app::{AppError, Principal};
+use kith_domain::commission::PlanInput;
+use kith_domain::order::OrderStatus;
+use serde::Deserialize;
+
+use crate::charts::{self, Datum, Svg};
+use crate::pages::{self, Empty, Shop, opt_int, parse_int, parse_percent, parse_yuan};
+use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
+
+mod growth;
+
+pub(crate) use growth::Split;
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/apply", post(apply))
+        .route("/console/{mid}", get(dashboard))
+        .route(
+            "/console/{mid}/products",
+            get(products).post(create_product),
+        )
+        .route("/console/{mid}/products/{pid}", get(product))
+        .route("/console/{mid}/products/{pid}/skus", post(add_sku))
+        .route("/console/{mid}/products/{pid}/status", post(product_status))
+        .route("/console/{mid}/products/{pid}/prices", post(tier_price))
+        .route("/console/{mid}/products/{pid}/stock", post(adjust_stock))
+        .route("/console/{mid}/orders", get(orders))
+        .route("/console/{mid}/orders/{oid}", get(order))
+        .route("/console/{mid}/orders/{oid}/ship", post(ship))
+        .route("/console/{mid}/orders/{oid}/ready", post(ready))
+        .route("/console/{mid}/orders/{oid}/refund", post(refund))
+        .route("/console/{mid}/stores", get(stores).post(create_store))
+        .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
+        .route("/console/{mid}/communities", get(communities))
+        .route("/console/{mid}/insight", get(growth::insight))
+        .route(
+            "/console/{mid}/commissions",
+            get(growth::commissions).post(growth::save_plan),
+        )
+        .route(
+            "/console/{mid}/commissions/overrides",
+            post(growth::save_override),
+        )
+        .route(
+            "/console/{mid}/tiers",
+            get(growth::tiers).post(growth::create_tier),
+        )
+        .route("/console/{mid}/tiers/{tid}", post(growth::update_tier))
+        .route(
+            "/console/{mid}/tiers/{tid}/delete",
+            post(growth::delete_tier),
+        )
+        .route("/console/{mid}/member-tiers", post(growth::assign_tier))
+        .route("/console/{mid}/distributors", get(growth::distributors))
+        .route(
+            "/console/{mid}/distributors/{aid}",
+            get(growth::distributor),
+        )
+}
+
+/// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
+/// cases check again on the resource).
+pub(crate) fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {
+    let who = c.principal()?.clone();
+    let m = c
+        .viewer
+        .as_ref()
+        .and_then(|v| v.me.staff_of.iter().find(|s| s.merchant_id == mid))
+        .ok_or_else(|| AppError::Forbidden("you are not staff of this merchant".into()))?;
+    Ok((
+        who,
+        Shop {
+            id: m.merchant_id.clone(),
+            name: m.merchant_name.clone(),
+        },
+    ))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct HomeQuery {
+    applied: Option<String>,
+}
+
+pub(super) async fn home(c: Ctx, Query(q): Query<HomeQuery>) -> WebResult<Response> {
+    c.principal()?;
+    let staff = c
+        .viewer
+        .as_ref()
+        .map(|v| v.me.staff_of.clone())
+        .unwrap_or_default();
+    // One shop: go straight to it.
+    if let [only] = staff.as_slice()
+        && only.merchant_status == "approved"
+    {
+        return Ok(see(format!("/console/{}", only.merchant_id)));
+    }
+    Ok(render(&pages::ConsoleHome {
+        c,
+        applied: q.applied.is_some(),
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ApplyForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+pub(super) async fn apply(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<ApplyForm>,
+) -> WebResult<Response> {
+    s.app
+        .apply_merchant(
+            c.principal()?,
+            MerchantInput {
+                name: Some(f.name),
+                description: Some(f.description),
+                contact_phone: None,
+            },
+        )
+        .await?;
+    Ok(see("/console?applied=1"))
+}
+
+pub(super) async fn dashboard(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let d = s.app.merchant_dashboard(&who, &mid).await?;
+    Ok(render(&pages::ConsoleDash { c, shop, d })?.into_response())
+}
+
+pub(super) async fn products(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let products = s
+        .app
+        .list_products(Some(&who), &mid, None, PageRequest::first(100))
+        .await?
+        .items;
+    Ok(render(&pages::ConsoleProducts { c, shop, products })?.into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ProductForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+pub(super) async fn create_product(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<ProductForm>,
+) -> WebResult<Response> {
+    let p = s
+        .app
+        .create_product(
+            c.principal()?,
+            &mid,
+            ProductInput {
+                name: Some(f.name),
+                description: Some(f.description),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{}", p.id)))
+}
+
+pub(super) async fn product(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let p = s.app.get_product(Some(&who), &mid, &pid).await?;
+    let tiers = s.app.list_tiers(Some(&who), &mid).await?;
+    let locations = s.app.list_locations(&who, &mid).await?;
+    let mut stock = Vec::new();
+    for sku in &p.skus {
+        let levels = s
+            .app
+            .list_stock(&who, &mid, Some(&sku.id), None, PageRequest::first(100))
+            .await?
+            .items;
+        for l in &locations {
+            let level = levels.iter().find(|x| x.location_id == l.id);
+            stock.push(pages::StockRow {
+                sku_id: sku.id.clone(),
+                location_id: l.id.clone(),
+                location_name: l.name.clone(),
+                on_hand: level.map_or(0, |x| x.on_hand),
+                reserved: level.map_or(0, |x| x.reserved),
+            });
+        }
+    }
+    Ok(render(&pages::ConsoleProduct {
+        c,
+        shop,
+        p,
+        tiers,
+        stock,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct SkuForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    spec: String,
+    #[serde(default)]
+    price: String,
+}
+
+pub(super) async fn add_sku(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<SkuForm>,
+) -> WebResult<Response> {
+    let price = parse_yuan("price", &f.price)?;
+    let attrs = (!f.spec.trim().is_empty()).then(|| serde_json::json!({ "规格": f.spec.trim() }));
+    s.app
+        .add_sku(
+            c.principal()?,
+            &mid,
+            &pid,
+            NewSku {
+                code: f.code,
+                attrs,
+                weight_g: None,
+                list_price_fen: price,
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusForm {
+    #[serde(default)]
+    status: String,
+}
+
+pub(super) async fn product_status(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<StatusForm>,
+) -> WebResult<Response> {
+    s.app
+        .set_product_status(c.principal()?, &mid, &pid, &f.status)
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct PriceForm {
+    #[serde(default)]
+    sku_id: String,
+    #[serde(default)]
+    tier: String,
+    #[serde(default)]
+    price: String,
+}
+
+pub(super) async fn tier_price(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<PriceForm>,
+) -> WebResult<Response> {
+    let price = parse_yuan("price", &f.price)?;
+    s.app
+        .set_tier_price(c.principal()?, &mid, &f.sku_id, &f.tier, price)
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct StockForm {
+    #[serde(default)]
+    sku_id: String,
+    #[serde(default)]
+    location_id: String,
+    #[serde(default)]
+    delta: String,
+}
+
+pub(super) async fn adjust_stock(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<StockForm>,
+) -> WebResult<Response> {
+    let delta = parse_int("delta", &f.delta)?;
+    s.app
+        .adjust_stock(
+            c.principal()?,
+            &mid,
+            Adjustment {
+                sku_id: f.sku_id,
+                location_id: f.location_id,
+                delta,
+                note: Some("console".into()),
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/products/{pid}")))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct OrdersQuery {
+    status: Option<String>,
+    cursor: Option<String>,
+}
+
+pub(super) const STATUSES: [&str; 9] = [
+    "pending_payment",
+    "fulfilling",
+    "shipped",
+    "ready_for_pickup",
+    "delivered",
+    "picked_up",
+    "completed",
+    "cancelled",
+    "refunded",
+];
+
+pub(super) async fn orders(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<OrdersQuery>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let status_text = q.status.unwrap_or_default();
+    let status = if status_text.is_empty() {
+        None
+    } else {
+        Some(
+            OrderStatus::from_db(&status_text)
+                .ok_or_else(|| AppError::invalid("status", "is not an order status"))?,
+        )
+    };
+    let page = PageRequest::parse(Some(30), q.cursor.as_deref().filter(|c| !c.is_empty()))?;
+    let p = s.app.merchant_orders(&who, &mid, status, page).await?;
+    Ok(render(&pages::ConsoleOrders {
+        c,
+        shop,
+        status: status_text,
+        statuses: STATUSES.to_vec(),
+        orders: p.items,
+        next: p.next_cursor,
+    })?
+    .into_response())
+}
+
+pub(super) async fn order(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let o = s.app.get_order(&who, &oid).await?;
+    if o.merchant_id != mid {
+        return Err(AppError::NotFound("order").into());
+    }
+    let events = s.app.order_events(&who, &oid).await?;
+    let split = Some(growth::order_split(&s, &who, &oid).await?);
+    Ok(render(&pages::ConsoleOrder {
+        c,
+        shop,
+        o,
+        events,
+        split,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ShipForm {
+    #[serde(default)]
+    carrier: String,
+    #[serde(default)]
+    tracking_no: String,
+}
+
+pub(super) async fn ship(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<ShipForm>,
+) -> WebResult<Response> {
+    s.app
+        .ship_order(c.principal()?, &mid, &oid, &f.carrier, &f.tracking_no)
+        .await?;
+    Ok(see(format!("/console/{mid}/orders/{oid}")))
+}
+
+pub(super) async fn ready(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app
+        .mark_ready_for_pickup(c.principal()?, &mid, &oid)
+        .await?;
+    Ok(see(format!("/console/{mid}/orders/{oid}")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct RefundForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) async fn refund(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid)): Path<(String, String)>,
+    CsrfForm(f): CsrfForm<RefundForm>,
+) -> WebResult<Response> {
+    s.app
+        .refund_order(c.principal()?, &mid, &oid, None, &f.reason)
+        .await?;
+    Ok(see(format!("/console/{mid}/orders/{oid}")))
+}
+
+pub(super) async fn stores(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    stores_page(&s, c, &mid, None).await
+}
+
+/// The stores with their clerks; `code` is a clerk invitation just made, shown once.
+pub(super) async fn stores_page(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    code: Option<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let mut stores = Vec::new();
+    for st in s.app.list_stores(Some(&who), mid).await? {
+        let clerks = s.app.list_clerks(&who, mid, &st.id).await?;
+        stores.push((st, clerks));
+    }
+    Ok(render(&pages::ConsoleStores {
+        c,
+        shop,
+        stores,
+        code,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct StoreForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    latitude: String,
+    #[serde(default)]
+    longitude: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    opens: String,
+    #[serde(default)]
+    closes: String,
+}
+
+pub(super) fn parse_degrees(field: &str, s: &str) -> Result<f64, AppError> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| AppError::invalid(field, "must be a number of degrees, e.g. 26.647"))
+}
+
+/// A new store; opening hours, when given, are the same every day of the week.
+pub(super) async fn create_store(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<StoreForm>,
+) -> WebResult<Response> {
+    let hours = match (f.opens.trim(), f.closes.trim()) {
+        ("", "") => None,
+        (o, cl) => Some(
+            (1..=7)
+                .map(|d| kith_domain::store::OpeningWindow {
+                    weekday: d,
+                    opens: o.to_owned(),
+                    closes: cl.to_owned(),
+                })
+                .collect(),
+        ),
+    };
+    s.app
+        .create_store(
+            c.principal()?,
+            &mid,
+            kith_app::commerce::stores::StoreInput {
+                name: Some(f.name),
+                address: Some(f.address),
+                latitude: Some(parse_degrees("latitude", &f.latitude)?),
+                longitude: Some(parse_degrees("longitude", &f.longitude)?),
+                opening_hours: hours,
+                phone: Some(f.phone).filter(|p| !p.trim().is_empty()),
+            },
+        )
+        .await?;
+    Ok(see(format!("/console/{mid}/stores")))
+}
+
+pub(super) async fn invite_clerk(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, sid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let inv = s.app.invite_clerk(c.principal()?, &mid, &sid).await?;
+    stores_page(&s, c, &mid, inv.code).await
+}
+
+pub(super) async fn communities(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let all = s.app.browse_communities(&who).await?;
+    let own: Vec<String> = s.app.merchant_community_ids(&who, &mid).await?;
+    let list = all.into_iter().filter(|cm| own.contains(&cm.id)).collect();
+    Ok(render(&pages::ConsoleCommunities { c, shop, list })?.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::growth::*;
+    use super::*;
+
+    #[test]
+    fn percentages_read_and_print_as_basis_points() {
+        assert_eq!(parse_percent("l1", "10").unwrap(), 1000);
+        assert_eq!(parse_percent("l1", "2.5").unwrap(), 250);
+        assert_eq!(parse_percent("l1", " 0.25 % ").unwrap(), 25);
+        assert_eq!(parse_percent("l1", "").unwrap(), 0);
+        for bad in ["-1", "1.234", "abc", "1e2"] {
+            let e = parse_percent("l1", bad).unwrap_err();
+            assert!(e.to_string().starts_with("l1:"), "{bad}: {e}");
+        }
+        for bp in [0, 5, 25, 250, 1000, 1050, 10_000] {
+            assert_eq!(parse_percent("x", &bp_percent(bp)).unwrap(), bp);
+        }
+        assert_eq!(bp_percent(1050), "10.5");
+        assert_eq!(bp_percent(5), "0.05");
+    }
+
+    #[test]
+    fn ratios_and_measures_print_without_noise() {
+        assert_eq!(pct(0.3333), "33.33 %");
+        assert_eq!(pct(0.5), "50 %");
+        assert_eq!(pct(f64::NAN), "—");
+        assert_eq!(dec(1.25), "1.25");
+        assert_eq!(dec(2.0), "2");
+        assert_eq!(dec(-0.00001), "0");
+        assert_eq!(dec(f64::INFINITY), "—");
+    }
+
+    #[test]
+    fn use_case_fields_map_to_the_plan_form() {
+        assert_eq!(plan_field("levels_bp"), "l1");
+        assert_eq!(plan_field("levels_bp[0]"), "l1");
+        assert_eq!(plan_field("levels_bp[2]"), "l1");
+        assert_eq!(plan_field("levels_bp[1]"), "l2");
+        assert_eq!(plan_field("cap_bp"), "cap");
+        assert_eq!(plan_field("withdraw_daily_limit_fen"), "withdraw_daily");
+        assert_eq!(plan_field("form"), "");
+    }
+}

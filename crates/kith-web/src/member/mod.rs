@@ -1,0 +1,275 @@
+//! The member app: log in and out, register, the feed, posts with comments, threaded
+//! replies and likes, editing and deleting one's posts, the composer, shops and products
+//! with the member's tier price, cart and checkout, paying, orders, communities with their
+//! announcements and invite links, and the member's own page with their commission wallet,
+//! withdrawals, team and share links. Sharing makes (or re-uses) the member's share link
+//! and shows it with a QR code; `/s/{code}` is where a shared link lands; opening a product
+//! tagged in a post credits the post's author (content credit).
+
+use axum::Router;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kith_app::commerce::orders::{Address, CheckoutInput};
+use kith_app::money::sharing::{LinkKind, ShareLink};
+use kith_app::platform::accounts::Registration;
+use kith_app::platform::page::PageRequest;
+use kith_app::social::posts::{NewPost, PostPatch, Visibility};
+use kith_app::{AppError, Principal};
+use kith_domain::order::DeliveryMethod;
+use serde::Deserialize;
+
+use crate::pages::social::{self as sp, WalletView};
+use crate::pages::{self, Empty, opt_int, parse_int};
+use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
+
+mod communities;
+mod money;
+mod posts;
+mod shop;
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        .route("/", get(posts::feed))
+        .route("/login", get(login_page).post(login))
+        .route("/register", get(register_page).post(register))
+        .route("/logout", post(logout))
+        .route("/posts/{id}", get(posts::post_page))
+        .route("/posts/{id}/like", post(posts::like))
+        .route("/posts/{id}/unlike", post(posts::unlike))
+        .route("/posts/{id}/comments", post(posts::comment))
+        .route("/compose", get(posts::compose_page).post(posts::compose))
+        .route("/shops", get(shop::shops))
+        .route("/shops/{mid}", get(shop::shop))
+        .route("/shops/{mid}/products/{pid}", get(shop::product))
+        .route("/shops/{mid}/skus/{sid}", get(shop::sku))
+        .route("/shops/{mid}/cart", get(shop::cart).post(shop::set_cart))
+        .route("/shops/{mid}/checkout", post(shop::checkout))
+        .route("/orders", get(shop::orders))
+        .route("/orders/{id}", get(shop::order))
+        .route("/orders/{id}/pay", post(shop::pay))
+        .route("/orders/{id}/cancel", post(shop::cancel))
+        .route("/orders/{id}/confirm", post(shop::confirm))
+        .route("/search", get(posts::search))
+        .route("/communities", get(communities::communities))
+        .route("/communities/{id}", get(communities::community))
+        .route("/communities/{id}/join", post(communities::join))
+        .route("/me", get(money::me))
+        .route("/me/invitations", post(money::accept_invitation))
+        .route("/me/topup", post(money::topup))
+        .route("/me/wallet", get(money::wallet))
+        .route("/me/wallet/withdrawals", post(money::withdraw))
+        .route("/me/commissions/{order_id}", get(money::order_commission))
+        .route("/me/team", get(money::team))
+        .route("/me/links/{code}", get(money::share_page))
+        .route("/share", post(money::share))
+        .route("/s/{code}", get(money::follow_share))
+        .route(
+            "/s/{code}/join",
+            get(money::share_join_page).post(money::share_join),
+        )
+        .route(
+            "/posts/{id}/edit",
+            get(posts::edit_post_page).post(posts::edit_post),
+        )
+        .route("/posts/{id}/delete", post(posts::delete_post))
+        .route(
+            "/communities/{id}/announcements",
+            post(communities::announce),
+        )
+        .route(
+            "/communities/{id}/invites",
+            post(communities::create_invite),
+        )
+        .route(
+            "/communities/{id}/invites/{invite_id}/revoke",
+            post(communities::revoke_invite),
+        )
+        .route(
+            "/c/join/{code}",
+            get(communities::invite_page).post(communities::accept_invite),
+        )
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct CursorQuery {
+    cursor: Option<String>,
+}
+
+pub(super) fn page(cursor: Option<&str>) -> WebResult<PageRequest> {
+    Ok(PageRequest::parse(
+        Some(20),
+        cursor.filter(|c| !c.is_empty()),
+    )?)
+}
+
+/// Where to go back to after a small action: a local path only (no open redirect).
+pub(super) fn local(back: Option<&str>, fallback: &str) -> String {
+    match back {
+        // Visible ASCII only: anything else could not stand in a Location header.
+        Some(b)
+            if b.starts_with('/')
+                && !b.starts_with("//")
+                && !b.contains('\\')
+                && b.bytes().all(|c| c.is_ascii_graphic()) =>
+        {
+            b.to_owned()
+        }
+        _ => fallback.to_owned(),
+    }
+}
+
+// --- sessions ---------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+pub(super) struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(c: Ctx, Query(q): Query<NextQuery>) -> WebResult<Response> {
+    let next = local(q.next.as_deref(), "/");
+    if c.viewer.is_some() {
+        return Ok(see(next));
+    }
+    Ok(render(&pages::LoginPage {
+        c,
+        next,
+        login: String::new(),
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct LoginForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    next: Option<String>,
+}
+
+pub(super) fn session_cookie(s: &Web, token: &str, max_age: i64) -> HeaderMap {
+    let secure = if s.cfg.cookie_secure { "; Secure" } else { "" };
+    let mut h = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        kith_http::extract::SESSION_COOKIE
+    )) {
+        h.insert(header::SET_COOKIE, v);
+    }
+    h
+}
+
+async fn login(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    CsrfForm(f): CsrfForm<LoginForm>,
+) -> WebResult<Response> {
+    let next = local(f.next.as_deref(), "/");
+    match s.app.login(&f.login, &f.password, &addr.0).await {
+        Ok(session) => {
+            let ttl = s.app.config.session_ttl_secs;
+            Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response())
+        }
+        Err(e @ (AppError::Unauthenticated(_) | AppError::Invalid { .. })) => {
+            let page = pages::LoginPage {
+                c,
+                next,
+                login: f.login,
+                error: Some(e.to_string()),
+            };
+            Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn register_page(c: Ctx) -> WebResult<Response> {
+    Ok(render(&pages::RegisterPage { c, error: None })?.into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct RegisterForm {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    display_name: String,
+}
+
+async fn register(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    CsrfForm(f): CsrfForm<RegisterForm>,
+) -> WebResult<Response> {
+    let input = Registration {
+        phone: Some(f.phone.clone()),
+        email: None,
+        password: f.password.clone(),
+        display_name: f.display_name,
+    };
+    match s.app.register(input).await {
+        Ok(_) => {
+            let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
+            let ttl = s.app.config.session_ttl_secs;
+            Ok((session_cookie(&s, &session.token, ttl), see("/")).into_response())
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let page = pages::RegisterPage {
+                c,
+                error: Some(e.to_string()),
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn logout(
+    State(s): State<Web>,
+    headers: HeaderMap,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    if let Some((token, _)) = kith_http::extract::session_token(&headers) {
+        s.app.logout(&token).await?;
+    }
+    Ok((session_cookie(&s, "", 0), see("/login")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::local;
+
+    #[test]
+    fn only_local_paths_come_back() {
+        assert_eq!(local(Some("/orders/1"), "/"), "/orders/1");
+        for bad in [
+            "//evil.example/",
+            "https://evil.example/",
+            "/\\evil",
+            "evil",
+            "",
+        ] {
+            assert_eq!(local(Some(bad), "/x"), "/x", "{bad}");
+        }
+        assert_eq!(local(None, "/x"), "/x");
+    }
+
+    proptest! {
+        /// A `back`/`next` parameter never leads off the site.
+        #[test]
+        fn redirects_stay_on_the_site(s in "\\PC{0,20}") {
+            let to = local(Some(&s), "/");
+            prop_assert!(to.starts_with('/'));
+            prop_assert!(!to.starts_with("//"));
+            prop_assert!(!to.contains('\\'));
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! The member's own page and money sharing: top-ups, staff invitations, the commission
+//! wallet and withdrawals, the team, share links with their QR code and the `/s/{code}`
+//! landing.
+
+use super::*;
+
+pub(super) async fn me(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let wallet = s.app.wallet(&who, PageRequest::first(1)).await?;
+    let profile = s.app.profile(Some(&who), &who.account_id).await?;
+    let posts = s
+        .app
+        .account_posts(Some(&who), &who.account_id, PageRequest::first(20))
+        .await?
+        .items;
+    Ok(render(&pages::MePage {
+        c,
+        balance_fen: wallet.balance_fen,
+        friends: profile.friends,
+        following: profile.following,
+        followers: profile.followers,
+        posts,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct TopupForm {
+    #[serde(default)]
+    amount: String,
+}
+
+/// Tops the wallet up through the sandbox gateway: its page confirms the payment.
+pub(super) async fn topup(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<TopupForm>,
+) -> WebResult<Response> {
+    let fen = pages::parse_yuan("amount", &f.amount)?;
+    let p = s.app.start_topup(c.principal()?, fen).await?;
+    Ok(see(format!("/sandbox/pay/{}", p.id)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Accepts a staff or clerk invitation (the code the merchant handed over).
+pub(super) async fn accept_invitation(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
+    let inv = s
+        .app
+        .accept_invitation(c.principal()?, f.code.trim())
+        .await?;
+    Ok(see(match inv.store_id {
+        Some(store) => format!("/clerk/{store}"),
+        None => format!("/console/{}", inv.merchant_id),
+    }))
+}
+
+// --- money sharing: the commission wallet, withdrawals, team and share links ----------------
+
+#[derive(Deserialize, Default)]
+pub(super) struct WalletQuery {
+    /// The wallet whose statement is paged on with `cursor`.
+    merchant: Option<String>,
+    cursor: Option<String>,
+}
+
+pub(super) async fn wallet(
+    State(s): State<Web>,
+    c: Ctx,
+    Query(q): Query<WalletQuery>,
+) -> WebResult<Response> {
+    let paged = q.merchant.zip(q.cursor);
+    wallet_page(&s, c, paged, None, Default::default(), StatusCode::OK).await
+}
+
+/// The member's commission wallets (one per merchant they earned at) with the newest
+/// statement lines, and their withdrawals. Always the viewer's own: no id in the path.
+pub(super) async fn wallet_page(
+    s: &Web,
+    c: Ctx,
+    paged: Option<(String, String)>,
+    error: Option<String>,
+    (refused_at, amount): (String, String),
+    status: StatusCode,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let me = who.account_id.clone();
+    let mut wallets = Vec::new();
+    for b in s.app.commission_wallets(&who, &me).await? {
+        let cursor = paged
+            .as_ref()
+            .filter(|(m, _)| *m == b.merchant_id)
+            .map(|(_, cur)| cur.as_str());
+        let w = s
+            .app
+            .commission_wallet(&who, &me, &b.merchant_id, page(cursor)?)
+            .await?;
+        wallets.push(WalletView {
+            b: w.balances,
+            lines: w.lines.items,
+            next: w.lines.next_cursor,
+        });
+    }
+    let withdrawals = s
+        .app
+        .member_withdrawals(&who, &me)
+        .await?
+        .into_iter()
+        .map(|w| {
+            let shop = wallets
+                .iter()
+                .find(|v| v.b.merchant_id == w.merchant_id)
+                .map(|v| v.b.merchant_name.clone())
+                .unwrap_or_default();
+            (w, shop)
+        })
+        .collect();
+    let page = sp::WalletPage {
+        c,
+        wallets,
+        withdrawals,
+        error,
+        amount,
+        refused_at,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct WithdrawForm {
+    #[serde(default)]
+    merchant_id: String,
+    #[serde(default)]
+    amount: String,
+}
+
+/// Asks to withdraw an amount in yuan; a refusal is shown on the wallet page in the use
+/// case's words (422 for bad input such as below the minimum, 409 for the balance or the
+/// daily limit).
+pub(super) async fn withdraw(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<WithdrawForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let asked = match pages::parse_yuan("amount", &f.amount) {
+        Ok(fen) => s
+            .app
+            .request_withdrawal(&who, &who.account_id, &f.merchant_id, fen)
+            .await
+            .map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match asked {
+        Ok(()) => Ok(see("/me/wallet")),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let status = match e {
+                AppError::Conflict { .. } => StatusCode::CONFLICT,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            let typed = (f.merchant_id, f.amount);
+            wallet_page(&s, c, None, Some(e.to_string()), typed, status).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An order the member earns on: its attribution and the member's shares of it.
+pub(super) async fn order_commission(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(order_id): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let oc = s.app.order_commission(&who, &order_id).await?;
+    Ok(render(&sp::CommissionPage {
+        c,
+        oc,
+        me: who.account_id,
+    })?
+    .into_response())
+}
+
+/// My team: earnings by source, who is bound to me at each merchant, my links' funnels.
+pub(super) async fn team(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let me = who.account_id.clone();
+    let earnings = s.app.distributor_earnings(&who, &me, None).await?;
+    let mut teams = Vec::new();
+    for shop in s.app.trading_merchants().await? {
+        let t = s.app.distributor_team(&who, &me, &shop.id).await?;
+        if t.total > 0 {
+            teams.push((shop.name, t));
+        }
+    }
+    let links = s.app.distributor_links(&who, &me).await?;
+    Ok(render(&sp::TeamPage {
+        c,
+        earnings,
+        teams,
+        links,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ShareForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    target_id: String,
+}
+
+/// The share button: makes (or re-uses) the member's link to a product, post or community.
+pub(super) async fn share(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<ShareForm>,
+) -> WebResult<Response> {
+    let kind = match f.kind.as_str() {
+        "product" => LinkKind::Product,
+        "post" => LinkKind::Post,
+        "community" => LinkKind::Community,
+        _ => {
+            return Err(AppError::invalid("kind", "must be product, post or community").into());
+        }
+    };
+    let link = s
+        .app
+        .create_share_link(c.principal()?, kind, &f.target_id)
+        .await?;
+    Ok(see(format!("/me/links/{}", link.code)))
+}
+
+/// Where a share link leads on this site.
+pub(super) fn shared_path(l: &ShareLink) -> String {
+    match l.kind {
+        LinkKind::Product => match l.merchants.first() {
+            Some(m) => format!("/shops/{}/products/{}", m.merchant_id, l.target_id),
+            None => "/shops".to_owned(),
+        },
+        LinkKind::Post => format!("/posts/{}", l.target_id),
+        LinkKind::Community => format!("/communities/{}", l.target_id),
+        LinkKind::GroupBuy => format!("/groups/{}", l.target_id),
+    }
+}
+
+/// One of my share links: the URL to hand on and its QR code. Another member's is 404.
+pub(super) async fn share_page(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(code): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let link = s
+        .app
+        .my_share_links(&who)
+        .await?
+        .into_iter()
+        .find(|l| l.code == code)
+        .ok_or(AppError::NotFound("share link"))?;
+    let url = format!("{}{}", s.app.config.public_url, link.path);
+    let qr = sp::qr_svg(&url)
+        .ok_or_else(|| AppError::Internal("a share link too long for a QR code".into()))?;
+    let target = shared_path(&link);
+    Ok(render(&sp::SharePage {
+        c,
+        link,
+        url,
+        qr,
+        target,
+    })?
+    .into_response())
+}
+
+/// A share link followed: the visit is recorded (anonymous visitors too; a signed-in
+/// visitor is bound to the sharer where the merchant's rules allow), then on to the thing.
+pub(super) async fn follow_share(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(code): Path<String>,
+) -> WebResult<Response> {
+    let who = c.viewer.as_ref().map(|v| &v.principal);
+    let v = s.app.visit_share_link(who, &code).await?;
+    let to = shared_path(&v.link);
+    // Posts read without an account; products and communities need one: a visitor who
+    // is not signed in may sign up through the link (binding them to the sharer) or log in.
+    if who.is_none() && v.link.kind != LinkKind::Post {
+        return Ok(see(format!(
+            "/s/{}/join?next={}",
+            v.link.code,
+            crate::encode(&to)
+        )));
+    }
+    Ok(see(to))
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct JoinQuery {
+    next: Option<String>,
+}
+
+/// The landing of a share link for a visitor without an account.
+pub(super) async fn share_join_page(
+    c: Ctx,
+    Path(code): Path<String>,
+    Query(q): Query<JoinQuery>,
+) -> WebResult<Response> {
+    let next = local(q.next.as_deref(), "/");
+    if c.viewer.is_some() {
+        return Ok(see(next));
+    }
+    let code = share_code(&code)?.to_owned();
+    Ok(render(&sp::ShareJoinPage {
+        c,
+        code,
+        next,
+        error: None,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ShareJoinForm {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    display_name: String,
+    next: Option<String>,
+}
+
+/// Signs up through a share link: the new member is bound to the sharer and counted as
+/// the link's sign-up, then signed in and on to what was shared.
+pub(super) async fn share_join(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    Path(code): Path<String>,
+    CsrfForm(f): CsrfForm<ShareJoinForm>,
+) -> WebResult<Response> {
+    let next = local(f.next.as_deref(), "/");
+    let code = share_code(&code)?.to_owned();
+    let input = Registration {
+        phone: Some(f.phone.clone()),
+        email: None,
+        password: f.password.clone(),
+        display_name: f.display_name,
+    };
+    match s.app.register_via_share(input, &code).await {
+        Ok(_) => {
+            let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
+            let ttl = s.app.config.session_ttl_secs;
+            Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response())
+        }
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            let page = sp::ShareJoinPage {
+                c,
+                code,
+                next,
+                error: Some(e.to_string()),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A share code as it may appear in a link; anything else names no link.
+pub(super) fn share_code(code: &str) -> WebResult<&str> {
+    let ok = (4..=128).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(code)
+    } else {
+        Err(AppError::NotFound("share link").into())
+    }
+}

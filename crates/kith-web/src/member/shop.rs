@@ -1,0 +1,293 @@
+//! Buying: shops and products at the member's tier price, the cart, checkout, paying,
+//! and the member's orders.
+
+use super::*;
+
+// --- shops, products, cart, checkout ------------------------------------------------------
+
+pub(super) async fn shops(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    c.principal()?;
+    let shops = s.app.trading_merchants().await?;
+    Ok(render(&pages::ShopsPage { c, shops })?.into_response())
+}
+
+pub(super) async fn shop(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let products = s
+        .app
+        .list_products(Some(&who), &mid, Some("active"), PageRequest::first(100))
+        .await?
+        .items;
+    Ok(render(&pages::ShopPage { c, m, products })?.into_response())
+}
+
+pub(super) async fn product(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let p = s.app.get_product(Some(&who), &mid, &pid).await?;
+    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let tier = s.app.my_tier(&who, &mid).await?.map(|t| t.tier_name);
+    let r = s.app.product_rating(Some(&who), &mid, &pid).await?;
+    let rating = (r.count > 0).then(|| {
+        format!(
+            "{}.{:02} ({})",
+            r.mean_x100 / 100,
+            r.mean_x100 % 100,
+            r.count
+        )
+    });
+    // Why to trust it: friends who bought it, friends' reviews first.
+    let proof = s.app.social_proof(&who, &mid, &pid).await?;
+    let named: Vec<String> = proof
+        .friend_names
+        .iter()
+        .map(|f| f.display_name.clone())
+        .collect();
+    let summary = if c.lang == crate::i18n::Lang::Zh {
+        proof.summary.clone()
+    } else if proof.friends_bought == 1 {
+        "1 friend bought this".to_owned()
+    } else {
+        format!("{} friends bought this", proof.friends_bought)
+    };
+    let social = (proof.friends_bought > 0).then(|| (summary, named.join("、")));
+    let reviews = proof
+        .reviews
+        .into_iter()
+        .map(|r| {
+            (
+                r.author.display_name,
+                "★".repeat(r.rating.clamp(0, 5) as usize),
+                r.body,
+                r.by_friend,
+            )
+        })
+        .collect();
+    Ok(render(&pages::ProductPage {
+        c,
+        p,
+        merchant_name: m.name,
+        tier,
+        rating,
+        proof: social,
+        reviews,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct SkuQuery {
+    /// The post whose product tag was opened: its author gets the content credit.
+    post: Option<String>,
+}
+
+pub(super) async fn sku(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, sid)): Path<(String, String)>,
+    Query(q): Query<SkuQuery>,
+) -> WebResult<Response> {
+    let who = c.principal()?;
+    let pid = s.app.sku_product(&mid, &sid).await?;
+    // Content credit is a side effect of following the link: a post that cannot be credited
+    // (hidden since, or tagging nothing) must not stop the reader reaching the product.
+    if let Some(post) = q.post.as_deref().filter(|p| !p.is_empty())
+        && let Err(e) = s.app.visit_post_tag(who, post).await
+    {
+        tracing::debug!(error = %e, "no content credit for this visit");
+    }
+    Ok(see(format!("/shops/{mid}/products/{pid}")))
+}
+
+pub(super) async fn cart(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let items = s.app.cart(&who, &mid).await?;
+    let stores = s.app.list_stores(Some(&who), &mid).await?;
+    let goods_fen = items
+        .iter()
+        .filter(|i| i.available)
+        .map(|i| i.unit_price_fen * i.quantity)
+        .sum();
+    let phone = c
+        .viewer
+        .as_ref()
+        .and_then(|v| v.me.account.phone.clone())
+        .unwrap_or_default();
+    Ok(render(&pages::CartPage {
+        c,
+        merchant_id: mid,
+        merchant_name: m.name,
+        items,
+        goods_fen,
+        stores,
+        phone,
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct CartForm {
+    #[serde(default)]
+    sku_id: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+pub(super) async fn set_cart(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<CartForm>,
+) -> WebResult<Response> {
+    let q = parse_int("quantity", &f.quantity)?;
+    s.app
+        .set_cart_item(c.principal()?, &mid, &f.sku_id, q)
+        .await?;
+    Ok(see(format!("/shops/{mid}/cart")))
+}
+
+#[derive(Deserialize)]
+pub(super) struct CheckoutForm {
+    #[serde(default)]
+    delivery: String,
+    pickup_store_id: Option<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    province: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    detail: String,
+}
+
+pub(super) async fn checkout(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<CheckoutForm>,
+) -> WebResult<Response> {
+    let delivery = match f.delivery.as_str() {
+        "pickup" => DeliveryMethod::Pickup,
+        "shipping" => DeliveryMethod::Shipping,
+        _ => return Err(AppError::invalid("delivery", "must be shipping or pickup").into()),
+    };
+    let input = CheckoutInput {
+        delivery,
+        pickup_store_id: (delivery == DeliveryMethod::Pickup)
+            .then_some(f.pickup_store_id)
+            .flatten(),
+        address: (delivery == DeliveryMethod::Shipping).then_some(Address {
+            name: f.name,
+            phone: f.phone,
+            province: f.province,
+            city: f.city,
+            district: f.district,
+            detail: f.detail,
+        }),
+        items: None,
+    };
+    let who = c.principal()?.clone();
+    let order = s.app.checkout(&who, &mid, input).await?;
+    // The cart is what was bought: empty it.
+    for line in &order.lines {
+        s.app.set_cart_item(&who, &mid, &line.sku_id, 0).await?;
+    }
+    Ok(see(format!("/orders/{}", order.id)))
+}
+
+// --- orders -------------------------------------------------------------------------------
+
+pub(super) async fn orders(
+    State(s): State<Web>,
+    c: Ctx,
+    Query(q): Query<CursorQuery>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let p = s.app.my_orders(&who, page(q.cursor.as_deref())?).await?;
+    Ok(render(&pages::OrdersPage {
+        c,
+        orders: p.items,
+        next: p.next_cursor,
+    })?
+    .into_response())
+}
+
+/// The buyer's order. Staff of the merchant may read it through the console instead.
+pub(super) async fn order(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let o = s.app.get_order(&who, &id).await?;
+    if o.buyer_id != who.account_id {
+        return Err(AppError::NotFound("order").into());
+    }
+    let events = s.app.order_events(&who, &id).await?;
+    Ok(render(&pages::OrderPage { c, o, events })?.into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct PayForm {
+    #[serde(default)]
+    provider: String,
+}
+
+pub(super) async fn pay(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(f): CsrfForm<PayForm>,
+) -> WebResult<Response> {
+    let who: Principal = c.principal()?.clone();
+    match f.provider.as_str() {
+        "wallet" => {
+            s.app.pay_with_wallet(&who, &id).await?;
+            Ok(see(format!("/orders/{id}")))
+        }
+        "sandbox" => {
+            let p = s.app.pay_with_gateway(&who, &id).await?;
+            // The gateway's page is served by this server: go there by its path.
+            Ok(see(format!("/sandbox/pay/{}", p.id)))
+        }
+        _ => Err(AppError::invalid("provider", "must be wallet or sandbox").into()),
+    }
+}
+
+pub(super) async fn cancel(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.cancel_order(c.principal()?, &id).await?;
+    Ok(see(format!("/orders/{id}")))
+}
+
+pub(super) async fn confirm(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(id): Path<String>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.confirm_receipt(c.principal()?, &id).await?;
+    Ok(see(format!("/orders/{id}")))
+}

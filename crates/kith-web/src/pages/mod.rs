@@ -1,0 +1,453 @@
+//! The templates (in `templates/`, compiled into the binary by askama) and what each one
+//! is given. Every page gets the request's [`Ctx`] as `c`.
+
+use askama::Template;
+use kith_app::commerce::browse::{CommunityCard, Dashboard, ShopCard};
+use kith_app::commerce::cart::CartItem;
+use kith_app::commerce::catalog::Product;
+use kith_app::commerce::orders::{Order, OrderEvent};
+use kith_app::commerce::stores::{Clerk, Store};
+use kith_app::commerce::tiers::Tier;
+use kith_app::platform::merchants::Merchant;
+use kith_app::social::communities::Community;
+use kith_app::social::posts::{Comment, Post};
+
+use crate::Ctx;
+
+pub mod social;
+
+/// Filters the templates use: `{{ fen|yuan }}`, `{{ rfc3339|day }}`.
+pub mod filters {
+    /// Anything that is an amount in fen, or a reference to one.
+    pub trait AsFen {
+        fn fen(&self) -> i64;
+    }
+    impl AsFen for i64 {
+        fn fen(&self) -> i64 {
+            *self
+        }
+    }
+    impl<T: AsFen + ?Sized> AsFen for &T {
+        fn fen(&self) -> i64 {
+            (**self).fen()
+        }
+    }
+
+    /// A SKU, or a reference to one.
+    pub trait AsSku {
+        fn sku(&self) -> &kith_app::commerce::catalog::Sku;
+    }
+    impl AsSku for kith_app::commerce::catalog::Sku {
+        fn sku(&self) -> &kith_app::commerce::catalog::Sku {
+            self
+        }
+    }
+    impl<T: AsSku + ?Sized> AsSku for &T {
+        fn sku(&self) -> &kith_app::commerce::catalog::Sku {
+            (**self).sku()
+        }
+    }
+
+    /// The reader's price of a SKU (their tier's, else the list price), as yuan.
+    pub fn your_price(v: impl AsSku, _: &dyn askama::Values) -> askama::Result<String> {
+        let s = v.sku();
+        Ok(super::yuan(s.your_price_fen.unwrap_or(s.list_price_fen)))
+    }
+
+    /// Whether the reader pays less than the list price.
+    pub fn discounted(v: impl AsSku, _: &dyn askama::Values) -> askama::Result<bool> {
+        let s = v.sku();
+        Ok(s.your_price_fen.is_some_and(|p| p < s.list_price_fen))
+    }
+
+    /// `12345` → `¥123.45`.
+    pub fn yuan(v: impl AsFen, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::yuan(v.fen()))
+    }
+
+    /// `2026-11-22T16:05:09.123Z` → `2026-11-22 16:05`.
+    pub fn day(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
+        let s = v.as_ref();
+        Ok(match (s.get(..10), s.get(11..16)) {
+            (Some(d), Some(t)) => format!("{d} {t}"),
+            _ => s.to_owned(),
+        })
+    }
+}
+
+/// Money for people: fen as yuan with two decimals.
+pub fn yuan(fen: i64) -> String {
+    let sign = if fen < 0 { "-" } else { "" };
+    let a = fen.unsigned_abs();
+    format!("¥{sign}{}.{:02}", a / 100, a % 100)
+}
+
+/// Parses a price typed in yuan ("12", "12.5", "12.50") into fen, naming `field` if wrong.
+pub fn parse_yuan(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
+    let bad = || kith_app::AppError::invalid(field, "must be an amount in yuan, e.g. 12.50");
+    let s = s.trim().trim_start_matches('¥');
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() || whole.len() > 9 || frac.len() > 2 {
+        return Err(bad());
+    }
+    if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let whole: i64 = whole.parse().map_err(|_| bad())?;
+    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
+    Ok(whole * 100 + frac)
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(serde::Deserialize, Default)]
+pub struct Empty {}
+
+/// An optional whole number: empty is `None`.
+pub fn opt_int(field: &str, s: &str) -> Result<Option<i64>, kith_app::AppError> {
+    if s.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse_int(field, s).map(Some)
+    }
+}
+
+/// A percentage with at most two decimals ("10", "2.5", "0.25 %") as basis points; empty is 0.
+pub fn parse_percent(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
+    let t = s.trim().trim_end_matches('%').trim();
+    if t.is_empty() {
+        return Ok(0);
+    }
+    parse_yuan(field, t).map_err(|_| {
+        kith_app::AppError::invalid(field, "must be a percentage with at most two decimals")
+    })
+}
+
+/// Parses a whole number from a form field, naming it if wrong.
+pub fn parse_int(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
+    s.trim()
+        .parse()
+        .map_err(|_| kith_app::AppError::invalid(field, "must be a whole number"))
+}
+
+#[derive(Template)]
+#[template(path = "shared/error.html")]
+pub struct ErrorPage {
+    pub status: u16,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "member/login.html")]
+pub struct LoginPage {
+    pub c: Ctx,
+    pub next: String,
+    pub login: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member/register.html")]
+pub struct RegisterPage {
+    pub c: Ctx,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member/feed.html")]
+pub struct FeedPage {
+    pub c: Ctx,
+    pub posts: Vec<Post>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member/post.html")]
+pub struct PostPage {
+    pub c: Ctx,
+    pub p: Post,
+    pub comments: Vec<Comment>,
+    /// The viewer wrote it (the edit link).
+    pub mine: bool,
+}
+
+#[derive(Template)]
+#[template(path = "member/compose.html")]
+pub struct ComposePage {
+    pub c: Ctx,
+    pub communities: Vec<Community>,
+    /// (SKU id, "shop · product") of the products the member can tag.
+    pub products: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "member/shops.html")]
+pub struct ShopsPage {
+    pub c: Ctx,
+    pub shops: Vec<ShopCard>,
+}
+
+#[derive(Template)]
+#[template(path = "member/shop.html")]
+pub struct ShopPage {
+    pub c: Ctx,
+    pub m: Merchant,
+    pub products: Vec<Product>,
+}
+
+#[derive(Template)]
+#[template(path = "member/product.html")]
+pub struct ProductPage {
+    pub c: Ctx,
+    pub p: Product,
+    pub merchant_name: String,
+    /// The viewer's tier name at this merchant.
+    pub tier: Option<String>,
+    /// "4.50 (12)" when there are reviews.
+    pub rating: Option<String>,
+    /// "3 位好友买过" and the friends who allow being named, when any friend bought it.
+    pub proof: Option<(String, String)>,
+    /// (author, stars, body, by a friend), friends' reviews first.
+    pub reviews: Vec<(String, String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "member/search.html")]
+pub struct SearchPage {
+    pub c: Ctx,
+    pub q: String,
+    pub scope: String,
+    pub target: String,
+    pub total: i64,
+    pub items: Vec<kith_app::discovery::search::SearchItem>,
+    /// The "who" view (posts only): who among the scope wrote about it.
+    pub who: Vec<kith_app::discovery::search::WhoEntry>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member/cart.html")]
+pub struct CartPage {
+    pub c: Ctx,
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub items: Vec<CartItem>,
+    pub goods_fen: i64,
+    pub stores: Vec<Store>,
+    pub phone: String,
+}
+
+#[derive(Template)]
+#[template(path = "member/orders.html")]
+pub struct OrdersPage {
+    pub c: Ctx,
+    pub orders: Vec<Order>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member/order.html")]
+pub struct OrderPage {
+    pub c: Ctx,
+    pub o: Order,
+    pub events: Vec<OrderEvent>,
+}
+
+#[derive(Template)]
+#[template(path = "member/communities.html")]
+pub struct CommunitiesPage {
+    pub c: Ctx,
+    pub list: Vec<CommunityCard>,
+}
+
+#[derive(Template)]
+#[template(path = "member/community.html")]
+pub struct CommunityPage {
+    pub c: Ctx,
+    pub cm: Community,
+    pub posts: Vec<Post>,
+    /// The viewer is an active member (announcements, invite links).
+    pub member: bool,
+    /// The viewer is its owner or an admin (the announcement form).
+    pub admin: bool,
+    pub announcements: Vec<kith_app::social::communities::Announcement>,
+    /// The viewer's invite links (all of them for the owner and admins).
+    pub invites: Vec<kith_app::social::communities::CommunityInvite>,
+    /// The absolute URL of an invite link just made, shown once.
+    pub new_invite: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member/me.html")]
+pub struct MePage {
+    pub c: Ctx,
+    pub balance_fen: i64,
+    pub friends: i64,
+    pub following: i64,
+    pub followers: i64,
+    pub posts: Vec<Post>,
+}
+
+// --- merchant console -------------------------------------------------------------------
+
+/// The merchant a console page is about, for its sub-navigation.
+pub struct Shop {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/home.html")]
+pub struct ConsoleHome {
+    pub c: Ctx,
+    pub applied: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/dash.html")]
+pub struct ConsoleDash {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub d: Dashboard,
+}
+
+#[derive(Template)]
+#[template(path = "console/products.html")]
+pub struct ConsoleProducts {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub products: Vec<Product>,
+}
+
+#[derive(Template)]
+#[template(path = "console/product.html")]
+pub struct ConsoleProduct {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub p: Product,
+    pub tiers: Vec<Tier>,
+    /// One row per SKU and location, including locations that never held the SKU.
+    pub stock: Vec<StockRow>,
+}
+
+pub struct StockRow {
+    pub sku_id: String,
+    pub location_id: String,
+    pub location_name: String,
+    pub on_hand: i64,
+    pub reserved: i64,
+}
+
+#[derive(Template)]
+#[template(path = "console/orders.html")]
+pub struct ConsoleOrders {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub status: String,
+    pub statuses: Vec<&'static str>,
+    pub orders: Vec<Order>,
+    pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/order.html")]
+pub struct ConsoleOrder {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub o: Order,
+    pub events: Vec<OrderEvent>,
+    /// The order's commission split (attribution and shares).
+    pub split: Option<crate::console::Split>,
+}
+
+#[derive(Template)]
+#[template(path = "console/stores.html")]
+pub struct ConsoleStores {
+    pub c: Ctx,
+    pub shop: Shop,
+    /// Each store with its clerks.
+    pub stores: Vec<(Store, Vec<Clerk>)>,
+    /// A clerk invitation code just created, shown once.
+    pub code: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/communities.html")]
+pub struct ConsoleCommunities {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub list: Vec<CommunityCard>,
+}
+
+// --- clerk and admin --------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "staff/clerk.html")]
+pub struct ClerkPage {
+    pub c: Ctx,
+    pub store: Store,
+    pub pickups: Vec<Order>,
+    /// The order just redeemed.
+    pub redeemed: Option<Order>,
+}
+
+#[derive(Template)]
+#[template(path = "staff/admin.html")]
+pub struct AdminPage {
+    pub c: Ctx,
+    pub pending: Vec<Merchant>,
+    pub approved: Vec<Merchant>,
+    /// Withdrawals waiting for a decision, oldest first.
+    pub withdrawals: Vec<crate::staff::WithdrawalRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{parse_yuan, yuan};
+
+    #[test]
+    fn yuan_reads_and_writes_money() {
+        assert_eq!(yuan(0), "¥0.00");
+        assert_eq!(yuan(59900), "¥599.00");
+        assert_eq!(yuan(-5), "¥-0.05");
+        assert_eq!(parse_yuan("price", "12").unwrap(), 1200);
+        assert_eq!(parse_yuan("price", "12.5").unwrap(), 1250);
+        assert_eq!(parse_yuan("price", "¥0.07").unwrap(), 7);
+        for bad in [
+            "",
+            "1.234",
+            "-1",
+            "1e3",
+            "1.2.3",
+            "¥",
+            "12,5",
+            ".5",
+            "9999999999",
+        ] {
+            let err = parse_yuan("price", bad).unwrap_err();
+            assert!(err.to_string().starts_with("price:"), "{bad}: {err}");
+        }
+    }
+
+    proptest! {
+        /// Every amount a page shows reads back as the same number of fen.
+        #[test]
+        fn shown_amounts_parse_back(fen in 0i64..100_000_000_000) {
+            prop_assert_eq!(parse_yuan("price", &yuan(fen)).unwrap(), fen);
+        }
+
+        /// Whatever is typed, a price is either refused naming the field or a
+        /// non-negative number of fen that prints back to the same yuan value.
+        #[test]
+        fn typed_prices_are_exact_or_refused(s in "[0-9¥.,-]{0,12}") {
+            match parse_yuan("price", &s) {
+                Ok(fen) => {
+                    prop_assert!(fen >= 0);
+                    prop_assert_eq!(parse_yuan("price", &yuan(fen)).unwrap(), fen);
+                }
+                Err(e) => prop_assert!(e.to_string().starts_with("price:")),
+            }
+        }
+    }
+}
