@@ -6,7 +6,7 @@
 //! admin can approve; and the ledger audit finds nothing wrong.
 
 #[allow(dead_code, unused_macros)]
-#[path = "api/harness.rs"]
+#[path = "support/harness.rs"]
 mod harness;
 
 use std::collections::BTreeSet;

@@ -6,7 +6,7 @@
 //! the ledger audit finds nothing wrong.
 
 #[allow(dead_code, unused_macros)]
-#[path = "api/harness.rs"]
+#[path = "support/harness.rs"]
 mod harness;
 
 use harness::{TestApp, User};

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{Resp, TestApp, User, address};
-use crate::media::{small_png, upload};
+use crate::worlds::{small_png, upload};
 
 both_engines!(
     reviews_of_completed_order_lines,

@@ -17,7 +17,8 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::both_engines;
-use crate::harness::{Resp, TestApp};
+use crate::harness::TestApp;
+use crate::worlds::{encode, small_png, upload};
 
 both_engines!(
     images_round_trip_with_thumbnails,
@@ -41,47 +42,6 @@ fn picture(w: u32, h: u32) -> DynamicImage {
             255,
         ])
     }))
-}
-
-pub fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
-    let img = if format == ImageFormat::Jpeg {
-        DynamicImage::ImageRgb8(img.to_rgb8())
-    } else {
-        img.clone()
-    };
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, format).expect("encode");
-    out.into_inner()
-}
-
-/// A small real PNG, for other tests that need an uploaded image.
-pub fn small_png(seed: u8) -> Vec<u8> {
-    let img = RgbaImage::from_fn(40, 30, |x, y| {
-        image::Rgba([seed, (x * 6) as u8, (y * 8) as u8, 255])
-    });
-    encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png)
-}
-
-pub async fn upload(
-    t: &TestApp,
-    token: Option<&str>,
-    bytes: Vec<u8>,
-    content_type: &str,
-    file_name: &str,
-) -> Resp {
-    let mut req = t
-        .client
-        .post(format!("{}/api/v1/media", t.base))
-        .header("content-type", content_type)
-        .header(
-            "content-disposition",
-            format!("attachment; filename=\"{file_name}\""),
-        )
-        .body(bytes);
-    if let Some(tok) = token {
-        req = req.bearer_auth(tok);
-    }
-    TestApp::read(req.send().await.expect("upload")).await
 }
 
 async fn fetch(t: &TestApp, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {

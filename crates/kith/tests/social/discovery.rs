@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{TestApp, User, address};
-use crate::search::{befriend, community, follow, join, post};
+use crate::worlds::{befriend, community, follow, join, post};
 
 both_engines!(
     social_proof_on_a_product,

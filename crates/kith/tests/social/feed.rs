@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{TestApp, User};
-use crate::search::{befriend, community, follow, join, post};
+use crate::worlds::{befriend, community, follow, join, post};
 
 both_engines!(
     trusted_feed_blends_closeness_recency_and_engagement,

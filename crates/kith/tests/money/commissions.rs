@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, User};
-use crate::sharing::{
+use crate::worlds::{
     audit_clean, balances, buy, close_after_sale_window, earn_available, product_link,
     ship_and_deliver, shop, signup_via, standard_plan,
 };
@@ -171,7 +171,7 @@ async fn refunds_reverse_in_proportion_and_claw_back(t: TestApp) {
     let a = t.register_member("上线").await;
     let b = t.register_member("分享者").await;
     let (_, a_code) = product_link(&t, &s, &a).await;
-    crate::sharing::visit(&t, Some(&b), &a_code).await;
+    crate::worlds::visit(&t, Some(&b), &a_code).await;
     let (_, b_code) = product_link(&t, &s, &b).await;
     let c = signup_via(&t, &b_code, "买家").await;
 

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, User};
-use crate::sharing::{Shop, balances, buy, earn_available, shop, standard_plan};
 use crate::web::{Browser, Page};
+use crate::worlds::{Shop, balances, buy, earn_available, shop, standard_plan};
 
 both_engines!(
     wallet_statement_and_withdrawals_through_the_pages,

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::both_engines;
 use crate::harness::TestApp;
-use crate::sharing::{audit_clean, balances, earn_available, shop};
+use crate::worlds::{audit_clean, balances, earn_available, shop};
 
 both_engines!(
     withdrawals_refuse_bad_input,
@@ -244,7 +244,7 @@ async fn rejected_and_failed_payouts_return_the_money(t: TestApp) {
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 4_000, 0));
     let list = t.get(&url, Some(&b.token)).await.expect(200);
     assert_eq!(list.as_array().unwrap().len(), 2);
-    let w = crate::sharing::wallet(&t, &b, &s.merchant).await;
+    let w = crate::worlds::wallet(&t, &b, &s.merchant).await;
     assert!(
         w["lines"]["items"]
             .as_array()

@@ -779,7 +779,7 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
 
     // The composer: a post with an image and the tagged product, into the community.
     let csrf = b.get("/compose").await.expect(200).csrf();
-    let png = crate::media::small_png(7);
+    let png = crate::worlds::small_png(7);
     let p = b
         .post_multipart(
             "/compose",

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{TestApp, User};
+use crate::worlds::{befriend, community, follow, join, post, wait_indexed};
 
 both_engines!(
     a_new_post_is_found_within_two_seconds,
@@ -20,77 +21,6 @@ both_engines!(
     bad_input_gets_a_clear_answer,
     reindex_rebuilds_the_index_from_storage,
 );
-
-/// Waits until the server's index has applied every outbox event written so far.
-pub async fn wait_indexed(t: &TestApp) {
-    let index = t.app.search.get().expect("index attached");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let max = t
-            .app
-            .db
-            .read(|c| {
-                c.query_one("SELECT COALESCE(MAX(id), 0) FROM outbox", &[])?
-                    .int(0)
-            })
-            .await
-            .expect("outbox");
-        if index.cursor().is_some_and(|c| c >= max) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "index still behind the outbox");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-pub async fn follow(t: &TestApp, who: &User, whom: &User) {
-    let r = t
-        .post(
-            &format!("/api/v1/accounts/{}/follow", whom.id),
-            Some(&who.token),
-            json!({}),
-        )
-        .await;
-    assert!(r.status.is_success(), "follow: {r:?}");
-}
-
-pub async fn befriend(t: &TestApp, a: &User, b: &User) {
-    follow(t, a, b).await;
-    follow(t, b, a).await;
-}
-
-pub async fn community(t: &TestApp, owner: &User, name: &str) -> String {
-    t.post(
-        "/api/v1/communities",
-        Some(&owner.token),
-        json!({ "name": name, "description": "一起交流", "tags": ["健康"], "join_policy": "open" }),
-    )
-    .await
-    .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-pub async fn join(t: &TestApp, who: &User, community: &str) {
-    let r = t
-        .post(
-            &format!("/api/v1/communities/{community}/join"),
-            Some(&who.token),
-            json!({}),
-        )
-        .await;
-    assert!(r.status.is_success(), "join: {r:?}");
-}
-
-pub async fn post(t: &TestApp, who: &User, body: Value) -> String {
-    t.post("/api/v1/posts", Some(&who.token), body)
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
 
 async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
     t.get(

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::TestApp;
-use crate::sharing;
 use crate::web::Browser;
+use crate::worlds as sharing;
 
 both_engines!(
     dashboard_draws_the_shops_figures,

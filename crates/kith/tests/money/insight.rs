@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{TestApp, User, address};
-use crate::sharing;
+use crate::worlds as sharing;
 
 both_engines!(
     insight_measures_by_hand,

@@ -1,0 +1,18 @@
+//! Money-sharing stories: share links, binding, attribution, commission, withdrawals, insight.
+//!
+//! Each story spawns the real server (the same `Application` as `kith serve`) on port 0,
+//! against a fresh SQLite directory or a fresh PostgreSQL database, and talks to it over
+//! HTTP. The harness and the shared worlds live in `tests/support/`, compiled into each
+//! binary from one source.
+
+// Shared by every test binary; each uses a part of it.
+#[allow(dead_code)]
+#[path = "../support/harness.rs"]
+mod harness;
+#[path = "../support/worlds.rs"]
+mod worlds;
+
+mod commissions;
+mod insight;
+mod sharing;
+mod withdrawals;

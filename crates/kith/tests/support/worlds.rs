@@ -1,0 +1,340 @@
+//! Worlds the stories share, built over the public API: a referral shop with its commission
+//! plan and the steps of money sharing (share, sign up through a link, buy, deliver, close
+//! the after-sale window, read the wallet), a social graph (follows, friends, communities,
+//! posts, waiting for the search index), and images to upload. Each test binary uses a part
+//! of it, so unused parts are allowed here rather than copied per binary.
+#![allow(dead_code)]
+
+use std::io::Cursor;
+use std::time::{Duration, Instant};
+
+use image::{DynamicImage, ImageFormat, RgbaImage};
+use kith_domain::Clock;
+use serde_json::{Value, json};
+
+use crate::harness::{PASSWORD, Resp, TestApp, User, address, next_phone};
+
+pub const DAY_SECS: i64 = 24 * 3600;
+
+/// A trading merchant with one active product (one SKU at ¥100, plenty of stock) and a
+/// commission plan of L1 10 %, L2 5 %, rebate 2 %.
+pub struct Shop {
+    pub owner: User,
+    pub merchant: String,
+    pub product: String,
+    pub sku: String,
+}
+
+pub async fn shop(t: &TestApp, plan: Value) -> Shop {
+    static SHOPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = SHOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let (owner, merchant) = t.approved_merchant(&format!("分享小铺{n}")).await;
+    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
+    let product = t
+        .post(
+            &m("/products"),
+            Some(&owner.token),
+            json!({ "name": "高山红茶", "description": "明前" }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sku = t
+        .post(
+            &m(&format!("/products/{product}/skus")),
+            Some(&owner.token),
+            json!({ "code": "TEA-250", "attrs": { "规格": "250g" }, "list_price_fen": 10000 }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.put(
+        &m(&format!("/products/{product}/status")),
+        Some(&owner.token),
+        json!({ "status": "active" }),
+    )
+    .await
+    .expect(200);
+    let locations = t
+        .get(&m("/locations"), Some(&owner.token))
+        .await
+        .expect(200);
+    let warehouse = locations
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "warehouse")
+        .map(|l| l["id"].as_str().unwrap().to_owned())
+        .expect("warehouse");
+    t.post(
+        &m("/stock/adjustments"),
+        Some(&owner.token),
+        json!({ "sku_id": sku, "location_id": warehouse, "delta": 1000, "note": "入库" }),
+    )
+    .await
+    .expect(201);
+    t.put(&m("/commission-plan"), Some(&owner.token), plan)
+        .await
+        .expect(200);
+    Shop {
+        owner,
+        merchant,
+        product,
+        sku,
+    }
+}
+
+pub fn standard_plan() -> Value {
+    json!({ "levels_bp": [1000, 500], "rebate_bp": 200 })
+}
+
+/// `u`'s share link to the shop's product: (id, code).
+pub async fn product_link(t: &TestApp, s: &Shop, u: &User) -> (String, String) {
+    let l = t
+        .post(
+            "/api/v1/share-links",
+            Some(&u.token),
+            json!({ "kind": "product", "target_id": s.product }),
+        )
+        .await
+        .expect(201);
+    (
+        l["id"].as_str().unwrap().to_owned(),
+        l["code"].as_str().unwrap().to_owned(),
+    )
+}
+
+pub async fn visit(t: &TestApp, u: Option<&User>, code: &str) -> Value {
+    t.post(
+        &format!("/api/v1/s/{code}/visits"),
+        u.map(|u| u.token.as_str()),
+        json!({}),
+    )
+    .await
+    .expect(200)
+}
+
+/// `buyer` checks out `qty` of the SKU for shipping and pays from the wallet: the order.
+pub async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
+    t.top_up(buyer, 10_000 * qty + 5_000).await;
+    let o = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": qty }] }),
+        )
+        .await
+        .expect(201);
+    let oid = o["id"].as_str().unwrap();
+    t.post(
+        &format!("/api/v1/orders/{oid}/pay"),
+        Some(&buyer.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200)["order"]
+        .clone()
+}
+
+/// Ships the order and has the carrier report it delivered.
+pub async fn ship_and_deliver(t: &TestApp, s: &Shop, oid: &str) {
+    let tracking = format!("SBX{}", &oid.replace('-', "")[..12]);
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
+        Some(&s.owner.token),
+        json!({ "carrier": "sandbox", "tracking_no": tracking }),
+    )
+    .await
+    .expect(200);
+    let ev = json!({ "event_id": format!("dlv-{oid}"), "tracking_no": tracking, "status": "delivered", "occurred_at": t.clock.now_ms() });
+    let r = t
+        .signed_post("/api/v1/carriers/sandbox/callback", &ev, None)
+        .await
+        .expect(200);
+    assert_eq!(r["outcome"], "delivered");
+}
+
+/// Moves the clock past the after-sale window (7 days by default) and runs due jobs.
+pub async fn close_after_sale_window(t: &TestApp) {
+    t.clock.advance_secs(7 * DAY_SECS + 1);
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+}
+
+pub async fn wallet(t: &TestApp, who: &User, merchant: &str) -> Value {
+    t.get(
+        &format!("/api/v1/distributors/{}/wallets/{merchant}", who.id),
+        Some(&who.token),
+    )
+    .await
+    .expect(200)
+}
+
+/// (pending, frozen, available, withdrawing) of `who` at `merchant`.
+pub async fn balances(t: &TestApp, who: &User, merchant: &str) -> (i64, i64, i64, i64) {
+    let w = wallet(t, who, merchant).await;
+    let b = &w["balances"];
+    (
+        b["pending_fen"].as_i64().unwrap(),
+        b["frozen_fen"].as_i64().unwrap(),
+        b["available_fen"].as_i64().unwrap(),
+        b["withdrawing_fen"].as_i64().unwrap(),
+    )
+}
+
+pub async fn audit_clean(t: &TestApp) {
+    let admin = t.admin().await;
+    let audit = t
+        .get("/api/v1/admin/ledger/audit", Some(&admin.token))
+        .await
+        .expect(200);
+    assert_eq!(audit["unbalanced_entries"], json!([]), "{audit}");
+    assert_eq!(audit["mismatched_accounts"], json!([]), "{audit}");
+    assert_eq!(audit["total_fen"], 0, "{audit}");
+}
+
+/// Registers through a share link and logs in.
+pub async fn signup_via(t: &TestApp, code: &str, name: &str) -> User {
+    let phone = next_phone();
+    let acct = t
+        .post(
+            &format!("/api/v1/s/{code}/accounts"),
+            None,
+            json!({ "phone": phone, "password": PASSWORD, "display_name": name }),
+        )
+        .await
+        .expect(201);
+    let s = t.login(&phone, PASSWORD).await.expect(201);
+    User {
+        id: acct["id"].as_str().unwrap().to_owned(),
+        token: s["token"].as_str().unwrap().to_owned(),
+        login: phone,
+    }
+}
+
+/// A member with `fen` available at the shop: a buyer they referred completes an order
+/// whose L1 commission (10 %) is `fen` (so `fen` must be a multiple of 1000).
+pub async fn earn_available(t: &TestApp, s: &Shop, who: &User, fen: i64) {
+    let (_, code) = product_link(t, s, who).await;
+    let buyer = signup_via(t, &code, "顾客").await;
+    let o = buy(t, s, &buyer, fen / 1000).await;
+    ship_and_deliver(t, s, o["id"].as_str().unwrap()).await;
+    close_after_sale_window(t).await;
+}
+
+/// Waits until the server's index has applied every outbox event written so far.
+pub async fn wait_indexed(t: &TestApp) {
+    let index = t.app.search.get().expect("index attached");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let max = t
+            .app
+            .db
+            .read(|c| {
+                c.query_one("SELECT COALESCE(MAX(id), 0) FROM outbox", &[])?
+                    .int(0)
+            })
+            .await
+            .expect("outbox");
+        if index.cursor().is_some_and(|c| c >= max) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "index still behind the outbox");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn follow(t: &TestApp, who: &User, whom: &User) {
+    let r = t
+        .post(
+            &format!("/api/v1/accounts/{}/follow", whom.id),
+            Some(&who.token),
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "follow: {r:?}");
+}
+
+pub async fn befriend(t: &TestApp, a: &User, b: &User) {
+    follow(t, a, b).await;
+    follow(t, b, a).await;
+}
+
+pub async fn community(t: &TestApp, owner: &User, name: &str) -> String {
+    t.post(
+        "/api/v1/communities",
+        Some(&owner.token),
+        json!({ "name": name, "description": "一起交流", "tags": ["健康"], "join_policy": "open" }),
+    )
+    .await
+    .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub async fn join(t: &TestApp, who: &User, community: &str) {
+    let r = t
+        .post(
+            &format!("/api/v1/communities/{community}/join"),
+            Some(&who.token),
+            json!({}),
+        )
+        .await;
+    assert!(r.status.is_success(), "join: {r:?}");
+}
+
+pub async fn post(t: &TestApp, who: &User, body: Value) -> String {
+    t.post("/api/v1/posts", Some(&who.token), body)
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+pub fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let img = if format == ImageFormat::Jpeg {
+        DynamicImage::ImageRgb8(img.to_rgb8())
+    } else {
+        img.clone()
+    };
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, format).expect("encode");
+    out.into_inner()
+}
+
+/// A small real PNG, for other tests that need an uploaded image.
+pub fn small_png(seed: u8) -> Vec<u8> {
+    let img = RgbaImage::from_fn(40, 30, |x, y| {
+        image::Rgba([seed, (x * 6) as u8, (y * 8) as u8, 255])
+    });
+    encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png)
+}
+
+pub async fn upload(
+    t: &TestApp,
+    token: Option<&str>,
+    bytes: Vec<u8>,
+    content_type: &str,
+    file_name: &str,
+) -> Resp {
+    let mut req = t
+        .client
+        .post(format!("{}/api/v1/media", t.base))
+        .header("content-type", content_type)
+        .header(
+            "content-disposition",
+            format!("attachment; filename=\"{file_name}\""),
+        )
+        .body(bytes);
+    if let Some(tok) = token {
+        req = req.bearer_auth(tok);
+    }
+    TestApp::read(req.send().await.expect("upload")).await
+}

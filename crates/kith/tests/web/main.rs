@@ -1,0 +1,20 @@
+//! Page stories over plain HTTP with a cookie browser: member pages, console, group-buy pages.
+//!
+//! Each story spawns the real server (the same `Application` as `kith serve`) on port 0,
+//! against a fresh SQLite directory or a fresh PostgreSQL database, and talks to it over
+//! HTTP. The harness and the shared worlds live in `tests/support/`, compiled into each
+//! binary from one source.
+
+// Shared by every test binary; each uses a part of it.
+#[allow(dead_code)]
+#[path = "../support/harness.rs"]
+mod harness;
+#[path = "../support/web.rs"]
+mod web;
+#[path = "../support/worlds.rs"]
+mod worlds;
+
+mod pages;
+mod pages_console;
+mod pages_group_buy;
+mod pages_member;
