@@ -159,9 +159,25 @@ pub fn next_phone() -> String {
     format!("137{:08}", PHONE_SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
+/// The opt-in test log: `KITH_TEST_LOG=debug` (any `tracing` filter, e.g.
+/// `kith_app=debug,info`) makes the servers a test spawns log to the test's output, which
+/// nextest shows for a failing test. Without it the tests are silent.
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("KITH_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
 impl TestApp {
     /// Starts a server. `None` when PostgreSQL is asked for but not configured (outside CI).
     pub async fn spawn(engine: Engine) -> Option<TestApp> {
+        init_test_log();
         let dir = TempDir::new();
         let pg = match engine {
             Engine::Sqlite => None,
