@@ -1894,7 +1894,7 @@ mod sharing_props {
     const PRICE: i64 = 10_000;
 
     #[derive(Debug, Clone)]
-    pub enum SOp {
+    pub(crate) enum SOp {
         Visit {
             visitor: usize,
             sharer: usize,
@@ -1927,7 +1927,7 @@ mod sharing_props {
         },
     }
 
-    pub fn sop() -> impl Strategy<Value = SOp> {
+    pub(crate) fn sop() -> impl Strategy<Value = SOp> {
         prop_oneof![
             3 => (0..MEMBERS, 0..MEMBERS).prop_map(|(visitor, sharer)| SOp::Visit { visitor, sharer }),
             3 => (0..MEMBERS, 1i64..4).prop_map(|(buyer, qty)| SOp::Buy { buyer, qty }),
@@ -2339,7 +2339,7 @@ mod sharing_props {
         }
     }
 
-    pub async fn play(ops: &[SOp]) {
+    pub(crate) async fn play(ops: &[SOp]) {
         let mut w = open().await;
         check(&w, ops).await;
         for op in ops {

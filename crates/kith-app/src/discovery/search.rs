@@ -109,7 +109,7 @@ impl Circle {
     /// The viewer's friends, follows, communities and blocks, in one query. Fellow
     /// members and friends of friends are learnt on demand ([`Self::learn_closeness`],
     /// [`Self::load_co_members`]).
-    pub fn load(c: &mut dyn Conn, me: Option<&str>) -> AppResult<Self> {
+    pub(crate) fn load(c: &mut dyn Conn, me: Option<&str>) -> AppResult<Self> {
         let Some(me) = me else {
             return Ok(Self::default());
         };
@@ -139,7 +139,7 @@ impl Circle {
     }
 
     /// Every active member of the viewer's communities (the `communities` scope).
-    pub fn load_co_members(&mut self, c: &mut dyn Conn) -> AppResult<()> {
+    pub(crate) fn load_co_members(&mut self, c: &mut dyn Conn) -> AppResult<()> {
         let Some(me) = self.me.clone() else {
             return Ok(());
         };
@@ -157,7 +157,7 @@ impl Circle {
 
     /// Learns which of `who` (not the viewer, not friends) share a community with the
     /// viewer or are friends of friends, so [`Self::closeness`] can tell.
-    pub fn learn_closeness<'a>(
+    pub(crate) fn learn_closeness<'a>(
         &mut self,
         c: &mut dyn Conn,
         who: impl IntoIterator<Item = &'a str>,
@@ -201,7 +201,7 @@ impl Circle {
     }
 
     /// How close `who` is: the viewer themself counts as a friend.
-    pub fn closeness(&self, who: &str) -> Closeness {
+    pub(crate) fn closeness(&self, who: &str) -> Closeness {
         if self.me.as_deref() == Some(who) || self.friends.contains(who) {
             Closeness::Friend
         } else if self.co_members.contains(who) {

@@ -8,10 +8,10 @@ use super::*;
 
 /// Filters of the console's own templates: the shared ones, plus ratios and decimals.
 mod filters {
-    pub use crate::pages::filters::*;
+    pub(super) use crate::pages::filters::*;
 
     /// A float, or a reference to one.
-    pub trait AsF64 {
+    pub(super) trait AsF64 {
         fn f(&self) -> f64;
     }
     impl AsF64 for f64 {
@@ -26,17 +26,17 @@ mod filters {
     }
 
     /// A ratio (0–1) as a percentage: `0.3333` → `33.33 %`.
-    pub fn pct(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
+    pub(super) fn pct(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(super::pct(v.f()))
     }
 
     /// A measure with up to four decimals, trailing zeros dropped.
-    pub fn dec(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
+    pub(super) fn dec(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(super::dec(v.f()))
     }
 
     /// Basis points as a percentage: `1050` → `10.5`.
-    pub fn bp(v: impl AsFen, _: &dyn askama::Values) -> askama::Result<String> {
+    pub(super) fn bp(v: impl AsFen, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(super::bp_percent(v.fen()))
     }
 }
@@ -414,14 +414,14 @@ pub(super) fn plan_field(field: &str) -> &'static str {
 }
 
 /// A refused form: the field it names (as the form calls it) and why.
-pub struct FormError {
+pub(super) struct FormError {
     pub field: String,
     pub reason: String,
 }
 
 impl FormError {
     /// Whether the error is about `field` (for `aria-invalid`).
-    pub fn on(&self, field: &str) -> bool {
+    pub(super) fn on(&self, field: &str) -> bool {
         self.field == field
     }
 }

@@ -10,10 +10,10 @@ use kith_domain::{BoundedText, ManualClock, Password, Phone};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-pub const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
+pub(crate) enum Engine {
     Sqlite,
     Postgres,
 }
@@ -33,7 +33,7 @@ macro_rules! both_engines {
 #[macro_export]
 macro_rules! paste_tests {
     ($name:ident) => {
-        pub mod $name {
+        mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 super::$name(
@@ -56,10 +56,10 @@ macro_rules! paste_tests {
 }
 
 /// A directory removed when dropped.
-pub struct TempDir(pub std::path::PathBuf);
+pub(crate) struct TempDir(pub std::path::PathBuf);
 
 impl TempDir {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         static N: AtomicU32 = AtomicU32::new(0);
         let p = std::env::temp_dir().join(format!(
             "kith-test-{}-{}",
@@ -78,7 +78,7 @@ impl Drop for TempDir {
     }
 }
 
-pub struct TestApp {
+pub(crate) struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub clock: ManualClock,
@@ -92,13 +92,13 @@ pub struct TestApp {
 
 /// A logged-in account.
 #[derive(Debug, Clone)]
-pub struct User {
+pub(crate) struct User {
     pub id: String,
     pub token: String,
     pub login: String,
 }
 
-pub struct Resp {
+pub(crate) struct Resp {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
@@ -113,7 +113,7 @@ impl std::fmt::Debug for Resp {
 impl Resp {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
-    pub fn expect(self, status: u16) -> Value {
+    pub(crate) fn expect(self, status: u16) -> Value {
         assert_eq!(
             self.status.as_u16(),
             status,
@@ -125,7 +125,7 @@ impl Resp {
 
     /// Asserts a problem document with this status and `field`.
     #[track_caller]
-    pub fn problem(self, status: u16, field: Option<&str>) -> Value {
+    pub(crate) fn problem(self, status: u16, field: Option<&str>) -> Value {
         let ct = self
             .headers
             .get("content-type")
@@ -155,7 +155,7 @@ impl Resp {
 static PHONE_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// A fresh, valid mainland mobile number for this test process.
-pub fn next_phone() -> String {
+pub(crate) fn next_phone() -> String {
     format!("137{:08}", PHONE_SEQ.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -176,7 +176,7 @@ fn init_test_log() {
 
 impl TestApp {
     /// Starts a server. `None` when PostgreSQL is asked for but not configured (outside CI).
-    pub async fn spawn(engine: Engine) -> Option<TestApp> {
+    pub(crate) async fn spawn(engine: Engine) -> Option<TestApp> {
         init_test_log();
         let dir = TempDir::new();
         let pg = match engine {
@@ -233,7 +233,7 @@ impl TestApp {
         })
     }
 
-    pub async fn request(
+    pub(crate) async fn request(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -253,7 +253,7 @@ impl TestApp {
         Self::read(res).await
     }
 
-    pub async fn read(res: reqwest::Response) -> Resp {
+    pub(crate) async fn read(res: reqwest::Response) -> Resp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body");
@@ -270,27 +270,27 @@ impl TestApp {
         }
     }
 
-    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+    pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Resp {
         self.request(reqwest::Method::GET, path, token, None).await
     }
-    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+    pub(crate) async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
         self.request(reqwest::Method::POST, path, token, Some(body))
             .await
     }
-    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+    pub(crate) async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
         self.request(reqwest::Method::PATCH, path, token, Some(body))
             .await
     }
-    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
+    pub(crate) async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Resp {
         self.request(reqwest::Method::PUT, path, token, Some(body))
             .await
     }
-    pub async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
+    pub(crate) async fn delete(&self, path: &str, token: Option<&str>) -> Resp {
         self.request(reqwest::Method::DELETE, path, token, None)
             .await
     }
 
-    pub async fn login(&self, login: &str, password: &str) -> Resp {
+    pub(crate) async fn login(&self, login: &str, password: &str) -> Resp {
         self.post(
             "/api/v1/sessions",
             None,
@@ -300,7 +300,7 @@ impl TestApp {
     }
 
     /// Registers a member with a fresh phone number and logs them in.
-    pub async fn register_member(&self, name: &str) -> User {
+    pub(crate) async fn register_member(&self, name: &str) -> User {
         let phone = next_phone();
         let acct = self
             .post(
@@ -319,7 +319,7 @@ impl TestApp {
     }
 
     /// A platform admin, made the way `kith admin create-admin` makes one.
-    pub async fn admin(&self) -> User {
+    pub(crate) async fn admin(&self) -> User {
         let phone = next_phone();
         self.app
             .create_account(
@@ -340,7 +340,7 @@ impl TestApp {
     }
 
     /// A member who applied and was approved: (owner, merchant id).
-    pub async fn approved_merchant(&self, name: &str) -> (User, String) {
+    pub(crate) async fn approved_merchant(&self, name: &str) -> (User, String) {
         let owner = self.register_member(&format!("{name}老板")).await;
         let m = self
             .post(
@@ -363,7 +363,7 @@ impl TestApp {
     }
 
     /// A store of the merchant: its id.
-    pub async fn store(&self, owner: &User, merchant_id: &str, name: &str) -> String {
+    pub(crate) async fn store(&self, owner: &User, merchant_id: &str, name: &str) -> String {
         let s = self
             .post(
                 &format!("/api/v1/merchants/{merchant_id}/stores"),
@@ -377,7 +377,7 @@ impl TestApp {
     }
 
     /// A member who accepted a clerk invitation to `store_id`.
-    pub async fn clerk(&self, owner: &User, merchant_id: &str, store_id: &str) -> User {
+    pub(crate) async fn clerk(&self, owner: &User, merchant_id: &str, store_id: &str) -> User {
         let clerk = self.register_member("店员").await;
         let inv = self
             .post(
@@ -398,7 +398,7 @@ impl TestApp {
     }
 
     /// Stops the server the way SIGTERM does and waits for it.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -424,7 +424,7 @@ impl Drop for TestApp {
 
 impl TestApp {
     /// A member who accepted the owner's manager invitation to `merchant_id`.
-    pub async fn manager(&self, owner: &User, merchant_id: &str) -> User {
+    pub(crate) async fn manager(&self, owner: &User, merchant_id: &str) -> User {
         let manager = self.register_member("店长").await;
         let inv = self
             .post(
@@ -445,7 +445,7 @@ impl TestApp {
     }
 
     /// `GET /api/v1/me` as `user`.
-    pub async fn me(&self, user: &User) -> Value {
+    pub(crate) async fn me(&self, user: &User) -> Value {
         self.get("/api/v1/me", Some(&user.token)).await.expect(200)
     }
 
@@ -453,7 +453,7 @@ impl TestApp {
     /// the end, and checks the pages against the whole list as one page of 100 shows it:
     /// the same items (named by the JSON pointer `id`) in the same order, none twice and
     /// none missing, no page over `limit`. Returns the ids page by page.
-    pub async fn assert_pages_cover(
+    pub(crate) async fn assert_pages_cover(
         &self,
         path: &str,
         token: Option<&str>,
@@ -506,14 +506,14 @@ impl TestApp {
 }
 
 /// A shipping address that passes validation.
-pub fn address() -> Value {
+pub(crate) fn address() -> Value {
     json!({ "name": "王小美", "phone": "13912345678", "province": "贵州省", "city": "贵阳市", "district": "观山湖区", "detail": "林城东路 88 号 3 栋" })
 }
 
 /// Money and callbacks, as the outside world (a payer, a gateway, a carrier) does them.
 impl TestApp {
     /// Confirms a sandbox payment the way a payer does: on the gateway's page. The status.
-    pub async fn confirm_on_sandbox(&self, payment_id: &str, outcome: &str) -> u16 {
+    pub(crate) async fn confirm_on_sandbox(&self, payment_id: &str, outcome: &str) -> u16 {
         let r = self
             .client
             .post(format!("{}/sandbox/pay/{payment_id}/confirm", self.base))
@@ -526,7 +526,7 @@ impl TestApp {
     }
 
     /// Tops up `u`'s wallet through the sandbox gateway's page and its signed callback.
-    pub async fn top_up(&self, u: &User, fen: i64) {
+    pub(crate) async fn top_up(&self, u: &User, fen: i64) {
         let p = self
             .post(
                 "/api/v1/me/wallet/topups",
@@ -555,7 +555,7 @@ impl TestApp {
     }
 
     /// A `Kith-Signature` header over `body`, made now with the sandbox secret.
-    pub fn sign(&self, body: &[u8]) -> String {
+    pub(crate) fn sign(&self, body: &[u8]) -> String {
         use kith_domain::Clock;
         kith_domain::signature::sign(
             self.app.config.sandbox_secret.as_bytes(),
@@ -565,7 +565,12 @@ impl TestApp {
     }
 
     /// POSTs `body` with a signature (`None`: a valid one), as a gateway or carrier does.
-    pub async fn signed_post(&self, path: &str, body: &Value, signature: Option<String>) -> Resp {
+    pub(crate) async fn signed_post(
+        &self,
+        path: &str,
+        body: &Value,
+        signature: Option<String>,
+    ) -> Resp {
         let bytes = serde_json::to_vec(body).expect("json");
         let sig = signature.unwrap_or_else(|| self.sign(&bytes));
         let r = self
@@ -583,21 +588,21 @@ impl TestApp {
 
 impl TestApp {
     /// The server's data directory (SQLite file, media).
-    pub fn data_dir(&self) -> &std::path::Path {
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
         &self._dir.0
     }
 }
 
 impl TestApp {
     /// The PostgreSQL URL of this app's database, when it runs on PostgreSQL.
-    pub fn database_url(&self) -> Option<&str> {
+    pub(crate) fn database_url(&self) -> Option<&str> {
         self._pg.as_ref().map(|d| d.url.as_str())
     }
 
     /// Stops serving but keeps the store (directory, database) and the in-process `app`,
     /// so another server process can take over the same store. The search index is a
     /// server's own (one writer per directory): this app lets go of it.
-    pub async fn halt(&mut self) {
+    pub(crate) async fn halt(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -609,7 +614,7 @@ impl TestApp {
 }
 
 /// A `kith serve` child process on a [`TestApp`]'s store (see [`TestApp::serve_process`]).
-pub struct ServerProcess {
+pub(crate) struct ServerProcess {
     pub child: std::process::Child,
     pub base: String,
     /// Its standard output: the URL line and the log.
@@ -620,7 +625,7 @@ impl TestApp {
     /// Starts `kith serve` as a separate process on this app's store (call [`Self::halt`]
     /// first), with the sandbox gateway on and `extra` flags; its output goes to files in
     /// `log_dir` named after `tag`. Returns once it has printed its URL.
-    pub fn serve_process(
+    pub(crate) fn serve_process(
         &self,
         log_dir: &std::path::Path,
         tag: &str,
@@ -683,7 +688,7 @@ impl TestApp {
 }
 
 /// An approved merchant selling one active product with one SKU, stocked in its warehouse.
-pub struct SimpleShop {
+pub(crate) struct SimpleShop {
     pub owner: User,
     pub merchant: String,
     pub product: String,
@@ -692,7 +697,7 @@ pub struct SimpleShop {
 
 impl TestApp {
     /// [`SimpleShop`]: `name`'s one product at `price_fen`, `stock` units in the warehouse.
-    pub async fn simple_shop(&self, name: &str, price_fen: i64, stock: i64) -> SimpleShop {
+    pub(crate) async fn simple_shop(&self, name: &str, price_fen: i64, stock: i64) -> SimpleShop {
         let (owner, merchant) = self.approved_merchant(name).await;
         let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
         let id = |v: Value| v["id"].as_str().expect("id").to_owned();

@@ -14,18 +14,18 @@ use serde_json::{Value, json};
 
 use crate::harness::{PASSWORD, Resp, TestApp, User, address, next_phone};
 
-pub const DAY_SECS: i64 = 24 * 3600;
+pub(crate) const DAY_SECS: i64 = 24 * 3600;
 
 /// A trading merchant with one active product (one SKU at ¥100, plenty of stock) and a
 /// commission plan of L1 10 %, L2 5 %, rebate 2 %.
-pub struct Shop {
+pub(crate) struct Shop {
     pub owner: User,
     pub merchant: String,
     pub product: String,
     pub sku: String,
 }
 
-pub async fn shop(t: &TestApp, plan: Value) -> Shop {
+pub(crate) async fn shop(t: &TestApp, plan: Value) -> Shop {
     static SHOPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = SHOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (owner, merchant) = t.approved_merchant(&format!("分享小铺{n}")).await;
@@ -88,12 +88,12 @@ pub async fn shop(t: &TestApp, plan: Value) -> Shop {
     }
 }
 
-pub fn standard_plan() -> Value {
+pub(crate) fn standard_plan() -> Value {
     json!({ "levels_bp": [1000, 500], "rebate_bp": 200 })
 }
 
 /// `u`'s share link to the shop's product: (id, code).
-pub async fn product_link(t: &TestApp, s: &Shop, u: &User) -> (String, String) {
+pub(crate) async fn product_link(t: &TestApp, s: &Shop, u: &User) -> (String, String) {
     let l = t
         .post(
             "/api/v1/share-links",
@@ -108,7 +108,7 @@ pub async fn product_link(t: &TestApp, s: &Shop, u: &User) -> (String, String) {
     )
 }
 
-pub async fn visit(t: &TestApp, u: Option<&User>, code: &str) -> Value {
+pub(crate) async fn visit(t: &TestApp, u: Option<&User>, code: &str) -> Value {
     t.post(
         &format!("/api/v1/s/{code}/visits"),
         u.map(|u| u.token.as_str()),
@@ -119,7 +119,7 @@ pub async fn visit(t: &TestApp, u: Option<&User>, code: &str) -> Value {
 }
 
 /// `buyer` checks out `qty` of the SKU for shipping and pays from the wallet: the order.
-pub async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
+pub(crate) async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
     t.top_up(buyer, 10_000 * qty + 5_000).await;
     let o = t
         .post(
@@ -141,7 +141,7 @@ pub async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
 }
 
 /// Ships the order and has the carrier report it delivered.
-pub async fn ship_and_deliver(t: &TestApp, s: &Shop, oid: &str) {
+pub(crate) async fn ship_and_deliver(t: &TestApp, s: &Shop, oid: &str) {
     let tracking = format!("SBX{}", &oid.replace('-', "")[..12]);
     t.post(
         &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
@@ -159,14 +159,14 @@ pub async fn ship_and_deliver(t: &TestApp, s: &Shop, oid: &str) {
 }
 
 /// Moves the clock past the after-sale window (7 days by default) and runs due jobs.
-pub async fn close_after_sale_window(t: &TestApp) {
+pub(crate) async fn close_after_sale_window(t: &TestApp) {
     t.clock.advance_secs(7 * DAY_SECS + 1);
     kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .unwrap();
 }
 
-pub async fn wallet(t: &TestApp, who: &User, merchant: &str) -> Value {
+pub(crate) async fn wallet(t: &TestApp, who: &User, merchant: &str) -> Value {
     t.get(
         &format!("/api/v1/distributors/{}/wallets/{merchant}", who.id),
         Some(&who.token),
@@ -176,7 +176,7 @@ pub async fn wallet(t: &TestApp, who: &User, merchant: &str) -> Value {
 }
 
 /// (pending, frozen, available, withdrawing) of `who` at `merchant`.
-pub async fn balances(t: &TestApp, who: &User, merchant: &str) -> (i64, i64, i64, i64) {
+pub(crate) async fn balances(t: &TestApp, who: &User, merchant: &str) -> (i64, i64, i64, i64) {
     let w = wallet(t, who, merchant).await;
     let b = &w["balances"];
     (
@@ -187,7 +187,7 @@ pub async fn balances(t: &TestApp, who: &User, merchant: &str) -> (i64, i64, i64
     )
 }
 
-pub async fn audit_clean(t: &TestApp) {
+pub(crate) async fn audit_clean(t: &TestApp) {
     let admin = t.admin().await;
     let audit = t
         .get("/api/v1/admin/ledger/audit", Some(&admin.token))
@@ -199,7 +199,7 @@ pub async fn audit_clean(t: &TestApp) {
 }
 
 /// Registers through a share link and logs in.
-pub async fn signup_via(t: &TestApp, code: &str, name: &str) -> User {
+pub(crate) async fn signup_via(t: &TestApp, code: &str, name: &str) -> User {
     let phone = next_phone();
     let acct = t
         .post(
@@ -219,7 +219,7 @@ pub async fn signup_via(t: &TestApp, code: &str, name: &str) -> User {
 
 /// A member with `fen` available at the shop: a buyer they referred completes an order
 /// whose L1 commission (10 %) is `fen` (so `fen` must be a multiple of 1000).
-pub async fn earn_available(t: &TestApp, s: &Shop, who: &User, fen: i64) {
+pub(crate) async fn earn_available(t: &TestApp, s: &Shop, who: &User, fen: i64) {
     let (_, code) = product_link(t, s, who).await;
     let buyer = signup_via(t, &code, "顾客").await;
     let o = buy(t, s, &buyer, fen / 1000).await;
@@ -228,7 +228,7 @@ pub async fn earn_available(t: &TestApp, s: &Shop, who: &User, fen: i64) {
 }
 
 /// Waits until the server's index has applied every outbox event written so far.
-pub async fn wait_indexed(t: &TestApp) {
+pub(crate) async fn wait_indexed(t: &TestApp) {
     let index = t.app.search.get().expect("index attached");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -249,7 +249,7 @@ pub async fn wait_indexed(t: &TestApp) {
     }
 }
 
-pub async fn follow(t: &TestApp, who: &User, whom: &User) {
+pub(crate) async fn follow(t: &TestApp, who: &User, whom: &User) {
     let r = t
         .post(
             &format!("/api/v1/accounts/{}/follow", whom.id),
@@ -260,12 +260,12 @@ pub async fn follow(t: &TestApp, who: &User, whom: &User) {
     assert!(r.status.is_success(), "follow: {r:?}");
 }
 
-pub async fn befriend(t: &TestApp, a: &User, b: &User) {
+pub(crate) async fn befriend(t: &TestApp, a: &User, b: &User) {
     follow(t, a, b).await;
     follow(t, b, a).await;
 }
 
-pub async fn community(t: &TestApp, owner: &User, name: &str) -> String {
+pub(crate) async fn community(t: &TestApp, owner: &User, name: &str) -> String {
     t.post(
         "/api/v1/communities",
         Some(&owner.token),
@@ -278,7 +278,7 @@ pub async fn community(t: &TestApp, owner: &User, name: &str) -> String {
         .to_owned()
 }
 
-pub async fn join(t: &TestApp, who: &User, community: &str) {
+pub(crate) async fn join(t: &TestApp, who: &User, community: &str) {
     let r = t
         .post(
             &format!("/api/v1/communities/{community}/join"),
@@ -289,7 +289,7 @@ pub async fn join(t: &TestApp, who: &User, community: &str) {
     assert!(r.status.is_success(), "join: {r:?}");
 }
 
-pub async fn post(t: &TestApp, who: &User, body: Value) -> String {
+pub(crate) async fn post(t: &TestApp, who: &User, body: Value) -> String {
     t.post("/api/v1/posts", Some(&who.token), body)
         .await
         .expect(201)["id"]
@@ -298,7 +298,7 @@ pub async fn post(t: &TestApp, who: &User, body: Value) -> String {
         .to_owned()
 }
 
-pub fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
+pub(crate) fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
     let img = if format == ImageFormat::Jpeg {
         DynamicImage::ImageRgb8(img.to_rgb8())
     } else {
@@ -310,14 +310,14 @@ pub fn encode(img: &DynamicImage, format: ImageFormat) -> Vec<u8> {
 }
 
 /// A small real PNG, for other tests that need an uploaded image.
-pub fn small_png(seed: u8) -> Vec<u8> {
+pub(crate) fn small_png(seed: u8) -> Vec<u8> {
     let img = RgbaImage::from_fn(40, 30, |x, y| {
         image::Rgba([seed, (x * 6) as u8, (y * 8) as u8, 255])
     });
     encode(&DynamicImage::ImageRgba8(img), ImageFormat::Png)
 }
 
-pub async fn upload(
+pub(crate) async fn upload(
     t: &TestApp,
     token: Option<&str>,
     bytes: Vec<u8>,
