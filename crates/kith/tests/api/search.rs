@@ -92,7 +92,7 @@ pub async fn post(t: &TestApp, who: &User, body: Value) -> String {
         .to_owned()
 }
 
-async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
+pub async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
     t.get(
         &format!("/api/v1/search?{query}"),
         who.map(|u| u.token.as_str()),
@@ -101,7 +101,7 @@ async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
     .expect(200)
 }
 
-fn enc(s: &str) -> String {
+pub fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
