@@ -226,7 +226,7 @@ impl App {
             .read(move |c| {
                 Ok(Wallet {
                     balance_fen: ledger::balance(c, &account)?,
-                    lines: ledger::statement(c, &account, &page)?,
+                    lines: ledger::statement(c, std::slice::from_ref(&account), &page)?,
                 })
             })
             .await

@@ -2,9 +2,12 @@
 //! friends, people the member may know, and the member's discovery privacy setting.
 //!
 //! - **Social proof** ([`App::social_proof`]): how many of my friends bought the product
-//!   (paid and not cancelled), the names of up to three of them — only friends whose
-//!   `show_purchases_to_friends` setting is on (the default) —, its reviews with friends'
-//!   first, and friends' posts that tag it (through the one visibility rule).
+//!   (paid and not cancelled; the same count product search ranks by, one rule:
+//!   [`crate::discovery::search::friend_purchases_of_1`]), the names of up to three of
+//!   them — only friends whose `show_purchases_to_friends` setting is on (the default):
+//!   the setting hides a name, it does not take the purchase out of the count —, its
+//!   reviews with friends' first, and friends' posts that tag it (through the one
+//!   visibility rule).
 //! - **Recommended products** ([`App::recommended_products`]): active products that two or
 //!   more friends recommend. A friend recommends a product by having bought it and rated
 //!   it ≥ 4, by a post tagging it, or by liking a post tagging it — only signals the member
@@ -22,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use kith_store::{Value, args};
 use serde::Serialize;
 
-use crate::discovery::search::{BOUGHT, Circle, FRIENDS_OF_1};
+use crate::discovery::search::{Circle, FRIENDS_OF_1, friend_purchases_of_1, no_block_with_1};
 use crate::social::posts::{PersonRef, Post, query_posts};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -199,21 +202,18 @@ impl App {
                     args![&pid, &mid],
                 )?
                 .ok_or(AppError::NotFound("product"))?;
-                let no_block = "NOT EXISTS (SELECT 1 FROM blocks b
-                      WHERE (b.blocker_id = $1 AND b.blocked_id = {x}) OR (b.blocker_id = {x} AND b.blocked_id = $1))";
+                // Every friend who bought it counts (the one rule, shared with search);
+                // only those who allow it are named.
                 let buyers = c.query(
                     &format!(
-                        "SELECT o.buyer_id, MAX(o.created_at) AS last_at,
+                        "SELECT fb.buyer_id, MAX(fb.bought_at) AS last_at,
                                 MAX(CASE WHEN ds.show_purchases_to_friends IS NULL OR ds.show_purchases_to_friends THEN 1 ELSE 0 END)
-                         FROM orders o
-                         JOIN order_lines l ON l.order_id = o.id
-                         JOIN skus s ON s.id = l.sku_id
-                         LEFT JOIN discovery_settings ds ON ds.account_id = o.buyer_id
-                         WHERE s.product_id = $2 AND o.status IN {BOUGHT}
-                           AND o.buyer_id IN ({FRIENDS_OF_1}) AND {}
-                         GROUP BY o.buyer_id
-                         ORDER BY last_at DESC, o.buyer_id",
-                        no_block.replace("{x}", "o.buyer_id")
+                         FROM ({}) fb
+                         LEFT JOIN discovery_settings ds ON ds.account_id = fb.buyer_id
+                         WHERE fb.product_id = $2
+                         GROUP BY fb.buyer_id
+                         ORDER BY last_at DESC, fb.buyer_id",
+                        friend_purchases_of_1()
                     ),
                     args![&me, &pid],
                 )?;
@@ -234,7 +234,7 @@ impl App {
                          FROM reviews rv JOIN accounts a ON a.id = rv.author_id
                          WHERE rv.product_id = $2 AND rv.hidden_at IS NULL AND {}
                          ORDER BY fr DESC, rv.created_at DESC, rv.id DESC LIMIT {MAX_ITEMS}",
-                        no_block.replace("{x}", "rv.author_id")
+                        no_block_with_1("rv.author_id")
                     ),
                     args![&me, &pid],
                 )? {

@@ -55,6 +55,33 @@ pub(crate) const FRIENDS_OF_1: &str = "SELECT f1.followee_id FROM follows f1
     JOIN follows f2 ON f2.follower_id = f1.followee_id AND f2.followee_id = f1.follower_id
     WHERE f1.follower_id = $1";
 
+/// No block stands between the account bound at `$1` and `who` (an SQL expression),
+/// whichever of them blocked the other.
+pub(crate) fn no_block_with_1(who: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM blocks b
+           WHERE (b.blocker_id = $1 AND b.blocked_id = {who}) OR (b.blocker_id = {who} AND b.blocked_id = $1))"
+    )
+}
+
+/// "Friends who bought it", the one rule behind both product search's `friends_bought`
+/// and social proof's: rows `(product_id, buyer_id, bought_at)`, one per order line in
+/// which a friend of the account bound at `$1` bought a product (an order in [`BOUGHT`]),
+/// with no block between the two either way — a block normally ends the friendship, but
+/// one may stand without an unfollow (a follow racing the block), and blocks cut both
+/// ways everywhere in discovery. A friend who turned `show_purchases_to_friends` off is
+/// counted all the same: the setting only keeps their name off the list
+/// ([`crate::discovery::recommend`]). Callers filter by `product_id` and count distinct
+/// `buyer_id`s.
+pub(crate) fn friend_purchases_of_1() -> String {
+    format!(
+        "SELECT s.product_id, o.buyer_id, o.created_at AS bought_at FROM orders o
+           JOIN order_lines l ON l.order_id = o.id JOIN skus s ON s.id = l.sku_id
+          WHERE o.status IN {BOUGHT} AND o.buyer_id IN ({FRIENDS_OF_1}) AND {}",
+        no_block_with_1("o.buyer_id")
+    )
+}
+
 /// The server's search index, attached once at start-up. Cheap to clone.
 #[derive(Debug, Clone, Default)]
 pub struct SearchHandle(Arc<OnceLock<Arc<SearchIndex>>>);
@@ -377,7 +404,8 @@ pub struct ProductHit {
     pub description: String,
     /// Lowest list price of its SKUs.
     pub min_price_fen: Option<i64>,
-    /// How many of the searcher's friends bought it.
+    /// How many of the searcher's friends bought it: the count social proof gives (see
+    /// [`friend_purchases_of_1`]).
     pub friends_bought: i64,
 }
 
@@ -785,10 +813,9 @@ fn search_products(
     let sql = format!(
         "SELECT pr.id, pr.merchant_id, pr.name, pr.description,
             (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id),
-            (SELECT COUNT(DISTINCT o.buyer_id) FROM orders o
-               JOIN order_lines l ON l.order_id = o.id JOIN skus s2 ON s2.id = l.sku_id
-              WHERE s2.product_id = pr.id AND o.status IN {BOUGHT} AND o.buyer_id IN ({FRIENDS_OF_1}))
+            (SELECT COUNT(DISTINCT fb.buyer_id) FROM ({}) fb WHERE fb.product_id = pr.id)
          FROM products pr WHERE pr.status = 'active' AND pr.id IN ({})",
+        friend_purchases_of_1(),
         placeholders(2, hits.hits.len())
     );
     let mut found = Vec::new();

@@ -32,7 +32,7 @@ use crate::money::ledger::{self, Refs};
 use crate::money::sharing;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -906,39 +906,39 @@ impl App {
                 merchant_status(c, &mid)?;
                 require_self_or_staff(c, &who, &member, Some(&mid))?;
                 let b = balances(c, &member, &mid)?;
-                let accts: Vec<AccountId> = CommissionState::ALL
+                let states = CommissionState::ALL;
+                let accts = states
                     .into_iter()
                     .map(|s| dist(&member, &mid, s))
-                    .collect::<AppResult<_>>()?;
-                let after = page.after.as_ref().map_or(i64::MAX, |(id, _)| *id);
-                let rows = c.query(
-                    "SELECT p.id, e.id, e.kind, p.account_id, p.amount_fen, e.order_id, e.memo, e.created_at
-                     FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-                     WHERE p.account_id IN ($1, $2, $3, $4) AND p.id < $5 ORDER BY p.id DESC LIMIT $6",
-                    args![accts[0].as_str(), accts[1].as_str(), accts[2].as_str(), accts[3].as_str(), after, page.limit + 1],
-                )?;
-                let lines = rows
-                    .iter()
-                    .map(|r| {
-                        let account = r.text(3)?;
-                        Ok((
-                            r.int(0)?,
-                            CommissionLine {
-                                entry_id: r.text(1)?,
-                                kind: r.text(2)?,
-                                balance: account.rsplit(':').next().unwrap_or_default().to_owned(),
-                                amount_fen: r.int(4)?,
-                                order_id: r.opt_text(5)?,
-                                memo: r.text(6)?,
-                                at: rfc3339(r.int(7)?),
-                            },
-                        ))
-                    })
                     .collect::<AppResult<Vec<_>>>()?;
-                let p = Page::from_rows(lines, page.limit, |(id, _)| (*id, String::new()));
+                let statement = ledger::statement(c, &accts, &page)?;
+                // Which of the four balances each posting moved, by its account.
+                let balance = |a: &AccountId| {
+                    accts
+                        .iter()
+                        .zip(states)
+                        .find(|(x, _)| *x == a)
+                        .map_or("", |(_, s)| s.as_str())
+                };
+                let items = statement
+                    .items
+                    .into_iter()
+                    .map(|l| CommissionLine {
+                        balance: balance(&l.account).to_owned(),
+                        entry_id: l.entry_id,
+                        kind: l.kind,
+                        amount_fen: l.amount_fen,
+                        order_id: l.order_id,
+                        memo: l.memo,
+                        at: l.at,
+                    })
+                    .collect();
                 Ok(CommissionWallet {
                     balances: b,
-                    lines: Page { items: p.items.into_iter().map(|(_, l)| l).collect(), next_cursor: p.next_cursor },
+                    lines: Page {
+                        items,
+                        next_cursor: statement.next_cursor,
+                    },
                 })
             })
             .await

@@ -8,7 +8,7 @@
 //! a read-then-write. [`audit`] proves the two agree.
 
 use kith_domain::ledger::{AccountId, JournalEntry};
-use kith_store::{Conn, args};
+use kith_store::{Conn, Value, args};
 use serde::Serialize;
 
 use crate::platform::ids::new_id;
@@ -95,30 +95,53 @@ pub fn balance(c: &mut dyn Conn, account: &AccountId) -> AppResult<i64> {
     .unwrap_or(0))
 }
 
-/// One line of an account statement.
+/// One line of an account statement: one posting.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatementLine {
     pub entry_id: String,
     pub kind: String,
+    /// The account the posting moved: one of those asked for. Not shown by the member
+    /// wallet (one account); a statement over several accounts says which, in its own terms.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub account: AccountId,
     pub amount_fen: i64,
     pub order_id: Option<String>,
     pub memo: String,
     pub at: String,
 }
 
-/// An account's postings, newest first.
+/// The postings of `accounts`, merged newest first: the statement of one account, or of
+/// several kept together (a distributor's four commission balances at one merchant).
+/// Postings are ordered by their identity column; the cursor carries it in the time slot.
 pub fn statement(
     c: &mut dyn Conn,
-    account: &AccountId,
+    accounts: &[AccountId],
     page: &PageRequest,
 ) -> AppResult<Page<StatementLine>> {
-    // Postings are ordered by their identity column; the cursor carries it in the time slot.
+    if accounts.is_empty() {
+        return Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+        });
+    }
     let after = page.after.as_ref().map_or(i64::MAX, |(id, _)| *id);
+    let n = accounts.len();
+    let list = (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut params: Vec<Value> = accounts.iter().map(|a| Value::from(a.as_str())).collect();
+    params.extend([Value::from(after), Value::from(page.limit + 1)]);
     let rows = c.query(
-        "SELECT p.id, e.id, e.kind, p.amount_fen, e.order_id, e.memo, e.created_at
-         FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-         WHERE p.account_id = $1 AND p.id < $2 ORDER BY p.id DESC LIMIT $3",
-        args![account.as_str(), after, page.limit + 1],
+        &format!(
+            "SELECT p.id, e.id, e.kind, p.account_id, p.amount_fen, e.order_id, e.memo, e.created_at
+             FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+             WHERE p.account_id IN ({list}) AND p.id < ${} ORDER BY p.id DESC LIMIT ${}",
+            n + 1,
+            n + 2
+        ),
+        &params,
     )?;
     let lines = rows
         .iter()
@@ -128,10 +151,11 @@ pub fn statement(
                 StatementLine {
                     entry_id: r.text(1)?,
                     kind: r.text(2)?,
-                    amount_fen: r.int(3)?,
-                    order_id: r.opt_text(4)?,
-                    memo: r.text(5)?,
-                    at: rfc3339(r.int(6)?),
+                    account: AccountId::parse(&r.text(3)?)?,
+                    amount_fen: r.int(4)?,
+                    order_id: r.opt_text(5)?,
+                    memo: r.text(6)?,
+                    at: rfc3339(r.int(7)?),
                 },
             ))
         })

@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::harness::{TestApp, User, address};
-use crate::worlds::{befriend, community, follow, join, post};
+use crate::search::{enc, search};
+use crate::worlds::{befriend, community, follow, join, post, wait_indexed};
 
 both_engines!(
     social_proof_on_a_product,
+    friends_bought_is_one_count_in_search_and_social_proof,
     products_two_friends_recommend,
     people_you_may_know,
     discovery_settings_and_bad_input,
@@ -137,25 +139,33 @@ fn ids(v: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
-async fn social_proof_on_a_product(t: TestApp) {
-    let s = shop(&t, "燕麦工坊", "有机燕麦片").await;
+/// A shop, me, four friends of mine (the second keeps their purchases to themselves) and a
+/// stranger.
+async fn friends_around_a_shop(t: &TestApp) -> (Shop, User, [User; 4], User) {
+    let s = shop(t, "燕麦工坊", "有机燕麦片").await;
     let me = t.register_member("我").await;
-    let f1 = t.register_member("好友一").await;
-    let f2 = t.register_member("好友二（不公开）").await;
-    let f3 = t.register_member("好友三").await;
-    let f4 = t.register_member("好友四（拉黑我）").await;
+    let friends = [
+        t.register_member("好友一").await,
+        t.register_member("好友二（不公开）").await,
+        t.register_member("好友三").await,
+        t.register_member("好友四").await,
+    ];
     let x = t.register_member("路人").await;
-    for f in [&f1, &f2, &f3, &f4] {
-        befriend(&t, &me, f).await;
+    for f in &friends {
+        befriend(t, &me, f).await;
     }
-    // Friend two keeps their purchases to themselves.
     t.put(
         "/api/v1/me/discovery-settings",
-        Some(&f2.token),
+        Some(&friends[1].token),
         json!({ "show_purchases_to_friends": false }),
     )
     .await
     .expect(200);
+    (s, me, friends, x)
+}
+
+async fn social_proof_on_a_product(t: TestApp) {
+    let (s, me, [f1, f2, f3, f4], x) = friends_around_a_shop(&t).await;
     let mut orders = Vec::new();
     for (n, buyer) in [&x, &f1, &f2, &f3, &f4].into_iter().enumerate() {
         t.clock.advance_secs(60);
@@ -271,6 +281,86 @@ async fn social_proof_on_a_product(t: TestApp) {
     .await
     .problem(404, None);
     t.get(&proof_path(&s), None).await.problem(401, None);
+}
+
+/// Who counts among "friends who bought it" is one rule, seen alike through product
+/// search (`friends_bought`, which ranks) and social proof (the count, the names): a
+/// friend who keeps their purchases to themselves is counted but not named; a friend with
+/// a block between us, whichever way, is neither.
+async fn friends_bought_is_one_count_in_search_and_social_proof(t: TestApp) {
+    // Friend three I shall block, friend four shall block me.
+    let (s, me, [open, quiet, i_block, blocks_me], x) = friends_around_a_shop(&t).await;
+    for buyer in [&x, &open, &quiet, &i_block, &blocks_me] {
+        t.clock.advance_secs(60);
+        paid_order(&t, &s, buyer).await;
+    }
+    // (friends_bought in search, in social proof, the named friends)
+    let counts = async || {
+        wait_indexed(&t).await;
+        let r = search(&t, Some(&me), &format!("q={}&type=products", enc("燕麦"))).await;
+        let hit = r["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["product"]["id"] == s.product.as_str())
+            .unwrap_or_else(|| panic!("product found: {r}"))
+            .clone();
+        let proof = t.get(&proof_path(&s), Some(&me.token)).await.expect(200);
+        (
+            hit["product"]["friends_bought"].clone(),
+            proof["friends_bought"].clone(),
+            ids(&proof["friend_names"], "id"),
+        )
+    };
+    // Four friends bought; the quiet one counts everywhere but is never named.
+    let names = vec![blocks_me.id.clone(), i_block.id.clone(), open.id.clone()];
+    assert_eq!(counts().await, (json!(4), json!(4), names));
+
+    // Blocks, one each way, standing beside the friendship: a block ends the follows, but
+    // a follow racing it can leave one behind, and the block must still cut both ways.
+    let pairs = [
+        (me.id.clone(), i_block.id.clone()),
+        (blocks_me.id.clone(), me.id.clone()),
+    ];
+    let now = t.clock.now_ms();
+    t.app
+        .db
+        .write(move |c| {
+            for (blocker, blocked) in &pairs {
+                c.execute(
+                    "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)",
+                    kith_store::args![blocker, blocked, now],
+                )?;
+            }
+            Ok::<_, kith_store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(counts().await, (json!(2), json!(2), vec![open.id.clone()]));
+
+    // Lifted, the friends who bought count again; blocked the ordinary way, through the
+    // API, the friendship ends with the follows and they are out of both again.
+    let blockers = [(&me, &i_block), (&blocks_me, &me)];
+    for (who, whom) in blockers {
+        t.delete(
+            &format!("/api/v1/accounts/{}/block", whom.id),
+            Some(&who.token),
+        )
+        .await
+        .expect(204);
+    }
+    let names = vec![blocks_me.id.clone(), i_block.id.clone(), open.id.clone()];
+    assert_eq!(counts().await, (json!(4), json!(4), names));
+    for (who, whom) in blockers {
+        t.post(
+            &format!("/api/v1/accounts/{}/block", whom.id),
+            Some(&who.token),
+            json!({}),
+        )
+        .await
+        .expect(204);
+    }
+    assert_eq!(counts().await, (json!(2), json!(2), vec![open.id.clone()]));
 }
 
 async fn products_two_friends_recommend(t: TestApp) {

@@ -22,7 +22,7 @@ both_engines!(
     reindex_rebuilds_the_index_from_storage,
 );
 
-async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
+pub(crate) async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
     t.get(
         &format!("/api/v1/search?{query}"),
         who.map(|u| u.token.as_str()),
@@ -31,7 +31,7 @@ async fn search(t: &TestApp, who: Option<&User>, query: &str) -> Value {
     .expect(200)
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
