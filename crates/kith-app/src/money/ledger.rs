@@ -12,7 +12,7 @@ use kith_store::{Conn, Value, args};
 use serde::Serialize;
 
 use crate::platform::ids::new_id;
-use crate::platform::page::{Page, PageRequest};
+use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 /// What an entry is about, for statements and audits.
@@ -125,21 +125,22 @@ pub fn statement(
             next_cursor: None,
         });
     }
-    let after = page.after.as_ref().map_or(i64::MAX, |(id, _)| *id);
     let n = accounts.len();
     let list = (1..=n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
+    // Newest first by posting id alone (an identity column: unique and increasing).
+    let keyset = page.keyset(Direction::NewestFirst, "p.id", "", n + 1);
     let mut params: Vec<Value> = accounts.iter().map(|a| Value::from(a.as_str())).collect();
-    params.extend([Value::from(after), Value::from(page.limit + 1)]);
+    params.extend(keyset.args);
+    params.push(Value::from(page.fetch()));
     let rows = c.query(
         &format!(
             "SELECT p.id, e.id, e.kind, p.account_id, p.amount_fen, e.order_id, e.memo, e.created_at
              FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-             WHERE p.account_id IN ({list}) AND p.id < ${} ORDER BY p.id DESC LIMIT ${}",
-            n + 1,
-            n + 2
+             WHERE p.account_id IN ({list}) AND {} ORDER BY p.id DESC LIMIT ${}",
+            keyset.sql, keyset.next
         ),
         &params,
     )?;
@@ -160,11 +161,7 @@ pub fn statement(
             ))
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let p = Page::from_rows(lines, page.limit, |(id, _)| (*id, String::new()));
-    Ok(Page {
-        items: p.items.into_iter().map(|(_, l)| l).collect(),
-        next_cursor: p.next_cursor,
-    })
+    Ok(Page::from_keyed(lines, page.limit, |_| ""))
 }
 
 /// The result of checking the whole ledger.
