@@ -3,7 +3,7 @@
 //! accepted with sane dimensions or refused with a 4xx-kind error — never a panic.
 #![no_main]
 
-use kith_app::media::inspect_upload;
+use kith_app::social::media::inspect_upload;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -6,8 +6,8 @@
 
 use std::sync::OnceLock;
 
-use kith_app::page::PageRequest;
-use kith_app::search::SearchQuery;
+use kith_app::platform::page::PageRequest;
+use kith_app::discovery::search::SearchQuery;
 use kith_search::{Doc, Filter, Kind, SearchIndex, highlights, query_terms};
 use libfuzzer_sys::fuzz_target;
 
