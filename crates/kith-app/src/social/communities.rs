@@ -20,14 +20,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use base64::Engine as _;
 use kith_domain::BoundedText;
 use kith_store::{Conn, Row, Value, args};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
-use crate::platform::ids::{new_id, parse_id, sha256_hex};
+use crate::platform::ids::{new_id, parse_id};
 use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
 use crate::social::relationships::no_block;
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
@@ -229,20 +227,20 @@ pub struct HistoryEntry {
 
 /// What an action needs of the caller's membership (always active).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
+pub(super) enum Need {
     Member,
     Admin,
     Owner,
 }
 
 /// The facts of a community the rules look at.
-struct Meta {
-    policy: JoinPolicy,
-    merchant_id: Option<String>,
-    owner: String,
+pub(super) struct Meta {
+    pub(super) policy: JoinPolicy,
+    pub(super) merchant_id: Option<String>,
+    pub(super) owner: String,
 }
 
-fn meta(c: &mut dyn Conn, id: &str) -> AppResult<Meta> {
+pub(super) fn meta(c: &mut dyn Conn, id: &str) -> AppResult<Meta> {
     let r = c
         .query_opt(
             "SELECT join_policy, merchant_id, owner_account_id FROM communities WHERE id = $1",
@@ -257,7 +255,7 @@ fn meta(c: &mut dyn Conn, id: &str) -> AppResult<Meta> {
 }
 
 /// `(role, state)` of an account's row in a community, if it has one.
-fn membership(
+pub(super) fn membership(
     c: &mut dyn Conn,
     community_id: &str,
     account_id: &str,
@@ -276,7 +274,7 @@ fn membership(
 }
 
 /// The community (404) and the caller's role in it, if it satisfies `need` (403).
-fn require_role(
+pub(super) fn require_role(
     c: &mut dyn Conn,
     who: &Principal,
     community_id: &str,
@@ -305,7 +303,7 @@ fn require_role(
     }
 }
 
-fn member_event(
+pub(super) fn member_event(
     c: &mut dyn Conn,
     now: i64,
     community_id: &str,
@@ -322,7 +320,7 @@ fn member_event(
     Ok(())
 }
 
-fn emit(
+pub(super) fn emit(
     c: &mut dyn Conn,
     now: i64,
     topic: &str,
@@ -343,7 +341,7 @@ fn emit(
 
 /// The SELECT of a community as seen by the viewer bound at `viewer` (e.g. `"$2"`);
 /// callers add `WHERE …`. Column 13 is the viewer's `joined_at`.
-fn community_select(viewer: &str) -> String {
+pub(super) fn community_select(viewer: &str) -> String {
     format!(
         "SELECT c.id, c.name, c.description, c.cover_media_id, c.tags, c.join_policy, c.merchant_id,
                 c.owner_account_id, c.parent_id, c.created_at,
@@ -354,7 +352,7 @@ fn community_select(viewer: &str) -> String {
     )
 }
 
-fn community_from_row(r: &Row) -> AppResult<Community> {
+pub(super) fn community_from_row(r: &Row) -> AppResult<Community> {
     let tags: Vec<String> = serde_json::from_str(&r.text(4)?)
         .map_err(|e| AppError::Internal(format!("stored community tags: {e}")))?;
     let state = r
@@ -385,7 +383,7 @@ fn community_from_row(r: &Row) -> AppResult<Community> {
     })
 }
 
-fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Community> {
+pub(super) fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Community> {
     let sql = format!("{} WHERE c.id = $1", community_select("$2"));
     let r = c
         .query_opt(&sql, args![id, viewer])?
@@ -393,16 +391,16 @@ fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Communi
     community_from_row(&r)
 }
 
-fn parse_name(name: &str) -> AppResult<String> {
+pub(super) fn parse_name(name: &str) -> AppResult<String> {
     Ok(BoundedText::parse("name", name, 2, 32)?.into_string())
 }
 
-fn parse_description(d: &str) -> AppResult<String> {
+pub(super) fn parse_description(d: &str) -> AppResult<String> {
     Ok(BoundedText::parse_multiline("description", d, 0, 500)?.into_string())
 }
 
 /// At most ten tags of 1–16 characters; repeats are dropped. Stored as a JSON array.
-fn parse_tags(tags: &[String]) -> AppResult<String> {
+pub(super) fn parse_tags(tags: &[String]) -> AppResult<String> {
     if tags.len() > MAX_TAGS {
         return Err(AppError::invalid(
             "tags",
@@ -420,7 +418,7 @@ fn parse_tags(tags: &[String]) -> AppResult<String> {
 }
 
 /// A cover must be an uploaded image (the `media` table).
-fn check_cover(c: &mut dyn Conn, cover: &str) -> AppResult<()> {
+pub(super) fn check_cover(c: &mut dyn Conn, cover: &str) -> AppResult<()> {
     let known = cover.len() <= 128
         && c.query_opt("SELECT 1 FROM media WHERE id = $1", args![cover])?
             .is_some();
@@ -434,42 +432,8 @@ fn check_cover(c: &mut dyn Conn, cover: &str) -> AppResult<()> {
     }
 }
 
-/// A fresh invite code: 128 random bits, URL-safe.
-fn new_invite_code() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-kith_store::columns!(InviteCols {
-    id,
-    community_id,
-    inviter_id,
-    max_uses,
-    uses,
-    expires_at,
-    revoked_at,
-    created_at,
-});
-const INVITE_COLS: &str = InviteCols::LIST;
-
-fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<CommunityInvite> {
-    Ok(CommunityInvite {
-        id: r.text(InviteCols::id)?,
-        community_id: r.text(InviteCols::community_id)?,
-        url_path: code.as_ref().map(|c| format!("/c/join/{c}")),
-        code,
-        inviter_id: r.text(InviteCols::inviter_id)?,
-        max_uses: r.opt_int(InviteCols::max_uses)?,
-        uses: r.int(InviteCols::uses)?,
-        expires_at: r.opt_int(InviteCols::expires_at)?.map(rfc3339),
-        revoked: r.opt_int(InviteCols::revoked_at)?.is_some(),
-        created_at: rfc3339(r.int(InviteCols::created_at)?),
-    })
-}
-
 /// `$start, $start+1, …` for `n` values.
-fn placeholders(start: usize, n: usize) -> String {
+pub(super) fn placeholders(start: usize, n: usize) -> String {
     (start..start + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
@@ -478,7 +442,7 @@ fn placeholders(start: usize, n: usize) -> String {
 
 /// The membership a moderator acts on: it must exist, not be the owner's, and an admin
 /// may act only on plain members. Returns the target's `(role, state)`.
-fn moderation_target(
+pub(super) fn moderation_target(
     c: &mut dyn Conn,
     actor_role: CommunityRole,
     m: &Meta,
@@ -997,195 +961,6 @@ impl App {
             .await
     }
 
-    /// An active member makes an invite link (in invite-only communities only the owner
-    /// and admins may). `max_uses` 1–1000 (unlimited if absent), `expires_in_hours` 1–720
-    /// (never if absent).
-    pub async fn create_invite(
-        &self,
-        who: &Principal,
-        community_id: &str,
-        max_uses: Option<i64>,
-        expires_in_hours: Option<i64>,
-    ) -> AppResult<CommunityInvite> {
-        if let Some(n) = max_uses
-            && !(1..=1000).contains(&n)
-        {
-            return Err(AppError::invalid("max_uses", "must be between 1 and 1000"));
-        }
-        if let Some(h) = expires_in_hours
-            && !(1..=720).contains(&h)
-        {
-            return Err(AppError::invalid(
-                "expires_in_hours",
-                "must be between 1 and 720",
-            ));
-        }
-        let now = self.now_ms();
-        let expires_at = expires_in_hours.map(|h| now + h * 3_600_000);
-        let (who, id) = (who.clone(), community_id.to_owned());
-        self.db
-            .write(move |c| {
-                let (m, role) = require_role(c, &who, &id, Need::Member)?;
-                if m.policy == JoinPolicy::InviteOnly && role == CommunityRole::Member {
-                    return Err(AppError::Forbidden(
-                        "in an invite-only community only the owner and admins invite".into(),
-                    ));
-                }
-                let invite_id = new_id();
-                let code = new_invite_code();
-                c.execute(
-                    "INSERT INTO community_invites (id, community_id, code_hash, inviter_id, max_uses, uses, expires_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
-                    args![&invite_id, &id, sha256_hex(&code), &who.account_id, max_uses, expires_at, now],
-                )?;
-                emit(c, now, "community.invite_created", &m, &id, serde_json::json!({
-                    "community_id": id, "invite_id": invite_id, "inviter_id": who.account_id,
-                }))?;
-                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM community_invites WHERE id = $1"), args![&invite_id])?;
-                invite_from_row(&r, Some(code))
-            })
-            .await
-    }
-
-    /// Invite links of a community, newest first: all of them for the owner and admins,
-    /// their own for other members. Codes are never shown again.
-    pub async fn list_invites(
-        &self,
-        who: &Principal,
-        community_id: &str,
-    ) -> AppResult<Vec<CommunityInvite>> {
-        let (who, id) = (who.clone(), community_id.to_owned());
-        self.db
-            .read(move |c| {
-                let (_, role) = require_role(c, &who, &id, Need::Member)?;
-                let mine_only = role == CommunityRole::Member;
-                c.query(
-                    &format!(
-                        "SELECT {INVITE_COLS} FROM community_invites WHERE community_id = $1 AND ($2 = 0 OR inviter_id = $3)
-                         ORDER BY created_at DESC, id DESC LIMIT 200"
-                    ),
-                    args![&id, mine_only, &who.account_id],
-                )?
-                .iter()
-                .map(|r| invite_from_row(r, None))
-                .collect()
-            })
-            .await
-    }
-
-    /// The inviter, the owner or an admin withdraws an invite link.
-    pub async fn revoke_invite(
-        &self,
-        who: &Principal,
-        community_id: &str,
-        invite_id: &str,
-    ) -> AppResult<CommunityInvite> {
-        let now = self.now_ms();
-        let (who, id, iid) = (who.clone(), community_id.to_owned(), invite_id.to_owned());
-        self.db
-            .write(move |c| {
-                let (m, role) = require_role(c, &who, &id, Need::Member)?;
-                let inviter = c
-                    .query_opt(
-                        "SELECT inviter_id FROM community_invites WHERE id = $1 AND community_id = $2",
-                        args![&iid, &id],
-                    )?
-                    .ok_or(AppError::NotFound("invite"))?
-                    .text(0)?;
-                if role == CommunityRole::Member && inviter != who.account_id {
-                    return Err(AppError::Forbidden("only its inviter, the owner or admins may withdraw an invite".into()));
-                }
-                let n = c.execute(
-                    "UPDATE community_invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                    args![now, &iid],
-                )?;
-                if n == 0 {
-                    return Err(AppError::state("this invite was already withdrawn"));
-                }
-                emit(c, now, "community.invite_revoked", &m, &id, serde_json::json!({
-                    "community_id": id, "invite_id": iid, "by": who.account_id,
-                }))?;
-                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM community_invites WHERE id = $1"), args![&iid])?;
-                invite_from_row(&r, None)
-            })
-            .await
-    }
-
-    /// The caller accepts an invite link and joins as an active member — past approval
-    /// and invite-only — with the inviter recorded as `invited_by` (the fission edge).
-    /// Expired, withdrawn or used-up links are refused (409), as are banned accounts (403)
-    /// and members who are already active (409). A link whose inviter is no longer an
-    /// active member no longer works (409).
-    pub async fn accept_invite(&self, who: &Principal, code: &str) -> AppResult<Community> {
-        let code = code.trim();
-        if code.is_empty() || code.len() > 128 {
-            return Err(AppError::NotFound("invite"));
-        }
-        let hash = sha256_hex(code);
-        let now = self.now_ms();
-        let who = who.clone();
-        self.db
-            .write(move |c| {
-                let r = c
-                    .query_opt(
-                        &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code_hash = $1"),
-                        args![&hash],
-                    )?
-                    .ok_or(AppError::NotFound("invite"))?;
-                let inv = invite_from_row(&r, None)?;
-                if inv.revoked {
-                    return Err(AppError::state("this invite was withdrawn"));
-                }
-                if r.opt_int(5)?.is_some_and(|at| at <= now) {
-                    return Err(AppError::state("this invite has expired"));
-                }
-                let id = inv.community_id.clone();
-                let m = meta(c, &id)?;
-                match membership(c, &id, &who.account_id)? {
-                    Some((_, MemberState::Banned)) => {
-                        return Err(AppError::Forbidden("you are banned from this community".into()));
-                    }
-                    Some((_, MemberState::Active)) => {
-                        return Err(AppError::state("you are already a member of this community"));
-                    }
-                    _ => {}
-                }
-                if !matches!(membership(c, &id, &inv.inviter_id)?, Some((_, MemberState::Active))) {
-                    return Err(AppError::state("this invite is no longer valid: its inviter left the community"));
-                }
-                // One use more, only while uses remain: two people racing for the last use
-                // cannot both get it.
-                let n = c.execute(
-                    "UPDATE community_invites SET uses = uses + 1
-                     WHERE id = $1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
-                    args![&inv.id],
-                )?;
-                if n == 0 {
-                    return Err(AppError::state("this invite has been used up"));
-                }
-                let n = c.execute(
-                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, invited_by, invite_id, joined_at, updated_at)
-                     VALUES ($1, $2, 'member', 'active', false, $3, $4, $5, $5)
-                     ON CONFLICT (community_id, account_id) DO UPDATE
-                       SET role = 'member', state = 'active', opinion_leader = false,
-                           invited_by = excluded.invited_by, invite_id = excluded.invite_id,
-                           joined_at = excluded.joined_at, updated_at = excluded.updated_at
-                     WHERE community_members.state IN ('pending', 'left', 'removed')",
-                    args![&id, &who.account_id, &inv.inviter_id, &inv.id, now],
-                )?;
-                if n == 0 {
-                    return Err(AppError::state("your membership changed meanwhile; try again"));
-                }
-                member_event(c, now, &id, &who.account_id, "joined_via_invite", Some(&inv.inviter_id), None)?;
-                emit(c, now, "community.joined", &m, &id, serde_json::json!({
-                    "community_id": id, "account_id": who.account_id, "via": "invite",
-                    "invited_by": inv.inviter_id, "invite_id": inv.id,
-                }))?;
-                load_community(c, &id, &who.account_id)
-            })
-            .await
-    }
-
     /// The owner or an admin posts an announcement (1–1000 characters).
     pub async fn post_announcement(
         &self,
@@ -1459,7 +1234,7 @@ impl App {
     }
 }
 
-fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
+pub(super) fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
     Ok(CommunityMember {
         account_id: r.text(0)?,
         display_name: r.text(1)?,
@@ -1471,7 +1246,7 @@ fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
     })
 }
 
-fn load_member(
+pub(super) fn load_member(
     c: &mut dyn Conn,
     community_id: &str,
     account_id: &str,
@@ -1487,7 +1262,7 @@ fn load_member(
     member_from_row(&r)
 }
 
-fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
+pub(super) fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
     Ok(Announcement {
         id: r.text(0)?,
         community_id: r.text(1)?,

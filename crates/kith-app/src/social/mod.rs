@@ -1,7 +1,7 @@
 //! # Social: the graph and the content on it
 //!
-//! Owns follows and blocks ([`relationships`]), communities with roles, invites and
-//! announcements ([`communities`]), posts with images, tags, likes, comments, shares and
+//! Owns follows and blocks ([`relationships`]), communities with roles and announcements
+//! ([`communities`]) and their invite links ([`invites`]), posts with images, tags, likes, comments, shares and
 //! reports ([`posts`]), verified-purchase reviews ([`reviews`]), uploaded images
 //! ([`media`]), and the one rule that decides who sees a post ([`visibility`]).
 //!
@@ -17,6 +17,7 @@
 //! commerce's tables in SQL), but social never moves stock or money.
 
 pub mod communities;
+pub mod invites;
 pub mod media;
 pub mod posts;
 pub mod relationships;
