@@ -11,6 +11,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{ApiJson, Auth, MaybeAuth};
+use crate::ids::PostId;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::accounts::RegisterBody;
 use crate::state::AppState;
@@ -75,12 +76,12 @@ async fn visit(
 /// the post — made for them if they never shared it — with a share visit's effects
 /// (attribution within the window, binding where the merchant allows). 404 for a post the
 /// caller cannot see; 422 when it tags no product.
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/tag-visits", tag = "sharing", params(("post_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/tag-visits", tag = "sharing", params(PostId), security(("bearer" = [])),
     responses((status = 200, body = Visit), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn visit_post_tag(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(post_id): Path<String>,
+    post_id: PostId,
 ) -> ApiResult<Json<Visit>> {
     Ok(Json(s.app.visit_post_tag(&p, &post_id).await?))
 }
