@@ -206,6 +206,10 @@ macro_rules! id_kinds {
             #[doc = concat!("`{", $param, "}`; a bad one answers 404 \"", $what, " not found\".")]
             pub type $alias = Id<kind::$kind>;
         )+
+
+        /// Every declared `(parameter, word)`, for the tests.
+        #[cfg(test)]
+        const KINDS: &[(&str, &str)] = &[$(($param, $what)),+];
     };
 }
 
@@ -329,5 +333,36 @@ mod tests {
             serde_json::json!([{ "name": "order_id", "in": "path", "required": true,
                 "schema": { "type": "string", "format": "uuid" } }])
         );
+    }
+
+    /// Every `{name}` of every route is documented once, as a path parameter; every id
+    /// parameter of a kind declared here is documented as a UUID.
+    #[test]
+    fn every_route_documents_its_path_parameters() {
+        let doc = serde_json::to_value(crate::openapi()).unwrap();
+        let mut ids = 0;
+        for (template, ops) in doc["paths"].as_object().unwrap() {
+            let names: Vec<&str> = template
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split('}').next())
+                .collect();
+            for (method, op) in ops.as_object().unwrap() {
+                let documented: Vec<&serde_json::Value> = op["parameters"]
+                    .as_array()
+                    .map(|ps| ps.iter().filter(|p| p["in"] == "path").collect())
+                    .unwrap_or_default();
+                for name in &names {
+                    let n = documented.iter().filter(|p| p["name"] == *name).count();
+                    assert_eq!(n, 1, "{method} {template}: {{{name}}} documented {n} times");
+                    let p = documented.iter().find(|p| p["name"] == *name).unwrap();
+                    if KINDS.iter().any(|(param, _)| param == name) {
+                        assert_eq!(p["schema"]["format"], "uuid", "{method} {template}: {name}");
+                        ids += 1;
+                    }
+                }
+            }
+        }
+        assert!(ids > 150, "{ids} id parameters");
     }
 }
