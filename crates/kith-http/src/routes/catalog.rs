@@ -1,7 +1,7 @@
 //! The catalog: categories, products and their SKUs with prices per membership tier.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::catalog::{Category, NewSku, Product, ProductInput, Sku, SkuPatch};
 use kith_app::platform::page::{Page, PageRequest};
@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
 use crate::ids::{MerchantId, ProductId, SkuId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -294,7 +294,7 @@ async fn set_tier_price(
     Auth(p): Auth,
     mid: MerchantId,
     sid: SkuId,
-    Path(TierCode { tier_code: code }): Path<TierCode>,
+    ApiPath(TierCode { tier_code: code }): ApiPath<TierCode>,
     ApiJson(b): ApiJson<TierPriceBody>,
 ) -> ApiResult<Json<Sku>> {
     Ok(Json(
@@ -313,7 +313,7 @@ async fn delete_tier_price(
     Auth(p): Auth,
     mid: MerchantId,
     sid: SkuId,
-    Path(TierCode { tier_code: code }): Path<TierCode>,
+    ApiPath(TierCode { tier_code: code }): ApiPath<TierCode>,
 ) -> ApiResult<StatusCode> {
     s.app.delete_tier_price(&p, &mid, &sid, &code).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kith_app::money::commissions::{CommissionWallet, OrderCommission, PlanView, WalletBalances};
 use kith_app::money::distributors::{Earnings, LinkFunnel, Team};
@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, PageParams};
 use crate::ids::{MemberId, MerchantId, OrderId, ProductId, WithdrawalId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -342,7 +342,7 @@ async fn reject(
     responses((status = 200, body = Withdrawal), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn payout_callback(
     State(s): State<AppState>,
-    Path(provider): Path<String>,
+    ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Withdrawal>> {

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::platform::page::Page;
 use kith_app::social::communities::{
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, PageParams};
 use crate::ids::{AccountId, CommunityId, InviteId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -325,7 +325,7 @@ async fn revoke_invite(
 async fn accept_invite(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Community>> {
     Ok(Json(s.app.accept_invite(&p, &code).await?))
 }

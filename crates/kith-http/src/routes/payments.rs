@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
 use kith_app::commerce::fulfilment::TrackingOutcome;
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, PageParams};
 use crate::ids::PaymentId;
 use crate::problem::{ApiResult, Problem};
 use crate::reference::escape;
@@ -91,7 +91,7 @@ pub struct CallbackAnswer {
     responses((status = 200, body = CallbackAnswer), (status = 401, description = "bad or stale signature", body = Problem), (status = 404, body = Problem), (status = 422, description = "amount mismatch or malformed", body = Problem)))]
 async fn callback(
     State(s): State<AppState>,
-    Path(provider): Path<String>,
+    ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<CallbackAnswer>> {
@@ -114,7 +114,7 @@ pub struct TrackingAnswer {
     responses((status = 200, body = TrackingAnswer), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn carrier_callback(
     State(s): State<AppState>,
-    Path(carrier): Path<String>,
+    ApiPath(carrier): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<TrackingAnswer>> {

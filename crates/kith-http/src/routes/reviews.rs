@@ -2,7 +2,7 @@
 //! once by the merchant, listed and aggregated per product for anyone.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::platform::page::Page;
 use kith_app::social::reviews::{Rating, Review, ReviewInput};
@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, PageParams};
 use crate::ids::{MerchantId, OrderId, ProductId, ReviewId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ async fn create_review(
     State(s): State<AppState>,
     Auth(p): Auth,
     oid: OrderId,
-    Path(LineNo { line_no: line }): Path<LineNo>,
+    ApiPath(LineNo { line_no: line }): ApiPath<LineNo>,
     ApiJson(b): ApiJson<ReviewBody>,
 ) -> ApiResult<(StatusCode, Json<Review>)> {
     let line = line_no(&line)?;

@@ -1,7 +1,7 @@
 //! Share links, following them, signing up through them, and referrer bindings (锁客).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::money::sharing::{LinkKind, ReferrerBinding, ShareLink, Visit};
 use kith_app::platform::accounts::{Account, Registration};
@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth};
 use crate::ids::PostId;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::accounts::RegisterBody;
@@ -66,7 +66,7 @@ async fn my_links(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Ve
 async fn visit(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Visit>> {
     Ok(Json(s.app.visit_share_link(p.as_ref(), &code).await?))
 }
@@ -92,7 +92,7 @@ async fn visit_post_tag(
     responses((status = 201, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn signup(
     State(s): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Account>)> {
     let input = Registration {
