@@ -1,17 +1,18 @@
 //! Extractors that turn requests into typed input or a problem document: JSON bodies that
 //! name the offending field, the authenticated principal (bearer token or session cookie,
 //! the cookie only with a same-origin check against cross-site request forgery), the
-//! client address, and page parameters.
+//! client address, page parameters, and path segments that are not ids.
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use kith_app::Principal;
 use serde::de::DeserializeOwned;
 
-use crate::problem::{ApiError, Problem};
+use crate::problem::{self, ApiError, Problem};
 use crate::state::AppState;
 
 /// Name of the session cookie used by the web pages.
@@ -228,6 +229,56 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     }
 }
 
+/// A path segment that is not an id (a share code, a provider, a tier code): axum's `Path`,
+/// read by name, with its refusals as problem documents rather than plain text. A segment
+/// that is not UTF-8 once percent-decoded names nothing: 404 naming the parameter, as ids
+/// answer (see [`crate::ids`]). Ids themselves are read with the types in `crate::ids`.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                use axum::extract::path::ErrorKind;
+                let key = match e.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key } => {
+                        return Err(Problem::new(
+                            StatusCode::NOT_FOUND,
+                            "not-found",
+                            "Not found",
+                            format!("{key} not found"),
+                        )
+                        .with_field(key.clone())
+                        .into());
+                    }
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::DeserializeError { key, .. } => Some(key.clone()),
+                    _ => None,
+                };
+                if e.status().is_server_error() {
+                    return Err(problem::internal(&e.body_text()).into());
+                }
+                let p = Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed-path",
+                    "Malformed path",
+                    e.body_text(),
+                );
+                Err(match key {
+                    Some(k) => p.with_field(k),
+                    None => p,
+                }
+                .into())
+            }
+            // The route has no such parameters: our bug, not the client's.
+            Err(e) => Err(problem::internal(&e.body_text()).into()),
+        }
+    }
+}
+
 /// `?limit=&cursor=` on every list endpoint.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -273,5 +324,49 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
                 .with_field(field)
                 .into()
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn code(ApiPath(code): ApiPath<String>) -> String {
+        code
+    }
+
+    #[tokio::test]
+    async fn a_path_segment_that_is_not_utf8_is_a_problem_document() {
+        let app = Router::new().route("/s/{code}/visits", get(code));
+        let call = |uri: &'static str| {
+            let app = app.clone();
+            async move {
+                let res = app
+                    .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                let status = res.status();
+                let ct = res.headers().get(header::CONTENT_TYPE).cloned();
+                let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+                    .await
+                    .unwrap();
+                (status, ct, body)
+            }
+        };
+        let (status, _, body) = call("/s/%E7%BE%8A/visits").await;
+        assert_eq!((status, &body[..]), (StatusCode::OK, "羊".as_bytes()));
+        let (status, ct, body) = call("/s/%FF%FE/visits").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(ct.unwrap(), "application/problem+json");
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["type"], "/problems/not-found");
+        assert_eq!(v["detail"], "code not found");
+        assert_eq!(v["field"], "code");
     }
 }

@@ -8,6 +8,8 @@
 //!   the answer.
 //! - [`extract`]: JSON bodies and queries that name the offending field, the principal
 //!   (bearer token, or session cookie with a same-origin check), the client address.
+//! - [`ids`]: ids in the path (`OrderId`, `MerchantId`, …), checked to be UUIDs before a
+//!   handler runs, and documented as such by the same type.
 //! - [`problem`]: the one mapping from errors to RFC 9457 problem documents.
 //! - [`middleware`]: `Idempotency-Key` replay for POSTs, request metrics.
 //! - [`reference`]: the human API reference, rendered from the OpenAPI document.
@@ -16,6 +18,7 @@
 //! do what to which resource is made in `kith_app`, inside the use case's transaction.
 
 pub mod extract;
+pub mod ids;
 pub mod middleware;
 pub mod problem;
 pub mod reference;

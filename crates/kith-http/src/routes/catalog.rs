@@ -1,7 +1,7 @@
 //! The catalog: categories, products and their SKUs with prices per membership tier.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::catalog::{Category, NewSku, Product, ProductInput, Sku, SkuPatch};
 use kith_app::platform::page::{Page, PageRequest};
@@ -10,8 +10,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth};
+use crate::ids::{MerchantId, ProductId, SkuId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -42,16 +42,15 @@ pub struct CategoryBody {
 }
 
 /// Staff: a product category.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/categories", tag = "catalog", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/categories", tag = "catalog", params(MerchantId),
     request_body = CategoryBody, security(("bearer" = [])),
     responses((status = 201, body = Category), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_category(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<CategoryBody>,
 ) -> ApiResult<(StatusCode, Json<Category>)> {
-    let mid = path_id(&mid, "merchant")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.create_category(&p, &mid, &b.name).await?),
@@ -59,14 +58,13 @@ async fn create_category(
 }
 
 /// A merchant's categories by name (public once the merchant is approved).
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/categories", tag = "catalog", params(("merchant_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/categories", tag = "catalog", params(MerchantId),
     responses((status = 200, body = Vec<Category>), (status = 404, body = Problem)))]
 async fn list_categories(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<Category>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.list_categories(p.as_ref(), &mid).await?))
 }
 
@@ -87,16 +85,15 @@ pub struct NewProductBody {
 }
 
 /// Staff: a new product. It starts as a `draft`, invisible to buyers.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/products", tag = "catalog", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/products", tag = "catalog", params(MerchantId),
     request_body = NewProductBody, security(("bearer" = [])),
     responses((status = 201, body = Product), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_product(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<NewProductBody>,
 ) -> ApiResult<(StatusCode, Json<Product>)> {
-    let mid = path_id(&mid, "merchant")?;
     let input = ProductInput {
         name: Some(b.name),
         description: b.description,
@@ -123,15 +120,14 @@ pub struct ProductQuery {
 
 /// A merchant's products with their SKUs, oldest first. Staff see every status; anyone else
 /// sees the active products of an approved merchant, with `your_price_fen` when logged in.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/products", tag = "catalog", params(("merchant_id" = String, Path), ProductQuery),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/products", tag = "catalog", params(MerchantId, ProductQuery),
     responses((status = 200, body = Page<Product>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_products(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<ProductQuery>,
 ) -> ApiResult<Json<Page<Product>>> {
-    let mid = path_id(&mid, "merchant")?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     Ok(Json(
         s.app
@@ -143,14 +139,14 @@ async fn list_products(
 /// One product with its SKUs and their prices. Drafts and archived products are visible to
 /// the merchant's staff only (404 for anyone else).
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/products/{product_id}", tag = "catalog",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)),
+    params(MerchantId, ProductId),
     responses((status = 200, body = Product), (status = 404, body = Problem)))]
 async fn get_product(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
 ) -> ApiResult<Json<Product>> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     Ok(Json(s.app.get_product(p.as_ref(), &mid, &pid).await?))
 }
 
@@ -168,15 +164,15 @@ pub struct ProductPatch {
 
 /// Staff: change a product's fields (only those sent).
 #[utoipa::path(patch, path = "/api/v1/merchants/{merchant_id}/products/{product_id}", tag = "catalog",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)), request_body = ProductPatch, security(("bearer" = [])),
+    params(MerchantId, ProductId), request_body = ProductPatch, security(("bearer" = [])),
     responses((status = 200, body = Product), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_product(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
     ApiJson(b): ApiJson<ProductPatch>,
 ) -> ApiResult<Json<Product>> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     let input = ProductInput {
         name: b.name,
         description: b.description,
@@ -195,15 +191,15 @@ pub struct StatusBody {
 
 /// Staff: put a product on sale, back to draft, or archive it.
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/products/{product_id}/status", tag = "catalog",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)), request_body = StatusBody, security(("bearer" = [])),
+    params(MerchantId, ProductId), request_body = StatusBody, security(("bearer" = [])),
     responses((status = 200, body = Product), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn set_status(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
     ApiJson(b): ApiJson<StatusBody>,
 ) -> ApiResult<Json<Product>> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     Ok(Json(
         s.app.set_product_status(&p, &mid, &pid, &b.status).await?,
     ))
@@ -227,15 +223,15 @@ pub struct NewSkuBody {
 
 /// Staff: add a SKU to a product.
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/products/{product_id}/skus", tag = "catalog",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)), request_body = NewSkuBody, security(("bearer" = [])),
+    params(MerchantId, ProductId), request_body = NewSkuBody, security(("bearer" = [])),
     responses((status = 201, body = Sku), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn add_sku(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
     ApiJson(b): ApiJson<NewSkuBody>,
 ) -> ApiResult<(StatusCode, Json<Sku>)> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     let input = NewSku {
         code: b.code,
         attrs: b.attrs,
@@ -259,15 +255,15 @@ pub struct SkuPatchBody {
 
 /// Staff: change a SKU's list price, attributes or weight (its code is permanent).
 #[utoipa::path(patch, path = "/api/v1/merchants/{merchant_id}/skus/{sku_id}", tag = "catalog",
-    params(("merchant_id" = String, Path), ("sku_id" = String, Path)), request_body = SkuPatchBody, security(("bearer" = [])),
+    params(MerchantId, SkuId), request_body = SkuPatchBody, security(("bearer" = [])),
     responses((status = 200, body = Sku), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update_sku(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid)): Path<(String, String)>,
+    mid: MerchantId,
+    sid: SkuId,
     ApiJson(b): ApiJson<SkuPatchBody>,
 ) -> ApiResult<Json<Sku>> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "sku")?);
     let patch = SkuPatch {
         attrs: b.attrs,
         weight_g: b.weight_g,
@@ -283,17 +279,24 @@ pub struct TierPriceBody {
     pub price_fen: i64,
 }
 
+/// The tier segment of a tier-price path.
+#[derive(Debug, Deserialize)]
+pub struct TierCode {
+    pub tier_code: String,
+}
+
 /// Staff: set the SKU's price for one of the merchant's tiers.
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/skus/{sku_id}/tier-prices/{tier_code}", tag = "catalog",
-    params(("merchant_id" = String, Path), ("sku_id" = String, Path), ("tier_code" = String, Path)), request_body = TierPriceBody, security(("bearer" = [])),
+    params(MerchantId, SkuId, ("tier_code" = String, Path)), request_body = TierPriceBody, security(("bearer" = [])),
     responses((status = 200, body = Sku), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_tier_price(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid, code)): Path<(String, String, String)>,
+    mid: MerchantId,
+    sid: SkuId,
+    ApiPath(TierCode { tier_code: code }): ApiPath<TierCode>,
     ApiJson(b): ApiJson<TierPriceBody>,
 ) -> ApiResult<Json<Sku>> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "sku")?);
     Ok(Json(
         s.app
             .set_tier_price(&p, &mid, &sid, &code, b.price_fen)
@@ -303,14 +306,15 @@ async fn set_tier_price(
 
 /// Staff: remove the SKU's price for a tier; its members pay the list price.
 #[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/skus/{sku_id}/tier-prices/{tier_code}", tag = "catalog",
-    params(("merchant_id" = String, Path), ("sku_id" = String, Path), ("tier_code" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, SkuId, ("tier_code" = String, Path)), security(("bearer" = [])),
     responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn delete_tier_price(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid, code)): Path<(String, String, String)>,
+    mid: MerchantId,
+    sid: SkuId,
+    ApiPath(TierCode { tier_code: code }): ApiPath<TierCode>,
 ) -> ApiResult<StatusCode> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "sku")?);
     s.app.delete_tier_price(&p, &mid, &sid, &code).await?;
     Ok(StatusCode::NO_CONTENT)
 }

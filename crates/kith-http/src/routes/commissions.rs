@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kith_app::money::commissions::{CommissionWallet, OrderCommission, PlanView, WalletBalances};
 use kith_app::money::distributors::{Earnings, LinkFunnel, Team};
@@ -14,8 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
-use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, PageParams};
+use crate::ids::{MemberId, MerchantId, OrderId, ProductId, WithdrawalId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -72,15 +72,14 @@ fn permanent() -> String {
 
 /// Set the merchant's commission plan (owner only).
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/commission-plan", tag = "commissions",
-    params(("merchant_id" = String, Path)), request_body = PlanBody, security(("bearer" = [])),
+    params(MerchantId), request_body = PlanBody, security(("bearer" = [])),
     responses((status = 200, body = PlanView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_plan(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<PlanBody>,
 ) -> ApiResult<Json<PlanView>> {
-    let mid = path_id(&mid, "merchant")?;
     let input = PlanInput {
         levels_bp: b.levels_bp,
         rebate_bp: b.rebate_bp,
@@ -98,10 +97,9 @@ async fn set_plan(
 
 /// The merchant's commission plan (public).
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/commission-plan", tag = "commissions",
-    params(("merchant_id" = String, Path)),
+    params(MerchantId),
     responses((status = 200, body = PlanView), (status = 404, body = Problem)))]
-async fn get_plan(State(s): State<AppState>, Path(mid): Path<String>) -> ApiResult<Json<PlanView>> {
-    let mid = path_id(&mid, "merchant")?;
+async fn get_plan(State(s): State<AppState>, mid: MerchantId) -> ApiResult<Json<PlanView>> {
     Ok(Json(s.app.commission_plan(&mid).await?))
 }
 
@@ -117,16 +115,16 @@ pub struct OverrideBody {
 
 /// Set one product's own rates (owner only), within the plan's cap.
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/commission-plan/products/{product_id}", tag = "commissions",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)), request_body = OverrideBody, security(("bearer" = [])),
+    params(MerchantId, ProductId), request_body = OverrideBody, security(("bearer" = [])),
     responses((status = 200, body = PlanView), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "no plan yet", body = Problem), (status = 422, body = Problem)))]
 async fn set_override(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
     ApiJson(b): ApiJson<OverrideBody>,
 ) -> ApiResult<Json<PlanView>> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     Ok(Json(
         s.app
             .set_commission_override(&p, &mid, &pid, b.levels_bp, b.rebate_bp, b.group_leader_bp)
@@ -137,27 +135,25 @@ async fn set_override(
 /// An order's attribution and beneficiary chain (snapshotted at checkout), to its buyer,
 /// its beneficiaries and its merchant's staff.
 #[utoipa::path(get, path = "/api/v1/orders/{order_id}/commission", tag = "commissions",
-    params(("order_id" = String, Path)), security(("bearer" = [])),
+    params(OrderId), security(("bearer" = [])),
     responses((status = 200, body = OrderCommission), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn order_commission(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(oid): Path<String>,
+    oid: OrderId,
 ) -> ApiResult<Json<OrderCommission>> {
-    let oid = path_id(&oid, "order")?;
     Ok(Json(s.app.order_commission(&p, &oid).await?))
 }
 
 /// A member's commission wallets, one per merchant earned at (the member only).
 #[utoipa::path(get, path = "/api/v1/distributors/{member_id}/wallets", tag = "commissions",
-    params(("member_id" = String, Path)), security(("bearer" = [])),
+    params(MemberId), security(("bearer" = [])),
     responses((status = 200, body = Vec<WalletBalances>), (status = 403, body = Problem)))]
 async fn wallets(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(member): Path<String>,
+    member: MemberId,
 ) -> ApiResult<Json<Vec<WalletBalances>>> {
-    let member = path_id(&member, "member")?;
     Ok(Json(s.app.commission_wallets(&p, &member).await?))
 }
 
@@ -165,15 +161,15 @@ async fn wallets(
 /// statement line per posting, each linked to its order. To the member or that merchant's
 /// staff.
 #[utoipa::path(get, path = "/api/v1/distributors/{member_id}/wallets/{merchant_id}", tag = "commissions",
-    params(("member_id" = String, Path), ("merchant_id" = String, Path), PageParams), security(("bearer" = [])),
+    params(MemberId, MerchantId, PageParams), security(("bearer" = [])),
     responses((status = 200, body = CommissionWallet), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn wallet(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((member, mid)): Path<(String, String)>,
+    member: MemberId,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<CommissionWallet>> {
-    let (member, mid) = (path_id(&member, "member")?, path_id(&mid, "merchant")?);
     Ok(Json(
         s.app
             .commission_wallet(&p, &member, &mid, q.parse()?)
@@ -199,15 +195,14 @@ fn merchant_param(q: &MerchantQuery, required: bool) -> ApiResult<Option<String>
 
 /// My team at a merchant: the binding tree below me, counted per generation, nicknames only.
 #[utoipa::path(get, path = "/api/v1/distributors/{member_id}/team", tag = "commissions",
-    params(("member_id" = String, Path), MerchantQuery), security(("bearer" = [])),
+    params(MemberId, MerchantQuery), security(("bearer" = [])),
     responses((status = 200, body = Team), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn team(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(member): Path<String>,
+    member: MemberId,
     ApiQuery(q): ApiQuery<MerchantQuery>,
 ) -> ApiResult<Json<Team>> {
-    let member = path_id(&member, "member")?;
     let mid = merchant_param(&q, true)?.unwrap_or_default();
     Ok(Json(s.app.distributor_team(&p, &member, &mid).await?))
 }
@@ -215,15 +210,14 @@ async fn team(
 /// My earnings by source (rebate, L1, L2, content, group leader), net of reversals; at
 /// one merchant or all.
 #[utoipa::path(get, path = "/api/v1/distributors/{member_id}/earnings", tag = "commissions",
-    params(("member_id" = String, Path), MerchantQuery), security(("bearer" = [])),
+    params(MemberId, MerchantQuery), security(("bearer" = [])),
     responses((status = 200, body = Earnings), (status = 403, body = Problem), (status = 422, body = Problem)))]
 async fn earnings(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(member): Path<String>,
+    member: MemberId,
     ApiQuery(q): ApiQuery<MerchantQuery>,
 ) -> ApiResult<Json<Earnings>> {
-    let member = path_id(&member, "member")?;
     let mid = merchant_param(&q, false)?;
     Ok(Json(
         s.app
@@ -234,14 +228,13 @@ async fn earnings(
 
 /// Each of my share links: visits → sign-ups → paid orders → GMV.
 #[utoipa::path(get, path = "/api/v1/distributors/{member_id}/share-links", tag = "commissions",
-    params(("member_id" = String, Path)), security(("bearer" = [])),
+    params(MemberId), security(("bearer" = [])),
     responses((status = 200, body = Vec<LinkFunnel>), (status = 403, body = Problem)))]
 async fn link_funnels(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(member): Path<String>,
+    member: MemberId,
 ) -> ApiResult<Json<Vec<LinkFunnel>>> {
-    let member = path_id(&member, "member")?;
     Ok(Json(s.app.distributor_links(&p, &member).await?))
 }
 
@@ -255,16 +248,15 @@ pub struct WithdrawalBody {
 /// Ask to withdraw available commission at a merchant: at least its minimum, within its
 /// daily limit and the available balance. A platform admin decides.
 #[utoipa::path(post, path = "/api/v1/distributors/{member_id}/withdrawals", tag = "commissions",
-    params(("member_id" = String, Path)), request_body = WithdrawalBody, security(("bearer" = [])),
+    params(MemberId), request_body = WithdrawalBody, security(("bearer" = [])),
     responses((status = 201, body = Withdrawal), (status = 403, body = Problem),
               (status = 409, description = "over the available balance or the daily limit", body = Problem), (status = 422, body = Problem)))]
 async fn request_withdrawal(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(member): Path<String>,
+    member: MemberId,
     ApiJson(b): ApiJson<WithdrawalBody>,
 ) -> ApiResult<(StatusCode, Json<Withdrawal>)> {
-    let member = path_id(&member, "member")?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -277,27 +269,25 @@ async fn request_withdrawal(
 
 /// A member's withdrawals, newest first.
 #[utoipa::path(get, path = "/api/v1/distributors/{member_id}/withdrawals", tag = "commissions",
-    params(("member_id" = String, Path)), security(("bearer" = [])),
+    params(MemberId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Withdrawal>), (status = 403, body = Problem)))]
 async fn member_withdrawals(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(member): Path<String>,
+    member: MemberId,
 ) -> ApiResult<Json<Vec<Withdrawal>>> {
-    let member = path_id(&member, "member")?;
     Ok(Json(s.app.member_withdrawals(&p, &member).await?))
 }
 
 /// One withdrawal, to its member or a platform admin.
 #[utoipa::path(get, path = "/api/v1/withdrawals/{withdrawal_id}", tag = "commissions",
-    params(("withdrawal_id" = String, Path)), security(("bearer" = [])),
+    params(WithdrawalId), security(("bearer" = [])),
     responses((status = 200, body = Withdrawal), (status = 404, body = Problem)))]
 async fn get_withdrawal(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: WithdrawalId,
 ) -> ApiResult<Json<Withdrawal>> {
-    let id = path_id(&id, "withdrawal")?;
     Ok(Json(s.app.get_withdrawal(&p, &id).await?))
 }
 
@@ -314,14 +304,13 @@ async fn pending_withdrawals(
 /// Approve a withdrawal (platform admins): the payout goes to the gateway; its callback
 /// settles it.
 #[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/approve", tag = "commissions",
-    params(("withdrawal_id" = String, Path)), security(("bearer" = [])),
+    params(WithdrawalId), security(("bearer" = [])),
     responses((status = 200, body = Withdrawal), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn approve(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: WithdrawalId,
 ) -> ApiResult<Json<Withdrawal>> {
-    let id = path_id(&id, "withdrawal")?;
     Ok(Json(s.app.approve_withdrawal(&p, &id).await?))
 }
 
@@ -335,15 +324,14 @@ pub struct RejectBody {
 /// Reject a withdrawal (platform admins): the money goes back to the member's available
 /// balance.
 #[utoipa::path(post, path = "/api/v1/admin/withdrawals/{withdrawal_id}/reject", tag = "commissions",
-    params(("withdrawal_id" = String, Path)), request_body = RejectBody, security(("bearer" = [])),
+    params(WithdrawalId), request_body = RejectBody, security(("bearer" = [])),
     responses((status = 200, body = Withdrawal), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn reject(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: WithdrawalId,
     ApiJson(b): ApiJson<RejectBody>,
 ) -> ApiResult<Json<Withdrawal>> {
-    let id = path_id(&id, "withdrawal")?;
     Ok(Json(s.app.reject_withdrawal(&p, &id, &b.reason).await?))
 }
 
@@ -354,7 +342,7 @@ async fn reject(
     responses((status = 200, body = Withdrawal), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn payout_callback(
     State(s): State<AppState>,
-    Path(provider): Path<String>,
+    ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<Withdrawal>> {

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::platform::page::Page;
 use kith_app::social::communities::{
@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::ids::{AccountId, CommunityId, InviteId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -80,14 +80,13 @@ async fn create(
 }
 
 /// A community's profile, with your role and membership state in it.
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}", tag = "communities", params(("community_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}", tag = "communities", params(CommunityId),
     responses((status = 200, body = Community), (status = 404, body = Problem)))]
 async fn get_one(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: CommunityId,
 ) -> ApiResult<Json<Community>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.get_community(p.as_ref(), &id).await?))
 }
 
@@ -103,16 +102,15 @@ pub struct CommunityPatchBody {
 }
 
 /// Owner or admins: change the profile or the join policy. Fields left out are unchanged.
-#[utoipa::path(patch, path = "/api/v1/communities/{community_id}", tag = "communities", params(("community_id" = String, Path)),
+#[utoipa::path(patch, path = "/api/v1/communities/{community_id}", tag = "communities", params(CommunityId),
     request_body = CommunityPatchBody, security(("bearer" = [])),
     responses((status = 200, body = Community), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiJson(b): ApiJson<CommunityPatchBody>,
 ) -> ApiResult<Json<Community>> {
-    let id = path_id(&id, "community")?;
     let patch = CommunityPatch {
         name: b.name,
         description: b.description,
@@ -136,54 +134,47 @@ async fn mine(
 
 /// Join: at once in an open community, as a pending request in an approval one. An
 /// invite-only community needs an invite link (403); banned accounts get 403.
-#[utoipa::path(post, path = "/api/v1/communities/{community_id}/join", tag = "communities", params(("community_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/join", tag = "communities", params(CommunityId), security(("bearer" = [])),
     responses((status = 200, body = Community), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn join(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
 ) -> ApiResult<Json<Community>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.join_community(&p, &id).await?))
 }
 
 /// Leave a community (the owner cannot: 409).
-#[utoipa::path(post, path = "/api/v1/communities/{community_id}/leave", tag = "communities", params(("community_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/leave", tag = "communities", params(CommunityId), security(("bearer" = [])),
     responses((status = 204, description = "left"), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn leave(
-    State(s): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&id, "community")?;
+async fn leave(State(s): State<AppState>, Auth(p): Auth, id: CommunityId) -> ApiResult<StatusCode> {
     s.app.leave_community(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Owner or admins: approve a pending request to join.
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/members/{account_id}/approve", tag = "communities",
-    params(("community_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    params(CommunityId, AccountId), security(("bearer" = [])),
     responses((status = 200, body = CommunityMember), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn approve(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, aid)): Path<(String, String)>,
+    id: CommunityId,
+    aid: AccountId,
 ) -> ApiResult<Json<CommunityMember>> {
-    let (id, aid) = (path_id(&id, "community")?, path_id(&aid, "account")?);
     Ok(Json(s.app.approve_member(&p, &id, &aid).await?))
 }
 
 /// Active members, in the order they joined, with who invited each. Visible to active
 /// members, and to everyone for open communities.
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}/members", tag = "communities", params(("community_id" = String, Path), PageParams),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/members", tag = "communities", params(CommunityId, PageParams),
     responses((status = 200, body = Page<CommunityMember>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn members(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<CommunityMember>>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.list_members(p.as_ref(), &id, q.parse()?).await?))
 }
 
@@ -196,15 +187,15 @@ pub struct RoleBody {
 
 /// Owner: make an active member an admin, or an admin a member again.
 #[utoipa::path(put, path = "/api/v1/communities/{community_id}/members/{account_id}/role", tag = "communities",
-    params(("community_id" = String, Path), ("account_id" = String, Path)), request_body = RoleBody, security(("bearer" = [])),
+    params(CommunityId, AccountId), request_body = RoleBody, security(("bearer" = [])),
     responses((status = 200, body = CommunityMember), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn set_role(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, aid)): Path<(String, String)>,
+    id: CommunityId,
+    aid: AccountId,
     ApiJson(b): ApiJson<RoleBody>,
 ) -> ApiResult<Json<CommunityMember>> {
-    let (id, aid) = (path_id(&id, "community")?, path_id(&aid, "account")?);
     Ok(Json(s.app.set_member_role(&p, &id, &aid, b.role).await?))
 }
 
@@ -216,15 +207,15 @@ pub struct FlagBody {
 
 /// Owner or admins: give or take the opinion-leader (意见领袖) badge.
 #[utoipa::path(put, path = "/api/v1/communities/{community_id}/members/{account_id}/opinion-leader", tag = "communities",
-    params(("community_id" = String, Path), ("account_id" = String, Path)), request_body = FlagBody, security(("bearer" = [])),
+    params(CommunityId, AccountId), request_body = FlagBody, security(("bearer" = [])),
     responses((status = 200, body = CommunityMember), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn set_opinion_leader(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, aid)): Path<(String, String)>,
+    id: CommunityId,
+    aid: AccountId,
     ApiJson(b): ApiJson<FlagBody>,
 ) -> ApiResult<Json<CommunityMember>> {
-    let (id, aid) = (path_id(&id, "community")?, path_id(&aid, "account")?);
     Ok(Json(
         s.app.set_opinion_leader(&p, &id, &aid, b.value).await?,
     ))
@@ -233,42 +224,42 @@ async fn set_opinion_leader(
 /// Owner or admins: remove an active member or turn down a pending request. Never the
 /// owner; an admin cannot remove another admin.
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/members/{account_id}/remove", tag = "communities",
-    params(("community_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    params(CommunityId, AccountId), security(("bearer" = [])),
     responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn remove(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, aid)): Path<(String, String)>,
+    id: CommunityId,
+    aid: AccountId,
 ) -> ApiResult<StatusCode> {
-    let (id, aid) = (path_id(&id, "community")?, path_id(&aid, "account")?);
     s.app.remove_member(&p, &id, &aid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Owner or admins: ban an account (member or not); it cannot join again, even by invite.
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/members/{account_id}/ban", tag = "communities",
-    params(("community_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    params(CommunityId, AccountId), security(("bearer" = [])),
     responses((status = 204, description = "banned"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn ban(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, aid)): Path<(String, String)>,
+    id: CommunityId,
+    aid: AccountId,
 ) -> ApiResult<StatusCode> {
-    let (id, aid) = (path_id(&id, "community")?, path_id(&aid, "account")?);
     s.app.ban_member(&p, &id, &aid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Owner or admins: lift a ban.
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/members/{account_id}/unban", tag = "communities",
-    params(("community_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    params(CommunityId, AccountId), security(("bearer" = [])),
     responses((status = 204, description = "ban lifted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn unban(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, aid)): Path<(String, String)>,
+    id: CommunityId,
+    aid: AccountId,
 ) -> ApiResult<StatusCode> {
-    let (id, aid) = (path_id(&id, "community")?, path_id(&aid, "account")?);
     s.app.unban_member(&p, &id, &aid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -284,16 +275,15 @@ pub struct NewInviteBody {
 
 /// Make an invite link. Any active member may in open and approval communities; only the
 /// owner and admins in invite-only ones. The code is shown only here.
-#[utoipa::path(post, path = "/api/v1/communities/{community_id}/invites", tag = "communities", params(("community_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/invites", tag = "communities", params(CommunityId),
     request_body = NewInviteBody, security(("bearer" = [])),
     responses((status = 201, body = CommunityInvite), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn create_invite(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiJson(b): ApiJson<NewInviteBody>,
 ) -> ApiResult<(StatusCode, Json<CommunityInvite>)> {
-    let id = path_id(&id, "community")?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -305,27 +295,26 @@ async fn create_invite(
 }
 
 /// Invite links: all for the owner and admins, your own for other members (no codes).
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}/invites", tag = "communities", params(("community_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/invites", tag = "communities", params(CommunityId), security(("bearer" = [])),
     responses((status = 200, body = Vec<CommunityInvite>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_invites(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
 ) -> ApiResult<Json<Vec<CommunityInvite>>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.list_invites(&p, &id).await?))
 }
 
 /// Withdraw an invite link (its inviter, the owner or admins).
 #[utoipa::path(post, path = "/api/v1/communities/{community_id}/invites/{invite_id}/revoke", tag = "communities",
-    params(("community_id" = String, Path), ("invite_id" = String, Path)), security(("bearer" = [])),
+    params(CommunityId, InviteId), security(("bearer" = [])),
     responses((status = 200, body = CommunityInvite), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_invite(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((id, iid)): Path<(String, String)>,
+    id: CommunityId,
+    iid: InviteId,
 ) -> ApiResult<Json<CommunityInvite>> {
-    let (id, iid) = (path_id(&id, "community")?, path_id(&iid, "invite")?);
     Ok(Json(s.app.revoke_invite(&p, &id, &iid).await?))
 }
 
@@ -336,7 +325,7 @@ async fn revoke_invite(
 async fn accept_invite(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Community>> {
     Ok(Json(s.app.accept_invite(&p, &code).await?))
 }
@@ -349,16 +338,15 @@ pub struct AnnouncementBody {
 }
 
 /// Owner or admins: post an announcement.
-#[utoipa::path(post, path = "/api/v1/communities/{community_id}/announcements", tag = "communities", params(("community_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/announcements", tag = "communities", params(CommunityId),
     request_body = AnnouncementBody, security(("bearer" = [])),
     responses((status = 201, body = Announcement), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn post_announcement(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiJson(b): ApiJson<AnnouncementBody>,
 ) -> ApiResult<(StatusCode, Json<Announcement>)> {
-    let id = path_id(&id, "community")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.post_announcement(&p, &id, &b.body).await?),
@@ -366,15 +354,14 @@ async fn post_announcement(
 }
 
 /// Announcements, newest first (active members).
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}/announcements", tag = "communities", params(("community_id" = String, Path), PageParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/announcements", tag = "communities", params(CommunityId, PageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<Announcement>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_announcements(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Announcement>>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.list_announcements(&p, &id, q.parse()?).await?))
 }
 
@@ -391,16 +378,15 @@ pub struct SplitBody {
 
 /// Owner: split chosen members out into a new sub-community (you own it). They leave this
 /// community and join the new one, keeping who invited them; all in one step.
-#[utoipa::path(post, path = "/api/v1/communities/{community_id}/split", tag = "communities", params(("community_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/communities/{community_id}/split", tag = "communities", params(CommunityId),
     request_body = SplitBody, security(("bearer" = [])),
     responses((status = 201, body = Community), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn split(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiJson(b): ApiJson<SplitBody>,
 ) -> ApiResult<(StatusCode, Json<Community>)> {
-    let id = path_id(&id, "community")?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -412,26 +398,24 @@ async fn split(
 }
 
 /// The communities split from this one.
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}/subcommunities", tag = "communities", params(("community_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/subcommunities", tag = "communities", params(CommunityId),
     responses((status = 200, body = Vec<Community>), (status = 404, body = Problem)))]
 async fn subcommunities(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: CommunityId,
 ) -> ApiResult<Json<Vec<Community>>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.subcommunities(p.as_ref(), &id).await?))
 }
 
 /// Owner or admins: every membership change, oldest first.
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}/history", tag = "communities", params(("community_id" = String, Path), PageParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/history", tag = "communities", params(CommunityId, PageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<HistoryEntry>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn history(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<HistoryEntry>>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(s.app.community_history(&p, &id, q.parse()?).await?))
 }

@@ -7,7 +7,7 @@
 //! repeat nor skip while posts, likes and comments arrive.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use kith_app::discovery::feed::{FeedCursor, FeedItem};
 use kith_app::discovery::recommend::{
     DiscoverySettings, RecommendedProduct, SocialProof, SuggestedPerson, Suggestions,
@@ -18,8 +18,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::ids::{ProductId, ProductMerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -58,15 +58,14 @@ async fn trusted_feed(
 /// three of their names (only friends who allow it), its reviews with your friends' first,
 /// and your friends' posts that tag it.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/products/{product_id}/social-proof", tag = "discovery",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)), security(("bearer" = [])),
+    params(ProductMerchantId, ProductId), security(("bearer" = [])),
     responses((status = 200, body = SocialProof), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn social_proof(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: ProductMerchantId,
+    pid: ProductId,
 ) -> ApiResult<Json<SocialProof>> {
-    let mid = path_id(&mid, "product")?;
-    let pid = path_id(&pid, "product")?;
     Ok(Json(s.app.social_proof(&p, &mid, &pid).await?))
 }
 

@@ -2,7 +2,7 @@
 //! data, joinable groups), and a member's seats.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::orders::Address;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, Seat, SeatInput};
@@ -12,8 +12,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, Auth};
+use crate::ids::{CampaignId, GroupId, MerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -57,17 +57,16 @@ pub struct CampaignBody {
 }
 
 /// Start a group-buy campaign on one of the merchant's SKUs (owner or manager).
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/group-campaigns", tag = "group-buy", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/group-campaigns", tag = "group-buy", params(MerchantId),
     request_body = CampaignBody, security(("bearer" = [])),
     responses((status = 201, body = Campaign), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_campaign(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<CampaignBody>,
 ) -> ApiResult<(StatusCode, Json<Campaign>)> {
-    let mid = path_id(&mid, "merchant")?;
     let input = CampaignInput {
         sku_id: b.sku_id,
         title: b.title,
@@ -89,38 +88,32 @@ async fn create_campaign(
 }
 
 /// A merchant's group-buy campaigns, newest first (public).
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/group-campaigns", tag = "group-buy", params(("merchant_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/group-campaigns", tag = "group-buy", params(MerchantId),
     responses((status = 200, body = Vec<Campaign>), (status = 404, body = Problem)))]
 async fn list_campaigns(
     State(s): State<AppState>,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<Campaign>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.group_campaigns(&mid).await?))
 }
 
 /// A group-buy campaign (public).
-#[utoipa::path(get, path = "/api/v1/group-campaigns/{campaign_id}", tag = "group-buy", params(("campaign_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/group-campaigns/{campaign_id}", tag = "group-buy", params(CampaignId),
     responses((status = 200, body = Campaign), (status = 404, body = Problem)))]
-async fn get_campaign(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Campaign>> {
-    let id = path_id(&id, "group-buy campaign")?;
+async fn get_campaign(State(s): State<AppState>, id: CampaignId) -> ApiResult<Json<Campaign>> {
     Ok(Json(s.app.group_campaign(&id).await?))
 }
 
 /// Stop a campaign: no new groups or seats; groups already gathering fail at their expiry
 /// unless they fill.
-#[utoipa::path(post, path = "/api/v1/group-campaigns/{campaign_id}/end", tag = "group-buy", params(("campaign_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/group-campaigns/{campaign_id}/end", tag = "group-buy", params(CampaignId),
     security(("bearer" = [])),
     responses((status = 200, body = Campaign), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn end_campaign(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CampaignId,
 ) -> ApiResult<Json<Campaign>> {
-    let id = path_id(&id, "group-buy campaign")?;
     Ok(Json(s.app.end_group_campaign(&p, &id).await?))
 }
 
@@ -147,7 +140,7 @@ impl From<SeatBody> for SeatInput {
 /// Open a group as its leader: the group and the leader's order to pay (at the leader
 /// price). The group becomes joinable, and its clock starts, once that order is paid; an
 /// unpaid leader's order lapses with the group.
-#[utoipa::path(post, path = "/api/v1/group-campaigns/{campaign_id}/groups", tag = "group-buy", params(("campaign_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/group-campaigns/{campaign_id}/groups", tag = "group-buy", params(CampaignId),
     request_body = SeatBody, security(("bearer" = [])),
     responses((status = 201, body = Seat), (status = 401, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "campaign not running, sold out, out of stock, or the member's limit reached", body = Problem),
@@ -155,10 +148,9 @@ impl From<SeatBody> for SeatInput {
 async fn open_group(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CampaignId,
     ApiJson(b): ApiJson<SeatBody>,
 ) -> ApiResult<(StatusCode, Json<Seat>)> {
-    let id = path_id(&id, "group-buy campaign")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.open_group(&p, &id, b.into()).await?),
@@ -166,38 +158,32 @@ async fn open_group(
 }
 
 /// Groups of a campaign that can be joined now, closest to completion first (public).
-#[utoipa::path(get, path = "/api/v1/group-campaigns/{campaign_id}/groups", tag = "group-buy", params(("campaign_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/group-campaigns/{campaign_id}/groups", tag = "group-buy", params(CampaignId),
     responses((status = 200, body = Vec<Group>), (status = 404, body = Problem)))]
-async fn joinable_groups(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Vec<Group>>> {
-    let id = path_id(&id, "group-buy campaign")?;
+async fn joinable_groups(State(s): State<AppState>, id: CampaignId) -> ApiResult<Json<Vec<Group>>> {
     Ok(Json(s.app.joinable_groups(&id).await?))
 }
 
 /// A group (public): seats paid and left, members' display names, time remaining.
-#[utoipa::path(get, path = "/api/v1/groups/{group_id}", tag = "group-buy", params(("group_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/groups/{group_id}", tag = "group-buy", params(GroupId),
     responses((status = 200, body = Group), (status = 404, body = Problem)))]
-async fn get_group(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Group>> {
-    let id = path_id(&id, "group")?;
+async fn get_group(State(s): State<AppState>, id: GroupId) -> ApiResult<Json<Group>> {
     Ok(Json(s.app.group(&id).await?))
 }
 
 /// Join a gathering group: a seat and its order to pay (at the group price), payable until
 /// the group's expiry. Refused (409, with the reason) when the group is full, expired,
 /// over, not yet opened, led by the caller, already joined, or the member's limit is reached.
-#[utoipa::path(post, path = "/api/v1/groups/{group_id}/join", tag = "group-buy", params(("group_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/groups/{group_id}/join", tag = "group-buy", params(GroupId),
     request_body = SeatBody, security(("bearer" = [])),
     responses((status = 201, body = Seat), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
               (status = 422, body = Problem)))]
 async fn join_group(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: GroupId,
     ApiJson(b): ApiJson<SeatBody>,
 ) -> ApiResult<(StatusCode, Json<Seat>)> {
-    let id = path_id(&id, "group")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.join_group(&p, &id, b.into()).await?),

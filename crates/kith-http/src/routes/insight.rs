@@ -3,7 +3,7 @@
 //! only its staff read them (403 for others, 404 for a community of another merchant).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use kith_app::insight::{
     CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
     RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion, TrafficPool, Window, parse_limit,
@@ -14,8 +14,8 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiQuery, Auth};
+use crate::ids::{CommunityId, MerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -67,16 +67,15 @@ fn community_param(raw: Option<&str>) -> Result<Option<String>, AppError> {
 
 /// Energy of each of the merchant's communities, highest first, with its factors Q, M, C.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/communities", tag = "insight",
-    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = Vec<CommunityEnergy>), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn communities(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<Vec<CommunityEnergy>>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -89,16 +88,16 @@ async fn communities(
 /// bought ÷ 5, M its members active in the window, C the mean number of distinct fellow
 /// members each active member interacted with.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/communities/{community_id}/energy", tag = "insight",
-    params(("merchant_id" = String, Path), ("community_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, CommunityId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = CommunityEnergy), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, description = "no such merchant, or not its community", body = Problem), (status = 422, body = Problem)))]
 async fn energy(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, cid)): Path<(String, String)>,
+    mid: MerchantId,
+    cid: CommunityId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<CommunityEnergy>> {
-    let (mid, cid) = (path_id(&mid, "merchant")?, path_id(&cid, "community")?);
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -110,15 +109,15 @@ async fn energy(
 /// The community's invite tree (fission): generations, branching, K-factor (accepted
 /// invites per member) and the members who brought the most people.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/communities/{community_id}/fission", tag = "insight",
-    params(("merchant_id" = String, Path), ("community_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, CommunityId), security(("bearer" = [])),
     responses((status = 200, body = FissionTree), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
 async fn fission(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, cid)): Path<(String, String)>,
+    mid: MerchantId,
+    cid: CommunityId,
 ) -> ApiResult<Json<FissionTree>> {
-    let (mid, cid) = (path_id(&mid, "merchant")?, path_id(&cid, "community")?);
     Ok(Json(
         s.app
             .insight_fission(InsightAccess::from(&p), &mid, &cid)
@@ -129,16 +128,16 @@ async fn fission(
 /// Proposed sub-communities: Louvain community detection on the interactions (follows,
 /// likes, comments, invites) among the community's members.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/communities/{community_id}/split", tag = "insight",
-    params(("merchant_id" = String, Path), ("community_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, CommunityId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = SplitSuggestion), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn split(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, cid)): Path<(String, String)>,
+    mid: MerchantId,
+    cid: CommunityId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<SplitSuggestion>> {
-    let (mid, cid) = (path_id(&mid, "merchant")?, path_id(&cid, "community")?);
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -150,16 +149,15 @@ async fn split(
 /// Repeat-purchase rate: buyers with ≥ 2 paid orders in the window ÷ buyers with ≥ 1, at
 /// the merchant or among one community's members.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/repeat-purchase", tag = "insight",
-    params(("merchant_id" = String, Path), ScopeQuery), security(("bearer" = [])),
+    params(MerchantId, ScopeQuery), security(("bearer" = [])),
     responses((status = 200, body = RepeatPurchase), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn repeat_purchase(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<ScopeQuery>,
 ) -> ApiResult<Json<RepeatPurchase>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     let cid = community_param(q.community_id.as_deref())?;
     if q.limit.is_some() {
@@ -175,16 +173,15 @@ async fn repeat_purchase(
 /// KOL / KOC ranking: personalised PageRank over the graph of follows and interactions,
 /// seeded on the merchant's pool (or one community), with three-hop reach (三度影响力).
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/kol", tag = "insight",
-    params(("merchant_id" = String, Path), ScopeQuery), security(("bearer" = [])),
+    params(MerchantId, ScopeQuery), security(("bearer" = [])),
     responses((status = 200, body = KolRanking), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn kol(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<ScopeQuery>,
 ) -> ApiResult<Json<KolRanking>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     let cid = community_param(q.community_id.as_deref())?;
     let limit = parse_limit(q.limit)?;
@@ -198,16 +195,15 @@ async fn kol(
 /// The private traffic pool: distinct members in the merchant's communities, one point
 /// per day over the window, replayed from the membership history.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/traffic-pool", tag = "insight",
-    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = TrafficPool), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn traffic_pool(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<TrafficPool>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -219,16 +215,15 @@ async fn traffic_pool(
 /// Rebuild the graph snapshot the KOL ranking and split suggestions read, now (it is
 /// otherwise rebuilt in the background when older than 10 minutes).
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/insight/refresh", tag = "insight",
-    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = SnapshotInfo), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn refresh(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<SnapshotInfo>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -253,16 +248,15 @@ pub struct FunnelQuery {
 /// Referral rate: orders attributed to a member (share link, content, bound referrer) ÷
 /// all paid orders in the window, and pool members who brought at least one ÷ members.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/referral", tag = "insight",
-    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = ReferralRate), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn referral(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<ReferralRate>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -274,16 +268,15 @@ async fn referral(
 /// Paid orders and net GMV (paid − refunded) by channel: direct, share link, content,
 /// group-buy, bound referrer.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/channels", tag = "insight",
-    params(("merchant_id" = String, Path), WindowQuery), security(("bearer" = [])),
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
     responses((status = 200, body = GmvByChannel), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn channels(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<WindowQuery>,
 ) -> ApiResult<Json<GmvByChannel>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     Ok(Json(
         s.app
@@ -294,16 +287,15 @@ async fn channels(
 
 /// Share funnel per sharer or per shared post: link visits → sign-ups → orders → GMV.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/share-funnel", tag = "insight",
-    params(("merchant_id" = String, Path), FunnelQuery), security(("bearer" = [])),
+    params(MerchantId, FunnelQuery), security(("bearer" = [])),
     responses((status = 200, body = ShareFunnel), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn share_funnel(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<FunnelQuery>,
 ) -> ApiResult<Json<ShareFunnel>> {
-    let mid = path_id(&mid, "merchant")?;
     let window = Window::parse(q.window_days)?;
     let by = FunnelBy::parse(q.by.as_deref())?;
     let limit = parse_limit(q.limit)?;
@@ -317,15 +309,14 @@ async fn share_funnel(
 /// The merchant's referrer-binding tree (锁客): generations, branching, K-factor and the
 /// members who brought the most people.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/binding-tree", tag = "insight",
-    params(("merchant_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = FissionTree), (status = 401, body = Problem), (status = 403, body = Problem),
               (status = 404, body = Problem)))]
 async fn binding_tree(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<FissionTree>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(
         s.app
             .insight_binding_tree(InsightAccess::from(&p), &mid)

@@ -2,7 +2,7 @@
 //! history. Staff only.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::inventory::{Adjustment, Location, StockLevel, StockMovement};
 use kith_app::platform::page::{Page, PageRequest};
@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::ids::MerchantId;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -33,29 +33,27 @@ pub struct WarehouseBody {
 
 /// Staff: where the merchant keeps stock: the default warehouse 主仓库, one location per
 /// offline store, and any extra warehouses.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/locations", tag = "inventory", params(("merchant_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/locations", tag = "inventory", params(MerchantId),
     security(("bearer" = [])),
     responses((status = 200, body = Vec<Location>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_locations(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<Location>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.list_locations(&p, &mid).await?))
 }
 
 /// Staff: another warehouse.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/locations", tag = "inventory", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/locations", tag = "inventory", params(MerchantId),
     request_body = WarehouseBody, security(("bearer" = [])),
     responses((status = 201, body = Location), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create_warehouse(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<WarehouseBody>,
 ) -> ApiResult<(StatusCode, Json<Location>)> {
-    let mid = path_id(&mid, "merchant")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.create_warehouse(&p, &mid, &b.name).await?),
@@ -76,16 +74,15 @@ pub struct AdjustmentBody {
 
 /// Staff: stock in or out at one location. Taking out more than is on hand and unreserved
 /// is refused (409, field `delta`) and changes nothing.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stock/adjustments", tag = "inventory", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stock/adjustments", tag = "inventory", params(MerchantId),
     request_body = AdjustmentBody, security(("bearer" = [])),
     responses((status = 201, body = StockLevel), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn adjust(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<AdjustmentBody>,
 ) -> ApiResult<(StatusCode, Json<StockLevel>)> {
-    let mid = path_id(&mid, "merchant")?;
     let adj = Adjustment {
         sku_id: b.sku_id,
         location_id: b.location_id,
@@ -122,32 +119,30 @@ impl StockQuery {
 }
 
 /// Staff: stock levels (on hand, reserved, available) per SKU and location.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stock", tag = "inventory", params(("merchant_id" = String, Path), StockQuery),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stock", tag = "inventory", params(MerchantId, StockQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<StockLevel>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_stock(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<StockQuery>,
 ) -> ApiResult<Json<Page<StockLevel>>> {
-    let mid = path_id(&mid, "merchant")?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let (sku, loc) = q.filters();
     Ok(Json(s.app.list_stock(&p, &mid, sku, loc, page).await?))
 }
 
 /// Staff: the history of stock changes, newest first.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stock/movements", tag = "inventory", params(("merchant_id" = String, Path), StockQuery),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stock/movements", tag = "inventory", params(MerchantId, StockQuery),
     security(("bearer" = [])),
     responses((status = 200, body = Page<StockMovement>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn list_movements(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<StockQuery>,
 ) -> ApiResult<Json<Page<StockMovement>>> {
-    let mid = path_id(&mid, "merchant")?;
     let page = PageRequest::parse(q.limit, q.cursor.as_deref())?;
     let (sku, loc) = q.filters();
     Ok(Json(

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kith_app::social::media::{MAX_UPLOAD_BYTES, Media, MediaFile, Variant};
@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::extract::Auth;
+use crate::extract::{ApiPath, Auth};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -105,7 +105,7 @@ fn serve(file: MediaFile, etag: &str, headers: &HeaderMap) -> Response {
     responses((status = 200, description = "the image", content_type = "image/*"), (status = 304, description = "not modified"), (status = 404, body = Problem)))]
 async fn original(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let file = s.app.media_file(&id, Variant::Original).await?;
@@ -117,7 +117,7 @@ async fn original(
     responses((status = 200, description = "the thumbnail", content_type = "image/jpeg"), (status = 304, description = "not modified"), (status = 404, body = Problem)))]
 async fn thumb(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let file = s.app.media_file(&id, Variant::Thumb).await?;

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::platform::merchants::{
     CommerceSettings, Invitation, Merchant, MerchantInput, StaffMember,
@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::ids::{InvitationId, ManagerId, MerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -31,29 +31,27 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Staff: the merchant's commerce settings (shipping fee rule, order clocks).
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/settings", tag = "merchants", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/settings", tag = "merchants", params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = CommerceSettings), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn get_settings(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
 ) -> ApiResult<Json<CommerceSettings>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.commerce_settings(&p, &id).await?))
 }
 
 /// Staff: replace the commerce settings (send every field). Orders already placed keep
 /// their deadlines.
-#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/settings", tag = "merchants", params(("merchant_id" = String, Path)),
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/settings", tag = "merchants", params(MerchantId),
     request_body = CommerceSettings, security(("bearer" = [])),
     responses((status = 200, body = CommerceSettings), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn put_settings(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
     ApiJson(b): ApiJson<CommerceSettings>,
 ) -> ApiResult<Json<CommerceSettings>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.set_commerce_settings(&p, &id, b).await?))
 }
 
@@ -119,28 +117,26 @@ async fn list(
 }
 
 /// A merchant's profile: public once approved; before that, staff and admins only.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}", tag = "merchants", params(("merchant_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}", tag = "merchants", params(MerchantId),
     responses((status = 200, body = Merchant), (status = 404, body = Problem)))]
 async fn get_one(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: MerchantId,
 ) -> ApiResult<Json<Merchant>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.get_merchant(p.as_ref(), &id).await?))
 }
 
 /// Staff: change the profile. Fields left out are unchanged.
-#[utoipa::path(patch, path = "/api/v1/merchants/{merchant_id}", tag = "merchants", params(("merchant_id" = String, Path)),
+#[utoipa::path(patch, path = "/api/v1/merchants/{merchant_id}", tag = "merchants", params(MerchantId),
     request_body = MerchantBody, security(("bearer" = [])),
     responses((status = 200, body = Merchant), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
     ApiJson(b): ApiJson<MerchantBody>,
 ) -> ApiResult<Json<Merchant>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.update_merchant(&p, &id, b.into()).await?))
 }
 
@@ -152,68 +148,64 @@ pub struct DecisionBody {
 }
 
 /// Platform admins: approve a pending application.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/approve", tag = "merchants", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/approve", tag = "merchants", params(MerchantId),
     request_body = DecisionBody, security(("bearer" = [])),
     responses((status = 200, body = Merchant), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, description = "not pending", body = Problem)))]
 async fn approve(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> ApiResult<Json<Merchant>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.decide_merchant(&p, &id, true, b.reason).await?))
 }
 
 /// Platform admins: reject a pending application with a reason.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/reject", tag = "merchants", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/reject", tag = "merchants", params(MerchantId),
     request_body = DecisionBody, security(("bearer" = [])),
     responses((status = 200, body = Merchant), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn reject(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> ApiResult<Json<Merchant>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.decide_merchant(&p, &id, false, b.reason).await?))
 }
 
 /// Staff: the merchant's owner and managers.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/staff", tag = "merchants", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/staff", tag = "merchants", params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = Vec<StaffMember>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_staff(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
 ) -> ApiResult<Json<Vec<StaffMember>>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.list_staff(&p, &id).await?))
 }
 
 /// The owner removes a manager.
 #[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/staff/{account_id}", tag = "merchants",
-    params(("merchant_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, ManagerId), security(("bearer" = [])),
     responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn remove_staff(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, aid)): Path<(String, String)>,
+    mid: MerchantId,
+    aid: ManagerId,
 ) -> ApiResult<StatusCode> {
-    let (mid, aid) = (path_id(&mid, "merchant")?, path_id(&aid, "manager")?);
     s.app.remove_staff(&p, &mid, &aid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The owner invites a manager. The response carries the one-time `code` to pass on.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/invitations", tag = "merchants", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/invitations", tag = "merchants", params(MerchantId), security(("bearer" = [])),
     responses((status = 201, body = Invitation), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn invite_manager(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    let id = path_id(&id, "merchant")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.invite_manager(&p, &id).await?),
@@ -221,27 +213,26 @@ async fn invite_manager(
 }
 
 /// Staff: the merchant's invitations (manager and clerk), newest first, without codes.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/invitations", tag = "merchants", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/invitations", tag = "merchants", params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Invitation>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_invitations(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: MerchantId,
 ) -> ApiResult<Json<Vec<Invitation>>> {
-    let id = path_id(&id, "merchant")?;
     Ok(Json(s.app.list_invitations(&p, &id).await?))
 }
 
 /// Withdraw an unused invitation.
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/invitations/{invitation_id}/revoke", tag = "merchants",
-    params(("merchant_id" = String, Path), ("invitation_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, InvitationId), security(("bearer" = [])),
     responses((status = 200, body = Invitation), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn revoke_invitation(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, iid)): Path<(String, String)>,
+    mid: MerchantId,
+    iid: InvitationId,
 ) -> ApiResult<Json<Invitation>> {
-    let (mid, iid) = (path_id(&mid, "merchant")?, path_id(&iid, "invitation")?);
     Ok(Json(s.app.revoke_invitation(&p, &mid, &iid).await?))
 }
 

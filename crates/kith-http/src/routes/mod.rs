@@ -2,6 +2,10 @@
 //! use case, shape the response. Each is annotated for the OpenAPI document, and routes
 //! are registered through `utoipa_axum::routes!`, so a route cannot exist without its
 //! documentation.
+//!
+//! Ids in a path are typed extractors from [`crate::ids`] (`oid: OrderId`), named in the
+//! handler's signature and in its `params(...)`: a non-UUID id is a 404 before the handler
+//! runs, and the document says `format: uuid`.
 
 pub mod accounts;
 pub mod catalog;
@@ -24,23 +28,6 @@ pub mod sharing;
 pub mod stores;
 pub mod tiers;
 pub mod webhooks;
-
-use axum::http::StatusCode;
-
-use crate::problem::{ApiError, Problem};
-
-/// A path id that is not a UUID cannot name anything: 404, before it reaches storage.
-pub fn path_id(raw: &str, what: &'static str) -> Result<String, ApiError> {
-    kith_app::platform::ids::parse_id(raw).ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
-            "Not found",
-            format!("{what} not found"),
-        )
-        .into()
-    })
-}
 
 /// Tags, in the order the reference page shows them.
 pub const TAGS: &[(&str, &str)] = &[

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::cart::CartItem;
 use kith_app::commerce::orders::{Address, CheckoutInput, Order, OrderEvent};
@@ -11,8 +11,8 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::ids::{MerchantId, OrderId, SkuId, StoreId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -36,14 +36,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The caller's cart at a merchant, priced for their tier now.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/cart", tag = "orders", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/cart", tag = "orders", params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = Vec<CartItem>), (status = 401, body = Problem)))]
 async fn get_cart(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<CartItem>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.cart(&p, &mid).await?))
 }
 
@@ -56,15 +55,15 @@ pub struct CartItemBody {
 
 /// Set a SKU's quantity in the cart (0 removes it).
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/cart/items/{sku_id}", tag = "orders",
-    params(("merchant_id" = String, Path), ("sku_id" = String, Path)), request_body = CartItemBody, security(("bearer" = [])),
+    params(MerchantId, SkuId), request_body = CartItemBody, security(("bearer" = [])),
     responses((status = 200, body = Vec<CartItem>), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn set_cart_item(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid)): Path<(String, String)>,
+    mid: MerchantId,
+    sid: SkuId,
     ApiJson(b): ApiJson<CartItemBody>,
 ) -> ApiResult<Json<Vec<CartItem>>> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "sku")?);
     Ok(Json(s.app.set_cart_item(&p, &mid, &sid, b.quantity).await?))
 }
 
@@ -91,16 +90,15 @@ pub struct CheckoutBody {
 /// Check out: an order awaiting payment, with stock reserved and prices of the buyer's
 /// tier. Unpaid orders are cancelled after the merchant's timeout (default 30 min).
 /// Accepts `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/checkout", tag = "orders", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/checkout", tag = "orders", params(MerchantId),
     request_body = CheckoutBody, security(("bearer" = [])),
     responses((status = 201, body = Order), (status = 409, description = "not enough stock", body = Problem), (status = 422, body = Problem)))]
 async fn checkout(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<CheckoutBody>,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
-    let mid = path_id(&mid, "merchant")?;
     let input = CheckoutInput {
         delivery: b.delivery,
         pickup_store_id: b.pickup_store_id,
@@ -127,26 +125,24 @@ async fn my_orders(
 }
 
 /// An order (its buyer, or its merchant's staff).
-#[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}", tag = "orders", params(OrderId), security(("bearer" = [])),
     responses((status = 200, body = Order), (status = 404, body = Problem)))]
 async fn get_order(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(oid): Path<String>,
+    oid: OrderId,
 ) -> ApiResult<Json<Order>> {
-    let oid = path_id(&oid, "order")?;
     Ok(Json(s.app.get_order(&p, &oid).await?))
 }
 
 /// Every transition of an order, with time and actor.
-#[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/orders/{order_id}/events", tag = "orders", params(OrderId), security(("bearer" = [])),
     responses((status = 200, body = Vec<OrderEvent>), (status = 404, body = Problem)))]
 async fn order_events(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(oid): Path<String>,
+    oid: OrderId,
 ) -> ApiResult<Json<Vec<OrderEvent>>> {
-    let oid = path_id(&oid, "order")?;
     Ok(Json(s.app.order_events(&p, &oid).await?))
 }
 
@@ -166,15 +162,14 @@ pub struct PayResult {
 
 /// Pay an order: `wallet` pays at once from the prepaid balance; `sandbox` returns a
 /// payment whose `pay_url` the payer confirms on. Accepts `Idempotency-Key`.
-#[utoipa::path(post, path = "/api/v1/orders/{order_id}/pay", tag = "orders", params(("order_id" = String, Path)), request_body = PayBody, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/pay", tag = "orders", params(OrderId), request_body = PayBody, security(("bearer" = [])),
     responses((status = 200, body = PayResult), (status = 404, body = Problem), (status = 409, description = "not payable, or insufficient wallet balance", body = Problem)))]
 async fn pay(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(oid): Path<String>,
+    oid: OrderId,
     ApiJson(b): ApiJson<PayBody>,
 ) -> ApiResult<Json<PayResult>> {
-    let oid = path_id(&oid, "order")?;
     Ok(Json(match b.provider {
         kith_app::commerce::payments::Provider::Wallet => PayResult {
             order: Some(s.app.pay_with_wallet(&p, &oid).await?),
@@ -188,26 +183,20 @@ async fn pay(
 }
 
 /// The buyer cancels an unpaid order; its stock is released.
-#[utoipa::path(post, path = "/api/v1/orders/{order_id}/cancel", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/cancel", tag = "orders", params(OrderId), security(("bearer" = [])),
     responses((status = 200, body = Order), (status = 404, body = Problem), (status = 409, body = Problem)))]
-async fn cancel(
-    State(s): State<AppState>,
-    Auth(p): Auth,
-    Path(oid): Path<String>,
-) -> ApiResult<Json<Order>> {
-    let oid = path_id(&oid, "order")?;
+async fn cancel(State(s): State<AppState>, Auth(p): Auth, oid: OrderId) -> ApiResult<Json<Order>> {
     Ok(Json(s.app.cancel_order(&p, &oid).await?))
 }
 
 /// The buyer confirms receipt of a shipped order.
-#[utoipa::path(post, path = "/api/v1/orders/{order_id}/confirm-receipt", tag = "orders", params(("order_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/orders/{order_id}/confirm-receipt", tag = "orders", params(OrderId), security(("bearer" = [])),
     responses((status = 200, body = Order), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn confirm_receipt(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(oid): Path<String>,
+    oid: OrderId,
 ) -> ApiResult<Json<Order>> {
-    let oid = path_id(&oid, "order")?;
     Ok(Json(s.app.confirm_receipt(&p, &oid).await?))
 }
 
@@ -221,15 +210,14 @@ pub struct MerchantOrdersQuery {
 }
 
 /// Staff: the merchant's orders, newest first.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/orders", tag = "orders", params(("merchant_id" = String, Path), MerchantOrdersQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/orders", tag = "orders", params(MerchantId, MerchantOrdersQuery), security(("bearer" = [])),
     responses((status = 200, body = Page<Order>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn merchant_orders(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<MerchantOrdersQuery>,
 ) -> ApiResult<Json<Page<Order>>> {
-    let mid = path_id(&mid, "merchant")?;
     let page = PageParams {
         limit: q.limit,
         cursor: q.cursor,
@@ -248,15 +236,15 @@ pub struct ShipBody {
 
 /// Staff: ship an order (stock is committed; receipt auto-confirms after the merchant's days).
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/ship", tag = "orders",
-    params(("merchant_id" = String, Path), ("order_id" = String, Path)), request_body = ShipBody, security(("bearer" = [])),
+    params(MerchantId, OrderId), request_body = ShipBody, security(("bearer" = [])),
     responses((status = 200, body = Order), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn ship(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, oid)): Path<(String, String)>,
+    mid: MerchantId,
+    oid: OrderId,
     ApiJson(b): ApiJson<ShipBody>,
 ) -> ApiResult<Json<Order>> {
-    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
     Ok(Json(
         s.app
             .ship_order(&p, &mid, &oid, &b.carrier, &b.tracking_no)
@@ -266,14 +254,14 @@ async fn ship(
 
 /// Staff: a pickup order is ready at its store; a one-time code is issued to the buyer.
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/ready", tag = "orders",
-    params(("merchant_id" = String, Path), ("order_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, OrderId), security(("bearer" = [])),
     responses((status = 200, body = Order), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn ready(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, oid)): Path<(String, String)>,
+    mid: MerchantId,
+    oid: OrderId,
 ) -> ApiResult<Json<Order>> {
-    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
     Ok(Json(s.app.mark_ready_for_pickup(&p, &mid, &oid).await?))
 }
 
@@ -295,15 +283,15 @@ pub struct RefundBody {
 
 /// Staff: refund an order, fully or per line, back through the provider that took the money.
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds", tag = "orders",
-    params(("merchant_id" = String, Path), ("order_id" = String, Path)), request_body = RefundBody, security(("bearer" = [])),
+    params(MerchantId, OrderId), request_body = RefundBody, security(("bearer" = [])),
     responses((status = 201, body = Refund), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn refund(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, oid)): Path<(String, String)>,
+    mid: MerchantId,
+    oid: OrderId,
     ApiJson(b): ApiJson<RefundBody>,
 ) -> ApiResult<(StatusCode, Json<Refund>)> {
-    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
     let lines = b
         .lines
         .map(|ls| ls.into_iter().map(|l| (l.line_no, l.quantity)).collect());
@@ -315,14 +303,14 @@ async fn refund(
 
 /// An order's refunds (its buyer or staff).
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds", tag = "orders",
-    params(("merchant_id" = String, Path), ("order_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, OrderId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Refund>), (status = 404, body = Problem)))]
 async fn list_refunds(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, oid)): Path<(String, String)>,
+    mid: MerchantId,
+    oid: OrderId,
 ) -> ApiResult<Json<Vec<Refund>>> {
-    let (mid, oid) = (path_id(&mid, "merchant")?, path_id(&oid, "order")?);
     Ok(Json(s.app.list_refunds(&p, &mid, &oid).await?))
 }
 
@@ -334,27 +322,25 @@ pub struct RedeemBody {
 }
 
 /// Clerks: redeem a pickup code at their store (once; not at another store; not after a refund).
-#[utoipa::path(post, path = "/api/v1/clerk/stores/{store_id}/pickups/redeem", tag = "orders", params(("store_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/clerk/stores/{store_id}/pickups/redeem", tag = "orders", params(StoreId),
     request_body = RedeemBody, security(("bearer" = [])),
     responses((status = 200, body = Order), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn redeem(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(sid): Path<String>,
+    sid: StoreId,
     ApiJson(b): ApiJson<RedeemBody>,
 ) -> ApiResult<Json<Order>> {
-    let sid = path_id(&sid, "store")?;
     Ok(Json(s.app.redeem_pickup(&p, &sid, &b.code).await?))
 }
 
 /// Clerks: orders waiting at their store, and those picked up in the last day.
-#[utoipa::path(get, path = "/api/v1/clerk/stores/{store_id}/pickups", tag = "orders", params(("store_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/clerk/stores/{store_id}/pickups", tag = "orders", params(StoreId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Order>), (status = 403, body = Problem)))]
 async fn pickups(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(sid): Path<String>,
+    sid: StoreId,
 ) -> ApiResult<Json<Vec<Order>>> {
-    let sid = path_id(&sid, "store")?;
     Ok(Json(s.app.store_pickups(&p, &sid).await?))
 }

@@ -1,6 +1,6 @@
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect};
 use kith_app::commerce::fulfilment::TrackingOutcome;
@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
-use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, PageParams};
+use crate::ids::PaymentId;
 use crate::problem::{ApiResult, Problem};
 use crate::reference::escape;
 use crate::state::AppState;
@@ -69,14 +69,13 @@ async fn topup(
 }
 
 /// A payment the caller made.
-#[utoipa::path(get, path = "/api/v1/payments/{payment_id}", tag = "payments", params(("payment_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/payments/{payment_id}", tag = "payments", params(PaymentId), security(("bearer" = [])),
     responses((status = 200, body = Payment), (status = 404, body = Problem)))]
 async fn get_payment(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(pid): Path<String>,
+    pid: PaymentId,
 ) -> ApiResult<Json<Payment>> {
-    let pid = path_id(&pid, "payment")?;
     Ok(Json(s.app.get_payment(&p, &pid).await?))
 }
 
@@ -92,7 +91,7 @@ pub struct CallbackAnswer {
     responses((status = 200, body = CallbackAnswer), (status = 401, description = "bad or stale signature", body = Problem), (status = 404, body = Problem), (status = 422, description = "amount mismatch or malformed", body = Problem)))]
 async fn callback(
     State(s): State<AppState>,
-    Path(provider): Path<String>,
+    ApiPath(provider): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<CallbackAnswer>> {
@@ -115,7 +114,7 @@ pub struct TrackingAnswer {
     responses((status = 200, body = TrackingAnswer), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn carrier_callback(
     State(s): State<AppState>,
-    Path(carrier): Path<String>,
+    ApiPath(carrier): ApiPath<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<TrackingAnswer>> {
@@ -136,13 +135,9 @@ async fn audit(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Audit
 }
 
 /// The sandbox gateway's pay page (a stand-in for a real gateway's checkout page).
-#[utoipa::path(get, path = "/sandbox/pay/{payment_id}", tag = "sandbox", params(("payment_id" = String, Path)),
+#[utoipa::path(get, path = "/sandbox/pay/{payment_id}", tag = "sandbox", params(PaymentId),
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem)))]
-async fn sandbox_page(
-    State(s): State<AppState>,
-    Path(pid): Path<String>,
-) -> ApiResult<Html<String>> {
-    let pid = path_id(&pid, "payment")?;
+async fn sandbox_page(State(s): State<AppState>, pid: PaymentId) -> ApiResult<Html<String>> {
     let p = s.app.sandbox_payment(&pid).await?;
     let amount = kith_domain::Fen::new(p.amount_fen).to_string();
     let action = if p.status == "pending" {
@@ -171,15 +166,14 @@ pub struct ConfirmForm {
 
 /// The sandbox gateway confirms (or fails) a payment: it calls kith's payment webhook with
 /// a signed callback, then shows the result.
-#[utoipa::path(post, path = "/sandbox/pay/{payment_id}/confirm", tag = "sandbox", params(("payment_id" = String, Path)),
+#[utoipa::path(post, path = "/sandbox/pay/{payment_id}/confirm", tag = "sandbox", params(PaymentId),
     request_body(content = ConfirmForm, content_type = "application/x-www-form-urlencoded"),
     responses((status = 303, description = "back to the pay page"), (status = 404, body = Problem), (status = 502, body = Problem)))]
 async fn sandbox_confirm(
     State(s): State<AppState>,
-    Path(pid): Path<String>,
+    pid: PaymentId,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let pid = path_id(&pid, "payment")?;
     let form: ConfirmForm = serde_urlencoded::from_bytes(&body)
         .or_else(|_| crate::extract::parse_json(&body))
         .map_err(|_| {

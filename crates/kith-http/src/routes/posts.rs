@@ -2,7 +2,7 @@
 //! account's, a community's, the feed). A post the caller may not see is 404 everywhere.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::platform::page::Page;
 use kith_app::social::posts::{
@@ -14,8 +14,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::ids::{AccountId, CommentId, CommunityId, PostId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -75,14 +75,13 @@ async fn create(
 }
 
 /// A post, if its visibility lets the caller see it (404 otherwise).
-#[utoipa::path(get, path = "/api/v1/posts/{post_id}", tag = "posts", params(("post_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/posts/{post_id}", tag = "posts", params(PostId),
     responses((status = 200, body = Post), (status = 404, body = Problem)))]
 async fn get_one(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: PostId,
 ) -> ApiResult<Json<Post>> {
-    let id = path_id(&id, "post")?;
     Ok(Json(s.app.get_post(p.as_ref(), &id).await?))
 }
 
@@ -100,16 +99,15 @@ pub struct PostPatchBody {
 }
 
 /// The author edits their post; fields left out are unchanged.
-#[utoipa::path(patch, path = "/api/v1/posts/{post_id}", tag = "posts", params(("post_id" = String, Path)),
+#[utoipa::path(patch, path = "/api/v1/posts/{post_id}", tag = "posts", params(PostId),
     request_body = PostPatchBody, security(("bearer" = [])),
     responses((status = 200, body = Post), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiJson(b): ApiJson<PostPatchBody>,
 ) -> ApiResult<Json<Post>> {
-    let id = path_id(&id, "post")?;
     let patch = PostPatch {
         body: b.body,
         visibility: b.visibility,
@@ -121,52 +119,36 @@ async fn update(
 }
 
 /// The author deletes their post.
-#[utoipa::path(delete, path = "/api/v1/posts/{post_id}", tag = "posts", params(("post_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/posts/{post_id}", tag = "posts", params(PostId), security(("bearer" = [])),
     responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
-async fn delete(
-    State(s): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<StatusCode> {
-    let id = path_id(&id, "post")?;
+async fn delete(State(s): State<AppState>, Auth(p): Auth, id: PostId) -> ApiResult<StatusCode> {
     s.app.delete_post(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Like a post (liking twice changes nothing).
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/like", tag = "posts", params(("post_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/like", tag = "posts", params(PostId), security(("bearer" = [])),
     responses((status = 200, body = Post), (status = 404, body = Problem)))]
-async fn like(
-    State(s): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Post>> {
-    let id = path_id(&id, "post")?;
+async fn like(State(s): State<AppState>, Auth(p): Auth, id: PostId) -> ApiResult<Json<Post>> {
     Ok(Json(s.app.like_post(&p, &id).await?))
 }
 
 /// Take a like back (nothing to take back changes nothing).
-#[utoipa::path(delete, path = "/api/v1/posts/{post_id}/like", tag = "posts", params(("post_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/posts/{post_id}/like", tag = "posts", params(PostId), security(("bearer" = [])),
     responses((status = 200, body = Post), (status = 404, body = Problem)))]
-async fn unlike(
-    State(s): State<AppState>,
-    Auth(p): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Post>> {
-    let id = path_id(&id, "post")?;
+async fn unlike(State(s): State<AppState>, Auth(p): Auth, id: PostId) -> ApiResult<Json<Post>> {
     Ok(Json(s.app.unlike_post(&p, &id).await?))
 }
 
 /// Who liked a post, newest first (likers blocked with the caller are left out).
-#[utoipa::path(get, path = "/api/v1/posts/{post_id}/likes", tag = "posts", params(("post_id" = String, Path), PageParams),
+#[utoipa::path(get, path = "/api/v1/posts/{post_id}/likes", tag = "posts", params(PostId, PageParams),
     responses((status = 200, body = Page<Like>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn likes(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Like>>> {
-    let id = path_id(&id, "post")?;
     Ok(Json(s.app.list_likes(p.as_ref(), &id, q.parse()?).await?))
 }
 
@@ -180,16 +162,15 @@ pub struct CommentBody {
 }
 
 /// Comment on a post, or reply to a top-level comment.
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/comments", tag = "posts", params(("post_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/comments", tag = "posts", params(PostId),
     request_body = CommentBody, security(("bearer" = [])),
     responses((status = 201, body = Comment), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn add_comment(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiJson(b): ApiJson<CommentBody>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let id = path_id(&id, "post")?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -201,29 +182,27 @@ async fn add_comment(
 }
 
 /// A post's comments: top-level oldest first, each with its replies.
-#[utoipa::path(get, path = "/api/v1/posts/{post_id}/comments", tag = "posts", params(("post_id" = String, Path), PageParams),
+#[utoipa::path(get, path = "/api/v1/posts/{post_id}/comments", tag = "posts", params(PostId, PageParams),
     responses((status = 200, body = Page<Comment>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn comments(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Comment>>> {
-    let id = path_id(&id, "post")?;
     Ok(Json(
         s.app.list_comments(p.as_ref(), &id, q.parse()?).await?,
     ))
 }
 
 /// Delete a comment (and the replies under it): its author or the post's author.
-#[utoipa::path(delete, path = "/api/v1/comments/{comment_id}", tag = "posts", params(("comment_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/v1/comments/{comment_id}", tag = "posts", params(CommentId), security(("bearer" = [])),
     responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete_comment(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: CommentId,
 ) -> ApiResult<StatusCode> {
-    let id = path_id(&id, "comment")?;
     s.app.delete_comment(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -235,16 +214,15 @@ pub struct ShareBody {
 }
 
 /// Record that the caller shared a post.
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/shares", tag = "posts", params(("post_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/shares", tag = "posts", params(PostId),
     request_body = ShareBody, security(("bearer" = [])),
     responses((status = 201, body = Share), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn share(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiJson(b): ApiJson<ShareBody>,
 ) -> ApiResult<(StatusCode, Json<Share>)> {
-    let id = path_id(&id, "post")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.share_post(&p, &id, b.channel).await?),
@@ -299,16 +277,15 @@ pub struct HideBody {
 
 /// Moderators hide a post: its community's owner and admins, its community's merchant's
 /// staff, platform admins. Only its author still sees it.
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/hide", tag = "posts", params(("post_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/hide", tag = "posts", params(PostId),
     request_body = HideBody, security(("bearer" = [])),
     responses((status = 200, body = Moderation), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn hide(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiJson(b): ApiJson<HideBody>,
 ) -> ApiResult<Json<Moderation>> {
-    let id = path_id(&id, "post")?;
     Ok(Json(s.app.hide_post(&p, &id, &b.reason).await?))
 }
 
@@ -319,44 +296,41 @@ pub struct UnhideBody {
 }
 
 /// Moderators restore a hidden post (one a platform admin hid, only a platform admin).
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/unhide", tag = "posts", params(("post_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/unhide", tag = "posts", params(PostId),
     request_body = UnhideBody, security(("bearer" = [])),
     responses((status = 200, body = Moderation), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn unhide(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(id): Path<String>,
+    id: PostId,
     ApiJson(b): ApiJson<UnhideBody>,
 ) -> ApiResult<Json<Moderation>> {
-    let id = path_id(&id, "post")?;
     Ok(Json(s.app.unhide_post(&p, &id, b.reason.as_deref()).await?))
 }
 
 /// An account's posts that the caller may see, newest first.
-#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/posts", tag = "posts", params(("account_id" = String, Path), PageParams),
+#[utoipa::path(get, path = "/api/v1/accounts/{account_id}/posts", tag = "posts", params(AccountId, PageParams),
     responses((status = 200, body = Page<Post>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn account_posts(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: AccountId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Post>>> {
-    let id = path_id(&id, "account")?;
     Ok(Json(
         s.app.account_posts(p.as_ref(), &id, q.parse()?).await?,
     ))
 }
 
 /// A community's posts, newest first, for its active members.
-#[utoipa::path(get, path = "/api/v1/communities/{community_id}/posts", tag = "posts", params(("community_id" = String, Path), PageParams),
+#[utoipa::path(get, path = "/api/v1/communities/{community_id}/posts", tag = "posts", params(CommunityId, PageParams),
     responses((status = 200, body = Page<Post>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn community_posts(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(id): Path<String>,
+    id: CommunityId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Post>>> {
-    let id = path_id(&id, "community")?;
     Ok(Json(
         s.app.community_posts(p.as_ref(), &id, q.parse()?).await?,
     ))

@@ -2,7 +2,7 @@
 //! once by the merchant, listed and aggregated per product for anyone.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::platform::page::Page;
 use kith_app::social::reviews::{Rating, Review, ReviewInput};
@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
-use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::ids::{MerchantId, OrderId, ProductId, ReviewId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -22,6 +22,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(reply))
         .routes(routes!(product_reviews))
         .routes(routes!(product_rating))
+}
+
+/// The line segment of a review path, parsed by [`line_no`].
+#[derive(Debug, Deserialize)]
+pub struct LineNo {
+    pub line_no: String,
 }
 
 /// A line number in a path: a positive integer, or nothing is found.
@@ -56,17 +62,17 @@ pub struct ReviewBody {
 /// Review a line of one of the caller's completed orders (after the after-sale window).
 /// One review per line; marked as a verified purchase. Accepts `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/orders/{order_id}/lines/{line_no}/review", tag = "reviews",
-    params(("order_id" = String, Path), ("line_no" = i64, Path)), request_body = ReviewBody, security(("bearer" = [])),
+    params(OrderId, ("line_no" = i64, Path)), request_body = ReviewBody, security(("bearer" = [])),
     responses((status = 201, body = Review), (status = 401, body = Problem), (status = 404, description = "not the caller's order, or no such line", body = Problem),
               (status = 409, description = "the order is not completed, the line was refunded, or it has a review already", body = Problem),
               (status = 422, body = Problem)))]
 async fn create_review(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((oid, line)): Path<(String, String)>,
+    oid: OrderId,
+    ApiPath(LineNo { line_no: line }): ApiPath<LineNo>,
     ApiJson(b): ApiJson<ReviewBody>,
 ) -> ApiResult<(StatusCode, Json<Review>)> {
-    let oid = path_id(&oid, "order")?;
     let line = line_no(&line)?;
     let input = ReviewInput {
         rating: b.rating,
@@ -88,31 +94,31 @@ pub struct ReplyBody {
 
 /// The merchant's staff answer a review of one of its products. Once.
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/reviews/{review_id}/reply", tag = "reviews",
-    params(("merchant_id" = String, Path), ("review_id" = String, Path)), request_body = ReplyBody, security(("bearer" = [])),
+    params(MerchantId, ReviewId), request_body = ReplyBody, security(("bearer" = [])),
     responses((status = 200, body = Review), (status = 403, body = Problem), (status = 404, body = Problem),
               (status = 409, description = "already answered", body = Problem), (status = 422, body = Problem)))]
 async fn reply(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, rid)): Path<(String, String)>,
+    mid: MerchantId,
+    rid: ReviewId,
     ApiJson(b): ApiJson<ReplyBody>,
 ) -> ApiResult<Json<Review>> {
-    let (mid, rid) = (path_id(&mid, "merchant")?, path_id(&rid, "review")?);
     Ok(Json(s.app.reply_to_review(&p, &mid, &rid, &b.body).await?))
 }
 
 /// A product's reviews, newest first. Public; hidden reviews, and reviews by members who
 /// blocked the caller or whom the caller blocked, are left out.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/products/{product_id}/reviews", tag = "reviews",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path), PageParams),
+    params(MerchantId, ProductId, PageParams),
     responses((status = 200, body = Page<Review>), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn product_reviews(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Review>>> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     Ok(Json(
         s.app
             .product_reviews(p.as_ref(), &mid, &pid, q.parse()?)
@@ -123,13 +129,13 @@ async fn product_reviews(
 /// A product's rating: how many reviews, their mean ×100 (rounded down) and how many of
 /// each star. Hidden reviews are not counted.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/products/{product_id}/rating", tag = "reviews",
-    params(("merchant_id" = String, Path), ("product_id" = String, Path)),
+    params(MerchantId, ProductId),
     responses((status = 200, body = Rating), (status = 404, body = Problem)))]
 async fn product_rating(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path((mid, pid)): Path<(String, String)>,
+    mid: MerchantId,
+    pid: ProductId,
 ) -> ApiResult<Json<Rating>> {
-    let (mid, pid) = (path_id(&mid, "merchant")?, path_id(&pid, "product")?);
     Ok(Json(s.app.product_rating(p.as_ref(), &mid, &pid).await?))
 }

@@ -1,7 +1,7 @@
 //! Share links, following them, signing up through them, and referrer bindings (锁客).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::money::sharing::{LinkKind, ReferrerBinding, ShareLink, Visit};
 use kith_app::platform::accounts::{Account, Registration};
@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth};
+use crate::ids::PostId;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::accounts::RegisterBody;
 use crate::state::AppState;
@@ -65,7 +66,7 @@ async fn my_links(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Ve
 async fn visit(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> ApiResult<Json<Visit>> {
     Ok(Json(s.app.visit_share_link(p.as_ref(), &code).await?))
 }
@@ -75,12 +76,12 @@ async fn visit(
 /// the post — made for them if they never shared it — with a share visit's effects
 /// (attribution within the window, binding where the merchant allows). 404 for a post the
 /// caller cannot see; 422 when it tags no product.
-#[utoipa::path(post, path = "/api/v1/posts/{post_id}/tag-visits", tag = "sharing", params(("post_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/v1/posts/{post_id}/tag-visits", tag = "sharing", params(PostId), security(("bearer" = [])),
     responses((status = 200, body = Visit), (status = 401, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn visit_post_tag(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(post_id): Path<String>,
+    post_id: PostId,
 ) -> ApiResult<Json<Visit>> {
     Ok(Json(s.app.visit_post_tag(&p, &post_id).await?))
 }
@@ -91,7 +92,7 @@ async fn visit_post_tag(
     responses((status = 201, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn signup(
     State(s): State<AppState>,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Account>)> {
     let input = Registration {

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::stores::{Clerk, Store, StoreInput};
 use kith_app::platform::merchants::Invitation;
@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, Auth, MaybeAuth};
+use crate::ids::{ClerkId, MerchantId, StoreId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -55,16 +55,15 @@ impl From<StoreBody> for StoreInput {
 }
 
 /// Staff: open an offline store.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stores", tag = "stores", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stores", tag = "stores", params(MerchantId),
     request_body = StoreBody, security(("bearer" = [])),
     responses((status = 201, body = Store), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<StoreBody>,
 ) -> ApiResult<(StatusCode, Json<Store>)> {
-    let mid = path_id(&mid, "merchant")?;
     Ok((
         StatusCode::CREATED,
         Json(s.app.create_store(&p, &mid, b.into()).await?),
@@ -72,54 +71,53 @@ async fn create(
 }
 
 /// A merchant's stores (public once the merchant is approved).
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores", tag = "stores", params(("merchant_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores", tag = "stores", params(MerchantId),
     responses((status = 200, body = Vec<Store>), (status = 404, body = Problem)))]
 async fn list(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<Store>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.list_stores(p.as_ref(), &mid).await?))
 }
 
 /// One store of a merchant.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}", tag = "stores",
-    params(("merchant_id" = String, Path), ("store_id" = String, Path)),
+    params(MerchantId, StoreId),
     responses((status = 200, body = Store), (status = 404, body = Problem)))]
 async fn get_one(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path((mid, sid)): Path<(String, String)>,
+    mid: MerchantId,
+    sid: StoreId,
 ) -> ApiResult<Json<Store>> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
     Ok(Json(s.app.get_store(p.as_ref(), &mid, &sid).await?))
 }
 
 /// Staff: replace a store's details (send every field).
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}", tag = "stores",
-    params(("merchant_id" = String, Path), ("store_id" = String, Path)), request_body = StoreBody, security(("bearer" = [])),
+    params(MerchantId, StoreId), request_body = StoreBody, security(("bearer" = [])),
     responses((status = 200, body = Store), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid)): Path<(String, String)>,
+    mid: MerchantId,
+    sid: StoreId,
     ApiJson(b): ApiJson<StoreBody>,
 ) -> ApiResult<Json<Store>> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
     Ok(Json(s.app.update_store(&p, &mid, &sid, b.into()).await?))
 }
 
 /// Staff: invite a clerk to this store. The response carries the one-time `code`.
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerk-invitations", tag = "stores",
-    params(("merchant_id" = String, Path), ("store_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, StoreId), security(("bearer" = [])),
     responses((status = 201, body = Invitation), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn invite_clerk(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid)): Path<(String, String)>,
+    mid: MerchantId,
+    sid: StoreId,
 ) -> ApiResult<(StatusCode, Json<Invitation>)> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
     Ok((
         StatusCode::CREATED,
         Json(s.app.invite_clerk(&p, &mid, &sid).await?),
@@ -128,43 +126,39 @@ async fn invite_clerk(
 
 /// Staff: the clerks of a store.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerks", tag = "stores",
-    params(("merchant_id" = String, Path), ("store_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, StoreId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Clerk>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list_clerks(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid)): Path<(String, String)>,
+    mid: MerchantId,
+    sid: StoreId,
 ) -> ApiResult<Json<Vec<Clerk>>> {
-    let (mid, sid) = (path_id(&mid, "merchant")?, path_id(&sid, "store")?);
     Ok(Json(s.app.list_clerks(&p, &mid, &sid).await?))
 }
 
 /// Staff: a clerk no longer works at this store.
 #[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/stores/{store_id}/clerks/{account_id}", tag = "stores",
-    params(("merchant_id" = String, Path), ("store_id" = String, Path), ("account_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, StoreId, ClerkId), security(("bearer" = [])),
     responses((status = 204, description = "removed"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn remove_clerk(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, sid, aid)): Path<(String, String, String)>,
+    mid: MerchantId,
+    sid: StoreId,
+    aid: ClerkId,
 ) -> ApiResult<StatusCode> {
-    let (mid, sid, aid) = (
-        path_id(&mid, "merchant")?,
-        path_id(&sid, "store")?,
-        path_id(&aid, "clerk")?,
-    );
     s.app.remove_clerk(&p, &mid, &sid, &aid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Clerks: the store they work at. A clerk of any other store gets 403.
-#[utoipa::path(get, path = "/api/v1/clerk/stores/{store_id}", tag = "stores", params(("store_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/clerk/stores/{store_id}", tag = "stores", params(StoreId), security(("bearer" = [])),
     responses((status = 200, body = Store), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn clerk_store(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(sid): Path<String>,
+    sid: StoreId,
 ) -> ApiResult<Json<Store>> {
-    let sid = path_id(&sid, "store")?;
     Ok(Json(s.app.clerk_store(&p, &sid).await?))
 }

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::tiers::{MemberTier, Tier};
 use kith_app::platform::page::Page;
@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth, PageParams};
+use crate::ids::{AccountId, MerchantId, TierId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -34,16 +34,15 @@ pub struct NewTierBody {
 }
 
 /// Staff: define a membership tier.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/tiers", tag = "tiers", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/tiers", tag = "tiers", params(MerchantId),
     request_body = NewTierBody, security(("bearer" = [])),
     responses((status = 201, body = Tier), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<NewTierBody>,
 ) -> ApiResult<(StatusCode, Json<Tier>)> {
-    let mid = path_id(&mid, "merchant")?;
     Ok((
         StatusCode::CREATED,
         Json(
@@ -55,14 +54,13 @@ async fn create(
 }
 
 /// A merchant's tiers, lowest rank first (public once the merchant is approved).
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/tiers", tag = "tiers", params(("merchant_id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/tiers", tag = "tiers", params(MerchantId),
     responses((status = 200, body = Vec<Tier>), (status = 404, body = Problem)))]
 async fn list(
     State(s): State<AppState>,
     MaybeAuth(p): MaybeAuth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<Tier>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.list_tiers(p.as_ref(), &mid).await?))
 }
 
@@ -75,15 +73,15 @@ pub struct TierPatch {
 
 /// Staff: rename or re-rank a tier (its code is permanent).
 #[utoipa::path(patch, path = "/api/v1/merchants/{merchant_id}/tiers/{tier_id}", tag = "tiers",
-    params(("merchant_id" = String, Path), ("tier_id" = String, Path)), request_body = TierPatch, security(("bearer" = [])),
+    params(MerchantId, TierId), request_body = TierPatch, security(("bearer" = [])),
     responses((status = 200, body = Tier), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn update(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, tid)): Path<(String, String)>,
+    mid: MerchantId,
+    tid: TierId,
     ApiJson(b): ApiJson<TierPatch>,
 ) -> ApiResult<Json<Tier>> {
-    let (mid, tid) = (path_id(&mid, "merchant")?, path_id(&tid, "tier")?);
     Ok(Json(
         s.app
             .update_tier(&p, &mid, &tid, b.name.as_deref(), b.rank)
@@ -93,14 +91,14 @@ async fn update(
 
 /// Staff: delete a tier that no member holds.
 #[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/tiers/{tier_id}", tag = "tiers",
-    params(("merchant_id" = String, Path), ("tier_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, TierId), security(("bearer" = [])),
     responses((status = 204, description = "deleted"), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, tid)): Path<(String, String)>,
+    mid: MerchantId,
+    tid: TierId,
 ) -> ApiResult<StatusCode> {
-    let (mid, tid) = (path_id(&mid, "merchant")?, path_id(&tid, "tier")?);
     s.app.delete_tier(&p, &mid, &tid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -122,15 +120,15 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 /// Staff: put a member in a tier (or out of all tiers with `null`).
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/members/{account_id}/tier", tag = "tiers",
-    params(("merchant_id" = String, Path), ("account_id" = String, Path)), request_body = AssignBody, security(("bearer" = [])),
+    params(MerchantId, AccountId), request_body = AssignBody, security(("bearer" = [])),
     responses((status = 200, body = Option<MemberTier>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 async fn assign(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, aid)): Path<(String, String)>,
+    mid: MerchantId,
+    aid: AccountId,
     ApiJson(b): ApiJson<AssignBody>,
 ) -> ApiResult<Json<Option<MemberTier>>> {
-    let (mid, aid) = (path_id(&mid, "merchant")?, path_id(&aid, "account")?);
     let code = b.tier_code.ok_or_else(|| {
         Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -146,26 +144,24 @@ async fn assign(
 }
 
 /// Staff: members who hold a tier at this merchant.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/members", tag = "tiers", params(("merchant_id" = String, Path), PageParams), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/members", tag = "tiers", params(MerchantId, PageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<MemberTier>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn members(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<MemberTier>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.list_tier_members(&p, &mid, q.parse()?).await?))
 }
 
 /// The caller's own tier at a merchant (null when they hold none).
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/my-tier", tag = "tiers", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/my-tier", tag = "tiers", params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = Option<MemberTier>), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn my_tier(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Option<MemberTier>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(s.app.my_tier(&p, &mid).await?))
 }

@@ -1,5 +1,5 @@
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::events::webhooks::{Attempt, Delivery, Endpoint, NewEndpoint};
 use kith_app::platform::page::Page;
@@ -8,8 +8,8 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::path_id;
 use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::ids::{DeliveryId, EndpointId, MerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -40,16 +40,15 @@ pub struct CreatedEndpoint {
 }
 
 /// Staff: register a webhook endpoint.
-#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/webhooks", tag = "webhooks", params(("merchant_id" = String, Path)),
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/webhooks", tag = "webhooks", params(MerchantId),
     request_body = EndpointBody, security(("bearer" = [])),
     responses((status = 201, body = CreatedEndpoint), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn create(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
     ApiJson(b): ApiJson<EndpointBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedEndpoint>)> {
-    let mid = path_id(&mid, "merchant")?;
     let input = NewEndpoint {
         url: b.url,
         topics: b.topics,
@@ -64,14 +63,13 @@ async fn create(
 }
 
 /// Staff: the merchant's webhook endpoints.
-#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhooks", tag = "webhooks", params(("merchant_id" = String, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhooks", tag = "webhooks", params(MerchantId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Endpoint>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn list(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path(mid): Path<String>,
+    mid: MerchantId,
 ) -> ApiResult<Json<Vec<Endpoint>>> {
-    let mid = path_id(&mid, "merchant")?;
     Ok(Json(
         kith_app::events::webhooks::list_endpoints(&s.app, &p, &mid).await?,
     ))
@@ -79,35 +77,29 @@ async fn list(
 
 /// Staff: stop delivering to an endpoint (its history stays listable).
 #[utoipa::path(delete, path = "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}", tag = "webhooks",
-    params(("merchant_id" = String, Path), ("endpoint_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, EndpointId), security(("bearer" = [])),
     responses((status = 204, description = "disabled"), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn delete(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, eid)): Path<(String, String)>,
+    mid: MerchantId,
+    eid: EndpointId,
 ) -> ApiResult<StatusCode> {
-    let (mid, eid) = (
-        path_id(&mid, "merchant")?,
-        path_id(&eid, "webhook endpoint")?,
-    );
     kith_app::events::webhooks::delete_endpoint(&s.app, &p, &mid, &eid).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Staff: deliveries to an endpoint, with their state.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/deliveries", tag = "webhooks",
-    params(("merchant_id" = String, Path), ("endpoint_id" = String, Path), PageParams), security(("bearer" = [])),
+    params(MerchantId, EndpointId, PageParams), security(("bearer" = [])),
     responses((status = 200, body = Page<Delivery>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn deliveries(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, eid)): Path<(String, String)>,
+    mid: MerchantId,
+    eid: EndpointId,
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> ApiResult<Json<Page<Delivery>>> {
-    let (mid, eid) = (
-        path_id(&mid, "merchant")?,
-        path_id(&eid, "webhook endpoint")?,
-    );
     Ok(Json(
         kith_app::events::webhooks::list_deliveries(&s.app, &p, &mid, &eid, q.parse()?).await?,
     ))
@@ -115,14 +107,14 @@ async fn deliveries(
 
 /// Staff: every attempt of one delivery (status code or error, duration, response excerpt).
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/webhook-deliveries/{delivery_id}/attempts", tag = "webhooks",
-    params(("merchant_id" = String, Path), ("delivery_id" = String, Path)), security(("bearer" = [])),
+    params(MerchantId, DeliveryId), security(("bearer" = [])),
     responses((status = 200, body = Vec<Attempt>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn attempts(
     State(s): State<AppState>,
     Auth(p): Auth,
-    Path((mid, did)): Path<(String, String)>,
+    mid: MerchantId,
+    did: DeliveryId,
 ) -> ApiResult<Json<Vec<Attempt>>> {
-    let (mid, did) = (path_id(&mid, "merchant")?, path_id(&did, "delivery")?);
     Ok(Json(
         kith_app::events::webhooks::list_attempts(&s.app, &p, &mid, &did).await?,
     ))

@@ -339,3 +339,49 @@ async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
 }
 
 crate::both_engines!(hostile_callbacks_have_no_double_effect);
+
+/// Hostile paths: an id that is not a UUID, and a segment that is not even UTF-8 once
+/// percent-decoded (`%FF%FE`), answer the 404 problem document the operation documents —
+/// naming the object, or the parameter when it is not an id — before anything is looked
+/// up; authentication is still asked first.
+async fn hostile_paths_are_problem_documents(t: TestApp) {
+    let shop = t.simple_shop("路径", 1_000, 10).await;
+    let (owner, merchant) = (shop.owner, shop.merchant);
+    let member = t.register_member("路人").await;
+    let doc = t.get("/api/openapi.json", None).await.expect(200);
+    let ship = json!({ "carrier": "sandbox", "tracking_no": "SB1" });
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &str, String, Option<&str>, Option<Value>, &str, Option<&str>)> = vec![
+        // (method, template, path, token, body, detail, field)
+        ("get", "/api/v1/merchants/{merchant_id}", "/api/v1/merchants/not-a-uuid".into(), None, None, "merchant not found", None),
+        ("get", "/api/v1/merchants/{merchant_id}", "/api/v1/merchants/%FF%FE".into(), None, None, "merchant not found", None),
+        ("get", "/api/v1/orders/{order_id}", "/api/v1/orders/not-a-uuid".into(), Some(&member.token), None, "order not found", None),
+        ("get", "/api/v1/orders/{order_id}", "/api/v1/orders/%FF%FE".into(), Some(&member.token), None, "order not found", None),
+        ("post", "/api/v1/merchants/{merchant_id}/orders/{order_id}/ship",
+            format!("/api/v1/merchants/{merchant}/orders/%FF%FE/ship"), Some(&owner.token), Some(ship.clone()), "order not found", None),
+        ("post", "/api/v1/merchants/{merchant_id}/orders/{order_id}/ship",
+            "/api/v1/merchants/not-a-uuid/orders/%FF%FE/ship".into(), Some(&owner.token), Some(ship.clone()), "merchant not found", None),
+        ("post", "/api/v1/s/{code}/visits", "/api/v1/s/%FF%FE/visits".into(), None, Some(json!({})), "code not found", Some("code")),
+    ];
+    for (method, template, path, token, body, detail, field) in cases {
+        assert!(
+            doc["paths"][template][method]["responses"]["404"].is_object(),
+            "{method} {template} documents its 404"
+        );
+        let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let p = t.request(m, &path, token, body).await.problem(404, field);
+        assert_eq!(p["type"], "/problems/not-found", "{method} {path}: {p}");
+        assert_eq!(p["title"], "Not found", "{method} {path}: {p}");
+        assert_eq!(p["detail"], detail, "{method} {path}: {p}");
+    }
+    // The document says what an id is.
+    let params = &doc["paths"]["/api/v1/orders/{order_id}"]["get"]["parameters"];
+    assert_eq!(params[0]["name"], "order_id");
+    assert_eq!(params[0]["schema"]["format"], "uuid");
+    // Who is asking is settled before what they ask about.
+    t.get("/api/v1/orders/%FF%FE", None)
+        .await
+        .problem(401, None);
+}
+
+crate::both_engines!(hostile_paths_are_problem_documents);
