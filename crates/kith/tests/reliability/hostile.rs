@@ -340,6 +340,17 @@ async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
 
 crate::both_engines!(hostile_callbacks_have_no_double_effect);
 
+/// One hostile path: (method, route template, path sent, token, body, 404 detail, field).
+type PathCase<'a> = (
+    &'a str,
+    &'a str,
+    String,
+    Option<&'a str>,
+    Option<Value>,
+    &'a str,
+    Option<&'a str>,
+);
+
 /// Hostile paths: an id that is not a UUID, and a segment that is not even UTF-8 once
 /// percent-decoded (`%FF%FE`), answer the 404 problem document the operation documents —
 /// naming the object, or the parameter when it is not an id — before anything is looked
@@ -351,7 +362,7 @@ async fn hostile_paths_are_problem_documents(t: TestApp) {
     let doc = t.get("/api/openapi.json", None).await.expect(200);
     let ship = json!({ "carrier": "sandbox", "tracking_no": "SB1" });
     #[rustfmt::skip]
-    let cases: Vec<(&str, &str, String, Option<&str>, Option<Value>, &str, Option<&str>)> = vec![
+    let cases: Vec<PathCase<'_>> = vec![
         // (method, template, path, token, body, detail, field)
         ("get", "/api/v1/merchants/{merchant_id}", "/api/v1/merchants/not-a-uuid".into(), None, None, "merchant not found", None),
         ("get", "/api/v1/merchants/{merchant_id}", "/api/v1/merchants/%FF%FE".into(), None, None, "merchant not found", None),
