@@ -119,7 +119,7 @@ pub(super) fn emit(
     Ok(())
 }
 
-/// A group-buy order was paid (inside `orders::mark_paid`): its seat is paid and the order
+/// A group-buy order was paid (inside `Lifecycle::paid`, through the `GroupSeats` hook): its seat is paid and the order
 /// waits for the group; the leader's payment opens the group and starts its clock; the
 /// last seat makes it succeed. `false` for an ordinary order.
 pub(super) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppResult<bool> {
