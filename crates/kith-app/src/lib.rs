@@ -59,6 +59,20 @@ pub struct AppConfig {
     pub shares_per_minute: u32,
     /// How long a login session lasts without being renewed.
     pub session_ttl_secs: i64,
+    /// A session unused for this long ends (the idle timeout); 0: only `session_ttl_secs`.
+    pub session_idle_secs: i64,
+    /// Sign-ups from one client address in an hour before each further one must carry a
+    /// solved challenge; 0: never asked.
+    pub signup_challenge_after: u32,
+    /// Sign-ups from one browser (its device cookie) in a day before a challenge is asked;
+    /// 0: never asked.
+    pub signup_device_challenge_after: u32,
+    /// Sign-ups from one client address in an hour past which none is taken, challenge or
+    /// not (429); 0: no cap.
+    pub signups_per_hour: u32,
+    /// Wrong pickup codes one clerk may enter in 15 minutes, and (×3) one store's clerks
+    /// together, before further redemptions get 429; 0: no limit.
+    pub pickup_failures_per_clerk: u32,
     /// Failed logins allowed per account (and, separately, per client address ×5) inside
     /// the window before further attempts get 429.
     pub login_max_failures: i64,
@@ -103,6 +117,11 @@ impl Default for AppConfig {
             checkouts_per_minute: 30,
             shares_per_minute: 60,
             session_ttl_secs: 30 * 24 * 3600,
+            session_idle_secs: 7 * 24 * 3600,
+            signup_challenge_after: 5,
+            signup_device_challenge_after: 3,
+            signups_per_hour: 50,
+            pickup_failures_per_clerk: 10,
             login_max_failures: 10,
             login_window_secs: 15 * 60,
             idempotency_ttl_secs: 24 * 3600,
@@ -132,8 +151,10 @@ pub struct App {
     pub search: discovery::search::SearchHandle,
     /// Insight's graph snapshots, rebuilt off the request path ([`insight`]).
     pub insight: Arc<insight::GraphCache>,
-    /// Per-member rate limit windows ([`platform::limits`]).
+    /// Rate limit windows kept in this process ([`platform::limits`]; SQLite only).
     pub limits: Arc<platform::limits::MemberLimits>,
+    /// The proof-of-work key ([`platform::challenge`]), read from storage once.
+    pub challenge_key: Arc<std::sync::OnceLock<Vec<u8>>>,
     /// The background job kinds this server runs, each context's registered here.
     pub jobs: Arc<events::jobs::JobRegistry>,
     /// The kinds of order beyond the ordinary one, hooked into every order's life.
@@ -149,6 +170,7 @@ impl App {
             search: discovery::search::SearchHandle::default(),
             insight: Arc::default(),
             limits: Arc::default(),
+            challenge_key: Arc::default(),
             jobs: Arc::new(job_registry()),
             lifecycle: Arc::new(order_kinds()),
         }

@@ -29,7 +29,11 @@ impl BoundedText {
         max: usize,
         multiline: bool,
     ) -> Result<Self, DomainError> {
-        let s = input.trim();
+        // Bidirectional controls reorder what follows them on screen: a name such as
+        // "Alice\u{202E}gnp.exe" reads as another. They carry nothing a Chinese or Latin
+        // name needs, so they are dropped rather than refused (pasted text often has them).
+        let stripped: String = input.chars().filter(|c| !is_bidi_control(*c)).collect();
+        let s = stripped.trim();
         let n = s.chars().count();
         if n < min || n > max {
             let reason = if min == 0 {
@@ -60,6 +64,13 @@ impl BoundedText {
     }
 }
 
+/// The Unicode bidirectional formatting characters: embeddings and overrides
+/// (U+202A–U+202E), isolates (U+2066–U+2069) and the implicit marks (U+200E, U+200F,
+/// U+061C).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +88,20 @@ mod tests {
         assert!(BoundedText::parse("name", "a\u{0}b", 1, 10).is_err());
         assert!(BoundedText::parse("name", "a\nb", 1, 10).is_err());
         assert!(BoundedText::parse_multiline("d", "a\nb", 1, 10).is_ok());
+    }
+
+    #[test]
+    fn bidi_controls_are_dropped() {
+        let name = BoundedText::parse(
+            "name",
+            "\u{202E}Alice\u{2066}gnp.exe\u{2069}\u{200F}",
+            1,
+            32,
+        );
+        assert_eq!(name.unwrap().as_str(), "Alicegnp.exe");
+        // Nothing but controls is an empty name.
+        assert!(BoundedText::parse("name", "\u{202E}\u{202C}", 1, 32).is_err());
+        let text = BoundedText::parse_multiline("d", "好\u{202D}\n货", 1, 10).unwrap();
+        assert_eq!(text.as_str(), "好\n货");
     }
 }

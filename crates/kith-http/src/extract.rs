@@ -3,7 +3,7 @@
 //! the cookie only with a same-origin check against cross-site request forgery), the
 //! client address, page parameters, and path segments that are not ids.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request};
@@ -55,7 +55,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .await
             .map_err(|e| {
                 let status = e.status();
-                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                if is_body_timeout(&e) {
+                    body_timeout_problem()
+                } else if status == StatusCode::PAYLOAD_TOO_LARGE {
                     Problem::new(
                         status,
                         "payload-too-large",
@@ -73,6 +75,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             })?;
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// Did reading the body fail because the client stopped sending it
+/// ([`crate::serve`]'s body timeout)?
+pub fn is_body_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The answer to a body that stopped arriving.
+pub fn body_timeout_problem() -> Problem {
+    Problem::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request-timeout",
+        "Request timeout",
+        "the request body stopped arriving; send it again",
+    )
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -171,7 +196,23 @@ fn same_origin(parts: &Parts) -> bool {
     }
 }
 
+/// A principal already resolved for this request (by the idempotency layer).
+#[derive(Clone)]
+struct Resolved(Principal);
+
+/// Resolves the caller and keeps the answer in the request, so a later `Auth` does not
+/// look the session up again. `None` when anonymous or refused (the handler's own
+/// extractor then gives the refusal).
+pub(crate) async fn resolve_into(parts: &mut Parts, state: &AppState) -> Option<Principal> {
+    let p = resolve(parts, state).await.ok().flatten()?;
+    parts.extensions.insert(Resolved(p.clone()));
+    Some(p)
+}
+
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Principal>, ApiError> {
+    if let Some(Resolved(p)) = parts.extensions.get::<Resolved>() {
+        return Ok(Some(p.clone()));
+    }
     let Some((token, from_cookie)) = session_token(&parts.headers) else {
         return Ok(None);
     };
@@ -212,20 +253,117 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
-/// The peer's IP address (the key of per-address login throttling). kith does not trust
-/// `X-Forwarded-For`; behind a proxy, every client shares the proxy's address.
+/// The proxies whose `X-Forwarded-For` kith believes (`--trusted-proxies`): addresses or
+/// CIDR blocks. Empty by default, so a client cannot name its own address.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses `10.0.0.0/8, 127.0.0.1, ::1` (addresses or CIDR blocks, comma-separated).
+    pub fn parse(list: &str) -> Result<Self, String> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                s.parse::<ipnet::IpNet>()
+                    .or_else(|_| s.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("`{s}` is not an IP address or CIDR block"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// The client's address: the peer itself unless the peer is a trusted proxy; then the
+    /// nearest address in `X-Forwarded-For` (read from the right, as each proxy appends
+    /// the address it saw) that is not itself a trusted proxy. A malformed entry ends the
+    /// walk at the last address a trusted proxy vouched for, so a client cannot smuggle
+    /// an address past one.
+    pub fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+        let mut client = canonical(peer);
+        if !self.trusts(client) {
+            return client;
+        }
+        let hops: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect();
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>() else {
+                break;
+            };
+            client = canonical(ip);
+            if !self.trusts(client) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`, what a dual-stack socket reports) as the
+/// IPv4 address they are, so one client is one key.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client address of a request, as [`client_ip_layer`] resolved it.
+#[derive(Debug, Clone, Copy)]
+struct ResolvedClient(IpAddr);
+
+/// Resolves every request's client address once, against the trusted proxies, before the
+/// API and the pages see it. Installed around the whole server (`kith serve`).
+pub async fn client_ip_layer(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<TrustedProxies>>,
+    mut req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        let ip = trusted.client_ip(peer, req.headers());
+        req.extensions_mut().insert(ResolvedClient(ip));
+    }
+    next.run(req).await
+}
+
+/// The client's IP address (the key of per-address throttling): the peer's, or behind a
+/// trusted proxy the one it forwarded ([`TrustedProxies`]).
 pub struct ClientAddr(pub String);
+
+impl ClientAddr {
+    pub fn of(parts: &Parts) -> Self {
+        let ip = parts
+            .extensions
+            .get::<ResolvedClient>()
+            .map(|r| r.0)
+            .or_else(|| {
+                parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|ci| canonical(ci.0.ip()))
+            });
+        ClientAddr(ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |ci| ci.0.ip().to_string()),
-        ))
+        Ok(Self::of(parts))
     }
 }
 
@@ -329,6 +467,51 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        use axum::http::HeaderMap;
+        let trusted = super::TrustedProxies::parse("10.0.0.0/8, 127.0.0.1").unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let xff = |v: &[&str]| {
+            let mut h = HeaderMap::new();
+            for x in v {
+                h.append("x-forwarded-for", x.parse().unwrap());
+            }
+            h
+        };
+        // An untrusted peer is the client, whatever it claims.
+        assert_eq!(
+            trusted.client_ip(ip("8.8.8.8"), &xff(&["1.2.3.4"])),
+            ip("8.8.8.8")
+        );
+        // Behind one proxy: the address it appended.
+        assert_eq!(
+            trusted.client_ip(ip("10.0.0.5"), &xff(&["1.2.3.4"])),
+            ip("1.2.3.4")
+        );
+        // A client-forged first entry is skipped: the rightmost untrusted hop counts.
+        assert_eq!(
+            trusted.client_ip(ip("10.0.0.5"), &xff(&["6.6.6.6, 1.2.3.4", "10.0.0.9"])),
+            ip("1.2.3.4")
+        );
+        // Garbage ends the walk at the last vouched address; none at all: the proxy.
+        assert_eq!(
+            trusted.client_ip(ip("127.0.0.1"), &xff(&["evil, 10.1.1.1"])),
+            ip("10.1.1.1")
+        );
+        assert_eq!(
+            trusted.client_ip(ip("127.0.0.1"), &HeaderMap::new()),
+            ip("127.0.0.1")
+        );
+        // A dual-stack socket's mapped form is the IPv4 address.
+        assert_eq!(
+            trusted.client_ip(ip("::ffff:10.0.0.5"), &xff(&["1.2.3.4"])),
+            ip("1.2.3.4")
+        );
+        assert!(super::TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(super::TrustedProxies::parse("").unwrap().0.is_empty());
+    }
+
     use axum::Router;
     use axum::body::Body;
     use axum::http::Request;

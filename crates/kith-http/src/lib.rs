@@ -143,9 +143,10 @@ pub fn router(app: App, http: HttpConfig) -> Router {
     };
     let request_id = HeaderName::from_static("x-request-id");
     router
+        // Route layers run after routing, for routes that exist: idempotency inside metrics.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))
         .route_layer(axum::middleware::from_fn(middleware::metrics))
         .fallback(not_found)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::idempotency))
         .layer(axum::extract::DefaultBodyLimit::max(http.body_limit_bytes))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             problem::internal(&"a handler panicked").into_response()
@@ -178,17 +179,65 @@ async fn not_found() -> Problem {
     )
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish. The one way kith serves HTTP: `kith serve` and the tests both come here.
+/// Serves `router` on `listener` until `shutdown` resolves, then stops accepting and lets
+/// in-flight requests finish. The one way kith serves HTTP: `kith serve` and the tests
+/// both come here.
+///
+/// Slow clients cannot hold connections: a request's header must arrive within
+/// `header_timeout` (then the connection is closed), and a body that pauses longer than
+/// `body_timeout` between two pieces fails the request with 408. Every request carries the
+/// peer address (`ConnectInfo`) and, resolved against `trusted_proxies`, the client's.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    http: &HttpConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        Arc::new(http.trusted_proxies.clone()),
+        extract::client_ip_layer,
+    ));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let (header_timeout, body_timeout) = (http.header_timeout, http.body_timeout);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of descriptors or a connection reset before accept: keep
+                    // serving the others, without spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service =
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let mut req = req.map(|body| {
+                    axum::body::Body::new(tower_http::timeout::TimeoutBody::new(body_timeout, body))
+                });
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(router.clone(), req)
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

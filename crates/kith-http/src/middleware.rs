@@ -1,4 +1,5 @@
-//! Cross-cutting request handling: `Idempotency-Key` replay for POSTs, and request metrics.
+//! Cross-cutting request handling: `Idempotency-Key` replay for authenticated POSTs, and
+//! request metrics.
 
 use std::time::Instant;
 
@@ -10,15 +11,20 @@ use axum::response::{IntoResponse, Response};
 use kith_app::platform::idempotency::Begin;
 use sha2::{Digest, Sha256};
 
-use crate::extract::session_token;
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
-/// For a POST with an `Idempotency-Key`: the first response (unless a 5xx) is stored and
-/// replayed, marked `Idempotent-Replayed: true`, for the same key and caller within the
-/// TTL; the same key with a different method, path or body is refused with 422.
+/// For a POST with an `Idempotency-Key` from an authenticated caller, on a route that
+/// exists: the first response (unless a 5xx) is stored and replayed, marked
+/// `Idempotent-Replayed: true`, for the same key and account within the TTL; the same key
+/// with a different method, path or body is refused with 422.
+///
+/// It runs after routing (a `route_layer`), so an unknown path costs nothing, and it
+/// authenticates before it reads a byte of the body, so an anonymous caller's key is
+/// ignored (anonymous POSTs — sign-up, login, signed callbacks — have their own guards) and
+/// nothing is buffered or stored for it. The body is buffered within the route's own limit.
 pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return next.run(req).await;
@@ -30,6 +36,11 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
     else {
         return next.run(req).await;
     };
+    let (mut parts, body) = req.into_parts();
+    let principal = match authenticated(&mut parts, &state).await {
+        Some(p) => p,
+        None => return next.run(Request::from_parts(parts, body)).await,
+    };
     let Ok(key) = key else {
         return ApiError::from(kith_app::AppError::invalid(
             "Idempotency-Key",
@@ -37,27 +48,21 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         ))
         .into_response();
     };
-    let (mut parts, body) = req.into_parts();
-    // Scope: the session (hashed) or, for anonymous calls, the client address, so two
-    // callers can never see each other's stored responses.
-    let scope = match session_token(&parts.headers) {
-        Some((token, _)) => format!("session:{}", hex::encode(Sha256::digest(token.as_bytes()))),
-        None => {
-            let addr = parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
-            format!("addr:{addr}")
-        }
+    let scope = format!("account:{}", principal.account_id);
+    // The route's own limit: media uploads take more than the rest.
+    let cap = match parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+    {
+        Some(crate::routes::media::UPLOAD_PATH) => kith_app::social::media::MAX_UPLOAD_BYTES,
+        _ => state.http.body_limit_bytes,
     };
-    // Buffer up to the largest body any route accepts (media uploads); each route's own
-    // limit still applies when its handler reads the body.
-    let cap = state
-        .http
-        .body_limit_bytes
-        .max(kith_app::social::media::MAX_UPLOAD_BYTES);
     let bytes = match to_bytes(body, cap).await {
         Ok(b) => b,
+        Err(e) if crate::extract::is_body_timeout(&e) => {
+            return crate::extract::body_timeout_problem().into_response();
+        }
         Err(_) => {
             return Problem::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -121,6 +126,15 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
             Response::from_parts(parts, Body::from(body))
         }
     }
+}
+
+/// The caller, when the request authenticates (the same checks as the `Auth` extractor,
+/// whose work is then not repeated: the principal rides along in the request).
+async fn authenticated(
+    parts: &mut axum::http::request::Parts,
+    state: &AppState,
+) -> Option<kith_app::Principal> {
+    crate::extract::resolve_into(parts, state).await
 }
 
 /// Counts requests and their latency by method, matched route and status.

@@ -25,6 +25,10 @@ pub struct Problem {
     /// Seconds to wait before retrying (429 only; also sent as `Retry-After`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<i64>,
+    /// A proof-of-work challenge to solve (`challenge-required` only): send the request
+    /// again with the solution in its `challenge` field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<Box<kith_app::platform::challenge::Challenge>>,
 }
 
 impl Problem {
@@ -36,6 +40,7 @@ impl Problem {
             detail: detail.into(),
             field: None,
             retry_after: None,
+            challenge: None,
         }
     }
 
@@ -63,9 +68,10 @@ impl IntoResponse for Problem {
     }
 }
 
-/// What handlers return on failure.
+/// What handlers return on failure (boxed: a problem is a few strings, and the happy
+/// path should not carry their size in every `Result`).
 #[derive(Debug)]
-pub struct ApiError(pub Problem);
+pub struct ApiError(pub Box<Problem>);
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -77,7 +83,7 @@ impl IntoResponse for ApiError {
 
 impl From<Problem> for ApiError {
     fn from(p: Problem) -> Self {
-        Self(p)
+        Self(Box::new(p))
     }
 }
 
@@ -130,6 +136,17 @@ impl From<AppError> for ApiError {
                 p.retry_after = Some(retry_after_secs);
                 p
             }
+            AppError::ChallengeRequired(challenge) => {
+                let mut p = Problem::new(
+                    S::TOO_MANY_REQUESTS,
+                    "challenge-required",
+                    "Challenge required",
+                    "this looks automated: solve the challenge and send the request again with its solution in `challenge`",
+                )
+                .with_field("challenge");
+                p.challenge = Some(challenge);
+                p
+            }
             AppError::Store(StoreError::Unavailable(cause)) => {
                 tracing::error!(%cause, "storage unavailable");
                 Problem::new(
@@ -142,7 +159,7 @@ impl From<AppError> for ApiError {
             AppError::Store(cause) => internal(&cause),
             AppError::Internal(cause) => internal(&cause),
         };
-        Self(p)
+        Self(Box::new(p))
     }
 }
 

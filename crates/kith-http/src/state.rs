@@ -12,6 +12,12 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// Mark the session cookie `Secure` (set when kith is served over HTTPS).
     pub cookie_secure: bool,
+    /// Proxies whose `X-Forwarded-For` names the client ([`crate::extract::TrustedProxies`]).
+    pub trusted_proxies: crate::extract::TrustedProxies,
+    /// A connection must send a request's whole header within this time, or it is closed.
+    pub header_timeout: std::time::Duration,
+    /// A request body may pause this long between two pieces, or the request fails (408).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -19,6 +25,9 @@ impl Default for HttpConfig {
         Self {
             body_limit_bytes: 1024 * 1024,
             cookie_secure: false,
+            trusted_proxies: crate::extract::TrustedProxies::default(),
+            header_timeout: std::time::Duration::from_secs(10),
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

@@ -90,6 +90,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
     };
     Router::new()
         .route("/static/htmx.min.js", get(htmx_js))
+        .route("/static/challenge.js", get(challenge_js))
         .route("/static/kith.css", get(kith_css))
         .route("/static/icon.svg", get(icon))
         .route("/favicon.ico", get(icon))
@@ -126,6 +127,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
 }
 
 const HTMX_JS: &str = include_str!("../static/htmx.min.js");
+const CHALLENGE_JS: &str = include_str!("../static/challenge.js");
 const KITH_CSS: &str = include_str!("../static/kith.css");
 const ICON_SVG: &str = include_str!("../static/icon.svg");
 
@@ -146,6 +148,16 @@ async fn htmx_js() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         HTMX_JS,
+    )
+}
+
+async fn challenge_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CHALLENGE_JS,
     )
 }
 

@@ -74,6 +74,31 @@ pub struct ServeArgs {
     /// Share links one member may create per minute (0: no limit) [default: 60].
     #[arg(long, env = "KITH_SHARES_PER_MINUTE")]
     pub shares_per_minute: Option<u32>,
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` names
+    /// the client; throttling keys on that address [default: none, the peer is the client].
+    #[arg(long, env = "KITH_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
+    /// Seconds a connection has to send a request's whole header [default: 10].
+    #[arg(long, env = "KITH_HEADER_TIMEOUT_SECS")]
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds a request body may pause between two pieces before the request fails with
+    /// 408 [default: 30].
+    #[arg(long, env = "KITH_BODY_TIMEOUT_SECS")]
+    pub body_timeout_secs: Option<u64>,
+    /// Hours a session may go unused before it ends (0: only the session TTL) [default: 168].
+    #[arg(long, env = "KITH_SESSION_IDLE_HOURS")]
+    pub session_idle_hours: Option<i64>,
+    /// Sign-ups from one address in an hour before each must solve a challenge (0: never)
+    /// [default: 5].
+    #[arg(long, env = "KITH_SIGNUP_CHALLENGE_AFTER")]
+    pub signup_challenge_after: Option<u32>,
+    /// Sign-ups from one browser in a day before each must solve a challenge (0: never)
+    /// [default: 3].
+    #[arg(long, env = "KITH_SIGNUP_DEVICE_CHALLENGE_AFTER")]
+    pub signup_device_challenge_after: Option<u32>,
+    /// Sign-ups from one address in an hour past which none is taken (0: no cap) [default: 50].
+    #[arg(long, env = "KITH_SIGNUPS_PER_HOUR")]
+    pub signups_per_hour: Option<u32>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -99,6 +124,13 @@ struct FileConfig {
     carrier_secrets: Option<String>,
     checkouts_per_minute: Option<u32>,
     shares_per_minute: Option<u32>,
+    trusted_proxies: Option<String>,
+    header_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    session_idle_hours: Option<i64>,
+    signup_challenge_after: Option<u32>,
+    signup_device_challenge_after: Option<u32>,
+    signups_per_hour: Option<u32>,
 }
 
 /// Every setting resolved.
@@ -159,6 +191,47 @@ impl Settings {
         if let Some(n) = args.shares_per_minute.or(f.shares_per_minute) {
             app.shares_per_minute = n;
         }
+        if let Some(h) = args.session_idle_hours.or(f.session_idle_hours) {
+            anyhow::ensure!(
+                (0..=24 * 365).contains(&h),
+                "session_idle_hours must be 0–8760"
+            );
+            app.session_idle_secs = h * 3600;
+        }
+        if let Some(n) = args.signup_challenge_after.or(f.signup_challenge_after) {
+            app.signup_challenge_after = n;
+        }
+        if let Some(n) = args
+            .signup_device_challenge_after
+            .or(f.signup_device_challenge_after)
+        {
+            app.signup_device_challenge_after = n;
+        }
+        if let Some(n) = args.signups_per_hour.or(f.signups_per_hour) {
+            app.signups_per_hour = n;
+        }
+        let trusted_proxies = kith_http::extract::TrustedProxies::parse(
+            args.trusted_proxies
+                .as_deref()
+                .or(f.trusted_proxies.as_deref())
+                .unwrap_or(""),
+        )
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+        let timeout = |v: Option<u64>, default: u64, name: &str| {
+            let secs = v.unwrap_or(default);
+            anyhow::ensure!((1..=3600).contains(&secs), "{name} must be 1–3600");
+            Ok(std::time::Duration::from_secs(secs))
+        };
+        let header_timeout = timeout(
+            args.header_timeout_secs.or(f.header_timeout_secs),
+            10,
+            "header_timeout_secs",
+        )?;
+        let body_timeout = timeout(
+            args.body_timeout_secs.or(f.body_timeout_secs),
+            30,
+            "body_timeout_secs",
+        )?;
         app.webhook_allow_private = args
             .webhook_allow_private
             .or(f.webhook_allow_private)
@@ -220,6 +293,9 @@ impl Settings {
             http: kith_http::HttpConfig {
                 body_limit_bytes: body_kib * 1024,
                 cookie_secure: args.cookie_secure.or(f.cookie_secure).unwrap_or(false),
+                trusted_proxies,
+                header_timeout,
+                body_timeout,
             },
             workers: args.workers.or(f.workers).unwrap_or(true),
             public_url_set: args.public_url.is_some() || app_public_url_in_file,

@@ -41,6 +41,7 @@ pub struct Application {
     app: App,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    http: kith_http::HttpConfig,
     workers: bool,
 }
 
@@ -87,6 +88,7 @@ impl Application {
             app,
             listener,
             router,
+            http: settings.http.clone(),
             workers: settings.workers,
         })
     }
@@ -112,6 +114,12 @@ impl Application {
             self.app.clone(),
             stop_rx.clone(),
         ));
+        let sweeper = self.workers.then(|| {
+            tokio::spawn(kith_app::platform::run_sweeper(
+                self.app.clone(),
+                stop_rx.clone(),
+            ))
+        });
         let worker = self.workers.then(|| {
             let owner = format!("{}-{}", hostname(), std::process::id());
             tokio::spawn(kith_app::events::jobs::run_worker(
@@ -120,11 +128,14 @@ impl Application {
                 stop_rx,
             ))
         });
-        let served = kith_http::serve(self.listener, self.router, shutdown).await;
+        let served = kith_http::serve(self.listener, self.router, &self.http, shutdown).await;
         let _ = stop_tx.send(true);
         let _ = indexer.await;
         if let Some(w) = worker {
             let _ = w.await;
+        }
+        if let Some(s) = sweeper {
+            let _ = s.await;
         }
         served.map_err(|e| anyhow::anyhow!("serve: {e}"))
     }

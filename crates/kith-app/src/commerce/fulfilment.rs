@@ -261,6 +261,9 @@ pub struct TrackingCallback {
     pub occurred_at: i64,
 }
 
+/// What a code no order at this store has is: the only answer that counts as a guess.
+const UNKNOWN_CODE: &str = "pickup code at this store";
+
 impl App {
     /// Staff ship a shipping order: stock is committed, tracking recorded, and receipt is
     /// auto-confirmed after the merchant's `auto_confirm_days`.
@@ -374,7 +377,38 @@ impl App {
 
     /// A clerk of the order's store redeems its pickup code, once. At another store the
     /// code is unknown; a second redemption, or one after a refund, is refused.
+    ///
+    /// Guessing is throttled: after `pickup_failures_per_clerk` unknown codes from one
+    /// clerk in 15 minutes, or three times that at one store from all its clerks, further
+    /// redemptions there answer 429 until the window ends (8 digits are 10⁸ codes; a clerk
+    /// gets ten tries, not a hundred million).
     pub async fn redeem_pickup(
+        &self,
+        who: &Principal,
+        store_id: &str,
+        code: &str,
+    ) -> AppResult<Order> {
+        use crate::platform::limits::Action;
+        let per_clerk = self.config.pickup_failures_per_clerk;
+        let per_store = per_clerk.saturating_mul(3);
+        self.rate_check(Action::PickupClerk, &who.account_id, per_clerk)
+            .await?;
+        self.rate_check(Action::PickupStore, store_id, per_store)
+            .await?;
+        let redeemed = self.redeem_pickup_once(who, store_id, code).await;
+        // Only a wrong code counts, never a refusal of who is asking: someone who is not
+        // the store's clerk must not be able to use up the store's budget.
+        if let Err(AppError::NotFound(UNKNOWN_CODE)) = &redeemed
+            && per_clerk > 0
+        {
+            self.rate_hit(Action::PickupClerk, &who.account_id).await?;
+            self.rate_hit(Action::PickupStore, store_id).await?;
+        }
+        redeemed
+    }
+
+    /// One redemption, unthrottled.
+    async fn redeem_pickup_once(
         &self,
         who: &Principal,
         store_id: &str,
@@ -398,7 +432,7 @@ impl App {
                     return Err(match rows.first() {
                         Some(r) if r.opt_int(2)?.is_some() => AppError::state("this code was voided: the order was refunded"),
                         Some(r) if r.opt_int(1)?.is_some() => AppError::state(format!("this code was already redeemed at {}", rfc3339(r.int(1)?))),
-                        _ => AppError::NotFound("pickup code at this store"),
+                        _ => AppError::NotFound(UNKNOWN_CODE),
                     });
                 };
                 let oid = live.text(0)?;

@@ -565,7 +565,8 @@ impl App {
             parse_delivery(input.delivery, input.address, input.pickup_store_id)?;
         // Each order holds stock from other buyers until paid or expired: a member may
         // place only so many per minute.
-        self.rate_limit(who, crate::platform::limits::Action::Checkout)?;
+        self.rate_limit(who, crate::platform::limits::Action::Checkout)
+            .await?;
         let items = match input.items {
             Some(items) => {
                 if items.is_empty() || items.len() > MAX_LINES {

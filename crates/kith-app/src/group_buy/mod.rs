@@ -408,7 +408,8 @@ impl App {
             input.pickup_store_id.clone(),
         )?;
         let campaign_id = parse_id(&campaign_id).ok_or(AppError::NotFound("group-buy campaign"))?;
-        self.rate_limit(who, crate::platform::limits::Action::Checkout)?;
+        self.rate_limit(who, crate::platform::limits::Action::Checkout)
+            .await?;
         let now = self.now_ms();
         let me = who.account_id.clone();
         self.db

@@ -410,7 +410,8 @@ impl App {
         kind: LinkKind,
         target_id: &str,
     ) -> AppResult<ShareLink> {
-        self.rate_limit(who, crate::platform::limits::Action::Share)?;
+        self.rate_limit(who, crate::platform::limits::Action::Share)
+            .await?;
         let target = crate::platform::ids::parse_id(target_id)
             .ok_or_else(|| AppError::invalid("target_id", "is not an id"))?;
         let now = self.now_ms();

@@ -12,8 +12,12 @@ use kith_domain::{BoundedText, Email, LoginId, Password, Phone};
 use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
+use crate::platform::challenge::{self, Purpose, Solution};
 use crate::platform::ids::{new_id, new_secret, sha256_hex};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+
+/// A session's use is written down at most this often (the idle timeout's resolution).
+const SEEN_EVERY_MS: i64 = 60_000;
 
 /// What a person sends to register. At least one of phone and email.
 #[derive(Debug, Clone)]
@@ -217,6 +221,55 @@ impl App {
             .await
     }
 
+    /// Lets one sign-up through, or asks for a challenge, or refuses it: past
+    /// `signup_challenge_after` sign-ups from `client_addr` in an hour, or
+    /// `signup_device_challenge_after` from one browser (`device`, its device cookie) in a
+    /// day, a sign-up must carry a solved challenge; past `signups_per_hour` from one
+    /// address none is taken (429). Every attempt counts, taken or not, so a flood cannot
+    /// reset its own windows. Every way of signing up (the API, the pages, a share link)
+    /// comes through here before the account is created.
+    pub async fn admit_sign_up(
+        &self,
+        client_addr: &str,
+        device: Option<&str>,
+        solution: Option<&Solution>,
+    ) -> AppResult<()> {
+        use crate::platform::limits::Action;
+        let cfg = &self.config;
+        self.rate_take(Action::SignUpHard, client_addr, cfg.signups_per_hour)
+            .await?;
+        let mut challenged = false;
+        if cfg.signup_challenge_after > 0 {
+            let (hits, _) = self.rate_hit(Action::SignUpSoft, client_addr).await?;
+            challenged |= hits > i64::from(cfg.signup_challenge_after);
+        }
+        if let Some(device) = device.filter(|_| cfg.signup_device_challenge_after > 0) {
+            let (hits, _) = self.rate_hit(Action::SignUpDevice, device).await?;
+            challenged |= hits > i64::from(cfg.signup_device_challenge_after);
+        }
+        if !challenged {
+            return Ok(());
+        }
+        let key = self.challenge_key().await?;
+        let now = self.now_ms();
+        if let Some(s) = solution.cloned() {
+            let k = key.clone();
+            let solved = self
+                .db
+                .write(move |c| challenge::spend(c, &k, Purpose::SignUp, &s, now))
+                .await?;
+            if solved {
+                return Ok(());
+            }
+        }
+        Err(AppError::ChallengeRequired(Box::new(challenge::issue(
+            &key,
+            Purpose::SignUp,
+            challenge::BASE_MAXNUMBER,
+            now,
+        ))))
+    }
+
     /// Creates an account directly (registration, and `kith admin create-admin`).
     pub async fn create_account(
         &self,
@@ -240,18 +293,33 @@ impl App {
     }
 
     /// Logs in with a phone or email and a password; returns a new session.
-    ///
-    /// Throttling: at most `login_max_failures` failures per login in `login_window_secs`
-    /// and five times that per client address; past either, 429 with the seconds until a
-    /// slot frees. The failure is recorded *before* the password is checked, in the same
-    /// transaction as the count (with the account row locked on PostgreSQL), so concurrent
-    /// guesses cannot all slip under the limit; a correct password then clears the login's
-    /// failures.
     pub async fn login(
         &self,
         login: &str,
         password: &str,
         client_addr: &str,
+    ) -> AppResult<Session> {
+        self.login_solved(login, password, client_addr, None).await
+    }
+
+    /// [`App::login`] with a solved challenge, when one was asked for.
+    ///
+    /// Throttling protects the account without handing it to an attacker: past
+    /// `login_max_failures` failures for a login in `login_window_secs` (or five times that
+    /// from one client address), every further attempt must carry a solved proof-of-work
+    /// challenge ([`crate::platform::challenge`]) — the right password with one gets in,
+    /// where a hard lock would have shut the owner out — and the difficulty doubles with
+    /// every further `login_max_failures` failures. The failure is recorded *before* the
+    /// password is checked, in the same transaction as the count and the spending of the
+    /// solution (the account row locked on PostgreSQL), so concurrent guesses cannot slip
+    /// under the threshold or share one solution; a correct password then clears the
+    /// login's failures.
+    pub async fn login_solved(
+        &self,
+        login: &str,
+        password: &str,
+        client_addr: &str,
+        solution: Option<&Solution>,
     ) -> AppResult<Session> {
         let login = LoginId::parse(login)?;
         if password.is_empty() || password.chars().count() > Password::MAX_CHARS {
@@ -264,12 +332,14 @@ impl App {
         let addr = client_addr.to_owned();
         let now = self.now_ms();
         let window_ms = self.config.login_window_secs * 1000;
-        let max_login = self.config.login_max_failures;
-        let max_addr = self.config.login_max_failures * 5;
+        let max_login = self.config.login_max_failures.max(1);
+        let max_addr = max_login * 5;
         let column = match login {
             LoginId::Phone(_) => "phone",
             LoginId::Email(_) => "email",
         };
+        let hmac_key = self.challenge_key().await?;
+        let solution = solution.cloned();
         let (k, a) = (key.clone(), addr.clone());
         let (account, attempt_id) = self
             .db
@@ -279,17 +349,29 @@ impl App {
                     args![&k],
                 )?;
                 let since = now - window_ms;
+                let mut excess = i64::MIN;
                 for (col, val, max) in [("login_key", &k, max_login), ("client_addr", &a, max_addr)] {
-                    let rows = c.query(
-                        &format!("SELECT at FROM login_failures WHERE {col} = $1 AND at > $2 ORDER BY at"),
-                        args![val, since],
-                    )?;
-                    if rows.len() as i64 >= max {
-                        // The slot frees when enough of the oldest failures leave the window.
-                        let free_at = rows[rows.len() - max as usize].int(0)? + window_ms;
-                        return Err(AppError::TooManyRequests {
-                            retry_after_secs: ((free_at - now + 999) / 1000).max(1),
-                        });
+                    let failures = c
+                        .query_one(
+                            &format!("SELECT COUNT(*) FROM login_failures WHERE {col} = $1 AND at > $2"),
+                            args![val, since],
+                        )?
+                        .int(0)?;
+                    excess = excess.max(failures - max);
+                }
+                if excess >= 0 {
+                    let solved = match &solution {
+                        Some(s) => challenge::spend(c, &hmac_key, Purpose::Login, s, now)?,
+                        None => false,
+                    };
+                    if !solved {
+                        let maxnumber = challenge::maxnumber_for(excess, max_login);
+                        return Err(AppError::ChallengeRequired(Box::new(challenge::issue(
+                            &hmac_key,
+                            Purpose::Login,
+                            maxnumber,
+                            now,
+                        ))));
                     }
                 }
                 let attempt = c.query_one(
@@ -314,7 +396,7 @@ impl App {
             .write(move |c| {
                 c.execute("DELETE FROM login_failures WHERE login_key = $1", args![&key])?;
                 c.execute(
-                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)",
                     args![&token_hash, &account_id, now, expires],
                 )?;
                 load_account(c, &account_id)
@@ -327,28 +409,55 @@ impl App {
         })
     }
 
-    /// Resolves a session token to its principal; expired, revoked or unknown → 401.
+    /// Resolves a session token to its principal; expired, idle too long
+    /// (`session_idle_secs`), revoked or unknown → 401. Use is recorded at most once a
+    /// minute per session, so the idle clock costs one small write a minute, not one per
+    /// request.
     pub async fn authenticate(&self, token: &str) -> AppResult<Principal> {
         if token.is_empty() || token.len() > 128 {
             return Err(AppError::Unauthenticated("invalid session token".into()));
         }
         let hash = sha256_hex(token);
         let now = self.now_ms();
-        self.db
+        let idle_ms = self.config.session_idle_secs.saturating_mul(1000);
+        let h = hash.clone();
+        let (principal, last_seen) = self
+            .db
             .read(move |c| {
                 let r = c
                     .query_opt(
-                        "SELECT a.id, a.is_platform_admin FROM sessions s JOIN accounts a ON a.id = s.account_id
+                        "SELECT a.id, a.is_platform_admin, COALESCE(s.last_seen_at, s.created_at)
+                         FROM sessions s JOIN accounts a ON a.id = s.account_id
                          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-                        args![&hash, now],
+                        args![&h, now],
                     )?
-                    .ok_or_else(|| AppError::Unauthenticated("session expired or unknown; log in again".into()))?;
-                Ok(Principal {
+                    .ok_or_else(|| {
+                        AppError::Unauthenticated("session expired or unknown; log in again".into())
+                    })?;
+                let principal = Principal {
                     account_id: r.text(0)?,
                     is_platform_admin: r.bool(1)?,
-                })
+                };
+                Ok::<_, AppError>((principal, r.int(2)?))
             })
-            .await
+            .await?;
+        if idle_ms > 0 && now.saturating_sub(last_seen) >= idle_ms {
+            return Err(AppError::Unauthenticated(
+                "session ended after a long time unused; log in again".into(),
+            ));
+        }
+        if now.saturating_sub(last_seen) >= SEEN_EVERY_MS {
+            self.db
+                .write(move |c| {
+                    c.execute(
+                        "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
+                        args![&hash, now],
+                    )?;
+                    Ok::<_, AppError>(())
+                })
+                .await?;
+        }
+        Ok(principal)
     }
 
     /// Ends the session the token belongs to.

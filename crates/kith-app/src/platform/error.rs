@@ -28,6 +28,10 @@ pub enum AppError {
     /// Too many attempts; try again after `retry_after_secs`. → 429
     #[error("too many attempts; retry after {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: i64 },
+    /// The request looks automated (too many failed logins, too many sign-ups from one
+    /// address): it is taken only with this challenge solved. → 429 carrying the challenge
+    #[error("solve the challenge and send the request again with its solution")]
+    ChallengeRequired(Box<crate::platform::challenge::Challenge>),
     /// Storage failed below us. Unavailable → 503, anything else → opaque 500, logged.
     #[error(transparent)]
     Store(StoreError),

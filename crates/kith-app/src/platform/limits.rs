@@ -1,34 +1,78 @@
-//! Per-member rate limits on the actions whose abuse costs others: placing orders (each
-//! one reserves stock that other buyers then cannot have until it expires) and creating
-//! share links (each one is a row and a public URL).
+//! Rate limits on the actions whose abuse costs others: placing orders (each one reserves
+//! stock that other buyers then cannot have until it expires), creating share links (each
+//! one is a row and a public URL), signing up (cheap accounts farm referrals and group-buy
+//! seats) and guessing pickup codes at a store's counter.
 //!
-//! A fixed window per (action, member): at most `limit` actions in a window of
-//! [`WINDOW_MS`] that starts at the member's first action; beyond that
+//! A fixed window per (action, subject): at most `limit` hits in a window of the action's
+//! length that starts at the subject's first hit; beyond that
 //! [`AppError::TooManyRequests`] with the seconds until the window ends (429 with
 //! `Retry-After` at the HTTP edge). Windows read the app's clock, so tests move time instead
-//! of sleeping. Counts live in this process: with several servers on one PostgreSQL
-//! database, each server limits on its own (a member spread over N servers gets N× the
-//! limit), which is enough to stop a runaway client; a limit of 0 turns an action's limit
-//! off (benchmarks, load tests).
+//! of sleeping; a limit of 0 turns an action's limit off (benchmarks, load tests).
+//!
+//! Where the windows live follows the engine. On PostgreSQL, several servers may share the
+//! database, so the windows are rows of `rate_windows`, counted by one upsert: N servers
+//! give the same limit as one. On SQLite there is one server by construction, and the
+//! windows live in this process (a restart forgets them) so the hot checkout path costs
+//! no extra write.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use kith_store::{Conn, Engine, args};
+
 use crate::{App, AppError, AppResult, Principal};
 
-/// Length of one window.
+/// Length of the per-member windows (checkout, share).
 pub const WINDOW_MS: i64 = 60_000;
 /// Windows are swept of expired entries after this many new ones, so memory stays bounded
-/// by the members active in the last minute.
+/// by the subjects active in the last window.
 const SWEEP_EVERY: usize = 4096;
+/// Longest window of any action; rows older than this are swept.
+const LONGEST_WINDOW_MS: i64 = 24 * 3600 * 1000;
 
-/// The actions with a per-member limit.
+/// The actions with a rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     Checkout,
     Share,
+    /// Sign-ups from one client address in an hour, past which a challenge is asked.
+    SignUpSoft,
+    /// Sign-ups from one client address in an hour, past which none is taken.
+    SignUpHard,
+    /// Sign-ups from one browser (its device cookie) in a day, past which a challenge is
+    /// asked.
+    SignUpDevice,
+    /// Wrong pickup codes one clerk may enter in a window.
+    PickupClerk,
+    /// Wrong pickup codes entered at one store, by all its clerks together.
+    PickupStore,
 }
 
+impl Action {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Checkout => "checkout",
+            Self::Share => "share",
+            Self::SignUpSoft => "signup",
+            Self::SignUpHard => "signup_cap",
+            Self::SignUpDevice => "signup_device",
+            Self::PickupClerk => "pickup_clerk",
+            Self::PickupStore => "pickup_store",
+        }
+    }
+
+    /// How long one window of this action lasts.
+    pub fn window_ms(self) -> i64 {
+        match self {
+            Self::Checkout | Self::Share => WINDOW_MS,
+            Self::SignUpSoft | Self::SignUpHard => 3600 * 1000,
+            Self::SignUpDevice => LONGEST_WINDOW_MS,
+            Self::PickupClerk | Self::PickupStore => 15 * 60 * 1000,
+        }
+    }
+}
+
+/// The windows of this process (SQLite).
 #[derive(Debug, Default)]
 pub struct MemberLimits {
     windows: Mutex<Windows>,
@@ -40,45 +84,189 @@ struct Windows {
     since_sweep: usize,
 }
 
+/// Seconds until a window that started at `start_ms` ends, at least 1.
+fn retry_after(action: Action, start_ms: i64, now_ms: i64) -> AppError {
+    let left_ms = start_ms + action.window_ms() - now_ms;
+    AppError::TooManyRequests {
+        retry_after_secs: ((left_ms + 999) / 1000).max(1),
+    }
+}
+
 impl MemberLimits {
-    /// Counts one `action` by `account_id` at `now_ms` against `limit` per window.
-    pub fn take(&self, action: Action, account_id: &str, limit: u32, now_ms: i64) -> AppResult<()> {
-        if limit == 0 {
-            return Ok(());
-        }
+    /// Counts one hit of `action` by `subject` at `now_ms`; returns the hits in the window
+    /// (this one included) and when the window started. Refused hits count too, as in
+    /// `rate_windows`.
+    fn hit(&self, action: Action, subject: &str, now_ms: i64) -> (i64, i64) {
         let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         w.since_sweep += 1;
         if w.since_sweep >= SWEEP_EVERY {
             w.since_sweep = 0;
-            w.open.retain(|_, (start, _)| now_ms - *start < WINDOW_MS);
+            w.open
+                .retain(|(a, _), (start, _)| now_ms - *start < a.window_ms());
         }
         let entry = w
             .open
-            .entry((action, account_id.to_owned()))
+            .entry((action, subject.to_owned()))
             .or_insert((now_ms, 0));
-        if now_ms - entry.0 >= WINDOW_MS || now_ms < entry.0 {
+        if now_ms - entry.0 >= action.window_ms() || now_ms < entry.0 {
             *entry = (now_ms, 0);
         }
-        if entry.1 >= limit {
-            let left_ms = entry.0 + WINDOW_MS - now_ms;
-            return Err(AppError::TooManyRequests {
-                retry_after_secs: (left_ms + 999) / 1000,
-            });
+        entry.1 = entry.1.saturating_add(1);
+        (i64::from(entry.1), entry.0)
+    }
+
+    /// The hits `subject` has in its current window of `action`, and when it started.
+    fn peek(&self, action: Action, subject: &str, now_ms: i64) -> (i64, i64) {
+        let w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        match w.open.get(&(action, subject.to_owned())) {
+            Some((start, n)) if now_ms - *start < action.window_ms() && now_ms >= *start => {
+                (i64::from(*n), *start)
+            }
+            _ => (0, now_ms),
         }
-        entry.1 += 1;
+    }
+
+    /// Counts one `action` by `subject` at `now_ms` against `limit` per window.
+    pub fn take(&self, action: Action, subject: &str, limit: u32, now_ms: i64) -> AppResult<()> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let (hits, start) = self.hit(action, subject, now_ms);
+        if hits > i64::from(limit) {
+            return Err(retry_after(action, start, now_ms));
+        }
         Ok(())
     }
 }
 
+/// Counts one hit in `rate_windows` inside the caller's transaction; returns the hits in
+/// the window (this one included) and when the window started. Refused hits count too, so
+/// a client hammering past the limit does not reopen its window.
+pub(crate) fn hit_shared(
+    c: &mut dyn Conn,
+    action: Action,
+    subject: &str,
+    now_ms: i64,
+) -> AppResult<(i64, i64)> {
+    let stale = now_ms - action.window_ms();
+    let row = c.query_one(
+        "INSERT INTO rate_windows (action, subject, window_start, hits) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (action, subject) DO UPDATE SET
+           hits = CASE WHEN rate_windows.window_start <= $4 OR rate_windows.window_start > $3
+                       THEN 1 ELSE rate_windows.hits + 1 END,
+           window_start = CASE WHEN rate_windows.window_start <= $4 OR rate_windows.window_start > $3
+                       THEN $3 ELSE rate_windows.window_start END
+         RETURNING hits, window_start",
+        args![action.name(), subject, now_ms, stale],
+    )?;
+    Ok((row.int(0)?, row.int(1)?))
+}
+
+/// The hits `subject` has in its current window of `action` (and when it started),
+/// without counting one.
+fn peek_shared(
+    c: &mut dyn Conn,
+    action: Action,
+    subject: &str,
+    now_ms: i64,
+) -> AppResult<(i64, i64)> {
+    let stale = now_ms - action.window_ms();
+    let row = c.query_opt(
+        "SELECT hits, window_start FROM rate_windows WHERE action = $1 AND subject = $2
+           AND window_start > $3 AND window_start <= $4",
+        args![action.name(), subject, stale, now_ms],
+    )?;
+    Ok(match row {
+        Some(r) => (r.int(0)?, r.int(1)?),
+        None => (0, now_ms),
+    })
+}
+
 impl App {
+    /// Refuses (429) when `subject` already has `limit` hits in its current window of
+    /// `action`, without counting one: for limits on failures, which are counted with
+    /// [`App::rate_hit`] only once an attempt has failed.
+    pub(crate) async fn rate_check(
+        &self,
+        action: Action,
+        subject: &str,
+        limit: u32,
+    ) -> AppResult<()> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        let (hits, start) = if self.db.engine() == Engine::Sqlite {
+            self.limits.peek(action, subject, now)
+        } else {
+            let subject = subject.to_owned();
+            self.db
+                .read(move |c| peek_shared(c, action, &subject, now))
+                .await?
+        };
+        if hits >= i64::from(limit) {
+            return Err(retry_after(action, start, now));
+        }
+        Ok(())
+    }
+
     /// Counts one `action` by `who` against its configured limit.
-    pub(crate) fn rate_limit(&self, who: &Principal, action: Action) -> AppResult<()> {
+    pub(crate) async fn rate_limit(&self, who: &Principal, action: Action) -> AppResult<()> {
         let limit = match action {
             Action::Checkout => self.config.checkouts_per_minute,
             Action::Share => self.config.shares_per_minute,
+            _ => {
+                return Err(AppError::Internal(format!(
+                    "{action:?} is not a member action"
+                )));
+            }
         };
-        self.limits
-            .take(action, &who.account_id, limit, self.now_ms())
+        self.rate_take(action, &who.account_id, limit).await
+    }
+
+    /// Counts one `action` by `subject` against `limit` per window, where this engine
+    /// keeps windows (see the module docs).
+    pub(crate) async fn rate_take(
+        &self,
+        action: Action,
+        subject: &str,
+        limit: u32,
+    ) -> AppResult<()> {
+        if limit == 0 {
+            return Ok(());
+        }
+        let now = self.now_ms();
+        let (hits, start) = self.rate_hit(action, subject).await?;
+        if hits > i64::from(limit) {
+            return Err(retry_after(action, start, now));
+        }
+        Ok(())
+    }
+
+    /// Counts one hit of `action` by `subject`; returns the hits in the current window
+    /// (this one included) and when it started.
+    pub(crate) async fn rate_hit(&self, action: Action, subject: &str) -> AppResult<(i64, i64)> {
+        let now = self.now_ms();
+        if self.db.engine() == Engine::Sqlite {
+            return Ok(self.limits.hit(action, subject, now));
+        }
+        let subject = subject.to_owned();
+        self.db
+            .write(move |c| hit_shared(c, action, &subject, now))
+            .await
+    }
+
+    /// Forgets windows that ended ([`App::platform_sweep`]).
+    pub async fn rate_sweep(&self) -> AppResult<u64> {
+        let before = self.now_ms() - LONGEST_WINDOW_MS;
+        self.db
+            .write(move |c| {
+                Ok(c.execute(
+                    "DELETE FROM rate_windows WHERE window_start < $1",
+                    args![before],
+                )?)
+            })
+            .await
     }
 }
 
@@ -106,6 +294,65 @@ mod tests {
         for _ in 0..100 {
             l.take(Action::Share, "c", 0, 61_000).unwrap();
         }
+    }
+
+    /// Two servers on one database: on PostgreSQL they share every window, so a member
+    /// spread over both gets the limit once, not twice; on SQLite (one server by
+    /// construction) the windows are this process's.
+    async fn servers_share_windows(env: &crate::events::webhooks::test_support::TestEnv) {
+        let a = &env.app;
+        let b = App::new(a.db.clone(), a.clock.clone(), (*a.config).clone());
+        for server in [a, &b, a] {
+            server
+                .rate_take(Action::PickupStore, "store-1", 3)
+                .await
+                .unwrap();
+        }
+        match b.rate_take(Action::PickupStore, "store-1", 3).await {
+            Err(AppError::TooManyRequests { retry_after_secs }) => {
+                assert_eq!(retry_after_secs, 15 * 60)
+            }
+            other => panic!("the fourth hit over two servers was taken: {other:?}"),
+        }
+        // Another subject, another window; the window ends on time.
+        b.rate_take(Action::PickupStore, "store-2", 3)
+            .await
+            .unwrap();
+        env.clock.advance_ms(15 * 60 * 1000);
+        for server in [a, &b, a] {
+            server
+                .rate_take(Action::PickupStore, "store-1", 3)
+                .await
+                .unwrap();
+        }
+        assert!(
+            b.rate_take(Action::PickupStore, "store-1", 3)
+                .await
+                .is_err()
+        );
+        env.clock.advance_ms(LONGEST_WINDOW_MS + 1);
+        assert_eq!(a.rate_sweep().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn windows_are_shared_by_servers_on_one_postgres() {
+        let cfg = crate::events::webhooks::test_support::test_config();
+        if let Some(env) = crate::events::webhooks::test_support::TestEnv::postgres(cfg).await {
+            servers_share_windows(&env).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn windows_on_sqlite_live_in_the_process() {
+        let env = crate::events::webhooks::test_support::TestEnv::new().await;
+        let a = &env.app;
+        let b = App::new(a.db.clone(), a.clock.clone(), (*a.config).clone());
+        for _ in 0..3 {
+            a.rate_take(Action::Share, "m", 3).await.unwrap();
+        }
+        assert!(a.rate_take(Action::Share, "m", 3).await.is_err());
+        // A second App on one SQLite file is not a deployment kith supports; it counts alone.
+        b.rate_take(Action::Share, "m", 3).await.unwrap();
     }
 
     proptest! {

@@ -3,12 +3,13 @@
 //! Owns accounts and sessions ([`accounts`]), the principal and access checks ([`auth`]),
 //! merchants with their staff and invitations ([`merchants`]), stored `Idempotency-Key`
 //! responses ([`idempotency`]), the transactional outbox every context writes its events to
-//! ([`outbox`]), per-member rate windows ([`limits`]), ids and secrets
+//! ([`outbox`]), rate windows ([`limits`]), proof-of-work challenges for logins and
+//! sign-ups that look automated ([`challenge`]), ids and secrets
 //! ([`ids`]), keyset pages ([`page`]) and the one application error ([`error`]).
 //!
 //! Writes: `accounts`, `sessions`, `login_failures`, `merchants`, `merchant_staff`,
 //! `invitations`, `store_clerks` (a clerk's invitation is accepted here), `idempotency_keys`,
-//! `outbox`.
+//! `outbox`, `rate_windows`, `platform_secrets`, `spent_challenges`.
 //!
 //! Surface to the other contexts: [`auth::Principal`] and its checks, [`error::AppError`],
 //! [`ids::new_id`], [`page::PageRequest`]/[`page::Page`], [`outbox::emit`] (inside the
@@ -20,6 +21,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod challenge;
 pub mod error;
 pub mod idempotency;
 pub mod ids;
@@ -27,3 +29,54 @@ pub mod limits;
 pub mod merchants;
 pub mod outbox;
 pub mod page;
+
+use kith_store::args;
+
+use crate::{App, AppError, AppResult};
+
+/// How often [`run_sweeper`] clears expired rows.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl App {
+    /// Deletes what has expired in the platform's tables: stored idempotent responses,
+    /// rate windows, spent challenges, and failed logins older than the throttling window.
+    /// Returns the rows deleted.
+    pub async fn platform_sweep(&self) -> AppResult<u64> {
+        let mut n = self.idempotency_sweep().await?;
+        n += self.rate_sweep().await?;
+        n += self.challenge_sweep().await?;
+        let before = self.now_ms() - self.config.login_window_secs.saturating_mul(1000);
+        n += self
+            .db
+            .write(move |c| {
+                Ok::<_, AppError>(
+                    c.execute("DELETE FROM login_failures WHERE at <= $1", args![before])?,
+                )
+            })
+            .await?;
+        Ok(n)
+    }
+}
+
+/// Runs [`App::platform_sweep`] every ten minutes until `shutdown` becomes true (or its
+/// sender is dropped). Every server may run it; the deletes are idempotent.
+pub async fn run_sweeper(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match app.platform_sweep().await {
+            Ok(n) if n > 0 => tracing::debug!(rows = n, "swept expired platform rows"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "platform sweep failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SWEEP_EVERY) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+}

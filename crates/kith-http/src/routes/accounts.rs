@@ -3,6 +3,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use kith_app::platform::accounts::{Account, Me, Registration, Session};
+use kith_app::platform::challenge::Solution;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -30,15 +31,24 @@ pub struct RegisterBody {
     pub password: String,
     /// 1–32 characters, shown to other members.
     pub display_name: String,
+    /// A solved challenge, when a `challenge-required` answer asked for one.
+    pub challenge: Option<Solution>,
 }
 
-/// Register a member account (phone or email, and a password).
+/// Register a member account (phone or email, and a password). Past a few sign-ups from
+/// one address in an hour, each must carry a solved challenge (429 `challenge-required`
+/// carries one); past `signups_per_hour`, none is taken (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterBody,
-    responses((status = 201, body = Account), (status = 409, description = "phone or email already registered", body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Account), (status = 409, description = "phone or email already registered", body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "solve the challenge in the answer, or wait Retry-After", body = Problem)))]
 async fn register(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Account>)> {
+    s.app
+        .admit_sign_up(&addr, None, b.challenge.as_ref())
+        .await?;
     let account = s
         .app
         .register(Registration {
@@ -57,19 +67,26 @@ pub struct LoginBody {
     /// The phone number or email registered.
     pub login: String,
     pub password: String,
+    /// A solved challenge, when a `challenge-required` answer asked for one.
+    pub challenge: Option<Solution>,
 }
 
 /// Log in. Returns a bearer token and sets the `kith_session` cookie (HttpOnly,
-/// SameSite=Lax) for the web pages. Ten failures per login in 15 minutes → 429.
+/// SameSite=Lax) for the web pages. After ten failures for a login in 15 minutes (or fifty
+/// from one address), each attempt must carry a solved challenge: the answer is 429
+/// `challenge-required` with the challenge to solve, never a lock-out of the right password.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = LoginBody,
     responses((status = 201, body = Session), (status = 401, body = Problem), (status = 422, body = Problem),
-        (status = 429, description = "too many failures; see Retry-After", body = Problem)))]
+        (status = 429, description = "solve the challenge in the answer and try again", body = Problem)))]
 async fn login(
     State(s): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(b): ApiJson<LoginBody>,
 ) -> ApiResult<impl IntoResponse> {
-    let session = s.app.login(&b.login, &b.password, &addr).await?;
+    let session = s
+        .app
+        .login_solved(&b.login, &b.password, &addr, b.challenge.as_ref())
+        .await?;
     let max_age = s.app.config.session_ttl_secs;
     let secure = if s.http.cookie_secure { "; Secure" } else { "" };
     let cookie = format!(

@@ -18,6 +18,9 @@ use crate::extract::{ApiPath, Auth};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
+/// The upload route, whose body limit is larger than the rest.
+pub const UPLOAD_PATH: &str = "/api/v1/media";
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES)))

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiPath, Auth, MaybeAuth};
+use crate::extract::{ApiJson, ApiPath, Auth, ClientAddr, MaybeAuth};
 use crate::ids::PostId;
 use crate::problem::{ApiResult, Problem};
 use crate::routes::accounts::RegisterBody;
@@ -87,14 +87,20 @@ async fn visit_post_tag(
 }
 
 /// Sign up through a share link (or a community invite shared as one): the new member is
-/// bound to the sharer and the sign-up counts in the link's funnel.
+/// bound to the sharer and the sign-up counts in the link's funnel. Sign-ups here are
+/// limited per address as on `POST /api/v1/accounts` (429, with a challenge to solve).
 #[utoipa::path(post, path = "/api/v1/s/{code}/accounts", tag = "sharing", params(("code" = String, Path)), request_body = RegisterBody,
-    responses((status = 201, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "solve the challenge in the answer, or wait Retry-After", body = Problem)))]
 async fn signup(
     State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     ApiPath(code): ApiPath<String>,
     ApiJson(b): ApiJson<RegisterBody>,
 ) -> ApiResult<(StatusCode, Json<Account>)> {
+    s.app
+        .admit_sign_up(&addr, None, b.challenge.as_ref())
+        .await?;
     let input = Registration {
         phone: b.phone,
         email: b.email,

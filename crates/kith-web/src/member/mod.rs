@@ -25,6 +25,7 @@ use crate::pages::{self, Empty, opt_int, parse_int};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
 
 mod communities;
+mod guard;
 mod money;
 mod posts;
 mod shop;
@@ -137,6 +138,7 @@ async fn login_page(c: Ctx, Query(q): Query<NextQuery>) -> WebResult<Response> {
         next,
         login: String::new(),
         error: None,
+        challenge: None,
     })?
     .into_response())
 }
@@ -148,6 +150,8 @@ pub(super) struct LoginForm {
     #[serde(default)]
     password: String,
     next: Option<String>,
+    #[serde(flatten)]
+    challenge: guard::ChallengeFields,
 }
 
 pub(super) fn session_cookie(s: &Web, token: &str, max_age: i64) -> HeaderMap {
@@ -169,10 +173,25 @@ async fn login(
     CsrfForm(f): CsrfForm<LoginForm>,
 ) -> WebResult<Response> {
     let next = local(f.next.as_deref(), "/");
-    match s.app.login(&f.login, &f.password, &addr.0).await {
+    let solution = f.challenge.solution();
+    let outcome = s
+        .app
+        .login_solved(&f.login, &f.password, &addr.0, solution.as_ref())
+        .await;
+    match outcome {
         Ok(session) => {
             let ttl = s.app.config.session_ttl_secs;
             Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response())
+        }
+        Err(AppError::ChallengeRequired(challenge)) => {
+            let page = pages::LoginPage {
+                error: Some(c.t.challenge_needed.to_owned()),
+                c,
+                next,
+                login: f.login,
+                challenge: Some(*challenge),
+            };
+            Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
         Err(e @ (AppError::Unauthenticated(_) | AppError::Invalid { .. })) => {
             let page = pages::LoginPage {
@@ -180,15 +199,24 @@ async fn login(
                 next,
                 login: f.login,
                 error: Some(e.to_string()),
+                challenge: None,
             };
-            Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response())
+            Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response())
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn register_page(c: Ctx) -> WebResult<Response> {
-    Ok(render(&pages::RegisterPage { c, error: None })?.into_response())
+async fn register_page(State(s): State<Web>, c: Ctx, headers: HeaderMap) -> WebResult<Response> {
+    let page = pages::RegisterPage {
+        c,
+        error: None,
+        phone: String::new(),
+        display_name: String::new(),
+        challenge: None,
+    };
+    let device = guard::device_cookie(&headers, s.cfg.cookie_secure);
+    Ok((device, render(&page)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -199,35 +227,57 @@ pub(super) struct RegisterForm {
     password: String,
     #[serde(default)]
     display_name: String,
+    #[serde(flatten)]
+    challenge: guard::ChallengeFields,
 }
 
 async fn register(
     State(s): State<Web>,
     c: Ctx,
     addr: kith_http::extract::ClientAddr,
+    headers: HeaderMap,
     CsrfForm(f): CsrfForm<RegisterForm>,
 ) -> WebResult<Response> {
+    let device = guard::device(&headers);
+    let solution = f.challenge.solution();
     let input = Registration {
         phone: Some(f.phone.clone()),
         email: None,
         password: f.password.clone(),
-        display_name: f.display_name,
+        display_name: f.display_name.clone(),
     };
-    match s.app.register(input).await {
+    let registered = match s
+        .app
+        .admit_sign_up(&addr.0, device.as_deref(), solution.as_ref())
+        .await
+    {
+        Ok(()) => s.app.register(input).await,
+        Err(e) => Err(e),
+    };
+    let (status, error, challenge) = match registered {
         Ok(_) => {
             let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
             let ttl = s.app.config.session_ttl_secs;
-            Ok((session_cookie(&s, &session.token, ttl), see("/")).into_response())
+            return Ok((session_cookie(&s, &session.token, ttl), see("/")).into_response());
         }
+        Err(AppError::ChallengeRequired(ch)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            c.t.challenge_needed.to_owned(),
+            Some(*ch),
+        ),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let page = pages::RegisterPage {
-                c,
-                error: Some(e.to_string()),
-            };
-            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+            (StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let page = pages::RegisterPage {
+        c,
+        error: Some(error),
+        phone: f.phone,
+        display_name: f.display_name,
+        challenge,
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 async fn logout(

@@ -310,7 +310,9 @@ pub(super) struct JoinQuery {
 
 /// The landing of a share link for a visitor without an account.
 pub(super) async fn share_join_page(
+    State(s): State<Web>,
     c: Ctx,
+    headers: HeaderMap,
     Path(code): Path<String>,
     Query(q): Query<JoinQuery>,
 ) -> WebResult<Response> {
@@ -319,13 +321,17 @@ pub(super) async fn share_join_page(
         return Ok(see(next));
     }
     let code = share_code(&code)?.to_owned();
-    Ok(render(&sp::ShareJoinPage {
+    let page = sp::ShareJoinPage {
         c,
         code,
         next,
         error: None,
-    })?
-    .into_response())
+        phone: String::new(),
+        display_name: String::new(),
+        challenge: None,
+    };
+    let device = super::guard::device_cookie(&headers, s.cfg.cookie_secure);
+    Ok((device, render(&page)?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -337,6 +343,8 @@ pub(super) struct ShareJoinForm {
     #[serde(default)]
     display_name: String,
     next: Option<String>,
+    #[serde(flatten)]
+    challenge: super::guard::ChallengeFields,
 }
 
 /// Signs up through a share link: the new member is bound to the sharer and counted as
@@ -345,34 +353,54 @@ pub(super) async fn share_join(
     State(s): State<Web>,
     c: Ctx,
     addr: kith_http::extract::ClientAddr,
+    headers: HeaderMap,
     Path(code): Path<String>,
     CsrfForm(f): CsrfForm<ShareJoinForm>,
 ) -> WebResult<Response> {
     let next = local(f.next.as_deref(), "/");
     let code = share_code(&code)?.to_owned();
+    let device = super::guard::device(&headers);
+    let solution = f.challenge.solution();
     let input = Registration {
         phone: Some(f.phone.clone()),
         email: None,
         password: f.password.clone(),
-        display_name: f.display_name,
+        display_name: f.display_name.clone(),
     };
-    match s.app.register_via_share(input, &code).await {
+    let registered = match s
+        .app
+        .admit_sign_up(&addr.0, device.as_deref(), solution.as_ref())
+        .await
+    {
+        Ok(()) => s.app.register_via_share(input, &code).await,
+        Err(e) => Err(e),
+    };
+    let (status, error, challenge) = match registered {
         Ok(_) => {
             let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
             let ttl = s.app.config.session_ttl_secs;
-            Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response())
+            return Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response());
         }
+        Err(AppError::ChallengeRequired(ch)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            c.t.challenge_needed.to_owned(),
+            Some(*ch),
+        ),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let page = sp::ShareJoinPage {
-                c,
-                code,
-                next,
-                error: Some(e.to_string()),
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)?).into_response())
+            (StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => return Err(e.into()),
+    };
+    let page = sp::ShareJoinPage {
+        c,
+        code,
+        next,
+        error: Some(error),
+        phone: f.phone,
+        display_name: f.display_name,
+        challenge,
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 /// A share code as it may appear in a link; anything else names no link.

@@ -8,6 +8,7 @@ use kith_app::commerce::catalog::Product;
 use kith_app::commerce::orders::{Order, OrderEvent};
 use kith_app::commerce::stores::{Clerk, Store};
 use kith_app::commerce::tiers::Tier;
+use kith_app::platform::challenge::Challenge;
 use kith_app::platform::merchants::Merchant;
 use kith_app::social::communities::Community;
 use kith_app::social::posts::{Comment, Post};
@@ -143,6 +144,8 @@ pub struct LoginPage {
     pub next: String,
     pub login: String,
     pub error: Option<String>,
+    /// A challenge to solve before the next attempt counts.
+    pub challenge: Option<Challenge>,
 }
 
 #[derive(Template)]
@@ -150,6 +153,10 @@ pub struct LoginPage {
 pub struct RegisterPage {
     pub c: Ctx,
     pub error: Option<String>,
+    /// What was typed, kept when the page comes back with an error.
+    pub phone: String,
+    pub display_name: String,
+    pub challenge: Option<Challenge>,
 }
 
 #[derive(Template)]

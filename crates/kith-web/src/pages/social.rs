@@ -90,6 +90,10 @@ pub struct ShareJoinPage {
     /// The shared thing's path, to go on to once signed in.
     pub next: String,
     pub error: Option<String>,
+    /// What was typed, kept when the page comes back with an error.
+    pub phone: String,
+    pub display_name: String,
+    pub challenge: Option<kith_app::platform::challenge::Challenge>,
 }
 
 /// `url` as a QR code in inline SVG: one unit per module, a 4-module quiet zone, scaled

@@ -3,12 +3,14 @@
 use serde_json::json;
 
 use crate::both_engines;
+use kith_app::platform::challenge::{Challenge, Solution};
+
 use crate::harness::{PASSWORD, TestApp, next_phone};
 
 both_engines!(
     register_login_me_logout,
     registration_refuses_bad_input,
-    login_is_throttled,
+    login_asks_for_a_challenge_instead_of_locking_out,
     sessions_expire,
     csrf_and_cookies
 );
@@ -173,25 +175,89 @@ async fn registration_refuses_bad_input(t: TestApp) {
     .expect(201);
 }
 
-async fn login_is_throttled(t: TestApp) {
+/// Solves the challenge a `challenge-required` answer carries, as a client would.
+pub(crate) fn solve(problem: &serde_json::Value) -> serde_json::Value {
+    assert_eq!(problem["type"], "/problems/challenge-required", "{problem}");
+    let challenge: Challenge =
+        serde_json::from_value(problem["challenge"].clone()).expect("a challenge");
+    serde_json::to_value(Solution::solve(&challenge).expect("solvable")).unwrap()
+}
+
+async fn login_asks_for_a_challenge_instead_of_locking_out(t: TestApp) {
     let u = t.register_member("被猜密码的人").await;
     for _ in 0..10 {
         t.login(&u.login, "wrong password!")
             .await
             .problem(401, None);
     }
-    let r = t.login(&u.login, "wrong password!").await;
-    let retry: i64 = r
-        .headers
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|s| s.parse().ok())
-        .expect("Retry-After");
-    assert!((1..=900).contains(&retry), "{retry}");
-    r.problem(429, None);
-    // Even the right password waits: the lock is on the account, not the guess.
-    t.login(&u.login, PASSWORD).await.problem(429, None);
-    // Fifteen minutes later the window has passed.
+    // Past ten failures every attempt must carry a solved challenge…
+    let asked = t
+        .login(&u.login, "wrong password!")
+        .await
+        .problem(429, Some("challenge"));
+    assert_eq!(asked["challenge"]["algorithm"], "SHA-256");
+    // …the right password too: but with one it gets in, where a lock would have shut the
+    // owner out for fifteen minutes.
+    let asked = t
+        .login(&u.login, PASSWORD)
+        .await
+        .problem(429, Some("challenge"));
+    let solution = solve(&asked);
+    let login = |password: &str, solution: &serde_json::Value| json!({ "login": u.login, "password": password, "challenge": solution });
+    t.post("/api/v1/sessions", None, login(PASSWORD, &solution))
+        .await
+        .expect(201);
+    // The right password cleared the login's failures: no challenge now.
+    t.login(&u.login, PASSWORD).await.expect(201);
+
+    // A guesser pays for every guess: one solution buys one attempt, the difficulty grows.
+    for _ in 0..10 {
+        t.login(&u.login, "wrong password!")
+            .await
+            .problem(401, None);
+    }
+    let asked = t
+        .login(&u.login, "wrong password!")
+        .await
+        .problem(429, Some("challenge"));
+    let first_difficulty = asked["challenge"]["maxnumber"].as_u64().unwrap();
+    let solution = solve(&asked);
+    t.post(
+        "/api/v1/sessions",
+        None,
+        login("wrong password!", &solution),
+    )
+    .await
+    .problem(401, None);
+    // Spent: the same solution again is asked to solve a new one.
+    t.post("/api/v1/sessions", None, login(PASSWORD, &solution))
+        .await
+        .problem(429, Some("challenge"));
+    // A forged one is no better.
+    let mut forged = solution.clone();
+    forged["number"] = json!(solution["number"].as_u64().unwrap() + 1);
+    t.post("/api/v1/sessions", None, login(PASSWORD, &forged))
+        .await
+        .problem(429, Some("challenge"));
+    for _ in 0..10 {
+        let asked = t
+            .login(&u.login, "wrong password!")
+            .await
+            .problem(429, Some("challenge"));
+        t.post(
+            "/api/v1/sessions",
+            None,
+            login("wrong password!", &solve(&asked)),
+        )
+        .await
+        .problem(401, None);
+    }
+    let asked = t
+        .login(&u.login, PASSWORD)
+        .await
+        .problem(429, Some("challenge"));
+    assert!(asked["challenge"]["maxnumber"].as_u64().unwrap() > first_difficulty);
+    // Fifteen minutes later the failures have left the window.
     t.clock.advance_secs(15 * 60 + 1);
     t.login(&u.login, PASSWORD).await.expect(201);
     // Unknown logins fail the same way as wrong passwords.
@@ -201,17 +267,23 @@ async fn login_is_throttled(t: TestApp) {
         .problem(422, Some("login"));
 
     // Per client address: 50 failures in the window, spread over many logins, and the
-    // address waits too — even for a login it never tried.
+    // address is asked too — even for a login it never tried; solved, the owner gets in.
     t.clock.advance_secs(15 * 60 + 1);
     for _ in 0..50 {
         t.login(&next_phone(), "wrong password!")
             .await
             .problem(401, None);
     }
-    let r = t.login(&next_phone(), "wrong password!").await;
-    assert!(r.headers.get("retry-after").is_some());
-    r.problem(429, None);
-    t.login(&u.login, PASSWORD).await.problem(429, None);
+    t.login(&next_phone(), "wrong password!")
+        .await
+        .problem(429, Some("challenge"));
+    let asked = t
+        .login(&u.login, PASSWORD)
+        .await
+        .problem(429, Some("challenge"));
+    t.post("/api/v1/sessions", None, login(PASSWORD, &solve(&asked)))
+        .await
+        .expect(201);
 }
 
 async fn sessions_expire(t: TestApp) {

@@ -16,6 +16,7 @@ mod access;
 mod accounts;
 mod backup;
 mod crash;
+mod guard;
 mod hostile;
 mod limits;
 mod matrix;

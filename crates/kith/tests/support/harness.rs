@@ -30,14 +30,28 @@ macro_rules! both_engines {
     };
 }
 
+/// `both_engines_with!(setup; a, b)`: as [`both_engines!`], on servers whose flags
+/// `setup(&mut ServeArgs)` changes first (the guards the default test server turns off).
+#[macro_export]
+macro_rules! both_engines_with {
+    ($setup:ident; $($name:ident),+ $(,)?) => {
+        $(
+            $crate::paste_tests!(@with $name, super::$setup);
+        )+
+    };
+}
+
 #[macro_export]
 macro_rules! paste_tests {
     ($name:ident) => {
+        $crate::paste_tests!(@with $name, $crate::harness::defaults);
+    };
+    (@with $name:ident, $setup:path) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 super::$name(
-                    $crate::harness::TestApp::spawn($crate::harness::Engine::Sqlite)
+                    $crate::harness::TestApp::spawn_with($crate::harness::Engine::Sqlite, $setup)
                         .await
                         .expect("spawn"),
                 )
@@ -46,7 +60,8 @@ macro_rules! paste_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 if let Some(app) =
-                    $crate::harness::TestApp::spawn($crate::harness::Engine::Postgres).await
+                    $crate::harness::TestApp::spawn_with($crate::harness::Engine::Postgres, $setup)
+                        .await
                 {
                     super::$name(app).await;
                 }
@@ -54,6 +69,9 @@ macro_rules! paste_tests {
         }
     };
 }
+
+/// The test servers' flags as they are: no change.
+pub(crate) fn defaults(_: &mut ServeArgs) {}
 
 /// A directory removed when dropped.
 pub(crate) struct TempDir(pub std::path::PathBuf);
@@ -177,6 +195,17 @@ fn init_test_log() {
 impl TestApp {
     /// Starts a server. `None` when PostgreSQL is asked for but not configured (outside CI).
     pub(crate) async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, defaults).await
+    }
+
+    /// Starts a server whose flags `setup` changes first. The test servers turn off the
+    /// guards against automation a story would trip by accident (every test member signs
+    /// up from 127.0.0.1, and stories move the clock by weeks): sign-up challenges and the
+    /// session idle timeout. The stories about those guards turn them back on here.
+    pub(crate) async fn spawn_with(
+        engine: Engine,
+        setup: impl FnOnce(&mut ServeArgs),
+    ) -> Option<TestApp> {
         init_test_log();
         let dir = TempDir::new();
         let pg = match engine {
@@ -207,8 +236,14 @@ impl TestApp {
             webhook_allow_private: Some(true),
             workers: Some(false),
             sandbox_payments: Some(true),
+            signup_challenge_after: Some(0),
+            signup_device_challenge_after: Some(0),
+            signups_per_hour: Some(0),
+            session_idle_hours: Some(0),
             ..Default::default()
         };
+        let mut args = args;
+        setup(&mut args);
         let settings = Settings::resolve(&args).expect("settings");
         let clock = ManualClock::starting_now();
         let server = kith::Application::build_with_clock(&settings, Arc::new(clock.clone()))
