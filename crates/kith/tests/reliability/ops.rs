@@ -129,20 +129,21 @@ async fn health_metrics_and_docs(t: TestApp) {
 }
 
 async fn idempotency_keys(t: TestApp) {
-    let phone = next_phone();
-    let body = json!({ "phone": phone, "password": PASSWORD, "display_name": "一次" });
-    let send = |b: serde_json::Value, key: &'static str| {
+    let u = t.register_member("一次").await;
+    let send = |who: &str, b: serde_json::Value, key: &'static str| {
         let c = t
             .client
-            .post(format!("{}/api/v1/accounts", t.base))
+            .post(format!("{}/api/v1/merchants", t.base))
+            .bearer_auth(who)
             .header("idempotency-key", key)
             .json(&b);
         async move { TestApp::read(c.send().await.unwrap()).await }
     };
-    let first = send(body.clone(), "reg-1").await;
+    let body = json!({ "name": "一次小店", "description": "幂等" });
+    let first = send(&u.token, body.clone(), "apply-1").await;
     assert!(first.headers.get("idempotent-replayed").is_none());
     let first = first.expect(201);
-    let again = send(body.clone(), "reg-1").await;
+    let again = send(&u.token, body.clone(), "apply-1").await;
     assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
     assert_eq!(
         again.expect(201),
@@ -150,17 +151,43 @@ async fn idempotency_keys(t: TestApp) {
         "the replay is the stored response"
     );
     // Same key, different body: refused, nothing created.
-    let other = json!({ "phone": next_phone(), "password": PASSWORD, "display_name": "二次" });
-    send(other.clone(), "reg-1")
+    let other = json!({ "name": "二次小店", "description": "幂等" });
+    send(&u.token, other.clone(), "apply-1")
         .await
         .problem(422, Some("Idempotency-Key"));
-    // Without the key the duplicate is a real conflict.
-    t.post("/api/v1/accounts", None, body)
-        .await
-        .problem(409, Some("phone"));
-    // After 24 h the key is forgotten.
+    // Keys belong to the account: another member's same key is their own request.
+    let v = t.register_member("另一个").await;
+    let theirs = send(
+        &v.token,
+        json!({ "name": "另一家店", "description": "幂等" }),
+        "apply-1",
+    )
+    .await;
+    assert!(theirs.headers.get("idempotent-replayed").is_none());
+    assert_ne!(theirs.expect(201)["id"], first["id"]);
+    // After 24 h the key is forgotten: the other body runs for real (and meets the
+    // application already waiting), where it was refused as a key reuse before.
     t.clock.advance_secs(24 * 3600 + 1);
-    send(other, "reg-1").await.expect(201);
+    let later = send(&u.token, other, "apply-1").await;
+    assert!(later.headers.get("idempotent-replayed").is_none());
+    later.problem(409, None);
+
+    // Anonymous callers' keys are ignored (nothing is stored for them): a repeated sign-up
+    // is the real conflict it is.
+    let phone = next_phone();
+    let reg = json!({ "phone": phone, "password": PASSWORD, "display_name": "匿名" });
+    for expected in [201, 409] {
+        let r = t
+            .client
+            .post(format!("{}/api/v1/accounts", t.base))
+            .header("idempotency-key", "reg-1")
+            .json(&reg)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), expected);
+        assert!(r.headers().get("idempotent-replayed").is_none());
+    }
 }
 
 async fn graceful_shutdown(t: TestApp) {
