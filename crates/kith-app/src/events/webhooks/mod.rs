@@ -71,7 +71,21 @@ pub struct Endpoint {
     pub url: String,
     pub topics: Vec<String>,
     pub description: String,
+    /// Whether it receives events: false once it is disabled.
     pub active: bool,
+    /// `active`, or `disabled` (it kept failing; the merchant re-enables it with
+    /// `POST …/webhooks/{id}/enable`).
+    pub status: String,
+    /// Deliveries that failed in a row; 0 again after one succeeds.
+    pub consecutive_failures: i64,
+    /// When the current run of failures began.
+    pub failing_since: Option<String>,
+    /// While it fails, no delivery to it is tried before this time: its queued deliveries
+    /// wait (the pause doubles with each failure, as a delivery's backoff does).
+    pub paused_until: Option<String>,
+    pub disabled_at: Option<String>,
+    /// Why it was disabled, e.g. `20 deliveries failed in a row since …`.
+    pub disabled_reason: Option<String>,
     pub created_at: String,
 }
 
@@ -119,17 +133,31 @@ kith_store::columns!(EndpointCols {
     description,
     active,
     created_at,
+    consecutive_failures,
+    failing_since,
+    paused_until,
+    disabled_at,
+    disabled_reason,
 });
 const ENDPOINT_COLUMNS: &str = EndpointCols::LIST;
 
 fn endpoint_from_row(r: &Row) -> Result<Endpoint, StoreError> {
+    let disabled_at = r.opt_int(EndpointCols::disabled_at)?;
+    // `active` in the table means "not deleted"; deleted endpoints are never shown.
+    let active = r.bool(EndpointCols::active)? && disabled_at.is_none();
     Ok(Endpoint {
         id: r.text(EndpointCols::id)?,
         merchant_id: r.text(EndpointCols::merchant_id)?,
         url: r.text(EndpointCols::url)?,
         topics: parse_topics(&r.text(EndpointCols::topics)?)?,
         description: r.text(EndpointCols::description)?,
-        active: r.bool(EndpointCols::active)?,
+        active,
+        status: if active { "active" } else { "disabled" }.to_owned(),
+        consecutive_failures: r.int(EndpointCols::consecutive_failures)?,
+        failing_since: r.opt_int(EndpointCols::failing_since)?.map(rfc3339),
+        paused_until: r.opt_int(EndpointCols::paused_until)?.map(rfc3339),
+        disabled_at: disabled_at.map(rfc3339),
+        disabled_reason: r.opt_text(EndpointCols::disabled_reason)?,
         created_at: rfc3339(r.int(EndpointCols::created_at)?),
     })
 }
@@ -152,6 +180,7 @@ pub async fn create_endpoint(
 ) -> AppResult<(Endpoint, String)> {
     let merchant_id = merchant_id_of(merchant_id)?;
     let url = validate_url(&input.url, app.config.webhook_allow_private)?;
+    check_resolved(&url, app.config.webhook_allow_private).await?;
     let topics = validate_topics(&input.topics)?;
     let description = BoundedText::parse(
         "description",
@@ -171,6 +200,12 @@ pub async fn create_endpoint(
         topics,
         description,
         active: true,
+        status: "active".to_owned(),
+        consecutive_failures: 0,
+        failing_since: None,
+        paused_until: None,
+        disabled_at: None,
+        disabled_reason: None,
         created_at: rfc3339(now),
     };
     let who = who.clone();
@@ -216,7 +251,7 @@ pub async fn create_endpoint(
     Ok((endpoint, secret))
 }
 
-/// The merchant's active endpoints, oldest first. Deleted endpoints are not listed; their
+/// The merchant's endpoints, oldest first, disabled ones included (with why). Deleted endpoints are not listed; their
 /// deliveries stay readable through [`list_deliveries`] by id.
 pub async fn list_endpoints(
     app: &App,
@@ -282,6 +317,54 @@ pub async fn delete_endpoint(
                 &serde_json::json!({ "id": endpoint_id }),
             )?;
             Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// Re-enables an endpoint that was disabled for failing (owner or manager): it receives
+/// events again from now on, with its failure count cleared. Enabling an active endpoint
+/// changes nothing. 404 if the endpoint is not this merchant's or was deleted.
+pub async fn enable_endpoint(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> AppResult<Endpoint> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let now = app.now_ms();
+    let who = who.clone();
+    app.db
+        .write(move |c| {
+            require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
+            let sql = format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+                 WHERE id = $1 AND merchant_id = $2 AND active = $3{}",
+                c.for_update()
+            );
+            let row = c
+                .query_opt(&sql, args![&endpoint_id, &merchant_id, true])?
+                .ok_or(AppError::NotFound("webhook endpoint"))?;
+            let endpoint = endpoint_from_row(&row)?;
+            if endpoint.active {
+                return Ok(endpoint);
+            }
+            c.execute(
+                "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL,
+                        consecutive_failures = 0, failing_since = NULL, paused_until = NULL
+                 WHERE id = $1",
+                args![&endpoint_id],
+            )?;
+            crate::platform::outbox::emit(
+                c,
+                now,
+                "webhook_endpoint.enabled",
+                Some(&merchant_id),
+                &endpoint_id,
+                &serde_json::json!({ "id": endpoint_id }),
+            )?;
+            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
+            Ok::<_, AppError>(endpoint_from_row(&c.query_one(&sql, args![&endpoint_id])?)?)
         })
         .await
 }
@@ -427,4 +510,4 @@ mod urls;
 
 pub(crate) use delivery::register_jobs;
 pub use delivery::{Deliver, dispatch_outbox};
-pub use urls::{topic_matches, validate_topics, validate_url};
+pub use urls::{check_resolved, is_public, topic_matches, validate_topics, validate_url};
