@@ -177,6 +177,15 @@ fn init_test_log() {
 impl TestApp {
     /// Starts a server. `None` when PostgreSQL is asked for but not configured (outside CI).
     pub(crate) async fn spawn(engine: Engine) -> Option<TestApp> {
+        Self::spawn_with(engine, |_| {}).await
+    }
+
+    /// [`TestApp::spawn`] with settings changed from the tests' defaults (private webhook
+    /// targets allowed, no background worker) by `configure`.
+    pub(crate) async fn spawn_with(
+        engine: Engine,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> Option<TestApp> {
         init_test_log();
         let dir = TempDir::new();
         let pg = match engine {
@@ -194,7 +203,7 @@ impl TestApp {
                 }
             },
         };
-        let args = ServeArgs {
+        let mut args = ServeArgs {
             storage: StorageArgs {
                 data_dir: Some(dir.0.clone()),
                 database_url: pg.as_ref().map(|d| d.url.clone()),
@@ -209,6 +218,7 @@ impl TestApp {
             sandbox_payments: Some(true),
             ..Default::default()
         };
+        configure(&mut args);
         let settings = Settings::resolve(&args).expect("settings");
         let clock = ManualClock::starting_now();
         let server = kith::Application::build_with_clock(&settings, Arc::new(clock.clone()))
