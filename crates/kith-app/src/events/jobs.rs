@@ -394,7 +394,10 @@ fn pick_limited(
     limit: i64,
     limits: LaneLimits,
 ) -> Result<Vec<kith_store::Row>, StoreError> {
-    let lock = format!("SELECT lane FROM job_lanes WHERE lane = $1{}", c.for_update());
+    let lock = format!(
+        "SELECT lane FROM job_lanes WHERE lane = $1{}",
+        c.for_update()
+    );
     c.query(&lock, args![lane.as_str()])?;
     let mut by_target: HashMap<String, i64> = HashMap::new();
     let mut by_tenant: HashMap<String, i64> = HashMap::new();
@@ -870,7 +873,12 @@ mod tests {
         assert!(!got[0].is_last_attempt());
 
         // A live lease keeps others away; an expired one does not.
-        assert!(claim(app, Lane::Core, "b", 10, 30_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Core, "b", 10, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         clock.advance_ms(30_000);
         let again = claim(app, Lane::Core, "b", 10, 30_000).await.unwrap();
         assert_eq!(
@@ -903,13 +911,23 @@ mod tests {
         );
         let (status, attempts, owner, _) = job_row(app, &later).await;
         assert_eq!((status.as_str(), attempts, owner), ("queued", 1, None));
-        assert!(claim(app, Lane::Core, "a", 10, 30_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Core, "a", 10, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         clock.advance_ms(5_000);
         let got = claim(app, Lane::Core, "a", 10, 30_000).await.unwrap();
         assert_eq!(got[0].attempts, 2);
         assert!(complete(app, &later, "a").await.unwrap());
         assert_eq!(job_row(app, &later).await.0, "done");
-        assert!(claim(app, Lane::Core, "a", 10, 30_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Core, "a", 10, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -1012,14 +1030,21 @@ mod tests {
         }
     }
 
-    async fn enqueue_in(app: &App, lane: Lane, keys: Option<(&str, &str)>, n: usize) -> Vec<String> {
+    async fn enqueue_in(
+        app: &App,
+        lane: Lane,
+        keys: Option<(&str, &str)>,
+        n: usize,
+    ) -> Vec<String> {
         let now = app.now_ms();
         let keys = keys.map(|(a, b)| (a.to_owned(), b.to_owned()));
         app.db
             .write(move |c| {
                 let mut ids = Vec::new();
                 for i in 0..n {
-                    let k = keys.as_ref().map(|(tenant, target)| Keys { tenant, target });
+                    let k = keys
+                        .as_ref()
+                        .map(|(tenant, target)| Keys { tenant, target });
                     ids.push(enqueue_raw(
                         c,
                         now,
@@ -1136,7 +1161,12 @@ mod tests {
             .unwrap();
         assert_eq!(moved, 3);
         env.clock.advance_ms(9_999);
-        assert!(claim(app, Lane::Delivery, "w", 10, 60_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Delivery, "w", 10, 60_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         env.clock.advance_ms(1);
         let got = claim(app, Lane::Delivery, "w", 1, 60_000).await.unwrap();
         assert_eq!(got.len(), 1);

@@ -628,7 +628,15 @@ async fn only_the_merchants_trading_staff_manage_webhooks(t: TestApp) {
 async fn non_public_targets_are_refused(t: TestApp) {
     let (owner, mid) = t.approved_merchant("严格的商家").await;
     let rx = Receiver::start(vec![]).await;
-    let port = rx.url.rsplit(':').next().unwrap().split('/').next().unwrap().to_owned();
+    let port = rx
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     for url in [
         // The probe's forms.
         "https://[::127.0.0.1]/h".to_owned(),
@@ -735,19 +743,32 @@ async fn a_disabled_endpoint_is_shown_and_re_enabled_by_its_staff(t: TestApp) {
     // (the defaults), disabled.
     t.store(&owner, &mid, "一号店").await;
     assert_eq!(run_jobs(&t).await, 1);
-    let e = ep(t.get(&hooks_path(&mid), Some(&owner.token)).await.expect(200));
+    let e = ep(t
+        .get(&hooks_path(&mid), Some(&owner.token))
+        .await
+        .expect(200));
     assert_eq!(
         (e["status"].as_str(), e["consecutive_failures"].as_i64()),
         (Some("active"), Some(1))
     );
-    assert!(e["paused_until"].is_string() && e["failing_since"].is_string(), "{e}");
+    assert!(
+        e["paused_until"].is_string() && e["failing_since"].is_string(),
+        "{e}"
+    );
     for n in 0..40 {
         t.clock.advance_secs(6 * 3600);
         t.store(&owner, &mid, &format!("{n}号分店")).await;
         run_jobs(&t).await;
     }
-    let e = ep(t.get(&hooks_path(&mid), Some(&owner.token)).await.expect(200));
-    assert_eq!((e["status"].as_str(), e["active"].as_bool()), (Some("disabled"), Some(false)), "{e}");
+    let e = ep(t
+        .get(&hooks_path(&mid), Some(&owner.token))
+        .await
+        .expect(200));
+    assert_eq!(
+        (e["status"].as_str(), e["active"].as_bool()),
+        (Some("disabled"), Some(false)),
+        "{e}"
+    );
     assert!(e["disabled_at"].is_string(), "{e}");
     assert!(
         e["disabled_reason"]
@@ -778,9 +799,16 @@ async fn a_disabled_endpoint_is_shown_and_re_enabled_by_its_staff(t: TestApp) {
     )
     .await
     .problem(404, None);
-    let e = t.post(&enable, Some(&manager.token), json!({})).await.expect(200);
+    let e = t
+        .post(&enable, Some(&manager.token), json!({}))
+        .await
+        .expect(200);
     assert_eq!(
-        (e["status"].as_str(), e["consecutive_failures"].as_i64(), e["disabled_reason"].clone()),
+        (
+            e["status"].as_str(),
+            e["consecutive_failures"].as_i64(),
+            e["disabled_reason"].clone()
+        ),
         (Some("active"), Some(0), Value::Null)
     );
     t.store(&owner, &mid, "恢复后的店").await;

@@ -541,7 +541,12 @@ async fn post(app: &App, req: &Request<'_>, body: Vec<u8>) -> Outcome {
 /// Sends one delivery. The timeout covers resolving, connecting, sending and reading the
 /// (truncated) answer. A failure is logged in full for the operator and returned as its
 /// class only.
-pub(super) async fn send(allow_private: bool, timeout: Duration, req: &Request<'_>, body: Vec<u8>) -> Outcome {
+pub(super) async fn send(
+    allow_private: bool,
+    timeout: Duration,
+    req: &Request<'_>,
+    body: Vec<u8>,
+) -> Outcome {
     let client = match client(allow_private) {
         Ok(c) => c,
         Err(class) => return Outcome::NoAnswer(class),

@@ -705,8 +705,12 @@ async fn a_failing_endpoint_is_paused_then_disabled_and_re_enabled(env: TestEnv)
     };
     let app = crate::App::new(env.app.db.clone(), env.app.clock.clone(), one_at_a_time);
     for _ in 0..5 {
-        env.emit("store.updated", Some(&env.merchant_id), serde_json::json!({}))
-            .await;
+        env.emit(
+            "store.updated",
+            Some(&env.merchant_id),
+            serde_json::json!({}),
+        )
+        .await;
     }
     jobs::run_once(&app, "w").await.unwrap();
     assert_eq!(rx.received().len(), 1);
@@ -759,8 +763,12 @@ async fn a_failing_endpoint_is_paused_then_disabled_and_re_enabled(env: TestEnv)
     assert_eq!(told[0]["data"]["consecutive_failures"], 3);
 
     // A disabled endpoint receives nothing new.
-    env.emit("store.updated", Some(&env.merchant_id), serde_json::json!({}))
-        .await;
+    env.emit(
+        "store.updated",
+        Some(&env.merchant_id),
+        serde_json::json!({}),
+    )
+    .await;
     env.clock.advance_secs(3600);
     jobs::run_once(&env.app, "w").await.unwrap();
     assert_eq!(rx.received().len(), 3);
@@ -781,8 +789,12 @@ async fn a_failing_endpoint_is_paused_then_disabled_and_re_enabled(env: TestEnv)
     enable_endpoint(&env.app, &env.owner, &env.merchant_id, &ep.id)
         .await
         .unwrap();
-    env.emit("store.updated", Some(&env.merchant_id), serde_json::json!({}))
-        .await;
+    env.emit(
+        "store.updated",
+        Some(&env.merchant_id),
+        serde_json::json!({}),
+    )
+    .await;
     jobs::run_once(&env.app, "w").await.unwrap();
     assert_eq!(rx.received().len(), 4);
     let _ = watcher;
@@ -793,7 +805,15 @@ async fn a_failing_endpoint_is_paused_then_disabled_and_re_enabled(env: TestEnv)
 #[tokio::test]
 async fn the_production_client_refuses_names_that_resolve_to_loopback() {
     let rx = Receiver::start(vec![]).await;
-    let port = rx.url.rsplit(':').next().unwrap().split('/').next().unwrap().to_owned();
+    let port = rx
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
     let url = format!("http://localhost:{port}/hooks/kith");
     let req = delivery::Request {
         url: &url,
