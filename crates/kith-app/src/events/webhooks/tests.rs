@@ -40,6 +40,7 @@ on_both_engines! {
     deliveries_page_newest_first => super::test_config();
     only_trading_staff_manage_their_own_endpoints => super::test_config();
     a_failing_endpoint_is_paused_then_disabled_and_re_enabled => super::quick_disable();
+    a_redirect_is_a_failed_attempt_not_followed => super::test_config();
     at_most_twenty_active_endpoints => super::test_config();
     bad_input_is_refused_with_its_field => super::AppConfig::default();
 }
@@ -851,4 +852,33 @@ async fn registration_refuses_names_that_resolve_to_private_addresses() {
             .await
             .is_ok()
     );
+}
+
+async fn a_redirect_is_a_failed_attempt_not_followed(env: TestEnv) {
+    // The endpoint answers 307 towards an inside address; kith must not go there.
+    let inside = Receiver::start(vec![]).await;
+    let rx = Receiver::start_with_location(vec![307], Some(inside.url.clone())).await;
+    let (ep, _) = create_endpoint(
+        &env.app,
+        &env.owner,
+        &env.merchant_id,
+        new_endpoint(&rx.url, &["store.*"]),
+    )
+    .await
+    .unwrap();
+    env.emit(
+        "store.updated",
+        Some(&env.merchant_id),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(jobs::run_once(&env.app, "w").await.unwrap(), 1);
+    assert_eq!(rx.received().len(), 1);
+    assert!(inside.received().is_empty());
+    let d = &deliveries(&env, &ep.id).await[0];
+    assert_eq!((d.status.as_str(), d.attempts), ("pending", 1));
+    let attempts = list_attempts(&env.app, &env.owner, &env.merchant_id, &d.id)
+        .await
+        .unwrap();
+    assert_eq!(attempts[0].status_code, Some(307));
 }
