@@ -279,8 +279,8 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
     let disabled_now = app
         .db
         .write(move |c| {
-            // The endpoint first, then the delivery: every transaction that touches an
-            // endpoint's health and its deliveries locks in this order.
+            // The endpoint first, then the delivery: every transaction that locks both
+            // locks in this order.
             let health = if success {
                 endpoint_succeeded(c, &endpoint_id)?;
                 Health::Fine
@@ -342,17 +342,14 @@ enum Health {
     Disabled,
 }
 
-/// A delivery got a 2xx: the endpoint is healthy again.
+/// A delivery got a 2xx: the endpoint is healthy again. Writes (and locks) the endpoint's
+/// row only when it was failing, so healthy endpoints' deliveries do not queue on it.
 fn endpoint_succeeded(c: &mut dyn Conn, endpoint_id: &str) -> Result<(), StoreError> {
-    let sql = format!(
-        "SELECT consecutive_failures FROM webhook_endpoints WHERE id = $1{}",
-        c.for_update()
-    );
-    c.query_one(&sql, args![endpoint_id])?;
     c.execute(
         "UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL,
                 paused_until = NULL
-         WHERE id = $1",
+         WHERE id = $1
+           AND (consecutive_failures > 0 OR failing_since IS NOT NULL OR paused_until IS NOT NULL)",
         args![endpoint_id],
     )?;
     Ok(())

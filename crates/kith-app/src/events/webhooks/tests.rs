@@ -183,6 +183,13 @@ async fn failures_are_retried_with_backoff_until_delivered(env: TestEnv) {
         .map(|a| (a.attempt_no, a.status_code))
         .collect();
     assert_eq!(codes, [(1, Some(500)), (2, Some(500)), (3, Some(200))]);
+    // Failing paused the endpoint; one success makes it healthy again.
+    let e = endpoint(&env, &ep.id).await;
+    assert_eq!(e.consecutive_failures, 0);
+    assert!(
+        e.paused_until.is_none() && e.failing_since.is_none(),
+        "{e:?}"
+    );
     assert_eq!(
         attempts[0].response_body.as_deref(),
         Some("receiver says no")
