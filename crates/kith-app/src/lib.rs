@@ -92,6 +92,21 @@ pub struct AppConfig {
     /// Allow webhook URLs on loopback and private addresses (tests and the demo); off in
     /// production so a merchant cannot make kith call into the operator's network.
     pub webhook_allow_private: bool,
+    /// Deliveries to one endpoint in flight at once, across every server sharing the
+    /// database (counted at claim time); 0: no limit.
+    pub webhook_max_in_flight_per_endpoint: i64,
+    /// Deliveries to one merchant's endpoints in flight at once, across every server; 0: no
+    /// limit.
+    pub webhook_max_in_flight_per_merchant: i64,
+    /// An endpoint is disabled (and the merchant told) once it has failed this many
+    /// deliveries in a row **and** has been failing for `webhook_disable_after_secs`.
+    pub webhook_disable_after_failures: i64,
+    pub webhook_disable_after_secs: i64,
+    /// Timer and money jobs (order expiry, completion, group expiry) one server runs at
+    /// once, in their own pool.
+    pub worker_core_concurrency: usize,
+    /// Webhook deliveries one server has in flight at once, in their own pool.
+    pub worker_delivery_concurrency: usize,
     /// Whether the sandbox gateway (and sandbox carrier) is served. It takes no real money,
     /// so a production server must not offer it: `kith serve` turns it on only with
     /// `--demo` or `--sandbox-payments`.
@@ -131,6 +146,12 @@ impl Default for AppConfig {
             webhook_backoff_max_secs: 6 * 3600,
             webhook_timeout_secs: 10,
             webhook_allow_private: false,
+            webhook_max_in_flight_per_endpoint: 4,
+            webhook_max_in_flight_per_merchant: 8,
+            webhook_disable_after_failures: 20,
+            webhook_disable_after_secs: 3 * 24 * 3600,
+            worker_core_concurrency: 8,
+            worker_delivery_concurrency: 32,
             sandbox_enabled: true,
             sandbox_secret: platform::ids::new_secret("sbx_"),
             carrier_secrets: Vec::new(),

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_sharing"),
     migration!(5, "0005_discovery"),
     migration!(6, "0006_group_buy"),
+    migration!(7, "0007_fair_jobs"),
     migration!(9, "0009_guard"),
 ];
 

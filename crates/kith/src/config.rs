@@ -53,6 +53,27 @@ pub struct ServeArgs {
     /// Run background jobs (outbox dispatch, webhook delivery) in this process (default true).
     #[arg(long, env = "KITH_WORKERS")]
     pub workers: Option<bool>,
+    /// Webhook deliveries in flight at once per endpoint, across every server (0: no
+    /// limit) [default: 4].
+    #[arg(long, env = "KITH_WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT")]
+    pub webhook_max_in_flight_per_endpoint: Option<i64>,
+    /// Webhook deliveries in flight at once per merchant, across every server (0: no
+    /// limit) [default: 8].
+    #[arg(long, env = "KITH_WEBHOOK_MAX_IN_FLIGHT_PER_MERCHANT")]
+    pub webhook_max_in_flight_per_merchant: Option<i64>,
+    /// Disable a webhook endpoint after this many failed deliveries in a row… [default: 20].
+    #[arg(long, env = "KITH_WEBHOOK_DISABLE_AFTER_FAILURES")]
+    pub webhook_disable_after_failures: Option<i64>,
+    /// …once it has been failing for this many hours [default: 72].
+    #[arg(long, env = "KITH_WEBHOOK_DISABLE_AFTER_HOURS")]
+    pub webhook_disable_after_hours: Option<i64>,
+    /// Webhook deliveries one server runs at once [default: 32].
+    #[arg(long, env = "KITH_WORKER_DELIVERY_CONCURRENCY")]
+    pub worker_delivery_concurrency: Option<usize>,
+    /// Timer jobs (order expiry, completion, group expiry) one server runs at once, in a
+    /// pool of their own [default: 8].
+    #[arg(long, env = "KITH_WORKER_CORE_CONCURRENCY")]
+    pub worker_core_concurrency: Option<usize>,
     /// Where this server is reachable from outside, e.g. `https://shop.example.com`
     /// (pay links, the sandbox gateway's callbacks) [default: http://<listen address>].
     #[arg(long, env = "KITH_PUBLIC_URL")]
@@ -118,6 +139,12 @@ struct FileConfig {
     session_ttl_hours: Option<i64>,
     webhook_allow_private: Option<bool>,
     workers: Option<bool>,
+    webhook_max_in_flight_per_endpoint: Option<i64>,
+    webhook_max_in_flight_per_merchant: Option<i64>,
+    webhook_disable_after_failures: Option<i64>,
+    webhook_disable_after_hours: Option<i64>,
+    worker_delivery_concurrency: Option<usize>,
+    worker_core_concurrency: Option<usize>,
     public_url: Option<String>,
     sandbox_payments: Option<bool>,
     sandbox_secret: Option<String>,
@@ -236,6 +263,54 @@ impl Settings {
             .webhook_allow_private
             .or(f.webhook_allow_private)
             .unwrap_or(false);
+        if let Some(n) = args
+            .webhook_max_in_flight_per_endpoint
+            .or(f.webhook_max_in_flight_per_endpoint)
+        {
+            anyhow::ensure!(n >= 0, "webhook_max_in_flight_per_endpoint must be ≥ 0");
+            app.webhook_max_in_flight_per_endpoint = n;
+        }
+        if let Some(n) = args
+            .webhook_max_in_flight_per_merchant
+            .or(f.webhook_max_in_flight_per_merchant)
+        {
+            anyhow::ensure!(n >= 0, "webhook_max_in_flight_per_merchant must be ≥ 0");
+            app.webhook_max_in_flight_per_merchant = n;
+        }
+        if let Some(n) = args
+            .webhook_disable_after_failures
+            .or(f.webhook_disable_after_failures)
+        {
+            anyhow::ensure!(n >= 1, "webhook_disable_after_failures must be ≥ 1");
+            app.webhook_disable_after_failures = n;
+        }
+        if let Some(h) = args
+            .webhook_disable_after_hours
+            .or(f.webhook_disable_after_hours)
+        {
+            anyhow::ensure!(
+                (0..=24 * 365).contains(&h),
+                "webhook_disable_after_hours must be 0–8760"
+            );
+            app.webhook_disable_after_secs = h * 3600;
+        }
+        if let Some(n) = args
+            .worker_delivery_concurrency
+            .or(f.worker_delivery_concurrency)
+        {
+            anyhow::ensure!(
+                (1..=1024).contains(&n),
+                "worker_delivery_concurrency must be 1–1024"
+            );
+            app.worker_delivery_concurrency = n;
+        }
+        if let Some(n) = args.worker_core_concurrency.or(f.worker_core_concurrency) {
+            anyhow::ensure!(
+                (1..=256).contains(&n),
+                "worker_core_concurrency must be 1–256"
+            );
+            app.worker_core_concurrency = n;
+        }
         if let Some(url) = args.public_url.clone().or(f.public_url) {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),

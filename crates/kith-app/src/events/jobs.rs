@@ -11,6 +11,23 @@
 //! the same time. Finishing a job (complete, retry, fail) only counts if the caller still
 //! owns the lease, so a worker that lost its lease cannot overwrite its successor's work.
 //!
+//! ## Lanes: one tenant cannot starve the others
+//! Every kind runs in a [`Lane`] ([`Job::LANE`]): `core` (order and group timers — unpaid
+//! expiry, auto-confirmation, completion, group expiry: short storage transactions with a
+//! short lease) and `delivery` (webhook requests, which wait on the outside world for up
+//! to the webhook timeout). [`run_worker`] runs one loop per lane, each with its own
+//! bounded pool that it refills as soon as a job finishes (never batch-and-wait), plus a
+//! loop that routes the outbox. So a pool full of hung deliveries cannot delay a timer,
+//! and one slow job never holds a batch.
+//!
+//! A job may carry two fairness keys, a *tenant* and a *target* (a delivery: its merchant
+//! and its endpoint; see [`enqueue_keyed`]). A lane with [`LaneLimits`] never has more than
+//! `per_target` jobs of one target or `per_tenant` of one tenant leased at once, counted
+//! in the claim's transaction over every server's live leases: the claim first locks the
+//! lane's `job_lanes` row, so servers sharing one PostgreSQL take turns and the limits
+//! hold across all of them. The candidates are cut per key in SQL (window functions), so
+//! one tenant's backlog of thousands of due jobs does not hide another tenant's one.
+//!
 //! The queue knows no job. Each kind is a struct implementing [`Job`] (its fields are the
 //! payload), owned by the context that schedules it; the context registers it in the
 //! [`JobRegistry`] when the [`App`] is built (`App::new` calls each context's
@@ -20,9 +37,10 @@
 //! Every owner name must be unique per worker (host name plus a random suffix, say): two
 //! workers with one name would both count as the lease holder.
 //!
-//! Time comes from the [`App`]'s clock, so tests move it forward instead of sleeping.
+//! Time comes from the [`App`]'s clock, so tests move it forward instead of sleeping
+//! ([`run_once`] runs one round of every lane and waits for it).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -33,6 +51,29 @@ use serde::de::DeserializeOwned;
 
 use crate::{App, AppError, AppResult};
 
+/// Where a kind of job runs. Each lane has its own pool, so work in one never waits for
+/// work in another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Timers and money: order expiry, auto-confirmation, completion, group expiry. Short
+    /// storage transactions; never queued behind a request to the outside.
+    Core,
+    /// Requests to the outside (webhook deliveries), limited per target and per tenant.
+    Delivery,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 2] = [Lane::Core, Lane::Delivery];
+
+    /// The value of `jobs.lane`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lane::Core => "core",
+            Lane::Delivery => "delivery",
+        }
+    }
+}
+
 /// A kind of background work. The struct is the payload: it is stored as JSON in the job's
 /// row and parsed back before [`Job::run`].
 pub trait Job: Serialize + DeserializeOwned + Send + 'static {
@@ -41,6 +82,8 @@ pub trait Job: Serialize + DeserializeOwned + Send + 'static {
     const KIND: &'static str;
     /// Attempts before the job fails for good (at least one is always made).
     const MAX_ATTEMPTS: i64;
+    /// The lane the kind runs in: core unless it calls the outside world.
+    const LANE: Lane = Lane::Core;
     /// Does the work. `Err` asks for a retry with backoff, or fails the job on its last
     /// attempt; a job must be a no-op when the world has moved on, because jobs may run
     /// late or twice.
@@ -68,6 +111,11 @@ pub enum JobError {
     /// 2xx): try again later.
     #[error("{0}")]
     Outside(String),
+    /// Not now, and not a failure: the job goes back to the queue for `run_at_ms` and the
+    /// attempt it was claimed with is given back (a delivery to an endpoint that is
+    /// paused as a whole).
+    #[error("postponed")]
+    Later { run_at_ms: i64 },
 }
 
 type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
@@ -116,6 +164,14 @@ impl JobRegistry {
     }
 }
 
+/// The fairness keys of a job: whose it is (`tenant`, a merchant) and what it calls
+/// (`target`, an endpoint). See [`LaneLimits`].
+#[derive(Debug, Clone, Copy)]
+pub struct Keys<'a> {
+    pub tenant: &'a str,
+    pub target: &'a str,
+}
+
 /// Queues `job` inside the caller's transaction, so the job exists if and only if the
 /// change that needs it commits. Returns the job's id.
 pub fn enqueue<J: Job>(
@@ -124,13 +180,10 @@ pub fn enqueue<J: Job>(
     job: &J,
     run_at_ms: i64,
 ) -> Result<String, StoreError> {
-    let payload = serde_json::to_value(job)
-        .map_err(|e| StoreError::Other(format!("serialize job {}: {e}", J::KIND)))?;
-    enqueue_raw(c, now_ms, J::KIND, &payload, run_at_ms, J::MAX_ATTEMPTS)
+    enqueue_keyed(c, now_ms, job, run_at_ms, J::MAX_ATTEMPTS, None)
 }
 
-/// [`enqueue`] with a number of attempts from settings rather than the kind's default
-/// (webhook deliveries: `webhook_max_attempts`).
+/// [`enqueue`] with a number of attempts from settings rather than the kind's default.
 pub fn enqueue_with_attempts<J: Job>(
     c: &mut dyn Conn,
     now_ms: i64,
@@ -138,16 +191,40 @@ pub fn enqueue_with_attempts<J: Job>(
     run_at_ms: i64,
     max_attempts: i64,
 ) -> Result<String, StoreError> {
-    let payload = serde_json::to_value(job)
-        .map_err(|e| StoreError::Other(format!("serialize job {}: {e}", J::KIND)))?;
-    enqueue_raw(c, now_ms, J::KIND, &payload, run_at_ms, max_attempts)
+    enqueue_keyed(c, now_ms, job, run_at_ms, max_attempts, None)
 }
 
-/// Most jobs one [`run_once`] claims. They run concurrently, so this also bounds how many
-/// outgoing requests a server has in flight.
+/// [`enqueue_with_attempts`] with fairness keys, which the lane's [`LaneLimits`] count
+/// (webhook deliveries: the merchant and the endpoint).
+pub fn enqueue_keyed<J: Job>(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    job: &J,
+    run_at_ms: i64,
+    max_attempts: i64,
+    keys: Option<Keys<'_>>,
+) -> Result<String, StoreError> {
+    let payload = serde_json::to_value(job)
+        .map_err(|e| StoreError::Other(format!("serialize job {}: {e}", J::KIND)))?;
+    enqueue_raw(
+        c,
+        now_ms,
+        J::KIND,
+        J::LANE,
+        &payload,
+        run_at_ms,
+        max_attempts,
+        keys,
+    )
+}
+
+/// Most jobs one [`run_once`] claims per lane.
 const CLAIM_BATCH: i64 = 32;
 
-/// Outbox rows one [`run_once`] turns into deliveries.
+/// Due rows a limited lane's claim looks at, after cutting each key to its limit.
+const CLAIM_SCAN: i64 = 512;
+
+/// Outbox rows one routing round turns into deliveries.
 const OUTBOX_BATCH: i64 = 500;
 
 /// Extra lease time beyond the webhook timeout, for the storage round trips around the
@@ -155,7 +232,11 @@ const OUTBOX_BATCH: i64 = 500;
 /// same job while the first is still running it.
 const LEASE_SLACK_MS: i64 = 60_000;
 
-/// How long an idle worker waits before looking for work again.
+/// The lease of a core job: storage transactions only, so a minute is plenty, and a
+/// crashed worker's timers are picked up again quickly.
+const CORE_LEASE_MS: i64 = 60_000;
+
+/// How long an idle lane waits before looking for work again.
 const IDLE_SLEEP: Duration = Duration::from_millis(200);
 
 /// Longest `last_error` kept, in characters, so a chatty failure cannot bloat the table.
@@ -181,13 +262,16 @@ impl ClaimedJob {
 
 /// Queues a job of a kind given by name with a raw payload: the one writer of `jobs` rows
 /// (typed callers go through [`enqueue`]; the queue's own tests use kinds no handler has).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn enqueue_raw(
     c: &mut dyn Conn,
     now_ms: i64,
     kind: &str,
+    lane: Lane,
     payload: &serde_json::Value,
     run_at_ms: i64,
     max_attempts: i64,
+    keys: Option<Keys<'_>>,
 ) -> Result<String, StoreError> {
     let id = crate::platform::ids::new_id();
     let body = serde_json::to_string(payload)
@@ -196,17 +280,59 @@ pub(crate) fn enqueue_raw(
     // the least that makes sense.
     let max_attempts = max_attempts.max(1);
     c.execute(
-        "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, created_at)
-         VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6)",
-        args![&id, kind, body, run_at_ms, max_attempts, now_ms],
+        "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, created_at,
+                           lane, tenant_key, target_key)
+         VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7, $8, $9)",
+        args![
+            &id,
+            kind,
+            body,
+            run_at_ms,
+            max_attempts,
+            now_ms,
+            lane.as_str(),
+            keys.map(|k| k.tenant),
+            keys.map(|k| k.target)
+        ],
     )?;
     Ok(id)
 }
 
-/// Leases up to `limit` due jobs to `owner` for `lease_ms` and counts the attempt. A job is
-/// due when it is queued, its time has come, and nobody holds a live lease on it.
+/// How many jobs of one key a lane may have leased at once, across every server; 0 is no
+/// limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaneLimits {
+    pub per_target: i64,
+    pub per_tenant: i64,
+}
+
+/// The limits of `lane` from settings: deliveries per endpoint and per merchant.
+fn lane_limits(app: &App, lane: Lane) -> Option<LaneLimits> {
+    match lane {
+        Lane::Core => None,
+        Lane::Delivery => Some(LaneLimits {
+            per_target: app.config.webhook_max_in_flight_per_endpoint.max(0),
+            per_tenant: app.config.webhook_max_in_flight_per_merchant.max(0),
+        }),
+    }
+}
+
+/// How many jobs of `lane` one worker runs at once.
+fn lane_concurrency(app: &App, lane: Lane) -> usize {
+    match lane {
+        Lane::Core => app.config.worker_core_concurrency,
+        Lane::Delivery => app.config.worker_delivery_concurrency,
+    }
+    .max(1)
+}
+
+/// Leases up to `limit` due jobs of `lane` to `owner` for `lease_ms` and counts the
+/// attempt. A job is due when it is queued, its time has come, and nobody holds a live
+/// lease on it. In a lane with [`LaneLimits`] (from settings), no key goes over its limit
+/// of live leases, counting every server's.
 pub async fn claim(
     app: &App,
+    lane: Lane,
     owner: &str,
     limit: i64,
     lease_ms: i64,
@@ -215,19 +341,25 @@ pub async fn claim(
     let owner = owner.to_owned();
     let limit = limit.max(0);
     let expires = now.saturating_add(lease_ms.max(0));
+    let limits = lane_limits(app, lane).filter(|l| l.per_target > 0 || l.per_tenant > 0);
     app.db
         .write(move |c| {
-            let sql = format!(
-                "SELECT id, kind, payload, attempts, max_attempts FROM jobs
-                 WHERE status = 'queued' AND run_at <= $1
-                   AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
-                 ORDER BY run_at, id
-                 LIMIT $2{}",
-                c.for_update_skip_locked()
-            );
-            let rows = c.query(&sql, args![now, limit])?;
-            let mut claimed = Vec::with_capacity(rows.len());
-            for row in rows {
+            let picked = match limits {
+                None => {
+                    let sql = format!(
+                        "SELECT id, kind, payload, attempts, max_attempts FROM jobs
+                         WHERE lane = $3 AND status = 'queued' AND run_at <= $1
+                           AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
+                         ORDER BY run_at, id
+                         LIMIT $2{}",
+                        c.for_update_skip_locked()
+                    );
+                    c.query(&sql, args![now, limit, lane.as_str()])?
+                }
+                Some(limits) => pick_limited(c, lane, now, limit, limits)?,
+            };
+            let mut claimed = Vec::with_capacity(picked.len());
+            for row in picked {
                 let id = row.text(0)?;
                 c.execute(
                     "UPDATE jobs SET lease_owner = $2, lease_expires_at = $3, attempts = attempts + 1
@@ -249,6 +381,92 @@ pub async fn claim(
             Ok::<_, AppError>(claimed)
         })
         .await
+}
+
+/// The due jobs of a limited lane that may be leased now without any key going over its
+/// limit. Locks the lane's row first, so concurrent claimers (other servers) count each
+/// other's leases; the window functions cut every key to its limit before the scan's
+/// LIMIT, so one tenant's backlog cannot fill the scan and hide the others.
+fn pick_limited(
+    c: &mut dyn Conn,
+    lane: Lane,
+    now: i64,
+    limit: i64,
+    limits: LaneLimits,
+) -> Result<Vec<kith_store::Row>, StoreError> {
+    let lock = format!(
+        "SELECT lane FROM job_lanes WHERE lane = $1{}",
+        c.for_update()
+    );
+    c.query(&lock, args![lane.as_str()])?;
+    let mut by_target: HashMap<String, i64> = HashMap::new();
+    let mut by_tenant: HashMap<String, i64> = HashMap::new();
+    for r in c.query(
+        "SELECT tenant_key, target_key FROM jobs
+         WHERE lane = $1 AND status = 'queued' AND lease_expires_at > $2",
+        args![lane.as_str(), now],
+    )? {
+        if let Some(t) = r.opt_text(0)? {
+            *by_tenant.entry(t).or_default() += 1;
+        }
+        if let Some(t) = r.opt_text(1)? {
+            *by_target.entry(t).or_default() += 1;
+        }
+    }
+    // 0 means unlimited: a bound no count reaches.
+    let cap = |n: i64| if n > 0 { n } else { i64::MAX };
+    let (per_target, per_tenant) = (cap(limits.per_target), cap(limits.per_tenant));
+    let rows = c.query(
+        "SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key FROM (
+             SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key, run_at,
+                    ROW_NUMBER() OVER (PARTITION BY COALESCE(tenant_key, CAST(id AS text))
+                                       ORDER BY run_at, id) AS tenant_rank
+             FROM (
+                 SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key,
+                        run_at,
+                        ROW_NUMBER() OVER (PARTITION BY COALESCE(target_key, CAST(id AS text))
+                                           ORDER BY run_at, id) AS target_rank
+                 FROM jobs
+                 WHERE lane = $1 AND status = 'queued' AND run_at <= $2
+                   AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
+             ) by_target
+             WHERE target_rank <= $3
+         ) by_tenant
+         WHERE tenant_rank <= $4
+         ORDER BY run_at, id
+         LIMIT $5",
+        args![
+            lane.as_str(),
+            now,
+            per_target.min(CLAIM_SCAN),
+            per_tenant.min(CLAIM_SCAN),
+            CLAIM_SCAN
+        ],
+    )?;
+    let mut picked = Vec::new();
+    for row in rows {
+        if picked.len() as i64 >= limit {
+            break;
+        }
+        let (tenant, target) = (row.opt_text(5)?, row.opt_text(6)?);
+        let tenant_busy = tenant
+            .as_ref()
+            .map_or(0, |t| by_tenant.get(t).copied().unwrap_or(0));
+        let target_busy = target
+            .as_ref()
+            .map_or(0, |t| by_target.get(t).copied().unwrap_or(0));
+        if tenant_busy >= per_tenant || target_busy >= per_target {
+            continue;
+        }
+        if let Some(t) = tenant {
+            *by_tenant.entry(t).or_default() += 1;
+        }
+        if let Some(t) = target {
+            *by_target.entry(t).or_default() += 1;
+        }
+        picked.push(row);
+    }
+    Ok(picked)
 }
 
 /// Marks a job done. Returns false (and changes nothing) when `owner` no longer holds its
@@ -306,6 +524,59 @@ pub async fn retry_or_fail(
         .await
 }
 
+/// Puts a job back for `run_at_ms` without counting the attempt it was claimed with
+/// ([`JobError::Later`]). Returns false when `owner` no longer holds the lease.
+pub async fn postpone(app: &App, job_id: &str, owner: &str, run_at_ms: i64) -> AppResult<bool> {
+    let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
+    app.db
+        .write(move |c| {
+            let n = c.execute(
+                "UPDATE jobs SET run_at = $3, lease_owner = NULL, lease_expires_at = NULL,
+                        attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
+                args![&job_id, &owner, run_at_ms],
+            )?;
+            Ok::<_, AppError>(n == 1)
+        })
+        .await
+}
+
+/// Inside the caller's transaction: moves every queued, unleased job of `target` in
+/// `lane` that is due before `until_ms` to `until_ms` (an endpoint paused as a whole: its
+/// deliveries wait instead of each trying a dead receiver). Returns how many moved.
+pub fn defer_target(
+    c: &mut dyn Conn,
+    lane: Lane,
+    target: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<u64, StoreError> {
+    c.execute(
+        "UPDATE jobs SET run_at = $4
+         WHERE target_key = $2 AND lane = $1 AND status = 'queued' AND run_at < $4
+           AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
+        args![lane.as_str(), target, now_ms, until_ms],
+    )
+}
+
+/// Inside the caller's transaction: ends every queued, unleased job of `target` in
+/// `lane` as done (an endpoint disabled: its deliveries are settled by the caller). A
+/// leased one finishes on its own and finds its work settled. Returns how many ended.
+pub fn cancel_target(
+    c: &mut dyn Conn,
+    lane: Lane,
+    target: &str,
+    now_ms: i64,
+    reason: &str,
+) -> Result<u64, StoreError> {
+    c.execute(
+        "UPDATE jobs SET status = 'done', finished_at = $3, last_error = $4
+         WHERE target_key = $2 AND lane = $1 AND status = 'queued'
+           AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
+        args![lane.as_str(), target, now_ms, clip(reason)],
+    )
+}
+
 /// Fails a job for good, whatever attempts it has left: for errors no retry can fix (an
 /// unknown kind). Returns false when `owner` no longer holds the lease.
 pub async fn fail(app: &App, job_id: &str, owner: &str, error: &str) -> AppResult<bool> {
@@ -351,35 +622,47 @@ pub fn backoff_ms(attempt: i64, base_secs: i64, max_secs: i64) -> i64 {
     secs.saturating_mul(1000)
 }
 
-/// The lease a claim takes: long enough for the slowest job kind (a webhook request that
-/// runs into its timeout) plus the storage work around it.
-fn lease_ms(app: &App) -> i64 {
-    let timeout_ms = i64::try_from(app.config.webhook_timeout_secs)
-        .unwrap_or(i64::MAX)
-        .saturating_mul(1000);
-    timeout_ms.saturating_add(LEASE_SLACK_MS)
+/// The lease a claim in `lane` takes. Core: [`CORE_LEASE_MS`]. Delivery: long enough for
+/// a webhook request that runs into its timeout, plus the storage work around it.
+fn lease_ms(app: &App, lane: Lane) -> i64 {
+    match lane {
+        Lane::Core => CORE_LEASE_MS,
+        Lane::Delivery => i64::try_from(app.config.webhook_timeout_secs)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1000)
+            .saturating_add(LEASE_SLACK_MS),
+    }
 }
 
-/// One round of background work: turns new outbox events into webhook deliveries, then
-/// claims the jobs that are due and runs them concurrently, waiting for all of them.
-/// Returns how many jobs ran. Nothing here sleeps, so tests drive it with a manual clock.
+/// One round of background work, for tests and tools that drive the clock by hand: routes
+/// new outbox events to webhooks, then claims the due jobs of every lane (within each
+/// lane's limits) and runs them concurrently, waiting for all of them. Returns how many
+/// jobs ran. Nothing here sleeps. The server runs [`run_worker`] instead, whose lanes never
+/// wait for one another.
 pub async fn run_once(app: &App, owner: &str) -> AppResult<usize> {
     crate::events::webhooks::dispatch_outbox(app, OUTBOX_BATCH).await?;
-    let jobs = claim(app, owner, CLAIM_BATCH, lease_ms(app)).await?;
-    let ran = jobs.len();
     let mut tasks = tokio::task::JoinSet::new();
-    for job in jobs {
-        let (app, owner) = (app.clone(), owner.to_owned());
-        tasks.spawn(async move { run_job(&app, &owner, job).await });
-    }
-    while let Some(joined) = tasks.join_next().await {
-        // A panicking job keeps its lease; it expires and the job is tried again, so the
-        // worker only needs to say that it happened.
-        if let Err(e) = joined {
-            tracing::error!(error = %e, "a background job task failed");
+    let mut ran = 0;
+    for lane in Lane::ALL {
+        let jobs = claim(app, lane, owner, CLAIM_BATCH, lease_ms(app, lane)).await?;
+        ran += jobs.len();
+        for job in jobs {
+            let (app, owner) = (app.clone(), owner.to_owned());
+            tasks.spawn(async move { run_job(&app, &owner, job).await });
         }
     }
+    while let Some(joined) = tasks.join_next().await {
+        log_panic(joined);
+    }
     Ok(ran)
+}
+
+/// A panicking job keeps its lease; it expires and the job is tried again, so the worker
+/// only needs to say that it happened.
+fn log_panic(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined {
+        tracing::error!(error = %e, "a background job task failed");
+    }
 }
 
 /// Runs one claimed job and records its outcome. Errors are logged rather than returned:
@@ -400,6 +683,7 @@ async fn run_job(app: &App, owner: &str, job: ClaimedJob) {
     let outcome = handler(app.clone(), job.clone()).await;
     let recorded = match outcome {
         Ok(()) => complete(app, &job.id, owner).await,
+        Err(JobError::Later { run_at_ms }) => postpone(app, &job.id, owner, run_at_ms).await,
         Err(error) => {
             let error = error.to_string();
             tracing::warn!(job_id = %job.id, kind = %job.kind, attempt = job.attempts, %error, "job attempt failed");
@@ -425,34 +709,108 @@ async fn run_job(app: &App, owner: &str, job: ClaimedJob) {
 }
 
 /// Runs background work until `shutdown` becomes true (or its sender is dropped, which
-/// leaves nobody able to stop us otherwise). Sleeps briefly only when a round found
-/// nothing to do, so a backlog drains at full speed. Errors are logged, never fatal: the
-/// next round tries again.
-pub async fn run_worker(app: App, owner: String, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+/// leaves nobody able to stop us otherwise): one loop per [`Lane`], each with its own
+/// bounded pool, and one that routes the outbox to webhooks. The lanes never wait for
+/// each other, so deliveries hanging on a receiver cannot delay an order's timer. On
+/// shutdown every loop stops claiming and lets its running jobs finish. Errors are
+/// logged, never fatal: the next round tries again.
+pub async fn run_worker(app: App, owner: String, shutdown: tokio::sync::watch::Receiver<bool>) {
     tracing::info!(%owner, "background worker started");
+    let mut loops = tokio::task::JoinSet::new();
+    loops.spawn(route_outbox(app.clone(), shutdown.clone()));
+    for lane in Lane::ALL {
+        loops.spawn(run_lane(app.clone(), lane, owner.clone(), shutdown.clone()));
+    }
+    while let Some(joined) = loops.join_next().await {
+        if let Err(e) = joined {
+            tracing::error!(%owner, error = %e, "a background worker loop failed");
+        }
+    }
+    tracing::info!(%owner, "background worker stopped");
+}
+
+/// Waits [`IDLE_SLEEP`] or until shutdown; false when the worker should stop.
+async fn idle(shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(IDLE_SLEEP) => !*shutdown.borrow(),
+        changed = shutdown.changed() => changed.is_ok() && !*shutdown.borrow(),
+    }
+}
+
+/// Turns new outbox events into webhook deliveries, a batch at a time; sleeps only when
+/// there was nothing to route.
+async fn route_outbox(app: App, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
         if *shutdown.borrow() {
             break;
         }
-        let idle = match run_once(&app, &owner).await {
-            Ok(ran) => ran == 0,
+        let busy = match crate::events::webhooks::dispatch_outbox(&app, OUTBOX_BATCH).await {
+            Ok(n) => n > 0,
             Err(e) => {
-                tracing::error!(%owner, error = %e, "background work round failed");
-                true
+                tracing::error!(error = %e, "routing the outbox failed");
+                false
             }
         };
-        if idle {
-            tokio::select! {
-                () = tokio::time::sleep(IDLE_SLEEP) => {}
-                changed = shutdown.changed() => {
-                    if changed.is_err() {
-                        break;
+        if !busy && !idle(&mut shutdown).await {
+            break;
+        }
+    }
+}
+
+/// One lane's loop: keeps up to the lane's concurrency of its jobs running, claiming more
+/// as soon as one finishes (within the lane's per-key limits), and sleeps only when
+/// nothing it may take is due.
+async fn run_lane(
+    app: App,
+    lane: Lane,
+    owner: String,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let size = lane_concurrency(&app, lane);
+    let lease = lease_ms(&app, lane);
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        while let Some(joined) = running.try_join_next() {
+            log_panic(joined);
+        }
+        let free = size.saturating_sub(running.len());
+        let mut claimed = 0;
+        if free > 0 {
+            match claim(&app, lane, &owner, free as i64, lease).await {
+                Ok(jobs) => {
+                    claimed = jobs.len();
+                    for job in jobs {
+                        let (app, owner) = (app.clone(), owner.clone());
+                        running.spawn(async move { run_job(&app, &owner, job).await });
                     }
+                }
+                Err(e) => {
+                    tracing::error!(lane = lane.as_str(), error = %e, "claiming jobs failed")
+                }
+            }
+        }
+        if claimed > 0 && running.len() < size {
+            // More may be due: look again at once.
+            continue;
+        }
+        // Full, or nothing we may take is due: wait for a job to finish (which frees a
+        // place and perhaps a key), for the idle interval, or for shutdown.
+        tokio::select! {
+            Some(joined) = running.join_next(), if !running.is_empty() => log_panic(joined),
+            () = tokio::time::sleep(IDLE_SLEEP) => {}
+            changed = shutdown.changed() => {
+                if changed.is_err() {
+                    break;
                 }
             }
         }
     }
-    tracing::info!(%owner, "background worker stopped");
+    while let Some(joined) = running.join_next().await {
+        log_panic(joined);
+    }
 }
 
 #[cfg(test)]
@@ -482,7 +840,18 @@ mod tests {
         let now = app.now_ms();
         let kind = kind.to_owned();
         app.db
-            .write(move |c| enqueue_raw(c, now, &kind, &serde_json::json!({"n": 1}), run_at, max))
+            .write(move |c| {
+                enqueue_raw(
+                    c,
+                    now,
+                    &kind,
+                    Lane::Core,
+                    &serde_json::json!({"n": 1}),
+                    run_at,
+                    max,
+                    None,
+                )
+            })
             .await
             .unwrap()
     }
@@ -496,7 +865,7 @@ mod tests {
         let id = enqueue_one(app, "test.kind", now, 2).await;
 
         // Only the due job is claimed, and it carries its payload and attempt count.
-        let got = claim(app, "a", 10, 30_000).await.unwrap();
+        let got = claim(app, Lane::Core, "a", 10, 30_000).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].id, id);
         assert_eq!(got[0].payload, serde_json::json!({"n": 1}));
@@ -504,9 +873,14 @@ mod tests {
         assert!(!got[0].is_last_attempt());
 
         // A live lease keeps others away; an expired one does not.
-        assert!(claim(app, "b", 10, 30_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Core, "b", 10, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         clock.advance_ms(30_000);
-        let again = claim(app, "b", 10, 30_000).await.unwrap();
+        let again = claim(app, Lane::Core, "b", 10, 30_000).await.unwrap();
         assert_eq!(
             again.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(),
             [id.as_str()]
@@ -527,7 +901,7 @@ mod tests {
 
         // A failure with attempts left requeues at the given time, lease cleared.
         clock.advance_ms(60_000);
-        let got = claim(app, "a", 10, 30_000).await.unwrap();
+        let got = claim(app, Lane::Core, "a", 10, 30_000).await.unwrap();
         assert_eq!(got[0].id, later);
         let retry_at = app.now_ms() + 5_000;
         assert!(
@@ -537,13 +911,23 @@ mod tests {
         );
         let (status, attempts, owner, _) = job_row(app, &later).await;
         assert_eq!((status.as_str(), attempts, owner), ("queued", 1, None));
-        assert!(claim(app, "a", 10, 30_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Core, "a", 10, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         clock.advance_ms(5_000);
-        let got = claim(app, "a", 10, 30_000).await.unwrap();
+        let got = claim(app, Lane::Core, "a", 10, 30_000).await.unwrap();
         assert_eq!(got[0].attempts, 2);
         assert!(complete(app, &later, "a").await.unwrap());
         assert_eq!(job_row(app, &later).await.0, "done");
-        assert!(claim(app, "a", 10, 30_000).await.unwrap().is_empty());
+        assert!(
+            claim(app, Lane::Core, "a", 10, 30_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[tokio::test]
@@ -576,7 +960,16 @@ mod tests {
         app.db
             .write(move |c| {
                 for i in 0..50 {
-                    enqueue_raw(c, now, "test.lease", &serde_json::json!({ "i": i }), now, 3)?;
+                    enqueue_raw(
+                        c,
+                        now,
+                        "test.lease",
+                        Lane::Core,
+                        &serde_json::json!({ "i": i }),
+                        now,
+                        3,
+                        None,
+                    )?;
                 }
                 Ok::<_, StoreError>(())
             })
@@ -587,7 +980,7 @@ mod tests {
             tokio::spawn(async move {
                 let mut ids = Vec::new();
                 loop {
-                    let got = claim(&app, owner, 3, 600_000).await.unwrap();
+                    let got = claim(&app, Lane::Core, owner, 3, 600_000).await.unwrap();
                     if got.is_empty() {
                         return ids;
                     }
@@ -635,6 +1028,160 @@ mod tests {
         if let Some(env) = TestEnv::postgres(test_config()).await {
             claims_are_exclusive(&env.app).await;
         }
+    }
+
+    async fn enqueue_in(
+        app: &App,
+        lane: Lane,
+        keys: Option<(&str, &str)>,
+        n: usize,
+    ) -> Vec<String> {
+        let now = app.now_ms();
+        let keys = keys.map(|(a, b)| (a.to_owned(), b.to_owned()));
+        app.db
+            .write(move |c| {
+                let mut ids = Vec::new();
+                for i in 0..n {
+                    let k = keys
+                        .as_ref()
+                        .map(|(tenant, target)| Keys { tenant, target });
+                    ids.push(enqueue_raw(
+                        c,
+                        now,
+                        "test.kind",
+                        lane,
+                        &serde_json::json!({ "i": i }),
+                        now,
+                        3,
+                        k,
+                    )?);
+                }
+                Ok::<_, StoreError>(ids)
+            })
+            .await
+            .unwrap()
+    }
+
+    fn limited() -> crate::AppConfig {
+        crate::AppConfig {
+            webhook_max_in_flight_per_endpoint: 2,
+            webhook_max_in_flight_per_merchant: 3,
+            ..test_config()
+        }
+    }
+
+    /// Each lane claims only its own jobs: a full delivery lane leaves timers claimable.
+    async fn lanes_are_claimed_apart(app: &App) {
+        let deliveries = enqueue_in(app, Lane::Delivery, None, 5).await;
+        let timers = enqueue_in(app, Lane::Core, None, 2).await;
+        let got = claim(app, Lane::Delivery, "d", 100, 60_000).await.unwrap();
+        let mut ids: Vec<_> = got.into_iter().map(|j| j.id).collect();
+        ids.sort();
+        let mut want = deliveries.clone();
+        want.sort();
+        assert_eq!(ids, want);
+        let got = claim(app, Lane::Core, "c", 100, 60_000).await.unwrap();
+        let mut ids: Vec<_> = got.into_iter().map(|j| j.id).collect();
+        ids.sort();
+        let mut want = timers.clone();
+        want.sort();
+        assert_eq!(ids, want);
+    }
+
+    /// Per target and per tenant limits hold over every owner's live leases, and one
+    /// tenant's backlog does not hide another tenant's job.
+    async fn limits_hold_per_key(app: &App, clock: &kith_domain::ManualClock) {
+        // Tenant A: a backlog of 40 on endpoint a1 and 40 on a2, queued first.
+        enqueue_in(app, Lane::Delivery, Some(("A", "a1")), 40).await;
+        enqueue_in(app, Lane::Delivery, Some(("A", "a2")), 40).await;
+        clock.advance_ms(1);
+        let b = enqueue_in(app, Lane::Delivery, Some(("B", "b1")), 1).await;
+        let got = claim(app, Lane::Delivery, "w1", 100, 60_000).await.unwrap();
+        let count = |got: &[ClaimedJob]| got.len();
+        // A: at most 3 (per merchant), of which at most 2 on one endpoint; B's one too.
+        assert_eq!(count(&got), 4, "{got:?}");
+        assert!(got.iter().any(|j| j.id == b[0]));
+        assert!(complete(app, &b[0], "w1").await.unwrap());
+        // Another server sees the same leases and takes nothing of A's.
+        let more = claim(app, Lane::Delivery, "w2", 100, 60_000).await.unwrap();
+        assert!(more.is_empty(), "{more:?}");
+        // One of A's finishing frees one place.
+        let a_job = got.iter().find(|j| j.id != b[0]).unwrap();
+        assert!(complete(app, &a_job.id, "w1").await.unwrap());
+        let more = claim(app, Lane::Delivery, "w2", 100, 60_000).await.unwrap();
+        assert_eq!(more.len(), 1);
+        // Expired leases count no more.
+        clock.advance_ms(60_000);
+        let more = claim(app, Lane::Delivery, "w3", 100, 60_000).await.unwrap();
+        assert_eq!(more.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn lanes_are_claimed_apart_on_sqlite() {
+        let env = TestEnv::new().await;
+        lanes_are_claimed_apart(&env.app).await;
+    }
+
+    #[tokio::test]
+    async fn lanes_are_claimed_apart_on_postgres() {
+        if let Some(env) = TestEnv::postgres(test_config()).await {
+            lanes_are_claimed_apart(&env.app).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn limits_hold_per_key_on_sqlite() {
+        let env = TestEnv::sqlite(limited()).await;
+        limits_hold_per_key(&env.app, &env.clock).await;
+    }
+
+    #[tokio::test]
+    async fn limits_hold_per_key_on_postgres() {
+        if let Some(env) = TestEnv::postgres(limited()).await {
+            limits_hold_per_key(&env.app, &env.clock).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn postponing_gives_the_attempt_back_and_targets_defer_and_cancel() {
+        let env = TestEnv::new().await;
+        let app = &env.app;
+        let now = app.now_ms();
+        let ids = enqueue_in(app, Lane::Delivery, Some(("A", "a1")), 3).await;
+        let got = claim(app, Lane::Delivery, "w", 1, 60_000).await.unwrap();
+        assert_eq!(got[0].attempts, 1);
+        assert!(postpone(app, &got[0].id, "w", now + 5_000).await.unwrap());
+        let (status, attempts, owner, _) = job_row(app, &got[0].id).await;
+        assert_eq!((status.as_str(), attempts, owner), ("queued", 0, None));
+        // The others move to the pause; nothing is due before it.
+        let moved = app
+            .db
+            .write(move |c| defer_target(c, Lane::Delivery, "a1", now, now + 10_000))
+            .await
+            .unwrap();
+        assert_eq!(moved, 3);
+        env.clock.advance_ms(9_999);
+        assert!(
+            claim(app, Lane::Delivery, "w", 10, 60_000)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        env.clock.advance_ms(1);
+        let got = claim(app, Lane::Delivery, "w", 1, 60_000).await.unwrap();
+        assert_eq!(got.len(), 1);
+        // Cancelling ends the unleased ones; the leased one is left to its worker.
+        let later = app.now_ms();
+        let ended = app
+            .db
+            .write(move |c| cancel_target(c, Lane::Delivery, "a1", later, "disabled"))
+            .await
+            .unwrap();
+        assert_eq!(ended, 2);
+        for id in ids.iter().filter(|id| **id != got[0].id) {
+            assert_eq!(job_row(app, id).await.0, "done");
+        }
+        assert_eq!(job_row(app, &got[0].id).await.0, "queued");
     }
 
     #[test]

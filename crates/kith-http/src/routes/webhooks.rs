@@ -17,6 +17,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create, list))
         .routes(routes!(delete))
+        .routes(routes!(enable))
         .routes(routes!(deliveries))
         .routes(routes!(attempts))
 }
@@ -87,6 +88,22 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     kith_app::events::webhooks::delete_endpoint(&s.app, &p, &mid, &eid).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Staff: re-enable an endpoint that was disabled for failing; it receives events again
+/// from now on, its failure count cleared. Enabling an active endpoint changes nothing.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/enable", tag = "webhooks",
+    params(MerchantId, EndpointId), security(("bearer" = [])),
+    responses((status = 200, body = Endpoint), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn enable(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    eid: EndpointId,
+) -> ApiResult<Json<Endpoint>> {
+    Ok(Json(
+        kith_app::events::webhooks::enable_endpoint(&s.app, &p, &mid, &eid).await?,
+    ))
 }
 
 /// Staff: deliveries to an endpoint, with their state.

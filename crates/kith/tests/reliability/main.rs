@@ -1,4 +1,4 @@
-//! Reliability and security stories: the access matrix, hostile input, crash recovery, backup, limits, operations, webhooks, accounts.
+//! Reliability and security stories: the access matrix, hostile input, crash recovery, backup, limits, operations, webhooks (with fair background work and SSRF), accounts.
 //!
 //! Each story spawns the real server (the same `Application` as `kith serve`) on port 0,
 //! against a fresh SQLite directory or a fresh PostgreSQL database, and talks to it over
@@ -16,6 +16,7 @@ mod access;
 mod accounts;
 mod backup;
 mod crash;
+mod fairness;
 mod guard;
 mod hostile;
 mod limits;

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{Engine, TestApp, User};
 
 both_engines!(
     a_store_event_reaches_the_receiver_signed,
@@ -17,7 +17,29 @@ both_engines!(
     a_deleted_endpoint_receives_nothing_more,
     bad_endpoint_input_names_its_field,
     only_the_merchants_trading_staff_manage_webhooks,
+    the_attempt_log_shows_a_failure_class_not_the_socket_error,
+    a_disabled_endpoint_is_shown_and_re_enabled_by_its_staff,
 );
+
+// Issue 17, item 5: on a server that does not allow private targets (production), every
+// form of a non-public address is refused at registration, with a 422 naming `url`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_public_targets_are_refused_sqlite() {
+    if let Some(t) = TestApp::spawn_with(Engine::Sqlite, strict).await {
+        non_public_targets_are_refused(t).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_public_targets_are_refused_postgres() {
+    if let Some(t) = TestApp::spawn_with(Engine::Postgres, strict).await {
+        non_public_targets_are_refused(t).await;
+    }
+}
+
+fn strict(args: &mut kith::config::ServeArgs) {
+    args.webhook_allow_private = Some(false);
+}
 
 // ---------------------------------------------------------------------------------------
 // A receiver: raw HTTP/1.1 on 127.0.0.1, answering with queued statuses (then 200) and
@@ -601,4 +623,203 @@ async fn only_the_merchants_trading_staff_manage_webhooks(t: TestApp) {
     )
     .await
     .problem(409, None);
+}
+
+async fn non_public_targets_are_refused(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("严格的商家").await;
+    let rx = Receiver::start(vec![]).await;
+    let port = rx
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    for url in [
+        // The probe's forms.
+        "https://[::127.0.0.1]/h".to_owned(),
+        "https://[64:ff9b::7f00:1]/h".to_owned(),
+        "https://198.18.0.1/h".to_owned(),
+        "https://240.0.0.1/h".to_owned(),
+        "https://localhost./h".to_owned(),
+        "https://ip6-localhost/h".to_owned(),
+        // Their neighbours.
+        "https://[::ffff:127.0.0.1]/h".to_owned(),
+        "https://[64:ff9b:1::a00:1]/h".to_owned(),
+        "https://[2002:a00:1::1]/h".to_owned(),
+        "https://[fd00::1]/h".to_owned(),
+        "https://100.64.0.1/h".to_owned(),
+        "https://169.254.169.254/latest/meta-data".to_owned(),
+        "https://203.0.113.9/h".to_owned(),
+        "https://255.255.255.255/h".to_owned(),
+        "https://0x7f.1/h".to_owned(),
+        // A name that resolves to loopback, on the receiver's real port.
+        format!("https://localhost:{port}/hooks/kith"),
+        format!("http://127.0.0.1:{port}/hooks/kith"),
+    ] {
+        let got = t
+            .post(
+                &hooks_path(&mid),
+                Some(&owner.token),
+                json!({ "url": url, "topics": ["store.*"] }),
+            )
+            .await
+            .problem(422, Some("url"));
+        assert!(!got.to_string().contains("Connection"), "{got}");
+    }
+    assert_eq!(
+        t.get(&hooks_path(&mid), Some(&owner.token))
+            .await
+            .expect(200),
+        json!([])
+    );
+
+    // A URL that is no longer allowed when the delivery runs (settings changed, or the row
+    // was altered) is refused before any connection, and logged as a class.
+    let (eid, _) = register(&t, &owner, &mid, "https://8.8.8.8/h", &["store.*"]).await;
+    let target = format!("https://127.0.0.1:{port}/hooks/kith");
+    let endpoint = eid.clone();
+    t.app
+        .db
+        .write(move |c| {
+            c.execute(
+                "UPDATE webhook_endpoints SET url = $2 WHERE id = $1",
+                kith_store::args![&endpoint, &target],
+            )
+        })
+        .await
+        .expect("point the endpoint inside");
+    t.store(&owner, &mid, "内网店").await;
+    assert_eq!(run_jobs(&t).await, 1);
+    assert!(rx.received().is_empty());
+    let d = deliveries(&t, &owner, &mid, &eid).await.remove(0);
+    let at = attempts(&t, &owner, &mid, &d).await;
+    assert_eq!(at[0]["error"], "address not allowed", "{at:?}");
+    assert_eq!(at[0]["status_code"], Value::Null);
+}
+
+async fn the_attempt_log_shows_a_failure_class_not_the_socket_error(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("端口扫描者").await;
+    // A port that was just free: nothing answers there.
+    let port = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let url = format!("http://127.0.0.1:{port}/probe");
+    let (eid, _) = register(&t, &owner, &mid, &url, &["store.*"]).await;
+    t.store(&owner, &mid, "探测店").await;
+    assert_eq!(run_jobs(&t).await, 1);
+    let d = deliveries(&t, &owner, &mid, &eid).await.remove(0);
+    let at = attempts(&t, &owner, &mid, &d).await;
+    assert_eq!(at.len(), 1);
+    // Refused, closed and filtered ports look alike: no socket error, address or port.
+    assert_eq!(at[0]["error"], "connection failed", "{at:?}");
+    let shown = at[0].to_string();
+    for leak in ["refused", "tcp", &port.to_string(), "127.0.0.1", "os error"] {
+        assert!(!shown.contains(leak), "{leak} in {shown}");
+    }
+}
+
+async fn a_disabled_endpoint_is_shown_and_re_enabled_by_its_staff(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("总失败的商家").await;
+    let manager = t.manager(&owner, &mid).await;
+    let (other_owner, other_mid) = t.approved_merchant("旁观商家").await;
+    let rx = Receiver::start(vec![500; 1000]).await;
+    let (eid, _) = register(&t, &owner, &mid, &rx.url, &["store.*"]).await;
+    let ep = |list: Value| {
+        list.as_array()
+            .expect("endpoints")
+            .iter()
+            .find(|e| e["id"] == eid.as_str())
+            .cloned()
+            .expect("listed")
+    };
+
+    // It fails: paused as a whole, counted; then, after 20 failures in a row over 72 h
+    // (the defaults), disabled.
+    t.store(&owner, &mid, "一号店").await;
+    assert_eq!(run_jobs(&t).await, 1);
+    let e = ep(t
+        .get(&hooks_path(&mid), Some(&owner.token))
+        .await
+        .expect(200));
+    assert_eq!(
+        (e["status"].as_str(), e["consecutive_failures"].as_i64()),
+        (Some("active"), Some(1))
+    );
+    assert!(
+        e["paused_until"].is_string() && e["failing_since"].is_string(),
+        "{e}"
+    );
+    for n in 0..40 {
+        t.clock.advance_secs(6 * 3600);
+        t.store(&owner, &mid, &format!("{n}号分店")).await;
+        run_jobs(&t).await;
+    }
+    let e = ep(t
+        .get(&hooks_path(&mid), Some(&owner.token))
+        .await
+        .expect(200));
+    assert_eq!(
+        (e["status"].as_str(), e["active"].as_bool()),
+        (Some("disabled"), Some(false)),
+        "{e}"
+    );
+    assert!(e["disabled_at"].is_string(), "{e}");
+    assert!(
+        e["disabled_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("deliveries failed in a row")),
+        "{e}"
+    );
+    let tried = rx.received().len();
+    assert!((20..=60).contains(&tried), "{tried} requests");
+    t.store(&owner, &mid, "停用后的店").await;
+    t.clock.advance_secs(24 * 3600);
+    run_jobs(&t).await;
+    assert_eq!(rx.received().len(), tried);
+
+    // Only the merchant's owner or manager re-enables it; elsewhere it does not exist.
+    let enable = format!("{}/{eid}/enable", hooks_path(&mid));
+    let member = t.register_member("路人").await;
+    for who in [&other_owner, &member] {
+        t.post(&enable, Some(&who.token), json!({}))
+            .await
+            .problem(403, None);
+    }
+    t.post(&enable, None, json!({})).await.problem(401, None);
+    t.post(
+        &format!("{}/{eid}/enable", hooks_path(&other_mid)),
+        Some(&other_owner.token),
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+    let e = t
+        .post(&enable, Some(&manager.token), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            e["status"].as_str(),
+            e["consecutive_failures"].as_i64(),
+            e["disabled_reason"].clone()
+        ),
+        (Some("active"), Some(0), Value::Null)
+    );
+    t.store(&owner, &mid, "恢复后的店").await;
+    assert_eq!(run_jobs(&t).await, 1);
+    assert_eq!(rx.received().len(), tried + 1);
+
+    // A deleted endpoint cannot be enabled.
+    t.delete(&format!("{}/{eid}", hooks_path(&mid)), Some(&owner.token))
+        .await
+        .expect(204);
+    t.post(&enable, Some(&owner.token), json!({}))
+        .await
+        .problem(404, None);
 }

@@ -223,7 +223,7 @@ impl TestApp {
                 }
             },
         };
-        let args = ServeArgs {
+        let mut args = ServeArgs {
             storage: StorageArgs {
                 data_dir: Some(dir.0.clone()),
                 database_url: pg.as_ref().map(|d| d.url.clone()),
@@ -242,7 +242,6 @@ impl TestApp {
             session_idle_hours: Some(0),
             ..Default::default()
         };
-        let mut args = args;
         setup(&mut args);
         let settings = Settings::resolve(&args).expect("settings");
         let clock = ManualClock::starting_now();

@@ -8,7 +8,7 @@ use kith_store::{Conn, StoreError, args};
 use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
+use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry, Keys, Lane};
 use crate::platform::ids::{new_id, parse_id};
 use crate::{App, AppError, AppResult, rfc3339};
 
@@ -33,7 +33,7 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
             );
             let events = c.query(&sql, args![batch])?;
             // Endpoints per merchant, loaded once per batch.
-            let mut endpoints: std::collections::HashMap<String, Vec<(String, Vec<String>)>> =
+            let mut endpoints: std::collections::HashMap<String, Vec<Routable>> =
                 std::collections::HashMap::new();
             for ev in &events {
                 let (outbox_id, topic) = (ev.int(0)?, ev.text(1)?);
@@ -46,10 +46,18 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                         .get(&merchant_id)
                         .map(Vec::as_slice)
                         .unwrap_or(&[]);
-                    for (endpoint_id, patterns) in subscribed {
+                    for Routable {
+                        id: endpoint_id,
+                        topics: patterns,
+                        paused_until,
+                    } in subscribed
+                    {
                         if !patterns.iter().any(|p| topic_matches(p, &topic)) {
                             continue;
                         }
+                        // An endpoint paused as a whole gets its new deliveries queued for
+                        // when the pause ends.
+                        let due = paused_until.map_or(now, |p| p.max(now));
                         let delivery_id = new_id();
                         // The unique (endpoint, event) pair makes routing idempotent even
                         // if an event were ever selected twice.
@@ -57,7 +65,7 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                             "INSERT INTO webhook_deliveries
                                  (id, endpoint_id, merchant_id, outbox_id, topic, status, attempts,
                                   next_attempt_at, created_at)
-                             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)
+                             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)
                              ON CONFLICT (endpoint_id, outbox_id) DO NOTHING",
                             args![
                                 &delivery_id,
@@ -65,16 +73,23 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                                 &merchant_id,
                                 outbox_id,
                                 &topic,
+                                due,
                                 now
                             ],
                         )?;
                         if inserted == 1 {
-                            jobs::enqueue_with_attempts(
+                            // Keyed by merchant and endpoint: the delivery lane's limits
+                            // count them.
+                            jobs::enqueue_keyed(
                                 c,
                                 now,
                                 &Deliver { delivery_id },
-                                now,
+                                due,
                                 max_attempts,
+                                Some(Keys {
+                                    tenant: &merchant_id,
+                                    target: endpoint_id,
+                                }),
                             )?;
                         }
                     }
@@ -89,19 +104,29 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
         .await
 }
 
-fn active_endpoints(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-) -> Result<Vec<(String, Vec<String>)>, StoreError> {
+/// An endpoint events may be routed to.
+struct Routable {
+    id: String,
+    topics: Vec<String>,
+    paused_until: Option<i64>,
+}
+
+/// The merchant's endpoints that receive events: not deleted, not disabled.
+fn active_endpoints(c: &mut dyn Conn, merchant_id: &str) -> Result<Vec<Routable>, StoreError> {
     let rows = c.query(
-        "SELECT id, topics FROM webhook_endpoints WHERE merchant_id = $1 AND active = $2 ORDER BY id",
+        "SELECT id, topics, paused_until FROM webhook_endpoints
+         WHERE merchant_id = $1 AND active = $2 AND disabled_at IS NULL ORDER BY id",
         args![merchant_id, true],
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id = r.text(0)?;
         match parse_topics(&r.text(1)?) {
-            Ok(topics) => out.push((id, topics)),
+            Ok(topics) => out.push(Routable {
+                id,
+                topics,
+                paused_until: r.opt_int(2)?,
+            }),
             // One corrupt row must not stop every event of every merchant from routing.
             Err(e) => {
                 tracing::error!(endpoint_id = %id, error = %e, "skipping webhook endpoint with unreadable topics")
@@ -117,9 +142,12 @@ fn active_endpoints(
 /// What one delivery attempt needs, read in one snapshot.
 struct Pending {
     status: String,
+    endpoint_id: String,
     url: String,
     secret: String,
     active: bool,
+    disabled: bool,
+    paused_until: Option<i64>,
     event_id: i64,
     topic: String,
     merchant_id: String,
@@ -128,11 +156,13 @@ struct Pending {
 }
 
 /// How one attempt ended.
-enum Outcome {
+pub(super) enum Outcome {
     /// The receiver answered (any status).
     Answered { status: u16, body: String },
-    /// No answer: connection, TLS, timeout, or a URL no longer allowed.
-    NoAnswer(String),
+    /// No answer: the class of what went wrong (connection, TLS, timeout, an address not
+    /// allowed), never the socket error's text, which would let a merchant map the
+    /// operator's network through the attempt log.
+    NoAnswer(&'static str),
 }
 
 /// The `webhook.deliver` job: one attempt at one delivery (payload `{"delivery_id": "…"}`).
@@ -143,6 +173,8 @@ pub struct Deliver {
 
 impl Job for Deliver {
     const KIND: &'static str = "webhook.deliver";
+    /// Calls the outside world: its own lane, limited per endpoint and per merchant.
+    const LANE: Lane = Lane::Delivery;
     /// Only a fallback: deliveries are queued with `webhook_max_attempts` from settings.
     const MAX_ATTEMPTS: i64 = 12;
 
@@ -170,9 +202,13 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
     if p.status != "pending" {
         return Ok(());
     }
-    if !p.active {
+    if !p.active || p.disabled {
         settle(app, &delivery_id, "failed").await?;
         return Ok(());
+    }
+    if let Some(until) = p.paused_until.filter(|u| *u > app.now_ms()) {
+        // The endpoint is paused as a whole: wait, without using an attempt.
+        return Err(JobError::Later { run_at_ms: until });
     }
     if job.attempts > job.max_attempts {
         // A worker lost its lease during the last attempt (it crashed or stalled): the
@@ -203,27 +239,29 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
     let signature =
         kith_domain::signature::sign(p.secret.as_bytes(), started_at.div_euclid(1000), &body);
     let timer = Instant::now();
-    let outcome = match validate_url(&p.url, app.config.webhook_allow_private) {
+    let allow_private = app.config.webhook_allow_private;
+    let outcome = match validate_url(&p.url, allow_private) {
         Ok(url) => {
-            post(
-                app,
-                &url,
-                &event_id,
-                &p.topic,
-                &delivery_id,
-                &signature,
-                body,
-            )
-            .await
+            let request = Request {
+                url: &url,
+                event_id: &event_id,
+                topic: &p.topic,
+                delivery_id: &delivery_id,
+                signature: &signature,
+            };
+            post(app, &request, body).await
         }
         // Settings can change after an endpoint was registered.
-        Err(e) => Outcome::NoAnswer(format!("url is not allowed: {e}")),
+        Err(e) => {
+            tracing::warn!(%delivery_id, endpoint_id = %p.endpoint_id, error = %e, "webhook url no longer allowed");
+            Outcome::NoAnswer(ADDRESS_NOT_ALLOWED)
+        }
     };
     let duration_ms = i64::try_from(timer.elapsed().as_millis()).unwrap_or(i64::MAX);
 
     let (status_code, error, response_body) = match &outcome {
         Outcome::Answered { status, body } => (Some(i64::from(*status)), None, Some(body.clone())),
-        Outcome::NoAnswer(e) => (None, Some(e.clone()), None),
+        Outcome::NoAnswer(e) => (None, Some(*e), None),
     };
     let success =
         matches!(outcome, Outcome::Answered { status, .. } if (200..300).contains(&status));
@@ -235,8 +273,20 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
     ));
     let last = job.is_last_attempt();
     let id = delivery_id.clone();
-    app.db
+    let endpoint_id = p.endpoint_id.clone();
+    let merchant_id = p.merchant_id.clone();
+    let config = app.config.clone();
+    let disabled_now = app
+        .db
         .write(move |c| {
+            // The endpoint first, then the delivery: every transaction that locks both
+            // locks in this order.
+            let health = if success {
+                endpoint_succeeded(c, &endpoint_id)?;
+                Health::Fine
+            } else {
+                endpoint_failed(c, &config, &endpoint_id, &merchant_id, &id, started_at, now)?
+            };
             let sql = format!("SELECT attempts, status FROM webhook_deliveries WHERE id = $1{}", c.for_update());
             let row = c.query_one(&sql, args![&id])?;
             let (attempts, status) = (row.int(0)? + 1, row.text(1)?);
@@ -244,13 +294,14 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
                 "INSERT INTO webhook_attempts
                      (delivery_id, attempt_no, started_at, duration_ms, status_code, error, response_body)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                args![&id, attempts, started_at, duration_ms, status_code, error.as_deref(), response_body.as_deref()],
+                args![&id, attempts, started_at, duration_ms, status_code, error, response_body.as_deref()],
             )?;
             if status != "pending" {
                 // Settled meanwhile by a worker that took over the lease: its word stands.
-                return Ok(());
+                return Ok(false);
             }
-            if success || last {
+            let disabled = matches!(health, Health::Disabled);
+            if success || last || disabled {
                 c.execute(
                     "UPDATE webhook_deliveries SET status = $2, attempts = $3, finished_at = $4,
                             next_attempt_at = NULL
@@ -258,22 +309,134 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
                     args![&id, if success { "delivered" } else { "failed" }, attempts, now],
                 )?;
             } else {
+                let next = match health {
+                    Health::Paused(until) => next_attempt_at.max(until),
+                    _ => next_attempt_at,
+                };
                 c.execute(
                     "UPDATE webhook_deliveries SET attempts = $2, next_attempt_at = $3 WHERE id = $1",
-                    args![&id, attempts, next_attempt_at],
+                    args![&id, attempts, next],
                 )?;
             }
-            Ok::<_, AppError>(())
+            Ok::<_, AppError>(disabled)
         })
         .await?;
 
     match outcome {
         _ if success => Ok(()),
+        // The endpoint was disabled by this failure: the delivery is settled, the job ends.
+        _ if disabled_now => Ok(()),
         Outcome::Answered { status, .. } => Err(JobError::Outside(format!(
             "receiver answered HTTP {status}"
         ))),
-        Outcome::NoAnswer(e) => Err(JobError::Outside(e)),
+        Outcome::NoAnswer(e) => Err(JobError::Outside(e.to_owned())),
     }
+}
+
+/// What a failed attempt did to its endpoint.
+enum Health {
+    Fine,
+    /// Paused as a whole until then: its queued deliveries wait.
+    Paused(i64),
+    /// Disabled by this failure (the merchant is told through the outbox).
+    Disabled,
+}
+
+/// A delivery got a 2xx: the endpoint is healthy again. Writes (and locks) the endpoint's
+/// row only when it was failing, so healthy endpoints' deliveries do not queue on it.
+fn endpoint_succeeded(c: &mut dyn Conn, endpoint_id: &str) -> Result<(), StoreError> {
+    c.execute(
+        "UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL,
+                paused_until = NULL
+         WHERE id = $1
+           AND (consecutive_failures > 0 OR failing_since IS NOT NULL OR paused_until IS NOT NULL)",
+        args![endpoint_id],
+    )?;
+    Ok(())
+}
+
+/// A delivery failed: counts it against the endpoint and pauses the endpoint as a whole
+/// (exponential backoff on its consecutive failures, so a dead receiver costs one request
+/// per pause, not one per queued event); disables it once it has failed
+/// `webhook_disable_after_failures` times in a row for `webhook_disable_after_secs`,
+/// settling its other pending deliveries and telling the merchant.
+fn endpoint_failed(
+    c: &mut dyn Conn,
+    config: &crate::AppConfig,
+    endpoint_id: &str,
+    merchant_id: &str,
+    delivery_id: &str,
+    started_at: i64,
+    now: i64,
+) -> Result<Health, AppError> {
+    let sql = format!(
+        "SELECT consecutive_failures, failing_since, disabled_at, active, paused_until
+         FROM webhook_endpoints WHERE id = $1{}",
+        c.for_update()
+    );
+    let row = c.query_one(&sql, args![endpoint_id])?;
+    let failures = row.int(0)?.saturating_add(1);
+    let since = row.opt_int(1)?.unwrap_or(started_at);
+    let (disabled, active) = (row.opt_int(2)?.is_some(), row.bool(3)?);
+    let pause = now
+        .saturating_add(jobs::backoff_ms(
+            failures,
+            config.webhook_backoff_base_secs,
+            config.webhook_backoff_max_secs,
+        ))
+        .max(row.opt_int(4)?.unwrap_or(i64::MIN));
+    if disabled || !active {
+        return Ok(Health::Fine);
+    }
+    let failing_for_ms = now.saturating_sub(since);
+    let disable_after_ms = config.webhook_disable_after_secs.saturating_mul(1000);
+    if failures >= config.webhook_disable_after_failures && failing_for_ms >= disable_after_ms {
+        let reason = format!(
+            "{failures} deliveries failed in a row since {}",
+            rfc3339(since)
+        );
+        c.execute(
+            "UPDATE webhook_endpoints SET consecutive_failures = $2, failing_since = $3,
+                    paused_until = NULL, disabled_at = $4, disabled_reason = $5
+             WHERE id = $1",
+            args![endpoint_id, failures, since, now, &reason],
+        )?;
+        c.execute(
+            "UPDATE webhook_deliveries SET status = 'failed', finished_at = $2, next_attempt_at = NULL
+             WHERE endpoint_id = $1 AND status = 'pending' AND id <> $3",
+            args![endpoint_id, now, delivery_id],
+        )?;
+        jobs::cancel_target(c, Lane::Delivery, endpoint_id, now, "endpoint disabled")?;
+        crate::platform::outbox::emit(
+            c,
+            now,
+            "webhook_endpoint.disabled",
+            Some(merchant_id),
+            endpoint_id,
+            &serde_json::json!({
+                "id": endpoint_id,
+                "reason": reason,
+                "consecutive_failures": failures,
+                "failing_since": rfc3339(since),
+            }),
+        )?;
+        tracing::warn!(%endpoint_id, %merchant_id, failures, "webhook endpoint disabled");
+        return Ok(Health::Disabled);
+    }
+    c.execute(
+        "UPDATE webhook_endpoints SET consecutive_failures = $2, failing_since = $3,
+                paused_until = $4
+         WHERE id = $1",
+        args![endpoint_id, failures, since, pause],
+    )?;
+    jobs::defer_target(c, Lane::Delivery, endpoint_id, now, pause)?;
+    c.execute(
+        "UPDATE webhook_deliveries SET next_attempt_at = $2
+         WHERE endpoint_id = $1 AND status = 'pending' AND id <> $3
+           AND (next_attempt_at IS NULL OR next_attempt_at < $2)",
+        args![endpoint_id, pause, delivery_id],
+    )?;
+    Ok(Health::Paused(pause))
 }
 
 async fn load_pending(app: &App, delivery_id: &str) -> AppResult<Pending> {
@@ -283,7 +446,7 @@ async fn load_pending(app: &App, delivery_id: &str) -> AppResult<Pending> {
             let r = c
                 .query_opt(
                     "SELECT d.status, e.url, e.secret, e.active, o.id, o.topic, d.merchant_id,
-                            o.created_at, o.payload
+                            o.created_at, o.payload, e.id, e.disabled_at, e.paused_until
                      FROM webhook_deliveries d
                      JOIN webhook_endpoints e ON e.id = d.endpoint_id
                      JOIN outbox o ON o.id = d.outbox_id
@@ -301,6 +464,9 @@ async fn load_pending(app: &App, delivery_id: &str) -> AppResult<Pending> {
                 merchant_id: r.text(6)?,
                 event_created_at: r.int(7)?,
                 payload: r.text(8)?,
+                endpoint_id: r.text(9)?,
+                disabled: r.opt_int(10)?.is_some(),
+                paused_until: r.opt_int(11)?,
             })
         })
         .await
@@ -323,51 +489,83 @@ async fn settle(app: &App, delivery_id: &str, status: &'static str) -> AppResult
         .await
 }
 
-/// The one HTTP client every delivery shares (connection pool, TLS setup). Redirects are
-/// off: a 3xx counts as a failed attempt rather than a way around the URL checks.
-fn client() -> Result<&'static reqwest::Client, String> {
-    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(concat!("kith-webhooks/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .map_err(|e| format!("cannot build the HTTP client: {}", error_chain(&e)))
-        })
+/// The attempt log's word for an address kith may not call.
+const ADDRESS_NOT_ALLOWED: &str = "address not allowed";
+
+/// The HTTP clients every delivery shares (connection pool, TLS setup): one for
+/// production, whose resolver ([`super::urls::PublicOnly`]) refuses names that lead to a
+/// non-public address before a socket is opened, and one for `webhook_allow_private`
+/// (tests, the demo). Redirects are off: a 3xx counts as a failed attempt rather than a
+/// way around the checks. The production client ignores proxy settings from the
+/// environment, because a proxy would resolve the name itself, after our check.
+fn client(allow_private: bool) -> Result<&'static reqwest::Client, &'static str> {
+    static STRICT: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    static OPEN: OnceLock<Option<reqwest::Client>> = OnceLock::new();
+    let build = |allow_private: bool| {
+        let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("kith-webhooks/", env!("CARGO_PKG_VERSION")));
+        if !allow_private {
+            builder = builder
+                .dns_resolver(std::sync::Arc::new(super::urls::PublicOnly))
+                .no_proxy();
+        }
+        builder
+            .build()
+            .map_err(|e| tracing::error!(error = %error_chain(&e), "cannot build the webhook HTTP client"))
+            .ok()
+    };
+    let cell = if allow_private { &OPEN } else { &STRICT };
+    cell.get_or_init(|| build(allow_private))
         .as_ref()
-        .map_err(Clone::clone)
+        .ok_or("client unavailable")
 }
 
-async fn post(
-    app: &App,
-    url: &str,
-    event_id: &str,
-    topic: &str,
-    delivery_id: &str,
-    signature: &str,
+/// What one signed POST carries besides its body.
+pub(super) struct Request<'a> {
+    pub(super) url: &'a str,
+    pub(super) event_id: &'a str,
+    pub(super) topic: &'a str,
+    pub(super) delivery_id: &'a str,
+    pub(super) signature: &'a str,
+}
+
+async fn post(app: &App, req: &Request<'_>, body: Vec<u8>) -> Outcome {
+    let timeout = Duration::from_secs(app.config.webhook_timeout_secs.max(1));
+    send(app.config.webhook_allow_private, timeout, req, body).await
+}
+
+/// Sends one delivery. The timeout covers resolving, connecting, sending and reading the
+/// (truncated) answer. A failure is logged in full for the operator and returned as its
+/// class only.
+pub(super) async fn send(
+    allow_private: bool,
+    timeout: Duration,
+    req: &Request<'_>,
     body: Vec<u8>,
 ) -> Outcome {
-    let client = match client() {
+    let client = match client(allow_private) {
         Ok(c) => c,
-        Err(e) => return Outcome::NoAnswer(e),
+        Err(class) => return Outcome::NoAnswer(class),
     };
-    // The timeout covers connecting, sending and reading the (truncated) answer.
-    let timeout = Duration::from_secs(app.config.webhook_timeout_secs.max(1));
     let sent = client
-        .post(url)
+        .post(req.url)
         .timeout(timeout)
         .header("Content-Type", "application/json")
-        .header("Kith-Event-Id", event_id)
-        .header("Kith-Topic", topic)
-        .header("Kith-Delivery-Id", delivery_id)
-        .header("Kith-Signature", signature)
+        .header("Kith-Event-Id", req.event_id)
+        .header("Kith-Topic", req.topic)
+        .header("Kith-Delivery-Id", req.delivery_id)
+        .header("Kith-Signature", req.signature)
         .body(body)
         .send()
         .await;
     let mut resp = match sent {
         Ok(r) => r,
-        Err(e) => return Outcome::NoAnswer(error_chain(&e)),
+        Err(e) => {
+            let class = failure_class(&e);
+            tracing::warn!(delivery_id = %req.delivery_id, class, error = %error_chain(&e), "webhook request failed");
+            return Outcome::NoAnswer(class);
+        }
     };
     let status = resp.status().as_u16();
     // Read only what the log keeps: a receiver answering with megabytes costs nothing.
@@ -385,8 +583,44 @@ async fn post(
     Outcome::Answered { status, body }
 }
 
-/// An error and its causes on one line: reqwest's own message alone ("error sending
-/// request") does not say what went wrong.
+/// The class of a failed request, as the merchant sees it in the attempt log: what kind
+/// of thing went wrong, not the socket error (which names addresses, ports and the
+/// operator's network).
+fn failure_class(e: &reqwest::Error) -> &'static str {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if let Some(refused) = c.downcast_ref::<super::urls::Refused>() {
+            return match refused {
+                super::urls::Refused::NotAllowed { .. } => ADDRESS_NOT_ALLOWED,
+                super::urls::Refused::Unresolvable { .. } => "dns lookup failed",
+            };
+        }
+        cause = c.source();
+    }
+    if e.is_timeout() {
+        return "timeout";
+    }
+    let chain = error_chain(e).to_ascii_lowercase();
+    if chain.contains("is not a public address") {
+        return ADDRESS_NOT_ALLOWED;
+    }
+    if ["tls", "certificate", "handshake", "alert"]
+        .iter()
+        .any(|w| chain.contains(w))
+    {
+        return "tls error";
+    }
+    if chain.contains("dns error") {
+        return "dns lookup failed";
+    }
+    if e.is_connect() {
+        return "connection failed";
+    }
+    "request failed"
+}
+
+/// An error and its causes on one line, for the server log: reqwest's own message alone
+/// ("error sending request") does not say what went wrong.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut cause = e.source();

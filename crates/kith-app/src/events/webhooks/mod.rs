@@ -3,9 +3,12 @@
 //! (the search indexer is the other).
 //!
 //! ## Layout
-//! - this file: endpoints (create, list, delete) and the delivery and attempt logs;
-//! - `urls.rs`: what a merchant may make kith call (URLs, topic patterns);
-//! - `delivery.rs`: routing the outbox to endpoints and the `webhook.deliver` job;
+//! - this file: endpoints (create, list, delete, re-enable) and the delivery and attempt
+//!   logs;
+//! - `urls.rs`: what a merchant may make kith call (URLs, the address rules, the resolver
+//!   the delivery client connects through, topic patterns);
+//! - `delivery.rs`: routing the outbox to endpoints, the `webhook.deliver` job, endpoint
+//!   health (pause, disable) and the HTTP clients;
 //! - `test_support.rs`, `tests.rs`: a local receiver and the stories run against it.
 //!
 //! ## Flow
@@ -13,20 +16,54 @@
 //! 2. [`dispatch_outbox`] (run by the background worker) turns each new event of a merchant
 //!    into one `webhook_deliveries` row per matching active endpoint, and queues one
 //!    `webhook.deliver` job per delivery — in the same transaction that marks the event
-//!    dispatched, so an event is routed exactly once.
-//! 3. [`deliver`] (the job) POSTs the event, signed with the endpoint's secret
+//!    dispatched, so an event is routed exactly once. The job runs in the delivery lane,
+//!    keyed by merchant and endpoint (see [`crate::events::jobs`]): at most
+//!    `webhook_max_in_flight_per_endpoint` requests to one endpoint and
+//!    `webhook_max_in_flight_per_merchant` to one merchant's endpoints are in flight at
+//!    once, counted at claim time over every server, and never ahead of an order's timer.
+//! 3. [`Deliver`] (the job) POSTs the event, signed with the endpoint's secret
 //!    (`Kith-Signature: t=…,v1=…`, see [`kith_domain::signature`]), logs the attempt, and
 //!    either settles the delivery or leaves the job to retry with exponential backoff.
 //!
 //! Delivery is at least once: a receiver can see an event twice (a lost response, a
 //! crash after the request), so receivers deduplicate on `Kith-Event-Id`.
 //!
+//! ## A receiver that keeps failing
+//! Each failed attempt (no answer, or not 2xx) counts against the endpoint and pauses it as
+//! a whole (`paused_until`: the same exponential backoff on its consecutive failures): its
+//! queued deliveries wait for the pause instead of each spending a request on a dead
+//! receiver. One success clears the count. An endpoint that has failed
+//! `webhook_disable_after_failures` times in a row **and** for `webhook_disable_after_secs`
+//! is disabled — when and why are recorded, its pending deliveries fail, and the merchant
+//! is told by a `webhook_endpoint.disabled` event (to its other endpoints, and in the
+//! endpoint list: `status`, `disabled_reason`, `consecutive_failures`). A disabled endpoint
+//! receives nothing until its owner or a manager re-enables it ([`enable_endpoint`]).
+//!
 //! ## Safety of outgoing requests
-//! Merchants choose the URLs kith calls, so unless `webhook_allow_private` is set a URL
-//! must be https and must not name a loopback, private or link-local address literally,
-//! or `localhost`. Redirects are not followed, so an allowed URL cannot bounce the request
-//! somewhere that is not. A host *name* that resolves to a private address is not caught
-//! here; deployments that need that guarantee route webhooks through an egress proxy.
+//! Merchants choose the URLs kith calls, so unless `webhook_allow_private` is set (tests,
+//! the demo):
+//! - a URL must be https and must not name a non-public address literally, nor `localhost`
+//!   (with or without a trailing dot), `*.localhost` or the other common loopback names;
+//! - registration resolves the host name and refuses it (422 on `url`) when any address it
+//!   resolves to is not public ([`check_resolved`]);
+//! - every delivery resolves the name again **at connect time**, through the client's own
+//!   resolver (`urls.rs`: `PublicOnly`), and refuses to connect unless every address is
+//!   public — so a name that mixes a public and a private address, or that changes its
+//!   answer after registration (DNS rebinding), cannot reach the operator's network.
+//!   reqwest does not resolve address literals, so those are checked again before each
+//!   request. Proxy settings from the environment are ignored by this client (a proxy
+//!   would resolve the name after our check);
+//! - "public" ([`is_public`]) excludes loopback, private, link-local, shared (CGNAT
+//!   100.64/10), benchmark (198.18/15), documentation, reserved (240/4), broadcast and
+//!   multicast IPv4, and for IPv6 loopback, unique-local, link- and site-local, multicast,
+//!   documentation, discard, 2001::/23 (Teredo…), IPv4-mapped and IPv4-compatible forms and
+//!   local NAT64 (64:ff9b:1::/48); NAT64 64:ff9b::/96 and 6to4 2002::/16 are judged by the
+//!   IPv4 address they carry;
+//! - redirects are not followed (a 3xx is a failed attempt);
+//! - the attempt log records a failure *class* — `timeout`, `connection failed`,
+//!   `tls error`, `dns lookup failed`, `address not allowed`, `request failed` — never the
+//!   socket error, which would let a merchant scan internal ports through it; the full
+//!   error goes to the server log for the operator.
 
 use kith_domain::BoundedText;
 use kith_store::{Row, StoreError, args};
@@ -71,7 +108,21 @@ pub struct Endpoint {
     pub url: String,
     pub topics: Vec<String>,
     pub description: String,
+    /// Whether it receives events: false once it is disabled.
     pub active: bool,
+    /// `active`, or `disabled` (it kept failing; the merchant re-enables it with
+    /// `POST …/webhooks/{id}/enable`).
+    pub status: String,
+    /// Deliveries that failed in a row; 0 again after one succeeds.
+    pub consecutive_failures: i64,
+    /// When the current run of failures began.
+    pub failing_since: Option<String>,
+    /// While it fails, no delivery to it is tried before this time: its queued deliveries
+    /// wait (the pause doubles with each failure, as a delivery's backoff does).
+    pub paused_until: Option<String>,
+    pub disabled_at: Option<String>,
+    /// Why it was disabled, e.g. `20 deliveries failed in a row since …`.
+    pub disabled_reason: Option<String>,
     pub created_at: String,
 }
 
@@ -101,8 +152,8 @@ pub struct Attempt {
     pub duration_ms: i64,
     /// The receiver's HTTP status, when it answered at all.
     pub status_code: Option<i64>,
-    /// Why no answer was received (timeout, refused connection, …), or why the attempt
-    /// was not made.
+    /// Why no answer was received, as a class: `timeout`, `connection failed`,
+    /// `tls error`, `dns lookup failed`, `address not allowed` or `request failed`.
     pub error: Option<String>,
     /// The first [`MAX_LOGGED_BODY`] bytes of the receiver's answer.
     pub response_body: Option<String>,
@@ -119,17 +170,31 @@ kith_store::columns!(EndpointCols {
     description,
     active,
     created_at,
+    consecutive_failures,
+    failing_since,
+    paused_until,
+    disabled_at,
+    disabled_reason,
 });
 const ENDPOINT_COLUMNS: &str = EndpointCols::LIST;
 
 fn endpoint_from_row(r: &Row) -> Result<Endpoint, StoreError> {
+    let disabled_at = r.opt_int(EndpointCols::disabled_at)?;
+    // `active` in the table means "not deleted"; deleted endpoints are never shown.
+    let active = r.bool(EndpointCols::active)? && disabled_at.is_none();
     Ok(Endpoint {
         id: r.text(EndpointCols::id)?,
         merchant_id: r.text(EndpointCols::merchant_id)?,
         url: r.text(EndpointCols::url)?,
         topics: parse_topics(&r.text(EndpointCols::topics)?)?,
         description: r.text(EndpointCols::description)?,
-        active: r.bool(EndpointCols::active)?,
+        active,
+        status: if active { "active" } else { "disabled" }.to_owned(),
+        consecutive_failures: r.int(EndpointCols::consecutive_failures)?,
+        failing_since: r.opt_int(EndpointCols::failing_since)?.map(rfc3339),
+        paused_until: r.opt_int(EndpointCols::paused_until)?.map(rfc3339),
+        disabled_at: disabled_at.map(rfc3339),
+        disabled_reason: r.opt_text(EndpointCols::disabled_reason)?,
         created_at: rfc3339(r.int(EndpointCols::created_at)?),
     })
 }
@@ -152,6 +217,7 @@ pub async fn create_endpoint(
 ) -> AppResult<(Endpoint, String)> {
     let merchant_id = merchant_id_of(merchant_id)?;
     let url = validate_url(&input.url, app.config.webhook_allow_private)?;
+    check_resolved(&url, app.config.webhook_allow_private).await?;
     let topics = validate_topics(&input.topics)?;
     let description = BoundedText::parse(
         "description",
@@ -171,6 +237,12 @@ pub async fn create_endpoint(
         topics,
         description,
         active: true,
+        status: "active".to_owned(),
+        consecutive_failures: 0,
+        failing_since: None,
+        paused_until: None,
+        disabled_at: None,
+        disabled_reason: None,
         created_at: rfc3339(now),
     };
     let who = who.clone();
@@ -216,7 +288,7 @@ pub async fn create_endpoint(
     Ok((endpoint, secret))
 }
 
-/// The merchant's active endpoints, oldest first. Deleted endpoints are not listed; their
+/// The merchant's endpoints, oldest first, disabled ones included (with why). Deleted endpoints are not listed; their
 /// deliveries stay readable through [`list_deliveries`] by id.
 pub async fn list_endpoints(
     app: &App,
@@ -282,6 +354,54 @@ pub async fn delete_endpoint(
                 &serde_json::json!({ "id": endpoint_id }),
             )?;
             Ok::<_, AppError>(())
+        })
+        .await
+}
+
+/// Re-enables an endpoint that was disabled for failing (owner or manager): it receives
+/// events again from now on, with its failure count cleared. Enabling an active endpoint
+/// changes nothing. 404 if the endpoint is not this merchant's or was deleted.
+pub async fn enable_endpoint(
+    app: &App,
+    who: &Principal,
+    merchant_id: &str,
+    endpoint_id: &str,
+) -> AppResult<Endpoint> {
+    let merchant_id = merchant_id_of(merchant_id)?;
+    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let now = app.now_ms();
+    let who = who.clone();
+    app.db
+        .write(move |c| {
+            require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
+            let sql = format!(
+                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
+                 WHERE id = $1 AND merchant_id = $2 AND active = $3{}",
+                c.for_update()
+            );
+            let row = c
+                .query_opt(&sql, args![&endpoint_id, &merchant_id, true])?
+                .ok_or(AppError::NotFound("webhook endpoint"))?;
+            let endpoint = endpoint_from_row(&row)?;
+            if endpoint.active {
+                return Ok(endpoint);
+            }
+            c.execute(
+                "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL,
+                        consecutive_failures = 0, failing_since = NULL, paused_until = NULL
+                 WHERE id = $1",
+                args![&endpoint_id],
+            )?;
+            crate::platform::outbox::emit(
+                c,
+                now,
+                "webhook_endpoint.enabled",
+                Some(&merchant_id),
+                &endpoint_id,
+                &serde_json::json!({ "id": endpoint_id }),
+            )?;
+            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
+            Ok::<_, AppError>(endpoint_from_row(&c.query_one(&sql, args![&endpoint_id])?)?)
         })
         .await
 }
@@ -427,4 +547,4 @@ mod urls;
 
 pub(crate) use delivery::register_jobs;
 pub use delivery::{Deliver, dispatch_outbox};
-pub use urls::{topic_matches, validate_topics, validate_url};
+pub use urls::{check_resolved, is_public, topic_matches, validate_topics, validate_url};

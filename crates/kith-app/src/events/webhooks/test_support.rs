@@ -220,6 +220,11 @@ pub(crate) struct Receiver {
 
 impl Receiver {
     pub(crate) async fn start(statuses: Vec<u16>) -> Self {
+        Self::start_with_location(statuses, None).await
+    }
+
+    /// [`Receiver::start`] whose answers carry `Location: location` (a redirect).
+    pub(crate) async fn start_with_location(statuses: Vec<u16>, location: Option<String>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hooks/kith", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -227,7 +232,7 @@ impl Receiver {
         let seen = requests.clone();
         let task = tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
-                let (seen, statuses) = (seen.clone(), statuses.clone());
+                let (seen, statuses, location) = (seen.clone(), statuses.clone(), location.clone());
                 tokio::spawn(async move {
                     let Some(req) = read_request(&mut sock).await else {
                         return;
@@ -239,8 +244,12 @@ impl Receiver {
                     } else {
                         "receiver says no"
                     };
+                    let location = location
+                        .as_deref()
+                        .map(|l| format!("Location: {l}\r\n"))
+                        .unwrap_or_default();
                     let answer = format!(
-                        "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        "HTTP/1.1 {status} X\r\n{location}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                         body.len()
                     );
                     let _ = sock.write_all(answer.as_bytes()).await;

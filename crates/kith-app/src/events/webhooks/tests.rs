@@ -39,6 +39,8 @@ on_both_engines! {
     a_deleted_endpoint_receives_nothing => super::test_config();
     deliveries_page_newest_first => super::test_config();
     only_trading_staff_manage_their_own_endpoints => super::test_config();
+    a_failing_endpoint_is_paused_then_disabled_and_re_enabled => super::quick_disable();
+    a_redirect_is_a_failed_attempt_not_followed => super::test_config();
     at_most_twenty_active_endpoints => super::test_config();
     bad_input_is_refused_with_its_field => super::AppConfig::default();
 }
@@ -181,6 +183,13 @@ async fn failures_are_retried_with_backoff_until_delivered(env: TestEnv) {
         .map(|a| (a.attempt_no, a.status_code))
         .collect();
     assert_eq!(codes, [(1, Some(500)), (2, Some(500)), (3, Some(200))]);
+    // Failing paused the endpoint; one success makes it healthy again.
+    let e = endpoint(&env, &ep.id).await;
+    assert_eq!(e.consecutive_failures, 0);
+    assert!(
+        e.paused_until.is_none() && e.failing_since.is_none(),
+        "{e:?}"
+    );
     assert_eq!(
         attempts[0].response_body.as_deref(),
         Some("receiver says no")
@@ -269,7 +278,8 @@ async fn an_unreachable_receiver_is_logged_as_an_error(env: TestEnv) {
     assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0].status_code, None);
     assert_eq!(attempts[0].response_body, None);
-    assert!(attempts[0].error.as_deref().is_some_and(|e| !e.is_empty()));
+    // The class of failure, never the socket error (which names addresses and ports).
+    assert_eq!(attempts[0].error.as_deref(), Some("connection failed"));
 }
 
 async fn unmatched_topics_and_other_merchants_create_no_delivery(env: TestEnv) {
@@ -556,8 +566,11 @@ async fn bad_input_is_refused_with_its_field(env: TestEnv) {
 fn urls_are_checked() {
     for good in [
         "https://hooks.example.com/kith?x=1",
-        "https://203.0.113.7:8443/h",
-        "https://[2001:db8::1]/h",
+        "https://8.8.8.8:8443/h",
+        "https://[2606:4700:4700::1111]/h",
+        // NAT64 and 6to4 forms of a public address reach that address.
+        "https://[64:ff9b::808:808]/h",
+        "https://[2002:808:808::1]/h",
     ] {
         assert!(validate_url(good, false).is_ok(), "{good}");
     }
@@ -582,6 +595,32 @@ fn urls_are_checked() {
         "https://[fd00::1]/",
         "https://[fe80::1]/",
         "https://[::ffff:127.0.0.1]/",
+        // Issue 17's probe, and their neighbours.
+        "https://[::127.0.0.1]/",
+        "https://[::ffff:8.8.8.8]/",
+        "https://[64:ff9b::7f00:1]/",
+        "https://[64:ff9b::a00:1]/",
+        "https://[64:ff9b:1::808:808]/",
+        "https://[2002:7f00:1::1]/",
+        "https://[2001::1]/",
+        "https://[2001:db8::1]/",
+        "https://[fec0::1]/",
+        "https://[ff02::1]/",
+        "https://198.18.0.1/",
+        "https://198.19.255.255/",
+        "https://240.0.0.1/",
+        "https://255.255.255.255/",
+        "https://224.0.0.1/",
+        "https://192.0.0.8/",
+        "https://192.0.2.1/",
+        "https://198.51.100.1/",
+        "https://203.0.113.7/",
+        "https://127.0.0.1./",
+        "https://localhost./",
+        "https://LOCALHOST/",
+        "https://ip6-localhost/",
+        "https://ip6-loopback/",
+        "https://localhost.localdomain/",
     ] {
         let err = validate_url(bad, false).unwrap_err();
         assert_eq!(field_of(err), "url", "{bad}");
@@ -623,4 +662,230 @@ fn topics_are_checked_and_matched() {
         "merchant.approved",
         "merchant.approved.late"
     ));
+}
+
+fn quick_disable() -> AppConfig {
+    AppConfig {
+        webhook_disable_after_failures: 3,
+        webhook_disable_after_secs: 60,
+        webhook_max_attempts: 10,
+        ..test_config()
+    }
+}
+
+async fn endpoint(env: &TestEnv, id: &str) -> Endpoint {
+    list_endpoints(&env.app, &env.owner, &env.merchant_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.id == id)
+        .expect("listed")
+}
+
+async fn a_failing_endpoint_is_paused_then_disabled_and_re_enabled(env: TestEnv) {
+    let rx = Receiver::start(vec![500; 100]).await;
+    let (ep, _) = create_endpoint(
+        &env.app,
+        &env.owner,
+        &env.merchant_id,
+        new_endpoint(&rx.url, &["store.*"]),
+    )
+    .await
+    .unwrap();
+    let listener = Receiver::start(vec![]).await;
+    let (watcher, _) = create_endpoint(
+        &env.app,
+        &env.owner,
+        &env.merchant_id,
+        new_endpoint(&listener.url, &["webhook_endpoint.*"]),
+    )
+    .await
+    .unwrap();
+    // Drop the creation events' deliveries to the watcher.
+    jobs::run_once(&env.app, "w").await.unwrap();
+    let seen_before = listener.received().len();
+
+    // One failure pauses the whole endpoint: of five queued deliveries only the first is
+    // tried; the others wait for the pause instead of each calling a dead receiver.
+    let one_at_a_time = AppConfig {
+        webhook_max_in_flight_per_endpoint: 1,
+        ..(*env.app.config).clone()
+    };
+    let app = crate::App::new(env.app.db.clone(), env.app.clock.clone(), one_at_a_time);
+    for _ in 0..5 {
+        env.emit(
+            "store.updated",
+            Some(&env.merchant_id),
+            serde_json::json!({}),
+        )
+        .await;
+    }
+    jobs::run_once(&app, "w").await.unwrap();
+    assert_eq!(rx.received().len(), 1);
+    let e = endpoint(&env, &ep.id).await;
+    assert_eq!((e.status.as_str(), e.consecutive_failures), ("active", 1));
+    let pause = rfc3339(env.app.now_ms() + 10_000);
+    assert_eq!(e.paused_until.as_deref(), Some(pause.as_str()));
+    for d in deliveries(&env, &ep.id).await {
+        assert_eq!(d.next_attempt_at.as_deref(), Some(pause.as_str()), "{d:?}");
+    }
+    // Nothing is tried during the pause, however often the worker looks.
+    for _ in 0..3 {
+        jobs::run_once(&app, "w").await.unwrap();
+    }
+    assert_eq!(rx.received().len(), 1);
+
+    // Failing on: after 3 failures in a row over at least 60 s the endpoint is disabled,
+    // its pending deliveries fail, and the merchant is told.
+    env.clock.advance_secs(10);
+    jobs::run_once(&app, "w").await.unwrap();
+    assert_eq!(rx.received().len(), 2);
+    assert_eq!(endpoint(&env, &ep.id).await.consecutive_failures, 2);
+    env.clock.advance_secs(60);
+    jobs::run_once(&app, "w").await.unwrap();
+    assert_eq!(rx.received().len(), 3);
+    let e = endpoint(&env, &ep.id).await;
+    assert_eq!((e.status.as_str(), e.active), ("disabled", false));
+    assert_eq!(e.consecutive_failures, 3);
+    assert!(e.disabled_at.is_some());
+    assert!(
+        e.disabled_reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("3 deliveries failed in a row since")),
+        "{e:?}"
+    );
+    assert!(
+        deliveries(&env, &ep.id)
+            .await
+            .iter()
+            .all(|d| d.status == "failed" && d.next_attempt_at.is_none())
+    );
+    jobs::run_once(&env.app, "w").await.unwrap();
+    let told: Vec<_> = listener.received()[seen_before..]
+        .iter()
+        .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["topic"], "webhook_endpoint.disabled");
+    assert_eq!(told[0]["data"]["id"], ep.id.as_str());
+    assert_eq!(told[0]["data"]["consecutive_failures"], 3);
+
+    // A disabled endpoint receives nothing new.
+    env.emit(
+        "store.updated",
+        Some(&env.merchant_id),
+        serde_json::json!({}),
+    )
+    .await;
+    env.clock.advance_secs(3600);
+    jobs::run_once(&env.app, "w").await.unwrap();
+    assert_eq!(rx.received().len(), 3);
+    assert_eq!(deliveries(&env, &ep.id).await.len(), 5);
+
+    // Only the merchant's staff re-enable it; then it receives events again, counted afresh.
+    let stranger = env.add_account().await;
+    let err = enable_endpoint(&env.app, &stranger, &env.merchant_id, &ep.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AppError::Forbidden(_)), "{err:?}");
+    let e = enable_endpoint(&env.app, &env.owner, &env.merchant_id, &ep.id)
+        .await
+        .unwrap();
+    assert_eq!((e.status.as_str(), e.active), ("active", true));
+    assert_eq!((e.consecutive_failures, e.disabled_reason), (0, None));
+    // Enabling twice changes nothing.
+    enable_endpoint(&env.app, &env.owner, &env.merchant_id, &ep.id)
+        .await
+        .unwrap();
+    env.emit(
+        "store.updated",
+        Some(&env.merchant_id),
+        serde_json::json!({}),
+    )
+    .await;
+    jobs::run_once(&env.app, "w").await.unwrap();
+    assert_eq!(rx.received().len(), 4);
+    let _ = watcher;
+}
+
+/// The production client resolves a name and refuses to connect when it leads to a
+/// non-public address, even when the URL itself passed every literal check.
+#[tokio::test]
+async fn the_production_client_refuses_names_that_resolve_to_loopback() {
+    let rx = Receiver::start(vec![]).await;
+    let port = rx
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let url = format!("http://localhost:{port}/hooks/kith");
+    let req = delivery::Request {
+        url: &url,
+        event_id: "1",
+        topic: "t",
+        delivery_id: "d",
+        signature: "s",
+    };
+    let timeout = std::time::Duration::from_secs(5);
+    match delivery::send(false, timeout, &req, b"{}".to_vec()).await {
+        delivery::Outcome::NoAnswer(class) => assert_eq!(class, "address not allowed"),
+        delivery::Outcome::Answered { status, .. } => panic!("connected: HTTP {status}"),
+    }
+    assert!(rx.received().is_empty());
+    // The same request with private targets allowed reaches the receiver.
+    match delivery::send(true, timeout, &req, b"{}".to_vec()).await {
+        delivery::Outcome::Answered { status, .. } => assert_eq!(status, 200),
+        delivery::Outcome::NoAnswer(class) => panic!("not delivered: {class}"),
+    }
+    assert_eq!(rx.received().len(), 1);
+}
+
+#[tokio::test]
+async fn registration_refuses_names_that_resolve_to_private_addresses() {
+    // `localhost` resolves to loopback everywhere; a literal check alone would pass a name.
+    for url in ["https://localhost:8443/h", "https://LocalHost/h"] {
+        let err = check_resolved(url, false).await.unwrap_err();
+        assert_eq!(field_of(err), "url", "{url}");
+    }
+    assert!(check_resolved("https://localhost/h", true).await.is_ok());
+    assert!(check_resolved("https://8.8.8.8/h", false).await.is_ok());
+    // A name that does not resolve (yet) is accepted; delivery checks it again.
+    assert!(
+        check_resolved("https://no-such-host.invalid/h", false)
+            .await
+            .is_ok()
+    );
+}
+
+async fn a_redirect_is_a_failed_attempt_not_followed(env: TestEnv) {
+    // The endpoint answers 307 towards an inside address; kith must not go there.
+    let inside = Receiver::start(vec![]).await;
+    let rx = Receiver::start_with_location(vec![307], Some(inside.url.clone())).await;
+    let (ep, _) = create_endpoint(
+        &env.app,
+        &env.owner,
+        &env.merchant_id,
+        new_endpoint(&rx.url, &["store.*"]),
+    )
+    .await
+    .unwrap();
+    env.emit(
+        "store.updated",
+        Some(&env.merchant_id),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(jobs::run_once(&env.app, "w").await.unwrap(), 1);
+    assert_eq!(rx.received().len(), 1);
+    assert!(inside.received().is_empty());
+    let d = &deliveries(&env, &ep.id).await[0];
+    assert_eq!((d.status.as_str(), d.attempts), ("pending", 1));
+    let attempts = list_attempts(&env.app, &env.owner, &env.merchant_id, &d.id)
+        .await
+        .unwrap();
+    assert_eq!(attempts[0].status_code, Some(307));
 }
