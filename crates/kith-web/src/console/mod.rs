@@ -51,6 +51,7 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/stores", get(stores).post(create_store))
         .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
         .route("/console/{mid}/communities", get(communities))
+        .route("/console/{mid}/webhooks/{eid}/enable", post(enable_webhook))
         .route("/console/{mid}/insight", get(growth::insight))
         .route(
             "/console/{mid}/commissions",
@@ -153,7 +154,31 @@ pub(super) async fn dashboard(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
     let d = s.app.merchant_dashboard(&who, &mid).await?;
-    Ok(render(&pages::ConsoleDash { c, shop, d })?.into_response())
+    // An endpoint that kept failing was disabled: the merchant is told here, first thing.
+    let disabled = kith_app::events::webhooks::list_endpoints(&s.app, &who, &mid)
+        .await?
+        .into_iter()
+        .filter(|e| e.status == "disabled")
+        .collect();
+    Ok(render(&pages::ConsoleDash {
+        c,
+        shop,
+        d,
+        disabled,
+    })?
+    .into_response())
+}
+
+/// Turns a disabled webhook endpoint back on (after the receiver is fixed).
+pub(super) async fn enable_webhook(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, eid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    kith_app::events::webhooks::enable_endpoint(&s.app, &who, &mid, &eid).await?;
+    Ok(see(format!("/console/{mid}")))
 }
 
 pub(super) async fn products(

@@ -114,6 +114,9 @@ pub struct Console {
     pub no_withdrawals: &'static str,
     pub merchant: &'static str,
     pub requested_at: &'static str,
+    pub webhook_disabled: &'static str,
+    pub webhook_failures: &'static str,
+    pub webhook_enable: &'static str,
 }
 
 pub static CONSOLE_ZH: Console = Console {
@@ -226,6 +229,9 @@ pub static CONSOLE_ZH: Console = Console {
     no_withdrawals: "没有待审核的提现",
     merchant: "商家",
     requested_at: "申请时间",
+    webhook_disabled: "Webhook 接收地址因持续投递失败已停用，事件不再发往：",
+    webhook_failures: "连续失败次数",
+    webhook_enable: "接收方已修好，重新启用",
 };
 
 pub static CONSOLE_EN: Console = Console {
@@ -338,6 +344,9 @@ pub static CONSOLE_EN: Console = Console {
     no_withdrawals: "No withdrawals waiting",
     merchant: "Merchant",
     requested_at: "Requested",
+    webhook_disabled: "A webhook endpoint kept failing and was disabled; no more events go to:",
+    webhook_failures: "Failures in a row",
+    webhook_enable: "The receiver is fixed: enable it again",
 };
 
 impl Strings {

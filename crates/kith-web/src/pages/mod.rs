@@ -315,6 +315,8 @@ pub struct ConsoleDash {
     pub c: Ctx,
     pub shop: Shop,
     pub d: Dashboard,
+    /// Webhook endpoints disabled because they kept failing.
+    pub disabled: Vec<kith_app::events::webhooks::Endpoint>,
 }
 
 #[derive(Template)]

@@ -783,6 +783,19 @@ async fn a_disabled_endpoint_is_shown_and_re_enabled_by_its_staff(t: TestApp) {
     run_jobs(&t).await;
     assert_eq!(rx.received().len(), tried);
 
+    // The console tells the merchant on its first page, with the way back.
+    let console = |who: &str| {
+        let req = t
+            .client
+            .get(format!("{}/console/{mid}", t.base))
+            .header("cookie", format!("kith_session={who}"));
+        async move { req.send().await.unwrap().text().await.unwrap() }
+    };
+    let page = console(&owner.token).await;
+    assert!(page.contains("id=\"webhook-disabled\""), "{page}");
+    assert!(page.contains(&rx.url) && page.contains("已停用"), "{page}");
+    assert!(page.contains(&format!("/console/{mid}/webhooks/{eid}/enable")));
+
     // Only the merchant's owner or manager re-enables it; elsewhere it does not exist.
     let enable = format!("{}/{eid}/enable", hooks_path(&mid));
     let member = t.register_member("路人").await;
@@ -811,6 +824,7 @@ async fn a_disabled_endpoint_is_shown_and_re_enabled_by_its_staff(t: TestApp) {
         ),
         (Some("active"), Some(0), Value::Null)
     );
+    assert!(!console(&owner.token).await.contains("webhook-disabled"));
     t.store(&owner, &mid, "恢复后的店").await;
     assert_eq!(run_jobs(&t).await, 1);
     assert_eq!(rx.received().len(), tried + 1);
