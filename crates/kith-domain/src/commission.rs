@@ -275,6 +275,18 @@ pub struct Attribution {
     pub link_id: Option<String>,
 }
 
+impl Attribution {
+    /// A group-buy seat's order came through 拼团, whatever touch led to it: its channel is
+    /// `GroupBuy` with the same beneficiary and link — except a post's content credit,
+    /// which stays `Content` so the post's author still earns as its author.
+    pub fn through_group_buy(mut self) -> Self {
+        if self.channel != Channel::Content {
+            self.channel = Channel::GroupBuy;
+        }
+        self
+    }
+}
+
 /// docs/PRODUCT.md §4: the latest touch within the window that is not the buyer's own link; else
 /// the bound referrer (if the binding is live); else no one. `touches` may be in any order.
 pub fn attribute(
@@ -487,6 +499,30 @@ pub fn reversal(amount: i64, base: i64, refunded_before: i64, refunded_after: i6
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_group_buy_order_is_attributed_to_the_group_buy_channel() {
+        let at = |channel, beneficiary: Option<&str>| Attribution {
+            channel,
+            beneficiary: beneficiary.map(str::to_owned),
+            link_id: None,
+        };
+        for (from, to) in [
+            (Channel::None, Channel::GroupBuy),
+            (Channel::Referrer, Channel::GroupBuy),
+            (Channel::Share, Channel::GroupBuy),
+            (Channel::GroupBuy, Channel::GroupBuy),
+            (Channel::Content, Channel::Content),
+        ] {
+            let got = at(from, Some("friend")).through_group_buy();
+            assert_eq!(got, at(to, Some("friend")), "{from:?}");
+        }
+        assert_eq!(
+            at(Channel::None, None).through_group_buy().beneficiary,
+            None
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -479,6 +479,8 @@ pub(crate) struct NewOrder<'a> {
     pub deadline: Option<i64>,
     /// Whether the order may earn commission (its attribution is recorded either way).
     pub earns: bool,
+    /// Whether it is a group-buy seat (attributed to the 拼团 channel).
+    pub group_buy: bool,
 }
 
 /// Writes a new order: its row and lines, stock reserved per line, the commission snapshot,
@@ -533,6 +535,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
         &goods,
         shipping,
         o.earns,
+        o.group_buy,
     )?;
     c.execute(
         "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
@@ -637,6 +640,7 @@ impl App {
                     lines: &priced,
                     deadline: None,
                     earns: true,
+                    group_buy: false,
                 })?;
                 if from_cart {
                     for (sku, _, _) in &priced {

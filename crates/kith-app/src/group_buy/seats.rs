@@ -522,6 +522,7 @@ pub(super) fn take_seat(
             lines: &lines,
             deadline,
             earns: campaign.commission,
+            group_buy: true,
         },
     )
     .map_err(|e| match e {

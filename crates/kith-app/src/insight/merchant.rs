@@ -11,9 +11,13 @@ use super::community::tree_report;
 use super::*;
 
 /// Paid orders of the merchant since `since` that are not fully refunded, with their
-/// attribution: (channel, beneficiary, link, net GMV).
-pub(super) const ORDERS_WITH_ATTRIBUTION: &str = "SELECT COALESCE(a.channel, 'none'), a.beneficiary_id, a.link_id, o.paid_fen - o.refunded_fen
+/// attribution: (channel, beneficiary, link, net GMV). An order without an attribution row
+/// (the merchant had no commission plan at checkout) is a group-buy order if it holds a
+/// seat, else direct.
+pub(super) const ORDERS_WITH_ATTRIBUTION: &str = "SELECT COALESCE(a.channel, CASE WHEN s.order_id IS NULL THEN 'none' ELSE 'group_buy' END),
+            a.beneficiary_id, a.link_id, o.paid_fen - o.refunded_fen
      FROM orders o LEFT JOIN order_attributions a ON a.order_id = o.id
+     LEFT JOIN group_seats s ON s.order_id = o.id
      WHERE o.merchant_id = $1 AND o.paid_at IS NOT NULL AND o.paid_at >= $2 AND o.status <> 'refunded'";
 
 pub(super) type AttributedOrder = (String, Option<String>, Option<String>, i64);

@@ -250,7 +250,8 @@ fn post_map(
 /// transaction). `lines` are (product id, goods paid for the line); `shipping` is the
 /// order's (address phone, address as stored), for the fraud guard. Nothing is recorded
 /// when the merchant has no commission plan; with `earns` false (a group-buy campaign
-/// without commission) only the attribution is.
+/// without commission) only the attribution is. A group-buy seat's order (`group_buy`) is
+/// attributed to the 拼团 channel ([`kith_domain::commission::Attribution::through_group_buy`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn snapshot(
     c: &mut dyn Conn,
@@ -261,6 +262,7 @@ pub(crate) fn snapshot(
     lines: &[(String, i64)],
     shipping: Option<(&str, &str)>,
     earns: bool,
+    group_buy: bool,
 ) -> AppResult<()> {
     let Some(plan) = load_plan(c, merchant_id)? else {
         return Ok(());
@@ -287,6 +289,11 @@ pub(crate) fn snapshot(
     let referrer = sharing::live_referrer(c, merchant_id, buyer, now)?;
     let touches: Vec<Touch> = touch.into_iter().collect();
     let attribution = commission::attribute(buyer, now, window_ms, &touches, referrer.as_deref());
+    let attribution = if group_buy {
+        attribution.through_group_buy()
+    } else {
+        attribution
+    };
     let l1_referrer = match &attribution.beneficiary {
         Some(b) => sharing::live_referrer(c, merchant_id, b, now)?,
         None => None,

@@ -356,6 +356,32 @@ async fn a_group_fills_by_sharing_and_proceeds(t: TestApp) {
         .map(|x| x["source"].as_str().unwrap())
         .collect();
     assert_eq!(leader_only, ["group_leader"]);
+    // Every seat's order came through 拼团: the friend's by the group link, the stranger's
+    // and the leader's without any link — none of them is a direct purchase.
+    assert_eq!(stranger_split["channel"], "group_buy", "{stranger_split}");
+    let channels = t
+        .get(
+            &format!("/api/v1/merchants/{}/insight/channels", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let gmv = |name: &str| {
+        channels["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["channel"] == name)
+            .map(|c| {
+                (
+                    c["orders"].as_i64().unwrap(),
+                    c["gmv_fen"].as_i64().unwrap(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(gmv("group_buy"), (3, 2 * GROUP), "{channels}");
+    assert_eq!(gmv("direct"), (0, 0), "{channels}");
     let wallet = t
         .get(
             &format!("/api/v1/distributors/{}/wallets/{}", leader.id, s.merchant),
