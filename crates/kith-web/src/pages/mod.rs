@@ -66,14 +66,27 @@ pub mod filters {
         Ok(super::yuan(v.fen()))
     }
 
-    /// `2026-11-22T16:05:09.123Z` → `2026-11-22 16:05`.
+    /// An RFC 3339 time in Beijing time, to the minute: `2026-11-22T16:05:09.123Z` →
+    /// `2026-11-23 00:05`.
     pub fn day(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
-        let s = v.as_ref();
-        Ok(match (s.get(..10), s.get(11..16)) {
-            (Some(d), Some(t)) => format!("{d} {t}"),
-            _ => s.to_owned(),
-        })
+        Ok(super::beijing(v.as_ref()))
     }
+}
+
+/// Beijing time (UTC+8, no daylight saving), where kith's members and merchants live.
+const BEIJING: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
+    Ok(o) => o,
+    Err(_) => time::UtcOffset::UTC,
+};
+
+/// An RFC 3339 time as Beijing wall-clock time to the minute (`YYYY-MM-DD HH:MM`); text
+/// that is not such a time comes back as it was.
+pub fn beijing(rfc3339: &str) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| t.to_offset(BEIJING).format(&format).ok())
+        .unwrap_or_else(|| rfc3339.to_owned())
 }
 
 /// Money for people: fen as yuan with two decimals.
@@ -407,6 +420,22 @@ pub struct AdminPage {
     pub approved: Vec<Merchant>,
     /// Withdrawals waiting for a decision, oldest first.
     pub withdrawals: Vec<crate::staff::WithdrawalRow>,
+}
+
+#[cfg(test)]
+mod beijing_tests {
+    #[test]
+    fn times_show_in_beijing_time() {
+        assert_eq!(
+            super::beijing("2026-11-22T16:05:09.123Z"),
+            "2026-11-23 00:05"
+        );
+        assert_eq!(
+            super::beijing("2026-11-22T01:00:00+08:00"),
+            "2026-11-22 01:00"
+        );
+        assert_eq!(super::beijing("not a time"), "not a time");
+    }
 }
 
 #[cfg(test)]
