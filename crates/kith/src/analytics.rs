@@ -297,8 +297,7 @@ fn pct(x: f64) -> String {
 
 /// Fen as yuan with two decimals: `¥123.45`.
 fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}¥{}.{:02}", fen.abs() / 100, fen.abs() % 100)
+    kith_domain::Fen::new(fen).to_string()
 }
 
 fn stars(x100: i64) -> String {

@@ -91,9 +91,8 @@ pub fn beijing(rfc3339: &str) -> String {
 
 /// Money for people: fen as yuan with two decimals.
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let a = fen.unsigned_abs();
-    format!("¥{sign}{}.{:02}", a / 100, a % 100)
+    // The one money formatter (the domain's), so the pages, the CLI and the API's docs agree.
+    kith_domain::Fen::new(fen).to_string()
 }
 
 /// Parses a price typed in yuan ("12", "12.5", "12.50") into fen, naming `field` if wrong.
@@ -448,7 +447,7 @@ mod tests {
     fn yuan_reads_and_writes_money() {
         assert_eq!(yuan(0), "¥0.00");
         assert_eq!(yuan(59900), "¥599.00");
-        assert_eq!(yuan(-5), "¥-0.05");
+        assert_eq!(yuan(-5), "-¥0.05");
         assert_eq!(parse_yuan("price", "12").unwrap(), 1200);
         assert_eq!(parse_yuan("price", "12.5").unwrap(), 1250);
         assert_eq!(parse_yuan("price", "¥0.07").unwrap(), 7);
