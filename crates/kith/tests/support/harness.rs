@@ -207,6 +207,8 @@ impl TestApp {
             webhook_allow_private: Some(true),
             workers: Some(false),
             sandbox_payments: Some(true),
+            // The CDN the catalog stories' product images come from.
+            image_hosts: Some("img.example.com".into()),
             ..Default::default()
         };
         let settings = Settings::resolve(&args).expect("settings");
