@@ -307,7 +307,7 @@ fn image_ok(u: &str, sources: &ImageSources<'_>) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
         if !ok {
-                return false;
+            return false;
         }
         let authority = authority.to_ascii_lowercase();
         return hostname(&authority) != sources.own_host()
@@ -337,7 +337,10 @@ pub fn parse_images(images: Vec<String>, sources: &ImageSources<'_>) -> AppResul
             if image_ok(&url, sources) {
                 Ok(url)
             } else {
-                Err(AppError::invalid(format!("images[{i}]"), sources.requirement()))
+                Err(AppError::invalid(
+                    format!("images[{i}]"),
+                    sources.requirement(),
+                ))
             }
         })
         .collect()
@@ -1177,7 +1180,10 @@ mod tests {
 
     #[test]
     fn images_are_our_media_or_allowed_hosts_never_our_own() {
-        let hosts = vec!["img.example.com".to_owned(), "cdn.example.com:8443".to_owned()];
+        let hosts = vec![
+            "img.example.com".to_owned(),
+            "cdn.example.com:8443".to_owned(),
+        ];
         let src = ImageSources {
             hosts: &hosts,
             public_url: "https://shop.example.com",

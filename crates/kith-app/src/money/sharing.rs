@@ -387,11 +387,14 @@ fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referra
     }
     // An invite binds only while it could still be used to join: withdrawn, expired and
     // used-up invites (and those whose inviter left) are refused with joining's 409.
-    let invite =
-        match crate::social::invites::usable_invite(c, &crate::platform::ids::sha256_hex(code), now) {
-            Err(AppError::NotFound(_)) => return Err(AppError::NotFound("share link")),
-            other => other?,
-        };
+    let invite = match crate::social::invites::usable_invite(
+        c,
+        &crate::platform::ids::sha256_hex(code),
+        now,
+    ) {
+        Err(AppError::NotFound(_)) => return Err(AppError::NotFound("share link")),
+        other => other?,
+    };
     let merchant = c
         .query_one(
             "SELECT merchant_id FROM communities WHERE id = $1",

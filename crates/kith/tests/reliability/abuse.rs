@@ -38,9 +38,13 @@ async fn a_used_up_invite_binds_no_referral(t: TestApp) {
         let owner = &owner;
         let invites = invites.clone();
         async move {
-            t.post(&invites, Some(&owner.token), json!({ "max_uses": max_uses }))
-                .await
-                .expect(201)
+            t.post(
+                &invites,
+                Some(&owner.token),
+                json!({ "max_uses": max_uses }),
+            )
+            .await
+            .expect(201)
         }
     };
 
@@ -59,7 +63,11 @@ async fn a_used_up_invite_binds_no_referral(t: TestApp) {
     // Used up, it binds nobody: typed in after sign-up, or used to sign up.
     let late = t.register_member("迟到者").await;
     let p = t
-        .post("/api/v1/me/referrers", Some(&late.token), json!({ "code": code }))
+        .post(
+            "/api/v1/me/referrers",
+            Some(&late.token),
+            json!({ "code": code }),
+        )
         .await
         .problem(409, None);
     assert!(p["detail"].as_str().unwrap().contains("used up"), "{p}");
@@ -227,7 +235,14 @@ async fn unpaid(t: &TestApp, who: &User) -> Vec<Value> {
 }
 
 /// `n` checkouts of `qty` by `who`, all sent at once: their statuses.
-async fn concurrently(t: &TestApp, mid: &str, who: &User, sku: &str, qty: i64, n: usize) -> Vec<u16> {
+async fn concurrently(
+    t: &TestApp,
+    mid: &str,
+    who: &User,
+    sku: &str,
+    qty: i64,
+    n: usize,
+) -> Vec<u16> {
     let url = format!("{}/api/v1/merchants/{mid}/checkout", t.base);
     let tasks: Vec<_> = (0..n)
         .map(|_| {
@@ -344,7 +359,10 @@ async fn a_draft_sku_answers_like_an_unknown_one(t: TestApp) {
         let t = &t;
         let buyer = &buyer;
         let path = m(&format!("/cart/items/{sku}"));
-        async move { t.put(&path, Some(&buyer.token), json!({ "quantity": 1 })).await }
+        async move {
+            t.put(&path, Some(&buyer.token), json!({ "quantity": 1 }))
+                .await
+        }
     };
     let a = put(draft_sku.clone()).await;
     let b = put(unknown.to_owned()).await;
@@ -352,7 +370,10 @@ async fn a_draft_sku_answers_like_an_unknown_one(t: TestApp) {
     assert_eq!(a.body, b.body);
     a.problem(404, None);
     // Once it is on sale, it sells.
-    let locations = t.get(&m("/locations"), Some(&shop.owner.token)).await.expect(200);
+    let locations = t
+        .get(&m("/locations"), Some(&shop.owner.token))
+        .await
+        .expect(200);
     let warehouse = locations
         .as_array()
         .unwrap()

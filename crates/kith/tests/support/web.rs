@@ -129,7 +129,10 @@ impl<'a> Browser<'a> {
         let req = self
             .client
             .get(format!("{}{path}", self.t.base))
-            .header("accept", "image/avif,image/webp,image/png,image/*,*/*;q=0.8")
+            .header(
+                "accept",
+                "image/avif,image/webp,image/png,image/*,*/*;q=0.8",
+            )
             .header("sec-fetch-dest", dest)
             .header("sec-fetch-mode", mode)
             .header("sec-fetch-site", "same-origin");

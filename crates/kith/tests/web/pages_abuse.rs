@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::both_engines;
 use crate::harness::{TestApp, User};
 use crate::web::Browser;
-use crate::worlds::{buy, product_link, shop, standard_plan, upload, small_png};
+use crate::worlds::{buy, product_link, shop, small_png, standard_plan, upload};
 
 both_engines!(an_image_fetch_of_a_share_link_moves_no_commission);
 
@@ -48,7 +48,10 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
     let products = format!("/api/v1/merchants/{evil_mid}/products");
     for image in [
         format!("https://{own_host}/s/{thief_code}"),
-        format!("https://{}/s/{thief_code}", own_host.split(':').next().unwrap()),
+        format!(
+            "https://{}/s/{thief_code}",
+            own_host.split(':').next().unwrap()
+        ),
         format!("/s/{thief_code}"),
         format!("https://evil.example.net/s/{thief_code}"),
     ] {
@@ -82,7 +85,11 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
 
     // Whatever an old page still carries: the buyer's browser fetching the thief's link as
     // an image (or a frame, or a prefetch) only gets the redirect; nothing is recorded.
-    for (dest, mode) in [("image", "no-cors"), ("iframe", "navigate"), ("empty", "cors")] {
+    for (dest, mode) in [
+        ("image", "no-cors"),
+        ("iframe", "navigate"),
+        ("empty", "cors"),
+    ] {
         let p = b.fetch_as(&format!("/s/{thief_code}"), dest, mode).await;
         assert_eq!(p.status.as_u16(), 303, "{dest}: {}", p.body);
         assert_eq!(
@@ -107,7 +114,11 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
         post["id"].as_str().unwrap()
     );
     b.fetch_as(&tag, "image", "no-cors").await.expect(303);
-    assert_eq!(visits(&t, &thief).await, 0, "no content credit for an image");
+    assert_eq!(
+        visits(&t, &thief).await,
+        0,
+        "no content credit for an image"
+    );
 
     // The buyer's order earns for the honest referrer, whose link they really followed.
     let o = buy(&t, &s, &buyer, 1).await;
@@ -141,5 +152,9 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
         )
         .await;
     assert_eq!(boosted.status.as_u16(), 303);
-    assert_eq!(visits(&t, &thief).await, 2, "a boosted click is a navigation");
+    assert_eq!(
+        visits(&t, &thief).await,
+        2,
+        "a boosted click is a navigation"
+    );
 }
