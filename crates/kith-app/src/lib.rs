@@ -124,6 +124,17 @@ pub struct AppConfig {
     pub public_url: String,
     /// Where uploaded media live (content-addressed files); `<data dir>/media` by default.
     pub media_dir: std::path::PathBuf,
+    /// `https://` hosts (`host` or `host:port`, lower-case) product images may come from,
+    /// besides the merchant's own uploads; none by default. This server's own host is
+    /// refused whatever the list says ([`commerce::catalog::ImageSources`]).
+    pub image_hosts: Vec<String>,
+    /// Unpaid orders one member may have open at one merchant at once (every kind of
+    /// order counts; checkout is refused beyond it); 0: no limit. Each one holds stock
+    /// from other buyers until it is paid or expires.
+    pub max_unpaid_orders: u32,
+    /// Units of one SKU one member may hold in unpaid orders at once, the new order
+    /// included; 0: no limit. Stops one unpaid order reserving a product's whole stock.
+    pub max_unpaid_units_per_sku: u32,
 }
 
 impl Default for AppConfig {
@@ -158,6 +169,9 @@ impl Default for AppConfig {
             callback_tolerance_secs: 300,
             public_url: "http://127.0.0.1:8080".to_owned(),
             media_dir: std::path::PathBuf::from("kith-data/media"),
+            image_hosts: Vec::new(),
+            max_unpaid_orders: 5,
+            max_unpaid_units_per_sku: 20,
         }
     }
 }

@@ -343,10 +343,13 @@ pub(crate) async fn open_bench(args: &CheckoutArgs) -> anyhow::Result<Bench> {
     kith_store::migrate::run(&db, clock.now_ms())
         .await
         .map_err(|e| anyhow::anyhow!("migrate {}: {e}", db.describe()))?;
-    // Rate limits are per member and per minute; a benchmark is one runaway client.
+    // Rate limits are per member and per minute, hoarding limits per member; a benchmark
+    // is one runaway client whose buyers leave many orders unpaid.
     let config = AppConfig {
         checkouts_per_minute: 0,
         shares_per_minute: 0,
+        max_unpaid_orders: 0,
+        max_unpaid_units_per_sku: 0,
         ..AppConfig::default()
     };
     let app = App::new(db.clone(), clock, config);

@@ -120,6 +120,17 @@ pub struct ServeArgs {
     /// Sign-ups from one address in an hour past which none is taken (0: no cap) [default: 50].
     #[arg(long, env = "KITH_SIGNUPS_PER_HOUR")]
     pub signups_per_hour: Option<u32>,
+    /// `https://` hosts product images may come from besides the merchant's own uploads,
+    /// comma-separated (`img.example-cdn.com,cdn.example.com:8443`) [default: none].
+    /// This server's own host is never allowed.
+    #[arg(long, env = "KITH_IMAGE_HOSTS")]
+    pub image_hosts: Option<String>,
+    /// Unpaid orders one member may have open at one merchant (0: no limit) [default: 5].
+    #[arg(long, env = "KITH_MAX_UNPAID_ORDERS")]
+    pub max_unpaid_orders: Option<u32>,
+    /// Units of one SKU one member may hold in unpaid orders (0: no limit) [default: 20].
+    #[arg(long, env = "KITH_MAX_UNPAID_UNITS_PER_SKU")]
+    pub max_unpaid_units_per_sku: Option<u32>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -158,6 +169,9 @@ struct FileConfig {
     signup_challenge_after: Option<u32>,
     signup_device_challenge_after: Option<u32>,
     signups_per_hour: Option<u32>,
+    image_hosts: Option<String>,
+    max_unpaid_orders: Option<u32>,
+    max_unpaid_units_per_sku: Option<u32>,
 }
 
 /// Every setting resolved.
@@ -170,6 +184,24 @@ pub struct Settings {
     pub workers: bool,
     /// Whether `public_url` was set; if not, the server uses its own listening address.
     pub public_url_set: bool,
+}
+
+/// `host` or `host:port` entries, comma-separated, lower-cased: where product images may
+/// come from.
+fn parse_image_hosts(list: &str) -> anyhow::Result<Vec<String>> {
+    let mut hosts = Vec::new();
+    for h in list.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+        let ok = h.len() <= 253
+            && !h.contains("://")
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        anyhow::ensure!(
+            ok,
+            "image_hosts: `{h}` is not a host name (give `cdn.example.com` or `cdn.example.com:8443`, no scheme or path)"
+        );
+        hosts.push(h.to_ascii_lowercase());
+    }
+    Ok(hosts)
 }
 
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
@@ -259,6 +291,15 @@ impl Settings {
             30,
             "body_timeout_secs",
         )?;
+        if let Some(n) = args.max_unpaid_orders.or(f.max_unpaid_orders) {
+            app.max_unpaid_orders = n;
+        }
+        if let Some(n) = args.max_unpaid_units_per_sku.or(f.max_unpaid_units_per_sku) {
+            app.max_unpaid_units_per_sku = n;
+        }
+        if let Some(hosts) = args.image_hosts.clone().or(f.image_hosts) {
+            app.image_hosts = parse_image_hosts(&hosts)?;
+        }
         app.webhook_allow_private = args
             .webhook_allow_private
             .or(f.webhook_allow_private)

@@ -77,8 +77,10 @@ impl App {
         let (mid, sid) = (merchant_id.to_owned(), sku_id.to_owned());
         self.db
             .read(move |c| {
+                // A draft's SKU answers like an unknown one (as at checkout).
                 c.query_opt(
-                    "SELECT product_id FROM skus WHERE id = $1 AND merchant_id = $2",
+                    "SELECT s.product_id FROM skus s JOIN products p ON p.id = s.product_id
+                     WHERE s.id = $1 AND s.merchant_id = $2 AND p.status = 'active'",
                     args![&sid, &mid],
                 )?
                 .ok_or(crate::AppError::NotFound("sku"))?

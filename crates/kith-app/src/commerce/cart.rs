@@ -92,7 +92,8 @@ impl App {
                         c.execute("DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2 AND merchant_id = $3", args![&w.account_id, &sid, &mid])?;
                     }
                     Some(q) => {
-                        catalog::sku_for_checkout(c, &mid, &sid)?;
+                        // A draft's SKU answers like an unknown one (404).
+                        catalog::sku_for_buyer(c, &mid, &sid)?;
                         let n = c.query_one("SELECT COUNT(*) FROM cart_items WHERE account_id = $1", args![&w.account_id])?.int(0)?;
                         let present = c.query_opt("SELECT 1 FROM cart_items WHERE account_id = $1 AND sku_id = $2", args![&w.account_id, &sid])?.is_some();
                         if !present && n >= MAX_CART_ITEMS {

@@ -4,7 +4,13 @@
 //! Staff manage their merchant's catalog. Anyone else sees only the `active` products of an
 //! approved merchant (and only their SKUs); a logged-in reader also sees `your_price_fen`,
 //! the price of their own tier at that merchant. Checkout reads a SKU through
-//! [`sku_for_checkout`] inside its own transaction.
+//! [`sku_for_buyer`] (a SKU not on sale answers like an unknown one) or, for what staff or
+//! the member's own cart already know, [`sku_for_checkout`], inside its own transaction.
+//!
+//! Product images are the merchant's own: `/media/{id}` of an image someone on its staff
+//! uploaded, or an `https://` URL on a host the operator allows (`image_hosts`) — never
+//! this server's own host, so a product page cannot make viewers' browsers fetch a kith
+//! page that does something ([`ImageSources`]).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -245,34 +251,78 @@ fn url_chars_ok(u: &str) -> bool {
         .all(|c| c.is_ascii_graphic() && !"\"'<>\\^`{|}".contains(c))
 }
 
-fn image_ok(u: &str) -> bool {
+/// Where product images may come from: kith's own media, or `https://` hosts the operator
+/// allows (`AppConfig::image_hosts`) — never this server's own host, whatever the list
+/// says, so an "image" can never be a page of kith that does something when fetched.
+#[derive(Debug, Clone, Copy)]
+pub struct ImageSources<'a> {
+    /// Allowed `https://` hosts (`host` or `host:port`), lower-case.
+    pub hosts: &'a [String],
+    /// This server's public URL; its host is never an image host.
+    pub public_url: &'a str,
+}
+
+impl ImageSources<'_> {
+    fn own_host(&self) -> String {
+        let rest = self
+            .public_url
+            .split_once("://")
+            .map_or(self.public_url, |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        hostname(authority).to_ascii_lowercase()
+    }
+
+    fn requirement(&self) -> String {
+        let hosts = if self.hosts.is_empty() {
+            "none is allowed on this server".to_owned()
+        } else {
+            self.hosts.join(", ")
+        };
+        format!(
+            "must be /media/{{id}} of an image your shop's staff uploaded, or an https:// URL on an allowed image host ({hosts}), of at most {MAX_IMAGE_URL_LEN} characters"
+        )
+    }
+}
+
+/// `host` of `host:port` (and `[v6]` of `[v6]:port`).
+fn hostname(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or(authority)
+}
+
+/// Whether `u` may be a product image at all, before looking at storage: our own upload
+/// by media id (whose uploader [`check_image_owners`] checks), or a URL on an allowed host.
+fn image_ok(u: &str, sources: &ImageSources<'_>) -> bool {
     if u.len() > MAX_IMAGE_URL_LEN || !url_chars_ok(u) {
         return false;
     }
     if let Some(rest) = u.strip_prefix("https://") {
-        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-        return !host.is_empty()
-            && host
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let ok = !authority.is_empty()
+            && authority
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+        if !ok {
+            return false;
+        }
+        let authority = authority.to_ascii_lowercase();
+        return hostname(&authority) != sources.own_host()
+            && sources
+                .hosts
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(&authority));
     }
-    if let Some(rest) = u.strip_prefix("/media/") {
-        // Our own uploads: a plain relative path, no way out of the media folder.
-        return !rest.is_empty()
-            && rest.split('/').all(|seg| {
-                !seg.is_empty()
-                    && seg != "."
-                    && seg != ".."
-                    && seg
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-            });
-    }
-    false
+    crate::social::media::media_id_of_path(u).is_some()
 }
 
-/// 0–9 images, each an `https://` URL or a `/media/…` path of at most 512 characters.
-pub fn parse_images(images: Vec<String>) -> AppResult<Vec<String>> {
+/// 0–9 images, each `/media/{id}` (or its `/thumb`) or an `https://` URL on an allowed
+/// host, at most 512 characters. Whether the staff uploaded each `/media/` image is
+/// [`check_image_owners`]'s, inside the transaction.
+pub fn parse_images(images: Vec<String>, sources: &ImageSources<'_>) -> AppResult<Vec<String>> {
     if images.len() > MAX_IMAGES {
         return Err(AppError::invalid(
             "images",
@@ -284,18 +334,32 @@ pub fn parse_images(images: Vec<String>) -> AppResult<Vec<String>> {
         .enumerate()
         .map(|(i, url)| {
             let url = url.trim().to_owned();
-            if image_ok(&url) {
+            if image_ok(&url, sources) {
                 Ok(url)
             } else {
                 Err(AppError::invalid(
                     format!("images[{i}]"),
-                    format!(
-                        "must be an https:// URL or a /media/ path of at most {MAX_IMAGE_URL_LEN} characters"
-                    ),
+                    sources.requirement(),
                 ))
             }
         })
         .collect()
+}
+
+/// Each `/media/` image must have been uploaded by someone on the merchant's staff: a
+/// member's photo is theirs, not a shop's to show.
+fn check_image_owners(c: &mut dyn Conn, merchant_id: &str, images: &[String]) -> AppResult<()> {
+    for (i, url) in images.iter().enumerate() {
+        if let Some(id) = crate::social::media::media_id_of_path(url)
+            && !crate::social::media::uploaded_by_staff_of(c, id, merchant_id)?
+        {
+            return Err(AppError::invalid(
+                format!("images[{i}]"),
+                "names no image your shop's staff uploaded",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_product_name(name: &str) -> AppResult<String> {
@@ -611,10 +675,32 @@ pub fn sku_for_checkout(
     })
 }
 
+/// The SKU as a buyer may order it. A SKU whose product is not on sale — a draft not yet
+/// shown, or one taken off sale — answers exactly as a SKU that does not exist (404
+/// `sku`), so checkout and the cart never reveal a draft's existence or its code.
+pub fn sku_for_buyer(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    sku_id: &str,
+) -> AppResult<SkuForCheckout> {
+    match sku_for_checkout(c, merchant_id, sku_id) {
+        Err(AppError::Conflict { .. }) => Err(AppError::NotFound("sku")),
+        other => other,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Use cases
 
 impl App {
+    /// Where this server lets product images come from.
+    fn image_sources(&self) -> ImageSources<'_> {
+        ImageSources {
+            hosts: &self.config.image_hosts,
+            public_url: &self.config.public_url,
+        }
+    }
+
     /// Staff: a category (name 1–32, unique within the merchant).
     pub async fn create_category(
         &self,
@@ -677,7 +763,7 @@ impl App {
     ) -> AppResult<Product> {
         let name = parse_product_name(input.name.as_deref().unwrap_or(""))?;
         let description = parse_description(input.description.as_deref().unwrap_or(""))?;
-        let images = to_json(&parse_images(input.images.unwrap_or_default())?)?;
+        let images = parse_images(input.images.unwrap_or_default(), &self.image_sources())?;
         let category = input.category_id.flatten();
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -685,6 +771,8 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let category = category.as_deref().map(|raw| check_category(c, &mid, raw)).transpose()?;
+                check_image_owners(c, &mid, &images)?;
+                let images = to_json(&images)?;
                 let id = new_id();
                 c.execute(
                     "INSERT INTO products (id, merchant_id, category_id, name, description, images, status, created_at, updated_at)
@@ -713,9 +801,7 @@ impl App {
             .transpose()?;
         let images = input
             .images
-            .map(parse_images)
-            .transpose()?
-            .map(|i| to_json(&i))
+            .map(|i| parse_images(i, &self.image_sources()))
             .transpose()?;
         let category = input.category_id;
         let now = self.now_ms();
@@ -730,7 +816,10 @@ impl App {
                     Some(Some(raw)) => Some(check_category(c, &mid, raw)?),
                 };
                 let images = match &images {
-                    Some(i) => i.clone(),
+                    Some(i) => {
+                        check_image_owners(c, &mid, i)?;
+                        to_json(i)?
+                    }
                     None => to_json(&cur.images)?,
                 };
                 c.execute(
@@ -1090,31 +1179,59 @@ mod tests {
     }
 
     #[test]
-    fn images_are_https_or_our_media() {
+    fn images_are_our_media_or_allowed_hosts_never_our_own() {
+        let hosts = vec![
+            "img.example.com".to_owned(),
+            "cdn.example.com:8443".to_owned(),
+        ];
+        let src = ImageSources {
+            hosts: &hosts,
+            public_url: "https://shop.example.com",
+        };
+        let id = "ab".repeat(32);
         let ok = vec![
             "https://img.example.com/a.jpg".to_owned(),
-            "/media/2026/a-1.png".to_owned(),
+            "https://IMG.example.com/b.jpg".to_owned(),
+            "https://cdn.example.com:8443/c.jpg".to_owned(),
+            format!("/media/{id}"),
+            format!("/media/{id}/thumb"),
         ];
-        assert_eq!(parse_images(ok.clone()).unwrap(), ok);
+        assert_eq!(parse_images(ok.clone(), &src).unwrap(), ok);
         for bad in [
-            "http://img.example.com/a.jpg",
-            "https://",
-            "/media/",
-            "/media/../etc/passwd",
-            "javascript:alert(1)",
-            "https://a.com/\"onerror",
-            "/other/a.png",
+            "http://img.example.com/a.jpg".to_owned(),
+            "https://".to_owned(),
+            "https://other.example.com/a.jpg".to_owned(),
+            "https://cdn.example.com/c.jpg".to_owned(),
+            "https://user@img.example.com/a.jpg".to_owned(),
+            "https://shop.example.com/s/abcdef".to_owned(),
+            "https://shop.example.com:443/s/abcdef".to_owned(),
+            "/media/".to_owned(),
+            "/media/2026/a-1.png".to_owned(),
+            format!("/media/{id}/../../s/abcdef"),
+            format!("/media/{}", "AB".repeat(32)),
+            "/media/../etc/passwd".to_owned(),
+            "/s/abcdef".to_owned(),
+            "javascript:alert(1)".to_owned(),
+            "https://img.example.com/\"onerror".to_owned(),
+            "/other/a.png".to_owned(),
         ] {
-            assert!(parse_images(vec![bad.to_owned()]).is_err(), "{bad}");
+            assert!(parse_images(vec![bad.clone()], &src).is_err(), "{bad}");
         }
-        let long = format!("https://a.com/{}", "x".repeat(MAX_IMAGE_URL_LEN));
-        assert!(parse_images(vec![long]).is_err());
-        let ten = vec!["https://a.com/x.jpg".to_owned(); 10];
+        // Our own host stays refused even when an operator lists it.
+        let own = vec!["shop.example.com".to_owned()];
+        let listed = ImageSources {
+            hosts: &own,
+            public_url: "https://shop.example.com/",
+        };
+        assert!(parse_images(vec!["https://shop.example.com/a.jpg".into()], &listed).is_err());
+        let long = format!("https://img.example.com/{}", "x".repeat(MAX_IMAGE_URL_LEN));
+        assert!(parse_images(vec![long], &src).is_err());
+        let ten = vec!["https://img.example.com/x.jpg".to_owned(); 10];
         assert!(
-            matches!(parse_images(ten), Err(AppError::Invalid { field, .. }) if field == "images")
+            matches!(parse_images(ten, &src), Err(AppError::Invalid { field, .. }) if field == "images")
         );
         assert!(
-            matches!(parse_images(vec!["ok".into()]), Err(AppError::Invalid { field, .. }) if field == "images[0]")
+            matches!(parse_images(vec!["ok".into()], &src), Err(AppError::Invalid { field, .. }) if field == "images[0]")
         );
     }
 

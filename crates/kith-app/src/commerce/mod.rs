@@ -12,6 +12,10 @@
 //! `orders`, `order_lines`, `order_events`, `payments`, `gateway_events`, `refunds`,
 //! `pickup_codes`, `tracking_events`.
 //!
+//! Checkout bounds what one member may hold unpaid (`AppConfig::max_unpaid_orders`,
+//! `max_unpaid_units_per_sku`), and a SKU not on sale answers buyers like an unknown one
+//! (`catalog::sku_for_buyer`).
+//!
 //! Surface to group-buy (and later flash sales, 接龙 batches): `orders::place` (write an order
 //! inside the caller's transaction), `orders::lock_order`, `lifecycle::OrderHook` (a kind of
 //! order plugs in here instead of adding an `if` to orders), `catalog` lookups.

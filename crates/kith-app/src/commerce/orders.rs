@@ -555,9 +555,86 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
     Ok(id)
 }
 
+/// How much one member may hold unpaid at one merchant (`AppConfig::max_unpaid_orders`,
+/// `max_unpaid_units_per_sku`; 0: no limit).
+#[derive(Debug, Clone, Copy)]
+struct HoardLimits {
+    orders: i64,
+    units_per_sku: i64,
+}
+
+/// Refuses a checkout that would let `buyer` hold more than the limits allow at
+/// `merchant_id` in unpaid orders: an unpaid order reserves stock from everyone else until
+/// it is paid or expires, so without a bound one member with no money could take a
+/// product's whole stock off sale. Every kind of unpaid order counts (a group-buy seat's
+/// too). The buyer's account row is locked first, so two checkouts of one member
+/// serialise here and cannot both pass on a count that neither has written yet.
+fn check_hoarding(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    buyer: &str,
+    lines: &[(catalog::SkuForCheckout, Fen, Quantity)],
+    limits: HoardLimits,
+) -> AppResult<()> {
+    if limits.orders == 0 && limits.units_per_sku == 0 {
+        return Ok(());
+    }
+    // NO KEY UPDATE: it does not wait for (or block) rows that merely reference the
+    // account, such as another buyer's commission snapshot naming this member.
+    let lock = match c.engine() {
+        kith_store::Engine::Postgres => " FOR NO KEY UPDATE",
+        kith_store::Engine::Sqlite => "",
+    };
+    c.query_opt(
+        &format!("SELECT id FROM accounts WHERE id = $1{lock}"),
+        args![buyer],
+    )?;
+    if limits.orders > 0 {
+        let open = c
+            .query_one(
+                "SELECT COUNT(*) FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status = 'pending_payment'",
+                args![buyer, merchant_id],
+            )?
+            .int(0)?;
+        if open >= limits.orders {
+            return Err(AppError::conflict(
+                "items",
+                format!(
+                    "you already have {open} unpaid orders at this shop (at most {}): pay or cancel one first",
+                    limits.orders
+                ),
+            ));
+        }
+    }
+    if limits.units_per_sku > 0 {
+        for (i, (sku, _, qty)) in lines.iter().enumerate() {
+            let held = c
+                .query_one(
+                    "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS bigint) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                     WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment' AND l.sku_id = $3",
+                    args![buyer, merchant_id, &sku.sku_id],
+                )?
+                .int(0)?;
+            if held + i64::from(qty.get()) > limits.units_per_sku {
+                let left = (limits.units_per_sku - held).max(0);
+                return Err(AppError::conflict(
+                    format!("items[{i}].quantity"),
+                    format!(
+                        "at most {} of one item may wait unpaid per member; you hold {held} in unpaid orders, so you can add {left} now — pay for them first",
+                        limits.units_per_sku
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 impl App {
     /// Creates an order from the given lines (or the cart), reserving stock for every
-    /// line at the fulfilling location, with prices of the buyer's tier.
+    /// line at the fulfilling location, with prices of the buyer's tier. A member holds at
+    /// most `max_unpaid_orders` unpaid orders at a merchant and `max_unpaid_units_per_sku`
+    /// units of one SKU in them (409 beyond, nothing written).
     pub async fn checkout(
         &self,
         who: &Principal,
@@ -600,6 +677,10 @@ impl App {
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let delivery = input.delivery;
+        let limits = HoardLimits {
+            orders: i64::from(self.config.max_unpaid_orders),
+            units_per_sku: i64::from(self.config.max_unpaid_units_per_sku),
+        };
         self.db
             .write(move |c| {
                 merchant_status(c, &mid)?.ensure_trading()?;
@@ -621,7 +702,15 @@ impl App {
                 let tier = buyer_tier(c, &mid, &who.account_id)?;
                 let mut priced = Vec::with_capacity(items.len());
                 for (i, (sku_id, qty)) in items.iter().enumerate() {
-                    let sku = catalog::sku_for_checkout(c, &mid, sku_id).map_err(|e| match e {
+                    // Lines given by id: a SKU not on sale (a draft) answers exactly like an
+                    // unknown id. The cart's lines were on sale when the member added them,
+                    // so for those "no longer on sale" (409) tells them nothing new.
+                    let sku = if from_cart {
+                        catalog::sku_for_checkout(c, &mid, sku_id)
+                    } else {
+                        catalog::sku_for_buyer(c, &mid, sku_id)
+                    };
+                    let sku = sku.map_err(|e| match e {
                         AppError::NotFound(_) => AppError::invalid(format!("items[{i}].sku_id"), "is not a SKU of this merchant"),
                         other => other,
                     })?;
@@ -629,6 +718,7 @@ impl App {
                     let unit = pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
                     priced.push((sku, unit, *qty));
                 }
+                check_hoarding(c, &mid, &who.account_id, &priced, limits)?;
                 let id = place(c, now, NewOrder {
                     merchant_id: &mid,
                     buyer: &who.account_id,

@@ -7,11 +7,20 @@
 //! anything else as **share**. A group-buy group's link (`group_buy`) earns as
 //! **group_buy**: whoever shared the group the buyer followed is their L1.
 //!
+//! Visits, bindings and content credit are recorded only by the use cases that say so
+//! ([`App::visit_share_link`], [`App::visit_post_tag`], [`App::register_via_share`],
+//! [`App::bind_referrer`]), which the API serves as POSTs and the pages call only for a
+//! top-level navigation — never for an image or other sub-resource a page makes the
+//! browser fetch (a product image pointing at `/s/{code}` must not move anyone's
+//! commission). [`App::share_link_by_code`] reads a link without recording anything.
+//!
 //! Following a link records a visit (the funnel), and for a signed-in visitor who is not
 //! the sharer binds them to the sharer at each of the link's merchants, under the
 //! merchant's binding mode — never to oneself, never into a cycle, never moving a live
 //! binding (`kith_domain::commission`). Signing up through a link does the same for the new
-//! account and records the sign-up. Attribution reads the visits at checkout
+//! account and records the sign-up. A community invite code works as a referral code only
+//! while it could still be used to join (`social::invites::usable_invite`: not withdrawn,
+//! not expired, uses left, inviter still a member). Attribution reads the visits at checkout
 //! (`commissions::snapshot`).
 
 use kith_domain::commission::{self, Binding, BindingMode};
@@ -376,17 +385,26 @@ fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referra
             merchants,
         });
     }
-    let r = c
-        .query_opt(
-            "SELECT i.inviter_id, m.merchant_id FROM community_invites i JOIN communities m ON m.id = i.community_id
-             WHERE i.code_hash = $1 AND i.revoked_at IS NULL AND (i.expires_at IS NULL OR i.expires_at > $2)",
-            args![crate::platform::ids::sha256_hex(code), now],
+    // An invite binds only while it could still be used to join: withdrawn, expired and
+    // used-up invites (and those whose inviter left) are refused with joining's 409.
+    let invite = match crate::social::invites::usable_invite(
+        c,
+        &crate::platform::ids::sha256_hex(code),
+        now,
+    ) {
+        Err(AppError::NotFound(_)) => return Err(AppError::NotFound("share link")),
+        other => other?,
+    };
+    let merchant = c
+        .query_one(
+            "SELECT merchant_id FROM communities WHERE id = $1",
+            args![&invite.community_id],
         )?
-        .ok_or(AppError::NotFound("share link"))?;
+        .opt_text(0)?;
     Ok(Referral {
         link_id: None,
-        referrer: r.text(0)?,
-        merchants: r.opt_text(1)?.into_iter().collect(),
+        referrer: invite.inviter_id,
+        merchants: merchant.into_iter().collect(),
     })
 }
 
@@ -520,6 +538,19 @@ impl App {
                     link: link_view(c, &link_id)?,
                     bound_at,
                 })
+            })
+            .await
+    }
+
+    /// The link behind a code, recording nothing: what a page shows or redirects to when
+    /// a request for `/s/{code}` is not a person following the link (an image, a prefetch,
+    /// a sub-resource), so that only [`App::visit_share_link`] ever counts or binds.
+    pub async fn share_link_by_code(&self, code: &str) -> AppResult<ShareLink> {
+        let code = parse_code(code)?;
+        self.db
+            .read(move |c| {
+                let (link_id, _) = link_by_code(c, &code)?;
+                link_view(c, &link_id)
             })
             .await
     }

@@ -417,17 +417,16 @@ pub(super) fn parse_tags(tags: &[String]) -> AppResult<String> {
     serde_json::to_string(&out).map_err(|e| AppError::Internal(format!("serialize tags: {e}")))
 }
 
-/// A cover must be an uploaded image (the `media` table).
-pub(super) fn check_cover(c: &mut dyn Conn, cover: &str) -> AppResult<()> {
-    let known = cover.len() <= 128
-        && c.query_opt("SELECT 1 FROM media WHERE id = $1", args![cover])?
-            .is_some();
-    if known {
+/// A cover must be an image the acting member uploaded themselves — not merely any id in
+/// the `media` table, which would let anyone show another member's photo.
+pub(super) fn check_cover(c: &mut dyn Conn, cover: &str, who: &str) -> AppResult<()> {
+    let mine = cover.len() <= 128 && super::media::uploaded_by(c, cover, who)?;
+    if mine {
         Ok(())
     } else {
         Err(AppError::invalid(
             "cover_media_id",
-            "is not an uploaded image",
+            "names no image you uploaded",
         ))
     }
 }
@@ -494,7 +493,7 @@ impl App {
                     require_trading_staff(c, &who, mid, StaffNeed::AnyStaff)?;
                 }
                 if let Some(cover) = &cover {
-                    check_cover(c, cover)?;
+                    check_cover(c, cover, &who.account_id)?;
                 }
                 let id = new_id();
                 c.execute(
@@ -570,7 +569,7 @@ impl App {
                     None => {}
                     Some("") => set("cover_media_id", Value::Null),
                     Some(cover) => {
-                        check_cover(c, cover)?;
+                        check_cover(c, cover, &who.account_id)?;
                         set("cover_media_id", cover.into());
                     }
                 }

@@ -1,9 +1,11 @@
 //! Community invite links: a member with the right role makes a link (optionally limited in
 //! uses and time), lists and revokes them; accepting one joins the community and records the
-//! inviter (the fission tree). Codes are handed out once and stored as SHA-256.
+//! inviter (the fission tree). Codes are handed out once and stored as SHA-256. An invite
+//! code also works as a referral code (`money::sharing`) — under the same rules as joining,
+//! decided in one place, [`usable_invite`].
 
 use base64::Engine as _;
-use kith_store::{Row, args};
+use kith_store::{Conn, Row, args};
 use rand::RngCore;
 
 use crate::platform::ids::{new_id, sha256_hex};
@@ -44,6 +46,45 @@ pub(super) fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<Commun
         revoked: r.opt_int(InviteCols::revoked_at)?.is_some(),
         created_at: rfc3339(r.int(InviteCols::created_at)?),
     })
+}
+
+/// The one place that decides whether an invite code may still be used — to join
+/// ([`App::accept_invite`]) or as a referral code (`money::sharing`, which binds the new or
+/// signed-in member to the inviter): it must exist (404 `invite`), not be withdrawn, not
+/// have expired, have uses left, and its inviter must still be an active member (each 409).
+/// Deciding this does not take a use: joining takes one by its own conditional update.
+pub(crate) fn usable_invite(
+    c: &mut dyn Conn,
+    code_hash: &str,
+    now: i64,
+) -> AppResult<CommunityInvite> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code_hash = $1"),
+            args![code_hash],
+        )?
+        .ok_or(AppError::NotFound("invite"))?;
+    let inv = invite_from_row(&r, None)?;
+    if inv.revoked {
+        return Err(AppError::state("this invite was withdrawn"));
+    }
+    if r.opt_int(InviteCols::expires_at)?
+        .is_some_and(|at| at <= now)
+    {
+        return Err(AppError::state("this invite has expired"));
+    }
+    if inv.max_uses.is_some_and(|max| inv.uses >= max) {
+        return Err(AppError::state("this invite has been used up"));
+    }
+    if !matches!(
+        membership(c, &inv.community_id, &inv.inviter_id)?,
+        Some((_, MemberState::Active))
+    ) {
+        return Err(AppError::state(
+            "this invite is no longer valid: its inviter left the community",
+        ));
+    }
+    Ok(inv)
 }
 
 impl App {
@@ -165,7 +206,8 @@ impl App {
     /// and invite-only — with the inviter recorded as `invited_by` (the fission edge).
     /// Expired, withdrawn or used-up links are refused (409), as are banned accounts (403)
     /// and members who are already active (409). A link whose inviter is no longer an
-    /// active member no longer works (409).
+    /// active member no longer works (409). Those rules are [`usable_invite`]'s, which the
+    /// referral paths share.
     pub async fn accept_invite(&self, who: &Principal, code: &str) -> AppResult<Community> {
         let code = code.trim();
         if code.is_empty() || code.len() > 128 {
@@ -176,19 +218,7 @@ impl App {
         let who = who.clone();
         self.db
             .write(move |c| {
-                let r = c
-                    .query_opt(
-                        &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code_hash = $1"),
-                        args![&hash],
-                    )?
-                    .ok_or(AppError::NotFound("invite"))?;
-                let inv = invite_from_row(&r, None)?;
-                if inv.revoked {
-                    return Err(AppError::state("this invite was withdrawn"));
-                }
-                if r.opt_int(5)?.is_some_and(|at| at <= now) {
-                    return Err(AppError::state("this invite has expired"));
-                }
+                let inv = usable_invite(c, &hash, now)?;
                 let id = inv.community_id.clone();
                 let m = meta(c, &id)?;
                 match membership(c, &id, &who.account_id)? {
@@ -199,9 +229,6 @@ impl App {
                         return Err(AppError::state("you are already a member of this community"));
                     }
                     _ => {}
-                }
-                if !matches!(membership(c, &id, &inv.inviter_id)?, Some((_, MemberState::Active))) {
-                    return Err(AppError::state("this invite is no longer valid: its inviter left the community"));
                 }
                 // One use more, only while uses remain: two people racing for the last use
                 // cannot both get it.

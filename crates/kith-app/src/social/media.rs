@@ -47,7 +47,10 @@
 //! without the image itself.
 //!
 //! The row's `owner_id` is the first uploader; `media_uploads` records every member who
-//! uploaded the same image, and each of them may attach it to their posts and reviews.
+//! uploaded the same image, and each of them may attach it to their posts and reviews and
+//! use it as a community cover ([`uploaded_by`]); a product may show it when someone on the
+//! merchant's staff uploaded it ([`uploaded_by_staff_of`]). An id or `/media/` path of
+//! somebody else's upload is refused (422) everywhere one is accepted.
 
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
@@ -805,6 +808,39 @@ impl App {
         };
         Ok(MediaFile { mime, bytes })
     }
+}
+
+/// Whether `account_id` uploaded `media_id` (first or again): what lets them attach it to
+/// a post, a review or a community cover.
+pub(crate) fn uploaded_by(c: &mut dyn Conn, media_id: &str, account_id: &str) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM media_uploads WHERE media_id = $1 AND account_id = $2",
+        args![media_id, account_id],
+    )?
+    .is_some())
+}
+
+/// Whether someone now on `merchant_id`'s staff uploaded `media_id`: what lets the
+/// merchant show it as a product image.
+pub(crate) fn uploaded_by_staff_of(
+    c: &mut dyn Conn,
+    media_id: &str,
+    merchant_id: &str,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM media_uploads u JOIN merchant_staff s ON s.account_id = u.account_id
+         WHERE u.media_id = $1 AND s.merchant_id = $2",
+        args![media_id, merchant_id],
+    )?
+    .is_some())
+}
+
+/// The media id a path names when it is exactly `/media/{id}` or `/media/{id}/thumb` of
+/// a content-addressed id (64 lowercase hex); `None` for any other path.
+pub fn media_id_of_path(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/media/")?;
+    let id = rest.strip_suffix("/thumb").unwrap_or(rest);
+    (id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(id)
 }
 
 /// Records that `account_id` uploaded `media_id` (again is fine).

@@ -11,7 +11,10 @@
 //!
 //! Surface: [`visibility`] (applied inside every query that lists posts, here and in
 //! discovery), `posts::query_posts` and the post/person views that discovery ranks,
-//! `media` ownership checks.
+//! `media` ownership checks (`media::uploaded_by`, `media::uploaded_by_staff_of`,
+//! `media::media_id_of_path`, used by commerce for product images), and
+//! `invites::usable_invite` (whether an invite code still works, used by money's referral
+//! binding).
 //!
 //! Never: money or orders. A review reads whether the author bought the product (a read of
 //! commerce's tables in SQL), but social never moves stock or money.

@@ -332,13 +332,7 @@ fn check_community(c: &mut dyn Conn, author: &str, community_id: &str) -> AppRes
 /// Each image must be an upload of the author's.
 fn check_images(c: &mut dyn Conn, author: &str, ids: &[String]) -> AppResult<()> {
     for (i, id) in ids.iter().enumerate() {
-        let ok = c
-            .query_opt(
-                "SELECT 1 FROM media_uploads WHERE media_id = $1 AND account_id = $2",
-                args![id, author],
-            )?
-            .is_some();
-        if !ok {
+        if !super::media::uploaded_by(c, id, author)? {
             return Err(AppError::invalid(
                 format!("images[{i}]"),
                 "names no image you uploaded",

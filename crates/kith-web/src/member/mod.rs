@@ -154,6 +154,40 @@ pub(super) struct LoginForm {
     challenge: guard::ChallengeFields,
 }
 
+/// Whether a GET is a person going to the page — a link followed, an address typed, a
+/// link htmx boosted — rather than something a page made the browser fetch (an `<img>`, a
+/// frame, a prefetch, a script's request). Only then may following a share link or a
+/// post's product tag record a visit, bind a referrer or credit a post: a merchant who
+/// points a product image at `/s/{code}` must not move anyone's commission.
+///
+/// Browsers say so in fetch metadata: `Sec-Fetch-Dest: document` with `Sec-Fetch-Mode:
+/// navigate`, and no `Sec-Purpose`/`Purpose` (a prefetch). htmx's boosted links are
+/// same-origin requests marked `HX-Boosted: true`, a header no image or cross-site page can
+/// send. A browser that sends no fetch metadata is told by its `Accept`: a navigation asks
+/// for `text/html`, an image request never does.
+pub(super) fn top_level_navigation(h: &HeaderMap) -> bool {
+    let get = |name: &str| {
+        h.get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    if get("sec-purpose").is_some() || get("purpose").is_some() {
+        return false;
+    }
+    if get("hx-boosted").as_deref() == Some("true") {
+        return get("sec-fetch-site").is_none_or(|site| site == "same-origin");
+    }
+    match get("sec-fetch-dest") {
+        Some(dest) => {
+            dest == "document" && get("sec-fetch-mode").is_none_or(|mode| mode == "navigate")
+        }
+        None => {
+            get("sec-fetch-mode").is_none()
+                && get("accept").is_some_and(|a| a.contains("text/html"))
+        }
+    }
+}
+
 pub(super) fn session_cookie(s: &Web, token: &str, max_age: i64) -> HeaderMap {
     let secure = if s.cfg.cookie_secure { "; Secure" } else { "" };
     let mut h = HeaderMap::new();

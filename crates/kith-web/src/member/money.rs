@@ -283,20 +283,27 @@ pub(super) async fn share_page(
 
 /// A share link followed: the visit is recorded (anonymous visitors too; a signed-in
 /// visitor is bound to the sharer where the merchant's rules allow), then on to the thing.
+/// Only a top-level navigation records anything ([`top_level_navigation`]): the same URL
+/// fetched as an image or other sub-resource just redirects.
 pub(super) async fn follow_share(
     State(s): State<Web>,
     c: Ctx,
+    headers: HeaderMap,
     Path(code): Path<String>,
 ) -> WebResult<Response> {
     let who = c.viewer.as_ref().map(|v| &v.principal);
-    let v = s.app.visit_share_link(who, &code).await?;
-    let to = shared_path(&v.link);
+    let link = if top_level_navigation(&headers) {
+        s.app.visit_share_link(who, &code).await?.link
+    } else {
+        s.app.share_link_by_code(&code).await?
+    };
+    let to = shared_path(&link);
     // Posts read without an account; products and communities need one: a visitor who
     // is not signed in may sign up through the link (binding them to the sharer) or log in.
-    if who.is_none() && v.link.kind != LinkKind::Post {
+    if who.is_none() && link.kind != LinkKind::Post {
         return Ok(see(format!(
             "/s/{}/join?next={}",
-            v.link.code,
+            link.code,
             crate::encode(&to)
         )));
     }

@@ -92,14 +92,18 @@ pub(super) struct SkuQuery {
 pub(super) async fn sku(
     State(s): State<Web>,
     c: Ctx,
+    headers: HeaderMap,
     Path((mid, sid)): Path<(String, String)>,
     Query(q): Query<SkuQuery>,
 ) -> WebResult<Response> {
     let who = c.principal()?;
     let pid = s.app.sku_product(&mid, &sid).await?;
-    // Content credit is a side effect of following the link: a post that cannot be credited
-    // (hidden since, or tagging nothing) must not stop the reader reaching the product.
+    // Content credit is a side effect of a reader following the link — only a top-level
+    // navigation, never an image or sub-resource pointed here. A post that cannot be
+    // credited (hidden since, or tagging nothing) must not stop the reader reaching the
+    // product.
     if let Some(post) = q.post.as_deref().filter(|p| !p.is_empty())
+        && top_level_navigation(&headers)
         && let Err(e) = s.app.visit_post_tag(who, post).await
     {
         tracing::debug!(error = %e, "no content credit for this visit");

@@ -105,7 +105,20 @@ async fn the_catalog_journey(t: TestApp) {
     tier(&t, &owner, &mid, "member", "会员", 10).await;
     tier(&t, &owner, &mid, "shareholder", "股东", 20).await;
 
-    // A category, and a product in it: a draft, with images.
+    // A category, and a product in it: a draft, with images (the allowed CDN's, and one
+    // the owner uploaded).
+    let photo = crate::worlds::upload(
+        &t,
+        Some(&owner.token),
+        crate::worlds::small_png(7),
+        "image/png",
+        "jiu.png",
+    )
+    .await
+    .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let cat = t
         .post(
             &format!("{}/categories", base(&mid)),
@@ -128,7 +141,7 @@ async fn the_catalog_journey(t: TestApp) {
                 "name": "酱香型白酒 53度",
                 "description": "坤沙工艺，\n窖藏五年。",
                 "category_id": cat["id"],
-                "images": ["https://img.example.com/jiu/1.jpg", "/media/products/jiu-2.png"]
+                "images": ["https://img.example.com/jiu/1.jpg", format!("/media/{photo}")]
             }),
         )
         .await
@@ -419,8 +432,15 @@ async fn bad_catalog_input_names_its_field_and_changes_nothing(t: TestApp) {
     post(json!({ "name": "羊肉粉", "status": "active" }))
         .await
         .problem(422, None);
+    // Images only from the shop's uploads or an allowed host.
+    post(json!({ "name": "羊肉粉", "images": ["/media/a.jpg"] }))
+        .await
+        .problem(422, Some("images[0]"));
+    post(json!({ "name": "羊肉粉", "images": ["https://elsewhere.example.org/a.jpg"] }))
+        .await
+        .problem(422, Some("images[0]"));
     // Nine images are fine.
-    let p = post(json!({ "name": "羊肉粉", "images": vec!["/media/a.jpg"; 9] }))
+    let p = post(json!({ "name": "羊肉粉", "images": vec!["https://img.example.com/a.jpg"; 9] }))
         .await
         .expect(201);
     let pid = id(&p);
@@ -447,7 +467,7 @@ async fn bad_catalog_input_names_its_field_and_changes_nothing(t: TestApp) {
     t.patch(
         &product_path,
         Some(&owner.token),
-        json!({ "images": vec!["/media/a.jpg"; 10] }),
+        json!({ "images": vec!["https://img.example.com/a.jpg"; 10] }),
     )
     .await
     .problem(422, Some("images"));

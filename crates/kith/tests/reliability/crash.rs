@@ -26,8 +26,16 @@ use crate::harness::{TestApp, User, address};
 
 const TOP_UP_FEN: i64 = 5_000_000;
 const CLIENTS: usize = 6;
-/// Each client places orders as fast as the server takes them: no per-member limit.
-const UNLIMITED: &[&str] = &["--checkouts-per-minute", "0"];
+/// Each client places orders as fast as the server takes them, leaving some unpaid: no
+/// per-member limit.
+const UNLIMITED: &[&str] = &[
+    "--checkouts-per-minute",
+    "0",
+    "--max-unpaid-orders",
+    "0",
+    "--max-unpaid-units-per-sku",
+    "0",
+];
 
 /// A small deterministic generator (xorshift), seeded per run and printed, so a failure
 /// can be replayed with `KITH_CRASH_SEED`.

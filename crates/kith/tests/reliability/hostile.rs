@@ -124,10 +124,15 @@ async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
     let shop = t.simple_shop("回调风暴", 8_800, 1000).await;
     let (owner, merchant, sku) = (shop.owner, shop.merchant, shop.sku);
     let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let buyer = t.register_member("风暴买家").await;
-    // Orders waiting at the gateway.
+    // Orders waiting at the gateway, four buyers' (a member may leave only so many unpaid
+    // at one shop).
+    let mut buyers = Vec::new();
+    for i in 0..4 {
+        buyers.push(t.register_member(&format!("风暴买家{i}")).await);
+    }
     let mut pending = Vec::new();
-    for _ in 0..PAYMENTS {
+    for n in 0..PAYMENTS {
+        let buyer = &buyers[n % buyers.len()];
         let o = t
             .post(&m("/checkout"), Some(&buyer.token), json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": sku, "quantity": 1 }] }))
             .await

@@ -1,4 +1,4 @@
-//! Reliability and security stories: the access matrix, hostile input, crash recovery, backup, limits, operations, webhooks (with fair background work and SSRF), accounts.
+//! Reliability and security stories: abuse paths (hoarding, invites, foreign images, draft SKUs), guards against automation (challenges, trusted proxies, timeouts, idle sessions), the access matrix, hostile input, crash recovery, backup, limits, operations, webhooks (with fair background work and SSRF), accounts.
 //!
 //! Each story spawns the real server (the same `Application` as `kith serve`) on port 0,
 //! against a fresh SQLite directory or a fresh PostgreSQL database, and talks to it over
@@ -12,6 +12,7 @@ mod harness;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
+mod abuse;
 mod access;
 mod accounts;
 mod backup;

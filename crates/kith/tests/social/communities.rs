@@ -1157,7 +1157,7 @@ async fn merchant_communities_and_covers(t: TestApp) {
         .expect("outbox");
     assert_eq!(routed.as_deref(), Some(mid.as_str()));
 
-    // A cover must be an uploaded image.
+    // A cover must be an image the member uploaded.
     use kith_domain::Clock as _;
     let owner_id = boss.id.clone();
     let now = t.clock.now_ms();
@@ -1166,6 +1166,10 @@ async fn merchant_communities_and_covers(t: TestApp) {
         .write(move |c| {
             c.execute(
                 "INSERT INTO media (id, owner_id, mime, width, height, bytes, created_at) VALUES ($1, $2, 'image/png', 10, 10, 100, $3)",
+                kith_store::args!["ab".repeat(32), &owner_id, now],
+            )?;
+            c.execute(
+                "INSERT INTO media_uploads (media_id, account_id, created_at) VALUES ($1, $2, $3)",
                 kith_store::args!["ab".repeat(32), &owner_id, now],
             )
         })

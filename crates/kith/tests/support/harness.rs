@@ -240,6 +240,8 @@ impl TestApp {
             signup_device_challenge_after: Some(0),
             signups_per_hour: Some(0),
             session_idle_hours: Some(0),
+            // The CDN the catalog stories' product images come from.
+            image_hosts: Some("img.example.com".into()),
             ..Default::default()
         };
         setup(&mut args);

@@ -110,8 +110,32 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// A GET as a person navigating sends it: a link followed or an address typed
+    /// (fetch metadata `Sec-Fetch-Dest: document`, `Sec-Fetch-Mode: navigate`).
     pub(crate) async fn get(&mut self, path: &str) -> Page {
-        let req = self.client.get(format!("{}{path}", self.t.base));
+        let req = self
+            .client
+            .get(format!("{}{path}", self.t.base))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header("sec-fetch-dest", "document")
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-site", "none");
+        self.send(req).await
+    }
+
+    /// A GET the browser makes for a page's sub-resource, e.g. `("image", "no-cors")` for
+    /// an `<img>` on one of our pages, with the session cookie like any same-site request.
+    pub(crate) async fn fetch_as(&mut self, path: &str, dest: &str, mode: &str) -> Page {
+        let req = self
+            .client
+            .get(format!("{}{path}", self.t.base))
+            .header(
+                "accept",
+                "image/avif,image/webp,image/png,image/*,*/*;q=0.8",
+            )
+            .header("sec-fetch-dest", dest)
+            .header("sec-fetch-mode", mode)
+            .header("sec-fetch-site", "same-origin");
         self.send(req).await
     }
 

@@ -15,6 +15,7 @@ mod web;
 mod worlds;
 
 mod pages;
+mod pages_abuse;
 mod pages_console;
 mod pages_group_buy;
 mod pages_member;
