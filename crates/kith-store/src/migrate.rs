@@ -34,7 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_discovery"),
     migration!(6, "0006_group_buy"),
     migration!(7, "0007_fair_jobs"),
-    migration!(9, "0009_guard"),
+    migration!(8, "0008_guard"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
