@@ -131,17 +131,6 @@ async fn wallet_balance(t: &TestApp, u: &User) -> i64 {
         .expect("balance")
 }
 
-async fn audit(t: &TestApp) {
-    let admin = t.admin().await;
-    let a = t
-        .get("/api/v1/admin/ledger/audit", Some(&admin.token))
-        .await
-        .expect(200);
-    assert_eq!(a["unbalanced_entries"], json!([]), "{a}");
-    assert_eq!(a["mismatched_accounts"], json!([]), "{a}");
-    assert_eq!(a["total_fen"], 0, "{a}");
-}
-
 /// The outbox topics about one group, oldest first.
 async fn group_events(t: &TestApp, gid: &str) -> Vec<String> {
     let gid = gid.to_owned();
@@ -430,7 +419,7 @@ async fn a_group_fills_by_sharing_and_proceeds(t: TestApp) {
     assert_eq!(mine[0]["seat"], "refunded");
     assert_eq!(wallet_balance(&t, &friend).await, 20_000);
     open(&t, &cid, &friend).await;
-    audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
@@ -576,7 +565,7 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
         .filter(|e| *e == "group.seat_released")
         .count();
     assert!((1..=2).contains(&released), "{events:?}");
-    audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn a_refunded_leader_hands_over_to_the_earliest_payer(t: TestApp) {
@@ -637,7 +626,7 @@ async fn a_refunded_leader_hands_over_to_the_earliest_payer(t: TestApp) {
         events.contains(&"group.leader_changed".to_owned()),
         "{events:?}"
     );
-    audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn bad_input_and_races_are_refused(t: TestApp) {
@@ -763,7 +752,7 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .await
     .expect(200);
     refused(try_open(&t, &cid, &member).await, "ended");
-    audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn a_thousand_concurrent_joins_never_overfill(t: TestApp) {
@@ -885,5 +874,5 @@ async fn a_thousand_concurrent_joins_never_overfill(t: TestApp) {
     assert_eq!(in_success, succeeded * 3);
     assert_eq!(in_success + refunded, paid_seats);
     assert_eq!(stock(&t, &s).await, (300, succeeded * 3));
-    audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }

@@ -140,18 +140,6 @@ async fn shop(t: &TestApp, stock: i64) -> Shop {
     }
 }
 
-async fn admin_audit(t: &TestApp) -> Value {
-    let admin = t.admin().await;
-    let audit = t
-        .get("/api/v1/admin/ledger/audit", Some(&admin.token))
-        .await
-        .expect(200);
-    assert_eq!(audit["unbalanced_entries"], json!([]), "{audit}");
-    assert_eq!(audit["mismatched_accounts"], json!([]), "{audit}");
-    assert_eq!(audit["total_fen"], 0, "{audit}");
-    audit
-}
-
 async fn stock_row(t: &TestApp, shop: &Shop, sku: &str, location: &str) -> (i64, i64) {
     let rows = t
         .get(
@@ -339,7 +327,7 @@ async fn shipping_journey(t: TestApp) {
             "completed"
         ]
     );
-    let audit = admin_audit(&t).await;
+    let audit = crate::worlds::audit_clean(&t).await;
     assert!(
         audit["entries"].as_i64().unwrap() >= 3,
         "top-up, payment, settlement: {audit}"
@@ -495,7 +483,7 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
         .unwrap();
     assert_eq!(redeemed["actor_kind"], "clerk");
     assert_eq!(redeemed["actor_id"], s.clerk.id.as_str());
-    admin_audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn refunds_go_back_through_the_provider(t: TestApp) {
@@ -670,7 +658,7 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
     )
     .await
     .problem(404, None);
-    admin_audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
@@ -754,7 +742,7 @@ async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
             .expect(200)["status"],
         "cancelled"
     );
-    admin_audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 
     // A buyer may cancel their own unpaid order; it releases stock at once.
     let c = checkout(&t, &s, &buyer, 3).await.expect(201);
@@ -842,7 +830,7 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
         .expect(200);
     assert_eq!(order["status"], "fulfilling");
     assert_eq!(order["paid_fen"], amount);
-    let audit = admin_audit(&t).await;
+    let audit = crate::worlds::audit_clean(&t).await;
     assert_eq!(audit["entries"], 1, "exactly one payment entry: {audit}");
     // Unknown providers and payments.
     t.signed_post("/api/v1/payments/alipay/callback", &good, None)
@@ -979,7 +967,7 @@ async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
         .expect(200)["status"],
         "pending_payment"
     );
-    admin_audit(&t).await;
+    crate::worlds::audit_clean(&t).await;
 }
 
 async fn concurrent_checkouts_never_oversell(t: TestApp) {

@@ -187,7 +187,10 @@ pub(crate) async fn balances(t: &TestApp, who: &User, merchant: &str) -> (i64, i
     )
 }
 
-pub(crate) async fn audit_clean(t: &TestApp) {
+/// The platform admin's ledger audit, asserted clean (every entry balanced, every cached
+/// balance equal to its postings, the whole ledger summing to zero); returned for stories
+/// that read more of it.
+pub(crate) async fn audit_clean(t: &TestApp) -> Value {
     let admin = t.admin().await;
     let audit = t
         .get("/api/v1/admin/ledger/audit", Some(&admin.token))
@@ -196,6 +199,7 @@ pub(crate) async fn audit_clean(t: &TestApp) {
     assert_eq!(audit["unbalanced_entries"], json!([]), "{audit}");
     assert_eq!(audit["mismatched_accounts"], json!([]), "{audit}");
     assert_eq!(audit["total_fen"], 0, "{audit}");
+    audit
 }
 
 /// Registers through a share link and logs in.
