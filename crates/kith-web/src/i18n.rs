@@ -133,6 +133,10 @@ pub struct Strings {
     pub addr_district: &'static str,
     pub addr_detail: &'static str,
     pub place_order: &'static str,
+    /// A checkout refused for stock: no `{}`.
+    pub checkout_no_stock: &'static str,
+    /// A checkout refused by the per-member hold limits: `{orders}` and `{units}`.
+    pub checkout_hold_limit: &'static str,
     pub reviews: &'static str,
     pub no_reviews: &'static str,
     pub orders_title: &'static str,
@@ -370,6 +374,8 @@ pub static ZH: Strings = Strings {
     addr_district: "区",
     addr_detail: "详细地址",
     place_order: "提交订单",
+    checkout_no_stock: "库存不足，请减少数量后再提交。",
+    checkout_hold_limit: "超出限购：每人在一家店最多有 {orders} 笔待付款订单，同一商品待付款最多 {units} 件。请先支付或取消已有订单。",
     reviews: "评价",
     no_reviews: "暂无评价",
     orders_title: "我的订单",
@@ -561,6 +567,8 @@ pub static EN: Strings = Strings {
     addr_district: "District",
     addr_detail: "Street address",
     place_order: "Place order",
+    checkout_no_stock: "Not enough stock: lower the quantity and try again.",
+    checkout_hold_limit: "Over the limit: at most {orders} unpaid orders at one shop and {units} of one item waiting unpaid per member. Pay for or cancel an order first.",
     reviews: "Reviews",
     no_reviews: "No reviews yet",
     orders_title: "My orders",

@@ -116,6 +116,11 @@ pub(super) async fn cart(
     c: Ctx,
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
+    cart_page(&s, c, mid, None).await
+}
+
+/// The cart with its checkout form, and why the last checkout was refused if it was.
+async fn cart_page(s: &Web, c: Ctx, mid: String, error: Option<String>) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let m = s.app.get_merchant(Some(&who), &mid).await?;
     let items = s.app.cart(&who, &mid).await?;
@@ -138,6 +143,7 @@ pub(super) async fn cart(
         goods_fen,
         stores,
         phone,
+        error,
     })?
     .into_response())
 }
@@ -209,7 +215,29 @@ pub(super) async fn checkout(
         items: None,
     };
     let who = c.principal()?.clone();
-    let order = s.app.checkout(&who, &mid, input).await?;
+    let order = match s.app.checkout(&who, &mid, input).await {
+        Ok(order) => order,
+        // Refused for stock or by the per-member hold limits: back to the cart, with why
+        // beside the order button, in the page's language.
+        Err(AppError::Conflict {
+            field: Some(field),
+            reason,
+        }) if field == "items" || field.starts_with("items[") => {
+            let msg = if reason.contains("not enough stock") {
+                c.t.checkout_no_stock.to_owned()
+            } else {
+                c.t.checkout_hold_limit
+                    .replace("{orders}", &s.app.config.max_unpaid_orders.to_string())
+                    .replace(
+                        "{units}",
+                        &s.app.config.max_unpaid_units_per_sku.to_string(),
+                    )
+            };
+            let page = cart_page(&s, c, mid, Some(msg)).await?;
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        Err(e) => return Err(e.into()),
+    };
     // The cart is what was bought: empty it.
     for line in &order.lines {
         s.app.set_cart_item(&who, &mid, &line.sku_id, 0).await?;

@@ -253,6 +253,8 @@ pub struct CartPage {
     pub goods_fen: i64,
     pub stores: Vec<Store>,
     pub phone: String,
+    /// Why the last checkout was refused, shown beside the order button.
+    pub error: Option<String>,
 }
 
 #[derive(Template)]

@@ -2,7 +2,9 @@
 //! post's product tag fetched as an image — what a browser does for an `<img>` on a product
 //! page — only redirects, and records no visit, no binding and no content credit; only a
 //! person navigating to it does. And a product image can no longer point at kith itself:
-//! only the shop's own uploads or an allowed CDN host.
+//! only the shop's own uploads or an allowed CDN host. On the member pages, a checkout past
+//! the per-member hold limits is refused beside the order button in the page's language,
+//! and a draft's SKU link answers like an unknown one.
 
 use serde_json::{Value, json};
 
@@ -11,7 +13,10 @@ use crate::harness::{TestApp, User};
 use crate::web::Browser;
 use crate::worlds::{buy, product_link, shop, small_png, standard_plan, upload};
 
-both_engines!(an_image_fetch_of_a_share_link_moves_no_commission);
+both_engines!(
+    an_image_fetch_of_a_share_link_moves_no_commission,
+    hoarding_and_draft_skus_through_the_pages,
+);
 
 /// The visits counted on `who`'s links, through the API.
 async fn visits(t: &TestApp, who: &User) -> i64 {
@@ -157,4 +162,77 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
         2,
         "a boosted click is a navigation"
     );
+}
+
+async fn hoarding_and_draft_skus_through_the_pages(t: TestApp) {
+    let shop = t.simple_shop("页面限购", 1000, 100).await;
+    let hoarder = t.register_member("页面囤货").await;
+    let mut b = Browser::login_user(&t, &hoarder).await;
+    let product = format!("/shops/{}/products/{}", shop.merchant, shop.product);
+    let cart = format!("/shops/{}/cart", shop.merchant);
+    b.submit(
+        &product,
+        &cart,
+        &[("sku_id", shop.sku.as_str()), ("quantity", "21")],
+    )
+    .await
+    .expect(303);
+    let p = b
+        .submit(
+            &cart,
+            &format!("/shops/{}/checkout", shop.merchant),
+            &[
+                ("delivery", "shipping"),
+                ("name", "囤货人"),
+                ("phone", "13800138000"),
+                ("province", "贵州省"),
+                ("city", "贵阳市"),
+                ("district", "云岩区"),
+                ("detail", "中华北路 1 号"),
+            ],
+        )
+        .await
+        .expect(409);
+    let why = p.text_of("checkout-error");
+    assert!(why.contains("超出限购") && why.contains("20"), "{why}");
+    assert!(p.has("id=\"place-order\""), "the cart is shown again");
+    let mine = t
+        .get("/api/v1/me/orders", Some(&hoarder.token))
+        .await
+        .expect(200);
+    assert_eq!(mine["items"], json!([]), "nothing was ordered");
+
+    // A draft's SKU link answers exactly like an unknown SKU's.
+    let m = |p: &str| format!("/api/v1/merchants/{}{p}", shop.merchant);
+    let draft = t
+        .post(
+            &m("/products"),
+            Some(&shop.owner.token),
+            json!({ "name": "未上架的新品" }),
+        )
+        .await
+        .expect(201);
+    let draft_sku = t
+        .post(
+            &m(&format!("/products/{}/skus", draft["id"].as_str().unwrap())),
+            Some(&shop.owner.token),
+            json!({ "code": "HIDDEN-1", "attrs": {}, "list_price_fen": 500 }),
+        )
+        .await
+        .expect(201)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = b
+        .get(&format!("/shops/{}/skus/{draft_sku}", shop.merchant))
+        .await;
+    let u = b
+        .get(&format!(
+            "/shops/{}/skus/0190a000-0000-7000-8000-000000000000",
+            shop.merchant
+        ))
+        .await;
+    assert_eq!(a.status, u.status);
+    assert_eq!(a.status.as_u16(), 404, "{}", a.body);
+    assert!(!a.body.contains(draft["id"].as_str().unwrap()));
 }
