@@ -71,6 +71,9 @@ pub struct WebConfig {
     pub cookie_secure: bool,
     /// Largest upload the composer accepts, in bytes.
     pub upload_limit_bytes: usize,
+    /// The server was started with `--demo`: the login page points at the demo's logins
+    /// (and only then).
+    pub demo: bool,
 }
 
 /// What every page handler can reach.

@@ -184,6 +184,8 @@ pub struct Settings {
     pub workers: bool,
     /// Whether `public_url` was set; if not, the server uses its own listening address.
     pub public_url_set: bool,
+    /// Started with `--demo`: the pages may point at the demo's logins.
+    pub demo: bool,
 }
 
 /// `host` or `host:port` entries, comma-separated, lower-cased: where product images may
@@ -415,6 +417,7 @@ impl Settings {
             },
             workers: args.workers.or(f.workers).unwrap_or(true),
             public_url_set: args.public_url.is_some() || app_public_url_in_file,
+            demo: args.demo,
         })
     }
 

@@ -81,6 +81,7 @@ impl Application {
             kith_web::WebConfig {
                 cookie_secure: settings.http.cookie_secure,
                 upload_limit_bytes: kith_app::social::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                demo: settings.demo,
             },
         );
         let router = kith_http::router(app.clone(), settings.http.clone()).merge(web);

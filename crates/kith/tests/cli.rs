@@ -121,6 +121,10 @@ fn serve_answers_and_stops_on_sigterm() {
             .as_u16()
     });
     assert_eq!(status, 404, "sandbox callbacks are not served");
+    // Nor does its login page point at demo logins that do not exist.
+    let (status, page) = get(&format!("{url}/login"));
+    assert_eq!(status, 200);
+    assert!(!page.contains("demo-hint"), "{page}");
     let status = terminate(child);
     assert!(status.success(), "graceful exit, got {status}");
 }
@@ -137,6 +141,12 @@ fn demo_fills_an_empty_store_once_and_prints_logins() {
         "{url}/api/v1/merchants/00000000-0000-0000-0000-000000000000"
     ));
     assert_eq!(status, 404, "{body}");
+    let (status, page) = get(&format!("{url}/login"));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("id=\"demo-hint\""),
+        "the demo's login page says where its logins are"
+    );
     assert!(terminate(child).success());
     // A second start keeps the data and does not duplicate it (it would hit unique phones).
     let (child, _, printed) = serve(&dir, &["--demo"]);

@@ -128,7 +128,11 @@ pub(super) struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(c: Ctx, Query(q): Query<NextQuery>) -> WebResult<Response> {
+async fn login_page(
+    State(s): State<Web>,
+    c: Ctx,
+    Query(q): Query<NextQuery>,
+) -> WebResult<Response> {
     let next = local(q.next.as_deref(), "/");
     if c.viewer.is_some() {
         return Ok(see(next));
@@ -139,6 +143,7 @@ async fn login_page(c: Ctx, Query(q): Query<NextQuery>) -> WebResult<Response> {
         login: String::new(),
         error: None,
         challenge: None,
+        demo: s.cfg.demo,
     })?
     .into_response())
 }
@@ -224,6 +229,7 @@ async fn login(
                 next,
                 login: f.login,
                 challenge: Some(*challenge),
+                demo: s.cfg.demo,
             };
             Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
@@ -234,6 +240,7 @@ async fn login(
                 login: f.login,
                 error: Some(e.to_string()),
                 challenge: None,
+                demo: s.cfg.demo,
             };
             Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response())
         }

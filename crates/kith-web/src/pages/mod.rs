@@ -158,6 +158,8 @@ pub struct LoginPage {
     pub error: Option<String>,
     /// A challenge to solve before the next attempt counts.
     pub challenge: Option<Challenge>,
+    /// Show where the demo's logins are (only on a server started with `--demo`).
+    pub demo: bool,
 }
 
 #[derive(Template)]
