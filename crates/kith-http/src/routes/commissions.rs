@@ -177,9 +177,12 @@ async fn wallet(
     ))
 }
 
+/// `?merchant_id=`: whose team or earnings (a query parameter, not a path segment).
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MerchantQuery {
+    /// The merchant whose distributor network is read.
     pub merchant_id: Option<String>,
 }
 
