@@ -170,7 +170,9 @@ pub fn router(app: App, http: HttpConfig) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> Problem {
+/// The API's answer to a path nothing serves (the server's fallback, unless the pages'
+/// takes it first for browsers).
+pub async fn not_found() -> Problem {
     Problem::new(
         StatusCode::NOT_FOUND,
         "not-found",

@@ -459,6 +459,29 @@ impl IntoResponse for WebError {
     }
 }
 
+/// What a path nothing serves answers: a browser asking for a page gets the error page (in
+/// Chinese and English, with the way home) instead of a JSON document; the API and every
+/// other client get the API's 404 problem.
+pub async fn not_found(req: Request) -> Response {
+    let wants_page = !req.uri().path().starts_with("/api/")
+        && req
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
+    if !wants_page {
+        return kith_http::not_found().await.into_response();
+    }
+    let page = pages::ErrorPage {
+        status: 404,
+        detail: "页面不存在，可能已被删除或链接有误 · This page does not exist".to_owned(),
+    };
+    match askama::Template::render(&page) {
+        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
+        Err(_) => kith_http::not_found().await.into_response(),
+    }
+}
+
 /// Renders a template as a 200 page.
 pub fn render<T: askama::Template>(t: &T) -> WebResult<Html<String>> {
     Ok(Html(t.render()?))

@@ -74,8 +74,8 @@ impl Application {
         app.attach_search_index(kith_app::discovery::search::open_index(
             &settings.db.data_dir.join("search"),
         )?);
-        // The API and the web pages share the server; the pages have no fallback, so
-        // unknown paths get the API's 404 problem.
+        // The API and the web pages share the server; an unknown path is the pages' error
+        // page for a browser and the API's 404 problem for everyone else.
         let web = kith_web::router(
             app.clone(),
             kith_web::WebConfig {
@@ -84,7 +84,9 @@ impl Application {
                 demo: settings.demo,
             },
         );
-        let router = kith_http::router(app.clone(), settings.http.clone()).merge(web);
+        let router = kith_http::router(app.clone(), settings.http.clone())
+            .merge(web)
+            .fallback(kith_web::not_found);
         Ok(Self {
             app,
             listener,

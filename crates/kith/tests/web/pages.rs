@@ -566,6 +566,23 @@ async fn pages_enforce_who_may_see_what(t: TestApp) {
 
 async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
     let mut b = Browser::new(&t);
+    // A mistyped address is a page with the way home, not a JSON document; the API's
+    // unknown paths stay problem documents.
+    let lost = b.get("/shopz/nothing-here").await.expect(404);
+    assert!(
+        lost.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        lost.has("页面不存在") && lost.has("href=\"/\""),
+        "{}",
+        lost.body
+    );
+    let api = b.get("/api/v1/nothing-here").await.expect(404);
+    assert_eq!(api.headers["content-type"], "application/problem+json");
+    t.get("/shopz/nothing-here", None).await.problem(404, None);
     let p = b.get("/login").await.expect(200);
     let h = |n: &str| {
         p.headers
@@ -615,14 +632,8 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
     );
     assert!(js.body.contains("htmx"));
     b.get("/static/kith.css").await.expect(200);
-    // Unknown paths still get the API's problem document.
-    let p = b.get("/no-such-page").await.expect(404);
-    assert!(
-        p.headers["content-type"]
-            .to_str()
-            .unwrap()
-            .contains("problem+json")
-    );
+    // An unknown page is the error page in the page's words (checked at the top).
+    assert!(b.get("/no-such-page").await.expect(404).has("页面不存在"));
 }
 
 async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
