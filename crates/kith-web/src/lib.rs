@@ -83,8 +83,8 @@ pub struct Web {
     pub cfg: Arc<WebConfig>,
 }
 
-/// The pages' router, to merge beside the API's. It has no fallback of its own: unknown
-/// paths reach the API's 404.
+/// The pages' router, to merge beside the API's. It has no fallback of its own: the server
+/// sets [`not_found`] on the merged router.
 pub fn router(app: App, cfg: WebConfig) -> Router {
     let limit = cfg.upload_limit_bytes.max(64 * 1024);
     let state = Web {
