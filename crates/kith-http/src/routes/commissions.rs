@@ -179,6 +179,7 @@ async fn wallet(
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MerchantQuery {
     pub merchant_id: Option<String>,
 }
