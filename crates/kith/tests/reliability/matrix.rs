@@ -367,9 +367,10 @@ fn example(doc: &Value, schema: &Value, name: &str, ids: &BTreeMap<&'static str,
         return example(doc, &doc["components"]["schemas"][key], name, ids);
     }
     for k in ["allOf", "oneOf", "anyOf"] {
-        if let Some(first) = schema[k].as_array().and_then(|a| {
-            a.iter().find(|s| s["type"].as_str() != Some("null"))
-        }) {
+        if let Some(first) = schema[k]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["type"].as_str() != Some("null")))
+        {
             return example(doc, first, name, ids);
         }
     }
@@ -412,7 +413,11 @@ fn example(doc: &Value, schema: &Value, name: &str, ids: &BTreeMap<&'static str,
         }
         "integer" | "number" => {
             let min = schema["minimum"].as_f64().unwrap_or(1.0).max(1.0);
-            if ty == "integer" { json!(min as i64) } else { json!(min) }
+            if ty == "integer" {
+                json!(min as i64)
+            } else {
+                json!(min)
+            }
         }
         "boolean" => json!(false),
         "string" => {
@@ -460,7 +465,9 @@ fn with_field_values(template: &str, v: &mut Value) {
             }
         }
     } else if let Some(items) = v.as_array_mut() {
-        items.iter_mut().for_each(|i| with_field_values(template, i));
+        items
+            .iter_mut()
+            .for_each(|i| with_field_values(template, i));
     }
 }
 
@@ -484,7 +491,10 @@ fn query_for(
         .map(|p| {
             let name = p["name"].as_str().unwrap_or_default();
             let v = example(doc, &p["schema"], name, ids);
-            let v = v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string());
+            let v = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
             format!("{name}={v}")
         })
         .collect();
@@ -502,7 +512,8 @@ fn body_for(
     method: &str,
     ids: &BTreeMap<&'static str, String>,
 ) -> Option<Value> {
-    let schema = &doc["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"];
+    let schema =
+        &doc["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"];
     (!schema.is_null()).then(|| {
         let mut body = example(doc, schema, "", ids);
         with_field_values(template, &mut body);
@@ -569,8 +580,7 @@ async fn access_matrix(t: TestApp) {
                 let sent = body_for(&doc, template, method, &w.ids);
                 let query = query_for(&doc, template, method, &w.ids);
                 let (real_q, fresh_q) = (format!("{real}{query}"), format!("{fresh}{query}"));
-                let (s_real, body) =
-                    call(&t, method, &real_q, user.as_ref(), sent.as_ref()).await;
+                let (s_real, body) = call(&t, method, &real_q, user.as_ref(), sent.as_ref()).await;
                 let (s_fresh, _) = call(&t, method, &fresh_q, user.as_ref(), sent.as_ref()).await;
                 let private = last_object(template).is_some_and(|n| PRIVATE.contains(&n));
                 let refused = matches!(s_real, 401 | 403 | 404 | 422);
