@@ -61,15 +61,12 @@ ALLOWED = {
 GAPS = {
     ("member", "post", "/api/v1/communities"),
     ("member", "get", "/api/v1/accounts/{account_id}"),
-    ("member", "delete", "/api/v1/accounts/{account_id}/block"),
-    ("member", "delete", "/api/v1/accounts/{account_id}/follow"),
     ("member", "post", "/api/v1/accounts/{account_id}/follow"),
     ("member", "get", "/api/v1/accounts/{account_id}/followers"),
     ("member", "get", "/api/v1/accounts/{account_id}/following"),
     ("member", "get", "/api/v1/accounts/{account_id}/friends"),
     ("member", "get", "/api/v1/accounts/{account_id}/mutual-friends"),
     ("member", "get", "/api/v1/accounts/{account_id}/posts"),
-    ("member", "delete", "/api/v1/comments/{comment_id}"),
     ("member", "post", "/api/v1/communities/{community_id}/members/{account_id}/approve"),
     ("member", "put", "/api/v1/communities/{community_id}/members/{account_id}/opinion-leader"),
     ("member", "post", "/api/v1/communities/{community_id}/members/{account_id}/remove"),
@@ -84,7 +81,6 @@ GAPS = {
     ("member", "post", "/api/v1/merchants/{merchant_id}/checkout"),
     ("member", "post", "/api/v1/orders/{order_id}/pay"),
     ("member", "post", "/api/v1/posts"),
-    ("member", "delete", "/api/v1/posts/{post_id}"),
     ("member", "delete", "/api/v1/posts/{post_id}/like"),
     ("member", "post", "/api/v1/posts/{post_id}/tag-visits"),
     ("member", "get", "/api/v1/reports"),
@@ -94,7 +90,6 @@ GAPS = {
     ("owner", "post", "/api/v1/merchants/{merchant_id}/invitations/{invitation_id}/revoke"),
     ("owner", "put", "/api/v1/merchants/{merchant_id}/products/{product_id}/status"),
     ("owner", "put", "/api/v1/merchants/{merchant_id}/settings"),
-    ("owner", "delete", "/api/v1/merchants/{merchant_id}/skus/{sku_id}/tier-prices/{tier_code}"),
     ("owner", "delete", "/api/v1/merchants/{merchant_id}/staff/{account_id}"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/stock/adjustments"),
     ("owner", "put", "/api/v1/merchants/{merchant_id}/stores/{store_id}"),
@@ -198,6 +193,9 @@ def collect(url):
         {"delivery": "pickup", "pickup_store_id": shop["store_id"], "items": [{"sku_id": sku, "quantity": 1}]},
     )
     post = call(url, "post", "/api/v1/posts", m, {"body": "api-fuzz 的帖子", "visibility": "public", "tags": []})
+    # Deleting the post would take the other post operations' object away mid-run: it
+    # deletes one of its own.
+    doomed = call(url, "post", "/api/v1/posts", m, {"body": "api-fuzz 要删的帖子", "visibility": "public", "tags": []})
     topup = call(url, "post", "/api/v1/me/wallet/topups", m, {"amount_fen": 500})
     # A community of the member's own, so its owner's operations (announcements, invites,
     # history, split, settings) are the member's to fuzz.
@@ -233,6 +231,7 @@ def collect(url):
             "payment_id": (topup or {}).get("id"),
             "community_id": community,
             "joined_community_id": joined,
+            "doomed_post_id": (doomed or {}).get("id"),
             "group_id": first(call(url, "get", "/api/v1/me/groups", m), "group_id")
             or first(call(url, "get", f"/api/v1/group-campaigns/{campaign}/groups", m)),
             "withdrawal_id": first(call(url, "get", f"/api/v1/distributors/{member_id}/withdrawals", m)),
@@ -282,6 +281,7 @@ def write_config(url, out):
             "[parameters]",
         ]
         joined = values.pop("joined_community_id", None)
+        doomed = values.pop("doomed_post_id", None)
         lines += [f'"path.{k}" = {toml_value(v)}' for k, v in sorted(values.items()) if v is not None]
         if joined:
             lines += [
@@ -290,11 +290,17 @@ def write_config(url, out):
                 r'include-path-regex = "^/api/v1/communities/\\{community_id\\}/(join|leave)$"',
                 f'parameters = {{ "path.community_id" = {toml_value(joined)} }}',
             ]
+        if doomed:
+            lines += [
+                "",
+                "[[operations]]",
+                'include-name = "DELETE /api/v1/posts/{post_id}"',
+                f'parameters = {{ "path.post_id" = {toml_value(doomed)} }}',
+            ]
         lines += [
             "",
             "[[operations]]",
-            'include-path = "/api/v1/sessions/current"',
-            'include-method = "DELETE"',
+            'include-name = "DELETE /api/v1/sessions/current"',
             "enabled = false",
         ]
         with open(f"{out}/{role}.toml", "w") as f:
