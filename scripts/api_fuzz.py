@@ -98,7 +98,6 @@ GAPS = {
     ("owner", "delete", "/api/v1/merchants/{merchant_id}/tiers/{tier_id}"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/webhooks"),
     ("owner", "delete", "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}"),
-    ("owner", "get", "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/deliveries"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/enable"),
     ("admin", "post", "/api/v1/admin/withdrawals/{withdrawal_id}/reject"),
 }
@@ -239,14 +238,14 @@ def collect(url):
             "code": first(call(url, "get", "/api/v1/me/share-links", m), "code"),
         }
     )
-    # A webhook endpoint of the shop's (a port nothing listens on), for its deliveries,
-    # enable and delete operations.
+    # A webhook endpoint of the shop's (its deliveries fail: CI has no network), for
+    # its deliveries, enable and delete operations.
     hook = call(
         url,
         "post",
         f"{mp}/webhooks",
         o,
-        {"url": "http://127.0.0.1:9/hook", "topics": ["order.paid"], "description": "api-fuzz"},
+        {"url": "https://example.com/kith-api-fuzz-hook", "topics": ["order.paid"], "description": "api-fuzz"},
     )
     owner = dict(shop)
     owner.update(
