@@ -135,6 +135,7 @@ pub struct Campaign {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = GroupSeat)]
 pub struct GroupMember {
     pub display_name: String,
     pub is_leader: bool,

@@ -271,6 +271,11 @@ async fn world(t: &TestApp) -> World {
     ids.insert("line_no", "1".to_owned());
     ids.insert("campaign_id", campaign);
     ids.insert("group_id", id_of(&seat["group"]));
+    // Not an object: the time a body's deadline field gets (a day from now).
+    ids.insert(
+        "ends_at",
+        kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock) + 86_400_000),
+    );
     World {
         ids,
         owner_a,
@@ -352,9 +357,180 @@ fn last_object(template: &str) -> Option<&str> {
         .last()
 }
 
-async fn call(t: &TestApp, method: &str, path: &str, who: Option<&User>) -> (u16, Value) {
+/// A schema-valid value for `schema` (a part of the OpenAPI document `doc`): the first
+/// enum value, the minimum, one array item, every required property; ids are the world's
+/// own (a `sku_id` field gets the merchant's SKU), so a body is refused for who sends it,
+/// not for its shape.
+fn example(doc: &Value, schema: &Value, name: &str, ids: &BTreeMap<&'static str, String>) -> Value {
+    if let Some(r) = schema["$ref"].as_str() {
+        let key = r.rsplit('/').next().unwrap_or_default();
+        return example(doc, &doc["components"]["schemas"][key], name, ids);
+    }
+    for k in ["allOf", "oneOf", "anyOf"] {
+        if let Some(first) = schema[k]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["type"].as_str() != Some("null")))
+        {
+            return example(doc, first, name, ids);
+        }
+    }
+    if let Some(v) = schema.get("example").or_else(|| schema["examples"].get(0)) {
+        return v.clone();
+    }
+    if let Some(e) = schema["enum"].as_array().and_then(|e| e.first()) {
+        return e.clone();
+    }
+    let ty = match &schema["type"] {
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
+        Value::String(t) => t.as_str(),
+        _ if schema["properties"].is_object() => "object",
+        _ => "null",
+    };
+    match ty {
+        "object" => {
+            let mut out = serde_json::Map::new();
+            let required: Vec<&str> = schema["required"]
+                .as_array()
+                .map(|r| r.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            if let Some(props) = schema["properties"].as_object() {
+                for (k, v) in props {
+                    if required.contains(&k.as_str()) {
+                        out.insert(k.clone(), example(doc, v, k, ids));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        "array" => {
+            let n = schema["minItems"].as_u64().unwrap_or(1).max(1);
+            let item = example(doc, &schema["items"], name.trim_end_matches('s'), ids);
+            Value::Array((0..n).map(|_| item.clone()).collect())
+        }
+        "integer" | "number" => {
+            let min = schema["minimum"].as_f64().unwrap_or(1.0).max(1.0);
+            if ty == "integer" {
+                json!(min as i64)
+            } else {
+                json!(min)
+            }
+        }
+        "boolean" => json!(false),
+        "string" => {
+            let id = name.strip_suffix("_ids").map(|n| format!("{n}_id"));
+            if let Some(v) = ids.get(id.as_deref().unwrap_or(name)) {
+                return json!(v);
+            }
+            match (schema["format"].as_str(), name) {
+                (Some("date-time"), _) | (_, "starts_at" | "expires_at") => json!(ids["ends_at"]),
+                (Some("uri"), _) | (_, "url") => json!("http://127.0.0.1:9/hook"),
+                (_, "phone" | "contact_phone" | "login") => json!("13911112222"),
+                (_, "email") => json!("matrix@example.com"),
+                _ => json!("矩阵的值"),
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+/// Values the document does not constrain but validation does (the values the owner's
+/// own calls use): `(path contains, field, JSON value)`, first match wins.
+#[rustfmt::skip]
+const FIELD_VALUES: &[(&str, &str, &str)] = &[
+    ("/pickups/redeem", "code", r#""12345678""#),
+    ("/skus", "code", r#""SKU-M1""#),
+    ("/tiers", "code", r#""gold""#),
+    ("", "role", r#""member""#),
+    ("", "carrier", r#""sandbox""#),
+    ("", "tracking_no", r#""SF1234567890""#),
+    ("", "status", r#""active""#),
+    ("", "unpaid_timeout_secs", "1800"),
+    ("", "topics", r#"["order.paid"]"#),
+];
+
+fn with_field_values(template: &str, v: &mut Value) {
+    if let Some(obj) = v.as_object_mut() {
+        for (k, field) in obj.iter_mut() {
+            if let Some((_, _, value)) = FIELD_VALUES
+                .iter()
+                .find(|(p, f, _)| template.contains(p) && f == k)
+            {
+                *field = serde_json::from_str(value).expect("FIELD_VALUES is JSON");
+            } else {
+                with_field_values(template, field);
+            }
+        }
+    } else if let Some(items) = v.as_array_mut() {
+        items
+            .iter_mut()
+            .for_each(|i| with_field_values(template, i));
+    }
+}
+
+/// The required query parameters of `method template`, with schema-valid values, and
+/// those naming an object of the world (`merchant_id`: the distributor team page
+/// requires it though the document calls it optional).
+fn query_for(
+    doc: &Value,
+    template: &str,
+    method: &str,
+    ids: &BTreeMap<&'static str, String>,
+) -> String {
+    let params = doc["paths"][template][method]["parameters"].as_array();
+    let pairs: Vec<String> = params
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["in"] == "query"
+                && (p["required"] == true || ids.contains_key(p["name"].as_str().unwrap_or("")))
+        })
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or_default();
+            let v = example(doc, &p["schema"], name, ids);
+            let v = v
+                .as_str()
+                .map(str::to_owned)
+                .unwrap_or_else(|| v.to_string());
+            format!("{name}={v}")
+        })
+        .collect();
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
+}
+
+/// The schema-valid body of `method template`, or none when it takes no JSON body.
+fn body_for(
+    doc: &Value,
+    template: &str,
+    method: &str,
+    ids: &BTreeMap<&'static str, String>,
+) -> Option<Value> {
+    let schema =
+        &doc["paths"][template][method]["requestBody"]["content"]["application/json"]["schema"];
+    (!schema.is_null()).then(|| {
+        let mut body = example(doc, schema, "", ids);
+        with_field_values(template, &mut body);
+        body
+    })
+}
+
+async fn call(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    who: Option<&User>,
+    body: Option<&Value>,
+) -> (u16, Value) {
     let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-    let body = (m != reqwest::Method::GET && m != reqwest::Method::DELETE).then(|| json!({}));
+    let body = (m != reqwest::Method::GET && m != reqwest::Method::DELETE)
+        .then(|| body.cloned().unwrap_or_else(|| json!({})));
     let r = t
         .request(m, path, who.map(|u| u.token.as_str()), body)
         .await;
@@ -368,9 +544,10 @@ async fn access_matrix(t: TestApp) {
     let mut cells = 0;
     let mut failures = Vec::new();
     let mut owner_reads = Vec::new();
-    // Outsider calls answered 422: the empty body was refused before the object was
-    // looked at. They show nothing leaked, but are weaker evidence than a 403/404.
-    let mut body_refused = 0;
+    // Outsider calls answered 422 although the body is schema-valid: refused for the body
+    // before the object was looked at, weaker evidence than a 401/403/404. Must be none.
+    let mut body_refused = Vec::new();
+    let mut right_reason = 0;
     for (template, ops) in paths {
         let names: Vec<&str> = template
             .split('{')
@@ -400,12 +577,20 @@ async fn access_matrix(t: TestApp) {
                 if open {
                     continue;
                 }
-                let (s_real, body) = call(&t, method, &real, user.as_ref()).await;
-                let (s_fresh, _) = call(&t, method, &fresh, user.as_ref()).await;
+                let sent = body_for(&doc, template, method, &w.ids);
+                let query = query_for(&doc, template, method, &w.ids);
+                let (real_q, fresh_q) = (format!("{real}{query}"), format!("{fresh}{query}"));
+                let (s_real, body) = call(&t, method, &real_q, user.as_ref(), sent.as_ref()).await;
+                let (s_fresh, _) = call(&t, method, &fresh_q, user.as_ref(), sent.as_ref()).await;
                 let private = last_object(template).is_some_and(|n| PRIVATE.contains(&n));
                 let refused = matches!(s_real, 401 | 403 | 404 | 422);
                 if s_real == 422 {
-                    body_refused += 1;
+                    body_refused.push(format!(
+                        "{method} {template} as {who}: {}",
+                        body.to_string().chars().take(200).collect::<String>()
+                    ));
+                } else if refused {
+                    right_reason += 1;
                 }
                 if !refused || (private && s_real != s_fresh) {
                     failures.push(format!(
@@ -427,7 +612,7 @@ async fn access_matrix(t: TestApp) {
                     &w.member
                 };
                 cells += 1;
-                let (s, body) = call(&t, method, &real, Some(owner)).await;
+                let (s, body) = call(&t, method, &real, Some(owner), None).await;
                 owner_reads.push(s);
                 if matches!(s, 401 | 403 | 404) || s >= 500 {
                     failures.push(format!(
@@ -439,8 +624,9 @@ async fn access_matrix(t: TestApp) {
         }
     }
     eprintln!(
-        "access matrix: {cells} cells, {} owner reads, {body_refused} outsider calls refused for their body, {} failures",
+        "access matrix: {cells} cells, {} owner reads, {right_reason} outsider calls refused for who asked (401/403/404), {} refused for their body (422), {} failures",
         owner_reads.len(),
+        body_refused.len(),
         failures.len()
     );
     assert!(cells > 300, "the matrix covers the API: {cells} cells");
@@ -449,6 +635,31 @@ async fn access_matrix(t: TestApp) {
         "access matrix:\n{}",
         failures.join("\n")
     );
+    assert!(
+        body_refused.is_empty(),
+        "outsider calls refused for their (schema-valid) body, not for who asked:\n{}",
+        body_refused.join("\n")
+    );
 }
 
 crate::both_engines!(access_matrix);
+
+/// Every schema the document names is the one the answers follow: two response types of
+/// the same name (group-buy's seat list and insight's proposed-group members were both
+/// `GroupMember`) made one overwrite the other, and a group page failed its own document.
+async fn the_document_describes_group_pages(t: TestApp) {
+    let doc = t.get("/api/openapi.json", None).await.expect(200);
+    let schemas = &doc["components"]["schemas"];
+    let seat = schemas["Group"]["properties"]["members"]["items"]["$ref"]
+        .as_str()
+        .expect("a group's members are a named schema");
+    let seat = &schemas[seat.rsplit('/').next().unwrap()];
+    for field in ["display_name", "is_leader", "paid"] {
+        assert!(
+            seat["properties"][field].is_object(),
+            "a group seat documents {field}: {seat}"
+        );
+    }
+}
+
+crate::both_engines!(the_document_describes_group_pages);
