@@ -257,6 +257,65 @@ impl Strings {
         if zh { z } else { e }
     }
 
+    /// A merchant's application status, in words.
+    pub fn merchant_status(&self, s: &str) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match s {
+            "pending" => ("审核中", "Under review"),
+            "approved" => ("已开通", "Approved"),
+            "rejected" => ("未通过", "Rejected"),
+            _ => ("未知", "Unknown"),
+        };
+        if zh { z } else { e }
+    }
+
+    /// A role at a merchant or store, in words.
+    pub fn staff_role(&self, s: &str) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match s {
+            "owner" => ("店主", "Owner"),
+            "manager" => ("管理员", "Manager"),
+            "clerk" => ("店员", "Clerk"),
+            _ => ("未知", "Unknown"),
+        };
+        if zh { z } else { e }
+    }
+
+    /// Who moved an order, in words.
+    pub fn actor(&self, s: &str) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match s {
+            "buyer" => ("买家", "Buyer"),
+            "staff" => ("商家", "Shop staff"),
+            "clerk" => ("门店店员", "Store clerk"),
+            "system" => ("系统", "System"),
+            "gateway" => ("支付渠道", "Payment gateway"),
+            "carrier" => ("快递公司", "Carrier"),
+            _ => ("未知", "Unknown"),
+        };
+        if zh { z } else { e }
+    }
+
+    /// A carrier by its code: the well-known ones by name, any other as its code.
+    pub fn carrier_name(&self, code: &str) -> String {
+        let zh = std::ptr::eq(self, &ZH);
+        let known = match code.to_ascii_lowercase().as_str() {
+            "sf" => Some(("顺丰速运", "SF Express")),
+            "zto" => Some(("中通快递", "ZTO Express")),
+            "yto" => Some(("圆通速递", "YTO Express")),
+            "sto" => Some(("申通快递", "STO Express")),
+            "yd" | "yunda" => Some(("韵达快递", "Yunda Express")),
+            "jd" => Some(("京东物流", "JD Logistics")),
+            "ems" => Some(("中国邮政 EMS", "China Post EMS")),
+            "sandbox" => Some(("模拟快递（演示）", "Sandbox carrier (demo)")),
+            _ => None,
+        };
+        match known {
+            Some((z, e)) => (if zh { z } else { e }).to_owned(),
+            None => code.to_owned(),
+        }
+    }
+
     /// How close someone is, in words.
     pub fn closeness(&self, s: &str) -> &'static str {
         let zh = std::ptr::eq(self, &ZH);
@@ -671,3 +730,21 @@ pub static EN: Strings = Strings {
 pub mod console;
 pub mod group_buy;
 pub mod social;
+
+#[cfg(test)]
+mod tests {
+    use super::{EN, ZH};
+
+    #[test]
+    fn codes_read_as_words_in_both_languages() {
+        assert_eq!(ZH.merchant_status("approved"), "已开通");
+        assert_eq!(EN.merchant_status("pending"), "Under review");
+        assert_eq!(ZH.staff_role("manager"), "管理员");
+        assert_eq!(ZH.actor("gateway"), "支付渠道");
+        assert_eq!(ZH.carrier_name("SF"), "顺丰速运");
+        assert_eq!(EN.carrier_name("zto"), "ZTO Express");
+        // An unknown carrier shows the code the merchant typed.
+        assert_eq!(ZH.carrier_name("deppon"), "deppon");
+        assert_eq!(ZH.actor("robot"), "未知");
+    }
+}

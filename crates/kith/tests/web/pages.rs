@@ -354,12 +354,20 @@ async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {
     let o = api_order(&t, &u, &order_id).await;
     assert_eq!(o["status"], "shipped");
     assert_eq!(o["tracking_no"], "SF1234567890");
+    let page = b.get(&order_path).await.expect(200);
+    assert!(page.has("SF1234567890"));
+    // The carrier by its name, not its code; who moved the order, in words.
+    assert!(page.has("顺丰速运"), "{}", page.body);
+    let console = owner.get(&console_order).await.expect(200);
     assert!(
-        b.get(&order_path)
-            .await
-            .expect(200)
-            .body
-            .contains("SF1234567890")
+        console.has("顺丰速运") && console.has("商家"),
+        "{}",
+        console.body
+    );
+    assert!(
+        !console.has(">staff ") && !console.has("buyer "),
+        "{}",
+        console.body
     );
     // The member confirms receipt on the order page.
     b.submit(&order_path, &format!("{order_path}/confirm"), &[])
