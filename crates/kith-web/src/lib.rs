@@ -201,9 +201,9 @@ fn form_pairs(q: &str) -> impl Iterator<Item = (String, String)> + '_ {
         .into_iter()
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+/// The value of the cookie `name` the request carries.
+pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -219,7 +219,7 @@ pub fn request_lang(parts: &Parts) -> Lang {
         .uri
         .query()
         .and_then(query_lang)
-        .or_else(|| cookie(parts, LANG_COOKIE).and_then(Lang::parse))
+        .or_else(|| cookie(&parts.headers, LANG_COOKIE).and_then(Lang::parse))
         .unwrap_or(Lang::Zh)
 }
 
@@ -435,6 +435,9 @@ impl IntoResponse for WebError {
                 AppError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
                 AppError::Conflict { .. } => (StatusCode::CONFLICT, e.to_string()),
                 AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                // A form that can show the challenge renders it itself; anywhere else
+                // (signing in right after a sign-up from a busy address) it is a 429.
+                AppError::ChallengeRequired(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
                 AppError::Store(kith_store::StoreError::Unavailable(_)) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily unavailable".to_owned(),

@@ -262,12 +262,12 @@ impl App {
                 return Ok(());
             }
         }
-        Err(AppError::ChallengeRequired(Box::new(challenge::issue(
+        Err(challenge::required(
             &key,
             Purpose::SignUp,
             challenge::BASE_MAXNUMBER,
             now,
-        ))))
+        ))
     }
 
     /// Creates an account directly (registration, and `kith admin create-admin`).
@@ -366,12 +366,7 @@ impl App {
                     };
                     if !solved {
                         let maxnumber = challenge::maxnumber_for(excess, max_login);
-                        return Err(AppError::ChallengeRequired(Box::new(challenge::issue(
-                            &hmac_key,
-                            Purpose::Login,
-                            maxnumber,
-                            now,
-                        ))));
+                        return Err(challenge::required(&hmac_key, Purpose::Login, maxnumber, now));
                     }
                 }
                 let attempt = c.query_one(

@@ -135,6 +135,11 @@ pub(crate) fn issue(key: &[u8], purpose: Purpose, maxnumber: u64, now_ms: i64) -
     }
 }
 
+/// The refusal that asks for a fresh challenge (429 `challenge-required` at the edge).
+pub(crate) fn required(key: &[u8], purpose: Purpose, maxnumber: u64, now_ms: i64) -> AppError {
+    AppError::ChallengeRequired(Box::new(issue(key, purpose, maxnumber, now_ms)))
+}
+
 /// Reads (or on first use creates) the server key inside the caller's transaction.
 fn key(c: &mut dyn Conn, now_ms: i64) -> AppResult<Vec<u8>> {
     let mut fresh = [0u8; 32];

@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::commerce::orders::{Address, CheckoutInput};
 use kith_app::money::sharing::{LinkKind, ShareLink};
-use kith_app::platform::accounts::Registration;
 use kith_app::platform::page::PageRequest;
 use kith_app::social::posts::{NewPost, PostPatch, Visibility};
 use kith_app::{AppError, Principal};
@@ -260,65 +259,30 @@ async fn register_page(State(s): State<Web>, c: Ctx, headers: HeaderMap) -> WebR
     Ok((device, render(&page)?).into_response())
 }
 
-#[derive(Deserialize)]
-pub(super) struct RegisterForm {
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    display_name: String,
-    #[serde(flatten)]
-    challenge: guard::ChallengeFields,
-}
-
 async fn register(
     State(s): State<Web>,
     c: Ctx,
     addr: kith_http::extract::ClientAddr,
     headers: HeaderMap,
-    CsrfForm(f): CsrfForm<RegisterForm>,
+    CsrfForm(f): CsrfForm<guard::SignUpFields>,
 ) -> WebResult<Response> {
-    let device = guard::device(&headers);
-    let solution = f.challenge.solution();
-    let input = Registration {
-        phone: Some(f.phone.clone()),
-        email: None,
-        password: f.password.clone(),
-        display_name: f.display_name.clone(),
-    };
-    let registered = match s
-        .app
-        .admit_sign_up(&addr.0, device.as_deref(), solution.as_ref())
-        .await
-    {
-        Ok(()) => s.app.register(input).await,
-        Err(e) => Err(e),
-    };
-    let (status, error, challenge) = match registered {
-        Ok(_) => {
-            let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
-            let ttl = s.app.config.session_ttl_secs;
-            return Ok((session_cookie(&s, &session.token, ttl), see("/")).into_response());
-        }
-        Err(AppError::ChallengeRequired(ch)) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            c.t.challenge_needed.to_owned(),
-            Some(*ch),
-        ),
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
-        }
-        Err(e) => return Err(e.into()),
+    let app = s.app.clone();
+    let done = guard::sign_up(&s, &c, &addr.0, &headers, &f, |input| async move {
+        app.register(input).await
+    })
+    .await?;
+    let refused = match done {
+        Ok(cookie) => return Ok((cookie, see("/")).into_response()),
+        Err(refused) => refused,
     };
     let page = pages::RegisterPage {
         c,
-        error: Some(error),
+        error: Some(refused.error),
         phone: f.phone,
         display_name: f.display_name,
-        challenge,
+        challenge: refused.challenge,
     };
-    Ok((status, render(&page)?).into_response())
+    Ok((refused.status, render(&page)?).into_response())
 }
 
 async fn logout(

@@ -343,15 +343,9 @@ pub(super) async fn share_join_page(
 
 #[derive(Deserialize)]
 pub(super) struct ShareJoinForm {
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    display_name: String,
     next: Option<String>,
     #[serde(flatten)]
-    challenge: super::guard::ChallengeFields,
+    fields: super::guard::SignUpFields,
 }
 
 /// Signs up through a share link: the new member is bound to the sharer and counted as
@@ -366,48 +360,25 @@ pub(super) async fn share_join(
 ) -> WebResult<Response> {
     let next = local(f.next.as_deref(), "/");
     let code = share_code(&code)?.to_owned();
-    let device = super::guard::device(&headers);
-    let solution = f.challenge.solution();
-    let input = Registration {
-        phone: Some(f.phone.clone()),
-        email: None,
-        password: f.password.clone(),
-        display_name: f.display_name.clone(),
-    };
-    let registered = match s
-        .app
-        .admit_sign_up(&addr.0, device.as_deref(), solution.as_ref())
-        .await
-    {
-        Ok(()) => s.app.register_via_share(input, &code).await,
-        Err(e) => Err(e),
-    };
-    let (status, error, challenge) = match registered {
-        Ok(_) => {
-            let session = s.app.login(&f.phone, &f.password, &addr.0).await?;
-            let ttl = s.app.config.session_ttl_secs;
-            return Ok((session_cookie(&s, &session.token, ttl), see(next)).into_response());
-        }
-        Err(AppError::ChallengeRequired(ch)) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            c.t.challenge_needed.to_owned(),
-            Some(*ch),
-        ),
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            (StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
-        }
-        Err(e) => return Err(e.into()),
+    let (app, link) = (s.app.clone(), code.clone());
+    let done = super::guard::sign_up(&s, &c, &addr.0, &headers, &f.fields, |input| async move {
+        app.register_via_share(input, &link).await
+    })
+    .await?;
+    let refused = match done {
+        Ok(cookie) => return Ok((cookie, see(next)).into_response()),
+        Err(refused) => refused,
     };
     let page = sp::ShareJoinPage {
         c,
         code,
         next,
-        error: Some(error),
-        phone: f.phone,
-        display_name: f.display_name,
-        challenge,
+        error: Some(refused.error),
+        phone: f.fields.phone,
+        display_name: f.fields.display_name,
+        challenge: refused.challenge,
     };
-    Ok((status, render(&page)?).into_response())
+    Ok((refused.status, render(&page)?).into_response())
 }
 
 /// A share code as it may appear in a link; anything else names no link.
