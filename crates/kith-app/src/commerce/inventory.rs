@@ -20,6 +20,10 @@ use crate::platform::ids::{new_id, parse_id};
 use crate::platform::page::{Direction, Page, PageRequest, encode_cursor};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
+/// The reason of every refusal for stock (a reservation that the location cannot cover),
+/// so a face can tell it from other conflicts without matching words.
+pub const NOT_ENOUGH_STOCK: &str = "not enough stock";
+
 /// The name of every merchant's default warehouse, created on first use.
 pub const DEFAULT_WAREHOUSE: &str = "主仓库";
 /// Store locations are named after their store with this prefix, so they cannot collide
@@ -305,7 +309,7 @@ pub fn reserve(
         args![qty, now, sku_id, location_id, merchant_id],
     )?;
     if n == 0 {
-        return Err(AppError::conflict("quantity", "not enough stock"));
+        return Err(AppError::conflict("quantity", NOT_ENOUGH_STOCK));
     }
     record_movement(
         c,

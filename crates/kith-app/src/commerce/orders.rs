@@ -511,7 +511,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
         inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
             |e| match e {
                 AppError::Conflict { .. } => {
-                    AppError::conflict(format!("items[{n}].quantity"), "not enough stock")
+                    AppError::conflict(format!("items[{n}].quantity"), inventory::NOT_ENOUGH_STOCK)
                 }
                 other => other,
             },

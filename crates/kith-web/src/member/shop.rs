@@ -223,7 +223,7 @@ pub(super) async fn checkout(
             field: Some(field),
             reason,
         }) if field == "items" || field.starts_with("items[") => {
-            let msg = if reason.contains("not enough stock") {
+            let msg = if reason == kith_app::commerce::inventory::NOT_ENOUGH_STOCK {
                 c.t.checkout_no_stock.to_owned()
             } else {
                 c.t.checkout_hold_limit
