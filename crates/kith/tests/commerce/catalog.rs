@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{TestApp, User, id};
 
 both_engines!(
     the_catalog_journey,
@@ -18,10 +18,6 @@ both_engines!(
 
 fn base(mid: &str) -> String {
     format!("/api/v1/merchants/{mid}")
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
 }
 
 async fn tier(t: &TestApp, owner: &User, mid: &str, code: &str, name: &str, rank: i64) {

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{SimpleShop, TestApp, User, address};
+use crate::harness::{SimpleShop, TestApp, User, address, id};
 
 both_engines!(
     a_group_fills_by_sharing_and_proceeds,
@@ -25,10 +25,6 @@ const HOUR: i64 = 3600;
 fn ends_in_days(t: &TestApp, days: i64) -> String {
     use kith_domain::Clock;
     kith_app::rfc3339(t.clock.now_ms() + days * 24 * HOUR * 1000)
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
 }
 
 /// A shop with a commission plan (L1 10 %, cap 30 %) and `stock` units of its one SKU.

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{TestApp, User, id};
 use kith_app::AppError;
 use kith_app::commerce::inventory;
 
@@ -19,10 +19,6 @@ both_engines!(
 
 fn base(mid: &str) -> String {
     format!("/api/v1/merchants/{mid}")
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
 }
 
 /// A product with one SKU at the merchant: the SKU's id.

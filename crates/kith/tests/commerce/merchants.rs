@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{TestApp, User, id};
 
 both_engines!(
     apply_review_and_approve,
@@ -41,10 +41,6 @@ async fn accept(t: &TestApp, who: &User, code: &Value) -> crate::harness::Resp {
         json!({ "code": code }),
     )
     .await
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
 }
 
 /// The ids of one page of `GET /api/v1/merchants?…` as an admin, and its next cursor.

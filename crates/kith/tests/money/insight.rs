@@ -8,7 +8,7 @@ use kith_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User, address};
+use crate::harness::{TestApp, User, address, id};
 use crate::worlds as sharing;
 
 both_engines!(
@@ -17,10 +17,6 @@ both_engines!(
     split_suggestion_of_two_circles,
     insight_is_for_the_merchants_staff,
 );
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
 
 /// A trading merchant's one active SKU, stocked: (owner, merchant, sku).
 async fn shop(t: &TestApp, name: &str) -> (User, String, String) {

@@ -8,7 +8,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{PASSWORD, TestApp, User, address, next_phone};
+use crate::harness::{PASSWORD, TestApp, User, address, id, next_phone};
 use crate::worlds::{small_png, upload};
 
 both_engines!(
@@ -17,10 +17,6 @@ both_engines!(
     one_member_cannot_hoard_stock_in_unpaid_orders,
     a_draft_sku_answers_like_an_unknown_one,
 );
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
 
 async fn a_used_up_invite_binds_no_referral(t: TestApp) {
     let (owner, mid) = t.approved_merchant("邀请码茶庄").await;

@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{Resp, TestApp, User};
+use crate::harness::{Resp, TestApp, User, id};
 
 both_engines!(
     create_join_leave_an_open_community,
@@ -35,10 +35,6 @@ async fn community(t: &TestApp, owner: &User, name: &str, policy: &str) -> Strin
     )
     .await;
     id(&c)
-}
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
 }
 
 async fn join(t: &TestApp, who: &User, cid: &str) -> Resp {

@@ -70,6 +70,11 @@ macro_rules! paste_tests {
     };
 }
 
+/// The `id` member of an answer.
+pub(crate) fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
 /// The test servers' flags as they are: no change.
 pub(crate) fn defaults(_: &mut ServeArgs) {}
 

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::TestApp;
+use crate::harness::{TestApp, id};
 use crate::web::Browser;
 use crate::worlds as sharing;
 
@@ -21,10 +21,6 @@ both_engines!(
     tiers_are_made_assigned_and_removed_through_the_console,
     admin_approves_and_rejects_withdrawals_through_the_page,
 );
-
-fn id(v: &Value) -> String {
-    v["id"].as_str().expect("id").to_owned()
-}
 
 /// An open community of the merchant, owned by its owner: its id.
 async fn community(t: &TestApp, s: &sharing::Shop, name: &str) -> String {
