@@ -390,19 +390,31 @@ impl App {
     ) -> AppResult<Order> {
         use crate::platform::limits::Action;
         let per_clerk = self.config.pickup_failures_per_clerk;
-        let per_store = per_clerk.saturating_mul(3);
-        self.rate_check(Action::PickupClerk, &who.account_id, per_clerk)
+        if per_clerk == 0 {
+            return self.redeem_pickup_once(who, store_id, code).await;
+        }
+        // Who is not the store's clerk is refused before anything is counted: they must
+        // not be able to use up the store's budget.
+        let (w, sid) = (who.clone(), store_id.to_owned());
+        self.db.read(move |c| require_clerk_of(c, &w, &sid)).await?;
+        // Every attempt is counted before it is made and given back unless its code was
+        // wrong: checking first and counting after would let a burst of concurrent guesses
+        // all pass the check before any of them is counted.
+        self.rate_take(Action::PickupClerk, &who.account_id, per_clerk)
             .await?;
-        self.rate_check(Action::PickupStore, store_id, per_store)
-            .await?;
-        let redeemed = self.redeem_pickup_once(who, store_id, code).await;
-        // Only a wrong code counts, never a refusal of who is asking: someone who is not
-        // the store's clerk must not be able to use up the store's budget.
-        if let Err(AppError::NotFound(UNKNOWN_CODE)) = &redeemed
-            && per_clerk > 0
+        if let Err(e) = self
+            .rate_take(Action::PickupStore, store_id, per_clerk.saturating_mul(3))
+            .await
         {
-            self.rate_hit(Action::PickupClerk, &who.account_id).await?;
-            self.rate_hit(Action::PickupStore, store_id).await?;
+            self.rate_forgive(Action::PickupClerk, &who.account_id)
+                .await?;
+            return Err(e);
+        }
+        let redeemed = self.redeem_pickup_once(who, store_id, code).await;
+        if !matches!(&redeemed, Err(AppError::NotFound(UNKNOWN_CODE))) {
+            self.rate_forgive(Action::PickupClerk, &who.account_id)
+                .await?;
+            self.rate_forgive(Action::PickupStore, store_id).await?;
         }
         redeemed
     }

@@ -115,14 +115,14 @@ impl MemberLimits {
         (i64::from(entry.1), entry.0)
     }
 
-    /// The hits `subject` has in its current window of `action`, and when it started.
-    fn peek(&self, action: Action, subject: &str, now_ms: i64) -> (i64, i64) {
-        let w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        match w.open.get(&(action, subject.to_owned())) {
-            Some((start, n)) if now_ms - *start < action.window_ms() && now_ms >= *start => {
-                (i64::from(*n), *start)
-            }
-            _ => (0, now_ms),
+    /// Gives back one hit of `action` by `subject` in its current window, if it has one.
+    fn forgive(&self, action: Action, subject: &str, now_ms: i64) {
+        let mut w = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((start, n)) = w.open.get_mut(&(action, subject.to_owned()))
+            && now_ms - *start < action.window_ms()
+            && now_ms >= *start
+        {
+            *n = n.saturating_sub(1);
         }
     }
 
@@ -162,54 +162,18 @@ pub(crate) fn hit_shared(
     Ok((row.int(0)?, row.int(1)?))
 }
 
-/// The hits `subject` has in its current window of `action` (and when it started),
-/// without counting one.
-fn peek_shared(
-    c: &mut dyn Conn,
-    action: Action,
-    subject: &str,
-    now_ms: i64,
-) -> AppResult<(i64, i64)> {
+/// Gives back one hit of `action` by `subject` in its current window of `rate_windows`.
+fn forgive_shared(c: &mut dyn Conn, action: Action, subject: &str, now_ms: i64) -> AppResult<()> {
     let stale = now_ms - action.window_ms();
-    let row = c.query_opt(
-        "SELECT hits, window_start FROM rate_windows WHERE action = $1 AND subject = $2
-           AND window_start > $3 AND window_start <= $4",
+    c.execute(
+        "UPDATE rate_windows SET hits = hits - 1 WHERE action = $1 AND subject = $2
+           AND window_start > $3 AND window_start <= $4 AND hits > 0",
         args![action.name(), subject, stale, now_ms],
     )?;
-    Ok(match row {
-        Some(r) => (r.int(0)?, r.int(1)?),
-        None => (0, now_ms),
-    })
+    Ok(())
 }
 
 impl App {
-    /// Refuses (429) when `subject` already has `limit` hits in its current window of
-    /// `action`, without counting one: for limits on failures, which are counted with
-    /// [`App::rate_hit`] only once an attempt has failed.
-    pub(crate) async fn rate_check(
-        &self,
-        action: Action,
-        subject: &str,
-        limit: u32,
-    ) -> AppResult<()> {
-        if limit == 0 {
-            return Ok(());
-        }
-        let now = self.now_ms();
-        let (hits, start) = if self.db.engine() == Engine::Sqlite {
-            self.limits.peek(action, subject, now)
-        } else {
-            let subject = subject.to_owned();
-            self.db
-                .read(move |c| peek_shared(c, action, &subject, now))
-                .await?
-        };
-        if hits >= i64::from(limit) {
-            return Err(retry_after(action, start, now));
-        }
-        Ok(())
-    }
-
     /// Counts one `action` by `who` against its configured limit.
     pub(crate) async fn rate_limit(&self, who: &Principal, action: Action) -> AppResult<()> {
         let limit = match action {
@@ -253,6 +217,22 @@ impl App {
         let subject = subject.to_owned();
         self.db
             .write(move |c| hit_shared(c, action, &subject, now))
+            .await
+    }
+
+    /// Gives back a hit counted by [`App::rate_take`] for an attempt that, once made,
+    /// turned out not to count (a limit on failures counts every attempt first, so a burst
+    /// of concurrent attempts cannot all pass a check before any is counted, and forgives
+    /// the ones that succeed).
+    pub(crate) async fn rate_forgive(&self, action: Action, subject: &str) -> AppResult<()> {
+        let now = self.now_ms();
+        if self.db.engine() == Engine::Sqlite {
+            self.limits.forgive(action, subject, now);
+            return Ok(());
+        }
+        let subject = subject.to_owned();
+        self.db
+            .write(move |c| forgive_shared(c, action, &subject, now))
             .await
     }
 

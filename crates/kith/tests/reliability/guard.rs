@@ -16,6 +16,7 @@ use crate::{both_engines, both_engines_with};
 both_engines!(
     anonymous_idempotency_keys_cost_nothing,
     pickup_code_guessing_is_throttled,
+    a_burst_of_concurrent_guesses_gets_the_limit_not_more,
     bidi_controls_are_dropped_from_names
 );
 both_engines_with!(behind_a_proxy; throttling_keys_on_the_forwarded_client);
@@ -361,6 +362,38 @@ async fn pickup_code_guessing_is_throttled(t: TestApp) {
     t.post(&redeem, Some(&guesser.token), guess(101))
         .await
         .problem(404, None);
+}
+
+/// Forty wrong codes sent at once by one clerk: ten are tried (404), the rest refused
+/// (429). Each attempt is counted before it is made, so a burst cannot slip past a check
+/// that all of its requests read before any of them was counted.
+async fn a_burst_of_concurrent_guesses_gets_the_limit_not_more(t: TestApp) {
+    let (owner, merchant) = t.approved_merchant("自提店").await;
+    let store = t.store(&owner, &merchant, "门店一").await;
+    let guesser = t.clerk(&owner, &merchant, &store).await;
+    let url = format!("{}/api/v1/clerk/stores/{store}/pickups/redeem", t.base);
+    let mut tasks = Vec::new();
+    for n in 0..40 {
+        let (client, url, token) = (t.client.clone(), url.clone(), guesser.token.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "code": format!("{:08}", 20_000_000 + n) }))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let tried = statuses.iter().filter(|s| **s == 404).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((tried, refused), (10, 30), "{statuses:?}");
 }
 
 /// Bidirectional controls cannot make one name read as another.
