@@ -729,6 +729,7 @@ pub static EN: Strings = Strings {
 
 pub mod console;
 pub mod group_buy;
+pub mod public;
 pub mod social;
 
 #[cfg(test)]

@@ -280,6 +280,19 @@ impl Ctx {
             .ok_or_else(|| WebError::Login(self.path.clone()))
     }
 
+    /// The login page, coming back to this page afterwards (not when this page is itself
+    /// a way in: the login and sign-up pages, or a share link's landing).
+    pub fn login_url(&self) -> String {
+        let way_in = ["/login", "/register", "/s/"]
+            .iter()
+            .any(|p| self.path.starts_with(p));
+        if way_in || self.path == "/" {
+            "/login".to_owned()
+        } else {
+            format!("/login?next={}", encode(&self.path))
+        }
+    }
+
     pub fn other_lang(&self) -> Lang {
         self.lang.other()
     }

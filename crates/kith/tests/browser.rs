@@ -281,8 +281,11 @@ async fn journeys_in_a_real_browser() {
     );
     d.errors.clear();
 
-    // A member logs in and reads the feed.
+    // A visitor sees what kith is and the open shops; a member logs in and reads the feed.
     d.go("/").await;
+    d.el("#home-register").await;
+    d.shot("home").await;
+    d.go("/login").await;
     d.el("#login").await;
     d.shot("login").await;
     d.login("13900000002").await;

@@ -298,16 +298,93 @@ pub(super) async fn follow_share(
         s.app.share_link_by_code(&code).await?
     };
     let to = shared_path(&link);
-    // Posts read without an account; products and communities need one: a visitor who
-    // is not signed in may sign up through the link (binding them to the sharer) or log in.
-    if who.is_none() && link.kind != LinkKind::Post {
-        return Ok(see(format!(
-            "/s/{}/join?next={}",
-            link.code,
-            crate::encode(&to)
-        )));
+    // Posts and products read without an account: a visitor reading a product through a
+    // link sees who shared it and is offered to sign up through it (binding them to the
+    // sharer) when they buy. Communities and groups need an account: the link's landing
+    // shows what was shared and asks the visitor to sign up through it or log in.
+    if who.is_none() {
+        match link.kind {
+            LinkKind::Post => {}
+            LinkKind::Product => return Ok(see(format!("{to}?via={}", link.code))),
+            LinkKind::Community | LinkKind::GroupBuy => {
+                return Ok(see(format!(
+                    "/s/{}/join?next={}",
+                    link.code,
+                    crate::encode(&to)
+                )));
+            }
+        }
     }
     Ok(see(to))
+}
+
+/// The share link `code` as the visitor reading `path` sees it — its code and the sharer's
+/// name —, when it is a live link to exactly that page (anything else shows no banner).
+pub(super) async fn shared_by(s: &Web, code: &str, path: &str) -> Option<(String, String)> {
+    let code = share_code(code).ok()?;
+    let link = s.app.share_link_by_code(code).await.ok()?;
+    if shared_path(&link) != path {
+        return None;
+    }
+    let sharer = s.app.profile(None, &link.sharer_id).await.ok()?;
+    Some((link.code, sharer.display_name))
+}
+
+/// What the link `code` shares, for its landing: the sharer, the thing, its price.
+async fn shared_preview(s: &Web, c: &Ctx, code: &str) -> Option<sp::SharedPreview> {
+    let link = s.app.share_link_by_code(code).await.ok()?;
+    let sharer = s
+        .app
+        .profile(None, &link.sharer_id)
+        .await
+        .ok()?
+        .display_name;
+    let p = c.t.public();
+    let preview = |title: String, price, image, note| sp::SharedPreview {
+        sharer: sharer.clone(),
+        title,
+        price,
+        image,
+        note,
+    };
+    match link.kind {
+        LinkKind::Product => {
+            let m = link.merchants.first()?;
+            let product = s
+                .app
+                .get_product(None, &m.merchant_id, &link.target_id)
+                .await
+                .ok()?;
+            let from = product.skus.iter().map(|s| s.list_price_fen).min();
+            Some(preview(
+                product.name,
+                from.map(|f| format!("{} {}", crate::pages::yuan(f), p.from_price)),
+                product.images.first().cloned(),
+                None,
+            ))
+        }
+        LinkKind::GroupBuy => {
+            let g = s.app.group(&link.target_id).await.ok()?;
+            Some(preview(
+                g.title,
+                Some(crate::pages::yuan(g.group_price_fen)),
+                None,
+                Some(format!(
+                    "{}{} · {} {}",
+                    g.size, p.group_of, p.seats_left, g.seats_left
+                )),
+            ))
+        }
+        LinkKind::Community => {
+            let cm = s.app.get_community(None, &link.target_id).await.ok()?;
+            Some(preview(cm.name, None, None, None))
+        }
+        LinkKind::Post => {
+            let post = s.app.get_post(None, &link.target_id).await.ok()?;
+            let title: String = post.body.chars().take(40).collect();
+            Some(preview(title, None, None, None))
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -328,6 +405,7 @@ pub(super) async fn share_join_page(
         return Ok(see(next));
     }
     let code = share_code(&code)?.to_owned();
+    let shared = shared_preview(&s, &c, &code).await;
     let page = sp::ShareJoinPage {
         c,
         code,
@@ -336,6 +414,7 @@ pub(super) async fn share_join_page(
         phone: String::new(),
         display_name: String::new(),
         challenge: None,
+        shared,
     };
     let device = super::guard::device_cookie(&headers, s.cfg.cookie_secure);
     Ok((device, render(&page)?).into_response())
@@ -369,10 +448,12 @@ pub(super) async fn share_join(
         Ok(cookie) => return Ok((cookie, see(next)).into_response()),
         Err(refused) => refused,
     };
+    let shared = shared_preview(&s, &c, &code).await;
     let page = sp::ShareJoinPage {
         c,
         code,
         next,
+        shared,
         error: Some(refused.error),
         phone: f.fields.phone,
         display_name: f.fields.display_name,

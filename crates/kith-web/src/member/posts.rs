@@ -10,7 +10,11 @@ pub(super) async fn feed(
     c: Ctx,
     Query(q): Query<CursorQuery>,
 ) -> WebResult<Response> {
-    let who = c.principal()?.clone();
+    // A visitor without an account is shown what kith is and the open shops, not a wall.
+    let Some(who) = c.viewer.as_ref().map(|v| v.principal.clone()) else {
+        let shops = s.app.trading_merchants().await?;
+        return Ok(render(&pages::HomePage { c, shops })?.into_response());
+    };
     let p = s.app.feed(&who, page(q.cursor.as_deref())?).await?;
     Ok(render(&pages::FeedPage {
         c,

@@ -6,36 +6,45 @@ use super::*;
 // --- shops, products, cart, checkout ------------------------------------------------------
 
 pub(super) async fn shops(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
-    c.principal()?;
     let shops = s.app.trading_merchants().await?;
     Ok(render(&pages::ShopsPage { c, shops })?.into_response())
 }
 
+/// A shop, readable without an account (a visitor sees list prices).
 pub(super) async fn shop(
     State(s): State<Web>,
     c: Ctx,
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
-    let who = c.principal()?.clone();
-    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let who = c.viewer.as_ref().map(|v| v.principal.clone());
+    let m = s.app.get_merchant(who.as_ref(), &mid).await?;
     let products = s
         .app
-        .list_products(Some(&who), &mid, Some("active"), PageRequest::first(100))
+        .list_products(who.as_ref(), &mid, Some("active"), PageRequest::first(100))
         .await?
         .items;
     Ok(render(&pages::ShopPage { c, m, products })?.into_response())
 }
 
+#[derive(Deserialize, Default)]
+pub(super) struct ProductQuery {
+    /// The share link a visitor came through (`/s/{code}` sends them here with it).
+    via: Option<String>,
+}
+
+/// A product, readable without an account: a visitor sees the list price, the reviews and
+/// a way to buy that asks them to sign in (or, arriving through a friend's link, to sign up
+/// through it); a member sees their tier's price and which friends bought it.
 pub(super) async fn product(
     State(s): State<Web>,
     c: Ctx,
     Path((mid, pid)): Path<(String, String)>,
+    Query(q): Query<ProductQuery>,
 ) -> WebResult<Response> {
-    let who = c.principal()?.clone();
-    let p = s.app.get_product(Some(&who), &mid, &pid).await?;
-    let m = s.app.get_merchant(Some(&who), &mid).await?;
-    let tier = s.app.my_tier(&who, &mid).await?.map(|t| t.tier_name);
-    let r = s.app.product_rating(Some(&who), &mid, &pid).await?;
+    let who = c.viewer.as_ref().map(|v| v.principal.clone());
+    let p = s.app.get_product(who.as_ref(), &mid, &pid).await?;
+    let m = s.app.get_merchant(who.as_ref(), &mid).await?;
+    let r = s.app.product_rating(who.as_ref(), &mid, &pid).await?;
     let rating = (r.count > 0).then(|| {
         format!(
             "{}.{:02} ({})",
@@ -44,36 +53,68 @@ pub(super) async fn product(
             r.count
         )
     });
-    // Why to trust it: friends who bought it, friends' reviews first.
-    let proof = s.app.social_proof(&who, &mid, &pid).await?;
-    let named: Vec<String> = proof
-        .friend_names
-        .iter()
-        .map(|f| f.display_name.clone())
-        .collect();
-    let summary = if c.lang == crate::i18n::Lang::Zh {
-        proof.summary.clone()
-    } else if proof.friends_bought == 1 {
-        "1 friend bought this".to_owned()
-    } else {
-        format!("{} friends bought this", proof.friends_bought)
+    let stars = |n: i64| "★".repeat(n.clamp(0, 5) as usize);
+    let (tier, social, reviews) = match &who {
+        Some(who) => {
+            let tier = s.app.my_tier(who, &mid).await?.map(|t| t.tier_name);
+            // Why to trust it: friends who bought it, friends' reviews first.
+            let proof = s.app.social_proof(who, &mid, &pid).await?;
+            let named: Vec<String> = proof
+                .friend_names
+                .iter()
+                .map(|f| f.display_name.clone())
+                .collect();
+            let summary = if c.lang == crate::i18n::Lang::Zh {
+                proof.summary.clone()
+            } else if proof.friends_bought == 1 {
+                "1 friend bought this".to_owned()
+            } else {
+                format!("{} friends bought this", proof.friends_bought)
+            };
+            let social = (proof.friends_bought > 0).then(|| (summary, named.join("、")));
+            let reviews = proof
+                .reviews
+                .into_iter()
+                .map(|r| (r.author.display_name, stars(r.rating), r.body, r.by_friend))
+                .collect();
+            (tier, social, reviews)
+        }
+        None => {
+            let reviews = s
+                .app
+                .product_reviews(None, &mid, &pid, PageRequest::first(20))
+                .await?
+                .items
+                .into_iter()
+                .map(|r| (r.author.display_name, stars(r.rating), r.body, false))
+                .collect();
+            (None, None, reviews)
+        }
     };
-    let social = (proof.friends_bought > 0).then(|| (summary, named.join("、")));
-    let reviews = proof
-        .reviews
-        .into_iter()
-        .map(|r| {
-            (
-                r.author.display_name,
-                "★".repeat(r.rating.clamp(0, 5) as usize),
-                r.body,
-                r.by_friend,
-            )
-        })
-        .collect();
+    let path = format!("/shops/{mid}/products/{pid}");
+    let invited = match (&who, q.via.as_deref()) {
+        (None, Some(code)) => super::money::shared_by(&s, code, &path).await,
+        _ => None,
+    };
+    let public_url = &s.app.config.public_url;
+    let from = p.skus.iter().map(|s| s.list_price_fen).min();
+    let og = pages::OpenGraph {
+        title: p.name.clone(),
+        description: match from {
+            Some(f) => format!("{} · {}", pages::yuan(f), m.name),
+            None => m.name.clone(),
+        },
+        image: p
+            .images
+            .first()
+            .map(|i| pages::OpenGraph::absolute(public_url, i)),
+        url: pages::OpenGraph::absolute(public_url, &path),
+    };
     Ok(render(&pages::ProductPage {
         c,
         p,
+        og,
+        invited,
         merchant_name: m.name,
         tier,
         rating,

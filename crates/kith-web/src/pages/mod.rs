@@ -207,6 +207,34 @@ pub struct ShopsPage {
     pub shops: Vec<ShopCard>,
 }
 
+/// What a pasted link previews as (Open Graph): absolute URLs, plain words.
+pub struct OpenGraph {
+    pub title: String,
+    pub description: String,
+    pub image: Option<String>,
+    pub url: String,
+}
+
+impl OpenGraph {
+    /// `path` made absolute against the server's public URL (`https://` URLs stay).
+    pub fn absolute(public_url: &str, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", public_url.trim_end_matches('/'))
+        } else {
+            path.to_owned()
+        }
+    }
+}
+
+/// The first page of a visitor who is not signed in: what kith is, the open shops, and the
+/// way in.
+#[derive(Template)]
+#[template(path = "member/home.html")]
+pub struct HomePage {
+    pub c: Ctx,
+    pub shops: Vec<ShopCard>,
+}
+
 #[derive(Template)]
 #[template(path = "member/shop.html")]
 pub struct ShopPage {
@@ -220,6 +248,10 @@ pub struct ShopPage {
 pub struct ProductPage {
     pub c: Ctx,
     pub p: Product,
+    /// The link preview (Open Graph) of this product.
+    pub og: OpenGraph,
+    /// For a visitor who came through a friend's share link: (its code, the sharer's name).
+    pub invited: Option<(String, String)>,
     pub merchant_name: String,
     /// The viewer's tier name at this merchant.
     pub tier: Option<String>,

@@ -94,6 +94,19 @@ pub struct ShareJoinPage {
     pub phone: String,
     pub display_name: String,
     pub challenge: Option<kith_app::platform::challenge::Challenge>,
+    /// Who shared what, shown above the form (none when the link's target is gone).
+    pub shared: Option<SharedPreview>,
+}
+
+/// What a share link shows a visitor before they sign up: who shared what, at what price.
+pub struct SharedPreview {
+    pub sharer: String,
+    pub title: String,
+    /// The price to show ("¥12.90 起", a group's price), when the thing has one.
+    pub price: Option<String>,
+    pub image: Option<String>,
+    /// A line under the title ("3 人团 · 还差 1"), when there is one.
+    pub note: Option<String>,
 }
 
 /// `url` as a QR code in inline SVG: one unit per module, a 4-module quiet zone, scaled

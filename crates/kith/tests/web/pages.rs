@@ -552,8 +552,8 @@ async fn pages_enforce_who_may_see_what(t: TestApp) {
     }
     // Anonymous: pages that need a login send to it, coming back afterwards.
     let mut anon = Browser::new(&t);
-    let p = anon.get("/").await.expect(303);
-    assert_eq!(p.location(), "/login?next=%2F");
+    let p = anon.get("/orders").await.expect(303);
+    assert_eq!(p.location(), "/login?next=%2Forders");
     let p = anon.get("/console").await.expect(303);
     assert_eq!(p.location(), "/login?next=%2Fconsole");
     // After login the member goes back where they wanted; an off-site `next` is ignored.

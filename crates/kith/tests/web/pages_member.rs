@@ -277,13 +277,21 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
     assert_ne!(drawn, expected_modules(&format!("{url}x")));
     assert!(page.has(&format!("href=\"{product_page}\"")));
 
-    // An anonymous visitor lands: the visit is counted, and since a product needs an
-    // account, on to signing up through the link (or logging in) before the product.
+    // An anonymous visitor lands: the visit is counted, and they read the product with
+    // who shared it, offered to sign up through the link (or log in) to buy.
     let mut anon = Browser::new(&t);
     let p = anon.get(&format!("/s/{code}")).await.expect(303);
-    let join = format!("/s/{code}/join?next={}", product_page.replace('/', "%2F"));
-    assert_eq!(p.location(), join);
+    assert_eq!(p.location(), format!("{product_page}?via={code}"));
     assert_eq!(funnel(&t, &a).await[0]["visits"], 1);
+    let join = format!("/s/{code}/join?next={}", product_page.replace('/', "%2F"));
+    let read = anon.get(&p.location()).await.expect(200);
+    assert!(
+        read.has("id=\"shared-by\"") && read.has("分享达人"),
+        "{}",
+        read.body
+    );
+    assert!(read.has(&format!("href=\"{join}\"")), "{}", read.body);
+    assert!(read.has(&format!("href=\"/login?next=/s/{code}\"")));
     // A signed-in visitor lands, and is bound to the sharer at the shop.
     let b = t.register_member("朋友").await;
     let mut bb = Browser::login_user(&t, &b).await;
@@ -309,10 +317,13 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
     let mut newcomer = Browser::new(&t);
     let landing = newcomer.get(&join).await.expect(200);
     assert!(landing.has(&format!("action=\"/s/{code}/join\"")));
-    assert!(landing.has(&format!(
-        "href=\"/login?next={}\"",
-        product_page.replace('/', "%2F")
-    )));
+    assert!(landing.has(&format!("href=\"/login?next=%2Fs%2F{code}\"")));
+    // The landing shows what was shared and by whom.
+    assert!(
+        landing.has("id=\"shared-preview\"") && landing.has("分享达人"),
+        "{}",
+        landing.body
+    );
     let phone = crate::harness::next_phone();
     let p = newcomer
         .post(
