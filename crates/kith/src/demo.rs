@@ -875,7 +875,7 @@ async fn social(
 }
 
 /// Products with one SKU each (name, description, code, spec, list price, shareholder
-/// price), active, with stock in every location of the merchant. Returns the product ids
+/// price) and a picture drawn for each, active, with stock in every location of the merchant. Returns the product ids
 /// and the SKU ids.
 async fn catalog(
     app: &App,
@@ -887,11 +887,16 @@ async fn catalog(
     let mut products = Vec::new();
     let mut skus = Vec::new();
     for (name, desc, code, spec, list, shareholder) in items {
+        // A picture drawn for the product, uploaded by the owner like any product photo.
+        let picture = app
+            .upload_media(owner, crate::demo_pictures::product_png(code))
+            .await
+            .map_err(e)?;
         let input = ProductInput {
             name: Some((*name).into()),
             description: Some((*desc).into()),
             category_id: None,
-            images: None,
+            images: Some(vec![format!("/media/{}", picture.id)]),
         };
         let p = app
             .create_product(owner, merchant_id, input)

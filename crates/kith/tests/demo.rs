@@ -59,6 +59,25 @@ async fn demo_world_shares_money_in_every_state(t: TestApp) {
         .as_str()
         .expect("merchant id")
         .to_owned();
+    // Every product of the shop has a picture the demo drew, served as an image.
+    let products = t
+        .get(&format!("/api/v1/merchants/{mid}/products"), None)
+        .await
+        .expect(200);
+    let products = products["items"].as_array().expect("products");
+    assert!(!products.is_empty());
+    for p in products {
+        let img = p["images"][0].as_str().expect("a picture");
+        assert!(img.starts_with("/media/"), "{img}");
+        let r = t
+            .client
+            .get(format!("{}{img}", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "image/png");
+    }
     let plan = t
         .get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
         .await

@@ -20,6 +20,8 @@ pub struct CartItem {
     pub unit_price_fen: i64,
     /// False when the product was archived since it was added.
     pub available: bool,
+    /// The product's main picture, small (`null` when it has none).
+    pub image: Option<String>,
 }
 
 /// Most distinct SKUs in one cart.
@@ -50,6 +52,7 @@ fn cart(c: &mut dyn Conn, account_id: &str, merchant_id: &str) -> AppResult<Vec<
                     sku_code: sku.code,
                     unit_price_fen: unit.get(),
                     available: true,
+                    image: sku.image,
                 });
             }
             Err(AppError::Conflict { .. }) => {
@@ -60,6 +63,7 @@ fn cart(c: &mut dyn Conn, account_id: &str, merchant_id: &str) -> AppResult<Vec<
                     sku_code: String::new(),
                     unit_price_fen: 0,
                     available: false,
+                    image: None,
                 });
             }
             Err(e) => return Err(e),

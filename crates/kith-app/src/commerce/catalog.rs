@@ -162,6 +162,18 @@ pub struct SkuForCheckout {
     pub list_price_fen: i64,
     /// (tier code, price) for every tier this SKU has a price for.
     pub tier_prices: Vec<(String, i64)>,
+    /// The product's main picture, small: its thumbnail when it is kith's own media.
+    pub image: Option<String>,
+}
+
+/// The small version of a product image: `/media/{id}` → `/media/{id}/thumb`; an outside
+/// URL (or a thumbnail already) as it is.
+pub fn thumbnail(image: &str) -> String {
+    if image.starts_with("/media/") && !image.ends_with("/thumb") {
+        format!("{image}/thumb")
+    } else {
+        image.to_owned()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -642,7 +654,7 @@ pub fn sku_for_checkout(
     let merchant_id = parse_id(merchant_id).ok_or(AppError::NotFound("sku"))?;
     let r = c
         .query_opt(
-            "SELECT s.id, s.product_id, p.name, s.code, s.attrs, s.list_price_fen, p.status
+            "SELECT s.id, s.product_id, p.name, s.code, s.attrs, s.list_price_fen, p.status, p.images
              FROM skus s JOIN products p ON p.id = s.product_id
              WHERE s.id = $1 AND s.merchant_id = $2",
             args![&sku_id, &merchant_id],
@@ -672,6 +684,10 @@ pub fn sku_for_checkout(
         attrs_json: to_json(&attrs)?,
         list_price_fen: r.int(5)?,
         tier_prices,
+        image: serde_json::from_str::<Vec<String>>(&r.text(7)?)
+            .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
+            .first()
+            .map(|i| thumbnail(i)),
     })
 }
 

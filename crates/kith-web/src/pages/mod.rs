@@ -66,6 +66,11 @@ pub mod filters {
         Ok(super::yuan(v.fen()))
     }
 
+    /// A product image's small version (`/media/{id}` → its thumbnail).
+    pub fn thumb(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(kith_app::commerce::catalog::thumbnail(v.as_ref()))
+    }
+
     /// An RFC 3339 time in Beijing time, to the minute: `2026-11-22T16:05:09.123Z` →
     /// `2026-11-23 00:05`.
     pub fn day(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
