@@ -34,6 +34,7 @@
 //! case's. A page that needs a listing the API lacks gets a read-only method in
 //! `kith_app::commerce::browse`.
 
+pub mod assets;
 pub mod charts;
 pub mod console;
 pub mod group_buy;
@@ -92,11 +93,8 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         cfg: Arc::new(cfg),
     };
     Router::new()
-        .route("/static/htmx.min.js", get(htmx_js))
-        .route("/static/challenge.js", get(challenge_js))
-        .route("/static/kith.css", get(kith_css))
-        .route("/static/icon.svg", get(icon))
-        .route("/favicon.ico", get(icon))
+        .route("/static/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .merge(member::routes())
         .merge(console::routes())
         .merge(staff::routes())
@@ -127,51 +125,6 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .with_state(state)
-}
-
-const HTMX_JS: &str = include_str!("../static/htmx.min.js");
-const CHALLENGE_JS: &str = include_str!("../static/challenge.js");
-const KITH_CSS: &str = include_str!("../static/kith.css");
-const ICON_SVG: &str = include_str!("../static/icon.svg");
-
-async fn icon() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        ICON_SVG,
-    )
-}
-
-async fn htmx_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        HTMX_JS,
-    )
-}
-
-async fn challenge_js() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        CHALLENGE_JS,
-    )
-}
-
-async fn kith_css() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=3600"),
-        ],
-        KITH_CSS,
-    )
 }
 
 /// `?lang=en` on any page remembers the choice in a cookie.
@@ -291,6 +244,11 @@ impl Ctx {
         } else {
             format!("/login?next={}", encode(&self.path))
         }
+    }
+
+    /// The URL of the static file `name`, content-hashed so it can be cached for a year.
+    pub fn asset(&self, name: &str) -> String {
+        assets::url(name)
     }
 
     pub fn other_lang(&self) -> Lang {
@@ -467,6 +425,7 @@ impl IntoResponse for WebError {
         let page = pages::ErrorPage {
             status: status.as_u16(),
             detail,
+            css: assets::url("kith.css"),
         };
         match askama::Template::render(&page) {
             Ok(html) => (status, Html(html)).into_response(),
@@ -491,6 +450,7 @@ pub async fn not_found(req: Request) -> Response {
     let page = pages::ErrorPage {
         status: 404,
         detail: "页面不存在，可能已被删除或链接有误 · This page does not exist".to_owned(),
+        css: assets::url("kith.css"),
     };
     match askama::Template::render(&page) {
         Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),

@@ -152,6 +152,8 @@ pub fn parse_int(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
 pub struct ErrorPage {
     pub status: u16,
     pub detail: String,
+    /// The stylesheet's URL ([`crate::assets::url`]).
+    pub css: String,
 }
 
 #[derive(Template)]

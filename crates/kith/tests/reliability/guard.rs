@@ -176,7 +176,7 @@ async fn sign_up_floods_meet_a_challenge_then_a_cap(t: TestApp) {
         html.contains(&format!("value=\"{phone}\"")),
         "typed phone kept"
     );
-    assert!(html.contains("/static/challenge.js"));
+    assert!(html.contains("/static/challenge.") && html.contains(".js\" defer"));
     let field = |name: &str| {
         let at = html
             .find(&format!("name=\"{name}\" value=\""))

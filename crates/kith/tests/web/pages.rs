@@ -640,6 +640,58 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
     );
     assert!(js.body.contains("htmx"));
     b.get("/static/kith.css").await.expect(200);
+    // Pages link the static files by a content-hashed name, served compressed and cached
+    // for a year; the plain name is cached briefly; a revalidation answers 304.
+    let page = b.get("/login").await.expect(200);
+    let at = page
+        .body
+        .find("/static/kith.")
+        .expect("the stylesheet's link");
+    let css = page.body[at..].split('"').next().unwrap().to_owned();
+    assert!(
+        css.ends_with(".css") && css.len() == "/static/kith..css".len() + 10,
+        "{css}"
+    );
+    let get = |path: &str, enc: &str| {
+        t.client
+            .get(format!("{}{path}", t.base))
+            .header("accept-encoding", enc)
+            .send()
+    };
+    let plain = get(&css, "identity").await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    let etag = plain.headers()["etag"].clone();
+    let plain = plain.bytes().await.unwrap();
+    let zipped = get(&css, "br, gzip").await.unwrap();
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "Accept-Encoding");
+    let zipped = zipped.bytes().await.unwrap();
+    assert_eq!(&zipped[..2], &[0x1f, 0x8b], "a gzip stream");
+    assert!(
+        zipped.len() * 2 < plain.len(),
+        "{} of {}",
+        zipped.len(),
+        plain.len()
+    );
+    let again = t
+        .client
+        .get(format!("{}{css}", t.base))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let short = get("/static/kith.css", "identity").await.unwrap();
+    assert_eq!(short.headers()["cache-control"], "public, max-age=3600");
+    assert_eq!(short.bytes().await.unwrap(), plain);
+    let stale = get("/static/kith.0000000000.css", "identity")
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 404);
     // An unknown page is the error page in the page's words (checked at the top).
     assert!(b.get("/no-such-page").await.expect(404).has("页面不存在"));
 }
