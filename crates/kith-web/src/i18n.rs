@@ -728,6 +728,7 @@ pub static EN: Strings = Strings {
 };
 
 pub mod console;
+pub mod flash;
 pub mod group_buy;
 pub mod public;
 pub mod social;

@@ -246,6 +246,24 @@ impl Ctx {
         }
     }
 
+    /// `aria-current="page"` for the navigation link to `href` when this page is it (or,
+    /// for a section's link, one of its pages), else nothing.
+    pub fn current(&self, href: impl AsRef<str>, section: bool) -> &'static str {
+        let path = self.path.split('?').next().unwrap_or("/");
+        let href = href.as_ref();
+        let here = path == href
+            || (section && path.starts_with(href) && path[href.len()..].starts_with('/'));
+        if here { "page" } else { "false" }
+    }
+
+    /// The one-line confirmation of the action that redirected here (`?done=<what>`).
+    pub fn flash(&self) -> Option<&'static str> {
+        let (_, q) = self.path.split_once('?')?;
+        form_pairs(q)
+            .find(|(k, _)| k == "done")
+            .and_then(|(_, v)| self.t.done(&v))
+    }
+
     /// The URL of the static file `name`, content-hashed so it can be cached for a year.
     pub fn asset(&self, name: &str) -> String {
         assets::url(name)

@@ -362,12 +362,18 @@ async fn journeys_in_a_real_browser() {
     d.go("/console").await;
     d.until_text("h1", "茅台镇酱香酒坊").await;
     d.shot("console-dashboard").await;
+    // At a desk: the sections down the side, the orders as a table.
+    d.c.set_window_size(1440, 900).await.expect("desk-sized window");
     d.click("a[href^='/console/'][href$='/orders']").await;
+    d.el("#orders-table").await;
+    d.shot("console-orders-desk").await;
     d.click(&format!("a[href$='/orders/{order_id}']")).await;
     d.fill("#tracking_no", "SF2026112201").await;
     d.click("#ship").await;
     d.until_text("#order-status", "已发货").await;
+    d.until_text("#flash", "已发货").await;
     d.shot("console-shipped").await;
+    d.c.set_window_size(412, 915).await.expect("phone-sized window");
     d.logout().await;
 
     // The clerk redeems the pickup code at the counter.
@@ -384,7 +390,11 @@ async fn journeys_in_a_real_browser() {
     d.go("/admin").await;
     d.until_text(".application", "山野茶舍").await;
     d.shot("admin-applications").await;
+    // Approving is two steps: the button opens a confirmation, its button approves.
     d.click(".application .approve").await;
+    d.shot("admin-confirm").await;
+    d.click(".application .confirm-approve").await;
+    d.until_text("#flash", "已批准").await;
     d.until_text(".approved-merchant", "山野茶舍").await;
     d.shot("admin-approved").await;
 
@@ -524,6 +534,7 @@ async fn journeys_in_a_real_browser() {
     d.until_text(".withdrawal", "张一诺").await;
     d.shot("admin-withdrawals").await;
     d.click(".withdrawal .approve").await;
+    d.click(".withdrawal .confirm-approve").await;
     d.el("#no-withdrawals").await;
     d.shot("admin-withdrawal-approved").await;
 

@@ -664,7 +664,7 @@ pub(super) async fn create_tier(
     s.app
         .create_tier(c.principal()?, &mid, f.code.trim(), &f.name, rank)
         .await?;
-    Ok(see(format!("/console/{mid}/tiers")))
+    Ok(see(format!("/console/{mid}/tiers?done=created")))
 }
 
 pub(super) async fn update_tier(
@@ -678,7 +678,7 @@ pub(super) async fn update_tier(
     s.app
         .update_tier(c.principal()?, &mid, &tid, name, rank)
         .await?;
-    Ok(see(format!("/console/{mid}/tiers")))
+    Ok(see(format!("/console/{mid}/tiers?done=saved")))
 }
 
 pub(super) async fn delete_tier(
@@ -688,7 +688,7 @@ pub(super) async fn delete_tier(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     s.app.delete_tier(c.principal()?, &mid, &tid).await?;
-    Ok(see(format!("/console/{mid}/tiers")))
+    Ok(see(format!("/console/{mid}/tiers?done=deleted")))
 }
 
 #[derive(Deserialize)]
@@ -709,7 +709,7 @@ pub(super) async fn assign_tier(
     s.app
         .assign_tier(c.principal()?, &mid, f.account_id.trim(), code)
         .await?;
-    Ok(see(format!("/console/{mid}/tiers")))
+    Ok(see(format!("/console/{mid}/tiers?done=saved")))
 }
 
 #[derive(Template)]

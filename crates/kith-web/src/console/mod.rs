@@ -25,6 +25,7 @@ use crate::charts::{self, Datum, Svg};
 use crate::pages::{self, Empty, Shop, opt_int, parse_int, parse_percent, parse_yuan};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
+mod export;
 mod growth;
 
 pub(crate) use growth::Split;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/products/{pid}/prices", post(tier_price))
         .route("/console/{mid}/products/{pid}/stock", post(adjust_stock))
         .route("/console/{mid}/orders", get(orders))
+        .route("/console/{mid}/orders.csv", get(export::orders_csv))
         .route("/console/{mid}/orders/{oid}", get(order))
         .route("/console/{mid}/orders/{oid}/ship", post(ship))
         .route("/console/{mid}/orders/{oid}/ready", post(ready))
@@ -178,7 +180,7 @@ pub(super) async fn enable_webhook(
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
     kith_app::events::webhooks::enable_endpoint(&s.app, &who, &mid, &eid).await?;
-    Ok(see(format!("/console/{mid}")))
+    Ok(see(format!("/console/{mid}?done=enabled")))
 }
 
 pub(super) async fn products(
@@ -221,7 +223,10 @@ pub(super) async fn create_product(
             },
         )
         .await?;
-    Ok(see(format!("/console/{mid}/products/{}", p.id)))
+    Ok(see(format!(
+        "/console/{mid}/products/{}?done=created",
+        p.id
+    )))
 }
 
 pub(super) async fn product(
@@ -292,7 +297,7 @@ pub(super) async fn add_sku(
             },
         )
         .await?;
-    Ok(see(format!("/console/{mid}/products/{pid}")))
+    Ok(see(format!("/console/{mid}/products/{pid}?done=created")))
 }
 
 #[derive(Deserialize)]
@@ -310,7 +315,7 @@ pub(super) async fn product_status(
     s.app
         .set_product_status(c.principal()?, &mid, &pid, &f.status)
         .await?;
-    Ok(see(format!("/console/{mid}/products/{pid}")))
+    Ok(see(format!("/console/{mid}/products/{pid}?done=saved")))
 }
 
 #[derive(Deserialize)]
@@ -333,7 +338,7 @@ pub(super) async fn tier_price(
     s.app
         .set_tier_price(c.principal()?, &mid, &f.sku_id, &f.tier, price)
         .await?;
-    Ok(see(format!("/console/{mid}/products/{pid}")))
+    Ok(see(format!("/console/{mid}/products/{pid}?done=saved")))
 }
 
 #[derive(Deserialize)]
@@ -365,7 +370,7 @@ pub(super) async fn adjust_stock(
             },
         )
         .await?;
-    Ok(see(format!("/console/{mid}/products/{pid}")))
+    Ok(see(format!("/console/{mid}/products/{pid}?done=saved")))
 }
 
 #[derive(Deserialize, Default)]
@@ -454,7 +459,7 @@ pub(super) async fn ship(
     s.app
         .ship_order(c.principal()?, &mid, &oid, &f.carrier, &f.tracking_no)
         .await?;
-    Ok(see(format!("/console/{mid}/orders/{oid}")))
+    Ok(see(format!("/console/{mid}/orders/{oid}?done=shipped")))
 }
 
 pub(super) async fn ready(
@@ -466,7 +471,7 @@ pub(super) async fn ready(
     s.app
         .mark_ready_for_pickup(c.principal()?, &mid, &oid)
         .await?;
-    Ok(see(format!("/console/{mid}/orders/{oid}")))
+    Ok(see(format!("/console/{mid}/orders/{oid}?done=ready")))
 }
 
 #[derive(Deserialize)]
@@ -484,7 +489,7 @@ pub(super) async fn refund(
     s.app
         .refund_order(c.principal()?, &mid, &oid, None, &f.reason)
         .await?;
-    Ok(see(format!("/console/{mid}/orders/{oid}")))
+    Ok(see(format!("/console/{mid}/orders/{oid}?done=refunded")))
 }
 
 pub(super) async fn stores(
@@ -576,7 +581,7 @@ pub(super) async fn create_store(
             },
         )
         .await?;
-    Ok(see(format!("/console/{mid}/stores")))
+    Ok(see(format!("/console/{mid}/stores?done=created")))
 }
 
 pub(super) async fn invite_clerk(

@@ -661,7 +661,7 @@ async fn end_campaign(
         return Err(AppError::NotFound("group-buy campaign").into());
     }
     s.app.end_group_campaign(&who, &cid).await?;
-    Ok(see(format!("/console/{mid}/group-buys")))
+    Ok(see(format!("/console/{mid}/group-buys?done=ended")))
 }
 
 #[cfg(test)]

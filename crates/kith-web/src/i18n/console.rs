@@ -5,6 +5,13 @@
 use super::{Strings, ZH};
 
 pub struct Console {
+    pub export_csv: &'static str,
+    pub filter_status: &'static str,
+    pub placed_at: &'static str,
+    pub goods: &'static str,
+    pub recipient: &'static str,
+    pub delivery: &'static str,
+    pub refunded: &'static str,
     pub insight: &'static str,
     pub commissions: &'static str,
     pub tiers: &'static str,
@@ -120,6 +127,13 @@ pub struct Console {
 }
 
 pub static CONSOLE_ZH: Console = Console {
+    export_csv: "导出 CSV",
+    filter_status: "按状态筛选",
+    placed_at: "下单时间",
+    goods: "商品",
+    recipient: "收货人",
+    delivery: "配送",
+    refunded: "已退",
     insight: "数据分析",
     commissions: "分佣方案",
     tiers: "会员等级",
@@ -235,6 +249,13 @@ pub static CONSOLE_ZH: Console = Console {
 };
 
 pub static CONSOLE_EN: Console = Console {
+    export_csv: "Export CSV",
+    filter_status: "Filter by status",
+    placed_at: "Placed",
+    goods: "Goods",
+    recipient: "Recipient",
+    delivery: "Delivery",
+    refunded: "refunded",
     insight: "Insight",
     commissions: "Commission plan",
     tiers: "Tiers",

@@ -357,6 +357,17 @@ pub struct Shop {
     pub name: String,
 }
 
+impl Shop {
+    /// The console page `section` of this shop (`""` for its dashboard).
+    pub fn href(&self, section: &str) -> String {
+        if section.is_empty() {
+            format!("/console/{}", self.id)
+        } else {
+            format!("/console/{}/{section}", self.id)
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/home.html")]
 pub struct ConsoleHome {

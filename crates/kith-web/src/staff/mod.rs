@@ -117,7 +117,7 @@ async fn approve(
     s.app
         .decide_merchant(c.principal()?, &mid, true, None)
         .await?;
-    Ok(see("/admin"))
+    Ok(see("/admin?done=approved"))
 }
 
 #[derive(Deserialize)]
@@ -134,7 +134,7 @@ async fn reject(
     s.app
         .decide_merchant(c.principal()?, &mid, false, f.reason)
         .await?;
-    Ok(see("/admin"))
+    Ok(see("/admin?done=rejected"))
 }
 
 async fn approve_withdrawal(
@@ -144,7 +144,7 @@ async fn approve_withdrawal(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     s.app.approve_withdrawal(c.principal()?, &wid).await?;
-    Ok(see("/admin"))
+    Ok(see("/admin?done=approved"))
 }
 
 #[derive(Deserialize)]
@@ -162,5 +162,5 @@ async fn reject_withdrawal(
     s.app
         .reject_withdrawal(c.principal()?, &wid, &f.reason)
         .await?;
-    Ok(see("/admin"))
+    Ok(see("/admin?done=rejected"))
 }

@@ -17,6 +17,7 @@ mod worlds;
 mod pages;
 mod pages_abuse;
 mod pages_console;
+mod pages_console_desk;
 mod pages_group_buy;
 mod pages_member;
 mod pages_public;

@@ -711,7 +711,13 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         )
         .await
         .expect(303);
-    let product_page = p.location();
+    // The product's page, saying it was created.
+    let (product_page, done) = p
+        .location()
+        .split_once('?')
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        .unwrap();
+    assert_eq!(done, "done=created");
     let pid = product_page.rsplit('/').next().unwrap().to_owned();
     owner
         .submit(

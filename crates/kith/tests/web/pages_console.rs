@@ -674,12 +674,12 @@ async fn admin_approves_and_rejects_withdrawals_through_the_page(t: TestApp) {
         )
         .await
         .expect(303);
-    assert_eq!(r.location(), "/admin");
+    assert_eq!(r.location(), "/admin?done=rejected");
     let ap = a
         .submit("/admin", &format!("/admin/withdrawals/{w2}/approve"), &[])
         .await
         .expect(303);
-    assert_eq!(ap.location(), "/admin");
+    assert_eq!(ap.location(), "/admin?done=approved");
     // Deciding twice is a conflict.
     a.submit("/admin", &format!("/admin/withdrawals/{w2}/approve"), &[])
         .await

@@ -594,7 +594,10 @@ async fn the_console_starts_and_ends_campaigns(t: TestApp) {
         )
         .await
         .expect(303);
-    assert_eq!(ended.location(), format!("/console/{mid}/group-buys"));
+    assert_eq!(
+        ended.location(),
+        format!("/console/{mid}/group-buys?done=ended")
+    );
     let k = t
         .get(&format!("/api/v1/group-campaigns/{cid}"), None)
         .await

@@ -1,0 +1,73 @@
+//! What a page says after an action redirected to it (`?done=<what>`), in one line: the
+//! console and the admin pages confirm every change this way.
+
+use super::{Strings, ZH};
+
+impl Strings {
+    /// The confirmation for `?done=<key>`, or `None` for a key no action sends.
+    pub fn done(&self, key: &str) -> Option<&'static str> {
+        let (zh, en) = match key {
+            "saved" => ("已保存", "Saved"),
+            "created" => ("已创建", "Created"),
+            "deleted" => ("已删除", "Deleted"),
+            "shipped" => (
+                "已发货，买家会看到物流单号",
+                "Shipped; the buyer sees the tracking number",
+            ),
+            "ready" => (
+                "已备货，买家可凭提货码到店自提",
+                "Ready; the buyer can pick it up with their code",
+            ),
+            "refunded" => (
+                "退款已提交，款项按原路退回",
+                "Refunded to where the money came from",
+            ),
+            "approved" => ("已批准", "Approved"),
+            "rejected" => ("已驳回", "Rejected"),
+            "ended" => ("活动已结束", "Campaign ended"),
+            "enabled" => ("已重新启用", "Enabled again"),
+            _ => return None,
+        };
+        Some(if std::ptr::eq(self, &ZH) { zh } else { en })
+    }
+}
+
+/// The words of a confirmation step (`<details class="confirm">`: the action opens it, a
+/// second button inside does it), so no refund, deletion, approval or end happens on one
+/// stray click — without JavaScript.
+pub struct Confirm {
+    pub sure: &'static str,
+    pub confirm_refund: &'static str,
+    pub confirm_delete: &'static str,
+    pub confirm_approve: &'static str,
+    pub confirm_reject: &'static str,
+    pub confirm_end: &'static str,
+}
+
+impl Strings {
+    pub fn confirm(&self) -> &'static Confirm {
+        if std::ptr::eq(self, &ZH) {
+            &CONFIRM_ZH
+        } else {
+            &CONFIRM_EN
+        }
+    }
+}
+
+static CONFIRM_ZH: Confirm = Confirm {
+    sure: "确定吗？此操作无法撤销。",
+    confirm_refund: "确认退款",
+    confirm_delete: "确认删除",
+    confirm_approve: "确认批准",
+    confirm_reject: "确认驳回",
+    confirm_end: "确认结束",
+};
+
+static CONFIRM_EN: Confirm = Confirm {
+    sure: "Are you sure? This cannot be undone.",
+    confirm_refund: "Refund now",
+    confirm_delete: "Delete now",
+    confirm_approve: "Approve now",
+    confirm_reject: "Reject now",
+    confirm_end: "End now",
+};

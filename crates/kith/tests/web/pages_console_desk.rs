@@ -1,0 +1,125 @@
+//! The console as a merchant at a desk uses it (issue 18), on both engines: the shop's
+//! sections down the side with the current one marked, orders as a table, the orders as a
+//! CSV file for a spreadsheet (staff only), a refund that asks to be confirmed and a line
+//! that says it was done.
+
+use crate::both_engines;
+use crate::harness::TestApp;
+use crate::web::Browser;
+use crate::worlds::{buy, shop, standard_plan};
+
+both_engines!(orders_table_csv_export_confirmation_and_flash);
+
+async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
+    let s = shop(&t, standard_plan()).await;
+    let buyer = t.register_member("买茶的人").await;
+    let o = buy(&t, &s, &buyer, 2).await;
+    let oid = o["id"].as_str().unwrap().to_owned();
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+    let orders = format!("/console/{}/orders", s.merchant);
+
+    // The orders as a table; the side navigation marks where the merchant is.
+    let page = owner.get(&orders).await.expect(200);
+    assert!(
+        page.has("id=\"orders-table\"") && page.has("高山红茶 ×2"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.has(&format!("href=\"{orders}\" aria-current=\"page\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.has(&format!(
+        "href=\"/console/{}/products\" aria-current=\"false\"",
+        s.merchant
+    )));
+    assert!(page.has("¥200.00"));
+
+    // The CSV: a byte-order mark, the header in the page's language, one row per line,
+    // amounts in 元 without the sign, Beijing time, statuses in words.
+    let csv = owner.get(&format!("{orders}.csv")).await.expect(200);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    assert!(csv.body.starts_with('\u{feff}'), "a byte-order mark");
+    let rows: Vec<&str> = csv.body.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].starts_with("订单号,下单时间,状态,商品"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[1].starts_with(&oid), "{}", rows[1]);
+    for cell in ["高山红茶", "TEA-250", ",2,", "100.00", "200.00", "待发货"] {
+        assert!(rows[1].contains(cell), "{cell} in {}", rows[1]);
+    }
+    assert!(
+        !rows[1].contains('¥') && !rows[1].contains("Z,") && rows[1].contains(",2026-"),
+        "{}",
+        rows[1]
+    );
+    // Filtered by status like the list; English headers on an English page.
+    let none = owner
+        .get(&format!("{orders}.csv?status=refunded"))
+        .await
+        .expect(200);
+    assert_eq!(none.body.trim_start_matches('\u{feff}').lines().count(), 1);
+    owner
+        .get(&format!("{orders}.csv?status=nonsense"))
+        .await
+        .expect(422);
+    let en = owner
+        .get(&format!("{orders}.csv?lang=en"))
+        .await
+        .expect(200);
+    assert!(
+        en.body
+            .trim_start_matches('\u{feff}')
+            .starts_with("Order,Placed,Status")
+    );
+    // Only the shop's staff get it.
+    let mut stranger = Browser::login(&t, &buyer.login).await;
+    stranger.get(&format!("{orders}.csv")).await.expect(403);
+    let anon = Browser::new(&t)
+        .get(&format!("{orders}.csv"))
+        .await
+        .expect(303);
+    assert!(anon.location().starts_with("/login?next="));
+
+    // A refund is a confirmation step, then a line saying it was done.
+    let order_page = format!("{orders}/{oid}");
+    let p = owner.get(&order_page).await.expect(200);
+    assert!(
+        p.has("<details class=\"card confirm\" id=\"refund-step\">"),
+        "{}",
+        p.body
+    );
+    assert!(p.has("id=\"refund\""));
+    let done = owner
+        .submit(
+            &order_page,
+            &format!("{order_page}/refund"),
+            &[("reason", "缺货")],
+        )
+        .await
+        .expect(303);
+    assert_eq!(done.location(), format!("{order_page}?done=refunded"));
+    let p = owner.get(&done.location()).await.expect(200);
+    assert_eq!(p.text_of("flash"), "退款已提交，款项按原路退回");
+    // An unknown `done` says nothing.
+    let p = owner
+        .get(&format!("{order_page}?done=whatever"))
+        .await
+        .expect(200);
+    assert!(!p.has("id=\"flash\""));
+}
