@@ -21,11 +21,15 @@ pub enum Shape {
 impl Shape {
     /// The shape of the product with SKU `code` in the demo's catalogue.
     pub fn of(code: &str) -> Self {
-        match code.split('-').next().unwrap_or_default() {
-            "JX" => Self::Bottle,
-            "DIAPER" => Self::Box,
-            "RICE" | "FOLIC" => Self::Jar,
-            _ => Self::Fruit,
+        let is = |prefix: &str| code.starts_with(prefix);
+        if is("JX") {
+            Self::Bottle
+        } else if is("DIAPER") {
+            Self::Box
+        } else if is("RICE") || is("FOLIC") {
+            Self::Jar
+        } else {
+            Self::Fruit
         }
     }
 }
@@ -164,5 +168,9 @@ mod tests {
         // The middle is the fruit, the corner the backdrop: not one flat colour.
         let rgb = img.to_rgb8();
         assert_ne!(rgb.get_pixel(240, 270), rgb.get_pixel(5, 5));
+        assert_eq!(Shape::of("JX15-500"), Shape::Bottle);
+        assert_eq!(Shape::of("JX-MINI"), Shape::Bottle);
+        assert_eq!(Shape::of("DIAPER-M"), Shape::Box);
+        assert_eq!(Shape::of("ORANGE-5"), Shape::Fruit);
     }
 }

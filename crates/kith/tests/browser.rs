@@ -363,7 +363,9 @@ async fn journeys_in_a_real_browser() {
     d.until_text("h1", "茅台镇酱香酒坊").await;
     d.shot("console-dashboard").await;
     // At a desk: the sections down the side, the orders as a table.
-    d.c.set_window_size(1440, 900).await.expect("desk-sized window");
+    d.c.set_window_size(1440, 900)
+        .await
+        .expect("desk-sized window");
     d.click("a[href^='/console/'][href$='/orders']").await;
     d.el("#orders-table").await;
     d.shot("console-orders-desk").await;
@@ -373,7 +375,9 @@ async fn journeys_in_a_real_browser() {
     d.until_text("#order-status", "已发货").await;
     d.until_text("#flash", "已发货").await;
     d.shot("console-shipped").await;
-    d.c.set_window_size(412, 915).await.expect("phone-sized window");
+    d.c.set_window_size(412, 915)
+        .await
+        .expect("phone-sized window");
     d.logout().await;
 
     // The clerk redeems the pickup code at the counter.
@@ -537,6 +541,30 @@ async fn journeys_in_a_real_browser() {
     d.click(".withdrawal .confirm-approve").await;
     d.el("#no-withdrawals").await;
     d.shot("admin-withdrawal-approved").await;
+    d.logout().await;
+
+    // A visitor opens the distributor's link: the product with who shared it, no account
+    // asked; buying means signing up through the link, which lands back on the product.
+    let path = url
+        .split_once("/s/")
+        .map(|(_, code)| format!("/s/{code}"))
+        .expect("code");
+    d.go(&path).await;
+    d.until_text("#shared-by", "分享给你").await;
+    d.until_text("#product-name", "十五年坤沙酱香").await;
+    d.shot("visitor-shared-product").await;
+    d.click(".buy-sign-up").await;
+    d.until_text("#shared-title", "十五年坤沙酱香").await;
+    d.fill("#display_name", "新来的朋友").await;
+    d.fill("#phone", "13712345678").await;
+    d.fill("#password", "Qingshan-Road-2026").await;
+    d.shot("visitor-sign-up").await;
+    d.click("#join-via-share").await;
+    d.until_text("#product-name", "十五年坤沙酱香").await;
+    d.el("#who").await;
+    d.click(".add-to-cart").await;
+    d.el("#place-order").await;
+    d.shot("visitor-cart").await;
 
     d.collect_errors().await;
     let errors = std::mem::take(&mut d.errors);
