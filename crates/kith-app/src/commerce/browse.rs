@@ -41,7 +41,31 @@ pub struct Dashboard {
     pub paying_buyers: i64,
     pub active_products: i64,
     pub stores: i64,
+    /// What needs doing now.
+    pub todo: Todo,
 }
+
+/// The merchant's to-do list (待办): paid orders to ship or to pack for pickup, packed
+/// orders waiting for their buyer, and products on sale about to run out.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Todo {
+    pub to_ship: i64,
+    pub to_pack: i64,
+    pub awaiting_pickup: i64,
+    pub low_stock: Vec<LowStock>,
+}
+
+/// A SKU on sale with at most [`LOW_STOCK`] units available across the merchant's locations.
+#[derive(Debug, Clone, Serialize)]
+pub struct LowStock {
+    pub product_id: String,
+    pub product_name: String,
+    pub sku_code: String,
+    pub available: i64,
+}
+
+/// Units available at or under which a SKU on sale is on the to-do list.
+pub const LOW_STOCK: i64 = 5;
 
 /// Most rows a browse list returns.
 const MAX_ROWS: i64 = 100;
@@ -173,12 +197,49 @@ impl App {
                 let stores = c
                     .query_one("SELECT COUNT(*) FROM stores WHERE merchant_id = $1", args![&mid])?
                     .int(0)?;
+                let mut todo = Todo::default();
+                for r in c.query(
+                    "SELECT delivery, COUNT(*) FROM orders WHERE merchant_id = $1 AND status = 'fulfilling' GROUP BY delivery",
+                    args![&mid],
+                )? {
+                    match r.text(0)?.as_str() {
+                        "pickup" => todo.to_pack = r.int(1)?,
+                        _ => todo.to_ship = r.int(1)?,
+                    }
+                }
+                todo.awaiting_pickup = orders_by_status
+                    .iter()
+                    .find(|(st, _)| st == "ready_for_pickup")
+                    .map_or(0, |(_, n)| *n);
+                todo.low_stock = c
+                    .query(
+                        "SELECT p.id, p.name, s.code,
+                                CAST(COALESCE(SUM(st.on_hand - st.reserved), 0) AS bigint) AS available
+                         FROM skus s JOIN products p ON p.id = s.product_id
+                         LEFT JOIN stock st ON st.sku_id = s.id
+                         WHERE s.merchant_id = $1 AND p.status = 'active'
+                         GROUP BY p.id, p.name, s.code
+                         HAVING CAST(COALESCE(SUM(st.on_hand - st.reserved), 0) AS bigint) <= $2
+                         ORDER BY available, p.name, s.code LIMIT 10",
+                        args![&mid, LOW_STOCK],
+                    )?
+                    .iter()
+                    .map(|r| {
+                        Ok(LowStock {
+                            product_id: r.text(0)?,
+                            product_name: r.text(1)?,
+                            sku_code: r.text(2)?,
+                            available: r.int(3)?,
+                        })
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
                 Ok(Dashboard {
                     orders_by_status,
                     gmv_fen: money.int(0)?,
                     paying_buyers: money.int(1)?,
                     active_products,
                     stores,
+                    todo,
                 })
             })
             .await

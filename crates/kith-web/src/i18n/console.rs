@@ -5,6 +5,13 @@
 use super::{Strings, ZH};
 
 pub struct Console {
+    pub todo: &'static str,
+    pub todo_none: &'static str,
+    pub todo_ship: &'static str,
+    pub todo_pack: &'static str,
+    pub todo_pickup: &'static str,
+    pub todo_low_stock: &'static str,
+    pub todo_left: &'static str,
     pub export_csv: &'static str,
     pub filter_status: &'static str,
     pub placed_at: &'static str,
@@ -127,6 +134,13 @@ pub struct Console {
 }
 
 pub static CONSOLE_ZH: Console = Console {
+    todo: "待办",
+    todo_none: "暂无待办，一切就绪",
+    todo_ship: "待发货订单",
+    todo_pack: "待备货的自提订单",
+    todo_pickup: "已备货、等待买家自提",
+    todo_low_stock: "库存告急",
+    todo_left: "可售",
     export_csv: "导出 CSV",
     filter_status: "按状态筛选",
     placed_at: "下单时间",
@@ -249,6 +263,13 @@ pub static CONSOLE_ZH: Console = Console {
 };
 
 pub static CONSOLE_EN: Console = Console {
+    todo: "To do",
+    todo_none: "Nothing to do right now",
+    todo_ship: "Orders to ship",
+    todo_pack: "Pickup orders to pack",
+    todo_pickup: "Packed, waiting for the buyer",
+    todo_low_stock: "Running out",
+    todo_left: "available",
     export_csv: "Export CSV",
     filter_status: "Filter by status",
     placed_at: "Placed",

@@ -18,6 +18,40 @@ async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
     let mut owner = Browser::login(&t, &s.owner.login).await;
     let orders = format!("/console/{}/orders", s.merchant);
 
+    // The dashboard's to-do list: the paid order to ship; no stock running out yet.
+    let dash = format!("/console/{}", s.merchant);
+    let d = owner.get(&dash).await.expect(200);
+    assert!(
+        d.has("id=\"todo-ship\"") && d.has("待发货订单 <strong>1</strong>"),
+        "{}",
+        d.body
+    );
+    assert!(!d.has("class=\"todo-stock\""));
+    // Down to 3 available (5 on hand, 2 held by the order): on the list.
+    let m = |p: &str| format!("/api/v1/merchants/{}{p}", s.merchant);
+    let locations = t
+        .get(&m("/locations"), Some(&s.owner.token))
+        .await
+        .expect(200);
+    let warehouse = locations.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    t.post(
+        &m("/stock/adjustments"),
+        Some(&s.owner.token),
+        serde_json::json!({ "sku_id": s.sku, "location_id": warehouse, "delta": -995, "note": "盘点" }),
+    )
+    .await
+    .expect(201);
+    let d = owner.get(&dash).await.expect(200);
+    assert!(d.has("class=\"todo-stock\""), "{}", d.body);
+    assert!(
+        d.has("TEA-250") && d.has("可售 <strong>3</strong>"),
+        "{}",
+        d.body
+    );
+
     // The orders as a table; the side navigation marks where the merchant is.
     let page = owner.get(&orders).await.expect(200);
     assert!(
