@@ -158,9 +158,15 @@ impl Driver {
     }
 
     async fn click(&self, css: &str) {
-        self.el(css)
+        let e = self.el(css).await;
+        // Into the middle of the screen, as a person scrolls to it, so the fixed tab bar
+        // at the bottom of a phone's screen is not what the click lands on.
+        let arg = serde_json::to_value(&e).expect("element as a script argument");
+        self.c
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
             .await
-            .click()
+            .expect("scroll into view");
+        e.click()
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }

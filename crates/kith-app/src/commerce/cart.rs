@@ -120,4 +120,39 @@ impl App {
         let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());
         self.db.read(move |c| cart(c, &aid, &mid)).await
     }
+
+    /// The shops where the caller has something in the cart (a cart is per shop), with the
+    /// units in each, most recently added to first.
+    pub async fn carts(&self, who: &Principal) -> AppResult<Vec<CartShop>> {
+        let aid = who.account_id.clone();
+        self.db
+            .read(move |c| {
+                c.query(
+                    "SELECT m.id, m.name, CAST(SUM(ci.quantity) AS bigint), MAX(ci.added_at) AS last
+                     FROM cart_items ci JOIN merchants m ON m.id = ci.merchant_id
+                     WHERE ci.account_id = $1
+                     GROUP BY m.id, m.name ORDER BY last DESC, m.id LIMIT 100",
+                    args![&aid],
+                )?
+                .iter()
+                .map(|r| {
+                    Ok(CartShop {
+                        merchant_id: r.text(0)?,
+                        merchant_name: r.text(1)?,
+                        units: r.int(2)?,
+                    })
+                })
+                .collect()
+            })
+            .await
+    }
+}
+
+/// A shop where a member has a cart.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CartShop {
+    pub merchant_id: String,
+    pub merchant_name: String,
+    /// Units in that cart.
+    pub units: i64,
 }

@@ -44,6 +44,7 @@ pub fn routes() -> Router<Web> {
         .route("/shops/{mid}", get(shop::shop))
         .route("/shops/{mid}/products/{pid}", get(shop::product))
         .route("/shops/{mid}/skus/{sid}", get(shop::sku))
+        .route("/cart", get(shop::carts))
         .route("/shops/{mid}/cart", get(shop::cart).post(shop::set_cart))
         .route("/shops/{mid}/checkout", post(shop::checkout))
         .route("/orders", get(shop::orders))

@@ -152,6 +152,17 @@ pub(super) async fn sku(
     Ok(see(format!("/shops/{mid}/products/{pid}")))
 }
 
+/// The cart tab: a cart is per shop, so one shop's cart opens directly and several are
+/// listed.
+pub(super) async fn carts(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let carts = s.app.carts(&who).await?;
+    if let [only] = carts.as_slice() {
+        return Ok(see(format!("/shops/{}/cart", only.merchant_id)));
+    }
+    Ok(render(&pages::CartsPage { c, carts })?.into_response())
+}
+
 pub(super) async fn cart(
     State(s): State<Web>,
     c: Ctx,

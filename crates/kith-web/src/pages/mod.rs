@@ -233,6 +233,14 @@ impl OpenGraph {
     }
 }
 
+/// The member's carts, one per shop.
+#[derive(Template)]
+#[template(path = "member/carts.html")]
+pub struct CartsPage {
+    pub c: Ctx,
+    pub carts: Vec<kith_app::commerce::cart::CartShop>,
+}
+
 /// The first page of a visitor who is not signed in: what kith is, the open shops, and the
 /// way in.
 #[derive(Template)]

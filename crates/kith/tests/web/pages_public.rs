@@ -2,7 +2,8 @@
 //! home with the open shops, a shop and a product at the list price with its reviews and a
 //! link preview (Open Graph), a friend's share link that shows who shared what and offers
 //! to sign up through it to buy; what needs an account (the cart, orders, the composer)
-//! still asks for a login and comes back.
+//! still asks for a login and comes back. And the signed-in member's tab bar, whose cart tab
+//! opens the one shop's cart or lists the shops with one.
 
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp};
@@ -12,6 +13,7 @@ use crate::worlds::{product_link, shop, standard_plan};
 both_engines!(
     a_visitor_reads_the_shop_without_an_account,
     a_friends_link_shows_who_shared_what_before_sign_up,
+    the_cart_tab_opens_the_cart_or_lists_the_shops,
 );
 
 async fn a_visitor_reads_the_shop_without_an_account(t: TestApp) {
@@ -145,4 +147,51 @@ async fn a_friends_link_shows_who_shared_what_before_sign_up(t: TestApp) {
         let p = stranger.get(&format!("{path}?via={via}")).await.expect(200);
         assert!(!p.has("id=\"shared-by\""), "{via}");
     }
+}
+
+async fn the_cart_tab_opens_the_cart_or_lists_the_shops(t: TestApp) {
+    let a = shop(&t, standard_plan()).await;
+    let b = shop(&t, standard_plan()).await;
+    let member = t.register_member("逛街的人").await;
+    let mut m = Browser::login_user(&t, &member).await;
+    // Nothing in any cart: said so, with the way to the shops; the tab is marked.
+    let empty = m.get("/cart").await.expect(200);
+    assert!(empty.has("id=\"carts-empty\""), "{}", empty.body);
+    assert!(
+        empty.has("href=\"/cart\" aria-current=\"page\""),
+        "{}",
+        empty.body
+    );
+    assert!(empty.has("<nav class=\"tabbar\""));
+    // One shop's cart: the tab opens it.
+    let add = |s: &crate::worlds::Shop| {
+        (
+            format!("/shops/{}/products/{}", s.merchant, s.product),
+            format!("/shops/{}/cart", s.merchant),
+            s.sku.clone(),
+        )
+    };
+    let (page, cart, sku) = add(&a);
+    m.submit(&page, &cart, &[("sku_id", &sku), ("quantity", "2")])
+        .await
+        .expect(303);
+    assert_eq!(m.get("/cart").await.expect(303).location(), cart);
+    // Two shops: both listed with their units.
+    let (page, cart_b, sku) = add(&b);
+    m.submit(&page, &cart_b, &[("sku_id", &sku), ("quantity", "1")])
+        .await
+        .expect(303);
+    let list = m.get("/cart").await.expect(200);
+    assert_eq!(
+        list.body.matches("class=\"card block cart-shop\"").count(),
+        2
+    );
+    assert!(list.has(&format!("href=\"{cart}\"")) && list.has(&format!("href=\"{cart_b}\"")));
+    // A visitor has no tab bar, and the cart asks for a login.
+    let mut anon = Browser::new(&t);
+    assert!(!anon.get("/shops").await.expect(200).has("class=\"tabbar\""));
+    assert_eq!(
+        anon.get("/cart").await.expect(303).location(),
+        "/login?next=%2Fcart"
+    );
 }
