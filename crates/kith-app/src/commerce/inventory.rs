@@ -403,6 +403,49 @@ pub fn commit(
     Ok(())
 }
 
+/// Puts returned goods back on the shelf at `location_id` (an after-sale return received
+/// undamaged): on hand grows by `qty`, logged as a `return` movement naming the order and
+/// the request.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn restock_return(
+    c: &mut dyn Conn,
+    location_id: &str,
+    sku_id: &str,
+    qty: i64,
+    order_id: &str,
+    actor_id: Option<&str>,
+    now: i64,
+    request_id: &str,
+) -> AppResult<()> {
+    check_qty(qty)?;
+    let r = c.query_one(
+        "SELECT merchant_id FROM locations WHERE id = $1",
+        args![location_id],
+    )?;
+    let merchant_id = r.text(0)?;
+    c.execute(
+        "INSERT INTO stock (sku_id, location_id, merchant_id, on_hand, reserved, updated_at)
+         VALUES ($1, $2, $3, $4, 0, $5)
+         ON CONFLICT (sku_id, location_id) DO UPDATE
+         SET on_hand = stock.on_hand + excluded.on_hand, updated_at = excluded.updated_at",
+        args![sku_id, location_id, &merchant_id, qty, now],
+    )?;
+    record_movement(
+        c,
+        &merchant_id,
+        location_id,
+        sku_id,
+        qty,
+        0,
+        "return",
+        actor_id,
+        Some(order_id),
+        &format!("after-sale request {request_id}"),
+        now,
+    )?;
+    Ok(())
+}
+
 /// What can still be sold of a SKU at a location (0 when it was never stocked there).
 /// For display only: deciding on it and then writing would be read-then-write; reserve
 /// with [`reserve`].
