@@ -71,7 +71,8 @@ pub struct StockMovement {
     pub location_name: String,
     pub on_hand_delta: i64,
     pub reserved_delta: i64,
-    /// `adjustment`, `reservation`, `release` or `commit`.
+    /// `adjustment`, `reservation`, `release`, `commit` or `return` (undamaged units of an
+    /// after-sale return put back).
     pub reason: String,
     /// The staff member who adjusted; none for checkout's movements.
     pub actor_id: Option<String>,

@@ -94,10 +94,7 @@ pub(super) fn lock(c: &mut dyn Conn, id: &str) -> AppResult<(ReqRow, OrderRow)> 
 pub(super) type LineRow = (i64, i64, Option<i64>, Option<i64>);
 
 /// The request's lines.
-pub(super) fn lines_of(
-    c: &mut dyn Conn,
-    request_id: &str,
-) -> AppResult<Vec<LineRow>> {
+pub(super) fn lines_of(c: &mut dyn Conn, request_id: &str) -> AppResult<Vec<LineRow>> {
     c.query(
         "SELECT line_no, quantity, received, damaged FROM aftersale_lines WHERE request_id = $1 ORDER BY line_no",
         args![request_id],
@@ -185,14 +182,13 @@ pub(super) fn move_to(
     deadline: Option<i64>,
 ) -> AppResult<()> {
     let n = c.execute(
-        "UPDATE aftersale_requests SET state = $1, deadline_at = $2, updated_at = $3,
-         ended_at = CASE WHEN $4 = 1 THEN $3 ELSE NULL END
+        "UPDATE aftersale_requests SET state = $1, deadline_at = $2, updated_at = $3, ended_at = $4
          WHERE id = $5 AND state = $6",
         args![
             to.as_str(),
             deadline,
             now,
-            i64::from(to.is_final()),
+            to.is_final().then_some(now),
             &req.id,
             from.as_str()
         ],
