@@ -565,13 +565,16 @@ mod tests {
         })
     }
 
+    /// `(line index, units)` pairs.
+    type Units = Vec<(usize, u32)>;
+
     /// Plays one request through the state machine; returns the final state and the units
     /// refunded and restocked, per line.
     fn play(
         kind: Kind,
         ending: &Ending,
         asked: &[(usize, u32)],
-    ) -> (State, Vec<(usize, u32)>, Vec<(usize, u32)>) {
+    ) -> (State, Units, Units) {
         let mut s = State::Requested;
         let mut resubmissions = 0;
         let mut ending = ending.clone();
