@@ -570,11 +570,7 @@ mod tests {
 
     /// Plays one request through the state machine; returns the final state and the units
     /// refunded and restocked, per line.
-    fn play(
-        kind: Kind,
-        ending: &Ending,
-        asked: &[(usize, u32)],
-    ) -> (State, Units, Units) {
+    fn play(kind: Kind, ending: &Ending, asked: &[(usize, u32)]) -> (State, Units, Units) {
         let mut s = State::Requested;
         let mut resubmissions = 0;
         let mut ending = ending.clone();

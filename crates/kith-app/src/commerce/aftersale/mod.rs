@@ -614,7 +614,6 @@ impl App {
         order_id: &str,
         input: OpenAftersale,
     ) -> AppResult<AftersaleRequest> {
-        let p = parse_input(&input)?;
         let oid = parse_id(order_id).ok_or(AppError::NotFound("order"))?;
         let now = self.now_ms();
         let who = who.clone();
@@ -624,6 +623,7 @@ impl App {
                 if o.buyer_id != who.account_id {
                     return Err(AppError::NotFound("order"));
                 }
+                let p = parse_input(&input)?;
                 check_against_order(c, now, &o, &p, &who.account_id, None)?;
                 let terms = store::terms(c, &o.merchant_id)?;
                 let id = new_id();
@@ -651,13 +651,13 @@ impl App {
         request_id: &str,
         input: OpenAftersale,
     ) -> AppResult<AftersaleRequest> {
-        let p = parse_input(&input)?;
         let id = checked_id(request_id)?;
         let now = self.now_ms();
         let who = who.clone();
         self.db
             .write(move |c| {
                 let (req, o) = buyer_request(c, &who, &id)?;
+                let p = parse_input(&input)?;
                 let next = req.state.resubmit(req.resubmissions)?;
                 if p.kind != req.kind {
                     return Err(AppError::invalid("kind", "a revision keeps the request's kind"));
@@ -706,13 +706,14 @@ impl App {
         carrier: &str,
         tracking_no: &str,
     ) -> AppResult<AftersaleRequest> {
-        let (carrier, tracking) = parse_tracking(carrier, tracking_no)?;
+        let (carrier_in, tracking_in) = (carrier.to_owned(), tracking_no.to_owned());
         let id = checked_id(request_id)?;
         let now = self.now_ms();
         let who = who.clone();
         self.db
             .write(move |c| {
                 let (req, _) = buyer_request(c, &who, &id)?;
+                let (carrier, tracking) = parse_tracking(&carrier_in, &tracking_in)?;
                 let next = req.state.ship_return()?;
                 c.execute(
                     "UPDATE aftersale_requests SET return_carrier = $1, return_tracking_no = $2 WHERE id = $3",
@@ -734,13 +735,14 @@ impl App {
         request_id: &str,
         note: &str,
     ) -> AppResult<AftersaleRequest> {
-        let note = BoundedText::parse_multiline("note", note, 1, 1000)?.into_string();
+        let note_in = note.to_owned();
         let id = checked_id(request_id)?;
         let now = self.now_ms();
         let who = who.clone();
         self.db
             .write(move |c| {
                 let (req, _) = buyer_request(c, &who, &id)?;
+                let note = BoundedText::parse_multiline("note", &note_in, 1, 1000)?.into_string();
                 let next = req.state.dispute()?;
                 c.execute(
                     "UPDATE aftersale_requests SET dispute_note = $1 WHERE id = $2",
@@ -857,12 +859,6 @@ impl App {
         request_id: &str,
         return_address: Option<String>,
     ) -> AppResult<AftersaleRequest> {
-        let address = return_address
-            .map(|a| {
-                BoundedText::parse_multiline("return_address", &a, 0, 300)
-                    .map(BoundedText::into_string)
-            })
-            .transpose()?;
         let id = checked_id(request_id)?;
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -870,6 +866,13 @@ impl App {
         self.db
             .write(move |c| {
                 let (req, _) = staff_request(c, &who, &mid, &id)?;
+                let address = return_address
+                    .as_deref()
+                    .map(|a| {
+                        BoundedText::parse_multiline("return_address", a, 0, 300)
+                            .map(BoundedText::into_string)
+                    })
+                    .transpose()?;
                 agree(
                     c,
                     &lc,
@@ -877,7 +880,7 @@ impl App {
                     &req,
                     By::Staff(&who.account_id),
                     Actor::Staff(&who.account_id),
-                    address.clone(),
+                    address,
                 )?;
                 reload(c, &id)
             })
@@ -892,13 +895,15 @@ impl App {
         request_id: &str,
         reason: &str,
     ) -> AppResult<AftersaleRequest> {
-        let reason = BoundedText::parse_multiline("reason", reason, 1, 500)?.into_string();
+        let reason_in = reason.to_owned();
         let id = checked_id(request_id)?;
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .write(move |c| {
                 let (req, _) = staff_request(c, &who, &mid, &id)?;
+                let reason =
+                    BoundedText::parse_multiline("reason", &reason_in, 1, 500)?.into_string();
                 let next = req.state.refuse_request()?;
                 c.execute(
                     "UPDATE aftersale_requests SET refuse_reason = $1 WHERE id = $2",
@@ -933,15 +938,16 @@ impl App {
         location_id: &str,
     ) -> AppResult<AftersaleRequest> {
         let id = checked_id(request_id)?;
-        let loc = parse_id(location_id).ok_or_else(|| {
-            AppError::invalid("location_id", "is not a location of this merchant")
-        })?;
+        let loc_in = location_id.to_owned();
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let lc = self.lifecycle.clone();
         self.db
             .write(move |c| {
                 let (req, _) = staff_request(c, &who, &mid, &id)?;
+                let loc = parse_id(&loc_in).ok_or_else(|| {
+                    AppError::invalid("location_id", "is not a location of this merchant")
+                })?;
                 req.state.receive()?;
                 let ok = c
                     .query_opt(
@@ -1097,23 +1103,23 @@ impl App {
         merchant_id: &str,
         terms: AftersaleTerms,
     ) -> AppResult<AftersaleTerms> {
-        if !(1..=720).contains(&terms.answer_hours) {
-            return Err(AppError::invalid("answer_hours", "must be 1–720"));
-        }
-        if !(1..=60).contains(&terms.ship_days) {
-            return Err(AppError::invalid("ship_days", "must be 1–60"));
-        }
-        if !(1..=60).contains(&terms.receive_days) {
-            return Err(AppError::invalid("receive_days", "must be 1–60"));
-        }
-        let address =
-            BoundedText::parse_multiline("return_address", &terms.return_address, 0, 300)?
-                .into_string();
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                if !(1..=720).contains(&terms.answer_hours) {
+                    return Err(AppError::invalid("answer_hours", "must be 1–720"));
+                }
+                if !(1..=60).contains(&terms.ship_days) {
+                    return Err(AppError::invalid("ship_days", "must be 1–60"));
+                }
+                if !(1..=60).contains(&terms.receive_days) {
+                    return Err(AppError::invalid("receive_days", "must be 1–60"));
+                }
+                let address =
+                    BoundedText::parse_multiline("return_address", &terms.return_address, 0, 300)?
+                        .into_string();
                 c.execute(
                     "INSERT INTO aftersale_terms (merchant_id, answer_hours, ship_days, receive_days, return_address, updated_at)
                      VALUES ($1, $2, $3, $4, $5, $6)
