@@ -223,6 +223,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     let mut jobs = events::jobs::JobRegistry::default();
     events::webhooks::register_jobs(&mut jobs);
     commerce::fulfilment::register_jobs(&mut jobs);
+    commerce::aftersale::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
     jobs
 }

@@ -10,6 +10,7 @@
 //! Everything here is deterministic given its inputs (and the injected [`Clock`]), which is
 //! what lets the rules be property-tested.
 
+pub mod aftersale;
 pub mod clock;
 pub mod commission;
 pub mod error;

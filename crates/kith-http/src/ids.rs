@@ -232,6 +232,8 @@ id_kinds! {
     /// A merchant's staff invitation.
     InvitationId: Invitation = "invitation_id", "invitation";
     OrderId: Order = "order_id", "order";
+    /// A buyer's after-sale request.
+    AftersaleId: Aftersale = "aftersale_id", "after-sale request";
     PaymentId: Payment = "payment_id", "payment";
     ReviewId: Review = "review_id", "review";
     CommunityId: Community = "community_id", "community";

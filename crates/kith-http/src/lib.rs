@@ -95,6 +95,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::inventory::router())
         .merge(routes::webhooks::router())
         .merge(routes::orders::router())
+        .merge(routes::aftersales::router())
         .merge(routes::payments::router())
         .merge(routes::relationships::router())
         .merge(routes::communities::router())

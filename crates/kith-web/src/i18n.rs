@@ -727,6 +727,7 @@ pub static EN: Strings = Strings {
     approved_list: "Trading merchants",
 };
 
+pub mod aftersale;
 pub mod console;
 pub mod flash;
 pub mod group_buy;

@@ -17,6 +17,8 @@
 //!   commission plan, tiers and distributors (`console/growth.rs`).
 //! - [`staff`]: the clerk's pickup page and the platform admin's page.
 //! - [`group_buy`]: the group-buy pages, member and console.
+//! - [`aftersale`]: the after-sale pages: the buyer's request and its progress, the console's
+//!   queue, the admin's arbitration.
 //! - shared by every area: [`pages`] (the template structs and filters, form parsing
 //!   helpers; `templates/shared/` holds the base layout, the error page and the post card),
 //!   [`i18n`] (every string, once per language: zh-CN default, English via `?lang=en`),
@@ -35,6 +37,7 @@
 //! `kith_app::commerce::browse`.
 
 pub mod assets;
+pub mod aftersale;
 pub mod charts;
 pub mod console;
 pub mod group_buy;
@@ -99,6 +102,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(console::routes())
         .merge(staff::routes())
         .merge(group_buy::routes())
+        .merge(aftersale::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(lang_cookie))
         .layer(SetResponseHeaderLayer::overriding(

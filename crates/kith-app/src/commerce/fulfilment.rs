@@ -164,6 +164,11 @@ pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
                         // Moved by a later delivery; its own job will come.
                         return Ok(());
                     }
+                    if crate::commerce::aftersale::holds_order(c, &o.id)? {
+                        // An open after-sale request pauses the window; when it ends the
+                        // window resumes with the time it had left, and a new job comes.
+                        return Ok(());
+                    }
                     complete(c, now, &o)
                 }
                 _ => Ok(()),

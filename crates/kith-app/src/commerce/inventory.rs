@@ -71,7 +71,8 @@ pub struct StockMovement {
     pub location_name: String,
     pub on_hand_delta: i64,
     pub reserved_delta: i64,
-    /// `adjustment`, `reservation`, `release` or `commit`.
+    /// `adjustment`, `reservation`, `release`, `commit` or `return` (undamaged units of an
+    /// after-sale return put back).
     pub reason: String,
     /// The staff member who adjusted; none for checkout's movements.
     pub actor_id: Option<String>,
@@ -398,6 +399,49 @@ pub fn commit(
         None,
         Some(order_id),
         "",
+        now,
+    )?;
+    Ok(())
+}
+
+/// Puts returned goods back on the shelf at `location_id` (an after-sale return received
+/// undamaged): on hand grows by `qty`, logged as a `return` movement naming the order and
+/// the request.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn restock_return(
+    c: &mut dyn Conn,
+    location_id: &str,
+    sku_id: &str,
+    qty: i64,
+    order_id: &str,
+    actor_id: Option<&str>,
+    now: i64,
+    request_id: &str,
+) -> AppResult<()> {
+    check_qty(qty)?;
+    let r = c.query_one(
+        "SELECT merchant_id FROM locations WHERE id = $1",
+        args![location_id],
+    )?;
+    let merchant_id = r.text(0)?;
+    c.execute(
+        "INSERT INTO stock (sku_id, location_id, merchant_id, on_hand, reserved, updated_at)
+         VALUES ($1, $2, $3, $4, 0, $5)
+         ON CONFLICT (sku_id, location_id) DO UPDATE
+         SET on_hand = stock.on_hand + excluded.on_hand, updated_at = excluded.updated_at",
+        args![sku_id, location_id, &merchant_id, qty, now],
+    )?;
+    record_movement(
+        c,
+        &merchant_id,
+        location_id,
+        sku_id,
+        qty,
+        0,
+        "return",
+        actor_id,
+        Some(order_id),
+        &format!("after-sale request {request_id}"),
         now,
     )?;
     Ok(())

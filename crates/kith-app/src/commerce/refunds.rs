@@ -238,7 +238,8 @@ impl App {
     /// Staff refund an order fully (`lines = None`) or per line, back through the provider
     /// that took the money. Before fulfilment the refunded quantities' reservations are
     /// released; once every line is refunded the order is `refunded` and any pickup code is
-    /// voided.
+    /// voided. Refused (409) while a buyer's after-sale request is open on a line it names
+    /// (any line, for a full refund): the request is answered instead.
     pub async fn refund_order(
         &self,
         who: &Principal,
@@ -255,6 +256,7 @@ impl App {
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let o = staff_order(c, &mid, &oid)?;
+                crate::commerce::aftersale::refuse_if_open(c, &o.id, lines.as_deref())?;
                 refund(
                     c,
                     &lc,

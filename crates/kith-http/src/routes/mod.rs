@@ -8,6 +8,7 @@
 //! runs, and the document says `format: uuid`.
 
 pub mod accounts;
+pub mod aftersales;
 pub mod catalog;
 pub mod commissions;
 pub mod communities;
@@ -70,6 +71,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "orders",
         "Cart, checkout, orders and their fulfilment: shipping, tracking, store pickup, refunds",
+    ),
+    (
+        "aftersales",
+        "After-sales the buyer starts (仅退款 / 退货退款): requests, the merchant's answer, returns, deadlines, arbitration",
     ),
     (
         "payments",

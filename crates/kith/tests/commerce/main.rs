@@ -12,6 +12,7 @@ mod harness;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
+mod aftersale;
 mod catalog;
 mod group_buy;
 mod inventory;

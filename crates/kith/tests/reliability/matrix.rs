@@ -166,6 +166,15 @@ async fn world(t: &TestApp) -> World {
         .await
         .expect(200);
     let _ = paid;
+    let aftersale = id_of(
+        &t.post(
+            &format!("/api/v1/orders/{order}/aftersales"),
+            Some(&member.token),
+            json!({ "kind": "refund_only", "reason": "changed_mind", "lines": [{ "line_no": 1, "quantity": 1 }] }),
+        )
+        .await
+        .expect(201),
+    );
     // A payment of the member's: a top-up waiting at the gateway.
     let payment = t
         .post(
@@ -259,6 +268,7 @@ async fn world(t: &TestApp) -> World {
     ids.insert("invitation_id", invitation);
     ids.insert("endpoint_id", endpoint);
     ids.insert("order_id", order);
+    ids.insert("aftersale_id", aftersale);
     if let Some(p) = payment {
         ids.insert("payment_id", p);
     }
@@ -295,6 +305,7 @@ async fn world(t: &TestApp) -> World {
 /// must equal the answer for one that does not exist.
 const PRIVATE: &[&str] = &[
     "order_id",
+    "aftersale_id",
     "payment_id",
     "invitation_id",
     "endpoint_id",

@@ -16,6 +16,7 @@ mod worlds;
 
 mod pages;
 mod pages_abuse;
+mod pages_aftersale;
 mod pages_console;
 mod pages_console_desk;
 mod pages_group_buy;

@@ -1,0 +1,438 @@
+//! The after-sale context's rows: the request's column list and decoder, its lines and its
+//! timeline, the merchant's terms, and the small writes every use case shares (a state
+//! move with its timeline row and outbox event, closing a request's lines, the order's
+//! paused window).
+
+use kith_domain::aftersale::{Kind, State};
+use kith_store::{Conn, Row, args};
+use serde::Serialize;
+
+use super::{AftersaleEvent, AftersaleRequest, RequestLine};
+use crate::commerce::fulfilment::{Timer, schedule};
+use crate::commerce::orders::{DAY_MS, OrderRow, lock_order};
+use crate::platform::outbox;
+use crate::{AppError, AppResult, rfc3339};
+use kith_domain::order::OrderStatus;
+
+kith_store::columns!(pub(super) ReqCols {
+    id,
+    order_id,
+    merchant_id,
+    buyer_id,
+    kind,
+    state,
+    reason,
+    description,
+    photos,
+    resubmissions,
+    refuse_reason,
+    return_address,
+    return_carrier,
+    return_tracking_no,
+    restock_location_id,
+    dispute_note,
+    decision,
+    decision_note,
+    decided_by,
+    refund_id,
+    refunded_fen,
+    deadline_at,
+    created_at,
+    updated_at,
+    ended_at,
+});
+pub(super) const REQ_COLS: &str = ReqCols::LIST;
+
+/// A request row as the rules need it.
+pub(super) struct ReqRow {
+    pub id: String,
+    pub order_id: String,
+    pub merchant_id: String,
+    pub buyer_id: String,
+    pub kind: Kind,
+    pub state: State,
+    pub resubmissions: u32,
+    pub deadline_at: Option<i64>,
+    pub row: Row,
+}
+
+pub(super) fn req_row(r: Row) -> AppResult<ReqRow> {
+    Ok(ReqRow {
+        id: r.text(ReqCols::id)?,
+        order_id: r.text(ReqCols::order_id)?,
+        merchant_id: r.text(ReqCols::merchant_id)?,
+        buyer_id: r.text(ReqCols::buyer_id)?,
+        kind: Kind::parse(&r.text(ReqCols::kind)?)?,
+        state: State::from_db(&r.text(ReqCols::state)?)
+            .ok_or_else(|| AppError::Internal("unknown after-sale state".into()))?,
+        resubmissions: u32::try_from(r.int(ReqCols::resubmissions)?).unwrap_or(u32::MAX),
+        deadline_at: r.opt_int(ReqCols::deadline_at)?,
+        row: r,
+    })
+}
+
+/// Reads a request without a lock (to find its order).
+pub(super) fn find(c: &mut dyn Conn, id: &str) -> AppResult<ReqRow> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {REQ_COLS} FROM aftersale_requests WHERE id = $1"),
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("after-sale request"))?;
+    req_row(r)
+}
+
+/// Locks the request's order — every change to a request and every refund of its order
+/// takes that lock first, so they serialise — then reads the request as it now stands.
+pub(super) fn lock(c: &mut dyn Conn, id: &str) -> AppResult<(ReqRow, OrderRow)> {
+    let first = find(c, id)?;
+    let o = lock_order(c, &first.order_id)?;
+    Ok((find(c, id)?, o))
+}
+
+/// One line of a request: `(line_no, quantity, received, damaged)`.
+pub(super) type LineRow = (i64, i64, Option<i64>, Option<i64>);
+
+/// The request's lines.
+pub(super) fn lines_of(c: &mut dyn Conn, request_id: &str) -> AppResult<Vec<LineRow>> {
+    c.query(
+        "SELECT line_no, quantity, received, damaged FROM aftersale_lines WHERE request_id = $1 ORDER BY line_no",
+        args![request_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?, r.opt_int(2)?, r.opt_int(3)?)))
+    .collect()
+}
+
+/// Units of each line of an order held by open requests: `(line_no, quantity)`.
+pub(super) fn open_units(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<(i64, i64)>> {
+    c.query(
+        "SELECT line_no, quantity FROM aftersale_lines WHERE order_id = $1 AND open_slot = 1",
+        args![order_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.int(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Whether any request on the order is open.
+pub(crate) fn holds_order(c: &mut dyn Conn, order_id: &str) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM aftersale_lines WHERE order_id = $1 AND open_slot = 1 LIMIT 1",
+        args![order_id],
+    )?
+    .is_some())
+}
+
+/// Who moved a request, for its timeline.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum By<'a> {
+    Buyer(&'a str),
+    Staff(&'a str),
+    Admin(&'a str),
+    System,
+}
+
+impl By<'_> {
+    fn kind(self) -> &'static str {
+        match self {
+            By::Buyer(_) => "buyer",
+            By::Staff(_) => "staff",
+            By::Admin(_) => "admin",
+            By::System => "system",
+        }
+    }
+    fn id(self) -> Option<String> {
+        match self {
+            By::Buyer(id) | By::Staff(id) | By::Admin(id) => Some(id.to_owned()),
+            By::System => None,
+        }
+    }
+}
+
+/// The outbox topic a move to `to` writes.
+fn topic(from: Option<State>, to: State) -> Option<&'static str> {
+    Some(match to {
+        State::Requested if from.is_none() => "aftersale.requested",
+        // A revised request sent again is a new request for the merchant's queue.
+        State::Requested => "aftersale.requested",
+        State::Agreed => "aftersale.agreed",
+        State::Refused => "aftersale.refused",
+        State::ReturnShipped => "aftersale.return_shipped",
+        State::Returned => "aftersale.returned",
+        State::Refunded => "aftersale.refunded",
+        State::Cancelled | State::Closed => "aftersale.cancelled",
+        State::Disputed => "aftersale.disputed",
+        State::Decided => "aftersale.decided",
+        State::AwaitingReturn | State::Refunding => return None,
+    })
+}
+
+/// Moves a request from `from` to `to`, conditionally on it still being in `from` (so of
+/// two racing moves exactly one wins), with its timeline row and outbox event.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn move_to(
+    c: &mut dyn Conn,
+    now: i64,
+    req: &ReqRow,
+    from: State,
+    to: State,
+    by: By<'_>,
+    note: &str,
+    deadline: Option<i64>,
+) -> AppResult<()> {
+    let n = c.execute(
+        "UPDATE aftersale_requests SET state = $1, deadline_at = $2, updated_at = $3, ended_at = $4
+         WHERE id = $5 AND state = $6",
+        args![
+            to.as_str(),
+            deadline,
+            now,
+            to.is_final().then_some(now),
+            &req.id,
+            from.as_str()
+        ],
+    )?;
+    if n == 0 {
+        return Err(AppError::state(
+            "the after-sale request changed meanwhile; reload it",
+        ));
+    }
+    c.execute(
+        "INSERT INTO aftersale_events (request_id, from_state, to_state, actor_kind, actor_id, note, at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![&req.id, from.as_str(), to.as_str(), by.kind(), by.id(), note, now],
+    )?;
+    if let Some(topic) = topic(Some(from), to) {
+        emit(c, now, topic, req, to, note)?;
+    }
+    Ok(())
+}
+
+/// Writes an `aftersale.*` event carrying the buyer and the merchant.
+pub(super) fn emit(
+    c: &mut dyn Conn,
+    now: i64,
+    topic: &str,
+    req: &ReqRow,
+    state: State,
+    note: &str,
+) -> AppResult<()> {
+    #[derive(Serialize)]
+    struct Payload<'a> {
+        request_id: &'a str,
+        order_id: &'a str,
+        merchant_id: &'a str,
+        buyer_id: &'a str,
+        kind: &'a str,
+        state: &'a str,
+        note: &'a str,
+    }
+    outbox::emit(
+        c,
+        now,
+        topic,
+        Some(&req.merchant_id),
+        &req.id,
+        &Payload {
+            request_id: &req.id,
+            order_id: &req.order_id,
+            merchant_id: &req.merchant_id,
+            buyer_id: &req.buyer_id,
+            kind: req.kind.as_str(),
+            state: state.as_str(),
+            note,
+        },
+    )?;
+    Ok(())
+}
+
+/// The first timeline row of a new request.
+pub(super) fn record_opened(
+    c: &mut dyn Conn,
+    now: i64,
+    req: &ReqRow,
+    buyer: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO aftersale_events (request_id, from_state, to_state, actor_kind, actor_id, note, at)
+         VALUES ($1, NULL, 'requested', 'buyer', $2, '', $3)",
+        args![&req.id, buyer, now],
+    )?;
+    if let Some(topic) = topic(None, State::Requested) {
+        emit(c, now, topic, req, State::Requested, "")?;
+    }
+    Ok(())
+}
+
+/// The merchant's after-sale terms, with the defaults when it set none.
+pub(super) struct Terms {
+    pub(super) answer_hours: i64,
+    pub(super) ship_days: i64,
+    pub(super) receive_days: i64,
+    pub(super) return_address: String,
+}
+
+impl Terms {
+    pub(super) const DEFAULT: (i64, i64, i64) = (48, 7, 10);
+
+    pub(super) fn answer_ms(&self) -> i64 {
+        self.answer_hours * 3600 * 1000
+    }
+    pub(super) fn ship_ms(&self) -> i64 {
+        self.ship_days * DAY_MS
+    }
+    pub(super) fn receive_ms(&self) -> i64 {
+        self.receive_days * DAY_MS
+    }
+}
+
+pub(super) fn terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Terms> {
+    let (a, s, r) = Terms::DEFAULT;
+    Ok(c.query_opt(
+        "SELECT answer_hours, ship_days, receive_days, return_address FROM aftersale_terms WHERE merchant_id = $1",
+        args![merchant_id],
+    )?
+    .map(|row| -> AppResult<Terms> {
+        Ok(Terms {
+            answer_hours: row.int(0)?,
+            ship_days: row.int(1)?,
+            receive_days: row.int(2)?,
+            return_address: row.text(3)?,
+        })
+    })
+    .transpose()?
+    .unwrap_or(Terms {
+        answer_hours: a,
+        ship_days: s,
+        receive_days: r,
+        return_address: String::new(),
+    }))
+}
+
+/// A request opened on an order inside its after-sale window pauses the window: the time
+/// left is kept on the order until the last open request ends.
+pub(super) fn pause_window(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
+    if !matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) {
+        return Ok(());
+    }
+    let r = c.query_one(
+        "SELECT after_sale_paused_left_ms, after_sale_ends_at FROM orders WHERE id = $1",
+        args![&o.id],
+    )?;
+    if let (None, Some(ends)) = (r.opt_int(0)?, r.opt_int(1)?) {
+        c.execute(
+            "UPDATE orders SET after_sale_paused_left_ms = $1 WHERE id = $2",
+            args![(ends - now).max(0), &o.id],
+        )?;
+    }
+    Ok(())
+}
+
+/// A request ended: its lines are free again, and when no other request on the order is
+/// open the after-sale window resumes with the time it had left (its completion job is
+/// scheduled again; the one that ran while it was paused did nothing).
+pub(super) fn release(c: &mut dyn Conn, now: i64, req: &ReqRow) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_lines SET open_slot = NULL WHERE request_id = $1",
+        args![&req.id],
+    )?;
+    if holds_order(c, &req.order_id)? {
+        return Ok(());
+    }
+    let o = lock_order(c, &req.order_id)?;
+    let r = c.query_one(
+        "SELECT after_sale_paused_left_ms, after_sale_ends_at FROM orders WHERE id = $1",
+        args![&o.id],
+    )?;
+    let (left, ends) = (r.opt_int(0)?, r.opt_int(1)?);
+    c.execute(
+        "UPDATE orders SET after_sale_paused_left_ms = NULL WHERE id = $1",
+        args![&o.id],
+    )?;
+    if !matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) {
+        return Ok(());
+    }
+    let ends = match (left, ends) {
+        (Some(left), _) => now + left,
+        (None, Some(ends)) => ends.max(now),
+        (None, None) => return Ok(()),
+    };
+    c.execute(
+        "UPDATE orders SET after_sale_ends_at = $1 WHERE id = $2",
+        args![ends, &o.id],
+    )?;
+    schedule(c, now, Timer::Complete, &o.id, ends)
+}
+
+/// The full view of a request: its lines (with what each paid per unit) and its timeline.
+pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest> {
+    let r = &req.row;
+    let lines = c
+        .query(
+            "SELECT a.line_no, l.sku_id, l.product_name, l.sku_code, a.quantity, l.unit_price_fen, a.received, a.damaged
+             FROM aftersale_lines a JOIN order_lines l ON l.order_id = a.order_id AND l.line_no = a.line_no
+             WHERE a.request_id = $1 ORDER BY a.line_no",
+            args![&req.id],
+        )?
+        .iter()
+        .map(|l| {
+            Ok(RequestLine {
+                line_no: l.int(0)?,
+                sku_id: l.text(1)?,
+                product_name: l.text(2)?,
+                sku_code: l.text(3)?,
+                quantity: l.int(4)?,
+                amount_fen: l.int(4)? * l.int(5)?,
+                received: l.opt_int(6)?,
+                damaged: l.opt_int(7)?,
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    let timeline = c
+        .query(
+            "SELECT from_state, to_state, actor_kind, actor_id, note, at FROM aftersale_events WHERE request_id = $1 ORDER BY id",
+            args![&req.id],
+        )?
+        .iter()
+        .map(|e| {
+            Ok(AftersaleEvent {
+                from_state: e.opt_text(0)?,
+                to_state: e.text(1)?,
+                actor_kind: e.text(2)?,
+                actor_id: e.opt_text(3)?,
+                note: e.text(4)?,
+                at: rfc3339(e.int(5)?),
+            })
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(AftersaleRequest {
+        id: req.id.clone(),
+        order_id: req.order_id.clone(),
+        merchant_id: req.merchant_id.clone(),
+        buyer_id: req.buyer_id.clone(),
+        kind: req.kind,
+        state: req.state,
+        reason: r.text(ReqCols::reason)?,
+        description: r.text(ReqCols::description)?,
+        photos: serde_json::from_str(&r.text(ReqCols::photos)?).unwrap_or_default(),
+        lines,
+        resubmissions: i64::from(req.resubmissions),
+        refuse_reason: r.opt_text(ReqCols::refuse_reason)?,
+        return_address: r.opt_text(ReqCols::return_address)?,
+        return_carrier: r.opt_text(ReqCols::return_carrier)?,
+        return_tracking_no: r.opt_text(ReqCols::return_tracking_no)?,
+        restock_location_id: r.opt_text(ReqCols::restock_location_id)?,
+        dispute_note: r.opt_text(ReqCols::dispute_note)?,
+        decision: r.opt_text(ReqCols::decision)?,
+        decision_note: r.opt_text(ReqCols::decision_note)?,
+        decided_by: r.opt_text(ReqCols::decided_by)?,
+        refund_id: r.opt_text(ReqCols::refund_id)?,
+        refunded_fen: r.int(ReqCols::refunded_fen)?,
+        deadline_at: req.deadline_at.map(rfc3339),
+        created_at: rfc3339(r.int(ReqCols::created_at)?),
+        updated_at: rfc3339(r.int(ReqCols::updated_at)?),
+        ended_at: r.opt_int(ReqCols::ended_at)?.map(rfc3339),
+        timeline,
+    })
+}
