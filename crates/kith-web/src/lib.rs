@@ -36,8 +36,8 @@
 //! case's. A page that needs a listing the API lacks gets a read-only method in
 //! `kith_app::commerce::browse`.
 
-pub mod assets;
 pub mod aftersale;
+pub mod assets;
 pub mod charts;
 pub mod console;
 pub mod group_buy;
