@@ -731,6 +731,7 @@ pub mod console;
 pub mod group_buy;
 pub mod public;
 pub mod social;
+pub mod wechat;
 
 #[cfg(test)]
 mod tests {
