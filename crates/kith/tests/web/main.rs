@@ -11,6 +11,8 @@
 mod harness;
 #[path = "../support/web.rs"]
 mod web;
+#[path = "../support/wechat.rs"]
+mod wechat;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
@@ -20,3 +22,4 @@ mod pages_console;
 mod pages_group_buy;
 mod pages_member;
 mod pages_public;
+mod wechat_stories;
