@@ -135,6 +135,9 @@ pub struct AppConfig {
     /// Units of one SKU one member may hold in unpaid orders at once, the new order
     /// included; 0: no limit. Stops one unpaid order reserving a product's whole stock.
     pub max_unpaid_units_per_sku: u32,
+    /// WeChat sign-in (公众号 网页授权), when configured ([`platform::identities`]). The
+    /// callback WeChat returns to is `{public_url}/auth/wechat/callback`.
+    pub wechat: Option<platform::wechat::WeChatConfig>,
 }
 
 impl Default for AppConfig {
@@ -172,6 +175,7 @@ impl Default for AppConfig {
             image_hosts: Vec::new(),
             max_unpaid_orders: 5,
             max_unpaid_units_per_sku: 20,
+            wechat: None,
         }
     }
 }

@@ -247,6 +247,8 @@ id_kinds! {
     EndpointId: WebhookEndpoint = "endpoint_id", "webhook endpoint";
     /// A webhook delivery.
     DeliveryId: Delivery = "delivery_id", "delivery";
+    /// An external identity (WeChat) linked to the caller's account.
+    IdentityId: Identity = "identity_id", "identity";
 }
 
 #[cfg(test)]

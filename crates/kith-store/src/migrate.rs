@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_fair_jobs"),
     migration!(8, "0008_guard"),
     migration!(9, "0009_aftersale"),
+    migration!(10, "0010_wechat"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

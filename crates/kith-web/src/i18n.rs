@@ -733,6 +733,7 @@ pub mod flash;
 pub mod group_buy;
 pub mod public;
 pub mod social;
+pub mod wechat;
 
 #[cfg(test)]
 mod tests {

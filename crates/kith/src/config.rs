@@ -131,6 +131,23 @@ pub struct ServeArgs {
     /// Units of one SKU one member may hold in unpaid orders (0: no limit) [default: 20].
     #[arg(long, env = "KITH_MAX_UNPAID_UNITS_PER_SKU")]
     pub max_unpaid_units_per_sku: Option<u32>,
+    /// WeChat sign-in: the 公众号's AppID (`wx…`); with the secret, turns 微信登录 on. The
+    /// callback to register with WeChat is `<public_url>/auth/wechat/callback`.
+    #[arg(long, env = "KITH_WECHAT_APP_ID")]
+    pub wechat_app_id: Option<String>,
+    /// WeChat sign-in: the 公众号's AppSecret (never logged).
+    #[arg(long, env = "KITH_WECHAT_APP_SECRET", hide_env_values = true)]
+    pub wechat_app_secret: Option<String>,
+    /// WeChat sign-in scope: `snsapi_userinfo` (nickname and avatar, a consent page) or
+    /// `snsapi_base` (silent, openid only) [default: snsapi_userinfo].
+    #[arg(long, env = "KITH_WECHAT_SCOPE")]
+    pub wechat_scope: Option<String>,
+    /// Base URL of WeChat's authorize page [default: https://open.weixin.qq.com].
+    #[arg(long, env = "KITH_WECHAT_AUTHORIZE_BASE")]
+    pub wechat_authorize_base: Option<String>,
+    /// Base URL of WeChat's API [default: https://api.weixin.qq.com].
+    #[arg(long, env = "KITH_WECHAT_API_BASE")]
+    pub wechat_api_base: Option<String>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -172,6 +189,11 @@ struct FileConfig {
     image_hosts: Option<String>,
     max_unpaid_orders: Option<u32>,
     max_unpaid_units_per_sku: Option<u32>,
+    wechat_app_id: Option<String>,
+    wechat_app_secret: Option<String>,
+    wechat_scope: Option<String>,
+    wechat_authorize_base: Option<String>,
+    wechat_api_base: Option<String>,
 }
 
 /// Every setting resolved.
@@ -206,6 +228,66 @@ fn parse_image_hosts(list: &str) -> anyhow::Result<Vec<String>> {
     Ok(hosts)
 }
 
+/// WeChat sign-in's settings: both the app id and the secret, or neither.
+fn wechat_config(
+    args: &ServeArgs,
+    f: &FileConfig,
+) -> anyhow::Result<Option<kith_app::platform::wechat::WeChatConfig>> {
+    use kith_app::platform::wechat::{Scope, WeChatConfig};
+    let app_id = args.wechat_app_id.clone().or(f.wechat_app_id.clone());
+    let secret = args
+        .wechat_app_secret
+        .clone()
+        .or(f.wechat_app_secret.clone());
+    let (app_id, app_secret) = match (app_id, secret) {
+        (None, None) => return Ok(None),
+        (Some(id), Some(secret)) => (id.trim().to_owned(), secret.trim().to_owned()),
+        _ => anyhow::bail!("wechat_app_id and wechat_app_secret are set together"),
+    };
+    anyhow::ensure!(
+        !app_id.is_empty()
+            && app_id.len() <= 64
+            && app_id.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "wechat_app_id must be the 公众号's AppID (letters and digits)"
+    );
+    anyhow::ensure!(
+        !app_secret.is_empty(),
+        "wechat_app_secret must not be empty"
+    );
+    let scope = args
+        .wechat_scope
+        .clone()
+        .or(f.wechat_scope.clone())
+        .unwrap_or_else(|| "snsapi_userinfo".into());
+    let scope = Scope::parse(&scope)
+        .ok_or_else(|| anyhow::anyhow!("wechat_scope must be snsapi_base or snsapi_userinfo"))?;
+    let base = |v: Option<String>, default: &str, name: &str| {
+        let url = v.unwrap_or_else(|| default.to_owned());
+        anyhow::ensure!(
+            url.starts_with("https://") || url.starts_with("http://"),
+            "{name} must start with https:// (or http:// for a local test server)"
+        );
+        Ok(url.trim_end_matches('/').to_owned())
+    };
+    Ok(Some(WeChatConfig {
+        app_id,
+        app_secret,
+        scope,
+        authorize_base: base(
+            args.wechat_authorize_base
+                .clone()
+                .or(f.wechat_authorize_base.clone()),
+            "https://open.weixin.qq.com",
+            "wechat_authorize_base",
+        )?,
+        api_base: base(
+            args.wechat_api_base.clone().or(f.wechat_api_base.clone()),
+            "https://api.weixin.qq.com",
+            "wechat_api_base",
+        )?,
+    }))
+}
+
 fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
     let path = match explicit {
         Some(p) => p.to_owned(),
@@ -225,6 +307,7 @@ fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
 impl Settings {
     pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
         let f = read_file(args.storage.config.as_deref())?;
+        let wechat = wechat_config(args, &f)?;
         let app_public_url_in_file = f.public_url.is_some();
         let s = &args.storage;
         let database_url = s
@@ -385,6 +468,7 @@ impl Settings {
                     .push((code.trim().to_owned(), secret.to_owned()));
             }
         }
+        app.wechat = wechat;
         let data_dir = s
             .data_dir
             .clone()

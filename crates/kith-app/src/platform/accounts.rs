@@ -176,6 +176,27 @@ pub(crate) fn insert_account(
     load_account(c, &id)
 }
 
+/// Opens a session for `account_id` in the caller's transaction (a password login, a
+/// WeChat sign-in); the token is in the answer only.
+pub(crate) fn insert_session(
+    c: &mut dyn Conn,
+    account_id: &str,
+    now: i64,
+    ttl_ms: i64,
+) -> AppResult<Session> {
+    let token = new_secret("kith_s_");
+    let expires = now + ttl_ms;
+    c.execute(
+        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)",
+        args![&sha256_hex(&token), account_id, now, expires],
+    )?;
+    Ok(Session {
+        token,
+        expires_at: rfc3339(expires),
+        account: load_account(c, account_id)?,
+    })
+}
+
 pub(crate) async fn hash_password(p: Password) -> AppResult<String> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -190,7 +211,7 @@ pub(crate) async fn hash_password(p: Password) -> AppResult<String> {
 
 /// Verifies on the blocking pool. With no stored hash (unknown login) it still does the
 /// work of one verification, so response time does not reveal which logins exist.
-async fn verify_password(given: String, stored: Option<String>) -> AppResult<bool> {
+pub(crate) async fn verify_password(given: String, stored: Option<String>) -> AppResult<bool> {
     tokio::task::spawn_blocking(move || {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
@@ -373,35 +394,32 @@ impl App {
                     "INSERT INTO login_failures (login_key, client_addr, at) VALUES ($1, $2, $3) RETURNING id",
                     args![&k, &a, now],
                 )?;
-                let account = account.map(|r| Ok::<_, AppError>((r.text(0)?, r.text(1)?))).transpose()?;
+                // An account without a password (made from a WeChat identity) never matches.
+                let account = account
+                    .map(|r| Ok::<_, AppError>((r.text(0)?, r.opt_text(1)?)))
+                    .transpose()?;
                 Ok((account, attempt.int(0)?))
             })
             .await?;
-        let ok =
-            verify_password(password.to_owned(), account.as_ref().map(|a| a.1.clone())).await?;
+        let ok = verify_password(
+            password.to_owned(),
+            account.as_ref().and_then(|a| a.1.clone()),
+        )
+        .await?;
         let Some((account_id, _)) = account.filter(|_| ok) else {
             tracing::info!(login_kind = column, attempt_id, "failed login");
             return Err(AppError::Unauthenticated("wrong login or password".into()));
         };
-        let token = new_secret("kith_s_");
-        let token_hash = sha256_hex(&token);
-        let expires = now + self.config.session_ttl_secs * 1000;
-        let account = self
-            .db
+        let ttl_ms = self.config.session_ttl_secs * 1000;
+        self.db
             .write(move |c| {
-                c.execute("DELETE FROM login_failures WHERE login_key = $1", args![&key])?;
                 c.execute(
-                    "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)",
-                    args![&token_hash, &account_id, now, expires],
+                    "DELETE FROM login_failures WHERE login_key = $1",
+                    args![&key],
                 )?;
-                load_account(c, &account_id)
+                insert_session(c, &account_id, now, ttl_ms)
             })
-            .await?;
-        Ok(Session {
-            token,
-            expires_at: rfc3339(expires),
-            account,
-        })
+            .await
     }
 
     /// Resolves a session token to its principal; expired, idle too long

@@ -6,10 +6,14 @@
 //! ([`outbox`]), rate windows ([`limits`]), proof-of-work challenges for logins and
 //! sign-ups that look automated ([`challenge`]), ids and secrets
 //! ([`ids`]), keyset pages ([`page`]) and the one application error ([`error`]).
+//! Signing in with WeChat: the 公众号 OAuth client ([`wechat`]) and the external identities
+//! linked to accounts, with the OAuth states, spent codes and pending identities of the
+//! flow ([`identities`]).
 //!
 //! Writes: `accounts`, `sessions`, `login_failures`, `merchants`, `merchant_staff`,
 //! `invitations`, `store_clerks` (a clerk's invitation is accepted here), `idempotency_keys`,
-//! `outbox`, `rate_windows`, `platform_secrets`, `spent_challenges`.
+//! `outbox`, `rate_windows`, `platform_secrets`, `spent_challenges`, `external_identities`,
+//! `oauth_states`, `oauth_used_codes`, `pending_identities`.
 //!
 //! Surface to the other contexts: [`auth::Principal`] and its checks, [`error::AppError`],
 //! [`ids::new_id`], [`page::PageRequest`]/[`page::Page`], [`outbox::emit`] (inside the
@@ -24,11 +28,13 @@ pub mod auth;
 pub mod challenge;
 pub mod error;
 pub mod idempotency;
+pub mod identities;
 pub mod ids;
 pub mod limits;
 pub mod merchants;
 pub mod outbox;
 pub mod page;
+pub mod wechat;
 
 use kith_store::args;
 
@@ -45,6 +51,7 @@ impl App {
         let mut n = self.idempotency_sweep().await?;
         n += self.rate_sweep().await?;
         n += self.challenge_sweep().await?;
+        n += self.identities_sweep().await?;
         let before = self.now_ms() - self.config.login_window_secs.saturating_mul(1000);
         n += self
             .db

@@ -1,15 +1,17 @@
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use kith_app::platform::accounts::{Account, Me, Registration, Session};
 use kith_app::platform::challenge::Solution;
+use kith_app::platform::identities::Identities;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{ApiJson, Auth, ClientAddr, SESSION_COOKIE, session_token};
+use crate::ids::IdentityId;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -19,6 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(logout))
         .routes(routes!(me))
+        .routes(routes!(identities))
+        .routes(routes!(unlink_identity))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -124,4 +128,52 @@ async fn logout(
     responses((status = 200, body = Me), (status = 401, body = Problem)))]
 async fn me(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Me>> {
     Ok(Json(s.app.me(&p).await?))
+}
+
+/// The caller's linked sign-in identities (WeChat), and how unlinking one re-authenticates:
+/// `password`, or for an account without one `recent_wechat_sign_in` (a WeChat sign-in in
+/// the last ten minutes). No openid, unionid or token is shown.
+#[utoipa::path(get, path = "/api/v1/me/identities", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Identities), (status = 401, body = Problem)))]
+async fn identities(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Identities>> {
+    Ok(Json(s.app.identities(&p).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkBody {
+    /// The account's current password (required when the account has one).
+    pub password: Option<String>,
+}
+
+/// Unlink one of the caller's identities. Re-authentication: the current `password`, or,
+/// for an account without a password, a WeChat sign-in within the last ten minutes (403
+/// otherwise; the body may then be left out). Refused (409) when the account would be left with no way to sign in (no
+/// password, no phone, no other identity); another account's identity is 404.
+#[utoipa::path(delete, path = "/api/v1/me/identities/{identity_id}", tag = "accounts",
+    params(IdentityId), request_body = UnlinkBody, security(("bearer" = [])),
+    responses((status = 204, description = "unlinked"), (status = 401, body = Problem),
+        (status = 403, description = "sign in with WeChat again first", body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "it is the only way to sign in", body = Problem),
+        (status = 422, description = "password missing or wrong", body = Problem)))]
+async fn unlink_identity(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    id: IdentityId,
+    req: axum::extract::Request,
+) -> ApiResult<StatusCode> {
+    // No body at all (no Content-Type, nothing sent) is an unlink without a password.
+    let sent = req.headers().contains_key(header::CONTENT_TYPE)
+        || req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() != b"0");
+    let password = if sent {
+        let ApiJson(b) = ApiJson::<UnlinkBody>::from_request(req, &s).await?;
+        b.password
+    } else {
+        None
+    };
+    s.app.unlink_identity(&p, &id, password.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

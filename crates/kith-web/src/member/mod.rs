@@ -28,6 +28,7 @@ mod guard;
 mod money;
 mod posts;
 mod shop;
+mod wechat;
 
 pub fn routes() -> Router<Web> {
     Router::new()
@@ -35,6 +36,7 @@ pub fn routes() -> Router<Web> {
         .route("/login", get(login_page).post(login))
         .route("/register", get(register_page).post(register))
         .route("/logout", post(logout))
+        .merge(wechat::routes())
         .route("/posts/{id}", get(posts::post_page))
         .route("/posts/{id}/like", post(posts::like))
         .route("/posts/{id}/unlike", post(posts::unlike))
@@ -144,6 +146,7 @@ async fn login_page(
         error: None,
         challenge: None,
         demo: s.cfg.demo,
+        wechat: s.app.wechat_enabled(),
     })?
     .into_response())
 }
@@ -230,6 +233,7 @@ async fn login(
                 login: f.login,
                 challenge: Some(*challenge),
                 demo: s.cfg.demo,
+                wechat: s.app.wechat_enabled(),
             };
             Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
@@ -241,6 +245,7 @@ async fn login(
                 error: Some(e.to_string()),
                 challenge: None,
                 demo: s.cfg.demo,
+                wechat: s.app.wechat_enabled(),
             };
             Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response())
         }

@@ -167,6 +167,35 @@ pub struct LoginPage {
     pub challenge: Option<Challenge>,
     /// Show where the demo's logins are (only on a server started with `--demo`).
     pub demo: bool,
+    /// Offer 微信登录 (WeChat sign-in is configured).
+    pub wechat: bool,
+}
+
+/// 完成登录: a WeChat identity no account has yet — a new account, or sign in to link it.
+#[derive(Template)]
+#[template(path = "member/wechat_complete.html")]
+pub struct WeChatCompletePage {
+    pub c: Ctx,
+    pub nickname: String,
+    pub new_error: Option<String>,
+    pub link_error: Option<String>,
+    /// What was typed in the sign-in form, kept when it comes back.
+    pub login: String,
+    pub challenge: Option<Challenge>,
+    /// Which form the challenge belongs to: `new`, `link` or empty.
+    pub challenge_for: &'static str,
+}
+
+/// 我的 → 微信关联: the linked identities, linking, unlinking with re-authentication.
+#[derive(Template)]
+#[template(path = "member/wechat_identities.html")]
+pub struct WeChatIdentitiesPage {
+    pub c: Ctx,
+    pub ids: kith_app::platform::identities::Identities,
+    pub password_needed: bool,
+    pub enabled: bool,
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Template)]

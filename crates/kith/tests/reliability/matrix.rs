@@ -257,6 +257,27 @@ async fn world(t: &TestApp) -> World {
     .expect(200);
     let other = t.register_member("矩阵路人").await;
     let admin = t.admin().await;
+    // A WeChat identity of the member's (as a WeChat sign-in links one; this server has
+    // no WeChat configured, so the row is written as the link would write it).
+    let identity = uuid::Uuid::now_v7().to_string();
+    {
+        let (i, a, now) = (
+            identity.clone(),
+            member.id.clone(),
+            kith_domain::Clock::now_ms(&t.clock),
+        );
+        t.app
+            .db
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO external_identities (id, provider, app_id, openid, unionid, account_id, nickname, created_at)
+                     VALUES ($1, 'wechat', 'wxmatrix', 'o-matrix', NULL, $2, '矩阵', $3)",
+                    kith_store::args![&i, &a, now],
+                )
+            })
+            .await
+            .expect("identity");
+    }
 
     let mut ids = BTreeMap::new();
     ids.insert("merchant_id", merchant_a);
@@ -281,6 +302,7 @@ async fn world(t: &TestApp) -> World {
     ids.insert("line_no", "1".to_owned());
     ids.insert("campaign_id", campaign);
     ids.insert("group_id", id_of(&seat["group"]));
+    ids.insert("identity_id", identity);
     // Not an object: the time a body's deadline field gets (a day from now).
     ids.insert(
         "ends_at",
@@ -314,6 +336,7 @@ const PRIVATE: &[&str] = &[
     "withdrawal_id",
     "media_id",
     "review_id",
+    "identity_id",
 ];
 
 /// Parameters whose object this world has no instance of are given a fresh id: the

@@ -11,6 +11,10 @@ pub(crate) struct Browser<'a> {
     pub(crate) t: &'a TestApp,
     pub(crate) client: reqwest::Client,
     pub(crate) cookie: Option<String>,
+    /// The WeChat sign-in flow's cookies (`kith_oauth`, `kith_wechat_pending`) the server
+    /// set, as `name=value`, sent back on every request. (The device and language cookies
+    /// stay out: the stories about them set them by hand.)
+    pub(crate) jar: Vec<String>,
 }
 
 pub(crate) struct Page {
@@ -84,13 +88,21 @@ impl<'a> Browser<'a> {
                 .build()
                 .expect("client"),
             cookie: None,
+            jar: Vec::new(),
         }
     }
 
     pub(crate) async fn send(&mut self, req: reqwest::RequestBuilder) -> Page {
-        let req = match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
+        let all: Vec<&str> = self
+            .cookie
+            .iter()
+            .chain(self.jar.iter())
+            .map(String::as_str)
+            .collect();
+        let req = if all.is_empty() {
+            req
+        } else {
+            req.header("cookie", all.join("; "))
         };
         let res = req.send().await.expect("request");
         let status = res.status();
@@ -101,6 +113,13 @@ impl<'a> Browser<'a> {
                 && pair.starts_with("kith_session=")
             {
                 self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
+            } else if let Some((name, value)) = v.split(';').next().and_then(|p| p.split_once('='))
+                && ["kith_oauth", "kith_wechat_pending"].contains(&name)
+            {
+                self.jar.retain(|c| !c.starts_with(&format!("{name}=")));
+                if !value.is_empty() {
+                    self.jar.push(format!("{name}={value}"));
+                }
             }
         }
         Page {

@@ -11,6 +11,8 @@
 mod harness;
 #[path = "../support/web.rs"]
 mod web;
+#[path = "../support/wechat.rs"]
+mod wechat;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
@@ -22,3 +24,4 @@ mod pages_console_desk;
 mod pages_group_buy;
 mod pages_member;
 mod pages_public;
+mod wechat_stories;
