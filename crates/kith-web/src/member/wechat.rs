@@ -139,6 +139,7 @@ async fn callback(
             let page = pages::ErrorPage {
                 status: 422,
                 detail: format!("{} ({field}: {reason})", c.t.wechat().flow_refused),
+                css: crate::assets::url("kith.css"),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, clear, render(&page)?).into_response())
         }
