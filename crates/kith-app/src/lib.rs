@@ -135,6 +135,8 @@ pub struct AppConfig {
     /// Units of one SKU one member may hold in unpaid orders at once, the new order
     /// included; 0: no limit. Stops one unpaid order reserving a product's whole stock.
     pub max_unpaid_units_per_sku: u32,
+    /// The SMS provider and the one-time-code limits ([`platform::sms`]).
+    pub sms: platform::sms::SmsConfig,
 }
 
 impl Default for AppConfig {
@@ -172,6 +174,7 @@ impl Default for AppConfig {
             image_hosts: Vec::new(),
             max_unpaid_orders: 5,
             max_unpaid_units_per_sku: 20,
+            sms: platform::sms::SmsConfig::default(),
         }
     }
 }
@@ -194,11 +197,15 @@ pub struct App {
     pub jobs: Arc<events::jobs::JobRegistry>,
     /// The kinds of order beyond the ordinary one, hooked into every order's life.
     pub lifecycle: Arc<commerce::lifecycle::Lifecycle>,
+    /// The SMS provider ([`platform::sms`]), built from `config.sms`.
+    pub sms: Arc<dyn platform::sms::SmsProvider>,
 }
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        let sms = platform::sms::provider(&config.sms, clock.clone());
         Self {
+            sms,
             db,
             clock,
             config: Arc::new(config),
