@@ -187,6 +187,47 @@ pub(crate) fn insert_account(
     load_account(c, &id)
 }
 
+/// What Chinese passwords are built from that zxcvbn's English lists lack: pinyin of love
+/// and family words, the commonest surnames, lucky and sweetheart numbers (`520` "I love
+/// you", `1314` "for ever"), the QQ prefix — added to its dictionaries as extra words.
+const CHINESE_COMMON: &[&str] = &[
+    "woaini",
+    "aini",
+    "5201314",
+    "1314",
+    "520",
+    "521",
+    "woaini1314",
+    "qq",
+    "baobei",
+    "baobao",
+    "laopo",
+    "laogong",
+    "wodeai",
+    "zhongguo",
+    "beijing",
+    "shanghai",
+    "wang",
+    "zhang",
+    "li",
+    "liu",
+    "chen",
+    "yang",
+    "huang",
+    "zhao",
+    "zhou",
+    "xiaoming",
+    "xiaohong",
+    "dearbook",
+    "xiazhili",
+    "147258369",
+    "789456123",
+    "31415926",
+    "168168",
+    "888888",
+    "666666",
+];
+
 /// Refuses a password that is easy to guess: zxcvbn's estimate (Dropbox's scorer, with
 /// its lists of common passwords, names and words, and the account's own phone, email and
 /// name as extra words) below 2 of 4 — "too guessable: risky password" — is 422 on
@@ -197,6 +238,7 @@ pub(crate) fn check_strength(password: &Password, user_inputs: &[&str]) -> AppRe
         .iter()
         .copied()
         .filter(|s| !s.is_empty())
+        .chain(CHINESE_COMMON.iter().copied())
         .collect();
     let estimate = zxcvbn::zxcvbn(password.expose(), &inputs);
     if u8::from(estimate.score()) >= 2 {
@@ -663,5 +705,52 @@ impl App {
                 Ok(Me { account, staff_of, clerk_of })
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strong(p: &str) -> bool {
+        check_strength(&Password::parse(p).expect("policy"), &["13800000000"]).is_ok()
+    }
+
+    #[test]
+    fn the_most_common_passwords_are_refused() {
+        for weak in [
+            "password",
+            "password123",
+            "12345678",
+            "123456789",
+            "qwertyuiop",
+            "1q2w3e4r",
+            "iloveyou",
+            "woaini1314",
+            "abc123456",
+            "138000000001",
+        ] {
+            assert!(!strong(weak), "{weak} passed");
+        }
+        match check_strength(&Password::parse("password1").unwrap(), &[]) {
+            Err(AppError::Invalid { field, reason }) => {
+                assert_eq!(field, "password");
+                assert!(reason.starts_with("weak password"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The passwords the demo prints and the tests use are not refused.
+    #[test]
+    fn the_demo_and_test_passwords_pass() {
+        for ok in [
+            "kith-demo-2026",
+            "correct horse battery",
+            "kith-bench-2026",
+            "another long secret 2026",
+        ] {
+            assert!(strong(ok), "{ok} refused");
+        }
     }
 }
