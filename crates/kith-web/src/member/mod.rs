@@ -28,11 +28,14 @@ mod guard;
 mod money;
 mod posts;
 mod shop;
+mod sms;
 
 pub fn routes() -> Router<Web> {
     Router::new()
         .route("/", get(posts::feed))
         .route("/login", get(login_page).post(login))
+        .route("/login/sms-code", post(sms::send_code))
+        .route("/login/sms", post(sms::sign_in))
         .route("/register", get(register_page).post(register))
         .route("/logout", post(logout))
         .route("/posts/{id}", get(posts::post_page))
@@ -143,6 +146,7 @@ async fn login_page(
         error: None,
         challenge: None,
         demo: s.cfg.demo,
+        sms: pages::SmsForm::default(),
     })?
     .into_response())
 }
@@ -229,6 +233,7 @@ async fn login(
                 login: f.login,
                 challenge: Some(*challenge),
                 demo: s.cfg.demo,
+                sms: pages::SmsForm::default(),
             };
             Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
@@ -240,6 +245,7 @@ async fn login(
                 error: Some(e.to_string()),
                 challenge: None,
                 demo: s.cfg.demo,
+                sms: pages::SmsForm::default(),
             };
             Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response())
         }

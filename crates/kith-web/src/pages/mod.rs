@@ -160,6 +160,19 @@ pub struct LoginPage {
     pub challenge: Option<Challenge>,
     /// Show where the demo's logins are (only on a server started with `--demo`).
     pub demo: bool,
+    /// The SMS form: the number typed, the note after a code was sent, the errors beside
+    /// the phone and code fields, and whether `challenge` belongs to it.
+    pub sms: SmsForm,
+}
+
+/// What the SMS sign-in form shows ([`LoginPage`]).
+#[derive(Debug, Default)]
+pub struct SmsForm {
+    pub phone: String,
+    pub sent: bool,
+    pub phone_error: Option<String>,
+    pub code_error: Option<String>,
+    pub challenge_here: bool,
 }
 
 #[derive(Template)]
