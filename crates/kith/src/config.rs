@@ -364,8 +364,10 @@ impl Settings {
             Some(other) => anyhow::bail!("sqlite_sync must be `normal` or `full`, not `{other}`"),
         };
         let pool_default = if database_url.is_some() { 16 } else { 4 };
-        let mut app = kith_app::AppConfig::default();
-        app.sms = sms;
+        let mut app = kith_app::AppConfig {
+            sms,
+            ..Default::default()
+        };
         if let Some(h) = args.session_ttl_hours.or(f.session_ttl_hours) {
             anyhow::ensure!(
                 (1..=24 * 365).contains(&h),
