@@ -138,6 +138,8 @@ pub struct AppConfig {
     /// WeChat sign-in (公众号 网页授权), when configured ([`platform::identities`]). The
     /// callback WeChat returns to is `{public_url}/auth/wechat/callback`.
     pub wechat: Option<platform::wechat::WeChatConfig>,
+    /// The SMS provider and the one-time-code limits ([`platform::sms`]).
+    pub sms: platform::sms::SmsConfig,
 }
 
 impl Default for AppConfig {
@@ -176,6 +178,7 @@ impl Default for AppConfig {
             max_unpaid_orders: 5,
             max_unpaid_units_per_sku: 20,
             wechat: None,
+            sms: platform::sms::SmsConfig::default(),
         }
     }
 }
@@ -198,11 +201,15 @@ pub struct App {
     pub jobs: Arc<events::jobs::JobRegistry>,
     /// The kinds of order beyond the ordinary one, hooked into every order's life.
     pub lifecycle: Arc<commerce::lifecycle::Lifecycle>,
+    /// The SMS provider ([`platform::sms`]), built from `config.sms`.
+    pub sms: Arc<dyn platform::sms::SmsProvider>,
 }
 
 impl App {
     pub fn new(db: Db, clock: Arc<dyn Clock>, config: AppConfig) -> Self {
+        let sms = platform::sms::provider(&config.sms, clock.clone());
         Self {
+            sms,
             db,
             clock,
             config: Arc::new(config),

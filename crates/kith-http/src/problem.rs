@@ -147,6 +147,12 @@ impl From<AppError> for ApiError {
                 p.challenge = Some(challenge);
                 p
             }
+            AppError::Unavailable(d) => Problem::new(
+                S::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Service unavailable",
+                d,
+            ),
             AppError::Store(StoreError::Unavailable(cause)) => {
                 tracing::error!(%cause, "storage unavailable");
                 Problem::new(

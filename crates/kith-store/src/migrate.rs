@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_guard"),
     migration!(9, "0009_aftersale"),
     migration!(10, "0010_wechat"),
+    migration!(11, "0011_sms"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -148,6 +148,40 @@ pub struct ServeArgs {
     /// Base URL of WeChat's API [default: https://api.weixin.qq.com].
     #[arg(long, env = "KITH_WECHAT_API_BASE")]
     pub wechat_api_base: Option<String>,
+    /// Who sends SMS codes: `console` (the server log: development and the demo),
+    /// `aliyun` or `tencent` [default: console with --demo, else none — codes cannot be
+    /// asked for].
+    #[arg(long, env = "KITH_SMS_PROVIDER")]
+    pub sms_provider: Option<String>,
+    /// The provider's API base URL [default: https://dysmsapi.aliyuncs.com or
+    /// https://sms.tencentcloudapi.com].
+    #[arg(long, env = "KITH_SMS_ENDPOINT")]
+    pub sms_endpoint: Option<String>,
+    /// Aliyun AccessKey ID, or Tencent SecretId.
+    #[arg(long, env = "KITH_SMS_ACCESS_KEY_ID")]
+    pub sms_access_key_id: Option<String>,
+    /// Aliyun AccessKey secret, or Tencent SecretKey (never logged).
+    #[arg(long, env = "KITH_SMS_ACCESS_KEY_SECRET", hide_env_values = true)]
+    pub sms_access_key_secret: Option<String>,
+    /// The approved SMS signature (短信签名).
+    #[arg(long, env = "KITH_SMS_SIGN_NAME")]
+    pub sms_sign_name: Option<String>,
+    /// The provider's template for one-time codes, with one parameter `code` (Aliyun
+    /// `SMS_…`; Tencent the template id, `{1}`).
+    #[arg(long, env = "KITH_SMS_CODE_TEMPLATE")]
+    pub sms_code_template: Option<String>,
+    /// Tencent only: the SMS application's SdkAppId.
+    #[arg(long, env = "KITH_SMS_SDK_APP_ID")]
+    pub sms_sdk_app_id: Option<String>,
+    /// The provider's region [default: cn-hangzhou (Aliyun), ap-guangzhou (Tencent)].
+    #[arg(long, env = "KITH_SMS_REGION")]
+    pub sms_region: Option<String>,
+    /// SMS codes one client address may ask for in an hour (0: no limit) [default: 30].
+    #[arg(long, env = "KITH_SMS_CODES_PER_ADDRESS_HOUR")]
+    pub sms_codes_per_address_hour: Option<u32>,
+    /// SMS codes one number may be sent in a day (0: no limit) [default: 10].
+    #[arg(long, env = "KITH_SMS_CODES_PER_PHONE_DAY")]
+    pub sms_codes_per_phone_day: Option<u32>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -194,6 +228,97 @@ struct FileConfig {
     wechat_scope: Option<String>,
     wechat_authorize_base: Option<String>,
     wechat_api_base: Option<String>,
+    sms_provider: Option<String>,
+    sms_endpoint: Option<String>,
+    sms_access_key_id: Option<String>,
+    sms_access_key_secret: Option<String>,
+    sms_sign_name: Option<String>,
+    sms_code_template: Option<String>,
+    sms_sdk_app_id: Option<String>,
+    sms_region: Option<String>,
+    sms_codes_per_address_hour: Option<u32>,
+    sms_codes_per_phone_day: Option<u32>,
+}
+
+/// The SMS settings: the provider (console by default with `--demo`, none otherwise) and
+/// its credentials, which must all be given for a real provider.
+fn resolve_sms(
+    args: &ServeArgs,
+    f: &mut FileConfig,
+) -> anyhow::Result<kith_app::platform::sms::SmsConfig> {
+    use kith_app::platform::sms::{Secret, SmsBackend, SmsConfig, aliyun, tencent};
+    let mut cfg = SmsConfig::default();
+    if let Some(n) = args
+        .sms_codes_per_address_hour
+        .or(f.sms_codes_per_address_hour)
+    {
+        cfg.codes_per_address_hour = n;
+    }
+    if let Some(n) = args.sms_codes_per_phone_day.or(f.sms_codes_per_phone_day) {
+        cfg.codes_per_phone_day = n;
+    }
+    let template = args
+        .sms_code_template
+        .clone()
+        .or(f.sms_code_template.take());
+    let template_given = template.is_some();
+    if let Some(t) = template {
+        cfg.code_template = t;
+    }
+    let provider = args
+        .sms_provider
+        .clone()
+        .or(f.sms_provider.take())
+        .unwrap_or_else(|| if args.demo { "console" } else { "none" }.to_owned());
+    let endpoint = args.sms_endpoint.clone().or(f.sms_endpoint.take());
+    if let Some(e) = &endpoint {
+        anyhow::ensure!(
+            e.starts_with("https://") || e.starts_with("http://"),
+            "sms_endpoint must start with https:// (or http:// for a local test server)"
+        );
+    }
+    let need = |v: Option<String>, name: &str| {
+        v.filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| anyhow::anyhow!("sms_provider = {provider} needs {name}"))
+    };
+    let key_id = args
+        .sms_access_key_id
+        .clone()
+        .or(f.sms_access_key_id.take());
+    let secret = args
+        .sms_access_key_secret
+        .clone()
+        .or(f.sms_access_key_secret.take());
+    let sign_name = args.sms_sign_name.clone().or(f.sms_sign_name.take());
+    let region = args.sms_region.clone().or(f.sms_region.take());
+    let app_id = args.sms_sdk_app_id.clone().or(f.sms_sdk_app_id.take());
+    cfg.backend = match provider.as_str() {
+        "none" | "off" => SmsBackend::Off,
+        "console" => SmsBackend::Console,
+        "aliyun" => SmsBackend::Aliyun(aliyun::AliyunConfig {
+            endpoint: endpoint.unwrap_or_else(|| aliyun::DEFAULT_ENDPOINT.to_owned()),
+            access_key_id: need(key_id, "sms_access_key_id")?,
+            access_key_secret: Secret::new(need(secret, "sms_access_key_secret")?),
+            sign_name: need(sign_name, "sms_sign_name")?,
+            region: region.unwrap_or_else(|| "cn-hangzhou".to_owned()),
+        }),
+        "tencent" => SmsBackend::Tencent(tencent::TencentConfig {
+            endpoint: endpoint.unwrap_or_else(|| tencent::DEFAULT_ENDPOINT.to_owned()),
+            secret_id: need(key_id, "sms_access_key_id (the SecretId)")?,
+            secret_key: Secret::new(need(secret, "sms_access_key_secret (the SecretKey)")?),
+            sdk_app_id: need(app_id, "sms_sdk_app_id")?,
+            sign_name: need(sign_name, "sms_sign_name")?,
+            region: region.unwrap_or_else(|| "ap-guangzhou".to_owned()),
+        }),
+        other => anyhow::bail!("sms_provider must be console, aliyun or tencent, not `{other}`"),
+    };
+    if matches!(cfg.backend, SmsBackend::Aliyun(_) | SmsBackend::Tencent(_)) {
+        anyhow::ensure!(
+            template_given,
+            "sms_provider = {provider} needs sms_code_template"
+        );
+    }
+    Ok(cfg)
 }
 
 /// Every setting resolved.
@@ -306,8 +431,9 @@ fn read_file(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
 
 impl Settings {
     pub fn resolve(args: &ServeArgs) -> anyhow::Result<Self> {
-        let f = read_file(args.storage.config.as_deref())?;
+        let mut f = read_file(args.storage.config.as_deref())?;
         let wechat = wechat_config(args, &f)?;
+        let sms = resolve_sms(args, &mut f)?;
         let app_public_url_in_file = f.public_url.is_some();
         let s = &args.storage;
         let database_url = s
@@ -321,7 +447,10 @@ impl Settings {
             Some(other) => anyhow::bail!("sqlite_sync must be `normal` or `full`, not `{other}`"),
         };
         let pool_default = if database_url.is_some() { 16 } else { 4 };
-        let mut app = kith_app::AppConfig::default();
+        let mut app = kith_app::AppConfig {
+            sms,
+            ..Default::default()
+        };
         if let Some(h) = args.session_ttl_hours.or(f.session_ttl_hours) {
             anyhow::ensure!(
                 (1..=24 * 365).contains(&h),

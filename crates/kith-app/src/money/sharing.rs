@@ -567,7 +567,15 @@ impl App {
         self.db
             .write(move |c| {
                 let referral = referral_by_code(c, &code, now)?;
-                let account = crate::platform::accounts::insert_account(c, now, &parsed, &hash, false)?;
+                let account = crate::platform::accounts::insert_account(
+                    c,
+                    now,
+                    parsed.phone.as_ref(),
+                    parsed.email.as_ref(),
+                    &parsed.name,
+                    Some(&hash),
+                    false,
+                )?;
                 match &referral.link_id {
                     Some(link_id) => {
                         c.execute(

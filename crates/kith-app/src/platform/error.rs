@@ -32,6 +32,10 @@ pub enum AppError {
     /// address): it is taken only with this challenge solved. → 429 carrying the challenge
     #[error("solve the challenge and send the request again with its solution")]
     ChallengeRequired(Box<crate::platform::challenge::Challenge>),
+    /// A service kith depends on is not there (no SMS provider configured, the provider
+    /// failed). → 503
+    #[error("{0}")]
+    Unavailable(String),
     /// Storage failed below us. Unavailable → 503, anything else → opaque 500, logged.
     #[error(transparent)]
     Store(StoreError),

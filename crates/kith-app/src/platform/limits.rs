@@ -46,6 +46,12 @@ pub enum Action {
     PickupClerk,
     /// Wrong pickup codes entered at one store, by all its clerks together.
     PickupStore,
+    /// SMS codes asked for one number in a minute (one).
+    SmsPhoneMinute,
+    /// SMS codes asked for one number in a day.
+    SmsPhoneDay,
+    /// SMS codes asked from one client address in an hour.
+    SmsAddress,
 }
 
 impl Action {
@@ -58,6 +64,9 @@ impl Action {
             Self::SignUpDevice => "signup_device",
             Self::PickupClerk => "pickup_clerk",
             Self::PickupStore => "pickup_store",
+            Self::SmsPhoneMinute => "sms_phone_minute",
+            Self::SmsPhoneDay => "sms_phone_day",
+            Self::SmsAddress => "sms_address",
         }
     }
 
@@ -68,6 +77,9 @@ impl Action {
             Self::SignUpSoft | Self::SignUpHard => 3600 * 1000,
             Self::SignUpDevice => LONGEST_WINDOW_MS,
             Self::PickupClerk | Self::PickupStore => 15 * 60 * 1000,
+            Self::SmsPhoneMinute => WINDOW_MS,
+            Self::SmsPhoneDay => LONGEST_WINDOW_MS,
+            Self::SmsAddress => 3600 * 1000,
         }
     }
 }

@@ -13,12 +13,14 @@
 //! Writes: `accounts`, `sessions`, `login_failures`, `merchants`, `merchant_staff`,
 //! `invitations`, `store_clerks` (a clerk's invitation is accepted here), `idempotency_keys`,
 //! `outbox`, `rate_windows`, `platform_secrets`, `spent_challenges`, `external_identities`,
-//! `oauth_states`, `oauth_used_codes`, `pending_identities`.
+//! `oauth_states`, `oauth_used_codes`, `pending_identities`, `sms_codes`.
 //!
 //! Surface to the other contexts: [`auth::Principal`] and its checks, [`error::AppError`],
 //! [`ids::new_id`], [`page::PageRequest`]/[`page::Page`], [`outbox::emit`] (inside the
 //! caller's transaction), `accounts::insert_account` and
-//! `accounts::parse_registration` (sign-up through a share link), `merchants` lookups.
+//! `accounts::parse_registration` (sign-up through a share link), `merchants` lookups,
+//! [`sms::SmsProvider`] (`App::sms`: template messages, for notifications too) and
+//! `App::verify_phone_code` (binding a phone).
 //!
 //! Never: imports another context of kith-app. Everything else depends on this one, so a
 //! reference from here to commerce or money would be a cycle (the tidy test refuses it).
@@ -34,6 +36,7 @@ pub mod limits;
 pub mod merchants;
 pub mod outbox;
 pub mod page;
+pub mod sms;
 pub mod wechat;
 
 use kith_store::args;
@@ -52,6 +55,7 @@ impl App {
         n += self.rate_sweep().await?;
         n += self.challenge_sweep().await?;
         n += self.identities_sweep().await?;
+        n += self.sms_sweep().await?;
         let before = self.now_ms() - self.config.login_window_secs.saturating_mul(1000);
         n += self
             .db

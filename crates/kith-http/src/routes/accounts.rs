@@ -2,15 +2,17 @@ use axum::Json;
 use axum::extract::{FromRequest, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
+use kith_app::AppError;
 use kith_app::platform::accounts::{Account, Me, Registration, Session};
 use kith_app::platform::challenge::Solution;
 use kith_app::platform::identities::Identities;
-use serde::Deserialize;
+use kith_app::platform::sms::CodePurpose;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, Auth, ClientAddr, SESSION_COOKIE, session_token};
+use crate::extract::{ApiJson, Auth, ClientAddr, MaybeAuth, SESSION_COOKIE, session_token};
 use crate::ids::IdentityId;
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -23,6 +25,135 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
         .routes(routes!(identities))
         .routes(routes!(unlink_identity))
+        .routes(routes!(request_sms_code))
+        .routes(routes!(sms_login))
+        .routes(routes!(set_password))
+}
+
+/// The `Set-Cookie` of a new session.
+fn session_cookie(s: &AppState, session: &Session) -> HeaderMap {
+    let max_age = s.app.config.session_ttl_secs;
+    let secure = if s.http.cookie_secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        session.token
+    );
+    let mut headers = HeaderMap::new();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        headers.insert(header::SET_COOKIE, v);
+    }
+    headers
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsCodeBody {
+    /// A mainland China mobile number.
+    pub phone: String,
+    /// `login` (sign in, or register when the number is new) or `bind` (prove a number
+    /// for the signed-in caller).
+    pub purpose: CodePurpose,
+}
+
+/// The answer to asking for a code: the same for every number.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SmsCodeSent {
+    /// Always `true`: the answer never says whether the number has an account.
+    pub accepted: bool,
+    /// How long the code works.
+    pub expires_in_secs: i64,
+    /// When another code may be asked for this number.
+    pub resend_after_secs: i64,
+}
+
+/// Ask for a 6-digit code by SMS. The answer is 202 with the same body whether or not the
+/// number has an account. One request a minute and ten a day per number, and a limit per
+/// client address (429 with `Retry-After`); `bind` needs a signed-in caller. 503 when
+/// this server has no SMS provider or the provider failed.
+#[utoipa::path(post, path = "/api/v1/auth/sms-codes", tag = "accounts", request_body = SmsCodeBody,
+    responses((status = 202, body = SmsCodeSent), (status = 401, body = Problem), (status = 422, body = Problem),
+        (status = 429, description = "wait Retry-After", body = Problem), (status = 503, body = Problem)))]
+async fn request_sms_code(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    MaybeAuth(who): MaybeAuth,
+    ApiJson(b): ApiJson<SmsCodeBody>,
+) -> ApiResult<(StatusCode, Json<SmsCodeSent>)> {
+    if b.purpose == CodePurpose::Bind && who.is_none() {
+        return Err(AppError::Unauthenticated("sign in to bind a phone".into()).into());
+    }
+    s.app.request_sms_code(&b.phone, b.purpose, &addr).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SmsCodeSent {
+            accepted: true,
+            expires_in_secs: kith_app::platform::sms::otp::CODE_TTL_MS / 1000,
+            resend_after_secs: 60,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmsLoginBody {
+    pub phone: String,
+    /// The 6 digits received.
+    pub code: String,
+    /// For a new number: the name shown to other members (1–32 characters; default
+    /// `用户` and the number's last four digits).
+    pub display_name: Option<String>,
+    /// A solved challenge, when a `challenge-required` answer asked for one.
+    pub challenge: Option<Solution>,
+}
+
+/// Sign in with a phone and the code it received; a number without an account registers
+/// in the same step (through the same sign-up limits as `POST /accounts`) and has no
+/// password until one is set (`PUT /me/password`). Returns a session like `POST /sessions`.
+/// A code works once, for five minutes and five tries.
+#[utoipa::path(post, path = "/api/v1/auth/sms-login", tag = "accounts", request_body = SmsLoginBody,
+    responses((status = 201, body = Session), (status = 401, description = "wrong, expired or used code", body = Problem),
+        (status = 422, body = Problem), (status = 429, description = "solve the challenge, or wait Retry-After", body = Problem)))]
+async fn sms_login(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(b): ApiJson<SmsLoginBody>,
+) -> ApiResult<impl IntoResponse> {
+    let session = s
+        .app
+        .sms_login(
+            &b.phone,
+            &b.code,
+            b.display_name.as_deref(),
+            &addr,
+            None,
+            b.challenge.as_ref(),
+        )
+        .await?;
+    let headers = session_cookie(&s, &session);
+    Ok((StatusCode::CREATED, headers, Json(session)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordBody {
+    /// The password now; not needed by an account that has none (made by SMS code).
+    pub current_password: Option<String>,
+    /// 8–128 characters, not easy to guess.
+    pub new_password: String,
+}
+
+/// Set or change the caller's password.
+#[utoipa::path(put, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordBody, security(("bearer" = [])),
+    responses((status = 204, description = "password set"), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn set_password(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult<StatusCode> {
+    s.app
+        .set_password(&p, b.current_password.as_deref(), &b.new_password)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,16 +222,7 @@ async fn login(
         .app
         .login_solved(&b.login, &b.password, &addr, b.challenge.as_ref())
         .await?;
-    let max_age = s.app.config.session_ttl_secs;
-    let secure = if s.http.cookie_secure { "; Secure" } else { "" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
-        session.token
-    );
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        headers.insert(header::SET_COOKIE, v);
-    }
+    let headers = session_cookie(&s, &session);
     Ok((StatusCode::CREATED, headers, Json(session)))
 }
 

@@ -149,6 +149,15 @@ where
             c.t.challenge_needed.to_owned(),
             Some(*ch),
         ),
+        Err(AppError::Invalid { field, reason })
+            if field == "password" && reason.starts_with("weak password") =>
+        {
+            refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                c.t.weak_password.to_owned(),
+                None,
+            )
+        }
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
             refused(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
         }

@@ -28,12 +28,15 @@ mod guard;
 mod money;
 mod posts;
 mod shop;
+mod sms;
 mod wechat;
 
 pub fn routes() -> Router<Web> {
     Router::new()
         .route("/", get(posts::feed))
         .route("/login", get(login_page).post(login))
+        .route("/login/sms-code", post(sms::send_code))
+        .route("/login/sms", post(sms::sign_in))
         .route("/register", get(register_page).post(register))
         .route("/logout", post(logout))
         .merge(wechat::routes())
@@ -147,6 +150,7 @@ async fn login_page(
         challenge: None,
         demo: s.cfg.demo,
         wechat: s.app.wechat_enabled(),
+        sms: pages::SmsForm::default(),
     })?
     .into_response())
 }
@@ -234,6 +238,7 @@ async fn login(
                 challenge: Some(*challenge),
                 demo: s.cfg.demo,
                 wechat: s.app.wechat_enabled(),
+                sms: pages::SmsForm::default(),
             };
             Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
@@ -246,6 +251,7 @@ async fn login(
                 challenge: None,
                 demo: s.cfg.demo,
                 wechat: s.app.wechat_enabled(),
+                sms: pages::SmsForm::default(),
             };
             Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response())
         }

@@ -169,6 +169,9 @@ pub struct LoginPage {
     pub demo: bool,
     /// Offer 微信登录 (WeChat sign-in is configured).
     pub wechat: bool,
+    /// The SMS form: the number typed, the note after a code was sent, the errors beside
+    /// the phone and code fields, and whether `challenge` belongs to it.
+    pub sms: SmsForm,
 }
 
 /// 完成登录: a WeChat identity no account has yet — a new account, or sign in to link it.
@@ -196,6 +199,16 @@ pub struct WeChatIdentitiesPage {
     pub enabled: bool,
     pub notice: Option<String>,
     pub error: Option<String>,
+}
+
+/// What the SMS sign-in form shows ([`LoginPage`]).
+#[derive(Debug, Default)]
+pub struct SmsForm {
+    pub phone: String,
+    pub sent: bool,
+    pub phone_error: Option<String>,
+    pub code_error: Option<String>,
+    pub challenge_here: bool,
 }
 
 #[derive(Template)]

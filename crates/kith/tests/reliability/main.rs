@@ -23,4 +23,6 @@ mod hostile;
 mod limits;
 mod matrix;
 mod ops;
+mod sms;
+mod sms_providers;
 mod webhooks;

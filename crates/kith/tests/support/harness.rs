@@ -247,6 +247,8 @@ impl TestApp {
             session_idle_hours: Some(0),
             // The CDN the catalog stories' product images come from.
             image_hosts: Some("img.example.com".into()),
+            // Codes go to the console provider, which keeps them for the stories to read.
+            sms_provider: Some("console".into()),
             ..Default::default()
         };
         setup(&mut args);
@@ -338,6 +340,23 @@ impl TestApp {
             json!({ "login": login, "password": password }),
         )
         .await
+    }
+
+    /// The last SMS code the console provider sent to `phone`.
+    pub(crate) fn last_sms_code(&self, phone: &str) -> Option<String> {
+        self.app
+            .sms
+            .recent()
+            .into_iter()
+            .rev()
+            .find(|m| m.to == phone)
+            .and_then(|m| {
+                m.message
+                    .params
+                    .into_iter()
+                    .find(|(k, _)| k == "code")
+                    .map(|(_, v)| v)
+            })
     }
 
     /// Registers a member with a fresh phone number and logs them in.

@@ -24,4 +24,5 @@ mod pages_console_desk;
 mod pages_group_buy;
 mod pages_member;
 mod pages_public;
+mod pages_sms;
 mod wechat_stories;
