@@ -22,6 +22,8 @@
 //!   lifecycle).
 //! - [`discovery`]: search, the trusted feed, social proof and recommendations.
 //! - [`insight`]: the merchant's analytics from the graph and the ledger.
+//! - [`notify`]: the notification centre — notifications made from the outbox, the inbox,
+//!   preferences, and delivery to WeChat (and SMS) as jobs.
 //! - this file: the composition root — [`App`] and its settings; it registers each
 //!   context's job handlers and order hooks when the App is built.
 //!
@@ -38,6 +40,7 @@ pub mod events;
 pub mod group_buy;
 pub mod insight;
 pub mod money;
+pub mod notify;
 pub mod platform;
 pub mod social;
 
@@ -135,6 +138,9 @@ pub struct AppConfig {
     /// Units of one SKU one member may hold in unpaid orders at once, the new order
     /// included; 0: no limit. Stops one unpaid order reserving a product's whole stock.
     pub max_unpaid_units_per_sku: u32,
+    /// The WeChat 公众号 notifications go out from ([`notify::wechat`]); `None`: the WeChat
+    /// channel is off.
+    pub wechat_notify: Option<notify::WechatNotifyConfig>,
 }
 
 impl Default for AppConfig {
@@ -172,6 +178,7 @@ impl Default for AppConfig {
             image_hosts: Vec::new(),
             max_unpaid_orders: 5,
             max_unpaid_units_per_sku: 20,
+            wechat_notify: None,
         }
     }
 }
@@ -194,6 +201,9 @@ pub struct App {
     pub jobs: Arc<events::jobs::JobRegistry>,
     /// The kinds of order beyond the ordinary one, hooked into every order's life.
     pub lifecycle: Arc<commerce::lifecycle::Lifecycle>,
+    /// The notification centre's memory in this process: the outbox hole being waited
+    /// for, the channels' adapters and the WeChat access token ([`notify`]).
+    pub notify: Arc<notify::NotifyState>,
 }
 
 impl App {
@@ -208,6 +218,7 @@ impl App {
             challenge_key: Arc::default(),
             jobs: Arc::new(job_registry()),
             lifecycle: Arc::new(order_kinds()),
+            notify: Arc::new(notify::NotifyState::default()),
         }
     }
 
@@ -224,6 +235,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     events::webhooks::register_jobs(&mut jobs);
     commerce::fulfilment::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
+    notify::register_jobs(&mut jobs);
     jobs
 }
 

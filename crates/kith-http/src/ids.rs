@@ -245,6 +245,7 @@ id_kinds! {
     EndpointId: WebhookEndpoint = "endpoint_id", "webhook endpoint";
     /// A webhook delivery.
     DeliveryId: Delivery = "delivery_id", "delivery";
+    NotificationId: Notification = "notification_id", "notification";
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_group_buy"),
     migration!(7, "0007_fair_jobs"),
     migration!(8, "0008_guard"),
+    migration!(9, "0009_notify"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

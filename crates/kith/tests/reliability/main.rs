@@ -22,5 +22,6 @@ mod guard;
 mod hostile;
 mod limits;
 mod matrix;
+mod notifications;
 mod ops;
 mod webhooks;
