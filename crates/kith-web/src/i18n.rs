@@ -729,6 +729,7 @@ pub static EN: Strings = Strings {
 
 pub mod console;
 pub mod group_buy;
+pub mod notify;
 pub mod social;
 
 #[cfg(test)]

@@ -686,11 +686,9 @@ pub fn beijing_minutes(ms: i64) -> String {
     )
 }
 
-/// `¥12.34` from fen.
+/// `¥12.34` from fen (the domain's one money formatter).
 pub fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let f = fen.unsigned_abs();
-    format!("{sign}¥{}.{:02}", f / 100, f % 100)
+    kith_domain::Fen::new(fen).to_string()
 }
 
 /// The title and body of a notification in a language (`en` or Chinese).

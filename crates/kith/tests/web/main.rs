@@ -19,3 +19,4 @@ mod pages_abuse;
 mod pages_console;
 mod pages_group_buy;
 mod pages_member;
+mod pages_notify;
