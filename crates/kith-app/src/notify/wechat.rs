@@ -221,10 +221,8 @@ fn errcode(v: &Json) -> i64 {
 
 /// A token from the cache or from WeChat.
 async fn token(app: &App, cfg: &WechatNotifyConfig, force: bool) -> Result<String, Outcome> {
-    if !force {
-        if let Some(t) = app.notify.wechat_token.get() {
-            return Ok(t);
-        }
+    if !force && let Some(t) = app.notify.wechat_token.get() {
+        return Ok(t);
     }
     let body = serde_json::json!({
         "grant_type": "client_credential", "appid": cfg.app_id, "secret": cfg.app_secret,
