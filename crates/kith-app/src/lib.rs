@@ -22,6 +22,8 @@
 //!   lifecycle).
 //! - [`discovery`]: search, the trusted feed, social proof and recommendations.
 //! - [`insight`]: the merchant's analytics from the graph and the ledger.
+//! - [`notify`]: the notification centre — notifications made from the outbox, the inbox,
+//!   preferences, and delivery to WeChat (and SMS) as jobs.
 //! - this file: the composition root — [`App`] and its settings; it registers each
 //!   context's job handlers and order hooks when the App is built.
 //!
@@ -38,6 +40,7 @@ pub mod events;
 pub mod group_buy;
 pub mod insight;
 pub mod money;
+pub mod notify;
 pub mod platform;
 pub mod social;
 
@@ -140,6 +143,9 @@ pub struct AppConfig {
     pub wechat: Option<platform::wechat::WeChatConfig>,
     /// The SMS provider and the one-time-code limits ([`platform::sms`]).
     pub sms: platform::sms::SmsConfig,
+    /// The WeChat 公众号 notifications go out from ([`notify::wechat`]); `None`: the WeChat
+    /// channel is off.
+    pub wechat_notify: Option<notify::WechatNotifyConfig>,
 }
 
 impl Default for AppConfig {
@@ -179,6 +185,7 @@ impl Default for AppConfig {
             max_unpaid_units_per_sku: 20,
             wechat: None,
             sms: platform::sms::SmsConfig::default(),
+            wechat_notify: None,
         }
     }
 }
@@ -203,6 +210,9 @@ pub struct App {
     pub lifecycle: Arc<commerce::lifecycle::Lifecycle>,
     /// The SMS provider ([`platform::sms`]), built from `config.sms`.
     pub sms: Arc<dyn platform::sms::SmsProvider>,
+    /// The notification centre's memory in this process: the outbox hole being waited
+    /// for, the channels' adapters and the WeChat access token ([`notify`]).
+    pub notify: Arc<notify::NotifyState>,
 }
 
 impl App {
@@ -219,6 +229,7 @@ impl App {
             challenge_key: Arc::default(),
             jobs: Arc::new(job_registry()),
             lifecycle: Arc::new(order_kinds()),
+            notify: Arc::new(notify::NotifyState::default()),
         }
     }
 
@@ -236,6 +247,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     commerce::fulfilment::register_jobs(&mut jobs);
     commerce::aftersale::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
+    notify::register_jobs(&mut jobs);
     jobs
 }
 

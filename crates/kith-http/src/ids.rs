@@ -249,6 +249,7 @@ id_kinds! {
     DeliveryId: Delivery = "delivery_id", "delivery";
     /// An external identity (WeChat) linked to the caller's account.
     IdentityId: Identity = "identity_id", "identity";
+    NotificationId: Notification = "notification_id", "notification";
 }
 
 #[cfg(test)]

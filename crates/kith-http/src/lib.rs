@@ -104,6 +104,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::reviews::router())
         .merge(routes::search::router())
         .merge(routes::discovery::router())
+        .merge(routes::notifications::router())
         .merge(routes::insight::router())
         .merge(routes::sharing::router())
         .merge(routes::group_buy::router())

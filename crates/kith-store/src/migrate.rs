@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_aftersale"),
     migration!(10, "0010_wechat"),
     migration!(11, "0011_sms"),
+    migration!(12, "0012_notify"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -216,6 +216,8 @@ fn same_site(parts: &Parts) -> bool {
 pub struct Viewer {
     pub principal: Principal,
     pub me: Me,
+    /// Unread notifications, for the badge in the navigation (one indexed count).
+    pub unread: i64,
 }
 
 /// Everything a page knows about its request: language, viewer, CSRF token, path.
@@ -283,6 +285,11 @@ impl Ctx {
         format!("{path}?lang={}", self.lang.other().code())
     }
 
+    /// The viewer's unread notifications (0 when signed out).
+    pub fn unread(&self) -> i64 {
+        self.viewer.as_ref().map_or(0, |v| v.unread)
+    }
+
     pub fn display_name(&self) -> &str {
         self.viewer
             .as_ref()
@@ -324,7 +331,12 @@ impl FromRequestParts<Web> for Ctx {
             && let Ok(principal) = state.app.authenticate(token).await
         {
             let me = state.app.me(&principal).await?;
-            viewer = Some(Viewer { principal, me });
+            let unread = state.app.unread_notifications(&principal).await?;
+            viewer = Some(Viewer {
+                principal,
+                me,
+                unread,
+            });
         }
         // Whenever a session cookie is sent, forms carry its token (even a stale one, so
         // logging in again with an expired cookie still passes the check).

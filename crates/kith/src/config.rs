@@ -182,6 +182,18 @@ pub struct ServeArgs {
     /// SMS codes one number may be sent in a day (0: no limit) [default: 10].
     #[arg(long, env = "KITH_SMS_CODES_PER_PHONE_DAY")]
     pub sms_codes_per_phone_day: Option<u32>,
+    /// The WeChat 公众号 AppID notifications are sent from (订阅通知); without it and its
+    /// secret the WeChat channel is off [default: none].
+    #[arg(long, env = "KITH_WECHAT_NOTIFY_APPID")]
+    pub wechat_notify_appid: Option<String>,
+    /// The 公众号's AppSecret for the access token.
+    #[arg(long, env = "KITH_WECHAT_NOTIFY_SECRET")]
+    pub wechat_notify_secret: Option<String>,
+    /// Subscribe-message template per notification kind, comma-separated
+    /// (`order_shipped=TEMPLATE_ID,group_succeeded=TEMPLATE_ID`); a kind without one is
+    /// not sent to WeChat [default: none].
+    #[arg(long, env = "KITH_WECHAT_NOTIFY_TEMPLATES")]
+    pub wechat_notify_templates: Option<String>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -238,6 +250,9 @@ struct FileConfig {
     sms_region: Option<String>,
     sms_codes_per_address_hour: Option<u32>,
     sms_codes_per_phone_day: Option<u32>,
+    wechat_notify_appid: Option<String>,
+    wechat_notify_secret: Option<String>,
+    wechat_notify_templates: Option<String>,
 }
 
 /// The SMS settings: the provider (console by default with `--demo`, none otherwise) and
@@ -513,6 +528,25 @@ impl Settings {
         }
         if let Some(hosts) = args.image_hosts.clone().or(f.image_hosts) {
             app.image_hosts = parse_image_hosts(&hosts)?;
+        }
+        if let (Some(app_id), Some(secret)) = (
+            args.wechat_notify_appid.clone().or(f.wechat_notify_appid),
+            args.wechat_notify_secret.clone().or(f.wechat_notify_secret),
+        ) {
+            let templates = args
+                .wechat_notify_templates
+                .clone()
+                .or(f.wechat_notify_templates)
+                .unwrap_or_default();
+            app.wechat_notify = Some(kith_app::notify::WechatNotifyConfig::parse(
+                &app_id,
+                &secret,
+                args.wechat_api_base
+                    .as_deref()
+                    .or(f.wechat_api_base.as_deref())
+                    .unwrap_or(kith_app::notify::WECHAT_API_BASE),
+                &templates,
+            )?);
         }
         app.webhook_allow_private = args
             .webhook_allow_private

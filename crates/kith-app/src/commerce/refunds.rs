@@ -223,7 +223,7 @@ pub(crate) fn refund(
             Some(&o.merchant_id),
             &o.id,
             &serde_json::json!({
-                "order_id": o.id, "refund_id": refund_id, "amount_fen": plan.amount.get(),
+                "order_id": o.id, "refund_id": refund_id, "amount_fen": plan.amount.get(), "buyer_id": o.buyer_id,
             }),
         )?;
     }

@@ -120,17 +120,25 @@ pub enum JobError {
 
 type JobFuture = Pin<Box<dyn Future<Output = Result<(), JobError>> + Send>>;
 type Handler = Box<dyn Fn(App, ClaimedJob) -> JobFuture + Send + Sync>;
+type ConsumerFuture = Pin<Box<dyn Future<Output = AppResult<usize>> + Send>>;
+type Consumer = Box<dyn Fn(App) -> ConsumerFuture + Send + Sync>;
 
 /// Job kinds this server can run, each with its handler. Filled once when the [`App`] is
 /// built; a claimed job of a kind not in here fails at once (a newer server queued it).
 #[derive(Default)]
 pub struct JobRegistry {
     handlers: BTreeMap<&'static str, Handler>,
+    /// Readers of the outbox with a cursor of their own (the notification centre), run
+    /// by [`run_once`] and, each in its own loop, by [`run_worker`].
+    consumers: Vec<(&'static str, Consumer)>,
 }
 
 impl std::fmt::Debug for JobRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.handlers.keys()).finish()
+        f.debug_set()
+            .entries(self.handlers.keys())
+            .entries(self.consumers.iter().map(|(n, _)| n))
+            .finish()
     }
 }
 
@@ -151,6 +159,19 @@ impl JobRegistry {
         });
         let previous = self.handlers.insert(J::KIND, handler);
         assert!(previous.is_none(), "job kind {} registered twice", J::KIND);
+        self
+    }
+
+    /// Registers an outbox consumer: `round` reads the events after its own cursor and
+    /// returns how many it handled (0: idle). The queue calls it; it must be idempotent,
+    /// because a round may be repeated after a crash.
+    pub fn consume_outbox<F, Fut>(&mut self, name: &'static str, round: F) -> &mut Self
+    where
+        F: Fn(App) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = AppResult<usize>> + Send + 'static,
+    {
+        self.consumers
+            .push((name, Box::new(move |app: App| Box::pin(round(app)))));
         self
     }
 
@@ -641,6 +662,9 @@ fn lease_ms(app: &App, lane: Lane) -> i64 {
 /// wait for one another.
 pub async fn run_once(app: &App, owner: &str) -> AppResult<usize> {
     crate::events::webhooks::dispatch_outbox(app, OUTBOX_BATCH).await?;
+    for (_, round) in &app.jobs.consumers {
+        round(app.clone()).await?;
+    }
     let mut tasks = tokio::task::JoinSet::new();
     let mut ran = 0;
     for lane in Lane::ALL {
@@ -718,6 +742,9 @@ pub async fn run_worker(app: App, owner: String, shutdown: tokio::sync::watch::R
     tracing::info!(%owner, "background worker started");
     let mut loops = tokio::task::JoinSet::new();
     loops.spawn(route_outbox(app.clone(), shutdown.clone()));
+    for i in 0..app.jobs.consumers.len() {
+        loops.spawn(run_consumer(app.clone(), i, shutdown.clone()));
+    }
     for lane in Lane::ALL {
         loops.spawn(run_lane(app.clone(), lane, owner.clone(), shutdown.clone()));
     }
@@ -734,6 +761,27 @@ async fn idle(shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
     tokio::select! {
         () = tokio::time::sleep(IDLE_SLEEP) => !*shutdown.borrow(),
         changed = shutdown.changed() => changed.is_ok() && !*shutdown.borrow(),
+    }
+}
+
+/// Runs the `i`th registered outbox consumer until shutdown; sleeps only when it had
+/// nothing to do.
+async fn run_consumer(app: App, i: usize, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let (name, round) = &app.jobs.consumers[i];
+        let busy = match round(app.clone()).await {
+            Ok(n) => n > 0,
+            Err(e) => {
+                tracing::error!(consumer = name, error = %e, "an outbox consumer failed");
+                false
+            }
+        };
+        if !busy && !idle(&mut shutdown).await {
+            break;
+        }
     }
 }
 

@@ -203,14 +203,15 @@ pub(super) fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()>
     } else {
         0
     };
-    let seats = c
-        .query(
-            "SELECT order_id FROM group_seats WHERE group_id = $1 AND state = 'paid' ORDER BY paid_at, order_id",
-            args![&g.id],
-        )?
+    let rows = c.query(
+        "SELECT order_id, account_id FROM group_seats WHERE group_id = $1 AND state = 'paid' ORDER BY paid_at, order_id",
+        args![&g.id],
+    )?;
+    let seats = rows
         .iter()
         .map(|r| r.text(0))
         .collect::<Result<Vec<_>, _>>()?;
+    let members = seat_members(&rows)?;
     for order_id in &seats {
         let o = orders::lock_order(c, order_id)?;
         if o.status != OrderStatus::AwaitingGroup {
@@ -233,7 +234,7 @@ pub(super) fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()>
         now,
         "group.succeeded",
         g,
-        serde_json::json!({ "order_ids": seats, "size": g.state.size }),
+        serde_json::json!({ "order_ids": seats, "member_ids": members, "size": g.state.size }),
     )
 }
 
@@ -342,14 +343,15 @@ pub(super) fn fail(
         "UPDATE group_campaigns SET seats_taken = seats_taken - (SELECT size FROM buy_groups WHERE id = $1), updated_at = $2 WHERE id = $3",
         args![group_id, now, &campaign],
     )?;
-    let seats = c
-        .query(
-            "SELECT order_id FROM group_seats WHERE group_id = $1 AND state IN ('held', 'paid') ORDER BY joined_at, order_id",
-            args![group_id],
-        )?
+    let rows = c.query(
+        "SELECT order_id, account_id FROM group_seats WHERE group_id = $1 AND state IN ('held', 'paid') ORDER BY joined_at, order_id",
+        args![group_id],
+    )?;
+    let seats = rows
         .iter()
         .map(|r| r.text(0))
         .collect::<Result<Vec<_>, _>>()?;
+    let members = seat_members(&rows)?;
     let note = format!("group-buy failed: {reason}");
     for order_id in &seats {
         let o = orders::lock_order(c, order_id)?;
@@ -367,8 +369,21 @@ pub(super) fn fail(
         now,
         "group.failed",
         &g,
-        serde_json::json!({ "reason": reason, "order_ids": seats }),
+        serde_json::json!({ "reason": reason, "order_ids": seats, "member_ids": members }),
     )
+}
+
+/// The distinct members holding the seats of `(order_id, account_id)` rows, in row order:
+/// who a group's events concern.
+fn seat_members(rows: &[kith_store::Row]) -> AppResult<Vec<String>> {
+    let mut members: Vec<String> = Vec::new();
+    for r in rows {
+        let m = r.text(1)?;
+        if !members.contains(&m) {
+            members.push(m);
+        }
+    }
+    Ok(members)
 }
 
 /// Fails a group still gathering at its expiry. A no-op when it has moved on (the job may

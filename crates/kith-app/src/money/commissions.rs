@@ -464,6 +464,15 @@ pub(crate) fn plan_group_leader(
     Ok(())
 }
 
+/// `[{member_id, amount_fen}]`: who earns how much on an order, as its commission events
+/// carry it.
+fn beneficiaries(earners: &BTreeMap<String, i64>) -> serde_json::Value {
+    earners
+        .iter()
+        .map(|(who, fen)| serde_json::json!({ "member_id": who, "amount_fen": fen }))
+        .collect()
+}
+
 /// The order was paid: its planned commission becomes pending, out of the merchant's
 /// pending money (only paid orders ever earn).
 pub(crate) fn on_paid(
@@ -477,8 +486,11 @@ pub(crate) fn on_paid(
         return Ok(());
     }
     let mut map = BTreeMap::new();
+    // Who earns what, for the event (the notification centre tells each of them).
+    let mut earners: BTreeMap<String, i64> = BTreeMap::new();
     for (_, who, amount, _, state) in &rows {
         if state == "planned" {
+            *earners.entry(who.clone()).or_default() += *amount;
             add(
                 &mut map,
                 dist(who, merchant_id, CommissionState::Pending)?,
@@ -509,7 +521,7 @@ pub(crate) fn on_paid(
         "commission.pending",
         Some(merchant_id),
         order_id,
-        &serde_json::json!({ "order_id": order_id }),
+        &serde_json::json!({ "order_id": order_id, "beneficiaries": beneficiaries(&earners) }),
     )?;
     Ok(())
 }
@@ -573,6 +585,7 @@ pub(crate) fn on_completed(
     let mut map = BTreeMap::new();
     let mut standing = 0;
     let mut any = false;
+    let mut earners: BTreeMap<String, i64> = BTreeMap::new();
     for (_, who, amount, reversed, state) in shares(c, order_id)? {
         if state == "planned" || state == "void" {
             continue;
@@ -585,6 +598,9 @@ pub(crate) fn on_completed(
             _ => continue,
         };
         any = true;
+        if left > 0 {
+            *earners.entry(who.clone()).or_default() += left;
+        }
         add(&mut map, dist(&who, merchant_id, from)?, -left);
         add(
             &mut map,
@@ -615,7 +631,7 @@ pub(crate) fn on_completed(
             "commission.available",
             Some(merchant_id),
             order_id,
-            &serde_json::json!({ "order_id": order_id }),
+            &serde_json::json!({ "order_id": order_id, "beneficiaries": beneficiaries(&earners) }),
         )?;
     }
     Ok(standing)

@@ -591,6 +591,19 @@ impl App {
                         }
                     }
                 }
+                // The sharer learns that someone joined through their link or code (the
+                // notification centre tells them); no merchant's webhook carries it.
+                outbox::emit(
+                    c,
+                    now,
+                    "share.signed_up",
+                    None,
+                    &account.id,
+                    &serde_json::json!({
+                        "account_id": account.id, "referrer_id": referral.referrer,
+                        "link_id": referral.link_id, "display_name": account.display_name,
+                    }),
+                )?;
                 Ok(account)
             })
             .await

@@ -319,7 +319,7 @@ impl App {
                     "withdrawal.rejected",
                     Some(&w.merchant_id),
                     &id,
-                    &serde_json::json!({ "withdrawal_id": id }),
+                    &serde_json::json!({ "withdrawal_id": id, "member_id": w.account_id, "amount_fen": w.amount_fen }),
                 )?;
                 load(c, &id, false)
             })
@@ -394,11 +394,11 @@ impl App {
                         Fen::new(w.amount_fen),
                     )?;
                     ledger::post(c, now, &entry, Refs { memo: "withdrawal paid out", ..Default::default() }, &[])?;
-                    outbox::emit(c, now, "withdrawal.paid", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid }))?;
+                    outbox::emit(c, now, "withdrawal.paid", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid, "member_id": w.account_id, "amount_fen": w.amount_fen }))?;
                 } else {
                     set_status(c, &wid, "paying", "failed", ("payout failed", None, now))?;
                     give_back(c, now, &w, "payout failed: money returned")?;
-                    outbox::emit(c, now, "withdrawal.failed", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid }))?;
+                    outbox::emit(c, now, "withdrawal.failed", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid, "member_id": w.account_id, "amount_fen": w.amount_fen }))?;
                 }
                 load(c, &wid, false)
             })

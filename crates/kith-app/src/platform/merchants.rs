@@ -276,8 +276,11 @@ impl App {
                     return Err(AppError::state("the application was decided meanwhile"));
                 }
                 let topic = if approve { "merchant.approved" } else { "merchant.rejected" };
-                outbox::emit(c, now, topic, Some(&id), &id, &serde_json::json!({ "merchant_id": id, "reason": reason }))?;
-                load_merchant(c, &id)
+                let m = load_merchant(c, &id)?;
+                outbox::emit(c, now, topic, Some(&id), &id, &serde_json::json!({
+                    "merchant_id": id, "reason": reason, "owner_account_id": m.owner_account_id, "name": m.name,
+                }))?;
+                Ok(m)
             })
             .await
     }

@@ -1015,11 +1015,15 @@ impl App {
                 if !can_see_post(c, Some(&me), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
+                // Who is answered, for the event: the post's author and, for a reply, the
+                // comment's (the notification centre tells them).
+                let post_author = c.query_one("SELECT author_id FROM posts WHERE id = $1", args![&pid])?.text(0)?;
+                let mut parent_author: Option<String> = None;
                 if let Some(parent) = &parent {
                     let r = c
                         .query_opt(
                             &format!(
-                                "SELECT cm.parent_id FROM comments cm JOIN posts p ON p.id = cm.post_id
+                                "SELECT cm.parent_id, cm.author_id FROM comments cm JOIN posts p ON p.id = cm.post_id
                                  WHERE cm.id = $2 AND cm.post_id = $3 AND {}",
                                 comment_readable()
                             ),
@@ -1034,6 +1038,7 @@ impl App {
                             "replies go one level deep: reply to the top-level comment",
                         ));
                     }
+                    parent_author = Some(r.text(1)?);
                 }
                 let id = new_id();
                 c.execute(
@@ -1051,7 +1056,10 @@ impl App {
                     "comment.created",
                     None,
                     &id,
-                    &serde_json::json!({ "comment_id": id, "post_id": pid, "author_id": me, "parent_id": parent }),
+                    &serde_json::json!({
+                        "comment_id": id, "post_id": pid, "author_id": me, "parent_id": parent,
+                        "post_author_id": post_author, "parent_author_id": parent_author,
+                    }),
                 )?;
                 let r = c.query_one(
                     &format!(

@@ -330,11 +330,13 @@ impl App {
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.query_opt(
-                    "SELECT 1 FROM reviews WHERE id = $1 AND merchant_id = $2",
-                    args![&rid, &mid],
-                )?
-                .ok_or(AppError::NotFound("review"))?;
+                let found = c
+                    .query_opt(
+                        "SELECT author_id, product_id, order_id FROM reviews WHERE id = $1 AND merchant_id = $2",
+                        args![&rid, &mid],
+                    )?
+                    .ok_or(AppError::NotFound("review"))?;
+                let (author, product, order) = (found.text(0)?, found.text(1)?, found.text(2)?);
                 // Conditional on there being no reply yet: two staff racing cannot both answer.
                 let n = c.execute(
                     "UPDATE reviews SET reply_body = $1, replied_at = $2, replied_by = $3
@@ -352,7 +354,10 @@ impl App {
                     "review.replied",
                     Some(&mid),
                     &rid,
-                    &serde_json::json!({ "review_id": rid, "replied_by": who.account_id }),
+                    &serde_json::json!({
+                        "review_id": rid, "replied_by": who.account_id, "author_id": author,
+                        "product_id": product, "order_id": order,
+                    }),
                 )?;
                 load_review(c, &rid)
             })

@@ -18,6 +18,7 @@ pub mod insight;
 pub mod inventory;
 pub mod media;
 pub mod merchants;
+pub mod notifications;
 pub mod ops;
 pub mod orders;
 pub mod payments;
@@ -107,6 +108,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "discovery",
         "The trust-ranked feed, social proof on products, recommendations from friends, people you may know",
+    ),
+    (
+        "notifications",
+        "The caller's notifications: inbox, unread count, marking read, preferences per kind and channel",
     ),
     ("ops", "Health, readiness, metrics and this document"),
 ];

@@ -26,6 +26,7 @@ use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
 mod communities;
 mod guard;
 mod money;
+mod notify;
 mod posts;
 mod shop;
 mod sms;
@@ -68,6 +69,13 @@ pub fn routes() -> Router<Web> {
         .route("/me/wallet/withdrawals", post(money::withdraw))
         .route("/me/commissions/{order_id}", get(money::order_commission))
         .route("/me/team", get(money::team))
+        .route("/me/notifications", get(notify::inbox))
+        .route("/me/notifications/read-all", post(notify::read_all))
+        .route("/me/notifications/{id}/open", post(notify::open))
+        .route(
+            "/me/notifications/settings",
+            get(notify::settings).post(notify::save_settings),
+        )
         .route("/me/links/{code}", get(money::share_page))
         .route("/share", post(money::share))
         .route("/s/{code}", get(money::follow_share))

@@ -306,6 +306,50 @@ async fn check(t: &TestApp, acks: &HashMap<String, (String, Ack)>, members: &[Us
         .expect("invariant queries");
 }
 
+/// Notifications after a crash: each is one its event makes (nothing extra), none twice
+/// (the unique key), and every event the cursor has passed has made all of its own.
+/// Returns (the cursor, the last outbox id).
+async fn check_notifications(t: &TestApp) -> (i64, i64) {
+    t.app
+        .db
+        .read(|c| {
+            let cursor = c
+                .query_one(
+                    "SELECT last_id FROM notify_cursor WHERE name = 'notifications'",
+                    &[],
+                )?
+                .int(0)?;
+            let last = c
+                .query_one("SELECT COALESCE(MAX(id), 0) FROM outbox", &[])?
+                .int(0)?;
+            let mut have = std::collections::HashSet::new();
+            for r in c.query("SELECT outbox_id, account_id, kind FROM notifications", &[])? {
+                let key = (r.int(0)?, r.text(1)?, r.text(2)?);
+                assert!(have.insert(key.clone()), "notification {key:?} twice");
+            }
+            let mut expected = std::collections::HashSet::new();
+            for r in c.query(
+                "SELECT id, topic, merchant_id, payload FROM outbox ORDER BY id",
+                &[],
+            )? {
+                let (id, topic) = (r.int(0)?, r.text(1)?);
+                let payload: Value = serde_json::from_str(&r.text(3)?).unwrap();
+                for m in kith_app::notify::made_from(&topic, r.opt_text(2)?.as_deref(), &payload) {
+                    let key = (id, m.account_id.clone(), m.kind.as_str().to_owned());
+                    if id <= cursor {
+                        assert!(have.contains(&key), "event {id} ({topic}) made no {key:?}");
+                    }
+                    expected.insert(key);
+                }
+            }
+            let extra: Vec<_> = have.difference(&expected).collect();
+            assert!(extra.is_empty(), "notifications no event makes: {extra:?}");
+            Ok::<_, kith_store::StoreError>((cursor, last))
+        })
+        .await
+        .expect("notification queries")
+}
+
 async fn survives_sigkill(mut t: TestApp) {
     let kills: u32 = std::env::var("KITH_CRASH_KILLS")
         .ok()
@@ -436,6 +480,7 @@ async fn survives_sigkill(mut t: TestApp) {
         let pause = shared.gate.write().await;
         let acks = shared.acks.lock().await.clone();
         check(&t, &acks, &members).await;
+        check_notifications(&t).await;
         drop(pause);
     }
     shared.stop.store(true, Ordering::Relaxed);
@@ -496,6 +541,35 @@ async fn survives_sigkill(mut t: TestApp) {
     assert!(pending >= 0 && available >= 0);
     server.child.kill().expect("SIGKILL");
     let _ = server.child.wait();
+    // With every server gone, the notifications catch up to the last event (a hole left
+    // by a transaction the kill rolled back is passed after its wait) and each event's
+    // notifications exist exactly once.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        kith_app::notify::make_notifications(&t.app)
+            .await
+            .expect("make notifications");
+        let (cursor, last) = check_notifications(&t).await;
+        if cursor == last {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the notification cursor stuck at {cursor} of {last}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let made = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one("SELECT COUNT(*) FROM notifications", &[])?
+                .int(0)
+        })
+        .await
+        .expect("count");
+    eprintln!("crash test: {made} notifications, each made once");
+    assert!(made > 0, "orders made notifications");
     let _ = std::fs::remove_dir_all(&logs);
 }
 

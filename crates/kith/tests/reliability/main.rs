@@ -22,6 +22,7 @@ mod guard;
 mod hostile;
 mod limits;
 mod matrix;
+mod notifications;
 mod ops;
 mod sms;
 mod sms_providers;

@@ -337,11 +337,18 @@ const PRIVATE: &[&str] = &[
     "media_id",
     "review_id",
     "identity_id",
+    "notification_id",
 ];
 
 /// Parameters whose object this world has no instance of are given a fresh id: the
 /// outsider checks still run (nothing may succeed), the owner read is skipped.
-const WITHOUT_INSTANCE: &[&str] = &["delivery_id", "media_id", "review_id", "withdrawal_id"];
+const WITHOUT_INSTANCE: &[&str] = &[
+    "delivery_id",
+    "media_id",
+    "review_id",
+    "withdrawal_id",
+    "notification_id",
+];
 
 /// The path with ids filled in; with `fresh`, the last object the path names is replaced
 /// by one that does not exist (its parents stay real). Also: whether every id is real.

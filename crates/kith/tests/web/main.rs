@@ -23,6 +23,7 @@ mod pages_console;
 mod pages_console_desk;
 mod pages_group_buy;
 mod pages_member;
+mod pages_notify;
 mod pages_public;
 mod pages_sms;
 mod wechat_stories;
