@@ -377,9 +377,15 @@ async fn the_inbox_is_the_recipients_own(t: TestApp) {
     assert_eq!(p2["items"].as_array().unwrap().len(), 1);
     assert_eq!(p2["next_cursor"], Value::Null);
     let first = &p1["items"][0];
-    assert!(
-        first["created_at"].as_str().unwrap() >= p1["items"][1]["created_at"].as_str().unwrap()
-    );
+    // As times, not strings: RFC 3339 with a trimmed fraction does not sort as text.
+    let at = |v: &Value| {
+        time::OffsetDateTime::parse(
+            v["created_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap()
+    };
+    assert!(at(first) >= at(&p1["items"][1]), "{p1}");
     assert_eq!(first["title"], "订单已支付");
     assert_eq!(first["read_at"], Value::Null);
     let nid = id(first);
