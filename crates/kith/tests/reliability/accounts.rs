@@ -164,9 +164,13 @@ async fn registration_refuses_bad_input(t: TestApp) {
         json!({ "phone": p, "password": PASSWORD, "display_name": "x".repeat(2 * 1024 * 1024) });
     // The server answers 413 from the Content-Length, before reading the body, and closes
     // the connection; a client still sending may see the close instead of the answer
-    // (hyper's IncompleteMessage). Either way nothing is stored (checked below).
-    match t
-        .client
+    // (hyper's IncompleteMessage). Either way nothing is stored (checked below). Sent on a
+    // connection of its own, so the closed one is never handed to the next request.
+    let lone = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    match lone
         .post(format!("{}/api/v1/accounts", t.base))
         .json(&big)
         .send()
