@@ -59,6 +59,19 @@ ALLOWED = {
 # or in ALLOWED that loses its 2xx fails the run, and a listed one that is reached is
 # reported so it can be taken off. (role, method, path template)
 GAPS = {
+    # Added with issue 16 and 20 (session 6): the script makes no after-sale request, no
+    # WeChat identity, no notification and reads no SMS code yet, so these have no real id
+    # or state in the short run; the HTTP stories cover each of them on both engines.
+    ("member", "get", "/api/v1/aftersales/{aftersale_id}"),
+    ("member", "post", "/api/v1/aftersales/{aftersale_id}/cancel"),
+    ("member", "post", "/api/v1/aftersales/{aftersale_id}/dispute"),
+    ("member", "post", "/api/v1/aftersales/{aftersale_id}/return-shipment"),
+    ("member", "post", "/api/v1/aftersales/{aftersale_id}/revise"),
+    ("member", "post", "/api/v1/orders/{order_id}/aftersales"),
+    ("member", "post", "/api/v1/auth/sms-login"),
+    ("member", "delete", "/api/v1/me/identities/{identity_id}"),
+    ("member", "post", "/api/v1/me/notifications/{notification_id}/read"),
+    ("member", "put", "/api/v1/me/password"),
     ("member", "post", "/api/v1/communities"),
     ("member", "get", "/api/v1/accounts/{account_id}"),
     ("member", "post", "/api/v1/accounts/{account_id}/follow"),
