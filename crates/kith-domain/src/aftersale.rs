@@ -26,6 +26,7 @@ pub const MAX_PHOTOS: usize = 6;
 
 /// 仅退款 or 退货退款.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AftersaleKind)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// 仅退款: the money back, the goods stay (or never left).

@@ -7,5 +7,6 @@ pub mod context_cycles;
 pub mod faces_sql;
 pub mod file_size;
 pub mod pure_domain;
+pub mod schema_names;
 pub mod self_contained;
 pub mod test_modules;

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use kith_tidy::rules::{
-    codemap, context_cycles, faces_sql, file_size, pure_domain, self_contained, test_modules,
+    codemap, context_cycles, faces_sql, file_size, pure_domain, schema_names, self_contained,
+    test_modules,
 };
 use kith_tidy::{APP_SRC, Problem, SourceFile, read_tree};
 
@@ -101,4 +102,11 @@ fn every_test_file_is_declared() {
         &test_modules::check(&files(dir), dir),
         "",
     );
+}
+
+/// The OpenAPI document keys schemas by name; two `ToSchema` types of one name make one of
+/// them describe the other's answers.
+#[test]
+fn every_openapi_schema_has_its_own_name() {
+    assert_none("schema names", &schema_names::check(&files("crates")), "");
 }

@@ -89,6 +89,7 @@ const DELIVERY_ATTEMPTS: i64 = 8;
 
 /// What a notification is about. The string is stored, so a kind is never renamed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationKind)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     OrderPaid,
@@ -180,6 +181,7 @@ impl Kind {
 
 /// Where a notification may reach a member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationChannel)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// The inbox: always on.
