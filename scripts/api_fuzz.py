@@ -72,6 +72,13 @@ GAPS = {
     ("member", "delete", "/api/v1/me/identities/{identity_id}"),
     ("member", "post", "/api/v1/me/notifications/{notification_id}/read"),
     ("member", "put", "/api/v1/me/password"),
+    ("owner", "post", "/api/v1/merchants/{merchant_id}/aftersales/{aftersale_id}/agree"),
+    ("owner", "post", "/api/v1/merchants/{merchant_id}/aftersales/{aftersale_id}/receive"),
+    ("owner", "post", "/api/v1/merchants/{merchant_id}/aftersales/{aftersale_id}/refuse"),
+    # The generated deadlines fall outside the ranges the server takes, which the schema
+    # does not state yet.
+    ("owner", "put", "/api/v1/merchants/{merchant_id}/aftersale-terms"),
+    ("admin", "post", "/api/v1/admin/aftersales/{aftersale_id}/decide"),
     ("member", "post", "/api/v1/communities"),
     ("member", "get", "/api/v1/accounts/{account_id}"),
     ("member", "post", "/api/v1/accounts/{account_id}/follow"),

@@ -334,19 +334,36 @@ pub struct QueuePage {
     pub failed: Option<(String, Fields, Refusal)>,
 }
 
-impl QueuePage {
-    pub fn error_for(&self, rid: &str) -> Option<&str> {
-        self.failed
+/// A page listing requests, each with its own form: the refusal of one request's form is
+/// shown beside that request, with what was typed kept.
+pub trait RowForms {
+    /// The request a refusal is about, what was typed, and the refusal.
+    fn failed(&self) -> &Option<(String, Fields, Refusal)>;
+
+    fn error_for(&self, rid: &str) -> Option<&str> {
+        self.failed()
             .as_ref()
             .filter(|(id, _, _)| id == rid)
             .map(|(_, _, e)| e.1.as_str())
     }
-    pub fn typed(&self, rid: &str, k: &str) -> String {
-        self.failed
+
+    fn typed(&self, rid: &str, k: &str) -> String {
+        self.failed()
             .as_ref()
             .filter(|(id, _, _)| id == rid)
             .map(|(_, f, _)| field(f, k).to_owned())
             .unwrap_or_default()
+    }
+
+    /// What was typed as the quantity of line `line_no` (field `qty_{line_no}`).
+    fn typed_qty(&self, rid: &str, line_no: &i64) -> String {
+        self.typed(rid, &format!("qty_{line_no}"))
+    }
+}
+
+impl RowForms for QueuePage {
+    fn failed(&self) -> &Option<(String, Fields, Refusal)> {
+        &self.failed
     }
 }
 
@@ -502,19 +519,9 @@ pub struct ArbitrationPage {
     pub failed: Option<(String, Fields, Refusal)>,
 }
 
-impl ArbitrationPage {
-    pub fn error_for(&self, rid: &str) -> Option<&str> {
-        self.failed
-            .as_ref()
-            .filter(|(id, _, _)| id == rid)
-            .map(|(_, _, e)| e.1.as_str())
-    }
-    pub fn typed(&self, rid: &str, k: &str) -> String {
-        self.failed
-            .as_ref()
-            .filter(|(id, _, _)| id == rid)
-            .map(|(_, f, _)| field(f, k).to_owned())
-            .unwrap_or_default()
+impl RowForms for ArbitrationPage {
+    fn failed(&self) -> &Option<(String, Fields, Refusal)> {
+        &self.failed
     }
 }
 

@@ -43,7 +43,7 @@ use crate::platform::ids::{new_id, parse_id};
 use crate::{App, AppError, AppResult, Principal};
 
 pub(crate) use store::holds_order;
-use store::{By, REQ_COLS, ReqRow, find, lines_of, lock, move_to, release, req_row};
+use store::{By, ReqRow, find, lines_of, lock, move_to, release};
 
 /// A request as its buyer, the merchant's staff and the platform admin see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -768,11 +768,11 @@ impl App {
         let who = who.clone();
         self.db
             .read(move |c| {
-                let rows = c.query(
-                    &format!("SELECT {REQ_COLS} FROM aftersale_requests WHERE buyer_id = $1 ORDER BY created_at DESC, id LIMIT 200"),
+                store::views_where(
+                    c,
+                    "buyer_id = $1 ORDER BY created_at DESC, id LIMIT 200",
                     args![&who.account_id],
-                )?;
-                rows.into_iter().map(|r| store::view(c, &req_row(r)?)).collect()
+                )
             })
             .await
     }
@@ -786,11 +786,7 @@ impl App {
         let order = self.get_order(who, order_id).await?;
         self.db
             .read(move |c| {
-                let rows = c.query(
-                    &format!("SELECT {REQ_COLS} FROM aftersale_requests WHERE order_id = $1 ORDER BY created_at, id"),
-                    args![&order.id],
-                )?;
-                rows.into_iter().map(|r| store::view(c, &req_row(r)?)).collect()
+                store::views_where(c, "order_id = $1 ORDER BY created_at, id", args![&order.id])
             })
             .await
     }
@@ -838,14 +834,12 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let rows = c.query(
-                    &format!(
-                        "SELECT {REQ_COLS} FROM aftersale_requests WHERE merchant_id = $1 AND ($2 = '' OR state = $2)
-                         ORDER BY CASE WHEN deadline_at IS NULL THEN 1 ELSE 0 END, deadline_at, created_at DESC, id LIMIT 200"
-                    ),
+                store::views_where(
+                    c,
+                    "merchant_id = $1 AND ($2 = '' OR state = $2)
+                     ORDER BY CASE WHEN deadline_at IS NULL THEN 1 ELSE 0 END, deadline_at, created_at DESC, id LIMIT 200",
                     args![&mid, state.unwrap_or("")],
-                )?;
-                rows.into_iter().map(|r| store::view(c, &req_row(r)?)).collect()
+                )
             })
             .await
     }
@@ -1005,11 +999,11 @@ impl App {
         who.require_platform_admin()?;
         self.db
             .read(move |c| {
-                let rows = c.query(
-                    &format!("SELECT {REQ_COLS} FROM aftersale_requests WHERE state = 'disputed' ORDER BY updated_at, id LIMIT 200"),
+                store::views_where(
+                    c,
+                    "state = 'disputed' ORDER BY updated_at, id LIMIT 200",
                     args![],
-                )?;
-                rows.into_iter().map(|r| store::view(c, &req_row(r)?)).collect()
+                )
             })
             .await
     }

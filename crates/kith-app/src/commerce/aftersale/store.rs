@@ -71,6 +71,20 @@ pub(super) fn req_row(r: Row) -> AppResult<ReqRow> {
     })
 }
 
+/// The requests `filter` selects (a `WHERE … ORDER BY … LIMIT …` tail over
+/// `aftersale_requests` with its parameters), each as its parties see it.
+pub(super) fn views_where(
+    c: &mut dyn Conn,
+    filter: &str,
+    params: &[kith_store::Value],
+) -> AppResult<Vec<AftersaleRequest>> {
+    let rows = c.query(
+        &format!("SELECT {REQ_COLS} FROM aftersale_requests WHERE {filter}"),
+        params,
+    )?;
+    rows.into_iter().map(|r| view(c, &req_row(r)?)).collect()
+}
+
 /// Reads a request without a lock (to find its order).
 pub(super) fn find(c: &mut dyn Conn, id: &str) -> AppResult<ReqRow> {
     let r = c
