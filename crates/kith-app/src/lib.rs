@@ -64,6 +64,10 @@ pub struct AppConfig {
     pub session_ttl_secs: i64,
     /// A session unused for this long ends (the idle timeout); 0: only `session_ttl_secs`.
     pub session_idle_secs: i64,
+    /// Whether a sign-up with a password must prove its mobile number with an SMS code
+    /// (`Registration::code`): then registering says nothing about whether a number has an
+    /// account to anyone who does not hold it. On by default when an SMS provider is set.
+    pub signup_phone_code: bool,
     /// Sign-ups from one client address in an hour before each further one must carry a
     /// solved challenge; 0: never asked.
     pub signup_challenge_after: u32,
@@ -145,6 +149,9 @@ pub struct AppConfig {
     pub sms: platform::sms::SmsConfig,
     /// The WeChat 公众号 notifications go out from ([`notify::wechat`]); `None`: the WeChat
     /// channel is off.
+    /// The SMS template of each notification kind sent by SMS (`notify::sms`); empty:
+    /// no SMS notifications.
+    pub sms_notify_templates: Vec<(notify::Kind, String)>,
     pub wechat_notify: Option<notify::WechatNotifyConfig>,
 }
 
@@ -155,6 +162,7 @@ impl Default for AppConfig {
             shares_per_minute: 60,
             session_ttl_secs: 30 * 24 * 3600,
             session_idle_secs: 7 * 24 * 3600,
+            signup_phone_code: false,
             signup_challenge_after: 5,
             signup_device_challenge_after: 3,
             signups_per_hour: 50,
@@ -186,6 +194,7 @@ impl Default for AppConfig {
             wechat: None,
             sms: platform::sms::SmsConfig::default(),
             wechat_notify: None,
+            sms_notify_templates: Vec::new(),
         }
     }
 }

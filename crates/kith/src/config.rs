@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// Hours a session may go unused before it ends (0: only the session TTL) [default: 168].
     #[arg(long, env = "KITH_SESSION_IDLE_HOURS")]
     pub session_idle_hours: Option<i64>,
+    /// Whether a sign-up with a password must prove its mobile number with an SMS code
+    /// (no account enumeration) [default: true when an SMS provider is set].
+    #[arg(long, env = "KITH_SIGNUP_PHONE_CODE")]
+    pub signup_phone_code: Option<bool>,
     /// Sign-ups from one address in an hour before each must solve a challenge (0: never)
     /// [default: 5].
     #[arg(long, env = "KITH_SIGNUP_CHALLENGE_AFTER")]
@@ -194,6 +198,12 @@ pub struct ServeArgs {
     /// not sent to WeChat [default: none].
     #[arg(long, env = "KITH_WECHAT_NOTIFY_TEMPLATES")]
     pub wechat_notify_templates: Option<String>,
+    /// SMS template per notification kind, comma-separated
+    /// (`order_shipped=SMS_123,refund_done=SMS_456`); each takes the variables `title` and
+    /// `detail`. Needs an SMS provider; a kind without one is not sent by SMS
+    /// [default: none].
+    #[arg(long, env = "KITH_SMS_NOTIFY_TEMPLATES")]
+    pub sms_notify_templates: Option<String>,
     /// Fill an empty database with the demo community and print its logins.
     #[arg(long)]
     pub demo: bool,
@@ -229,6 +239,7 @@ struct FileConfig {
     header_timeout_secs: Option<u64>,
     body_timeout_secs: Option<u64>,
     session_idle_hours: Option<i64>,
+    signup_phone_code: Option<bool>,
     signup_challenge_after: Option<u32>,
     signup_device_challenge_after: Option<u32>,
     signups_per_hour: Option<u32>,
@@ -253,6 +264,7 @@ struct FileConfig {
     wechat_notify_appid: Option<String>,
     wechat_notify_secret: Option<String>,
     wechat_notify_templates: Option<String>,
+    sms_notify_templates: Option<String>,
 }
 
 /// The SMS settings: the provider (console by default with `--demo`, none otherwise) and
@@ -486,6 +498,13 @@ impl Settings {
             );
             app.session_idle_secs = h * 3600;
         }
+        app.signup_phone_code =
+            args.signup_phone_code
+                .or(f.signup_phone_code)
+                .unwrap_or(!matches!(
+                    app.sms.backend,
+                    kith_app::platform::sms::SmsBackend::Off
+                ));
         if let Some(n) = args.signup_challenge_after.or(f.signup_challenge_after) {
             app.signup_challenge_after = n;
         }
@@ -547,6 +566,14 @@ impl Settings {
                     .unwrap_or(kith_app::notify::WECHAT_API_BASE),
                 &templates,
             )?);
+        }
+        if let Some(t) = args
+            .sms_notify_templates
+            .clone()
+            .or(f.sms_notify_templates.take())
+        {
+            app.sms_notify_templates =
+                kith_app::notify::parse_templates("sms_notify_templates", &t)?;
         }
         app.webhook_allow_private = args
             .webhook_allow_private

@@ -52,7 +52,8 @@
 //! `mark_all_notifications_read`, `notification_preferences`, `set_notification_preferences`,
 //! `set_wechat_openid` (for the WeChat sign-in to record the 公众号 openid of a member);
 //! [`make_notifications`] (registered as an outbox consumer), the [`Deliver`] trait and
-//! [`Channel`] for plugging in channels (the SMS provider).
+//! [`Channel`] for plugging in channels. The WeChat channel ([`wechat`]) and the SMS
+//! channel ([`sms`], through the platform's SMS provider) are built in.
 //!
 //! **Never**: writes another context's tables, or sends outside from a request.
 
@@ -70,9 +71,51 @@ use crate::platform::ids::new_id;
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
+pub mod sms;
 pub mod wechat;
 
 pub use wechat::{WECHAT_API_BASE, WechatNotifyConfig};
+
+/// Reads a `kind=TEMPLATE,kind=TEMPLATE` setting (`setting` names it in errors): the
+/// template an outside channel sends for each kind; a kind without one is not sent there.
+pub fn parse_templates(setting: &str, text: &str) -> AppResult<Vec<(Kind, String)>> {
+    let mut list: Vec<(Kind, String)> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (k, t) = part.split_once('=').ok_or_else(|| {
+            AppError::invalid(setting, format!("`{part}` is not kind=TEMPLATE_ID"))
+        })?;
+        let kind = Kind::parse(k.trim()).ok_or_else(|| {
+            AppError::invalid(setting, format!("`{k}` is not a kind of notification"))
+        })?;
+        let t = t.trim();
+        if t.is_empty()
+            || t.len() > 128
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(AppError::invalid(
+                setting,
+                format!("`{t}` is not a template id"),
+            ));
+        }
+        if list.iter().any(|(seen, _)| *seen == kind) {
+            return Err(AppError::invalid(
+                setting,
+                format!("`{}` is given twice", kind.as_str()),
+            ));
+        }
+        list.push((kind, t.to_owned()));
+    }
+    Ok(list)
+}
+
+fn template_of(templates: &[(Kind, String)], kind: Kind) -> Option<&str> {
+    templates
+        .iter()
+        .find(|(k, _)| *k == kind)
+        .map(|(_, t)| t.as_str())
+}
 
 crate::platform::ids::typed_id!(
     /// One notification.
@@ -188,7 +231,7 @@ pub enum Channel {
     InApp,
     /// WeChat 公众号 订阅通知, to the member's openid.
     Wechat,
-    /// An SMS template through the platform's SMS provider (plugged in with [`Deliver`]).
+    /// An SMS template through the platform's SMS provider ([`sms::SmsChannel`]).
     Sms,
 }
 
@@ -237,8 +280,8 @@ pub enum Outcome {
     Failed { code: Option<i64>, message: String },
 }
 
-/// A channel adapter. The WeChat one is [`wechat::WechatChannel`]; the SMS provider is
-/// plugged in the same way (`NotifyState::with_channel`).
+/// A channel adapter: [`wechat::WechatChannel`] and [`sms::SmsChannel`] are built in;
+/// [`NotifyState::add_channel`] plugs in others.
 pub trait Deliver: Send + Sync + std::fmt::Debug {
     fn channel(&self) -> Channel;
     fn deliver<'a>(
@@ -260,7 +303,7 @@ pub struct NotifyState {
 }
 
 impl NotifyState {
-    /// Plugs in an adapter for a channel (the SMS provider after it lands).
+    /// Plugs in an adapter for a channel the built-in ones do not cover.
     pub fn add_channel(&self, d: Arc<dyn Deliver>) {
         if let Ok(mut v) = self.extra.lock() {
             v.push(d);
@@ -274,6 +317,9 @@ impl NotifyState {
                 .wechat_notify
                 .as_ref()
                 .map(|_| Arc::new(wechat::WechatChannel) as Arc<dyn Deliver>);
+        }
+        if ch == Channel::Sms && sms::available(app) {
+            return Some(Arc::new(sms::SmsChannel));
         }
         self.extra
             .lock()
@@ -1053,6 +1099,7 @@ impl App {
         let me = who.account_id.clone();
         let wechat_available = self.config.wechat_notify.is_some();
         let sms_available = self.notify.adapter(self, Channel::Sms).is_some();
+        let notify_app = self.config.wechat_notify.as_ref().map(|w| w.app_id.clone());
         self.db
             .read(move |c| {
                 let rows = c.query(
@@ -1080,9 +1127,10 @@ impl App {
                         }
                     }
                 }
-                let wechat_linked = c
-                    .query_opt("SELECT 1 FROM notify_wechat_openids WHERE account_id = $1", args![&me])?
-                    .is_some();
+                let wechat_linked = match &notify_app {
+                    Some(app_id) => wechat::openid_in(c, &me, app_id)?.is_some(),
+                    None => false,
+                };
                 Ok(Preferences {
                     items,
                     wechat_available,

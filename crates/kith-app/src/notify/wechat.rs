@@ -79,37 +79,7 @@ impl WechatNotifyConfig {
                 "must be an http(s) URL",
             ));
         }
-        let mut list = Vec::new();
-        for part in templates
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            let (k, t) = part.split_once('=').ok_or_else(|| {
-                AppError::invalid(
-                    "wechat_notify_templates",
-                    format!("`{part}` is not kind=TEMPLATE_ID"),
-                )
-            })?;
-            let kind = Kind::parse(k.trim()).ok_or_else(|| {
-                AppError::invalid(
-                    "wechat_notify_templates",
-                    format!("`{k}` is not a kind of notification"),
-                )
-            })?;
-            let t = t.trim();
-            if t.is_empty()
-                || !t
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-            {
-                return Err(AppError::invalid(
-                    "wechat_notify_templates",
-                    format!("`{t}` is not a template id"),
-                ));
-            }
-            list.push((kind, t.to_owned()));
-        }
+        let list = super::parse_templates("wechat_notify_templates", templates)?;
         Ok(Self {
             app_id: app_id.to_owned(),
             app_secret: secret.to_owned(),
@@ -119,10 +89,7 @@ impl WechatNotifyConfig {
     }
 
     fn template(&self, kind: Kind) -> Option<&str> {
-        self.templates
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, t)| t.as_str())
+        super::template_of(&self.templates, kind)
     }
 }
 
@@ -256,20 +223,32 @@ async fn token(app: &App, cfg: &WechatNotifyConfig, force: bool) -> Result<Strin
     }
 }
 
-/// The member's openid, if kith knows one.
-async fn openid(app: &App, account: &str) -> Result<Option<String>, AppError> {
-    let account = account.to_owned();
-    app.db
-        .read(move |c| {
-            c.query_opt(
-                "SELECT openid FROM notify_wechat_openids WHERE account_id = $1",
-                args![&account],
-            )?
-            .map(|r| r.text(0))
-            .transpose()
-            .map_err(AppError::from)
-        })
-        .await
+/// The member's openid for the notify 公众号, if kith knows one: the one recorded with
+/// [`App::set_wechat_openid`], else the openid of the member's WeChat sign-in through the
+/// same 公众号 (asked of `platform::identities`, which owns those rows).
+async fn openid(app: &App, account: &str, app_id: &str) -> Result<Option<String>, AppError> {
+    let (account, app_id) = (account.to_owned(), app_id.to_owned());
+    app.db.read(move |c| openid_in(c, &account, &app_id)).await
+}
+
+pub(super) fn openid_in(
+    c: &mut dyn kith_store::Conn,
+    account: &str,
+    app_id: &str,
+) -> Result<Option<String>, AppError> {
+    let own = c
+        .query_opt(
+            "SELECT openid FROM notify_wechat_openids WHERE account_id = $1",
+            args![account],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
+    match own {
+        Some(o) => Ok(Some(o)),
+        None => Ok(crate::platform::identities::wechat_openid(
+            c, account, app_id,
+        )?),
+    }
 }
 
 fn thing(s: &str) -> String {
@@ -283,7 +262,7 @@ async fn send(app: &App, msg: &Outgoing) -> Outcome {
     let Some(template) = cfg.template(msg.kind) else {
         return Outcome::Skipped(format!("no WeChat template for {}", msg.kind.as_str()));
     };
-    let touser = match openid(app, &msg.account_id).await {
+    let touser = match openid(app, &msg.account_id, &cfg.app_id).await {
         Ok(Some(o)) => o,
         Ok(None) => return Outcome::Skipped("the member has no WeChat openid".into()),
         Err(e) => {
