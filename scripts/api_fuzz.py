@@ -72,6 +72,7 @@ GAPS = {
     ("member", "delete", "/api/v1/me/identities/{identity_id}"),
     ("member", "post", "/api/v1/me/notifications/{notification_id}/read"),
     ("member", "put", "/api/v1/me/password"),
+    ("member", "put", "/api/v1/me/phone"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/aftersales/{aftersale_id}/agree"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/aftersales/{aftersale_id}/receive"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/aftersales/{aftersale_id}/refuse"),

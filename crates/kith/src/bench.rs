@@ -826,11 +826,12 @@ pub(crate) async fn seed(
 /// Registers a member; the principal acting as them.
 async fn member(app: App, phone: String, name: String) -> anyhow::Result<Principal> {
     let a = app
-        .register(Registration {
+        .register_unproven(Registration {
             phone: Some(phone),
             email: None,
             password: PASSWORD.into(),
             display_name: name,
+            code: None,
         })
         .await
         .map_err(app_err("register"))?;

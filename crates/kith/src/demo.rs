@@ -50,11 +50,12 @@ async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
 }
 
 async fn member(app: &App, phone: &str, name: &str) -> anyhow::Result<Principal> {
-    app.register(Registration {
+    app.register_unproven(Registration {
         phone: Some(phone.into()),
         email: None,
         password: DEMO_PASSWORD.into(),
         display_name: name.into(),
+        code: None,
     })
     .await
     .map_err(e)?;
@@ -312,11 +313,12 @@ async fn build(app: &App) -> anyhow::Result<()> {
         };
         let phone = format!("139{:08}", i);
         let acct = app
-            .register(Registration {
+            .register_unproven(Registration {
                 phone: Some(phone),
                 email: None,
                 password: DEMO_PASSWORD.into(),
                 display_name: name,
+                code: None,
             })
             .await
             .map_err(e)?;

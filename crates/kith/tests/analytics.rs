@@ -49,6 +49,7 @@ async fn member(app: &App, n: usize, name: &str) -> Principal {
             email: None,
             password: "analytics-2026".into(),
             display_name: name.into(),
+            code: None,
         })
         .await
         .expect("register");
@@ -216,6 +217,7 @@ async fn world(tag: &str) -> World {
             email: None,
             password: "analytics-2026".into(),
             display_name: "新人".into(),
+            code: None,
         },
         &link.code,
     )

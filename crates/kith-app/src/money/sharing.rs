@@ -562,6 +562,8 @@ impl App {
     pub async fn register_via_share(&self, input: Registration, code: &str) -> AppResult<Account> {
         let code = parse_code(code)?;
         let parsed = crate::platform::accounts::parse_registration(&input)?;
+        self.prove_sign_up_phone(&parsed, input.code.as_deref())
+            .await?;
         let hash = crate::platform::accounts::hash_password(parsed.password.clone()).await?;
         let now = self.now_ms();
         self.db

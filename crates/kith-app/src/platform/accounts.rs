@@ -19,13 +19,16 @@ use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 /// A session's use is written down at most this often (the idle timeout's resolution).
 const SEEN_EVERY_MS: i64 = 60_000;
 
-/// What a person sends to register. At least one of phone and email.
-#[derive(Debug, Clone)]
+/// What a person sends to register. At least one of phone and email; on a server that
+/// asks sign-ups to prove their number (`AppConfig::signup_phone_code`), a phone and the
+/// `login` code sent to it.
+#[derive(Debug, Clone, Default)]
 pub struct Registration {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub password: String,
     pub display_name: String,
+    pub code: Option<String>,
 }
 
 /// An account as its owner (or a platform admin) sees it.
@@ -330,10 +333,53 @@ pub(crate) async fn verify_password(given: String, stored: Option<String>) -> Ap
 }
 
 impl App {
-    /// Registers a member account. A phone or email already registered → 409 on that field.
+    /// Registers a member account. On a server with `signup_phone_code` (the default with
+    /// an SMS provider) the number must be proven first ([`App::prove_sign_up_phone`]), so
+    /// the answer for a number someone else registered is the same 401 as for any wrong
+    /// code until the number is proven — and only the person holding it hears that it has
+    /// an account (409 on `phone`). An email already registered → 409 on `email`.
     pub async fn register(&self, input: Registration) -> AppResult<Account> {
         let p = parse_registration(&input)?;
+        self.prove_sign_up_phone(&p, input.code.as_deref()).await?;
         self.create_account(p.phone, p.email, p.password, p.name, false)
+            .await
+    }
+
+    /// Registers without the phone proof: for members made in this process (the demo's
+    /// community, the benchmarks' buyers), never for a request.
+    pub async fn register_unproven(&self, input: Registration) -> AppResult<Account> {
+        let p = parse_registration(&input)?;
+        self.create_account(p.phone, p.email, p.password, p.name, false)
+            .await
+    }
+
+    /// When this server asks sign-ups to prove their number: a phone is required (422 on
+    /// `phone`), and its `login` code (422 on `code` when missing; 401 when wrong, expired
+    /// or used up — checked before anything about the number's account is looked at).
+    pub(crate) async fn prove_sign_up_phone(
+        &self,
+        p: &ParsedRegistration,
+        code: Option<&str>,
+    ) -> AppResult<()> {
+        if !self.config.signup_phone_code {
+            return Ok(());
+        }
+        let Some(phone) = &p.phone else {
+            return Err(AppError::invalid(
+                "phone",
+                "a mobile number is required to sign up",
+            ));
+        };
+        let code = code
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "code",
+                    "enter the code sent to the number (POST /auth/sms-codes)",
+                )
+            })?;
+        self.verify_phone_code(phone, code, crate::platform::sms::CodePurpose::Login)
             .await
     }
 

@@ -166,6 +166,23 @@ fn find_identity(c: &mut dyn Conn, e: &External) -> AppResult<Option<(String, St
     r.map(|r| Ok((r.text(0)?, r.text(1)?))).transpose()
 }
 
+/// The openid of `account_id`'s WeChat identity through the 公众号 `app_id` (the most
+/// recently used one), for the notification centre's WeChat channel: the surface through
+/// which another context learns an openid without reading this context's table.
+pub(crate) fn wechat_openid(
+    c: &mut dyn Conn,
+    account_id: &str,
+    app_id: &str,
+) -> AppResult<Option<String>> {
+    let r = c.query_opt(
+        "SELECT openid FROM external_identities
+         WHERE provider = $1 AND account_id = $2 AND app_id = $3
+         ORDER BY last_sign_in_at DESC, created_at DESC LIMIT 1",
+        args![WECHAT, account_id, app_id],
+    )?;
+    Ok(r.map(|r| r.text(0)).transpose()?)
+}
+
 /// Links `e` to `account_id` (refused when it is another account's), emitting
 /// `account.identity_linked` when it is new. Returns the identity's id.
 fn link(c: &mut dyn Conn, now: i64, e: &External, account_id: &str) -> AppResult<String> {
@@ -519,6 +536,41 @@ impl App {
         let session = self
             .login_solved(login, password, client_addr, solution)
             .await?;
+        self.link_pending_to(token, session).await
+    }
+
+    /// 「用手机验证码继续」: the number proven by its `login` code signs in — or, when it has
+    /// no account, registers one in the same step (the sign-up gate, the WeChat nickname
+    /// as its name) — and the pending identity is linked to that account. So a person who
+    /// signed up by SMS and later by WeChat keeps one account, and a WeChat sign-up gets
+    /// its phone bound at once.
+    pub async fn wechat_continue_with_phone(
+        &self,
+        token: &str,
+        phone: &str,
+        code: &str,
+        client_addr: &str,
+        device: Option<&str>,
+        solution: Option<&Solution>,
+    ) -> AppResult<(Session, String)> {
+        let pending = self.wechat_pending(token).await?;
+        let session = self
+            .sms_login(
+                phone,
+                code,
+                Some(&display_name(&pending.nickname)),
+                client_addr,
+                device,
+                solution,
+            )
+            .await?;
+        self.link_pending_to(token, session).await
+    }
+
+    /// Links the pending identity behind `token` to the account `session` signed in, and
+    /// hands the session out; when it cannot be linked the session is ended, so nothing
+    /// changed but the sign-in that was refused.
+    async fn link_pending_to(&self, token: &str, session: Session) -> AppResult<(Session, String)> {
         let now = self.now_ms();
         let token = token.to_owned();
         let account_id = session.account.id.clone();
@@ -537,8 +589,6 @@ impl App {
         match next {
             Ok(next) => Ok((session, next)),
             Err(e) => {
-                // The password was right but the identity cannot be linked: the session
-                // is not handed out, so nothing changed.
                 self.logout(&session.token).await?;
                 Err(e)
             }

@@ -28,6 +28,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(request_sms_code))
         .routes(routes!(sms_login))
         .routes(routes!(set_password))
+        .routes(routes!(bind_phone))
 }
 
 /// The `Set-Cookie` of a new session.
@@ -158,6 +159,28 @@ async fn set_password(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct PhoneBody {
+    /// The mainland mobile number to bind.
+    pub phone: String,
+    /// The 6 digits sent to it for `bind` (`POST /auth/sms-codes` with `purpose: bind`).
+    pub code: String,
+}
+
+/// Bind a phone to the caller's account, or replace the one it has, proven by a `bind`
+/// code sent to that number. 409 on `phone` when the number is another account's.
+#[utoipa::path(put, path = "/api/v1/me/phone", tag = "accounts", request_body = PhoneBody, security(("bearer" = [])),
+    responses((status = 200, body = Account), (status = 401, description = "not signed in, or a wrong, expired or used code", body = Problem),
+        (status = 409, description = "the number is another account's", body = Problem), (status = 422, body = Problem)))]
+async fn bind_phone(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<PhoneBody>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(s.app.bind_phone(&p, &b.phone, &b.code).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterBody {
     /// A mainland China mobile number (`13812345678`, `+86 138 1234 5678`).
     pub phone: Option<String>,
@@ -166,15 +189,21 @@ pub struct RegisterBody {
     pub password: String,
     /// 1–32 characters, shown to other members.
     pub display_name: String,
+    /// The 6 digits sent to `phone` for `login` (`POST /auth/sms-codes`): required on a
+    /// server that asks sign-ups to prove their number (the default with an SMS provider).
+    pub code: Option<String>,
     /// A solved challenge, when a `challenge-required` answer asked for one.
     pub challenge: Option<Solution>,
 }
 
-/// Register a member account (phone or email, and a password). Past a few sign-ups from
-/// one address in an hour, each must carry a solved challenge (429 `challenge-required`
-/// carries one); past `signups_per_hour`, none is taken (429 with `Retry-After`).
+/// Register a member account (phone or email, and a password). On a server that asks
+/// sign-ups to prove their number, a phone and its `login` code are required, and a wrong
+/// code is 401 whether or not the number has an account: only its holder learns that
+/// (409). Past a few sign-ups from one address in an hour, each must carry a solved
+/// challenge (429 `challenge-required` carries one); past `signups_per_hour`, none is
+/// taken (429 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = RegisterBody,
-    responses((status = 201, body = Account), (status = 409, description = "phone or email already registered", body = Problem), (status = 422, body = Problem),
+    responses((status = 201, body = Account), (status = 401, description = "wrong, expired or used code", body = Problem), (status = 409, description = "phone or email already registered", body = Problem), (status = 422, body = Problem),
         (status = 429, description = "solve the challenge in the answer, or wait Retry-After", body = Problem)))]
 async fn register(
     State(s): State<AppState>,
@@ -191,6 +220,7 @@ async fn register(
             email: b.email,
             password: b.password,
             display_name: b.display_name,
+            code: b.code,
         })
         .await?;
     Ok((StatusCode::CREATED, Json(account)))

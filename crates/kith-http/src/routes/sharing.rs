@@ -90,7 +90,7 @@ async fn visit_post_tag(
 /// bound to the sharer and the sign-up counts in the link's funnel. Sign-ups here are
 /// limited per address as on `POST /api/v1/accounts` (429, with a challenge to solve).
 #[utoipa::path(post, path = "/api/v1/s/{code}/accounts", tag = "sharing", params(("code" = String, Path)), request_body = RegisterBody,
-    responses((status = 201, body = Account), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+    responses((status = 201, body = Account), (status = 401, description = "wrong, expired or used code", body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
         (status = 429, description = "solve the challenge in the answer, or wait Retry-After", body = Problem)))]
 async fn signup(
     State(s): State<AppState>,
@@ -106,6 +106,7 @@ async fn signup(
         email: b.email,
         password: b.password,
         display_name: b.display_name,
+        code: b.code,
     };
     Ok((
         StatusCode::CREATED,

@@ -26,6 +26,7 @@ impl Strings {
             "rejected" => ("已驳回", "Rejected"),
             "ended" => ("活动已结束", "Campaign ended"),
             "enabled" => ("已重新启用", "Enabled again"),
+            "phone_bound" => ("手机号已绑定", "Phone number bound"),
             _ => return None,
         };
         Some(if std::ptr::eq(self, &ZH) { zh } else { en })

@@ -32,6 +32,9 @@ pub struct WeChat {
     pub flow_refused: &'static str,
     pub nickname_unknown: &'static str,
     pub my_link: &'static str,
+    pub with_phone: &'static str,
+    pub with_phone_hint: &'static str,
+    pub with_phone_submit: &'static str,
 }
 
 impl Strings {
@@ -74,6 +77,9 @@ pub static WECHAT_ZH: WeChat = WeChat {
     flow_refused: "微信登录未完成：请求已失效或不是从这个浏览器发起的，请重新点「微信登录」。",
     nickname_unknown: "微信用户",
     my_link: "微信登录与关联",
+    with_phone: "用手机验证码继续",
+    with_phone_hint: "验证手机号：这个号码已有账号就关联到那个账号，没有就用它创建新账号，手机号一并绑定。",
+    with_phone_submit: "验证并继续",
 };
 
 pub static WECHAT_EN: WeChat = WeChat {
@@ -105,4 +111,7 @@ pub static WECHAT_EN: WeChat = WeChat {
     flow_refused: "WeChat sign-in did not finish: the request expired or was not started in this browser. Press Sign in with WeChat again.",
     nickname_unknown: "WeChat user",
     my_link: "WeChat sign-in and linking",
+    with_phone: "Continue with a text message code",
+    with_phone_hint: "Prove your number: if it has an account, WeChat is linked to it; if not, a new account is made with the number bound.",
+    with_phone_submit: "Verify and continue",
 };

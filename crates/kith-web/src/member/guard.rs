@@ -8,10 +8,11 @@ use std::future::Future;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use kith_app::platform::accounts::{Account, Registration};
 use kith_app::platform::challenge::{Challenge, Solution};
+use kith_app::platform::sms::CodePurpose;
 use kith_app::{AppError, AppResult};
 use serde::Deserialize;
 
-use crate::{Ctx, Web, WebResult};
+use crate::{Ctx, Web, WebResult, pages};
 
 /// The cookie naming this browser (a random id, no meaning beyond "the same browser").
 pub(super) const DEVICE_COOKIE: &str = "kith_device";
@@ -85,16 +86,74 @@ pub(super) struct SignUpFields {
     pub(super) password: String,
     #[serde(default)]
     pub(super) display_name: String,
+    /// The SMS code, on a server that asks sign-ups to prove their number.
+    #[serde(default)]
+    pub(super) code: String,
     #[serde(flatten)]
     challenge: ChallengeFields,
 }
 
-/// Why a sign-up form comes back: its status, the message beside the form, and the
-/// challenge to solve when one is asked.
+impl SignUpFields {
+    /// The form as it comes back: what was typed (not the password), no error yet.
+    pub(super) fn kept(&self, s: &Web, code_action: String) -> pages::SignUpForm {
+        blank_form(
+            s,
+            code_action,
+            self.phone.clone(),
+            self.display_name.clone(),
+        )
+    }
+}
+
+/// A sign-up form for this server (with the phone-code fields when it asks for them).
+pub(super) fn blank_form(
+    s: &Web,
+    code_action: String,
+    phone: String,
+    display_name: String,
+) -> pages::SignUpForm {
+    pages::SignUpForm {
+        display_name,
+        sms: pages::SmsForm {
+            phone,
+            ..pages::SmsForm::default()
+        },
+        phone_code: s.app.config.signup_phone_code,
+        code_action,
+        demo: s.cfg.demo,
+        error: None,
+    }
+}
+
+/// Why a sign-up form comes back: its status, the form with the message beside the form
+/// or beside its field, and the challenge to solve when one is asked.
 pub(super) struct Refused {
     pub(super) status: StatusCode,
-    pub(super) error: String,
+    pub(super) form: pages::SignUpForm,
     pub(super) challenge: Option<Challenge>,
+}
+
+/// 获取验证码 on a sign-up form: a `login` code to the number, and the form back with what
+/// was typed and "已发送" — or the reason beside the number.
+pub(super) async fn send_sign_up_code(
+    s: &Web,
+    c: &Ctx,
+    addr: &str,
+    f: &SignUpFields,
+    code_action: String,
+) -> WebResult<(StatusCode, pages::SignUpForm)> {
+    let outcome = s
+        .app
+        .request_sms_code(&f.phone, CodePurpose::Login, addr)
+        .await;
+    let (status, sms) = super::sms::after_send(s, c, f.phone.clone(), outcome)?;
+    Ok((
+        status,
+        pages::SignUpForm {
+            sms,
+            ..f.kept(s, code_action)
+        },
+    ))
 }
 
 /// The sign-up both forms share: admitted (per address and per browser, a solved
@@ -107,6 +166,7 @@ pub(super) async fn sign_up<F, Fut>(
     addr: &str,
     headers: &HeaderMap,
     f: &SignUpFields,
+    code_action: String,
     register: F,
 ) -> WebResult<Result<HeaderMap, Refused>>
 where
@@ -126,41 +186,53 @@ where
                 email: None,
                 password: f.password.clone(),
                 display_name: f.display_name.clone(),
+                code: Some(f.code.clone()).filter(|c| !c.trim().is_empty()),
             })
             .await
         }
         Err(e) => Err(e),
     };
-    let refused = |status, error: String, challenge| {
-        Ok(Err(Refused {
-            status,
-            error,
-            challenge,
-        }))
-    };
-    match registered {
+    let mut form = f.kept(s, code_action);
+    let (status, challenge) = match registered {
         Ok(_) => {
             let session = s.app.login(&f.phone, &f.password, addr).await?;
             let ttl = s.app.config.session_ttl_secs;
-            Ok(Ok(super::session_cookie(s, &session.token, ttl)))
+            return Ok(Ok(super::session_cookie(s, &session.token, ttl)));
         }
-        Err(AppError::ChallengeRequired(ch)) => refused(
-            StatusCode::TOO_MANY_REQUESTS,
-            c.t.challenge_needed.to_owned(),
-            Some(*ch),
-        ),
+        Err(AppError::ChallengeRequired(ch)) => {
+            form.error = Some(c.t.challenge_needed.to_owned());
+            (StatusCode::TOO_MANY_REQUESTS, Some(*ch))
+        }
         Err(AppError::Invalid { field, reason })
             if field == "password" && reason.starts_with("weak password") =>
         {
-            refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                c.t.weak_password.to_owned(),
-                None,
-            )
+            form.error = Some(c.t.weak_password.to_owned());
+            (StatusCode::UNPROCESSABLE_ENTITY, None)
         }
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            refused(StatusCode::UNPROCESSABLE_ENTITY, e.to_string(), None)
+        Err(AppError::Conflict {
+            field: Some(field), ..
+        }) if field == "phone" => {
+            form.sms.phone_error = Some(c.t.phone_registered.to_owned());
+            (StatusCode::CONFLICT, None)
         }
-        Err(e) => Err(e.into()),
-    }
+        Err(e) => match super::sms::words(c, &e) {
+            Some((status, phone_error, code_error)) => {
+                form.sms.phone_error = phone_error;
+                form.sms.code_error = code_error;
+                (status, None)
+            }
+            None => match e {
+                e @ (AppError::Invalid { .. } | AppError::Conflict { .. }) => {
+                    form.error = Some(e.to_string());
+                    (StatusCode::UNPROCESSABLE_ENTITY, None)
+                }
+                e => return Err(e.into()),
+            },
+        },
+    };
+    Ok(Err(Refused {
+        status,
+        form,
+        challenge,
+    }))
 }

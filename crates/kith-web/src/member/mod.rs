@@ -38,7 +38,10 @@ pub fn routes() -> Router<Web> {
         .route("/login", get(login_page).post(login))
         .route("/login/sms-code", post(sms::send_code))
         .route("/login/sms", post(sms::sign_in))
+        .route("/me/phone", get(sms::phone).post(sms::bind_phone))
+        .route("/me/phone/code", post(sms::phone_code))
         .route("/register", get(register_page).post(register))
+        .route("/register/code", post(register_code))
         .route("/logout", post(logout))
         .merge(wechat::routes())
         .route("/posts/{id}", get(posts::post_page))
@@ -83,6 +86,7 @@ pub fn routes() -> Router<Web> {
             "/s/{code}/join",
             get(money::share_join_page).post(money::share_join),
         )
+        .route("/s/{code}/join/code", post(money::share_join_code))
         .route(
             "/posts/{id}/edit",
             get(posts::edit_post_page).post(posts::edit_post),
@@ -270,14 +274,15 @@ async fn login(
 async fn register_page(State(s): State<Web>, c: Ctx, headers: HeaderMap) -> WebResult<Response> {
     let page = pages::RegisterPage {
         c,
-        error: None,
-        phone: String::new(),
-        display_name: String::new(),
+        form: guard::blank_form(&s, REGISTER_CODE.to_owned(), String::new(), String::new()),
         challenge: None,
     };
     let device = guard::device_cookie(&headers, s.cfg.cookie_secure);
     Ok((device, render(&page)?).into_response())
 }
+
+/// Where 注册's 获取验证码 posts.
+const REGISTER_CODE: &str = "/register/code";
 
 async fn register(
     State(s): State<Web>,
@@ -287,9 +292,15 @@ async fn register(
     CsrfForm(f): CsrfForm<guard::SignUpFields>,
 ) -> WebResult<Response> {
     let app = s.app.clone();
-    let done = guard::sign_up(&s, &c, &addr.0, &headers, &f, |input| async move {
-        app.register(input).await
-    })
+    let done = guard::sign_up(
+        &s,
+        &c,
+        &addr.0,
+        &headers,
+        &f,
+        REGISTER_CODE.to_owned(),
+        |input| async move { app.register(input).await },
+    )
     .await?;
     let refused = match done {
         Ok(cookie) => return Ok((cookie, see("/")).into_response()),
@@ -297,12 +308,27 @@ async fn register(
     };
     let page = pages::RegisterPage {
         c,
-        error: Some(refused.error),
-        phone: f.phone,
-        display_name: f.display_name,
+        form: refused.form,
         challenge: refused.challenge,
     };
     Ok((refused.status, render(&page)?).into_response())
+}
+
+/// 注册 → 获取验证码.
+async fn register_code(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    CsrfForm(f): CsrfForm<guard::SignUpFields>,
+) -> WebResult<Response> {
+    let (status, form) =
+        guard::send_sign_up_code(&s, &c, &addr.0, &f, REGISTER_CODE.to_owned()).await?;
+    let page = pages::RegisterPage {
+        c,
+        form,
+        challenge: None,
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 async fn logout(

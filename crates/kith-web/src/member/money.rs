@@ -407,12 +407,10 @@ pub(super) async fn share_join_page(
     let code = share_code(&code)?.to_owned();
     let shared = shared_preview(&s, &c, &code).await;
     let page = sp::ShareJoinPage {
+        form: super::guard::blank_form(&s, join_code_action(&code), String::new(), String::new()),
         c,
         code,
         next,
-        error: None,
-        phone: String::new(),
-        display_name: String::new(),
         challenge: None,
         shared,
     };
@@ -440,9 +438,15 @@ pub(super) async fn share_join(
     let next = local(f.next.as_deref(), "/");
     let code = share_code(&code)?.to_owned();
     let (app, link) = (s.app.clone(), code.clone());
-    let done = super::guard::sign_up(&s, &c, &addr.0, &headers, &f.fields, |input| async move {
-        app.register_via_share(input, &link).await
-    })
+    let done = super::guard::sign_up(
+        &s,
+        &c,
+        &addr.0,
+        &headers,
+        &f.fields,
+        join_code_action(&code),
+        |input| async move { app.register_via_share(input, &link).await },
+    )
     .await?;
     let refused = match done {
         Ok(cookie) => return Ok((cookie, see(next)).into_response()),
@@ -454,12 +458,40 @@ pub(super) async fn share_join(
         code,
         next,
         shared,
-        error: Some(refused.error),
-        phone: f.fields.phone,
-        display_name: f.fields.display_name,
+        form: refused.form,
         challenge: refused.challenge,
     };
     Ok((refused.status, render(&page)?).into_response())
+}
+
+/// Where the share sign-up's 获取验证码 posts.
+fn join_code_action(code: &str) -> String {
+    format!("/s/{code}/join/code")
+}
+
+/// Signing up through a share link → 获取验证码: the form back with what was typed.
+pub(super) async fn share_join_code(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    Path(code): Path<String>,
+    CsrfForm(f): CsrfForm<ShareJoinForm>,
+) -> WebResult<Response> {
+    let next = local(f.next.as_deref(), "/");
+    let code = share_code(&code)?.to_owned();
+    let (status, form) =
+        super::guard::send_sign_up_code(&s, &c, &addr.0, &f.fields, join_code_action(&code))
+            .await?;
+    let shared = shared_preview(&s, &c, &code).await;
+    let page = sp::ShareJoinPage {
+        c,
+        code,
+        next,
+        shared,
+        form,
+        challenge: None,
+    };
+    Ok((status, render(&page)?).into_response())
 }
 
 /// A share code as it may appear in a link; anything else names no link.

@@ -18,12 +18,12 @@ use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 #[derive(Deserialize)]
 pub(super) struct CodeForm {
     #[serde(default)]
-    phone: String,
+    pub(super) phone: String,
     #[serde(default)]
-    code: String,
+    pub(super) code: String,
     next: Option<String>,
     #[serde(flatten)]
-    challenge: guard::ChallengeFields,
+    pub(super) challenge: guard::ChallengeFields,
 }
 
 /// The login page with the SMS form as `sms` says, answered with `status`.
@@ -43,7 +43,7 @@ fn page(s: &Web, c: Ctx, next: String, sms: SmsForm, status: StatusCode) -> WebR
 }
 
 /// An error of the SMS form in the page's words: (status, beside the phone, beside the code).
-fn words(c: &Ctx, e: &AppError) -> Option<(StatusCode, Option<String>, Option<String>)> {
+pub(super) fn words(c: &Ctx, e: &AppError) -> Option<(StatusCode, Option<String>, Option<String>)> {
     let t = c.t;
     Some(match e {
         AppError::Invalid { field, .. } if field == "phone" => (
@@ -87,20 +87,36 @@ pub(super) async fn send_code(
         .app
         .request_sms_code(&f.phone, CodePurpose::Login, &addr.0)
         .await;
+    let (status, sms) = after_send(&s, &c, f.phone, outcome)?;
+    page(&s, c, next, sms, status)
+}
+
+/// The SMS form after 获取验证码: the number kept, and "已发送" or the reason beside its
+/// field (an error the form cannot show is the page's error). On a `--demo` server, whose
+/// console provider sends nothing, the code it "sent" is shown so a visitor can go on.
+pub(super) fn after_send(
+    s: &Web,
+    c: &Ctx,
+    phone: String,
+    outcome: Result<(), AppError>,
+) -> WebResult<(StatusCode, SmsForm)> {
     let mut sms = SmsForm {
-        phone: f.phone,
+        phone,
         ..SmsForm::default()
     };
     match outcome {
         Ok(()) => {
             sms.sent = true;
-            page(&s, c, next, sms, StatusCode::OK)
+            if s.cfg.demo {
+                sms.demo_code = demo_code(s, &sms.phone);
+            }
+            Ok((StatusCode::OK, sms))
         }
-        Err(e) => match words(&c, &e) {
+        Err(e) => match words(c, &e) {
             Some((status, phone_error, code_error)) => {
                 sms.phone_error = phone_error;
                 sms.code_error = code_error;
-                page(&s, c, next, sms, status)
+                Ok((status, sms))
             }
             None => Err(e.into()),
         },
@@ -162,4 +178,91 @@ pub(super) async fn sign_in(
             None => Err(e.into()),
         },
     }
+}
+
+/// The last code the console provider "sent" to `phone` (the demo's provider keeps them).
+fn demo_code(s: &Web, phone: &str) -> Option<String> {
+    let phone = kith_domain::Phone::parse(phone).ok()?;
+    s.app
+        .sms
+        .recent()
+        .into_iter()
+        .rev()
+        .find(|m| m.to == phone.as_str())?
+        .message
+        .params
+        .into_iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v)
+}
+
+/// 我的 → 手机号 with the form as `sms` says.
+async fn phone_page(s: &Web, c: Ctx, sms: SmsForm, status: StatusCode) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let me = s.app.me(&who).await?;
+    let current = me
+        .account
+        .phone
+        .as_deref()
+        .and_then(|p| kith_domain::Phone::parse(p).ok())
+        .map(|p| p.masked());
+    let page = pages::PhonePage {
+        current,
+        sms_enabled: s.app.sms_enabled(),
+        sms,
+        demo: s.cfg.demo,
+        c,
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// 我的 → 手机号.
+pub(super) async fn phone(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    phone_page(&s, c, SmsForm::default(), StatusCode::OK).await
+}
+
+/// 我的 → 手机号 → 获取验证码: a `bind` code to the number.
+pub(super) async fn phone_code(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
+    c.principal()?;
+    let outcome = s
+        .app
+        .request_sms_code(&f.phone, CodePurpose::Bind, &addr.0)
+        .await;
+    let (status, sms) = after_send(&s, &c, f.phone, outcome)?;
+    phone_page(&s, c, sms, status).await
+}
+
+/// 我的 → 手机号 → 绑定: the number is the account's once its code is right.
+pub(super) async fn bind_phone(
+    State(s): State<Web>,
+    c: Ctx,
+    CsrfForm(f): CsrfForm<CodeForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let mut sms = SmsForm {
+        phone: f.phone.clone(),
+        ..SmsForm::default()
+    };
+    let status = match s.app.bind_phone(&who, &f.phone, &f.code).await {
+        Ok(_) => return Ok(see("/me/phone?done=phone_bound").into_response()),
+        Err(AppError::Conflict {
+            field: Some(field), ..
+        }) if field == "phone" => {
+            sms.phone_error = Some(c.t.phone_taken.to_owned());
+            StatusCode::CONFLICT
+        }
+        Err(e) => {
+            let (status, phone_error, code_error) =
+                words(&c, &e).ok_or_else(|| crate::WebError::from(e))?;
+            sms.phone_error = phone_error;
+            sms.code_error = code_error;
+            status
+        }
+    };
+    phone_page(&s, c, sms, status).await
 }

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::platform::identities::{CallbackOutcome, OAuthMode, Reauth};
+use kith_app::platform::sms::CodePurpose;
 use serde::Deserialize;
 
 use super::{NextQuery, guard, local, session_cookie};
@@ -32,6 +33,11 @@ pub(super) fn routes() -> Router<Web> {
         .route("/auth/wechat/complete", get(complete_page))
         .route("/auth/wechat/complete/new", post(complete_new))
         .route("/auth/wechat/complete/link", post(complete_link))
+        .route(
+            "/auth/wechat/complete/phone-code",
+            post(complete_phone_code),
+        )
+        .route("/auth/wechat/complete/phone", post(complete_phone))
         .route("/me/wechat", get(identities_page))
         .route("/me/wechat/link", post(link_start))
         .route("/me/wechat/{id}/unlink", post(unlink))
@@ -157,6 +163,31 @@ fn expired(c: &Ctx) -> WebError {
     WebError::App(AppError::invalid("wechat", c.t.wechat().expired))
 }
 
+/// The 完成登录 page with nothing typed and no error.
+fn complete(s: &Web, c: Ctx, nickname: String) -> pages::WeChatCompletePage {
+    pages::WeChatCompletePage {
+        c,
+        nickname,
+        new_error: None,
+        link_error: None,
+        login: String::new(),
+        challenge: None,
+        challenge_for: "",
+        sms_enabled: s.app.sms_enabled(),
+        sms: pages::SmsForm::default(),
+        demo: s.cfg.demo,
+    }
+}
+
+/// The nickname of the pending identity behind `token` (empty once it is gone).
+async fn nickname(s: &Web, token: &str) -> String {
+    s.app
+        .wechat_pending(token)
+        .await
+        .map(|p| p.nickname)
+        .unwrap_or_default()
+}
+
 /// 完成登录.
 async fn complete_page(State(s): State<Web>, c: Ctx, headers: HeaderMap) -> WebResult<Response> {
     let token = pending_token(&headers).ok_or_else(|| expired(&c))?;
@@ -165,15 +196,7 @@ async fn complete_page(State(s): State<Web>, c: Ctx, headers: HeaderMap) -> WebR
         .wechat_pending(&token)
         .await
         .map_err(|_| expired(&c))?;
-    let page = pages::WeChatCompletePage {
-        c,
-        nickname: pending.nickname,
-        new_error: None,
-        link_error: None,
-        login: String::new(),
-        challenge: None,
-        challenge_for: "",
-    };
+    let page = complete(&s, c, pending.nickname);
     let device = guard::device_cookie(&headers, s.cfg.cookie_secure);
     Ok((device, render(&page)?).into_response())
 }
@@ -217,20 +240,12 @@ async fn complete_new(
         Err(e @ AppError::Conflict { .. }) => (StatusCode::CONFLICT, e.to_string(), None),
         Err(e) => return Err(e.into()),
     };
-    let nickname = s
-        .app
-        .wechat_pending(&token)
-        .await
-        .map(|p| p.nickname)
-        .unwrap_or_default();
+    let nickname = nickname(&s, &token).await;
     let page = pages::WeChatCompletePage {
-        c,
-        nickname,
         new_error: Some(error),
-        link_error: None,
-        login: String::new(),
         challenge_for: if challenge.is_some() { "new" } else { "" },
         challenge,
+        ..complete(&s, c, nickname)
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -282,20 +297,104 @@ async fn complete_link(
         }
         Err(e) => return Err(e.into()),
     };
-    let nickname = s
-        .app
-        .wechat_pending(&token)
-        .await
-        .map(|p| p.nickname)
-        .unwrap_or_default();
+    let nickname = nickname(&s, &token).await;
     let page = pages::WeChatCompletePage {
-        c,
-        nickname,
-        new_error: None,
         link_error: Some(error),
         login: f.login,
         challenge_for: if challenge.is_some() { "link" } else { "" },
         challenge,
+        ..complete(&s, c, nickname)
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// 「用手机验证码继续」 → 获取验证码: a `login` code to the number, back to the page with it
+/// kept.
+async fn complete_phone_code(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    headers: HeaderMap,
+    CsrfForm(f): CsrfForm<super::sms::CodeForm>,
+) -> WebResult<Response> {
+    let token = pending_token(&headers).ok_or_else(|| expired(&c))?;
+    let nickname = s
+        .app
+        .wechat_pending(&token)
+        .await
+        .map_err(|_| expired(&c))?
+        .nickname;
+    let outcome = s
+        .app
+        .request_sms_code(&f.phone, CodePurpose::Login, &addr.0)
+        .await;
+    let (status, sms) = super::sms::after_send(&s, &c, f.phone, outcome)?;
+    let page = pages::WeChatCompletePage {
+        sms,
+        ..complete(&s, c, nickname)
+    };
+    Ok((status, render(&page)?).into_response())
+}
+
+/// 「用手机验证码继续」 → 验证并继续: the number signs in (or signs up) and the WeChat
+/// identity is linked to it.
+async fn complete_phone(
+    State(s): State<Web>,
+    c: Ctx,
+    addr: kith_http::extract::ClientAddr,
+    headers: HeaderMap,
+    CsrfForm(f): CsrfForm<super::sms::CodeForm>,
+) -> WebResult<Response> {
+    let token = pending_token(&headers).ok_or_else(|| expired(&c))?;
+    let device = guard::device(&headers);
+    let solution = f.challenge.solution();
+    let done = s
+        .app
+        .wechat_continue_with_phone(
+            &token,
+            &f.phone,
+            &f.code,
+            &addr.0,
+            device.as_deref(),
+            solution.as_ref(),
+        )
+        .await;
+    let mut sms = pages::SmsForm {
+        phone: f.phone,
+        ..pages::SmsForm::default()
+    };
+    let (status, challenge) = match done {
+        Ok((session, next)) => {
+            let ttl = s.app.config.session_ttl_secs;
+            let set = cookies([
+                flow_cookie(&s, PENDING_COOKIE, "", 0),
+                session_cookie(&s, &session.token, ttl),
+            ]);
+            return Ok((set, see(local(Some(&next), "/"))).into_response());
+        }
+        Err(AppError::NotFound(_)) => return Err(expired(&c)),
+        Err(AppError::ChallengeRequired(ch)) => {
+            sms.code_error = Some(c.t.challenge_needed.to_owned());
+            (StatusCode::TOO_MANY_REQUESTS, Some(*ch))
+        }
+        Err(AppError::Conflict { field: Some(f), .. }) if f == "wechat" => {
+            sms.code_error = Some(c.t.wechat().taken.to_owned());
+            (StatusCode::CONFLICT, None)
+        }
+        Err(e) => {
+            let (status, phone_error, code_error) =
+                super::sms::words(&c, &e).ok_or_else(|| WebError::from(e))?;
+            sms.phone_error = phone_error;
+            sms.code_error = code_error;
+            (status, None)
+        }
+    };
+    let nickname = nickname(&s, &token).await;
+    let page = pages::WeChatCompletePage {
+        sms,
+        challenge_for: if challenge.is_some() { "phone" } else { "" },
+        challenge,
+        ..complete(&s, c, nickname)
     };
     Ok((status, render(&page)?).into_response())
 }

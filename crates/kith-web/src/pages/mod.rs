@@ -185,8 +185,13 @@ pub struct WeChatCompletePage {
     /// What was typed in the sign-in form, kept when it comes back.
     pub login: String,
     pub challenge: Option<Challenge>,
-    /// Which form the challenge belongs to: `new`, `link` or empty.
+    /// Which form the challenge belongs to: `new`, `link`, `phone` or empty.
     pub challenge_for: &'static str,
+    /// Whether the server sends SMS codes (the 「用手机验证码继续」 form shows then).
+    pub sms_enabled: bool,
+    /// That form's number, errors and "sent" line.
+    pub sms: SmsForm,
+    pub demo: bool,
 }
 
 /// 我的 → 微信关联: the linked identities, linking, unlinking with re-authentication.
@@ -201,11 +206,25 @@ pub struct WeChatIdentitiesPage {
     pub error: Option<String>,
 }
 
+/// 我的 → 手机号: the bound number (masked) and the form that binds or replaces it.
+#[derive(Template)]
+#[template(path = "member/phone.html")]
+pub struct PhonePage {
+    pub c: Ctx,
+    /// The number bound now, masked (`138****5678`), if any.
+    pub current: Option<String>,
+    pub sms_enabled: bool,
+    pub sms: SmsForm,
+    pub demo: bool,
+}
+
 /// What the SMS sign-in form shows ([`LoginPage`]).
 #[derive(Debug, Default)]
 pub struct SmsForm {
     pub phone: String,
     pub sent: bool,
+    /// The code just "sent", shown only on a `--demo` server (its provider sends nothing).
+    pub demo_code: Option<String>,
     pub phone_error: Option<String>,
     pub code_error: Option<String>,
     pub challenge_here: bool,
@@ -215,11 +234,24 @@ pub struct SmsForm {
 #[template(path = "member/register.html")]
 pub struct RegisterPage {
     pub c: Ctx,
-    pub error: Option<String>,
-    /// What was typed, kept when the page comes back with an error.
-    pub phone: String,
-    pub display_name: String,
+    pub form: SignUpForm,
     pub challenge: Option<Challenge>,
+}
+
+/// What a sign-up form (注册, and signing up through a share link) shows: what was typed
+/// (never the password), the error beside the form, and — on a server that asks sign-ups
+/// to prove their number — the phone and code fields with their own errors.
+#[derive(Debug, Default)]
+pub struct SignUpForm {
+    pub error: Option<String>,
+    pub display_name: String,
+    /// The number, its errors and the "sent" line.
+    pub sms: SmsForm,
+    /// Whether the number must be proven by an SMS code (the 获取验证码 button shows).
+    pub phone_code: bool,
+    /// Where 获取验证码 posts (the form comes back with what was typed).
+    pub code_action: String,
+    pub demo: bool,
 }
 
 #[derive(Template)]

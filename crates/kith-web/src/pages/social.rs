@@ -89,10 +89,7 @@ pub struct ShareJoinPage {
     pub code: String,
     /// The shared thing's path, to go on to once signed in.
     pub next: String,
-    pub error: Option<String>,
-    /// What was typed, kept when the page comes back with an error.
-    pub phone: String,
-    pub display_name: String,
+    pub form: super::SignUpForm,
     pub challenge: Option<kith_app::platform::challenge::Challenge>,
     /// Who shared what, shown above the form (none when the link's target is gone).
     pub shared: Option<SharedPreview>,

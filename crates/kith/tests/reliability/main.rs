@@ -24,6 +24,7 @@ mod limits;
 mod matrix;
 mod notifications;
 mod ops;
+mod phones;
 mod sms;
 mod sms_providers;
 mod webhooks;

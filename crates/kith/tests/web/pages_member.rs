@@ -351,7 +351,8 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(refs[0]["referrer_id"], a.id.as_str());
-    // A taken phone number is refused on the landing, in the use case's words.
+    // A taken phone number is refused on the landing, beside the number, in the page's
+    // words (409: on this server sign-ups do not prove their number first).
     let again = Browser::new(&t)
         .post(
             &format!("/s/{code}/join"),
@@ -363,8 +364,10 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
             ],
         )
         .await
-        .expect(422);
-    assert!(again.has("class=\"error\""), "{}", again.body);
+        .expect(409);
+    assert!(again.has("id=\"phone-error\""), "{}", again.body);
+    assert!(again.has("这个手机号已注册"), "{}", again.body);
+    assert!(again.has("value=\"重复的\""), "what was typed is kept");
     assert_eq!(funnel(&t, &a).await[0]["signups"], 1);
 
     // Another member cannot open my share page; an unknown code lands nowhere.

@@ -20,6 +20,14 @@ crate::both_engines_with!(configure;
     linking_in_me_and_an_identity_of_someone_else_is_refused,
     unlinking_asks_for_reauthentication_and_never_locks_out,
 );
+crate::both_engines_with!(with_notify; a_phone_code_continues_a_wechat_sign_in);
+
+/// The fake WeChat for sign-in, and notifications from the same 公众号.
+fn with_notify(a: &mut kith::config::ServeArgs) {
+    configure(a);
+    a.wechat_notify_appid = Some(crate::wechat::APP_ID.into());
+    a.wechat_notify_secret = Some(crate::wechat::SECRET.into());
+}
 
 fn wx() -> &'static FakeWeChat {
     FakeWeChat::shared()
@@ -524,4 +532,115 @@ async fn unlinking_asks_for_reauthentication_and_never_locks_out(t: TestApp) {
         .await
         .expect("count");
     assert_eq!(left, 1, "the second identity stays");
+}
+
+/// A new WeChat user up to 完成登录: the browser and the page.
+async fn pending<'a>(t: &'a TestApp, user: &WxUser) -> (Browser<'a>, Page) {
+    let mut b = Browser::new(t);
+    let cb = authorize(&mut b, user).await;
+    b.get(&cb).await.expect(303);
+    let page = b.get("/auth/wechat/complete").await.expect(200);
+    (b, page)
+}
+
+/// 完成登录 → 用手机验证码继续: a wrong code comes back beside the field with the number
+/// kept; the code of a registered number links the WeChat identity to that account (one
+/// person, one account); a new number makes one account with the number and the identity.
+/// The notification centre then knows the member's openid through the sign-in identity of
+/// the same 公众号 (`wechat_linked`), with nothing recorded by hand.
+async fn a_phone_code_continues_a_wechat_sign_in(t: TestApp) {
+    let member = t.register_member("老会员").await;
+    let before = t
+        .get("/api/v1/me/notification-preferences", Some(&member.token))
+        .await
+        .expect(200);
+    assert_eq!(before["wechat_linked"], false);
+
+    let user = WxUser::new("phone", true);
+    let (mut b, page) = pending(&t, &user).await;
+    assert!(page.has("id=\"wechat-phone\"") && page.has("用手机验证码继续"));
+    let csrf = page.csrf();
+    let sent = b
+        .post(
+            "/auth/wechat/complete/phone-code",
+            &[("csrf", &csrf), ("phone", &member.login)],
+        )
+        .await
+        .expect(200);
+    assert!(sent.has("id=\"sms-sent\""));
+    assert!(
+        sent.has(&format!("value=\"{}\"", member.login)),
+        "the number is kept"
+    );
+    let code = t.last_sms_code(&member.login).expect("a code");
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let refused = b
+        .post(
+            "/auth/wechat/complete/phone",
+            &[("csrf", &csrf), ("phone", &member.login), ("code", wrong)],
+        )
+        .await
+        .expect(401);
+    assert!(refused.has("id=\"sms-code-error\""));
+    assert!(refused.has("验证码不对或已过期"));
+    assert!(refused.has(&format!("value=\"{}\"", member.login)));
+    assert!(b.cookie.is_none(), "not signed in");
+    let done = b
+        .post(
+            "/auth/wechat/complete/phone",
+            &[("csrf", &csrf), ("phone", &member.login), ("code", &code)],
+        )
+        .await
+        .expect(303);
+    assert_eq!(done.location(), "/orders");
+    assert_eq!(
+        account_of(&b).await,
+        member.id,
+        "linked to the number's account"
+    );
+    // The same WeChat user signs in straight into it next time.
+    let mut again = Browser::new(&t);
+    let cb = authorize(&mut again, &user).await;
+    again.get(&cb).await.expect(303);
+    assert_eq!(account_of(&again).await, member.id);
+    let after = t
+        .get("/api/v1/me/notification-preferences", Some(&member.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        after["wechat_linked"], true,
+        "the sign-in openid serves notifications"
+    );
+
+    // A new number: one new account, with the number bound and the identity linked.
+    let accounts = count(&t, "SELECT COUNT(*) FROM accounts").await;
+    let newcomer = WxUser::new("phone-new", false);
+    let (mut b, page) = pending(&t, &newcomer).await;
+    let csrf = page.csrf();
+    let phone = crate::harness::next_phone();
+    b.post(
+        "/auth/wechat/complete/phone-code",
+        &[("csrf", &csrf), ("phone", &phone)],
+    )
+    .await
+    .expect(200);
+    let code = t.last_sms_code(&phone).expect("a code");
+    b.post(
+        "/auth/wechat/complete/phone",
+        &[("csrf", &csrf), ("phone", &phone), ("code", &code)],
+    )
+    .await
+    .expect(303);
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM accounts").await,
+        accounts + 1
+    );
+    let me = t.get("/api/v1/me", Some(&token_of(&b))).await.expect(200);
+    assert_eq!(me["account"]["phone"], phone.as_str());
+    assert_eq!(me["account"]["display_name"], newcomer.nickname.as_str());
+    let ids = t
+        .get("/api/v1/me/identities", Some(&token_of(&b)))
+        .await
+        .expect(200);
+    assert_eq!(ids["identities"].as_array().unwrap().len(), 1);
 }

@@ -27,9 +27,10 @@ use sha2::Sha256;
 use super::SmsMessage;
 use crate::platform::accounts::{self, Session};
 use crate::platform::challenge::Solution;
+use crate::platform::error::UniqueAs;
 use crate::platform::ids::new_id;
 use crate::platform::limits::Action;
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, Principal};
 
 /// How long a code lives.
 pub const CODE_TTL_MS: i64 = 5 * 60 * 1000;
@@ -145,6 +146,11 @@ fn wrong_code() -> AppError {
 }
 
 impl App {
+    /// Whether this server sends SMS codes (an SMS provider is configured).
+    pub fn sms_enabled(&self) -> bool {
+        self.sms.name() != "off"
+    }
+
     /// Sends a fresh 6-digit code to `phone` for `purpose`. The answer is the same for a
     /// number with an account and one without (see the module docs); 429 past the
     /// throttles, 503 when the server has no SMS provider or the provider failed.
@@ -216,6 +222,49 @@ impl App {
         purpose: CodePurpose,
     ) -> AppResult<()> {
         self.spend_code(phone, code, purpose).await.map(|_| ())
+    }
+
+    /// Binds `phone` to the caller's account (adding one, or replacing the one it had),
+    /// with a `bind` code sent to that number: the number is proven before it is written.
+    /// A number that is another account's is 409 on `phone` — said only to someone who
+    /// just proved they hold it. Emits `account.phone_bound`.
+    pub async fn bind_phone(
+        &self,
+        who: &Principal,
+        phone: &str,
+        code: &str,
+    ) -> AppResult<accounts::Account> {
+        let phone = Phone::parse(phone)?;
+        self.spend_code(&phone, code, CodePurpose::Bind).await?;
+        let now = self.now_ms();
+        let id = who.account_id.clone();
+        self.db
+            .write(move |c| {
+                let before = accounts::load_account(c, &id)?;
+                if before.phone.as_deref() == Some(phone.as_str()) {
+                    return Ok(before);
+                }
+                c.execute(
+                    "UPDATE accounts SET phone = $2 WHERE id = $1",
+                    args![&id, phone.as_str()],
+                )
+                .unique_as(
+                    "accounts",
+                    &["phone"],
+                    "phone",
+                    "belongs to another account; sign in with it by SMS code instead",
+                )?;
+                crate::platform::outbox::emit(
+                    c,
+                    now,
+                    "account.phone_bound",
+                    None,
+                    &id,
+                    &serde_json::json!({ "account_id": id, "replaced": before.phone.is_some() }),
+                )?;
+                accounts::load_account(c, &id)
+            })
+            .await
     }
 
     async fn spend_code(
