@@ -124,6 +124,9 @@ pub struct AppConfig {
     /// Per-carrier secrets for tracking callbacks (`carrier code → secret`). The `sandbox`
     /// carrier is always known (with `sandbox_secret`) for demos and tests.
     pub carrier_secrets: Vec<(String, String)>,
+    /// The parcel-tracking provider account (快递100), when set: shipments with carriers it
+    /// follows are subscribed and its pushes deliver orders (`commerce::tracking`).
+    pub kuaidi100: Option<commerce::tracking::kuaidi100::Kuaidi100Config>,
     /// Callbacks whose signed timestamp is further than this from now are refused (replay).
     pub callback_tolerance_secs: i64,
     /// Where this server is reachable, e.g. `https://shop.example.com`; the sandbox gateway
@@ -185,6 +188,7 @@ impl Default for AppConfig {
             sandbox_enabled: true,
             sandbox_secret: platform::ids::new_secret("sbx_"),
             carrier_secrets: Vec::new(),
+            kuaidi100: None,
             callback_tolerance_secs: 300,
             public_url: "http://127.0.0.1:8080".to_owned(),
             media_dir: std::path::PathBuf::from("kith-data/media"),
@@ -254,6 +258,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     let mut jobs = events::jobs::JobRegistry::default();
     events::webhooks::register_jobs(&mut jobs);
     commerce::fulfilment::register_jobs(&mut jobs);
+    commerce::tracking::register_jobs(&mut jobs);
     commerce::aftersale::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
     notify::register_jobs(&mut jobs);

@@ -179,6 +179,7 @@ pub struct Strings {
     pub pickup_code_hint: &'static str,
     pub carrier: &'static str,
     pub tracking_no: &'static str,
+    pub tracking_title: &'static str,
     pub history: &'static str,
     pub communities_title: &'static str,
     pub members_n: &'static str,
@@ -316,6 +317,19 @@ impl Strings {
             "gateway" => ("支付渠道", "Payment gateway"),
             "carrier" => ("快递公司", "Carrier"),
             _ => ("未知", "Unknown"),
+        };
+        if zh { z } else { e }
+    }
+
+    /// A tracking event's status in words (运输中, 派送中, 已签收, 异常).
+    pub fn tracking_status(&self, status: &str) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match status {
+            "in_transit" => ("运输中", "In transit"),
+            "out_for_delivery" => ("派送中", "Out for delivery"),
+            "delivered" => ("已签收", "Delivered"),
+            "exception" => ("异常", "Exception"),
+            _ => ("物流更新", "Update"),
         };
         if zh { z } else { e }
     }
@@ -500,6 +514,7 @@ pub static ZH: Strings = Strings {
     pickup_code_hint: "到店出示提货码，店员核销后即可取货",
     carrier: "快递公司",
     tracking_no: "运单号",
+    tracking_title: "物流信息",
     history: "订单记录",
     communities_title: "社群",
     members_n: "位成员",
@@ -716,6 +731,7 @@ pub static EN: Strings = Strings {
     pickup_code_hint: "Show this code in the store; the clerk redeems it and hands over your order",
     carrier: "Carrier",
     tracking_no: "Tracking number",
+    tracking_title: "Tracking",
     history: "History",
     communities_title: "Communities",
     members_n: "members",

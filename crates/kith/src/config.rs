@@ -89,6 +89,14 @@ pub struct ServeArgs {
     /// Carrier callback secrets, `code=secret` pairs separated by commas (`sf=…,zto=…`).
     #[arg(long, env = "KITH_CARRIER_SECRETS", hide_env_values = true)]
     pub carrier_secrets: Option<String>,
+    /// The 快递100 authorisation key: shipments with carriers it follows are subscribed
+    /// and its pushes deliver orders [default: none, no tracking provider].
+    #[arg(long, env = "KITH_KUAIDI100_KEY", hide_env_values = true)]
+    pub kuaidi100_key: Option<String>,
+    /// Where 快递100's API is [default: https://poll.kuaidi100.com; tests point it at a
+    /// local server].
+    #[arg(long, env = "KITH_KUAIDI100_API_BASE")]
+    pub kuaidi100_api_base: Option<String>,
     /// Orders one member may place per minute (0: no limit) [default: 30].
     #[arg(long, env = "KITH_CHECKOUTS_PER_MINUTE")]
     pub checkouts_per_minute: Option<u32>,
@@ -233,6 +241,8 @@ struct FileConfig {
     sandbox_payments: Option<bool>,
     sandbox_secret: Option<String>,
     carrier_secrets: Option<String>,
+    kuaidi100_key: Option<String>,
+    kuaidi100_api_base: Option<String>,
     checkouts_per_minute: Option<u32>,
     shares_per_minute: Option<u32>,
     trusted_proxies: Option<String>,
@@ -657,6 +667,26 @@ impl Settings {
                 app.carrier_secrets
                     .push((code.trim().to_owned(), secret.to_owned()));
             }
+        }
+        if let Some(key) = args
+            .kuaidi100_key
+            .clone()
+            .or(f.kuaidi100_key)
+            .filter(|k| !k.trim().is_empty())
+        {
+            let api_base = args
+                .kuaidi100_api_base
+                .clone()
+                .or(f.kuaidi100_api_base)
+                .unwrap_or_else(|| kith_app::commerce::tracking::kuaidi100::API_BASE.to_owned());
+            anyhow::ensure!(
+                api_base.starts_with("https://") || api_base.starts_with("http://"),
+                "kuaidi100_api_base must be an http(s) URL"
+            );
+            app.kuaidi100 = Some(kith_app::commerce::tracking::kuaidi100::Kuaidi100Config {
+                key: key.trim().to_owned(),
+                api_base,
+            });
         }
         app.wechat = wechat;
         let data_dir = s

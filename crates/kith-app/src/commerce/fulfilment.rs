@@ -212,7 +212,9 @@ fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
 }
 
 /// A carrier's tracking update (already authenticated by the caller). Idempotent on the
-/// carrier's event id; `delivered` moves a shipped order to delivered.
+/// carrier's event id; `delivered` moves a shipped order to delivered. `description` is the
+/// carrier's own words for the buyer's timeline, when it gave them.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_tracking(
     c: &mut dyn Conn,
     now: i64,
@@ -221,6 +223,7 @@ pub(crate) fn apply_tracking(
     tracking_no: &str,
     status: &str,
     occurred_ms: i64,
+    description: Option<&str>,
 ) -> AppResult<TrackingOutcome> {
     let r = c
         .query_opt(
@@ -230,9 +233,10 @@ pub(crate) fn apply_tracking(
         .ok_or(AppError::NotFound("shipment"))?;
     let o = order_row(r)?;
     let inserted = c.execute(
-        "INSERT INTO tracking_events (carrier, event_id, order_id, status, occurred_at, received_at) VALUES ($1, $2, $3, $4, $5, $6)
+        "INSERT INTO tracking_events (carrier, event_id, order_id, status, occurred_at, received_at, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (carrier, event_id) DO NOTHING",
-        args![carrier, event_id, &o.id, status, occurred_ms, now],
+        args![carrier, event_id, &o.id, status, occurred_ms, now, description],
     )?;
     if inserted == 0 {
         return Ok(TrackingOutcome::Duplicate);
@@ -293,6 +297,7 @@ impl App {
         }
         let now = self.now_ms();
         let (who, mid, oid) = (who.clone(), merchant_id.to_owned(), order_id.to_owned());
+        let config = self.config.clone();
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
@@ -307,6 +312,7 @@ impl App {
                 )?;
                 transition(c, now, &o, next, Actor::Staff(&who.account_id), &format!("{carrier} {tracking}"))?;
                 schedule(c, now, Timer::AutoConfirm, &oid, confirm_at)?;
+                crate::commerce::tracking::follow(c, now, &config, &oid, &carrier, &tracking)?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, false)
             })
@@ -550,6 +556,7 @@ impl App {
                     &cb.tracking_no,
                     &cb.status,
                     cb.occurred_at,
+                    None,
                 )
             })
             .await

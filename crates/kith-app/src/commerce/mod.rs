@@ -38,3 +38,4 @@ pub mod payments;
 pub mod refunds;
 pub mod stores;
 pub mod tiers;
+pub mod tracking;

@@ -29,6 +29,7 @@ pub mod search;
 pub mod sharing;
 pub mod stores;
 pub mod tiers;
+pub mod tracking;
 pub mod webhooks;
 
 /// Tags, in the order the reference page shows them.

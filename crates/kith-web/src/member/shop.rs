@@ -326,7 +326,15 @@ pub(super) async fn order(
         return Err(AppError::NotFound("order").into());
     }
     let events = s.app.order_events(&who, &id).await?;
-    Ok(render(&pages::OrderPage { c, o, events })?.into_response())
+    let mut tracking = s.app.order_tracking(&who, &id).await?;
+    tracking.reverse();
+    Ok(render(&pages::OrderPage {
+        c,
+        o,
+        events,
+        tracking,
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -394,6 +394,8 @@ pub struct OrderPage {
     pub c: Ctx,
     pub o: Order,
     pub events: Vec<OrderEvent>,
+    /// The parcel's journey, newest first (物流信息).
+    pub tracking: Vec<kith_app::commerce::tracking::TrackingEvent>,
 }
 
 #[derive(Template)]

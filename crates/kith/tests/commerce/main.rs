@@ -20,3 +20,4 @@ mod merchants;
 mod orders;
 mod stores;
 mod tiers;
+mod tracking;

@@ -1,0 +1,24 @@
+-- Parcels followed through a tracking provider (commerce/tracking): one subscription per
+-- shipment (an order's, or an after-sale return's) with the provider, made by the
+-- `tracking.subscribe` job after the shipment commits. The provider pushes updates to a
+-- callback URL naming the subscription, signed with the subscription's own salt (快递100:
+-- sign = MD5(param + salt)), so a push proves it knows this subscription's secret.
+-- The carrier's own words for each event (`description`) feed the buyer's timeline.
+
+CREATE TABLE tracking_subscriptions (
+    id            TEXT PRIMARY KEY,
+    provider      TEXT NOT NULL,
+    carrier       TEXT NOT NULL,
+    company       TEXT NOT NULL,
+    tracking_no   TEXT NOT NULL,
+    order_id      TEXT NOT NULL REFERENCES orders (id),
+    salt          TEXT NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'subscribed', 'failed')),
+    last_error    TEXT,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    UNIQUE (provider, carrier, tracking_no, order_id)
+);
+CREATE INDEX tracking_subscriptions_order_idx ON tracking_subscriptions (order_id);
+
+ALTER TABLE tracking_events ADD COLUMN description TEXT;
