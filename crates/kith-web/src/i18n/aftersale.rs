@@ -30,6 +30,11 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Deadline (Beijing time)",
     ),
     ("return_address", "退货地址", "Return address"),
+    (
+        "return_delivered",
+        "退货已签收，商家确认收货的期限从此时算起：",
+        "The return was delivered; the merchant's time to confirm receipt counts from:",
+    ),
     ("carrier", "快递公司代码", "Carrier code"),
     ("tracking_no", "快递单号", "Tracking number"),
     ("ship_return", "提交退货单号", "Submit return tracking"),

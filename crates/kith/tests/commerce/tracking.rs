@@ -11,10 +11,11 @@ use std::sync::{Arc, Mutex};
 use axum::extract::State;
 use axum::routing::post;
 use kith::config::ServeArgs;
+use kith_domain::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, id};
-use crate::worlds::{buy, shop};
+use crate::worlds::{DAY_SECS, buy, ship_and_deliver, shop};
 
 const KEY: &str = "kd100-test-key-0042";
 
@@ -147,6 +148,162 @@ async fn ship(t: &TestApp, s: &crate::worlds::Shop, oid: &str, carrier: &str, no
     )
     .await
     .expect(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_sqlite() {
+    return_story(crate::harness::Engine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_return_postgres() {
+    return_story(crate::harness::Engine::Postgres).await;
+}
+
+/// `ms` as 快递100 writes a time: Beijing wall clock to the second.
+fn beijing_text(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .unwrap()
+        .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap());
+    t.format(time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second]"
+    ))
+    .unwrap()
+}
+
+/// An after-sale return shipped by the buyer is followed too: its events are the
+/// request's, not the order's timeline, and its 签收 moves the merchant's receipt deadline
+/// to `receive_days` after the carrier's delivery — so a parcel that took a day longer gives
+/// the merchant that day, and silence after it still counts as received.
+async fn return_story(engine: crate::harness::Engine) {
+    let (base, fake) = local_kuaidi100().await;
+    let setup = move |a: &mut ServeArgs| {
+        a.kuaidi100_key = Some(KEY.into());
+        a.kuaidi100_api_base = Some(base.clone());
+    };
+    let Some(t) = TestApp::spawn_with(engine, setup).await else {
+        return;
+    };
+    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let buyer = t.register_member("退货人").await;
+    let oid = id(&buy(&t, &s, &buyer, 2).await);
+    ship_and_deliver(&t, &s, &oid).await;
+    let m = |p: &str| format!("/api/v1/merchants/{}{p}", s.merchant);
+    t.put(
+        &m("/aftersale-terms"),
+        Some(&s.owner.token),
+        json!({ "answer_hours": 48, "ship_days": 7, "receive_days": 10, "return_address": "退货仓 1 号" }),
+    )
+    .await
+    .expect(200);
+    let r = t
+        .post(
+            &format!("/api/v1/orders/{oid}/aftersales"),
+            Some(&buyer.token),
+            json!({ "kind": "return_refund", "reason": "damaged", "description": "碎了", "lines": [{ "line_no": 1, "quantity": 1 }] }),
+        )
+        .await
+        .expect(201);
+    let rid = id(&r);
+    t.post(
+        &m(&format!("/aftersales/{rid}/agree")),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let shipped = t
+        .post(
+            &format!("/api/v1/aftersales/{rid}/return-shipment"),
+            Some(&buyer.token),
+            json!({ "carrier": "sf", "tracking_no": "SF7000000000001" }),
+        )
+        .await
+        .expect(200);
+    assert!(shipped["return_delivered_at"].is_null());
+    let shipped_at = t.clock.now_ms();
+    settle(&t).await;
+    let (callback, salt) = {
+        let f = fake.lock().unwrap();
+        assert_eq!(f.subs.len(), 1, "the return is followed");
+        assert_eq!(f.subs[0].1, "SF7000000000001");
+        (f.subs[0].2.clone(), f.subs[0].3.clone())
+    };
+    let path = callback[callback.find("/api/v1/").unwrap()..].to_owned();
+
+    // The parcel reaches the merchant a day and a half after the buyer sent it.
+    t.clock.advance_secs(DAY_SECS + DAY_SECS / 2);
+    let delivered_at = t.clock.now_ms() / 1000 * 1000;
+    let events = [
+        (
+            beijing_text(delivered_at).as_str(),
+            "301",
+            "【贵阳市】已签收，签收人：退货仓",
+        ),
+        (
+            beijing_text(shipped_at).as_str(),
+            "1",
+            "【上海市】顺丰速运 已收取快件",
+        ),
+    ]
+    .map(|(a, b, c)| (a.to_owned(), b, c));
+    let events: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|(a, b, c)| (a.as_str(), *b, *c))
+        .collect();
+    let (param, sign) = push("SF7000000000001", "3", "1", &events, &salt);
+    send(&t, &path, &param, &sign).await.expect(200);
+    send(&t, &path, &param, &sign).await.expect(200);
+    let r = t
+        .get(&format!("/api/v1/aftersales/{rid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(r["state"], "return_shipped");
+    assert!(r["return_delivered_at"].is_string(), "{r}");
+    let due = time::OffsetDateTime::parse(
+        r["deadline_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert_eq!(
+        (due.unix_timestamp_nanos() / 1_000_000) as i64,
+        delivered_at + 10 * DAY_SECS * 1000,
+        "ten days from the carrier's delivery"
+    );
+    // The return is not the order's parcel: the order's timeline does not show it.
+    let tl = t
+        .get(
+            &format!("/api/v1/orders/{oid}/tracking"),
+            Some(&buyer.token),
+        )
+        .await
+        .expect(200);
+    assert!(
+        tl.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["description"] != "【贵阳市】已签收，签收人：退货仓"),
+        "{tl}"
+    );
+
+    // Ten days after the buyer's entry the merchant still has time (the old deadline);
+    // ten days after the delivery, silence counts as received.
+    t.clock
+        .advance_ms(shipped_at + 10 * DAY_SECS * 1000 + 3_600_000 - t.clock.now_ms());
+    settle(&t).await;
+    let r = t
+        .get(&format!("/api/v1/aftersales/{rid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(r["state"], "return_shipped");
+    t.clock
+        .advance_ms(delivered_at + 10 * DAY_SECS * 1000 + 60_000 - t.clock.now_ms());
+    settle(&t).await;
+    let r = t
+        .get(&format!("/api/v1/aftersales/{rid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_ne!(r["state"], "return_shipped", "{r}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

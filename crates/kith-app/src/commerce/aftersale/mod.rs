@@ -67,6 +67,9 @@ pub struct AftersaleRequest {
     pub return_address: Option<String>,
     pub return_carrier: Option<String>,
     pub return_tracking_no: Option<String>,
+    /// When the carrier delivered the return to the merchant, when a tracking provider
+    /// follows it: the merchant's receipt deadline counts from then.
+    pub return_delivered_at: Option<String>,
     pub restock_location_id: Option<String>,
     pub dispute_note: Option<String>,
     /// `all`, `part` or `nothing` once the platform decided.
@@ -200,6 +203,32 @@ fn schedule_deadline(c: &mut dyn Conn, now: i64, request_id: &str, at: i64) -> A
         },
         at,
     )?;
+    Ok(())
+}
+
+/// The carrier delivered a request's return to the merchant (a tracking provider's 签收 at
+/// `at`, called by `commerce::tracking` in the push's transaction): the merchant's receipt
+/// deadline becomes `receive_days` after the delivery instead of after the buyer's entry of
+/// the tracking number. Once per request; a no-op unless the return is on its way.
+pub(crate) fn return_delivered(
+    c: &mut dyn Conn,
+    now: i64,
+    request_id: &str,
+    at: i64,
+) -> AppResult<()> {
+    let (req, _) = match lock(c, request_id) {
+        Err(AppError::NotFound(_)) => return Ok(()),
+        other => other?,
+    };
+    if req.state != State::ReturnShipped {
+        return Ok(());
+    }
+    let terms = store::terms(c, &req.merchant_id)?;
+    // A carrier's clock ahead of ours counts as now.
+    let due = at.min(now) + terms.receive_ms();
+    if store::return_delivered(c, now, &req, at.min(now), due)? {
+        schedule_deadline(c, now, &req.id, due)?;
+    }
     Ok(())
 }
 
@@ -698,7 +727,8 @@ impl App {
     }
 
     /// The buyer enters the return's carrier and tracking number; the merchant then has
-    /// `receive_days` to confirm receipt.
+    /// `receive_days` to confirm receipt — counted from the carrier's delivery instead when
+    /// a tracking provider follows the parcel (`commerce::tracking`).
     pub async fn ship_aftersale_return(
         &self,
         who: &Principal,
@@ -710,6 +740,7 @@ impl App {
         let id = checked_id(request_id)?;
         let now = self.now_ms();
         let who = who.clone();
+        let config = self.config.clone();
         self.db
             .write(move |c| {
                 let (req, _) = buyer_request(c, &who, &id)?;
@@ -723,6 +754,7 @@ impl App {
                 let due = now + terms.receive_ms();
                 move_to(c, now, &req, req.state, next, By::Buyer(&who.account_id), &format!("{carrier} {tracking}"), Some(due))?;
                 schedule_deadline(c, now, &id, due)?;
+                crate::commerce::tracking::follow_return(c, now, &config, &req.order_id, &id, &carrier, &tracking)?;
                 reload(c, &id)
             })
             .await

@@ -40,6 +40,7 @@ kith_store::columns!(pub(super) ReqCols {
     created_at,
     updated_at,
     ended_at,
+    return_delivered_at,
 });
 pub(super) const REQ_COLS: &str = ReqCols::LIST;
 
@@ -221,6 +222,32 @@ pub(super) fn move_to(
         emit(c, now, topic, req, to, note)?;
     }
     Ok(())
+}
+
+/// The carrier delivered the return (a tracking provider's 签收, at `at`): recorded once,
+/// with a timeline row, and the receipt deadline moved to `due`. `false` when the request
+/// is no longer waiting for its return or the delivery was recorded before.
+pub(super) fn return_delivered(
+    c: &mut dyn Conn,
+    now: i64,
+    req: &ReqRow,
+    at: i64,
+    due: i64,
+) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE aftersale_requests SET return_delivered_at = $2, deadline_at = $3, updated_at = $4
+         WHERE id = $1 AND state = $5 AND return_delivered_at IS NULL",
+        args![&req.id, at, due, now, State::ReturnShipped.as_str()],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    c.execute(
+        "INSERT INTO aftersale_events (request_id, from_state, to_state, actor_kind, actor_id, note, at)
+         VALUES ($1, $2, $2, 'system', NULL, $3, $4)",
+        args![&req.id, State::ReturnShipped.as_str(), "return delivered to the merchant", now],
+    )?;
+    Ok(true)
 }
 
 /// Writes an `aftersale.*` event carrying the buyer and the merchant.
@@ -436,6 +463,7 @@ pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest
         return_address: r.opt_text(ReqCols::return_address)?,
         return_carrier: r.opt_text(ReqCols::return_carrier)?,
         return_tracking_no: r.opt_text(ReqCols::return_tracking_no)?,
+        return_delivered_at: r.opt_int(ReqCols::return_delivered_at)?.map(rfc3339),
         restock_location_id: r.opt_text(ReqCols::restock_location_id)?,
         dispute_note: r.opt_text(ReqCols::dispute_note)?,
         decision: r.opt_text(ReqCols::decision)?,

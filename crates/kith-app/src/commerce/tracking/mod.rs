@@ -12,8 +12,12 @@
 //! timeline; a 签收 moves a shipped order to delivered through
 //! [`crate::commerce::fulfilment`]'s `apply_tracking`, as the sandbox carrier's callback does.
 //!
-//! **Owns** `tracking_subscriptions`; writes `tracking_events` only through
-//! `fulfilment::apply_tracking`. **Surface**: [`follow`] (called by `ship_order` in its
+//! A return an after-sale buyer ships back is followed the same way ([`follow_return`]): its
+//! events are the request's (`tracking_events.aftersale_id`), not the order's timeline, and
+//! its 签收 starts the merchant's receipt deadline (`aftersale::return_delivered`).
+//!
+//! **Owns** `tracking_subscriptions`; writes an order's `tracking_events` only through
+//! `fulfilment::apply_tracking`, a return's itself. **Surface**: [`follow`] (called by `ship_order` in its
 //! transaction), `App::kuaidi100_push`, `App::order_tracking`, the `tracking.subscribe` job.
 //! **Never**: calls the provider inside a request, or moves an order except through
 //! `apply_tracking`.
@@ -64,6 +68,40 @@ pub(crate) fn follow(
     carrier: &str,
     tracking_no: &str,
 ) -> AppResult<()> {
+    subscribe_in(c, now, config, order_id, None, carrier, tracking_no)
+}
+
+/// Starts following an after-sale return's parcel, in the transaction that records its
+/// shipment; its 签收 starts the merchant's receipt deadline (`aftersale::return_delivered`).
+pub(crate) fn follow_return(
+    c: &mut dyn Conn,
+    now: i64,
+    config: &AppConfig,
+    order_id: &str,
+    aftersale_id: &str,
+    carrier: &str,
+    tracking_no: &str,
+) -> AppResult<()> {
+    subscribe_in(
+        c,
+        now,
+        config,
+        order_id,
+        Some(aftersale_id),
+        carrier,
+        tracking_no,
+    )
+}
+
+fn subscribe_in(
+    c: &mut dyn Conn,
+    now: i64,
+    config: &AppConfig,
+    order_id: &str,
+    aftersale_id: Option<&str>,
+    carrier: &str,
+    tracking_no: &str,
+) -> AppResult<()> {
     if config.kuaidi100.is_none() {
         return Ok(());
     }
@@ -81,6 +119,7 @@ pub(crate) fn follow(
         company,
         tracking_no,
         order_id,
+        aftersale_id,
         &salt,
     )? {
         jobs::enqueue(
@@ -229,16 +268,34 @@ impl App {
                     };
                     let at = kuaidi100::beijing_ms(&e.time).unwrap_or(now);
                     let words: String = e.context.chars().take(500).collect();
-                    match apply_tracking(
-                        c,
-                        now,
-                        &sub.carrier,
-                        &event_id(&sub.tracking_no, e),
-                        &sub.tracking_no,
-                        status,
-                        at,
-                        Some(&words),
-                    )? {
+                    let eid = event_id(&sub.tracking_no, e);
+                    let step = match &sub.aftersale_id {
+                        // A return's parcel: its own timeline; its 签收 starts the receipt
+                        // deadline.
+                        Some(aid) => {
+                            if !store::insert_return_event(
+                                c, now, &sub, aid, &eid, status, at, &words,
+                            )? {
+                                TrackingOutcome::Duplicate
+                            } else if status == "delivered" {
+                                crate::commerce::aftersale::return_delivered(c, now, aid, at)?;
+                                TrackingOutcome::Delivered
+                            } else {
+                                TrackingOutcome::Recorded
+                            }
+                        }
+                        None => apply_tracking(
+                            c,
+                            now,
+                            &sub.carrier,
+                            &eid,
+                            &sub.tracking_no,
+                            status,
+                            at,
+                            Some(&words),
+                        )?,
+                    };
+                    match step {
                         TrackingOutcome::Duplicate => {}
                         TrackingOutcome::Delivered => outcome = TrackingOutcome::Delivered,
                         TrackingOutcome::Recorded => {

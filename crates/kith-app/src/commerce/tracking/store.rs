@@ -12,6 +12,9 @@ pub(super) struct Subscription {
     pub carrier: String,
     pub company: String,
     pub tracking_no: String,
+    pub order_id: String,
+    /// The after-sale request whose return this parcel is; `None` for the order's shipment.
+    pub aftersale_id: Option<String>,
     pub salt: String,
     pub status: String,
 }
@@ -21,6 +24,8 @@ kith_store::columns!(SubscriptionCols {
     carrier,
     company,
     tracking_no,
+    order_id,
+    aftersale_id,
     salt,
     status,
 });
@@ -31,6 +36,8 @@ fn subscription(r: &Row) -> AppResult<Subscription> {
         carrier: r.text(SubscriptionCols::carrier)?,
         company: r.text(SubscriptionCols::company)?,
         tracking_no: r.text(SubscriptionCols::tracking_no)?,
+        order_id: r.text(SubscriptionCols::order_id)?,
+        aftersale_id: r.opt_text(SubscriptionCols::aftersale_id)?,
         salt: r.text(SubscriptionCols::salt)?,
         status: r.text(SubscriptionCols::status)?,
     })
@@ -47,14 +54,15 @@ pub(super) fn insert(
     company: &str,
     tracking_no: &str,
     order_id: &str,
+    aftersale_id: Option<&str>,
     salt: &str,
 ) -> AppResult<bool> {
     Ok(c.execute(
         "INSERT INTO tracking_subscriptions
-             (id, provider, carrier, company, tracking_no, order_id, salt, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)
+             (id, provider, carrier, company, tracking_no, order_id, aftersale_id, salt, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $9)
          ON CONFLICT (provider, carrier, tracking_no, order_id) DO NOTHING",
-        args![id, provider, carrier, company, tracking_no, order_id, salt, now],
+        args![id, provider, carrier, company, tracking_no, order_id, aftersale_id, salt, now],
     )? == 1)
 }
 
@@ -88,7 +96,8 @@ pub(super) fn set_status(
 pub(super) fn events(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<TrackingEvent>> {
     c.query(
         "SELECT carrier, status, description, occurred_at FROM tracking_events
-         WHERE order_id = $1 ORDER BY occurred_at, received_at, event_id LIMIT 500",
+         WHERE order_id = $1 AND aftersale_id IS NULL
+         ORDER BY occurred_at, received_at, event_id LIMIT 500",
         args![order_id],
     )?
     .iter()
@@ -101,6 +110,26 @@ pub(super) fn events(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<Tracking
         })
     })
     .collect()
+}
+
+/// One event of a return's parcel, once: `false` when it was recorded before.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn insert_return_event(
+    c: &mut dyn Conn,
+    now: i64,
+    sub: &Subscription,
+    aftersale_id: &str,
+    event_id: &str,
+    status: &str,
+    at: i64,
+    description: &str,
+) -> AppResult<bool> {
+    Ok(c.execute(
+        "INSERT INTO tracking_events (carrier, event_id, order_id, aftersale_id, status, occurred_at, received_at, description)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (carrier, event_id) DO NOTHING",
+        args![&sub.carrier, event_id, &sub.order_id, aftersale_id, status, at, now, description],
+    )? == 1)
 }
 
 /// Who may read an order's tracking: its buyer, and the merchant (for staff checks).
