@@ -27,7 +27,15 @@ use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
 
 pub fn routes() -> Router<Web> {
     Router::new()
-        .route("/orders/{id}/aftersale", get(new_form).post(open))
+        .route(
+            "/orders/{id}/aftersale",
+            get(new_form)
+                .post(open)
+                // Up to six photos of the size a single upload may have.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    MAX_PHOTOS * kith_app::social::media::MAX_UPLOAD_BYTES + 64 * 1024,
+                )),
+        )
         .route("/aftersales/{rid}", get(request_page))
         .route("/aftersales/{rid}/return", post(ship_return))
         .route("/aftersales/{rid}/cancel", post(cancel))
@@ -156,14 +164,82 @@ async fn new_form(
     new_page(&s, c, &id, None, q.line, None).await
 }
 
-/// Opens the request; a refusal comes back on the form with what was typed.
+/// Photos a request may carry (the API's limit too).
+const MAX_PHOTOS: usize = 6;
+
+/// The 申请售后 form as sent (`multipart/form-data`): its text fields, and the photos chosen
+/// (empty file inputs skipped). The CSRF token is checked here, as `CsrfForm` does for
+/// url-encoded forms.
+async fn read_open_form(
+    headers: &axum::http::HeaderMap,
+    mut form: axum::extract::Multipart,
+) -> WebResult<(Fields, Vec<Vec<u8>>)> {
+    let mut fields = Fields::new();
+    let mut photos = Vec::new();
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| AppError::invalid("form", e.body_text()))?
+    {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "photos" {
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| AppError::invalid("photos", e.body_text()))?;
+            if !bytes.is_empty() {
+                photos.push(bytes.to_vec());
+            }
+            continue;
+        }
+        let text = field
+            .text()
+            .await
+            .map_err(|e| AppError::invalid(name.clone(), e.body_text()))?;
+        fields.insert(name, text);
+    }
+    match kith_http::extract::session_token(headers) {
+        Some((t, _))
+            if fields.get("csrf").map(String::as_str) == Some(crate::csrf_token(&t).as_str()) => {}
+        _ => return Err(WebError::Csrf),
+    }
+    Ok((fields, photos))
+}
+
+/// Opens the request, with the photos chosen uploaded as the buyer's own images; a
+/// refusal comes back on the form with what was typed (the photos must be chosen again:
+/// a browser never refills a file input).
 async fn open(
     State(s): State<Web>,
     c: Ctx,
     Path(id): Path<String>,
-    CsrfForm(f): CsrfForm<Fields>,
+    headers: axum::http::HeaderMap,
+    form: axum::extract::Multipart,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let (f, photo_bytes) = read_open_form(&headers, form).await?;
+    let photos_refused = |c: &Ctx, key: &str| {
+        (
+            "photos".to_owned(),
+            c.t.af(key).to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    };
+    if photo_bytes.len() > MAX_PHOTOS {
+        let r = photos_refused(&c, "too_many_photos");
+        return new_page(&s, c, &id, Some(&f), None, Some(r)).await;
+    }
+    let mut photos = Vec::with_capacity(photo_bytes.len());
+    for bytes in photo_bytes {
+        match s.app.upload_media(&who, bytes).await {
+            Ok(m) => photos.push(m.id),
+            Err(AppError::Invalid { .. }) => {
+                let r = photos_refused(&c, "photo_refused");
+                return new_page(&s, c, &id, Some(&f), None, Some(r)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let mut lines = Vec::new();
     let mut bad = None;
     let mut keys: Vec<&String> = f.keys().filter(|k| k.starts_with("qty_")).collect();
@@ -190,7 +266,7 @@ async fn open(
                         kind: field(&f, "kind").to_owned(),
                         reason: field(&f, "reason").to_owned(),
                         description: field(&f, "description").to_owned(),
-                        photos: Vec::new(),
+                        photos,
                         lines,
                     },
                 )

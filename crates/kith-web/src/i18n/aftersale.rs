@@ -31,6 +31,21 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("return_address", "退货地址", "Return address"),
     (
+        "photos_hint",
+        "最多 6 张，JPEG、PNG 或 WebP，每张不超过 10 MB。",
+        "Up to 6, JPEG, PNG or WebP, 10 MB each.",
+    ),
+    (
+        "too_many_photos",
+        "最多上传 6 张照片，请重新选择",
+        "At most 6 photos; choose them again",
+    ),
+    (
+        "photo_refused",
+        "照片需为 JPEG、PNG 或 WebP，且每张不超过 10 MB，请重新选择",
+        "Photos must be JPEG, PNG or WebP of at most 10 MB each; choose them again",
+    ),
+    (
         "return_delivered",
         "退货已签收，商家确认收货的期限从此时算起：",
         "The return was delivered; the merchant's time to confirm receipt counts from:",

@@ -25,34 +25,44 @@ async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
     let form_url = format!("/orders/{oid}/aftersale?line=1");
     let form = b.get(&form_url).await.expect(200);
     assert!(form.has("仅退款") && form.has("退货退款") && form.has("商品破损"));
-    // Too many units: the form comes back with what was typed.
-    let p = b
-        .submit(
-            &form_url,
-            &format!("/orders/{oid}/aftersale"),
-            &[
-                ("kind", "refund_only"),
-                ("reason", "damaged"),
-                ("qty_1", "5"),
-                ("description", "瓶盖裂了"),
-            ],
-        )
-        .await
-        .expect(422);
+    // The form is multipart (it carries photos). Too many units: it comes back with what
+    // was typed.
+    let csrf = form.csrf();
+    let action = format!("/orders/{oid}/aftersale");
+    let fields = |qty: &'static str| {
+        vec![
+            ("kind", "refund_only"),
+            ("reason", "damaged"),
+            ("qty_1", qty),
+            ("description", "瓶盖裂了"),
+        ]
+    };
+    let mut too_many = fields("5");
+    too_many.push(("csrf", &csrf));
+    let p = b.post_multipart(&action, &too_many, None).await.expect(422);
     assert!(p.has("id=\"form-error\""));
     assert!(p.has("瓶盖裂了"));
     assert!(p.has("value=\"5\""));
+    // A photo that is not an image: said beside the photos, what was typed kept.
+    let mut one = fields("1");
+    one.push(("csrf", &csrf));
     let p = b
-        .submit(
-            &form_url,
-            &format!("/orders/{oid}/aftersale"),
-            &[
-                ("kind", "refund_only"),
-                ("reason", "damaged"),
-                ("qty_1", "1"),
-                ("description", "瓶盖裂了"),
-            ],
-        )
+        .post_multipart(&action, &one, Some(("photos", b"not an image at all")))
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"photos-error\"") && p.has("照片需为 JPEG"),
+        "{}",
+        p.body
+    );
+    assert!(p.has("瓶盖裂了"));
+    // Without the form's token nothing is filed.
+    b.post_multipart(&action, &fields("1"), None)
+        .await
+        .expect(403);
+    let png = crate::worlds::small_png(3);
+    let p = b
+        .post_multipart(&action, &one, Some(("photos", &png)))
         .await
         .expect(303);
     let req_url = p.location();
@@ -60,6 +70,11 @@ async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
     let rid = req_url.trim_start_matches("/aftersales/").to_owned();
     let page = b.get(&req_url).await.expect(200);
     assert!(page.has("待商家处理"));
+    assert!(
+        page.has("/thumb\" alt=\"图片\""),
+        "the photo is on the request: {}",
+        page.body
+    );
 
     // The merchant's queue, with the deadline in Beijing time.
     let mut m = Browser::login_user(&t, &s.owner).await;
