@@ -98,6 +98,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::aftersales::router())
         .merge(routes::payments::router())
         .merge(routes::tracking::router())
+        .merge(routes::sandbox_payouts::router())
         .merge(routes::relationships::router())
         .merge(routes::communities::router())
         .merge(routes::posts::router())

@@ -336,6 +336,60 @@ impl App {
         }
     }
 
+    /// A payout as the sandbox gateway's page shows it (no login: like its pay page, the
+    /// link is the authority; the sandbox only exists on demo and test servers, and all it
+    /// can do is settle a payout an admin already approved).
+    pub async fn sandbox_payout(&self, withdrawal_id: &str) -> AppResult<Withdrawal> {
+        self.sandbox_payouts_on()?;
+        let id =
+            crate::platform::ids::parse_id(withdrawal_id).ok_or(AppError::NotFound("payout"))?;
+        self.db
+            .read(move |c| {
+                let w = load(c, &id, false)?;
+                let sandbox = w
+                    .payout_ref
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("sandbox:"));
+                if !sandbox {
+                    return Err(AppError::NotFound("payout"));
+                }
+                Ok(w)
+            })
+            .await
+    }
+
+    /// The sandbox gateway's side of a payout: it signs a callback and POSTs it to this
+    /// server's payout webhook, as a real gateway would, so the demo's approved withdrawal
+    /// reaches 已到账 (or comes back, when `succeed` is false). Returns the webhook's answer.
+    pub async fn sandbox_settle_payout(
+        &self,
+        withdrawal_id: &str,
+        succeed: bool,
+    ) -> AppResult<(u16, String)> {
+        let w = self.sandbox_payout(withdrawal_id).await?;
+        let body = serde_json::to_vec(&PayoutCallback {
+            event_id: format!("sbx_{}", new_id()),
+            withdrawal_id: w.id,
+            status: if succeed { "succeeded" } else { "failed" }.to_owned(),
+            amount_fen: w.amount_fen,
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        let ts = self.now_ms() / 1000;
+        let sig = signature::sign(self.config.sandbox_secret.as_bytes(), ts, &body);
+        let url = format!("{}/api/v1/payouts/sandbox/callback", self.config.public_url);
+        let res = reqwest::Client::new()
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("kith-signature", sig)
+            .body(body)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(|e| AppError::Internal(format!("sandbox could not reach {url}: {e}")))?;
+        let status = res.status().as_u16();
+        Ok((status, res.text().await.unwrap_or_default()))
+    }
+
     /// The gateway reports a payout: verified (signature, tolerance), idempotent on its
     /// event id. `succeeded` pays the money out; `failed` returns it to the member.
     pub async fn payout_callback(

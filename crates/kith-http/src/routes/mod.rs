@@ -25,6 +25,7 @@ pub mod payments;
 pub mod posts;
 pub mod relationships;
 pub mod reviews;
+pub mod sandbox_payouts;
 pub mod search;
 pub mod sharing;
 pub mod stores;

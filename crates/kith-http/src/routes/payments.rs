@@ -164,6 +164,28 @@ pub struct ConfirmForm {
     pub outcome: String,
 }
 
+/// A sandbox page's choice (a form, or JSON): `true` for `succeeded`, 422 on `outcome`
+/// otherwise.
+pub(crate) fn outcome(body: &[u8]) -> Result<bool, Problem> {
+    let bad = || {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Invalid input",
+            "outcome: must be succeeded or failed",
+        )
+        .with_field("outcome")
+    };
+    let form: ConfirmForm = serde_urlencoded::from_bytes(body)
+        .or_else(|_| crate::extract::parse_json(body))
+        .map_err(|_| bad())?;
+    match form.outcome.as_str() {
+        "succeeded" => Ok(true),
+        "failed" => Ok(false),
+        _ => Err(bad()),
+    }
+}
+
 /// The sandbox gateway confirms (or fails) a payment: it calls kith's payment webhook with
 /// a signed callback, then shows the result.
 #[utoipa::path(post, path = "/sandbox/pay/{payment_id}/confirm", tag = "sandbox", params(PaymentId),
@@ -174,31 +196,7 @@ async fn sandbox_confirm(
     pid: PaymentId,
     body: Bytes,
 ) -> ApiResult<impl IntoResponse> {
-    let form: ConfirmForm = serde_urlencoded::from_bytes(&body)
-        .or_else(|_| crate::extract::parse_json(&body))
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Invalid input",
-                "outcome: must be succeeded or failed",
-            )
-            .with_field("outcome")
-        })?;
-    let succeed = match form.outcome.as_str() {
-        "succeeded" => true,
-        "failed" => false,
-        _ => {
-            return Err(Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation",
-                "Invalid input",
-                "outcome: must be succeeded or failed",
-            )
-            .with_field("outcome")
-            .into());
-        }
-    };
+    let succeed = outcome(&body)?;
     let (status, answer) = s.app.sandbox_confirm(&pid, succeed).await?;
     if !(200..300).contains(&status) {
         tracing::warn!(status, %answer, "kith refused the sandbox callback");

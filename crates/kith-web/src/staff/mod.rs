@@ -143,7 +143,14 @@ async fn approve_withdrawal(
     Path(wid): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app.approve_withdrawal(c.principal()?, &wid).await?;
+    let w = s.app.approve_withdrawal(c.principal()?, &wid).await?;
+    // The sandbox gateway pays out on its own page (a real provider reports by itself).
+    if w.payout_ref
+        .as_deref()
+        .is_some_and(|r| r.starts_with("sandbox:"))
+    {
+        return Ok(see(format!("/sandbox/payouts/{}", w.id)));
+    }
     Ok(see("/admin?done=approved"))
 }
 

@@ -1,6 +1,7 @@
 //! Withdrawals on both engines: minimum, daily limit and balance checks; only the member
 //! withdraws and sees their wallet; only platform admins decide; a rejection or a failed
-//! payout returns the money; concurrent requests can never overdraw.
+//! payout returns the money; concurrent requests can never overdraw; the sandbox gateway's
+//! payout page pays an approved withdrawal out (or fails it) through the signed webhook.
 
 use serde_json::json;
 
@@ -11,7 +12,8 @@ use crate::worlds::{audit_clean, balances, earn_available, shop};
 both_engines!(
     withdrawals_refuse_bad_input,
     rejected_and_failed_payouts_return_the_money,
-    concurrent_withdrawals_cannot_overdraw
+    concurrent_withdrawals_cannot_overdraw,
+    the_sandbox_gateway_pays_out_from_its_page
 );
 
 async fn withdrawals_refuse_bad_input(t: TestApp) {
@@ -295,5 +297,96 @@ async fn concurrent_withdrawals_cannot_overdraw(t: TestApp) {
         "{statuses:?}"
     );
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 0, 3_000));
+    audit_clean(&t).await;
+}
+
+/// The demo's payout gateway: after the admin approves, the sandbox page pays the
+/// withdrawal out through kith's signed payout webhook (已到账), or fails it (the money goes
+/// back); a settled payout is not paid twice; only sandbox payouts in progress have a page.
+async fn the_sandbox_gateway_pays_out_from_its_page(t: TestApp) {
+    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let b = t.register_member("提现人").await;
+    earn_available(&t, &s, &b, 3_000).await;
+    let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
+    let admin = t.admin().await;
+    let mut ids = Vec::new();
+    for amount in [1_000, 2_000] {
+        let w = t
+            .post(
+                &url,
+                Some(&b.token),
+                json!({ "merchant_id": s.merchant, "amount_fen": amount }),
+            )
+            .await
+            .expect(201);
+        ids.push(w["id"].as_str().unwrap().to_owned());
+    }
+    // Not approved yet: the gateway has nothing to pay.
+    let page = t.get(&format!("/sandbox/payouts/{}", ids[0]), None).await;
+    assert_eq!(page.status, 404);
+    for wid in &ids {
+        t.post(
+            &format!("/api/v1/admin/withdrawals/{wid}/approve"),
+            Some(&admin.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    let page = t.get(&format!("/sandbox/payouts/{}", ids[0]), None).await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap_or_default().to_owned();
+    assert!(
+        html.contains("确认到账") && html.contains("¥10.00"),
+        "{html}"
+    );
+
+    let form = |outcome: &str| {
+        t.client
+            .post(format!("{}/sandbox/payouts/{}/confirm", t.base, ids[0]))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("outcome={outcome}"))
+    };
+    let bad = form("maybe").send().await.unwrap();
+    assert_eq!(bad.status(), 422);
+    let paid = form("succeeded").send().await.unwrap();
+    assert!(
+        paid.status().is_success() || paid.status().is_redirection(),
+        "{}",
+        paid.status()
+    );
+    let w = t.get(&url, Some(&b.token)).await.expect(200);
+    let status_of = |w: &serde_json::Value, id: &str| {
+        w.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .map(|x| x["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert_eq!(status_of(&w, &ids[0]), "paid");
+    // Settled: the page says so and a second confirmation pays nothing more.
+    let again = t.get(&format!("/sandbox/payouts/{}", ids[0]), None).await;
+    assert!(again.body.as_str().unwrap_or_default().contains("已到账"));
+    form("succeeded").send().await.unwrap();
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 0, 2_000));
+
+    // The second fails at the gateway: its money is available again.
+    let failed = t
+        .client
+        .post(format!("{}/sandbox/payouts/{}/confirm", t.base, ids[1]))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("outcome=failed")
+        .send()
+        .await
+        .unwrap();
+    // The client follows the gateway's redirect back to its page.
+    assert!(failed.status().is_success(), "{}", failed.status());
+    let w = t.get(&url, Some(&b.token)).await.expect(200);
+    assert_eq!(status_of(&w, &ids[1]), "failed");
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 2_000, 0));
+    t.get("/sandbox/payouts/not-an-id", None)
+        .await
+        .problem(404, None);
     audit_clean(&t).await;
 }

@@ -77,6 +77,8 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/media/{media_id}/file", "an image of a public post"),
     ("get", "/sandbox/pay/{payment_id}", "the gateway's page: the payment id is the capability, as at a real gateway"),
     ("post", "/sandbox/pay/{payment_id}/confirm", "the gateway's page: the payment id is the capability, as at a real gateway"),
+    ("get", "/sandbox/payouts/{withdrawal_id}", "the sandbox payout gateway's page: it only settles a payout an admin approved"),
+    ("post", "/sandbox/payouts/{withdrawal_id}/confirm", "the sandbox payout gateway's page: it only settles a payout an admin approved"),
     ("get", "/api/v1/merchants/{merchant_id}/products/{product_id}/social-proof", "social proof is about the caller's own friends"),
     ("get", "/api/v1/products/{product_id}/social-proof", "social proof is about the caller's own friends"),
     ("get", "/api/v1/merchants/{merchant_id}/group-campaigns", "a shop's group-buys are public"),
