@@ -166,16 +166,8 @@ pub struct ConfirmForm {
 
 /// A sandbox page's choice (a form, or JSON): `true` for `succeeded`, 422 on `outcome`
 /// otherwise.
-pub(crate) fn outcome(body: &[u8]) -> Result<bool, Problem> {
-    let bad = || {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
-            "Invalid input",
-            "outcome: must be succeeded or failed",
-        )
-        .with_field("outcome")
-    };
+pub(crate) fn outcome(body: &[u8]) -> Result<bool, kith_app::AppError> {
+    let bad = || kith_app::AppError::invalid("outcome", "must be succeeded or failed");
     let form: ConfirmForm = serde_urlencoded::from_bytes(body)
         .or_else(|_| crate::extract::parse_json(body))
         .map_err(|_| bad())?;
