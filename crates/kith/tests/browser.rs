@@ -7,7 +7,7 @@
 //! it (link and QR code), sees their wallet, and joins the running group-buy from the shop's
 //! campaign page, paying for its last seat on the sandbox gateway so the group succeeds;
 //! the merchant opens the analytics dashboard
-//! (SVG charts); the admin approves the distributor's withdrawal. Screenshots of every step
+//! (SVG charts); the admin approves the distributor's withdrawal and the sandbox gateway pays it out. Screenshots of every step
 //! are saved (the directory is printed) and the browser's console must stay free of errors.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them). Without them
@@ -545,6 +545,11 @@ async fn journeys_in_a_real_browser() {
     d.shot("admin-withdrawals").await;
     d.click(".withdrawal .approve").await;
     d.click(".withdrawal .confirm-approve").await;
+    // The demo's payout gateway takes over, as a provider's page would, and pays it out.
+    d.click("#payout-succeed").await;
+    d.until_text("#payout-status", "已到账").await;
+    d.shot("sandbox-payout-paid").await;
+    d.go("/admin").await;
     d.el("#no-withdrawals").await;
     d.shot("admin-withdrawal-approved").await;
     d.logout().await;
