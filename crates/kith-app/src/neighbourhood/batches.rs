@@ -647,7 +647,7 @@ impl App {
         batch_id: &str,
     ) -> AppResult<Vec<JoinListEntry>> {
         let id = parse_id(batch_id).ok_or(AppError::NotFound("batch"))?;
-        let viewer = who.map(|p| p.clone());
+        let viewer = who.cloned();
         self.db
             .read(move |c| {
                 let mid = c
