@@ -37,6 +37,14 @@ pub enum BatchStatus {
 }
 
 impl BatchStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Fixed => "fixed",
+            Self::Failed => "failed",
+        }
+    }
+
     pub fn from_db(s: &str) -> Option<Self> {
         Some(match s {
             "open" => Self::Open,
