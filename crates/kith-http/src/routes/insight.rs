@@ -5,8 +5,9 @@
 use axum::Json;
 use axum::extract::State;
 use kith_app::insight::{
-    CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
-    RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion, TrafficPool, Window, parse_limit,
+    CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, LeaderFigures,
+    ReferralRate, RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion, TrafficPool, Window,
+    parse_limit,
 };
 use kith_app::{AppError, platform::ids};
 use serde::Deserialize;
@@ -31,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(referral))
         .routes(routes!(channels))
+        .routes(routes!(leaders))
         .routes(routes!(share_funnel))
         .routes(routes!(binding_tree))
 }
@@ -320,6 +322,26 @@ async fn binding_tree(
     Ok(Json(
         s.app
             .insight_binding_tree(InsightAccess::from(&p), &mid)
+            .await?,
+    ))
+}
+
+/// Per 团长: GMV, buyers, repeat rate and pickup rate of the merchant's 接龙 orders that went
+/// ahead in the window.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/leaders", tag = "insight",
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<LeaderFigures>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn leaders(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiQuery(q): ApiQuery<WindowQuery>,
+) -> ApiResult<Json<Vec<LeaderFigures>>> {
+    let window = Window::parse(q.window_days)?;
+    Ok(Json(
+        s.app
+            .insight_leaders(InsightAccess::from(&p), &mid, window)
             .await?,
     ))
 }

@@ -74,6 +74,10 @@ pub struct Neighbourhood {
     pub longitude: &'static str,
     pub redeem_desk: &'static str,
     pub earnings: &'static str,
+    pub figures: &'static str,
+    pub orders: &'static str,
+    pub repeat_rate: &'static str,
+    pub pickup_rate: &'static str,
 }
 
 impl Strings {
@@ -209,6 +213,10 @@ pub static NB_ZH: Neighbourhood = Neighbourhood {
     longitude: "经度",
     redeem_desk: "核销提货码",
     earnings: "我的佣金",
+    figures: "团长业绩（近 30 天）",
+    orders: "订单数",
+    repeat_rate: "复购率",
+    pickup_rate: "提货率",
 };
 
 pub static NB_EN: Neighbourhood = Neighbourhood {
@@ -281,4 +289,8 @@ pub static NB_EN: Neighbourhood = Neighbourhood {
     longitude: "Longitude",
     redeem_desk: "Redeem pickup codes",
     earnings: "My commission",
+    figures: "Leaders' figures (last 30 days)",
+    orders: "Orders",
+    repeat_rate: "Repeat rate",
+    pickup_rate: "Pickup rate",
 };

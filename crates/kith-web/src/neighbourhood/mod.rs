@@ -304,6 +304,8 @@ pub struct ConsoleLeaders {
     pub shop: Shop,
     pub applied: Vec<Leader>,
     pub others: Vec<Leader>,
+    /// The last 30 days per leader: GMV, buyers, repeat and pickup rates.
+    pub figures: Vec<kith_app::insight::LeaderFigures>,
     /// (leader id, the use case's words, the rate as typed).
     pub error: Option<(String, String, String)>,
 }
@@ -314,6 +316,11 @@ impl ConsoleLeaders {
             .as_ref()
             .filter(|(l, _, _)| l == id)
             .map(|(_, e, _)| e.as_str())
+    }
+
+    /// Basis points as a percentage: `2500` → `25%`.
+    pub fn pct(&self, bp: &i64) -> String {
+        format!("{}%", percent(*bp))
     }
 
     pub fn typed_rate(&self, l: &Leader) -> String {
@@ -339,12 +346,21 @@ async fn leaders_view(
     let (who, shop) = shop(&c, mid)?;
     let all = s.app.merchant_leaders(&who, mid, None).await?;
     let (applied, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|l| l.status == "applied");
+    let figures = s
+        .app
+        .insight_leaders(
+            kith_app::insight::InsightAccess::from(&who),
+            mid,
+            kith_app::insight::Window::parse(None)?,
+        )
+        .await?;
     let refused = error.is_some();
     let html = render(&ConsoleLeaders {
         c,
         shop,
         applied,
         others,
+        figures,
         error,
     })?;
     Ok(if refused {

@@ -405,6 +405,33 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
     );
     let (_, _, aa, _) = balances(&t, &la, &s.merchant).await;
     assert_eq!(aa, a_goods * 800 / 10_000);
+
+    // Insight per leader: GMV, buyers, repeat and pickup rates.
+    let figs = t
+        .get(
+            &format!("/api/v1/merchants/{}/insight/leaders", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let east = figs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["leader_id"] == a["id"])
+        .expect("east");
+    let paid_east = joined.iter().filter(|j| j.4 && j.2).count() as i64;
+    assert_eq!(east["orders"], paid_east);
+    assert_eq!(east["gmv_fen"], a_goods);
+    assert_eq!(east["buyers"], paid_east);
+    assert_eq!(east["repeat_rate_bp"], 0);
+    assert_eq!(east["pickup_rate_bp"], 10_000);
+    t.get(
+        &format!("/api/v1/merchants/{}/insight/leaders", s.merchant),
+        Some(&la.token),
+    )
+    .await
+    .problem(403, None);
     audit_clean(&t).await;
 }
 

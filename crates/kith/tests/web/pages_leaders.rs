@@ -233,6 +233,14 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         .expect(200);
     assert_eq!(o["status"], "ready_for_pickup");
 
+    // The console's leaders page carries each leader's figures.
+    let page = ob.get(&format!("/console/{mid}/leaders")).await.expect(200);
+    assert!(
+        page.has("id=\"leader-figures\"") && page.has("¥76.00"),
+        "{}",
+        page.body
+    );
+
     // The 团长's page links to the desk that redeems codes at their point.
     let mut lb = Browser::login_user(&t, &lead).await;
     let page = lb.get("/me/leader").await.expect(200);
