@@ -578,6 +578,20 @@ impl App {
                     )));
                 }
                 let store = leader.store_id.clone().ok_or_else(|| AppError::Internal("approved leader without a point".into()))?;
+                // The point holds at most its capacity of this batch's live orders (exact: the
+                // batch's row is locked above).
+                let at_point = c
+                    .query_one(
+                        "SELECT COUNT(*) FROM batch_orders WHERE batch_id = $1 AND leader_id = $2 AND state IN ('held', 'paid')",
+                        args![&id, &leader.id],
+                    )?
+                    .int(0)?;
+                if at_point >= leader.capacity {
+                    return Err(AppError::state(format!(
+                        "your leader's pickup point is full for this batch ({} orders); choose another leader",
+                        leader.capacity
+                    )));
+                }
                 let mut priced = Vec::new();
                 let mut units = 0;
                 for (n, (sku_id, q)) in lines.iter().enumerate() {

@@ -13,8 +13,7 @@ CREATE TABLE leaders (
     lat_e6        bigint NOT NULL,
     lng_e6        bigint NOT NULL,
     opening_hours text NOT NULL,
-    -- Orders the point can hold at once (shown to the merchant; a batch's pick list per
-    -- point is checked against it).
+    -- Orders the point can hold at once: a batch takes at most this many live joins there.
     capacity      bigint NOT NULL CHECK (capacity > 0),
     -- The leader's commission on orders picked up at their point, within the plan's cap.
     rate_bp       bigint NOT NULL DEFAULT 0 CHECK (rate_bp BETWEEN 0 AND 10000),

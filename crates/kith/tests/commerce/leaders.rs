@@ -632,6 +632,29 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .expect(200);
     try_join(&t, &bid, &big, &s.sku, 1).await.expect(201);
 
+    // A point full for the batch: its capacity of live joins.
+    let tiny = member(&t, "小店主", 0).await;
+    let small = t
+        .post(&m("/leaders"), Some(&tiny.token), json!({ "point_name": "小卖部", "address": "5号楼小卖部", "latitude": 26.5, "longitude": 106.5, "capacity": 1 }))
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/leaders/{}/approve", id(&small)),
+        Some(&s.owner.token),
+        json!({ "rate_bp": 0 }),
+    )
+    .await
+    .expect(200);
+    let (n1, n2) = (member(&t, "邻居甲", 0).await, member(&t, "邻居乙", 0).await);
+    choose(&t, &s, &n1, &small).await;
+    choose(&t, &s, &n2, &small).await;
+    try_join(&t, &bid, &n1, &s.sku, 1).await.expect(201);
+    refused(
+        try_join(&t, &bid, &n2, &s.sku, 1).await,
+        None,
+        "point is full",
+    );
+
     // After the cut-off: closed.
     cut_off(&t).await;
     refused(
