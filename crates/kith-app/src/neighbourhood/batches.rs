@@ -419,6 +419,13 @@ impl App {
         input: BatchInput,
     ) -> AppResult<Batch> {
         let now = self.now_ms();
+        // Who asks first: another merchant's staff learn nothing from the body's checks.
+        {
+            let (who, mid) = (who.clone(), merchant_id.to_owned());
+            self.db
+                .read(move |c| require_staff(c, &who, &mid, StaffNeed::AnyStaff).map(|_| ()))
+                .await?;
+        }
         let title = BoundedText::parse("title", &input.title, 1, 60)?.into_string();
         let starts = match &input.starts_at {
             Some(s) => parse_time("starts_at", s)?,
@@ -524,7 +531,10 @@ impl App {
         input: JoinInput,
     ) -> AppResult<Joined> {
         if input.items.is_empty() || input.items.len() > neighbourhood::MAX_ITEMS {
-            return Err(AppError::invalid("items", "must list at least one product"));
+            return Err(AppError::invalid(
+                "items",
+                format!("must list 1–{} products", neighbourhood::MAX_ITEMS),
+            ));
         }
         let mut lines = Vec::new();
         for (n, l) in input.items.iter().enumerate() {
