@@ -1,14 +1,17 @@
 //! Per-leader (团长) figures of a merchant's 接龙 batches over a window: GMV (paid minus
 //! refunded, on joins that went ahead), buyers, the repeat rate (buyers with ≥ 2 such orders
 //! ÷ buyers) and the pickup rate (orders picked up ÷ orders delivered to the point or
-//! beyond). Reads the neighbourhood's and commerce's tables; writes none.
+//! beyond). Candidate leaders: the KOL ranking of the merchant's pool (personalised
+//! PageRank over the graph snapshot, seeded on the members of its communities) without
+//! those who already lead or applied. Reads the neighbourhood's and commerce's tables;
+//! writes none.
 
 use std::collections::BTreeMap;
 
 use kith_store::{Conn, args};
 use serde::Serialize;
 
-use super::{InsightAccess, Window, check_access};
+use super::{InsightAccess, KolEntry, Window, check_access};
 use crate::{App, AppResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -105,5 +108,48 @@ impl App {
                 leader_figures(c, &mid, window.since(now))
             })
             .await
+    }
+}
+
+impl App {
+    /// Members who could lead a pickup point: the most influential of the merchant's pool
+    /// who are not leaders (nor applying) yet, best first.
+    pub async fn insight_leader_candidates(
+        &self,
+        who: InsightAccess,
+        merchant_id: &str,
+        window: Window,
+        limit: usize,
+    ) -> AppResult<Vec<KolEntry>> {
+        let mid = merchant_id.to_owned();
+        let leading: Vec<String> = {
+            let (who, mid) = (who.clone(), mid.clone());
+            self.db
+                .read(move |c| {
+                    check_access(c, &who, &mid, None)?;
+                    c.query(
+                        "SELECT account_id FROM leaders WHERE merchant_id = $1 AND status <> 'refused'",
+                        args![&mid],
+                    )?
+                    .iter()
+                    .map(|r| r.text(0).map_err(Into::into))
+                    .collect::<AppResult<Vec<_>>>()
+                })
+                .await?
+        };
+        let ranking = self
+            .insight_kol(who, &mid, None, window, limit + leading.len())
+            .await?;
+        Ok(ranking
+            .entries
+            .into_iter()
+            .filter(|e| !leading.contains(&e.account_id))
+            .take(limit)
+            .enumerate()
+            .map(|(n, e)| KolEntry {
+                rank: n as i64 + 1,
+                ..e
+            })
+            .collect())
     }
 }

@@ -78,6 +78,10 @@ pub struct Neighbourhood {
     pub orders: &'static str,
     pub repeat_rate: &'static str,
     pub pickup_rate: &'static str,
+    pub candidates: &'static str,
+    pub candidates_hint: &'static str,
+    pub influence: &'static str,
+    pub reach: &'static str,
 }
 
 impl Strings {
@@ -217,6 +221,10 @@ pub static NB_ZH: Neighbourhood = Neighbourhood {
     orders: "订单数",
     repeat_rate: "复购率",
     pickup_rate: "提货率",
+    candidates: "候选团长",
+    candidates_hint: "社群里影响力最大、还不是团长的成员，可以邀请他们开自提点。",
+    influence: "影响力",
+    reach: "三度触达",
 };
 
 pub static NB_EN: Neighbourhood = Neighbourhood {
@@ -293,4 +301,8 @@ pub static NB_EN: Neighbourhood = Neighbourhood {
     orders: "Orders",
     repeat_rate: "Repeat rate",
     pickup_rate: "Pickup rate",
+    candidates: "Candidate leaders",
+    candidates_hint: "The most influential members of your communities who do not lead a point yet.",
+    influence: "Influence",
+    reach: "Reach within three hops",
 };

@@ -306,6 +306,8 @@ pub struct ConsoleLeaders {
     pub others: Vec<Leader>,
     /// The last 30 days per leader: GMV, buyers, repeat and pickup rates.
     pub figures: Vec<kith_app::insight::LeaderFigures>,
+    /// Members who could lead a point, from the graph (the KOL ranking without leaders).
+    pub candidates: Vec<kith_app::insight::KolEntry>,
     /// (leader id, the use case's words, the rate as typed).
     pub error: Option<(String, String, String)>,
 }
@@ -354,6 +356,15 @@ async fn leaders_view(
             kith_app::insight::Window::parse(None)?,
         )
         .await?;
+    let candidates = s
+        .app
+        .insight_leader_candidates(
+            kith_app::insight::InsightAccess::from(&who),
+            mid,
+            kith_app::insight::Window::parse(None)?,
+            5,
+        )
+        .await?;
     let refused = error.is_some();
     let html = render(&ConsoleLeaders {
         c,
@@ -361,6 +372,7 @@ async fn leaders_view(
         applied,
         others,
         figures,
+        candidates,
         error,
     })?;
     Ok(if refused {

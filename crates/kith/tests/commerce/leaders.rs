@@ -18,6 +18,7 @@ both_engines!(
     bad_input_and_races_are_refused,
     concurrent_joins_for_the_last_units_never_oversell,
     leaders_are_ranked_by_trust_then_distance,
+    candidate_leaders_come_from_the_graph,
 );
 
 const LIST: i64 = 5_000;
@@ -835,4 +836,55 @@ async fn leaders_are_ranked_by_trust_then_distance(t: TestApp) {
     )
     .await
     .problem(422, Some("longitude"));
+}
+
+async fn candidate_leaders_come_from_the_graph(t: TestApp) {
+    let s = shop(&t, 10).await;
+    let c = id(&t
+        .post(
+            "/api/v1/communities",
+            Some(&s.owner.token),
+            json!({ "name": "果园业主群", "description": "", "tags": [], "join_policy": "open", "merchant_id": s.merchant }),
+        )
+        .await
+        .expect(201));
+    let lead = member(&t, "现任团长", 0).await;
+    let star = member(&t, "热心邻居", 0).await;
+    let (x, y) = (member(&t, "住户甲", 0).await, member(&t, "住户乙", 0).await);
+    for u in [&lead, &star, &x, &y] {
+        join(&t, u, &c).await;
+    }
+    // Everyone follows the neighbour, and the current leader too.
+    for u in [&lead, &x, &y] {
+        crate::worlds::follow(&t, u, &star).await;
+    }
+    for u in [&star, &x, &y] {
+        crate::worlds::follow(&t, u, &lead).await;
+    }
+    leader(&t, &s, &lead, "老驿站", 26.58, 106.71, 0).await;
+    let r = t
+        .get(
+            &format!("/api/v1/merchants/{}/insight/leader-candidates", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let names: Vec<&str> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"热心邻居"), "{r}");
+    assert!(
+        !names.contains(&"现任团长"),
+        "who leads already is no candidate: {r}"
+    );
+    assert_eq!(r[0]["rank"], 1);
+    t.get(
+        &format!("/api/v1/merchants/{}/insight/leader-candidates", s.merchant),
+        Some(&star.token),
+    )
+    .await
+    .problem(403, None);
 }
