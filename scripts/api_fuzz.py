@@ -121,6 +121,22 @@ GAPS = {
     ("owner", "delete", "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/webhooks/{endpoint_id}/enable"),
     ("admin", "post", "/api/v1/admin/withdrawals/{withdrawal_id}/reject"),
+    # Added with issue 21 (社区团购): the script makes one application, decided once in the
+    # setup (approve, refuse and resume need an application or a suspension the run has
+    # not made; the member already applied, so a second application is refused), and one
+    # open batch (nothing is delivered before its cut-off); generated bodies rarely carry
+    # a leader id, SKU ids or a rate the plan's cap takes. The HTTP stories in
+    # tests/commerce/leaders.rs cover each of them on both engines.
+    ("member", "post", "/api/v1/merchants/{merchant_id}/leaders"),
+    ("member", "put", "/api/v1/merchants/{merchant_id}/my-leader"),
+    ("member", "post", "/api/v1/batches/{batch_id}/joins"),
+    ("owner", "post", "/api/v1/merchants/{merchant_id}/batches"),
+    ("owner", "post", "/api/v1/leaders/{leader_id}/approve"),
+    ("owner", "post", "/api/v1/leaders/{leader_id}/refuse"),
+    ("owner", "post", "/api/v1/leaders/{leader_id}/resume"),
+    ("owner", "post", "/api/v1/leaders/{leader_id}/suspend"),
+    ("owner", "put", "/api/v1/leaders/{leader_id}/level"),
+    ("owner", "post", "/api/v1/batches/{batch_id}/leaders/{leader_id}/delivered"),
 }
 
 
@@ -132,12 +148,19 @@ def owner_of(method, path):
     ):
         return "admin"
     if path.startswith("/api/v1/merchants/{merchant_id}/"):
-        if re.match(r"/api/v1/merchants/\{merchant_id\}/(cart|checkout|my-tier)", path):
+        if re.match(r"/api/v1/merchants/\{merchant_id\}/(cart|checkout|my-tier|my-leader|leaders/nearby)", path):
+            return "member"
+        # A member applies to lead for the shop; the list of leaders is the staff's.
+        if path == "/api/v1/merchants/{merchant_id}/leaders" and method == "post":
             return "member"
         return "owner"
     if path == "/api/v1/merchants/{merchant_id}" and method == "patch":
         return "owner"
     if path == "/api/v1/group-campaigns/{campaign_id}/end":
+        return "owner"
+    if re.fullmatch(r"/api/v1/leaders/\{leader_id\}/(approve|refuse|suspend|resume|level)", path) or re.fullmatch(
+        r"/api/v1/batches/\{batch_id\}/(pick-lists|leaders/\{leader_id\}/delivered)", path
+    ):
         return "owner"
     if path.startswith(("/api/v1/clerk/", "/api/v1/s/")) or path in (
         "/api/v1/accounts",
@@ -260,6 +283,40 @@ def collect(url):
             "code": first(call(url, "get", "/api/v1/me/share-links", m), "code"),
         }
     )
+    # 社区团购: the member applies to lead for the shop with a pickup point and the owner
+    # approves; the owner opens a 接龙 batch a week long; the member chooses themself as
+    # leader and joins it, so the leader, batch and pick-list operations have real ids.
+    lead = call(
+        url,
+        "post",
+        f"{mp}/leaders",
+        m,
+        {"point_name": "api-fuzz 驿站", "address": "api-fuzz 小区门口", "latitude": 26.58, "longitude": 106.71},
+    ) or {}
+    leader_id = lead.get("id") or first(call(url, "get", "/api/v1/me/leaderships", m))
+    if leader_id:
+        call(url, "post", f"/api/v1/leaders/{leader_id}/approve", o, {"rate_bp": 0})
+        call(url, "put", f"{mp}/my-leader", m, {"leader_id": leader_id})
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    batch = call(
+        url,
+        "post",
+        f"{mp}/batches",
+        o,
+        {
+            "title": "api-fuzz 接龙",
+            "cutoff_at": (now + datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "pickup_date": (now + datetime.timedelta(days=9)).strftime("%Y-%m-%d"),
+            "items": [{"sku_id": sku, "price_fen": 1, "per_member_limit": 5, "quantity_limit": 100}],
+        },
+    ) or {}
+    batch_id = batch.get("id") or first(call(url, "get", f"{mp}/batches", o))
+    if batch_id:
+        call(url, "post", f"/api/v1/batches/{batch_id}/joins", m, {"items": [{"sku_id": sku, "quantity": 1}]})
+    member["leader_id"] = leader_id
+    member["batch_id"] = batch_id
     # A webhook endpoint of the shop's (its deliveries fail: CI has no network), for
     # its deliveries, enable and delete operations.
     hook = call(
@@ -278,6 +335,8 @@ def collect(url):
             "invitation_id": first(call(url, "get", f"{mp}/invitations", o)),
             "endpoint_id": ((hook or {}).get("endpoint") or {}).get("id") or first(call(url, "get", f"{mp}/webhooks", o)),
             "community_id": first(call(url, "get", "/api/v1/me/communities", o)),
+            "leader_id": leader_id,
+            "batch_id": batch_id,
         }
     )
     pending = next(

@@ -20,6 +20,8 @@
 //!   hooks, payments, the shopper's listings.
 //! - [`group_buy`]: 拼团 campaigns, groups and seats (an order kind plugged into the order
 //!   lifecycle).
+//! - [`neighbourhood`]: 社区团购 — leaders (团长) and their pickup points, each member's
+//!   chosen leader, 接龙 batches with a cut-off (an order kind plugged into the lifecycle).
 //! - [`discovery`]: search, the trusted feed, social proof and recommendations.
 //! - [`insight`]: the merchant's analytics from the graph and the ledger.
 //! - [`notify`]: the notification centre — notifications made from the outbox, the inbox,
@@ -28,7 +30,7 @@
 //!   context's job handlers and order hooks when the App is built.
 //!
 //! Dependencies between contexts point one way (the tidy test in `crates/kith-tidy` refuses a
-//! cycle): platform ← events ← social ← money ← commerce ← group_buy, with discovery and
+//! cycle): platform ← events ← social ← money ← commerce ← group_buy / neighbourhood, with discovery and
 //! insight reading on top.
 //!
 //! Architecture invariant: no HTTP types here. The HTTP face calls these methods and maps
@@ -40,6 +42,7 @@ pub mod events;
 pub mod group_buy;
 pub mod insight;
 pub mod money;
+pub mod neighbourhood;
 pub mod notify;
 pub mod platform;
 pub mod social;
@@ -261,6 +264,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     commerce::tracking::register_jobs(&mut jobs);
     commerce::aftersale::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
+    neighbourhood::register_jobs(&mut jobs);
     notify::register_jobs(&mut jobs);
     jobs
 }
@@ -270,6 +274,7 @@ fn job_registry() -> events::jobs::JobRegistry {
 fn order_kinds() -> commerce::lifecycle::Lifecycle {
     let mut kinds = commerce::lifecycle::Lifecycle::default();
     kinds.register(group_buy::GroupSeats);
+    kinds.register(neighbourhood::BatchOrders);
     kinds
 }
 

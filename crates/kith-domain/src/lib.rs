@@ -19,6 +19,7 @@ pub mod identity;
 pub mod ledger;
 pub mod merchant;
 pub mod money;
+pub mod neighbourhood;
 pub mod order;
 pub mod pricing;
 pub mod signature;

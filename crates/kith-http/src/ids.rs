@@ -243,6 +243,10 @@ id_kinds! {
     CommentId: Comment = "comment_id", "comment";
     CampaignId: Campaign = "campaign_id", "group-buy campaign";
     GroupId: Group = "group_id", "group";
+    /// A merchant's leader (团长) or a member's application to be one.
+    LeaderId: Leader = "leader_id", "leader";
+    /// A 接龙 batch.
+    BatchId: Batch = "batch_id", "batch";
     WithdrawalId: Withdrawal = "withdrawal_id", "withdrawal";
     EndpointId: WebhookEndpoint = "endpoint_id", "webhook endpoint";
     /// A webhook delivery.

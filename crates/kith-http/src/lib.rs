@@ -110,6 +110,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::insight::router())
         .merge(routes::sharing::router())
         .merge(routes::group_buy::router())
+        .merge(routes::neighbourhood::router())
         .merge(routes::commissions::router())
         .merge(routes::ops::router())
 }

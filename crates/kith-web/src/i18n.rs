@@ -817,6 +817,7 @@ pub mod aftersale;
 pub mod console;
 pub mod flash;
 pub mod group_buy;
+pub mod neighbourhood;
 pub mod notify;
 pub mod public;
 pub mod social;

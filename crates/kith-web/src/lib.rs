@@ -43,6 +43,7 @@ pub mod console;
 pub mod group_buy;
 pub mod i18n;
 pub mod member;
+pub mod neighbourhood;
 pub mod pages;
 pub mod staff;
 
@@ -102,6 +103,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(console::routes())
         .merge(staff::routes())
         .merge(group_buy::routes())
+        .merge(neighbourhood::routes())
         .merge(aftersale::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(lang_cookie))

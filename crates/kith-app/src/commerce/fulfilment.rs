@@ -271,6 +271,43 @@ pub struct TrackingCallback {
 }
 
 /// What a code no order at this store has is: the only answer that counts as a guess.
+/// A pickup order's goods are at its store: a one-time 8-digit code is issued for the store
+/// and the order is ready for pickup (its event tells the buyer). Staff marking one order,
+/// or a 接龙 consignment delivered to a leader's point, come through here.
+pub(crate) fn ready_for_pickup(
+    c: &mut dyn Conn,
+    now: i64,
+    o: &OrderRow,
+    actor: Actor<'_>,
+) -> AppResult<()> {
+    let next = o.status.mark_ready(o.delivery)?;
+    let store = o
+        .pickup_store_id
+        .clone()
+        .ok_or_else(|| AppError::Internal("pickup order without store".into()))?;
+    let oid = &o.id;
+    // A live code is unique per store; on the rare collision draw again.
+    for _ in 0..8 {
+        let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
+        let taken = c
+            .query_opt(
+                "SELECT 1 FROM pickup_codes WHERE store_id = $1 AND code = $2 AND redeemed_at IS NULL AND voided_at IS NULL",
+                args![&store, &code],
+            )?
+            .is_some();
+        if !taken {
+            c.execute(
+                "INSERT INTO pickup_codes (order_id, store_id, code, created_at) VALUES ($1, $2, $3, $4)",
+                args![oid, &store, &code, now],
+            )?;
+            return transition(c, now, o, next, actor, "");
+        }
+    }
+    Err(AppError::Internal(
+        "could not draw a free pickup code".into(),
+    ))
+}
+
 const UNKNOWN_CODE: &str = "pickup code at this store";
 
 impl App {
@@ -355,31 +392,7 @@ impl App {
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let o = staff_order(c, &mid, &oid)?;
-                let next = o.status.mark_ready(o.delivery)?;
-                let store = o.pickup_store_id.clone().ok_or_else(|| AppError::Internal("pickup order without store".into()))?;
-                // A live code is unique per store; on the rare collision draw again.
-                let mut issued = false;
-                for _ in 0..8 {
-                    let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
-                    let taken = c
-                        .query_opt(
-                            "SELECT 1 FROM pickup_codes WHERE store_id = $1 AND code = $2 AND redeemed_at IS NULL AND voided_at IS NULL",
-                            args![&store, &code],
-                        )?
-                        .is_some();
-                    if !taken {
-                        c.execute(
-                            "INSERT INTO pickup_codes (order_id, store_id, code, created_at) VALUES ($1, $2, $3, $4)",
-                            args![&oid, &store, &code, now],
-                        )?;
-                        issued = true;
-                        break;
-                    }
-                }
-                if !issued {
-                    return Err(AppError::Internal("could not draw a free pickup code".into()));
-                }
-                transition(c, now, &o, next, Actor::Staff(&who.account_id), "")?;
+                ready_for_pickup(c, now, &o, Actor::Staff(&who.account_id))?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, false)
             })

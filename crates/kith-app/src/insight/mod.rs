@@ -15,7 +15,8 @@
 //! ## Layout
 //! This file holds the report types, access and the use cases; `community.rs` computes
 //! the figures of one community, `merchant.rs` those of a merchant's money sharing, and
-//! `graph.rs` builds and caches the graph snapshot.
+//! `graph.rs` builds and caches the graph snapshot, `leaders.rs` the 团长 figures of 接龙
+//! batches (GMV, buyers, repeat and pickup rates).
 //!
 //! ## The graph snapshot
 //! One platform-wide directed weighted graph per window length, in `kith-graph`'s CSR
@@ -41,6 +42,7 @@
 
 mod community;
 mod graph;
+mod leaders;
 mod merchant;
 
 use community::{
@@ -52,6 +54,7 @@ use merchant::{binding_tree, gmv_by_channel, referral_rate, share_funnel};
 mod tests;
 
 pub use graph::{GraphCache, Snapshot};
+pub use leaders::LeaderFigures;
 
 use std::collections::BTreeMap;
 

@@ -5,8 +5,9 @@
 use axum::Json;
 use axum::extract::State;
 use kith_app::insight::{
-    CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
-    RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion, TrafficPool, Window, parse_limit,
+    CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolEntry, KolRanking,
+    LeaderFigures, ReferralRate, RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion,
+    TrafficPool, Window, parse_limit,
 };
 use kith_app::{AppError, platform::ids};
 use serde::Deserialize;
@@ -31,6 +32,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refresh))
         .routes(routes!(referral))
         .routes(routes!(channels))
+        .routes(routes!(leaders))
+        .routes(routes!(leader_candidates))
         .routes(routes!(share_funnel))
         .routes(routes!(binding_tree))
 }
@@ -320,6 +323,46 @@ async fn binding_tree(
     Ok(Json(
         s.app
             .insight_binding_tree(InsightAccess::from(&p), &mid)
+            .await?,
+    ))
+}
+
+/// Per 团长: GMV, buyers, repeat rate and pickup rate of the merchant's 接龙 orders that went
+/// ahead in the window.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/leaders", tag = "insight",
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<LeaderFigures>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn leaders(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiQuery(q): ApiQuery<WindowQuery>,
+) -> ApiResult<Json<Vec<LeaderFigures>>> {
+    let window = Window::parse(q.window_days)?;
+    Ok(Json(
+        s.app
+            .insight_leaders(InsightAccess::from(&p), &mid, window)
+            .await?,
+    ))
+}
+
+/// Candidate leaders (团长): the most influential members of the merchant's pool (the KOL
+/// ranking) who do not lead a point or apply yet.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/insight/leader-candidates", tag = "insight",
+    params(MerchantId, WindowQuery), security(("bearer" = [])),
+    responses((status = 200, body = Vec<KolEntry>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn leader_candidates(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiQuery(q): ApiQuery<WindowQuery>,
+) -> ApiResult<Json<Vec<KolEntry>>> {
+    let window = Window::parse(q.window_days)?;
+    Ok(Json(
+        s.app
+            .insight_leader_candidates(InsightAccess::from(&p), &mid, window, 20)
             .await?,
     ))
 }

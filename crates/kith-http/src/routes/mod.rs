@@ -18,6 +18,7 @@ pub mod insight;
 pub mod inventory;
 pub mod media;
 pub mod merchants;
+pub mod neighbourhood;
 pub mod notifications;
 pub mod ops;
 pub mod orders;
@@ -94,6 +95,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "group-buy",
         "Group-buy (拼团) campaigns, groups that fill by sharing, exact seats, automatic refunds of failed groups",
+    ),
+    (
+        "neighbourhood",
+        "社区团购: leaders (团长) and their pickup points, choosing a leader ranked by friends and distance, 接龙 batches with a cut-off, pick lists, consignments",
     ),
     (
         "commissions",

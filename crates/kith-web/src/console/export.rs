@@ -151,7 +151,7 @@ fn yuan_plain(fen: i64) -> String {
 }
 
 /// A cell a spreadsheet would evaluate as a formula, made plain text.
-fn defuse(cell: &str) -> String {
+pub(crate) fn defuse(cell: &str) -> String {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
         _ => cell.to_owned(),

@@ -26,6 +26,7 @@ use crate::pages::{self, Empty, Shop, opt_int, parse_int, parse_percent, parse_y
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
 mod export;
+pub(crate) use export::defuse;
 mod growth;
 
 pub(crate) use growth::Split;

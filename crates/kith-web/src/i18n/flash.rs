@@ -27,6 +27,19 @@ impl Strings {
             "ended" => ("活动已结束", "Campaign ended"),
             "enabled" => ("已重新启用", "Enabled again"),
             "phone_bound" => ("手机号已绑定", "Phone number bound"),
+            "suspended" => (
+                "已暂停，该自提点不再接单和核销",
+                "Suspended: the point takes no orders or pickups",
+            ),
+            "resumed" => ("已恢复", "Resumed"),
+            "chosen" => (
+                "已选定团长，接龙订单将送到该自提点",
+                "Leader chosen: your batch orders go to this point",
+            ),
+            "delivered" => (
+                "已送达，买家会收到提货码",
+                "Delivered: the buyers get their pickup codes",
+            ),
             _ => return None,
         };
         Some(if std::ptr::eq(self, &ZH) { zh } else { en })

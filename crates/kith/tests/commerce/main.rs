@@ -16,6 +16,7 @@ mod aftersale;
 mod catalog;
 mod group_buy;
 mod inventory;
+mod leaders;
 mod merchants;
 mod orders;
 mod stores;

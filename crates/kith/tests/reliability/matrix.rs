@@ -87,6 +87,15 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/group-campaigns/{campaign_id}/groups", "any member may open a group"),
     ("get", "/api/v1/groups/{group_id}", "a group's page is public: it spreads by sharing"),
     ("post", "/api/v1/groups/{group_id}/join", "any member may join a gathering group"),
+    ("post", "/api/v1/merchants/{merchant_id}/leaders", "any member may apply to lead for a shop"),
+    ("get", "/api/v1/merchants/{merchant_id}/leaders/nearby", "the shop's approved points, ranked for the caller"),
+    ("put", "/api/v1/merchants/{merchant_id}/my-leader", "any member may choose a shop's approved leader"),
+    ("get", "/api/v1/merchants/{merchant_id}/my-leader", "the caller's own choice at this shop"),
+    ("get", "/api/v1/merchants/{merchant_id}/my-leader/history", "the caller's own choices at this shop"),
+    ("get", "/api/v1/merchants/{merchant_id}/batches", "a shop's 接龙 batches are public"),
+    ("get", "/api/v1/batches/{batch_id}", "a 接龙 batch is public: neighbours join it"),
+    ("get", "/api/v1/batches/{batch_id}/joins", "the 接龙 list is public; names only to the allowed"),
+    ("post", "/api/v1/batches/{batch_id}/joins", "any member may join an open batch (at their own leader's point)"),
 ];
 
 /// Parameters that name no one's object: callbacks are signed by the gateway or carrier
@@ -258,6 +267,34 @@ async fn world(t: &TestApp) -> World {
     )
     .await
     .expect(200);
+    // 社区团购: the member leads a pickup point for merchant A; an open 接龙 batch.
+    let leader = id_of(
+        &t.post(
+            &m("/leaders"),
+            Some(&member.token),
+            json!({ "point_name": "矩阵驿站", "address": "矩阵小区门口", "latitude": 26.58, "longitude": 106.71 }),
+        )
+        .await
+        .expect(201),
+    );
+    t.post(
+        &format!("/api/v1/leaders/{leader}/approve"),
+        Some(&owner_a.token),
+        json!({ "rate_bp": 0 }),
+    )
+    .await
+    .expect(200);
+    let batch = id_of(
+        &t.post(
+            &m("/batches"),
+            Some(&owner_a.token),
+            json!({ "title": "矩阵接龙", "cutoff_at": kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock) + 86_400_000),
+                    "pickup_date": "2099-01-01",
+                    "items": [{ "sku_id": sku, "price_fen": 500, "per_member_limit": 5, "quantity_limit": 50 }] }),
+        )
+        .await
+        .expect(201),
+    );
     let other = t.register_member("矩阵路人").await;
     let admin = t.admin().await;
     // A WeChat identity of the member's (as a WeChat sign-in links one; this server has
@@ -306,6 +343,8 @@ async fn world(t: &TestApp) -> World {
     ids.insert("campaign_id", campaign);
     ids.insert("group_id", id_of(&seat["group"]));
     ids.insert("identity_id", identity);
+    ids.insert("leader_id", leader);
+    ids.insert("batch_id", batch);
     // Not an object: the time a body's deadline field gets (a day from now).
     ids.insert(
         "ends_at",
@@ -650,6 +689,7 @@ async fn access_matrix(t: TestApp) {
                     &w.admin
                 } else if template.contains("{merchant_id}")
                     || template.starts_with("/api/v1/communities/")
+                    || template.ends_with("/pick-lists")
                 {
                     &w.owner_a
                 } else {

@@ -22,6 +22,7 @@ mod pages_aftersale;
 mod pages_console;
 mod pages_console_desk;
 mod pages_group_buy;
+mod pages_leaders;
 mod pages_member;
 mod pages_notify;
 mod pages_public;

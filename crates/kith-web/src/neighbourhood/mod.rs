@@ -1,0 +1,816 @@
+//! 社区团购 pages: choosing my 团长 (ranked by friends, community, then distance), a shop's
+//! 接龙 batches and the 接龙 page (countdown to the cut-off, the join form, the numbered
+//! list with names only to those allowed), the leader's points (links to the clerk desk
+//! that redeems codes, and to the commission wallet), and the console's leaders
+//! (applications, approve at a rate, refuse, suspend, resume, re-level) and batches
+//! (create with inline errors, pick lists per leader — page, printable, CSV —, mark a
+//! consignment delivered).
+//!
+//! Refusals (409/422) come back on the same page with the use case's words, keeping what
+//! was typed; every action ends on its page with `?done=`.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kith_app::AppError;
+use kith_app::neighbourhood::{
+    Batch, BatchInput, BatchItemInput, JoinInput, JoinLine, JoinListEntry, Leader, NearbyLeader,
+    PickList,
+};
+use serde::Deserialize;
+
+use crate::console::shop;
+use crate::pages::{Empty, Shop, beijing, filters, parse_int, parse_percent, parse_yuan, yuan};
+use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
+
+pub fn routes() -> Router<Web> {
+    Router::new()
+        .route("/shops/{mid}/leaders", get(choose_page))
+        .route("/shops/{mid}/leaders/{lid}/choose", post(choose))
+        .route("/shops/{mid}/batches", get(shop_batches))
+        .route("/batches/{bid}", get(batch))
+        .route("/batches/{bid}/join", post(join))
+        .route("/me/leader", get(my_points))
+        .route("/console/{mid}/leaders", get(console_leaders))
+        .route("/console/{mid}/leaders/{lid}/{action}", post(decide))
+        .route(
+            "/console/{mid}/batches",
+            get(console_batches).post(create_batch),
+        )
+        .route("/console/{mid}/batches/{bid}", get(console_batch))
+        .route("/console/{mid}/batches/{bid}/pick-lists.csv", get(pick_csv))
+        .route(
+            "/console/{mid}/batches/{bid}/leaders/{lid}/delivered",
+            post(deliver),
+        )
+}
+
+fn with_status(status: StatusCode, html: axum::response::Html<String>) -> Response {
+    (status, html).into_response()
+}
+
+/// A refusal the page shows on itself; anything else is an error page.
+fn refusal(e: AppError) -> WebResult<(StatusCode, String)> {
+    match e {
+        AppError::Conflict { .. } => Ok((StatusCode::CONFLICT, e.to_string())),
+        AppError::Invalid { .. } => Ok((StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+        other => Err(other.into()),
+    }
+}
+
+// --- member: choose my 团长 ------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "neighbourhood/choose.html")]
+pub struct ChoosePage {
+    pub c: Ctx,
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub leaders: Vec<NearbyLeader>,
+    pub error: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct PositionQuery {
+    latitude: Option<String>,
+    longitude: Option<String>,
+}
+
+impl PositionQuery {
+    fn position(&self) -> Option<(f64, f64)> {
+        let lat = self.latitude.as_deref()?.trim().parse().ok()?;
+        let lng = self.longitude.as_deref()?.trim().parse().ok()?;
+        Some((lat, lng))
+    }
+}
+
+async fn choose_view(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    position: Option<(f64, f64)>,
+    error: Option<(StatusCode, String)>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let m = s.app.get_merchant(None, mid).await?;
+    let leaders = s.app.nearby_leaders(&who, mid, position).await?;
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let html = render(&ChoosePage {
+        c,
+        merchant_id: m.id,
+        merchant_name: m.name,
+        leaders,
+        error,
+    })?;
+    Ok(with_status(status, html))
+}
+
+/// The shop's 团长 ranked for the viewer (`?latitude=&longitude=` for distances).
+async fn choose_page(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<PositionQuery>,
+) -> WebResult<Response> {
+    choose_view(&s, c, &mid, q.position(), None).await
+}
+
+async fn choose(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, lid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    match s.app.choose_leader(&who, &mid, &lid).await {
+        Ok(_) => Ok(see(format!("/shops/{mid}/leaders?done=chosen"))),
+        Err(e) => {
+            let r = refusal(e)?;
+            choose_view(&s, c, &mid, None, Some(r)).await
+        }
+    }
+}
+
+// --- member: batches and the 接龙 page -------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "neighbourhood/shop_batches.html")]
+pub struct ShopBatchesPage {
+    pub c: Ctx,
+    pub merchant_id: String,
+    pub merchant_name: String,
+    pub batches: Vec<Batch>,
+}
+
+async fn shop_batches(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let m = s.app.get_merchant(None, &mid).await?;
+    let batches = s
+        .app
+        .batches(&mid)
+        .await?
+        .into_iter()
+        .filter(|b| b.open_for_joins)
+        .collect();
+    Ok(render(&ShopBatchesPage {
+        c,
+        merchant_id: m.id,
+        merchant_name: m.name,
+        batches,
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "neighbourhood/batch.html")]
+pub struct BatchPage {
+    pub c: Ctx,
+    pub b: Batch,
+    pub merchant_name: String,
+    /// "还剩 5 小时 12 分" while open.
+    pub left: Option<String>,
+    pub joins: Vec<JoinListEntry>,
+    /// The viewer's 团长's point, if chosen.
+    pub my_point: Option<String>,
+    /// Quantities as typed, per item (after a refusal).
+    pub typed: Vec<String>,
+    pub error: Option<String>,
+}
+
+impl BatchPage {
+    pub fn typed_at(&self, i: &usize) -> &str {
+        self.typed.get(*i).map_or("", String::as_str)
+    }
+}
+
+async fn batch_view(
+    s: &Web,
+    c: Ctx,
+    bid: &str,
+    typed: Vec<String>,
+    error: Option<(StatusCode, String)>,
+) -> WebResult<Response> {
+    let b = s.app.batch(bid).await?;
+    let m = s.app.get_merchant(None, &b.merchant_id).await?;
+    let who = c.viewer.as_ref().map(|v| v.principal.clone());
+    let joins = s.app.batch_joins(who.as_ref(), bid).await?;
+    let my_point = match &who {
+        Some(p) => s
+            .app
+            .my_leader(p, &b.merchant_id)
+            .await?
+            .map(|ch| ch.leader.point_name),
+        None => None,
+    };
+    let left = b.open_for_joins.then(|| c.t.time_left(b.seconds_to_cutoff));
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let html = render(&BatchPage {
+        c,
+        b,
+        merchant_name: m.name,
+        left,
+        joins,
+        my_point,
+        typed,
+        error,
+    })?;
+    Ok(with_status(status, html))
+}
+
+/// The 接龙 page (public): items with units left, the countdown, the list, the join form.
+async fn batch(State(s): State<Web>, c: Ctx, Path(bid): Path<String>) -> WebResult<Response> {
+    batch_view(&s, c, &bid, Vec::new(), None).await
+}
+
+/// The join form: `qty.{sku_id}` = the quantity typed for each item (empty or 0: none).
+async fn join(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(bid): Path<String>,
+    CsrfForm(f): CsrfForm<std::collections::HashMap<String, String>>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let b = s.app.batch(&bid).await?;
+    let typed: Vec<String> = b
+        .items
+        .iter()
+        .map(|i| {
+            f.get(&format!("qty.{}", i.sku_id))
+                .cloned()
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut items = Vec::new();
+    let mut bad = None;
+    for (n, (item, q)) in b.items.iter().zip(&typed).enumerate() {
+        let q = q.trim();
+        if q.is_empty() || q == "0" {
+            continue;
+        }
+        match parse_int(&format!("items[{n}].quantity"), q) {
+            Ok(q) => items.push(JoinLine {
+                sku_id: item.sku_id.clone(),
+                quantity: q,
+            }),
+            Err(e) => bad = Some(e),
+        }
+    }
+    let result = match bad {
+        Some(e) => Err(e),
+        None => s.app.join_batch(&who, &bid, JoinInput { items }).await,
+    };
+    match result {
+        Ok(j) => Ok(see(format!("/orders/{}", j.order.id))),
+        Err(e) => {
+            let r = refusal(e)?;
+            batch_view(&s, c, &bid, typed, Some(r)).await
+        }
+    }
+}
+
+// --- leader: my points -----------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "neighbourhood/my_points.html")]
+pub struct MyPointsPage {
+    pub c: Ctx,
+    pub points: Vec<Leader>,
+}
+
+async fn my_points(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let points = s.app.my_leaderships(&who).await?;
+    Ok(render(&MyPointsPage { c, points })?.into_response())
+}
+
+// --- console: leaders ------------------------------------------------------------------------
+
+#[derive(Template)]
+#[template(path = "neighbourhood/console_leaders.html")]
+pub struct ConsoleLeaders {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub applied: Vec<Leader>,
+    pub others: Vec<Leader>,
+    /// The last 30 days per leader: GMV, buyers, repeat and pickup rates.
+    pub figures: Vec<kith_app::insight::LeaderFigures>,
+    /// Members who could lead a point, from the graph (the KOL ranking without leaders).
+    pub candidates: Vec<kith_app::insight::KolEntry>,
+    /// (leader id, the use case's words, the rate as typed).
+    pub error: Option<(String, String, String)>,
+}
+
+impl ConsoleLeaders {
+    pub fn error_for(&self, id: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(l, _, _)| l == id)
+            .map(|(_, e, _)| e.as_str())
+    }
+
+    /// Basis points as a percentage: `2500` → `25%`.
+    pub fn pct(&self, bp: &i64) -> String {
+        format!("{}%", percent(*bp))
+    }
+
+    pub fn typed_rate(&self, l: &Leader) -> String {
+        match &self.error {
+            Some((id, _, typed)) if *id == l.id => typed.clone(),
+            _ => percent(l.rate_bp),
+        }
+    }
+}
+
+/// Basis points as the form shows them: `800` → `8`, `850` → `8.5`.
+fn percent(bp: i64) -> String {
+    let s = format!("{}.{:02}", bp / 100, bp % 100);
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+async fn leaders_view(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    error: Option<(String, String, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let all = s.app.merchant_leaders(&who, mid, None).await?;
+    let (applied, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|l| l.status == "applied");
+    let figures = s
+        .app
+        .insight_leaders(
+            kith_app::insight::InsightAccess::from(&who),
+            mid,
+            kith_app::insight::Window::parse(None)?,
+        )
+        .await?;
+    let candidates = s
+        .app
+        .insight_leader_candidates(
+            kith_app::insight::InsightAccess::from(&who),
+            mid,
+            kith_app::insight::Window::parse(None)?,
+            5,
+        )
+        .await?;
+    let refused = error.is_some();
+    let html = render(&ConsoleLeaders {
+        c,
+        shop,
+        applied,
+        others,
+        figures,
+        candidates,
+        error,
+    })?;
+    Ok(if refused {
+        with_status(StatusCode::UNPROCESSABLE_ENTITY, html)
+    } else {
+        html.into_response()
+    })
+}
+
+async fn console_leaders(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    leaders_view(&s, c, &mid, None).await
+}
+
+#[derive(Deserialize, Default)]
+struct RateForm {
+    #[serde(default)]
+    rate: String,
+}
+
+/// approve | refuse | suspend | resume | level.
+async fn decide(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, lid, action)): Path<(String, String, String)>,
+    CsrfForm(f): CsrfForm<RateForm>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    let l = s
+        .app
+        .merchant_leaders(&who, &mid, None)
+        .await?
+        .into_iter()
+        .find(|l| l.id == lid)
+        .ok_or(AppError::NotFound("leader"))?;
+    let rate = || parse_percent("rate", &f.rate);
+    let (result, done) = match action.as_str() {
+        "approve" => (
+            match rate() {
+                Ok(r) => s.app.approve_leader(&who, &l.id, r).await,
+                Err(e) => Err(e),
+            },
+            "approved",
+        ),
+        "level" => (
+            match rate() {
+                Ok(r) => s.app.set_leader_level(&who, &l.id, r).await,
+                Err(e) => Err(e),
+            },
+            "saved",
+        ),
+        "refuse" => (s.app.refuse_leader(&who, &l.id).await, "rejected"),
+        "suspend" => (s.app.suspend_leader(&who, &l.id).await, "suspended"),
+        "resume" => (s.app.resume_leader(&who, &l.id).await, "resumed"),
+        _ => return Err(AppError::NotFound("page").into()),
+    };
+    match result {
+        Ok(_) => Ok(see(format!("/console/{mid}/leaders?done={done}"))),
+        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
+            leaders_view(&s, c, &mid, Some((l.id, e.to_string(), f.rate))).await
+        }
+        Err(e) => Err(WebError::App(e)),
+    }
+}
+
+// --- console: batches ------------------------------------------------------------------------
+
+/// The batch form, every field as typed (one product per batch from the form; the API takes
+/// up to twenty).
+#[derive(Deserialize, Default, Clone)]
+pub struct BatchForm {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub cutoff: String,
+    #[serde(default)]
+    pub pickup_date: String,
+    #[serde(default)]
+    pub min_total: String,
+    #[serde(default)]
+    pub sku_id: String,
+    #[serde(default)]
+    pub price: String,
+    #[serde(default)]
+    pub per_member: String,
+    #[serde(default)]
+    pub quantity_limit: String,
+}
+
+impl BatchForm {
+    fn defaults() -> Self {
+        BatchForm {
+            min_total: "0".into(),
+            per_member: "5".into(),
+            quantity_limit: "100".into(),
+            ..Default::default()
+        }
+    }
+
+    fn input(&self) -> Result<BatchInput, AppError> {
+        let cutoff = self.cutoff.trim();
+        // The datetime-local picker gives Beijing wall time without a zone.
+        let cutoff_at = match cutoff.len() {
+            16 => format!("{cutoff}:00+08:00"),
+            19 if !cutoff.ends_with('Z') => format!("{cutoff}+08:00"),
+            _ => cutoff.to_owned(),
+        };
+        Ok(BatchInput {
+            title: self.title.trim().to_owned(),
+            starts_at: None,
+            cutoff_at,
+            pickup_date: self.pickup_date.trim().to_owned(),
+            min_total_units: Some(if self.min_total.trim().is_empty() {
+                0
+            } else {
+                parse_int("min_total", &self.min_total)?
+            }),
+            items: vec![BatchItemInput {
+                sku_id: self.sku_id.trim().to_owned(),
+                price_fen: parse_yuan("price", &self.price)?,
+                per_member_limit: parse_int("per_member", &self.per_member)?,
+                quantity_limit: parse_int("quantity_limit", &self.quantity_limit)?,
+            }],
+        })
+    }
+}
+
+/// The form field a use-case field is typed in.
+fn form_field(field: &str) -> &str {
+    match field {
+        "cutoff_at" | "starts_at" => "cutoff",
+        "min_total_units" => "min_total",
+        "items[0].sku_id" | "items" => "sku_id",
+        "items[0].price_fen" => "price",
+        "items[0].per_member_limit" => "per_member",
+        "items[0].quantity_limit" => "quantity_limit",
+        other => other,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "neighbourhood/console_batches.html")]
+pub struct ConsoleBatches {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub batches: Vec<Batch>,
+    pub skus: Vec<(String, String)>,
+    pub f: BatchForm,
+    pub error: Option<(String, String)>,
+}
+
+impl ConsoleBatches {
+    pub fn bad(&self, field: &str) -> bool {
+        self.error.as_ref().is_some_and(|(f, _)| f == field)
+    }
+}
+
+async fn batches_view(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    form: Option<(BatchForm, (String, String))>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let batches = s.app.batches(mid).await?;
+    let skus = s
+        .app
+        .list_products(
+            Some(&who),
+            mid,
+            Some("active"),
+            kith_app::platform::page::PageRequest::first(100),
+        )
+        .await?
+        .items
+        .into_iter()
+        .flat_map(|p| {
+            p.skus
+                .into_iter()
+                .map(|k| {
+                    let label = format!("{} · {} · {}", p.name, k.code, yuan(k.list_price_fen));
+                    (k.id, label)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let refused = form.is_some();
+    let (f, error) = match form {
+        Some((f, e)) => (f, Some(e)),
+        None => (BatchForm::defaults(), None),
+    };
+    let html = render(&ConsoleBatches {
+        c,
+        shop,
+        batches,
+        skus,
+        f,
+        error,
+    })?;
+    Ok(if refused {
+        with_status(StatusCode::UNPROCESSABLE_ENTITY, html)
+    } else {
+        html.into_response()
+    })
+}
+
+async fn console_batches(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    batches_view(&s, c, &mid, None).await
+}
+
+async fn create_batch(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<BatchForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let result = match f.input() {
+        Ok(input) => s.app.create_batch(&who, &mid, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(b) => Ok(see(format!("/console/{mid}/batches/{}?done=created", b.id))),
+        Err(AppError::Invalid { field, reason }) => {
+            let e = (form_field(&field).to_owned(), format!("{field}: {reason}"));
+            batches_view(&s, c, &mid, Some((f, e))).await
+        }
+        Err(e) => Err(WebError::App(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "neighbourhood/console_batch.html")]
+pub struct ConsoleBatch {
+    pub c: Ctx,
+    pub shop: Shop,
+    pub b: Batch,
+    pub lists: Vec<PickList>,
+    pub error: Option<String>,
+}
+
+impl ConsoleBatch {
+    pub fn total(&self, l: &PickList) -> i64 {
+        l.lines.iter().map(|x| x.quantity).sum()
+    }
+}
+
+async fn batch_console_view(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    bid: &str,
+    error: Option<(StatusCode, String)>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let b = s.app.batch(bid).await?;
+    if b.merchant_id != mid {
+        return Err(AppError::NotFound("batch").into());
+    }
+    let lists = s.app.batch_pick_lists(&who, bid).await?;
+    let (status, error) = match error {
+        Some((st, e)) => (st, Some(e)),
+        None => (StatusCode::OK, None),
+    };
+    let html = render(&ConsoleBatch {
+        c,
+        shop,
+        b,
+        lists,
+        error,
+    })?;
+    Ok(with_status(status, html))
+}
+
+/// A batch's pick lists, one per leader (printable: the page prints without the console's
+/// navigation).
+async fn console_batch(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, bid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    batch_console_view(&s, c, &mid, &bid, None).await
+}
+
+async fn deliver(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, bid, lid)): Path<(String, String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    match s.app.deliver_consignment(&who, &bid, &lid).await {
+        Ok(_) => Ok(see(format!("/console/{mid}/batches/{bid}?done=delivered"))),
+        Err(e) => {
+            let r = refusal(e)?;
+            batch_console_view(&s, c, &mid, &bid, Some(r)).await
+        }
+    }
+}
+
+/// `GET /console/{mid}/batches/{bid}/pick-lists.csv`: one row per buyer's line, per leader,
+/// in the console's CSV conventions (BOM, Beijing time, 元, formulas defused).
+async fn pick_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, bid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    let b = s.app.batch(&bid).await?;
+    if b.merchant_id != mid {
+        return Err(AppError::NotFound("batch").into());
+    }
+    let lists = s.app.batch_pick_lists(&who, &bid).await?;
+    let zh = c.lang == crate::i18n::Lang::Zh;
+    let header_row = if zh {
+        [
+            "团长",
+            "自提点",
+            "地址",
+            "接龙号",
+            "买家",
+            "商品",
+            "规格编码",
+            "数量",
+            "接龙价(元)",
+            "小计(元)",
+            "订单号",
+            "送达时间",
+        ]
+    } else {
+        [
+            "Leader",
+            "Point",
+            "Address",
+            "No.",
+            "Buyer",
+            "Product",
+            "SKU",
+            "Quantity",
+            "Batch price (¥)",
+            "Line total (¥)",
+            "Order",
+            "Delivered",
+        ]
+    };
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    w.write_record(header_row).map_err(csv_error)?;
+    for l in &lists {
+        for buyer in &l.buyers {
+            for line in &buyer.lines {
+                let price = b
+                    .items
+                    .iter()
+                    .find(|i| i.sku_id == line.sku_id)
+                    .map_or(0, |i| i.price_fen);
+                let row = [
+                    l.leader_name.clone(),
+                    l.point_name.clone(),
+                    l.address.clone(),
+                    buyer.seq.to_string(),
+                    buyer.display_name.clone(),
+                    line.product_name.clone(),
+                    line.sku_code.clone(),
+                    line.quantity.to_string(),
+                    yuan_plain(price),
+                    yuan_plain(price * line.quantity),
+                    buyer.order_id.clone(),
+                    l.delivered_at.as_deref().map(beijing).unwrap_or_default(),
+                ];
+                w.write_record(row.iter().map(|c| crate::console::defuse(c)))
+                    .map_err(csv_error)?;
+            }
+        }
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    let file = format!("pick-lists-{}.csv", &bid[..8.min(bid.len())]);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+fn yuan_plain(fen: i64) -> String {
+    yuan(fen).replace('¥', "")
+}
+
+fn csv_error(e: csv::Error) -> AppError {
+    AppError::Internal(format!("csv: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BatchForm, form_field, percent};
+
+    #[test]
+    fn the_batch_form_reads_beijing_time_yuan_and_counts() {
+        let f = BatchForm {
+            title: "鲜桃".into(),
+            cutoff: "2026-12-05T20:00".into(),
+            pickup_date: "2026-12-06".into(),
+            sku_id: "s".into(),
+            price: "12.5".into(),
+            ..BatchForm::defaults()
+        };
+        let i = f.input().unwrap();
+        assert_eq!(i.cutoff_at, "2026-12-05T20:00:00+08:00");
+        assert_eq!(i.items[0].price_fen, 1250);
+        assert_eq!(i.min_total_units, Some(0));
+        let bad = BatchForm {
+            per_member: "五".into(),
+            ..f
+        };
+        assert!(
+            bad.input()
+                .unwrap_err()
+                .to_string()
+                .starts_with("per_member:")
+        );
+        assert_eq!(form_field("items[0].price_fen"), "price");
+        assert_eq!(percent(850), "8.5");
+        assert_eq!(percent(800), "8");
+        assert_eq!(percent(0), "0");
+    }
+}

@@ -1,0 +1,890 @@
+//! 社区团购 stories: leaders apply and are approved at a level, members choose a leader
+//! (ranked by friends, community, then distance), join a 接龙 batch across two leaders'
+//! points, the cut-off fixes the orders and produces exact pick lists, consignments are
+//! delivered, codes redeemed at the right point only, and the leaders' commission goes
+//! pending → frozen → available; a batch below its minimum fails and is refunded; bad
+//! input and races are refused with their reason; concurrent joins for the last units
+//! never oversell.
+
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::harness::{SimpleShop, TestApp, User, id};
+use crate::worlds::{audit_clean, balances, befriend, close_after_sale_window, community, join};
+
+both_engines!(
+    a_batch_goes_from_leaders_to_pickups_and_commission,
+    a_batch_below_its_minimum_fails_and_refunds,
+    bad_input_and_races_are_refused,
+    concurrent_joins_for_the_last_units_never_oversell,
+    leaders_are_ranked_by_trust_then_distance,
+    candidate_leaders_come_from_the_graph,
+);
+
+const LIST: i64 = 5_000;
+const PRICE: i64 = 3_800;
+const HOUR_MS: i64 = 3_600_000;
+
+fn at(t: &TestApp, ms_from_now: i64) -> String {
+    use kith_domain::Clock;
+    kith_app::rfc3339(t.clock.now_ms() + ms_from_now)
+}
+
+fn pickup_date(t: &TestApp, days: i64) -> String {
+    use kith_domain::Clock;
+    let ms = t.clock.now_ms() + days * 24 * HOUR_MS + 8 * HOUR_MS;
+    kith_app::rfc3339(ms)[..10].to_owned()
+}
+
+/// A shop (one SKU at ¥50, `stock` units) with a plan of L1 10 %, cap 30 %.
+async fn shop(t: &TestApp, stock: i64) -> SimpleShop {
+    let s = t.simple_shop("社区果园", LIST, stock).await;
+    t.put(
+        &format!("/api/v1/merchants/{}/commission-plan", s.merchant),
+        Some(&s.owner.token),
+        json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }),
+    )
+    .await
+    .expect(200);
+    s
+}
+
+/// `who` applies with a point at (`lat`, `lng`) and the owner approves at `rate_bp`.
+async fn leader(
+    t: &TestApp,
+    s: &SimpleShop,
+    who: &User,
+    point: &str,
+    lat: f64,
+    lng: f64,
+    rate_bp: i64,
+) -> Value {
+    let l = t
+        .post(
+            &format!("/api/v1/merchants/{}/leaders", s.merchant),
+            Some(&who.token),
+            json!({ "point_name": point, "address": format!("{point}小区门口"), "latitude": lat, "longitude": lng, "capacity": 50 }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(l["status"], "applied");
+    let l = t
+        .post(
+            &format!("/api/v1/leaders/{}/approve", id(&l)),
+            Some(&s.owner.token),
+            json!({ "rate_bp": rate_bp }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(l["status"], "approved");
+    assert!(l["store_id"].is_string());
+    l
+}
+
+async fn choose(t: &TestApp, s: &SimpleShop, who: &User, leader: &Value) {
+    t.put(
+        &format!("/api/v1/merchants/{}/my-leader", s.merchant),
+        Some(&who.token),
+        json!({ "leader_id": id(leader) }),
+    )
+    .await
+    .expect(200);
+}
+
+async fn batch(t: &TestApp, s: &SimpleShop, body: Value) -> Value {
+    let mut b = json!({
+        "title": "明日鲜桃接龙", "cutoff_at": at(t, 2 * HOUR_MS), "pickup_date": pickup_date(t, 1),
+        "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 3, "quantity_limit": 100 }],
+    });
+    for (k, v) in body.as_object().expect("object") {
+        b[k] = v.clone();
+    }
+    t.post(
+        &format!("/api/v1/merchants/{}/batches", s.merchant),
+        Some(&s.owner.token),
+        b,
+    )
+    .await
+    .expect(201)
+}
+
+async fn try_join(
+    t: &TestApp,
+    batch: &str,
+    who: &User,
+    sku: &str,
+    qty: i64,
+) -> crate::harness::Resp {
+    t.post(
+        &format!("/api/v1/batches/{batch}/joins"),
+        Some(&who.token),
+        json!({ "items": [{ "sku_id": sku, "quantity": qty }] }),
+    )
+    .await
+}
+
+async fn pay(t: &TestApp, order: &str, who: &User) {
+    t.post(
+        &format!("/api/v1/orders/{order}/pay"),
+        Some(&who.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200);
+}
+
+async fn order(t: &TestApp, oid: &str, who: &User) -> Value {
+    t.get(&format!("/api/v1/orders/{oid}"), Some(&who.token))
+        .await
+        .expect(200)
+}
+
+async fn member(t: &TestApp, name: &str, fen: i64) -> User {
+    let u = t.register_member(name).await;
+    if fen > 0 {
+        t.top_up(&u, fen).await;
+    }
+    u
+}
+
+async fn cut_off(t: &TestApp) {
+    t.clock.advance_ms(2 * HOUR_MS + 1000);
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+}
+
+#[track_caller]
+fn refused(r: crate::harness::Resp, field: Option<&str>, word: &str) {
+    let p = r.problem(409, field);
+    assert!(
+        p["detail"].as_str().unwrap_or_default().contains(word),
+        "{word}: {p}"
+    );
+}
+
+async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
+    let s = shop(&t, 1000).await;
+    let (la, lb) = (
+        member(&t, "东门团长", 0).await,
+        member(&t, "西门团长", 0).await,
+    );
+    let a = leader(&t, &s, &la, "东门驿站", 26.5800, 106.7100, 800).await;
+    let b = leader(&t, &s, &lb, "西门驿站", 26.5900, 106.6900, 500).await;
+    // The leader's level can be changed later, within the plan's cap.
+    let b = t
+        .put(
+            &format!("/api/v1/leaders/{}/level", id(&b)),
+            Some(&s.owner.token),
+            json!({ "rate_bp": 600 }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(b["rate_bp"], 600);
+
+    let bt = batch(&t, &s, json!({ "min_total_units": 5 })).await;
+    let bid = id(&bt);
+    assert_eq!(bt["status"], "open");
+    assert_eq!(bt["open_for_joins"], true);
+    assert_eq!(bt["seconds_to_cutoff"], 2 * 3600);
+
+    // Twelve members across the two points, 1–3 units each; the last of each point's
+    // members does not pay (their order is cancelled at the cut-off).
+    let mut joined = Vec::new();
+    for n in 0..12 {
+        let u = member(&t, &format!("邻居{n}"), 20_000).await;
+        let l = if n % 2 == 0 { &a } else { &b };
+        choose(&t, &s, &u, l).await;
+        let qty = n % 3 + 1;
+        let j = try_join(&t, &bid, &u, &s.sku, qty).await.expect(201);
+        assert_eq!(j["seq"], n + 1, "numbered like a 接龙");
+        assert_eq!(j["order"]["total_fen"], PRICE * qty);
+        assert_eq!(j["order"]["pickup_store_id"], l["store_id"]);
+        let oid = id(&j["order"]);
+        let pays = n < 10;
+        if pays {
+            pay(&t, &oid, &u).await;
+            assert_eq!(order(&t, &oid, &u).await["status"], "awaiting_group");
+        }
+        joined.push((u, oid, n % 2 == 0, qty, pays));
+    }
+    // The 接龙 list: in join order; a stranger sees no names, the merchant sees them all.
+    let anon = t
+        .get(&format!("/api/v1/batches/{bid}/joins"), None)
+        .await
+        .expect(200);
+    let anon = anon.as_array().unwrap();
+    assert_eq!(anon.len(), 12);
+    assert!(anon.iter().all(|e| e["display_name"].is_null()));
+    assert_eq!(
+        anon.iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        (1..=12).collect::<Vec<_>>()
+    );
+    let staff = t
+        .get(
+            &format!("/api/v1/batches/{bid}/joins"),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(staff[0]["display_name"], "邻居0");
+    let own = t
+        .get(
+            &format!("/api/v1/batches/{bid}/joins"),
+            Some(&joined[3].0.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(own[3]["display_name"], "邻居3");
+    assert!(own[2]["display_name"].is_null(), "not a friend: no name");
+
+    cut_off(&t).await;
+    let bt = t
+        .get(&format!("/api/v1/batches/{bid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(bt["status"], "fixed", "{bt}");
+    let paid_units: i64 = joined.iter().filter(|j| j.4).map(|j| j.3).sum();
+    assert_eq!(bt["paid_units"], paid_units);
+    for (u, oid, _, _, pays) in &joined {
+        let want = if *pays { "fulfilling" } else { "cancelled" };
+        assert_eq!(order(&t, oid, u).await["status"], want);
+    }
+    // Leaders' commission is pending now.
+    let (pa, _, _, _) = balances(&t, &la, &s.merchant).await;
+    let a_goods: i64 = joined
+        .iter()
+        .filter(|j| j.4 && j.2)
+        .map(|j| j.3 * PRICE)
+        .sum();
+    let b_goods: i64 = joined
+        .iter()
+        .filter(|j| j.4 && !j.2)
+        .map(|j| j.3 * PRICE)
+        .sum();
+    assert_eq!(pa, a_goods * 800 / 10_000);
+
+    // Pick lists: exact per point, products × quantities and per buyer.
+    let lists = t
+        .get(
+            &format!("/api/v1/batches/{bid}/pick-lists"),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let lists = lists.as_array().unwrap();
+    assert_eq!(lists.len(), 2);
+    for pl in lists {
+        let east = pl["leader_id"] == a["id"];
+        let want: Vec<(i64, i64)> = joined
+            .iter()
+            .enumerate()
+            .filter(|(_, j)| j.4 && j.2 == east)
+            .map(|(n, j)| (n as i64 + 1, j.3))
+            .collect();
+        let total: i64 = want.iter().map(|w| w.1).sum();
+        assert_eq!(pl["lines"][0]["quantity"], total, "{pl}");
+        let got: Vec<(i64, i64)> = pl["buyers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["seq"].as_i64().unwrap(),
+                    b["lines"][0]["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
+    // The leader sees their own list, not the other's.
+    let own = t
+        .get(
+            &format!("/api/v1/leaders/{}/batches/{bid}/pick-list", id(&a)),
+            Some(&la.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(own["leader_id"], a["id"]);
+    t.get(
+        &format!("/api/v1/leaders/{}/batches/{bid}/pick-list", id(&a)),
+        Some(&lb.token),
+    )
+    .await
+    .problem(404, None);
+
+    // Delivered to both points: every paid order is ready with a code.
+    for l in [&a, &b] {
+        let pl = t
+            .post(
+                &format!("/api/v1/batches/{bid}/leaders/{}/delivered", id(l)),
+                Some(&s.owner.token),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        assert!(pl["delivered_at"].is_string());
+    }
+    // Delivering again changes nothing.
+    t.post(
+        &format!("/api/v1/batches/{bid}/leaders/{}/delivered", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    let store_a = a["store_id"].as_str().unwrap();
+    let store_b = b["store_id"].as_str().unwrap();
+    let mut first = true;
+    for (u, oid, east, _, pays) in &joined {
+        if !pays {
+            continue;
+        }
+        let o = order(&t, oid, u).await;
+        assert_eq!(o["status"], "ready_for_pickup");
+        let code = o["pickup_code"].as_str().expect("code").to_owned();
+        let (mine, other, me, them) = if *east {
+            (store_a, store_b, &la, &lb)
+        } else {
+            (store_b, store_a, &lb, &la)
+        };
+        // Another leader's point does not know the code.
+        t.post(
+            &format!("/api/v1/clerk/stores/{other}/pickups/redeem"),
+            Some(&them.token),
+            json!({ "code": code }),
+        )
+        .await
+        .problem(404, None);
+        // Nor may a leader redeem at another's point.
+        t.post(
+            &format!("/api/v1/clerk/stores/{mine}/pickups/redeem"),
+            Some(&them.token),
+            json!({ "code": code }),
+        )
+        .await
+        .problem(403, None);
+        let r = t
+            .post(
+                &format!("/api/v1/clerk/stores/{mine}/pickups/redeem"),
+                Some(&me.token),
+                json!({ "code": code }),
+            )
+            .await
+            .expect(200);
+        assert_eq!(r["status"], "picked_up");
+        if first {
+            // The same code twice: refused.
+            refused(
+                t.post(
+                    &format!("/api/v1/clerk/stores/{mine}/pickups/redeem"),
+                    Some(&me.token),
+                    json!({ "code": code }),
+                )
+                .await,
+                None,
+                "already redeemed",
+            );
+            first = false;
+        }
+    }
+    let (pa, fa, aa, _) = balances(&t, &la, &s.merchant).await;
+    assert_eq!(
+        (pa, fa, aa),
+        (0, a_goods * 800 / 10_000, 0),
+        "frozen at pickup"
+    );
+    close_after_sale_window(&t).await;
+    let (pb, fb, ab, _) = balances(&t, &lb, &s.merchant).await;
+    assert_eq!(
+        (pb, fb, ab),
+        (0, 0, b_goods * 600 / 10_000),
+        "available after the window"
+    );
+    let (_, _, aa, _) = balances(&t, &la, &s.merchant).await;
+    assert_eq!(aa, a_goods * 800 / 10_000);
+
+    // Insight per leader: GMV, buyers, repeat and pickup rates.
+    let figs = t
+        .get(
+            &format!("/api/v1/merchants/{}/insight/leaders", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let east = figs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["leader_id"] == a["id"])
+        .expect("east");
+    let paid_east = joined.iter().filter(|j| j.4 && j.2).count() as i64;
+    assert_eq!(east["orders"], paid_east);
+    assert_eq!(east["gmv_fen"], a_goods);
+    assert_eq!(east["buyers"], paid_east);
+    assert_eq!(east["repeat_rate_bp"], 0);
+    assert_eq!(east["pickup_rate_bp"], 10_000);
+    t.get(
+        &format!("/api/v1/merchants/{}/insight/leaders", s.merchant),
+        Some(&la.token),
+    )
+    .await
+    .problem(403, None);
+    audit_clean(&t).await;
+}
+
+async fn a_batch_below_its_minimum_fails_and_refunds(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let la = member(&t, "团长", 0).await;
+    let a = leader(&t, &s, &la, "南门驿站", 26.58, 106.71, 500).await;
+    let bt = batch(&t, &s, json!({ "min_total_units": 10 })).await;
+    let bid = id(&bt);
+    let mut joined = Vec::new();
+    for n in 0..3 {
+        let u = member(&t, &format!("买家{n}"), 20_000).await;
+        choose(&t, &s, &u, &a).await;
+        let j = try_join(&t, &bid, &u, &s.sku, 2).await.expect(201);
+        let oid = id(&j["order"]);
+        pay(&t, &oid, &u).await;
+        joined.push((u, oid));
+    }
+    cut_off(&t).await;
+    let bt = t
+        .get(&format!("/api/v1/batches/{bid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(bt["status"], "failed");
+    assert!(
+        bt["fail_reason"].as_str().unwrap().contains("6 of the 10"),
+        "{bt}"
+    );
+    for (u, oid) in &joined {
+        let o = order(&t, oid, u).await;
+        assert_eq!(o["status"], "refunded", "{o}");
+        let w = t.get("/api/v1/me/wallet", Some(&u.token)).await.expect(200);
+        assert_eq!(w["balance_fen"], 20_000, "refunded in full");
+    }
+    // A second run of the job changes nothing.
+    kith_app::neighbourhood::cutoff_batch(&t.app, &bid)
+        .await
+        .unwrap();
+    assert_eq!(balances(&t, &la, &s.merchant).await, (0, 0, 0, 0));
+    audit_clean(&t).await;
+}
+
+async fn bad_input_and_races_are_refused(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let la = member(&t, "团长", 0).await;
+    let a = leader(&t, &s, &la, "北门驿站", 26.58, 106.71, 500).await;
+    let m = |p: &str| format!("/api/v1/merchants/{}{p}", s.merchant);
+
+    // Applying: bad fields named; twice refused.
+    let u = member(&t, "申请人", 0).await;
+    t.post(&m("/leaders"), Some(&u.token), json!({ "point_name": "X", "address": "1号楼下门口", "latitude": 91.0, "longitude": 106.0 }))
+        .await
+        .problem(422, Some("latitude"));
+    t.post(
+        &m("/leaders"),
+        Some(&la.token),
+        json!({ "point_name": "再来", "address": "1号楼下", "latitude": 26.0, "longitude": 106.0 }),
+    )
+    .await
+    .problem(409, None);
+    // A rate beyond the plan's cap (10 % + 25 % > 30 %).
+    let app = t
+        .post(&m("/leaders"), Some(&u.token), json!({ "point_name": "申请点", "address": "2号楼下", "latitude": 26.0, "longitude": 106.0 }))
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/leaders/{}/approve", id(&app)),
+        Some(&s.owner.token),
+        json!({ "rate_bp": 2500 }),
+    )
+    .await
+    .problem(422, Some("rate_bp"));
+    // Another merchant's owner cannot approve (or even see) this application.
+    let other = t.simple_shop("隔壁店", 1000, 10).await;
+    t.post(
+        &format!("/api/v1/leaders/{}/approve", id(&app)),
+        Some(&other.owner.token),
+        json!({ "rate_bp": 0 }),
+    )
+    .await
+    .problem(404, None);
+    t.post(
+        &format!("/api/v1/leaders/{}/suspend", id(&a)),
+        Some(&other.owner.token),
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+    let still = t
+        .get(&m("/leaders?status=applied"), Some(&s.owner.token))
+        .await
+        .expect(200);
+    assert_eq!(still.as_array().unwrap().len(), 1);
+
+    // Batches: bad terms are named.
+    let bad = |body: Value| {
+        let mut b = json!({
+            "title": "接龙", "cutoff_at": at(&t, HOUR_MS), "pickup_date": pickup_date(&t, 1),
+            "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 2, "quantity_limit": 10 }],
+        });
+        for (k, v) in body.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+    for (body, field) in [
+        (json!({ "cutoff_at": at(&t, -1000) }), "cutoff_at"),
+        (json!({ "pickup_date": "2020-01-01" }), "pickup_date"),
+        (json!({ "pickup_date": "明天" }), "pickup_date"),
+        (
+            json!({ "items": [{ "sku_id": s.sku, "price_fen": LIST + 1, "per_member_limit": 2, "quantity_limit": 10 }] }),
+            "items[0].price_fen",
+        ),
+        (
+            json!({ "items": [{ "sku_id": other.sku, "price_fen": 100, "per_member_limit": 2, "quantity_limit": 10 }] }),
+            "items[0].sku_id",
+        ),
+        (json!({ "items": [] }), "items"),
+    ] {
+        t.post(&m("/batches"), Some(&s.owner.token), bad(body))
+            .await
+            .problem(422, Some(field));
+    }
+    t.post(&m("/batches"), Some(&la.token), bad(json!({})))
+        .await
+        .problem(403, None);
+
+    let bt = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 2, "quantity_limit": 5 }] })).await;
+    let bid = id(&bt);
+    let buyer = member(&t, "买家", 50_000).await;
+    // No leader chosen yet.
+    refused(
+        try_join(&t, &bid, &buyer, &s.sku, 1).await,
+        None,
+        "choose your leader",
+    );
+    choose(&t, &s, &buyer, &a).await;
+    // Over the member's limit, at once and in two joins.
+    refused(
+        try_join(&t, &bid, &buyer, &s.sku, 3).await,
+        Some("items[0].quantity"),
+        "per member",
+    );
+    try_join(&t, &bid, &buyer, &s.sku, 1).await.expect(201);
+    refused(
+        try_join(&t, &bid, &buyer, &s.sku, 2).await,
+        Some("items[0].quantity"),
+        "per member",
+    );
+    // Over the batch's units.
+    let big = member(&t, "大户", 50_000).await;
+    choose(&t, &s, &big, &a).await;
+    let b2 = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 10, "quantity_limit": 3 }] })).await;
+    refused(
+        try_join(&t, &id(&b2), &big, &s.sku, 4).await,
+        Some("items[0].quantity"),
+        "only 3 left",
+    );
+    // Not a product of the batch; a bad quantity.
+    try_join(&t, &bid, &big, &other.sku, 1)
+        .await
+        .problem(422, Some("items[0].sku_id"));
+    try_join(&t, &bid, &big, &s.sku, 0)
+        .await
+        .problem(422, Some("items[0].quantity"));
+
+    // A suspended leader: their point takes no joins, cannot be chosen, redeems nothing.
+    t.post(
+        &format!("/api/v1/leaders/{}/suspend", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    refused(try_join(&t, &bid, &big, &s.sku, 1).await, None, "suspended");
+    let late = member(&t, "后来者", 0).await;
+    t.put(
+        &m("/my-leader"),
+        Some(&late.token),
+        json!({ "leader_id": id(&a) }),
+    )
+    .await
+    .problem(409, Some("leader_id"));
+    let store = a["store_id"].as_str().unwrap();
+    t.post(
+        &format!("/api/v1/clerk/stores/{store}/pickups/redeem"),
+        Some(&la.token),
+        json!({ "code": "12345678" }),
+    )
+    .await
+    .problem(403, None);
+    t.post(
+        &format!("/api/v1/leaders/{}/resume", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    try_join(&t, &bid, &big, &s.sku, 1).await.expect(201);
+
+    // A point full for the batch: its capacity of live joins.
+    let tiny = member(&t, "小店主", 0).await;
+    let small = t
+        .post(&m("/leaders"), Some(&tiny.token), json!({ "point_name": "小卖部", "address": "5号楼小卖部", "latitude": 26.5, "longitude": 106.5, "capacity": 1 }))
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/leaders/{}/approve", id(&small)),
+        Some(&s.owner.token),
+        json!({ "rate_bp": 0 }),
+    )
+    .await
+    .expect(200);
+    let (n1, n2) = (member(&t, "邻居甲", 0).await, member(&t, "邻居乙", 0).await);
+    choose(&t, &s, &n1, &small).await;
+    choose(&t, &s, &n2, &small).await;
+    try_join(&t, &bid, &n1, &s.sku, 1).await.expect(201);
+    refused(
+        try_join(&t, &bid, &n2, &s.sku, 1).await,
+        None,
+        "point is full",
+    );
+
+    // After the cut-off: closed.
+    cut_off(&t).await;
+    refused(
+        try_join(&t, &bid, &big, &s.sku, 1).await,
+        None,
+        "cut-off has passed",
+    );
+    audit_clean(&t).await;
+}
+
+async fn concurrent_joins_for_the_last_units_never_oversell(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let la = member(&t, "团长", 0).await;
+    let a = leader(&t, &s, &la, "中心驿站", 26.58, 106.71, 0).await;
+    let bt = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 2, "quantity_limit": 7 }] })).await;
+    let bid = id(&bt);
+    let mut members = Vec::new();
+    for n in 0..12 {
+        let u = member(&t, &format!("抢购{n}"), 0).await;
+        choose(&t, &s, &u, &a).await;
+        members.push(u);
+    }
+    // One member also races themself: two joins of 2 against a limit of 2.
+    let twice = members[0].clone();
+    let mut tasks = Vec::new();
+    for (n, u) in members.iter().chain(std::iter::once(&twice)).enumerate() {
+        let (client, base, bid, sku, token) = (
+            t.client.clone(),
+            t.base.clone(),
+            bid.clone(),
+            s.sku.clone(),
+            u.token.clone(),
+        );
+        let qty = if n == 0 || n == 12 { 2 } else { 1 };
+        tasks.push(tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/api/v1/batches/{bid}/joins"))
+                .bearer_auth(&token)
+                .json(&json!({ "items": [{ "sku_id": sku, "quantity": qty }] }))
+                .send()
+                .await
+                .expect("join");
+            (r.status().as_u16(), qty)
+        }));
+    }
+    let mut sold = 0;
+    let mut ok = 0;
+    for task in tasks {
+        let (status, qty) = task.await.unwrap();
+        match status {
+            201 => {
+                sold += qty;
+                ok += 1;
+            }
+            409 => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let bt = t
+        .get(&format!("/api/v1/batches/{bid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(bt["items"][0]["taken"], sold);
+    assert_eq!(sold, 7, "every unit sold, none oversold");
+    assert_eq!(bt["joins"], ok, "a refused join uses no 接龙 number");
+    let list = t
+        .get(&format!("/api/v1/batches/{bid}/joins"), None)
+        .await
+        .expect(200);
+    let seqs: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=ok).collect::<Vec<_>>(), "numbered without gaps");
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["units"] == 2)
+        .count();
+    assert!(mine <= 1, "the member's limit held under the race");
+    audit_clean(&t).await;
+}
+
+async fn leaders_are_ranked_by_trust_then_distance(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let me = member(&t, "我", 0).await;
+    // Three points: near (≈110 m), middle (≈1.1 km), far (≈5.5 km) from (26.58, 106.71).
+    let (ln, lm, lf) = (
+        member(&t, "近", 0).await,
+        member(&t, "中", 0).await,
+        member(&t, "远", 0).await,
+    );
+    let near = leader(&t, &s, &ln, "近点", 26.581, 106.71, 0).await;
+    let mid = leader(&t, &s, &lm, "中点", 26.59, 106.71, 0).await;
+    let far = leader(&t, &s, &lf, "远点", 26.63, 106.71, 0).await;
+    let q = format!(
+        "/api/v1/merchants/{}/leaders/nearby?latitude=26.58&longitude=106.71",
+        s.merchant
+    );
+    let names = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["leader"]["point_name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let r = t.get(&q, Some(&me.token)).await.expect(200);
+    assert_eq!(
+        names(&r),
+        ["近点", "中点", "远点"],
+        "nobody there yet: nearest first"
+    );
+    assert_eq!(r[0]["distance_m"], 111);
+
+    // Two friends pick up at the far point; a member of my community at the middle one;
+    // someone I follow who does not follow back (not a friend) at the near one.
+    let (f1, f2) = (member(&t, "好友甲", 0).await, member(&t, "好友乙", 0).await);
+    befriend(&t, &me, &f1).await;
+    befriend(&t, &me, &f2).await;
+    choose(&t, &s, &f1, &far).await;
+    choose(&t, &s, &f2, &far).await;
+    let c = community(&t, &me, "幸福里业主群").await;
+    let neighbour = member(&t, "楼下邻居", 0).await;
+    join(&t, &neighbour, &c).await;
+    choose(&t, &s, &neighbour, &mid).await;
+    let idol = member(&t, "网红", 0).await;
+    crate::worlds::follow(&t, &me, &idol).await;
+    choose(&t, &s, &idol, &near).await;
+
+    let r = t.get(&q, Some(&me.token)).await.expect(200);
+    assert_eq!(names(&r), ["远点", "中点", "近点"], "{r}");
+    assert_eq!(r[0]["friends_here"], 2);
+    assert_eq!(r[0]["friend_names"], json!(["好友甲", "好友乙"]));
+    assert_eq!(r[1]["friends_here"], 0);
+    assert_eq!(r[1]["community_here"], 1);
+    assert_eq!(r[2]["friends_here"], 0);
+    assert_eq!(r[2]["community_here"], 0);
+
+    // Choosing, then changing: remembered and recorded.
+    choose(&t, &s, &me, &near).await;
+    choose(&t, &s, &me, &far).await;
+    choose(&t, &s, &me, &far).await;
+    let mine = t
+        .get(
+            &format!("/api/v1/merchants/{}/my-leader", s.merchant),
+            Some(&me.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(mine["leader"]["id"], far["id"]);
+    let h = t
+        .get(
+            &format!("/api/v1/merchants/{}/my-leader/history", s.merchant),
+            Some(&me.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        h.as_array().unwrap().len(),
+        2,
+        "choosing the same leader again is no change"
+    );
+    assert_eq!(h[0]["from_leader_id"], Value::Null);
+    assert_eq!(h[1]["from_leader_id"], near["id"]);
+    assert_eq!(h[1]["to_leader_id"], far["id"]);
+    let r = t.get(&q, Some(&me.token)).await.expect(200);
+    assert_eq!(r[0]["chosen"], true);
+    // Half a position is bad input.
+    t.get(
+        &format!(
+            "/api/v1/merchants/{}/leaders/nearby?latitude=26.58",
+            s.merchant
+        ),
+        Some(&me.token),
+    )
+    .await
+    .problem(422, Some("longitude"));
+}
+
+async fn candidate_leaders_come_from_the_graph(t: TestApp) {
+    let s = shop(&t, 10).await;
+    let c = id(&t
+        .post(
+            "/api/v1/communities",
+            Some(&s.owner.token),
+            json!({ "name": "果园业主群", "description": "", "tags": [], "join_policy": "open", "merchant_id": s.merchant }),
+        )
+        .await
+        .expect(201));
+    let lead = member(&t, "现任团长", 0).await;
+    let star = member(&t, "热心邻居", 0).await;
+    let (x, y) = (member(&t, "住户甲", 0).await, member(&t, "住户乙", 0).await);
+    for u in [&lead, &star, &x, &y] {
+        join(&t, u, &c).await;
+    }
+    // Everyone follows the neighbour, and the current leader too.
+    for u in [&lead, &x, &y] {
+        crate::worlds::follow(&t, u, &star).await;
+    }
+    for u in [&star, &x, &y] {
+        crate::worlds::follow(&t, u, &lead).await;
+    }
+    leader(&t, &s, &lead, "老驿站", 26.58, 106.71, 0).await;
+    let r = t
+        .get(
+            &format!("/api/v1/merchants/{}/insight/leader-candidates", s.merchant),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let names: Vec<&str> = r
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["display_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.first(), Some(&"热心邻居"), "{r}");
+    assert!(
+        !names.contains(&"现任团长"),
+        "who leads already is no candidate: {r}"
+    );
+    assert_eq!(r[0]["rank"], 1);
+    t.get(
+        &format!("/api/v1/merchants/{}/insight/leader-candidates", s.merchant),
+        Some(&star.token),
+    )
+    .await
+    .problem(403, None);
+}

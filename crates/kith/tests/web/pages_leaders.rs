@@ -1,0 +1,264 @@
+//! The 社区团购 pages over plain HTTP, as a browser without JavaScript uses them, on both
+//! engines: the console approves a 团长 (a rate beyond the cap stays on the form with 422),
+//! opens a 接龙 batch (a bad price stays on the form with 422, what was typed kept); a
+//! member must choose a 团长 first, sees the points ranked with "1 位好友在这里提货", chooses
+//! one, joins through the 接龙 page (over the limit: 409 on the page, the quantity kept) and
+//! lands on the order to pay; after the cut-off the console shows the pick list, exports it
+//! as CSV (BOM, 元) and marks the consignment delivered; the 团长's page links to the desk
+//! that redeems codes; a member who is not staff gets 403 in the console.
+
+use serde_json::json;
+
+use crate::both_engines;
+use crate::harness::{TestApp, User};
+use crate::web::Browser;
+
+both_engines!(a_batch_runs_through_the_pages);
+
+const HOUR_MS: i64 = 3_600_000;
+
+async fn member(t: &TestApp, name: &str, fen: i64) -> User {
+    let u = t.register_member(name).await;
+    if fen > 0 {
+        t.top_up(&u, fen).await;
+    }
+    u
+}
+
+fn local(t: &TestApp, ms_from_now: i64, with_time: bool) -> String {
+    use kith_domain::Clock;
+    // Beijing wall time, as the pickers send it.
+    let s = kith_app::rfc3339(t.clock.now_ms() + ms_from_now + 8 * HOUR_MS);
+    if with_time {
+        s[..16].to_owned()
+    } else {
+        s[..10].to_owned()
+    }
+}
+
+async fn a_batch_runs_through_the_pages(t: TestApp) {
+    let s = t.simple_shop("邻里果铺", 5_000, 100).await;
+    let mid = s.merchant.clone();
+    t.put(
+        &format!("/api/v1/merchants/{mid}/commission-plan"),
+        Some(&s.owner.token),
+        json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }),
+    )
+    .await
+    .expect(200);
+    let lead = member(&t, "张团长", 0).await;
+    let l = t
+        .post(
+            &format!("/api/v1/merchants/{mid}/leaders"),
+            Some(&lead.token),
+            json!({ "point_name": "幸福里驿站", "address": "幸福里 3 栋楼下", "latitude": 26.58, "longitude": 106.71 }),
+        )
+        .await
+        .expect(201);
+    let lid = l["id"].as_str().unwrap().to_owned();
+
+    // The console: the application, approved at a rate the cap allows.
+    let mut ob = Browser::login_user(&t, &s.owner).await;
+    let page = ob.get(&format!("/console/{mid}/leaders")).await.expect(200);
+    assert!(page.has("幸福里驿站") && page.has("id=\"nav-leaders\""));
+    let approve = format!("/console/{mid}/leaders/{lid}/approve");
+    let p = ob
+        .submit(
+            &format!("/console/{mid}/leaders"),
+            &approve,
+            &[("rate", "40")],
+        )
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"leader-error\"") && p.has("value=\"40\""),
+        "{}",
+        p.body
+    );
+    let p = ob
+        .submit(
+            &format!("/console/{mid}/leaders"),
+            &approve,
+            &[("rate", "8")],
+        )
+        .await
+        .expect(303);
+    assert_eq!(
+        p.location(),
+        format!("/console/{mid}/leaders?done=approved")
+    );
+    let page = ob.get(&p.location()).await.expect(200);
+    assert!(page.has("已批准"), "{}", page.body);
+
+    // A batch: a price over the list price stays on the form.
+    let form = |price: &'static str| {
+        vec![
+            ("title", "明日鲜桃接龙".to_owned()),
+            ("cutoff", local(&t, 2 * HOUR_MS, true)),
+            ("pickup_date", local(&t, 24 * HOUR_MS, false)),
+            ("min_total", "0".to_owned()),
+            ("sku_id", s.sku.clone()),
+            ("price", price.to_owned()),
+            ("per_member", "3".to_owned()),
+            ("quantity_limit", "50".to_owned()),
+        ]
+    };
+    let bad = form("99");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let console_batches = format!("/console/{mid}/batches");
+    let p = ob
+        .submit(&console_batches, &console_batches, &bad)
+        .await
+        .expect(422);
+    assert!(p.has("id=\"form-error\""));
+    assert!(p.has("value=\"明日鲜桃接龙\""), "the title typed stays");
+    let good = form("38");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = ob
+        .submit(&console_batches, &console_batches, &good)
+        .await
+        .expect(303);
+    let to = p.location();
+    let bid = to
+        .strip_prefix(&format!("/console/{mid}/batches/"))
+        .and_then(|r| r.strip_suffix("?done=created"))
+        .unwrap_or_else(|| panic!("{to}"))
+        .to_owned();
+
+    // A member: the 接龙 page asks for a 团长 first; the ranking shows a friend there.
+    let buyer = member(&t, "李阿姨", 50_000).await;
+    let friend = member(&t, "王叔叔", 0).await;
+    crate::worlds::befriend(&t, &buyer, &friend).await;
+    t.put(
+        &format!("/api/v1/merchants/{mid}/my-leader"),
+        Some(&friend.token),
+        json!({ "leader_id": lid }),
+    )
+    .await
+    .expect(200);
+    let mut mb = Browser::login_user(&t, &buyer).await;
+    let page = mb.get(&format!("/batches/{bid}")).await.expect(200);
+    assert!(page.has("id=\"choose-first\"") && page.has("id=\"countdown\""));
+    assert!(
+        page.text_of("countdown").contains("还剩 1 小时 5"),
+        "{}",
+        page.body
+    );
+    let leaders = format!("/shops/{mid}/leaders");
+    let page = mb.get(&leaders).await.expect(200);
+    assert!(page.has("1 位好友在这里提货：王叔叔"), "{}", page.body);
+    let p = mb
+        .submit(&leaders, &format!("/shops/{mid}/leaders/{lid}/choose"), &[])
+        .await
+        .expect(303);
+    assert_eq!(p.location(), format!("{leaders}?done=chosen"));
+    let page = mb.get(&p.location()).await.expect(200);
+    assert!(page.has("id=\"chosen\""));
+
+    // Joining: over the limit is refused on the page, the quantity kept; then 2 units.
+    let batch_page = format!("/batches/{bid}");
+    let qty = format!("qty.{}", s.sku);
+    let join = format!("/batches/{bid}/join");
+    let p = mb
+        .submit(&batch_page, &join, &[(&qty, "4")])
+        .await
+        .expect(409);
+    assert!(
+        p.has("id=\"refusal\"") && p.has("value=\"4\""),
+        "{}",
+        p.body
+    );
+    let p = mb
+        .submit(&batch_page, &join, &[(&qty, "2")])
+        .await
+        .expect(303);
+    let oid = p
+        .location()
+        .strip_prefix("/orders/")
+        .expect("order")
+        .to_owned();
+    t.post(
+        &format!("/api/v1/orders/{oid}/pay"),
+        Some(&buyer.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200);
+    // The 接龙 list: the member sees their own name; a stranger does not.
+    let page = mb.get(&batch_page).await.expect(200);
+    assert!(page.has("1. 李阿姨 · 2 · 幸福里驿站"), "{}", page.body);
+    let anon = Browser::new(&t).get(&batch_page).await.expect(200);
+    assert!(anon.has("1. 某位邻居 · 2"), "{}", anon.body);
+
+    // The cut-off; the pick list, its CSV, the consignment delivered.
+    t.clock.advance_ms(2 * HOUR_MS + 1000);
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+    let console_batch = format!("/console/{mid}/batches/{bid}");
+    let page = ob.get(&console_batch).await.expect(200);
+    assert!(page.has("已截单"), "{}", page.body);
+    assert!(
+        page.compact().contains("<td class=\"qty\">2</td>"),
+        "{}",
+        page.body
+    );
+    assert!(page.has("1. 李阿姨"));
+    let csv = ob
+        .get(&format!("{console_batch}/pick-lists.csv"))
+        .await
+        .expect(200);
+    assert!(csv.body.starts_with('\u{feff}'), "BOM");
+    assert!(
+        csv.body
+            .contains("张团长,幸福里驿站,幸福里 3 栋楼下,1,李阿姨"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains(",2,38.00,76.00,"), "{}", csv.body);
+    let p = ob
+        .submit(
+            &console_batch,
+            &format!("{console_batch}/leaders/{lid}/delivered"),
+            &[],
+        )
+        .await
+        .expect(303);
+    assert_eq!(p.location(), format!("{console_batch}?done=delivered"));
+    let page = ob.get(&p.location()).await.expect(200);
+    assert!(page.has("送达时间"), "{}", page.body);
+    let o = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(o["status"], "ready_for_pickup");
+
+    // The console's leaders page carries each leader's figures.
+    let page = ob.get(&format!("/console/{mid}/leaders")).await.expect(200);
+    assert!(
+        page.has("id=\"leader-figures\"") && page.has("¥76.00"),
+        "{}",
+        page.body
+    );
+
+    // The 团长's page links to the desk that redeems codes at their point.
+    let mut lb = Browser::login_user(&t, &lead).await;
+    let page = lb.get("/me/leader").await.expect(200);
+    let me = t
+        .get("/api/v1/me/leaderships", Some(&lead.token))
+        .await
+        .expect(200);
+    let store = me[0]["store_id"]
+        .as_str()
+        .expect("the point's store")
+        .to_owned();
+    assert!(
+        page.has(&format!("href=\"/clerk/{store}\"")),
+        "{}",
+        page.body
+    );
+    lb.get(&format!("/clerk/{store}")).await.expect(200);
+    // Not staff: no console.
+    mb.get(&format!("/console/{mid}/leaders")).await.expect(403);
+    crate::worlds::audit_clean(&t).await;
+}
