@@ -97,6 +97,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::orders::router())
         .merge(routes::aftersales::router())
         .merge(routes::payments::router())
+        .merge(routes::rails::router())
         .merge(routes::relationships::router())
         .merge(routes::communities::router())
         .merge(routes::posts::router())

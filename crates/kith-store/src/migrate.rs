@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_wechat"),
     migration!(11, "0011_sms"),
     migration!(12, "0012_notify"),
+    migration!(13, "0013_rails"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
