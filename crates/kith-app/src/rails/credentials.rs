@@ -67,7 +67,10 @@ impl WechatPayKeys {
     /// The platform certificate's key named by a `Wechatpay-Serial` header.
     pub fn platform_key(&self, serial: &str) -> Option<&RsaPublicKey> {
         let serial = serial.trim().to_ascii_uppercase();
-        self.platform.iter().find(|(s, _)| *s == serial).map(|(_, k)| k)
+        self.platform
+            .iter()
+            .find(|(s, _)| *s == serial)
+            .map(|(_, k)| k)
     }
 }
 
@@ -113,7 +116,10 @@ fn parse_certificates(pem: &str) -> Result<Vec<(String, RsaPublicKey)>, String> 
             .map_err(|e| format!("a certificate does not parse: {e}"))?;
         let tbs = &cert.tbs_certificate;
         let serial_bytes = tbs.serial_number.as_bytes();
-        let first = serial_bytes.iter().position(|b| *b != 0).unwrap_or(serial_bytes.len());
+        let first = serial_bytes
+            .iter()
+            .position(|b| *b != 0)
+            .unwrap_or(serial_bytes.len());
         let serial = hex::encode_upper(&serial_bytes[first..]);
         let spki = tbs
             .subject_public_key_info
@@ -135,30 +141,50 @@ impl WechatPayInput {
     pub fn parse(&self) -> AppResult<WechatPayKeys> {
         let mch_id = self.mch_id.trim();
         if mch_id.is_empty() || mch_id.len() > 32 || !mch_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(AppError::invalid("mch_id", "must be the 商户号: 1–32 digits"));
+            return Err(AppError::invalid(
+                "mch_id",
+                "must be the 商户号: 1–32 digits",
+            ));
         }
         let app_id = self.app_id.trim();
-        if app_id.is_empty() || app_id.len() > 32 || !app_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(AppError::invalid("app_id", "must be 1–32 letters and digits (wx…)"));
+        if app_id.is_empty()
+            || app_id.len() > 32
+            || !app_id.bytes().all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(AppError::invalid(
+                "app_id",
+                "must be 1–32 letters and digits (wx…)",
+            ));
         }
         if self.api_v3_key.len() != 32 || !self.api_v3_key.is_ascii() {
             return Err(AppError::invalid(
                 "api_v3_key",
-                format!("must be exactly 32 characters, got {}", self.api_v3_key.chars().count()),
+                format!(
+                    "must be exactly 32 characters, got {}",
+                    self.api_v3_key.chars().count()
+                ),
             ));
         }
         let serial = self.merchant_serial.trim();
-        if serial.is_empty() || serial.len() > 64 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(AppError::invalid("merchant_serial", "must be the certificate serial number in hex"));
+        if serial.is_empty() || serial.len() > 64 || !serial.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(AppError::invalid(
+                "merchant_serial",
+                "must be the certificate serial number in hex",
+            ));
         }
-        let private_key = RsaPrivateKey::from_pkcs8_pem(self.private_key_pem.trim()).map_err(|_| {
-            AppError::invalid(
-                "private_key_pem",
-                "is not an RSA private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
-            )
-        })?;
+        let private_key =
+            RsaPrivateKey::from_pkcs8_pem(self.private_key_pem.trim()).map_err(|_| {
+                AppError::invalid(
+                    "private_key_pem",
+                    "is not an RSA private key in PKCS#8 PEM (-----BEGIN PRIVATE KEY-----)",
+                )
+            })?;
         if private_key.size() < 256 {
-            return Err(AppError::invalid("private_key_pem", "must be an RSA key of at least 2048 bits"));
+            return Err(AppError::invalid(
+                "private_key_pem",
+                "must be an RSA key of at least 2048 bits",
+            ));
         }
         let platform = parse_certificates(&self.platform_certificates_pem)
             .map_err(|e| AppError::invalid("platform_certificates_pem", e))?;
@@ -209,7 +235,10 @@ pub(crate) fn load_wechatpay(
         return Ok(None);
     };
     let key = key.ok_or_else(|| {
-        AppError::Unavailable("WeChat Pay credentials are stored but this server has no secret key (KITH_SECRET_KEY)".into())
+        AppError::Unavailable(
+            "WeChat Pay credentials are stored but this server has no secret key (KITH_SECRET_KEY)"
+                .into(),
+        )
     })?;
     let plain = key.open(&row, &aad(owner, "wechat"))?;
     let input: WechatPayInput =
@@ -231,7 +260,10 @@ impl App {
     }
 
     fn notify_url(&self, owner: &str) -> String {
-        format!("{}/api/v1/payments/wechat/notify/{owner}", self.config.public_url)
+        format!(
+            "{}/api/v1/payments/wechat/notify/{owner}",
+            self.config.public_url
+        )
     }
 
     /// Enters or replaces an owner's WeChat Pay credentials: the merchant's owner for a
@@ -269,7 +301,16 @@ impl App {
         self.db
             .write(move |c| {
                 App::rail_owner_check(c, &who, &o)?;
-                store::upsert(c, &o, "wechat", &sealed, &fingerprints, &mch, &who.account_id, now)
+                store::upsert(
+                    c,
+                    &o,
+                    "wechat",
+                    &sealed,
+                    &fingerprints,
+                    &mch,
+                    &who.account_id,
+                    now,
+                )
             })
             .await?;
         tracing::info!(owner = %owner, mch_id = %view.mch_id, "WeChat Pay credentials set");
@@ -294,7 +335,8 @@ impl App {
             .db
             .read(move |c| {
                 App::rail_owner_check(c, &who, &o)?;
-                store::fingerprints(c, &o, "wechat")?.ok_or(AppError::NotFound("payment credentials"))
+                store::fingerprints(c, &o, "wechat")?
+                    .ok_or(AppError::NotFound("payment credentials"))
             })
             .await?;
         let mut view: RailCredentials =

@@ -24,8 +24,9 @@ impl SecretKey {
         let bytes = if s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
             hex::decode(s).map_err(|e| e.to_string())?
         } else {
-            B64.decode(s)
-                .map_err(|_| "the secret key must be 64 hex digits or base64 of 32 bytes".to_owned())?
+            B64.decode(s).map_err(|_| {
+                "the secret key must be 64 hex digits or base64 of 32 bytes".to_owned()
+            })?
         };
         let arr: [u8; 32] = bytes
             .try_into()
@@ -62,11 +63,19 @@ impl SecretKey {
             .decode(sealed)
             .map_err(|_| AppError::Internal("sealed credentials are not base64".into()))?;
         if raw.len() < 12 + 16 {
-            return Err(AppError::Internal("sealed credentials are truncated".into()));
+            return Err(AppError::Internal(
+                "sealed credentials are truncated".into(),
+            ));
         }
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0));
         cipher
-            .decrypt(Nonce::from_slice(&raw[..12]), Payload { msg: &raw[12..], aad })
+            .decrypt(
+                Nonce::from_slice(&raw[..12]),
+                Payload {
+                    msg: &raw[12..],
+                    aad,
+                },
+            )
             .map_err(|_| {
                 AppError::Internal(
                     "stored credentials do not open with this server's secret key".into(),

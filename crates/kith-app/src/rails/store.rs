@@ -57,7 +57,11 @@ pub(crate) struct RailPayment {
     pub(crate) status: String,
 }
 
-pub(crate) fn payment(c: &mut dyn Conn, id: &str, provider: &str) -> AppResult<Option<RailPayment>> {
+pub(crate) fn payment(
+    c: &mut dyn Conn,
+    id: &str,
+    provider: &str,
+) -> AppResult<Option<RailPayment>> {
     let r = c.query_opt(
         "SELECT rail_owner, status FROM payments WHERE id = $1 AND provider = $2",
         args![id, provider],
@@ -72,7 +76,10 @@ pub(crate) fn payment(c: &mut dyn Conn, id: &str, provider: &str) -> AppResult<O
 }
 
 pub(crate) fn set_pay_link(c: &mut dyn Conn, id: &str, link: &str) -> AppResult<()> {
-    c.execute("UPDATE payments SET pay_link = $1 WHERE id = $2", args![link, id])?;
+    c.execute(
+        "UPDATE payments SET pay_link = $1 WHERE id = $2",
+        args![link, id],
+    )?;
     Ok(())
 }
 

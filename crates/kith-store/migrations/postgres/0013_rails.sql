@@ -12,7 +12,7 @@ CREATE TABLE rail_credentials (
     fingerprints TEXT NOT NULL,
     -- The merchant id / app id in the clear, so a notification can be matched without opening the seal.
     account_ref  TEXT NOT NULL,
-    updated_by   TEXT NOT NULL REFERENCES accounts (id),
+    updated_by   uuid NOT NULL REFERENCES accounts (id),
     updated_at   timestamptz NOT NULL,
     PRIMARY KEY (owner, provider)
 );

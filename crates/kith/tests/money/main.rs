@@ -15,4 +15,5 @@ mod worlds;
 mod commissions;
 mod insight;
 mod sharing;
+mod wechatpay;
 mod withdrawals;

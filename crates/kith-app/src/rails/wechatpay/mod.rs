@@ -131,13 +131,15 @@ impl App {
             .text()
             .await
             .map_err(|e| AppError::Unavailable(format!("WeChat Pay's answer was cut: {e}")))?;
-        self.wechat_verify(keys, &signed, &text)
-            .map_err(|r| AppError::Unavailable(format!("WeChat Pay's answer is not trusted: {}", r.message)))?;
+        self.wechat_verify(keys, &signed, &text).map_err(|r| {
+            AppError::Unavailable(format!("WeChat Pay's answer is not trusted: {}", r.message))
+        })?;
         let json = if text.is_empty() {
             serde_json::Value::Null
         } else {
-            serde_json::from_str(&text)
-                .map_err(|e| AppError::Unavailable(format!("WeChat Pay's answer is not JSON: {e}")))?
+            serde_json::from_str(&text).map_err(|e| {
+                AppError::Unavailable(format!("WeChat Pay's answer is not JSON: {e}"))
+            })?
         };
         Ok((status, json))
     }
@@ -149,10 +151,17 @@ impl App {
         h: &SignedHeaders,
         body: &str,
     ) -> Result<(), NotifyRefusal> {
-        let key = keys
-            .platform_key(&h.serial)
-            .ok_or_else(|| refuse(401, format!("unknown platform certificate serial {:?}", h.serial)))?;
-        if !protocol::verify(key, &protocol::response_message(&h.timestamp, &h.nonce, body), &h.signature) {
+        let key = keys.platform_key(&h.serial).ok_or_else(|| {
+            refuse(
+                401,
+                format!("unknown platform certificate serial {:?}", h.serial),
+            )
+        })?;
+        if !protocol::verify(
+            key,
+            &protocol::response_message(&h.timestamp, &h.nonce, body),
+            &h.signature,
+        ) {
             return Err(refuse(401, "signature does not verify"));
         }
         let ts: i64 = h
@@ -160,7 +169,10 @@ impl App {
             .parse()
             .map_err(|_| refuse(401, "Wechatpay-Timestamp is not a number"))?;
         if (self.now_ms() / 1000 - ts).abs() > self.config.callback_tolerance_secs {
-            return Err(refuse(401, "Wechatpay-Timestamp is outside the tolerance window"));
+            return Err(refuse(
+                401,
+                "Wechatpay-Timestamp is outside the tolerance window",
+            ));
         }
         Ok(())
     }
@@ -222,8 +234,17 @@ impl App {
             })
             .await?;
         if link.is_none() {
-            self.wechat_create(&keys, &merchant, &pid, amount, "kith 订单", mode, client_ip, openid.as_deref())
-                .await?;
+            self.wechat_create(
+                &keys,
+                &merchant,
+                &pid,
+                amount,
+                "kith 订单",
+                mode,
+                client_ip,
+                openid.as_deref(),
+            )
+            .await?;
         }
         self.get_payment(who, &pid).await
     }
@@ -237,7 +258,10 @@ impl App {
         client_ip: &str,
     ) -> AppResult<Payment> {
         if !(1..=crate::commerce::payments::MAX_TOPUP_FEN).contains(&amount_fen) {
-            return Err(AppError::invalid("amount_fen", format!("must be 1–{} fen", crate::commerce::payments::MAX_TOPUP_FEN)));
+            return Err(AppError::invalid(
+                "amount_fen",
+                format!("must be 1–{} fen", crate::commerce::payments::MAX_TOPUP_FEN),
+            ));
         }
         let now = self.now_ms();
         let key = self.config.secret_key.clone();
@@ -265,8 +289,17 @@ impl App {
                 Ok::<_, AppError>((id, keys, openid))
             })
             .await?;
-        self.wechat_create(&keys, super::PLATFORM, &pid, amount_fen, "kith 钱包充值", mode, client_ip, openid.as_deref())
-            .await?;
+        self.wechat_create(
+            &keys,
+            super::PLATFORM,
+            &pid,
+            amount_fen,
+            "kith 钱包充值",
+            mode,
+            client_ip,
+            openid.as_deref(),
+        )
+        .await?;
         self.get_payment(who, &pid).await
     }
 
@@ -302,7 +335,9 @@ impl App {
                 body["payer"] = serde_json::json!({ "openid": openid.unwrap_or_default() });
             }
         }
-        let (status, answer) = self.wechat_call(keys, "POST", mode.path(), Some(&body)).await?;
+        let (status, answer) = self
+            .wechat_call(keys, "POST", mode.path(), Some(&body))
+            .await?;
         if status != 200 {
             return Err(AppError::Unavailable(format!(
                 "WeChat Pay refused the order ({status}): {}",
@@ -347,8 +382,8 @@ impl App {
             .ok_or_else(|| refuse(404, "no WeChat Pay credentials for this notify URL"))?;
         let text = std::str::from_utf8(body).map_err(|_| refuse(400, "the body is not UTF-8"))?;
         self.wechat_verify(&keys, headers, text)?;
-        let n: Notification =
-            serde_json::from_str(text).map_err(|e| refuse(400, format!("the body does not parse: {e}")))?;
+        let n: Notification = serde_json::from_str(text)
+            .map_err(|e| refuse(400, format!("the body does not parse: {e}")))?;
         if n.resource.algorithm != "AEAD_AES_256_GCM" {
             return Err(refuse(400, "unknown resource algorithm"));
         }
@@ -365,7 +400,9 @@ impl App {
                     .map_err(|e| refuse(400, format!("the transaction does not parse: {e}")))?;
                 self.wechat_apply_transaction(&keys, &owner, &t).await
             }
-            t if t.starts_with("REFUND.") => Err(refuse(400, "refunds through WeChat Pay are not taken yet")),
+            t if t.starts_with("REFUND.") => {
+                Err(refuse(400, "refunds through WeChat Pay are not taken yet"))
+            }
             other => Err(refuse(400, format!("unknown event type {other}"))),
         }
     }
@@ -406,7 +443,9 @@ impl App {
                     .ok_or_else(|| refuse(400, "a successful transaction has no transaction_id"))?;
                 ("succeeded", txn)
             }
-            "CLOSED" | "PAYERROR" | "REVOKED" => ("failed", format!("{}:{}", t.out_trade_no, t.trade_state)),
+            "CLOSED" | "PAYERROR" | "REVOKED" => {
+                ("failed", format!("{}:{}", t.out_trade_no, t.trade_state))
+            }
             _ => return Ok(CallbackOutcome::Ignored),
         };
         let amount = t.amount.as_ref();
@@ -418,7 +457,11 @@ impl App {
             event_id: txn.clone(),
             payment_id: pid.clone(),
             status: status.to_owned(),
-            amount_fen: if payer_total > total || payer_total < 0 { -1 } else { total },
+            amount_fen: if payer_total > total || payer_total < 0 {
+                -1
+            } else {
+                total
+            },
         };
         let now = self.now_ms();
         let lc = self.lifecycle.clone();
@@ -426,7 +469,8 @@ impl App {
         let out = self
             .db
             .write(move |c| {
-                let out = crate::commerce::payments::apply_callback(c, &lc, now, "wechat", &cb, &pid)?;
+                let out =
+                    crate::commerce::payments::apply_callback(c, &lc, now, "wechat", &cb, &pid)?;
                 if let (Ok(_), Some(txn)) = (&out, &txn_store) {
                     store::set_provider_txn(c, &pid, txn)?;
                 }
@@ -467,10 +511,13 @@ impl App {
             return Ok(CallbackOutcome::Ignored);
         }
         if status != 200 {
-            return Err(AppError::Unavailable(format!("WeChat Pay's order query answered {status}")));
+            return Err(AppError::Unavailable(format!(
+                "WeChat Pay's order query answered {status}"
+            )));
         }
-        let t: Transaction = serde_json::from_value(answer)
-            .map_err(|e| AppError::Unavailable(format!("WeChat Pay's transaction does not parse: {e}")))?;
+        let t: Transaction = serde_json::from_value(answer).map_err(|e| {
+            AppError::Unavailable(format!("WeChat Pay's transaction does not parse: {e}"))
+        })?;
         self.wechat_apply_transaction(&keys, &owner, &t)
             .await
             .map_err(|r| AppError::Unavailable(r.message))

@@ -15,7 +15,13 @@ pub const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 
 /// The message a request signature covers: `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n`, where
 /// URL is the absolute path with its query string and BODY is empty for a GET.
-pub fn request_message(method: &str, path_and_query: &str, timestamp: i64, nonce: &str, body: &str) -> String {
+pub fn request_message(
+    method: &str,
+    path_and_query: &str,
+    timestamp: i64,
+    nonce: &str,
+    body: &str,
+) -> String {
     format!("{method}\n{path_and_query}\n{timestamp}\n{nonce}\n{body}\n")
 }
 
@@ -55,7 +61,10 @@ pub fn authorization(
     nonce: &str,
     body: &str,
 ) -> String {
-    let signature = sign(key, &request_message(method, path_and_query, timestamp, nonce, body));
+    let signature = sign(
+        key,
+        &request_message(method, path_and_query, timestamp, nonce, body),
+    );
     format!(
         "{SCHEME} mchid=\"{mch_id}\",nonce_str=\"{nonce}\",signature=\"{signature}\",timestamp=\"{timestamp}\",serial_no=\"{serial_no}\""
     )
@@ -87,7 +96,9 @@ pub fn decrypt_resource(
     if nonce.len() != 12 {
         return Err("the nonce is not 12 bytes");
     }
-    let raw = B64.decode(ciphertext_b64).map_err(|_| "the ciphertext is not base64")?;
+    let raw = B64
+        .decode(ciphertext_b64)
+        .map_err(|_| "the ciphertext is not base64")?;
     Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(api_v3_key))
         .decrypt(
             Nonce::from_slice(nonce.as_bytes()),
@@ -100,7 +111,12 @@ pub fn decrypt_resource(
 }
 
 /// The inverse of [`decrypt_resource`] (the tests' local server encrypts with it).
-pub fn encrypt_resource(api_v3_key: &[u8], nonce: &str, associated_data: &str, plain: &[u8]) -> String {
+pub fn encrypt_resource(
+    api_v3_key: &[u8],
+    nonce: &str,
+    associated_data: &str,
+    plain: &[u8],
+) -> String {
     let c = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(api_v3_key))
         .encrypt(
             Nonce::from_slice(nonce.as_bytes()),
@@ -191,8 +207,17 @@ mod tests {
     #[test]
     fn the_request_message_is_five_lines_each_ending_in_newline() {
         // The documented example (签名生成): GET of the certificates list.
-        let m = request_message("GET", "/v3/certificates", 1554208460, "593BEC0C930BF1AFEB40B4A08C8FB242", "");
-        assert_eq!(m, "GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n");
+        let m = request_message(
+            "GET",
+            "/v3/certificates",
+            1554208460,
+            "593BEC0C930BF1AFEB40B4A08C8FB242",
+            "",
+        );
+        assert_eq!(
+            m,
+            "GET\n/v3/certificates\n1554208460\n593BEC0C930BF1AFEB40B4A08C8FB242\n\n"
+        );
         let m = request_message("POST", "/v3/pay/transactions/native", 1, "n", "{\"a\":1}");
         assert_eq!(m, "POST\n/v3/pay/transactions/native\n1\nn\n{\"a\":1}\n");
         assert_eq!(response_message("1", "n", "{}"), "1\nn\n{}\n");
@@ -202,7 +227,16 @@ mod tests {
     fn a_signed_request_verifies_and_its_header_parses_back() {
         let mut rng = rand08();
         let key = RsaPrivateKey::new(&mut rng, 2048).unwrap();
-        let h = authorization("1900000001", "ABC123", &key, "POST", "/v3/x", 42, "nonce1", "{}");
+        let h = authorization(
+            "1900000001",
+            "ABC123",
+            &key,
+            "POST",
+            "/v3/x",
+            42,
+            "nonce1",
+            "{}",
+        );
         let f = parse_authorization(&h).unwrap();
         assert_eq!(f["mchid"], "1900000001");
         assert_eq!(f["serial_no"], "ABC123");
@@ -210,7 +244,11 @@ mod tests {
         assert_eq!(f["nonce_str"], "nonce1");
         let msg = request_message("POST", "/v3/x", 42, "nonce1", "{}");
         assert!(verify(&key.to_public_key(), &msg, &f["signature"]));
-        assert!(!verify(&key.to_public_key(), &msg.replace("42", "43"), &f["signature"]));
+        assert!(!verify(
+            &key.to_public_key(),
+            &msg.replace("42", "43"),
+            &f["signature"]
+        ));
         assert!(!verify(&key.to_public_key(), &msg, "not base64!"));
     }
 
@@ -218,9 +256,20 @@ mod tests {
     fn resources_decrypt_only_untampered_with_their_key_and_associated_data() {
         let key = b"0123456789abcdef0123456789abcdef";
         let c = encrypt_resource(key, "0123456789ab", "transaction", b"{\"x\":1}");
-        assert_eq!(decrypt_resource(key, "0123456789ab", "transaction", &c).unwrap(), b"{\"x\":1}");
+        assert_eq!(
+            decrypt_resource(key, "0123456789ab", "transaction", &c).unwrap(),
+            b"{\"x\":1}"
+        );
         assert!(decrypt_resource(key, "0123456789ab", "other", &c).is_err());
-        assert!(decrypt_resource(b"fedcba9876543210fedcba9876543210", "0123456789ab", "transaction", &c).is_err());
+        assert!(
+            decrypt_resource(
+                b"fedcba9876543210fedcba9876543210",
+                "0123456789ab",
+                "transaction",
+                &c
+            )
+            .is_err()
+        );
         let mut raw = B64.decode(&c).unwrap();
         raw[0] ^= 1;
         assert!(decrypt_resource(key, "0123456789ab", "transaction", &B64.encode(raw)).is_err());
