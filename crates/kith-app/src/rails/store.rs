@@ -55,6 +55,7 @@ pub(crate) fn upsert(
 pub(crate) struct RailPayment {
     pub(crate) owner: Option<String>,
     pub(crate) status: String,
+    pub(crate) created_at: i64,
 }
 
 pub(crate) fn payment(
@@ -63,13 +64,14 @@ pub(crate) fn payment(
     provider: &str,
 ) -> AppResult<Option<RailPayment>> {
     let r = c.query_opt(
-        "SELECT rail_owner, status FROM payments WHERE id = $1 AND provider = $2",
+        "SELECT rail_owner, status, created_at FROM payments WHERE id = $1 AND provider = $2",
         args![id, provider],
     )?;
     Ok(match r {
         Some(r) => Some(RailPayment {
             owner: r.opt_text(0)?,
             status: r.text(1)?,
+            created_at: r.int(2)?,
         }),
         None => None,
     })
@@ -87,6 +89,41 @@ pub(crate) fn set_provider_txn(c: &mut dyn Conn, id: &str, txn: &str) -> AppResu
     c.execute(
         "UPDATE payments SET provider_txn = $1 WHERE id = $2 AND provider_txn IS NULL",
         args![txn, id],
+    )?;
+    Ok(())
+}
+
+/// The order's pending WeChat Pay payment through `owner`'s rail: (id, pay link).
+pub(crate) fn pending_order_payment(
+    c: &mut dyn Conn,
+    order_id: &str,
+    owner: &str,
+) -> AppResult<Option<(String, Option<String>)>> {
+    let r = c.query_opt(
+        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = 'wechat' AND status = 'pending' AND rail_owner = $2",
+        args![order_id, owner],
+    )?;
+    Ok(match r {
+        Some(r) => Some((r.text(0)?, r.opt_text(1)?)),
+        None => None,
+    })
+}
+
+/// A new pending WeChat Pay payment: an order's (`order_id`) or a top-up (`None`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_pending(
+    c: &mut dyn Conn,
+    id: &str,
+    order_id: Option<&str>,
+    account_id: &str,
+    amount_fen: i64,
+    owner: &str,
+    now: i64,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner)
+         VALUES ($1, $2, $3, $4, 'wechat', $5, 'pending', $6, $7)",
+        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner],
     )?;
     Ok(())
 }

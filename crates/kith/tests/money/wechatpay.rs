@@ -460,7 +460,8 @@ macro_rules! wx_stories {
 wx_stories!(
     wechat_credentials_are_checked_sealed_and_owner_only,
     wechat_pay_order_through_notification_refusing_forgeries,
-    wechat_order_query_applies_a_payment_without_notification
+    wechat_order_query_applies_a_payment_without_notification,
+    wechat_topup_goes_through_the_platform_account
 );
 
 async fn wechat_credentials_are_checked_sealed_and_owner_only(t: TestApp, _wx: Shared) {
@@ -916,4 +917,77 @@ async fn wechat_order_query_applies_a_payment_without_notification(t: TestApp, w
     assert_eq!(r.0, 204, "{}", r.1);
     assert_eq!(before["entries"], audit_clean(&t).await["entries"]);
     assert!(wx.lock().unwrap().refused.is_empty());
+}
+
+async fn wechat_topup_goes_through_the_platform_account(t: TestApp, wx: Shared) {
+    let member = t.register_member("充值的人").await;
+    let topup = |provider: &'static str| {
+        t.post(
+            "/api/v1/me/wallet/topups",
+            Some(&member.token),
+            json!({ "amount_fen": 5_000, "provider": provider }),
+        )
+    };
+    // The platform has no WeChat Pay account yet.
+    topup("wechat").await.problem(422, Some("provider"));
+    let admin = t.admin().await;
+    t.put(
+        "/api/v1/admin/payment-credentials/wechat",
+        Some(&admin.token),
+        credentials(MCH_B),
+    )
+    .await
+    .expect(200);
+    let p = topup("wechat").await.expect(201);
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let no = pid.replace('-', "");
+    assert_eq!(p["purpose"], "topup");
+    assert_eq!(wx.lock().unwrap().orders[&no]["mchid"], MCH_B);
+    let wallet = |t: &'_ TestApp| {
+        let token = member.token.clone();
+        let base = format!("{}/api/v1/me/wallet", t.base);
+        let client = t.client.clone();
+        async move {
+            let r = client.get(base).bearer_auth(token).send().await.unwrap();
+            TestApp::read(r).await
+        }
+    };
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 0);
+    // A merchant's notify URL does not take the platform's payment.
+    let shop = t.simple_shop("商户", 100, 1).await;
+    t.put(
+        &format!(
+            "/api/v1/merchants/{}/payment-credentials/wechat",
+            shop.merchant
+        ),
+        Some(&shop.owner.token),
+        credentials(MCH_B),
+    )
+    .await
+    .expect(200);
+    let tx = transaction(MCH_B, &no, "4200000777", 5_000, 5_000);
+    let r = notify(
+        &t,
+        &shop.merchant,
+        "TRANSACTION.SUCCESS",
+        tx.clone(),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(r.0, 404, "{}", r.1);
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 0);
+    let r = notify(
+        &t,
+        "platform",
+        "TRANSACTION.SUCCESS",
+        tx.clone(),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 5_000);
+    let r = notify(&t, "platform", "TRANSACTION.SUCCESS", tx, Notify::good()).await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 5_000);
+    audit_clean(&t).await;
 }

@@ -11,6 +11,8 @@
 
 pub mod protocol;
 
+use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
+
 use serde::{Deserialize, Serialize};
 
 use super::credentials::{WechatPayKeys, load_wechatpay};
@@ -19,7 +21,6 @@ use crate::commerce::payments::{CallbackBody, CallbackOutcome, Payment};
 use crate::platform::ids::new_id;
 use crate::{App, AppError, AppResult, Principal};
 use kith_domain::order::OrderStatus;
-use kith_store::args;
 use protocol::{Notification, Transaction};
 
 /// How the payer pays: a QR code (Native), a mobile browser (H5), or inside WeChat (JSAPI,
@@ -201,7 +202,9 @@ impl App {
                     return Err(AppError::state("the order is not awaiting payment"));
                 }
                 if o.total_fen <= 0 {
-                    return Err(AppError::state("a free order is paid with the wallet provider"));
+                    return Err(AppError::state(
+                        "a free order is paid with the wallet provider",
+                    ));
                 }
                 let keys = load_wechatpay(c, key.as_ref(), &o.merchant_id)?.ok_or_else(|| {
                     AppError::invalid("provider", "this shop does not take WeChat Pay")
@@ -209,23 +212,36 @@ impl App {
                 let openid = if mode == WechatMode::Jsapi {
                     Some(
                         crate::platform::identities::wechat_openid(c, &w.account_id, &keys.app_id)?
-                            .ok_or_else(|| AppError::invalid("mode", "JSAPI needs a WeChat sign-in through the shop's app id"))?,
+                            .ok_or_else(|| {
+                                AppError::invalid(
+                                    "mode",
+                                    "JSAPI needs a WeChat sign-in through the shop's app id",
+                                )
+                            })?,
                     )
                 } else {
                     None
                 };
-                let existing = c.query_opt(
-                    "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = 'wechat' AND status = 'pending' AND rail_owner = $2",
-                    args![&oid, &o.merchant_id],
-                )?;
-                let (id, link) = match existing {
-                    Some(r) => (r.text(0)?, r.opt_text(1)?),
+                let (id, link) = match store::pending_order_payment(c, &oid, &o.merchant_id)? {
+                    Some(found) => found,
                     None => {
                         let id = new_id();
-                        c.execute(
-                            "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner)
-                             VALUES ($1, 'order', $2, $3, 'wechat', $4, 'pending', $5, $6)",
-                            args![&id, &oid, &o.buyer_id, o.total_fen, now, &o.merchant_id],
+                        store::insert_pending(
+                            c,
+                            &id,
+                            Some(&oid),
+                            &o.buyer_id,
+                            o.total_fen,
+                            &o.merchant_id,
+                            now,
+                        )?;
+                        enqueue(
+                            c,
+                            now,
+                            &QueryWechatPayment {
+                                payment_id: id.clone(),
+                            },
+                            now + QUERY_EVERY_MS,
                         )?;
                         (id, None)
                     }
@@ -275,16 +291,33 @@ impl App {
                 let openid = if mode == WechatMode::Jsapi {
                     Some(
                         crate::platform::identities::wechat_openid(c, &w.account_id, &keys.app_id)?
-                            .ok_or_else(|| AppError::invalid("mode", "JSAPI needs a WeChat sign-in through the platform's app id"))?,
+                            .ok_or_else(|| {
+                                AppError::invalid(
+                                    "mode",
+                                    "JSAPI needs a WeChat sign-in through the platform's app id",
+                                )
+                            })?,
                     )
                 } else {
                     None
                 };
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO payments (id, purpose, account_id, provider, amount_fen, status, created_at, rail_owner)
-                     VALUES ($1, 'topup', $2, 'wechat', $3, 'pending', $4, $5)",
-                    args![&id, &w.account_id, amount_fen, now, super::PLATFORM],
+                store::insert_pending(
+                    c,
+                    &id,
+                    None,
+                    &w.account_id,
+                    amount_fen,
+                    super::PLATFORM,
+                    now,
+                )?;
+                enqueue(
+                    c,
+                    now,
+                    &QueryWechatPayment {
+                        payment_id: id.clone(),
+                    },
+                    now + QUERY_EVERY_MS,
                 )?;
                 Ok::<_, AppError>((id, keys, openid))
             })
@@ -522,4 +555,46 @@ impl App {
             .await
             .map_err(|r| AppError::Unavailable(r.message))
     }
+}
+
+/// How often a pending WeChat Pay payment is asked about when no notification came, and
+/// for how long (WeChat Pay closes an unpaid order after two hours by default).
+const QUERY_EVERY_MS: i64 = 60_000;
+const QUERY_FOR_MS: i64 = 2 * 3600 * 1000;
+
+/// Asks WeChat Pay about a payment still pending a minute after it was made, every minute
+/// until it is settled or two hours have passed (the notification may never come).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct QueryWechatPayment {
+    pub payment_id: String,
+}
+
+impl Job for QueryWechatPayment {
+    const KIND: &'static str = "rails.wechatpay.query";
+    const MAX_ATTEMPTS: i64 = 8;
+    const LANE: Lane = Lane::Delivery;
+
+    async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+        let outcome = app.wechat_query_payment(&self.payment_id).await?;
+        let pid = self.payment_id.clone();
+        let p = app
+            .db
+            .read(move |c| store::payment(c, &pid, "wechat"))
+            .await?
+            .ok_or(AppError::NotFound("payment"))?;
+        let now = app.now_ms();
+        if outcome == CallbackOutcome::Ignored
+            && p.status == "pending"
+            && now - p.created_at < QUERY_FOR_MS
+        {
+            return Err(JobError::Later {
+                run_at_ms: now + QUERY_EVERY_MS,
+            });
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<QueryWechatPayment>();
 }
