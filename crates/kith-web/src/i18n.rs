@@ -803,6 +803,7 @@ pub mod flash;
 pub mod group_buy;
 pub mod notify;
 pub mod public;
+pub mod rails;
 pub mod social;
 pub mod wechat;
 

@@ -394,6 +394,10 @@ pub struct OrderPage {
     pub c: Ctx,
     pub o: Order,
     pub events: Vec<OrderEvent>,
+    /// The shop takes WeChat Pay (its pay step offers 微信支付).
+    pub wechat: bool,
+    /// WeChat Pay's code_url of the payment just started, to scan or open.
+    pub wechat_link: Option<String>,
 }
 
 #[derive(Template)]
