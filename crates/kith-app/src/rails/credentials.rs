@@ -112,7 +112,7 @@ fn parse_certificates(pem: &str) -> Result<Vec<(String, RsaPublicKey)>, String> 
             .ok_or("a certificate has no END line")?
             + start
             + END.len();
-        let cert = Certificate::from_pem(rest[start..end].as_bytes())
+        let cert = Certificate::from_pem(&rest.as_bytes()[start..end])
             .map_err(|e| format!("a certificate does not parse: {e}"))?;
         let tbs = &cert.tbs_certificate;
         let serial_bytes = tbs.serial_number.as_bytes();

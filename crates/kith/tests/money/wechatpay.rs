@@ -127,6 +127,7 @@ fn signed(status: StatusCode, body: String) -> Response {
 }
 
 /// Checks a kith request strictly; the refusal it gets otherwise.
+#[allow(clippy::result_large_err)]
 fn check_request(
     wx: &Shared,
     method: &str,
