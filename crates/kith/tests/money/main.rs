@@ -9,6 +9,9 @@
 #[allow(dead_code)]
 #[path = "../support/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../support/web.rs"]
+mod web;
 #[path = "../support/worlds.rs"]
 mod worlds;
 

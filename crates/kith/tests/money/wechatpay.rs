@@ -462,7 +462,8 @@ wx_stories!(
     wechat_credentials_are_checked_sealed_and_owner_only,
     wechat_pay_order_through_notification_refusing_forgeries,
     wechat_order_query_applies_a_payment_without_notification,
-    wechat_topup_goes_through_the_platform_account
+    wechat_topup_goes_through_the_platform_account,
+    wechat_settings_page_and_the_pay_step
 );
 
 async fn wechat_credentials_are_checked_sealed_and_owner_only(t: TestApp, _wx: Shared) {
@@ -991,4 +992,100 @@ async fn wechat_topup_goes_through_the_platform_account(t: TestApp, wx: Shared) 
     assert_eq!(r.0, 204, "{}", r.1);
     assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 5_000);
     audit_clean(&t).await;
+}
+
+async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
+    let s = t.simple_shop("页面小铺", 1_230, 5).await;
+    let mut owner = crate::web::Browser::login(&t, &s.owner.login).await;
+    let page = format!("/console/{}/payments", s.merchant);
+    let action = format!("{page}/wechat");
+    let p = owner.get(&page).await.expect(200);
+    assert!(
+        p.has("支付设置") && p.has("id=\"wechat-none\""),
+        "{}",
+        p.body
+    );
+    let k = keys();
+    let form = |api_v3_key: &'static str| {
+        vec![
+            ("mch_id", MCH_A.to_owned()),
+            ("app_id", APP_ID.to_owned()),
+            ("api_v3_key", api_v3_key.to_owned()),
+            ("merchant_serial", "ABCDEF0123456789".to_owned()),
+            ("private_key_pem", k.merchant_pem.clone()),
+            ("platform_certificates_pem", k.platform_cert_pem.clone()),
+        ]
+    };
+    let as_refs = |f: &Vec<(&'static str, String)>| {
+        f.iter().map(|(a, b)| (*a, b.clone())).collect::<Vec<_>>()
+    };
+    // A short APIv3 key: named inline, the non-secret fields kept, the secrets not echoed.
+    let bad = as_refs(&form("too-short"));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let p = owner.submit(&page, &action, &bad).await.expect(200);
+    assert!(
+        p.has("id=\"form-error\"") && p.has("api_v3_key"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.has(&format!("value=\"{MCH_A}\"")),
+        "the typed mch id is kept"
+    );
+    assert!(
+        !p.has("too-short") && !p.has(k.merchant_pem.lines().nth(2).unwrap()),
+        "a secret was echoed"
+    );
+    // Saved: a flash line and fingerprints, no secret.
+    let good = as_refs(&form(API_V3_KEY));
+    let good: Vec<(&str, &str)> = good.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let p = owner.submit(&page, &action, &good).await.expect(303);
+    assert_eq!(p.location(), format!("{page}?done=saved"));
+    let p = owner.get(&p.location()).await.expect(200);
+    assert!(
+        p.has("id=\"flash\"") && p.has("id=\"wechat-current\"") && p.has(PLATFORM_SERIAL),
+        "{}",
+        p.body
+    );
+    let pem_line = k.merchant_pem.lines().nth(2).unwrap();
+    assert!(
+        !p.has(API_V3_KEY) && !p.has(pem_line),
+        "a secret is on the page"
+    );
+    // Another merchant's owner cannot open it.
+    let other = t.approved_merchant("别家页面店").await;
+    let mut stranger = crate::web::Browser::login(&t, &other.0.login).await;
+    assert_eq!(stranger.get(&page).await.status.as_u16(), 403);
+
+    // The member's pay step offers 微信支付 and shows WeChat Pay's code_url.
+    let buyer = t.register_member("页面买家").await;
+    let o = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    let order_page = format!("/orders/{}", o["id"].as_str().unwrap());
+    let mut b = crate::web::Browser::login(&t, &buyer.login).await;
+    assert!(
+        b.get(&order_page)
+            .await
+            .expect(200)
+            .has("id=\"pay-wechat\"")
+    );
+    let p = b
+        .submit(
+            &order_page,
+            &format!("{order_page}/pay"),
+            &[("provider", "wechat")],
+        )
+        .await
+        .expect(303);
+    let p = b.get(&p.location()).await.expect(200);
+    assert!(
+        p.has("id=\"wechat-code-url\"") && p.has("weixin://wxpay/bizpayurl?pr="),
+        "{}",
+        p.body
+    );
+    assert_eq!(wx.lock().unwrap().orders.len(), 1);
+    assert!(wx.lock().unwrap().refused.is_empty());
 }
