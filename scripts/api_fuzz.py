@@ -82,10 +82,6 @@ GAPS = {
     # does not state yet.
     ("owner", "put", "/api/v1/merchants/{merchant_id}/aftersale-terms"),
     ("admin", "post", "/api/v1/admin/aftersales/{aftersale_id}/decide"),
-    # Added with issue 15 (WeChat Pay): the demo keeps the sandbox and sets no WeChat Pay
-    # credentials, so reading them is a 404; the WeChat Pay stories read them.
-    ("owner", "get", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"),
-    ("admin", "get", "/api/v1/admin/payment-credentials/wechat"),
     ("member", "post", "/api/v1/communities"),
     ("member", "get", "/api/v1/accounts/{account_id}"),
     ("member", "post", "/api/v1/accounts/{account_id}/follow"),

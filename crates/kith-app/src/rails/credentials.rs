@@ -77,6 +77,9 @@ impl WechatPayKeys {
 /// What may be shown of an owner's credentials: identifiers and fingerprints, no secret.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RailCredentials {
+    /// Whether credentials are set; when not, every other field is empty.
+    #[serde(default)]
+    pub configured: bool,
     pub provider: String,
     /// The merchant id, or `platform`.
     pub owner: String,
@@ -207,6 +210,7 @@ impl WechatPayKeys {
             .to_public_key_der()
             .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(RailCredentials {
+            configured: true,
             provider: "wechat".into(),
             owner: owner.to_owned(),
             mch_id: self.mch_id.clone(),
@@ -319,7 +323,8 @@ impl App {
         Ok(view)
     }
 
-    /// An owner's WeChat Pay credentials as fingerprints; 404 when none are set.
+    /// An owner's WeChat Pay credentials as fingerprints (`configured: false` when none
+    /// are set).
     pub async fn wechatpay_credentials(
         &self,
         who: &Principal,
@@ -331,16 +336,31 @@ impl App {
             crate::platform::ids::parse_id(owner).ok_or(AppError::NotFound("merchant"))?
         };
         let (who, o) = (who.clone(), owner.clone());
-        let (fp, at) = self
+        let found = self
             .db
             .read(move |c| {
                 App::rail_owner_check(c, &who, &o)?;
-                store::fingerprints(c, &o, "wechat")?
-                    .ok_or(AppError::NotFound("payment credentials"))
+                store::fingerprints(c, &o, "wechat")
             })
             .await?;
+        let Some((fp, at)) = found else {
+            return Ok(RailCredentials {
+                configured: false,
+                provider: "wechat".into(),
+                owner,
+                mch_id: String::new(),
+                app_id: String::new(),
+                merchant_serial: String::new(),
+                private_key_fingerprint: String::new(),
+                api_v3_key_fingerprint: String::new(),
+                platform_serials: Vec::new(),
+                notify_url: String::new(),
+                updated_at: String::new(),
+            });
+        };
         let mut view: RailCredentials =
             serde_json::from_str(&fp).map_err(|e| AppError::Internal(e.to_string()))?;
+        view.configured = true;
         view.notify_url = self.notify_url(&owner);
         view.updated_at = rfc3339(at);
         Ok(view)

@@ -23,9 +23,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(wechatpay_notify))
 }
 
-/// The merchant's WeChat Pay credentials, as fingerprints (owner only).
+/// The merchant's WeChat Pay credentials, as fingerprints (owner only); `configured:
+/// false` when none are set.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/payment-credentials/wechat", tag = "payments", params(MerchantId), security(("bearer" = [])),
-    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, description = "no such merchant, or none set", body = Problem)))]
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, description = "no such merchant", body = Problem)))]
 async fn get_merchant_wechatpay(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -50,7 +51,7 @@ async fn put_merchant_wechatpay(
 
 /// The platform's WeChat Pay credentials (wallet top-ups), as fingerprints (platform admins).
 #[utoipa::path(get, path = "/api/v1/admin/payment-credentials/wechat", tag = "payments", security(("bearer" = [])),
-    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem)))]
 async fn get_platform_wechatpay(
     State(s): State<AppState>,
     Auth(p): Auth,

@@ -58,11 +58,7 @@ async fn page(
     error: Option<(String, String)>,
 ) -> WebResult<Response> {
     let (who, shop) = super::shop(&c, mid)?;
-    let current = match s.app.wechatpay_credentials(&who, mid).await {
-        Ok(v) => Some(v),
-        Err(AppError::NotFound(_)) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let current = Some(s.app.wechatpay_credentials(&who, mid).await?).filter(|v| v.configured);
     let updated_at = current
         .as_ref()
         .map(|v| beijing(&v.updated_at))

@@ -88,8 +88,9 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
 ];
 
 /// Parameters that name no one's object: callbacks are signed by the gateway or carrier
-/// (the hostile-callback tests cover them), share-link codes are public by design.
-const NOT_OBJECTS: &[&str] = &["provider", "carrier", "code"];
+/// (the hostile-callback tests cover them; WeChat Pay's notifications to an `owner`, the
+/// WeChat Pay stories), share-link codes are public by design.
+const NOT_OBJECTS: &[&str] = &["provider", "carrier", "code", "owner"];
 
 struct World {
     ids: BTreeMap<&'static str, String>,
