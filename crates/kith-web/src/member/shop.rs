@@ -345,6 +345,7 @@ pub(super) async fn order(
         o,
         events,
         wechat,
+        sandbox: s.app.config.sandbox_enabled,
         wechat_link,
     })?
     .into_response())
