@@ -14,7 +14,7 @@ Which role owns an operation (OWNER below, first match wins):
   member  everything else under /api/v1 that needs a session (its own orders, posts,
           communities, groups, wallet, share links, distributor pages, cart and checkout)
   -       public or machine-to-machine operations (health, documents, gateway and carrier
-          callbacks, sign-up/sign-in, share-link visits, the sandbox gateway, clerk pages):
+          callbacks and WeChat Pay notifications, sign-up/sign-in, share-link visits, the sandbox gateway, clerk pages):
           fuzzed, not counted
 """
 import json
@@ -49,6 +49,8 @@ ALLOWED = {
     ("post", "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds"): "needs a paid order",
     ("post", "/api/v1/merchants/{merchant_id}/approve"): "the demo's pending application is decided once",
     ("post", "/api/v1/merchants/{merchant_id}/reject"): "the demo's pending application is decided once",
+    ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
+    ("put", "/api/v1/admin/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
 }
 
 
@@ -165,7 +167,9 @@ def owner_of(method, path):
     if path.startswith(("/api/v1/clerk/", "/api/v1/s/")) or path in (
         "/api/v1/accounts",
         "/api/v1/sessions",
-    ) or path.endswith("/callback") or path.startswith("/api/v1/tracking/"):
+    ) or path.endswith("/callback") or path.startswith(
+        ("/api/v1/tracking/", "/api/v1/payments/wechat/notify/")
+    ):
         # Provider callbacks and pushes: signed by the provider, owned by no role.
         return None
     return "member"

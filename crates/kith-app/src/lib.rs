@@ -45,6 +45,7 @@ pub mod money;
 pub mod neighbourhood;
 pub mod notify;
 pub mod platform;
+pub mod rails;
 pub mod social;
 
 use std::sync::Arc;
@@ -159,6 +160,11 @@ pub struct AppConfig {
     /// no SMS notifications.
     pub sms_notify_templates: Vec<(notify::Kind, String)>,
     pub wechat_notify: Option<notify::WechatNotifyConfig>,
+    /// The key payment credentials are sealed under at rest ([`rails::secrets`]); `None`:
+    /// entering credentials is refused.
+    pub secret_key: Option<rails::secrets::SecretKey>,
+    /// WeChat Pay API v3's base URL (tests point it at a local server).
+    pub wechatpay_base_url: String,
 }
 
 impl Default for AppConfig {
@@ -202,6 +208,8 @@ impl Default for AppConfig {
             sms: platform::sms::SmsConfig::default(),
             wechat_notify: None,
             sms_notify_templates: Vec::new(),
+            secret_key: None,
+            wechatpay_base_url: "https://api.mch.weixin.qq.com".to_owned(),
         }
     }
 }
@@ -265,6 +273,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     commerce::aftersale::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
     neighbourhood::register_jobs(&mut jobs);
+    rails::wechatpay::register_jobs(&mut jobs);
     notify::register_jobs(&mut jobs);
     jobs
 }

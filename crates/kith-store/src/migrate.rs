@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(12, "0012_notify"),
     migration!(13, "0013_tracking"),
     migration!(14, "0014_leaders"),
+    migration!(15, "0015_rails"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -820,6 +820,7 @@ pub mod group_buy;
 pub mod neighbourhood;
 pub mod notify;
 pub mod public;
+pub mod rails;
 pub mod social;
 pub mod wechat;
 

@@ -86,6 +86,13 @@ pub struct ServeArgs {
     /// random per process].
     #[arg(long, env = "KITH_SANDBOX_SECRET", hide_env_values = true)]
     pub sandbox_secret: Option<String>,
+    /// The key payment credentials are sealed under at rest: 32 bytes as 64 hex digits or
+    /// base64 [default: none, so no credentials can be entered; with --demo a random one].
+    #[arg(long, env = "KITH_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<String>,
+    /// WeChat Pay API v3's base URL [default: https://api.mch.weixin.qq.com].
+    #[arg(long, env = "KITH_WECHATPAY_BASE_URL")]
+    pub wechatpay_base_url: Option<String>,
     /// Carrier callback secrets, `code=secret` pairs separated by commas (`sf=…,zto=…`).
     #[arg(long, env = "KITH_CARRIER_SECRETS", hide_env_values = true)]
     pub carrier_secrets: Option<String>,
@@ -240,6 +247,8 @@ struct FileConfig {
     public_url: Option<String>,
     sandbox_payments: Option<bool>,
     sandbox_secret: Option<String>,
+    secret_key: Option<String>,
+    wechatpay_base_url: Option<String>,
     carrier_secrets: Option<String>,
     kuaidi100_key: Option<String>,
     kuaidi100_api_base: Option<String>,
@@ -654,6 +663,21 @@ impl Settings {
                 "sandbox_secret must be at least 16 characters"
             );
             app.sandbox_secret = secret;
+        }
+        app.secret_key = match args.secret_key.clone().or(f.secret_key) {
+            Some(k) => Some(
+                kith_app::rails::secrets::SecretKey::parse(&k)
+                    .map_err(|e| anyhow::anyhow!("secret_key: {e}"))?,
+            ),
+            None if args.demo => Some(kith_app::rails::secrets::SecretKey::generate()),
+            None => None,
+        };
+        if let Some(url) = args.wechatpay_base_url.clone().or(f.wechatpay_base_url) {
+            anyhow::ensure!(
+                url.starts_with("https://") || url.starts_with("http://"),
+                "wechatpay_base_url must be an http(s) URL"
+            );
+            app.wechatpay_base_url = url.trim_end_matches('/').to_owned();
         }
         if let Some(pairs) = args.carrier_secrets.clone().or(f.carrier_secrets) {
             for pair in pairs.split(',').map(str::trim).filter(|p| !p.is_empty()) {

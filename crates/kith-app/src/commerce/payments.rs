@@ -37,6 +37,9 @@ use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 pub enum Provider {
     Wallet,
     Sandbox,
+    /// WeChat Pay API v3 with the merchant's (or, for top-ups, the platform's) own
+    /// credentials ([`crate::rails::wechatpay`]).
+    Wechat,
 }
 
 impl Provider {
@@ -44,6 +47,7 @@ impl Provider {
         match self {
             Provider::Wallet => "wallet",
             Provider::Sandbox => "sandbox",
+            Provider::Wechat => "wechat",
         }
     }
 
@@ -52,6 +56,7 @@ impl Provider {
         match s {
             "wallet" => Ok(Provider::Wallet),
             "sandbox" => Ok(Provider::Sandbox),
+            "wechat" => Ok(Provider::Wechat),
             other => Err(AppError::Internal(format!(
                 "unknown payment provider {other:?}"
             ))),
@@ -79,7 +84,8 @@ pub struct Payment {
     pub provider: String,
     pub amount_fen: i64,
     pub status: String,
-    /// The gateway page where the payer confirms (sandbox).
+    /// Where the payer pays: the sandbox's page, or WeChat Pay's `code_url` (Native, to
+    /// show as a QR code), `h5_url` (H5) or `prepay_id` (JSAPI).
     pub pay_url: Option<String>,
     pub created_at: String,
 }
@@ -116,14 +122,21 @@ pub enum CallbackOutcome {
 fn payment_view(c: &mut dyn Conn, id: &str, public_url: &str) -> AppResult<Payment> {
     let r = c
         .query_opt(
-            "SELECT id, purpose, order_id, provider, amount_fen, status, created_at FROM payments WHERE id = $1",
+            "SELECT id, purpose, order_id, provider, amount_fen, status, created_at, pay_link FROM payments WHERE id = $1",
             args![id],
         )?
         .ok_or(AppError::NotFound("payment"))?;
     let provider = r.text(3)?;
     let status = r.text(5)?;
-    let pay_url = (provider == "sandbox" && status == "pending")
-        .then(|| format!("{public_url}/sandbox/pay/{}", r.text(0).unwrap_or_default()));
+    let pay_url = match (provider.as_str(), status.as_str()) {
+        ("sandbox", "pending") => Some(format!(
+            "{public_url}/sandbox/pay/{}",
+            r.text(0).unwrap_or_default()
+        )),
+        // WeChat Pay's code_url (Native), h5_url (H5) or prepay_id (JSAPI).
+        ("wechat", "pending") => r.opt_text(7)?,
+        _ => None,
+    };
     Ok(Payment {
         id: r.text(0)?,
         purpose: r.text(1)?,
@@ -354,7 +367,7 @@ impl App {
 
 /// The callback's effect, inside one transaction. The inner `Err` is a refusal that is
 /// still recorded (the transaction commits the event row), e.g. an amount mismatch.
-fn apply_callback(
+pub(crate) fn apply_callback(
     c: &mut dyn Conn,
     lc: &Lifecycle,
     now: i64,

@@ -133,6 +133,13 @@ pub(crate) fn refund(
         .payment_provider
         .clone()
         .ok_or_else(|| AppError::Internal("paid order without provider".into()))?;
+    if provider == "wechat" {
+        // WeChat Pay refunds are asynchronous (requested → succeeded | failed on its
+        // notification); until that path exists, none is settled here without WeChat Pay.
+        return Err(AppError::state(
+            "refunds of orders paid with WeChat Pay are not available yet",
+        ));
+    }
     let refund_id = new_id();
     let lines_json: Vec<serde_json::Value> = plan
         .per_line

@@ -24,6 +24,7 @@ pub mod ops;
 pub mod orders;
 pub mod payments;
 pub mod posts;
+pub mod rails;
 pub mod relationships;
 pub mod reviews;
 pub mod sandbox_payouts;

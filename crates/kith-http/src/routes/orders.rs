@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth, PageParams};
+use crate::extract::{ApiJson, ApiQuery, Auth, ClientAddr, PageParams};
 use crate::ids::{MerchantId, OrderId, SkuId, StoreId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -150,6 +150,11 @@ async fn order_events(
 #[serde(deny_unknown_fields)]
 pub struct PayBody {
     pub provider: kith_app::commerce::payments::Provider,
+    /// With `wechat`: `native` (default; `pay_url` is the `code_url` to show as a QR
+    /// code), `h5` (`pay_url` is the `h5_url` to open) or `jsapi` (`pay_url` is the
+    /// `prepay_id`; needs the member's WeChat sign-in through the shop's app id).
+    #[serde(default)]
+    pub mode: Option<kith_app::rails::wechatpay::WechatMode>,
 }
 
 /// The result of asking to pay: the order (paid at once from the wallet) or a gateway
@@ -167,6 +172,7 @@ pub struct PayResult {
 async fn pay(
     State(s): State<AppState>,
     Auth(p): Auth,
+    ClientAddr(addr): ClientAddr,
     oid: OrderId,
     ApiJson(b): ApiJson<PayBody>,
 ) -> ApiResult<Json<PayResult>> {
@@ -178,6 +184,14 @@ async fn pay(
         kith_app::commerce::payments::Provider::Sandbox => PayResult {
             order: None,
             payment: Some(s.app.pay_with_gateway(&p, &oid).await?),
+        },
+        kith_app::commerce::payments::Provider::Wechat => PayResult {
+            order: None,
+            payment: Some(
+                s.app
+                    .pay_with_wechat(&p, &oid, b.mode.unwrap_or_default(), &addr)
+                    .await?,
+            ),
         },
     }))
 }

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, PageParams};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth, ClientAddr, PageParams};
 use crate::ids::PaymentId;
 use crate::problem::{ApiResult, Problem};
 use crate::reference::escape;
@@ -52,20 +52,44 @@ async fn wallet(
 pub struct TopUpBody {
     /// 1 to 5 000 000 fen.
     pub amount_fen: i64,
+    /// `sandbox` (default) or `wechat` (the platform's WeChat Pay account).
+    #[serde(default)]
+    pub provider: Option<kith_app::commerce::payments::Provider>,
+    /// With `wechat`: `native` (default), `h5` or `jsapi`.
+    #[serde(default)]
+    pub mode: Option<kith_app::rails::wechatpay::WechatMode>,
 }
 
-/// Top up the wallet through the sandbox gateway: confirm on the returned `pay_url`.
+/// Top up the wallet through the sandbox gateway, or the platform's WeChat Pay: pay on the
+/// returned `pay_url`.
 #[utoipa::path(post, path = "/api/v1/me/wallet/topups", tag = "payments", request_body = TopUpBody, security(("bearer" = [])),
     responses((status = 201, body = Payment), (status = 422, body = Problem)))]
 async fn topup(
     State(s): State<AppState>,
     Auth(p): Auth,
+    ClientAddr(addr): ClientAddr,
     ApiJson(b): ApiJson<TopUpBody>,
 ) -> ApiResult<(StatusCode, Json<Payment>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.app.start_topup(&p, b.amount_fen).await?),
-    ))
+    use kith_app::commerce::payments::Provider;
+    let payment = match b.provider.unwrap_or(Provider::Sandbox) {
+        Provider::Sandbox => s.app.start_topup(&p, b.amount_fen).await?,
+        Provider::Wechat => {
+            s.app
+                .start_wechat_topup(&p, b.amount_fen, b.mode.unwrap_or_default(), &addr)
+                .await?
+        }
+        Provider::Wallet => {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid input",
+                "provider: a wallet is not topped up from itself",
+            )
+            .with_field("provider")
+            .into());
+        }
+    };
+    Ok((StatusCode::CREATED, Json(payment)))
 }
 
 /// A payment the caller made.

@@ -28,6 +28,7 @@ use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 mod export;
 pub(crate) use export::defuse;
 mod growth;
+mod payments;
 
 pub(crate) use growth::Split;
 
@@ -54,6 +55,8 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/stores", get(stores).post(create_store))
         .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
         .route("/console/{mid}/communities", get(communities))
+        .route("/console/{mid}/payments", get(payments::payments))
+        .route("/console/{mid}/payments/wechat", post(payments::set_wechat))
         .route("/console/{mid}/webhooks/{eid}/enable", post(enable_webhook))
         .route("/console/{mid}/insight", get(growth::insight))
         .route(

@@ -319,6 +319,7 @@ pub(super) async fn order(
     State(s): State<Web>,
     c: Ctx,
     Path(id): Path<String>,
+    Query(q): Query<OrderQuery>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let o = s.app.get_order(&who, &id).await?;
@@ -328,13 +329,36 @@ pub(super) async fn order(
     let events = s.app.order_events(&who, &id).await?;
     let mut tracking = s.app.order_tracking(&who, &id).await?;
     tracking.reverse();
+    let wechat =
+        o.status.as_str() == "pending_payment" && s.app.has_wechatpay(&o.merchant_id).await?;
+    // The WeChat Pay payment just started: its code_url, to scan or open.
+    let wechat_link = match q.wechat.as_deref() {
+        Some(pid) if wechat => s
+            .app
+            .get_payment(&who, pid)
+            .await
+            .ok()
+            .filter(|p| p.provider == "wechat" && p.order_id.as_deref() == Some(o.id.as_str()))
+            .and_then(|p| p.pay_url),
+        _ => None,
+    };
     Ok(render(&pages::OrderPage {
         c,
         o,
         events,
         tracking,
+        wechat,
+        sandbox: s.app.config.sandbox_enabled,
+        wechat_link,
     })?
     .into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct OrderQuery {
+    /// The WeChat Pay payment the pay step just started.
+    #[serde(default)]
+    wechat: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -360,7 +384,20 @@ pub(super) async fn pay(
             // The gateway's page is served by this server: go there by its path.
             Ok(see(format!("/sandbox/pay/{}", p.id)))
         }
-        _ => Err(AppError::invalid("provider", "must be wallet or sandbox").into()),
+        "wechat" => {
+            // Native: the order page shows WeChat Pay's code_url to scan or open.
+            let p = s
+                .app
+                .pay_with_wechat(
+                    &who,
+                    &id,
+                    kith_app::rails::wechatpay::WechatMode::Native,
+                    "",
+                )
+                .await?;
+            Ok(see(format!("/orders/{id}?wechat={}", p.id)))
+        }
+        _ => Err(AppError::invalid("provider", "must be wallet, sandbox or wechat").into()),
     }
 }
 

@@ -396,6 +396,12 @@ pub struct OrderPage {
     pub events: Vec<OrderEvent>,
     /// The parcel's journey, newest first (物流信息).
     pub tracking: Vec<kith_app::commerce::tracking::TrackingEvent>,
+    /// The shop takes WeChat Pay (its pay step offers 微信支付).
+    pub wechat: bool,
+    /// The sandbox gateway is served (`--demo` / `--sandbox-payments`): only then is it offered.
+    pub sandbox: bool,
+    /// WeChat Pay's code_url of the payment just started, to scan or open.
+    pub wechat_link: Option<String>,
 }
 
 #[derive(Template)]

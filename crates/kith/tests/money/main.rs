@@ -9,10 +9,14 @@
 #[allow(dead_code)]
 #[path = "../support/harness.rs"]
 mod harness;
+#[allow(dead_code)]
+#[path = "../support/web.rs"]
+mod web;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
 mod commissions;
 mod insight;
 mod sharing;
+mod wechatpay;
 mod withdrawals;

@@ -1,0 +1,28 @@
+//! Outside money rails: the payment providers kith does not run itself (WeChat Pay API v3
+//! today; Alipay beside it later), the credentials each owner holds with them, and their
+//! signed notifications.
+//!
+//! - [`secrets`]: credentials at rest are sealed with AES-256-GCM under the server's
+//!   `secret_key` (`KITH_SECRET_KEY`); without that key, entering credentials is refused.
+//! - [`credentials`]: per owner (a merchant, or [`PLATFORM`] for wallet top-ups and
+//!   payouts) and provider, one sealed row in `rail_credentials`. Only fingerprints ever
+//!   leave this module (the API and pages show serials, ids and SHA-256 prefixes); the
+//!   secrets' `Debug` is redacted so they are never logged.
+//! - [`wechatpay`]: the API v3 adapter — request signing (`WECHATPAY2-SHA256-RSA2048`),
+//!   response and notification verification with the platform certificate named by
+//!   `Wechatpay-Serial`, AEAD_AES_256_GCM resource decryption, JSAPI / H5 / Native orders
+//!   and the order query.
+//!
+//! Writes `rail_credentials`, and the provider columns of `payments` (`provider_txn`,
+//! `pay_link`, `rail_owner`). A confirmed payment is applied through commerce's one
+//! callback path (`commerce::payments::apply_callback`), so the ledger, the order's life
+//! and the outbox move exactly as for the sandbox gateway. This module never posts to the
+//! ledger itself and never touches orders directly.
+
+pub mod credentials;
+pub mod secrets;
+pub(crate) mod store;
+pub mod wechatpay;
+
+/// The owner name of the platform's own provider account (wallet top-ups, payouts).
+pub const PLATFORM: &str = "platform";

@@ -1,0 +1,119 @@
+//! Outside money rails: an owner's payment credentials (fingerprints only ever come back)
+//! and WeChat Pay's signed notifications, answered as WeChat Pay documents.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use kith_app::rails::credentials::{RailCredentials, WechatPayInput};
+use kith_app::rails::wechatpay::{SignedHeaders, protocol};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{ApiJson, ApiPath, Auth};
+use crate::ids::MerchantId;
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_merchant_wechatpay, put_merchant_wechatpay))
+        .routes(routes!(get_platform_wechatpay, put_platform_wechatpay))
+        .routes(routes!(wechatpay_notify))
+}
+
+/// The merchant's WeChat Pay credentials, as fingerprints (owner only); `configured:
+/// false` when none are set.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/payment-credentials/wechat", tag = "payments", params(MerchantId), security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, description = "no such merchant", body = Problem)))]
+async fn get_merchant_wechatpay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(s.app.wechatpay_credentials(&p, &mid).await?))
+}
+
+/// Enter or replace the merchant's WeChat Pay credentials (owner only). They are sealed at
+/// rest; only fingerprints come back. A field that does not parse is a 422 naming it.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/payment-credentials/wechat", tag = "payments", params(MerchantId), request_body = WechatPayInput, security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "the server has no secret key", body = Problem), (status = 422, body = Problem)))]
+async fn put_merchant_wechatpay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<WechatPayInput>,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(s.app.set_wechatpay_credentials(&p, &mid, b).await?))
+}
+
+/// The platform's WeChat Pay credentials (wallet top-ups), as fingerprints (platform admins).
+#[utoipa::path(get, path = "/api/v1/admin/payment-credentials/wechat", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem)))]
+async fn get_platform_wechatpay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(
+        s.app
+            .wechatpay_credentials(&p, kith_app::rails::PLATFORM)
+            .await?,
+    ))
+}
+
+/// Enter or replace the platform's WeChat Pay credentials (platform admins).
+#[utoipa::path(put, path = "/api/v1/admin/payment-credentials/wechat", tag = "payments", request_body = WechatPayInput, security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_platform_wechatpay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<WechatPayInput>,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(
+        s.app
+            .set_wechatpay_credentials(&p, kith_app::rails::PLATFORM, b)
+            .await?,
+    ))
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+/// WeChat Pay's notifications to one owner (a merchant id, or `platform`): verified with
+/// the platform certificate named by `Wechatpay-Serial` over `timestamp\nnonce\nbody\n`,
+/// the resource decrypted with the APIv3 key. 204 when taken (a duplicate too);
+/// otherwise 4xx/5xx with `{"code":"FAIL","message":…}` as WeChat Pay documents.
+#[utoipa::path(post, path = "/api/v1/payments/wechat/notify/{owner}", tag = "payments", params(("owner" = String, Path, description = "a merchant id, or `platform`")),
+    request_body(content = String, content_type = "application/json", description = "WeChat Pay's notification envelope"),
+    responses((status = 204, description = "taken"), (status = 400, description = "does not decrypt or does not match the payment"),
+        (status = 401, description = "bad signature, unknown serial or stale timestamp"), (status = 404, description = "no such owner or payment"),
+        (status = 500, description = "kith could not apply it; WeChat Pay retries")))]
+async fn wechatpay_notify(
+    State(s): State<AppState>,
+    ApiPath(owner): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signed = SignedHeaders {
+        serial: header(&headers, "wechatpay-serial"),
+        signature: header(&headers, "wechatpay-signature"),
+        timestamp: header(&headers, "wechatpay-timestamp"),
+        nonce: header(&headers, "wechatpay-nonce"),
+    };
+    match s.app.wechatpay_notify(&owner, &signed, &body).await {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(r) => (
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            [("content-type", "application/json")],
+            protocol::fail_body(&r.message),
+        )
+            .into_response(),
+    }
+}

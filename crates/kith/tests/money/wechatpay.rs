@@ -1,0 +1,1094 @@
+//! WeChat Pay API v3 against a local WeChat Pay server, on both engines.
+//!
+//! The local server (axum, on loopback) holds keys the test generates: the merchant's API
+//! key (whose PKCS#8 PEM the merchant enters in kith) and the platform key behind a
+//! self-signed platform certificate (x509-cert's builder). It checks every kith request's
+//! `WECHATPAY2-SHA256-RSA2048` signature strictly (scheme, mchid, serial_no, timestamp,
+//! the signature over `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n`), signs its answers, and the
+//! test sends notifications signed over `timestamp\nnonce\nbody\n` with the resource
+//! encrypted AEAD_AES_256_GCM under the APIv3 key — then forges, tampers, replays and
+//! mismatches them.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use kith_app::rails::wechatpay::protocol;
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde_json::{Value, json};
+use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+use x509_cert::der::EncodePem;
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::SubjectPublicKeyInfoOwned;
+use x509_cert::time::Validity;
+
+use crate::harness::{Engine, TestApp, User, address};
+use crate::worlds::audit_clean;
+
+const API_V3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
+const PLATFORM_SERIAL: &str = "5157F09E";
+const MCH_A: &str = "1900000101";
+const MCH_B: &str = "1900000202";
+const APP_ID: &str = "wx8888888888888888";
+
+/// The keys of every story (RSA key generation is slow; made once per test process).
+struct Keys {
+    merchant: RsaPrivateKey,
+    merchant_pem: String,
+    platform: RsaPrivateKey,
+    platform_cert_pem: String,
+    /// A second platform key, for forged signatures.
+    forger: RsaPrivateKey,
+}
+
+fn keys() -> &'static Keys {
+    static KEYS: OnceLock<Keys> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut rng = rsa::rand_core::OsRng;
+        let merchant = RsaPrivateKey::new(&mut rng, 2048).expect("merchant key");
+        let platform = RsaPrivateKey::new(&mut rng, 2048).expect("platform key");
+        let forger = RsaPrivateKey::new(&mut rng, 2048).expect("forger key");
+        let merchant_pem = merchant
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("pkcs8")
+            .to_string();
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(platform.clone());
+        let spki =
+            SubjectPublicKeyInfoOwned::from_key(RsaPublicKey::from(&platform)).expect("spki");
+        let cert = CertificateBuilder::new(
+            Profile::Root,
+            SerialNumber::from(u32::from_str_radix(PLATFORM_SERIAL, 16).unwrap()),
+            Validity::from_now(Duration::from_secs(365 * 24 * 3600)).expect("validity"),
+            Name::from_str("CN=Tenpay.com Root CA,O=Tenpay.com,C=CN").expect("name"),
+            spki,
+            &signer,
+        )
+        .expect("builder")
+        .build::<rsa::pkcs1v15::Signature>()
+        .expect("certificate");
+        let platform_cert_pem = cert.to_pem(LineEnding::LF).expect("pem");
+        Keys {
+            merchant,
+            merchant_pem,
+            platform,
+            platform_cert_pem,
+            forger,
+        }
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// What the local WeChat Pay server knows: orders by out_trade_no.
+#[derive(Default)]
+struct Wx {
+    orders: HashMap<String, Value>,
+    /// Requests refused for a bad signature (kith must never cause one).
+    refused: Vec<String>,
+    /// The state the order query answers with, by out_trade_no.
+    states: HashMap<String, String>,
+}
+
+type Shared = Arc<Mutex<Wx>>;
+
+/// Signs an answer the way WeChat Pay does (Wechatpay-* headers over ts\nnonce\nbody\n).
+fn signed(status: StatusCode, body: String) -> Response {
+    let ts = unix_now().to_string();
+    let nonce = format!("N{}", uuid::Uuid::now_v7().simple());
+    let sig = protocol::sign(
+        &keys().platform,
+        &protocol::response_message(&ts, &nonce, &body),
+    );
+    (
+        status,
+        [
+            ("content-type", "application/json".to_owned()),
+            ("wechatpay-serial", PLATFORM_SERIAL.to_owned()),
+            ("wechatpay-timestamp", ts),
+            ("wechatpay-nonce", nonce),
+            ("wechatpay-signature", sig),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Checks a kith request strictly; the refusal it gets otherwise.
+#[allow(clippy::result_large_err)]
+fn check_request(
+    wx: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<String, Response> {
+    let refuse = |why: &str| {
+        wx.lock().unwrap().refused.push(why.to_owned());
+        signed(
+            StatusCode::UNAUTHORIZED,
+            json!({ "code": "SIGN_ERROR", "message": why }).to_string(),
+        )
+    };
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let f = protocol::parse_authorization(auth)
+        .ok_or_else(|| refuse("Authorization is not WECHATPAY2-SHA256-RSA2048"))?;
+    let mchid = f.get("mchid").cloned().unwrap_or_default();
+    if mchid != MCH_A && mchid != MCH_B {
+        return Err(refuse("unknown mchid"));
+    }
+    if f.get("serial_no").map(String::as_str) != Some("ABCDEF0123456789") {
+        return Err(refuse("serial_no is not the merchant certificate's"));
+    }
+    let ts: i64 = f
+        .get("timestamp")
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| refuse("timestamp"))?;
+    if (unix_now() - ts).abs() > 300 {
+        return Err(refuse("timestamp is stale"));
+    }
+    let nonce = f.get("nonce_str").cloned().unwrap_or_default();
+    if nonce.is_empty() {
+        return Err(refuse("nonce_str is empty"));
+    }
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    let msg = protocol::request_message(method, path, ts, &nonce, body);
+    if !protocol::verify(
+        &RsaPublicKey::from(&keys().merchant),
+        &msg,
+        f.get("signature").map(String::as_str).unwrap_or(""),
+    ) {
+        return Err(refuse("signature does not verify"));
+    }
+    Ok(mchid)
+}
+
+async fn create_order(
+    State(wx): State<Shared>,
+    Path(kind): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let text = String::from_utf8_lossy(&body).to_string();
+    let mchid = match check_request(&wx, "POST", &uri, &headers, &text) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let b: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let ok = b["mchid"] == mchid.as_str()
+        && b["appid"] == APP_ID
+        && b["amount"]["total"].as_i64().is_some_and(|t| t > 0)
+        && b["amount"]["currency"] == "CNY"
+        && b["out_trade_no"]
+            .as_str()
+            .is_some_and(|n| (6..=32).contains(&n.len()))
+        && b["notify_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http"))
+        && match kind.as_str() {
+            "native" => true,
+            "h5" => {
+                b["scene_info"]["payer_client_ip"].is_string()
+                    && b["scene_info"]["h5_info"]["type"].is_string()
+            }
+            "jsapi" => b["payer"]["openid"].as_str().is_some_and(|o| !o.is_empty()),
+            _ => false,
+        };
+    if !ok {
+        return signed(
+            StatusCode::BAD_REQUEST,
+            json!({ "code": "PARAM_ERROR", "message": "bad order" }).to_string(),
+        );
+    }
+    let no = b["out_trade_no"].as_str().unwrap().to_owned();
+    wx.lock().unwrap().orders.insert(no.clone(), b);
+    let answer = match kind.as_str() {
+        "native" => json!({ "code_url": format!("weixin://wxpay/bizpayurl?pr={no}") }),
+        "h5" => {
+            json!({ "h5_url": format!("https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id={no}") })
+        }
+        _ => json!({ "prepay_id": format!("wx{no}") }),
+    };
+    signed(StatusCode::OK, answer.to_string())
+}
+
+async fn query_order(
+    State(wx): State<Shared>,
+    Path(no): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_request(&wx, "GET", &uri, &headers, "") {
+        return r;
+    }
+    let g = wx.lock().unwrap();
+    let Some(o) = g.orders.get(&no) else {
+        return signed(
+            StatusCode::NOT_FOUND,
+            json!({ "code": "ORDER_NOT_EXIST", "message": "no such order" }).to_string(),
+        );
+    };
+    let state = g
+        .states
+        .get(&no)
+        .cloned()
+        .unwrap_or_else(|| "NOTPAY".into());
+    let total = o["amount"]["total"].as_i64().unwrap();
+    signed(
+        StatusCode::OK,
+        json!({
+            "mchid": o["mchid"], "appid": o["appid"], "out_trade_no": no,
+            "transaction_id": format!("4200{no}"), "trade_state": state,
+            "amount": { "total": total, "payer_total": total, "currency": "CNY" }
+        })
+        .to_string(),
+    )
+}
+
+async fn fallback(uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "code": "NOT_FOUND", "message": uri.to_string() })),
+    )
+        .into_response()
+}
+
+/// Starts the local WeChat Pay server: its base URL and its state.
+async fn wechat_server() -> (String, Shared) {
+    let wx: Shared = Arc::default();
+    let app = axum::Router::new()
+        .route(
+            "/v3/pay/transactions/{kind}",
+            axum::routing::post(create_order),
+        )
+        .route(
+            "/v3/pay/transactions/out-trade-no/{no}",
+            axum::routing::get(query_order),
+        )
+        .fallback(fallback)
+        .with_state(wx.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (base, wx)
+}
+
+/// A kith server whose WeChat Pay base URL is the local server, with a secret key.
+async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
+    let _ = keys();
+    let (base, wx) = wechat_server().await;
+    let key = kith_app::rails::secrets::SecretKey::generate().to_hex();
+    let t = TestApp::spawn_with(engine, move |a| {
+        a.wechatpay_base_url = Some(base);
+        a.secret_key = Some(key);
+    })
+    .await?;
+    Some((t, wx))
+}
+
+fn credentials(mch_id: &str) -> Value {
+    let k = keys();
+    json!({
+        "mch_id": mch_id,
+        "app_id": APP_ID,
+        "api_v3_key": API_V3_KEY,
+        "merchant_serial": "abcdef0123456789",
+        "private_key_pem": k.merchant_pem,
+        "platform_certificates_pem": k.platform_cert_pem,
+    })
+}
+
+/// How a notification is sent (each field may be spoiled by a story).
+struct Notify {
+    key: RsaPrivateKey,
+    serial: String,
+    timestamp: i64,
+    api_v3_key: String,
+    tamper: bool,
+}
+
+impl Notify {
+    fn good() -> Self {
+        Notify {
+            key: keys().platform.clone(),
+            serial: PLATFORM_SERIAL.into(),
+            timestamp: unix_now(),
+            api_v3_key: API_V3_KEY.into(),
+            tamper: false,
+        }
+    }
+}
+
+/// Sends WeChat Pay's notification of `resource` to kith's notify URL for `owner`:
+/// the status and body of kith's answer.
+async fn notify(
+    t: &TestApp,
+    owner: &str,
+    event_type: &str,
+    resource: Value,
+    how: Notify,
+) -> (u16, String) {
+    let nonce = "0123456789ab";
+    let mut ciphertext = protocol::encrypt_resource(
+        how.api_v3_key.as_bytes(),
+        nonce,
+        "transaction",
+        resource.to_string().as_bytes(),
+    );
+    if how.tamper {
+        use base64::Engine as _;
+        let mut raw = base64::engine::general_purpose::STANDARD
+            .decode(&ciphertext)
+            .unwrap();
+        raw[3] ^= 0x20;
+        ciphertext = base64::engine::general_purpose::STANDARD.encode(raw);
+    }
+    let body = json!({
+        "id": format!("EV-{}", uuid::Uuid::now_v7().simple()),
+        "create_time": "2026-12-04T20:00:00+08:00",
+        "resource_type": "encrypt-resource",
+        "event_type": event_type,
+        "summary": "支付成功",
+        "resource": {
+            "original_type": "transaction",
+            "algorithm": "AEAD_AES_256_GCM",
+            "ciphertext": ciphertext,
+            "associated_data": "transaction",
+            "nonce": nonce,
+        }
+    })
+    .to_string();
+    let ts = how.timestamp.to_string();
+    let hdr_nonce = format!("H{}", uuid::Uuid::now_v7().simple());
+    let sig = protocol::sign(
+        &how.key,
+        &protocol::response_message(&ts, &hdr_nonce, &body),
+    );
+    let res = t
+        .client
+        .post(format!("{}/api/v1/payments/wechat/notify/{owner}", t.base))
+        .header("content-type", "application/json")
+        .header("wechatpay-serial", how.serial)
+        .header("wechatpay-timestamp", ts)
+        .header("wechatpay-nonce", hdr_nonce)
+        .header("wechatpay-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap())
+}
+
+fn transaction(mchid: &str, out_trade_no: &str, txn: &str, total: i64, payer_total: i64) -> Value {
+    json!({
+        "mchid": mchid, "appid": APP_ID, "out_trade_no": out_trade_no,
+        "transaction_id": txn, "trade_type": "NATIVE", "trade_state": "SUCCESS",
+        "trade_state_desc": "支付成功", "bank_type": "OTHERS", "success_time": "2026-12-04T20:00:00+08:00",
+        "payer": { "openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o" },
+        "amount": { "total": total, "payer_total": payer_total, "currency": "CNY", "payer_currency": "CNY" }
+    })
+}
+
+/// A shop with WeChat Pay, and a buyer's order of `price` awaiting payment.
+async fn shop_with_order(
+    t: &TestApp,
+    name: &str,
+    price: i64,
+) -> (crate::harness::SimpleShop, User, String) {
+    let s = t.simple_shop(name, price, 10).await;
+    t.put(
+        &format!(
+            "/api/v1/merchants/{}/payment-credentials/wechat",
+            s.merchant
+        ),
+        Some(&s.owner.token),
+        credentials(MCH_A),
+    )
+    .await
+    .expect(200);
+    let buyer = t.register_member("微信买家").await;
+    let o = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
+        )
+        .await
+        .expect(201);
+    let oid = o["id"].as_str().unwrap().to_owned();
+    (s, buyer, oid)
+}
+
+macro_rules! wx_stories {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let (t, wx) = super::spawn(crate::harness::Engine::Sqlite).await.expect("spawn");
+                    super::$name(t, wx).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some((t, wx)) = super::spawn(crate::harness::Engine::Postgres).await {
+                        super::$name(t, wx).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+wx_stories!(
+    wechat_credentials_are_checked_sealed_and_owner_only,
+    wechat_pay_order_through_notification_refusing_forgeries,
+    wechat_order_query_applies_a_payment_without_notification,
+    wechat_topup_goes_through_the_platform_account,
+    wechat_settings_page_and_the_pay_step
+);
+
+async fn wechat_credentials_are_checked_sealed_and_owner_only(t: TestApp, _wx: Shared) {
+    let (owner, merchant) = t.approved_merchant("微信支付设置店").await;
+    let (other_owner, other) = t.approved_merchant("别家店").await;
+    let url = format!("/api/v1/merchants/{merchant}/payment-credentials/wechat");
+    let put = |body: Value| t.put(&url, Some(&owner.token), body);
+    // None yet.
+    let none = t.get(&url, Some(&owner.token)).await.expect(200);
+    assert_eq!(none["configured"], false);
+    assert_eq!(none["mch_id"], "");
+    // Each bad field is named.
+    let with = |field: &str, v: Value| {
+        let mut c = credentials(MCH_A);
+        c[field] = v;
+        c
+    };
+    put(with("api_v3_key", json!("short")))
+        .await
+        .problem(422, Some("api_v3_key"));
+    put(with(
+        "private_key_pem",
+        json!("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"),
+    ))
+    .await
+    .problem(422, Some("private_key_pem"));
+    put(with(
+        "platform_certificates_pem",
+        json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"),
+    ))
+    .await
+    .problem(422, Some("platform_certificates_pem"));
+    put(with("platform_certificates_pem", json!("")))
+        .await
+        .problem(422, Some("platform_certificates_pem"));
+    put(with("mch_id", json!("19x")))
+        .await
+        .problem(422, Some("mch_id"));
+    put(with("merchant_serial", json!("not hex!")))
+        .await
+        .problem(422, Some("merchant_serial"));
+    // Another merchant's owner, and a member, can neither set nor read them.
+    let member = t.register_member("路人").await;
+    t.put(&url, Some(&other_owner.token), credentials(MCH_B))
+        .await
+        .problem(403, None);
+    t.put(&url, Some(&member.token), credentials(MCH_B))
+        .await
+        .problem(403, None);
+    // Set: only fingerprints come back.
+    let res = t
+        .request(
+            reqwest::Method::PUT,
+            &url,
+            Some(&owner.token),
+            Some(credentials(MCH_A)),
+        )
+        .await;
+    let text = res.body.to_string();
+    let v = res.expect(200);
+    assert_eq!(v["mch_id"], MCH_A);
+    assert_eq!(v["configured"], true);
+    assert_eq!(v["merchant_serial"], "ABCDEF0123456789");
+    assert_eq!(v["platform_serials"], json!([PLATFORM_SERIAL]));
+    assert_eq!(v["api_v3_key_fingerprint"].as_str().unwrap().len(), 8);
+    assert!(
+        v["notify_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v1/payments/wechat/notify/{merchant}"))
+    );
+    let pem_body: String = keys().merchant_pem.lines().nth(2).unwrap().to_owned();
+    for secret in [API_V3_KEY, "PRIVATE KEY", pem_body.as_str()] {
+        assert!(!text.contains(secret), "the answer leaks {secret}: {text}");
+    }
+    let read = t.get(&url, Some(&owner.token)).await;
+    let read_text = read.body.to_string();
+    assert_eq!(
+        read.expect(200)["private_key_fingerprint"],
+        v["private_key_fingerprint"]
+    );
+    assert!(!read_text.contains(API_V3_KEY) && !read_text.contains("PRIVATE KEY"));
+    t.get(&url, Some(&other_owner.token))
+        .await
+        .problem(403, None);
+    t.get(
+        &format!("/api/v1/merchants/{other}/payment-credentials/wechat"),
+        Some(&owner.token),
+    )
+    .await
+    .problem(403, None);
+    // The platform's account is the admins'.
+    t.put(
+        "/api/v1/admin/payment-credentials/wechat",
+        Some(&owner.token),
+        credentials(MCH_B),
+    )
+    .await
+    .problem(403, None);
+    let admin = t.admin().await;
+    t.put(
+        "/api/v1/admin/payment-credentials/wechat",
+        Some(&admin.token),
+        credentials(MCH_B),
+    )
+    .await
+    .expect(200);
+    // At rest the row is sealed: neither the APIv3 key nor the private key is in it.
+    let stored: Vec<String> = t
+        .app
+        .db
+        .read(|c| {
+            c.query("SELECT sealed || fingerprints FROM rail_credentials", &[])?
+                .into_iter()
+                .map(|r| r.text(0))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(kith_app::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    for row in stored {
+        assert!(!row.contains(API_V3_KEY) && !row.contains("PRIVATE") && !row.contains(&pem_body));
+    }
+}
+
+async fn order_status(t: &TestApp, buyer: &User, oid: &str) -> String {
+    let o = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    o["status"].as_str().unwrap().to_owned()
+}
+
+async fn still_pending(t: &TestApp, buyer: &User, oid: &str, pid: &str) {
+    assert_eq!(order_status(t, buyer, oid).await, "pending_payment");
+    let p = t
+        .get(&format!("/api/v1/payments/{pid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(p["status"], "pending", "{p}");
+}
+
+async fn wechat_pay_order_through_notification_refusing_forgeries(t: TestApp, wx: Shared) {
+    let (s, buyer, oid) = shop_with_order(&t, "微信小铺", 2_300).await;
+    // A shop without credentials does not take WeChat Pay.
+    let (plain, _, plain_oid) = {
+        let p = t.simple_shop("没微信的店", 500, 5).await;
+        let b = t.register_member("买家二").await;
+        let o = t
+            .post(&format!("/api/v1/merchants/{}/checkout", p.merchant), Some(&b.token),
+                json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": p.sku, "quantity": 1 }] }))
+            .await
+            .expect(201);
+        t.post(
+            &format!("/api/v1/orders/{}/pay", o["id"].as_str().unwrap()),
+            Some(&b.token),
+            json!({ "provider": "wechat" }),
+        )
+        .await
+        .problem(422, Some("provider"));
+        (p, b, o["id"].as_str().unwrap().to_owned())
+    };
+    let _ = (plain, plain_oid);
+
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat", "mode": "native" }),
+        )
+        .await
+        .expect(200);
+    let payment = pay["payment"].clone();
+    let pid = payment["id"].as_str().unwrap().to_owned();
+    let no = pid.replace('-', "");
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["provider"], "wechat");
+    assert_eq!(
+        payment["pay_url"],
+        format!("weixin://wxpay/bizpayurl?pr={no}")
+    );
+    {
+        let g = wx.lock().unwrap();
+        assert!(
+            g.refused.is_empty(),
+            "kith's requests were refused: {:?}",
+            g.refused
+        );
+        let o = &g.orders[&no];
+        assert_eq!(o["amount"]["total"], 2_300);
+        assert_eq!(o["mchid"], MCH_A);
+        assert!(
+            o["notify_url"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/api/v1/payments/wechat/notify/{}", s.merchant))
+        );
+    }
+    // Asking again gives the same pending payment (no second WeChat order).
+    let again = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again["payment"]["id"], pid.as_str());
+    // H5 needs nothing more; its link is WeChat's h5_url.
+    assert_eq!(wx.lock().unwrap().orders.len(), 1);
+
+    let tx = |txn: &str, total: i64| transaction(MCH_A, &no, txn, total, total);
+    let failed = |r: (u16, String), status: u16| {
+        assert_eq!(r.0, status, "{}", r.1);
+        let v: Value = serde_json::from_str(&r.1).expect("FAIL body is JSON");
+        assert_eq!(v["code"], "FAIL", "{v}");
+        assert!(v["message"].is_string());
+    };
+    // A signature by another key.
+    let forged = Notify {
+        key: keys().forger.clone(),
+        ..Notify::good()
+    };
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            tx("4200000001", 2_300),
+            forged,
+        )
+        .await,
+        401,
+    );
+    still_pending(&t, &buyer, &oid, &pid).await;
+    // A serial kith does not know.
+    let unknown = Notify {
+        serial: "DEADBEEF".into(),
+        ..Notify::good()
+    };
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            tx("4200000001", 2_300),
+            unknown,
+        )
+        .await,
+        401,
+    );
+    // A stale timestamp (six minutes old), correctly signed.
+    let stale = Notify {
+        timestamp: unix_now() - 360,
+        ..Notify::good()
+    };
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            tx("4200000001", 2_300),
+            stale,
+        )
+        .await,
+        401,
+    );
+    // A tampered ciphertext, and one under another APIv3 key.
+    let tampered = Notify {
+        tamper: true,
+        ..Notify::good()
+    };
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            tx("4200000001", 2_300),
+            tampered,
+        )
+        .await,
+        400,
+    );
+    let other_key = Notify {
+        api_v3_key: "vutsrqponmlkjihgfedcba9876543210".into(),
+        ..Notify::good()
+    };
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            tx("4200000001", 2_300),
+            other_key,
+        )
+        .await,
+        400,
+    );
+    // Another merchant's mch id, and another app id.
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            transaction(MCH_B, &no, "4200000001", 2_300, 2_300),
+            Notify::good(),
+        )
+        .await,
+        400,
+    );
+    let mut wrong_app = tx("4200000001", 2_300);
+    wrong_app["appid"] = json!("wx0000000000000000");
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            wrong_app,
+            Notify::good(),
+        )
+        .await,
+        400,
+    );
+    // The payment sent to another merchant's notify URL (that merchant takes WeChat Pay too).
+    let other = t.simple_shop("隔壁店", 100, 1).await;
+    t.put(
+        &format!(
+            "/api/v1/merchants/{}/payment-credentials/wechat",
+            other.merchant
+        ),
+        Some(&other.owner.token),
+        credentials(MCH_B),
+    )
+    .await
+    .expect(200);
+    failed(
+        notify(
+            &t,
+            &other.merchant,
+            "TRANSACTION.SUCCESS",
+            transaction(MCH_B, &no, "4200000001", 2_300, 2_300),
+            Notify::good(),
+        )
+        .await,
+        404,
+    );
+    // An amount that is not the payment's.
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            tx("4200000099", 2_299),
+            Notify::good(),
+        )
+        .await,
+        400,
+    );
+    failed(
+        notify(
+            &t,
+            &s.merchant,
+            "TRANSACTION.SUCCESS",
+            transaction(MCH_A, &no, "4200000098", 2_300, 2_301),
+            Notify::good(),
+        )
+        .await,
+        400,
+    );
+    still_pending(&t, &buyer, &oid, &pid).await;
+    audit_clean(&t).await;
+
+    // The real one: paid.
+    let ok = notify(
+        &t,
+        &s.merchant,
+        "TRANSACTION.SUCCESS",
+        tx("4200000001", 2_300),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(ok.0, 204, "{}", ok.1);
+    assert_ne!(order_status(&t, &buyer, &oid).await, "pending_payment");
+    let p = t
+        .get(&format!("/api/v1/payments/{pid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(p["status"], "succeeded");
+    assert_eq!(p["pay_url"], Value::Null);
+    let audit = audit_clean(&t).await;
+    // Replayed (WeChat Pay retries until it hears 2xx): answered 204, nothing moves again.
+    let ok = notify(
+        &t,
+        &s.merchant,
+        "TRANSACTION.SUCCESS",
+        tx("4200000001", 2_300),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(ok.0, 204, "{}", ok.1);
+    let after = audit_clean(&t).await;
+    assert_eq!(audit["entries"], after["entries"], "a replay moved money");
+}
+
+async fn wechat_order_query_applies_a_payment_without_notification(t: TestApp, wx: Shared) {
+    let (_s, buyer, oid) = shop_with_order(&t, "查单小铺", 990).await;
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat", "mode": "h5" }),
+        )
+        .await
+        .expect(200);
+    let pid = pay["payment"]["id"].as_str().unwrap().to_owned();
+    let no = pid.replace('-', "");
+    assert!(
+        pay["payment"]["pay_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://wx.tenpay.com/")
+    );
+    // Not paid yet at WeChat Pay: the query changes nothing.
+    let out = t.app.wechat_query_payment(&pid).await.expect("query");
+    assert_eq!(serde_json::to_value(out).unwrap(), "ignored");
+    let p = t
+        .get(&format!("/api/v1/payments/{pid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(p["status"], "pending");
+    // Paid there, no notification came: the query applies it, once.
+    wx.lock()
+        .unwrap()
+        .states
+        .insert(no.clone(), "SUCCESS".into());
+    let out = t.app.wechat_query_payment(&pid).await.expect("query");
+    assert_eq!(serde_json::to_value(out).unwrap(), "applied");
+    let p = t
+        .get(&format!("/api/v1/payments/{pid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(p["status"], "succeeded");
+    let out = t.app.wechat_query_payment(&pid).await.expect("query");
+    assert_eq!(serde_json::to_value(out).unwrap(), "ignored");
+    // The notification arriving late is a duplicate: 204, nothing moves.
+    let before = audit_clean(&t).await;
+    let r = notify(
+        &t,
+        &_s.merchant,
+        "TRANSACTION.SUCCESS",
+        transaction(MCH_A, &no, &format!("4200{no}"), 990, 990),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(before["entries"], audit_clean(&t).await["entries"]);
+    assert!(wx.lock().unwrap().refused.is_empty());
+}
+
+async fn wechat_topup_goes_through_the_platform_account(t: TestApp, wx: Shared) {
+    let member = t.register_member("充值的人").await;
+    let topup = |provider: &'static str| {
+        t.post(
+            "/api/v1/me/wallet/topups",
+            Some(&member.token),
+            json!({ "amount_fen": 5_000, "provider": provider }),
+        )
+    };
+    // The platform has no WeChat Pay account yet.
+    topup("wechat").await.problem(422, Some("provider"));
+    let admin = t.admin().await;
+    t.put(
+        "/api/v1/admin/payment-credentials/wechat",
+        Some(&admin.token),
+        credentials(MCH_B),
+    )
+    .await
+    .expect(200);
+    let p = topup("wechat").await.expect(201);
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let no = pid.replace('-', "");
+    assert_eq!(p["purpose"], "topup");
+    assert_eq!(wx.lock().unwrap().orders[&no]["mchid"], MCH_B);
+    let wallet = |t: &'_ TestApp| {
+        let token = member.token.clone();
+        let base = format!("{}/api/v1/me/wallet", t.base);
+        let client = t.client.clone();
+        async move {
+            let r = client.get(base).bearer_auth(token).send().await.unwrap();
+            TestApp::read(r).await
+        }
+    };
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 0);
+    // A merchant's notify URL does not take the platform's payment.
+    let shop = t.simple_shop("商户", 100, 1).await;
+    t.put(
+        &format!(
+            "/api/v1/merchants/{}/payment-credentials/wechat",
+            shop.merchant
+        ),
+        Some(&shop.owner.token),
+        credentials(MCH_B),
+    )
+    .await
+    .expect(200);
+    let tx = transaction(MCH_B, &no, "4200000777", 5_000, 5_000);
+    let r = notify(
+        &t,
+        &shop.merchant,
+        "TRANSACTION.SUCCESS",
+        tx.clone(),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(r.0, 404, "{}", r.1);
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 0);
+    let r = notify(
+        &t,
+        "platform",
+        "TRANSACTION.SUCCESS",
+        tx.clone(),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 5_000);
+    let r = notify(&t, "platform", "TRANSACTION.SUCCESS", tx, Notify::good()).await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 5_000);
+    audit_clean(&t).await;
+}
+
+async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
+    let s = t.simple_shop("页面小铺", 1_230, 5).await;
+    let mut owner = crate::web::Browser::login(&t, &s.owner.login).await;
+    let page = format!("/console/{}/payments", s.merchant);
+    let action = format!("{page}/wechat");
+    let p = owner.get(&page).await.expect(200);
+    assert!(
+        p.has("支付设置") && p.has("id=\"wechat-none\""),
+        "{}",
+        p.body
+    );
+    let k = keys();
+    let form = |api_v3_key: &'static str| {
+        vec![
+            ("mch_id", MCH_A.to_owned()),
+            ("app_id", APP_ID.to_owned()),
+            ("api_v3_key", api_v3_key.to_owned()),
+            ("merchant_serial", "ABCDEF0123456789".to_owned()),
+            ("private_key_pem", k.merchant_pem.clone()),
+            ("platform_certificates_pem", k.platform_cert_pem.clone()),
+        ]
+    };
+    let as_refs = |f: &Vec<(&'static str, String)>| {
+        f.iter().map(|(a, b)| (*a, b.clone())).collect::<Vec<_>>()
+    };
+    // A short APIv3 key: named inline, the non-secret fields kept, the secrets not echoed.
+    let bad = as_refs(&form("too-short"));
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let p = owner.submit(&page, &action, &bad).await.expect(200);
+    assert!(
+        p.has("id=\"form-error\"") && p.has("api_v3_key"),
+        "{}",
+        p.body
+    );
+    assert!(
+        p.has(&format!("value=\"{MCH_A}\"")),
+        "the typed mch id is kept"
+    );
+    assert!(
+        !p.has("too-short") && !p.has(k.merchant_pem.lines().nth(2).unwrap()),
+        "a secret was echoed"
+    );
+    // Saved: a flash line and fingerprints, no secret.
+    let good = as_refs(&form(API_V3_KEY));
+    let good: Vec<(&str, &str)> = good.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let p = owner.submit(&page, &action, &good).await.expect(303);
+    assert_eq!(p.location(), format!("{page}?done=saved"));
+    let p = owner.get(&p.location()).await.expect(200);
+    assert!(
+        p.has("id=\"flash\"") && p.has("id=\"wechat-current\"") && p.has(PLATFORM_SERIAL),
+        "{}",
+        p.body
+    );
+    let pem_line = k.merchant_pem.lines().nth(2).unwrap();
+    assert!(
+        !p.has(API_V3_KEY) && !p.has(pem_line),
+        "a secret is on the page"
+    );
+    // Another merchant's owner cannot open it.
+    let other = t.approved_merchant("别家页面店").await;
+    let mut stranger = crate::web::Browser::login(&t, &other.0.login).await;
+    assert_eq!(stranger.get(&page).await.status.as_u16(), 403);
+
+    // The member's pay step offers 微信支付 and shows WeChat Pay's code_url.
+    let buyer = t.register_member("页面买家").await;
+    let o = t
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+        .await
+        .expect(201);
+    let order_page = format!("/orders/{}", o["id"].as_str().unwrap());
+    let mut b = crate::web::Browser::login(&t, &buyer.login).await;
+    assert!(
+        b.get(&order_page)
+            .await
+            .expect(200)
+            .has("id=\"pay-wechat\"")
+    );
+    let p = b
+        .submit(
+            &order_page,
+            &format!("{order_page}/pay"),
+            &[("provider", "wechat")],
+        )
+        .await
+        .expect(303);
+    let p = b.get(&p.location()).await.expect(200);
+    assert!(
+        p.has("id=\"wechat-code-url\"") && p.has("weixin://wxpay/bizpayurl?pr="),
+        "{}",
+        p.body
+    );
+    assert_eq!(wx.lock().unwrap().orders.len(), 1);
+    assert!(wx.lock().unwrap().refused.is_empty());
+}
