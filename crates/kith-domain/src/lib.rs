@@ -20,6 +20,7 @@ pub mod ledger;
 pub mod merchant;
 pub mod money;
 pub mod order;
+pub mod order_price;
 pub mod pricing;
 pub mod signature;
 pub mod store;
