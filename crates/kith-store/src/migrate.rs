@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_sms"),
     migration!(12, "0012_notify"),
     migration!(13, "0013_tracking"),
+    migration!(14, "0014_coupons"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
