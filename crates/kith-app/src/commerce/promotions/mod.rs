@@ -264,13 +264,14 @@ impl App {
         if input.min_spend_fen < 0 {
             return Err(AppError::invalid("min_spend_fen", "must not be negative"));
         }
-        if let (Some(off), true) = (off, input.min_spend_fen > 0) {
-            if off > input.min_spend_fen {
-                return Err(AppError::invalid(
-                    "off_fen",
-                    "must not exceed the minimum spend (满 X 减 Y takes Y ≤ X)",
-                ));
-            }
+        if let Some(off) = off
+            && input.min_spend_fen > 0
+            && off > input.min_spend_fen
+        {
+            return Err(AppError::invalid(
+                "off_fen",
+                "must not exceed the minimum spend (满 X 减 Y takes Y ≤ X)",
+            ));
         }
         if !(1..=MAX_TOTAL).contains(&input.total_count) {
             return Err(AppError::invalid(
@@ -285,15 +286,13 @@ impl App {
                 format!("must be 1–{MAX_PER_MEMBER}"),
             ));
         }
-        if let Some(ids) = &input.product_ids {
-            if ids.is_empty() || ids.len() > MAX_SCOPE_PRODUCTS {
-                return Err(AppError::invalid(
-                    "product_ids",
-                    format!(
-                        "name 1–{MAX_SCOPE_PRODUCTS} products, or leave it out for the whole shop"
-                    ),
-                ));
-            }
+        if let Some(ids) = &input.product_ids
+            && (ids.is_empty() || ids.len() > MAX_SCOPE_PRODUCTS)
+        {
+            return Err(AppError::invalid(
+                "product_ids",
+                format!("name 1–{MAX_SCOPE_PRODUCTS} products, or leave it out for the whole shop"),
+            ));
         }
         let now = self.now_ms();
         let (from, until, days) = parse_validity(&input, now)?;
@@ -459,13 +458,13 @@ impl App {
         merchant_id: Option<&str>,
         state: Option<&str>,
     ) -> AppResult<Vec<Coupon>> {
-        if let Some(s) = state {
-            if !["available", "locked", "used", "expired"].contains(&s) {
-                return Err(AppError::invalid(
-                    "state",
-                    "must be available, locked, used or expired",
-                ));
-            }
+        if let Some(s) = state
+            && !["available", "locked", "used", "expired"].contains(&s)
+        {
+            return Err(AppError::invalid(
+                "state",
+                "must be available, locked, used or expired",
+            ));
         }
         let now = self.now_ms();
         let (who, mid, state) = (
