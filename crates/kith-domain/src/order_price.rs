@@ -25,10 +25,10 @@ use serde::Serialize;
 use crate::{DomainError, Fen, order::DeliveryMethod, pricing::Quantity, pricing::ShippingRule};
 
 /// One line of an order as pricing sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceLine {
     /// The product, for a coupon's scope.
-    pub product_id: i64,
+    pub product_id: String,
     /// The unit price after stage 1 (tier or activity price).
     pub unit: Fen,
     pub quantity: Quantity,
@@ -95,14 +95,14 @@ impl CouponValue {
 #[serde(tag = "scope", content = "product_ids", rename_all = "snake_case")]
 pub enum Scope {
     All,
-    Products(Vec<i64>),
+    Products(Vec<String>),
 }
 
 impl Scope {
-    pub fn covers(&self, product_id: i64) -> bool {
+    pub fn covers(&self, product_id: &str) -> bool {
         match self {
             Self::All => true,
-            Self::Products(ids) => ids.contains(&product_id),
+            Self::Products(ids) => ids.iter().any(|id| id == product_id),
         }
     }
 }
@@ -282,14 +282,14 @@ pub fn price(
             .iter()
             .zip(&out)
             .map(|(line, priced)| {
-                if terms.scope.covers(line.product_id) {
+                if terms.scope.covers(&line.product_id) {
                     priced.paid
                 } else {
                     Fen::ZERO
                 }
             })
             .collect();
-        if !lines.iter().any(|l| terms.scope.covers(l.product_id)) {
+        if !lines.iter().any(|l| terms.scope.covers(&l.product_id)) {
             return Err(PriceError::Rule(PriceRule::OutOfScope));
         }
         let eligible = weights
@@ -332,7 +332,7 @@ mod tests {
 
     fn line(product_id: i64, unit: i64, quantity: i64) -> PriceLine {
         PriceLine {
-            product_id,
+            product_id: product_id.to_string(),
             unit: Fen::new(unit),
             quantity: Quantity::parse(quantity).unwrap(),
         }
@@ -369,7 +369,7 @@ mod tests {
                 cap: Some(Fen::new(1_500)),
             },
             0,
-            Scope::Products(vec![1]),
+            Scope::Products(vec!["1".into()]),
         );
         let p = price(&lines, &[c], &RULE, DeliveryMethod::Pickup).unwrap();
         // 20 % of 100.00 is 20.00, capped at 15.00, all on line 0.
@@ -401,7 +401,7 @@ mod tests {
             PriceRule::UnderMinimumSpend
         );
         assert_eq!(
-            rule_of(&[coupon(fixed, 0, Scope::Products(vec![9]))]),
+            rule_of(&[coupon(fixed, 0, Scope::Products(vec!["9".into()]))]),
             PriceRule::OutOfScope
         );
         assert_eq!(
@@ -456,7 +456,8 @@ mod tests {
         ];
         let scope = prop_oneof![
             Just(Scope::All),
-            prop::collection::vec(0i64..6, 0..4).prop_map(Scope::Products),
+            prop::collection::vec((0i64..6).prop_map(|p| p.to_string()), 0..4)
+                .prop_map(Scope::Products),
         ];
         (value, 0i64..100_000, scope).prop_map(|(v, m, s)| coupon(v, m, s))
     }
@@ -505,7 +506,7 @@ mod tests {
             // Out-of-scope lines keep their price.
             if let Some(Discount::Coupon(terms)) = discounts.first() {
                 for (line, lp) in lines.iter().zip(&p.lines) {
-                    if !terms.scope.covers(line.product_id) {
+                    if !terms.scope.covers(&line.product_id) {
                         prop_assert_eq!(lp.coupon, Fen::ZERO);
                     }
                 }

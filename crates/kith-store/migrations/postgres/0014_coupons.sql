@@ -48,3 +48,9 @@ CREATE TABLE coupons (
 );
 CREATE INDEX coupons_holder_idx ON coupons (account_id, merchant_id, state);
 CREATE INDEX coupons_template_idx ON coupons (template_id);
+
+-- An order's coupon: `goods_fen` stays what the goods were paid (after the coupon), the
+-- coupon's discount is beside it, and each line holds its part of it.
+ALTER TABLE orders ADD COLUMN coupon_id uuid REFERENCES coupons (id);
+ALTER TABLE orders ADD COLUMN coupon_fen bigint NOT NULL DEFAULT 0 CHECK (coupon_fen >= 0);
+ALTER TABLE order_lines ADD COLUMN coupon_fen bigint NOT NULL DEFAULT 0 CHECK (coupon_fen >= 0);

@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{TestApp, User, address};
 use crate::worlds;
 
 both_engines!(
@@ -18,6 +18,9 @@ both_engines!(
     paused_and_ended_templates_cannot_be_claimed,
     coupons_of_others_and_other_shops_are_not_found,
     a_coupon_expires_with_its_window,
+    a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid,
+    a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing,
+    concurrent_checkouts_with_one_coupon_have_one_winner,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -382,4 +385,244 @@ async fn a_coupon_expires_with_its_window(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(expired.as_array().map(Vec::len), Some(1));
+}
+
+async fn checkout_with(
+    t: &TestApp,
+    s: &worlds::Shop,
+    buyer: &User,
+    qty: i64,
+    coupon: &str,
+) -> crate::harness::Resp {
+    t.post(
+        &format!("/api/v1/merchants/{}/checkout", s.merchant),
+        Some(&buyer.token),
+        json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": qty }], "coupon_id": coupon }),
+    )
+    .await
+}
+
+async fn coupon_state(t: &TestApp, who: &User, coupon: &str) -> String {
+    t.get(&format!("/api/v1/me/coupons/{coupon}"), Some(&who.token))
+        .await
+        .expect(200)["state"]
+        .as_str()
+        .expect("state")
+        .to_owned()
+}
+
+/// The share-coupon journey to the fen: a friend arrives by a distributor's link, claims
+/// the shop's 满100减12.34, buys three at ¥100 with it; the order and its line pay
+/// ¥287.66 for the goods, the sharer's L1 (10 %) is ⌊28 766 × 10 %⌋ = 2 876 fen, and a
+/// refund of one unit returns ⌊28 766 ⁄ 3⌋ = 9 588 fen and takes back its share of the
+/// commission.
+async fn a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid(
+    t: TestApp,
+) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let sharer = t.register_member("分享者").await;
+    let (_, code) = worlds::product_link(&t, &s, &sharer).await;
+    let friend = worlds::signup_via(&t, &code, "朋友").await;
+    let mut body = ten_off(10, 1);
+    body["off_fen"] = json!(1_234);
+    let tid = id(&template(&t, &s.owner, &s.merchant, body).await);
+    let coupon = id(&claim(&t, &friend, &s.merchant, &tid).await.expect(201));
+
+    t.top_up(&friend, 40_000).await;
+    let order = checkout_with(&t, &s, &friend, 3, &coupon).await.expect(201);
+    assert_eq!(order["coupon_id"], coupon.as_str());
+    assert_eq!(order["coupon_fen"], 1_234);
+    assert_eq!(order["goods_fen"], 28_766);
+    assert_eq!(order["lines"][0]["line_total_fen"], 30_000);
+    assert_eq!(order["lines"][0]["coupon_fen"], 1_234);
+    assert_eq!(
+        order["total_fen"].as_i64(),
+        Some(28_766 + order["shipping_fen"].as_i64().expect("shipping"))
+    );
+    assert_eq!(coupon_state(&t, &friend, &coupon).await, "locked");
+    let oid = id(&order);
+    let paid = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&friend.token),
+            json!({ "provider": "wallet" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(paid["order"]["paid_fen"], order["total_fen"]);
+    assert_eq!(coupon_state(&t, &friend, &coupon).await, "used");
+    let list = t
+        .get(&templates(&s.merchant), Some(&s.owner.token))
+        .await
+        .expect(200);
+    assert_eq!(list[0]["used_count"], 1);
+
+    // The sharer earns on the goods actually paid.
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (2_876, 0, 0, 0)
+    );
+
+    // One of three units back: exactly its part of what the line paid.
+    let refund = t
+        .post(
+            &format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant),
+            Some(&s.owner.token),
+            json!({ "lines": [{ "line_no": 1, "quantity": 1 }], "reason": "少发一件" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(refund["amount_fen"], 9_588);
+    let reversed = 2_876 * 9_588 / 28_766;
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (2_876 - reversed, 0, 0, 0)
+    );
+    // The rest: what remains of the payment, shipping included.
+    let rest = t
+        .post(
+            &format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant),
+            Some(&s.owner.token),
+            json!({ "reason": "全部退款" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        rest["amount_fen"].as_i64(),
+        Some(order["total_fen"].as_i64().expect("total") - 9_588)
+    );
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (0, 0, 0, 0)
+    );
+    worlds::audit_clean(&t).await;
+}
+
+async fn a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let buyer = t.register_member("买家").await;
+    let stranger = t.register_member("路人").await;
+    // 满100减10 on ¥100 goods: one unit is exactly enough; 满300 is not.
+    let mut big = ten_off(10, 1);
+    big["min_spend_fen"] = json!(30_000);
+    let big = id(&template(&t, &s.owner, &s.merchant, big).await);
+    let big = id(&claim(&t, &buyer, &s.merchant, &big).await.expect(201));
+    checkout_with(&t, &s, &buyer, 2, &big)
+        .await
+        .problem(409, Some("coupon_minimum_spend"));
+    // Scoped to another product of the shop.
+    let other_product = t
+        .post(
+            &format!("/api/v1/merchants/{}/products", s.merchant),
+            Some(&s.owner.token),
+            json!({ "name": "另一种茶", "description": "" }),
+        )
+        .await
+        .expect(201);
+    let mut scoped = ten_off(10, 1);
+    scoped["product_ids"] = json!([id(&other_product)]);
+    let scoped = id(&template(&t, &s.owner, &s.merchant, scoped).await);
+    let scoped = id(&claim(&t, &buyer, &s.merchant, &scoped).await.expect(201));
+    checkout_with(&t, &s, &buyer, 2, &scoped)
+        .await
+        .problem(409, Some("coupon_out_of_scope"));
+    // Another shop's coupon; another member's coupon.
+    let foreign = id(&template(&t, &other.owner, &other.merchant, ten_off(10, 1)).await);
+    let foreign = id(&claim(&t, &buyer, &other.merchant, &foreign)
+        .await
+        .expect(201));
+    checkout_with(&t, &s, &buyer, 2, &foreign)
+        .await
+        .problem(409, Some("coupon_other_shop"));
+    let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let theirs = id(&claim(&t, &stranger, &s.merchant, &tid).await.expect(201));
+    checkout_with(&t, &s, &buyer, 2, &theirs)
+        .await
+        .problem(404, None);
+    checkout_with(&t, &s, &buyer, 2, "nonsense")
+        .await
+        .problem(404, None);
+    // Nothing was written: no order, every coupon still available.
+    let orders = t
+        .get("/api/v1/me/orders", Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        orders["items"].as_array().map(Vec::len),
+        Some(0),
+        "{orders}"
+    );
+    for c in [&big, &scoped, &foreign] {
+        assert_eq!(coupon_state(&t, &buyer, c).await, "available");
+    }
+
+    // A good one: locked in the unpaid order, back when it is cancelled, then usable once.
+    let mine = id(&claim(&t, &buyer, &s.merchant, &tid).await.expect(201));
+    let order = checkout_with(&t, &s, &buyer, 1, &mine).await.expect(201);
+    assert_eq!(order["coupon_fen"], 1_000);
+    checkout_with(&t, &s, &buyer, 1, &mine)
+        .await
+        .problem(409, Some("coupon_not_available"));
+    t.post(
+        &format!("/api/v1/orders/{}/cancel", id(&order)),
+        Some(&buyer.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(coupon_state(&t, &buyer, &mine).await, "available");
+    // Expired: the window passes.
+    t.clock.advance_secs(8 * DAY_SECS);
+    checkout_with(&t, &s, &buyer, 1, &mine)
+        .await
+        .problem(409, Some("coupon_not_available"));
+    worlds::audit_clean(&t).await;
+}
+
+/// Four checkouts race with one coupon: one order takes it, the others are refused and
+/// leave no order behind.
+async fn concurrent_checkouts_with_one_coupon_have_one_winner(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let buyer = t.register_member("抢单").await;
+    let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let coupon = id(&claim(&t, &buyer, &s.merchant, &tid).await.expect(201));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, url, token, sku, coupon) = (
+            t.client.clone(),
+            format!("{}/api/v1/merchants/{}/checkout", t.base, s.merchant),
+            buyer.token.clone(),
+            s.sku.clone(),
+            coupon.clone(),
+        );
+        tasks.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": sku, "quantity": 1 }], "coupon_id": coupon }))
+                .send()
+                .await
+                .expect("send");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("json");
+            (status, body)
+        });
+    }
+    let mut won = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (status, body) = joined.expect("task");
+        match status {
+            201 => won += 1,
+            409 => assert_eq!(body["field"], "coupon_not_available", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let orders = t
+        .get("/api/v1/me/orders", Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(coupon_state(&t, &buyer, &coupon).await, "locked");
 }

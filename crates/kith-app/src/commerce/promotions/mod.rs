@@ -20,7 +20,8 @@
 pub mod store;
 
 use kith_domain::BoundedText;
-use kith_domain::order_price::CouponValue;
+use kith_domain::Fen;
+use kith_domain::order_price::{CouponTerms, CouponValue, PriceError, Scope};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
@@ -242,6 +243,132 @@ pub fn grant(
         &serde_json::json!({ "coupon_id": id, "template_id": tid, "account_id": account_id, "source": source }),
     )?;
     Ok(id)
+}
+
+/// A pricing refusal as the app answers it: a broken coupon rule is a 409 naming it.
+pub fn price_error(e: PriceError) -> AppError {
+    match e {
+        PriceError::Invalid(d) => d.into(),
+        PriceError::Rule(rule) => AppError::conflict(rule.code(), rule.to_string()),
+    }
+}
+
+/// The buyer's coupon `coupon_id` at `merchant_id`, ready to price a checkout: another
+/// member's coupon is a 404, another shop's a 409 (`coupon_other_shop`), a used, locked or
+/// expired one a 409 (`coupon_not_available`).
+pub fn coupon_for_checkout(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    buyer: &str,
+    merchant_id: &str,
+    coupon_id: &str,
+) -> AppResult<(String, CouponTerms)> {
+    if crate::platform::ids::parse_id(coupon_id).is_none() {
+        return Err(AppError::NotFound("coupon"));
+    }
+    let coupon = store::coupon_of(c, buyer, coupon_id, now_ms)?;
+    if coupon.merchant_id != merchant_id {
+        return Err(AppError::conflict(
+            "coupon_other_shop",
+            "this coupon is for another shop",
+        ));
+    }
+    if coupon.state != "available" {
+        return Err(AppError::conflict(
+            "coupon_not_available",
+            format!("this coupon is {}", coupon.state),
+        ));
+    }
+    let t = &coupon.template;
+    let terms = CouponTerms {
+        value: t.value()?,
+        min_spend: Fen::new(t.min_spend_fen),
+        scope: match &t.product_ids {
+            Some(ids) => Scope::Products(ids.clone()),
+            None => Scope::All,
+        },
+    };
+    Ok((coupon.id, terms))
+}
+
+/// Locks the coupon to a new order: one conditional update from `available`, so of two
+/// checkouts with one coupon exactly one wins (the other is a 409 and writes nothing).
+pub fn lock_for_order(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    buyer: &str,
+    coupon_id: &str,
+    order_id: &str,
+    discount_fen: i64,
+) -> AppResult<()> {
+    let n = c.execute(
+        "UPDATE coupons SET state = 'locked', order_id = $1 \
+         WHERE id = $2 AND account_id = $3 AND state = 'available' AND valid_until > $4",
+        args![order_id, coupon_id, buyer, now_ms],
+    )?;
+    if n != 1 {
+        return Err(AppError::conflict(
+            "coupon_not_available",
+            "this coupon is already in another order, used or expired",
+        ));
+    }
+    c.execute(
+        "UPDATE orders SET coupon_id = $1, coupon_fen = $2 WHERE id = $3",
+        args![coupon_id, discount_fen, order_id],
+    )?;
+    Ok(())
+}
+
+/// The order was paid: its coupon is used.
+pub fn on_order_paid(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
+    let rows = c.query(
+        "SELECT id, template_id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
+        args![order_id],
+    )?;
+    for r in rows {
+        let (id, tid, mid) = (r.text(0)?, r.text(1)?, r.text(2)?);
+        c.execute(
+            "UPDATE coupons SET state = 'used' WHERE id = $1 AND state = 'locked'",
+            args![&id],
+        )?;
+        c.execute(
+            "UPDATE coupon_templates SET used_count = used_count + 1 WHERE id = $1",
+            args![&tid],
+        )?;
+        outbox::emit(
+            c,
+            now_ms,
+            "coupon.used",
+            Some(&mid),
+            &id,
+            &serde_json::json!({ "coupon_id": id, "template_id": tid, "order_id": order_id }),
+        )?;
+    }
+    Ok(())
+}
+
+/// The unpaid order was cancelled or expired: its coupon is available again.
+pub fn on_order_released(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
+    let rows = c.query(
+        "SELECT id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
+        args![order_id],
+    )?;
+    for r in rows {
+        let (id, mid) = (r.text(0)?, r.text(1)?);
+        c.execute(
+            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND state = 'locked'",
+            args![&id],
+        )?;
+        outbox::emit(
+            c,
+            now_ms,
+            "coupon.returned",
+            Some(&mid),
+            &id,
+            &serde_json::json!({ "coupon_id": id, "order_id": order_id }),
+        )?;
+    }
+    Ok(())
 }
 
 impl App {
