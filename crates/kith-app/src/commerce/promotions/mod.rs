@@ -379,6 +379,11 @@ impl App {
         merchant_id: &str,
         input: NewCouponTemplate,
     ) -> AppResult<CouponTemplate> {
+        // Who asks is decided before what they sent: an outsider learns nothing of the rules.
+        let (asker, shop) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| require_trading_staff(c, &asker, &shop, StaffNeed::AnyStaff))
+            .await?;
         let name = BoundedText::parse("name", &input.name, 1, 32)?;
         let value =
             CouponValue::parse(&input.kind, input.off_fen, input.percent_off, input.cap_fen)?;
