@@ -150,7 +150,10 @@ def owner_of(method, path):
     ):
         return "admin"
     if path.startswith("/api/v1/merchants/{merchant_id}/"):
-        if re.match(r"/api/v1/merchants/\{merchant_id\}/(cart|checkout|my-tier|my-leader|leaders/nearby)", path):
+        if re.match(
+            r"/api/v1/merchants/\{merchant_id\}/(cart|checkout|my-tier|my-leader|leaders/nearby|coupons$|coupon-templates/\{template_id\}/claim)",
+            path,
+        ):
             return "member"
         # A member applies to lead for the shop; the list of leaders is the staff's.
         if path == "/api/v1/merchants/{merchant_id}/leaders" and method == "post":
@@ -268,6 +271,17 @@ def collect(url):
         None,
     )
     comment = call(url, "post", f"/api/v1/posts/{post['id']}/comments", m, {"body": "api-fuzz 的评论"}) if post else None
+    # A coupon template of the shop's (a large count, so the fuzzer's claims do not empty
+    # it) and one coupon of it the member holds.
+    template = call(
+        url,
+        "post",
+        f"{mp}/coupon-templates",
+        o,
+        {"name": "api-fuzz 券", "kind": "fixed", "off_fen": 100, "valid_days": 30, "total_count": 100000, "per_member_limit": 100},
+    ) or {}
+    shop["template_id"] = template.get("id") or first(call(url, "get", f"{mp}/coupon-templates", o))
+    coupon = call(url, "post", f"{mp}/coupon-templates/{shop['template_id']}/claim", m, {}) or {}
     member = dict(shop)
     member.update(
         {
@@ -284,6 +298,7 @@ def collect(url):
             or first(call(url, "get", f"/api/v1/group-campaigns/{campaign}/groups", m)),
             "withdrawal_id": first(call(url, "get", f"/api/v1/distributors/{member_id}/withdrawals", m)),
             "line_no": 1,
+            "coupon_id": coupon.get("id") or first(call(url, "get", "/api/v1/me/coupons", m)),
             "code": first(call(url, "get", "/api/v1/me/share-links", m), "code"),
         }
     )

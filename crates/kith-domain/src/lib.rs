@@ -21,6 +21,7 @@ pub mod merchant;
 pub mod money;
 pub mod neighbourhood;
 pub mod order;
+pub mod order_price;
 pub mod pricing;
 pub mod signature;
 pub mod store;

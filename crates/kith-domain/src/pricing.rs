@@ -114,6 +114,28 @@ pub struct LineState {
     pub quantity: u32,
     /// Units already refunded by earlier refunds.
     pub refunded_quantity: u32,
+    /// The line's part of the order's discounts (a coupon): the line paid
+    /// `unit × quantity − discount`.
+    pub discount: Fen,
+}
+
+impl LineState {
+    /// What the line paid in all, `unit × quantity − discount`.
+    fn paid(&self) -> Option<Fen> {
+        line_amount(self.unit, self.quantity)?.checked_sub(self.discount)
+    }
+
+    /// What refunding `quantity` more units returns: `⌊paid·after⁄n⌋ − ⌊paid·before⁄n⌋`
+    /// (exactly `unit × quantity` for a line without a discount), so a line's refunds add
+    /// up to what it paid (`order_price::LinePrice::refund_of`).
+    fn refund_of(&self, quantity: u32) -> Option<Fen> {
+        let paid = self.paid()?;
+        let n = i128::from(self.quantity.max(1));
+        let part = |k: u32| i128::from(paid.get()) * i128::from(k) / n;
+        let before = self.refunded_quantity;
+        let after = before.checked_add(quantity)?;
+        i64::try_from(part(after) - part(before)).ok().map(Fen::new)
+    }
 }
 
 /// What one refund gives back.
@@ -158,13 +180,18 @@ pub fn refund_amount(
     // What the order paid, from the lines; also checks the lines are consistent.
     let mut paid = shipping;
     for (j, line) in lines.iter().enumerate() {
-        if line.unit < Fen::ZERO || line.refunded_quantity > line.quantity {
+        if line.unit < Fen::ZERO
+            || line.refunded_quantity > line.quantity
+            || line.discount < Fen::ZERO
+            || line.paid().is_none_or(|p| p < Fen::ZERO)
+        {
             return Err(DomainError::invalid(
                 "lines",
                 format!("line {j} is inconsistent: negative price or over-refunded"),
             ));
         }
-        paid = line_amount(line.unit, line.quantity)
+        paid = line
+            .paid()
             .and_then(|amount| paid.checked_add(amount))
             .ok_or_else(|| too_large("lines"))?;
     }
@@ -195,7 +222,7 @@ pub fn refund_amount(
                 format!("must be 1–{remaining}, the units of the line not yet refunded"),
             ));
         }
-        let line_refund = line_amount(line.unit, quantity).ok_or_else(|| too_large("lines"))?;
+        let line_refund = line.refund_of(quantity).ok_or_else(|| too_large("lines"))?;
         amount = amount
             .checked_add(line_refund)
             .ok_or_else(|| too_large("lines"))?;
@@ -245,11 +272,13 @@ mod tests {
                 unit: Fen::new(0),
                 quantity: 1,
                 refunded_quantity: 0,
+                discount: Fen::ZERO,
             },
             LineState {
                 unit: Fen::new(500),
                 quantity: 1,
                 refunded_quantity: 0,
+                discount: Fen::ZERO,
             },
         ];
         // Found by the money_and_quantity fuzz target: a zero refund would break the
@@ -371,11 +400,13 @@ mod tests {
                 unit: Fen::new(1_000),
                 quantity: 3,
                 refunded_quantity: 0,
+                discount: Fen::ZERO,
             },
             LineState {
                 unit: Fen::new(250),
                 quantity: 2,
                 refunded_quantity: 0,
+                discount: Fen::ZERO,
             },
         ]
     }
@@ -474,7 +505,7 @@ mod tests {
             let t = totals(&order_lines, &rule, DeliveryMethod::Shipping).unwrap();
             let mut lines: Vec<LineState> = order_lines
                 .iter()
-                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0 })
+                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO })
                 .collect();
             let mut refunded = Fen::ZERO;
             let mut apply = |lines: &mut Vec<LineState>, request: &[(usize, u32)]| -> Result<bool, TestCaseError> {
@@ -538,7 +569,7 @@ mod tests {
         ) {
             let lines: Vec<LineState> = order_lines
                 .iter()
-                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0 })
+                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO })
                 .collect();
             let paid: i64 = lines.iter().map(|l| l.unit.get() * i64::from(l.quantity)).sum::<i64>() + fee.get();
             if let Ok(plan) = refund_amount(&lines, fee, Fen::ZERO, &request) {

@@ -254,6 +254,8 @@ id_kinds! {
     /// An external identity (WeChat) linked to the caller's account.
     IdentityId: Identity = "identity_id", "identity";
     NotificationId: Notification = "notification_id", "notification";
+    CouponTemplateId: CouponTemplate = "template_id", "coupon template";
+    CouponId: Coupon = "coupon_id", "coupon";
 }
 
 #[cfg(test)]

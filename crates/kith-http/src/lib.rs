@@ -90,6 +90,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::accounts::router())
         .merge(routes::merchants::router())
         .merge(routes::tiers::router())
+        .merge(routes::coupons::router())
         .merge(routes::stores::router())
         .merge(routes::catalog::router())
         .merge(routes::inventory::router())

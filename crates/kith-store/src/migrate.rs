@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_tracking"),
     migration!(14, "0014_leaders"),
     migration!(15, "0015_rails"),
+    migration!(16, "0016_coupons"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

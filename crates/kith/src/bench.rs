@@ -579,6 +579,7 @@ pub(crate) async fn buy(
             buyer,
             merchant,
             CheckoutInput {
+                coupon_id: None,
                 delivery: DeliveryMethod::Shipping,
                 pickup_store_id: None,
                 address: Some(address()),

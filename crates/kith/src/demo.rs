@@ -369,6 +369,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                 &who,
                 &merchant.id,
                 CheckoutInput {
+                    coupon_id: None,
                     delivery: if pickup {
                         DeliveryMethod::Pickup
                     } else {
@@ -560,6 +561,7 @@ async fn more_orders(
             &who,
             &merchant,
             CheckoutInput {
+                coupon_id: None,
                 delivery: if store.is_some() {
                     DeliveryMethod::Pickup
                 } else {
@@ -1031,6 +1033,7 @@ async fn order_at(
         &principal(a),
         m.shop.id,
         CheckoutInput {
+            coupon_id: None,
             delivery: if pickup {
                 DeliveryMethod::Pickup
             } else {

@@ -777,6 +777,7 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
                 .map(|(s, q)| (shop.skus[*s].clone(), *q))
                 .collect();
             let input = CheckoutInput {
+                coupon_id: None,
                 delivery: if *pickup {
                     DeliveryMethod::Pickup
                 } else {
@@ -2117,6 +2118,7 @@ mod sharing_props {
             }
             SOp::Buy { buyer, qty } => {
                 let input = CheckoutInput {
+                    coupon_id: None,
                     delivery: DeliveryMethod::Shipping,
                     pickup_store_id: None,
                     address: Some(address()),

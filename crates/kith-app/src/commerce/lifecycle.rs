@@ -119,6 +119,7 @@ impl Lifecycle {
             kith_store::args![o.total_fen, now, provider, &o.id],
         )?;
         transition(c, now, o, paid, actor, "")?;
+        super::promotions::on_order_paid(c, now, &o.id)?;
         let paid_row = lock_order(c, &o.id)?;
         let mut held = false;
         for h in &self.hooks {

@@ -4,7 +4,8 @@
 //! tier prices ([`tiers`]), offline stores and clerks ([`stores`]), the cart ([`cart`]),
 //! checkout and the order with its state machine ([`orders`]), shipping, pickup, delivery
 //! and completion ([`fulfilment`]), refunds ([`refunds`]), after-sale requests the buyer
-//! starts ([`aftersale`], with its own tables: see its `mod.rs`), the
+//! starts ([`aftersale`], with its own tables: see its `mod.rs`), coupons ([`promotions`],
+//! with its own tables: see its `mod.rs`), the
 //! order lifecycle hooks ([`lifecycle`]), payments through the wallet or a gateway
 //! ([`payments`]) and the shopper's read-only listings ([`browse`]).
 //!
@@ -35,6 +36,7 @@ pub mod inventory;
 pub mod lifecycle;
 pub mod orders;
 pub mod payments;
+pub mod promotions;
 pub mod refunds;
 pub mod stores;
 pub mod tiers;

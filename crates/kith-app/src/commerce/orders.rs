@@ -10,6 +10,7 @@
 //! delivery and completion (`fulfilment.rs`), refunds (`refunds.rs`), the cart (`cart.rs`).
 
 use kith_domain::order::{DeliveryMethod, OrderStatus};
+use kith_domain::order_price;
 use kith_domain::pricing::{self, Quantity, ShippingRule};
 use kith_domain::{BoundedText, Fen, Phone};
 use kith_store::{Conn, Row, args};
@@ -66,6 +67,8 @@ pub struct CheckoutInput {
     pub address: Option<Address>,
     /// The lines to buy; `None` buys the whole cart at this merchant.
     pub items: Option<Vec<(String, i64)>>,
+    /// One of the buyer's coupons at this merchant.
+    pub coupon_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -77,7 +80,11 @@ pub struct OrderLine {
     pub attrs: serde_json::Value,
     pub quantity: i64,
     pub unit_price_fen: i64,
+    /// `unit_price_fen × quantity`, before the coupon.
     pub line_total_fen: i64,
+    /// This line's part of the order's coupon (largest remainder, to the fen); the line
+    /// paid `line_total_fen − coupon_fen`, what refunding all of it returns.
+    pub coupon_fen: i64,
     pub refunded_quantity: i64,
     pub refunded_fen: i64,
 }
@@ -94,7 +101,11 @@ pub struct Order {
     pub tier_code: Option<String>,
     pub address: Option<Address>,
     pub lines: Vec<OrderLine>,
+    /// The goods actually paid, after the coupon: the commission base.
     pub goods_fen: i64,
+    /// The coupon used, and what it took off the goods (goods before it: goods + coupon).
+    pub coupon_id: Option<String>,
+    pub coupon_fen: i64,
     pub shipping_fen: i64,
     pub total_fen: i64,
     pub paid_fen: i64,
@@ -211,6 +222,8 @@ kith_store::columns!(pub(crate) OrderCols {
     completed_at,
     cancelled_at,
     location_id,
+    coupon_id,
+    coupon_fen,
 });
 
 /// [`OrderCols`] for `format!` strings.
@@ -269,7 +282,7 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
 
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
     c.query(
-        "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen
+        "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen
          FROM order_lines WHERE order_id = $1 ORDER BY line_no",
         args![order_id],
     )?
@@ -286,6 +299,7 @@ pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<Orde
             line_total_fen: r.int(7)?,
             refunded_quantity: r.int(8)?,
             refunded_fen: r.int(9)?,
+            coupon_fen: r.int(10)?,
         })
     })
     .collect()
@@ -322,6 +336,8 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
             .and_then(|a| serde_json::from_str(&a).ok()),
         lines: load_lines(c, &o.id)?,
         goods_fen: r.int(OrderCols::goods_fen)?,
+        coupon_id: r.opt_text(OrderCols::coupon_id)?,
+        coupon_fen: r.int(OrderCols::coupon_fen)?,
         shipping_fen: o.shipping_fen,
         total_fen: o.total_fen,
         paid_fen: o.paid_fen,
@@ -481,14 +497,31 @@ pub(crate) struct NewOrder<'a> {
     pub earns: bool,
     /// Whether it is a group-buy seat (attributed to the 拼团 channel).
     pub group_buy: bool,
+    /// The buyer's coupon (checked as theirs, at this merchant and available) and its
+    /// terms; locked to the order here, in the same transaction.
+    pub coupon: Option<(String, kith_domain::order_price::CouponTerms)>,
 }
 
 /// Writes a new order: its row and lines, stock reserved per line, the commission snapshot,
 /// its first event, outbox event and expiry job. Returns the order id.
 pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<String> {
     let terms = merchant_terms(c, o.merchant_id)?;
-    let lines: Vec<(Fen, Quantity)> = o.lines.iter().map(|(_, u, q)| (*u, *q)).collect();
-    let totals = pricing::totals(&lines, &terms.shipping, o.delivery)?;
+    let lines: Vec<order_price::PriceLine> = o
+        .lines
+        .iter()
+        .map(|(sku, unit, quantity)| order_price::PriceLine {
+            product_id: sku.product_id.clone(),
+            unit: *unit,
+            quantity: *quantity,
+        })
+        .collect();
+    let discounts: Vec<order_price::Discount> = o
+        .coupon
+        .iter()
+        .map(|(_, terms)| order_price::Discount::Coupon(terms.clone()))
+        .collect();
+    let totals = order_price::price(&lines, &discounts, &terms.shipping, o.delivery)
+        .map_err(super::promotions::price_error)?;
     let id = new_id();
     let deadline = o.deadline.unwrap_or(now + terms.unpaid_timeout_ms);
     let address_json = o
@@ -499,14 +532,17 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
             goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at)
          VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
         args![&id, o.merchant_id, o.buyer, o.delivery.as_str(), o.location, o.pickup_store, o.tier,
-              address_json.as_deref(), totals.goods.get(), totals.shipping.get(), totals.total.get(), deadline, now],
+              address_json.as_deref(), totals.goods_paid.get(), totals.shipping.get(), totals.total.get(), deadline, now],
     )?;
-    for (n, (sku, unit, qty)) in o.lines.iter().enumerate() {
+    if let Some((coupon_id, _)) = &o.coupon {
+        super::promotions::lock_for_order(c, now, o.buyer, coupon_id, &id, totals.coupon.get())?;
+    }
+    for (n, ((sku, unit, qty), priced)) in o.lines.iter().zip(&totals.lines).enumerate() {
         let q = i64::from(qty.get());
         c.execute(
-            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q],
+            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q, priced.coupon.get()],
         )?;
         inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
             |e| match e {
@@ -517,10 +553,12 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
             },
         )?;
     }
+    // The commission base of each line is what it paid, after the coupon (PRODUCT §4).
     let goods: Vec<(String, i64)> = o
         .lines
         .iter()
-        .map(|(sku, unit, qty)| (sku.product_id.clone(), unit.get() * i64::from(qty.get())))
+        .zip(&totals.lines)
+        .map(|((sku, _, _), priced)| (sku.product_id.clone(), priced.paid.get()))
         .collect();
     let shipping = o
         .address
@@ -677,6 +715,7 @@ impl App {
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let delivery = input.delivery;
+        let coupon_id = input.coupon_id;
         let limits = HoardLimits {
             orders: i64::from(self.config.max_unpaid_orders),
             units_per_sku: i64::from(self.config.max_unpaid_units_per_sku),
@@ -719,6 +758,10 @@ impl App {
                     priced.push((sku, unit, *qty));
                 }
                 check_hoarding(c, &mid, &who.account_id, &priced, limits)?;
+                let coupon = match &coupon_id {
+                    Some(cid) => Some(super::promotions::coupon_for_checkout(c, now, &who.account_id, &mid, cid)?),
+                    None => None,
+                };
                 let id = place(c, now, NewOrder {
                     merchant_id: &mid,
                     buyer: &who.account_id,
@@ -731,6 +774,7 @@ impl App {
                     deadline: None,
                     earns: true,
                     group_buy: false,
+                    coupon,
                 })?;
                 if from_cart {
                     for (sku, _, _) in &priced {
@@ -907,6 +951,7 @@ pub(crate) fn cancel(
     let next = o.status.cancel()?;
     lc.lock(c, &o.id)?;
     release_all(c, now, o)?;
+    super::promotions::on_order_released(c, now, &o.id)?;
     c.execute(
         "UPDATE orders SET cancelled_at = $1 WHERE id = $2",
         args![now, &o.id],

@@ -91,6 +91,7 @@ pub(crate) fn refund(
             unit: Fen::new(l.unit_price_fen),
             quantity: l.quantity as u32,
             refunded_quantity: l.refunded_quantity as u32,
+            discount: Fen::new(l.coupon_fen),
         })
         .collect();
     let request: Vec<(usize, u32)> = match lines {

@@ -538,6 +538,7 @@ pub(super) fn take_seat(
             deadline,
             earns: campaign.commission,
             group_buy: true,
+            coupon: None,
         },
     )
     .map_err(|e| match e {

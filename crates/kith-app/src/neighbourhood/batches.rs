@@ -654,6 +654,8 @@ impl App {
                     deadline: Some((now + terms.unpaid_timeout_ms).min(cutoff)),
                     earns: true,
                     group_buy: false,
+                    // A 接龙 price is the batch's own: no coupon on top of it.
+                    coupon: None,
                 })
                 .map_err(|e| match e {
                     AppError::Conflict { field, .. } => AppError::Conflict { field, reason: "out of stock".into() },

@@ -12,6 +12,7 @@ pub mod aftersales;
 pub mod catalog;
 pub mod commissions;
 pub mod communities;
+pub mod coupons;
 pub mod discovery;
 pub mod group_buy;
 pub mod insight;
@@ -46,6 +47,10 @@ pub const TAGS: &[(&str, &str)] = &[
         "Merchant applications, approval, profile, staff and invitations",
     ),
     ("tiers", "Membership tiers and the members who hold them"),
+    (
+        "coupons",
+        "Coupon templates, claiming coupons and the coupons a member holds",
+    ),
     ("stores", "Offline stores and their clerks"),
     (
         "relationships",

@@ -85,6 +85,10 @@ pub struct CheckoutBody {
     pub address: Option<Address>,
     /// The lines to buy; leave out to buy the whole cart at this merchant.
     pub items: Option<Vec<CheckoutItem>>,
+    /// One of the buyer's available coupons at this shop (coupons do not stack). Refused
+    /// with a 409 naming the rule: `coupon_not_available` (used, locked, expired),
+    /// `coupon_minimum_spend`, `coupon_out_of_scope`; another member's coupon is a 404.
+    pub coupon_id: Option<String>,
 }
 
 /// Check out: an order awaiting payment, with stock reserved and prices of the buyer's
@@ -100,6 +104,7 @@ async fn checkout(
     ApiJson(b): ApiJson<CheckoutBody>,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
     let input = CheckoutInput {
+        coupon_id: b.coupon_id,
         delivery: b.delivery,
         pickup_store_id: b.pickup_store_id,
         address: b.address,

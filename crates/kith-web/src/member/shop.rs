@@ -252,6 +252,7 @@ pub(super) async fn checkout(
         _ => return Err(AppError::invalid("delivery", "must be shipping or pickup").into()),
     };
     let input = CheckoutInput {
+        coupon_id: None,
         delivery,
         pickup_store_id: (delivery == DeliveryMethod::Pickup)
             .then_some(f.pickup_store_id)

@@ -14,6 +14,7 @@ mod worlds;
 
 mod aftersale;
 mod catalog;
+mod coupons;
 mod group_buy;
 mod inventory;
 mod leaders;

@@ -46,6 +46,8 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/communities/{community_id}/members", "an open community's member list is public (issue 4's choice)"),
     ("get", "/api/v1/communities/{community_id}/subcommunities", "an open community's sub-communities"),
     ("get", "/api/v1/merchants/{merchant_id}/my-tier", "the caller's own tier at this merchant"),
+    ("get", "/api/v1/merchants/{merchant_id}/coupons", "the shop's 领券中心 is public"),
+    ("post", "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/claim", "any member may claim a shop's coupon"),
     ("get", "/api/v1/merchants/{merchant_id}/commission-plan", "members see what sharing earns before they share"),
     ("get", "/api/v1/accounts/{account_id}/following", "public following list"),
     ("put", "/api/v1/accounts/{account_id}/follow", "any member may follow"),
@@ -320,7 +322,28 @@ async fn world(t: &TestApp) -> World {
             .expect("identity");
     }
 
+    let coupon_template = id_of(
+        &t.post(
+            &m("/coupon-templates"),
+            Some(&owner_a.token),
+            json!({ "name": "矩阵券", "kind": "fixed", "off_fen": 100, "valid_days": 7, "total_count": 100, "per_member_limit": 100 }),
+        )
+        .await
+        .expect(201),
+    );
+    let coupon = id_of(
+        &t.post(
+            &m(&format!("/coupon-templates/{coupon_template}/claim")),
+            Some(&member.token),
+            json!({}),
+        )
+        .await
+        .expect(201),
+    );
+
     let mut ids = BTreeMap::new();
+    ids.insert("template_id", coupon_template);
+    ids.insert("coupon_id", coupon);
     ids.insert("merchant_id", merchant_a);
     ids.insert("store_id", store_a);
     ids.insert("product_id", product);
@@ -381,6 +404,7 @@ const PRIVATE: &[&str] = &[
     "review_id",
     "identity_id",
     "notification_id",
+    "coupon_id",
 ];
 
 /// Parameters whose object this world has no instance of are given a fresh id: the

@@ -1,0 +1,626 @@
+//! # Promotions: coupons (issue 19)
+//!
+//! Owns a merchant's coupon templates — fixed amount (满 X 减 Y) or a percentage with a
+//! cap; scope all or named products; a minimum spend; validity as a fixed window or N days
+//! after receipt; a total count and a per-member limit; active, paused or ended — and the
+//! coupons members hold (available → locked in an unpaid order → used, or expired).
+//! What a coupon takes off an order is `kith_domain::order_price`, not this module.
+//!
+//! Writes: `coupon_templates`, `coupon_claims`, `coupons`.
+//!
+//! Invariants: a claim is **one conditional update** on the template's remaining count
+//! (`store::take_one`) plus one conditional upsert of the member's claims
+//! (`store::count_claim`) in the same transaction — never read-then-write — so a template
+//! of 100 gives exactly 100 coupons however many members ask at once. Every change writes
+//! its outbox event (`coupon_template.created`, `coupon_template.paused` / `resumed` /
+//! `ended`, `coupon.claimed`) in the same transaction.
+//!
+//! Never: moves money (a coupon is a price, not a payment) or touches orders' rows.
+
+pub mod store;
+
+use kith_domain::BoundedText;
+use kith_domain::Fen;
+use kith_domain::order_price::{CouponTerms, CouponValue, PriceError, Scope};
+use kith_store::{Conn, args};
+use serde::{Deserialize, Serialize};
+
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
+use crate::platform::ids::new_id;
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
+pub use store::Move;
+
+const DAY_MS: i64 = 86_400_000;
+/// Most coupons one template may give.
+pub const MAX_TOTAL: i64 = 1_000_000;
+/// Most coupons of one template one member may hold.
+pub const MAX_PER_MEMBER: i64 = 100;
+/// Most products a coupon's scope may name.
+pub const MAX_SCOPE_PRODUCTS: usize = 100;
+
+/// A merchant's coupon template with its counts.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CouponTemplate {
+    pub id: String,
+    pub merchant_id: String,
+    pub name: String,
+    /// `fixed` (满 X 减 Y) or `percent`.
+    pub kind: String,
+    pub off_fen: Option<i64>,
+    pub percent_off: Option<i64>,
+    pub cap_fen: Option<i64>,
+    /// The goods the coupon applies to must come to at least this (0: no minimum).
+    pub min_spend_fen: i64,
+    /// The products the coupon applies to; null: the whole shop.
+    pub product_ids: Option<Vec<String>>,
+    /// A fixed window (both set), or `valid_days` after receipt.
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+    pub valid_days: Option<i64>,
+    pub total_count: i64,
+    pub remaining: i64,
+    pub per_member_limit: i64,
+    /// Whether the coupon may be used on a group-buy (拼团) order.
+    pub allow_group_buy: bool,
+    /// `active`, `paused` or `ended`.
+    pub status: String,
+    pub claimed_count: i64,
+    pub used_count: i64,
+    pub created_at: String,
+}
+
+impl CouponTemplate {
+    /// The coupon's value as pricing sees it.
+    pub fn value(&self) -> AppResult<CouponValue> {
+        Ok(CouponValue::parse(
+            &self.kind,
+            self.off_fen,
+            self.percent_off,
+            self.cap_fen,
+        )?)
+    }
+}
+
+/// A coupon a member holds.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Coupon {
+    pub id: String,
+    pub template_id: String,
+    pub merchant_id: String,
+    pub name: String,
+    /// `claim`, `issued`, `new_member` or `share`.
+    pub source: String,
+    /// `available`, `locked` (in an unpaid order), `used` or `expired`.
+    pub state: String,
+    pub order_id: Option<String>,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub claimed_at: String,
+    pub template: CouponTemplate,
+}
+
+/// A new template, as the merchant sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCouponTemplate {
+    /// 1–32 characters, e.g. 新人券.
+    pub name: String,
+    /// `fixed` or `percent`.
+    pub kind: String,
+    /// Fixed: the fen off (≥ 1).
+    pub off_fen: Option<i64>,
+    /// Percent: 1–99.
+    pub percent_off: Option<i64>,
+    /// Percent: the most it takes off, in fen (≥ 1); none: no cap.
+    pub cap_fen: Option<i64>,
+    #[serde(default)]
+    pub min_spend_fen: i64,
+    /// Products of this merchant the coupon applies to; absent: the whole shop.
+    pub product_ids: Option<Vec<String>>,
+    /// RFC 3339; with `valid_until`, a fixed window.
+    pub valid_from: Option<String>,
+    pub valid_until: Option<String>,
+    /// 1–365 days after receipt (instead of a window).
+    pub valid_days: Option<i64>,
+    /// 1–1,000,000.
+    pub total_count: i64,
+    /// 1–100; default 1.
+    pub per_member_limit: Option<i64>,
+    #[serde(default)]
+    pub allow_group_buy: bool,
+}
+
+fn parse_time(field: &str, s: &str) -> AppResult<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| AppError::invalid(field, "must be an RFC 3339 time"))?;
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| AppError::invalid(field, "is out of range"))
+}
+
+/// The validity of a new template: `(from, until, days)`.
+type Validity = (Option<i64>, Option<i64>, Option<i64>);
+
+fn parse_validity(input: &NewCouponTemplate, now_ms: i64) -> AppResult<Validity> {
+    match (&input.valid_from, &input.valid_until, input.valid_days) {
+        (None, None, Some(days)) if (1..=365).contains(&days) => Ok((None, None, Some(days))),
+        (None, None, Some(_)) => Err(AppError::invalid("valid_days", "must be 1–365")),
+        (from, Some(until), None) => {
+            let from = from
+                .as_deref()
+                .map(|f| parse_time("valid_from", f))
+                .transpose()?
+                .unwrap_or(now_ms);
+            let until = parse_time("valid_until", until)?;
+            if until <= from {
+                return Err(AppError::invalid("valid_until", "must be after valid_from"));
+            }
+            if until <= now_ms {
+                return Err(AppError::invalid("valid_until", "must be in the future"));
+            }
+            Ok((Some(from), Some(until), None))
+        }
+        _ => Err(AppError::invalid(
+            "valid_days",
+            "give either valid_days or a window ending at valid_until",
+        )),
+    }
+}
+
+/// A coupon's validity when received at `now_ms` from a template.
+fn coupon_window(t: &CouponTemplate, now_ms: i64) -> AppResult<(i64, i64)> {
+    match (t.valid_days, &t.valid_until) {
+        (Some(days), _) => Ok((now_ms, now_ms + days * DAY_MS)),
+        (None, Some(until)) => {
+            let until = parse_time("valid_until", until)?;
+            let from = t
+                .valid_from
+                .as_deref()
+                .map(|f| parse_time("valid_from", f))
+                .transpose()?
+                .unwrap_or(now_ms);
+            Ok((from, until))
+        }
+        (None, None) => Err(AppError::Internal(
+            "a coupon template without validity".into(),
+        )),
+    }
+}
+
+/// Gives `account_id` one coupon of template `tid` from `source`, in the caller's
+/// transaction: the conditional update on the remaining count, then the per-member limit.
+/// Refusals name the rule: `coupon_template_not_active`, `coupon_sold_out`,
+/// `coupon_per_member_limit`, `coupon_template_expired`.
+pub fn grant(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    merchant_id: &str,
+    tid: &str,
+    account_id: &str,
+    source: &str,
+) -> AppResult<String> {
+    let t = store::load_template(c, merchant_id, tid)?;
+    let (from, until) = coupon_window(&t, now_ms)?;
+    if until <= now_ms {
+        return Err(AppError::conflict(
+            "coupon_template_expired",
+            "this coupon's validity has ended",
+        ));
+    }
+    if !store::take_one(c, tid)? {
+        // The update took nothing: say why (the status or the count — both read after the
+        // fact, only to word the refusal).
+        let now = store::load_template(c, merchant_id, tid)?;
+        return Err(if now.status != "active" {
+            AppError::conflict(
+                "coupon_template_not_active",
+                "this coupon is paused or ended",
+            )
+        } else {
+            AppError::conflict("coupon_sold_out", "all of this coupon has been claimed")
+        });
+    }
+    if !store::count_claim(c, tid, account_id, t.per_member_limit)? {
+        return Err(AppError::conflict(
+            "coupon_per_member_limit",
+            format!(
+                "a member may hold at most {} of this coupon",
+                t.per_member_limit
+            ),
+        ));
+    }
+    let id = new_id();
+    c.execute(
+        "INSERT INTO coupons (id, template_id, merchant_id, account_id, source, state, order_id, valid_from, valid_until, claimed_at) \
+         VALUES ($1, $2, $3, $4, $5, 'available', NULL, $6, $7, $8)",
+        args![&id, tid, merchant_id, account_id, source, from, until, now_ms],
+    )?;
+    outbox::emit(
+        c,
+        now_ms,
+        "coupon.claimed",
+        Some(merchant_id),
+        &id,
+        &serde_json::json!({ "coupon_id": id, "template_id": tid, "account_id": account_id, "source": source }),
+    )?;
+    Ok(id)
+}
+
+/// A pricing refusal as the app answers it: a broken coupon rule is a 409 naming it.
+pub fn price_error(e: PriceError) -> AppError {
+    match e {
+        PriceError::Invalid(d) => d.into(),
+        PriceError::Rule(rule) => AppError::conflict(rule.code(), rule.to_string()),
+    }
+}
+
+/// The buyer's coupon `coupon_id` at `merchant_id`, ready to price a checkout: another
+/// member's coupon is a 404, another shop's a 409 (`coupon_other_shop`), a used, locked or
+/// expired one a 409 (`coupon_not_available`).
+pub fn coupon_for_checkout(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    buyer: &str,
+    merchant_id: &str,
+    coupon_id: &str,
+) -> AppResult<(String, CouponTerms)> {
+    if crate::platform::ids::parse_id(coupon_id).is_none() {
+        return Err(AppError::NotFound("coupon"));
+    }
+    let coupon = store::coupon_of(c, buyer, coupon_id, now_ms)?;
+    if coupon.merchant_id != merchant_id {
+        return Err(AppError::conflict(
+            "coupon_other_shop",
+            "this coupon is for another shop",
+        ));
+    }
+    if coupon.state != "available" {
+        return Err(AppError::conflict(
+            "coupon_not_available",
+            format!("this coupon is {}", coupon.state),
+        ));
+    }
+    let t = &coupon.template;
+    let terms = CouponTerms {
+        value: t.value()?,
+        min_spend: Fen::new(t.min_spend_fen),
+        scope: match &t.product_ids {
+            Some(ids) => Scope::Products(ids.clone()),
+            None => Scope::All,
+        },
+    };
+    Ok((coupon.id, terms))
+}
+
+/// Locks the coupon to a new order: one conditional update from `available`, so of two
+/// checkouts with one coupon exactly one wins (the other is a 409 and writes nothing).
+pub fn lock_for_order(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    buyer: &str,
+    coupon_id: &str,
+    order_id: &str,
+    discount_fen: i64,
+) -> AppResult<()> {
+    let n = c.execute(
+        "UPDATE coupons SET state = 'locked', order_id = $1 \
+         WHERE id = $2 AND account_id = $3 AND state = 'available' AND valid_until > $4",
+        args![order_id, coupon_id, buyer, now_ms],
+    )?;
+    if n != 1 {
+        return Err(AppError::conflict(
+            "coupon_not_available",
+            "this coupon is already in another order, used or expired",
+        ));
+    }
+    c.execute(
+        "UPDATE orders SET coupon_id = $1, coupon_fen = $2 WHERE id = $3",
+        args![coupon_id, discount_fen, order_id],
+    )?;
+    Ok(())
+}
+
+/// The order was paid: its coupon is used.
+pub fn on_order_paid(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
+    let rows = c.query(
+        "SELECT id, template_id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
+        args![order_id],
+    )?;
+    for r in rows {
+        let (id, tid, mid) = (r.text(0)?, r.text(1)?, r.text(2)?);
+        c.execute(
+            "UPDATE coupons SET state = 'used' WHERE id = $1 AND state = 'locked'",
+            args![&id],
+        )?;
+        c.execute(
+            "UPDATE coupon_templates SET used_count = used_count + 1 WHERE id = $1",
+            args![&tid],
+        )?;
+        outbox::emit(
+            c,
+            now_ms,
+            "coupon.used",
+            Some(&mid),
+            &id,
+            &serde_json::json!({ "coupon_id": id, "template_id": tid, "order_id": order_id }),
+        )?;
+    }
+    Ok(())
+}
+
+/// The unpaid order was cancelled or expired: its coupon is available again.
+pub fn on_order_released(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
+    let rows = c.query(
+        "SELECT id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
+        args![order_id],
+    )?;
+    for r in rows {
+        let (id, mid) = (r.text(0)?, r.text(1)?);
+        c.execute(
+            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND state = 'locked'",
+            args![&id],
+        )?;
+        outbox::emit(
+            c,
+            now_ms,
+            "coupon.returned",
+            Some(&mid),
+            &id,
+            &serde_json::json!({ "coupon_id": id, "order_id": order_id }),
+        )?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// Staff: a new coupon template.
+    pub async fn create_coupon_template(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: NewCouponTemplate,
+    ) -> AppResult<CouponTemplate> {
+        // Who asks is decided before what they sent: an outsider learns nothing of the rules.
+        let (asker, shop) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| require_trading_staff(c, &asker, &shop, StaffNeed::AnyStaff))
+            .await?;
+        let name = BoundedText::parse("name", &input.name, 1, 32)?;
+        let value =
+            CouponValue::parse(&input.kind, input.off_fen, input.percent_off, input.cap_fen)?;
+        let (off, percent, cap) = match value {
+            CouponValue::Fixed { off } => (Some(off.get()), None, None),
+            CouponValue::Percent { percent_off, cap } => {
+                (None, Some(i64::from(percent_off)), cap.map(|c| c.get()))
+            }
+        };
+        if input.min_spend_fen < 0 {
+            return Err(AppError::invalid("min_spend_fen", "must not be negative"));
+        }
+        if let Some(off) = off
+            && input.min_spend_fen > 0
+            && off > input.min_spend_fen
+        {
+            return Err(AppError::invalid(
+                "off_fen",
+                "must not exceed the minimum spend (满 X 减 Y takes Y ≤ X)",
+            ));
+        }
+        if !(1..=MAX_TOTAL).contains(&input.total_count) {
+            return Err(AppError::invalid(
+                "total_count",
+                format!("must be 1–{MAX_TOTAL}"),
+            ));
+        }
+        let limit = input.per_member_limit.unwrap_or(1);
+        if !(1..=MAX_PER_MEMBER).contains(&limit) {
+            return Err(AppError::invalid(
+                "per_member_limit",
+                format!("must be 1–{MAX_PER_MEMBER}"),
+            ));
+        }
+        if let Some(ids) = &input.product_ids
+            && (ids.is_empty() || ids.len() > MAX_SCOPE_PRODUCTS)
+        {
+            return Err(AppError::invalid(
+                "product_ids",
+                format!("name 1–{MAX_SCOPE_PRODUCTS} products, or leave it out for the whole shop"),
+            ));
+        }
+        let now = self.now_ms();
+        let (from, until, days) = parse_validity(&input, now)?;
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        let scope = input.product_ids.clone();
+        let allow_group_buy = input.allow_group_buy;
+        let min_spend = input.min_spend_fen;
+        let total = input.total_count;
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                if let Some(ids) = &scope {
+                    for (i, pid) in ids.iter().enumerate() {
+                        let found = c.query_opt(
+                            "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
+                            args![pid.as_str(), mid.as_str()],
+                        );
+                        if !matches!(found, Ok(Some(_))) {
+                            return Err(AppError::invalid(
+                                format!("product_ids[{i}]"),
+                                "no such product in this shop",
+                            ));
+                        }
+                    }
+                }
+                let scope_json = scope
+                    .as_ref()
+                    .map(|ids| serde_json::to_string(ids).unwrap_or_default());
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO coupon_templates (id, merchant_id, name, kind, off_fen, percent_off, cap_fen, min_spend_fen, product_ids, \
+                     valid_from, valid_until, valid_days, total_count, remaining, per_member_limit, allow_group_buy, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, 'active', $16)",
+                    args![&id, &mid, name.as_str(), if off.is_some() { "fixed" } else { "percent" }, off, percent, cap, min_spend,
+                        scope_json, from, until, days, total, limit, allow_group_buy, now],
+                )?;
+                outbox::emit(c, now, "coupon_template.created", Some(&mid), &id, &serde_json::json!({ "template_id": id }))?;
+                store::load_template(c, &mid, &id)
+            })
+            .await
+    }
+
+    /// Staff: the merchant's templates with their claimed and used counts, newest first.
+    pub async fn list_coupon_templates(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<CouponTemplate>> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                c.query(
+                    &format!(
+                        "SELECT {} FROM coupon_templates WHERE merchant_id = $1 ORDER BY created_at DESC, id",
+                        store::TEMPLATE_COLS
+                    ),
+                    args![&mid],
+                )?
+                .iter()
+                .map(store::template_from_row)
+                .collect()
+            })
+            .await
+    }
+
+    /// Staff: pause, resume or end a template. An illegal move (resuming an ended
+    /// template) is a 409 naming the rule.
+    pub async fn move_coupon_template(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        template_id: &str,
+        m: Move,
+    ) -> AppResult<CouponTemplate> {
+        let now = self.now_ms();
+        let (who, mid, tid) = (who.clone(), merchant_id.to_owned(), template_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let before = store::load_template(c, &mid, &tid)?;
+                if !store::set_status(c, &mid, &tid, m)? {
+                    return Err(AppError::conflict(
+                        "coupon_template_status",
+                        format!(
+                            "a {} coupon cannot be {}",
+                            before.status,
+                            match m {
+                                Move::Pause => "paused",
+                                Move::Resume => "resumed",
+                                Move::End => "ended",
+                            }
+                        ),
+                    ));
+                }
+                let topic = match m {
+                    Move::Pause => "coupon_template.paused",
+                    Move::Resume => "coupon_template.resumed",
+                    Move::End => "coupon_template.ended",
+                };
+                outbox::emit(
+                    c,
+                    now,
+                    topic,
+                    Some(&mid),
+                    &tid,
+                    &serde_json::json!({ "template_id": tid }),
+                )?;
+                store::load_template(c, &mid, &tid)
+            })
+            .await
+    }
+
+    /// 领券中心: the templates a shop offers now (active, some left, not lapsed). Public
+    /// for a trading merchant.
+    pub async fn shop_coupon_templates(&self, merchant_id: &str) -> AppResult<Vec<CouponTemplate>> {
+        let now = self.now_ms();
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                if merchant_status(c, &mid)?.ensure_trading().is_err() {
+                    return Err(AppError::NotFound("merchant"));
+                }
+                c.query(
+                    &format!(
+                        "SELECT {} FROM coupon_templates WHERE merchant_id = $1 AND status = 'active' AND remaining > 0 \
+                         AND (valid_until IS NULL OR valid_until > $2) ORDER BY created_at DESC, id",
+                        store::TEMPLATE_COLS
+                    ),
+                    args![&mid, now],
+                )?
+                .iter()
+                .map(store::template_from_row)
+                .collect()
+            })
+            .await
+    }
+
+    /// A member claims one coupon of a template in the shop.
+    pub async fn claim_coupon(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        template_id: &str,
+    ) -> AppResult<Coupon> {
+        let now = self.now_ms();
+        let (who, mid, tid) = (who.clone(), merchant_id.to_owned(), template_id.to_owned());
+        self.db
+            .write(move |c| {
+                if merchant_status(c, &mid)?.ensure_trading().is_err() {
+                    return Err(AppError::NotFound("merchant"));
+                }
+                let id = grant(c, now, &mid, &tid, &who.account_id, "claim")?;
+                store::coupon_of(c, &who.account_id, &id, now)
+            })
+            .await
+    }
+
+    /// The caller's coupons (at one shop, or all), optionally only those in `state`.
+    pub async fn my_coupons(
+        &self,
+        who: &Principal,
+        merchant_id: Option<&str>,
+        state: Option<&str>,
+    ) -> AppResult<Vec<Coupon>> {
+        if let Some(s) = state
+            && !["available", "locked", "used", "expired"].contains(&s)
+        {
+            return Err(AppError::invalid(
+                "state",
+                "must be available, locked, used or expired",
+            ));
+        }
+        let now = self.now_ms();
+        let (who, mid, state) = (
+            who.clone(),
+            merchant_id.map(str::to_owned),
+            state.map(str::to_owned),
+        );
+        self.db
+            .read(move |c| {
+                let all = store::coupons_of(c, &who.account_id, mid.as_deref(), now)?;
+                Ok(all
+                    .into_iter()
+                    .filter(|k| state.as_deref().is_none_or(|s| k.state == s))
+                    .collect())
+            })
+            .await
+    }
+
+    /// One of the caller's coupons; another member's is a 404.
+    pub async fn my_coupon(&self, who: &Principal, coupon_id: &str) -> AppResult<Coupon> {
+        let now = self.now_ms();
+        let (who, id) = (who.clone(), coupon_id.to_owned());
+        self.db
+            .read(move |c| store::coupon_of(c, &who.account_id, &id, now))
+            .await
+    }
+}

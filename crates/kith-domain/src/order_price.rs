@@ -1,0 +1,566 @@
+//! The price of an order, documented once (issue 19): a pure function from the order's
+//! lines, the discounts that apply to it and the merchant's shipping rule to what each
+//! line and the order pay.
+//!
+//! The stages, in this order, each working on what the previous one left to pay:
+//!
+//! 1. **unit price** — the tier price, else the list price ([`crate::pricing::unit_price`]),
+//!    or an activity price (秒杀, 拼团) that replaces it; the caller passes the result as
+//!    [`PriceLine::unit`];
+//! 2. **满减 activities** — not built yet; they will be a [`Discount`] applied before the coupon;
+//! 3. **one coupon** — [`Discount::Coupon`]; at most one per order (coupons do not stack);
+//! 4. **points** — not built yet; they will be a [`Discount`] applied after the coupon;
+//! 5. **shipping** — on the goods amount actually paid (a coupon can take an order under the
+//!    free-shipping threshold), never discounted.
+//!
+//! Every discount is **allocated to the lines it applies to by largest remainder, to the
+//! fen**: line `i` with amount `wᵢ` of an eligible amount `E` takes `⌊D·wᵢ⁄E⌋`, and the fen
+//! left over go one each to the lines with the largest remainders (the earlier line on a
+//! tie). So the parts sum to exactly `D`, no line takes more than it costs, and a line's
+//! *paid* amount is what a refund of the whole line gives back and what commission is
+//! computed on (docs/PRODUCT.md §4: the commission base is the goods amount actually paid).
+
+use serde::Serialize;
+
+use crate::{DomainError, Fen, order::DeliveryMethod, pricing::Quantity, pricing::ShippingRule};
+
+/// One line of an order as pricing sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceLine {
+    /// The product, for a coupon's scope.
+    pub product_id: String,
+    /// The unit price after stage 1 (tier or activity price).
+    pub unit: Fen,
+    pub quantity: Quantity,
+}
+
+/// What a coupon takes off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CouponValue {
+    /// 满 X 减 Y: `off` fen off (never more than the eligible amount).
+    Fixed { off: Fen },
+    /// `percent_off` % off the eligible amount (rounded down to the fen), at most `cap`.
+    Percent { percent_off: u8, cap: Option<Fen> },
+}
+
+impl CouponValue {
+    /// A coupon's value from its stored or sent form. A fixed amount is at least 1 fen; a
+    /// percentage is 1–99 (100 % would be a gift, not a coupon) with a positive cap if any.
+    pub fn parse(
+        kind: &str,
+        off: Option<i64>,
+        percent_off: Option<i64>,
+        cap: Option<i64>,
+    ) -> Result<Self, DomainError> {
+        match kind {
+            "fixed" => match off {
+                Some(off) if off >= 1 => Ok(Self::Fixed { off: Fen::new(off) }),
+                _ => Err(DomainError::invalid("off_fen", "must be at least 1 fen")),
+            },
+            "percent" => {
+                let percent = percent_off
+                    .and_then(|p| u8::try_from(p).ok())
+                    .filter(|p| (1..=99).contains(p))
+                    .ok_or_else(|| DomainError::invalid("percent_off", "must be 1–99"))?;
+                if cap.is_some_and(|c| c < 1) {
+                    return Err(DomainError::invalid("cap_fen", "must be at least 1 fen"));
+                }
+                Ok(Self::Percent {
+                    percent_off: percent,
+                    cap: cap.map(Fen::new),
+                })
+            }
+            _ => Err(DomainError::invalid("kind", "must be fixed or percent")),
+        }
+    }
+
+    /// The discount on an eligible amount: never more than it, never negative.
+    pub fn discount_on(self, eligible: Fen) -> Fen {
+        let e = eligible.get().max(0);
+        let d = match self {
+            Self::Fixed { off } => off.get().min(e),
+            Self::Percent { percent_off, cap } => {
+                let raw = i64::try_from(i128::from(e) * i128::from(percent_off) / 100)
+                    .unwrap_or(i64::MAX);
+                cap.map_or(raw, |c| raw.min(c.get()))
+            }
+        };
+        Fen::new(d.clamp(0, e))
+    }
+}
+
+/// Which lines a coupon applies to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "scope", content = "product_ids", rename_all = "snake_case")]
+pub enum Scope {
+    All,
+    Products(Vec<String>),
+}
+
+impl Scope {
+    pub fn covers(&self, product_id: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::Products(ids) => ids.iter().any(|id| id == product_id),
+        }
+    }
+}
+
+/// A coupon's terms as pricing sees them (who holds it and whether it is still valid are
+/// the caller's checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CouponTerms {
+    pub value: CouponValue,
+    /// The eligible lines must come to at least this (满 X); zero: no minimum.
+    pub min_spend: Fen,
+    pub scope: Scope,
+}
+
+/// A discount stage of the price. Today there is one kind; 满减 and points join here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Discount {
+    Coupon(CouponTerms),
+}
+
+/// A rule of pricing that a discount breaks — a 409 naming the rule at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PriceRule {
+    #[error("coupons do not stack: an order takes at most one coupon")]
+    OneCoupon,
+    #[error("no line of the order is in the coupon's scope")]
+    OutOfScope,
+    #[error("the eligible goods are under the coupon's minimum spend")]
+    UnderMinimumSpend,
+}
+
+impl PriceRule {
+    /// A stable name for problem documents and pages.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::OneCoupon => "coupon_one_per_order",
+            Self::OutOfScope => "coupon_out_of_scope",
+            Self::UnderMinimumSpend => "coupon_minimum_spend",
+        }
+    }
+}
+
+/// Why an order cannot be priced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PriceError {
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    #[error(transparent)]
+    Rule(PriceRule),
+}
+
+/// What one line pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LinePrice {
+    pub quantity: u32,
+    /// `unit × quantity`.
+    pub gross: Fen,
+    /// This line's part of the coupon.
+    pub coupon: Fen,
+    /// `gross − coupon` (− later stages): what the line paid, what a refund of the whole
+    /// line returns and the line's commission base.
+    pub paid: Fen,
+}
+
+impl LinePrice {
+    /// What refunding `quantity` more units gives back when `refunded_before` units were
+    /// already refunded: `⌊paid·after⁄n⌋ − ⌊paid·before⁄n⌋`, so the refunds of a line add up
+    /// to exactly what it paid whatever the steps. `None` past the line's quantity.
+    pub fn refund_of(&self, refunded_before: u32, quantity: u32) -> Option<Fen> {
+        let after = refunded_before.checked_add(quantity)?;
+        if after > self.quantity || self.quantity == 0 {
+            return None;
+        }
+        let part =
+            |k: u32| i128::from(self.paid.get()) * i128::from(k) / i128::from(self.quantity.max(1));
+        i64::try_from(part(after) - part(refunded_before))
+            .ok()
+            .map(Fen::new)
+    }
+}
+
+/// What an order costs, stage by stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderPrice {
+    pub lines: Vec<LinePrice>,
+    /// Σ gross: the goods before discounts.
+    pub goods: Fen,
+    /// The coupon's discount (Σ of the lines' parts).
+    pub coupon: Fen,
+    /// Σ paid: the goods actually paid, the order's commission base.
+    pub goods_paid: Fen,
+    pub shipping: Fen,
+    /// `goods_paid + shipping`.
+    pub total: Fen,
+}
+
+fn too_large() -> DomainError {
+    DomainError::invalid("lines", "amount is too large")
+}
+
+/// Splits `discount` over `weights` by largest remainder: parts sum to `discount` exactly
+/// when `0 ≤ discount ≤ Σ weights`, each part is at most its weight, zero weights take
+/// nothing. Weights must not be negative.
+pub fn allocate(discount: Fen, weights: &[Fen]) -> Vec<Fen> {
+    let total: i128 = weights.iter().map(|w| i128::from(w.get().max(0))).sum();
+    let d = i128::from(discount.get()).clamp(0, total);
+    if total == 0 || d == 0 {
+        return vec![Fen::ZERO; weights.len()];
+    }
+    let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
+    let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
+    for (i, w) in weights.iter().enumerate() {
+        let scaled = d * i128::from(w.get().max(0));
+        parts.push(scaled / total);
+        remainders.push((scaled % total, i));
+    }
+    let mut left = d - parts.iter().sum::<i128>();
+    // Largest remainder first; the earlier line on a tie.
+    remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (rem, i) in remainders {
+        if left == 0 || rem == 0 {
+            break;
+        }
+        parts[i] += 1;
+        left -= 1;
+    }
+    parts
+        .into_iter()
+        .map(|p| Fen::new(i64::try_from(p).unwrap_or(i64::MAX)))
+        .collect()
+}
+
+/// The price of an order of `lines` with `discounts` (at most one coupon), shipped by
+/// `method` under `rule`. See the module doc for the stages.
+pub fn price(
+    lines: &[PriceLine],
+    discounts: &[Discount],
+    rule: &ShippingRule,
+    method: DeliveryMethod,
+) -> Result<OrderPrice, PriceError> {
+    if lines.is_empty() {
+        return Err(DomainError::invalid("lines", "an order needs at least one line").into());
+    }
+    let mut out = Vec::with_capacity(lines.len());
+    let mut goods = Fen::ZERO;
+    for (i, line) in lines.iter().enumerate() {
+        if line.unit < Fen::ZERO {
+            return Err(
+                DomainError::invalid(format!("lines[{i}].unit"), "must not be negative").into(),
+            );
+        }
+        let gross = line
+            .unit
+            .get()
+            .checked_mul(i64::from(line.quantity.get()))
+            .map(Fen::new)
+            .ok_or_else(too_large)?;
+        goods = goods.checked_add(gross).ok_or_else(too_large)?;
+        out.push(LinePrice {
+            quantity: line.quantity.get(),
+            gross,
+            coupon: Fen::ZERO,
+            paid: gross,
+        });
+    }
+
+    let coupons: Vec<&CouponTerms> = discounts
+        .iter()
+        .map(|Discount::Coupon(terms)| terms)
+        .collect();
+    if coupons.len() > 1 {
+        return Err(PriceError::Rule(PriceRule::OneCoupon));
+    }
+    let mut coupon_total = Fen::ZERO;
+    if let Some(terms) = coupons.first() {
+        let weights: Vec<Fen> = lines
+            .iter()
+            .zip(&out)
+            .map(|(line, priced)| {
+                if terms.scope.covers(&line.product_id) {
+                    priced.paid
+                } else {
+                    Fen::ZERO
+                }
+            })
+            .collect();
+        if !lines.iter().any(|l| terms.scope.covers(&l.product_id)) {
+            return Err(PriceError::Rule(PriceRule::OutOfScope));
+        }
+        let eligible = weights
+            .iter()
+            .try_fold(Fen::ZERO, |acc, w| acc.checked_add(*w))
+            .ok_or_else(too_large)?;
+        if eligible < terms.min_spend {
+            return Err(PriceError::Rule(PriceRule::UnderMinimumSpend));
+        }
+        coupon_total = terms.value.discount_on(eligible);
+        for (priced, part) in out.iter_mut().zip(allocate(coupon_total, &weights)) {
+            priced.coupon = part;
+            priced.paid = Fen::new(priced.paid.get() - part.get());
+        }
+    }
+
+    let goods_paid = Fen::new(goods.get() - coupon_total.get());
+    let shipping = rule.fee(goods_paid, method);
+    let total = goods_paid.checked_add(shipping).ok_or_else(too_large)?;
+    Ok(OrderPrice {
+        lines: out,
+        goods,
+        coupon: coupon_total,
+        goods_paid,
+        shipping,
+        total,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commission::{self, Chain, Rates};
+    use proptest::prelude::*;
+
+    const RULE: ShippingRule = ShippingRule {
+        flat_fee: Fen::new(800),
+        free_over: Some(Fen::new(9_900)),
+    };
+
+    fn line(product_id: i64, unit: i64, quantity: i64) -> PriceLine {
+        PriceLine {
+            product_id: product_id.to_string(),
+            unit: Fen::new(unit),
+            quantity: Quantity::parse(quantity).unwrap(),
+        }
+    }
+
+    fn coupon(value: CouponValue, min_spend: i64, scope: Scope) -> Discount {
+        Discount::Coupon(CouponTerms {
+            value,
+            min_spend: Fen::new(min_spend),
+            scope,
+        })
+    }
+
+    #[test]
+    fn a_fixed_coupon_is_split_by_largest_remainder() {
+        // 10 off 3 lines of 1.00, 1.00, 1.00: 3.33 each, the first takes the odd fen.
+        let lines = [line(1, 100, 1), line(2, 100, 1), line(3, 100, 1)];
+        let c = coupon(CouponValue::Fixed { off: Fen::new(10) }, 0, Scope::All);
+        let p = price(&lines, &[c], &RULE, DeliveryMethod::Shipping).unwrap();
+        let parts: Vec<i64> = p.lines.iter().map(|l| l.coupon.get()).collect();
+        assert_eq!(parts, vec![4, 3, 3]);
+        assert_eq!(p.goods, Fen::new(300));
+        assert_eq!(p.goods_paid, Fen::new(290));
+        assert_eq!(p.shipping, Fen::new(800));
+        assert_eq!(p.total, Fen::new(1_090));
+    }
+
+    #[test]
+    fn a_percent_coupon_is_capped_and_only_touches_its_products() {
+        let lines = [line(1, 5_000, 2), line(2, 3_000, 1)];
+        let c = coupon(
+            CouponValue::Percent {
+                percent_off: 20,
+                cap: Some(Fen::new(1_500)),
+            },
+            0,
+            Scope::Products(vec!["1".into()]),
+        );
+        let p = price(&lines, &[c], &RULE, DeliveryMethod::Pickup).unwrap();
+        // 20 % of 100.00 is 20.00, capped at 15.00, all on line 0.
+        assert_eq!(p.coupon, Fen::new(1_500));
+        assert_eq!(p.lines[0].paid, Fen::new(8_500));
+        assert_eq!(p.lines[1].paid, Fen::new(3_000));
+        assert_eq!(p.total, Fen::new(11_500));
+    }
+
+    #[test]
+    fn a_coupon_can_take_an_order_under_free_shipping() {
+        let lines = [line(1, 10_000, 1)];
+        let c = coupon(CouponValue::Fixed { off: Fen::new(500) }, 0, Scope::All);
+        let p = price(&lines, &[c], &RULE, DeliveryMethod::Shipping).unwrap();
+        assert_eq!(p.goods_paid, Fen::new(9_500));
+        assert_eq!(p.shipping, Fen::new(800));
+    }
+
+    #[test]
+    fn the_rules_a_coupon_can_break() {
+        let lines = [line(1, 1_000, 1)];
+        let fixed = CouponValue::Fixed { off: Fen::new(100) };
+        let rule_of = |d: &[Discount]| match price(&lines, d, &RULE, DeliveryMethod::Pickup) {
+            Err(PriceError::Rule(r)) => r,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            rule_of(&[coupon(fixed, 1_001, Scope::All)]),
+            PriceRule::UnderMinimumSpend
+        );
+        assert_eq!(
+            rule_of(&[coupon(fixed, 0, Scope::Products(vec!["9".into()]))]),
+            PriceRule::OutOfScope
+        );
+        assert_eq!(
+            rule_of(&[coupon(fixed, 0, Scope::All), coupon(fixed, 0, Scope::All)]),
+            PriceRule::OneCoupon
+        );
+        // Exactly the minimum spend is enough (满 10 减 1 on 10.00).
+        assert!(
+            price(
+                &lines,
+                &[coupon(fixed, 1_000, Scope::All)],
+                &RULE,
+                DeliveryMethod::Pickup
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn coupon_values_parse() {
+        assert!(CouponValue::parse("fixed", Some(0), None, None).is_err());
+        assert!(CouponValue::parse("percent", None, Some(100), None).is_err());
+        assert!(CouponValue::parse("percent", None, Some(0), None).is_err());
+        assert!(CouponValue::parse("percent", None, Some(10), Some(0)).is_err());
+        assert!(CouponValue::parse("gift", Some(1), None, None).is_err());
+        assert_eq!(
+            CouponValue::parse("percent", None, Some(15), None),
+            Ok(CouponValue::Percent {
+                percent_off: 15,
+                cap: None
+            })
+        );
+    }
+
+    fn arb_lines() -> impl Strategy<Value = Vec<PriceLine>> {
+        prop::collection::vec((0i64..6, 0i64..200_000, 1i64..=999), 1..8).prop_map(|v| {
+            v.into_iter()
+                .map(|(p, u, q)| line(p, u, q))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    fn arb_coupon() -> impl Strategy<Value = Discount> {
+        let value = prop_oneof![
+            (1i64..2_000_000).prop_map(|off| CouponValue::Fixed { off: Fen::new(off) }),
+            (1u8..=99, prop::option::of(1i64..500_000)).prop_map(|(p, cap)| {
+                CouponValue::Percent {
+                    percent_off: p,
+                    cap: cap.map(Fen::new),
+                }
+            }),
+        ];
+        let scope = prop_oneof![
+            Just(Scope::All),
+            prop::collection::vec((0i64..6).prop_map(|p| p.to_string()), 0..4)
+                .prop_map(Scope::Products),
+        ];
+        (value, 0i64..100_000, scope).prop_map(|(v, m, s)| coupon(v, m, s))
+    }
+
+    proptest! {
+        #[test]
+        fn allocation_sums_exactly_and_stays_within_each_weight(
+            d in 0i64..10_000_000,
+            weights in prop::collection::vec(0i64..5_000_000, 1..10),
+        ) {
+            let ws: Vec<Fen> = weights.iter().copied().map(Fen::new).collect();
+            let total: i64 = weights.iter().sum();
+            let parts = allocate(Fen::new(d), &ws);
+            let sum: i64 = parts.iter().map(|p| p.get()).sum();
+            prop_assert_eq!(sum, d.min(total));
+            for (p, w) in parts.iter().zip(&ws) {
+                prop_assert!(p.get() >= 0 && p.get() <= w.get());
+            }
+        }
+
+        #[test]
+        fn a_priced_order_adds_up(
+            lines in arb_lines(),
+            c in prop::option::of(arb_coupon()),
+            pickup in any::<bool>(),
+        ) {
+            let method = if pickup { DeliveryMethod::Pickup } else { DeliveryMethod::Shipping };
+            let discounts: Vec<Discount> = c.into_iter().collect();
+            let p = match price(&lines, &discounts, &RULE, method) {
+                Ok(p) => p,
+                Err(PriceError::Rule(_)) => return Ok(()),
+                Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+            };
+            // The allocation sums exactly to the discount.
+            let coupon_sum: i64 = p.lines.iter().map(|l| l.coupon.get()).sum();
+            prop_assert_eq!(coupon_sum, p.coupon.get());
+            // No line below zero; a coupon never makes the goods negative.
+            for l in &p.lines {
+                prop_assert!(l.paid >= Fen::ZERO);
+                prop_assert_eq!(l.paid.get(), l.gross.get() - l.coupon.get());
+            }
+            prop_assert!(p.goods_paid >= Fen::ZERO && p.goods_paid <= p.goods);
+            let paid_sum: i64 = p.lines.iter().map(|l| l.paid.get()).sum();
+            prop_assert_eq!(paid_sum, p.goods_paid.get());
+            prop_assert_eq!(p.total.get(), p.goods_paid.get() + p.shipping.get());
+            // Out-of-scope lines keep their price.
+            if let Some(Discount::Coupon(terms)) = discounts.first() {
+                for (line, lp) in lines.iter().zip(&p.lines) {
+                    if !terms.scope.covers(&line.product_id) {
+                        prop_assert_eq!(lp.coupon, Fen::ZERO);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn refunding_any_subset_of_lines_returns_what_they_paid(
+            lines in arb_lines(),
+            c in arb_coupon(),
+            subset in prop::collection::vec(any::<bool>(), 8),
+            steps in prop::collection::vec(1u32..400, 1..6),
+        ) {
+            let Ok(p) = price(&lines, &[c], &RULE, DeliveryMethod::Pickup) else { return Ok(()) };
+            let mut returned = 0i64;
+            let mut expected = 0i64;
+            for (i, lp) in p.lines.iter().enumerate() {
+                if !subset[i] { continue; }
+                expected += lp.paid.get();
+                // The line is refunded in several steps, then its last units.
+                let mut done = 0u32;
+                for step in &steps {
+                    let take = (*step).min(lp.quantity - done);
+                    if take == 0 { break; }
+                    let part = lp.refund_of(done, take).unwrap();
+                    prop_assert!(part >= Fen::ZERO);
+                    returned += part.get();
+                    done += take;
+                }
+                if done < lp.quantity {
+                    returned += lp.refund_of(done, lp.quantity - done).unwrap().get();
+                }
+                prop_assert!(lp.refund_of(lp.quantity, 1).is_none());
+            }
+            prop_assert_eq!(returned, expected);
+        }
+
+        #[test]
+        fn commission_is_computed_on_the_goods_actually_paid(
+            lines in arb_lines(),
+            c in arb_coupon(),
+            l1_bp in 0i64..3_000,
+        ) {
+            let Ok(p) = price(&lines, &[c], &RULE, DeliveryMethod::Shipping) else { return Ok(()) };
+            let rates = Rates { levels_bp: [l1_bp, 0], ..Rates::default() };
+            let chain = Chain { rebate: None, l1: Some("sharer".into()), l2: None };
+            let bases: Vec<(Fen, Rates)> = p.lines.iter().map(|l| (l.paid, rates)).collect();
+            let shares = commission::split(&bases, &chain);
+            let expected = i128::from(p.goods_paid.get()) * i128::from(l1_bp) / 10_000;
+            let got = shares.first().map_or(0, |s| s.amount.get());
+            prop_assert_eq!(i128::from(got), expected);
+            if let Some(s) = shares.first() {
+                prop_assert_eq!(s.base, p.goods_paid);
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Coupons (issue 19): the merchant's templates (create, list with counts, pause, resume,
+//! end), the shop's 领券中心, claiming, and the caller's own coupons.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use kith_app::commerce::promotions::{Coupon, CouponTemplate, Move, NewCouponTemplate};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::ids::{CouponId, CouponTemplateId, MerchantId};
+use crate::problem::{ApiResult, Problem};
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(pause))
+        .routes(routes!(resume))
+        .routes(routes!(end))
+        .routes(routes!(shop))
+        .routes(routes!(claim))
+        .routes(routes!(mine))
+        .routes(routes!(one))
+}
+
+/// Staff: a new coupon template (fixed 满 X 减 Y, or a percentage with a cap).
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates", tag = "coupons", params(MerchantId),
+    request_body = NewCouponTemplate, security(("bearer" = [])),
+    responses((status = 201, body = CouponTemplate), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn create(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<NewCouponTemplate>,
+) -> ApiResult<(StatusCode, Json<CouponTemplate>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.create_coupon_template(&p, &mid, b).await?),
+    ))
+}
+
+/// Staff: the merchant's coupon templates with claimed and used counts, newest first.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/coupon-templates", tag = "coupons", params(MerchantId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<CouponTemplate>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn list(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<Vec<CouponTemplate>>> {
+    Ok(Json(s.app.list_coupon_templates(&p, &mid).await?))
+}
+
+async fn move_template(
+    s: AppState,
+    p: kith_app::Principal,
+    mid: MerchantId,
+    tid: CouponTemplateId,
+    m: Move,
+) -> ApiResult<Json<CouponTemplate>> {
+    Ok(Json(s.app.move_coupon_template(&p, &mid, &tid, m).await?))
+}
+
+/// Staff: pause an active template (nobody can claim it until it is resumed).
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/pause", tag = "coupons",
+    params(MerchantId, CouponTemplateId), security(("bearer" = [])),
+    responses((status = 200, body = CouponTemplate), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn pause(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    tid: CouponTemplateId,
+) -> ApiResult<Json<CouponTemplate>> {
+    move_template(s, p, mid, tid, Move::Pause).await
+}
+
+/// Staff: resume a paused template.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/resume", tag = "coupons",
+    params(MerchantId, CouponTemplateId), security(("bearer" = [])),
+    responses((status = 200, body = CouponTemplate), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn resume(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    tid: CouponTemplateId,
+) -> ApiResult<Json<CouponTemplate>> {
+    move_template(s, p, mid, tid, Move::Resume).await
+}
+
+/// Staff: end a template for good (coupons already claimed stay valid).
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/end", tag = "coupons",
+    params(MerchantId, CouponTemplateId), security(("bearer" = [])),
+    responses((status = 200, body = CouponTemplate), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn end(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    tid: CouponTemplateId,
+) -> ApiResult<Json<CouponTemplate>> {
+    move_template(s, p, mid, tid, Move::End).await
+}
+
+/// 领券中心: the coupons a shop offers now (public).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/coupons", tag = "coupons", params(MerchantId),
+    responses((status = 200, body = Vec<CouponTemplate>), (status = 404, body = Problem)))]
+async fn shop(State(s): State<AppState>, mid: MerchantId) -> ApiResult<Json<Vec<CouponTemplate>>> {
+    Ok(Json(s.app.shop_coupon_templates(&mid).await?))
+}
+
+/// Claim one coupon of a template. Refusals are 409s naming the rule:
+/// `coupon_sold_out`, `coupon_per_member_limit`, `coupon_template_not_active`,
+/// `coupon_template_expired`.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/claim", tag = "coupons",
+    params(MerchantId, CouponTemplateId), security(("bearer" = [])),
+    responses((status = 201, body = Coupon), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn claim(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    tid: CouponTemplateId,
+) -> ApiResult<(StatusCode, Json<Coupon>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.claim_coupon(&p, &mid, &tid).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MyCouponsParams {
+    /// Only this shop's coupons.
+    pub merchant_id: Option<String>,
+    /// `available`, `locked`, `used` or `expired`.
+    pub state: Option<String>,
+}
+
+/// 我的优惠券: the caller's coupons, newest first.
+#[utoipa::path(get, path = "/api/v1/me/coupons", tag = "coupons", params(MyCouponsParams), security(("bearer" = [])),
+    responses((status = 200, body = Vec<Coupon>), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn mine(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiQuery(q): ApiQuery<MyCouponsParams>,
+) -> ApiResult<Json<Vec<Coupon>>> {
+    Ok(Json(
+        s.app
+            .my_coupons(&p, q.merchant_id.as_deref(), q.state.as_deref())
+            .await?,
+    ))
+}
+
+/// One of the caller's coupons (another member's answers 404).
+#[utoipa::path(get, path = "/api/v1/me/coupons/{coupon_id}", tag = "coupons", params(CouponId), security(("bearer" = [])),
+    responses((status = 200, body = Coupon), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn one(State(s): State<AppState>, Auth(p): Auth, cid: CouponId) -> ApiResult<Json<Coupon>> {
+    Ok(Json(s.app.my_coupon(&p, &cid).await?))
+}

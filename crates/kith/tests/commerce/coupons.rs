@@ -1,0 +1,628 @@
+//! Coupons (issue 19): a merchant defines coupon templates, members claim them in the
+//! shop's 领券中心 and see them in 我的优惠券. A claim is one conditional update on the
+//! template's remaining count, so concurrent claims never give more than the count, and
+//! the per-member limit holds under concurrency too. Bad input is a 422 naming the field,
+//! a broken rule a 409 naming it, another member's coupon a 404.
+
+use serde_json::{Value, json};
+
+use crate::both_engines;
+use crate::harness::{TestApp, User, address};
+use crate::worlds;
+
+both_engines!(
+    a_template_is_offered_claimed_and_held,
+    bad_templates_name_their_field,
+    concurrent_claims_give_exactly_the_count,
+    the_per_member_limit_holds_under_concurrency,
+    paused_and_ended_templates_cannot_be_claimed,
+    coupons_of_others_and_other_shops_are_not_found,
+    a_coupon_expires_with_its_window,
+    a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid,
+    a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing,
+    concurrent_checkouts_with_one_coupon_have_one_winner,
+);
+
+const DAY_SECS: i64 = 86_400;
+
+fn templates(mid: &str) -> String {
+    format!("/api/v1/merchants/{mid}/coupon-templates")
+}
+
+async fn template(t: &TestApp, owner: &User, mid: &str, body: Value) -> Value {
+    t.post(&templates(mid), Some(&owner.token), body)
+        .await
+        .expect(201)
+}
+
+/// 满 100 减 10, valid 7 days after receipt.
+fn ten_off(total: i64, per_member: i64) -> Value {
+    json!({
+        "name": "满100减10",
+        "kind": "fixed",
+        "off_fen": 1_000,
+        "min_spend_fen": 10_000,
+        "valid_days": 7,
+        "total_count": total,
+        "per_member_limit": per_member,
+    })
+}
+
+async fn claim(t: &TestApp, who: &User, mid: &str, tid: &str) -> crate::harness::Resp {
+    t.post(
+        &format!("{}/{tid}/claim", templates(mid)),
+        Some(&who.token),
+        json!({}),
+    )
+    .await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_owned()
+}
+
+async fn a_template_is_offered_claimed_and_held(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("遵义羊肉粉").await;
+    let tpl = template(&t, &owner, &mid, ten_off(50, 1)).await;
+    assert_eq!(
+        (
+            tpl["kind"].as_str(),
+            tpl["remaining"].as_i64(),
+            tpl["status"].as_str()
+        ),
+        (Some("fixed"), Some(50), Some("active"))
+    );
+    let tid = id(&tpl);
+
+    // The shop offers it to anyone (领券中心).
+    let offered = t
+        .get(&format!("/api/v1/merchants/{mid}/coupons"), None)
+        .await
+        .expect(200);
+    assert_eq!(offered.as_array().map(Vec::len), Some(1));
+    assert_eq!(offered[0]["id"], tid.as_str());
+
+    let member = t.register_member("小黔").await;
+    let coupon = claim(&t, &member, &mid, &tid).await.expect(201);
+    assert_eq!(coupon["state"], "available");
+    assert_eq!(coupon["source"], "claim");
+    assert_eq!(coupon["template"]["off_fen"], 1_000);
+
+    // 我的优惠券, by shop and by state.
+    let mine = t
+        .get(
+            &format!("/api/v1/me/coupons?merchant_id={mid}&state=available"),
+            Some(&member.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(mine.as_array().map(Vec::len), Some(1));
+    assert_eq!(mine[0]["id"], coupon["id"]);
+    let used = t
+        .get("/api/v1/me/coupons?state=used", Some(&member.token))
+        .await
+        .expect(200);
+    assert_eq!(used.as_array().map(Vec::len), Some(0));
+    t.get("/api/v1/me/coupons?state=lost", Some(&member.token))
+        .await
+        .problem(422, Some("state"));
+
+    // One per member: the second claim is refused naming the rule, and nothing is taken.
+    claim(&t, &member, &mid, &tid)
+        .await
+        .problem(409, Some("coupon_per_member_limit"));
+    let list = t
+        .get(&templates(&mid), Some(&owner.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            list[0]["claimed_count"].as_i64(),
+            list[0]["remaining"].as_i64()
+        ),
+        (Some(1), Some(49))
+    );
+    worlds::audit_clean(&t).await;
+}
+
+async fn bad_templates_name_their_field(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("凯里酸汤鱼").await;
+    let (_, other_mid) = t.approved_merchant("都匀毛尖").await;
+    let other = t.simple_shop("安顺蜡染", 1_000, 5).await;
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({ "kind": "fixed", "off_fen": 0 }), "off_fen"),
+        (
+            json!({ "kind": "percent", "percent_off": 100 }),
+            "percent_off",
+        ),
+        (
+            json!({ "kind": "percent", "percent_off": 10, "cap_fen": 0 }),
+            "cap_fen",
+        ),
+        (json!({ "kind": "gift" }), "kind"),
+        (
+            json!({ "off_fen": 20_000, "min_spend_fen": 10_000 }),
+            "off_fen",
+        ),
+        (json!({ "min_spend_fen": -1 }), "min_spend_fen"),
+        (json!({ "total_count": 0 }), "total_count"),
+        (json!({ "total_count": 1_000_001 }), "total_count"),
+        (json!({ "per_member_limit": 101 }), "per_member_limit"),
+        (json!({ "valid_days": 0 }), "valid_days"),
+        (
+            json!({ "valid_days": null, "valid_until": "2000-01-01T00:00:00Z" }),
+            "valid_until",
+        ),
+        (
+            json!({ "valid_days": null, "valid_until": "soon" }),
+            "valid_until",
+        ),
+        (json!({ "product_ids": [] }), "product_ids"),
+        (json!({ "product_ids": [other.product] }), "product_ids[0]"),
+        (json!({ "name": "" }), "name"),
+    ];
+    for (patch, field) in cases {
+        let mut body = ten_off(10, 1);
+        for (k, v) in patch.as_object().expect("patch") {
+            body[k] = v.clone();
+        }
+        t.post(&templates(&mid), Some(&owner.token), body)
+            .await
+            .problem(422, Some(field));
+    }
+    // Nothing was written.
+    let list = t
+        .get(&templates(&mid), Some(&owner.token))
+        .await
+        .expect(200);
+    assert_eq!(list.as_array().map(Vec::len), Some(0));
+    // Another merchant's owner cannot make or see this shop's templates.
+    t.post(&templates(&other_mid), Some(&owner.token), ten_off(10, 1))
+        .await
+        .expect(403);
+    t.get(&templates(&other_mid), Some(&owner.token))
+        .await
+        .expect(403);
+}
+
+/// Far more claims than coupons, all at once over HTTP: exactly the count is given, the
+/// rest are told it is sold out, and the counts agree with the coupons held.
+async fn concurrent_claims_give_exactly_the_count(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("茅台镇").await;
+    let tid = id(&template(&t, &owner, &mid, ten_off(100, 100)).await);
+    let mut members = Vec::new();
+    for i in 0..8 {
+        members.push(t.register_member(&format!("抢券{i}")).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for round in 0..50 {
+        for m in &members {
+            let (client, url, token) = (
+                t.client.clone(),
+                format!("{}{}/{tid}/claim", t.base, templates(&mid)),
+                m.token.clone(),
+            );
+            let _ = round;
+            tasks.spawn(async move {
+                client
+                    .post(url)
+                    .bearer_auth(token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .expect("send")
+                    .status()
+                    .as_u16()
+            });
+        }
+    }
+    let (mut won, mut sold_out) = (0, 0);
+    while let Some(status) = tasks.join_next().await {
+        match status.expect("task") {
+            201 => won += 1,
+            409 => sold_out += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!((won, sold_out), (100, 300));
+    let mut held = 0;
+    for m in &members {
+        let mine = t
+            .get(
+                &format!("/api/v1/me/coupons?merchant_id={mid}"),
+                Some(&m.token),
+            )
+            .await
+            .expect(200);
+        held += mine.as_array().map_or(0, Vec::len);
+    }
+    assert_eq!(held, 100);
+    let list = t
+        .get(&templates(&mid), Some(&owner.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            list[0]["claimed_count"].as_i64(),
+            list[0]["remaining"].as_i64()
+        ),
+        (Some(100), Some(0))
+    );
+    // Sold out: the shop no longer offers it, and one more claim names the rule.
+    let offered = t
+        .get(&format!("/api/v1/merchants/{mid}/coupons"), None)
+        .await
+        .expect(200);
+    assert_eq!(offered.as_array().map(Vec::len), Some(0));
+    claim(&t, &members[0], &mid, &tid)
+        .await
+        .problem(409, Some("coupon_sold_out"));
+    worlds::audit_clean(&t).await;
+}
+
+/// One member asks 30 times at once for a coupon limited to 2 per member: 2 are given,
+/// and the template keeps the rest for others.
+async fn the_per_member_limit_holds_under_concurrency(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("花溪牛肉粉").await;
+    let tid = id(&template(&t, &owner, &mid, ten_off(50, 2)).await);
+    let member = t.register_member("手快").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let (client, url, token) = (
+            t.client.clone(),
+            format!("{}{}/{tid}/claim", t.base, templates(&mid)),
+            member.token.clone(),
+        );
+        tasks.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({}))
+                .send()
+                .await
+                .expect("send");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("json");
+            (status, body)
+        });
+    }
+    let mut won = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (status, body) = joined.expect("task");
+        match status {
+            201 => won += 1,
+            409 => assert_eq!(body["field"], "coupon_per_member_limit", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(won, 2);
+    let list = t
+        .get(&templates(&mid), Some(&owner.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            list[0]["claimed_count"].as_i64(),
+            list[0]["remaining"].as_i64()
+        ),
+        (Some(2), Some(48))
+    );
+}
+
+async fn paused_and_ended_templates_cannot_be_claimed(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("青岩古镇").await;
+    let tid = id(&template(&t, &owner, &mid, ten_off(10, 5)).await);
+    let member = t.register_member("游客").await;
+    let step = |s: &str| format!("{}/{tid}/{s}", templates(&mid));
+
+    let paused = t
+        .post(&step("pause"), Some(&owner.token), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(paused["status"], "paused");
+    claim(&t, &member, &mid, &tid)
+        .await
+        .problem(409, Some("coupon_template_not_active"));
+    t.post(&step("pause"), Some(&owner.token), json!({}))
+        .await
+        .problem(409, Some("coupon_template_status"));
+    t.post(&step("resume"), Some(&owner.token), json!({}))
+        .await
+        .expect(200);
+    claim(&t, &member, &mid, &tid).await.expect(201);
+
+    let ended = t
+        .post(&step("end"), Some(&owner.token), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(ended["status"], "ended");
+    claim(&t, &member, &mid, &tid)
+        .await
+        .problem(409, Some("coupon_template_not_active"));
+    t.post(&step("resume"), Some(&owner.token), json!({}))
+        .await
+        .problem(409, Some("coupon_template_status"));
+    // A member cannot pause a shop's template.
+    t.post(&step("end"), Some(&member.token), json!({}))
+        .await
+        .expect(403);
+    // The coupon already claimed is still held.
+    let mine = t
+        .get("/api/v1/me/coupons?state=available", Some(&member.token))
+        .await
+        .expect(200);
+    assert_eq!(mine.as_array().map(Vec::len), Some(1));
+}
+
+async fn coupons_of_others_and_other_shops_are_not_found(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("黄果树").await;
+    let (_, other_mid) = t.approved_merchant("梵净山").await;
+    let tid = id(&template(&t, &owner, &mid, ten_off(10, 1)).await);
+    let a = t.register_member("甲").await;
+    let b = t.register_member("乙").await;
+    let coupon = claim(&t, &a, &mid, &tid).await.expect(201);
+    let path = format!("/api/v1/me/coupons/{}", id(&coupon));
+    t.get(&path, Some(&a.token)).await.expect(200);
+    t.get(&path, Some(&b.token)).await.problem(404, None);
+    // A template claimed through another shop's address is not found.
+    claim(&t, &b, &other_mid, &tid).await.problem(404, None);
+    claim(&t, &b, &mid, "not-an-id").await.problem(404, None);
+}
+
+async fn a_coupon_expires_with_its_window(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("西江苗寨").await;
+    let tid = id(&template(&t, &owner, &mid, ten_off(10, 1)).await);
+    let member = t.register_member("苗家").await;
+    claim(&t, &member, &mid, &tid).await.expect(201);
+    t.clock.advance_secs(8 * DAY_SECS);
+    let mine = t
+        .get("/api/v1/me/coupons", Some(&member.token))
+        .await
+        .expect(200);
+    assert_eq!(mine[0]["state"], "expired");
+    let expired = t
+        .get("/api/v1/me/coupons?state=expired", Some(&member.token))
+        .await
+        .expect(200);
+    assert_eq!(expired.as_array().map(Vec::len), Some(1));
+}
+
+async fn checkout_with(
+    t: &TestApp,
+    s: &worlds::Shop,
+    buyer: &User,
+    qty: i64,
+    coupon: &str,
+) -> crate::harness::Resp {
+    t.post(
+        &format!("/api/v1/merchants/{}/checkout", s.merchant),
+        Some(&buyer.token),
+        json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": qty }], "coupon_id": coupon }),
+    )
+    .await
+}
+
+async fn coupon_state(t: &TestApp, who: &User, coupon: &str) -> String {
+    t.get(&format!("/api/v1/me/coupons/{coupon}"), Some(&who.token))
+        .await
+        .expect(200)["state"]
+        .as_str()
+        .expect("state")
+        .to_owned()
+}
+
+/// The share-coupon journey to the fen: a friend arrives by a distributor's link, claims
+/// the shop's 满100减12.34, buys three at ¥100 with it; the order and its line pay
+/// ¥287.66 for the goods, the sharer's L1 (10 %) is ⌊28 766 × 10 %⌋ = 2 876 fen, and a
+/// refund of one unit returns ⌊28 766 ⁄ 3⌋ = 9 588 fen and takes back its share of the
+/// commission.
+async fn a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid(
+    t: TestApp,
+) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let sharer = t.register_member("分享者").await;
+    let (_, code) = worlds::product_link(&t, &s, &sharer).await;
+    let friend = worlds::signup_via(&t, &code, "朋友").await;
+    let mut body = ten_off(10, 1);
+    body["off_fen"] = json!(1_234);
+    let tid = id(&template(&t, &s.owner, &s.merchant, body).await);
+    let coupon = id(&claim(&t, &friend, &s.merchant, &tid).await.expect(201));
+
+    t.top_up(&friend, 40_000).await;
+    let order = checkout_with(&t, &s, &friend, 3, &coupon).await.expect(201);
+    assert_eq!(order["coupon_id"], coupon.as_str());
+    assert_eq!(order["coupon_fen"], 1_234);
+    assert_eq!(order["goods_fen"], 28_766);
+    assert_eq!(order["lines"][0]["line_total_fen"], 30_000);
+    assert_eq!(order["lines"][0]["coupon_fen"], 1_234);
+    assert_eq!(
+        order["total_fen"].as_i64(),
+        Some(28_766 + order["shipping_fen"].as_i64().expect("shipping"))
+    );
+    assert_eq!(coupon_state(&t, &friend, &coupon).await, "locked");
+    let oid = id(&order);
+    let paid = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&friend.token),
+            json!({ "provider": "wallet" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(paid["order"]["paid_fen"], order["total_fen"]);
+    assert_eq!(coupon_state(&t, &friend, &coupon).await, "used");
+    let list = t
+        .get(&templates(&s.merchant), Some(&s.owner.token))
+        .await
+        .expect(200);
+    assert_eq!(list[0]["used_count"], 1);
+
+    // The sharer earns on the goods actually paid.
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (2_876, 0, 0, 0)
+    );
+
+    // One of three units back: exactly its part of what the line paid.
+    let refund = t
+        .post(
+            &format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant),
+            Some(&s.owner.token),
+            json!({ "lines": [{ "line_no": 1, "quantity": 1 }], "reason": "少发一件" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(refund["amount_fen"], 9_588);
+    let reversed = 2_876 * 9_588 / 28_766;
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (2_876 - reversed, 0, 0, 0)
+    );
+    // The rest: what remains of the payment, shipping included.
+    let rest = t
+        .post(
+            &format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant),
+            Some(&s.owner.token),
+            json!({ "reason": "全部退款" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        rest["amount_fen"].as_i64(),
+        Some(order["total_fen"].as_i64().expect("total") - 9_588)
+    );
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (0, 0, 0, 0)
+    );
+    worlds::audit_clean(&t).await;
+}
+
+async fn a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let buyer = t.register_member("买家").await;
+    let stranger = t.register_member("路人").await;
+    // 满100减10 on ¥100 goods: one unit is exactly enough; 满300 is not.
+    let mut big = ten_off(10, 1);
+    big["min_spend_fen"] = json!(30_000);
+    let big = id(&template(&t, &s.owner, &s.merchant, big).await);
+    let big = id(&claim(&t, &buyer, &s.merchant, &big).await.expect(201));
+    checkout_with(&t, &s, &buyer, 2, &big)
+        .await
+        .problem(409, Some("coupon_minimum_spend"));
+    // Scoped to another product of the shop.
+    let other_product = t
+        .post(
+            &format!("/api/v1/merchants/{}/products", s.merchant),
+            Some(&s.owner.token),
+            json!({ "name": "另一种茶", "description": "" }),
+        )
+        .await
+        .expect(201);
+    let mut scoped = ten_off(10, 1);
+    scoped["product_ids"] = json!([id(&other_product)]);
+    let scoped = id(&template(&t, &s.owner, &s.merchant, scoped).await);
+    let scoped = id(&claim(&t, &buyer, &s.merchant, &scoped).await.expect(201));
+    checkout_with(&t, &s, &buyer, 2, &scoped)
+        .await
+        .problem(409, Some("coupon_out_of_scope"));
+    // Another shop's coupon; another member's coupon.
+    let foreign = id(&template(&t, &other.owner, &other.merchant, ten_off(10, 1)).await);
+    let foreign = id(&claim(&t, &buyer, &other.merchant, &foreign)
+        .await
+        .expect(201));
+    checkout_with(&t, &s, &buyer, 2, &foreign)
+        .await
+        .problem(409, Some("coupon_other_shop"));
+    let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let theirs = id(&claim(&t, &stranger, &s.merchant, &tid).await.expect(201));
+    checkout_with(&t, &s, &buyer, 2, &theirs)
+        .await
+        .problem(404, None);
+    checkout_with(&t, &s, &buyer, 2, "nonsense")
+        .await
+        .problem(404, None);
+    // Nothing was written: no order, every coupon still available.
+    let orders = t
+        .get("/api/v1/me/orders", Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        orders["items"].as_array().map(Vec::len),
+        Some(0),
+        "{orders}"
+    );
+    for c in [&big, &scoped, &foreign] {
+        assert_eq!(coupon_state(&t, &buyer, c).await, "available");
+    }
+
+    // A good one: locked in the unpaid order, back when it is cancelled, then usable once.
+    let mine = id(&claim(&t, &buyer, &s.merchant, &tid).await.expect(201));
+    let order = checkout_with(&t, &s, &buyer, 1, &mine).await.expect(201);
+    assert_eq!(order["coupon_fen"], 1_000);
+    checkout_with(&t, &s, &buyer, 1, &mine)
+        .await
+        .problem(409, Some("coupon_not_available"));
+    t.post(
+        &format!("/api/v1/orders/{}/cancel", id(&order)),
+        Some(&buyer.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(coupon_state(&t, &buyer, &mine).await, "available");
+    // Expired: the window passes.
+    t.clock.advance_secs(8 * DAY_SECS);
+    checkout_with(&t, &s, &buyer, 1, &mine)
+        .await
+        .problem(409, Some("coupon_not_available"));
+    worlds::audit_clean(&t).await;
+}
+
+/// Four checkouts race with one coupon: one order takes it, the others are refused and
+/// leave no order behind.
+async fn concurrent_checkouts_with_one_coupon_have_one_winner(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let buyer = t.register_member("抢单").await;
+    let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let coupon = id(&claim(&t, &buyer, &s.merchant, &tid).await.expect(201));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, url, token, sku, coupon) = (
+            t.client.clone(),
+            format!("{}/api/v1/merchants/{}/checkout", t.base, s.merchant),
+            buyer.token.clone(),
+            s.sku.clone(),
+            coupon.clone(),
+        );
+        tasks.spawn(async move {
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": sku, "quantity": 1 }], "coupon_id": coupon }))
+                .send()
+                .await
+                .expect("send");
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.expect("json");
+            (status, body)
+        });
+    }
+    let mut won = 0;
+    while let Some(joined) = tasks.join_next().await {
+        let (status, body) = joined.expect("task");
+        match status {
+            201 => won += 1,
+            409 => assert_eq!(body["field"], "coupon_not_available", "{body}"),
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!(won, 1);
+    let orders = t
+        .get("/api/v1/me/orders", Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(coupon_state(&t, &buyer, &coupon).await, "locked");
+}
