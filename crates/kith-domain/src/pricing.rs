@@ -478,11 +478,14 @@ mod tests {
         );
     }
 
-    /// An order of 1–6 lines (unit, quantity) and its shipping fee.
+    /// An order of 1–6 priced lines (unit, quantity) and its shipping fee. Free units are
+    /// refused a refund by design (`a_refund_of_free_units_is_refused_not_zero`), so they
+    /// have no place in the add-up property: a refund of only free units, or of the rest of
+    /// a free order, is no movement of money.
     fn an_order() -> impl Strategy<Value = (Vec<(Fen, Quantity)>, Fen)> {
         (
             proptest::collection::vec(
-                (0i64..=100_000, 1i64..=20).prop_map(|(u, n)| (Fen::new(u), q(n))),
+                (1i64..=100_000, 1i64..=20).prop_map(|(u, n)| (Fen::new(u), q(n))),
                 1..=6,
             ),
             0i64..=2_000,

@@ -374,20 +374,8 @@ impl App {
             amount_fen: w.amount_fen,
         })
         .map_err(|e| AppError::Internal(e.to_string()))?;
-        let ts = self.now_ms() / 1000;
-        let sig = signature::sign(self.config.sandbox_secret.as_bytes(), ts, &body);
-        let url = format!("{}/api/v1/payouts/sandbox/callback", self.config.public_url);
-        let res = reqwest::Client::new()
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("kith-signature", sig)
-            .body(body)
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
+        self.sandbox_call("/api/v1/payouts/sandbox/callback", body)
             .await
-            .map_err(|e| AppError::Internal(format!("sandbox could not reach {url}: {e}")))?;
-        let status = res.status().as_u16();
-        Ok((status, res.text().await.unwrap_or_default()))
     }
 
     /// The gateway reports a payout: verified (signature, tolerance), idempotent on its

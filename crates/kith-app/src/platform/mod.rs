@@ -5,7 +5,8 @@
 //! responses ([`idempotency`]), the transactional outbox every context writes its events to
 //! ([`outbox`]), rate windows ([`limits`]), proof-of-work challenges for logins and
 //! sign-ups that look automated ([`challenge`]), ids and secrets
-//! ([`ids`]), keyset pages ([`page`]) and the one application error ([`error`]).
+//! ([`ids`]), keyset pages ([`page`]), the sandbox gateway's signed calls to this server's
+//! own webhooks ([`sandbox`]) and the one application error ([`error`]).
 //! Signing in with WeChat: the 公众号 OAuth client ([`wechat`]) and the external identities
 //! linked to accounts, with the OAuth states, spent codes and pending identities of the
 //! flow ([`identities`]).
@@ -36,6 +37,7 @@ pub mod limits;
 pub mod merchants;
 pub mod outbox;
 pub mod page;
+pub mod sandbox;
 pub mod sms;
 pub mod wechat;
 
