@@ -47,6 +47,11 @@ fuzz_target!(|data: &[u8]| {
             unit: *unit,
             quantity: q.get(),
             refunded_quantity: u.int_in_range(0..=q.get()).unwrap_or(0),
+            // The line's part of a coupon: at most what the line costs.
+            discount: Fen::new(
+                u.int_in_range(0..=unit.get().saturating_mul(i64::from(q.get())).max(0))
+                    .unwrap_or(0),
+            ),
         })
         .collect();
     let already = Fen::new(u.int_in_range(0..=t.total.get().max(0)).unwrap_or(0));
