@@ -84,6 +84,35 @@ pub fn routes() -> Router<Web> {
         )
 }
 
+/// The shop's active SKUs as a form's choices: (SKU id, "product · code · list price"),
+/// for the forms that pick SKUs (a group-buy campaign, a 接龙 batch).
+pub(crate) async fn sku_choices(
+    s: &Web,
+    who: &Principal,
+    mid: &str,
+) -> WebResult<Vec<(String, String)>> {
+    Ok(s.app
+        .list_products(Some(who), mid, Some("active"), PageRequest::first(100))
+        .await?
+        .items
+        .into_iter()
+        .flat_map(|p| {
+            p.skus
+                .into_iter()
+                .map(|k| {
+                    let label = format!(
+                        "{} · {} · {}",
+                        p.name,
+                        k.code,
+                        pages::yuan(k.list_price_fen)
+                    );
+                    (k.id, label)
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect())
+}
+
 /// The merchant of a console page, if the viewer is its staff (403 otherwise; the use
 /// cases check again on the resource).
 pub(crate) fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {

@@ -565,32 +565,7 @@ async fn console_page(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
     let campaigns = s.app.group_campaigns(mid).await?;
-    let skus = s
-        .app
-        .list_products(
-            Some(&who),
-            mid,
-            Some("active"),
-            kith_app::platform::page::PageRequest::first(100),
-        )
-        .await?
-        .items
-        .into_iter()
-        .flat_map(|p| {
-            p.skus
-                .into_iter()
-                .map(|k| {
-                    let label = format!(
-                        "{} · {} · {}",
-                        p.name,
-                        k.code,
-                        crate::pages::yuan(k.list_price_fen)
-                    );
-                    (k.id, label)
-                })
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let skus = crate::console::sku_choices(s, &who, mid).await?;
     let refused = form.is_some();
     let (f, error) = match form {
         Some((f, e)) => (f, Some(e)),
