@@ -263,7 +263,7 @@ impl App {
         }
     }
 
-    fn notify_url(&self, owner: &str) -> String {
+    pub(crate) fn notify_url(&self, owner: &str) -> String {
         format!(
             "{}/api/v1/payments/wechat/notify/{owner}",
             self.config.public_url

@@ -52,6 +52,20 @@ pub struct NotifyRefusal {
     pub message: String,
 }
 
+/// A refusal for an error of kith's own side: 4xx when no retry can change the answer
+/// (an unknown payment, a state that has moved on), 5xx only when a retry may help — WeChat
+/// Pay retries every 5xx.
+fn refuse_app(e: AppError) -> NotifyRefusal {
+    let status = match &e {
+        AppError::NotFound(_) => 404,
+        AppError::Invalid { .. } => 400,
+        AppError::Conflict { .. } => 409,
+        AppError::Unauthenticated(_) | AppError::Forbidden(_) => 401,
+        _ => 500,
+    };
+    refuse(status, e.to_string())
+}
+
 fn refuse(status: u16, message: impl Into<String>) -> NotifyRefusal {
     let message = message.into();
     tracing::warn!(status, %message, "refused WeChat Pay notification");
@@ -353,7 +367,7 @@ impl App {
             "mchid": keys.mch_id,
             "description": description,
             "out_trade_no": protocol::out_trade_no(payment_id),
-            "notify_url": format!("{}/api/v1/payments/wechat/notify/{owner}", self.config.public_url),
+            "notify_url": self.notify_url(owner),
             "amount": { "total": amount_fen, "currency": "CNY" },
         });
         match mode {
@@ -510,7 +524,7 @@ impl App {
                 Ok::<_, AppError>(out)
             })
             .await
-            .map_err(|e| refuse(500, e.to_string()))?;
+            .map_err(refuse_app)?;
         out.map_err(|reason| refuse(400, reason))
     }
 
