@@ -206,7 +206,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KITH_WECHAT_NOTIFY_APPID")]
     pub wechat_notify_appid: Option<String>,
     /// The 公众号's AppSecret for the access token.
-    #[arg(long, env = "KITH_WECHAT_NOTIFY_SECRET")]
+    #[arg(long, env = "KITH_WECHAT_NOTIFY_SECRET", hide_env_values = true)]
     pub wechat_notify_secret: Option<String>,
     /// Subscribe-message template per notification kind, comma-separated
     /// (`order_shipped=TEMPLATE_ID,group_succeeded=TEMPLATE_ID`); a kind without one is

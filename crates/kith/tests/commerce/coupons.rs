@@ -195,14 +195,13 @@ async fn concurrent_claims_give_exactly_the_count(t: TestApp) {
         members.push(t.register_member(&format!("抢券{i}")).await);
     }
     let mut tasks = tokio::task::JoinSet::new();
-    for round in 0..50 {
+    for _ in 0..50 {
         for m in &members {
             let (client, url, token) = (
                 t.client.clone(),
                 format!("{}{}/{tid}/claim", t.base, templates(&mid)),
                 m.token.clone(),
             );
-            let _ = round;
             tasks.spawn(async move {
                 client
                     .post(url)
