@@ -218,6 +218,7 @@ fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
 pub(crate) fn apply_tracking(
     c: &mut dyn Conn,
     now: i64,
+    order_id: Option<&str>,
     carrier: &str,
     event_id: &str,
     tracking_no: &str,
@@ -225,12 +226,19 @@ pub(crate) fn apply_tracking(
     occurred_ms: i64,
     description: Option<&str>,
 ) -> AppResult<TrackingOutcome> {
-    let r = c
-        .query_opt(
+    // A subscription names its own order: a number a carrier reuses must not move another
+    // order. The sandbox carrier's callback names only its number: the newest shipment.
+    let r = match order_id {
+        Some(id) => c.query_opt(
+            &format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1 AND carrier = $2 AND tracking_no = $3"),
+            args![id, carrier, tracking_no],
+        )?,
+        None => c.query_opt(
             &format!("SELECT {ORDER_COLS} FROM orders WHERE carrier = $1 AND tracking_no = $2 ORDER BY created_at DESC LIMIT 1"),
             args![carrier, tracking_no],
-        )?
-        .ok_or(AppError::NotFound("shipment"))?;
+        )?,
+    }
+    .ok_or(AppError::NotFound("shipment"))?;
     let o = order_row(r)?;
     let inserted = c.execute(
         "INSERT INTO tracking_events (carrier, event_id, order_id, status, occurred_at, received_at, description)
@@ -564,6 +572,7 @@ impl App {
                 apply_tracking(
                     c,
                     now,
+                    None,
                     &carrier,
                     &cb.event_id,
                     &cb.tracking_no,

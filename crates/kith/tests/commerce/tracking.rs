@@ -465,6 +465,18 @@ async fn story(engine: crate::harness::Engine) {
         .expect(200);
     assert_eq!(o["status"], "shipped", "nothing refused moved the order");
 
+    // Another merchant ships a later order under the same number (carriers reuse them): it
+    // gets its own subscription, and a push signed for the first order never moves it.
+    let s2 = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let reused = id(&buy(&t, &s2, &buyer, 1).await);
+    ship(&t, &s2, &reused, "sf", "SF1402339856711").await;
+    settle(&t).await;
+    assert_eq!(
+        fake.lock().unwrap().subs.len(),
+        2,
+        "one subscription per order"
+    );
+
     // 签收: the order is delivered by the carrier.
     send(&t, &path, &good, &good_sign).await.expect(200);
     let o = t
@@ -472,6 +484,26 @@ async fn story(engine: crate::harness::Engine) {
         .await
         .expect(200);
     assert_eq!(o["status"], "delivered");
+    let later = t
+        .get(&format!("/api/v1/orders/{reused}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        later["status"], "shipped",
+        "the other order's parcel is not the one signed for"
+    );
+    let later_tl = t
+        .get(
+            &format!("/api/v1/orders/{reused}/tracking"),
+            Some(&buyer.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(
+        later_tl,
+        json!([]),
+        "no event of the first parcel on the second order"
+    );
     let tl = t
         .get(
             &format!("/api/v1/orders/{oid}/tracking"),

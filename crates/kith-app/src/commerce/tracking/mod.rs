@@ -215,11 +215,13 @@ async fn subscribe(app: &App, id: String) -> Result<(), JobError> {
 }
 
 /// The event id of one pushed event: the number, its time and a digest of its words.
-fn event_id(nu: &str, e: &kuaidi100::Event) -> String {
+/// An event's key, once per subscription: two orders that share a reused number each
+/// record their own events.
+fn event_id(sub_id: &str, e: &kuaidi100::Event) -> String {
     let mut h = Md5::new();
     h.update(e.context.as_bytes());
     let words = hex::encode(h.finalize());
-    format!("kuaidi100:{nu}:{}:{}", e.time.trim(), &words[..16])
+    format!("kuaidi100:{sub_id}:{}:{}", e.time.trim(), &words[..16])
 }
 
 impl App {
@@ -268,7 +270,7 @@ impl App {
                     };
                     let at = kuaidi100::beijing_ms(&e.time).unwrap_or(now);
                     let words: String = e.context.chars().take(500).collect();
-                    let eid = event_id(&sub.tracking_no, e);
+                    let eid = event_id(&sub.id, e);
                     let step = match &sub.aftersale_id {
                         // A return's parcel: its own timeline; its 签收 starts the receipt
                         // deadline.
@@ -287,6 +289,7 @@ impl App {
                         None => apply_tracking(
                             c,
                             now,
+                            Some(&sub.order_id),
                             &sub.carrier,
                             &eid,
                             &sub.tracking_no,
