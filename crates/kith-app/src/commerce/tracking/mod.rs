@@ -214,9 +214,8 @@ async fn subscribe(app: &App, id: String) -> Result<(), JobError> {
     }
 }
 
-/// The event id of one pushed event: the number, its time and a digest of its words.
-/// An event's key, once per subscription: two orders that share a reused number each
-/// record their own events.
+/// The event id of one pushed event: its subscription, its time and a digest of its
+/// words — per subscription, so two orders sharing a reused number each record their own.
 fn event_id(sub_id: &str, e: &kuaidi100::Event) -> String {
     let mut h = Md5::new();
     h.update(e.context.as_bytes());
