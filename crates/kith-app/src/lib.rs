@@ -274,6 +274,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     group_buy::register_jobs(&mut jobs);
     neighbourhood::register_jobs(&mut jobs);
     rails::wechatpay::register_jobs(&mut jobs);
+    rails::reconcile::register_jobs(&mut jobs);
     notify::register_jobs(&mut jobs);
     jobs
 }

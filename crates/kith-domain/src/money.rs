@@ -35,6 +35,21 @@ impl Fen {
     pub fn checked_sub(self, other: Fen) -> Option<Fen> {
         self.0.checked_sub(other.0).map(Fen)
     }
+
+    /// An amount written in yuan with at most two decimals ("12", "12.5", "12.50"), as
+    /// people and payment providers write it; `None` for anything else (a sign, an
+    /// exponent, a third decimal, more than nine digits of yuan).
+    pub fn parse_yuan(s: &str) -> Option<Fen> {
+        let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 9 || frac.len() > 2 || !digits(whole) || !digits(frac)
+        {
+            return None;
+        }
+        let whole: i64 = whole.parse().ok()?;
+        let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+        Some(Fen(whole * 100 + frac))
+    }
 }
 
 impl std::fmt::Display for Fen {
@@ -59,6 +74,26 @@ mod tests {
     }
 
     #[test]
+    fn yuan_is_read_to_the_fen() {
+        assert_eq!(Fen::parse_yuan("12"), Some(Fen::new(1200)));
+        assert_eq!(Fen::parse_yuan("12.5"), Some(Fen::new(1250)));
+        assert_eq!(Fen::parse_yuan("0.01"), Some(Fen::new(1)));
+        for bad in [
+            "",
+            ".5",
+            "-1",
+            "+1",
+            "1.234",
+            "1e3",
+            "1,00",
+            " 1",
+            "1234567890",
+        ] {
+            assert_eq!(Fen::parse_yuan(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn negative_prices_are_refused() {
         assert!(Fen::non_negative("price", -1).is_err());
         assert_eq!(Fen::non_negative("price", 0), Ok(Fen::ZERO));
@@ -69,6 +104,12 @@ mod tests {
         fn add_then_sub_is_identity(a in -1_000_000_000_000i64..1_000_000_000_000, b in -1_000_000_000_000i64..1_000_000_000_000) {
             let sum = Fen::new(a).checked_add(Fen::new(b)).unwrap();
             prop_assert_eq!(sum.checked_sub(Fen::new(b)).unwrap(), Fen::new(a));
+        }
+
+        #[test]
+        fn yuan_written_with_two_decimals_reads_back(n in 0i64..100_000_000_000) {
+            let text = format!("{}.{:02}", n / 100, n % 100);
+            prop_assert_eq!(Fen::parse_yuan(&text), Some(Fen::new(n)));
         }
 
         #[test]

@@ -101,6 +101,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::tracking::router())
         .merge(routes::sandbox_payouts::router())
         .merge(routes::rails::router())
+        .merge(routes::reconcile::router())
         .merge(routes::relationships::router())
         .merge(routes::communities::router())
         .merge(routes::posts::router())

@@ -11,6 +11,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_group_buy;
 pub mod demo_pictures;
+pub mod reconcile;
 pub mod reindex;
 
 use std::future::Future;

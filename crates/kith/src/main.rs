@@ -50,6 +50,9 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Reconcile a Beijing day with a payment provider's statement (对账) for one owner or
+    /// every owner with credentials there; exits 2 when a line differs.
+    Reconcile(Box<kith::reconcile::ReconcileArgs>),
     /// Platform administration.
     Admin {
         #[command(subcommand)]
@@ -141,6 +144,14 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 "search index rebuilt in {}: {n} documents",
                 settings.db.data_dir.join("search").display()
             );
+            Ok(())
+        }
+        Command::Reconcile(args) => {
+            let (text, clean) = kith::reconcile::reconcile(&args).await?;
+            print!("{text}");
+            if !clean {
+                std::process::exit(2);
+            }
             Ok(())
         }
         Command::Migrate(storage) => {

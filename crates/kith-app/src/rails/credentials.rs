@@ -314,7 +314,9 @@ impl App {
                     &mch,
                     &who.account_id,
                     now,
-                )
+                )?;
+                // From now on each day is reconciled with WeChat Pay's bill.
+                super::reconcile::start_daily(c, now, "wechat", &o)
             })
             .await?;
         tracing::info!(owner = %owner, mch_id = %view.mch_id, "WeChat Pay credentials set");

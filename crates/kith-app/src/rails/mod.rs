@@ -11,7 +11,9 @@
 //! - [`wechatpay`]: the API v3 adapter — request signing (`WECHATPAY2-SHA256-RSA2048`),
 //!   response and notification verification with the platform certificate named by
 //!   `Wechatpay-Serial`, AEAD_AES_256_GCM resource decryption, JSAPI / H5 / Native orders
-//!   and the order query.
+//!   and the order query; its daily trade bill ([`wechatpay::bill`]).
+//! - [`reconcile`]: reconciliation (对账) — each owner's day at each provider matched line
+//!   by line with kith's payments and refunds, mismatches reported; a daily job per owner.
 //!
 //! Writes `rail_credentials`, and the provider columns of `payments` (`provider_txn`,
 //! `pay_link`, `rail_owner`). A confirmed payment is applied through commerce's one
@@ -20,6 +22,7 @@
 //! ledger itself and never touches orders directly.
 
 pub mod credentials;
+pub mod reconcile;
 pub mod secrets;
 pub(crate) mod store;
 pub mod wechatpay;

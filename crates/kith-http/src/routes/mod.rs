@@ -26,6 +26,7 @@ pub mod orders;
 pub mod payments;
 pub mod posts;
 pub mod rails;
+pub mod reconcile;
 pub mod relationships;
 pub mod reviews;
 pub mod sandbox_payouts;

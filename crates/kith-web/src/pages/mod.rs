@@ -102,18 +102,9 @@ pub fn yuan(fen: i64) -> String {
 
 /// Parses a price typed in yuan ("12", "12.5", "12.50") into fen, naming `field` if wrong.
 pub fn parse_yuan(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
-    let bad = || kith_app::AppError::invalid(field, "must be an amount in yuan, e.g. 12.50");
-    let s = s.trim().trim_start_matches('¥');
-    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
-    if whole.is_empty() || whole.len() > 9 || frac.len() > 2 {
-        return Err(bad());
-    }
-    if !whole.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let frac: i64 = format!("{frac:0<2}").parse().map_err(|_| bad())?;
-    Ok(whole * 100 + frac)
+    kith_domain::Fen::parse_yuan(s.trim().trim_start_matches('¥'))
+        .map(kith_domain::Fen::get)
+        .ok_or_else(|| kith_app::AppError::invalid(field, "must be an amount in yuan, e.g. 12.50"))
 }
 
 /// A form with nothing but its CSRF token.

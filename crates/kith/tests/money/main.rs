@@ -17,6 +17,7 @@ mod worlds;
 
 mod commissions;
 mod insight;
+mod reconcile;
 mod sharing;
 mod wechatpay;
 mod withdrawals;

@@ -35,7 +35,7 @@ use crate::worlds::audit_clean;
 
 const API_V3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
 const PLATFORM_SERIAL: &str = "5157F09E";
-const MCH_A: &str = "1900000101";
+pub(crate) const MCH_A: &str = "1900000101";
 const MCH_B: &str = "1900000202";
 const APP_ID: &str = "wx8888888888888888";
 
@@ -94,18 +94,21 @@ fn unix_now() -> i64 {
 
 /// What the local WeChat Pay server knows: orders by out_trade_no.
 #[derive(Default)]
-struct Wx {
+pub(crate) struct Wx {
     orders: HashMap<String, Value>,
+    /// Trade bills by day, and how a story spoils their download (`crate::reconcile`).
+    pub(crate) bills: HashMap<String, String>,
+    pub(crate) bill_spoiled: Option<crate::reconcile::Spoil>,
     /// Requests refused for a bad signature (kith must never cause one).
-    refused: Vec<String>,
+    pub(crate) refused: Vec<String>,
     /// The state the order query answers with, by out_trade_no.
     states: HashMap<String, String>,
 }
 
-type Shared = Arc<Mutex<Wx>>;
+pub(crate) type Shared = Arc<Mutex<Wx>>;
 
 /// Signs an answer the way WeChat Pay does (Wechatpay-* headers over ts\nnonce\nbody\n).
-fn signed(status: StatusCode, body: String) -> Response {
+pub(crate) fn signed(status: StatusCode, body: String) -> Response {
     let ts = unix_now().to_string();
     let nonce = format!("N{}", uuid::Uuid::now_v7().simple());
     let sig = protocol::sign(
@@ -128,7 +131,7 @@ fn signed(status: StatusCode, body: String) -> Response {
 
 /// Checks a kith request strictly; the refusal it gets otherwise.
 #[allow(clippy::result_large_err)]
-fn check_request(
+pub(crate) fn check_request(
     wx: &Shared,
     method: &str,
     uri: &Uri,
@@ -281,6 +284,14 @@ async fn wechat_server() -> (String, Shared) {
             "/v3/pay/transactions/out-trade-no/{no}",
             axum::routing::get(query_order),
         )
+        .route(
+            "/v3/bill/tradebill",
+            axum::routing::get(crate::reconcile::trade_bill),
+        )
+        .route(
+            "/v3/billdownload/file",
+            axum::routing::get(crate::reconcile::download_bill),
+        )
         .fallback(fallback)
         .with_state(wx.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -292,7 +303,7 @@ async fn wechat_server() -> (String, Shared) {
 }
 
 /// A kith server whose WeChat Pay base URL is the local server, with a secret key.
-async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
+pub(crate) async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
     let _ = keys();
     let (base, wx) = wechat_server().await;
     let key = kith_app::rails::secrets::SecretKey::generate().to_hex();
@@ -304,7 +315,7 @@ async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
     Some((t, wx))
 }
 
-fn credentials(mch_id: &str) -> Value {
+pub(crate) fn credentials(mch_id: &str) -> Value {
     let k = keys();
     json!({
         "mch_id": mch_id,
@@ -317,7 +328,7 @@ fn credentials(mch_id: &str) -> Value {
 }
 
 /// How a notification is sent (each field may be spoiled by a story).
-struct Notify {
+pub(crate) struct Notify {
     key: RsaPrivateKey,
     serial: String,
     timestamp: i64,
@@ -326,7 +337,7 @@ struct Notify {
 }
 
 impl Notify {
-    fn good() -> Self {
+    pub(crate) fn good() -> Self {
         Notify {
             key: keys().platform.clone(),
             serial: PLATFORM_SERIAL.into(),
@@ -339,7 +350,7 @@ impl Notify {
 
 /// Sends WeChat Pay's notification of `resource` to kith's notify URL for `owner`:
 /// the status and body of kith's answer.
-async fn notify(
+pub(crate) async fn notify(
     t: &TestApp,
     owner: &str,
     event_type: &str,
@@ -398,7 +409,13 @@ async fn notify(
     (status, res.text().await.unwrap())
 }
 
-fn transaction(mchid: &str, out_trade_no: &str, txn: &str, total: i64, payer_total: i64) -> Value {
+pub(crate) fn transaction(
+    mchid: &str,
+    out_trade_no: &str,
+    txn: &str,
+    total: i64,
+    payer_total: i64,
+) -> Value {
     json!({
         "mchid": mchid, "appid": APP_ID, "out_trade_no": out_trade_no,
         "transaction_id": txn, "trade_type": "NATIVE", "trade_state": "SUCCESS",
@@ -409,7 +426,7 @@ fn transaction(mchid: &str, out_trade_no: &str, txn: &str, total: i64, payer_tot
 }
 
 /// A shop with WeChat Pay, and a buyer's order of `price` awaiting payment.
-async fn shop_with_order(
+pub(crate) async fn shop_with_order(
     t: &TestApp,
     name: &str,
     price: i64,

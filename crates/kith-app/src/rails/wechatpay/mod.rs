@@ -9,6 +9,7 @@
 //! it is then applied through commerce's callback path, idempotent on WeChat's
 //! `transaction_id`.
 
+pub mod bill;
 pub mod protocol;
 
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
