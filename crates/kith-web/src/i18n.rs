@@ -821,6 +821,7 @@ pub mod neighbourhood;
 pub mod notify;
 pub mod public;
 pub mod rails;
+pub mod reconcile;
 pub mod social;
 pub mod wechat;
 

@@ -29,6 +29,7 @@ mod export;
 pub(crate) use export::defuse;
 mod growth;
 mod payments;
+mod reconcile;
 
 pub(crate) use growth::Split;
 
@@ -57,6 +58,10 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/communities", get(communities))
         .route("/console/{mid}/payments", get(payments::payments))
         .route("/console/{mid}/payments/wechat", post(payments::set_wechat))
+        .route(
+            "/console/{mid}/reconcile",
+            get(reconcile::reconcile).post(reconcile::run),
+        )
         .route("/console/{mid}/webhooks/{eid}/enable", post(enable_webhook))
         .route("/console/{mid}/insight", get(growth::insight))
         .route(

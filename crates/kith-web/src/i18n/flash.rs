@@ -23,6 +23,7 @@ impl Strings {
                 "Refunded to where the money came from",
             ),
             "approved" => ("已批准", "Approved"),
+            "reconciled" => ("对账完成", "Reconciled"),
             "rejected" => ("已驳回", "Rejected"),
             "ended" => ("活动已结束", "Campaign ended"),
             "enabled" => ("已重新启用", "Enabled again"),

@@ -333,6 +333,42 @@ async fn story(t: TestApp, wx: Shared) {
         .unwrap();
     assert_eq!(events, 1);
 
+    // 商户后台 → 对账: the run in words and 元; a refused date is said beside its field,
+    // what was typed kept; a member is refused the page.
+    let page = format!("/console/{}/reconcile", s.merchant);
+    let mut owner = crate::web::Browser::login_user(&t, &s.owner).await;
+    let p = owner.get(&page).await.expect(200);
+    for words in [
+        "有差异",
+        "金额不符",
+        "本店有、渠道无",
+        "渠道有、本店无",
+        "R-NOT-KITHS",
+    ] {
+        assert!(p.has(words), "the page says {words}");
+    }
+    assert!(
+        p.has(&kith_domain::Fen::new(paid[1].1 - 1).to_string()),
+        "amounts in 元"
+    );
+    let bad = owner
+        .submit(
+            &page,
+            &page,
+            &[("provider", "wechat"), ("date", "2026-02-31")],
+        )
+        .await
+        .expect(422);
+    assert!(bad.has("id=\"date-error\"") && bad.has("格式如 2026-12-01"));
+    assert!(bad.has("value=\"2026-02-31\""), "the typed date is kept");
+    let done = owner
+        .submit(&page, &page, &[("provider", "wechat"), ("date", &today)])
+        .await
+        .expect(303);
+    assert_eq!(done.location(), format!("{page}?done=reconciled"));
+    let mut member = crate::web::Browser::login_user(&t, &buyer).await;
+    assert_eq!(member.get(&page).await.status.as_u16(), 403);
+
     // A file that is not the one the signed answer named, or one on another host: 503,
     // and the stored run stays as it was.
     for spoil in [Spoil::Tampered, Spoil::Elsewhere] {

@@ -44,7 +44,7 @@ pub enum Entry {
 }
 
 impl Entry {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Entry::Payment => "payment",
             Entry::Refund => "refund",
@@ -72,7 +72,7 @@ pub enum MismatchKind {
 }
 
 impl MismatchKind {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             MismatchKind::MissingInKith => "missing_in_kith",
             MismatchKind::MissingAtProvider => "missing_at_provider",
@@ -217,7 +217,7 @@ fn day_text(d: time::Date) -> String {
 }
 
 /// The Beijing day before the one `now_ms` falls in.
-fn yesterday(now_ms: i64) -> String {
+pub fn yesterday(now_ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
         .to_offset(beijing());
