@@ -389,6 +389,37 @@ async fn story(t: TestApp, wx: Shared) {
         wx.lock().unwrap().refused
     );
 
+    // `kith reconcile` by hand, with the server's settings: the same differences, exit 2.
+    let mut cli = std::process::Command::new(env!("CARGO_BIN_EXE_kith"));
+    cli.current_dir(t.data_dir())
+        .env_remove("KITH_DATABASE_URL")
+        .env_remove("KITH_CONFIG")
+        .args(["reconcile", "--provider", "wechat", "--date", &today])
+        .arg("--data-dir")
+        .arg(t.data_dir())
+        .args(["--wechatpay-base-url", &t.app.config.wechatpay_base_url])
+        .env(
+            "KITH_SECRET_KEY",
+            t.app.config.secret_key.as_ref().unwrap().to_hex(),
+        );
+    if let Some(url) = t.database_url() {
+        cli.args(["--database-url", url]);
+    }
+    let out = cli.output().expect("kith reconcile");
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        printed.contains(&format!("wechat {} {today}: mismatched", s.merchant))
+            && printed.contains("AmountDiffers")
+            && printed.contains("R-NOT-KITHS"),
+        "{printed}"
+    );
+
     // Running the day again replaces its run (one per day).
     let again = t
         .post(&url, Some(&s.owner.token), body(&today))
@@ -416,9 +447,35 @@ async fn story(t: TestApp, wx: Shared) {
     assert_eq!(queued(&t).await, 1);
     let (_, day_start, _) = kith_app::rails::reconcile::beijing_day(&today).unwrap();
     let due = day_start + 630 * 60_000;
-    if t.app.now_ms() < due {
-        t.clock.advance_secs((due - t.app.now_ms()) / 1000 + 60);
-    }
+    let run_at = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT run_at FROM jobs WHERE kind = 'rails.reconcile.day' AND status = 'queued'",
+                &[],
+            )?
+            .int(0)
+        })
+        .await
+        .unwrap();
+    assert!(
+        run_at == due || (due < run_at && run_at <= t.app.now_ms()),
+        "due at 10:30 Beijing, or at once when that has passed"
+    );
+    // The morning comes. (The queue's clock, not the server's: the local WeChat Pay checks
+    // request times against the wall clock.)
+    let now = t.app.now_ms();
+    t.app
+        .db
+        .write(move |c| {
+            c.execute(
+                "UPDATE jobs SET run_at = $1 WHERE kind = 'rails.reconcile.day'",
+                kith_store::args![now],
+            )
+        })
+        .await
+        .unwrap();
     for _ in 0..3 {
         kith_app::events::jobs::run_once(&t.app, "test")
             .await
