@@ -615,6 +615,25 @@ async fn order_status(t: &TestApp, buyer: &User, oid: &str) -> String {
     o["status"].as_str().unwrap().to_owned()
 }
 
+/// An order still awaiting payment with no payment started for it.
+async fn still_unpaid(t: &TestApp, buyer: &User, oid: &str) {
+    assert_eq!(order_status(t, buyer, oid).await, "pending_payment");
+    let oid = oid.to_owned();
+    let payments = t
+        .app
+        .db
+        .read(move |c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM payments WHERE order_id = $1",
+                kith_store::args![&oid],
+            )?
+            .int(0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(payments, 0, "no payment was made for a refused attempt");
+}
+
 async fn still_pending(t: &TestApp, buyer: &User, oid: &str, pid: &str) {
     assert_eq!(order_status(t, buyer, oid).await, "pending_payment");
     let p = t
@@ -627,7 +646,7 @@ async fn still_pending(t: &TestApp, buyer: &User, oid: &str, pid: &str) {
 async fn wechat_pay_order_through_notification_refusing_forgeries(t: TestApp, wx: Shared) {
     let (s, buyer, oid) = shop_with_order(&t, "微信小铺", 2_300).await;
     // A shop without credentials does not take WeChat Pay.
-    let (plain, _, plain_oid) = {
+    let (plain_buyer, plain_oid) = {
         let p = t.simple_shop("没微信的店", 500, 5).await;
         let b = t.register_member("买家二").await;
         let o = t
@@ -642,9 +661,10 @@ async fn wechat_pay_order_through_notification_refusing_forgeries(t: TestApp, wx
         )
         .await
         .problem(422, Some("provider"));
-        (p, b, o["id"].as_str().unwrap().to_owned())
+        (b, o["id"].as_str().unwrap().to_owned())
     };
-    let _ = (plain, plain_oid);
+    // The refused attempt left the order as it was, with no payment made for it.
+    still_unpaid(&t, &plain_buyer, &plain_oid).await;
 
     let pay = t
         .post(
