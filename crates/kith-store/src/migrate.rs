@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(14, "0014_leaders"),
     migration!(15, "0015_rails"),
     migration!(16, "0016_coupons"),
+    migration!(17, "0017_alipay"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -57,6 +57,7 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/communities", get(communities))
         .route("/console/{mid}/payments", get(payments::payments))
         .route("/console/{mid}/payments/wechat", post(payments::set_wechat))
+        .route("/console/{mid}/payments/alipay", post(payments::set_alipay))
         .route("/console/{mid}/webhooks/{eid}/enable", post(enable_webhook))
         .route("/console/{mid}/insight", get(growth::insight))
         .route(
