@@ -165,6 +165,9 @@ pub struct AppConfig {
     pub secret_key: Option<rails::secrets::SecretKey>,
     /// WeChat Pay API v3's base URL (tests point it at a local server).
     pub wechatpay_base_url: String,
+    /// The Alipay open platform gateway (`https://openapi.alipay.com/gateway.do`; tests
+    /// point it at a local gateway).
+    pub alipay_gateway: String,
 }
 
 impl Default for AppConfig {
@@ -210,6 +213,7 @@ impl Default for AppConfig {
             sms_notify_templates: Vec::new(),
             secret_key: None,
             wechatpay_base_url: "https://api.mch.weixin.qq.com".to_owned(),
+            alipay_gateway: rails::alipay::GATEWAY.to_owned(),
         }
     }
 }
@@ -275,6 +279,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     neighbourhood::register_jobs(&mut jobs);
     rails::wechatpay::register_jobs(&mut jobs);
     rails::reconcile::register_jobs(&mut jobs);
+    rails::alipay::register_jobs(&mut jobs);
     notify::register_jobs(&mut jobs);
     jobs
 }

@@ -93,6 +93,9 @@ pub struct ServeArgs {
     /// WeChat Pay API v3's base URL [default: https://api.mch.weixin.qq.com].
     #[arg(long, env = "KITH_WECHATPAY_BASE_URL")]
     pub wechatpay_base_url: Option<String>,
+    /// The Alipay open platform gateway [default: https://openapi.alipay.com/gateway.do].
+    #[arg(long, env = "KITH_ALIPAY_GATEWAY")]
+    pub alipay_gateway: Option<String>,
     /// Carrier callback secrets, `code=secret` pairs separated by commas (`sf=…,zto=…`).
     #[arg(long, env = "KITH_CARRIER_SECRETS", hide_env_values = true)]
     pub carrier_secrets: Option<String>,
@@ -249,6 +252,7 @@ struct FileConfig {
     sandbox_secret: Option<String>,
     secret_key: Option<String>,
     wechatpay_base_url: Option<String>,
+    alipay_gateway: Option<String>,
     carrier_secrets: Option<String>,
     kuaidi100_key: Option<String>,
     kuaidi100_api_base: Option<String>,
@@ -678,6 +682,13 @@ impl Settings {
                 "wechatpay_base_url must be an http(s) URL"
             );
             app.wechatpay_base_url = url.trim_end_matches('/').to_owned();
+        }
+        if let Some(url) = args.alipay_gateway.clone().or(f.alipay_gateway) {
+            anyhow::ensure!(
+                url.starts_with("https://") || url.starts_with("http://"),
+                "alipay_gateway must be an http(s) URL"
+            );
+            app.alipay_gateway = url;
         }
         if let Some(pairs) = args.carrier_secrets.clone().or(f.carrier_secrets) {
             for pair in pairs.split(',').map(str::trim).filter(|p| !p.is_empty()) {

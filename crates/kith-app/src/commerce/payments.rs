@@ -40,6 +40,9 @@ pub enum Provider {
     /// WeChat Pay API v3 with the merchant's (or, for top-ups, the platform's) own
     /// credentials ([`crate::rails::wechatpay`]).
     Wechat,
+    /// Alipay (open platform, RSA2) with the merchant's (or, for top-ups, the platform's)
+    /// own app ([`crate::rails::alipay`]).
+    Alipay,
 }
 
 impl Provider {
@@ -48,6 +51,7 @@ impl Provider {
             Provider::Wallet => "wallet",
             Provider::Sandbox => "sandbox",
             Provider::Wechat => "wechat",
+            Provider::Alipay => "alipay",
         }
     }
 
@@ -57,6 +61,7 @@ impl Provider {
             "wallet" => Ok(Provider::Wallet),
             "sandbox" => Ok(Provider::Sandbox),
             "wechat" => Ok(Provider::Wechat),
+            "alipay" => Ok(Provider::Alipay),
             other => Err(AppError::Internal(format!(
                 "unknown payment provider {other:?}"
             ))),
@@ -84,8 +89,9 @@ pub struct Payment {
     pub provider: String,
     pub amount_fen: i64,
     pub status: String,
-    /// Where the payer pays: the sandbox's page, or WeChat Pay's `code_url` (Native, to
-    /// show as a QR code), `h5_url` (H5) or `prepay_id` (JSAPI).
+    /// Where the payer pays: the sandbox's page, WeChat Pay's `code_url` (Native, to show
+    /// as a QR code), `h5_url` (H5) or `prepay_id` (JSAPI), or Alipay's signed pay page
+    /// (wap / page) or `qr_code` (qr).
     pub pay_url: Option<String>,
     pub created_at: String,
 }
@@ -135,6 +141,8 @@ fn payment_view(c: &mut dyn Conn, id: &str, public_url: &str) -> AppResult<Payme
         )),
         // WeChat Pay's code_url (Native), h5_url (H5) or prepay_id (JSAPI).
         ("wechat", "pending") => r.opt_text(7)?,
+        // Alipay's signed wap/page pay redirect, or the precreate's qr_code.
+        ("alipay", "pending") => r.opt_text(7)?,
         _ => None,
     };
     Ok(Payment {

@@ -134,11 +134,12 @@ pub(crate) fn refund(
         .payment_provider
         .clone()
         .ok_or_else(|| AppError::Internal("paid order without provider".into()))?;
-    if provider == "wechat" {
-        // WeChat Pay refunds are asynchronous (requested → succeeded | failed on its
-        // notification); until that path exists, none is settled here without WeChat Pay.
+    if provider == "wechat" || provider == "alipay" {
+        // WeChat Pay and Alipay refunds are asynchronous (requested → succeeded | failed
+        // on the provider's word); until that path exists, none is settled here without
+        // the provider.
         return Err(AppError::state(
-            "refunds of orders paid with WeChat Pay are not available yet",
+            "refunds of orders paid with WeChat Pay or Alipay are not available yet",
         ));
     }
     let refund_id = new_id();

@@ -8,10 +8,12 @@
 //! 24 hours (not rejected or failed) may not exceed its daily limit.
 //!
 //! An admin rejects (`withdrawal:{id}:return`: back to available) or approves: the payout
-//! is handed to the gateway (the sandbox for now) and the withdrawal is `paying`. The
-//! gateway's signed callback settles it: `succeeded` pays out (`withdrawal:{id}:payout`:
-//! withdrawing → the gateway's external account), `failed` returns the money
-//! (`withdrawal:{id}:return`). Callbacks are idempotent on the gateway's event id.
+//! is handed to a rail and the withdrawal is `paying`. The rail is Alipay
+//! (`alipay.fund.trans.uni.transfer` to the 支付宝账号 the member named, [`crate::rails::alipay`])
+//! when the member named one and the platform has Alipay credentials, otherwise the sandbox
+//! gateway. The rail's answer settles it ([`settle_payout`]): `succeeded` pays out
+//! (`withdrawal:{id}:payout`: withdrawing → the rail's external account), `failed` returns
+//! the money (`withdrawal:{id}:return`). Settlements are idempotent on the rail's event id.
 
 use kith_domain::Fen;
 use kith_domain::ledger::accounts::{self, CommissionState};
@@ -39,6 +41,47 @@ pub struct Withdrawal {
     pub decided_at: Option<String>,
     pub payout_ref: Option<String>,
     pub note: String,
+    /// The 支付宝账号 (phone or e-mail) the member asked to be paid to; empty: the sandbox.
+    pub payee_account: String,
+    /// The real name registered to that account.
+    pub payee_name: String,
+}
+
+/// Where a member asks to be paid: an Alipay account (ALIPAY_LOGON_ID) and its real name.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Payee {
+    /// 支付宝账号: the phone number or e-mail the account signs in with.
+    pub account: String,
+    /// The real name (实名) registered to it; Alipay refuses the transfer if it differs.
+    pub name: String,
+}
+
+impl Payee {
+    fn parse(&self) -> AppResult<(String, String)> {
+        let account = self.account.trim();
+        let phone = account.len() == 11
+            && account.starts_with('1')
+            && account.bytes().all(|b| b.is_ascii_digit());
+        let email = account.len() <= 100
+            && account
+                .split_once('@')
+                .is_some_and(|(u, d)| !u.is_empty() && d.contains('.') && !d.starts_with('.'))
+            && !account.chars().any(char::is_whitespace);
+        if !phone && !email {
+            return Err(AppError::invalid(
+                "payee_account",
+                "must be the Alipay account's phone number (11 digits) or e-mail",
+            ));
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "payee_name",
+                "must be the account's real name, 1–50 characters",
+            ));
+        }
+        Ok((account.to_owned(), name.to_owned()))
+    }
 }
 
 /// What the gateway reports about a payout (the sandbox's format).
@@ -52,8 +95,7 @@ pub struct PayoutCallback {
     pub amount_fen: i64,
 }
 
-const COLS: &str =
-    "id, account_id, merchant_id, amount_fen, status, requested_at, decided_at, payout_ref, note";
+const COLS: &str = "id, account_id, merchant_id, amount_fen, status, requested_at, decided_at, payout_ref, note, payee_account, payee_name";
 
 fn from_row(r: &Row) -> AppResult<Withdrawal> {
     Ok(Withdrawal {
@@ -66,10 +108,12 @@ fn from_row(r: &Row) -> AppResult<Withdrawal> {
         decided_at: r.opt_int(6)?.map(rfc3339),
         payout_ref: r.opt_text(7)?,
         note: r.text(8)?,
+        payee_account: r.text(9)?,
+        payee_name: r.text(10)?,
     })
 }
 
-fn load(c: &mut dyn Conn, id: &str, lock: bool) -> AppResult<Withdrawal> {
+pub(crate) fn load(c: &mut dyn Conn, id: &str, lock: bool) -> AppResult<Withdrawal> {
     let sql = format!(
         "SELECT {COLS} FROM withdrawals WHERE id = $1{}",
         if lock { c.for_update() } else { "" }
@@ -132,6 +176,19 @@ impl App {
         merchant_id: &str,
         amount_fen: i64,
     ) -> AppResult<Withdrawal> {
+        self.request_withdrawal_to(who, member_id, merchant_id, amount_fen, None)
+            .await
+    }
+
+    /// [`App::request_withdrawal`], naming the Alipay account to be paid to.
+    pub async fn request_withdrawal_to(
+        &self,
+        who: &Principal,
+        member_id: &str,
+        merchant_id: &str,
+        amount_fen: i64,
+        payee: Option<Payee>,
+    ) -> AppResult<Withdrawal> {
         if who.account_id != member_id {
             return Err(AppError::Forbidden(
                 "only the member withdraws their commission".into(),
@@ -142,6 +199,10 @@ impl App {
         if amount_fen <= 0 {
             return Err(AppError::invalid("amount_fen", "must be more than zero"));
         }
+        let (payee_account, payee_name) = match payee {
+            Some(p) => p.parse()?,
+            None => (String::new(), String::new()),
+        };
         let now = self.now_ms();
         let me = who.account_id.clone();
         self.db
@@ -162,8 +223,8 @@ impl App {
                 }
                 let id = new_id();
                 c.execute(
-                    "INSERT INTO withdrawals (id, account_id, merchant_id, amount_fen, status, requested_at) VALUES ($1, $2, $3, $4, 'requested', $5)",
-                    args![&id, &me, &mid, amount_fen, now],
+                    "INSERT INTO withdrawals (id, account_id, merchant_id, amount_fen, status, requested_at, payee_account, payee_name) VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7)",
+                    args![&id, &me, &mid, amount_fen, now, &payee_account, &payee_name],
                 )?;
                 // The guarded debit first: it takes the balance row's lock on PostgreSQL, so
                 // concurrent requests of this member at this merchant queue behind it and the
@@ -251,18 +312,28 @@ impl App {
             .await
     }
 
-    /// A platform admin approves: the payout goes to the gateway and the withdrawal waits
-    /// for its callback (`paying`).
+    /// A platform admin approves: the payout goes to its rail and the withdrawal waits for
+    /// the rail's answer (`paying`). An Alipay transfer is sent at once (and by a job
+    /// until Alipay answers), so the answer may already be settled.
     pub async fn approve_withdrawal(&self, who: &Principal, id: &str) -> AppResult<Withdrawal> {
         who.require_platform_admin()?;
-        self.sandbox_payouts_on()?;
         let now = self.now_ms();
+        let sandbox = self.config.sandbox_enabled;
         let (who, id) = (who.clone(), id.to_owned());
-        self.db
+        let w = self
+            .db
             .write(move |c| {
                 let w = load(c, &id, true)?;
                 if w.status != "requested" {
                     return Err(AppError::state(format!("the withdrawal is {}", w.status)));
+                }
+                let alipay = !w.payee_account.is_empty()
+                    && crate::rails::store::fingerprints(c, crate::rails::PLATFORM, "alipay")?
+                        .is_some();
+                if !alipay && !sandbox {
+                    return Err(AppError::state(
+                        "no payout rail: the member named no Alipay account the platform can pay, and the sandbox is off",
+                    ));
                 }
                 set_status(
                     c,
@@ -271,10 +342,14 @@ impl App {
                     "paying",
                     ("", Some(&who.account_id), now),
                 )?;
+                let rail = if alipay { "alipay" } else { "sandbox" };
                 c.execute(
                     "UPDATE withdrawals SET payout_ref = $1 WHERE id = $2",
-                    args![format!("sandbox:{id}"), &id],
+                    args![format!("{rail}:{id}"), &id],
                 )?;
+                if alipay {
+                    crate::rails::alipay::enqueue_payout(c, now, &id)?;
+                }
                 outbox::emit(
                     c,
                     now,
@@ -285,7 +360,20 @@ impl App {
                 )?;
                 load(c, &id, false)
             })
-            .await
+            .await?;
+        if w.payout_ref
+            .as_deref()
+            .is_some_and(|r| r.starts_with("alipay:"))
+        {
+            // The job sends it again if this attempt does not reach Alipay: the transfer
+            // is idempotent on out_biz_no.
+            if let Err(e) = self.alipay_payout(&w.id).await {
+                tracing::warn!(withdrawal = %w.id, error = %e, "Alipay transfer not settled yet");
+            }
+            let wid = w.id.clone();
+            return self.db.read(move |c| load(c, &wid, false)).await;
+        }
+        Ok(w)
     }
 
     /// A platform admin rejects: the money goes back to the member's available balance.
@@ -415,35 +503,84 @@ impl App {
             .write(move |c| {
                 let w = load(c, &wid, true)?;
                 if w.amount_fen != cb.amount_fen {
-                    return Err(AppError::invalid("amount_fen", format!("the withdrawal is {} fen", w.amount_fen)));
+                    return Err(AppError::invalid(
+                        "amount_fen",
+                        format!("the withdrawal is {} fen", w.amount_fen),
+                    ));
                 }
-                let fresh = c.execute(
-                    "INSERT INTO payout_events (provider, event_id, withdrawal_id, status, received_at) VALUES ($1, $2, $3, $4, $5)
-                     ON CONFLICT (provider, event_id) DO NOTHING",
-                    args![&provider, &cb.event_id, &wid, &cb.status, now],
-                )? == 1;
-                if !fresh || w.status != "paying" {
-                    // A duplicate, or news about a payout already settled: no second effect.
-                    return Ok(w);
-                }
-                if cb.status == "succeeded" {
-                    set_status(c, &wid, "paying", "paid", ("", None, now))?;
-                    let entry = JournalEntry::transfer(
-                        format!("withdrawal:{wid}:payout"),
-                        EntryKind::Withdrawal,
-                        accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Withdrawing)?,
-                        accounts::external_gateway(&provider)?,
-                        Fen::new(w.amount_fen),
-                    )?;
-                    ledger::post(c, now, &entry, Refs { memo: "withdrawal paid out", ..Default::default() }, &[])?;
-                    outbox::emit(c, now, "withdrawal.paid", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid, "member_id": w.account_id, "amount_fen": w.amount_fen }))?;
-                } else {
-                    set_status(c, &wid, "paying", "failed", ("payout failed", None, now))?;
-                    give_back(c, now, &w, "payout failed: money returned")?;
-                    outbox::emit(c, now, "withdrawal.failed", Some(&w.merchant_id), &wid, &serde_json::json!({ "withdrawal_id": wid, "member_id": w.account_id, "amount_fen": w.amount_fen }))?;
-                }
-                load(c, &wid, false)
+                settle_payout(
+                    c,
+                    now,
+                    &provider,
+                    &cb.event_id,
+                    &wid,
+                    cb.status == "succeeded",
+                )
             })
             .await
     }
+}
+
+/// A rail's final word on a payout, inside the caller's transaction: recorded once by
+/// `(provider, event_id)`; a duplicate, or news about a payout no longer `paying`, has no
+/// effect. `succeeded` pays the money out to the rail's external account; otherwise it goes
+/// back to the member's available balance.
+pub(crate) fn settle_payout(
+    c: &mut dyn Conn,
+    now: i64,
+    provider: &str,
+    event_id: &str,
+    wid: &str,
+    succeeded: bool,
+) -> AppResult<Withdrawal> {
+    let w = load(c, wid, true)?;
+    let fresh = c.execute(
+        "INSERT INTO payout_events (provider, event_id, withdrawal_id, status, received_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (provider, event_id) DO NOTHING",
+        args![provider, event_id, wid, if succeeded { "succeeded" } else { "failed" }, now],
+    )? == 1;
+    if !fresh || w.status != "paying" {
+        // A duplicate, or news about a payout already settled: no second effect.
+        return Ok(w);
+    }
+    if succeeded {
+        set_status(c, wid, "paying", "paid", ("", None, now))?;
+        let entry = JournalEntry::transfer(
+            format!("withdrawal:{wid}:payout"),
+            EntryKind::Withdrawal,
+            accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Withdrawing)?,
+            accounts::external_gateway(provider)?,
+            Fen::new(w.amount_fen),
+        )?;
+        ledger::post(
+            c,
+            now,
+            &entry,
+            Refs {
+                memo: "withdrawal paid out",
+                ..Default::default()
+            },
+            &[],
+        )?;
+        outbox::emit(
+            c,
+            now,
+            "withdrawal.paid",
+            Some(&w.merchant_id),
+            wid,
+            &serde_json::json!({ "withdrawal_id": wid, "member_id": w.account_id, "amount_fen": w.amount_fen }),
+        )?;
+    } else {
+        set_status(c, wid, "paying", "failed", ("payout failed", None, now))?;
+        give_back(c, now, &w, "payout failed: money returned")?;
+        outbox::emit(
+            c,
+            now,
+            "withdrawal.failed",
+            Some(&w.merchant_id),
+            wid,
+            &serde_json::json!({ "withdrawal_id": wid, "member_id": w.account_id, "amount_fen": w.amount_fen }),
+        )?;
+    }
+    load(c, wid, false)
 }

@@ -92,6 +92,9 @@ pub struct RailCredentials {
     pub api_v3_key_fingerprint: String,
     /// The platform certificates' serials, as read from the certificates.
     pub platform_serials: Vec<String>,
+    /// Alipay: first 16 hex digits of SHA-256 of the Alipay public key (DER).
+    #[serde(default)]
+    pub alipay_public_key_fingerprint: String,
     /// Where WeChat Pay sends this owner's notifications (register it as `notify_url`).
     #[serde(default)]
     pub notify_url: String,
@@ -219,6 +222,7 @@ impl WechatPayKeys {
             private_key_fingerprint: prefix_sha256(public.as_bytes(), 16),
             api_v3_key_fingerprint: prefix_sha256(&self.api_v3_key, 8),
             platform_serials: self.platform.iter().map(|(s, _)| s.clone()).collect(),
+            alipay_public_key_fingerprint: String::new(),
             notify_url: String::new(),
             updated_at: String::new(),
         })
@@ -356,6 +360,7 @@ impl App {
                 private_key_fingerprint: String::new(),
                 api_v3_key_fingerprint: String::new(),
                 platform_serials: Vec::new(),
+                alipay_public_key_fingerprint: String::new(),
                 notify_url: String::new(),
                 updated_at: String::new(),
             });
@@ -373,6 +378,315 @@ impl App {
         let o = owner.to_owned();
         self.db
             .read(move |c| Ok(store::fingerprints(c, &o, "wechat")?.is_some()))
+            .await
+    }
+}
+
+/// What a merchant (or the platform) enters for Alipay (支付宝开放平台, RSA2 keys).
+#[derive(Clone, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlipayInput {
+    /// The application's APPID (digits, e.g. `2021000000000001`).
+    pub app_id: String,
+    /// The application private key (应用私钥): RSA 2048, PEM in PKCS#8
+    /// (`-----BEGIN PRIVATE KEY-----`) or PKCS#1 (`-----BEGIN RSA PRIVATE KEY-----`), or
+    /// the bare base64 Alipay's key tool prints.
+    pub app_private_key_pem: String,
+    /// The Alipay public key (支付宝公钥) shown beside the app on the open platform, PEM
+    /// (`-----BEGIN PUBLIC KEY-----`) or bare base64.
+    pub alipay_public_key_pem: String,
+    /// Optional: the merchant's Alipay user id (PID, `2088…`). When given, a notification
+    /// whose `seller_id` is another is refused.
+    #[serde(default)]
+    pub seller_id: String,
+}
+
+impl std::fmt::Debug for AlipayInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlipayInput")
+            .field("app_id", &self.app_id)
+            .field("seller_id", &self.seller_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Alipay credentials as they are used. `Debug` shows no secret.
+#[derive(Clone)]
+pub struct AlipayKeys {
+    pub app_id: String,
+    pub private_key: RsaPrivateKey,
+    pub alipay_public: RsaPublicKey,
+    pub seller_id: Option<String>,
+}
+
+impl std::fmt::Debug for AlipayKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AlipayKeys")
+            .field("app_id", &self.app_id)
+            .field("seller_id", &self.seller_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The DER inside a key given as bare base64 (no PEM lines).
+fn bare_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let compact: String = text.split_whitespace().collect();
+    if compact.is_empty() || compact.contains("-----") {
+        return None;
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()
+}
+
+fn alipay_private_key(text: &str) -> Option<RsaPrivateKey> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    let t = text.trim();
+    RsaPrivateKey::from_pkcs8_pem(t)
+        .ok()
+        .or_else(|| RsaPrivateKey::from_pkcs1_pem(t).ok())
+        .or_else(|| {
+            let der = bare_base64(t)?;
+            RsaPrivateKey::from_pkcs8_der(&der)
+                .ok()
+                .or_else(|| RsaPrivateKey::from_pkcs1_der(&der).ok())
+        })
+}
+
+fn alipay_public_key(text: &str) -> Option<RsaPublicKey> {
+    use rsa::pkcs1::DecodeRsaPublicKey;
+    let t = text.trim();
+    RsaPublicKey::from_public_key_pem(t)
+        .ok()
+        .or_else(|| RsaPublicKey::from_pkcs1_pem(t).ok())
+        .or_else(|| {
+            let der = bare_base64(t)?;
+            RsaPublicKey::from_public_key_der(&der)
+                .ok()
+                .or_else(|| RsaPublicKey::from_pkcs1_der(&der).ok())
+        })
+}
+
+impl AlipayInput {
+    /// Checks every field; a bad one is a 422 naming it.
+    pub fn parse(&self) -> AppResult<AlipayKeys> {
+        let app_id = self.app_id.trim();
+        if app_id.is_empty() || app_id.len() > 32 || !app_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(AppError::invalid(
+                "app_id",
+                "must be the APPID: 1–32 digits",
+            ));
+        }
+        let private_key = alipay_private_key(&self.app_private_key_pem).ok_or_else(|| {
+            AppError::invalid(
+                "app_private_key_pem",
+                "is not an RSA private key in PEM (PKCS#8 or PKCS#1) or base64",
+            )
+        })?;
+        if private_key.size() < 256 {
+            return Err(AppError::invalid(
+                "app_private_key_pem",
+                "must be an RSA key of at least 2048 bits (RSA2)",
+            ));
+        }
+        let alipay_public = alipay_public_key(&self.alipay_public_key_pem).ok_or_else(|| {
+            AppError::invalid(
+                "alipay_public_key_pem",
+                "is not an RSA public key in PEM (-----BEGIN PUBLIC KEY-----) or base64",
+            )
+        })?;
+        if alipay_public.size() < 256 {
+            return Err(AppError::invalid(
+                "alipay_public_key_pem",
+                "must be an RSA key of at least 2048 bits (RSA2)",
+            ));
+        }
+        if alipay_public == private_key.to_public_key() {
+            return Err(AppError::invalid(
+                "alipay_public_key_pem",
+                "is the app's own public key; enter the Alipay public key (支付宝公钥)",
+            ));
+        }
+        let seller = self.seller_id.trim();
+        let seller_id = if seller.is_empty() {
+            None
+        } else if seller.len() == 16
+            && seller.starts_with("2088")
+            && seller.bytes().all(|b| b.is_ascii_digit())
+        {
+            Some(seller.to_owned())
+        } else {
+            return Err(AppError::invalid(
+                "seller_id",
+                "must be empty or the 16-digit Alipay user id (2088…)",
+            ));
+        };
+        Ok(AlipayKeys {
+            app_id: app_id.to_owned(),
+            private_key,
+            alipay_public,
+            seller_id,
+        })
+    }
+}
+
+impl AlipayKeys {
+    fn fingerprints(&self, owner: &str) -> AppResult<RailCredentials> {
+        let der = |k: &RsaPublicKey| {
+            k.to_public_key_der()
+                .map_err(|e| AppError::Internal(e.to_string()))
+        };
+        let app_public = der(&self.private_key.to_public_key())?;
+        let alipay = der(&self.alipay_public)?;
+        Ok(RailCredentials {
+            configured: true,
+            provider: "alipay".into(),
+            owner: owner.to_owned(),
+            mch_id: self.seller_id.clone().unwrap_or_default(),
+            app_id: self.app_id.clone(),
+            merchant_serial: String::new(),
+            private_key_fingerprint: prefix_sha256(app_public.as_bytes(), 16),
+            api_v3_key_fingerprint: String::new(),
+            platform_serials: Vec::new(),
+            alipay_public_key_fingerprint: prefix_sha256(alipay.as_bytes(), 16),
+            notify_url: String::new(),
+            updated_at: String::new(),
+        })
+    }
+}
+
+/// The owner's Alipay keys, opened from storage; `None` when it has none.
+pub(crate) fn load_alipay(
+    c: &mut dyn kith_store::Conn,
+    key: Option<&super::secrets::SecretKey>,
+    owner: &str,
+) -> AppResult<Option<AlipayKeys>> {
+    let Some(row) = store::sealed(c, owner, "alipay")? else {
+        return Ok(None);
+    };
+    let key = key.ok_or_else(|| {
+        AppError::Unavailable(
+            "Alipay credentials are stored but this server has no secret key (KITH_SECRET_KEY)"
+                .into(),
+        )
+    })?;
+    let plain = key.open(&row, &aad(owner, "alipay"))?;
+    let input: AlipayInput =
+        serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.to_string()))?;
+    input.parse().map(Some)
+}
+
+impl App {
+    fn rail_owner_id(owner: &str) -> AppResult<String> {
+        if owner == super::PLATFORM {
+            Ok(owner.to_owned())
+        } else {
+            crate::platform::ids::parse_id(owner).ok_or(AppError::NotFound("merchant"))
+        }
+    }
+
+    /// Where Alipay sends `owner`'s asynchronous notifications (sent as `notify_url`).
+    pub(crate) fn alipay_notify_url(&self, owner: &str) -> String {
+        format!(
+            "{}/api/v1/payments/alipay/notify/{owner}",
+            self.config.public_url
+        )
+    }
+
+    /// Enters or replaces an owner's Alipay credentials: the merchant's owner for a
+    /// merchant, a platform admin for [`super::PLATFORM`]. Refused without a secret key.
+    pub async fn set_alipay_credentials(
+        &self,
+        who: &Principal,
+        owner: &str,
+        input: AlipayInput,
+    ) -> AppResult<RailCredentials> {
+        let owner = Self::rail_owner_id(owner)?;
+        let check = (who.clone(), owner.clone());
+        self.db
+            .read(move |c| App::rail_owner_check(c, &check.0, &check.1))
+            .await?;
+        let key = self.config.secret_key.clone().ok_or_else(|| {
+            AppError::state(
+                "this server has no secret key (KITH_SECRET_KEY), so it cannot store payment credentials",
+            )
+        })?;
+        let keys = input.parse()?;
+        let mut view = keys.fingerprints(&owner)?;
+        let sealed = key.seal(
+            &serde_json::to_vec(&input).map_err(|e| AppError::Internal(e.to_string()))?,
+            &aad(&owner, "alipay"),
+        )?;
+        let fingerprints =
+            serde_json::to_string(&view).map_err(|e| AppError::Internal(e.to_string()))?;
+        let now = self.now_ms();
+        let (who, o, app_id) = (who.clone(), owner.clone(), keys.app_id.clone());
+        self.db
+            .write(move |c| {
+                App::rail_owner_check(c, &who, &o)?;
+                store::upsert(
+                    c,
+                    &o,
+                    "alipay",
+                    &sealed,
+                    &fingerprints,
+                    &app_id,
+                    &who.account_id,
+                    now,
+                )
+            })
+            .await?;
+        tracing::info!(owner = %owner, app_id = %view.app_id, "Alipay credentials set");
+        view.notify_url = self.alipay_notify_url(&owner);
+        view.updated_at = rfc3339(now);
+        Ok(view)
+    }
+
+    /// An owner's Alipay credentials as fingerprints (`configured: false` when none).
+    pub async fn alipay_credentials(
+        &self,
+        who: &Principal,
+        owner: &str,
+    ) -> AppResult<RailCredentials> {
+        let owner = Self::rail_owner_id(owner)?;
+        let (who, o) = (who.clone(), owner.clone());
+        let found = self
+            .db
+            .read(move |c| {
+                App::rail_owner_check(c, &who, &o)?;
+                store::fingerprints(c, &o, "alipay")
+            })
+            .await?;
+        let Some((fp, at)) = found else {
+            return Ok(RailCredentials {
+                configured: false,
+                provider: "alipay".into(),
+                owner,
+                mch_id: String::new(),
+                app_id: String::new(),
+                merchant_serial: String::new(),
+                private_key_fingerprint: String::new(),
+                api_v3_key_fingerprint: String::new(),
+                platform_serials: Vec::new(),
+                alipay_public_key_fingerprint: String::new(),
+                notify_url: String::new(),
+                updated_at: String::new(),
+            });
+        };
+        let mut view: RailCredentials =
+            serde_json::from_str(&fp).map_err(|e| AppError::Internal(e.to_string()))?;
+        view.configured = true;
+        view.notify_url = self.alipay_notify_url(&owner);
+        view.updated_at = rfc3339(at);
+        Ok(view)
+    }
+
+    /// Whether `owner` (a merchant id or `platform`) takes Alipay.
+    pub async fn has_alipay(&self, owner: &str) -> AppResult<bool> {
+        let o = owner.to_owned();
+        self.db
+            .read(move |c| Ok(store::fingerprints(c, &o, "alipay")?.is_some()))
             .await
     }
 }

@@ -1,6 +1,6 @@
 //! Outside money rails: the payment providers kith does not run itself (WeChat Pay API v3
-//! today; Alipay beside it later), the credentials each owner holds with them, and their
-//! signed notifications.
+//! and Alipay), the credentials each owner holds with them, and their signed
+//! notifications.
 //!
 //! - [`secrets`]: credentials at rest are sealed with AES-256-GCM under the server's
 //!   `secret_key` (`KITH_SECRET_KEY`); without that key, entering credentials is refused.
@@ -14,13 +14,18 @@
 //!   and the order query; its daily trade bill ([`wechatpay::bill`]).
 //! - [`reconcile`]: reconciliation (对账) — each owner's day at each provider matched line
 //!   by line with kith's payments and refunds, mismatches reported; a daily job per owner.
+//! - [`alipay`]: the Alipay open-platform adapter — RSA2 request signing and answer
+//!   verification, wap / page / QR (precreate) pay, the asynchronous notification, the
+//!   trade query, refunds, and payouts by transfer (`alipay.fund.trans.uni.transfer`).
 //!
 //! Writes `rail_credentials`, and the provider columns of `payments` (`provider_txn`,
-//! `pay_link`, `rail_owner`). A confirmed payment is applied through commerce's one
+//! `pay_link`, `rail_owner`); an Alipay payout settles the withdrawal through
+//! `money::withdrawals::settle_payout`. A confirmed payment is applied through commerce's one
 //! callback path (`commerce::payments::apply_callback`), so the ledger, the order's life
 //! and the outbox move exactly as for the sandbox gateway. This module never posts to the
 //! ledger itself and never touches orders directly.
 
+pub mod alipay;
 pub mod credentials;
 pub mod reconcile;
 pub mod secrets;

@@ -93,15 +93,16 @@ pub(crate) fn set_provider_txn(c: &mut dyn Conn, id: &str, txn: &str) -> AppResu
     Ok(())
 }
 
-/// The order's pending WeChat Pay payment through `owner`'s rail: (id, pay link).
+/// The order's pending payment with `provider` through `owner`'s rail: (id, pay link).
 pub(crate) fn pending_order_payment(
     c: &mut dyn Conn,
+    provider: &str,
     order_id: &str,
     owner: &str,
 ) -> AppResult<Option<(String, Option<String>)>> {
     let r = c.query_opt(
-        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = 'wechat' AND status = 'pending' AND rail_owner = $2",
-        args![order_id, owner],
+        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = $2 AND status = 'pending' AND rail_owner = $3",
+        args![order_id, provider, owner],
     )?;
     Ok(match r {
         Some(r) => Some((r.text(0)?, r.opt_text(1)?)),
@@ -109,10 +110,11 @@ pub(crate) fn pending_order_payment(
     })
 }
 
-/// A new pending WeChat Pay payment: an order's (`order_id`) or a top-up (`None`).
+/// A new pending payment with `provider`: an order's (`order_id`) or a top-up (`None`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_pending(
     c: &mut dyn Conn,
+    provider: &str,
     id: &str,
     order_id: Option<&str>,
     account_id: &str,
@@ -122,8 +124,8 @@ pub(crate) fn insert_pending(
 ) -> AppResult<()> {
     c.execute(
         "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner)
-         VALUES ($1, $2, $3, $4, 'wechat', $5, 'pending', $6, $7)",
-        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner],
+         VALUES ($1, $2, $3, $4, $8, $5, 'pending', $6, $7)",
+        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner, provider],
     )?;
     Ok(())
 }

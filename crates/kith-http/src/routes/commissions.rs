@@ -246,10 +246,16 @@ async fn link_funnels(
 pub struct WithdrawalBody {
     pub merchant_id: String,
     pub amount_fen: i64,
+    /// The Alipay account to be paid to (支付宝账号 and its real name); without it the
+    /// payout goes through the sandbox gateway where it is on.
+    #[serde(default)]
+    pub payee: Option<kith_app::money::withdrawals::Payee>,
 }
 
 /// Ask to withdraw available commission at a merchant: at least its minimum, within its
-/// daily limit and the available balance. A platform admin decides.
+/// daily limit and the available balance. A platform admin decides; with a `payee`, the
+/// approved withdrawal is transferred to that Alipay account (when the platform has Alipay
+/// credentials).
 #[utoipa::path(post, path = "/api/v1/distributors/{member_id}/withdrawals", tag = "commissions",
     params(MemberId), request_body = WithdrawalBody, security(("bearer" = [])),
     responses((status = 201, body = Withdrawal), (status = 403, body = Problem),
@@ -264,7 +270,7 @@ async fn request_withdrawal(
         StatusCode::CREATED,
         Json(
             s.app
-                .request_withdrawal(&p, &member, &b.merchant_id, b.amount_fen)
+                .request_withdrawal_to(&p, &member, &b.merchant_id, b.amount_fen, b.payee)
                 .await?,
         ),
     ))

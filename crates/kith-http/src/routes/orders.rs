@@ -160,6 +160,10 @@ pub struct PayBody {
     /// `prepay_id`; needs the member's WeChat sign-in through the shop's app id).
     #[serde(default)]
     pub mode: Option<kith_app::rails::wechatpay::WechatMode>,
+    /// With `alipay`: `wap` (default; `pay_url` is the signed phone pay page), `page` (the
+    /// desktop pay page) or `qr` (`pay_url` is the `qr_code` to show).
+    #[serde(default)]
+    pub alipay_mode: Option<kith_app::rails::alipay::AlipayMode>,
 }
 
 /// The result of asking to pay: the order (paid at once from the wallet) or a gateway
@@ -195,6 +199,14 @@ async fn pay(
             payment: Some(
                 s.app
                     .pay_with_wechat(&p, &oid, b.mode.unwrap_or_default(), &addr)
+                    .await?,
+            ),
+        },
+        kith_app::commerce::payments::Provider::Alipay => PayResult {
+            order: None,
+            payment: Some(
+                s.app
+                    .pay_with_alipay(&p, &oid, b.alipay_mode.unwrap_or_default())
                     .await?,
             ),
         },

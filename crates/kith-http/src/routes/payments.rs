@@ -58,6 +58,9 @@ pub struct TopUpBody {
     /// With `wechat`: `native` (default), `h5` or `jsapi`.
     #[serde(default)]
     pub mode: Option<kith_app::rails::wechatpay::WechatMode>,
+    /// With `alipay` (the platform's Alipay app): `wap` (default), `page` or `qr`.
+    #[serde(default)]
+    pub alipay_mode: Option<kith_app::rails::alipay::AlipayMode>,
 }
 
 /// Top up the wallet through the sandbox gateway, or the platform's WeChat Pay: pay on the
@@ -76,6 +79,11 @@ async fn topup(
         Provider::Wechat => {
             s.app
                 .start_wechat_topup(&p, b.amount_fen, b.mode.unwrap_or_default(), &addr)
+                .await?
+        }
+        Provider::Alipay => {
+            s.app
+                .start_alipay_topup(&p, b.amount_fen, b.alipay_mode.unwrap_or_default())
                 .await?
         }
         Provider::Wallet => {

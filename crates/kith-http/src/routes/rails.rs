@@ -1,12 +1,12 @@
 //! Outside money rails: an owner's payment credentials (fingerprints only ever come back)
-//! and WeChat Pay's signed notifications, answered as WeChat Pay documents.
+//! and WeChat Pay's and Alipay's signed notifications, answered as each documents.
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use kith_app::rails::credentials::{RailCredentials, WechatPayInput};
+use kith_app::rails::credentials::{AlipayInput, RailCredentials, WechatPayInput};
 use kith_app::rails::wechatpay::{SignedHeaders, protocol};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -21,6 +21,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_merchant_wechatpay, put_merchant_wechatpay))
         .routes(routes!(get_platform_wechatpay, put_platform_wechatpay))
         .routes(routes!(wechatpay_notify))
+        .routes(routes!(get_merchant_alipay, put_merchant_alipay))
+        .routes(routes!(get_platform_alipay, put_platform_alipay))
+        .routes(routes!(alipay_notify))
 }
 
 /// The merchant's WeChat Pay credentials, as fingerprints (owner only); `configured:
@@ -113,6 +116,95 @@ async fn wechatpay_notify(
             StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
             [("content-type", "application/json")],
             protocol::fail_body(&r.message),
+        )
+            .into_response(),
+    }
+}
+
+/// The merchant's Alipay credentials, as fingerprints (owner only); `configured: false`
+/// when none are set.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/payment-credentials/alipay", tag = "payments", params(MerchantId), security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, description = "no such merchant", body = Problem)))]
+async fn get_merchant_alipay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(s.app.alipay_credentials(&p, &mid).await?))
+}
+
+/// Enter or replace the merchant's Alipay credentials (owner only): the app id, the app
+/// private key and the Alipay public key. Sealed at rest; only fingerprints come back. A
+/// field that does not parse is a 422 naming it.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/payment-credentials/alipay", tag = "payments", params(MerchantId), request_body = AlipayInput, security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "the server has no secret key", body = Problem), (status = 422, body = Problem)))]
+async fn put_merchant_alipay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<AlipayInput>,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(s.app.set_alipay_credentials(&p, &mid, b).await?))
+}
+
+/// The platform's Alipay credentials (wallet top-ups, payouts), as fingerprints (platform
+/// admins).
+#[utoipa::path(get, path = "/api/v1/admin/payment-credentials/alipay", tag = "payments", security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem)))]
+async fn get_platform_alipay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(
+        s.app
+            .alipay_credentials(&p, kith_app::rails::PLATFORM)
+            .await?,
+    ))
+}
+
+/// Enter or replace the platform's Alipay credentials (platform admins).
+#[utoipa::path(put, path = "/api/v1/admin/payment-credentials/alipay", tag = "payments", request_body = AlipayInput, security(("bearer" = [])),
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn put_platform_alipay(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<AlipayInput>,
+) -> ApiResult<Json<RailCredentials>> {
+    Ok(Json(
+        s.app
+            .set_alipay_credentials(&p, kith_app::rails::PLATFORM, b)
+            .await?,
+    ))
+}
+
+/// Alipay's asynchronous notifications to one owner (a merchant id, or `platform`), a
+/// form POST: verified RSA2 with the owner's Alipay public key (the parameters sorted,
+/// without `sign` and `sign_type`), then its app id, trade, amount and status checked.
+/// The answer is the plain text `success` when taken (a duplicate, or a status kith does
+/// not act on, too); `fail` otherwise, which makes Alipay send it again.
+#[utoipa::path(post, path = "/api/v1/payments/alipay/notify/{owner}", tag = "payments", params(("owner" = String, Path, description = "a merchant id, or `platform`")),
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "Alipay's notification parameters"),
+    responses((status = 200, description = "`success`: taken", content_type = "text/plain"), (status = 400, description = "`fail`: does not match the payment"),
+        (status = 401, description = "`fail`: no or bad signature"), (status = 404, description = "`fail`: no such owner or payment"),
+        (status = 500, description = "`fail`: kith could not apply it; Alipay retries")))]
+async fn alipay_notify(
+    State(s): State<AppState>,
+    ApiPath(owner): ApiPath<String>,
+    body: Bytes,
+) -> Response {
+    use kith_app::rails::alipay::protocol::{NOTIFY_FAIL, NOTIFY_OK};
+    match s.app.alipay_notify(&owner, &body).await {
+        Ok(_) => (
+            StatusCode::OK,
+            [("content-type", "text/plain; charset=utf-8")],
+            NOTIFY_OK,
+        )
+            .into_response(),
+        Err(r) => (
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
+            [("content-type", "text/plain; charset=utf-8")],
+            NOTIFY_FAIL,
         )
             .into_response(),
     }

@@ -1,5 +1,6 @@
-//! The strings of the console's 支付设置 page (a merchant's WeChat Pay credentials, shown
-//! as fingerprints) and the pay step's 微信支付. Read in templates as `c.t.rails().<name>`.
+//! The strings of the console's 支付设置 page (a merchant's WeChat Pay and Alipay
+//! credentials, shown as fingerprints), the pay step's 微信支付 / 支付宝, and the wallet's
+//! 支付宝 payee fields. Read in templates as `c.t.rails().<name>`.
 
 use super::{Strings, ZH};
 
@@ -29,6 +30,25 @@ pub struct Rails {
     pub no_secret_key: &'static str,
     pub pay_wechat: &'static str,
     pub scan_to_pay: &'static str,
+    pub alipay: &'static str,
+    pub alipay_intro: &'static str,
+    pub alipay_none_yet: &'static str,
+    pub alipay_app_id: &'static str,
+    pub alipay_private_key: &'static str,
+    pub alipay_private_key_hint: &'static str,
+    pub alipay_public_key: &'static str,
+    pub alipay_public_key_hint: &'static str,
+    pub alipay_public_fingerprint: &'static str,
+    pub alipay_seller_id: &'static str,
+    pub alipay_seller_id_hint: &'static str,
+    pub alipay_notify_hint: &'static str,
+    pub alipay_secrets_not_kept: &'static str,
+    pub pay_alipay: &'static str,
+    pub alipay_go: &'static str,
+    pub alipay_open: &'static str,
+    pub payee_account: &'static str,
+    pub payee_name: &'static str,
+    pub payee_hint: &'static str,
 }
 
 static RAILS_ZH: Rails = Rails {
@@ -57,6 +77,25 @@ static RAILS_ZH: Rails = Rails {
     no_secret_key: "服务器未配置加密密钥（KITH_SECRET_KEY），暂不能保存支付密钥。",
     pay_wechat: "微信支付",
     scan_to_pay: "请用微信扫码或打开以下链接付款：",
+    alipay: "支付宝",
+    alipay_intro: "填写支付宝开放平台应用的 APPID 和密钥（RSA2）后，买家即可用支付宝付款。密钥加密保存，提交后只显示指纹。",
+    alipay_none_yet: "尚未设置支付宝。",
+    alipay_app_id: "应用 APPID",
+    alipay_private_key: "应用私钥",
+    alipay_private_key_hint: "RSA2048，PEM（PKCS#8 或 PKCS#1）或密钥工具生成的 base64",
+    alipay_public_key: "支付宝公钥",
+    alipay_public_key_hint: "开放平台「接口加签方式」中的支付宝公钥（不是应用公钥）",
+    alipay_public_fingerprint: "支付宝公钥指纹",
+    alipay_seller_id: "支付宝账号 PID（选填）",
+    alipay_seller_id_hint: "以 2088 开头的 16 位数字；填写后只接受该账号收款的通知",
+    alipay_notify_hint: "下单时自动带上，无需在开放平台另行配置",
+    alipay_secrets_not_kept: "为安全起见，应用私钥不会回填，请重新粘贴。",
+    pay_alipay: "支付宝",
+    alipay_go: "前往支付宝付款",
+    alipay_open: "打开以下链接，在支付宝完成付款：",
+    payee_account: "支付宝账号（手机号或邮箱）",
+    payee_name: "真实姓名",
+    payee_hint: "填写后，审核通过的提现将转账到该支付宝账号；姓名须与支付宝实名一致。",
 };
 
 static RAILS_EN: Rails = Rails {
@@ -85,6 +124,25 @@ static RAILS_EN: Rails = Rails {
     no_secret_key: "This server has no secret key (KITH_SECRET_KEY), so payment keys cannot be stored.",
     pay_wechat: "WeChat Pay",
     scan_to_pay: "Scan with WeChat or open this link to pay:",
+    alipay: "Alipay",
+    alipay_intro: "Enter your Alipay open platform app's APPID and keys (RSA2) and buyers can pay with Alipay. Keys are stored encrypted; only fingerprints are shown.",
+    alipay_none_yet: "Alipay is not set up.",
+    alipay_app_id: "App APPID",
+    alipay_private_key: "App private key",
+    alipay_private_key_hint: "RSA 2048, PEM (PKCS#8 or PKCS#1) or the key tool's base64",
+    alipay_public_key: "Alipay public key",
+    alipay_public_key_hint: "the Alipay public key from the app's signing settings (not the app public key)",
+    alipay_public_fingerprint: "Alipay public key fingerprint",
+    alipay_seller_id: "Alipay PID (optional)",
+    alipay_seller_id_hint: "16 digits starting with 2088; when given, only notifications for this account are taken",
+    alipay_notify_hint: "sent with every trade; nothing to configure at Alipay",
+    alipay_secrets_not_kept: "For safety the app private key is not filled back in; paste it again.",
+    pay_alipay: "Alipay",
+    alipay_go: "Pay with Alipay",
+    alipay_open: "Open this link to pay with Alipay:",
+    payee_account: "Alipay account (phone or e-mail)",
+    payee_name: "Real name",
+    payee_hint: "When given, the approved withdrawal is transferred to this Alipay account; the name must match its real-name registration.",
 };
 
 impl Strings {

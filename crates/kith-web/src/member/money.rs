@@ -88,7 +88,7 @@ pub(super) async fn wallet_page(
     c: Ctx,
     paged: Option<(String, String)>,
     error: Option<String>,
-    (refused_at, amount): (String, String),
+    (refused_at, amount, payee_account, payee_name): (String, String, String, String),
     status: StatusCode,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
@@ -130,6 +130,9 @@ pub(super) async fn wallet_page(
         error,
         amount,
         refused_at,
+        alipay: s.app.has_alipay(kith_app::rails::PLATFORM).await?,
+        payee_account,
+        payee_name,
     };
     Ok((status, render(&page)?).into_response())
 }
@@ -140,6 +143,12 @@ pub(super) struct WithdrawForm {
     merchant_id: String,
     #[serde(default)]
     amount: String,
+    /// 支付宝账号 and real name (offered when the platform pays out by Alipay); both empty:
+    /// no Alipay payee.
+    #[serde(default)]
+    payee_account: String,
+    #[serde(default)]
+    payee_name: String,
 }
 
 /// Asks to withdraw an amount in yuan; a refusal is shown on the wallet page in the use
@@ -151,10 +160,17 @@ pub(super) async fn withdraw(
     CsrfForm(f): CsrfForm<WithdrawForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let payee =
+        (!f.payee_account.trim().is_empty() || !f.payee_name.trim().is_empty()).then(|| {
+            kith_app::money::withdrawals::Payee {
+                account: f.payee_account.clone(),
+                name: f.payee_name.clone(),
+            }
+        });
     let asked = match pages::parse_yuan("amount", &f.amount) {
         Ok(fen) => s
             .app
-            .request_withdrawal(&who, &who.account_id, &f.merchant_id, fen)
+            .request_withdrawal_to(&who, &who.account_id, &f.merchant_id, fen, payee)
             .await
             .map(|_| ()),
         Err(e) => Err(e),
@@ -166,7 +182,7 @@ pub(super) async fn withdraw(
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            let typed = (f.merchant_id, f.amount);
+            let typed = (f.merchant_id, f.amount, f.payee_account, f.payee_name);
             wallet_page(&s, c, None, Some(e.to_string()), typed, status).await
         }
         Err(e) => Err(e.into()),

@@ -343,6 +343,18 @@ pub(super) async fn order(
             .and_then(|p| p.pay_url),
         _ => None,
     };
+    let alipay = o.status.as_str() == "pending_payment" && s.app.has_alipay(&o.merchant_id).await?;
+    // The Alipay payment just started: its signed pay page, to open.
+    let alipay_link = match q.alipay.as_deref() {
+        Some(pid) if alipay => s
+            .app
+            .get_payment(&who, pid)
+            .await
+            .ok()
+            .filter(|p| p.provider == "alipay" && p.order_id.as_deref() == Some(o.id.as_str()))
+            .and_then(|p| p.pay_url),
+        _ => None,
+    };
     Ok(render(&pages::OrderPage {
         c,
         o,
@@ -351,6 +363,8 @@ pub(super) async fn order(
         wechat,
         sandbox: s.app.config.sandbox_enabled,
         wechat_link,
+        alipay,
+        alipay_link,
     })?
     .into_response())
 }
@@ -360,6 +374,9 @@ pub(super) struct OrderQuery {
     /// The WeChat Pay payment the pay step just started.
     #[serde(default)]
     wechat: Option<String>,
+    /// The Alipay payment the pay step just started.
+    #[serde(default)]
+    alipay: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -372,6 +389,7 @@ pub(super) async fn pay(
     State(s): State<Web>,
     c: Ctx,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     CsrfForm(f): CsrfForm<PayForm>,
 ) -> WebResult<Response> {
     let who: Principal = c.principal()?.clone();
@@ -398,7 +416,26 @@ pub(super) async fn pay(
                 .await?;
             Ok(see(format!("/orders/{id}?wechat={}", p.id)))
         }
-        _ => Err(AppError::invalid("provider", "must be wallet, sandbox or wechat").into()),
+        "alipay" => {
+            // The order page links to Alipay's signed pay page (phone or desktop by the
+            // browser), rather than redirecting off-site from a form post.
+            let mobile = headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|ua| {
+                    ["Mobile", "Android", "iPhone"]
+                        .iter()
+                        .any(|m| ua.contains(m))
+                });
+            let mode = if mobile {
+                kith_app::rails::alipay::AlipayMode::Wap
+            } else {
+                kith_app::rails::alipay::AlipayMode::Page
+            };
+            let p = s.app.pay_with_alipay(&who, &id, mode).await?;
+            Ok(see(format!("/orders/{id}?alipay={}", p.id)))
+        }
+        _ => Err(AppError::invalid("provider", "must be wallet, sandbox, wechat or alipay").into()),
     }
 }
 

@@ -393,6 +393,10 @@ pub struct OrderPage {
     pub sandbox: bool,
     /// WeChat Pay's code_url of the payment just started, to scan or open.
     pub wechat_link: Option<String>,
+    /// The shop takes Alipay (its pay step offers 支付宝).
+    pub alipay: bool,
+    /// Alipay's signed pay page of the payment just started.
+    pub alipay_link: Option<String>,
 }
 
 #[derive(Template)]

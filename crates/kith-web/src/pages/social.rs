@@ -32,6 +32,11 @@ pub struct WalletPage {
     /// The amount typed and the merchant it was for, kept in that form when refused.
     pub amount: String,
     pub refused_at: String,
+    /// The platform pays withdrawals out by Alipay: the form asks for the 支付宝账号.
+    pub alipay: bool,
+    /// The payee typed, kept when refused.
+    pub payee_account: String,
+    pub payee_name: String,
 }
 
 #[derive(Template)]

@@ -237,30 +237,32 @@ impl App {
                 } else {
                     None
                 };
-                let (id, link) = match store::pending_order_payment(c, &oid, &o.merchant_id)? {
-                    Some(found) => found,
-                    None => {
-                        let id = new_id();
-                        store::insert_pending(
-                            c,
-                            &id,
-                            Some(&oid),
-                            &o.buyer_id,
-                            o.total_fen,
-                            &o.merchant_id,
-                            now,
-                        )?;
-                        enqueue(
-                            c,
-                            now,
-                            &QueryWechatPayment {
-                                payment_id: id.clone(),
-                            },
-                            now + QUERY_EVERY_MS,
-                        )?;
-                        (id, None)
-                    }
-                };
+                let (id, link) =
+                    match store::pending_order_payment(c, "wechat", &oid, &o.merchant_id)? {
+                        Some(found) => found,
+                        None => {
+                            let id = new_id();
+                            store::insert_pending(
+                                c,
+                                "wechat",
+                                &id,
+                                Some(&oid),
+                                &o.buyer_id,
+                                o.total_fen,
+                                &o.merchant_id,
+                                now,
+                            )?;
+                            enqueue(
+                                c,
+                                now,
+                                &QueryWechatPayment {
+                                    payment_id: id.clone(),
+                                },
+                                now + QUERY_EVERY_MS,
+                            )?;
+                            (id, None)
+                        }
+                    };
                 Ok((id, o.total_fen, o.merchant_id.clone(), keys, link, openid))
             })
             .await?;
@@ -319,6 +321,7 @@ impl App {
                 let id = new_id();
                 store::insert_pending(
                     c,
+                    "wechat",
                     &id,
                     None,
                     &w.account_id,
