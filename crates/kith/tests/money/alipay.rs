@@ -1045,6 +1045,56 @@ async fn alipay_withdrawals_are_paid_out_by_transfer_or_returned(t: TestApp, gw:
     assert!(!t.app.alipay_payout_query(&wid4).await.expect("no-op"));
     assert_eq!(gw.lock().unwrap().transfer_calls, calls);
     assert_eq!(calls, 4);
+    // The wallet page asks for the 支付宝账号 now that the platform pays out by Alipay, and
+    // a refused payee keeps what was typed.
+    let mut page = crate::web::Browser::login(&t, &b.login).await;
+    let p = page.get("/me/wallet").await.expect(200);
+    assert!(
+        p.has("name=\"payee_account\"") && p.has("id=\"payee-hint\""),
+        "{}",
+        p.body
+    );
+    let p = page
+        .submit(
+            "/me/wallet",
+            "/me/wallet/withdrawals",
+            &[
+                ("merchant_id", s.merchant.as_str()),
+                ("amount", "10"),
+                ("payee_account", "nobody"),
+                ("payee_name", "李四"),
+            ],
+        )
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"withdraw-error\"") && p.has("value=\"nobody\"") && p.has("value=\"李四\""),
+        "{}",
+        p.body
+    );
+    page.submit(
+        "/me/wallet",
+        "/me/wallet/withdrawals",
+        &[
+            ("merchant_id", s.merchant.as_str()),
+            ("amount", "10"),
+            ("payee_account", "lisi@example.com"),
+            ("payee_name", "李四"),
+        ],
+    )
+    .await
+    .expect(303);
+    let mine = t.get(&url, Some(&b.token)).await.expect(200);
+    let from_page = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["payee_account"] == "lisi@example.com")
+        .expect("the page's withdrawal");
+    assert_eq!(from_page["payee_name"], "李四");
+    let w6 = approve(from_page["id"].as_str().unwrap().to_owned()).await;
+    assert_eq!(w6["status"], "paid", "{w6}");
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 3_000, 0));
     // A withdrawal Alipay never received (the approval's call was lost) is sent by the job.
     let w5 = ask(1_000, "13800000000").await.expect(201);
     let wid5 = w5["id"].as_str().unwrap().to_owned();
@@ -1064,7 +1114,7 @@ async fn alipay_withdrawals_are_paid_out_by_transfer_or_returned(t: TestApp, gw:
         .await
         .expect(200);
     assert_eq!(w5["status"], "paid");
-    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 3_000, 0));
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 2_000, 0));
     audit_clean(&t).await;
     assert!(
         gw.lock().unwrap().refused.is_empty(),
