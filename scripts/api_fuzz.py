@@ -51,6 +51,8 @@ ALLOWED = {
     ("post", "/api/v1/merchants/{merchant_id}/reject"): "the demo's pending application is decided once",
     ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
     ("put", "/api/v1/admin/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
+    ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/alipay"): "a 2xx needs a real RSA2048 app private key and a distinct Alipay public key, which no fuzzer generates (the Alipay stories set them)",
+    ("put", "/api/v1/admin/payment-credentials/alipay"): "a 2xx needs a real RSA2048 app private key and a distinct Alipay public key, which no fuzzer generates (the Alipay stories set them)",
 }
 
 
@@ -177,9 +179,10 @@ def owner_of(method, path):
         "/api/v1/accounts",
         "/api/v1/sessions",
     ) or path.endswith("/callback") or path.startswith(
-        ("/api/v1/tracking/", "/api/v1/payments/wechat/notify/")
+        ("/api/v1/tracking/", "/api/v1/payments/wechat/notify/", "/api/v1/payments/alipay/notify/")
     ):
-        # Provider callbacks and pushes: signed by the provider, owned by no role.
+        # Provider callbacks and pushes: signed by the provider, owned by no role (an
+        # Alipay notification is a form signed RSA2 with a key only the stories hold).
         return None
     return "member"
 

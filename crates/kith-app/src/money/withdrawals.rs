@@ -7,8 +7,9 @@
 //! at least the merchant's minimum, and the member's requests at that merchant in the last
 //! 24 hours (not rejected or failed) may not exceed its daily limit.
 //!
-//! An admin rejects (`withdrawal:{id}:return`: back to available) or approves: the payout
-//! is handed to a rail and the withdrawal is `paying`. The rail is Alipay
+//! An admin rejects (`withdrawal:{id}:return`: back to available) or approves
+//! (`rails::payouts` picks the rail, [`approve_for`] records it): the payout is handed to a
+//! rail and the withdrawal is `paying`. The rail is Alipay
 //! (`alipay.fund.trans.uni.transfer` to the 支付宝账号 the member named, [`crate::rails::alipay`])
 //! when the member named one and the platform has Alipay credentials, otherwise the sandbox
 //! gateway. The rail's answer settles it ([`settle_payout`]): `succeeded` pays out
@@ -312,70 +313,6 @@ impl App {
             .await
     }
 
-    /// A platform admin approves: the payout goes to its rail and the withdrawal waits for
-    /// the rail's answer (`paying`). An Alipay transfer is sent at once (and by a job
-    /// until Alipay answers), so the answer may already be settled.
-    pub async fn approve_withdrawal(&self, who: &Principal, id: &str) -> AppResult<Withdrawal> {
-        who.require_platform_admin()?;
-        let now = self.now_ms();
-        let sandbox = self.config.sandbox_enabled;
-        let (who, id) = (who.clone(), id.to_owned());
-        let w = self
-            .db
-            .write(move |c| {
-                let w = load(c, &id, true)?;
-                if w.status != "requested" {
-                    return Err(AppError::state(format!("the withdrawal is {}", w.status)));
-                }
-                let alipay = !w.payee_account.is_empty()
-                    && crate::rails::store::fingerprints(c, crate::rails::PLATFORM, "alipay")?
-                        .is_some();
-                if !alipay && !sandbox {
-                    return Err(AppError::state(
-                        "no payout rail: the member named no Alipay account the platform can pay, and the sandbox is off",
-                    ));
-                }
-                set_status(
-                    c,
-                    &id,
-                    "requested",
-                    "paying",
-                    ("", Some(&who.account_id), now),
-                )?;
-                let rail = if alipay { "alipay" } else { "sandbox" };
-                c.execute(
-                    "UPDATE withdrawals SET payout_ref = $1 WHERE id = $2",
-                    args![format!("{rail}:{id}"), &id],
-                )?;
-                if alipay {
-                    crate::rails::alipay::enqueue_payout(c, now, &id)?;
-                }
-                outbox::emit(
-                    c,
-                    now,
-                    "withdrawal.approved",
-                    Some(&w.merchant_id),
-                    &id,
-                    &serde_json::json!({ "withdrawal_id": id }),
-                )?;
-                load(c, &id, false)
-            })
-            .await?;
-        if w.payout_ref
-            .as_deref()
-            .is_some_and(|r| r.starts_with("alipay:"))
-        {
-            // The job sends it again if this attempt does not reach Alipay: the transfer
-            // is idempotent on out_biz_no.
-            if let Err(e) = self.alipay_payout(&w.id).await {
-                tracing::warn!(withdrawal = %w.id, error = %e, "Alipay transfer not settled yet");
-            }
-            let wid = w.id.clone();
-            return self.db.read(move |c| load(c, &wid, false)).await;
-        }
-        Ok(w)
-    }
-
     /// A platform admin rejects: the money goes back to the member's available balance.
     pub async fn reject_withdrawal(
         &self,
@@ -519,6 +456,43 @@ impl App {
             })
             .await
     }
+}
+
+/// A platform admin's approval, inside the caller's transaction: the withdrawal goes from
+/// `requested` to `paying`, its payout handed to `rail` (`sandbox` or `alipay`; the rail is
+/// chosen by `rails::payouts`, which owns the public `approve_withdrawal`).
+pub(crate) fn approve_for(
+    c: &mut dyn Conn,
+    now: i64,
+    who: &Principal,
+    id: &str,
+    rail: &str,
+) -> AppResult<Withdrawal> {
+    who.require_platform_admin()?;
+    let w = load(c, id, true)?;
+    if w.status != "requested" {
+        return Err(AppError::state(format!("the withdrawal is {}", w.status)));
+    }
+    set_status(
+        c,
+        id,
+        "requested",
+        "paying",
+        ("", Some(&who.account_id), now),
+    )?;
+    c.execute(
+        "UPDATE withdrawals SET payout_ref = $1 WHERE id = $2",
+        args![format!("{rail}:{id}"), id],
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "withdrawal.approved",
+        Some(&w.merchant_id),
+        id,
+        &serde_json::json!({ "withdrawal_id": id }),
+    )?;
+    load(c, id, false)
 }
 
 /// A rail's final word on a payout, inside the caller's transaction: recorded once by

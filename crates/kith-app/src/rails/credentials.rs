@@ -83,6 +83,7 @@ pub struct RailCredentials {
     pub provider: String,
     /// The merchant id, or `platform`.
     pub owner: String,
+    /// WeChat Pay: the 商户号. Alipay: the seller PID (`2088…`) when one was given.
     pub mch_id: String,
     pub app_id: String,
     pub merchant_serial: String,

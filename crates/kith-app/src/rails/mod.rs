@@ -17,6 +17,7 @@
 //! - [`alipay`]: the Alipay open-platform adapter — RSA2 request signing and answer
 //!   verification, wap / page / QR (precreate) pay, the asynchronous notification, the
 //!   trade query, refunds, and payouts by transfer (`alipay.fund.trans.uni.transfer`).
+//! - [`payouts`]: approving a withdrawal picks its payout rail (Alipay or the sandbox).
 //!
 //! Writes `rail_credentials`, and the provider columns of `payments` (`provider_txn`,
 //! `pay_link`, `rail_owner`); an Alipay payout settles the withdrawal through
@@ -28,6 +29,7 @@
 pub mod alipay;
 pub mod credentials;
 pub mod reconcile;
+pub mod payouts;
 pub mod secrets;
 pub(crate) mod store;
 pub mod wechatpay;

@@ -15,6 +15,7 @@ mod web;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
+mod alipay;
 mod commissions;
 mod insight;
 mod reconcile;

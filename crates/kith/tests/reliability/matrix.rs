@@ -101,8 +101,8 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
 ];
 
 /// Parameters that name no one's object: callbacks are signed by the gateway or carrier
-/// (the hostile-callback tests cover them; WeChat Pay's notifications to an `owner`, the
-/// WeChat Pay stories), a tracking push by its subscription's salt
+/// (the hostile-callback tests cover them; WeChat Pay's and Alipay's notifications to an
+/// `owner`, their stories), a tracking push by its subscription's salt
 /// (`tests/commerce/tracking.rs`), share-link codes are public by design.
 const NOT_OBJECTS: &[&str] = &["provider", "carrier", "code", "owner", "subscription_id"];
 
