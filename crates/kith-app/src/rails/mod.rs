@@ -28,8 +28,8 @@
 
 pub mod alipay;
 pub mod credentials;
-pub mod reconcile;
 pub mod payouts;
+pub mod reconcile;
 pub mod secrets;
 pub(crate) mod store;
 pub mod wechatpay;

@@ -1,5 +1,7 @@
 //! Approving a withdrawal picks its payout rail: Alipay (a transfer to the 支付宝账号 the
-//! member named) when the member named one and the platform has Alipay credentials,
+//! member named) when the member named one and the platform has Alipay credentials; else
+//! WeChat Pay's 商家转账 to the member's 零钱 when the platform has WeChat Pay credentials and
+//! the member signed in through its AppID (under 2,000 元, [`super::wechatpay::transfer`]);
 //! otherwise the sandbox gateway where it is served. The withdrawal's own rules (state,
 //! ledger, settlement) stay in `money::withdrawals`; this module only chooses and sends.
 
@@ -15,6 +17,7 @@ impl App {
         who.require_platform_admin()?;
         let now = self.now_ms();
         let sandbox = self.config.sandbox_enabled;
+        let key = self.config.secret_key.clone();
         let (who, id) = (who.clone(), id.to_owned());
         let w = self
             .db
@@ -22,15 +25,32 @@ impl App {
                 let w = load(c, &id, true)?;
                 let alipay = !w.payee_account.is_empty()
                     && store::fingerprints(c, super::PLATFORM, "alipay")?.is_some();
-                if w.status == "requested" && !alipay && !sandbox {
+                let wechat = !alipay
+                    && w.status == "requested"
+                    && super::wechatpay::transfer::can_pay(
+                        c,
+                        key.as_ref(),
+                        &w.account_id,
+                        w.amount_fen,
+                    )?;
+                if w.status == "requested" && !alipay && !wechat && !sandbox {
                     return Err(AppError::state(
-                        "no payout rail: the member named no Alipay account the platform can pay, and the sandbox is off",
+                        "no payout rail: the member named no Alipay account the platform can pay, is not signed in with the platform's WeChat, and the sandbox is off",
                     ));
                 }
-                let rail = if alipay { "alipay" } else { "sandbox" };
+                let rail = if alipay {
+                    "alipay"
+                } else if wechat {
+                    "wechat"
+                } else {
+                    "sandbox"
+                };
                 let w = approve_for(c, now, &who, &id, rail)?;
                 if alipay {
                     super::alipay::enqueue_payout(c, now, &id)?;
+                }
+                if wechat {
+                    super::wechatpay::transfer::enqueue_payout(c, now, &id)?;
                 }
                 Ok(w)
             })
@@ -46,6 +66,15 @@ impl App {
             }
             let wid = w.id.clone();
             return self.db.read(move |c| load(c, &wid, false)).await;
+        }
+        if w.payout_ref
+            .as_deref()
+            .is_some_and(|r| r.starts_with("wechat:"))
+        {
+            // Sent now; the job asks about it (and sends it again if it never arrived).
+            if let Err(e) = self.wechat_payout(&w.id).await {
+                tracing::warn!(withdrawal = %w.id, error = %e, "WeChat Pay transfer not sent yet");
+            }
         }
         Ok(w)
     }

@@ -20,5 +20,6 @@ mod commissions;
 mod insight;
 mod reconcile;
 mod sharing;
+mod wechat_transfer;
 mod wechatpay;
 mod withdrawals;

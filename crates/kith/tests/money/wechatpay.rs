@@ -99,6 +99,12 @@ pub(crate) struct Wx {
     /// Trade bills by day, and how a story spoils their download (`crate::reconcile`).
     pub(crate) bills: HashMap<String, String>,
     pub(crate) bill_spoiled: Option<crate::reconcile::Spoil>,
+    /// 商家转账 batches by out_batch_no, and the state each detail answers with
+    /// (`crate::wechat_transfer`).
+    pub(crate) batches: HashMap<String, Value>,
+    pub(crate) detail_states: HashMap<String, String>,
+    /// A transfer amount the detail query reports instead of the real one.
+    pub(crate) detail_amount_lie: Option<i64>,
     /// Requests refused for a bad signature (kith must never cause one).
     pub(crate) refused: Vec<String>,
     /// The state the order query answers with, by out_trade_no.
@@ -283,6 +289,14 @@ async fn wechat_server() -> (String, Shared) {
         .route(
             "/v3/pay/transactions/out-trade-no/{no}",
             axum::routing::get(query_order),
+        )
+        .route(
+            "/v3/transfer/batches",
+            axum::routing::post(crate::wechat_transfer::create_batch),
+        )
+        .route(
+            "/v3/transfer/batches/out-batch-no/{batch}/details/out-detail-no/{detail}",
+            axum::routing::get(crate::wechat_transfer::query_detail),
         )
         .route(
             "/v3/bill/tradebill",

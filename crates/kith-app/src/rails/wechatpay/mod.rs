@@ -11,6 +11,7 @@
 
 pub mod bill;
 pub mod protocol;
+pub mod transfer;
 
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 
@@ -615,4 +616,5 @@ impl Job for QueryWechatPayment {
 
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<QueryWechatPayment>();
+    transfer::register_jobs(jobs);
 }
