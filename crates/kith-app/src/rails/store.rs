@@ -93,15 +93,19 @@ pub(crate) fn set_provider_txn(c: &mut dyn Conn, id: &str, txn: &str) -> AppResu
     Ok(())
 }
 
-/// The order's pending WeChat Pay payment through `owner`'s rail: (id, pay link).
+/// The order's pending WeChat Pay payment through `owner`'s rail, made the same way
+/// (`mode`) with the same 商户号 (`mch_id`): (id, pay link).
 pub(crate) fn pending_order_payment(
     c: &mut dyn Conn,
     order_id: &str,
     owner: &str,
+    mode: &str,
+    mch_id: &str,
 ) -> AppResult<Option<(String, Option<String>)>> {
     let r = c.query_opt(
-        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = 'wechat' AND status = 'pending' AND rail_owner = $2",
-        args![order_id, owner],
+        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = 'wechat' AND status = 'pending' AND rail_owner = $2
+           AND pay_mode = $3 AND rail_account = $4",
+        args![order_id, owner, mode, mch_id],
     )?;
     Ok(match r {
         Some(r) => Some((r.text(0)?, r.opt_text(1)?)),
@@ -119,11 +123,55 @@ pub(crate) fn insert_pending(
     amount_fen: i64,
     owner: &str,
     now: i64,
+    mode: &str,
+    mch_id: &str,
 ) -> AppResult<()> {
     c.execute(
-        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner)
-         VALUES ($1, $2, $3, $4, 'wechat', $5, 'pending', $6, $7)",
-        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner],
+        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner, pay_mode, rail_account)
+         VALUES ($1, $2, $3, $4, 'wechat', $5, 'pending', $6, $7, $8, $9)",
+        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner, mode, mch_id],
+    )?;
+    Ok(())
+}
+
+/// A WeChat Pay refund as the rail needs it: the refund's state and amount, and the
+/// payment it goes back through (whose rail, its amount and WeChat's transaction id).
+pub(crate) struct RailRefund {
+    pub(crate) status: String,
+    pub(crate) amount_fen: i64,
+    pub(crate) reason: String,
+    pub(crate) payment_id: String,
+    pub(crate) payment_amount_fen: i64,
+    pub(crate) owner: Option<String>,
+    pub(crate) created_at: i64,
+}
+
+pub(crate) fn refund(c: &mut dyn Conn, refund_id: &str) -> AppResult<Option<RailRefund>> {
+    let r = c.query_opt(
+        "SELECT r.status, r.amount_fen, r.reason, p.id, p.amount_fen, p.rail_owner, r.created_at
+         FROM refunds r JOIN payments p ON p.id = r.payment_id
+         WHERE r.id = $1 AND r.provider = 'wechat' AND p.provider = 'wechat'",
+        args![refund_id],
+    )?;
+    Ok(match r {
+        Some(r) => Some(RailRefund {
+            status: r.text(0)?,
+            amount_fen: r.int(1)?,
+            reason: r.text(2)?,
+            payment_id: r.text(3)?,
+            payment_amount_fen: r.int(4)?,
+            owner: r.opt_text(5)?,
+            created_at: r.int(6)?,
+        }),
+        None => None,
+    })
+}
+
+/// WeChat Pay's refund id, once it answered (a refund still processing keeps it).
+pub(crate) fn set_provider_refund_id(c: &mut dyn Conn, refund_id: &str, id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE refunds SET provider_refund_id = $1 WHERE id = $2 AND provider_refund_id IS NULL",
+        args![id, refund_id],
     )?;
     Ok(())
 }

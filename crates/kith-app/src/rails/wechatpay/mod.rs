@@ -7,10 +7,11 @@
 //! its timestamp is within `callback_tolerance_secs`, its resource decrypts with the
 //! owner's APIv3 key, and the transaction's mch id, app id and amount match the payment;
 //! it is then applied through commerce's callback path, idempotent on WeChat's
-//! `transaction_id`.
+//! `transaction_id`. Refunds, their notifications and the refund query: [`refunds`].
 
 pub mod bill;
 pub mod protocol;
+pub mod refunds;
 
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 
@@ -36,6 +37,14 @@ pub enum WechatMode {
 }
 
 impl WechatMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WechatMode::Native => "native",
+            WechatMode::H5 => "h5",
+            WechatMode::Jsapi => "jsapi",
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             WechatMode::Native => "/v3/pay/transactions/native",
@@ -237,7 +246,13 @@ impl App {
                 } else {
                     None
                 };
-                let (id, link) = match store::pending_order_payment(c, &oid, &o.merchant_id)? {
+                let (id, link) = match store::pending_order_payment(
+                    c,
+                    &oid,
+                    &o.merchant_id,
+                    mode.as_str(),
+                    &keys.mch_id,
+                )? {
                     Some(found) => found,
                     None => {
                         let id = new_id();
@@ -249,6 +264,8 @@ impl App {
                             o.total_fen,
                             &o.merchant_id,
                             now,
+                            mode.as_str(),
+                            &keys.mch_id,
                         )?;
                         enqueue(
                             c,
@@ -325,6 +342,8 @@ impl App {
                     amount_fen,
                     super::PLATFORM,
                     now,
+                    mode.as_str(),
+                    &keys.mch_id,
                 )?;
                 enqueue(
                     c,
@@ -448,8 +467,9 @@ impl App {
                     .map_err(|e| refuse(400, format!("the transaction does not parse: {e}")))?;
                 self.wechat_apply_transaction(&keys, &owner, &t).await
             }
-            t if t.starts_with("REFUND.") => {
-                Err(refuse(400, "refunds through WeChat Pay are not taken yet"))
+            "REFUND.SUCCESS" | "REFUND.ABNORMAL" | "REFUND.CLOSED" => {
+                self.wechat_apply_refund_notification(&keys, &owner, &plain)
+                    .await
             }
             other => Err(refuse(400, format!("unknown event type {other}"))),
         }
@@ -612,4 +632,5 @@ impl Job for QueryWechatPayment {
 
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<QueryWechatPayment>();
+    jobs.register::<refunds::QueryWechatRefund>();
 }
