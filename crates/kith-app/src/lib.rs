@@ -275,6 +275,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     commerce::fulfilment::register_jobs(&mut jobs);
     commerce::tracking::register_jobs(&mut jobs);
     commerce::aftersale::register_jobs(&mut jobs);
+    commerce::refunds::register_jobs(&mut jobs);
     group_buy::register_jobs(&mut jobs);
     neighbourhood::register_jobs(&mut jobs);
     rails::wechatpay::register_jobs(&mut jobs);

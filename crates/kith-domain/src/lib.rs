@@ -23,6 +23,7 @@ pub mod neighbourhood;
 pub mod order;
 pub mod order_price;
 pub mod pricing;
+pub mod refund;
 pub mod signature;
 pub mod store;
 pub mod text;

@@ -235,6 +235,7 @@ id_kinds! {
     /// A buyer's after-sale request.
     AftersaleId: Aftersale = "aftersale_id", "after-sale request";
     PaymentId: Payment = "payment_id", "payment";
+    RefundId: Refund = "refund_id", "refund";
     ReviewId: Review = "review_id", "review";
     CommunityId: Community = "community_id", "community";
     /// A community's invite link.

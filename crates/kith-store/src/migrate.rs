@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(16, "0016_coupons"),
     migration!(17, "0017_reconcile"),
     migration!(18, "0018_alipay"),
+    migration!(19, "0019_async_refunds"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

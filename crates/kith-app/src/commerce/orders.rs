@@ -87,6 +87,10 @@ pub struct OrderLine {
     pub coupon_fen: i64,
     pub refunded_quantity: i64,
     pub refunded_fen: i64,
+    /// Held by a refund still in flight at its provider (requested, not yet confirmed):
+    /// no other refund may take these units or fen; they become refunded on success.
+    pub refunding_quantity: i64,
+    pub refunding_fen: i64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -282,7 +286,8 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
 
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
     c.query(
-        "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen
+        "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen,
+                refunding_quantity, refunding_fen
          FROM order_lines WHERE order_id = $1 ORDER BY line_no",
         args![order_id],
     )?
@@ -300,6 +305,8 @@ pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<Orde
             refunded_quantity: r.int(8)?,
             refunded_fen: r.int(9)?,
             coupon_fen: r.int(10)?,
+            refunding_quantity: r.int(11)?,
+            refunding_fen: r.int(12)?,
         })
     })
     .collect()

@@ -501,32 +501,11 @@ pub(crate) fn apply_callback(
                 lc.paid(c, now, &o, provider, Actor::Gateway)?;
                 Ok(Ok(outcome))
             } else {
-                let back = JournalEntry::transfer(
-                    format!("payment:{payment_id}:late_refund"),
-                    EntryKind::Refund,
-                    into,
-                    gateway,
-                    Fen::new(amount),
-                )?;
-                ledger::post(
-                    c,
-                    now,
-                    &back,
-                    Refs {
-                        order_id: Some(&oid),
-                        payment_id: Some(payment_id),
-                        refund_id: None,
-                        memo: "late payment returned",
-                    },
-                    &[],
-                )?;
-                outbox::emit(
-                    c,
-                    now,
-                    "payment.late_refunded",
-                    Some(&o.merchant_id),
-                    &oid,
-                    &serde_json::json!({ "order_id": oid, "payment_id": payment_id }),
+                // The money came in for an order that no longer takes it: held in transit
+                // and a refund of the whole payment asked of its provider — booked as
+                // returned only when the provider confirms (at once for the sandbox).
+                crate::commerce::refunds::request_late_refund(
+                    c, lc, now, &o, provider, payment_id, amount,
                 )?;
                 Ok(Ok(CallbackOutcome::LateRefunded))
             }

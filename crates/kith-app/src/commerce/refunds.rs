@@ -1,17 +1,35 @@
-//! Refunds, in full or per line, back through the provider that took the money. A refund
-//! before fulfilment releases the lines' stock; a full refund voids an unused pickup code and
-//! releases what the order's kind held (a group-buy seat, through the lifecycle); commission
-//! is reversed in proportion ([`crate::money::commissions::on_refund`]).
+//! Refunds, in full or per line, back through the provider that took the money — a refund
+//! is `requested → succeeded | failed` ([`RefundStatus`]).
+//!
+//! At request the refund's per-line plan is fixed and its quantities and amount are *held*
+//! (`order_lines.refunding_*`, `orders.refunding_fen`, by conditional update), so no other
+//! refund — staff, after-sales, a failed group-buy or 接龙 batch — can exceed what was paid,
+//! even while this one is in flight. Nothing else moves until the provider confirms:
+//! [`settle`] on `succeeded` books exactly what a refund is (the ledger entry, commission
+//! reversed in proportion ([`crate::money::commissions::on_refund`]), the lines' counters,
+//! stock back before fulfilment, and on a full refund the pickup code voided, the order
+//! refunded and what its kind held released); on `failed` it releases the hold and emits
+//! `refund.failed`. Settling is idempotent: a refund that is no longer `requested` is left
+//! as it is, so a duplicate or late confirmation changes nothing.
+//!
+//! Wallet refunds are requested and succeed in one transaction. Sandbox and WeChat Pay
+//! refunds are sent by the [`SendRefund`] job after the request commits; the sandbox answers
+//! through its signed callback ([`App::refund_callback`]), WeChat Pay through its refund
+//! notification or the refund query (`rails::wechatpay::refunds`).
 
-use kith_domain::ledger::{EntryKind, JournalEntry, accounts};
+use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
 use kith_domain::order::OrderStatus;
 use kith_domain::pricing::{self, LineState};
-use kith_domain::{BoundedText, Fen};
+use kith_domain::refund::RefundStatus;
+use kith_domain::{BoundedText, Fen, signature};
 use kith_store::{Conn, Row, args};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::orders::{Actor, OrderRow, load_lines, release_all, staff_order, transition};
+use super::orders::{
+    Actor, OrderRow, load_lines, lock_order, release_all, staff_order, transition,
+};
 use crate::commerce::lifecycle::Lifecycle;
+use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 use crate::money::ledger::{self, Refs};
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::new_id;
@@ -30,11 +48,27 @@ pub struct Refund {
     pub lines: serde_json::Value,
     pub provider: String,
     pub reason: String,
+    /// `requested` (sent to the provider, its lines held), `succeeded` or `failed`.
+    pub status: RefundStatus,
+    /// Why the provider did not refund (a `failed` refund).
+    pub failure_reason: Option<String>,
+    /// The provider's own refund id (WeChat Pay's `refund_id`), once it answered.
+    pub provider_refund_id: Option<String>,
     pub created_at: String,
+    /// When it succeeded or failed.
+    pub settled_at: Option<String>,
 }
 
+const REFUND_COLS: &str = "id, order_id, amount_fen, includes_shipping, lines, provider, reason, status, failure_reason, provider_refund_id, created_at, settled_at";
+
+/// The sandbox gateway fails a refund whose reason contains this marker (as test card
+/// numbers do at real gateways), so the demo and the tests can see a refund fail.
+pub const SANDBOX_FAIL_MARKER: &str = "[sandbox:fail]";
+
 /// Gives back everything an order still holds: the money through its provider (or, for an
-/// order that cost nothing, only its stock) — a failed group-buy's orders.
+/// order that cost nothing, only its stock) — a failed group-buy's or 接龙 batch's orders.
+/// Money already held by a refund in flight is not asked for twice: that refund finishes
+/// the order when it succeeds.
 pub(crate) fn refund_everything(
     c: &mut dyn Conn,
     lc: &Lifecycle,
@@ -43,8 +77,12 @@ pub(crate) fn refund_everything(
     reason: &str,
     actor: Actor<'_>,
 ) -> AppResult<()> {
-    if o.paid_fen > o.refunded_fen {
+    let in_flight = refunding_fen(c, &o.id)?;
+    if o.paid_fen > o.refunded_fen + in_flight {
         return refund(c, lc, now, o, None, reason, actor).map(|_| ());
+    }
+    if in_flight > 0 {
+        return Ok(());
     }
     let next = o.status.refund_fully()?;
     if matches!(o.status, OrderStatus::Paid | OrderStatus::AwaitingGroup) {
@@ -52,6 +90,14 @@ pub(crate) fn refund_everything(
     }
     transition(c, now, o, next, actor, reason)?;
     lc.released(c, now, o)
+}
+
+fn refunding_fen(c: &mut dyn Conn, order_id: &str) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT refunding_fen FROM orders WHERE id = $1",
+        args![order_id],
+    )?
+    .int(0)?)
 }
 
 fn refund_from_row(r: &Row) -> AppResult<Refund> {
@@ -63,11 +109,28 @@ fn refund_from_row(r: &Row) -> AppResult<Refund> {
         lines: serde_json::from_str(&r.text(4)?).unwrap_or(serde_json::Value::Null),
         provider: r.text(5)?,
         reason: r.text(6)?,
-        created_at: rfc3339(r.int(7)?),
+        status: RefundStatus::from_db(&r.text(7)?)
+            .ok_or_else(|| AppError::Internal("unknown refund status".into()))?,
+        failure_reason: r.opt_text(8)?,
+        provider_refund_id: r.opt_text(9)?,
+        created_at: rfc3339(r.int(10)?),
+        settled_at: r.opt_int(11)?.map(rfc3339),
     })
 }
 
-/// Moves a refund's money back through the provider that took it.
+pub(crate) fn load_refund(c: &mut dyn Conn, refund_id: &str) -> AppResult<Refund> {
+    let r = c
+        .query_opt(
+            &format!("SELECT {REFUND_COLS} FROM refunds WHERE id = $1"),
+            args![refund_id],
+        )?
+        .ok_or(AppError::NotFound("refund"))?;
+    refund_from_row(&r)
+}
+
+/// Asks for a refund of `lines` (`None`: everything not yet refunded or held) through the
+/// provider that took the money: the plan is fixed and held now; a wallet refund also
+/// succeeds now, any other is sent to its provider by [`SendRefund`] after the commit.
 pub(crate) fn refund(
     c: &mut dyn Conn,
     lc: &Lifecycle,
@@ -85,12 +148,14 @@ pub(crate) fn refund(
     }
     lc.lock(c, &o.id)?;
     let stored = load_lines(c, &o.id)?;
+    let held_fen = refunding_fen(c, &o.id)?;
+    // Units and money held by refunds in flight count as gone: they are not offered again.
     let states: Vec<LineState> = stored
         .iter()
         .map(|l| LineState {
             unit: Fen::new(l.unit_price_fen),
             quantity: l.quantity as u32,
-            refunded_quantity: l.refunded_quantity as u32,
+            refunded_quantity: (l.refunded_quantity + l.refunding_quantity) as u32,
             discount: Fen::new(l.coupon_fen),
         })
         .collect();
@@ -98,8 +163,13 @@ pub(crate) fn refund(
         None => stored
             .iter()
             .enumerate()
-            .filter(|(_, l)| l.quantity > l.refunded_quantity)
-            .map(|(i, l)| (i, (l.quantity - l.refunded_quantity) as u32))
+            .filter(|(_, l)| l.quantity > l.refunded_quantity + l.refunding_quantity)
+            .map(|(i, l)| {
+                (
+                    i,
+                    (l.quantity - l.refunded_quantity - l.refunding_quantity) as u32,
+                )
+            })
             .collect(),
         Some(req) => {
             let mut out = Vec::with_capacity(req.len());
@@ -122,38 +192,238 @@ pub(crate) fn refund(
         }
     };
     if request.is_empty() {
-        return Err(AppError::state("nothing is left to refund"));
+        return Err(AppError::state(if held_fen > 0 {
+            "nothing is left to refund: the rest is being refunded"
+        } else {
+            "nothing is left to refund"
+        }));
     }
     let plan = pricing::refund_amount(
         &states,
         Fen::new(o.shipping_fen),
-        Fen::new(o.refunded_fen),
+        Fen::new(o.refunded_fen + held_fen),
         &request,
     )?;
     let provider = o
         .payment_provider
         .clone()
         .ok_or_else(|| AppError::Internal("paid order without provider".into()))?;
-    if provider == "wechat" || provider == "alipay" {
-        // WeChat Pay and Alipay refunds are asynchronous (requested → succeeded | failed
-        // on the provider's word); until that path exists, none is settled here without
-        // the provider.
-        return Err(AppError::state(
-            "refunds of orders paid with WeChat Pay or Alipay are not available yet",
-        ));
-    }
+    let payment_id = c
+        .query_opt(
+            "SELECT id FROM payments WHERE order_id = $1 AND provider = $2 AND status = 'succeeded' ORDER BY created_at DESC, id LIMIT 1",
+            args![&o.id, &provider],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?;
     let refund_id = new_id();
     let lines_json: Vec<serde_json::Value> = plan
         .per_line
         .iter()
         .map(|(idx, qty, amount)| serde_json::json!({ "line_no": stored[*idx].line_no, "quantity": qty, "amount_fen": amount.get() }))
         .collect();
+    if plan.amount.get() <= 0 {
+        return Err(AppError::state("nothing is left to refund"));
+    }
     c.execute(
-        "INSERT INTO refunds (id, order_id, merchant_id, amount_fen, includes_shipping, lines, provider, reason, actor_kind, actor_id, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        "INSERT INTO refunds (id, order_id, merchant_id, amount_fen, includes_shipping, lines, provider, reason, actor_kind, actor_id, created_at, status, payment_id, kind)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'requested', $12, 'order')",
         args![&refund_id, &o.id, &o.merchant_id, plan.amount.get(), plan.includes_shipping, serde_json::Value::Array(lines_json).to_string(),
-              &provider, reason, actor.kind(), actor.id(), now],
+              &provider, reason, actor.kind(), actor.id(), now, payment_id.as_deref()],
     )?;
+    // The hold: each line's units and the order's money, by conditional update, so two
+    // refunds racing past the order lock still cannot take more than was paid.
+    for (idx, qty, amount) in &plan.per_line {
+        let n = c.execute(
+            "UPDATE order_lines SET refunding_quantity = refunding_quantity + $1, refunding_fen = refunding_fen + $2
+             WHERE order_id = $3 AND line_no = $4 AND quantity - refunded_quantity - refunding_quantity >= $1",
+            args![i64::from(*qty), amount.get(), &o.id, stored[*idx].line_no],
+        )?;
+        if n == 0 {
+            return Err(AppError::state(
+                "the order's refunds changed meanwhile; reload it",
+            ));
+        }
+    }
+    let n = c.execute(
+        "UPDATE orders SET refunding_fen = refunding_fen + $1, updated_at = $2
+         WHERE id = $3 AND paid_fen - refunded_fen - refunding_fen >= $1",
+        args![plan.amount.get(), now, &o.id],
+    )?;
+    if n == 0 {
+        return Err(AppError::state(
+            "the order's refunds changed meanwhile; reload it",
+        ));
+    }
+    outbox::emit(
+        c,
+        now,
+        "refund.requested",
+        Some(&o.merchant_id),
+        &o.id,
+        &serde_json::json!({
+            "order_id": o.id, "refund_id": refund_id, "amount_fen": plan.amount.get(), "provider": provider, "buyer_id": o.buyer_id,
+        }),
+    )?;
+    if provider == "wallet" {
+        settle(
+            c,
+            lc,
+            now,
+            &refund_id,
+            Settlement::Succeeded {
+                provider_refund_id: None,
+            },
+        )?;
+    } else {
+        enqueue(
+            c,
+            now,
+            &SendRefund {
+                refund_id: refund_id.clone(),
+            },
+            now,
+        )?;
+    }
+    load_refund(c, &refund_id)
+}
+
+/// What a provider said about a refund.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    Succeeded { provider_refund_id: Option<String> },
+    Failed { reason: String },
+}
+
+/// What [`settle`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SettleOutcome {
+    Succeeded,
+    Failed,
+    /// The refund was already settled: nothing changed.
+    Duplicate,
+}
+
+/// Settles a requested refund, in the caller's transaction. A refund already settled is
+/// left as it is (`Duplicate`), so every confirmation path may call this any number of
+/// times, in any order.
+pub(crate) fn settle(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    refund_id: &str,
+    outcome: Settlement,
+) -> AppResult<SettleOutcome> {
+    let r = c
+        .query_opt(
+            "SELECT order_id, merchant_id, amount_fen, lines, provider, reason, actor_kind, actor_id, status, kind, payment_id FROM refunds WHERE id = $1",
+            args![refund_id],
+        )?
+        .ok_or(AppError::NotFound("refund"))?;
+    let (order_id, merchant_id, amount, lines_json, provider, reason) = (
+        r.text(0)?,
+        r.text(1)?,
+        r.int(2)?,
+        r.text(3)?,
+        r.text(4)?,
+        r.text(5)?,
+    );
+    let (actor_kind, actor_id, kind, payment_id) =
+        (r.text(6)?, r.opt_text(7)?, r.text(9)?, r.opt_text(10)?);
+    let status = RefundStatus::from_db(&r.text(8)?)
+        .ok_or_else(|| AppError::Internal("unknown refund status".into()))?;
+    // Locks in the order every refund path takes them: the order's kind, then the order.
+    lc.lock(c, &order_id)?;
+    let o = lock_order(c, &order_id)?;
+    let next = match &outcome {
+        Settlement::Succeeded { .. } => status.succeed(),
+        Settlement::Failed { .. } => status.fail(),
+    };
+    let Ok(next) = next else {
+        return Ok(SettleOutcome::Duplicate);
+    };
+    let (provider_refund_id, failure) = match &outcome {
+        Settlement::Succeeded { provider_refund_id } => (provider_refund_id.as_deref(), None),
+        Settlement::Failed { reason } => (None, Some(reason.as_str())),
+    };
+    let n = c.execute(
+        "UPDATE refunds SET status = $1, settled_at = $2, provider_refund_id = COALESCE($3, provider_refund_id), failure_reason = $4
+         WHERE id = $5 AND status = 'requested'",
+        args![next.as_str(), now, provider_refund_id, failure, refund_id],
+    )?;
+    if n == 0 {
+        return Ok(SettleOutcome::Duplicate);
+    }
+    let lines: Vec<(i64, i64, i64)> = serde_json::from_str::<Vec<serde_json::Value>>(&lines_json)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| {
+            (
+                l["line_no"].as_i64().unwrap_or(0),
+                l["quantity"].as_i64().unwrap_or(0),
+                l["amount_fen"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    if kind == "late_payment" {
+        return settle_late_payment(c, now, refund_id, &o, &provider, amount, payment_id, next);
+    }
+    // The hold is released either way; on success it becomes refunded.
+    for (line_no, qty, a) in &lines {
+        c.execute(
+            "UPDATE order_lines SET refunding_quantity = refunding_quantity - $1, refunding_fen = refunding_fen - $2
+             WHERE order_id = $3 AND line_no = $4",
+            args![*qty, *a, &order_id, *line_no],
+        )?;
+    }
+    c.execute(
+        "UPDATE orders SET refunding_fen = refunding_fen - $1, updated_at = $2 WHERE id = $3",
+        args![amount, now, &order_id],
+    )?;
+    if next == RefundStatus::Failed {
+        outbox::emit(
+            c,
+            now,
+            "refund.failed",
+            Some(&merchant_id),
+            &order_id,
+            &serde_json::json!({
+                "order_id": order_id, "refund_id": refund_id, "amount_fen": amount, "reason": failure, "buyer_id": o.buyer_id,
+            }),
+        )?;
+        crate::commerce::aftersale::on_refund_settled(c, now, refund_id, false)?;
+        return Ok(SettleOutcome::Failed);
+    }
+    let actor = match actor_kind.as_str() {
+        "staff" => Actor::Staff(actor_id.as_deref().unwrap_or_default()),
+        "buyer" => Actor::Buyer(actor_id.as_deref().unwrap_or_default()),
+        "clerk" => Actor::Clerk(actor_id.as_deref().unwrap_or_default()),
+        "gateway" => Actor::Gateway,
+        _ => Actor::System,
+    };
+    book_success(
+        c, lc, now, refund_id, &o, &provider, amount, &lines, &reason, actor,
+    )?;
+    crate::commerce::aftersale::on_refund_settled(c, now, refund_id, true)?;
+    Ok(SettleOutcome::Succeeded)
+}
+
+/// Everything a confirmed refund moves (what a refund did at once before refunds were
+/// asynchronous).
+#[allow(clippy::too_many_arguments)]
+fn book_success(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    refund_id: &str,
+    o: &OrderRow,
+    provider: &str,
+    amount: i64,
+    lines: &[(i64, i64, i64)],
+    reason: &str,
+    actor: Actor<'_>,
+) -> AppResult<()> {
+    let stored = load_lines(c, &o.id)?;
     // After completion the money sits in the merchant's available balance: the refund is a
     // clawback from there, as a new entry.
     let from = if o.status == OrderStatus::Completed {
@@ -162,38 +432,36 @@ pub(crate) fn refund(
         accounts::merchant_pending(&o.merchant_id)?
     };
     let to = crate::commerce::payments::refund_destination(
-        crate::commerce::payments::Provider::parse(&provider)?,
+        crate::commerce::payments::Provider::parse(provider)?,
         &o.buyer_id,
     )?;
-    if plan.amount.get() > 0 {
-        let entry = JournalEntry::transfer(
-            format!("refund:{refund_id}"),
-            EntryKind::Refund,
-            from,
-            to,
-            plan.amount,
-        )?;
-        ledger::post(
-            c,
-            now,
-            &entry,
-            Refs {
-                order_id: Some(&o.id),
-                payment_id: None,
-                refund_id: Some(&refund_id),
-                memo: reason,
-            },
-            &[],
-        )?;
-    }
+    let entry = JournalEntry::transfer(
+        format!("refund:{refund_id}"),
+        EntryKind::Refund,
+        from,
+        to,
+        Fen::new(amount),
+    )?;
+    ledger::post(
+        c,
+        now,
+        &entry,
+        Refs {
+            order_id: Some(&o.id),
+            payment_id: None,
+            refund_id: Some(refund_id),
+            memo: reason,
+        },
+        &[],
+    )?;
     let goods_before: i64 = stored.iter().map(|l| l.refunded_fen).sum();
-    let goods_now: i64 = plan.per_line.iter().map(|(_, _, a)| a.get()).sum();
+    let goods_now: i64 = lines.iter().map(|(_, _, a)| a).sum();
     commissions::on_refund(
         c,
         now,
         &o.id,
         &o.merchant_id,
-        &refund_id,
+        refund_id,
         goods_before,
         goods_before + goods_now,
     )?;
@@ -204,21 +472,35 @@ pub(crate) fn refund(
             | OrderStatus::Fulfilling
             | OrderStatus::ReadyForPickup
     );
-    for (idx, qty, amount) in &plan.per_line {
-        let line = &stored[*idx];
+    for (line_no, qty, a) in lines {
+        let Some(line) = stored.iter().find(|l| l.line_no == *line_no) else {
+            return Err(AppError::Internal(
+                "refund of a line the order lacks".into(),
+            ));
+        };
         c.execute(
             "UPDATE order_lines SET refunded_quantity = refunded_quantity + $1, refunded_fen = refunded_fen + $2 WHERE order_id = $3 AND line_no = $4",
-            args![i64::from(*qty), amount.get(), &o.id, line.line_no],
+            args![*qty, *a, &o.id, *line_no],
         )?;
         if before_fulfilment {
-            inventory::release(c, &o.location_id, &line.sku_id, i64::from(*qty), &o.id, now)?;
+            inventory::release(c, &o.location_id, &line.sku_id, *qty, &o.id, now)?;
         }
     }
     c.execute(
         "UPDATE orders SET refunded_fen = refunded_fen + $1, updated_at = $2 WHERE id = $3",
-        args![plan.amount.get(), now, &o.id],
+        args![amount, now, &o.id],
     )?;
-    let everything = o.refunded_fen + plan.amount.get() >= o.paid_fen;
+    outbox::emit(
+        c,
+        now,
+        "refund.succeeded",
+        Some(&o.merchant_id),
+        &o.id,
+        &serde_json::json!({
+            "order_id": o.id, "refund_id": refund_id, "amount_fen": amount, "buyer_id": o.buyer_id,
+        }),
+    )?;
+    let everything = o.refunded_fen + amount >= o.paid_fen;
     if everything {
         c.execute("UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL", args![now, &o.id])?;
         let next = o.status.refund_fully()?;
@@ -232,15 +514,191 @@ pub(crate) fn refund(
             Some(&o.merchant_id),
             &o.id,
             &serde_json::json!({
-                "order_id": o.id, "refund_id": refund_id, "amount_fen": plan.amount.get(), "buyer_id": o.buyer_id,
+                "order_id": o.id, "refund_id": refund_id, "amount_fen": amount, "buyer_id": o.buyer_id,
             }),
         )?;
     }
-    let r = c.query_one(
-        "SELECT id, order_id, amount_fen, includes_shipping, lines, provider, reason, created_at FROM refunds WHERE id = $1",
-        args![&refund_id],
+    Ok(())
+}
+
+/// The in-transit account a late payment waits in while its refund is at the provider.
+fn refunds_in_transit(provider: &str) -> AppResult<AccountId> {
+    Ok(accounts::external_gateway(&format!(
+        "{provider}_refunding"
+    ))?)
+}
+
+/// Books a payment that came after its order stopped taking payments: the money is held in
+/// transit and a refund of the whole payment is requested from its provider (a wallet or
+/// sandbox payment is given back at once, as before). The payment is `returned` (not
+/// taken for the order); the refund row says whether the money has gone back yet.
+pub(crate) fn request_late_refund(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    o: &OrderRow,
+    provider: &str,
+    payment_id: &str,
+    amount: i64,
+) -> AppResult<String> {
+    let refund_id = new_id();
+    c.execute(
+        "INSERT INTO refunds (id, order_id, merchant_id, amount_fen, includes_shipping, lines, provider, reason, actor_kind, actor_id, created_at, status, payment_id, kind)
+         VALUES ($1, $2, $3, $4, FALSE, '[]', $5, 'late payment returned', 'gateway', NULL, $6, 'requested', $7, 'late_payment')",
+        args![&refund_id, &o.id, &o.merchant_id, amount, provider, now, payment_id],
     )?;
-    refund_from_row(&r)
+    let entry = JournalEntry::transfer(
+        format!("payment:{payment_id}:late_refund"),
+        EntryKind::Refund,
+        accounts::merchant_pending(&o.merchant_id)?,
+        refunds_in_transit(provider)?,
+        Fen::new(amount),
+    )?;
+    ledger::post(
+        c,
+        now,
+        &entry,
+        Refs {
+            order_id: Some(&o.id),
+            payment_id: Some(payment_id),
+            refund_id: Some(&refund_id),
+            memo: "late payment: refund requested",
+        },
+        &[],
+    )?;
+    if provider == "wechat" {
+        enqueue(
+            c,
+            now,
+            &SendRefund {
+                refund_id: refund_id.clone(),
+            },
+            now,
+        )?;
+    } else {
+        settle(
+            c,
+            lc,
+            now,
+            &refund_id,
+            Settlement::Succeeded {
+                provider_refund_id: None,
+            },
+        )?;
+    }
+    Ok(refund_id)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn settle_late_payment(
+    c: &mut dyn Conn,
+    now: i64,
+    refund_id: &str,
+    o: &OrderRow,
+    provider: &str,
+    amount: i64,
+    payment_id: Option<String>,
+    next: RefundStatus,
+) -> AppResult<SettleOutcome> {
+    let payment_id = payment_id.unwrap_or_default();
+    if next == RefundStatus::Failed {
+        // The money stays in transit for the merchant to return by hand; it is never
+        // booked back as the merchant's.
+        outbox::emit(
+            c,
+            now,
+            "refund.failed",
+            Some(&o.merchant_id),
+            &o.id,
+            &serde_json::json!({ "order_id": o.id, "refund_id": refund_id, "payment_id": payment_id, "amount_fen": amount }),
+        )?;
+        return Ok(SettleOutcome::Failed);
+    }
+    let entry = JournalEntry::transfer(
+        format!("refund:{refund_id}"),
+        EntryKind::Refund,
+        refunds_in_transit(provider)?,
+        accounts::external_gateway(provider)?,
+        Fen::new(amount),
+    )?;
+    ledger::post(
+        c,
+        now,
+        &entry,
+        Refs {
+            order_id: Some(&o.id),
+            payment_id: Some(&payment_id),
+            refund_id: Some(refund_id),
+            memo: "late payment returned",
+        },
+        &[],
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "payment.late_refunded",
+        Some(&o.merchant_id),
+        &o.id,
+        &serde_json::json!({ "order_id": o.id, "payment_id": payment_id }),
+    )?;
+    Ok(SettleOutcome::Succeeded)
+}
+
+/// Sends a requested refund to its provider, right after the request commits: the sandbox
+/// answers through its signed callback; WeChat Pay is asked through its refund API
+/// (`rails::wechatpay::refunds`); Alipay through `alipay.trade.refund`, which answers at
+/// once (`rails::alipay`). A no-op once the refund is settled.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SendRefund {
+    pub refund_id: String,
+}
+
+impl Job for SendRefund {
+    const KIND: &'static str = "commerce.refund.send";
+    const MAX_ATTEMPTS: i64 = 8;
+    const LANE: Lane = Lane::Delivery;
+
+    async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+        let id = self.refund_id.clone();
+        let r = app.db.read(move |c| load_refund(c, &id)).await?;
+        if r.status != RefundStatus::Requested {
+            return Ok(());
+        }
+        match r.provider.as_str() {
+            "sandbox" => {
+                let (status, answer) = app.sandbox_answer_refund(&r).await?;
+                if !(200..300).contains(&status) {
+                    return Err(JobError::Outside(format!(
+                        "the refund callback answered {status}: {answer}"
+                    )));
+                }
+                Ok(())
+            }
+            "wechat" => Ok(app.wechat_request_refund(&r.id).await?),
+            "alipay" => Ok(app.alipay_request_refund(&r.id).await?),
+            other => Err(JobError::App(AppError::Internal(format!(
+                "no refund rail for provider {other:?}"
+            )))),
+        }
+    }
+}
+
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<SendRefund>();
+}
+
+/// What the sandbox gateway's refund callback carries.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundCallbackBody {
+    pub event_id: String,
+    pub refund_id: String,
+    /// `succeeded` or `failed`.
+    pub status: String,
+    pub amount_fen: i64,
+    /// Why a `failed` refund failed.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl App {
@@ -294,12 +752,170 @@ impl App {
         self.db
             .read(move |c| {
                 c.query(
-                    "SELECT id, order_id, amount_fen, includes_shipping, lines, provider, reason, created_at FROM refunds WHERE order_id = $1 ORDER BY created_at, id",
+                    &format!("SELECT {REFUND_COLS} FROM refunds WHERE order_id = $1 AND kind = 'order' ORDER BY created_at, id"),
                     args![&oid],
                 )?
                 .iter()
                 .map(refund_from_row)
                 .collect()
+            })
+            .await
+    }
+
+    /// Staff ask again for a refund that failed: the same lines (what of them is still
+    /// unrefunded) and reason, as a new refund. 409 unless `refund_id` is this order's and
+    /// `failed`.
+    pub async fn retry_refund(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        order_id: &str,
+        refund_id: &str,
+    ) -> AppResult<Refund> {
+        let now = self.now_ms();
+        let (who, mid, oid, rid) = (
+            who.clone(),
+            merchant_id.to_owned(),
+            order_id.to_owned(),
+            refund_id.to_owned(),
+        );
+        let lc = self.lifecycle.clone();
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let o = staff_order(c, &mid, &oid)?;
+                let old = load_refund(c, &rid)?;
+                if old.order_id != o.id {
+                    return Err(AppError::NotFound("refund"));
+                }
+                if old.status != RefundStatus::Failed {
+                    return Err(AppError::state(format!(
+                        "the refund is {}, only a failed refund is asked for again",
+                        old.status.as_str()
+                    )));
+                }
+                let lines: Vec<(i64, i64)> = old
+                    .lines
+                    .as_array()
+                    .map(|ls| {
+                        ls.iter()
+                            .map(|l| {
+                                (
+                                    l["line_no"].as_i64().unwrap_or(0),
+                                    l["quantity"].as_i64().unwrap_or(0),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                // The sandbox's failure marker is not carried over: asked again, it pays.
+                let reason = old.reason.replace(SANDBOX_FAIL_MARKER, "");
+                let reason = match reason.trim() {
+                    "" => "重新退款",
+                    r => r,
+                };
+                let new = refund(
+                    c,
+                    &lc,
+                    now,
+                    &o,
+                    Some(lines),
+                    reason,
+                    Actor::Staff(&who.account_id),
+                )?;
+                crate::commerce::aftersale::relink_refund(c, &old.id, &new.id)?;
+                Ok(new)
+            })
+            .await
+    }
+
+    fn sandbox_refunds_on(&self) -> AppResult<()> {
+        if self.config.sandbox_enabled {
+            Ok(())
+        } else {
+            Err(AppError::NotFound("refund provider"))
+        }
+    }
+
+    /// The sandbox gateway's answer to a refund sent to it: a signed callback POSTed to this
+    /// server's refund webhook, `failed` when the reason carries [`SANDBOX_FAIL_MARKER`].
+    pub(crate) async fn sandbox_answer_refund(&self, r: &Refund) -> AppResult<(u16, String)> {
+        self.sandbox_refunds_on()?;
+        let fail = r.reason.contains(SANDBOX_FAIL_MARKER);
+        let body = serde_json::to_vec(&RefundCallbackBody {
+            event_id: format!("sbx_{}", new_id()),
+            refund_id: r.id.clone(),
+            status: if fail { "failed" } else { "succeeded" }.to_owned(),
+            amount_fen: r.amount_fen,
+            reason: fail.then(|| "沙箱网关拒绝了这笔退款".to_owned()),
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        self.sandbox_call("/api/v1/refunds/sandbox/callback", body)
+            .await
+    }
+
+    /// A gateway's refund callback (the sandbox's): authenticated by its signature over the
+    /// raw body within the tolerance window; the amount must be the refund's; settling is
+    /// idempotent (a replay or duplicate finds the refund settled and changes nothing).
+    pub async fn refund_callback(
+        &self,
+        provider: &str,
+        signature_header: &str,
+        body: &[u8],
+    ) -> AppResult<SettleOutcome> {
+        if provider != "sandbox" {
+            return Err(AppError::NotFound("refund provider"));
+        }
+        self.sandbox_refunds_on()?;
+        let now = self.now_ms();
+        if let Err(e) = signature::verify(
+            signature_header,
+            self.config.sandbox_secret.as_bytes(),
+            body,
+            now / 1000,
+            self.config.callback_tolerance_secs,
+        ) {
+            tracing::warn!(provider, error = %e, "refused refund callback");
+            return Err(AppError::Unauthenticated(format!("callback refused: {e}")));
+        }
+        let cb: RefundCallbackBody =
+            serde_json::from_slice(body).map_err(|e| AppError::invalid("body", e.to_string()))?;
+        if cb.event_id.is_empty() || cb.event_id.len() > 128 {
+            return Err(AppError::invalid("event_id", "must be 1–128 characters"));
+        }
+        let rid = crate::platform::ids::parse_id(&cb.refund_id)
+            .ok_or_else(|| AppError::invalid("refund_id", "is not a refund id"))?;
+        let outcome = match cb.status.as_str() {
+            "succeeded" => Settlement::Succeeded {
+                provider_refund_id: Some(cb.event_id.clone()),
+            },
+            "failed" => Settlement::Failed {
+                reason: cb
+                    .reason
+                    .clone()
+                    .filter(|r| !r.trim().is_empty())
+                    .unwrap_or_else(|| "the gateway refused the refund".to_owned())
+                    .chars()
+                    .take(200)
+                    .collect(),
+            },
+            _ => return Err(AppError::invalid("status", "must be succeeded or failed")),
+        };
+        let lc = self.lifecycle.clone();
+        let provider = provider.to_owned();
+        self.db
+            .write(move |c| {
+                let r = load_refund(c, &rid)?;
+                if r.provider != provider {
+                    return Err(AppError::NotFound("refund"));
+                }
+                if r.amount_fen != cb.amount_fen {
+                    return Err(AppError::invalid(
+                        "amount_fen",
+                        format!("the refund is {} fen", r.amount_fen),
+                    ));
+                }
+                settle(c, &lc, now, &rid, outcome.clone())
             })
             .await
     }

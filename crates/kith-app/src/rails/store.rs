@@ -93,16 +93,21 @@ pub(crate) fn set_provider_txn(c: &mut dyn Conn, id: &str, txn: &str) -> AppResu
     Ok(())
 }
 
-/// The order's pending payment with `provider` through `owner`'s rail: (id, pay link).
+/// The order's pending payment with `provider` through `owner`'s rail, made the same way
+/// (`mode`) with the same provider account (`account`: WeChat Pay's 商户号; empty where a
+/// provider has neither): (id, pay link).
 pub(crate) fn pending_order_payment(
     c: &mut dyn Conn,
     provider: &str,
     order_id: &str,
     owner: &str,
+    mode: &str,
+    account: &str,
 ) -> AppResult<Option<(String, Option<String>)>> {
     let r = c.query_opt(
-        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = $2 AND status = 'pending' AND rail_owner = $3",
-        args![order_id, provider, owner],
+        "SELECT id, pay_link FROM payments WHERE order_id = $1 AND provider = $2 AND status = 'pending' AND rail_owner = $3
+           AND COALESCE(pay_mode, '') = $4 AND COALESCE(rail_account, '') = $5",
+        args![order_id, provider, owner, mode, account],
     )?;
     Ok(match r {
         Some(r) => Some((r.text(0)?, r.opt_text(1)?)),
@@ -121,11 +126,64 @@ pub(crate) fn insert_pending(
     amount_fen: i64,
     owner: &str,
     now: i64,
+    mode: &str,
+    account: &str,
 ) -> AppResult<()> {
     c.execute(
-        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner)
-         VALUES ($1, $2, $3, $4, $8, $5, 'pending', $6, $7)",
-        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner, provider],
+        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, rail_owner, pay_mode, rail_account)
+         VALUES ($1, $2, $3, $4, $10, $5, 'pending', $6, $7, $8, $9)",
+        args![id, if order_id.is_some() { "order" } else { "topup" }, order_id, account_id, amount_fen, now, owner, mode, account, provider],
+    )?;
+    Ok(())
+}
+
+/// A refund as a rail needs it (WeChat Pay's, Alipay's): the refund's state and amount, and the
+/// payment it goes back through (whose rail, its amount and WeChat's transaction id).
+pub(crate) struct RailRefund {
+    pub(crate) status: String,
+    pub(crate) amount_fen: i64,
+    pub(crate) reason: String,
+    pub(crate) payment_id: String,
+    pub(crate) payment_amount_fen: i64,
+    pub(crate) owner: Option<String>,
+    pub(crate) created_at: i64,
+}
+
+pub(crate) fn refund(c: &mut dyn Conn, refund_id: &str) -> AppResult<Option<RailRefund>> {
+    refund_through(c, refund_id, "wechat")
+}
+
+/// A refund going back through `provider` (see [`refund`]).
+pub(crate) fn refund_through(
+    c: &mut dyn Conn,
+    refund_id: &str,
+    provider: &str,
+) -> AppResult<Option<RailRefund>> {
+    let r = c.query_opt(
+        "SELECT r.status, r.amount_fen, r.reason, p.id, p.amount_fen, p.rail_owner, r.created_at
+         FROM refunds r JOIN payments p ON p.id = r.payment_id
+         WHERE r.id = $1 AND r.provider = $2 AND p.provider = $2",
+        args![refund_id, provider],
+    )?;
+    Ok(match r {
+        Some(r) => Some(RailRefund {
+            status: r.text(0)?,
+            amount_fen: r.int(1)?,
+            reason: r.text(2)?,
+            payment_id: r.text(3)?,
+            payment_amount_fen: r.int(4)?,
+            owner: r.opt_text(5)?,
+            created_at: r.int(6)?,
+        }),
+        None => None,
+    })
+}
+
+/// WeChat Pay's refund id, once it answered (a refund still processing keeps it).
+pub(crate) fn set_provider_refund_id(c: &mut dyn Conn, refund_id: &str, id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE refunds SET provider_refund_id = $1 WHERE id = $2 AND provider_refund_id IS NULL",
+        args![id, refund_id],
     )?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{ApiJson, ApiQuery, Auth, ClientAddr, PageParams};
-use crate::ids::{MerchantId, OrderId, SkuId, StoreId};
+use crate::ids::{MerchantId, OrderId, RefundId, SkuId, StoreId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(ship))
         .routes(routes!(ready))
         .routes(routes!(refund, list_refunds))
+        .routes(routes!(retry_refund))
         .routes(routes!(redeem))
         .routes(routes!(pickups))
 }
@@ -329,6 +330,23 @@ async fn refund(
     Ok((
         StatusCode::CREATED,
         Json(s.app.refund_order(&p, &mid, &oid, lines, &b.reason).await?),
+    ))
+}
+
+/// Staff: ask again for a refund that failed (the same lines and reason, as a new refund).
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds/{refund_id}/retry", tag = "orders",
+    params(MerchantId, OrderId, RefundId), security(("bearer" = [])),
+    responses((status = 201, body = Refund), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn retry_refund(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    oid: OrderId,
+    rid: RefundId,
+) -> ApiResult<(StatusCode, Json<Refund>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.retry_refund(&p, &mid, &oid, &rid).await?),
     ))
 }
 

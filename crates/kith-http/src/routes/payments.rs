@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(topup))
         .routes(routes!(get_payment))
         .routes(routes!(callback))
+        .routes(routes!(refund_callback))
         .routes(routes!(carrier_callback))
         .routes(routes!(audit))
         .routes(routes!(sandbox_page))
@@ -131,6 +132,31 @@ async fn callback(
         outcome: s
             .app
             .payment_callback(&provider, signature(&headers), &body)
+            .await?,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundCallbackAnswer {
+    pub outcome: kith_app::commerce::refunds::SettleOutcome,
+}
+
+/// Payment gateways' refund webhook: the provider settles a requested refund (`succeeded`
+/// or `failed`). Signed `Kith-Signature: t=…,v1=…` over the raw body (300 s tolerance); the
+/// amount must be the refund's; a refund already settled is left as it is (`duplicate`).
+#[utoipa::path(post, path = "/api/v1/refunds/{provider}/callback", tag = "payments", params(("provider" = String, Path)),
+    request_body = kith_app::commerce::refunds::RefundCallbackBody,
+    responses((status = 200, body = RefundCallbackAnswer), (status = 401, description = "bad or stale signature", body = Problem), (status = 404, body = Problem), (status = 422, description = "amount mismatch or malformed", body = Problem)))]
+async fn refund_callback(
+    State(s): State<AppState>,
+    ApiPath(provider): ApiPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<RefundCallbackAnswer>> {
+    Ok(Json(RefundCallbackAnswer {
+        outcome: s
+            .app
+            .refund_callback(&provider, signature(&headers), &body)
             .await?,
     }))
 }

@@ -512,6 +512,12 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
         order(&t, &leader_order, &leader).await["status"],
         "refunded"
     );
+    // The gateway's refund is asynchronous: it is requested with the group's failure and
+    // the order is refunded when the sandbox's callback confirms it.
+    let refunds = t
+        .settle_refunds(&s.merchant, &gw_order, &s.owner.token)
+        .await;
+    assert_eq!(refunds[0]["status"], "succeeded");
     assert_eq!(order(&t, &gw_order, &gw).await["status"], "refunded");
     assert_eq!(order(&t, &late_order, &late).await["status"], "cancelled");
     assert_eq!(wallet_balance(&t, &leader).await, 20_000);

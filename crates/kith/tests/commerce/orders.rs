@@ -600,16 +600,93 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
     .await
     .expect(200);
     let refunds = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
-    let r = t
+    // The gateway refuses the first attempt (the sandbox fails a refund whose reason says
+    // so): the hold on the line is released, nothing else moved, and it is asked again.
+    let failing = t
         .post(
             &refunds,
             Some(&s.owner.token),
-            json!({ "lines": [{ "line_no": 2, "quantity": 1 }], "reason": "破损" }),
+            json!({ "lines": [{ "line_no": 2, "quantity": 1 }], "reason": "破损 [sandbox:fail]" }),
         )
         .await
         .expect(201);
+    assert_eq!(failing["status"], "requested");
+    // While it is in flight its unit is held: the line's one unit cannot be asked twice.
+    t.post(
+        &refunds,
+        Some(&s.owner.token),
+        json!({ "lines": [{ "line_no": 2, "quantity": 1 }], "reason": "再退一次" }),
+    )
+    .await
+    .problem(422, Some("lines[0].quantity"));
+    let o = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(o["lines"][1]["refunding_quantity"], 1);
+    assert_eq!(
+        o["refunded_fen"], 0,
+        "nothing is booked before the gateway answers"
+    );
+    let settled = t.settle_refunds(&s.merchant, &oid, &s.owner.token).await;
+    assert_eq!(settled[0]["status"], "failed");
+    assert!(
+        settled[0]["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("拒绝")
+    );
+    let o = t
+        .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        o["lines"][1]["refunding_quantity"], 0,
+        "the hold is released"
+    );
+    assert_eq!(
+        (o["refunded_fen"].as_i64(), o["status"].as_str()),
+        (Some(0), Some("shipped"))
+    );
+    let fid = failing["id"].as_str().unwrap();
+    let r = t
+        .post(
+            &format!("{refunds}/{fid}/retry"),
+            Some(&s.owner.token),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    assert_eq!(r["status"], "requested");
     assert_eq!(r["amount_fen"], 12900);
     assert_eq!(r["includes_shipping"], false);
+    // A refund that did not fail is not asked again.
+    let rid = r["id"].as_str().unwrap();
+    t.post(
+        &format!("{refunds}/{rid}/retry"),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .problem(409, None);
+    let settled = t.settle_refunds(&s.merchant, &oid, &s.owner.token).await;
+    assert_eq!(settled[1]["status"], "succeeded");
+    assert!(settled[1]["settled_at"].is_string());
+    // The confirmation replayed (a gateway retrying its callback) changes nothing.
+    let replay = json!({ "event_id": "replayed-1", "refund_id": rid, "status": "failed", "amount_fen": 12900 });
+    let answer = t
+        .signed_post("/api/v1/refunds/sandbox/callback", &replay, None)
+        .await
+        .expect(200);
+    assert_eq!(answer["outcome"], "duplicate");
+    // A forged one is refused.
+    t.signed_post(
+        "/api/v1/refunds/sandbox/callback",
+        &replay,
+        Some("t=1,v1=00".into()),
+    )
+    .await
+    .problem(401, None);
     let o = t
         .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
         .await
@@ -628,6 +705,7 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
         )
         .await
         .expect(201);
+    t.settle_refunds(&s.merchant, &oid, &s.owner.token).await;
     assert_eq!(r["includes_shipping"], true);
     let o = t
         .get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
@@ -642,7 +720,7 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
             .as_array()
             .unwrap()
             .len(),
-        2
+        3
     );
     // The route's merchant must be the order's.
     let (other_owner, other) = t.approved_merchant("别家").await;

@@ -624,6 +624,39 @@ impl TestApp {
         assert!(matches!(status, 200 | 303), "{status}");
     }
 
+    /// Lets the refunds in flight reach their provider and come back: runs due jobs (the
+    /// sandbox answers a refund through its signed callback from a job, as a gateway
+    /// would) until no refund of `order_id` is `requested`; returns the order's refunds.
+    /// Panics if one is still in flight after a few rounds.
+    pub(crate) async fn settle_refunds(
+        &self,
+        merchant_id: &str,
+        order_id: &str,
+        token: &str,
+    ) -> Value {
+        for _ in 0..5 {
+            kith_app::events::jobs::run_once(&self.app, "test-refunds")
+                .await
+                .expect("run jobs");
+            let refunds = self
+                .get(
+                    &format!("/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds"),
+                    Some(token),
+                )
+                .await
+                .expect(200);
+            let open = refunds
+                .as_array()
+                .expect("refunds")
+                .iter()
+                .any(|r| r["status"] == "requested");
+            if !open {
+                return refunds;
+            }
+        }
+        panic!("a refund of order {order_id} is still requested");
+    }
+
     /// A `Kith-Signature` header over `body`, made now with the sandbox secret.
     pub(crate) fn sign(&self, body: &[u8]) -> String {
         use kith_domain::Clock;

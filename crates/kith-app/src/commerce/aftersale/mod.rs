@@ -369,7 +369,8 @@ fn check_against_order(
                     .sum::<i64>();
             LineStanding {
                 bought: l.quantity as u32,
-                refunded: l.refunded_quantity as u32,
+                // Units a refund in flight holds are as good as refunded.
+                refunded: (l.refunded_quantity + l.refunding_quantity) as u32,
                 in_open_requests: held.max(0) as u32,
             }
         })
@@ -421,8 +422,8 @@ fn insert_lines(
 }
 
 /// The refund of a request: `units` are `(line_no, quantity)`, through the order's one
-/// refund path. Moves the request `from` → refunding → refunded (or, for a decision, leaves
-/// the state to the caller). Returns the amount refunded.
+/// refund path. Returns the amount asked for and whether the refund already succeeded (a
+/// wallet refund does at once; a provider's is confirmed later, [`on_refund_settled`]).
 fn refund_units(
     c: &mut dyn Conn,
     lc: &Lifecycle,
@@ -430,9 +431,9 @@ fn refund_units(
     req: &ReqRow,
     units: Vec<(i64, i64)>,
     actor: Actor<'_>,
-) -> AppResult<i64> {
+) -> AppResult<(i64, bool)> {
     if units.is_empty() {
-        return Ok(0);
+        return Ok((0, true));
     }
     let o = lock_order(c, &req.order_id)?;
     let refund = refunds::refund(
@@ -448,7 +449,53 @@ fn refund_units(
         "UPDATE aftersale_requests SET refund_id = $1, refunded_fen = refunded_fen + $2 WHERE id = $3",
         args![&refund.id, refund.amount_fen, &req.id],
     )?;
-    Ok(refund.amount_fen)
+    Ok((
+        refund.amount_fen,
+        refund.status == kith_domain::refund::RefundStatus::Succeeded,
+    ))
+}
+
+/// A refund settled at its provider: a request waiting in `refunding` on it is refunded and
+/// ends (on success); on failure it stays `refunding` until staff ask again
+/// ([`relink_refund`]).
+pub(crate) fn on_refund_settled(
+    c: &mut dyn Conn,
+    now: i64,
+    refund_id: &str,
+    succeeded: bool,
+) -> AppResult<()> {
+    let Some(r) = c.query_opt(
+        "SELECT id FROM aftersale_requests WHERE refund_id = $1",
+        args![refund_id],
+    )?
+    else {
+        return Ok(());
+    };
+    let (req, _) = lock(c, &r.text(0)?)?;
+    if !succeeded || req.state != State::Refunding {
+        return Ok(());
+    }
+    let done = req.state.refunded()?;
+    move_to(
+        c,
+        now,
+        &req,
+        req.state,
+        done,
+        By::System,
+        "refund confirmed",
+        None,
+    )?;
+    release(c, now, &req)
+}
+
+/// A failed refund asked for again: the request waits on the new one.
+pub(crate) fn relink_refund(c: &mut dyn Conn, old: &str, new: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET refund_id = $1 WHERE refund_id = $2",
+        args![new, old],
+    )?;
+    Ok(())
 }
 
 /// Refunds every unit of the request and ends it: `from` (agreed or returned) → refunding
@@ -471,7 +518,11 @@ fn refund_all_and_finish(
         .into_iter()
         .map(|l| (l.0, l.1))
         .collect();
-    let amount = refund_units(c, lc, now, req, units, actor)?;
+    let (amount, settled) = refund_units(c, lc, now, req, units, actor)?;
+    if !settled {
+        // Ends when the provider confirms the refund (on_refund_settled).
+        return Ok(());
+    }
     let done = refunding.refunded()?;
     move_to(
         c,
@@ -1093,7 +1144,7 @@ impl App {
                     "UPDATE aftersale_requests SET decision = $1, decision_note = $2, decided_by = $3 WHERE id = $4",
                     args![&outcome, &note, &who.account_id, &id],
                 )?;
-                let amount = refund_units(c, &lc, now, &req, units, Actor::System)?;
+                let (amount, _) = refund_units(c, &lc, now, &req, units, Actor::System)?;
                 move_to(c, now, &req, req.state, next, By::Admin(&who.account_id), &format!("{outcome}: {note} ({amount} fen)"), None)?;
                 release(c, now, &req)?;
                 reload(c, &id)

@@ -203,7 +203,14 @@ impl App {
                 let keys = load_alipay(c, key.as_ref(), &o.merchant_id)?.ok_or_else(|| {
                     AppError::invalid("provider", "this shop does not take Alipay")
                 })?;
-                let id = match store::pending_order_payment(c, "alipay", &oid, &o.merchant_id)? {
+                let id = match store::pending_order_payment(
+                    c,
+                    "alipay",
+                    &oid,
+                    &o.merchant_id,
+                    "",
+                    "",
+                )? {
                     Some((id, _)) => id,
                     None => {
                         let id = new_id();
@@ -216,6 +223,8 @@ impl App {
                             o.total_fen,
                             &o.merchant_id,
                             now,
+                            "",
+                            "",
                         )?;
                         enqueue(
                             c,
@@ -278,6 +287,8 @@ impl App {
                     amount_fen,
                     super::PLATFORM,
                     now,
+                    "",
+                    "",
                 )?;
                 enqueue(
                     c,
@@ -615,6 +626,45 @@ impl App {
             refunded_total_fen: protocol::parse_yuan(&text(&node, "refund_fee")).unwrap_or(0),
             trade_no: text(&node, "trade_no"),
         })
+    }
+
+    /// Sends a requested refund of an Alipay-paid order to Alipay (the
+    /// `commerce::refunds::SendRefund` job) and settles it by the answer: Alipay refunds
+    /// synchronously, so `10000` is success (a repeat that moved no money too: the same
+    /// `out_request_no` was refunded before); a final business refusal fails the refund
+    /// (its hold released; staff may ask again); anything else is an error, and the job
+    /// asks again with the same refund id.
+    pub(crate) async fn alipay_request_refund(&self, refund_id: &str) -> AppResult<()> {
+        let rid = refund_id.to_owned();
+        let Some(r) = self
+            .db
+            .read(move |c| store::refund_through(c, &rid, "alipay"))
+            .await?
+        else {
+            return Ok(());
+        };
+        if r.status != "requested" {
+            return Ok(());
+        }
+        let settlement = match self
+            .alipay_refund(&r.payment_id, refund_id, r.amount_fen)
+            .await
+        {
+            Ok(done) => crate::commerce::refunds::Settlement::Succeeded {
+                provider_refund_id: Some(done.trade_no),
+            },
+            Err(AppError::Conflict { reason, .. }) => {
+                crate::commerce::refunds::Settlement::Failed {
+                    reason: reason.chars().take(200).collect(),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let (lc, now, rid) = (self.lifecycle.clone(), self.now_ms(), refund_id.to_owned());
+        self.db
+            .write(move |c| crate::commerce::refunds::settle(c, &lc, now, &rid, settlement.clone()))
+            .await?;
+        Ok(())
     }
 
     /// Sends an approved withdrawal to the member's Alipay account from the platform's

@@ -100,9 +100,10 @@ pub(super) fn kith_lines(
     }
     for r in c.query(
         "SELECT r.id, r.amount_fen FROM refunds r
-         JOIN payments p ON p.order_id = r.order_id AND p.status = 'succeeded'
-         WHERE r.provider = $1 AND p.provider = $1 AND p.rail_owner = $2
-           AND r.created_at >= $3 AND r.created_at < $4",
+         JOIN payments p ON p.order_id = r.order_id
+              AND (p.id = r.payment_id OR (r.payment_id IS NULL AND p.status = 'succeeded'))
+         WHERE r.provider = $1 AND p.provider = $1 AND p.rail_owner = $2 AND r.status = 'succeeded'
+           AND COALESCE(r.settled_at, r.created_at) >= $3 AND COALESCE(r.settled_at, r.created_at) < $4",
         args![provider, owner, start, end],
     )? {
         out.push(Line {

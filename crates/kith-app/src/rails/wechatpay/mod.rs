@@ -7,10 +7,11 @@
 //! its timestamp is within `callback_tolerance_secs`, its resource decrypts with the
 //! owner's APIv3 key, and the transaction's mch id, app id and amount match the payment;
 //! it is then applied through commerce's callback path, idempotent on WeChat's
-//! `transaction_id`.
+//! `transaction_id`. Refunds, their notifications and the refund query: [`refunds`].
 
 pub mod bill;
 pub mod protocol;
+pub mod refunds;
 pub mod transfer;
 
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
@@ -37,6 +38,14 @@ pub enum WechatMode {
 }
 
 impl WechatMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WechatMode::Native => "native",
+            WechatMode::H5 => "h5",
+            WechatMode::Jsapi => "jsapi",
+        }
+    }
+
     fn path(self) -> &'static str {
         match self {
             WechatMode::Native => "/v3/pay/transactions/native",
@@ -238,32 +247,40 @@ impl App {
                 } else {
                     None
                 };
-                let (id, link) =
-                    match store::pending_order_payment(c, "wechat", &oid, &o.merchant_id)? {
-                        Some(found) => found,
-                        None => {
-                            let id = new_id();
-                            store::insert_pending(
-                                c,
-                                "wechat",
-                                &id,
-                                Some(&oid),
-                                &o.buyer_id,
-                                o.total_fen,
-                                &o.merchant_id,
-                                now,
-                            )?;
-                            enqueue(
-                                c,
-                                now,
-                                &QueryWechatPayment {
-                                    payment_id: id.clone(),
-                                },
-                                now + QUERY_EVERY_MS,
-                            )?;
-                            (id, None)
-                        }
-                    };
+                let (id, link) = match store::pending_order_payment(
+                    c,
+                    "wechat",
+                    &oid,
+                    &o.merchant_id,
+                    mode.as_str(),
+                    &keys.mch_id,
+                )? {
+                    Some(found) => found,
+                    None => {
+                        let id = new_id();
+                        store::insert_pending(
+                            c,
+                            "wechat",
+                            &id,
+                            Some(&oid),
+                            &o.buyer_id,
+                            o.total_fen,
+                            &o.merchant_id,
+                            now,
+                            mode.as_str(),
+                            &keys.mch_id,
+                        )?;
+                        enqueue(
+                            c,
+                            now,
+                            &QueryWechatPayment {
+                                payment_id: id.clone(),
+                            },
+                            now + QUERY_EVERY_MS,
+                        )?;
+                        (id, None)
+                    }
+                };
                 Ok((id, o.total_fen, o.merchant_id.clone(), keys, link, openid))
             })
             .await?;
@@ -329,6 +346,8 @@ impl App {
                     amount_fen,
                     super::PLATFORM,
                     now,
+                    mode.as_str(),
+                    &keys.mch_id,
                 )?;
                 enqueue(
                     c,
@@ -452,8 +471,9 @@ impl App {
                     .map_err(|e| refuse(400, format!("the transaction does not parse: {e}")))?;
                 self.wechat_apply_transaction(&keys, &owner, &t).await
             }
-            t if t.starts_with("REFUND.") => {
-                Err(refuse(400, "refunds through WeChat Pay are not taken yet"))
+            "REFUND.SUCCESS" | "REFUND.ABNORMAL" | "REFUND.CLOSED" => {
+                self.wechat_apply_refund_notification(&keys, &owner, &plain)
+                    .await
             }
             other => Err(refuse(400, format!("unknown event type {other}"))),
         }
@@ -617,4 +637,5 @@ impl Job for QueryWechatPayment {
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<QueryWechatPayment>();
     transfer::register_jobs(jobs);
+    jobs.register::<refunds::QueryWechatRefund>();
 }

@@ -178,16 +178,60 @@ pub struct TransactionAmount {
     pub currency: Option<String>,
 }
 
-/// A refund as WeChat Pay describes it (the decrypted `refund` resource).
+/// A refund as WeChat Pay describes it in a refund notification (the decrypted `refund`
+/// resource of `REFUND.SUCCESS` / `REFUND.ABNORMAL` / `REFUND.CLOSED`; 退款结果通知): its
+/// state is `refund_status`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RefundResource {
     pub mchid: String,
     pub out_trade_no: String,
+    #[serde(default)]
+    pub transaction_id: Option<String>,
     pub out_refund_no: String,
     #[serde(default)]
     pub refund_id: Option<String>,
     pub refund_status: String,
+    #[serde(default)]
+    pub success_time: Option<String>,
+    #[serde(default)]
+    pub user_received_account: Option<String>,
+    pub amount: RefundAmount,
 }
+
+/// A refund as the refund API answers it (申请退款 `POST /v3/refund/domestic/refunds` and
+/// 查询单笔退款 `GET /v3/refund/domestic/refunds/{out_refund_no}`): its state is `status`
+/// (`SUCCESS`, `CLOSED`, `PROCESSING`, `ABNORMAL`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RefundAnswer {
+    pub refund_id: String,
+    pub out_refund_no: String,
+    #[serde(default)]
+    pub transaction_id: Option<String>,
+    #[serde(default)]
+    pub out_trade_no: Option<String>,
+    pub status: String,
+    #[serde(default)]
+    pub success_time: Option<String>,
+    #[serde(default)]
+    pub create_time: Option<String>,
+    pub amount: RefundAmount,
+}
+
+/// A refund's amounts, in fen: `total` is the original order's, `refund` this refund's.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct RefundAmount {
+    pub total: i64,
+    pub refund: i64,
+    #[serde(default)]
+    pub payer_total: Option<i64>,
+    #[serde(default)]
+    pub payer_refund: Option<i64>,
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+/// The path of the refund API (申请退款).
+pub const REFUNDS_PATH: &str = "/v3/refund/domestic/refunds";
 
 /// The failure answer a notification gets: `{"code":"FAIL","message":…}`.
 pub fn fail_body(message: &str) -> String {
