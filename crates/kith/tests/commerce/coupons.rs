@@ -21,6 +21,7 @@ both_engines!(
     a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid,
     a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing,
     concurrent_checkouts_with_one_coupon_have_one_winner,
+    a_group_buy_seat_takes_a_coupon_only_when_its_template_allows_it,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -624,4 +625,61 @@ async fn concurrent_checkouts_with_one_coupon_have_one_winner(t: TestApp) {
         .expect(200);
     assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(coupon_state(&t, &buyer, &coupon).await, "locked");
+}
+
+/// 拼团 and coupons: the group price is already a discount, so a seat refuses a coupon
+/// whose template does not allow group buys (409 naming the rule, the coupon untouched,
+/// no seat taken) and takes one that does, on the group price.
+async fn a_group_buy_seat_takes_a_coupon_only_when_its_template_allows_it(t: TestApp) {
+    use kith_domain::Clock;
+    let s = t.simple_shop("拼团券坊", 12_800, 10).await;
+    let ends = kith_app::rfc3339(t.clock.now_ms() + 7 * DAY_SECS * 1000);
+    let campaign = id(&t
+        .post(
+            &format!("/api/v1/merchants/{}/group-campaigns", s.merchant),
+            Some(&s.owner.token),
+            json!({ "sku_id": s.sku, "group_size": 2, "group_price_fen": 9_900, "ends_at": ends, "stock_limit": 10 }),
+        )
+        .await
+        .expect(201));
+    let five_off = |allow: bool| {
+        json!({ "name": if allow { "拼团可用" } else { "拼团不可用" }, "kind": "fixed", "off_fen": 500,
+                "valid_days": 7, "total_count": 10, "allow_group_buy": allow })
+    };
+    let no = id(&template(&t, &s.owner, &s.merchant, five_off(false)).await);
+    let yes = id(&template(&t, &s.owner, &s.merchant, five_off(true)).await);
+    let leader = t.register_member("团长").await;
+    let refused = id(&claim(&t, &leader, &s.merchant, &no).await.expect(201));
+    let allowed = id(&claim(&t, &leader, &s.merchant, &yes).await.expect(201));
+
+    let open = |coupon: String| {
+        let t = &t;
+        let token = leader.token.clone();
+        let campaign = campaign.clone();
+        async move {
+            t.post(
+                &format!("/api/v1/group-campaigns/{campaign}/groups"),
+                Some(&token),
+                json!({ "delivery": "shipping", "address": address(), "coupon_id": coupon }),
+            )
+            .await
+        }
+    };
+    open(refused.clone())
+        .await
+        .problem(409, Some("coupon_not_for_group_buy"));
+    assert_eq!(coupon_state(&t, &leader, &refused).await, "available");
+    let seats = t
+        .get("/api/v1/me/groups", Some(&leader.token))
+        .await
+        .expect(200);
+    assert_eq!(seats.as_array().map(Vec::len), Some(0), "{seats}");
+
+    let seat = open(allowed.clone()).await.expect(201);
+    assert_eq!(seat["order"]["coupon_id"], allowed.as_str());
+    assert_eq!(seat["order"]["coupon_fen"], 500);
+    assert_eq!(seat["order"]["goods_fen"], 9_400);
+    assert_eq!(coupon_state(&t, &leader, &allowed).await, "locked");
+    assert_eq!(coupon_state(&t, &leader, &refused).await, "available");
+    worlds::audit_clean(&t).await;
 }
