@@ -6,7 +6,10 @@
 //! coupons members hold (available → locked in an unpaid order → used, or expired).
 //! What a coupon takes off an order is `kith_domain::order_price`, not this module.
 //!
-//! Writes: `coupon_templates`, `coupon_claims`, `coupons`.
+//! Ways to get one: claimed in the shop (here), issued by the merchant to members or a tier,
+//! and the share coupon a distributor's link offers a friend ([`offers`]).
+//!
+//! Writes: `coupon_templates`, `coupon_claims`, `coupons`, `promotion_settings`.
 //!
 //! Invariants: a claim is **one conditional update** on the template's remaining count
 //! (`store::take_one`) plus one conditional upsert of the member's claims
@@ -17,6 +20,7 @@
 //!
 //! Never: moves money (a coupon is a price, not a payment) or touches orders' rows.
 
+pub mod offers;
 pub mod store;
 
 use kith_domain::BoundedText;
