@@ -86,6 +86,12 @@ GAPS = {
     ("owner", "post", "/api/v1/merchants/{merchant_id}/coupon-templates"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/pause"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/resume"),
+    # Issuing names real members or a tier with members, and the share coupon needs the
+    # setup's template chosen and a friend's link to claim through — ids the generated
+    # requests do not have. coupons.rs covers each on both engines.
+    ("owner", "post", "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/issue"),
+    ("owner", "put", "/api/v1/merchants/{merchant_id}/share-coupon"),
+    ("member", "post", "/api/v1/s/{code}/coupons/{template_id}/claim"),
     # The generated deadlines fall outside the ranges the server takes, which the schema
     # does not state yet.
     ("owner", "put", "/api/v1/merchants/{merchant_id}/aftersale-terms"),

@@ -454,12 +454,31 @@ mod tests {
                 }
             }),
         ];
+        // A named scope is never empty (a template refuses one), and the minimum spend is
+        // mostly within reach of the generated carts, so most cases price and assert.
         let scope = prop_oneof![
             Just(Scope::All),
-            prop::collection::vec((0i64..6).prop_map(|p| p.to_string()), 0..4)
+            prop::collection::vec((0i64..6).prop_map(|p| p.to_string()), 1..4)
                 .prop_map(Scope::Products),
         ];
-        (value, 0i64..100_000, scope).prop_map(|(v, m, s)| coupon(v, m, s))
+        let min_spend = prop_oneof![3 => Just(0i64), 2 => 0i64..20_000];
+        (value, min_spend, scope).prop_map(|(v, m, s)| coupon(v, m, s))
+    }
+
+    /// What the coupon's rules say about `lines`: `None` when it applies.
+    fn refusal(lines: &[PriceLine], terms: &CouponTerms) -> Option<PriceRule> {
+        let eligible: i64 = lines
+            .iter()
+            .filter(|l| terms.scope.covers(&l.product_id))
+            .map(|l| l.unit.get() * i64::from(l.quantity.get()))
+            .sum();
+        if !lines.iter().any(|l| terms.scope.covers(&l.product_id)) {
+            Some(PriceRule::OutOfScope)
+        } else if eligible < terms.min_spend.get() {
+            Some(PriceRule::UnderMinimumSpend)
+        } else {
+            None
+        }
     }
 
     proptest! {
@@ -479,6 +498,20 @@ mod tests {
         }
 
         #[test]
+        fn pricing_refuses_a_coupon_exactly_when_its_rules_say_so(
+            lines in arb_lines(),
+            c in arb_coupon(),
+        ) {
+            let Discount::Coupon(terms) = &c;
+            let got = match price(&lines, std::slice::from_ref(&c), &RULE, DeliveryMethod::Pickup) {
+                Ok(_) => None,
+                Err(PriceError::Rule(r)) => Some(r),
+                Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
+            };
+            prop_assert_eq!(got, refusal(&lines, terms));
+        }
+
+        #[test]
         fn a_priced_order_adds_up(
             lines in arb_lines(),
             c in prop::option::of(arb_coupon()),
@@ -486,11 +519,11 @@ mod tests {
         ) {
             let method = if pickup { DeliveryMethod::Pickup } else { DeliveryMethod::Shipping };
             let discounts: Vec<Discount> = c.into_iter().collect();
-            let p = match price(&lines, &discounts, &RULE, method) {
-                Ok(p) => p,
-                Err(PriceError::Rule(_)) => return Ok(()),
-                Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
-            };
+            if let Some(Discount::Coupon(terms)) = discounts.first() {
+                prop_assume!(refusal(&lines, terms).is_none());
+            }
+            let p = price(&lines, &discounts, &RULE, method)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             // The allocation sums exactly to the discount.
             let coupon_sum: i64 = p.lines.iter().map(|l| l.coupon.get()).sum();
             prop_assert_eq!(coupon_sum, p.coupon.get());
@@ -520,7 +553,10 @@ mod tests {
             subset in prop::collection::vec(any::<bool>(), 8),
             steps in prop::collection::vec(1u32..400, 1..6),
         ) {
-            let Ok(p) = price(&lines, &[c], &RULE, DeliveryMethod::Pickup) else { return Ok(()) };
+            let Discount::Coupon(terms) = &c;
+            prop_assume!(refusal(&lines, terms).is_none());
+            let p = price(&lines, &[c], &RULE, DeliveryMethod::Pickup)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let mut returned = 0i64;
             let mut expected = 0i64;
             for (i, lp) in p.lines.iter().enumerate() {
@@ -550,7 +586,10 @@ mod tests {
             c in arb_coupon(),
             l1_bp in 0i64..3_000,
         ) {
-            let Ok(p) = price(&lines, &[c], &RULE, DeliveryMethod::Shipping) else { return Ok(()) };
+            let Discount::Coupon(terms) = &c;
+            prop_assume!(refusal(&lines, terms).is_none());
+            let p = price(&lines, &[c], &RULE, DeliveryMethod::Shipping)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let rates = Rates { levels_bp: [l1_bp, 0], ..Rates::default() };
             let chain = Chain { rebate: None, l1: Some("sharer".into()), l2: None };
             let bases: Vec<(Fen, Rates)> = p.lines.iter().map(|l| (l.paid, rates)).collect();

@@ -46,6 +46,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_reconcile"),
     migration!(18, "0018_alipay"),
     migration!(19, "0019_async_refunds"),
+    migration!(20, "0020_promotions"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

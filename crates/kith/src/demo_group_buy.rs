@@ -156,6 +156,7 @@ async fn seat_of(app: &App, i: usize) -> anyhow::Result<(Principal, SeatInput)> 
     let who = login(app, &phone).await?;
     let me = app.me(&who).await.map_err(e)?;
     let input = SeatInput {
+        coupon_id: None,
         delivery: DeliveryMethod::Shipping,
         pickup_store_id: None,
         address: Some(Address {

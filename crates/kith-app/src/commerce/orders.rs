@@ -766,7 +766,7 @@ impl App {
                 }
                 check_hoarding(c, &mid, &who.account_id, &priced, limits)?;
                 let coupon = match &coupon_id {
-                    Some(cid) => Some(super::promotions::coupon_for_checkout(c, now, &who.account_id, &mid, cid)?),
+                    Some(cid) => Some(super::promotions::coupon_for_checkout(c, now, &who.account_id, &mid, cid, false)?),
                     None => None,
                 };
                 let id = place(c, now, NewOrder {

@@ -45,6 +45,7 @@ use serde::Serialize;
 use crate::commerce::orders::{self, Address, Order};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{new_id, parse_id};
+use crate::platform::times::parse_time;
 use crate::{
     App, AppError, AppResult, Principal, commerce::catalog, money::commissions, platform::outbox,
 };
@@ -101,6 +102,9 @@ pub struct SeatInput {
     pub delivery: DeliveryMethod,
     pub pickup_store_id: Option<String>,
     pub address: Option<Address>,
+    /// One of the buyer's coupons at this merchant, if its template allows 拼团
+    /// (`allow_group_buy`); otherwise the seat is refused with `coupon_not_for_group_buy`.
+    pub coupon_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -185,12 +189,6 @@ pub struct MySeat {
     /// `held`, `paid`, `released` (cancelled or refunded before the group succeeded) or
     /// `refunded` (refunded after it succeeded).
     pub seat: String,
-}
-
-fn parse_time(field: &str, s: &str) -> AppResult<i64> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| AppError::invalid(field, "must be an RFC 3339 time"))?;
-    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 impl App {
@@ -422,6 +420,7 @@ impl App {
                     &campaign_id,
                     group.as_deref(),
                     (input.delivery, address.as_ref(), pickup_store.as_deref()),
+                    input.coupon_id.as_deref(),
                 )?;
                 let o = orders::lock_order(c, &order_id)?;
                 Ok(Seat {

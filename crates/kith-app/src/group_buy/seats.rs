@@ -432,6 +432,7 @@ pub(super) fn take_seat(
     campaign_id: &str,
     group: Option<&str>,
     (delivery, address, pickup_store): (DeliveryMethod, Option<&Address>, Option<&str>),
+    coupon_id: Option<&str>,
 ) -> AppResult<(String, String)> {
     // The campaign's row first: it serialises every seat of the campaign, so the
     // per-member count below cannot race with the same member's other seats. A group
@@ -523,6 +524,18 @@ pub(super) fn take_seat(
     let sku = catalog::sku_for_checkout(c, &campaign.merchant_id, &campaign.sku_id)?;
     let location = orders::fulfilling_location(c, now, &campaign.merchant_id, pickup_store)?;
     let lines = [(sku, Fen::new(unit), Quantity::parse(1)?)];
+    let coupon = coupon_id
+        .map(|cid| {
+            crate::commerce::promotions::coupon_for_checkout(
+                c,
+                now,
+                who,
+                &campaign.merchant_id,
+                cid,
+                true,
+            )
+        })
+        .transpose()?;
     let order_id = orders::place(
         c,
         now,
@@ -538,11 +551,14 @@ pub(super) fn take_seat(
             deadline,
             earns: campaign.commission,
             group_buy: true,
-            coupon: None,
+            coupon,
         },
     )
     .map_err(|e| match e {
-        AppError::Conflict { .. } => AppError::state("the campaign's product is out of stock"),
+        // Only the stock refusal is reworded; a coupon's refusal keeps its rule's name.
+        AppError::Conflict { field: Some(f), .. } if f.starts_with("items[") => {
+            AppError::state("the campaign's product is out of stock")
+        }
         other => other,
     })?;
     c.execute(

@@ -19,6 +19,7 @@ use crate::commerce::orders::{self, Actor, NewOrder, Order};
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{new_id, parse_id};
+use crate::platform::times::parse_time;
 use crate::{
     App, AppError, AppResult, Principal, commerce::catalog, commerce::fulfilment,
     money::commissions, platform::outbox, rfc3339,
@@ -175,12 +176,6 @@ pub struct PickList {
     pub lines: Vec<PickLine>,
     pub buyers: Vec<PickBuyer>,
     pub delivered_at: Option<String>,
-}
-
-fn parse_time(field: &str, s: &str) -> AppResult<i64> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| AppError::invalid(field, "must be an RFC 3339 time"))?;
-    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 /// The end of a YYYY-MM-DD day in Beijing (UTC+8), in ms.

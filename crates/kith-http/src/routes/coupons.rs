@@ -4,13 +4,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use kith_app::commerce::promotions::offers::{IssueInput, Issued, ShareCoupon, ShareCouponInput};
 use kith_app::commerce::promotions::{Coupon, CouponTemplate, Move, NewCouponTemplate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::extract::{ApiJson, ApiQuery, Auth};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, Auth};
 use crate::ids::{CouponId, CouponTemplateId, MerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
@@ -25,6 +26,81 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(claim))
         .routes(routes!(mine))
         .routes(routes!(one))
+        .routes(routes!(issue))
+        .routes(routes!(share_coupon, set_share_coupon))
+        .routes(routes!(link_coupons))
+        .routes(routes!(claim_by_link))
+}
+
+/// Staff: issue one coupon of a template to each named member or each member of a tier
+/// (source `issued`). All or nothing: a member at the per-member limit or too few coupons
+/// left refuses the whole issue (409 naming the rule) and nothing is written.
+#[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/issue", tag = "coupons",
+    params(MerchantId, CouponTemplateId), request_body = IssueInput, security(("bearer" = [])),
+    responses((status = 201, body = Vec<Issued>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn issue(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    tid: CouponTemplateId,
+    ApiJson(b): ApiJson<IssueInput>,
+) -> ApiResult<(StatusCode, Json<Vec<Issued>>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.issue_coupons(&p, &mid, &tid, b).await?),
+    ))
+}
+
+/// Staff: the coupon the merchant's share links offer the friends who arrive through them.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/share-coupon", tag = "coupons", params(MerchantId),
+    security(("bearer" = [])),
+    responses((status = 200, body = ShareCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn share_coupon(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<ShareCoupon>> {
+    Ok(Json(s.app.share_coupon(&p, &mid).await?))
+}
+
+/// Staff: choose the share coupon (an active template of this merchant), or null for none.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/share-coupon", tag = "coupons", params(MerchantId),
+    request_body = ShareCouponInput, security(("bearer" = [])),
+    responses((status = 200, body = ShareCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_share_coupon(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<ShareCouponInput>,
+) -> ApiResult<Json<ShareCoupon>> {
+    Ok(Json(s.app.set_share_coupon(&p, &mid, b).await?))
+}
+
+/// The coupons a share link offers whoever arrives through it (public; records nothing).
+#[utoipa::path(get, path = "/api/v1/s/{code}/coupons", tag = "coupons", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<CouponTemplate>), (status = 404, body = Problem)))]
+async fn link_coupons(
+    State(s): State<AppState>,
+    ApiPath(code): ApiPath<String>,
+) -> ApiResult<Json<Vec<CouponTemplate>>> {
+    Ok(Json(s.app.share_link_coupons(&code).await?))
+}
+
+/// Claim the share coupon through a friend's link: the link is followed (visit recorded,
+/// bound to the sharer as any visit binds), then one coupon is given (source `share`).
+/// 409 `coupon_own_share` for the sharer; the claim's usual 409s otherwise.
+#[utoipa::path(post, path = "/api/v1/s/{code}/coupons/{template_id}/claim", tag = "coupons",
+    params(("code" = String, Path), CouponTemplateId), security(("bearer" = [])),
+    responses((status = 201, body = Coupon), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn claim_by_link(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiPath((code, template_id)): ApiPath<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Coupon>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.claim_share_coupon(&p, &code, &template_id).await?),
+    ))
 }
 
 /// Staff: a new coupon template (fixed 满 X 减 Y, or a percentage with a cap).

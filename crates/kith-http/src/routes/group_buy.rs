@@ -125,11 +125,15 @@ pub struct SeatBody {
     pub pickup_store_id: Option<String>,
     /// Required for shipping.
     pub address: Option<Address>,
+    /// One of the buyer's coupons at this merchant; only a template that allows 拼团
+    /// (`allow_group_buy`) is taken, otherwise 409 `coupon_not_for_group_buy`.
+    pub coupon_id: Option<String>,
 }
 
 impl From<SeatBody> for SeatInput {
     fn from(b: SeatBody) -> Self {
         SeatInput {
+            coupon_id: b.coupon_id,
             delivery: b.delivery,
             pickup_store_id: b.pickup_store_id,
             address: b.address,

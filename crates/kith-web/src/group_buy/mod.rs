@@ -215,6 +215,7 @@ impl DeliveryForm {
             _ => return Err(AppError::invalid("delivery", "must be shipping or pickup")),
         };
         Ok(SeatInput {
+            coupon_id: None,
             delivery,
             pickup_store_id: (delivery == DeliveryMethod::Pickup)
                 .then_some(self.pickup_store_id)

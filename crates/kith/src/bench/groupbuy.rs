@@ -37,6 +37,7 @@ const ATTEMPTS_PER_GROUP: usize = 4;
 
 fn seat() -> SeatInput {
     SeatInput {
+        coupon_id: None,
         delivery: DeliveryMethod::Shipping,
         pickup_store_id: None,
         address: Some(address()),

@@ -21,6 +21,9 @@ both_engines!(
     a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid,
     a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing,
     concurrent_checkouts_with_one_coupon_have_one_winner,
+    a_group_buy_seat_takes_a_coupon_only_when_its_template_allows_it,
+    the_merchant_issues_coupons_to_members_or_a_tier_all_or_nothing,
+    the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_discounted_base,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -624,4 +627,338 @@ async fn concurrent_checkouts_with_one_coupon_have_one_winner(t: TestApp) {
         .expect(200);
     assert_eq!(orders["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(coupon_state(&t, &buyer, &coupon).await, "locked");
+}
+
+/// 拼团 and coupons: the group price is already a discount, so a seat refuses a coupon
+/// whose template does not allow group buys (409 naming the rule, the coupon untouched,
+/// no seat taken) and takes one that does, on the group price.
+async fn a_group_buy_seat_takes_a_coupon_only_when_its_template_allows_it(t: TestApp) {
+    use kith_domain::Clock;
+    let s = t.simple_shop("拼团券坊", 12_800, 10).await;
+    let ends = kith_app::rfc3339(t.clock.now_ms() + 7 * DAY_SECS * 1000);
+    let campaign = id(&t
+        .post(
+            &format!("/api/v1/merchants/{}/group-campaigns", s.merchant),
+            Some(&s.owner.token),
+            json!({ "sku_id": s.sku, "group_size": 2, "group_price_fen": 9_900, "ends_at": ends, "stock_limit": 10 }),
+        )
+        .await
+        .expect(201));
+    let five_off = |allow: bool| {
+        json!({ "name": if allow { "拼团可用" } else { "拼团不可用" }, "kind": "fixed", "off_fen": 500,
+                "valid_days": 7, "total_count": 10, "allow_group_buy": allow })
+    };
+    let no = id(&template(&t, &s.owner, &s.merchant, five_off(false)).await);
+    let yes = id(&template(&t, &s.owner, &s.merchant, five_off(true)).await);
+    let leader = t.register_member("团长").await;
+    let refused = id(&claim(&t, &leader, &s.merchant, &no).await.expect(201));
+    let allowed = id(&claim(&t, &leader, &s.merchant, &yes).await.expect(201));
+
+    let open = |coupon: String| {
+        let t = &t;
+        let token = leader.token.clone();
+        let campaign = campaign.clone();
+        async move {
+            t.post(
+                &format!("/api/v1/group-campaigns/{campaign}/groups"),
+                Some(&token),
+                json!({ "delivery": "shipping", "address": address(), "coupon_id": coupon }),
+            )
+            .await
+        }
+    };
+    open(refused.clone())
+        .await
+        .problem(409, Some("coupon_not_for_group_buy"));
+    assert_eq!(coupon_state(&t, &leader, &refused).await, "available");
+    let seats = t
+        .get("/api/v1/me/groups", Some(&leader.token))
+        .await
+        .expect(200);
+    assert_eq!(seats.as_array().map(Vec::len), Some(0), "{seats}");
+
+    let seat = open(allowed.clone()).await.expect(201);
+    assert_eq!(seat["order"]["coupon_id"], allowed.as_str());
+    assert_eq!(seat["order"]["coupon_fen"], 500);
+    assert_eq!(seat["order"]["goods_fen"], 9_400);
+    assert_eq!(coupon_state(&t, &leader, &allowed).await, "locked");
+    assert_eq!(coupon_state(&t, &leader, &refused).await, "available");
+    worlds::audit_clean(&t).await;
+}
+
+async fn issue(
+    t: &TestApp,
+    owner: &User,
+    mid: &str,
+    tid: &str,
+    body: Value,
+) -> crate::harness::Resp {
+    t.post(
+        &format!("{}/{tid}/issue", templates(mid)),
+        Some(&owner.token),
+        body,
+    )
+    .await
+}
+
+/// Issuing: to named members or to everyone in a tier (source `issued`), each through the
+/// same count and per-member limit as a claim; one member at the limit or too few coupons
+/// left refuses the whole issue and nothing is written.
+async fn the_merchant_issues_coupons_to_members_or_a_tier_all_or_nothing(t: TestApp) {
+    let (owner, mid) = t.approved_merchant("赤水晒醋").await;
+    let tid = id(&template(&t, &owner, &mid, ten_off(4, 1)).await);
+    let (a, b, c) = (
+        t.register_member("阿甲").await,
+        t.register_member("阿乙").await,
+        t.register_member("阿丙").await,
+    );
+
+    let given = issue(
+        &t,
+        &owner,
+        &mid,
+        &tid,
+        json!({ "account_ids": [a.id, b.id] }),
+    )
+    .await
+    .expect(201);
+    assert_eq!(given.as_array().map(Vec::len), Some(2));
+    let mine = t
+        .get("/api/v1/me/coupons", Some(&a.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        (mine[0]["source"].as_str(), mine[0]["state"].as_str()),
+        (Some("issued"), Some("available"))
+    );
+
+    // b already holds one (limit 1): issuing to c and b refuses both, c gets nothing.
+    issue(
+        &t,
+        &owner,
+        &mid,
+        &tid,
+        json!({ "account_ids": [c.id, b.id] }),
+    )
+    .await
+    .problem(409, Some("coupon_per_member_limit"));
+    let none = t
+        .get("/api/v1/me/coupons", Some(&c.token))
+        .await
+        .expect(200);
+    assert_eq!(none.as_array().map(Vec::len), Some(0));
+    let list = t
+        .get(&templates(&mid), Some(&owner.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        (
+            list[0]["claimed_count"].as_i64(),
+            list[0]["remaining"].as_i64()
+        ),
+        (Some(2), Some(2))
+    );
+
+    // Bad input names its field; a member may not issue.
+    issue(&t, &owner, &mid, &tid, json!({ "account_ids": [] }))
+        .await
+        .problem(422, Some("account_ids"));
+    issue(
+        &t,
+        &owner,
+        &mid,
+        &tid,
+        json!({ "account_ids": [c.id, c.id] }),
+    )
+    .await
+    .problem(422, Some("account_ids[1]"));
+    issue(&t, &owner, &mid, &tid, json!({ "account_ids": ["nobody"] }))
+        .await
+        .problem(422, Some("account_ids[0]"));
+    issue(&t, &owner, &mid, &tid, json!({ "tier_code": "vip" }))
+        .await
+        .problem(422, Some("tier_code"));
+    issue(
+        &t,
+        &owner,
+        &mid,
+        &tid,
+        json!({ "account_ids": [c.id], "tier_code": "vip" }),
+    )
+    .await
+    .problem(422, Some("account_ids"));
+    issue(&t, &a, &mid, &tid, json!({ "account_ids": [c.id] }))
+        .await
+        .problem(403, None);
+
+    // A tier: everyone in it, through a template with enough left.
+    t.post(
+        &format!("/api/v1/merchants/{mid}/tiers"),
+        Some(&owner.token),
+        json!({ "code": "vip", "name": "会员", "rank": 1 }),
+    )
+    .await
+    .expect(201);
+    for u in [&a, &c] {
+        t.put(
+            &format!("/api/v1/merchants/{mid}/members/{}/tier", u.id),
+            Some(&owner.token),
+            json!({ "tier_code": "vip" }),
+        )
+        .await
+        .expect(200);
+    }
+    // a already holds the first template's coupon; a template of one is too few for two.
+    issue(&t, &owner, &mid, &tid, json!({ "tier_code": "vip" }))
+        .await
+        .problem(409, Some("coupon_per_member_limit"));
+    let one = id(&template(&t, &owner, &mid, ten_off(1, 1)).await);
+    issue(&t, &owner, &mid, &one, json!({ "tier_code": "vip" }))
+        .await
+        .problem(409, Some("coupon_sold_out"));
+    let none = t
+        .get("/api/v1/me/coupons", Some(&c.token))
+        .await
+        .expect(200);
+    assert_eq!(
+        none.as_array().map(Vec::len),
+        Some(0),
+        "nothing issued: {none}"
+    );
+    let vip = id(&template(&t, &owner, &mid, ten_off(10, 1)).await);
+    let given = issue(&t, &owner, &mid, &vip, json!({ "tier_code": "vip" }))
+        .await
+        .expect(201);
+    let mut got: Vec<&str> = given
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|g| g["account_id"].as_str().expect("id"))
+        .collect();
+    got.sort_unstable();
+    let mut want = vec![a.id.as_str(), c.id.as_str()];
+    want.sort_unstable();
+    assert_eq!(got, want);
+    worlds::audit_clean(&t).await;
+}
+
+/// The share coupon journey, to the fen: the merchant chooses 满100减12.34 as its share
+/// coupon; a friend arrives by a distributor's link, sees it offered, claims it through the
+/// link (bound to the sharer as the visit binds), buys three at ¥100 with it; the goods
+/// paid are ¥287.66 and the sharer's L1 (10 %) is ⌊28 766 × 10 %⌋ = 2 876 fen.
+async fn the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_discounted_base(
+    t: TestApp,
+) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let sharer = t.register_member("分享达人").await;
+    let (_, code) = worlds::product_link(&t, &s, &sharer).await;
+
+    // No share coupon yet: the link offers nothing.
+    let offered = t
+        .get(&format!("/api/v1/s/{code}/coupons"), None)
+        .await
+        .expect(200);
+    assert_eq!(offered.as_array().map(Vec::len), Some(0));
+
+    let mut body = ten_off(10, 1);
+    body["off_fen"] = json!(1_234);
+    let tid = id(&template(&t, &s.owner, &s.merchant, body).await);
+    let set_path = format!("/api/v1/merchants/{}/share-coupon", s.merchant);
+    t.put(
+        &set_path,
+        Some(&s.owner.token),
+        json!({ "template_id": "nope" }),
+    )
+    .await
+    .problem(422, Some("template_id"));
+    let set = t
+        .put(
+            &set_path,
+            Some(&s.owner.token),
+            json!({ "template_id": tid }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(set["template"]["id"], tid.as_str());
+    assert_eq!(
+        t.get(&set_path, Some(&s.owner.token)).await.expect(200)["template"]["id"],
+        tid.as_str()
+    );
+    t.put(
+        &set_path,
+        Some(&sharer.token),
+        json!({ "template_id": tid }),
+    )
+    .await
+    .problem(403, None);
+
+    let offered = t
+        .get(&format!("/api/v1/s/{code}/coupons"), None)
+        .await
+        .expect(200);
+    assert_eq!(offered.as_array().map(Vec::len), Some(1));
+    assert_eq!(offered[0]["id"], tid.as_str());
+
+    // The sharer cannot take the friend's coupon; an unrelated template is not offered.
+    let claim_path = format!("/api/v1/s/{code}/coupons/{tid}/claim");
+    t.post(&claim_path, Some(&sharer.token), json!({}))
+        .await
+        .problem(409, Some("coupon_own_share"));
+    let other = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let friend = t.register_member("新朋友").await;
+    t.post(
+        &format!("/api/v1/s/{code}/coupons/{other}/claim"),
+        Some(&friend.token),
+        json!({}),
+    )
+    .await
+    .problem(404, None);
+
+    let coupon = t
+        .post(&claim_path, Some(&friend.token), json!({}))
+        .await
+        .expect(201);
+    assert_eq!(coupon["source"], "share");
+    // Claiming followed the link: the friend is bound to the sharer at the shop.
+    let refs = t
+        .get("/api/v1/me/referrers", Some(&friend.token))
+        .await
+        .expect(200);
+    assert_eq!(refs[0]["referrer_id"], sharer.id.as_str(), "{refs}");
+    t.post(&claim_path, Some(&friend.token), json!({}))
+        .await
+        .problem(409, Some("coupon_per_member_limit"));
+
+    t.top_up(&friend, 40_000).await;
+    let order = checkout_with(&t, &s, &friend, 3, &id(&coupon))
+        .await
+        .expect(201);
+    assert_eq!(order["coupon_fen"], 1_234);
+    assert_eq!(order["goods_fen"], 28_766);
+    t.post(
+        &format!("/api/v1/orders/{}/pay", id(&order)),
+        Some(&friend.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200);
+    assert_eq!(
+        worlds::balances(&t, &sharer, &s.merchant).await,
+        (2_876, 0, 0, 0)
+    );
+
+    // Choosing none stops the offer.
+    t.put(
+        &set_path,
+        Some(&s.owner.token),
+        json!({ "template_id": null }),
+    )
+    .await
+    .expect(200);
+    let offered = t
+        .get(&format!("/api/v1/s/{code}/coupons"), None)
+        .await
+        .expect(200);
+    assert_eq!(offered.as_array().map(Vec::len), Some(0));
+    worlds::audit_clean(&t).await;
 }

@@ -405,6 +405,7 @@ const PRIVATE: &[&str] = &[
     "identity_id",
     "notification_id",
     "coupon_id",
+    "refund_id",
 ];
 
 /// Parameters whose object this world has no instance of are given a fresh id: the
@@ -415,6 +416,7 @@ const WITHOUT_INSTANCE: &[&str] = &[
     "review_id",
     "withdrawal_id",
     "notification_id",
+    "refund_id",
 ];
 
 /// The path with ids filled in; with `fresh`, the last object the path names is replaced

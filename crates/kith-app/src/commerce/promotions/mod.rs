@@ -6,7 +6,10 @@
 //! coupons members hold (available → locked in an unpaid order → used, or expired).
 //! What a coupon takes off an order is `kith_domain::order_price`, not this module.
 //!
-//! Writes: `coupon_templates`, `coupon_claims`, `coupons`.
+//! Ways to get one: claimed in the shop (here), issued by the merchant to members or a tier,
+//! and the share coupon a distributor's link offers a friend ([`offers`]).
+//!
+//! Writes: `coupon_templates`, `coupon_claims`, `coupons`, `promotion_settings`.
 //!
 //! Invariants: a claim is **one conditional update** on the template's remaining count
 //! (`store::take_one`) plus one conditional upsert of the member's claims
@@ -17,6 +20,7 @@
 //!
 //! Never: moves money (a coupon is a price, not a payment) or touches orders' rows.
 
+pub mod offers;
 pub mod store;
 
 use kith_domain::BoundedText;
@@ -27,6 +31,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::new_id;
+use crate::platform::times::parse_time;
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
 pub use store::Move;
 
@@ -128,13 +133,6 @@ pub struct NewCouponTemplate {
     pub per_member_limit: Option<i64>,
     #[serde(default)]
     pub allow_group_buy: bool,
-}
-
-fn parse_time(field: &str, s: &str) -> AppResult<i64> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|_| AppError::invalid(field, "must be an RFC 3339 time"))?;
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000)
-        .map_err(|_| AppError::invalid(field, "is out of range"))
 }
 
 /// The validity of a new template: `(from, until, days)`.
@@ -255,13 +253,16 @@ pub fn price_error(e: PriceError) -> AppError {
 
 /// The buyer's coupon `coupon_id` at `merchant_id`, ready to price a checkout: another
 /// member's coupon is a 404, another shop's a 409 (`coupon_other_shop`), a used, locked or
-/// expired one a 409 (`coupon_not_available`).
+/// expired one a 409 (`coupon_not_available`). On a 拼团 order (`group_buy`) a coupon
+/// whose template does not allow it is a 409 (`coupon_not_for_group_buy`): the group price
+/// is already the discount unless the merchant says the coupon stacks on it.
 pub fn coupon_for_checkout(
     c: &mut dyn Conn,
     now_ms: i64,
     buyer: &str,
     merchant_id: &str,
     coupon_id: &str,
+    group_buy: bool,
 ) -> AppResult<(String, CouponTerms)> {
     if crate::platform::ids::parse_id(coupon_id).is_none() {
         return Err(AppError::NotFound("coupon"));
@@ -280,6 +281,12 @@ pub fn coupon_for_checkout(
         ));
     }
     let t = &coupon.template;
+    if group_buy && !t.allow_group_buy {
+        return Err(AppError::conflict(
+            "coupon_not_for_group_buy",
+            "this coupon cannot be used on a group-buy (拼团) order",
+        ));
+    }
     let terms = CouponTerms {
         value: t.value()?,
         min_spend: Fen::new(t.min_spend_fen),
@@ -319,7 +326,10 @@ pub fn lock_for_order(
     Ok(())
 }
 
-/// The order was paid: its coupon is used.
+/// The order was paid: its coupon is used. Only a coupon still `locked` to this order
+/// moves (one conditional update each), so a second call — a replayed payment
+/// notification — changes nothing and emits nothing; the template's used count is the
+/// count of its `used` coupons, never a separate counter.
 pub fn on_order_paid(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
     let rows = c.query(
         "SELECT id, template_id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
@@ -327,14 +337,13 @@ pub fn on_order_paid(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult
     )?;
     for r in rows {
         let (id, tid, mid) = (r.text(0)?, r.text(1)?, r.text(2)?);
-        c.execute(
-            "UPDATE coupons SET state = 'used' WHERE id = $1 AND state = 'locked'",
-            args![&id],
+        let n = c.execute(
+            "UPDATE coupons SET state = 'used' WHERE id = $1 AND order_id = $2 AND state = 'locked'",
+            args![&id, order_id],
         )?;
-        c.execute(
-            "UPDATE coupon_templates SET used_count = used_count + 1 WHERE id = $1",
-            args![&tid],
-        )?;
+        if n != 1 {
+            continue;
+        }
         outbox::emit(
             c,
             now_ms,
@@ -355,10 +364,13 @@ pub fn on_order_released(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppRe
     )?;
     for r in rows {
         let (id, mid) = (r.text(0)?, r.text(1)?);
-        c.execute(
-            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND state = 'locked'",
-            args![&id],
+        let n = c.execute(
+            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND order_id = $2 AND state = 'locked'",
+            args![&id, order_id],
         )?;
+        if n != 1 {
+            continue;
+        }
         outbox::emit(
             c,
             now_ms,
@@ -438,11 +450,13 @@ impl App {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 if let Some(ids) = &scope {
                     for (i, pid) in ids.iter().enumerate() {
+                        // A store failure is not the merchant's mistake: it propagates
+                        // (retried, or a 503/500), only a missing product is a 422.
                         let found = c.query_opt(
                             "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
                             args![pid.as_str(), mid.as_str()],
-                        );
-                        if !matches!(found, Ok(Some(_))) {
+                        )?;
+                        if found.is_none() {
                             return Err(AppError::invalid(
                                 format!("product_ids[{i}]"),
                                 "no such product in this shop",

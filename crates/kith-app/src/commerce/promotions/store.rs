@@ -7,27 +7,31 @@ use super::{Coupon, CouponTemplate};
 use crate::{AppError, AppResult, rfc3339};
 
 kith_store::columns!(TemplateCols {
-    id,
-    merchant_id,
-    name,
-    kind,
-    off_fen,
-    percent_off,
-    cap_fen,
-    min_spend_fen,
-    product_ids,
-    valid_from,
-    valid_until,
-    valid_days,
-    total_count,
-    remaining,
-    per_member_limit,
-    allow_group_buy,
-    status,
-    claimed_count,
-    used_count,
-    created_at,
+    "id" => id,
+    "merchant_id" => merchant_id,
+    "name" => name,
+    "kind" => kind,
+    "off_fen" => off_fen,
+    "percent_off" => percent_off,
+    "cap_fen" => cap_fen,
+    "min_spend_fen" => min_spend_fen,
+    "product_ids" => product_ids,
+    "valid_from" => valid_from,
+    "valid_until" => valid_until,
+    "valid_days" => valid_days,
+    "total_count" => total_count,
+    "remaining" => remaining,
+    "per_member_limit" => per_member_limit,
+    "allow_group_buy" => allow_group_buy,
+    "status" => status,
+    // Derived, never counted separately: a claim takes one from `remaining`, and a coupon
+    // is used when its row says so — one source of truth each.
+    "total_count - remaining" => claimed_count,
+    "(SELECT COUNT(*) FROM coupons k WHERE k.template_id = coupon_templates.id AND k.state = 'used')" => used_count,
+    "created_at" => created_at,
 });
+/// The template's columns for `SELECT … FROM coupon_templates`; the claimed and used counts
+/// are derived (see [`TemplateCols`]).
 pub const TEMPLATE_COLS: &str = TemplateCols::LIST;
 
 pub fn template_from_row(r: &Row) -> AppResult<CouponTemplate> {
@@ -79,7 +83,7 @@ pub fn load_template(c: &mut dyn Conn, merchant_id: &str, id: &str) -> AppResult
 /// never go below zero whatever the concurrency. `false`: none left, or not active.
 pub fn take_one(c: &mut dyn Conn, template_id: &str) -> AppResult<bool> {
     let n = c.execute(
-        "UPDATE coupon_templates SET remaining = remaining - 1, claimed_count = claimed_count + 1 \
+        "UPDATE coupon_templates SET remaining = remaining - 1 \
          WHERE id = $1 AND status = 'active' AND remaining > 0",
         args![template_id],
     )?;
