@@ -109,6 +109,22 @@ pub(crate) struct Wx {
     pub(crate) refused: Vec<String>,
     /// The state the order query answers with, by out_trade_no.
     states: HashMap<String, String>,
+    /// Refunds asked for, by out_refund_no: the request and the state the refund query
+    /// answers with.
+    pub(crate) refunds: HashMap<String, (Value, String)>,
+    /// How the next refund request is answered.
+    pub(crate) refund_mode: RefundMode,
+}
+
+/// How the local WeChat Pay answers a refund request.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefundMode {
+    /// `PROCESSING`; the story sends the notification (or WeChat Pay never does).
+    #[default]
+    Processing,
+    /// The `REFUND.SUCCESS` notification is sent to the notify_url and answered before
+    /// the request's own answer (`PROCESSING`) goes back.
+    NotifyFirst,
 }
 
 pub(crate) type Shared = Arc<Mutex<Wx>>;
@@ -270,6 +286,118 @@ async fn query_order(
     )
 }
 
+/// 申请退款: checks the request strictly (signature; the order is one of this merchant's
+/// and paid in full by its total; out_refund_no, notify_url and the amounts are present
+/// and sane) and answers with the refund, `PROCESSING`.
+async fn create_refund(
+    State(wx): State<Shared>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let text = String::from_utf8_lossy(&body).to_string();
+    let mchid = match check_request(&wx, "POST", &uri, &headers, &text) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let b: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let no = b["out_trade_no"].as_str().unwrap_or("").to_owned();
+    let order = wx.lock().unwrap().orders.get(&no).cloned();
+    let ok = order.as_ref().is_some_and(|o| {
+        o["mchid"] == mchid.as_str()
+            && o["amount"]["total"] == b["amount"]["total"]
+            && b["amount"]["refund"]
+                .as_i64()
+                .is_some_and(|r| r > 0 && Some(r) <= b["amount"]["total"].as_i64())
+    }) && b["amount"]["currency"] == "CNY"
+        && b["out_refund_no"]
+            .as_str()
+            .is_some_and(|n| (1..=64).contains(&n.len()))
+        && b["notify_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http"));
+    if !ok {
+        return signed(
+            StatusCode::BAD_REQUEST,
+            json!({ "code": "PARAM_ERROR", "message": "bad refund" }).to_string(),
+        );
+    }
+    let refund_no = b["out_refund_no"].as_str().unwrap().to_owned();
+    let mode = {
+        let mut g = wx.lock().unwrap();
+        g.refunds
+            .entry(refund_no.clone())
+            .or_insert_with(|| (b.clone(), "PROCESSING".into()));
+        g.refund_mode
+    };
+    if mode == RefundMode::NotifyFirst {
+        let resource = refund_resource(&mchid, &no, &refund_no, "SUCCESS", &b);
+        let (status, _) = notify_to(
+            b["notify_url"].as_str().unwrap(),
+            "REFUND.SUCCESS",
+            resource,
+            Notify::good(),
+        )
+        .await;
+        assert_eq!(status, 204, "the early notification is taken");
+    }
+    signed(
+        StatusCode::OK,
+        refund_answer(&refund_no, "PROCESSING", &b).to_string(),
+    )
+}
+
+/// The refund API's description of a refund (its answer and the query's).
+fn refund_answer(refund_no: &str, status: &str, b: &Value) -> Value {
+    json!({
+        "refund_id": format!("5030{refund_no}"), "out_refund_no": refund_no,
+        "transaction_id": format!("4200{}", b["out_trade_no"].as_str().unwrap_or("")),
+        "out_trade_no": b["out_trade_no"], "channel": "ORIGINAL", "user_received_account": "支付用户零钱",
+        "create_time": "2026-12-04T20:10:00+08:00", "status": status, "funds_account": "AVAILABLE",
+        "amount": { "total": b["amount"]["total"], "refund": b["amount"]["refund"],
+                    "payer_total": b["amount"]["total"], "payer_refund": b["amount"]["refund"],
+                    "settlement_refund": b["amount"]["refund"], "settlement_total": b["amount"]["total"],
+                    "discount_refund": 0, "currency": "CNY" }
+    })
+}
+
+/// A refund notification's resource (退款结果通知).
+pub(crate) fn refund_resource(
+    mchid: &str,
+    out_trade_no: &str,
+    refund_no: &str,
+    status: &str,
+    b: &Value,
+) -> Value {
+    json!({
+        "mchid": mchid, "out_trade_no": out_trade_no, "transaction_id": format!("4200{out_trade_no}"),
+        "out_refund_no": refund_no, "refund_id": format!("5030{refund_no}"), "refund_status": status,
+        "success_time": "2026-12-04T20:13:35+08:00", "user_received_account": "支付用户零钱",
+        "amount": { "total": b["amount"]["total"], "refund": b["amount"]["refund"],
+                    "payer_total": b["amount"]["total"], "payer_refund": b["amount"]["refund"] }
+    })
+}
+
+/// 查询单笔退款.
+async fn query_refund(
+    State(wx): State<Shared>,
+    Path(no): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_request(&wx, "GET", &uri, &headers, "") {
+        return r;
+    }
+    let g = wx.lock().unwrap();
+    match g.refunds.get(&no) {
+        Some((b, status)) => signed(StatusCode::OK, refund_answer(&no, status, b).to_string()),
+        None => signed(
+            StatusCode::NOT_FOUND,
+            json!({ "code": "RESOURCE_NOT_EXISTS", "message": "no such refund" }).to_string(),
+        ),
+    }
+}
+
 async fn fallback(uri: Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -297,6 +425,14 @@ async fn wechat_server() -> (String, Shared) {
         .route(
             "/v3/transfer/batches/out-batch-no/{batch}/details/out-detail-no/{detail}",
             axum::routing::get(crate::wechat_transfer::query_detail),
+        )
+        .route(
+            "/v3/refund/domestic/refunds",
+            axum::routing::post(create_refund),
+        )
+        .route(
+            "/v3/refund/domestic/refunds/{no}",
+            axum::routing::get(query_refund),
         )
         .route(
             "/v3/bill/tradebill",
@@ -371,11 +507,32 @@ pub(crate) async fn notify(
     resource: Value,
     how: Notify,
 ) -> (u16, String) {
+    notify_to(
+        &format!("{}/api/v1/payments/wechat/notify/{owner}", t.base),
+        event_type,
+        resource,
+        how,
+    )
+    .await
+}
+
+/// Sends a notification to `url`, as WeChat Pay does.
+pub(crate) async fn notify_to(
+    url: &str,
+    event_type: &str,
+    resource: Value,
+    how: Notify,
+) -> (u16, String) {
     let nonce = "0123456789ab";
+    let original = if event_type.starts_with("REFUND.") {
+        "refund"
+    } else {
+        "transaction"
+    };
     let mut ciphertext = protocol::encrypt_resource(
         how.api_v3_key.as_bytes(),
         nonce,
-        "transaction",
+        original,
         resource.to_string().as_bytes(),
     );
     if how.tamper {
@@ -391,12 +548,12 @@ pub(crate) async fn notify(
         "create_time": "2026-12-04T20:00:00+08:00",
         "resource_type": "encrypt-resource",
         "event_type": event_type,
-        "summary": "支付成功",
+        "summary": if original == "refund" { "退款成功" } else { "支付成功" },
         "resource": {
-            "original_type": "transaction",
+            "original_type": original,
             "algorithm": "AEAD_AES_256_GCM",
             "ciphertext": ciphertext,
-            "associated_data": "transaction",
+            "associated_data": original,
             "nonce": nonce,
         }
     })
@@ -407,9 +564,8 @@ pub(crate) async fn notify(
         &how.key,
         &protocol::response_message(&ts, &hdr_nonce, &body),
     );
-    let res = t
-        .client
-        .post(format!("{}/api/v1/payments/wechat/notify/{owner}", t.base))
+    let res = reqwest::Client::new()
+        .post(url)
         .header("content-type", "application/json")
         .header("wechatpay-serial", how.serial)
         .header("wechatpay-timestamp", ts)
@@ -490,6 +646,7 @@ macro_rules! wx_stories {
 }
 
 wx_stories!(
+    wechat_partial_refunds_complete_asynchronously_with_commission_reversed,
     wechat_credentials_are_checked_sealed_and_owner_only,
     wechat_pay_order_through_notification_refusing_forgeries,
     wechat_order_query_applies_a_payment_without_notification,
@@ -1142,4 +1299,271 @@ async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
     );
     assert_eq!(wx.lock().unwrap().orders.len(), 1);
     assert!(wx.lock().unwrap().refused.is_empty());
+}
+
+/// A partial refund through WeChat Pay completes when WeChat Pay says so: nothing moves at
+/// the request; forged, tampered, other-merchant and wrong-amount notifications change
+/// nothing; the real one books the refund and reverses the referrer's commission to the
+/// fen, once (a replay is a duplicate); a notification that arrives before the request's
+/// own answer settles it; a refund whose notification never comes is settled by the query.
+async fn wechat_partial_refunds_complete_asynchronously_with_commission_reversed(
+    t: TestApp,
+    wx: Shared,
+) {
+    use crate::worlds::{balances, product_link, shop, signup_via, standard_plan};
+    let s = shop(&t, standard_plan()).await;
+    t.put(
+        &format!(
+            "/api/v1/merchants/{}/payment-credentials/wechat",
+            s.merchant
+        ),
+        Some(&s.owner.token),
+        credentials(MCH_A),
+    )
+    .await
+    .expect(200);
+    // A referrer's link brings the buyer: the referrer earns L1 10 % of the goods.
+    let referrer = t.register_member("推荐人").await;
+    let (_, code) = product_link(&t, &s, &referrer).await;
+    let buyer = signup_via(&t, &code, "微信买家").await;
+    let o = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 3 }] }),
+        )
+        .await
+        .expect(201);
+    let oid = o["id"].as_str().unwrap().to_owned();
+    let total = o["total_fen"].as_i64().unwrap();
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat" }),
+        )
+        .await
+        .expect(200);
+    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    let r = notify(
+        &t,
+        &s.merchant,
+        "TRANSACTION.SUCCESS",
+        transaction(MCH_A, &no, &format!("4200{no}"), total, total),
+        Notify::good(),
+    )
+    .await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(balances(&t, &referrer, &s.merchant).await.0, 3_000);
+
+    // One unit back: requested, sent by the job, PROCESSING at WeChat Pay; nothing moved.
+    let refunds = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
+    let first = t
+        .post(
+            &refunds,
+            Some(&s.owner.token),
+            json!({ "lines": [{ "line_no": 1, "quantity": 1 }], "reason": "少发一件" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(
+        (first["status"].as_str(), first["amount_fen"].as_i64()),
+        (Some("requested"), Some(10_000))
+    );
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+    let rid = first["id"].as_str().unwrap().to_owned();
+    let refund_no = rid.replace('-', "");
+    let asked = wx
+        .lock()
+        .unwrap()
+        .refunds
+        .get(&refund_no)
+        .cloned()
+        .expect("asked of WeChat Pay");
+    assert_eq!(asked.0["out_trade_no"], no.as_str());
+    assert_eq!(
+        asked.0["amount"],
+        json!({ "refund": 10_000, "total": total, "currency": "CNY" })
+    );
+    assert!(
+        asked.0["notify_url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v1/payments/wechat/notify/{}", s.merchant))
+    );
+    let listed = t.get(&refunds, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(listed[0]["status"], "requested");
+    assert_eq!(listed[0]["provider_refund_id"], format!("5030{refund_no}"));
+    assert_eq!(order_json(&t, &buyer, &oid).await["refunded_fen"], 0);
+    assert_eq!(balances(&t, &referrer, &s.merchant).await.0, 3_000);
+    let before = audit_clean(&t).await;
+
+    // Forged, tampered, another merchant's, a wrong amount: each refused, nothing moves.
+    let good = refund_resource(MCH_A, &no, &refund_no, "SUCCESS", &asked.0);
+    let forged = Notify {
+        key: keys().forger.clone(),
+        ..Notify::good()
+    };
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", good.clone(), forged)
+            .await
+            .0,
+        401
+    );
+    let tampered = Notify {
+        tamper: true,
+        ..Notify::good()
+    };
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", good.clone(), tampered)
+            .await
+            .0,
+        400
+    );
+    let stale = Notify {
+        timestamp: unix_now() - 3_600,
+        ..Notify::good()
+    };
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", good.clone(), stale)
+            .await
+            .0,
+        401
+    );
+    let mut other = good.clone();
+    other["mchid"] = json!(MCH_B);
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", other, Notify::good())
+            .await
+            .0,
+        400
+    );
+    let mut more = good.clone();
+    more["amount"]["refund"] = json!(20_000);
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", more, Notify::good())
+            .await
+            .0,
+        400
+    );
+    let mut elsewhere = good.clone();
+    elsewhere["out_trade_no"] = json!("0".repeat(32));
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", elsewhere, Notify::good())
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        before["entries"],
+        audit_clean(&t).await["entries"],
+        "a refused notification moved money"
+    );
+    assert_eq!(
+        t.get(&refunds, Some(&s.owner.token)).await.expect(200)[0]["status"],
+        "requested"
+    );
+
+    // The real notification: the refund is booked and 10 % of ¥100 comes off the referrer.
+    assert_eq!(
+        notify(
+            &t,
+            &s.merchant,
+            "REFUND.SUCCESS",
+            good.clone(),
+            Notify::good()
+        )
+        .await
+        .0,
+        204
+    );
+    let listed = t.get(&refunds, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(listed[0]["status"], "succeeded");
+    let o = order_json(&t, &buyer, &oid).await;
+    assert_eq!(
+        (o["refunded_fen"].as_i64(), o["status"].as_str()),
+        (Some(10_000), Some("fulfilling"))
+    );
+    assert_eq!(balances(&t, &referrer, &s.merchant).await.0, 2_000);
+    // Replayed: nothing moves a second time.
+    let once = audit_clean(&t).await;
+    assert_eq!(
+        notify(&t, &s.merchant, "REFUND.SUCCESS", good, Notify::good())
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        once["entries"],
+        audit_clean(&t).await["entries"],
+        "a replay moved money"
+    );
+    assert_eq!(balances(&t, &referrer, &s.merchant).await.0, 2_000);
+
+    // The next unit: WeChat Pay's notification arrives before its answer to the request.
+    wx.lock().unwrap().refund_mode = RefundMode::NotifyFirst;
+    let second = t
+        .post(
+            &refunds,
+            Some(&s.owner.token),
+            json!({ "lines": [{ "line_no": 1, "quantity": 1 }], "reason": "再退一件" }),
+        )
+        .await
+        .expect(201);
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+    let listed = t.get(&refunds, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(listed[1]["id"], second["id"]);
+    assert_eq!(
+        listed[1]["status"], "succeeded",
+        "the early notification settled it; the late answer changed nothing"
+    );
+    assert_eq!(order_json(&t, &buyer, &oid).await["refunded_fen"], 20_000);
+    assert_eq!(balances(&t, &referrer, &s.merchant).await.0, 1_000);
+
+    // The last: no notification ever comes; the refund query settles it.
+    wx.lock().unwrap().refund_mode = RefundMode::Processing;
+    let last = t
+        .post(
+            &refunds,
+            Some(&s.owner.token),
+            json!({ "reason": "整单退完" }),
+        )
+        .await
+        .expect(201);
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+    let last_id = last["id"].as_str().unwrap().to_owned();
+    let out = t.app.wechat_query_refund(&last_id).await.expect("query");
+    assert_eq!(
+        serde_json::to_value(out).unwrap(),
+        "ignored",
+        "still processing"
+    );
+    wx.lock()
+        .unwrap()
+        .refunds
+        .get_mut(&last_id.replace('-', ""))
+        .unwrap()
+        .1 = "SUCCESS".into();
+    let out = t.app.wechat_query_refund(&last_id).await.expect("query");
+    assert_eq!(serde_json::to_value(out).unwrap(), "applied");
+    let o = order_json(&t, &buyer, &oid).await;
+    assert_eq!(
+        (o["refunded_fen"].as_i64(), o["status"].as_str()),
+        (Some(total), Some("refunded"))
+    );
+    assert_eq!(balances(&t, &referrer, &s.merchant).await.0, 0);
+    audit_clean(&t).await;
+    assert!(wx.lock().unwrap().refused.is_empty());
+}
+
+async fn order_json(t: &TestApp, buyer: &User, oid: &str) -> Value {
+    t.get(&format!("/api/v1/orders/{oid}"), Some(&buyer.token))
+        .await
+        .expect(200)
 }
