@@ -17,6 +17,7 @@ both_engines!(
     a_batch_below_its_minimum_fails_and_refunds,
     bad_input_and_races_are_refused,
     concurrent_joins_for_the_last_units_never_oversell,
+    a_join_is_given_back_once_when_cancel_and_expiry_race,
     leaders_are_ranked_by_trust_then_distance,
     candidate_leaders_come_from_the_graph,
 );
@@ -204,7 +205,9 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
         let pays = n < 10;
         if pays {
             pay(&t, &oid, &u).await;
-            assert_eq!(order(&t, &oid, &u).await["status"], "awaiting_group");
+            let o = order(&t, &oid, &u).await;
+            assert_eq!(o["status"], "awaiting_group");
+            assert_eq!(o["batch_id"], bt["id"], "waiting for the 接龙 cut-off");
         }
         joined.push((u, oid, n % 2 == 0, qty, pays));
     }
@@ -239,6 +242,38 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
         .expect(200);
     assert_eq!(own[3]["display_name"], "邻居3");
     assert!(own[2]["display_name"].is_null(), "not a friend: no name");
+    // Friends see each other's names, until one blocks the other (as for posts).
+    befriend(&t, &joined[3].0, &joined[5].0).await;
+    let names = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["display_name"].clone())
+            .collect::<Vec<_>>()
+    };
+    let own = t
+        .get(
+            &format!("/api/v1/batches/{bid}/joins"),
+            Some(&joined[3].0.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&own)[5], "邻居5", "a friend's name is shown");
+    t.post(
+        &format!("/api/v1/accounts/{}/block", joined[5].0.id),
+        Some(&joined[3].0.token),
+        json!({}),
+    )
+    .await
+    .expect(204);
+    for viewer in [&joined[3].0, &joined[5].0] {
+        let list = t
+            .get(&format!("/api/v1/batches/{bid}/joins"), Some(&viewer.token))
+            .await
+            .expect(200);
+        let other = if viewer.id == joined[3].0.id { 5 } else { 3 };
+        assert!(names(&list)[other].is_null(), "blocked: no name {list}");
+    }
 
     cut_off(&t).await;
     let bt = t
@@ -608,6 +643,31 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .await
     .expect(200);
     refused(try_join(&t, &bid, &big, &s.sku, 1).await, None, "suspended");
+    // Its point is a store, but an ordinary pickup checkout cannot name it either, and
+    // members no longer see it among the merchant's stores (staff still do).
+    refused(
+        t.post(
+            &m("/checkout"),
+            Some(&big.token),
+            json!({ "delivery": "pickup", "pickup_store_id": a["store_id"], "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
+        )
+        .await,
+        Some("pickup_store_id"),
+        "suspended",
+    );
+    let store_ids = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|st| st["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    let seen = t.get(&m("/stores"), Some(&big.token)).await.expect(200);
+    assert!(!store_ids(&seen).contains(&a["store_id"]), "{seen}");
+    let seen = t.get(&m("/stores"), None).await.expect(200);
+    assert!(!store_ids(&seen).contains(&a["store_id"]), "{seen}");
+    let seen = t.get(&m("/stores"), Some(&s.owner.token)).await.expect(200);
+    assert!(store_ids(&seen).contains(&a["store_id"]), "{seen}");
     let late = member(&t, "后来者", 0).await;
     t.put(
         &m("/my-leader"),
@@ -632,6 +692,11 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .await
     .expect(200);
     try_join(&t, &bid, &big, &s.sku, 1).await.expect(201);
+    let seen = t.get(&m("/stores"), Some(&big.token)).await.expect(200);
+    assert!(
+        store_ids(&seen).contains(&a["store_id"]),
+        "resumed: shown again"
+    );
 
     // A point full for the batch: its capacity of live joins.
     let tiny = member(&t, "小店主", 0).await;
@@ -732,13 +797,107 @@ async fn concurrent_joins_for_the_last_units_never_oversell(t: TestApp) {
         .map(|e| e["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs, (1..=ok).collect::<Vec<_>>(), "numbered without gaps");
-    let mine = list
+    // The member who raced themself: their units summed over every join they got in
+    // (the staff's list names everyone).
+    let named = t
+        .get(
+            &format!("/api/v1/batches/{bid}/joins"),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let mine: i64 = named
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["units"] == 2)
-        .count();
-    assert!(mine <= 1, "the member's limit held under the race");
+        .filter(|e| e["display_name"] == "抢购0")
+        .map(|e| e["units"].as_i64().unwrap())
+        .sum();
+    assert!(
+        mine <= 2,
+        "the member's limit of 2 held under the race: {mine}"
+    );
+    audit_clean(&t).await;
+}
+
+/// The buyer cancelling and the unpaid expiry racing for the same joins: each join's
+/// units go back exactly once, to the batch and to the member's own count.
+async fn a_join_is_given_back_once_when_cancel_and_expiry_race(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let la = member(&t, "团长", 0).await;
+    let a = leader(&t, &s, &la, "中心驿站", 26.58, 106.71, 0).await;
+    let bt = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 3, "quantity_limit": 50 }] })).await;
+    let bid = id(&bt);
+    let keeper = member(&t, "付了款的", 20_000).await;
+    choose(&t, &s, &keeper, &a).await;
+    let kept = try_join(&t, &bid, &keeper, &s.sku, 2).await.expect(201);
+    pay(&t, &id(&kept["order"]), &keeper).await;
+    let mut racers = Vec::new();
+    for n in 0..6 {
+        let u = member(&t, &format!("犹豫{n}"), 0).await;
+        choose(&t, &s, &u, &a).await;
+        let j = try_join(&t, &bid, &u, &s.sku, 3).await.expect(201);
+        racers.push((u, id(&j["order"])));
+    }
+    // Past the unpaid deadline (30 minutes), before the cut-off.
+    t.clock.advance_ms(31 * 60_000);
+    let mut tasks = Vec::new();
+    for (u, oid) in &racers {
+        for _ in 0..2 {
+            let (client, base, token, oid) = (
+                t.client.clone(),
+                t.base.clone(),
+                u.token.clone(),
+                oid.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                client
+                    .post(format!("{base}/api/v1/orders/{oid}/cancel"))
+                    .bearer_auth(&token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .expect("cancel")
+                    .status()
+                    .as_u16()
+            }));
+        }
+    }
+    let app = t.app.clone();
+    let expiry = tokio::spawn(async move {
+        for n in 0..3 {
+            kith_app::events::jobs::run_once(&app, &format!("race{n}"))
+                .await
+                .unwrap();
+        }
+    });
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!([200, 409].contains(&status), "cancel: {status}");
+    }
+    expiry.await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "after")
+        .await
+        .unwrap();
+    for (u, oid) in &racers {
+        assert_eq!(order(&t, oid, u).await["status"], "cancelled");
+    }
+    let bt = t
+        .get(&format!("/api/v1/batches/{bid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(
+        bt["items"][0]["taken"], 2,
+        "each join given back once: {bt}"
+    );
+    // Each member's own count is back to 0, not below it: 3 fit again, a 4th does not.
+    let (u, _) = &racers[0];
+    try_join(&t, &bid, u, &s.sku, 3).await.expect(201);
+    refused(
+        try_join(&t, &bid, u, &s.sku, 1).await,
+        Some("items[0].quantity"),
+        "per member",
+    );
     audit_clean(&t).await;
 }
 

@@ -184,6 +184,15 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
     )
     .await
     .expect(200);
+    // Paid, the order waits for the cut-off in 接龙 words (not a group-buy's 待成团).
+    let page = mb.get(&format!("/orders/{oid}")).await.expect(200);
+    assert!(
+        page.has("已接龙，等待截单") && !page.has("待成团"),
+        "{}",
+        page.body
+    );
+    let page = mb.get("/orders").await.expect(200);
+    assert!(page.has("已接龙，等待截单"), "{}", page.body);
     // The 接龙 list: the member sees their own name; a stranger does not.
     let page = mb.get(&batch_page).await.expect(200);
     assert!(page.has("1. 李阿姨 · 2 · 幸福里驿站"), "{}", page.body);
