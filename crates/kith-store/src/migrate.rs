@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(15, "0015_rails"),
     migration!(16, "0016_coupons"),
     migration!(17, "0017_reconcile"),
+    migration!(18, "0018_leader_helpers"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -18,6 +18,7 @@ both_engines!(
     bad_input_and_races_are_refused,
     concurrent_joins_for_the_last_units_never_oversell,
     a_join_is_given_back_once_when_cancel_and_expiry_race,
+    helpers_redeem_at_their_leaders_point_only,
     leaders_are_ranked_by_trust_then_distance,
     candidate_leaders_come_from_the_graph,
 );
@@ -898,6 +899,159 @@ async fn a_join_is_given_back_once_when_cancel_and_expiry_race(t: TestApp) {
         Some("items[0].quantity"),
         "per member",
     );
+    audit_clean(&t).await;
+}
+
+/// A leader names a helper, who redeems codes at the leader's point and nowhere else; a
+/// suspension stops them too, a resume brings them back, a removal ends it; a leader's own
+/// code redeemed twice is refused.
+async fn helpers_redeem_at_their_leaders_point_only(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let (la, lb) = (
+        member(&t, "东门团长", 20_000).await,
+        member(&t, "西门团长", 0).await,
+    );
+    let a = leader(&t, &s, &la, "东门驿站", 26.58, 106.71, 500).await;
+    let b = leader(&t, &s, &lb, "西门驿站", 26.59, 106.69, 500).await;
+    let helper = member(&t, "帮手小王", 0).await;
+    let helpers = |l: &Value| format!("/api/v1/leaders/{}/helpers", id(l));
+    let added = t
+        .post(
+            &helpers(&a),
+            Some(&la.token),
+            json!({ "account_id": helper.id }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(added[0]["display_name"], "帮手小王");
+    // Again: nothing changes.
+    let again = t
+        .post(
+            &helpers(&a),
+            Some(&la.token),
+            json!({ "account_id": helper.id }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again.as_array().unwrap().len(), 1);
+    // Only the leader names their helpers; not themself; one point per helper.
+    t.post(
+        &helpers(&a),
+        Some(&lb.token),
+        json!({ "account_id": helper.id }),
+    )
+    .await
+    .problem(404, None);
+    t.post(
+        &helpers(&a),
+        Some(&la.token),
+        json!({ "account_id": la.id }),
+    )
+    .await
+    .problem(422, Some("account_id"));
+    t.post(
+        &helpers(&a),
+        Some(&la.token),
+        json!({ "account_id": "nobody" }),
+    )
+    .await
+    .problem(422, Some("account_id"));
+    t.post(
+        &helpers(&b),
+        Some(&lb.token),
+        json!({ "account_id": helper.id }),
+    )
+    .await
+    .problem(409, Some("account_id"));
+    let seen = t.get(&helpers(&a), Some(&s.owner.token)).await.expect(200);
+    assert_eq!(seen.as_array().unwrap().len(), 1, "staff see them");
+    t.get(&helpers(&a), Some(&lb.token))
+        .await
+        .problem(404, None);
+
+    // Four buyers at the east point (the leader one of them), one at the west.
+    let bt = batch(&t, &s, json!({})).await;
+    let bid = id(&bt);
+    let mut east = Vec::new();
+    for n in 0..3 {
+        let u = member(&t, &format!("东门邻居{n}"), 20_000).await;
+        choose(&t, &s, &u, &a).await;
+        let j = try_join(&t, &bid, &u, &s.sku, 1).await.expect(201);
+        pay(&t, &id(&j["order"]), &u).await;
+        east.push((u, id(&j["order"])));
+    }
+    choose(&t, &s, &la, &a).await;
+    let own = try_join(&t, &bid, &la, &s.sku, 1).await.expect(201);
+    let own = id(&own["order"]);
+    pay(&t, &own, &la).await;
+    let w = member(&t, "西门邻居", 20_000).await;
+    choose(&t, &s, &w, &b).await;
+    let j = try_join(&t, &bid, &w, &s.sku, 1).await.expect(201);
+    let west = id(&j["order"]);
+    pay(&t, &west, &w).await;
+    cut_off(&t).await;
+    for l in [&a, &b] {
+        t.post(
+            &format!("/api/v1/batches/{bid}/leaders/{}/delivered", id(l)),
+            Some(&s.owner.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    let code = |o: Value| o["pickup_code"].as_str().expect("code").to_owned();
+    let (sa, sb) = (&a["store_id"], &b["store_id"]);
+    let redeem = |store: &Value, who: &User, code: &str| {
+        let (path, token, body) = (
+            format!(
+                "/api/v1/clerk/stores/{}/pickups/redeem",
+                store.as_str().unwrap()
+            ),
+            who.token.clone(),
+            json!({ "code": code }),
+        );
+        let t = &t;
+        async move { t.post(&path, Some(&token), body).await }
+    };
+    // The helper redeems at the leader's point…
+    let c0 = code(order(&t, &east[0].1, &east[0].0).await);
+    let r = redeem(sa, &helper, &c0).await.expect(200);
+    assert_eq!(r["status"], "picked_up");
+    // …but not at another leader's point.
+    let cw = code(order(&t, &west, &w).await);
+    redeem(sb, &helper, &cw).await.problem(403, None);
+    // A suspended leader's helpers redeem nothing; resumed, they do again.
+    let c1 = code(order(&t, &east[1].1, &east[1].0).await);
+    t.post(
+        &format!("/api/v1/leaders/{}/suspend", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    redeem(sa, &helper, &c1).await.problem(403, None);
+    t.post(
+        &format!("/api/v1/leaders/{}/resume", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    redeem(sa, &helper, &c1).await.expect(200);
+    // Removed: no more.
+    let left = t
+        .delete(&format!("{}/{}", helpers(&a), helper.id), Some(&la.token))
+        .await
+        .expect(200);
+    assert_eq!(left, json!([]));
+    let c2 = code(order(&t, &east[2].1, &east[2].0).await);
+    redeem(sa, &helper, &c2).await.problem(403, None);
+    redeem(sa, &la, &c2).await.expect(200);
+    // The leader's own order: redeemed once, refused the second time.
+    let co = code(order(&t, &own, &la).await);
+    redeem(sa, &la, &co).await.expect(200);
+    refused(redeem(sa, &la, &co).await, None, "already redeemed");
+    redeem(sb, &lb, &cw).await.expect(200);
     audit_clean(&t).await;
 }
 
