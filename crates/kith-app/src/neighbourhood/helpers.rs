@@ -164,6 +164,36 @@ impl App {
             .await
     }
 
+    /// As [`App::add_leader_helper`], naming the member by their phone or email (the
+    /// leader's page): 422 on `login` when no member has it.
+    pub async fn add_leader_helper_by_login(
+        &self,
+        who: &Principal,
+        leader_id: &str,
+        login: &str,
+    ) -> AppResult<Vec<Helper>> {
+        let login = login.trim().to_owned();
+        let (me, lid) = (who.account_id.clone(), leader_id.to_owned());
+        let aid = self
+            .db
+            .read(move |c| {
+                // Only the leader may look members up here.
+                let l = load_leader(c, &lid)?;
+                if l.account_id != me {
+                    return Err(AppError::NotFound("leader"));
+                }
+                c.query_opt(
+                    "SELECT id FROM accounts WHERE phone = $1 OR email = $1",
+                    args![&login],
+                )?
+                .ok_or_else(|| AppError::invalid("login", "no member has this phone or email"))?
+                .text(0)
+                .map_err(Into::into)
+            })
+            .await?;
+        self.add_leader_helper(who, leader_id, &aid).await
+    }
+
     /// The leader removes a helper: they redeem nothing at the point any more.
     pub async fn remove_leader_helper(
         &self,

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::neighbourhood::{
-    Batch, BatchInput, BatchItemInput, JoinInput, JoinLine, JoinListEntry, Leader, NearbyLeader,
-    PickList,
+    Batch, BatchInput, BatchItemInput, Helper, JoinInput, JoinLine, JoinListEntry, Leader,
+    NearbyLeader, PickList,
 };
 use serde::Deserialize;
 
@@ -34,6 +34,8 @@ pub fn routes() -> Router<Web> {
         .route("/batches/{bid}", get(batch))
         .route("/batches/{bid}/join", post(join))
         .route("/me/leader", get(my_points))
+        .route("/me/leader/{lid}/helpers", post(add_helper))
+        .route("/me/leader/{lid}/helpers/{aid}/remove", post(remove_helper))
         .route("/console/{mid}/leaders", get(console_leaders))
         .route("/console/{mid}/leaders/{lid}/{action}", post(decide))
         .route(
@@ -282,17 +284,113 @@ async fn join(
 
 // --- leader: my points -----------------------------------------------------------------------
 
+/// One of the leader's points with its helpers.
+pub struct MyPoint {
+    pub l: Leader,
+    pub helpers: Vec<Helper>,
+    /// "周一 08:00–20:00 · …" (empty: no hours given).
+    pub hours: String,
+}
+
 #[derive(Template)]
 #[template(path = "neighbourhood/my_points.html")]
 pub struct MyPointsPage {
     pub c: Ctx,
-    pub points: Vec<Leader>,
+    pub points: Vec<MyPoint>,
+    /// (leader id, the use case's words, the login as typed) after a refused helper.
+    pub error: Option<(String, String, String)>,
 }
 
-async fn my_points(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+impl MyPointsPage {
+    pub fn error_for(&self, id: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(l, _, _)| l == id)
+            .map(|(_, e, _)| e.as_str())
+    }
+
+    pub fn typed_for(&self, id: &str) -> &str {
+        self.error
+            .as_ref()
+            .filter(|(l, _, _)| l == id)
+            .map_or("", |(_, _, t)| t.as_str())
+    }
+}
+
+const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+
+async fn my_points_view(
+    s: &Web,
+    c: Ctx,
+    error: Option<(StatusCode, String, String, String)>,
+) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let points = s.app.my_leaderships(&who).await?;
-    Ok(render(&MyPointsPage { c, points })?.into_response())
+    let mut points = Vec::new();
+    for l in s.app.my_leaderships(&who).await? {
+        let helpers = if l.store_id.is_some() {
+            s.app.leader_helpers(&who, &l.id).await?
+        } else {
+            Vec::new()
+        };
+        let hours = l
+            .opening_hours
+            .iter()
+            .map(|w| {
+                let day = WEEKDAYS
+                    .get(usize::from(w.weekday).saturating_sub(1))
+                    .copied()
+                    .unwrap_or("");
+                format!("{day} {}–{}", w.opens, w.closes)
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        points.push(MyPoint { l, helpers, hours });
+    }
+    let (status, error) = match error {
+        Some((st, lid, e, typed)) => (st, Some((lid, e, typed))),
+        None => (StatusCode::OK, None),
+    };
+    let html = render(&MyPointsPage { c, points, error })?;
+    Ok(with_status(status, html))
+}
+
+/// 我的自提点: each point with its hours, capacity, helpers (add by phone or email,
+/// remove), the redemption desk and the earnings.
+async fn my_points(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    my_points_view(&s, c, None).await
+}
+
+#[derive(Deserialize)]
+struct HelperForm {
+    #[serde(default)]
+    login: String,
+}
+
+async fn add_helper(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(lid): Path<String>,
+    CsrfForm(f): CsrfForm<HelperForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    match s.app.add_leader_helper_by_login(&who, &lid, &f.login).await {
+        Ok(_) => Ok(see("/me/leader?done=saved".to_owned())),
+        Err(e) => {
+            let (st, words) = refusal(e)?;
+            my_points_view(&s, c, Some((st, lid, words, f.login))).await
+        }
+    }
+}
+
+async fn remove_helper(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((lid, aid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    s.app.remove_leader_helper(&who, &lid, &aid).await?;
+    Ok(see("/me/leader?done=removed".to_owned()))
 }
 
 // --- console: leaders ------------------------------------------------------------------------

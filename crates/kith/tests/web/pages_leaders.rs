@@ -267,6 +267,42 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         page.body
     );
     lb.get(&format!("/clerk/{store}")).await.expect(200);
+    // 我的自提点: capacity, and helpers named by phone or email (an unknown one stays on
+    // the form with 422, as typed), who then have the point's desk; removed, they do not.
+    assert!(
+        page.has("可存放订单数") && page.has("还没有帮手"),
+        "{}",
+        page.body
+    );
+    let helper = member(&t, "帮手小李", 0).await;
+    let add = format!("/me/leader/{lid}/helpers");
+    let p = lb
+        .submit("/me/leader", &add, &[("login", "13900000000")])
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"helper-error\"") && p.has("value=\"13900000000\""),
+        "{}",
+        p.body
+    );
+    let p = lb
+        .submit("/me/leader", &add, &[("login", helper.login.as_str())])
+        .await
+        .expect(303);
+    let page = lb.get(&p.location()).await.expect(200);
+    assert!(page.has("帮手小李"), "{}", page.body);
+    let mut hb = Browser::login_user(&t, &helper).await;
+    hb.get(&format!("/clerk/{store}")).await.expect(200);
+    lb.submit(
+        "/me/leader",
+        &format!("/me/leader/{lid}/helpers/{}/remove", helper.id),
+        &[],
+    )
+    .await
+    .expect(303);
+    let page = lb.get("/me/leader").await.expect(200);
+    assert!(!page.has("帮手小李"), "{}", page.body);
+    hb.get(&format!("/clerk/{store}")).await.expect(403);
     // Not staff: no console.
     mb.get(&format!("/console/{mid}/leaders")).await.expect(403);
     crate::worlds::audit_clean(&t).await;
