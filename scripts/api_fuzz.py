@@ -144,6 +144,9 @@ GAPS = {
     ("member", "post", "/api/v1/leaders/{leader_id}/helpers"),
     ("member", "get", "/api/v1/leaders/{leader_id}/helpers"),
     ("member", "delete", "/api/v1/leaders/{leader_id}/helpers/{account_id}"),
+    # A batch's statements are the staff's and its leaders' only; the run's member leads
+    # no point (the journey story in tests/commerce/leaders.rs covers them).
+    ("member", "get", "/api/v1/batches/{batch_id}/statements"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/batches"),
     ("owner", "post", "/api/v1/leaders/{leader_id}/approve"),
     ("owner", "post", "/api/v1/leaders/{leader_id}/refuse"),

@@ -16,6 +16,8 @@
 //!   job, pick lists per leader, consignments delivered, the leader's commission.
 //! - `helpers.rs`: members a leader names to redeem codes at their point (clerk rows of the
 //!   point while the leader is approved; `leader_helpers` remembers them).
+//! - `statements.rs`: per batch and leader — orders, units, GMV, refunds, pickup rate and
+//!   the leader's commission by state (read only).
 //!
 //! Writes: `leaders`, `leader_choices`, `leader_choice_history`, `batches`, `batch_items`,
 //! `batch_member_units`, `batch_orders`, `batch_deliveries`, `leader_helpers`; and, for an approved point,
@@ -43,6 +45,7 @@ use crate::{App, AppError, AppResult, Principal, money::commissions, platform::o
 
 mod batches;
 mod helpers;
+mod statements;
 mod store;
 
 pub use batches::{
@@ -51,6 +54,7 @@ pub use batches::{
 };
 pub(crate) use batches::{BatchOrders, register_jobs};
 pub use helpers::Helper;
+pub use statements::LeaderStatement;
 use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader, status_of};
 
 /// A member's application, and once approved their leadership and pickup point.

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::neighbourhood::{
     Batch, BatchInput, BatchItemInput, Helper, JoinInput, JoinLine, JoinListEntry, Joined, Leader,
-    LeaderChange, LeaderChoice, LeaderInput, NearbyLeader, PickList,
+    LeaderChange, LeaderChoice, LeaderInput, LeaderStatement, NearbyLeader, PickList,
 };
 use kith_domain::store::OpeningWindow;
 use serde::Deserialize;
@@ -42,6 +42,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(leader_pick_list))
         .routes(routes!(add_helper, list_helpers))
         .routes(routes!(remove_helper))
+        .routes(routes!(batch_statements))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -478,4 +479,18 @@ async fn remove_helper(
     aid: AccountId,
 ) -> ApiResult<Json<Vec<Helper>>> {
     Ok(Json(s.app.remove_leader_helper(&p, &lid, &aid).await?))
+}
+
+/// A batch's statements per leader — orders, units, GMV, refunds, pickup rate, the leader's
+/// commission by state (to the fen of their balances): all of them for the merchant's
+/// staff, their own for a leader.
+#[utoipa::path(get, path = "/api/v1/batches/{batch_id}/statements", tag = "neighbourhood", params(BatchId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<LeaderStatement>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn batch_statements(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    id: BatchId,
+) -> ApiResult<Json<Vec<LeaderStatement>>> {
+    Ok(Json(s.app.batch_statements(&p, &id).await?))
 }

@@ -433,7 +433,39 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
         (0, a_goods * 800 / 10_000, 0),
         "frozen at pickup"
     );
+    // The batch's statements: the staff see both leaders, a leader their own; the
+    // commission by state matches the leader's balances to the fen.
+    let st = format!("/api/v1/batches/{bid}/statements");
+    let all = t.get(&st, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let mine = t.get(&st, Some(&la.token)).await.expect(200);
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let east_st = &mine[0];
+    let paid_east = joined.iter().filter(|j| j.4 && j.2).count() as i64;
+    let units_east: i64 = joined.iter().filter(|j| j.4 && j.2).map(|j| j.3).sum();
+    assert_eq!(east_st["leader_id"], a["id"]);
+    assert_eq!(east_st["orders"], paid_east);
+    assert_eq!(east_st["units"], units_east);
+    assert_eq!(east_st["gmv_fen"], a_goods);
+    assert_eq!(east_st["refunded_fen"], 0);
+    assert_eq!(east_st["pickup_rate_bp"], 10_000);
+    assert_eq!(
+        (
+            east_st["commission_pending_fen"].as_i64().unwrap(),
+            east_st["commission_frozen_fen"].as_i64().unwrap(),
+            east_st["commission_available_fen"].as_i64().unwrap(),
+        ),
+        (pa, fa, aa),
+        "{east_st}"
+    );
+    let stranger = member(&t, "路人", 0).await;
+    t.get(&st, Some(&stranger.token)).await.problem(404, None);
     close_after_sale_window(&t).await;
+    let mine = t.get(&st, Some(&lb.token)).await.expect(200);
+    let (pb, fb, ab, _) = balances(&t, &lb, &s.merchant).await;
+    assert_eq!(mine[0]["leader_id"], b["id"]);
+    assert_eq!(mine[0]["commission_available_fen"], ab, "{mine}");
+    assert_eq!((pb, fb), (0, 0));
     let (pb, fb, ab, _) = balances(&t, &lb, &s.merchant).await;
     assert_eq!(
         (pb, fb, ab),
