@@ -241,6 +241,36 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(o["status"], "ready_for_pickup");
+    // The batch's statement per 团长: on the page and as CSV, for the merchant and the 团长.
+    let page = ob.get(&console_batch).await.expect(200);
+    assert!(
+        page.has("团长对账") && page.has(&format!("id=\"statement-{lid}\"")) && page.has("¥76.00"),
+        "{}",
+        page.body
+    );
+    let csv = ob
+        .get(&format!("{console_batch}/statements.csv"))
+        .await
+        .expect(200);
+    assert!(csv.body.starts_with('\u{feff}'), "BOM");
+    assert!(
+        csv.body.contains("张团长,幸福里驿站,1,2,76.00,0.00,0%"),
+        "{}",
+        csv.body
+    );
+    let mut lb0 = Browser::login_user(&t, &lead).await;
+    let csv = lb0
+        .get(&format!("/me/leader/batches/{bid}/statements.csv"))
+        .await
+        .expect(200);
+    assert!(
+        csv.body.contains("张团长,幸福里驿站,1,2,76.00"),
+        "{}",
+        csv.body
+    );
+    mb.get(&format!("/me/leader/batches/{bid}/statements.csv"))
+        .await
+        .expect(404);
 
     // The console's leaders page carries each leader's figures.
     let page = ob.get(&format!("/console/{mid}/leaders")).await.expect(200);
