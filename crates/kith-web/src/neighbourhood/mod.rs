@@ -382,7 +382,7 @@ async fn add_helper(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     match s.app.add_leader_helper_by_login(&who, &lid, &f.login).await {
-        Ok(_) => Ok(see("/me/leader?done=saved".to_owned())),
+        Ok(_) => Ok(see("/me/leader?done=saved")),
         Err(e) => {
             let (st, words) = refusal(e)?;
             my_points_view(&s, c, Some((st, lid, words, f.login))).await
@@ -398,7 +398,7 @@ async fn remove_helper(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     s.app.remove_leader_helper(&who, &lid, &aid).await?;
-    Ok(see("/me/leader?done=removed".to_owned()))
+    Ok(see("/me/leader?done=removed"))
 }
 
 // --- console: leaders ------------------------------------------------------------------------
