@@ -487,8 +487,21 @@ pub(crate) fn fulfilling_location(
                     e
                 }
             })?;
-            // A 团长's point takes pickup orders only while its leader does.
-            crate::neighbourhood::ensure_point_open(c, store)?;
+            // A 团长's point (a store of the neighbourhood context's `leaders`) takes pickup
+            // orders only while its leader is approved: a suspended leader's is refused
+            // (read here, not through `neighbourhood`, which depends on commerce).
+            if let Some(r) = c.query_opt(
+                "SELECT status FROM leaders WHERE store_id = $1 AND status <> 'approved'",
+                args![store],
+            )? {
+                return Err(AppError::conflict(
+                    "pickup_store_id",
+                    format!(
+                        "this 团长's pickup point is {} and takes no orders",
+                        r.text(0)?
+                    ),
+                ));
+            }
             Ok(location)
         }
         None => inventory::warehouse_location(c, merchant_id, now),

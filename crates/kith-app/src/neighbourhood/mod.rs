@@ -597,26 +597,6 @@ impl App {
     }
 }
 
-/// A pickup order (of any kind) may name a 团长's point only while its leader takes
-/// orders: a suspended leader's point is refused (409) like their 接龙 joins are.
-pub(crate) fn ensure_point_open(c: &mut dyn Conn, store_id: &str) -> AppResult<()> {
-    let Some(r) = c.query_opt(
-        "SELECT status FROM leaders WHERE store_id = $1",
-        args![store_id],
-    )?
-    else {
-        return Ok(());
-    };
-    let status = r.text(0)?;
-    if status != LeaderStatus::Approved.as_str() {
-        return Err(AppError::conflict(
-            "pickup_store_id",
-            format!("this 团长's pickup point is {status} and takes no orders"),
-        ));
-    }
-    Ok(())
-}
-
 fn add_clerk(c: &mut dyn Conn, now: i64, l: &Leader, store: &str) -> AppResult<()> {
     c.execute(
         "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at) VALUES ($1, $2, $3, $4)",
