@@ -146,6 +146,15 @@ GAPS = {
     ("member", "post", "/api/v1/merchants/{merchant_id}/leaders"),
     ("member", "put", "/api/v1/merchants/{merchant_id}/my-leader"),
     ("member", "post", "/api/v1/batches/{batch_id}/joins"),
+    # Helpers (issue 21): only the leader themself names, lists and removes helpers, and the
+    # run's member leads no approved point; the helpers story in tests/commerce/leaders.rs
+    # covers them on both engines.
+    ("member", "post", "/api/v1/leaders/{leader_id}/helpers"),
+    ("member", "get", "/api/v1/leaders/{leader_id}/helpers"),
+    ("member", "delete", "/api/v1/leaders/{leader_id}/helpers/{account_id}"),
+    # A batch's statements are the staff's and its leaders' only; the run's member leads
+    # no point (the journey story in tests/commerce/leaders.rs covers them).
+    ("member", "get", "/api/v1/batches/{batch_id}/statements"),
     ("owner", "post", "/api/v1/merchants/{merchant_id}/batches"),
     ("owner", "post", "/api/v1/leaders/{leader_id}/approve"),
     ("owner", "post", "/api/v1/leaders/{leader_id}/refuse"),

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_alipay"),
     migration!(19, "0019_async_refunds"),
     migration!(20, "0020_promotions"),
+    migration!(21, "0021_leader_helpers"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -282,6 +282,22 @@ impl Strings {
         if zh { z } else { e }
     }
 
+    /// An order's status as its badge says it: a paid 接龙 join waits for the batch's
+    /// cut-off, not for a group (`batch`: the order joined a 接龙 batch).
+    pub fn order_badge(&self, s: &str, batch: bool) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        match s {
+            "awaiting_group" if batch => {
+                if zh {
+                    "已接龙，等待截单"
+                } else {
+                    "Joined, awaiting cut-off"
+                }
+            }
+            _ => self.order_status(s),
+        }
+    }
+
     /// A merchant's application status, in words.
     pub fn merchant_status(&self, s: &str) -> &'static str {
         let zh = std::ptr::eq(self, &ZH);

@@ -95,7 +95,7 @@ pub async fn ensure(app: &App) -> anyhow::Result<()> {
     println!("  母婴优选 owner       13800000002   clerk (成都店) 13800000005");
     println!("  鲜果 owner           13800000006   (生鲜无售后期：送达即完成)");
     println!(
-        "  members             13900000000 … 139{:08}   (13900000002 has an order ready for pickup at 贵阳店; 13900000039 applied to open 山野茶舍)",
+        "  members             13900000000 … 139{:08}   (13900000002 has an order ready for pickup at 贵阳店; 13900000039 applied to open 山野茶舍; 13900000210 是鲜果的团长，有一个进行中的接龙)",
         MEMBERS - 1
     );
     println!(
@@ -501,6 +501,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     )
     .await?;
     crate::demo_group_buy::build(app).await?;
+    crate::demo_leaders::build(app).await?;
 
     // An application waiting for the platform admin.
     let applicant = principal(&members[39]);

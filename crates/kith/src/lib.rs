@@ -10,6 +10,7 @@ pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod demo_group_buy;
+pub mod demo_leaders;
 pub mod demo_pictures;
 pub mod reconcile;
 pub mod reindex;

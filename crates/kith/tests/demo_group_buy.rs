@@ -2,8 +2,9 @@
 //! prints (on SQLite and PostgreSQL): a campaign on each shop; a running group at the
 //! liquor shop (forming, 2 of 3 seats paid, 21 hours left, joinable, its page readable
 //! without logging in); a succeeded group at the baby shop whose orders are fulfilling; a
-//! failed group at the fruit shop whose time ran out and whose members were refunded; and
-//! the ledger audit finds nothing wrong.
+//! failed group at the fruit shop whose time ran out and whose members were refunded; the
+//! fruit shop's 团长 with a point, a helper and an open 接龙 batch of paid joins; and the
+//! ledger audit finds nothing wrong.
 
 #[allow(dead_code, unused_macros)]
 #[path = "support/harness.rs"]
@@ -138,6 +139,54 @@ async fn demo_world_has_a_running_a_succeeded_and_a_failed_group(t: TestApp) {
         let w = t.get("/api/v1/me/wallet", Some(&u.token)).await.expect(200);
         assert_eq!(w["balance_fen"], o["total_fen"], "{w}");
     }
+
+    // 社区团购: the fruit shop's 团长 with a point and a helper, and an open 接龙 batch
+    // with five paid joins at that point.
+    let fruit = shop_of(&t, "13800000006").await;
+    let batches = t
+        .get(&format!("/api/v1/merchants/{fruit}/batches"), None)
+        .await
+        .expect(200);
+    let b = batches
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["title"] == kith::demo_leaders::BATCH_TITLE)
+        .expect("the open batch");
+    assert_eq!(b["open_for_joins"], true, "{b}");
+    assert_eq!(b["joins"], 5, "{b}");
+    assert_eq!(b["paid_units"], 7, "{b}");
+    let list = t
+        .get(
+            &format!("/api/v1/batches/{}/joins", b["id"].as_str().unwrap()),
+            None,
+        )
+        .await
+        .expect(200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["paid"] == true && e["point_name"] == "幸福里驿站"),
+        "{list}"
+    );
+    let lead = demo_login(&t, &demo::member_phone(kith::demo_leaders::LEADER)).await;
+    let mine = t
+        .get("/api/v1/me/leaderships", Some(&lead.token))
+        .await
+        .expect(200);
+    assert_eq!(mine[0]["status"], "approved", "{mine}");
+    let helpers = t
+        .get(
+            &format!(
+                "/api/v1/leaders/{}/helpers",
+                mine[0]["id"].as_str().unwrap()
+            ),
+            Some(&lead.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(helpers.as_array().unwrap().len(), 1, "{helpers}");
 
     let admin = demo_login(&t, "13800000000").await;
     let audit = t

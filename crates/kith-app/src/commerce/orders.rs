@@ -101,6 +101,9 @@ pub struct Order {
     pub status: OrderStatus,
     pub delivery: DeliveryMethod,
     pub pickup_store_id: Option<String>,
+    /// The 接龙 batch this order joined: paid, it waits for the batch's cut-off
+    /// (`awaiting_group`), not for a group to fill.
+    pub batch_id: Option<String>,
     /// The buyer's tier at checkout, whose prices the lines carry.
     pub tier_code: Option<String>,
     pub address: Option<Address>,
@@ -337,6 +340,13 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         status: o.status,
         delivery: o.delivery,
         pickup_store_id: o.pickup_store_id.clone(),
+        batch_id: c
+            .query_opt(
+                "SELECT batch_id FROM batch_orders WHERE order_id = $1",
+                args![&o.id],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?,
         tier_code: r.opt_text(OrderCols::tier_code)?,
         address: r
             .opt_text(OrderCols::address)?
@@ -476,13 +486,31 @@ pub(crate) fn fulfilling_location(
     pickup_store: Option<&str>,
 ) -> AppResult<String> {
     match pickup_store {
-        Some(store) => inventory::store_location(c, merchant_id, store, now).map_err(|e| {
-            if matches!(e, AppError::NotFound(_)) {
-                AppError::invalid("pickup_store_id", "is not a store of this merchant")
-            } else {
-                e
+        Some(store) => {
+            let location = inventory::store_location(c, merchant_id, store, now).map_err(|e| {
+                if matches!(e, AppError::NotFound(_)) {
+                    AppError::invalid("pickup_store_id", "is not a store of this merchant")
+                } else {
+                    e
+                }
+            })?;
+            // A 团长's point (a store of the neighbourhood context's `leaders`) takes pickup
+            // orders only while its leader is approved: a suspended leader's is refused
+            // (read here, not through `neighbourhood`, which depends on commerce).
+            if let Some(r) = c.query_opt(
+                "SELECT status FROM leaders WHERE store_id = $1 AND status <> 'approved'",
+                args![store],
+            )? {
+                return Err(AppError::conflict(
+                    "pickup_store_id",
+                    format!(
+                        "this 团长's pickup point is {} and takes no orders",
+                        r.text(0)?
+                    ),
+                ));
             }
-        }),
+            Ok(location)
+        }
         None => inventory::warehouse_location(c, merchant_id, now),
     }
 }

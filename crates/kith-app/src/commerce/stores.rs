@@ -220,17 +220,21 @@ impl App {
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
         self.db
             .read(move |c| {
-                if merchant_status(c, &mid)?.ensure_trading().is_err() {
-                    match &who {
-                        Some(p) if require_staff(c, p, &mid, StaffNeed::AnyStaff).is_ok() => {}
-                        _ => return Err(AppError::NotFound("merchant")),
-                    }
+                let staff = match &who {
+                    Some(p) => require_staff(c, p, &mid, StaffNeed::AnyStaff).is_ok(),
+                    None => false,
+                };
+                if !staff && merchant_status(c, &mid)?.ensure_trading().is_err() {
+                    return Err(AppError::NotFound("merchant"));
                 }
+                // Members are not shown a suspended 团长's point (it takes no orders).
                 c.query(
                     &format!(
-                        "SELECT {STORE_COLS} FROM stores WHERE merchant_id = $1 ORDER BY name, id"
+                        "SELECT {STORE_COLS} FROM stores WHERE merchant_id = $1
+                           AND ($2 = 1 OR NOT EXISTS (SELECT 1 FROM leaders l WHERE l.store_id = stores.id AND l.status <> 'approved'))
+                         ORDER BY name, id"
                     ),
-                    args![&mid],
+                    args![&mid, i64::from(staff)],
                 )?
                 .iter()
                 .map(store_from_row)

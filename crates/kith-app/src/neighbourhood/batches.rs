@@ -273,17 +273,20 @@ impl OrderHook for BatchOrders {
         now: i64,
         o: &orders::OrderRow,
     ) -> AppResult<()> {
-        let Some((batch, _, state)) = join_of(c, &o.id)? else {
+        let Some((batch, _, _)) = join_of(c, &o.id)? else {
             return Ok(());
         };
-        if state == "released" {
-            return Ok(());
-        }
         let (mid, status) = lock_batch(c, &batch)?;
-        c.execute(
-            "UPDATE batch_orders SET state = 'released' WHERE order_id = $1",
+        // One conditional update decides who releases the join: only the caller whose
+        // update flips it gives the units back (a state read before it could be stale
+        // when a cancel and the unpaid expiry race).
+        let won = c.execute(
+            "UPDATE batch_orders SET state = 'released' WHERE order_id = $1 AND state <> 'released'",
             args![&o.id],
         )?;
+        if won == 0 {
+            return Ok(());
+        }
         if status == BatchStatus::Open {
             // Give the units back, to the batch and to the member's own count.
             let lines = c.query(
@@ -384,8 +387,9 @@ pub async fn cutoff_batch(app: &App, batch_id: &str) -> AppResult<()> {
         .await
 }
 
-/// The buyers' names a viewer may see: their own, their friends' (mutual follows), and all
-/// of them for the merchant's staff.
+/// The buyers' names a viewer may see: their own, their friends' (mutual follows) unless
+/// either has blocked the other (as for posts, `social::visibility`), and all of them for
+/// the merchant's staff (who pack and hand out the orders).
 fn name_visible(
     c: &mut dyn Conn,
     viewer: Option<&str>,
@@ -395,6 +399,9 @@ fn name_visible(
     let Some(v) = viewer else { return Ok(false) };
     if staff || v == member {
         return Ok(true);
+    }
+    if crate::social::visibility::blocked_between(c, v, member)? {
+        return Ok(false);
     }
     Ok(c
         .query_opt(

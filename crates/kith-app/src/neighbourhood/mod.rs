@@ -14,9 +14,13 @@
 //!   `leader_choices`; every choice and change is a row of `leader_choice_history`.
 //! - `batches.rs`: 接龙 batches — joins limited by conditional updates, the `batch.cutoff`
 //!   job, pick lists per leader, consignments delivered, the leader's commission.
+//! - `helpers.rs`: members a leader names to redeem codes at their point (clerk rows of the
+//!   point while the leader is approved; `leader_helpers` remembers them).
+//! - `statements.rs`: per batch and leader — orders, units, GMV, refunds, pickup rate and
+//!   the leader's commission by state (read only).
 //!
 //! Writes: `leaders`, `leader_choices`, `leader_choice_history`, `batches`, `batch_items`,
-//! `batch_member_units`, `batch_orders`, `batch_deliveries`; and, for an approved point,
+//! `batch_member_units`, `batch_orders`, `batch_deliveries`, `leader_helpers`; and, for an approved point,
 //! its `stores` / `store_clerks` rows (the point *is* a store). Orders, stock, pickup codes
 //! and commission only through commerce's and money's functions (`orders::place`,
 //! `cancel`, `refund_everything`, `lifecycle::start_fulfilment`,
@@ -40,6 +44,8 @@ use crate::platform::ids::{new_id, parse_id};
 use crate::{App, AppError, AppResult, Principal, money::commissions, platform::outbox, rfc3339};
 
 mod batches;
+mod helpers;
+mod statements;
 mod store;
 
 pub use batches::{
@@ -47,6 +53,8 @@ pub use batches::{
     JoinListEntry, Joined, PickBuyer, PickLine, PickList, cutoff_batch,
 };
 pub(crate) use batches::{BatchOrders, register_jobs};
+pub use helpers::Helper;
+pub use statements::LeaderStatement;
 use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader, status_of};
 
 /// A member's application, and once approved their leadership and pickup point.
@@ -371,9 +379,11 @@ impl App {
                     }
                     Decision::Suspend => {
                         status.suspend()?;
+                        // Nobody redeems at a suspended point: the leader's and the
+                        // helpers' clerk rows go (the helpers stay listed for a resume).
                         c.execute(
-                            "DELETE FROM store_clerks WHERE store_id = $1 AND account_id = $2",
-                            args![l.store_id.as_deref(), &l.account_id],
+                            "DELETE FROM store_clerks WHERE store_id = $1",
+                            args![l.store_id.as_deref()],
                         )?;
                         c.execute(
                             "UPDATE leaders SET status = 'suspended', updated_at = $1 WHERE id = $2",
@@ -385,6 +395,7 @@ impl App {
                         status.resume()?;
                         let store = l.store_id.clone().ok_or_else(|| AppError::Internal("approved leader without a point".into()))?;
                         add_clerk(c, now, &l, &store)?;
+                        helpers::restore_helpers(c, now, &l, &store)?;
                         c.execute(
                             "UPDATE leaders SET status = 'approved', updated_at = $1 WHERE id = $2",
                             args![now, &l.id],

@@ -8,8 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::neighbourhood::{
-    Batch, BatchInput, BatchItemInput, JoinInput, JoinLine, JoinListEntry, Joined, Leader,
-    LeaderChange, LeaderChoice, LeaderInput, NearbyLeader, PickList,
+    Batch, BatchInput, BatchItemInput, Helper, JoinInput, JoinLine, JoinListEntry, Joined, Leader,
+    LeaderChange, LeaderChoice, LeaderInput, LeaderStatement, NearbyLeader, PickList,
 };
 use kith_domain::store::OpeningWindow;
 use serde::Deserialize;
@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::extract::{ApiJson, ApiQuery, Auth, MaybeAuth};
-use crate::ids::{BatchId, LeaderId, MerchantId};
+use crate::ids::{AccountId, BatchId, LeaderId, MerchantId};
 use crate::problem::{ApiResult, Problem};
 use crate::state::AppState;
 
@@ -40,6 +40,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(pick_lists))
         .routes(routes!(deliver))
         .routes(routes!(leader_pick_list))
+        .routes(routes!(add_helper, list_helpers))
+        .routes(routes!(remove_helper))
+        .routes(routes!(batch_statements))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -427,4 +430,67 @@ async fn leader_pick_list(
     id: BatchId,
 ) -> ApiResult<Json<PickList>> {
     Ok(Json(s.app.leader_pick_list(&p, &lid, &id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HelperBody {
+    /// The member to name as a helper at the leader's point.
+    pub account_id: String,
+}
+
+/// The leader names a helper: a member who may redeem pickup codes at the leader's point
+/// (and only there). Idempotent.
+#[utoipa::path(post, path = "/api/v1/leaders/{leader_id}/helpers", tag = "neighbourhood", params(LeaderId),
+    request_body = HelperBody, security(("bearer" = [])),
+    responses((status = 200, body = Vec<Helper>), (status = 401, body = Problem), (status = 404, description = "not the caller's leadership", body = Problem),
+              (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn add_helper(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    lid: LeaderId,
+    ApiJson(b): ApiJson<HelperBody>,
+) -> ApiResult<Json<Vec<Helper>>> {
+    Ok(Json(
+        s.app.add_leader_helper(&p, &lid, &b.account_id).await?,
+    ))
+}
+
+/// The leader's helpers (the leader, or the merchant's staff).
+#[utoipa::path(get, path = "/api/v1/leaders/{leader_id}/helpers", tag = "neighbourhood", params(LeaderId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<Helper>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn list_helpers(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    lid: LeaderId,
+) -> ApiResult<Json<Vec<Helper>>> {
+    Ok(Json(s.app.leader_helpers(&p, &lid).await?))
+}
+
+/// The leader removes a helper: they redeem nothing at the point any more.
+#[utoipa::path(delete, path = "/api/v1/leaders/{leader_id}/helpers/{account_id}", tag = "neighbourhood", params(LeaderId, AccountId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<Helper>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn remove_helper(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    lid: LeaderId,
+    aid: AccountId,
+) -> ApiResult<Json<Vec<Helper>>> {
+    Ok(Json(s.app.remove_leader_helper(&p, &lid, &aid).await?))
+}
+
+/// A batch's statements per leader — orders, units, GMV, refunds, pickup rate, the leader's
+/// commission by state (to the fen of their balances): all of them for the merchant's
+/// staff, their own for a leader.
+#[utoipa::path(get, path = "/api/v1/batches/{batch_id}/statements", tag = "neighbourhood", params(BatchId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<LeaderStatement>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn batch_statements(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    id: BatchId,
+) -> ApiResult<Json<Vec<LeaderStatement>>> {
+    Ok(Json(s.app.batch_statements(&p, &id).await?))
 }

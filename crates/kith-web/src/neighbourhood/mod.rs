@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::neighbourhood::{
-    Batch, BatchInput, BatchItemInput, JoinInput, JoinLine, JoinListEntry, Leader, NearbyLeader,
-    PickList,
+    Batch, BatchInput, BatchItemInput, Helper, JoinInput, JoinLine, JoinListEntry, Leader,
+    LeaderStatement, NearbyLeader, PickList,
 };
 use serde::Deserialize;
 
@@ -34,6 +34,8 @@ pub fn routes() -> Router<Web> {
         .route("/batches/{bid}", get(batch))
         .route("/batches/{bid}/join", post(join))
         .route("/me/leader", get(my_points))
+        .route("/me/leader/{lid}/helpers", post(add_helper))
+        .route("/me/leader/{lid}/helpers/{aid}/remove", post(remove_helper))
         .route("/console/{mid}/leaders", get(console_leaders))
         .route("/console/{mid}/leaders/{lid}/{action}", post(decide))
         .route(
@@ -42,6 +44,14 @@ pub fn routes() -> Router<Web> {
         )
         .route("/console/{mid}/batches/{bid}", get(console_batch))
         .route("/console/{mid}/batches/{bid}/pick-lists.csv", get(pick_csv))
+        .route(
+            "/console/{mid}/batches/{bid}/statements.csv",
+            get(console_statements_csv),
+        )
+        .route(
+            "/me/leader/batches/{bid}/statements.csv",
+            get(leader_statements_csv),
+        )
         .route(
             "/console/{mid}/batches/{bid}/leaders/{lid}/delivered",
             post(deliver),
@@ -282,17 +292,113 @@ async fn join(
 
 // --- leader: my points -----------------------------------------------------------------------
 
+/// One of the leader's points with its helpers.
+pub struct MyPoint {
+    pub l: Leader,
+    pub helpers: Vec<Helper>,
+    /// "周一 08:00–20:00 · …" (empty: no hours given).
+    pub hours: String,
+}
+
 #[derive(Template)]
 #[template(path = "neighbourhood/my_points.html")]
 pub struct MyPointsPage {
     pub c: Ctx,
-    pub points: Vec<Leader>,
+    pub points: Vec<MyPoint>,
+    /// (leader id, the use case's words, the login as typed) after a refused helper.
+    pub error: Option<(String, String, String)>,
 }
 
-async fn my_points(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+impl MyPointsPage {
+    pub fn error_for(&self, id: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(l, _, _)| l == id)
+            .map(|(_, e, _)| e.as_str())
+    }
+
+    pub fn typed_for(&self, id: &str) -> &str {
+        self.error
+            .as_ref()
+            .filter(|(l, _, _)| l == id)
+            .map_or("", |(_, _, t)| t.as_str())
+    }
+}
+
+const WEEKDAYS: [&str; 7] = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"];
+
+async fn my_points_view(
+    s: &Web,
+    c: Ctx,
+    error: Option<(StatusCode, String, String, String)>,
+) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let points = s.app.my_leaderships(&who).await?;
-    Ok(render(&MyPointsPage { c, points })?.into_response())
+    let mut points = Vec::new();
+    for l in s.app.my_leaderships(&who).await? {
+        let helpers = if l.store_id.is_some() {
+            s.app.leader_helpers(&who, &l.id).await?
+        } else {
+            Vec::new()
+        };
+        let hours = l
+            .opening_hours
+            .iter()
+            .map(|w| {
+                let day = WEEKDAYS
+                    .get(usize::from(w.weekday).saturating_sub(1))
+                    .copied()
+                    .unwrap_or("");
+                format!("{day} {}–{}", w.opens, w.closes)
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        points.push(MyPoint { l, helpers, hours });
+    }
+    let (status, error) = match error {
+        Some((st, lid, e, typed)) => (st, Some((lid, e, typed))),
+        None => (StatusCode::OK, None),
+    };
+    let html = render(&MyPointsPage { c, points, error })?;
+    Ok(with_status(status, html))
+}
+
+/// 我的自提点: each point with its hours, capacity, helpers (add by phone or email,
+/// remove), the redemption desk and the earnings.
+async fn my_points(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    my_points_view(&s, c, None).await
+}
+
+#[derive(Deserialize)]
+struct HelperForm {
+    #[serde(default)]
+    login: String,
+}
+
+async fn add_helper(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(lid): Path<String>,
+    CsrfForm(f): CsrfForm<HelperForm>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    match s.app.add_leader_helper_by_login(&who, &lid, &f.login).await {
+        Ok(_) => Ok(see("/me/leader?done=saved")),
+        Err(e) => {
+            let (st, words) = refusal(e)?;
+            my_points_view(&s, c, Some((st, lid, words, f.login))).await
+        }
+    }
+}
+
+async fn remove_helper(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((lid, aid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    s.app.remove_leader_helper(&who, &lid, &aid).await?;
+    Ok(see("/me/leader?done=removed"))
 }
 
 // --- console: leaders ------------------------------------------------------------------------
@@ -598,10 +704,17 @@ pub struct ConsoleBatch {
     pub shop: Shop,
     pub b: Batch,
     pub lists: Vec<PickList>,
+    /// Per leader: orders, GMV, refunds, pickup rate, commission by state.
+    pub statements: Vec<LeaderStatement>,
     pub error: Option<String>,
 }
 
 impl ConsoleBatch {
+    /// Basis points as a percentage: `8750` → `87.5%`.
+    pub fn pct(&self, bp: &i64) -> String {
+        format!("{}%", percent(*bp))
+    }
+
     pub fn total(&self, l: &PickList) -> i64 {
         l.lines.iter().map(|x| x.quantity).sum()
     }
@@ -620,6 +733,7 @@ async fn batch_console_view(
         return Err(AppError::NotFound("batch").into());
     }
     let lists = s.app.batch_pick_lists(&who, bid).await?;
+    let statements = s.app.batch_statements(&who, bid).await?;
     let (status, error) = match error {
         Some((st, e)) => (st, Some(e)),
         None => (StatusCode::OK, None),
@@ -629,6 +743,7 @@ async fn batch_console_view(
         shop,
         b,
         lists,
+        statements,
         error,
     })?;
     Ok(with_status(status, html))
@@ -750,6 +865,100 @@ async fn pick_csv(
         body,
     )
         .into_response())
+}
+
+/// A batch's statements as CSV (BOM, 元), one row per leader.
+fn statements_csv(c: &Ctx, bid: &str, rows: &[LeaderStatement]) -> WebResult<Response> {
+    let header_row = if c.lang == crate::i18n::Lang::Zh {
+        [
+            "团长",
+            "自提点",
+            "订单数",
+            "件数",
+            "成交额(元)",
+            "退款(元)",
+            "提货率",
+            "待结算佣金(元)",
+            "冻结佣金(元)",
+            "可提现佣金(元)",
+            "已冲回佣金(元)",
+        ]
+    } else {
+        [
+            "Leader",
+            "Point",
+            "Orders",
+            "Units",
+            "GMV (¥)",
+            "Refunded (¥)",
+            "Pickup rate",
+            "Pending (¥)",
+            "Frozen (¥)",
+            "Available (¥)",
+            "Reversed (¥)",
+        ]
+    };
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    w.write_record(header_row).map_err(csv_error)?;
+    for r in rows {
+        let row = [
+            r.leader_name.clone(),
+            r.point_name.clone(),
+            r.orders.to_string(),
+            r.units.to_string(),
+            yuan_plain(r.gmv_fen),
+            yuan_plain(r.refunded_fen),
+            format!("{}%", percent(r.pickup_rate_bp)),
+            yuan_plain(r.commission_pending_fen),
+            yuan_plain(r.commission_frozen_fen),
+            yuan_plain(r.commission_available_fen),
+            yuan_plain(r.commission_reversed_fen),
+        ];
+        w.write_record(row.iter().map(|c| crate::console::defuse(c)))
+            .map_err(csv_error)?;
+    }
+    let body = w
+        .into_inner()
+        .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
+    let file = format!("statements-{}.csv", &bid[..8.min(bid.len())]);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The merchant's statements of a batch, every leader (CSV).
+async fn console_statements_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, bid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    let b = s.app.batch(&bid).await?;
+    if b.merchant_id != mid {
+        return Err(AppError::NotFound("batch").into());
+    }
+    let rows = s.app.batch_statements(&who, &bid).await?;
+    statements_csv(&c, &bid, &rows)
+}
+
+/// A leader's own statement of a batch (CSV).
+async fn leader_statements_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(bid): Path<String>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let rows = s.app.batch_statements(&who, &bid).await?;
+    statements_csv(&c, &bid, &rows)
 }
 
 fn yuan_plain(fen: i64) -> String {

@@ -17,6 +17,8 @@ both_engines!(
     a_batch_below_its_minimum_fails_and_refunds,
     bad_input_and_races_are_refused,
     concurrent_joins_for_the_last_units_never_oversell,
+    a_join_is_given_back_once_when_cancel_and_expiry_race,
+    helpers_redeem_at_their_leaders_point_only,
     leaders_are_ranked_by_trust_then_distance,
     candidate_leaders_come_from_the_graph,
 );
@@ -204,7 +206,9 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
         let pays = n < 10;
         if pays {
             pay(&t, &oid, &u).await;
-            assert_eq!(order(&t, &oid, &u).await["status"], "awaiting_group");
+            let o = order(&t, &oid, &u).await;
+            assert_eq!(o["status"], "awaiting_group");
+            assert_eq!(o["batch_id"], bt["id"], "waiting for the 接龙 cut-off");
         }
         joined.push((u, oid, n % 2 == 0, qty, pays));
     }
@@ -239,6 +243,38 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
         .expect(200);
     assert_eq!(own[3]["display_name"], "邻居3");
     assert!(own[2]["display_name"].is_null(), "not a friend: no name");
+    // Friends see each other's names, until one blocks the other (as for posts).
+    befriend(&t, &joined[3].0, &joined[5].0).await;
+    let names = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["display_name"].clone())
+            .collect::<Vec<_>>()
+    };
+    let own = t
+        .get(
+            &format!("/api/v1/batches/{bid}/joins"),
+            Some(&joined[3].0.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(names(&own)[5], "邻居5", "a friend's name is shown");
+    t.post(
+        &format!("/api/v1/accounts/{}/block", joined[5].0.id),
+        Some(&joined[3].0.token),
+        json!({}),
+    )
+    .await
+    .expect(204);
+    for viewer in [&joined[3].0, &joined[5].0] {
+        let list = t
+            .get(&format!("/api/v1/batches/{bid}/joins"), Some(&viewer.token))
+            .await
+            .expect(200);
+        let other = if viewer.id == joined[3].0.id { 5 } else { 3 };
+        assert!(names(&list)[other].is_null(), "blocked: no name {list}");
+    }
 
     cut_off(&t).await;
     let bt = t
@@ -397,7 +433,39 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
         (0, a_goods * 800 / 10_000, 0),
         "frozen at pickup"
     );
+    // The batch's statements: the staff see both leaders, a leader their own; the
+    // commission by state matches the leader's balances to the fen.
+    let st = format!("/api/v1/batches/{bid}/statements");
+    let all = t.get(&st, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let mine = t.get(&st, Some(&la.token)).await.expect(200);
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let east_st = &mine[0];
+    let paid_east = joined.iter().filter(|j| j.4 && j.2).count() as i64;
+    let units_east: i64 = joined.iter().filter(|j| j.4 && j.2).map(|j| j.3).sum();
+    assert_eq!(east_st["leader_id"], a["id"]);
+    assert_eq!(east_st["orders"], paid_east);
+    assert_eq!(east_st["units"], units_east);
+    assert_eq!(east_st["gmv_fen"], a_goods);
+    assert_eq!(east_st["refunded_fen"], 0);
+    assert_eq!(east_st["pickup_rate_bp"], 10_000);
+    assert_eq!(
+        (
+            east_st["commission_pending_fen"].as_i64().unwrap(),
+            east_st["commission_frozen_fen"].as_i64().unwrap(),
+            east_st["commission_available_fen"].as_i64().unwrap(),
+        ),
+        (pa, fa, aa),
+        "{east_st}"
+    );
+    let stranger = member(&t, "路人", 0).await;
+    t.get(&st, Some(&stranger.token)).await.problem(404, None);
     close_after_sale_window(&t).await;
+    let mine = t.get(&st, Some(&lb.token)).await.expect(200);
+    let (pb, fb, ab, _) = balances(&t, &lb, &s.merchant).await;
+    assert_eq!(mine[0]["leader_id"], b["id"]);
+    assert_eq!(mine[0]["commission_available_fen"], ab, "{mine}");
+    assert_eq!((pb, fb), (0, 0));
     let (pb, fb, ab, _) = balances(&t, &lb, &s.merchant).await;
     assert_eq!(
         (pb, fb, ab),
@@ -608,6 +676,31 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .await
     .expect(200);
     refused(try_join(&t, &bid, &big, &s.sku, 1).await, None, "suspended");
+    // Its point is a store, but an ordinary pickup checkout cannot name it either, and
+    // members no longer see it among the merchant's stores (staff still do).
+    refused(
+        t.post(
+            &m("/checkout"),
+            Some(&big.token),
+            json!({ "delivery": "pickup", "pickup_store_id": a["store_id"], "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
+        )
+        .await,
+        Some("pickup_store_id"),
+        "suspended",
+    );
+    let store_ids = |v: &Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|st| st["id"].clone())
+            .collect::<Vec<_>>()
+    };
+    let seen = t.get(&m("/stores"), Some(&big.token)).await.expect(200);
+    assert!(!store_ids(&seen).contains(&a["store_id"]), "{seen}");
+    let seen = t.get(&m("/stores"), None).await.expect(200);
+    assert!(!store_ids(&seen).contains(&a["store_id"]), "{seen}");
+    let seen = t.get(&m("/stores"), Some(&s.owner.token)).await.expect(200);
+    assert!(store_ids(&seen).contains(&a["store_id"]), "{seen}");
     let late = member(&t, "后来者", 0).await;
     t.put(
         &m("/my-leader"),
@@ -632,6 +725,11 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .await
     .expect(200);
     try_join(&t, &bid, &big, &s.sku, 1).await.expect(201);
+    let seen = t.get(&m("/stores"), Some(&big.token)).await.expect(200);
+    assert!(
+        store_ids(&seen).contains(&a["store_id"]),
+        "resumed: shown again"
+    );
 
     // A point full for the batch: its capacity of live joins.
     let tiny = member(&t, "小店主", 0).await;
@@ -732,13 +830,260 @@ async fn concurrent_joins_for_the_last_units_never_oversell(t: TestApp) {
         .map(|e| e["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs, (1..=ok).collect::<Vec<_>>(), "numbered without gaps");
-    let mine = list
+    // The member who raced themself: their units summed over every join they got in
+    // (the staff's list names everyone).
+    let named = t
+        .get(
+            &format!("/api/v1/batches/{bid}/joins"),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let mine: i64 = named
         .as_array()
         .unwrap()
         .iter()
-        .filter(|e| e["units"] == 2)
-        .count();
-    assert!(mine <= 1, "the member's limit held under the race");
+        .filter(|e| e["display_name"] == "抢购0")
+        .map(|e| e["units"].as_i64().unwrap())
+        .sum();
+    assert!(
+        mine <= 2,
+        "the member's limit of 2 held under the race: {mine}"
+    );
+    audit_clean(&t).await;
+}
+
+/// The buyer cancelling and the unpaid expiry racing for the same joins: each join's
+/// units go back exactly once, to the batch and to the member's own count.
+async fn a_join_is_given_back_once_when_cancel_and_expiry_race(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let la = member(&t, "团长", 0).await;
+    let a = leader(&t, &s, &la, "中心驿站", 26.58, 106.71, 0).await;
+    let bt = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 3, "quantity_limit": 50 }] })).await;
+    let bid = id(&bt);
+    let keeper = member(&t, "付了款的", 20_000).await;
+    choose(&t, &s, &keeper, &a).await;
+    let kept = try_join(&t, &bid, &keeper, &s.sku, 2).await.expect(201);
+    pay(&t, &id(&kept["order"]), &keeper).await;
+    let mut racers = Vec::new();
+    for n in 0..6 {
+        let u = member(&t, &format!("犹豫{n}"), 0).await;
+        choose(&t, &s, &u, &a).await;
+        let j = try_join(&t, &bid, &u, &s.sku, 3).await.expect(201);
+        racers.push((u, id(&j["order"])));
+    }
+    // Past the unpaid deadline (30 minutes), before the cut-off.
+    t.clock.advance_ms(31 * 60_000);
+    let mut tasks = Vec::new();
+    for (u, oid) in &racers {
+        for _ in 0..2 {
+            let (client, base, token, oid) = (
+                t.client.clone(),
+                t.base.clone(),
+                u.token.clone(),
+                oid.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                client
+                    .post(format!("{base}/api/v1/orders/{oid}/cancel"))
+                    .bearer_auth(&token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .expect("cancel")
+                    .status()
+                    .as_u16()
+            }));
+        }
+    }
+    let app = t.app.clone();
+    let expiry = tokio::spawn(async move {
+        for n in 0..3 {
+            kith_app::events::jobs::run_once(&app, &format!("race{n}"))
+                .await
+                .unwrap();
+        }
+    });
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!([200, 409].contains(&status), "cancel: {status}");
+    }
+    expiry.await.unwrap();
+    kith_app::events::jobs::run_once(&t.app, "after")
+        .await
+        .unwrap();
+    for (u, oid) in &racers {
+        assert_eq!(order(&t, oid, u).await["status"], "cancelled");
+    }
+    let bt = t
+        .get(&format!("/api/v1/batches/{bid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(
+        bt["items"][0]["taken"], 2,
+        "each join given back once: {bt}"
+    );
+    // Each member's own count is back to 0, not below it: 3 fit again, a 4th does not.
+    let (u, _) = &racers[0];
+    try_join(&t, &bid, u, &s.sku, 3).await.expect(201);
+    refused(
+        try_join(&t, &bid, u, &s.sku, 1).await,
+        Some("items[0].quantity"),
+        "per member",
+    );
+    audit_clean(&t).await;
+}
+
+/// A leader names a helper, who redeems codes at the leader's point and nowhere else; a
+/// suspension stops them too, a resume brings them back, a removal ends it; a leader's own
+/// code redeemed twice is refused.
+async fn helpers_redeem_at_their_leaders_point_only(t: TestApp) {
+    let s = shop(&t, 100).await;
+    let (la, lb) = (
+        member(&t, "东门团长", 20_000).await,
+        member(&t, "西门团长", 0).await,
+    );
+    let a = leader(&t, &s, &la, "东门驿站", 26.58, 106.71, 500).await;
+    let b = leader(&t, &s, &lb, "西门驿站", 26.59, 106.69, 500).await;
+    let helper = member(&t, "帮手小王", 0).await;
+    let helpers = |l: &Value| format!("/api/v1/leaders/{}/helpers", id(l));
+    let added = t
+        .post(
+            &helpers(&a),
+            Some(&la.token),
+            json!({ "account_id": helper.id }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(added[0]["display_name"], "帮手小王");
+    // Again: nothing changes.
+    let again = t
+        .post(
+            &helpers(&a),
+            Some(&la.token),
+            json!({ "account_id": helper.id }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(again.as_array().unwrap().len(), 1);
+    // Only the leader names their helpers; not themself; one point per helper.
+    t.post(
+        &helpers(&a),
+        Some(&lb.token),
+        json!({ "account_id": helper.id }),
+    )
+    .await
+    .problem(404, None);
+    t.post(
+        &helpers(&a),
+        Some(&la.token),
+        json!({ "account_id": la.id }),
+    )
+    .await
+    .problem(422, Some("account_id"));
+    t.post(
+        &helpers(&a),
+        Some(&la.token),
+        json!({ "account_id": "nobody" }),
+    )
+    .await
+    .problem(422, Some("account_id"));
+    t.post(
+        &helpers(&b),
+        Some(&lb.token),
+        json!({ "account_id": helper.id }),
+    )
+    .await
+    .problem(409, Some("account_id"));
+    let seen = t.get(&helpers(&a), Some(&s.owner.token)).await.expect(200);
+    assert_eq!(seen.as_array().unwrap().len(), 1, "staff see them");
+    t.get(&helpers(&a), Some(&lb.token))
+        .await
+        .problem(404, None);
+
+    // Four buyers at the east point (the leader one of them), one at the west.
+    let bt = batch(&t, &s, json!({})).await;
+    let bid = id(&bt);
+    let mut east = Vec::new();
+    for n in 0..3 {
+        let u = member(&t, &format!("东门邻居{n}"), 20_000).await;
+        choose(&t, &s, &u, &a).await;
+        let j = try_join(&t, &bid, &u, &s.sku, 1).await.expect(201);
+        pay(&t, &id(&j["order"]), &u).await;
+        east.push((u, id(&j["order"])));
+    }
+    choose(&t, &s, &la, &a).await;
+    let own = try_join(&t, &bid, &la, &s.sku, 1).await.expect(201);
+    let own = id(&own["order"]);
+    pay(&t, &own, &la).await;
+    let w = member(&t, "西门邻居", 20_000).await;
+    choose(&t, &s, &w, &b).await;
+    let j = try_join(&t, &bid, &w, &s.sku, 1).await.expect(201);
+    let west = id(&j["order"]);
+    pay(&t, &west, &w).await;
+    cut_off(&t).await;
+    for l in [&a, &b] {
+        t.post(
+            &format!("/api/v1/batches/{bid}/leaders/{}/delivered", id(l)),
+            Some(&s.owner.token),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+    let code = |o: Value| o["pickup_code"].as_str().expect("code").to_owned();
+    let (sa, sb) = (&a["store_id"], &b["store_id"]);
+    let redeem = |store: &Value, who: &User, code: &str| {
+        let (path, token, body) = (
+            format!(
+                "/api/v1/clerk/stores/{}/pickups/redeem",
+                store.as_str().unwrap()
+            ),
+            who.token.clone(),
+            json!({ "code": code }),
+        );
+        let t = &t;
+        async move { t.post(&path, Some(&token), body).await }
+    };
+    // The helper redeems at the leader's point…
+    let c0 = code(order(&t, &east[0].1, &east[0].0).await);
+    let r = redeem(sa, &helper, &c0).await.expect(200);
+    assert_eq!(r["status"], "picked_up");
+    // …but not at another leader's point.
+    let cw = code(order(&t, &west, &w).await);
+    redeem(sb, &helper, &cw).await.problem(403, None);
+    // A suspended leader's helpers redeem nothing; resumed, they do again.
+    let c1 = code(order(&t, &east[1].1, &east[1].0).await);
+    t.post(
+        &format!("/api/v1/leaders/{}/suspend", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    redeem(sa, &helper, &c1).await.problem(403, None);
+    t.post(
+        &format!("/api/v1/leaders/{}/resume", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    redeem(sa, &helper, &c1).await.expect(200);
+    // Removed: no more.
+    let left = t
+        .delete(&format!("{}/{}", helpers(&a), helper.id), Some(&la.token))
+        .await
+        .expect(200);
+    assert_eq!(left, json!([]));
+    let c2 = code(order(&t, &east[2].1, &east[2].0).await);
+    redeem(sa, &helper, &c2).await.problem(403, None);
+    redeem(sa, &la, &c2).await.expect(200);
+    // The leader's own order: redeemed once, refused the second time.
+    let co = code(order(&t, &own, &la).await);
+    redeem(sa, &la, &co).await.expect(200);
+    refused(redeem(sa, &la, &co).await, None, "already redeemed");
+    redeem(sb, &lb, &cw).await.expect(200);
     audit_clean(&t).await;
 }
 

@@ -184,6 +184,15 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
     )
     .await
     .expect(200);
+    // Paid, the order waits for the cut-off in 接龙 words (not a group-buy's 待成团).
+    let page = mb.get(&format!("/orders/{oid}")).await.expect(200);
+    assert!(
+        page.has("已接龙，等待截单") && !page.has("待成团"),
+        "{}",
+        page.body
+    );
+    let page = mb.get("/orders").await.expect(200);
+    assert!(page.has("已接龙，等待截单"), "{}", page.body);
     // The 接龙 list: the member sees their own name; a stranger does not.
     let page = mb.get(&batch_page).await.expect(200);
     assert!(page.has("1. 李阿姨 · 2 · 幸福里驿站"), "{}", page.body);
@@ -232,6 +241,36 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(o["status"], "ready_for_pickup");
+    // The batch's statement per 团长: on the page and as CSV, for the merchant and the 团长.
+    let page = ob.get(&console_batch).await.expect(200);
+    assert!(
+        page.has("团长对账") && page.has(&format!("id=\"statement-{lid}\"")) && page.has("¥76.00"),
+        "{}",
+        page.body
+    );
+    let csv = ob
+        .get(&format!("{console_batch}/statements.csv"))
+        .await
+        .expect(200);
+    assert!(csv.body.starts_with('\u{feff}'), "BOM");
+    assert!(
+        csv.body.contains("张团长,幸福里驿站,1,2,76.00,0.00,0%"),
+        "{}",
+        csv.body
+    );
+    let mut lb0 = Browser::login_user(&t, &lead).await;
+    let csv = lb0
+        .get(&format!("/me/leader/batches/{bid}/statements.csv"))
+        .await
+        .expect(200);
+    assert!(
+        csv.body.contains("张团长,幸福里驿站,1,2,76.00"),
+        "{}",
+        csv.body
+    );
+    mb.get(&format!("/me/leader/batches/{bid}/statements.csv"))
+        .await
+        .expect(404);
 
     // The console's leaders page carries each leader's figures.
     let page = ob.get(&format!("/console/{mid}/leaders")).await.expect(200);
@@ -258,6 +297,42 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         page.body
     );
     lb.get(&format!("/clerk/{store}")).await.expect(200);
+    // 我的自提点: capacity, and helpers named by phone or email (an unknown one stays on
+    // the form with 422, as typed), who then have the point's desk; removed, they do not.
+    assert!(
+        page.has("可存放订单数") && page.has("还没有帮手"),
+        "{}",
+        page.body
+    );
+    let helper = member(&t, "帮手小李", 0).await;
+    let add = format!("/me/leader/{lid}/helpers");
+    let p = lb
+        .submit("/me/leader", &add, &[("login", "13900000000")])
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"helper-error\"") && p.has("value=\"13900000000\""),
+        "{}",
+        p.body
+    );
+    let p = lb
+        .submit("/me/leader", &add, &[("login", helper.login.as_str())])
+        .await
+        .expect(303);
+    let page = lb.get(&p.location()).await.expect(200);
+    assert!(page.has("帮手小李"), "{}", page.body);
+    let mut hb = Browser::login_user(&t, &helper).await;
+    hb.get(&format!("/clerk/{store}")).await.expect(200);
+    lb.submit(
+        "/me/leader",
+        &format!("/me/leader/{lid}/helpers/{}/remove", helper.id),
+        &[],
+    )
+    .await
+    .expect(303);
+    let page = lb.get("/me/leader").await.expect(200);
+    assert!(!page.has("帮手小李"), "{}", page.body);
+    hb.get(&format!("/clerk/{store}")).await.expect(403);
     // Not staff: no console.
     mb.get(&format!("/console/{mid}/leaders")).await.expect(403);
     crate::worlds::audit_clean(&t).await;

@@ -1,0 +1,237 @@
+//! Helpers a 团长 names: members who hand out orders and redeem pickup codes at the
+//! leader's point, and only there. A helper is remembered in `leader_helpers` and, while
+//! the leader is approved, is a `store_clerks` row of the point, so commerce's one
+//! redemption path lets them redeem there and nowhere else (another point's desk: 403).
+//! Suspending the leader takes every clerk row of the point away; resuming puts the
+//! leader's and the helpers' back.
+
+use kith_store::{Conn, args};
+use serde::Serialize;
+
+use super::Leader;
+use super::store::{load_leader, lock_leader, status_of};
+use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::ids::parse_id;
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use kith_domain::neighbourhood::LeaderStatus;
+
+/// A member a leader named to help at their point.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Helper {
+    pub account_id: String,
+    pub display_name: String,
+    pub added_at: String,
+}
+
+/// The leader, when the caller is that leader (anyone else: 404).
+fn own_leader(c: &mut dyn Conn, who: &Principal, leader_id: &str) -> AppResult<Leader> {
+    let l = lock_leader(c, leader_id)?;
+    if l.account_id != who.account_id {
+        return Err(AppError::NotFound("leader"));
+    }
+    Ok(l)
+}
+
+fn list(c: &mut dyn Conn, leader_id: &str) -> AppResult<Vec<Helper>> {
+    c.query(
+        "SELECT h.account_id, a.display_name, h.added_at FROM leader_helpers h JOIN accounts a ON a.id = h.account_id
+         WHERE h.leader_id = $1 ORDER BY h.added_at, h.account_id",
+        args![leader_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(Helper {
+            account_id: r.text(0)?,
+            display_name: r.text(1)?,
+            added_at: rfc3339(r.int(2)?),
+        })
+    })
+    .collect()
+}
+
+/// Makes a helper a clerk of the point (approved leaders only). Refused when the member
+/// already clerks at another of the merchant's stores.
+pub(super) fn clerk_helper(
+    c: &mut dyn Conn,
+    now: i64,
+    l: &Leader,
+    store: &str,
+    account: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at) VALUES ($1, $2, $3, $4)",
+        args![store, &l.merchant_id, account, now],
+    )
+    .map_err(|e| {
+        if e.is_unique_on("store_clerks", &["merchant_id", "account_id"])
+            || e.is_unique_on("store_clerks", &["store_id", "account_id"])
+        {
+            AppError::conflict(
+                "account_id",
+                "this member already works at one of the merchant's stores or points",
+            )
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+/// On resume: the helpers clerk at the point again (one who meanwhile clerks elsewhere
+/// for the merchant is skipped, still listed).
+pub(super) fn restore_helpers(
+    c: &mut dyn Conn,
+    now: i64,
+    l: &Leader,
+    store: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at)
+         SELECT $1, $2, h.account_id, $3 FROM leader_helpers h
+         WHERE h.leader_id = $4
+           AND NOT EXISTS (SELECT 1 FROM store_clerks k WHERE k.merchant_id = $2 AND k.account_id = h.account_id)",
+        args![store, &l.merchant_id, now, &l.id],
+    )?;
+    Ok(())
+}
+
+impl App {
+    /// The leader's helpers (the leader, or the merchant's staff).
+    pub async fn leader_helpers(&self, who: &Principal, leader_id: &str) -> AppResult<Vec<Helper>> {
+        let (who, lid) = (who.clone(), leader_id.to_owned());
+        self.db
+            .read(move |c| {
+                let l = load_leader(c, &lid)?;
+                if l.account_id != who.account_id {
+                    require_staff(c, &who, &l.merchant_id, StaffNeed::AnyStaff)
+                        .map_err(|_| AppError::NotFound("leader"))?;
+                }
+                list(c, &l.id)
+            })
+            .await
+    }
+
+    /// The leader names a member to help at their point: from now on they may redeem
+    /// pickup codes there (and only there). Naming the same member again changes nothing.
+    pub async fn add_leader_helper(
+        &self,
+        who: &Principal,
+        leader_id: &str,
+        account_id: &str,
+    ) -> AppResult<Vec<Helper>> {
+        let now = self.now_ms();
+        let aid = parse_id(account_id)
+            .ok_or_else(|| AppError::invalid("account_id", "is not a member id"))?;
+        let (who, lid) = (who.clone(), leader_id.to_owned());
+        self.db
+            .write(move |c| {
+                let l = own_leader(c, &who, &lid)?;
+                let status = status_of(&l);
+                if !matches!(status, LeaderStatus::Approved | LeaderStatus::Suspended) {
+                    return Err(AppError::state(format!(
+                        "a leader who is {} has no point to help at",
+                        l.status
+                    )));
+                }
+                if aid == l.account_id {
+                    return Err(AppError::invalid("account_id", "you cannot be your own helper"));
+                }
+                c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?
+                    .ok_or_else(|| AppError::invalid("account_id", "is not a member"))?;
+                let known = c
+                    .query_opt(
+                        "SELECT 1 FROM leader_helpers WHERE leader_id = $1 AND account_id = $2",
+                        args![&l.id, &aid],
+                    )?
+                    .is_some();
+                if !known {
+                    if status == LeaderStatus::Approved {
+                        let store = l.store_id.clone().ok_or_else(|| {
+                            AppError::Internal("approved leader without a point".into())
+                        })?;
+                        clerk_helper(c, now, &l, &store, &aid)?;
+                    }
+                    c.execute(
+                        "INSERT INTO leader_helpers (leader_id, account_id, added_at) VALUES ($1, $2, $3)",
+                        args![&l.id, &aid, now],
+                    )?;
+                    outbox::emit(c, now, "leader.helper_added", Some(&l.merchant_id), &l.id, &serde_json::json!({
+                        "leader_id": l.id, "account_id": aid,
+                    }))?;
+                }
+                list(c, &l.id)
+            })
+            .await
+    }
+
+    /// As [`App::add_leader_helper`], naming the member by their phone or email (the
+    /// leader's page): 422 on `login` when no member has it.
+    pub async fn add_leader_helper_by_login(
+        &self,
+        who: &Principal,
+        leader_id: &str,
+        login: &str,
+    ) -> AppResult<Vec<Helper>> {
+        let login = login.trim().to_owned();
+        let (me, lid) = (who.account_id.clone(), leader_id.to_owned());
+        let aid = self
+            .db
+            .read(move |c| {
+                // Only the leader may look members up here.
+                let l = load_leader(c, &lid)?;
+                if l.account_id != me {
+                    return Err(AppError::NotFound("leader"));
+                }
+                c.query_opt(
+                    "SELECT id FROM accounts WHERE phone = $1 OR email = $1",
+                    args![&login],
+                )?
+                .ok_or_else(|| AppError::invalid("login", "no member has this phone or email"))?
+                .text(0)
+                .map_err(Into::into)
+            })
+            .await?;
+        self.add_leader_helper(who, leader_id, &aid).await
+    }
+
+    /// The leader removes a helper: they redeem nothing at the point any more.
+    pub async fn remove_leader_helper(
+        &self,
+        who: &Principal,
+        leader_id: &str,
+        account_id: &str,
+    ) -> AppResult<Vec<Helper>> {
+        let now = self.now_ms();
+        let aid = parse_id(account_id).ok_or(AppError::NotFound("helper"))?;
+        let (who, lid) = (who.clone(), leader_id.to_owned());
+        self.db
+            .write(move |c| {
+                let l = own_leader(c, &who, &lid)?;
+                let gone = c.execute(
+                    "DELETE FROM leader_helpers WHERE leader_id = $1 AND account_id = $2",
+                    args![&l.id, &aid],
+                )?;
+                if gone == 0 {
+                    return Err(AppError::NotFound("helper"));
+                }
+                if let Some(store) = &l.store_id {
+                    c.execute(
+                        "DELETE FROM store_clerks WHERE store_id = $1 AND account_id = $2",
+                        args![store, &aid],
+                    )?;
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    "leader.helper_removed",
+                    Some(&l.merchant_id),
+                    &l.id,
+                    &serde_json::json!({
+                        "leader_id": l.id, "account_id": aid,
+                    }),
+                )?;
+                list(c, &l.id)
+            })
+            .await
+    }
+}
