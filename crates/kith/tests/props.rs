@@ -1296,7 +1296,7 @@ async fn snapshot(app: &App) -> Snapshot {
                     o.payment_provider, o.completed_at, o.pay_deadline, o.auto_confirm_at, o.after_sale_ends_at,
                     CAST((SELECT SUM(l.refunded_fen) FROM order_lines l WHERE l.order_id = o.id) AS bigint),
                     (SELECT COUNT(*) FROM order_lines l WHERE l.order_id = o.id AND l.refunded_quantity < l.quantity),
-                    CAST(COALESCE((SELECT SUM(f.amount_fen) FROM refunds f WHERE f.order_id = o.id), 0) AS bigint),
+                    CAST(COALESCE((SELECT SUM(f.amount_fen) FROM refunds f WHERE f.order_id = o.id AND f.kind = 'order' AND f.status = 'succeeded'), 0) AS bigint),
                     (SELECT e.to_status FROM order_events e WHERE e.order_id = o.id ORDER BY e.id DESC LIMIT 1)
                  FROM orders o ORDER BY o.created_at, o.id",
                 args![],
