@@ -52,6 +52,8 @@ ALLOWED = {
     ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
     ("put", "/api/v1/admin/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
     ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/alipay"): "a 2xx needs a real RSA2048 app private key and a distinct Alipay public key, which no fuzzer generates (the Alipay stories set them)",
+    ("post", "/api/v1/merchants/{merchant_id}/orders/{order_id}/refunds/{refund_id}/retry"): "needs a failed refund of a paid order (the refund stories fail one through the sandbox's marker)",
+    ("post", "/api/v1/merchants/{merchant_id}/reconciliations"): "needs the shop's WeChat Pay credentials and WeChat Pay's bill (the reconciliation story runs one against the local WeChat Pay)",
     ("put", "/api/v1/admin/payment-credentials/alipay"): "a 2xx needs a real RSA2048 app private key and a distinct Alipay public key, which no fuzzer generates (the Alipay stories set them)",
 }
 
