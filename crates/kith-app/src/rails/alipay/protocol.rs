@@ -100,28 +100,14 @@ pub fn yuan(fen: i64) -> String {
 }
 
 /// A yuan string as fen, strictly: digits, then at most two decimals (`"12"`, `"12.3"`,
-/// `"12.34"`); anything else (signs, spaces, exponents, three decimals) is `None`.
+/// `"12.34"`, up to nine digits of yuan); anything else (signs, spaces, exponents, three
+/// decimals, a trailing dot) is `None`.
 pub fn parse_yuan(s: &str) -> Option<i64> {
-    let (whole, frac) = match s.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (s, ""),
-    };
-    if whole.is_empty()
-        || whole.len() > 12
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || frac.len() > 2
-        || (s.contains('.') && frac.is_empty())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
+    // The domain's one reader of yuan, minus the trailing dot it forgives people.
+    if s.ends_with('.') {
         return None;
     }
-    let w: i64 = whole.parse().ok()?;
-    let f: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
-    w.checked_mul(100)?.checked_add(f)
+    kith_domain::Fen::parse_yuan(s).map(kith_domain::Fen::get)
 }
 
 /// The answer node of `method`: `alipay.trade.query` → `alipay_trade_query_response`.
