@@ -13,7 +13,7 @@ use kith_domain::clock::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use crate::harness::{Engine, TestApp, User};
-use crate::wechatpay::{MCH_A, Shared, check_request, credentials, signed, spawn};
+use crate::wechatpay::{APP_ID, MCH_A, Shared, check_request, credentials, signed, spawn};
 use crate::worlds::{audit_clean, balances, earn_available, shop};
 
 const OPENID: &str = "oPlatformMember000000000001";
@@ -43,7 +43,7 @@ pub(crate) async fn create_batch(
         .iter()
         .filter_map(|d| d["transfer_amount"].as_i64())
         .sum();
-    let ok = b["appid"] == "wx8888888888888888"
+    let ok = b["appid"] == APP_ID
         && alnum(&b["out_batch_no"], 32)
         && b["batch_name"].as_str().is_some_and(|s| !s.is_empty())
         && b["batch_remark"].as_str().is_some_and(|s| !s.is_empty())
@@ -104,7 +104,7 @@ pub(crate) async fn query_detail(
         StatusCode::OK,
         json!({
             "mchid": MCH_A, "out_batch_no": batch, "batch_id": format!("1030000{batch}"),
-            "appid": "wx8888888888888888", "out_detail_no": detail, "detail_id": format!("1040000{detail}"),
+            "appid": APP_ID, "out_detail_no": detail, "detail_id": format!("1040000{detail}"),
             "detail_status": state,
             "transfer_amount": g.detail_amount_lie.unwrap_or(d["transfer_amount"].as_i64().unwrap()),
             "transfer_remark": d["transfer_remark"], "fail_reason": if state == "FAIL" { "ACCOUNT_FROZEN" } else { "" },
@@ -195,8 +195,8 @@ async fn story(t: TestApp, wx: Shared) {
         .write(move |c| {
             c.execute(
                 "INSERT INTO external_identities (id, provider, app_id, openid, account_id, nickname, created_at)
-                 VALUES ($1, 'wechat', 'wx8888888888888888', $2, $3, '微信提现者', $4)",
-                kith_store::args![uuid::Uuid::now_v7().to_string(), OPENID, &bid, now],
+                 VALUES ($1, 'wechat', $2, $3, $4, '微信提现者', $5)",
+                kith_store::args![uuid::Uuid::now_v7().to_string(), APP_ID, OPENID, &bid, now],
             )
         })
         .await

@@ -37,7 +37,7 @@ const API_V3_KEY: &str = "0123456789abcdefghijklmnopqrstuv";
 const PLATFORM_SERIAL: &str = "5157F09E";
 pub(crate) const MCH_A: &str = "1900000101";
 const MCH_B: &str = "1900000202";
-const APP_ID: &str = "wx8888888888888888";
+pub(crate) const APP_ID: &str = "wx8888888888888888";
 
 /// The keys of every story (RSA key generation is slow; made once per test process).
 struct Keys {
