@@ -541,15 +541,20 @@ impl App {
 #[serde(deny_unknown_fields)]
 pub struct CommerceSettings {
     /// Flat shipping fee per order, in fen.
+    #[schema(minimum = 0)]
     pub shipping_fee_fen: i64,
     /// Orders whose goods total reaches this ship free; null: never free.
+    #[schema(minimum = 0)]
     pub free_shipping_over_fen: Option<i64>,
     /// Unpaid orders are cancelled after this many seconds (60–86400; default 1800).
+    #[schema(minimum = 60, maximum = 86400)]
     pub unpaid_timeout_secs: i64,
     /// Receipt of a shipped order is confirmed automatically after this many days (1–60; default 10).
+    #[schema(minimum = 1, maximum = 60)]
     pub auto_confirm_days: i64,
     /// The after-sale window after delivery or pickup, in days (0–60; default 7); the
     /// merchant's money for an order becomes available when it closes.
+    #[schema(minimum = 0, maximum = 60)]
     pub after_sale_days: i64,
 }
 

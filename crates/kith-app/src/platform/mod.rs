@@ -6,7 +6,8 @@
 //! ([`outbox`]), rate windows ([`limits`]), proof-of-work challenges for logins and
 //! sign-ups that look automated ([`challenge`]), ids and secrets
 //! ([`ids`]), keyset pages ([`page`]), the one RFC 3339 time parser ([`times`]), the sandbox gateway's signed calls to this server's
-//! own webhooks ([`sandbox`]) and the one application error ([`error`]).
+//! own webhooks ([`sandbox`]), OpenAPI fragments for word-list fields ([`schema`]) and the one
+//! application error ([`error`]).
 //! Signing in with WeChat: the 公众号 OAuth client ([`wechat`]) and the external identities
 //! linked to accounts, with the OAuth states, spent codes and pending identities of the
 //! flow ([`identities`]).
@@ -38,6 +39,7 @@ pub mod merchants;
 pub mod outbox;
 pub mod page;
 pub mod sandbox;
+pub mod schema;
 pub mod sms;
 pub mod times;
 pub mod wechat;

@@ -50,6 +50,7 @@ fn session_cookie(s: &AppState, session: &Session) -> HeaderMap {
 #[serde(deny_unknown_fields)]
 pub struct SmsCodeBody {
     /// A mainland China mobile number.
+    #[schema(pattern = "^(\\+86|0086|86)?1[3-9][0-9]{9}$")]
     pub phone: String,
     /// `login` (sign in, or register when the number is new) or `bind` (prove a number
     /// for the signed-in caller).
@@ -140,6 +141,7 @@ pub struct PasswordBody {
     /// The password now; not needed by an account that has none (made by SMS code).
     pub current_password: Option<String>,
     /// 8–128 characters, not easy to guess.
+    #[schema(min_length = 8, max_length = 128)]
     pub new_password: String,
 }
 

@@ -113,6 +113,7 @@ pub struct ProductQuery {
     /// Staff only: `draft`, `active` or `archived`. Others always see `active`.
     pub status: Option<String>,
     /// Items per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
@@ -186,6 +187,7 @@ async fn update_product(
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     /// `draft`, `active` (on sale; needs at least one SKU) or `archived`.
+    #[schema(schema_with = product_statuses)]
     pub status: String,
 }
 
@@ -317,4 +319,8 @@ async fn delete_tier_price(
 ) -> ApiResult<StatusCode> {
     s.app.delete_tier_price(&p, &mid, &sid, &code).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+fn product_statuses() -> utoipa::openapi::Object {
+    kith_app::platform::schema::one_of(&["draft", "active", "archived"])
 }

@@ -245,6 +245,7 @@ async fn link_funnels(
 #[serde(deny_unknown_fields)]
 pub struct WithdrawalBody {
     pub merchant_id: String,
+    #[schema(minimum = 1)]
     pub amount_fen: i64,
     /// The Alipay account to be paid to (支付宝账号 and its real name); without it the
     /// payout goes through the sandbox gateway where it is on.
@@ -327,6 +328,7 @@ async fn approve(
 #[serde(deny_unknown_fields)]
 pub struct RejectBody {
     /// 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 

@@ -43,11 +43,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewCommunityBody {
     /// 2–32 characters.
+    #[schema(min_length = 2, max_length = 32)]
     pub name: String,
     /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// Up to 10 topic tags of 1–16 characters.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub tags: Vec<String>,
     /// `open` (default), `approval` or `invite_only`.
     pub join_policy: Option<JoinPolicy>,
@@ -369,10 +372,13 @@ async fn list_announcements(
 #[serde(deny_unknown_fields)]
 pub struct SplitBody {
     /// The sub-community's name (2–32 characters).
+    #[schema(min_length = 2, max_length = 32)]
     pub name: String,
     /// Up to 500 characters.
+    #[schema(max_length = 500)]
     pub description: Option<String>,
     /// 1–500 active members (not the owner) to move into it.
+    #[schema(min_items = 1, max_items = 500)]
     pub member_ids: Vec<String>,
 }
 

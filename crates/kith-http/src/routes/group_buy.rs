@@ -33,26 +33,36 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct CampaignBody {
     pub sku_id: String,
     /// Defaults to the product's name (1–60 characters).
+    #[schema(min_length = 1, max_length = 60)]
     pub title: Option<String>,
     /// 2–100.
+    #[schema(minimum = 2, maximum = 100)]
     pub group_size: i64,
     /// At most the SKU's list price.
+    #[schema(minimum = 0)]
     pub group_price_fen: i64,
     /// Leave out: the leader pays the group price; 0: the leader is free (团长免单).
+    #[schema(minimum = 0)]
     pub leader_price_fen: Option<i64>,
     /// How long a group gathers once its leader paid: 600 s – 7 days; default 24 h.
+    #[schema(minimum = 600, maximum = 604_800)]
     pub duration_secs: Option<i64>,
     /// RFC 3339; default now.
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339: after it no new groups open (gathering groups run to their expiry).
+    #[schema(format = DateTime)]
     pub ends_at: String,
     /// Seats (units) the campaign may sell: at least the group size.
+    #[schema(minimum = 2)]
     pub stock_limit: i64,
     /// Seats one member may hold in the campaign; default 1.
+    #[schema(minimum = 1)]
     pub per_member_limit: Option<i64>,
     /// Whether orders earn commission; default: the plan's `group_buy_commission`.
     pub commission: Option<bool>,
     /// The group leader's commission rate on members' orders; default: the plan's.
+    #[schema(minimum = 0, maximum = 10000)]
     pub leader_bp: Option<i64>,
 }
 

@@ -44,6 +44,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct WindowQuery {
     /// Days back from now, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
     pub window_days: Option<i64>,
 }
 
@@ -53,10 +54,12 @@ pub struct WindowQuery {
 #[serde(deny_unknown_fields)]
 pub struct ScopeQuery {
     /// Days back from now, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
     pub window_days: Option<i64>,
     /// Only this community's members (one of the merchant's communities).
     pub community_id: Option<String>,
     /// Ranking length, 1–100 (default 20); KOL ranking only.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 
@@ -241,10 +244,12 @@ async fn refresh(
 #[serde(deny_unknown_fields)]
 pub struct FunnelQuery {
     /// Days back from now, 1–365 (default 30).
+    #[param(minimum = 1, maximum = 365)]
     pub window_days: Option<i64>,
     /// `sharer` (default) or `post`.
     pub by: Option<String>,
     /// Rows, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

@@ -66,9 +66,11 @@ pub struct AdjustmentBody {
     pub sku_id: String,
     pub location_id: String,
     /// Units in (positive) or out (negative); not zero, at most ±1,000,000.
+    #[schema(minimum = -1_000_000, maximum = 1_000_000)]
     pub delta: i64,
     /// Why, for the history (at most 200 characters).
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub note: Option<String>,
 }
 
@@ -104,6 +106,7 @@ pub struct StockQuery {
     /// Only this location of the merchant.
     pub location_id: Option<String>,
     /// Items per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,

@@ -59,10 +59,13 @@ async fn put_settings(
 #[serde(deny_unknown_fields)]
 pub struct MerchantBody {
     /// 2–64 characters; unique among pending and approved merchants.
+    #[schema(min_length = 2, max_length = 64)]
     pub name: Option<String>,
     /// Up to 2000 characters.
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// A mainland mobile number for the platform to reach the merchant.
+    #[schema(pattern = "^(\\+86|0086|86)?1[3-9][0-9]{9}$")]
     pub contact_phone: Option<String>,
 }
 
@@ -96,6 +99,7 @@ async fn apply(
 pub struct ListMerchantsQuery {
     /// Only merchants in this state (`pending` for the review queue).
     pub status: Option<MerchantStatus>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }

@@ -73,6 +73,7 @@ async fn set_cart_item(
 pub struct CheckoutItem {
     pub sku_id: String,
     /// 1–999.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: i64,
 }
 
@@ -237,6 +238,7 @@ async fn confirm_receipt(
 #[serde(deny_unknown_fields)]
 pub struct MerchantOrdersQuery {
     pub status: Option<OrderStatus>,
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
@@ -262,7 +264,9 @@ async fn merchant_orders(
 #[serde(deny_unknown_fields)]
 pub struct ShipBody {
     /// Carrier code: `sf`, `zto`, `sandbox`, …
+    #[schema(min_length = 2, max_length = 16, pattern = "^[a-z0-9_]+$")]
     pub carrier: String,
+    #[schema(min_length = 4, max_length = 40, pattern = "^[A-Za-z0-9-]+$")]
     pub tracking_no: String,
 }
 

@@ -52,6 +52,7 @@ async fn wallet(
 #[serde(deny_unknown_fields)]
 pub struct TopUpBody {
     /// 1 to 5 000 000 fen.
+    #[schema(minimum = 1, maximum = 5_000_000)]
     pub amount_fen: i64,
     /// `sandbox` (default) or `wechat` (the platform's WeChat Pay account).
     #[serde(default)]

@@ -40,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewPostBody {
     /// 1–2000 characters; line breaks allowed.
+    #[schema(min_length = 1, max_length = 2000)]
     pub body: String,
     pub visibility: Visibility,
     /// Required exactly when `visibility` is `community`; the author must be an active
@@ -47,9 +48,11 @@ pub struct NewPostBody {
     pub community_id: Option<String>,
     /// Up to 9 media ids from `POST /api/v1/media`, uploaded by the author, in order.
     #[serde(default)]
+    #[schema(max_items = 9)]
     pub images: Vec<String>,
     /// Up to 10 SKU ids of products on sale.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub tags: Vec<String>,
 }
 

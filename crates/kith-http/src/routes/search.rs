@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct SearchParams {
     /// What to look for: Chinese, English, digits, mixed (1–200 characters). Words are
     /// matched as words; quotes, `AND`, `field:` and other operators are plain text.
+    #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// `friends`, `following`, `communities` (my communities) or `everyone` (default).
     /// Anything but `everyone` needs a logged-in caller. Applies to posts and people.
@@ -41,6 +42,7 @@ pub struct SearchParams {
     #[param(rename = "type")]
     pub target: Option<String>,
     /// Items per page, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
@@ -73,10 +75,12 @@ async fn search(
 #[into_params(parameter_in = Query)]
 pub struct WhoParams {
     /// What to look for (1–200 characters).
+    #[param(min_length = 1, max_length = 200)]
     pub q: Option<String>,
     /// `friends` (default), `following`, `communities` or `everyone`.
     pub scope: Option<String>,
     /// People to return, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
 

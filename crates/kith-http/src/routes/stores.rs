@@ -28,15 +28,20 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct StoreBody {
     /// 1–64 characters, unique within the merchant.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// 4–200 characters.
+    #[schema(min_length = 4, max_length = 200)]
     pub address: String,
     /// WGS-84 degrees, −90…90.
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: f64,
     /// WGS-84 degrees, −180…180.
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: f64,
     /// Weekly windows, at most 21; weekday 1 = Monday.
     #[serde(default)]
+    #[schema(max_items = 21)]
     pub opening_hours: Vec<OpeningWindow>,
     pub phone: Option<String>,
 }

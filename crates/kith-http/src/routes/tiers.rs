@@ -26,10 +26,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewTierBody {
     /// `member`, `shareholder`, or the merchant's own: a-z, 0-9, _ (1–32).
+    #[schema(min_length = 1, max_length = 32, pattern = "^[a-z][a-z0-9_]*$")]
     pub code: String,
     /// Display name, e.g. 会员, 股东 (1–32 characters).
+    #[schema(min_length = 1, max_length = 32)]
     pub name: String,
     /// 0–1000; higher is a better tier; unique within the merchant.
+    #[schema(minimum = 0, maximum = 1000)]
     pub rank: i64,
 }
 

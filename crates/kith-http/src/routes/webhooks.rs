@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct EndpointBody {
     /// Where to POST events: https (http only where the operator allows private targets).
+    #[schema(format = "uri", pattern = "^https?://")]
     pub url: String,
     /// Topics to receive: `*`, an exact topic (`merchant.approved`) or a prefix (`store.*`).
     pub topics: Vec<String>,
