@@ -4,7 +4,7 @@
 #![no_main]
 
 use kith_domain::order::DeliveryMethod;
-use kith_domain::pricing::{LineState, refund_amount, totals};
+use kith_domain::pricing::{LineState, refund_amount, refund_money, totals};
 use kith_domain::{Fen, Quantity, ShippingRule};
 use libfuzzer_sys::arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
@@ -43,15 +43,18 @@ fuzz_target!(|data: &[u8]| {
     // Refund some of it.
     let states: Vec<LineState> = lines
         .iter()
-        .map(|(unit, q)| LineState {
-            unit: *unit,
-            quantity: q.get(),
-            refunded_quantity: u.int_in_range(0..=q.get()).unwrap_or(0),
+        .map(|(unit, q)| {
+            let cost = unit.get().saturating_mul(i64::from(q.get())).max(0);
             // The line's part of a coupon: at most what the line costs.
-            discount: Fen::new(
-                u.int_in_range(0..=unit.get().saturating_mul(i64::from(q.get())).max(0))
-                    .unwrap_or(0),
-            ),
+            let discount = u.int_in_range(0..=cost).unwrap_or(0);
+            LineState {
+                unit: *unit,
+                quantity: q.get(),
+                refunded_quantity: u.int_in_range(0..=q.get()).unwrap_or(0),
+                discount: Fen::new(discount),
+                // Money already given back on the line (by units or an amount alone).
+                refunded_money: Fen::new(u.int_in_range(0..=cost - discount).unwrap_or(0)),
+            }
         })
         .collect();
     let already = Fen::new(u.int_in_range(0..=t.total.get().max(0)).unwrap_or(0));
@@ -67,5 +70,22 @@ fuzz_target!(|data: &[u8]| {
             plan.amount.get() <= t.total.get() - already.get(),
             "{plan:?} of {t:?} after {already:?}"
         );
+    }
+    // The same lines asked for money alone.
+    let money: Vec<(usize, Fen)> = request
+        .iter()
+        .map(|&(idx, qty)| (idx, Fen::new(i64::from(qty))))
+        .collect();
+    if let Ok(plan) = refund_money(&states, t.shipping, already, &money) {
+        assert!(plan.amount.get() > 0 && !plan.includes_shipping, "{plan:?}");
+        assert!(plan.amount.get() <= t.total.get() - already.get());
+        for &(idx, units, part) in &plan.per_line {
+            let l = states[idx];
+            assert_eq!(units, 0);
+            assert!(
+                part.get() <= l.unit.get() * i64::from(l.quantity) - l.discount.get() - l.refunded_money.get(),
+                "{plan:?} over line {l:?}"
+            );
+        }
     }
 });

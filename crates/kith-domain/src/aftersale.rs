@@ -675,7 +675,7 @@ mod tests {
         ) {
             let mut lines: Vec<LineState> = units
                 .iter()
-                .map(|&(unit, quantity)| LineState { unit: Fen::new(unit), quantity, refunded_quantity: 0, discount: Fen::ZERO })
+                .map(|&(unit, quantity)| LineState { unit: Fen::new(unit), quantity, refunded_quantity: 0, discount: Fen::ZERO, refunded_money: Fen::ZERO })
                 .collect();
             let goods: i64 = lines.iter().map(|l| l.unit.get() * i64::from(l.quantity)).sum();
             let paid = goods + shipping;

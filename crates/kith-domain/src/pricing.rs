@@ -117,12 +117,21 @@ pub struct LineState {
     /// The line's part of the order's discounts (a coupon): the line paid
     /// `unit × quantity − discount`.
     pub discount: Fen,
+    /// Money of this line already given back or held by refunds in flight — by units or
+    /// by an amount alone (an arbitration's "part": money back, the goods kept). A line
+    /// never gives back more than it paid, whatever mix of the two.
+    pub refunded_money: Fen,
 }
 
 impl LineState {
     /// What the line paid in all, `unit × quantity − discount`.
     fn paid(&self) -> Option<Fen> {
         line_amount(self.unit, self.quantity)?.checked_sub(self.discount)
+    }
+
+    /// What the line may still give back.
+    fn money_left(&self) -> Option<Fen> {
+        self.paid()?.checked_sub(self.refunded_money)
     }
 
     /// What refunding `quantity` more units returns: `⌊paid·after⁄n⌋ − ⌊paid·before⁄n⌋`
@@ -173,48 +182,14 @@ pub fn refund_amount(
             "a refund needs at least one line",
         ));
     }
-    if shipping < Fen::ZERO {
-        return Err(DomainError::invalid("shipping", "must not be negative"));
-    }
-
-    // What the order paid, from the lines; also checks the lines are consistent.
-    let mut paid = shipping;
-    for (j, line) in lines.iter().enumerate() {
-        if line.unit < Fen::ZERO
-            || line.refunded_quantity > line.quantity
-            || line.discount < Fen::ZERO
-            || line.paid().is_none_or(|p| p < Fen::ZERO)
-        {
-            return Err(DomainError::invalid(
-                "lines",
-                format!("line {j} is inconsistent: negative price or over-refunded"),
-            ));
-        }
-        paid = line
-            .paid()
-            .and_then(|amount| paid.checked_add(amount))
-            .ok_or_else(|| too_large("lines"))?;
-    }
-    let remaining_money = paid
-        .checked_sub(already_refunded)
-        .filter(|rest| already_refunded >= Fen::ZERO && *rest >= Fen::ZERO)
-        .ok_or_else(|| {
-            DomainError::invalid("already_refunded", "must be between zero and what was paid")
-        })?;
+    let remaining_money = money_remaining(lines, shipping, already_refunded)?;
 
     let mut refunded_after: Vec<u32> = lines.iter().map(|l| l.refunded_quantity).collect();
     let mut per_line = Vec::with_capacity(request.len());
     let mut amount = Fen::ZERO;
     for (k, &(index, quantity)) in request.iter().enumerate() {
-        let line = lines.get(index).ok_or_else(|| {
-            DomainError::invalid(format!("lines[{k}].line"), "no such line in the order")
-        })?;
-        if request[..k].iter().any(|&(other, _)| other == index) {
-            return Err(DomainError::invalid(
-                format!("lines[{k}].line"),
-                "names a line already in this refund",
-            ));
-        }
+        let earlier = request[..k].iter().map(|&(other, _)| other);
+        let line = named_line(lines, earlier, index, format!("lines[{k}].line"))?;
         let remaining = line.quantity - line.refunded_quantity;
         if quantity < 1 || quantity > remaining {
             return Err(DomainError::invalid(
@@ -222,7 +197,13 @@ pub fn refund_amount(
                 format!("must be 1–{remaining}, the units of the line not yet refunded"),
             ));
         }
-        let line_refund = line.refund_of(quantity).ok_or_else(|| too_large("lines"))?;
+        // Units of a line that already gave money back by an amount return at most what
+        // the line has left.
+        let line_refund = line
+            .refund_of(quantity)
+            .zip(line.money_left())
+            .map(|(units, left)| units.min(left))
+            .ok_or_else(|| too_large("lines"))?;
         amount = amount
             .checked_add(line_refund)
             .ok_or_else(|| too_large("lines"))?;
@@ -260,6 +241,116 @@ pub fn refund_amount(
     })
 }
 
+/// What an order whose lines stand as `lines`, that paid `shipping` and gave back
+/// `already_refunded`, has left to give back; checks the lines are consistent.
+fn money_remaining(
+    lines: &[LineState],
+    shipping: Fen,
+    already_refunded: Fen,
+) -> Result<Fen, DomainError> {
+    if shipping < Fen::ZERO {
+        return Err(DomainError::invalid("shipping", "must not be negative"));
+    }
+
+    // What the order paid, from the lines; also checks the lines are consistent.
+    let mut paid = shipping;
+    for (j, line) in lines.iter().enumerate() {
+        if line.unit < Fen::ZERO
+            || line.refunded_quantity > line.quantity
+            || line.discount < Fen::ZERO
+            || line.paid().is_none_or(|p| p < Fen::ZERO)
+            || line.refunded_money < Fen::ZERO
+            || line.money_left().is_none_or(|m| m < Fen::ZERO)
+        {
+            return Err(DomainError::invalid(
+                "lines",
+                format!("line {j} is inconsistent: negative price or over-refunded"),
+            ));
+        }
+        paid = line
+            .paid()
+            .and_then(|amount| paid.checked_add(amount))
+            .ok_or_else(|| too_large("lines"))?;
+    }
+    paid.checked_sub(already_refunded)
+        .filter(|rest| already_refunded >= Fen::ZERO && *rest >= Fen::ZERO)
+        .ok_or_else(|| {
+            DomainError::invalid("already_refunded", "must be between zero and what was paid")
+        })
+}
+
+/// The line a refund's request item names, refused (naming `field`) when the order has no
+/// such line or an earlier item of the same refund named it.
+fn named_line(
+    lines: &[LineState],
+    mut earlier: impl Iterator<Item = usize>,
+    index: usize,
+    field: String,
+) -> Result<&LineState, DomainError> {
+    let line = lines
+        .get(index)
+        .ok_or_else(|| DomainError::invalid(field.clone(), "no such line in the order"))?;
+    if earlier.any(|other| other == index) {
+        return Err(DomainError::invalid(
+            field,
+            "names a line already in this refund",
+        ));
+    }
+    Ok(line)
+}
+
+/// The refund of an amount per line without units — `(line index, amount)` pairs — the
+/// part an arbitration decides when the buyer keeps the goods (a broken bottle: 30 元 of
+/// its line back). Each amount is at least 1 fen and at most what its line has left
+/// (`paid − refunded_money`), a line is named once, the sum stays within what the order
+/// has left; no unit is returned, so no stock moves and the shipping fee stays paid.
+/// Errors name the request item as `amounts[k]`.
+pub fn refund_money(
+    lines: &[LineState],
+    shipping: Fen,
+    already_refunded: Fen,
+    request: &[(usize, Fen)],
+) -> Result<RefundPlan, DomainError> {
+    if request.is_empty() {
+        return Err(DomainError::invalid(
+            "amounts",
+            "a refund needs at least one line",
+        ));
+    }
+    let remaining_money = money_remaining(lines, shipping, already_refunded)?;
+    let mut per_line = Vec::with_capacity(request.len());
+    let mut amount = Fen::ZERO;
+    for (k, &(index, money)) in request.iter().enumerate() {
+        let earlier = request[..k].iter().map(|&(other, _)| other);
+        let line = named_line(lines, earlier, index, format!("amounts[{k}].line_no"))?;
+        let left = line.money_left().ok_or_else(|| too_large("lines"))?;
+        if money < Fen::new(1) || money > left {
+            return Err(DomainError::invalid(
+                format!("amounts[{k}].amount_fen"),
+                format!(
+                    "must be 1–{} fen, what the line has not given back yet",
+                    left.get()
+                ),
+            ));
+        }
+        amount = amount
+            .checked_add(money)
+            .ok_or_else(|| too_large("amounts"))?;
+        per_line.push((index, 0, money));
+    }
+    if amount > remaining_money {
+        return Err(DomainError::invalid(
+            "amounts",
+            "the refund would exceed what remains of the payment",
+        ));
+    }
+    Ok(RefundPlan {
+        amount,
+        per_line,
+        includes_shipping: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,12 +364,14 @@ mod tests {
                 quantity: 1,
                 refunded_quantity: 0,
                 discount: Fen::ZERO,
+                refunded_money: Fen::ZERO,
             },
             LineState {
                 unit: Fen::new(500),
                 quantity: 1,
                 refunded_quantity: 0,
                 discount: Fen::ZERO,
+                refunded_money: Fen::ZERO,
             },
         ];
         // Found by the money_and_quantity fuzz target: a zero refund would break the
@@ -401,12 +494,14 @@ mod tests {
                 quantity: 3,
                 refunded_quantity: 0,
                 discount: Fen::ZERO,
+                refunded_money: Fen::ZERO,
             },
             LineState {
                 unit: Fen::new(250),
                 quantity: 2,
                 refunded_quantity: 0,
                 discount: Fen::ZERO,
+                refunded_money: Fen::ZERO,
             },
         ]
     }
@@ -508,7 +603,7 @@ mod tests {
             let t = totals(&order_lines, &rule, DeliveryMethod::Shipping).unwrap();
             let mut lines: Vec<LineState> = order_lines
                 .iter()
-                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO })
+                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO, refunded_money: Fen::ZERO })
                 .collect();
             let mut refunded = Fen::ZERO;
             let mut apply = |lines: &mut Vec<LineState>, request: &[(usize, u32)]| -> Result<bool, TestCaseError> {
@@ -563,6 +658,73 @@ mod tests {
             prop_assert!(refund_amount(&lines, t.shipping, refunded, &[(0, 1)]).is_err());
         }
 
+        /// Refunds by units and by an amount alone (an arbitration's part), mixed in any
+        /// order: no line ever gives back more than it paid, the order never more than
+        /// goods + shipping, an amount over what its line has left is refused, and the
+        /// last units close the order's account exactly.
+        #[test]
+        fn unit_and_money_refunds_never_exceed_a_line(
+            (order_lines, fee) in an_order(),
+            steps in proptest::collection::vec((any::<bool>(), any::<prop::sample::Index>(), any::<u32>()), 1..16),
+        ) {
+            let rule = ShippingRule { flat_fee: fee, free_over: None };
+            let t = totals(&order_lines, &rule, DeliveryMethod::Shipping).unwrap();
+            let mut lines: Vec<LineState> = order_lines
+                .iter()
+                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO, refunded_money: Fen::ZERO })
+                .collect();
+            let mut refunded = Fen::ZERO;
+            let mut closed = false;
+            for (by_money, which, n) in steps {
+                let i = which.index(lines.len());
+                let l = lines[i];
+                let paid = l.unit.get() * i64::from(l.quantity);
+                let left = paid - l.refunded_money.get();
+                if by_money {
+                    let ask = 1 + i64::from(n) % (paid + 2).max(1);
+                    let plan = refund_money(&lines, t.shipping, refunded, &[(i, Fen::new(ask))]);
+                    if ask > left {
+                        prop_assert!(plan.is_err(), "{} fen accepted with {} left", ask, left);
+                        continue;
+                    }
+                    let plan = plan.unwrap();
+                    prop_assert_eq!(plan.amount.get(), ask);
+                    prop_assert!(!plan.includes_shipping);
+                    prop_assert_eq!(&plan.per_line, &vec![(i, 0, Fen::new(ask))]);
+                    lines[i].refunded_money = Fen::new(l.refunded_money.get() + ask);
+                    refunded = refunded.checked_add(plan.amount).unwrap();
+                } else {
+                    let units_left = l.quantity - l.refunded_quantity;
+                    if units_left == 0 {
+                        continue;
+                    }
+                    let q = 1 + n % units_left;
+                    let Ok(plan) = refund_amount(&lines, t.shipping, refunded, &[(i, q)]) else {
+                        // Only a line whose money is gone (and no shipping closes) refuses.
+                        prop_assert!(left == 0 || l.unit == Fen::ZERO);
+                        continue;
+                    };
+                    for &(j, k, part) in &plan.per_line {
+                        prop_assert!(part.get() <= left);
+                        lines[j].refunded_quantity += k;
+                        lines[j].refunded_money = Fen::new(lines[j].refunded_money.get() + part.get());
+                    }
+                    refunded = refunded.checked_add(plan.amount).unwrap();
+                    if plan.includes_shipping {
+                        prop_assert_eq!(refunded, t.total);
+                        closed = true;
+                    }
+                }
+                for l in &lines {
+                    prop_assert!(l.refunded_money.get() <= l.unit.get() * i64::from(l.quantity));
+                }
+                prop_assert!(refunded <= t.total);
+                if closed {
+                    break;
+                }
+            }
+        }
+
         /// Arbitrary (often invalid) requests never panic, and anything accepted stays within
         /// what the lines allow.
         #[test]
@@ -572,7 +734,7 @@ mod tests {
         ) {
             let lines: Vec<LineState> = order_lines
                 .iter()
-                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO })
+                .map(|&(unit, n)| LineState { unit, quantity: n.get(), refunded_quantity: 0, discount: Fen::ZERO, refunded_money: Fen::ZERO })
                 .collect();
             let paid: i64 = lines.iter().map(|l| l.unit.get() * i64::from(l.quantity)).sum::<i64>() + fee.get();
             if let Ok(plan) = refund_amount(&lines, fee, Fen::ZERO, &request) {

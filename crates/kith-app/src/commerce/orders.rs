@@ -33,11 +33,17 @@ pub(crate) const DAY_MS: i64 = 24 * 3600 * 1000;
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Address {
+    #[schema(min_length = 1, max_length = 32)]
     pub name: String,
+    #[schema(pattern = "^(\\+86|0086|86)?1[3-9][0-9]{9}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 32)]
     pub province: String,
+    #[schema(min_length = 1, max_length = 32)]
     pub city: String,
+    #[schema(min_length = 1, max_length = 32)]
     pub district: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub detail: String,
 }
 

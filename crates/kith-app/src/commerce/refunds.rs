@@ -57,9 +57,20 @@ pub struct Refund {
     pub created_at: String,
     /// When it succeeded or failed.
     pub settled_at: Option<String>,
+    /// A failed refund asked again: the refund that replaced it (it is asked once).
+    pub retried_by: Option<String>,
 }
 
-const REFUND_COLS: &str = "id, order_id, amount_fen, includes_shipping, lines, provider, reason, status, failure_reason, provider_refund_id, created_at, settled_at";
+impl Refund {
+    /// It gave back money alone, no units (an arbitration's part: the buyer kept the goods).
+    pub fn money_only(&self) -> bool {
+        self.lines.as_array().is_some_and(|ls| {
+            !ls.is_empty() && ls.iter().all(|l| l["quantity"].as_i64() == Some(0))
+        })
+    }
+}
+
+const REFUND_COLS: &str = "id, order_id, amount_fen, includes_shipping, lines, provider, reason, status, failure_reason, provider_refund_id, created_at, settled_at, retried_by";
 
 /// The sandbox gateway fails a refund whose reason contains this marker (as test card
 /// numbers do at real gateways), so the demo and the tests can see a refund fail.
@@ -115,6 +126,7 @@ fn refund_from_row(r: &Row) -> AppResult<Refund> {
         provider_refund_id: r.opt_text(9)?,
         created_at: rfc3339(r.int(10)?),
         settled_at: r.opt_int(11)?.map(rfc3339),
+        retried_by: r.opt_text(12)?,
     })
 }
 
@@ -128,15 +140,37 @@ pub(crate) fn load_refund(c: &mut dyn Conn, refund_id: &str) -> AppResult<Refund
     refund_from_row(&r)
 }
 
-/// Asks for a refund of `lines` (`None`: everything not yet refunded or held) through the
-/// provider that took the money: the plan is fixed and held now; a wallet refund also
-/// succeeds now, any other is sent to its provider by [`SendRefund`] after the commit.
+/// What a refund gives back: units of lines (`None`: everything not yet refunded or held),
+/// or an amount of lines' money without units (an arbitration's part: the buyer keeps the
+/// goods), as `(line_no, fen)`.
+pub(crate) enum Ask {
+    Units(Option<Vec<(i64, i64)>>),
+    Money(Vec<(i64, i64)>),
+}
+
+/// Asks for a refund of `lines` (`None`: everything not yet refunded or held); see
+/// [`refund_of`].
 pub(crate) fn refund(
     c: &mut dyn Conn,
     lc: &Lifecycle,
     now: i64,
     o: &OrderRow,
     lines: Option<Vec<(i64, i64)>>,
+    reason: &str,
+    actor: Actor<'_>,
+) -> AppResult<Refund> {
+    refund_of(c, lc, now, o, Ask::Units(lines), reason, actor)
+}
+
+/// Asks for a refund through the provider that took the money: the plan is fixed and held
+/// now (units and money per line, by conditional update); a wallet refund also succeeds
+/// now, any other is sent to its provider by [`SendRefund`] after the commit.
+pub(crate) fn refund_of(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    o: &OrderRow,
+    ask: Ask,
     reason: &str,
     actor: Actor<'_>,
 ) -> AppResult<Refund> {
@@ -157,8 +191,34 @@ pub(crate) fn refund(
             quantity: l.quantity as u32,
             refunded_quantity: (l.refunded_quantity + l.refunding_quantity) as u32,
             discount: Fen::new(l.coupon_fen),
+            refunded_money: Fen::new(l.refunded_fen + l.refunding_fen),
         })
         .collect();
+    let lines = match ask {
+        Ask::Units(lines) => lines,
+        Ask::Money(amounts) => {
+            let mut request = Vec::with_capacity(amounts.len());
+            for (k, (line_no, fen)) in amounts.into_iter().enumerate() {
+                let idx = stored
+                    .iter()
+                    .position(|l| l.line_no == line_no)
+                    .ok_or_else(|| {
+                        AppError::invalid(
+                            format!("amounts[{k}].line_no"),
+                            "is not a line of this order",
+                        )
+                    })?;
+                request.push((idx, Fen::new(fen)));
+            }
+            let plan = pricing::refund_money(
+                &states,
+                Fen::new(o.shipping_fen),
+                Fen::new(o.refunded_fen + held_fen),
+                &request,
+            )?;
+            return hold_and_send(c, lc, now, o, &stored, &plan, reason, actor);
+        }
+    };
     let request: Vec<(usize, u32)> = match lines {
         None => stored
             .iter()
@@ -204,6 +264,24 @@ pub(crate) fn refund(
         Fen::new(o.refunded_fen + held_fen),
         &request,
     )?;
+    hold_and_send(c, lc, now, o, &stored, &plan, reason, actor)
+}
+
+/// Records a planned refund as `requested`, holds its units and money on the lines and
+/// the order (conditional updates: two refunds racing past the order lock still cannot
+/// take more than a line or the order paid), and settles a wallet refund at once or
+/// sends any other to its provider.
+#[allow(clippy::too_many_arguments)]
+fn hold_and_send(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    o: &OrderRow,
+    stored: &[crate::commerce::orders::OrderLine],
+    plan: &pricing::RefundPlan,
+    reason: &str,
+    actor: Actor<'_>,
+) -> AppResult<Refund> {
     let provider = o
         .payment_provider
         .clone()
@@ -235,7 +313,8 @@ pub(crate) fn refund(
     for (idx, qty, amount) in &plan.per_line {
         let n = c.execute(
             "UPDATE order_lines SET refunding_quantity = refunding_quantity + $1, refunding_fen = refunding_fen + $2
-             WHERE order_id = $3 AND line_no = $4 AND quantity - refunded_quantity - refunding_quantity >= $1",
+             WHERE order_id = $3 AND line_no = $4 AND quantity - refunded_quantity - refunding_quantity >= $1
+               AND unit_price_fen * quantity - coupon_fen - refunded_fen - refunding_fen >= $2",
             args![i64::from(*qty), amount.get(), &o.id, stored[*idx].line_no],
         )?;
         if n == 0 {
@@ -482,7 +561,8 @@ fn book_success(
             "UPDATE order_lines SET refunded_quantity = refunded_quantity + $1, refunded_fen = refunded_fen + $2 WHERE order_id = $3 AND line_no = $4",
             args![*qty, *a, &o.id, *line_no],
         )?;
-        if before_fulfilment {
+        // A refund of money alone (`qty` 0) returns no goods: no stock moves.
+        if before_fulfilment && *qty > 0 {
             inventory::release(c, &o.location_id, &line.sku_id, *qty, &o.id, now)?;
         }
     }
@@ -501,6 +581,9 @@ fn book_success(
         }),
     )?;
     let everything = o.refunded_fen + amount >= o.paid_fen;
+    if everything && crate::commerce::aftersale::returns_coupon(c, &o.merchant_id)? {
+        crate::commerce::promotions::on_order_refunded(c, now, &o.id)?;
+    }
     if everything {
         c.execute("UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL", args![now, &o.id])?;
         let next = o.status.refund_fully()?;
@@ -788,13 +871,16 @@ impl App {
                 if old.order_id != o.id {
                     return Err(AppError::NotFound("refund"));
                 }
+                if old.retried_by.is_some() {
+                    return Err(AppError::state("this refund was already asked again"));
+                }
                 if old.status != RefundStatus::Failed {
                     return Err(AppError::state(format!(
                         "the refund is {}, only a failed refund is asked for again",
                         old.status.as_str()
                     )));
                 }
-                let lines: Vec<(i64, i64)> = old
+                let items: Vec<(i64, i64, i64)> = old
                     .lines
                     .as_array()
                     .map(|ls| {
@@ -803,26 +889,34 @@ impl App {
                                 (
                                     l["line_no"].as_i64().unwrap_or(0),
                                     l["quantity"].as_i64().unwrap_or(0),
+                                    l["amount_fen"].as_i64().unwrap_or(0),
                                 )
                             })
                             .collect()
                     })
                     .unwrap_or_default();
+                // A refund of money alone (no units) is asked again for the same money.
+                let ask = if old.money_only() {
+                    Ask::Money(items.iter().map(|(l, _, fen)| (*l, *fen)).collect())
+                } else {
+                    Ask::Units(Some(items.iter().map(|(l, qty, _)| (*l, *qty)).collect()))
+                };
                 // The sandbox's failure marker is not carried over: asked again, it pays.
                 let reason = old.reason.replace(SANDBOX_FAIL_MARKER, "");
                 let reason = match reason.trim() {
                     "" => "重新退款",
                     r => r,
                 };
-                let new = refund(
-                    c,
-                    &lc,
-                    now,
-                    &o,
-                    Some(lines),
-                    reason,
-                    Actor::Staff(&who.account_id),
+                let new = refund_of(c, &lc, now, &o, ask, reason, Actor::Staff(&who.account_id))?;
+                // Once: two staff pressing 重新退款 together make one new refund (the other
+                // transaction rolls back with its refund).
+                let n = c.execute(
+                    "UPDATE refunds SET retried_by = $1 WHERE id = $2 AND status = 'failed' AND retried_by IS NULL",
+                    args![&new.id, &old.id],
                 )?;
+                if n == 0 {
+                    return Err(AppError::state("this refund was already asked again"));
+                }
                 crate::commerce::aftersale::relink_refund(c, &old.id, &new.id)?;
                 Ok(new)
             })

@@ -112,7 +112,9 @@ async fn cancel(
 #[serde(deny_unknown_fields)]
 pub struct ReturnShipmentBody {
     /// A carrier code like `sf`, `zto`, `sandbox`.
+    #[schema(min_length = 2, max_length = 16, pattern = "^[a-z0-9_]+$")]
     pub carrier: String,
+    #[schema(min_length = 4, max_length = 40, pattern = "^[A-Za-z0-9-]+$")]
     pub tracking_no: String,
 }
 
@@ -136,6 +138,7 @@ async fn ship_return(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoteBody {
+    #[schema(min_length = 1, max_length = 1000)]
     pub note: String,
 }
 
@@ -180,6 +183,7 @@ async fn merchant_queue(
 #[serde(deny_unknown_fields)]
 pub struct AgreeBody {
     /// For a return: where to send the goods (defaults to the merchant's terms).
+    #[schema(max_length = 300)]
     pub return_address: Option<String>,
 }
 
@@ -204,6 +208,7 @@ async fn agree(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefuseBody {
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 

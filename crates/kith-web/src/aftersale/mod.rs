@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::commerce::aftersale::{
-    AftersaleRequest, DecideAftersale, LineQuantity, LineReceipt, OpenAftersale,
+    AftersaleRequest, DecideAftersale, LineAmount, LineQuantity, LineReceipt, OpenAftersale,
 };
 use kith_app::commerce::inventory::Location;
 use kith_app::commerce::orders::Order;
@@ -41,6 +41,7 @@ pub fn routes() -> Router<Web> {
         .route("/aftersales/{rid}/cancel", post(cancel))
         .route("/aftersales/{rid}/dispute", post(dispute))
         .route("/console/{mid}/aftersales", get(queue))
+        .route("/console/{mid}/aftersales/terms", post(save_terms))
         .route("/console/{mid}/aftersales/{rid}/agree", post(agree))
         .route("/console/{mid}/aftersales/{rid}/refuse", post(refuse))
         .route("/console/{mid}/aftersales/{rid}/receive", post(receive))
@@ -408,6 +409,24 @@ pub struct QueuePage {
     pub locations: Vec<Location>,
     /// The request a refusal is about, what was typed, and the refusal.
     pub failed: Option<(String, Fields, Refusal)>,
+    /// The shop's after-sale terms (deadlines, return address, coupons back on refunds).
+    pub terms: kith_app::commerce::aftersale::AftersaleTerms,
+}
+
+impl QueuePage {
+    /// The terms form's value of `k`: what was typed after a refusal, else the saved term.
+    pub fn term(&self, k: &str) -> String {
+        if self.failed.as_ref().is_some_and(|(id, _, _)| id == "terms") {
+            return self.typed("terms", k);
+        }
+        match k {
+            "answer_hours" => self.terms.answer_hours.to_string(),
+            "ship_days" => self.terms.ship_days.to_string(),
+            "receive_days" => self.terms.receive_days.to_string(),
+            "return_address" => self.terms.return_address.clone(),
+            _ => String::new(),
+        }
+    }
 }
 
 /// A page listing requests, each with its own form: the refusal of one request's form is
@@ -435,6 +454,11 @@ pub trait RowForms {
     fn typed_qty(&self, rid: &str, line_no: &i64) -> String {
         self.typed(rid, &format!("qty_{line_no}"))
     }
+
+    /// What was typed as the money (元) of line `line_no` (field `yuan_{line_no}`).
+    fn typed_yuan(&self, rid: &str, line_no: &i64) -> String {
+        self.typed(rid, &format!("yuan_{line_no}"))
+    }
 }
 
 impl RowForms for QueuePage {
@@ -461,6 +485,7 @@ async fn queue_page(
         .merchant_aftersales(&who, mid, state.as_deref())
         .await?;
     let locations = s.app.list_locations(&who, mid).await?;
+    let terms = s.app.aftersale_terms(&who, mid).await?;
     let status = failed.as_ref().map(|f| f.2.2);
     let html = render(&QueuePage {
         c,
@@ -473,6 +498,7 @@ async fn queue_page(
         list,
         locations,
         failed,
+        terms,
     })?;
     Ok(match status {
         Some(st) => with_status(st, html),
@@ -630,10 +656,29 @@ async fn decide(
     let parse = || -> Result<DecideAftersale, AppError> {
         confirmed(&f)?;
         let mut lines = Vec::new();
+        let mut amounts = Vec::new();
         if field(&f, "outcome") == "part" {
+            // Money per line (元) when any is typed: the buyer keeps the goods; otherwise
+            // units per line.
+            let mut yuan: Vec<&String> = f
+                .keys()
+                .filter(|k| k.starts_with("yuan_") && !f[*k].trim().is_empty())
+                .collect();
+            yuan.sort();
+            for k in yuan {
+                let fen = kith_domain::money::Fen::parse_yuan(f[k].trim())
+                    .filter(|v| v.get() > 0)
+                    .ok_or_else(|| {
+                        AppError::invalid(k.as_str(), "请填写大于 0 的金额（元，最多两位小数）")
+                    })?;
+                amounts.push(LineAmount {
+                    line_no: k[5..].parse().unwrap_or(0),
+                    amount_fen: fen.get(),
+                });
+            }
             let mut keys: Vec<&String> = f.keys().filter(|k| k.starts_with("qty_")).collect();
             keys.sort();
-            for k in keys {
+            for k in keys.into_iter().filter(|_| amounts.is_empty()) {
                 let q: i64 = f[k]
                     .trim()
                     .parse()
@@ -649,6 +694,7 @@ async fn decide(
         Ok(DecideAftersale {
             outcome: field(&f, "outcome").to_owned(),
             lines,
+            amounts,
             note: field(&f, "note").to_owned(),
         })
     };
@@ -661,6 +707,41 @@ async fn decide(
         Err(e) => {
             let r = refusal(e)?;
             arbitration_page(&s, c, Some((rid, f, r))).await
+        }
+    }
+}
+
+/// The console's 售后规则 form: deadlines, return address, coupons back on full refunds.
+async fn save_terms(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<Fields>,
+) -> WebResult<Response> {
+    let number = |k: &str| -> Result<i64, AppError> {
+        field(&f, k)
+            .trim()
+            .parse()
+            .map_err(|_| AppError::invalid(k, "请填写整数"))
+    };
+    let parsed = || -> Result<kith_app::commerce::aftersale::AftersaleTerms, AppError> {
+        Ok(kith_app::commerce::aftersale::AftersaleTerms {
+            answer_hours: number("answer_hours")?,
+            ship_days: number("ship_days")?,
+            receive_days: number("receive_days")?,
+            return_address: field(&f, "return_address").to_owned(),
+            return_coupon: field(&f, "return_coupon") == "on",
+        })
+    };
+    let res = match parsed() {
+        Ok(t) => s.app.set_aftersale_terms(c.principal()?, &mid, t).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(_) => Ok(see(format!("/console/{mid}/aftersales?done=saved"))),
+        Err(e) => {
+            let r = refusal(e)?;
+            queue_page(&s, c, &mid, None, Some(("terms".to_owned(), f, r))).await
         }
     }
 }

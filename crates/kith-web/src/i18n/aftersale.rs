@@ -30,6 +30,28 @@ const WORDS: &[(&str, &str, &str)] = &[
         "Deadline (Beijing time)",
     ),
     ("return_address", "退货地址", "Return address"),
+    ("terms", "售后规则", "After-sale terms"),
+    (
+        "answer_hours",
+        "商家处理时限（小时，1–720）",
+        "Hours to answer (1–720)",
+    ),
+    (
+        "ship_days",
+        "买家寄回时限（天，1–60）",
+        "Days for the buyer to ship back (1–60)",
+    ),
+    (
+        "receive_days",
+        "商家确认收货时限（天，1–60）",
+        "Days to confirm receipt (1–60)",
+    ),
+    (
+        "return_coupon",
+        "整单退款后退回优惠券",
+        "Give the coupon back when an order is refunded in full",
+    ),
+    ("save_terms", "保存售后规则", "Save the terms"),
     (
         "photos_hint",
         "最多 6 张，JPEG、PNG 或 WebP，每张不超过 10 MB。",
@@ -91,7 +113,14 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("no_disputes", "暂无待仲裁的申请", "No disputes waiting"),
     ("decide", "裁决", "Decide"),
     ("outcome_all", "全额退款", "Refund all"),
-    ("outcome_part", "部分退款（按件）", "Refund part (units)"),
+    ("outcome_part", "部分退款", "Refund part"),
+    ("part_units", "退几件", "Units to refund"),
+    ("part_yuan", "或只退金额（元）", "Or money only (yuan)"),
+    (
+        "part_hint",
+        "部分退款：按件退（退回商品），或填写金额只退钱（买家保留商品，不退库存）；填了金额就按金额退。",
+        "Part: refund units (goods come back), or type an amount to refund money only (the buyer keeps the goods, no stock moves); an amount wins.",
+    ),
     ("outcome_nothing", "不退款", "Refund nothing"),
     ("decide_note", "裁决理由", "Reason for the decision"),
     (

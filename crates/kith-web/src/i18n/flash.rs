@@ -22,6 +22,10 @@ impl Strings {
                 "退款已提交，款项按原路退回",
                 "Refunded to where the money came from",
             ),
+            "refund_retried" => (
+                "已重新发起退款，等待支付渠道确认",
+                "Refund asked again; waiting for the provider",
+            ),
             "approved" => ("已批准", "Approved"),
             "reconciled" => ("对账完成", "Reconciled"),
             "rejected" => ("已驳回", "Rejected"),

@@ -355,6 +355,7 @@ pub(super) async fn order(
             .and_then(|p| p.pay_url),
         _ => None,
     };
+    let refunds = pages::refund_rows(s.app.list_refunds(&who, &o.merchant_id, &o.id).await?);
     Ok(render(&pages::OrderPage {
         c,
         o,
@@ -365,6 +366,7 @@ pub(super) async fn order(
         wechat_link,
         alipay,
         alipay_link,
+        refunds,
     })?
     .into_response())
 }

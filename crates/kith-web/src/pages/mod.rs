@@ -397,6 +397,22 @@ pub struct OrderPage {
     pub alipay: bool,
     /// Alipay's signed pay page of the payment just started.
     pub alipay_link: Option<String>,
+    /// Its refunds, newest first, each with whether it gave back money alone.
+    pub refunds: Vec<(kith_app::commerce::refunds::Refund, bool)>,
+}
+
+/// An order's refunds as the pages show them: newest first (`list_refunds` gives them
+/// oldest first), each with whether it gave back money alone.
+pub fn refund_rows(
+    list: Vec<kith_app::commerce::refunds::Refund>,
+) -> Vec<(kith_app::commerce::refunds::Refund, bool)> {
+    list.into_iter()
+        .rev()
+        .map(|r| {
+            let money_only = r.money_only();
+            (r, money_only)
+        })
+        .collect()
 }
 
 #[derive(Template)]
@@ -517,6 +533,8 @@ pub struct ConsoleOrder {
     pub events: Vec<OrderEvent>,
     /// The order's commission split (attribution and shares).
     pub split: Option<crate::console::Split>,
+    /// Its refunds, newest first, each with whether it gave back money alone.
+    pub refunds: Vec<(kith_app::commerce::refunds::Refund, bool)>,
 }
 
 #[derive(Template)]

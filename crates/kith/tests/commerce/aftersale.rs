@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::both_engines;
 use crate::harness::{TestApp, User, id};
 use crate::worlds::{
-    DAY_SECS, Shop, audit_clean, balances, buy, product_link, ship_and_deliver, shop, signup_via,
-    small_png, standard_plan, upload,
+    DAY_SECS, Shop, audit_clean, balances, buy, buy_through_sandbox, disputed_request,
+    product_link, ship_and_deliver, shop, signup_via, small_png, standard_plan, upload,
 };
 
 both_engines!(
@@ -20,6 +20,7 @@ both_engines!(
     merchant_silence_agrees_and_the_deadline_job_races_the_answer,
     buyer_silence_closes_and_frees_the_line,
     refused_resubmitted_arbitrated_partially,
+    arbitrated_part_by_amount_through_the_gateway,
     bad_input_and_other_peoples_requests,
     direct_refund_races_an_open_request,
 );
@@ -566,6 +567,115 @@ async fn refused_resubmitted_arbitrated_partially(t: TestApp) {
     run_jobs(&t).await;
     assert_eq!(order(&t, &buyer, &oid).await["status"], "completed");
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 2_000, 0));
+    audit_clean(&t).await;
+}
+
+/// A broken bottle, the goods kept: the platform decides money alone ("part" by amount),
+/// refunded through the gateway that took the payment, asynchronously; commission reversed
+/// in proportion to the fen, no stock moves, and the line can never give back more than it
+/// paid afterwards.
+async fn arbitrated_part_by_amount_through_the_gateway(t: TestApp) {
+    let (s, b, buyer) = world(&t).await;
+    let o = buy_through_sandbox(&t, &s, &buyer, 3).await;
+    let oid = id(&o);
+    let paid_fen = o["total_fen"].as_i64().unwrap();
+    ship_and_deliver(&t, &s, &oid).await;
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 3_000, 0, 0));
+    let stock_before = stock(&t, &s).await;
+
+    let rid = disputed_request(&t, &s, &buyer, &oid, 3).await;
+
+    let admin = t.admin().await;
+    let decide_url = format!("/api/v1/admin/aftersales/{rid}/decide");
+    let decide = |body: Value| t.post(&decide_url, Some(&admin.token), body);
+    // Refusals name the field: no money, more than the line paid, a line the request
+    // does not name, units and money at once, money on another outcome.
+    for (body, field) in [
+        (
+            json!({ "outcome": "part", "amounts": [{ "line_no": 1, "amount_fen": 0 }], "note": "x" }),
+            "amounts[0].amount_fen",
+        ),
+        (
+            json!({ "outcome": "part", "amounts": [{ "line_no": 1, "amount_fen": 30_001 }], "note": "x" }),
+            "amounts[0].amount_fen",
+        ),
+        (
+            json!({ "outcome": "part", "amounts": [{ "line_no": 9, "amount_fen": 100 }], "note": "x" }),
+            "amounts[0].line_no",
+        ),
+        (
+            json!({ "outcome": "part", "lines": [{ "line_no": 1, "quantity": 1 }], "amounts": [{ "line_no": 1, "amount_fen": 100 }], "note": "x" }),
+            "amounts",
+        ),
+        (
+            json!({ "outcome": "all", "amounts": [{ "line_no": 1, "amount_fen": 100 }], "note": "x" }),
+            "amounts",
+        ),
+    ] {
+        decide(body).await.problem(422, Some(field));
+    }
+    let r = decide(json!({ "outcome": "part", "amounts": [{ "line_no": 1, "amount_fen": 3_050 }], "note": "一瓶碎了：退 30.50 元，商品不退回" }))
+        .await
+        .expect(200);
+    assert_eq!(
+        (r["state"].as_str(), r["decision"].as_str()),
+        (Some("decided"), Some("part"))
+    );
+    assert_eq!(r["refunded_fen"], 3_050);
+    // Nothing is booked before the gateway answers.
+    assert_eq!(order(&t, &buyer, &oid).await["refunded_fen"], 0);
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 3_000, 0, 0));
+    let settled = t.settle_refunds(&s.merchant, &oid, &s.owner.token).await;
+    let refund = &settled.as_array().unwrap()[0];
+    assert_eq!(
+        (refund["status"].as_str(), refund["amount_fen"].as_i64()),
+        (Some("succeeded"), Some(3_050))
+    );
+    assert_eq!(
+        refund["lines"],
+        json!([{ "line_no": 1, "quantity": 0, "amount_fen": 3_050 }])
+    );
+    let o = order(&t, &buyer, &oid).await;
+    assert_eq!(
+        (o["refunded_fen"].as_i64(), o["status"].as_str()),
+        (Some(3_050), Some("delivered"))
+    );
+    assert_eq!(
+        o["lines"][0]["refunded_quantity"], 0,
+        "the goods stay with the buyer"
+    );
+    // 10 % of 30.50 元 is 3.05 元 of the distributor's commission.
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 2_695, 0, 0));
+    assert_eq!(
+        stock(&t, &s).await,
+        stock_before,
+        "money alone moves no stock"
+    );
+    audit_clean(&t).await;
+
+    // The rest by the merchant: everything left, shipping included — the line gives back
+    // what it paid minus the 30.50 元, never more, and the order's refunds add up to what
+    // was paid.
+    let refunds = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
+    let rest = t
+        .post(
+            &refunds,
+            Some(&s.owner.token),
+            json!({ "reason": "全部退款" }),
+        )
+        .await
+        .expect(201);
+    assert_eq!(rest["amount_fen"].as_i64(), Some(paid_fen - 3_050));
+    t.settle_refunds(&s.merchant, &oid, &s.owner.token).await;
+    let o = order(&t, &buyer, &oid).await;
+    assert_eq!(
+        (o["refunded_fen"].as_i64(), o["status"].as_str()),
+        (Some(paid_fen), Some("refunded"))
+    );
+    assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 0, 0));
+    t.post(&refunds, Some(&s.owner.token), json!({ "reason": "再退" }))
+        .await
+        .problem(409, None);
     audit_clean(&t).await;
 }
 

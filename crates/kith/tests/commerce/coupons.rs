@@ -475,6 +475,11 @@ async fn a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_wha
         .await
         .expect(201);
     assert_eq!(refund["amount_fen"], 9_588);
+    assert_eq!(
+        coupon_state(&t, &friend, &coupon).await,
+        "used",
+        "a partial refund keeps the coupon used"
+    );
     let reversed = 2_876 * 9_588 / 28_766;
     assert_eq!(
         worlds::balances(&t, &sharer, &s.merchant).await,
@@ -497,6 +502,37 @@ async fn a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_wha
         worlds::balances(&t, &sharer, &s.merchant).await,
         (0, 0, 0, 0)
     );
+    // Refunded in full: the coupon goes back to the friend (the shop's default term).
+    assert_eq!(coupon_state(&t, &friend, &coupon).await, "available");
+    let list = t
+        .get(&templates(&s.merchant), Some(&s.owner.token))
+        .await
+        .expect(200);
+    assert_eq!(list[0]["used_count"], 0);
+
+    // A shop that keeps coupons on refunds (its after-sale term): used it stays.
+    let terms = format!("/api/v1/merchants/{}/aftersale-terms", s.merchant);
+    let mut kept = t.get(&terms, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(kept["return_coupon"], true);
+    kept["return_coupon"] = json!(false);
+    t.put(&terms, Some(&s.owner.token), kept).await.expect(200);
+    let order = checkout_with(&t, &s, &friend, 2, &coupon).await.expect(201);
+    let oid = id(&order);
+    t.post(
+        &format!("/api/v1/orders/{oid}/pay"),
+        Some(&friend.token),
+        json!({ "provider": "wallet" }),
+    )
+    .await
+    .expect(200);
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant),
+        Some(&s.owner.token),
+        json!({ "reason": "全部退款" }),
+    )
+    .await
+    .expect(201);
+    assert_eq!(coupon_state(&t, &friend, &coupon).await, "used");
     worlds::audit_clean(&t).await;
 }
 

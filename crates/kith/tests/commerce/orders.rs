@@ -649,17 +649,33 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
         (Some(0), Some("shipped"))
     );
     let fid = failing["id"].as_str().unwrap();
-    let r = t
-        .post(
-            &format!("{refunds}/{fid}/retry"),
-            Some(&s.owner.token),
-            json!({}),
-        )
-        .await
-        .expect(201);
+    // Two staff press 重新退款 at the same moment: one new refund, the other is told.
+    let retry_url = format!("{refunds}/{fid}/retry");
+    let (first, second) = tokio::join!(
+        t.post(&retry_url, Some(&s.owner.token), json!({})),
+        t.post(&retry_url, Some(&s.owner.token), json!({})),
+    );
+    let mut answers = [first.status.as_u16(), second.status.as_u16()];
+    answers.sort_unstable();
+    assert_eq!(answers, [201, 409], "exactly one retry");
+    let r = if first.status.as_u16() == 201 {
+        first
+    } else {
+        second
+    }
+    .expect(201);
     assert_eq!(r["status"], "requested");
     assert_eq!(r["amount_fen"], 12900);
     assert_eq!(r["includes_shipping"], false);
+    // A failed refund is asked again once: a second retry would refund the line's other
+    // unit.
+    t.post(
+        &format!("{refunds}/{fid}/retry"),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .problem(409, None);
     // A refund that did not fail is not asked again.
     let rid = r["id"].as_str().unwrap();
     t.post(

@@ -115,7 +115,9 @@ pub struct AftersaleEvent {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineQuantity {
+    #[schema(minimum = 1)]
     pub line_no: i64,
+    #[schema(minimum = 1)]
     pub quantity: i64,
 }
 
@@ -124,13 +126,18 @@ pub struct LineQuantity {
 #[serde(deny_unknown_fields)]
 pub struct OpenAftersale {
     /// `refund_only` (仅退款) or `return_refund` (退货退款).
+    #[schema(schema_with = aftersale_kinds)]
     pub kind: String,
+    #[schema(schema_with = aftersale_reasons)]
     pub reason: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub description: String,
     /// Up to 6 media ids the buyer uploaded.
     #[serde(default)]
+    #[schema(max_items = 6)]
     pub photos: Vec<String>,
+    #[schema(min_items = 1)]
     pub lines: Vec<LineQuantity>,
 }
 
@@ -143,16 +150,33 @@ pub struct LineReceipt {
     pub damaged: i64,
 }
 
+/// Money back on one line of a request, without units.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineAmount {
+    #[schema(minimum = 1)]
+    pub line_no: i64,
+    /// In fen, at least 1.
+    #[schema(minimum = 1)]
+    pub amount_fen: i64,
+}
+
 /// The platform's decision on a dispute.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecideAftersale {
     /// `all`, `part` or `nothing`.
+    #[schema(schema_with = decision_outcomes)]
     pub outcome: String,
     /// For `part`: the units to refund per line, each at most what the request named.
     #[serde(default)]
     pub lines: Vec<LineQuantity>,
+    /// For `part`, instead of `lines`: money back per line without units (the buyer keeps
+    /// the goods), each at most what the line has not given back yet; no stock moves.
+    #[serde(default)]
+    pub amounts: Vec<LineAmount>,
     /// Why; recorded with who decided.
+    #[schema(min_length = 1, max_length = 1000)]
     pub note: String,
 }
 
@@ -161,14 +185,31 @@ pub struct DecideAftersale {
 #[serde(deny_unknown_fields)]
 pub struct AftersaleTerms {
     /// Hours the merchant has to answer a request before it is agreed (1–720, default 48).
+    #[schema(minimum = 1, maximum = 720)]
     pub answer_hours: i64,
     /// Days the buyer has to ship an agreed return before it closes (1–60, default 7).
+    #[schema(minimum = 1, maximum = 60)]
     pub ship_days: i64,
     /// Days the merchant has to confirm a return's receipt after its shipment before it
     /// counts as received undamaged (1–60, default 10).
+    #[schema(minimum = 1, maximum = 60)]
     pub receive_days: i64,
     /// Where returns go; shown to the buyer once a return is agreed.
+    #[schema(max_length = 300)]
     pub return_address: String,
+    /// Whether an order's coupon goes back to the buyer when the order is refunded in full
+    /// (default true). A partial refund keeps the coupon used.
+    #[serde(default = "yes")]
+    pub return_coupon: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Whether the merchant gives an order's coupon back when the order is refunded in full.
+pub(crate) fn returns_coupon(c: &mut dyn Conn, merchant_id: &str) -> AppResult<bool> {
+    Ok(store::terms(c, merchant_id)?.return_coupon)
 }
 
 /// The deadline of a request in the state it was scheduled for: the merchant's answer
@@ -435,13 +476,25 @@ fn refund_units(
     if units.is_empty() {
         return Ok((0, true));
     }
+    refund_request(c, lc, now, req, refunds::Ask::Units(Some(units)), actor)
+}
+
+/// Asks for the request's refund (units, or money alone) and links it to the request.
+fn refund_request(
+    c: &mut dyn Conn,
+    lc: &Lifecycle,
+    now: i64,
+    req: &ReqRow,
+    ask: refunds::Ask,
+    actor: Actor<'_>,
+) -> AppResult<(i64, bool)> {
     let o = lock_order(c, &req.order_id)?;
-    let refund = refunds::refund(
+    let refund = refunds::refund_of(
         c,
         lc,
         now,
         &o,
-        Some(units),
+        ask,
         &format!("after-sale request {}", req.id),
         actor,
     )?;
@@ -1091,8 +1144,8 @@ impl App {
             .await
     }
 
-    /// A platform admin decides a dispute: refund all, part (units per line) or nothing.
-    /// Final; recorded with who and why.
+    /// A platform admin decides a dispute: refund all, part (units per line, or an amount
+    /// per line without units) or nothing. Final; recorded with who and why.
     pub async fn decide_aftersale(
         &self,
         who: &Principal,
@@ -1109,6 +1162,17 @@ impl App {
             .collect();
         if !matches!(outcome.as_str(), "all" | "part" | "nothing") {
             return Err(AppError::invalid("outcome", "must be all, part or nothing"));
+        }
+        let amounts: Vec<(i64, i64)> = input
+            .amounts
+            .iter()
+            .map(|a| (a.line_no, a.amount_fen))
+            .collect();
+        if !amounts.is_empty() && (outcome != "part" || !decision_lines.is_empty()) {
+            return Err(AppError::invalid(
+                "amounts",
+                "an amount per line is a part decision's, instead of units",
+            ));
         }
         let id = checked_id(request_id)?;
         let now = self.now_ms();
@@ -1135,16 +1199,26 @@ impl App {
                         Decision::Part(items)
                     }
                 };
-                let units: Vec<(i64, i64)> = decision
-                    .units(&idx)?
-                    .into_iter()
-                    .map(|(i, q)| (asked[i].0, i64::from(q)))
-                    .collect();
                 c.execute(
                     "UPDATE aftersale_requests SET decision = $1, decision_note = $2, decided_by = $3 WHERE id = $4",
                     args![&outcome, &note, &who.account_id, &id],
                 )?;
-                let (amount, _) = refund_units(c, &lc, now, &req, units, Actor::System)?;
+                let (amount, _) = if amounts.is_empty() {
+                    let units: Vec<(i64, i64)> = decision
+                        .units(&idx)?
+                        .into_iter()
+                        .map(|(i, q)| (asked[i].0, i64::from(q)))
+                        .collect();
+                    refund_units(c, &lc, now, &req, units, Actor::System)?
+                } else {
+                    // Money alone, on lines the request named.
+                    for (k, (line_no, _)) in amounts.iter().enumerate() {
+                        if !asked.iter().any(|a| a.0 == *line_no) {
+                            return Err(AppError::invalid(format!("amounts[{k}].line_no"), "is not a line of this request"));
+                        }
+                    }
+                    refund_request(c, &lc, now, &req, refunds::Ask::Money(amounts.clone()), Actor::System)?
+                };
                 move_to(c, now, &req, req.state, next, By::Admin(&who.account_id), &format!("{outcome}: {note} ({amount} fen)"), None)?;
                 release(c, now, &req)?;
                 reload(c, &id)
@@ -1168,6 +1242,7 @@ impl App {
                     ship_days: t.ship_days,
                     receive_days: t.receive_days,
                     return_address: t.return_address,
+                    return_coupon: t.return_coupon,
                 })
             })
             .await
@@ -1198,11 +1273,12 @@ impl App {
                     BoundedText::parse_multiline("return_address", &terms.return_address, 0, 300)?
                         .into_string();
                 c.execute(
-                    "INSERT INTO aftersale_terms (merchant_id, answer_hours, ship_days, receive_days, return_address, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)
+                    "INSERT INTO aftersale_terms (merchant_id, answer_hours, ship_days, receive_days, return_address, return_coupon, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
                      ON CONFLICT (merchant_id) DO UPDATE SET answer_hours = excluded.answer_hours, ship_days = excluded.ship_days,
-                     receive_days = excluded.receive_days, return_address = excluded.return_address, updated_at = excluded.updated_at",
-                    args![&mid, terms.answer_hours, terms.ship_days, terms.receive_days, &address, now],
+                     receive_days = excluded.receive_days, return_address = excluded.return_address, return_coupon = excluded.return_coupon,
+                     updated_at = excluded.updated_at",
+                    args![&mid, terms.answer_hours, terms.ship_days, terms.receive_days, &address, terms.return_coupon, now],
                 )?;
                 Ok(AftersaleTerms { return_address: address.clone(), ..terms.clone() })
             })
@@ -1256,4 +1332,16 @@ impl App {
             })
             .await
     }
+}
+
+fn aftersale_kinds() -> utoipa::openapi::Object {
+    crate::platform::schema::one_of(&["refund_only", "return_refund"])
+}
+
+fn aftersale_reasons() -> utoipa::openapi::Object {
+    crate::platform::schema::one_of(&kith_domain::aftersale::REASONS)
+}
+
+fn decision_outcomes() -> utoipa::openapi::Object {
+    crate::platform::schema::one_of(&["all", "part", "nothing"])
 }

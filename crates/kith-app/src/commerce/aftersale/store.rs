@@ -176,7 +176,10 @@ fn topic(from: Option<State>, to: State) -> Option<&'static str> {
         State::ReturnShipped => "aftersale.return_shipped",
         State::Returned => "aftersale.returned",
         State::Refunded => "aftersale.refunded",
-        State::Cancelled | State::Closed => "aftersale.cancelled",
+        State::Cancelled => "aftersale.cancelled",
+        // Closed by a deadline (the buyer never shipped the return or answered): not the
+        // buyer's withdrawal, so not `cancelled`.
+        State::Closed => "aftersale.closed",
         State::Disputed => "aftersale.disputed",
         State::Decided => "aftersale.decided",
         State::AwaitingReturn | State::Refunding => return None,
@@ -312,6 +315,7 @@ pub(super) struct Terms {
     pub(super) ship_days: i64,
     pub(super) receive_days: i64,
     pub(super) return_address: String,
+    pub(super) return_coupon: bool,
 }
 
 impl Terms {
@@ -331,7 +335,7 @@ impl Terms {
 pub(super) fn terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Terms> {
     let (a, s, r) = Terms::DEFAULT;
     Ok(c.query_opt(
-        "SELECT answer_hours, ship_days, receive_days, return_address FROM aftersale_terms WHERE merchant_id = $1",
+        "SELECT answer_hours, ship_days, receive_days, return_address, return_coupon FROM aftersale_terms WHERE merchant_id = $1",
         args![merchant_id],
     )?
     .map(|row| -> AppResult<Terms> {
@@ -340,6 +344,7 @@ pub(super) fn terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Terms> {
             ship_days: row.int(1)?,
             receive_days: row.int(2)?,
             return_address: row.text(3)?,
+            return_coupon: row.bool(4)?,
         })
     })
     .transpose()?
@@ -348,6 +353,7 @@ pub(super) fn terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Terms> {
         ship_days: s,
         receive_days: r,
         return_address: String::new(),
+        return_coupon: true,
     }))
 }
 
@@ -477,4 +483,23 @@ pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest
         ended_at: r.opt_int(ReqCols::ended_at)?.map(rfc3339),
         timeline,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{State, topic};
+
+    #[test]
+    fn each_end_has_the_event_of_its_own_name() {
+        assert_eq!(
+            topic(Some(State::Requested), State::Cancelled),
+            Some("aftersale.cancelled")
+        );
+        assert_eq!(
+            topic(Some(State::AwaitingReturn), State::Closed),
+            Some("aftersale.closed")
+        );
+        assert_eq!(topic(None, State::Requested), Some("aftersale.requested"));
+        assert_eq!(topic(Some(State::Agreed), State::Refunding), None);
+    }
 }

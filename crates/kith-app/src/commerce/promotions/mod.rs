@@ -109,27 +109,38 @@ pub struct Coupon {
 #[serde(deny_unknown_fields)]
 pub struct NewCouponTemplate {
     /// 1–32 characters, e.g. 新人券.
+    #[schema(min_length = 1, max_length = 32)]
     pub name: String,
     /// `fixed` or `percent`.
+    #[schema(schema_with = coupon_kinds)]
     pub kind: String,
     /// Fixed: the fen off (≥ 1).
+    #[schema(minimum = 1)]
     pub off_fen: Option<i64>,
     /// Percent: 1–99.
+    #[schema(minimum = 1, maximum = 99)]
     pub percent_off: Option<i64>,
     /// Percent: the most it takes off, in fen (≥ 1); none: no cap.
+    #[schema(minimum = 1)]
     pub cap_fen: Option<i64>,
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub min_spend_fen: i64,
     /// Products of this merchant the coupon applies to; absent: the whole shop.
     pub product_ids: Option<Vec<String>>,
     /// RFC 3339; with `valid_until`, a fixed window.
+    #[schema(format = DateTime)]
     pub valid_from: Option<String>,
+    #[schema(format = DateTime)]
     pub valid_until: Option<String>,
     /// 1–365 days after receipt (instead of a window).
+    #[schema(minimum = 1, maximum = 365)]
     pub valid_days: Option<i64>,
     /// 1–1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub total_count: i64,
     /// 1–100; default 1.
+    #[schema(minimum = 1, maximum = 100)]
     pub per_member_limit: Option<i64>,
     #[serde(default)]
     pub allow_group_buy: bool,
@@ -356,17 +367,35 @@ pub fn on_order_paid(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult
     Ok(())
 }
 
+/// The paid order was refunded in full and its merchant gives coupons back
+/// ([`crate::commerce::aftersale::returns_coupon`]): its used coupon is available again.
+pub fn on_order_refunded(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
+    give_back(c, now_ms, order_id, "used", "refunded")
+}
+
 /// The unpaid order was cancelled or expired: its coupon is available again.
 pub fn on_order_released(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
+    give_back(c, now_ms, order_id, "locked", "released")
+}
+
+/// Makes the order's coupons in `state` available again, one conditional update each (a
+/// replay changes nothing and emits nothing), with a `coupon.returned` event saying `why`.
+fn give_back(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    order_id: &str,
+    state: &str,
+    why: &str,
+) -> AppResult<()> {
     let rows = c.query(
-        "SELECT id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
-        args![order_id],
+        "SELECT id, merchant_id FROM coupons WHERE order_id = $1 AND state = $2",
+        args![order_id, state],
     )?;
     for r in rows {
         let (id, mid) = (r.text(0)?, r.text(1)?);
         let n = c.execute(
-            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND order_id = $2 AND state = 'locked'",
-            args![&id, order_id],
+            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND order_id = $2 AND state = $3",
+            args![&id, order_id, state],
         )?;
         if n != 1 {
             continue;
@@ -377,7 +406,7 @@ pub fn on_order_released(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppRe
             "coupon.returned",
             Some(&mid),
             &id,
-            &serde_json::json!({ "coupon_id": id, "order_id": order_id }),
+            &serde_json::json!({ "coupon_id": id, "order_id": order_id, "why": why }),
         )?;
     }
     Ok(())
@@ -637,4 +666,8 @@ impl App {
             .read(move |c| store::coupon_of(c, &who.account_id, &id, now))
             .await
     }
+}
+
+fn coupon_kinds() -> utoipa::openapi::Object {
+    crate::platform::schema::one_of(&["fixed", "percent"])
 }

@@ -27,6 +27,7 @@ pub const MAX_ISSUE: usize = 1_000;
 #[serde(deny_unknown_fields)]
 pub struct IssueInput {
     /// Account ids, 1–1,000, each once.
+    #[schema(min_items = 1, max_items = 1000)]
     pub account_ids: Option<Vec<String>>,
     /// A tier code of this merchant: everyone in it.
     pub tier_code: Option<String>,
