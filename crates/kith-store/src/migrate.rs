@@ -48,6 +48,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_async_refunds"),
     migration!(20, "0020_promotions"),
     migration!(21, "0021_leader_helpers"),
+    migration!(22, "0022_refund_terms"),
+    migration!(23, "0023_unclaimed"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

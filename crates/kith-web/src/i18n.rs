@@ -838,6 +838,7 @@ pub mod notify;
 pub mod public;
 pub mod rails;
 pub mod reconcile;
+pub mod refunds;
 pub mod social;
 pub mod wechat;
 

@@ -178,6 +178,13 @@ pub struct PickList {
     pub delivered_at: Option<String>,
 }
 
+impl PickList {
+    /// Units to hand out at the point, all products together.
+    pub fn total_units(&self) -> i64 {
+        self.lines.iter().map(|x| x.quantity).sum()
+    }
+}
+
 /// The end of a YYYY-MM-DD day in Beijing (UTC+8), in ms.
 fn day_end_ms(s: &str) -> AppResult<i64> {
     let bad = || AppError::invalid("pickup_date", "must be a date, YYYY-MM-DD");
@@ -220,6 +227,7 @@ impl Job for CutoffBatch {
 /// Registers this context's jobs (called once when the [`App`] is built).
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<CutoffBatch>();
+    jobs.register::<super::unclaimed::UnclaimedConsignment>();
 }
 
 /// A 接龙 join as a kind of order, plugged into the order lifecycle: its batch is locked
@@ -839,6 +847,10 @@ impl App {
                     outbox::emit(c, now, "batch.delivered", Some(&mid), &id, &serde_json::json!({
                         "batch_id": id, "leader_id": lid, "order_ids": orders,
                     }))?;
+                    // Orders nobody picks up follow the merchant's rule after N days.
+                    let due = super::unclaimed::deadline(c, &mid, now)?;
+                    let job = super::unclaimed::UnclaimedConsignment { batch_id: id.clone(), leader_id: lid.clone() };
+                    jobs::enqueue(c, now, &job, due)?;
                 }
                 pick_list(c, &id, &lid)
             })

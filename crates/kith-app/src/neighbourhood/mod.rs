@@ -47,6 +47,7 @@ mod batches;
 mod helpers;
 mod statements;
 mod store;
+mod unclaimed;
 
 pub use batches::{
     Batch, BatchInput, BatchItem, BatchItemInput, BatchStatus, CutoffBatch, JoinInput, JoinLine,
@@ -56,6 +57,7 @@ pub(crate) use batches::{BatchOrders, register_jobs};
 pub use helpers::Helper;
 pub use statements::LeaderStatement;
 use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader, status_of};
+pub use unclaimed::{BatchTerms, UnclaimedConsignment, unclaimed_consignment};
 
 /// A member's application, and once approved their leadership and pickup point.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -8,8 +8,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::neighbourhood::{
-    Batch, BatchInput, BatchItemInput, Helper, JoinInput, JoinLine, JoinListEntry, Joined, Leader,
-    LeaderChange, LeaderChoice, LeaderInput, LeaderStatement, NearbyLeader, PickList,
+    Batch, BatchInput, BatchItemInput, BatchTerms, Helper, JoinInput, JoinLine, JoinListEntry,
+    Joined, Leader, LeaderChange, LeaderChoice, LeaderInput, LeaderStatement, NearbyLeader,
+    PickList,
 };
 use kith_domain::store::OpeningWindow;
 use serde::Deserialize;
@@ -34,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(nearby))
         .routes(routes!(choose, my_leader))
         .routes(routes!(my_leader_history))
+        .routes(routes!(batch_terms, set_batch_terms))
         .routes(routes!(create_batch, list_batches))
         .routes(routes!(get_batch))
         .routes(routes!(join_batch, batch_joins))
@@ -49,13 +51,18 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct LeaderBody {
     /// The pickup point's name (1–64 characters; unique among the merchant's stores).
+    #[schema(min_length = 1, max_length = 64)]
     pub point_name: Option<String>,
     /// 4–200 characters.
+    #[schema(min_length = 4, max_length = 200)]
     pub address: Option<String>,
+    #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
+    #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
     pub opening_hours: Option<Vec<OpeningWindow>>,
     /// Orders the point can hold at once, 1–10000 (default 100).
+    #[schema(minimum = 1, maximum = 10000)]
     pub capacity: Option<i64>,
 }
 
@@ -123,6 +130,7 @@ async fn my_leaderships(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<J
 pub struct LevelBody {
     /// The leader's commission rate in basis points: with the plan's levels and rebate,
     /// within its cap.
+    #[schema(minimum = 0, maximum = 10000)]
     pub rate_bp: i64,
 }
 
@@ -279,14 +287,19 @@ pub struct BatchItemBody {
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     /// 1–60 characters.
+    #[schema(min_length = 1, max_length = 60)]
     pub title: String,
     /// RFC 3339; default now.
+    #[schema(format = DateTime)]
     pub starts_at: Option<String>,
     /// RFC 3339: joins close; orders are fixed (or the batch fails) then.
+    #[schema(format = DateTime)]
     pub cutoff_at: String,
     /// YYYY-MM-DD (Beijing), on or after the cut-off's day.
+    #[schema(format = Date)]
     pub pickup_date: String,
     /// Paid units needed at the cut-off, else the batch fails and is refunded (default 0).
+    #[schema(minimum = 0)]
     pub min_total_units: Option<i64>,
     pub items: Vec<BatchItemBody>,
 }
@@ -344,12 +357,14 @@ async fn get_batch(State(s): State<AppState>, id: BatchId) -> ApiResult<Json<Bat
 pub struct JoinItemBody {
     pub sku_id: String,
     /// 1–999.
+    #[schema(minimum = 1, maximum = 999)]
     pub quantity: i64,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JoinBody {
+    #[schema(min_items = 1, max_items = 20)]
     pub items: Vec<JoinItemBody>,
 }
 
@@ -493,4 +508,30 @@ async fn batch_statements(
     id: BatchId,
 ) -> ApiResult<Json<Vec<LeaderStatement>>> {
     Ok(Json(s.app.batch_statements(&p, &id).await?))
+}
+
+/// Staff: the rule for 接龙 orders nobody picked up (days after delivery; refund or keep).
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/batch-terms", tag = "neighbourhood",
+    params(MerchantId), security(("bearer" = [])),
+    responses((status = 200, body = BatchTerms), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn batch_terms(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<BatchTerms>> {
+    Ok(Json(s.app.batch_terms(&p, &mid).await?))
+}
+
+/// Staff: set the rule for 接龙 orders nobody picked up, applied when each consignment's
+/// deadline comes.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/batch-terms", tag = "neighbourhood",
+    params(MerchantId), request_body = BatchTerms, security(("bearer" = [])),
+    responses((status = 200, body = BatchTerms), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_batch_terms(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<BatchTerms>,
+) -> ApiResult<Json<BatchTerms>> {
+    Ok(Json(s.app.set_batch_terms(&p, &mid, b).await?))
 }

@@ -53,6 +53,10 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/orders/{oid}/ship", post(ship))
         .route("/console/{mid}/orders/{oid}/ready", post(ready))
         .route("/console/{mid}/orders/{oid}/refund", post(refund))
+        .route(
+            "/console/{mid}/orders/{oid}/refunds/{rid}/retry",
+            post(retry_refund),
+        )
         .route("/console/{mid}/stores", get(stores).post(create_store))
         .route("/console/{mid}/stores/{sid}/clerks", post(invite_clerk))
         .route("/console/{mid}/communities", get(communities))
@@ -471,14 +475,29 @@ pub(super) async fn order(
     }
     let events = s.app.order_events(&who, &oid).await?;
     let split = Some(growth::order_split(&s, &who, &oid).await?);
+    let refunds = pages::refund_rows(s.app.list_refunds(&who, &mid, &oid).await?);
     Ok(render(&pages::ConsoleOrder {
         c,
         shop,
         o,
         events,
         split,
+        refunds,
     })?
     .into_response())
+}
+
+/// Staff ask a failed refund again (same money, same way back), after a confirmation step.
+pub(super) async fn retry_refund(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, oid, rid)): Path<(String, String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    s.app.retry_refund(c.principal()?, &mid, &oid, &rid).await?;
+    Ok(see(format!(
+        "/console/{mid}/orders/{oid}?done=refund_retried"
+    )))
 }
 
 #[derive(Deserialize)]

@@ -17,8 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::neighbourhood::{
-    Batch, BatchInput, BatchItemInput, Helper, JoinInput, JoinLine, JoinListEntry, Leader,
-    LeaderStatement, NearbyLeader, PickList,
+    Batch, BatchInput, BatchItemInput, BatchStatus, BatchTerms, Helper, JoinInput, JoinLine,
+    JoinListEntry, Leader, LeaderStatement, NearbyLeader, PickList,
 };
 use serde::Deserialize;
 
@@ -35,8 +35,10 @@ pub fn routes() -> Router<Web> {
         .route("/batches/{bid}/join", post(join))
         .route("/me/leader", get(my_points))
         .route("/me/leader/{lid}/helpers", post(add_helper))
+        .route("/me/leader/{lid}/batches/{bid}", get(leader_pick_list))
         .route("/me/leader/{lid}/helpers/{aid}/remove", post(remove_helper))
         .route("/console/{mid}/leaders", get(console_leaders))
+        .route("/console/{mid}/batch-terms", post(save_batch_terms))
         .route("/console/{mid}/leaders/{lid}/{action}", post(decide))
         .route(
             "/console/{mid}/batches",
@@ -298,6 +300,36 @@ pub struct MyPoint {
     pub helpers: Vec<Helper>,
     /// "周一 08:00–20:00 · …" (empty: no hours given).
     pub hours: String,
+    /// The shop's batches that did not fail, newest first: each has this point's pick list.
+    pub batches: Vec<Batch>,
+}
+
+/// 我的拣货单: one batch's pick list for the leader's own point, printable.
+#[derive(Template)]
+#[template(path = "neighbourhood/leader_pick_list.html")]
+pub struct LeaderPickListPage {
+    pub c: Ctx,
+    pub b: Batch,
+    pub l: PickList,
+}
+
+impl LeaderPickListPage {
+    /// A leader does not mark their own consignment delivered (the merchant does).
+    pub fn deliver_action(&self) -> Option<String> {
+        None
+    }
+}
+
+/// 我的拣货单 of one batch at one of the caller's points (another's point or batch: 404).
+async fn leader_pick_list(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((lid, bid)): Path<(String, String)>,
+) -> WebResult<Response> {
+    let who = c.principal()?.clone();
+    let l = s.app.leader_pick_list(&who, &lid, &bid).await?;
+    let b = s.app.batch(&bid).await?;
+    Ok(render(&LeaderPickListPage { c, b, l })?.into_response())
 }
 
 #[derive(Template)]
@@ -352,7 +384,22 @@ async fn my_points_view(
             })
             .collect::<Vec<_>>()
             .join(" · ");
-        points.push(MyPoint { l, helpers, hours });
+        let batches = if l.store_id.is_some() {
+            s.app
+                .batches(&l.merchant_id)
+                .await?
+                .into_iter()
+                .filter(|b| b.status != BatchStatus::Failed)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        points.push(MyPoint {
+            l,
+            helpers,
+            hours,
+            batches,
+        });
     }
     let (status, error) = match error {
         Some((st, lid, e, typed)) => (st, Some((lid, e, typed))),
@@ -414,8 +461,11 @@ pub struct ConsoleLeaders {
     pub figures: Vec<kith_app::insight::LeaderFigures>,
     /// Members who could lead a point, from the graph (the KOL ranking without leaders).
     pub candidates: Vec<kith_app::insight::KolEntry>,
-    /// (leader id, the use case's words, the rate as typed).
+    /// (leader id, the use case's words, the rate as typed); `terms` for the unclaimed
+    /// rule's form (the days as typed).
     pub error: Option<(String, String, String)>,
+    /// The rule for orders nobody picks up.
+    pub terms: BatchTerms,
 }
 
 impl ConsoleLeaders {
@@ -429,6 +479,14 @@ impl ConsoleLeaders {
     /// Basis points as a percentage: `2500` → `25%`.
     pub fn pct(&self, bp: &i64) -> String {
         format!("{}%", percent(*bp))
+    }
+
+    /// The unclaimed rule's days: as typed after a refusal, else the saved rule's.
+    pub fn typed_days(&self) -> String {
+        match &self.error {
+            Some((id, _, typed)) if id == "terms" => typed.clone(),
+            _ => self.terms.unclaimed_days.to_string(),
+        }
     }
 
     pub fn typed_rate(&self, l: &Leader) -> String {
@@ -471,8 +529,10 @@ async fn leaders_view(
             5,
         )
         .await?;
+    let terms = s.app.batch_terms(&who, mid).await?;
     let refused = error.is_some();
     let html = render(&ConsoleLeaders {
+        terms,
         c,
         shop,
         applied,
@@ -710,6 +770,17 @@ pub struct ConsoleBatch {
 }
 
 impl ConsoleBatch {
+    /// Where the console marks this leader's consignment delivered (a fixed batch, not
+    /// yet delivered to that point).
+    pub fn deliver_action(&self, l: &PickList) -> Option<String> {
+        (self.b.status == BatchStatus::Fixed && l.delivered_at.is_none()).then(|| {
+            format!(
+                "/console/{}/batches/{}/leaders/{}/delivered",
+                self.shop.id, self.b.id, l.leader_id
+            )
+        })
+    }
+
     /// Basis points as a percentage: `8750` → `87.5%`.
     pub fn pct(&self, bp: &i64) -> String {
         format!("{}%", percent(*bp))
@@ -1001,5 +1072,45 @@ mod tests {
         assert_eq!(percent(850), "8.5");
         assert_eq!(percent(800), "8");
         assert_eq!(percent(0), "0");
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct BatchTermsForm {
+    #[serde(default)]
+    unclaimed_days: String,
+    #[serde(default)]
+    unclaimed_rule: String,
+}
+
+/// The console's 未提货规则 form on the leaders page.
+async fn save_batch_terms(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<BatchTermsForm>,
+) -> WebResult<Response> {
+    let res = match f.unclaimed_days.trim().parse::<i64>() {
+        Ok(days) => {
+            let terms = BatchTerms {
+                unclaimed_days: days,
+                unclaimed_rule: f.unclaimed_rule.clone(),
+            };
+            s.app.set_batch_terms(c.principal()?, &mid, terms).await
+        }
+        Err(_) => Err(AppError::invalid("unclaimed_days", "请填写 1–30 的整数")),
+    };
+    match res {
+        Ok(_) => Ok(see(format!("/console/{mid}/leaders?done=saved"))),
+        Err(AppError::Invalid { reason, .. }) => {
+            leaders_view(
+                &s,
+                c,
+                &mid,
+                Some(("terms".to_owned(), reason, f.unclaimed_days)),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
     }
 }

@@ -118,17 +118,21 @@ pub(crate) async fn visit(t: &TestApp, u: Option<&User>, code: &str) -> Value {
     .expect(200)
 }
 
+/// `buyer` checks out `qty` of the SKU for shipping: the unpaid order.
+async fn checkout_shipping(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
+    t.post(
+        &format!("/api/v1/merchants/{}/checkout", s.merchant),
+        Some(&buyer.token),
+        json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": qty }] }),
+    )
+    .await
+    .expect(201)
+}
+
 /// `buyer` checks out `qty` of the SKU for shipping and pays from the wallet: the order.
 pub(crate) async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
     t.top_up(buyer, 10_000 * qty + 5_000).await;
-    let o = t
-        .post(
-            &format!("/api/v1/merchants/{}/checkout", s.merchant),
-            Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": qty }] }),
-        )
-        .await
-        .expect(201);
+    let o = checkout_shipping(t, s, buyer, qty).await;
     let oid = o["id"].as_str().unwrap();
     t.post(
         &format!("/api/v1/orders/{oid}/pay"),
@@ -138,6 +142,76 @@ pub(crate) async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value 
     .await
     .expect(200)["order"]
         .clone()
+}
+
+/// `buyer` checks out `qty` of the SKU for shipping and pays through the sandbox gateway's
+/// page (so its refunds go back through a gateway, asynchronously): the order as placed.
+pub(crate) async fn buy_through_sandbox(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
+    let o = checkout_shipping(t, s, buyer, qty).await;
+    let oid = o["id"].as_str().unwrap();
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "sandbox" }),
+        )
+        .await
+        .expect(200);
+    let status = t
+        .confirm_on_sandbox(pay["payment"]["id"].as_str().unwrap(), "succeeded")
+        .await;
+    assert!(status < 400, "the sandbox confirmed: {status}");
+    o
+}
+
+/// `buyer` asks 仅退款 for `qty` units of line 1 of `oid`; the merchant refuses three times
+/// (the buyer revising twice in between), and the buyer asks the platform to arbitrate:
+/// the disputed request's id.
+pub(crate) async fn disputed_request(
+    t: &TestApp,
+    s: &Shop,
+    buyer: &User,
+    oid: &str,
+    qty: i64,
+) -> String {
+    let body = json!({ "kind": "refund_only", "reason": "damaged", "description": "一瓶碎了", "lines": [{ "line_no": 1, "quantity": qty }] });
+    let r = t
+        .post(
+            &format!("/api/v1/orders/{oid}/aftersales"),
+            Some(&buyer.token),
+            body.clone(),
+        )
+        .await
+        .expect(201);
+    let rid = r["id"].as_str().unwrap().to_owned();
+    for round in 0..3 {
+        t.post(
+            &format!("/api/v1/merchants/{}/aftersales/{rid}/refuse", s.merchant),
+            Some(&s.owner.token),
+            json!({ "reason": "看不出破损" }),
+        )
+        .await
+        .expect(200);
+        if round < 2 {
+            t.post(
+                &format!("/api/v1/aftersales/{rid}/revise"),
+                Some(&buyer.token),
+                body.clone(),
+            )
+            .await
+            .expect(200);
+        }
+    }
+    let r = t
+        .post(
+            &format!("/api/v1/aftersales/{rid}/dispute"),
+            Some(&buyer.token),
+            json!({ "note": "请平台看照片" }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(r["state"], "disputed");
+    rid
 }
 
 /// Ships the order and has the carrier report it delivered.

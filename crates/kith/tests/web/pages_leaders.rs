@@ -274,6 +274,50 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
 
     // The console's leaders page carries each leader's figures.
     let page = ob.get(&format!("/console/{mid}/leaders")).await.expect(200);
+    // 未提货规则 on the same page: the default shown, a bad number refused beside the field
+    // with what was typed, then saved.
+    assert!(
+        page.has("id=\"batch-terms\"") && page.has("value=\"7\""),
+        "{}",
+        page.body
+    );
+    let leaders_url = format!("/console/{mid}/leaders");
+    let terms_url = format!("/console/{mid}/batch-terms");
+    let p = ob
+        .submit(
+            &leaders_url,
+            &terms_url,
+            &[("unclaimed_days", "三天"), ("unclaimed_rule", "keep")],
+        )
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"terms-error\"") && p.has("value=\"三天\""),
+        "{}",
+        p.body
+    );
+    ob.submit(
+        &leaders_url,
+        &terms_url,
+        &[("unclaimed_days", "40"), ("unclaimed_rule", "keep")],
+    )
+    .await
+    .expect(422);
+    let p = ob
+        .submit(
+            &leaders_url,
+            &terms_url,
+            &[("unclaimed_days", "3"), ("unclaimed_rule", "keep")],
+        )
+        .await
+        .expect(303);
+    assert!(p.location().ends_with("?done=saved"), "{}", p.location());
+    let page = ob.get(&leaders_url).await.expect(200);
+    assert!(
+        page.has("value=\"3\"") && page.has("<option value=\"keep\" selected>"),
+        "{}",
+        page.body
+    );
     assert!(
         page.has("id=\"leader-figures\"") && page.has("¥76.00"),
         "{}",
@@ -297,6 +341,21 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         page.body
     );
     lb.get(&format!("/clerk/{store}")).await.expect(200);
+    // 我的拣货单: the batch listed on the page, its pick list for this point printable; not
+    // another member's to read.
+    let pick = format!("/me/leader/{lid}/batches/{bid}");
+    assert!(page.has(&format!("href=\"{pick}\"")), "{}", page.body);
+    let list = lb.get(&pick).await.expect(200);
+    assert!(
+        list.has("我的拣货单") && list.has("class=\"pick-buyer\"") && list.has("window.print()"),
+        "{}",
+        list.body
+    );
+    assert!(
+        !list.has("class=\"mark-delivered\""),
+        "the merchant marks delivery, not the leader"
+    );
+    mb.get(&pick).await.expect(404);
     // 我的自提点: capacity, and helpers named by phone or email (an unknown one stays on
     // the form with 422, as typed), who then have the point's desk; removed, they do not.
     assert!(

@@ -1,0 +1,193 @@
+//! Unclaimed 接龙 orders: N days after a consignment is delivered to a 团长's point, the
+//! orders nobody picked up follow the merchant's rule — `refund` (the pickup code is voided
+//! and the order refunded in full through the provider that took the money) or `keep` (the
+//! order keeps waiting at the point). Either way `order.unclaimed` is emitted (webhooks carry
+//! it; the notification centre has no kind for it yet). The days are fixed when the
+//! consignment is delivered; refund-or-keep is read when the deadline comes.
+//!
+//! A pickup racing the deadline: the code is voided by a conditional update
+//! (`redeemed_at IS NULL`), the redemption sets `redeemed_at` by one too; exactly one of
+//! them wins, and the loser changes nothing.
+//!
+//! Writes `batch_terms`; through commerce's refund path `refunds`, `pickup_codes`.
+
+use kith_domain::order::OrderStatus;
+use kith_store::{Conn, args};
+use serde::{Deserialize, Serialize};
+
+use crate::commerce::orders::{self, Actor};
+use crate::events::jobs::{ClaimedJob, Job, JobError};
+use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::outbox;
+use crate::{App, AppError, AppResult, Principal};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// A merchant's rule for orders nobody picked up.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchTerms {
+    /// Days after delivery to the point, 1–30 (default 7).
+    #[schema(minimum = 1, maximum = 30)]
+    pub unclaimed_days: i64,
+    /// `refund` (default: refunded in full, the code voided) or `keep` (the order keeps
+    /// waiting at the point).
+    #[schema(schema_with = rules)]
+    pub unclaimed_rule: String,
+}
+
+fn rules() -> utoipa::openapi::Object {
+    crate::platform::schema::one_of(&["refund", "keep"])
+}
+
+impl Default for BatchTerms {
+    fn default() -> Self {
+        Self {
+            unclaimed_days: 7,
+            unclaimed_rule: "refund".to_owned(),
+        }
+    }
+}
+
+pub(super) fn terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<BatchTerms> {
+    c.query_opt(
+        "SELECT unclaimed_days, unclaimed_rule FROM batch_terms WHERE merchant_id = $1",
+        args![merchant_id],
+    )?
+    .map(|r| -> AppResult<BatchTerms> {
+        Ok(BatchTerms {
+            unclaimed_days: r.int(0)?,
+            unclaimed_rule: r.text(1)?,
+        })
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+/// When a consignment delivered at `now` is looked at for unclaimed orders.
+pub(super) fn deadline(c: &mut dyn Conn, merchant_id: &str, now: i64) -> AppResult<i64> {
+    Ok(now + terms(c, merchant_id)?.unclaimed_days * DAY_MS)
+}
+
+/// The `batch.unclaimed` job: a consignment's deadline came (payload `{"batch_id",
+/// "leader_id"}`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UnclaimedConsignment {
+    pub batch_id: String,
+    pub leader_id: String,
+}
+
+impl Job for UnclaimedConsignment {
+    const KIND: &'static str = "batch.unclaimed";
+    const MAX_ATTEMPTS: i64 = 5;
+
+    async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+        Ok(unclaimed_consignment(app, &self.batch_id, &self.leader_id).await?)
+    }
+}
+
+/// Applies the merchant's rule to the consignment's orders still waiting for pickup. Run
+/// twice, it finds nothing left to do for a refunded order and reminds again for a kept one.
+pub async fn unclaimed_consignment(app: &App, batch_id: &str, leader_id: &str) -> AppResult<()> {
+    let now = app.now_ms();
+    let lc = app.lifecycle.clone();
+    let (bid, lid) = (batch_id.to_owned(), leader_id.to_owned());
+    app.db
+        .write(move |c| {
+            let mid = c
+                .query_opt("SELECT merchant_id FROM batches WHERE id = $1", args![&bid])?
+                .ok_or(AppError::NotFound("batch"))?
+                .text(0)?;
+            let rule = terms(c, &mid)?.unclaimed_rule;
+            let waiting = c
+                .query(
+                    "SELECT j.order_id FROM batch_orders j JOIN orders o ON o.id = j.order_id
+                     WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state = 'fixed' AND o.status = 'ready_for_pickup'
+                     ORDER BY j.seq",
+                    args![&bid, &lid],
+                )?
+                .iter()
+                .map(|r| r.text(0))
+                .collect::<Result<Vec<_>, _>>()?;
+            for oid in waiting {
+                lc.lock(c, &oid)?;
+                let o = orders::lock_order(c, &oid)?;
+                if o.status != OrderStatus::ReadyForPickup {
+                    continue;
+                }
+                if rule == "refund" {
+                    // The code dies first: a pickup that won the race keeps its order.
+                    let voided = c.execute(
+                        "UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL",
+                        args![now, &oid],
+                    )?;
+                    if voided == 0 {
+                        continue;
+                    }
+                    crate::commerce::refunds::refund_everything(
+                        c,
+                        &lc,
+                        now,
+                        &o,
+                        "超时未提货，按商家规则退款",
+                        Actor::System,
+                    )?;
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    "order.unclaimed",
+                    Some(&mid),
+                    &oid,
+                    &serde_json::json!({
+                        "order_id": oid, "batch_id": bid, "leader_id": lid, "rule": rule, "buyer_id": o.buyer_id,
+                    }),
+                )?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+impl App {
+    /// The merchant's rule for unclaimed 接龙 orders (the defaults when never set), to its
+    /// staff.
+    pub async fn batch_terms(&self, who: &Principal, merchant_id: &str) -> AppResult<BatchTerms> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                terms(c, &mid)
+            })
+            .await
+    }
+
+    /// The merchant's staff set the rule for unclaimed 接龙 orders.
+    pub async fn set_batch_terms(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: BatchTerms,
+    ) -> AppResult<BatchTerms> {
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                if !(1..=30).contains(&input.unclaimed_days) {
+                    return Err(AppError::invalid("unclaimed_days", "must be 1–30"));
+                }
+                if !matches!(input.unclaimed_rule.as_str(), "refund" | "keep") {
+                    return Err(AppError::invalid("unclaimed_rule", "must be refund or keep"));
+                }
+                c.execute(
+                    "INSERT INTO batch_terms (merchant_id, unclaimed_days, unclaimed_rule, updated_at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (merchant_id) DO UPDATE SET unclaimed_days = excluded.unclaimed_days,
+                     unclaimed_rule = excluded.unclaimed_rule, updated_at = excluded.updated_at",
+                    args![&mid, input.unclaimed_days, &input.unclaimed_rule, now],
+                )?;
+                Ok(input.clone())
+            })
+            .await
+    }
+}
