@@ -150,6 +150,59 @@ pub fn check_item(field: &str, t: ItemTerms, list_price_fen: i64) -> Result<(), 
     Ok(())
 }
 
+/// What a merchant lets its leaders sell in the batches they open themselves: one SKU's
+/// lowest batch price and most units per batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Allowance {
+    pub floor_price_fen: i64,
+    pub max_quantity: i64,
+}
+
+/// Most products a merchant lets its leaders sell.
+pub const MAX_ALLOWED: usize = 100;
+
+/// Checks an allowance against the SKU's list price: a floor above 0 and at most the list
+/// price (a batch price is never above it), 1–100000 units.
+pub fn check_allowance(field: &str, a: Allowance, list_price_fen: i64) -> Result<(), DomainError> {
+    if a.floor_price_fen <= 0 || a.floor_price_fen > list_price_fen {
+        return Err(DomainError::invalid(
+            format!("{field}.floor_price_fen"),
+            "must be more than 0 and at most the list price",
+        ));
+    }
+    if !(1..=100_000).contains(&a.max_quantity) {
+        return Err(DomainError::invalid(
+            format!("{field}.max_quantity"),
+            "must be 1–100000",
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a leader's batch item against the merchant's allowance (after [`check_item`]):
+/// not below the floor price, not more units than allowed.
+pub fn check_leader_item(field: &str, t: ItemTerms, a: Allowance) -> Result<(), DomainError> {
+    if t.price_fen < a.floor_price_fen {
+        return Err(DomainError::invalid(
+            format!("{field}.price_fen"),
+            format!(
+                "is below the merchant's floor price of {}",
+                crate::Fen::new(a.floor_price_fen)
+            ),
+        ));
+    }
+    if t.quantity_limit > a.max_quantity {
+        return Err(DomainError::invalid(
+            format!("{field}.quantity_limit"),
+            format!(
+                "is over the merchant's most of {} units per batch",
+                a.max_quantity
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a batch's window: it opens before its cut-off, the cut-off is in the future and
 /// the pickup comes on or after the cut-off's day (both in ms; the pickup date as the ms of
 /// its day's end, Beijing time).
@@ -211,6 +264,52 @@ mod tests {
         for s in [Applied, Approved, Refused, Suspended] {
             assert_eq!(LeaderStatus::from_db(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn a_leaders_item_stays_within_the_allowance() {
+        let a = Allowance {
+            floor_price_fen: 3_000,
+            max_quantity: 50,
+        };
+        let t = |price_fen, quantity_limit| ItemTerms {
+            price_fen,
+            per_member_limit: 3,
+            quantity_limit,
+        };
+        assert!(check_leader_item("items[0]", t(3_000, 50), a).is_ok());
+        let low = check_leader_item("items[0]", t(2_999, 50), a).unwrap_err();
+        assert!(low.to_string().starts_with("items[0].price_fen: "), "{low}");
+        assert!(low.to_string().contains("¥30.00"), "{low}");
+        let many = check_leader_item("items[1]", t(4_000, 51), a).unwrap_err();
+        assert!(
+            many.to_string().starts_with("items[1].quantity_limit: "),
+            "{many}"
+        );
+        assert!(check_allowance("items[0]", a, 3_000).is_ok());
+        assert!(check_allowance("items[0]", a, 2_999).is_err());
+        assert!(
+            check_allowance(
+                "items[0]",
+                Allowance {
+                    floor_price_fen: 0,
+                    max_quantity: 1
+                },
+                10
+            )
+            .is_err()
+        );
+        assert!(
+            check_allowance(
+                "items[0]",
+                Allowance {
+                    floor_price_fen: 1,
+                    max_quantity: 100_001
+                },
+                10
+            )
+            .is_err()
+        );
     }
 
     fn coords() -> impl Strategy<Value = Coordinates> {

@@ -50,6 +50,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_leader_helpers"),
     migration!(22, "0022_refund_terms"),
     migration!(23, "0023_unclaimed"),
+    migration!(24, "0024_leader_batches"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -91,8 +91,20 @@ pub struct Batch {
     pub open_for_joins: bool,
     pub fail_reason: Option<String>,
     pub items: Vec<BatchItem>,
+    /// The leader who opened it (`null`: the merchant's own batch). Its orders are picked
+    /// up at that leader's point.
+    pub opened_by: Option<BatchLeader>,
     pub created_at: String,
     pub closed_at: Option<String>,
+}
+
+/// The leader who opened a batch and their point.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BatchLeader {
+    pub leader_id: String,
+    pub display_name: String,
+    pub point_name: String,
+    pub address: String,
 }
 
 #[derive(Debug, Clone)]
@@ -420,6 +432,129 @@ fn name_visible(
         .is_some())
 }
 
+/// A batch's input, checked: the title, the window in ms, the minimum and each product's
+/// terms (its SKU not yet looked up).
+pub(super) struct ParsedBatch {
+    title: String,
+    starts: i64,
+    cutoff: i64,
+    pickup_date: String,
+    min_total: i64,
+    items: Vec<(String, ItemTerms)>,
+}
+
+pub(super) fn parse_batch(now: i64, input: &BatchInput) -> AppResult<ParsedBatch> {
+    let title = BoundedText::parse("title", &input.title, 1, 60)?.into_string();
+    let starts = match &input.starts_at {
+        Some(s) => parse_time("starts_at", s)?,
+        None => now,
+    };
+    let cutoff = parse_time("cutoff_at", &input.cutoff_at)?;
+    let pickup_end = day_end_ms(&input.pickup_date)?;
+    neighbourhood::check_window(now, starts, cutoff, pickup_end)?;
+    let min_total = input.min_total_units.unwrap_or(0);
+    if !(0..=1_000_000).contains(&min_total) {
+        return Err(AppError::invalid("min_total_units", "must be 0–1000000"));
+    }
+    if input.items.is_empty() || input.items.len() > neighbourhood::MAX_ITEMS {
+        return Err(AppError::invalid(
+            "items",
+            format!("must list 1–{} products", neighbourhood::MAX_ITEMS),
+        ));
+    }
+    let mut items = Vec::new();
+    for (n, i) in input.items.iter().enumerate() {
+        let sku = parse_id(&i.sku_id)
+            .ok_or_else(|| AppError::invalid(format!("items[{n}].sku_id"), "is not a SKU id"))?;
+        if items.iter().any(|(s, _): &(String, ItemTerms)| *s == sku) {
+            return Err(AppError::invalid(
+                format!("items[{n}].sku_id"),
+                "is listed twice",
+            ));
+        }
+        items.push((
+            sku,
+            ItemTerms {
+                price_fen: i.price_fen,
+                per_member_limit: i.per_member_limit,
+                quantity_limit: i.quantity_limit,
+            },
+        ));
+    }
+    Ok(ParsedBatch {
+        title,
+        starts,
+        cutoff,
+        pickup_date: input.pickup_date.clone(),
+        min_total,
+        items,
+    })
+}
+
+/// Writes a checked batch, its items (each SKU the merchant's and on sale; a leader's
+/// batch also within the merchant's allowance), its cut-off job and `batch.opened`.
+pub(super) fn insert_batch(
+    c: &mut dyn Conn,
+    now: i64,
+    mid: &str,
+    leader_id: Option<&str>,
+    p: &ParsedBatch,
+) -> AppResult<Batch> {
+    let id = new_id();
+    c.execute(
+        "INSERT INTO batches (id, merchant_id, title, starts_at, cutoff_at, pickup_date, min_total_units, join_seq, status, created_at, updated_at, leader_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open', $8, $8, $9)",
+        args![&id, mid, &p.title, p.starts, p.cutoff, &p.pickup_date, p.min_total, now, leader_id],
+    )?;
+    for (n, (sku_id, terms)) in p.items.iter().enumerate() {
+        let field = format!("items[{n}]");
+        let sku = catalog::sku_for_checkout(c, mid, sku_id).map_err(|e| match e {
+            AppError::NotFound(_) => {
+                AppError::invalid(format!("{field}.sku_id"), "is not a SKU of this merchant")
+            }
+            AppError::Conflict { .. } => {
+                AppError::invalid(format!("{field}.sku_id"), "its product is not on sale")
+            }
+            other => other,
+        })?;
+        neighbourhood::check_item(&field, *terms, sku.list_price_fen)?;
+        if leader_id.is_some() {
+            let allowance =
+                super::leader_batches::allowance(c, mid, &sku.sku_id)?.ok_or_else(|| {
+                    AppError::invalid(
+                        format!("{field}.sku_id"),
+                        "is not a product the merchant lets its leaders sell",
+                    )
+                })?;
+            neighbourhood::check_leader_item(&field, *terms, allowance)?;
+        }
+        c.execute(
+            "INSERT INTO batch_items (batch_id, sku_id, product_id, position, price_fen, per_member_limit, quantity_limit, taken)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
+            args![&id, &sku.sku_id, &sku.product_id, n as i64, terms.price_fen, terms.per_member_limit, terms.quantity_limit],
+        )?;
+    }
+    jobs::enqueue(
+        c,
+        now,
+        &CutoffBatch {
+            batch_id: id.clone(),
+        },
+        p.cutoff,
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "batch.opened",
+        Some(mid),
+        &id,
+        &serde_json::json!({
+            "batch_id": id, "cutoff_at": rfc3339(p.cutoff), "pickup_date": p.pickup_date, "leader_id": leader_id,
+        }),
+    )?;
+    load_batch(c, &id, now)
+}
+
 impl App {
     /// Opens a 接龙 batch (owner or manager).
     pub async fn create_batch(
@@ -436,74 +571,13 @@ impl App {
                 .read(move |c| require_staff(c, &who, &mid, StaffNeed::AnyStaff).map(|_| ()))
                 .await?;
         }
-        let title = BoundedText::parse("title", &input.title, 1, 60)?.into_string();
-        let starts = match &input.starts_at {
-            Some(s) => parse_time("starts_at", s)?,
-            None => now,
-        };
-        let cutoff = parse_time("cutoff_at", &input.cutoff_at)?;
-        let pickup_end = day_end_ms(&input.pickup_date)?;
-        neighbourhood::check_window(now, starts, cutoff, pickup_end)?;
-        let min_total = input.min_total_units.unwrap_or(0);
-        if !(0..=1_000_000).contains(&min_total) {
-            return Err(AppError::invalid("min_total_units", "must be 0–1000000"));
-        }
-        if input.items.is_empty() || input.items.len() > neighbourhood::MAX_ITEMS {
-            return Err(AppError::invalid(
-                "items",
-                format!("must list 1–{} products", neighbourhood::MAX_ITEMS),
-            ));
-        }
-        let mut items = Vec::new();
-        for (n, i) in input.items.iter().enumerate() {
-            let sku = parse_id(&i.sku_id).ok_or_else(|| {
-                AppError::invalid(format!("items[{n}].sku_id"), "is not a SKU id")
-            })?;
-            if items.iter().any(|(s, _): &(String, ItemTerms)| *s == sku) {
-                return Err(AppError::invalid(
-                    format!("items[{n}].sku_id"),
-                    "is listed twice",
-                ));
-            }
-            items.push((
-                sku,
-                ItemTerms {
-                    price_fen: i.price_fen,
-                    per_member_limit: i.per_member_limit,
-                    quantity_limit: i.quantity_limit,
-                },
-            ));
-        }
+        let parsed = parse_batch(now, &input)?;
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 merchant_status(c, &mid)?.ensure_trading()?;
-                let id = new_id();
-                c.execute(
-                    "INSERT INTO batches (id, merchant_id, title, starts_at, cutoff_at, pickup_date, min_total_units, join_seq, status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open', $8, $8)",
-                    args![&id, &mid, &title, starts, cutoff, &input.pickup_date, min_total, now],
-                )?;
-                for (n, (sku_id, terms)) in items.iter().enumerate() {
-                    let field = format!("items[{n}]");
-                    let sku = catalog::sku_for_checkout(c, &mid, sku_id).map_err(|e| match e {
-                        AppError::NotFound(_) => AppError::invalid(format!("{field}.sku_id"), "is not a SKU of this merchant"),
-                        AppError::Conflict { .. } => AppError::invalid(format!("{field}.sku_id"), "its product is not on sale"),
-                        other => other,
-                    })?;
-                    neighbourhood::check_item(&field, *terms, sku.list_price_fen)?;
-                    c.execute(
-                        "INSERT INTO batch_items (batch_id, sku_id, product_id, position, price_fen, per_member_limit, quantity_limit, taken)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
-                        args![&id, &sku.sku_id, &sku.product_id, n as i64, terms.price_fen, terms.per_member_limit, terms.quantity_limit],
-                    )?;
-                }
-                jobs::enqueue(c, now, &CutoffBatch { batch_id: id.clone() }, cutoff)?;
-                outbox::emit(c, now, "batch.opened", Some(&mid), &id, &serde_json::json!({
-                    "batch_id": id, "cutoff_at": rfc3339(cutoff), "pickup_date": input.pickup_date,
-                }))?;
-                load_batch(c, &id, now)
+                insert_batch(c, now, &mid, None, &parsed)
             })
             .await
     }
@@ -583,19 +657,28 @@ impl App {
                     }));
                 }
                 merchant_status(c, &b.merchant_id)?.ensure_trading()?;
-                let leader_id = c
-                    .query_opt(
-                        "SELECT leader_id FROM leader_choices WHERE merchant_id = $1 AND account_id = $2",
-                        args![&b.merchant_id, &me],
-                    )?
-                    .ok_or_else(|| AppError::state("choose your leader (团长) first"))?
-                    .text(0)?;
+                // A leader's own batch is picked up at their point; the merchant's at the
+                // point the member chose.
+                let leader_id = match &b.opened_by {
+                    Some(o) => o.leader_id.clone(),
+                    None => c
+                        .query_opt(
+                            "SELECT leader_id FROM leader_choices WHERE merchant_id = $1 AND account_id = $2",
+                            args![&b.merchant_id, &me],
+                        )?
+                        .ok_or_else(|| AppError::state("choose your leader (团长) first"))?
+                        .text(0)?,
+                };
                 let leader = load_leader(c, &leader_id)?;
                 if !status_of(&leader).takes_orders() {
-                    return Err(AppError::state(format!(
-                        "your leader's pickup point is {} and takes no orders; choose another leader",
-                        leader.status
-                    )));
+                    return Err(AppError::state(if b.opened_by.is_some() {
+                        format!("this leader's pickup point is {} and takes no orders", leader.status)
+                    } else {
+                        format!(
+                            "your leader's pickup point is {} and takes no orders; choose another leader",
+                            leader.status
+                        )
+                    }));
                 }
                 let store = leader.store_id.clone().ok_or_else(|| AppError::Internal("approved leader without a point".into()))?;
                 // The point holds at most its capacity of this batch's live orders (exact: the

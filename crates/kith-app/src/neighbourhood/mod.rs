@@ -45,16 +45,18 @@ use crate::{App, AppError, AppResult, Principal, money::commissions, platform::o
 
 mod batches;
 mod helpers;
+mod leader_batches;
 mod statements;
 mod store;
 mod unclaimed;
 
 pub use batches::{
-    Batch, BatchInput, BatchItem, BatchItemInput, BatchStatus, CutoffBatch, JoinInput, JoinLine,
-    JoinListEntry, Joined, PickBuyer, PickLine, PickList, cutoff_batch,
+    Batch, BatchInput, BatchItem, BatchItemInput, BatchLeader, BatchStatus, CutoffBatch, JoinInput,
+    JoinLine, JoinListEntry, Joined, PickBuyer, PickLine, PickList, cutoff_batch,
 };
 pub(crate) use batches::{BatchOrders, register_jobs};
 pub use helpers::Helper;
+pub use leader_batches::{LeaderProduct, LeaderProductInput};
 pub use statements::LeaderStatement;
 use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader, status_of};
 pub use unclaimed::{BatchTerms, UnclaimedConsignment, unclaimed_consignment};

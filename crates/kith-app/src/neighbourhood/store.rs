@@ -6,7 +6,7 @@ use kith_domain::Coordinates;
 use kith_domain::neighbourhood::LeaderStatus;
 use kith_store::{Conn, Row, args};
 
-use super::{Batch, BatchItem, BatchStatus, Leader};
+use super::{Batch, BatchItem, BatchLeader, BatchStatus, Leader};
 use crate::platform::ids::parse_id;
 use crate::{AppError, AppResult, rfc3339};
 
@@ -96,6 +96,7 @@ kith_store::columns!(BatchCols {
     fail_reason,
     created_at,
     closed_at,
+    leader_id,
 });
 pub(super) const BATCH_COLS: &str = BatchCols::LIST;
 
@@ -135,7 +136,20 @@ pub(super) fn batch_view(c: &mut dyn Conn, r: &Row, now: i64) -> AppResult<Batch
             args![&id],
         )?
         .int(0)?;
+    let opened_by = match r.opt_text(BatchCols::leader_id)? {
+        Some(lid) => {
+            let l = load_leader(c, &lid)?;
+            Some(BatchLeader {
+                leader_id: l.id,
+                display_name: l.display_name,
+                point_name: l.point_name,
+                address: l.address,
+            })
+        }
+        None => None,
+    };
     Ok(Batch {
+        opened_by,
         id,
         merchant_id: r.text(BatchCols::merchant_id)?,
         title: r.text(BatchCols::title)?,

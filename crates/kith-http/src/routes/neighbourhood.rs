@@ -9,8 +9,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::neighbourhood::{
     Batch, BatchInput, BatchItemInput, BatchTerms, Helper, JoinInput, JoinLine, JoinListEntry,
-    Joined, Leader, LeaderChange, LeaderChoice, LeaderInput, LeaderStatement, NearbyLeader,
-    PickList,
+    Joined, Leader, LeaderChange, LeaderChoice, LeaderInput, LeaderProduct, LeaderProductInput,
+    LeaderStatement, NearbyLeader, PickList,
 };
 use kith_domain::store::OpeningWindow;
 use serde::Deserialize;
@@ -45,6 +45,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_helper, list_helpers))
         .routes(routes!(remove_helper))
         .routes(routes!(batch_statements))
+        .routes(routes!(leader_products, set_leader_products))
+        .routes(routes!(leader_open_batch, leader_batches))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -315,27 +317,33 @@ async fn create_batch(
     mid: MerchantId,
     ApiJson(b): ApiJson<BatchBody>,
 ) -> ApiResult<(StatusCode, Json<Batch>)> {
-    let input = BatchInput {
-        title: b.title,
-        starts_at: b.starts_at,
-        cutoff_at: b.cutoff_at,
-        pickup_date: b.pickup_date,
-        min_total_units: b.min_total_units,
-        items: b
-            .items
-            .into_iter()
-            .map(|i| BatchItemInput {
-                sku_id: i.sku_id,
-                price_fen: i.price_fen,
-                per_member_limit: i.per_member_limit,
-                quantity_limit: i.quantity_limit,
-            })
-            .collect(),
-    };
     Ok((
         StatusCode::CREATED,
-        Json(s.app.create_batch(&p, &mid, input).await?),
+        Json(s.app.create_batch(&p, &mid, b.into_input()).await?),
     ))
+}
+
+impl BatchBody {
+    fn into_input(self) -> BatchInput {
+        let b = self;
+        BatchInput {
+            title: b.title,
+            starts_at: b.starts_at,
+            cutoff_at: b.cutoff_at,
+            pickup_date: b.pickup_date,
+            min_total_units: b.min_total_units,
+            items: b
+                .items
+                .into_iter()
+                .map(|i| BatchItemInput {
+                    sku_id: i.sku_id,
+                    price_fen: i.price_fen,
+                    per_member_limit: i.per_member_limit,
+                    quantity_limit: i.quantity_limit,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// A merchant's 接龙 batches, newest first (public).
@@ -534,4 +542,71 @@ async fn set_batch_terms(
     ApiJson(b): ApiJson<BatchTerms>,
 ) -> ApiResult<Json<BatchTerms>> {
     Ok(Json(s.app.set_batch_terms(&p, &mid, b).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderProductsBody {
+    /// The whole list (at most 100; empty: leaders open no batches).
+    #[schema(max_items = 100)]
+    pub items: Vec<LeaderProductInput>,
+}
+
+/// What the merchant lets its leaders sell in the batches they open: for its staff and its
+/// approved leaders.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/leader-products", tag = "neighbourhood",
+    params(MerchantId), security(("bearer" = [])),
+    responses((status = 200, body = Vec<LeaderProduct>), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn leader_products(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<Vec<LeaderProduct>>> {
+    Ok(Json(s.app.leader_products(&p, &mid).await?))
+}
+
+/// Staff: set what leaders may sell — each SKU with the lowest batch price and the most
+/// units per batch. Batches already open keep their terms.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/leader-products", tag = "neighbourhood",
+    params(MerchantId), request_body = LeaderProductsBody, security(("bearer" = [])),
+    responses((status = 200, body = Vec<LeaderProduct>), (status = 401, body = Problem), (status = 403, body = Problem),
+              (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn set_leader_products(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<LeaderProductsBody>,
+) -> ApiResult<Json<Vec<LeaderProduct>>> {
+    Ok(Json(s.app.set_leader_products(&p, &mid, b.items).await?))
+}
+
+/// The leader opens a 接龙 at their own point, of products the merchant allows (at or above
+/// each floor price, within each most-units). Its orders are picked up at that point.
+#[utoipa::path(post, path = "/api/v1/leaders/{leader_id}/batches", tag = "neighbourhood", params(LeaderId),
+    request_body = BatchBody, security(("bearer" = [])),
+    responses((status = 201, body = Batch), (status = 401, body = Problem), (status = 404, body = Problem),
+              (status = 409, description = "the point is not approved, or the merchant is not trading", body = Problem),
+              (status = 422, body = Problem)))]
+async fn leader_open_batch(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    lid: LeaderId,
+    ApiJson(b): ApiJson<BatchBody>,
+) -> ApiResult<(StatusCode, Json<Batch>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.app.leader_open_batch(&p, &lid, b.into_input()).await?),
+    ))
+}
+
+/// The batches a leader opened, newest first: for the leader and the merchant's staff.
+#[utoipa::path(get, path = "/api/v1/leaders/{leader_id}/batches", tag = "neighbourhood", params(LeaderId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<Batch>), (status = 401, body = Problem), (status = 404, body = Problem)))]
+async fn leader_batches(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    lid: LeaderId,
+) -> ApiResult<Json<Vec<Batch>>> {
+    Ok(Json(s.app.leader_batches(&p, &lid).await?))
 }

@@ -18,13 +18,16 @@ use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::neighbourhood::{
     Batch, BatchInput, BatchItemInput, BatchStatus, BatchTerms, Helper, JoinInput, JoinLine,
-    JoinListEntry, Leader, LeaderStatement, NearbyLeader, PickList,
+    JoinListEntry, Leader, LeaderProduct, LeaderStatement, NearbyLeader, PickList,
 };
 use serde::Deserialize;
 
 use crate::console::shop;
+
+mod leader_batches;
 use crate::pages::{Empty, Shop, beijing, filters, parse_int, parse_percent, parse_yuan, yuan};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
+pub use leader_batches::AllowForm;
 
 pub fn routes() -> Router<Web> {
     Router::new()
@@ -39,6 +42,15 @@ pub fn routes() -> Router<Web> {
         .route("/me/leader/{lid}/helpers/{aid}/remove", post(remove_helper))
         .route("/console/{mid}/leaders", get(console_leaders))
         .route("/console/{mid}/batch-terms", post(save_batch_terms))
+        .route(
+            "/console/{mid}/leader-products",
+            post(leader_batches::save_allowed),
+        )
+        .route(
+            "/console/{mid}/leader-products/{sku}/remove",
+            post(leader_batches::remove_allowed),
+        )
+        .route("/me/leader/{lid}/batches", post(leader_batches::open_batch))
         .route("/console/{mid}/leaders/{lid}/{action}", post(decide))
         .route(
             "/console/{mid}/batches",
@@ -302,6 +314,10 @@ pub struct MyPoint {
     pub hours: String,
     /// The shop's batches that did not fail, newest first: each has this point's pick list.
     pub batches: Vec<Batch>,
+    /// The batches this leader opened, newest first.
+    pub own: Vec<Batch>,
+    /// What the merchant lets its leaders sell (empty: no 开接龙 form).
+    pub allowed: Vec<LeaderProduct>,
 }
 
 /// 我的拣货单: one batch's pick list for the leader's own point, printable.
@@ -339,9 +355,41 @@ pub struct MyPointsPage {
     pub points: Vec<MyPoint>,
     /// (leader id, the use case's words, the login as typed) after a refused helper.
     pub error: Option<(String, String, String)>,
+    /// (leader id, the 开接龙 form as typed, (form field or "", words)) after a refused batch.
+    pub batch_error: Option<(String, BatchForm, (String, String))>,
+    /// The 开接龙 form's first values.
+    pub blank: BatchForm,
 }
 
 impl MyPointsPage {
+    /// The 开接龙 form of this point: as typed after a refusal, else blank.
+    pub fn form_for(&self, id: &str) -> &BatchForm {
+        match &self.batch_error {
+            Some((l, f, _)) if l == id => f,
+            _ => &self.blank,
+        }
+    }
+
+    /// The 开接龙 refusal at this point about `field` ("" for the whole form).
+    pub fn batch_bad(&self, id: &str, field: &str) -> Option<&str> {
+        self.batch_error
+            .as_ref()
+            .filter(|(l, _, (f, _))| l == id && f == field)
+            .map(|(_, _, (_, e))| e.as_str())
+    }
+
+    /// A product's label in the 开接龙 form: name, code, floor price, most units.
+    pub fn allowed_label(&self, p: &LeaderProduct) -> String {
+        format!(
+            "{} · {} · {} {} · ≤ {}",
+            p.product_name,
+            p.sku_code,
+            self.c.t.nb().floor,
+            yuan(p.floor_price_fen),
+            p.max_quantity
+        )
+    }
+
     pub fn error_for(&self, id: &str) -> Option<&str> {
         self.error
             .as_ref()
@@ -363,6 +411,7 @@ async fn my_points_view(
     s: &Web,
     c: Ctx,
     error: Option<(StatusCode, String, String, String)>,
+    batch_error: Option<(String, BatchForm, (String, String))>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let mut points = Vec::new();
@@ -384,35 +433,54 @@ async fn my_points_view(
             })
             .collect::<Vec<_>>()
             .join(" · ");
+        // Another leader's own batch has no pick list at this point.
         let batches = if l.store_id.is_some() {
             s.app
                 .batches(&l.merchant_id)
                 .await?
                 .into_iter()
                 .filter(|b| b.status != BatchStatus::Failed)
+                .filter(|b| b.opened_by.as_ref().is_none_or(|o| o.leader_id == l.id))
                 .collect()
         } else {
             Vec::new()
+        };
+        let (own, allowed) = if l.status == "approved" {
+            (
+                s.app.leader_batches(&who, &l.id).await?,
+                s.app.leader_products(&who, &l.merchant_id).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
         };
         points.push(MyPoint {
             l,
             helpers,
             hours,
             batches,
+            own,
+            allowed,
         });
     }
     let (status, error) = match error {
         Some((st, lid, e, typed)) => (st, Some((lid, e, typed))),
+        None if batch_error.is_some() => (StatusCode::UNPROCESSABLE_ENTITY, None),
         None => (StatusCode::OK, None),
     };
-    let html = render(&MyPointsPage { c, points, error })?;
+    let html = render(&MyPointsPage {
+        c,
+        points,
+        error,
+        batch_error,
+        blank: BatchForm::defaults(),
+    })?;
     Ok(with_status(status, html))
 }
 
 /// 我的自提点: each point with its hours, capacity, helpers (add by phone or email,
 /// remove), the redemption desk and the earnings.
 async fn my_points(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
-    my_points_view(&s, c, None).await
+    my_points_view(&s, c, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -432,7 +500,7 @@ async fn add_helper(
         Ok(_) => Ok(see("/me/leader?done=saved")),
         Err(e) => {
             let (st, words) = refusal(e)?;
-            my_points_view(&s, c, Some((st, lid, words, f.login))).await
+            my_points_view(&s, c, Some((st, lid, words, f.login)), None).await
         }
     }
 }
@@ -466,6 +534,13 @@ pub struct ConsoleLeaders {
     pub error: Option<(String, String, String)>,
     /// The rule for orders nobody picks up.
     pub terms: BatchTerms,
+    /// What leaders may sell in their own batches.
+    pub allowed: Vec<LeaderProduct>,
+    /// The shop's SKUs for the allowance form: (id, label).
+    pub skus: Vec<(String, String)>,
+    /// The allowance form as typed, and after a refusal (form field, words).
+    pub allow: AllowForm,
+    pub allow_error: Option<(String, String)>,
 }
 
 impl ConsoleLeaders {
@@ -489,6 +564,14 @@ impl ConsoleLeaders {
         }
     }
 
+    /// The allowance form's refusal, if it is about `field`.
+    pub fn allow_bad(&self, field: &str) -> Option<&str> {
+        self.allow_error
+            .as_ref()
+            .filter(|(f, _)| f == field)
+            .map(|(_, e)| e.as_str())
+    }
+
     pub fn typed_rate(&self, l: &Leader) -> String {
         match &self.error {
             Some((id, _, typed)) if *id == l.id => typed.clone(),
@@ -508,6 +591,7 @@ async fn leaders_view(
     c: Ctx,
     mid: &str,
     error: Option<(String, String, String)>,
+    allow: Option<(AllowForm, (String, String))>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
     let all = s.app.merchant_leaders(&who, mid, None).await?;
@@ -530,9 +614,19 @@ async fn leaders_view(
         )
         .await?;
     let terms = s.app.batch_terms(&who, mid).await?;
-    let refused = error.is_some();
+    let allowed = s.app.leader_products(&who, mid).await?;
+    let skus = crate::console::sku_choices(s, &who, mid).await?;
+    let refused = error.is_some() || allow.is_some();
+    let (allow, allow_error) = match allow {
+        Some((f, e)) => (f, Some(e)),
+        None => (AllowForm::default(), None),
+    };
     let html = render(&ConsoleLeaders {
         terms,
+        allowed,
+        skus,
+        allow,
+        allow_error,
         c,
         shop,
         applied,
@@ -553,7 +647,7 @@ async fn console_leaders(
     c: Ctx,
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
-    leaders_view(&s, c, &mid, None).await
+    leaders_view(&s, c, &mid, None, None).await
 }
 
 #[derive(Deserialize, Default)]
@@ -601,7 +695,7 @@ async fn decide(
     match result {
         Ok(_) => Ok(see(format!("/console/{mid}/leaders?done={done}"))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            leaders_view(&s, c, &mid, Some((l.id, e.to_string(), f.rate))).await
+            leaders_view(&s, c, &mid, Some((l.id, e.to_string(), f.rate)), None).await
         }
         Err(e) => Err(WebError::App(e)),
     }
@@ -1108,6 +1202,7 @@ async fn save_batch_terms(
                 c,
                 &mid,
                 Some(("terms".to_owned(), reason, f.unclaimed_days)),
+                None,
             )
             .await
         }

@@ -22,6 +22,7 @@ both_engines!(
     leaders_are_ranked_by_trust_then_distance,
     candidate_leaders_come_from_the_graph,
     unclaimed_orders_follow_the_merchants_rule,
+    a_leader_opens_a_batch_within_what_the_merchant_allows,
 );
 
 const LIST: i64 = 5_000;
@@ -1387,5 +1388,213 @@ async fn unclaimed_orders_follow_the_merchants_rule(t: TestApp) {
     redeem(o["pickup_code"].as_str().unwrap().to_owned())
         .await
         .expect(200);
+    audit_clean(&t).await;
+}
+
+async fn a_leader_opens_a_batch_within_what_the_merchant_allows(t: TestApp) {
+    let s = shop(&t, 1000).await;
+    let (la, lb) = (
+        member(&t, "东门团长", 0).await,
+        member(&t, "西门团长", 0).await,
+    );
+    let a = leader(&t, &s, &la, "东门驿站", 26.58, 106.71, 1000).await;
+    let b = leader(&t, &s, &lb, "西门驿站", 26.60, 106.70, 500).await;
+    let products = format!("/api/v1/merchants/{}/leader-products", s.merchant);
+    let open = |l: &Value| format!("/api/v1/leaders/{}/batches", id(l));
+    let body = |price: i64, qty: i64| {
+        json!({
+            "title": "东门自营鲜桃", "cutoff_at": at(&t, 2 * HOUR_MS), "pickup_date": pickup_date(&t, 1),
+            "items": [{ "sku_id": s.sku, "price_fen": price, "per_member_limit": 3, "quantity_limit": qty }],
+        })
+    };
+
+    // Nothing allowed yet: a leader's batch names a product they may not sell.
+    t.post(&open(&a), Some(&la.token), body(PRICE, 40))
+        .await
+        .problem(422, Some("items[0].sku_id"));
+    // Only staff set the list; staff and the merchant's leaders read it, nobody else.
+    t.put(&products, Some(&la.token), json!({ "items": [] }))
+        .await
+        .problem(403, None);
+    let stranger = member(&t, "路人", 0).await;
+    t.get(&products, Some(&stranger.token))
+        .await
+        .problem(403, None);
+    assert_eq!(
+        t.get(&products, Some(&la.token)).await.expect(200),
+        json!([])
+    );
+    // Bad allowances are named: a floor above the list price, no units, a SKU twice.
+    let allow = |floor: i64, max: i64| json!({ "items": [{ "sku_id": s.sku, "floor_price_fen": floor, "max_quantity": max }] });
+    t.put(&products, Some(&s.owner.token), allow(LIST + 1, 40))
+        .await
+        .problem(422, Some("items[0].floor_price_fen"));
+    t.put(&products, Some(&s.owner.token), allow(3_500, 0))
+        .await
+        .problem(422, Some("items[0].max_quantity"));
+    let twice = json!({ "items": [
+        { "sku_id": s.sku, "floor_price_fen": 3_500, "max_quantity": 40 },
+        { "sku_id": s.sku, "floor_price_fen": 3_600, "max_quantity": 40 },
+    ] });
+    t.put(&products, Some(&s.owner.token), twice)
+        .await
+        .problem(422, Some("items[1].sku_id"));
+    let other = t.simple_shop("隔壁店", 1000, 10).await;
+    t.put(
+        &products,
+        Some(&s.owner.token),
+        json!({ "items": [{ "sku_id": other.sku, "floor_price_fen": 500, "max_quantity": 5 }] }),
+    )
+    .await
+    .problem(422, Some("items[0].sku_id"));
+    let list = t
+        .put(&products, Some(&s.owner.token), allow(3_500, 40))
+        .await
+        .expect(200);
+    assert_eq!(list[0]["floor_price_fen"], 3_500);
+    assert_eq!(list[0]["list_price_fen"], LIST);
+    assert!(list[0]["product_name"].is_string());
+    assert_eq!(t.get(&products, Some(&lb.token)).await.expect(200), list);
+
+    // Below the floor, over the most units, another leader's point: refused with reasons.
+    let low = t
+        .post(&open(&a), Some(&la.token), body(3_400, 40))
+        .await
+        .problem(422, Some("items[0].price_fen"));
+    assert!(
+        low["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("¥35.00"),
+        "{low}"
+    );
+    t.post(&open(&a), Some(&la.token), body(PRICE, 41))
+        .await
+        .problem(422, Some("items[0].quantity_limit"));
+    t.post(&open(&a), Some(&lb.token), body(PRICE, 40))
+        .await
+        .problem(404, None);
+    t.post(&open(&a), Some(&s.owner.token), body(PRICE, 40))
+        .await
+        .problem(404, None);
+
+    let batch = t
+        .post(&open(&a), Some(&la.token), body(PRICE, 40))
+        .await
+        .expect(201);
+    let bid = id(&batch);
+    assert_eq!(batch["opened_by"]["leader_id"], id(&a));
+    assert_eq!(batch["opened_by"]["point_name"], "东门驿站");
+    // The merchant's own batches say no leader opened them.
+    let own = self::batch(&t, &s, json!({})).await;
+    assert!(own["opened_by"].is_null());
+    // It is listed for the leader and the staff, with the merchant's batches for members.
+    for who in [&la, &s.owner] {
+        let mine = t.get(&open(&a), Some(&who.token)).await.expect(200);
+        assert_eq!(mine.as_array().map(Vec::len), Some(1));
+        assert_eq!(mine[0]["id"], bid.as_str());
+    }
+    t.get(&open(&a), Some(&lb.token)).await.problem(404, None);
+    let public = t
+        .get(&format!("/api/v1/merchants/{}/batches", s.merchant), None)
+        .await
+        .expect(200);
+    assert!(
+        public
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == bid.as_str())
+    );
+
+    // Members join at the leader's point whichever leader they chose (or none).
+    let (m1, m2) = (
+        member(&t, "买家一", 100_000).await,
+        member(&t, "买家二", 100_000).await,
+    );
+    choose(&t, &s, &m1, &b).await;
+    let store_a = a["store_id"].as_str().unwrap().to_owned();
+    let mut orders = Vec::new();
+    for (m, q) in [(&m1, 2), (&m2, 3)] {
+        let j = try_join(&t, &bid, m, &s.sku, q).await.expect(201);
+        assert_eq!(j["leader_id"], id(&a));
+        assert_eq!(j["order"]["pickup_store_id"], store_a.as_str());
+        pay(&t, j["order"]["id"].as_str().unwrap(), m).await;
+        orders.push(j["order"]["id"].as_str().unwrap().to_owned());
+    }
+    // m1's own choice is untouched.
+    let mine = t
+        .get(
+            &format!("/api/v1/merchants/{}/my-leader", s.merchant),
+            Some(&m1.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(mine["leader"]["id"], id(&b));
+
+    // A second batch, then the leader is suspended: no new batch, no join at the point.
+    let second = t
+        .post(&open(&a), Some(&la.token), body(PRICE, 10))
+        .await
+        .expect(201);
+    t.post(
+        &format!("/api/v1/leaders/{}/suspend", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    t.post(&open(&a), Some(&la.token), body(PRICE, 10))
+        .await
+        .problem(409, None);
+    refused(
+        try_join(&t, &id(&second), &m2, &s.sku, 1).await,
+        None,
+        "takes no orders",
+    );
+    t.post(
+        &format!("/api/v1/leaders/{}/resume", id(&a)),
+        Some(&s.owner.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+
+    // At the cut-off the batch is fixed: one pick list, at the leader's point, exact.
+    cut_off(&t).await;
+    let fixed = t
+        .get(&format!("/api/v1/batches/{bid}"), None)
+        .await
+        .expect(200);
+    assert_eq!(fixed["status"], "fixed");
+    let lists = t
+        .get(
+            &format!("/api/v1/batches/{bid}/pick-lists"),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(lists.as_array().map(Vec::len), Some(1));
+    assert_eq!(lists[0]["leader_id"], id(&a));
+    assert_eq!(lists[0]["lines"][0]["quantity"], 5);
+    assert_eq!(lists[0]["buyers"].as_array().map(Vec::len), Some(2));
+    // The leader's commission is planned at their level on both orders.
+    let st = t
+        .get(
+            &format!("/api/v1/batches/{bid}/statements"),
+            Some(&la.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(st.as_array().map(Vec::len), Some(1));
+    assert_eq!(st[0]["orders"], 2);
+    assert_eq!(st[0]["gmv_fen"], 5 * PRICE);
+    assert_eq!(st[0]["commission_pending_fen"], 5 * PRICE / 10);
+    for o in &orders {
+        assert_eq!(
+            order(&t, o, if o == &orders[0] { &m1 } else { &m2 }).await["status"],
+            "fulfilling"
+        );
+    }
     audit_clean(&t).await;
 }

@@ -13,7 +13,10 @@ use crate::both_engines;
 use crate::harness::{TestApp, User};
 use crate::web::Browser;
 
-both_engines!(a_batch_runs_through_the_pages);
+both_engines!(
+    a_batch_runs_through_the_pages,
+    a_leader_opens_a_batch_through_the_pages
+);
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -395,4 +398,188 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
     // Not staff: no console.
     mb.get(&format!("/console/{mid}/leaders")).await.expect(403);
     crate::worlds::audit_clean(&t).await;
+}
+
+/// 团长可开团商品 in the console (a floor above the list price refused beside the field,
+/// what was typed kept), the leader's 开接龙 form (a price below the floor refused in
+/// Chinese, naming the floor), the batch's page saying whose point it is, a member joining
+/// there without having chosen a leader, and the product removed again.
+async fn a_leader_opens_a_batch_through_the_pages(t: TestApp) {
+    let s = t.simple_shop("邻里果铺", 5_000, 100).await;
+    let mid = s.merchant.clone();
+    t.put(
+        &format!("/api/v1/merchants/{mid}/commission-plan"),
+        Some(&s.owner.token),
+        json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }),
+    )
+    .await
+    .expect(200);
+    let lead = member(&t, "李团长", 0).await;
+    let l = t
+        .post(
+            &format!("/api/v1/merchants/{mid}/leaders"),
+            Some(&lead.token),
+            json!({ "point_name": "桂花苑驿站", "address": "桂花苑 2 栋楼下", "latitude": 26.58, "longitude": 106.71 }),
+        )
+        .await
+        .expect(201);
+    let lid = l["id"].as_str().unwrap().to_owned();
+    t.post(
+        &format!("/api/v1/leaders/{lid}/approve"),
+        Some(&s.owner.token),
+        json!({ "rate_bp": 500 }),
+    )
+    .await
+    .expect(200);
+    let mut lb = Browser::login_user(&t, &lead).await;
+    let page = lb.get("/me/leader").await.expect(200);
+    assert!(
+        page.has("no-allowed") && !page.has("open-batch-button"),
+        "{}",
+        page.body
+    );
+
+    // The console names what leaders may sell.
+    let mut ob = Browser::login_user(&t, &s.owner).await;
+    let leaders = format!("/console/{mid}/leaders");
+    let allow = format!("/console/{mid}/leader-products");
+    let page = ob.get(&leaders).await.expect(200);
+    assert!(
+        page.has("id=\"no-allowed\"") && page.has("id=\"allow-form\""),
+        "{}",
+        page.body
+    );
+    let p = ob
+        .submit(
+            &leaders,
+            &allow,
+            &[("sku_id", &s.sku), ("floor", "60"), ("max", "40")],
+        )
+        .await
+        .expect(422);
+    assert!(
+        p.has("id=\"floor-error\"")
+            && p.has("最低团购价需大于 0 元，且不高于原价")
+            && p.has("value=\"60\""),
+        "{}",
+        p.body
+    );
+    let p = ob
+        .submit(
+            &leaders,
+            &allow,
+            &[("sku_id", &s.sku), ("floor", "35"), ("max", "40")],
+        )
+        .await
+        .expect(303);
+    assert!(p.location().ends_with("?done=saved"), "{}", p.location());
+    let page = ob.get(&leaders).await.expect(200);
+    assert!(
+        page.has("id=\"allowed-products\"") && page.has("¥35.00"),
+        "{}",
+        page.body
+    );
+
+    // The leader opens a batch: below the floor is refused in Chinese, the title kept.
+    let page = lb.get("/me/leader").await.expect(200);
+    assert!(
+        page.has("open-batch-button") && page.has("¥35.00"),
+        "{}",
+        page.body
+    );
+    let open = format!("/me/leader/{lid}/batches");
+    let (cutoff, pickup) = (local(&t, 2 * HOUR_MS, true), local(&t, 24 * HOUR_MS, false));
+    let form = |price: &'static str| {
+        vec![
+            ("title", "桂花苑周末鲜桃".to_owned()),
+            ("cutoff", cutoff.clone()),
+            ("pickup_date", pickup.clone()),
+            ("min_total", "0".to_owned()),
+            ("sku_id", s.sku.clone()),
+            ("price", price.to_owned()),
+            ("per_member", "3".to_owned()),
+            ("quantity_limit", "20".to_owned()),
+        ]
+    };
+    let low = form("30");
+    let low: Vec<(&str, &str)> = low.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = lb.submit("/me/leader", &open, &low).await.expect(422);
+    assert!(
+        p.has("id=\"price-error\"")
+            && p.has("团购价不能低于商家底价 ¥35.00")
+            && p.has("value=\"桂花苑周末鲜桃\""),
+        "{}",
+        p.body
+    );
+    let good = form("38");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let p = lb.submit("/me/leader", &open, &good).await.expect(303);
+    let bid = p
+        .location()
+        .strip_prefix("/batches/")
+        .and_then(|x| x.strip_suffix("?done=created"))
+        .expect("the batch's page")
+        .to_owned();
+    let page = lb.get("/me/leader").await.expect(200);
+    assert!(
+        page.has("class=\"own-batch\"") && page.has("桂花苑周末鲜桃"),
+        "{}",
+        page.body
+    );
+
+    // A member who chose no leader joins and picks up at this leader's point.
+    let buyer = member(&t, "王阿姨", 100_000).await;
+    let mut mb = Browser::login_user(&t, &buyer).await;
+    let batch_page = format!("/batches/{bid}");
+    let page = mb.get(&batch_page).await.expect(200);
+    assert!(
+        page.has("id=\"opened-by\"")
+            && page.has("李团长")
+            && page.has("id=\"my-point\">桂花苑驿站")
+            && !page.has("choose-first"),
+        "{}",
+        page.body
+    );
+    let p = mb
+        .submit(
+            &batch_page,
+            &format!("/batches/{bid}/join"),
+            &[(&format!("qty.{}", s.sku), "2")],
+        )
+        .await
+        .expect(303);
+    assert!(p.location().starts_with("/orders/"), "{}", p.location());
+    let page = ob.get(&format!("/console/{mid}/batches")).await.expect(200);
+    assert!(
+        page.has("class=\"muted opened-by\"") && page.has("桂花苑驿站"),
+        "{}",
+        page.body
+    );
+
+    // Removed: the leader's form is gone, the open batch keeps its terms.
+    let p = ob
+        .submit(
+            &leaders,
+            &format!("/console/{mid}/leader-products/{}/remove", s.sku),
+            &[],
+        )
+        .await
+        .expect(303);
+    assert!(p.location().ends_with("?done=removed"), "{}", p.location());
+    let page = lb.get("/me/leader").await.expect(200);
+    assert!(
+        page.has("no-allowed") && !page.has("open-batch-button"),
+        "{}",
+        page.body
+    );
+    let page = mb.get(&batch_page).await.expect(200);
+    assert!(page.has("id=\"join-form\""), "{}", page.body);
+    // A member is not staff: the console's form is not theirs.
+    mb.submit(
+        &batch_page,
+        &allow,
+        &[("sku_id", &s.sku), ("floor", "1"), ("max", "1")],
+    )
+    .await
+    .expect(403);
 }
