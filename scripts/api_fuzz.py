@@ -630,6 +630,18 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     op("owner", "POST /api/v1/merchants/{merchant_id}/batches", body__cutoff_at=batch_body["cutoff_at"],
        body__pickup_date=batch_body["pickup_date"], body__items=batch_body["items"], body__starts_at=iso(now),
        body__title="api-fuzz 接龙二")
+    # Another warehouse by a name the run owns (random names may all be taken by the time
+    # the generator gets there: 409 for each).
+    op("owner", "POST /api/v1/merchants/{merchant_id}/locations", body__name="api-fuzz 二号仓")
+    # A 团长's own 接龙: the owner lets leaders sell the run's SKU (its fuzzed PUT keeps that
+    # list, so the member's batches stay within it whatever order the roles run in).
+    if own_sku and leader:
+        allowed = [{"sku_id": own_sku, "floor_price_fen": 1, "max_quantity": 100}]
+        call(url, "put", f"{mp}/leader-products", o, {"items": allowed})
+        op("owner", "PUT /api/v1/merchants/{merchant_id}/leader-products", body__items=allowed)
+        op("member", "POST /api/v1/leaders/{leader_id}/batches", body__cutoff_at=batch_body["cutoff_at"],
+           body__pickup_date=batch_body["pickup_date"], body__items=batch_body["items"], body__starts_at=iso(now),
+           body__title="api-fuzz 团长接龙")
     quick = call(url, "post", f"{mp}/batches", o, dict(batch_body, title="api-fuzz 快截单", cutoff_at=iso(now + datetime.timedelta(seconds=4)))) or {}
     if quick.get("id") and leader:
         joined = call(url, "post", f"/api/v1/batches/{quick['id']}/joins", m, {"items": [{"sku_id": own_sku or sku, "quantity": 1}]}) or {}
