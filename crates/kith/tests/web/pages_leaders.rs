@@ -10,7 +10,7 @@
 use serde_json::json;
 
 use crate::both_engines;
-use crate::harness::{TestApp, User};
+use crate::harness::{SimpleShop, TestApp, User};
 use crate::web::Browser;
 
 both_engines!(
@@ -39,26 +39,38 @@ fn local(t: &TestApp, ms_from_now: i64, with_time: bool) -> String {
     }
 }
 
-async fn a_batch_runs_through_the_pages(t: TestApp) {
+/// A shop (one SKU at ¥50) with a plan of L1 10 %, cap 30 %, and a member who applied to
+/// lead it with a point at `address`: (shop, leader, application id).
+async fn shop_and_applicant(
+    t: &TestApp,
+    name: &str,
+    point: &str,
+    address: &str,
+) -> (SimpleShop, User, String) {
     let s = t.simple_shop("邻里果铺", 5_000, 100).await;
-    let mid = s.merchant.clone();
     t.put(
-        &format!("/api/v1/merchants/{mid}/commission-plan"),
+        &format!("/api/v1/merchants/{}/commission-plan", s.merchant),
         Some(&s.owner.token),
         json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }),
     )
     .await
     .expect(200);
-    let lead = member(&t, "张团长", 0).await;
+    let lead = member(t, name, 0).await;
     let l = t
         .post(
-            &format!("/api/v1/merchants/{mid}/leaders"),
+            &format!("/api/v1/merchants/{}/leaders", s.merchant),
             Some(&lead.token),
-            json!({ "point_name": "幸福里驿站", "address": "幸福里 3 栋楼下", "latitude": 26.58, "longitude": 106.71 }),
+            json!({ "point_name": point, "address": address, "latitude": 26.58, "longitude": 106.71 }),
         )
         .await
         .expect(201);
     let lid = l["id"].as_str().unwrap().to_owned();
+    (s, lead, lid)
+}
+
+async fn a_batch_runs_through_the_pages(t: TestApp) {
+    let (s, lead, lid) = shop_and_applicant(&t, "张团长", "幸福里驿站", "幸福里 3 栋楼下").await;
+    let mid = s.merchant.clone();
 
     // The console: the application, approved at a rate the cap allows.
     let mut ob = Browser::login_user(&t, &s.owner).await;
@@ -405,25 +417,8 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
 /// Chinese, naming the floor), the batch's page saying whose point it is, a member joining
 /// there without having chosen a leader, and the product removed again.
 async fn a_leader_opens_a_batch_through_the_pages(t: TestApp) {
-    let s = t.simple_shop("邻里果铺", 5_000, 100).await;
+    let (s, lead, lid) = shop_and_applicant(&t, "李团长", "桂花苑驿站", "桂花苑 2 栋楼下").await;
     let mid = s.merchant.clone();
-    t.put(
-        &format!("/api/v1/merchants/{mid}/commission-plan"),
-        Some(&s.owner.token),
-        json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }),
-    )
-    .await
-    .expect(200);
-    let lead = member(&t, "李团长", 0).await;
-    let l = t
-        .post(
-            &format!("/api/v1/merchants/{mid}/leaders"),
-            Some(&lead.token),
-            json!({ "point_name": "桂花苑驿站", "address": "桂花苑 2 栋楼下", "latitude": 26.58, "longitude": 106.71 }),
-        )
-        .await
-        .expect(201);
-    let lid = l["id"].as_str().unwrap().to_owned();
     t.post(
         &format!("/api/v1/leaders/{lid}/approve"),
         Some(&s.owner.token),
