@@ -325,14 +325,13 @@ async fn create_batch(
 
 impl BatchBody {
     fn into_input(self) -> BatchInput {
-        let b = self;
         BatchInput {
-            title: b.title,
-            starts_at: b.starts_at,
-            cutoff_at: b.cutoff_at,
-            pickup_date: b.pickup_date,
-            min_total_units: b.min_total_units,
-            items: b
+            title: self.title,
+            starts_at: self.starts_at,
+            cutoff_at: self.cutoff_at,
+            pickup_date: self.pickup_date,
+            min_total_units: self.min_total_units,
+            items: self
                 .items
                 .into_iter()
                 .map(|i| BatchItemInput {

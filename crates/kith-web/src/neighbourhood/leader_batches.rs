@@ -4,6 +4,7 @@
 //! Chinese, next to the field, keeping what was typed.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
 use kith_app::AppError;
 use kith_app::neighbourhood::{LeaderProduct, LeaderProductInput};
@@ -102,6 +103,16 @@ pub(super) async fn remove_allowed(
     Ok(see(format!("/console/{mid}/leaders?done=removed")))
 }
 
+/// A leader's 开接龙 form refused: at which point, what was typed, the form field the
+/// refusal is about ("" for the whole form), its words and the answer's status.
+pub struct BatchRefusal {
+    pub leader_id: String,
+    pub form: BatchForm,
+    pub field: String,
+    pub words: String,
+    pub status: StatusCode,
+}
+
 /// The use case's refusal of a leader's batch in the page's words.
 fn batch_words(field: &str, reason: &str) -> String {
     let floor = reason
@@ -142,8 +153,14 @@ pub(super) async fn open_batch(
     match result {
         Ok(b) => Ok(see(format!("/batches/{}?done=created", b.id))),
         Err(AppError::Invalid { field, reason }) => {
-            let e = (form_field(&field).to_owned(), batch_words(&field, &reason));
-            my_points_view(&s, c, None, Some((lid, f, e))).await
+            let refusal = BatchRefusal {
+                leader_id: lid,
+                form: f,
+                field: form_field(&field).to_owned(),
+                words: batch_words(&field, &reason),
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            my_points_view(&s, c, None, Some(refusal)).await
         }
         Err(AppError::Conflict { reason, .. }) => {
             let words = if reason.contains("suspended") {
@@ -151,8 +168,14 @@ pub(super) async fn open_batch(
             } else {
                 format!("现在不能开接龙：{reason}")
             };
-            let e = (String::new(), words);
-            my_points_view(&s, c, None, Some((lid, f, e))).await
+            let refusal = BatchRefusal {
+                leader_id: lid,
+                form: f,
+                field: String::new(),
+                words,
+                status: StatusCode::CONFLICT,
+            };
+            my_points_view(&s, c, None, Some(refusal)).await
         }
         Err(e) => Err(WebError::App(e)),
     }

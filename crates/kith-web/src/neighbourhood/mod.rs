@@ -27,7 +27,7 @@ use crate::console::shop;
 mod leader_batches;
 use crate::pages::{Empty, Shop, beijing, filters, parse_int, parse_percent, parse_yuan, yuan};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
-pub use leader_batches::AllowForm;
+pub use leader_batches::{AllowForm, BatchRefusal};
 
 pub fn routes() -> Router<Web> {
     Router::new()
@@ -355,8 +355,8 @@ pub struct MyPointsPage {
     pub points: Vec<MyPoint>,
     /// (leader id, the use case's words, the login as typed) after a refused helper.
     pub error: Option<(String, String, String)>,
-    /// (leader id, the 开接龙 form as typed, (form field or "", words)) after a refused batch.
-    pub batch_error: Option<(String, BatchForm, (String, String))>,
+    /// The 开接龙 form refused at one of the points.
+    pub batch_error: Option<BatchRefusal>,
     /// The 开接龙 form's first values.
     pub blank: BatchForm,
 }
@@ -365,7 +365,7 @@ impl MyPointsPage {
     /// The 开接龙 form of this point: as typed after a refusal, else blank.
     pub fn form_for(&self, id: &str) -> &BatchForm {
         match &self.batch_error {
-            Some((l, f, _)) if l == id => f,
+            Some(r) if r.leader_id == id => &r.form,
             _ => &self.blank,
         }
     }
@@ -374,8 +374,8 @@ impl MyPointsPage {
     pub fn batch_bad(&self, id: &str, field: &str) -> Option<&str> {
         self.batch_error
             .as_ref()
-            .filter(|(l, _, (f, _))| l == id && f == field)
-            .map(|(_, _, (_, e))| e.as_str())
+            .filter(|r| r.leader_id == id && r.field == field)
+            .map(|r| r.words.as_str())
     }
 
     /// A product's label in the 开接龙 form: name, code, floor price, most units.
@@ -411,7 +411,7 @@ async fn my_points_view(
     s: &Web,
     c: Ctx,
     error: Option<(StatusCode, String, String, String)>,
-    batch_error: Option<(String, BatchForm, (String, String))>,
+    batch_error: Option<BatchRefusal>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let mut points = Vec::new();
@@ -464,8 +464,10 @@ async fn my_points_view(
     }
     let (status, error) = match error {
         Some((st, lid, e, typed)) => (st, Some((lid, e, typed))),
-        None if batch_error.is_some() => (StatusCode::UNPROCESSABLE_ENTITY, None),
-        None => (StatusCode::OK, None),
+        None => (
+            batch_error.as_ref().map_or(StatusCode::OK, |r| r.status),
+            None,
+        ),
     };
     let html = render(&MyPointsPage {
         c,
