@@ -835,6 +835,7 @@ pub mod flash;
 pub mod group_buy;
 pub mod neighbourhood;
 pub mod notify;
+pub mod promotions;
 pub mod public;
 pub mod rails;
 pub mod reconcile;

@@ -19,6 +19,8 @@
 //! - [`group_buy`]: the group-buy pages, member and console.
 //! - [`aftersale`]: the after-sale pages: the buyer's request and its progress, the console's
 //!   queue, the admin's arbitration.
+//! - [`neighbourhood`]: the 社区团购 pages (团长, 接龙 batches, pick lists).
+//! - [`promotions`]: the coupon pages: 领券中心, 我的优惠券, the console's coupons.
 //! - shared by every area: [`pages`] (the template structs and filters, form parsing
 //!   helpers; `templates/shared/` holds the base layout, the error page and the post card),
 //!   [`i18n`] (every string, once per language: zh-CN default, English via `?lang=en`),
@@ -45,6 +47,7 @@ pub mod i18n;
 pub mod member;
 pub mod neighbourhood;
 pub mod pages;
+pub mod promotions;
 pub mod staff;
 
 /// The QR encoder the share page draws with, for tests that read a page's QR code back.
@@ -105,6 +108,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(group_buy::routes())
         .merge(neighbourhood::routes())
         .merge(aftersale::routes())
+        .merge(promotions::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(lang_cookie))
         .layer(SetResponseHeaderLayer::overriding(

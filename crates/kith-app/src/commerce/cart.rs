@@ -14,6 +14,8 @@ use crate::{App, AppError, AppResult, Principal, commerce::catalog};
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartItem {
     pub sku_id: String,
+    /// The SKU's product (empty when it is no longer on sale), for a coupon's scope.
+    pub product_id: String,
     pub quantity: i64,
     pub product_name: String,
     pub sku_code: String,
@@ -27,7 +29,11 @@ pub struct CartItem {
 /// Most distinct SKUs in one cart.
 pub const MAX_CART_ITEMS: i64 = 100;
 
-fn cart(c: &mut dyn Conn, account_id: &str, merchant_id: &str) -> AppResult<Vec<CartItem>> {
+pub(crate) fn cart(
+    c: &mut dyn Conn,
+    account_id: &str,
+    merchant_id: &str,
+) -> AppResult<Vec<CartItem>> {
     let tier = buyer_tier(c, merchant_id, account_id)?;
     let rows = c.query(
         "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
@@ -47,6 +53,7 @@ fn cart(c: &mut dyn Conn, account_id: &str, merchant_id: &str) -> AppResult<Vec<
                     pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
                 out.push(CartItem {
                     sku_id,
+                    product_id: sku.product_id,
                     quantity,
                     product_name: sku.product_name,
                     sku_code: sku.code,
@@ -58,6 +65,7 @@ fn cart(c: &mut dyn Conn, account_id: &str, merchant_id: &str) -> AppResult<Vec<
             Err(AppError::Conflict { .. }) => {
                 out.push(CartItem {
                     sku_id,
+                    product_id: String::new(),
                     quantity,
                     product_name: String::new(),
                     sku_code: String::new(),

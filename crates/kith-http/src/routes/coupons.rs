@@ -1,9 +1,10 @@
 //! Coupons (issue 19): the merchant's templates (create, list with counts, pause, resume,
-//! end), the shop's 领券中心, claiming, and the caller's own coupons.
+//! end), the shop's 领券中心, claiming, the caller's own coupons and how they fit the cart.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use kith_app::commerce::promotions::fit::CouponFit;
 use kith_app::commerce::promotions::offers::{IssueInput, Issued, ShareCoupon, ShareCouponInput};
 use kith_app::commerce::promotions::{Coupon, CouponTemplate, Move, NewCouponTemplate};
 use serde::Deserialize;
@@ -25,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(shop))
         .routes(routes!(claim))
         .routes(routes!(mine))
+        .routes(routes!(cart_coupons))
         .routes(routes!(one))
         .routes(routes!(issue))
         .routes(routes!(share_coupon, set_share_coupon))
@@ -235,4 +237,18 @@ async fn mine(
     responses((status = 200, body = Coupon), (status = 401, body = Problem), (status = 404, body = Problem)))]
 async fn one(State(s): State<AppState>, Auth(p): Auth, cid: CouponId) -> ApiResult<Json<Coupon>> {
     Ok(Json(s.app.my_coupon(&p, &cid).await?))
+}
+
+/// The caller's available coupons at a shop, priced against their cart there now: the
+/// discount each takes off (exactly what checkout takes), or the rule it breaks; the best
+/// first and marked `best`, for checkout to preselect.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/cart/coupons", tag = "coupons", params(MerchantId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<CouponFit>), (status = 401, body = Problem)))]
+async fn cart_coupons(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<Vec<CouponFit>>> {
+    Ok(Json(s.app.cart_coupons(&p, &mid).await?))
 }

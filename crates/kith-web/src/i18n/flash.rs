@@ -37,6 +37,19 @@ impl Strings {
                 "Suspended: the point takes no orders or pickups",
             ),
             "resumed" => ("已恢复", "Resumed"),
+            "paused" => ("已暂停发放", "Paused"),
+            "coupon_ended" => (
+                "已停止发放，已领的券仍可使用",
+                "Ended: coupons already claimed stay valid",
+            ),
+            "issued" => (
+                "已发放给该等级的每位会员",
+                "Issued to every member of the tier",
+            ),
+            "claimed" => (
+                "领取成功，已放入我的优惠券",
+                "Claimed: it waits in My coupons",
+            ),
             "chosen" => (
                 "已选定团长，接龙订单将送到该自提点",
                 "Leader chosen: your batch orders go to this point",

@@ -23,7 +23,18 @@ pub(super) async fn shop(
         .list_products(who.as_ref(), &mid, Some("active"), PageRequest::first(100))
         .await?
         .items;
-    Ok(render(&pages::ShopPage { c, m, products })?.into_response())
+    let offers = s
+        .app
+        .shop_coupon_templates(&mid)
+        .await
+        .map_or(0, |l| l.len());
+    Ok(render(&pages::ShopPage {
+        c,
+        m,
+        products,
+        offers,
+    })?
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -96,6 +107,19 @@ pub(super) async fn product(
         (None, Some(code)) => super::money::shared_by(&s, code, &path).await,
         _ => None,
     };
+    // The shop's coupons that cover this product, in words (a shop not trading offers none).
+    let coupons = match s.app.shop_coupon_templates(&mid).await {
+        Ok(list) => list
+            .into_iter()
+            .filter(|t| t.covers(&pid))
+            .map(|t| {
+                use crate::promotions::Terms;
+                format!("{} · {}", t.threshold_words(&c), t.value_words(&c))
+            })
+            .collect(),
+        Err(AppError::NotFound(_)) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
     let public_url = &s.app.config.public_url;
     let from = p.skus.iter().map(|s| s.list_price_fen).min();
     let og = pages::OpenGraph {
@@ -120,6 +144,7 @@ pub(super) async fn product(
         rating,
         proof: social,
         reviews,
+        coupons,
     })?
     .into_response())
 }
@@ -177,6 +202,7 @@ async fn cart_page(s: &Web, c: Ctx, mid: String, error: Option<String>) -> WebRe
     let m = s.app.get_merchant(Some(&who), &mid).await?;
     let items = s.app.cart(&who, &mid).await?;
     let stores = s.app.list_stores(Some(&who), &mid).await?;
+    let coupons = s.app.cart_coupons(&who, &mid).await?;
     let goods_fen = items
         .iter()
         .filter(|i| i.available)
@@ -194,6 +220,7 @@ async fn cart_page(s: &Web, c: Ctx, mid: String, error: Option<String>) -> WebRe
         items,
         goods_fen,
         stores,
+        coupons,
         phone,
         error,
     })?
@@ -238,6 +265,9 @@ pub(super) struct CheckoutForm {
     district: String,
     #[serde(default)]
     detail: String,
+    /// The coupon chosen (empty: none).
+    #[serde(default)]
+    coupon_id: String,
 }
 
 pub(super) async fn checkout(
@@ -251,8 +281,9 @@ pub(super) async fn checkout(
         "shipping" => DeliveryMethod::Shipping,
         _ => return Err(AppError::invalid("delivery", "must be shipping or pickup").into()),
     };
+    let coupon = f.coupon_id.trim();
     let input = CheckoutInput {
-        coupon_id: None,
+        coupon_id: (!coupon.is_empty()).then(|| coupon.to_owned()),
         delivery,
         pickup_store_id: (delivery == DeliveryMethod::Pickup)
             .then_some(f.pickup_store_id)
@@ -286,6 +317,21 @@ pub(super) async fn checkout(
                         &s.app.config.max_unpaid_units_per_sku.to_string(),
                     )
             };
+            let page = cart_page(&s, c, mid, Some(msg)).await?;
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        // The coupon broke a rule (used meanwhile in another order, under its minimum…):
+        // back to the cart, which shows the coupons as they fit now, with why.
+        Err(AppError::Conflict {
+            field: Some(code), ..
+        }) if code.starts_with("coupon_") => {
+            let msg = c.t.coupon_refusal(&code).to_owned();
+            let page = cart_page(&s, c, mid, Some(msg)).await?;
+            return Ok((StatusCode::CONFLICT, page).into_response());
+        }
+        // A coupon that is not the buyer's is as if it did not exist.
+        Err(AppError::NotFound("coupon")) => {
+            let msg = c.t.coupon_refusal("coupon_not_available").to_owned();
             let page = cart_page(&s, c, mid, Some(msg)).await?;
             return Ok((StatusCode::CONFLICT, page).into_response());
         }

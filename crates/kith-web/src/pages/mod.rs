@@ -321,6 +321,8 @@ pub struct ShopPage {
     pub c: Ctx,
     pub m: Merchant,
     pub products: Vec<Product>,
+    /// How many coupons the shop's 领券中心 offers now.
+    pub offers: usize,
 }
 
 #[derive(Template)]
@@ -341,6 +343,8 @@ pub struct ProductPage {
     pub proof: Option<(String, String)>,
     /// (author, stars, body, by a friend), friends' reviews first.
     pub reviews: Vec<(String, String, String, bool)>,
+    /// The shop's coupons that cover this product, in words ("满 ¥199.00 可用 · 减 ¥20.00").
+    pub coupons: Vec<String>,
 }
 
 #[derive(Template)]
@@ -366,9 +370,21 @@ pub struct CartPage {
     pub items: Vec<CartItem>,
     pub goods_fen: i64,
     pub stores: Vec<Store>,
+    /// The buyer's available coupons as they fit this cart, the best first (preselected).
+    pub coupons: Vec<kith_app::commerce::promotions::fit::CouponFit>,
     pub phone: String,
     /// Why the last checkout was refused, shown beside the order button.
     pub error: Option<String>,
+}
+
+// The cart's template words its coupons with these.
+use crate::promotions::Terms as _;
+
+impl CartPage {
+    /// Whether no coupon is preselected (none fits the cart).
+    pub fn no_best(&self) -> bool {
+        !self.coupons.iter().any(|f| f.best)
+    }
 }
 
 #[derive(Template)]

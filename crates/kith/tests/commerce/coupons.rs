@@ -24,6 +24,7 @@ both_engines!(
     a_group_buy_seat_takes_a_coupon_only_when_its_template_allows_it,
     the_merchant_issues_coupons_to_members_or_a_tier_all_or_nothing,
     the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_discounted_base,
+    the_cart_prices_each_coupon_and_marks_the_best,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -997,4 +998,151 @@ async fn the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_disc
         .expect(200);
     assert_eq!(offered.as_array().map(Vec::len), Some(0));
     worlds::audit_clean(&t).await;
+}
+
+/// The cart's coupons: each available coupon priced against the cart as it is now, the
+/// rule named for those that do not apply, the best first; the best changes as the cart
+/// grows, and checkout with it takes exactly what was shown.
+async fn the_cart_prices_each_coupon_and_marks_the_best(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let buyer = t.register_member("挑券").await;
+    let fits = |who: &User| {
+        let (t, who, mid) = (&t, who.token.clone(), s.merchant.clone());
+        async move {
+            t.get(&format!("/api/v1/merchants/{mid}/cart/coupons"), Some(&who))
+                .await
+                .expect(200)
+        }
+    };
+    // 满100减10; 20 % off at most ¥15; 满300减50; 满100减10 on another product only.
+    let ten = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let pct = id(&template(
+        &t,
+        &s.owner,
+        &s.merchant,
+        json!({ "name": "八折券", "kind": "percent", "percent_off": 20, "cap_fen": 1_500,
+                "valid_days": 7, "total_count": 10 }),
+    )
+    .await);
+    let mut big = ten_off(10, 1);
+    big["off_fen"] = json!(5_000);
+    big["min_spend_fen"] = json!(30_000);
+    let big = id(&template(&t, &s.owner, &s.merchant, big).await);
+    let elsewhere = t
+        .post(
+            &format!("/api/v1/merchants/{}/products", s.merchant),
+            Some(&s.owner.token),
+            json!({ "name": "另一种茶", "description": "" }),
+        )
+        .await
+        .expect(201);
+    let mut scoped = ten_off(10, 1);
+    scoped["product_ids"] = json!([id(&elsewhere)]);
+    let scoped = id(&template(&t, &s.owner, &s.merchant, scoped).await);
+    let foreign = id(&template(&t, &other.owner, &other.merchant, ten_off(10, 1)).await);
+    let mut mine = std::collections::HashMap::new();
+    for (name, tid) in [
+        ("ten", &ten),
+        ("pct", &pct),
+        ("big", &big),
+        ("scoped", &scoped),
+    ] {
+        let k = id(&claim(&t, &buyer, &s.merchant, tid).await.expect(201));
+        mine.insert(k, name);
+    }
+    claim(&t, &buyer, &other.merchant, &foreign)
+        .await
+        .expect(201);
+
+    let summary = |v: &Value| -> Vec<(String, Value, Value, bool)> {
+        v.as_array()
+            .expect("list")
+            .iter()
+            .map(|f| {
+                (
+                    mine.get(f["coupon"]["id"].as_str().expect("id"))
+                        .copied()
+                        .unwrap_or("foreign")
+                        .to_owned(),
+                    f["discount_fen"].clone(),
+                    f["refusal"].clone(),
+                    f["best"].as_bool().expect("best"),
+                )
+            })
+            .collect()
+    };
+    let cart = |qty: i64| {
+        let (t, tok, mid, sku) = (&t, buyer.token.clone(), s.merchant.clone(), s.sku.clone());
+        async move {
+            t.put(
+                &format!("/api/v1/merchants/{mid}/cart/items/{sku}"),
+                Some(&tok),
+                json!({ "quantity": qty }),
+            )
+            .await
+            .expect(200);
+        }
+    };
+    // An empty cart: nothing applies, nothing is best.
+    let empty = summary(&fits(&buyer).await);
+    assert_eq!(empty.len(), 4, "{empty:?}");
+    assert!(
+        empty.iter().all(|(_, d, _, best)| d.is_null() && !best),
+        "{empty:?}"
+    );
+
+    // ¥200: 20 % would be ¥40, capped at ¥15 — the best; ¥10 next; 满300 and the other
+    // product's coupon say why not.
+    cart(2).await;
+    let two = summary(&fits(&buyer).await);
+    assert_eq!(
+        two,
+        vec![
+            ("pct".into(), json!(1_500), Value::Null, true),
+            ("ten".into(), json!(1_000), Value::Null, false),
+            (
+                "big".into(),
+                Value::Null,
+                json!("coupon_minimum_spend"),
+                false
+            ),
+            (
+                "scoped".into(),
+                Value::Null,
+                json!("coupon_out_of_scope"),
+                false
+            ),
+        ]
+    );
+    // ¥300: 满300减50 is now the best.
+    cart(3).await;
+    let three = fits(&buyer).await;
+    let first = &three[0];
+    assert_eq!(
+        (
+            mine[first["coupon"]["id"].as_str().unwrap()],
+            first["discount_fen"].as_i64(),
+            first["best"].as_bool()
+        ),
+        ("big", Some(5_000), Some(true)),
+        "{three}"
+    );
+    // Checkout with the best takes exactly what was shown; the coupon leaves the list.
+    let best = first["coupon"]["id"].as_str().unwrap().to_owned();
+    let order = checkout_with(&t, &s, &buyer, 3, &best).await.expect(201);
+    assert_eq!(order["coupon_fen"], 5_000);
+    let after = summary(&fits(&buyer).await);
+    assert_eq!(after.len(), 3, "{after:?}");
+    assert!(after.iter().all(|(name, ..)| name != "big"), "{after:?}");
+
+    // Only the caller's own coupons, and only signed in.
+    let stranger = t.register_member("路人").await;
+    assert_eq!(fits(&stranger).await, json!([]));
+    t.get(
+        &format!("/api/v1/merchants/{}/cart/coupons", s.merchant),
+        None,
+    )
+    .await
+    .problem(401, None);
 }

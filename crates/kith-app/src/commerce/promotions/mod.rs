@@ -20,6 +20,7 @@
 //!
 //! Never: moves money (a coupon is a price, not a payment) or touches orders' rows.
 
+pub mod fit;
 pub mod offers;
 pub mod store;
 
@@ -83,6 +84,25 @@ impl CouponTemplate {
             self.percent_off,
             self.cap_fen,
         )?)
+    }
+
+    /// The coupon's terms as pricing sees them: value, minimum spend and scope.
+    pub fn terms(&self) -> AppResult<CouponTerms> {
+        Ok(CouponTerms {
+            value: self.value()?,
+            min_spend: Fen::new(self.min_spend_fen),
+            scope: match &self.product_ids {
+                Some(ids) => Scope::Products(ids.clone()),
+                None => Scope::All,
+            },
+        })
+    }
+
+    /// Whether the coupon applies to `product_id` (its scope names it, or is the shop).
+    pub fn covers(&self, product_id: &str) -> bool {
+        self.product_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| id == product_id))
     }
 }
 
@@ -298,15 +318,7 @@ pub fn coupon_for_checkout(
             "this coupon cannot be used on a group-buy (拼团) order",
         ));
     }
-    let terms = CouponTerms {
-        value: t.value()?,
-        min_spend: Fen::new(t.min_spend_fen),
-        scope: match &t.product_ids {
-            Some(ids) => Scope::Products(ids.clone()),
-            None => Scope::All,
-        },
-    };
-    Ok((coupon.id, terms))
+    Ok((coupon.id, t.terms()?))
 }
 
 /// Locks the coupon to a new order: one conditional update from `available`, so of two
