@@ -500,6 +500,14 @@ async fn build(app: &App) -> anyhow::Result<()> {
         },
     )
     .await?;
+    let claimers: Vec<Principal> = members[30..36].iter().map(principal).collect();
+    crate::demo_coupons::build(
+        app,
+        (&liquor_owner, &liquor.id),
+        (&baby_owner, &baby.id),
+        &claimers,
+    )
+    .await?;
     crate::demo_group_buy::build(app).await?;
     crate::demo_leaders::build(app).await?;
 

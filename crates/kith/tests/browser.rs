@@ -327,6 +327,26 @@ async fn journeys_in_a_real_browser() {
     d.shot("product").await;
     d.click(".add-to-cart").await;
 
+    // Claims the shop's 9 折 coupon in its 领券中心; back in the cart it is preselected.
+    d.el("#place-order").await;
+    let cart_url = d.c.current_url().await.expect("url");
+    let cart_path = cart_url.path().to_owned();
+    d.click("#coupons legend a").await;
+    d.until_text(".offer", kith::demo_coupons::LIQUOR_PERCENT)
+        .await
+        .find(Locator::Css("button.claim"))
+        .await
+        .expect("claim button")
+        .click()
+        .await
+        .expect("claim");
+    d.until_text("#flash", "领取成功").await;
+    d.shot("coupon-center").await;
+    d.go(&cart_path).await;
+    d.until_text("#coupons", kith::demo_coupons::LIQUOR_PERCENT)
+        .await;
+    d.el(".best-coupon").await;
+
     // Checks out to an address and lands on the new order.
     d.el("#place-order").await;
     d.fill("#province", "贵州省").await;
@@ -351,6 +371,12 @@ async fn journeys_in_a_real_browser() {
     d.go("/orders").await;
     d.el(&format!("a[href='/orders/{order_id}']")).await;
     d.shot("my-orders").await;
+    // The coupon paid for that order is used.
+    d.go("/me/coupons?state=used").await;
+    d.until_text(".coupon.mine", kith::demo_coupons::LIQUOR_PERCENT)
+        .await;
+    d.shot("my-coupons").await;
+    d.go("/orders").await;
 
     // The demo order waiting at the store shows its pickup code.
     d.until_text("a.order-row", "待自提")

@@ -210,6 +210,22 @@ async fn coupons_run_through_the_pages(t: TestApp) {
         (Some(2_000), Some(full_coupon.as_str())),
         "{order}"
     );
+    // The order page shows the coupon on the order and on its line.
+    let p = b.get(&format!("/orders/{order_id}")).await.expect(200);
+    assert!(
+        p.has("id=\"order-coupon\"") && p.has("-¥20.00") && p.has("line-coupon"),
+        "{}",
+        p.body
+    );
+    let p = m
+        .get(&format!("/console/{}/orders/{order_id}", s.merchant))
+        .await
+        .expect(200);
+    assert!(
+        p.has("id=\"order-coupon\"") && p.has("-¥20.00"),
+        "{}",
+        p.body
+    );
     let p = b.get("/me/coupons?state=locked").await.expect(200);
     assert!(p.has(&format!("id=\"coupon-{full_coupon}\"")), "{}", p.body);
 

@@ -1,0 +1,84 @@
+//! Coupons in the demo world ([`crate::demo`] calls [`build`] once its shops exist): the
+//! liquor shop offers a 满减 for new customers and a 9 折 coupon in its 领券中心, and a
+//! friends-only 满199减20 as its share coupon; the baby shop a 满99减10. A few members have
+//! claimed the 9 折 coupon, so the console shows counts and 我的优惠券 is not empty.
+
+use kith_app::commerce::promotions::NewCouponTemplate;
+use kith_app::commerce::promotions::offers::ShareCouponInput;
+use kith_app::{App, AppError, Principal};
+
+/// The liquor shop's 9 折 coupon, claimed by a few demo members.
+pub const LIQUOR_PERCENT: &str = "酱香 9 折券";
+
+fn e(err: AppError) -> anyhow::Error {
+    anyhow::anyhow!("demo coupons: {err}")
+}
+
+fn fixed(name: &str, off_fen: i64, min_spend_fen: i64, total: i64) -> NewCouponTemplate {
+    NewCouponTemplate {
+        name: name.into(),
+        kind: "fixed".into(),
+        off_fen: Some(off_fen),
+        percent_off: None,
+        cap_fen: None,
+        min_spend_fen,
+        product_ids: None,
+        valid_from: None,
+        valid_until: None,
+        valid_days: Some(30),
+        total_count: total,
+        per_member_limit: Some(1),
+        allow_group_buy: false,
+    }
+}
+
+/// The shops' coupons; `claimers` each claim the liquor shop's 9 折 coupon.
+pub async fn build(
+    app: &App,
+    liquor: (&Principal, &str),
+    baby: (&Principal, &str),
+    claimers: &[Principal],
+) -> anyhow::Result<()> {
+    let (owner, mid) = liquor;
+    app.create_coupon_template(owner, mid, fixed("新客满299减30", 3_000, 29_900, 500))
+        .await
+        .map_err(e)?;
+    let percent = app
+        .create_coupon_template(
+            owner,
+            mid,
+            NewCouponTemplate {
+                name: LIQUOR_PERCENT.into(),
+                kind: "percent".into(),
+                off_fen: None,
+                percent_off: Some(10),
+                cap_fen: Some(5_000),
+                valid_days: Some(14),
+                total_count: 200,
+                ..fixed("", 0, 0, 0)
+            },
+        )
+        .await
+        .map_err(e)?;
+    let share = app
+        .create_coupon_template(owner, mid, fixed("好友专享满199减20", 2_000, 19_900, 1_000))
+        .await
+        .map_err(e)?;
+    app.set_share_coupon(
+        owner,
+        mid,
+        ShareCouponInput {
+            template_id: Some(share.id),
+        },
+    )
+    .await
+    .map_err(e)?;
+    for who in claimers {
+        app.claim_coupon(who, mid, &percent.id).await.map_err(e)?;
+    }
+    let (owner, mid) = baby;
+    app.create_coupon_template(owner, mid, fixed("宝妈满99减10", 1_000, 9_900, 300))
+        .await
+        .map_err(e)?;
+    Ok(())
+}
