@@ -521,6 +521,7 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     op("member", "POST /api/v1/s/{code}/coupons/{template_id}/claim", path__code=link.get("code"))
     op("member", "POST /api/v1/me/referrers", body__code=link.get("code"))
     op("owner", "PUT /api/v1/merchants/{merchant_id}/share-coupon", body__template_id=shop.get("template_id"))
+    op("owner", "PUT /api/v1/merchants/{merchant_id}/new-member-coupon", body__template_id=shop.get("template_id"))
 
     # Posts: tags name SKUs on sale; a post that tags one, for the tag visit.
     op("member", "POST /api/v1/posts", body__tags=[sku], body__images=[], body__visibility="public")

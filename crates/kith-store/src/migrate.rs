@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022_refund_terms"),
     migration!(23, "0023_unclaimed"),
     migration!(24, "0024_leader_batches"),
+    migration!(25, "0025_new_member_coupon"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -4,7 +4,7 @@
 //! claimed the 9 折 coupon, so the console shows counts and 我的优惠券 is not empty.
 
 use kith_app::commerce::promotions::NewCouponTemplate;
-use kith_app::commerce::promotions::offers::ShareCouponInput;
+use kith_app::commerce::promotions::offers::ChosenCouponInput;
 use kith_app::{App, AppError, Principal};
 
 /// The liquor shop's 9 折 coupon, claimed by a few demo members.
@@ -67,7 +67,7 @@ pub async fn build(
     app.set_share_coupon(
         owner,
         mid,
-        ShareCouponInput {
+        ChosenCouponInput {
             template_id: Some(share.id),
         },
     )

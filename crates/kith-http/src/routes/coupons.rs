@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::promotions::fit::CouponFit;
-use kith_app::commerce::promotions::offers::{IssueInput, Issued, ShareCoupon, ShareCouponInput};
+use kith_app::commerce::promotions::offers::{ChosenCoupon, ChosenCouponInput, IssueInput, Issued};
 use kith_app::commerce::promotions::{Coupon, CouponTemplate, Move, NewCouponTemplate};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(one))
         .routes(routes!(issue))
         .routes(routes!(share_coupon, set_share_coupon))
+        .routes(routes!(new_member_coupon, set_new_member_coupon))
         .routes(routes!(link_coupons))
         .routes(routes!(claim_by_link))
 }
@@ -56,26 +57,53 @@ async fn issue(
 /// Staff: the coupon the merchant's share links offer the friends who arrive through them.
 #[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/share-coupon", tag = "coupons", params(MerchantId),
     security(("bearer" = [])),
-    responses((status = 200, body = ShareCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = ChosenCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
 async fn share_coupon(
     State(s): State<AppState>,
     Auth(p): Auth,
     mid: MerchantId,
-) -> ApiResult<Json<ShareCoupon>> {
+) -> ApiResult<Json<ChosenCoupon>> {
     Ok(Json(s.app.share_coupon(&p, &mid).await?))
 }
 
 /// Staff: choose the share coupon (an active template of this merchant), or null for none.
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/share-coupon", tag = "coupons", params(MerchantId),
-    request_body = ShareCouponInput, security(("bearer" = [])),
-    responses((status = 200, body = ShareCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    request_body = ChosenCouponInput, security(("bearer" = [])),
+    responses((status = 200, body = ChosenCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 async fn set_share_coupon(
     State(s): State<AppState>,
     Auth(p): Auth,
     mid: MerchantId,
-    ApiJson(b): ApiJson<ShareCouponInput>,
-) -> ApiResult<Json<ShareCoupon>> {
+    ApiJson(b): ApiJson<ChosenCouponInput>,
+) -> ApiResult<Json<ChosenCoupon>> {
     Ok(Json(s.app.set_share_coupon(&p, &mid, b).await?))
+}
+
+/// Staff: the coupon only members new to the shop (no order there but cancelled ones) may
+/// claim, or none.
+#[utoipa::path(get, path = "/api/v1/merchants/{merchant_id}/new-member-coupon", tag = "coupons", params(MerchantId),
+    security(("bearer" = [])),
+    responses((status = 200, body = ChosenCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
+async fn new_member_coupon(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+) -> ApiResult<Json<ChosenCoupon>> {
+    Ok(Json(s.app.new_member_coupon(&p, &mid).await?))
+}
+
+/// Staff: choose the new-member coupon (an active template of this merchant), or null for
+/// none. Claimed through the usual claim, by new members only.
+#[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/new-member-coupon", tag = "coupons", params(MerchantId),
+    request_body = ChosenCouponInput, security(("bearer" = [])),
+    responses((status = 200, body = ChosenCoupon), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+async fn set_new_member_coupon(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    mid: MerchantId,
+    ApiJson(b): ApiJson<ChosenCouponInput>,
+) -> ApiResult<Json<ChosenCoupon>> {
+    Ok(Json(s.app.set_new_member_coupon(&p, &mid, b).await?))
 }
 
 /// The coupons a share link offers whoever arrives through it (public; records nothing).
@@ -191,7 +219,8 @@ async fn shop(State(s): State<AppState>, mid: MerchantId) -> ApiResult<Json<Vec<
 
 /// Claim one coupon of a template. Refusals are 409s naming the rule:
 /// `coupon_sold_out`, `coupon_per_member_limit`, `coupon_template_not_active`,
-/// `coupon_template_expired`.
+/// `coupon_template_expired`, and for the shop's new-member coupon `coupon_not_new_member`
+/// (the member has ordered at the shop).
 #[utoipa::path(post, path = "/api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/claim", tag = "coupons",
     params(MerchantId, CouponTemplateId), security(("bearer" = [])),
     responses((status = 201, body = Coupon), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]

@@ -66,6 +66,11 @@ pub struct Promotions {
     pub issue_hint: &'static str,
     pub issue_tier: &'static str,
     pub issue: &'static str,
+    pub new_member: &'static str,
+    pub new_member_title: &'static str,
+    pub new_member_hint: &'static str,
+    pub new_member_none: &'static str,
+    pub new_member_save: &'static str,
 }
 
 static PROMO_ZH: Promotions = Promotions {
@@ -130,6 +135,11 @@ static PROMO_ZH: Promotions = Promotions {
     issue_hint: "给某个会员等级的每位会员发一张（每人限领、剩余数量不够时整批不发）。",
     issue_tier: "会员等级",
     issue: "发放",
+    new_member: "新人专享",
+    new_member_title: "新人券",
+    new_member_hint: "只有还没在本店下过单的会员能领（已取消的订单不算）；它也照常出现在领券中心。",
+    new_member_none: "不设新人券",
+    new_member_save: "保存新人券",
 };
 
 static PROMO_EN: Promotions = Promotions {
@@ -194,6 +204,11 @@ static PROMO_EN: Promotions = Promotions {
     issue_hint: "One coupon to every member of a tier (all or none: a member at the limit or too few left refuses the whole issue).",
     issue_tier: "Member tier",
     issue: "Issue",
+    new_member: "New customers only",
+    new_member_title: "Welcome coupon",
+    new_member_hint: "Only members who have never ordered here may claim it (cancelled orders do not count); it shows in the coupon centre as usual.",
+    new_member_none: "No welcome coupon",
+    new_member_save: "Save welcome coupon",
 };
 
 impl Strings {
@@ -312,6 +327,10 @@ impl Strings {
             "coupon_not_for_group_buy" => (
                 "这张券不能用于拼团订单",
                 "This coupon cannot be used on a group buy",
+            ),
+            "coupon_not_new_member" => (
+                "这是新人券，只有还没在本店下过单的会员能领",
+                "This coupon is for members who have not ordered here yet",
             ),
             "coupon_own_share" => (
                 "不能领取自己分享链接里的券",

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kith_app::AppError;
-use kith_app::commerce::promotions::offers::{IssueInput, ShareCouponInput};
+use kith_app::commerce::promotions::offers::{ChosenCouponInput, IssueInput};
 use kith_app::commerce::promotions::{CouponTemplate, Move, NewCouponTemplate};
 use kith_app::commerce::tiers::Tier;
 use kith_app::platform::page::PageRequest;
@@ -211,6 +211,8 @@ pub struct ConsolePage {
     pub tiers: Vec<Tier>,
     /// The template the share links offer now.
     pub share: Option<String>,
+    /// The template only new members may claim.
+    pub new_member: Option<String>,
     pub form: TemplateForm,
     /// A refused creation: (form field, words).
     pub bad: Option<(&'static str, String)>,
@@ -236,6 +238,10 @@ impl ConsolePage {
     pub fn offered(&self, tid: &str) -> bool {
         self.share.as_deref() == Some(tid)
     }
+
+    pub fn for_new_members(&self, tid: &str) -> bool {
+        self.new_member.as_deref() == Some(tid)
+    }
 }
 
 async fn view(
@@ -258,6 +264,12 @@ async fn view(
         .collect();
     let tiers = s.app.list_tiers(Some(&who), mid).await?;
     let share = s.app.share_coupon(&who, mid).await?.template.map(|t| t.id);
+    let new_member = s
+        .app
+        .new_member_coupon(&who, mid)
+        .await?
+        .template
+        .map(|t| t.id);
     render(&ConsolePage {
         c,
         shop,
@@ -265,6 +277,7 @@ async fn view(
         products,
         tiers,
         share,
+        new_member,
         form: form.unwrap_or_else(TemplateForm::fresh),
         bad,
         row_error,
@@ -366,26 +379,45 @@ pub(super) async fn issue(
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct ShareForm {
+pub(super) struct ChooseForm {
     #[serde(default)]
     template_id: String,
 }
 
-/// Chooses the share coupon (or none).
+impl ChooseForm {
+    fn input(&self) -> ChosenCouponInput {
+        let id = self.template_id.trim();
+        ChosenCouponInput {
+            template_id: (!id.is_empty()).then(|| id.to_owned()),
+        }
+    }
+}
+
+/// Chooses the share coupon (or none); a refusal shows beside its form.
 pub(super) async fn set_share(
     State(s): State<Web>,
     c: Ctx,
     Path(mid): Path<String>,
-    CsrfForm(f): CsrfForm<ShareForm>,
+    CsrfForm(f): CsrfForm<ChooseForm>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let id = f.template_id.trim();
-    let input = ShareCouponInput {
-        template_id: (!id.is_empty()).then(|| id.to_owned()),
-    };
-    match s.app.set_share_coupon(&who, &mid, input).await {
+    match s.app.set_share_coupon(&who, &mid, f.input()).await {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=saved"))),
         Err(e) => row_refusal(&s, c, &mid, "share".into(), e).await,
+    }
+}
+
+/// Chooses the new-member coupon (or none); a refusal shows beside its form.
+pub(super) async fn set_new_member(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    CsrfForm(f): CsrfForm<ChooseForm>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    match s.app.set_new_member_coupon(&who, &mid, f.input()).await {
+        Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=saved"))),
+        Err(e) => row_refusal(&s, c, &mid, "new-member".into(), e).await,
     }
 }
 

@@ -34,6 +34,10 @@ pub fn routes() -> Router<Web> {
             get(console::page).post(console::create),
         )
         .route("/console/{mid}/coupons/share", post(console::set_share))
+        .route(
+            "/console/{mid}/coupons/new-member",
+            post(console::set_new_member),
+        )
         .route("/console/{mid}/coupons/{tid}/issue", post(console::issue))
         .route("/console/{mid}/coupons/{tid}/{action}", post(console::act))
 }
@@ -102,6 +106,8 @@ pub struct CenterPage {
     pub merchant_id: String,
     pub merchant_name: String,
     pub offers: Vec<Offer>,
+    /// The template only members new to the shop may claim.
+    pub new_member: Option<String>,
     /// A refused claim: (template id, why).
     pub error: Option<(String, String)>,
 }
@@ -133,6 +139,7 @@ async fn center_view(
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
     let m = s.app.get_merchant(who.as_ref(), mid).await?;
     let templates = s.app.shop_coupon_templates(mid).await?;
+    let new_member = s.app.new_member_template_id(mid).await?;
     let mut held: HashMap<String, usize> = HashMap::new();
     if let Some(who) = &who {
         for k in s.app.my_coupons(who, Some(mid), None).await? {
@@ -151,6 +158,7 @@ async fn center_view(
         merchant_id: m.id,
         merchant_name: m.name,
         offers,
+        new_member,
         error,
     })
 }

@@ -25,6 +25,7 @@ both_engines!(
     the_merchant_issues_coupons_to_members_or_a_tier_all_or_nothing,
     the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_discounted_base,
     the_cart_prices_each_coupon_and_marks_the_best,
+    the_new_member_coupon_is_only_for_members_new_to_the_shop,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -1145,4 +1146,85 @@ async fn the_cart_prices_each_coupon_and_marks_the_best(t: TestApp) {
     )
     .await
     .problem(401, None);
+}
+
+/// The new-member coupon: chosen by staff (a stranger is refused, a bad id named), claimed
+/// through the usual claim by a member with no order at the shop (source `new_member`),
+/// refused with `coupon_not_new_member` to one who has ordered — a cancelled order does
+/// not count — and an ordinary coupon again once the merchant unsets it.
+async fn the_new_member_coupon_is_only_for_members_new_to_the_shop(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let setting = format!("/api/v1/merchants/{}/new-member-coupon", s.merchant);
+    let stranger = t.register_member("路人").await;
+    t.put(
+        &setting,
+        Some(&stranger.token),
+        json!({ "template_id": tid }),
+    )
+    .await
+    .problem(403, None);
+    t.put(
+        &setting,
+        Some(&s.owner.token),
+        json!({ "template_id": "nonsense" }),
+    )
+    .await
+    .problem(422, Some("template_id"));
+    let none = t.get(&setting, Some(&s.owner.token)).await.expect(200);
+    assert!(none["template"].is_null(), "{none}");
+    let set = t
+        .put(
+            &setting,
+            Some(&s.owner.token),
+            json!({ "template_id": tid }),
+        )
+        .await
+        .expect(200);
+    assert_eq!(set["template"]["id"].as_str(), Some(tid.as_str()));
+
+    let order = |who: &User| {
+        let (t, tok, mid, sku) = (&t, who.token.clone(), s.merchant.clone(), s.sku.clone());
+        async move {
+            t.post(
+                &format!("/api/v1/merchants/{mid}/checkout"),
+                Some(&tok),
+                json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": sku, "quantity": 1 }] }),
+            )
+            .await
+            .expect(201)
+        }
+    };
+    // An unpaid order is an order: not new any more.
+    let veteran = t.register_member("老顾客").await;
+    order(&veteran).await;
+    claim(&t, &veteran, &s.merchant, &tid)
+        .await
+        .problem(409, Some("coupon_not_new_member"));
+    // A cancelled order does not count.
+    let hesitant = t.register_member("犹豫").await;
+    let cancelled = order(&hesitant).await;
+    t.post(
+        &format!("/api/v1/orders/{}/cancel", id(&cancelled)),
+        Some(&hesitant.token),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    let k = claim(&t, &hesitant, &s.merchant, &tid).await.expect(201);
+    assert_eq!(k["source"], "new_member");
+    let newbie = t.register_member("新人").await;
+    let k = claim(&t, &newbie, &s.merchant, &tid).await.expect(201);
+    assert_eq!(k["source"], "new_member");
+
+    // Unset: an ordinary coupon, claimable by anyone.
+    t.put(
+        &setting,
+        Some(&s.owner.token),
+        json!({ "template_id": null }),
+    )
+    .await
+    .expect(200);
+    let k = claim(&t, &veteran, &s.merchant, &tid).await.expect(201);
+    assert_eq!(k["source"], "claim");
 }

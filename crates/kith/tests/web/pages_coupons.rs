@@ -115,12 +115,29 @@ async fn coupons_run_through_the_pages(t: TestApp) {
             .to_owned()
     };
     let (full, pct) = (tid("满199减20"), tid("八折券"));
+    // 八折券 becomes the new-member coupon: marked in the console and in the 领券中心.
+    let p = m
+        .submit(
+            &console,
+            &format!("/console/{}/coupons/new-member", s.merchant),
+            &[("template_id", &pct)],
+        )
+        .await
+        .expect(303);
+    assert!(p.location().ends_with("?done=saved"));
+    let p = m.get(&console).await.expect(200);
+    assert!(
+        p.has(&format!("<option value=\"{pct}\" selected>")),
+        "{}",
+        p.body
+    );
 
     // A visitor sees the 领券中心 and a way to log in.
     let center = format!("/shops/{}/coupons", s.merchant);
     let mut v = Browser::new(&t);
     let p = v.get(&center).await.expect(200);
     assert!(p.has("满199减20") && p.has("登录后领取"), "{}", p.body);
+    assert!(p.has("class=\"badge ok new-member\""), "{}", p.body);
     assert!(
         v.get("/me/coupons")
             .await
@@ -244,6 +261,9 @@ async fn coupons_run_through_the_pages(t: TestApp) {
         "{}",
         p.body
     );
+    // Having ordered, the buyer is no longer new to the shop.
+    let p = b.submit(&center, &claim(&pct), &[]).await.expect(409);
+    assert!(p.has("这是新人券"), "{}", p.body);
     // The locked coupon is not offered again: the 20 % coupon is the one preselected now.
     let p = b.get(&cart).await.expect(200);
     assert!(

@@ -6,8 +6,9 @@
 //! coupons members hold (available → locked in an unpaid order → used, or expired).
 //! What a coupon takes off an order is `kith_domain::order_price`, not this module.
 //!
-//! Ways to get one: claimed in the shop (here), issued by the merchant to members or a tier,
-//! and the share coupon a distributor's link offers a friend ([`offers`]).
+//! Ways to get one: claimed in the shop (here; the merchant's new-member coupon only by a
+//! member with no order there yet), issued by the merchant to members or a tier, and the
+//! share coupon a distributor's link offers a friend ([`offers`]).
 //!
 //! Writes: `coupon_templates`, `coupon_claims`, `coupons`, `promotion_settings`.
 //!
@@ -618,7 +619,9 @@ impl App {
             .await
     }
 
-    /// A member claims one coupon of a template in the shop.
+    /// A member claims one coupon of a template in the shop. The merchant's new-member
+    /// coupon (source `new_member`) only while the member has no order at the shop but
+    /// cancelled ones: otherwise 409 `coupon_not_new_member`.
     pub async fn claim_coupon(
         &self,
         who: &Principal,
@@ -632,7 +635,25 @@ impl App {
                 if merchant_status(c, &mid)?.ensure_trading().is_err() {
                     return Err(AppError::NotFound("merchant"));
                 }
-                let id = grant(c, now, &mid, &tid, &who.account_id, "claim")?;
+                let new_member_only = offers::slot_template_id(c, &mid, offers::Slot::NewMember)?
+                    .is_some_and(|id| id == tid);
+                let source = if new_member_only {
+                    // Any order at the shop but a cancelled one makes a member not new.
+                    let ordered = c.query_opt(
+                        "SELECT 1 FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status <> 'cancelled' LIMIT 1",
+                        args![&who.account_id, &mid],
+                    )?;
+                    if ordered.is_some() {
+                        return Err(AppError::conflict(
+                            "coupon_not_new_member",
+                            "this coupon is for members who have not ordered at this shop yet",
+                        ));
+                    }
+                    "new_member"
+                } else {
+                    "claim"
+                };
+                let id = grant(c, now, &mid, &tid, &who.account_id, source)?;
                 store::coupon_of(c, &who.account_id, &id, now)
             })
             .await

@@ -1,6 +1,8 @@
 //! Ways to get a coupon besides claiming it in the shop: the merchant **issues** a template
-//! to chosen members or to a tier, and a distributor's **share link** offers the friend
-//! who arrives through it the coupon the merchant chose (the share coupon).
+//! to chosen members or to a tier, a distributor's **share link** offers the friend who
+//! arrives through it the coupon the merchant chose (the share coupon), and the merchant's
+//! **new-member coupon** is claimed in the shop only by members who have never ordered
+//! there (the claim itself is [`App::claim_coupon`]'s).
 //!
 //! Both go through [`super::grant`], so the template's remaining count and the per-member
 //! limit hold exactly as for a claim. An issue is all or nothing: one refused member (at
@@ -42,14 +44,14 @@ pub struct Issued {
 
 /// A merchant's share coupon: the template its share links offer (none: no offer).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ShareCoupon {
+pub struct ChosenCoupon {
     pub merchant_id: String,
     pub template: Option<CouponTemplate>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ShareCouponInput {
+pub struct ChosenCouponInput {
     /// One of the merchant's active templates; null: stop offering one.
     pub template_id: Option<String>,
 }
@@ -120,20 +122,58 @@ fn recipients(c: &mut dyn Conn, merchant_id: &str, input: &IssueInput) -> AppRes
     Ok(ids)
 }
 
+/// A coupon the merchant chooses for a purpose: the one its share links offer, or the one
+/// only members new to the shop may claim. Each is a column of `promotion_settings`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    Share,
+    NewMember,
+}
+
+impl Slot {
+    fn column(self) -> &'static str {
+        match self {
+            Self::Share => "share_template_id",
+            Self::NewMember => "new_member_template_id",
+        }
+    }
+
+    fn event(self) -> &'static str {
+        match self {
+            Self::Share => "share_coupon.set",
+            Self::NewMember => "new_member_coupon.set",
+        }
+    }
+}
+
+/// The template chosen for `slot` at `merchant_id`, if any.
+pub fn slot_template_id(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    slot: Slot,
+) -> AppResult<Option<String>> {
+    c.query_opt(
+        &format!(
+            "SELECT {col} FROM promotion_settings WHERE merchant_id = $1 AND {col} IS NOT NULL",
+            col = slot.column()
+        ),
+        args![merchant_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
 /// The share coupon template of `merchant_id` if it is offered now.
 fn offered_share_template(
     c: &mut dyn Conn,
     now_ms: i64,
     merchant_id: &str,
 ) -> AppResult<Option<CouponTemplate>> {
-    let Some(r) = c.query_opt(
-        "SELECT share_template_id FROM promotion_settings WHERE merchant_id = $1 AND share_template_id IS NOT NULL",
-        args![merchant_id],
-    )?
-    else {
+    let Some(tid) = slot_template_id(c, merchant_id, Slot::Share)? else {
         return Ok(None);
     };
-    let t = store::load_template(c, merchant_id, &r.text(0)?)?;
+    let t = store::load_template(c, merchant_id, &tid)?;
     let lapsed = t
         .valid_until
         .as_deref()
@@ -185,26 +225,12 @@ impl App {
     }
 
     /// Staff: the merchant's share coupon.
-    pub async fn share_coupon(&self, who: &Principal, merchant_id: &str) -> AppResult<ShareCoupon> {
-        let (who, mid) = (who.clone(), merchant_id.to_owned());
-        self.db
-            .read(move |c| {
-                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let t = c
-                    .query_opt(
-                        "SELECT share_template_id FROM promotion_settings WHERE merchant_id = $1 AND share_template_id IS NOT NULL",
-                        args![&mid],
-                    )?
-                    .map(|r| r.text(0))
-                    .transpose()?
-                    .map(|tid| store::load_template(c, &mid, &tid))
-                    .transpose()?;
-                Ok(ShareCoupon {
-                    merchant_id: mid.clone(),
-                    template: t,
-                })
-            })
-            .await
+    pub async fn share_coupon(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<ChosenCoupon> {
+        self.chosen_coupon(who, merchant_id, Slot::Share).await
     }
 
     /// Staff: chooses the template the merchant's share links offer (an active one of this
@@ -213,8 +239,70 @@ impl App {
         &self,
         who: &Principal,
         merchant_id: &str,
-        input: ShareCouponInput,
-    ) -> AppResult<ShareCoupon> {
+        input: ChosenCouponInput,
+    ) -> AppResult<ChosenCoupon> {
+        self.choose_coupon(who, merchant_id, Slot::Share, input)
+            .await
+    }
+
+    /// Staff: the merchant's new-member coupon.
+    pub async fn new_member_coupon(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<ChosenCoupon> {
+        self.chosen_coupon(who, merchant_id, Slot::NewMember).await
+    }
+
+    /// Staff: chooses the template only members new to the shop may claim (an active one of
+    /// this merchant), or none.
+    pub async fn set_new_member_coupon(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: ChosenCouponInput,
+    ) -> AppResult<ChosenCoupon> {
+        self.choose_coupon(who, merchant_id, Slot::NewMember, input)
+            .await
+    }
+
+    /// The template of `merchant_id` that only new members may claim, if any (public: the
+    /// 领券中心 marks it).
+    pub async fn new_member_template_id(&self, merchant_id: &str) -> AppResult<Option<String>> {
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| slot_template_id(c, &mid, Slot::NewMember))
+            .await
+    }
+
+    async fn chosen_coupon(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        slot: Slot,
+    ) -> AppResult<ChosenCoupon> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let template = slot_template_id(c, &mid, slot)?
+                    .map(|tid| store::load_template(c, &mid, &tid))
+                    .transpose()?;
+                Ok(ChosenCoupon {
+                    merchant_id: mid.clone(),
+                    template,
+                })
+            })
+            .await
+    }
+
+    async fn choose_coupon(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        slot: Slot,
+        input: ChosenCouponInput,
+    ) -> AppResult<ChosenCoupon> {
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -233,7 +321,7 @@ impl App {
                         if t.status != "active" {
                             return Err(AppError::conflict(
                                 "coupon_template_not_active",
-                                "only an active coupon can be the share coupon",
+                                "only an active coupon can be chosen",
                             ));
                         }
                         Some(t)
@@ -241,20 +329,23 @@ impl App {
                     None => None,
                 };
                 let tid = template.as_ref().map(|t| t.id.clone());
+                let col = slot.column();
                 c.execute(
-                    "INSERT INTO promotion_settings (merchant_id, share_template_id, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (merchant_id) DO UPDATE SET share_template_id = $2, updated_at = $3",
+                    &format!(
+                        "INSERT INTO promotion_settings (merchant_id, {col}, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (merchant_id) DO UPDATE SET {col} = $2, updated_at = $3"
+                    ),
                     args![&mid, tid.as_deref(), now],
                 )?;
                 outbox::emit(
                     c,
                     now,
-                    "share_coupon.set",
+                    slot.event(),
                     Some(&mid),
                     &mid,
                     &serde_json::json!({ "merchant_id": mid, "template_id": tid }),
                 )?;
-                Ok(ShareCoupon {
+                Ok(ChosenCoupon {
                     merchant_id: mid.clone(),
                     template,
                 })
