@@ -32,6 +32,8 @@ mod shop;
 mod sms;
 mod wechat;
 
+pub use shop::CheckoutForm;
+
 pub fn routes() -> Router<Web> {
     Router::new()
         .route("/", get(posts::feed))

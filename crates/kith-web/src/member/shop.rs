@@ -196,8 +196,14 @@ pub(super) async fn cart(
     cart_page(&s, c, mid, None).await
 }
 
-/// The cart with its checkout form, and why the last checkout was refused if it was.
-async fn cart_page(s: &Web, c: Ctx, mid: String, error: Option<String>) -> WebResult<Response> {
+/// The cart with its checkout form; after a refused checkout, why (beside the order
+/// button) and what was typed, kept.
+async fn cart_page(
+    s: &Web,
+    c: Ctx,
+    mid: String,
+    refused: Option<(String, CheckoutForm)>,
+) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let m = s.app.get_merchant(Some(&who), &mid).await?;
     let items = s.app.cart(&who, &mid).await?;
@@ -208,11 +214,22 @@ async fn cart_page(s: &Web, c: Ctx, mid: String, error: Option<String>) -> WebRe
         .filter(|i| i.available)
         .map(|i| i.unit_price_fen * i.quantity)
         .sum();
-    let phone = c
-        .viewer
-        .as_ref()
-        .and_then(|v| v.me.account.phone.clone())
-        .unwrap_or_default();
+    let (error, typed) = match refused {
+        Some((e, typed)) => (Some(e), typed),
+        None => (
+            None,
+            CheckoutForm {
+                delivery: "shipping".into(),
+                name: c.display_name().to_owned(),
+                phone: c
+                    .viewer
+                    .as_ref()
+                    .and_then(|v| v.me.account.phone.clone())
+                    .unwrap_or_default(),
+                ..CheckoutForm::default()
+            },
+        ),
+    };
     Ok(render(&pages::CartPage {
         c,
         merchant_id: mid,
@@ -221,7 +238,7 @@ async fn cart_page(s: &Web, c: Ctx, mid: String, error: Option<String>) -> WebRe
         goods_fen,
         stores,
         coupons,
-        phone,
+        typed,
         error,
     })?
     .into_response())
@@ -248,26 +265,39 @@ pub(super) async fn set_cart(
     Ok(see(format!("/shops/{mid}/cart")))
 }
 
-#[derive(Deserialize)]
-pub(super) struct CheckoutForm {
+/// The checkout form as typed (and, after a refusal, as shown again).
+#[derive(Deserialize, Default, Clone)]
+pub struct CheckoutForm {
     #[serde(default)]
-    delivery: String,
-    pickup_store_id: Option<String>,
+    pub delivery: String,
+    pub pickup_store_id: Option<String>,
     #[serde(default)]
-    name: String,
+    pub name: String,
     #[serde(default)]
-    phone: String,
+    pub phone: String,
     #[serde(default)]
-    province: String,
+    pub province: String,
     #[serde(default)]
-    city: String,
+    pub city: String,
     #[serde(default)]
-    district: String,
+    pub district: String,
     #[serde(default)]
-    detail: String,
+    pub detail: String,
     /// The coupon chosen (empty: none).
     #[serde(default)]
-    coupon_id: String,
+    pub coupon_id: String,
+}
+
+/// A refused address in the page's words.
+fn address_words(c: &Ctx, field: &str) -> &'static str {
+    let zh = c.lang == crate::i18n::Lang::Zh;
+    let (z, e) = match field {
+        "address.phone" => ("请填写正确的 11 位手机号", "Give a valid mobile number"),
+        "address.name" => ("请填写收货人", "Give the recipient's name"),
+        "pickup_store_id" => ("请选择自提门店", "Choose a pickup store"),
+        _ => ("请填写完整的收货地址", "Give the full address"),
+    };
+    if zh { z } else { e }
 }
 
 pub(super) async fn checkout(
@@ -286,23 +316,29 @@ pub(super) async fn checkout(
         coupon_id: (!coupon.is_empty()).then(|| coupon.to_owned()),
         delivery,
         pickup_store_id: (delivery == DeliveryMethod::Pickup)
-            .then_some(f.pickup_store_id)
+            .then(|| f.pickup_store_id.clone())
             .flatten(),
-        address: (delivery == DeliveryMethod::Shipping).then_some(Address {
-            name: f.name,
-            phone: f.phone,
-            province: f.province,
-            city: f.city,
-            district: f.district,
-            detail: f.detail,
+        address: (delivery == DeliveryMethod::Shipping).then(|| Address {
+            name: f.name.clone(),
+            phone: f.phone.clone(),
+            province: f.province.clone(),
+            city: f.city.clone(),
+            district: f.district.clone(),
+            detail: f.detail.clone(),
         }),
         items: None,
     };
     let who = c.principal()?.clone();
-    let order = match s.app.checkout(&who, &mid, input).await {
-        Ok(order) => order,
+    let (status, msg) = match s.app.checkout(&who, &mid, input).await {
+        Ok(order) => {
+            // The cart is what was bought: empty it.
+            for line in &order.lines {
+                s.app.set_cart_item(&who, &mid, &line.sku_id, 0).await?;
+            }
+            return Ok(see(format!("/orders/{}", order.id)));
+        }
         // Refused for stock or by the per-member hold limits: back to the cart, with why
-        // beside the order button, in the page's language.
+        // beside the order button, in the page's language, what was typed kept.
         Err(AppError::Conflict {
             field: Some(field),
             reason,
@@ -317,31 +353,33 @@ pub(super) async fn checkout(
                         &s.app.config.max_unpaid_units_per_sku.to_string(),
                     )
             };
-            let page = cart_page(&s, c, mid, Some(msg)).await?;
-            return Ok((StatusCode::CONFLICT, page).into_response());
+            (StatusCode::CONFLICT, msg)
         }
         // The coupon broke a rule (used meanwhile in another order, under its minimum…):
         // back to the cart, which shows the coupons as they fit now, with why.
         Err(AppError::Conflict {
             field: Some(code), ..
         }) if code.starts_with("coupon_") => {
-            let msg = c.t.coupon_refusal(&code).to_owned();
-            let page = cart_page(&s, c, mid, Some(msg)).await?;
-            return Ok((StatusCode::CONFLICT, page).into_response());
+            (StatusCode::CONFLICT, c.t.coupon_refusal(&code).to_owned())
         }
         // A coupon that is not the buyer's is as if it did not exist.
-        Err(AppError::NotFound("coupon")) => {
-            let msg = c.t.coupon_refusal("coupon_not_available").to_owned();
-            let page = cart_page(&s, c, mid, Some(msg)).await?;
-            return Ok((StatusCode::CONFLICT, page).into_response());
+        Err(AppError::NotFound("coupon")) => (
+            StatusCode::CONFLICT,
+            c.t.coupon_refusal("coupon_not_available").to_owned(),
+        ),
+        // A missing or malformed address or store.
+        Err(AppError::Invalid { field, .. })
+            if field.starts_with("address") || field == "pickup_store_id" =>
+        {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                address_words(&c, &field).to_owned(),
+            )
         }
         Err(e) => return Err(e.into()),
     };
-    // The cart is what was bought: empty it.
-    for line in &order.lines {
-        s.app.set_cart_item(&who, &mid, &line.sku_id, 0).await?;
-    }
-    Ok(see(format!("/orders/{}", order.id)))
+    let page = cart_page(&s, c, mid, Some((msg, f))).await?;
+    Ok((status, page).into_response())
 }
 
 // --- orders -------------------------------------------------------------------------------

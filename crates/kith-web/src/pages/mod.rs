@@ -372,7 +372,9 @@ pub struct CartPage {
     pub stores: Vec<Store>,
     /// The buyer's available coupons as they fit this cart, the best first (preselected).
     pub coupons: Vec<kith_app::commerce::promotions::fit::CouponFit>,
-    pub phone: String,
+    /// The checkout form's values: the member's name and phone at first, what they typed
+    /// after a refusal.
+    pub typed: crate::member::CheckoutForm,
     /// Why the last checkout was refused, shown beside the order button.
     pub error: Option<String>,
 }

@@ -290,7 +290,8 @@ async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {
     b.submit(&product_path, &cart, &[("sku_id", &sku), ("quantity", "1")])
         .await
         .expect(303);
-    // A shipping checkout without an address is refused, naming the field.
+    // A shipping checkout without an address is refused beside the order button, in the
+    // page's words, what was typed kept.
     let p = b
         .submit(
             &cart,
@@ -303,7 +304,13 @@ async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {
         )
         .await
         .expect(422);
-    assert!(p.body.contains("address."), "{}", p.body);
+    assert!(
+        p.has("id=\"checkout-error\"")
+            && (p.has("请填写完整的收货地址") || p.has("请填写正确的 11 位手机号"))
+            && p.has("value=\"王小美\""),
+        "{}",
+        p.body
+    );
     let p = b
         .submit(
             &cart,

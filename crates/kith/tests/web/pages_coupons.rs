@@ -261,6 +261,26 @@ async fn coupons_run_through_the_pages(t: TestApp) {
         "{}",
         p.body
     );
+    // What was typed is kept; a bad phone number is refused the same way.
+    assert!(
+        p.has("value=\"金阳南路 6 号\"") && p.has("value=\"王小丽\""),
+        "{}",
+        p.body
+    );
+    let mut form = ADDRESS.to_vec();
+    form.retain(|(k, _)| *k != "phone");
+    form.push(("phone", "12345"));
+    let p = b
+        .submit(&cart, &format!("/shops/{}/checkout", s.merchant), &form)
+        .await
+        .expect(422);
+    assert!(
+        p.has("请填写正确的 11 位手机号")
+            && p.has("value=\"12345\"")
+            && p.has("value=\"观山湖区\""),
+        "{}",
+        p.body
+    );
     // Having ordered, the buyer is no longer new to the shop.
     let p = b.submit(&center, &claim(&pct), &[]).await.expect(409);
     assert!(p.has("这是新人券"), "{}", p.body);
