@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kith_app::AppError;
-use kith_app::commerce::promotions::offers::{ChosenCouponInput, IssueInput};
+use kith_app::commerce::promotions::offers::{ChosenCouponInput, IssueInput, Slot};
 use kith_app::commerce::promotions::{CouponTemplate, Move, NewCouponTemplate};
 use kith_app::commerce::tiers::Tier;
 use kith_app::platform::page::PageRequest;
@@ -400,11 +400,7 @@ pub(super) async fn set_share(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<ChooseForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
-    match s.app.set_share_coupon(&who, &mid, f.input()).await {
-        Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=saved"))),
-        Err(e) => row_refusal(&s, c, &mid, "share".into(), e).await,
-    }
+    choose(s, c, mid, Slot::Share, f).await
 }
 
 /// Chooses the new-member coupon (or none); a refusal shows beside its form.
@@ -414,10 +410,20 @@ pub(super) async fn set_new_member(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<ChooseForm>,
 ) -> WebResult<Response> {
+    choose(s, c, mid, Slot::NewMember, f).await
+}
+
+async fn choose(s: Web, c: Ctx, mid: String, slot: Slot, f: ChooseForm) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    match s.app.set_new_member_coupon(&who, &mid, f.input()).await {
+    match s.app.choose_coupon(&who, &mid, slot, f.input()).await {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=saved"))),
-        Err(e) => row_refusal(&s, c, &mid, "new-member".into(), e).await,
+        Err(e) => {
+            let at = match slot {
+                Slot::Share => "share",
+                Slot::NewMember => "new-member",
+            };
+            row_refusal(&s, c, &mid, at.into(), e).await
+        }
     }
 }
 

@@ -406,6 +406,17 @@ async fn checkout_with(
     .await
 }
 
+/// A second product of the shop (a draft), for coupons scoped away from the one on sale.
+async fn another_product(t: &TestApp, s: &worlds::Shop) -> Value {
+    t.post(
+        &format!("/api/v1/merchants/{}/products", s.merchant),
+        Some(&s.owner.token),
+        json!({ "name": "另一种茶", "description": "" }),
+    )
+    .await
+    .expect(201)
+}
+
 async fn coupon_state(t: &TestApp, who: &User, coupon: &str) -> String {
     t.get(&format!("/api/v1/me/coupons/{coupon}"), Some(&who.token))
         .await
@@ -552,14 +563,7 @@ async fn a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing(t: T
         .await
         .problem(409, Some("coupon_minimum_spend"));
     // Scoped to another product of the shop.
-    let other_product = t
-        .post(
-            &format!("/api/v1/merchants/{}/products", s.merchant),
-            Some(&s.owner.token),
-            json!({ "name": "另一种茶", "description": "" }),
-        )
-        .await
-        .expect(201);
+    let other_product = another_product(&t, &s).await;
     let mut scoped = ten_off(10, 1);
     scoped["product_ids"] = json!([id(&other_product)]);
     let scoped = id(&template(&t, &s.owner, &s.merchant, scoped).await);
@@ -1030,14 +1034,7 @@ async fn the_cart_prices_each_coupon_and_marks_the_best(t: TestApp) {
     big["off_fen"] = json!(5_000);
     big["min_spend_fen"] = json!(30_000);
     let big = id(&template(&t, &s.owner, &s.merchant, big).await);
-    let elsewhere = t
-        .post(
-            &format!("/api/v1/merchants/{}/products", s.merchant),
-            Some(&s.owner.token),
-            json!({ "name": "另一种茶", "description": "" }),
-        )
-        .await
-        .expect(201);
+    let elsewhere = another_product(&t, &s).await;
     let mut scoped = ten_off(10, 1);
     scoped["product_ids"] = json!([id(&elsewhere)]);
     let scoped = id(&template(&t, &s.owner, &s.merchant, scoped).await);

@@ -36,6 +36,7 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/products/{product_id}/reviews", "public reviews"),
     ("get", "/api/v1/products/{product_id}/rating", "public rating"),
     ("get", "/api/v1/merchants/{merchant_id}/cart", "a member's own cart at any merchant"),
+    ("get", "/api/v1/merchants/{merchant_id}/cart/coupons", "a member's own coupons against their own cart at any merchant"),
     ("put", "/api/v1/merchants/{merchant_id}/cart/items/{sku_id}", "any member may buy"),
     ("post", "/api/v1/merchants/{merchant_id}/checkout", "any member may buy"),
     ("get", "/api/v1/accounts/{account_id}", "a public profile"),

@@ -275,7 +275,8 @@ impl App {
             .await
     }
 
-    async fn chosen_coupon(
+    /// Staff: the coupon chosen for `slot`.
+    pub async fn chosen_coupon(
         &self,
         who: &Principal,
         merchant_id: &str,
@@ -296,7 +297,8 @@ impl App {
             .await
     }
 
-    async fn choose_coupon(
+    /// Staff: chooses the coupon for `slot` (an active template of this merchant), or none.
+    pub async fn choose_coupon(
         &self,
         who: &Principal,
         merchant_id: &str,
