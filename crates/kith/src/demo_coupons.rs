@@ -4,7 +4,7 @@
 //! claimed the 9 折 coupon, so the console shows counts and 我的优惠券 is not empty.
 
 use kith_app::commerce::promotions::NewCouponTemplate;
-use kith_app::commerce::promotions::offers::ChosenCouponInput;
+use kith_app::commerce::promotions::offers::{ChosenCouponInput, Slot};
 use kith_app::{App, AppError, Principal};
 
 /// The liquor shop's 9 折 coupon, claimed by a few demo members.
@@ -64,9 +64,10 @@ pub async fn build(
         .create_coupon_template(owner, mid, fixed("好友专享满199减20", 2_000, 19_900, 1_000))
         .await
         .map_err(e)?;
-    app.set_share_coupon(
+    app.choose_coupon(
         owner,
         mid,
+        Slot::Share,
         ChosenCouponInput {
             template_id: Some(share.id),
         },

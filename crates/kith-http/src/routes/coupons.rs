@@ -5,7 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use kith_app::commerce::promotions::fit::CouponFit;
-use kith_app::commerce::promotions::offers::{ChosenCoupon, ChosenCouponInput, IssueInput, Issued};
+use kith_app::commerce::promotions::offers::{
+    ChosenCoupon, ChosenCouponInput, IssueInput, Issued, Slot,
+};
 use kith_app::commerce::promotions::{Coupon, CouponTemplate, Move, NewCouponTemplate};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -63,7 +65,7 @@ async fn share_coupon(
     Auth(p): Auth,
     mid: MerchantId,
 ) -> ApiResult<Json<ChosenCoupon>> {
-    Ok(Json(s.app.share_coupon(&p, &mid).await?))
+    Ok(Json(s.app.chosen_coupon(&p, &mid, Slot::Share).await?))
 }
 
 /// Staff: choose the share coupon (an active template of this merchant), or null for none.
@@ -76,7 +78,7 @@ async fn set_share_coupon(
     mid: MerchantId,
     ApiJson(b): ApiJson<ChosenCouponInput>,
 ) -> ApiResult<Json<ChosenCoupon>> {
-    Ok(Json(s.app.set_share_coupon(&p, &mid, b).await?))
+    Ok(Json(s.app.choose_coupon(&p, &mid, Slot::Share, b).await?))
 }
 
 /// Staff: the coupon only members new to the shop (no order there but cancelled ones) may
@@ -89,7 +91,7 @@ async fn new_member_coupon(
     Auth(p): Auth,
     mid: MerchantId,
 ) -> ApiResult<Json<ChosenCoupon>> {
-    Ok(Json(s.app.new_member_coupon(&p, &mid).await?))
+    Ok(Json(s.app.chosen_coupon(&p, &mid, Slot::NewMember).await?))
 }
 
 /// Staff: choose the new-member coupon (an active template of this merchant), or null for
@@ -103,7 +105,9 @@ async fn set_new_member_coupon(
     mid: MerchantId,
     ApiJson(b): ApiJson<ChosenCouponInput>,
 ) -> ApiResult<Json<ChosenCoupon>> {
-    Ok(Json(s.app.set_new_member_coupon(&p, &mid, b).await?))
+    Ok(Json(
+        s.app.choose_coupon(&p, &mid, Slot::NewMember, b).await?,
+    ))
 }
 
 /// The coupons a share link offers whoever arrives through it (public; records nothing).

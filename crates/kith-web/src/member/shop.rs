@@ -23,11 +23,13 @@ pub(super) async fn shop(
         .list_products(who.as_ref(), &mid, Some("active"), PageRequest::first(100))
         .await?
         .items;
-    let offers = s
-        .app
-        .shop_coupon_templates(&mid)
-        .await
-        .map_or(0, |l| l.len());
+    // A shop not trading (its staff previewing it) offers no coupons; a store failure is
+    // an error, not zero.
+    let offers = match s.app.shop_coupon_templates(&mid).await {
+        Ok(list) => list.len(),
+        Err(AppError::NotFound(_)) => 0,
+        Err(e) => return Err(e.into()),
+    };
     Ok(render(&pages::ShopPage {
         c,
         m,
@@ -111,7 +113,7 @@ pub(super) async fn product(
     let coupons = match s.app.shop_coupon_templates(&mid).await {
         Ok(list) => list
             .into_iter()
-            .filter(|t| t.covers(&pid))
+            .filter(|t| t.scope().covers(&pid))
             .map(|t| {
                 use crate::promotions::Terms;
                 format!("{} · {}", t.threshold_words(&c), t.value_words(&c))

@@ -263,10 +263,15 @@ async fn view(
         .map(|p| (p.id, p.name))
         .collect();
     let tiers = s.app.list_tiers(Some(&who), mid).await?;
-    let share = s.app.share_coupon(&who, mid).await?.template.map(|t| t.id);
+    let share = s
+        .app
+        .chosen_coupon(&who, mid, Slot::Share)
+        .await?
+        .template
+        .map(|t| t.id);
     let new_member = s
         .app
-        .new_member_coupon(&who, mid)
+        .chosen_coupon(&who, mid, Slot::NewMember)
         .await?
         .template
         .map(|t| t.id);

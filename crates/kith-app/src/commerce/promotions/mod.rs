@@ -87,23 +87,21 @@ impl CouponTemplate {
         )?)
     }
 
+    /// The products the coupon applies to, as pricing sees them.
+    pub fn scope(&self) -> Scope {
+        match &self.product_ids {
+            Some(ids) => Scope::Products(ids.clone()),
+            None => Scope::All,
+        }
+    }
+
     /// The coupon's terms as pricing sees them: value, minimum spend and scope.
     pub fn terms(&self) -> AppResult<CouponTerms> {
         Ok(CouponTerms {
             value: self.value()?,
             min_spend: Fen::new(self.min_spend_fen),
-            scope: match &self.product_ids {
-                Some(ids) => Scope::Products(ids.clone()),
-                None => Scope::All,
-            },
+            scope: self.scope(),
         })
-    }
-
-    /// Whether the coupon applies to `product_id` (its scope names it, or is the shop).
-    pub fn covers(&self, product_id: &str) -> bool {
-        self.product_ids
-            .as_ref()
-            .is_none_or(|ids| ids.iter().any(|id| id == product_id))
     }
 }
 

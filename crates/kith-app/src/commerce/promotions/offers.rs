@@ -42,7 +42,8 @@ pub struct Issued {
     pub coupon_id: String,
 }
 
-/// A merchant's share coupon: the template its share links offer (none: no offer).
+/// The template a merchant chose for a [`Slot`] (its share links offer it, or only new
+/// members may claim it); none: no such coupon.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChosenCoupon {
     pub merchant_id: String,
@@ -224,48 +225,6 @@ impl App {
             .await
     }
 
-    /// Staff: the merchant's share coupon.
-    pub async fn share_coupon(
-        &self,
-        who: &Principal,
-        merchant_id: &str,
-    ) -> AppResult<ChosenCoupon> {
-        self.chosen_coupon(who, merchant_id, Slot::Share).await
-    }
-
-    /// Staff: chooses the template the merchant's share links offer (an active one of this
-    /// merchant), or none.
-    pub async fn set_share_coupon(
-        &self,
-        who: &Principal,
-        merchant_id: &str,
-        input: ChosenCouponInput,
-    ) -> AppResult<ChosenCoupon> {
-        self.choose_coupon(who, merchant_id, Slot::Share, input)
-            .await
-    }
-
-    /// Staff: the merchant's new-member coupon.
-    pub async fn new_member_coupon(
-        &self,
-        who: &Principal,
-        merchant_id: &str,
-    ) -> AppResult<ChosenCoupon> {
-        self.chosen_coupon(who, merchant_id, Slot::NewMember).await
-    }
-
-    /// Staff: chooses the template only members new to the shop may claim (an active one of
-    /// this merchant), or none.
-    pub async fn set_new_member_coupon(
-        &self,
-        who: &Principal,
-        merchant_id: &str,
-        input: ChosenCouponInput,
-    ) -> AppResult<ChosenCoupon> {
-        self.choose_coupon(who, merchant_id, Slot::NewMember, input)
-            .await
-    }
-
     /// The template of `merchant_id` that only new members may claim, if any (public: the
     /// 领券中心 marks it).
     pub async fn new_member_template_id(&self, merchant_id: &str) -> AppResult<Option<String>> {
@@ -275,7 +234,7 @@ impl App {
             .await
     }
 
-    /// Staff: the coupon chosen for `slot`.
+    /// Staff: the coupon chosen for `slot` (the share coupon, the new-member coupon).
     pub async fn chosen_coupon(
         &self,
         who: &Principal,
@@ -297,7 +256,7 @@ impl App {
             .await
     }
 
-    /// Staff: chooses the coupon for `slot` (an active template of this merchant), or none.
+    /// Staff: chooses the coupon for `slot` — an active template of this merchant — or none.
     pub async fn choose_coupon(
         &self,
         who: &Principal,
