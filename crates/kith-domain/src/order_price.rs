@@ -7,8 +7,13 @@
 //! 1. **unit price** — the tier price, else the list price ([`crate::pricing::unit_price`]),
 //!    or an activity price (秒杀, 拼团) that replaces it; the caller passes the result as
 //!    [`PriceLine::unit`];
-//! 2. **满减 activities** — not built yet; they will be a [`Discount`] applied before the coupon;
-//! 3. **one coupon** — [`Discount::Coupon`]; at most one per order (coupons do not stack);
+//! 2. **one 满减 / 满折 activity** — [`Discount::Threshold`]: tiers over the gross of the
+//!    lines in its scope, the highest tier reached applies ("满 199 减 20, 满 399 减 50");
+//!    an order under every tier or with nothing in scope simply takes nothing. At most one
+//!    per order (the caller picks the best of the shop's live activities, [`best_threshold`]);
+//! 3. **one coupon** — [`Discount::Coupon`]; at most one per order (coupons do not stack).
+//!    It works on what the lines pay after the activity: its minimum spend is checked
+//!    against the eligible goods *after* 满减, as the shops members know do;
 //! 4. **points** — not built yet; they will be a [`Discount`] applied after the coupon;
 //! 5. **shipping** — on the goods amount actually paid (a coupon can take an order under the
 //!    free-shipping threshold), never discounted.
@@ -117,9 +122,152 @@ pub struct CouponTerms {
     pub scope: Scope,
 }
 
-/// A discount stage of the price. Today there is one kind; 满减 and points join here.
+/// One tier of a 满减 / 满折 activity: once the eligible goods reach `min_spend`, `value`
+/// comes off them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ThresholdTier {
+    pub min_spend: Fen,
+    pub value: CouponValue,
+}
+
+/// Most tiers one activity may have.
+pub const MAX_TIERS: usize = 5;
+
+/// A 满减 (fixed amounts) or 满折 (percentages) activity's terms as pricing sees them
+/// (whether it is live is the caller's check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThresholdTerms {
+    /// Ascending by `min_spend`, each tier worth more than the one below.
+    pub tiers: Vec<ThresholdTier>,
+    pub scope: Scope,
+}
+
+impl ThresholdTerms {
+    /// An activity's tiers from their stored or sent form: `kind` `fixed` (满减: `amount` is
+    /// the fen off, at most the threshold) or `percent` (满折: `amount` is the percent off,
+    /// 1–99); 1–[`MAX_TIERS`] tiers, thresholds of at least 1 fen strictly rising, each tier
+    /// taking more off than the one below (a higher tier worth less would never be chosen
+    /// by a buyer who reached it). Errors name `tiers[i].min_spend_fen` / `.amount`.
+    pub fn parse(kind: &str, tiers: &[(i64, i64)], scope: Scope) -> Result<Self, DomainError> {
+        if !(1..=MAX_TIERS).contains(&tiers.len()) {
+            return Err(DomainError::invalid(
+                "tiers",
+                format!("give 1–{MAX_TIERS} tiers"),
+            ));
+        }
+        let mut out: Vec<ThresholdTier> = Vec::with_capacity(tiers.len());
+        for (i, &(min_spend, amount)) in tiers.iter().enumerate() {
+            if min_spend < 1 {
+                return Err(DomainError::invalid(
+                    format!("tiers[{i}].min_spend_fen"),
+                    "must be at least 1 fen",
+                ));
+            }
+            let value = match kind {
+                "fixed" => {
+                    if !(1..=min_spend).contains(&amount) {
+                        return Err(DomainError::invalid(
+                            format!("tiers[{i}].amount"),
+                            "must be 1 fen up to the tier's threshold (满 X 减 Y takes Y ≤ X)",
+                        ));
+                    }
+                    CouponValue::Fixed {
+                        off: Fen::new(amount),
+                    }
+                }
+                "percent" => CouponValue::Percent {
+                    percent_off: u8::try_from(amount)
+                        .ok()
+                        .filter(|p| (1..=99).contains(p))
+                        .ok_or_else(|| {
+                            DomainError::invalid(format!("tiers[{i}].amount"), "must be 1–99")
+                        })?,
+                    cap: None,
+                },
+                _ => return Err(DomainError::invalid("kind", "must be fixed or percent")),
+            };
+            if let Some(prev) = out.last() {
+                if min_spend <= prev.min_spend.get() {
+                    return Err(DomainError::invalid(
+                        format!("tiers[{i}].min_spend_fen"),
+                        "must be above the tier before it",
+                    ));
+                }
+                let worth = |v: CouponValue| match v {
+                    CouponValue::Fixed { off } => off.get(),
+                    CouponValue::Percent { percent_off, .. } => i64::from(percent_off),
+                };
+                if worth(value) <= worth(prev.value) {
+                    return Err(DomainError::invalid(
+                        format!("tiers[{i}].amount"),
+                        "must take more off than the tier before it",
+                    ));
+                }
+            }
+            out.push(ThresholdTier {
+                min_spend: Fen::new(min_spend),
+                value,
+            });
+        }
+        Ok(Self { tiers: out, scope })
+    }
+
+    /// The gross of the lines in scope: what the tiers are measured against.
+    pub fn eligible(&self, lines: &[PriceLine]) -> Fen {
+        Fen::new(
+            lines
+                .iter()
+                .filter(|l| self.scope.covers(&l.product_id))
+                .map(|l| l.unit.get().saturating_mul(i64::from(l.quantity.get())))
+                .fold(0i64, i64::saturating_add),
+        )
+    }
+
+    /// The highest tier `eligible` reaches.
+    pub fn reached(&self, eligible: Fen) -> Option<ThresholdTier> {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|t| eligible >= t.min_spend)
+            .copied()
+    }
+
+    /// The next tier above what `eligible` reaches and how much more it takes (凑单: "再买
+    /// ¥X 减 ¥Y").
+    pub fn next(&self, eligible: Fen) -> Option<(ThresholdTier, Fen)> {
+        self.tiers
+            .iter()
+            .find(|t| eligible < t.min_spend)
+            .map(|t| (*t, Fen::new(t.min_spend.get() - eligible.get())))
+    }
+
+    /// What the activity takes off `lines` (zero when no tier is reached).
+    pub fn discount(&self, lines: &[PriceLine]) -> Fen {
+        let eligible = self.eligible(lines);
+        self.reached(eligible)
+            .map_or(Fen::ZERO, |t| t.value.discount_on(eligible))
+    }
+}
+
+/// Of the shop's live activities, the one that takes most off `lines` (the earliest given
+/// on a tie); `None` when none takes anything.
+pub fn best_threshold(lines: &[PriceLine], candidates: &[ThresholdTerms]) -> Option<usize> {
+    let mut best: Option<(usize, Fen)> = None;
+    for (i, t) in candidates.iter().enumerate() {
+        let d = t.discount(lines);
+        if d > Fen::ZERO && best.is_none_or(|(_, b)| d > b) {
+            best = Some((i, d));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// A discount stage of the price; points will join here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Discount {
+    /// A 满减 / 满折 activity (stage 2).
+    Threshold(ThresholdTerms),
+    /// A coupon (stage 3).
     Coupon(CouponTerms),
 }
 
@@ -128,6 +276,8 @@ pub enum Discount {
 pub enum PriceRule {
     #[error("coupons do not stack: an order takes at most one coupon")]
     OneCoupon,
+    #[error("满减 activities do not stack: an order takes at most one")]
+    OneActivity,
     #[error("no line of the order is in the coupon's scope")]
     OutOfScope,
     #[error("the eligible goods are under the coupon's minimum spend")]
@@ -139,6 +289,7 @@ impl PriceRule {
     pub fn code(self) -> &'static str {
         match self {
             Self::OneCoupon => "coupon_one_per_order",
+            Self::OneActivity => "activity_one_per_order",
             Self::OutOfScope => "coupon_out_of_scope",
             Self::UnderMinimumSpend => "coupon_minimum_spend",
         }
@@ -160,10 +311,12 @@ pub struct LinePrice {
     pub quantity: u32,
     /// `unit × quantity`.
     pub gross: Fen,
+    /// This line's part of the 满减 activity.
+    pub activity: Fen,
     /// This line's part of the coupon.
     pub coupon: Fen,
-    /// `gross − coupon` (− later stages): what the line paid, what a refund of the whole
-    /// line returns and the line's commission base.
+    /// `gross − activity − coupon`: what the line paid, what a refund of the whole line
+    /// returns and the line's commission base.
     pub paid: Fen,
 }
 
@@ -190,6 +343,8 @@ pub struct OrderPrice {
     pub lines: Vec<LinePrice>,
     /// Σ gross: the goods before discounts.
     pub goods: Fen,
+    /// The 满减 activity's discount (Σ of the lines' parts).
+    pub activity: Fen,
     /// The coupon's discount (Σ of the lines' parts).
     pub coupon: Fen,
     /// Σ paid: the goods actually paid, the order's commission base.
@@ -235,7 +390,8 @@ pub fn allocate(discount: Fen, weights: &[Fen]) -> Vec<Fen> {
         .collect()
 }
 
-/// The price of an order of `lines` with `discounts` (at most one coupon), shipped by
+/// The price of an order of `lines` with `discounts` (at most one activity, at most one
+/// coupon, in any order: stages run in the module doc's order), shipped by
 /// `method` under `rule`. See the module doc for the stages.
 pub fn price(
     lines: &[PriceLine],
@@ -264,14 +420,48 @@ pub fn price(
         out.push(LinePrice {
             quantity: line.quantity.get(),
             gross,
+            activity: Fen::ZERO,
             coupon: Fen::ZERO,
             paid: gross,
         });
     }
 
+    let activities: Vec<&ThresholdTerms> = discounts
+        .iter()
+        .filter_map(|d| match d {
+            Discount::Threshold(t) => Some(t),
+            Discount::Coupon(_) => None,
+        })
+        .collect();
+    if activities.len() > 1 {
+        return Err(PriceError::Rule(PriceRule::OneActivity));
+    }
+    let mut activity_total = Fen::ZERO;
+    if let Some(terms) = activities.first() {
+        activity_total = terms.discount(lines);
+        let weights: Vec<Fen> = lines
+            .iter()
+            .zip(&out)
+            .map(|(line, priced)| {
+                if terms.scope.covers(&line.product_id) {
+                    priced.paid
+                } else {
+                    Fen::ZERO
+                }
+            })
+            .collect();
+        for (priced, part) in out.iter_mut().zip(allocate(activity_total, &weights)) {
+            priced.activity = part;
+            priced.paid = Fen::new(priced.paid.get() - part.get());
+        }
+    }
+
     let coupons: Vec<&CouponTerms> = discounts
         .iter()
-        .map(|Discount::Coupon(terms)| terms)
+        .filter_map(|d| match d {
+            Discount::Coupon(t) => Some(t),
+            Discount::Threshold(_) => None,
+        })
         .collect();
     if coupons.len() > 1 {
         return Err(PriceError::Rule(PriceRule::OneCoupon));
@@ -306,12 +496,13 @@ pub fn price(
         }
     }
 
-    let goods_paid = Fen::new(goods.get() - coupon_total.get());
+    let goods_paid = Fen::new(goods.get() - activity_total.get() - coupon_total.get());
     let shipping = rule.fee(goods_paid, method);
     let total = goods_paid.checked_add(shipping).ok_or_else(too_large)?;
     Ok(OrderPrice {
         lines: out,
         goods,
+        activity: activity_total,
         coupon: coupon_total,
         goods_paid,
         shipping,
@@ -436,6 +627,109 @@ mod tests {
         );
     }
 
+    fn tiers(kind: &str, t: &[(i64, i64)], scope: Scope) -> ThresholdTerms {
+        ThresholdTerms::parse(kind, t, scope).unwrap()
+    }
+
+    #[test]
+    fn a_tiered_activity_takes_the_highest_tier_reached() {
+        // 满 199 减 20, 满 399 减 50.
+        let a = tiers("fixed", &[(19_900, 2_000), (39_900, 5_000)], Scope::All);
+        let at = |unit: i64| {
+            price(
+                &[line(1, unit, 1)],
+                &[Discount::Threshold(a.clone())],
+                &RULE,
+                DeliveryMethod::Pickup,
+            )
+            .unwrap()
+            .activity
+            .get()
+        };
+        assert_eq!(at(19_899), 0);
+        assert_eq!(at(19_900), 2_000);
+        assert_eq!(at(39_899), 2_000);
+        assert_eq!(at(39_900), 5_000);
+        assert_eq!(
+            a.next(Fen::new(15_000))
+                .map(|(t, more)| (t.min_spend.get(), more.get())),
+            Some((19_900, 4_900))
+        );
+        assert_eq!(a.next(Fen::new(40_000)), None);
+    }
+
+    #[test]
+    fn a_coupon_is_measured_after_the_activity() {
+        // 满 100 打 9 折 on product 1 only, then 满 95 减 5 over the whole order.
+        let a = tiers(
+            "percent",
+            &[(10_000, 10)],
+            Scope::Products(vec!["1".into()]),
+        );
+        let lines = [line(1, 5_000, 2), line(2, 300, 1)];
+        let c = coupon(
+            CouponValue::Fixed { off: Fen::new(500) },
+            10_000,
+            Scope::All,
+        );
+        // 103.00 gross, 10.00 off product 1: 93.00 is under the coupon's 100.00.
+        let refused = price(
+            &lines,
+            &[Discount::Threshold(a.clone()), c.clone()],
+            &RULE,
+            DeliveryMethod::Pickup,
+        );
+        assert_eq!(refused, Err(PriceError::Rule(PriceRule::UnderMinimumSpend)));
+        let c = coupon(CouponValue::Fixed { off: Fen::new(500) }, 9_300, Scope::All);
+        let p = price(
+            &lines,
+            &[c, Discount::Threshold(a)],
+            &RULE,
+            DeliveryMethod::Pickup,
+        )
+        .unwrap();
+        assert_eq!((p.activity.get(), p.coupon.get()), (1_000, 500));
+        assert_eq!(p.lines[0].activity, Fen::new(1_000));
+        assert_eq!(p.lines[1].activity, Fen::ZERO);
+        // The coupon splits 500 over 90.00 and 3.00: 484 and 16 (largest remainder).
+        assert_eq!(
+            (p.lines[0].coupon.get(), p.lines[1].coupon.get()),
+            (484, 16)
+        );
+        assert_eq!(p.goods_paid, Fen::new(10_300 - 1_500));
+        let two = tiers("fixed", &[(1, 1)], Scope::All);
+        assert_eq!(
+            price(
+                &lines,
+                &[Discount::Threshold(two.clone()), Discount::Threshold(two)],
+                &RULE,
+                DeliveryMethod::Pickup
+            ),
+            Err(PriceError::Rule(PriceRule::OneActivity))
+        );
+    }
+
+    #[test]
+    fn activity_tiers_parse() {
+        let field = |kind: &str, t: &[(i64, i64)]| match ThresholdTerms::parse(kind, t, Scope::All)
+        {
+            Err(DomainError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field("fixed", &[]), "tiers");
+        assert_eq!(field("fixed", &[(100, 101)]), "tiers[0].amount");
+        assert_eq!(field("fixed", &[(0, 0)]), "tiers[0].min_spend_fen");
+        assert_eq!(
+            field("fixed", &[(100, 10), (100, 20)]),
+            "tiers[1].min_spend_fen"
+        );
+        assert_eq!(field("fixed", &[(100, 10), (200, 10)]), "tiers[1].amount");
+        assert_eq!(field("percent", &[(100, 100)]), "tiers[0].amount");
+        assert_eq!(field("gift", &[(100, 1)]), "kind");
+        assert_eq!(field("fixed", &[(1, 1); 6]), "tiers");
+        assert!(ThresholdTerms::parse("percent", &[(100, 5), (200, 10)], Scope::All).is_ok());
+    }
+
     fn arb_lines() -> impl Strategy<Value = Vec<PriceLine>> {
         prop::collection::vec((0i64..6, 0i64..200_000, 1i64..=999), 1..8).prop_map(|v| {
             v.into_iter()
@@ -465,12 +759,89 @@ mod tests {
         (value, min_spend, scope).prop_map(|(v, m, s)| coupon(v, m, s))
     }
 
-    /// What the coupon's rules say about `lines`: `None` when it applies.
-    fn refusal(lines: &[PriceLine], terms: &CouponTerms) -> Option<PriceRule> {
+    fn arb_activity() -> impl Strategy<Value = ThresholdTerms> {
+        let scope = prop_oneof![
+            Just(Scope::All),
+            prop::collection::vec((0i64..6).prop_map(|p| p.to_string()), 1..4)
+                .prop_map(Scope::Products),
+        ];
+        // Rising thresholds and rising amounts, as a merchant's form must give them.
+        let tiers = (
+            any::<bool>(),
+            prop::collection::vec((1i64..50_000, 1i64..20), 1..=MAX_TIERS),
+        )
+            .prop_map(|(fixed, steps)| {
+                let (mut at, mut amount) = (0i64, 0i64);
+                let tiers: Vec<(i64, i64)> = steps
+                    .into_iter()
+                    .map(|(gap, more)| {
+                        at += gap;
+                        amount += more;
+                        (
+                            at,
+                            if fixed {
+                                amount.min(at)
+                            } else {
+                                amount.min(99)
+                            },
+                        )
+                    })
+                    .collect();
+                (if fixed { "fixed" } else { "percent" }, tiers)
+            });
+        (tiers, scope).prop_filter_map("tiers must rise", |((kind, tiers), scope)| {
+            ThresholdTerms::parse(kind, &tiers, scope).ok()
+        })
+    }
+
+    /// What an activity takes off `lines`, worked out apart from `price`: the highest tier
+    /// whose threshold the gross of the lines in scope reaches.
+    fn activity_oracle(lines: &[PriceLine], a: &ThresholdTerms) -> i64 {
         let eligible: i64 = lines
             .iter()
-            .filter(|l| terms.scope.covers(&l.product_id))
+            .filter(|l| a.scope.covers(&l.product_id))
             .map(|l| l.unit.get() * i64::from(l.quantity.get()))
+            .sum();
+        let tier = a
+            .tiers
+            .iter()
+            .filter(|t| eligible >= t.min_spend.get())
+            .last();
+        match tier.map(|t| t.value) {
+            None => 0,
+            Some(CouponValue::Fixed { off }) => off.get().min(eligible),
+            Some(CouponValue::Percent { percent_off, .. }) => {
+                eligible * i64::from(percent_off) / 100
+            }
+        }
+    }
+
+    /// What the coupon's rules say about `lines` after `activity`: `None` when it applies.
+    fn refusal(
+        lines: &[PriceLine],
+        activity: Option<&ThresholdTerms>,
+        terms: &CouponTerms,
+    ) -> Option<PriceRule> {
+        // The coupon's minimum spend is measured after the activity's parts.
+        let after: Vec<i64> = match activity {
+            None => lines
+                .iter()
+                .map(|l| l.unit.get() * i64::from(l.quantity.get()))
+                .collect(),
+            Some(a) => price(
+                lines,
+                &[Discount::Threshold(a.clone())],
+                &RULE,
+                DeliveryMethod::Pickup,
+            )
+            .map(|p| p.lines.iter().map(|l| l.paid.get()).collect())
+            .unwrap_or_default(),
+        };
+        let eligible: i64 = lines
+            .iter()
+            .zip(&after)
+            .filter(|(l, _)| terms.scope.covers(&l.product_id))
+            .map(|(_, paid)| *paid)
             .sum();
         if !lines.iter().any(|l| terms.scope.covers(&l.product_id)) {
             Some(PriceRule::OutOfScope)
@@ -478,6 +849,13 @@ mod tests {
             Some(PriceRule::UnderMinimumSpend)
         } else {
             None
+        }
+    }
+
+    fn terms_of(c: &Discount) -> &CouponTerms {
+        match c {
+            Discount::Coupon(t) => t,
+            Discount::Threshold(_) => unreachable!("arb_coupon gives coupons"),
         }
     }
 
@@ -500,43 +878,88 @@ mod tests {
         #[test]
         fn pricing_refuses_a_coupon_exactly_when_its_rules_say_so(
             lines in arb_lines(),
+            a in prop::option::of(arb_activity()),
             c in arb_coupon(),
         ) {
-            let Discount::Coupon(terms) = &c;
-            let got = match price(&lines, std::slice::from_ref(&c), &RULE, DeliveryMethod::Pickup) {
+            let mut discounts: Vec<Discount> = a.iter().cloned().map(Discount::Threshold).collect();
+            discounts.push(c.clone());
+            let got = match price(&lines, &discounts, &RULE, DeliveryMethod::Pickup) {
                 Ok(_) => None,
                 Err(PriceError::Rule(r)) => Some(r),
                 Err(e) => return Err(TestCaseError::fail(format!("{e:?}"))),
             };
-            prop_assert_eq!(got, refusal(&lines, terms));
+            prop_assert_eq!(got, refusal(&lines, a.as_ref(), terms_of(&c)));
+        }
+
+        #[test]
+        fn an_activity_takes_its_highest_reached_tier_and_never_refuses(
+            lines in arb_lines(),
+            a in arb_activity(),
+        ) {
+            let p = price(&lines, &[Discount::Threshold(a.clone())], &RULE, DeliveryMethod::Pickup)
+                .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
+            prop_assert_eq!(p.activity.get(), activity_oracle(&lines, &a));
+            prop_assert_eq!(p.coupon, Fen::ZERO);
+            for (line, lp) in lines.iter().zip(&p.lines) {
+                if !a.scope.covers(&line.product_id) {
+                    prop_assert_eq!(lp.activity, Fen::ZERO);
+                }
+            }
+            // 凑单: the next tier is above what the cart reaches, by exactly the gap.
+            let eligible = a.eligible(&lines);
+            if let Some((tier, more)) = a.next(eligible) {
+                prop_assert!(tier.min_spend > eligible);
+                prop_assert_eq!(more.get(), tier.min_spend.get() - eligible.get());
+            }
+        }
+
+        #[test]
+        fn the_best_activity_takes_the_most(
+            lines in arb_lines(),
+            candidates in prop::collection::vec(arb_activity(), 0..4),
+        ) {
+            let best = best_threshold(&lines, &candidates);
+            let most = candidates.iter().map(|a| activity_oracle(&lines, a)).max().unwrap_or(0);
+            match best {
+                None => prop_assert_eq!(most, 0),
+                Some(i) => prop_assert_eq!(activity_oracle(&lines, &candidates[i]), most),
+            }
         }
 
         #[test]
         fn a_priced_order_adds_up(
             lines in arb_lines(),
+            a in prop::option::of(arb_activity()),
             c in prop::option::of(arb_coupon()),
             pickup in any::<bool>(),
         ) {
             let method = if pickup { DeliveryMethod::Pickup } else { DeliveryMethod::Shipping };
-            let discounts: Vec<Discount> = c.into_iter().collect();
-            if let Some(Discount::Coupon(terms)) = discounts.first() {
-                prop_assume!(refusal(&lines, terms).is_none());
+            if let Some(c) = &c {
+                prop_assume!(refusal(&lines, a.as_ref(), terms_of(c)).is_none());
             }
+            // Stages run in their own order whatever order the discounts come in.
+            let mut discounts: Vec<Discount> = c.into_iter().collect();
+            discounts.extend(a.iter().cloned().map(Discount::Threshold));
             let p = price(&lines, &discounts, &RULE, method)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-            // The allocation sums exactly to the discount.
+            if let Some(a) = &a {
+                prop_assert_eq!(p.activity.get(), activity_oracle(&lines, a));
+            }
+            // Each allocation sums exactly to its discount.
             let coupon_sum: i64 = p.lines.iter().map(|l| l.coupon.get()).sum();
             prop_assert_eq!(coupon_sum, p.coupon.get());
-            // No line below zero; a coupon never makes the goods negative.
+            let activity_sum: i64 = p.lines.iter().map(|l| l.activity.get()).sum();
+            prop_assert_eq!(activity_sum, p.activity.get());
+            // No line below zero; discounts never make the goods negative.
             for l in &p.lines {
                 prop_assert!(l.paid >= Fen::ZERO);
-                prop_assert_eq!(l.paid.get(), l.gross.get() - l.coupon.get());
+                prop_assert_eq!(l.paid.get(), l.gross.get() - l.activity.get() - l.coupon.get());
             }
             prop_assert!(p.goods_paid >= Fen::ZERO && p.goods_paid <= p.goods);
             let paid_sum: i64 = p.lines.iter().map(|l| l.paid.get()).sum();
             prop_assert_eq!(paid_sum, p.goods_paid.get());
             prop_assert_eq!(p.total.get(), p.goods_paid.get() + p.shipping.get());
-            // Out-of-scope lines keep their price.
+            // Out-of-scope lines take nothing of the coupon.
             if let Some(Discount::Coupon(terms)) = discounts.first() {
                 for (line, lp) in lines.iter().zip(&p.lines) {
                     if !terms.scope.covers(&line.product_id) {
@@ -549,13 +972,15 @@ mod tests {
         #[test]
         fn refunding_any_subset_of_lines_returns_what_they_paid(
             lines in arb_lines(),
+            a in prop::option::of(arb_activity()),
             c in arb_coupon(),
             subset in prop::collection::vec(any::<bool>(), 8),
             steps in prop::collection::vec(1u32..400, 1..6),
         ) {
-            let Discount::Coupon(terms) = &c;
-            prop_assume!(refusal(&lines, terms).is_none());
-            let p = price(&lines, &[c], &RULE, DeliveryMethod::Pickup)
+            prop_assume!(refusal(&lines, a.as_ref(), terms_of(&c)).is_none());
+            let mut discounts: Vec<Discount> = a.into_iter().map(Discount::Threshold).collect();
+            discounts.push(c);
+            let p = price(&lines, &discounts, &RULE, DeliveryMethod::Pickup)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let mut returned = 0i64;
             let mut expected = 0i64;
@@ -583,12 +1008,14 @@ mod tests {
         #[test]
         fn commission_is_computed_on_the_goods_actually_paid(
             lines in arb_lines(),
+            a in prop::option::of(arb_activity()),
             c in arb_coupon(),
             l1_bp in 0i64..3_000,
         ) {
-            let Discount::Coupon(terms) = &c;
-            prop_assume!(refusal(&lines, terms).is_none());
-            let p = price(&lines, &[c], &RULE, DeliveryMethod::Shipping)
+            prop_assume!(refusal(&lines, a.as_ref(), terms_of(&c)).is_none());
+            let mut discounts: Vec<Discount> = a.into_iter().map(Discount::Threshold).collect();
+            discounts.push(c);
+            let p = price(&lines, &discounts, &RULE, DeliveryMethod::Shipping)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let rates = Rates { levels_bp: [l1_bp, 0], ..Rates::default() };
             let chain = Chain { rebate: None, l1: Some("sharer".into()), l2: None };

@@ -257,6 +257,7 @@ id_kinds! {
     NotificationId: Notification = "notification_id", "notification";
     CouponTemplateId: CouponTemplate = "template_id", "coupon template";
     CouponId: Coupon = "coupon_id", "coupon";
+    ActivityId: ThresholdActivity = "activity_id", "activity";
 }
 
 #[cfg(test)]

@@ -91,6 +91,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::merchants::router())
         .merge(routes::tiers::router())
         .merge(routes::coupons::router())
+        .merge(routes::activities::router())
         .merge(routes::stores::router())
         .merge(routes::catalog::router())
         .merge(routes::inventory::router())

@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(23, "0023_unclaimed"),
     migration!(24, "0024_leader_batches"),
     migration!(25, "0025_new_member_coupon"),
+    migration!(26, "0026_threshold_activities"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

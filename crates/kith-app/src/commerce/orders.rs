@@ -86,10 +86,12 @@ pub struct OrderLine {
     pub attrs: serde_json::Value,
     pub quantity: i64,
     pub unit_price_fen: i64,
-    /// `unit_price_fen × quantity`, before the coupon.
+    /// `unit_price_fen × quantity`, before discounts.
     pub line_total_fen: i64,
+    /// This line's part of the order's 满减 activity (largest remainder, to the fen).
+    pub activity_fen: i64,
     /// This line's part of the order's coupon (largest remainder, to the fen); the line
-    /// paid `line_total_fen − coupon_fen`, what refunding all of it returns.
+    /// paid `line_total_fen − activity_fen − coupon_fen`, what refunding all of it returns.
     pub coupon_fen: i64,
     pub refunded_quantity: i64,
     pub refunded_fen: i64,
@@ -114,9 +116,13 @@ pub struct Order {
     pub tier_code: Option<String>,
     pub address: Option<Address>,
     pub lines: Vec<OrderLine>,
-    /// The goods actually paid, after the coupon: the commission base.
+    /// The goods actually paid, after the 满减 activity and the coupon: the commission base.
     pub goods_fen: i64,
-    /// The coupon used, and what it took off the goods (goods before it: goods + coupon).
+    /// The 满减 / 满折 activity applied, and what it took off the goods.
+    pub activity_id: Option<String>,
+    pub activity_fen: i64,
+    /// The coupon used, and what it took off the goods (goods before discounts:
+    /// goods + activity + coupon).
     pub coupon_id: Option<String>,
     pub coupon_fen: i64,
     pub shipping_fen: i64,
@@ -237,6 +243,8 @@ kith_store::columns!(pub(crate) OrderCols {
     location_id,
     coupon_id,
     coupon_fen,
+    activity_id,
+    activity_fen,
 });
 
 /// [`OrderCols`] for `format!` strings.
@@ -296,7 +304,7 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
     c.query(
         "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen,
-                refunding_quantity, refunding_fen
+                refunding_quantity, refunding_fen, activity_fen
          FROM order_lines WHERE order_id = $1 ORDER BY line_no",
         args![order_id],
     )?
@@ -316,6 +324,7 @@ pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<Orde
             coupon_fen: r.int(10)?,
             refunding_quantity: r.int(11)?,
             refunding_fen: r.int(12)?,
+            activity_fen: r.int(13)?,
         })
     })
     .collect()
@@ -361,6 +370,8 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         goods_fen: r.int(OrderCols::goods_fen)?,
         coupon_id: r.opt_text(OrderCols::coupon_id)?,
         coupon_fen: r.int(OrderCols::coupon_fen)?,
+        activity_id: r.opt_text(OrderCols::activity_id)?,
+        activity_fen: r.int(OrderCols::activity_fen)?,
         shipping_fen: o.shipping_fen,
         total_fen: o.total_fen,
         paid_fen: o.paid_fen,
@@ -541,6 +552,10 @@ pub(crate) struct NewOrder<'a> {
     /// The buyer's coupon (checked as theirs, at this merchant and available) and its
     /// terms; locked to the order here, in the same transaction.
     pub coupon: Option<(String, kith_domain::order_price::CouponTerms)>,
+    /// Whether the merchant's live 满减 activities apply (the best one for the lines):
+    /// an ordinary checkout's order, not a group-buy seat or a batch order, whose prices
+    /// are already their activity's.
+    pub activities: bool,
 }
 
 /// Writes a new order: its row and lines, stock reserved per line, the commission snapshot,
@@ -556,10 +571,19 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
             quantity: *quantity,
         })
         .collect();
-    let discounts: Vec<order_price::Discount> = o
-        .coupon
+    let activity = if o.activities {
+        super::promotions::activities::best_for(c, o.merchant_id, now, &lines)?
+    } else {
+        None
+    };
+    let discounts: Vec<order_price::Discount> = activity
         .iter()
-        .map(|(_, terms)| order_price::Discount::Coupon(terms.clone()))
+        .map(|(_, terms)| order_price::Discount::Threshold(terms.clone()))
+        .chain(
+            o.coupon
+                .iter()
+                .map(|(_, terms)| order_price::Discount::Coupon(terms.clone())),
+        )
         .collect();
     let totals = order_price::price(&lines, &discounts, &terms.shipping, o.delivery)
         .map_err(super::promotions::price_error)?;
@@ -570,10 +594,11 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
         .map(|a| serde_json::to_string(a).unwrap_or_default());
     c.execute(
         "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
-            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at)
-         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at, activity_id, activity_fen)
+         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
         args![&id, o.merchant_id, o.buyer, o.delivery.as_str(), o.location, o.pickup_store, o.tier,
-              address_json.as_deref(), totals.goods_paid.get(), totals.shipping.get(), totals.total.get(), deadline, now],
+              address_json.as_deref(), totals.goods_paid.get(), totals.shipping.get(), totals.total.get(), deadline, now,
+              activity.as_ref().map(|(aid, _)| aid.as_str()), totals.activity.get()],
     )?;
     if let Some((coupon_id, _)) = &o.coupon {
         super::promotions::lock_for_order(c, now, o.buyer, coupon_id, &id, totals.coupon.get())?;
@@ -581,9 +606,9 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
     for (n, ((sku, unit, qty), priced)) in o.lines.iter().zip(&totals.lines).enumerate() {
         let q = i64::from(qty.get());
         c.execute(
-            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q, priced.coupon.get()],
+            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen, activity_fen)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q, priced.coupon.get(), priced.activity.get()],
         )?;
         inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
             |e| match e {
@@ -594,7 +619,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
             },
         )?;
     }
-    // The commission base of each line is what it paid, after the coupon (PRODUCT §4).
+    // The commission base of each line is what it paid, after 满减 and the coupon (PRODUCT §4).
     let goods: Vec<(String, i64)> = o
         .lines
         .iter()
@@ -816,6 +841,7 @@ impl App {
                     earns: true,
                     group_buy: false,
                     coupon,
+                    activities: true,
                 })?;
                 if from_cart {
                     for (sku, _, _) in &priced {

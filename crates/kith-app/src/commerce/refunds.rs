@@ -190,7 +190,7 @@ pub(crate) fn refund_of(
             unit: Fen::new(l.unit_price_fen),
             quantity: l.quantity as u32,
             refunded_quantity: (l.refunded_quantity + l.refunding_quantity) as u32,
-            discount: Fen::new(l.coupon_fen),
+            discount: Fen::new(l.coupon_fen + l.activity_fen),
             refunded_money: Fen::new(l.refunded_fen + l.refunding_fen),
         })
         .collect();
@@ -314,7 +314,7 @@ fn hold_and_send(
         let n = c.execute(
             "UPDATE order_lines SET refunding_quantity = refunding_quantity + $1, refunding_fen = refunding_fen + $2
              WHERE order_id = $3 AND line_no = $4 AND quantity - refunded_quantity - refunding_quantity >= $1
-               AND unit_price_fen * quantity - coupon_fen - refunded_fen - refunding_fen >= $2",
+               AND unit_price_fen * quantity - coupon_fen - activity_fen - refunded_fen - refunding_fen >= $2",
             args![i64::from(*qty), amount.get(), &o.id, stored[*idx].line_no],
         )?;
         if n == 0 {

@@ -552,6 +552,8 @@ pub(super) fn take_seat(
             earns: campaign.commission,
             group_buy: true,
             coupon,
+            // The group price is the activity price: no 满减 on top of it.
+            activities: false,
         },
     )
     .map_err(|e| match e {

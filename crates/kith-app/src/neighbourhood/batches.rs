@@ -749,6 +749,7 @@ impl App {
                     group_buy: false,
                     // A 接龙 price is the batch's own: no coupon on top of it.
                     coupon: None,
+                    activities: false,
                 })
                 .map_err(|e| match e {
                     AppError::Conflict { field, .. } => AppError::Conflict { field, reason: "out of stock".into() },

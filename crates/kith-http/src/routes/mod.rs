@@ -8,6 +8,7 @@
 //! runs, and the document says `format: uuid`.
 
 pub mod accounts;
+pub mod activities;
 pub mod aftersales;
 pub mod catalog;
 pub mod commissions;
@@ -51,6 +52,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "coupons",
         "Coupon templates, claiming coupons and the coupons a member holds",
+    ),
+    (
+        "activities",
+        "满减 / 满折 activities: tiered order discounts by spend, applied by checkout itself",
     ),
     ("stores", "Offline stores and their clerks"),
     (

@@ -12,6 +12,7 @@ mod harness;
 #[path = "../support/worlds.rs"]
 mod worlds;
 
+mod activities;
 mod aftersale;
 mod catalog;
 mod coupons;

@@ -4,14 +4,16 @@
 //! Each available coupon the buyer holds at the shop is priced against the cart as it is
 //! now by the one pricing function (`kith_domain::order_price::price`), so the discount
 //! shown is exactly what checkout will take off; a coupon that does not apply says which
-//! rule it breaks (`coupon_out_of_scope`, `coupon_minimum_spend`). The best is the largest
-//! discount, the one ending soonest on a tie (use it before it lapses).
+//! rule it breaks (`coupon_out_of_scope`, `coupon_minimum_spend`). The shop's 满减 activity
+//! that checkout would apply is priced first, as checkout does, so a coupon's minimum spend
+//! is measured on what the activity leaves. The best is the largest discount, the one
+//! ending soonest on a tie (use it before it lapses).
 //!
 //! Reads only.
 
 use kith_domain::Fen;
 use kith_domain::order::DeliveryMethod;
-use kith_domain::order_price::{Discount, PriceError, PriceLine, price};
+use kith_domain::order_price::{Discount, PriceError, PriceLine, ThresholdTerms, price};
 use kith_domain::pricing::{Quantity, ShippingRule};
 use serde::Serialize;
 
@@ -33,7 +35,7 @@ pub struct CouponFit {
 }
 
 /// The cart's lines as pricing sees them (lines no longer on sale are left out).
-fn price_lines(items: &[CartItem]) -> Vec<PriceLine> {
+pub(crate) fn price_lines(items: &[CartItem]) -> Vec<PriceLine> {
     items
         .iter()
         .filter(|i| i.available)
@@ -47,9 +49,14 @@ fn price_lines(items: &[CartItem]) -> Vec<PriceLine> {
         .collect()
 }
 
-/// Ranks `coupons` against `lines`: those that apply first, largest discount first (then
-/// soonest-ending), the best marked; those that do not after, each with its rule.
-pub fn rank(lines: &[PriceLine], coupons: Vec<Coupon>) -> AppResult<Vec<CouponFit>> {
+/// Ranks `coupons` against `lines` after `activity` (the 满减 checkout would apply): those
+/// that apply first, largest discount first (then soonest-ending), the best marked; those
+/// that do not after, each with its rule.
+pub fn rank(
+    lines: &[PriceLine],
+    activity: Option<&ThresholdTerms>,
+    coupons: Vec<Coupon>,
+) -> AppResult<Vec<CouponFit>> {
     // Shipping plays no part in a coupon's discount: price the goods alone.
     let no_shipping = ShippingRule {
         flat_fee: Fen::ZERO,
@@ -60,13 +67,13 @@ pub fn rank(lines: &[PriceLine], coupons: Vec<Coupon>) -> AppResult<Vec<CouponFi
         let (discount_fen, refusal) = if lines.is_empty() {
             (None, Some("coupon_out_of_scope".to_owned()))
         } else {
-            let terms = coupon.template.terms()?;
-            match price(
-                lines,
-                &[Discount::Coupon(terms)],
-                &no_shipping,
-                DeliveryMethod::Pickup,
-            ) {
+            let mut discounts: Vec<Discount> = activity
+                .cloned()
+                .map(Discount::Threshold)
+                .into_iter()
+                .collect();
+            discounts.push(Discount::Coupon(coupon.template.terms()?));
+            match price(lines, &discounts, &no_shipping, DeliveryMethod::Pickup) {
                 Ok(p) => (Some(p.coupon.get()), None),
                 Err(PriceError::Rule(rule)) => (None, Some(rule.code().to_owned())),
                 Err(PriceError::Invalid(e)) => return Err(e.into()),
@@ -110,7 +117,9 @@ impl App {
             .read(move |c| {
                 let items = cart::cart(c, &aid, &mid)?;
                 let coupons = store::coupons_of(c, &aid, Some(&mid), now)?;
-                rank(&price_lines(&items), coupons)
+                let lines = price_lines(&items);
+                let activity = super::activities::best_for(c, &mid, now, &lines)?;
+                rank(&lines, activity.as_ref().map(|(_, t)| t), coupons)
             })
             .await
     }

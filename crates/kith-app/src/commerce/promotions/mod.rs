@@ -1,4 +1,4 @@
-//! # Promotions: coupons (issue 19)
+//! # Promotions: coupons and 满减 activities (issue 19)
 //!
 //! Owns a merchant's coupon templates — fixed amount (满 X 减 Y) or a percentage with a
 //! cap; scope all or named products; a minimum spend; validity as a fixed window or N days
@@ -10,7 +10,11 @@
 //! member with no order there yet), issued by the merchant to members or a tier, and the
 //! share coupon a distributor's link offers a friend ([`offers`]).
 //!
-//! Writes: `coupon_templates`, `coupon_claims`, `coupons`, `promotion_settings`.
+//! 满减 / 满折 activities, which nobody claims and checkout applies by itself, are
+//! [`activities`].
+//!
+//! Writes: `coupon_templates`, `coupon_claims`, `coupons`, `promotion_settings`,
+//! `threshold_activities`.
 //!
 //! Invariants: a claim is **one conditional update** on the template's remaining count
 //! (`store::take_one`) plus one conditional upsert of the member's claims
@@ -21,6 +25,7 @@
 //!
 //! Never: moves money (a coupon is a price, not a payment) or touches orders' rows.
 
+pub mod activities;
 pub mod fit;
 pub mod offers;
 pub mod store;

@@ -1,0 +1,483 @@
+//! 满减 / 满折 activities (issue 19): a merchant's order-level discounts by spend, tiered
+//! ("满 199 减 20, 满 399 减 50" or "满 300 打 9 折"), over the whole shop or named
+//! products, live between their start and end while active.
+//!
+//! Nobody claims an activity: checkout gives every order the live activity that takes most
+//! off it (`kith_domain::order_price::best_threshold`; activities never stack), before the
+//! coupon, which is then measured on what is left. The order keeps the activity and its
+//! discount, each line its part, so refunds and the commission base stay exact. The cart
+//! shows what the activity takes now and what is missing to the next tier (凑单).
+//! Group-buy seats and 接龙 batch orders carry their own activity price and take none.
+//!
+//! Writes: `threshold_activities` (the orders' `activity_id` / `activity_fen` are written
+//! by `orders::place`). Every change emits its outbox event (`threshold_activity.created`,
+//! `.paused`, `.resumed`, `.ended`) in the same transaction.
+
+use kith_domain::order_price::{PriceLine, Scope, ThresholdTerms, best_threshold};
+use kith_domain::{BoundedText, Fen};
+use kith_store::{Conn, Row, args};
+use serde::{Deserialize, Serialize};
+
+use super::{MAX_SCOPE_PRODUCTS, Move};
+use crate::commerce::cart;
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
+use crate::platform::ids::{new_id, parse_id};
+use crate::platform::times::parse_time;
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+
+/// Longest an activity may run.
+pub const MAX_DAYS: i64 = 366;
+const DAY_MS: i64 = 86_400_000;
+
+/// One tier: once the goods in scope reach `min_spend_fen`, `amount` comes off — fen
+/// (`fixed`, 满减) or percent (`percent`, 满折).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityTier {
+    #[schema(minimum = 1)]
+    pub min_spend_fen: i64,
+    #[schema(minimum = 1)]
+    pub amount: i64,
+}
+
+/// A merchant's 满减 / 满折 activity with what it has given.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ThresholdActivity {
+    pub id: String,
+    pub merchant_id: String,
+    pub name: String,
+    /// `fixed` (满减: tiers' amounts in fen) or `percent` (满折: percent off).
+    pub kind: String,
+    /// Ascending by threshold, each worth more than the one below.
+    pub tiers: Vec<ActivityTier>,
+    /// The products it applies to; null: the whole shop.
+    pub product_ids: Option<Vec<String>>,
+    pub starts_at: String,
+    pub ends_at: String,
+    /// `active`, `paused` or `ended` (an active one past `ends_at` is no longer live).
+    pub status: String,
+    /// Whether it applies to orders now: active and within its window.
+    pub live: bool,
+    /// Paid orders that took it, and what it took off them, in fen.
+    pub paid_orders: i64,
+    pub discount_fen: i64,
+    pub created_at: String,
+}
+
+impl ThresholdActivity {
+    /// The activity's terms as pricing sees them.
+    pub fn terms(&self) -> AppResult<ThresholdTerms> {
+        let tiers: Vec<(i64, i64)> = self
+            .tiers
+            .iter()
+            .map(|t| (t.min_spend_fen, t.amount))
+            .collect();
+        let scope = match &self.product_ids {
+            Some(ids) => Scope::Products(ids.clone()),
+            None => Scope::All,
+        };
+        Ok(ThresholdTerms::parse(&self.kind, &tiers, scope)?)
+    }
+}
+
+/// A new activity, as the merchant sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewThresholdActivity {
+    /// 1–32 characters, e.g. 双十二满减.
+    #[schema(min_length = 1, max_length = 32)]
+    pub name: String,
+    /// `fixed` (满减) or `percent` (满折).
+    #[schema(schema_with = activity_kinds)]
+    pub kind: String,
+    /// 1–5 tiers, thresholds rising, each taking more off than the one below; a fixed
+    /// amount at most its threshold, a percentage 1–99.
+    #[schema(min_items = 1, max_items = 5)]
+    pub tiers: Vec<ActivityTier>,
+    /// Products of this merchant it applies to; absent: the whole shop.
+    pub product_ids: Option<Vec<String>>,
+    /// RFC 3339; absent: now.
+    #[schema(format = DateTime)]
+    pub starts_at: Option<String>,
+    /// RFC 3339, after the start and in the future, at most 366 days after the start.
+    #[schema(format = DateTime)]
+    pub ends_at: String,
+}
+
+/// What the live activities do for a buyer's cart at a shop.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CartActivity {
+    /// The activity checkout will apply (the one taking most off), or — when none is
+    /// reached yet — the one nearest its next tier; null: no live activity touches the cart.
+    pub activity: Option<ThresholdActivity>,
+    /// What it takes off the cart's goods now, in fen (0: no tier reached).
+    pub discount_fen: i64,
+    /// The next tier of that activity and how much more of its goods reach it (凑单).
+    pub next_tier: Option<ActivityTier>,
+    pub more_fen: Option<i64>,
+}
+
+kith_store::columns!(ActivityCols {
+    "id" => id,
+    "merchant_id" => merchant_id,
+    "name" => name,
+    "kind" => kind,
+    "tiers" => tiers,
+    "product_ids" => product_ids,
+    "starts_at" => starts_at,
+    "ends_at" => ends_at,
+    "status" => status,
+    "created_at" => created_at,
+    // Derived from the orders, never counted separately: one source of truth.
+    "(SELECT COUNT(*) FROM orders o WHERE o.activity_id = threshold_activities.id AND o.paid_at IS NOT NULL)" => paid_orders,
+    "(SELECT CAST(COALESCE(SUM(o.activity_fen), 0) AS BIGINT) FROM orders o WHERE o.activity_id = threshold_activities.id AND o.paid_at IS NOT NULL)" => discount_fen,
+});
+
+fn from_row(r: &Row, now_ms: i64) -> AppResult<ThresholdActivity> {
+    fn json<T: serde::de::DeserializeOwned>(what: &str, s: String) -> AppResult<T> {
+        serde_json::from_str(&s).map_err(|e| AppError::Internal(format!("stored {what}: {e}")))
+    }
+    let tiers: Vec<ActivityTier> = json("activity tiers", r.text(ActivityCols::tiers)?)?;
+    let product_ids = match r.opt_text(ActivityCols::product_ids)? {
+        Some(s) => Some(json("activity scope", s)?),
+        None => None,
+    };
+    let (starts, ends) = (
+        r.int(ActivityCols::starts_at)?,
+        r.int(ActivityCols::ends_at)?,
+    );
+    let status = r.text(ActivityCols::status)?;
+    Ok(ThresholdActivity {
+        id: r.text(ActivityCols::id)?,
+        merchant_id: r.text(ActivityCols::merchant_id)?,
+        name: r.text(ActivityCols::name)?,
+        kind: r.text(ActivityCols::kind)?,
+        tiers,
+        product_ids,
+        starts_at: rfc3339(starts),
+        ends_at: rfc3339(ends),
+        live: status == "active" && starts <= now_ms && now_ms < ends,
+        status,
+        paid_orders: r.int(ActivityCols::paid_orders)?,
+        discount_fen: r.int(ActivityCols::discount_fen)?,
+        created_at: rfc3339(r.int(ActivityCols::created_at)?),
+    })
+}
+
+fn load(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    id: &str,
+    now_ms: i64,
+) -> AppResult<ThresholdActivity> {
+    if parse_id(id).is_none() {
+        return Err(AppError::NotFound("activity"));
+    }
+    let r = c
+        .query_opt(
+            &format!(
+                "SELECT {} FROM threshold_activities WHERE id = $1 AND merchant_id = $2",
+                ActivityCols::LIST
+            ),
+            args![id, merchant_id],
+        )?
+        .ok_or(AppError::NotFound("activity"))?;
+    from_row(&r, now_ms)
+}
+
+/// The merchant's activities live at `now_ms`, oldest first (the earlier wins a tie).
+pub(crate) fn live(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    now_ms: i64,
+) -> AppResult<Vec<ThresholdActivity>> {
+    c.query(
+        &format!(
+            "SELECT {} FROM threshold_activities WHERE merchant_id = $1 AND status = 'active' \
+             AND starts_at <= $2 AND ends_at > $2 ORDER BY created_at, id",
+            ActivityCols::LIST
+        ),
+        args![merchant_id, now_ms],
+    )?
+    .iter()
+    .map(|r| from_row(r, now_ms))
+    .collect()
+}
+
+/// Of the merchant's live activities, the one checkout applies to `lines`: its id and
+/// terms. `None`: none takes anything off.
+pub(crate) fn best_for(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    now_ms: i64,
+    lines: &[PriceLine],
+) -> AppResult<Option<(String, ThresholdTerms)>> {
+    let live = live(c, merchant_id, now_ms)?;
+    let terms = live
+        .iter()
+        .map(ThresholdActivity::terms)
+        .collect::<AppResult<Vec<_>>>()?;
+    Ok(best_threshold(lines, &terms).map(|i| (live[i].id.clone(), terms[i].clone())))
+}
+
+/// What the live activities do for `lines`: the best one and its discount, or the one
+/// nearest its next tier; with the next tier and the gap to it.
+pub(crate) fn for_lines(
+    live: Vec<ThresholdActivity>,
+    lines: &[PriceLine],
+) -> AppResult<CartActivity> {
+    let mut chosen: Option<(ThresholdActivity, ThresholdTerms, Fen)> = None;
+    let mut nearest: Option<(ThresholdActivity, ThresholdTerms, Fen)> = None;
+    for a in live {
+        let terms = a.terms()?;
+        if !lines.iter().any(|l| terms.scope.covers(&l.product_id)) {
+            continue;
+        }
+        let discount = terms.discount(lines);
+        let gap = terms.next(terms.eligible(lines)).map(|(_, more)| more);
+        if discount > Fen::ZERO {
+            if chosen.as_ref().is_none_or(|(_, _, d)| discount > *d) {
+                chosen = Some((a, terms, discount));
+            }
+        } else if let Some(more) = gap
+            && nearest.as_ref().is_none_or(|(_, _, m)| more < *m)
+        {
+            nearest = Some((a, terms, more));
+        }
+    }
+    let Some((activity, terms, discount)) =
+        chosen.or_else(|| nearest.map(|(a, t, _)| (a, t, Fen::ZERO)))
+    else {
+        return Ok(CartActivity {
+            activity: None,
+            discount_fen: 0,
+            next_tier: None,
+            more_fen: None,
+        });
+    };
+    let next = terms.next(terms.eligible(lines));
+    let tier_of = |t: kith_domain::order_price::ThresholdTier| {
+        activity
+            .tiers
+            .iter()
+            .find(|x| x.min_spend_fen == t.min_spend.get())
+            .copied()
+    };
+    Ok(CartActivity {
+        next_tier: next.and_then(|(t, _)| tier_of(t)),
+        more_fen: next.map(|(_, more)| more.get()),
+        discount_fen: discount.get(),
+        activity: Some(activity),
+    })
+}
+
+impl App {
+    /// Staff: a new 满减 / 满折 activity.
+    pub async fn create_threshold_activity(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: NewThresholdActivity,
+    ) -> AppResult<ThresholdActivity> {
+        // Who asks is decided before what they sent: an outsider learns nothing of the rules.
+        let (asker, shop) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| require_trading_staff(c, &asker, &shop, StaffNeed::AnyStaff))
+            .await?;
+        let name = BoundedText::parse("name", &input.name, 1, 32)?;
+        let pairs: Vec<(i64, i64)> = input
+            .tiers
+            .iter()
+            .map(|t| (t.min_spend_fen, t.amount))
+            .collect();
+        ThresholdTerms::parse(&input.kind, &pairs, Scope::All)?;
+        if let Some(ids) = &input.product_ids
+            && (ids.is_empty() || ids.len() > MAX_SCOPE_PRODUCTS)
+        {
+            return Err(AppError::invalid(
+                "product_ids",
+                format!("name 1–{MAX_SCOPE_PRODUCTS} products, or leave it out for the whole shop"),
+            ));
+        }
+        let now = self.now_ms();
+        let starts = input
+            .starts_at
+            .as_deref()
+            .map(|s| parse_time("starts_at", s))
+            .transpose()?
+            .unwrap_or(now);
+        let ends = parse_time("ends_at", &input.ends_at)?;
+        if ends <= starts {
+            return Err(AppError::invalid("ends_at", "must be after starts_at"));
+        }
+        if ends <= now {
+            return Err(AppError::invalid("ends_at", "must be in the future"));
+        }
+        if ends - starts > MAX_DAYS * DAY_MS {
+            return Err(AppError::invalid(
+                "ends_at",
+                format!("an activity runs at most {MAX_DAYS} days"),
+            ));
+        }
+        let tiers_json = serde_json::to_string(&input.tiers).unwrap_or_default();
+        let (who, mid, kind, scope) = (
+            who.clone(),
+            merchant_id.to_owned(),
+            input.kind.clone(),
+            input.product_ids.clone(),
+        );
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                if let Some(ids) = &scope {
+                    for (i, pid) in ids.iter().enumerate() {
+                        let found = parse_id(pid).is_some()
+                            && c.query_opt(
+                                "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
+                                args![pid.as_str(), mid.as_str()],
+                            )?
+                            .is_some();
+                        if !found {
+                            return Err(AppError::invalid(
+                                format!("product_ids[{i}]"),
+                                "no such product in this shop",
+                            ));
+                        }
+                    }
+                }
+                let scope_json = scope
+                    .as_ref()
+                    .map(|ids| serde_json::to_string(ids).unwrap_or_default());
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO threshold_activities (id, merchant_id, name, kind, tiers, product_ids, starts_at, ends_at, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
+                    args![&id, &mid, name.as_str(), &kind, &tiers_json, scope_json, starts, ends, now],
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "threshold_activity.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "activity_id": id }),
+                )?;
+                load(c, &mid, &id, now)
+            })
+            .await
+    }
+
+    /// Staff: the merchant's activities with what they gave, newest first.
+    pub async fn list_threshold_activities(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<ThresholdActivity>> {
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                c.query(
+                    &format!(
+                        "SELECT {} FROM threshold_activities WHERE merchant_id = $1 ORDER BY created_at DESC, id",
+                        ActivityCols::LIST
+                    ),
+                    args![&mid],
+                )?
+                .iter()
+                .map(|r| from_row(r, now))
+                .collect()
+            })
+            .await
+    }
+
+    /// Staff: pause, resume or end an activity (one conditional update; an illegal move is
+    /// a 409 `activity_status`). Orders already placed keep their discount.
+    pub async fn move_threshold_activity(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        activity_id: &str,
+        m: Move,
+    ) -> AppResult<ThresholdActivity> {
+        let now = self.now_ms();
+        let (who, mid, aid) = (who.clone(), merchant_id.to_owned(), activity_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let before = load(c, &mid, &aid, now)?;
+                let (sql, verb, topic) = match m {
+                    Move::Pause => (
+                        "UPDATE threshold_activities SET status = 'paused' WHERE id = $1 AND merchant_id = $2 AND status = 'active'",
+                        "paused",
+                        "threshold_activity.paused",
+                    ),
+                    Move::Resume => (
+                        "UPDATE threshold_activities SET status = 'active' WHERE id = $1 AND merchant_id = $2 AND status = 'paused'",
+                        "resumed",
+                        "threshold_activity.resumed",
+                    ),
+                    Move::End => (
+                        "UPDATE threshold_activities SET status = 'ended' WHERE id = $1 AND merchant_id = $2 AND status <> 'ended'",
+                        "ended",
+                        "threshold_activity.ended",
+                    ),
+                };
+                if c.execute(sql, args![&aid, &mid])? != 1 {
+                    return Err(AppError::conflict(
+                        "activity_status",
+                        format!("a {} activity cannot be {verb}", before.status),
+                    ));
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    topic,
+                    Some(&mid),
+                    &aid,
+                    &serde_json::json!({ "activity_id": aid }),
+                )?;
+                load(c, &mid, &aid, now)
+            })
+            .await
+    }
+
+    /// The activities a shop runs now. Public for a trading merchant.
+    pub async fn shop_threshold_activities(
+        &self,
+        merchant_id: &str,
+    ) -> AppResult<Vec<ThresholdActivity>> {
+        let now = self.now_ms();
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                if merchant_status(c, &mid)?.ensure_trading().is_err() {
+                    return Err(AppError::NotFound("merchant"));
+                }
+                live(c, &mid, now)
+            })
+            .await
+    }
+
+    /// What the shop's live activities do for the caller's cart there now.
+    pub async fn cart_activity(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<CartActivity> {
+        let now = self.now_ms();
+        let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                let items = cart::cart(c, &aid, &mid)?;
+                let lines = super::fit::price_lines(&items);
+                for_lines(live(c, &mid, now)?, &lines)
+            })
+            .await
+    }
+}
+
+fn activity_kinds() -> utoipa::openapi::Object {
+    crate::platform::schema::one_of(&["fixed", "percent"])
+}

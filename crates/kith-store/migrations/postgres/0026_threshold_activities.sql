@@ -1,0 +1,24 @@
+-- 满减 / 满折 activities (issue 19): a merchant's order-level discounts by spend, tiered
+-- ("满 199 减 20, 满 399 减 50"), live between `starts_at` and `ends_at` while active. An
+-- order takes at most one (the best for it); its discount is kept beside the coupon's, on
+-- the order and per line, so a line's refund returns exactly what the line paid.
+CREATE TABLE threshold_activities (
+    id          uuid PRIMARY KEY,
+    merchant_id uuid NOT NULL REFERENCES merchants (id),
+    name        text NOT NULL,
+    kind        text NOT NULL CHECK (kind IN ('fixed', 'percent')),
+    -- [{"min_spend_fen": 19900, "amount": 2000}, …]: the fen off (fixed) or percent off.
+    tiers       jsonb NOT NULL,
+    product_ids jsonb,
+    starts_at   timestamptz NOT NULL,
+    ends_at     timestamptz NOT NULL,
+    status      text NOT NULL CHECK (status IN ('active', 'paused', 'ended')),
+    created_at  timestamptz NOT NULL,
+    CHECK (ends_at > starts_at)
+);
+CREATE INDEX threshold_activities_merchant_idx ON threshold_activities (merchant_id, status, ends_at);
+
+ALTER TABLE orders ADD COLUMN activity_id uuid REFERENCES threshold_activities (id);
+ALTER TABLE orders ADD COLUMN activity_fen bigint NOT NULL DEFAULT 0 CHECK (activity_fen >= 0);
+ALTER TABLE order_lines ADD COLUMN activity_fen bigint NOT NULL DEFAULT 0 CHECK (activity_fen >= 0);
+CREATE INDEX orders_activity_idx ON orders (activity_id) WHERE activity_id IS NOT NULL;
