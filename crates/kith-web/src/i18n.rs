@@ -829,6 +829,7 @@ pub static EN: Strings = Strings {
     approved_list: "Trading merchants",
 };
 
+pub mod activities;
 pub mod aftersale;
 pub mod console;
 pub mod flash;

@@ -38,6 +38,14 @@ impl Strings {
             ),
             "resumed" => ("已恢复", "Resumed"),
             "paused" => ("已暂停发放", "Paused"),
+            "activity_paused" => (
+                "已暂停，新订单不再享受这个满减",
+                "Paused: new orders no longer take this discount",
+            ),
+            "activity_ended" => (
+                "已停止，已下单的优惠不变",
+                "Ended: orders already placed keep their discount",
+            ),
             "coupon_ended" => (
                 "已停止发放，已领的券仍可使用",
                 "Ended: coupons already claimed stay valid",

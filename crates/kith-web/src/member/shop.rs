@@ -30,11 +30,13 @@ pub(super) async fn shop(
         Err(AppError::NotFound(_)) => 0,
         Err(e) => return Err(e.into()),
     };
+    let activities = crate::promotions::activity_words(&s, &c, &mid, None).await?;
     Ok(render(&pages::ShopPage {
         c,
         m,
         products,
         offers,
+        activities,
     })?
     .into_response())
 }
@@ -122,6 +124,7 @@ pub(super) async fn product(
         Err(AppError::NotFound(_)) => Vec::new(),
         Err(e) => return Err(e.into()),
     };
+    let activities = crate::promotions::activity_words(&s, &c, &mid, Some(&pid)).await?;
     let public_url = &s.app.config.public_url;
     let from = p.skus.iter().map(|s| s.list_price_fen).min();
     let og = pages::OpenGraph {
@@ -147,6 +150,7 @@ pub(super) async fn product(
         proof: social,
         reviews,
         coupons,
+        activities,
     })?
     .into_response())
 }
@@ -211,6 +215,7 @@ async fn cart_page(
     let items = s.app.cart(&who, &mid).await?;
     let stores = s.app.list_stores(Some(&who), &mid).await?;
     let coupons = s.app.cart_coupons(&who, &mid).await?;
+    let activity = s.app.cart_activity(&who, &mid).await?;
     let goods_fen = items
         .iter()
         .filter(|i| i.available)
@@ -240,6 +245,7 @@ async fn cart_page(
         goods_fen,
         stores,
         coupons,
+        activity,
         typed,
         error,
     })?

@@ -323,6 +323,8 @@ pub struct ShopPage {
     pub products: Vec<Product>,
     /// How many coupons the shop's 领券中心 offers now.
     pub offers: usize,
+    /// The shop's live 满减 activities, in words.
+    pub activities: Vec<String>,
 }
 
 #[derive(Template)]
@@ -345,6 +347,8 @@ pub struct ProductPage {
     pub reviews: Vec<(String, String, String, bool)>,
     /// The shop's coupons that cover this product, in words ("满 ¥199.00 可用 · 减 ¥20.00").
     pub coupons: Vec<String>,
+    /// The shop's live 满减 activities that cover this product, in words.
+    pub activities: Vec<String>,
 }
 
 #[derive(Template)]
@@ -372,6 +376,9 @@ pub struct CartPage {
     pub stores: Vec<Store>,
     /// The buyer's available coupons as they fit this cart, the best first (preselected).
     pub coupons: Vec<kith_app::commerce::promotions::fit::CouponFit>,
+    /// What the shop's live 满减 activities do for this cart: the discount checkout will
+    /// take and what is missing to the next tier (凑单).
+    pub activity: kith_app::commerce::promotions::activities::CartActivity,
     /// The checkout form's values: the member's name and phone at first, what they typed
     /// after a refusal.
     pub typed: crate::member::CheckoutForm,

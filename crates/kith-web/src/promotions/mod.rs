@@ -22,6 +22,7 @@ use serde::Deserialize;
 use crate::pages::{Empty, beijing, filters};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
 
+pub mod activities;
 pub mod console;
 
 pub fn routes() -> Router<Web> {
@@ -40,6 +41,40 @@ pub fn routes() -> Router<Web> {
         )
         .route("/console/{mid}/coupons/{tid}/issue", post(console::issue))
         .route("/console/{mid}/coupons/{tid}/{action}", post(console::act))
+        .route(
+            "/console/{mid}/activities",
+            get(activities::page).post(activities::create),
+        )
+        .route(
+            "/console/{mid}/activities/{aid}/{action}",
+            post(activities::act),
+        )
+}
+
+/// The shop's live 满减 / 满折 activities in the page's words ("满 ¥199.00 减 ¥20.00，满
+/// ¥299.00 减 ¥50.00"), only those covering `product` when given. A shop not trading (its
+/// staff previewing it) runs none; a store failure is an error, not none.
+pub async fn activity_words(
+    s: &Web,
+    c: &Ctx,
+    mid: &str,
+    product: Option<&str>,
+) -> WebResult<Vec<String>> {
+    match s.app.shop_threshold_activities(mid).await {
+        Ok(list) => Ok(list
+            .iter()
+            .filter(|a| {
+                product.is_none_or(|pid| {
+                    a.product_ids
+                        .as_ref()
+                        .is_none_or(|ids| ids.iter().any(|i| i == pid))
+                })
+            })
+            .map(|a| c.t.activity_tiers(a))
+            .collect()),
+        Err(AppError::NotFound(_)) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A coupon template's terms in the page's words, for the templates' tables and cards.

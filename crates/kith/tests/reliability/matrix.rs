@@ -37,6 +37,8 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/products/{product_id}/rating", "public rating"),
     ("get", "/api/v1/merchants/{merchant_id}/cart", "a member's own cart at any merchant"),
     ("get", "/api/v1/merchants/{merchant_id}/cart/coupons", "a member's own coupons against their own cart at any merchant"),
+    ("get", "/api/v1/merchants/{merchant_id}/cart/activity", "the shop's public activities against a member's own cart at any merchant"),
+    ("get", "/api/v1/merchants/{merchant_id}/activities", "the activities a shop runs, public"),
     ("put", "/api/v1/merchants/{merchant_id}/cart/items/{sku_id}", "any member may buy"),
     ("post", "/api/v1/merchants/{merchant_id}/checkout", "any member may buy"),
     ("get", "/api/v1/accounts/{account_id}", "a public profile"),
@@ -342,7 +344,19 @@ async fn world(t: &TestApp) -> World {
         .expect(201),
     );
 
+    let activity = id_of(
+        &t.post(
+            &m("/threshold-activities"),
+            Some(&owner_a.token),
+            json!({ "name": "矩阵满减", "kind": "fixed", "tiers": [{ "min_spend_fen": 10_000, "amount": 500 }],
+                    "ends_at": kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock) + 86_400_000) }),
+        )
+        .await
+        .expect(201),
+    );
+
     let mut ids = BTreeMap::new();
+    ids.insert("activity_id", activity);
     ids.insert("template_id", coupon_template);
     ids.insert("coupon_id", coupon);
     ids.insert("merchant_id", merchant_a);

@@ -18,6 +18,7 @@ mod worlds;
 
 mod pages;
 mod pages_abuse;
+mod pages_activities;
 mod pages_aftersale;
 mod pages_console;
 mod pages_console_desk;
