@@ -1,14 +1,20 @@
 //! Coupons in the demo world ([`crate::demo`] calls [`build`] once its shops exist): the
 //! liquor shop offers a 满减 for new customers and a 9 折 coupon in its 领券中心, and a
 //! friends-only 满199减20 as its share coupon; the baby shop a 满99减10. A few members have
-//! claimed the 9 折 coupon, so the console shows counts and 我的优惠券 is not empty.
+//! claimed the 9 折 coupon, so the console shows counts and 我的优惠券 is not empty. The
+//! liquor shop also runs a tiered 满减 activity for a month ([`LIQUOR_ACTIVITY`]), which
+//! checkout applies by itself before the coupon.
 
 use kith_app::commerce::promotions::NewCouponTemplate;
+use kith_app::commerce::promotions::activities::{ActivityTier, NewThresholdActivity};
 use kith_app::commerce::promotions::offers::{ChosenCouponInput, Slot};
 use kith_app::{App, AppError, Principal};
 
 /// The liquor shop's 9 折 coupon, claimed by a few demo members.
 pub const LIQUOR_PERCENT: &str = "酱香 9 折券";
+
+/// The liquor shop's 满减 activity: 满 ¥399 减 ¥30, 满 ¥599 减 ¥60, for 30 days.
+pub const LIQUOR_ACTIVITY: &str = "品鉴季满减";
 
 fn e(err: AppError) -> anyhow::Error {
     anyhow::anyhow!("demo coupons: {err}")
@@ -40,6 +46,29 @@ pub async fn build(
     claimers: &[Principal],
 ) -> anyhow::Result<()> {
     let (owner, mid) = liquor;
+    app.create_threshold_activity(
+        owner,
+        mid,
+        NewThresholdActivity {
+            name: LIQUOR_ACTIVITY.into(),
+            kind: "fixed".into(),
+            tiers: vec![
+                ActivityTier {
+                    min_spend_fen: 39_900,
+                    amount: 3_000,
+                },
+                ActivityTier {
+                    min_spend_fen: 59_900,
+                    amount: 6_000,
+                },
+            ],
+            product_ids: None,
+            starts_at: None,
+            ends_at: kith_app::rfc3339(app.now_ms() + 30 * 86_400_000),
+        },
+    )
+    .await
+    .map_err(e)?;
     app.create_coupon_template(owner, mid, fixed("新客满299减30", 3_000, 29_900, 500))
         .await
         .map_err(e)?;
