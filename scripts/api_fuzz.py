@@ -59,7 +59,7 @@ GAPS = set()
 STATEFUL = [
     ("owner", r"/merchants/\{merchant_id\}/(products|skus)"),
     ("owner", r"/merchants/\{merchant_id\}/(stores|locations)"),
-    ("owner", r"/merchants/\{merchant_id\}/(tiers|coupon-templates)"),
+    ("owner", r"/merchants/\{merchant_id\}/(tiers|coupon-templates|threshold-activities)"),
     ("owner", r"/merchants/\{merchant_id\}/webhooks"),
     ("owner", r"/(merchants/\{merchant_id\}/group-campaigns|group-campaigns)"),
     ("owner", r"/(merchants/\{merchant_id\}/batches|batches|leaders)"),
@@ -83,7 +83,7 @@ def owner_of(method, path):
         return "admin"
     if path.startswith("/api/v1/merchants/{merchant_id}/"):
         if re.match(
-            r"/api/v1/merchants/\{merchant_id\}/(cart|checkout|my-tier|my-leader|leaders/nearby|coupons$|coupon-templates/\{template_id\}/claim)",
+            r"/api/v1/merchants/\{merchant_id\}/(cart|checkout|my-tier|my-leader|leaders/nearby|coupons$|activities$|coupon-templates/\{template_id\}/claim)",
             path,
         ):
             return "member"
@@ -215,6 +215,16 @@ def collect(url):
     ) or {}
     shop["template_id"] = template.get("id") or first(call(url, "get", f"{mp}/coupon-templates", o))
     coupon = call(url, "post", f"{mp}/coupon-templates/{shop['template_id']}/claim", m, {}) or {}
+    # A 满减 activity of the shop's, running for a month.
+    activity = call(
+        url,
+        "post",
+        f"{mp}/threshold-activities",
+        o,
+        {"name": "api-fuzz 满减", "kind": "fixed", "tiers": [{"min_spend_fen": 10000, "amount": 500}],
+         "ends_at": iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30))},
+    ) or {}
+    shop["activity_id"] = activity.get("id") or first(call(url, "get", f"{mp}/threshold-activities", o))
     member = dict(shop)
     member.update(
         {
@@ -692,6 +702,23 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     op("owner", "POST /api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/resume",
        path__template_id=template("api-fuzz 恢复券", "pause"))
     op("owner", "POST /api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/end", path__template_id=template("api-fuzz 结束券"))
+
+    def activity(name, then=None):
+        a = call(url, "post", f"{mp}/threshold-activities", o,
+                 {"name": name, "kind": "percent", "tiers": [{"min_spend_fen": 100, "amount": 5}],
+                  "ends_at": iso(now + datetime.timedelta(days=30))}) or {}
+        if then and a.get("id"):
+            call(url, "post", f"{mp}/threshold-activities/{a['id']}/{then}", o, {})
+        return a.get("id")
+
+    op("owner", "POST /api/v1/merchants/{merchant_id}/threshold-activities", body__kind="fixed",
+       body__tiers=[{"min_spend_fen": 20000, "amount": 1000}], body__ends_at=iso(now + datetime.timedelta(days=7)))
+    op("owner", "POST /api/v1/merchants/{merchant_id}/threshold-activities/{activity_id}/pause",
+       path__activity_id=activity("api-fuzz 暂停满减"))
+    op("owner", "POST /api/v1/merchants/{merchant_id}/threshold-activities/{activity_id}/resume",
+       path__activity_id=activity("api-fuzz 恢复满减", "pause"))
+    op("owner", "POST /api/v1/merchants/{merchant_id}/threshold-activities/{activity_id}/end",
+       path__activity_id=activity("api-fuzz 结束满减"))
 
     # A refund the sandbox fails (its marker in the reason), for the staff's retry.
     failing = order()
