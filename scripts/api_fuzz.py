@@ -216,6 +216,8 @@ def collect(url):
     shop["template_id"] = template.get("id") or first(call(url, "get", f"{mp}/coupon-templates", o))
     coupon = call(url, "post", f"{mp}/coupon-templates/{shop['template_id']}/claim", m, {}) or {}
     # A 满减 activity of the shop's, running for a month.
+    import datetime
+
     activity = call(
         url,
         "post",
