@@ -14,6 +14,7 @@ pub mod aftersale;
 pub mod clock;
 pub mod commission;
 pub mod error;
+pub mod flash_sale;
 pub mod group_buy;
 pub mod identity;
 pub mod ledger;

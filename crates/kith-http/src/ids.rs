@@ -258,6 +258,7 @@ id_kinds! {
     CouponTemplateId: CouponTemplate = "template_id", "coupon template";
     CouponId: Coupon = "coupon_id", "coupon";
     ActivityId: ThresholdActivity = "activity_id", "activity";
+    FlashSaleId: FlashSale = "sale_id", "flash sale";
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! throw-away database**: the bench creates kith's tables (migrations) and `bench_raw` in
 //! it, fills them, and leaves them there. Seed data is made through the use cases.
 
+pub mod flashsale;
 pub mod graph;
 pub mod groupbuy;
 pub mod search;
@@ -51,6 +52,9 @@ pub enum BenchCommand {
     /// The insight graph: snapshot build, PageRank against a minimal CSR power iteration
     /// over the same arrays, label propagation.
     Graph(graph::GraphArgs),
+    /// A 限时秒杀 on one hot SKU under many concurrent buyers (paid flash orders), against
+    /// checkout + payment spread over many SKUs in the same run; checks nothing oversold.
+    Flashsale(CheckoutArgs),
     /// Group-buy joins (and their payments) under contention for the last seats of
     /// groups, against checkout + payment on one hot SKU in the same run.
     Groupbuy(CheckoutArgs),
@@ -126,6 +130,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Graph(args) => tokio::task::spawn_blocking(move || graph::run(args)).await?,
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Groupbuy(args) => groupbuy::run(args).await,
+        BenchCommand::Flashsale(args) => flashsale::run(args).await,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `kith bench checkout` and `kith bench groupbuy` as CI runs them: each makes its own
+//! `kith bench checkout`, `groupbuy` and `flashsale` as CI runs them: each makes its own
 //! data, exits 0, and ends with one `ratio <name> <value>` line per ratio, each positive. The hidden `tiny` scale keeps this
 //! fast; the figures themselves are not asserted (a timed assertion is not a benchmark).
 
@@ -100,4 +100,16 @@ fn bench_groupbuy_ends_with_its_ratio() {
         doc["phases"]["join_attempts"]["count"].as_u64(),
         Some(4 * groups)
     );
+}
+
+/// `kith bench flashsale` sells exactly its quota (it checks that nothing oversold itself
+/// and fails otherwise) and ends with its ratio against spread checkout.
+#[test]
+fn bench_flashsale_sells_its_quota_and_ends_with_its_ratio() {
+    let (doc, names) = run_bench("flashsale", 1);
+    assert_eq!(names, ["flashsale_vs_checkout"]);
+    let quota = doc["quota"].as_u64().unwrap();
+    assert!(quota > 0);
+    assert_eq!(doc["phases"]["flash_sale"]["count"].as_u64(), Some(quota));
+    assert_eq!(doc["oversold"].as_i64(), Some(0));
 }

@@ -347,7 +347,8 @@ async fn journeys_in_a_real_browser() {
         .await;
     d.el(".best-coupon").await;
     // The shop's 满减 is a bottle away: the cart says how much more reaches its first tier.
-    d.until_text("#cart-next-tier", "满 ¥399.00 减 ¥30.00").await;
+    d.until_text("#cart-next-tier", "满 ¥399.00 减 ¥30.00")
+        .await;
 
     // Checks out to an address and lands on the new order.
     d.el("#place-order").await;

@@ -121,6 +121,8 @@ pub struct Order {
     /// The 满减 / 满折 activity applied, and what it took off the goods.
     pub activity_id: Option<String>,
     pub activity_fen: i64,
+    /// The 秒杀 slot this order was bought in, at the flash price.
+    pub flash_slot_id: Option<String>,
     /// The coupon used, and what it took off the goods (goods before discounts:
     /// goods + activity + coupon).
     pub coupon_id: Option<String>,
@@ -245,6 +247,7 @@ kith_store::columns!(pub(crate) OrderCols {
     coupon_fen,
     activity_id,
     activity_fen,
+    flash_slot_id,
 });
 
 /// [`OrderCols`] for `format!` strings.
@@ -372,6 +375,7 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         coupon_fen: r.int(OrderCols::coupon_fen)?,
         activity_id: r.opt_text(OrderCols::activity_id)?,
         activity_fen: r.int(OrderCols::activity_fen)?,
+        flash_slot_id: r.opt_text(OrderCols::flash_slot_id)?,
         shipping_fen: o.shipping_fen,
         total_fen: o.total_fen,
         paid_fen: o.paid_fen,
@@ -1019,6 +1023,7 @@ pub(crate) fn cancel(
     lc.lock(c, &o.id)?;
     release_all(c, now, o)?;
     super::promotions::on_order_released(c, now, &o.id)?;
+    super::promotions::flash::on_order_released(c, &o.id)?;
     c.execute(
         "UPDATE orders SET cancelled_at = $1 WHERE id = $2",
         args![now, &o.id],

@@ -55,7 +55,7 @@ pub const TAGS: &[(&str, &str)] = &[
     ),
     (
         "activities",
-        "满减 / 满折 activities: tiered order discounts by spend, applied by checkout itself",
+        "满减 / 满折 activities (tiered order discounts by spend, applied by checkout itself) and 限时秒杀 flash sales",
     ),
     ("stores", "Offline stores and their clerks"),
     (

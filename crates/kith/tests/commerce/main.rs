@@ -16,6 +16,7 @@ mod activities;
 mod aftersale;
 mod catalog;
 mod coupons;
+mod flash_sales;
 mod group_buy;
 mod inventory;
 mod leaders;

@@ -39,6 +39,9 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/merchants/{merchant_id}/cart/coupons", "a member's own coupons against their own cart at any merchant"),
     ("get", "/api/v1/merchants/{merchant_id}/cart/activity", "the shop's public activities against a member's own cart at any merchant"),
     ("get", "/api/v1/merchants/{merchant_id}/activities", "the activities a shop runs, public"),
+    ("get", "/api/v1/flash-sales", "a shop's flash sales, public"),
+    ("get", "/api/v1/flash-sales/{sale_id}", "a flash sale, public"),
+    ("post", "/api/v1/flash-sales/{sale_id}/orders", "any member may buy in a flash sale"),
     ("put", "/api/v1/merchants/{merchant_id}/cart/items/{sku_id}", "any member may buy"),
     ("post", "/api/v1/merchants/{merchant_id}/checkout", "any member may buy"),
     ("get", "/api/v1/accounts/{account_id}", "a public profile"),
@@ -355,8 +358,21 @@ async fn world(t: &TestApp) -> World {
         .expect(201),
     );
 
+    let flash = id_of(
+        &t.post(
+            &m("/flash-sales"),
+            Some(&owner_a.token),
+            json!({ "name": "矩阵秒杀", "sku_id": sku, "price_fen": 1, "per_member_limit": 100, "per_order_limit": 1,
+                    "slots": [{ "starts_at": kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock)),
+                                "ends_at": kith_app::rfc3339(kith_domain::Clock::now_ms(&t.clock) + 86_400_000), "quota": 1000 }] }),
+        )
+        .await
+        .expect(201),
+    );
+
     let mut ids = BTreeMap::new();
     ids.insert("activity_id", activity);
+    ids.insert("sale_id", flash);
     ids.insert("template_id", coupon_template);
     ids.insert("coupon_id", coupon);
     ids.insert("merchant_id", merchant_a);

@@ -11,10 +11,10 @@
 //! share coupon a distributor's link offers a friend ([`offers`]).
 //!
 //! 满减 / 满折 activities, which nobody claims and checkout applies by itself, are
-//! [`activities`].
+//! [`activities`]; 限时秒杀 flash sales, their own checkout at a flash price, [`flash`].
 //!
 //! Writes: `coupon_templates`, `coupon_claims`, `coupons`, `promotion_settings`,
-//! `threshold_activities`.
+//! `threshold_activities`, `flash_sales`, `flash_slots`, `flash_buyers`.
 //!
 //! Invariants: a claim is **one conditional update** on the template's remaining count
 //! (`store::take_one`) plus one conditional upsert of the member's claims
@@ -27,6 +27,7 @@
 
 pub mod activities;
 pub mod fit;
+pub mod flash;
 pub mod offers;
 pub mod store;
 

@@ -1,0 +1,543 @@
+//! 限时秒杀 (issue 19): a merchant sells one SKU at a flash price in time slots, each with a
+//! quota apart from the stock, a per-member total and a per-order cap, and a shorter unpaid
+//! timeout. A flash order is its own checkout (`POST /flash-sales/{id}/orders`): the
+//! flash price replaces the tier price, and neither 满减 nor a coupon applies on top of it.
+//!
+//! Invariants: the slot's quota is taken by **one conditional update**
+//! (`sold + q <= quota`) and the member's units by one conditional upsert on
+//! `flash_buyers` (`bought + q <= per_member_limit`), in the order's transaction — never
+//! read-then-write — so the hot SKU never oversells its quota and no member passes the
+//! limit however many buy at once; the order then reserves real stock as any order does.
+//! An unpaid flash order that is cancelled or lapses gives its units back to the slot and
+//! the member, once: the order's `flash_quantity` is zeroed by the one update that may.
+//!
+//! Writes: `flash_sales`, `flash_slots`, `flash_buyers`, and `orders.flash_slot_id` /
+//! `flash_quantity` of the orders it places (through `orders::place`).
+
+use kith_domain::flash_sale::{self, Slot};
+use kith_domain::order::DeliveryMethod;
+use kith_domain::pricing::Quantity;
+use kith_domain::{BoundedText, Fen};
+use kith_store::{Conn, Row, args};
+use serde::{Deserialize, Serialize};
+
+use super::Move;
+use crate::commerce::catalog;
+use crate::commerce::orders::{self, Address, NewOrder, Order};
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
+use crate::platform::ids::{new_id, parse_id};
+use crate::platform::times::parse_time;
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+
+/// One time slot of a flash sale with what it has sold.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FlashSlot {
+    pub id: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub quota: i64,
+    pub sold: i64,
+    /// `quota − sold`: what is left to buy (units held by unpaid orders count as sold until
+    /// those orders are paid, cancelled or lapse).
+    pub left: i64,
+}
+
+/// A merchant's flash sale.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct FlashSale {
+    pub id: String,
+    pub merchant_id: String,
+    pub name: String,
+    pub sku_id: String,
+    pub product_id: String,
+    pub product_name: String,
+    pub sku_code: String,
+    /// The SKU's list price, for the strike-through.
+    pub list_price_fen: i64,
+    /// The flash price, below the list price.
+    pub price_fen: i64,
+    pub per_member_limit: i64,
+    pub per_order_limit: i64,
+    /// How long a flash order may wait unpaid, in seconds.
+    pub unpaid_timeout_secs: i64,
+    /// `active`, `paused` or `ended`.
+    pub status: String,
+    /// In time order.
+    pub slots: Vec<FlashSlot>,
+    /// The slot selling now (the sale active and the time within it).
+    pub live_slot_id: Option<String>,
+    /// When the next slot starts, when none sells now and one is to come.
+    pub next_starts_at: Option<String>,
+    pub created_at: String,
+}
+
+/// One slot of a new sale.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFlashSlot {
+    #[schema(format = DateTime)]
+    pub starts_at: String,
+    #[schema(format = DateTime)]
+    pub ends_at: String,
+    /// 1–1,000,000 units, apart from the stock.
+    #[schema(minimum = 1, maximum = 1_000_000)]
+    pub quota: i64,
+}
+
+/// A new flash sale, as the merchant sends it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFlashSale {
+    /// 1–32 characters, e.g. 整点秒杀.
+    #[schema(min_length = 1, max_length = 32)]
+    pub name: String,
+    /// A SKU of this merchant's, on sale.
+    pub sku_id: String,
+    /// The flash price in fen: at least 1, below the SKU's list price.
+    #[schema(minimum = 1)]
+    pub price_fen: i64,
+    /// 1–100 units per member over the whole sale; default 1.
+    #[schema(minimum = 1, maximum = 100)]
+    pub per_member_limit: Option<i64>,
+    /// 1 up to the per-member limit per order; default 1.
+    #[schema(minimum = 1, maximum = 100)]
+    pub per_order_limit: Option<i64>,
+    /// 1–30 minutes an order may wait unpaid; default 5.
+    #[schema(minimum = 1, maximum = 30)]
+    pub unpaid_timeout_minutes: Option<i64>,
+    /// 1–10 slots in time order, not overlapping, the last ending in the future.
+    #[schema(min_items = 1, max_items = 10)]
+    pub slots: Vec<NewFlashSlot>,
+}
+
+/// A flash order: how many and how it reaches the buyer.
+#[derive(Debug, Clone)]
+pub struct FlashOrderInput {
+    pub quantity: i64,
+    pub delivery: DeliveryMethod,
+    pub pickup_store_id: Option<String>,
+    pub address: Option<Address>,
+}
+
+kith_store::columns!(SaleCols {
+    "f.id" => id,
+    "f.merchant_id" => merchant_id,
+    "f.name" => name,
+    "f.sku_id" => sku_id,
+    "p.id" => product_id,
+    "p.name" => product_name,
+    "s.code" => sku_code,
+    "s.list_price_fen" => list_price_fen,
+    "f.price_fen" => price_fen,
+    "f.per_member_limit" => per_member_limit,
+    "f.per_order_limit" => per_order_limit,
+    "f.unpaid_timeout_secs" => unpaid_timeout_secs,
+    "f.status" => status,
+    "f.created_at" => created_at,
+});
+const FROM: &str =
+    "flash_sales f JOIN skus s ON s.id = f.sku_id JOIN products p ON p.id = s.product_id";
+
+fn sale_from_row(c: &mut dyn Conn, r: &Row, now_ms: i64) -> AppResult<FlashSale> {
+    let id = r.text(SaleCols::id)?;
+    let status = r.text(SaleCols::status)?;
+    let rows = c.query(
+        "SELECT id, starts_at, ends_at, quota, sold FROM flash_slots WHERE sale_id = $1 ORDER BY starts_at",
+        args![&id],
+    )?;
+    let mut slots = Vec::with_capacity(rows.len());
+    let mut times = Vec::with_capacity(rows.len());
+    for s in &rows {
+        let (starts, ends, quota, sold) = (s.int(1)?, s.int(2)?, s.int(3)?, s.int(4)?);
+        times.push(Slot {
+            starts,
+            ends,
+            quota,
+        });
+        slots.push(FlashSlot {
+            id: s.text(0)?,
+            starts_at: rfc3339(starts),
+            ends_at: rfc3339(ends),
+            quota,
+            sold,
+            left: quota - sold,
+        });
+    }
+    let live = (status == "active")
+        .then(|| flash_sale::live_slot(&times, now_ms))
+        .flatten();
+    let next = if live.is_none() && status == "active" {
+        times
+            .iter()
+            .find(|s| s.starts > now_ms)
+            .map(|s| rfc3339(s.starts))
+    } else {
+        None
+    };
+    Ok(FlashSale {
+        merchant_id: r.text(SaleCols::merchant_id)?,
+        name: r.text(SaleCols::name)?,
+        sku_id: r.text(SaleCols::sku_id)?,
+        product_id: r.text(SaleCols::product_id)?,
+        product_name: r.text(SaleCols::product_name)?,
+        sku_code: r.text(SaleCols::sku_code)?,
+        list_price_fen: r.int(SaleCols::list_price_fen)?,
+        price_fen: r.int(SaleCols::price_fen)?,
+        per_member_limit: r.int(SaleCols::per_member_limit)?,
+        per_order_limit: r.int(SaleCols::per_order_limit)?,
+        unpaid_timeout_secs: r.int(SaleCols::unpaid_timeout_secs)?,
+        status,
+        live_slot_id: live.map(|i| slots[i].id.clone()),
+        next_starts_at: next,
+        slots,
+        created_at: rfc3339(r.int(SaleCols::created_at)?),
+        id,
+    })
+}
+
+/// The sale `id` (of `merchant_id` when given), or 404.
+fn load(
+    c: &mut dyn Conn,
+    merchant_id: Option<&str>,
+    id: &str,
+    now_ms: i64,
+) -> AppResult<FlashSale> {
+    if parse_id(id).is_none() {
+        return Err(AppError::NotFound("flash sale"));
+    }
+    let r = c
+        .query_opt(
+            &format!("SELECT {} FROM {FROM} WHERE f.id = $1", SaleCols::LIST),
+            args![id],
+        )?
+        .ok_or(AppError::NotFound("flash sale"))?;
+    if merchant_id.is_some_and(|m| r.text(SaleCols::merchant_id).ok().as_deref() != Some(m)) {
+        return Err(AppError::NotFound("flash sale"));
+    }
+    sale_from_row(c, &r, now_ms)
+}
+
+/// The unpaid flash order was cancelled or lapsed: its units go back to its slot and to
+/// its buyer's count, once (the order's `flash_quantity` is zeroed by the one update that
+/// may give them back, so a second call changes nothing).
+pub(crate) fn on_order_released(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    let Some(r) = c.query_opt(
+        "SELECT flash_slot_id, flash_quantity, buyer_id FROM orders WHERE id = $1 AND flash_quantity > 0",
+        args![order_id],
+    )?
+    else {
+        return Ok(());
+    };
+    let (slot, q, buyer) = (r.text(0)?, r.int(1)?, r.text(2)?);
+    let n = c.execute(
+        "UPDATE orders SET flash_quantity = 0 WHERE id = $1 AND flash_quantity = $2",
+        args![order_id, q],
+    )?;
+    if n != 1 {
+        return Ok(());
+    }
+    c.execute(
+        "UPDATE flash_slots SET sold = sold - $1 WHERE id = $2 AND sold >= $1",
+        args![q, &slot],
+    )?;
+    c.execute(
+        "UPDATE flash_buyers SET bought = bought - $1 \
+         WHERE sale_id = (SELECT sale_id FROM flash_slots WHERE id = $2) AND account_id = $3 AND bought >= $1",
+        args![q, &slot, &buyer],
+    )?;
+    Ok(())
+}
+
+impl App {
+    /// Staff: a new flash sale on one of the merchant's SKUs.
+    pub async fn create_flash_sale(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: NewFlashSale,
+    ) -> AppResult<FlashSale> {
+        let (asker, shop) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| require_trading_staff(c, &asker, &shop, StaffNeed::AnyStaff))
+            .await?;
+        let name = BoundedText::parse("name", &input.name, 1, 32)?;
+        let per_member = input.per_member_limit.unwrap_or(1);
+        let per_order = input.per_order_limit.unwrap_or(1);
+        flash_sale::check_limits(per_member, per_order)?;
+        let timeout = input.unpaid_timeout_minutes.unwrap_or(5);
+        if !flash_sale::TIMEOUT_MINUTES.contains(&timeout) {
+            return Err(AppError::invalid("unpaid_timeout_minutes", "must be 1–30"));
+        }
+        if input.price_fen < 1 {
+            return Err(AppError::invalid("price_fen", "must be at least 1 fen"));
+        }
+        let mut slots = Vec::with_capacity(input.slots.len());
+        for (i, s) in input.slots.iter().enumerate() {
+            slots.push(Slot {
+                starts: parse_time(&format!("slots[{i}].starts_at"), &s.starts_at)?,
+                ends: parse_time(&format!("slots[{i}].ends_at"), &s.ends_at)?,
+                quota: s.quota,
+            });
+        }
+        flash_sale::check_slots(&slots)?;
+        let now = self.now_ms();
+        if slots.last().is_some_and(|s| s.ends <= now) {
+            return Err(AppError::invalid(
+                format!("slots[{}].ends_at", slots.len() - 1),
+                "must be in the future",
+            ));
+        }
+        let (who, mid, sku_id) = (who.clone(), merchant_id.to_owned(), input.sku_id.clone());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let sku = parse_id(&sku_id)
+                    .map(|_| catalog::sku_for_buyer(c, &mid, &sku_id))
+                    .unwrap_or(Err(AppError::NotFound("sku")))
+                    .map_err(|e| match e {
+                        AppError::NotFound(_) => {
+                            AppError::invalid("sku_id", "no such SKU on sale in this shop")
+                        }
+                        other => other,
+                    })?;
+                if input.price_fen >= sku.list_price_fen {
+                    return Err(AppError::invalid(
+                        "price_fen",
+                        format!(
+                            "must be below the SKU's list price of {} fen",
+                            sku.list_price_fen
+                        ),
+                    ));
+                }
+                let id = new_id();
+                c.execute(
+                    "INSERT INTO flash_sales (id, merchant_id, sku_id, name, price_fen, per_member_limit, per_order_limit, unpaid_timeout_secs, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
+                    args![&id, &mid, &sku.sku_id, name.as_str(), input.price_fen, per_member, per_order, timeout * 60, now],
+                )?;
+                for s in &slots {
+                    c.execute(
+                        "INSERT INTO flash_slots (id, sale_id, starts_at, ends_at, quota, sold) VALUES ($1, $2, $3, $4, $5, 0)",
+                        args![new_id(), &id, s.starts, s.ends, s.quota],
+                    )?;
+                }
+                outbox::emit(c, now, "flash_sale.created", Some(&mid), &id, &serde_json::json!({ "sale_id": id }))?;
+                load(c, Some(&mid), &id, now)
+            })
+            .await
+    }
+
+    /// Staff: the merchant's flash sales with their slots, newest first.
+    pub async fn list_flash_sales(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+    ) -> AppResult<Vec<FlashSale>> {
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let rows = c.query(
+                    &format!(
+                        "SELECT {} FROM {FROM} WHERE f.merchant_id = $1 ORDER BY f.created_at DESC, f.id",
+                        SaleCols::LIST
+                    ),
+                    args![&mid],
+                )?;
+                rows.iter().map(|r| sale_from_row(c, r, now)).collect()
+            })
+            .await
+    }
+
+    /// Staff: pause, resume or end a sale (409 `flash_sale_status` for an illegal move).
+    pub async fn move_flash_sale(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        sale_id: &str,
+        m: Move,
+    ) -> AppResult<FlashSale> {
+        let now = self.now_ms();
+        let (who, mid, sid) = (who.clone(), merchant_id.to_owned(), sale_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                let before = load(c, Some(&mid), &sid, now)?;
+                let (from, to, verb) = match m {
+                    Move::Pause => ("status = 'active'", "paused", "paused"),
+                    Move::Resume => ("status = 'paused'", "active", "resumed"),
+                    Move::End => ("status <> 'ended'", "ended", "ended"),
+                };
+                let n = c.execute(
+                    &format!("UPDATE flash_sales SET status = $1 WHERE id = $2 AND {from}"),
+                    args![to, &sid],
+                )?;
+                if n != 1 {
+                    return Err(AppError::conflict(
+                        "flash_sale_status",
+                        format!("a {} flash sale cannot be {verb}", before.status),
+                    ));
+                }
+                outbox::emit(
+                    c,
+                    now,
+                    &format!("flash_sale.{verb}"),
+                    Some(&mid),
+                    &sid,
+                    &serde_json::json!({ "sale_id": sid }),
+                )?;
+                load(c, Some(&mid), &sid, now)
+            })
+            .await
+    }
+
+    /// A shop's flash sales still to sell (active, a slot not over), soonest first. Public
+    /// for a trading merchant.
+    pub async fn shop_flash_sales(&self, merchant_id: &str) -> AppResult<Vec<FlashSale>> {
+        let now = self.now_ms();
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                if merchant_status(c, &mid)?.ensure_trading().is_err() {
+                    return Err(AppError::NotFound("merchant"));
+                }
+                let rows = c.query(
+                    &format!(
+                        "SELECT {} FROM {FROM} WHERE f.merchant_id = $1 AND f.status = 'active' \
+                         AND EXISTS (SELECT 1 FROM flash_slots l WHERE l.sale_id = f.id AND l.ends_at > $2) \
+                         ORDER BY (SELECT MIN(l.starts_at) FROM flash_slots l WHERE l.sale_id = f.id AND l.ends_at > $2), f.id",
+                        SaleCols::LIST
+                    ),
+                    args![&mid, now],
+                )?;
+                rows.iter().map(|r| sale_from_row(c, r, now)).collect()
+            })
+            .await
+    }
+
+    /// One flash sale (public while its merchant trades).
+    pub async fn flash_sale(&self, sale_id: &str) -> AppResult<FlashSale> {
+        let now = self.now_ms();
+        let sid = sale_id.to_owned();
+        self.db
+            .read(move |c| {
+                let sale = load(c, None, &sid, now)?;
+                if merchant_status(c, &sale.merchant_id)?
+                    .ensure_trading()
+                    .is_err()
+                {
+                    return Err(AppError::NotFound("flash sale"));
+                }
+                Ok(sale)
+            })
+            .await
+    }
+
+    /// A member buys in a flash sale: the live slot's quota and the member's units are
+    /// taken by conditional updates, then the order is placed at the flash price with the
+    /// sale's unpaid timeout. Refusals are 409s naming the rule: `flash_not_active`,
+    /// `flash_not_live` (between or after the slots), `flash_per_order_limit`,
+    /// `flash_sold_out` (the slot's quota), `flash_member_limit`, and stock's usual 409.
+    pub async fn buy_flash_sale(
+        &self,
+        who: &Principal,
+        sale_id: &str,
+        input: FlashOrderInput,
+    ) -> AppResult<Order> {
+        let (address, pickup_store) =
+            orders::parse_delivery(input.delivery, input.address, input.pickup_store_id)?;
+        let q = Quantity::parse(input.quantity).map_err(|e| e.for_field("quantity"))?;
+        self.rate_limit(who, crate::platform::limits::Action::Checkout)
+            .await?;
+        let now = self.now_ms();
+        let (who, sid, delivery) = (who.clone(), sale_id.to_owned(), input.delivery);
+        self.db
+            .write(move |c| {
+                let sale = load(c, None, &sid, now)?;
+                let mid = sale.merchant_id.clone();
+                if merchant_status(c, &mid)?.ensure_trading().is_err() {
+                    return Err(AppError::NotFound("flash sale"));
+                }
+                if sale.status != "active" {
+                    return Err(AppError::conflict(
+                        "flash_not_active",
+                        format!("this flash sale is {}", sale.status),
+                    ));
+                }
+                let Some(slot) = sale.live_slot_id.clone() else {
+                    return Err(AppError::conflict(
+                        "flash_not_live",
+                        match &sale.next_starts_at {
+                            Some(at) => format!("the next slot starts at {at}"),
+                            None => "this flash sale is over".to_owned(),
+                        },
+                    ));
+                };
+                let qty = i64::from(q.get());
+                if qty > sale.per_order_limit {
+                    return Err(AppError::conflict(
+                        "flash_per_order_limit",
+                        format!("at most {} per order", sale.per_order_limit),
+                    ));
+                }
+                let taken = c.execute(
+                    "UPDATE flash_slots SET sold = sold + $1 WHERE id = $2 AND sold + $1 <= quota",
+                    args![qty, &slot],
+                )?;
+                if taken != 1 {
+                    return Err(AppError::conflict(
+                        "flash_sold_out",
+                        "this slot of the flash sale is sold out",
+                    ));
+                }
+                let counted = c.execute(
+                    "INSERT INTO flash_buyers (sale_id, account_id, bought) VALUES ($1, $2, $3) \
+                     ON CONFLICT (sale_id, account_id) DO UPDATE SET bought = flash_buyers.bought + $3 \
+                     WHERE flash_buyers.bought + $3 <= $4",
+                    args![&sid, &who.account_id, qty, sale.per_member_limit],
+                )?;
+                if counted != 1 {
+                    return Err(AppError::conflict(
+                        "flash_member_limit",
+                        format!("a member may buy at most {} in this flash sale", sale.per_member_limit),
+                    ));
+                }
+                let sku = catalog::sku_for_buyer(c, &mid, &sale.sku_id)?;
+                let location = orders::fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
+                let id = orders::place(
+                    c,
+                    now,
+                    NewOrder {
+                        merchant_id: &mid,
+                        buyer: &who.account_id,
+                        delivery,
+                        location: &location,
+                        pickup_store: pickup_store.as_deref(),
+                        tier: None,
+                        address: address.as_ref(),
+                        lines: &[(sku, Fen::new(sale.price_fen), q)],
+                        deadline: Some(now + sale.unpaid_timeout_secs * 1_000),
+                        earns: true,
+                        group_buy: false,
+                        coupon: None,
+                        // The flash price is the activity price: no 满减 on top of it.
+                        activities: false,
+                    },
+                )
+                .map_err(|e| match e {
+                    AppError::Conflict { field: Some(f), reason } if f.starts_with("items[") => {
+                        AppError::Conflict { field: Some("quantity".into()), reason }
+                    }
+                    other => other,
+                })?;
+                c.execute(
+                    "UPDATE orders SET flash_slot_id = $1, flash_quantity = $2 WHERE id = $3",
+                    args![&slot, qty, &id],
+                )?;
+                let o = orders::lock_order(c, &id)?;
+                orders::order_view(c, &o, true)
+            })
+            .await
+    }
+}
