@@ -44,6 +44,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/challenge.js"),
     ),
     (
+        "countdown.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/countdown.js"),
+    ),
+    (
         "icon.svg",
         "image/svg+xml",
         include_bytes!("../static/icon.svg"),

@@ -213,3 +213,96 @@ impl Strings {
         )
     }
 }
+
+/// The strings of the 秒杀 pages. Read in templates as `c.t.flash().<name>`.
+pub struct Flash {
+    pub title: &'static str,
+    pub shelf: &'static str,
+    pub price: &'static str,
+    pub list_price: &'static str,
+    pub limits: &'static str,
+    pub per_member: &'static str,
+    pub per_order: &'static str,
+    pub pay_within: &'static str,
+    pub minutes: &'static str,
+    pub slots: &'static str,
+    pub left: &'static str,
+    pub sold: &'static str,
+    pub quantity: &'static str,
+    pub buy: &'static str,
+    pub login_to_buy: &'static str,
+    pub none: &'static str,
+    pub create: &'static str,
+    pub sku: &'static str,
+    pub slot_start: &'static str,
+    pub slot_end: &'static str,
+    pub quota: &'static str,
+    pub slots_hint: &'static str,
+    pub save: &'static str,
+    pub go: &'static str,
+}
+
+static FLASH_ZH: Flash = Flash {
+    title: "限时秒杀",
+    shelf: "限时秒杀",
+    price: "秒杀价",
+    list_price: "原价",
+    limits: "限购",
+    per_member: "每人限购",
+    per_order: "每单限购",
+    pay_within: "下单后请在",
+    minutes: "分钟内付款",
+    slots: "场次",
+    left: "剩",
+    sold: "已抢",
+    quantity: "购买件数",
+    buy: "立即抢购",
+    login_to_buy: "登录后抢购",
+    none: "还没有秒杀活动",
+    create: "新建秒杀",
+    sku: "秒杀商品",
+    slot_start: "开始时间",
+    slot_end: "结束时间",
+    quota: "限量（件）",
+    slots_hint: "（北京时间，最多 3 场，按时间先后、互不重叠；限量与库存分开计算）",
+    save: "创建秒杀",
+    go: "去抢购",
+};
+
+static FLASH_EN: Flash = Flash {
+    title: "Flash sales",
+    shelf: "Flash sales",
+    price: "Flash price",
+    list_price: "List price",
+    limits: "Limits",
+    per_member: "Per member",
+    per_order: "Per order",
+    pay_within: "Pay within",
+    minutes: "minutes of ordering",
+    slots: "Slots",
+    left: "Left",
+    sold: "Sold",
+    quantity: "Quantity",
+    buy: "Buy now",
+    login_to_buy: "Log in to buy",
+    none: "No flash sales yet",
+    create: "New flash sale",
+    sku: "SKU",
+    slot_start: "Starts",
+    slot_end: "Ends",
+    quota: "Quota (units)",
+    slots_hint: "(Beijing time, up to 3, in time order and not overlapping; the quota is apart from stock)",
+    save: "Create",
+    go: "Buy",
+};
+
+impl Strings {
+    /// The 秒杀 pages' strings of this language.
+    pub fn flash(&self) -> &'static Flash {
+        if std::ptr::eq(self, &ZH) {
+            &FLASH_ZH
+        } else {
+            &FLASH_EN
+        }
+    }
+}

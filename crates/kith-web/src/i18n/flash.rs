@@ -42,6 +42,14 @@ impl Strings {
                 "已暂停，新订单不再享受这个满减",
                 "Paused: new orders no longer take this discount",
             ),
+            "flash_paused" => (
+                "已暂停，暂停期间不能抢购",
+                "Paused: nobody can buy until it resumes",
+            ),
+            "flash_ended" => (
+                "已结束，已下的订单不受影响",
+                "Ended: orders already placed stand",
+            ),
             "activity_ended" => (
                 "已停止，已下单的优惠不变",
                 "Ended: orders already placed keep their discount",

@@ -33,6 +33,7 @@ mod sms;
 mod wechat;
 
 pub use shop::CheckoutForm;
+pub(crate) use shop::address_words;
 
 pub fn routes() -> Router<Web> {
     Router::new()

@@ -31,12 +31,15 @@ pub(super) async fn shop(
         Err(e) => return Err(e.into()),
     };
     let activities = crate::promotions::activity_words(&s, &c, &mid, None).await?;
+    let flash = crate::promotions::flash::shelf(&s, &c, &mid).await?;
     Ok(render(&pages::ShopPage {
+        now_ms: s.app.now_ms(),
         c,
         m,
         products,
         offers,
         activities,
+        flash,
     })?
     .into_response())
 }
@@ -297,7 +300,7 @@ pub struct CheckoutForm {
 }
 
 /// A refused address in the page's words.
-fn address_words(c: &Ctx, field: &str) -> &'static str {
+pub(crate) fn address_words(c: &Ctx, field: &str) -> &'static str {
     let zh = c.lang == crate::i18n::Lang::Zh;
     let (z, e) = match field {
         "address.phone" => ("请填写正确的 11 位手机号", "Give a valid mobile number"),

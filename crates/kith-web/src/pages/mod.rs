@@ -325,6 +325,15 @@ pub struct ShopPage {
     pub offers: usize,
     /// The shop's live 满减 activities, in words.
     pub activities: Vec<String>,
+    /// The shop's 秒杀 still to sell, each with its state and countdown.
+    pub flash: crate::promotions::flash::Shelf,
+    pub now_ms: i64,
+}
+
+impl ShopPage {
+    pub fn left(&self, until: &i64) -> String {
+        crate::promotions::flash::left(self.now_ms, *until)
+    }
 }
 
 #[derive(Template)]

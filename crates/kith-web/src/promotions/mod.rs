@@ -24,6 +24,7 @@ use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
 
 pub mod activities;
 pub mod console;
+pub mod flash;
 
 pub fn routes() -> Router<Web> {
     Router::new()
@@ -48,6 +49,16 @@ pub fn routes() -> Router<Web> {
         .route(
             "/console/{mid}/activities/{aid}/{action}",
             post(activities::act),
+        )
+        .route("/flash/{sid}", get(flash::page))
+        .route("/flash/{sid}/buy", post(flash::buy))
+        .route(
+            "/console/{mid}/flash-sales",
+            get(flash::console).post(flash::create),
+        )
+        .route(
+            "/console/{mid}/flash-sales/{sid}/{action}",
+            post(flash::act),
         )
 }
 

@@ -23,6 +23,7 @@ mod pages_aftersale;
 mod pages_console;
 mod pages_console_desk;
 mod pages_coupons;
+mod pages_flash;
 mod pages_group_buy;
 mod pages_leaders;
 mod pages_member;
