@@ -504,6 +504,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     crate::demo_coupons::build(
         app,
         (&liquor_owner, &liquor.id),
+        &liquor_skus[2],
         (&baby_owner, &baby.id),
         &claimers,
     )

@@ -7,6 +7,7 @@
 
 use kith_app::commerce::promotions::NewCouponTemplate;
 use kith_app::commerce::promotions::activities::{ActivityTier, NewThresholdActivity};
+use kith_app::commerce::promotions::flash::{NewFlashSale, NewFlashSlot};
 use kith_app::commerce::promotions::offers::{ChosenCouponInput, Slot};
 use kith_app::{App, AppError, Principal};
 
@@ -15,6 +16,9 @@ pub const LIQUOR_PERCENT: &str = "酱香 9 折券";
 
 /// The liquor shop's 满减 activity: 满 ¥399 减 ¥30, 满 ¥599 减 ¥60, for 30 days.
 pub const LIQUOR_ACTIVITY: &str = "品鉴季满减";
+
+/// The liquor shop's 秒杀: its 100ml bottle at ¥19.90, a slot selling now and one tomorrow.
+pub const LIQUOR_FLASH: &str = "品鉴小酒限时秒杀";
 
 fn e(err: AppError) -> anyhow::Error {
     anyhow::anyhow!("demo coupons: {err}")
@@ -38,10 +42,12 @@ fn fixed(name: &str, off_fen: i64, min_spend_fen: i64, total: i64) -> NewCouponT
     }
 }
 
-/// The shops' coupons; `claimers` each claim the liquor shop's 9 折 coupon.
+/// The shops' coupons, the liquor shop's 满减 and its 秒杀 on `flash_sku`; `claimers` each
+/// claim the liquor shop's 9 折 coupon.
 pub async fn build(
     app: &App,
     liquor: (&Principal, &str),
+    flash_sku: &str,
     baby: (&Principal, &str),
     claimers: &[Principal],
 ) -> anyhow::Result<()> {
@@ -65,6 +71,27 @@ pub async fn build(
             product_ids: None,
             starts_at: None,
             ends_at: kith_app::rfc3339(app.now_ms() + 30 * 86_400_000),
+        },
+    )
+    .await
+    .map_err(e)?;
+    let (now, hour) = (app.now_ms(), 3_600_000);
+    let slot = |from: i64, quota: i64| NewFlashSlot {
+        starts_at: kith_app::rfc3339(from),
+        ends_at: kith_app::rfc3339(from + 2 * hour),
+        quota,
+    };
+    app.create_flash_sale(
+        owner,
+        mid,
+        NewFlashSale {
+            name: LIQUOR_FLASH.into(),
+            sku_id: flash_sku.into(),
+            price_fen: 1_990,
+            per_member_limit: Some(2),
+            per_order_limit: Some(1),
+            unpaid_timeout_minutes: Some(5),
+            slots: vec![slot(now - hour / 4, 200), slot(now + 24 * hour, 200)],
         },
     )
     .await
