@@ -59,7 +59,7 @@ GAPS = set()
 STATEFUL = [
     ("owner", r"/merchants/\{merchant_id\}/(products|skus)"),
     ("owner", r"/merchants/\{merchant_id\}/(stores|locations)"),
-    ("owner", r"/merchants/\{merchant_id\}/(tiers|coupon-templates|threshold-activities)"),
+    ("owner", r"/merchants/\{merchant_id\}/(tiers|coupon-templates|threshold-activities|flash-sales)"),
     ("owner", r"/merchants/\{merchant_id\}/webhooks"),
     ("owner", r"/(merchants/\{merchant_id\}/group-campaigns|group-campaigns)"),
     ("owner", r"/(merchants/\{merchant_id\}/batches|batches|leaders)"),
@@ -227,6 +227,17 @@ def collect(url):
          "ends_at": iso(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30))},
     ) or {}
     shop["activity_id"] = activity.get("id") or first(call(url, "get", f"{mp}/threshold-activities", o))
+    # A 秒杀 of the shop's on its SKU, a slot selling now for a day with a large quota.
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=1)
+    flash = call(
+        url,
+        "post",
+        f"{mp}/flash-sales",
+        o,
+        {"name": "api-fuzz 秒杀", "sku_id": sku, "price_fen": 1, "per_member_limit": 100, "per_order_limit": 1,
+         "slots": [{"starts_at": iso(start), "ends_at": iso(start + datetime.timedelta(days=1)), "quota": 100000}]},
+    ) or {}
+    shop["sale_id"] = flash.get("id") or first(call(url, "get", f"{mp}/flash-sales", o))
     member = dict(shop)
     member.update(
         {
@@ -721,6 +732,23 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
        path__activity_id=activity("api-fuzz 恢复满减", "pause"))
     op("owner", "POST /api/v1/merchants/{merchant_id}/threshold-activities/{activity_id}/end",
        path__activity_id=activity("api-fuzz 结束满减"))
+
+    def flash_sale(name, then=None):
+        start = now - datetime.timedelta(minutes=1)
+        f = call(url, "post", f"{mp}/flash-sales", o,
+                 {"name": name, "sku_id": sku, "price_fen": 1,
+                  "slots": [{"starts_at": iso(start), "ends_at": iso(start + datetime.timedelta(days=1)), "quota": 10}]}) or {}
+        if then and f.get("id"):
+            call(url, "post", f"{mp}/flash-sales/{f['id']}/{then}", o, {})
+        return f.get("id")
+
+    op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales", body__sku_id=sku, body__price_fen=1,
+       body__per_member_limit=1, body__per_order_limit=1, body__unpaid_timeout_minutes=5,
+       body__slots=[{"starts_at": iso(now), "ends_at": iso(now + datetime.timedelta(days=1)), "quota": 10}])
+    op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/pause", path__sale_id=flash_sale("api-fuzz 暂停秒杀"))
+    op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/resume",
+       path__sale_id=flash_sale("api-fuzz 恢复秒杀", "pause"))
+    op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/end", path__sale_id=flash_sale("api-fuzz 结束秒杀"))
 
     # A refund the sandbox fails (its marker in the reason), for the staff's retry.
     failing = order()
