@@ -216,6 +216,32 @@ impl Phase {
     pub(crate) fn per_second(&self) -> f64 {
         self.count as f64 / self.seconds.max(1e-9)
     }
+
+    /// The phase as the `--json` document gives it.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "count": self.count, "unit": self.unit, "seconds": self.seconds, "per_second": self.per_second(),
+        })
+    }
+}
+
+/// Prints the phases as a table: name, count, unit, seconds, per second.
+pub(crate) fn print_phases(phases: &[&Phase]) {
+    println!();
+    println!(
+        "{:<18} {:>7} {:>6} {:>9} {:>11}",
+        "phase", "count", "unit", "seconds", "per second"
+    );
+    for p in phases {
+        println!(
+            "{:<18} {:>7} {:>6} {:>9.3} {:>11.1}",
+            p.name,
+            p.count,
+            p.unit,
+            p.seconds,
+            p.per_second()
+        );
+    }
 }
 
 /// Runs `warmup` untimed operations, then `count` timed ones, at `concurrency`.
@@ -503,21 +529,7 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     );
 
     let phases = [&raw, &spread, &hot];
-    println!();
-    println!(
-        "{:<18} {:>7} {:>6} {:>9} {:>11}",
-        "phase", "count", "unit", "seconds", "per second"
-    );
-    for p in phases {
-        println!(
-            "{:<18} {:>7} {:>6} {:>9.3} {:>11.1}",
-            p.name,
-            p.count,
-            p.unit,
-            p.seconds,
-            p.per_second()
-        );
-    }
+    print_phases(&phases);
     let ratio_spread = spread.per_second() / raw.per_second();
     let ratio_hot = hot.per_second() / raw.per_second();
     let total_secs = started.elapsed().as_secs_f64();
@@ -527,11 +539,6 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
     );
     println!();
     if args.json {
-        let phase = |p: &Phase| {
-            serde_json::json!({
-                "count": p.count, "unit": p.unit, "seconds": p.seconds, "per_second": p.per_second(),
-            })
-        };
         let doc = serde_json::json!({
             "bench": "checkout",
             "scale": args.scale.name(),
@@ -545,9 +552,9 @@ async fn checkout(args: CheckoutArgs) -> anyhow::Result<()> {
             "seed_seconds": seed_secs,
             "total_seconds": total_secs,
             "phases": {
-                "raw_insert": phase(&raw),
-                "checkout": phase(&spread),
-                "hot_sku_checkout": phase(&hot),
+                "raw_insert": raw.json(),
+                "checkout": spread.json(),
+                "hot_sku_checkout": hot.json(),
             },
             "ratios": {
                 "checkout_vs_raw_insert": ratio_spread,

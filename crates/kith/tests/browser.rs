@@ -318,7 +318,8 @@ async fn journeys_in_a_real_browser() {
         .await
         .expect("open shop");
     // The shop's 秒杀 shelf, its countdown ticking.
-    d.until_text(".flash-card", kith::demo_coupons::LIQUOR_FLASH).await;
+    d.until_text(".flash-card", kith::demo_coupons::LIQUOR_FLASH)
+        .await;
     d.shot("shop-flash").await;
     d.until_text("a.card", "五年窖藏酱香")
         .await

@@ -32,6 +32,8 @@ pub struct Activities {
     pub more_to: &'static str,
     pub reach: &'static str,
     pub add_more: &'static str,
+    pub to_pay: &'static str,
+    pub to_pay_hint: &'static str,
 }
 
 static ACTS_ZH: Activities = Activities {
@@ -59,6 +61,8 @@ static ACTS_ZH: Activities = Activities {
     more_to: "再买",
     reach: "可享",
     add_more: "去凑单",
+    to_pay: "优惠后商品金额",
+    to_pay_hint: "（按已选的最优惠券计，运费下单时计算）",
 };
 
 static ACTS_EN: Activities = Activities {
@@ -86,6 +90,8 @@ static ACTS_EN: Activities = Activities {
     more_to: "Add",
     reach: "to get",
     add_more: "Keep shopping",
+    to_pay: "Goods after discounts",
+    to_pay_hint: "(with the best coupon chosen; shipping at checkout)",
 };
 
 impl Strings {

@@ -403,6 +403,21 @@ impl CartPage {
     pub fn no_best(&self) -> bool {
         !self.coupons.iter().any(|f| f.best)
     }
+
+    /// The preselected coupon's discount (0 without one).
+    pub fn best_discount(&self) -> i64 {
+        self.coupons
+            .iter()
+            .find(|f| f.best)
+            .and_then(|f| f.discount_fen)
+            .unwrap_or(0)
+    }
+
+    /// The goods to pay with the 满减 and the preselected coupon taken off, before shipping
+    /// (each priced by checkout's own pricing, the coupon after the activity).
+    pub fn goods_to_pay(&self) -> i64 {
+        self.goods_fen - self.activity.discount_fen - self.best_discount()
+    }
 }
 
 #[derive(Template)]

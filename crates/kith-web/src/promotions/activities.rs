@@ -14,7 +14,6 @@ use kith_app::commerce::promotions::Move;
 use kith_app::commerce::promotions::activities::{
     ActivityTier, NewThresholdActivity, ThresholdActivity,
 };
-use kith_app::platform::page::PageRequest;
 use serde::Deserialize;
 
 use crate::console::shop;
@@ -172,14 +171,7 @@ async fn view(
 ) -> WebResult<axum::response::Html<String>> {
     let (who, shop) = shop(&c, mid)?;
     let activities = s.app.list_threshold_activities(&who, mid).await?;
-    let products = s
-        .app
-        .list_products(Some(&who), mid, Some("active"), PageRequest::first(100))
-        .await?
-        .items
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let products = super::shop_products(s, &who, mid).await?;
     render(&ActivitiesPage {
         now: kith_app::rfc3339(s.app.now_ms()),
         c,
@@ -232,22 +224,17 @@ pub(super) async fn act(
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let (m, done) = match action.as_str() {
-        "pause" => (Move::Pause, "activity_paused"),
-        "resume" => (Move::Resume, "resumed"),
-        "end" => (Move::End, "activity_ended"),
-        _ => return Err(AppError::NotFound("page").into()),
+    let m = super::move_of(&action)?;
+    let done = match m {
+        Move::Pause => "activity_paused",
+        Move::Resume => "resumed",
+        Move::End => "activity_ended",
     };
     match s.app.move_threshold_activity(&who, &mid, &aid, m).await {
         Ok(_) => Ok(see(format!("/console/{mid}/activities?done={done}"))),
         Err(AppError::Conflict { .. }) => {
-            let zh = c.lang == crate::i18n::Lang::Zh;
-            let words = if zh {
-                "这个活动现在不能这样操作（已停止的活动不能恢复）"
-            } else {
-                "This activity cannot be moved so now (an ended one cannot resume)"
-            };
-            let html = view(&s, c, &mid, None, None, Some((aid, words.into()))).await?;
+            let words = super::move_refused(&c);
+            let html = view(&s, c, &mid, None, None, Some((aid, words))).await?;
             Ok((StatusCode::CONFLICT, html).into_response())
         }
         Err(e) => Err(WebError::App(e)),

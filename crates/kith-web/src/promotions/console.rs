@@ -12,7 +12,6 @@ use kith_app::AppError;
 use kith_app::commerce::promotions::offers::{ChosenCouponInput, IssueInput, Slot};
 use kith_app::commerce::promotions::{CouponTemplate, Move, NewCouponTemplate};
 use kith_app::commerce::tiers::Tier;
-use kith_app::platform::page::PageRequest;
 use serde::Deserialize;
 
 use super::Terms;
@@ -254,14 +253,7 @@ async fn view(
 ) -> WebResult<axum::response::Html<String>> {
     let (who, shop) = shop(&c, mid)?;
     let templates = s.app.list_coupon_templates(&who, mid).await?;
-    let products = s
-        .app
-        .list_products(Some(&who), mid, Some("active"), PageRequest::first(100))
-        .await?
-        .items
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let products = super::shop_products(s, &who, mid).await?;
     let tiers = s.app.list_tiers(Some(&who), mid).await?;
     let share = s
         .app
@@ -347,11 +339,11 @@ pub(super) async fn act(
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let (m, done) = match action.as_str() {
-        "pause" => (Move::Pause, "paused"),
-        "resume" => (Move::Resume, "resumed"),
-        "end" => (Move::End, "coupon_ended"),
-        _ => return Err(AppError::NotFound("page").into()),
+    let m = super::move_of(&action)?;
+    let done = match m {
+        Move::Pause => "paused",
+        Move::Resume => "resumed",
+        Move::End => "coupon_ended",
     };
     match s.app.move_coupon_template(&who, &mid, &tid, m).await {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done={done}"))),

@@ -512,22 +512,17 @@ pub(super) async fn act(
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let (m, done) = match action.as_str() {
-        "pause" => (Move::Pause, "flash_paused"),
-        "resume" => (Move::Resume, "resumed"),
-        "end" => (Move::End, "flash_ended"),
-        _ => return Err(AppError::NotFound("page").into()),
+    let m = super::move_of(&action)?;
+    let done = match m {
+        Move::Pause => "flash_paused",
+        Move::Resume => "resumed",
+        Move::End => "flash_ended",
     };
     match s.app.move_flash_sale(&who, &mid, &sid, m).await {
         Ok(_) => Ok(see(format!("/console/{mid}/flash-sales?done={done}"))),
         Err(AppError::Conflict { .. }) => {
-            let zh = c.lang == crate::i18n::Lang::Zh;
-            let words = if zh {
-                "这个秒杀现在不能这样操作（已结束的秒杀不能恢复）"
-            } else {
-                "This flash sale cannot be moved so now (an ended one cannot resume)"
-            };
-            let html = console_view(&s, c, &mid, None, None, Some((sid, words.into()))).await?;
+            let words = super::move_refused(&c);
+            let html = console_view(&s, c, &mid, None, None, Some((sid, words))).await?;
             Ok((StatusCode::CONFLICT, html).into_response())
         }
         Err(e) => Err(WebError::App(e)),

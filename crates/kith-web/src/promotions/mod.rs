@@ -62,6 +62,48 @@ pub fn routes() -> Router<Web> {
         )
 }
 
+/// A console action on a promotion's row (`pause`, `resume`, `end`) as its move; any other
+/// word is no page.
+pub(crate) fn move_of(action: &str) -> WebResult<kith_app::commerce::promotions::Move> {
+    use kith_app::commerce::promotions::Move;
+    match action {
+        "pause" => Ok(Move::Pause),
+        "resume" => Ok(Move::Resume),
+        "end" => Ok(Move::End),
+        _ => Err(AppError::NotFound("page").into()),
+    }
+}
+
+/// The refusal of an illegal move (resuming an ended promotion, pausing a paused one), in
+/// the page's words, for the promotion's row.
+pub(crate) fn move_refused(c: &Ctx) -> String {
+    if c.lang == crate::i18n::Lang::Zh {
+        "现在不能这样操作（已暂停的不能再暂停，已停止的不能恢复）".into()
+    } else {
+        "Not possible now (a paused one cannot pause again, an ended one cannot resume)".into()
+    }
+}
+
+/// The shop's products on sale, for a scope's checkboxes: (id, name).
+pub(crate) async fn shop_products(
+    s: &Web,
+    who: &kith_app::Principal,
+    mid: &str,
+) -> WebResult<Vec<(String, String)>> {
+    Ok(s.app
+        .list_products(
+            Some(who),
+            mid,
+            Some("active"),
+            kith_app::platform::page::PageRequest::first(100),
+        )
+        .await?
+        .items
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}
+
 /// The shop's live 满减 / 满折 activities in the page's words ("满 ¥199.00 减 ¥20.00，满
 /// ¥299.00 减 ¥50.00"), only those covering `product` when given. A shop not trading (its
 /// staff previewing it) runs none; a store failure is an error, not none.

@@ -24,7 +24,8 @@ use kith_domain::order::DeliveryMethod;
 use kith_store::{StoreError, args};
 
 use super::{
-    CheckoutArgs, PRICE_FEN, Phase, address, app_err, buy, open_bench, run_parallel, seed, timed,
+    CheckoutArgs, PRICE_FEN, Phase, address, app_err, buy, open_bench, print_phases, run_parallel,
+    seed, timed,
 };
 
 /// The flash price (below the SKUs' list price).
@@ -187,21 +188,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         "oversold: quota {quota}, slot sold {sold}, {orders} orders carry the slot, {paid} paid"
     );
 
-    println!();
-    println!(
-        "{:<18} {:>7} {:>6} {:>9} {:>11}",
-        "phase", "count", "unit", "seconds", "per second"
-    );
-    for p in [&spread, &flash, &tries] {
-        println!(
-            "{:<18} {:>7} {:>6} {:>9.3} {:>11.1}",
-            p.name,
-            p.count,
-            p.unit,
-            p.seconds,
-            p.per_second()
-        );
-    }
+    print_phases(&[&spread, &flash, &tries]);
     let ratio = flash.per_second() / spread.per_second();
     let total_secs = started.elapsed().as_secs_f64();
     println!(
@@ -211,11 +198,6 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     );
     println!();
     if args.json {
-        let phase = |p: &Phase| {
-            serde_json::json!({
-                "count": p.count, "unit": p.unit, "seconds": p.seconds, "per_second": p.per_second(),
-            })
-        };
         let doc = serde_json::json!({
             "bench": "flashsale",
             "scale": args.scale.name(),
@@ -229,9 +211,9 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
             "seed_seconds": seed_secs,
             "total_seconds": total_secs,
             "phases": {
-                "checkout": phase(&spread),
-                "flash_sale": phase(&flash),
-                "flash_attempts": phase(&tries),
+                "checkout": spread.json(),
+                "flash_sale": flash.json(),
+                "flash_attempts": tries.json(),
             },
             "oversold": sold - quota as i64,
             "ratios": { "flashsale_vs_checkout": ratio },

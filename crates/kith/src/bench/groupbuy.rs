@@ -26,7 +26,8 @@ use kith_domain::order::DeliveryMethod;
 use kith_store::{StoreError, args};
 
 use super::{
-    CheckoutArgs, PRICE_FEN, Phase, address, app_err, buy, open_bench, run_parallel, seed, timed,
+    CheckoutArgs, PRICE_FEN, Phase, address, app_err, buy, open_bench, print_phases, run_parallel,
+    seed, timed,
 };
 
 /// Group size and the group price (below the SKUs' list price).
@@ -220,21 +221,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
         (SIZE - 1) * groups
     );
 
-    println!();
-    println!(
-        "{:<18} {:>7} {:>6} {:>9} {:>11}",
-        "phase", "count", "unit", "seconds", "per second"
-    );
-    for p in [&hot, &joins, &tries] {
-        println!(
-            "{:<18} {:>7} {:>6} {:>9.3} {:>11.1}",
-            p.name,
-            p.count,
-            p.unit,
-            p.seconds,
-            p.per_second()
-        );
-    }
+    print_phases(&[&hot, &joins, &tries]);
     let ratio = joins.per_second() / hot.per_second();
     let total_secs = started.elapsed().as_secs_f64();
     println!(
@@ -244,11 +231,6 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     );
     println!();
     if args.json {
-        let phase = |p: &Phase| {
-            serde_json::json!({
-                "count": p.count, "unit": p.unit, "seconds": p.seconds, "per_second": p.per_second(),
-            })
-        };
         let doc = serde_json::json!({
             "bench": "groupbuy",
             "scale": args.scale.name(),
@@ -262,9 +244,9 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
             "seed_seconds": seed_secs,
             "total_seconds": total_secs,
             "phases": {
-                "hot_sku_checkout": phase(&hot),
-                "group_join": phase(&joins),
-                "join_attempts": phase(&tries),
+                "hot_sku_checkout": hot.json(),
+                "group_join": joins.json(),
+                "join_attempts": tries.json(),
             },
             "ratios": { "groupbuy_join_vs_hot_sku_checkout": ratio },
         });

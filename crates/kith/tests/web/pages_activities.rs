@@ -156,7 +156,8 @@ async fn activities_run_through_the_pages(t: TestApp) {
     assert!(
         p.has("id=\"cart-activity\"")
             && p.has("-¥20.00")
-            && p.has("再买 ¥99.00 可享 满 ¥299.00 减 ¥50.00"),
+            && p.has("再买 ¥99.00 可享 满 ¥299.00 减 ¥50.00")
+            && p.has("优惠后商品金额: <span class=\"price\">¥180.00"),
         "{}",
         p.body
     );

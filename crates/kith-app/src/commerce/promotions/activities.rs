@@ -18,7 +18,7 @@ use kith_domain::{BoundedText, Fen};
 use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
-use super::{MAX_SCOPE_PRODUCTS, Move};
+use super::{MAX_SCOPE_PRODUCTS, Move, Promotion};
 use crate::commerce::cart;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::{new_id, parse_id};
@@ -407,33 +407,16 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let before = load(c, &mid, &aid, now)?;
-                let (sql, verb, topic) = match m {
-                    Move::Pause => (
-                        "UPDATE threshold_activities SET status = 'paused' WHERE id = $1 AND merchant_id = $2 AND status = 'active'",
-                        "paused",
-                        "threshold_activity.paused",
-                    ),
-                    Move::Resume => (
-                        "UPDATE threshold_activities SET status = 'active' WHERE id = $1 AND merchant_id = $2 AND status = 'paused'",
-                        "resumed",
-                        "threshold_activity.resumed",
-                    ),
-                    Move::End => (
-                        "UPDATE threshold_activities SET status = 'ended' WHERE id = $1 AND merchant_id = $2 AND status <> 'ended'",
-                        "ended",
-                        "threshold_activity.ended",
-                    ),
-                };
-                if c.execute(sql, args![&aid, &mid])? != 1 {
+                if !super::store::set_status(c, Promotion::Activity, &mid, &aid, m)? {
                     return Err(AppError::conflict(
                         "activity_status",
-                        format!("a {} activity cannot be {verb}", before.status),
+                        format!("a {} activity cannot be {}", before.status, m.verb()),
                     ));
                 }
                 outbox::emit(
                     c,
                     now,
-                    topic,
+                    &format!("threshold_activity.{}", m.verb()),
                     Some(&mid),
                     &aid,
                     &serde_json::json!({ "activity_id": aid }),

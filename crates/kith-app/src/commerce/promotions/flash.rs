@@ -21,7 +21,7 @@ use kith_domain::{BoundedText, Fen};
 use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
-use super::Move;
+use super::{Move, Promotion};
 use crate::commerce::catalog;
 use crate::commerce::orders::{self, Address, NewOrder, Order};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
@@ -364,25 +364,16 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let before = load(c, Some(&mid), &sid, now)?;
-                let (from, to, verb) = match m {
-                    Move::Pause => ("status = 'active'", "paused", "paused"),
-                    Move::Resume => ("status = 'paused'", "active", "resumed"),
-                    Move::End => ("status <> 'ended'", "ended", "ended"),
-                };
-                let n = c.execute(
-                    &format!("UPDATE flash_sales SET status = $1 WHERE id = $2 AND {from}"),
-                    args![to, &sid],
-                )?;
-                if n != 1 {
+                if !super::store::set_status(c, Promotion::FlashSale, &mid, &sid, m)? {
                     return Err(AppError::conflict(
                         "flash_sale_status",
-                        format!("a {} flash sale cannot be {verb}", before.status),
+                        format!("a {} flash sale cannot be {}", before.status, m.verb()),
                     ));
                 }
                 outbox::emit(
                     c,
                     now,
-                    &format!("flash_sale.{verb}"),
+                    &format!("flash_sale.{}", m.verb()),
                     Some(&mid),
                     &sid,
                     &serde_json::json!({ "sale_id": sid }),

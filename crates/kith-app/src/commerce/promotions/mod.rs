@@ -41,7 +41,7 @@ use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_t
 use crate::platform::ids::new_id;
 use crate::platform::times::parse_time;
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
-pub use store::Move;
+pub use store::{Move, Promotion};
 
 const DAY_MS: i64 = 86_400_000;
 /// Most coupons one template may give.
@@ -566,29 +566,16 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let before = store::load_template(c, &mid, &tid)?;
-                if !store::set_status(c, &mid, &tid, m)? {
+                if !store::set_status(c, Promotion::CouponTemplate, &mid, &tid, m)? {
                     return Err(AppError::conflict(
                         "coupon_template_status",
-                        format!(
-                            "a {} coupon cannot be {}",
-                            before.status,
-                            match m {
-                                Move::Pause => "paused",
-                                Move::Resume => "resumed",
-                                Move::End => "ended",
-                            }
-                        ),
+                        format!("a {} coupon cannot be {}", before.status, m.verb()),
                     ));
                 }
-                let topic = match m {
-                    Move::Pause => "coupon_template.paused",
-                    Move::Resume => "coupon_template.resumed",
-                    Move::End => "coupon_template.ended",
-                };
                 outbox::emit(
                     c,
                     now,
-                    topic,
+                    &format!("coupon_template.{}", m.verb()),
                     Some(&mid),
                     &tid,
                     &serde_json::json!({ "template_id": tid }),

@@ -107,8 +107,8 @@ pub fn count_claim(
     Ok(n == 1)
 }
 
-/// A legal move of a template's status: `Pause` active → paused, `Resume` paused → active,
-/// `End` active or paused → ended (for good).
+/// A legal move of a promotion's status: `Pause` active → paused, `Resume` paused →
+/// active, `End` active or paused → ended (for good).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Move {
     Pause,
@@ -116,21 +116,54 @@ pub enum Move {
     End,
 }
 
-/// Makes `m` if the template's status allows it, as one conditional update; `false` when
-/// it does not.
-pub fn set_status(c: &mut dyn Conn, merchant_id: &str, id: &str, m: Move) -> AppResult<bool> {
-    let sql = match m {
-        Move::Pause => {
-            "UPDATE coupon_templates SET status = 'paused' WHERE id = $1 AND merchant_id = $2 AND status = 'active'"
+impl Move {
+    /// The move as its outbox topics and refusals word it: `paused`, `resumed`, `ended`.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Move::Pause => "paused",
+            Move::Resume => "resumed",
+            Move::End => "ended",
         }
-        Move::Resume => {
-            "UPDATE coupon_templates SET status = 'active' WHERE id = $1 AND merchant_id = $2 AND status = 'paused'"
+    }
+}
+
+/// The merchant-owned promotions whose `status` moves by [`Move`]: each its table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Promotion {
+    CouponTemplate,
+    Activity,
+    FlashSale,
+}
+
+impl Promotion {
+    fn table(self) -> &'static str {
+        match self {
+            Promotion::CouponTemplate => "coupon_templates",
+            Promotion::Activity => "threshold_activities",
+            Promotion::FlashSale => "flash_sales",
         }
-        Move::End => {
-            "UPDATE coupon_templates SET status = 'ended' WHERE id = $1 AND merchant_id = $2 AND status <> 'ended'"
-        }
+    }
+}
+
+/// Makes `m` on the merchant's promotion `id` if its status allows it, as one conditional
+/// update; `false` when it does not.
+pub fn set_status(
+    c: &mut dyn Conn,
+    what: Promotion,
+    merchant_id: &str,
+    id: &str,
+    m: Move,
+) -> AppResult<bool> {
+    let (to, from) = match m {
+        Move::Pause => ("paused", "status = 'active'"),
+        Move::Resume => ("active", "status = 'paused'"),
+        Move::End => ("ended", "status <> 'ended'"),
     };
-    Ok(c.execute(sql, args![id, merchant_id])? == 1)
+    let sql = format!(
+        "UPDATE {} SET status = $1 WHERE id = $2 AND merchant_id = $3 AND {from}",
+        what.table()
+    );
+    Ok(c.execute(&sql, args![to, id, merchant_id])? == 1)
 }
 
 kith_store::columns!(CouponCols {
