@@ -332,6 +332,10 @@ impl Strings {
                 "这是新人券，只有还没在本店下过单的会员能领",
                 "This coupon is for members who have not ordered here yet",
             ),
+            "coupon_share_only" => (
+                "这是好友分享专享券，请通过好友的分享链接领取",
+                "This coupon is for friends: claim it through a friend's share link",
+            ),
             "coupon_own_share" => (
                 "不能领取自己分享链接里的券",
                 "You cannot claim the coupon of your own link",

@@ -940,6 +940,22 @@ async fn the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_disc
         .expect(200);
     assert_eq!(offered.as_array().map(Vec::len), Some(1));
     assert_eq!(offered[0]["id"], tid.as_str());
+    // Only the link offers it: not the shop's 领券中心, and a direct claim is refused.
+    let center = t
+        .get(&format!("/api/v1/merchants/{}/coupons", s.merchant), None)
+        .await
+        .expect(200);
+    assert!(
+        center
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|o| o["id"] != tid.as_str()),
+        "{center}"
+    );
+    claim(&t, &sharer, &s.merchant, &tid)
+        .await
+        .problem(409, Some("coupon_share_only"));
 
     // The sharer cannot take the friend's coupon; an unrelated template is not offered.
     let claim_path = format!("/api/v1/s/{code}/coupons/{tid}/claim");

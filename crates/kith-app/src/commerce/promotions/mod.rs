@@ -585,8 +585,8 @@ impl App {
             .await
     }
 
-    /// 领券中心: the templates a shop offers now (active, some left, not lapsed). Public
-    /// for a trading merchant.
+    /// 领券中心: the templates a shop offers now (active, some left, not lapsed; not the share
+    /// coupon, which only a share link offers). Public for a trading merchant.
     pub async fn shop_coupon_templates(&self, merchant_id: &str) -> AppResult<Vec<CouponTemplate>> {
         let now = self.now_ms();
         let mid = merchant_id.to_owned();
@@ -595,6 +595,9 @@ impl App {
                 if merchant_status(c, &mid)?.ensure_trading().is_err() {
                     return Err(AppError::NotFound("merchant"));
                 }
+                // The share coupon is for friends arriving through a share link: the shop
+                // does not offer it to everyone.
+                let share = offers::slot_template_id(c, &mid, offers::Slot::Share)?;
                 c.query(
                     &format!(
                         "SELECT {} FROM coupon_templates WHERE merchant_id = $1 AND status = 'active' AND remaining > 0 \
@@ -605,6 +608,7 @@ impl App {
                 )?
                 .iter()
                 .map(store::template_from_row)
+                .filter(|t| t.as_ref().map_or(true, |t| share.as_deref() != Some(t.id.as_str())))
                 .collect()
             })
             .await
@@ -612,7 +616,8 @@ impl App {
 
     /// A member claims one coupon of a template in the shop. The merchant's new-member
     /// coupon (source `new_member`) only while the member has no order at the shop but
-    /// cancelled ones: otherwise 409 `coupon_not_new_member`.
+    /// cancelled ones: otherwise 409 `coupon_not_new_member`. The share coupon only through
+    /// a share link: here 409 `coupon_share_only`.
     pub async fn claim_coupon(
         &self,
         who: &Principal,
@@ -625,6 +630,12 @@ impl App {
             .write(move |c| {
                 if merchant_status(c, &mid)?.ensure_trading().is_err() {
                     return Err(AppError::NotFound("merchant"));
+                }
+                if offers::slot_template_id(c, &mid, offers::Slot::Share)?.is_some_and(|id| id == tid) {
+                    return Err(AppError::conflict(
+                        "coupon_share_only",
+                        "this coupon is for friends arriving through a share link: claim it there",
+                    ));
                 }
                 let new_member_only = offers::slot_template_id(c, &mid, offers::Slot::NewMember)?
                     .is_some_and(|id| id == tid);
