@@ -736,13 +736,13 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     def flash_sale(name, then=None):
         start = now - datetime.timedelta(minutes=1)
         f = call(url, "post", f"{mp}/flash-sales", o,
-                 {"name": name, "sku_id": sku, "price_fen": 1,
+                 {"name": name, "sku_id": own_sku or sku, "price_fen": 1,
                   "slots": [{"starts_at": iso(start), "ends_at": iso(start + datetime.timedelta(days=1)), "quota": 10}]}) or {}
         if then and f.get("id"):
             call(url, "post", f"{mp}/flash-sales/{f['id']}/{then}", o, {})
         return f.get("id")
 
-    op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales", body__sku_id=sku, body__price_fen=1,
+    op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales", body__sku_id=own_sku or sku, body__price_fen=1,
        body__per_member_limit=1, body__per_order_limit=1, body__unpaid_timeout_minutes=5,
        body__slots=[{"starts_at": iso(now), "ends_at": iso(now + datetime.timedelta(days=1)), "quota": 10}])
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/pause", path__sale_id=flash_sale("api-fuzz 暂停秒杀"))
