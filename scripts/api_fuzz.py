@@ -541,6 +541,12 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     friend_t, friend_id = other[1]
     link = call(url, "post", "/api/v1/share-links", friend_t, {"kind": "product", "target_id": shop["product_id"]}) or {}
     call(url, "put", f"{mp}/share-coupon", o, {"template_id": shop.get("template_id")})
+    # The share coupon is claimed only through a link: a plain template for the shop's claim.
+    plain = call(url, "post", f"{mp}/coupon-templates", o,
+                 {"name": "api-fuzz 普通券", "kind": "fixed", "off_fen": 100, "valid_days": 30,
+                  "total_count": 100000, "per_member_limit": 100}) or {}
+    op("member", "POST /api/v1/merchants/{merchant_id}/coupon-templates/{template_id}/claim",
+       path__template_id=plain.get("id"))
     op("member", "POST /api/v1/s/{code}/coupons/{template_id}/claim", path__code=link.get("code"))
     op("member", "POST /api/v1/me/referrers", body__code=link.get("code"))
     op("owner", "PUT /api/v1/merchants/{merchant_id}/share-coupon", body__template_id=shop.get("template_id"))
@@ -745,6 +751,8 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales", body__sku_id=own_sku or sku, body__price_fen=1,
        body__per_member_limit=1, body__per_order_limit=1, body__unpaid_timeout_minutes=5,
        body__slots=[{"starts_at": iso(now), "ends_at": iso(now + datetime.timedelta(days=1)), "quota": 10}])
+    op("member", "POST /api/v1/flash-sales/{sale_id}/orders", body__quantity=1, body__delivery="shipping",
+       body__address=address)
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/pause", path__sale_id=flash_sale("api-fuzz 暂停秒杀"))
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/resume",
        path__sale_id=flash_sale("api-fuzz 恢复秒杀", "pause"))
