@@ -407,19 +407,14 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let before = load(c, &mid, &aid, now)?;
-                if !super::store::set_status(c, Promotion::Activity, &mid, &aid, m)? {
-                    return Err(AppError::conflict(
-                        "activity_status",
-                        format!("a {} activity cannot be {}", before.status, m.verb()),
-                    ));
-                }
-                outbox::emit(
+                super::store::move_promotion(
                     c,
                     now,
-                    &format!("threshold_activity.{}", m.verb()),
-                    Some(&mid),
+                    Promotion::Activity,
+                    &mid,
                     &aid,
-                    &serde_json::json!({ "activity_id": aid }),
+                    &before.status,
+                    m,
                 )?;
                 load(c, &mid, &aid, now)
             })

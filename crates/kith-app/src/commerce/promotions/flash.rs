@@ -364,19 +364,14 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let before = load(c, Some(&mid), &sid, now)?;
-                if !super::store::set_status(c, Promotion::FlashSale, &mid, &sid, m)? {
-                    return Err(AppError::conflict(
-                        "flash_sale_status",
-                        format!("a {} flash sale cannot be {}", before.status, m.verb()),
-                    ));
-                }
-                outbox::emit(
+                super::store::move_promotion(
                     c,
                     now,
-                    &format!("flash_sale.{}", m.verb()),
-                    Some(&mid),
+                    Promotion::FlashSale,
+                    &mid,
                     &sid,
-                    &serde_json::json!({ "sale_id": sid }),
+                    &before.status,
+                    m,
                 )?;
                 load(c, Some(&mid), &sid, now)
             })

@@ -566,19 +566,14 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let before = store::load_template(c, &mid, &tid)?;
-                if !store::set_status(c, Promotion::CouponTemplate, &mid, &tid, m)? {
-                    return Err(AppError::conflict(
-                        "coupon_template_status",
-                        format!("a {} coupon cannot be {}", before.status, m.verb()),
-                    ));
-                }
-                outbox::emit(
+                store::move_promotion(
                     c,
                     now,
-                    &format!("coupon_template.{}", m.verb()),
-                    Some(&mid),
+                    Promotion::CouponTemplate,
+                    &mid,
                     &tid,
-                    &serde_json::json!({ "template_id": tid }),
+                    &before.status,
+                    m,
                 )?;
                 store::load_template(c, &mid, &tid)
             })

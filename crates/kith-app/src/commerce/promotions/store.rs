@@ -143,6 +143,56 @@ impl Promotion {
             Promotion::FlashSale => "flash_sales",
         }
     }
+
+    /// (outbox topic prefix, the id's key in the event, the 409's rule, the noun in words).
+    fn words(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        match self {
+            Promotion::CouponTemplate => (
+                "coupon_template",
+                "template_id",
+                "coupon_template_status",
+                "coupon",
+            ),
+            Promotion::Activity => (
+                "threshold_activity",
+                "activity_id",
+                "activity_status",
+                "activity",
+            ),
+            Promotion::FlashSale => ("flash_sale", "sale_id", "flash_sale_status", "flash sale"),
+        }
+    }
+}
+
+/// Makes `m` on the merchant's promotion `id`, whose status was `before`, in the caller's
+/// transaction: one conditional update and its outbox event (`coupon_template.paused`,
+/// `threshold_activity.ended`, …); an illegal move is a 409 naming the rule
+/// (`coupon_template_status`, `activity_status`, `flash_sale_status`) and writes nothing.
+pub fn move_promotion(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    what: Promotion,
+    merchant_id: &str,
+    id: &str,
+    before: &str,
+    m: Move,
+) -> AppResult<()> {
+    let (topic, key, rule, noun) = what.words();
+    if !set_status(c, what, merchant_id, id, m)? {
+        return Err(AppError::conflict(
+            rule,
+            format!("a {before} {noun} cannot be {}", m.verb()),
+        ));
+    }
+    crate::platform::outbox::emit(
+        c,
+        now_ms,
+        &format!("{topic}.{}", m.verb()),
+        Some(merchant_id),
+        id,
+        &serde_json::json!({ key: id }),
+    )?;
+    Ok(())
 }
 
 /// Makes `m` on the merchant's promotion `id` if its status allows it, as one conditional
