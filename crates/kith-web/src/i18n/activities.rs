@@ -245,7 +245,6 @@ pub struct Flash {
     pub quota: &'static str,
     pub slots_hint: &'static str,
     pub save: &'static str,
-    pub go: &'static str,
 }
 
 static FLASH_ZH: Flash = Flash {
@@ -272,7 +271,6 @@ static FLASH_ZH: Flash = Flash {
     quota: "限量（件）",
     slots_hint: "（北京时间，最多 3 场，按时间先后、互不重叠；限量与库存分开计算）",
     save: "创建秒杀",
-    go: "去抢购",
 };
 
 static FLASH_EN: Flash = Flash {
@@ -299,7 +297,6 @@ static FLASH_EN: Flash = Flash {
     quota: "Quota (units)",
     slots_hint: "(Beijing time, up to 3, in time order and not overlapping; the quota is apart from stock)",
     save: "Create",
-    go: "Buy",
 };
 
 impl Strings {

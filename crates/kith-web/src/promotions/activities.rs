@@ -58,20 +58,7 @@ impl ActivityForm {
     }
 
     pub fn ticked(&self, product_id: &str) -> bool {
-        self.rest
-            .get(&format!("p_{product_id}"))
-            .is_some_and(|v| v == "on")
-    }
-
-    fn products(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .rest
-            .iter()
-            .filter(|(_, v)| v.as_str() == "on")
-            .filter_map(|(k, _)| k.strip_prefix("p_").map(str::to_owned))
-            .collect();
-        ids.sort();
-        ids
+        super::is_ticked(&self.rest, product_id)
     }
 
     fn input(&self) -> Result<NewThresholdActivity, AppError> {
@@ -103,7 +90,7 @@ impl ActivityForm {
                 _ => s.to_owned(),
             }
         };
-        let products = self.products();
+        let products = super::ticked_products(&self.rest);
         Ok(NewThresholdActivity {
             name: self.name.trim().to_owned(),
             kind: self.kind.clone(),

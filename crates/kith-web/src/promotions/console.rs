@@ -62,20 +62,11 @@ impl TemplateForm {
 
     /// The products ticked, in a stable order.
     pub fn products(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .rest
-            .iter()
-            .filter(|(_, v)| v.as_str() == "on")
-            .filter_map(|(k, _)| k.strip_prefix("p_").map(str::to_owned))
-            .collect();
-        ids.sort();
-        ids
+        super::ticked_products(&self.rest)
     }
 
     pub fn ticked(&self, product_id: &str) -> bool {
-        self.rest
-            .get(&format!("p_{product_id}"))
-            .is_some_and(|v| v == "on")
+        super::is_ticked(&self.rest, product_id)
     }
 
     fn input(&self) -> Result<NewCouponTemplate, AppError> {

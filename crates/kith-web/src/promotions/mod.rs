@@ -84,6 +84,25 @@ pub(crate) fn move_refused(c: &Ctx) -> String {
     }
 }
 
+/// The products a console form's scope checkboxes ticked (`p_<product id>=on`), in a
+/// stable order.
+pub(crate) fn ticked_products(fields: &HashMap<String, String>) -> Vec<String> {
+    let mut ids: Vec<String> = fields
+        .iter()
+        .filter(|(_, v)| v.as_str() == "on")
+        .filter_map(|(k, _)| k.strip_prefix("p_").map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Whether a console form's scope checkbox for `product_id` is ticked.
+pub(crate) fn is_ticked(fields: &HashMap<String, String>, product_id: &str) -> bool {
+    fields
+        .get(&format!("p_{product_id}"))
+        .is_some_and(|v| v == "on")
+}
+
 /// The shop's products on sale, for a scope's checkboxes: (id, name).
 pub(crate) async fn shop_products(
     s: &Web,
@@ -116,13 +135,7 @@ pub async fn activity_words(
     match s.app.shop_threshold_activities(mid).await {
         Ok(list) => Ok(list
             .iter()
-            .filter(|a| {
-                product.is_none_or(|pid| {
-                    a.product_ids
-                        .as_ref()
-                        .is_none_or(|ids| ids.iter().any(|i| i == pid))
-                })
-            })
+            .filter(|a| product.is_none_or(|pid| a.scope().covers(pid)))
             .map(|a| c.t.activity_tiers(a))
             .collect()),
         Err(AppError::NotFound(_)) => Ok(Vec::new()),

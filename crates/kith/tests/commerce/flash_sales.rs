@@ -248,6 +248,9 @@ async fn flash_orders_keep_to_their_slots_and_caps(t: TestApp) {
             .map(Vec::len),
         Some(1)
     );
+    t.get("/api/v1/flash-sales?merchant_id=not-a-shop", None)
+        .await
+        .problem(404, None);
     t.clock.advance_secs(11 * 60);
     let other = t.register_member("迟到的人").await;
     buy(&t, &other, &sale, 1)

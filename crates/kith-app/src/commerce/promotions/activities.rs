@@ -65,6 +65,14 @@ pub struct ThresholdActivity {
 }
 
 impl ThresholdActivity {
+    /// The products the activity applies to, as pricing sees them.
+    pub fn scope(&self) -> Scope {
+        match &self.product_ids {
+            Some(ids) => Scope::Products(ids.clone()),
+            None => Scope::All,
+        }
+    }
+
     /// The activity's terms as pricing sees them.
     pub fn terms(&self) -> AppResult<ThresholdTerms> {
         let tiers: Vec<(i64, i64)> = self
@@ -72,11 +80,7 @@ impl ThresholdActivity {
             .iter()
             .map(|t| (t.min_spend_fen, t.amount))
             .collect();
-        let scope = match &self.product_ids {
-            Some(ids) => Scope::Products(ids.clone()),
-            None => Scope::All,
-        };
-        Ok(ThresholdTerms::parse(&self.kind, &tiers, scope)?)
+        Ok(ThresholdTerms::parse(&self.kind, &tiers, self.scope())?)
     }
 }
 

@@ -381,6 +381,10 @@ impl App {
     /// A shop's flash sales still to sell (active, a slot not over), soonest first. Public
     /// for a trading merchant.
     pub async fn shop_flash_sales(&self, merchant_id: &str) -> AppResult<Vec<FlashSale>> {
+        // The id comes from a query string, not a checked path: malformed is not found.
+        if parse_id(merchant_id).is_none() {
+            return Err(AppError::NotFound("merchant"));
+        }
         let now = self.now_ms();
         let mid = merchant_id.to_owned();
         self.db

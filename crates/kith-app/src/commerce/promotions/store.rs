@@ -197,7 +197,7 @@ pub fn move_promotion(
 
 /// Makes `m` on the merchant's promotion `id` if its status allows it, as one conditional
 /// update; `false` when it does not.
-pub fn set_status(
+fn set_status(
     c: &mut dyn Conn,
     what: Promotion,
     merchant_id: &str,
