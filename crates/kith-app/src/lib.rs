@@ -22,6 +22,8 @@
 //!   lifecycle).
 //! - [`neighbourhood`]: 社区团购 — leaders (团长) and their pickup points, each member's
 //!   chosen leader, 接龙 batches with a cut-off (an order kind plugged into the lifecycle).
+//! - [`loyalty`]: points (积分) — the merchant's rule, points earned, frozen, spent,
+//!   given back and expired, all on the ledger in accounts of their own.
 //! - [`discovery`]: search, the trusted feed, social proof and recommendations.
 //! - [`insight`]: the merchant's analytics from the graph and the ledger.
 //! - [`notify`]: the notification centre — notifications made from the outbox, the inbox,
@@ -30,7 +32,7 @@
 //!   context's job handlers and order hooks when the App is built.
 //!
 //! Dependencies between contexts point one way (the tidy test in `crates/kith-tidy` refuses a
-//! cycle): platform ← events ← social ← money ← commerce ← group_buy / neighbourhood, with discovery and
+//! cycle): platform ← events ← social ← money ← loyalty ← commerce ← group_buy / neighbourhood, with discovery and
 //! insight reading on top.
 //!
 //! Architecture invariant: no HTTP types here. The HTTP face calls these methods and maps
@@ -41,6 +43,7 @@ pub mod discovery;
 pub mod events;
 pub mod group_buy;
 pub mod insight;
+pub mod loyalty;
 pub mod money;
 pub mod neighbourhood;
 pub mod notify;
@@ -282,6 +285,7 @@ fn job_registry() -> events::jobs::JobRegistry {
     rails::reconcile::register_jobs(&mut jobs);
     rails::alipay::register_jobs(&mut jobs);
     notify::register_jobs(&mut jobs);
+    loyalty::register_jobs(&mut jobs);
     jobs
 }
 

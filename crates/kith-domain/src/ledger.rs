@@ -42,10 +42,18 @@ impl AccountId {
                 })?;
                 accounts::distributor(member, merchant, state)
             }
+            ["points", merchant, "issued"] => accounts::points_issued(merchant),
+            ["points", member, merchant, state] => {
+                let state = accounts::PointsState::parse(state).ok_or_else(|| {
+                    DomainError::invalid("account", "points state must be frozen or available")
+                })?;
+                accounts::points(member, merchant, state)
+            }
             _ => Err(DomainError::invalid(
                 "account",
                 "must be member:{id}:wallet, merchant:{id}:pending, merchant:{id}:available, \
-                 external:gateway:{provider}, distributor:{member}:{merchant}:{state} or \
+                 external:gateway:{provider}, distributor:{member}:{merchant}:{state}, \
+                 points:{merchant}:issued, points:{member}:{merchant}:{state} or \
                  platform:revenue",
             )),
         }
@@ -53,6 +61,12 @@ impl AccountId {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether the account holds points (积分), a non-cash asset counted in points, not fen:
+    /// an entry holds either points accounts or money accounts, never both.
+    pub fn is_points(&self) -> bool {
+        self.0.starts_with("points:")
     }
 }
 
@@ -187,6 +201,50 @@ pub mod accounts {
             state.as_str()
         )))
     }
+
+    /// Where a member's points at one merchant stand.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum PointsState {
+        /// Earned on a paid order whose after-sale window is still open: a refund takes
+        /// them back.
+        Frozen,
+        /// Usable at checkout until they expire.
+        Available,
+    }
+
+    impl PointsState {
+        pub fn as_str(self) -> &'static str {
+            match self {
+                Self::Frozen => "frozen",
+                Self::Available => "available",
+            }
+        }
+        pub fn parse(s: &str) -> Option<Self> {
+            [Self::Frozen, Self::Available]
+                .into_iter()
+                .find(|p| p.as_str() == s)
+        }
+    }
+
+    /// A member's points at one merchant, in one state. Counted in points, not fen.
+    pub fn points(
+        member_id: &str,
+        merchant_id: &str,
+        state: PointsState,
+    ) -> Result<AccountId, DomainError> {
+        Ok(AccountId(format!(
+            "points:{}:{}:{}",
+            id_part(member_id)?,
+            id_part(merchant_id)?,
+            state.as_str()
+        )))
+    }
+
+    /// Where a merchant's points come from and go back to (earned out of it; redeemed,
+    /// reversed and expired into it): negative by the points its members hold.
+    pub fn points_issued(merchant_id: &str) -> Result<AccountId, DomainError> {
+        Ok(AccountId(format!("points:{}:issued", id_part(merchant_id)?)))
+    }
 }
 
 /// One line of an entry: what it adds to one account's balance (negative takes away).
@@ -226,10 +284,22 @@ pub enum EntryKind {
     CommissionReversal,
     /// A distributor's withdrawal: requested, paid out, or returned.
     Withdrawal,
+    /// Points earned on a paid order, frozen until its after-sale window closes.
+    PointsEarned,
+    /// Frozen points became available: the order's after-sale window closed.
+    PointsSettled,
+    /// Points spent at checkout.
+    PointsRedeemed,
+    /// Spent points given back: the unpaid order was cancelled or its lines refunded.
+    PointsReturned,
+    /// Earned points taken back by a refund, in proportion.
+    PointsReversed,
+    /// Points past their expiry.
+    PointsExpired,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 8] = [
+    pub const ALL: [EntryKind; 14] = [
         Self::Payment,
         Self::WalletTopUp,
         Self::Refund,
@@ -238,6 +308,12 @@ impl EntryKind {
         Self::Commission,
         Self::CommissionReversal,
         Self::Withdrawal,
+        Self::PointsEarned,
+        Self::PointsSettled,
+        Self::PointsRedeemed,
+        Self::PointsReturned,
+        Self::PointsReversed,
+        Self::PointsExpired,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -250,6 +326,12 @@ impl EntryKind {
             Self::Commission => "commission",
             Self::CommissionReversal => "commission_reversal",
             Self::Withdrawal => "withdrawal",
+            Self::PointsEarned => "points_earned",
+            Self::PointsSettled => "points_settled",
+            Self::PointsRedeemed => "points_redeemed",
+            Self::PointsReturned => "points_returned",
+            Self::PointsReversed => "points_reversed",
+            Self::PointsExpired => "points_expired",
         }
     }
 
@@ -301,6 +383,12 @@ impl JournalEntry {
                 return Err(DomainError::invalid(
                     format!("postings[{i}].amount_fen"),
                     "must not be zero",
+                ));
+            }
+            if p.account.is_points() != postings[0].account.is_points() {
+                return Err(DomainError::invalid(
+                    format!("postings[{i}].account"),
+                    "points and money never share an entry",
                 ));
             }
             if postings[..i].iter().any(|q| q.account == p.account) {
@@ -405,6 +493,30 @@ mod tests {
             accounts::distributor("m1", "shop", accounts::CommissionState::Pending).unwrap(),
             accounts::distributor("m1", "shop", accounts::CommissionState::Available).unwrap(),
         ]
+    }
+
+    #[test]
+    fn points_and_money_never_share_an_entry() {
+        let issued = accounts::points_issued("shop").unwrap();
+        let held = accounts::points("m1", "shop", accounts::PointsState::Frozen).unwrap();
+        assert!(issued.is_points() && held.is_points());
+        assert!(!accounts::member_wallet("m1").unwrap().is_points());
+        for a in [&issued, &held] {
+            assert_eq!(AccountId::parse(a.as_str()).as_ref(), Ok(a));
+        }
+        assert!(
+            JournalEntry::transfer("p", EntryKind::PointsEarned, issued.clone(), held, Fen::new(5))
+                .is_ok()
+        );
+        let mixed = JournalEntry::transfer(
+            "m",
+            EntryKind::PointsRedeemed,
+            issued,
+            accounts::member_wallet("m1").unwrap(),
+            Fen::new(5),
+        );
+        assert_eq!(mixed.map_err(field_of), Err("postings[1].account".to_owned()));
+        assert!(AccountId::parse("points:m1:shop:pending").is_err());
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod money;
 pub mod neighbourhood;
 pub mod order;
 pub mod order_price;
+pub mod points;
 pub mod pricing;
 pub mod refund;
 pub mod signature;

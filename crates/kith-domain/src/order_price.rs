@@ -14,7 +14,12 @@
 //! 3. **one coupon** — [`Discount::Coupon`]; at most one per order (coupons do not stack).
 //!    It works on what the lines pay after the activity: its minimum spend is checked
 //!    against the eligible goods *after* 满减, as the shops members know do;
-//! 4. **points** — not built yet; they will be a [`Discount`] applied after the coupon;
+//! 4. **points** — [`Discount::Points`]: the member offers points, worth
+//!    `points_per_yuan` to the yuan; at most `cap_percent` % of what the goods still pay
+//!    after the coupon is taken in points (rounded down to the fen), and only the points
+//!    that discount costs are spent (`⌈fen · ppy ⁄ 100⌉`, never more than offered). The
+//!    points spent are allocated to the lines too (by their points discount), so a line's
+//!    refund gives back its points as exactly as its money;
 //! 5. **shipping** — on the goods amount actually paid (a coupon can take an order under the
 //!    free-shipping threshold), never discounted.
 //!
@@ -262,13 +267,27 @@ pub fn best_threshold(lines: &[PriceLine], candidates: &[ThresholdTerms]) -> Opt
     best.map(|(i, _)| i)
 }
 
-/// A discount stage of the price; points will join here.
+/// Points offered at checkout, as pricing sees them (whether the member holds them is the
+/// ledger's check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PointsTerms {
+    /// At most this many points are spent.
+    pub offered: i64,
+    /// Points worth ¥1 (1–10,000).
+    pub points_per_yuan: u32,
+    /// At most this share of the goods left after the coupon, 1–100 %.
+    pub cap_percent: u8,
+}
+
+/// A discount stage of the price.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Discount {
     /// A 满减 / 满折 activity (stage 2).
     Threshold(ThresholdTerms),
     /// A coupon (stage 3).
     Coupon(CouponTerms),
+    /// Points (stage 4).
+    Points(PointsTerms),
 }
 
 /// A rule of pricing that a discount breaks — a 409 naming the rule at the edge.
@@ -282,6 +301,8 @@ pub enum PriceRule {
     OutOfScope,
     #[error("the eligible goods are under the coupon's minimum spend")]
     UnderMinimumSpend,
+    #[error("points are offered once per order")]
+    OnePoints,
 }
 
 impl PriceRule {
@@ -292,6 +313,7 @@ impl PriceRule {
             Self::OneActivity => "activity_one_per_order",
             Self::OutOfScope => "coupon_out_of_scope",
             Self::UnderMinimumSpend => "coupon_minimum_spend",
+            Self::OnePoints => "points_once_per_order",
         }
     }
 }
@@ -315,8 +337,11 @@ pub struct LinePrice {
     pub activity: Fen,
     /// This line's part of the coupon.
     pub coupon: Fen,
-    /// `gross − activity − coupon`: what the line paid, what a refund of the whole line
-    /// returns and the line's commission base.
+    /// This line's part of the points discount, and of the points spent on it.
+    pub points: Fen,
+    pub points_used: i64,
+    /// `gross − activity − coupon − points`: what the line paid, what a refund of the whole
+    /// line returns and the line's commission base.
     pub paid: Fen,
 }
 
@@ -347,6 +372,9 @@ pub struct OrderPrice {
     pub activity: Fen,
     /// The coupon's discount (Σ of the lines' parts).
     pub coupon: Fen,
+    /// The points discount and the points it spent (Σ of the lines' parts).
+    pub points: Fen,
+    pub points_used: i64,
     /// Σ paid: the goods actually paid, the order's commission base.
     pub goods_paid: Fen,
     pub shipping: Fen,
@@ -364,17 +392,26 @@ fn too_large() -> DomainError {
 pub fn allocate(discount: Fen, weights: &[Fen]) -> Vec<Fen> {
     let total: i128 = weights.iter().map(|w| i128::from(w.get().max(0))).sum();
     let d = i128::from(discount.get()).clamp(0, total);
-    if total == 0 || d == 0 {
-        return vec![Fen::ZERO; weights.len()];
+    split(d, weights).into_iter().map(Fen::new).collect()
+}
+
+/// Splits `amount` (not negative) over `weights` in proportion, by largest remainder (the
+/// earlier on a tie): the parts sum to `amount` exactly whenever some weight is positive;
+/// zero weights take nothing. Unlike [`allocate`], the amount may exceed the weights (the
+/// points spent on lines whose points discount is the weight).
+pub fn split(amount: i128, weights: &[Fen]) -> Vec<i64> {
+    let total: i128 = weights.iter().map(|w| i128::from(w.get().max(0))).sum();
+    if total == 0 || amount <= 0 {
+        return vec![0; weights.len()];
     }
     let mut parts: Vec<i128> = Vec::with_capacity(weights.len());
     let mut remainders: Vec<(i128, usize)> = Vec::with_capacity(weights.len());
     for (i, w) in weights.iter().enumerate() {
-        let scaled = d * i128::from(w.get().max(0));
+        let scaled = amount * i128::from(w.get().max(0));
         parts.push(scaled / total);
         remainders.push((scaled % total, i));
     }
-    let mut left = d - parts.iter().sum::<i128>();
+    let mut left = amount - parts.iter().sum::<i128>();
     // Largest remainder first; the earlier line on a tie.
     remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     for (rem, i) in remainders {
@@ -386,7 +423,7 @@ pub fn allocate(discount: Fen, weights: &[Fen]) -> Vec<Fen> {
     }
     parts
         .into_iter()
-        .map(|p| Fen::new(i64::try_from(p).unwrap_or(i64::MAX)))
+        .map(|p| i64::try_from(p).unwrap_or(i64::MAX))
         .collect()
 }
 
@@ -422,6 +459,8 @@ pub fn price(
             gross,
             activity: Fen::ZERO,
             coupon: Fen::ZERO,
+            points: Fen::ZERO,
+            points_used: 0,
             paid: gross,
         });
     }
@@ -430,7 +469,7 @@ pub fn price(
         .iter()
         .filter_map(|d| match d {
             Discount::Threshold(t) => Some(t),
-            Discount::Coupon(_) => None,
+            _ => None,
         })
         .collect();
     if activities.len() > 1 {
@@ -460,7 +499,7 @@ pub fn price(
         .iter()
         .filter_map(|d| match d {
             Discount::Coupon(t) => Some(t),
-            Discount::Threshold(_) => None,
+            _ => None,
         })
         .collect();
     if coupons.len() > 1 {
@@ -496,7 +535,42 @@ pub fn price(
         }
     }
 
-    let goods_paid = Fen::new(goods.get() - activity_total.get() - coupon_total.get());
+    let offers: Vec<&PointsTerms> = discounts
+        .iter()
+        .filter_map(|d| match d {
+            Discount::Points(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    if offers.len() > 1 {
+        return Err(PriceError::Rule(PriceRule::OnePoints));
+    }
+    let (mut points_total, mut points_used) = (Fen::ZERO, 0i64);
+    if let Some(p) = offers.first() {
+        if p.offered < 0 {
+            return Err(DomainError::invalid("points", "must not be negative").into());
+        }
+        if !(1..=10_000).contains(&p.points_per_yuan) || !(1..=100).contains(&p.cap_percent) {
+            return Err(DomainError::invalid("points", "the shop's points rule is not valid").into());
+        }
+        let left: i128 = out.iter().map(|l| i128::from(l.paid.get())).sum();
+        let cap = left * i128::from(p.cap_percent) / 100;
+        let worth = i128::from(p.offered) * 100 / i128::from(p.points_per_yuan);
+        points_total = Fen::new(i64::try_from(cap.min(worth)).map_err(|_| too_large())?);
+        points_used = crate::points::cost(points_total, p.points_per_yuan);
+        let weights: Vec<Fen> = out.iter().map(|l| l.paid).collect();
+        let parts = allocate(points_total, &weights);
+        let used = split(i128::from(points_used), &parts);
+        for ((priced, part), spent) in out.iter_mut().zip(parts).zip(used) {
+            priced.points = part;
+            priced.points_used = spent;
+            priced.paid = Fen::new(priced.paid.get() - part.get());
+        }
+    }
+
+    let goods_paid = Fen::new(
+        goods.get() - activity_total.get() - coupon_total.get() - points_total.get(),
+    );
     let shipping = rule.fee(goods_paid, method);
     let total = goods_paid.checked_add(shipping).ok_or_else(too_large)?;
     Ok(OrderPrice {
@@ -504,6 +578,8 @@ pub fn price(
         goods,
         activity: activity_total,
         coupon: coupon_total,
+        points: points_total,
+        points_used,
         goods_paid,
         shipping,
         total,
@@ -796,6 +872,48 @@ mod tests {
 
     /// What an activity takes off `lines`, worked out apart from `price`: the highest tier
     /// whose threshold the gross of the lines in scope reaches.
+    fn arb_points() -> impl Strategy<Value = PointsTerms> {
+        (0i64..2_000_000, 1u32..=10_000, 1u8..=100).prop_map(|(offered, ppy, cap)| PointsTerms {
+            offered,
+            points_per_yuan: ppy,
+            cap_percent: cap,
+        })
+    }
+
+    #[test]
+    fn points_take_at_most_their_cap_and_spend_only_what_they_buy() {
+        let lines = [line(1, 10_000, 1), line(2, 5_000, 2)];
+        // 100 points to the yuan, at most 50 %: 30,000 points offered on ¥200 of goods
+        // buy ¥100, which costs 10,000 points.
+        let t = PointsTerms {
+            offered: 30_000,
+            points_per_yuan: 100,
+            cap_percent: 50,
+        };
+        let p = price(&lines, &[Discount::Points(t)], &RULE, DeliveryMethod::Pickup).unwrap();
+        assert_eq!((p.points, p.points_used), (Fen::new(10_000), 10_000));
+        assert_eq!(p.goods_paid, Fen::new(10_000));
+        assert_eq!(p.lines[0].points, Fen::new(5_000));
+        assert_eq!(p.lines[1].points_used, 5_000);
+        // Few points: all of them, worth what they are.
+        let few = PointsTerms { offered: 250, ..t };
+        let p = price(&lines, &[Discount::Points(few)], &RULE, DeliveryMethod::Pickup).unwrap();
+        assert_eq!((p.points, p.points_used), (Fen::new(250), 250));
+        // 1,000 points to the yuan: 999 points are worth 99 fen and spend 990.
+        let dear = PointsTerms {
+            offered: 999,
+            points_per_yuan: 1_000,
+            cap_percent: 100,
+        };
+        let p = price(&lines, &[Discount::Points(dear)], &RULE, DeliveryMethod::Pickup).unwrap();
+        assert_eq!((p.points, p.points_used), (Fen::new(99), 990));
+        let twice = [Discount::Points(t), Discount::Points(few)];
+        assert_eq!(
+            price(&lines, &twice, &RULE, DeliveryMethod::Pickup),
+            Err(PriceError::Rule(PriceRule::OnePoints))
+        );
+    }
+
     fn activity_oracle(lines: &[PriceLine], a: &ThresholdTerms) -> i64 {
         let eligible: i64 = lines
             .iter()
@@ -805,8 +923,7 @@ mod tests {
         let tier = a
             .tiers
             .iter()
-            .filter(|t| eligible >= t.min_spend.get())
-            .last();
+            .rfind(|t| eligible >= t.min_spend.get());
         match tier.map(|t| t.value) {
             None => 0,
             Some(CouponValue::Fixed { off }) => off.get().min(eligible),
@@ -855,7 +972,7 @@ mod tests {
     fn terms_of(c: &Discount) -> &CouponTerms {
         match c {
             Discount::Coupon(t) => t,
-            Discount::Threshold(_) => unreachable!("arb_coupon gives coupons"),
+            _ => unreachable!("arb_coupon gives coupons"),
         }
     }
 
@@ -931,6 +1048,7 @@ mod tests {
             lines in arb_lines(),
             a in prop::option::of(arb_activity()),
             c in prop::option::of(arb_coupon()),
+            pts in prop::option::of(arb_points()),
             pickup in any::<bool>(),
         ) {
             let method = if pickup { DeliveryMethod::Pickup } else { DeliveryMethod::Shipping };
@@ -938,13 +1056,32 @@ mod tests {
                 prop_assume!(refusal(&lines, a.as_ref(), terms_of(c)).is_none());
             }
             // Stages run in their own order whatever order the discounts come in.
-            let mut discounts: Vec<Discount> = c.into_iter().collect();
+            let mut discounts: Vec<Discount> = pts.iter().copied().map(Discount::Points).collect();
+            discounts.extend(c);
             discounts.extend(a.iter().cloned().map(Discount::Threshold));
             let p = price(&lines, &discounts, &RULE, method)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             if let Some(a) = &a {
                 prop_assert_eq!(p.activity.get(), activity_oracle(&lines, a));
             }
+            // Points: what the goods left after the coupon allow (the cap) or the points
+            // offered are worth, whichever is less; the points spent buy no more than that
+            // and never exceed the offer; both are allocated exactly.
+            match &pts {
+                None => prop_assert_eq!((p.points, p.points_used), (Fen::ZERO, 0)),
+                Some(t) => {
+                    let left = p.goods.get() - p.activity.get() - p.coupon.get();
+                    let cap = left * i64::from(t.cap_percent) / 100;
+                    let worth = t.offered * 100 / i64::from(t.points_per_yuan);
+                    prop_assert_eq!(p.points.get(), cap.min(worth));
+                    prop_assert!(p.points_used <= t.offered);
+                    prop_assert!(p.points_used * 100 / i64::from(t.points_per_yuan) >= p.points.get());
+                }
+            }
+            let points_sum: i64 = p.lines.iter().map(|l| l.points.get()).sum();
+            prop_assert_eq!(points_sum, p.points.get());
+            let used_sum: i64 = p.lines.iter().map(|l| l.points_used).sum();
+            prop_assert_eq!(used_sum, p.points_used);
             // Each allocation sums exactly to its discount.
             let coupon_sum: i64 = p.lines.iter().map(|l| l.coupon.get()).sum();
             prop_assert_eq!(coupon_sum, p.coupon.get());
@@ -953,14 +1090,17 @@ mod tests {
             // No line below zero; discounts never make the goods negative.
             for l in &p.lines {
                 prop_assert!(l.paid >= Fen::ZERO);
-                prop_assert_eq!(l.paid.get(), l.gross.get() - l.activity.get() - l.coupon.get());
+                prop_assert_eq!(
+                    l.paid.get(),
+                    l.gross.get() - l.activity.get() - l.coupon.get() - l.points.get()
+                );
             }
             prop_assert!(p.goods_paid >= Fen::ZERO && p.goods_paid <= p.goods);
             let paid_sum: i64 = p.lines.iter().map(|l| l.paid.get()).sum();
             prop_assert_eq!(paid_sum, p.goods_paid.get());
             prop_assert_eq!(p.total.get(), p.goods_paid.get() + p.shipping.get());
             // Out-of-scope lines take nothing of the coupon.
-            if let Some(Discount::Coupon(terms)) = discounts.first() {
+            if let Some(Discount::Coupon(terms)) = discounts.iter().find(|d| matches!(d, Discount::Coupon(_))) {
                 for (line, lp) in lines.iter().zip(&p.lines) {
                     if !terms.scope.covers(&line.product_id) {
                         prop_assert_eq!(lp.coupon, Fen::ZERO);
@@ -974,12 +1114,14 @@ mod tests {
             lines in arb_lines(),
             a in prop::option::of(arb_activity()),
             c in arb_coupon(),
+            pts in prop::option::of(arb_points()),
             subset in prop::collection::vec(any::<bool>(), 8),
             steps in prop::collection::vec(1u32..400, 1..6),
         ) {
             prop_assume!(refusal(&lines, a.as_ref(), terms_of(&c)).is_none());
             let mut discounts: Vec<Discount> = a.into_iter().map(Discount::Threshold).collect();
             discounts.push(c);
+            discounts.extend(pts.map(Discount::Points));
             let p = price(&lines, &discounts, &RULE, DeliveryMethod::Pickup)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let mut returned = 0i64;
@@ -1010,11 +1152,13 @@ mod tests {
             lines in arb_lines(),
             a in prop::option::of(arb_activity()),
             c in arb_coupon(),
+            pts in prop::option::of(arb_points()),
             l1_bp in 0i64..3_000,
         ) {
             prop_assume!(refusal(&lines, a.as_ref(), terms_of(&c)).is_none());
             let mut discounts: Vec<Discount> = a.into_iter().map(Discount::Threshold).collect();
             discounts.push(c);
+            discounts.extend(pts.map(Discount::Points));
             let p = price(&lines, &discounts, &RULE, DeliveryMethod::Shipping)
                 .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
             let rates = Rates { levels_bp: [l1_bp, 0], ..Rates::default() };

@@ -92,6 +92,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::tiers::router())
         .merge(routes::coupons::router())
         .merge(routes::activities::router())
+        .merge(routes::points::router())
         .merge(routes::stores::router())
         .merge(routes::catalog::router())
         .merge(routes::inventory::router())

@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(25, "0025_new_member_coupon"),
     migration!(26, "0026_threshold_activities"),
     migration!(27, "0027_flash_sales"),
+    migration!(28, "0028_points"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -592,6 +592,7 @@ pub(crate) async fn buy(
             merchant,
             CheckoutInput {
                 coupon_id: None,
+                points: None,
                 delivery: DeliveryMethod::Shipping,
                 pickup_store_id: None,
                 address: Some(address()),

@@ -370,6 +370,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                 &merchant.id,
                 CheckoutInput {
                     coupon_id: None,
+                    points: None,
                     delivery: if pickup {
                         DeliveryMethod::Pickup
                     } else {
@@ -572,6 +573,7 @@ async fn more_orders(
             &merchant,
             CheckoutInput {
                 coupon_id: None,
+                points: None,
                 delivery: if store.is_some() {
                     DeliveryMethod::Pickup
                 } else {
@@ -1044,6 +1046,7 @@ async fn order_at(
         m.shop.id,
         CheckoutInput {
             coupon_id: None,
+            points: None,
             delivery: if pickup {
                 DeliveryMethod::Pickup
             } else {

@@ -778,6 +778,7 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
                 .collect();
             let input = CheckoutInput {
                 coupon_id: None,
+                points: None,
                 delivery: if *pickup {
                     DeliveryMethod::Pickup
                 } else {
@@ -2124,6 +2125,7 @@ mod sharing_props {
             SOp::Buy { buyer, qty } => {
                 let input = CheckoutInput {
                     coupon_id: None,
+                    points: None,
                     delivery: DeliveryMethod::Shipping,
                     pickup_store_id: None,
                     address: Some(address()),

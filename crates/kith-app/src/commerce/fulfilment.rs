@@ -183,6 +183,7 @@ fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     // Commission still standing on the order was booked out of the merchant's pending
     // money at payment; the merchant settles what is left.
     let commission = commissions::on_completed(c, now, &o.id, &o.merchant_id)?;
+    crate::loyalty::on_completed(c, now, &o.id)?;
     let net = o.paid_fen - o.refunded_fen - commission;
     if net > 0 {
         let entry = JournalEntry::transfer(

@@ -146,5 +146,6 @@ impl Lifecycle {
 pub(crate) fn start_fulfilment(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     let fulfilling = o.status.start_fulfilment()?;
     transition(c, now, o, fulfilling, Actor::System, "")?;
+    crate::loyalty::on_paid(c, now, &o.id)?;
     commissions::on_paid(c, now, &o.id, &o.merchant_id)
 }

@@ -75,6 +75,8 @@ pub struct CheckoutInput {
     pub items: Option<Vec<(String, i64)>>,
     /// One of the buyer's coupons at this merchant.
     pub coupon_id: Option<String>,
+    /// Points offered (at most this many are spent: the shop's cap decides).
+    pub points: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -90,9 +92,13 @@ pub struct OrderLine {
     pub line_total_fen: i64,
     /// This line's part of the order's 满减 activity (largest remainder, to the fen).
     pub activity_fen: i64,
-    /// This line's part of the order's coupon (largest remainder, to the fen); the line
-    /// paid `line_total_fen − activity_fen − coupon_fen`, what refunding all of it returns.
+    /// This line's part of the order's coupon (largest remainder, to the fen).
     pub coupon_fen: i64,
+    /// This line's part of the points discount, and of the points spent; the line paid
+    /// `line_total_fen − activity_fen − coupon_fen − points_fen`, what refunding all of it
+    /// returns.
+    pub points_fen: i64,
+    pub points_used: i64,
     pub refunded_quantity: i64,
     pub refunded_fen: i64,
     /// Held by a refund still in flight at its provider (requested, not yet confirmed):
@@ -127,6 +133,14 @@ pub struct Order {
     /// goods + activity + coupon).
     pub coupon_id: Option<String>,
     pub coupon_fen: i64,
+    /// Points spent on the order and what they took off the goods; points given back
+    /// (cancelled, refunded); points earned on it (frozen until the after-sale window
+    /// closes) and taken back by refunds.
+    pub points_used: i64,
+    pub points_fen: i64,
+    pub points_returned: i64,
+    pub points_earned: i64,
+    pub points_reversed: i64,
     pub shipping_fen: i64,
     pub total_fen: i64,
     pub paid_fen: i64,
@@ -248,6 +262,11 @@ kith_store::columns!(pub(crate) OrderCols {
     activity_id,
     activity_fen,
     flash_slot_id,
+    points_used,
+    points_fen,
+    points_returned,
+    points_earned,
+    points_reversed,
 });
 
 /// [`OrderCols`] for `format!` strings.
@@ -307,7 +326,7 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
     c.query(
         "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen,
-                refunding_quantity, refunding_fen, activity_fen
+                refunding_quantity, refunding_fen, activity_fen, points_fen, points_used
          FROM order_lines WHERE order_id = $1 ORDER BY line_no",
         args![order_id],
     )?
@@ -328,6 +347,8 @@ pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<Orde
             refunding_quantity: r.int(11)?,
             refunding_fen: r.int(12)?,
             activity_fen: r.int(13)?,
+            points_fen: r.int(14)?,
+            points_used: r.int(15)?,
         })
     })
     .collect()
@@ -376,6 +397,11 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         activity_id: r.opt_text(OrderCols::activity_id)?,
         activity_fen: r.int(OrderCols::activity_fen)?,
         flash_slot_id: r.opt_text(OrderCols::flash_slot_id)?,
+        points_used: r.int(OrderCols::points_used)?,
+        points_fen: r.int(OrderCols::points_fen)?,
+        points_returned: r.int(OrderCols::points_returned)?,
+        points_earned: r.int(OrderCols::points_earned)?,
+        points_reversed: r.int(OrderCols::points_reversed)?,
         shipping_fen: o.shipping_fen,
         total_fen: o.total_fen,
         paid_fen: o.paid_fen,
@@ -560,6 +586,9 @@ pub(crate) struct NewOrder<'a> {
     /// an ordinary checkout's order, not a group-buy seat or a batch order, whose prices
     /// are already their activity's.
     pub activities: bool,
+    /// Points the buyer offers (checked against their balance when spent, here, in the
+    /// same transaction); only an ordinary checkout's order takes them.
+    pub points: Option<kith_domain::order_price::PointsTerms>,
 }
 
 /// Writes a new order: its row and lines, stock reserved per line, the commission snapshot,
@@ -588,6 +617,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
                 .iter()
                 .map(|(_, terms)| order_price::Discount::Coupon(terms.clone())),
         )
+        .chain(o.points.map(order_price::Discount::Points))
         .collect();
     let totals = order_price::price(&lines, &discounts, &terms.shipping, o.delivery)
         .map_err(super::promotions::price_error)?;
@@ -607,12 +637,14 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
     if let Some((coupon_id, _)) = &o.coupon {
         super::promotions::lock_for_order(c, now, o.buyer, coupon_id, &id, totals.coupon.get())?;
     }
+    crate::loyalty::redeem(c, now, o.buyer, o.merchant_id, &id, totals.points_used, totals.points.get())?;
     for (n, ((sku, unit, qty), priced)) in o.lines.iter().zip(&totals.lines).enumerate() {
         let q = i64::from(qty.get());
         c.execute(
-            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen, activity_fen)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q, priced.coupon.get(), priced.activity.get()],
+            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen, activity_fen, points_fen, points_used)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q,
+                  priced.coupon.get(), priced.activity.get(), priced.points.get(), priced.points_used],
         )?;
         inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
             |e| match e {
@@ -786,6 +818,7 @@ impl App {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let delivery = input.delivery;
         let coupon_id = input.coupon_id;
+        let points_asked = input.points;
         let limits = HoardLimits {
             orders: i64::from(self.config.max_unpaid_orders),
             units_per_sku: i64::from(self.config.max_unpaid_units_per_sku),
@@ -832,6 +865,7 @@ impl App {
                     Some(cid) => Some(super::promotions::coupon_for_checkout(c, now, &who.account_id, &mid, cid, false)?),
                     None => None,
                 };
+                let points = crate::loyalty::offer(c, &mid, points_asked.unwrap_or(0))?;
                 let id = place(c, now, NewOrder {
                     merchant_id: &mid,
                     buyer: &who.account_id,
@@ -846,6 +880,7 @@ impl App {
                     group_buy: false,
                     coupon,
                     activities: true,
+                    points,
                 })?;
                 if from_cart {
                     for (sku, _, _) in &priced {
@@ -1023,6 +1058,7 @@ pub(crate) fn cancel(
     lc.lock(c, &o.id)?;
     release_all(c, now, o)?;
     super::promotions::on_order_released(c, now, &o.id)?;
+    crate::loyalty::on_released(c, now, &o.id)?;
     super::promotions::flash::on_order_released(c, &o.id)?;
     c.execute(
         "UPDATE orders SET cancelled_at = $1 WHERE id = $2",

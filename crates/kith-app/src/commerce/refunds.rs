@@ -190,7 +190,7 @@ pub(crate) fn refund_of(
             unit: Fen::new(l.unit_price_fen),
             quantity: l.quantity as u32,
             refunded_quantity: (l.refunded_quantity + l.refunding_quantity) as u32,
-            discount: Fen::new(l.coupon_fen + l.activity_fen),
+            discount: Fen::new(l.coupon_fen + l.activity_fen + l.points_fen),
             refunded_money: Fen::new(l.refunded_fen + l.refunding_fen),
         })
         .collect();
@@ -314,7 +314,7 @@ fn hold_and_send(
         let n = c.execute(
             "UPDATE order_lines SET refunding_quantity = refunding_quantity + $1, refunding_fen = refunding_fen + $2
              WHERE order_id = $3 AND line_no = $4 AND quantity - refunded_quantity - refunding_quantity >= $1
-               AND unit_price_fen * quantity - coupon_fen - activity_fen - refunded_fen - refunding_fen >= $2",
+               AND unit_price_fen * quantity - coupon_fen - activity_fen - points_fen - refunded_fen - refunding_fen >= $2",
             args![i64::from(*qty), amount.get(), &o.id, stored[*idx].line_no],
         )?;
         if n == 0 {
@@ -543,6 +543,28 @@ fn book_success(
         refund_id,
         goods_before,
         goods_before + goods_now,
+    )?;
+    let refunded: Vec<crate::loyalty::RefundedLine> = lines
+        .iter()
+        .filter_map(|(line_no, _, a)| {
+            let l = stored.iter().find(|l| l.line_no == *line_no)?;
+            Some(crate::loyalty::RefundedLine {
+                line_no: *line_no,
+                paid_fen: l.line_total_fen - l.coupon_fen - l.activity_fen - l.points_fen,
+                before_fen: l.refunded_fen,
+                after_fen: l.refunded_fen + a,
+            })
+        })
+        .collect();
+    crate::loyalty::on_refund(
+        c,
+        now,
+        &o.id,
+        refund_id,
+        goods_before,
+        goods_before + goods_now,
+        &refunded,
+        o.status == OrderStatus::Completed,
     )?;
     let before_fulfilment = matches!(
         o.status,

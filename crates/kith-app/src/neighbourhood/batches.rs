@@ -750,6 +750,7 @@ impl App {
                     // A 接龙 price is the batch's own: no coupon on top of it.
                     coupon: None,
                     activities: false,
+                        points: None,
                 })
                 .map_err(|e| match e {
                     AppError::Conflict { field, .. } => AppError::Conflict { field, reason: "out of stock".into() },

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod points;
 pub mod aftersales;
 pub mod catalog;
 pub mod commissions;
@@ -56,6 +57,10 @@ pub const TAGS: &[(&str, &str)] = &[
     (
         "activities",
         "满减 / 满折 activities (tiered order discounts by spend, applied by checkout itself) and 限时秒杀 flash sales",
+    ),
+    (
+        "points",
+        "积分: the shop's points rule, and the points a member holds, earns, spends and sees expire",
     ),
     ("stores", "Offline stores and their clerks"),
     (

@@ -91,6 +91,11 @@ pub struct CheckoutBody {
     /// with a 409 naming the rule: `coupon_not_available` (used, locked, expired),
     /// `coupon_minimum_spend`, `coupon_out_of_scope`; another member's coupon is a 404.
     pub coupon_id: Option<String>,
+    /// Points to spend, at most (the shop's cap decides how many are taken; only what
+    /// the discount costs is spent). 409 `points` when the buyer holds fewer,
+    /// `points_not_taken` when the shop takes none.
+    #[schema(minimum = 0)]
+    pub points: Option<i64>,
 }
 
 /// Check out: an order awaiting payment, with stock reserved and prices of the buyer's
@@ -107,6 +112,7 @@ async fn checkout(
 ) -> ApiResult<(StatusCode, Json<Order>)> {
     let input = CheckoutInput {
         coupon_id: b.coupon_id,
+        points: b.points,
         delivery: b.delivery,
         pickup_store_id: b.pickup_store_id,
         address: b.address,

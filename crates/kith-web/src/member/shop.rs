@@ -297,6 +297,9 @@ pub struct CheckoutForm {
     /// The coupon chosen (empty: none).
     #[serde(default)]
     pub coupon_id: String,
+    /// Points to spend (empty or 0: none), as the cart offered them.
+    #[serde(default)]
+    pub points: String,
 }
 
 /// A refused address in the page's words.
@@ -325,6 +328,7 @@ pub(super) async fn checkout(
     let coupon = f.coupon_id.trim();
     let input = CheckoutInput {
         coupon_id: (!coupon.is_empty()).then(|| coupon.to_owned()),
+        points: f.points.trim().parse::<i64>().ok().filter(|p| *p > 0),
         delivery,
         pickup_store_id: (delivery == DeliveryMethod::Pickup)
             .then(|| f.pickup_store_id.clone())

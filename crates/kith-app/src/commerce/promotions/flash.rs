@@ -513,6 +513,7 @@ impl App {
                         coupon: None,
                         // The flash price is the activity price: no 满减 on top of it.
                         activities: false,
+                        points: None,
                     },
                 )
                 .map_err(|e| match e {

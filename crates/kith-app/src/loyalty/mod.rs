@@ -1,0 +1,795 @@
+//! # Loyalty: points (积分, issue 19)
+//!
+//! Owns a merchant's points rule ([`kith_domain::points::PointsRule`]: points per ¥1
+//! earned, points worth ¥1 at checkout, the share of an order points may pay, days until
+//! they expire) and every movement of points, which are a non-cash asset **kept on the
+//! ledger**: accounts `points:{member}:{merchant}:frozen|available` and the merchant's
+//! `points:{merchant}:issued` (negative by what its members hold), balanced entries that
+//! never hold money ([`kith_domain::ledger::JournalEntry`] refuses a mix), under
+//! idempotency keys, in the transaction of the change that caused them.
+//!
+//! The life of points:
+//! - **earned** when an order starts fulfilment ([`on_paid`]), on the goods actually paid,
+//!   **frozen** like commission until the after-sale window closes ([`on_completed`]),
+//!   then **available** as a *lot* with its expiry;
+//! - **spent** at checkout ([`redeem`]) — one conditional update on the member's available
+//!   balance (`ledger::post` with the account guarded against overdraft), so two checkouts
+//!   racing for the same points cannot both spend them; pricing is
+//!   `kith_domain::order_price` stage 4;
+//! - **given back** when the unpaid order is cancelled or expires ([`on_released`]) and, in
+//!   proportion to the money, when its lines are refunded ([`on_refund`]), which also takes
+//!   back in proportion what the order earned (from the frozen points, or after the window
+//!   closed from the available ones, never below zero);
+//! - **expired** first in, first out by the [`ExpirePoints`] job scheduled at each lot's
+//!   expiry ([`kith_domain::points::expired_due`]).
+//!
+//! Writes: `points_settings`, `points_lots`, the orders' and lines' `points_*` columns,
+//! ledger entries on `points:` accounts. Events: `points_settings.updated`,
+//! `points.earned`, `points.available`, `points.expired`.
+//!
+//! Never: moves money, or touches an order's status.
+
+use kith_domain::Fen;
+use kith_domain::ledger::accounts::{self, PointsState};
+use kith_domain::ledger::{AccountId, EntryKind, JournalEntry};
+use kith_domain::points::{PointsRule, expired_due};
+use kith_store::{Conn, args};
+use serde::{Deserialize, Serialize};
+
+use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry};
+use crate::money::ledger::{self, Refs, StatementLine};
+use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// A merchant's points rule as the API shows and takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PointsSettings {
+    /// Whether the shop gives and takes points at all.
+    pub enabled: bool,
+    /// Points earned per ¥1 of goods actually paid, 0–100.
+    #[schema(minimum = 0, maximum = 100)]
+    pub earn_per_yuan: i64,
+    /// Points worth ¥1 at checkout, 1–10000 (100: "100 积分抵 1 元").
+    #[schema(minimum = 1, maximum = 10000)]
+    pub points_per_yuan: i64,
+    /// At most this share of the goods (after 满减 and the coupon) is paid in points, 1–100 %.
+    #[schema(minimum = 1, maximum = 100)]
+    pub cap_percent: i64,
+    /// Days points stay usable once available: 0 (never expire) or 30–1095.
+    #[schema(minimum = 0, maximum = 1095)]
+    pub expire_days: i64,
+}
+
+impl PointsSettings {
+    fn rule(&self) -> AppResult<PointsRule> {
+        Ok(PointsRule::parse(
+            self.earn_per_yuan,
+            self.points_per_yuan,
+            self.cap_percent,
+            self.expire_days,
+        )?)
+    }
+
+    fn of(enabled: bool, r: PointsRule) -> Self {
+        Self {
+            enabled,
+            earn_per_yuan: i64::from(r.earn_per_yuan),
+            points_per_yuan: i64::from(r.points_per_yuan),
+            cap_percent: i64::from(r.cap_percent),
+            expire_days: i64::from(r.expire_days),
+        }
+    }
+}
+
+/// A member's points at one merchant.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PointsBalance {
+    pub merchant_id: String,
+    pub merchant_name: String,
+    /// Usable at checkout now.
+    pub available: i64,
+    /// Earned on orders whose after-sale window is still open.
+    pub frozen: i64,
+    /// What the available points are worth at checkout now, in fen (0 when the shop has
+    /// turned points off).
+    pub worth_fen: i64,
+    /// The next points to expire, and when (none when nothing is due to expire).
+    pub expiring: Option<i64>,
+    pub expiring_at: Option<String>,
+    /// The shop's rule now; null when the shop has turned points off.
+    pub settings: Option<PointsSettings>,
+}
+
+/// A member's points at one merchant with their statement, newest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PointsStatement {
+    pub balance: PointsBalance,
+    /// Each line moved `frozen` or `available` points (`balance`), by `kind`
+    /// (`points_earned`, `points_settled`, `points_redeemed`, `points_returned`,
+    /// `points_reversed`, `points_expired`); `amount` is in points.
+    pub lines: Page<PointsLine>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PointsLine {
+    pub entry_id: String,
+    pub kind: String,
+    /// `frozen` or `available`.
+    pub balance: String,
+    /// Points added (negative: taken).
+    pub amount: i64,
+    pub order_id: Option<String>,
+    pub memo: String,
+    pub at: String,
+}
+
+/// The merchant's rule and whether it is on; `None` when the shop never set one.
+pub(crate) fn settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsSettings>> {
+    c.query_opt(
+        "SELECT enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days FROM points_settings WHERE merchant_id = $1",
+        args![merchant_id],
+    )?
+    .map(|r| {
+        Ok(PointsSettings {
+            enabled: r.bool(0)?,
+            earn_per_yuan: r.int(1)?,
+            points_per_yuan: r.int(2)?,
+            cap_percent: r.int(3)?,
+            expire_days: r.int(4)?,
+        })
+    })
+    .transpose()
+}
+
+/// The rule in force: `None` when the shop gives and takes no points.
+pub(crate) fn rule(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsRule>> {
+    settings(c, merchant_id)?
+        .filter(|s| s.enabled)
+        .map(|s| s.rule())
+        .transpose()
+}
+
+fn held(member: &str, merchant_id: &str, state: PointsState) -> AppResult<AccountId> {
+    Ok(accounts::points(member, merchant_id, state)?)
+}
+
+fn issued(merchant_id: &str) -> AppResult<AccountId> {
+    Ok(accounts::points_issued(merchant_id)?)
+}
+
+/// Posts a transfer of `points` (nothing when zero). `guard`: the account it comes from
+/// may not go below zero (409 on `points`).
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    c: &mut dyn Conn,
+    now: i64,
+    key: String,
+    kind: EntryKind,
+    from: AccountId,
+    to: AccountId,
+    points: i64,
+    order_id: Option<&str>,
+    memo: &str,
+    guard: bool,
+) -> AppResult<()> {
+    if points <= 0 {
+        return Ok(());
+    }
+    let entry = JournalEntry::transfer(key, kind, from.clone(), to, Fen::new(points))?;
+    let refs = Refs {
+        order_id,
+        memo,
+        ..Default::default()
+    };
+    let guarded = [(&from, "points")];
+    ledger::post(c, now, &entry, refs, if guard { &guarded } else { &[] })?;
+    Ok(())
+}
+
+/// Locks the member's available points row (PostgreSQL takes the row lock; SQLite's writer
+/// is serial anyway), so a read of the balance that follows holds until the transaction
+/// ends: what a clawback or an expiry computes from it cannot be raced by a checkout.
+fn lock_available(c: &mut dyn Conn, account: &AccountId) -> AppResult<i64> {
+    c.execute(
+        "UPDATE ledger_accounts SET balance_fen = balance_fen WHERE id = $1",
+        args![account.as_str()],
+    )?;
+    ledger::balance(c, account)
+}
+
+/// Credits `points` to the member's available points as a new lot, expiring by the shop's
+/// rule, and schedules the lot's expiry.
+#[allow(clippy::too_many_arguments)]
+fn credit_lot(
+    c: &mut dyn Conn,
+    now: i64,
+    key: String,
+    kind: EntryKind,
+    from: AccountId,
+    member: &str,
+    merchant_id: &str,
+    order_id: Option<&str>,
+    points: i64,
+    memo: &str,
+) -> AppResult<()> {
+    if points <= 0 {
+        return Ok(());
+    }
+    let to = held(member, merchant_id, PointsState::Available)?;
+    transfer(c, now, key, kind, from, to, points, order_id, memo, false)?;
+    let days = settings(c, merchant_id)?.map_or(0, |s| s.expire_days);
+    let expires = (days > 0).then(|| now + days * DAY_MS);
+    c.execute(
+        "INSERT INTO points_lots (member_id, merchant_id, order_id, points, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![member, merchant_id, order_id, points, expires, now],
+    )?;
+    if let Some(at) = expires {
+        let job = ExpirePoints {
+            member_id: member.to_owned(),
+            merchant_id: merchant_id.to_owned(),
+        };
+        crate::events::jobs::enqueue(c, now, &job, at)?;
+    }
+    Ok(())
+}
+
+/// Spends `used` of the buyer's available points on the new order `order_id` (worth
+/// `fen`): one conditional update on the balance, a 409 on `points` when it is short.
+pub(crate) fn redeem(
+    c: &mut dyn Conn,
+    now: i64,
+    buyer: &str,
+    merchant_id: &str,
+    order_id: &str,
+    used: i64,
+    fen: i64,
+) -> AppResult<()> {
+    if used <= 0 {
+        return Ok(());
+    }
+    transfer(
+        c,
+        now,
+        format!("order:{order_id}:points:redeem"),
+        EntryKind::PointsRedeemed,
+        held(buyer, merchant_id, PointsState::Available)?,
+        issued(merchant_id)?,
+        used,
+        Some(order_id),
+        "points spent at checkout",
+        true,
+    )
+    .map_err(|e| match e {
+        AppError::Conflict { .. } => AppError::conflict(
+            "points",
+            "you do not have that many points available at this shop",
+        ),
+        other => other,
+    })?;
+    c.execute(
+        "UPDATE orders SET points_used = $1, points_fen = $2 WHERE id = $3",
+        args![used, fen, order_id],
+    )?;
+    Ok(())
+}
+
+struct OrderPoints {
+    buyer: String,
+    merchant_id: String,
+    goods_fen: i64,
+    used: i64,
+    returned: i64,
+    earned: i64,
+    reversed: i64,
+}
+
+fn order_points(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderPoints> {
+    let r = c
+        .query_opt(
+            "SELECT buyer_id, merchant_id, goods_fen, points_used, points_returned, points_earned, points_reversed FROM orders WHERE id = $1",
+            args![order_id],
+        )?
+        .ok_or(AppError::NotFound("order"))?;
+    Ok(OrderPoints {
+        buyer: r.text(0)?,
+        merchant_id: r.text(1)?,
+        goods_fen: r.int(2)?,
+        used: r.int(3)?,
+        returned: r.int(4)?,
+        earned: r.int(5)?,
+        reversed: r.int(6)?,
+    })
+}
+
+/// The unpaid order was cancelled or expired: the points it spent come back (as a new lot).
+pub(crate) fn on_released(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<()> {
+    let o = order_points(c, order_id)?;
+    let back = o.used - o.returned;
+    if back <= 0 {
+        return Ok(());
+    }
+    let n = c.execute(
+        "UPDATE orders SET points_returned = points_used WHERE id = $1 AND points_returned = $2",
+        args![order_id, o.returned],
+    )?;
+    if n != 1 {
+        return Ok(());
+    }
+    c.execute(
+        "UPDATE order_lines SET points_returned = points_used WHERE order_id = $1",
+        args![order_id],
+    )?;
+    credit_lot(
+        c,
+        now,
+        format!("order:{order_id}:points:release"),
+        EntryKind::PointsReturned,
+        issued(&o.merchant_id)?,
+        &o.buyer,
+        &o.merchant_id,
+        Some(order_id),
+        back,
+        "points given back: order cancelled",
+    )
+}
+
+/// The order starts fulfilment (paid, or its group filled): it earns points on the goods
+/// actually paid, frozen until its after-sale window closes.
+pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<()> {
+    let o = order_points(c, order_id)?;
+    let Some(rule) = rule(c, &o.merchant_id)? else {
+        return Ok(());
+    };
+    let earned = rule.earned(Fen::new(o.goods_fen));
+    if earned <= 0 || o.earned > 0 {
+        return Ok(());
+    }
+    let n = c.execute(
+        "UPDATE orders SET points_earned = $1 WHERE id = $2 AND points_earned = 0",
+        args![earned, order_id],
+    )?;
+    if n != 1 {
+        return Ok(());
+    }
+    transfer(
+        c,
+        now,
+        format!("order:{order_id}:points:earn"),
+        EntryKind::PointsEarned,
+        issued(&o.merchant_id)?,
+        held(&o.buyer, &o.merchant_id, PointsState::Frozen)?,
+        earned,
+        Some(order_id),
+        "points earned: order paid",
+        false,
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "points.earned",
+        Some(&o.merchant_id),
+        order_id,
+        &serde_json::json!({ "order_id": order_id, "member_id": o.buyer, "points": earned }),
+    )?;
+    Ok(())
+}
+
+/// The order's after-sale window closed: what it earned (less what refunds took back)
+/// becomes available, as a lot with its expiry.
+pub(crate) fn on_completed(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<()> {
+    let o = order_points(c, order_id)?;
+    let left = o.earned - o.reversed;
+    if left <= 0 {
+        return Ok(());
+    }
+    let key = format!("order:{order_id}:points:settle");
+    let done = c
+        .query_opt(
+            "SELECT 1 FROM journal_entries WHERE idempotency_key = $1",
+            args![&key],
+        )?
+        .is_some();
+    if done {
+        return Ok(());
+    }
+    credit_lot(
+        c,
+        now,
+        key,
+        EntryKind::PointsSettled,
+        held(&o.buyer, &o.merchant_id, PointsState::Frozen)?,
+        &o.buyer,
+        &o.merchant_id,
+        Some(order_id),
+        left,
+        "points available: after-sale window closed",
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "points.available",
+        Some(&o.merchant_id),
+        order_id,
+        &serde_json::json!({ "order_id": order_id, "member_id": o.buyer, "points": left }),
+    )?;
+    Ok(())
+}
+
+/// One refunded line as points see it: its number, the money it paid in all, the money
+/// refunded from it before and after this refund.
+pub(crate) struct RefundedLine {
+    pub line_no: i64,
+    pub paid_fen: i64,
+    pub before_fen: i64,
+    pub after_fen: i64,
+}
+
+/// A refund moved the order's refunded goods from `goods_before` to `goods_after`: the
+/// points its lines spent come back in proportion to the money (the whole line's on a full
+/// refund), and what the order earned is taken back in the same proportion — from the
+/// frozen points before the window closed (`settled` false), after it from the available
+/// ones, never below zero (points already spent stay spent).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn on_refund(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    refund_id: &str,
+    goods_before: i64,
+    goods_after: i64,
+    lines: &[RefundedLine],
+    settled: bool,
+) -> AppResult<()> {
+    let o = order_points(c, order_id)?;
+    // Spent points back, line by line.
+    if o.used > 0 {
+        let mut back_total = 0;
+        for l in lines {
+            let used = c
+                .query_one(
+                    "SELECT points_used FROM order_lines WHERE order_id = $1 AND line_no = $2",
+                    args![order_id, l.line_no],
+                )?
+                .int(0)?;
+            let back = kith_domain::commission::reversal(used, l.paid_fen, l.before_fen, l.after_fen);
+            if back > 0 {
+                c.execute(
+                    "UPDATE order_lines SET points_returned = points_returned + $1 WHERE order_id = $2 AND line_no = $3",
+                    args![back, order_id, l.line_no],
+                )?;
+                back_total += back;
+            }
+        }
+        if back_total > 0 {
+            c.execute(
+                "UPDATE orders SET points_returned = points_returned + $1 WHERE id = $2",
+                args![back_total, order_id],
+            )?;
+            credit_lot(
+                c,
+                now,
+                format!("refund:{refund_id}:points:return"),
+                EntryKind::PointsReturned,
+                issued(&o.merchant_id)?,
+                &o.buyer,
+                &o.merchant_id,
+                Some(order_id),
+                back_total,
+                "points given back: refund",
+            )?;
+        }
+    }
+    // Earned points taken back in proportion to the goods refunded.
+    let owed =
+        kith_domain::commission::reversal(o.earned, o.goods_fen, goods_before, goods_after);
+    if owed <= 0 {
+        return Ok(());
+    }
+    let from = if settled {
+        held(&o.buyer, &o.merchant_id, PointsState::Available)?
+    } else {
+        held(&o.buyer, &o.merchant_id, PointsState::Frozen)?
+    };
+    let take = if settled {
+        owed.min(lock_available(c, &from)?.max(0))
+    } else {
+        owed
+    };
+    c.execute(
+        "UPDATE orders SET points_reversed = points_reversed + $1 WHERE id = $2",
+        args![owed, order_id],
+    )?;
+    transfer(
+        c,
+        now,
+        format!("refund:{refund_id}:points:reverse"),
+        EntryKind::PointsReversed,
+        from,
+        issued(&o.merchant_id)?,
+        take,
+        Some(order_id),
+        "points taken back: refund",
+        settled,
+    )
+}
+
+/// The `points.expire` job: at a lot's expiry, the member's unspent points from lots now
+/// past their expiry go back to the merchant, oldest first (payload `{"member_id": …,
+/// "merchant_id": …}`). Running late or twice expires nothing more.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExpirePoints {
+    pub member_id: String,
+    pub merchant_id: String,
+}
+
+impl Job for ExpirePoints {
+    const KIND: &'static str = "points.expire";
+    const MAX_ATTEMPTS: i64 = 5;
+
+    async fn run(self, app: &App, _attempt: &ClaimedJob) -> Result<(), JobError> {
+        let now = app.now_ms();
+        app.db
+            .write(move |c| expire(c, now, &self.member_id, &self.merchant_id))
+            .await?;
+        Ok(())
+    }
+}
+
+/// Registers this context's jobs (called once when the [`App`] is built).
+pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
+    jobs.register::<ExpirePoints>();
+}
+
+fn lot_sums(c: &mut dyn Conn, member: &str, merchant_id: &str, now: i64) -> AppResult<(i64, i64)> {
+    let r = c.query_one(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN expires_at IS NOT NULL AND expires_at <= $3 THEN points ELSE 0 END), 0) AS bigint),
+                CAST(COALESCE(SUM(points), 0) AS bigint)
+         FROM points_lots WHERE member_id = $1 AND merchant_id = $2",
+        args![member, merchant_id, now],
+    )?;
+    Ok((r.int(0)?, r.int(1)?))
+}
+
+fn expire(c: &mut dyn Conn, now: i64, member: &str, merchant_id: &str) -> AppResult<()> {
+    let account = held(member, merchant_id, PointsState::Available)?;
+    let balance = lock_available(c, &account)?;
+    let (old, total) = lot_sums(c, member, merchant_id, now)?;
+    let due = expired_due(old, total, balance);
+    if due <= 0 {
+        return Ok(());
+    }
+    transfer(
+        c,
+        now,
+        format!("points:{member}:{merchant_id}:expire:{now}"),
+        EntryKind::PointsExpired,
+        account,
+        issued(merchant_id)?,
+        due,
+        None,
+        "points expired",
+        true,
+    )?;
+    outbox::emit(
+        c,
+        now,
+        "points.expired",
+        Some(merchant_id),
+        member,
+        &serde_json::json!({ "member_id": member, "merchant_id": merchant_id, "points": due }),
+    )?;
+    Ok(())
+}
+
+/// The next points to expire from `balance`, and when: walking the lots oldest first,
+/// the first one not wholly spent.
+fn expiring(
+    c: &mut dyn Conn,
+    member: &str,
+    merchant_id: &str,
+    balance: i64,
+) -> AppResult<Option<(i64, i64)>> {
+    if balance <= 0 {
+        return Ok(None);
+    }
+    let rows = c.query(
+        "SELECT points, expires_at FROM points_lots WHERE member_id = $1 AND merchant_id = $2 ORDER BY id",
+        args![member, merchant_id],
+    )?;
+    let total: i64 = rows.iter().map(|r| r.int(0)).sum::<Result<i64, _>>()?;
+    let mut spent = (total - balance).max(0);
+    for r in &rows {
+        let points = r.int(0)?;
+        let take = spent.min(points);
+        spent -= take;
+        let left = points - take;
+        if left > 0 {
+            return Ok(r.opt_int(1)?.map(|at| (left.min(balance), at)));
+        }
+    }
+    Ok(None)
+}
+
+fn balance_view(c: &mut dyn Conn, member: &str, merchant_id: &str) -> AppResult<PointsBalance> {
+    let name = c
+        .query_opt("SELECT name FROM merchants WHERE id = $1", args![merchant_id])?
+        .ok_or(AppError::NotFound("merchant"))?
+        .text(0)?;
+    let available = ledger::balance(c, &held(member, merchant_id, PointsState::Available)?)?;
+    let frozen = ledger::balance(c, &held(member, merchant_id, PointsState::Frozen)?)?;
+    let current = settings(c, merchant_id)?.filter(|s| s.enabled);
+    let worth_fen = match &current {
+        Some(s) => s.rule()?.worth(available).get(),
+        None => 0,
+    };
+    let next = expiring(c, member, merchant_id, available)?;
+    Ok(PointsBalance {
+        merchant_id: merchant_id.to_owned(),
+        merchant_name: name,
+        available,
+        frozen,
+        worth_fen,
+        expiring: next.map(|(p, _)| p),
+        expiring_at: next.map(|(_, at)| rfc3339(at)),
+        settings: current,
+    })
+}
+
+impl App {
+    /// The shop's points rule, for anyone (the shop page says what a purchase earns).
+    /// `enabled` false and the defaults when the shop never set one.
+    pub async fn points_settings(&self, merchant_id: &str) -> AppResult<PointsSettings> {
+        crate::platform::ids::parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                merchant_status(c, &mid)?;
+                Ok(settings(c, &mid)?.unwrap_or(PointsSettings::of(false, PointsRule::OFF)))
+            })
+            .await
+    }
+
+    /// Sets the shop's points rule (owner or manager). Turning points off stops earning
+    /// and spending; points members hold stay theirs, and come back into use when the
+    /// shop turns them on again.
+    pub async fn set_points_settings(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        input: PointsSettings,
+    ) -> AppResult<PointsSettings> {
+        crate::platform::ids::parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
+        let (asker, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| require_staff(c, &asker, &mid, StaffNeed::AnyStaff))
+            .await?;
+        let rule = input.rule()?;
+        let saved = PointsSettings::of(input.enabled, rule);
+        let now = self.now_ms();
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .write(move |c| {
+                require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
+                c.execute(
+                    "INSERT INTO points_settings (merchant_id, enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (merchant_id) DO UPDATE SET enabled = $2, earn_per_yuan = $3, points_per_yuan = $4,
+                        cap_percent = $5, expire_days = $6, updated_at = $7",
+                    args![&mid, saved.enabled, saved.earn_per_yuan, saved.points_per_yuan, saved.cap_percent, saved.expire_days, now],
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "points_settings.updated",
+                    Some(&mid),
+                    &mid,
+                    &serde_json::json!({ "merchant_id": mid, "by": who.account_id, "settings": saved }),
+                )?;
+                Ok(saved)
+            })
+            .await
+    }
+
+    /// The caller's points at every shop where they have any, largest balance first.
+    pub async fn my_points(&self, who: &Principal) -> AppResult<Vec<PointsBalance>> {
+        let member = who.account_id.clone();
+        self.db
+            .read(move |c| {
+                let prefix = format!("points:{member}:%");
+                let rows = c.query(
+                    "SELECT id FROM ledger_accounts WHERE id LIKE $1 ORDER BY id",
+                    args![&prefix],
+                )?;
+                let mut shops: Vec<String> = Vec::new();
+                for r in rows {
+                    let id = AccountId::parse(&r.text(0)?)?;
+                    let shop = id.as_str().split(':').nth(2).unwrap_or_default().to_owned();
+                    if !shops.contains(&shop) {
+                        shops.push(shop);
+                    }
+                }
+                let mut out = shops
+                    .iter()
+                    .map(|shop| balance_view(c, &member, shop))
+                    .collect::<AppResult<Vec<_>>>()?;
+                out.sort_by(|a, b| (b.available + b.frozen).cmp(&(a.available + a.frozen)));
+                Ok(out)
+            })
+            .await
+    }
+
+    /// The caller's points at one shop and their statement, newest first.
+    pub async fn my_points_at(
+        &self,
+        who: &Principal,
+        merchant_id: &str,
+        page: PageRequest,
+    ) -> AppResult<PointsStatement> {
+        crate::platform::ids::parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
+        let (member, mid) = (who.account_id.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                merchant_status(c, &mid)?;
+                let balance = balance_view(c, &member, &mid)?;
+                let accts = [
+                    held(&member, &mid, PointsState::Frozen)?,
+                    held(&member, &mid, PointsState::Available)?,
+                ];
+                let statement = ledger::statement(c, &accts, &page)?;
+                let items = statement
+                    .items
+                    .into_iter()
+                    .map(|l: StatementLine| PointsLine {
+                        balance: if l.account == accts[0] { "frozen" } else { "available" }
+                            .to_owned(),
+                        entry_id: l.entry_id,
+                        kind: l.kind,
+                        amount: l.amount_fen,
+                        order_id: l.order_id,
+                        memo: l.memo,
+                        at: l.at,
+                    })
+                    .collect();
+                Ok(PointsStatement {
+                    balance,
+                    lines: Page {
+                        items,
+                        next_cursor: statement.next_cursor,
+                    },
+                })
+            })
+            .await
+    }
+}
+
+/// The points a checkout offers (`asked`, at most: pricing spends only what the shop's cap
+/// lets them buy) as the price's stage 4 sees them; `None` when none are offered, a 409
+/// (`points_not_taken`) when the shop takes no points. Whether the buyer holds them is
+/// [`redeem`]'s check.
+pub(crate) fn offer(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    asked: i64,
+) -> AppResult<Option<kith_domain::order_price::PointsTerms>> {
+    if asked < 0 {
+        return Err(AppError::invalid("points", "must not be negative"));
+    }
+    if asked == 0 {
+        return Ok(None);
+    }
+    let Some(rule) = rule(c, merchant_id)? else {
+        return Err(AppError::conflict(
+            "points_not_taken",
+            "this shop does not take points",
+        ));
+    };
+    Ok(Some(kith_domain::order_price::PointsTerms {
+        offered: asked,
+        points_per_yuan: rule.points_per_yuan,
+        cap_percent: rule.cap_percent,
+    }))
+}

@@ -1,0 +1,38 @@
+-- Points (积分, issue 19): a merchant's loyalty asset, kept on the ledger in accounts of
+-- their own (`points:{member}:{merchant}:frozen|available`, `points:{merchant}:issued`),
+-- whose `balance_fen` column counts points, not fen; entries never mix points and money.
+-- This migration holds the merchant's rule, the lots that expire, and what each order
+-- spent, earned and gave back.
+CREATE TABLE points_settings (
+    merchant_id     TEXT PRIMARY KEY REFERENCES merchants (id),
+    enabled         INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+    earn_per_yuan   INTEGER NOT NULL CHECK (earn_per_yuan BETWEEN 0 AND 100),
+    points_per_yuan INTEGER NOT NULL CHECK (points_per_yuan BETWEEN 1 AND 10000),
+    cap_percent     INTEGER NOT NULL CHECK (cap_percent BETWEEN 1 AND 100),
+    expire_days     INTEGER NOT NULL CHECK (expire_days = 0 OR expire_days BETWEEN 30 AND 1095),
+    updated_at      INTEGER NOT NULL
+);
+
+-- Every credit to a member's available points is a lot with its expiry (NULL: never);
+-- spending takes the oldest first, so what expires is computed from the lots and the
+-- balance (kith_domain::points::expired_due), never tracked per lot.
+CREATE TABLE points_lots (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    member_id   TEXT NOT NULL REFERENCES accounts (id),
+    merchant_id TEXT NOT NULL REFERENCES merchants (id),
+    order_id    TEXT REFERENCES orders (id),
+    points      INTEGER NOT NULL CHECK (points > 0),
+    expires_at  INTEGER,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX points_lots_holder_idx ON points_lots (member_id, merchant_id, expires_at);
+
+-- Spent at checkout (and their worth), given back, earned and taken back by refunds.
+ALTER TABLE orders ADD COLUMN points_used INTEGER NOT NULL DEFAULT 0 CHECK (points_used >= 0);
+ALTER TABLE orders ADD COLUMN points_fen INTEGER NOT NULL DEFAULT 0 CHECK (points_fen >= 0);
+ALTER TABLE orders ADD COLUMN points_returned INTEGER NOT NULL DEFAULT 0 CHECK (points_returned >= 0);
+ALTER TABLE orders ADD COLUMN points_earned INTEGER NOT NULL DEFAULT 0 CHECK (points_earned >= 0);
+ALTER TABLE orders ADD COLUMN points_reversed INTEGER NOT NULL DEFAULT 0 CHECK (points_reversed >= 0);
+ALTER TABLE order_lines ADD COLUMN points_fen INTEGER NOT NULL DEFAULT 0 CHECK (points_fen >= 0);
+ALTER TABLE order_lines ADD COLUMN points_used INTEGER NOT NULL DEFAULT 0 CHECK (points_used >= 0);
+ALTER TABLE order_lines ADD COLUMN points_returned INTEGER NOT NULL DEFAULT 0 CHECK (points_returned >= 0);
