@@ -243,7 +243,10 @@ pub mod accounts {
     /// Where a merchant's points come from and go back to (earned out of it; redeemed,
     /// reversed and expired into it): negative by the points its members hold.
     pub fn points_issued(merchant_id: &str) -> Result<AccountId, DomainError> {
-        Ok(AccountId(format!("points:{}:issued", id_part(merchant_id)?)))
+        Ok(AccountId(format!(
+            "points:{}:issued",
+            id_part(merchant_id)?
+        )))
     }
 }
 
@@ -505,8 +508,14 @@ mod tests {
             assert_eq!(AccountId::parse(a.as_str()).as_ref(), Ok(a));
         }
         assert!(
-            JournalEntry::transfer("p", EntryKind::PointsEarned, issued.clone(), held, Fen::new(5))
-                .is_ok()
+            JournalEntry::transfer(
+                "p",
+                EntryKind::PointsEarned,
+                issued.clone(),
+                held,
+                Fen::new(5)
+            )
+            .is_ok()
         );
         let mixed = JournalEntry::transfer(
             "m",
@@ -515,7 +524,10 @@ mod tests {
             accounts::member_wallet("m1").unwrap(),
             Fen::new(5),
         );
-        assert_eq!(mixed.map_err(field_of), Err("postings[1].account".to_owned()));
+        assert_eq!(
+            mixed.map_err(field_of),
+            Err("postings[1].account".to_owned())
+        );
         assert!(AccountId::parse("points:m1:shop:pending").is_err());
     }
 

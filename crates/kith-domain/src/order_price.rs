@@ -551,7 +551,9 @@ pub fn price(
             return Err(DomainError::invalid("points", "must not be negative").into());
         }
         if !(1..=10_000).contains(&p.points_per_yuan) || !(1..=100).contains(&p.cap_percent) {
-            return Err(DomainError::invalid("points", "the shop's points rule is not valid").into());
+            return Err(
+                DomainError::invalid("points", "the shop's points rule is not valid").into(),
+            );
         }
         let left: i128 = out.iter().map(|l| i128::from(l.paid.get())).sum();
         let cap = left * i128::from(p.cap_percent) / 100;
@@ -568,9 +570,8 @@ pub fn price(
         }
     }
 
-    let goods_paid = Fen::new(
-        goods.get() - activity_total.get() - coupon_total.get() - points_total.get(),
-    );
+    let goods_paid =
+        Fen::new(goods.get() - activity_total.get() - coupon_total.get() - points_total.get());
     let shipping = rule.fee(goods_paid, method);
     let total = goods_paid.checked_add(shipping).ok_or_else(too_large)?;
     Ok(OrderPrice {
@@ -890,14 +891,26 @@ mod tests {
             points_per_yuan: 100,
             cap_percent: 50,
         };
-        let p = price(&lines, &[Discount::Points(t)], &RULE, DeliveryMethod::Pickup).unwrap();
+        let p = price(
+            &lines,
+            &[Discount::Points(t)],
+            &RULE,
+            DeliveryMethod::Pickup,
+        )
+        .unwrap();
         assert_eq!((p.points, p.points_used), (Fen::new(10_000), 10_000));
         assert_eq!(p.goods_paid, Fen::new(10_000));
         assert_eq!(p.lines[0].points, Fen::new(5_000));
         assert_eq!(p.lines[1].points_used, 5_000);
         // Few points: all of them, worth what they are.
         let few = PointsTerms { offered: 250, ..t };
-        let p = price(&lines, &[Discount::Points(few)], &RULE, DeliveryMethod::Pickup).unwrap();
+        let p = price(
+            &lines,
+            &[Discount::Points(few)],
+            &RULE,
+            DeliveryMethod::Pickup,
+        )
+        .unwrap();
         assert_eq!((p.points, p.points_used), (Fen::new(250), 250));
         // 1,000 points to the yuan: 999 points are worth 99 fen and spend 990.
         let dear = PointsTerms {
@@ -905,7 +918,13 @@ mod tests {
             points_per_yuan: 1_000,
             cap_percent: 100,
         };
-        let p = price(&lines, &[Discount::Points(dear)], &RULE, DeliveryMethod::Pickup).unwrap();
+        let p = price(
+            &lines,
+            &[Discount::Points(dear)],
+            &RULE,
+            DeliveryMethod::Pickup,
+        )
+        .unwrap();
         assert_eq!((p.points, p.points_used), (Fen::new(99), 990));
         let twice = [Discount::Points(t), Discount::Points(few)];
         assert_eq!(
@@ -920,10 +939,7 @@ mod tests {
             .filter(|l| a.scope.covers(&l.product_id))
             .map(|l| l.unit.get() * i64::from(l.quantity.get()))
             .sum();
-        let tier = a
-            .tiers
-            .iter()
-            .rfind(|t| eligible >= t.min_spend.get());
+        let tier = a.tiers.iter().rfind(|t| eligible >= t.min_spend.get());
         match tier.map(|t| t.value) {
             None => 0,
             Some(CouponValue::Fixed { off }) => off.get().min(eligible),

@@ -637,7 +637,15 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
     if let Some((coupon_id, _)) = &o.coupon {
         super::promotions::lock_for_order(c, now, o.buyer, coupon_id, &id, totals.coupon.get())?;
     }
-    crate::loyalty::redeem(c, now, o.buyer, o.merchant_id, &id, totals.points_used, totals.points.get())?;
+    crate::loyalty::redeem(
+        c,
+        now,
+        o.buyer,
+        o.merchant_id,
+        &id,
+        totals.points_used,
+        totals.points.get(),
+    )?;
     for (n, ((sku, unit, qty), priced)) in o.lines.iter().zip(&totals.lines).enumerate() {
         let q = i64::from(qty.get());
         c.execute(

@@ -554,7 +554,7 @@ pub(super) fn take_seat(
             coupon,
             // The group price is the activity price: no 满减 on top of it.
             activities: false,
-                        points: None,
+            points: None,
         },
     )
     .map_err(|e| match e {

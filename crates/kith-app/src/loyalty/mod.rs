@@ -455,7 +455,8 @@ pub(crate) fn on_refund(
                     args![order_id, l.line_no],
                 )?
                 .int(0)?;
-            let back = kith_domain::commission::reversal(used, l.paid_fen, l.before_fen, l.after_fen);
+            let back =
+                kith_domain::commission::reversal(used, l.paid_fen, l.before_fen, l.after_fen);
             if back > 0 {
                 c.execute(
                     "UPDATE order_lines SET points_returned = points_returned + $1 WHERE order_id = $2 AND line_no = $3",
@@ -484,8 +485,7 @@ pub(crate) fn on_refund(
         }
     }
     // Earned points taken back in proportion to the goods refunded.
-    let owed =
-        kith_domain::commission::reversal(o.earned, o.goods_fen, goods_before, goods_after);
+    let owed = kith_domain::commission::reversal(o.earned, o.goods_fen, goods_before, goods_after);
     if owed <= 0 {
         return Ok(());
     }
@@ -616,7 +616,10 @@ fn expiring(
 
 fn balance_view(c: &mut dyn Conn, member: &str, merchant_id: &str) -> AppResult<PointsBalance> {
     let name = c
-        .query_opt("SELECT name FROM merchants WHERE id = $1", args![merchant_id])?
+        .query_opt(
+            "SELECT name FROM merchants WHERE id = $1",
+            args![merchant_id],
+        )?
         .ok_or(AppError::NotFound("merchant"))?
         .text(0)?;
     let available = ledger::balance(c, &held(member, merchant_id, PointsState::Available)?)?;
@@ -744,8 +747,12 @@ impl App {
                     .items
                     .into_iter()
                     .map(|l: StatementLine| PointsLine {
-                        balance: if l.account == accts[0] { "frozen" } else { "available" }
-                            .to_owned(),
+                        balance: if l.account == accts[0] {
+                            "frozen"
+                        } else {
+                            "available"
+                        }
+                        .to_owned(),
                         entry_id: l.entry_id,
                         kind: l.kind,
                         amount: l.amount_fen,

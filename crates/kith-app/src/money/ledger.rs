@@ -173,8 +173,11 @@ pub struct Audit {
     pub unbalanced_entries: Vec<String>,
     /// Accounts whose kept balance differs from the sum of their postings (must be empty).
     pub mismatched_accounts: Vec<String>,
-    /// The sum of every balance (must be zero: money only moves, it is never made).
+    /// The sum of every money balance (must be zero: money only moves, it is never made).
     pub total_fen: i64,
+    /// The sum of every points balance (`points:…` accounts, counted in points, never
+    /// summed with money; must be zero: points are issued out of the merchant's account).
+    pub total_points: i64,
 }
 
 impl Audit {
@@ -182,6 +185,7 @@ impl Audit {
         self.unbalanced_entries.is_empty()
             && self.mismatched_accounts.is_empty()
             && self.total_fen == 0
+            && self.total_points == 0
     }
 }
 
@@ -213,7 +217,13 @@ pub fn audit(c: &mut dyn Conn) -> AppResult<Audit> {
         .collect::<Result<Vec<_>, _>>()?;
     let total_fen = c
         .query_one(
-            "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts",
+            "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id NOT LIKE 'points:%'",
+            args![],
+        )?
+        .int(0)?;
+    let total_points = c
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id LIKE 'points:%'",
             args![],
         )?
         .int(0)?;
@@ -223,6 +233,7 @@ pub fn audit(c: &mut dyn Conn) -> AppResult<Audit> {
         unbalanced_entries,
         mismatched_accounts,
         total_fen,
+        total_points,
     })
 }
 

@@ -9,7 +9,6 @@
 
 pub mod accounts;
 pub mod activities;
-pub mod points;
 pub mod aftersales;
 pub mod catalog;
 pub mod commissions;
@@ -26,6 +25,7 @@ pub mod notifications;
 pub mod ops;
 pub mod orders;
 pub mod payments;
+pub mod points;
 pub mod posts;
 pub mod rails;
 pub mod reconcile;

@@ -22,6 +22,7 @@ mod inventory;
 mod leaders;
 mod merchants;
 mod orders;
+mod points;
 mod stores;
 mod tiers;
 mod tracking;

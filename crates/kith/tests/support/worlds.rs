@@ -273,6 +273,7 @@ pub(crate) async fn audit_clean(t: &TestApp) -> Value {
     assert_eq!(audit["unbalanced_entries"], json!([]), "{audit}");
     assert_eq!(audit["mismatched_accounts"], json!([]), "{audit}");
     assert_eq!(audit["total_fen"], 0, "{audit}");
+    assert_eq!(audit["total_points"], 0, "{audit}");
     audit
 }
 
