@@ -836,6 +836,7 @@ pub mod flash;
 pub mod group_buy;
 pub mod neighbourhood;
 pub mod notify;
+pub mod points;
 pub mod promotions;
 pub mod public;
 pub mod rails;

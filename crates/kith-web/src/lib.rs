@@ -44,6 +44,7 @@ pub mod charts;
 pub mod console;
 pub mod group_buy;
 pub mod i18n;
+pub mod loyalty;
 pub mod member;
 pub mod neighbourhood;
 pub mod pages;
@@ -109,6 +110,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(neighbourhood::routes())
         .merge(aftersale::routes())
         .merge(promotions::routes())
+        .merge(loyalty::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn(lang_cookie))
         .layer(SetResponseHeaderLayer::overriding(

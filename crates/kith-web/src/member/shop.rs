@@ -219,6 +219,8 @@ async fn cart_page(
     let stores = s.app.list_stores(Some(&who), &mid).await?;
     let coupons = s.app.cart_coupons(&who, &mid).await?;
     let activity = s.app.cart_activity(&who, &mid).await?;
+    let first = kith_app::platform::page::PageRequest::parse(Some(1), None)?;
+    let points = Some(s.app.my_points_at(&who, &mid, first).await?.balance);
     let goods_fen = items
         .iter()
         .filter(|i| i.available)
@@ -251,6 +253,7 @@ async fn cart_page(
         activity,
         typed,
         error,
+        points,
     })?
     .into_response())
 }
@@ -377,6 +380,10 @@ pub(super) async fn checkout(
         }) if code.starts_with("coupon_") => {
             (StatusCode::CONFLICT, c.t.coupon_refusal(&code).to_owned())
         }
+        // The points were spent meanwhile (another order), or the shop stopped taking them.
+        Err(AppError::Conflict {
+            field: Some(code), ..
+        }) if code.starts_with("points") => (StatusCode::CONFLICT, c.t.pts().short.to_owned()),
         // A coupon that is not the buyer's is as if it did not exist.
         Err(AppError::NotFound("coupon")) => (
             StatusCode::CONFLICT,

@@ -393,6 +393,8 @@ pub struct CartPage {
     pub typed: crate::member::CheckoutForm,
     /// Why the last checkout was refused, shown beside the order button.
     pub error: Option<String>,
+    /// The member's points at this shop (with the shop's rule, if it takes points).
+    pub points: Option<kith_app::loyalty::PointsBalance>,
 }
 
 // The cart's template words its coupons with these.
@@ -417,6 +419,34 @@ impl CartPage {
     /// (each priced by checkout's own pricing, the coupon after the activity).
     pub fn goods_to_pay(&self) -> i64 {
         self.goods_fen - self.activity.discount_fen - self.best_discount()
+    }
+
+    /// The points this cart may spend with the preselected coupon and what they take off:
+    /// what the member holds, under the shop's cap (checkout's own rule, stage 4).
+    pub fn points_offer(&self) -> Option<(i64, i64)> {
+        let b = self.points.as_ref()?;
+        let s = b.settings.as_ref()?;
+        let cap = self.goods_to_pay().max(0) * s.cap_percent / 100;
+        let worth = b.available.max(0) * 100 / s.points_per_yuan.max(1);
+        let fen = cap.min(worth);
+        if fen <= 0 {
+            return None;
+        }
+        let ppy = u32::try_from(s.points_per_yuan).ok()?;
+        Some((
+            kith_domain::points::cost(kith_domain::Fen::new(fen), ppy),
+            fen,
+        ))
+    }
+
+    /// "使用 150 积分抵扣 ¥1.50".
+    pub fn points_words(&self, points: &i64, fen: &i64) -> String {
+        self.c
+            .t
+            .pts()
+            .use_points
+            .replace("{points}", &points.to_string())
+            .replace("{yuan}", &yuan(*fen))
     }
 }
 

@@ -28,6 +28,7 @@ mod pages_group_buy;
 mod pages_leaders;
 mod pages_member;
 mod pages_notify;
+mod pages_points;
 mod pages_public;
 mod pages_sms;
 mod wechat_stories;
