@@ -719,7 +719,7 @@ impl App {
                     .iter()
                     .map(|shop| balance_view(c, &member, shop))
                     .collect::<AppResult<Vec<_>>>()?;
-                out.sort_by(|a, b| (b.available + b.frozen).cmp(&(a.available + a.frozen)));
+                out.sort_by_key(|b| std::cmp::Reverse(b.available + b.frozen));
                 Ok(out)
             })
             .await
