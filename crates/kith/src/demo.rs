@@ -165,6 +165,22 @@ async fn build(app: &App) -> anyhow::Result<()> {
             .await
             .map_err(e)?;
     }
+    // The liquor shop gives points (积分) from the start, so its members' orders earn them:
+    // 1 per ¥1, 100 worth ¥1, at most 30 % of an order, for a year.
+    app.set_points_settings(
+        &liquor_owner,
+        &liquor.id,
+        kith_app::loyalty::PointsSettings {
+            enabled: true,
+            earn_per_yuan: 1,
+            points_per_yuan: 100,
+            cap_percent: 30,
+            expire_days: 365,
+            on_activity_orders: false,
+        },
+    )
+    .await
+    .map_err(e)?;
 
     let gy = app
         .create_store(

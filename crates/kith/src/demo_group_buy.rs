@@ -157,6 +157,7 @@ async fn seat_of(app: &App, i: usize) -> anyhow::Result<(Principal, SeatInput)> 
     let me = app.me(&who).await.map_err(e)?;
     let input = SeatInput {
         coupon_id: None,
+        points: None,
         delivery: DeliveryMethod::Shipping,
         pickup_store_id: None,
         address: Some(Address {

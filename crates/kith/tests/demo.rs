@@ -246,6 +246,22 @@ async fn demo_world_shares_money_in_every_state(t: TestApp) {
     assert_eq!(audit["unbalanced_entries"], json!([]), "{audit}");
     assert_eq!(audit["mismatched_accounts"], json!([]), "{audit}");
     assert_eq!(audit["total_fen"], 0, "{audit}");
+    // The liquor shop gives points: its demo buyers hold some, frozen or available, and the
+    // points ledger balances apart from money.
+    assert_eq!(audit["total_points"], 0, "{audit}");
+    let holders = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM ledger_accounts WHERE id LIKE 'points:%' AND id NOT LIKE '%:issued' AND balance_fen > 0",
+                &[],
+            )?
+            .int(0)
+        })
+        .await
+        .expect("points holders");
+    assert!(holders > 0, "no demo member holds points");
     let approved = t
         .post(
             &format!(

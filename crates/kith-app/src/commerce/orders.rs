@@ -873,7 +873,7 @@ impl App {
                     Some(cid) => Some(super::promotions::coupon_for_checkout(c, now, &who.account_id, &mid, cid, false)?),
                     None => None,
                 };
-                let points = crate::loyalty::offer(c, &mid, points_asked.unwrap_or(0))?;
+                let points = crate::loyalty::offer(c, &mid, points_asked.unwrap_or(0), false)?;
                 let id = place(c, now, NewOrder {
                     merchant_id: &mid,
                     buyer: &who.account_id,

@@ -546,12 +546,13 @@ fn book_success(
     )?;
     let refunded: Vec<crate::loyalty::RefundedLine> = lines
         .iter()
-        .filter_map(|(line_no, _, a)| {
+        .filter_map(|(line_no, qty, a)| {
             let l = stored.iter().find(|l| l.line_no == *line_no)?;
             Some(crate::loyalty::RefundedLine {
                 line_no: *line_no,
+                quantity: l.quantity,
+                qty_after: l.refunded_quantity + qty,
                 paid_fen: l.line_total_fen - l.coupon_fen - l.activity_fen - l.points_fen,
-                before_fen: l.refunded_fen,
                 after_fen: l.refunded_fen + a,
             })
         })

@@ -105,6 +105,9 @@ pub struct SeatInput {
     /// One of the buyer's coupons at this merchant, if its template allows 拼团
     /// (`allow_group_buy`); otherwise the seat is refused with `coupon_not_for_group_buy`.
     pub coupon_id: Option<String>,
+    /// Points to spend, at most, if the shop lets 拼团 orders take points
+    /// (`points_not_for_activity` otherwise).
+    pub points: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -421,6 +424,7 @@ impl App {
                     group.as_deref(),
                     (input.delivery, address.as_ref(), pickup_store.as_deref()),
                     input.coupon_id.as_deref(),
+                    input.points.unwrap_or(0),
                 )?;
                 let o = orders::lock_order(c, &order_id)?;
                 Ok(Seat {

@@ -433,6 +433,7 @@ pub(super) fn take_seat(
     group: Option<&str>,
     (delivery, address, pickup_store): (DeliveryMethod, Option<&Address>, Option<&str>),
     coupon_id: Option<&str>,
+    points: i64,
 ) -> AppResult<(String, String)> {
     // The campaign's row first: it serialises every seat of the campaign, so the
     // per-member count below cannot race with the same member's other seats. A group
@@ -536,6 +537,7 @@ pub(super) fn take_seat(
             )
         })
         .transpose()?;
+    let points = crate::loyalty::offer(c, &campaign.merchant_id, points, true)?;
     let order_id = orders::place(
         c,
         now,
@@ -554,7 +556,7 @@ pub(super) fn take_seat(
             coupon,
             // The group price is the activity price: no 满减 on top of it.
             activities: false,
-            points: None,
+            points,
         },
     )
     .map_err(|e| match e {

@@ -62,6 +62,10 @@ pub struct PointsSettings {
     /// Days points stay usable once available: 0 (never expire) or 30–1095.
     #[schema(minimum = 0, maximum = 1095)]
     pub expire_days: i64,
+    /// Whether 秒杀 and 拼团 orders, already at an activity price, may take points too
+    /// (default false).
+    #[serde(default)]
+    pub on_activity_orders: bool,
 }
 
 impl PointsSettings {
@@ -74,9 +78,10 @@ impl PointsSettings {
         )?)
     }
 
-    fn of(enabled: bool, r: PointsRule) -> Self {
+    fn of(enabled: bool, on_activity_orders: bool, r: PointsRule) -> Self {
         Self {
             enabled,
+            on_activity_orders,
             earn_per_yuan: i64::from(r.earn_per_yuan),
             points_per_yuan: i64::from(r.points_per_yuan),
             cap_percent: i64::from(r.cap_percent),
@@ -130,7 +135,7 @@ pub struct PointsLine {
 /// The merchant's rule and whether it is on; `None` when the shop never set one.
 pub(crate) fn settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsSettings>> {
     c.query_opt(
-        "SELECT enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days FROM points_settings WHERE merchant_id = $1",
+        "SELECT enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, on_activity_orders FROM points_settings WHERE merchant_id = $1",
         args![merchant_id],
     )?
     .map(|r| {
@@ -140,6 +145,7 @@ pub(crate) fn settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<
             points_per_yuan: r.int(2)?,
             cap_percent: r.int(3)?,
             expire_days: r.int(4)?,
+            on_activity_orders: r.bool(5)?,
         })
     })
     .transpose()
@@ -419,13 +425,25 @@ pub(crate) fn on_completed(c: &mut dyn Conn, now: i64, order_id: &str) -> AppRes
     Ok(())
 }
 
-/// One refunded line as points see it: its number, the money it paid in all, the money
-/// refunded from it before and after this refund.
+/// One refunded line as points see it: its number, its units and the money it paid in
+/// all, and the units and money refunded from it once this refund is done.
 pub(crate) struct RefundedLine {
     pub line_no: i64,
+    pub quantity: i64,
+    pub qty_after: i64,
     pub paid_fen: i64,
-    pub before_fen: i64,
     pub after_fen: i64,
+}
+
+impl RefundedLine {
+    /// Of `used` points spent on the line, how many its refunds so far should have given
+    /// back: the larger share by units or by money (a line paid wholly in points gives its
+    /// points back by units; a refund of money alone, by money), never more than `used`.
+    pub(crate) fn points_due(&self, used: i64) -> i64 {
+        let by_units = kith_domain::commission::reversal(used, self.quantity, 0, self.qty_after);
+        let by_money = kith_domain::commission::reversal(used, self.paid_fen, 0, self.after_fen);
+        by_units.max(by_money).min(used)
+    }
 }
 
 /// A refund moved the order's refunded goods from `goods_before` to `goods_after`: the
@@ -449,14 +467,12 @@ pub(crate) fn on_refund(
     if o.used > 0 {
         let mut back_total = 0;
         for l in lines {
-            let used = c
-                .query_one(
-                    "SELECT points_used FROM order_lines WHERE order_id = $1 AND line_no = $2",
-                    args![order_id, l.line_no],
-                )?
-                .int(0)?;
-            let back =
-                kith_domain::commission::reversal(used, l.paid_fen, l.before_fen, l.after_fen);
+            let r = c.query_one(
+                "SELECT points_used, points_returned FROM order_lines WHERE order_id = $1 AND line_no = $2",
+                args![order_id, l.line_no],
+            )?;
+            let (used, returned) = (r.int(0)?, r.int(1)?);
+            let back = l.points_due(used) - returned;
             if back > 0 {
                 c.execute(
                     "UPDATE order_lines SET points_returned = points_returned + $1 WHERE order_id = $2 AND line_no = $3",
@@ -651,7 +667,7 @@ impl App {
         self.db
             .read(move |c| {
                 merchant_status(c, &mid)?;
-                Ok(settings(c, &mid)?.unwrap_or(PointsSettings::of(false, PointsRule::OFF)))
+                Ok(settings(c, &mid)?.unwrap_or(PointsSettings::of(false, false, PointsRule::OFF)))
             })
             .await
     }
@@ -671,18 +687,19 @@ impl App {
             .read(move |c| require_staff(c, &asker, &mid, StaffNeed::AnyStaff))
             .await?;
         let rule = input.rule()?;
-        let saved = PointsSettings::of(input.enabled, rule);
+        let saved = PointsSettings::of(input.enabled, input.on_activity_orders, rule);
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 c.execute(
-                    "INSERT INTO points_settings (merchant_id, enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    "INSERT INTO points_settings (merchant_id, enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, updated_at, on_activity_orders)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (merchant_id) DO UPDATE SET enabled = $2, earn_per_yuan = $3, points_per_yuan = $4,
-                        cap_percent = $5, expire_days = $6, updated_at = $7",
-                    args![&mid, saved.enabled, saved.earn_per_yuan, saved.points_per_yuan, saved.cap_percent, saved.expire_days, now],
+                        cap_percent = $5, expire_days = $6, updated_at = $7, on_activity_orders = $8",
+                    args![&mid, saved.enabled, saved.earn_per_yuan, saved.points_per_yuan, saved.cap_percent, saved.expire_days, now,
+                          saved.on_activity_orders],
                 )?;
                 outbox::emit(
                     c,
@@ -775,12 +792,14 @@ impl App {
 
 /// The points a checkout offers (`asked`, at most: pricing spends only what the shop's cap
 /// lets them buy) as the price's stage 4 sees them; `None` when none are offered, a 409
-/// (`points_not_taken`) when the shop takes no points. Whether the buyer holds them is
-/// [`redeem`]'s check.
+/// (`points_not_taken`) when the shop takes no points, or on an order at an activity price
+/// (`activity_order`: 秒杀, 拼团) unless the shop allows it (`points_not_for_activity`).
+/// Whether the buyer holds them is [`redeem`]'s check.
 pub(crate) fn offer(
     c: &mut dyn Conn,
     merchant_id: &str,
     asked: i64,
+    activity_order: bool,
 ) -> AppResult<Option<kith_domain::order_price::PointsTerms>> {
     if asked < 0 {
         return Err(AppError::invalid("points", "must not be negative"));
@@ -788,15 +807,69 @@ pub(crate) fn offer(
     if asked == 0 {
         return Ok(None);
     }
-    let Some(rule) = rule(c, merchant_id)? else {
+    let Some(s) = settings(c, merchant_id)?.filter(|s| s.enabled) else {
         return Err(AppError::conflict(
             "points_not_taken",
             "this shop does not take points",
         ));
     };
+    if activity_order && !s.on_activity_orders {
+        return Err(AppError::conflict(
+            "points_not_for_activity",
+            "this shop takes no points on 秒杀 or 拼团 orders",
+        ));
+    }
+    let rule = s.rule()?;
     Ok(Some(kith_domain::order_price::PointsTerms {
         offered: asked,
         points_per_yuan: rule.points_per_yuan,
         cap_percent: rule.cap_percent,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RefundedLine;
+    use proptest::prelude::*;
+
+    fn line(quantity: i64, qty_after: i64, paid_fen: i64, after_fen: i64) -> RefundedLine {
+        RefundedLine {
+            line_no: 1,
+            quantity,
+            qty_after,
+            paid_fen,
+            after_fen,
+        }
+    }
+
+    #[test]
+    fn a_line_paid_wholly_in_points_gives_them_back_by_units() {
+        assert_eq!(line(2, 1, 0, 0).points_due(300), 150);
+        assert_eq!(line(2, 2, 0, 0).points_due(300), 300);
+        // Money alone (no units): by money.
+        assert_eq!(line(3, 0, 9_000, 3_000).points_due(300), 100);
+    }
+
+    proptest! {
+        /// Whatever steps a line is refunded in, by units or by money, what is due never
+        /// shrinks, never passes what was spent, and is all of it once the line is wholly
+        /// refunded.
+        #[test]
+        fn points_due_rise_to_exactly_what_was_spent(
+            used in 0i64..100_000,
+            quantity in 1i64..20,
+            paid in 0i64..1_000_000,
+            steps in proptest::collection::vec((0i64..5, 0i64..300_000), 1..8),
+        ) {
+            let (mut q, mut m, mut due) = (0, 0, 0);
+            for (dq, dm) in steps {
+                q = (q + dq).min(quantity);
+                m = (m + dm).min(paid);
+                let now = line(quantity, q, paid, m).points_due(used);
+                prop_assert!(now >= due && now <= used);
+                due = now;
+            }
+            prop_assert_eq!(line(quantity, quantity, paid, paid).points_due(used), used);
+        }
+    }
 }

@@ -159,6 +159,10 @@ pub struct FlashOrderBody {
     pub pickup_store_id: Option<String>,
     /// Required for shipping.
     pub address: Option<Address>,
+    /// Points to spend, at most, if the shop lets 秒杀 orders take points (409
+    /// `points_not_for_activity` otherwise; `points` when the buyer holds fewer).
+    #[schema(minimum = 0)]
+    pub points: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -282,6 +286,7 @@ async fn buy_flash(
         delivery: b.delivery,
         pickup_store_id: b.pickup_store_id,
         address: b.address,
+        points: b.points,
     };
     Ok((
         StatusCode::CREATED,

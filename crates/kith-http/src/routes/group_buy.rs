@@ -138,12 +138,17 @@ pub struct SeatBody {
     /// One of the buyer's coupons at this merchant; only a template that allows 拼团
     /// (`allow_group_buy`) is taken, otherwise 409 `coupon_not_for_group_buy`.
     pub coupon_id: Option<String>,
+    /// Points to spend, at most, if the shop lets 拼团 orders take points (409
+    /// `points_not_for_activity` otherwise; `points` when the buyer holds fewer).
+    #[schema(minimum = 0)]
+    pub points: Option<i64>,
 }
 
 impl From<SeatBody> for SeatInput {
     fn from(b: SeatBody) -> Self {
         SeatInput {
             coupon_id: b.coupon_id,
+            points: b.points,
             delivery: b.delivery,
             pickup_store_id: b.pickup_store_id,
             address: b.address,

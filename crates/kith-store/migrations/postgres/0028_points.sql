@@ -10,6 +10,8 @@ CREATE TABLE points_settings (
     points_per_yuan integer NOT NULL CHECK (points_per_yuan BETWEEN 1 AND 10000),
     cap_percent     integer NOT NULL CHECK (cap_percent BETWEEN 1 AND 100),
     expire_days     integer NOT NULL CHECK (expire_days = 0 OR expire_days BETWEEN 30 AND 1095),
+    -- Whether 秒杀 and 拼团 orders, already at an activity price, may take points too.
+    on_activity_orders boolean NOT NULL DEFAULT false,
     updated_at      timestamptz NOT NULL
 );
 

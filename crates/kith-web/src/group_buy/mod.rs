@@ -216,6 +216,7 @@ impl DeliveryForm {
         };
         Ok(SeatInput {
             coupon_id: None,
+            points: None,
             delivery,
             pickup_store_id: (delivery == DeliveryMethod::Pickup)
                 .then_some(self.pickup_store_id)

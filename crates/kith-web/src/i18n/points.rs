@@ -33,6 +33,7 @@ pub struct Points {
     pub order_points: &'static str,
     pub order_earned: &'static str,
     pub short: &'static str,
+    pub on_activity_orders: &'static str,
 }
 
 static PTS_ZH: Points = Points {
@@ -65,6 +66,7 @@ static PTS_ZH: Points = Points {
     order_points: "积分抵扣",
     order_earned: "本单获得积分",
     short: "积分不足：可能已在其他订单中使用，请看看可用积分后再下单",
+    on_activity_orders: "秒杀、拼团订单也可使用积分抵扣（默认不可：活动价已是优惠）",
 };
 
 static PTS_EN: Points = Points {
@@ -97,6 +99,7 @@ static PTS_EN: Points = Points {
     order_points: "Points",
     order_earned: "Points earned",
     short: "Not enough points: they may be in another order; check your points and try again",
+    on_activity_orders: "Flash-sale and group-buy orders may take points too (off by default: their price is already a discount)",
 };
 
 impl Strings {

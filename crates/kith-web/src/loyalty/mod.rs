@@ -92,6 +92,8 @@ pub struct RuleForm {
     pub cap_percent: String,
     #[serde(default)]
     pub expire_days: String,
+    #[serde(default)]
+    pub on_activity_orders: String,
 }
 
 impl RuleForm {
@@ -106,6 +108,11 @@ impl RuleForm {
             points_per_yuan: s.points_per_yuan.to_string(),
             cap_percent: s.cap_percent.to_string(),
             expire_days: s.expire_days.to_string(),
+            on_activity_orders: if s.on_activity_orders {
+                "on".into()
+            } else {
+                String::new()
+            },
         }
     }
 
@@ -116,6 +123,7 @@ impl RuleForm {
             points_per_yuan: parse_int("points_per_yuan", &self.points_per_yuan)?,
             cap_percent: parse_int("cap_percent", self.cap_percent.trim().trim_end_matches('%'))?,
             expire_days: parse_int("expire_days", &self.expire_days)?,
+            on_activity_orders: self.on_activity_orders == "on",
         })
     }
 }
@@ -206,6 +214,7 @@ mod tests {
             points_per_yuan: "100".into(),
             cap_percent: "30%".into(),
             expire_days: "365".into(),
+            on_activity_orders: String::new(),
         };
         let i = f.input().unwrap();
         assert!(i.enabled);

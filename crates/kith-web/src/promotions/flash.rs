@@ -219,6 +219,7 @@ pub(super) async fn buy(
             district: k.district.clone(),
             detail: k.detail.clone(),
         }),
+        points: None,
     };
     let (status, msg) = match s.app.buy_flash_sale(&who, &sid, input).await {
         Ok(order) => return Ok(see(format!("/orders/{}", order.id))),

@@ -129,6 +129,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
                     delivery: DeliveryMethod::Shipping,
                     pickup_store_id: None,
                     address: Some(address()),
+                    points: None,
                 };
                 match app.buy_flash_sale(member, &sid, input).await {
                     Ok(o) => {

@@ -39,6 +39,7 @@ const ATTEMPTS_PER_GROUP: usize = 4;
 fn seat() -> SeatInput {
     SeatInput {
         coupon_id: None,
+        points: None,
         delivery: DeliveryMethod::Shipping,
         pickup_store_id: None,
         address: Some(address()),

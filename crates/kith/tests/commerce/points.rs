@@ -16,6 +16,7 @@ both_engines!(
     concurrent_checkouts_cannot_spend_the_same_points,
     unspent_old_points_expire_oldest_first,
     bad_points_rules_name_their_field_and_only_staff_set_them,
+    activity_orders_take_points_only_when_the_shop_allows,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -342,4 +343,56 @@ async fn bad_points_rules_name_their_field_and_only_staff_set_them(t: TestApp) {
     );
     // Another member's statement is not readable: /me is always the caller's own.
     t.get("/api/v1/me/points", None).await.problem(401, None);
+}
+
+/// A 秒杀 order is already at an activity price: it takes points only once the shop says
+/// so (409 `points_not_for_activity` before, nothing written), then like any checkout.
+async fn activity_orders_take_points_only_when_the_shop_allows(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    turn_on(&t, &s, 0).await;
+    let m = t.register_member("秒杀也想用积分").await;
+    let first = worlds::buy(&t, &s, &m, 2).await;
+    worlds::ship_and_deliver(&t, &s, &id(&first)).await;
+    worlds::close_after_sale_window(&t).await;
+    let now = {
+        use kith_domain::Clock;
+        t.clock.now_ms()
+    };
+    let sale = t
+        .post(
+            &format!("/api/v1/merchants/{}/flash-sales", s.merchant),
+            Some(&s.owner.token),
+            json!({ "name": "整点秒杀", "sku_id": s.sku, "price_fen": 5_990,
+                    "slots": [{ "starts_at": kith_app::rfc3339(now), "ends_at": kith_app::rfc3339(now + 3_600_000), "quota": 10 }] }),
+        )
+        .await
+        .expect(201);
+    let buy = |pts: i64| {
+        let (t, tok, sid) = (&t, m.token.clone(), id(&sale));
+        async move {
+            t.post(
+                &format!("/api/v1/flash-sales/{sid}/orders"),
+                Some(&tok),
+                json!({ "quantity": 1, "delivery": "shipping", "address": address(), "points": pts }),
+            )
+            .await
+        }
+    };
+    buy(100).await.problem(409, Some("points_not_for_activity"));
+    assert_eq!(points(&t, &m, &s.merchant).await, (200, 0));
+    t.put(
+        &settings_url(&s.merchant),
+        Some(&s.owner.token),
+        json!({ "enabled": true, "earn_per_yuan": 1, "points_per_yuan": 100, "cap_percent": 50,
+                "expire_days": 0, "on_activity_orders": true }),
+    )
+    .await
+    .expect(200);
+    let o = buy(100).await.expect(201);
+    assert_eq!(
+        (o["points_used"].as_i64(), o["goods_fen"].as_i64()),
+        (Some(100), Some(5_890))
+    );
+    assert_eq!(points(&t, &m, &s.merchant).await, (100, 0));
+    worlds::audit_clean(&t).await;
 }

@@ -117,6 +117,9 @@ pub struct FlashOrderInput {
     pub delivery: DeliveryMethod,
     pub pickup_store_id: Option<String>,
     pub address: Option<Address>,
+    /// Points to spend, at most, if the shop lets 秒杀 orders take points
+    /// (`points_not_for_activity` otherwise).
+    pub points: Option<i64>,
 }
 
 kith_store::columns!(SaleCols {
@@ -442,6 +445,7 @@ impl App {
             .await?;
         let now = self.now_ms();
         let (who, sid, delivery) = (who.clone(), sale_id.to_owned(), input.delivery);
+        let points_asked = input.points.unwrap_or(0);
         self.db
             .write(move |c| {
                 let sale = load(c, None, &sid, now)?;
@@ -495,6 +499,7 @@ impl App {
                 }
                 let sku = catalog::sku_for_buyer(c, &mid, &sale.sku_id)?;
                 let location = orders::fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
+                let points = crate::loyalty::offer(c, &mid, points_asked, true)?;
                 let id = orders::place(
                     c,
                     now,
@@ -513,7 +518,7 @@ impl App {
                         coupon: None,
                         // The flash price is the activity price: no 满减 on top of it.
                         activities: false,
-                        points: None,
+                        points,
                     },
                 )
                 .map_err(|e| match e {
