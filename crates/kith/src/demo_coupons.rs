@@ -91,6 +91,7 @@ pub async fn build(
             per_member_limit: Some(2),
             per_order_limit: Some(1),
             unpaid_timeout_minutes: Some(5),
+            allow_coupons: false,
             slots: vec![slot(now - hour / 4, 200), slot(now + 24 * hour, 200)],
         },
     )

@@ -383,6 +383,11 @@ async fn journeys_in_a_real_browser() {
     d.until_text(".coupon.mine", kith::demo_coupons::LIQUOR_PERCENT)
         .await;
     d.shot("my-coupons").await;
+    // The order earned points at the liquor shop, frozen until its after-sale window closes.
+    d.go("/me/points").await;
+    d.until_text(".points-shop", "茅台镇酱香酒坊").await;
+    d.until_text(".points-frozen", "冻结中").await;
+    d.shot("my-points").await;
     d.go("/orders").await;
 
     // The demo order waiting at the store shows its pickup code.
@@ -414,6 +419,10 @@ async fn journeys_in_a_real_browser() {
     d.until_text("#order-status", "已发货").await;
     d.until_text("#flash", "已发货").await;
     d.shot("console-shipped").await;
+    // The shop's points rule, at a desk.
+    d.click("#nav-points").await;
+    d.el("#points-form").await;
+    d.shot("console-points-desk").await;
     d.c.set_window_size(412, 915)
         .await
         .expect("phone-sized window");

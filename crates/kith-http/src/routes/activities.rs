@@ -159,6 +159,9 @@ pub struct FlashOrderBody {
     pub pickup_store_id: Option<String>,
     /// Required for shipping.
     pub address: Option<Address>,
+    /// One of the buyer's coupons at the shop, if the sale allows coupons (409
+    /// `coupon_not_for_flash_sale` otherwise).
+    pub coupon_id: Option<String>,
     /// Points to spend, at most, if the shop lets 秒杀 orders take points (409
     /// `points_not_for_activity` otherwise; `points` when the buyer holds fewer).
     #[schema(minimum = 0)]
@@ -286,6 +289,7 @@ async fn buy_flash(
         delivery: b.delivery,
         pickup_store_id: b.pickup_store_id,
         address: b.address,
+        coupon_id: b.coupon_id,
         points: b.points,
     };
     Ok((

@@ -38,3 +38,6 @@ ALTER TABLE orders ADD COLUMN points_reversed bigint NOT NULL DEFAULT 0 CHECK (p
 ALTER TABLE order_lines ADD COLUMN points_fen bigint NOT NULL DEFAULT 0 CHECK (points_fen >= 0);
 ALTER TABLE order_lines ADD COLUMN points_used bigint NOT NULL DEFAULT 0 CHECK (points_used >= 0);
 ALTER TABLE order_lines ADD COLUMN points_returned bigint NOT NULL DEFAULT 0 CHECK (points_returned >= 0);
+
+-- A 秒杀 is already a discount: its orders take a coupon only when the merchant allows it.
+ALTER TABLE flash_sales ADD COLUMN allow_coupons boolean NOT NULL DEFAULT false;

@@ -38,3 +38,6 @@ ALTER TABLE orders ADD COLUMN points_reversed INTEGER NOT NULL DEFAULT 0 CHECK (
 ALTER TABLE order_lines ADD COLUMN points_fen INTEGER NOT NULL DEFAULT 0 CHECK (points_fen >= 0);
 ALTER TABLE order_lines ADD COLUMN points_used INTEGER NOT NULL DEFAULT 0 CHECK (points_used >= 0);
 ALTER TABLE order_lines ADD COLUMN points_returned INTEGER NOT NULL DEFAULT 0 CHECK (points_returned >= 0);
+
+-- A 秒杀 is already a discount: its orders take a coupon only when the merchant allows it.
+ALTER TABLE flash_sales ADD COLUMN allow_coupons INTEGER NOT NULL DEFAULT 0 CHECK (allow_coupons IN (0, 1));

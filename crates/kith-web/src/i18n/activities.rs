@@ -230,6 +230,7 @@ pub struct Flash {
     pub per_member: &'static str,
     pub per_order: &'static str,
     pub pay_within: &'static str,
+    pub allow_coupons: &'static str,
     pub minutes: &'static str,
     pub slots: &'static str,
     pub left: &'static str,
@@ -256,6 +257,7 @@ static FLASH_ZH: Flash = Flash {
     per_member: "每人限购",
     per_order: "每单限购",
     pay_within: "下单后请在",
+    allow_coupons: "秒杀订单也可使用优惠券（默认不可：秒杀价已是优惠）",
     minutes: "分钟内付款",
     slots: "场次",
     left: "剩",
@@ -269,7 +271,7 @@ static FLASH_ZH: Flash = Flash {
     slot_start: "开始时间",
     slot_end: "结束时间",
     quota: "限量（件）",
-    slots_hint: "（北京时间，最多 3 场，按时间先后、互不重叠；限量与库存分开计算）",
+    slots_hint: "（北京时间，最多 3 场，按时间先后、互不重叠；限量与库存分开计算；未付款取消的订单退回名额，付款后退款的不退回）",
     save: "创建秒杀",
 };
 
@@ -282,6 +284,7 @@ static FLASH_EN: Flash = Flash {
     per_member: "Per member",
     per_order: "Per order",
     pay_within: "Pay within",
+    allow_coupons: "Flash orders may take a coupon too (off by default: the flash price is the discount)",
     minutes: "minutes of ordering",
     slots: "Slots",
     left: "Left",
@@ -295,7 +298,7 @@ static FLASH_EN: Flash = Flash {
     slot_start: "Starts",
     slot_end: "Ends",
     quota: "Quota (units)",
-    slots_hint: "(Beijing time, up to 3, in time order and not overlapping; the quota is apart from stock)",
+    slots_hint: "(Beijing time, up to 3, in time order and not overlapping; the quota is apart from stock; an unpaid order cancelled gives its units back, a paid one refunded does not)",
     save: "Create",
 };
 

@@ -219,7 +219,8 @@ pub(super) async fn buy(
             district: k.district.clone(),
             detail: k.detail.clone(),
         }),
-        points: None,
+        coupon_id: Some(k.coupon_id.trim().to_owned()).filter(|c| !c.is_empty()),
+        points: k.points.trim().parse::<i64>().ok().filter(|p| *p > 0),
     };
     let (status, msg) = match s.app.buy_flash_sale(&who, &sid, input).await {
         Ok(order) => return Ok(see(format!("/orders/{}", order.id))),
@@ -282,6 +283,9 @@ pub struct SaleForm {
     pub per_order: String,
     #[serde(default)]
     pub timeout: String,
+    /// `on` when the sale's orders may take a coupon.
+    #[serde(default)]
+    pub allow_coupons: String,
     #[serde(flatten)]
     pub rest: HashMap<String, String>,
 }
@@ -342,6 +346,7 @@ impl SaleForm {
             per_member_limit: opt_int("per_member_limit", &self.per_member)?,
             per_order_limit: opt_int("per_order_limit", &self.per_order)?,
             unpaid_timeout_minutes: opt_int("unpaid_timeout_minutes", &self.timeout)?,
+            allow_coupons: self.allow_coupons == "on",
             slots,
         })
     }

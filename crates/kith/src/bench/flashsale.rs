@@ -66,6 +66,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
                 per_member_limit: Some(per_member),
                 per_order_limit: Some(1),
                 unpaid_timeout_minutes: Some(30),
+                allow_coupons: false,
                 slots: vec![NewFlashSlot {
                     starts_at: kith_app::rfc3339(now - 1_000),
                     ends_at: kith_app::rfc3339(now + 24 * 3_600_000),
@@ -129,6 +130,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
                     delivery: DeliveryMethod::Shipping,
                     pickup_store_id: None,
                     address: Some(address()),
+                    coupon_id: None,
                     points: None,
                 };
                 match app.buy_flash_sale(member, &sid, input).await {

@@ -15,6 +15,7 @@ both_engines!(
     concurrent_buyers_get_exactly_the_slot_quota,
     flash_orders_keep_to_their_slots_and_caps,
     bad_flash_sales_name_their_field_and_only_staff_run_them,
+    a_flash_order_takes_a_coupon_only_when_the_sale_allows,
 );
 
 const MIN_MS: i64 = 60_000;
@@ -375,4 +376,58 @@ async fn bad_flash_sales_name_their_field_and_only_staff_run_them(t: TestApp) {
     )
     .await
     .problem(401, None);
+}
+
+/// The flash price is the discount: a coupon on a flash order is 409
+/// `coupon_not_for_flash_sale` (nothing written, the coupon still available) unless the
+/// merchant's sale allows coupons; then the coupon comes off the flash price.
+async fn a_flash_order_takes_a_coupon_only_when_the_sale_allows(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let m = t.register_member("秒杀用券").await;
+    let tpl = t
+        .post(
+            &format!("/api/v1/merchants/{}/coupon-templates", s.merchant),
+            Some(&s.owner.token),
+            json!({ "name": "满50减5", "kind": "fixed", "off_fen": 500, "min_spend_fen": 5_000,
+                    "valid_days": 7, "total_count": 10 }),
+        )
+        .await
+        .expect(201);
+    let coupon = id(&t
+        .post(
+            &format!(
+                "/api/v1/merchants/{}/coupon-templates/{}/claim",
+                s.merchant,
+                id(&tpl)
+            ),
+            Some(&m.token),
+            json!({}),
+        )
+        .await
+        .expect(201));
+    let strict = create(&t, &s, sale(&t, &s, 10, 2, 1)).await;
+    let with_coupon = |sid: String| {
+        let (t, tok, cid) = (&t, m.token.clone(), coupon.clone());
+        async move {
+            t.post(
+                &format!("/api/v1/flash-sales/{sid}/orders"),
+                Some(&tok),
+                json!({ "quantity": 1, "delivery": "shipping", "address": address(), "coupon_id": cid }),
+            )
+            .await
+        }
+    };
+    with_coupon(id(&strict))
+        .await
+        .problem(409, Some("coupon_not_for_flash_sale"));
+    assert_eq!(left(&t, &id(&strict)).await, 10);
+    let mut body = sale(&t, &s, 10, 2, 1);
+    body["allow_coupons"] = json!(true);
+    let open = create(&t, &s, body).await;
+    assert_eq!(open["allow_coupons"], true);
+    let o = with_coupon(id(&open)).await.expect(201);
+    assert_eq!(
+        (o["coupon_fen"].as_i64(), o["goods_fen"].as_i64()),
+        (Some(500), Some(5_490))
+    );
 }

@@ -40,6 +40,8 @@ const OPEN_TO_ANY: &[(&str, &str, &str)] = &[
     ("get", "/api/v1/merchants/{merchant_id}/cart/activity", "the shop's public activities against a member's own cart at any merchant"),
     ("get", "/api/v1/merchants/{merchant_id}/activities", "the activities a shop runs, public"),
     ("get", "/api/v1/flash-sales", "a shop's flash sales, public"),
+    ("get", "/api/v1/merchants/{merchant_id}/points-settings", "a shop's points rule, public"),
+    ("get", "/api/v1/me/points/{merchant_id}", "a member's own points at any shop (none held: zero)"),
     ("get", "/api/v1/flash-sales/{sale_id}", "a flash sale, public"),
     ("post", "/api/v1/flash-sales/{sale_id}/orders", "any member may buy in a flash sale"),
     ("put", "/api/v1/merchants/{merchant_id}/cart/items/{sku_id}", "any member may buy"),

@@ -51,6 +51,8 @@ pub struct FlashSale {
     pub sku_id: String,
     pub product_id: String,
     pub product_name: String,
+    /// The product's first picture, if it has one.
+    pub image: Option<String>,
     pub sku_code: String,
     /// The SKU's list price, for the strike-through.
     pub list_price_fen: i64,
@@ -60,6 +62,8 @@ pub struct FlashSale {
     pub per_order_limit: i64,
     /// How long a flash order may wait unpaid, in seconds.
     pub unpaid_timeout_secs: i64,
+    /// Whether its orders may take a coupon on top of the flash price.
+    pub allow_coupons: bool,
     /// `active`, `paused` or `ended`.
     pub status: String,
     /// In time order.
@@ -105,6 +109,10 @@ pub struct NewFlashSale {
     /// 1–30 minutes an order may wait unpaid; default 5.
     #[schema(minimum = 1, maximum = 30)]
     pub unpaid_timeout_minutes: Option<i64>,
+    /// Whether its orders may take a coupon on top of the flash price (default false: the
+    /// flash price is the discount).
+    #[serde(default)]
+    pub allow_coupons: bool,
     /// 1–10 slots in time order, not overlapping, the last ending in the future.
     #[schema(min_items = 1, max_items = 10)]
     pub slots: Vec<NewFlashSlot>,
@@ -117,6 +125,9 @@ pub struct FlashOrderInput {
     pub delivery: DeliveryMethod,
     pub pickup_store_id: Option<String>,
     pub address: Option<Address>,
+    /// One of the buyer's coupons at the shop, if the sale allows coupons (409
+    /// `coupon_not_for_flash_sale` otherwise).
+    pub coupon_id: Option<String>,
     /// Points to spend, at most, if the shop lets 秒杀 orders take points
     /// (`points_not_for_activity` otherwise).
     pub points: Option<i64>,
@@ -129,12 +140,14 @@ kith_store::columns!(SaleCols {
     "f.sku_id" => sku_id,
     "p.id" => product_id,
     "p.name" => product_name,
+    "p.images" => images,
     "s.code" => sku_code,
     "s.list_price_fen" => list_price_fen,
     "f.price_fen" => price_fen,
     "f.per_member_limit" => per_member_limit,
     "f.per_order_limit" => per_order_limit,
     "f.unpaid_timeout_secs" => unpaid_timeout_secs,
+    "f.allow_coupons" => allow_coupons,
     "f.status" => status,
     "f.created_at" => created_at,
 });
@@ -183,12 +196,17 @@ fn sale_from_row(c: &mut dyn Conn, r: &Row, now_ms: i64) -> AppResult<FlashSale>
         sku_id: r.text(SaleCols::sku_id)?,
         product_id: r.text(SaleCols::product_id)?,
         product_name: r.text(SaleCols::product_name)?,
+        image: serde_json::from_str::<Vec<String>>(&r.text(SaleCols::images)?)
+            .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
+            .into_iter()
+            .next(),
         sku_code: r.text(SaleCols::sku_code)?,
         list_price_fen: r.int(SaleCols::list_price_fen)?,
         price_fen: r.int(SaleCols::price_fen)?,
         per_member_limit: r.int(SaleCols::per_member_limit)?,
         per_order_limit: r.int(SaleCols::per_order_limit)?,
         unpaid_timeout_secs: r.int(SaleCols::unpaid_timeout_secs)?,
+        allow_coupons: r.bool(SaleCols::allow_coupons)?,
         status,
         live_slot_id: live.map(|i| slots[i].id.clone()),
         next_starts_at: next,
@@ -314,9 +332,9 @@ impl App {
                 }
                 let id = new_id();
                 c.execute(
-                    "INSERT INTO flash_sales (id, merchant_id, sku_id, name, price_fen, per_member_limit, per_order_limit, unpaid_timeout_secs, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
-                    args![&id, &mid, &sku.sku_id, name.as_str(), input.price_fen, per_member, per_order, timeout * 60, now],
+                    "INSERT INTO flash_sales (id, merchant_id, sku_id, name, price_fen, per_member_limit, per_order_limit, unpaid_timeout_secs, status, created_at, allow_coupons) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10)",
+                    args![&id, &mid, &sku.sku_id, name.as_str(), input.price_fen, per_member, per_order, timeout * 60, now, input.allow_coupons],
                 )?;
                 for s in &slots {
                     c.execute(
@@ -446,6 +464,7 @@ impl App {
         let now = self.now_ms();
         let (who, sid, delivery) = (who.clone(), sale_id.to_owned(), input.delivery);
         let points_asked = input.points.unwrap_or(0);
+        let coupon_id = input.coupon_id;
         self.db
             .write(move |c| {
                 let sale = load(c, None, &sid, now)?;
@@ -500,6 +519,16 @@ impl App {
                 let sku = catalog::sku_for_buyer(c, &mid, &sale.sku_id)?;
                 let location = orders::fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
                 let points = crate::loyalty::offer(c, &mid, points_asked, true)?;
+                let coupon = match &coupon_id {
+                    Some(_) if !sale.allow_coupons => {
+                        return Err(AppError::conflict(
+                            "coupon_not_for_flash_sale",
+                            "this flash sale takes no coupons: its price is the discount",
+                        ));
+                    }
+                    Some(cid) => Some(super::coupon_for_checkout(c, now, &who.account_id, &mid, cid, false)?),
+                    None => None,
+                };
                 let id = orders::place(
                     c,
                     now,
@@ -515,7 +544,7 @@ impl App {
                         deadline: Some(now + sale.unpaid_timeout_secs * 1_000),
                         earns: true,
                         group_buy: false,
-                        coupon: None,
+                        coupon,
                         // The flash price is the activity price: no 满减 on top of it.
                         activities: false,
                         points,
