@@ -423,8 +423,7 @@ impl App {
                     &campaign_id,
                     group.as_deref(),
                     (input.delivery, address.as_ref(), pickup_store.as_deref()),
-                    input.coupon_id.as_deref(),
-                    input.points.unwrap_or(0),
+                    (input.coupon_id.as_deref(), input.points.unwrap_or(0)),
                 )?;
                 let o = orders::lock_order(c, &order_id)?;
                 Ok(Seat {

@@ -424,7 +424,8 @@ pub async fn expire_group(app: &App, gid: GroupId) -> AppResult<()> {
         .await
 }
 
-/// Takes a seat for `who` (a new group when `group` is `None`) and places its order.
+/// Takes a seat for `who` (a new group when `group` is `None`) and places its order, with
+/// the buyer's coupon and the points they offer (`offers`), if any.
 pub(super) fn take_seat(
     c: &mut dyn Conn,
     now: i64,
@@ -432,8 +433,7 @@ pub(super) fn take_seat(
     campaign_id: &str,
     group: Option<&str>,
     (delivery, address, pickup_store): (DeliveryMethod, Option<&Address>, Option<&str>),
-    coupon_id: Option<&str>,
-    points: i64,
+    (coupon_id, points): (Option<&str>, i64),
 ) -> AppResult<(String, String)> {
     // The campaign's row first: it serialises every seat of the campaign, so the
     // per-member count below cannot race with the same member's other seats. A group
