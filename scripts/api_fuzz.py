@@ -534,7 +534,7 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
                "per_member_limit": 10, "allow_group_buy": True}) or {}
     gb_coupon = (call(url, "post", f"{mp}/coupon-templates/{gb['id']}/claim", m, {}) or {}).get("id") if gb.get("id") else None
     op("member", "POST /api/v1/group-campaigns/{campaign_id}/groups", body__coupon_id=gb_coupon)
-    op("member", "POST /api/v1/groups/{group_id}/join", path__group_id=gathering)
+    op("member", "POST /api/v1/groups/{group_id}/join", path__group_id=gathering, body__points=0)
 
     # Sharing: another member's links (a share coupon is for friends who arrive through
     # someone else's link; binding a referrer takes another member's code).
@@ -752,7 +752,9 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
        body__per_member_limit=1, body__per_order_limit=1, body__unpaid_timeout_minutes=5,
        body__slots=[{"starts_at": iso(now), "ends_at": iso(now + datetime.timedelta(days=1)), "quota": 10}])
     op("member", "POST /api/v1/flash-sales/{sale_id}/orders", body__quantity=1, body__delivery="shipping",
-       body__address=address)
+       body__address=address, body__points=0)
+    # The shop's flash sales are listed by the shop's id, a query parameter.
+    op("member", "GET /api/v1/flash-sales", query__merchant_id=shop.get("merchant_id"))
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/pause", path__sale_id=flash_sale("api-fuzz 暂停秒杀"))
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/resume",
        path__sale_id=flash_sale("api-fuzz 恢复秒杀", "pause"))
