@@ -100,7 +100,9 @@ pub fn cost(fen: Fen, points_per_yuan: u32) -> i64 {
 /// So of `lots_total` ever credited, `lots_total − balance` were spent (or expired) and
 /// came out of the oldest lots; of the lots already past their expiry (`lots_expired` in
 /// all) what is left unspent expires: `lots_expired − (lots_total − balance)`, never less
-/// than zero nor more than the balance.
+/// than zero nor more than the balance. Lots are credited in expiry order while the shop's
+/// `expire_days` stays put; a shop that shortens it may see a newer lot expire before an
+/// older one, and the first-in-first-out reading is then approximate.
 pub fn expired_due(lots_expired: i64, lots_total: i64, balance: i64) -> i64 {
     let spent = (lots_total - balance).max(0);
     (lots_expired - spent).clamp(0, balance.max(0))

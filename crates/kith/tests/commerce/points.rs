@@ -74,6 +74,15 @@ async fn pay(t: &TestApp, who: &User, oid: &str) {
     .expect(200);
 }
 
+/// A month on, the session has lapsed: the member logs in again.
+async fn relogin(t: &TestApp, m: User) -> User {
+    let token = t.login(&m.login, PASSWORD).await.expect(201)["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    User { token, ..m }
+}
+
 fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()
 }
@@ -260,22 +269,13 @@ async fn unspent_old_points_expire_oldest_first(t: TestApp) {
     kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .unwrap();
-    let token = t.login(&m.login, PASSWORD).await.expect(201)["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let m = User { token, ..m };
+    let m = relogin(&t, m).await;
     assert_eq!(points(&t, &m, &s.merchant).await, (150, 99), "not yet");
     t.clock.advance_secs(2 * DAY_SECS);
     kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .unwrap();
-    // A month on, the session has lapsed: the member logs in again.
-    let token = t.login(&m.login, PASSWORD).await.expect(201)["token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
-    let m = User { token, ..m };
+    let m = relogin(&t, m).await;
     assert_eq!(points(&t, &m, &s.merchant).await, (0, 99));
     kith_app::events::jobs::run_once(&t.app, "test")
         .await

@@ -6,6 +6,18 @@ use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 
 use crate::harness::{PASSWORD, TestApp, User};
 
+/// A checkout form's shipping fields, as a member types them on the cart page.
+#[allow(dead_code)]
+pub(crate) const ADDRESS: [(&str, &str); 7] = [
+    ("delivery", "shipping"),
+    ("name", "王小丽"),
+    ("phone", "13800138000"),
+    ("province", "贵州省"),
+    ("city", "贵阳市"),
+    ("district", "观山湖区"),
+    ("detail", "金阳南路 6 号"),
+];
+
 /// A browser without JavaScript: keeps the session cookie, does not follow redirects.
 pub(crate) struct Browser<'a> {
     pub(crate) t: &'a TestApp,

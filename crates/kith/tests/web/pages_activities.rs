@@ -10,19 +10,9 @@ use serde_json::Value;
 
 use crate::both_engines;
 use crate::harness::TestApp;
-use crate::web::Browser;
+use crate::web::{ADDRESS, Browser};
 
 both_engines!(activities_run_through_the_pages);
-
-const ADDRESS: [(&str, &str); 7] = [
-    ("delivery", "shipping"),
-    ("name", "王小丽"),
-    ("phone", "13800138000"),
-    ("province", "贵州省"),
-    ("city", "贵阳市"),
-    ("district", "观山湖区"),
-    ("detail", "金阳南路 6 号"),
-];
 
 fn form<'a>(
     name: &'a str,

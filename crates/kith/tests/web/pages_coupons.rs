@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::both_engines;
 use crate::harness::TestApp;
-use crate::web::Browser;
+use crate::web::{ADDRESS, Browser};
 
 both_engines!(coupons_run_through_the_pages);
 
@@ -40,16 +40,6 @@ fn template_form<'a>(
         ("per_member", "1"),
     ]
 }
-
-const ADDRESS: [(&str, &str); 7] = [
-    ("delivery", "shipping"),
-    ("name", "王小丽"),
-    ("phone", "13800138000"),
-    ("province", "贵州省"),
-    ("city", "贵阳市"),
-    ("district", "观山湖区"),
-    ("detail", "金阳南路 6 号"),
-];
 
 async fn coupons_run_through_the_pages(t: TestApp) {
     let s = t.simple_shop("券小铺", 10_000, 100).await;
