@@ -26,6 +26,7 @@ both_engines!(
     the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_discounted_base,
     the_cart_prices_each_coupon_and_marks_the_best,
     the_new_member_coupon_is_only_for_members_new_to_the_shop,
+    of_two_equal_coupons_the_one_ending_sooner_is_best,
 );
 
 const DAY_SECS: i64 = 86_400;
@@ -1240,4 +1241,47 @@ async fn the_new_member_coupon_is_only_for_members_new_to_the_shop(t: TestApp) {
     .expect(200);
     let k = claim(&t, &veteran, &s.merchant, &tid).await.expect(201);
     assert_eq!(k["source"], "claim");
+}
+
+/// Two coupons worth the same on the cart: the one that ends sooner is marked best (and
+/// comes first), whichever was claimed first — the member keeps the longer one for later.
+async fn of_two_equal_coupons_the_one_ending_sooner_is_best(t: TestApp) {
+    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let buyer = t.register_member("先用快过期的").await;
+    let mut long = ten_off(10, 1);
+    long["valid_days"] = json!(30);
+    let long = id(&template(&t, &s.owner, &s.merchant, long).await);
+    let short = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
+    let long_coupon = id(&claim(&t, &buyer, &s.merchant, &long).await.expect(201));
+    let short_coupon = id(&claim(&t, &buyer, &s.merchant, &short).await.expect(201));
+    t.put(
+        &format!("/api/v1/merchants/{}/cart/items/{}", s.merchant, s.sku),
+        Some(&buyer.token),
+        json!({ "quantity": 2 }),
+    )
+    .await
+    .expect(200);
+    let fits = t
+        .get(
+            &format!("/api/v1/merchants/{}/cart/coupons", s.merchant),
+            Some(&buyer.token),
+        )
+        .await
+        .expect(200);
+    let order: Vec<(String, i64, bool)> = fits
+        .as_array()
+        .expect("fits")
+        .iter()
+        .map(|f| {
+            (
+                f["coupon"]["id"].as_str().expect("id").to_owned(),
+                f["discount_fen"].as_i64().expect("applies"),
+                f["best"].as_bool().expect("best"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![(short_coupon, 1_000, true), (long_coupon, 1_000, false)]
+    );
 }

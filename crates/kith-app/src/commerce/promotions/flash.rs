@@ -14,6 +14,8 @@
 //! Writes: `flash_sales`, `flash_slots`, `flash_buyers`, and `orders.flash_slot_id` /
 //! `flash_quantity` of the orders it places (through `orders::place`).
 
+use std::collections::HashMap;
+
 use kith_domain::flash_sale::{self, Slot};
 use kith_domain::order::DeliveryMethod;
 use kith_domain::pricing::Quantity;
@@ -154,24 +156,42 @@ kith_store::columns!(SaleCols {
 const FROM: &str =
     "flash_sales f JOIN skus s ON s.id = f.sku_id JOIN products p ON p.id = s.product_id";
 
-fn sale_from_row(c: &mut dyn Conn, r: &Row, now_ms: i64) -> AppResult<FlashSale> {
+/// The slots of the sales `filter` picks (`sale_id = $1` or `merchant_id = $1`), by sale, in
+/// time order: one query for a whole list of sales.
+fn slots_by_sale(
+    c: &mut dyn Conn,
+    filter: &str,
+    key: &str,
+) -> AppResult<HashMap<String, Vec<Row>>> {
+    let rows = c.query(
+        &format!(
+            "SELECT l.sale_id, l.id, l.starts_at, l.ends_at, l.quota, l.sold FROM flash_slots l
+             JOIN flash_sales f ON f.id = l.sale_id WHERE f.{filter} = $1 ORDER BY l.sale_id, l.starts_at"
+        ),
+        args![key],
+    )?;
+    let mut out: HashMap<String, Vec<Row>> = HashMap::new();
+    for r in rows {
+        out.entry(r.text(0)?).or_default().push(r);
+    }
+    Ok(out)
+}
+
+/// A sale from its row and its slots' rows (from [`slots_by_sale`]).
+fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
     let id = r.text(SaleCols::id)?;
     let status = r.text(SaleCols::status)?;
-    let rows = c.query(
-        "SELECT id, starts_at, ends_at, quota, sold FROM flash_slots WHERE sale_id = $1 ORDER BY starts_at",
-        args![&id],
-    )?;
     let mut slots = Vec::with_capacity(rows.len());
     let mut times = Vec::with_capacity(rows.len());
-    for s in &rows {
-        let (starts, ends, quota, sold) = (s.int(1)?, s.int(2)?, s.int(3)?, s.int(4)?);
+    for s in rows {
+        let (starts, ends, quota, sold) = (s.int(2)?, s.int(3)?, s.int(4)?, s.int(5)?);
         times.push(Slot {
             starts,
             ends,
             quota,
         });
         slots.push(FlashSlot {
-            id: s.text(0)?,
+            id: s.text(1)?,
             starts_at: rfc3339(starts),
             ends_at: rfc3339(ends),
             quota,
@@ -216,6 +236,19 @@ fn sale_from_row(c: &mut dyn Conn, r: &Row, now_ms: i64) -> AppResult<FlashSale>
     })
 }
 
+fn sales_of(
+    rows: &[Row],
+    slots: &HashMap<String, Vec<Row>>,
+    now_ms: i64,
+) -> AppResult<Vec<FlashSale>> {
+    rows.iter()
+        .map(|r| {
+            let id = r.text(SaleCols::id)?;
+            sale_from_row(r, slots.get(&id).map_or(&[][..], Vec::as_slice), now_ms)
+        })
+        .collect()
+}
+
 /// The sale `id` (of `merchant_id` when given), or 404.
 fn load(
     c: &mut dyn Conn,
@@ -235,7 +268,8 @@ fn load(
     if merchant_id.is_some_and(|m| r.text(SaleCols::merchant_id).ok().as_deref() != Some(m)) {
         return Err(AppError::NotFound("flash sale"));
     }
-    sale_from_row(c, &r, now_ms)
+    let slots = slots_by_sale(c, "id", id)?;
+    sale_from_row(&r, slots.get(id).map_or(&[][..], Vec::as_slice), now_ms)
 }
 
 /// The unpaid flash order was cancelled or lapsed: its units go back to its slot and to
@@ -366,7 +400,8 @@ impl App {
                     ),
                     args![&mid],
                 )?;
-                rows.iter().map(|r| sale_from_row(c, r, now)).collect()
+                let slots = slots_by_sale(c, "merchant_id", &mid)?;
+                sales_of(&rows, &slots, now)
             })
             .await
     }
@@ -422,7 +457,8 @@ impl App {
                     ),
                     args![&mid, now],
                 )?;
-                rows.iter().map(|r| sale_from_row(c, r, now)).collect()
+                let slots = slots_by_sale(c, "merchant_id", &mid)?;
+                sales_of(&rows, &slots, now)
             })
             .await
     }
