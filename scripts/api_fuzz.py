@@ -534,7 +534,11 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
                "per_member_limit": 10, "allow_group_buy": True}) or {}
     gb_coupon = (call(url, "post", f"{mp}/coupon-templates/{gb['id']}/claim", m, {}) or {}).get("id") if gb.get("id") else None
     op("member", "POST /api/v1/group-campaigns/{campaign_id}/groups", body__coupon_id=gb_coupon)
-    op("member", "POST /api/v1/groups/{group_id}/join", path__group_id=gathering, body__points=0)
+    # Joining takes a coupon of its own (the one above goes into the group the member opens):
+    # a random coupon id would be a 404 every time.
+    gb_coupon2 = (call(url, "post", f"{mp}/coupon-templates/{gb['id']}/claim", m, {}) or {}).get("id") if gb.get("id") else None
+    op("member", "POST /api/v1/groups/{group_id}/join", path__group_id=gathering, body__points=0,
+       body__coupon_id=gb_coupon2)
 
     # Sharing: another member's links (a share coupon is for friends who arrive through
     # someone else's link; binding a referrer takes another member's code).
