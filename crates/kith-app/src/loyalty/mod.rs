@@ -19,7 +19,8 @@
 //! - **given back** when the unpaid order is cancelled or expires ([`on_released`]) and, in
 //!   proportion to the money, when its lines are refunded ([`on_refund`]), which also takes
 //!   back in proportion what the order earned (from the frozen points, or after the window
-//!   closed from the available ones, never below zero);
+//!   closed from the available ones, never below zero). Points given back come back as a
+//!   new lot with a fresh expiry (simple, and never to the member's loss);
 //! - **expired** first in, first out by the [`ExpirePoints`] job scheduled at each lot's
 //!   expiry ([`kith_domain::points::expired_due`]).
 //!
