@@ -168,8 +168,9 @@ fn issued(merchant_id: &str) -> AppResult<AccountId> {
     Ok(accounts::points_issued(merchant_id)?)
 }
 
-/// Posts a transfer of `points` (nothing when zero). `guard`: the account it comes from
-/// may not go below zero (409 on `points`).
+/// Posts a transfer of `points` (nothing when zero); whether it was posted now (false: zero,
+/// or already posted under its key). `guard`: the account it comes from may not go below
+/// zero (409 on `points`).
 #[allow(clippy::too_many_arguments)]
 fn transfer(
     c: &mut dyn Conn,
@@ -182,9 +183,9 @@ fn transfer(
     order_id: Option<&str>,
     memo: &str,
     guard: bool,
-) -> AppResult<()> {
+) -> AppResult<bool> {
     if points <= 0 {
-        return Ok(());
+        return Ok(false);
     }
     let entry = JournalEntry::transfer(key, kind, from.clone(), to, Fen::new(points))?;
     let refs = Refs {
@@ -193,8 +194,8 @@ fn transfer(
         ..Default::default()
     };
     let guarded = [(&from, "points")];
-    ledger::post(c, now, &entry, refs, if guard { &guarded } else { &[] })?;
-    Ok(())
+    let posted = ledger::post(c, now, &entry, refs, if guard { &guarded } else { &[] })?;
+    Ok(matches!(posted, ledger::Posted::New(_)))
 }
 
 /// Locks the member's available points row (PostgreSQL takes the row lock; SQLite's writer
@@ -209,7 +210,8 @@ fn lock_available(c: &mut dyn Conn, account: &AccountId) -> AppResult<i64> {
 }
 
 /// Credits `points` to the member's available points as a new lot, expiring by the shop's
-/// rule, and schedules the lot's expiry.
+/// rule, and schedules the lot's expiry; nothing when the entry was already posted under
+/// its key. Returns whether it credited now.
 #[allow(clippy::too_many_arguments)]
 fn credit_lot(
     c: &mut dyn Conn,
@@ -222,12 +224,11 @@ fn credit_lot(
     order_id: Option<&str>,
     points: i64,
     memo: &str,
-) -> AppResult<()> {
-    if points <= 0 {
-        return Ok(());
-    }
+) -> AppResult<bool> {
     let to = held(member, merchant_id, PointsState::Available)?;
-    transfer(c, now, key, kind, from, to, points, order_id, memo, false)?;
+    if !transfer(c, now, key, kind, from, to, points, order_id, memo, false)? {
+        return Ok(false);
+    }
     let days = settings(c, merchant_id)?.map_or(0, |s| s.expire_days);
     let expires = (days > 0).then(|| now + days * DAY_MS);
     c.execute(
@@ -241,7 +242,7 @@ fn credit_lot(
         };
         crate::events::jobs::enqueue(c, now, &job, at)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Spends `used` of the buyer's available points on the new order `order_id` (worth
@@ -341,7 +342,8 @@ pub(crate) fn on_released(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResu
         Some(order_id),
         back,
         "points given back: order cancelled",
-    )
+    )?;
+    Ok(())
 }
 
 /// The order starts fulfilment (paid, or its group filled): it earns points on the goods
@@ -352,7 +354,7 @@ pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<(
         return Ok(());
     };
     let earned = rule.earned(Fen::new(o.goods_fen));
-    if earned <= 0 || o.earned > 0 {
+    if earned <= 0 {
         return Ok(());
     }
     let n = c.execute(
@@ -393,20 +395,10 @@ pub(crate) fn on_completed(c: &mut dyn Conn, now: i64, order_id: &str) -> AppRes
     if left <= 0 {
         return Ok(());
     }
-    let key = format!("order:{order_id}:points:settle");
-    let done = c
-        .query_opt(
-            "SELECT 1 FROM journal_entries WHERE idempotency_key = $1",
-            args![&key],
-        )?
-        .is_some();
-    if done {
-        return Ok(());
-    }
-    credit_lot(
+    let credited = credit_lot(
         c,
         now,
-        key,
+        format!("order:{order_id}:points:settle"),
         EntryKind::PointsSettled,
         held(&o.buyer, &o.merchant_id, PointsState::Frozen)?,
         &o.buyer,
@@ -415,6 +407,9 @@ pub(crate) fn on_completed(c: &mut dyn Conn, now: i64, order_id: &str) -> AppRes
         left,
         "points available: after-sale window closed",
     )?;
+    if !credited {
+        return Ok(());
+    }
     outbox::emit(
         c,
         now,
@@ -531,7 +526,8 @@ pub(crate) fn on_refund(
         Some(order_id),
         "points taken back: refund",
         settled,
-    )
+    )?;
+    Ok(())
 }
 
 /// The `points.expire` job: at a lot's expiry, the member's unspent points from lots now

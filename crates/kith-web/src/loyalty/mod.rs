@@ -11,10 +11,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use kith_app::AppError;
 use kith_app::loyalty::{PointsBalance, PointsLine, PointsSettings};
-use kith_app::platform::page::PageRequest;
 use serde::Deserialize;
 
 use crate::console::shop;
+use crate::member::{CursorQuery, page};
 use crate::pages::{Shop, filters, parse_int};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
 
@@ -56,11 +56,6 @@ pub struct ShopPage {
     pub next: Option<String>,
 }
 
-#[derive(Deserialize, Default)]
-struct CursorQuery {
-    cursor: Option<String>,
-}
-
 async fn at_shop(
     State(s): State<Web>,
     c: Ctx,
@@ -68,8 +63,10 @@ async fn at_shop(
     Query(q): Query<CursorQuery>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let page = PageRequest::parse(Some(20), q.cursor.as_deref().filter(|c| !c.is_empty()))?;
-    let st = s.app.my_points_at(&who, &mid, page).await?;
+    let st = s
+        .app
+        .my_points_at(&who, &mid, page(q.cursor.as_deref())?)
+        .await?;
     Ok(render(&ShopPage {
         c,
         balance: st.balance,

@@ -114,11 +114,11 @@ pub fn routes() -> Router<Web> {
 }
 
 #[derive(Deserialize, Default)]
-pub(super) struct CursorQuery {
-    cursor: Option<String>,
+pub(crate) struct CursorQuery {
+    pub(crate) cursor: Option<String>,
 }
 
-pub(super) fn page(cursor: Option<&str>) -> WebResult<PageRequest> {
+pub(crate) fn page(cursor: Option<&str>) -> WebResult<PageRequest> {
     Ok(PageRequest::parse(
         Some(20),
         cursor.filter(|c| !c.is_empty()),

@@ -305,6 +305,36 @@ pub struct CheckoutForm {
     pub points: String,
 }
 
+impl CheckoutForm {
+    /// Where the order goes by `delivery`, as typed: the pickup store, or the address.
+    pub fn destination(&self, delivery: DeliveryMethod) -> (Option<String>, Option<Address>) {
+        match delivery {
+            DeliveryMethod::Pickup => (self.pickup_store_id.clone(), None),
+            DeliveryMethod::Shipping => (
+                None,
+                Some(Address {
+                    name: self.name.clone(),
+                    phone: self.phone.clone(),
+                    province: self.province.clone(),
+                    city: self.city.clone(),
+                    district: self.district.clone(),
+                    detail: self.detail.clone(),
+                }),
+            ),
+        }
+    }
+
+    /// The coupon chosen, if any.
+    pub fn coupon(&self) -> Option<String> {
+        Some(self.coupon_id.trim().to_owned()).filter(|c| !c.is_empty())
+    }
+
+    /// The points offered, if any.
+    pub fn points_offered(&self) -> Option<i64> {
+        self.points.trim().parse::<i64>().ok().filter(|p| *p > 0)
+    }
+}
+
 /// A refused address in the page's words.
 pub(crate) fn address_words(c: &Ctx, field: &str) -> &'static str {
     let zh = c.lang == crate::i18n::Lang::Zh;
@@ -328,22 +358,13 @@ pub(super) async fn checkout(
         "shipping" => DeliveryMethod::Shipping,
         _ => return Err(AppError::invalid("delivery", "must be shipping or pickup").into()),
     };
-    let coupon = f.coupon_id.trim();
+    let (pickup_store_id, address) = f.destination(delivery);
     let input = CheckoutInput {
-        coupon_id: (!coupon.is_empty()).then(|| coupon.to_owned()),
-        points: f.points.trim().parse::<i64>().ok().filter(|p| *p > 0),
+        coupon_id: f.coupon(),
+        points: f.points_offered(),
         delivery,
-        pickup_store_id: (delivery == DeliveryMethod::Pickup)
-            .then(|| f.pickup_store_id.clone())
-            .flatten(),
-        address: (delivery == DeliveryMethod::Shipping).then(|| Address {
-            name: f.name.clone(),
-            phone: f.phone.clone(),
-            province: f.province.clone(),
-            city: f.city.clone(),
-            district: f.district.clone(),
-            detail: f.detail.clone(),
-        }),
+        pickup_store_id,
+        address,
         items: None,
     };
     let who = c.principal()?.clone();

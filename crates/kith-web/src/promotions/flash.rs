@@ -11,7 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use kith_app::AppError;
-use kith_app::commerce::orders::Address;
 use kith_app::commerce::promotions::Move;
 use kith_app::commerce::promotions::flash::{
     FlashOrderInput, FlashSale, NewFlashSale, NewFlashSlot,
@@ -205,22 +204,14 @@ pub(super) async fn buy(
     } else {
         DeliveryMethod::Shipping
     };
+    let (pickup_store_id, address) = k.destination(delivery);
     let input = FlashOrderInput {
         quantity,
         delivery,
-        pickup_store_id: (delivery == DeliveryMethod::Pickup)
-            .then(|| k.pickup_store_id.clone())
-            .flatten(),
-        address: (delivery == DeliveryMethod::Shipping).then(|| Address {
-            name: k.name.clone(),
-            phone: k.phone.clone(),
-            province: k.province.clone(),
-            city: k.city.clone(),
-            district: k.district.clone(),
-            detail: k.detail.clone(),
-        }),
-        coupon_id: Some(k.coupon_id.trim().to_owned()).filter(|c| !c.is_empty()),
-        points: k.points.trim().parse::<i64>().ok().filter(|p| *p > 0),
+        pickup_store_id,
+        address,
+        coupon_id: k.coupon(),
+        points: k.points_offered(),
     };
     let (status, msg) = match s.app.buy_flash_sale(&who, &sid, input).await {
         Ok(order) => return Ok(see(format!("/orders/{}", order.id))),
