@@ -31,6 +31,7 @@ impl AccountId {
             ["member", id, "wallet"] => accounts::member_wallet(id),
             ["merchant", id, "pending"] => accounts::merchant_pending(id),
             ["merchant", id, "available"] => accounts::merchant_available(id),
+            ["merchant", id, "direct", provider] => accounts::merchant_direct(id, provider),
             ["external", "gateway", provider] => accounts::external_gateway(provider),
             ["platform", "revenue"] => Ok(accounts::platform_revenue()),
             ["distributor", member, merchant, state] => {
@@ -52,7 +53,7 @@ impl AccountId {
             _ => Err(DomainError::invalid(
                 "account",
                 "must be member:{id}:wallet, merchant:{id}:pending, merchant:{id}:available, \
-                 external:gateway:{provider}, distributor:{member}:{merchant}:{state}, \
+                 merchant:{id}:direct:{provider}, external:gateway:{provider}, distributor:{member}:{merchant}:{state}, \
                  points:{merchant}:issued, points:{member}:{merchant}:{state} or \
                  platform:revenue",
             )),
@@ -133,21 +134,46 @@ pub mod accounts {
         )))
     }
 
-    /// Where a payment gateway's money enters (and refunds leave); goes negative by what
-    /// came in. `provider` is a short `[a-z0-9_]` name (1–32), e.g. `wechat_pay`.
-    pub fn external_gateway(provider: &str) -> Result<AccountId, DomainError> {
+    /// Money a merchant took into its own account at a provider (its own WeChat Pay 商户号
+    /// or Alipay app): the payment never passed through the platform, so it enters here,
+    /// not through [`external_gateway`], and goes negative by what the merchant holds
+    /// (refunds it paid back raise it again). With the merchant's pending and available
+    /// balances it nets to the merchant's settlement position: positive, the platform owes
+    /// the merchant (wallet payments it holds for it); negative, the merchant owes the
+    /// platform (commissions and fees the platform pays out of money the merchant holds).
+    pub fn merchant_direct(merchant_id: &str, provider: &str) -> Result<AccountId, DomainError> {
+        Ok(AccountId(format!(
+            "merchant:{}:direct:{}",
+            id_part(merchant_id)?,
+            provider_part(provider)?
+        )))
+    }
+
+    /// A provider's short name: 1–32 of `[a-z0-9_]`.
+    fn provider_part(provider: &str) -> Result<&str, DomainError> {
         let ok = !provider.is_empty()
             && provider.len() <= 32
             && provider
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !ok {
-            return Err(DomainError::invalid(
+        if ok {
+            Ok(provider)
+        } else {
+            Err(DomainError::invalid(
                 "account",
                 "gateway provider must be 1–32 of a-z, 0-9 and _",
-            ));
+            ))
         }
-        Ok(AccountId(format!("external:gateway:{provider}")))
+    }
+
+    /// Where a payment gateway's money enters the platform's own account (and refunds
+    /// leave); goes negative by what came in. `provider` is a short `[a-z0-9_]` name
+    /// (1–32), e.g. `wechat_pay`.
+    pub fn external_gateway(provider: &str) -> Result<AccountId, DomainError> {
+        Ok(AccountId(format!(
+            "external:gateway:{}",
+            provider_part(provider)?
+        )))
     }
 
     /// The platform's own income (its fees).
@@ -299,10 +325,13 @@ pub enum EntryKind {
     PointsReversed,
     /// Points past their expiry.
     PointsExpired,
+    /// The platform and a merchant settled what one owed the other outside kith (a bank
+    /// transfer a platform admin records).
+    SettledUp,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 14] = [
+    pub const ALL: [EntryKind; 15] = [
         Self::Payment,
         Self::WalletTopUp,
         Self::Refund,
@@ -317,6 +346,7 @@ impl EntryKind {
         Self::PointsReturned,
         Self::PointsReversed,
         Self::PointsExpired,
+        Self::SettledUp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -335,6 +365,7 @@ impl EntryKind {
             Self::PointsReturned => "points_returned",
             Self::PointsReversed => "points_reversed",
             Self::PointsExpired => "points_expired",
+            Self::SettledUp => "settled_up",
         }
     }
 
@@ -492,6 +523,7 @@ mod tests {
             accounts::merchant_pending("other").unwrap(),
             accounts::external_gateway("wechat_pay").unwrap(),
             accounts::external_gateway("alipay").unwrap(),
+            accounts::merchant_direct("shop", "wechat").unwrap(),
             accounts::platform_revenue(),
             accounts::distributor("m1", "shop", accounts::CommissionState::Pending).unwrap(),
             accounts::distributor("m1", "shop", accounts::CommissionState::Available).unwrap(),
@@ -544,6 +576,9 @@ mod tests {
             accounts::external_gateway("wechat_pay").unwrap().as_str(),
             "external:gateway:wechat_pay"
         );
+        let direct = accounts::merchant_direct("shop-1", "wechat").unwrap();
+        assert_eq!(direct.as_str(), "merchant:shop-1:direct:wechat");
+        assert_eq!(AccountId::parse(direct.as_str()), Ok(direct));
     }
 
     #[test]
@@ -560,6 +595,11 @@ mod tests {
             "external:gateway:",
             "external:gateway:WeChat",
             "external:bank:icbc",
+            "merchant:a:direct",
+            "merchant:a:direct:",
+            "merchant:a:direct:WeChat",
+            "merchant::direct:wechat",
+            "merchant:a:held:wechat",
             "platform:revenue:x",
             "platform",
             "Platform:revenue",

@@ -104,6 +104,7 @@ fn api() -> OpenApiRouter<AppState> {
         .merge(routes::sandbox_payouts::router())
         .merge(routes::rails::router())
         .merge(routes::reconcile::router())
+        .merge(routes::settlement::router())
         .merge(routes::relationships::router())
         .merge(routes::communities::router())
         .merge(routes::posts::router())

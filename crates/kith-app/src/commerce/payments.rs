@@ -69,13 +69,60 @@ impl Provider {
     }
 }
 
-/// Where a refund of money taken by `provider` goes back to: the buyer's wallet, or the
-/// gateway's clearing account (the gateway pays the buyer back).
-pub fn refund_destination(provider: Provider, buyer_id: &str) -> AppResult<AccountId> {
-    Ok(match provider {
-        Provider::Wallet => accounts::member_wallet(buyer_id)?,
-        gateway => accounts::external_gateway(gateway.as_str())?,
+/// Where a provider's payment for one of `merchant_id`'s orders came from, and so where its
+/// refunds go back to. A payment taken with the merchant's own credentials (its WeChat Pay
+/// 商户号 or Alipay app: `payments.rail_owner` is the merchant) never reached the platform:
+/// it enters through the merchant's direct account and the merchant's own account pays
+/// the refund. Any other gateway payment (the sandbox, a top-up to the platform's account)
+/// is the platform's money at the gateway.
+pub(crate) fn gateway_source(
+    provider: &str,
+    rail_owner: Option<&str>,
+    merchant_id: Option<&str>,
+) -> AppResult<AccountId> {
+    Ok(match (rail_owner, merchant_id) {
+        (Some(owner), Some(merchant)) if owner == merchant => {
+            accounts::merchant_direct(merchant, provider)?
+        }
+        _ => accounts::external_gateway(provider)?,
     })
+}
+
+/// The [`gateway_source`] of a stored payment of `merchant_id`'s order.
+pub(crate) fn payment_source(
+    c: &mut dyn Conn,
+    provider: &str,
+    payment_id: Option<&str>,
+    merchant_id: &str,
+) -> AppResult<AccountId> {
+    let owner = match payment_id {
+        Some(id) => c
+            .query_opt(
+                "SELECT rail_owner FROM payments WHERE id = $1",
+                args![id],
+            )?
+            .map(|r| r.opt_text(0))
+            .transpose()?
+            .flatten(),
+        None => None,
+    };
+    gateway_source(provider, owner.as_deref(), Some(merchant_id))
+}
+
+/// Where a refund of an order paid through `provider` goes back to: the buyer's wallet,
+/// or the account the payment came from ([`payment_source`]; the provider pays the buyer
+/// back).
+pub(crate) fn refund_destination(
+    c: &mut dyn Conn,
+    provider: Provider,
+    payment_id: Option<&str>,
+    buyer_id: &str,
+    merchant_id: &str,
+) -> AppResult<AccountId> {
+    match provider {
+        Provider::Wallet => Ok(accounts::member_wallet(buyer_id)?),
+        gateway => payment_source(c, gateway.as_str(), payment_id, merchant_id),
+    }
 }
 
 /// Largest single top-up, in fen (¥50 000): a bound against typos and abuse.
@@ -369,7 +416,7 @@ pub(crate) fn apply_callback(
     payment_id: &str,
 ) -> AppResult<Result<CallbackOutcome, String>> {
     let p = c.query_opt(
-        &format!("SELECT purpose, order_id, account_id, amount_fen, status FROM payments WHERE id = $1 AND provider = $2{}", c.for_update()),
+        &format!("SELECT purpose, order_id, account_id, amount_fen, status, rail_owner FROM payments WHERE id = $1 AND provider = $2{}", c.for_update()),
         args![payment_id, provider],
     )?;
     let record = |c: &mut dyn Conn, outcome: &str| -> AppResult<bool> {
@@ -383,12 +430,13 @@ pub(crate) fn apply_callback(
         record(c, "unknown_payment")?;
         return Err(AppError::NotFound("payment"));
     };
-    let (purpose, order_id, account_id, amount, status) = (
+    let (purpose, order_id, account_id, amount, status, rail_owner) = (
         p.text(0)?,
         p.opt_text(1)?,
         p.text(2)?,
         p.int(3)?,
         p.text(4)?,
+        p.opt_text(5)?,
     );
     if amount != cb.amount_fen {
         return Ok(if record(c, "refused_amount_mismatch")? {
@@ -427,8 +475,8 @@ pub(crate) fn apply_callback(
             Ok(Ok(outcome))
         }
         CallbackOutcome::Applied => {
-            let gateway = accounts::external_gateway(provider)?;
             if purpose == "topup" {
+                let gateway = gateway_source(provider, rail_owner.as_deref(), None)?;
                 c.execute(
                     "UPDATE payments SET status = 'succeeded', succeeded_at = $1 WHERE id = $2",
                     args![now, payment_id],
@@ -464,6 +512,7 @@ pub(crate) fn apply_callback(
             let oid =
                 order_id.ok_or_else(|| AppError::Internal("order payment without order".into()))?;
             let o = orders::lock_order(c, &oid)?;
+            let gateway = gateway_source(provider, rail_owner.as_deref(), Some(&o.merchant_id))?;
             // Taken for this order only while it awaits payment. Otherwise (cancelled by
             // timeout, or already paid another way) the money came in and goes straight
             // back, and the payment is `returned` — never a second `succeeded` one.
@@ -481,8 +530,8 @@ pub(crate) fn apply_callback(
             let entry = JournalEntry::transfer(
                 format!("payment:{payment_id}"),
                 EntryKind::Payment,
-                gateway.clone(),
-                into.clone(),
+                gateway,
+                into,
                 Fen::new(amount),
             )?;
             ledger::post(

@@ -481,7 +481,16 @@ pub(crate) fn settle(
         _ => Actor::System,
     };
     book_success(
-        c, lc, now, refund_id, &o, &provider, amount, &lines, &reason, actor,
+        c,
+        lc,
+        now,
+        refund_id,
+        &o,
+        (&provider, payment_id.as_deref()),
+        amount,
+        &lines,
+        &reason,
+        actor,
     )?;
     crate::commerce::aftersale::on_refund_settled(c, now, refund_id, true)?;
     Ok(SettleOutcome::Succeeded)
@@ -496,7 +505,7 @@ fn book_success(
     now: i64,
     refund_id: &str,
     o: &OrderRow,
-    provider: &str,
+    (provider, payment_id): (&str, Option<&str>),
     amount: i64,
     lines: &[(i64, i64, i64)],
     reason: &str,
@@ -511,8 +520,11 @@ fn book_success(
         accounts::merchant_pending(&o.merchant_id)?
     };
     let to = crate::commerce::payments::refund_destination(
+        c,
         crate::commerce::payments::Provider::parse(provider)?,
+        payment_id,
         &o.buyer_id,
+        &o.merchant_id,
     )?;
     let entry = JournalEntry::transfer(
         format!("refund:{refund_id}"),
@@ -724,7 +736,12 @@ fn settle_late_payment(
         format!("refund:{refund_id}"),
         EntryKind::Refund,
         refunds_in_transit(provider)?,
-        accounts::external_gateway(provider)?,
+        crate::commerce::payments::payment_source(
+            c,
+            provider,
+            Some(&payment_id),
+            &o.merchant_id,
+        )?,
         Fen::new(amount),
     )?;
     ledger::post(

@@ -4,7 +4,9 @@
 //! idempotency key, in the transaction of the change that caused it), commission plans and
 //! each order's commission through its states ([`commissions`]), share links, visits,
 //! referrer binding and attribution ([`sharing`]), withdrawals and payouts
-//! ([`withdrawals`]) and the distributor centre's read models ([`distributors`]).
+//! ([`withdrawals`]), the distributor centre's read models ([`distributors`]) and each
+//! merchant's settlement with the platform ([`settlement`]: money it took into its own
+//! WeChat Pay / Alipay account against commission the platform paid out, and settling-ups).
 //!
 //! Writes: `ledger_accounts`, `journal_entries`, `postings`, `commission_plans`,
 //! `commission_overrides`, `order_attributions`, `order_commissions`, `share_links`,
@@ -22,5 +24,6 @@
 pub mod commissions;
 pub mod distributors;
 pub mod ledger;
+pub mod settlement;
 pub mod sharing;
 pub mod withdrawals;

@@ -33,6 +33,7 @@ pub mod relationships;
 pub mod reviews;
 pub mod sandbox_payouts;
 pub mod search;
+pub mod settlement;
 pub mod sharing;
 pub mod stores;
 pub mod tiers;

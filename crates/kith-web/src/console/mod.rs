@@ -30,6 +30,7 @@ pub(crate) use export::defuse;
 mod growth;
 mod payments;
 mod reconcile;
+mod settlement;
 
 pub(crate) use growth::Split;
 
@@ -65,6 +66,10 @@ pub fn routes() -> Router<Web> {
         .route(
             "/console/{mid}/reconcile",
             get(reconcile::reconcile).post(reconcile::run),
+        )
+        .route(
+            "/console/{mid}/settlement",
+            get(settlement::settlement),
         )
         .route("/console/{mid}/payments/alipay", post(payments::set_alipay))
         .route("/console/{mid}/webhooks/{eid}/enable", post(enable_webhook))

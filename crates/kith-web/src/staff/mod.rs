@@ -1,6 +1,7 @@
 //! The clerk's page (redeem a pickup code, the store's orders waiting for pickup) and the
 //! platform admin's page (merchant applications to approve or reject, withdrawals to
-//! approve or reject with a reason). Access is the use cases': a clerk of another store, or
+//! approve or reject with a reason; shops' settled balances and recording a settling-up,
+//! [`settlement`]). Access is the use cases': a clerk of another store, or
 //! a member who is not an admin, gets 403.
 
 use axum::Router;
@@ -14,6 +15,8 @@ use kith_app::platform::page::PageRequest;
 use kith_domain::MerchantStatus;
 use serde::Deserialize;
 
+mod settlement;
+
 use crate::pages::{self, Empty};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
@@ -26,6 +29,10 @@ pub fn routes() -> Router<Web> {
         .route("/admin/merchants/{mid}/reject", post(reject))
         .route("/admin/withdrawals/{wid}/approve", post(approve_withdrawal))
         .route("/admin/withdrawals/{wid}/reject", post(reject_withdrawal))
+        .route(
+            "/admin/settlements",
+            get(settlement::settlements).post(settlement::settle_up),
+        )
 }
 
 async fn clerk_page(s: &Web, c: Ctx, sid: &str, redeemed: Option<Order>) -> WebResult<Response> {

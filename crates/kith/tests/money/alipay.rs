@@ -434,7 +434,8 @@ ali_stories!(
     alipay_trade_query_applies_a_payment_without_notification,
     alipay_topup_and_refund_through_the_adapter,
     alipay_withdrawals_are_paid_out_by_transfer_or_returned,
-    alipay_settings_page_and_the_pay_step
+    alipay_settings_page_and_the_pay_step,
+    alipay_money_in_the_shops_own_account_is_settled_with_the_platform
 );
 
 async fn alipay_credentials_are_checked_sealed_and_owner_only(t: TestApp, _gw: Shared) {
@@ -1233,4 +1234,221 @@ async fn alipay_settings_page_and_the_pay_step(t: TestApp, gw: Shared) {
         p.body
     );
     assert!(gw.lock().unwrap().refused.is_empty());
+}
+
+/// The settlement a shop's owner sees.
+async fn settlement_of(t: &TestApp, s: &crate::worlds::Shop) -> Value {
+    t.get(
+        &format!("/api/v1/merchants/{}/settlement", s.merchant),
+        Some(&s.owner.token),
+    )
+    .await
+    .expect(200)
+}
+
+/// What a member earned at the shop, whatever its state.
+async fn earned(t: &TestApp, who: &User, merchant: &str) -> i64 {
+    let (p, f, a, w) = balances(t, who, merchant).await;
+    p + f + a + w
+}
+
+/// Money paid into the shop's own Alipay app is the shop's: it enters through the shop's
+/// direct account (never the platform's gateway account), the shop's account pays its
+/// refunds, and the commission the platform pays out of it is what the shop owes the
+/// platform; wallet money runs the other way; a platform admin records the settling-up.
+async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
+    t: TestApp,
+    gw: Shared,
+) {
+    let s = shop(&t, crate::worlds::standard_plan()).await;
+    t.put(
+        &format!("/api/v1/merchants/{}/payment-credentials/alipay", s.merchant),
+        Some(&s.owner.token),
+        credentials(APP_A, SELLER_A),
+    )
+    .await
+    .expect(200);
+    let fresh = settlement_of(&t, &s).await;
+    assert_eq!(
+        (&fresh["settled_fen"], &fresh["pending_fen"], &fresh["direct"]),
+        (&json!(0), &json!(0), &json!([]))
+    );
+    let promoter = t.register_member("推广员").await;
+    let (_, code) = crate::worlds::product_link(&t, &s, &promoter).await;
+    let buyer = crate::worlds::signup_via(&t, &code, "直付买家").await;
+    let o = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 2 }] }),
+        )
+        .await
+        .expect(201);
+    let (oid, total) = (
+        o["id"].as_str().unwrap().to_owned(),
+        o["total_fen"].as_i64().unwrap(),
+    );
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "alipay", "alipay_mode": "qr" }),
+        )
+        .await
+        .expect(200);
+    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    let amount = format!("{}.{:02}", total / 100, total % 100);
+    let r = notify(
+        &t,
+        &s.merchant,
+        signed(trade(APP_A, &no, "TRADE_SUCCESS", &amount)),
+    )
+    .await;
+    assert_eq!(r, (200, "success".to_owned()));
+    assert_eq!(order_status(&t, &buyer, &oid).await, "fulfilling");
+    // Paid, inside the window: the shop holds the money, nothing is settled yet.
+    let commission = earned(&t, &promoter, &s.merchant).await + earned(&t, &buyer, &s.merchant).await;
+    assert!(commission > 0, "the promoter earns on the order");
+    let st = settlement_of(&t, &s).await;
+    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": total }]));
+    assert_eq!(st["direct_in_window_fen"], total);
+    assert_eq!(st["pending_fen"], total - commission);
+    assert_eq!(st["settled_fen"], 0, "{st}");
+    assert_eq!(st["lines"]["items"][0]["kind"], "payment");
+
+    // One unit refunded through Alipay: the shop's own account paid it back.
+    if let Some(trade) = gw.lock().unwrap().trades.get_mut(&no) {
+        trade.2 = "TRADE_SUCCESS".into();
+    }
+    let refunds_url = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
+    t.post(
+        &refunds_url,
+        Some(&s.owner.token),
+        json!({ "reason": "少发一件", "lines": [{ "line_no": 1, "quantity": 1 }] }),
+    )
+    .await
+    .expect(201);
+    for _ in 0..3 {
+        kith_app::events::jobs::run_once(&t.app, "test")
+            .await
+            .unwrap();
+    }
+    let refunds = t.get(&refunds_url, Some(&s.owner.token)).await.expect(200);
+    assert_eq!(refunds[0]["status"], "succeeded", "{refunds}");
+    let refunded = refunds[0]["amount_fen"].as_i64().unwrap();
+    let held = total - refunded;
+    let st = settlement_of(&t, &s).await;
+    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": held }]));
+    assert_eq!(st["settled_fen"], 0, "{st}");
+
+    // The window closes: the commission the platform pays out is the shop's debt.
+    crate::worlds::ship_and_deliver(&t, &s, &oid).await;
+    crate::worlds::close_after_sale_window(&t).await;
+    let commission = earned(&t, &promoter, &s.merchant).await + earned(&t, &buyer, &s.merchant).await;
+    assert!(commission > 0);
+    let st = settlement_of(&t, &s).await;
+    assert_eq!(
+        (&st["settled_fen"], &st["pending_fen"], &st["direct_in_window_fen"]),
+        (&json!(-commission), &json!(0), &json!(0)),
+        "{st}"
+    );
+    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": held }]));
+
+    // A wallet order is the platform's money, owed to the shop once its window closes.
+    let other = t.register_member("钱包买家").await;
+    let w = crate::worlds::buy(&t, &s, &other, 1).await;
+    let wallet_total = w["total_fen"].as_i64().unwrap();
+    crate::worlds::ship_and_deliver(&t, &s, w["id"].as_str().unwrap()).await;
+    crate::worlds::close_after_sale_window(&t).await;
+    let other_commission = earned(&t, &other, &s.merchant).await;
+    let owed = wallet_total - other_commission - commission;
+    let st = settlement_of(&t, &s).await;
+    assert_eq!(st["settled_fen"], owed, "{st}");
+    assert!(owed > 0, "the platform owes the shop: {owed}");
+
+    // The owner's page says who owes whom, in 元.
+    let mut owner = crate::web::Browser::login_user(&t, &s.owner).await;
+    let page = owner
+        .get(&format!("/console/{}/settlement", s.merchant))
+        .await
+        .expect(200);
+    assert!(page.text_of("settled").contains("平台应付本店"), "{}", page.body);
+    assert!(page.text_of("settled").contains(&kith_domain::Fen::new(owed).to_string()));
+    assert!(page.has("支付宝") && page.has(&kith_domain::Fen::new(held).to_string()));
+
+    // Settling up: only a platform admin, never more than is owed that way, a reference once.
+    let admin = t.admin().await;
+    // On the admin's page: more than is owed is refused beside the amount, typed values kept.
+    let mut desk = crate::web::Browser::login_user(&t, &admin).await;
+    let too_much = format!("{}.{:02}", (owed + 100) / 100, (owed + 100) % 100);
+    let refused = desk
+        .submit(
+            "/admin/settlements",
+            "/admin/settlements",
+            &[
+                ("merchant_id", &s.merchant),
+                ("direction", "platform_paid"),
+                ("amount", &too_much),
+                ("reference", "网银-0001"),
+            ],
+        )
+        .await
+        .expect(409);
+    assert!(refused.text_of("amount-error").contains("超过了该方向上应付的结算余额"));
+    assert!(refused.has("value=\"网银-0001\"") && refused.has(&format!("value=\"{too_much}\"")));
+    let settle_url = format!("/api/v1/admin/merchants/{}/settle-ups", s.merchant);
+    let settle = async |who: &str, body: Value| t.post(&settle_url, Some(who), body).await;
+    settle(&s.owner.token, json!({ "direction": "platform_paid", "amount_fen": 1, "reference": "X1" }))
+        .await
+        .problem(403, None);
+    let rows = t
+        .get("/api/v1/admin/settlements", Some(&admin.token))
+        .await
+        .expect(200);
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["merchant_id"] == s.merchant.as_str())
+        .expect("the shop is listed");
+    assert_eq!((&row["settled_fen"], &row["direct_held_fen"]), (&json!(owed), &json!(held)));
+    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": owed + 1, "reference": "BANK-1" }))
+        .await
+        .problem(409, Some("amount_fen"));
+    settle(&admin.token, json!({ "direction": "merchant_paid", "amount_fen": 1, "reference": "BANK-1" }))
+        .await
+        .problem(409, Some("amount_fen"));
+    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": 0, "reference": "BANK-1" }))
+        .await
+        .problem(422, Some("amount_fen"));
+    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": 1, "reference": "  " }))
+        .await
+        .problem(422, Some("reference"));
+    let first = owed / 2;
+    let st = settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": first, "reference": "BANK-1" }))
+        .await
+        .expect(201);
+    assert_eq!(st["settled_fen"], owed - first);
+    assert_eq!(st["lines"]["items"][0]["kind"], "settled_up");
+    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": owed - first, "reference": "BANK-1" }))
+        .await
+        .problem(409, Some("reference"));
+    let st = settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": owed - first, "reference": "BANK-2" }))
+        .await
+        .expect(201);
+    assert_eq!(st["settled_fen"], 0);
+    // Another shop's owner reads nothing of it.
+    let stranger = t.simple_shop("别人的店", 500, 5).await;
+    t.get(
+        &format!("/api/v1/merchants/{}/settlement", s.merchant),
+        Some(&stranger.owner.token),
+    )
+    .await
+    .problem(403, None);
+    audit_clean(&t).await;
+    assert!(
+        gw.lock().unwrap().refused.is_empty(),
+        "{:?}",
+        gw.lock().unwrap().refused
+    );
 }

@@ -1,0 +1,102 @@
+//! 资金结算: the shop's settlement with the platform — the settled balance in words
+//! (who owes whom), what is still inside the after-sale window, money in the shop's own
+//! WeChat Pay / Alipay accounts, and the statement of its settlement accounts.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use kith_app::money::settlement::MerchantSettlement;
+
+use crate::member::{CursorQuery, page};
+use crate::pages::{Shop, beijing, yuan};
+use crate::{Ctx, Web, WebResult, render};
+
+/// One statement line, in words and 元.
+pub(super) struct Line {
+    at: String,
+    kind: &'static str,
+    account: &'static str,
+    amount: String,
+    order_id: Option<String>,
+}
+
+pub(super) struct Held {
+    provider: &'static str,
+    amount: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/settlement.html")]
+pub(super) struct ConsoleSettlement {
+    c: Ctx,
+    shop: Shop,
+    /// `owed_to_shop`, `owed_to_platform` or `even`.
+    state: &'static str,
+    settled: String,
+    pending: String,
+    in_window: String,
+    held: Vec<Held>,
+    lines: Vec<Line>,
+    next: Option<String>,
+}
+
+fn view(c: &Ctx, shop: Shop, st: MerchantSettlement) -> ConsoleSettlement {
+    let t = c.t.settle();
+    let state = match st.settled_fen {
+        n if n > 0 => "owed_to_shop",
+        n if n < 0 => "owed_to_platform",
+        _ => "even",
+    };
+    ConsoleSettlement {
+        state,
+        settled: yuan(st.settled_fen.abs()),
+        pending: yuan(st.pending_fen),
+        in_window: yuan(st.direct_in_window_fen),
+        held: st
+            .direct
+            .iter()
+            .map(|d| Held {
+                provider: c.t.refund_word(&d.provider),
+                amount: yuan(d.held_fen),
+            })
+            .collect(),
+        lines: st
+            .lines
+            .items
+            .iter()
+            .map(|l| {
+                // A direct account goes negative by what the shop holds: its lines read
+                // as money in (+) and refunds paid back (−) of the shop's own account.
+                let direct = l.account.as_str().contains(":direct:");
+                Line {
+                    at: beijing(&l.at),
+                    kind: c.t.settle_kind(&l.kind),
+                    account: if direct {
+                        t.own_account
+                    } else {
+                        t.balance_account
+                    },
+                    amount: yuan(if direct { -l.amount_fen } else { l.amount_fen }),
+                    order_id: l.order_id.clone(),
+                }
+            })
+            .collect(),
+        next: st.lines.next_cursor,
+        c: c.clone(),
+        shop,
+    }
+}
+
+pub(super) async fn settlement(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<CursorQuery>,
+) -> WebResult<Response> {
+    let (who, shop) = super::shop(&c, &mid)?;
+    let st = s
+        .app
+        .merchant_settlement(&who, &mid, page(q.cursor.as_deref())?)
+        .await?;
+    Ok(render(&view(&c, shop, st))?.into_response())
+}
