@@ -684,7 +684,7 @@ pub(crate) fn request_late_refund(
         },
         &[],
     )?;
-    if provider == "wechat" {
+    if matches!(provider, "wechat" | "alipay") {
         enqueue(
             c,
             now,

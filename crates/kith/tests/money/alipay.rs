@@ -1437,6 +1437,64 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
         .await
         .expect(201);
     assert_eq!(st["settled_fen"], 0);
+
+    // A payment that arrives after its order was cancelled is refunded through Alipay — out
+    // of the shop's own account, which it entered — not merely booked as returned.
+    let late_buyer = t.register_member("迟到的买家").await;
+    let late = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&late_buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
+        )
+        .await
+        .expect(201);
+    let (late_id, late_total) = (
+        late["id"].as_str().unwrap().to_owned(),
+        late["total_fen"].as_i64().unwrap(),
+    );
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{late_id}/pay"),
+            Some(&late_buyer.token),
+            json!({ "provider": "alipay", "alipay_mode": "qr" }),
+        )
+        .await
+        .expect(200);
+    let late_no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    t.clock.advance_secs(2 * 3600);
+    for _ in 0..3 {
+        kith_app::events::jobs::run_once(&t.app, "test")
+            .await
+            .unwrap();
+    }
+    assert_eq!(order_status(&t, &late_buyer, &late_id).await, "cancelled");
+    gw.lock().unwrap().trades.get_mut(&late_no).unwrap().2 = "TRADE_SUCCESS".into();
+    let late_amount = format!("{}.{:02}", late_total / 100, late_total % 100);
+    let r = notify(
+        &t,
+        &s.merchant,
+        signed(trade(APP_A, &late_no, "TRADE_SUCCESS", &late_amount)),
+    )
+    .await;
+    assert_eq!(r, (200, "success".to_owned()));
+    for _ in 0..3 {
+        kith_app::events::jobs::run_once(&t.app, "test")
+            .await
+            .unwrap();
+    }
+    let asked: Vec<i64> = gw
+        .lock()
+        .unwrap()
+        .refunds
+        .values()
+        .filter(|(trade, _)| *trade == late_no)
+        .map(|(_, fen)| *fen)
+        .collect();
+    assert_eq!(asked, vec![late_total], "the late payment is refunded at Alipay");
+    let st = settlement_of(&t, &s).await;
+    assert_eq!(st["settled_fen"], 0, "{st}");
+    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": held }]));
     // Another shop's owner reads nothing of it.
     let stranger = t.simple_shop("别人的店", 500, 5).await;
     t.get(
