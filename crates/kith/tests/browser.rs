@@ -423,6 +423,10 @@ async fn journeys_in_a_real_browser() {
     d.click("#nav-points").await;
     d.el("#points-form").await;
     d.shot("console-points-desk").await;
+    // Its settlement with the platform: who owes whom, and the statement.
+    d.click("#nav-settlement").await;
+    d.el("#settle-balance").await;
+    d.shot("console-settlement-desk").await;
     d.c.set_window_size(412, 915)
         .await
         .expect("phone-sized window");

@@ -113,8 +113,9 @@ pub struct BatchRefusal {
     pub status: StatusCode,
 }
 
-/// The use case's refusal of a leader's batch in the page's words.
-fn batch_words(field: &str, reason: &str) -> String {
+/// The use case's refusal of a batch (a leader's, or the merchant's from the console) in
+/// the page's words.
+pub(super) fn batch_words(field: &str, reason: &str) -> String {
     let floor = reason
         .find('¥')
         .map(|i| reason[i..].to_owned())

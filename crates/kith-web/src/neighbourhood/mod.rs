@@ -846,7 +846,13 @@ async fn create_batch(
     match result {
         Ok(b) => Ok(see(format!("/console/{mid}/batches/{}?done=created", b.id))),
         Err(AppError::Invalid { field, reason }) => {
-            let e = (form_field(&field).to_owned(), format!("{field}: {reason}"));
+            // The merchant chooses from all its products (a leader only from those allowed).
+            let words = if matches!(field.as_str(), "items[0].sku_id" | "items") {
+                "请选择商品".to_owned()
+            } else {
+                leader_batches::batch_words(&field, &reason)
+            };
+            let e = (form_field(&field).to_owned(), words);
             batches_view(&s, c, &mid, Some((f, e))).await
         }
         Err(e) => Err(WebError::App(e)),

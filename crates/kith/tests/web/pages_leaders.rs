@@ -126,6 +126,11 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         .await
         .expect(422);
     assert!(p.has("id=\"form-error\""));
+    assert!(
+        p.text_of("form-error").contains("团购价需大于 0 元，且不高于原价"),
+        "the refusal in the page's words: {}",
+        p.text_of("form-error")
+    );
     assert!(p.has("value=\"明日鲜桃接龙\""), "the title typed stays");
     let good = form("38");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
