@@ -96,7 +96,7 @@ def owner_of(method, path):
     if path == "/api/v1/group-campaigns/{campaign_id}/end":
         return "owner"
     if re.fullmatch(r"/api/v1/leaders/\{leader_id\}/(approve|refuse|suspend|resume|level)", path) or re.fullmatch(
-        r"/api/v1/batches/\{batch_id\}/(pick-lists|leaders/\{leader_id\}/delivered)", path
+        r"/api/v1/batches/\{batch_id\}/(pick-lists|cutoff|leaders/\{leader_id\}/delivered)", path
     ):
         return "owner"
     if path.startswith(("/api/v1/clerk/", "/api/v1/s/")) or path in (
@@ -691,6 +691,9 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
             send(url, "post", f"/sandbox/pay/{pid}/confirm", form={"outcome": "succeeded"})
         op("owner", "POST /api/v1/batches/{batch_id}/leaders/{leader_id}/delivered", path__batch_id=quick["id"])
     fixed_by = now + datetime.timedelta(seconds=4)
+    # A batch of the run's own for the staff to close early (立即截单).
+    closing = call(url, "post", f"{mp}/batches", o, dict(batch_body, title="api-fuzz 提前截单")) or {}
+    op("owner", "POST /api/v1/batches/{batch_id}/cutoff", path__batch_id=closing.get("id"))
 
     # The shop's back office: its own objects for each operation that ends or removes one
     # (archiving the product every other operation sells would take it off sale mid-run).

@@ -598,6 +598,46 @@ impl App {
             .await
     }
 
+    /// Closes an open batch now (截单), before its cut-off: the merchant's staff for any batch
+    /// of the shop, a leader for a batch they opened. The cut-off moves to now (joins and
+    /// payments stop by the same conditions as at a cut-off), then the batch is fixed or
+    /// fails exactly as the cut-off job would. 404 for anyone else; 409 once it is not open.
+    pub async fn cut_off_batch_now(&self, who: &Principal, batch_id: &str) -> AppResult<Batch> {
+        let now = self.now_ms();
+        let id = parse_id(batch_id).ok_or(AppError::NotFound("batch"))?;
+        let (w, bid) = (who.clone(), id.clone());
+        self.db
+            .write(move |c| {
+                let (mid, _) = lock_batch(c, &bid)?;
+                let opener = c
+                    .query_opt(
+                        "SELECT l.account_id FROM batches b JOIN leaders l ON l.id = b.leader_id WHERE b.id = $1",
+                        args![&bid],
+                    )?
+                    .map(|r| r.text(0))
+                    .transpose()?;
+                if opener.as_deref() != Some(w.account_id.as_str()) {
+                    require_staff(c, &w, &mid, StaffNeed::AnyStaff).map_err(|e| match e {
+                        AppError::Forbidden(_) => AppError::NotFound("batch"),
+                        other => other,
+                    })?;
+                }
+                // A batch not started yet starts (and closes) now: the window stays a window.
+                let n = c.execute(
+                    "UPDATE batches SET cutoff_at = $1, starts_at = CASE WHEN starts_at < $1 THEN starts_at ELSE $3 END, updated_at = $1
+                     WHERE id = $2 AND status = 'open' AND cutoff_at > $1",
+                    args![now, &bid, now - 1],
+                )?;
+                if n == 0 {
+                    return Err(AppError::state("the batch is not open any more"));
+                }
+                Ok(())
+            })
+            .await?;
+        cutoff_batch(self, &id).await?;
+        self.batch(&id).await
+    }
+
     /// A batch (public).
     pub async fn batch(&self, batch_id: &str) -> AppResult<Batch> {
         let now = self.now_ms();

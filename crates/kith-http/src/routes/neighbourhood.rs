@@ -41,6 +41,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(join_batch, batch_joins))
         .routes(routes!(pick_lists))
         .routes(routes!(deliver))
+        .routes(routes!(cut_off_now))
         .routes(routes!(leader_pick_list))
         .routes(routes!(add_helper, list_helpers))
         .routes(routes!(remove_helper))
@@ -439,6 +440,20 @@ async fn deliver(
     lid: LeaderId,
 ) -> ApiResult<Json<PickList>> {
     Ok(Json(s.app.deliver_consignment(&p, &id, &lid).await?))
+}
+
+/// Close an open batch now (截单) instead of at its cut-off: the merchant's staff for any
+/// batch of the shop, a leader for one they opened. It is fixed (paid units reach the
+/// minimum) or fails and refunds, exactly as at the cut-off; unpaid joins are cancelled.
+#[utoipa::path(post, path = "/api/v1/batches/{batch_id}/cutoff", tag = "neighbourhood", params(BatchId),
+    security(("bearer" = [])),
+    responses((status = 200, body = Batch), (status = 401, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+async fn cut_off_now(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    id: BatchId,
+) -> ApiResult<Json<Batch>> {
+    Ok(Json(s.app.cut_off_batch_now(&p, &id).await?))
 }
 
 /// A leader's own pick list for a batch.

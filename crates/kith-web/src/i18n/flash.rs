@@ -29,6 +29,7 @@ impl Strings {
             "approved" => ("已批准", "Approved"),
             "reconciled" => ("对账完成", "Reconciled"),
             "settled_up" => ("结算已登记", "Settlement recorded"),
+            "cut_off" => ("已截单", "Closed"),
             "rejected" => ("已驳回", "Rejected"),
             "ended" => ("活动已结束", "Campaign ended"),
             "enabled" => ("已重新启用", "Enabled again"),

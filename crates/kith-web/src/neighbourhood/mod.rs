@@ -57,6 +57,11 @@ pub fn routes() -> Router<Web> {
             get(console_batches).post(create_batch),
         )
         .route("/console/{mid}/batches/{bid}", get(console_batch))
+        .route("/console/{mid}/batches/{bid}/cutoff", post(console_cut_off))
+        .route(
+            "/me/leader/{lid}/batches/{bid}/cutoff",
+            post(leader_cut_off),
+        )
         .route("/console/{mid}/batches/{bid}/pick-lists.csv", get(pick_csv))
         .route(
             "/console/{mid}/batches/{bid}/statements.csv",
@@ -333,6 +338,16 @@ impl LeaderPickListPage {
     /// A leader does not mark their own consignment delivered (the merchant does).
     pub fn deliver_action(&self) -> Option<String> {
         None
+    }
+
+    /// A leader closes early (立即截单) only an open batch they opened themselves.
+    pub fn may_cut_off(&self) -> bool {
+        self.b.status.as_str() == "open"
+            && self
+                .b
+                .opened_by
+                .as_ref()
+                .is_some_and(|o| o.leader_id == self.l.leader_id)
     }
 }
 
@@ -930,6 +945,39 @@ async fn console_batch(
     Path((mid, bid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     batch_console_view(&s, c, &mid, &bid, None).await
+}
+
+/// 立即截单 from the console: the batch closes now, fixed or failed as at its cut-off.
+async fn console_cut_off(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, bid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let (who, _) = shop(&c, &mid)?;
+    match s.app.cut_off_batch_now(&who, &bid).await {
+        Ok(_) => Ok(see(format!("/console/{mid}/batches/{bid}?done=cut_off"))),
+        Err(AppError::Conflict { .. }) => {
+            let words = c.t.nb().cut_off_closed.to_owned();
+            batch_console_view(&s, c, &mid, &bid, Some((StatusCode::CONFLICT, words))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 立即截单 by the leader who opened the batch, from its pick list.
+async fn leader_cut_off(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((lid, bid)): Path<(String, String)>,
+    CsrfForm(_): CsrfForm<Empty>,
+) -> WebResult<Response> {
+    let back = format!("/me/leader/{lid}/batches/{bid}");
+    match s.app.cut_off_batch_now(c.principal()?, &bid).await {
+        Ok(_) => Ok(see(format!("{back}?done=cut_off"))),
+        Err(AppError::Conflict { .. }) => Ok(see(back)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn deliver(

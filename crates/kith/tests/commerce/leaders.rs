@@ -1560,7 +1560,43 @@ async fn a_leader_opens_a_batch_within_what_the_merchant_allows(t: TestApp) {
     .await
     .expect(200);
 
-    // At the cut-off the batch is fixed: one pick list, at the leader's point, exact.
+    // The leader closes their batch early (立即截单): fixed at once, as at its cut-off. Only
+    // they and the shop's staff may; a leader may not close the merchant's own batch.
+    let close = |b: &str| format!("/api/v1/batches/{b}/cutoff");
+    for who in [&lb, &m1] {
+        t.post(&close(&bid), Some(&who.token), json!({}))
+            .await
+            .problem(404, None);
+    }
+    t.post(&close(&id(&own)), Some(&la.token), json!({}))
+        .await
+        .problem(404, None);
+    let closed = t
+        .post(&close(&bid), Some(&la.token), json!({}))
+        .await
+        .expect(200);
+    assert_eq!(closed["status"], "fixed", "{closed}");
+    assert!(!closed["open_for_joins"].as_bool().unwrap());
+    t.post(&close(&bid), Some(&la.token), json!({}))
+        .await
+        .problem(409, None);
+    try_join(&t, &bid, &m2, &s.sku, 1)
+        .await
+        .problem(409, None);
+    // The staff close the shop's own batch, even one not started yet (it starts and
+    // closes now: nobody joined, so with no minimum it goes ahead empty).
+    let later = self::batch(&t, &s, json!({ "starts_at": at(&t, HOUR_MS) })).await;
+    for b in [&own, &later] {
+        let shut = t
+            .post(&close(&id(b)), Some(&s.owner.token), json!({}))
+            .await
+            .expect(200);
+        assert_ne!(shut["status"], "open", "{shut}");
+        assert!(shut["starts_at"].as_str() < shut["cutoff_at"].as_str(), "{shut}");
+    }
+
+    // The cut-off job, when it comes, changes nothing: one pick list, at the leader's
+    // point, exact.
     cut_off(&t).await;
     let fixed = t
         .get(&format!("/api/v1/batches/{bid}"), None)

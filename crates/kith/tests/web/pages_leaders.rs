@@ -144,6 +144,27 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         .and_then(|r| r.strip_suffix("?done=created"))
         .unwrap_or_else(|| panic!("{to}"))
         .to_owned();
+    // A second batch, closed at once from its console page (立即截单, behind a confirmation):
+    // nobody joined, so it goes ahead empty; closing it again is refused in words.
+    let p = ob
+        .submit(&console_batches, &console_batches, &good)
+        .await
+        .expect(303);
+    let spare = p.location().replace("?done=created", "");
+    let page = ob.get(&spare).await.expect(200);
+    assert!(page.has("id=\"cut-off-confirm\""), "{}", page.body);
+    let p = ob
+        .submit(&spare, &format!("{spare}/cutoff"), &[])
+        .await
+        .expect(303);
+    assert_eq!(p.location(), format!("{spare}?done=cut_off"));
+    let page = ob.get(&p.location()).await.expect(200);
+    assert!(!page.has("id=\"cut-off-confirm\"") && page.has("已截单"));
+    let again = ob
+        .post(&format!("{spare}/cutoff"), &[("csrf", &page.csrf())])
+        .await
+        .expect(409);
+    assert!(again.text_of("refusal").contains("这个接龙已经截单了"));
 
     // A member: the 接龙 page asks for a 团长 first; the ranking shows a friend there.
     let buyer = member(&t, "李阿姨", 50_000).await;
