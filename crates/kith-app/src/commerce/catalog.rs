@@ -119,6 +119,10 @@ pub struct Product {
     pub images: Vec<String>,
     pub status: ProductStatus,
     pub skus: Vec<Sku>,
+    /// 已售: units of paid orders, less those refunded — on one product's own answer only
+    /// (`GET …/products/{id}`), absent from lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sold: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -433,6 +437,18 @@ kith_store::columns!(SkuCols {
 });
 const SKU_COLS: &str = SkuCols::LIST;
 
+/// Units of `product_id` in orders that were paid (and not cancelled), less those refunded.
+fn sold_units(c: &mut dyn Conn, product_id: &str) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT CAST(COALESCE(SUM(l.quantity - l.refunded_quantity), 0) AS bigint)
+           FROM skus s JOIN order_lines l ON l.sku_id = s.id JOIN orders o ON o.id = l.order_id
+          WHERE s.product_id = $1
+            AND o.status IN ('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')",
+        args![product_id],
+    )?
+    .int(0)?)
+}
+
 fn product_from_row(r: &Row) -> AppResult<Product> {
     let images: Vec<String> = serde_json::from_str(&r.text(ProductCols::images)?)
         .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?;
@@ -447,6 +463,7 @@ fn product_from_row(r: &Row) -> AppResult<Product> {
         status: ProductStatus::parse("status", &status)
             .map_err(|_| AppError::Internal(format!("unknown product status {status:?}")))?,
         skus: Vec::new(),
+        sold: None,
         created_at: rfc3339(r.int(ProductCols::created_at)?),
         updated_at: rfc3339(r.int(ProductCols::updated_at)?),
     })
@@ -916,10 +933,11 @@ impl App {
             .read(move |c| {
                 let reader = catalog_reader(c, who.as_ref(), &mid)?;
                 let price_for = reader_tier(c, &mid, who.as_ref())?;
-                let p = load_product(c, &mid, &pid, &price_for)?;
+                let mut p = load_product(c, &mid, &pid, &price_for)?;
                 if reader == Reader::Public && p.status != ProductStatus::Active {
                     return Err(AppError::NotFound("product"));
                 }
+                p.sold = Some(sold_units(c, &p.id)?);
                 Ok(p)
             })
             .await

@@ -264,6 +264,9 @@ pub(super) struct CartForm {
     sku_id: String,
     #[serde(default)]
     quantity: String,
+    /// `checkout` (立即购买): straight to the cart's checkout form.
+    #[serde(default)]
+    then: String,
 }
 
 pub(super) async fn set_cart(
@@ -276,7 +279,11 @@ pub(super) async fn set_cart(
     s.app
         .set_cart_item(c.principal()?, &mid, &f.sku_id, q)
         .await?;
-    Ok(see(format!("/shops/{mid}/cart")))
+    Ok(see(if f.then == "checkout" {
+        format!("/shops/{mid}/cart#checkout")
+    } else {
+        format!("/shops/{mid}/cart")
+    }))
 }
 
 /// The checkout form as typed (and, after a refusal, as shown again).

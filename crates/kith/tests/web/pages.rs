@@ -143,6 +143,8 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
     assert!(page.body.contains("¥499.00"), "tier price shown");
     assert!(page.body.contains("¥599.00"), "list price shown");
     let sku = sku_of(&page.body);
+    assert!(!page.has("id=\"sold\""), "nothing sold yet, nothing said");
+    assert!(page.has("class=\"buy-now\""));
 
     // Add to cart, check out for pickup at the store.
     let cart = format!("/shops/{}/cart", s.merchant);
@@ -186,6 +188,21 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
     let o = api_order(&t, &u, &order_id).await;
     assert_eq!(o["status"], "fulfilling");
     assert_eq!(o["total_fen"], 99800);
+    // The product now says how many were sold; 立即购买 goes straight to the checkout.
+    let page = b.get(&product_path).await.expect(200);
+    assert_eq!(page.text_of("sold"), "已售 2");
+    let p = b
+        .submit(
+            &product_path,
+            &cart,
+            &[("sku_id", &sku), ("quantity", "1"), ("then", "checkout")],
+        )
+        .await
+        .expect(303);
+    assert_eq!(p.location(), format!("{cart}#checkout"));
+    b.submit(&cart, &cart, &[("sku_id", &sku), ("quantity", "0")])
+        .await
+        .expect(303);
     assert!(
         b.get("/orders")
             .await
