@@ -597,6 +597,21 @@ fn load_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<CommerceSetti
 }
 
 impl App {
+    /// The shop's shipping rule (flat fee, free from a goods amount): public, so a cart can
+    /// show the freight before checkout.
+    pub async fn shipping_rule(&self, merchant_id: &str) -> AppResult<kith_domain::pricing::ShippingRule> {
+        let mid = merchant_id.to_owned();
+        self.db
+            .read(move |c| {
+                let s = load_settings(c, &mid)?;
+                Ok(kith_domain::pricing::ShippingRule {
+                    flat_fee: kith_domain::Fen::new(s.shipping_fee_fen),
+                    free_over: s.free_shipping_over_fen.map(kith_domain::Fen::new),
+                })
+            })
+            .await
+    }
+
     /// Staff read the commerce settings.
     pub async fn commerce_settings(
         &self,

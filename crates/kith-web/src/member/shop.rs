@@ -221,6 +221,7 @@ async fn cart_page(
     let activity = s.app.cart_activity(&who, &mid).await?;
     let first = kith_app::platform::page::PageRequest::parse(Some(1), None)?;
     let points = Some(s.app.my_points_at(&who, &mid, first).await?.balance);
+    let shipping = s.app.shipping_rule(&mid).await?;
     let goods_fen = items
         .iter()
         .filter(|i| i.available)
@@ -254,6 +255,7 @@ async fn cart_page(
         typed,
         error,
         points,
+        shipping,
     })?
     .into_response())
 }

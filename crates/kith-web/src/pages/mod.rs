@@ -395,6 +395,8 @@ pub struct CartPage {
     pub error: Option<String>,
     /// The member's points at this shop (with the shop's rule, if it takes points).
     pub points: Option<kith_app::loyalty::PointsBalance>,
+    /// The shop's shipping rule, for the freight shown before checkout.
+    pub shipping: kith_domain::pricing::ShippingRule,
 }
 
 // The cart's template words its coupons with these.
@@ -419,6 +421,31 @@ impl CartPage {
     /// (each priced by checkout's own pricing, the coupon after the activity).
     pub fn goods_to_pay(&self) -> i64 {
         self.goods_fen - self.activity.discount_fen - self.best_discount()
+    }
+
+    /// The freight of a shipped order of this cart (checkout's own rule, on the goods to
+    /// pay with the preselected coupon; a pickup order ships nothing).
+    pub fn shipping_fen(&self) -> i64 {
+        self.shipping
+            .fee(
+                kith_domain::Fen::new(self.goods_to_pay().max(0)),
+                kith_domain::order::DeliveryMethod::Shipping,
+            )
+            .get()
+    }
+
+    /// The freight in words: the fee and from what it is waived, or that it is free.
+    pub fn shipping_words(&self) -> String {
+        let zh = self.c.lang == crate::i18n::Lang::Zh;
+        let fee = self.shipping_fen();
+        let waived = self.shipping.free_over.map(|f| yuan(f.get()));
+        match (fee, waived, zh) {
+            (0, _, true) => "包邮".to_owned(),
+            (0, _, false) => "free".to_owned(),
+            (f, Some(w), true) => format!("{}（满 {w} 包邮）", yuan(f)),
+            (f, Some(w), false) => format!("{} (free from {w})", yuan(f)),
+            (f, None, _) => yuan(f),
+        }
     }
 
     /// The points this cart may spend with the preselected coupon and what they take off:

@@ -158,6 +158,21 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
         page.body.contains("¥998.00"),
         "cart total at the tier price"
     );
+    // The freight shows before checkout: ¥12 under ¥1,000 of goods, free from it.
+    let settings = format!("/api/v1/merchants/{}/settings", s.merchant);
+    let mut terms = t.get(&settings, Some(&s.owner.token)).await.expect(200);
+    terms["shipping_fee_fen"] = json!(1_200);
+    terms["free_shipping_over_fen"] = json!(100_000);
+    t.put(&settings, Some(&s.owner.token), terms.clone())
+        .await
+        .expect(200);
+    let page = b.get(&cart).await.expect(200);
+    assert_eq!(page.text_of("cart-shipping"), "运费: ¥12.00（满 ¥1000.00 包邮）");
+    assert!(page.has("<strong class=\"price\">¥1010.00</strong>"), "{}", page.body);
+    terms["shipping_fee_fen"] = json!(0);
+    terms["free_shipping_over_fen"] = json!(null);
+    t.put(&settings, Some(&s.owner.token), terms).await.expect(200);
+    assert_eq!(b.get(&cart).await.expect(200).text_of("cart-shipping"), "运费: 包邮");
     let p = b
         .submit(
             &cart,
