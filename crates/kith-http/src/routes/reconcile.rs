@@ -33,7 +33,7 @@ async fn list(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReconcileRequest {
-    /// `wechat`.
+    /// `wechat` or `alipay`.
     pub provider: String,
     /// A Beijing calendar day that has begun, `YYYY-MM-DD`.
     pub date: String,

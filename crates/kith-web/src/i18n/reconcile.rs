@@ -12,6 +12,7 @@ pub struct Recon {
     pub date: &'static str,
     pub provider: &'static str,
     pub wechat: &'static str,
+    pub alipay: &'static str,
     pub run: &'static str,
     pub bill_date: &'static str,
     pub result: &'static str,
@@ -30,13 +31,14 @@ pub struct Recon {
 
 static RECON_ZH: Recon = Recon {
     title: "对账",
-    intro: "每天上午 10:30 自动下载前一天的微信支付交易账单，逐笔核对支付和退款的单号与金额；有差异时在这里列出，并通过 Webhook 通知。",
-    none_yet: "还没有对账记录。设置微信支付后，第二天上午会自动完成第一次对账。",
-    no_credentials: "尚未设置微信支付，无法对账。",
+    intro: "每天上午 10:30 自动下载前一天的微信支付、支付宝交易账单，逐笔核对支付和退款的单号与金额；有差异时在这里列出，并通过 Webhook 通知。",
+    none_yet: "还没有对账记录。设置微信支付或支付宝后，第二天上午会自动完成第一次对账。",
+    no_credentials: "尚未设置微信支付或支付宝，无法对账。",
     run_again: "重新对账",
     date: "账单日期",
     provider: "支付渠道",
     wechat: "微信支付",
+    alipay: "支付宝",
     run: "开始对账",
     bill_date: "日期",
     result: "结果",
@@ -55,13 +57,14 @@ static RECON_ZH: Recon = Recon {
 
 static RECON_EN: Recon = Recon {
     title: "Reconciliation",
-    intro: "Every morning at 10:30 the previous day's WeChat Pay trade bill is fetched and every payment and refund is matched by number and amount; differences are listed here and sent to your webhooks.",
-    none_yet: "No reconciliation yet. Once WeChat Pay is set up, the first runs the next morning.",
-    no_credentials: "WeChat Pay is not set up, so there is nothing to reconcile.",
+    intro: "Every morning at 10:30 the previous day's WeChat Pay and Alipay trade bills are fetched and every payment and refund is matched by number and amount; differences are listed here and sent to your webhooks.",
+    none_yet: "No reconciliation yet. Once WeChat Pay or Alipay is set up, the first runs the next morning.",
+    no_credentials: "Neither WeChat Pay nor Alipay is set up, so there is nothing to reconcile.",
     run_again: "Reconcile again",
     date: "Bill date",
     provider: "Provider",
     wechat: "WeChat Pay",
+    alipay: "Alipay",
     run: "Reconcile",
     bill_date: "Date",
     result: "Result",
@@ -84,6 +87,14 @@ impl Strings {
             &RECON_ZH
         } else {
             &RECON_EN
+        }
+    }
+
+    /// A provider's name.
+    pub fn recon_provider(&self, provider: &str) -> &'static str {
+        match provider {
+            "alipay" => self.recon().alipay,
+            _ => self.recon().wechat,
         }
     }
 

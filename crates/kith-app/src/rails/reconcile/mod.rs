@@ -2,8 +2,10 @@
 //! matched line by line with what kith booked, and what differs is reported.
 //!
 //! For a Beijing calendar day, the provider's lines (WeChat Pay's trade bill,
-//! [`crate::rails::wechatpay::bill`]) are matched with kith's own by kith's number for the
-//! line (a payment's id is WeChat's `out_trade_no`, a refund's id its `out_refund_no`):
+//! [`crate::rails::wechatpay::bill`]; Alipay's trade bill, [`crate::rails::alipay::bill`])
+//! are matched with kith's own by kith's number for the line (a payment's id is the
+//! provider's `out_trade_no`, a refund's id WeChat's `out_refund_no` or Alipay's
+//! `out_request_no`):
 //! - `missing_in_kith`: the provider moved money kith has no record of that day;
 //! - `missing_at_provider`: kith booked money the provider does not state;
 //! - `amount_differs`: both have it, with different amounts.
@@ -14,7 +16,7 @@
 //! first enters its credentials and chains itself from day to day through
 //! `reconcile_schedule` (one conditional update decides the next day, so the chain never
 //! forks); a day whose statement cannot be had after every retry is stored as `failed`
-//! and the chain goes on. `kith reconcile --provider wechat --date …` runs a day by hand.
+//! and the chain goes on. `kith reconcile --provider wechat|alipay --date …` runs a day by hand.
 //!
 //! Writes `reconciliations`, `reconciliation_mismatches`, `reconcile_schedule`; reads
 //! `payments` and `refunds`; never touches the ledger (a mismatch is for a person to
@@ -24,7 +26,8 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
-use super::credentials::load_wechatpay;
+use super::alipay::bill::TradeLine;
+use super::credentials::{load_alipay, load_wechatpay};
 use super::wechatpay::bill::{BillEntry, BillLine};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -33,7 +36,7 @@ use crate::platform::outbox;
 use crate::{App, AppError, AppResult, Principal};
 
 /// Providers kith reconciles with.
-pub const PROVIDERS: &[&str] = &["wechat"];
+pub const PROVIDERS: &[&str] = &["wechat", "alipay"];
 
 /// What one line is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
@@ -197,6 +200,21 @@ fn wechat_line(l: &BillLine) -> Line {
     }
 }
 
+/// An Alipay bill line as a reconciliation line: its 商户订单号 / 退款批次号 read back as
+/// kith's id (kith writes ids without their dashes, [`crate::rails::alipay::protocol::out_no`]).
+fn alipay_line(l: &TradeLine) -> Line {
+    Line {
+        entry: if l.refund {
+            Entry::Refund
+        } else {
+            Entry::Payment
+        },
+        key: parse_id(&l.out_no).unwrap_or_else(|| l.out_no.clone()),
+        provider_no: Some(l.trade_no.clone()).filter(|n| !n.is_empty()),
+        amount_fen: l.amount_fen,
+    }
+}
+
 const BEIJING_SECS: i32 = 8 * 3600;
 
 fn beijing() -> time::UtcOffset {
@@ -224,8 +242,8 @@ pub fn yesterday(now_ms: i64) -> String {
     day_text(t.date().previous_day().unwrap_or(t.date()))
 }
 
-/// When a day's statement is due: 10:30 Beijing the next day (WeChat Pay makes its bills
-/// from about 10:00), or now if that has passed.
+/// When a day's statement is due: 10:30 Beijing the next day (WeChat Pay and Alipay make
+/// their bills by about 10:00), or now if that has passed.
 fn due_ms(date: &str, now_ms: i64) -> AppResult<i64> {
     let (_, _, next_day) = beijing_day(date)?;
     Ok((next_day + 630 * 60_000).max(now_ms))
@@ -268,7 +286,7 @@ fn check_provider(provider: &str) -> AppResult<()> {
     if PROVIDERS.contains(&provider) {
         Ok(())
     } else {
-        Err(AppError::invalid("provider", "must be wechat"))
+        Err(AppError::invalid("provider", "must be wechat or alipay"))
     }
 }
 
@@ -282,6 +300,15 @@ impl App {
     ) -> AppResult<Vec<Line>> {
         check_provider(provider)?;
         let (o, key) = (owner.to_owned(), self.config.secret_key.clone());
+        if provider == "alipay" {
+            let keys = self
+                .db
+                .read(move |c| load_alipay(c, key.as_ref(), &o))
+                .await?
+                .ok_or_else(|| AppError::state("no Alipay credentials are set for this owner"))?;
+            let bill = self.alipay_trade_bill(&keys, date).await?;
+            return Ok(bill.iter().map(alipay_line).collect());
+        }
         let keys = self
             .db
             .read(move |c| load_wechatpay(c, key.as_ref(), &o))
