@@ -55,6 +55,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(26, "0026_threshold_activities"),
     migration!(27, "0027_flash_sales"),
     migration!(28, "0028_points"),
+    // Named 0030 (0029 is taken on another branch); renumbered at merge.
+    migration!(29, "0030_reconcile_payouts"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -134,8 +134,10 @@ impl Strings {
         match (entry, zh) {
             ("payment", true) => "支付",
             ("refund", true) => "退款",
+            ("payout", true) => "提现打款",
             ("payment", false) => "payment",
             ("refund", false) => "refund",
+            ("payout", false) => "payout",
             (_, true) => "未知",
             (_, false) => "unknown",
         }

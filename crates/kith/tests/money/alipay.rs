@@ -28,7 +28,7 @@ use crate::worlds::{audit_clean, balances, earn_available, shop};
 
 pub(crate) const APP_A: &str = "2021000000000101";
 const APP_B: &str = "2021000000000202";
-const APP_P: &str = "2021000000000999";
+pub(crate) const APP_P: &str = "2021000000000999";
 pub(crate) const SELLER_A: &str = "2088000000000101";
 
 /// The keys of every story (RSA key generation is slow; made once per test process).
@@ -82,6 +82,8 @@ pub(crate) struct Gw {
     pub(crate) bill_fetches: Vec<String>,
     /// Trade bills by day (`YYYY-MM-DD`): the zip served.
     pub(crate) bills: HashMap<String, Vec<u8>>,
+    /// 账务明细 bills (`signcustomer`) by day: the zip served.
+    pub(crate) account_bills: HashMap<String, Vec<u8>>,
     pub(crate) bill_spoiled: Option<BillSpoil>,
     /// Trades by out_trade_no: (app_id, total_amount, trade_status).
     trades: HashMap<String, (String, String, String)>,
@@ -307,12 +309,17 @@ async fn gateway(State(gw): State<Shared>, body: Bytes) -> Response {
             transfer_answer(&method, &no, &status)
         }
         "alipay.data.dataservice.bill.downloadurl.query" => {
-            let date = s("bill_date");
-            if s("bill_type") != "trade" || date.len() != 10 {
+            let (date, kind) = (s("bill_date"), s("bill_type"));
+            if !["trade", "signcustomer"].contains(&kind.as_str()) || date.len() != 10 {
                 g.refused.push(format!("bill: bad biz_content {biz}"));
                 return business_failure(&method, "isv.invalid-arguments", "参数不合法");
             }
-            if !g.bills.contains_key(&date) {
+            let bills = if kind == "trade" {
+                &g.bills
+            } else {
+                &g.account_bills
+            };
+            if !bills.contains_key(&date) {
                 return business_failure(&method, "isp.bill_not_exist", "账单不存在");
             }
             let base = if g.bill_spoiled == Some(BillSpoil::Elsewhere) {
@@ -321,7 +328,7 @@ async fn gateway(State(gw): State<Shared>, body: Bytes) -> Response {
                 g.base.clone()
             };
             let node = json!({ "code": "10000", "msg": "Success",
-                "bill_download_url": format!("{base}/downloadBillFile.resource?bizType=trade&fileType=csv.zip&bizDates={}", date.replace('-', "")) });
+                "bill_download_url": format!("{base}/downloadBillFile.resource?bizType={kind}&fileType=csv.zip&bizDates={}", date.replace('-', "")) });
             if g.bill_spoiled == Some(BillSpoil::Forged) {
                 let text = protocol::signed_answer(&method, &node.to_string(), &keys().forger);
                 return text.into_response();
@@ -361,6 +368,8 @@ fn transfer_answer(method: &str, no: &str, status: &str) -> Response {
 
 #[derive(serde::Deserialize)]
 struct BillFile {
+    #[serde(rename = "bizType")]
+    biz_type: String,
     #[serde(rename = "bizDates")]
     biz_dates: String,
 }
@@ -381,7 +390,12 @@ async fn bill_file(
     g.bill_fetches.push(host);
     let day = q.biz_dates;
     let date = format!("{}-{}-{}", &day[..4], &day[4..6], &day[6..8]);
-    match g.bills.get(&date) {
+    let bills = if q.biz_type == "trade" {
+        &g.bills
+    } else {
+        &g.account_bills
+    };
+    match bills.get(&date) {
         Some(zip) => (
             [("content-type", "application/octet-stream")],
             Bytes::from(zip.clone()),
@@ -430,7 +444,7 @@ pub(crate) async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
     Some((t, gw))
 }
 
-fn credentials(app_id: &str, seller_id: &str) -> Value {
+pub(crate) fn credentials(app_id: &str, seller_id: &str) -> Value {
     let k = keys();
     json!({
         "app_id": app_id,

@@ -8,13 +8,16 @@
 //! answer not signed by Alipay, a URL on another host and a malformed amount are each
 //! refused and never stored; the daily chain started when the credentials were saved.
 
-use kith_app::rails::alipay::bill::{COLUMNS, zip};
+use kith_app::rails::alipay::bill::{ACCOUNT_COLUMNS, COLUMNS, zip};
 use kith_app::rails::alipay::protocol;
 use serde_json::{Value, json};
 
-use crate::alipay::{APP_A, BillSpoil, Shared, notify, shop_with_order, signed, spawn, trade};
+use crate::alipay::{
+    APP_A, APP_P, BillSpoil, Shared, credentials, notify, shop_with_order, signed, spawn, trade,
+};
 use crate::harness::{Engine, TestApp, User, address};
 use crate::reconcile::beijing_date;
+use crate::worlds::{audit_clean, earn_available, shop};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_reconciliation_sqlite() {
@@ -26,6 +29,19 @@ async fn alipay_reconciliation_sqlite() {
 async fn alipay_reconciliation_postgres() {
     if let Some((t, gw)) = spawn(Engine::Postgres).await {
         story(t, gw).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipay_payout_reconciliation_sqlite() {
+    let (t, gw) = spawn(Engine::Sqlite).await.expect("spawn");
+    payouts(t, gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipay_payout_reconciliation_postgres() {
+    if let Some((t, gw)) = spawn(Engine::Postgres).await {
+        payouts(t, gw).await;
     }
 }
 
@@ -433,4 +449,226 @@ async fn story(t: TestApp, gw: Shared) {
     assert_eq!((days[1].0, days[1].2, days[1].3), ("alipay", "matched", 0));
     assert_eq!(queued(&t).await, 1, "the chain queued the next day, once");
     assert!(gw.lock().unwrap().refused.is_empty());
+}
+
+/// One 账务明细 row: every column, padded.
+fn account_row(values: &[(&str, &str)]) -> String {
+    ACCOUNT_COLUMNS
+        .iter()
+        .map(|c| {
+            let v = values.iter().find(|(n, _)| n == c).map_or("", |(_, v)| *v);
+            format!("{v}\t")
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn transfer_row(seq: usize, out_biz_no: &str, out: &str) -> String {
+    account_row(&[
+        ("账务流水号", &format!("2026120400{seq}")),
+        ("业务流水号", &format!("20261204110070000006{seq}")),
+        ("商户订单号", out_biz_no),
+        ("商品名称", "提现"),
+        ("发生时间", "2026-12-04 20:00:00"),
+        ("对方账号", "138****0000"),
+        ("收入金额（+元）", "0.00"),
+        ("支出金额（-元）", out),
+        ("账户余额（元）", "1000.00"),
+        ("交易渠道", "支付宝"),
+        ("业务类型", "转账"),
+    ])
+}
+
+/// The platform's 账务明细 of the day as Alipay packs it (GBK zip, details and 汇总).
+fn account_zip(rows: &[String]) -> Vec<u8> {
+    let gbk = |s: &str| encoding_rs::GBK.encode(s).0.into_owned();
+    let mut lines = vec![
+        "#支付宝账务明细查询".to_owned(),
+        "#账号:[20880000000009990156]".into(),
+        "#起始日期:[2026年12月04日 00:00:00]   终止日期:[2026年12月05日 00:00:00]".into(),
+        "#-----------------------------------------账务明细列表----------------------------------------".into(),
+        ACCOUNT_COLUMNS.join(","),
+    ];
+    lines.extend(rows.iter().cloned());
+    // Not payouts: money in from a trade, and the transfer's fee.
+    lines.push(account_row(&[
+        ("账务流水号", "2026120499"),
+        ("商户订单号", "SOME-TRADE"),
+        ("收入金额（+元）", "23.00"),
+        ("支出金额（-元）", "0.00"),
+        ("业务类型", "在线支付"),
+    ]));
+    lines.push(account_row(&[
+        ("账务流水号", "2026120498"),
+        ("商户订单号", "SOME-FEE"),
+        ("支出金额（-元）", "-0.20"),
+        ("业务类型", "收费"),
+    ]));
+    lines.push("#-----------------------------------------账务明细列表结束------------------------------------".into());
+    zip(&[
+        (
+            &gbk("20880000000009990156_20261204_账务明细(汇总).csv"),
+            &gbk("#支付宝账务汇总查询\r\n"),
+            true,
+        ),
+        (
+            &gbk("20880000000009990156_20261204_账务明细.csv"),
+            &gbk(&lines.join("\r\n")),
+            true,
+        ),
+    ])
+}
+
+/// The platform's payouts through Alipay, matched with its 账务明细: one difference of each
+/// kind, a malformed amount refused without a run, a clean day matched.
+async fn payouts(t: TestApp, gw: Shared) {
+    let s = shop(&t, json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).await;
+    let b = t.register_member("对账分享者").await;
+    earn_available(&t, &s, &b, 9_000).await;
+    let admin = t.admin().await;
+    t.put(
+        "/api/v1/admin/payment-credentials/alipay",
+        Some(&admin.token),
+        credentials(APP_P, ""),
+    )
+    .await
+    .expect(200);
+    let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
+    let mut paid = Vec::new();
+    for fen in [2_000, 1_500, 1_000] {
+        let w = t
+            .post(&url, Some(&b.token), json!({ "merchant_id": s.merchant, "amount_fen": fen, "payee": { "account": "13800000000", "name": "张三" } }))
+            .await
+            .expect(201);
+        let wid = w["id"].as_str().unwrap().to_owned();
+        let w = t
+            .post(
+                &format!("/api/v1/admin/withdrawals/{wid}/approve"),
+                Some(&admin.token),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        assert_eq!(w["status"], "paid", "{w}");
+        paid.push((wid, fen));
+    }
+    let before = audit_clean(&t).await;
+    let today = beijing_date(t.app.now_ms());
+    let no = |id: &str| id.replace('-', "");
+    let stranger = "0190d6e800007000800000000000f00d";
+    gw.lock().unwrap().account_bills.insert(
+        today.clone(),
+        account_zip(&[
+            transfer_row(1, &no(&paid[0].0), "-20.00"),
+            transfer_row(2, &no(&paid[1].0), "-14.99"),
+            transfer_row(3, stranger, "-8.00"),
+        ]),
+    );
+    let run = t
+        .app
+        .reconcile_day("alipay", "platform", &today)
+        .await
+        .expect("reconciled");
+    assert_eq!(run.status, "mismatched", "{run:?}");
+    assert_eq!((run.provider_lines, run.kith_lines, run.matched), (3, 3, 1));
+    type Diff<'a> = (&'a str, &'a str, &'a str, Option<i64>, Option<i64>);
+    let got: Vec<Diff<'_>> = run
+        .mismatches
+        .iter()
+        .map(|m| {
+            (
+                m.kind.as_str(),
+                m.entry.as_str(),
+                m.reference.as_str(),
+                m.provider_fen,
+                m.kith_fen,
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            "amount_differs",
+            "payout",
+            paid[1].0.as_str(),
+            Some(1_499),
+            Some(1_500),
+        ),
+        (
+            "missing_at_provider",
+            "payout",
+            paid[2].0.as_str(),
+            None,
+            Some(1_000),
+        ),
+        (
+            "missing_in_kith",
+            "payout",
+            "0190d6e8-0000-7000-8000-00000000f00d",
+            Some(800),
+            None,
+        ),
+    ];
+    want.sort_by(|a, b| a.2.cmp(b.2));
+    assert_eq!(got, want);
+    let events = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM outbox WHERE topic = 'reconciliation.mismatched'",
+                &[],
+            )?
+            .int(0)
+        })
+        .await
+        .unwrap();
+    assert_eq!(events, 1);
+
+    // A malformed amount: refused, the stored run as it was.
+    gw.lock().unwrap().account_bills.insert(
+        today.clone(),
+        account_zip(&[transfer_row(1, &no(&paid[0].0), "-20.001")]),
+    );
+    assert!(matches!(
+        t.app.reconcile_day("alipay", "platform", &today).await,
+        Err(kith_app::AppError::Unavailable(_))
+    ));
+    let list = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT COUNT(*), MIN(status) FROM reconciliations WHERE owner = 'platform'",
+                &[],
+            )
+            .and_then(|r| Ok((r.int(0)?, r.text(1)?)))
+        })
+        .await
+        .unwrap();
+    assert_eq!(list, (1, "mismatched".to_owned()));
+
+    // A clean day: every payout matched.
+    let clean: Vec<String> = paid
+        .iter()
+        .enumerate()
+        .map(|(i, (wid, fen))| transfer_row(i, &no(wid), &format!("-{}", protocol::yuan(*fen))))
+        .collect();
+    gw.lock()
+        .unwrap()
+        .account_bills
+        .insert(today.clone(), account_zip(&clean));
+    let ok = t
+        .app
+        .reconcile_day("alipay", "platform", &today)
+        .await
+        .expect("reconciled");
+    assert_eq!(ok.id, run.id);
+    assert_eq!((ok.status.as_str(), ok.matched), ("matched", 3), "{ok:?}");
+    assert!(ok.mismatches.is_empty());
+    assert_eq!(audit_clean(&t).await, before, "reconciling books nothing");
+    assert!(
+        gw.lock().unwrap().refused.is_empty(),
+        "{:?}",
+        gw.lock().unwrap().refused
+    );
 }

@@ -19,6 +19,12 @@
 //! #交易合计：…
 //! ```
 //!
+//! The platform's payouts are reconciled with its 账务明细 (`bill_type` `signcustomer`, the
+//! account's money in and out), fetched the same way: columns 账务流水号, 业务流水号,
+//! 商户订单号, …, 收入金额（+元）, 支出金额（-元）, 账户余额（元）, 交易渠道, 业务类型, 备注. A
+//! 转账 line with money out is a payout of that amount (Alipay writes it negative) under its
+//! 商户订单号, which for kith's transfers is the withdrawal's `out_biz_no`.
+//!
 //! `#` lines are comments; the first other line names the columns, found by name (full- or
 //! half-width brackets alike), so added or moved columns still read. Fields are trimmed
 //! (Alipay pads them with blanks and tabs). A 交易 line is a payment of 订单金额（元） under
@@ -68,6 +74,17 @@ pub fn allowed_url(url: &str, gateway: &str) -> bool {
             && u.port_or_known_default() == g.port_or_known_default())
 }
 
+/// One payout (转账, money out) as Alipay's 账务明细 states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PayoutLine {
+    /// 商户订单号: kith's `out_biz_no`.
+    pub out_no: String,
+    /// 业务流水号 (Alipay's order id for the transfer).
+    pub flow_no: String,
+    /// 支出金额（-元） in fen, as a positive amount.
+    pub amount_fen: i64,
+}
+
 impl App {
     /// The owner's trade bill of a Beijing day (`YYYY-MM-DD`) from Alipay, read into lines;
     /// empty for a day without a bill. `Unavailable` when Alipay refuses, its answer does
@@ -77,18 +94,47 @@ impl App {
         keys: &AlipayKeys,
         date: &str,
     ) -> AppResult<Vec<TradeLine>> {
+        match self.alipay_bill_zip(keys, "trade", date).await? {
+            Some(zip) => {
+                read_bill(&zip).map_err(|e| AppError::Unavailable(format!("Alipay's bill: {e}")))
+            }
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The owner's payouts of a Beijing day from Alipay's 账务明细 (`signcustomer`); empty
+    /// for a day without a bill. Refused as [`App::alipay_trade_bill`] is.
+    pub(crate) async fn alipay_payout_bill(
+        &self,
+        keys: &AlipayKeys,
+        date: &str,
+    ) -> AppResult<Vec<PayoutLine>> {
+        match self.alipay_bill_zip(keys, "signcustomer", date).await? {
+            Some(zip) => read_account_bill(&zip)
+                .map_err(|e| AppError::Unavailable(format!("Alipay's account bill: {e}"))),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The zip of one bill, or `None` for a day without one.
+    async fn alipay_bill_zip(
+        &self,
+        keys: &AlipayKeys,
+        bill_type: &str,
+        date: &str,
+    ) -> AppResult<Option<Vec<u8>>> {
         let node = self
             .alipay_call(
                 keys,
                 METHOD,
-                &serde_json::json!({ "bill_type": "trade", "bill_date": date }),
+                &serde_json::json!({ "bill_type": bill_type, "bill_date": date }),
                 None,
             )
             .await?;
         let field = |n: &str| node.get(n).and_then(|v| v.as_str()).unwrap_or("");
         if field("code") != protocol::CODE_OK {
             if field("sub_code").eq_ignore_ascii_case("isp.bill_not_exist") {
-                return Ok(Vec::new());
+                return Ok(None);
             }
             return Err(AppError::Unavailable(format!(
                 "Alipay has no bill for {date} ({} {})",
@@ -131,22 +177,32 @@ impl App {
             }
             file.extend_from_slice(&chunk);
         }
-        read_bill(&file).map_err(|e| AppError::Unavailable(format!("Alipay's bill: {e}")))
+        Ok(Some(file))
     }
 }
 
-/// Reads the downloaded zip: its 业务明细 file (not the 汇总), GBK, as lines.
-pub fn read_bill(zip: &[u8]) -> Result<Vec<TradeLine>, String> {
+/// The text of the zip's detail file named with `word` (not its 汇总), decoded from GBK.
+fn details(zip: &[u8], word: &str) -> Result<String, String> {
     let files = unzip(zip)?;
     let details = files
         .iter()
-        .find(|(name, _)| name.contains("业务明细") && !name.contains("汇总"))
-        .ok_or("the zip has no 业务明细 file")?;
+        .find(|(name, _)| name.contains(word) && !name.contains("汇总"))
+        .ok_or_else(|| format!("the zip has no {word} file"))?;
     let (text, _, bad) = encoding_rs::GBK.decode(&details.1);
     if bad {
-        return Err("the 业务明细 file is not GBK".into());
+        return Err(format!("the {word} file is not GBK"));
     }
-    parse(&text)
+    Ok(text.into_owned())
+}
+
+/// Reads the downloaded trade bill: its 业务明细 file (not the 汇总), GBK, as lines.
+pub fn read_bill(zip: &[u8]) -> Result<Vec<TradeLine>, String> {
+    parse(&details(zip, "业务明细")?)
+}
+
+/// Reads the downloaded 账务明细 bill: its payouts.
+pub fn read_account_bill(zip: &[u8]) -> Result<Vec<PayoutLine>, String> {
+    parse_account_log(&details(zip, "账务明细")?)
 }
 
 fn u16_at(b: &[u8], at: usize) -> Result<usize, String> {
@@ -257,25 +313,19 @@ fn column_name(s: &str) -> String {
     s.trim().replace('（', "(").replace('）', ")")
 }
 
-/// Reads the 业务明细 text (already decoded).
-pub fn parse(text: &str) -> Result<Vec<TradeLine>, String> {
+/// The data rows of a bill's text (comments and blank lines left out): the header's names
+/// and each row's fields, checked to be as many as the header's.
+type Table = (Vec<String>, Vec<Vec<String>>);
+
+fn table(text: &str) -> Result<Option<Table>, String> {
     let text = text.trim_start_matches('\u{feff}');
     let mut rows = text
         .lines()
         .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
     let Some(header) = rows.next() else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let names: Vec<String> = fields(header).iter().map(|n| column_name(n)).collect();
-    let col = |name: &str| {
-        names
-            .iter()
-            .position(|n| *n == column_name(name))
-            .ok_or_else(|| format!("the bill has no {name} column"))
-    };
-    let (trade_no, out_trade_no, kind) =
-        (col("支付宝交易号")?, col("商户订单号")?, col("业务类型")?);
-    let (amount, request_no) = (col("订单金额（元）")?, col("退款批次号/请求号")?);
     let mut out = Vec::new();
     for (n, row) in rows.enumerate() {
         let f = fields(row);
@@ -287,6 +337,67 @@ pub fn parse(text: &str) -> Result<Vec<TradeLine>, String> {
                 names.len()
             ));
         }
+        out.push(f);
+    }
+    Ok(Some((names, out)))
+}
+
+fn column(names: &[String], name: &str) -> Result<usize, String> {
+    names
+        .iter()
+        .position(|n| *n == column_name(name))
+        .ok_or_else(|| format!("the bill has no {name} column"))
+}
+
+/// A money-out amount: yuan with at most two decimals, written negative or not; `0`
+/// for an empty field.
+fn out_amount(written: &str) -> Option<i64> {
+    if written.is_empty() {
+        return Some(0);
+    }
+    protocol::parse_yuan(written.strip_prefix('-').unwrap_or(written))
+}
+
+/// Reads the 账务明细 text (already decoded): its 转账 lines with money out.
+pub fn parse_account_log(text: &str) -> Result<Vec<PayoutLine>, String> {
+    let Some((names, rows)) = table(text)? else {
+        return Ok(Vec::new());
+    };
+    let (flow_no, out_no) = (column(&names, "业务流水号")?, column(&names, "商户订单号")?);
+    let (paid_out, kind) = (
+        column(&names, "支出金额（-元）")?,
+        column(&names, "业务类型")?,
+    );
+    let mut out = Vec::new();
+    for (n, f) in rows.iter().enumerate() {
+        let amount_fen = out_amount(&f[paid_out])
+            .ok_or_else(|| format!("row {}: {:?} is not an amount", n + 1, f[paid_out]))?;
+        if f[kind] != "转账" || amount_fen == 0 {
+            continue;
+        }
+        if f[out_no].is_empty() {
+            return Err(format!("row {} names no merchant number", n + 1));
+        }
+        out.push(PayoutLine {
+            out_no: f[out_no].clone(),
+            flow_no: f[flow_no].clone(),
+            amount_fen,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the 业务明细 text (already decoded).
+pub fn parse(text: &str) -> Result<Vec<TradeLine>, String> {
+    let Some((names, rows)) = table(text)? else {
+        return Ok(Vec::new());
+    };
+    let col = |name: &str| column(&names, name);
+    let (trade_no, out_trade_no, kind) =
+        (col("支付宝交易号")?, col("商户订单号")?, col("业务类型")?);
+    let (amount, request_no) = (col("订单金额（元）")?, col("退款批次号/请求号")?);
+    let mut out = Vec::new();
+    for (n, f) in rows.iter().enumerate() {
         let refund = match f[kind].as_str() {
             "交易" => false,
             "退款" => true,
@@ -345,6 +456,22 @@ pub const COLUMNS: &[&str] = &[
     "退款批次号/请求号",
     "服务费（元）",
     "分润（元）",
+    "备注",
+];
+
+/// The columns of a 账务明细 (`signcustomer`) bill, in Alipay's order.
+pub const ACCOUNT_COLUMNS: &[&str] = &[
+    "账务流水号",
+    "业务流水号",
+    "商户订单号",
+    "商品名称",
+    "发生时间",
+    "对方账号",
+    "收入金额（+元）",
+    "支出金额（-元）",
+    "账户余额（元）",
+    "交易渠道",
+    "业务类型",
     "备注",
 ];
 
@@ -517,6 +644,58 @@ mod tests {
         assert!(unzip(&broken).unwrap_err().contains("checksum"));
         let only_summary = zip(&[("x_业务明细(汇总).csv".as_bytes(), b"".as_slice(), false)]);
         assert!(read_bill(&only_summary).unwrap_err().contains("业务明细"));
+    }
+
+    #[test]
+    fn reads_the_transfers_of_an_account_bill() {
+        let mut cols = ACCOUNT_COLUMNS.to_vec();
+        cols.swap(2, 9);
+        let text = [
+            "#支付宝账务明细查询".to_owned(),
+            "#账号:[20880000000009990156]".into(),
+            cols.join(","),
+            row(&cols, &[("账务流水号", "1001"), ("业务流水号", "2026120411007"), ("商户订单号", "w1"),
+                ("支出金额（-元）", "-10.00"), ("收入金额（+元）", "0.00"), ("业务类型", "转账")]),
+            // Money in, a fee, and a trade: not payouts.
+            row(&cols, &[("账务流水号", "1002"), ("商户订单号", "a1"), ("收入金额（+元）", "23.00"),
+                ("支出金额（-元）", "0.00"), ("业务类型", "在线支付")]),
+            row(&cols, &[("账务流水号", "1003"), ("商户订单号", "w1"), ("支出金额（-元）", "-0.10"),
+                ("业务类型", "收费")]),
+            "#-----------------------------------------账务明细列表结束------------------------------------".into(),
+        ]
+        .join("\r\n");
+        let z = zip(&[
+            (
+                &gbk("2088_20261204_账务明细(汇总).csv"),
+                &gbk("#汇总\r\n"),
+                true,
+            ),
+            (&gbk("2088_20261204_账务明细.csv"), &gbk(&text), true),
+        ]);
+        assert_eq!(
+            read_account_bill(&z).unwrap(),
+            vec![PayoutLine {
+                out_no: "w1".into(),
+                flow_no: "2026120411007".into(),
+                amount_fen: 1000
+            }]
+        );
+        for bad in ["-10.001", "10元", "1e1"] {
+            let t = text.replace("-10.00", bad);
+            assert!(
+                parse_account_log(&t).unwrap_err().contains("not an amount"),
+                "{bad:?}"
+            );
+        }
+        // A trade bill is not an account bill.
+        assert!(
+            read_account_bill(&zip(&[(
+                "x_业务明细.csv".as_bytes(),
+                b"".as_slice(),
+                false
+            )]))
+            .is_err()
+        );
     }
 
     #[test]

@@ -10,6 +10,10 @@
 //! - `missing_at_provider`: kith booked money the provider does not state;
 //! - `amount_differs`: both have it, with different amounts.
 //!
+//! The platform's Alipay run also matches its payouts: withdrawals kith paid out through
+//! Alipay that day (by `payout_events`, keyed by the withdrawal id, Alipay's `out_biz_no`)
+//! with the 转账 lines of Alipay's 账务明细 ([`crate::rails::alipay::bill`]).
+//!
 //! A run is stored once per provider, owner and day (running it again replaces it), a
 //! run with a mismatch emits `reconciliation.mismatched` (the merchant's webhooks and the
 //! console hear it), and the console shows the runs. The daily job starts when an owner
@@ -19,14 +23,14 @@
 //! and the chain goes on. `kith reconcile --provider wechat|alipay --date …` runs a day by hand.
 //!
 //! Writes `reconciliations`, `reconciliation_mismatches`, `reconcile_schedule`; reads
-//! `payments` and `refunds`; never touches the ledger (a mismatch is for a person to
+//! `payments`, `refunds`, and `withdrawals` with their `payout_events`; never touches the ledger (a mismatch is for a person to
 //! look into, not for kith to book).
 
 mod store;
 
 use serde::{Deserialize, Serialize};
 
-use super::alipay::bill::TradeLine;
+use super::alipay::bill::{PayoutLine, TradeLine};
 use super::credentials::{load_alipay, load_wechatpay};
 use super::wechatpay::bill::{BillEntry, BillLine};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
@@ -44,6 +48,8 @@ pub const PROVIDERS: &[&str] = &["wechat", "alipay"];
 pub enum Entry {
     Payment,
     Refund,
+    /// A withdrawal paid out through the provider (the platform's runs).
+    Payout,
 }
 
 impl Entry {
@@ -51,6 +57,7 @@ impl Entry {
         match self {
             Entry::Payment => "payment",
             Entry::Refund => "refund",
+            Entry::Payout => "payout",
         }
     }
 
@@ -58,6 +65,7 @@ impl Entry {
         match s {
             "payment" => Ok(Entry::Payment),
             "refund" => Ok(Entry::Refund),
+            "payout" => Ok(Entry::Payout),
             o => Err(AppError::Internal(format!(
                 "unknown reconciliation entry {o:?}"
             ))),
@@ -215,6 +223,21 @@ fn alipay_line(l: &TradeLine) -> Line {
     }
 }
 
+/// An Alipay 转账 line as a reconciliation line: its 商户订单号 read back as the withdrawal id.
+fn alipay_payout(l: &PayoutLine) -> Line {
+    Line {
+        entry: Entry::Payout,
+        key: parse_id(&l.out_no).unwrap_or_else(|| l.out_no.clone()),
+        provider_no: Some(l.flow_no.clone()).filter(|n| !n.is_empty()),
+        amount_fen: l.amount_fen,
+    }
+}
+
+/// Whether a run of `provider` for `owner` matches payouts too.
+pub(crate) fn with_payouts(provider: &str, owner: &str) -> bool {
+    provider == "alipay" && owner == super::PLATFORM
+}
+
 const BEIJING_SECS: i32 = 8 * 3600;
 
 fn beijing() -> time::UtcOffset {
@@ -307,7 +330,12 @@ impl App {
                 .await?
                 .ok_or_else(|| AppError::state("no Alipay credentials are set for this owner"))?;
             let bill = self.alipay_trade_bill(&keys, date).await?;
-            return Ok(bill.iter().map(alipay_line).collect());
+            let mut lines: Vec<Line> = bill.iter().map(alipay_line).collect();
+            if with_payouts(provider, owner) {
+                let payouts = self.alipay_payout_bill(&keys, date).await?;
+                lines.extend(payouts.iter().map(alipay_payout));
+            }
+            return Ok(lines);
         }
         let keys = self
             .db
