@@ -22,30 +22,30 @@ pub(super) struct ReconcileForm {
 }
 
 /// One difference, in words and 元.
-pub(super) struct DiffRow {
-    kind: &'static str,
-    entry: &'static str,
-    reference: String,
-    provider_no: String,
-    provider_amount: String,
-    kith_amount: String,
+pub(crate) struct DiffRow {
+    pub(crate) kind: &'static str,
+    pub(crate) entry: &'static str,
+    pub(crate) reference: String,
+    pub(crate) provider_no: String,
+    pub(crate) provider_amount: String,
+    pub(crate) kith_amount: String,
 }
 
-/// One day's run, in words and 元.
-pub(super) struct RunRow {
-    bill_date: String,
-    provider: &'static str,
-    status: String,
-    status_words: &'static str,
-    provider_lines: i64,
-    provider_total: String,
-    kith_lines: i64,
-    kith_total: String,
-    matched: i64,
-    diffs: Vec<DiffRow>,
+/// One day's run, in words and 元 (the shop's 对账 page, and the platform's on the admin page).
+pub(crate) struct RunRow {
+    pub(crate) bill_date: String,
+    pub(crate) provider: &'static str,
+    pub(crate) status: String,
+    pub(crate) status_words: &'static str,
+    pub(crate) provider_lines: i64,
+    pub(crate) provider_total: String,
+    pub(crate) kith_lines: i64,
+    pub(crate) kith_total: String,
+    pub(crate) matched: i64,
+    pub(crate) diffs: Vec<DiffRow>,
 }
 
-fn row(t: &Strings, r: Reconciliation) -> RunRow {
+pub(crate) fn row(t: &Strings, r: Reconciliation) -> RunRow {
     let money = |f: Option<i64>| f.map(yuan).unwrap_or_else(|| "—".into());
     RunRow {
         status_words: t.recon_status(&r.status),

@@ -27,6 +27,8 @@ pub struct Recon {
     pub provider_amount: &'static str,
     pub kith_amount: &'static str,
     pub unavailable: &'static str,
+    pub platform_title: &'static str,
+    pub platform_none: &'static str,
 }
 
 static RECON_ZH: Recon = Recon {
@@ -53,6 +55,8 @@ static RECON_ZH: Recon = Recon {
     provider_amount: "渠道金额",
     kith_amount: "本店金额",
     unavailable: "暂时取不到渠道账单",
+    platform_title: "平台对账",
+    platform_none: "还没有平台对账记录。设置平台的支付宝后，第二天上午会自动核对平台收款与提现打款。",
 };
 
 static RECON_EN: Recon = Recon {
@@ -79,6 +83,8 @@ static RECON_EN: Recon = Recon {
     provider_amount: "Provider's amount",
     kith_amount: "Our amount",
     unavailable: "The provider's bill is not available",
+    platform_title: "Platform reconciliation",
+    platform_none: "No platform reconciliation yet. Once the platform's Alipay is set up, its payments and payouts are matched the next morning.",
 };
 
 impl Strings {

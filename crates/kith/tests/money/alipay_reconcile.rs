@@ -564,6 +564,20 @@ async fn payouts(t: TestApp, gw: Shared) {
             transfer_row(3, stranger, "-8.00"),
         ]),
     );
+    // Platform admins only.
+    let admin_url = "/api/v1/admin/reconciliations";
+    let body = json!({ "provider": "alipay", "date": today });
+    t.post(admin_url, Some(&b.token), body.clone())
+        .await
+        .problem(403, None);
+    t.get(admin_url, Some(&b.token)).await.problem(403, None);
+    t.post(admin_url, Some(&admin.token), body.clone())
+        .await
+        .expect(200);
+    let listed = t.get(admin_url, Some(&admin.token)).await.expect(200);
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["owner"], "platform");
+    assert_eq!(listed[0]["mismatches"][0]["entry"], "payout", "{listed}");
     let run = t
         .app
         .reconcile_day("alipay", "platform", &today)
@@ -622,7 +636,20 @@ async fn payouts(t: TestApp, gw: Shared) {
         })
         .await
         .unwrap();
-    assert_eq!(events, 1);
+    assert_eq!(events, 2, "each mismatched run is heard of");
+    // The admin page shows the platform's run in words.
+    let mut page = crate::web::Browser::login_user(&t, &admin).await;
+    let p = page.get("/admin").await.expect(200);
+    for words in [
+        "平台对账",
+        "提现打款",
+        "金额不符",
+        "本店有、渠道无",
+        "渠道有、本店无",
+        "支付宝",
+    ] {
+        assert!(p.has(words), "the admin page says {words}");
+    }
 
     // A malformed amount: refused, the stored run as it was.
     gw.lock().unwrap().account_bills.insert(

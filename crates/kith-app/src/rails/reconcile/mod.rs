@@ -460,6 +460,33 @@ impl App {
         self.reconcile_day(provider, merchant_id, date).await
     }
 
+    /// The platform's reconciliations (its payments and payouts), newest day first, at
+    /// most 60: platform admins only.
+    pub async fn platform_reconciliations(
+        &self,
+        who: &Principal,
+    ) -> AppResult<Vec<Reconciliation>> {
+        who.require_platform_admin()?;
+        self.db
+            .read(move |c| store::list(c, super::PLATFORM, 60))
+            .await
+    }
+
+    /// A platform admin reconciles one of the platform's days now (replacing its run).
+    pub async fn reconcile_platform_day(
+        &self,
+        who: &Principal,
+        provider: &str,
+        date: &str,
+    ) -> AppResult<Reconciliation> {
+        who.require_platform_admin()?;
+        let (_, start, _) = beijing_day(date)?;
+        if start >= self.now_ms() {
+            return Err(AppError::invalid("date", "must be a day that has begun"));
+        }
+        self.reconcile_day(provider, super::PLATFORM, date).await
+    }
+
     /// Every owner with credentials at `provider` (for `kith reconcile` without `--owner`).
     pub async fn reconcile_owners(&self, provider: &str) -> AppResult<Vec<String>> {
         check_provider(provider)?;
