@@ -12,7 +12,7 @@ use crate::config::{ServeArgs, Settings};
 
 #[derive(clap::Args)]
 pub struct ReconcileArgs {
-    /// The provider: wechat.
+    /// The provider: wechat or alipay.
     #[arg(long)]
     pub provider: String,
     /// The Beijing calendar day, YYYY-MM-DD.

@@ -635,7 +635,9 @@ impl App {
                     &app_id,
                     &who.account_id,
                     now,
-                )
+                )?;
+                // From now on each day is reconciled with Alipay's trade bill.
+                super::reconcile::start_daily(c, now, "alipay", &o)
             })
             .await?;
         tracing::info!(owner = %owner, app_id = %view.app_id, "Alipay credentials set");

@@ -29,7 +29,7 @@ mod export;
 pub(crate) use export::defuse;
 mod growth;
 mod payments;
-mod reconcile;
+pub(crate) mod reconcile;
 mod settlement;
 
 pub(crate) use growth::Split;

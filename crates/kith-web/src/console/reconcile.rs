@@ -22,32 +22,34 @@ pub(super) struct ReconcileForm {
 }
 
 /// One difference, in words and 元.
-pub(super) struct DiffRow {
-    kind: &'static str,
-    entry: &'static str,
-    reference: String,
-    provider_no: String,
-    provider_amount: String,
-    kith_amount: String,
+pub(crate) struct DiffRow {
+    pub(crate) kind: &'static str,
+    pub(crate) entry: &'static str,
+    pub(crate) reference: String,
+    pub(crate) provider_no: String,
+    pub(crate) provider_amount: String,
+    pub(crate) kith_amount: String,
 }
 
-/// One day's run, in words and 元.
-pub(super) struct RunRow {
-    bill_date: String,
-    status: String,
-    status_words: &'static str,
-    provider_lines: i64,
-    provider_total: String,
-    kith_lines: i64,
-    kith_total: String,
-    matched: i64,
-    diffs: Vec<DiffRow>,
+/// One day's run, in words and 元 (the shop's 对账 page, and the platform's on the admin page).
+pub(crate) struct RunRow {
+    pub(crate) bill_date: String,
+    pub(crate) provider: &'static str,
+    pub(crate) status: String,
+    pub(crate) status_words: &'static str,
+    pub(crate) provider_lines: i64,
+    pub(crate) provider_total: String,
+    pub(crate) kith_lines: i64,
+    pub(crate) kith_total: String,
+    pub(crate) matched: i64,
+    pub(crate) diffs: Vec<DiffRow>,
 }
 
-fn row(t: &Strings, r: Reconciliation) -> RunRow {
+pub(crate) fn row(t: &Strings, r: Reconciliation) -> RunRow {
     let money = |f: Option<i64>| f.map(yuan).unwrap_or_else(|| "—".into());
     RunRow {
         status_words: t.recon_status(&r.status),
+        provider: t.recon_provider(&r.provider),
         diffs: r
             .mismatches
             .into_iter()
@@ -77,6 +79,7 @@ pub(super) struct ConsoleReconcile {
     shop: Shop,
     runs: Vec<RunRow>,
     has_wechat: bool,
+    has_alipay: bool,
     f: ReconcileForm,
     /// The refused field and why, in the page's words.
     error: Option<(&'static str, String)>,
@@ -108,11 +111,14 @@ async fn page(
         .map(|r| row(c.t, r))
         .collect();
     let has_wechat = s.app.has_wechatpay(mid).await?;
+    let has_alipay = s.app.has_alipay(mid).await?;
     let f = ReconcileForm {
-        provider: if f.provider.is_empty() {
-            "wechat".into()
-        } else {
+        provider: if !f.provider.is_empty() {
             f.provider
+        } else if has_alipay && !has_wechat {
+            "alipay".into()
+        } else {
+            "wechat".into()
         },
         // Yesterday: the day a merchant most often looks at.
         date: if f.date.is_empty() {
@@ -128,6 +134,7 @@ async fn page(
             shop,
             runs,
             has_wechat,
+            has_alipay,
             f,
             error,
         })?,
@@ -207,8 +214,8 @@ pub(super) async fn run(
         Err(AppError::Unavailable(detail)) => {
             tracing::warn!(merchant = %mid, %detail, "reconciliation: no bill");
             let why = said(
-                "暂时取不到这一天的渠道账单（微信支付在次日上午 10 点后生成），请稍后再试",
-                "the provider's bill of that day is not available yet (WeChat Pay makes it after 10:00 the next day); try again later",
+                "暂时取不到这一天的渠道账单（微信支付、支付宝在次日上午 10 点后生成），请稍后再试",
+                "the provider's bill of that day is not available yet (WeChat Pay and Alipay make it after 10:00 the next day); try again later",
             );
             page(
                 &s,

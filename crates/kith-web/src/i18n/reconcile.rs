@@ -12,6 +12,7 @@ pub struct Recon {
     pub date: &'static str,
     pub provider: &'static str,
     pub wechat: &'static str,
+    pub alipay: &'static str,
     pub run: &'static str,
     pub bill_date: &'static str,
     pub result: &'static str,
@@ -26,17 +27,20 @@ pub struct Recon {
     pub provider_amount: &'static str,
     pub kith_amount: &'static str,
     pub unavailable: &'static str,
+    pub platform_title: &'static str,
+    pub platform_none: &'static str,
 }
 
 static RECON_ZH: Recon = Recon {
     title: "对账",
-    intro: "每天上午 10:30 自动下载前一天的微信支付交易账单，逐笔核对支付和退款的单号与金额；有差异时在这里列出，并通过 Webhook 通知。",
-    none_yet: "还没有对账记录。设置微信支付后，第二天上午会自动完成第一次对账。",
-    no_credentials: "尚未设置微信支付，无法对账。",
+    intro: "每天上午 10:30 自动下载前一天的微信支付、支付宝交易账单，逐笔核对支付和退款的单号与金额；有差异时在这里列出，并通过 Webhook 通知。",
+    none_yet: "还没有对账记录。设置微信支付或支付宝后，第二天上午会自动完成第一次对账。",
+    no_credentials: "尚未设置微信支付或支付宝，无法对账。",
     run_again: "重新对账",
     date: "账单日期",
     provider: "支付渠道",
     wechat: "微信支付",
+    alipay: "支付宝",
     run: "开始对账",
     bill_date: "日期",
     result: "结果",
@@ -51,17 +55,20 @@ static RECON_ZH: Recon = Recon {
     provider_amount: "渠道金额",
     kith_amount: "本店金额",
     unavailable: "暂时取不到渠道账单",
+    platform_title: "平台对账",
+    platform_none: "还没有平台对账记录。设置平台的支付宝后，第二天上午会自动核对平台收款与提现打款。",
 };
 
 static RECON_EN: Recon = Recon {
     title: "Reconciliation",
-    intro: "Every morning at 10:30 the previous day's WeChat Pay trade bill is fetched and every payment and refund is matched by number and amount; differences are listed here and sent to your webhooks.",
-    none_yet: "No reconciliation yet. Once WeChat Pay is set up, the first runs the next morning.",
-    no_credentials: "WeChat Pay is not set up, so there is nothing to reconcile.",
+    intro: "Every morning at 10:30 the previous day's WeChat Pay and Alipay trade bills are fetched and every payment and refund is matched by number and amount; differences are listed here and sent to your webhooks.",
+    none_yet: "No reconciliation yet. Once WeChat Pay or Alipay is set up, the first runs the next morning.",
+    no_credentials: "Neither WeChat Pay nor Alipay is set up, so there is nothing to reconcile.",
     run_again: "Reconcile again",
     date: "Bill date",
     provider: "Provider",
     wechat: "WeChat Pay",
+    alipay: "Alipay",
     run: "Reconcile",
     bill_date: "Date",
     result: "Result",
@@ -76,6 +83,8 @@ static RECON_EN: Recon = Recon {
     provider_amount: "Provider's amount",
     kith_amount: "Our amount",
     unavailable: "The provider's bill is not available",
+    platform_title: "Platform reconciliation",
+    platform_none: "No platform reconciliation yet. Once the platform's Alipay is set up, its payments and payouts are matched the next morning.",
 };
 
 impl Strings {
@@ -84,6 +93,14 @@ impl Strings {
             &RECON_ZH
         } else {
             &RECON_EN
+        }
+    }
+
+    /// A provider's name.
+    pub fn recon_provider(&self, provider: &str) -> &'static str {
+        match provider {
+            "alipay" => self.recon().alipay,
+            _ => self.recon().wechat,
         }
     }
 
@@ -123,8 +140,10 @@ impl Strings {
         match (entry, zh) {
             ("payment", true) => "支付",
             ("refund", true) => "退款",
+            ("payout", true) => "提现打款",
             ("payment", false) => "payment",
             ("refund", false) => "refund",
+            ("payout", false) => "payout",
             (_, true) => "未知",
             (_, false) => "unknown",
         }

@@ -682,6 +682,8 @@ pub struct AdminPage {
     pub approved: Vec<Merchant>,
     /// Withdrawals waiting for a decision, oldest first.
     pub withdrawals: Vec<crate::staff::WithdrawalRow>,
+    /// The platform's reconciliations (its payments and payouts), newest day first.
+    pub(crate) recon: Vec<crate::console::reconcile::RunRow>,
 }
 
 #[cfg(test)]

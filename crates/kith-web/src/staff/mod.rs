@@ -106,11 +106,19 @@ async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
             }
         })
         .collect();
+    let recon = s
+        .app
+        .platform_reconciliations(c.principal()?)
+        .await?
+        .into_iter()
+        .map(|r| crate::console::reconcile::row(c.t, r))
+        .collect();
     Ok(render(&pages::AdminPage {
         c,
         pending,
         approved,
         withdrawals,
+        recon,
     })?
     .into_response())
 }

@@ -26,23 +26,23 @@ use serde_json::{Value, json};
 use crate::harness::{Engine, TestApp, User, address};
 use crate::worlds::{audit_clean, balances, earn_available, shop};
 
-const APP_A: &str = "2021000000000101";
+pub(crate) const APP_A: &str = "2021000000000101";
 const APP_B: &str = "2021000000000202";
-const APP_P: &str = "2021000000000999";
-const SELLER_A: &str = "2088000000000101";
+pub(crate) const APP_P: &str = "2021000000000999";
+pub(crate) const SELLER_A: &str = "2088000000000101";
 
 /// The keys of every story (RSA key generation is slow; made once per test process).
-struct Keys {
+pub(crate) struct Keys {
     app: RsaPrivateKey,
     app_pkcs8: String,
     app_pkcs1: String,
-    alipay: RsaPrivateKey,
+    pub(crate) alipay: RsaPrivateKey,
     alipay_public_pem: String,
     /// Signs forged notifications.
-    forger: RsaPrivateKey,
+    pub(crate) forger: RsaPrivateKey,
 }
 
-fn keys() -> &'static Keys {
+pub(crate) fn keys() -> &'static Keys {
     static KEYS: OnceLock<Keys> = OnceLock::new();
     KEYS.get_or_init(|| {
         let mut rng = rsa::rand_core::OsRng;
@@ -62,9 +62,29 @@ fn keys() -> &'static Keys {
     })
 }
 
+/// How a story spoils a bill's download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BillSpoil {
+    /// The answer naming the URL is signed with another key than Alipay's.
+    Forged,
+    /// The URL is on another host.
+    Elsewhere,
+}
+
 /// What the local gateway knows.
 #[derive(Default)]
-struct Gw {
+pub(crate) struct Gw {
+    /// The gateway's own base URL (`http://127.0.0.1:port`).
+    base: String,
+    /// The same server on another port: a host kith must not fetch a bill from.
+    pub(crate) elsewhere: String,
+    /// The host (and port) each bill download came to.
+    pub(crate) bill_fetches: Vec<String>,
+    /// Trade bills by day (`YYYY-MM-DD`): the zip served.
+    pub(crate) bills: HashMap<String, Vec<u8>>,
+    /// 账务明细 bills (`signcustomer`) by day: the zip served.
+    pub(crate) account_bills: HashMap<String, Vec<u8>>,
+    pub(crate) bill_spoiled: Option<BillSpoil>,
     /// Trades by out_trade_no: (app_id, total_amount, trade_status).
     trades: HashMap<String, (String, String, String)>,
     /// Refunds by out_request_no: (out_trade_no, amount in fen).
@@ -76,12 +96,12 @@ struct Gw {
     /// The status a transfer to a payee account gets (default SUCCESS).
     payee_outcome: HashMap<String, String>,
     /// Requests refused (kith must never cause one).
-    refused: Vec<String>,
+    pub(crate) refused: Vec<String>,
     /// kith's clock (stories move it by weeks): the gateway's "now".
     clock: Option<kith_domain::ManualClock>,
 }
 
-type Shared = Arc<Mutex<Gw>>;
+pub(crate) type Shared = Arc<Mutex<Gw>>;
 
 fn answer(method: &str, node: Value) -> Response {
     let text = protocol::signed_answer(method, &node.to_string(), &keys().alipay);
@@ -288,6 +308,33 @@ async fn gateway(State(gw): State<Shared>, body: Bytes) -> Response {
             g.transfers.insert(no.clone(), (biz, status.clone()));
             transfer_answer(&method, &no, &status)
         }
+        "alipay.data.dataservice.bill.downloadurl.query" => {
+            let (date, kind) = (s("bill_date"), s("bill_type"));
+            if !["trade", "signcustomer"].contains(&kind.as_str()) || date.len() != 10 {
+                g.refused.push(format!("bill: bad biz_content {biz}"));
+                return business_failure(&method, "isv.invalid-arguments", "参数不合法");
+            }
+            let bills = if kind == "trade" {
+                &g.bills
+            } else {
+                &g.account_bills
+            };
+            if !bills.contains_key(&date) {
+                return business_failure(&method, "isp.bill_not_exist", "账单不存在");
+            }
+            let base = if g.bill_spoiled == Some(BillSpoil::Elsewhere) {
+                g.elsewhere.clone()
+            } else {
+                g.base.clone()
+            };
+            let node = json!({ "code": "10000", "msg": "Success",
+                "bill_download_url": format!("{base}/downloadBillFile.resource?bizType={kind}&fileType=csv.zip&bizDates={}", date.replace('-', "")) });
+            if g.bill_spoiled == Some(BillSpoil::Forged) {
+                let text = protocol::signed_answer(&method, &node.to_string(), &keys().forger);
+                return text.into_response();
+            }
+            answer(&method, node)
+        }
         "alipay.fund.trans.common.query" => {
             let no = s("out_biz_no");
             if s("product_code") != "TRANS_ACCOUNT_NO_PWD" || s("biz_scene") != "DIRECT_TRANSFER" {
@@ -319,13 +366,63 @@ fn transfer_answer(method: &str, no: &str, status: &str) -> Response {
     )
 }
 
+#[derive(serde::Deserialize)]
+struct BillFile {
+    #[serde(rename = "bizType")]
+    biz_type: String,
+    #[serde(rename = "bizDates")]
+    biz_dates: String,
+}
+
+/// `GET /downloadBillFile.resource`: a day's bill zip, as Alipay's bill host serves it
+/// (unsigned; the signed answer that named the URL is what kith trusts).
+async fn bill_file(
+    State(gw): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<BillFile>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let mut g = gw.lock().unwrap();
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    g.bill_fetches.push(host);
+    let day = q.biz_dates;
+    let date = format!("{}-{}-{}", &day[..4], &day[4..6], &day[6..8]);
+    let bills = if q.biz_type == "trade" {
+        &g.bills
+    } else {
+        &g.account_bills
+    };
+    match bills.get(&date) {
+        Some(zip) => (
+            [("content-type", "application/octet-stream")],
+            Bytes::from(zip.clone()),
+        )
+            .into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "no such bill").into_response(),
+    }
+}
+
 /// Starts the local gateway: its URL and its state.
 async fn alipay_gateway() -> (String, Shared) {
     let gw: Shared = Arc::default();
     let app = axum::Router::new()
         .route("/gateway.do", axum::routing::post(gateway))
+        .route("/downloadBillFile.resource", axum::routing::get(bill_file))
         .with_state(gw.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let other = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    {
+        let mut g = gw.lock().unwrap();
+        g.base = format!("http://{}", listener.local_addr().unwrap());
+        g.elsewhere = format!("http://{}", other.local_addr().unwrap());
+    }
+    let mirror = app.clone();
+    tokio::spawn(async move {
+        axum::serve(other, mirror).await.unwrap();
+    });
     let url = format!("http://{}/gateway.do", listener.local_addr().unwrap());
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
@@ -334,7 +431,7 @@ async fn alipay_gateway() -> (String, Shared) {
 }
 
 /// A kith server whose Alipay gateway is the local one, with a secret key.
-async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
+pub(crate) async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
     let _ = keys();
     let (url, gw) = alipay_gateway().await;
     let key = kith_app::rails::secrets::SecretKey::generate().to_hex();
@@ -347,7 +444,7 @@ async fn spawn(engine: Engine) -> Option<(TestApp, Shared)> {
     Some((t, gw))
 }
 
-fn credentials(app_id: &str, seller_id: &str) -> Value {
+pub(crate) fn credentials(app_id: &str, seller_id: &str) -> Value {
     let k = keys();
     json!({
         "app_id": app_id,
@@ -359,7 +456,11 @@ fn credentials(app_id: &str, seller_id: &str) -> Value {
 
 /// Sends Alipay's asynchronous notification to kith's notify URL for `owner`: the status
 /// and text of kith's answer.
-async fn notify(t: &TestApp, owner: &str, params: BTreeMap<String, String>) -> (u16, String) {
+pub(crate) async fn notify(
+    t: &TestApp,
+    owner: &str,
+    params: BTreeMap<String, String>,
+) -> (u16, String) {
     let res = t
         .client
         .post(format!("{}/api/v1/payments/alipay/notify/{owner}", t.base))
@@ -376,7 +477,12 @@ async fn notify(t: &TestApp, owner: &str, params: BTreeMap<String, String>) -> (
 }
 
 /// A trade_status_sync notification's parameters (unsigned).
-fn trade(app_id: &str, out_trade_no: &str, status: &str, total: &str) -> BTreeMap<String, String> {
+pub(crate) fn trade(
+    app_id: &str,
+    out_trade_no: &str,
+    status: &str,
+    total: &str,
+) -> BTreeMap<String, String> {
     [
         ("notify_time", "2026-12-04 20:00:05"),
         ("notify_type", "trade_status_sync"),
@@ -404,7 +510,7 @@ fn trade(app_id: &str, out_trade_no: &str, status: &str, total: &str) -> BTreeMa
     .collect()
 }
 
-fn signed(p: BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub(crate) fn signed(p: BTreeMap<String, String>) -> BTreeMap<String, String> {
     signed_notification(p, &keys().alipay)
 }
 
@@ -533,7 +639,7 @@ async fn alipay_credentials_are_checked_sealed_and_owner_only(t: TestApp, _gw: S
 }
 
 /// A shop with Alipay, and a buyer's order of `price` awaiting payment.
-async fn shop_with_order(
+pub(crate) async fn shop_with_order(
     t: &TestApp,
     name: &str,
     price: i64,

@@ -16,6 +16,7 @@ mod web;
 mod worlds;
 
 mod alipay;
+mod alipay_reconcile;
 mod commissions;
 mod insight;
 mod reconcile;

@@ -137,7 +137,7 @@ fn paid_row(out_trade_no: &str, txn: &str, fen: i64) -> String {
 }
 
 /// The Beijing day `ms` falls in.
-fn beijing_date(ms: i64) -> String {
+pub(crate) fn beijing_date(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000)
         .unwrap()
         .to_offset(time::UtcOffset::from_hms(8, 0, 0).unwrap());
@@ -239,7 +239,7 @@ async fn story(t: TestApp, wx: Shared) {
     t.post(
         &url,
         Some(&s.owner.token),
-        json!({ "provider": "alipay", "date": today }),
+        json!({ "provider": "paypal", "date": today }),
     )
     .await
     .problem(422, Some("provider"));

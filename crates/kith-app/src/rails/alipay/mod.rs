@@ -23,6 +23,7 @@
 //! - Refunds: `alipay.trade.refund` ([`App::alipay_refund`]; `out_request_no` = the refund
 //!   id) — not yet called by `commerce::refunds`.
 
+pub mod bill;
 pub mod protocol;
 
 use std::collections::BTreeMap;

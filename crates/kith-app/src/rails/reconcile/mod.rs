@@ -2,11 +2,17 @@
 //! matched line by line with what kith booked, and what differs is reported.
 //!
 //! For a Beijing calendar day, the provider's lines (WeChat Pay's trade bill,
-//! [`crate::rails::wechatpay::bill`]) are matched with kith's own by kith's number for the
-//! line (a payment's id is WeChat's `out_trade_no`, a refund's id its `out_refund_no`):
+//! [`crate::rails::wechatpay::bill`]; Alipay's trade bill, [`crate::rails::alipay::bill`])
+//! are matched with kith's own by kith's number for the line (a payment's id is the
+//! provider's `out_trade_no`, a refund's id WeChat's `out_refund_no` or Alipay's
+//! `out_request_no`):
 //! - `missing_in_kith`: the provider moved money kith has no record of that day;
 //! - `missing_at_provider`: kith booked money the provider does not state;
 //! - `amount_differs`: both have it, with different amounts.
+//!
+//! The platform's Alipay run also matches its payouts: withdrawals kith paid out through
+//! Alipay that day (by `payout_events`, keyed by the withdrawal id, Alipay's `out_biz_no`)
+//! with the 转账 lines of Alipay's 账务明细 ([`crate::rails::alipay::bill`]).
 //!
 //! A run is stored once per provider, owner and day (running it again replaces it), a
 //! run with a mismatch emits `reconciliation.mismatched` (the merchant's webhooks and the
@@ -14,17 +20,18 @@
 //! first enters its credentials and chains itself from day to day through
 //! `reconcile_schedule` (one conditional update decides the next day, so the chain never
 //! forks); a day whose statement cannot be had after every retry is stored as `failed`
-//! and the chain goes on. `kith reconcile --provider wechat --date …` runs a day by hand.
+//! and the chain goes on. `kith reconcile --provider wechat|alipay --date …` runs a day by hand.
 //!
 //! Writes `reconciliations`, `reconciliation_mismatches`, `reconcile_schedule`; reads
-//! `payments` and `refunds`; never touches the ledger (a mismatch is for a person to
+//! `payments`, `refunds`, and `withdrawals` with their `payout_events`; never touches the ledger (a mismatch is for a person to
 //! look into, not for kith to book).
 
 mod store;
 
 use serde::{Deserialize, Serialize};
 
-use super::credentials::load_wechatpay;
+use super::alipay::bill::{PayoutLine, TradeLine};
+use super::credentials::{load_alipay, load_wechatpay};
 use super::wechatpay::bill::{BillEntry, BillLine};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -33,7 +40,7 @@ use crate::platform::outbox;
 use crate::{App, AppError, AppResult, Principal};
 
 /// Providers kith reconciles with.
-pub const PROVIDERS: &[&str] = &["wechat"];
+pub const PROVIDERS: &[&str] = &["wechat", "alipay"];
 
 /// What one line is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
@@ -41,6 +48,8 @@ pub const PROVIDERS: &[&str] = &["wechat"];
 pub enum Entry {
     Payment,
     Refund,
+    /// A withdrawal paid out through the provider (the platform's runs).
+    Payout,
 }
 
 impl Entry {
@@ -48,6 +57,7 @@ impl Entry {
         match self {
             Entry::Payment => "payment",
             Entry::Refund => "refund",
+            Entry::Payout => "payout",
         }
     }
 
@@ -55,6 +65,7 @@ impl Entry {
         match s {
             "payment" => Ok(Entry::Payment),
             "refund" => Ok(Entry::Refund),
+            "payout" => Ok(Entry::Payout),
             o => Err(AppError::Internal(format!(
                 "unknown reconciliation entry {o:?}"
             ))),
@@ -197,6 +208,36 @@ fn wechat_line(l: &BillLine) -> Line {
     }
 }
 
+/// An Alipay bill line as a reconciliation line: its 商户订单号 / 退款批次号 read back as
+/// kith's id (kith writes ids without their dashes, [`crate::rails::alipay::protocol::out_no`]).
+fn alipay_line(l: &TradeLine) -> Line {
+    Line {
+        entry: if l.refund {
+            Entry::Refund
+        } else {
+            Entry::Payment
+        },
+        key: parse_id(&l.out_no).unwrap_or_else(|| l.out_no.clone()),
+        provider_no: Some(l.trade_no.clone()).filter(|n| !n.is_empty()),
+        amount_fen: l.amount_fen,
+    }
+}
+
+/// An Alipay 转账 line as a reconciliation line: its 商户订单号 read back as the withdrawal id.
+fn alipay_payout(l: &PayoutLine) -> Line {
+    Line {
+        entry: Entry::Payout,
+        key: parse_id(&l.out_no).unwrap_or_else(|| l.out_no.clone()),
+        provider_no: Some(l.flow_no.clone()).filter(|n| !n.is_empty()),
+        amount_fen: l.amount_fen,
+    }
+}
+
+/// Whether a run of `provider` for `owner` matches payouts too.
+pub(crate) fn with_payouts(provider: &str, owner: &str) -> bool {
+    provider == "alipay" && owner == super::PLATFORM
+}
+
 const BEIJING_SECS: i32 = 8 * 3600;
 
 fn beijing() -> time::UtcOffset {
@@ -224,8 +265,8 @@ pub fn yesterday(now_ms: i64) -> String {
     day_text(t.date().previous_day().unwrap_or(t.date()))
 }
 
-/// When a day's statement is due: 10:30 Beijing the next day (WeChat Pay makes its bills
-/// from about 10:00), or now if that has passed.
+/// When a day's statement is due: 10:30 Beijing the next day (WeChat Pay and Alipay make
+/// their bills by about 10:00), or now if that has passed.
 fn due_ms(date: &str, now_ms: i64) -> AppResult<i64> {
     let (_, _, next_day) = beijing_day(date)?;
     Ok((next_day + 630 * 60_000).max(now_ms))
@@ -268,7 +309,7 @@ fn check_provider(provider: &str) -> AppResult<()> {
     if PROVIDERS.contains(&provider) {
         Ok(())
     } else {
-        Err(AppError::invalid("provider", "must be wechat"))
+        Err(AppError::invalid("provider", "must be wechat or alipay"))
     }
 }
 
@@ -282,6 +323,20 @@ impl App {
     ) -> AppResult<Vec<Line>> {
         check_provider(provider)?;
         let (o, key) = (owner.to_owned(), self.config.secret_key.clone());
+        if provider == "alipay" {
+            let keys = self
+                .db
+                .read(move |c| load_alipay(c, key.as_ref(), &o))
+                .await?
+                .ok_or_else(|| AppError::state("no Alipay credentials are set for this owner"))?;
+            let bill = self.alipay_trade_bill(&keys, date).await?;
+            let mut lines: Vec<Line> = bill.iter().map(alipay_line).collect();
+            if with_payouts(provider, owner) {
+                let payouts = self.alipay_payout_bill(&keys, date).await?;
+                lines.extend(payouts.iter().map(alipay_payout));
+            }
+            return Ok(lines);
+        }
         let keys = self
             .db
             .read(move |c| load_wechatpay(c, key.as_ref(), &o))
@@ -403,6 +458,33 @@ impl App {
             return Err(AppError::invalid("date", "must be a day that has begun"));
         }
         self.reconcile_day(provider, merchant_id, date).await
+    }
+
+    /// The platform's reconciliations (its payments and payouts), newest day first, at
+    /// most 60: platform admins only.
+    pub async fn platform_reconciliations(
+        &self,
+        who: &Principal,
+    ) -> AppResult<Vec<Reconciliation>> {
+        who.require_platform_admin()?;
+        self.db
+            .read(move |c| store::list(c, super::PLATFORM, 60))
+            .await
+    }
+
+    /// A platform admin reconciles one of the platform's days now (replacing its run).
+    pub async fn reconcile_platform_day(
+        &self,
+        who: &Principal,
+        provider: &str,
+        date: &str,
+    ) -> AppResult<Reconciliation> {
+        who.require_platform_admin()?;
+        let (_, start, _) = beijing_day(date)?;
+        if start >= self.now_ms() {
+            return Err(AppError::invalid("date", "must be a day that has begun"));
+        }
+        self.reconcile_day(provider, super::PLATFORM, date).await
     }
 
     /// Every owner with credentials at `provider` (for `kith reconcile` without `--owner`).

@@ -76,7 +76,8 @@ fn mismatch_view(r: &Row) -> AppResult<Mismatch> {
 
 /// kith's lines of one Beijing day `[start, end)` through `owner`'s account at `provider`:
 /// payments that succeeded (or came late and were turned back) in it, and refunds of
-/// orders that account took, made in it.
+/// orders that account took, made in it; for a run with payouts
+/// ([`super::with_payouts`]), withdrawals whose payout through `provider` succeeded in it.
 pub(super) fn kith_lines(
     c: &mut dyn Conn,
     provider: &str,
@@ -112,6 +113,21 @@ pub(super) fn kith_lines(
             provider_no: None,
             amount_fen: r.int(1)?,
         });
+    }
+    if super::with_payouts(provider, owner) {
+        for r in c.query(
+            "SELECT w.id, w.amount_fen FROM withdrawals w
+             JOIN payout_events e ON e.withdrawal_id = w.id AND e.provider = $1 AND e.status = 'succeeded'
+             WHERE w.status = 'paid' AND e.received_at >= $2 AND e.received_at < $3",
+            args![provider, start, end],
+        )? {
+            out.push(Line {
+                entry: Entry::Payout,
+                key: r.text(0)?,
+                provider_no: None,
+                amount_fen: r.int(1)?,
+            });
+        }
     }
     Ok(out)
 }
