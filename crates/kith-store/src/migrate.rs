@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(26, "0026_threshold_activities"),
     migration!(27, "0027_flash_sales"),
     migration!(28, "0028_points"),
+    migration!(29, "0029_platform_certificates"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
