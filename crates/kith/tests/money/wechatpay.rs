@@ -1669,6 +1669,17 @@ async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
         !p.has("too-short") && !p.has(k.merchant_pem.lines().nth(2).unwrap()),
         "a secret was echoed"
     );
+    // Another APIv3 key: WeChat Pay's certificates do not decrypt with it; said beside the
+    // form with the 商户号 kept, nothing saved.
+    let wrong = as_refs(&form("vutsrqponmlkjihgfedcba9876543210"));
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let p = owner.submit(&page, &action, &wrong).await.expect(200);
+    assert!(
+        p.has("id=\"form-error\"") && p.has("do not decrypt with this APIv3 key"),
+        "{}",
+        p.body
+    );
+    assert!(p.has(&format!("value=\"{MCH_A}\"")) && p.has("id=\"wechat-none\""));
     // Saved: a flash line and fingerprints, no secret.
     let good = as_refs(&form(API_V3_KEY));
     let good: Vec<(&str, &str)> = good.iter().map(|(a, b)| (*a, b.as_str())).collect();
@@ -1676,9 +1687,15 @@ async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
     assert_eq!(p.location(), format!("{page}?done=saved"));
     let p = owner.get(&p.location()).await.expect(200);
     assert!(
-        p.has("id=\"flash\"") && p.has("id=\"wechat-current\"") && p.has(PLATFORM_SERIAL),
+        p.has("id=\"flash\"")
+            && p.has("id=\"wechat-current\"")
+            && p.has(&format!("id=\"platform-cert-{PLATFORM_SERIAL}\"")),
         "{}",
         p.body
+    );
+    assert!(
+        !p.has("name=\"platform_certificates_pem\""),
+        "the page no longer asks for certificates"
     );
     let pem_line = k.merchant_pem.lines().nth(2).unwrap();
     assert!(
