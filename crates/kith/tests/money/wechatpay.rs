@@ -855,6 +855,14 @@ async fn wechat_platform_certificates_are_downloaded_and_checked(t: TestApp, wx:
     let r = put(credentials(MCH_A)).await;
     assert_eq!(r.status.as_u16(), 503, "{}", r.body);
     nothing_stored().await;
+    // A certificate listed under a serial_no that is not its own: refused.
+    let mut misnamed = Listed::main();
+    misnamed.serial = ROTATED_SERIAL;
+    wx.lock().unwrap().listed = vec![misnamed];
+    let r = put(credentials(MCH_A)).await;
+    assert_eq!(r.status.as_u16(), 503, "{}", r.body);
+    assert!(r.body.to_string().contains("has serial"), "{}", r.body);
+    nothing_stored().await;
     // WeChat Pay refuses the signed request (a serial that is not the merchant
     // certificate's): 422 on merchant_serial.
     wx.lock().unwrap().listed.clear();
@@ -973,28 +981,59 @@ async fn run_refresh(t: &TestApp) {
 
 /// WeChat Pay lists a new certificate ahead of using it: the refresh job adds it (and
 /// queues the next refresh), notifications signed with it verify without any extra
-/// download, and a certificate past its expiry is dropped and no longer trusted.
+/// download; a certificate past its expiry is no longer trusted even before the job drops it.
 async fn wechat_rotated_certificates_are_picked_up_by_the_refresh_job(t: TestApp, wx: Shared) {
     let (s, buyer, oid) = shop_with_order(&t, "换证小铺", 2_000).await;
-    // A certificate expiring in a minute is listed beside the main one from the start.
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat" }),
+        )
+        .await
+        .expect(200);
+    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    let tx = || transaction(MCH_A, &no, "4200000666", 2_000, 2_000);
+    // A certificate expiring in half a minute is listed beside the main one.
     let mut soon = Listed::main();
     soon.serial = MERCHANT_CERT_SERIAL;
     soon.pem = keys().merchant_cert_pem.clone();
-    soon.expire = unix_now() + 60;
+    soon.expire = unix_now() + 30;
     wx.lock().unwrap().listed = vec![Listed::main(), soon.clone()];
     run_refresh(&t).await;
     assert_eq!(
         stored_serials(&t, &s.merchant).await,
         vec![PLATFORM_SERIAL, MERCHANT_CERT_SERIAL]
     );
-    // The rotation: WeChat Pay adds its next certificate and signs the list with it.
+    // An unknown serial takes this minute's extra download.
+    let asked = requests(&wx);
+    let unknown = Notify {
+        serial: "DEADBEEF".into(),
+        ..Notify::good()
+    };
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), unknown).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(requests(&wx), asked + 1);
+    // 45 seconds pass for kith: the short-lived certificate has expired, though still
+    // stored (no download may run yet): a notification signed with it is refused.
+    t.clock.advance_secs(45);
+    let expired = Notify {
+        key: keys().merchant.clone(),
+        serial: MERCHANT_CERT_SERIAL.into(),
+        timestamp: unix_now() + 45,
+        ..Notify::good()
+    };
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), expired).await;
+    assert_eq!(r.0, 401, "an expired certificate is not trusted: {}", r.1);
+    assert_eq!(requests(&wx), asked + 1, "rate-limited: no second download");
+    assert_eq!(order_status(&t, &buyer, &oid).await, "pending_payment");
+    // The rotation: WeChat Pay adds its next certificate and signs the list with it; the
+    // job adds it and drops the expired one.
     {
         let mut g = wx.lock().unwrap();
         g.listed = vec![Listed::main(), Listed::rotated(), soon];
         g.cert_signer = ROTATED_SERIAL;
     }
-    // Two minutes pass for kith (the short-lived certificate expires); the job runs.
-    t.clock.advance_secs(120);
     run_refresh(&t).await;
     assert_eq!(
         stored_serials(&t, &s.merchant).await,
@@ -1025,40 +1064,25 @@ async fn wechat_rotated_certificates_are_picked_up_by_the_refresh_job(t: TestApp
         )
         .await
         .expect(200);
-    assert_eq!(v["platform_serials"].as_array().unwrap().len(), 2, "{v}");
+    let mut shown: Vec<&str> = v["platform_serials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, vec![PLATFORM_SERIAL, ROTATED_SERIAL], "{v}");
     // A notification signed with the new certificate verifies, with no extra download.
-    let pay = t
-        .post(
-            &format!("/api/v1/orders/{oid}/pay"),
-            Some(&buyer.token),
-            json!({ "provider": "wechat" }),
-        )
-        .await
-        .expect(200);
-    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
     let asked = requests(&wx);
-    let tx = || transaction(MCH_A, &no, "4200000666", 2_000, 2_000);
-    let expired = Notify {
-        key: keys().merchant.clone(),
-        serial: MERCHANT_CERT_SERIAL.into(),
-        timestamp: unix_now() + 120,
-        ..Notify::good()
-    };
-    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), expired).await;
-    assert_eq!(r.0, 401, "an expired certificate is not trusted: {}", r.1);
     let rotated = Notify {
         key: keys().forger.clone(),
         serial: ROTATED_SERIAL.into(),
-        timestamp: unix_now() + 120,
+        timestamp: unix_now() + 45,
         ..Notify::good()
     };
     let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), rotated).await;
     assert_eq!(r.0, 204, "{}", r.1);
-    assert_eq!(
-        requests(&wx),
-        asked + 1,
-        "only the expired serial caused a download"
-    );
+    assert_eq!(requests(&wx), asked, "no download for a known serial");
     assert_ne!(order_status(&t, &buyer, &oid).await, "pending_payment");
     audit_clean(&t).await;
     assert!(wx.lock().unwrap().refused.is_empty());
