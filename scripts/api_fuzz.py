@@ -39,8 +39,8 @@ ROLES = {
 ALLOWED = {
     ("delete", "/api/v1/sessions/current"): "not fuzzed: signing out would end the token the rest of the run uses",
     ("delete", "/api/v1/me/identities/{identity_id}"): "an external identity exists only after a sign-in through WeChat's OAuth, which needs WeChat's servers (the WeChat sign-in stories unlink one against a local WeChat)",
-    ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
-    ("put", "/api/v1/admin/payment-credentials/wechat"): "a 2xx needs a real RSA private key and X.509 platform certificate, which no fuzzer generates (the WeChat Pay stories set them)",
+    ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"): "a 2xx needs a real RSA private key and WeChat Pay answering GET /v3/certificates for it, which no fuzzer has (the WeChat Pay stories set them)",
+    ("put", "/api/v1/admin/payment-credentials/wechat"): "a 2xx needs a real RSA private key and WeChat Pay answering GET /v3/certificates for it, which no fuzzer has (the WeChat Pay stories set them)",
     ("post", "/api/v1/merchants/{merchant_id}/reconciliations"): "needs the shop's WeChat Pay credentials and WeChat Pay's bill (the reconciliation story runs one against the local WeChat Pay)",
 }
 

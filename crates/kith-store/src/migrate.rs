@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_flash_sales"),
     migration!(28, "0028_points"),
     migration!(29, "0029_reconcile_payouts"),
+    migration!(30, "0030_platform_certificates"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

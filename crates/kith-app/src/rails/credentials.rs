@@ -27,8 +27,12 @@ pub struct WechatPayInput {
     pub merchant_serial: String,
     /// The merchant API private key, PKCS#8 PEM (`apiclient_key.pem`).
     pub private_key_pem: String,
-    /// One or more WeChat Pay platform certificates, PEM (`-----BEGIN CERTIFICATE-----`).
-    pub platform_certificates_pem: String,
+    /// No longer taken (issue 15): kith downloads WeChat Pay's platform certificates itself
+    /// (`GET /v3/certificates`). A body that still sends it is refused with a 422 naming
+    /// it, so a client never believes its certificates are used.
+    #[serde(default, skip_serializing)]
+    #[schema(ignore)]
+    pub platform_certificates_pem: Option<serde::de::IgnoredAny>,
 }
 
 impl std::fmt::Debug for WechatPayInput {
@@ -41,16 +45,29 @@ impl std::fmt::Debug for WechatPayInput {
     }
 }
 
+/// A WeChat Pay platform certificate's key, as downloaded by kith from WeChat Pay
+/// ([`super::wechatpay::certificates`]); never typed by the merchant.
+#[derive(Clone)]
+pub struct PlatformKey {
+    /// The serial number, upper-case hex.
+    pub serial: String,
+    pub key: RsaPublicKey,
+    /// WeChat's `expire_time` (epoch ms): past it the certificate is not used.
+    pub expires_at: i64,
+}
+
 /// Credentials as they are used: parsed keys. `Debug` shows no secret.
 #[derive(Clone)]
 pub struct WechatPayKeys {
+    /// The merchant id, or `platform`.
+    pub owner: String,
     pub mch_id: String,
     pub app_id: String,
     pub api_v3_key: Vec<u8>,
     pub merchant_serial: String,
     pub private_key: RsaPrivateKey,
-    /// Platform certificates by serial (upper-case hex).
-    pub platform: Vec<(String, RsaPublicKey)>,
+    /// The platform certificates kith downloaded from WeChat Pay for this owner.
+    pub platform: Vec<PlatformKey>,
 }
 
 impl std::fmt::Debug for WechatPayKeys {
@@ -64,13 +81,14 @@ impl std::fmt::Debug for WechatPayKeys {
 }
 
 impl WechatPayKeys {
-    /// The platform certificate's key named by a `Wechatpay-Serial` header.
-    pub fn platform_key(&self, serial: &str) -> Option<&RsaPublicKey> {
+    /// The key of the downloaded platform certificate named by a `Wechatpay-Serial`
+    /// header, unless it has expired by `now_ms`.
+    pub fn platform_key(&self, serial: &str, now_ms: i64) -> Option<&RsaPublicKey> {
         let serial = serial.trim().to_ascii_uppercase();
         self.platform
             .iter()
-            .find(|(s, _)| *s == serial)
-            .map(|(_, k)| k)
+            .find(|p| p.serial == serial && p.expires_at > now_ms)
+            .map(|p| &p.key)
     }
 }
 
@@ -91,8 +109,12 @@ pub struct RailCredentials {
     pub private_key_fingerprint: String,
     /// First 8 hex digits of SHA-256 of the APIv3 key.
     pub api_v3_key_fingerprint: String,
-    /// The platform certificates' serials, as read from the certificates.
+    /// WeChat Pay: the serials of the platform certificates kith downloaded from WeChat
+    /// Pay and still uses (not expired).
     pub platform_serials: Vec<String>,
+    /// WeChat Pay: those certificates with their validity and fingerprint.
+    #[serde(default)]
+    pub platform_certificates: Vec<PlatformCertificate>,
     /// Alipay: first 16 hex digits of SHA-256 of the Alipay public key (DER).
     #[serde(default)]
     pub alipay_public_key_fingerprint: String,
@@ -103,49 +125,62 @@ pub struct RailCredentials {
     pub updated_at: String,
 }
 
+/// A downloaded platform certificate as it may be shown: serial, validity, fingerprint.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PlatformCertificate {
+    /// The serial number, upper-case hex (WeChat's `serial_no`).
+    pub serial: String,
+    /// WeChat's `effective_time`, RFC 3339.
+    pub effective_time: String,
+    /// WeChat's `expire_time`, RFC 3339: past it kith no longer uses the certificate.
+    pub expire_time: String,
+    /// First 16 hex digits of SHA-256 of the certificate (DER).
+    pub fingerprint: String,
+}
+
 fn prefix_sha256(bytes: &[u8], n: usize) -> String {
     hex::encode(Sha256::digest(bytes))[..n].to_owned()
 }
 
-/// Reads every certificate of a PEM bundle: (serial, key).
-fn parse_certificates(pem: &str) -> Result<Vec<(String, RsaPublicKey)>, String> {
-    let mut out = Vec::new();
-    let mut rest = pem;
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    while let Some(start) = rest.find(BEGIN) {
-        let end = rest[start..]
-            .find(END)
-            .ok_or("a certificate has no END line")?
-            + start
-            + END.len();
-        let cert = Certificate::from_pem(&rest.as_bytes()[start..end])
-            .map_err(|e| format!("a certificate does not parse: {e}"))?;
-        let tbs = &cert.tbs_certificate;
-        let serial_bytes = tbs.serial_number.as_bytes();
-        let first = serial_bytes
-            .iter()
-            .position(|b| *b != 0)
-            .unwrap_or(serial_bytes.len());
-        let serial = hex::encode_upper(&serial_bytes[first..]);
-        let spki = tbs
-            .subject_public_key_info
-            .to_der()
-            .map_err(|e| format!("a certificate's key does not encode: {e}"))?;
-        let key = RsaPublicKey::from_public_key_der(&spki)
-            .map_err(|_| "a certificate's key is not an RSA key".to_owned())?;
-        out.push((serial, key));
-        rest = &rest[end..];
+/// One X.509 certificate in PEM: its serial (upper-case hex, no leading zero bytes), its
+/// RSA key and its `notAfter` (epoch ms).
+pub(crate) fn parse_certificate(pem: &str) -> Result<(String, RsaPublicKey, i64, Vec<u8>), String> {
+    let cert = Certificate::from_pem(pem.trim().as_bytes())
+        .map_err(|e| format!("the certificate does not parse: {e}"))?;
+    let tbs = &cert.tbs_certificate;
+    let serial_bytes = tbs.serial_number.as_bytes();
+    let first = serial_bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(serial_bytes.len());
+    let serial = hex::encode_upper(&serial_bytes[first..]);
+    let spki = tbs
+        .subject_public_key_info
+        .to_der()
+        .map_err(|e| format!("the certificate's key does not encode: {e}"))?;
+    let key = RsaPublicKey::from_public_key_der(&spki)
+        .map_err(|_| "the certificate's key is not an RSA key".to_owned())?;
+    if key.size() < 256 {
+        return Err("the certificate's key is shorter than 2048 bits".into());
     }
-    if out.is_empty() {
-        return Err("no PEM certificate (-----BEGIN CERTIFICATE-----) found".into());
-    }
-    Ok(out)
+    let not_after =
+        i64::try_from(tbs.validity.not_after.to_unix_duration().as_millis()).unwrap_or(i64::MAX);
+    let der = cert
+        .to_der()
+        .map_err(|e| format!("the certificate does not encode: {e}"))?;
+    Ok((serial, key, not_after, der))
 }
 
 impl WechatPayInput {
-    /// Checks every field; a bad one is a 422 naming it.
-    pub fn parse(&self) -> AppResult<WechatPayKeys> {
+    /// Checks every field; a bad one is a 422 naming it. The keys come back without
+    /// platform certificates: those are WeChat Pay's, downloaded by kith.
+    pub fn parse(&self, owner: &str) -> AppResult<WechatPayKeys> {
+        if self.platform_certificates_pem.is_some() {
+            return Err(AppError::invalid(
+                "platform_certificates_pem",
+                "is no longer taken: kith downloads WeChat Pay's platform certificates itself; leave it out",
+            ));
+        }
         let mch_id = self.mch_id.trim();
         if mch_id.is_empty() || mch_id.len() > 32 || !mch_id.bytes().all(|b| b.is_ascii_digit()) {
             return Err(AppError::invalid(
@@ -193,15 +228,14 @@ impl WechatPayInput {
                 "must be an RSA key of at least 2048 bits",
             ));
         }
-        let platform = parse_certificates(&self.platform_certificates_pem)
-            .map_err(|e| AppError::invalid("platform_certificates_pem", e))?;
         Ok(WechatPayKeys {
+            owner: owner.to_owned(),
             mch_id: mch_id.to_owned(),
             app_id: app_id.to_owned(),
             api_v3_key: self.api_v3_key.as_bytes().to_vec(),
             merchant_serial: serial.to_ascii_uppercase(),
             private_key,
-            platform,
+            platform: Vec::new(),
         })
     }
 }
@@ -222,7 +256,8 @@ impl WechatPayKeys {
             merchant_serial: self.merchant_serial.clone(),
             private_key_fingerprint: prefix_sha256(public.as_bytes(), 16),
             api_v3_key_fingerprint: prefix_sha256(&self.api_v3_key, 8),
-            platform_serials: self.platform.iter().map(|(s, _)| s.clone()).collect(),
+            platform_serials: Vec::new(),
+            platform_certificates: Vec::new(),
             alipay_public_key_fingerprint: String::new(),
             notify_url: String::new(),
             updated_at: String::new(),
@@ -250,9 +285,57 @@ pub(crate) fn load_wechatpay(
         )
     })?;
     let plain = key.open(&row, &aad(owner, "wechat"))?;
-    let input: WechatPayInput =
+    let mut input: WechatPayInput =
         serde_json::from_slice(&plain).map_err(|e| AppError::Internal(e.to_string()))?;
-    input.parse().map(Some)
+    // Credentials sealed before issue 15 carry the certificates the merchant typed: they
+    // are never used — only what kith downloaded from WeChat Pay is trusted.
+    input.platform_certificates_pem = None;
+    let mut keys = input.parse(owner)?;
+    keys.platform = platform_keys(c, owner)?;
+    Ok(Some(keys))
+}
+
+/// The platform certificates kith downloaded for `owner`, as keys.
+pub(crate) fn platform_keys(
+    c: &mut dyn kith_store::Conn,
+    owner: &str,
+) -> AppResult<Vec<PlatformKey>> {
+    store::platform_certificates(c, owner, "wechat")?
+        .into_iter()
+        .map(|row| {
+            let (serial, key, _, _) = parse_certificate(&row.pem).map_err(|e| {
+                AppError::Internal(format!("stored certificate {}: {e}", row.serial))
+            })?;
+            Ok(PlatformKey {
+                serial,
+                key,
+                expires_at: row.expires_at,
+            })
+        })
+        .collect()
+}
+
+/// The downloaded certificates of `owner` still in use at `now_ms`, as they may be shown.
+fn platform_views(
+    c: &mut dyn kith_store::Conn,
+    owner: &str,
+    now_ms: i64,
+) -> AppResult<Vec<PlatformCertificate>> {
+    store::platform_certificates(c, owner, "wechat")?
+        .into_iter()
+        .filter(|row| row.expires_at > now_ms)
+        .map(|row| {
+            let (_, _, _, der) = parse_certificate(&row.pem).map_err(|e| {
+                AppError::Internal(format!("stored certificate {}: {e}", row.serial))
+            })?;
+            Ok(PlatformCertificate {
+                serial: row.serial,
+                effective_time: rfc3339(row.effective_at),
+                expire_time: rfc3339(row.expires_at),
+                fingerprint: prefix_sha256(&der, 16),
+            })
+        })
+        .collect()
 }
 
 impl App {
@@ -297,8 +380,13 @@ impl App {
                 "this server has no secret key (KITH_SECRET_KEY), so it cannot store payment credentials",
             )
         })?;
-        let keys = input.parse()?;
+        let mut keys = input.parse(&owner)?;
         let mut view = keys.fingerprints(&owner)?;
+        // The platform certificates come from WeChat Pay, asked with these very credentials:
+        // a wrong APIv3 key, a refused signature or an untrusted answer stores nothing.
+        let o = owner.clone();
+        keys.platform = self.db.read(move |c| platform_keys(c, &o)).await?;
+        let fetched = self.fetch_platform_certificates(&keys).await?;
         let sealed = key.seal(
             &serde_json::to_vec(&input).map_err(|e| AppError::Internal(e.to_string()))?,
             &aad(&owner, "wechat"),
@@ -320,11 +408,18 @@ impl App {
                     &who.account_id,
                     now,
                 )?;
+                super::wechatpay::certificates::store_fetched(c, &o, &fetched, now)?;
+                super::wechatpay::certificates::start_refresh(c, &o, now)?;
                 // From now on each day is reconciled with WeChat Pay's bill.
-                super::reconcile::start_daily(c, now, "wechat", &o)
+                super::reconcile::start_daily(c, now, "wechat", &o)?;
+                platform_views(c, &o, now)
             })
-            .await?;
-        tracing::info!(owner = %owner, mch_id = %view.mch_id, "WeChat Pay credentials set");
+            .await
+            .map(|certs| {
+                view.platform_serials = certs.iter().map(|p| p.serial.clone()).collect();
+                view.platform_certificates = certs;
+            })?;
+        tracing::info!(owner = %owner, mch_id = %view.mch_id, serials = ?view.platform_serials, "WeChat Pay credentials set");
         view.notify_url = self.notify_url(&owner);
         view.updated_at = rfc3339(now);
         Ok(view)
@@ -343,14 +438,18 @@ impl App {
             crate::platform::ids::parse_id(owner).ok_or(AppError::NotFound("merchant"))?
         };
         let (who, o) = (who.clone(), owner.clone());
+        let now = self.now_ms();
         let found = self
             .db
             .read(move |c| {
                 App::rail_owner_check(c, &who, &o)?;
-                store::fingerprints(c, &o, "wechat")
+                Ok::<_, AppError>(match store::fingerprints(c, &o, "wechat")? {
+                    Some(fp) => Some((fp, platform_views(c, &o, now)?)),
+                    None => None,
+                })
             })
             .await?;
-        let Some((fp, at)) = found else {
+        let Some(((fp, at), certs)) = found else {
             return Ok(RailCredentials {
                 configured: false,
                 provider: "wechat".into(),
@@ -361,6 +460,7 @@ impl App {
                 private_key_fingerprint: String::new(),
                 api_v3_key_fingerprint: String::new(),
                 platform_serials: Vec::new(),
+                platform_certificates: Vec::new(),
                 alipay_public_key_fingerprint: String::new(),
                 notify_url: String::new(),
                 updated_at: String::new(),
@@ -369,6 +469,8 @@ impl App {
         let mut view: RailCredentials =
             serde_json::from_str(&fp).map_err(|e| AppError::Internal(e.to_string()))?;
         view.configured = true;
+        view.platform_serials = certs.iter().map(|p| p.serial.clone()).collect();
+        view.platform_certificates = certs;
         view.notify_url = self.notify_url(&owner);
         view.updated_at = rfc3339(at);
         Ok(view)
@@ -550,6 +652,7 @@ impl AlipayKeys {
             private_key_fingerprint: prefix_sha256(app_public.as_bytes(), 16),
             api_v3_key_fingerprint: String::new(),
             platform_serials: Vec::new(),
+            platform_certificates: Vec::new(),
             alipay_public_key_fingerprint: prefix_sha256(alipay.as_bytes(), 16),
             notify_url: String::new(),
             updated_at: String::new(),
@@ -672,6 +775,7 @@ impl App {
                 private_key_fingerprint: String::new(),
                 api_v3_key_fingerprint: String::new(),
                 platform_serials: Vec::new(),
+                platform_certificates: Vec::new(),
                 alipay_public_key_fingerprint: String::new(),
                 notify_url: String::new(),
                 updated_at: String::new(),

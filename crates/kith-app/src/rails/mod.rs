@@ -10,7 +10,7 @@
 //!   secrets' `Debug` is redacted so they are never logged.
 //! - [`wechatpay`]: the API v3 adapter — request signing (`WECHATPAY2-SHA256-RSA2048`),
 //!   response and notification verification with the platform certificate named by
-//!   `Wechatpay-Serial`, AEAD_AES_256_GCM resource decryption, JSAPI / H5 / Native orders
+//!   `Wechatpay-Serial` (downloaded from WeChat Pay by kith, [`wechatpay::certificates`]), AEAD_AES_256_GCM resource decryption, JSAPI / H5 / Native orders
 //!   and the order query; its daily trade bill ([`wechatpay::bill`]).
 //! - [`reconcile`]: reconciliation (对账) — each owner's day at each provider matched line
 //!   by line with kith's payments and refunds, mismatches reported; a daily job per owner.
@@ -19,8 +19,8 @@
 //!   trade query, refunds, and payouts by transfer (`alipay.fund.trans.uni.transfer`).
 //! - [`payouts`]: approving a withdrawal picks its payout rail (Alipay or the sandbox).
 //!
-//! Writes `rail_credentials`, and the provider columns of `payments` (`provider_txn`,
-//! `pay_link`, `rail_owner`); an Alipay payout settles the withdrawal through
+//! Writes `rail_credentials`, `rail_platform_certificates`, `rail_certificate_refresh`, and
+//! the provider columns of `payments` (`provider_txn`, `pay_link`, `rail_owner`); an Alipay payout settles the withdrawal through
 //! `money::withdrawals::settle_payout`. A confirmed payment is applied through commerce's one
 //! callback path (`commerce::payments::apply_callback`), so the ledger, the order's life
 //! and the outbox move exactly as for the sandbox gateway. This module never posts to the

@@ -187,3 +187,121 @@ pub(crate) fn set_provider_refund_id(c: &mut dyn Conn, refund_id: &str, id: &str
     )?;
     Ok(())
 }
+
+/// A platform certificate kith downloaded (`rail_platform_certificates`).
+pub(crate) struct StoredCertificate {
+    pub(crate) serial: String,
+    pub(crate) pem: String,
+    pub(crate) effective_at: i64,
+    pub(crate) expires_at: i64,
+}
+
+/// `owner`'s downloaded platform certificates with `provider`, the latest expiry first.
+pub(crate) fn platform_certificates(
+    c: &mut dyn Conn,
+    owner: &str,
+    provider: &str,
+) -> AppResult<Vec<StoredCertificate>> {
+    c.query(
+        "SELECT serial, pem, effective_at, expires_at FROM rail_platform_certificates
+         WHERE owner = $1 AND provider = $2 ORDER BY expires_at DESC, serial",
+        args![owner, provider],
+    )?
+    .into_iter()
+    .map(|r| {
+        Ok(StoredCertificate {
+            serial: r.text(0)?,
+            pem: r.text(1)?,
+            effective_at: r.int(2)?,
+            expires_at: r.int(3)?,
+        })
+    })
+    .collect()
+}
+
+/// Adds a downloaded certificate, or updates its validity (WeChat Pay moves an old
+/// certificate's `expire_time` forward before replacing it).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn upsert_platform_certificate(
+    c: &mut dyn Conn,
+    owner: &str,
+    provider: &str,
+    serial: &str,
+    pem: &str,
+    effective_at: i64,
+    expires_at: i64,
+    now: i64,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO rail_platform_certificates (owner, provider, serial, pem, effective_at, expires_at, fetched_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (owner, provider, serial) DO UPDATE SET pem = $4, effective_at = $5, expires_at = $6, fetched_at = $7",
+        args![owner, provider, serial, pem, effective_at, expires_at, now],
+    )?;
+    Ok(())
+}
+
+/// Drops `owner`'s certificates expired by `now`.
+pub(crate) fn drop_expired_certificates(
+    c: &mut dyn Conn,
+    owner: &str,
+    provider: &str,
+    now: i64,
+) -> AppResult<usize> {
+    Ok(c.execute(
+        "DELETE FROM rail_platform_certificates WHERE owner = $1 AND provider = $2 AND expires_at <= $3",
+        args![owner, provider, now],
+    )? as usize)
+}
+
+/// Starts `owner`'s refresh chain due at `next_at`; `false` when it runs already.
+pub(crate) fn start_refresh(
+    c: &mut dyn Conn,
+    owner: &str,
+    provider: &str,
+    next_at: i64,
+) -> AppResult<bool> {
+    Ok(c.execute(
+        "INSERT INTO rail_certificate_refresh (owner, provider, next_at, on_demand_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (owner, provider) DO NOTHING",
+        args![owner, provider, next_at, 0_i64],
+    )? == 1)
+}
+
+/// Moves the chain from `due` to `next`; `false` when another run moved it already.
+pub(crate) fn advance_refresh(
+    c: &mut dyn Conn,
+    owner: &str,
+    provider: &str,
+    due: i64,
+    next: i64,
+) -> AppResult<bool> {
+    Ok(c.execute(
+        "UPDATE rail_certificate_refresh SET next_at = $4 WHERE owner = $1 AND provider = $2 AND next_at = $3",
+        args![owner, provider, due, next],
+    )? == 1)
+}
+
+/// Ends the chain (the owner has no credentials any more).
+pub(crate) fn end_refresh(c: &mut dyn Conn, owner: &str, provider: &str) -> AppResult<()> {
+    c.execute(
+        "DELETE FROM rail_certificate_refresh WHERE owner = $1 AND provider = $2",
+        args![owner, provider],
+    )?;
+    Ok(())
+}
+
+/// Takes the owner's one extra download for an unknown serial, unless one was taken
+/// after `since`; `true` when this caller may download.
+pub(crate) fn take_on_demand(
+    c: &mut dyn Conn,
+    owner: &str,
+    provider: &str,
+    now: i64,
+    since: i64,
+) -> AppResult<bool> {
+    Ok(c.execute(
+        "UPDATE rail_certificate_refresh SET on_demand_at = $3 WHERE owner = $1 AND provider = $2 AND on_demand_at <= $4",
+        args![owner, provider, now, since],
+    )? == 1)
+}

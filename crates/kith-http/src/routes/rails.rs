@@ -39,10 +39,15 @@ async fn get_merchant_wechatpay(
 }
 
 /// Enter or replace the merchant's WeChat Pay credentials (owner only). They are sealed at
-/// rest; only fingerprints come back. A field that does not parse is a 422 naming it.
+/// rest; only fingerprints come back. A field that does not parse is a 422 naming it. kith
+/// then downloads WeChat Pay's platform certificates with them (`GET /v3/certificates`):
+/// 422 on `api_v3_key` when they do not decrypt, on `merchant_serial` when WeChat Pay
+/// refuses the signed request, 503 when it cannot be reached or its answer is not trusted;
+/// nothing is stored then. `platform_certificates_pem` is no longer taken (422).
 #[utoipa::path(put, path = "/api/v1/merchants/{merchant_id}/payment-credentials/wechat", tag = "payments", params(MerchantId), request_body = WechatPayInput, security(("bearer" = [])),
     responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "the server has no secret key", body = Problem), (status = 422, body = Problem)))]
+        (status = 409, description = "the server has no secret key", body = Problem), (status = 422, body = Problem),
+        (status = 503, description = "WeChat Pay could not be reached, or its certificates answer is not trusted", body = Problem)))]
 async fn put_merchant_wechatpay(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -66,9 +71,11 @@ async fn get_platform_wechatpay(
     ))
 }
 
-/// Enter or replace the platform's WeChat Pay credentials (platform admins).
+/// Enter or replace the platform's WeChat Pay credentials (platform admins); WeChat Pay's
+/// platform certificates are downloaded with them as for a merchant.
 #[utoipa::path(put, path = "/api/v1/admin/payment-credentials/wechat", tag = "payments", request_body = WechatPayInput, security(("bearer" = [])),
-    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RailCredentials), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem),
+        (status = 503, description = "WeChat Pay could not be reached, or its certificates answer is not trusted", body = Problem)))]
 async fn put_platform_wechatpay(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -90,7 +97,9 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 }
 
 /// WeChat Pay's notifications to one owner (a merchant id, or `platform`): verified with
-/// the platform certificate named by `Wechatpay-Serial` over `timestamp\nnonce\nbody\n`,
+/// the platform certificate named by `Wechatpay-Serial` — one kith downloaded from WeChat
+/// Pay; an unknown serial causes at most one download a minute per owner — over
+/// `timestamp\nnonce\nbody\n`,
 /// the resource decrypted with the APIv3 key. 204 when taken (a duplicate too);
 /// otherwise 4xx/5xx with `{"code":"FAIL","message":…}` as WeChat Pay documents.
 #[utoipa::path(post, path = "/api/v1/payments/wechat/notify/{owner}", tag = "payments", params(("owner" = String, Path, description = "a merchant id, or `platform`")),

@@ -1,5 +1,6 @@
 //! 支付设置: the shop's WeChat Pay and Alipay credentials, entered or replaced by the owner
-//! and shown only as fingerprints; a refused field is named next to its form, the typed
+//! and shown only as fingerprints (WeChat Pay's platform certificates are downloaded by
+//! kith, shown as serials with their expiry); a refused field is named next to its form, the typed
 //! non-secret values kept (the APIv3 key and the private keys are never echoed back).
 
 use askama::Template;
@@ -9,7 +10,7 @@ use kith_app::AppError;
 use kith_app::rails::credentials::{AlipayInput, RailCredentials, WechatPayInput};
 use serde::Deserialize;
 
-use crate::pages::{Shop, beijing};
+use crate::pages::{Shop, beijing, filters};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
 #[derive(Deserialize, Default)]
@@ -24,8 +25,6 @@ pub(super) struct WechatForm {
     merchant_serial: String,
     #[serde(default)]
     private_key_pem: String,
-    #[serde(default)]
-    platform_certificates_pem: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -163,11 +162,17 @@ pub(super) async fn set_wechat(
         api_v3_key: f.api_v3_key.trim().to_owned(),
         merchant_serial: f.merchant_serial.clone(),
         private_key_pem: f.private_key_pem.clone(),
-        platform_certificates_pem: f.platform_certificates_pem.clone(),
+        platform_certificates_pem: None,
     };
     match s.app.set_wechatpay_credentials(&who, &mid, input).await {
         Ok(_) => Ok(see(format!("/console/{mid}/payments?done=saved"))),
-        Err(AppError::Invalid { field, reason }) => {
+        // A refused field, or WeChat Pay unreachable or untrusted while kith downloaded its
+        // platform certificates: said above the form, the non-secret values kept.
+        Err(e @ (AppError::Invalid { .. } | AppError::Unavailable(_))) => {
+            let error = match e {
+                AppError::Invalid { field, reason } => (field, reason),
+                other => ("wechatpay".to_owned(), other.to_string()),
+            };
             let kept = WechatForm {
                 api_v3_key: String::new(),
                 private_key_pem: String::new(),
@@ -175,7 +180,7 @@ pub(super) async fn set_wechat(
             };
             let typed = Typed {
                 f: kept,
-                error: Some((field, reason)),
+                error: Some(error),
                 ..Typed::default()
             };
             page(&s, c, &mid, typed).await

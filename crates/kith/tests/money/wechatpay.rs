@@ -39,14 +39,40 @@ pub(crate) const MCH_A: &str = "1900000101";
 const MCH_B: &str = "1900000202";
 pub(crate) const APP_ID: &str = "wx8888888888888888";
 
+/// The serial of the platform certificate WeChat Pay adds when it rotates.
+const ROTATED_SERIAL: &str = "6A2C0F11";
+/// The serial of a certificate made with the merchant's own key (the attack of issue 15).
+const MERCHANT_CERT_SERIAL: &str = "7E57AB1E";
+
 /// The keys of every story (RSA key generation is slow; made once per test process).
 struct Keys {
     merchant: RsaPrivateKey,
     merchant_pem: String,
     platform: RsaPrivateKey,
     platform_cert_pem: String,
-    /// A second platform key, for forged signatures.
+    /// A second platform key, for forged signatures; and WeChat Pay's next certificate.
     forger: RsaPrivateKey,
+    rotated_cert_pem: String,
+    /// A certificate over the merchant's own key, as a merchant would make one.
+    merchant_cert_pem: String,
+}
+
+/// A self-signed certificate of `key` with `serial` (hex), valid a year.
+fn certificate(key: &RsaPrivateKey, serial: &str) -> String {
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+    let spki = SubjectPublicKeyInfoOwned::from_key(RsaPublicKey::from(key)).expect("spki");
+    let cert = CertificateBuilder::new(
+        Profile::Root,
+        SerialNumber::from(u32::from_str_radix(serial, 16).unwrap()),
+        Validity::from_now(Duration::from_secs(365 * 24 * 3600)).expect("validity"),
+        Name::from_str("CN=Tenpay.com Root CA,O=Tenpay.com,C=CN").expect("name"),
+        spki,
+        &signer,
+    )
+    .expect("builder")
+    .build::<rsa::pkcs1v15::Signature>()
+    .expect("certificate");
+    cert.to_pem(LineEnding::LF).expect("pem")
 }
 
 fn keys() -> &'static Keys {
@@ -60,29 +86,59 @@ fn keys() -> &'static Keys {
             .to_pkcs8_pem(LineEnding::LF)
             .expect("pkcs8")
             .to_string();
-        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(platform.clone());
-        let spki =
-            SubjectPublicKeyInfoOwned::from_key(RsaPublicKey::from(&platform)).expect("spki");
-        let cert = CertificateBuilder::new(
-            Profile::Root,
-            SerialNumber::from(u32::from_str_radix(PLATFORM_SERIAL, 16).unwrap()),
-            Validity::from_now(Duration::from_secs(365 * 24 * 3600)).expect("validity"),
-            Name::from_str("CN=Tenpay.com Root CA,O=Tenpay.com,C=CN").expect("name"),
-            spki,
-            &signer,
-        )
-        .expect("builder")
-        .build::<rsa::pkcs1v15::Signature>()
-        .expect("certificate");
-        let platform_cert_pem = cert.to_pem(LineEnding::LF).expect("pem");
         Keys {
+            platform_cert_pem: certificate(&platform, PLATFORM_SERIAL),
+            rotated_cert_pem: certificate(&forger, ROTATED_SERIAL),
+            merchant_cert_pem: certificate(&merchant, MERCHANT_CERT_SERIAL),
             merchant,
             merchant_pem,
             platform,
-            platform_cert_pem,
             forger,
         }
     })
+}
+
+/// A certificate the local WeChat Pay lists at `GET /v3/certificates`.
+#[derive(Clone)]
+pub(crate) struct Listed {
+    serial: &'static str,
+    pem: String,
+    effective: i64,
+    /// `expire_time`, Unix seconds.
+    expire: i64,
+}
+
+impl Listed {
+    /// The platform certificate every story starts with.
+    fn main() -> Self {
+        Listed {
+            serial: PLATFORM_SERIAL,
+            pem: keys().platform_cert_pem.clone(),
+            effective: unix_now() - 86_400,
+            expire: unix_now() + 365 * 86_400,
+        }
+    }
+
+    /// The certificate WeChat Pay adds when it rotates (over the `forger` key).
+    fn rotated() -> Self {
+        Listed {
+            serial: ROTATED_SERIAL,
+            pem: keys().rotated_cert_pem.clone(),
+            effective: unix_now(),
+            expire: unix_now() + 2 * 365 * 86_400,
+        }
+    }
+}
+
+/// How the local WeChat Pay spoils its certificates answer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum CertSpoil {
+    /// A ciphertext with one bit flipped.
+    Tampered,
+    /// The answer signed by a key none of its certificates carries.
+    Forged,
+    /// A `Wechatpay-Timestamp` ten minutes old.
+    Stale,
 }
 
 fn unix_now() -> i64 {
@@ -114,6 +170,13 @@ pub(crate) struct Wx {
     pub(crate) refunds: HashMap<String, (Value, String)>,
     /// How the next refund request is answered.
     pub(crate) refund_mode: RefundMode,
+    /// The certificates `GET /v3/certificates` lists (empty: [`Listed::main`]), the serial
+    /// its answer is signed under (empty: the main one), a spoiled answer, and how many
+    /// times kith asked.
+    listed: Vec<Listed>,
+    cert_signer: &'static str,
+    cert_spoil: Option<CertSpoil>,
+    certificate_requests: usize,
 }
 
 /// How the local WeChat Pay answers a refund request.
@@ -131,17 +194,24 @@ pub(crate) type Shared = Arc<Mutex<Wx>>;
 
 /// Signs an answer the way WeChat Pay does (Wechatpay-* headers over ts\nnonce\nbody\n).
 pub(crate) fn signed(status: StatusCode, body: String) -> Response {
-    let ts = unix_now().to_string();
+    signed_by(status, body, &keys().platform, PLATFORM_SERIAL, unix_now())
+}
+
+fn signed_by(
+    status: StatusCode,
+    body: String,
+    key: &RsaPrivateKey,
+    serial: &str,
+    at: i64,
+) -> Response {
+    let ts = at.to_string();
     let nonce = format!("N{}", uuid::Uuid::now_v7().simple());
-    let sig = protocol::sign(
-        &keys().platform,
-        &protocol::response_message(&ts, &nonce, &body),
-    );
+    let sig = protocol::sign(key, &protocol::response_message(&ts, &nonce, &body));
     (
         status,
         [
             ("content-type", "application/json".to_owned()),
-            ("wechatpay-serial", PLATFORM_SERIAL.to_owned()),
+            ("wechatpay-serial", serial.to_owned()),
             ("wechatpay-timestamp", ts),
             ("wechatpay-nonce", nonce),
             ("wechatpay-signature", sig),
@@ -398,6 +468,71 @@ async fn query_refund(
     }
 }
 
+fn rfc3339(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .unwrap()
+        .to_offset(time::macros::offset!(+8))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// 获取平台证书列表: each listed certificate encrypted AEAD_AES_256_GCM under the APIv3
+/// key (associated data `certificate`), the answer signed like every other.
+async fn certificates(State(wx): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    if let Err(r) = check_request(&wx, "GET", &uri, &headers, "") {
+        return r;
+    }
+    let (listed, signer, spoil) = {
+        let mut g = wx.lock().unwrap();
+        g.certificate_requests += 1;
+        let listed = if g.listed.is_empty() {
+            vec![Listed::main()]
+        } else {
+            g.listed.clone()
+        };
+        (listed, g.cert_signer, g.cert_spoil)
+    };
+    let data: Vec<Value> = listed
+        .iter()
+        .map(|l| {
+            let nonce = format!("{:012}", u32::from_str_radix(l.serial, 16).unwrap());
+            let mut ciphertext = protocol::encrypt_resource(
+                API_V3_KEY.as_bytes(),
+                &nonce,
+                "certificate",
+                l.pem.as_bytes(),
+            );
+            if spoil == Some(CertSpoil::Tampered) {
+                use base64::Engine as _;
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let mut raw = b64.decode(&ciphertext).unwrap();
+                raw[40] ^= 0x01;
+                ciphertext = b64.encode(raw);
+            }
+            json!({
+                "serial_no": l.serial,
+                "effective_time": rfc3339(l.effective),
+                "expire_time": rfc3339(l.expire),
+                "encrypt_certificate": {
+                    "algorithm": "AEAD_AES_256_GCM", "nonce": nonce,
+                    "associated_data": "certificate", "ciphertext": ciphertext,
+                }
+            })
+        })
+        .collect();
+    let body = json!({ "data": data }).to_string();
+    let k = keys();
+    let (key, serial) = match signer {
+        "" | PLATFORM_SERIAL => (&k.platform, PLATFORM_SERIAL),
+        _ => (&k.forger, ROTATED_SERIAL),
+    };
+    match spoil {
+        Some(CertSpoil::Forged) => signed_by(StatusCode::OK, body, &k.merchant, serial, unix_now()),
+        Some(CertSpoil::Stale) => signed_by(StatusCode::OK, body, key, serial, unix_now() - 600),
+        _ => signed_by(StatusCode::OK, body, key, serial, unix_now()),
+    }
+}
+
 async fn fallback(uri: Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -438,6 +573,7 @@ async fn wechat_server() -> (String, Shared) {
             "/v3/bill/tradebill",
             axum::routing::get(crate::reconcile::trade_bill),
         )
+        .route("/v3/certificates", axum::routing::get(certificates))
         .route(
             "/v3/billdownload/file",
             axum::routing::get(crate::reconcile::download_bill),
@@ -473,7 +609,6 @@ pub(crate) fn credentials(mch_id: &str) -> Value {
         "api_v3_key": API_V3_KEY,
         "merchant_serial": "abcdef0123456789",
         "private_key_pem": k.merchant_pem,
-        "platform_certificates_pem": k.platform_cert_pem,
     })
 }
 
@@ -651,8 +786,307 @@ wx_stories!(
     wechat_pay_order_through_notification_refusing_forgeries,
     wechat_order_query_applies_a_payment_without_notification,
     wechat_topup_goes_through_the_platform_account,
-    wechat_settings_page_and_the_pay_step
+    wechat_settings_page_and_the_pay_step,
+    wechat_platform_certificates_are_downloaded_and_checked,
+    wechat_merchant_cannot_sign_its_own_notification,
+    wechat_rotated_certificates_are_picked_up_by_the_refresh_job
 );
+
+/// `owner`'s stored platform certificates (serials).
+async fn stored_serials(t: &TestApp, owner: &str) -> Vec<String> {
+    let o = owner.to_owned();
+    t.app
+        .db
+        .read(move |c| {
+            c.query(
+                "SELECT serial FROM rail_platform_certificates WHERE owner = $1 ORDER BY serial",
+                kith_store::args![&o],
+            )?
+            .into_iter()
+            .map(|r| r.text(0))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(kith_app::AppError::from)
+        })
+        .await
+        .unwrap()
+}
+
+fn requests(wx: &Shared) -> usize {
+    wx.lock().unwrap().certificate_requests
+}
+
+/// Saving credentials downloads WeChat Pay's platform certificates with them; a wrong
+/// APIv3 key, a tampered certificate, a forged or stale answer, a list of only expired
+/// certificates and a refused signed request are each refused and store nothing.
+async fn wechat_platform_certificates_are_downloaded_and_checked(t: TestApp, wx: Shared) {
+    let (owner, merchant) = t.approved_merchant("证书店").await;
+    let url = format!("/api/v1/merchants/{merchant}/payment-credentials/wechat");
+    let put = |body: Value| t.put(&url, Some(&owner.token), body);
+    let nothing_stored = || async {
+        assert!(stored_serials(&t, &merchant).await.is_empty());
+        let v = t.get(&url, Some(&owner.token)).await.expect(200);
+        assert_eq!(v["configured"], false, "{v}");
+    };
+    // Another APIv3 key (32 characters, so it passes the form's own check): the
+    // certificates do not decrypt.
+    let mut other_key = credentials(MCH_A);
+    other_key["api_v3_key"] = json!("vutsrqponmlkjihgfedcba9876543210");
+    put(other_key).await.problem(422, Some("api_v3_key"));
+    assert_eq!(requests(&wx), 1, "WeChat Pay was asked");
+    nothing_stored().await;
+    // A tampered ciphertext: the AEAD tag fails the same way.
+    wx.lock().unwrap().cert_spoil = Some(CertSpoil::Tampered);
+    put(credentials(MCH_A))
+        .await
+        .problem(422, Some("api_v3_key"));
+    nothing_stored().await;
+    // An answer signed by a key none of its certificates carries, and a stale one: 503.
+    for spoil in [CertSpoil::Forged, CertSpoil::Stale] {
+        wx.lock().unwrap().cert_spoil = Some(spoil);
+        let r = put(credentials(MCH_A)).await;
+        assert_eq!(r.status.as_u16(), 503, "{spoil:?}: {}", r.body);
+        nothing_stored().await;
+    }
+    wx.lock().unwrap().cert_spoil = None;
+    // Only an expired certificate listed (the answer signed by it): refused.
+    let mut expired = Listed::main();
+    expired.expire = unix_now() - 60;
+    wx.lock().unwrap().listed = vec![expired];
+    let r = put(credentials(MCH_A)).await;
+    assert_eq!(r.status.as_u16(), 503, "{}", r.body);
+    nothing_stored().await;
+    // A certificate listed under a serial_no that is not its own: refused.
+    let mut misnamed = Listed::main();
+    misnamed.serial = ROTATED_SERIAL;
+    wx.lock().unwrap().listed = vec![misnamed];
+    let r = put(credentials(MCH_A)).await;
+    assert_eq!(r.status.as_u16(), 503, "{}", r.body);
+    assert!(r.body.to_string().contains("has serial"), "{}", r.body);
+    nothing_stored().await;
+    // WeChat Pay refuses the signed request (a serial that is not the merchant
+    // certificate's): 422 on merchant_serial.
+    wx.lock().unwrap().listed.clear();
+    let mut wrong_serial = credentials(MCH_A);
+    wrong_serial["merchant_serial"] = json!("0123456789ABCDEF");
+    put(wrong_serial)
+        .await
+        .problem(422, Some("merchant_serial"));
+    nothing_stored().await;
+    // The real answer, listing an expired certificate beside the valid one: only the
+    // valid one is stored.
+    let mut old = Listed::rotated();
+    old.expire = unix_now() - 60;
+    wx.lock().unwrap().listed = vec![Listed::main(), old];
+    let v = put(credentials(MCH_A)).await.expect(200);
+    assert_eq!(v["platform_serials"], json!([PLATFORM_SERIAL]));
+    assert_eq!(stored_serials(&t, &merchant).await, vec![PLATFORM_SERIAL]);
+    let read = t.get(&url, Some(&owner.token)).await.expect(200);
+    assert_eq!(read["platform_certificates"], v["platform_certificates"]);
+    // The refresh chain started: one job, six hours on.
+    let jobs = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'rails.wechatpay.certificates' AND status = 'queued'",
+                &[],
+            )?
+            .int(0)
+            .map_err(kith_app::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1);
+}
+
+/// The attack of issue 15, tried as a merchant would: it cannot hand kith a certificate
+/// any more, so a notification it signs with its own key — under its own certificate's
+/// serial, or under WeChat Pay's — is refused, after at most one download of WeChat Pay's
+/// list (rate-limited), and moves nothing.
+async fn wechat_merchant_cannot_sign_its_own_notification(t: TestApp, wx: Shared) {
+    let (s, buyer, oid) = shop_with_order(&t, "自签小铺", 1_800).await;
+    let url = format!(
+        "/api/v1/merchants/{}/payment-credentials/wechat",
+        s.merchant
+    );
+    let mut with_cert = credentials(MCH_A);
+    with_cert["platform_certificates_pem"] = json!(keys().merchant_cert_pem.clone());
+    t.put(&url, Some(&s.owner.token), with_cert)
+        .await
+        .problem(422, Some("platform_certificates_pem"));
+    assert_eq!(stored_serials(&t, &s.merchant).await, vec![PLATFORM_SERIAL]);
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat" }),
+        )
+        .await
+        .expect(200);
+    let pid = pay["payment"]["id"].as_str().unwrap().to_owned();
+    let no = pid.replace('-', "");
+    let before = audit_clean(&t).await;
+    let asked = requests(&wx);
+    let own = || Notify {
+        key: keys().merchant.clone(),
+        serial: MERCHANT_CERT_SERIAL.into(),
+        ..Notify::good()
+    };
+    let tx = || transaction(MCH_A, &no, "4200000555", 1_800, 1_800);
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), own()).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(
+        requests(&wx),
+        asked + 1,
+        "one download for the unknown serial"
+    );
+    // Again at once: refused without another download (one a minute per owner).
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), own()).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(requests(&wx), asked + 1, "rate-limited");
+    // Its own key under WeChat Pay's serial: the signature does not verify.
+    let under_wechat = Notify {
+        serial: PLATFORM_SERIAL.into(),
+        ..own()
+    };
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), under_wechat).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(stored_serials(&t, &s.merchant).await, vec![PLATFORM_SERIAL]);
+    still_pending(&t, &buyer, &oid, &pid).await;
+    assert_eq!(before["entries"], audit_clean(&t).await["entries"]);
+    // WeChat Pay's own notification still goes through.
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), Notify::good()).await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert!(wx.lock().unwrap().refused.is_empty());
+}
+
+/// Runs the certificate refresh job now (for the queue only: the local WeChat Pay checks
+/// times against the wall clock).
+async fn run_refresh(t: &TestApp) {
+    let now = t.app.now_ms();
+    t.app
+        .db
+        .write(move |c| {
+            c.execute(
+                "UPDATE jobs SET run_at = $1 WHERE kind = 'rails.wechatpay.certificates' AND status = 'queued'",
+                kith_store::args![now],
+            )
+        })
+        .await
+        .unwrap();
+    kith_app::events::jobs::run_once(&t.app, "test")
+        .await
+        .unwrap();
+}
+
+/// WeChat Pay lists a new certificate ahead of using it: the refresh job adds it (and
+/// queues the next refresh), notifications signed with it verify without any extra
+/// download; a certificate past its expiry is no longer trusted even before the job drops it.
+async fn wechat_rotated_certificates_are_picked_up_by_the_refresh_job(t: TestApp, wx: Shared) {
+    let (s, buyer, oid) = shop_with_order(&t, "换证小铺", 2_000).await;
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "wechat" }),
+        )
+        .await
+        .expect(200);
+    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    let tx = || transaction(MCH_A, &no, "4200000666", 2_000, 2_000);
+    // A certificate expiring in half a minute is listed beside the main one.
+    let mut soon = Listed::main();
+    soon.serial = MERCHANT_CERT_SERIAL;
+    soon.pem = keys().merchant_cert_pem.clone();
+    soon.expire = unix_now() + 30;
+    wx.lock().unwrap().listed = vec![Listed::main(), soon.clone()];
+    run_refresh(&t).await;
+    assert_eq!(
+        stored_serials(&t, &s.merchant).await,
+        vec![PLATFORM_SERIAL, MERCHANT_CERT_SERIAL]
+    );
+    // An unknown serial takes this minute's extra download.
+    let asked = requests(&wx);
+    let unknown = Notify {
+        serial: "DEADBEEF".into(),
+        ..Notify::good()
+    };
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), unknown).await;
+    assert_eq!(r.0, 401, "{}", r.1);
+    assert_eq!(requests(&wx), asked + 1);
+    // 45 seconds pass for kith: the short-lived certificate has expired, though still
+    // stored (no download may run yet): a notification signed with it is refused.
+    t.clock.advance_secs(45);
+    let expired = Notify {
+        key: keys().merchant.clone(),
+        serial: MERCHANT_CERT_SERIAL.into(),
+        timestamp: unix_now() + 45,
+        ..Notify::good()
+    };
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), expired).await;
+    assert_eq!(r.0, 401, "an expired certificate is not trusted: {}", r.1);
+    assert_eq!(requests(&wx), asked + 1, "rate-limited: no second download");
+    assert_eq!(order_status(&t, &buyer, &oid).await, "pending_payment");
+    // The rotation: WeChat Pay adds its next certificate and signs the list with it; the
+    // job adds it and drops the expired one.
+    {
+        let mut g = wx.lock().unwrap();
+        g.listed = vec![Listed::main(), Listed::rotated(), soon];
+        g.cert_signer = ROTATED_SERIAL;
+    }
+    run_refresh(&t).await;
+    assert_eq!(
+        stored_serials(&t, &s.merchant).await,
+        vec![PLATFORM_SERIAL, ROTATED_SERIAL],
+        "the new certificate added, the expired one dropped"
+    );
+    let jobs = t
+        .app
+        .db
+        .read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'rails.wechatpay.certificates' AND status = 'queued'",
+                &[],
+            )?
+            .int(0)
+            .map_err(kith_app::AppError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1, "the chain goes on with exactly one next job");
+    let v = t
+        .get(
+            &format!(
+                "/api/v1/merchants/{}/payment-credentials/wechat",
+                s.merchant
+            ),
+            Some(&s.owner.token),
+        )
+        .await
+        .expect(200);
+    let mut shown: Vec<&str> = v["platform_serials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, vec![PLATFORM_SERIAL, ROTATED_SERIAL], "{v}");
+    // A notification signed with the new certificate verifies, with no extra download.
+    let asked = requests(&wx);
+    let rotated = Notify {
+        key: keys().forger.clone(),
+        serial: ROTATED_SERIAL.into(),
+        timestamp: unix_now() + 45,
+        ..Notify::good()
+    };
+    let r = notify(&t, &s.merchant, "TRANSACTION.SUCCESS", tx(), rotated).await;
+    assert_eq!(r.0, 204, "{}", r.1);
+    assert_eq!(requests(&wx), asked, "no download for a known serial");
+    assert_ne!(order_status(&t, &buyer, &oid).await, "pending_payment");
+    audit_clean(&t).await;
+    assert!(wx.lock().unwrap().refused.is_empty());
+}
 
 async fn wechat_credentials_are_checked_sealed_and_owner_only(t: TestApp, _wx: Shared) {
     let (owner, merchant) = t.approved_merchant("微信支付设置店").await;
@@ -678,9 +1112,11 @@ async fn wechat_credentials_are_checked_sealed_and_owner_only(t: TestApp, _wx: S
     ))
     .await
     .problem(422, Some("private_key_pem"));
+    // Platform certificates are no longer taken from the merchant (issue 15): a body that
+    // still sends them — here a certificate over the merchant's own key — is refused.
     put(with(
         "platform_certificates_pem",
-        json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"),
+        json!(keys().merchant_cert_pem.clone()),
     ))
     .await
     .problem(422, Some("platform_certificates_pem"));
@@ -715,7 +1151,18 @@ async fn wechat_credentials_are_checked_sealed_and_owner_only(t: TestApp, _wx: S
     assert_eq!(v["mch_id"], MCH_A);
     assert_eq!(v["configured"], true);
     assert_eq!(v["merchant_serial"], "ABCDEF0123456789");
+    // The platform certificates are WeChat Pay's, downloaded by kith: serial, expiry and
+    // fingerprint shown.
     assert_eq!(v["platform_serials"], json!([PLATFORM_SERIAL]));
+    assert_eq!(v["platform_certificates"][0]["serial"], PLATFORM_SERIAL);
+    assert!(v["platform_certificates"][0]["expire_time"].is_string());
+    assert_eq!(
+        v["platform_certificates"][0]["fingerprint"]
+            .as_str()
+            .unwrap()
+            .len(),
+        16
+    );
     assert_eq!(v["api_v3_key_fingerprint"].as_str().unwrap().len(), 8);
     assert!(
         v["notify_url"]
@@ -1224,7 +1671,6 @@ async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
             ("api_v3_key", api_v3_key.to_owned()),
             ("merchant_serial", "ABCDEF0123456789".to_owned()),
             ("private_key_pem", k.merchant_pem.clone()),
-            ("platform_certificates_pem", k.platform_cert_pem.clone()),
         ]
     };
     let as_refs = |f: &Vec<(&'static str, String)>| {
@@ -1247,6 +1693,17 @@ async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
         !p.has("too-short") && !p.has(k.merchant_pem.lines().nth(2).unwrap()),
         "a secret was echoed"
     );
+    // Another APIv3 key: WeChat Pay's certificates do not decrypt with it; said beside the
+    // form with the 商户号 kept, nothing saved.
+    let wrong = as_refs(&form("vutsrqponmlkjihgfedcba9876543210"));
+    let wrong: Vec<(&str, &str)> = wrong.iter().map(|(a, b)| (*a, b.as_str())).collect();
+    let p = owner.submit(&page, &action, &wrong).await.expect(200);
+    assert!(
+        p.has("id=\"form-error\"") && p.has("do not decrypt with this APIv3 key"),
+        "{}",
+        p.body
+    );
+    assert!(p.has(&format!("value=\"{MCH_A}\"")) && p.has("id=\"wechat-none\""));
     // Saved: a flash line and fingerprints, no secret.
     let good = as_refs(&form(API_V3_KEY));
     let good: Vec<(&str, &str)> = good.iter().map(|(a, b)| (*a, b.as_str())).collect();
@@ -1254,9 +1711,15 @@ async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
     assert_eq!(p.location(), format!("{page}?done=saved"));
     let p = owner.get(&p.location()).await.expect(200);
     assert!(
-        p.has("id=\"flash\"") && p.has("id=\"wechat-current\"") && p.has(PLATFORM_SERIAL),
+        p.has("id=\"flash\"")
+            && p.has("id=\"wechat-current\"")
+            && p.has(&format!("id=\"platform-cert-{PLATFORM_SERIAL}\"")),
         "{}",
         p.body
+    );
+    assert!(
+        !p.has("name=\"platform_certificates_pem\""),
+        "the page no longer asks for certificates"
     );
     let pem_line = k.merchant_pem.lines().nth(2).unwrap();
     assert!(

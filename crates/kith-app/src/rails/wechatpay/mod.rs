@@ -3,13 +3,15 @@
 //!
 //! Every request is signed `WECHATPAY2-SHA256-RSA2048` with the owner's merchant key, and
 //! every answer kith acts on is verified with the platform certificate its
-//! `Wechatpay-Serial` names. A notification is accepted only when its signature verifies,
+//! `Wechatpay-Serial` names — one kith downloaded from WeChat Pay ([`certificates`]), never
+//! one the merchant typed. A notification is accepted only when its signature verifies,
 //! its timestamp is within `callback_tolerance_secs`, its resource decrypts with the
 //! owner's APIv3 key, and the transaction's mch id, app id and amount match the payment;
 //! it is then applied through commerce's callback path, idempotent on WeChat's
 //! `transaction_id`. Refunds, their notifications and the refund query: [`refunds`].
 
 pub mod bill;
+pub mod certificates;
 pub mod protocol;
 pub mod refunds;
 pub mod transfer;
@@ -100,7 +102,9 @@ impl App {
             .unwrap_or_default()
     }
 
-    /// Sends one signed API v3 request and verifies the answer's signature.
+    /// Sends one signed API v3 request and verifies the answer's signature. An answer
+    /// signed under a serial kith does not know yet may cause one download of the
+    /// owner's platform certificates (rate-limited, [`certificates`]) before it is refused.
     async fn wechat_call(
         &self,
         keys: &WechatPayKeys,
@@ -108,6 +112,36 @@ impl App {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> AppResult<(u16, serde_json::Value)> {
+        let (status, signed, text) = self.wechat_send(keys, method, path_and_query, body).await?;
+        let mut verified = self.wechat_verify(keys, &signed, &text);
+        if verified.is_err()
+            && keys.platform_key(&signed.serial, self.now_ms()).is_none()
+            && let Some(fresh) = self.refresh_for_unknown_serial(&keys.owner).await
+        {
+            verified = self.wechat_verify(&fresh, &signed, &text);
+        }
+        verified.map_err(|r| {
+            AppError::Unavailable(format!("WeChat Pay's answer is not trusted: {}", r.message))
+        })?;
+        let json = if text.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|e| {
+                AppError::Unavailable(format!("WeChat Pay's answer is not JSON: {e}"))
+            })?
+        };
+        Ok((status, json))
+    }
+
+    /// Sends one signed API v3 request: the answer's status, `Wechatpay-*` headers and
+    /// body, not yet verified.
+    async fn wechat_send(
+        &self,
+        keys: &WechatPayKeys,
+        method: &str,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> AppResult<(u16, SignedHeaders, String)> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let ts = self.now_ms() / 1000;
         let nonce = new_id().replace('-', "").to_ascii_uppercase();
@@ -157,17 +191,7 @@ impl App {
             .text()
             .await
             .map_err(|e| AppError::Unavailable(format!("WeChat Pay's answer was cut: {e}")))?;
-        self.wechat_verify(keys, &signed, &text).map_err(|r| {
-            AppError::Unavailable(format!("WeChat Pay's answer is not trusted: {}", r.message))
-        })?;
-        let json = if text.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::from_str(&text).map_err(|e| {
-                AppError::Unavailable(format!("WeChat Pay's answer is not JSON: {e}"))
-            })?
-        };
-        Ok((status, json))
+        Ok((status, signed, text))
     }
 
     /// Checks a signed answer or notification: known serial, valid signature, fresh timestamp.
@@ -177,10 +201,13 @@ impl App {
         h: &SignedHeaders,
         body: &str,
     ) -> Result<(), NotifyRefusal> {
-        let key = keys.platform_key(&h.serial).ok_or_else(|| {
+        let key = keys.platform_key(&h.serial, self.now_ms()).ok_or_else(|| {
             refuse(
                 401,
-                format!("unknown platform certificate serial {:?}", h.serial),
+                format!(
+                    "platform certificate serial {:?} is not one WeChat Pay listed (or it expired)",
+                    h.serial
+                ),
             )
         })?;
         if !protocol::verify(
@@ -445,13 +472,21 @@ impl App {
         };
         let key = self.config.secret_key.clone();
         let o = owner.clone();
-        let keys = self
+        let mut keys = self
             .db
             .read(move |c| load_wechatpay(c, key.as_ref(), &o))
             .await
             .map_err(|e| refuse(500, e.to_string()))?
             .ok_or_else(|| refuse(404, "no WeChat Pay credentials for this notify URL"))?;
         let text = std::str::from_utf8(body).map_err(|_| refuse(400, "the body is not UTF-8"))?;
+        // A serial kith does not know: WeChat Pay may have begun signing with a new
+        // certificate. One download (rate-limited per owner) before the notification is
+        // refused; whoever signed it cannot add a certificate, only WeChat Pay's list can.
+        if keys.platform_key(&headers.serial, self.now_ms()).is_none()
+            && let Some(fresh) = self.refresh_for_unknown_serial(&owner).await
+        {
+            keys = fresh;
+        }
         self.wechat_verify(&keys, headers, text)?;
         let n: Notification = serde_json::from_str(text)
             .map_err(|e| refuse(400, format!("the body does not parse: {e}")))?;
@@ -636,6 +671,7 @@ impl Job for QueryWechatPayment {
 
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<QueryWechatPayment>();
+    jobs.register::<certificates::RefreshPlatformCertificates>();
     transfer::register_jobs(jobs);
     jobs.register::<refunds::QueryWechatRefund>();
 }
