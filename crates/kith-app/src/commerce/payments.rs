@@ -97,10 +97,7 @@ pub(crate) fn payment_source(
 ) -> AppResult<AccountId> {
     let owner = match payment_id {
         Some(id) => c
-            .query_opt(
-                "SELECT rail_owner FROM payments WHERE id = $1",
-                args![id],
-            )?
+            .query_opt("SELECT rail_owner FROM payments WHERE id = $1", args![id])?
             .map(|r| r.opt_text(0))
             .transpose()?
             .flatten(),

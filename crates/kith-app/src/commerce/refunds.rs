@@ -736,12 +736,7 @@ fn settle_late_payment(
         format!("refund:{refund_id}"),
         EntryKind::Refund,
         refunds_in_transit(provider)?,
-        crate::commerce::payments::payment_source(
-            c,
-            provider,
-            Some(&payment_id),
-            &o.merchant_id,
-        )?,
+        crate::commerce::payments::payment_source(c, provider, Some(&payment_id), &o.merchant_id)?,
         Fen::new(amount),
     )?;
     ledger::post(

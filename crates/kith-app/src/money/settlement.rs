@@ -140,7 +140,12 @@ fn position(c: &mut dyn Conn, merchant_id: &str) -> AppResult<(i64, i64, Vec<Dir
         }
     }
     let in_window = direct_in_window(c, merchant_id)?;
-    Ok((pending, in_window, direct, available + direct_sum + in_window))
+    Ok((
+        pending,
+        in_window,
+        direct,
+        available + direct_sum + in_window,
+    ))
 }
 
 fn check_reference(reference: &str) -> AppResult<String> {

@@ -599,7 +599,10 @@ fn load_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<CommerceSetti
 impl App {
     /// The shop's shipping rule (flat fee, free from a goods amount): public, so a cart can
     /// show the freight before checkout.
-    pub async fn shipping_rule(&self, merchant_id: &str) -> AppResult<kith_domain::pricing::ShippingRule> {
+    pub async fn shipping_rule(
+        &self,
+        merchant_id: &str,
+    ) -> AppResult<kith_domain::pricing::ShippingRule> {
         let mid = merchant_id.to_owned();
         self.db
             .read(move |c| {

@@ -67,10 +67,7 @@ pub fn routes() -> Router<Web> {
             "/console/{mid}/reconcile",
             get(reconcile::reconcile).post(reconcile::run),
         )
-        .route(
-            "/console/{mid}/settlement",
-            get(settlement::settlement),
-        )
+        .route("/console/{mid}/settlement", get(settlement::settlement))
         .route("/console/{mid}/payments/alipay", post(payments::set_alipay))
         .route("/console/{mid}/webhooks/{eid}/enable", post(enable_webhook))
         .route("/console/{mid}/insight", get(growth::insight))

@@ -88,16 +88,7 @@ async fn page(
         .into_iter()
         .map(row)
         .collect();
-    Ok((
-        status,
-        render(&AdminSettlements {
-            c,
-            rows,
-            f,
-            error,
-        })?,
-    )
-        .into_response())
+    Ok((status, render(&AdminSettlements { c, rows, f, error })?).into_response())
 }
 
 pub(super) async fn settlements(State(s): State<Web>, c: Ctx) -> WebResult<Response> {

@@ -1580,9 +1580,7 @@ async fn a_leader_opens_a_batch_within_what_the_merchant_allows(t: TestApp) {
     t.post(&close(&bid), Some(&la.token), json!({}))
         .await
         .problem(409, None);
-    try_join(&t, &bid, &m2, &s.sku, 1)
-        .await
-        .problem(409, None);
+    try_join(&t, &bid, &m2, &s.sku, 1).await.problem(409, None);
     // The staff close the shop's own batch, even one not started yet (it starts and
     // closes now: nobody joined, so with no minimum it goes ahead empty).
     let later = self::batch(&t, &s, json!({ "starts_at": at(&t, HOUR_MS) })).await;
@@ -1592,7 +1590,10 @@ async fn a_leader_opens_a_batch_within_what_the_merchant_allows(t: TestApp) {
             .await
             .expect(200);
         assert_ne!(shut["status"], "open", "{shut}");
-        assert!(shut["starts_at"].as_str() < shut["cutoff_at"].as_str(), "{shut}");
+        assert!(
+            shut["starts_at"].as_str() < shut["cutoff_at"].as_str(),
+            "{shut}"
+        );
     }
 
     // The cut-off job, when it comes, changes nothing: one pick list, at the leader's

@@ -1368,7 +1368,10 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
 ) {
     let s = shop(&t, crate::worlds::standard_plan()).await;
     t.put(
-        &format!("/api/v1/merchants/{}/payment-credentials/alipay", s.merchant),
+        &format!(
+            "/api/v1/merchants/{}/payment-credentials/alipay",
+            s.merchant
+        ),
         Some(&s.owner.token),
         credentials(APP_A, SELLER_A),
     )
@@ -1376,7 +1379,11 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
     .expect(200);
     let fresh = settlement_of(&t, &s).await;
     assert_eq!(
-        (&fresh["settled_fen"], &fresh["pending_fen"], &fresh["direct"]),
+        (
+            &fresh["settled_fen"],
+            &fresh["pending_fen"],
+            &fresh["direct"]
+        ),
         (&json!(0), &json!(0), &json!([]))
     );
     let promoter = t.register_member("推广员").await;
@@ -1413,10 +1420,14 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
     assert_eq!(r, (200, "success".to_owned()));
     assert_eq!(order_status(&t, &buyer, &oid).await, "fulfilling");
     // Paid, inside the window: the shop holds the money, nothing is settled yet.
-    let commission = earned(&t, &promoter, &s.merchant).await + earned(&t, &buyer, &s.merchant).await;
+    let commission =
+        earned(&t, &promoter, &s.merchant).await + earned(&t, &buyer, &s.merchant).await;
     assert!(commission > 0, "the promoter earns on the order");
     let st = settlement_of(&t, &s).await;
-    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": total }]));
+    assert_eq!(
+        st["direct"],
+        json!([{ "provider": "alipay", "held_fen": total }])
+    );
     assert_eq!(st["direct_in_window_fen"], total);
     assert_eq!(st["pending_fen"], total - commission);
     assert_eq!(st["settled_fen"], 0, "{st}");
@@ -1444,21 +1455,32 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
     let refunded = refunds[0]["amount_fen"].as_i64().unwrap();
     let held = total - refunded;
     let st = settlement_of(&t, &s).await;
-    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": held }]));
+    assert_eq!(
+        st["direct"],
+        json!([{ "provider": "alipay", "held_fen": held }])
+    );
     assert_eq!(st["settled_fen"], 0, "{st}");
 
     // The window closes: the commission the platform pays out is the shop's debt.
     crate::worlds::ship_and_deliver(&t, &s, &oid).await;
     crate::worlds::close_after_sale_window(&t).await;
-    let commission = earned(&t, &promoter, &s.merchant).await + earned(&t, &buyer, &s.merchant).await;
+    let commission =
+        earned(&t, &promoter, &s.merchant).await + earned(&t, &buyer, &s.merchant).await;
     assert!(commission > 0);
     let st = settlement_of(&t, &s).await;
     assert_eq!(
-        (&st["settled_fen"], &st["pending_fen"], &st["direct_in_window_fen"]),
+        (
+            &st["settled_fen"],
+            &st["pending_fen"],
+            &st["direct_in_window_fen"]
+        ),
         (&json!(-commission), &json!(0), &json!(0)),
         "{st}"
     );
-    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": held }]));
+    assert_eq!(
+        st["direct"],
+        json!([{ "provider": "alipay", "held_fen": held }])
+    );
 
     // A wallet order is the platform's money, owed to the shop once its window closes.
     let other = t.register_member("钱包买家").await;
@@ -1478,8 +1500,15 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
         .get(&format!("/console/{}/settlement", s.merchant))
         .await
         .expect(200);
-    assert!(page.text_of("settled").contains("平台应付本店"), "{}", page.body);
-    assert!(page.text_of("settled").contains(&kith_domain::Fen::new(owed).to_string()));
+    assert!(
+        page.text_of("settled").contains("平台应付本店"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.text_of("settled")
+            .contains(&kith_domain::Fen::new(owed).to_string())
+    );
     assert!(page.has("支付宝") && page.has(&kith_domain::Fen::new(held).to_string()));
 
     // Settling up: only a platform admin, never more than is owed that way, a reference once.
@@ -1500,13 +1529,20 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
         )
         .await
         .expect(409);
-    assert!(refused.text_of("amount-error").contains("超过了该方向上应付的结算余额"));
+    assert!(
+        refused
+            .text_of("amount-error")
+            .contains("超过了该方向上应付的结算余额")
+    );
     assert!(refused.has("value=\"网银-0001\"") && refused.has(&format!("value=\"{too_much}\"")));
     let settle_url = format!("/api/v1/admin/merchants/{}/settle-ups", s.merchant);
     let settle = async |who: &str, body: Value| t.post(&settle_url, Some(who), body).await;
-    settle(&s.owner.token, json!({ "direction": "platform_paid", "amount_fen": 1, "reference": "X1" }))
-        .await
-        .problem(403, None);
+    settle(
+        &s.owner.token,
+        json!({ "direction": "platform_paid", "amount_fen": 1, "reference": "X1" }),
+    )
+    .await
+    .problem(403, None);
     let rows = t
         .get("/api/v1/admin/settlements", Some(&admin.token))
         .await
@@ -1517,31 +1553,55 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
         .iter()
         .find(|r| r["merchant_id"] == s.merchant.as_str())
         .expect("the shop is listed");
-    assert_eq!((&row["settled_fen"], &row["direct_held_fen"]), (&json!(owed), &json!(held)));
-    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": owed + 1, "reference": "BANK-1" }))
-        .await
-        .problem(409, Some("amount_fen"));
-    settle(&admin.token, json!({ "direction": "merchant_paid", "amount_fen": 1, "reference": "BANK-1" }))
-        .await
-        .problem(409, Some("amount_fen"));
-    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": 0, "reference": "BANK-1" }))
-        .await
-        .problem(422, Some("amount_fen"));
-    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": 1, "reference": "  " }))
-        .await
-        .problem(422, Some("reference"));
+    assert_eq!(
+        (&row["settled_fen"], &row["direct_held_fen"]),
+        (&json!(owed), &json!(held))
+    );
+    settle(
+        &admin.token,
+        json!({ "direction": "platform_paid", "amount_fen": owed + 1, "reference": "BANK-1" }),
+    )
+    .await
+    .problem(409, Some("amount_fen"));
+    settle(
+        &admin.token,
+        json!({ "direction": "merchant_paid", "amount_fen": 1, "reference": "BANK-1" }),
+    )
+    .await
+    .problem(409, Some("amount_fen"));
+    settle(
+        &admin.token,
+        json!({ "direction": "platform_paid", "amount_fen": 0, "reference": "BANK-1" }),
+    )
+    .await
+    .problem(422, Some("amount_fen"));
+    settle(
+        &admin.token,
+        json!({ "direction": "platform_paid", "amount_fen": 1, "reference": "  " }),
+    )
+    .await
+    .problem(422, Some("reference"));
     let first = owed / 2;
-    let st = settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": first, "reference": "BANK-1" }))
-        .await
-        .expect(201);
+    let st = settle(
+        &admin.token,
+        json!({ "direction": "platform_paid", "amount_fen": first, "reference": "BANK-1" }),
+    )
+    .await
+    .expect(201);
     assert_eq!(st["settled_fen"], owed - first);
     assert_eq!(st["lines"]["items"][0]["kind"], "settled_up");
-    settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": owed - first, "reference": "BANK-1" }))
-        .await
-        .problem(409, Some("reference"));
-    let st = settle(&admin.token, json!({ "direction": "platform_paid", "amount_fen": owed - first, "reference": "BANK-2" }))
-        .await
-        .expect(201);
+    settle(
+        &admin.token,
+        json!({ "direction": "platform_paid", "amount_fen": owed - first, "reference": "BANK-1" }),
+    )
+    .await
+    .problem(409, Some("reference"));
+    let st = settle(
+        &admin.token,
+        json!({ "direction": "platform_paid", "amount_fen": owed - first, "reference": "BANK-2" }),
+    )
+    .await
+    .expect(201);
     assert_eq!(st["settled_fen"], 0);
 
     // A payment that arrives after its order was cancelled is refunded through Alipay — out
@@ -1597,10 +1657,17 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
         .filter(|(trade, _)| *trade == late_no)
         .map(|(_, fen)| *fen)
         .collect();
-    assert_eq!(asked, vec![late_total], "the late payment is refunded at Alipay");
+    assert_eq!(
+        asked,
+        vec![late_total],
+        "the late payment is refunded at Alipay"
+    );
     let st = settlement_of(&t, &s).await;
     assert_eq!(st["settled_fen"], 0, "{st}");
-    assert_eq!(st["direct"], json!([{ "provider": "alipay", "held_fen": held }]));
+    assert_eq!(
+        st["direct"],
+        json!([{ "provider": "alipay", "held_fen": held }])
+    );
     // Another shop's owner reads nothing of it.
     let stranger = t.simple_shop("别人的店", 500, 5).await;
     t.get(

@@ -64,7 +64,10 @@ pub(crate) async fn trade_bill(
         .and_then(|h| h.to_str().ok())
         .unwrap_or("");
     let base = if g.bill_spoiled == Some(Spoil::Elsewhere) {
-        "http://127.0.0.2:9".to_owned()
+        // The same server under another name: reachable, and serving the right file, so
+        // only kith's host check can refuse it.
+        let port = host.rsplit(':').next().unwrap_or("80");
+        format!("http://localhost:{port}")
     } else {
         format!("http://{host}")
     };
@@ -77,6 +80,68 @@ pub(crate) async fn trade_bill(
         })
         .to_string(),
     )
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct FlowQuery {
+    bill_date: String,
+    account_type: Option<String>,
+}
+
+/// `GET /v3/bill/fundflowbill`: the basic account's fund-flow bill of the day (kept in
+/// `bills` under `flow-{date}`), its hash and where to fetch it, signed.
+pub(crate) async fn fund_flow_bill(
+    State(wx): State<Shared>,
+    Query(q): Query<FlowQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(r) = check_request(&wx, "GET", &uri, &headers, "") {
+        return r;
+    }
+    let g = wx.lock().unwrap();
+    if q.account_type.as_deref() != Some("BASIC") || q.bill_date.len() != 10 {
+        return signed(
+            StatusCode::BAD_REQUEST,
+            json!({ "code": "PARAM_ERROR", "message": "bill_date / account_type" }).to_string(),
+        );
+    }
+    let token = format!("flow-{}", q.bill_date);
+    let Some(file) = g.bills.get(&token) else {
+        return signed(
+            StatusCode::BAD_REQUEST,
+            json!({ "code": "NO_STATEMENT_EXIST", "message": "账单不存在" }).to_string(),
+        );
+    };
+    let host = headers
+        .get("host")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let hash = hex::encode(sha1::Sha1::digest(file.as_bytes()));
+    signed(
+        StatusCode::OK,
+        json!({
+            "hash_type": "SHA1", "hash_value": hash,
+            "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
+        })
+        .to_string(),
+    )
+}
+
+/// A fund-flow bill in WeChat Pay's format: its header, backtick-prefixed rows of
+/// (业务名称, 业务类型, 收支类型, amount in fen, 业务凭证号), then the summary.
+pub(crate) fn fund_flow(rows: &[(&str, &str, &str, i64, &str)]) -> String {
+    let header = "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额(元),账户结余(元),资金变更提交申请人,备注,业务凭证号";
+    let mut out = vec![header.to_owned()];
+    for (n, (name, kind, direction, fen, voucher)) in rows.iter().enumerate() {
+        out.push(format!(
+            "`2026-12-04 10:0{n}:00,`1000000000{n},`4200000{n},`{name},`{kind},`{direction},`{},`100000.00,`kith,`,`{voucher}",
+            yuan(*fen)
+        ));
+    }
+    out.push("资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额".to_owned());
+    out.push(format!("`{},`0,`0.00,`0,`0.00", rows.len()));
+    out.join("\r\n")
 }
 
 #[derive(serde::Deserialize)]

@@ -303,6 +303,95 @@ async fn story(t: TestApp, wx: Shared) {
         "{w}"
     );
 
+    // 对账 of the day's payouts with the platform's fund-flow bill (资金账单): the transfer
+    // lines are found by their 业务凭证号 (kith's batch and detail number); a payment in and
+    // a refund out are not payouts. One difference of each kind, then a clean day.
+    let date = crate::reconcile::beijing_date(t.clock.now_ms());
+    let stranger = "0190aaaa-0000-7000-8000-00000000beef";
+    let stranger_no = stranger.replace('-', "");
+    let day = |rows: &[(&str, &str, &str, i64, &str)]| {
+        wx.lock()
+            .unwrap()
+            .bills
+            .insert(format!("flow-{date}"), crate::reconcile::fund_flow(rows));
+    };
+    day(&[
+        ("商家转账", "商家转账", "支出", 5_100, &no),
+        ("商家转账", "商家转账", "支出", 1_000, &stranger_no),
+        (
+            "交易",
+            "交易",
+            "收入",
+            9_900,
+            "0190aaaa00007000800000000000cafe",
+        ),
+        (
+            "退款",
+            "退款",
+            "支出",
+            700,
+            "0190aaaa00007000800000000000f00d",
+        ),
+    ]);
+    let run = t
+        .app
+        .reconcile_day("wechat", "platform", &date)
+        .await
+        .expect("reconciled");
+    assert_eq!(run.status, "mismatched");
+    let got: Vec<_> = run
+        .mismatches
+        .iter()
+        .map(|m| {
+            (
+                m.kind.as_str(),
+                m.entry.as_str(),
+                m.reference.clone(),
+                m.provider_fen,
+                m.kith_fen,
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            "amount_differs",
+            "payout",
+            paid.clone(),
+            Some(5_100),
+            Some(5_000),
+        ),
+        (
+            "missing_in_kith",
+            "payout",
+            stranger.to_owned(),
+            Some(1_000),
+            None,
+        ),
+        (
+            "missing_at_provider",
+            "payout",
+            lost.clone(),
+            None,
+            Some(2_000),
+        ),
+    ];
+    want.sort_by(|a, b| a.2.cmp(&b.2));
+    assert_eq!(got, want);
+    day(&[
+        ("商家转账", "商家转账", "支出", 5_000, &no),
+        ("商家转账", "商家转账", "支出", 2_000, &lost_no),
+    ]);
+    let run = t
+        .app
+        .reconcile_day("wechat", "platform", &date)
+        .await
+        .expect("reconciled");
+    assert_eq!(
+        (run.status.as_str(), run.matched),
+        ("matched", 2),
+        "{run:?}"
+    );
+
     assert!(
         wx.lock().unwrap().refused.is_empty(),
         "every kith request was signed right: {:?}",

@@ -573,6 +573,10 @@ async fn wechat_server() -> (String, Shared) {
             "/v3/bill/tradebill",
             axum::routing::get(crate::reconcile::trade_bill),
         )
+        .route(
+            "/v3/bill/fundflowbill",
+            axum::routing::get(crate::reconcile::fund_flow_bill),
+        )
         .route("/v3/certificates", axum::routing::get(certificates))
         .route(
             "/v3/billdownload/file",

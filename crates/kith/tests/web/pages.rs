@@ -167,12 +167,24 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
         .await
         .expect(200);
     let page = b.get(&cart).await.expect(200);
-    assert_eq!(page.text_of("cart-shipping"), "运费: ¥12.00（满 ¥1000.00 包邮）");
-    assert!(page.has("<strong class=\"price\">¥1010.00</strong>"), "{}", page.body);
+    assert_eq!(
+        page.text_of("cart-shipping"),
+        "运费: ¥12.00（满 ¥1000.00 包邮）"
+    );
+    assert!(
+        page.has("<strong class=\"price\">¥1010.00</strong>"),
+        "{}",
+        page.body
+    );
     terms["shipping_fee_fen"] = json!(0);
     terms["free_shipping_over_fen"] = json!(null);
-    t.put(&settings, Some(&s.owner.token), terms).await.expect(200);
-    assert_eq!(b.get(&cart).await.expect(200).text_of("cart-shipping"), "运费: 包邮");
+    t.put(&settings, Some(&s.owner.token), terms)
+        .await
+        .expect(200);
+    assert_eq!(
+        b.get(&cart).await.expect(200).text_of("cart-shipping"),
+        "运费: 包邮"
+    );
     let p = b
         .submit(
             &cart,

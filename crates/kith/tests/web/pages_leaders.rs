@@ -127,7 +127,8 @@ async fn a_batch_runs_through_the_pages(t: TestApp) {
         .expect(422);
     assert!(p.has("id=\"form-error\""));
     assert!(
-        p.text_of("form-error").contains("团购价需大于 0 元，且不高于原价"),
+        p.text_of("form-error")
+            .contains("团购价需大于 0 元，且不高于原价"),
         "the refusal in the page's words: {}",
         p.text_of("form-error")
     );

@@ -12,7 +12,10 @@
 //!
 //! The platform's Alipay run also matches its payouts: withdrawals kith paid out through
 //! Alipay that day (by `payout_events`, keyed by the withdrawal id, Alipay's `out_biz_no`)
-//! with the 转账 lines of Alipay's 账务明细 ([`crate::rails::alipay::bill`]).
+//! with the 转账 lines of Alipay's 账务明细 ([`crate::rails::alipay::bill`]); the platform's
+//! WeChat Pay run likewise, with the 商家转账 lines of its fund-flow bill (资金账单,
+//! [`crate::rails::wechatpay::bill::parse_fund_flow`], keyed by the 业务凭证号: kith's
+//! batch and detail numbers, both the withdrawal id without dashes).
 //!
 //! A run is stored once per provider, owner and day (running it again replaces it), a
 //! run with a mismatch emits `reconciliation.mismatched` (the merchant's webhooks and the
@@ -32,6 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use super::alipay::bill::{PayoutLine, TradeLine};
 use super::credentials::{load_alipay, load_wechatpay};
+use super::wechatpay::bill::FlowLine;
 use super::wechatpay::bill::{BillEntry, BillLine};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -233,9 +237,21 @@ fn alipay_payout(l: &PayoutLine) -> Line {
     }
 }
 
-/// Whether a run of `provider` for `owner` matches payouts too.
+/// A WeChat Pay fund-flow 商家转账 line as a reconciliation line: its 业务凭证号 read back
+/// as the withdrawal id.
+fn wechat_payout(l: &FlowLine) -> Line {
+    Line {
+        entry: Entry::Payout,
+        key: parse_id(&l.out_no).unwrap_or_else(|| l.out_no.clone()),
+        provider_no: Some(l.flow_no.clone()).filter(|n| !n.is_empty()),
+        amount_fen: l.amount_fen,
+    }
+}
+
+/// Whether a run of `provider` for `owner` matches payouts too: the platform's runs, which
+/// pay withdrawals out (Alipay transfers, WeChat Pay 商家转账).
 pub(crate) fn with_payouts(provider: &str, owner: &str) -> bool {
-    provider == "alipay" && owner == super::PLATFORM
+    matches!(provider, "alipay" | "wechat") && owner == super::PLATFORM
 }
 
 const BEIJING_SECS: i32 = 8 * 3600;
@@ -343,7 +359,12 @@ impl App {
             .await?
             .ok_or_else(|| AppError::state("no WeChat Pay credentials are set for this owner"))?;
         let bill = self.wechat_trade_bill(&keys, date).await?;
-        Ok(bill.iter().map(wechat_line).collect())
+        let mut lines: Vec<Line> = bill.iter().map(wechat_line).collect();
+        if with_payouts(provider, owner) {
+            let payouts = self.wechat_payout_bill(&keys, date).await?;
+            lines.extend(payouts.iter().map(wechat_payout));
+        }
+        Ok(lines)
     }
 
     /// Reconciles one owner's day with one provider and stores the run (replacing an

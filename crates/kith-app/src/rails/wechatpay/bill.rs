@@ -1,4 +1,5 @@
-//! WeChat Pay's daily trade bill (交易账单, API v3), for reconciliation.
+//! WeChat Pay's daily trade bill (交易账单, API v3) and the platform's fund-flow bill
+//! (资金账单, for its payouts), for reconciliation.
 //!
 //! Applying for it is a signed `GET /v3/bill/tradebill?bill_date=YYYY-MM-DD&bill_type=ALL`
 //! whose signed answer names `download_url`, `hash_type` (`SHA1`) and `hash_value`. The
@@ -32,10 +33,41 @@ impl App {
         date: &str,
     ) -> AppResult<Vec<BillLine>> {
         let path = format!("/v3/bill/tradebill?bill_date={date}&bill_type=ALL");
-        let (status, answer) = self.wechat_call(keys, "GET", &path, None).await?;
+        match self.wechat_bill_text(keys, &path, date).await? {
+            None => Ok(Vec::new()),
+            Some(text) => {
+                parse(&text).map_err(|e| AppError::Unavailable(format!("WeChat Pay's bill: {e}")))
+            }
+        }
+    }
+
+    /// The platform's fund-flow bill (资金账单) of its basic account for a Beijing day:
+    /// its 商家转账 payouts, read into lines; empty for a day without one.
+    pub(crate) async fn wechat_payout_bill(
+        &self,
+        keys: &WechatPayKeys,
+        date: &str,
+    ) -> AppResult<Vec<FlowLine>> {
+        let path = format!("/v3/bill/fundflowbill?bill_date={date}&account_type=BASIC");
+        match self.wechat_bill_text(keys, &path, date).await? {
+            None => Ok(Vec::new()),
+            Some(text) => parse_fund_flow(&text)
+                .map_err(|e| AppError::Unavailable(format!("WeChat Pay's fund-flow bill: {e}"))),
+        }
+    }
+
+    /// Applies for a bill (`path`, signed) and downloads it, trusted only when its SHA-1 is
+    /// the signed answer's: its text, or `None` for a day without one.
+    async fn wechat_bill_text(
+        &self,
+        keys: &WechatPayKeys,
+        path: &str,
+        date: &str,
+    ) -> AppResult<Option<String>> {
+        let (status, answer) = self.wechat_call(keys, "GET", path, None).await?;
         let code = answer.get("code").and_then(|c| c.as_str()).unwrap_or("");
         if status == 400 && code == "NO_STATEMENT_EXIST" {
-            return Ok(Vec::new());
+            return Ok(None);
         }
         if status != 200 {
             return Err(AppError::Unavailable(format!(
@@ -107,8 +139,81 @@ impl App {
         }
         let text = std::str::from_utf8(&file)
             .map_err(|_| AppError::Unavailable("WeChat Pay's bill is not UTF-8".into()))?;
-        parse(text).map_err(|e| AppError::Unavailable(format!("WeChat Pay's bill: {e}")))
+        Ok(Some(text.to_owned()))
     }
+}
+
+/// One payout (商家转账) as WeChat Pay's fund-flow bill states it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowLine {
+    /// kith's number for it: the 业务凭证号, which for kith's transfers is the batch and
+    /// detail number (both the withdrawal id without dashes).
+    pub out_no: String,
+    /// WeChat Pay's 资金流水单号.
+    pub flow_no: String,
+    /// The money out, in fen (positive).
+    pub amount_fen: i64,
+}
+
+/// Reads a fund-flow bill (资金账单: 记账时间, 微信支付业务单号, 资金流水单号, 业务名称,
+/// 业务类型, 收支类型, 收支金额（元）, 账户结余（元）, 资金变更提交申请人, 备注, 业务凭证号;
+/// columns by name, fields backtick-prefixed like the trade bill's). A payout is a row of
+/// 收支类型 支出 whose 业务名称 or 业务类型 names a transfer (商家转账 / 企业付款 / 转账);
+/// other rows (payments in, refunds out, fees) are not payouts and are skipped.
+pub fn parse_fund_flow(text: &str) -> Result<Vec<FlowLine>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut rows = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = rows.next() else {
+        return Ok(Vec::new());
+    };
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    let col = |wanted: &[&str]| {
+        names
+            .iter()
+            .position(|n| wanted.contains(n))
+            .ok_or_else(|| format!("the bill has no {} column", wanted[0]))
+    };
+    let (flow_no, biz_name, biz_type, direction) = (
+        col(&["资金流水单号"])?,
+        col(&["业务名称"])?,
+        col(&["业务类型"])?,
+        col(&["收支类型"])?,
+    );
+    let (amount, voucher) = (
+        col(&["收支金额(元)", "收支金额（元）"])?,
+        col(&["业务凭证号"])?,
+    );
+    let mut out = Vec::new();
+    for (n, row) in rows.enumerate() {
+        if !row.starts_with('`') {
+            // The summary: its header and its row end the details.
+            break;
+        }
+        let f = fields(row);
+        if f.len() < names.len() {
+            return Err(format!(
+                "row {} has {} fields, the header {}",
+                n + 1,
+                f.len(),
+                names.len()
+            ));
+        }
+        let transfer = [f[biz_name], f[biz_type]]
+            .iter()
+            .any(|w| w.contains("转账") || w.contains("企业付款"));
+        if f[direction] != "支出" || !transfer {
+            continue;
+        }
+        let fen = kith_domain::Fen::parse_yuan(f[amount].trim_start_matches('-'))
+            .map(kith_domain::Fen::get)
+            .ok_or_else(|| format!("row {}: {:?} is not an amount", n + 1, f[amount]))?;
+        out.push(FlowLine {
+            out_no: f[voucher].to_owned(),
+            flow_no: f[flow_no].to_owned(),
+            amount_fen: fen,
+        });
+    }
+    Ok(out)
 }
 
 /// What one row of the bill is about.
@@ -330,5 +435,31 @@ mod tests {
         assert!(hash_matches(file, "sha1", &sha1.to_uppercase()));
         assert!(!hash_matches(b"bill!", "SHA1", &sha1));
         assert!(!hash_matches(file, "MD5", &sha1));
+    }
+
+    #[test]
+    fn fund_flow_bills_give_their_transfers_out_only() {
+        // Columns moved around (read by name), full-width brackets, a summary at the end.
+        let text = "\u{feff}业务凭证号,记账时间,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,账户结余（元）,备注\r\n\
+            `w1,`2026-12-04 10:00:00,`f1,`商家转账,`商家转账,`支出,`50.00,`100.00,`\r\n\
+            `w2,`2026-12-04 10:01:00,`f2,`企业付款,`企业付款,`支出,`-12.30,`87.70,`\r\n\
+            `r1,`2026-12-04 10:02:00,`f3,`退款,`退款,`支出,`7.00,`80.70,`\r\n\
+            `p1,`2026-12-04 10:03:00,`f4,`交易,`交易,`收入,`99.00,`179.70,`\r\n\
+            `w3,`2026-12-04 10:04:00,`f5,`商家转账,`商家转账退回,`收入,`5.00,`184.70,`\r\n\
+            资金流水总笔数,收入笔数\r\n`5,`2\r\n";
+        let lines = parse_fund_flow(text).unwrap();
+        let got: Vec<_> = lines
+            .iter()
+            .map(|l| (l.out_no.as_str(), l.flow_no.as_str(), l.amount_fen))
+            .collect();
+        assert_eq!(got, vec![("w1", "f1", 5_000), ("w2", "f2", 1_230)]);
+        assert!(
+            parse_fund_flow("a,b\r\n`1,`2")
+                .unwrap_err()
+                .contains("资金流水单号")
+        );
+        let bad = text.replace("`50.00", "`五十");
+        assert!(parse_fund_flow(&bad).unwrap_err().contains("not an amount"));
+        assert_eq!(parse_fund_flow("").unwrap(), Vec::new());
     }
 }
