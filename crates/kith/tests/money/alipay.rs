@@ -1352,6 +1352,35 @@ async fn settlement_of(t: &TestApp, s: &crate::worlds::Shop) -> Value {
     .expect(200)
 }
 
+/// `buyer` checks out `qty` for shipping and asks to pay by Alipay (QR, so the local
+/// gateway knows the trade): the order id, its total and kith's `out_trade_no`.
+async fn order_at_alipay(
+    t: &TestApp,
+    s: &crate::worlds::Shop,
+    buyer: &User,
+    qty: i64,
+) -> (String, i64, String) {
+    let o = t
+        .post(
+            &format!("/api/v1/merchants/{}/checkout", s.merchant),
+            Some(&buyer.token),
+            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": qty }] }),
+        )
+        .await
+        .expect(201);
+    let oid = o["id"].as_str().unwrap().to_owned();
+    let pay = t
+        .post(
+            &format!("/api/v1/orders/{oid}/pay"),
+            Some(&buyer.token),
+            json!({ "provider": "alipay", "alipay_mode": "qr" }),
+        )
+        .await
+        .expect(200);
+    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    (oid, o["total_fen"].as_i64().unwrap(), no)
+}
+
 /// What a member earned at the shop, whatever its state.
 async fn earned(t: &TestApp, who: &User, merchant: &str) -> i64 {
     let (p, f, a, w) = balances(t, who, merchant).await;
@@ -1389,27 +1418,7 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
     let promoter = t.register_member("推广员").await;
     let (_, code) = crate::worlds::product_link(&t, &s, &promoter).await;
     let buyer = crate::worlds::signup_via(&t, &code, "直付买家").await;
-    let o = t
-        .post(
-            &format!("/api/v1/merchants/{}/checkout", s.merchant),
-            Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 2 }] }),
-        )
-        .await
-        .expect(201);
-    let (oid, total) = (
-        o["id"].as_str().unwrap().to_owned(),
-        o["total_fen"].as_i64().unwrap(),
-    );
-    let pay = t
-        .post(
-            &format!("/api/v1/orders/{oid}/pay"),
-            Some(&buyer.token),
-            json!({ "provider": "alipay", "alipay_mode": "qr" }),
-        )
-        .await
-        .expect(200);
-    let no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    let (oid, total, no) = order_at_alipay(&t, &s, &buyer, 2).await;
     let amount = format!("{}.{:02}", total / 100, total % 100);
     let r = notify(
         &t,
@@ -1607,27 +1616,7 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
     // A payment that arrives after its order was cancelled is refunded through Alipay — out
     // of the shop's own account, which it entered — not merely booked as returned.
     let late_buyer = t.register_member("迟到的买家").await;
-    let late = t
-        .post(
-            &format!("/api/v1/merchants/{}/checkout", s.merchant),
-            Some(&late_buyer.token),
-            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
-        )
-        .await
-        .expect(201);
-    let (late_id, late_total) = (
-        late["id"].as_str().unwrap().to_owned(),
-        late["total_fen"].as_i64().unwrap(),
-    );
-    let pay = t
-        .post(
-            &format!("/api/v1/orders/{late_id}/pay"),
-            Some(&late_buyer.token),
-            json!({ "provider": "alipay", "alipay_mode": "qr" }),
-        )
-        .await
-        .expect(200);
-    let late_no = pay["payment"]["id"].as_str().unwrap().replace('-', "");
+    let (late_id, late_total, late_no) = order_at_alipay(&t, &s, &late_buyer, 1).await;
     t.clock.advance_secs(2 * 3600);
     for _ in 0..3 {
         kith_app::events::jobs::run_once(&t.app, "test")

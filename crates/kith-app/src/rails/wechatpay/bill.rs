@@ -161,18 +161,10 @@ pub struct FlowLine {
 /// 收支类型 支出 whose 业务名称 or 业务类型 names a transfer (商家转账 / 企业付款 / 转账);
 /// other rows (payments in, refunds out, fees) are not payouts and are skipped.
 pub fn parse_fund_flow(text: &str) -> Result<Vec<FlowLine>, String> {
-    let text = text.trim_start_matches('\u{feff}');
-    let mut rows = text.lines().filter(|l| !l.trim().is_empty());
-    let Some(header) = rows.next() else {
+    let Some(t) = table(text)? else {
         return Ok(Vec::new());
     };
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let col = |wanted: &[&str]| {
-        names
-            .iter()
-            .position(|n| wanted.contains(n))
-            .ok_or_else(|| format!("the bill has no {} column", wanted[0]))
-    };
+    let col = |wanted: &[&str]| t.col(wanted);
     let (flow_no, biz_name, biz_type, direction) = (
         col(&["资金流水单号"])?,
         col(&["业务名称"])?,
@@ -184,20 +176,7 @@ pub fn parse_fund_flow(text: &str) -> Result<Vec<FlowLine>, String> {
         col(&["业务凭证号"])?,
     );
     let mut out = Vec::new();
-    for (n, row) in rows.enumerate() {
-        if !row.starts_with('`') {
-            // The summary: its header and its row end the details.
-            break;
-        }
-        let f = fields(row);
-        if f.len() < names.len() {
-            return Err(format!(
-                "row {} has {} fields, the header {}",
-                n + 1,
-                f.len(),
-                names.len()
-            ));
-        }
+    for (n, f) in t.rows()? {
         let transfer = [f[biz_name], f[biz_type]]
             .iter()
             .any(|w| w.contains("转账") || w.contains("企业付款"));
@@ -245,23 +224,65 @@ fn fields(row: &str) -> Vec<&str> {
         .collect()
 }
 
+/// A bill's text as WeChat Pay writes every bill: a header row of column names, then data
+/// rows whose fields each start with a backtick, until the summary (its header and row).
+struct Table<'a> {
+    names: Vec<&'a str>,
+    rows: Vec<&'a str>,
+}
+
+/// The bill's header and data rows; `None` for an empty file.
+fn table(text: &str) -> Result<Option<Table<'_>>, String> {
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let Some(header) = lines.next() else {
+        return Ok(None);
+    };
+    Ok(Some(Table {
+        names: header.split(',').map(str::trim).collect(),
+        rows: lines.take_while(|l| l.starts_with('`')).collect(),
+    }))
+}
+
+impl<'a> Table<'a> {
+    /// The position of the first of `wanted` (a column's names across bill versions).
+    fn col(&self, wanted: &[&str]) -> Result<usize, String> {
+        self.names
+            .iter()
+            .position(|n| wanted.contains(n))
+            .ok_or_else(|| format!("the bill has no {} column", wanted[0]))
+    }
+
+    /// Each data row's fields with its number (from 0), every row as wide as the header.
+    fn rows(&self) -> Result<Vec<(usize, Vec<&'a str>)>, String> {
+        self.rows
+            .iter()
+            .enumerate()
+            .map(|(n, row)| {
+                let f = fields(row);
+                if f.len() < self.names.len() {
+                    return Err(format!(
+                        "row {} has {} fields, the header {}",
+                        n + 1,
+                        f.len(),
+                        self.names.len()
+                    ));
+                }
+                Ok((n, f))
+            })
+            .collect()
+    }
+}
+
 /// Reads a trade bill. Payment rows are those whose 交易状态 is `SUCCESS`; refund rows
 /// those whose 交易状态 is `REFUND` and 退款状态 `SUCCESS` (a refund still processing is
 /// not money moved). Other rows (a revoked payment) are skipped. A malformed row or a
 /// missing column is an error naming it.
 pub fn parse(text: &str) -> Result<Vec<BillLine>, String> {
-    let text = text.trim_start_matches('\u{feff}');
-    let mut rows = text.lines().filter(|l| !l.trim().is_empty());
-    let Some(header) = rows.next() else {
+    let Some(t) = table(text)? else {
         return Ok(Vec::new());
     };
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    let col = |name: &str| {
-        names
-            .iter()
-            .position(|n| *n == name)
-            .ok_or_else(|| format!("the bill has no {name} column"))
-    };
+    let col = |name: &str| t.col(&[name]);
     let (state, trade_no, out_trade_no) =
         (col("交易状态")?, col("微信订单号")?, col("商户订单号")?);
     let (refund_no, out_refund_no, refund_state) =
@@ -271,20 +292,7 @@ pub fn parse(text: &str) -> Result<Vec<BillLine>, String> {
     let order_amount = col("订单金额").or_else(|_| col("应结订单金额"))?;
     let refund_amount = col("申请退款金额").or_else(|_| col("退款金额"))?;
     let mut out = Vec::new();
-    for (n, row) in rows.enumerate() {
-        if !row.starts_with('`') {
-            // The summary: its header and its row end the details.
-            break;
-        }
-        let f = fields(row);
-        if f.len() < names.len() {
-            return Err(format!(
-                "row {} has {} fields, the header {}",
-                n + 1,
-                f.len(),
-                names.len()
-            ));
-        }
+    for (n, f) in t.rows()? {
         let amount = |i: usize| {
             kith_domain::Fen::parse_yuan(f[i])
                 .map(kith_domain::Fen::get)
