@@ -42,6 +42,7 @@ ALLOWED = {
     ("put", "/api/v1/merchants/{merchant_id}/payment-credentials/wechat"): "a 2xx needs a real RSA private key and WeChat Pay answering GET /v3/certificates for it, which no fuzzer has (the WeChat Pay stories set them)",
     ("put", "/api/v1/admin/payment-credentials/wechat"): "a 2xx needs a real RSA private key and WeChat Pay answering GET /v3/certificates for it, which no fuzzer has (the WeChat Pay stories set them)",
     ("post", "/api/v1/merchants/{merchant_id}/reconciliations"): "needs the shop's WeChat Pay credentials and WeChat Pay's bill (the reconciliation story runs one against the local WeChat Pay)",
+    ("post", "/api/v1/admin/reconciliations"): "needs the platform's WeChat Pay or Alipay credentials and the provider's bills (the payout reconciliation stories run it against the local WeChat Pay and Alipay)",
 }
 
 

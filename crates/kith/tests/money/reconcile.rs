@@ -36,24 +36,27 @@ pub(crate) struct BillQuery {
     bill_type: Option<String>,
 }
 
-/// `GET /v3/bill/tradebill`: the day's bill's hash and where to fetch it, signed.
-pub(crate) async fn trade_bill(
-    State(wx): State<Shared>,
-    Query(q): Query<BillQuery>,
-    uri: Uri,
-    headers: HeaderMap,
+/// The signed answer to a bill application for the file kept under `token` in `bills`:
+/// its hash and where to fetch it (or WeChat Pay's refusal).
+fn bill_application(
+    wx: &Shared,
+    uri: &Uri,
+    headers: &HeaderMap,
+    params_ok: bool,
+    token: &str,
 ) -> Response {
-    if let Err(r) = check_request(&wx, "GET", &uri, &headers, "") {
+    if let Err(r) = check_request(wx, "GET", uri, headers, "") {
         return r;
     }
     let g = wx.lock().unwrap();
-    if q.bill_type.as_deref() != Some("ALL") || q.bill_date.len() != 10 {
+    if !params_ok {
         return signed(
             StatusCode::BAD_REQUEST,
-            json!({ "code": "PARAM_ERROR", "message": "bill_date / bill_type" }).to_string(),
+            json!({ "code": "PARAM_ERROR", "message": "bill_date / bill_type / account_type" })
+                .to_string(),
         );
     }
-    let Some(file) = g.bills.get(&q.bill_date) else {
+    let Some(file) = g.bills.get(token) else {
         return signed(
             StatusCode::BAD_REQUEST,
             json!({ "code": "NO_STATEMENT_EXIST", "message": "账单不存在" }).to_string(),
@@ -76,10 +79,21 @@ pub(crate) async fn trade_bill(
         StatusCode::OK,
         json!({
             "hash_type": "SHA1", "hash_value": hash,
-            "download_url": format!("{base}/v3/billdownload/file?token={}", q.bill_date),
+            "download_url": format!("{base}/v3/billdownload/file?token={token}"),
         })
         .to_string(),
     )
+}
+
+/// `GET /v3/bill/tradebill`: the day's bill (kept in `bills` under its date).
+pub(crate) async fn trade_bill(
+    State(wx): State<Shared>,
+    Query(q): Query<BillQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let ok = q.bill_type.as_deref() == Some("ALL") && q.bill_date.len() == 10;
+    bill_application(&wx, &uri, &headers, ok, &q.bill_date)
 }
 
 #[derive(serde::Deserialize)]
@@ -89,43 +103,15 @@ pub(crate) struct FlowQuery {
 }
 
 /// `GET /v3/bill/fundflowbill`: the basic account's fund-flow bill of the day (kept in
-/// `bills` under `flow-{date}`), its hash and where to fetch it, signed.
+/// `bills` under `flow-{date}`).
 pub(crate) async fn fund_flow_bill(
     State(wx): State<Shared>,
     Query(q): Query<FlowQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = check_request(&wx, "GET", &uri, &headers, "") {
-        return r;
-    }
-    let g = wx.lock().unwrap();
-    if q.account_type.as_deref() != Some("BASIC") || q.bill_date.len() != 10 {
-        return signed(
-            StatusCode::BAD_REQUEST,
-            json!({ "code": "PARAM_ERROR", "message": "bill_date / account_type" }).to_string(),
-        );
-    }
-    let token = format!("flow-{}", q.bill_date);
-    let Some(file) = g.bills.get(&token) else {
-        return signed(
-            StatusCode::BAD_REQUEST,
-            json!({ "code": "NO_STATEMENT_EXIST", "message": "账单不存在" }).to_string(),
-        );
-    };
-    let host = headers
-        .get("host")
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    let hash = hex::encode(sha1::Sha1::digest(file.as_bytes()));
-    signed(
-        StatusCode::OK,
-        json!({
-            "hash_type": "SHA1", "hash_value": hash,
-            "download_url": format!("http://{host}/v3/billdownload/file?token={token}"),
-        })
-        .to_string(),
-    )
+    let ok = q.account_type.as_deref() == Some("BASIC") && q.bill_date.len() == 10;
+    bill_application(&wx, &uri, &headers, ok, &format!("flow-{}", q.bill_date))
 }
 
 /// A fund-flow bill in WeChat Pay's format: its header, backtick-prefixed rows of
