@@ -624,6 +624,9 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
         plan["withdraw_min_fen"] = 1000
         call(url, "put", f"{mp}/commission-plan", o, plan)
     op("member", "POST /api/v1/distributors/{member_id}/withdrawals", body__merchant_id=mid, body__amount_fen=1000)
+    # The team at the shop (its merchant_id query is required: a generated one may never be
+    # the shop's in a short run).
+    op("member", "GET /api/v1/distributors/{member_id}/team", query__merchant_id=mid)
     waiting = call(url, "post", f"/api/v1/distributors/{member['member_id']}/withdrawals", m,
                    {"merchant_id": mid, "amount_fen": 1000}) or {}
     op("admin", "POST /api/v1/admin/withdrawals/{withdrawal_id}/reject", path__withdrawal_id=waiting.get("id"))
