@@ -439,14 +439,13 @@ const SKU_COLS: &str = SkuCols::LIST;
 
 /// Units of `product_id` in orders that were paid (and not cancelled), less those refunded.
 fn sold_units(c: &mut dyn Conn, product_id: &str) -> AppResult<i64> {
-    Ok(c.query_one(
+    let sql = format!(
         "SELECT CAST(COALESCE(SUM(l.quantity - l.refunded_quantity), 0) AS bigint)
            FROM skus s JOIN order_lines l ON l.sku_id = s.id JOIN orders o ON o.id = l.order_id
-          WHERE s.product_id = $1
-            AND o.status IN ('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')",
-        args![product_id],
-    )?
-    .int(0)?)
+          WHERE s.product_id = $1 AND o.status IN {}",
+        crate::commerce::orders::BOUGHT
+    );
+    Ok(c.query_one(&sql, args![product_id])?.int(0)?)
 }
 
 fn product_from_row(r: &Row) -> AppResult<Product> {

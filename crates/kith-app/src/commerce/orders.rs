@@ -203,6 +203,9 @@ impl Actor<'_> {
     }
 }
 
+/// Order statuses that mean "bought" (paid, not cancelled or fully refunded), as an SQL list.
+pub(crate) const BOUGHT: &str = "('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')";
+
 /// The merchant's commerce settings, read inside the transaction that uses them.
 pub(crate) struct MerchantTerms {
     pub shipping: ShippingRule,

@@ -30,6 +30,7 @@ use kith_search::{Doc, Filter, Kind, On, SearchIndex};
 use kith_store::{Conn, StoreError, Value, args};
 use serde::Serialize;
 
+use crate::commerce::orders::BOUGHT;
 use crate::platform::page::{NIL_ID, PageRequest, encode_cursor};
 use crate::social::posts::{PersonRef, Post, query_posts};
 use crate::social::visibility::post_visible;
@@ -46,9 +47,6 @@ const BATCH: i64 = 1000;
 /// A hole in the outbox ids (a PostgreSQL transaction that took an id and has not
 /// committed yet) is waited for this long before the cursor moves past it.
 const GAP_WAIT: Duration = Duration::from_secs(10);
-
-/// Order statuses that mean "bought" (paid, not cancelled or fully refunded).
-pub(crate) const BOUGHT: &str = "('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')";
 
 /// The friends of the account bound at `$1`: mutual follows.
 pub(crate) const FRIENDS_OF_1: &str = "SELECT f1.followee_id FROM follows f1

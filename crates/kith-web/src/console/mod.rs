@@ -30,7 +30,7 @@ pub(crate) use export::defuse;
 mod growth;
 mod payments;
 pub(crate) mod reconcile;
-mod settlement;
+pub(crate) mod settlement;
 
 pub(crate) use growth::Split;
 

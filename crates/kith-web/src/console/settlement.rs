@@ -40,15 +40,19 @@ pub(super) struct ConsoleSettlement {
     next: Option<String>,
 }
 
-fn view(c: &Ctx, shop: Shop, st: MerchantSettlement) -> ConsoleSettlement {
-    let t = c.t.settle();
-    let state = match st.settled_fen {
+/// Who owes whom by a settled balance's sign: `owed_to_shop`, `owed_to_platform` or `even`.
+pub(crate) fn balance_state(settled_fen: i64) -> &'static str {
+    match settled_fen {
         n if n > 0 => "owed_to_shop",
         n if n < 0 => "owed_to_platform",
         _ => "even",
-    };
+    }
+}
+
+fn view(c: &Ctx, shop: Shop, st: MerchantSettlement) -> ConsoleSettlement {
+    let t = c.t.settle();
     ConsoleSettlement {
-        state,
+        state: balance_state(st.settled_fen),
         settled: yuan(st.settled_fen.abs()),
         pending: yuan(st.pending_fen),
         in_window: yuan(st.direct_in_window_fen),

@@ -61,11 +61,7 @@ impl AdminSettlements {
 
 fn row(r: SettlementRow) -> Row {
     Row {
-        state: match r.settled_fen {
-            n if n > 0 => "owed_to_shop",
-            n if n < 0 => "owed_to_platform",
-            _ => "even",
-        },
+        state: crate::console::settlement::balance_state(r.settled_fen),
         settled: yuan(r.settled_fen.abs()),
         pending: yuan(r.pending_fen),
         direct: yuan(r.direct_held_fen),
@@ -124,28 +120,23 @@ pub(super) async fn settle_up(
         amount_fen: amount,
         reference: f.reference.clone(),
     };
-    let error = match s
+    let (unfit, conflict) = (StatusCode::UNPROCESSABLE_ENTITY, StatusCode::CONFLICT);
+    let (error, status) = match s
         .app
         .record_settle_up(c.principal()?, &f.merchant_id, input)
         .await
     {
         Ok(_) => return Ok(see("/admin/settlements?done=settled_up")),
         Err(AppError::Invalid { field, .. }) if field == "reference" => {
-            refuse("reference", t.bad_reference)
+            (refuse("reference", t.bad_reference), unfit)
         }
-        Err(AppError::Invalid { .. }) => refuse("amount", t.bad_amount),
+        Err(AppError::Invalid { .. }) => (refuse("amount", t.bad_amount), unfit),
         Err(AppError::Conflict { field: Some(f), .. }) if f == "reference" => {
-            refuse("reference", t.reference_recorded)
+            (refuse("reference", t.reference_recorded), conflict)
         }
-        Err(AppError::Conflict { .. }) => refuse("amount", t.more_than_owed),
-        Err(AppError::NotFound(_)) => refuse("merchant_id", t.no_shop),
+        Err(AppError::Conflict { .. }) => (refuse("amount", t.more_than_owed), conflict),
+        Err(AppError::NotFound(_)) => (refuse("merchant_id", t.no_shop), unfit),
         Err(e) => return Err(e.into()),
-    };
-    let status = if matches!(error, Some((_, w)) if w == t.more_than_owed || w == t.reference_recorded)
-    {
-        StatusCode::CONFLICT
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
     };
     page(&s, c, f, error, status).await
 }
