@@ -190,6 +190,7 @@ impl Db {
                 None => sqlite::open(&path, true, sync)?,
             };
             conn.execute_batch("BEGIN").map_err(sqlite::map_err)?;
+            crate::stats::unit(true);
             let mut sc = SqliteConn::new(&conn);
             let out = match f(&mut sc) {
                 Ok(_) if sc.failed => Err(E::from(swallowed())),
@@ -239,13 +240,19 @@ impl Db {
                     stmts,
                     failed: false,
                 };
+                crate::stats::unit(read_only);
                 let res = f(&mut conn);
                 let res = match res {
                     Ok(_) if conn.failed => Err(E::from(swallowed())),
                     Ok(v) => conn
                         .tx
                         .commit()
-                        .map(|()| v)
+                        .map(|()| {
+                            if !read_only {
+                                crate::stats::commit();
+                            }
+                            v
+                        })
                         .map_err(|e| E::from(crate::pg::map_err(e))),
                     Err(e) => Err(e), // dropping the transaction rolls it back
                 };

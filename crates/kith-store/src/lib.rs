@@ -13,6 +13,8 @@
 //!   failures.
 //! - [`migrate`]: the per-engine migration folders, applied in order, each in its own
 //!   transaction, without advisory locks (CockroachDB has none).
+//! - [`stats`]: process-wide counts of statements, units of work and commits (for
+//!   `/metrics` and `kith bench http`).
 //! - [`testing`]: fresh throw-away PostgreSQL databases for tests.
 //!
 //! ## Why one SQL dialect for rules
@@ -30,6 +32,7 @@ pub mod error;
 pub mod migrate;
 pub mod pg;
 pub mod sqlite;
+pub mod stats;
 pub mod testing;
 pub mod value;
 

@@ -206,6 +206,7 @@ impl Conn for PgConn<'_, '_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        crate::stats::statement(sql);
         let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
         match self.tx.execute(&stmt, &refs(params)) {
             Ok(n) => Ok(n),
@@ -219,6 +220,7 @@ impl Conn for PgConn<'_, '_> {
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        crate::stats::statement(sql);
         let res = self
             .statement(sql)
             .and_then(|stmt| match self.tx.query(&stmt, &refs(params)) {
@@ -241,6 +243,7 @@ impl Conn for PgConn<'_, '_> {
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        crate::stats::statement(sql);
         let res = self.tx.batch_execute(sql).map_err(map_err);
         self.failed |= res.is_err();
         res

@@ -119,18 +119,21 @@ impl Conn for SqliteConn<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        crate::stats::statement(sql);
         let res = self.execute_inner(sql, params);
         self.failed |= res.is_err();
         res
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        crate::stats::statement(sql);
         let res = self.query_inner(sql, params);
         self.failed |= res.is_err();
         res
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        crate::stats::statement(sql);
         let res = self.conn.execute_batch(sql).map_err(map_err);
         self.failed |= res.is_err();
         res
@@ -257,6 +260,7 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>) {
             if conn.execute_batch("SAVEPOINT job").is_err() {
                 continue;
             }
+            crate::stats::unit(false);
             let mut sc = SqliteConn::new(&conn);
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut sc)));
             match outcome {
@@ -278,6 +282,8 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>) {
         let commit = conn.execute_batch("COMMIT").map_err(map_err);
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+        } else {
+            crate::stats::commit();
         }
         for deliver in done {
             deliver(commit.clone());

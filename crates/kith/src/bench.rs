@@ -22,6 +22,7 @@
 pub mod flashsale;
 pub mod graph;
 pub mod groupbuy;
+pub mod http;
 pub mod search;
 
 use std::future::Future;
@@ -61,6 +62,10 @@ pub enum BenchCommand {
     /// Search on a synthetic Chinese world: indexing against bare tantivy, friend-scoped
     /// query p50/p99 against the bare index unscoped, segmentation against jieba-rs.
     Search(search::SearchArgs),
+    /// The whole checkout over HTTP (cart, checkout, wallet payment) against a real `kith
+    /// serve`, from N concurrent clients, against the same server's cheapest authenticated
+    /// write; server CPU and statements per order.
+    Http(http::HttpArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -131,6 +136,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Search(args) => search::run(args).await,
         BenchCommand::Groupbuy(args) => groupbuy::run(args).await,
         BenchCommand::Flashsale(args) => flashsale::run(args).await,
+        BenchCommand::Http(args) => http::run(args).await,
     }
 }
 
@@ -274,6 +280,7 @@ where
 
 /// What the seed made.
 pub(crate) struct World {
+    pub admin: Principal,
     pub owner: Principal,
     pub merchant: String,
     pub skus: Vec<String>,
@@ -829,6 +836,7 @@ pub(crate) async fn seed(
     let mut skus = Arc::try_unwrap(skus).unwrap_or_else(|a| (*a).clone());
     let hot_sku = skus.pop().expect("the hot SKU");
     Ok(World {
+        admin,
         owner,
         merchant,
         skus,

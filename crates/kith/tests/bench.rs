@@ -1,4 +1,4 @@
-//! `kith bench checkout`, `groupbuy` and `flashsale` as CI runs them: each makes its own
+//! `kith bench checkout`, `groupbuy`, `flashsale` and `http` as CI runs them: each makes its own
 //! data, exits 0, and ends with one `ratio <name> <value>` line per ratio, each positive. The hidden `tiny` scale keeps this
 //! fast; the figures themselves are not asserted (a timed assertion is not a benchmark).
 
@@ -16,19 +16,30 @@ impl Drop for Dir {
 /// JSON document just before the ratio lines, and the ratio names, each value checked to be
 /// a positive number with three decimals.
 fn run_bench(name: &str, ratio_count: usize) -> (serde_json::Value, Vec<String>) {
+    run_bench_on(name, ratio_count, None)
+}
+
+/// As [`run_bench`], on the PostgreSQL database `database_url` when given.
+fn run_bench_on(
+    name: &str,
+    ratio_count: usize,
+    database_url: Option<&str>,
+) -> (serde_json::Value, Vec<String>) {
     let dir =
         Dir(std::env::temp_dir().join(format!("kith-bench-test-{name}-{}", std::process::id())));
     let _ = std::fs::remove_dir_all(&dir.0);
     std::fs::create_dir_all(&dir.0).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_kith"))
-        .args(["bench", name, "--scale", "tiny", "--json"])
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kith"));
+    cmd.args(["bench", name, "--scale", "tiny", "--json"])
         // Inside the temp dir, on SQLite: no developer database or settings are touched.
         .current_dir(&dir.0)
         .env_remove("KITH_DATABASE_URL")
         .env_remove("KITH_DATA_DIR")
-        .env_remove("KITH_CONFIG")
-        .output()
-        .expect("run kith bench");
+        .env_remove("KITH_CONFIG");
+    if let Some(url) = database_url {
+        cmd.args(["--database-url", url]);
+    }
+    let out = cmd.output().expect("run kith bench");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -70,8 +81,54 @@ fn run_bench(name: &str, ratio_count: usize) -> (serde_json::Value, Vec<String>)
     let doc: serde_json::Value = serde_json::from_str(lines[lines.len() - ratio_count - 1])
         .expect("a JSON line before the ratios");
     assert_eq!(doc["bench"], name);
-    assert_eq!(doc["engine"], "sqlite");
+    let engine = if database_url.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(doc["engine"], engine);
     (doc, names)
+}
+
+/// `kith bench http` drives a real `kith serve` over HTTP: the orders it made are all paid
+/// and the ledger audit is clean (it checks both itself and fails otherwise), the server's
+/// statement counts reach it through `/metrics`, and it ends with its two ratios.
+fn check_http_bench(doc: &serde_json::Value, names: &[String]) {
+    assert_eq!(
+        names,
+        ["http_checkout_vs_floor", "rss_after_signups_vs_twice_idle"]
+    );
+    let checkout = &doc["checkout"];
+    assert_eq!(checkout["count"].as_u64(), Some(60));
+    // Cart, checkout and payment: at least one write each, and many statements.
+    assert!(checkout["writes_per_unit"].as_f64().unwrap() >= 3.0, "{doc}");
+    assert!(checkout["statements_per_unit"].as_f64().unwrap() > 10.0, "{doc}");
+    assert!(checkout["server_cpu_ms_per_unit"].as_f64().unwrap() > 0.0, "{doc}");
+    let floor = &doc["floor"];
+    assert!(floor["writes_per_unit"].as_f64().unwrap() >= 1.0, "{doc}");
+    assert!(doc["memory"]["rss_idle_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn bench_http_checks_its_orders_and_ends_with_its_ratios() {
+    let (doc, names) = run_bench("http", 2);
+    check_http_bench(&doc, &names);
+    assert!(doc["checkout"]["postgres_cpu_ms_per_unit"].is_null());
+}
+
+#[test]
+fn bench_http_on_postgres() {
+    let Some(url) = kith_store::testing::postgres_url() else {
+        assert!(
+            std::env::var("CI").is_err(),
+            "KITH_TEST_POSTGRES_URL must be set in CI"
+        );
+        eprintln!("skipped: set KITH_TEST_POSTGRES_URL");
+        return;
+    };
+    let db = kith_store::testing::TestDatabase::create(&url).unwrap();
+    let (doc, names) = run_bench_on("http", 2, Some(&db.url));
+    check_http_bench(&doc, &names);
 }
 
 #[test]

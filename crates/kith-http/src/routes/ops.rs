@@ -59,9 +59,16 @@ async fn readyz(State(s): State<AppState>) -> axum::response::Response {
     }
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format. Besides the request metrics, the
+/// storage layer's counts since the process started: `kith_db_statements_total`,
+/// `kith_db_units_total{kind="read"|"write"}` (units of work) and `kith_db_commits_total`.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    let db = kith_store::stats::counters();
+    metrics::counter!("kith_db_statements_total").absolute(db.statements);
+    metrics::counter!("kith_db_units_total", "kind" => "read").absolute(db.reads);
+    metrics::counter!("kith_db_units_total", "kind" => "write").absolute(db.writes);
+    metrics::counter!("kith_db_commits_total").absolute(db.commits);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
