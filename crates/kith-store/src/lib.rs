@@ -44,6 +44,14 @@ pub use db::{Db, DbConfig, SqliteSync};
 pub use error::{StoreError, TxError};
 pub use value::{FromValue, Row, Value};
 
+/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Builds a `&[Value]` parameter list: `args![id, name, now]`.
 #[macro_export]
 macro_rules! args {

@@ -22,7 +22,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kith_store::{Value, args};
+use kith_store::{Value, args, placeholders};
 use serde::Serialize;
 
 use crate::discovery::search::{Circle, FRIENDS_OF_1, friend_purchases_of_1, no_block_with_1};
@@ -99,13 +99,6 @@ pub struct SuggestedPerson {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Suggestions<T> {
     pub items: Vec<T>,
-}
-
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn names(c: &mut dyn kith_store::Conn, ids: &[String]) -> AppResult<HashMap<String, PersonRef>> {

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use kith_search::rank::{Closeness, Interactions, score};
 use kith_search::{Doc, Filter, Kind, On, SearchIndex};
-use kith_store::{Conn, StoreError, Value, args};
+use kith_store::{Conn, StoreError, Value, args, placeholders};
 use serde::Serialize;
 
 use crate::commerce::orders::BOUGHT;
@@ -493,13 +493,6 @@ pub struct WhoEntry {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct WhoResults {
     pub people: Vec<WhoEntry>,
-}
-
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// A post that passed the SQL visibility check, with what ranking needs.

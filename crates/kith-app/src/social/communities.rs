@@ -21,7 +21,7 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, Value, args};
+use kith_store::{Conn, Row, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
@@ -429,14 +429,6 @@ pub(super) fn check_cover(c: &mut dyn Conn, cover: &str, who: &str) -> AppResult
             "names no image you uploaded",
         ))
     }
-}
-
-/// `$start, $start+1, …` for `n` values.
-pub(super) fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The membership a moderator acts on: it must exist, not be the owner's, and an admin

@@ -14,7 +14,7 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_domain::{BoundedText, MerchantStatus};
-use kith_store::{Conn, Row, Value, args};
+use kith_store::{Conn, Row, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
@@ -394,14 +394,6 @@ fn write_tags(c: &mut dyn Conn, post_id: &str, tags: &[(String, String)]) -> App
         )?;
     }
     Ok(())
-}
-
-/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, Value, args};
+use kith_store::{Conn, Row, Value, args, placeholders};
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
@@ -123,14 +123,6 @@ fn parse_review_images(images: &[String]) -> AppResult<Vec<String>> {
         out.push(id.as_str().to_owned());
     }
     Ok(out)
-}
-
-/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 // ---------------------------------------------------------------------------------------
