@@ -611,6 +611,7 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
             )?;
             let mut next = cursor;
             let mut hole = false;
+            let mut prefs = Prefs::default();
             for ev in &events {
                 let id = ev.int(0)?;
                 if !hole {
@@ -624,7 +625,7 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
                 let payload: Json = serde_json::from_str(&ev.text(3)?).unwrap_or(Json::Null);
                 let made = made_from(&topic, ev.opt_text(2)?.as_deref(), &payload);
                 for m in made {
-                    insert(c, id, ev.int(4)?, &m, wechat_on, now)?;
+                    insert(c, &mut prefs, id, ev.int(4)?, &m, wechat_on, now)?;
                 }
             }
             if next != cursor {
@@ -644,6 +645,7 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
 /// the outside deliveries the member's preferences ask for.
 fn insert(
     c: &mut dyn Conn,
+    prefs: &mut Prefs,
     outbox_id: i64,
     at: i64,
     m: &Made,
@@ -673,7 +675,7 @@ fn insert(
         if ch == Channel::Wechat && !wechat_on {
             continue;
         }
-        if !enabled(c, &m.account_id, m.kind, ch)? {
+        if !prefs.enabled(c, &m.account_id, m.kind, ch)? {
             continue;
         }
         let did = new_id();
@@ -700,19 +702,38 @@ fn insert(
     Ok(())
 }
 
-/// Whether the member sends `kind` to `ch` (outside channels are off unless chosen).
-fn enabled(c: &mut dyn Conn, account: &str, kind: Kind, ch: Channel) -> AppResult<bool> {
-    if ch == Channel::InApp {
-        return Ok(true);
+/// The members' outside-channel choices, read once per member per round (a round makes
+/// many notifications for the same few members: a buyer, a shop's owner, its sharers).
+#[derive(Default)]
+struct Prefs(std::collections::HashMap<String, Vec<(Kind, Channel)>>);
+
+impl Prefs {
+    /// Whether the member sends `kind` to `ch` (outside channels are off unless chosen).
+    fn enabled(
+        &mut self,
+        c: &mut dyn Conn,
+        account: &str,
+        kind: Kind,
+        ch: Channel,
+    ) -> AppResult<bool> {
+        if ch == Channel::InApp {
+            return Ok(true);
+        }
+        if !self.0.contains_key(account) {
+            let rows = c.query(
+                "SELECT kind, channel FROM notification_preferences WHERE account_id = $1 AND enabled = $2",
+                args![account, true],
+            )?;
+            let mut on = Vec::with_capacity(rows.len());
+            for r in &rows {
+                if let (Some(k), Some(ch)) = (Kind::parse(&r.text(0)?), Channel::parse(&r.text(1)?)) {
+                    on.push((k, ch));
+                }
+            }
+            self.0.insert(account.to_owned(), on);
+        }
+        Ok(self.0.get(account).is_some_and(|on| on.contains(&(kind, ch))))
     }
-    Ok(c
-        .query_opt(
-            "SELECT enabled FROM notification_preferences WHERE account_id = $1 AND kind = $2 AND channel = $3",
-            args![account, kind.as_str(), ch.as_str()],
-        )?
-        .map(|r| r.bool(0))
-        .transpose()?
-        .unwrap_or(false))
 }
 
 // ---------------------------------------------------------------------------------------

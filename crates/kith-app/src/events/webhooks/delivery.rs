@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use kith_store::{Conn, StoreError, args};
+use kith_store::{Conn, StoreError, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
 use super::*;
@@ -14,6 +14,9 @@ use crate::{App, AppError, AppResult, rfc3339};
 
 // ---------------------------------------------------------------------------------------
 // Routing the outbox
+
+/// Most outbox ids one `UPDATE … WHERE id IN (…)` names.
+const DISPATCH_CHUNK: usize = 100;
 
 /// Routes up to `batch` undispatched outbox events to the endpoints subscribed to them:
 /// one pending delivery and one `webhook.deliver` job per matching active endpoint of the
@@ -94,10 +97,18 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                         }
                     }
                 }
-                c.execute(
-                    "UPDATE outbox SET dispatched_at = $2 WHERE id = $1",
-                    args![outbox_id, now],
-                )?;
+            }
+            // Every selected event is dispatched, in as few statements as the list allows.
+            let ids: Vec<i64> = events.iter().map(|e| e.int(0)).collect::<Result<_, _>>()?;
+            for chunk in ids.chunks(DISPATCH_CHUNK) {
+                let sql = format!(
+                    "UPDATE outbox SET dispatched_at = $1 WHERE id IN ({})",
+                    placeholders(2, chunk.len())
+                );
+                let mut params = Vec::with_capacity(chunk.len() + 1);
+                params.push(Value::from(now));
+                params.extend(chunk.iter().map(|&id| Value::from(id)));
+                c.execute(&sql, &params)?;
             }
             Ok::<_, AppError>(events.len())
         })
