@@ -50,44 +50,44 @@ impl rusqlite::ToSql for Value {
 /// `$1` → `?1`, outside string literals, quoted identifiers and comments, so a `'$5'`
 /// literal or an apostrophe in a `-- comment` cannot shift the numbering.
 pub(crate) fn rewrite_placeholders(sql: &str) -> String {
+    // Every statement passes through here: scan bytes (everything that matters is ASCII)
+    // and copy the runs between placeholders whole.
+    let b = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        match c {
-            '\'' | '"' => {
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == c {
-                        break;
-                    }
+    let (mut run, mut i) = (0, 0);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += 1;
                 }
+                i += 1;
             }
-            '-' if chars.peek() == Some(&'-') => {
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if d == '\n' {
-                        break;
-                    }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
                 }
+                i += 1;
             }
-            '/' if chars.peek() == Some(&'*') => {
-                let mut prev = ' ';
-                for d in chars.by_ref() {
-                    out.push(d);
-                    if prev == '*' && d == '/' {
-                        break;
-                    }
-                    prev = d;
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                // The `*` that opens may also close (`/*/`), as SQLite reads it.
+                i += 1;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
                 }
+                i += 2;
             }
-            '$' if chars.peek().is_some_and(char::is_ascii_digit) => {
-                out.pop();
+            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                out.push_str(&sql[run..i]);
                 out.push('?');
+                i += 1;
+                run = i;
             }
-            _ => {}
+            _ => i += 1,
         }
     }
+    out.push_str(&sql[run..]);
     out
 }
 
