@@ -295,7 +295,23 @@ pub(crate) fn check_strength(password: &Password, user_inputs: &[&str]) -> AppRe
     ))
 }
 
+/// A hash or verification takes ~19 MiB of working memory and one core for ~20 ms: no more
+/// run at once than there are cores. More would not finish sooner, and each one running
+/// beside the others holds its memory — a burst of sign-ups would grow the process by
+/// that much per request in flight.
+async fn hashing_turn() -> AppResult<tokio::sync::SemaphorePermit<'static>> {
+    static TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    TURNS
+        .get_or_init(|| {
+            tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        })
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+}
+
 pub(crate) async fn hash_password(p: Password) -> AppResult<String> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -310,6 +326,7 @@ pub(crate) async fn hash_password(p: Password) -> AppResult<String> {
 /// Verifies on the blocking pool. With no stored hash (unknown login) it still does the
 /// work of one verification, so response time does not reveal which logins exist.
 pub(crate) async fn verify_password(given: String, stored: Option<String>) -> AppResult<bool> {
+    let _turn = hashing_turn().await?;
     tokio::task::spawn_blocking(move || {
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
