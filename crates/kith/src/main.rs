@@ -113,7 +113,9 @@ fn init_logging(json: bool, quiet: bool) {
 /// own and returned to the system when freed. And glibc gives each thread that allocates
 /// at once its own arena, up to 8 per core, each keeping what was freed in it; tokio's
 /// blocking pool runs many threads, so the arenas are capped at 2 per core. Set before any
-/// thread starts. (`kith bench http` measures the resident set after 1,000 sign-ups.)
+/// thread starts. `kith bench http` at reference scale: 2.5 GiB → ~108 MiB resident after
+/// 1,000 sign-ups (59 MiB idle); with an 8 MiB threshold 150 MiB, without the arena cap
+/// 122 MiB. The cap costs ~4 % of server CPU per order in the same bench.
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
