@@ -12,6 +12,19 @@ pub fn postgres_url() -> Option<String> {
         .filter(|s| !s.trim().is_empty())
 }
 
+/// A fresh database for a test's PostgreSQL variant, or `None` (with a note on stderr) when
+/// no test server is set — except under `CI`, where one must be, and this panics.
+pub fn database_or_skip() -> Option<TestDatabase> {
+    match postgres_url() {
+        Some(url) => Some(TestDatabase::create(&url).expect("create test database")),
+        None if std::env::var("CI").is_ok() => panic!("KITH_TEST_POSTGRES_URL must be set in CI"),
+        None => {
+            eprintln!("skipped: set KITH_TEST_POSTGRES_URL to run the PostgreSQL variant");
+            None
+        }
+    }
+}
+
 /// A fresh, empty database on the test server; dropped (with its connections) when this
 /// guard is dropped.
 #[derive(Debug)]

@@ -118,15 +118,9 @@ fn bench_http_checks_its_orders_and_ends_with_its_ratios() {
 
 #[test]
 fn bench_http_on_postgres() {
-    let Some(url) = kith_store::testing::postgres_url() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "KITH_TEST_POSTGRES_URL must be set in CI"
-        );
-        eprintln!("skipped: set KITH_TEST_POSTGRES_URL");
+    let Some(db) = kith_store::testing::database_or_skip() else {
         return;
     };
-    let db = kith_store::testing::TestDatabase::create(&url).unwrap();
     let (doc, names) = run_bench_on("http", 2, Some(&db.url));
     check_http_bench(&doc, &names);
 }

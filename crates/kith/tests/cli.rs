@@ -202,15 +202,9 @@ fn migrate_and_create_admin_on_sqlite() {
 
 #[test]
 fn migrate_and_create_admin_on_postgres() {
-    let Some(url) = kith_store::testing::postgres_url() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "KITH_TEST_POSTGRES_URL must be set in CI"
-        );
-        eprintln!("skipped: set KITH_TEST_POSTGRES_URL");
+    let Some(db) = kith_store::testing::database_or_skip() else {
         return;
     };
-    let db = kith_store::testing::TestDatabase::create(&url).unwrap();
     let dir = Dir::new("admin-pg");
     migrate_and_create_admin(&dir, &["--database-url", &db.url]);
 }

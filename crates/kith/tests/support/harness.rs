@@ -215,18 +215,7 @@ impl TestApp {
         let dir = TempDir::new();
         let pg = match engine {
             Engine::Sqlite => None,
-            Engine::Postgres => match kith_store::testing::postgres_url() {
-                Some(url) => Some(
-                    kith_store::testing::TestDatabase::create(&url).expect("create test database"),
-                ),
-                None if std::env::var("CI").is_ok() => {
-                    panic!("KITH_TEST_POSTGRES_URL must be set in CI")
-                }
-                None => {
-                    eprintln!("skipped: set KITH_TEST_POSTGRES_URL to run the PostgreSQL variant");
-                    return None;
-                }
-            },
+            Engine::Postgres => Some(kith_store::testing::database_or_skip()?),
         };
         let mut args = ServeArgs {
             storage: StorageArgs {
