@@ -374,6 +374,7 @@ pub(super) async fn checkout(
         delivery,
         pickup_store_id,
         address,
+        address_id: None,
         items: None,
     };
     let who = c.principal()?.clone();
