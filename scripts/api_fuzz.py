@@ -614,6 +614,16 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     op("member", "PUT /api/v1/me/phone", body__phone=spare, body__code=sms_code(data_dir, spare, mark))
     op("member", "PUT /api/v1/me/password", body__current_password=PASSWORD, body__new_password=PASSWORD)
 
+    # The address book: saved addresses to edit and to delete (one each, so deleting never
+    # takes the edit's away), and the region and number the schema cannot state (a district
+    # of the city of the province).
+    saved = [(call(url, "post", "/api/v1/me/addresses", m, address) or {}).get("id") for _ in range(2)]
+    region = {"body__province": "贵州省", "body__city": "贵阳市", "body__district": "观山湖区",
+              "body__phone": "13912345678"}
+    op("member", "POST /api/v1/me/addresses", **region)
+    op("member", "PUT /api/v1/me/addresses/{address_id}", path__address_id=saved[0], **region)
+    op("member", "DELETE /api/v1/me/addresses/{address_id}", path__address_id=saved[1])
+
     # Commission: the shop lowers its minimum withdrawal to 10 元 (a plan setting), so the
     # member's available commission pays two: one the operation asks for, one waiting for
     # the admin to reject (the admin's approval takes the demo's waiting withdrawal).
