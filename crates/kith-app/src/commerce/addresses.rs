@@ -18,12 +18,17 @@ use crate::{App, AppError, AppResult, Principal, rfc3339};
 /// Most addresses one member keeps.
 pub const MAX_ADDRESSES: i64 = 20;
 
-/// A saved address.
+/// A saved address: an [`Address`]'s fields (spelled out, not flattened: `Address` takes no
+/// unknown fields, so its schema could not be extended), its id and whether it is the default.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SavedAddress {
     pub id: String,
-    #[serde(flatten)]
-    pub address: Address,
+    pub name: String,
+    pub phone: String,
+    pub province: String,
+    pub city: String,
+    pub district: String,
+    pub detail: String,
     /// The one preselected at checkout.
     pub is_default: bool,
     pub created_at: String,
@@ -37,6 +42,20 @@ pub struct SavedAddress {
 pub struct AddressInput {
     pub address: Address,
     pub is_default: Option<bool>,
+}
+
+impl SavedAddress {
+    /// The address itself, as checkout copies it onto an order.
+    pub fn address(&self) -> Address {
+        Address {
+            name: self.name.clone(),
+            phone: self.phone.clone(),
+            province: self.province.clone(),
+            city: self.city.clone(),
+            district: self.district.clone(),
+            detail: self.detail.clone(),
+        }
+    }
 }
 
 kith_store::columns!(AddrCols {
@@ -55,14 +74,12 @@ kith_store::columns!(AddrCols {
 fn from_row(r: &Row) -> AppResult<SavedAddress> {
     Ok(SavedAddress {
         id: r.text(AddrCols::id)?,
-        address: Address {
-            name: r.text(AddrCols::name)?,
-            phone: r.text(AddrCols::phone)?,
-            province: r.text(AddrCols::province)?,
-            city: r.text(AddrCols::city)?,
-            district: r.text(AddrCols::district)?,
-            detail: r.text(AddrCols::detail)?,
-        },
+        name: r.text(AddrCols::name)?,
+        phone: r.text(AddrCols::phone)?,
+        province: r.text(AddrCols::province)?,
+        city: r.text(AddrCols::city)?,
+        district: r.text(AddrCols::district)?,
+        detail: r.text(AddrCols::detail)?,
         is_default: r.bool(AddrCols::is_default)?,
         created_at: rfc3339(r.int(AddrCols::created_at)?),
         updated_at: rfc3339(r.int(AddrCols::updated_at)?),
@@ -87,7 +104,7 @@ pub(crate) fn load(c: &mut dyn Conn, account_id: &str, id: &str) -> AppResult<Sa
 /// Checkout's address by id: the caller's saved address, or 422 naming `address_id`.
 pub(crate) fn for_checkout(c: &mut dyn Conn, account_id: &str, id: &str) -> AppResult<Address> {
     match load(c, account_id, id) {
-        Ok(a) => Ok(a.address),
+        Ok(a) => Ok(a.address()),
         Err(AppError::NotFound(_)) => Err(AppError::invalid(
             "address_id",
             "is not one of your saved addresses",

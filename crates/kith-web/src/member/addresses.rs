@@ -51,12 +51,12 @@ pub(super) struct AddressForm {
 impl AddressForm {
     fn of(a: &SavedAddress) -> Self {
         Self {
-            name: a.address.name.clone(),
-            phone: a.address.phone.clone(),
-            province: a.address.province.clone(),
-            city: a.address.city.clone(),
-            district: a.address.district.clone(),
-            detail: a.address.detail.clone(),
+            name: a.name.clone(),
+            phone: a.phone.clone(),
+            province: a.province.clone(),
+            city: a.city.clone(),
+            district: a.district.clone(),
+            detail: a.detail.clone(),
             is_default: if a.is_default {
                 "on".into()
             } else {
@@ -253,7 +253,7 @@ pub(super) async fn make_default(
             who,
             &id,
             AddressInput {
-                address: a.address,
+                address: a.address(),
                 is_default: Some(true),
             },
         )
