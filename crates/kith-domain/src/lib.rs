@@ -26,6 +26,7 @@ pub mod order_price;
 pub mod points;
 pub mod pricing;
 pub mod refund;
+pub mod region;
 pub mod signature;
 pub mod store;
 pub mod text;

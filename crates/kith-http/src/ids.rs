@@ -259,6 +259,8 @@ id_kinds! {
     CouponId: Coupon = "coupon_id", "coupon";
     ActivityId: ThresholdActivity = "activity_id", "activity";
     FlashSaleId: FlashSale = "sale_id", "flash sale";
+    /// One of the caller's saved addresses.
+    AddressId: Address = "address_id", "address";
 }
 
 #[cfg(test)]

@@ -88,6 +88,7 @@ impl Modify for Security {
 fn api() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::accounts::router())
+        .merge(routes::addresses::router())
         .merge(routes::merchants::router())
         .merge(routes::tiers::router())
         .merge(routes::coupons::router())

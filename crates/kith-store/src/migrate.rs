@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(28, "0028_points"),
     migration!(29, "0029_reconcile_payouts"),
     migration!(30, "0030_platform_certificates"),
+    migration!(31, "0031_member_addresses"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

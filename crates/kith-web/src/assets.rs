@@ -1,4 +1,5 @@
-//! The pages' static files — the stylesheet, htmx, the challenge solver, the icon —
+//! The pages' static files — the stylesheet, htmx, the challenge solver, the region picker
+//! and its table, the icon —
 //! compiled into the binary and served the way a CDN would serve them: under a name that
 //! carries a hash of the content (`/static/kith.3fa2b1c9d0.css`), so a page can tell the
 //! browser to keep them a year (`immutable`) and a new build is fetched at once; gzip for
@@ -47,6 +48,18 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "countdown.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../static/countdown.js"),
+    ),
+    (
+        "region-picker.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/region-picker.js"),
+    ),
+    // kith-domain's region table (its data/README.md says where it comes from), the same
+    // bytes the server checks addresses against.
+    (
+        "regions.json",
+        "application/json",
+        kith_domain::region::JSON.as_bytes(),
     ),
     (
         "icon.svg",

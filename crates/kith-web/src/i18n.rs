@@ -842,6 +842,7 @@ pub static EN: Strings = Strings {
 };
 
 pub mod activities;
+pub mod addresses;
 pub mod aftersale;
 pub mod console;
 pub mod flash;

@@ -603,6 +603,7 @@ pub(crate) async fn buy(
                 delivery: DeliveryMethod::Shipping,
                 pickup_store_id: None,
                 address: Some(address()),
+                address_id: None,
                 items: Some(vec![(sku.to_owned(), 1)]),
             },
         )

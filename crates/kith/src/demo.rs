@@ -394,6 +394,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                     },
                     pickup_store_id: pickup.then(|| store.id.clone()),
                     address: (!pickup).then_some(address),
+                    address_id: None,
                     items: Some(vec![(skus[i % skus.len()].clone(), 1 + (i % 2) as i64)]),
                 },
             )
@@ -565,7 +566,7 @@ fn demo_address(a: &kith_app::platform::accounts::Account, n: usize) -> Address 
         phone: a.phone.clone().unwrap_or_default(),
         province: "四川省".into(),
         city: "成都市".into(),
-        district: "高新区".into(),
+        district: "武侯区".into(),
         detail: format!("天府大道中段 {} 号", 100 + n),
     }
 }
@@ -597,6 +598,7 @@ async fn more_orders(
                 },
                 pickup_store_id: store,
                 address,
+                address_id: None,
                 items: Some(vec![(sku, 1)]),
             },
         )
@@ -1070,6 +1072,7 @@ async fn order_at(
             },
             pickup_store_id: pickup.then(|| m.shop.store.to_owned()),
             address: (!pickup).then_some(address),
+            address_id: None,
             items: Some(items),
         },
     )

@@ -786,6 +786,7 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
                 },
                 pickup_store_id: pickup.then(|| shop.store.clone()),
                 address: (!pickup).then(address),
+                address_id: None,
                 items: Some(lines),
             };
             let n = m.orders.len();
@@ -2129,6 +2130,7 @@ mod sharing_props {
                     delivery: DeliveryMethod::Shipping,
                     pickup_store_id: None,
                     address: Some(address()),
+                    address_id: None,
                     items: Some(vec![(w.sku.clone(), *qty)]),
                 };
                 if let Some(o) = refused_or(

@@ -3,7 +3,7 @@
 //! Owns the catalog ([`catalog`]), stock per location ([`inventory`]), membership tiers and
 //! tier prices ([`tiers`]), offline stores and clerks ([`stores`]), the cart ([`cart`]),
 //! checkout and the order with its state machine ([`orders`]), shipping, pickup, delivery
-//! and completion ([`fulfilment`]), refunds ([`refunds`]), after-sale requests the buyer
+//! and completion ([`fulfilment`]), the member's saved addresses ([`addresses`]), refunds ([`refunds`]), after-sale requests the buyer
 //! starts ([`aftersale`], with its own tables: see its `mod.rs`), coupons ([`promotions`],
 //! with its own tables: see its `mod.rs`), the
 //! order lifecycle hooks ([`lifecycle`]), payments through the wallet or a gateway
@@ -12,7 +12,7 @@
 //! Writes: `categories`, `products`, `skus`, `sku_tier_prices`, `locations`, `stock`,
 //! `stock_movements`, `tiers`, `member_tiers`, `stores`, `store_clerks`, `cart_items`,
 //! `orders`, `order_lines`, `order_events`, `payments`, `gateway_events`, `refunds`,
-//! `pickup_codes`, `tracking_events`; after-sales: `aftersale_terms`, `aftersale_requests`,
+//! `pickup_codes`, `tracking_events`, `member_addresses`; after-sales: `aftersale_terms`, `aftersale_requests`,
 //! `aftersale_lines`, `aftersale_events`.
 //!
 //! Checkout bounds what one member may hold unpaid (`AppConfig::max_unpaid_orders`,
@@ -27,6 +27,7 @@
 //! [`lifecycle::OrderHook`] when the [`crate::App`] is built. Money moves only through
 //! [`crate::money::ledger`].
 
+pub mod addresses;
 pub mod aftersale;
 pub mod browse;
 pub mod cart;

@@ -49,20 +49,29 @@ pub struct Address {
 
 impl Address {
     fn validate(self) -> AppResult<Self> {
+        self.validate_as("address.")
+    }
+
+    /// The one rule for an address, checkout's and the address book's: each part 1–32
+    /// characters (the detail 1–200), a mainland mobile number, and a district of the city of
+    /// the province (`kith_domain::region`). Errors name the field as `{prefix}{part}`.
+    pub(crate) fn validate_as(self, prefix: &str) -> AppResult<Self> {
         let t = |f: &str, v: &str, max| {
-            BoundedText::parse(&format!("address.{f}"), v, 1, max).map(BoundedText::into_string)
+            BoundedText::parse(&format!("{prefix}{f}"), v, 1, max).map(BoundedText::into_string)
         };
-        Ok(Self {
+        let a = Self {
             name: t("name", &self.name, 32)?,
             phone: Phone::parse(&self.phone)
-                .map_err(|e| e.for_field("address.phone"))?
+                .map_err(|e| e.for_field(&format!("{prefix}phone")))?
                 .as_str()
                 .to_owned(),
             province: t("province", &self.province, 32)?,
             city: t("city", &self.city, 32)?,
             district: t("district", &self.district, 32)?,
             detail: t("detail", &self.detail, 200)?,
-        })
+        };
+        kith_domain::region::check(prefix, &a.province, &a.city, &a.district)?;
+        Ok(a)
     }
 }
 
@@ -71,6 +80,8 @@ pub struct CheckoutInput {
     pub delivery: DeliveryMethod,
     pub pickup_store_id: Option<String>,
     pub address: Option<Address>,
+    /// One of the buyer's saved addresses (`commerce::addresses`), instead of `address`.
+    pub address_id: Option<String>,
     /// The lines to buy; `None` buys the whole cart at this merchant.
     pub items: Option<Vec<(String, i64)>>,
     /// One of the buyer's coupons at this merchant.
@@ -792,8 +803,30 @@ impl App {
         merchant_id: &str,
         input: CheckoutInput,
     ) -> AppResult<Order> {
-        let (address, pickup_store) =
-            parse_delivery(input.delivery, input.address, input.pickup_store_id)?;
+        if input.address.is_some() && input.address_id.is_some() {
+            return Err(AppError::invalid(
+                "address_id",
+                "give either address or address_id, not both",
+            ));
+        }
+        // A saved address is copied onto the order like a typed one (and checked by the
+        // same rule): the order keeps it whatever happens to the address book later.
+        let saved = match (input.delivery, input.address_id) {
+            (DeliveryMethod::Shipping, Some(id)) => {
+                let me = who.account_id.clone();
+                Some(
+                    self.db
+                        .read(move |c| super::addresses::for_checkout(c, &me, &id))
+                        .await?,
+                )
+            }
+            _ => None,
+        };
+        let (address, pickup_store) = parse_delivery(
+            input.delivery,
+            input.address.or(saved),
+            input.pickup_store_id,
+        )?;
         // Each order holds stock from other buyers until paid or expired: a member may
         // place only so many per minute.
         self.rate_limit(who, crate::platform::limits::Action::Checkout)

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod activities;
+pub mod addresses;
 pub mod aftersales;
 pub mod catalog;
 pub mod commissions;

@@ -83,8 +83,11 @@ pub struct CheckoutBody {
     pub delivery: DeliveryMethod,
     /// Required for pickup: a store of this merchant that has the stock.
     pub pickup_store_id: Option<String>,
-    /// Required for shipping.
+    /// Required for shipping, unless `address_id` names a saved one.
     pub address: Option<Address>,
+    /// One of the caller's saved addresses (`/api/v1/me/addresses`), instead of `address`;
+    /// giving both is a 422 naming `address_id`, as is an id that is not the caller's.
+    pub address_id: Option<String>,
     /// The lines to buy; leave out to buy the whole cart at this merchant.
     pub items: Option<Vec<CheckoutItem>>,
     /// One of the buyer's available coupons at this shop (coupons do not stack). Refused
@@ -116,6 +119,7 @@ async fn checkout(
         delivery: b.delivery,
         pickup_store_id: b.pickup_store_id,
         address: b.address,
+        address_id: b.address_id,
         items: b
             .items
             .map(|items| items.into_iter().map(|i| (i.sku_id, i.quantity)).collect()),

@@ -23,6 +23,7 @@ use crate::pages::social::{self as sp, WalletView};
 use crate::pages::{self, Empty, opt_int, parse_int};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
 
+mod addresses;
 mod communities;
 mod guard;
 mod money;
@@ -69,6 +70,12 @@ pub fn routes() -> Router<Web> {
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/me", get(money::me))
+        .route("/me/addresses", get(addresses::list).post(addresses::add))
+        .route("/me/addresses/new", get(addresses::new))
+        .route("/me/addresses/{id}", post(addresses::update))
+        .route("/me/addresses/{id}/edit", get(addresses::edit))
+        .route("/me/addresses/{id}/delete", post(addresses::delete))
+        .route("/me/addresses/{id}/default", post(addresses::make_default))
         .route("/me/invitations", post(money::accept_invitation))
         .route("/me/topup", post(money::topup))
         .route("/me/wallet", get(money::wallet))

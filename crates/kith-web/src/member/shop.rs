@@ -197,12 +197,20 @@ pub(super) async fn carts(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     Ok(render(&pages::CartsPage { c, carts })?.into_response())
 }
 
+#[derive(Deserialize)]
+pub(super) struct CartQuery {
+    /// The address just saved through the cart's 新增地址: preselected.
+    #[serde(default)]
+    address: Option<String>,
+}
+
 pub(super) async fn cart(
     State(s): State<Web>,
     c: Ctx,
     Path(mid): Path<String>,
+    Query(q): Query<CartQuery>,
 ) -> WebResult<Response> {
-    cart_page(&s, c, mid, None).await
+    cart_page(&s, c, mid, None, q.address).await
 }
 
 /// The cart with its checkout form; after a refused checkout, why (beside the order
@@ -211,7 +219,8 @@ async fn cart_page(
     s: &Web,
     c: Ctx,
     mid: String,
-    refused: Option<(String, CheckoutForm)>,
+    refused: Option<(String, Option<String>, CheckoutForm)>,
+    chosen: Option<String>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let m = s.app.get_merchant(Some(&who), &mid).await?;
@@ -227,11 +236,24 @@ async fn cart_page(
         .filter(|i| i.available)
         .map(|i| i.unit_price_fen * i.quantity)
         .sum();
-    let (error, typed) = match refused {
-        Some((e, typed)) => (Some(e), typed),
+    let addresses = s.app.my_addresses(&who).await?;
+    // The address just added, else the default.
+    let preselected = chosen
+        .filter(|id| addresses.iter().any(|a| &a.id == id))
+        .or_else(|| {
+            addresses
+                .iter()
+                .find(|a| a.is_default)
+                .map(|a| a.id.clone())
+        })
+        .unwrap_or_default();
+    let (error, bad_field, typed) = match refused {
+        Some((e, field, typed)) => (Some(e), field, typed),
         None => (
             None,
+            None,
             CheckoutForm {
+                address_id: preselected,
                 delivery: "shipping".into(),
                 name: c.display_name().to_owned(),
                 phone: c
@@ -254,6 +276,8 @@ async fn cart_page(
         activity,
         typed,
         error,
+        bad_field,
+        addresses,
         points,
         shipping,
     })?
@@ -294,6 +318,9 @@ pub struct CheckoutForm {
     #[serde(default)]
     pub delivery: String,
     pub pickup_store_id: Option<String>,
+    /// A saved address chosen (empty: the typed one below).
+    #[serde(default)]
+    pub address_id: String,
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -315,10 +342,17 @@ pub struct CheckoutForm {
 }
 
 impl CheckoutForm {
-    /// Where the order goes by `delivery`, as typed: the pickup store, or the address.
+    /// The saved address chosen, if any.
+    pub fn saved_address(&self) -> Option<String> {
+        Some(self.address_id.trim().to_owned()).filter(|a| !a.is_empty())
+    }
+
+    /// Where the order goes by `delivery`, as typed: the pickup store, or the address (none
+    /// when a saved one is chosen).
     pub fn destination(&self, delivery: DeliveryMethod) -> (Option<String>, Option<Address>) {
         match delivery {
             DeliveryMethod::Pickup => (self.pickup_store_id.clone(), None),
+            DeliveryMethod::Shipping if self.saved_address().is_some() => (None, None),
             DeliveryMethod::Shipping => (
                 None,
                 Some(Address {
@@ -344,16 +378,17 @@ impl CheckoutForm {
     }
 }
 
-/// A refused address in the page's words.
+/// A refused address (or pickup store) in the page's words: the address book's words for a
+/// field (`address.city` → 请选择该省份下的城市).
 pub(crate) fn address_words(c: &Ctx, field: &str) -> &'static str {
-    let zh = c.lang == crate::i18n::Lang::Zh;
-    let (z, e) = match field {
-        "address.phone" => ("请填写正确的 11 位手机号", "Give a valid mobile number"),
-        "address.name" => ("请填写收货人", "Give the recipient's name"),
-        "pickup_store_id" => ("请选择自提门店", "Choose a pickup store"),
-        _ => ("请填写完整的收货地址", "Give the full address"),
-    };
-    if zh { z } else { e }
+    if field == "pickup_store_id" {
+        return if c.lang == crate::i18n::Lang::Zh {
+            "请选择自提门店"
+        } else {
+            "Choose a pickup store"
+        };
+    }
+    c.t.addr_refusal(field)
 }
 
 pub(super) async fn checkout(
@@ -374,10 +409,14 @@ pub(super) async fn checkout(
         delivery,
         pickup_store_id,
         address,
+        address_id: match delivery {
+            DeliveryMethod::Shipping => f.saved_address(),
+            DeliveryMethod::Pickup => None,
+        },
         items: None,
     };
     let who = c.principal()?.clone();
-    let (status, msg) = match s.app.checkout(&who, &mid, input).await {
+    let (status, msg, bad_field) = match s.app.checkout(&who, &mid, input).await {
         Ok(order) => {
             // The cart is what was bought: empty it.
             for line in &order.lines {
@@ -401,36 +440,42 @@ pub(super) async fn checkout(
                         &s.app.config.max_unpaid_units_per_sku.to_string(),
                     )
             };
-            (StatusCode::CONFLICT, msg)
+            (StatusCode::CONFLICT, msg, None)
         }
         // The coupon broke a rule (used meanwhile in another order, under its minimum…):
         // back to the cart, which shows the coupons as they fit now, with why.
         Err(AppError::Conflict {
             field: Some(code), ..
-        }) if code.starts_with("coupon_") => {
-            (StatusCode::CONFLICT, c.t.coupon_refusal(&code).to_owned())
-        }
+        }) if code.starts_with("coupon_") => (
+            StatusCode::CONFLICT,
+            c.t.coupon_refusal(&code).to_owned(),
+            None,
+        ),
         // The points were spent meanwhile (another order), or the shop stopped taking them.
         Err(AppError::Conflict {
             field: Some(code), ..
-        }) if code.starts_with("points") => (StatusCode::CONFLICT, c.t.pts().short.to_owned()),
+        }) if code.starts_with("points") => {
+            (StatusCode::CONFLICT, c.t.pts().short.to_owned(), None)
+        }
         // A coupon that is not the buyer's is as if it did not exist.
         Err(AppError::NotFound("coupon")) => (
             StatusCode::CONFLICT,
             c.t.coupon_refusal("coupon_not_available").to_owned(),
+            None,
         ),
-        // A missing or malformed address or store.
+        // A missing or malformed address (also beside its field) or store.
         Err(AppError::Invalid { field, .. })
             if field.starts_with("address") || field == "pickup_store_id" =>
         {
             (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 address_words(&c, &field).to_owned(),
+                Some(field),
             )
         }
         Err(e) => return Err(e.into()),
     };
-    let page = cart_page(&s, c, mid, Some((msg, f))).await?;
+    let page = cart_page(&s, c, mid, Some((msg, bad_field, f)), None).await?;
     Ok((status, page).into_response())
 }
 
@@ -492,7 +537,33 @@ pub(super) async fn order(
         _ => None,
     };
     let refunds = pages::refund_rows(s.app.list_refunds(&who, &o.merchant_id, &o.id).await?);
+    // A pickup order: where to go and when it is open, and the code as a QR code to scan.
+    let store = match &o.pickup_store_id {
+        Some(sid) => s.app.get_store(Some(&who), &o.merchant_id, sid).await.ok(),
+        None => None,
+    };
+    let store_hours = store
+        .as_ref()
+        .map(|st| {
+            let days = c.t.addr().weekdays;
+            st.opening_hours
+                .iter()
+                .map(|w| {
+                    let day = days
+                        .get(usize::from(w.weekday).saturating_sub(1))
+                        .copied()
+                        .unwrap_or("");
+                    format!("{day} {}–{}", w.opens, w.closes)
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+        .unwrap_or_default();
+    let pickup_qr_svg = o.pickup_qr.as_deref().and_then(pages::social::qr_svg);
     Ok(render(&pages::OrderPage {
+        store,
+        store_hours,
+        pickup_qr_svg,
         c,
         o,
         events,

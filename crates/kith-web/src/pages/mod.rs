@@ -393,6 +393,11 @@ pub struct CartPage {
     pub typed: crate::member::CheckoutForm,
     /// Why the last checkout was refused, shown beside the order button.
     pub error: Option<String>,
+    /// The address field that was refused (`province`, `address_id`…): its words are shown
+    /// beside it too.
+    pub bad_field: Option<String>,
+    /// The member's saved addresses, the default first (preselected).
+    pub addresses: Vec<kith_app::commerce::addresses::SavedAddress>,
     /// The member's points at this shop (with the shop's rule, if it takes points).
     pub points: Option<kith_app::loyalty::PointsBalance>,
     /// The shop's shipping rule, for the freight shown before checkout.
@@ -403,6 +408,22 @@ pub struct CartPage {
 use crate::promotions::Terms as _;
 
 impl CartPage {
+    /// The refused address field's words, when `at` is it (`province`, `detail`…).
+    pub fn bad_at(&self, at: &str) -> Option<&'static str> {
+        let bad = self.bad_field.as_deref()?;
+        (bad.strip_prefix("address.").unwrap_or(bad) == at).then(|| self.c.t.addr_refusal(bad))
+    }
+
+    /// The region picker's three parts as typed: (name, label, value).
+    pub fn regions(&self) -> Vec<(&'static str, &'static str, &str)> {
+        let t = self.c.t;
+        vec![
+            ("province", t.addr_province, self.typed.province.as_str()),
+            ("city", t.addr_city, self.typed.city.as_str()),
+            ("district", t.addr_district, self.typed.district.as_str()),
+        ]
+    }
+
     /// Whether no coupon is preselected (none fits the cart).
     pub fn no_best(&self) -> bool {
         !self.coupons.iter().any(|f| f.best)
@@ -505,6 +526,12 @@ pub struct OrderPage {
     pub alipay_link: Option<String>,
     /// Its refunds, newest first, each with whether it gave back money alone.
     pub refunds: Vec<(kith_app::commerce::refunds::Refund, bool)>,
+    /// The pickup store (name, address, phone), for a pickup order whose store still exists.
+    pub store: Option<Store>,
+    /// Its opening hours in words ("周一 09:00–12:00 · 周六 10:00–24:00"), empty without any.
+    pub store_hours: String,
+    /// The pickup code as a QR code (inline SVG) a clerk scans, while it can be redeemed.
+    pub pickup_qr_svg: Option<String>,
 }
 
 /// An order's refunds as the pages show them: newest first (`list_refunds` gives them

@@ -64,7 +64,10 @@ async fn redeem(
     Path(sid): Path<String>,
     CsrfForm(f): CsrfForm<RedeemForm>,
 ) -> WebResult<Response> {
-    let order = s.app.redeem_pickup(c.principal()?, &sid, &f.code).await?;
+    // A scanned QR code types its whole text (`kith:pickup:{order}:{code}`): the code is
+    // its last part.
+    let code = f.code.rsplit(':').next().unwrap_or_default();
+    let order = s.app.redeem_pickup(c.principal()?, &sid, code).await?;
     clerk_page(&s, c, &sid, Some(order)).await
 }
 

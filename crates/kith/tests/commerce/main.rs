@@ -13,6 +13,7 @@ mod harness;
 mod worlds;
 
 mod activities;
+mod addresses;
 mod aftersale;
 mod catalog;
 mod coupons;

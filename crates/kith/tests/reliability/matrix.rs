@@ -308,6 +308,12 @@ async fn world(t: &TestApp) -> World {
     );
     let other = t.register_member("矩阵路人").await;
     let admin = t.admin().await;
+    // One of the member's saved addresses (收货地址).
+    let saved_address = id_of(
+        &t.post("/api/v1/me/addresses", Some(&member.token), address())
+            .await
+            .expect(201),
+    );
     // A WeChat identity of the member's (as a WeChat sign-in links one; this server has
     // no WeChat configured, so the row is written as the link would write it).
     let identity = uuid::Uuid::now_v7().to_string();
@@ -400,6 +406,7 @@ async fn world(t: &TestApp) -> World {
     ids.insert("campaign_id", campaign);
     ids.insert("group_id", id_of(&seat["group"]));
     ids.insert("identity_id", identity);
+    ids.insert("address_id", saved_address);
     ids.insert("leader_id", leader);
     ids.insert("batch_id", batch);
     // Not an object: the time a body's deadline field gets (a day from now).
@@ -439,6 +446,7 @@ const PRIVATE: &[&str] = &[
     "notification_id",
     "coupon_id",
     "refund_id",
+    "address_id",
 ];
 
 /// Parameters whose object this world has no instance of are given a fresh id: the

@@ -19,6 +19,7 @@ mod worlds;
 mod pages;
 mod pages_abuse;
 mod pages_activities;
+mod pages_addresses;
 mod pages_aftersale;
 mod pages_console;
 mod pages_console_desk;

@@ -251,6 +251,22 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
         .expect("pickup code")
         .to_owned();
     assert!(page.body.contains(&code), "the order page shows the code");
+    // ... with the store to go to, when it is open, and the code as a QR code to scan.
+    assert_eq!(page.text_of("pickup-store-name"), "贵阳店");
+    assert!(
+        page.text_of("pickup-store-address")
+            .contains("林城东路 88 号")
+    );
+    assert!(page.has("周一 09:00–21:00"), "{}", page.body);
+    let qr = page
+        .body
+        .split("id=\"pickup-qr\"")
+        .nth(1)
+        .expect("a pickup QR code");
+    assert!(
+        qr.trim_start_matches(|c| c != '>').starts_with("><svg"),
+        "{qr}"
+    );
 
     // The clerk sees it waiting and redeems the code on the clerk page.
     let mut clerk = Browser::login(&t, &s.clerk.login).await;
@@ -263,11 +279,13 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
             .body
             .contains("十五年坤沙酱香")
     );
+    // A scanner types the QR code's whole text into the code field.
+    let scanned = format!("kith:pickup:{order_id}:{code}");
     let p = clerk
         .submit(
             &clerk_path,
             &format!("{clerk_path}/redeem"),
-            &[("code", &code)],
+            &[("code", &scanned)],
         )
         .await
         .expect(200);
