@@ -101,9 +101,18 @@ fn check_http_bench(doc: &serde_json::Value, names: &[String]) {
     let checkout = &doc["checkout"];
     assert_eq!(checkout["count"].as_u64(), Some(60));
     // Cart, checkout and payment: at least one write each, and many statements.
-    assert!(checkout["writes_per_unit"].as_f64().unwrap() >= 3.0, "{doc}");
-    assert!(checkout["statements_per_unit"].as_f64().unwrap() > 10.0, "{doc}");
-    assert!(checkout["server_cpu_ms_per_unit"].as_f64().unwrap() > 0.0, "{doc}");
+    assert!(
+        checkout["writes_per_unit"].as_f64().unwrap() >= 3.0,
+        "{doc}"
+    );
+    assert!(
+        checkout["statements_per_unit"].as_f64().unwrap() > 10.0,
+        "{doc}"
+    );
+    assert!(
+        checkout["server_cpu_ms_per_unit"].as_f64().unwrap() > 0.0,
+        "{doc}"
+    );
     let floor = &doc["floor"];
     assert!(floor["writes_per_unit"].as_f64().unwrap() >= 1.0, "{doc}");
     assert!(doc["memory"]["rss_idle_bytes"].as_u64().unwrap() > 0);

@@ -726,13 +726,17 @@ impl Prefs {
             )?;
             let mut on = Vec::with_capacity(rows.len());
             for r in &rows {
-                if let (Some(k), Some(ch)) = (Kind::parse(&r.text(0)?), Channel::parse(&r.text(1)?)) {
+                if let (Some(k), Some(ch)) = (Kind::parse(&r.text(0)?), Channel::parse(&r.text(1)?))
+                {
                     on.push((k, ch));
                 }
             }
             self.0.insert(account.to_owned(), on);
         }
-        Ok(self.0.get(account).is_some_and(|on| on.contains(&(kind, ch))))
+        Ok(self
+            .0
+            .get(account)
+            .is_some_and(|on| on.contains(&(kind, ch))))
     }
 }
 

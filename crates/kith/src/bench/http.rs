@@ -303,7 +303,9 @@ impl Server {
                 cmd.env("KITH_DATABASE_URL", url);
             }
             (None, Some(dir)) => {
-                cmd.env_remove("KITH_DATABASE_URL").arg("--data-dir").arg(dir);
+                cmd.env_remove("KITH_DATABASE_URL")
+                    .arg("--data-dir")
+                    .arg(dir);
             }
             (None, None) => anyhow::bail!("the server needs a data directory or a database"),
         }
@@ -442,7 +444,11 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
                     .send()
                     .await?;
                 let status = res.status();
-                anyhow::ensure!(status.as_u16() == 201, "sign-up {i}: {status} {}", res.text().await?);
+                anyhow::ensure!(
+                    status.as_u16() == 201,
+                    "sign-up {i}: {status} {}",
+                    res.text().await?
+                );
                 Ok(())
             }
         })
