@@ -784,8 +784,11 @@ def prepare(url, data_dir, tok, shop, member, owner, admin):
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales", body__sku_id=own_sku or sku, body__price_fen=1,
        body__per_member_limit=1, body__per_order_limit=1, body__unpaid_timeout_minutes=5,
        body__slots=[{"starts_at": iso(now), "ends_at": iso(now + datetime.timedelta(days=1)), "quota": 10}])
-    op("member", "POST /api/v1/flash-sales/{sale_id}/orders", body__quantity=1, body__delivery="shipping",
-       body__address=address, body__points=0)
+    # The member's 秒杀 orders go to a sale of the run's own product that no other role's
+    # operations name: the shop's sale and the demo's SKUs may be paused, ended or
+    # repriced by the owner's fuzzing first, and then no order could succeed.
+    op("member", "POST /api/v1/flash-sales/{sale_id}/orders", path__sale_id=flash_sale("api-fuzz 会员秒杀"),
+       body__quantity=1, body__delivery="shipping", body__address=address, body__points=0)
     # The shop's flash sales are listed by the shop's id, a query parameter.
     op("member", "GET /api/v1/flash-sales", query__merchant_id=shop.get("merchant_id"))
     op("owner", "POST /api/v1/merchants/{merchant_id}/flash-sales/{sale_id}/pause", path__sale_id=flash_sale("api-fuzz 暂停秒杀"))
