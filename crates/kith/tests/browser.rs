@@ -137,6 +137,22 @@ impl Driver {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
+    /// From the shop list, opens `shop` and then its `product`, and waits for its page.
+    async fn open_product(&mut self, shop: &str, product: &str) {
+        self.go("/shops").await;
+        self.until_text("a.card", shop)
+            .await
+            .click()
+            .await
+            .expect("open shop");
+        self.until_text("a.card", product)
+            .await
+            .click()
+            .await
+            .expect("open product");
+        self.until_text("#product-name", product).await;
+    }
+
     /// Waits until an element matching `css` contains `text` (pages swap in through htmx,
     /// so the old page may still be showing for a moment).
     async fn until_text(&self, css: &str, text: &str) -> Element {
@@ -521,18 +537,7 @@ async fn journeys_in_a_real_browser() {
     d.shot("search-friends-who").await;
 
     // ... opens the 十五年 a friend bought (social proof), shares it: a link and a QR code ...
-    d.go("/shops").await;
-    d.until_text("a.card", "茅台镇酱香酒坊")
-        .await
-        .click()
-        .await
-        .expect("open shop");
-    d.until_text("a.card", "十五年坤沙酱香")
-        .await
-        .click()
-        .await
-        .expect("open product");
-    d.until_text("#product-name", "十五年坤沙酱香").await;
+    d.open_product("茅台镇酱香酒坊", "十五年坤沙酱香").await;
     d.until_text("#social-proof", "位好友买过").await;
     d.shot("product-friends-bought").await;
     d.click("#share").await;
@@ -720,18 +725,7 @@ async fn address_book_in_a_real_browser() {
     d.shot("address-book").await;
 
     // At checkout the saved address is chosen; store pickup hides the address part.
-    d.go("/shops").await;
-    d.until_text("a.card", "茅台镇酱香酒坊")
-        .await
-        .click()
-        .await
-        .expect("open shop");
-    d.until_text("a.card", "五年窖藏酱香")
-        .await
-        .click()
-        .await
-        .expect("open product");
-    d.until_text("#product-name", "五年窖藏酱香").await;
+    d.open_product("茅台镇酱香酒坊", "五年窖藏酱香").await;
     d.click(".add-to-cart").await;
     d.el("#place-order").await;
     let chosen = d

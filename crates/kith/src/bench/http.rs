@@ -249,9 +249,7 @@ impl HttpPhase {
 }
 
 /// A client's buyer: their session token.
-struct Client {
-    token: String,
-}
+type Token = Arc<str>;
 
 #[derive(Deserialize)]
 struct Created {
@@ -392,7 +390,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             .login(&format!("139{i:08}"), PASSWORD, "127.0.0.1")
             .await
             .map_err(app_err("sign in"))?;
-        tokens.push(Client { token: s.token });
+        tokens.push(Token::from(s.token));
     }
     println!(
         "kith bench http: scale {}, {describe} ({sync_mode}), {clients} clients; seed {:.1} s",
@@ -412,7 +410,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
         .pool_max_idle_per_host(clients)
         .tcp_nodelay(true)
         .build()?;
-    let clients = Arc::new(tokens);
+    let clients = tokens;
     let ctx = Arc::new(Load {
         http: http.clone(),
         base: base.clone(),
@@ -477,7 +475,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             move |client, i| {
                 let (ctx, ids) = (ctx.clone(), ids.clone());
                 async move {
-                    let id = ctx.order(&client.token, i).await?;
+                    let id = ctx.order(&client, i).await?;
                     ids.lock().expect("order ids").push(id);
                     Ok(())
                 }
@@ -498,7 +496,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
             engine == "postgres",
             move |client, _| {
                 let ctx = ctx.clone();
-                async move { ctx.floor(&client.token).await }
+                async move { ctx.floor(&client).await }
             },
         )
         .await?
@@ -681,12 +679,12 @@ async fn phase<F, Fut>(
     http: &reqwest::Client,
     warmup: usize,
     count: usize,
-    clients: &Arc<Vec<Client>>,
+    clients: &[Token],
     on_postgres: bool,
     f: F,
 ) -> anyhow::Result<HttpPhase>
 where
-    F: Fn(Arc<Client>, usize) -> Fut + Send + Sync + 'static,
+    F: Fn(Token, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let f = Arc::new(f);
@@ -719,23 +717,20 @@ where
 /// Each client takes the next of `count` indices (offset by `first`) until none are left;
 /// the latencies of the units in milliseconds. Stops at the first error.
 async fn drive<F, Fut>(
-    clients: &Arc<Vec<Client>>,
+    clients: &[Token],
     count: usize,
     first: usize,
     f: Arc<F>,
 ) -> anyhow::Result<Vec<f64>>
 where
-    F: Fn(Arc<Client>, usize) -> Fut + Send + Sync + 'static,
+    F: Fn(Token, usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
     let next = Arc::new(AtomicUsize::new(0));
     let mut set = tokio::task::JoinSet::new();
-    for c in 0..clients.len() {
-        let (f, next, clients) = (f.clone(), next.clone(), clients.clone());
+    for client in clients {
+        let (f, next, client) = (f.clone(), next.clone(), client.clone());
         set.spawn(async move {
-            let client = Arc::new(Client {
-                token: clients[c].token.clone(),
-            });
             let mut lat = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
