@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(29, "0029_reconcile_payouts"),
     migration!(30, "0030_platform_certificates"),
     migration!(31, "0031_member_addresses"),
+    migration!(32, "0032_order_kind"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -15,9 +15,11 @@
 //!   gives back what it held (a seat).
 //!
 //! Kinds of order beyond the ordinary one plug in as an [`OrderHook`], registered when the
-//! [`crate::App`] is built: group-buy today; a flash sale or a 接龙 batch adds a hook, not
-//! another `if` in `orders`. That is also what keeps commerce from importing them: the
-//! dependency points from the kind to commerce.
+//! [`crate::App`] is built: a group-buy seat and a 接龙 join today; another kind adds a
+//! hook, not another `if` in `orders`. That is also what keeps commerce from importing them:
+//! the dependency points from the kind to commerce. The order row says its kind
+//! ([`OrderKind`], set when it is placed), and a hook is asked only about orders of its own
+//! kind: paying, cancelling or refunding a plain order reads no seat or batch table.
 //!
 //! Commission is money's, called directly (commerce depends on money, never the reverse):
 //! `on_paid` at fulfilment, `on_delivered` at delivery or pickup, `on_refund` with each
@@ -27,14 +29,19 @@ use std::sync::Arc;
 
 use kith_store::Conn;
 
-use super::orders::{Actor, OrderRow, lock_order, transition};
-use crate::AppResult;
+use kith_domain::OrderKind;
+
+use super::orders::{Actor, OrderRow, record_transition, transition};
 use crate::money::commissions;
+use crate::{AppError, AppResult};
 
 /// A kind of order with rows of its own beside the order's (a group-buy seat). Every method
 /// has the ordinary order's answer as its default, and is called inside the transaction
 /// that changes the order; an order that is not of this kind must come out unchanged.
 pub(crate) trait OrderHook: Send + Sync + std::fmt::Debug {
+    /// The kind of order this hook looks after; it is asked about no other.
+    fn kind(&self) -> OrderKind;
+
     /// Locks this kind's rows for the order before its stock is touched.
     fn lock(&self, _c: &mut dyn Conn, _order_id: &str) -> AppResult<()> {
         Ok(())
@@ -79,23 +86,28 @@ impl Lifecycle {
         self
     }
 
-    /// Takes every kind's locks on the order (before its stock).
-    pub(crate) fn lock(&self, c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
-        for h in &self.hooks {
+    /// The hooks of an order of `kind`.
+    fn of(&self, kind: OrderKind) -> impl Iterator<Item = &Arc<dyn OrderHook>> {
+        self.hooks.iter().filter(move |h| h.kind() == kind)
+    }
+
+    /// Takes the locks of the order's kind (before its stock).
+    pub(crate) fn lock(&self, c: &mut dyn Conn, order_id: &str, kind: OrderKind) -> AppResult<()> {
+        for h in self.of(kind) {
             h.lock(c, order_id)?;
         }
         Ok(())
     }
 
-    /// Whether every kind lets the order's payment be taken now.
+    /// Whether the order's kind lets its payment be taken now.
     pub(crate) fn takes_payment(
         &self,
         c: &mut dyn Conn,
         now: i64,
-        order_id: &str,
+        o: &OrderRow,
     ) -> AppResult<bool> {
-        for h in &self.hooks {
-            if !h.takes_payment(c, now, order_id)? {
+        for h in self.of(o.kind) {
+            if !h.takes_payment(c, now, &o.id)? {
                 return Ok(false);
             }
         }
@@ -114,15 +126,30 @@ impl Lifecycle {
         actor: Actor<'_>,
     ) -> AppResult<()> {
         let paid = o.status.pay()?;
-        c.execute(
-            "UPDATE orders SET paid_fen = $1, paid_at = $2, payment_provider = $3 WHERE id = $4",
-            kith_store::args![o.total_fen, now, provider, &o.id],
+        // The transition and the payment's fields in one statement, guarded like every
+        // transition by the old status.
+        let n = c.execute(
+            "UPDATE orders SET status = $1, updated_at = $2, paid_fen = $3, paid_at = $2, payment_provider = $4
+             WHERE id = $5 AND status = $6",
+            kith_store::args![paid.as_str(), now, o.total_fen, provider, &o.id, o.status.as_str()],
         )?;
-        transition(c, now, o, paid, actor, "")?;
-        super::promotions::on_order_paid(c, now, &o.id)?;
-        let paid_row = lock_order(c, &o.id)?;
+        if n == 0 {
+            return Err(AppError::state("the order changed meanwhile; reload it"));
+        }
+        record_transition(c, now, o, paid, actor, "")?;
+        if o.coupon_id.is_some() {
+            super::promotions::on_order_paid(c, now, &o.id)?;
+        }
+        // The order as it now stands, without reading it again: the fields the hooks and
+        // fulfilment read are the ones just written (the raw row is only for views).
+        let paid_row = OrderRow {
+            status: paid,
+            paid_fen: o.total_fen,
+            payment_provider: Some(provider.to_owned()),
+            ..o.clone()
+        };
         let mut held = false;
-        for h in &self.hooks {
+        for h in self.of(o.kind) {
             held |= h.on_paid(c, now, &paid_row)?;
         }
         if held {
@@ -134,7 +161,7 @@ impl Lifecycle {
     /// The order was cancelled or refunded in full (its state already moved): every kind
     /// gives back what it held.
     pub(crate) fn released(&self, c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
-        for h in &self.hooks {
+        for h in self.of(o.kind) {
             h.on_released(c, self, now, o)?;
         }
         Ok(())
@@ -146,6 +173,13 @@ impl Lifecycle {
 pub(crate) fn start_fulfilment(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     let fulfilling = o.status.start_fulfilment()?;
     transition(c, now, o, fulfilling, Actor::System, "")?;
-    crate::loyalty::on_paid(c, now, &o.id)?;
+    crate::loyalty::on_paid(
+        c,
+        now,
+        &o.id,
+        &o.buyer_id,
+        &o.merchant_id,
+        kith_domain::Fen::new(o.goods_fen),
+    )?;
     commissions::on_paid(c, now, &o.id, &o.merchant_id)
 }

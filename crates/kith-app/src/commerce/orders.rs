@@ -9,7 +9,7 @@
 //! the lifecycle hooks (`lifecycle.rs`), payment (`payments.rs`), shipping, pickup,
 //! delivery and completion (`fulfilment.rs`), refunds (`refunds.rs`), the cart (`cart.rs`).
 
-use kith_domain::order::{DeliveryMethod, OrderStatus};
+use kith_domain::order::{DeliveryMethod, OrderKind, OrderStatus};
 use kith_domain::order_price;
 use kith_domain::pricing::{self, Quantity, ShippingRule};
 use kith_domain::{BoundedText, Fen, Phone};
@@ -281,19 +281,24 @@ kith_store::columns!(pub(crate) OrderCols {
     points_returned,
     points_earned,
     points_reversed,
+    kind,
 });
 
 /// [`OrderCols`] for `format!` strings.
 pub(crate) const ORDER_COLS: &str = OrderCols::LIST;
 
-/// An order row as the rules need it.
+/// An order row as the rules need it: the named fields are kept current by the lifecycle
+/// as it moves the order within a transaction; `row` is the row as read, for views.
+#[derive(Clone)]
 pub(crate) struct OrderRow {
     pub id: String,
     pub merchant_id: String,
     pub buyer_id: String,
     pub status: OrderStatus,
+    pub kind: OrderKind,
     pub delivery: DeliveryMethod,
     pub pickup_store_id: Option<String>,
+    pub goods_fen: i64,
     pub total_fen: i64,
     pub paid_fen: i64,
     pub refunded_fen: i64,
@@ -301,6 +306,7 @@ pub(crate) struct OrderRow {
     pub payment_provider: Option<String>,
     pub pay_deadline: i64,
     pub location_id: String,
+    pub coupon_id: Option<String>,
     pub(crate) row: Row,
 }
 
@@ -311,16 +317,20 @@ pub(crate) fn order_row(r: Row) -> AppResult<OrderRow> {
         buyer_id: r.text(OrderCols::buyer_id)?,
         status: OrderStatus::from_db(&r.text(OrderCols::status)?)
             .ok_or_else(|| AppError::Internal("unknown order status".into()))?,
+        kind: OrderKind::from_db(&r.text(OrderCols::kind)?)
+            .ok_or_else(|| AppError::Internal("unknown order kind".into()))?,
         delivery: DeliveryMethod::from_db(&r.text(OrderCols::delivery)?)
             .ok_or_else(|| AppError::Internal("unknown delivery".into()))?,
         pickup_store_id: r.opt_text(OrderCols::pickup_store_id)?,
         shipping_fen: r.int(OrderCols::shipping_fen)?,
+        goods_fen: r.int(OrderCols::goods_fen)?,
         total_fen: r.int(OrderCols::total_fen)?,
         paid_fen: r.int(OrderCols::paid_fen)?,
         refunded_fen: r.int(OrderCols::refunded_fen)?,
         payment_provider: r.opt_text(OrderCols::payment_provider)?,
         pay_deadline: r.int(OrderCols::pay_deadline)?,
         location_id: r.text(OrderCols::location_id)?,
+        coupon_id: r.opt_text(OrderCols::coupon_id)?,
         row: r,
     })
 }
@@ -393,13 +403,16 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         status: o.status,
         delivery: o.delivery,
         pickup_store_id: o.pickup_store_id.clone(),
-        batch_id: c
-            .query_opt(
-                "SELECT batch_id FROM batch_orders WHERE order_id = $1",
-                args![&o.id],
-            )?
-            .map(|r| r.text(0))
-            .transpose()?,
+        batch_id: match o.kind {
+            OrderKind::Batch => c
+                .query_opt(
+                    "SELECT batch_id FROM batch_orders WHERE order_id = $1",
+                    args![&o.id],
+                )?
+                .map(|r| r.text(0))
+                .transpose()?,
+            OrderKind::Plain | OrderKind::Group => None,
+        },
         tier_code: r.opt_text(OrderCols::tier_code)?,
         address: r
             .opt_text(OrderCols::address)?
@@ -455,6 +468,19 @@ pub(crate) fn transition(
     if n == 0 {
         return Err(AppError::state("the order changed meanwhile; reload it"));
     }
+    record_transition(c, now, o, to, actor, note)
+}
+
+/// The event row and outbox event of a transition whose `UPDATE` the caller made (one that
+/// sets more than the status, such as the payment's).
+pub(crate) fn record_transition(
+    c: &mut dyn Conn,
+    now: i64,
+    o: &OrderRow,
+    to: OrderStatus,
+    actor: Actor<'_>,
+    note: &str,
+) -> AppResult<()> {
     c.execute(
         "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         args![&o.id, o.status.as_str(), to.as_str(), actor.kind(), actor.id(), note, now],
@@ -591,8 +617,9 @@ pub(crate) struct NewOrder<'a> {
     pub deadline: Option<i64>,
     /// Whether the order may earn commission (its attribution is recorded either way).
     pub earns: bool,
-    /// Whether it is a group-buy seat (attributed to the 拼团 channel).
-    pub group_buy: bool,
+    /// What it is placed as: a group-buy seat is attributed to the 拼团 channel, and the
+    /// lifecycle's hooks of a kind look only at orders of that kind.
+    pub kind: OrderKind,
     /// The buyer's coupon (checked as theirs, at this merchant and available) and its
     /// terms; locked to the order here, in the same transaction.
     pub coupon: Option<(String, kith_domain::order_price::CouponTerms)>,
@@ -642,11 +669,11 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
         .map(|a| serde_json::to_string(a).unwrap_or_default());
     c.execute(
         "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
-            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at, activity_id, activity_fen)
-         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15)",
+            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at, activity_id, activity_fen, kind)
+         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
         args![&id, o.merchant_id, o.buyer, o.delivery.as_str(), o.location, o.pickup_store, o.tier,
               address_json.as_deref(), totals.goods_paid.get(), totals.shipping.get(), totals.total.get(), deadline, now,
-              activity.as_ref().map(|(aid, _)| aid.as_str()), totals.activity.get()],
+              activity.as_ref().map(|(aid, _)| aid.as_str()), totals.activity.get(), o.kind.as_str()],
     )?;
     if let Some((coupon_id, _)) = &o.coupon {
         super::promotions::lock_for_order(c, now, o.buyer, coupon_id, &id, totals.coupon.get())?;
@@ -697,7 +724,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
         &goods,
         shipping,
         o.earns,
-        o.group_buy,
+        o.kind == OrderKind::Group,
     )?;
     c.execute(
         "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
@@ -743,14 +770,13 @@ fn check_hoarding(
     }
     // NO KEY UPDATE: it does not wait for (or block) rows that merely reference the
     // account, such as another buyer's commission snapshot naming this member.
-    let lock = match c.engine() {
-        kith_store::Engine::Postgres => " FOR NO KEY UPDATE",
-        kith_store::Engine::Sqlite => "",
-    };
-    c.query_opt(
-        &format!("SELECT id FROM accounts WHERE id = $1{lock}"),
-        args![buyer],
-    )?;
+    // SQLite has one writer at a time, so the transaction is already serial there.
+    if c.engine() == kith_store::Engine::Postgres {
+        c.query_opt(
+            "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
+            args![buyer],
+        )?;
+    }
     if limits.orders > 0 {
         let open = c
             .query_one(
@@ -921,7 +947,7 @@ impl App {
                     lines: &priced,
                     deadline: None,
                     earns: true,
-                    group_buy: false,
+                    kind: OrderKind::Plain,
                     coupon,
                     activities: true,
                     points,
@@ -1066,7 +1092,7 @@ impl App {
                 let rows = c.query(&sql, &params)?;
                 rows.into_iter()
                     .map(|r| {
-                        let created = r.int(19)?;
+                        let created = r.int(OrderCols::created_at)?;
                         let o = order_row(r)?;
                         Ok((created, order_view(c, &o, for_buyer)?))
                     })
@@ -1099,7 +1125,7 @@ pub(crate) fn cancel(
     note: &str,
 ) -> AppResult<()> {
     let next = o.status.cancel()?;
-    lc.lock(c, &o.id)?;
+    lc.lock(c, &o.id, o.kind)?;
     release_all(c, now, o)?;
     super::promotions::on_order_released(c, now, &o.id)?;
     crate::loyalty::on_released(c, now, &o.id)?;

@@ -514,7 +514,7 @@ pub(crate) fn apply_callback(
             // timeout, or already paid another way) the money came in and goes straight
             // back, and the payment is `returned` — never a second `succeeded` one.
             let applies =
-                o.status == OrderStatus::PendingPayment && lc.takes_payment(c, now, &oid)?;
+                o.status == OrderStatus::PendingPayment && lc.takes_payment(c, now, &o)?;
             c.execute(
                 "UPDATE payments SET status = $1, succeeded_at = $2 WHERE id = $3",
                 args![
@@ -580,7 +580,7 @@ impl App {
                 if now >= o.pay_deadline {
                     return Err(AppError::state("the payment window has closed"));
                 }
-                if !lc.takes_payment(c, now, &o.id)? {
+                if !lc.takes_payment(c, now, &o)? {
                     return Err(AppError::state("the group-buy group is no longer gathering payments"));
                 }
                 lc.paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;

@@ -18,7 +18,7 @@
 //! notification or the refund query (`rails::wechatpay::refunds`).
 
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
-use kith_domain::order::OrderStatus;
+use kith_domain::order::{OrderKind, OrderStatus};
 use kith_domain::pricing::{self, LineState};
 use kith_domain::refund::RefundStatus;
 use kith_domain::{BoundedText, Fen, signature};
@@ -180,7 +180,7 @@ pub(crate) fn refund_of(
             o.status.as_str()
         )));
     }
-    lc.lock(c, &o.id)?;
+    lc.lock(c, &o.id, o.kind)?;
     let stored = load_lines(c, &o.id)?;
     let held_fen = refunding_fen(c, &o.id)?;
     // Units and money held by refunds in flight count as gone: they are not offered again.
@@ -395,7 +395,8 @@ pub(crate) fn settle(
 ) -> AppResult<SettleOutcome> {
     let r = c
         .query_opt(
-            "SELECT order_id, merchant_id, amount_fen, lines, provider, reason, actor_kind, actor_id, status, kind, payment_id FROM refunds WHERE id = $1",
+            "SELECT r.order_id, r.merchant_id, r.amount_fen, r.lines, r.provider, r.reason, r.actor_kind, r.actor_id, r.status, r.kind, r.payment_id, o.kind
+             FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1",
             args![refund_id],
         )?
         .ok_or(AppError::NotFound("refund"))?;
@@ -412,7 +413,9 @@ pub(crate) fn settle(
     let status = RefundStatus::from_db(&r.text(8)?)
         .ok_or_else(|| AppError::Internal("unknown refund status".into()))?;
     // Locks in the order every refund path takes them: the order's kind, then the order.
-    lc.lock(c, &order_id)?;
+    let order_kind = OrderKind::from_db(&r.text(11)?)
+        .ok_or_else(|| AppError::Internal("unknown order kind".into()))?;
+    lc.lock(c, &order_id, order_kind)?;
     let o = lock_order(c, &order_id)?;
     let next = match &outcome {
         Settlement::Succeeded { .. } => status.succeed(),

@@ -53,6 +53,10 @@ pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
 pub(crate) struct GroupSeats;
 
 impl OrderHook for GroupSeats {
+    fn kind(&self) -> kith_domain::OrderKind {
+        kith_domain::OrderKind::Group
+    }
+
     fn lock(&self, c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
         lock_group_of(c, order_id)
     }
@@ -448,7 +452,7 @@ pub(super) fn take_seat(
             )?;
             let campaign = load_campaign(c, campaign_id, now)?;
             if n == 0 {
-                return Err(if campaign.status != "active" {
+                return Err(if !campaign.status.is_active() {
                     AppError::state("the campaign has ended")
                 } else if campaign.seats_left < campaign.group_size {
                     AppError::state("the campaign is sold out: no seats left for a new group")
@@ -552,7 +556,7 @@ pub(super) fn take_seat(
             lines: &lines,
             deadline,
             earns: campaign.commission,
-            group_buy: true,
+            kind: kith_domain::OrderKind::Group,
             coupon,
             // The group price is the activity price: no 满减 on top of it.
             activities: false,

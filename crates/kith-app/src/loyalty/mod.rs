@@ -348,12 +348,18 @@ pub(crate) fn on_released(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResu
 
 /// The order starts fulfilment (paid, or its group filled): it earns points on the goods
 /// actually paid, frozen until its after-sale window closes.
-pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<()> {
-    let o = order_points(c, order_id)?;
-    let Some(rule) = rule(c, &o.merchant_id)? else {
+pub(crate) fn on_paid(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    buyer: &str,
+    merchant_id: &str,
+    goods: Fen,
+) -> AppResult<()> {
+    let Some(rule) = rule(c, merchant_id)? else {
         return Ok(());
     };
-    let earned = rule.earned(Fen::new(o.goods_fen));
+    let earned = rule.earned(goods);
     if earned <= 0 {
         return Ok(());
     }
@@ -369,8 +375,8 @@ pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<(
         now,
         format!("order:{order_id}:points:earn"),
         EntryKind::PointsEarned,
-        issued(&o.merchant_id)?,
-        held(&o.buyer, &o.merchant_id, PointsState::Frozen)?,
+        issued(merchant_id)?,
+        held(buyer, merchant_id, PointsState::Frozen)?,
         earned,
         Some(order_id),
         "points earned: order paid",
@@ -380,9 +386,9 @@ pub(crate) fn on_paid(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<(
         c,
         now,
         "points.earned",
-        Some(&o.merchant_id),
+        Some(merchant_id),
         order_id,
-        &serde_json::json!({ "order_id": order_id, "member_id": o.buyer, "points": earned }),
+        &serde_json::json!({ "order_id": order_id, "member_id": buyer, "points": earned }),
     )?;
     Ok(())
 }

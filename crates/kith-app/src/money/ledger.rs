@@ -76,11 +76,24 @@ pub fn post(
                 c.execute(sql, args![p.amount_fen, account])?;
             }
         }
-        c.execute(
-            "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES ($1, $2, $3)",
-            args![&id, account, p.amount_fen],
-        )?;
     }
+    // The entry's postings in one statement: `($1, $2, $3), ($1, $4, $5), …`.
+    let postings = entry.postings();
+    let mut values = Vec::with_capacity(postings.len());
+    let mut params = Vec::with_capacity(1 + 2 * postings.len());
+    params.push(kith_store::Value::from(&id));
+    for (i, p) in postings.iter().enumerate() {
+        values.push(format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i));
+        params.push(kith_store::Value::from(p.account.as_str()));
+        params.push(kith_store::Value::from(p.amount_fen));
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES {}",
+            values.join(", ")
+        ),
+        &params,
+    )?;
     Ok(Posted::New(id))
 }
 

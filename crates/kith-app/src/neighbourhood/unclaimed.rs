@@ -110,7 +110,7 @@ pub async fn unclaimed_consignment(app: &App, batch_id: &str, leader_id: &str) -
                 .map(|r| r.text(0))
                 .collect::<Result<Vec<_>, _>>()?;
             for oid in waiting {
-                lc.lock(c, &oid)?;
+                lc.lock(c, &oid, kith_domain::OrderKind::Batch)?;
                 let o = orders::lock_order(c, &oid)?;
                 if o.status != OrderStatus::ReadyForPickup {
                     continue;
