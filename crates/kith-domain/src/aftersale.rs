@@ -36,6 +36,11 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether the goods go back before the money (退货退款).
+    pub fn needs_return(self) -> bool {
+        self == Self::ReturnRefund
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::RefundOnly => "refund_only",

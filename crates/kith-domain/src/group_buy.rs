@@ -140,6 +140,11 @@ impl GroupStatus {
     pub fn from_db(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|g| g.as_str() == s)
     }
+    /// Whether the group waits for its leader to pay before it opens.
+    pub fn waits_for_leader(self) -> bool {
+        self == Self::Opening
+    }
+
     pub fn is_over(self) -> bool {
         matches!(self, Self::Succeeded | Self::Failed)
     }

@@ -2,10 +2,13 @@
 //! (haversine), how the pickup points a member may choose are ranked (trust first, then
 //! distance), and the terms of a 接龙 batch.
 
+use serde::{Deserialize, Serialize};
+
 use crate::{Coordinates, DomainError};
 
 /// Where a leader stands with the merchant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
 pub enum LeaderStatus {
     /// Applied, not decided yet.
     Applied,
@@ -75,6 +78,22 @@ impl LeaderStatus {
     /// Whether members may choose this leader and join batches at their point.
     pub fn takes_orders(self) -> bool {
         self == Self::Approved
+    }
+
+    /// Whether the merchant may resume the leader (a suspended one).
+    pub fn can_resume(self) -> bool {
+        self == Self::Suspended
+    }
+
+    /// Whether the merchant may still set the leader's level (rate): not once refused.
+    pub fn can_set_level(self) -> bool {
+        self != Self::Refused
+    }
+}
+
+impl std::fmt::Display for LeaderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

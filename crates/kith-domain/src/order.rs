@@ -121,6 +121,26 @@ impl OrderStatus {
         }
     }
 
+    /// Whether the buyer may pay now (the pages' 去支付).
+    pub fn can_pay(self) -> bool {
+        self.pay().is_ok()
+    }
+
+    /// Whether the merchant may ship the order now (a shipping order being fulfilled).
+    pub fn can_ship(self, method: DeliveryMethod) -> bool {
+        self.ship(method).is_ok()
+    }
+
+    /// Whether the merchant may mark the order ready for pickup now.
+    pub fn can_mark_ready(self, method: DeliveryMethod) -> bool {
+        self.mark_ready(method).is_ok()
+    }
+
+    /// Whether the buyer may confirm delivery now (确认收货).
+    pub fn can_confirm_delivery(self) -> bool {
+        self.deliver().is_ok()
+    }
+
     /// The merchant hands a shipping order to the carrier.
     pub fn ship(self, method: DeliveryMethod) -> Result<Self, DomainError> {
         match (self, method) {
@@ -201,6 +221,10 @@ pub enum DeliveryMethod {
 }
 
 impl DeliveryMethod {
+    pub fn is_pickup(self) -> bool {
+        self == Self::Pickup
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Shipping => "shipping",
@@ -212,6 +236,38 @@ impl DeliveryMethod {
         match s {
             "shipping" => Some(Self::Shipping),
             "pickup" => Some(Self::Pickup),
+            _ => None,
+        }
+    }
+}
+
+/// What an order was placed as. An ordinary order (a checkout or a 秒杀) is `Plain`; a
+/// group-buy seat and a 接龙 join have rows of their own beside the order, which the order
+/// lifecycle's hooks for that kind look after — and only for orders of that kind, so a plain
+/// order's payment asks no group or batch table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderKind {
+    Plain,
+    /// A group-buy (拼团) seat.
+    Group,
+    /// A 接龙 batch join.
+    Batch,
+}
+
+impl OrderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Plain => "plain",
+            Self::Group => "group",
+            Self::Batch => "batch",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        match s {
+            "plain" => Some(Self::Plain),
+            "group" => Some(Self::Group),
+            "batch" => Some(Self::Batch),
             _ => None,
         }
     }

@@ -49,6 +49,11 @@ impl RefundStatus {
         }
     }
 
+    /// Whether staff may try a new refund for it: it failed at the provider.
+    pub fn can_retry(self) -> bool {
+        self == Self::Failed
+    }
+
     /// Whether the refund still holds its lines' quantities and amount.
     pub fn holds(self) -> bool {
         self == Self::Requested

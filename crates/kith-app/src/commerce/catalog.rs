@@ -63,6 +63,11 @@ impl ProductStatus {
         }
     }
 
+    /// On sale (an archived or draft product is not).
+    pub fn is_active(self) -> bool {
+        self == Self::Active
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Draft => "draft",

@@ -38,7 +38,7 @@
 
 use kith_domain::group_buy::{self, CampaignTerms, GroupStatus};
 use kith_domain::order::DeliveryMethod;
-use kith_domain::{BoundedText, Fen};
+use kith_domain::{BoundedText, Fen, PromotionStatus};
 use kith_store::args;
 use serde::Serialize;
 
@@ -134,8 +134,8 @@ pub struct Campaign {
     pub per_member_limit: i64,
     pub commission: bool,
     pub leader_bp: i64,
-    /// `active` or `ended` (stopped by the merchant).
-    pub status: String,
+    /// Active or ended (stopped by the merchant); a campaign is never paused.
+    pub status: PromotionStatus,
     /// Whether a group can be opened now: active, inside its window, seats left.
     pub open_for_groups: bool,
     pub created_at: String,
@@ -286,7 +286,7 @@ impl App {
             .write(move |c| {
                 let campaign = load_campaign(c, &id, now)?;
                 require_staff(c, &who, &campaign.merchant_id, StaffNeed::AnyStaff)?;
-                if campaign.status == "ended" {
+                if !campaign.status.can_end() {
                     return Ok(campaign);
                 }
                 c.execute(

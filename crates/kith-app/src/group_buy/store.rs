@@ -2,6 +2,7 @@
 //! groups and seats. Locks are taken in the order a join takes them: campaign, then group,
 //! then (in commerce) the order's stock.
 
+use kith_domain::PromotionStatus;
 use kith_domain::group_buy::{GroupState, GroupStatus};
 use kith_store::{Conn, Row, args};
 
@@ -44,7 +45,8 @@ pub(super) fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
         r.int(CampaignCols::ends_at)?,
         r.int(CampaignCols::stock_limit)?,
         r.int(CampaignCols::seats_taken)?,
-        r.text(CampaignCols::status)?,
+        PromotionStatus::from_db(&r.text(CampaignCols::status)?)
+            .ok_or_else(|| AppError::Internal("unknown campaign status".into()))?,
     );
     Ok(Campaign {
         id: CampaignId::from_row(r.text(CampaignCols::id)?),
@@ -67,7 +69,7 @@ pub(super) fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
         per_member_limit: r.int(CampaignCols::per_member_limit)?,
         commission: r.int(CampaignCols::commission)? != 0,
         leader_bp: r.int(CampaignCols::leader_bp)?,
-        open_for_groups: status == "active"
+        open_for_groups: status.is_active()
             && starts <= now
             && now < ends
             && taken + r.int(CampaignCols::group_size)? <= limit,

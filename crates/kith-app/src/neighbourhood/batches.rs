@@ -11,9 +11,7 @@ use kith_domain::{BoundedText, Fen, Quantity};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
-use super::store::{
-    BATCH_COLS, batch_view, join_of, load_batch, load_leader, lock_batch, status_of,
-};
+use super::store::{BATCH_COLS, batch_view, join_of, load_batch, load_leader, lock_batch};
 use crate::commerce::lifecycle::{self, Lifecycle, OrderHook};
 use crate::commerce::orders::{self, Actor, NewOrder, Order};
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
@@ -38,6 +36,11 @@ pub enum BatchStatus {
 }
 
 impl BatchStatus {
+    /// Whether members may still join (before its cut-off) and the merchant may cut it off.
+    pub fn is_open(self) -> bool {
+        self == Self::Open
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Open => "open",
@@ -250,6 +253,10 @@ pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
 pub(crate) struct BatchOrders;
 
 impl OrderHook for BatchOrders {
+    fn kind(&self) -> kith_domain::OrderKind {
+        kith_domain::OrderKind::Batch
+    }
+
     fn lock(&self, c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
         if let Some((batch, _, _)) = join_of(c, order_id)? {
             lock_batch(c, &batch)?;
@@ -710,7 +717,7 @@ impl App {
                         .text(0)?,
                 };
                 let leader = load_leader(c, &leader_id)?;
-                if !status_of(&leader).takes_orders() {
+                if !leader.status.takes_orders() {
                     return Err(AppError::state(if b.opened_by.is_some() {
                         format!("this leader's pickup point is {} and takes no orders", leader.status)
                     } else {
@@ -786,7 +793,7 @@ impl App {
                     lines: &priced,
                     deadline: Some((now + terms.unpaid_timeout_ms).min(cutoff)),
                     earns: true,
-                    group_buy: false,
+                    kind: kith_domain::OrderKind::Batch,
                     // A 接龙 price is the batch's own: no coupon on top of it.
                     coupon: None,
                     activities: false,

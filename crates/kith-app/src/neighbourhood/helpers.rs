@@ -9,7 +9,7 @@ use kith_store::{Conn, args};
 use serde::Serialize;
 
 use super::Leader;
-use super::store::{load_leader, lock_leader, status_of};
+use super::store::{load_leader, lock_leader};
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::parse_id;
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
@@ -126,7 +126,7 @@ impl App {
         self.db
             .write(move |c| {
                 let l = own_leader(c, &who, &lid)?;
-                let status = status_of(&l);
+                let status = l.status;
                 if !matches!(status, LeaderStatus::Approved | LeaderStatus::Suspended) {
                     return Err(AppError::state(format!(
                         "a leader who is {} has no point to help at",

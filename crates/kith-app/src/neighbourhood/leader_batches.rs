@@ -12,7 +12,7 @@ use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
 use super::batches::{Batch, BatchInput, insert_batch, parse_batch};
-use super::store::{BATCH_COLS, batch_view, load_leader, status_of};
+use super::store::{BATCH_COLS, batch_view, load_leader};
 use crate::commerce::catalog;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::parse_id;
@@ -230,7 +230,7 @@ impl App {
                 if l.account_id != who.account_id {
                     return Err(AppError::NotFound("leader"));
                 }
-                if !status_of(&l).takes_orders() {
+                if !l.status.takes_orders() {
                     return Err(AppError::state(format!(
                         "your pickup point is {} and cannot open a batch",
                         l.status

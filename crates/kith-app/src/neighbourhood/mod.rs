@@ -58,7 +58,7 @@ pub(crate) use batches::{BatchOrders, register_jobs};
 pub use helpers::Helper;
 pub use leader_batches::{LeaderProduct, LeaderProductInput};
 pub use statements::LeaderStatement;
-use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader, status_of};
+use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader};
 pub use unclaimed::{BatchTerms, UnclaimedConsignment, unclaimed_consignment};
 
 /// A member's application, and once approved their leadership and pickup point.
@@ -68,8 +68,8 @@ pub struct Leader {
     pub merchant_id: String,
     pub account_id: String,
     pub display_name: String,
-    /// `applied`, `approved`, `refused` or `suspended`.
-    pub status: String,
+    /// Applied, approved, refused or suspended.
+    pub status: LeaderStatus,
     pub point_name: String,
     pub address: String,
     pub latitude: f64,
@@ -345,7 +345,7 @@ impl App {
                     AppError::Forbidden(_) => AppError::NotFound("leader"),
                     other => other,
                 })?;
-                let status = status_of(&l);
+                let status = l.status;
                 let topic = match d {
                     Decision::Approve(rate) => {
                         status.approve()?;
@@ -528,7 +528,7 @@ impl App {
                 if l.merchant_id != mid {
                     return Err(AppError::invalid("leader_id", "is not a leader of this merchant"));
                 }
-                if !status_of(&l).takes_orders() {
+                if !l.status.takes_orders() {
                     return Err(AppError::conflict("leader_id", format!("this leader is {} and takes no orders", l.status)));
                 }
                 let before = c

@@ -42,9 +42,7 @@ pub(super) fn leader_view(r: &Row) -> AppResult<Leader> {
         account_id: r.text(LeaderCols::account_id)?,
         display_name: r.text(LeaderCols::display_name)?,
         status: LeaderStatus::from_db(&status)
-            .ok_or_else(|| AppError::Internal("unknown leader status".into()))?
-            .as_str()
-            .to_owned(),
+            .ok_or_else(|| AppError::Internal("unknown leader status".into()))?,
         point_name: r.text(LeaderCols::point_name)?,
         address: r.text(LeaderCols::address)?,
         latitude: coords.lat(),
@@ -57,10 +55,6 @@ pub(super) fn leader_view(r: &Row) -> AppResult<Leader> {
         created_at: rfc3339(r.int(LeaderCols::created_at)?),
         decided_at: r.opt_int(LeaderCols::decided_at)?.map(rfc3339),
     })
-}
-
-pub(super) fn status_of(l: &Leader) -> LeaderStatus {
-    LeaderStatus::from_db(&l.status).unwrap_or(LeaderStatus::Refused)
 }
 
 /// A leader, locked on PostgreSQL (decisions on one leader serialise on its row).

@@ -83,7 +83,7 @@ pub(super) async fn orders_csv(
         let page = PageRequest::parse(Some(100), cursor.as_deref())?;
         let p = s.app.merchant_orders(&who, &mid, status, page).await?;
         for o in &p.items {
-            let delivery = if o.delivery.as_str() == "pickup" {
+            let delivery = if o.delivery.is_pickup() {
                 t.delivery_pickup
             } else {
                 t.delivery_shipping

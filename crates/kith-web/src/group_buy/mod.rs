@@ -19,6 +19,7 @@ use kith_app::commerce::orders::Address;
 use kith_app::commerce::stores::Store;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, SeatInput};
 use kith_app::money::sharing::LinkKind;
+use kith_domain::group_buy::GroupStatus;
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 
@@ -79,7 +80,7 @@ impl GroupCard {
     }
 
     pub fn joinable(&self) -> bool {
-        self.g.status.as_str() == "forming" && self.g.seats_left > 0
+        self.g.status == GroupStatus::Forming && self.g.seats_left > 0
     }
 }
 

@@ -3,6 +3,7 @@
 //! templates as `c.t.acts().<name>`.
 
 use kith_app::commerce::promotions::activities::{ActivityTier, ThresholdActivity};
+use kith_domain::PromotionStatus;
 
 use super::{Strings, ZH};
 use crate::pages::yuan;
@@ -135,14 +136,15 @@ impl Strings {
 
     /// An activity's state in words: live, not yet started, over, paused or ended.
     pub fn activity_status(&self, a: &ThresholdActivity, now_rfc3339: &str) -> &'static str {
-        let (z, e) = match a.status.as_str() {
-            "active" if a.live => ("进行中", "Running"),
+        let (z, e) = match a.status {
+            PromotionStatus::Active if a.live => ("进行中", "Running"),
             // RFC 3339 in one zone sorts as time.
-            "active" if a.starts_at.as_str() > now_rfc3339 => ("未开始", "Not started"),
-            "active" => ("已结束", "Over"),
-            "paused" => ("已暂停", "Paused"),
-            "ended" => ("已停止", "Ended"),
-            _ => ("未知", "Unknown"),
+            PromotionStatus::Active if a.starts_at.as_str() > now_rfc3339 => {
+                ("未开始", "Not started")
+            }
+            PromotionStatus::Active => ("已结束", "Over"),
+            PromotionStatus::Paused => ("已暂停", "Paused"),
+            PromotionStatus::Ended => ("已停止", "Ended"),
         };
         if std::ptr::eq(self, &ZH) { z } else { e }
     }

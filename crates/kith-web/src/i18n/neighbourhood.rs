@@ -2,6 +2,8 @@
 //! the console's leaders, batches and pick lists. Read in templates as
 //! `c.t.nb().<name>`.
 
+use kith_domain::neighbourhood::LeaderStatus;
+
 use super::{Strings, ZH};
 
 pub struct Neighbourhood {
@@ -136,13 +138,12 @@ impl Strings {
     }
 
     /// A leader's state, in words.
-    pub fn leader_status(&self, s: &str) -> &'static str {
-        let (z, e) = match s {
-            "applied" => ("待审核", "Applied"),
-            "approved" => ("已批准", "Approved"),
-            "refused" => ("已拒绝", "Refused"),
-            "suspended" => ("已暂停", "Suspended"),
-            _ => ("未知", "Unknown"),
+    pub fn leader_status(&self, s: &LeaderStatus) -> &'static str {
+        let (z, e) = match *s {
+            LeaderStatus::Applied => ("待审核", "Applied"),
+            LeaderStatus::Approved => ("已批准", "Approved"),
+            LeaderStatus::Refused => ("已拒绝", "Refused"),
+            LeaderStatus::Suspended => ("已暂停", "Suspended"),
         };
         if std::ptr::eq(self, &ZH) { z } else { e }
     }

@@ -1,6 +1,8 @@
 //! The strings of the coupon pages: the shop's 领券中心, 我的优惠券, the coupon choice at
 //! checkout and the console's coupon templates. Read in templates as `c.t.promo().<name>`.
 
+use kith_domain::PromotionStatus;
+
 use super::{Strings, ZH};
 use crate::pages::yuan;
 
@@ -289,12 +291,11 @@ impl Strings {
     }
 
     /// A coupon template's state, in words.
-    pub fn template_status(&self, s: &str) -> &'static str {
-        let (z, e) = match s {
-            "active" => ("发放中", "Active"),
-            "paused" => ("已暂停", "Paused"),
-            "ended" => ("已停止", "Ended"),
-            _ => ("未知", "Unknown"),
+    pub fn template_status(&self, s: &PromotionStatus) -> &'static str {
+        let (z, e) = match *s {
+            PromotionStatus::Active => ("发放中", "Active"),
+            PromotionStatus::Paused => ("已暂停", "Paused"),
+            PromotionStatus::Ended => ("已停止", "Ended"),
         };
         if std::ptr::eq(self, &ZH) { z } else { e }
     }

@@ -511,8 +511,7 @@ pub(super) async fn order(
     let events = s.app.order_events(&who, &id).await?;
     let mut tracking = s.app.order_tracking(&who, &id).await?;
     tracking.reverse();
-    let wechat =
-        o.status.as_str() == "pending_payment" && s.app.has_wechatpay(&o.merchant_id).await?;
+    let wechat = o.status.can_pay() && s.app.has_wechatpay(&o.merchant_id).await?;
     // The WeChat Pay payment just started: its code_url, to scan or open.
     let wechat_link = match q.wechat.as_deref() {
         Some(pid) if wechat => s
@@ -524,7 +523,7 @@ pub(super) async fn order(
             .and_then(|p| p.pay_url),
         _ => None,
     };
-    let alipay = o.status.as_str() == "pending_payment" && s.app.has_alipay(&o.merchant_id).await?;
+    let alipay = o.status.can_pay() && s.app.has_alipay(&o.merchant_id).await?;
     // The Alipay payment just started: its signed pay page, to open.
     let alipay_link = match q.alipay.as_deref() {
         Some(pid) if alipay => s

@@ -342,7 +342,7 @@ impl LeaderPickListPage {
 
     /// A leader closes early (立即截单) only an open batch they opened themselves.
     pub fn may_cut_off(&self) -> bool {
-        self.b.status.as_str() == "open"
+        self.b.status.is_open()
             && self
                 .b
                 .opened_by
@@ -460,7 +460,7 @@ async fn my_points_view(
         } else {
             Vec::new()
         };
-        let (own, allowed) = if l.status == "approved" {
+        let (own, allowed) = if l.status.takes_orders() {
             (
                 s.app.leader_batches(&who, &l.id).await?,
                 s.app.leader_products(&who, &l.merchant_id).await?,
@@ -612,7 +612,9 @@ async fn leaders_view(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
     let all = s.app.merchant_leaders(&who, mid, None).await?;
-    let (applied, others): (Vec<_>, Vec<_>) = all.into_iter().partition(|l| l.status == "applied");
+    let (applied, others): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|l| l.status == kith_domain::neighbourhood::LeaderStatus::Applied);
     let figures = s
         .app
         .insight_leaders(

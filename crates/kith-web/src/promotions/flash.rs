@@ -43,7 +43,7 @@ pub fn phase(c: &Ctx, sale: &FlashSale) -> (&'static str, Option<i64>, &'static 
             pick("距结束", "Ends in"),
         );
     }
-    if sale.status != "active" {
+    if !sale.status.is_active() {
         return (pick("已暂停", "Paused"), None, "");
     }
     match &sale.next_starts_at {

@@ -14,7 +14,7 @@
 //! `.paused`, `.resumed`, `.ended`) in the same transaction.
 
 use kith_domain::order_price::{PriceLine, Scope, ThresholdTerms, best_threshold};
-use kith_domain::{BoundedText, Fen};
+use kith_domain::{BoundedText, Fen, PromotionStatus};
 use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
@@ -54,8 +54,8 @@ pub struct ThresholdActivity {
     pub product_ids: Option<Vec<String>>,
     pub starts_at: String,
     pub ends_at: String,
-    /// `active`, `paused` or `ended` (an active one past `ends_at` is no longer live).
-    pub status: String,
+    /// Active, paused or ended (an active one past `ends_at` is no longer live).
+    pub status: PromotionStatus,
     /// Whether it applies to orders now: active and within its window.
     pub live: bool,
     /// Paid orders that took it, and what it took off them, in fen.
@@ -150,7 +150,8 @@ fn from_row(r: &Row, now_ms: i64) -> AppResult<ThresholdActivity> {
         r.int(ActivityCols::starts_at)?,
         r.int(ActivityCols::ends_at)?,
     );
-    let status = r.text(ActivityCols::status)?;
+    let status = PromotionStatus::from_db(&r.text(ActivityCols::status)?)
+        .ok_or_else(|| AppError::Internal("unknown activity status".into()))?;
     Ok(ThresholdActivity {
         id: r.text(ActivityCols::id)?,
         merchant_id: r.text(ActivityCols::merchant_id)?,
@@ -160,7 +161,7 @@ fn from_row(r: &Row, now_ms: i64) -> AppResult<ThresholdActivity> {
         product_ids,
         starts_at: rfc3339(starts),
         ends_at: rfc3339(ends),
-        live: status == "active" && starts <= now_ms && now_ms < ends,
+        live: status.is_active() && starts <= now_ms && now_ms < ends,
         status,
         paid_orders: r.int(ActivityCols::paid_orders)?,
         discount_fen: r.int(ActivityCols::discount_fen)?,
@@ -417,7 +418,7 @@ impl App {
                     Promotion::Activity,
                     &mid,
                     &aid,
-                    &before.status,
+                    before.status,
                     m,
                 )?;
                 load(c, &mid, &aid, now)

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use kith_domain::flash_sale::{self, Slot};
 use kith_domain::order::DeliveryMethod;
 use kith_domain::pricing::Quantity;
-use kith_domain::{BoundedText, Fen};
+use kith_domain::{BoundedText, Fen, PromotionStatus};
 use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
@@ -66,8 +66,8 @@ pub struct FlashSale {
     pub unpaid_timeout_secs: i64,
     /// Whether its orders may take a coupon on top of the flash price.
     pub allow_coupons: bool,
-    /// `active`, `paused` or `ended`.
-    pub status: String,
+    /// Active, paused or ended.
+    pub status: PromotionStatus,
     /// In time order.
     pub slots: Vec<FlashSlot>,
     /// The slot selling now (the sale active and the time within it).
@@ -180,7 +180,8 @@ fn slots_by_sale(
 /// A sale from its row and its slots' rows (from [`slots_by_sale`]).
 fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
     let id = r.text(SaleCols::id)?;
-    let status = r.text(SaleCols::status)?;
+    let status = PromotionStatus::from_db(&r.text(SaleCols::status)?)
+        .ok_or_else(|| AppError::Internal("unknown flash sale status".into()))?;
     let mut slots = Vec::with_capacity(rows.len());
     let mut times = Vec::with_capacity(rows.len());
     for s in rows {
@@ -199,10 +200,11 @@ fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
             left: quota - sold,
         });
     }
-    let live = (status == "active")
+    let live = status
+        .is_active()
         .then(|| flash_sale::live_slot(&times, now_ms))
         .flatten();
-    let next = if live.is_none() && status == "active" {
+    let next = if live.is_none() && status.is_active() {
         times
             .iter()
             .find(|s| s.starts > now_ms)
@@ -426,7 +428,7 @@ impl App {
                     Promotion::FlashSale,
                     &mid,
                     &sid,
-                    &before.status,
+                    before.status,
                     m,
                 )?;
                 load(c, Some(&mid), &sid, now)
@@ -508,7 +510,7 @@ impl App {
                 if merchant_status(c, &mid)?.ensure_trading().is_err() {
                     return Err(AppError::NotFound("flash sale"));
                 }
-                if sale.status != "active" {
+                if !sale.status.is_active() {
                     return Err(AppError::conflict(
                         "flash_not_active",
                         format!("this flash sale is {}", sale.status),
@@ -579,7 +581,7 @@ impl App {
                         lines: &[(sku, Fen::new(sale.price_fen), q)],
                         deadline: Some(now + sale.unpaid_timeout_secs * 1_000),
                         earns: true,
-                        group_buy: false,
+                        kind: kith_domain::OrderKind::Plain,
                         coupon,
                         // The flash price is the activity price: no 满减 on top of it.
                         activities: false,

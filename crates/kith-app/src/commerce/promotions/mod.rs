@@ -32,8 +32,8 @@ pub mod offers;
 pub mod store;
 
 use kith_domain::BoundedText;
-use kith_domain::Fen;
 use kith_domain::order_price::{CouponTerms, CouponValue, PriceError, Scope};
+use kith_domain::{Fen, PromotionStatus};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
@@ -75,8 +75,8 @@ pub struct CouponTemplate {
     pub per_member_limit: i64,
     /// Whether the coupon may be used on a group-buy (拼团) order.
     pub allow_group_buy: bool,
-    /// `active`, `paused` or `ended`.
-    pub status: String,
+    /// Active, paused or ended.
+    pub status: PromotionStatus,
     pub claimed_count: i64,
     pub used_count: i64,
     pub created_at: String,
@@ -244,7 +244,7 @@ pub fn grant(
         // The update took nothing: say why (the status or the count — both read after the
         // fact, only to word the refusal).
         let now = store::load_template(c, merchant_id, tid)?;
-        return Err(if now.status != "active" {
+        return Err(if !now.status.is_active() {
             AppError::conflict(
                 "coupon_template_not_active",
                 "this coupon is paused or ended",
@@ -572,7 +572,7 @@ impl App {
                     Promotion::CouponTemplate,
                     &mid,
                     &tid,
-                    &before.status,
+                    before.status,
                     m,
                 )?;
                 store::load_template(c, &mid, &tid)

@@ -181,7 +181,7 @@ fn offered_share_template(
         .map(|u| crate::platform::times::parse_time("valid_until", u))
         .transpose()?
         .is_some_and(|u| u <= now_ms);
-    Ok((t.status == "active" && t.remaining > 0 && !lapsed).then_some(t))
+    Ok((t.status.is_active() && t.remaining > 0 && !lapsed).then_some(t))
 }
 
 impl App {
@@ -279,7 +279,7 @@ impl App {
                         .ok_or_else(|| {
                             AppError::invalid("template_id", "no such coupon in this shop")
                         })?;
-                        if t.status != "active" {
+                        if !t.status.is_active() {
                             return Err(AppError::conflict(
                                 "coupon_template_not_active",
                                 "only an active coupon can be chosen",

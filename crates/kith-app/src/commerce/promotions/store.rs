@@ -1,6 +1,7 @@
 //! The rows of coupons: column lists, row readers and the two conditional statements a
 //! claim is made of. Nothing here decides a rule; `mod.rs` does.
 
+use kith_domain::PromotionStatus;
 use kith_store::{Conn, Row, args};
 
 use super::{Coupon, CouponTemplate};
@@ -59,7 +60,8 @@ pub fn template_from_row(r: &Row) -> AppResult<CouponTemplate> {
         remaining: r.int(TemplateCols::remaining)?,
         per_member_limit: r.int(TemplateCols::per_member_limit)?,
         allow_group_buy: r.bool(TemplateCols::allow_group_buy)?,
-        status: r.text(TemplateCols::status)?,
+        status: PromotionStatus::from_db(&r.text(TemplateCols::status)?)
+            .ok_or_else(|| AppError::Internal("unknown coupon template status".into()))?,
         claimed_count: r.int(TemplateCols::claimed_count)?,
         used_count: r.int(TemplateCols::used_count)?,
         created_at: rfc3339(r.int(TemplateCols::created_at)?),
@@ -174,7 +176,7 @@ pub fn move_promotion(
     what: Promotion,
     merchant_id: &str,
     id: &str,
-    before: &str,
+    before: PromotionStatus,
     m: Move,
 ) -> AppResult<()> {
     let (topic, key, rule, noun) = what.words();
