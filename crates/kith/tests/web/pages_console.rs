@@ -319,6 +319,7 @@ async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
     let shop = t
         .shop()
         .name("分佣酒坊")
+        .product("分佣酒坊的酒")
         .price(10_000)
         .stock(10)
         .build()
