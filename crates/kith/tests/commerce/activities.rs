@@ -52,7 +52,7 @@ fn id(v: &Value) -> String {
     v["id"].as_str().expect("id").to_owned()
 }
 
-async fn set_cart(t: &TestApp, s: &worlds::Shop, who: &User, sku: &str, qty: i64) {
+async fn set_cart(t: &TestApp, s: &crate::builders::Shop, who: &User, sku: &str, qty: i64) {
     t.put(
         &format!("/api/v1/merchants/{}/cart/items/{sku}", s.merchant),
         Some(&who.token),
@@ -62,7 +62,7 @@ async fn set_cart(t: &TestApp, s: &worlds::Shop, who: &User, sku: &str, qty: i64
     .expect(200);
 }
 
-async fn cart_activity(t: &TestApp, s: &worlds::Shop, who: &User) -> Value {
+async fn cart_activity(t: &TestApp, s: &crate::builders::Shop, who: &User) -> Value {
     t.get(
         &format!("/api/v1/merchants/{}/cart/activity", s.merchant),
         Some(&who.token),
@@ -71,7 +71,7 @@ async fn cart_activity(t: &TestApp, s: &worlds::Shop, who: &User) -> Value {
     .expect(200)
 }
 
-async fn checkout(t: &TestApp, s: &worlds::Shop, who: &User, items: Value) -> Value {
+async fn checkout(t: &TestApp, s: &crate::builders::Shop, who: &User, items: Value) -> Value {
     t.post(
         &format!("/api/v1/merchants/{}/checkout", s.merchant),
         Some(&who.token),
@@ -86,7 +86,7 @@ async fn checkout(t: &TestApp, s: &worlds::Shop, who: &User, items: Value) -> Va
 /// and buys three at ¥100: 满减 takes ¥50, the coupon ¥12.34 of what is left, the goods pay
 /// ¥237.66, the sharer's 10 % is 2 376 fen, and one unit back returns ⌊23 766 ⁄ 3⌋.
 async fn a_tiered_activity_is_applied_by_checkout_and_refunds_stay_exact(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let a = activity(&t, &s.owner, &s.merchant, tiered(&t)).await;
     assert_eq!(
         (a["status"].as_str(), a["live"].as_bool()),
@@ -298,8 +298,8 @@ async fn a_tiered_activity_is_applied_by_checkout_and_refunds_stay_exact(t: Test
 }
 
 async fn bad_activities_name_their_field_and_only_staff_run_them(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
-    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
+    let other = t.shop().plan(worlds::standard_plan()).build().await;
     let base = tiered(&t);
     let with = |patch: Value| {
         let mut b = base.clone();
@@ -409,7 +409,7 @@ async fn bad_activities_name_their_field_and_only_staff_run_them(t: TestApp) {
 
 /// What an order of `items` takes off now; the order is cancelled again (a member may
 /// hold only a few unpaid orders).
-async fn taken(t: &TestApp, s: &worlds::Shop, who: &User, items: Value) -> i64 {
+async fn taken(t: &TestApp, s: &crate::builders::Shop, who: &User, items: Value) -> i64 {
     let o = checkout(t, s, who, items).await;
     t.post(
         &format!("/api/v1/orders/{}/cancel", id(&o)),
@@ -422,7 +422,7 @@ async fn taken(t: &TestApp, s: &worlds::Shop, who: &User, items: Value) -> i64 {
 }
 
 /// How many activities the shop shows anyone now.
-async fn live_count(t: &TestApp, s: &worlds::Shop) -> Option<usize> {
+async fn live_count(t: &TestApp, s: &crate::builders::Shop) -> Option<usize> {
     t.get(
         &format!("/api/v1/merchants/{}/activities", s.merchant),
         None,
@@ -434,7 +434,7 @@ async fn live_count(t: &TestApp, s: &worlds::Shop) -> Option<usize> {
 }
 
 async fn only_a_live_activity_applies(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let buyer = t.register_member("看时机").await;
     let items = json!([{ "sku_id": s.sku, "quantity": 2 }]);
     let a = id(&activity(&t, &s.owner, &s.merchant, tiered(&t)).await);
@@ -485,7 +485,7 @@ async fn only_a_live_activity_applies(t: TestApp) {
 }
 
 async fn the_best_of_two_activities_applies_within_its_scope(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let buyer = t.register_member("比价").await;
     // 满 100 减 5 over the shop, and 满 200 打 9 折 on the tea only.
     let small = activity(

@@ -148,7 +148,7 @@ async fn address_book_is_limited_and_private(t: TestApp) {
         .await
         .problem(404, None);
     // Nor may they check out with it.
-    let shop = t.simple_shop("黔味小铺", 1000, 5).await;
+    let shop = t.shop().name("黔味小铺").price(1000).stock(5).build().await;
     t.post(
         &format!("/api/v1/merchants/{}/checkout", shop.merchant),
         Some(&other.token),
@@ -213,7 +213,7 @@ async fn address_regions_must_fit_together(t: TestApp) {
     .problem(422, Some("district"));
     assert_eq!(t.get(BOOK, tok).await.expect(200)[0]["city"], "市辖区");
     // Checkout's typed address follows the same rule, its fields under `address.`.
-    let shop = t.simple_shop("黔味小铺", 1000, 5).await;
+    let shop = t.shop().name("黔味小铺").price(1000).stock(5).build().await;
     let mut typed = address();
     typed["district"] = json!("西湖区");
     t.post(
@@ -226,7 +226,7 @@ async fn address_regions_must_fit_together(t: TestApp) {
 }
 
 async fn checkout_takes_a_saved_address(t: TestApp) {
-    let shop = t.simple_shop("黔味小铺", 1000, 5).await;
+    let shop = t.shop().name("黔味小铺").price(1000).stock(5).build().await;
     let me = t.register_member("王小美").await;
     let tok = Some(me.token.as_str());
     let mut home = addr("林城东路 1 号");

@@ -8,10 +8,11 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{TestApp, User, id};
 use crate::worlds::{
-    DAY_SECS, Shop, audit_clean, balances, buy, buy_through_sandbox, disputed_request,
-    product_link, ship_and_deliver, shop, signup_via, small_png, standard_plan, upload,
+    DAY_SECS, audit_clean, balances, buy, buy_through_sandbox, disputed_request, product_link,
+    ship_and_deliver, signup_via, small_png, standard_plan, upload,
 };
 
 both_engines!(
@@ -28,7 +29,7 @@ both_engines!(
 /// A shop with the standard plan, a distributor `b` and a buyer who came through `b`'s
 /// link (so `b` earns 10 % of the goods).
 async fn world(t: &TestApp) -> (Shop, User, User) {
-    let s = shop(t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let b = t.register_member("分享者").await;
     let (_, code) = product_link(t, &s, &b).await;
     let buyer = signup_via(t, &code, "买家").await;

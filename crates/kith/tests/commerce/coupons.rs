@@ -134,7 +134,13 @@ async fn a_template_is_offered_claimed_and_held(t: TestApp) {
 async fn bad_templates_name_their_field(t: TestApp) {
     let (owner, mid) = t.approved_merchant("凯里酸汤鱼").await;
     let (_, other_mid) = t.approved_merchant("都匀毛尖").await;
-    let other = t.simple_shop("安顺蜡染", 1_000, 5).await;
+    let other = t
+        .shop()
+        .name("安顺蜡染")
+        .price(1_000)
+        .stock(5)
+        .build()
+        .await;
     let cases: Vec<(Value, &str)> = vec![
         (json!({ "kind": "fixed", "off_fen": 0 }), "off_fen"),
         (
@@ -394,7 +400,7 @@ async fn a_coupon_expires_with_its_window(t: TestApp) {
 
 async fn checkout_with(
     t: &TestApp,
-    s: &worlds::Shop,
+    s: &crate::builders::Shop,
     buyer: &User,
     qty: i64,
     coupon: &str,
@@ -408,7 +414,7 @@ async fn checkout_with(
 }
 
 /// A second product of the shop (a draft), for coupons scoped away from the one on sale.
-async fn another_product(t: &TestApp, s: &worlds::Shop) -> Value {
+async fn another_product(t: &TestApp, s: &crate::builders::Shop) -> Value {
     t.post(
         &format!("/api/v1/merchants/{}/products", s.merchant),
         Some(&s.owner.token),
@@ -435,7 +441,7 @@ async fn coupon_state(t: &TestApp, who: &User, coupon: &str) -> String {
 async fn a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_what_was_paid(
     t: TestApp,
 ) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let sharer = t.register_member("分享者").await;
     let (_, code) = worlds::product_link(&t, &s, &sharer).await;
     let friend = worlds::signup_via(&t, &code, "朋友").await;
@@ -551,8 +557,8 @@ async fn a_friend_by_a_share_link_buys_with_a_coupon_and_the_sharer_earns_on_wha
 }
 
 async fn a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
-    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
+    let other = t.shop().plan(worlds::standard_plan()).build().await;
     let buyer = t.register_member("买家").await;
     let stranger = t.register_member("路人").await;
     // 满100减10 on ¥100 goods: one unit is exactly enough; 满300 is not.
@@ -628,7 +634,7 @@ async fn a_checkout_refuses_a_coupon_that_does_not_apply_and_writes_nothing(t: T
 /// Four checkouts race with one coupon: one order takes it, the others are refused and
 /// leave no order behind.
 async fn concurrent_checkouts_with_one_coupon_have_one_winner(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let buyer = t.register_member("抢单").await;
     let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
     let coupon = id(&claim(&t, &buyer, &s.merchant, &tid).await.expect(201));
@@ -677,7 +683,13 @@ async fn concurrent_checkouts_with_one_coupon_have_one_winner(t: TestApp) {
 /// no seat taken) and takes one that does, on the group price.
 async fn a_group_buy_seat_takes_a_coupon_only_when_its_template_allows_it(t: TestApp) {
     use kith_domain::Clock;
-    let s = t.simple_shop("拼团券坊", 12_800, 10).await;
+    let s = t
+        .shop()
+        .name("拼团券坊")
+        .price(12_800)
+        .stock(10)
+        .build()
+        .await;
     let ends = kith_app::rfc3339(t.clock.now_ms() + 7 * DAY_SECS * 1000);
     let campaign = id(&t
         .post(
@@ -892,7 +904,7 @@ async fn the_merchant_issues_coupons_to_members_or_a_tier_all_or_nothing(t: Test
 async fn the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_discounted_base(
     t: TestApp,
 ) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let sharer = t.register_member("分享达人").await;
     let (_, code) = worlds::product_link(&t, &s, &sharer).await;
 
@@ -1026,8 +1038,8 @@ async fn the_share_coupon_travels_with_the_link_and_the_sharer_earns_on_the_disc
 /// rule named for those that do not apply, the best first; the best changes as the cart
 /// grows, and checkout with it takes exactly what was shown.
 async fn the_cart_prices_each_coupon_and_marks_the_best(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
-    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
+    let other = t.shop().plan(worlds::standard_plan()).build().await;
     let buyer = t.register_member("挑券").await;
     let fits = |who: &User| {
         let (t, who, mid) = (&t, who.token.clone(), s.merchant.clone());
@@ -1167,7 +1179,7 @@ async fn the_cart_prices_each_coupon_and_marks_the_best(t: TestApp) {
 /// refused with `coupon_not_new_member` to one who has ordered — a cancelled order does
 /// not count — and an ordinary coupon again once the merchant unsets it.
 async fn the_new_member_coupon_is_only_for_members_new_to_the_shop(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let tid = id(&template(&t, &s.owner, &s.merchant, ten_off(10, 1)).await);
     let setting = format!("/api/v1/merchants/{}/new-member-coupon", s.merchant);
     let stranger = t.register_member("路人").await;
@@ -1246,7 +1258,7 @@ async fn the_new_member_coupon_is_only_for_members_new_to_the_shop(t: TestApp) {
 /// Two coupons worth the same on the cart: the one that ends sooner is marked best (and
 /// comes first), whichever was claimed first — the member keeps the longer one for later.
 async fn of_two_equal_coupons_the_one_ending_sooner_is_best(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let buyer = t.register_member("先用快过期的").await;
     let mut long = ten_off(10, 1);
     long["valid_days"] = json!(30);

@@ -30,7 +30,13 @@ fn sales(mid: &str) -> String {
 }
 
 /// ¥100 tea at ¥59.90, one slot from now for an hour.
-fn sale(t: &TestApp, s: &worlds::Shop, quota: i64, per_member: i64, per_order: i64) -> Value {
+fn sale(
+    t: &TestApp,
+    s: &crate::builders::Shop,
+    quota: i64,
+    per_member: i64,
+    per_order: i64,
+) -> Value {
     json!({
         "name": "整点秒杀",
         "sku_id": s.sku,
@@ -41,7 +47,7 @@ fn sale(t: &TestApp, s: &worlds::Shop, quota: i64, per_member: i64, per_order: i
     })
 }
 
-async fn create(t: &TestApp, s: &worlds::Shop, body: Value) -> Value {
+async fn create(t: &TestApp, s: &crate::builders::Shop, body: Value) -> Value {
     t.post(&sales(&s.merchant), Some(&s.owner.token), body)
         .await
         .expect(201)
@@ -71,7 +77,7 @@ async fn left(t: &TestApp, sale: &str) -> i64 {
 /// 30 members race for a slot of 10: exactly 10 orders, 20 refusals naming the rule; a
 /// cancelled order gives its unit back to the next buyer.
 async fn concurrent_buyers_get_exactly_the_slot_quota(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let sale = id(&create(&t, &s, sale(&t, &s, 10, 1, 1)).await);
     let mut members = Vec::new();
     for n in 0..30 {
@@ -155,7 +161,7 @@ async fn concurrent_buyers_get_exactly_the_slot_quota(t: TestApp) {
 }
 
 async fn flash_orders_keep_to_their_slots_and_caps(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     // Slots from +10 to +20 minutes and +30 to +40; 3 per member, 2 per order.
     let mut body = sale(&t, &s, 100, 3, 2);
     body["slots"] = json!([
@@ -273,8 +279,8 @@ async fn flash_orders_keep_to_their_slots_and_caps(t: TestApp) {
 }
 
 async fn bad_flash_sales_name_their_field_and_only_staff_run_them(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
-    let other = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
+    let other = t.shop().plan(worlds::standard_plan()).build().await;
     let base = sale(&t, &s, 10, 2, 1);
     let with = |patch: Value| {
         let mut b = base.clone();
@@ -382,7 +388,7 @@ async fn bad_flash_sales_name_their_field_and_only_staff_run_them(t: TestApp) {
 /// `coupon_not_for_flash_sale` (nothing written, the coupon still available) unless the
 /// merchant's sale allows coupons; then the coupon comes off the flash price.
 async fn a_flash_order_takes_a_coupon_only_when_the_sale_allows(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let m = t.register_member("秒杀用券").await;
     let tpl = t
         .post(

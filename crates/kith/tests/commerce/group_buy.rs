@@ -8,7 +8,8 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{SimpleShop, TestApp, User, address, id};
+use crate::builders::{Shop, ShopBuilder};
+use crate::harness::{TestApp, User, address, id};
 
 both_engines!(
     a_group_fills_by_sharing_and_proceeds,
@@ -27,20 +28,16 @@ fn ends_in_days(t: &TestApp, days: i64) -> String {
     kith_app::rfc3339(t.clock.now_ms() + days * 24 * HOUR * 1000)
 }
 
-/// A shop with a commission plan (L1 10 %, cap 30 %) and `stock` units of its one SKU.
-async fn shop(t: &TestApp, stock: i64) -> SimpleShop {
-    let s = t.simple_shop("拼团酒坊", LIST, stock).await;
-    t.put(
-        &format!("/api/v1/merchants/{}/commission-plan", s.merchant),
-        Some(&s.owner.token),
-        json!({ "levels_bp": [1000, 0], "cap_bp": 3000, "group_buy_commission": true, "group_leader_bp": 500 }),
-    )
-    .await
-    .expect(200);
-    s
+/// The stories' shop: 拼团酒坊, one SKU at ¥128, a plan of L1 10 %, cap 30 %, group
+/// leaders 5 %.
+fn winery(t: &TestApp) -> ShopBuilder<'_> {
+    t.shop()
+        .name("拼团酒坊")
+        .price(LIST)
+        .plan(json!({ "levels_bp": [1000, 0], "cap_bp": 3000, "group_buy_commission": true, "group_leader_bp": 500 }))
 }
 
-async fn campaign(t: &TestApp, s: &SimpleShop, body: Value) -> Value {
+async fn campaign(t: &TestApp, s: &Shop, body: Value) -> Value {
     let mut b = json!({
         "sku_id": s.sku, "group_size": 3, "group_price_fen": GROUP, "ends_at": ends_in_days(t, 7), "stock_limit": 30,
     });
@@ -146,7 +143,7 @@ async fn group_events(t: &TestApp, gid: &str) -> Vec<String> {
 }
 
 /// (on hand, reserved) of the shop's SKU in its warehouse.
-async fn stock(t: &TestApp, s: &SimpleShop) -> (i64, i64) {
+async fn stock(t: &TestApp, s: &Shop) -> (i64, i64) {
     let rows = t
         .get(
             &format!("/api/v1/merchants/{}/stock?sku_id={}", s.merchant, s.sku),
@@ -168,7 +165,7 @@ async fn stock(t: &TestApp, s: &SimpleShop) -> (i64, i64) {
 }
 
 async fn a_group_fills_by_sharing_and_proceeds(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t).stock(10).build().await;
     // 团长免单: the leader pays nothing.
     let c = campaign(
         &t,
@@ -419,7 +416,7 @@ async fn a_group_fills_by_sharing_and_proceeds(t: TestApp) {
 }
 
 async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t).stock(10).build().await;
     let c = campaign(&t, &s, json!({ "duration_secs": 2 * HOUR })).await;
     let cid = id(&c);
     let leader = member_with(&t, "团长", 20_000).await;
@@ -571,7 +568,7 @@ async fn time_runs_out_and_paid_seats_are_refunded(t: TestApp) {
 }
 
 async fn a_refunded_leader_hands_over_to_the_earliest_payer(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t).stock(10).build().await;
     let cid = id(&campaign(&t, &s, json!({ "group_size": 4 })).await);
     let leader = member_with(&t, "团长", 20_000).await;
     let seat = open(&t, &cid, &leader).await;
@@ -632,7 +629,7 @@ async fn a_refunded_leader_hands_over_to_the_earliest_payer(t: TestApp) {
 }
 
 async fn bad_input_and_races_are_refused(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t).stock(10).build().await;
     let url = format!("/api/v1/merchants/{}/group-campaigns", s.merchant);
     let base = json!({ "sku_id": s.sku, "group_size": 3, "group_price_fen": GROUP, "ends_at": ends_in_days(&t, 7), "stock_limit": 30 });
     let with = |k: &str, v: Value| {
@@ -760,7 +757,7 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
 async fn a_thousand_concurrent_joins_never_overfill(t: TestApp) {
     const GROUPS: usize = 100;
     const MEMBERS: usize = 60;
-    let s = shop(&t, 300).await;
+    let s = winery(&t).stock(300).build().await;
     let cid = id(&campaign(
         &t,
         &s,

@@ -9,7 +9,8 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{SimpleShop, TestApp, User, id};
+use crate::builders::{Shop, ShopBuilder};
+use crate::harness::{TestApp, User, id};
 use crate::worlds::{audit_clean, balances, befriend, close_after_sale_window, community, join};
 
 both_engines!(
@@ -40,23 +41,18 @@ fn pickup_date(t: &TestApp, days: i64) -> String {
     kith_app::rfc3339(ms)[..10].to_owned()
 }
 
-/// A shop (one SKU at ¥50, `stock` units) with a plan of L1 10 %, cap 30 %.
-async fn shop(t: &TestApp, stock: i64) -> SimpleShop {
-    let s = t.simple_shop("社区果园", LIST, stock).await;
-    t.put(
-        &format!("/api/v1/merchants/{}/commission-plan", s.merchant),
-        Some(&s.owner.token),
-        json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }),
-    )
-    .await
-    .expect(200);
-    s
+/// The stories' shop: 社区果园, one SKU at ¥50, a plan of L1 10 %, cap 30 %.
+fn orchard(t: &TestApp) -> ShopBuilder<'_> {
+    t.shop()
+        .name("社区果园")
+        .price(LIST)
+        .plan(json!({ "levels_bp": [1000, 0], "cap_bp": 3000 }))
 }
 
 /// `who` applies with a point at (`lat`, `lng`) and the owner approves at `rate_bp`.
 async fn leader(
     t: &TestApp,
-    s: &SimpleShop,
+    s: &Shop,
     who: &User,
     point: &str,
     lat: f64,
@@ -85,7 +81,7 @@ async fn leader(
     l
 }
 
-async fn choose(t: &TestApp, s: &SimpleShop, who: &User, leader: &Value) {
+async fn choose(t: &TestApp, s: &Shop, who: &User, leader: &Value) {
     t.put(
         &format!("/api/v1/merchants/{}/my-leader", s.merchant),
         Some(&who.token),
@@ -95,7 +91,7 @@ async fn choose(t: &TestApp, s: &SimpleShop, who: &User, leader: &Value) {
     .expect(200);
 }
 
-async fn batch(t: &TestApp, s: &SimpleShop, body: Value) -> Value {
+async fn batch(t: &TestApp, s: &Shop, body: Value) -> Value {
     let mut b = json!({
         "title": "明日鲜桃接龙", "cutoff_at": at(t, 2 * HOUR_MS), "pickup_date": pickup_date(t, 1),
         "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 3, "quantity_limit": 100 }],
@@ -168,7 +164,7 @@ fn refused(r: crate::harness::Resp, field: Option<&str>, word: &str) {
 }
 
 async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
-    let s = shop(&t, 1000).await;
+    let s = orchard(&t).stock(1000).build().await;
     let (la, lb) = (
         member(&t, "东门团长", 0).await,
         member(&t, "西门团长", 0).await,
@@ -513,7 +509,7 @@ async fn a_batch_goes_from_leaders_to_pickups_and_commission(t: TestApp) {
 }
 
 async fn a_batch_below_its_minimum_fails_and_refunds(t: TestApp) {
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let la = member(&t, "团长", 0).await;
     let a = leader(&t, &s, &la, "南门驿站", 26.58, 106.71, 500).await;
     let bt = batch(&t, &s, json!({ "min_total_units": 10 })).await;
@@ -552,7 +548,7 @@ async fn a_batch_below_its_minimum_fails_and_refunds(t: TestApp) {
 }
 
 async fn bad_input_and_races_are_refused(t: TestApp) {
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let la = member(&t, "团长", 0).await;
     let a = leader(&t, &s, &la, "北门驿站", 26.58, 106.71, 500).await;
     let m = |p: &str| format!("/api/v1/merchants/{}{p}", s.merchant);
@@ -582,7 +578,7 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
     .await
     .problem(422, Some("rate_bp"));
     // Another merchant's owner cannot approve (or even see) this application.
-    let other = t.simple_shop("隔壁店", 1000, 10).await;
+    let other = t.shop().name("隔壁店").price(1000).stock(10).build().await;
     t.post(
         &format!("/api/v1/leaders/{}/approve", id(&app)),
         Some(&other.owner.token),
@@ -773,7 +769,7 @@ async fn bad_input_and_races_are_refused(t: TestApp) {
 }
 
 async fn concurrent_joins_for_the_last_units_never_oversell(t: TestApp) {
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let la = member(&t, "团长", 0).await;
     let a = leader(&t, &s, &la, "中心驿站", 26.58, 106.71, 0).await;
     let bt = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 2, "quantity_limit": 7 }] })).await;
@@ -864,7 +860,7 @@ async fn concurrent_joins_for_the_last_units_never_oversell(t: TestApp) {
 /// The buyer cancelling and the unpaid expiry racing for the same joins: each join's
 /// units go back exactly once, to the batch and to the member's own count.
 async fn a_join_is_given_back_once_when_cancel_and_expiry_race(t: TestApp) {
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let la = member(&t, "团长", 0).await;
     let a = leader(&t, &s, &la, "中心驿站", 26.58, 106.71, 0).await;
     let bt = batch(&t, &s, json!({ "items": [{ "sku_id": s.sku, "price_fen": PRICE, "per_member_limit": 3, "quantity_limit": 50 }] })).await;
@@ -946,7 +942,7 @@ async fn a_join_is_given_back_once_when_cancel_and_expiry_race(t: TestApp) {
 /// suspension stops them too, a resume brings them back, a removal ends it; a leader's own
 /// code redeemed twice is refused.
 async fn helpers_redeem_at_their_leaders_point_only(t: TestApp) {
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let (la, lb) = (
         member(&t, "东门团长", 20_000).await,
         member(&t, "西门团长", 0).await,
@@ -1096,7 +1092,7 @@ async fn helpers_redeem_at_their_leaders_point_only(t: TestApp) {
 }
 
 async fn leaders_are_ranked_by_trust_then_distance(t: TestApp) {
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let me = member(&t, "我", 0).await;
     // Three points: near (≈110 m), middle (≈1.1 km), far (≈5.5 km) from (26.58, 106.71).
     let (ln, lm, lf) = (
@@ -1192,7 +1188,7 @@ async fn leaders_are_ranked_by_trust_then_distance(t: TestApp) {
 }
 
 async fn candidate_leaders_come_from_the_graph(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = orchard(&t).stock(10).build().await;
     let c = id(&t
         .post(
             "/api/v1/communities",
@@ -1247,7 +1243,7 @@ async fn candidate_leaders_come_from_the_graph(t: TestApp) {
 /// keeps them leaves them waiting; the rule's bad input is refused by field.
 async fn unclaimed_orders_follow_the_merchants_rule(t: TestApp) {
     const DAY_MS: i64 = 24 * HOUR_MS;
-    let s = shop(&t, 100).await;
+    let s = orchard(&t).stock(100).build().await;
     let lead = member(&t, "北门团长", 0).await;
     let l = leader(&t, &s, &lead, "北门驿站", 26.58, 106.71, 800).await;
     let store = l["store_id"].as_str().unwrap().to_owned();
@@ -1392,7 +1388,7 @@ async fn unclaimed_orders_follow_the_merchants_rule(t: TestApp) {
 }
 
 async fn a_leader_opens_a_batch_within_what_the_merchant_allows(t: TestApp) {
-    let s = shop(&t, 1000).await;
+    let s = orchard(&t).stock(1000).build().await;
     let (la, lb) = (
         member(&t, "东门团长", 0).await,
         member(&t, "西门团长", 0).await,
@@ -1439,7 +1435,7 @@ async fn a_leader_opens_a_batch_within_what_the_merchant_allows(t: TestApp) {
     t.put(&products, Some(&s.owner.token), twice)
         .await
         .problem(422, Some("items[1].sku_id"));
-    let other = t.simple_shop("隔壁店", 1000, 10).await;
+    let other = t.shop().name("隔壁店").price(1000).stock(10).build().await;
     t.put(
         &products,
         Some(&s.owner.token),

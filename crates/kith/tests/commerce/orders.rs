@@ -7,6 +7,7 @@ use kith_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::{Shop, ShopBuilder};
 use crate::harness::{TestApp, User, address};
 
 both_engines!(
@@ -22,122 +23,20 @@ both_engines!(
     order_lists_page_without_gaps,
 );
 
-/// A trading merchant with tiers, a store with a clerk, one active product with two SKUs,
-/// and stock in the warehouse and the store.
-struct Shop {
-    owner: User,
-    merchant: String,
-    store: String,
-    clerk: User,
-    sku: String,
-    sku2: String,
-    warehouse: String,
-    store_location: String,
-}
-
-async fn shop(t: &TestApp, stock: i64) -> Shop {
-    let (owner, merchant) = t.approved_merchant("酱香酒坊").await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    t.post(
-        &m("/tiers"),
-        Some(&owner.token),
-        json!({ "code": "member", "name": "会员", "rank": 10 }),
-    )
-    .await
-    .expect(201);
-    t.post(
-        &m("/tiers"),
-        Some(&owner.token),
-        json!({ "code": "shareholder", "name": "股东", "rank": 20 }),
-    )
-    .await
-    .expect(201);
-    let store = t.store(&owner, &merchant, "贵阳店").await;
-    let clerk = t.clerk(&owner, &merchant, &store).await;
-    let product = t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": "十五年坤沙酱香", "description": "窖藏" }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "JX15-500", "attrs": { "规格": "500ml" }, "list_price_fen": 59900 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku2 = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "JX15-100", "attrs": { "规格": "100ml" }, "list_price_fen": 12900 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.put(
-        &m(&format!("/skus/{sku}/tier-prices/shareholder")),
-        Some(&owner.token),
-        json!({ "price_fen": 49900 }),
-    )
-    .await
-    .expect(200);
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let loc = |kind: &str| {
-        locations
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["kind"] == kind)
-            .map(|l| l["id"].as_str().unwrap().to_owned())
-            .expect("location")
-    };
-    let (warehouse, store_location) = (loc("warehouse"), loc("store"));
-    for (s, l) in [
-        (&sku, &warehouse),
-        (&sku2, &warehouse),
-        (&sku, &store_location),
-    ] {
-        t.post(
-            &m("/stock/adjustments"),
-            Some(&owner.token),
-            json!({ "sku_id": s, "location_id": l, "delta": stock, "note": "入库" }),
-        )
-        .await
-        .expect(201);
-    }
-    Shop {
-        owner,
-        merchant,
-        store,
-        clerk,
-        sku,
-        sku2,
-        warehouse,
-        store_location,
-    }
+/// The journeys' shop: 酱香酒坊 with the member and shareholder tiers, a store with a clerk,
+/// 十五年坤沙酱香 in two SKUs (¥599, shareholders ¥499; ¥129), `stock` units of each in the
+/// warehouse and of the first in the store.
+fn winery(t: &TestApp, stock: i64) -> ShopBuilder<'_> {
+    t.shop()
+        .name("酱香酒坊")
+        .tier("member", "会员", 10)
+        .tier("shareholder", "股东", 20)
+        .store()
+        .product("十五年坤沙酱香")
+        .sku("JX15-500", "500ml", 59900)
+        .sku("JX15-100", "100ml", 12900)
+        .tier_price("shareholder", 49900)
+        .stock(stock)
 }
 
 async fn stock_row(t: &TestApp, shop: &Shop, sku: &str, location: &str) -> (i64, i64) {
@@ -164,7 +63,7 @@ async fn stock_row(t: &TestApp, shop: &Shop, sku: &str, location: &str) -> (i64,
 }
 
 async fn shipping_journey(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t, 10).build().await;
     let buyer = t.register_member("股东老王").await;
     t.put(
         &format!("/api/v1/merchants/{}/members/{}/tier", s.merchant, buyer.id),
@@ -187,7 +86,11 @@ async fn shipping_journey(t: TestApp) {
         .await
         .expect(200);
     let items = t
-        .put(&cart(&s.sku2), Some(&buyer.token), json!({ "quantity": 1 }))
+        .put(
+            &cart(&s.skus[1]),
+            Some(&buyer.token),
+            json!({ "quantity": 1 }),
+        )
         .await
         .expect(200);
     assert_eq!(items.as_array().unwrap().len(), 2);
@@ -335,17 +238,17 @@ async fn shipping_journey(t: TestApp) {
 }
 
 async fn pickup_journey_with_gateway_payment(t: TestApp) {
-    let s = shop(&t, 5).await;
+    let s = winery(&t, 5).build().await;
     let buyer = t.register_member("自提客").await;
     let order = t
         .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
-              json!({ "delivery": "pickup", "pickup_store_id": s.store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+              json!({ "delivery": "pickup", "pickup_store_id": s.pickup().store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
         .await
         .expect(201);
     assert_eq!(order["shipping_fen"], 0, "no shipping for pickup");
     let oid = order["id"].as_str().unwrap().to_owned();
     assert_eq!(
-        stock_row(&t, &s, &s.sku, &s.store_location).await,
+        stock_row(&t, &s, &s.sku, &s.pickup().location).await,
         (5, 1),
         "reserved at the store"
     );
@@ -414,7 +317,7 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
     let other_store = t.store(&s.owner, &s.merchant, "遵义店").await;
     let other_clerk = t.clerk(&s.owner, &s.merchant, &other_store).await;
     t.post(
-        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.pickup().store),
         Some(&other_clerk.token),
         json!({ "code": code }),
     )
@@ -428,15 +331,15 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
     .await
     .problem(404, None);
     t.post(
-        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.pickup().store),
         Some(&buyer.token),
         json!({ "code": code }),
     )
     .await
     .problem(403, None);
     t.post(
-        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
-        Some(&s.clerk.token),
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.pickup().store),
+        Some(&s.pickup().clerk.token),
         json!({ "code": "12ab" }),
     )
     .await
@@ -444,30 +347,30 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
 
     let waiting = t
         .get(
-            &format!("/api/v1/clerk/stores/{}/pickups", s.store),
-            Some(&s.clerk.token),
+            &format!("/api/v1/clerk/stores/{}/pickups", s.pickup().store),
+            Some(&s.pickup().clerk.token),
         )
         .await
         .expect(200);
     assert_eq!(waiting.as_array().unwrap().len(), 1);
     let done = t
         .post(
-            &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
-            Some(&s.clerk.token),
+            &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.pickup().store),
+            Some(&s.pickup().clerk.token),
             json!({ "code": code }),
         )
         .await
         .expect(200);
     assert_eq!(done["status"], "picked_up");
     t.post(
-        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
-        Some(&s.clerk.token),
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.pickup().store),
+        Some(&s.pickup().clerk.token),
         json!({ "code": code }),
     )
     .await
     .problem(409, None);
     assert_eq!(
-        stock_row(&t, &s, &s.sku, &s.store_location).await,
+        stock_row(&t, &s, &s.sku, &s.pickup().location).await,
         (4, 0),
         "pickup commits the store's stock"
     );
@@ -482,17 +385,17 @@ async fn pickup_journey_with_gateway_payment(t: TestApp) {
         .find(|e| e["to_status"] == "picked_up")
         .unwrap();
     assert_eq!(redeemed["actor_kind"], "clerk");
-    assert_eq!(redeemed["actor_id"], s.clerk.id.as_str());
+    assert_eq!(redeemed["actor_id"], s.pickup().clerk.id.as_str());
     crate::worlds::audit_clean(&t).await;
 }
 
 async fn refunds_go_back_through_the_provider(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t, 10).build().await;
     let buyer = t.register_member("退款客").await;
     t.top_up(&buyer, 100_000).await;
     let order = t
         .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
-              json!({ "delivery": "pickup", "pickup_store_id": s.store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
+              json!({ "delivery": "pickup", "pickup_store_id": s.pickup().store, "items": [{ "sku_id": s.sku, "quantity": 1 }] }))
         .await
         .expect(201);
     let oid = order["id"].as_str().unwrap().to_owned();
@@ -559,14 +462,14 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
         "refunded"
     );
     assert_eq!(
-        stock_row(&t, &s, &s.sku, &s.store_location).await,
+        stock_row(&t, &s, &s.sku, &s.pickup().location).await,
         (10, 0),
         "the reservation is released"
     );
     // The pickup code died with the refund; refunding again is refused.
     t.post(
-        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.store),
-        Some(&s.clerk.token),
+        &format!("/api/v1/clerk/stores/{}/pickups/redeem", s.pickup().store),
+        Some(&s.pickup().clerk.token),
         json!({ "code": code }),
     )
     .await
@@ -578,7 +481,7 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
     // A partial refund of a shipped gateway-paid order goes back to the gateway.
     let order = t
         .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token),
-              json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 2 }, { "sku_id": s.sku2, "quantity": 1 }] }))
+              json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku, "quantity": 2 }, { "sku_id": s.skus[1], "quantity": 1 }] }))
         .await
         .expect(201);
     let oid = order["id"].as_str().unwrap().to_owned();
@@ -756,7 +659,7 @@ async fn refunds_go_back_through_the_provider(t: TestApp) {
 }
 
 async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
-    let s = shop(&t, 3).await;
+    let s = winery(&t, 3).build().await;
     let buyer = t.register_member("拖延症").await;
     async fn checkout(t: &TestApp, s: &Shop, buyer: &User, n: i64) -> crate::harness::Resp {
         let url = format!("/api/v1/merchants/{}/checkout", s.merchant);
@@ -851,10 +754,10 @@ async fn unpaid_orders_expire_and_late_payments_return(t: TestApp) {
 }
 
 async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
-    let s = shop(&t, 5).await;
+    let s = winery(&t, 5).build().await;
     let buyer = t.register_member("回调").await;
     let o = t
-        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.sku2, "quantity": 1 }] }))
+        .post(&format!("/api/v1/merchants/{}/checkout", s.merchant), Some(&buyer.token), json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": s.skus[1], "quantity": 1 }] }))
         .await
         .expect(201);
     let oid = o["id"].as_str().unwrap().to_owned();
@@ -933,7 +836,7 @@ async fn payment_callbacks_are_authenticated_and_idempotent(t: TestApp) {
 }
 
 async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
-    let s = shop(&t, 5).await;
+    let s = winery(&t, 5).build().await;
     let (other_owner, other) = t.approved_merchant("母婴优选").await;
     let _ = other_owner;
     let buyer = t.register_member("乱填").await;
@@ -1065,7 +968,7 @@ async fn checkout_refuses_bad_input_and_changes_nothing(t: TestApp) {
 }
 
 async fn concurrent_checkouts_never_oversell(t: TestApp) {
-    let s = shop(&t, 50).await;
+    let s = winery(&t, 50).build().await;
     let mut buyers = Vec::new();
     for i in 0..20 {
         buyers.push(t.register_member(&format!("抢购{i}")).await);
@@ -1106,7 +1009,7 @@ async fn concurrent_checkouts_never_oversell(t: TestApp) {
 }
 
 async fn orders_are_private(t: TestApp) {
-    let s = shop(&t, 5).await;
+    let s = winery(&t, 5).build().await;
     let buyer = t.register_member("隐私").await;
     let stranger = t.register_member("路人").await;
     let (rival, rival_id) = t.approved_merchant("隔壁商家").await;
@@ -1115,7 +1018,7 @@ async fn orders_are_private(t: TestApp) {
         .await
         .expect(201);
     let oid = o["id"].as_str().unwrap();
-    for who in [&stranger, &rival, &s.clerk] {
+    for who in [&stranger, &rival, &s.pickup().clerk] {
         t.get(&format!("/api/v1/orders/{oid}"), Some(&who.token))
             .await
             .problem(404, None);
@@ -1173,7 +1076,7 @@ async fn orders_are_private(t: TestApp) {
 }
 
 async fn merchant_settings_shape_orders(t: TestApp) {
-    let s = shop(&t, 10).await;
+    let s = winery(&t, 10).build().await;
     let buyer = t.register_member("包邮党").await;
     let url = format!("/api/v1/merchants/{}/settings", s.merchant);
     let defaults = t.get(&url, Some(&s.owner.token)).await.expect(200);
@@ -1208,7 +1111,7 @@ async fn merchant_settings_shape_orders(t: TestApp) {
             json!({ "delivery": "shipping", "address": address(), "items": items }),
         )
     };
-    let small = checkout(json!([{ "sku_id": s.sku2, "quantity": 1 }]))
+    let small = checkout(json!([{ "sku_id": s.skus[1], "quantity": 1 }]))
         .await
         .expect(201);
     assert_eq!(
@@ -1239,7 +1142,7 @@ async fn merchant_settings_shape_orders(t: TestApp) {
 }
 
 async fn order_lists_page_without_gaps(t: TestApp) {
-    let s = t.simple_shop("翻页酒坊", 100, 20).await;
+    let s = t.shop().name("翻页酒坊").price(100).stock(20).build().await;
     let buyer = t.register_member("回头客").await;
     let checkout = format!("/api/v1/merchants/{}/checkout", s.merchant);
     let mut placed = Vec::new();

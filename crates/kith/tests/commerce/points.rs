@@ -26,7 +26,7 @@ fn settings_url(mid: &str) -> String {
 }
 
 /// 1 point per ¥1, 100 points to the yuan, at most half the goods, `expire_days`.
-async fn turn_on(t: &TestApp, s: &worlds::Shop, expire_days: i64) -> Value {
+async fn turn_on(t: &TestApp, s: &crate::builders::Shop, expire_days: i64) -> Value {
     t.put(
         &settings_url(&s.merchant),
         Some(&s.owner.token),
@@ -50,7 +50,7 @@ async fn points(t: &TestApp, who: &User, mid: &str) -> (i64, i64) {
 
 async fn checkout_with(
     t: &TestApp,
-    s: &worlds::Shop,
+    s: &crate::builders::Shop,
     who: &User,
     qty: i64,
     pts: i64,
@@ -92,7 +92,7 @@ fn id(v: &Value) -> String {
 /// cancel; 200 spent on a paid order whose full refund gives them back and takes back what
 /// it earned.
 async fn points_are_earned_frozen_spent_and_given_back(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let on = turn_on(&t, &s, 365).await;
     assert_eq!(on["enabled"], true);
     let m = t.register_member("攒积分的会员").await;
@@ -210,7 +210,7 @@ async fn points_are_earned_frozen_spent_and_given_back(t: TestApp) {
 /// 200 points held, four checkouts at once each spending 150: exactly one wins, the others
 /// are 409 on `points`, and the balance is 50.
 async fn concurrent_checkouts_cannot_spend_the_same_points(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     turn_on(&t, &s, 0).await;
     let m = t.register_member("抢积分的会员").await;
     let first = worlds::buy(&t, &s, &m, 2).await;
@@ -255,7 +255,7 @@ async fn concurrent_checkouts_cannot_spend_the_same_points(t: TestApp) {
 /// day 38 the 150 left of that lot expire, and the points earned meanwhile (frozen on an
 /// order still inside its window) are untouched. Running the job again expires nothing.
 async fn unspent_old_points_expire_oldest_first(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     turn_on(&t, &s, 30).await;
     let m = t.register_member("积分会过期的会员").await;
     let first = worlds::buy(&t, &s, &m, 2).await;
@@ -294,7 +294,7 @@ async fn unspent_old_points_expire_oldest_first(t: TestApp) {
 }
 
 async fn bad_points_rules_name_their_field_and_only_staff_set_them(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     // Off until the shop turns them on; anyone may read the rule.
     let off = t.get(&settings_url(&s.merchant), None).await.expect(200);
     assert_eq!(off["enabled"], false);
@@ -348,7 +348,7 @@ async fn bad_points_rules_name_their_field_and_only_staff_set_them(t: TestApp) {
 /// A 秒杀 order is already at an activity price: it takes points only once the shop says
 /// so (409 `points_not_for_activity` before, nothing written), then like any checkout.
 async fn activity_orders_take_points_only_when_the_shop_allows(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     turn_on(&t, &s, 0).await;
     let m = t.register_member("秒杀也想用积分").await;
     let first = worlds::buy(&t, &s, &m, 2).await;

@@ -15,7 +15,7 @@ use kith_domain::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, id};
-use crate::worlds::{DAY_SECS, buy, ship_and_deliver, shop};
+use crate::worlds::{DAY_SECS, buy, ship_and_deliver};
 
 const KEY: &str = "kd100-test-key-0042";
 
@@ -140,7 +140,7 @@ async fn send(t: &TestApp, path: &str, param: &str, sign: &str) -> crate::harnes
     TestApp::read(res).await
 }
 
-async fn ship(t: &TestApp, s: &crate::worlds::Shop, oid: &str, carrier: &str, no: &str) {
+async fn ship(t: &TestApp, s: &crate::builders::Shop, oid: &str, carrier: &str, no: &str) {
     t.post(
         &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
         Some(&s.owner.token),
@@ -184,7 +184,7 @@ async fn return_story(engine: crate::harness::Engine) {
     let Some(t) = TestApp::spawn_with(engine, setup).await else {
         return;
     };
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let buyer = t.register_member("退货人").await;
     let oid = id(&buy(&t, &s, &buyer, 2).await);
     ship_and_deliver(&t, &s, &oid).await;
@@ -325,7 +325,7 @@ async fn story(engine: crate::harness::Engine) {
     let Some(t) = TestApp::spawn_with(engine, setup).await else {
         return;
     };
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let buyer = t.register_member("收件人").await;
     let other = t.register_member("旁人").await;
     let oid = id(&buy(&t, &s, &buyer, 1).await);
@@ -467,7 +467,7 @@ async fn story(engine: crate::harness::Engine) {
 
     // Another merchant ships a later order under the same number (carriers reuse them): it
     // gets its own subscription, and a push signed for the first order never moves it.
-    let s2 = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s2 = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let reused = id(&buy(&t, &s2, &buyer, 1).await);
     ship(&t, &s2, &reused, "sf", "SF1402339856711").await;
     settle(&t).await;

@@ -24,7 +24,7 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use serde_json::{Value, json};
 
 use crate::harness::{Engine, TestApp, User, address};
-use crate::worlds::{audit_clean, balances, earn_available, shop};
+use crate::worlds::{audit_clean, balances, earn_available};
 
 pub(crate) const APP_A: &str = "2021000000000101";
 const APP_B: &str = "2021000000000202";
@@ -644,8 +644,8 @@ pub(crate) async fn shop_with_order(
     name: &str,
     price: i64,
     app_id: &str,
-) -> (crate::harness::SimpleShop, User, String) {
-    let s = t.simple_shop(name, price, 10).await;
+) -> (crate::builders::Shop, User, String) {
+    let s = t.shop().name(name).price(price).stock(10).build().await;
     t.put(
         &format!(
             "/api/v1/merchants/{}/payment-credentials/alipay",
@@ -690,7 +690,13 @@ async fn alipay_pay_order_through_notification_refusing_forgeries(t: TestApp, gw
     let (a, buyer, oid) = shop_with_order(&t, "支付宝小铺", 2_300, APP_A).await;
     let (b, _, _) = shop_with_order(&t, "隔壁小铺", 800, APP_B).await;
     // A shop without credentials does not take Alipay.
-    let plain = t.simple_shop("没支付宝的店", 500, 5).await;
+    let plain = t
+        .shop()
+        .name("没支付宝的店")
+        .price(500)
+        .stock(5)
+        .build()
+        .await;
     let o = t
         .post(&format!("/api/v1/merchants/{}/checkout", plain.merchant), Some(&buyer.token),
             json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": plain.sku, "quantity": 1 }] }))
@@ -1071,7 +1077,7 @@ async fn alipay_topup_and_refund_through_the_adapter(t: TestApp, gw: Shared) {
 }
 
 async fn alipay_withdrawals_are_paid_out_by_transfer_or_returned(t: TestApp, gw: Shared) {
-    let s = shop(&t, json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).build().await;
     let b = t.register_member("分享者").await;
     earn_available(&t, &s, &b, 9_000).await;
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 9_000, 0));
@@ -1343,7 +1349,7 @@ async fn alipay_settings_page_and_the_pay_step(t: TestApp, gw: Shared) {
 }
 
 /// The settlement a shop's owner sees.
-async fn settlement_of(t: &TestApp, s: &crate::worlds::Shop) -> Value {
+async fn settlement_of(t: &TestApp, s: &crate::builders::Shop) -> Value {
     t.get(
         &format!("/api/v1/merchants/{}/settlement", s.merchant),
         Some(&s.owner.token),
@@ -1356,7 +1362,7 @@ async fn settlement_of(t: &TestApp, s: &crate::worlds::Shop) -> Value {
 /// gateway knows the trade): the order id, its total and kith's `out_trade_no`.
 async fn order_at_alipay(
     t: &TestApp,
-    s: &crate::worlds::Shop,
+    s: &crate::builders::Shop,
     buyer: &User,
     qty: i64,
 ) -> (String, i64, String) {
@@ -1395,7 +1401,7 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
     t: TestApp,
     gw: Shared,
 ) {
-    let s = shop(&t, crate::worlds::standard_plan()).await;
+    let s = t.shop().plan(crate::worlds::standard_plan()).build().await;
     t.put(
         &format!(
             "/api/v1/merchants/{}/payment-credentials/alipay",
@@ -1658,7 +1664,7 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
         json!([{ "provider": "alipay", "held_fen": held }])
     );
     // Another shop's owner reads nothing of it.
-    let stranger = t.simple_shop("别人的店", 500, 5).await;
+    let stranger = t.shop().name("别人的店").price(500).stock(5).build().await;
     t.get(
         &format!("/api/v1/merchants/{}/settlement", s.merchant),
         Some(&stranger.owner.token),

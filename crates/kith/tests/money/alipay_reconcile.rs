@@ -17,7 +17,7 @@ use crate::alipay::{
 };
 use crate::harness::{Engine, TestApp, User, address};
 use crate::reconcile::beijing_date;
-use crate::worlds::{audit_clean, earn_available, shop};
+use crate::worlds::{audit_clean, earn_available};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alipay_reconciliation_sqlite() {
@@ -522,7 +522,7 @@ fn account_zip(rows: &[String]) -> Vec<u8> {
 /// The platform's payouts through Alipay, matched with its 账务明细: one difference of each
 /// kind, a malformed amount refused without a run, a clean day matched.
 async fn payouts(t: TestApp, gw: Shared) {
-    let s = shop(&t, json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).build().await;
     let b = t.register_member("对账分享者").await;
     earn_available(&t, &s, &b, 9_000).await;
     let admin = t.admin().await;

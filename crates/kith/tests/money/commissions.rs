@@ -10,7 +10,7 @@ use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, User};
 use crate::worlds::{
     audit_clean, balances, buy, close_after_sale_window, earn_available, product_link,
-    ship_and_deliver, shop, signup_via, standard_plan,
+    ship_and_deliver, signup_via, standard_plan,
 };
 
 both_engines!(
@@ -20,7 +20,7 @@ both_engines!(
 );
 
 async fn plans_refuse_bad_input(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let url = format!("/api/v1/merchants/{}/commission-plan", s.merchant);
     let plan = t.get(&url, None).await.expect(200);
     assert_eq!(plan["levels_bp"], json!([1000, 500]));
@@ -116,7 +116,7 @@ async fn plans_refuse_bad_input(t: TestApp) {
     t.put(&ov, Some(&member.token), json!({ "levels_bp": [2000] }))
         .await
         .problem(403, None);
-    let other = shop(&t, standard_plan()).await;
+    let other = t.shop().plan(standard_plan()).build().await;
     t.put(
         &format!("{url}/products/{}", other.product),
         Some(&s.owner.token),
@@ -167,7 +167,7 @@ async fn plans_refuse_bad_input(t: TestApp) {
 }
 
 async fn refunds_reverse_in_proportion_and_claw_back(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let a = t.register_member("上线").await;
     let b = t.register_member("分享者").await;
     let (_, a_code) = product_link(&t, &s, &a).await;
@@ -267,7 +267,7 @@ async fn refunds_reverse_in_proportion_and_claw_back(t: TestApp) {
 /// Fraud guard: an order whose beneficiary shares the shipping address's phone number, or
 /// ships their own orders to the same address, is flagged for review — not blocked.
 async fn shared_phone_or_address_flags_for_review(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     // The sharer's phone is the one on the test shipping address.
     let acct = t
         .post(

@@ -8,6 +8,7 @@ use kith_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{TestApp, User, address, id};
 use crate::worlds as sharing;
 
@@ -17,54 +18,6 @@ both_engines!(
     split_suggestion_of_two_circles,
     insight_is_for_the_merchants_staff,
 );
-
-/// A trading merchant's one active SKU, stocked: (owner, merchant, sku).
-async fn shop(t: &TestApp, name: &str) -> (User, String, String) {
-    let (owner, merchant) = t.approved_merchant(name).await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let product = id(&t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": "十五年坤沙酱香", "description": "窖藏" }),
-        )
-        .await
-        .expect(201));
-    let sku = id(&t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "JX15-500", "attrs": { "规格": "500ml" }, "list_price_fen": 10000 }),
-        )
-        .await
-        .expect(201));
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .map(id)
-        .expect("warehouse");
-    t.post(
-        &m("/stock/adjustments"),
-        Some(&owner.token),
-        json!({ "sku_id": sku, "location_id": warehouse, "delta": 50, "note": "入库" }),
-    )
-    .await
-    .expect(201);
-    (owner, merchant, sku)
-}
 
 /// A paid order of one unit: its id.
 async fn buy(t: &TestApp, merchant: &str, sku: &str, buyer: &User) -> String {
@@ -188,7 +141,12 @@ fn f(v: &Value) -> f64 {
 }
 
 async fn insight_measures_by_hand(t: TestApp) {
-    let (boss, mid, sku) = shop(&t, "酱香酒坊").await;
+    let Shop {
+        owner: boss,
+        merchant: mid,
+        sku,
+        ..
+    } = t.shop().name("酱香酒坊").build().await;
     let cid = community(&t, &boss, &mid, "酱香爱好者").await;
     let mut people = Vec::new();
     for name in [
@@ -412,7 +370,11 @@ async fn insight_measures_by_hand(t: TestApp) {
 }
 
 async fn split_suggestion_of_two_circles(t: TestApp) {
-    let (boss, mid, _) = shop(&t, "宝宝辅食铺").await;
+    let Shop {
+        owner: boss,
+        merchant: mid,
+        ..
+    } = t.shop().name("宝宝辅食铺").build().await;
     let cid = community(&t, &boss, &mid, "辅食妈妈群").await;
     let left = register_all(&t, ["甲一", "甲二", "甲三", "甲四"]).await;
     let right = register_all(&t, ["乙一", "乙二", "乙三", "乙四"]).await;
@@ -486,8 +448,16 @@ async fn split_suggestion_of_two_circles(t: TestApp) {
 }
 
 async fn insight_is_for_the_merchants_staff(t: TestApp) {
-    let (boss, mid, _) = shop(&t, "黔味小铺").await;
-    let (other_boss, other_mid, _) = shop(&t, "别家小铺").await;
+    let Shop {
+        owner: boss,
+        merchant: mid,
+        ..
+    } = t.shop().name("黔味小铺").build().await;
+    let Shop {
+        owner: other_boss,
+        merchant: other_mid,
+        ..
+    } = t.shop().name("别家小铺").build().await;
     let manager = t.manager(&boss, &mid).await;
     let member = t.register_member("路人").await;
     let cid = community(&t, &boss, &mid, "小铺粉丝群").await;
@@ -565,7 +535,7 @@ async fn insight_is_for_the_merchants_staff(t: TestApp) {
 }
 
 async fn insight_of_money_sharing(t: TestApp) {
-    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let s = t.shop().plan(sharing::standard_plan()).build().await;
     let mid = s.merchant.clone();
     let cid = community(&t, &s.owner, &mid, "红茶分享群").await;
     let sharer = t.register_member("分享达人").await;

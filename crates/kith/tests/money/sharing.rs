@@ -6,9 +6,10 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{TestApp, User};
 use crate::worlds::{
-    DAY_SECS, Shop, audit_clean, balances, buy, product_link, ship_and_deliver, shop, signup_via,
+    DAY_SECS, audit_clean, balances, buy, product_link, ship_and_deliver, signup_via,
     standard_plan, visit, wallet,
 };
 
@@ -20,7 +21,7 @@ both_engines!(
 );
 
 async fn share_signup_purchase_settle_withdraw(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let a = t.register_member("阿芳").await;
     let b = t.register_member("小北").await;
 
@@ -286,7 +287,7 @@ async fn share_signup_purchase_settle_withdraw(t: TestApp) {
 }
 
 async fn bindings_never_self_never_cycle_never_moved(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let a = t.register_member("甲").await;
     let b = t.register_member("乙").await;
     let c = t.register_member("丙").await;
@@ -454,7 +455,7 @@ async fn bindings_never_self_never_cycle_never_moved(t: TestApp) {
 }
 
 async fn attribution_window_and_content_credit(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let a = t.register_member("引荐人").await;
     let k = t.register_member("种草达人").await;
     let buyer = t.register_member("买家").await;
@@ -553,7 +554,7 @@ async fn attribution_window_and_content_credit(t: TestApp) {
 /// docs/PRODUCT.md §4: a post that tags products acts as its author's share link. A reader who opens
 /// the product from the post (never from a link the author shared) credits the author.
 async fn reading_a_tagged_post_credits_its_author(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let author = t.register_member("笔记作者").await;
     let reader = t.register_member("读者").await;
     let post = t

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{Engine, TestApp, User};
 use crate::wechatpay::{APP_ID, MCH_A, Shared, check_request, credentials, signed, spawn};
-use crate::worlds::{audit_clean, balances, earn_available, shop};
+use crate::worlds::{audit_clean, balances, earn_available};
 
 const OPENID: &str = "oPlatformMember000000000001";
 
@@ -168,11 +168,7 @@ async fn status(t: &TestApp, b: &User, wid: &str) -> Value {
 
 async fn story(t: TestApp, wx: Shared) {
     let admin = t.admin().await;
-    let s = shop(
-        &t,
-        json!({ "levels_bp": [1000], "withdraw_min_fen": 100, "withdraw_daily_limit_fen": 100_000 }),
-    )
-    .await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000], "withdraw_min_fen": 100, "withdraw_daily_limit_fen": 100_000 })).build().await;
     let b = t.register_member("微信提现者").await;
     let other = t.register_member("没绑微信的人").await;
     earn_available(&t, &s, &b, 9_000).await;

@@ -739,8 +739,8 @@ pub(crate) async fn shop_with_order(
     t: &TestApp,
     name: &str,
     price: i64,
-) -> (crate::harness::SimpleShop, User, String) {
-    let s = t.simple_shop(name, price, 10).await;
+) -> (crate::builders::Shop, User, String) {
+    let s = t.shop().name(name).price(price).stock(10).build().await;
     t.put(
         &format!(
             "/api/v1/merchants/{}/payment-credentials/wechat",
@@ -1269,7 +1269,13 @@ async fn wechat_pay_order_through_notification_refusing_forgeries(t: TestApp, wx
     let (s, buyer, oid) = shop_with_order(&t, "微信小铺", 2_300).await;
     // A shop without credentials does not take WeChat Pay.
     let (plain_buyer, plain_oid) = {
-        let p = t.simple_shop("没微信的店", 500, 5).await;
+        let p = t
+            .shop()
+            .name("没微信的店")
+            .price(500)
+            .stock(5)
+            .build()
+            .await;
         let b = t.register_member("买家二").await;
         let o = t
             .post(&format!("/api/v1/merchants/{}/checkout", p.merchant), Some(&b.token),
@@ -1448,7 +1454,7 @@ async fn wechat_pay_order_through_notification_refusing_forgeries(t: TestApp, wx
         400,
     );
     // The payment sent to another merchant's notify URL (that merchant takes WeChat Pay too).
-    let other = t.simple_shop("隔壁店", 100, 1).await;
+    let other = t.shop().name("隔壁店").price(100).stock(1).build().await;
     t.put(
         &format!(
             "/api/v1/merchants/{}/payment-credentials/wechat",
@@ -1618,7 +1624,7 @@ async fn wechat_topup_goes_through_the_platform_account(t: TestApp, wx: Shared) 
     };
     assert_eq!(wallet(&t).await.expect(200)["balance_fen"], 0);
     // A merchant's notify URL does not take the platform's payment.
-    let shop = t.simple_shop("商户", 100, 1).await;
+    let shop = t.shop().name("商户").price(100).stock(1).build().await;
     t.put(
         &format!(
             "/api/v1/merchants/{}/payment-credentials/wechat",
@@ -1657,7 +1663,13 @@ async fn wechat_topup_goes_through_the_platform_account(t: TestApp, wx: Shared) 
 }
 
 async fn wechat_settings_page_and_the_pay_step(t: TestApp, wx: Shared) {
-    let s = t.simple_shop("页面小铺", 1_230, 5).await;
+    let s = t
+        .shop()
+        .name("页面小铺")
+        .price(1_230)
+        .stock(5)
+        .build()
+        .await;
     let mut owner = crate::web::Browser::login(&t, &s.owner.login).await;
     let page = format!("/console/{}/payments", s.merchant);
     let action = format!("{page}/wechat");
@@ -1777,8 +1789,8 @@ async fn wechat_partial_refunds_complete_asynchronously_with_commission_reversed
     t: TestApp,
     wx: Shared,
 ) {
-    use crate::worlds::{balances, product_link, shop, signup_via, standard_plan};
-    let s = shop(&t, standard_plan()).await;
+    use crate::worlds::{balances, product_link, signup_via, standard_plan};
+    let s = t.shop().plan(standard_plan()).build().await;
     t.put(
         &format!(
             "/api/v1/merchants/{}/payment-credentials/wechat",

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::both_engines;
 use crate::harness::TestApp;
-use crate::worlds::{audit_clean, balances, earn_available, shop};
+use crate::worlds::{audit_clean, balances, earn_available};
 
 both_engines!(
     withdrawals_refuse_bad_input,
@@ -17,11 +17,7 @@ both_engines!(
 );
 
 async fn withdrawals_refuse_bad_input(t: TestApp) {
-    let s = shop(
-        &t,
-        json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 3_000 }),
-    )
-    .await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 3_000 })).build().await;
     let b = t.register_member("分享者").await;
     earn_available(&t, &s, &b, 5_000).await;
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 5_000, 0));
@@ -114,7 +110,7 @@ async fn withdrawals_refuse_bad_input(t: TestApp) {
     )
     .await
     .expect(200);
-    let other = shop(&t, json!({ "levels_bp": [100] })).await;
+    let other = t.shop().plan(json!({ "levels_bp": [100] })).build().await;
     t.get(
         &format!("/api/v1/distributors/{}/wallets/{}", b.id, s.merchant),
         Some(&other.owner.token),
@@ -179,7 +175,7 @@ async fn withdrawals_refuse_bad_input(t: TestApp) {
 }
 
 async fn rejected_and_failed_payouts_return_the_money(t: TestApp) {
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let b = t.register_member("分享者").await;
     earn_available(&t, &s, &b, 4_000).await;
     let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
@@ -258,7 +254,7 @@ async fn rejected_and_failed_payouts_return_the_money(t: TestApp) {
 }
 
 async fn concurrent_withdrawals_cannot_overdraw(t: TestApp) {
-    let s = shop(&t, json!({ "levels_bp": [1000], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 100_000 })).build().await;
     let b = t.register_member("分享者").await;
     earn_available(&t, &s, &b, 3_000).await;
     let url = format!("/api/v1/distributors/{}/withdrawals", b.id);
@@ -304,7 +300,7 @@ async fn concurrent_withdrawals_cannot_overdraw(t: TestApp) {
 /// withdrawal out through kith's signed payout webhook (已到账), or fails it (the money goes
 /// back); a settled payout is not paid twice; only sandbox payouts in progress have a page.
 async fn the_sandbox_gateway_pays_out_from_its_page(t: TestApp) {
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let b = t.register_member("提现人").await;
     earn_available(&t, &s, &b, 3_000).await;
     let url = format!("/api/v1/distributors/{}/withdrawals", b.id);

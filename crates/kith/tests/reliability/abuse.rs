@@ -263,7 +263,13 @@ async fn concurrently(
 }
 
 async fn one_member_cannot_hoard_stock_in_unpaid_orders(t: TestApp) {
-    let shop = t.simple_shop("限购酒坊", 1000, 100).await;
+    let shop = t
+        .shop()
+        .name("限购酒坊")
+        .price(1000)
+        .stock(100)
+        .build()
+        .await;
     let (mid, sku) = (shop.merchant.as_str(), shop.sku.as_str());
 
     // One unpaid order for the whole stock: refused, nothing reserved.
@@ -322,7 +328,13 @@ async fn one_member_cannot_hoard_stock_in_unpaid_orders(t: TestApp) {
 }
 
 async fn a_draft_sku_answers_like_an_unknown_one(t: TestApp) {
-    let shop = t.simple_shop("新品酒坊", 1000, 10).await;
+    let shop = t
+        .shop()
+        .name("新品酒坊")
+        .price(1000)
+        .stock(10)
+        .build()
+        .await;
     let m = |p: &str| format!("/api/v1/merchants/{}{p}", shop.merchant);
     let draft = t
         .post(

@@ -368,7 +368,13 @@ async fn survives_sigkill(mut t: TestApp) {
     eprintln!("crash test: {kills} kills, KITH_CRASH_SEED={seed}");
 
     // The shop and its customers, made through the in-process server.
-    let shop = t.simple_shop("崩溃测试酒坊", 12_900, 100_000).await;
+    let shop = t
+        .shop()
+        .name("崩溃测试酒坊")
+        .price(12_900)
+        .stock(100_000)
+        .build()
+        .await;
     let (owner, merchant, sku) = (shop.owner, shop.merchant, shop.sku);
     // Two levels of commission, and no after-sale window: a received order completes and
     // its commission settles (becomes available) in the same request.

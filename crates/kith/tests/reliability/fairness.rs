@@ -84,7 +84,13 @@ async fn a_hung_receiver_does_not_delay_another_merchants_timer(t: TestApp) {
     .expect(201);
 
     // Merchant B: an unpaid order whose payment deadline (30 min) will come due.
-    let shop_b = t.simple_shop("准时的商家", 1000, 10).await;
+    let shop_b = t
+        .shop()
+        .name("准时的商家")
+        .price(1000)
+        .stock(10)
+        .build()
+        .await;
     let buyer = t.register_member("买家").await;
     let order = t
         .post(

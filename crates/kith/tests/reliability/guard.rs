@@ -115,7 +115,7 @@ async fn sign_up_floods_meet_a_challenge_then_a_cap(t: TestApp) {
         t.clock.advance_secs(3600);
         t.register_member("分享人").await
     };
-    let shop = t.simple_shop("防刷小店", 100, 10).await;
+    let shop = t.shop().name("防刷小店").price(100).stock(10).build().await;
     let link = t
         .post(
             "/api/v1/share-links",

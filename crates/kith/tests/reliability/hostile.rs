@@ -121,7 +121,13 @@ fn count_lines(log: &std::path::Path, needle: &str) -> usize {
 
 async fn hostile_callbacks_have_no_double_effect(mut t: TestApp) {
     let old_secret = t.app.config.sandbox_secret.clone();
-    let shop = t.simple_shop("回调风暴", 8_800, 1000).await;
+    let shop = t
+        .shop()
+        .name("回调风暴")
+        .price(8_800)
+        .stock(1000)
+        .build()
+        .await;
     let (owner, merchant, sku) = (shop.owner, shop.merchant, shop.sku);
     let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
     // Orders waiting at the gateway, four buyers' (a member may leave only so many unpaid
@@ -361,7 +367,7 @@ type PathCase<'a> = (
 /// naming the object, or the parameter when it is not an id — before anything is looked
 /// up; authentication is still asked first.
 async fn hostile_paths_are_problem_documents(t: TestApp) {
-    let shop = t.simple_shop("路径", 1_000, 10).await;
+    let shop = t.shop().name("路径").price(1_000).stock(10).build().await;
     let (owner, merchant) = (shop.owner, shop.merchant);
     let member = t.register_member("路人").await;
     let doc = t.get("/api/openapi.json", None).await.expect(200);

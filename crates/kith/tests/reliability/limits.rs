@@ -10,7 +10,13 @@ use crate::harness::{TestApp, address};
 both_engines!(checkouts_and_share_links_are_limited_per_member);
 
 async fn checkouts_and_share_links_are_limited_per_member(t: TestApp) {
-    let shop = t.simple_shop("限流酒坊", 100, 1000).await;
+    let shop = t
+        .shop()
+        .name("限流酒坊")
+        .price(100)
+        .stock(1000)
+        .build()
+        .await;
     let checkout = format!("/api/v1/merchants/{}/checkout", shop.merchant);
     let order = json!({ "delivery": "shipping", "address": address(),
                         "items": [{ "sku_id": shop.sku, "quantity": 1 }] });

@@ -128,7 +128,7 @@ fn id_of(v: &Value) -> String {
 }
 
 async fn world(t: &TestApp) -> World {
-    let shop = t.simple_shop("矩阵甲", 1000, 100).await;
+    let shop = t.shop().name("矩阵甲").price(1000).stock(100).build().await;
     let (owner_a, merchant_a, product, sku) = (shop.owner, shop.merchant, shop.product, shop.sku);
     let (owner_b, merchant_b) = t.approved_merchant("矩阵乙").await;
     let ids_merchant_a = merchant_a.clone();

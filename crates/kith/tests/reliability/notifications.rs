@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{TestApp, User, address, id};
 use crate::worlds::{
-    DAY_SECS, buy, close_after_sale_window, earn_available, product_link, ship_and_deliver, shop,
+    DAY_SECS, buy, close_after_sale_window, earn_available, product_link, ship_and_deliver,
     signup_via,
 };
 
@@ -81,7 +81,7 @@ async fn stored(t: &TestApp) -> i64 {
 
 async fn every_kind_is_made_once(t: TestApp) {
     // Applying for a shop and being approved: the owner is told.
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     settle(&t).await;
     assert_eq!(kinds(&t, &s.owner).await, want(&[("merchant_decided", 1)]));
     // A rejected application too.
@@ -349,7 +349,7 @@ async fn every_kind_is_made_once(t: TestApp) {
 }
 
 async fn the_inbox_is_the_recipients_own(t: TestApp) {
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let buyer = t.register_member("买家").await;
     let other = t.register_member("路人").await;
     for _ in 0..3 {
@@ -542,7 +542,13 @@ async fn the_inbox_is_the_recipients_own(t: TestApp) {
 }
 
 async fn group_buys_tell_their_members(t: TestApp) {
-    let s = t.simple_shop("拼团茶庄", 10_000, 100).await;
+    let s = t
+        .shop()
+        .name("拼团茶庄")
+        .price(10_000)
+        .stock(100)
+        .build()
+        .await;
     let campaign = t
         .post(
             &format!("/api/v1/merchants/{}/group-campaigns", s.merchant),
@@ -792,7 +798,7 @@ async fn wechat_story(engine: crate::harness::Engine) {
     let Some(t) = TestApp::spawn_with(engine, setup).await else {
         return;
     };
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let opted = t.register_member("开了微信").await;
     let silent = t.register_member("没开微信").await;
     let unlinked = t.register_member("没绑微信").await;

@@ -8,7 +8,7 @@ use kith::config::ServeArgs;
 use serde_json::json;
 
 use crate::harness::{PASSWORD, TestApp, id, next_phone};
-use crate::worlds::{buy, shop};
+use crate::worlds::buy;
 use crate::{both_engines, both_engines_with};
 
 both_engines!(a_member_binds_and_replaces_their_number);
@@ -209,7 +209,7 @@ async fn sign_up_proves_the_number_and_tells_only_its_holder(t: TestApp) {
     t.login(&fresh, PASSWORD).await.expect(201);
 
     // Through a share link: the same proof.
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let sharer = t.register_member("分享人").await;
     let (_, link) = crate::worlds::product_link(&t, &s, &sharer).await;
     let via = next_phone();
@@ -258,7 +258,7 @@ async fn settle(t: &TestApp) {
 /// provider with the kind's template and its two variables to the member's own number,
 /// only for the kinds they turned on; a kind without a template is skipped, never sent.
 async fn notifications_go_by_sms_to_who_chose_it(t: TestApp) {
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let opted = t.register_member("要短信").await;
     let quiet = t.register_member("不要短信").await;
     let prefs = t

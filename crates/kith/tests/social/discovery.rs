@@ -8,6 +8,7 @@ use kith_domain::Clock;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{TestApp, User, address};
 use crate::search::{enc, search};
 use crate::worlds::{befriend, community, follow, join, post, wait_indexed};
@@ -20,70 +21,14 @@ both_engines!(
     discovery_settings_and_bad_input,
 );
 
-struct Shop {
-    owner: User,
-    merchant: String,
-    product: String,
-    sku: String,
-}
-
-/// A trading merchant with one active, stocked product.
-async fn shop(t: &TestApp, shop_name: &str, product_name: &str) -> Shop {
-    let (owner, merchant) = t.approved_merchant(shop_name).await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let product = t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": product_name, "description": "好物" }),
-        )
+/// A shop selling `product` at ¥10.
+async fn selling(t: &TestApp, shop: &str, product: &str) -> Shop {
+    t.shop()
+        .name(shop)
+        .product(product)
+        .price(1000)
+        .build()
         .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "SKU-1", "list_price_fen": 1000 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .expect("warehouse");
-    t.post(
-        &m("/stock/adjustments"),
-        Some(&owner.token),
-        json!({ "sku_id": sku, "location_id": warehouse, "delta": 100, "note": "入库" }),
-    )
-    .await
-    .expect(201);
-    Shop {
-        owner,
-        merchant,
-        product,
-        sku,
-    }
 }
 
 async fn paid_order(t: &TestApp, s: &Shop, buyer: &User) -> String {
@@ -142,7 +87,7 @@ fn ids(v: &Value, key: &str) -> Vec<String> {
 /// A shop, me, four friends of mine (the second keeps their purchases to themselves) and a
 /// stranger.
 async fn friends_around_a_shop(t: &TestApp) -> (Shop, User, [User; 4], User) {
-    let s = shop(t, "燕麦工坊", "有机燕麦片").await;
+    let s = selling(t, "燕麦工坊", "有机燕麦片").await;
     let me = t.register_member("我").await;
     let friends = [
         t.register_member("好友一").await,
@@ -244,7 +189,7 @@ async fn social_proof_on_a_product(t: TestApp) {
     assert_eq!(theirs["friend_names"], json!([]));
 
     // Not found: another merchant's path, a draft, nonsense; and the anonymous get 401.
-    let other = shop(&t, "别家", "别的").await;
+    let other = selling(&t, "别家", "别的").await;
     t.get(
         &format!(
             "/api/v1/merchants/{}/products/{}/social-proof",
@@ -364,9 +309,9 @@ async fn friends_bought_is_one_count_in_search_and_social_proof(t: TestApp) {
 }
 
 async fn products_two_friends_recommend(t: TestApp) {
-    let a = shop(&t, "甲店", "三个好友推荐的").await;
-    let b = shop(&t, "乙店", "两个好友推荐的").await;
-    let c = shop(&t, "丙店", "一个好友推荐的").await;
+    let a = selling(&t, "甲店", "三个好友推荐的").await;
+    let b = selling(&t, "乙店", "两个好友推荐的").await;
+    let c = selling(&t, "丙店", "一个好友推荐的").await;
     let me = t.register_member("我").await;
     let f1 = t.register_member("好友一").await;
     let f2 = t.register_member("好友二").await;

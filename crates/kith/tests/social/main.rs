@@ -6,6 +6,8 @@
 //! binary from one source.
 
 // Shared by every test binary; each uses a part of it.
+#[path = "../support/builders.rs"]
+mod builders;
 #[allow(dead_code)]
 #[path = "../support/harness.rs"]
 mod harness;

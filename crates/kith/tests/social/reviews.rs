@@ -11,6 +11,7 @@ use kith_store::args;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{Resp, TestApp, User, address};
 use crate::worlds::{small_png, upload};
 
@@ -19,77 +20,15 @@ both_engines!(
     reviews_across_blocks_and_moderation,
 );
 
-/// A trading merchant with one active product of two SKUs, stocked in its warehouse.
-struct Shop {
-    owner: User,
-    merchant: String,
-    product: String,
-    skus: [String; 2],
-}
-
-async fn shop(t: &TestApp, name: &str) -> Shop {
-    let (owner, merchant) = t.approved_merchant(name).await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let product = t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": "十五年坤沙酱香", "description": "窖藏" }),
-        )
+/// A shop selling 十五年坤沙酱香 in two SKUs: JX15-500 at ¥599 and JX15-100 at ¥129.
+async fn two_sizes(t: &TestApp, name: &str) -> Shop {
+    t.shop()
+        .name(name)
+        .product("十五年坤沙酱香")
+        .sku("JX15-500", "500ml", 59900)
+        .sku("JX15-100", "100ml", 12900)
+        .build()
         .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mut skus = Vec::new();
-    for (code, price) in [("JX15-500", 59900), ("JX15-100", 12900)] {
-        let sku = t
-            .post(
-                &m(&format!("/products/{product}/skus")),
-                Some(&owner.token),
-                json!({ "code": code, "attrs": { "规格": code }, "list_price_fen": price }),
-            )
-            .await
-            .expect(201)["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        skus.push(sku);
-    }
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .expect("warehouse");
-    for s in &skus {
-        t.post(
-            &m("/stock/adjustments"),
-            Some(&owner.token),
-            json!({ "sku_id": s, "location_id": warehouse, "delta": 50, "note": "入库" }),
-        )
-        .await
-        .expect(201);
-    }
-    let [a, b]: [String; 2] = skus.try_into().unwrap();
-    Shop {
-        owner,
-        merchant,
-        product,
-        skus: [a, b],
-    }
 }
 
 async fn carrier_delivered(t: &TestApp, event_id: &str, tracking_no: &str) {
@@ -227,7 +166,7 @@ fn distribution(counts: [i64; 5]) -> Value {
 }
 
 async fn reviews_of_completed_order_lines(t: TestApp) {
-    let s = shop(&t, "酱香酒坊").await;
+    let s = two_sizes(&t, "酱香酒坊").await;
     let (other_owner, other_merchant) = t.approved_merchant("别家酒坊").await;
     let buyer = t.register_member("老王").await;
     let buyer2 = t.register_member("小李").await;
@@ -556,7 +495,7 @@ async fn reviews_of_completed_order_lines(t: TestApp) {
 }
 
 async fn reviews_across_blocks_and_moderation(t: TestApp) {
-    let s = shop(&t, "茶香小铺").await;
+    let s = two_sizes(&t, "茶香小铺").await;
     let author = t.register_member("作者").await;
     let other_author = t.register_member("另一位").await;
     let friend = t.register_member("好友").await;

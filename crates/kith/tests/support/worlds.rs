@@ -1,7 +1,7 @@
-//! Worlds the stories share, built over the public API: a referral shop with its commission
-//! plan and the steps of money sharing (share, sign up through a link, buy, deliver, close
-//! the after-sale window, read the wallet), a social graph (follows, friends, communities,
-//! posts, waiting for the search index), and images to upload. Each test binary uses a part
+//! Worlds the stories share, built over the public API: the referral plan and the steps of
+//! money sharing over a shop from `builders.rs` (share, sign up through a link, buy, deliver,
+//! close the after-sale window, read the wallet), a social graph (follows, friends,
+//! communities, posts, waiting for the search index), and images to upload. Each test binary uses a part
 //! of it, so unused parts are allowed here rather than copied per binary.
 #![allow(dead_code)]
 
@@ -12,82 +12,12 @@ use image::{DynamicImage, ImageFormat, RgbaImage};
 use kith_domain::Clock;
 use serde_json::{Value, json};
 
+use crate::builders::Shop;
 use crate::harness::{PASSWORD, Resp, TestApp, User, address, next_phone};
 
 pub(crate) const DAY_SECS: i64 = 24 * 3600;
 
-/// A trading merchant with one active product (one SKU at ¥100, plenty of stock) and a
-/// commission plan of L1 10 %, L2 5 %, rebate 2 %.
-pub(crate) struct Shop {
-    pub owner: User,
-    pub merchant: String,
-    pub product: String,
-    pub sku: String,
-}
-
-pub(crate) async fn shop(t: &TestApp, plan: Value) -> Shop {
-    static SHOPS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    let n = SHOPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (owner, merchant) = t.approved_merchant(&format!("分享小铺{n}")).await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let product = t
-        .post(
-            &m("/products"),
-            Some(&owner.token),
-            json!({ "name": "高山红茶", "description": "明前" }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            Some(&owner.token),
-            json!({ "code": "TEA-250", "attrs": { "规格": "250g" }, "list_price_fen": 10000 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        Some(&owner.token),
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t
-        .get(&m("/locations"), Some(&owner.token))
-        .await
-        .expect(200);
-    let warehouse = locations
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["kind"] == "warehouse")
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .expect("warehouse");
-    t.post(
-        &m("/stock/adjustments"),
-        Some(&owner.token),
-        json!({ "sku_id": sku, "location_id": warehouse, "delta": 1000, "note": "入库" }),
-    )
-    .await
-    .expect(201);
-    t.put(&m("/commission-plan"), Some(&owner.token), plan)
-        .await
-        .expect(200);
-    Shop {
-        owner,
-        merchant,
-        product,
-        sku,
-    }
-}
-
+/// The referral shop's commission plan: L1 10 %, L2 5 %, rebate 2 %.
 pub(crate) fn standard_plan() -> Value {
     json!({ "levels_bp": [1000, 500], "rebate_bp": 200 })
 }

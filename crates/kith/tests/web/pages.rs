@@ -9,6 +9,7 @@ use reqwest::header::SET_COOKIE;
 use serde_json::json;
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{PASSWORD, TestApp, User};
 use crate::web::Browser;
 
@@ -23,82 +24,19 @@ both_engines!(
     search_and_social_proof_through_the_pages,
 );
 
-/// A trading merchant with a shareholder tier, one active product (list ¥599, shareholder
-/// ¥499) with stock in the warehouse and a store with a clerk.
-struct Shop {
-    owner: User,
-    merchant: String,
-    store: String,
-    clerk: User,
-    product: String,
-}
-
-async fn shop(t: &TestApp) -> Shop {
-    let (owner, merchant) = t.approved_merchant("页面酒坊").await;
-    let m = |p: &str| format!("/api/v1/merchants/{merchant}{p}");
-    let tok = Some(owner.token.as_str());
-    t.post(
-        &m("/tiers"),
-        tok,
-        json!({ "code": "shareholder", "name": "股东", "rank": 20 }),
-    )
-    .await
-    .expect(201);
-    let store = t.store(&owner, &merchant, "贵阳店").await;
-    let clerk = t.clerk(&owner, &merchant, &store).await;
-    let product = t
-        .post(
-            &m("/products"),
-            tok,
-            json!({ "name": "十五年坤沙酱香", "description": "窖藏十五年" }),
-        )
+/// The pages' shop: 页面酒坊 with a shareholder tier, 十五年坤沙酱香 (list ¥599, shareholders
+/// ¥499) with 20 units in the warehouse and in a store with a clerk.
+async fn winery(t: &TestApp) -> Shop {
+    t.shop()
+        .name("页面酒坊")
+        .tier("shareholder", "股东", 20)
+        .store()
+        .product("十五年坤沙酱香")
+        .sku("JX15-500", "500ml", 59900)
+        .tier_price("shareholder", 49900)
+        .stock(20)
+        .build()
         .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sku = t
-        .post(
-            &m(&format!("/products/{product}/skus")),
-            tok,
-            json!({ "code": "JX15-500", "attrs": { "规格": "500ml" }, "list_price_fen": 59900 }),
-        )
-        .await
-        .expect(201)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    t.put(
-        &m(&format!("/skus/{sku}/tier-prices/shareholder")),
-        tok,
-        json!({ "price_fen": 49900 }),
-    )
-    .await
-    .expect(200);
-    t.put(
-        &m(&format!("/products/{product}/status")),
-        tok,
-        json!({ "status": "active" }),
-    )
-    .await
-    .expect(200);
-    let locations = t.get(&m("/locations"), tok).await.expect(200);
-    for l in locations.as_array().unwrap() {
-        t.post(
-            &m("/stock/adjustments"),
-            tok,
-            json!({ "sku_id": sku, "location_id": l["id"], "delta": 20 }),
-        )
-        .await
-        .expect(201);
-    }
-    Shop {
-        owner,
-        merchant,
-        store,
-        clerk,
-        product,
-    }
 }
 
 /// A member holding the shareholder tier, with ¥3000 in the wallet.
@@ -128,7 +66,7 @@ async fn api_order(t: &TestApp, u: &User, id: &str) -> serde_json::Value {
 }
 
 async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let u = shareholder(&t, &s).await;
     let mut b = Browser::login(&t, &u.login).await;
 
@@ -189,7 +127,10 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
         .submit(
             &cart,
             &format!("/shops/{}/checkout", s.merchant),
-            &[("delivery", "pickup"), ("pickup_store_id", &s.store)],
+            &[
+                ("delivery", "pickup"),
+                ("pickup_store_id", &s.pickup().store),
+            ],
         )
         .await
         .expect(303);
@@ -269,8 +210,8 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
     );
 
     // The clerk sees it waiting and redeems the code on the clerk page.
-    let mut clerk = Browser::login(&t, &s.clerk.login).await;
-    let clerk_path = format!("/clerk/{}", s.store);
+    let mut clerk = Browser::login(&t, &s.pickup().clerk.login).await;
+    let clerk_path = format!("/clerk/{}", s.pickup().store);
     assert!(
         clerk
             .get(&clerk_path)
@@ -343,7 +284,7 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
 }
 
 async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let u = shareholder(&t, &s).await;
     let mut b = Browser::login(&t, &u.login).await;
     let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
@@ -481,7 +422,7 @@ async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {
 }
 
 async fn forged_and_tokenless_posts_are_refused(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let u = shareholder(&t, &s).await;
     let mut b = Browser::login(&t, &u.login).await;
     let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
@@ -553,7 +494,7 @@ async fn forged_and_tokenless_posts_are_refused(t: TestApp) {
 }
 
 async fn pages_enforce_who_may_see_what(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let member = t.register_member("普通会员").await;
     let mut b = Browser::login(&t, &member.login).await;
     // Not staff: the console of the merchant is refused, and so are its actions.
@@ -578,18 +519,23 @@ async fn pages_enforce_who_may_see_what(t: TestApp) {
     .await
     .expect(403);
     // Not a clerk of the store.
-    b.get(&format!("/clerk/{}", s.store)).await.expect(403);
+    b.get(&format!("/clerk/{}", s.pickup().store))
+        .await
+        .expect(403);
     // A clerk of another store of the same merchant cannot open this one.
     let other_store = t.store(&s.owner, &s.merchant, "遵义店").await;
-    let mut clerk = Browser::login(&t, &s.clerk.login).await;
-    clerk.get(&format!("/clerk/{}", s.store)).await.expect(200);
+    let mut clerk = Browser::login(&t, &s.pickup().clerk.login).await;
+    clerk
+        .get(&format!("/clerk/{}", s.pickup().store))
+        .await
+        .expect(200);
     clerk
         .get(&format!("/clerk/{other_store}"))
         .await
         .expect(403);
     clerk
         .submit(
-            &format!("/clerk/{}", s.store),
+            &format!("/clerk/{}", s.pickup().store),
             &format!("/clerk/{other_store}/redeem"),
             &[("code", "12345678")],
         )
@@ -601,7 +547,7 @@ async fn pages_enforce_who_may_see_what(t: TestApp) {
         .post(
             &format!("/api/v1/merchants/{}/checkout", s.merchant),
             Some(&u.token),
-            json!({ "delivery": "pickup", "pickup_store_id": s.store,
+            json!({ "delivery": "pickup", "pickup_store_id": s.pickup().store,
                     "items": [{ "sku_id": sku_of(&b.get(&format!("/shops/{}/products/{}", s.merchant, s.product)).await.expect(200).body), "quantity": 1 }] }),
         )
         .await
@@ -766,7 +712,7 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
 }
 
 async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let mut owner = Browser::login(&t, &s.owner.login).await;
 
     // The merchant builds a product in the console: create, add a SKU, set the tier price,
@@ -1069,7 +1015,7 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
 }
 
 async fn buyer_cancels_and_merchant_refunds_through_the_pages(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let u = shareholder(&t, &s).await;
     let mut b = Browser::login(&t, &u.login).await;
     let product_path = format!("/shops/{}/products/{}", s.merchant, s.product);
@@ -1134,7 +1080,10 @@ async fn pickup_order(b: &mut Browser<'_>, s: &Shop, product_path: &str, sku: &s
     b.submit(
         &cart,
         &format!("/shops/{}/checkout", s.merchant),
-        &[("delivery", "pickup"), ("pickup_store_id", &s.store)],
+        &[
+            ("delivery", "pickup"),
+            ("pickup_store_id", &s.pickup().store),
+        ],
     )
     .await
     .expect(303)
@@ -1142,7 +1091,7 @@ async fn pickup_order(b: &mut Browser<'_>, s: &Shop, product_path: &str, sku: &s
 }
 
 async fn search_and_social_proof_through_the_pages(t: TestApp) {
-    let s = shop(&t).await;
+    let s = winery(&t).await;
     let me = shareholder(&t, &s).await;
     let friend = shareholder(&t, &s).await;
     for (a, b) in [(&me, &friend), (&friend, &me)] {

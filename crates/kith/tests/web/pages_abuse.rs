@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::both_engines;
 use crate::harness::{TestApp, User};
 use crate::web::Browser;
-use crate::worlds::{buy, product_link, shop, small_png, standard_plan, upload};
+use crate::worlds::{buy, product_link, small_png, standard_plan, upload};
 
 both_engines!(
     an_image_fetch_of_a_share_link_moves_no_commission,
@@ -35,7 +35,7 @@ async fn visits(t: &TestApp, who: &User) -> i64 {
 }
 
 async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let honest = t.register_member("真推荐人").await;
     let thief = t.register_member("抢佣金的").await;
     let buyer = t.register_member("被截胡的顾客").await;
@@ -165,7 +165,13 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
 }
 
 async fn hoarding_and_draft_skus_through_the_pages(t: TestApp) {
-    let shop = t.simple_shop("页面限购", 1000, 100).await;
+    let shop = t
+        .shop()
+        .name("页面限购")
+        .price(1000)
+        .stock(100)
+        .build()
+        .await;
     let hoarder = t.register_member("页面囤货").await;
     let mut b = Browser::login_user(&t, &hoarder).await;
     let product = format!("/shops/{}/products/{}", shop.merchant, shop.product);

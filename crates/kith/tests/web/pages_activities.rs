@@ -38,7 +38,13 @@ fn form<'a>(
 }
 
 async fn activities_run_through_the_pages(t: TestApp) {
-    let s = t.simple_shop("满减小铺", 10_000, 100).await;
+    let s = t
+        .shop()
+        .name("满减小铺")
+        .price(10_000)
+        .stock(100)
+        .build()
+        .await;
     let console = format!("/console/{}/activities", s.merchant);
     let mut m = Browser::login_user(&t, &s.owner).await;
     let p = m.get(&console).await.expect(200);

@@ -193,7 +193,13 @@ async fn address_book_through_the_pages(t: TestApp) {
 }
 
 async fn cart_chooses_a_saved_address(t: TestApp) {
-    let s = t.simple_shop("黔味小铺", 1000, 10).await;
+    let s = t
+        .shop()
+        .name("黔味小铺")
+        .price(1000)
+        .stock(10)
+        .build()
+        .await;
     let u = t.register_member("王小丽").await;
     t.top_up(&u, 100_000).await;
     let mut b = Browser::login(&t, &u.login).await;

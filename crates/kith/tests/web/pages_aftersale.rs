@@ -8,9 +8,7 @@
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::{
-    buy, buy_through_sandbox, disputed_request, ship_and_deliver, shop, standard_plan,
-};
+use crate::worlds::{buy, buy_through_sandbox, disputed_request, ship_and_deliver, standard_plan};
 
 both_engines!(
     buyer_files_merchant_agrees_buyer_sees_refunded,
@@ -18,7 +16,7 @@ both_engines!(
 );
 
 async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let buyer = t.register_member("买家").await;
     let o = buy(&t, &s, &buyer, 2).await;
     let oid = o["id"].as_str().unwrap().to_owned();
@@ -159,7 +157,7 @@ async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
 /// and the console's show each refund's state in words; a refund the gateway fails shows
 /// 退款失败 with the reason to staff and is asked again behind a confirmation step.
 async fn arbitration_by_amount_and_refund_states_on_the_pages(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let buyer = t.register_member("买家").await;
     let o = buy_through_sandbox(&t, &s, &buyer, 3).await;
     let oid = o["id"].as_str().unwrap().to_owned();
@@ -284,7 +282,7 @@ async fn arbitration_by_amount_and_refund_states_on_the_pages(t: TestApp) {
         page.body
     );
     // Another shop's staff does not see it.
-    let other = shop(&t, standard_plan()).await;
+    let other = t.shop().plan(standard_plan()).build().await;
     let mut x = Browser::login_user(&t, &other.owner).await;
     x.get(&console_url).await.expect(403);
 }

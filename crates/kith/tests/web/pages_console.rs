@@ -23,7 +23,7 @@ both_engines!(
 );
 
 /// An open community of the merchant, owned by its owner: its id.
-async fn community(t: &TestApp, s: &sharing::Shop, name: &str) -> String {
+async fn community(t: &TestApp, s: &crate::builders::Shop, name: &str) -> String {
     id(&t
         .post(
             "/api/v1/communities",
@@ -46,7 +46,7 @@ async fn join(t: &TestApp, who: &crate::harness::User, cid: &str) {
 
 async fn dashboard_draws_the_shops_figures(t: TestApp) {
     // L1 10 %, L2 5 %, rebate 2 %; one product at ¥100.
-    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let s = t.shop().plan(sharing::standard_plan()).build().await;
     let mid = s.merchant.clone();
     let cid = community(&t, &s, "红茶<品鉴>群").await;
     let sharer = t.register_member("分享达人").await;
@@ -224,7 +224,7 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
 }
 
 async fn console_money_pages_are_for_the_merchants_staff(t: TestApp) {
-    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let s = t.shop().plan(sharing::standard_plan()).build().await;
     let mid = s.merchant.clone();
     let pages = ["insight", "commissions", "tiers", "distributors"];
     let plan_form = [
@@ -254,7 +254,7 @@ async fn console_money_pages_are_for_the_merchants_staff(t: TestApp) {
     .expect(403);
 
     // Another merchant's owner.
-    let other = sharing::shop(&t, sharing::standard_plan()).await;
+    let other = t.shop().plan(sharing::standard_plan()).build().await;
     let mut o = Browser::login(&t, &other.owner.login).await;
     for p in pages {
         o.get(&format!("/console/{mid}/{p}")).await.expect(403);
@@ -316,7 +316,14 @@ async fn console_money_pages_are_for_the_merchants_staff(t: TestApp) {
 }
 
 async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
-    let shop = t.simple_shop("分佣酒坊", 10_000, 10).await;
+    let shop = t
+        .shop()
+        .name("分佣酒坊")
+        .product("分佣酒坊的酒")
+        .price(10_000)
+        .stock(10)
+        .build()
+        .await;
     let mid = shop.merchant.clone();
     let page = format!("/console/{mid}/commissions");
     let mut b = Browser::login(&t, &shop.owner.login).await;
@@ -507,7 +514,7 @@ async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
 }
 
 async fn tiers_are_made_assigned_and_removed_through_the_console(t: TestApp) {
-    let s = sharing::shop(&t, sharing::standard_plan()).await;
+    let s = t.shop().plan(sharing::standard_plan()).build().await;
     let mid = s.merchant.clone();
     let buyer = t.register_member("老主顾").await;
     sharing::buy(&t, &s, &buyer, 1).await;
@@ -610,7 +617,7 @@ async fn tiers_are_made_assigned_and_removed_through_the_console(t: TestApp) {
 }
 
 async fn admin_approves_and_rejects_withdrawals_through_the_page(t: TestApp) {
-    let s = sharing::shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let earner = t.register_member("提现达人").await;
     sharing::earn_available(&t, &s, &earner, 4_000).await;
     let url = format!("/api/v1/distributors/{}/withdrawals", earner.id);

@@ -6,12 +6,12 @@
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::{buy, shop, standard_plan};
+use crate::worlds::{buy, standard_plan};
 
 both_engines!(orders_table_csv_export_confirmation_and_flash);
 
 async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let buyer = t.register_member("买茶的人").await;
     let o = buy(&t, &s, &buyer, 2).await;
     let oid = o["id"].as_str().unwrap().to_owned();

@@ -42,7 +42,13 @@ fn template_form<'a>(
 }
 
 async fn coupons_run_through_the_pages(t: TestApp) {
-    let s = t.simple_shop("券小铺", 10_000, 100).await;
+    let s = t
+        .shop()
+        .name("券小铺")
+        .price(10_000)
+        .stock(100)
+        .build()
+        .await;
     let console = format!("/console/{}/coupons", s.merchant);
     let mut m = Browser::login_user(&t, &s.owner).await;
     let p = m.get(&console).await.expect(200);

@@ -23,7 +23,13 @@ fn local(t: &TestApp, minutes: i64) -> String {
 }
 
 async fn flash_sales_run_through_the_pages(t: TestApp) {
-    let s = t.simple_shop("秒杀小铺", 10_000, 100).await;
+    let s = t
+        .shop()
+        .name("秒杀小铺")
+        .price(10_000)
+        .stock(100)
+        .build()
+        .await;
     let console = format!("/console/{}/flash-sales", s.merchant);
     let mut m = Browser::login_user(&t, &s.owner).await;
     let p = m.get(&console).await.expect(200);

@@ -11,7 +11,8 @@
 use serde_json::{Value, json};
 
 use crate::both_engines;
-use crate::harness::{SimpleShop, TestApp, User, address};
+use crate::builders::Shop;
+use crate::harness::{TestApp, User, address};
 use crate::web::{Browser, Page};
 
 both_engines!(
@@ -52,7 +53,7 @@ fn ends_in_days(t: &TestApp, days: i64) -> String {
     kith_app::rfc3339(t.clock.now_ms() + days * 24 * 3600 * 1000)
 }
 
-async fn campaign(t: &TestApp, s: &SimpleShop, body: Value) -> String {
+async fn campaign(t: &TestApp, s: &Shop, body: Value) -> String {
     let mut b = json!({
         "sku_id": s.sku, "group_size": 3, "group_price_fen": GROUP, "ends_at": ends_in_days(t, 7),
         "stock_limit": 30, "title": "三人团 · 酱香",
@@ -89,7 +90,13 @@ async fn member(t: &TestApp, name: &str) -> User {
 }
 
 async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
-    let s = t.simple_shop("拼团页面酒坊", LIST, 20).await;
+    let s = t
+        .shop()
+        .name("拼团页面酒坊")
+        .price(LIST)
+        .stock(20)
+        .build()
+        .await;
     let cid = campaign(&t, &s, json!({ "leader_price_fen": 0 })).await;
     let leader = member(&t, "团长阿珍").await;
     let mut lb = Browser::login_user(&t, &leader).await;
@@ -328,7 +335,13 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
 }
 
 async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
-    let s = t.simple_shop("限时酒坊", LIST, 10).await;
+    let s = t
+        .shop()
+        .name("限时酒坊")
+        .price(LIST)
+        .stock(10)
+        .build()
+        .await;
     let cid = campaign(&t, &s, json!({ "duration_secs": 3600 })).await;
     let leader = member(&t, "急性子").await;
     let mut lb = Browser::login_user(&t, &leader).await;
@@ -403,7 +416,13 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
 }
 
 async fn the_console_starts_and_ends_campaigns(t: TestApp) {
-    let s = t.simple_shop("后台拼团酒坊", LIST, 10).await;
+    let s = t
+        .shop()
+        .name("后台拼团酒坊")
+        .price(LIST)
+        .stock(10)
+        .build()
+        .await;
     let mid = s.merchant.clone();
     let mut ob = Browser::login_user(&t, &s.owner).await;
     let page = ob

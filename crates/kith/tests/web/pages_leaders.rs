@@ -10,7 +10,8 @@
 use serde_json::json;
 
 use crate::both_engines;
-use crate::harness::{SimpleShop, TestApp, User};
+use crate::builders::Shop;
+use crate::harness::{TestApp, User};
 use crate::web::Browser;
 
 both_engines!(
@@ -46,8 +47,14 @@ async fn shop_and_applicant(
     name: &str,
     point: &str,
     address: &str,
-) -> (SimpleShop, User, String) {
-    let s = t.simple_shop("邻里果铺", 5_000, 100).await;
+) -> (Shop, User, String) {
+    let s = t
+        .shop()
+        .name("邻里果铺")
+        .price(5_000)
+        .stock(100)
+        .build()
+        .await;
     t.put(
         &format!("/api/v1/merchants/{}/commission-plan", s.merchant),
         Some(&s.owner.token),

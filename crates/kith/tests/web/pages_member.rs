@@ -11,9 +11,10 @@ use std::collections::BTreeSet;
 use serde_json::{Value, json};
 
 use crate::both_engines;
+use crate::builders::Shop;
 use crate::harness::{PASSWORD, TestApp, User};
 use crate::web::{Browser, Page};
-use crate::worlds::{Shop, balances, buy, earn_available, shop, standard_plan};
+use crate::worlds::{balances, buy, earn_available, standard_plan};
 
 both_engines!(
     wallet_statement_and_withdrawals_through_the_pages,
@@ -75,11 +76,7 @@ fn expected_modules(text: &str) -> BTreeSet<(usize, usize)> {
 }
 
 async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
-    let s = shop(
-        &t,
-        json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 1_000_000 }),
-    )
-    .await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 1_000_000 })).build().await;
     let b = t.register_member("钱包主人").await;
     earn_available(&t, &s, &b, 5_000).await;
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 0, 5_000, 0));
@@ -226,7 +223,7 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
 }
 
 async fn share_button_qr_code_and_landing(t: TestApp) {
-    let s: Shop = shop(&t, standard_plan()).await;
+    let s: Shop = t.shop().plan(standard_plan()).build().await;
     let a = t.register_member("分享达人").await;
     let mut ab = Browser::login_user(&t, &a).await;
     let product_page = format!("/shops/{}/products/{}", s.merchant, s.product);
@@ -454,7 +451,7 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
 }
 
 async fn tagged_product_from_a_post_credits_its_author(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let author = t.register_member("种草作者").await;
     let reader = t.register_member("读者").await;
     let post = t
@@ -798,7 +795,7 @@ async fn community_announcements_and_invite_links_through_the_pages(t: TestApp) 
 }
 
 async fn group_buy_links_land_on_their_group(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let c = t
         .post(
             &format!("/api/v1/merchants/{}/group-campaigns", s.merchant),

@@ -9,12 +9,12 @@ use serde_json::json;
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::{buy, shop};
+use crate::worlds::buy;
 
 both_engines!(inbox_badge_and_preferences_through_the_pages);
 
 async fn inbox_badge_and_preferences_through_the_pages(t: TestApp) {
-    let s = shop(&t, json!({ "levels_bp": [1000] })).await;
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let buyer = t.register_member("看消息的人").await;
     let other = t.register_member("别人").await;
     let mut b = Browser::login_user(&t, &buyer).await;

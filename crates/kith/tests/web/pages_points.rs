@@ -25,7 +25,7 @@ fn rule<'a>(earn: &'a str, cap: &'a str) -> Vec<(&'a str, &'a str)> {
 }
 
 async fn points_run_through_the_pages(t: TestApp) {
-    let s = worlds::shop(&t, worlds::standard_plan()).await;
+    let s = t.shop().plan(worlds::standard_plan()).build().await;
     let console = format!("/console/{}/points", s.merchant);
     let mut m = Browser::login_user(&t, &s.owner).await;
     let p = m.get(&console).await.expect(200);

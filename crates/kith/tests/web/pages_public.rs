@@ -8,7 +8,7 @@
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp};
 use crate::web::Browser;
-use crate::worlds::{product_link, shop, standard_plan};
+use crate::worlds::{product_link, standard_plan};
 
 both_engines!(
     a_visitor_reads_the_shop_without_an_account,
@@ -17,7 +17,7 @@ both_engines!(
 );
 
 async fn a_visitor_reads_the_shop_without_an_account(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let mut anon = Browser::new(&t);
     // The home says what kith is and lists the open shops; the navigation offers the way in.
     let home = anon.get("/").await.expect(200);
@@ -95,7 +95,7 @@ async fn a_visitor_reads_the_shop_without_an_account(t: TestApp) {
 }
 
 async fn a_friends_link_shows_who_shared_what_before_sign_up(t: TestApp) {
-    let s = shop(&t, standard_plan()).await;
+    let s = t.shop().plan(standard_plan()).build().await;
     let sharer = t.register_member("推荐人小周").await;
     let (_, code) = product_link(&t, &s, &sharer).await;
     let path = format!("/shops/{}/products/{}", s.merchant, s.product);
@@ -150,8 +150,8 @@ async fn a_friends_link_shows_who_shared_what_before_sign_up(t: TestApp) {
 }
 
 async fn the_cart_tab_opens_the_cart_or_lists_the_shops(t: TestApp) {
-    let a = shop(&t, standard_plan()).await;
-    let b = shop(&t, standard_plan()).await;
+    let a = t.shop().plan(standard_plan()).build().await;
+    let b = t.shop().plan(standard_plan()).build().await;
     let member = t.register_member("逛街的人").await;
     let mut m = Browser::login_user(&t, &member).await;
     // Nothing in any cart: said so, with the way to the shops; the tab is marked.
@@ -164,7 +164,7 @@ async fn the_cart_tab_opens_the_cart_or_lists_the_shops(t: TestApp) {
     );
     assert!(empty.has("<nav class=\"tabbar\""));
     // One shop's cart: the tab opens it.
-    let add = |s: &crate::worlds::Shop| {
+    let add = |s: &crate::builders::Shop| {
         (
             format!("/shops/{}/products/{}", s.merchant, s.product),
             format!("/shops/{}/cart", s.merchant),
