@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use crate::DomainError;
 
 /// An amount of money in fen. Arithmetic is checked: an overflow is an error, never a wrap.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Fen(i64);
 
@@ -34,6 +36,17 @@ impl Fen {
 
     pub fn checked_sub(self, other: Fen) -> Option<Fen> {
         self.0.checked_sub(other.0).map(Fen)
+    }
+
+    pub fn checked_neg(self) -> Option<Fen> {
+        self.0.checked_neg().map(Fen)
+    }
+
+    /// The sum of `amounts`; `None` if it overflows.
+    pub fn checked_sum(amounts: impl IntoIterator<Item = Fen>) -> Option<Fen> {
+        amounts
+            .into_iter()
+            .try_fold(Fen::ZERO, |sum, fen| sum.checked_add(fen))
     }
 
     /// An amount written in yuan with at most two decimals ("12", "12.5", "12.50"), as
@@ -116,6 +129,12 @@ mod tests {
         fn overflow_is_none_never_a_wrap(a in any::<i64>(), b in any::<i64>()) {
             let got = Fen::new(a).checked_add(Fen::new(b));
             prop_assert_eq!(got.map(Fen::get), a.checked_add(b));
+        }
+
+        #[test]
+        fn a_sum_is_checked_like_its_additions(xs in proptest::collection::vec(any::<i64>(), 0..4)) {
+            let want = xs.iter().try_fold(0i64, |s, x| s.checked_add(*x));
+            prop_assert_eq!(Fen::checked_sum(xs.iter().copied().map(Fen::new)).map(Fen::get), want);
         }
     }
 }

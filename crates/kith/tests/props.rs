@@ -2329,17 +2329,21 @@ mod sharing_props {
                 .await
                 .expect("wallet");
             let b = wallet.balances;
-            if b.pending_fen < 0 || b.frozen_fen < 0 || b.withdrawing_fen < 0 {
+            let (pending, frozen, available, withdrawing) = (
+                b.pending_fen.get(),
+                b.frozen_fen.get(),
+                b.available_fen.get(),
+                b.withdrawing_fen.get(),
+            );
+            if pending < 0 || frozen < 0 || withdrawing < 0 {
                 fail(format!("negative balance: {b:?}"));
             }
-            if b.withdrawing_fen != open {
+            if withdrawing != open {
                 fail(format!(
-                    "withdrawing {} but open withdrawals hold {open}",
-                    b.withdrawing_fen
+                    "withdrawing {withdrawing} but open withdrawals hold {open}"
                 ));
             }
-            let held =
-                b.pending_fen + b.frozen_fen + b.available_fen + b.withdrawing_fen + paid_out;
+            let held = pending + frozen + available + withdrawing + paid_out;
             let earned = standing.get(&m.account_id).copied().unwrap_or(0);
             if held != earned {
                 fail(format!(

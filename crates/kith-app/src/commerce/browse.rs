@@ -323,8 +323,11 @@ impl App {
                 // reversals and withdrawals), never re-derived from the commission rows.
                 for d in by_id.values_mut() {
                     let b = crate::money::commissions::balances(c, &d.account_id, &mid)?;
-                    (d.pending_fen, d.frozen_fen, d.available_fen) =
-                        (b.pending_fen, b.frozen_fen, b.available_fen);
+                    (d.pending_fen, d.frozen_fen, d.available_fen) = (
+                        b.pending_fen.get(),
+                        b.frozen_fen.get(),
+                        b.available_fen.get(),
+                    );
                 }
                 Ok::<_, crate::AppError>(by_id.into_values().collect::<Vec<_>>())
             })

@@ -775,7 +775,7 @@ impl App {
                         .to_owned(),
                         entry_id: l.entry_id,
                         kind: l.kind,
-                        amount: l.amount_fen,
+                        amount: l.amount_fen.get(),
                         order_id: l.order_id,
                         memo: l.memo,
                         at: l.at,

@@ -62,8 +62,10 @@ pub struct PlanView {
     pub binding_mode: String,
     pub binding_days: Option<i64>,
     pub attribution_window_days: i64,
-    pub withdraw_min_fen: i64,
-    pub withdraw_daily_limit_fen: i64,
+    #[schema(value_type = i64)]
+    pub withdraw_min_fen: Fen,
+    #[schema(value_type = i64)]
+    pub withdraw_daily_limit_fen: Fen,
     pub overrides: Vec<ProductOverride>,
 }
 
@@ -147,8 +149,8 @@ fn plan_view(c: &mut dyn Conn, merchant_id: &str) -> AppResult<PlanView> {
         binding_mode: p.binding_mode,
         binding_days: p.binding_days,
         attribution_window_days: p.window_days,
-        withdraw_min_fen: p.withdraw_min_fen,
-        withdraw_daily_limit_fen: p.withdraw_daily_limit_fen,
+        withdraw_min_fen: Fen::new(p.withdraw_min_fen),
+        withdraw_daily_limit_fen: Fen::new(p.withdraw_daily_limit_fen),
         overrides: overrides(c, merchant_id)?
             .into_iter()
             .map(override_view)
@@ -161,11 +163,15 @@ fn plan_view(c: &mut dyn Conn, merchant_id: &str) -> AppResult<PlanView> {
 pub struct WalletBalances {
     pub merchant_id: String,
     pub merchant_name: String,
-    pub pending_fen: i64,
-    pub frozen_fen: i64,
+    #[schema(value_type = i64)]
+    pub pending_fen: Fen,
+    #[schema(value_type = i64)]
+    pub frozen_fen: Fen,
     /// Negative when a clawback after settlement left a debt.
-    pub available_fen: i64,
-    pub withdrawing_fen: i64,
+    #[schema(value_type = i64)]
+    pub available_fen: Fen,
+    #[schema(value_type = i64)]
+    pub withdrawing_fen: Fen,
 }
 
 /// One posting on a distributor's accounts at a merchant.
@@ -176,7 +182,8 @@ pub struct CommissionLine {
     pub kind: String,
     /// Which balance moved: `pending`, `frozen`, `available` or `withdrawing`.
     pub balance: String,
-    pub amount_fen: i64,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
     pub order_id: Option<String>,
     pub memo: String,
     pub at: String,
@@ -208,9 +215,12 @@ pub struct CommissionShare {
     /// `rebate`, `l1`, `l2`, `content` or `group_leader`.
     pub source: String,
     pub rate_bp: i64,
-    pub base_fen: i64,
-    pub amount_fen: i64,
-    pub reversed_fen: i64,
+    #[schema(value_type = i64)]
+    pub base_fen: Fen,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
+    #[schema(value_type = i64)]
+    pub reversed_fen: Fen,
     /// `planned`, `pending`, `frozen` or `available`.
     pub state: String,
 }
@@ -729,13 +739,13 @@ pub(crate) fn balances(
     let mut b = WalletBalances {
         merchant_id: merchant_id.to_owned(),
         merchant_name: name,
-        pending_fen: 0,
-        frozen_fen: 0,
-        available_fen: 0,
-        withdrawing_fen: 0,
+        pending_fen: Fen::ZERO,
+        frozen_fen: Fen::ZERO,
+        available_fen: Fen::ZERO,
+        withdrawing_fen: Fen::ZERO,
     };
     for s in CommissionState::ALL {
-        let v = ledger::balance(c, &dist(member, merchant_id, s)?)?;
+        let v = Fen::new(ledger::balance(c, &dist(member, merchant_id, s)?)?);
         match s {
             CommissionState::Pending => b.pending_fen = v,
             CommissionState::Frozen => b.frozen_fen = v,
@@ -877,9 +887,9 @@ impl App {
                             beneficiary_id: r.text(1)?,
                             source: r.text(2)?,
                             rate_bp: r.int(3)?,
-                            base_fen: r.int(4)?,
-                            amount_fen: r.int(5)?,
-                            reversed_fen: r.int(6)?,
+                            base_fen: Fen::new(r.int(4)?),
+                            amount_fen: Fen::new(r.int(5)?),
+                            reversed_fen: Fen::new(r.int(6)?),
                             state: r.text(7)?,
                         })
                     })

@@ -2,10 +2,12 @@
 //! generation, nicknames only), my earnings by source, and each of my share links' funnel
 //! (visits → sign-ups → orders → GMV). Only the member sees their own centre.
 
+use kith_domain::Fen;
 use kith_store::{Conn, args};
 use serde::Serialize;
 
 use crate::money::commissions::require_self_or_staff;
+use crate::platform::error::fen_sum;
 use crate::{App, AppError, AppResult, Principal, money::sharing};
 
 /// Deepest generation counted (a bound against pathological trees).
@@ -34,12 +36,18 @@ pub struct Team {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, Default)]
 pub struct Earnings {
     pub merchant_id: Option<String>,
-    pub rebate_fen: i64,
-    pub l1_fen: i64,
-    pub l2_fen: i64,
-    pub content_fen: i64,
-    pub group_leader_fen: i64,
-    pub total_fen: i64,
+    #[schema(value_type = i64)]
+    pub rebate_fen: Fen,
+    #[schema(value_type = i64)]
+    pub l1_fen: Fen,
+    #[schema(value_type = i64)]
+    pub l2_fen: Fen,
+    #[schema(value_type = i64)]
+    pub content_fen: Fen,
+    #[schema(value_type = i64)]
+    pub group_leader_fen: Fen,
+    #[schema(value_type = i64)]
+    pub total_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -50,7 +58,8 @@ pub struct LinkFunnel {
     /// Paid orders attributed to the link.
     pub orders: i64,
     /// What those orders paid, less refunds.
-    pub gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub gmv_fen: Fen,
 }
 
 fn team(c: &mut dyn Conn, merchant_id: &str, root: &str) -> AppResult<Team> {
@@ -145,7 +154,7 @@ impl App {
                 };
                 let mut e = Earnings { merchant_id: mid.clone(), ..Default::default() };
                 for r in rows {
-                    let v = r.int(1)?;
+                    let v = Fen::new(r.int(1)?);
                     match r.text(0)?.as_str() {
                         "rebate" => e.rebate_fen = v,
                         "l1" => e.l1_fen = v,
@@ -154,7 +163,7 @@ impl App {
                         "group_leader" => e.group_leader_fen = v,
                         other => return Err(AppError::Internal(format!("unknown commission source {other}"))),
                     }
-                    e.total_fen += v;
+                    e.total_fen = fen_sum([e.total_fen, v])?;
                 }
                 Ok(e)
             })
@@ -183,7 +192,7 @@ impl App {
                              WHERE a.link_id = $1 AND o.paid_at IS NOT NULL",
                             args![&link.id],
                         )?;
-                        Ok(LinkFunnel { visits, signups, orders: o.int(0)?, gmv_fen: o.int(1)?, link })
+                        Ok(LinkFunnel { visits, signups, orders: o.int(0)?, gmv_fen: Fen::new(o.int(1)?), link })
                     })
                     .collect()
             })

@@ -7,6 +7,7 @@
 //! spending from a wallet is one conditional UPDATE (`… WHERE balance_fen >= amount`), never
 //! a read-then-write. [`audit`] proves the two agree.
 
+use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, JournalEntry};
 use kith_store::{Conn, Value, args};
 use serde::Serialize;
@@ -118,7 +119,8 @@ pub struct StatementLine {
     #[serde(skip)]
     #[schema(ignore)]
     pub account: AccountId,
-    pub amount_fen: i64,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
     pub order_id: Option<String>,
     pub memo: String,
     pub at: String,
@@ -166,7 +168,7 @@ pub fn statement(
                     entry_id: r.text(1)?,
                     kind: r.text(2)?,
                     account: AccountId::parse(&r.text(3)?)?,
-                    amount_fen: r.int(4)?,
+                    amount_fen: Fen::new(r.int(4)?),
                     order_id: r.opt_text(5)?,
                     memo: r.text(6)?,
                     at: rfc3339(r.int(7)?),
@@ -187,7 +189,8 @@ pub struct Audit {
     /// Accounts whose kept balance differs from the sum of their postings (must be empty).
     pub mismatched_accounts: Vec<String>,
     /// The sum of every money balance (must be zero: money only moves, it is never made).
-    pub total_fen: i64,
+    #[schema(value_type = i64)]
+    pub total_fen: Fen,
     /// The sum of every points balance (`points:…` accounts, counted in points, never
     /// summed with money; must be zero: points are issued out of the merchant's account).
     pub total_points: i64,
@@ -197,7 +200,7 @@ impl Audit {
     pub fn is_clean(&self) -> bool {
         self.unbalanced_entries.is_empty()
             && self.mismatched_accounts.is_empty()
-            && self.total_fen == 0
+            && self.total_fen == Fen::ZERO
             && self.total_points == 0
     }
 }
@@ -245,7 +248,7 @@ pub fn audit(c: &mut dyn Conn) -> AppResult<Audit> {
         postings,
         unbalanced_entries,
         mismatched_accounts,
-        total_fen,
+        total_fen: Fen::new(total_fen),
         total_points,
     })
 }

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::ledger::{self, Posted, Refs, StatementLine};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::error::fen_sum;
 use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal};
@@ -46,7 +47,8 @@ const BANK_TRANSFER: &str = "bank_transfer";
 pub struct DirectHeld {
     /// `wechat` or `alipay`.
     pub provider: String,
-    pub held_fen: i64,
+    #[schema(value_type = i64)]
+    pub held_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -54,14 +56,17 @@ pub struct MerchantSettlement {
     pub merchant_id: String,
     /// Paid orders still inside their after-sale window, after the commission booked on
     /// them (a refund can still take it back).
-    pub pending_fen: i64,
+    #[schema(value_type = i64)]
+    pub pending_fen: Fen,
     /// Of the money the merchant holds itself, what belongs to orders still in their window.
-    pub direct_in_window_fen: i64,
+    #[schema(value_type = i64)]
+    pub direct_in_window_fen: Fen,
     /// Money in the merchant's own accounts, per provider (only providers with any).
     pub direct: Vec<DirectHeld>,
     /// What the platform owes the merchant now (positive) or the merchant owes the
     /// platform (negative): see the module's doc.
-    pub settled_fen: i64,
+    #[schema(value_type = i64)]
+    pub settled_fen: Fen,
     /// The settled balance's movements, newest first: orders settling, refunds after the
     /// window, commission, and settling-ups (the merchant's available and direct accounts).
     pub lines: Page<StatementLine>,
@@ -72,11 +77,14 @@ pub struct MerchantSettlement {
 pub struct SettlementRow {
     pub merchant_id: String,
     pub name: String,
-    pub pending_fen: i64,
+    #[schema(value_type = i64)]
+    pub pending_fen: Fen,
     /// Money in the merchant's own provider accounts (every provider).
-    pub direct_held_fen: i64,
+    #[schema(value_type = i64)]
+    pub direct_held_fen: Fen,
     /// Positive: the platform owes the merchant; negative: the merchant owes the platform.
-    pub settled_fen: i64,
+    #[schema(value_type = i64)]
+    pub settled_fen: Fen,
 }
 
 /// Who paid whom, outside kith.
@@ -124,27 +132,36 @@ fn direct_in_window(c: &mut dyn Conn, merchant_id: &str) -> AppResult<i64> {
 }
 
 /// The merchant's position without its statement lines: (pending, in window, direct, settled).
-fn position(c: &mut dyn Conn, merchant_id: &str) -> AppResult<(i64, i64, Vec<DirectHeld>, i64)> {
-    let pending = ledger::balance(c, &accounts::merchant_pending(merchant_id)?)?;
-    let available = ledger::balance(c, &accounts::merchant_available(merchant_id)?)?;
+fn position(c: &mut dyn Conn, merchant_id: &str) -> AppResult<(Fen, Fen, Vec<DirectHeld>, Fen)> {
+    let pending = Fen::new(ledger::balance(
+        c,
+        &accounts::merchant_pending(merchant_id)?,
+    )?);
+    let available = Fen::new(ledger::balance(
+        c,
+        &accounts::merchant_available(merchant_id)?,
+    )?);
     let mut direct = Vec::new();
-    let mut direct_sum = 0;
+    let mut direct_sum = Fen::ZERO;
     for p in DIRECT_PROVIDERS {
-        let b = ledger::balance(c, &accounts::merchant_direct(merchant_id, p)?)?;
-        direct_sum += b;
-        if b != 0 {
+        let b = Fen::new(ledger::balance(
+            c,
+            &accounts::merchant_direct(merchant_id, p)?,
+        )?);
+        direct_sum = fen_sum([direct_sum, b])?;
+        if b != Fen::ZERO {
             direct.push(DirectHeld {
                 provider: p.to_owned(),
-                held_fen: -b,
+                held_fen: b.checked_neg().ok_or_else(AppError::money_overflow)?,
             });
         }
     }
-    let in_window = direct_in_window(c, merchant_id)?;
+    let in_window = Fen::new(direct_in_window(c, merchant_id)?);
     Ok((
         pending,
         in_window,
         direct,
-        available + direct_sum + in_window,
+        fen_sum([available, direct_sum, in_window])?,
     ))
 }
 
@@ -197,7 +214,7 @@ impl App {
                         merchant_id: id,
                         name,
                         pending_fen: pending,
-                        direct_held_fen: direct.iter().map(|d| d.held_fen).sum(),
+                        direct_held_fen: fen_sum(direct.iter().map(|d| d.held_fen))?,
                         settled_fen: settled,
                     });
                 }
@@ -235,14 +252,16 @@ impl App {
                 let (_, _, _, settled) = position(c, &mid)?;
                 let owed = match input.direction {
                     SettleUpDirection::PlatformPaid => settled,
-                    SettleUpDirection::MerchantPaid => -settled,
+                    SettleUpDirection::MerchantPaid => {
+                        settled.checked_neg().ok_or_else(AppError::money_overflow)?
+                    }
                 };
-                if input.amount_fen > owed {
+                if Fen::new(input.amount_fen) > owed {
                     return Err(AppError::conflict(
                         "amount_fen",
                         format!(
                             "only {} fen is owed that way",
-                            owed.max(0)
+                            owed.max(Fen::ZERO).get()
                         ),
                     ));
                 }

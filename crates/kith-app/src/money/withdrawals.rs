@@ -35,7 +35,8 @@ pub struct Withdrawal {
     pub id: String,
     pub account_id: String,
     pub merchant_id: String,
-    pub amount_fen: i64,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
     /// `requested`, `paying`, `paid`, `rejected` or `failed`.
     pub status: String,
     pub requested_at: String,
@@ -103,7 +104,7 @@ fn from_row(r: &Row) -> AppResult<Withdrawal> {
         id: r.text(0)?,
         account_id: r.text(1)?,
         merchant_id: r.text(2)?,
-        amount_fen: r.int(3)?,
+        amount_fen: Fen::new(r.int(3)?),
         status: r.text(4)?,
         requested_at: rfc3339(r.int(5)?),
         decided_at: r.opt_int(6)?.map(rfc3339),
@@ -153,7 +154,7 @@ fn give_back(c: &mut dyn Conn, now: i64, w: &Withdrawal, memo: &str) -> AppResul
         EntryKind::Withdrawal,
         accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Withdrawing)?,
         accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Available)?,
-        Fen::new(w.amount_fen),
+        w.amount_fen,
     )?;
     ledger::post(
         c,
@@ -396,7 +397,7 @@ impl App {
             event_id: format!("sbx_{}", new_id()),
             withdrawal_id: w.id,
             status: if succeed { "succeeded" } else { "failed" }.to_owned(),
-            amount_fen: w.amount_fen,
+            amount_fen: w.amount_fen.get(),
         })
         .map_err(|e| AppError::Internal(e.to_string()))?;
         self.sandbox_call("/api/v1/payouts/sandbox/callback", body)
@@ -439,10 +440,10 @@ impl App {
         self.db
             .write(move |c| {
                 let w = load(c, &wid, true)?;
-                if w.amount_fen != cb.amount_fen {
+                if w.amount_fen != Fen::new(cb.amount_fen) {
                     return Err(AppError::invalid(
                         "amount_fen",
-                        format!("the withdrawal is {} fen", w.amount_fen),
+                        format!("the withdrawal is {} fen", w.amount_fen.get()),
                     ));
                 }
                 settle_payout(
@@ -524,7 +525,7 @@ pub(crate) fn settle_payout(
             EntryKind::Withdrawal,
             accounts::distributor(&w.account_id, &w.merchant_id, CommissionState::Withdrawing)?,
             accounts::external_gateway(provider)?,
-            Fen::new(w.amount_fen),
+            w.amount_fen,
         )?;
         ledger::post(
             c,

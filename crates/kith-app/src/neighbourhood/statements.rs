@@ -3,11 +3,13 @@
 //! from `order_commissions`, the rows the ledger's commission entries are posted from, so
 //! the figures match each leader's commission balances to the fen.
 
+use kith_domain::Fen;
 use kith_store::{Conn, args};
 use serde::Serialize;
 
 use super::store::load_leader;
 use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::error::fen_sum;
 use crate::platform::ids::parse_id;
 use crate::{App, AppError, AppResult, Principal};
 
@@ -22,19 +24,25 @@ pub struct LeaderStatement {
     pub orders: i64,
     pub units: i64,
     /// The goods paid on those orders.
-    pub gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub gmv_fen: Fen,
     /// Refunded on those orders.
-    pub refunded_fen: i64,
+    #[schema(value_type = i64)]
+    pub refunded_fen: Fen,
     /// Orders picked up (or completed after pickup).
     pub picked_up: i64,
     /// `picked_up / orders` in basis points (0 without orders).
     pub pickup_rate_bp: i64,
     /// The leader's commission on those orders, by state (what is left after reversals).
-    pub commission_pending_fen: i64,
-    pub commission_frozen_fen: i64,
-    pub commission_available_fen: i64,
+    #[schema(value_type = i64)]
+    pub commission_pending_fen: Fen,
+    #[schema(value_type = i64)]
+    pub commission_frozen_fen: Fen,
+    #[schema(value_type = i64)]
+    pub commission_available_fen: Fen,
     /// Taken back by refunds (or voided).
-    pub commission_reversed_fen: i64,
+    #[schema(value_type = i64)]
+    pub commission_reversed_fen: Fen,
 }
 
 fn statement(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<LeaderStatement> {
@@ -49,7 +57,7 @@ fn statement(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<LeaderSta
     )?;
     let (orders, units, gmv, refunded, picked) =
         (r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?, r.int(4)?);
-    let mut by_state = [0i64; 4];
+    let mut by_state = [Fen::ZERO; 4];
     for row in c.query(
         "SELECT oc.state, CAST(SUM(oc.amount_fen - oc.reversed_fen) AS BIGINT), CAST(SUM(oc.reversed_fen) AS BIGINT),
                 CAST(SUM(oc.amount_fen) AS BIGINT)
@@ -58,15 +66,17 @@ fn statement(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<LeaderSta
          GROUP BY oc.state",
         args![batch, leader, &l.account_id],
     )? {
-        let (state, left, reversed, amount) = (row.text(0)?, row.int(1)?, row.int(2)?, row.int(3)?);
-        match state.as_str() {
-            "pending" => by_state[0] += left,
-            "frozen" => by_state[1] += left,
-            "available" => by_state[2] += left,
-            "void" => by_state[3] += amount - reversed,
-            _ => {}
-        }
-        by_state[3] += reversed;
+        let fen = |i| row.int(i).map(Fen::new);
+        let (state, left, reversed, amount) = (row.text(0)?, fen(1)?, fen(2)?, fen(3)?);
+        let (slot, add) = match state.as_str() {
+            "pending" => (0, left),
+            "frozen" => (1, left),
+            "available" => (2, left),
+            "void" => (3, amount.checked_sub(reversed).ok_or_else(AppError::money_overflow)?),
+            _ => (3, Fen::ZERO),
+        };
+        by_state[slot] = fen_sum([by_state[slot], add])?;
+        by_state[3] = fen_sum([by_state[3], reversed])?;
     }
     Ok(LeaderStatement {
         batch_id: batch.to_owned(),
@@ -75,8 +85,8 @@ fn statement(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<LeaderSta
         point_name: l.point_name,
         orders,
         units,
-        gmv_fen: gmv,
-        refunded_fen: refunded,
+        gmv_fen: Fen::new(gmv),
+        refunded_fen: Fen::new(refunded),
         picked_up: picked,
         pickup_rate_bp: if orders > 0 {
             picked * 10_000 / orders

@@ -46,6 +46,11 @@ pub enum AppError {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The sum of amounts of money, checked: an overflow means the stored figures are broken.
+pub fn fen_sum(amounts: impl IntoIterator<Item = kith_domain::Fen>) -> AppResult<kith_domain::Fen> {
+    kith_domain::Fen::checked_sum(amounts).ok_or_else(AppError::money_overflow)
+}
+
 impl AppError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self::Invalid {
@@ -59,6 +64,11 @@ impl AppError {
             field: Some(field.into()),
             reason: reason.into(),
         }
+    }
+
+    /// A sum of money that does not fit an i64 of fen: the stored figures are broken.
+    pub fn money_overflow() -> Self {
+        Self::Internal("money overflow".into())
     }
 
     pub fn state(reason: impl Into<String>) -> Self {

@@ -31,7 +31,7 @@ impl App {
                         c,
                         key.as_ref(),
                         &w.account_id,
-                        w.amount_fen,
+                        w.amount_fen.get(),
                     )?;
                 if w.status == "requested" && !alipay && !wechat && !sandbox {
                     return Err(AppError::state(

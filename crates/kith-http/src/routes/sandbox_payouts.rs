@@ -27,7 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem), (status = 409, body = Problem)))]
 async fn payout_page(State(s): State<AppState>, id: WithdrawalId) -> ApiResult<Html<String>> {
     let w = s.app.sandbox_payout(&id).await?;
-    let amount = kith_domain::Fen::new(w.amount_fen).to_string();
+    let amount = w.amount_fen.to_string();
     let action = if w.status == "paying" {
         format!(
             "<form method=post action=\"/sandbox/payouts/{id}/confirm\"><button name=outcome value=succeeded id=payout-succeed>确认到账 Pay out {amount}</button> \

@@ -12,7 +12,7 @@ use kith_app::platform::page::PageRequest;
 use kith_domain::order::OrderStatus;
 
 use super::{OrdersQuery, shop};
-use crate::pages::{beijing, yuan};
+use crate::pages::{beijing, yuan_plain};
 use crate::{Ctx, Web, WebResult};
 
 /// Most orders one export holds (newest first).
@@ -143,11 +143,6 @@ pub(super) async fn orders_csv(
         body,
     )
         .into_response())
-}
-
-/// An amount as a spreadsheet reads it: `12.50`, without the currency sign.
-fn yuan_plain(fen: i64) -> String {
-    yuan(fen).replace('¥', "")
 }
 
 /// A cell a spreadsheet would evaluate as a formula, made plain text.

@@ -52,8 +52,8 @@ pub(crate) fn balance_state(settled_fen: i64) -> &'static str {
 fn view(c: &Ctx, shop: Shop, st: MerchantSettlement) -> ConsoleSettlement {
     let t = c.t.settle();
     ConsoleSettlement {
-        state: balance_state(st.settled_fen),
-        settled: yuan(st.settled_fen.abs()),
+        state: balance_state(st.settled_fen.get()),
+        settled: yuan(st.settled_fen.get().abs()),
         pending: yuan(st.pending_fen),
         in_window: yuan(st.direct_in_window_fen),
         held: st
@@ -80,7 +80,11 @@ fn view(c: &Ctx, shop: Shop, st: MerchantSettlement) -> ConsoleSettlement {
                     } else {
                         t.balance_account
                     },
-                    amount: yuan(if direct { -l.amount_fen } else { l.amount_fen }),
+                    amount: yuan(if direct {
+                        -l.amount_fen.get()
+                    } else {
+                        l.amount_fen.get()
+                    }),
                     order_id: l.order_id.clone(),
                 }
             })

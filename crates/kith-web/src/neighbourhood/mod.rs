@@ -25,7 +25,9 @@ use serde::Deserialize;
 use crate::console::shop;
 
 mod leader_batches;
-use crate::pages::{Empty, Shop, beijing, filters, parse_int, parse_percent, parse_yuan, yuan};
+use crate::pages::{
+    Empty, Shop, beijing, filters, parse_int, parse_percent, parse_yuan, yuan, yuan_plain,
+};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, render, see};
 pub use leader_batches::{AllowForm, BatchRefusal};
 
@@ -1182,10 +1184,6 @@ async fn leader_statements_csv(
     let who = c.principal()?.clone();
     let rows = s.app.batch_statements(&who, &bid).await?;
     statements_csv(&c, &bid, &rows)
-}
-
-fn yuan_plain(fen: i64) -> String {
-    yuan(fen).replace('¥', "")
 }
 
 fn csv_error(e: csv::Error) -> AppError {

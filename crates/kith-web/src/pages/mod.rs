@@ -28,6 +28,11 @@ pub mod filters {
             *self
         }
     }
+    impl AsFen for kith_domain::Fen {
+        fn fen(&self) -> i64 {
+            self.get()
+        }
+    }
     impl<T: AsFen + ?Sized> AsFen for &T {
         fn fen(&self) -> i64 {
             (**self).fen()
@@ -95,9 +100,14 @@ pub fn beijing(rfc3339: &str) -> String {
 }
 
 /// Money for people: fen as yuan with two decimals.
-pub fn yuan(fen: i64) -> String {
+pub fn yuan(fen: impl filters::AsFen) -> String {
     // The one money formatter (the domain's), so the pages, the CLI and the API's docs agree.
-    kith_domain::Fen::new(fen).to_string()
+    kith_domain::Fen::new(fen.fen()).to_string()
+}
+
+/// An amount as a spreadsheet reads it: `12.50`, without the currency sign.
+pub fn yuan_plain(fen: impl filters::AsFen) -> String {
+    yuan(fen).replace('¥', "")
 }
 
 /// Parses a price typed in yuan ("12", "12.5", "12.50") into fen, naming `field` if wrong.

@@ -61,8 +61,8 @@ impl AdminSettlements {
 
 fn row(r: SettlementRow) -> Row {
     Row {
-        state: crate::console::settlement::balance_state(r.settled_fen),
-        settled: yuan(r.settled_fen.abs()),
+        state: crate::console::settlement::balance_state(r.settled_fen.get()),
+        settled: yuan(r.settled_fen.get().abs()),
         pending: yuan(r.pending_fen),
         direct: yuan(r.direct_held_fen),
         id: r.merchant_id,

@@ -534,7 +534,7 @@ pub async fn run(args: HttpArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         audit.unbalanced_entries.is_empty()
             && audit.mismatched_accounts.is_empty()
-            && audit.total_fen == 0,
+            && audit.total_fen == kith_domain::Fen::ZERO,
         "the ledger audit is not clean: {audit:?}"
     );
     drop(verify);

@@ -682,7 +682,7 @@ impl App {
                 "alipay.fund.trans.uni.transfer",
                 &json!({
                     "out_biz_no": protocol::out_no(&w.id),
-                    "trans_amount": protocol::yuan(w.amount_fen),
+                    "trans_amount": protocol::yuan(w.amount_fen.get()),
                     "product_code": "TRANS_ACCOUNT_NO_PWD",
                     "biz_scene": "DIRECT_TRANSFER",
                     "order_title": "kith 佣金提现",

@@ -177,7 +177,7 @@ impl App {
                         "WeChat Pay's transfer detail does not parse: {e}"
                     ))
                 })?;
-                if d.transfer_amount != p.w.amount_fen || d.openid != p.openid {
+                if d.transfer_amount != p.w.amount_fen.get() || d.openid != p.openid {
                     return Err(AppError::Unavailable(format!(
                         "WeChat Pay's transfer detail does not match the withdrawal ({} fen to {})",
                         d.transfer_amount, d.openid
