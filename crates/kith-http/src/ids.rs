@@ -10,10 +10,11 @@
 //! different role: `{account_id}` is an `AccountId` on a profile, a `ManagerId` under
 //! `/staff/` and a `ClerkId` under `/clerks/`, and each answers with its own word.
 //!
-//! The value inside is still a `String`: the use cases take string ids.
+//! The value inside is kith-app's typed id of that kind (`kith_app::platform::ids::OrderId`
+//! for `{order_id}`, `AccountId` for all three `{account_id}` roles): the extractor derefs
+//! to it, and it derefs to `str`, so `&oid` goes to a use case taking either.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::Deref;
 
 use axum::extract::rejection::RawPathParamsRejection;
@@ -25,6 +26,8 @@ use utoipa::openapi::Required;
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, Type};
 
+use kith_app::platform::ids::{self as app, TypedId};
+
 use crate::problem::{self, ApiError, Problem};
 
 /// A kind of id in a path: where it sits in a route and what a bad one is called.
@@ -33,32 +36,28 @@ pub trait IdKind {
     const PARAM: &'static str;
     /// The object it names, for the 404: "order" → "order not found".
     const WHAT: &'static str;
+    /// The use cases' typed id this segment is.
+    type Value: TypedId;
 }
 
 /// A UUID from the path segment named `K::PARAM`, as the use cases take it.
-pub struct Id<K> {
-    value: String,
-    kind: PhantomData<fn() -> K>,
+pub struct Id<K: IdKind> {
+    value: K::Value,
 }
 
-impl<K> Id<K> {
+impl<K: IdKind> Id<K> {
     pub fn as_str(&self) -> &str {
         &self.value
     }
 
-    pub fn into_inner(self) -> String {
+    pub fn into_inner(self) -> K::Value {
         self.value
     }
-}
 
-impl<K: IdKind> Id<K> {
     /// The id in `raw`, or the 404 this kind answers for a path naming nothing.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        match kith_app::platform::ids::parse_id(raw) {
-            Some(value) => Ok(Self {
-                value,
-                kind: PhantomData,
-            }),
+        match K::Value::parse(raw) {
+            Some(value) => Ok(Self { value }),
             None => Err(not_found::<K>()),
         }
     }
@@ -74,46 +73,45 @@ fn not_found<K: IdKind>() -> ApiError {
     .into()
 }
 
-impl<K> Deref for Id<K> {
-    type Target = str;
+impl<K: IdKind> Deref for Id<K> {
+    type Target = K::Value;
 
-    fn deref(&self) -> &str {
+    fn deref(&self) -> &K::Value {
         &self.value
     }
 }
 
-impl<K> AsRef<str> for Id<K> {
+impl<K: IdKind> AsRef<str> for Id<K> {
     fn as_ref(&self) -> &str {
         &self.value
     }
 }
 
-impl<K> Clone for Id<K> {
+impl<K: IdKind> Clone for Id<K> {
     fn clone(&self) -> Self {
         Self {
             value: self.value.clone(),
-            kind: PhantomData,
         }
     }
 }
 
-impl<K> PartialEq for Id<K> {
+impl<K: IdKind> PartialEq for Id<K> {
     fn eq(&self, other: &Self) -> bool {
         self.value == other.value
     }
 }
 
-impl<K> Eq for Id<K> {}
+impl<K: IdKind> Eq for Id<K> {}
 
-impl<K> fmt::Debug for Id<K> {
+impl<K: IdKind> fmt::Debug for Id<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.value, f)
     }
 }
 
-impl<K> fmt::Display for Id<K> {
+impl<K: IdKind> fmt::Display for Id<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.value)
+        fmt::Display::fmt(&self.value, f)
     }
 }
 
@@ -188,7 +186,7 @@ impl<K: IdKind> IntoParams for Id<K> {
 }
 
 macro_rules! id_kinds {
-    ($( $(#[$doc:meta])* $alias:ident: $kind:ident = $param:literal, $what:literal; )+) => {
+    ($( $(#[$doc:meta])* $alias:ident: $kind:ident = $param:literal, $what:literal => $value:ident; )+) => {
         /// The kinds of id, one marker type each; handlers use the aliases (`OrderId`).
         pub mod kind {
             $(
@@ -198,6 +196,7 @@ macro_rules! id_kinds {
                 impl super::IdKind for $kind {
                     const PARAM: &'static str = $param;
                     const WHAT: &'static str = $what;
+                    type Value = super::app::$value;
                 }
             )+
         }
@@ -214,53 +213,53 @@ macro_rules! id_kinds {
 }
 
 id_kinds! {
-    AccountId: Account = "account_id", "account";
+    AccountId: Account = "account_id", "account" => AccountId;
     /// A merchant's staff member (`/merchants/{merchant_id}/staff/{account_id}`).
-    ManagerId: Manager = "account_id", "manager";
+    ManagerId: Manager = "account_id", "manager" => AccountId;
     /// A store's clerk (`/stores/{store_id}/clerks/{account_id}`).
-    ClerkId: Clerk = "account_id", "clerk";
+    ClerkId: Clerk = "account_id", "clerk" => AccountId;
     /// A distributor (`/distributors/{member_id}`).
-    MemberId: Member = "member_id", "member";
-    MerchantId: Merchant = "merchant_id", "merchant";
+    MemberId: Member = "member_id", "member" => AccountId;
+    MerchantId: Merchant = "merchant_id", "merchant" => MerchantId;
     /// The merchant a product is looked up under for its social proof: a bad one answers
     /// like a product of another merchant does, "product not found".
-    ProductMerchantId: ProductMerchant = "merchant_id", "product";
-    ProductId: Product = "product_id", "product";
-    SkuId: Sku = "sku_id", "sku";
-    TierId: Tier = "tier_id", "tier";
-    StoreId: Store = "store_id", "store";
+    ProductMerchantId: ProductMerchant = "merchant_id", "product" => MerchantId;
+    ProductId: Product = "product_id", "product" => ProductId;
+    SkuId: Sku = "sku_id", "sku" => SkuId;
+    TierId: Tier = "tier_id", "tier" => TierId;
+    StoreId: Store = "store_id", "store" => StoreId;
     /// A merchant's staff invitation.
-    InvitationId: Invitation = "invitation_id", "invitation";
-    OrderId: Order = "order_id", "order";
+    InvitationId: Invitation = "invitation_id", "invitation" => InvitationId;
+    OrderId: Order = "order_id", "order" => OrderId;
     /// A buyer's after-sale request.
-    AftersaleId: Aftersale = "aftersale_id", "after-sale request";
-    PaymentId: Payment = "payment_id", "payment";
-    RefundId: Refund = "refund_id", "refund";
-    ReviewId: Review = "review_id", "review";
-    CommunityId: Community = "community_id", "community";
+    AftersaleId: Aftersale = "aftersale_id", "after-sale request" => AftersaleId;
+    PaymentId: Payment = "payment_id", "payment" => PaymentId;
+    RefundId: Refund = "refund_id", "refund" => RefundId;
+    ReviewId: Review = "review_id", "review" => ReviewId;
+    CommunityId: Community = "community_id", "community" => CommunityId;
     /// A community's invite link.
-    InviteId: Invite = "invite_id", "invite";
-    PostId: Post = "post_id", "post";
-    CommentId: Comment = "comment_id", "comment";
-    CampaignId: Campaign = "campaign_id", "group-buy campaign";
-    GroupId: Group = "group_id", "group";
+    InviteId: Invite = "invite_id", "invite" => InviteId;
+    PostId: Post = "post_id", "post" => PostId;
+    CommentId: Comment = "comment_id", "comment" => CommentId;
+    CampaignId: Campaign = "campaign_id", "group-buy campaign" => CampaignId;
+    GroupId: Group = "group_id", "group" => GroupId;
     /// A merchant's leader (团长) or a member's application to be one.
-    LeaderId: Leader = "leader_id", "leader";
+    LeaderId: Leader = "leader_id", "leader" => LeaderId;
     /// A 接龙 batch.
-    BatchId: Batch = "batch_id", "batch";
-    WithdrawalId: Withdrawal = "withdrawal_id", "withdrawal";
-    EndpointId: WebhookEndpoint = "endpoint_id", "webhook endpoint";
+    BatchId: Batch = "batch_id", "batch" => BatchId;
+    WithdrawalId: Withdrawal = "withdrawal_id", "withdrawal" => WithdrawalId;
+    EndpointId: WebhookEndpoint = "endpoint_id", "webhook endpoint" => EndpointId;
     /// A webhook delivery.
-    DeliveryId: Delivery = "delivery_id", "delivery";
+    DeliveryId: Delivery = "delivery_id", "delivery" => DeliveryId;
     /// An external identity (WeChat) linked to the caller's account.
-    IdentityId: Identity = "identity_id", "identity";
-    NotificationId: Notification = "notification_id", "notification";
-    CouponTemplateId: CouponTemplate = "template_id", "coupon template";
-    CouponId: Coupon = "coupon_id", "coupon";
-    ActivityId: ThresholdActivity = "activity_id", "activity";
-    FlashSaleId: FlashSale = "sale_id", "flash sale";
+    IdentityId: Identity = "identity_id", "identity" => IdentityId;
+    NotificationId: Notification = "notification_id", "notification" => NotificationId;
+    CouponTemplateId: CouponTemplate = "template_id", "coupon template" => CouponTemplateId;
+    CouponId: Coupon = "coupon_id", "coupon" => CouponId;
+    ActivityId: ThresholdActivity = "activity_id", "activity" => ActivityId;
+    FlashSaleId: FlashSale = "sale_id", "flash sale" => FlashSaleId;
     /// One of the caller's saved addresses.
-    AddressId: Address = "address_id", "address";
+    AddressId: Address = "address_id", "address" => AddressId;
 }
 
 #[cfg(test)]

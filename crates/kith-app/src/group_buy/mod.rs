@@ -53,16 +53,7 @@ use crate::{
 mod seats;
 mod store;
 
-crate::platform::ids::typed_id!(
-    /// A group-buy campaign.
-    CampaignId,
-    "group-buy campaign"
-);
-crate::platform::ids::typed_id!(
-    /// One group of a campaign.
-    GroupId,
-    "group"
-);
+pub use crate::platform::ids::{CampaignId, GroupId};
 
 use seats::take_seat;
 pub use seats::{ExpireGroup, expire_group};

@@ -117,11 +117,7 @@ fn template_of(templates: &[(Kind, String)], kind: Kind) -> Option<&str> {
         .map(|(_, t)| t.as_str())
 }
 
-crate::platform::ids::typed_id!(
-    /// One notification.
-    NotificationId,
-    "notification"
-);
+pub use crate::platform::ids::NotificationId;
 
 /// Outbox events read per round.
 const BATCH: i64 = 500;

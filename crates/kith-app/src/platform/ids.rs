@@ -130,6 +130,14 @@ macro_rules! typed_id {
 
         impl utoipa::ToSchema for $name {}
 
+        impl $crate::platform::ids::TypedId for $name {
+            const WHAT: &'static str = $what;
+
+            fn parse(s: &str) -> Option<Self> {
+                $crate::platform::ids::parse_id(s).map(Self)
+            }
+        }
+
         impl From<&$name> for kith_store::Value {
             fn from(id: &$name) -> Self {
                 kith_store::Value::from(id.as_str())
@@ -137,7 +145,170 @@ macro_rules! typed_id {
         }
     };
 }
-pub(crate) use typed_id;
+/// What every typed id offers code that is generic over the kind of id, such as the HTTP
+/// face's path extractor: the word a 404 uses and the parse that accepts only a UUID.
+pub trait TypedId:
+    Sized + Clone + Eq + std::fmt::Debug + std::fmt::Display + std::ops::Deref<Target = str>
+{
+    /// What the id names, as a 404 says it.
+    const WHAT: &'static str;
+    /// Parses a client-supplied id; anything but a UUID names nothing.
+    fn parse(s: &str) -> Option<Self>;
+}
+
+// The ids of every context, declared here, in the lowest layer, so a view of one context
+// may carry another's id (a commission names its order) without a dependency upward.
+
+typed_id!(
+    /// A person's account: a member, a merchant's manager, a store's clerk.
+    AccountId,
+    "account"
+);
+typed_id!(
+    /// A merchant (a shop).
+    MerchantId,
+    "merchant"
+);
+typed_id!(
+    /// An invitation to join a merchant's staff.
+    InvitationId,
+    "invitation"
+);
+typed_id!(
+    /// An external identity (WeChat) linked to an account.
+    IdentityId,
+    "identity"
+);
+typed_id!(
+    /// A product of a merchant's catalog.
+    ProductId,
+    "product"
+);
+typed_id!(
+    /// One SKU of a product.
+    SkuId,
+    "sku"
+);
+typed_id!(
+    /// A member tier (会员等级) of a merchant.
+    TierId,
+    "tier"
+);
+typed_id!(
+    /// A merchant's store (a pickup point with stock).
+    StoreId,
+    "store"
+);
+typed_id!(
+    /// An order.
+    OrderId,
+    "order"
+);
+typed_id!(
+    /// A buyer's after-sale request.
+    AftersaleId,
+    "after-sale request"
+);
+typed_id!(
+    /// A payment of an order.
+    PaymentId,
+    "payment"
+);
+typed_id!(
+    /// A refund of an order.
+    RefundId,
+    "refund"
+);
+typed_id!(
+    /// One of a member's saved addresses.
+    AddressId,
+    "address"
+);
+typed_id!(
+    /// A coupon template of a merchant.
+    CouponTemplateId,
+    "coupon template"
+);
+typed_id!(
+    /// A coupon a member holds.
+    CouponId,
+    "coupon"
+);
+typed_id!(
+    /// A 满减 (threshold) activity.
+    ActivityId,
+    "activity"
+);
+typed_id!(
+    /// A 秒杀 (flash sale).
+    FlashSaleId,
+    "flash sale"
+);
+typed_id!(
+    /// A review of a product.
+    ReviewId,
+    "review"
+);
+typed_id!(
+    /// A community.
+    CommunityId,
+    "community"
+);
+typed_id!(
+    /// A community's invite link.
+    InviteId,
+    "invite"
+);
+typed_id!(
+    /// A post.
+    PostId,
+    "post"
+);
+typed_id!(
+    /// A comment on a post.
+    CommentId,
+    "comment"
+);
+typed_id!(
+    /// A group-buy campaign.
+    CampaignId,
+    "group-buy campaign"
+);
+typed_id!(
+    /// One group of a campaign.
+    GroupId,
+    "group"
+);
+typed_id!(
+    /// A merchant's leader (团长), or a member's application to be one.
+    LeaderId,
+    "leader"
+);
+typed_id!(
+    /// A 接龙 batch.
+    BatchId,
+    "batch"
+);
+typed_id!(
+    /// A withdrawal of commission.
+    WithdrawalId,
+    "withdrawal"
+);
+typed_id!(
+    /// A webhook endpoint.
+    EndpointId,
+    "webhook endpoint"
+);
+typed_id!(
+    /// One webhook delivery.
+    DeliveryId,
+    "delivery"
+);
+typed_id!(
+    /// One notification.
+    NotificationId,
+    "notification"
+);
 
 #[cfg(test)]
 mod tests {
