@@ -11,7 +11,7 @@ use crate::both_engines;
 use crate::builders::Shop;
 use crate::harness::{TestApp, User, id};
 use crate::worlds::{
-    DAY_SECS, audit_clean, balances, buy, buy_through_sandbox, disputed_request, product_link,
+    DAY_SECS, audit_clean, balances, buy_through_sandbox, disputed_request, product_link,
     ship_and_deliver, signup_via, small_png, standard_plan, upload,
 };
 
@@ -82,7 +82,7 @@ async fn stock(t: &TestApp, s: &Shop) -> Value {
 
 async fn refund_only_agreed_is_refunded_and_reverses_commission(t: TestApp) {
     let (s, b, buyer) = world(&t).await;
-    let o = buy(&t, &s, &buyer, 2).await;
+    let o = t.order(&s, &buyer).qty(2).paid().await;
     let oid = id(&o);
     assert_eq!(balances(&t, &b, &s.merchant).await, (2_000, 0, 0, 0));
     let before = stock(&t, &s).await;
@@ -195,7 +195,7 @@ async fn return_refund_is_shipped_received_refunded_and_restocked(t: TestApp) {
     )
     .await
     .expect(200);
-    let o = buy(&t, &s, &buyer, 3).await;
+    let o = t.order(&s, &buyer).qty(3).paid().await;
     let oid = id(&o);
     ship_and_deliver(&t, &s, &oid).await;
     assert_eq!(balances(&t, &b, &s.merchant).await, (0, 3_000, 0, 0));
@@ -327,7 +327,7 @@ async fn return_refund_is_shipped_received_refunded_and_restocked(t: TestApp) {
 
 async fn merchant_silence_agrees_and_the_deadline_job_races_the_answer(t: TestApp) {
     let (s, b, buyer) = world(&t).await;
-    let o = buy(&t, &s, &buyer, 2).await;
+    let o = t.order(&s, &buyer).qty(2).paid().await;
     let oid = id(&o);
     ship_and_deliver(&t, &s, &oid).await;
     let r = open(&t, &buyer, &oid, open_body("refund_only", 1))
@@ -398,7 +398,7 @@ async fn merchant_silence_agrees_and_the_deadline_job_races_the_answer(t: TestAp
 
 async fn buyer_silence_closes_and_frees_the_line(t: TestApp) {
     let (s, b, buyer) = world(&t).await;
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     let oid = id(&o);
     ship_and_deliver(&t, &s, &oid).await;
     let r = open(&t, &buyer, &oid, open_body("return_refund", 1))
@@ -457,7 +457,7 @@ async fn buyer_silence_closes_and_frees_the_line(t: TestApp) {
 
 async fn refused_resubmitted_arbitrated_partially(t: TestApp) {
     let (s, b, buyer) = world(&t).await;
-    let o = buy(&t, &s, &buyer, 3).await;
+    let o = t.order(&s, &buyer).qty(3).paid().await;
     let oid = id(&o);
     ship_and_deliver(&t, &s, &oid).await;
     let r = open(&t, &buyer, &oid, open_body("refund_only", 3))
@@ -684,7 +684,7 @@ async fn bad_input_and_other_peoples_requests(t: TestApp) {
     let (s, _b, buyer) = world(&t).await;
     let stranger = t.register_member("路人").await;
     let (other_owner, other_merchant) = t.approved_merchant("别家").await;
-    let o = buy(&t, &s, &buyer, 2).await;
+    let o = t.order(&s, &buyer).qty(2).paid().await;
     let oid = id(&o);
 
     // Another member's order does not exist for them.
@@ -850,7 +850,7 @@ async fn bad_input_and_other_peoples_requests(t: TestApp) {
 async fn direct_refund_races_an_open_request(t: TestApp) {
     let (s, b, buyer) = world(&t).await;
     // With a request open on the line, the merchant's direct refund is told to answer it.
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     let oid = id(&o);
     let refund_url = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
     let r = open(&t, &buyer, &oid, open_body("refund_only", 1))
@@ -875,7 +875,7 @@ async fn direct_refund_races_an_open_request(t: TestApp) {
     // other is told; the money moves once.
     let mut outcomes = Vec::new();
     for _ in 0..4 {
-        let o = buy(&t, &s, &buyer, 1).await;
+        let o = t.order(&s, &buyer).paid().await;
         let oid = id(&o);
         let refund_url = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
         let (req, refund) = tokio::join!(

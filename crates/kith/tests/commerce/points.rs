@@ -97,7 +97,7 @@ async fn points_are_earned_frozen_spent_and_given_back(t: TestApp) {
     assert_eq!(on["enabled"], true);
     let m = t.register_member("攒积分的会员").await;
 
-    let first = worlds::buy(&t, &s, &m, 2).await;
+    let first = t.order(&s, &m).qty(2).paid().await;
     assert_eq!(first["points_earned"], 200);
     assert_eq!(points(&t, &m, &s.merchant).await, (0, 200));
     worlds::ship_and_deliver(&t, &s, &id(&first)).await;
@@ -213,7 +213,7 @@ async fn concurrent_checkouts_cannot_spend_the_same_points(t: TestApp) {
     let s = t.shop().plan(worlds::standard_plan()).build().await;
     turn_on(&t, &s, 0).await;
     let m = t.register_member("抢积分的会员").await;
-    let first = worlds::buy(&t, &s, &m, 2).await;
+    let first = t.order(&s, &m).qty(2).paid().await;
     worlds::ship_and_deliver(&t, &s, &id(&first)).await;
     worlds::close_after_sale_window(&t).await;
     assert_eq!(points(&t, &m, &s.merchant).await, (200, 0));
@@ -258,7 +258,7 @@ async fn unspent_old_points_expire_oldest_first(t: TestApp) {
     let s = t.shop().plan(worlds::standard_plan()).build().await;
     turn_on(&t, &s, 30).await;
     let m = t.register_member("积分会过期的会员").await;
-    let first = worlds::buy(&t, &s, &m, 2).await;
+    let first = t.order(&s, &m).qty(2).paid().await;
     worlds::ship_and_deliver(&t, &s, &id(&first)).await;
     worlds::close_after_sale_window(&t).await;
     t.top_up(&m, 20_000).await;
@@ -351,7 +351,7 @@ async fn activity_orders_take_points_only_when_the_shop_allows(t: TestApp) {
     let s = t.shop().plan(worlds::standard_plan()).build().await;
     turn_on(&t, &s, 0).await;
     let m = t.register_member("秒杀也想用积分").await;
-    let first = worlds::buy(&t, &s, &m, 2).await;
+    let first = t.order(&s, &m).qty(2).paid().await;
     worlds::ship_and_deliver(&t, &s, &id(&first)).await;
     worlds::close_after_sale_window(&t).await;
     let now = {

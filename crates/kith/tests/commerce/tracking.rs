@@ -15,7 +15,7 @@ use kith_domain::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, id};
-use crate::worlds::{DAY_SECS, buy, ship_and_deliver};
+use crate::worlds::{DAY_SECS, ship_and_deliver};
 
 const KEY: &str = "kd100-test-key-0042";
 
@@ -186,7 +186,7 @@ async fn return_story(engine: crate::harness::Engine) {
     };
     let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let buyer = t.register_member("退货人").await;
-    let oid = id(&buy(&t, &s, &buyer, 2).await);
+    let oid = id(&t.order(&s, &buyer).qty(2).paid().await);
     ship_and_deliver(&t, &s, &oid).await;
     let m = |p: &str| format!("/api/v1/merchants/{}{p}", s.merchant);
     t.put(
@@ -328,9 +328,9 @@ async fn story(engine: crate::harness::Engine) {
     let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
     let buyer = t.register_member("收件人").await;
     let other = t.register_member("旁人").await;
-    let oid = id(&buy(&t, &s, &buyer, 1).await);
-    let sandboxed = id(&buy(&t, &s, &buyer, 1).await);
-    let refused = id(&buy(&t, &s, &buyer, 1).await);
+    let oid = id(&t.order(&s, &buyer).paid().await);
+    let sandboxed = id(&t.order(&s, &buyer).paid().await);
+    let refused = id(&t.order(&s, &buyer).paid().await);
 
     // The first answer is a server error: the job tries again later and is taken once.
     fake.lock().unwrap().fail_next = 1;
@@ -468,7 +468,7 @@ async fn story(engine: crate::harness::Engine) {
     // Another merchant ships a later order under the same number (carriers reuse them): it
     // gets its own subscription, and a push signed for the first order never moves it.
     let s2 = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
-    let reused = id(&buy(&t, &s2, &buyer, 1).await);
+    let reused = id(&t.order(&s2, &buyer).paid().await);
     ship(&t, &s2, &reused, "sf", "SF1402339856711").await;
     settle(&t).await;
     assert_eq!(

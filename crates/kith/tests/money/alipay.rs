@@ -1499,7 +1499,7 @@ async fn alipay_money_in_the_shops_own_account_is_settled_with_the_platform(
 
     // A wallet order is the platform's money, owed to the shop once its window closes.
     let other = t.register_member("钱包买家").await;
-    let w = crate::worlds::buy(&t, &s, &other, 1).await;
+    let w = t.order(&s, &other).paid().await;
     let wallet_total = w["total_fen"].as_i64().unwrap();
     crate::worlds::ship_and_deliver(&t, &s, w["id"].as_str().unwrap()).await;
     crate::worlds::close_after_sale_window(&t).await;

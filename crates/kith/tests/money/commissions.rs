@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::both_engines;
 use crate::harness::{PASSWORD, TestApp, User};
 use crate::worlds::{
-    audit_clean, balances, buy, close_after_sale_window, earn_available, product_link,
-    ship_and_deliver, signup_via, standard_plan,
+    audit_clean, balances, close_after_sale_window, earn_available, product_link, ship_and_deliver,
+    signup_via, standard_plan,
 };
 
 both_engines!(
@@ -141,7 +141,7 @@ async fn plans_refuse_bad_input(t: TestApp) {
     let a = t.register_member("分享者").await;
     let (_, code) = product_link(&t, &s, &a).await;
     let buyer = signup_via(&t, &code, "买家").await;
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -176,7 +176,7 @@ async fn refunds_reverse_in_proportion_and_claw_back(t: TestApp) {
     let c = signup_via(&t, &b_code, "买家").await;
 
     // Two units (¥200): B 2000 (L1), A 1000 (L2).
-    let o = buy(&t, &s, &c, 2).await;
+    let o = t.order(&s, &c).qty(2).paid().await;
     let oid = o["id"].as_str().unwrap().to_owned();
     let refund_url = format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant);
     let refund = |lines: Option<serde_json::Value>| {
@@ -251,7 +251,7 @@ async fn refunds_reverse_in_proportion_and_claw_back(t: TestApp) {
     assert_eq!(balances(&t, &b, &s.merchant).await.2, 2_000);
 
     // A full refund before payment settles reverses everything.
-    let o = buy(&t, &s, &c, 1).await;
+    let o = t.order(&s, &c).paid().await;
     let oid2 = o["id"].as_str().unwrap().to_owned();
     t.post(
         &format!("/api/v1/merchants/{}/orders/{oid2}/refunds", s.merchant),
@@ -285,7 +285,7 @@ async fn shared_phone_or_address_flags_for_review(t: TestApp) {
     };
     let (_, code) = product_link(&t, &s, &sharer).await;
     let alt = signup_via(&t, &code, "小号").await;
-    let o = buy(&t, &s, &alt, 1).await;
+    let o = t.order(&s, &alt).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -301,10 +301,10 @@ async fn shared_phone_or_address_flags_for_review(t: TestApp) {
 
     // Another sharer who ships their own orders to the buyer's address.
     let b = t.register_member("同住").await;
-    buy(&t, &s, &b, 1).await;
+    t.order(&s, &b).paid().await;
     let (_, code) = product_link(&t, &s, &b).await;
     let housemate = signup_via(&t, &code, "室友").await;
-    let o = buy(&t, &s, &housemate, 1).await;
+    let o = t.order(&s, &housemate).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -330,7 +330,7 @@ async fn shared_phone_or_address_flags_for_review(t: TestApp) {
     }
 
     // An ordinary order is not flagged.
-    let o = buy(&t, &s, &b, 1).await;
+    let o = t.order(&s, &b).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),

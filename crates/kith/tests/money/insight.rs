@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::builders::Shop;
-use crate::harness::{TestApp, User, address, id};
+use crate::harness::{TestApp, User, id};
 use crate::worlds as sharing;
 
 both_engines!(
@@ -18,27 +18,6 @@ both_engines!(
     split_suggestion_of_two_circles,
     insight_is_for_the_merchants_staff,
 );
-
-/// A paid order of one unit: its id.
-async fn buy(t: &TestApp, merchant: &str, sku: &str, buyer: &User) -> String {
-    let order = t
-        .post(
-            &format!("/api/v1/merchants/{merchant}/checkout"),
-            Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": address(), "items": [{ "sku_id": sku, "quantity": 1 }] }),
-        )
-        .await
-        .expect(201);
-    let oid = id(&order);
-    t.post(
-        &format!("/api/v1/orders/{oid}/pay"),
-        Some(&buyer.token),
-        json!({ "provider": "wallet" }),
-    )
-    .await
-    .expect(200);
-    oid
-}
 
 async fn community(t: &TestApp, owner: &User, merchant: &str, name: &str) -> String {
     id(&t
@@ -175,10 +154,10 @@ async fn insight_measures_by_hand(t: TestApp) {
     for m in [&a, &d, &e] {
         t.top_up(m, 100_000).await;
     }
-    let first = buy(&t, &mid, &sku, &d).await;
-    buy(&t, &mid, &sku, &d).await;
-    buy(&t, &mid, &sku, &a).await;
-    buy(&t, &mid, &sku, &e).await;
+    let first = id(&t.order_at(&mid, &sku, &d).no_top_up().paid().await);
+    t.order_at(&mid, &sku, &d).no_top_up().paid().await;
+    t.order_at(&mid, &sku, &a).no_top_up().paid().await;
+    t.order_at(&mid, &sku, &e).no_top_up().paid().await;
     // d's first order is delivered, completed after the after-sale window, and reviewed 4★.
     t.post(
         &format!("/api/v1/merchants/{mid}/orders/{first}/ship"),
@@ -568,10 +547,10 @@ async fn insight_of_money_sharing(t: TestApp) {
     // member buys one directly.
     sharing::visit(&t, Some(&visitor), &product_code).await;
     sharing::visit(&t, None, &product_code).await;
-    sharing::buy(&t, &s, &visitor, 1).await;
+    t.order(&s, &visitor).paid().await;
     let newcomer = sharing::signup_via(&t, post_code, "新客").await;
-    sharing::buy(&t, &s, &newcomer, 2).await;
-    sharing::buy(&t, &s, &direct, 1).await;
+    t.order(&s, &newcomer).qty(2).paid().await;
+    t.order(&s, &direct).paid().await;
     let get = async |rest: &str| t.get(&insight(&mid, rest), Some(&s.owner.token)).await;
 
     // Referral: 2 of 3 orders attributed; the pool is the owner, the sharer, the visitor

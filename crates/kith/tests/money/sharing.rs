@@ -9,8 +9,8 @@ use crate::both_engines;
 use crate::builders::Shop;
 use crate::harness::{TestApp, User};
 use crate::worlds::{
-    DAY_SECS, audit_clean, balances, buy, product_link, ship_and_deliver, signup_via,
-    standard_plan, visit, wallet,
+    DAY_SECS, audit_clean, balances, product_link, ship_and_deliver, signup_via, standard_plan,
+    visit, wallet,
 };
 
 both_engines!(
@@ -47,7 +47,7 @@ async fn share_signup_purchase_settle_withdraw(t: TestApp) {
     assert_eq!(refs[0]["merchant_id"], s.merchant);
 
     // C buys two: L1 B earns 10 %, L2 A 5 % of the goods (not the shipping).
-    let order = buy(&t, &s, &c, 2).await;
+    let order = t.order(&s, &c).qty(2).paid().await;
     let oid = order["id"].as_str().unwrap().to_owned();
     assert_eq!(order["goods_fen"], 20_000);
     let oc = t
@@ -484,7 +484,7 @@ async fn attribution_window_and_content_credit(t: TestApp) {
     visit(&t, Some(&buyer), pl["code"].as_str().unwrap()).await;
 
     // Inside the window the last link wins: K earns as content, L2 is K's referrer (none).
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -499,7 +499,7 @@ async fn attribution_window_and_content_credit(t: TestApp) {
 
     // After the 7-day window: the bound referrer.
     t.clock.advance_secs(8 * DAY_SECS);
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -511,7 +511,7 @@ async fn attribution_window_and_content_credit(t: TestApp) {
     assert_eq!(oc["beneficiary_id"], a.id);
 
     // A distributor buying: the rebate only for them (their referrer A still earns L1).
-    let o = buy(&t, &s, &k, 1).await;
+    let o = t.order(&s, &k).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -587,7 +587,7 @@ async fn reading_a_tagged_post_credits_its_author(t: TestApp) {
         .expect(200);
     assert_eq!(again["link"]["id"], v["link"]["id"]);
 
-    let o = buy(&t, &s, &reader, 1).await;
+    let o = t.order(&s, &reader).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
@@ -658,7 +658,7 @@ async fn buy_after_own_read(t: &TestApp, s: &Shop, author: &User, pid: &str) -> 
     )
     .await
     .expect(200);
-    let o = buy(t, s, author, 1).await;
+    let o = t.order(s, author).paid().await;
     t.get(
         &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),
         Some(&author.token),

@@ -17,8 +17,7 @@ use serde_json::{Value, json};
 
 use crate::harness::{TestApp, User, address, id};
 use crate::worlds::{
-    DAY_SECS, buy, close_after_sale_window, earn_available, product_link, ship_and_deliver,
-    signup_via,
+    DAY_SECS, close_after_sale_window, earn_available, product_link, ship_and_deliver, signup_via,
 };
 
 crate::both_engines!(every_kind_is_made_once, the_inbox_is_the_recipients_own);
@@ -107,7 +106,7 @@ async fn every_kind_is_made_once(t: TestApp) {
     let sharer = t.register_member("分享达人").await;
     let (_, code) = product_link(&t, &s, &sharer).await;
     let buyer = signup_via(&t, &code, "新朋友").await;
-    let order = buy(&t, &s, &buyer, 2).await;
+    let order = t.order(&s, &buyer).qty(2).paid().await;
     let oid = id(&order);
     ship_and_deliver(&t, &s, &oid).await;
     close_after_sale_window(&t).await;
@@ -183,7 +182,7 @@ async fn every_kind_is_made_once(t: TestApp) {
     .expect(200);
 
     // A second order refunded in full by the shop.
-    let second = buy(&t, &s, &buyer, 1).await;
+    let second = t.order(&s, &buyer).paid().await;
     t.post(
         &format!(
             "/api/v1/merchants/{}/orders/{}/refunds",
@@ -353,7 +352,7 @@ async fn the_inbox_is_the_recipients_own(t: TestApp) {
     let buyer = t.register_member("买家").await;
     let other = t.register_member("路人").await;
     for _ in 0..3 {
-        buy(&t, &s, &buyer, 1).await;
+        t.order(&s, &buyer).paid().await;
         t.clock.advance_ms(5);
     }
     settle(&t).await;
@@ -526,7 +525,7 @@ async fn the_inbox_is_the_recipients_own(t: TestApp) {
             .all(|p| p["wechat"] == false)
     );
     // With no WeChat configured on this server, choosing it queues nothing.
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     ship_and_deliver(&t, &s, &id(&o)).await;
     settle(&t).await;
     let deliveries = t
@@ -842,7 +841,7 @@ async fn wechat_story(engine: crate::harness::Engine) {
     wx.lock().unwrap().fail_next = 1;
     let mut orders = Vec::new();
     for u in [&opted, &silent, &unlinked, &refuser] {
-        let o = buy(&t, &s, u, 1).await;
+        let o = t.order(&s, u).paid().await;
         orders.push(id(&o));
     }
     // Shipping is the kind with a template; paying (chosen too) has none, so it is skipped.
@@ -931,7 +930,7 @@ async fn wechat_story(engine: crate::harness::Engine) {
         let n = w.tokens.len();
         w.tokens.push(format!("ROTATED_{n}"));
     }
-    let o = buy(&t, &s, &opted, 1).await;
+    let o = t.order(&s, &opted).paid().await;
     let oid = id(&o);
     let tracking = format!("SBX{}", &oid.replace('-', "")[..12]);
     t.post(

@@ -8,7 +8,6 @@ use kith::config::ServeArgs;
 use serde_json::json;
 
 use crate::harness::{PASSWORD, TestApp, id, next_phone};
-use crate::worlds::buy;
 use crate::{both_engines, both_engines_with};
 
 both_engines!(a_member_binds_and_replaces_their_number);
@@ -272,7 +271,7 @@ async fn notifications_go_by_sms_to_who_chose_it(t: TestApp) {
     assert_eq!(prefs["sms_available"], true);
     let mut orders = Vec::new();
     for u in [&opted, &quiet] {
-        orders.push(id(&buy(&t, &s, u, 1).await));
+        orders.push(id(&t.order(&s, u).paid().await));
     }
     for oid in &orders {
         let tracking = format!("SBX{}", &oid.replace('-', "")[..12]);

@@ -9,9 +9,9 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::builders::Shop;
-use crate::harness::{TestApp, User, address};
+use crate::harness::{TestApp, User, id};
 use crate::search::{enc, search};
-use crate::worlds::{befriend, community, follow, join, post, wait_indexed};
+use crate::worlds::{befriend, community, follow, join, post, ship_and_deliver, wait_indexed};
 
 both_engines!(
     social_proof_on_a_product,
@@ -29,44 +29,6 @@ async fn selling(t: &TestApp, shop: &str, product: &str) -> Shop {
         .price(1000)
         .build()
         .await
-}
-
-async fn paid_order(t: &TestApp, s: &Shop, buyer: &User) -> String {
-    t.top_up(buyer, 10_000).await;
-    let order = t
-        .post(
-            &format!("/api/v1/merchants/{}/checkout", s.merchant),
-            Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": address(),
-                    "items": [{ "sku_id": s.sku, "quantity": 1 }] }),
-        )
-        .await
-        .expect(201);
-    let oid = order["id"].as_str().unwrap().to_owned();
-    t.post(
-        &format!("/api/v1/orders/{oid}/pay"),
-        Some(&buyer.token),
-        json!({ "provider": "wallet" }),
-    )
-    .await
-    .expect(200);
-    oid
-}
-
-async fn deliver(t: &TestApp, s: &Shop, oid: &str, n: u32) {
-    let tracking = format!("SBX{n:07}");
-    t.post(
-        &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
-        Some(&s.owner.token),
-        json!({ "carrier": "sandbox", "tracking_no": tracking }),
-    )
-    .await
-    .expect(200);
-    let body = json!({ "event_id": format!("trk-{n}"), "tracking_no": tracking,
-                       "status": "delivered", "occurred_at": t.clock.now_ms() });
-    t.signed_post("/api/v1/carriers/sandbox/callback", &body, None)
-        .await
-        .expect(200);
 }
 
 fn proof_path(s: &Shop) -> String {
@@ -114,7 +76,11 @@ async fn social_proof_on_a_product(t: TestApp) {
     let mut orders = Vec::new();
     for (n, buyer) in [&x, &f1, &f2, &f3, &f4].into_iter().enumerate() {
         t.clock.advance_secs(60);
-        orders.push((buyer, paid_order(&t, &s, buyer).await, n as u32));
+        orders.push((
+            buyer,
+            id(&t.order(&s, buyer).top_up(10_000).paid().await),
+            n,
+        ));
     }
     t.post(
         &format!("/api/v1/accounts/{}/block", me.id),
@@ -124,9 +90,8 @@ async fn social_proof_on_a_product(t: TestApp) {
     .await
     .expect(204);
     // The stranger's and friend one's orders complete and are reviewed, the stranger first.
-    for (buyer, oid, n) in &orders[..2] {
-        deliver(&t, &s, oid, *n).await;
-        let _ = buyer;
+    for (_, oid, _) in &orders[..2] {
+        ship_and_deliver(&t, &s, oid).await;
     }
     t.clock.advance_secs(7 * 24 * 3600 + 1);
     kith_app::events::jobs::run_once(&t.app, "test")
@@ -237,7 +202,7 @@ async fn friends_bought_is_one_count_in_search_and_social_proof(t: TestApp) {
     let (s, me, [open, quiet, i_block, blocks_me], x) = friends_around_a_shop(&t).await;
     for buyer in [&x, &open, &quiet, &i_block, &blocks_me] {
         t.clock.advance_secs(60);
-        paid_order(&t, &s, buyer).await;
+        t.order(&s, buyer).top_up(10_000).paid().await;
     }
     // (friends_bought in search, in social proof, the named friends)
     let counts = async || {

@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 
 use crate::both_engines;
 use crate::builders::Shop;
-use crate::harness::{Resp, TestApp, User, address};
-use crate::worlds::{small_png, upload};
+use crate::harness::{Resp, TestApp, User, address, id};
+use crate::worlds::{close_after_sale_window, ship_and_deliver, small_png, upload};
 
 both_engines!(
     reviews_of_completed_order_lines,
@@ -29,63 +29,6 @@ async fn two_sizes(t: &TestApp, name: &str) -> Shop {
         .sku("JX15-100", "100ml", 12900)
         .build()
         .await
-}
-
-async fn carrier_delivered(t: &TestApp, event_id: &str, tracking_no: &str) {
-    let body = json!({ "event_id": event_id, "tracking_no": tracking_no, "status": "delivered", "occurred_at": t.clock.now_ms() });
-    let r = t
-        .signed_post("/api/v1/carriers/sandbox/callback", &body, None)
-        .await
-        .expect(200);
-    assert_eq!(r["outcome"], "delivered", "{r}");
-}
-
-/// An order of the given SKUs (one line each), paid from the wallet: its id.
-async fn paid_order(t: &TestApp, s: &Shop, buyer: &User, skus: &[&str]) -> String {
-    let items: Vec<Value> = skus
-        .iter()
-        .map(|sku| json!({ "sku_id": sku, "quantity": 1 }))
-        .collect();
-    let order = t
-        .post(
-            &format!("/api/v1/merchants/{}/checkout", s.merchant),
-            Some(&buyer.token),
-            json!({ "delivery": "shipping", "address": address(), "items": items }),
-        )
-        .await
-        .expect(201);
-    let oid = order["id"].as_str().unwrap().to_owned();
-    let paid = t
-        .post(
-            &format!("/api/v1/orders/{oid}/pay"),
-            Some(&buyer.token),
-            json!({ "provider": "wallet" }),
-        )
-        .await
-        .expect(200);
-    assert_eq!(paid["order"]["status"], "fulfilling");
-    oid
-}
-
-/// Ships a paid order and has the carrier report it delivered.
-async fn deliver(t: &TestApp, s: &Shop, oid: &str, n: u32) {
-    let tracking = format!("SBX{n:07}");
-    t.post(
-        &format!("/api/v1/merchants/{}/orders/{oid}/ship", s.merchant),
-        Some(&s.owner.token),
-        json!({ "carrier": "sandbox", "tracking_no": tracking }),
-    )
-    .await
-    .expect(200);
-    carrier_delivered(t, &format!("trk-{n}"), &tracking).await;
-}
-
-/// Closes the after-sale window of every delivered order.
-async fn close_after_sale_window(t: &TestApp) {
-    t.clock.advance_secs(7 * 24 * 3600 + 1);
-    kith_app::events::jobs::run_once(&t.app, "test")
-        .await
-        .unwrap();
 }
 
 async fn order_status(t: &TestApp, buyer: &User, oid: &str) -> String {
@@ -174,10 +117,20 @@ async fn reviews_of_completed_order_lines(t: TestApp) {
     t.top_up(&buyer, 500_000).await;
     t.top_up(&buyer2, 500_000).await;
 
-    let o1 = paid_order(&t, &s, &buyer, &[&s.skus[0], &s.skus[1]]).await;
-    let o2 = paid_order(&t, &s, &buyer2, &[&s.skus[0], &s.skus[1]]).await;
-    deliver(&t, &s, &o1, 1).await;
-    deliver(&t, &s, &o2, 2).await;
+    let o1 = id(&t
+        .order(&s, &buyer)
+        .skus(&[&s.skus[0], &s.skus[1]])
+        .no_top_up()
+        .paid()
+        .await);
+    let o2 = id(&t
+        .order(&s, &buyer2)
+        .skus(&[&s.skus[0], &s.skus[1]])
+        .no_top_up()
+        .paid()
+        .await);
+    ship_and_deliver(&t, &s, &o1).await;
+    ship_and_deliver(&t, &s, &o2).await;
     assert_eq!(order_status(&t, &buyer, &o1).await, "delivered");
 
     // Delivered is not enough: the after-sale window is still open.
@@ -505,10 +458,20 @@ async fn reviews_across_blocks_and_moderation(t: TestApp) {
     let blocker = t.register_member("拉黑者").await;
     t.top_up(&author, 200_000).await;
     t.top_up(&other_author, 200_000).await;
-    let o1 = paid_order(&t, &s, &author, &[&s.skus[0]]).await;
-    let o2 = paid_order(&t, &s, &other_author, &[&s.skus[1]]).await;
-    deliver(&t, &s, &o1, 11).await;
-    deliver(&t, &s, &o2, 12).await;
+    let o1 = id(&t
+        .order(&s, &author)
+        .skus(&[&s.skus[0]])
+        .no_top_up()
+        .paid()
+        .await);
+    let o2 = id(&t
+        .order(&s, &other_author)
+        .skus(&[&s.skus[1]])
+        .no_top_up()
+        .paid()
+        .await);
+    ship_and_deliver(&t, &s, &o1).await;
+    ship_and_deliver(&t, &s, &o2).await;
     close_after_sale_window(&t).await;
     let mine = review(&t, &author, &o1, 1, json!({ "rating": 5, "body": "好喝" }))
         .await

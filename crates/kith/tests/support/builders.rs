@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, User, id};
+use crate::harness::{TestApp, User, address, id};
 
 /// An approved merchant selling one active product, stocked, as [`ShopBuilder`] made it.
 pub(crate) struct Shop {
@@ -237,5 +237,115 @@ impl ShopBuilder<'_> {
             warehouse,
             pickup,
         }
+    }
+}
+
+/// An order to place at a shop, for shipping to the harness address: by default one unit of
+/// the shop's first SKU, with the buyer's wallet topped up by ¥100 a unit and ¥50 for the
+/// freight first. `.placed()` checks it out; `.paid()` also pays it from the wallet.
+pub(crate) struct OrderBuilder<'a> {
+    t: &'a TestApp,
+    buyer: &'a User,
+    merchant: String,
+    lines: Vec<(String, i64)>,
+    top_up: TopUp,
+}
+
+/// What [`OrderBuilder::paid`] puts in the wallet first.
+enum TopUp {
+    /// ¥100 a unit and ¥50 for the freight.
+    PerUnit,
+    Exactly(i64),
+    Nothing,
+}
+
+impl TestApp {
+    /// An [`OrderBuilder`] for one unit of `shop`'s first SKU.
+    pub(crate) fn order<'a>(&'a self, shop: &Shop, buyer: &'a User) -> OrderBuilder<'a> {
+        self.order_at(&shop.merchant, &shop.sku, buyer)
+    }
+
+    /// An [`OrderBuilder`] for one unit of `sku` at the merchant `merchant` (by id).
+    pub(crate) fn order_at<'a>(
+        &'a self,
+        merchant: &str,
+        sku: &str,
+        buyer: &'a User,
+    ) -> OrderBuilder<'a> {
+        OrderBuilder {
+            t: self,
+            buyer,
+            merchant: merchant.to_owned(),
+            lines: vec![(sku.to_owned(), 1)],
+            top_up: TopUp::PerUnit,
+        }
+    }
+}
+
+impl OrderBuilder<'_> {
+    /// Units of the (single) line.
+    pub(crate) fn qty(mut self, units: i64) -> Self {
+        for line in &mut self.lines {
+            line.1 = units;
+        }
+        self
+    }
+
+    /// One unit of each of these SKUs instead, a line each.
+    pub(crate) fn skus(mut self, skus: &[&str]) -> Self {
+        self.lines = skus.iter().map(|s| ((*s).to_owned(), 1)).collect();
+        self
+    }
+
+    /// Tops the wallet up by exactly `fen` first (instead of ¥100 a unit + ¥50).
+    pub(crate) fn top_up(mut self, fen: i64) -> Self {
+        self.top_up = TopUp::Exactly(fen);
+        self
+    }
+
+    /// Leaves the wallet as it is: the buyer was topped up already.
+    pub(crate) fn no_top_up(mut self) -> Self {
+        self.top_up = TopUp::Nothing;
+        self
+    }
+
+    /// Checks out (201): the order as placed.
+    pub(crate) async fn placed(&self) -> Value {
+        let items: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|(sku, quantity)| json!({ "sku_id": sku, "quantity": quantity }))
+            .collect();
+        self.t
+            .post(
+                &format!("/api/v1/merchants/{}/checkout", self.merchant),
+                Some(&self.buyer.token),
+                json!({ "delivery": "shipping", "address": address(), "items": items }),
+            )
+            .await
+            .expect(201)
+    }
+
+    /// Tops up, checks out and pays from the wallet (200): the order as paid.
+    pub(crate) async fn paid(self) -> Value {
+        match self.top_up {
+            TopUp::PerUnit => {
+                let units: i64 = self.lines.iter().map(|l| l.1).sum();
+                self.t.top_up(self.buyer, 10_000 * units + 5_000).await;
+            }
+            TopUp::Exactly(fen) => self.t.top_up(self.buyer, fen).await,
+            TopUp::Nothing => {}
+        }
+        let order = self.placed().await;
+        let oid = id(&order);
+        self.t
+            .post(
+                &format!("/api/v1/orders/{oid}/pay"),
+                Some(&self.buyer.token),
+                json!({ "provider": "wallet" }),
+            )
+            .await
+            .expect(200)["order"]
+            .clone()
     }
 }

@@ -59,21 +59,6 @@ async fn checkout_shipping(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Val
     .expect(201)
 }
 
-/// `buyer` checks out `qty` of the SKU for shipping and pays from the wallet: the order.
-pub(crate) async fn buy(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
-    t.top_up(buyer, 10_000 * qty + 5_000).await;
-    let o = checkout_shipping(t, s, buyer, qty).await;
-    let oid = o["id"].as_str().unwrap();
-    t.post(
-        &format!("/api/v1/orders/{oid}/pay"),
-        Some(&buyer.token),
-        json!({ "provider": "wallet" }),
-    )
-    .await
-    .expect(200)["order"]
-        .clone()
-}
-
 /// `buyer` checks out `qty` of the SKU for shipping and pays through the sandbox gateway's
 /// page (so its refunds go back through a gateway, asynchronously): the order as placed.
 pub(crate) async fn buy_through_sandbox(t: &TestApp, s: &Shop, buyer: &User, qty: i64) -> Value {
@@ -231,7 +216,7 @@ pub(crate) async fn signup_via(t: &TestApp, code: &str, name: &str) -> User {
 pub(crate) async fn earn_available(t: &TestApp, s: &Shop, who: &User, fen: i64) {
     let (_, code) = product_link(t, s, who).await;
     let buyer = signup_via(t, &code, "顾客").await;
-    let o = buy(t, s, &buyer, fen / 1000).await;
+    let o = t.order(s, &buyer).qty(fen / 1000).paid().await;
     ship_and_deliver(t, s, o["id"].as_str().unwrap()).await;
     close_after_sale_window(t).await;
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::both_engines;
 use crate::harness::{TestApp, User};
 use crate::web::Browser;
-use crate::worlds::{buy, product_link, small_png, standard_plan, upload};
+use crate::worlds::{product_link, small_png, standard_plan, upload};
 
 both_engines!(
     an_image_fetch_of_a_share_link_moves_no_commission,
@@ -126,7 +126,7 @@ async fn an_image_fetch_of_a_share_link_moves_no_commission(t: TestApp) {
     );
 
     // The buyer's order earns for the honest referrer, whose link they really followed.
-    let o = buy(&t, &s, &buyer, 1).await;
+    let o = t.order(&s, &buyer).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),

@@ -8,7 +8,7 @@
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::{buy, buy_through_sandbox, disputed_request, ship_and_deliver, standard_plan};
+use crate::worlds::{buy_through_sandbox, disputed_request, ship_and_deliver, standard_plan};
 
 both_engines!(
     buyer_files_merchant_agrees_buyer_sees_refunded,
@@ -18,7 +18,7 @@ both_engines!(
 async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
     let s = t.shop().plan(standard_plan()).build().await;
     let buyer = t.register_member("买家").await;
-    let o = buy(&t, &s, &buyer, 2).await;
+    let o = t.order(&s, &buyer).qty(2).paid().await;
     let oid = o["id"].as_str().unwrap().to_owned();
 
     let mut b = Browser::login_user(&t, &buyer).await;

@@ -59,8 +59,8 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
     // another member buys one directly.
     let (_, code) = sharing::product_link(&t, &s, &sharer).await;
     sharing::visit(&t, Some(&visitor), &code).await;
-    let referred = sharing::buy(&t, &s, &visitor, 1).await;
-    sharing::buy(&t, &s, &direct, 1).await;
+    let referred = t.order(&s, &visitor).paid().await;
+    t.order(&s, &direct).paid().await;
 
     let mut b = Browser::login(&t, &s.owner.login).await;
     let console = b.get(&format!("/console/{mid}")).await.expect(200);
@@ -517,7 +517,7 @@ async fn tiers_are_made_assigned_and_removed_through_the_console(t: TestApp) {
     let s = t.shop().plan(sharing::standard_plan()).build().await;
     let mid = s.merchant.clone();
     let buyer = t.register_member("老主顾").await;
-    sharing::buy(&t, &s, &buyer, 1).await;
+    t.order(&s, &buyer).paid().await;
     let page = format!("/console/{mid}/tiers");
     let mut b = Browser::login(&t, &s.owner.login).await;
 

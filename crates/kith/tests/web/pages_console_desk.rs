@@ -6,14 +6,14 @@
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::{buy, standard_plan};
+use crate::worlds::standard_plan;
 
 both_engines!(orders_table_csv_export_confirmation_and_flash);
 
 async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
     let s = t.shop().plan(standard_plan()).build().await;
     let buyer = t.register_member("买茶的人").await;
-    let o = buy(&t, &s, &buyer, 2).await;
+    let o = t.order(&s, &buyer).qty(2).paid().await;
     let oid = o["id"].as_str().unwrap().to_owned();
     let mut owner = Browser::login(&t, &s.owner.login).await;
     let orders = format!("/console/{}/orders", s.merchant);

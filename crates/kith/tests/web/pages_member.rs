@@ -14,7 +14,7 @@ use crate::both_engines;
 use crate::builders::Shop;
 use crate::harness::{PASSWORD, TestApp, User};
 use crate::web::{Browser, Page};
-use crate::worlds::{balances, buy, earn_available, standard_plan};
+use crate::worlds::{balances, earn_available, standard_plan};
 
 both_engines!(
     wallet_statement_and_withdrawals_through_the_pages,
@@ -483,7 +483,7 @@ async fn tagged_product_from_a_post_credits_its_author(t: TestApp) {
     assert_eq!(f[0]["visits"], 1);
 
     // The reader buys: the order is the author's content credit.
-    let o = buy(&t, &s, &reader, 1).await;
+    let o = t.order(&s, &reader).paid().await;
     let oc = t
         .get(
             &format!("/api/v1/orders/{}/commission", o["id"].as_str().unwrap()),

@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::buy;
 
 both_engines!(inbox_badge_and_preferences_through_the_pages);
 
@@ -24,9 +23,9 @@ async fn inbox_badge_and_preferences_through_the_pages(t: TestApp) {
     assert!(p.has("id=\"no-notifications\""));
     assert!(!p.has("unread-badge"));
 
-    let o1 = buy(&t, &s, &buyer, 1).await;
+    let o1 = t.order(&s, &buyer).paid().await;
     t.clock.advance_ms(5);
-    buy(&t, &s, &buyer, 1).await;
+    t.order(&s, &buyer).paid().await;
     kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .unwrap();

@@ -63,7 +63,7 @@ async fn points_run_through_the_pages(t: TestApp) {
 
     // A member earns 200 points on ¥200: frozen, then available after the window.
     let buyer = t.register_member("攒积分").await;
-    let first = worlds::buy(&t, &s, &buyer, 2).await;
+    let first = t.order(&s, &buyer).qty(2).paid().await;
     let mut b = Browser::login_user(&t, &buyer).await;
     let p = b.get("/me/points").await.expect(200);
     assert!(p.has("冻结中 200") && p.has("可用积分 0"), "{}", p.body);
