@@ -119,6 +119,8 @@ pub struct Strings {
     pub write_post: &'static str,
     pub like: &'static str,
     pub unlike: &'static str,
+    /// The words a share link inside a post is shown as.
+    pub open_share: &'static str,
     pub comments: &'static str,
     pub add_comment: &'static str,
     pub send: &'static str,
@@ -302,6 +304,18 @@ impl Strings {
         }
     }
 
+    /// A product's status, in words.
+    pub fn product_status(&self, s: &str) -> &'static str {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match s {
+            "draft" => ("草稿", "Draft"),
+            "active" => ("在售", "On sale"),
+            "archived" => ("已下架", "Archived"),
+            _ => ("未知", "Unknown"),
+        };
+        if zh { z } else { e }
+    }
+
     /// A merchant's application status, in words.
     pub fn merchant_status(&self, s: &str) -> &'static str {
         let zh = std::ptr::eq(self, &ZH);
@@ -476,6 +490,7 @@ pub static ZH: Strings = Strings {
     write_post: "发动态",
     like: "赞",
     unlike: "取消赞",
+    open_share: "🔗 查看分享的好物",
     comments: "评论",
     add_comment: "写评论…",
     send: "发送",
@@ -697,6 +712,7 @@ pub static EN: Strings = Strings {
     write_post: "New post",
     like: "Like",
     unlike: "Unlike",
+    open_share: "🔗 Open the shared item",
     comments: "Comments",
     add_comment: "Write a comment…",
     send: "Send",

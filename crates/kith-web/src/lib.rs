@@ -437,29 +437,42 @@ impl IntoResponse for WebError {
             }
             WebError::Csrf => (
                 StatusCode::FORBIDDEN,
-                "cross-site request refused: reload the page and try again".to_owned(),
+                "页面已过期，请刷新后再试一次".to_owned(),
             ),
             WebError::App(e) => match e {
                 AppError::Unauthenticated(_) => {
                     return Redirect::to("/login").into_response();
                 }
-                AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-                AppError::Forbidden(_) => (StatusCode::FORBIDDEN, e.to_string()),
-                AppError::NotFound(_) => (StatusCode::NOT_FOUND, e.to_string()),
-                AppError::Conflict { .. } => (StatusCode::CONFLICT, e.to_string()),
-                AppError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                // Forms show their refusals beside the field; a refusal that reaches this
+                // page keeps the use case's own words after a Chinese lead.
+                AppError::Invalid { .. } => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("提交的内容有误：{e}"),
+                ),
+                AppError::Forbidden(_) => (
+                    StatusCode::FORBIDDEN,
+                    "你没有权限查看或进行这个操作".to_owned(),
+                ),
+                AppError::NotFound(what) => (
+                    StatusCode::NOT_FOUND,
+                    format!("{}不存在，可能已被删除或链接有误", missing_thing(what)),
+                ),
+                AppError::Conflict { .. } => (StatusCode::CONFLICT, format!("操作未能完成：{e}")),
                 // A form that can show the challenge renders it itself; anywhere else
                 // (signing in right after a sign-up from a busy address) it is a 429.
-                AppError::ChallengeRequired(_) => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                AppError::TooManyRequests { .. } | AppError::ChallengeRequired(_) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "操作太频繁，请稍后再试".to_owned(),
+                ),
                 AppError::Store(kith_store::StoreError::Unavailable(_)) => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "temporarily unavailable".to_owned(),
+                    "服务暂时不可用，请稍后再试".to_owned(),
                 ),
                 other => {
                     tracing::error!(error = %other, "page failed");
                     (
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal error".to_owned(),
+                        "服务器出了点问题，请稍后再试".to_owned(),
                     )
                 }
             },
@@ -476,8 +489,39 @@ impl IntoResponse for WebError {
     }
 }
 
+/// What a 404 names, as the error page says it (`order` → 订单).
+fn missing_thing(what: &str) -> &'static str {
+    match what {
+        "merchant" => "店铺",
+        "order" => "订单",
+        "product" | "sku" => "商品",
+        "post" => "动态",
+        "comment" => "评论",
+        "community" => "社群",
+        "invite" | "invitation" => "邀请",
+        "account" | "member" | "manager" | "clerk" | "helper" => "这位用户",
+        "group" => "这个团",
+        "group-buy campaign" => "拼团活动",
+        "flash sale" => "秒杀活动",
+        "activity" => "满减活动",
+        "coupon" | "coupon template" => "优惠券",
+        "store" => "门店",
+        "refund" => "退款",
+        "after-sale request" => "售后申请",
+        "payment" => "支付",
+        "withdrawal" => "提现",
+        "review" => "评价",
+        "address" => "地址",
+        "leader" => "团长",
+        "batch" => "接龙",
+        "tier" => "会员等级",
+        "notification" => "通知",
+        _ => "内容",
+    }
+}
+
 /// What a path nothing serves answers: a browser asking for a page gets the error page (in
-/// Chinese and English, with the way home) instead of a JSON document; the API and every
+/// Chinese, with the way home) instead of a JSON document; the API and every
 /// other client get the API's 404 problem.
 pub async fn not_found(req: Request) -> Response {
     let wants_page = !req.uri().path().starts_with("/api/")
@@ -491,7 +535,7 @@ pub async fn not_found(req: Request) -> Response {
     }
     let page = pages::ErrorPage {
         status: 404,
-        detail: "页面不存在，可能已被删除或链接有误 · This page does not exist".to_owned(),
+        detail: "页面不存在，可能已被删除或链接有误".to_owned(),
         css: assets::url("kith.css"),
     };
     match askama::Template::render(&page) {

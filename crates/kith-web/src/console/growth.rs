@@ -30,7 +30,7 @@ mod filters {
         Ok(super::pct(v.f()))
     }
 
-    /// A measure with up to four decimals, trailing zeros dropped.
+    /// A measure with up to two decimals, trailing zeros dropped.
     pub(super) fn dec(v: impl AsF64, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(super::dec(v.f()))
     }
@@ -53,7 +53,7 @@ pub(super) fn dec(v: f64) -> String {
     if !v.is_finite() {
         return "—".to_owned();
     }
-    let s = format!("{v:.4}");
+    let s = format!("{v:.2}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
     if s == "-0" {
         "0".to_owned()
@@ -62,16 +62,7 @@ pub(super) fn dec(v: f64) -> String {
     }
 }
 
-/// Basis points as a percentage with at most two decimals.
-pub(super) fn bp_percent(bp: i64) -> String {
-    let sign = if bp < 0 { "-" } else { "" };
-    let a = bp.unsigned_abs();
-    match a % 100 {
-        0 => format!("{sign}{}", a / 100),
-        r if r % 10 == 0 => format!("{sign}{}.{}", a / 100, r / 10),
-        r => format!("{sign}{}.{r:02}", a / 100),
-    }
-}
+pub(super) use crate::pages::bp_percent;
 
 #[derive(Deserialize)]
 pub(super) struct InsightQuery {

@@ -694,6 +694,7 @@ mod tests {
         assert_eq!(pct(0.5), "50 %");
         assert_eq!(pct(f64::NAN), "—");
         assert_eq!(dec(1.25), "1.25");
+        assert_eq!(dec(0.76431), "0.76");
         assert_eq!(dec(2.0), "2");
         assert_eq!(dec(-0.00001), "0");
         assert_eq!(dec(f64::INFINITY), "—");

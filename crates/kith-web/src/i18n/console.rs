@@ -229,8 +229,8 @@ pub static CONSOLE_ZH: Console = Console {
     delete: "删除",
     no_tiers: "还没有会员等级",
     assign_tier: "设置会员等级",
-    account_id: "会员 ID",
-    account_hint: "最近的买家",
+    account_id: "会员",
+    account_hint: "选择最近的买家",
     no_tier: "（取消等级）",
     tier_members: "已设置等级的会员",
     no_tier_members: "还没有会员被设置等级",
@@ -358,8 +358,8 @@ pub static CONSOLE_EN: Console = Console {
     delete: "Delete",
     no_tiers: "No tiers yet",
     assign_tier: "Assign a tier",
-    account_id: "Member id",
-    account_hint: "Recent buyers",
+    account_id: "Member",
+    account_hint: "Pick a recent buyer",
     no_tier: "(no tier)",
     tier_members: "Members with a tier",
     no_tier_members: "No member has a tier yet",
@@ -445,6 +445,35 @@ impl Console {
             "void" => self.pick("已作废", "Void"),
             "withdrawing" => self.pick("提现中", "Withdrawing"),
             _ => self.pick("未知", "Unknown"),
+        }
+    }
+
+    /// Why a community split is suggested or not, from the suggestion's figures.
+    pub fn split_reason(&self, suggested: &bool, groups: usize, modularity: &f64) -> String {
+        let (suggested, modularity) = (*suggested, *modularity);
+        use kith_app::insight::{SPLIT_MIN_GROUP, SPLIT_MIN_MODULARITY};
+        let q = format!("{modularity:.2}");
+        let min_q = format!("{SPLIT_MIN_MODULARITY:.2}");
+        let zh = std::ptr::eq(self, &CONSOLE_ZH);
+        match (suggested, groups >= 2, zh) {
+            (true, _, true) => {
+                format!("{groups} 个至少 {SPLIT_MIN_GROUP} 人的小组主要在组内互动（模块度 {q}）")
+            }
+            (true, _, false) => format!(
+                "{groups} groups of at least {SPLIT_MIN_GROUP} members interact mostly among themselves (modularity {q})"
+            ),
+            (false, false, true) => {
+                format!("社群的互动中还没有两个至少 {SPLIT_MIN_GROUP} 人的小组彼此分开")
+            }
+            (false, false, false) => format!(
+                "No two groups of at least {SPLIT_MIN_GROUP} members stand apart in the community's interactions"
+            ),
+            (false, true, true) => {
+                format!("小组之间分得还不够开（模块度 {q}，达到 {min_q} 才建议拆分）")
+            }
+            (false, true, false) => format!(
+                "The groups are not separate enough (modularity {q}; a split needs {min_q})"
+            ),
         }
     }
 

@@ -71,6 +71,21 @@ pub mod filters {
         Ok(super::yuan(v.fen()))
     }
 
+    /// Basis points as a rate people read: `1050` → `10.5%`.
+    pub fn rate(v: impl AsFen, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(format!("{}%", super::bp_percent(v.fen())))
+    }
+
+    /// A post's text, escaped, with each share link in it (`/s/{code}`, with or without
+    /// the site before it) as a link reading `label`. Use with `|safe`.
+    pub fn linked(
+        v: impl std::fmt::Display,
+        _: &dyn askama::Values,
+        label: &str,
+    ) -> askama::Result<String> {
+        Ok(super::link_shares(&v.to_string(), label))
+    }
+
     /// A product image's small version (`/media/{id}` → its thumbnail).
     pub fn thumb(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(kith_app::commerce::catalog::thumbnail(v.as_ref()))
@@ -103,6 +118,67 @@ pub fn beijing(rfc3339: &str) -> String {
 pub fn yuan(fen: impl filters::AsFen) -> String {
     // The one money formatter (the domain's), so the pages, the CLI and the API's docs agree.
     kith_domain::Fen::new(fen.fen()).to_string()
+}
+
+/// Escapes `text` for HTML and turns each share link in it into an anchor reading `label`:
+/// a word (between spaces) holding `/s/` then a code, alone or after `http(s)://host`.
+pub fn link_shares(text: &str, label: &str) -> String {
+    fn escape(s: &str, out: &mut String) {
+        for ch in s.chars() {
+            match ch {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+        }
+    }
+    let code_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("/s/") {
+        let code_len = rest[at + 3..]
+            .find(|c: char| !code_char(c))
+            .unwrap_or(rest.len() - at - 3);
+        // The link starts where its word starts, if that word is the site's address.
+        let word_start = rest[..at]
+            .rfind(|c: char| c.is_whitespace() || !c.is_ascii())
+            .map_or(0, |i| {
+                i + rest[i..].chars().next().map_or(1, char::len_utf8)
+            });
+        let prefix = &rest[word_start..at];
+        let is_link = code_len > 0
+            && (prefix.is_empty()
+                || prefix.starts_with("http://")
+                || prefix.starts_with("https://"));
+        let end = at + 3 + code_len;
+        if is_link {
+            escape(&rest[..word_start], &mut out);
+            out.push_str("<a class=\"share-link\" href=\"/s/");
+            out.push_str(&rest[at + 3..end]);
+            out.push_str("\">");
+            escape(label, &mut out);
+            out.push_str("</a>");
+        } else {
+            escape(&rest[..end], &mut out);
+        }
+        rest = &rest[end..];
+    }
+    escape(rest, &mut out);
+    out
+}
+
+/// Basis points as a percentage with at most two decimals: `1050` → `10.5`.
+pub fn bp_percent(bp: i64) -> String {
+    let sign = if bp < 0 { "-" } else { "" };
+    let a = bp.unsigned_abs();
+    match a % 100 {
+        0 => format!("{sign}{}", a / 100),
+        r if r % 10 == 0 => format!("{sign}{}.{}", a / 100, r / 10),
+        r => format!("{sign}{}.{r:02}", a / 100),
+    }
 }
 
 /// An amount as a spreadsheet reads it: `12.50`, without the currency sign.
@@ -736,6 +812,21 @@ mod beijing_tests {
             "2026-11-22 01:00"
         );
         assert_eq!(super::beijing("not a time"), "not a time");
+    }
+
+    #[test]
+    fn share_links_in_a_post_become_links_and_the_rest_is_escaped() {
+        let l = |s| super::link_shares(s, "看看");
+        assert_eq!(
+            l("好酒：/s/sGRHMDZbUa 快来"),
+            "好酒：<a class=\"share-link\" href=\"/s/sGRHMDZbUa\">看看</a> 快来"
+        );
+        assert_eq!(
+            l("https://shop.example/s/Ab_9-x。"),
+            "<a class=\"share-link\" href=\"/s/Ab_9-x\">看看</a>。"
+        );
+        assert_eq!(l("<b>/s/</b> a/s/x"), "&lt;b&gt;/s/&lt;/b&gt; a/s/x");
+        assert_eq!(l("\"/s/x\""), "&quot;/s/x&quot;");
     }
 }
 

@@ -34,4 +34,5 @@ mod pages_notify;
 mod pages_points;
 mod pages_public;
 mod pages_sms;
+mod pages_words;
 mod wechat_stories;
