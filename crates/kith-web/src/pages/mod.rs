@@ -123,18 +123,7 @@ pub fn yuan(fen: impl filters::AsFen) -> String {
 /// Escapes `text` for HTML and turns each share link in it into an anchor reading `label`:
 /// a word (between spaces) holding `/s/` then a code, alone or after `http(s)://host`.
 pub fn link_shares(text: &str, label: &str) -> String {
-    fn escape(s: &str, out: &mut String) {
-        for ch in s.chars() {
-            match ch {
-                '&' => out.push_str("&amp;"),
-                '<' => out.push_str("&lt;"),
-                '>' => out.push_str("&gt;"),
-                '"' => out.push_str("&quot;"),
-                '\'' => out.push_str("&#39;"),
-                c => out.push(c),
-            }
-        }
-    }
+    let escape = |s: &str, out: &mut String| out.push_str(&crate::charts::esc(s));
     let code_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
