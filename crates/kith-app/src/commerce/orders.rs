@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::Lifecycle;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{
+    AccountId, ActivityId, BatchId, CouponId, MerchantId, OrderId, SkuId, StoreId, new_id,
+};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{
     App, AppError, AppResult, Principal, commerce::catalog, commerce::inventory,
@@ -93,69 +95,84 @@ pub struct CheckoutInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderLine {
     pub line_no: i64,
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub product_name: String,
     pub sku_code: String,
     pub attrs: serde_json::Value,
     pub quantity: i64,
-    pub unit_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub unit_price_fen: Fen,
     /// `unit_price_fen × quantity`, before discounts.
-    pub line_total_fen: i64,
+    #[schema(value_type = i64)]
+    pub line_total_fen: Fen,
     /// This line's part of the order's 满减 activity (largest remainder, to the fen).
-    pub activity_fen: i64,
+    #[schema(value_type = i64)]
+    pub activity_fen: Fen,
     /// This line's part of the order's coupon (largest remainder, to the fen).
-    pub coupon_fen: i64,
+    #[schema(value_type = i64)]
+    pub coupon_fen: Fen,
     /// This line's part of the points discount, and of the points spent; the line paid
     /// `line_total_fen − activity_fen − coupon_fen − points_fen`, what refunding all of it
     /// returns.
-    pub points_fen: i64,
+    #[schema(value_type = i64)]
+    pub points_fen: Fen,
     pub points_used: i64,
     pub refunded_quantity: i64,
-    pub refunded_fen: i64,
+    #[schema(value_type = i64)]
+    pub refunded_fen: Fen,
     /// Held by a refund still in flight at its provider (requested, not yet confirmed):
     /// no other refund may take these units or fen; they become refunded on success.
     pub refunding_quantity: i64,
-    pub refunding_fen: i64,
+    #[schema(value_type = i64)]
+    pub refunding_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Order {
-    pub id: String,
-    pub merchant_id: String,
-    pub buyer_id: String,
+    pub id: OrderId,
+    pub merchant_id: MerchantId,
+    pub buyer_id: AccountId,
     pub status: OrderStatus,
     pub delivery: DeliveryMethod,
-    pub pickup_store_id: Option<String>,
+    pub pickup_store_id: Option<StoreId>,
     /// The 接龙 batch this order joined: paid, it waits for the batch's cut-off
     /// (`awaiting_group`), not for a group to fill.
-    pub batch_id: Option<String>,
+    pub batch_id: Option<BatchId>,
     /// The buyer's tier at checkout, whose prices the lines carry.
     pub tier_code: Option<String>,
     pub address: Option<Address>,
     pub lines: Vec<OrderLine>,
     /// The goods actually paid, after the 满减 activity and the coupon: the commission base.
-    pub goods_fen: i64,
+    #[schema(value_type = i64)]
+    pub goods_fen: Fen,
     /// The 满减 / 满折 activity applied, and what it took off the goods.
-    pub activity_id: Option<String>,
-    pub activity_fen: i64,
+    pub activity_id: Option<ActivityId>,
+    #[schema(value_type = i64)]
+    pub activity_fen: Fen,
     /// The 秒杀 slot this order was bought in, at the flash price.
     pub flash_slot_id: Option<String>,
     /// The coupon used, and what it took off the goods (goods before discounts:
     /// goods + activity + coupon).
-    pub coupon_id: Option<String>,
-    pub coupon_fen: i64,
+    pub coupon_id: Option<CouponId>,
+    #[schema(value_type = i64)]
+    pub coupon_fen: Fen,
     /// Points spent on the order and what they took off the goods; points given back
     /// (cancelled, refunded); points earned on it (frozen until the after-sale window
     /// closes) and taken back by refunds.
     pub points_used: i64,
-    pub points_fen: i64,
+    #[schema(value_type = i64)]
+    pub points_fen: Fen,
     pub points_returned: i64,
     pub points_earned: i64,
     pub points_reversed: i64,
-    pub shipping_fen: i64,
-    pub total_fen: i64,
-    pub paid_fen: i64,
-    pub refunded_fen: i64,
+    #[schema(value_type = i64)]
+    pub shipping_fen: Fen,
+    #[schema(value_type = i64)]
+    pub total_fen: Fen,
+    #[schema(value_type = i64)]
+    pub paid_fen: Fen,
+    #[schema(value_type = i64)]
+    pub refunded_fen: Fen,
     pub payment_provider: Option<String>,
     pub carrier: Option<String>,
     pub tracking_no: Option<String>,
@@ -179,7 +196,7 @@ pub struct OrderEvent {
     pub from_status: Option<String>,
     pub to_status: String,
     pub actor_kind: String,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<AccountId>,
     pub note: String,
     pub at: String,
 }
@@ -347,32 +364,54 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
     order_row(r)
 }
 
+kith_store::columns!(LineCols {
+    line_no,
+    sku_id,
+    product_name,
+    sku_code,
+    attrs,
+    quantity,
+    unit_price_fen,
+    line_total_fen,
+    refunded_quantity,
+    refunded_fen,
+    coupon_fen,
+    refunding_quantity,
+    refunding_fen,
+    activity_fen,
+    points_fen,
+    points_used,
+});
+
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
+    let fen = |r: &Row, i| r.int(i).map(Fen::new);
     c.query(
-        "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen,
-                refunding_quantity, refunding_fen, activity_fen, points_fen, points_used
-         FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+        &format!(
+            "SELECT {} FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+            LineCols::LIST
+        ),
         args![order_id],
     )?
     .iter()
     .map(|r| {
         Ok(OrderLine {
-            line_no: r.int(0)?,
-            sku_id: r.text(1)?,
-            product_name: r.text(2)?,
-            sku_code: r.text(3)?,
-            attrs: serde_json::from_str(&r.text(4)?).unwrap_or(serde_json::Value::Null),
-            quantity: r.int(5)?,
-            unit_price_fen: r.int(6)?,
-            line_total_fen: r.int(7)?,
-            refunded_quantity: r.int(8)?,
-            refunded_fen: r.int(9)?,
-            coupon_fen: r.int(10)?,
-            refunding_quantity: r.int(11)?,
-            refunding_fen: r.int(12)?,
-            activity_fen: r.int(13)?,
-            points_fen: r.int(14)?,
-            points_used: r.int(15)?,
+            line_no: r.int(LineCols::line_no)?,
+            sku_id: SkuId::from_row(r.text(LineCols::sku_id)?),
+            product_name: r.text(LineCols::product_name)?,
+            sku_code: r.text(LineCols::sku_code)?,
+            attrs: serde_json::from_str(&r.text(LineCols::attrs)?)
+                .unwrap_or(serde_json::Value::Null),
+            quantity: r.int(LineCols::quantity)?,
+            unit_price_fen: fen(r, LineCols::unit_price_fen)?,
+            line_total_fen: fen(r, LineCols::line_total_fen)?,
+            refunded_quantity: r.int(LineCols::refunded_quantity)?,
+            refunded_fen: fen(r, LineCols::refunded_fen)?,
+            coupon_fen: fen(r, LineCols::coupon_fen)?,
+            refunding_quantity: r.int(LineCols::refunding_quantity)?,
+            refunding_fen: fen(r, LineCols::refunding_fen)?,
+            activity_fen: fen(r, LineCols::activity_fen)?,
+            points_fen: fen(r, LineCols::points_fen)?,
+            points_used: r.int(LineCols::points_used)?,
         })
     })
     .collect()
@@ -397,19 +436,19 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
         (None, None)
     };
     Ok(Order {
-        id: o.id.clone(),
-        merchant_id: o.merchant_id.clone(),
-        buyer_id: o.buyer_id.clone(),
+        id: OrderId::from_row(o.id.clone()),
+        merchant_id: MerchantId::from_row(o.merchant_id.clone()),
+        buyer_id: AccountId::from_row(o.buyer_id.clone()),
         status: o.status,
         delivery: o.delivery,
-        pickup_store_id: o.pickup_store_id.clone(),
+        pickup_store_id: o.pickup_store_id.clone().map(StoreId::from_row),
         batch_id: match o.kind {
             OrderKind::Batch => c
                 .query_opt(
                     "SELECT batch_id FROM batch_orders WHERE order_id = $1",
                     args![&o.id],
                 )?
-                .map(|r| r.text(0))
+                .map(|r| r.text(0).map(BatchId::from_row))
                 .transpose()?,
             OrderKind::Plain | OrderKind::Group => None,
         },
@@ -418,21 +457,23 @@ pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> App
             .opt_text(OrderCols::address)?
             .and_then(|a| serde_json::from_str(&a).ok()),
         lines: load_lines(c, &o.id)?,
-        goods_fen: r.int(OrderCols::goods_fen)?,
-        coupon_id: r.opt_text(OrderCols::coupon_id)?,
-        coupon_fen: r.int(OrderCols::coupon_fen)?,
-        activity_id: r.opt_text(OrderCols::activity_id)?,
-        activity_fen: r.int(OrderCols::activity_fen)?,
+        goods_fen: Fen::new(r.int(OrderCols::goods_fen)?),
+        coupon_id: r.opt_text(OrderCols::coupon_id)?.map(CouponId::from_row),
+        coupon_fen: Fen::new(r.int(OrderCols::coupon_fen)?),
+        activity_id: r
+            .opt_text(OrderCols::activity_id)?
+            .map(ActivityId::from_row),
+        activity_fen: Fen::new(r.int(OrderCols::activity_fen)?),
         flash_slot_id: r.opt_text(OrderCols::flash_slot_id)?,
         points_used: r.int(OrderCols::points_used)?,
-        points_fen: r.int(OrderCols::points_fen)?,
+        points_fen: Fen::new(r.int(OrderCols::points_fen)?),
         points_returned: r.int(OrderCols::points_returned)?,
         points_earned: r.int(OrderCols::points_earned)?,
         points_reversed: r.int(OrderCols::points_reversed)?,
-        shipping_fen: o.shipping_fen,
-        total_fen: o.total_fen,
-        paid_fen: o.paid_fen,
-        refunded_fen: o.refunded_fen,
+        shipping_fen: Fen::new(o.shipping_fen),
+        total_fen: Fen::new(o.total_fen),
+        paid_fen: Fen::new(o.paid_fen),
+        refunded_fen: Fen::new(o.refunded_fen),
         payment_provider: o.payment_provider.clone(),
         carrier: r.opt_text(OrderCols::carrier)?,
         tracking_no: r.opt_text(OrderCols::tracking_no)?,
@@ -826,7 +867,7 @@ impl App {
     pub async fn checkout(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: CheckoutInput,
     ) -> AppResult<Order> {
         if input.address.is_some() && input.address_id.is_some() {
@@ -964,7 +1005,7 @@ impl App {
     }
 
     /// The buyer cancels an order they have not paid; its stock is released.
-    pub async fn cancel_order(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+    pub async fn cancel_order(&self, who: &Principal, order_id: &OrderId) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, oid) = (who.clone(), order_id.to_owned());
         let lc = self.lifecycle.clone();
@@ -989,7 +1030,7 @@ impl App {
     }
 
     /// An order, to its buyer or its merchant's staff (404 to anyone else).
-    pub async fn get_order(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+    pub async fn get_order(&self, who: &Principal, order_id: &OrderId) -> AppResult<Order> {
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
             .read(move |c| {
@@ -1013,7 +1054,7 @@ impl App {
     pub async fn order_events(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> AppResult<Vec<OrderEvent>> {
         self.get_order(who, order_id).await?;
         let oid = order_id.to_owned();
@@ -1029,7 +1070,7 @@ impl App {
                         from_status: r.opt_text(0)?,
                         to_status: r.text(1)?,
                         actor_kind: r.text(2)?,
-                        actor_id: r.opt_text(3)?,
+                        actor_id: r.opt_text(3)?.map(AccountId::from_row),
                         note: r.text(4)?,
                         at: rfc3339(r.int(5)?),
                     })
@@ -1050,7 +1091,7 @@ impl App {
     pub async fn merchant_orders(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         status: Option<OrderStatus>,
         page: PageRequest,
     ) -> AppResult<Page<Order>> {
@@ -1060,7 +1101,7 @@ impl App {
             .await?;
         self.list_orders_where(
             "merchant_id = $1",
-            merchant_id.to_owned(),
+            merchant_id.to_string(),
             status,
             page,
             false,
