@@ -596,7 +596,7 @@ pub(crate) async fn buy(
     let order = app
         .checkout(
             buyer,
-            merchant,
+            &crate::typed(merchant),
             CheckoutInput {
                 coupon_id: None,
                 points: None,
@@ -879,7 +879,7 @@ async fn top_up(app: &App, who: &Principal, amount_fen: i64) -> anyhow::Result<(
         .map_err(app_err("start top-up"))?;
     let body = serde_json::to_vec(&CallbackBody {
         event_id: format!("bench_{}", payment.id),
-        payment_id: payment.id,
+        payment_id: payment.id.to_string(),
         status: "succeeded".into(),
         amount_fen,
     })?;

@@ -383,7 +383,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
         let order = app
             .checkout(
                 &who,
-                &merchant.id,
+                &crate::typed(&merchant.id),
                 CheckoutInput {
                     coupon_id: None,
                     points: None,
@@ -406,7 +406,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
         app.pay_with_wallet(&who, &order.id).await.map_err(e)?;
         match (pickup, i % 4) {
             (true, _) => {
-                app.mark_ready_for_pickup(owner, &merchant.id, &order.id)
+                app.mark_ready_for_pickup(owner, &crate::typed(&merchant.id), &order.id)
                     .await
                     .map_err(e)?;
             }
@@ -414,7 +414,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
             (false, 1) => {
                 app.ship_order(
                     owner,
-                    &merchant.id,
+                    &crate::typed(&merchant.id),
                     &order.id,
                     "sf",
                     &format!("SF{:010}", 1_000_000 + i),
@@ -425,7 +425,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
             (false, _) => {
                 app.ship_order(
                     owner,
-                    &merchant.id,
+                    &crate::typed(&merchant.id),
                     &order.id,
                     "zto",
                     &format!("ZT{:010}", 2_000_000 + i),
@@ -587,7 +587,7 @@ async fn more_orders(
                store: Option<String>| async move {
         app.checkout(
             &who,
-            &merchant,
+            &crate::typed(&merchant),
             CheckoutInput {
                 coupon_id: None,
                 points: None,
@@ -618,7 +618,7 @@ async fn more_orders(
         )
         .await?;
         app.pay_with_wallet(&who, &o.id).await.map_err(e)?;
-        app.mark_ready_for_pickup(liquor.owner, liquor.id, &o.id)
+        app.mark_ready_for_pickup(liquor.owner, &crate::typed(liquor.id), &o.id)
             .await
             .map_err(e)?;
         let code = app
@@ -627,7 +627,7 @@ async fn more_orders(
             .map_err(e)?
             .pickup_code
             .ok_or_else(|| anyhow::anyhow!("demo: no pickup code on order {n}"))?;
-        app.redeem_pickup(liquor.clerk, liquor.store, &code)
+        app.redeem_pickup(liquor.clerk, &crate::typed(liquor.store), &code)
             .await
             .map_err(e)?;
     }
@@ -656,7 +656,7 @@ async fn more_orders(
     app.pay_with_wallet(&who, &o.id).await.map_err(e)?;
     app.refund_order(
         liquor.owner,
-        liquor.id,
+        &crate::typed(liquor.id),
         &o.id,
         None,
         "买家拍错规格，协商退款",
@@ -688,7 +688,7 @@ async fn more_orders(
         app.pay_with_wallet(&who, &o.id).await.map_err(e)?;
         app.ship_order(
             owner,
-            fruit_id,
+            &crate::typed(fruit_id),
             &o.id,
             "sf",
             &format!("SF{:010}", 3_000_000 + n),
@@ -700,7 +700,7 @@ async fn more_orders(
         kith_app::commerce::fulfilment::run_timer(
             app,
             kith_app::commerce::fulfilment::Timer::Complete,
-            o.id.clone(),
+            o.id.to_string(),
         )
         .await
         .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
@@ -973,7 +973,7 @@ async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
     let p = app.start_topup(who, fen).await.map_err(e)?;
     let body = serde_json::to_vec(&kith_app::commerce::payments::CallbackBody {
         event_id: format!("demo-{}", p.id),
-        payment_id: p.id.clone(),
+        payment_id: p.id.to_string(),
         status: "succeeded".into(),
         amount_fen: fen,
     })?;
@@ -1061,7 +1061,7 @@ async fn order_at(
     };
     app.checkout(
         &principal(a),
-        m.shop.id,
+        &crate::typed(m.shop.id),
         CheckoutInput {
             coupon_id: None,
             points: None,
@@ -1227,7 +1227,7 @@ async fn money_sharing(
     for (i, id) in &completed {
         t.ship_order(
             shop.owner,
-            shop.id,
+            &crate::typed(shop.id),
             id,
             "sf",
             &format!("SF{:010}", 4_000_000 + i),
@@ -1244,7 +1244,7 @@ async fn money_sharing(
         kith_app::commerce::fulfilment::run_timer(
             &t,
             kith_app::commerce::fulfilment::Timer::Complete,
-            id.clone(),
+            id.to_string(),
         )
         .await
         .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
@@ -1282,7 +1282,13 @@ async fn money_sharing(
     let delivered = order_at(&t, members, 60, m, vec![(sku(0), 1)], false).await?;
     t.pay_with_wallet(&p(60), &delivered.id).await.map_err(e)?;
     hours_ago(app, 3 * DAY)
-        .ship_order(shop.owner, shop.id, &delivered.id, "sf", "SF0004000060")
+        .ship_order(
+            shop.owner,
+            &crate::typed(shop.id),
+            &delivered.id,
+            "sf",
+            "SF0004000060",
+        )
         .await
         .map_err(e)?;
     hours_ago(app, 2 * DAY)
@@ -1292,7 +1298,7 @@ async fn money_sharing(
     let t = hours_ago(app, 2 * DAY);
     let pickup = order_at(&t, members, 48, m, vec![(sku(1), 1)], true).await?;
     t.pay_with_wallet(&p(48), &pickup.id).await.map_err(e)?;
-    t.mark_ready_for_pickup(shop.owner, shop.id, &pickup.id)
+    t.mark_ready_for_pickup(shop.owner, &crate::typed(shop.id), &pickup.id)
         .await
         .map_err(e)?;
     let code = t
@@ -1302,7 +1308,7 @@ async fn money_sharing(
         .pickup_code
         .ok_or_else(|| anyhow::anyhow!("demo: no pickup code"))?;
     hours_ago(app, DAY)
-        .redeem_pickup(shop.clerk, shop.store, &code)
+        .redeem_pickup(shop.clerk, &crate::typed(shop.store), &code)
         .await
         .map_err(e)?;
 
@@ -1315,7 +1321,7 @@ async fn money_sharing(
     let t = hours_ago(app, 2 * DAY);
     t.refund_order(
         shop.owner,
-        shop.id,
+        &crate::typed(shop.id),
         &full.id,
         None,
         "买家改买五年窖藏，全额退款",
@@ -1330,7 +1336,7 @@ async fn money_sharing(
         .ok_or_else(|| anyhow::anyhow!("demo: no 小酒 line"))?;
     t.refund_order(
         shop.owner,
-        shop.id,
+        &crate::typed(shop.id),
         &part.id,
         Some(vec![(mini, 2)]),
         "小酒暂时缺货，退两瓶小酒的钱",
@@ -1344,7 +1350,13 @@ async fn money_sharing(
     let transit = order_at(&t, members, 64, m, vec![(sku(0), 1)], false).await?;
     t.pay_with_wallet(&p(64), &transit.id).await.map_err(e)?;
     hours_ago(app, DAY)
-        .ship_order(shop.owner, shop.id, &transit.id, "zto", "ZT0004000064")
+        .ship_order(
+            shop.owner,
+            &crate::typed(shop.id),
+            &transit.id,
+            "zto",
+            "ZT0004000064",
+        )
         .await
         .map_err(e)?;
     let t = hours_ago(app, DAY);

@@ -76,7 +76,7 @@ async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
     let p = app.start_topup(who, fen).await.map_err(e)?;
     let body = serde_json::to_vec(&kith_app::commerce::payments::CallbackBody {
         event_id: format!("demo-{}", p.id),
-        payment_id: p.id.clone(),
+        payment_id: p.id.to_string(),
         status: "succeeded".into(),
         amount_fen: fen,
     })?;
@@ -187,8 +187,8 @@ async fn seat(
         Some(g) => at.join_group(&who, g, input).await,
     }
     .map_err(e)?;
-    if s.order.total_fen > 0 {
-        top_up(app, &who, s.order.total_fen).await?;
+    if s.order.total_fen.get() > 0 {
+        top_up(app, &who, s.order.total_fen.get()).await?;
     }
     at.pay_with_wallet(&who, &s.order.id).await.map_err(e)?;
     Ok(s.group.id)

@@ -42,7 +42,7 @@ async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
     let p = app.start_topup(who, fen).await.map_err(e)?;
     let body = serde_json::to_vec(&kith_app::commerce::payments::CallbackBody {
         event_id: format!("demo-{}", p.id),
-        payment_id: p.id.clone(),
+        payment_id: p.id.to_string(),
         status: "succeeded".into(),
         amount_fen: fen,
     })?;
@@ -154,7 +154,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
             )
             .await
             .map_err(e)?;
-        top_up(app, &who, j.order.total_fen).await?;
+        top_up(app, &who, j.order.total_fen.get()).await?;
         app.pay_with_wallet(&who, &j.order.id).await.map_err(e)?;
     }
     Ok(())

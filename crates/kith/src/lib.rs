@@ -26,6 +26,11 @@ use kith_store::Db;
 
 pub use config::Settings;
 
+/// A typed id of a row the demo or the bench just wrote through the app (so it parses).
+pub(crate) fn typed<T: kith_app::platform::ids::TypedId>(id: &str) -> T {
+    T::parse(id).expect("an id the app wrote is a UUID")
+}
+
 /// Opens storage and applies migrations: shared by `serve`, `migrate` and `admin`.
 pub async fn open_app(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let db = Db::open(&settings.db)

@@ -36,6 +36,7 @@ use kith_app::commerce::inventory::Adjustment;
 use kith_app::commerce::orders::{Address, CheckoutInput, Order};
 use kith_app::commerce::payments::{CallbackBody, CallbackOutcome};
 use kith_app::commerce::stores::StoreInput;
+use kith_app::platform::ids::{MerchantId, OrderId, PaymentId, StoreId};
 use kith_app::platform::merchants::{CommerceSettings, MerchantInput};
 use kith_app::{App, AppError, AppResult, Principal};
 use kith_domain::order::{DeliveryMethod, OrderStatus};
@@ -231,8 +232,8 @@ struct Shop {
     owner: Principal,
     clerk: Principal,
     buyers: Vec<Principal>,
-    merchant: String,
-    store: String,
+    merchant: MerchantId,
+    store: StoreId,
     skus: [String; 2],
     warehouse: String,
     store_location: String,
@@ -445,8 +446,8 @@ impl Shop {
             owner,
             clerk,
             buyers,
-            merchant,
-            store,
+            merchant: MerchantId::parse(&merchant).expect("a merchant id"),
+            store: StoreId::parse(&store).expect("a store id"),
             skus,
             warehouse,
             store_location,
@@ -602,7 +603,7 @@ struct Model {
 }
 
 struct Tracked {
-    id: String,
+    id: OrderId,
     buyer: usize,
     pickup: bool,
     tracking_no: Option<String>,
@@ -611,7 +612,7 @@ struct Tracked {
 }
 
 struct GatewayPayment {
-    id: String,
+    id: PaymentId,
     amount_fen: i64,
     order: usize,
 }
@@ -702,7 +703,7 @@ async fn order_of(
         .expect("statuses");
     let fitting: Vec<usize> = (0..m.orders.len())
         .filter(|&o| {
-            let (status, pickup) = statuses[&m.orders[o].id];
+            let (status, pickup) = statuses[m.orders[o].id.as_str()];
             fits(status, pickup)
         })
         .collect();
@@ -733,7 +734,7 @@ async fn payment_of(shop: &Shop, m: &Model, p: Pick) -> Option<usize> {
         .await
         .expect("payments");
     let open: Vec<usize> = (0..m.payments.len())
-        .filter(|&g| !succeeded.contains(&m.payments[g].id))
+        .filter(|&g| !succeeded.contains(m.payments[g].id.as_str()))
         .collect();
     match p.of(open.len()) {
         Some(i) => Some(open[i]),
@@ -758,7 +759,7 @@ fn commit(shop: &Shop, m: &mut Model, o: usize, order: &Order) {
     let location = shop.location(m.orders[o].pickup).to_owned();
     for l in &order.lines {
         *m.committed
-            .entry((l.sku_id.clone(), location.clone()))
+            .entry((l.sku_id.to_string(), location.clone()))
             .or_default() += l.quantity - l.refunded_quantity;
     }
 }
@@ -784,7 +785,7 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
                 } else {
                     DeliveryMethod::Shipping
                 },
-                pickup_store_id: pickup.then(|| shop.store.clone()),
+                pickup_store_id: pickup.then(|| shop.store.to_string()),
                 address: (!pickup).then(address),
                 address_id: None,
                 items: Some(lines),
@@ -855,16 +856,16 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
             if !m.payments.iter().any(|g| g.id == p.id) {
                 m.payments.push(GatewayPayment {
                     id: p.id.clone(),
-                    amount_fen: p.amount_fen,
+                    amount_fen: p.amount_fen.get(),
                     order: o,
                 });
             }
             if *wrong_amount_first {
-                wrong_amount(shop, m, &p.id, p.amount_fen).await;
+                wrong_amount(shop, m, &p.id, p.amount_fen.get()).await;
             }
             let event = m.event_id("pay");
             let r = shop
-                .callback(&event, &p.id, "succeeded", p.amount_fen)
+                .callback(&event, &p.id, "succeeded", p.amount_fen.get())
                 .await;
             m.note(format!("gateway: {event} succeeded for o{o} → {r:?}"));
             if !matches!(r, Ok(CallbackOutcome::Applied)) {
@@ -884,7 +885,7 @@ async fn apply(shop: &Shop, m: &mut Model, op: &Op) -> Outcome {
                 );
             }
             if *twice {
-                redeliver(shop, m, &event, &p.id, "succeeded", p.amount_fen).await;
+                redeliver(shop, m, &event, &p.id, "succeeded", p.amount_fen.get()).await;
             }
             Outcome::Done
         }
@@ -1173,7 +1174,7 @@ async fn start_gateway(shop: &Shop, m: &mut Model, o: usize) -> bool {
     if !m.payments.iter().any(|x| x.id == p.id) {
         m.payments.push(GatewayPayment {
             id: p.id,
-            amount_fen: p.amount_fen,
+            amount_fen: p.amount_fen.get(),
             order: o,
         });
         m.note(format!("    payment g{g}"));
@@ -1954,11 +1955,11 @@ mod sharing_props {
         clock: ManualClock,
         admin: Principal,
         owner: Principal,
-        merchant: String,
+        merchant: MerchantId,
         sku: String,
         members: Vec<Principal>,
         codes: Vec<String>,
-        orders: Vec<String>,
+        orders: Vec<OrderId>,
         withdrawals: Vec<String>,
         _dir: TempDir,
     }
@@ -1978,7 +1979,7 @@ mod sharing_props {
         let p = app.start_topup(who, amount_fen).await.expect("top-up");
         let body = serde_json::to_vec(&CallbackBody {
             event_id: format!("t_{}", p.id),
-            payment_id: p.id,
+            payment_id: p.id.to_string(),
             status: "succeeded".into(),
             amount_fen,
         })
@@ -2103,7 +2104,7 @@ mod sharing_props {
             clock,
             admin,
             owner,
-            merchant,
+            merchant: MerchantId::parse(&merchant).expect("a merchant id"),
             sku,
             members,
             codes,

@@ -12,7 +12,7 @@ use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
 use crate::commerce::orders::Address;
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{AddressId, new_id, parse_id};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 /// Most addresses one member keeps.
@@ -22,7 +22,7 @@ pub const MAX_ADDRESSES: i64 = 20;
 /// unknown fields, so its schema could not be extended), its id and whether it is the default.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SavedAddress {
-    pub id: String,
+    pub id: AddressId,
     pub name: String,
     pub phone: String,
     pub province: String,
@@ -73,7 +73,7 @@ kith_store::columns!(AddrCols {
 
 fn from_row(r: &Row) -> AppResult<SavedAddress> {
     Ok(SavedAddress {
-        id: r.text(AddrCols::id)?,
+        id: AddressId::from_row(r.text(AddrCols::id)?),
         name: r.text(AddrCols::name)?,
         phone: r.text(AddrCols::phone)?,
         province: r.text(AddrCols::province)?,
@@ -156,7 +156,7 @@ impl App {
     }
 
     /// One of the caller's addresses (404 for anyone else's).
-    pub async fn my_address(&self, who: &Principal, id: &str) -> AppResult<SavedAddress> {
+    pub async fn my_address(&self, who: &Principal, id: &AddressId) -> AppResult<SavedAddress> {
         let (me, id) = (who.account_id.clone(), id.to_owned());
         self.db.read(move |c| load(c, &me, &id)).await
     }
@@ -205,7 +205,7 @@ impl App {
     pub async fn update_address(
         &self,
         who: &Principal,
-        id: &str,
+        id: &AddressId,
         input: AddressInput,
     ) -> AppResult<SavedAddress> {
         let a = input.address.validate_as("")?;
@@ -232,7 +232,7 @@ impl App {
 
     /// Deletes one of the caller's addresses (404 for anyone else's); deleting the default
     /// makes the most recently changed one left the default. Orders keep their own copy.
-    pub async fn delete_address(&self, who: &Principal, id: &str) -> AppResult<()> {
+    pub async fn delete_address(&self, who: &Principal, id: &AddressId) -> AppResult<()> {
         let (me, id) = (who.account_id.clone(), id.to_owned());
         self.db
             .write(move |c| {

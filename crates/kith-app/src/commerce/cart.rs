@@ -8,18 +8,21 @@ use serde::Serialize;
 
 use super::orders::buyer_tier;
 use crate::platform::auth::merchant_status;
+use crate::platform::ids::{MerchantId, SkuId};
 use crate::{App, AppError, AppResult, Principal, commerce::catalog};
 
 /// One line of a cart, priced for the member now (prices are fixed only at checkout).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartItem {
-    pub sku_id: String,
-    /// The SKU's product (empty when it is no longer on sale), for a coupon's scope.
+    pub sku_id: SkuId,
+    /// The SKU's product (empty when it is no longer on sale), for a coupon's scope: a
+    /// string, not a `ProductId`, because of that empty value.
     pub product_id: String,
     pub quantity: i64,
     pub product_name: String,
     pub sku_code: String,
-    pub unit_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub unit_price_fen: Fen,
     /// False when the product was archived since it was added.
     pub available: bool,
     /// The product's main picture, small (`null` when it has none).
@@ -41,7 +44,7 @@ pub(crate) fn cart(
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let (sku_id, quantity) = (r.text(0)?, r.int(1)?);
+        let (sku_id, quantity) = (SkuId::from_row(r.text(0)?), r.int(1)?);
         match catalog::sku_for_checkout(c, merchant_id, &sku_id) {
             Ok(sku) => {
                 let tiers: Vec<(&str, Fen)> = sku
@@ -57,7 +60,7 @@ pub(crate) fn cart(
                     quantity,
                     product_name: sku.product_name,
                     sku_code: sku.code,
-                    unit_price_fen: unit.get(),
+                    unit_price_fen: unit,
                     available: true,
                     image: sku.image,
                 });
@@ -69,7 +72,7 @@ pub(crate) fn cart(
                     quantity,
                     product_name: String::new(),
                     sku_code: String::new(),
-                    unit_price_fen: 0,
+                    unit_price_fen: Fen::ZERO,
                     available: false,
                     image: None,
                 });
@@ -85,8 +88,8 @@ impl App {
     pub async fn set_cart_item(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        sku_id: &str,
+        merchant_id: &MerchantId,
+        sku_id: &SkuId,
         quantity: i64,
     ) -> AppResult<Vec<CartItem>> {
         let qty = if quantity == 0 {
@@ -124,7 +127,11 @@ impl App {
     }
 
     /// The caller's cart at a merchant.
-    pub async fn cart(&self, who: &Principal, merchant_id: &str) -> AppResult<Vec<CartItem>> {
+    pub async fn cart(
+        &self,
+        who: &Principal,
+        merchant_id: &MerchantId,
+    ) -> AppResult<Vec<CartItem>> {
         let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());
         self.db.read(move |c| cart(c, &aid, &mid)).await
     }
@@ -145,7 +152,7 @@ impl App {
                 .iter()
                 .map(|r| {
                     Ok(CartShop {
-                        merchant_id: r.text(0)?,
+                        merchant_id: MerchantId::from_row(r.text(0)?),
                         merchant_name: r.text(1)?,
                         units: r.int(2)?,
                     })
@@ -159,7 +166,7 @@ impl App {
 /// A shop where a member has a cart.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CartShop {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub merchant_name: String,
     /// Units in that cart.
     pub units: i64,

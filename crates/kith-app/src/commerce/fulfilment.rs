@@ -19,6 +19,7 @@ use super::orders::{
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::money::ledger::{self, Refs};
 use crate::platform::auth::{StaffNeed, require_clerk_of, require_staff};
+use crate::platform::ids::{MerchantId, OrderId, StoreId};
 use crate::{
     App, AppError, AppResult, Principal, commerce::inventory, money::commissions, rfc3339,
 };
@@ -325,8 +326,8 @@ impl App {
     pub async fn ship_order(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        order_id: &str,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
         carrier: &str,
         tracking_no: &str,
     ) -> AppResult<Order> {
@@ -366,7 +367,7 @@ impl App {
     }
 
     /// The buyer confirms receipt of a shipped order.
-    pub async fn confirm_receipt(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+    pub async fn confirm_receipt(&self, who: &Principal, order_id: &OrderId) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
@@ -392,8 +393,8 @@ impl App {
     pub async fn mark_ready_for_pickup(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        order_id: &str,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
     ) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, mid, oid) = (who.clone(), merchant_id.to_owned(), order_id.to_owned());
@@ -418,7 +419,7 @@ impl App {
     pub async fn redeem_pickup(
         &self,
         who: &Principal,
-        store_id: &str,
+        store_id: &StoreId,
         code: &str,
     ) -> AppResult<Order> {
         use crate::platform::limits::Action;
@@ -504,7 +505,11 @@ impl App {
     }
 
     /// A clerk's pickups: orders waiting at their store, and those picked up in the last day.
-    pub async fn store_pickups(&self, who: &Principal, store_id: &str) -> AppResult<Vec<Order>> {
+    pub async fn store_pickups(
+        &self,
+        who: &Principal,
+        store_id: &StoreId,
+    ) -> AppResult<Vec<Order>> {
         let now = self.now_ms();
         let (who, sid) = (who.clone(), store_id.to_owned());
         self.db

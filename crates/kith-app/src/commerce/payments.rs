@@ -27,7 +27,7 @@ use crate::commerce::lifecycle::Lifecycle;
 use crate::commerce::orders::{self, Actor};
 use crate::commerce::orders::{Order, lock_order, order_view};
 use crate::money::ledger::{self, Refs};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{OrderId, PaymentId, new_id};
 use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -127,11 +127,12 @@ pub const MAX_TOPUP_FEN: i64 = 5_000_000;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Payment {
-    pub id: String,
+    pub id: PaymentId,
     pub purpose: String,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub provider: String,
-    pub amount_fen: i64,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
     pub status: String,
     /// Where the payer pays: the sandbox's page, WeChat Pay's `code_url` (Native, to show
     /// as a QR code), `h5_url` (H5) or `prepay_id` (JSAPI), or Alipay's signed pay page
@@ -142,7 +143,8 @@ pub struct Payment {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Wallet {
-    pub balance_fen: i64,
+    #[schema(value_type = i64)]
+    pub balance_fen: Fen,
     pub lines: Page<ledger::StatementLine>,
 }
 
@@ -169,35 +171,44 @@ pub enum CallbackOutcome {
     Failed,
 }
 
+kith_store::columns!(PaymentCols {
+    id,
+    purpose,
+    order_id,
+    provider,
+    amount_fen,
+    status,
+    created_at,
+    pay_link,
+});
+
 fn payment_view(c: &mut dyn Conn, id: &str, public_url: &str) -> AppResult<Payment> {
     let r = c
         .query_opt(
-            "SELECT id, purpose, order_id, provider, amount_fen, status, created_at, pay_link FROM payments WHERE id = $1",
+            &format!("SELECT {} FROM payments WHERE id = $1", PaymentCols::LIST),
             args![id],
         )?
         .ok_or(AppError::NotFound("payment"))?;
-    let provider = r.text(3)?;
-    let status = r.text(5)?;
+    let id = PaymentId::from_row(r.text(PaymentCols::id)?);
+    let provider = r.text(PaymentCols::provider)?;
+    let status = r.text(PaymentCols::status)?;
     let pay_url = match (provider.as_str(), status.as_str()) {
-        ("sandbox", "pending") => Some(format!(
-            "{public_url}/sandbox/pay/{}",
-            r.text(0).unwrap_or_default()
-        )),
+        ("sandbox", "pending") => Some(format!("{public_url}/sandbox/pay/{id}")),
         // WeChat Pay's code_url (Native), h5_url (H5) or prepay_id (JSAPI).
-        ("wechat", "pending") => r.opt_text(7)?,
+        ("wechat", "pending") => r.opt_text(PaymentCols::pay_link)?,
         // Alipay's signed wap/page pay redirect, or the precreate's qr_code.
-        ("alipay", "pending") => r.opt_text(7)?,
+        ("alipay", "pending") => r.opt_text(PaymentCols::pay_link)?,
         _ => None,
     };
     Ok(Payment {
-        id: r.text(0)?,
-        purpose: r.text(1)?,
-        order_id: r.opt_text(2)?,
+        id,
+        purpose: r.text(PaymentCols::purpose)?,
+        order_id: r.opt_text(PaymentCols::order_id)?.map(OrderId::from_row),
         provider,
-        amount_fen: r.int(4)?,
+        amount_fen: Fen::new(r.int(PaymentCols::amount_fen)?),
         status,
         pay_url,
-        created_at: rfc3339(r.int(6)?),
+        created_at: rfc3339(r.int(PaymentCols::created_at)?),
     })
 }
 
@@ -212,7 +223,11 @@ impl App {
 
     /// Starts paying an order through the sandbox gateway: a pending payment and the page
     /// to confirm it on. Asking again returns the same pending payment.
-    pub async fn pay_with_gateway(&self, who: &Principal, order_id: &str) -> AppResult<Payment> {
+    pub async fn pay_with_gateway(
+        &self,
+        who: &Principal,
+        order_id: &OrderId,
+    ) -> AppResult<Payment> {
         if !self.config.sandbox_enabled {
             return Err(AppError::invalid(
                 "provider",
@@ -290,7 +305,7 @@ impl App {
         self.db
             .read(move |c| {
                 Ok(Wallet {
-                    balance_fen: ledger::balance(c, &account)?,
+                    balance_fen: Fen::new(ledger::balance(c, &account)?),
                     lines: ledger::statement(c, std::slice::from_ref(&account), &page)?,
                 })
             })
@@ -298,7 +313,7 @@ impl App {
     }
 
     /// A payment, to the member who made it.
-    pub async fn get_payment(&self, who: &Principal, payment_id: &str) -> AppResult<Payment> {
+    pub async fn get_payment(&self, who: &Principal, payment_id: &PaymentId) -> AppResult<Payment> {
         let url = self.config.public_url.clone();
         let (who, pid) = (who.clone(), payment_id.to_owned());
         self.db
@@ -317,7 +332,7 @@ impl App {
 
     /// A payment as the sandbox gateway's page shows it (no login: like a QR code, the
     /// link is the authority, and it can only pay, never take).
-    pub async fn sandbox_payment(&self, payment_id: &str) -> AppResult<Payment> {
+    pub async fn sandbox_payment(&self, payment_id: &PaymentId) -> AppResult<Payment> {
         self.sandbox_on()?;
         let url = self.config.public_url.clone();
         let pid = payment_id.to_owned();
@@ -336,15 +351,15 @@ impl App {
     /// this server's payment webhook, as a real gateway would. Returns the webhook's answer.
     pub async fn sandbox_confirm(
         &self,
-        payment_id: &str,
+        payment_id: &PaymentId,
         succeed: bool,
     ) -> AppResult<(u16, String)> {
         let p = self.sandbox_payment(payment_id).await?;
         let body = serde_json::to_vec(&CallbackBody {
             event_id: format!("sbx_{}", new_id()),
-            payment_id: p.id,
+            payment_id: p.id.to_string(),
             status: if succeed { "succeeded" } else { "failed" }.to_owned(),
-            amount_fen: p.amount_fen,
+            amount_fen: p.amount_fen.get(),
         })
         .map_err(|e| AppError::Internal(e.to_string()))?;
         self.sandbox_call("/api/v1/payments/sandbox/callback", body)
@@ -564,7 +579,7 @@ impl App {
     /// Pays a pending order from the buyer's wallet: one ledger entry moving the total from
     /// the wallet (which may not go negative) to the merchant, and the order moves to
     /// fulfilment — all in one transaction.
-    pub async fn pay_with_wallet(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+    pub async fn pay_with_wallet(&self, who: &Principal, order_id: &OrderId) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, oid) = (who.clone(), order_id.to_owned());
         let lc = self.lifecycle.clone();

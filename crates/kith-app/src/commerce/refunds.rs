@@ -32,7 +32,7 @@ use crate::commerce::lifecycle::Lifecycle;
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 use crate::money::ledger::{self, Refs};
 use crate::platform::auth::{StaffNeed, require_staff};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{MerchantId, OrderId, RefundId, new_id};
 use crate::{
     App, AppError, AppResult, Principal, commerce::inventory, money::commissions, platform::outbox,
     rfc3339,
@@ -40,9 +40,10 @@ use crate::{
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Refund {
-    pub id: String,
-    pub order_id: String,
-    pub amount_fen: i64,
+    pub id: RefundId,
+    pub order_id: OrderId,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
     pub includes_shipping: bool,
     /// `[{line_no, quantity, amount_fen}]`
     pub lines: serde_json::Value,
@@ -58,7 +59,7 @@ pub struct Refund {
     /// When it succeeded or failed.
     pub settled_at: Option<String>,
     /// A failed refund asked again: the refund that replaced it (it is asked once).
-    pub retried_by: Option<String>,
+    pub retried_by: Option<RefundId>,
 }
 
 impl Refund {
@@ -70,7 +71,22 @@ impl Refund {
     }
 }
 
-const REFUND_COLS: &str = "id, order_id, amount_fen, includes_shipping, lines, provider, reason, status, failure_reason, provider_refund_id, created_at, settled_at, retried_by";
+kith_store::columns!(RefundCols {
+    id,
+    order_id,
+    amount_fen,
+    includes_shipping,
+    lines,
+    provider,
+    reason,
+    status,
+    failure_reason,
+    provider_refund_id,
+    created_at,
+    settled_at,
+    retried_by,
+});
+const REFUND_COLS: &str = RefundCols::LIST;
 
 /// The sandbox gateway fails a refund whose reason contains this marker (as test card
 /// numbers do at real gateways), so the demo and the tests can see a refund fail.
@@ -113,20 +129,20 @@ fn refunding_fen(c: &mut dyn Conn, order_id: &str) -> AppResult<i64> {
 
 fn refund_from_row(r: &Row) -> AppResult<Refund> {
     Ok(Refund {
-        id: r.text(0)?,
-        order_id: r.text(1)?,
-        amount_fen: r.int(2)?,
-        includes_shipping: r.bool(3)?,
-        lines: serde_json::from_str(&r.text(4)?).unwrap_or(serde_json::Value::Null),
-        provider: r.text(5)?,
-        reason: r.text(6)?,
-        status: RefundStatus::from_db(&r.text(7)?)
+        id: RefundId::from_row(r.text(RefundCols::id)?),
+        order_id: OrderId::from_row(r.text(RefundCols::order_id)?),
+        amount_fen: Fen::new(r.int(RefundCols::amount_fen)?),
+        includes_shipping: r.bool(RefundCols::includes_shipping)?,
+        lines: serde_json::from_str(&r.text(RefundCols::lines)?).unwrap_or(serde_json::Value::Null),
+        provider: r.text(RefundCols::provider)?,
+        reason: r.text(RefundCols::reason)?,
+        status: RefundStatus::from_db(&r.text(RefundCols::status)?)
             .ok_or_else(|| AppError::Internal("unknown refund status".into()))?,
-        failure_reason: r.opt_text(8)?,
-        provider_refund_id: r.opt_text(9)?,
-        created_at: rfc3339(r.int(10)?),
-        settled_at: r.opt_int(11)?.map(rfc3339),
-        retried_by: r.opt_text(12)?,
+        failure_reason: r.opt_text(RefundCols::failure_reason)?,
+        provider_refund_id: r.opt_text(RefundCols::provider_refund_id)?,
+        created_at: rfc3339(r.int(RefundCols::created_at)?),
+        settled_at: r.opt_int(RefundCols::settled_at)?.map(rfc3339),
+        retried_by: r.opt_text(RefundCols::retried_by)?.map(RefundId::from_row),
     })
 }
 
@@ -187,11 +203,11 @@ pub(crate) fn refund_of(
     let states: Vec<LineState> = stored
         .iter()
         .map(|l| LineState {
-            unit: Fen::new(l.unit_price_fen),
+            unit: l.unit_price_fen,
             quantity: l.quantity as u32,
             refunded_quantity: (l.refunded_quantity + l.refunding_quantity) as u32,
-            discount: Fen::new(l.coupon_fen + l.activity_fen + l.points_fen),
-            refunded_money: Fen::new(l.refunded_fen + l.refunding_fen),
+            discount: Fen::new(l.coupon_fen.get() + l.activity_fen.get() + l.points_fen.get()),
+            refunded_money: Fen::new(l.refunded_fen.get() + l.refunding_fen.get()),
         })
         .collect();
     let lines = match ask {
@@ -393,27 +409,47 @@ pub(crate) fn settle(
     refund_id: &str,
     outcome: Settlement,
 ) -> AppResult<SettleOutcome> {
+    kith_store::columns!(SettleCols {
+        "r.order_id" => order_id,
+        "r.merchant_id" => merchant_id,
+        "r.amount_fen" => amount_fen,
+        "r.lines" => lines,
+        "r.provider" => provider,
+        "r.reason" => reason,
+        "r.actor_kind" => actor_kind,
+        "r.actor_id" => actor_id,
+        "r.status" => status,
+        "r.kind" => kind,
+        "r.payment_id" => payment_id,
+        "o.kind" => order_kind,
+    });
     let r = c
         .query_opt(
-            "SELECT r.order_id, r.merchant_id, r.amount_fen, r.lines, r.provider, r.reason, r.actor_kind, r.actor_id, r.status, r.kind, r.payment_id, o.kind
-             FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1",
+            &format!(
+                "SELECT {} FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1",
+                SettleCols::LIST
+            ),
             args![refund_id],
         )?
         .ok_or(AppError::NotFound("refund"))?;
     let (order_id, merchant_id, amount, lines_json, provider, reason) = (
-        r.text(0)?,
-        r.text(1)?,
-        r.int(2)?,
-        r.text(3)?,
-        r.text(4)?,
-        r.text(5)?,
+        r.text(SettleCols::order_id)?,
+        r.text(SettleCols::merchant_id)?,
+        r.int(SettleCols::amount_fen)?,
+        r.text(SettleCols::lines)?,
+        r.text(SettleCols::provider)?,
+        r.text(SettleCols::reason)?,
     );
-    let (actor_kind, actor_id, kind, payment_id) =
-        (r.text(6)?, r.opt_text(7)?, r.text(9)?, r.opt_text(10)?);
-    let status = RefundStatus::from_db(&r.text(8)?)
+    let (actor_kind, actor_id, kind, payment_id) = (
+        r.text(SettleCols::actor_kind)?,
+        r.opt_text(SettleCols::actor_id)?,
+        r.text(SettleCols::kind)?,
+        r.opt_text(SettleCols::payment_id)?,
+    );
+    let status = RefundStatus::from_db(&r.text(SettleCols::status)?)
         .ok_or_else(|| AppError::Internal("unknown refund status".into()))?;
     // Locks in the order every refund path takes them: the order's kind, then the order.
-    let order_kind = OrderKind::from_db(&r.text(11)?)
+    let order_kind = OrderKind::from_db(&r.text(SettleCols::order_kind)?)
         .ok_or_else(|| AppError::Internal("unknown order kind".into()))?;
     lc.lock(c, &order_id, order_kind)?;
     let o = lock_order(c, &order_id)?;
@@ -548,7 +584,7 @@ fn book_success(
         },
         &[],
     )?;
-    let goods_before: i64 = stored.iter().map(|l| l.refunded_fen).sum();
+    let goods_before: i64 = stored.iter().map(|l| l.refunded_fen.get()).sum();
     let goods_now: i64 = lines.iter().map(|(_, _, a)| a).sum();
     commissions::on_refund(
         c,
@@ -567,8 +603,11 @@ fn book_success(
                 line_no: *line_no,
                 quantity: l.quantity,
                 qty_after: l.refunded_quantity + qty,
-                paid_fen: l.line_total_fen - l.coupon_fen - l.activity_fen - l.points_fen,
-                after_fen: l.refunded_fen + a,
+                paid_fen: l.line_total_fen.get()
+                    - l.coupon_fen.get()
+                    - l.activity_fen.get()
+                    - l.points_fen.get(),
+                after_fen: l.refunded_fen.get() + a,
             })
         })
         .collect();
@@ -831,8 +870,8 @@ impl App {
     pub async fn refund_order(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        order_id: &str,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
         lines: Option<Vec<(i64, i64)>>,
         reason: &str,
     ) -> AppResult<Refund> {
@@ -863,10 +902,10 @@ impl App {
     pub async fn list_refunds(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        order_id: &str,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
     ) -> AppResult<Vec<Refund>> {
-        if self.get_order(who, order_id).await?.merchant_id != merchant_id {
+        if self.get_order(who, order_id).await?.merchant_id != *merchant_id {
             return Err(AppError::NotFound("order"));
         }
         let oid = order_id.to_owned();
@@ -889,9 +928,9 @@ impl App {
     pub async fn retry_refund(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        order_id: &str,
-        refund_id: &str,
+        merchant_id: &MerchantId,
+        order_id: &OrderId,
+        refund_id: &RefundId,
     ) -> AppResult<Refund> {
         let now = self.now_ms();
         let (who, mid, oid, rid) = (
@@ -976,9 +1015,9 @@ impl App {
         let fail = r.reason.contains(SANDBOX_FAIL_MARKER);
         let body = serde_json::to_vec(&RefundCallbackBody {
             event_id: format!("sbx_{}", new_id()),
-            refund_id: r.id.clone(),
+            refund_id: r.id.to_string(),
             status: if fail { "failed" } else { "succeeded" }.to_owned(),
-            amount_fen: r.amount_fen,
+            amount_fen: r.amount_fen.get(),
             reason: fail.then(|| "沙箱网关拒绝了这笔退款".to_owned()),
         })
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -1046,7 +1085,7 @@ impl App {
                 if r.provider != provider {
                     return Err(AppError::NotFound("refund"));
                 }
-                if r.amount_fen != cb.amount_fen {
+                if r.amount_fen.get() != cb.amount_fen {
                     return Err(AppError::invalid(
                         "amount_fen",
                         format!("the refund is {} fen", r.amount_fen),

@@ -198,7 +198,7 @@ async fn audit(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Audit
     responses((status = 200, content_type = "text/html", body = String), (status = 404, body = Problem)))]
 async fn sandbox_page(State(s): State<AppState>, pid: PaymentId) -> ApiResult<Html<String>> {
     let p = s.app.sandbox_payment(&pid).await?;
-    let amount = kith_domain::Fen::new(p.amount_fen).to_string();
+    let amount = p.amount_fen.to_string();
     let action = if p.status == "pending" {
         format!(
             "<form method=post action=\"/sandbox/pay/{id}/confirm\"><button name=outcome value=succeeded>确认支付 Pay {amount}</button> \

@@ -19,6 +19,7 @@ use kith_app::commerce::aftersale::{
 };
 use kith_app::commerce::inventory::Location;
 use kith_app::commerce::orders::Order;
+use kith_app::platform::ids::{AftersaleId, MerchantId, OrderId};
 use serde::Deserialize;
 
 use crate::console::shop;
@@ -116,7 +117,7 @@ async fn new_page(
     error: Option<Refusal>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let o = s.app.get_order(&who, oid).await?;
+    let o = s.app.get_order(&who, &OrderId::parse_or_404(oid)?).await?;
     if o.buyer_id != who.account_id {
         return Err(AppError::NotFound("order").into());
     }
@@ -262,7 +263,7 @@ async fn open(
             s.app
                 .open_aftersale(
                     &who,
-                    &id,
+                    &OrderId::parse_or_404(&id)?,
                     OpenAftersale {
                         kind: field(&f, "kind").to_owned(),
                         reason: field(&f, "reason").to_owned(),
@@ -314,7 +315,10 @@ async fn request_view(
     error: Option<Refusal>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let r = s.app.get_aftersale(&who, rid).await?;
+    let r = s
+        .app
+        .get_aftersale(&who, &AftersaleId::parse_or_404(rid)?)
+        .await?;
     let status = error.as_ref().map(|e| e.2);
     let is_buyer = r.buyer_id == who.account_id;
     let html = render(&RequestPage {
@@ -366,7 +370,7 @@ async fn ship_return(
         .app
         .ship_aftersale_return(
             &who,
-            &rid,
+            &AftersaleId::parse_or_404(&rid)?,
             field(&f, "carrier").trim(),
             field(&f, "tracking_no").trim(),
         )
@@ -381,7 +385,10 @@ async fn cancel(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let res = s.app.cancel_aftersale(&who, &rid).await;
+    let res = s
+        .app
+        .cancel_aftersale(&who, &AftersaleId::parse_or_404(&rid)?)
+        .await;
     after(&s, c, &rid, Fields::new(), res).await
 }
 
@@ -392,7 +399,10 @@ async fn dispute(
     CsrfForm(f): CsrfForm<Fields>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let res = s.app.dispute_aftersale(&who, &rid, field(&f, "note")).await;
+    let res = s
+        .app
+        .dispute_aftersale(&who, &AftersaleId::parse_or_404(&rid)?, field(&f, "note"))
+        .await;
     after(&s, c, &rid, f, res).await
 }
 
@@ -480,12 +490,13 @@ async fn queue_page(
     failed: Option<(String, Fields, Refusal)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
+    let m = MerchantId::parse_or_404(mid)?;
     let list = s
         .app
-        .merchant_aftersales(&who, mid, state.as_deref())
+        .merchant_aftersales(&who, &m, state.as_deref())
         .await?;
     let locations = s.app.list_locations(&who, mid).await?;
-    let terms = s.app.aftersale_terms(&who, mid).await?;
+    let terms = s.app.aftersale_terms(&who, &m).await?;
     let status = failed.as_ref().map(|f| f.2.2);
     let html = render(&QueuePage {
         c,
@@ -551,7 +562,14 @@ async fn agree(
     let res = match confirmed(&f) {
         Ok(()) => {
             let address = Some(field(&f, "return_address").to_owned()).filter(|a| !a.is_empty());
-            s.app.agree_aftersale(&who, &mid, &rid, address).await
+            s.app
+                .agree_aftersale(
+                    &who,
+                    &MerchantId::parse_or_404(&mid)?,
+                    &AftersaleId::parse_or_404(&rid)?,
+                    address,
+                )
+                .await
         }
         Err(e) => Err(e),
     };
@@ -567,7 +585,12 @@ async fn refuse(
     let (who, _) = shop(&c, &mid)?;
     let res = s
         .app
-        .refuse_aftersale(&who, &mid, &rid, field(&f, "reason"))
+        .refuse_aftersale(
+            &who,
+            &MerchantId::parse_or_404(&mid)?,
+            &AftersaleId::parse_or_404(&rid)?,
+            field(&f, "reason"),
+        )
         .await;
     answered(&s, c, &mid, &rid, f, res).await
 }
@@ -603,7 +626,13 @@ async fn receive(
     let res = match parse() {
         Ok(lines) => {
             s.app
-                .receive_aftersale_return(&who, &mid, &rid, lines, field(&f, "location_id"))
+                .receive_aftersale_return(
+                    &who,
+                    &MerchantId::parse_or_404(&mid)?,
+                    &AftersaleId::parse_or_404(&rid)?,
+                    lines,
+                    field(&f, "location_id"),
+                )
                 .await
         }
         Err(e) => Err(e),
@@ -699,7 +728,11 @@ async fn decide(
         })
     };
     let res = match parse() {
-        Ok(d) => s.app.decide_aftersale(&who, &rid, d).await,
+        Ok(d) => {
+            s.app
+                .decide_aftersale(&who, &AftersaleId::parse_or_404(&rid)?, d)
+                .await
+        }
         Err(e) => Err(e),
     };
     match res {
@@ -734,7 +767,11 @@ async fn save_terms(
         })
     };
     let res = match parsed() {
-        Ok(t) => s.app.set_aftersale_terms(c.principal()?, &mid, t).await,
+        Ok(t) => {
+            s.app
+                .set_aftersale_terms(c.principal()?, &MerchantId::parse_or_404(&mid)?, t)
+                .await
+        }
         Err(e) => Err(e),
     };
     match res {

@@ -26,6 +26,7 @@ pub(super) async fn orders_csv(
     Query(q): Query<OrdersQuery>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
+    let mid = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(st) => Some(

@@ -616,12 +616,17 @@ pub(super) async fn tiers(
     let mut ids: Vec<String> = Vec::new();
     for o in s
         .app
-        .merchant_orders(&who, &mid, None, PageRequest::first(50))
+        .merchant_orders(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            None,
+            PageRequest::first(50),
+        )
         .await?
         .items
     {
-        if !ids.contains(&o.buyer_id) {
-            ids.push(o.buyer_id);
+        if !ids.iter().any(|id| *id == o.buyer_id) {
+            ids.push(o.buyer_id.to_string());
         }
     }
     let buyers = s.app.display_names(&ids).await?;

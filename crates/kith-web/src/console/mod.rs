@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use kith_app::commerce::catalog::{NewSku, ProductInput};
 use kith_app::commerce::inventory::Adjustment;
 use kith_app::money::commissions::PlanView;
+use kith_app::platform::ids::{MerchantId, OrderId, RefundId};
 use kith_app::platform::merchants::MerchantInput;
 use kith_app::platform::page::PageRequest;
 use kith_app::{AppError, Principal};
@@ -453,7 +454,10 @@ pub(super) async fn orders(
         )
     };
     let page = PageRequest::parse(Some(30), q.cursor.as_deref().filter(|c| !c.is_empty()))?;
-    let p = s.app.merchant_orders(&who, &mid, status, page).await?;
+    let p = s
+        .app
+        .merchant_orders(&who, &MerchantId::parse_or_404(&mid)?, status, page)
+        .await?;
     Ok(render(&pages::ConsoleOrders {
         c,
         shop,
@@ -471,6 +475,10 @@ pub(super) async fn order(
     Path((mid, oid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
+    let (mid, oid) = (
+        MerchantId::parse_or_404(&mid)?,
+        OrderId::parse_or_404(&oid)?,
+    );
     let o = s.app.get_order(&who, &oid).await?;
     if o.merchant_id != mid {
         return Err(AppError::NotFound("order").into());
@@ -496,7 +504,13 @@ pub(super) async fn retry_refund(
     Path((mid, oid, rid)): Path<(String, String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app.retry_refund(c.principal()?, &mid, &oid, &rid).await?;
+    let who = c.principal()?;
+    let (mid, oid, rid) = (
+        MerchantId::parse_or_404(&mid)?,
+        OrderId::parse_or_404(&oid)?,
+        RefundId::parse_or_404(&rid)?,
+    );
+    s.app.retry_refund(who, &mid, &oid, &rid).await?;
     Ok(see(format!(
         "/console/{mid}/orders/{oid}?done=refund_retried"
     )))
@@ -516,8 +530,13 @@ pub(super) async fn ship(
     Path((mid, oid)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<ShipForm>,
 ) -> WebResult<Response> {
+    let who = c.principal()?;
+    let (mid, oid) = (
+        MerchantId::parse_or_404(&mid)?,
+        OrderId::parse_or_404(&oid)?,
+    );
     s.app
-        .ship_order(c.principal()?, &mid, &oid, &f.carrier, &f.tracking_no)
+        .ship_order(who, &mid, &oid, &f.carrier, &f.tracking_no)
         .await?;
     Ok(see(format!("/console/{mid}/orders/{oid}?done=shipped")))
 }
@@ -528,9 +547,12 @@ pub(super) async fn ready(
     Path((mid, oid)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app
-        .mark_ready_for_pickup(c.principal()?, &mid, &oid)
-        .await?;
+    let who = c.principal()?;
+    let (mid, oid) = (
+        MerchantId::parse_or_404(&mid)?,
+        OrderId::parse_or_404(&oid)?,
+    );
+    s.app.mark_ready_for_pickup(who, &mid, &oid).await?;
     Ok(see(format!("/console/{mid}/orders/{oid}?done=ready")))
 }
 
@@ -546,9 +568,12 @@ pub(super) async fn refund(
     Path((mid, oid)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<RefundForm>,
 ) -> WebResult<Response> {
-    s.app
-        .refund_order(c.principal()?, &mid, &oid, None, &f.reason)
-        .await?;
+    let who = c.principal()?;
+    let (mid, oid) = (
+        MerchantId::parse_or_404(&mid)?,
+        OrderId::parse_or_404(&oid)?,
+    );
+    s.app.refund_order(who, &mid, &oid, None, &f.reason).await?;
     Ok(see(format!("/console/{mid}/orders/{oid}?done=refunded")))
 }
 

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use kith_app::AppError;
 use kith_app::commerce::addresses::{AddressInput, SavedAddress};
 use kith_app::commerce::orders::Address;
+use kith_app::platform::ids::AddressId;
 use serde::Deserialize;
 
 use super::local;
@@ -157,10 +158,14 @@ pub(super) async fn edit(
     c: Ctx,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
-    let a = s.app.my_address(c.principal()?, &id).await?;
+    let who = c.principal()?;
+    let a = s
+        .app
+        .my_address(who, &AddressId::parse_or_404(&id)?)
+        .await?;
     Ok(render(&FormPage {
         c,
-        id: Some(a.id.clone()),
+        id: Some(a.id.to_string()),
         form: AddressForm::of(&a),
         bad: None,
     })?
@@ -226,7 +231,11 @@ pub(super) async fn update(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<AddressForm>,
 ) -> WebResult<Response> {
-    let result = s.app.update_address(c.principal()?, &id, f.input()).await;
+    let who = c.principal()?;
+    let result = s
+        .app
+        .update_address(who, &AddressId::parse_or_404(&id)?, f.input())
+        .await;
     answer(c, Some(id), f, result, "saved")
 }
 
@@ -236,7 +245,10 @@ pub(super) async fn delete(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app.delete_address(c.principal()?, &id).await?;
+    let who = c.principal()?;
+    s.app
+        .delete_address(who, &AddressId::parse_or_404(&id)?)
+        .await?;
     Ok(see("/me/addresses?done=deleted"))
 }
 
@@ -247,6 +259,7 @@ pub(super) async fn make_default(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let who = c.principal()?;
+    let id = AddressId::parse_or_404(&id)?;
     let a = s.app.my_address(who, &id).await?;
     s.app
         .update_address(

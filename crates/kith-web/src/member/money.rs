@@ -15,7 +15,7 @@ pub(super) async fn me(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
         .items;
     Ok(render(&pages::MePage {
         c,
-        balance_fen: wallet.balance_fen,
+        balance_fen: wallet.balance_fen.get(),
         friends: profile.friends,
         following: profile.following,
         followers: profile.followers,

@@ -224,7 +224,7 @@ async fn cart_page(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let m = s.app.get_merchant(Some(&who), &mid).await?;
-    let items = s.app.cart(&who, &mid).await?;
+    let items = s.app.cart(&who, &MerchantId::parse_or_404(&mid)?).await?;
     let stores = s.app.list_stores(Some(&who), &mid).await?;
     let coupons = s.app.cart_coupons(&who, &mid).await?;
     let activity = s.app.cart_activity(&who, &mid).await?;
@@ -234,7 +234,7 @@ async fn cart_page(
     let goods_fen = items
         .iter()
         .filter(|i| i.available)
-        .map(|i| i.unit_price_fen * i.quantity)
+        .map(|i| i.unit_price_fen.get() * i.quantity)
         .sum();
     let addresses = s.app.my_addresses(&who).await?;
     // The address just added, else the default.
@@ -244,7 +244,7 @@ async fn cart_page(
             addresses
                 .iter()
                 .find(|a| a.is_default)
-                .map(|a| a.id.clone())
+                .map(|a| a.id.to_string())
         })
         .unwrap_or_default();
     let (error, bad_field, typed) = match refused {
@@ -302,9 +302,12 @@ pub(super) async fn set_cart(
     CsrfForm(f): CsrfForm<CartForm>,
 ) -> WebResult<Response> {
     let q = parse_int("quantity", &f.quantity)?;
-    s.app
-        .set_cart_item(c.principal()?, &mid, &f.sku_id, q)
-        .await?;
+    let who = c.principal()?;
+    let (m, sku) = (
+        MerchantId::parse_or_404(&mid)?,
+        SkuId::parse_or_404(&f.sku_id)?,
+    );
+    s.app.set_cart_item(who, &m, &sku, q).await?;
     Ok(see(if f.then == "checkout" {
         format!("/shops/{mid}/cart#checkout")
     } else {
@@ -416,11 +419,12 @@ pub(super) async fn checkout(
         items: None,
     };
     let who = c.principal()?.clone();
-    let (status, msg, bad_field) = match s.app.checkout(&who, &mid, input).await {
+    let m = MerchantId::parse_or_404(&mid)?;
+    let (status, msg, bad_field) = match s.app.checkout(&who, &m, input).await {
         Ok(order) => {
             // The cart is what was bought: empty it.
             for line in &order.lines {
-                s.app.set_cart_item(&who, &mid, &line.sku_id, 0).await?;
+                s.app.set_cart_item(&who, &m, &line.sku_id, 0).await?;
             }
             return Ok(see(format!("/orders/{}", order.id)));
         }
@@ -504,6 +508,7 @@ pub(super) async fn order(
     Query(q): Query<OrderQuery>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let id = OrderId::parse_or_404(&id)?;
     let o = s.app.get_order(&who, &id).await?;
     if o.buyer_id != who.account_id {
         return Err(AppError::NotFound("order").into());
@@ -513,10 +518,10 @@ pub(super) async fn order(
     tracking.reverse();
     let wechat = o.status.can_pay() && s.app.has_wechatpay(&o.merchant_id).await?;
     // The WeChat Pay payment just started: its code_url, to scan or open.
-    let wechat_link = match q.wechat.as_deref() {
+    let wechat_link = match q.wechat.as_deref().and_then(PaymentId::parse) {
         Some(pid) if wechat => s
             .app
-            .get_payment(&who, pid)
+            .get_payment(&who, &pid)
             .await
             .ok()
             .filter(|p| p.provider == "wechat" && p.order_id.as_deref() == Some(o.id.as_str()))
@@ -525,10 +530,10 @@ pub(super) async fn order(
     };
     let alipay = o.status.can_pay() && s.app.has_alipay(&o.merchant_id).await?;
     // The Alipay payment just started: its signed pay page, to open.
-    let alipay_link = match q.alipay.as_deref() {
+    let alipay_link = match q.alipay.as_deref().and_then(PaymentId::parse) {
         Some(pid) if alipay => s
             .app
-            .get_payment(&who, pid)
+            .get_payment(&who, &pid)
             .await
             .ok()
             .filter(|p| p.provider == "alipay" && p.order_id.as_deref() == Some(o.id.as_str()))
@@ -601,6 +606,7 @@ pub(super) async fn pay(
     CsrfForm(f): CsrfForm<PayForm>,
 ) -> WebResult<Response> {
     let who: Principal = c.principal()?.clone();
+    let id = OrderId::parse_or_404(&id)?;
     match f.provider.as_str() {
         "wallet" => {
             s.app.pay_with_wallet(&who, &id).await?;
@@ -653,7 +659,10 @@ pub(super) async fn cancel(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app.cancel_order(c.principal()?, &id).await?;
+    let who = c.principal()?;
+    s.app
+        .cancel_order(who, &OrderId::parse_or_404(&id)?)
+        .await?;
     Ok(see(format!("/orders/{id}")))
 }
 
@@ -663,6 +672,9 @@ pub(super) async fn confirm(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app.confirm_receipt(c.principal()?, &id).await?;
+    let who = c.principal()?;
+    s.app
+        .confirm_receipt(who, &OrderId::parse_or_404(&id)?)
+        .await?;
     Ok(see(format!("/orders/{id}")))
 }

@@ -38,7 +38,10 @@ pub fn routes() -> Router<Web> {
 async fn clerk_page(s: &Web, c: Ctx, sid: &str, redeemed: Option<Order>) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let store = s.app.clerk_store(&who, sid).await?;
-    let pickups = s.app.store_pickups(&who, sid).await?;
+    let pickups = s
+        .app
+        .store_pickups(&who, &kith_app::platform::ids::StoreId::parse_or_404(sid)?)
+        .await?;
     Ok(render(&pages::ClerkPage {
         c,
         store,
@@ -67,7 +70,9 @@ async fn redeem(
     // A scanned QR code types its whole text (`kith:pickup:{order}:{code}`): the code is
     // its last part.
     let code = f.code.rsplit(':').next().unwrap_or_default();
-    let order = s.app.redeem_pickup(c.principal()?, &sid, code).await?;
+    let who = c.principal()?;
+    let store = kith_app::platform::ids::StoreId::parse_or_404(&sid)?;
+    let order = s.app.redeem_pickup(who, &store, code).await?;
     clerk_page(&s, c, &sid, Some(order)).await
 }
 

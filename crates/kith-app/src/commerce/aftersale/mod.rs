@@ -27,9 +27,9 @@
 
 mod store;
 
-use kith_domain::BoundedText;
 use kith_domain::aftersale::{self, Decision, Kind, LineStanding, Receipt, State};
 use kith_domain::order::OrderStatus;
+use kith_domain::{BoundedText, Fen};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +39,9 @@ use crate::commerce::orders::{Actor, OrderRow, load_lines, lock_order};
 use crate::commerce::refunds;
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, require_staff};
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{
+    AccountId, AftersaleId, MerchantId, OrderId, RefundId, SkuId, new_id, parse_id,
+};
 use crate::{App, AppError, AppResult, Principal};
 
 pub(crate) use store::holds_order;
@@ -48,10 +50,10 @@ use store::{By, ReqRow, find, lines_of, lock, move_to, release};
 /// A request as its buyer, the merchant's staff and the platform admin see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AftersaleRequest {
-    pub id: String,
-    pub order_id: String,
-    pub merchant_id: String,
-    pub buyer_id: String,
+    pub id: AftersaleId,
+    pub order_id: OrderId,
+    pub merchant_id: MerchantId,
+    pub buyer_id: AccountId,
     pub kind: Kind,
     pub state: State,
     /// One of the fixed reasons (`not_received`, `damaged`, …).
@@ -75,9 +77,10 @@ pub struct AftersaleRequest {
     /// `all`, `part` or `nothing` once the platform decided.
     pub decision: Option<String>,
     pub decision_note: Option<String>,
-    pub decided_by: Option<String>,
-    pub refund_id: Option<String>,
-    pub refunded_fen: i64,
+    pub decided_by: Option<AccountId>,
+    pub refund_id: Option<RefundId>,
+    #[schema(value_type = i64)]
+    pub refunded_fen: Fen,
     /// When the party whose turn it is must act by; silence then decides.
     pub deadline_at: Option<String>,
     pub created_at: String,
@@ -90,12 +93,13 @@ pub struct AftersaleRequest {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RequestLine {
     pub line_no: i64,
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub product_name: String,
     pub sku_code: String,
     pub quantity: i64,
     /// What these units paid (quantity × the unit price paid).
-    pub amount_fen: i64,
+    #[schema(value_type = i64)]
+    pub amount_fen: Fen,
     pub received: Option<i64>,
     pub damaged: Option<i64>,
 }
@@ -106,7 +110,7 @@ pub struct AftersaleEvent {
     pub to_state: String,
     /// `buyer`, `staff`, `admin` or `system` (a deadline).
     pub actor_kind: String,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<AccountId>,
     pub note: String,
     pub at: String,
 }
@@ -500,10 +504,10 @@ fn refund_request(
     )?;
     c.execute(
         "UPDATE aftersale_requests SET refund_id = $1, refunded_fen = refunded_fen + $2 WHERE id = $3",
-        args![&refund.id, refund.amount_fen, &req.id],
+        args![&refund.id, refund.amount_fen.get(), &req.id],
     )?;
     Ok((
-        refund.amount_fen,
+        refund.amount_fen.get(),
         refund.status == kith_domain::refund::RefundStatus::Succeeded,
     ))
 }
@@ -709,10 +713,6 @@ fn buyer_request(c: &mut dyn Conn, who: &Principal, id: &str) -> AppResult<(ReqR
     Ok((req, o))
 }
 
-fn checked_id(id: &str) -> AppResult<String> {
-    parse_id(id).ok_or(AppError::NotFound("after-sale request"))
-}
-
 fn reload(c: &mut dyn Conn, id: &str) -> AppResult<AftersaleRequest> {
     let req = find(c, id)?;
     store::view(c, &req)
@@ -744,10 +744,10 @@ impl App {
     pub async fn open_aftersale(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
         input: OpenAftersale,
     ) -> AppResult<AftersaleRequest> {
-        let oid = parse_id(order_id).ok_or(AppError::NotFound("order"))?;
+        let oid = order_id.to_string();
         let now = self.now_ms();
         let who = who.clone();
         self.db
@@ -781,10 +781,10 @@ impl App {
     pub async fn revise_aftersale(
         &self,
         who: &Principal,
-        request_id: &str,
+        request_id: &AftersaleId,
         input: OpenAftersale,
     ) -> AppResult<AftersaleRequest> {
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let who = who.clone();
         self.db
@@ -815,9 +815,9 @@ impl App {
     pub async fn cancel_aftersale(
         &self,
         who: &Principal,
-        request_id: &str,
+        request_id: &AftersaleId,
     ) -> AppResult<AftersaleRequest> {
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let who = who.clone();
         self.db
@@ -836,12 +836,12 @@ impl App {
     pub async fn ship_aftersale_return(
         &self,
         who: &Principal,
-        request_id: &str,
+        request_id: &AftersaleId,
         carrier: &str,
         tracking_no: &str,
     ) -> AppResult<AftersaleRequest> {
         let (carrier_in, tracking_in) = (carrier.to_owned(), tracking_no.to_owned());
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let who = who.clone();
         let config = self.config.clone();
@@ -868,11 +868,11 @@ impl App {
     pub async fn dispute_aftersale(
         &self,
         who: &Principal,
-        request_id: &str,
+        request_id: &AftersaleId,
         note: &str,
     ) -> AppResult<AftersaleRequest> {
         let note_in = note.to_owned();
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let who = who.clone();
         self.db
@@ -917,7 +917,7 @@ impl App {
     pub async fn order_aftersales(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> AppResult<Vec<AftersaleRequest>> {
         let order = self.get_order(who, order_id).await?;
         self.db
@@ -932,9 +932,9 @@ impl App {
     pub async fn get_aftersale(
         &self,
         who: &Principal,
-        request_id: &str,
+        request_id: &AftersaleId,
     ) -> AppResult<AftersaleRequest> {
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let who = who.clone();
         self.db
             .read(move |c| {
@@ -955,7 +955,7 @@ impl App {
     pub async fn merchant_aftersales(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         state: Option<&str>,
     ) -> AppResult<Vec<AftersaleRequest>> {
         let state = match state {
@@ -985,11 +985,11 @@ impl App {
     pub async fn agree_aftersale(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        request_id: &str,
+        merchant_id: &MerchantId,
+        request_id: &AftersaleId,
         return_address: Option<String>,
     ) -> AppResult<AftersaleRequest> {
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let lc = self.lifecycle.clone();
@@ -1021,12 +1021,12 @@ impl App {
     pub async fn refuse_aftersale(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        request_id: &str,
+        merchant_id: &MerchantId,
+        request_id: &AftersaleId,
         reason: &str,
     ) -> AppResult<AftersaleRequest> {
         let reason_in = reason.to_owned();
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -1062,12 +1062,12 @@ impl App {
     pub async fn receive_aftersale_return(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        request_id: &str,
+        merchant_id: &MerchantId,
+        request_id: &AftersaleId,
         lines: Vec<LineReceipt>,
         location_id: &str,
     ) -> AppResult<AftersaleRequest> {
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let loc_in = location_id.to_owned();
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -1149,7 +1149,7 @@ impl App {
     pub async fn decide_aftersale(
         &self,
         who: &Principal,
-        request_id: &str,
+        request_id: &AftersaleId,
         input: DecideAftersale,
     ) -> AppResult<AftersaleRequest> {
         who.require_platform_admin()?;
@@ -1174,7 +1174,7 @@ impl App {
                 "an amount per line is a part decision's, instead of units",
             ));
         }
-        let id = checked_id(request_id)?;
+        let id = request_id.to_string();
         let now = self.now_ms();
         let who = who.clone();
         let lc = self.lifecycle.clone();
@@ -1230,7 +1230,7 @@ impl App {
     pub async fn aftersale_terms(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<AftersaleTerms> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -1252,7 +1252,7 @@ impl App {
     pub async fn set_aftersale_terms(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         terms: AftersaleTerms,
     ) -> AppResult<AftersaleTerms> {
         let now = self.now_ms();

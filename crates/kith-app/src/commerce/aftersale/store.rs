@@ -10,8 +10,10 @@ use serde::Serialize;
 use super::{AftersaleEvent, AftersaleRequest, RequestLine};
 use crate::commerce::fulfilment::{Timer, schedule};
 use crate::commerce::orders::{DAY_MS, OrderRow, lock_order};
+use crate::platform::ids::{AccountId, AftersaleId, MerchantId, OrderId, RefundId, SkuId};
 use crate::platform::outbox;
 use crate::{AppError, AppResult, rfc3339};
+use kith_domain::Fen;
 use kith_domain::order::OrderStatus;
 
 kith_store::columns!(pub(super) ReqCols {
@@ -415,24 +417,37 @@ pub(super) fn release(c: &mut dyn Conn, now: i64, req: &ReqRow) -> AppResult<()>
 /// The full view of a request: its lines (with what each paid per unit) and its timeline.
 pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest> {
     let r = &req.row;
+    kith_store::columns!(LineCols {
+        "a.line_no" => line_no,
+        "l.sku_id" => sku_id,
+        "l.product_name" => product_name,
+        "l.sku_code" => sku_code,
+        "a.quantity" => quantity,
+        "l.unit_price_fen" => unit_price_fen,
+        "a.received" => received,
+        "a.damaged" => damaged,
+    });
     let lines = c
         .query(
-            "SELECT a.line_no, l.sku_id, l.product_name, l.sku_code, a.quantity, l.unit_price_fen, a.received, a.damaged
-             FROM aftersale_lines a JOIN order_lines l ON l.order_id = a.order_id AND l.line_no = a.line_no
-             WHERE a.request_id = $1 ORDER BY a.line_no",
+            &format!(
+                "SELECT {} FROM aftersale_lines a JOIN order_lines l ON l.order_id = a.order_id AND l.line_no = a.line_no
+                 WHERE a.request_id = $1 ORDER BY a.line_no",
+                LineCols::LIST
+            ),
             args![&req.id],
         )?
         .iter()
         .map(|l| {
+            let quantity = l.int(LineCols::quantity)?;
             Ok(RequestLine {
-                line_no: l.int(0)?,
-                sku_id: l.text(1)?,
-                product_name: l.text(2)?,
-                sku_code: l.text(3)?,
-                quantity: l.int(4)?,
-                amount_fen: l.int(4)? * l.int(5)?,
-                received: l.opt_int(6)?,
-                damaged: l.opt_int(7)?,
+                line_no: l.int(LineCols::line_no)?,
+                sku_id: SkuId::from_row(l.text(LineCols::sku_id)?),
+                product_name: l.text(LineCols::product_name)?,
+                sku_code: l.text(LineCols::sku_code)?,
+                quantity,
+                amount_fen: Fen::new(quantity * l.int(LineCols::unit_price_fen)?),
+                received: l.opt_int(LineCols::received)?,
+                damaged: l.opt_int(LineCols::damaged)?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
@@ -447,17 +462,17 @@ pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest
                 from_state: e.opt_text(0)?,
                 to_state: e.text(1)?,
                 actor_kind: e.text(2)?,
-                actor_id: e.opt_text(3)?,
+                actor_id: e.opt_text(3)?.map(AccountId::from_row),
                 note: e.text(4)?,
                 at: rfc3339(e.int(5)?),
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
     Ok(AftersaleRequest {
-        id: req.id.clone(),
-        order_id: req.order_id.clone(),
-        merchant_id: req.merchant_id.clone(),
-        buyer_id: req.buyer_id.clone(),
+        id: AftersaleId::from_row(req.id.clone()),
+        order_id: OrderId::from_row(req.order_id.clone()),
+        merchant_id: MerchantId::from_row(req.merchant_id.clone()),
+        buyer_id: AccountId::from_row(req.buyer_id.clone()),
         kind: req.kind,
         state: req.state,
         reason: r.text(ReqCols::reason)?,
@@ -474,9 +489,9 @@ pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest
         dispute_note: r.opt_text(ReqCols::dispute_note)?,
         decision: r.opt_text(ReqCols::decision)?,
         decision_note: r.opt_text(ReqCols::decision_note)?,
-        decided_by: r.opt_text(ReqCols::decided_by)?,
-        refund_id: r.opt_text(ReqCols::refund_id)?,
-        refunded_fen: r.int(ReqCols::refunded_fen)?,
+        decided_by: r.opt_text(ReqCols::decided_by)?.map(AccountId::from_row),
+        refund_id: r.opt_text(ReqCols::refund_id)?.map(RefundId::from_row),
+        refunded_fen: Fen::new(r.int(ReqCols::refunded_fen)?),
         deadline_at: req.deadline_at.map(rfc3339),
         created_at: rfc3339(r.int(ReqCols::created_at)?),
         updated_at: rfc3339(r.int(ReqCols::updated_at)?),

@@ -42,7 +42,7 @@ pub(crate) fn price_lines(items: &[CartItem]) -> Vec<PriceLine> {
         .filter_map(|i| {
             Some(PriceLine {
                 product_id: i.product_id.clone(),
-                unit: Fen::new(i.unit_price_fen),
+                unit: i.unit_price_fen,
                 quantity: Quantity::parse(i.quantity).ok()?,
             })
         })

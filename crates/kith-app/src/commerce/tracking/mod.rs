@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::fulfilment::{TrackingOutcome, apply_tracking};
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry, Lane};
 use crate::platform::auth::{StaffNeed, require_staff};
-use crate::platform::ids::{new_id, new_secret, parse_id};
+use crate::platform::ids::{OrderId, new_id, new_secret, parse_id};
 use crate::{App, AppConfig, AppError, AppResult, Principal};
 
 pub mod kuaidi100;
@@ -320,9 +320,9 @@ impl App {
     pub async fn order_tracking(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> AppResult<Vec<TrackingEvent>> {
-        let oid = parse_id(order_id).ok_or(AppError::NotFound("order"))?;
+        let oid = order_id.to_string();
         let who = who.clone();
         self.db
             .read(move |c| {

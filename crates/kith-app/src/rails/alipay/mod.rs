@@ -253,7 +253,8 @@ impl App {
             Some(&return_url),
         )
         .await?;
-        self.get_payment(who, &pid).await
+        self.get_payment(who, &crate::platform::ids::PaymentId::from_row(pid))
+            .await
     }
 
     /// Tops up the caller's wallet with the platform's Alipay.
@@ -314,7 +315,8 @@ impl App {
             Some(&return_url),
         )
         .await?;
-        self.get_payment(who, &pid).await
+        self.get_payment(who, &crate::platform::ids::PaymentId::from_row(pid))
+            .await
     }
 
     /// Makes the payment's `pay_url`: a signed redirect (wap / page) or a precreated QR

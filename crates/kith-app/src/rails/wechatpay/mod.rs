@@ -324,7 +324,8 @@ impl App {
             )
             .await?;
         }
-        self.get_payment(who, &pid).await
+        self.get_payment(who, &crate::platform::ids::PaymentId::from_row(pid))
+            .await
     }
 
     /// Tops up the caller's wallet with the platform's WeChat Pay (Native or H5).
@@ -398,7 +399,8 @@ impl App {
             openid.as_deref(),
         )
         .await?;
-        self.get_payment(who, &pid).await
+        self.get_payment(who, &crate::platform::ids::PaymentId::from_row(pid))
+            .await
     }
 
     #[allow(clippy::too_many_arguments)]

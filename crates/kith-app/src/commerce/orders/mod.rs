@@ -18,11 +18,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::Lifecycle;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{
+    AccountId, ActivityId, BatchId, CouponId, MerchantId, OrderId, SkuId, StoreId, new_id,
+};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{
     App, AppError, AppResult, Principal, commerce::catalog, commerce::inventory,
     money::commissions, platform::outbox, rfc3339,
+};
+
+mod store;
+pub(crate) use store::{
+    BOUGHT, ORDER_COLS, OrderCols, OrderRow, buyer_tier, lines_remaining, load_lines, lock_order,
+    merchant_terms, order_row, order_view,
 };
 
 /// Most lines one order may have.
@@ -93,69 +101,84 @@ pub struct CheckoutInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderLine {
     pub line_no: i64,
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub product_name: String,
     pub sku_code: String,
     pub attrs: serde_json::Value,
     pub quantity: i64,
-    pub unit_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub unit_price_fen: Fen,
     /// `unit_price_fen × quantity`, before discounts.
-    pub line_total_fen: i64,
+    #[schema(value_type = i64)]
+    pub line_total_fen: Fen,
     /// This line's part of the order's 满减 activity (largest remainder, to the fen).
-    pub activity_fen: i64,
+    #[schema(value_type = i64)]
+    pub activity_fen: Fen,
     /// This line's part of the order's coupon (largest remainder, to the fen).
-    pub coupon_fen: i64,
+    #[schema(value_type = i64)]
+    pub coupon_fen: Fen,
     /// This line's part of the points discount, and of the points spent; the line paid
     /// `line_total_fen − activity_fen − coupon_fen − points_fen`, what refunding all of it
     /// returns.
-    pub points_fen: i64,
+    #[schema(value_type = i64)]
+    pub points_fen: Fen,
     pub points_used: i64,
     pub refunded_quantity: i64,
-    pub refunded_fen: i64,
+    #[schema(value_type = i64)]
+    pub refunded_fen: Fen,
     /// Held by a refund still in flight at its provider (requested, not yet confirmed):
     /// no other refund may take these units or fen; they become refunded on success.
     pub refunding_quantity: i64,
-    pub refunding_fen: i64,
+    #[schema(value_type = i64)]
+    pub refunding_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Order {
-    pub id: String,
-    pub merchant_id: String,
-    pub buyer_id: String,
+    pub id: OrderId,
+    pub merchant_id: MerchantId,
+    pub buyer_id: AccountId,
     pub status: OrderStatus,
     pub delivery: DeliveryMethod,
-    pub pickup_store_id: Option<String>,
+    pub pickup_store_id: Option<StoreId>,
     /// The 接龙 batch this order joined: paid, it waits for the batch's cut-off
     /// (`awaiting_group`), not for a group to fill.
-    pub batch_id: Option<String>,
+    pub batch_id: Option<BatchId>,
     /// The buyer's tier at checkout, whose prices the lines carry.
     pub tier_code: Option<String>,
     pub address: Option<Address>,
     pub lines: Vec<OrderLine>,
     /// The goods actually paid, after the 满减 activity and the coupon: the commission base.
-    pub goods_fen: i64,
+    #[schema(value_type = i64)]
+    pub goods_fen: Fen,
     /// The 满减 / 满折 activity applied, and what it took off the goods.
-    pub activity_id: Option<String>,
-    pub activity_fen: i64,
+    pub activity_id: Option<ActivityId>,
+    #[schema(value_type = i64)]
+    pub activity_fen: Fen,
     /// The 秒杀 slot this order was bought in, at the flash price.
     pub flash_slot_id: Option<String>,
     /// The coupon used, and what it took off the goods (goods before discounts:
     /// goods + activity + coupon).
-    pub coupon_id: Option<String>,
-    pub coupon_fen: i64,
+    pub coupon_id: Option<CouponId>,
+    #[schema(value_type = i64)]
+    pub coupon_fen: Fen,
     /// Points spent on the order and what they took off the goods; points given back
     /// (cancelled, refunded); points earned on it (frozen until the after-sale window
     /// closes) and taken back by refunds.
     pub points_used: i64,
-    pub points_fen: i64,
+    #[schema(value_type = i64)]
+    pub points_fen: Fen,
     pub points_returned: i64,
     pub points_earned: i64,
     pub points_reversed: i64,
-    pub shipping_fen: i64,
-    pub total_fen: i64,
-    pub paid_fen: i64,
-    pub refunded_fen: i64,
+    #[schema(value_type = i64)]
+    pub shipping_fen: Fen,
+    #[schema(value_type = i64)]
+    pub total_fen: Fen,
+    #[schema(value_type = i64)]
+    pub paid_fen: Fen,
+    #[schema(value_type = i64)]
+    pub refunded_fen: Fen,
     pub payment_provider: Option<String>,
     pub carrier: Option<String>,
     pub tracking_no: Option<String>,
@@ -179,7 +202,7 @@ pub struct OrderEvent {
     pub from_status: Option<String>,
     pub to_status: String,
     pub actor_kind: String,
-    pub actor_id: Option<String>,
+    pub actor_id: Option<AccountId>,
     pub note: String,
     pub at: String,
 }
@@ -212,242 +235,6 @@ impl Actor<'_> {
             _ => None,
         }
     }
-}
-
-/// Order statuses that mean "bought" (paid, not cancelled or fully refunded), as an SQL list.
-pub(crate) const BOUGHT: &str = "('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')";
-
-/// The merchant's commerce settings, read inside the transaction that uses them.
-pub(crate) struct MerchantTerms {
-    pub shipping: ShippingRule,
-    pub unpaid_timeout_ms: i64,
-    pub auto_confirm_ms: i64,
-    pub after_sale_ms: i64,
-}
-
-pub(crate) fn merchant_terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantTerms> {
-    let r = c
-        .query_opt(
-            "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days
-             FROM merchants WHERE id = $1",
-            args![merchant_id],
-        )?
-        .ok_or(AppError::NotFound("merchant"))?;
-    Ok(MerchantTerms {
-        shipping: ShippingRule {
-            flat_fee: Fen::new(r.int(0)?),
-            free_over: r.opt_int(1)?.map(Fen::new),
-        },
-        unpaid_timeout_ms: r.int(2)? * 1000,
-        auto_confirm_ms: r.int(3)? * DAY_MS,
-        after_sale_ms: r.int(4)? * DAY_MS,
-    })
-}
-
-kith_store::columns!(pub(crate) OrderCols {
-    id,
-    merchant_id,
-    buyer_id,
-    status,
-    delivery,
-    pickup_store_id,
-    tier_code,
-    address,
-    goods_fen,
-    shipping_fen,
-    total_fen,
-    paid_fen,
-    refunded_fen,
-    payment_provider,
-    carrier,
-    tracking_no,
-    pay_deadline,
-    auto_confirm_at,
-    after_sale_ends_at,
-    created_at,
-    paid_at,
-    shipped_at,
-    delivered_at,
-    completed_at,
-    cancelled_at,
-    location_id,
-    coupon_id,
-    coupon_fen,
-    activity_id,
-    activity_fen,
-    flash_slot_id,
-    points_used,
-    points_fen,
-    points_returned,
-    points_earned,
-    points_reversed,
-    kind,
-});
-
-/// [`OrderCols`] for `format!` strings.
-pub(crate) const ORDER_COLS: &str = OrderCols::LIST;
-
-/// An order row as the rules need it: the named fields are kept current by the lifecycle
-/// as it moves the order within a transaction; `row` is the row as read, for views.
-#[derive(Clone)]
-pub(crate) struct OrderRow {
-    pub id: String,
-    pub merchant_id: String,
-    pub buyer_id: String,
-    pub status: OrderStatus,
-    pub kind: OrderKind,
-    pub delivery: DeliveryMethod,
-    pub pickup_store_id: Option<String>,
-    pub goods_fen: i64,
-    pub total_fen: i64,
-    pub paid_fen: i64,
-    pub refunded_fen: i64,
-    pub shipping_fen: i64,
-    pub payment_provider: Option<String>,
-    pub pay_deadline: i64,
-    pub location_id: String,
-    pub coupon_id: Option<String>,
-    pub(crate) row: Row,
-}
-
-pub(crate) fn order_row(r: Row) -> AppResult<OrderRow> {
-    Ok(OrderRow {
-        id: r.text(OrderCols::id)?,
-        merchant_id: r.text(OrderCols::merchant_id)?,
-        buyer_id: r.text(OrderCols::buyer_id)?,
-        status: OrderStatus::from_db(&r.text(OrderCols::status)?)
-            .ok_or_else(|| AppError::Internal("unknown order status".into()))?,
-        kind: OrderKind::from_db(&r.text(OrderCols::kind)?)
-            .ok_or_else(|| AppError::Internal("unknown order kind".into()))?,
-        delivery: DeliveryMethod::from_db(&r.text(OrderCols::delivery)?)
-            .ok_or_else(|| AppError::Internal("unknown delivery".into()))?,
-        pickup_store_id: r.opt_text(OrderCols::pickup_store_id)?,
-        shipping_fen: r.int(OrderCols::shipping_fen)?,
-        goods_fen: r.int(OrderCols::goods_fen)?,
-        total_fen: r.int(OrderCols::total_fen)?,
-        paid_fen: r.int(OrderCols::paid_fen)?,
-        refunded_fen: r.int(OrderCols::refunded_fen)?,
-        payment_provider: r.opt_text(OrderCols::payment_provider)?,
-        pay_deadline: r.int(OrderCols::pay_deadline)?,
-        location_id: r.text(OrderCols::location_id)?,
-        coupon_id: r.opt_text(OrderCols::coupon_id)?,
-        row: r,
-    })
-}
-
-/// Loads an order, locking it on PostgreSQL so concurrent transitions serialise.
-pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow> {
-    let sql = format!(
-        "SELECT {ORDER_COLS} FROM orders WHERE id = $1{}",
-        c.for_update()
-    );
-    let r = c
-        .query_opt(&sql, args![order_id])?
-        .ok_or(AppError::NotFound("order"))?;
-    order_row(r)
-}
-
-pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
-    c.query(
-        "SELECT line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, refunded_quantity, refunded_fen, coupon_fen,
-                refunding_quantity, refunding_fen, activity_fen, points_fen, points_used
-         FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-        args![order_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(OrderLine {
-            line_no: r.int(0)?,
-            sku_id: r.text(1)?,
-            product_name: r.text(2)?,
-            sku_code: r.text(3)?,
-            attrs: serde_json::from_str(&r.text(4)?).unwrap_or(serde_json::Value::Null),
-            quantity: r.int(5)?,
-            unit_price_fen: r.int(6)?,
-            line_total_fen: r.int(7)?,
-            refunded_quantity: r.int(8)?,
-            refunded_fen: r.int(9)?,
-            coupon_fen: r.int(10)?,
-            refunding_quantity: r.int(11)?,
-            refunding_fen: r.int(12)?,
-            activity_fen: r.int(13)?,
-            points_fen: r.int(14)?,
-            points_used: r.int(15)?,
-        })
-    })
-    .collect()
-}
-
-/// The full view of an order. `for_buyer` adds the pickup code.
-pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> AppResult<Order> {
-    let r = &o.row;
-    let (pickup_code, pickup_qr) = if for_buyer && o.status == OrderStatus::ReadyForPickup {
-        let code = c
-            .query_opt(
-                "SELECT code FROM pickup_codes WHERE order_id = $1 AND redeemed_at IS NULL AND voided_at IS NULL",
-                args![&o.id],
-            )?
-            .map(|r| r.text(0))
-            .transpose()?;
-        let qr = code
-            .as_ref()
-            .map(|code| format!("kith:pickup:{}:{code}", o.id));
-        (code, qr)
-    } else {
-        (None, None)
-    };
-    Ok(Order {
-        id: o.id.clone(),
-        merchant_id: o.merchant_id.clone(),
-        buyer_id: o.buyer_id.clone(),
-        status: o.status,
-        delivery: o.delivery,
-        pickup_store_id: o.pickup_store_id.clone(),
-        batch_id: match o.kind {
-            OrderKind::Batch => c
-                .query_opt(
-                    "SELECT batch_id FROM batch_orders WHERE order_id = $1",
-                    args![&o.id],
-                )?
-                .map(|r| r.text(0))
-                .transpose()?,
-            OrderKind::Plain | OrderKind::Group => None,
-        },
-        tier_code: r.opt_text(OrderCols::tier_code)?,
-        address: r
-            .opt_text(OrderCols::address)?
-            .and_then(|a| serde_json::from_str(&a).ok()),
-        lines: load_lines(c, &o.id)?,
-        goods_fen: r.int(OrderCols::goods_fen)?,
-        coupon_id: r.opt_text(OrderCols::coupon_id)?,
-        coupon_fen: r.int(OrderCols::coupon_fen)?,
-        activity_id: r.opt_text(OrderCols::activity_id)?,
-        activity_fen: r.int(OrderCols::activity_fen)?,
-        flash_slot_id: r.opt_text(OrderCols::flash_slot_id)?,
-        points_used: r.int(OrderCols::points_used)?,
-        points_fen: r.int(OrderCols::points_fen)?,
-        points_returned: r.int(OrderCols::points_returned)?,
-        points_earned: r.int(OrderCols::points_earned)?,
-        points_reversed: r.int(OrderCols::points_reversed)?,
-        shipping_fen: o.shipping_fen,
-        total_fen: o.total_fen,
-        paid_fen: o.paid_fen,
-        refunded_fen: o.refunded_fen,
-        payment_provider: o.payment_provider.clone(),
-        carrier: r.opt_text(OrderCols::carrier)?,
-        tracking_no: r.opt_text(OrderCols::tracking_no)?,
-        pickup_code,
-        pickup_qr,
-        pay_deadline: rfc3339(o.pay_deadline),
-        auto_confirm_at: r.opt_int(OrderCols::auto_confirm_at)?.map(rfc3339),
-        after_sale_ends_at: r.opt_int(OrderCols::after_sale_ends_at)?.map(rfc3339),
-        created_at: rfc3339(r.int(OrderCols::created_at)?),
-        paid_at: r.opt_int(OrderCols::paid_at)?.map(rfc3339),
-        shipped_at: r.opt_int(OrderCols::shipped_at)?.map(rfc3339),
-        delivered_at: r.opt_int(OrderCols::delivered_at)?.map(rfc3339),
-        completed_at: r.opt_int(OrderCols::completed_at)?.map(rfc3339),
-        cancelled_at: r.opt_int(OrderCols::cancelled_at)?.map(rfc3339),
-    })
 }
 
 /// Records a transition: the status column, its event row and its outbox event.
@@ -498,36 +285,12 @@ pub(crate) fn record_transition(
     Ok(())
 }
 
-pub(crate) fn lines_remaining(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<(String, i64)>> {
-    c.query(
-        "SELECT sku_id, quantity - refunded_quantity FROM order_lines WHERE order_id = $1 AND quantity > refunded_quantity ORDER BY line_no",
-        args![order_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-    .collect()
-}
-
 /// Releases what an unfulfilled order still holds.
 pub(crate) fn release_all(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
     for (sku, qty) in lines_remaining(c, &o.id)? {
         inventory::release(c, &o.location_id, &sku, qty, &o.id, now)?;
     }
     Ok(())
-}
-
-pub(crate) fn buyer_tier(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    buyer: &str,
-) -> AppResult<Option<String>> {
-    Ok(c
-        .query_opt(
-            "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id WHERE m.merchant_id = $1 AND m.account_id = $2",
-            args![merchant_id, buyer],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?)
 }
 
 /// A paid order waits for its group-buy group to fill.
@@ -826,7 +589,7 @@ impl App {
     pub async fn checkout(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: CheckoutInput,
     ) -> AppResult<Order> {
         if input.address.is_some() && input.address_id.is_some() {
@@ -964,7 +727,7 @@ impl App {
     }
 
     /// The buyer cancels an order they have not paid; its stock is released.
-    pub async fn cancel_order(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+    pub async fn cancel_order(&self, who: &Principal, order_id: &OrderId) -> AppResult<Order> {
         let now = self.now_ms();
         let (who, oid) = (who.clone(), order_id.to_owned());
         let lc = self.lifecycle.clone();
@@ -989,7 +752,7 @@ impl App {
     }
 
     /// An order, to its buyer or its merchant's staff (404 to anyone else).
-    pub async fn get_order(&self, who: &Principal, order_id: &str) -> AppResult<Order> {
+    pub async fn get_order(&self, who: &Principal, order_id: &OrderId) -> AppResult<Order> {
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
             .read(move |c| {
@@ -1013,7 +776,7 @@ impl App {
     pub async fn order_events(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> AppResult<Vec<OrderEvent>> {
         self.get_order(who, order_id).await?;
         let oid = order_id.to_owned();
@@ -1029,7 +792,7 @@ impl App {
                         from_status: r.opt_text(0)?,
                         to_status: r.text(1)?,
                         actor_kind: r.text(2)?,
-                        actor_id: r.opt_text(3)?,
+                        actor_id: r.opt_text(3)?.map(AccountId::from_row),
                         note: r.text(4)?,
                         at: rfc3339(r.int(5)?),
                     })
@@ -1050,7 +813,7 @@ impl App {
     pub async fn merchant_orders(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         status: Option<OrderStatus>,
         page: PageRequest,
     ) -> AppResult<Page<Order>> {
@@ -1060,7 +823,7 @@ impl App {
             .await?;
         self.list_orders_where(
             "merchant_id = $1",
-            merchant_id.to_owned(),
+            merchant_id.to_string(),
             status,
             page,
             false,

@@ -1,0 +1,289 @@
+//! The orders' rows: the order's column list and decoder, the lock every transition takes,
+//! its lines and the full view, and the small reads checkout and the rules share (the
+//! merchant's terms, the buyer's tier, what a line still holds, the "bought" statuses).
+
+use super::*;
+
+/// Order statuses that mean "bought" (paid, not cancelled or fully refunded), as an SQL list.
+pub(crate) const BOUGHT: &str = "('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')";
+
+/// The merchant's commerce settings, read inside the transaction that uses them.
+pub(crate) struct MerchantTerms {
+    pub shipping: ShippingRule,
+    pub unpaid_timeout_ms: i64,
+    pub auto_confirm_ms: i64,
+    pub after_sale_ms: i64,
+}
+
+pub(crate) fn merchant_terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantTerms> {
+    let r = c
+        .query_opt(
+            "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days
+             FROM merchants WHERE id = $1",
+            args![merchant_id],
+        )?
+        .ok_or(AppError::NotFound("merchant"))?;
+    Ok(MerchantTerms {
+        shipping: ShippingRule {
+            flat_fee: Fen::new(r.int(0)?),
+            free_over: r.opt_int(1)?.map(Fen::new),
+        },
+        unpaid_timeout_ms: r.int(2)? * 1000,
+        auto_confirm_ms: r.int(3)? * DAY_MS,
+        after_sale_ms: r.int(4)? * DAY_MS,
+    })
+}
+
+kith_store::columns!(pub(crate) OrderCols {
+    id,
+    merchant_id,
+    buyer_id,
+    status,
+    delivery,
+    pickup_store_id,
+    tier_code,
+    address,
+    goods_fen,
+    shipping_fen,
+    total_fen,
+    paid_fen,
+    refunded_fen,
+    payment_provider,
+    carrier,
+    tracking_no,
+    pay_deadline,
+    auto_confirm_at,
+    after_sale_ends_at,
+    created_at,
+    paid_at,
+    shipped_at,
+    delivered_at,
+    completed_at,
+    cancelled_at,
+    location_id,
+    coupon_id,
+    coupon_fen,
+    activity_id,
+    activity_fen,
+    flash_slot_id,
+    points_used,
+    points_fen,
+    points_returned,
+    points_earned,
+    points_reversed,
+    kind,
+});
+
+/// [`OrderCols`] for `format!` strings.
+pub(crate) const ORDER_COLS: &str = OrderCols::LIST;
+
+/// An order row as the rules need it: the named fields are kept current by the lifecycle
+/// as it moves the order within a transaction; `row` is the row as read, for views.
+#[derive(Clone)]
+pub(crate) struct OrderRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub buyer_id: String,
+    pub status: OrderStatus,
+    pub kind: OrderKind,
+    pub delivery: DeliveryMethod,
+    pub pickup_store_id: Option<String>,
+    pub goods_fen: i64,
+    pub total_fen: i64,
+    pub paid_fen: i64,
+    pub refunded_fen: i64,
+    pub shipping_fen: i64,
+    pub payment_provider: Option<String>,
+    pub pay_deadline: i64,
+    pub location_id: String,
+    pub coupon_id: Option<String>,
+    pub(crate) row: Row,
+}
+
+pub(crate) fn order_row(r: Row) -> AppResult<OrderRow> {
+    Ok(OrderRow {
+        id: r.text(OrderCols::id)?,
+        merchant_id: r.text(OrderCols::merchant_id)?,
+        buyer_id: r.text(OrderCols::buyer_id)?,
+        status: OrderStatus::from_db(&r.text(OrderCols::status)?)
+            .ok_or_else(|| AppError::Internal("unknown order status".into()))?,
+        kind: OrderKind::from_db(&r.text(OrderCols::kind)?)
+            .ok_or_else(|| AppError::Internal("unknown order kind".into()))?,
+        delivery: DeliveryMethod::from_db(&r.text(OrderCols::delivery)?)
+            .ok_or_else(|| AppError::Internal("unknown delivery".into()))?,
+        pickup_store_id: r.opt_text(OrderCols::pickup_store_id)?,
+        shipping_fen: r.int(OrderCols::shipping_fen)?,
+        goods_fen: r.int(OrderCols::goods_fen)?,
+        total_fen: r.int(OrderCols::total_fen)?,
+        paid_fen: r.int(OrderCols::paid_fen)?,
+        refunded_fen: r.int(OrderCols::refunded_fen)?,
+        payment_provider: r.opt_text(OrderCols::payment_provider)?,
+        pay_deadline: r.int(OrderCols::pay_deadline)?,
+        location_id: r.text(OrderCols::location_id)?,
+        coupon_id: r.opt_text(OrderCols::coupon_id)?,
+        row: r,
+    })
+}
+
+/// Loads an order, locking it on PostgreSQL so concurrent transitions serialise.
+pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow> {
+    let sql = format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE id = $1{}",
+        c.for_update()
+    );
+    let r = c
+        .query_opt(&sql, args![order_id])?
+        .ok_or(AppError::NotFound("order"))?;
+    order_row(r)
+}
+
+kith_store::columns!(LineCols {
+    line_no,
+    sku_id,
+    product_name,
+    sku_code,
+    attrs,
+    quantity,
+    unit_price_fen,
+    line_total_fen,
+    refunded_quantity,
+    refunded_fen,
+    coupon_fen,
+    refunding_quantity,
+    refunding_fen,
+    activity_fen,
+    points_fen,
+    points_used,
+});
+
+pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
+    let fen = |r: &Row, i| r.int(i).map(Fen::new);
+    c.query(
+        &format!(
+            "SELECT {} FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+            LineCols::LIST
+        ),
+        args![order_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(OrderLine {
+            line_no: r.int(LineCols::line_no)?,
+            sku_id: SkuId::from_row(r.text(LineCols::sku_id)?),
+            product_name: r.text(LineCols::product_name)?,
+            sku_code: r.text(LineCols::sku_code)?,
+            attrs: serde_json::from_str(&r.text(LineCols::attrs)?)
+                .unwrap_or(serde_json::Value::Null),
+            quantity: r.int(LineCols::quantity)?,
+            unit_price_fen: fen(r, LineCols::unit_price_fen)?,
+            line_total_fen: fen(r, LineCols::line_total_fen)?,
+            refunded_quantity: r.int(LineCols::refunded_quantity)?,
+            refunded_fen: fen(r, LineCols::refunded_fen)?,
+            coupon_fen: fen(r, LineCols::coupon_fen)?,
+            refunding_quantity: r.int(LineCols::refunding_quantity)?,
+            refunding_fen: fen(r, LineCols::refunding_fen)?,
+            activity_fen: fen(r, LineCols::activity_fen)?,
+            points_fen: fen(r, LineCols::points_fen)?,
+            points_used: r.int(LineCols::points_used)?,
+        })
+    })
+    .collect()
+}
+
+/// The full view of an order. `for_buyer` adds the pickup code.
+pub(crate) fn order_view(c: &mut dyn Conn, o: &OrderRow, for_buyer: bool) -> AppResult<Order> {
+    let r = &o.row;
+    let (pickup_code, pickup_qr) = if for_buyer && o.status == OrderStatus::ReadyForPickup {
+        let code = c
+            .query_opt(
+                "SELECT code FROM pickup_codes WHERE order_id = $1 AND redeemed_at IS NULL AND voided_at IS NULL",
+                args![&o.id],
+            )?
+            .map(|r| r.text(0))
+            .transpose()?;
+        let qr = code
+            .as_ref()
+            .map(|code| format!("kith:pickup:{}:{code}", o.id));
+        (code, qr)
+    } else {
+        (None, None)
+    };
+    Ok(Order {
+        id: OrderId::from_row(o.id.clone()),
+        merchant_id: MerchantId::from_row(o.merchant_id.clone()),
+        buyer_id: AccountId::from_row(o.buyer_id.clone()),
+        status: o.status,
+        delivery: o.delivery,
+        pickup_store_id: o.pickup_store_id.clone().map(StoreId::from_row),
+        batch_id: match o.kind {
+            OrderKind::Batch => c
+                .query_opt(
+                    "SELECT batch_id FROM batch_orders WHERE order_id = $1",
+                    args![&o.id],
+                )?
+                .map(|r| r.text(0).map(BatchId::from_row))
+                .transpose()?,
+            OrderKind::Plain | OrderKind::Group => None,
+        },
+        tier_code: r.opt_text(OrderCols::tier_code)?,
+        address: r
+            .opt_text(OrderCols::address)?
+            .and_then(|a| serde_json::from_str(&a).ok()),
+        lines: load_lines(c, &o.id)?,
+        goods_fen: Fen::new(r.int(OrderCols::goods_fen)?),
+        coupon_id: r.opt_text(OrderCols::coupon_id)?.map(CouponId::from_row),
+        coupon_fen: Fen::new(r.int(OrderCols::coupon_fen)?),
+        activity_id: r
+            .opt_text(OrderCols::activity_id)?
+            .map(ActivityId::from_row),
+        activity_fen: Fen::new(r.int(OrderCols::activity_fen)?),
+        flash_slot_id: r.opt_text(OrderCols::flash_slot_id)?,
+        points_used: r.int(OrderCols::points_used)?,
+        points_fen: Fen::new(r.int(OrderCols::points_fen)?),
+        points_returned: r.int(OrderCols::points_returned)?,
+        points_earned: r.int(OrderCols::points_earned)?,
+        points_reversed: r.int(OrderCols::points_reversed)?,
+        shipping_fen: Fen::new(o.shipping_fen),
+        total_fen: Fen::new(o.total_fen),
+        paid_fen: Fen::new(o.paid_fen),
+        refunded_fen: Fen::new(o.refunded_fen),
+        payment_provider: o.payment_provider.clone(),
+        carrier: r.opt_text(OrderCols::carrier)?,
+        tracking_no: r.opt_text(OrderCols::tracking_no)?,
+        pickup_code,
+        pickup_qr,
+        pay_deadline: rfc3339(o.pay_deadline),
+        auto_confirm_at: r.opt_int(OrderCols::auto_confirm_at)?.map(rfc3339),
+        after_sale_ends_at: r.opt_int(OrderCols::after_sale_ends_at)?.map(rfc3339),
+        created_at: rfc3339(r.int(OrderCols::created_at)?),
+        paid_at: r.opt_int(OrderCols::paid_at)?.map(rfc3339),
+        shipped_at: r.opt_int(OrderCols::shipped_at)?.map(rfc3339),
+        delivered_at: r.opt_int(OrderCols::delivered_at)?.map(rfc3339),
+        completed_at: r.opt_int(OrderCols::completed_at)?.map(rfc3339),
+        cancelled_at: r.opt_int(OrderCols::cancelled_at)?.map(rfc3339),
+    })
+}
+
+pub(crate) fn lines_remaining(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<(String, i64)>> {
+    c.query(
+        "SELECT sku_id, quantity - refunded_quantity FROM order_lines WHERE order_id = $1 AND quantity > refunded_quantity ORDER BY line_no",
+        args![order_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+pub(crate) fn buyer_tier(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    buyer: &str,
+) -> AppResult<Option<String>> {
+    Ok(c
+        .query_opt(
+            "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id WHERE m.merchant_id = $1 AND m.account_id = $2",
+            args![merchant_id, buyer],
+        )?
+        .map(|r| r.text(0))
+        .transpose()?)
+}
