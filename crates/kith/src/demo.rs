@@ -169,7 +169,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     // 1 per ¥1, 100 worth ¥1, at most 30 % of an order, for a year.
     app.set_points_settings(
         &liquor_owner,
-        &liquor.id,
+        &kith_app::platform::ids::MerchantId::parse_or_404(&liquor.id)?,
         kith_app::loyalty::PointsSettings {
             enabled: true,
             earn_per_yuan: 1,

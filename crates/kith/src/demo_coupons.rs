@@ -54,7 +54,7 @@ pub async fn build(
     let (owner, mid) = liquor;
     app.create_threshold_activity(
         owner,
-        mid,
+        &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
         NewThresholdActivity {
             name: LIQUOR_ACTIVITY.into(),
             kind: "fixed".into(),
@@ -83,7 +83,7 @@ pub async fn build(
     };
     app.create_flash_sale(
         owner,
-        mid,
+        &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
         NewFlashSale {
             name: LIQUOR_FLASH.into(),
             sku_id: flash_sku.into(),
@@ -97,13 +97,17 @@ pub async fn build(
     )
     .await
     .map_err(e)?;
-    app.create_coupon_template(owner, mid, fixed("新客满299减30", 3_000, 29_900, 500))
-        .await
-        .map_err(e)?;
+    app.create_coupon_template(
+        owner,
+        &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        fixed("新客满299减30", 3_000, 29_900, 500),
+    )
+    .await
+    .map_err(e)?;
     let percent = app
         .create_coupon_template(
             owner,
-            mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
             NewCouponTemplate {
                 name: LIQUOR_PERCENT.into(),
                 kind: "percent".into(),
@@ -118,25 +122,39 @@ pub async fn build(
         .await
         .map_err(e)?;
     let share = app
-        .create_coupon_template(owner, mid, fixed("好友专享满199减20", 2_000, 19_900, 1_000))
+        .create_coupon_template(
+            owner,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            fixed("好友专享满199减20", 2_000, 19_900, 1_000),
+        )
         .await
         .map_err(e)?;
     app.choose_coupon(
         owner,
-        mid,
+        &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
         Slot::Share,
         ChosenCouponInput {
-            template_id: Some(share.id),
+            template_id: Some(share.id.to_string()),
         },
     )
     .await
     .map_err(e)?;
     for who in claimers {
-        app.claim_coupon(who, mid, &percent.id).await.map_err(e)?;
-    }
-    let (owner, mid) = baby;
-    app.create_coupon_template(owner, mid, fixed("宝妈满99减10", 1_000, 9_900, 300))
+        app.claim_coupon(
+            who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            &percent.id,
+        )
         .await
         .map_err(e)?;
+    }
+    let (owner, mid) = baby;
+    app.create_coupon_template(
+        owner,
+        &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        fixed("宝妈满99减10", 1_000, 9_900, 300),
+    )
+    .await
+    .map_err(e)?;
     Ok(())
 }

@@ -16,7 +16,8 @@
 use std::sync::Arc;
 
 use kith_app::commerce::orders::Address;
-use kith_app::group_buy::{Campaign, CampaignInput, GroupId, SeatInput};
+use kith_app::group_buy::{Campaign, CampaignId, CampaignInput, GroupId, SeatInput};
+use kith_app::platform::ids::MerchantId;
 use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::Clock;
@@ -130,7 +131,7 @@ async fn campaign(
     let ends = kith_app::rfc3339(app.now_ms() + 30 * 24 * HOUR_MS);
     app.create_group_campaign(
         owner,
-        mid,
+        &MerchantId::parse_or_404(mid).map_err(e)?,
         CampaignInput {
             sku_id: sku.clone(),
             title: Some(t.title.into()),
@@ -178,8 +179,8 @@ async fn seat(
     app: &App,
     at: &App,
     i: usize,
-    campaign_id: &str,
-    group: Option<&str>,
+    campaign_id: &CampaignId,
+    group: Option<&GroupId>,
 ) -> anyhow::Result<GroupId> {
     let (who, input) = seat_of(app, i).await?;
     let s = match group {

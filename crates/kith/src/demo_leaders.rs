@@ -98,7 +98,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     let l = app
         .apply_leader(
             &leader,
-            &mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
             LeaderInput {
                 point_name: Some("幸福里驿站".into()),
                 address: Some("幸福里小区 3 栋楼下便利店".into()),
@@ -121,7 +121,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     let b = app
         .create_batch(
             &owner,
-            &mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
             BatchInput {
                 title: BATCH_TITLE.into(),
                 starts_at: None,
@@ -140,7 +140,13 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
         .map_err(e)?;
     for (n, i) in JOINERS.into_iter().enumerate() {
         let who = login(app, i).await?;
-        app.choose_leader(&who, &mid, &l.id).await.map_err(e)?;
+        app.choose_leader(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &l.id,
+        )
+        .await
+        .map_err(e)?;
         let j = app
             .join_batch(
                 &who,

@@ -673,21 +673,33 @@ pub fn sku_for_checkout(
 ) -> AppResult<SkuForCheckout> {
     let sku_id = parse_id(sku_id).ok_or(AppError::NotFound("sku"))?;
     let merchant_id = parse_id(merchant_id).ok_or(AppError::NotFound("sku"))?;
+    kith_store::columns!(Cols {
+        "s.id" => sku_id,
+        "s.product_id" => product_id,
+        "p.name" => product_name,
+        "s.code" => code,
+        "s.attrs" => attrs,
+        "s.list_price_fen" => list_price_fen,
+        "p.status" => status,
+        "p.images" => images,
+    });
     let r = c
         .query_opt(
-            "SELECT s.id, s.product_id, p.name, s.code, s.attrs, s.list_price_fen, p.status, p.images
-             FROM skus s JOIN products p ON p.id = s.product_id
-             WHERE s.id = $1 AND s.merchant_id = $2",
+            &format!(
+                "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
+                 WHERE s.id = $1 AND s.merchant_id = $2",
+                Cols::LIST
+            ),
             args![&sku_id, &merchant_id],
         )?
         .ok_or(AppError::NotFound("sku"))?;
-    if r.text(6)? != ProductStatus::Active.as_str() {
+    if r.text(Cols::status)? != ProductStatus::Active.as_str() {
         return Err(AppError::state(format!(
             "the product of SKU {} is not on sale",
-            r.text(3)?
+            r.text(Cols::code)?
         )));
     }
-    let attrs = attrs_from_json(&r.text(4)?)?;
+    let attrs = attrs_from_json(&r.text(Cols::attrs)?)?;
     let tier_prices = c
         .query(
             "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
@@ -698,14 +710,14 @@ pub fn sku_for_checkout(
         .map(|r| Ok((r.text(0)?, r.int(1)?)))
         .collect::<AppResult<Vec<_>>>()?;
     Ok(SkuForCheckout {
-        sku_id: r.text(0)?,
-        product_id: r.text(1)?,
-        product_name: r.text(2)?,
-        code: r.text(3)?,
+        sku_id: r.text(Cols::sku_id)?,
+        product_id: r.text(Cols::product_id)?,
+        product_name: r.text(Cols::product_name)?,
+        code: r.text(Cols::code)?,
         attrs_json: to_json(&attrs)?,
-        list_price_fen: r.int(5)?,
+        list_price_fen: r.int(Cols::list_price_fen)?,
         tier_prices,
-        image: serde_json::from_str::<Vec<String>>(&r.text(7)?)
+        image: serde_json::from_str::<Vec<String>>(&r.text(Cols::images)?)
             .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
             .first()
             .map(|i| thumbnail(i)),
@@ -1001,7 +1013,7 @@ impl App {
                         &params,
                     )?
                     .iter()
-                    .map(|r| Ok((r.int(7)?, product_from_row(r)?)))
+                    .map(|r| Ok((r.int(ProductCols::created_at)?, product_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()?;
                 let Page {
                     mut items,

@@ -112,38 +112,62 @@ fn location_from_row(r: &Row) -> AppResult<Location> {
     })
 }
 
-const STOCK_SELECT: &str =
-    "SELECT k.sku_id, s.code, k.location_id, l.name, k.on_hand, k.reserved, k.updated_at
-     FROM stock k JOIN skus s ON s.id = k.sku_id JOIN locations l ON l.id = k.location_id";
+kith_store::columns!(StockCols {
+    "k.sku_id" => sku_id,
+    "s.code" => sku_code,
+    "k.location_id" => location_id,
+    "l.name" => location_name,
+    "k.on_hand" => on_hand,
+    "k.reserved" => reserved,
+    "k.updated_at" => updated_at,
+});
+/// Stock with its SKU and location, for [`StockCols`].
+const STOCK_FROM: &str =
+    "stock k JOIN skus s ON s.id = k.sku_id JOIN locations l ON l.id = k.location_id";
 
 fn stock_from_row(r: &Row) -> AppResult<StockLevel> {
-    let (on_hand, reserved) = (r.int(4)?, r.int(5)?);
+    let (on_hand, reserved) = (r.int(StockCols::on_hand)?, r.int(StockCols::reserved)?);
     Ok(StockLevel {
-        sku_id: r.text(0)?,
-        sku_code: r.text(1)?,
-        location_id: r.text(2)?,
-        location_name: r.text(3)?,
+        sku_id: r.text(StockCols::sku_id)?,
+        sku_code: r.text(StockCols::sku_code)?,
+        location_id: r.text(StockCols::location_id)?,
+        location_name: r.text(StockCols::location_name)?,
         on_hand,
         reserved,
         available: on_hand - reserved,
-        updated_at: rfc3339(r.int(6)?),
+        updated_at: rfc3339(r.int(StockCols::updated_at)?),
     })
 }
 
+kith_store::columns!(MovementCols {
+    "m.id" => id,
+    "m.sku_id" => sku_id,
+    "s.code" => sku_code,
+    "m.location_id" => location_id,
+    "l.name" => location_name,
+    "m.on_hand_delta" => on_hand_delta,
+    "m.reserved_delta" => reserved_delta,
+    "m.reason" => reason,
+    "m.actor_id" => actor_id,
+    "m.order_id" => order_id,
+    "m.note" => note,
+    "m.at" => at,
+});
+
 fn movement_from_row(r: &Row) -> AppResult<StockMovement> {
     Ok(StockMovement {
-        id: r.int(0)?,
-        sku_id: r.text(1)?,
-        sku_code: r.text(2)?,
-        location_id: r.text(3)?,
-        location_name: r.text(4)?,
-        on_hand_delta: r.int(5)?,
-        reserved_delta: r.int(6)?,
-        reason: r.text(7)?,
-        actor_id: r.opt_text(8)?,
-        order_id: r.opt_text(9)?,
-        note: r.text(10)?,
-        at: rfc3339(r.int(11)?),
+        id: r.int(MovementCols::id)?,
+        sku_id: r.text(MovementCols::sku_id)?,
+        sku_code: r.text(MovementCols::sku_code)?,
+        location_id: r.text(MovementCols::location_id)?,
+        location_name: r.text(MovementCols::location_name)?,
+        on_hand_delta: r.int(MovementCols::on_hand_delta)?,
+        reserved_delta: r.int(MovementCols::reserved_delta)?,
+        reason: r.text(MovementCols::reason)?,
+        actor_id: r.opt_text(MovementCols::actor_id)?,
+        order_id: r.opt_text(MovementCols::order_id)?,
+        note: r.text(MovementCols::note)?,
+        at: rfc3339(r.int(MovementCols::at)?),
     })
 }
 
@@ -638,7 +662,10 @@ impl App {
                 }
                 record_movement(c, &mid, &loc, &sku, delta, 0, "adjustment", Some(&who.account_id), None, &note, now)?;
                 let level = stock_from_row(&c.query_one(
-                    &format!("{STOCK_SELECT} WHERE k.sku_id = $1 AND k.location_id = $2"),
+                    &format!(
+                        "SELECT {} FROM {STOCK_FROM} WHERE k.sku_id = $1 AND k.location_id = $2",
+                        StockCols::LIST
+                    ),
                     args![&sku, &loc],
                 )?)?;
                 outbox::emit(
@@ -674,7 +701,8 @@ impl App {
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let mut sql = format!(
-                    "{STOCK_SELECT} WHERE k.merchant_id = $1 AND (k.sku_id > $2 OR (k.sku_id = $2 AND k.location_id > $3))"
+                    "SELECT {} FROM {STOCK_FROM} WHERE k.merchant_id = $1 AND (k.sku_id > $2 OR (k.sku_id = $2 AND k.location_id > $3))",
+                    StockCols::LIST
                 );
                 let mut params: Vec<Value> = args![&mid, &after_sku, &after_loc].to_vec();
                 if let Some(raw) = &sku {
@@ -717,10 +745,9 @@ impl App {
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let mut sql = format!(
-                    "SELECT m.id, m.sku_id, s.code, m.location_id, l.name, m.on_hand_delta, m.reserved_delta, m.reason,
-                        m.actor_id, m.order_id, m.note, m.at
-                     FROM stock_movements m JOIN skus s ON s.id = m.sku_id JOIN locations l ON l.id = m.location_id
+                    "SELECT {} FROM stock_movements m JOIN skus s ON s.id = m.sku_id JOIN locations l ON l.id = m.location_id
                      WHERE m.merchant_id = $1 AND {}",
+                    MovementCols::LIST,
                     after.sql
                 );
                 let mut params: Vec<Value> = args![&mid].to_vec();

@@ -53,6 +53,7 @@ use crate::{
 mod seats;
 mod store;
 
+use crate::platform::ids::{AccountId, MerchantId, OrderId, ProductId, SkuId};
 pub use crate::platform::ids::{CampaignId, GroupId};
 
 use seats::take_seat;
@@ -104,16 +105,19 @@ pub struct SeatInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Campaign {
     pub id: CampaignId,
-    pub merchant_id: String,
-    pub product_id: String,
-    pub sku_id: String,
+    pub merchant_id: MerchantId,
+    pub product_id: ProductId,
+    pub sku_id: SkuId,
     pub title: String,
     pub product_name: String,
     pub sku_code: String,
-    pub list_price_fen: i64,
-    pub group_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub list_price_fen: Fen,
+    #[schema(value_type = i64)]
+    pub group_price_fen: Fen,
     /// `null`: the leader pays the group price; 0: the leader is free (团长免单).
-    pub leader_price_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub leader_price_fen: Option<Fen>,
     pub group_size: i64,
     pub duration_secs: i64,
     pub starts_at: String,
@@ -132,6 +136,13 @@ pub struct Campaign {
     pub created_at: String,
 }
 
+impl Campaign {
+    /// Whether the leader's seat is free (团长免单).
+    pub fn leader_free(&self) -> bool {
+        self.leader_price_fen == Some(Fen::ZERO)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[schema(as = GroupSeat)]
 pub struct GroupMember {
@@ -145,18 +156,20 @@ pub struct GroupMember {
 pub struct Group {
     pub id: GroupId,
     pub campaign_id: CampaignId,
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub title: String,
-    pub product_id: String,
-    pub group_price_fen: i64,
-    pub list_price_fen: i64,
+    pub product_id: ProductId,
+    #[schema(value_type = i64)]
+    pub group_price_fen: Fen,
+    #[schema(value_type = i64)]
+    pub list_price_fen: Fen,
     pub status: GroupStatus,
     pub size: i64,
     pub paid_seats: i64,
     pub held_seats: i64,
     /// Seats nobody holds yet.
     pub seats_left: i64,
-    pub leader_id: String,
+    pub leader_id: AccountId,
     pub leader_name: String,
     /// When the group fails unless full; `null` until the leader has paid.
     pub expires_at: Option<String>,
@@ -179,7 +192,7 @@ pub struct Seat {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MySeat {
     pub group: Group,
-    pub order_id: String,
+    pub order_id: OrderId,
     /// `held`, `paid`, `released` (cancelled or refunded before the group succeeded) or
     /// `refunded` (refunded after it succeeded).
     pub seat: String,
@@ -190,7 +203,7 @@ impl App {
     pub async fn create_group_campaign(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: CampaignInput,
     ) -> AppResult<Campaign> {
         let now = self.now_ms();
@@ -269,7 +282,7 @@ impl App {
     pub async fn end_group_campaign(
         &self,
         who: &Principal,
-        campaign_id: &str,
+        campaign_id: &CampaignId,
     ) -> AppResult<Campaign> {
         let now = self.now_ms();
         let (who, id) = (who.clone(), campaign_id.to_owned());
@@ -298,16 +311,16 @@ impl App {
     }
 
     /// A campaign (public).
-    pub async fn group_campaign(&self, campaign_id: &str) -> AppResult<Campaign> {
+    pub async fn group_campaign(&self, campaign_id: &CampaignId) -> AppResult<Campaign> {
         let now = self.now_ms();
         let id = campaign_id.to_owned();
         self.db.read(move |c| load_campaign(c, &id, now)).await
     }
 
     /// A merchant's campaigns, newest first (public; the merchant must exist).
-    pub async fn group_campaigns(&self, merchant_id: &str) -> AppResult<Vec<Campaign>> {
+    pub async fn group_campaigns(&self, merchant_id: &MerchantId) -> AppResult<Vec<Campaign>> {
         let now = self.now_ms();
-        let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
+        let mid = merchant_id.clone();
         self.db
             .read(move |c| {
                 merchant_status(c, &mid)?;
@@ -325,7 +338,7 @@ impl App {
     /// Groups of a campaign that can be joined now, closest to completion first (fewest
     /// seats left, then soonest to expire): joining a nearly full group of strangers is
     /// the quickest way to the group price.
-    pub async fn joinable_groups(&self, campaign_id: &str) -> AppResult<Vec<Group>> {
+    pub async fn joinable_groups(&self, campaign_id: &CampaignId) -> AppResult<Vec<Group>> {
         let now = self.now_ms();
         let id = campaign_id.to_owned();
         self.db
@@ -346,7 +359,7 @@ impl App {
     }
 
     /// A group (public): seats, members' display names, time left.
-    pub async fn group(&self, group_id: &str) -> AppResult<Group> {
+    pub async fn group(&self, group_id: &GroupId) -> AppResult<Group> {
         let now = self.now_ms();
         let id = group_id.to_owned();
         self.db.read(move |c| group_view(c, &id, now)).await
@@ -357,20 +370,20 @@ impl App {
     pub async fn open_group(
         &self,
         who: &Principal,
-        campaign_id: &str,
+        campaign_id: &CampaignId,
         input: SeatInput,
     ) -> AppResult<Seat> {
-        self.seat(who, campaign_id.to_owned(), None, input).await
+        self.seat(who, campaign_id.to_string(), None, input).await
     }
 
     /// Joins a gathering group: a seat and its order to pay (at the group price).
     pub async fn join_group(
         &self,
         who: &Principal,
-        group_id: &str,
+        group_id: &GroupId,
         input: SeatInput,
     ) -> AppResult<Seat> {
-        let gid = GroupId::parse_or_404(group_id)?;
+        let gid = group_id.clone();
         let campaign = {
             let gid = gid.clone();
             self.db
@@ -439,7 +452,7 @@ impl App {
                     .map(|r| {
                         Ok(MySeat {
                             group: group_view(c, &r.text(0)?, now)?,
-                            order_id: r.text(1)?,
+                            order_id: OrderId::from_row(r.text(1)?),
                             seat: r.text(2)?,
                         })
                     })

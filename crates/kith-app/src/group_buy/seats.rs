@@ -3,9 +3,9 @@
 //! left with no paid member fails), taking a seat when an order is placed, success, failure
 //! and the `group.expire` job.
 
+use kith_domain::Quantity;
 use kith_domain::group_buy::{self, GroupStatus};
 use kith_domain::order::{DeliveryMethod, OrderStatus};
-use kith_domain::{Fen, Quantity};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
@@ -528,7 +528,7 @@ pub(super) fn take_seat(
     }
     let sku = catalog::sku_for_checkout(c, &campaign.merchant_id, &campaign.sku_id)?;
     let location = orders::fulfilling_location(c, now, &campaign.merchant_id, pickup_store)?;
-    let lines = [(sku, Fen::new(unit), Quantity::parse(1)?)];
+    let lines = [(sku, unit, Quantity::parse(1)?)];
     let coupon = coupon_id
         .map(|cid| {
             crate::commerce::promotions::coupon_for_checkout(

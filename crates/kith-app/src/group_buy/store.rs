@@ -50,15 +50,15 @@ pub(super) fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
     );
     Ok(Campaign {
         id: CampaignId::from_row(r.text(CampaignCols::id)?),
-        merchant_id: r.text(CampaignCols::merchant_id)?,
-        product_id: r.text(CampaignCols::product_id)?,
-        sku_id: r.text(CampaignCols::sku_id)?,
+        merchant_id: MerchantId::from_row(r.text(CampaignCols::merchant_id)?),
+        product_id: ProductId::from_row(r.text(CampaignCols::product_id)?),
+        sku_id: SkuId::from_row(r.text(CampaignCols::sku_id)?),
         title: r.text(CampaignCols::title)?,
         product_name: r.text(CampaignCols::product_name)?,
         sku_code: r.text(CampaignCols::sku_code)?,
-        list_price_fen: r.int(CampaignCols::list_price_fen)?,
-        group_price_fen: r.int(CampaignCols::group_price_fen)?,
-        leader_price_fen: r.opt_int(CampaignCols::leader_price_fen)?,
+        list_price_fen: Fen::new(r.int(CampaignCols::list_price_fen)?),
+        group_price_fen: Fen::new(r.int(CampaignCols::group_price_fen)?),
+        leader_price_fen: r.opt_int(CampaignCols::leader_price_fen)?.map(Fen::new),
         group_size: r.int(CampaignCols::group_size)?,
         duration_secs: r.int(CampaignCols::duration_secs)?,
         starts_at: rfc3339(starts),
@@ -139,18 +139,39 @@ pub(super) fn lock_group(c: &mut dyn Conn, group_id: &str) -> AppResult<GroupRow
     group_row(&r)
 }
 
+kith_store::columns!(GroupViewCols {
+    "g.id" => id,
+    "g.campaign_id" => campaign_id,
+    "g.merchant_id" => merchant_id,
+    "c.title" => title,
+    "c.product_id" => product_id,
+    "c.group_price_fen" => group_price_fen,
+    "s.list_price_fen" => list_price_fen,
+    "g.status" => status,
+    "g.size" => size,
+    "g.paid_seats" => paid_seats,
+    "g.held_seats" => held_seats,
+    "g.leader_id" => leader_id,
+    "a.display_name" => leader_name,
+    "g.expires_at" => expires_at,
+    "g.fail_reason" => fail_reason,
+    "g.created_at" => created_at,
+    "g.ended_at" => ended_at,
+});
+
 pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResult<Group> {
     let id = parse_id(group_id).ok_or(AppError::NotFound("group"))?;
     let r = c
         .query_opt(
-            "SELECT g.id, g.campaign_id, g.merchant_id, c.title, c.product_id, c.group_price_fen, s.list_price_fen, g.status, g.size,
-                    g.paid_seats, g.held_seats, g.leader_id, a.display_name, g.expires_at, g.fail_reason, g.created_at, g.ended_at
-             FROM buy_groups g JOIN group_campaigns c ON c.id = g.campaign_id JOIN skus s ON s.id = c.sku_id
-             JOIN accounts a ON a.id = g.leader_id WHERE g.id = $1",
+            &format!(
+                "SELECT {} FROM buy_groups g JOIN group_campaigns c ON c.id = g.campaign_id JOIN skus s ON s.id = c.sku_id
+                 JOIN accounts a ON a.id = g.leader_id WHERE g.id = $1",
+                GroupViewCols::LIST
+            ),
             args![&id],
         )?
         .ok_or(AppError::NotFound("group"))?;
-    let leader_id = r.text(11)?;
+    let leader_id = r.text(GroupViewCols::leader_id)?;
     let members = c
         .query(
             "SELECT a.id, a.display_name, s.state FROM group_seats s JOIN accounts a ON a.id = s.account_id
@@ -166,31 +187,34 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
-    let status = GroupStatus::from_db(&r.text(7)?)
+    let status = GroupStatus::from_db(&r.text(GroupViewCols::status)?)
         .ok_or_else(|| AppError::Internal("unknown group status".into()))?;
-    let (size, held) = (r.int(8)?, r.int(10)?);
-    let expires = r.opt_int(13)?;
+    let (size, held) = (
+        r.int(GroupViewCols::size)?,
+        r.int(GroupViewCols::held_seats)?,
+    );
+    let expires = r.opt_int(GroupViewCols::expires_at)?;
     Ok(Group {
-        id: GroupId::from_row(r.text(0)?),
-        campaign_id: CampaignId::from_row(r.text(1)?),
-        merchant_id: r.text(2)?,
-        title: r.text(3)?,
-        product_id: r.text(4)?,
-        group_price_fen: r.int(5)?,
-        list_price_fen: r.int(6)?,
+        id: GroupId::from_row(r.text(GroupViewCols::id)?),
+        campaign_id: CampaignId::from_row(r.text(GroupViewCols::campaign_id)?),
+        merchant_id: MerchantId::from_row(r.text(GroupViewCols::merchant_id)?),
+        title: r.text(GroupViewCols::title)?,
+        product_id: ProductId::from_row(r.text(GroupViewCols::product_id)?),
+        group_price_fen: Fen::new(r.int(GroupViewCols::group_price_fen)?),
+        list_price_fen: Fen::new(r.int(GroupViewCols::list_price_fen)?),
         status,
         size,
-        paid_seats: r.int(9)?,
+        paid_seats: r.int(GroupViewCols::paid_seats)?,
         held_seats: held,
         seats_left: if status.is_over() { 0 } else { size - held },
-        leader_id,
-        leader_name: r.text(12)?,
+        leader_id: AccountId::from_row(leader_id),
+        leader_name: r.text(GroupViewCols::leader_name)?,
         expires_at: expires.map(rfc3339),
         seconds_left: expires.map(|e| ((e - now) / 1000).max(0)),
         members,
-        fail_reason: r.opt_text(14)?,
-        created_at: rfc3339(r.int(15)?),
-        ended_at: r.opt_int(16)?.map(rfc3339),
+        fail_reason: r.opt_text(GroupViewCols::fail_reason)?,
+        created_at: rfc3339(r.int(GroupViewCols::created_at)?),
+        ended_at: r.opt_int(GroupViewCols::ended_at)?.map(rfc3339),
     })
 }
 

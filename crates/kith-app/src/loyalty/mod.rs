@@ -30,7 +30,6 @@
 //!
 //! Never: moves money, or touches an order's status.
 
-use kith_domain::Fen;
 use kith_domain::ledger::accounts::{self, PointsState};
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry};
 use kith_domain::points::{PointsRule, expired_due};
@@ -40,8 +39,10 @@ use serde::{Deserialize, Serialize};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry};
 use crate::money::ledger::{self, Refs, StatementLine};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::ids::{MerchantId, OrderId};
 use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use kith_domain::Fen;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -94,7 +95,7 @@ impl PointsSettings {
 /// A member's points at one merchant.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PointsBalance {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub merchant_name: String,
     /// Usable at checkout now.
     pub available: i64,
@@ -102,7 +103,8 @@ pub struct PointsBalance {
     pub frozen: i64,
     /// What the available points are worth at checkout now, in fen (0 when the shop has
     /// turned points off).
-    pub worth_fen: i64,
+    #[schema(value_type = i64)]
+    pub worth_fen: Fen,
     /// The next points to expire, and when (none when nothing is due to expire).
     pub expiring: Option<i64>,
     pub expiring_at: Option<String>,
@@ -128,7 +130,7 @@ pub struct PointsLine {
     pub balance: String,
     /// Points added (negative: taken).
     pub amount: i64,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub memo: String,
     pub at: String,
 }
@@ -296,20 +298,29 @@ struct OrderPoints {
 }
 
 fn order_points(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderPoints> {
+    kith_store::columns!(Cols {
+        buyer_id,
+        merchant_id,
+        goods_fen,
+        points_used,
+        points_returned,
+        points_earned,
+        points_reversed,
+    });
     let r = c
         .query_opt(
-            "SELECT buyer_id, merchant_id, goods_fen, points_used, points_returned, points_earned, points_reversed FROM orders WHERE id = $1",
+            &format!("SELECT {} FROM orders WHERE id = $1", Cols::LIST),
             args![order_id],
         )?
         .ok_or(AppError::NotFound("order"))?;
     Ok(OrderPoints {
-        buyer: r.text(0)?,
-        merchant_id: r.text(1)?,
-        goods_fen: r.int(2)?,
-        used: r.int(3)?,
-        returned: r.int(4)?,
-        earned: r.int(5)?,
-        reversed: r.int(6)?,
+        buyer: r.text(Cols::buyer_id)?,
+        merchant_id: r.text(Cols::merchant_id)?,
+        goods_fen: r.int(Cols::goods_fen)?,
+        used: r.int(Cols::points_used)?,
+        returned: r.int(Cols::points_returned)?,
+        earned: r.int(Cols::points_earned)?,
+        reversed: r.int(Cols::points_reversed)?,
     })
 }
 
@@ -650,11 +661,11 @@ fn balance_view(c: &mut dyn Conn, member: &str, merchant_id: &str) -> AppResult<
     };
     let next = expiring(c, member, merchant_id, available)?;
     Ok(PointsBalance {
-        merchant_id: merchant_id.to_owned(),
+        merchant_id: MerchantId::from_row(merchant_id.to_owned()),
         merchant_name: name,
         available,
         frozen,
-        worth_fen,
+        worth_fen: Fen::new(worth_fen),
         expiring: next.map(|(p, _)| p),
         expiring_at: next.map(|(_, at)| rfc3339(at)),
         settings: current,
@@ -664,7 +675,7 @@ fn balance_view(c: &mut dyn Conn, member: &str, merchant_id: &str) -> AppResult<
 impl App {
     /// The shop's points rule, for anyone (the shop page says what a purchase earns).
     /// `enabled` false and the defaults when the shop never set one.
-    pub async fn points_settings(&self, merchant_id: &str) -> AppResult<PointsSettings> {
+    pub async fn points_settings(&self, merchant_id: &MerchantId) -> AppResult<PointsSettings> {
         crate::platform::ids::parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         let mid = merchant_id.to_owned();
         self.db
@@ -681,7 +692,7 @@ impl App {
     pub async fn set_points_settings(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: PointsSettings,
     ) -> AppResult<PointsSettings> {
         crate::platform::ids::parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
@@ -749,7 +760,7 @@ impl App {
     pub async fn my_points_at(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         page: PageRequest,
     ) -> AppResult<PointsStatement> {
         crate::platform::ids::parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
@@ -776,7 +787,7 @@ impl App {
                         entry_id: l.entry_id,
                         kind: l.kind,
                         amount: l.amount_fen.get(),
-                        order_id: l.order_id,
+                        order_id: l.order_id.map(OrderId::from_row),
                         memo: l.memo,
                         at: l.at,
                     })

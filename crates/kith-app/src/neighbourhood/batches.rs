@@ -16,6 +16,7 @@ use crate::commerce::lifecycle::{self, Lifecycle, OrderHook};
 use crate::commerce::orders::{self, Actor, NewOrder, Order};
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::ids::{BatchId, LeaderId, MerchantId, OrderId, ProductId, SkuId};
 use crate::platform::ids::{new_id, parse_id};
 use crate::platform::times::parse_time;
 use crate::{
@@ -61,12 +62,14 @@ impl BatchStatus {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BatchItem {
-    pub sku_id: String,
-    pub product_id: String,
+    pub sku_id: SkuId,
+    pub product_id: ProductId,
     pub product_name: String,
     pub sku_code: String,
-    pub list_price_fen: i64,
-    pub price_fen: i64,
+    #[schema(value_type = i64)]
+    pub list_price_fen: Fen,
+    #[schema(value_type = i64)]
+    pub price_fen: Fen,
     pub per_member_limit: i64,
     pub quantity_limit: i64,
     /// Units held by live joins.
@@ -76,8 +79,8 @@ pub struct BatchItem {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Batch {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: BatchId,
+    pub merchant_id: MerchantId,
     pub title: String,
     pub starts_at: String,
     pub cutoff_at: String,
@@ -104,7 +107,7 @@ pub struct Batch {
 /// The leader who opened a batch and their point.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BatchLeader {
-    pub leader_id: String,
+    pub leader_id: LeaderId,
     pub display_name: String,
     pub point_name: String,
     pub address: String,
@@ -145,7 +148,7 @@ pub struct JoinInput {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Joined {
     pub seq: i64,
-    pub leader_id: String,
+    pub leader_id: LeaderId,
     pub order: Order,
 }
 
@@ -165,7 +168,7 @@ pub struct JoinListEntry {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PickLine {
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub product_name: String,
     pub sku_code: String,
     pub quantity: i64,
@@ -175,7 +178,7 @@ pub struct PickLine {
 pub struct PickBuyer {
     pub seq: i64,
     pub display_name: String,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub order_status: String,
     pub lines: Vec<PickLine>,
 }
@@ -183,8 +186,8 @@ pub struct PickBuyer {
 /// One leader's share of a batch: what to pack for their point, and per buyer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PickList {
-    pub batch_id: String,
-    pub leader_id: String,
+    pub batch_id: BatchId,
+    pub leader_id: LeaderId,
     pub leader_name: String,
     pub point_name: String,
     pub address: String,
@@ -567,7 +570,7 @@ impl App {
     pub async fn create_batch(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: BatchInput,
     ) -> AppResult<Batch> {
         let now = self.now_ms();
@@ -590,7 +593,7 @@ impl App {
     }
 
     /// A merchant's batches, newest first (public for a trading merchant).
-    pub async fn batches(&self, merchant_id: &str) -> AppResult<Vec<Batch>> {
+    pub async fn batches(&self, merchant_id: &MerchantId) -> AppResult<Vec<Batch>> {
         let now = self.now_ms();
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         self.db
@@ -609,7 +612,7 @@ impl App {
     /// of the shop, a leader for a batch they opened. The cut-off moves to now (joins and
     /// payments stop by the same conditions as at a cut-off), then the batch is fixed or
     /// fails exactly as the cut-off job would. 404 for anyone else; 409 once it is not open.
-    pub async fn cut_off_batch_now(&self, who: &Principal, batch_id: &str) -> AppResult<Batch> {
+    pub async fn cut_off_batch_now(&self, who: &Principal, batch_id: &BatchId) -> AppResult<Batch> {
         let now = self.now_ms();
         let id = parse_id(batch_id).ok_or(AppError::NotFound("batch"))?;
         let (w, bid) = (who.clone(), id.clone());
@@ -642,11 +645,11 @@ impl App {
             })
             .await?;
         cutoff_batch(self, &id).await?;
-        self.batch(&id).await
+        self.batch(batch_id).await
     }
 
     /// A batch (public).
-    pub async fn batch(&self, batch_id: &str) -> AppResult<Batch> {
+    pub async fn batch(&self, batch_id: &BatchId) -> AppResult<Batch> {
         let now = self.now_ms();
         let id = batch_id.to_owned();
         self.db.read(move |c| load_batch(c, &id, now)).await
@@ -658,7 +661,7 @@ impl App {
     pub async fn join_batch(
         &self,
         who: &Principal,
-        batch_id: &str,
+        batch_id: &BatchId,
         input: JoinInput,
     ) -> AppResult<Joined> {
         if input.items.is_empty() || input.items.len() > neighbourhood::MAX_ITEMS {
@@ -714,7 +717,8 @@ impl App {
                             args![&b.merchant_id, &me],
                         )?
                         .ok_or_else(|| AppError::state("choose your leader (团长) first"))?
-                        .text(0)?,
+                        .text(0)
+                        .map(LeaderId::from_row)?,
                 };
                 let leader = load_leader(c, &leader_id)?;
                 if !leader.status.takes_orders() {
@@ -775,7 +779,7 @@ impl App {
                         ));
                     }
                     let sku = catalog::sku_for_checkout(c, &b.merchant_id, sku_id)?;
-                    priced.push((sku, Fen::new(item.price_fen), *q));
+                    priced.push((sku, item.price_fen, *q));
                     units += q64;
                 }
                 let seq = c.query_one("SELECT join_seq FROM batches WHERE id = $1", args![&id])?.int(0)?;
@@ -820,7 +824,7 @@ impl App {
     pub async fn batch_joins(
         &self,
         who: Option<&Principal>,
-        batch_id: &str,
+        batch_id: &BatchId,
     ) -> AppResult<Vec<JoinListEntry>> {
         let id = parse_id(batch_id).ok_or(AppError::NotFound("batch"))?;
         let viewer = who.cloned();
@@ -834,23 +838,34 @@ impl App {
                     Some(p) => require_staff(c, p, &mid, StaffNeed::AnyStaff).is_ok(),
                     None => false,
                 };
+                kith_store::columns!(JoinCols {
+                    "j.seq" => seq,
+                    "j.account_id" => account_id,
+                    "a.display_name" => display_name,
+                    "j.units" => units,
+                    "j.state" => state,
+                    "l.point_name" => point_name,
+                    "j.joined_at" => joined_at,
+                });
                 let rows = c.query(
-                    "SELECT j.seq, j.account_id, a.display_name, j.units, j.state, l.point_name, j.joined_at
-                     FROM batch_orders j JOIN accounts a ON a.id = j.account_id JOIN leaders l ON l.id = j.leader_id
-                     WHERE j.batch_id = $1 AND j.state <> 'released' ORDER BY j.seq",
+                    &format!(
+                        "SELECT {} FROM batch_orders j JOIN accounts a ON a.id = j.account_id JOIN leaders l ON l.id = j.leader_id
+                         WHERE j.batch_id = $1 AND j.state <> 'released' ORDER BY j.seq",
+                        JoinCols::LIST
+                    ),
                     args![&id],
                 )?;
                 let mut out = Vec::new();
                 for r in &rows {
-                    let member = r.text(1)?;
+                    let member = r.text(JoinCols::account_id)?;
                     let visible = name_visible(c, viewer.as_ref().map(|p| p.account_id.as_str()), staff, &member)?;
                     out.push(JoinListEntry {
-                        seq: r.int(0)?,
-                        display_name: if visible { Some(r.text(2)?) } else { None },
-                        units: r.int(3)?,
-                        paid: r.text(4)? != "held",
-                        point_name: r.text(5)?,
-                        joined_at: rfc3339(r.int(6)?),
+                        seq: r.int(JoinCols::seq)?,
+                        display_name: if visible { Some(r.text(JoinCols::display_name)?) } else { None },
+                        units: r.int(JoinCols::units)?,
+                        paid: r.text(JoinCols::state)? != "held",
+                        point_name: r.text(JoinCols::point_name)?,
+                        joined_at: rfc3339(r.int(JoinCols::joined_at)?),
                     });
                 }
                 Ok(out)
@@ -863,7 +878,7 @@ impl App {
     pub async fn batch_pick_lists(
         &self,
         who: &Principal,
-        batch_id: &str,
+        batch_id: &BatchId,
     ) -> AppResult<Vec<PickList>> {
         let id = parse_id(batch_id).ok_or(AppError::NotFound("batch"))?;
         let who = who.clone();
@@ -899,8 +914,8 @@ impl App {
     pub async fn leader_pick_list(
         &self,
         who: &Principal,
-        leader_id: &str,
-        batch_id: &str,
+        leader_id: &LeaderId,
+        batch_id: &BatchId,
     ) -> AppResult<PickList> {
         let (lid, id) = (
             parse_id(leader_id).ok_or(AppError::NotFound("leader"))?,
@@ -931,8 +946,8 @@ impl App {
     pub async fn deliver_consignment(
         &self,
         who: &Principal,
-        batch_id: &str,
-        leader_id: &str,
+        batch_id: &BatchId,
+        leader_id: &LeaderId,
     ) -> AppResult<PickList> {
         let now = self.now_ms();
         let (id, lid) = (
@@ -1003,36 +1018,48 @@ fn pick_list(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<PickList>
         .iter()
         .map(|r| {
             Ok(PickLine {
-                sku_id: r.text(0)?,
+                sku_id: SkuId::from_row(r.text(0)?),
                 product_name: r.text(1)?,
                 sku_code: r.text(2)?,
                 quantity: r.int(3)?,
             })
         })
         .collect::<AppResult<Vec<_>>>()?;
+    kith_store::columns!(BuyerLineCols {
+        "j.seq" => seq,
+        "a.display_name" => display_name,
+        "j.order_id" => order_id,
+        "o.status" => order_status,
+        "ol.sku_id" => sku_id,
+        "ol.product_name" => product_name,
+        "ol.sku_code" => sku_code,
+        "ol.quantity" => quantity,
+    });
     let rows = c.query(
-        "SELECT j.seq, a.display_name, j.order_id, o.status, ol.sku_id, ol.product_name, ol.sku_code, ol.quantity
-         FROM batch_orders j JOIN accounts a ON a.id = j.account_id JOIN orders o ON o.id = j.order_id
-         JOIN order_lines ol ON ol.order_id = j.order_id
-         WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state IN ('paid', 'fixed') ORDER BY j.seq, ol.line_no",
+        &format!(
+            "SELECT {} FROM batch_orders j JOIN accounts a ON a.id = j.account_id JOIN orders o ON o.id = j.order_id
+             JOIN order_lines ol ON ol.order_id = j.order_id
+             WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state IN ('paid', 'fixed') ORDER BY j.seq, ol.line_no",
+            BuyerLineCols::LIST
+        ),
         args![batch, leader],
     )?;
     let mut buyers: Vec<PickBuyer> = Vec::new();
     for r in &rows {
-        let seq = r.int(0)?;
+        let seq = r.int(BuyerLineCols::seq)?;
         let line = PickLine {
-            sku_id: r.text(4)?,
-            product_name: r.text(5)?,
-            sku_code: r.text(6)?,
-            quantity: r.int(7)?,
+            sku_id: SkuId::from_row(r.text(BuyerLineCols::sku_id)?),
+            product_name: r.text(BuyerLineCols::product_name)?,
+            sku_code: r.text(BuyerLineCols::sku_code)?,
+            quantity: r.int(BuyerLineCols::quantity)?,
         };
         match buyers.last_mut() {
             Some(b) if b.seq == seq => b.lines.push(line),
             _ => buyers.push(PickBuyer {
                 seq,
-                display_name: r.text(1)?,
-                order_id: r.text(2)?,
-                order_status: r.text(3)?,
+                display_name: r.text(BuyerLineCols::display_name)?,
+                order_id: OrderId::from_row(r.text(BuyerLineCols::order_id)?),
+                order_status: r.text(BuyerLineCols::order_status)?,
                 lines: vec![line],
             }),
         }
@@ -1046,7 +1073,7 @@ fn pick_list(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<PickList>
         .transpose()?
         .map(rfc3339);
     Ok(PickList {
-        batch_id: batch.to_owned(),
+        batch_id: BatchId::from_row(batch.to_owned()),
         leader_id: l.id,
         leader_name: l.display_name,
         point_name: l.point_name,

@@ -12,13 +12,14 @@ use super::Leader;
 use super::store::{load_leader, lock_leader};
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::parse_id;
+use crate::platform::ids::{AccountId, LeaderId};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 use kith_domain::neighbourhood::LeaderStatus;
 
 /// A member a leader named to help at their point.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Helper {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     pub added_at: String,
 }
@@ -41,7 +42,7 @@ fn list(c: &mut dyn Conn, leader_id: &str) -> AppResult<Vec<Helper>> {
     .iter()
     .map(|r| {
         Ok(Helper {
-            account_id: r.text(0)?,
+            account_id: AccountId::from_row(r.text(0)?),
             display_name: r.text(1)?,
             added_at: rfc3339(r.int(2)?),
         })
@@ -97,7 +98,11 @@ pub(super) fn restore_helpers(
 
 impl App {
     /// The leader's helpers (the leader, or the merchant's staff).
-    pub async fn leader_helpers(&self, who: &Principal, leader_id: &str) -> AppResult<Vec<Helper>> {
+    pub async fn leader_helpers(
+        &self,
+        who: &Principal,
+        leader_id: &LeaderId,
+    ) -> AppResult<Vec<Helper>> {
         let (who, lid) = (who.clone(), leader_id.to_owned());
         self.db
             .read(move |c| {
@@ -116,7 +121,7 @@ impl App {
     pub async fn add_leader_helper(
         &self,
         who: &Principal,
-        leader_id: &str,
+        leader_id: &LeaderId,
         account_id: &str,
     ) -> AppResult<Vec<Helper>> {
         let now = self.now_ms();
@@ -169,7 +174,7 @@ impl App {
     pub async fn add_leader_helper_by_login(
         &self,
         who: &Principal,
-        leader_id: &str,
+        leader_id: &LeaderId,
         login: &str,
     ) -> AppResult<Vec<Helper>> {
         let login = login.trim().to_owned();
@@ -198,7 +203,7 @@ impl App {
     pub async fn remove_leader_helper(
         &self,
         who: &Principal,
-        leader_id: &str,
+        leader_id: &LeaderId,
         account_id: &str,
     ) -> AppResult<Vec<Helper>> {
         let now = self.now_ms();

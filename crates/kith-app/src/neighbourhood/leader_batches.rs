@@ -7,6 +7,7 @@
 //!
 //! Writes `leader_products`; `batches` and `batch_items` through [`super::batches`].
 
+use kith_domain::Fen;
 use kith_domain::neighbourhood::{self, Allowance};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use super::store::{BATCH_COLS, batch_view, load_leader};
 use crate::commerce::catalog;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::parse_id;
+use crate::platform::ids::{LeaderId, MerchantId, ProductId, SkuId};
 use crate::{App, AppError, AppResult, Principal};
 
 /// One product a merchant lets its leaders sell, as the merchant sets it.
@@ -34,12 +36,14 @@ pub struct LeaderProductInput {
 /// One product a merchant lets its leaders sell, with what a leader's form shows.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeaderProduct {
-    pub sku_id: String,
-    pub product_id: String,
+    pub sku_id: SkuId,
+    pub product_id: ProductId,
     pub product_name: String,
     pub sku_code: String,
-    pub list_price_fen: i64,
-    pub floor_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub list_price_fen: Fen,
+    #[schema(value_type = i64)]
+    pub floor_price_fen: Fen,
     pub max_quantity: i64,
 }
 
@@ -63,22 +67,33 @@ pub(super) fn allowance(
 }
 
 fn list(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<LeaderProduct>> {
+    kith_store::columns!(Cols {
+        "lp.sku_id" => sku_id,
+        "s.product_id" => product_id,
+        "p.name" => product_name,
+        "s.code" => sku_code,
+        "s.list_price_fen" => list_price_fen,
+        "lp.floor_price_fen" => floor_price_fen,
+        "lp.max_quantity" => max_quantity,
+    });
     c.query(
-        "SELECT lp.sku_id, s.product_id, p.name, s.code, s.list_price_fen, lp.floor_price_fen, lp.max_quantity
-         FROM leader_products lp JOIN skus s ON s.id = lp.sku_id JOIN products p ON p.id = s.product_id
-         WHERE lp.merchant_id = $1 ORDER BY lp.position",
+        &format!(
+            "SELECT {} FROM leader_products lp JOIN skus s ON s.id = lp.sku_id JOIN products p ON p.id = s.product_id
+             WHERE lp.merchant_id = $1 ORDER BY lp.position",
+            Cols::LIST
+        ),
         args![merchant_id],
     )?
     .iter()
     .map(|r| {
         Ok(LeaderProduct {
-            sku_id: r.text(0)?,
-            product_id: r.text(1)?,
-            product_name: r.text(2)?,
-            sku_code: r.text(3)?,
-            list_price_fen: r.int(4)?,
-            floor_price_fen: r.int(5)?,
-            max_quantity: r.int(6)?,
+            sku_id: SkuId::from_row(r.text(Cols::sku_id)?),
+            product_id: ProductId::from_row(r.text(Cols::product_id)?),
+            product_name: r.text(Cols::product_name)?,
+            sku_code: r.text(Cols::sku_code)?,
+            list_price_fen: Fen::new(r.int(Cols::list_price_fen)?),
+            floor_price_fen: Fen::new(r.int(Cols::floor_price_fen)?),
+            max_quantity: r.int(Cols::max_quantity)?,
         })
     })
     .collect()
@@ -98,7 +113,7 @@ impl App {
     pub async fn leader_products(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<LeaderProduct>> {
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         let who = who.clone();
@@ -123,7 +138,7 @@ impl App {
     pub async fn set_leader_products(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         items: Vec<LeaderProductInput>,
     ) -> AppResult<Vec<LeaderProduct>> {
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
@@ -205,7 +220,7 @@ impl App {
     pub async fn leader_open_batch(
         &self,
         who: &Principal,
-        leader_id: &str,
+        leader_id: &LeaderId,
         input: BatchInput,
     ) -> AppResult<Batch> {
         let now = self.now_ms();
@@ -243,7 +258,11 @@ impl App {
     }
 
     /// The batches a leader opened, newest first: for the leader and the merchant's staff.
-    pub async fn leader_batches(&self, who: &Principal, leader_id: &str) -> AppResult<Vec<Batch>> {
+    pub async fn leader_batches(
+        &self,
+        who: &Principal,
+        leader_id: &LeaderId,
+    ) -> AppResult<Vec<Batch>> {
         let now = self.now_ms();
         let lid = parse_id(leader_id).ok_or(AppError::NotFound("leader"))?;
         let who = who.clone();

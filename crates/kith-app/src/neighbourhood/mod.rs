@@ -40,6 +40,7 @@ use kith_store::{Conn, args};
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::ids::{AccountId, LeaderId, MerchantId, StoreId};
 use crate::platform::ids::{new_id, parse_id};
 use crate::{App, AppError, AppResult, Principal, money::commissions, platform::outbox, rfc3339};
 
@@ -64,9 +65,9 @@ pub use unclaimed::{BatchTerms, UnclaimedConsignment, unclaimed_consignment};
 /// A member's application, and once approved their leadership and pickup point.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Leader {
-    pub id: String,
-    pub merchant_id: String,
-    pub account_id: String,
+    pub id: LeaderId,
+    pub merchant_id: MerchantId,
+    pub account_id: AccountId,
     pub display_name: String,
     /// Applied, approved, refused or suspended.
     pub status: LeaderStatus,
@@ -79,7 +80,7 @@ pub struct Leader {
     /// The leader's commission on orders at their point, in basis points.
     pub rate_bp: i64,
     /// The point's store (once approved): pickup orders name it, codes are redeemed there.
-    pub store_id: Option<String>,
+    pub store_id: Option<StoreId>,
     pub created_at: String,
     pub decided_at: Option<String>,
 }
@@ -114,7 +115,7 @@ pub struct NearbyLeader {
 /// A member's current leader at a merchant.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeaderChoice {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub leader: Leader,
     pub chosen_at: String,
 }
@@ -122,8 +123,8 @@ pub struct LeaderChoice {
 /// One choice or change of leader.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeaderChange {
-    pub from_leader_id: Option<String>,
-    pub to_leader_id: String,
+    pub from_leader_id: Option<LeaderId>,
+    pub to_leader_id: LeaderId,
     pub at: String,
 }
 
@@ -215,7 +216,7 @@ impl App {
     pub async fn apply_leader(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: LeaderInput,
     ) -> AppResult<Leader> {
         let v = validate(input)?;
@@ -249,7 +250,7 @@ impl App {
     pub async fn merchant_leaders(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         status: Option<&str>,
     ) -> AppResult<Vec<Leader>> {
         let status = status
@@ -298,23 +299,23 @@ impl App {
     pub async fn approve_leader(
         &self,
         who: &Principal,
-        leader_id: &str,
+        leader_id: &LeaderId,
         rate_bp: i64,
     ) -> AppResult<Leader> {
         self.decide_leader(who, leader_id, Decision::Approve(rate_bp))
             .await
     }
 
-    pub async fn refuse_leader(&self, who: &Principal, leader_id: &str) -> AppResult<Leader> {
+    pub async fn refuse_leader(&self, who: &Principal, leader_id: &LeaderId) -> AppResult<Leader> {
         self.decide_leader(who, leader_id, Decision::Refuse).await
     }
 
     /// Suspends a leader: their point takes no joins and they redeem no codes.
-    pub async fn suspend_leader(&self, who: &Principal, leader_id: &str) -> AppResult<Leader> {
+    pub async fn suspend_leader(&self, who: &Principal, leader_id: &LeaderId) -> AppResult<Leader> {
         self.decide_leader(who, leader_id, Decision::Suspend).await
     }
 
-    pub async fn resume_leader(&self, who: &Principal, leader_id: &str) -> AppResult<Leader> {
+    pub async fn resume_leader(&self, who: &Principal, leader_id: &LeaderId) -> AppResult<Leader> {
         self.decide_leader(who, leader_id, Decision::Resume).await
     }
 
@@ -322,7 +323,7 @@ impl App {
     pub async fn set_leader_level(
         &self,
         who: &Principal,
-        leader_id: &str,
+        leader_id: &LeaderId,
         rate_bp: i64,
     ) -> AppResult<Leader> {
         self.decide_leader(who, leader_id, Decision::Level(rate_bp))
@@ -431,7 +432,7 @@ impl App {
     pub async fn nearby_leaders(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         position: Option<(f64, f64)>,
     ) -> AppResult<Vec<NearbyLeader>> {
         let here = position
@@ -513,7 +514,7 @@ impl App {
     pub async fn choose_leader(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         leader_id: &str,
     ) -> AppResult<LeaderChoice> {
         let now = self.now_ms();
@@ -566,7 +567,7 @@ impl App {
     pub async fn my_leader(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Option<LeaderChoice>> {
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         let me = who.account_id.clone();
@@ -577,7 +578,7 @@ impl App {
     pub async fn my_leader_history(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<LeaderChange>> {
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         let me = who.account_id.clone();
@@ -590,8 +591,8 @@ impl App {
                 .iter()
                 .map(|r| {
                     Ok(LeaderChange {
-                        from_leader_id: r.opt_text(0)?,
-                        to_leader_id: r.text(1)?,
+                        from_leader_id: r.opt_text(0)?.map(LeaderId::from_row),
+                        to_leader_id: LeaderId::from_row(r.text(1)?),
                         at: rfc3339(r.int(2)?),
                     })
                 })
@@ -625,7 +626,7 @@ fn my_choice(c: &mut dyn Conn, mid: &str, me: &str) -> AppResult<Option<LeaderCh
         return Ok(None);
     };
     Ok(Some(LeaderChoice {
-        merchant_id: mid.to_owned(),
+        merchant_id: MerchantId::from_row(mid.to_owned()),
         leader: load_leader(c, &r.text(0)?)?,
         chosen_at: rfc3339(r.int(1)?),
     }))

@@ -11,13 +11,14 @@ use super::store::load_leader;
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::error::fen_sum;
 use crate::platform::ids::parse_id;
+use crate::platform::ids::{BatchId, LeaderId};
 use crate::{App, AppError, AppResult, Principal};
 
 /// One leader's share of a batch, reconciled.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeaderStatement {
-    pub batch_id: String,
-    pub leader_id: String,
+    pub batch_id: BatchId,
+    pub leader_id: LeaderId,
     pub leader_name: String,
     pub point_name: String,
     /// Paid (and fixed) joins at the point.
@@ -79,7 +80,7 @@ fn statement(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<LeaderSta
         by_state[3] = fen_sum([by_state[3], reversed])?;
     }
     Ok(LeaderStatement {
-        batch_id: batch.to_owned(),
+        batch_id: BatchId::from_row(batch.to_owned()),
         leader_id: l.id,
         leader_name: l.display_name,
         point_name: l.point_name,
@@ -106,7 +107,7 @@ impl App {
     pub async fn batch_statements(
         &self,
         who: &Principal,
-        batch_id: &str,
+        batch_id: &BatchId,
     ) -> AppResult<Vec<LeaderStatement>> {
         let id = parse_id(batch_id).ok_or(AppError::NotFound("batch"))?;
         let who = who.clone();

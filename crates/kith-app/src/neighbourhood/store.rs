@@ -7,8 +7,11 @@ use kith_domain::neighbourhood::LeaderStatus;
 use kith_store::{Conn, Row, args};
 
 use super::{Batch, BatchItem, BatchLeader, BatchStatus, Leader};
-use crate::platform::ids::parse_id;
+use crate::platform::ids::{
+    AccountId, BatchId, LeaderId, MerchantId, ProductId, SkuId, StoreId, parse_id,
+};
 use crate::{AppError, AppResult, rfc3339};
+use kith_domain::Fen;
 
 kith_store::columns!(LeaderCols {
     "l.id" => id,
@@ -37,9 +40,9 @@ pub(super) fn leader_view(r: &Row) -> AppResult<Leader> {
     };
     let status = r.text(LeaderCols::status)?;
     Ok(Leader {
-        id: r.text(LeaderCols::id)?,
-        merchant_id: r.text(LeaderCols::merchant_id)?,
-        account_id: r.text(LeaderCols::account_id)?,
+        id: LeaderId::from_row(r.text(LeaderCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(LeaderCols::merchant_id)?),
+        account_id: AccountId::from_row(r.text(LeaderCols::account_id)?),
         display_name: r.text(LeaderCols::display_name)?,
         status: LeaderStatus::from_db(&status)
             .ok_or_else(|| AppError::Internal("unknown leader status".into()))?,
@@ -51,7 +54,7 @@ pub(super) fn leader_view(r: &Row) -> AppResult<Leader> {
             .map_err(|e| AppError::Internal(format!("stored opening hours: {e}")))?,
         capacity: r.int(LeaderCols::capacity)?,
         rate_bp: r.int(LeaderCols::rate_bp)?,
-        store_id: r.opt_text(LeaderCols::store_id)?,
+        store_id: r.opt_text(LeaderCols::store_id)?.map(StoreId::from_row),
         created_at: rfc3339(r.int(LeaderCols::created_at)?),
         decided_at: r.opt_int(LeaderCols::decided_at)?.map(rfc3339),
     })
@@ -94,6 +97,18 @@ kith_store::columns!(BatchCols {
 });
 pub(super) const BATCH_COLS: &str = BatchCols::LIST;
 
+kith_store::columns!(BatchItemCols {
+    "i.sku_id" => sku_id,
+    "i.product_id" => product_id,
+    "p.name" => product_name,
+    "s.code" => sku_code,
+    "s.list_price_fen" => list_price_fen,
+    "i.price_fen" => price_fen,
+    "i.per_member_limit" => per_member_limit,
+    "i.quantity_limit" => quantity_limit,
+    "i.taken" => taken,
+});
+
 pub(super) fn batch_view(c: &mut dyn Conn, r: &Row, now: i64) -> AppResult<Batch> {
     let id = r.text(BatchCols::id)?;
     let cutoff = r.int(BatchCols::cutoff_at)?;
@@ -102,22 +117,27 @@ pub(super) fn batch_view(c: &mut dyn Conn, r: &Row, now: i64) -> AppResult<Batch
         .ok_or_else(|| AppError::Internal("unknown batch status".into()))?;
     let items = c
         .query(
-            "SELECT i.sku_id, i.product_id, p.name, s.code, s.list_price_fen, i.price_fen, i.per_member_limit, i.quantity_limit, i.taken
-             FROM batch_items i JOIN products p ON p.id = i.product_id JOIN skus s ON s.id = i.sku_id
-             WHERE i.batch_id = $1 ORDER BY i.position",
+            &format!(
+                "SELECT {} FROM batch_items i JOIN products p ON p.id = i.product_id JOIN skus s ON s.id = i.sku_id
+                 WHERE i.batch_id = $1 ORDER BY i.position",
+                BatchItemCols::LIST
+            ),
             args![&id],
         )?
         .iter()
         .map(|i| {
-            let (limit, taken) = (i.int(7)?, i.int(8)?);
+            let (limit, taken) = (
+                i.int(BatchItemCols::quantity_limit)?,
+                i.int(BatchItemCols::taken)?,
+            );
             Ok(BatchItem {
-                sku_id: i.text(0)?,
-                product_id: i.text(1)?,
-                product_name: i.text(2)?,
-                sku_code: i.text(3)?,
-                list_price_fen: i.int(4)?,
-                price_fen: i.int(5)?,
-                per_member_limit: i.int(6)?,
+                sku_id: SkuId::from_row(i.text(BatchItemCols::sku_id)?),
+                product_id: ProductId::from_row(i.text(BatchItemCols::product_id)?),
+                product_name: i.text(BatchItemCols::product_name)?,
+                sku_code: i.text(BatchItemCols::sku_code)?,
+                list_price_fen: Fen::new(i.int(BatchItemCols::list_price_fen)?),
+                price_fen: Fen::new(i.int(BatchItemCols::price_fen)?),
+                per_member_limit: i.int(BatchItemCols::per_member_limit)?,
                 quantity_limit: limit,
                 taken,
                 left: limit - taken,
@@ -144,8 +164,8 @@ pub(super) fn batch_view(c: &mut dyn Conn, r: &Row, now: i64) -> AppResult<Batch
     };
     Ok(Batch {
         opened_by,
-        id,
-        merchant_id: r.text(BatchCols::merchant_id)?,
+        id: BatchId::from_row(id),
+        merchant_id: MerchantId::from_row(r.text(BatchCols::merchant_id)?),
         title: r.text(BatchCols::title)?,
         starts_at: rfc3339(starts),
         cutoff_at: rfc3339(cutoff),

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::orders::{self, Actor};
 use crate::events::jobs::{ClaimedJob, Job, JobError};
 use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::ids::MerchantId;
 use crate::platform::outbox;
 use crate::{App, AppError, AppResult, Principal};
 
@@ -152,7 +153,11 @@ pub async fn unclaimed_consignment(app: &App, batch_id: &str, leader_id: &str) -
 impl App {
     /// The merchant's rule for unclaimed 接龙 orders (the defaults when never set), to its
     /// staff.
-    pub async fn batch_terms(&self, who: &Principal, merchant_id: &str) -> AppResult<BatchTerms> {
+    pub async fn batch_terms(
+        &self,
+        who: &Principal,
+        merchant_id: &MerchantId,
+    ) -> AppResult<BatchTerms> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .read(move |c| {
@@ -166,7 +171,7 @@ impl App {
     pub async fn set_batch_terms(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: BatchTerms,
     ) -> AppResult<BatchTerms> {
         let now = self.now_ms();

@@ -262,7 +262,13 @@ async fn shop_flash(
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<FlashSalesParams>,
 ) -> ApiResult<Json<Vec<FlashSale>>> {
-    Ok(Json(s.app.shop_flash_sales(&q.merchant_id).await?))
+    Ok(Json(
+        s.app
+            .shop_flash_sales(&kith_app::platform::ids::MerchantId::parse_or_404(
+                &q.merchant_id,
+            )?)
+            .await?,
+    ))
 }
 
 /// One flash sale with its slots, what is left and the slot selling now (public).

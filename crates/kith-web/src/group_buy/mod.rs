@@ -19,6 +19,7 @@ use kith_app::commerce::orders::Address;
 use kith_app::commerce::stores::Store;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, SeatInput};
 use kith_app::money::sharing::LinkKind;
+use kith_app::platform::ids::{CampaignId, GroupId, MerchantId};
 use kith_domain::group_buy::GroupStatus;
 use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
@@ -87,7 +88,7 @@ impl GroupCard {
 /// The price the leader pays, in words: 团长免单 when free.
 fn leader_price(c: &Ctx, k: &Campaign) -> String {
     match k.leader_price_fen {
-        Some(0) => c.t.group_buy().leader_free.to_owned(),
+        Some(_) if k.leader_free() => c.t.group_buy().leader_free.to_owned(),
         Some(p) => crate::pages::yuan(p),
         None => crate::pages::yuan(k.group_price_fen),
     }
@@ -242,6 +243,7 @@ async fn campaign_page(
     cid: &str,
     error: Option<(StatusCode, String)>,
 ) -> WebResult<Response> {
+    let cid = &CampaignId::parse_or_404(cid)?;
     let k = s.app.group_campaign(cid).await?;
     let m = s.app.get_merchant(None, &k.merchant_id).await?;
     let stores = s.app.list_stores(None, &k.merchant_id).await?;
@@ -285,7 +287,10 @@ async fn open(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let result = match f.input() {
-        Ok(input) => s.app.open_group(&who, &cid, input).await,
+        Ok(input) => match CampaignId::parse_or_404(&cid) {
+            Ok(cid) => s.app.open_group(&who, &cid, input).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
@@ -310,7 +315,7 @@ async fn group_page(
     share_code: Option<&str>,
     error: Option<(StatusCode, String)>,
 ) -> WebResult<Response> {
-    let g = s.app.group(gid).await?;
+    let g = s.app.group(&GroupId::parse_or_404(gid)?).await?;
     let stores = s.app.list_stores(None, &g.merchant_id).await?;
     let mut share = None;
     if let (Some(code), Some(v)) = (share_code, c.viewer.as_ref()) {
@@ -357,7 +362,7 @@ async fn group(
 
 /// The group's seats fragment, for htmx's periodic refresh.
 async fn seats(State(s): State<Web>, c: Ctx, Path(gid): Path<String>) -> WebResult<Response> {
-    let g = s.app.group(&gid).await?;
+    let g = s.app.group(&GroupId::parse_or_404(&gid)?).await?;
     let gc = GroupCard::new(&c, g);
     Ok(render(&SeatsFragment { c, gc })?.into_response())
 }
@@ -371,7 +376,10 @@ async fn join(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let result = match f.input() {
-        Ok(input) => s.app.join_group(&who, &gid, input).await,
+        Ok(input) => match GroupId::parse_or_404(&gid) {
+            Ok(id) => s.app.join_group(&who, &id, input).await,
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     match result {
@@ -414,10 +422,10 @@ async fn campaigns_page(s: &Web, c: Ctx, mid: &str, product: Option<&str>) -> We
     let m = s.app.get_merchant(None, mid).await?;
     let campaigns = s
         .app
-        .group_campaigns(mid)
+        .group_campaigns(&MerchantId::parse_or_404(mid)?)
         .await?
         .into_iter()
-        .filter(|k| k.open_for_groups && product.is_none_or(|p| k.product_id == p))
+        .filter(|k| k.open_for_groups && product.is_none_or(|p| k.product_id.as_str() == p))
         .collect::<Vec<_>>();
     // One campaign for the product: straight to it.
     if let (Some(_), [only]) = (product, campaigns.as_slice()) {
@@ -567,7 +575,10 @@ async fn console_page(
     created: bool,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
-    let campaigns = s.app.group_campaigns(mid).await?;
+    let campaigns = s
+        .app
+        .group_campaigns(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)
+        .await?;
     let skus = crate::console::sku_choices(s, &who, mid).await?;
     let refused = form.is_some();
     let (f, error) = match form {
@@ -611,7 +622,11 @@ async fn create_campaign(
     let result = match f.input() {
         Ok(input) => s
             .app
-            .create_group_campaign(&who, &mid, input)
+            .create_group_campaign(
+                &who,
+                &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                input,
+            )
             .await
             .map(|_| ()),
         Err(e) => Err(e),
@@ -634,11 +649,19 @@ async fn end_campaign(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let k = s.app.group_campaign(&cid).await?;
+    let k = s
+        .app
+        .group_campaign(&kith_app::platform::ids::CampaignId::parse_or_404(&cid)?)
+        .await?;
     if k.merchant_id != mid {
         return Err(AppError::NotFound("group-buy campaign").into());
     }
-    s.app.end_group_campaign(&who, &cid).await?;
+    s.app
+        .end_group_campaign(
+            &who,
+            &kith_app::platform::ids::CampaignId::parse_or_404(&cid)?,
+        )
+        .await?;
     Ok(see(format!("/console/{mid}/group-buys?done=ended")))
 }
 

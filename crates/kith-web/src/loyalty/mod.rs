@@ -65,7 +65,11 @@ async fn at_shop(
     let who = c.principal()?.clone();
     let st = s
         .app
-        .my_points_at(&who, &mid, page(q.cursor.as_deref())?)
+        .my_points_at(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            page(q.cursor.as_deref())?,
+        )
         .await?;
     Ok(render(&ShopPage {
         c,
@@ -162,7 +166,10 @@ impl ConsolePage {
 
 async fn console(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
     let (_, shop) = shop(&c, &mid)?;
-    let current = s.app.points_settings(&mid).await?;
+    let current = s
+        .app
+        .points_settings(&kith_app::platform::ids::MerchantId::parse_or_404(&mid)?)
+        .await?;
     Ok(render(&ConsolePage {
         c,
         shop,
@@ -180,7 +187,15 @@ async fn save(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => s.app.set_points_settings(&who, &mid, input).await,
+        Ok(input) => {
+            s.app
+                .set_points_settings(
+                    &who,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                    input,
+                )
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {

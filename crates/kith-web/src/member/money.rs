@@ -380,7 +380,11 @@ async fn shared_preview(s: &Web, c: &Ctx, code: &str) -> Option<sp::SharedPrevie
             ))
         }
         LinkKind::GroupBuy => {
-            let g = s.app.group(&link.target_id).await.ok()?;
+            let g = s
+                .app
+                .group(&kith_app::platform::ids::GroupId::parse(&link.target_id)?)
+                .await
+                .ok()?;
             Some(preview(
                 g.title,
                 Some(crate::pages::yuan(g.group_price_fen)),

@@ -45,8 +45,8 @@ fn allowance_words(field: &str, reason: &str) -> (String, String) {
 fn inputs(list: Vec<LeaderProduct>) -> Vec<LeaderProductInput> {
     list.into_iter()
         .map(|p| LeaderProductInput {
-            sku_id: p.sku_id,
-            floor_price_fen: p.floor_price_fen,
+            sku_id: p.sku_id.to_string(),
+            floor_price_fen: p.floor_price_fen.get(),
             max_quantity: p.max_quantity,
         })
         .collect()
@@ -64,7 +64,14 @@ pub(super) async fn save_allowed(
     let result = async {
         let floor = parse_yuan("items.floor_price_fen", &f.floor)?;
         let max = parse_int("items.max_quantity", &f.max)?;
-        let mut items = inputs(s.app.leader_products(&who, &mid).await?);
+        let mut items = inputs(
+            s.app
+                .leader_products(
+                    &who,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                )
+                .await?,
+        );
         match items.iter_mut().find(|i| i.sku_id == sku) {
             Some(i) => {
                 i.floor_price_fen = floor;
@@ -76,7 +83,13 @@ pub(super) async fn save_allowed(
                 max_quantity: max,
             }),
         }
-        s.app.set_leader_products(&who, &mid, items).await
+        s.app
+            .set_leader_products(
+                &who,
+                &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                items,
+            )
+            .await
     }
     .await;
     match result {
@@ -97,9 +110,22 @@ pub(super) async fn remove_allowed(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let mut items = inputs(s.app.leader_products(&who, &mid).await?);
+    let mut items = inputs(
+        s.app
+            .leader_products(
+                &who,
+                &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            )
+            .await?,
+    );
     items.retain(|i| i.sku_id != sku);
-    s.app.set_leader_products(&who, &mid, items).await?;
+    s.app
+        .set_leader_products(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            items,
+        )
+        .await?;
     Ok(see(format!("/console/{mid}/leaders?done=removed")))
 }
 
@@ -148,7 +174,15 @@ pub(super) async fn open_batch(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let result = match f.input() {
-        Ok(input) => s.app.leader_open_batch(&who, &lid, input).await,
+        Ok(input) => {
+            s.app
+                .leader_open_batch(
+                    &who,
+                    &kith_app::platform::ids::LeaderId::parse_or_404(&lid)?,
+                    input,
+                )
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {

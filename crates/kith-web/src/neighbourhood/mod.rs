@@ -20,6 +20,7 @@ use kith_app::neighbourhood::{
     Batch, BatchInput, BatchItemInput, BatchStatus, BatchTerms, Helper, JoinInput, JoinLine,
     JoinListEntry, Leader, LeaderProduct, LeaderStatement, NearbyLeader, PickList,
 };
+use kith_app::platform::ids::{BatchId, LeaderId};
 use serde::Deserialize;
 
 use crate::console::shop;
@@ -127,7 +128,14 @@ async fn choose_view(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let m = s.app.get_merchant(None, mid).await?;
-    let leaders = s.app.nearby_leaders(&who, mid, position).await?;
+    let leaders = s
+        .app
+        .nearby_leaders(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            position,
+        )
+        .await?;
     let (status, error) = match error {
         Some((st, e)) => (st, Some(e)),
         None => (StatusCode::OK, None),
@@ -159,7 +167,15 @@ async fn choose(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    match s.app.choose_leader(&who, &mid, &lid).await {
+    match s
+        .app
+        .choose_leader(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &lid,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/shops/{mid}/leaders?done=chosen"))),
         Err(e) => {
             let r = refusal(e)?;
@@ -187,7 +203,7 @@ async fn shop_batches(
     let m = s.app.get_merchant(None, &mid).await?;
     let batches = s
         .app
-        .batches(&mid)
+        .batches(&kith_app::platform::ids::MerchantId::parse_or_404(&mid)?)
         .await?
         .into_iter()
         .filter(|b| b.open_for_joins)
@@ -230,10 +246,19 @@ async fn batch_view(
     typed: Vec<String>,
     error: Option<(StatusCode, String)>,
 ) -> WebResult<Response> {
-    let b = s.app.batch(bid).await?;
+    let b = s
+        .app
+        .batch(&kith_app::platform::ids::BatchId::parse_or_404(bid)?)
+        .await?;
     let m = s.app.get_merchant(None, &b.merchant_id).await?;
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
-    let joins = s.app.batch_joins(who.as_ref(), bid).await?;
+    let joins = s
+        .app
+        .batch_joins(
+            who.as_ref(),
+            &kith_app::platform::ids::BatchId::parse_or_404(bid)?,
+        )
+        .await?;
     let my_point = match &who {
         Some(p) => s
             .app
@@ -273,7 +298,10 @@ async fn join(
     CsrfForm(f): CsrfForm<std::collections::HashMap<String, String>>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let b = s.app.batch(&bid).await?;
+    let b = s
+        .app
+        .batch(&kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
     let typed: Vec<String> = b
         .items
         .iter()
@@ -292,7 +320,7 @@ async fn join(
         }
         match parse_int(&format!("items[{n}].quantity"), q) {
             Ok(q) => items.push(JoinLine {
-                sku_id: item.sku_id.clone(),
+                sku_id: item.sku_id.to_string(),
                 quantity: q,
             }),
             Err(e) => bad = Some(e),
@@ -300,7 +328,15 @@ async fn join(
     }
     let result = match bad {
         Some(e) => Err(e),
-        None => s.app.join_batch(&who, &bid, JoinInput { items }).await,
+        None => {
+            s.app
+                .join_batch(
+                    &who,
+                    &kith_app::platform::ids::BatchId::parse_or_404(&bid)?,
+                    JoinInput { items },
+                )
+                .await
+        }
     };
     match result {
         Ok(j) => Ok(see(format!("/orders/{}", j.order.id))),
@@ -360,8 +396,18 @@ async fn leader_pick_list(
     Path((lid, bid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let l = s.app.leader_pick_list(&who, &lid, &bid).await?;
-    let b = s.app.batch(&bid).await?;
+    let l = s
+        .app
+        .leader_pick_list(
+            &who,
+            &LeaderId::parse_or_404(&lid)?,
+            &BatchId::parse_or_404(&bid)?,
+        )
+        .await?;
+    let b = s
+        .app
+        .batch(&kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
     Ok(render(&LeaderPickListPage { c, b, l })?.into_response())
 }
 
@@ -515,7 +561,15 @@ async fn add_helper(
     CsrfForm(f): CsrfForm<HelperForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    match s.app.add_leader_helper_by_login(&who, &lid, &f.login).await {
+    match s
+        .app
+        .add_leader_helper_by_login(
+            &who,
+            &kith_app::platform::ids::LeaderId::parse_or_404(&lid)?,
+            &f.login,
+        )
+        .await
+    {
         Ok(_) => Ok(see("/me/leader?done=saved")),
         Err(e) => {
             let (st, words) = refusal(e)?;
@@ -531,7 +585,13 @@ async fn remove_helper(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    s.app.remove_leader_helper(&who, &lid, &aid).await?;
+    s.app
+        .remove_leader_helper(
+            &who,
+            &kith_app::platform::ids::LeaderId::parse_or_404(&lid)?,
+            &aid,
+        )
+        .await?;
     Ok(see("/me/leader?done=removed"))
 }
 
@@ -613,7 +673,14 @@ async fn leaders_view(
     allow: Option<(AllowForm, (String, String))>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
-    let all = s.app.merchant_leaders(&who, mid, None).await?;
+    let all = s
+        .app
+        .merchant_leaders(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            None,
+        )
+        .await?;
     let (applied, others): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|l| l.status == kith_domain::neighbourhood::LeaderStatus::Applied);
@@ -634,8 +701,20 @@ async fn leaders_view(
             5,
         )
         .await?;
-    let terms = s.app.batch_terms(&who, mid).await?;
-    let allowed = s.app.leader_products(&who, mid).await?;
+    let terms = s
+        .app
+        .batch_terms(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
+    let allowed = s
+        .app
+        .leader_products(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let skus = crate::console::sku_choices(s, &who, mid).await?;
     let refused = error.is_some() || allow.is_some();
     let (allow, allow_error) = match allow {
@@ -687,7 +766,11 @@ async fn decide(
     let (who, _) = shop(&c, &mid)?;
     let l = s
         .app
-        .merchant_leaders(&who, &mid, None)
+        .merchant_leaders(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            None,
+        )
         .await?
         .into_iter()
         .find(|l| l.id == lid)
@@ -716,7 +799,14 @@ async fn decide(
     match result {
         Ok(_) => Ok(see(format!("/console/{mid}/leaders?done={done}"))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            leaders_view(&s, c, &mid, Some((l.id, e.to_string(), f.rate)), None).await
+            leaders_view(
+                &s,
+                c,
+                &mid,
+                Some((l.id.to_string(), e.to_string(), f.rate)),
+                None,
+            )
+            .await
         }
         Err(e) => Err(WebError::App(e)),
     }
@@ -821,7 +911,10 @@ async fn batches_view(
     form: Option<(BatchForm, (String, String))>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
-    let batches = s.app.batches(mid).await?;
+    let batches = s
+        .app
+        .batches(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)
+        .await?;
     let skus = crate::console::sku_choices(s, &who, mid).await?;
     let refused = form.is_some();
     let (f, error) = match form {
@@ -859,7 +952,15 @@ async fn create_batch(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let result = match f.input() {
-        Ok(input) => s.app.create_batch(&who, &mid, input).await,
+        Ok(input) => {
+            s.app
+                .create_batch(
+                    &who,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                    input,
+                )
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -920,12 +1021,21 @@ async fn batch_console_view(
     error: Option<(StatusCode, String)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
-    let b = s.app.batch(bid).await?;
-    if b.merchant_id != mid {
+    let b = s
+        .app
+        .batch(&kith_app::platform::ids::BatchId::parse_or_404(bid)?)
+        .await?;
+    if b.merchant_id.as_str() != mid {
         return Err(AppError::NotFound("batch").into());
     }
-    let lists = s.app.batch_pick_lists(&who, bid).await?;
-    let statements = s.app.batch_statements(&who, bid).await?;
+    let lists = s
+        .app
+        .batch_pick_lists(&who, &kith_app::platform::ids::BatchId::parse_or_404(bid)?)
+        .await?;
+    let statements = s
+        .app
+        .batch_statements(&who, &kith_app::platform::ids::BatchId::parse_or_404(bid)?)
+        .await?;
     let (status, error) = match error {
         Some((st, e)) => (st, Some(e)),
         None => (StatusCode::OK, None),
@@ -959,7 +1069,11 @@ async fn console_cut_off(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    match s.app.cut_off_batch_now(&who, &bid).await {
+    match s
+        .app
+        .cut_off_batch_now(&who, &kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await
+    {
         Ok(_) => Ok(see(format!("/console/{mid}/batches/{bid}?done=cut_off"))),
         Err(AppError::Conflict { .. }) => {
             let words = c.t.nb().cut_off_closed.to_owned();
@@ -977,7 +1091,14 @@ async fn leader_cut_off(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let back = format!("/me/leader/{lid}/batches/{bid}");
-    match s.app.cut_off_batch_now(c.principal()?, &bid).await {
+    match s
+        .app
+        .cut_off_batch_now(
+            c.principal()?,
+            &kith_app::platform::ids::BatchId::parse_or_404(&bid)?,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("{back}?done=cut_off"))),
         Err(AppError::Conflict { .. }) => Ok(see(back)),
         Err(e) => Err(e.into()),
@@ -991,7 +1112,8 @@ async fn deliver(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    match s.app.deliver_consignment(&who, &bid, &lid).await {
+    let (bid_, lid_) = (BatchId::parse_or_404(&bid)?, LeaderId::parse_or_404(&lid)?);
+    match s.app.deliver_consignment(&who, &bid_, &lid_).await {
         Ok(_) => Ok(see(format!("/console/{mid}/batches/{bid}?done=delivered"))),
         Err(e) => {
             let r = refusal(e)?;
@@ -1008,11 +1130,17 @@ async fn pick_csv(
     Path((mid, bid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let b = s.app.batch(&bid).await?;
-    if b.merchant_id != mid {
+    let b = s
+        .app
+        .batch(&kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
+    if b.merchant_id.as_str() != mid {
         return Err(AppError::NotFound("batch").into());
     }
-    let lists = s.app.batch_pick_lists(&who, &bid).await?;
+    let lists = s
+        .app
+        .batch_pick_lists(&who, &kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
     let zh = c.lang == crate::i18n::Lang::Zh;
     let header_row = if zh {
         [
@@ -1054,7 +1182,7 @@ async fn pick_csv(
                     .items
                     .iter()
                     .find(|i| i.sku_id == line.sku_id)
-                    .map_or(0, |i| i.price_fen);
+                    .map_or(0, |i| i.price_fen.get());
                 let row = [
                     l.leader_name.clone(),
                     l.point_name.clone(),
@@ -1066,7 +1194,7 @@ async fn pick_csv(
                     line.quantity.to_string(),
                     yuan_plain(price),
                     yuan_plain(price * line.quantity),
-                    buyer.order_id.clone(),
+                    buyer.order_id.to_string(),
                     l.delivered_at.as_deref().map(beijing).unwrap_or_default(),
                 ];
                 w.write_record(row.iter().map(|c| crate::console::defuse(c)))
@@ -1167,11 +1295,17 @@ async fn console_statements_csv(
     Path((mid, bid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    let b = s.app.batch(&bid).await?;
-    if b.merchant_id != mid {
+    let b = s
+        .app
+        .batch(&kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
+    if b.merchant_id.as_str() != mid {
         return Err(AppError::NotFound("batch").into());
     }
-    let rows = s.app.batch_statements(&who, &bid).await?;
+    let rows = s
+        .app
+        .batch_statements(&who, &kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
     statements_csv(&c, &bid, &rows)
 }
 
@@ -1182,7 +1316,10 @@ async fn leader_statements_csv(
     Path(bid): Path<String>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let rows = s.app.batch_statements(&who, &bid).await?;
+    let rows = s
+        .app
+        .batch_statements(&who, &kith_app::platform::ids::BatchId::parse_or_404(&bid)?)
+        .await?;
     statements_csv(&c, &bid, &rows)
 }
 
@@ -1246,7 +1383,13 @@ async fn save_batch_terms(
                 unclaimed_days: days,
                 unclaimed_rule: f.unclaimed_rule.clone(),
             };
-            s.app.set_batch_terms(c.principal()?, &mid, terms).await
+            s.app
+                .set_batch_terms(
+                    c.principal()?,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                    terms,
+                )
+                .await
         }
         Err(_) => Err(AppError::invalid("unclaimed_days", "请填写 1–30 的整数")),
     };

@@ -510,13 +510,13 @@ impl CartPage {
             .iter()
             .find(|f| f.best)
             .and_then(|f| f.discount_fen)
-            .unwrap_or(0)
+            .map_or(0, kith_domain::Fen::get)
     }
 
     /// The goods to pay with the 满减 and the preselected coupon taken off, before shipping
     /// (each priced by checkout's own pricing, the coupon after the activity).
     pub fn goods_to_pay(&self) -> i64 {
-        self.goods_fen - self.activity.discount_fen - self.best_discount()
+        self.goods_fen - self.activity.discount_fen.get() - self.best_discount()
     }
 
     /// The freight of a shipped order of this cart (checkout's own rule, on the goods to

@@ -157,7 +157,13 @@ async fn view(
     row_error: Option<(String, String)>,
 ) -> WebResult<axum::response::Html<String>> {
     let (who, shop) = shop(&c, mid)?;
-    let activities = s.app.list_threshold_activities(&who, mid).await?;
+    let activities = s
+        .app
+        .list_threshold_activities(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let products = super::shop_products(s, &who, mid).await?;
     render(&ActivitiesPage {
         now: kith_app::rfc3339(s.app.now_ms()),
@@ -189,7 +195,15 @@ pub(super) async fn create(
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => s.app.create_threshold_activity(&who, &mid, input).await,
+        Ok(input) => {
+            s.app
+                .create_threshold_activity(
+                    &who,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                    input,
+                )
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -217,7 +231,16 @@ pub(super) async fn act(
         Move::Resume => "resumed",
         Move::End => "activity_ended",
     };
-    match s.app.move_threshold_activity(&who, &mid, &aid, m).await {
+    match s
+        .app
+        .move_threshold_activity(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::ActivityId::parse_or_404(&aid)?,
+            m,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/console/{mid}/activities?done={done}"))),
         Err(AppError::Conflict { .. }) => {
             let words = super::move_refused(&c);

@@ -243,21 +243,35 @@ async fn view(
     row_error: Option<(String, String)>,
 ) -> WebResult<axum::response::Html<String>> {
     let (who, shop) = shop(&c, mid)?;
-    let templates = s.app.list_coupon_templates(&who, mid).await?;
+    let templates = s
+        .app
+        .list_coupon_templates(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let products = super::shop_products(s, &who, mid).await?;
     let tiers = s.app.list_tiers(Some(&who), mid).await?;
     let share = s
         .app
-        .chosen_coupon(&who, mid, Slot::Share)
+        .chosen_coupon(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            Slot::Share,
+        )
         .await?
         .template
-        .map(|t| t.id);
+        .map(|t| t.id.to_string());
     let new_member = s
         .app
-        .chosen_coupon(&who, mid, Slot::NewMember)
+        .chosen_coupon(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            Slot::NewMember,
+        )
         .await?
         .template
-        .map(|t| t.id);
+        .map(|t| t.id.to_string());
     render(&ConsolePage {
         c,
         shop,
@@ -290,7 +304,15 @@ pub(super) async fn create(
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => s.app.create_coupon_template(&who, &mid, input).await,
+        Ok(input) => {
+            s.app
+                .create_coupon_template(
+                    &who,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                    input,
+                )
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -336,7 +358,16 @@ pub(super) async fn act(
         Move::Resume => "resumed",
         Move::End => "coupon_ended",
     };
-    match s.app.move_coupon_template(&who, &mid, &tid, m).await {
+    match s
+        .app
+        .move_coupon_template(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::CouponTemplateId::parse_or_404(&tid)?,
+            m,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done={done}"))),
         Err(e) => row_refusal(&s, c, &mid, tid, e).await,
     }
@@ -360,7 +391,16 @@ pub(super) async fn issue(
         account_ids: None,
         tier_code: Some(f.tier_code.trim().to_owned()),
     };
-    match s.app.issue_coupons(&who, &mid, &tid, input).await {
+    match s
+        .app
+        .issue_coupons(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::CouponTemplateId::parse_or_404(&tid)?,
+            input,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=issued"))),
         Err(e) => row_refusal(&s, c, &mid, tid, e).await,
     }
@@ -403,7 +443,16 @@ pub(super) async fn set_new_member(
 
 async fn choose(s: Web, c: Ctx, mid: String, slot: Slot, f: ChooseForm) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
-    match s.app.choose_coupon(&who, &mid, slot, f.input()).await {
+    match s
+        .app
+        .choose_coupon(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            slot,
+            f.input(),
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=saved"))),
         Err(e) => {
             let at = match slot {

@@ -119,7 +119,10 @@ async fn flash_page(
     sid: &str,
     refused: Option<(String, FlashForm)>,
 ) -> WebResult<axum::response::Html<String>> {
-    let sale = s.app.flash_sale(sid).await?;
+    let sale = s
+        .app
+        .flash_sale(&kith_app::platform::ids::FlashSaleId::parse_or_404(sid)?)
+        .await?;
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
     let m = s.app.get_merchant(who.as_ref(), &sale.merchant_id).await?;
     let stores = s.app.list_stores(who.as_ref(), &sale.merchant_id).await?;
@@ -213,7 +216,15 @@ pub(super) async fn buy(
         coupon_id: k.coupon(),
         points: k.points_offered(),
     };
-    let (status, msg) = match s.app.buy_flash_sale(&who, &sid, input).await {
+    let (status, msg) = match s
+        .app
+        .buy_flash_sale(
+            &who,
+            &kith_app::platform::ids::FlashSaleId::parse_or_404(&sid)?,
+            input,
+        )
+        .await
+    {
         Ok(order) => return Ok(see(format!("/orders/{}", order.id))),
         Err(AppError::Conflict { field, .. }) => (
             StatusCode::CONFLICT,
@@ -243,7 +254,11 @@ pub type Shelf = Vec<(FlashSale, &'static str, Option<i64>, &'static str)>;
 
 /// The shop's flash sales still to sell, for its page (a shop not trading has none).
 pub async fn shelf(s: &Web, c: &Ctx, mid: &str) -> WebResult<Shelf> {
-    match s.app.shop_flash_sales(mid).await {
+    match s
+        .app
+        .shop_flash_sales(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)
+        .await
+    {
         Ok(list) => Ok(list
             .into_iter()
             .map(|sale| {
@@ -437,7 +452,13 @@ async fn console_view(
     row_error: Option<(String, String)>,
 ) -> WebResult<axum::response::Html<String>> {
     let (who, shop) = shop(&c, mid)?;
-    let sales = s.app.list_flash_sales(&who, mid).await?;
+    let sales = s
+        .app
+        .list_flash_sales(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let skus = s
         .app
         .list_products(Some(&who), mid, Some("active"), PageRequest::first(100))
@@ -487,7 +508,15 @@ pub(super) async fn create(
 ) -> WebResult<Response> {
     let (who, _) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => s.app.create_flash_sale(&who, &mid, input).await,
+        Ok(input) => {
+            s.app
+                .create_flash_sale(
+                    &who,
+                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+                    input,
+                )
+                .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -515,7 +544,16 @@ pub(super) async fn act(
         Move::Resume => "resumed",
         Move::End => "flash_ended",
     };
-    match s.app.move_flash_sale(&who, &mid, &sid, m).await {
+    match s
+        .app
+        .move_flash_sale(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::FlashSaleId::parse_or_404(&sid)?,
+            m,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/console/{mid}/flash-sales?done={done}"))),
         Err(AppError::Conflict { .. }) => {
             let words = super::move_refused(&c);

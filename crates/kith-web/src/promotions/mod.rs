@@ -132,7 +132,11 @@ pub async fn activity_words(
     mid: &str,
     product: Option<&str>,
 ) -> WebResult<Vec<String>> {
-    match s.app.shop_threshold_activities(mid).await {
+    match s
+        .app
+        .shop_threshold_activities(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)
+        .await
+    {
         Ok(list) => Ok(list
             .iter()
             .filter(|a| product.is_none_or(|pid| a.scope().covers(pid)))
@@ -150,12 +154,17 @@ pub trait Terms {
     /// 减 ¥20.00, 8 折（最多减 ¥30.00）.
     fn value_words(&self, c: &Ctx) -> String {
         let t = self.template();
-        c.t.coupon_value(&t.kind, t.off_fen, t.percent_off, t.cap_fen)
+        c.t.coupon_value(
+            &t.kind,
+            t.off_fen.map(kith_domain::Fen::get),
+            t.percent_off,
+            t.cap_fen.map(kith_domain::Fen::get),
+        )
     }
 
     /// 满 ¥199.00 可用, or 无门槛.
     fn threshold_words(&self, c: &Ctx) -> String {
-        c.t.coupon_threshold(self.template().min_spend_fen)
+        c.t.coupon_threshold(self.template().min_spend_fen.get())
     }
 
     /// 全店通用 or 指定商品可用.
@@ -239,18 +248,24 @@ async fn center_view(
 ) -> WebResult<axum::response::Html<String>> {
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
     let m = s.app.get_merchant(who.as_ref(), mid).await?;
-    let templates = s.app.shop_coupon_templates(mid).await?;
-    let new_member = s.app.new_member_template_id(mid).await?;
+    let templates = s
+        .app
+        .shop_coupon_templates(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)
+        .await?;
+    let new_member = s
+        .app
+        .new_member_template_id(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)
+        .await?;
     let mut held: HashMap<String, usize> = HashMap::new();
     if let Some(who) = &who {
         for k in s.app.my_coupons(who, Some(mid), None).await? {
-            *held.entry(k.template_id).or_default() += 1;
+            *held.entry(k.template_id.to_string()).or_default() += 1;
         }
     }
     let offers = templates
         .into_iter()
         .map(|t| Offer {
-            held: held.get(&t.id).copied().unwrap_or(0),
+            held: held.get(t.id.as_str()).copied().unwrap_or(0),
             t,
         })
         .collect();
@@ -277,7 +292,15 @@ async fn claim(
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    match s.app.claim_coupon(&who, &mid, &tid).await {
+    match s
+        .app
+        .claim_coupon(
+            &who,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::CouponTemplateId::parse_or_404(&tid)?,
+        )
+        .await
+    {
         Ok(_) => Ok(see(format!("/shops/{mid}/coupons?done=claimed"))),
         Err(AppError::Conflict {
             field: Some(code), ..
@@ -326,16 +349,16 @@ async fn mine(State(s): State<Web>, c: Ctx, Query(q): Query<MineQuery>) -> WebRe
     let mut shops: HashMap<String, String> = HashMap::new();
     let mut coupons = Vec::new();
     for k in all.into_iter().filter(|k| k.state == state) {
-        let name = match shops.get(&k.merchant_id) {
+        let name = match shops.get(k.merchant_id.as_str()) {
             Some(n) => n.clone(),
             None => {
                 // A shop that stopped trading keeps its coupons listed, by id.
                 let n = match s.app.get_merchant(Some(&who), &k.merchant_id).await {
                     Ok(m) => m.name,
-                    Err(AppError::NotFound(_)) => k.merchant_id.clone(),
+                    Err(AppError::NotFound(_)) => k.merchant_id.to_string(),
                     Err(e) => return Err(e.into()),
                 };
-                shops.insert(k.merchant_id.clone(), n.clone());
+                shops.insert(k.merchant_id.to_string(), n.clone());
                 n
             }
         };

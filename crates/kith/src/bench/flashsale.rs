@@ -58,7 +58,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let sale = app
         .create_flash_sale(
             &world.owner,
-            &world.merchant,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&world.merchant)?,
             NewFlashSale {
                 name: "基准整点秒杀".into(),
                 sku_id: world.hot_sku.clone(),

@@ -76,7 +76,7 @@ pub async fn run(args: CheckoutArgs) -> anyhow::Result<()> {
     let campaign = app
         .create_group_campaign(
             &world.owner,
-            &world.merchant,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&world.merchant)?,
             CampaignInput {
                 sku_id: campaign_sku,
                 title: Some("基准三人团".into()),

@@ -13,6 +13,7 @@
 //! by `orders::place`). Every change emits its outbox event (`threshold_activity.created`,
 //! `.paused`, `.resumed`, `.ended`) in the same transaction.
 
+use crate::platform::ids::{ActivityId, MerchantId};
 use kith_domain::order_price::{PriceLine, Scope, ThresholdTerms, best_threshold};
 use kith_domain::{BoundedText, Fen, PromotionStatus};
 use kith_store::{Conn, Row, args};
@@ -43,8 +44,8 @@ pub struct ActivityTier {
 /// A merchant's 满减 / 满折 activity with what it has given.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ThresholdActivity {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: ActivityId,
+    pub merchant_id: MerchantId,
     pub name: String,
     /// `fixed` (满减: tiers' amounts in fen) or `percent` (满折: percent off).
     pub kind: String,
@@ -60,7 +61,8 @@ pub struct ThresholdActivity {
     pub live: bool,
     /// Paid orders that took it, and what it took off them, in fen.
     pub paid_orders: i64,
-    pub discount_fen: i64,
+    #[schema(value_type = i64)]
+    pub discount_fen: Fen,
     pub created_at: String,
 }
 
@@ -115,10 +117,12 @@ pub struct CartActivity {
     /// reached yet — the one nearest its next tier; null: no live activity touches the cart.
     pub activity: Option<ThresholdActivity>,
     /// What it takes off the cart's goods now, in fen (0: no tier reached).
-    pub discount_fen: i64,
+    #[schema(value_type = i64)]
+    pub discount_fen: Fen,
     /// The next tier of that activity and how much more of its goods reach it (凑单).
     pub next_tier: Option<ActivityTier>,
-    pub more_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub more_fen: Option<Fen>,
 }
 
 kith_store::columns!(ActivityCols {
@@ -153,8 +157,8 @@ fn from_row(r: &Row, now_ms: i64) -> AppResult<ThresholdActivity> {
     let status = PromotionStatus::from_db(&r.text(ActivityCols::status)?)
         .ok_or_else(|| AppError::Internal("unknown activity status".into()))?;
     Ok(ThresholdActivity {
-        id: r.text(ActivityCols::id)?,
-        merchant_id: r.text(ActivityCols::merchant_id)?,
+        id: ActivityId::from_row(r.text(ActivityCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(ActivityCols::merchant_id)?),
         name: r.text(ActivityCols::name)?,
         kind: r.text(ActivityCols::kind)?,
         tiers,
@@ -164,7 +168,7 @@ fn from_row(r: &Row, now_ms: i64) -> AppResult<ThresholdActivity> {
         live: status.is_active() && starts <= now_ms && now_ms < ends,
         status,
         paid_orders: r.int(ActivityCols::paid_orders)?,
-        discount_fen: r.int(ActivityCols::discount_fen)?,
+        discount_fen: Fen::new(r.int(ActivityCols::discount_fen)?),
         created_at: rfc3339(r.int(ActivityCols::created_at)?),
     })
 }
@@ -222,7 +226,7 @@ pub(crate) fn best_for(
         .iter()
         .map(ThresholdActivity::terms)
         .collect::<AppResult<Vec<_>>>()?;
-    Ok(best_threshold(lines, &terms).map(|i| (live[i].id.clone(), terms[i].clone())))
+    Ok(best_threshold(lines, &terms).map(|i| (live[i].id.to_string(), terms[i].clone())))
 }
 
 /// What the live activities do for `lines`: the best one and its discount, or the one
@@ -255,7 +259,7 @@ pub(crate) fn for_lines(
     else {
         return Ok(CartActivity {
             activity: None,
-            discount_fen: 0,
+            discount_fen: Fen::ZERO,
             next_tier: None,
             more_fen: None,
         });
@@ -270,8 +274,8 @@ pub(crate) fn for_lines(
     };
     Ok(CartActivity {
         next_tier: next.and_then(|(t, _)| tier_of(t)),
-        more_fen: next.map(|(_, more)| more.get()),
-        discount_fen: discount.get(),
+        more_fen: next.map(|(_, more)| more.get()).map(Fen::new),
+        discount_fen: Fen::new(discount.get()),
         activity: Some(activity),
     })
 }
@@ -281,7 +285,7 @@ impl App {
     pub async fn create_threshold_activity(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: NewThresholdActivity,
     ) -> AppResult<ThresholdActivity> {
         // Who asks is decided before what they sent: an outsider learns nothing of the rules.
@@ -376,7 +380,7 @@ impl App {
     pub async fn list_threshold_activities(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<ThresholdActivity>> {
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -402,8 +406,8 @@ impl App {
     pub async fn move_threshold_activity(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        activity_id: &str,
+        merchant_id: &MerchantId,
+        activity_id: &ActivityId,
         m: Move,
     ) -> AppResult<ThresholdActivity> {
         let now = self.now_ms();
@@ -429,7 +433,7 @@ impl App {
     /// The activities a shop runs now. Public for a trading merchant.
     pub async fn shop_threshold_activities(
         &self,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<ThresholdActivity>> {
         let now = self.now_ms();
         let mid = merchant_id.to_owned();
@@ -447,7 +451,7 @@ impl App {
     pub async fn cart_activity(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<CartActivity> {
         let now = self.now_ms();
         let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());

@@ -11,6 +11,7 @@
 //!
 //! Reads only.
 
+use crate::platform::ids::MerchantId;
 use kith_domain::Fen;
 use kith_domain::order::DeliveryMethod;
 use kith_domain::order_price::{Discount, PriceError, PriceLine, ThresholdTerms, price};
@@ -26,7 +27,8 @@ use crate::{App, AppResult, Principal};
 pub struct CouponFit {
     pub coupon: Coupon,
     /// What it takes off the cart's goods now, in fen; null when it does not apply.
-    pub discount_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub discount_fen: Option<Fen>,
     /// Why it does not apply now: `coupon_out_of_scope` (nothing in the cart is in its
     /// scope) or `coupon_minimum_spend` (the eligible goods are under its minimum).
     pub refusal: Option<String>,
@@ -81,7 +83,7 @@ pub fn rank(
         };
         out.push(CouponFit {
             coupon,
-            discount_fen,
+            discount_fen: discount_fen.map(Fen::new),
             refusal,
             best: false,
         });
@@ -90,13 +92,13 @@ pub fn rank(
     // sorts as time); those that do not apply last.
     out.sort_by(|a, b| {
         b.discount_fen
-            .unwrap_or(-1)
-            .cmp(&a.discount_fen.unwrap_or(-1))
+            .map_or(-1, Fen::get)
+            .cmp(&a.discount_fen.map_or(-1, Fen::get))
             .then_with(|| a.coupon.valid_until.cmp(&b.coupon.valid_until))
             .then_with(|| a.coupon.id.cmp(&b.coupon.id))
     });
     if let Some(first) = out.first_mut()
-        && first.discount_fen.is_some_and(|d| d > 0)
+        && first.discount_fen.is_some_and(|d| d > Fen::ZERO)
     {
         first.best = true;
     }
@@ -109,7 +111,7 @@ impl App {
     pub async fn cart_coupons(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<CouponFit>> {
         let now = self.now_ms();
         let (aid, mid) = (who.account_id.clone(), merchant_id.to_owned());

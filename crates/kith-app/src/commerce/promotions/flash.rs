@@ -14,6 +14,7 @@
 //! Writes: `flash_sales`, `flash_slots`, `flash_buyers`, and `orders.flash_slot_id` /
 //! `flash_quantity` of the orders it places (through `orders::place`).
 
+use crate::platform::ids::{FlashSaleId, MerchantId, ProductId, SkuId};
 use std::collections::HashMap;
 
 use kith_domain::flash_sale::{self, Slot};
@@ -47,19 +48,21 @@ pub struct FlashSlot {
 /// A merchant's flash sale.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FlashSale {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: FlashSaleId,
+    pub merchant_id: MerchantId,
     pub name: String,
-    pub sku_id: String,
-    pub product_id: String,
+    pub sku_id: SkuId,
+    pub product_id: ProductId,
     pub product_name: String,
     /// The product's first picture, if it has one.
     pub image: Option<String>,
     pub sku_code: String,
     /// The SKU's list price, for the strike-through.
-    pub list_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub list_price_fen: Fen,
     /// The flash price, below the list price.
-    pub price_fen: i64,
+    #[schema(value_type = i64)]
+    pub price_fen: Fen,
     pub per_member_limit: i64,
     pub per_order_limit: i64,
     /// How long a flash order may wait unpaid, in seconds.
@@ -213,18 +216,18 @@ fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
         None
     };
     Ok(FlashSale {
-        merchant_id: r.text(SaleCols::merchant_id)?,
+        merchant_id: MerchantId::from_row(r.text(SaleCols::merchant_id)?),
         name: r.text(SaleCols::name)?,
-        sku_id: r.text(SaleCols::sku_id)?,
-        product_id: r.text(SaleCols::product_id)?,
+        sku_id: SkuId::from_row(r.text(SaleCols::sku_id)?),
+        product_id: ProductId::from_row(r.text(SaleCols::product_id)?),
         product_name: r.text(SaleCols::product_name)?,
         image: serde_json::from_str::<Vec<String>>(&r.text(SaleCols::images)?)
             .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
             .into_iter()
             .next(),
         sku_code: r.text(SaleCols::sku_code)?,
-        list_price_fen: r.int(SaleCols::list_price_fen)?,
-        price_fen: r.int(SaleCols::price_fen)?,
+        list_price_fen: Fen::new(r.int(SaleCols::list_price_fen)?),
+        price_fen: Fen::new(r.int(SaleCols::price_fen)?),
         per_member_limit: r.int(SaleCols::per_member_limit)?,
         per_order_limit: r.int(SaleCols::per_order_limit)?,
         unpaid_timeout_secs: r.int(SaleCols::unpaid_timeout_secs)?,
@@ -234,7 +237,7 @@ fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
         next_starts_at: next,
         slots,
         created_at: rfc3339(r.int(SaleCols::created_at)?),
-        id,
+        id: FlashSaleId::from_row(id),
     })
 }
 
@@ -310,7 +313,7 @@ impl App {
     pub async fn create_flash_sale(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: NewFlashSale,
     ) -> AppResult<FlashSale> {
         let (asker, shop) = (who.clone(), merchant_id.to_owned());
@@ -388,7 +391,7 @@ impl App {
     pub async fn list_flash_sales(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<FlashSale>> {
         let now = self.now_ms();
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -412,8 +415,8 @@ impl App {
     pub async fn move_flash_sale(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        sale_id: &str,
+        merchant_id: &MerchantId,
+        sale_id: &FlashSaleId,
         m: Move,
     ) -> AppResult<FlashSale> {
         let now = self.now_ms();
@@ -438,7 +441,7 @@ impl App {
 
     /// A shop's flash sales still to sell (active, a slot not over), soonest first. Public
     /// for a trading merchant.
-    pub async fn shop_flash_sales(&self, merchant_id: &str) -> AppResult<Vec<FlashSale>> {
+    pub async fn shop_flash_sales(&self, merchant_id: &MerchantId) -> AppResult<Vec<FlashSale>> {
         // The id comes from a query string, not a checked path: malformed is not found.
         if parse_id(merchant_id).is_none() {
             return Err(AppError::NotFound("merchant"));
@@ -466,7 +469,7 @@ impl App {
     }
 
     /// One flash sale (public while its merchant trades).
-    pub async fn flash_sale(&self, sale_id: &str) -> AppResult<FlashSale> {
+    pub async fn flash_sale(&self, sale_id: &FlashSaleId) -> AppResult<FlashSale> {
         let now = self.now_ms();
         let sid = sale_id.to_owned();
         self.db
@@ -491,7 +494,7 @@ impl App {
     pub async fn buy_flash_sale(
         &self,
         who: &Principal,
-        sale_id: &str,
+        sale_id: &FlashSaleId,
         input: FlashOrderInput,
     ) -> AppResult<Order> {
         let (address, pickup_store) =
@@ -578,7 +581,7 @@ impl App {
                         pickup_store: pickup_store.as_deref(),
                         tier: None,
                         address: address.as_ref(),
-                        lines: &[(sku, Fen::new(sale.price_fen), q)],
+                        lines: &[(sku, sale.price_fen, q)],
                         deadline: Some(now + sale.unpaid_timeout_secs * 1_000),
                         earns: true,
                         kind: kith_domain::OrderKind::Plain,

@@ -31,6 +31,7 @@ pub mod flash;
 pub mod offers;
 pub mod store;
 
+use crate::platform::ids::{CouponId, CouponTemplateId, MerchantId, OrderId};
 use kith_domain::BoundedText;
 use kith_domain::order_price::{CouponTerms, CouponValue, PriceError, Scope};
 use kith_domain::{Fen, PromotionStatus};
@@ -54,16 +55,19 @@ pub const MAX_SCOPE_PRODUCTS: usize = 100;
 /// A merchant's coupon template with its counts.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CouponTemplate {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: CouponTemplateId,
+    pub merchant_id: MerchantId,
     pub name: String,
     /// `fixed` (满 X 减 Y) or `percent`.
     pub kind: String,
-    pub off_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub off_fen: Option<Fen>,
     pub percent_off: Option<i64>,
-    pub cap_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub cap_fen: Option<Fen>,
     /// The goods the coupon applies to must come to at least this (0: no minimum).
-    pub min_spend_fen: i64,
+    #[schema(value_type = i64)]
+    pub min_spend_fen: Fen,
     /// The products the coupon applies to; null: the whole shop.
     pub product_ids: Option<Vec<String>>,
     /// A fixed window (both set), or `valid_days` after receipt.
@@ -87,9 +91,9 @@ impl CouponTemplate {
     pub fn value(&self) -> AppResult<CouponValue> {
         Ok(CouponValue::parse(
             &self.kind,
-            self.off_fen,
+            self.off_fen.map(Fen::get),
             self.percent_off,
-            self.cap_fen,
+            self.cap_fen.map(Fen::get),
         )?)
     }
 
@@ -105,7 +109,7 @@ impl CouponTemplate {
     pub fn terms(&self) -> AppResult<CouponTerms> {
         Ok(CouponTerms {
             value: self.value()?,
-            min_spend: Fen::new(self.min_spend_fen),
+            min_spend: self.min_spend_fen,
             scope: self.scope(),
         })
     }
@@ -114,15 +118,15 @@ impl CouponTemplate {
 /// A coupon a member holds.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Coupon {
-    pub id: String,
-    pub template_id: String,
-    pub merchant_id: String,
+    pub id: CouponId,
+    pub template_id: CouponTemplateId,
+    pub merchant_id: MerchantId,
     pub name: String,
     /// `claim`, `issued`, `new_member` or `share`.
     pub source: String,
     /// `available`, `locked` (in an unpaid order), `used` or `expired`.
     pub state: String,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub valid_from: String,
     pub valid_until: String,
     pub claimed_at: String,
@@ -304,7 +308,7 @@ pub fn coupon_for_checkout(
         return Err(AppError::NotFound("coupon"));
     }
     let coupon = store::coupon_of(c, buyer, coupon_id, now_ms)?;
-    if coupon.merchant_id != merchant_id {
+    if coupon.merchant_id.as_str() != merchant_id {
         return Err(AppError::conflict(
             "coupon_other_shop",
             "this coupon is for another shop",
@@ -323,7 +327,7 @@ pub fn coupon_for_checkout(
             "this coupon cannot be used on a group-buy (拼团) order",
         ));
     }
-    Ok((coupon.id, t.terms()?))
+    Ok((coupon.id.to_string(), t.terms()?))
 }
 
 /// Locks the coupon to a new order: one conditional update from `available`, so of two
@@ -434,7 +438,7 @@ impl App {
     pub async fn create_coupon_template(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: NewCouponTemplate,
     ) -> AppResult<CouponTemplate> {
         // Who asks is decided before what they sent: an outsider learns nothing of the rules.
@@ -531,7 +535,7 @@ impl App {
     pub async fn list_coupon_templates(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<CouponTemplate>> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -556,8 +560,8 @@ impl App {
     pub async fn move_coupon_template(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        template_id: &str,
+        merchant_id: &MerchantId,
+        template_id: &CouponTemplateId,
         m: Move,
     ) -> AppResult<CouponTemplate> {
         let now = self.now_ms();
@@ -582,7 +586,10 @@ impl App {
 
     /// 领券中心: the templates a shop offers now (active, some left, not lapsed; not the share
     /// coupon, which only a share link offers). Public for a trading merchant.
-    pub async fn shop_coupon_templates(&self, merchant_id: &str) -> AppResult<Vec<CouponTemplate>> {
+    pub async fn shop_coupon_templates(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> AppResult<Vec<CouponTemplate>> {
         let now = self.now_ms();
         let mid = merchant_id.to_owned();
         self.db
@@ -616,8 +623,8 @@ impl App {
     pub async fn claim_coupon(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        template_id: &str,
+        merchant_id: &MerchantId,
+        template_id: &CouponTemplateId,
     ) -> AppResult<Coupon> {
         let now = self.now_ms();
         let (who, mid, tid) = (who.clone(), merchant_id.to_owned(), template_id.to_owned());
@@ -689,7 +696,7 @@ impl App {
     }
 
     /// One of the caller's coupons; another member's is a 404.
-    pub async fn my_coupon(&self, who: &Principal, coupon_id: &str) -> AppResult<Coupon> {
+    pub async fn my_coupon(&self, who: &Principal, coupon_id: &CouponId) -> AppResult<Coupon> {
         let now = self.now_ms();
         let (who, id) = (who.clone(), coupon_id.to_owned());
         self.db

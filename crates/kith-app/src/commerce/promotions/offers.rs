@@ -13,6 +13,7 @@
 //!
 //! Writes: `promotion_settings`, and coupons through `grant`.
 
+use crate::platform::ids::{AccountId, CouponId, CouponTemplateId, MerchantId};
 use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
@@ -38,15 +39,15 @@ pub struct IssueInput {
 /// One coupon an issue gave.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Issued {
-    pub account_id: String,
-    pub coupon_id: String,
+    pub account_id: AccountId,
+    pub coupon_id: CouponId,
 }
 
 /// The template a merchant chose for a [`Slot`] (its share links offer it, or only new
 /// members may claim it); none: no such coupon.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChosenCoupon {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub template: Option<CouponTemplate>,
 }
 
@@ -190,8 +191,8 @@ impl App {
     pub async fn issue_coupons(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        template_id: &str,
+        merchant_id: &MerchantId,
+        template_id: &CouponTemplateId,
         input: IssueInput,
     ) -> AppResult<Vec<Issued>> {
         let now = self.now_ms();
@@ -216,8 +217,8 @@ impl App {
                             },
                         )?;
                         Ok(Issued {
-                            account_id,
-                            coupon_id,
+                            account_id: AccountId::from_row(account_id),
+                            coupon_id: CouponId::from_row(coupon_id),
                         })
                     })
                     .collect()
@@ -227,7 +228,10 @@ impl App {
 
     /// The template of `merchant_id` that only new members may claim, if any (public: the
     /// 领券中心 marks it).
-    pub async fn new_member_template_id(&self, merchant_id: &str) -> AppResult<Option<String>> {
+    pub async fn new_member_template_id(
+        &self,
+        merchant_id: &MerchantId,
+    ) -> AppResult<Option<String>> {
         let mid = merchant_id.to_owned();
         self.db
             .read(move |c| slot_template_id(c, &mid, Slot::NewMember))
@@ -238,7 +242,7 @@ impl App {
     pub async fn chosen_coupon(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         slot: Slot,
     ) -> AppResult<ChosenCoupon> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -260,7 +264,7 @@ impl App {
     pub async fn choose_coupon(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         slot: Slot,
         input: ChosenCouponInput,
     ) -> AppResult<ChosenCoupon> {

@@ -5,7 +5,9 @@ use kith_domain::PromotionStatus;
 use kith_store::{Conn, Row, args};
 
 use super::{Coupon, CouponTemplate};
+use crate::platform::ids::{CouponId, CouponTemplateId, MerchantId, OrderId};
 use crate::{AppError, AppResult, rfc3339};
+use kith_domain::Fen;
 
 kith_store::columns!(TemplateCols {
     "id" => id,
@@ -44,14 +46,14 @@ pub fn template_from_row(r: &Row) -> AppResult<CouponTemplate> {
         None => None,
     };
     Ok(CouponTemplate {
-        id: r.text(TemplateCols::id)?,
-        merchant_id: r.text(TemplateCols::merchant_id)?,
+        id: CouponTemplateId::from_row(r.text(TemplateCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(TemplateCols::merchant_id)?),
         name: r.text(TemplateCols::name)?,
         kind: r.text(TemplateCols::kind)?,
-        off_fen: r.opt_int(TemplateCols::off_fen)?,
+        off_fen: r.opt_int(TemplateCols::off_fen)?.map(Fen::new),
         percent_off: r.opt_int(TemplateCols::percent_off)?,
-        cap_fen: r.opt_int(TemplateCols::cap_fen)?,
-        min_spend_fen: r.int(TemplateCols::min_spend_fen)?,
+        cap_fen: r.opt_int(TemplateCols::cap_fen)?.map(Fen::new),
+        min_spend_fen: Fen::new(r.int(TemplateCols::min_spend_fen)?),
         product_ids,
         valid_from: r.opt_int(TemplateCols::valid_from)?.map(rfc3339),
         valid_until: r.opt_int(TemplateCols::valid_until)?.map(rfc3339),
@@ -241,12 +243,12 @@ pub fn coupon_from_row(r: &Row, template: CouponTemplate, now_ms: i64) -> AppRes
         state = "expired".into();
     }
     Ok(Coupon {
-        id: r.text(CouponCols::id)?,
-        template_id: r.text(CouponCols::template_id)?,
-        merchant_id: r.text(CouponCols::merchant_id)?,
+        id: CouponId::from_row(r.text(CouponCols::id)?),
+        template_id: CouponTemplateId::from_row(r.text(CouponCols::template_id)?),
+        merchant_id: MerchantId::from_row(r.text(CouponCols::merchant_id)?),
         source: r.text(CouponCols::source)?,
         state,
-        order_id: r.opt_text(CouponCols::order_id)?,
+        order_id: r.opt_text(CouponCols::order_id)?.map(OrderId::from_row),
         valid_from: rfc3339(r.int(CouponCols::valid_from)?),
         valid_until: rfc3339(valid_until),
         claimed_at: rfc3339(r.int(CouponCols::claimed_at)?),
