@@ -776,7 +776,7 @@ impl App {
                         entry_id: l.entry_id,
                         kind: l.kind,
                         amount: l.amount_fen.get(),
-                        order_id: l.order_id,
+                        order_id: l.order_id.map(|o| o.to_string()),
                         memo: l.memo,
                         at: l.at,
                     })
