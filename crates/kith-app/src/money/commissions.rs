@@ -25,12 +25,13 @@ use kith_domain::Fen;
 use kith_domain::commission::{self, Channel, Plan, PlanInput, Rates, Role, Touch};
 use kith_domain::ledger::accounts::{self, CommissionState};
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, Posting};
-use kith_store::{Conn, Row, args};
+use kith_store::{Conn, args};
 use serde::Serialize;
 
 use crate::money::ledger::{self, Refs};
 use crate::money::sharing;
-use crate::money::store::{PlanCols, ShareCols};
+pub(crate) use crate::money::store::load_plan;
+use crate::money::store::{ShareCols, overrides};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{self, MerchantId, OrderId, ProductId};
 use crate::platform::page::{Page, PageRequest};
@@ -69,66 +70,6 @@ pub struct PlanView {
     #[schema(value_type = i64)]
     pub withdraw_daily_limit_fen: Fen,
     pub overrides: Vec<ProductOverride>,
-}
-
-/// A stored plan.
-pub(crate) struct StoredPlan {
-    pub rates: Rates,
-    pub cap_bp: i64,
-    pub group_buy_commission: bool,
-    pub binding_mode: String,
-    pub binding_days: Option<i64>,
-    pub window_days: i64,
-    pub withdraw_min_fen: i64,
-    pub withdraw_daily_limit_fen: i64,
-}
-
-pub(crate) fn load_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<StoredPlan>> {
-    let r = c.query_opt(
-        &format!(
-            "SELECT {} FROM commission_plans WHERE merchant_id = $1",
-            PlanCols::LIST
-        ),
-        args![merchant_id],
-    )?;
-    r.map(|r| {
-        Ok(StoredPlan {
-            rates: Rates {
-                levels_bp: [r.int(PlanCols::l1_bp)?, r.int(PlanCols::l2_bp)?],
-                rebate_bp: r.int(PlanCols::rebate_bp)?,
-                group_leader_bp: r.int(PlanCols::group_leader_bp)?,
-            },
-            group_buy_commission: r.int(PlanCols::group_buy_commission)? != 0,
-            cap_bp: r.int(PlanCols::cap_bp)?,
-            binding_mode: r.text(PlanCols::binding_mode)?,
-            binding_days: r.opt_int(PlanCols::binding_days)?,
-            window_days: r.int(PlanCols::window_days)?,
-            withdraw_min_fen: r.int(PlanCols::withdraw_min_fen)?,
-            withdraw_daily_limit_fen: r.int(PlanCols::withdraw_daily_limit_fen)?,
-        })
-    })
-    .transpose()
-}
-
-fn override_from_row(r: &Row) -> AppResult<(ProductId, Rates)> {
-    Ok((
-        ProductId::from_row(r.text(0)?),
-        Rates {
-            levels_bp: [r.int(1)?, r.int(2)?],
-            rebate_bp: r.int(3)?,
-            group_leader_bp: r.int(4)?,
-        },
-    ))
-}
-
-fn overrides(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<(ProductId, Rates)>> {
-    c.query(
-        "SELECT product_id, l1_bp, l2_bp, rebate_bp, group_leader_bp FROM commission_overrides WHERE merchant_id = $1 ORDER BY product_id",
-        args![merchant_id],
-    )?
-    .iter()
-    .map(override_from_row)
-    .collect()
 }
 
 fn override_view((product_id, r): (ProductId, Rates)) -> ProductOverride {

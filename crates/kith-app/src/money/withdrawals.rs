@@ -20,14 +20,14 @@ use kith_domain::Fen;
 use kith_domain::ledger::accounts::{self, CommissionState};
 use kith_domain::ledger::{EntryKind, JournalEntry};
 use kith_domain::signature;
-use kith_store::{Conn, Row, args};
+use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
 use crate::money::commissions::{self, require_self_or_staff};
 use crate::money::ledger::{self, Refs};
-use crate::money::store::WithdrawalCols;
+use crate::money::store::{WithdrawalCols, withdrawal_from_row as from_row};
 use crate::platform::ids::{AccountId, MerchantId, WithdrawalId, new_id};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -99,22 +99,6 @@ pub struct PayoutCallback {
 }
 
 const COLS: &str = WithdrawalCols::LIST;
-
-fn from_row(r: &Row) -> AppResult<Withdrawal> {
-    Ok(Withdrawal {
-        id: WithdrawalId::from_row(r.text(WithdrawalCols::id)?),
-        account_id: AccountId::from_row(r.text(WithdrawalCols::account_id)?),
-        merchant_id: MerchantId::from_row(r.text(WithdrawalCols::merchant_id)?),
-        amount_fen: Fen::new(r.int(WithdrawalCols::amount_fen)?),
-        status: r.text(WithdrawalCols::status)?,
-        requested_at: rfc3339(r.int(WithdrawalCols::requested_at)?),
-        decided_at: r.opt_int(WithdrawalCols::decided_at)?.map(rfc3339),
-        payout_ref: r.opt_text(WithdrawalCols::payout_ref)?,
-        note: r.text(WithdrawalCols::note)?,
-        payee_account: r.text(WithdrawalCols::payee_account)?,
-        payee_name: r.text(WithdrawalCols::payee_name)?,
-    })
-}
 
 pub(crate) fn load(c: &mut dyn Conn, id: &str, lock: bool) -> AppResult<Withdrawal> {
     let sql = format!(
