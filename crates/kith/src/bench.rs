@@ -636,7 +636,7 @@ pub(crate) async fn seed(
         .await
         .map_err(app_err("create admin"))?;
     let admin = Principal {
-        account_id: admin.id,
+        account_id: admin.id.to_string(),
         is_platform_admin: true,
     };
     let owner = member(app.clone(), "13800000001".into(), "基准商户店主".into()).await?;
@@ -839,7 +839,7 @@ pub(crate) async fn seed(
     Ok(World {
         admin,
         owner,
-        merchant,
+        merchant: merchant.to_string(),
         skus,
         hot_sku,
         buyers,
@@ -859,7 +859,7 @@ async fn member(app: App, phone: String, name: String) -> anyhow::Result<Princip
         .await
         .map_err(app_err("register"))?;
     Ok(Principal {
-        account_id: a.id,
+        account_id: a.id.to_string(),
         is_platform_admin: false,
     })
 }

@@ -44,7 +44,7 @@ fn e(err: AppError) -> anyhow::Error {
 async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
     let s = app.login(phone, DEMO_PASSWORD, "demo").await.map_err(e)?;
     Ok(Principal {
-        account_id: s.account.id,
+        account_id: s.account.id.to_string(),
         is_platform_admin: s.account.is_platform_admin,
     })
 }
@@ -362,7 +362,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     // then orders left in different states so every page has something to show.
     for (i, m) in members.iter().take(12).enumerate() {
         let who = Principal {
-            account_id: m.id.clone(),
+            account_id: m.id.to_string(),
             is_platform_admin: false,
         };
         top_up(app, &who, 300_000).await?;
@@ -547,7 +547,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
 
 fn principal(a: &kith_app::platform::accounts::Account) -> Principal {
     Principal {
-        account_id: a.id.clone(),
+        account_id: a.id.to_string(),
         is_platform_admin: false,
     }
 }
@@ -770,7 +770,7 @@ async fn social(
     let who: Vec<Principal> = members
         .iter()
         .map(|m| Principal {
-            account_id: m.id.clone(),
+            account_id: m.id.to_string(),
             is_platform_admin: false,
         })
         .collect();
@@ -1125,7 +1125,7 @@ async fn money_sharing(
     let t = hours_ago(app, 25 * DAY);
     t.set_commission_plan(
         shop.owner,
-        shop.id,
+        &kith_app::platform::ids::MerchantId::parse_or_404(shop.id).map_err(e)?,
         kith_domain::commission::PlanInput {
             levels_bp: vec![1000, 300],
             rebate_bp: 200,
@@ -1270,7 +1270,7 @@ async fn money_sharing(
     // The KOL withdrew once: approved by the admin, paid out by the gateway.
     let t = hours_ago(app, 8 * DAY);
     let w = t
-        .request_withdrawal(&kol, &kol.account_id, shop.id, 10_000)
+        .request_withdrawal(&kol, &kol.id(), shop.id, 10_000)
         .await
         .map_err(e)?;
     let t = hours_ago(app, 7 * DAY);
@@ -1362,7 +1362,8 @@ async fn money_sharing(
     let t = hours_ago(app, DAY);
     let waiting = order_at(&t, members, 62, m, vec![(sku(1), 1)], false).await?;
     t.pay_with_wallet(&p(62), &waiting.id).await.map_err(e)?;
-    let v = t.visit_post_tag(&p(54), &kol_post.id).await.map_err(e)?;
+    let post = kith_app::platform::ids::PostId::parse_or_404(&kol_post.id).map_err(e)?;
+    let v = t.visit_post_tag(&p(54), &post).await.map_err(e)?;
     anyhow::ensure!(
         !v.bound_at.is_empty(),
         "demo: the post's reader was not bound"
@@ -1374,7 +1375,7 @@ async fn money_sharing(
     order_at(app, members, 66, m, vec![(sku(0), 1)], false).await?;
 
     // The distributor's withdrawal waits for the platform admin.
-    app.request_withdrawal(&dist, &dist.account_id, shop.id, PENDING_WITHDRAWAL_FEN)
+    app.request_withdrawal(&dist, &dist.id(), shop.id, PENDING_WITHDRAWAL_FEN)
         .await
         .map_err(e)?;
     Ok(())

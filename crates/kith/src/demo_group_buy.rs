@@ -67,7 +67,7 @@ fn hours_ago(app: &App, hours: i64) -> App {
 async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
     let s = app.login(phone, DEMO_PASSWORD, "demo").await.map_err(e)?;
     Ok(Principal {
-        account_id: s.account.id,
+        account_id: s.account.id.to_string(),
         is_platform_admin: s.account.is_platform_admin,
     })
 }
@@ -114,7 +114,7 @@ async fn shop_sku(
         .flat_map(|p| p.skus)
         .find(|s| s.code == code)
         .ok_or_else(|| anyhow::anyhow!("demo group-buy: no SKU {code}"))?;
-    Ok((owner, mid, sku.id))
+    Ok((owner, mid.to_string(), sku.id))
 }
 
 struct Terms {

@@ -33,7 +33,7 @@ async fn login(app: &App, i: usize) -> anyhow::Result<Principal> {
         .await
         .map_err(e)?;
     Ok(Principal {
-        account_id: s.account.id,
+        account_id: s.account.id.to_string(),
         is_platform_admin: s.account.is_platform_admin,
     })
 }
@@ -65,7 +65,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
             .await
             .map_err(e)?;
         Principal {
-            account_id: s.account.id,
+            account_id: s.account.id.to_string(),
             is_platform_admin: false,
         }
     };

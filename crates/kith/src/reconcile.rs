@@ -53,7 +53,7 @@ pub async fn reconcile(args: &ReconcileArgs) -> anyhow::Result<(String, bool)> {
 }
 
 fn render(r: &Reconciliation) -> String {
-    let yuan = |f: i64| kith_domain::Fen::new(f).to_string();
+    let yuan = |f: kith_domain::Fen| f.to_string();
     let mut s = format!(
         "{} {} {}: {}; {} lines at the provider ({}), {} in kith ({}), {} matched\n",
         r.provider,
@@ -67,7 +67,7 @@ fn render(r: &Reconciliation) -> String {
         r.matched
     );
     for m in &r.mismatches {
-        let side = |f: Option<i64>| f.map_or_else(|| "-".to_owned(), yuan);
+        let side = |f: Option<kith_domain::Fen>| f.map_or_else(|| "-".to_owned(), yuan);
         s.push_str(&format!(
             "  {:?} {:?} {} provider {} kith {}{}\n",
             m.kind,

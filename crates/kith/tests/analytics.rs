@@ -86,7 +86,7 @@ async fn world(tag: &str) -> World {
         .await
         .unwrap();
     let admin = Principal {
-        account_id: admin.id,
+        account_id: admin.id.to_string(),
         is_platform_admin: true,
     };
     let boss = member(&app, 0, "老板").await;
@@ -113,7 +113,7 @@ async fn world(tag: &str) -> World {
                 description: None,
                 tags: Vec::new(),
                 join_policy: Some(JoinPolicy::Open),
-                merchant_id: Some(merchant.clone()),
+                merchant_id: Some(merchant.to_string()),
                 cover_media_id: None,
             },
         )
@@ -228,7 +228,7 @@ async fn world(tag: &str) -> World {
     app.leave_community(&people[7], &community).await.unwrap();
     World {
         app,
-        merchant,
+        merchant: merchant.to_string(),
         community,
         _dir: dir,
     }

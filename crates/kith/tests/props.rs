@@ -252,7 +252,7 @@ async fn account(app: &App, n: u32, name: &str, admin: bool) -> Principal {
         .await
         .expect("create account");
     Principal {
-        account_id: a.id,
+        account_id: a.id.to_string(),
         is_platform_admin: admin,
     }
 }
@@ -1960,7 +1960,7 @@ mod sharing_props {
         members: Vec<Principal>,
         codes: Vec<String>,
         orders: Vec<OrderId>,
-        withdrawals: Vec<String>,
+        withdrawals: Vec<kith_app::platform::ids::WithdrawalId>,
         _dir: TempDir,
     }
 
@@ -2198,8 +2198,7 @@ mod sharing_props {
             SOp::Withdraw { member, fen } => {
                 let m = &w.members[*member];
                 if let Some(wd) = refused_or(
-                    app.request_withdrawal(m, &m.account_id, &w.merchant, *fen)
-                        .await,
+                    app.request_withdrawal(m, &m.id(), &w.merchant, *fen).await,
                     "withdraw",
                 ) {
                     w.withdrawals.push(wd.id);
@@ -2323,8 +2322,8 @@ mod sharing_props {
                 .app
                 .commission_wallet(
                     m,
-                    &m.account_id,
-                    &w.merchant,
+                    &m.id(),
+                    &kith_app::platform::ids::MerchantId::parse(&w.merchant).expect("merchant id"),
                     kith_app::platform::page::PageRequest::first(1),
                 )
                 .await

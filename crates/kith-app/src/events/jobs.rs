@@ -347,6 +347,18 @@ fn lane_concurrency(app: &App, lane: Lane) -> usize {
     .max(1)
 }
 
+// A job as a claim reads it: the first five columns from any claim, the keys from a
+// limited lane's.
+kith_store::columns!(JobCols {
+    id,
+    kind,
+    payload,
+    attempts,
+    max_attempts,
+    tenant_key,
+    target_key,
+});
+
 /// Leases up to `limit` due jobs of `lane` to `owner` for `lease_ms` and counts the
 /// attempt. A job is due when it is queued, its time has come, and nobody holds a live
 /// lease on it. In a lane with [`LaneLimits`] (from settings), no key goes over its limit
@@ -381,22 +393,22 @@ pub async fn claim(
             };
             let mut claimed = Vec::with_capacity(picked.len());
             for row in picked {
-                let id = row.text(0)?;
+                let id = row.text(JobCols::id)?;
                 c.execute(
                     "UPDATE jobs SET lease_owner = $2, lease_expires_at = $3, attempts = attempts + 1
                      WHERE id = $1",
                     args![&id, &owner, expires],
                 )?;
-                let raw = row.text(2)?;
+                let raw = row.text(JobCols::payload)?;
                 // A payload that is not JSON cannot come from `enqueue`; keep the raw text
                 // so the job's handler reports it instead of the whole claim failing.
                 let payload = serde_json::from_str(&raw).unwrap_or(serde_json::Value::String(raw));
                 claimed.push(ClaimedJob {
                     id,
-                    kind: row.text(1)?,
+                    kind: row.text(JobCols::kind)?,
                     payload,
-                    attempts: row.int(3)?.saturating_add(1),
-                    max_attempts: row.int(4)?,
+                    attempts: row.int(JobCols::attempts)?.saturating_add(1),
+                    max_attempts: row.int(JobCols::max_attempts)?,
                 });
             }
             Ok::<_, AppError>(claimed)
@@ -438,7 +450,8 @@ fn pick_limited(
     let cap = |n: i64| if n > 0 { n } else { i64::MAX };
     let (per_target, per_tenant) = (cap(limits.per_target), cap(limits.per_tenant));
     let rows = c.query(
-        "SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key FROM (
+        &format!(
+            "SELECT {} FROM (
              SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key, run_at,
                     ROW_NUMBER() OVER (PARTITION BY COALESCE(tenant_key, CAST(id AS text))
                                        ORDER BY run_at, id) AS tenant_rank
@@ -456,6 +469,8 @@ fn pick_limited(
          WHERE tenant_rank <= $4
          ORDER BY run_at, id
          LIMIT $5",
+            JobCols::LIST
+        ),
         args![
             lane.as_str(),
             now,
@@ -469,7 +484,10 @@ fn pick_limited(
         if picked.len() as i64 >= limit {
             break;
         }
-        let (tenant, target) = (row.opt_text(5)?, row.opt_text(6)?);
+        let (tenant, target) = (
+            row.opt_text(JobCols::tenant_key)?,
+            row.opt_text(JobCols::target_key)?,
+        );
         let tenant_busy = tenant
             .as_ref()
             .map_or(0, |t| by_tenant.get(t).copied().unwrap_or(0));

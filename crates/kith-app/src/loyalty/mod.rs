@@ -787,7 +787,7 @@ impl App {
                         entry_id: l.entry_id,
                         kind: l.kind,
                         amount: l.amount_fen.get(),
-                        order_id: l.order_id.map(OrderId::from_row),
+                        order_id: l.order_id,
                         memo: l.memo,
                         at: l.at,
                     })

@@ -25,12 +25,15 @@ use kith_domain::Fen;
 use kith_domain::commission::{self, Channel, Plan, PlanInput, Rates, Role, Touch};
 use kith_domain::ledger::accounts::{self, CommissionState};
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, Posting};
-use kith_store::{Conn, Row, args};
+use kith_store::{Conn, args};
 use serde::Serialize;
 
 use crate::money::ledger::{self, Refs};
 use crate::money::sharing;
+pub(crate) use crate::money::store::load_plan;
+use crate::money::store::{ShareCols, overrides};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::ids::{self, MerchantId, OrderId, ProductId};
 use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
@@ -38,7 +41,7 @@ const DAY_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductOverride {
-    pub product_id: String,
+    pub product_id: ProductId,
     /// `[L1, L2]` in basis points.
     pub levels_bp: Vec<i64>,
     pub rebate_bp: i64,
@@ -48,7 +51,7 @@ pub struct ProductOverride {
 /// A merchant's commission plan as the API shows it. Rates in basis points (100 = 1 %).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PlanView {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// `[L1, L2]`: at most two levels above the buyer.
     pub levels_bp: Vec<i64>,
     /// Self-purchase rebate for distributors.
@@ -69,66 +72,7 @@ pub struct PlanView {
     pub overrides: Vec<ProductOverride>,
 }
 
-/// A stored plan.
-pub(crate) struct StoredPlan {
-    pub rates: Rates,
-    pub cap_bp: i64,
-    pub group_buy_commission: bool,
-    pub binding_mode: String,
-    pub binding_days: Option<i64>,
-    pub window_days: i64,
-    pub withdraw_min_fen: i64,
-    pub withdraw_daily_limit_fen: i64,
-}
-
-pub(crate) fn load_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<StoredPlan>> {
-    let r = c.query_opt(
-        "SELECT l1_bp, l2_bp, rebate_bp, group_buy_commission, group_leader_bp, cap_bp, binding_mode, binding_days,
-                window_days, withdraw_min_fen, withdraw_daily_limit_fen
-         FROM commission_plans WHERE merchant_id = $1",
-        args![merchant_id],
-    )?;
-    r.map(|r| {
-        Ok(StoredPlan {
-            rates: Rates {
-                levels_bp: [r.int(0)?, r.int(1)?],
-                rebate_bp: r.int(2)?,
-                group_leader_bp: r.int(4)?,
-            },
-            group_buy_commission: r.int(3)? != 0,
-            cap_bp: r.int(5)?,
-            binding_mode: r.text(6)?,
-            binding_days: r.opt_int(7)?,
-            window_days: r.int(8)?,
-            withdraw_min_fen: r.int(9)?,
-            withdraw_daily_limit_fen: r.int(10)?,
-        })
-    })
-    .transpose()
-}
-
-fn override_from_row(r: &Row) -> AppResult<(String, Rates)> {
-    Ok((
-        r.text(0)?,
-        Rates {
-            levels_bp: [r.int(1)?, r.int(2)?],
-            rebate_bp: r.int(3)?,
-            group_leader_bp: r.int(4)?,
-        },
-    ))
-}
-
-fn overrides(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<(String, Rates)>> {
-    c.query(
-        "SELECT product_id, l1_bp, l2_bp, rebate_bp, group_leader_bp FROM commission_overrides WHERE merchant_id = $1 ORDER BY product_id",
-        args![merchant_id],
-    )?
-    .iter()
-    .map(override_from_row)
-    .collect()
-}
-
-fn override_view((product_id, r): (String, Rates)) -> ProductOverride {
+fn override_view((product_id, r): (ProductId, Rates)) -> ProductOverride {
     ProductOverride {
         product_id,
         levels_bp: r.levels_bp.to_vec(),
@@ -137,7 +81,7 @@ fn override_view((product_id, r): (String, Rates)) -> ProductOverride {
     }
 }
 
-fn plan_view(c: &mut dyn Conn, merchant_id: &str) -> AppResult<PlanView> {
+fn plan_view(c: &mut dyn Conn, merchant_id: &MerchantId) -> AppResult<PlanView> {
     let p = load_plan(c, merchant_id)?.ok_or(AppError::NotFound("commission plan"))?;
     Ok(PlanView {
         merchant_id: merchant_id.to_owned(),
@@ -161,7 +105,7 @@ fn plan_view(c: &mut dyn Conn, merchant_id: &str) -> AppResult<PlanView> {
 /// A distributor's balances at one merchant.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct WalletBalances {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub merchant_name: String,
     #[schema(value_type = i64)]
     pub pending_fen: Fen,
@@ -184,7 +128,7 @@ pub struct CommissionLine {
     pub balance: String,
     #[schema(value_type = i64)]
     pub amount_fen: Fen,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub memo: String,
     pub at: String,
 }
@@ -198,9 +142,9 @@ pub struct CommissionWallet {
 /// An order's attribution and beneficiary chain, as snapshotted at checkout.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrderCommission {
-    pub order_id: String,
+    pub order_id: OrderId,
     pub channel: Channel,
-    pub beneficiary_id: Option<String>,
+    pub beneficiary_id: Option<ids::AccountId>,
     pub link_id: Option<String>,
     /// Why the order is flagged for review (a beneficiary shares the buyer's phone number
     /// or shipping address); commission is not blocked.
@@ -211,7 +155,7 @@ pub struct OrderCommission {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CommissionShare {
     pub role: Role,
-    pub beneficiary_id: String,
+    pub beneficiary_id: ids::AccountId,
     /// `rebate`, `l1`, `l2`, `content` or `group_leader`.
     pub source: String,
     pub rate_bp: i64,
@@ -737,7 +681,7 @@ pub(crate) fn balances(
         .ok_or(AppError::NotFound("merchant"))?
         .text(0)?;
     let mut b = WalletBalances {
-        merchant_id: merchant_id.to_owned(),
+        merchant_id: MerchantId::from_row(merchant_id.to_owned()),
         merchant_name: name,
         pending_fen: Fen::ZERO,
         frozen_fen: Fen::ZERO,
@@ -782,7 +726,7 @@ impl App {
     pub async fn set_commission_plan(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: PlanInput,
     ) -> AppResult<PlanView> {
         let plan = Plan::parse(&input)?;
@@ -819,7 +763,7 @@ impl App {
     }
 
     /// The merchant's plan: public, so a member knows what sharing earns.
-    pub async fn commission_plan(&self, merchant_id: &str) -> AppResult<PlanView> {
+    pub async fn commission_plan(&self, merchant_id: &MerchantId) -> AppResult<PlanView> {
         let mid = merchant_id.to_owned();
         self.db
             .read(move |c| {
@@ -833,7 +777,9 @@ impl App {
     pub async fn set_commission_override(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
+        // A form field on the pages, checked inside (after who may set it): a malformed
+        // one is a product that is not there.
         product_id: &str,
         levels_bp: Vec<i64>,
         rebate_bp: i64,
@@ -866,7 +812,7 @@ impl App {
     pub async fn order_commission(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
     ) -> AppResult<OrderCommission> {
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
@@ -876,27 +822,27 @@ impl App {
                     .ok_or(AppError::NotFound("order"))?;
                 let (mid, buyer) = (o.text(0)?, o.text(1)?);
                 let rows = c.query(
-                    "SELECT role, beneficiary_id, source, rate_bp, base_fen, amount_fen, reversed_fen, state FROM order_commissions WHERE order_id = $1 ORDER BY role",
+                    &format!("SELECT {} FROM order_commissions WHERE order_id = $1 ORDER BY role", ShareCols::LIST),
                     args![&oid],
                 )?;
                 let shares = rows
                     .iter()
                     .map(|r| {
                         Ok(CommissionShare {
-                            role: Role::from_db(&r.text(0)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
-                            beneficiary_id: r.text(1)?,
-                            source: r.text(2)?,
-                            rate_bp: r.int(3)?,
-                            base_fen: Fen::new(r.int(4)?),
-                            amount_fen: Fen::new(r.int(5)?),
-                            reversed_fen: Fen::new(r.int(6)?),
-                            state: r.text(7)?,
+                            role: Role::from_db(&r.text(ShareCols::role)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
+                            beneficiary_id: ids::AccountId::from_row(r.text(ShareCols::beneficiary_id)?),
+                            source: r.text(ShareCols::source)?,
+                            rate_bp: r.int(ShareCols::rate_bp)?,
+                            base_fen: Fen::new(r.int(ShareCols::base_fen)?),
+                            amount_fen: Fen::new(r.int(ShareCols::amount_fen)?),
+                            reversed_fen: Fen::new(r.int(ShareCols::reversed_fen)?),
+                            state: r.text(ShareCols::state)?,
                         })
                     })
                     .collect::<AppResult<Vec<_>>>()?;
                 let me = who.account_id.as_str();
                 let staff = require_staff(c, &who, &mid, StaffNeed::AnyStaff).is_ok();
-                let allowed = buyer == me || shares.iter().any(|s| s.beneficiary_id == me) || staff;
+                let allowed = buyer == me || shares.iter().any(|s| s.beneficiary_id == *me) || staff;
                 if !allowed {
                     return Err(AppError::NotFound("order"));
                 }
@@ -905,7 +851,7 @@ impl App {
                     args![&oid],
                 )?;
                 let (channel, beneficiary_id, link_id, review_reason) = match a {
-                    Some(a) => (Channel::from_db(&a.text(0)?).unwrap_or(Channel::None), a.opt_text(1)?, a.opt_text(2)?, a.opt_text(3)?),
+                    Some(a) => (Channel::from_db(&a.text(0)?).unwrap_or(Channel::None), a.opt_text(1)?.map(ids::AccountId::from_row), a.opt_text(2)?, a.opt_text(3)?),
                     None => (Channel::None, None, None, None),
                 };
                 // Why an order is held for review names other members' phone or address
@@ -920,7 +866,7 @@ impl App {
     pub async fn commission_wallets(
         &self,
         who: &Principal,
-        member_id: &str,
+        member_id: &ids::AccountId,
     ) -> AppResult<Vec<WalletBalances>> {
         let (who, member) = (who.clone(), member_id.to_owned());
         self.db
@@ -944,8 +890,8 @@ impl App {
     pub async fn commission_wallet(
         &self,
         who: &Principal,
-        member_id: &str,
-        merchant_id: &str,
+        member_id: &ids::AccountId,
+        merchant_id: &MerchantId,
         page: PageRequest,
     ) -> AppResult<CommissionWallet> {
         let (who, member, mid) = (who.clone(), member_id.to_owned(), merchant_id.to_owned());

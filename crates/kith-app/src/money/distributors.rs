@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::money::commissions::require_self_or_staff;
 use crate::platform::error::fen_sum;
+use crate::platform::ids::{AccountId, MerchantId};
 use crate::{App, AppError, AppResult, Principal, money::sharing};
 
 /// Deepest generation counted (a bound against pathological trees).
@@ -26,7 +27,7 @@ pub struct Generation {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Team {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub total: i64,
     pub generations: Vec<Generation>,
 }
@@ -35,7 +36,7 @@ pub struct Team {
 /// planned on unpaid orders left out.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, Default)]
 pub struct Earnings {
-    pub merchant_id: Option<String>,
+    pub merchant_id: Option<MerchantId>,
     #[schema(value_type = i64)]
     pub rebate_fen: Fen,
     #[schema(value_type = i64)]
@@ -62,7 +63,7 @@ pub struct LinkFunnel {
     pub gmv_fen: Fen,
 }
 
-fn team(c: &mut dyn Conn, merchant_id: &str, root: &str) -> AppResult<Team> {
+fn team(c: &mut dyn Conn, merchant_id: &MerchantId, root: &str) -> AppResult<Team> {
     let mut frontier = vec![root.to_owned()];
     let mut seen = std::collections::HashSet::from([root.to_owned()]);
     let mut generations = Vec::new();
@@ -111,8 +112,8 @@ impl App {
     pub async fn distributor_team(
         &self,
         who: &Principal,
-        member_id: &str,
-        merchant_id: &str,
+        member_id: &AccountId,
+        merchant_id: &MerchantId,
     ) -> AppResult<Team> {
         let (who, member, mid) = (who.clone(), member_id.to_owned(), merchant_id.to_owned());
         self.db
@@ -129,14 +130,10 @@ impl App {
     pub async fn distributor_earnings(
         &self,
         who: &Principal,
-        member_id: &str,
-        merchant_id: Option<&str>,
+        member_id: &AccountId,
+        merchant_id: Option<&MerchantId>,
     ) -> AppResult<Earnings> {
-        let (who, member, mid) = (
-            who.clone(),
-            member_id.to_owned(),
-            merchant_id.map(str::to_owned),
-        );
+        let (who, member, mid) = (who.clone(), member_id.to_owned(), merchant_id.cloned());
         self.db
             .read(move |c| {
                 require_self_or_staff(c, &who, &member, None)?;
@@ -174,7 +171,7 @@ impl App {
     pub async fn distributor_links(
         &self,
         who: &Principal,
-        member_id: &str,
+        member_id: &AccountId,
     ) -> AppResult<Vec<LinkFunnel>> {
         require_self_only(who, member_id)?;
         let links = self.my_share_links(who).await?;

@@ -12,7 +12,8 @@ use kith_domain::ledger::{AccountId, JournalEntry};
 use kith_store::{Conn, Value, args};
 use serde::Serialize;
 
-use crate::platform::ids::new_id;
+use crate::money::store::StatementCols;
+use crate::platform::ids::{OrderId, new_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
@@ -121,7 +122,7 @@ pub struct StatementLine {
     pub account: AccountId,
     #[schema(value_type = i64)]
     pub amount_fen: Fen,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     pub memo: String,
     pub at: String,
 }
@@ -152,10 +153,11 @@ pub fn statement(
     params.push(Value::from(page.fetch()));
     let rows = c.query(
         &format!(
-            "SELECT p.id, e.id, e.kind, p.account_id, p.amount_fen, e.order_id, e.memo, e.created_at
-             FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+            "SELECT {} FROM postings p JOIN journal_entries e ON e.id = p.entry_id
              WHERE p.account_id IN ({list}) AND {} ORDER BY p.id DESC LIMIT ${}",
-            keyset.sql, keyset.next
+            StatementCols::LIST,
+            keyset.sql,
+            keyset.next
         ),
         &params,
     )?;
@@ -163,15 +165,15 @@ pub fn statement(
         .iter()
         .map(|r| {
             Ok((
-                r.int(0)?,
+                r.int(StatementCols::posting_id)?,
                 StatementLine {
-                    entry_id: r.text(1)?,
-                    kind: r.text(2)?,
-                    account: AccountId::parse(&r.text(3)?)?,
-                    amount_fen: Fen::new(r.int(4)?),
-                    order_id: r.opt_text(5)?,
-                    memo: r.text(6)?,
-                    at: rfc3339(r.int(7)?),
+                    entry_id: r.text(StatementCols::entry_id)?,
+                    kind: r.text(StatementCols::kind)?,
+                    account: AccountId::parse(&r.text(StatementCols::account_id)?)?,
+                    amount_fen: Fen::new(r.int(StatementCols::amount_fen)?),
+                    order_id: r.opt_text(StatementCols::order_id)?.map(OrderId::from_row),
+                    memo: r.text(StatementCols::memo)?,
+                    at: rfc3339(r.int(StatementCols::created_at)?),
                 },
             ))
         })

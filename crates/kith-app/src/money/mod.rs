@@ -26,4 +26,5 @@ pub mod distributors;
 pub mod ledger;
 pub mod settlement;
 pub mod sharing;
+mod store;
 pub mod withdrawals;

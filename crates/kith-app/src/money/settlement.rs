@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::ledger::{self, Posted, Refs, StatementLine};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::error::fen_sum;
+use crate::platform::ids::MerchantId;
 use crate::platform::outbox;
 use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal};
@@ -53,7 +54,7 @@ pub struct DirectHeld {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MerchantSettlement {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// Paid orders still inside their after-sale window, after the commission booked on
     /// them (a refund can still take it back).
     #[schema(value_type = i64)]
@@ -75,7 +76,7 @@ pub struct MerchantSettlement {
 /// One merchant's settled balance, for the platform admin's overview.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SettlementRow {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub name: String,
     #[schema(value_type = i64)]
     pub pending_fen: Fen,
@@ -185,7 +186,7 @@ impl App {
     pub async fn merchant_settlement(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         page: PageRequest,
     ) -> AppResult<MerchantSettlement> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -211,7 +212,7 @@ impl App {
                     let (id, name) = (m.text(0)?, m.text(1)?);
                     let (pending, _, direct, settled) = position(c, &id)?;
                     rows.push(SettlementRow {
-                        merchant_id: id,
+                        merchant_id: MerchantId::from_row(id),
                         name,
                         pending_fen: pending,
                         direct_held_fen: fen_sum(direct.iter().map(|d| d.held_fen))?,
@@ -228,6 +229,8 @@ impl App {
     pub async fn record_settle_up(
         &self,
         who: &Principal,
+        // The platform admin's form names the merchant: a malformed id is checked inside,
+        // after the input, as an unknown merchant.
         merchant_id: &str,
         input: SettleUpInput,
     ) -> AppResult<MerchantSettlement> {
@@ -242,6 +245,7 @@ impl App {
         let (who, mid, now) = (who.clone(), merchant_id.to_owned(), self.now_ms());
         self.db
             .write(move |c| {
+                let mid = MerchantId::parse_or_404(&mid)?;
                 merchant_status(c, &mid)?;
                 // One settling-up of a merchant at a time: its row is the lock, so two
                 // admins cannot both pay the same debt.
@@ -316,7 +320,7 @@ impl App {
 
 fn settlement(
     c: &mut dyn Conn,
-    merchant_id: &str,
+    merchant_id: &MerchantId,
     page: &PageRequest,
 ) -> AppResult<MerchantSettlement> {
     let (pending, in_window, direct, settled) = position(c, merchant_id)?;

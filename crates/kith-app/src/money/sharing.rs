@@ -29,7 +29,7 @@ use rand::Rng;
 use serde::Serialize;
 
 use crate::platform::accounts::{Account, Registration};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{AccountId, MerchantId, PostId, new_id};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339, social::visibility};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -66,7 +66,7 @@ impl LinkKind {
 /// A merchant a link earns at, and how.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LinkMerchant {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// `share` or `content`.
     pub channel: String,
 }
@@ -77,7 +77,7 @@ pub struct ShareLink {
     /// The short code; the link is `/s/{code}`.
     pub code: String,
     pub path: String,
-    pub sharer_id: String,
+    pub sharer_id: AccountId,
     pub kind: LinkKind,
     pub target_id: String,
     pub merchants: Vec<LinkMerchant>,
@@ -90,14 +90,14 @@ pub struct Visit {
     pub link: ShareLink,
     /// Merchants at which the visitor is now bound to the sharer (empty when they were
     /// bound already, are the sharer, or visited without signing in).
-    pub bound_at: Vec<String>,
+    pub bound_at: Vec<MerchantId>,
 }
 
 /// A member's referrer at one merchant.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReferrerBinding {
-    pub merchant_id: String,
-    pub referrer_id: String,
+    pub merchant_id: MerchantId,
+    pub referrer_id: AccountId,
     pub referrer_name: String,
     pub bound_at: String,
     pub expires_at: Option<String>,
@@ -140,7 +140,7 @@ fn link_view(c: &mut dyn Conn, id: &str) -> AppResult<ShareLink> {
         .iter()
         .map(|m| {
             Ok(LinkMerchant {
-                merchant_id: m.text(0)?,
+                merchant_id: MerchantId::from_row(m.text(0)?),
                 channel: m.text(1)?,
             })
         })
@@ -150,7 +150,7 @@ fn link_view(c: &mut dyn Conn, id: &str) -> AppResult<ShareLink> {
         id: r.text(0)?,
         path: format!("/s/{code}"),
         code,
-        sharer_id: r.text(2)?,
+        sharer_id: AccountId::from_row(r.text(2)?),
         kind: LinkKind::from_db(&r.text(3)?)
             .ok_or_else(|| AppError::Internal("unknown link kind".into()))?,
         target_id: r.text(4)?,
@@ -332,7 +332,7 @@ fn visit(
     link_id: &str,
     sharer: &str,
     visitor: Option<&str>,
-) -> AppResult<Vec<String>> {
+) -> AppResult<Vec<MerchantId>> {
     c.execute(
         "INSERT INTO share_visits (id, link_id, visitor_id, at) VALUES ($1, $2, $3, $4)",
         args![new_id(), link_id, visitor, now],
@@ -351,7 +351,7 @@ fn visit(
         .collect::<Result<Vec<_>, _>>()?;
     for m in merchants {
         if let Ok(true) = try_bind(c, now, &m, visitor, sharer, Some(link_id))? {
-            bound.push(m);
+            bound.push(MerchantId::from_row(m));
         }
     }
     Ok(bound)
@@ -491,8 +491,8 @@ impl App {
     /// author's link to the post — made for them if they never shared it — with the same
     /// effects as following it: attribution within the window, and binding where the
     /// merchant's rules allow. Only for posts the member can see; 404 otherwise.
-    pub async fn visit_post_tag(&self, who: &Principal, post_id: &str) -> AppResult<Visit> {
-        let post = crate::platform::ids::parse_id(post_id).ok_or(AppError::NotFound("post"))?;
+    pub async fn visit_post_tag(&self, who: &Principal, post_id: &PostId) -> AppResult<Visit> {
+        let post = post_id.clone();
         let now = self.now_ms();
         let me = who.account_id.clone();
         self.db
@@ -685,8 +685,8 @@ fn bindings_of(c: &mut dyn Conn, member: &str) -> AppResult<Vec<ReferrerBinding>
     .iter()
     .map(|r| {
         Ok(ReferrerBinding {
-            merchant_id: r.text(0)?,
-            referrer_id: r.text(1)?,
+            merchant_id: MerchantId::from_row(r.text(0)?),
+            referrer_id: AccountId::from_row(r.text(1)?),
             referrer_name: r.text(2)?,
             bound_at: rfc3339(r.int(3)?),
             expires_at: r.opt_int(4)?.map(rfc3339),

@@ -20,21 +20,22 @@ use kith_domain::Fen;
 use kith_domain::ledger::accounts::{self, CommissionState};
 use kith_domain::ledger::{EntryKind, JournalEntry};
 use kith_domain::signature;
-use kith_store::{Conn, Row, args};
+use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
 use crate::money::commissions::{self, require_self_or_staff};
 use crate::money::ledger::{self, Refs};
-use crate::platform::ids::new_id;
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::money::store::{WithdrawalCols, withdrawal_from_row as from_row};
+use crate::platform::ids::{AccountId, MerchantId, WithdrawalId, new_id};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Withdrawal {
-    pub id: String,
-    pub account_id: String,
-    pub merchant_id: String,
+    pub id: WithdrawalId,
+    pub account_id: AccountId,
+    pub merchant_id: MerchantId,
     #[schema(value_type = i64)]
     pub amount_fen: Fen,
     /// `requested`, `paying`, `paid`, `rejected` or `failed`.
@@ -97,23 +98,7 @@ pub struct PayoutCallback {
     pub amount_fen: i64,
 }
 
-const COLS: &str = "id, account_id, merchant_id, amount_fen, status, requested_at, decided_at, payout_ref, note, payee_account, payee_name";
-
-fn from_row(r: &Row) -> AppResult<Withdrawal> {
-    Ok(Withdrawal {
-        id: r.text(0)?,
-        account_id: r.text(1)?,
-        merchant_id: r.text(2)?,
-        amount_fen: Fen::new(r.int(3)?),
-        status: r.text(4)?,
-        requested_at: rfc3339(r.int(5)?),
-        decided_at: r.opt_int(6)?.map(rfc3339),
-        payout_ref: r.opt_text(7)?,
-        note: r.text(8)?,
-        payee_account: r.text(9)?,
-        payee_name: r.text(10)?,
-    })
-}
+const COLS: &str = WithdrawalCols::LIST;
 
 pub(crate) fn load(c: &mut dyn Conn, id: &str, lock: bool) -> AppResult<Withdrawal> {
     let sql = format!(
@@ -174,7 +159,7 @@ impl App {
     pub async fn request_withdrawal(
         &self,
         who: &Principal,
-        member_id: &str,
+        member_id: &AccountId,
         merchant_id: &str,
         amount_fen: i64,
     ) -> AppResult<Withdrawal> {
@@ -186,12 +171,12 @@ impl App {
     pub async fn request_withdrawal_to(
         &self,
         who: &Principal,
-        member_id: &str,
+        member_id: &AccountId,
         merchant_id: &str,
         amount_fen: i64,
         payee: Option<Payee>,
     ) -> AppResult<Withdrawal> {
-        if who.account_id != member_id {
+        if who.account_id != *member_id {
             return Err(AppError::Forbidden(
                 "only the member withdraws their commission".into(),
             ));
@@ -267,7 +252,7 @@ impl App {
     pub async fn member_withdrawals(
         &self,
         who: &Principal,
-        member_id: &str,
+        member_id: &AccountId,
     ) -> AppResult<Vec<Withdrawal>> {
         let (who, member) = (who.clone(), member_id.to_owned());
         self.db
@@ -285,7 +270,11 @@ impl App {
     }
 
     /// One withdrawal, to its member or a platform admin (404 to anyone else).
-    pub async fn get_withdrawal(&self, who: &Principal, id: &str) -> AppResult<Withdrawal> {
+    pub async fn get_withdrawal(
+        &self,
+        who: &Principal,
+        id: &WithdrawalId,
+    ) -> AppResult<Withdrawal> {
         let (who, id) = (who.clone(), id.to_owned());
         self.db
             .read(move |c| {
@@ -318,7 +307,7 @@ impl App {
     pub async fn reject_withdrawal(
         &self,
         who: &Principal,
-        id: &str,
+        id: &WithdrawalId,
         reason: &str,
     ) -> AppResult<Withdrawal> {
         who.require_platform_admin()?;
@@ -395,7 +384,7 @@ impl App {
         let w = self.sandbox_payout(withdrawal_id).await?;
         let body = serde_json::to_vec(&PayoutCallback {
             event_id: format!("sbx_{}", new_id()),
-            withdrawal_id: w.id,
+            withdrawal_id: w.id.to_string(),
             status: if succeed { "succeeded" } else { "failed" }.to_owned(),
             amount_fen: w.amount_fen.get(),
         })

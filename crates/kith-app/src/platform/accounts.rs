@@ -13,7 +13,7 @@ use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
 use crate::platform::challenge::{self, Purpose, Solution};
-use crate::platform::ids::{new_id, new_secret, sha256_hex};
+use crate::platform::ids::{AccountId, MerchantId, StoreId, new_id, new_secret, sha256_hex};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// A session's use is written down at most this often (the idle timeout's resolution).
@@ -34,7 +34,7 @@ pub struct Registration {
 /// An account as its owner (or a platform admin) sees it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Account {
-    pub id: String,
+    pub id: AccountId,
     pub phone: Option<String>,
     pub email: Option<String>,
     pub display_name: String,
@@ -60,7 +60,7 @@ pub struct Me {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffMembership {
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub merchant_name: String,
     pub merchant_status: String,
     pub role: String,
@@ -68,9 +68,9 @@ pub struct StaffMembership {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClerkAssignment {
-    pub store_id: String,
+    pub store_id: StoreId,
     pub store_name: String,
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
 }
 
 kith_store::columns!(AccountCols {
@@ -85,7 +85,7 @@ const ACCOUNT_COLS: &str = AccountCols::LIST;
 
 pub(crate) fn account_from_row(r: &Row) -> AppResult<Account> {
     Ok(Account {
-        id: r.text(AccountCols::id)?,
+        id: AccountId::from_row(r.text(AccountCols::id)?),
         phone: r.opt_text(AccountCols::phone)?,
         email: r.opt_text(AccountCols::email)?,
         display_name: r.text(AccountCols::display_name)?,
@@ -750,7 +750,7 @@ impl App {
                     .iter()
                     .map(|r| {
                         Ok(StaffMembership {
-                            merchant_id: r.text(0)?,
+                            merchant_id: MerchantId::from_row(r.text(0)?),
                             merchant_name: r.text(1)?,
                             merchant_status: r.text(2)?,
                             role: r.text(3)?,
@@ -766,9 +766,9 @@ impl App {
                     .iter()
                     .map(|r| {
                         Ok(ClerkAssignment {
-                            store_id: r.text(0)?,
+                            store_id: StoreId::from_row(r.text(0)?),
                             store_name: r.text(1)?,
-                            merchant_id: r.text(2)?,
+                            merchant_id: MerchantId::from_row(r.text(2)?),
                         })
                     })
                     .collect::<AppResult<Vec<_>>>()?;

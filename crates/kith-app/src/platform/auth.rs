@@ -15,6 +15,12 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The caller's account id, typed (a session only ever names an account we stored),
+    /// for use cases that take the member an operation is about.
+    pub fn id(&self) -> crate::platform::ids::AccountId {
+        crate::platform::ids::AccountId::from_row(self.account_id.clone())
+    }
+
     pub fn require_platform_admin(&self) -> AppResult<()> {
         if self.is_platform_admin {
             Ok(())

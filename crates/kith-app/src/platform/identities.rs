@@ -90,7 +90,7 @@ pub struct PendingIdentity {
 /// An external identity as its owner sees it (no openid, unionid or token).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Identity {
-    pub id: String,
+    pub id: crate::platform::ids::IdentityId,
     /// `wechat`.
     pub provider: String,
     /// The 公众号's AppID the identity came through.
@@ -130,7 +130,7 @@ kith_store::columns!(IdentityCols {
 
 fn identity_from_row(r: &Row) -> AppResult<Identity> {
     Ok(Identity {
-        id: r.text(IdentityCols::id)?,
+        id: crate::platform::ids::IdentityId::from_row(r.text(IdentityCols::id)?),
         provider: r.text(IdentityCols::provider)?,
         app_id: r.text(IdentityCols::app_id)?,
         nickname: r.text(IdentityCols::nickname)?,
@@ -632,11 +632,10 @@ impl App {
     pub async fn unlink_identity(
         &self,
         who: &Principal,
-        identity_id: &str,
+        identity_id: &crate::platform::ids::IdentityId,
         password: Option<&str>,
     ) -> AppResult<()> {
-        let identity_id =
-            crate::platform::ids::parse_id(identity_id).ok_or(AppError::NotFound("identity"))?;
+        let identity_id = identity_id.clone();
         let account_id = who.account_id.clone();
         let now = self.now_ms();
         let (a, i) = (account_id.clone(), identity_id.clone());

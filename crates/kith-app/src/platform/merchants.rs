@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
-use crate::platform::ids::{new_id, new_secret, sha256_hex};
+use crate::platform::ids::{
+    AccountId, InvitationId, MerchantId, StoreId, new_id, new_secret, sha256_hex,
+};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -20,12 +22,12 @@ pub struct MerchantInput {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Merchant {
-    pub id: String,
+    pub id: MerchantId,
     pub name: String,
     pub description: String,
     pub contact_phone: Option<String>,
     pub status: MerchantStatus,
-    pub owner_account_id: String,
+    pub owner_account_id: AccountId,
     pub applied_at: String,
     pub decided_at: Option<String>,
     pub decision_reason: Option<String>,
@@ -33,7 +35,7 @@ pub struct Merchant {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StaffMember {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     pub role: StaffRole,
     pub added_at: String,
@@ -43,14 +45,14 @@ pub struct StaffMember {
 /// `code` is present only in the response that created it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Invitation {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: InvitationId,
+    pub merchant_id: MerchantId,
     pub role: String,
-    pub store_id: Option<String>,
+    pub store_id: Option<StoreId>,
     pub code: Option<String>,
     pub created_at: String,
     pub expires_at: String,
-    pub accepted_by: Option<String>,
+    pub accepted_by: Option<AccountId>,
     pub accepted_at: Option<String>,
     pub revoked: bool,
 }
@@ -70,13 +72,13 @@ const MERCHANT_COLS: &str = MerchantCols::LIST;
 
 fn merchant_from_row(r: &Row) -> AppResult<Merchant> {
     Ok(Merchant {
-        id: r.text(MerchantCols::id)?,
+        id: MerchantId::from_row(r.text(MerchantCols::id)?),
         name: r.text(MerchantCols::name)?,
         description: r.text(MerchantCols::description)?,
         contact_phone: r.opt_text(MerchantCols::contact_phone)?,
         status: MerchantStatus::from_db(&r.text(MerchantCols::status)?)
             .ok_or_else(|| AppError::Internal("unknown merchant status".into()))?,
-        owner_account_id: r.text(MerchantCols::owner_account_id)?,
+        owner_account_id: AccountId::from_row(r.text(MerchantCols::owner_account_id)?),
         applied_at: rfc3339(r.int(MerchantCols::applied_at)?),
         decided_at: r.opt_int(MerchantCols::decided_at)?.map(rfc3339),
         decision_reason: r.opt_text(MerchantCols::decision_reason)?,
@@ -108,14 +110,16 @@ const INVITE_COLS: &str = InvitationCols::LIST;
 
 fn invitation_from_row(r: &Row, code: Option<String>) -> AppResult<Invitation> {
     Ok(Invitation {
-        id: r.text(InvitationCols::id)?,
-        merchant_id: r.text(InvitationCols::merchant_id)?,
+        id: InvitationId::from_row(r.text(InvitationCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(InvitationCols::merchant_id)?),
         role: r.text(InvitationCols::role)?,
-        store_id: r.opt_text(InvitationCols::store_id)?,
+        store_id: r.opt_text(InvitationCols::store_id)?.map(StoreId::from_row),
         code,
         created_at: rfc3339(r.int(InvitationCols::created_at)?),
         expires_at: rfc3339(r.int(InvitationCols::expires_at)?),
-        accepted_by: r.opt_text(InvitationCols::accepted_by)?,
+        accepted_by: r
+            .opt_text(InvitationCols::accepted_by)?
+            .map(AccountId::from_row),
         accepted_at: r.opt_int(InvitationCols::accepted_at)?.map(rfc3339),
         revoked: r.opt_int(InvitationCols::revoked_at)?.is_some(),
     })
@@ -234,11 +238,11 @@ impl App {
                     &params,
                 )?;
                 rows.iter()
-                    .map(|r| Ok((r.int(6)?, merchant_from_row(r)?)))
+                    .map(|r| Ok((r.int(MerchantCols::applied_at)?, merchant_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
-        Ok(Page::from_keyed(rows, page.limit, |m| &m.id))
+        Ok(Page::from_keyed(rows, page.limit, |m| m.id.as_str()))
     }
 
     /// A platform admin approves (`reason` optional) or rejects (`reason` required) a
@@ -246,7 +250,7 @@ impl App {
     pub async fn decide_merchant(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         approve: bool,
         reason: Option<String>,
     ) -> AppResult<Merchant> {
@@ -312,7 +316,7 @@ impl App {
     pub async fn update_merchant(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: MerchantInput,
     ) -> AppResult<Merchant> {
         let name = input
@@ -353,7 +357,7 @@ impl App {
     pub async fn list_staff(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<StaffMember>> {
         let (who, id) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -367,7 +371,7 @@ impl App {
                 .iter()
                 .map(|r| {
                     Ok(StaffMember {
-                        account_id: r.text(0)?,
+                        account_id: AccountId::from_row(r.text(0)?),
                         display_name: r.text(1)?,
                         role: StaffRole::from_db(&r.text(2)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
                         added_at: rfc3339(r.int(3)?),
@@ -382,7 +386,7 @@ impl App {
     pub async fn invite_manager(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Invitation> {
         let now = self.now_ms();
         let ttl = self.config.invitation_ttl_secs;
@@ -399,7 +403,7 @@ impl App {
     pub async fn list_invitations(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Invitation>> {
         let (who, id) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -421,8 +425,8 @@ impl App {
     pub async fn revoke_invitation(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        invitation_id: &str,
+        merchant_id: &MerchantId,
+        invitation_id: &InvitationId,
     ) -> AppResult<Invitation> {
         let now = self.now_ms();
         let (who, mid, iid) = (
@@ -475,7 +479,7 @@ impl App {
                 if inv.accepted_at.is_some() {
                     return Err(AppError::state("this invitation was already used"));
                 }
-                if r.int(5)? <= now {
+                if r.int(InvitationCols::expires_at)? <= now {
                     return Err(AppError::state("this invitation has expired"));
                 }
                 merchant_status(c, &inv.merchant_id)?.ensure_trading()?;
@@ -514,8 +518,8 @@ impl App {
     pub async fn remove_staff(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        account_id: &str,
+        merchant_id: &MerchantId,
+        account_id: &AccountId,
     ) -> AppResult<()> {
         let now = self.now_ms();
         let (who, mid, aid) = (who.clone(), merchant_id.to_owned(), account_id.to_owned());
@@ -619,7 +623,7 @@ impl App {
     pub async fn commerce_settings(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<CommerceSettings> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -635,7 +639,7 @@ impl App {
     pub async fn set_commerce_settings(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         settings: CommerceSettings,
     ) -> AppResult<CommerceSettings> {
         settings.validate()?;

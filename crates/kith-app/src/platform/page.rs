@@ -9,7 +9,7 @@
 //! let mut params = args![&id].to_vec();
 //! params.extend(k.args);
 //! params.push(page.fetch().into());
-//! let rows = c.query(&sql, &params)?.iter().map(|r| Ok((r.int(6)?, member(r)?))).collect::<AppResult<Vec<_>>>()?;
+//! let rows = c.query(&sql, &params)?.iter().map(|r| Ok((r.int(MemberCols::joined_at)?, member(r)?))).collect::<AppResult<Vec<_>>>()?;
 //! Ok(Page::from_keyed(rows, page.limit, |m| &m.account_id))
 //! ```
 //!

@@ -7,13 +7,18 @@
 
 use super::store;
 use crate::money::withdrawals::{Withdrawal, approve_for, load};
+use crate::platform::ids::WithdrawalId;
 use crate::{App, AppError, AppResult, Principal};
 
 impl App {
     /// A platform admin approves: the payout goes to its rail and the withdrawal waits for
     /// the rail's answer (`paying`). An Alipay transfer is sent at once (and followed by a
     /// job until Alipay answers), so the withdrawal may come back already settled.
-    pub async fn approve_withdrawal(&self, who: &Principal, id: &str) -> AppResult<Withdrawal> {
+    pub async fn approve_withdrawal(
+        &self,
+        who: &Principal,
+        id: &WithdrawalId,
+    ) -> AppResult<Withdrawal> {
         who.require_platform_admin()?;
         let now = self.now_ms();
         let sandbox = self.config.sandbox_enabled;

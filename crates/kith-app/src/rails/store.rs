@@ -159,21 +159,32 @@ pub(crate) fn refund_through(
     refund_id: &str,
     provider: &str,
 ) -> AppResult<Option<RailRefund>> {
+    kith_store::columns!(RailRefundCols {
+        "r.status" => status,
+        "r.amount_fen" => amount_fen,
+        "r.reason" => reason,
+        "p.id" => payment_id,
+        "p.amount_fen" => payment_amount_fen,
+        "p.rail_owner" => owner,
+        "r.created_at" => created_at,
+    });
     let r = c.query_opt(
-        "SELECT r.status, r.amount_fen, r.reason, p.id, p.amount_fen, p.rail_owner, r.created_at
-         FROM refunds r JOIN payments p ON p.id = r.payment_id
-         WHERE r.id = $1 AND r.provider = $2 AND p.provider = $2",
+        &format!(
+            "SELECT {} FROM refunds r JOIN payments p ON p.id = r.payment_id
+             WHERE r.id = $1 AND r.provider = $2 AND p.provider = $2",
+            RailRefundCols::LIST
+        ),
         args![refund_id, provider],
     )?;
     Ok(match r {
         Some(r) => Some(RailRefund {
-            status: r.text(0)?,
-            amount_fen: r.int(1)?,
-            reason: r.text(2)?,
-            payment_id: r.text(3)?,
-            payment_amount_fen: r.int(4)?,
-            owner: r.opt_text(5)?,
-            created_at: r.int(6)?,
+            status: r.text(RailRefundCols::status)?,
+            amount_fen: r.int(RailRefundCols::amount_fen)?,
+            reason: r.text(RailRefundCols::reason)?,
+            payment_id: r.text(RailRefundCols::payment_id)?,
+            payment_amount_fen: r.int(RailRefundCols::payment_amount_fen)?,
+            owner: r.opt_text(RailRefundCols::owner)?,
+            created_at: r.int(RailRefundCols::created_at)?,
         }),
         None => None,
     })

@@ -186,13 +186,18 @@ pub struct MerchantQuery {
     pub merchant_id: Option<String>,
 }
 
-fn merchant_param(q: &MerchantQuery, required: bool) -> ApiResult<Option<String>> {
+fn merchant_param(
+    q: &MerchantQuery,
+    required: bool,
+) -> ApiResult<Option<kith_app::platform::ids::MerchantId>> {
     match &q.merchant_id {
         None if required => Err(kith_app::AppError::invalid("merchant_id", "is required").into()),
         None => Ok(None),
-        Some(m) => Ok(Some(kith_app::platform::ids::parse_id(m).ok_or_else(
-            || kith_app::AppError::invalid("merchant_id", "is not a merchant id"),
-        )?)),
+        Some(m) => Ok(Some(
+            kith_app::platform::ids::MerchantId::parse(m).ok_or_else(|| {
+                kith_app::AppError::invalid("merchant_id", "is not a merchant id")
+            })?,
+        )),
     }
 }
 
@@ -206,7 +211,8 @@ async fn team(
     member: MemberId,
     ApiQuery(q): ApiQuery<MerchantQuery>,
 ) -> ApiResult<Json<Team>> {
-    let mid = merchant_param(&q, true)?.unwrap_or_default();
+    let mid = merchant_param(&q, true)?
+        .ok_or_else(|| kith_app::AppError::invalid("merchant_id", "is required"))?;
     Ok(Json(s.app.distributor_team(&p, &member, &mid).await?))
 }
 
@@ -224,7 +230,7 @@ async fn earnings(
     let mid = merchant_param(&q, false)?;
     Ok(Json(
         s.app
-            .distributor_earnings(&p, &member, mid.as_deref())
+            .distributor_earnings(&p, &member, mid.as_ref())
             .await?,
     ))
 }

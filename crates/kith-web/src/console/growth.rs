@@ -460,7 +460,7 @@ pub(super) async fn commissions_page(
     saved: bool,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
-    let plan = match s.app.commission_plan(mid).await {
+    let plan = match s.app.commission_plan(&shop.id).await {
         Ok(p) => Some(p),
         Err(AppError::NotFound("commission plan")) => None,
         Err(e) => return Err(e.into()),
@@ -482,7 +482,7 @@ pub(super) async fn commissions_page(
                     let name = products
                         .iter()
                         .find(|(id, _)| *id == o.product_id)
-                        .map_or_else(|| o.product_id.clone(), |(_, n)| n.clone());
+                        .map_or_else(|| o.product_id.to_string(), |(_, n)| n.clone());
                     (name, o.clone())
                 })
                 .collect()
@@ -534,10 +534,11 @@ pub(super) async fn save_plan(
     CsrfForm(f): CsrfForm<PlanForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let merchant = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
     let result = match f.input() {
         Ok(input) => s
             .app
-            .set_commission_plan(&who, &mid, input)
+            .set_commission_plan(&who, &merchant, input)
             .await
             .map(|_| ()),
         Err(e) => Err(e),
@@ -577,10 +578,12 @@ pub(super) async fn save_override(
 ) -> WebResult<Response> {
     let l1 = parse_percent("l1", &f.l1)?;
     let l2 = parse_percent("l2", &f.l2)?;
+    let who = c.principal()?;
+    let merchant = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
     s.app
         .set_commission_override(
-            c.principal()?,
-            &mid,
+            who,
+            &merchant,
             &f.product_id,
             if l2 == 0 { vec![l1] } else { vec![l1, l2] },
             parse_percent("rebate", &f.rebate)?,
@@ -767,9 +770,10 @@ pub(super) async fn distributor(
     Path((mid, aid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
+    let member = kith_app::platform::ids::AccountId::parse_or_404(&aid)?;
     let wallet = s
         .app
-        .commission_wallet(&who, &aid, &mid, PageRequest::first(100))
+        .commission_wallet(&who, &member, &shop.id, PageRequest::first(100))
         .await?;
     let name = s
         .app
@@ -804,8 +808,13 @@ impl Split {
 
 /// The commission split of an order, with the beneficiaries' names.
 pub(super) async fn order_split(s: &Web, who: &Principal, oid: &str) -> WebResult<Split> {
-    let oc = s.app.order_commission(who, oid).await?;
-    let ids: Vec<String> = oc.shares.iter().map(|x| x.beneficiary_id.clone()).collect();
+    let oid = kith_app::platform::ids::OrderId::parse_or_404(oid)?;
+    let oc = s.app.order_commission(who, &oid).await?;
+    let ids: Vec<String> = oc
+        .shares
+        .iter()
+        .map(|x| x.beneficiary_id.to_string())
+        .collect();
     let names = s.app.display_names(&ids).await?;
     let name_of = |id: &str| {
         names

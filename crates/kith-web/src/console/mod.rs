@@ -133,7 +133,7 @@ pub(crate) fn shop(c: &Ctx, mid: &str) -> WebResult<(Principal, Shop)> {
     let m = c
         .viewer
         .as_ref()
-        .and_then(|v| v.me.staff_of.iter().find(|s| s.merchant_id == mid))
+        .and_then(|v| v.me.staff_of.iter().find(|s| s.merchant_id == *mid))
         .ok_or_else(|| AppError::Forbidden("you are not staff of this merchant".into()))?;
     Ok((
         who,
@@ -203,7 +203,7 @@ pub(super) async fn dashboard(
     let (who, shop) = shop(&c, &mid)?;
     let d = s.app.merchant_dashboard(&who, &mid).await?;
     // An endpoint that kept failing was disabled: the merchant is told here, first thing.
-    let disabled = kith_app::events::webhooks::list_endpoints(&s.app, &who, &mid)
+    let disabled = kith_app::events::webhooks::list_endpoints(&s.app, &who, &shop.id)
         .await?
         .into_iter()
         .filter(|e| e.status == "disabled")
@@ -224,8 +224,9 @@ pub(super) async fn enable_webhook(
     Path((mid, eid)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
-    kith_app::events::webhooks::enable_endpoint(&s.app, &who, &mid, &eid).await?;
+    let (who, shop) = shop(&c, &mid)?;
+    let eid = kith_app::platform::ids::EndpointId::parse_or_404(&eid)?;
+    kith_app::events::webhooks::enable_endpoint(&s.app, &who, &shop.id, &eid).await?;
     Ok(see(format!("/console/{mid}?done=enabled")))
 }
 

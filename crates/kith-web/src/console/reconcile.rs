@@ -46,7 +46,7 @@ pub(crate) struct RunRow {
 }
 
 pub(crate) fn row(t: &Strings, r: Reconciliation) -> RunRow {
-    let money = |f: Option<i64>| f.map(yuan).unwrap_or_else(|| "—".into());
+    let money = |f: Option<kith_domain::Fen>| f.map(yuan).unwrap_or_else(|| "—".into());
     RunRow {
         status_words: t.recon_status(&r.status),
         provider: t.recon_provider(&r.provider),
@@ -105,7 +105,7 @@ async fn page(
     let (who, shop) = super::shop(&c, mid)?;
     let runs = s
         .app
-        .merchant_reconciliations(&who, mid)
+        .merchant_reconciliations(&who, &shop.id)
         .await?
         .into_iter()
         .map(|r| row(c.t, r))
@@ -157,6 +157,7 @@ pub(super) async fn run(
     CsrfForm(f): CsrfForm<ReconcileForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let merchant = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
     let t = c.t;
     let zh = std::ptr::eq(t, &crate::i18n::ZH);
     let said = |zh_words: &str, en: &str| {
@@ -168,7 +169,7 @@ pub(super) async fn run(
     };
     match s
         .app
-        .reconcile_merchant_day(&who, &mid, &f.provider, &f.date)
+        .reconcile_merchant_day(&who, &merchant, &f.provider, &f.date)
         .await
     {
         Ok(_) => Ok(see(format!("/console/{mid}/reconcile?done=reconciled"))),

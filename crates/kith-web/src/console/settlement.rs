@@ -17,7 +17,7 @@ pub(super) struct Line {
     kind: &'static str,
     account: &'static str,
     amount: String,
-    order_id: Option<String>,
+    order_id: Option<kith_app::platform::ids::OrderId>,
 }
 
 pub(super) struct Held {
@@ -104,7 +104,7 @@ pub(super) async fn settlement(
     let (who, shop) = super::shop(&c, &mid)?;
     let st = s
         .app
-        .merchant_settlement(&who, &mid, page(q.cursor.as_deref())?)
+        .merchant_settlement(&who, &shop.id, page(q.cursor.as_deref())?)
         .await?;
     Ok(render(&view(&c, shop, st))?.into_response())
 }

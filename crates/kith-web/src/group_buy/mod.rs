@@ -433,7 +433,7 @@ async fn campaigns_page(s: &Web, c: Ctx, mid: &str, product: Option<&str>) -> We
     }
     Ok(render(&CampaignsPage {
         c,
-        merchant_id: m.id,
+        merchant_id: m.id.to_string(),
         merchant_name: m.name,
         campaigns,
     })?

@@ -92,7 +92,7 @@ pub(super) async fn wallet_page(
     status: StatusCode,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let me = who.account_id.clone();
+    let me = who.id();
     let mut wallets = Vec::new();
     for b in s.app.commission_wallets(&who, &me).await? {
         let cursor = paged
@@ -170,7 +170,7 @@ pub(super) async fn withdraw(
     let asked = match pages::parse_yuan("amount", &f.amount) {
         Ok(fen) => s
             .app
-            .request_withdrawal_to(&who, &who.account_id, &f.merchant_id, fen, payee)
+            .request_withdrawal_to(&who, &who.id(), &f.merchant_id, fen, payee)
             .await
             .map(|_| ()),
         Err(e) => Err(e),
@@ -196,6 +196,7 @@ pub(super) async fn order_commission(
     Path(order_id): Path<String>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let order_id = kith_app::platform::ids::OrderId::parse_or_404(&order_id)?;
     let oc = s.app.order_commission(&who, &order_id).await?;
     Ok(render(&sp::CommissionPage {
         c,
@@ -208,11 +209,12 @@ pub(super) async fn order_commission(
 /// My team: earnings by source, who is bound to me at each merchant, my links' funnels.
 pub(super) async fn team(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let me = who.account_id.clone();
+    let me = who.id();
     let earnings = s.app.distributor_earnings(&who, &me, None).await?;
     let mut teams = Vec::new();
     for shop in s.app.trading_merchants().await? {
-        let t = s.app.distributor_team(&who, &me, &shop.id).await?;
+        let mid = kith_app::platform::ids::MerchantId::parse_or_404(&shop.id)?;
+        let t = s.app.distributor_team(&who, &me, &mid).await?;
         if t.total > 0 {
             teams.push((shop.name, t));
         }

@@ -185,9 +185,12 @@ pub(super) async fn sku(
     // navigation, never an image or sub-resource pointed here. A post that cannot be
     // credited (hidden since, or tagging nothing) must not stop the reader reaching the
     // product.
-    if let Some(post) = q.post.as_deref().filter(|p| !p.is_empty())
+    if let Some(post) = q
+        .post
+        .as_deref()
+        .and_then(kith_app::platform::ids::PostId::parse)
         && top_level_navigation(&headers)
-        && let Err(e) = s.app.visit_post_tag(who, post).await
+        && let Err(e) = s.app.visit_post_tag(who, &post).await
     {
         tracing::debug!(error = %e, "no content credit for this visit");
     }

@@ -454,6 +454,7 @@ async fn unlink(
     CsrfForm(f): CsrfForm<UnlinkForm>,
 ) -> WebResult<Response> {
     let p = c.principal()?.clone();
+    let id = kith_app::platform::ids::IdentityId::parse_or_404(&id)?;
     let password = Some(f.password.as_str()).filter(|p| !p.is_empty());
     let (status, error) = match s.app.unlink_identity(&p, &id, password).await {
         Ok(()) => return Ok(see("/me/wechat?unlinked=1")),

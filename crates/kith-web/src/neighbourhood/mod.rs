@@ -142,7 +142,7 @@ async fn choose_view(
     };
     let html = render(&ChoosePage {
         c,
-        merchant_id: m.id,
+        merchant_id: m.id.to_string(),
         merchant_name: m.name,
         leaders,
         error,
@@ -210,7 +210,7 @@ async fn shop_batches(
         .collect();
     Ok(render(&ShopBatchesPage {
         c,
-        merchant_id: m.id,
+        merchant_id: m.id.to_string(),
         merchant_name: m.name,
         batches,
     })?

@@ -662,7 +662,7 @@ pub struct MePage {
 
 /// The merchant a console page is about, for its sub-navigation.
 pub struct Shop {
-    pub id: String,
+    pub id: kith_app::platform::ids::MerchantId,
     pub name: String,
 }
 

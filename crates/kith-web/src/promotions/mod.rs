@@ -271,7 +271,7 @@ async fn center_view(
         .collect();
     render(&CenterPage {
         c,
-        merchant_id: m.id,
+        merchant_id: m.id.to_string(),
         merchant_name: m.name,
         offers,
         new_member,

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::commerce::orders::Order;
 use kith_app::money::withdrawals::Withdrawal;
+use kith_app::platform::ids::MerchantId;
 use kith_app::platform::merchants::Merchant;
 use kith_app::platform::page::PageRequest;
 use kith_domain::MerchantStatus;
@@ -94,7 +95,7 @@ async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     let pending = all_with(&s, &c, MerchantStatus::Pending).await?;
     let approved = all_with(&s, &c, MerchantStatus::Approved).await?;
     let list = s.app.pending_withdrawals(c.principal()?).await?;
-    let ids: Vec<String> = list.iter().map(|w| w.account_id.clone()).collect();
+    let ids: Vec<String> = list.iter().map(|w| w.account_id.to_string()).collect();
     let names = s.app.display_names(&ids).await?;
     let withdrawals = list
         .into_iter()
@@ -102,11 +103,11 @@ async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
             let member = names
                 .iter()
                 .find(|(id, _)| *id == w.account_id)
-                .map_or_else(|| w.account_id.clone(), |(_, n)| n.clone());
+                .map_or_else(|| w.account_id.to_string(), |(_, n)| n.clone());
             let merchant = approved
                 .iter()
                 .find(|m| m.id == w.merchant_id)
-                .map_or_else(|| w.merchant_id.clone(), |m| m.name.clone());
+                .map_or_else(|| w.merchant_id.to_string(), |m| m.name.clone());
             WithdrawalRow {
                 w,
                 member,
@@ -137,9 +138,10 @@ async fn approve(
     Path(mid): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app
-        .decide_merchant(c.principal()?, &mid, true, None)
-        .await?;
+    let who = c.principal()?;
+    who.require_platform_admin()?;
+    let mid = MerchantId::parse_or_404(&mid)?;
+    s.app.decide_merchant(who, &mid, true, None).await?;
     Ok(see("/admin?done=approved"))
 }
 
@@ -154,9 +156,10 @@ async fn reject(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<RejectForm>,
 ) -> WebResult<Response> {
-    s.app
-        .decide_merchant(c.principal()?, &mid, false, f.reason)
-        .await?;
+    let who = c.principal()?;
+    who.require_platform_admin()?;
+    let mid = MerchantId::parse_or_404(&mid)?;
+    s.app.decide_merchant(who, &mid, false, f.reason).await?;
     Ok(see("/admin?done=rejected"))
 }
 
@@ -166,7 +169,10 @@ async fn approve_withdrawal(
     Path(wid): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    let w = s.app.approve_withdrawal(c.principal()?, &wid).await?;
+    let who = c.principal()?;
+    who.require_platform_admin()?;
+    let wid = kith_app::platform::ids::WithdrawalId::parse_or_404(&wid)?;
+    let w = s.app.approve_withdrawal(who, &wid).await?;
     // The sandbox gateway pays out on its own page (a real provider reports by itself).
     if w.payout_ref
         .as_deref()
@@ -189,8 +195,9 @@ async fn reject_withdrawal(
     Path(wid): Path<String>,
     CsrfForm(f): CsrfForm<RejectWithdrawalForm>,
 ) -> WebResult<Response> {
-    s.app
-        .reject_withdrawal(c.principal()?, &wid, &f.reason)
-        .await?;
+    let who = c.principal()?;
+    who.require_platform_admin()?;
+    let wid = kith_app::platform::ids::WithdrawalId::parse_or_404(&wid)?;
+    s.app.reject_withdrawal(who, &wid, &f.reason).await?;
     Ok(see("/admin?done=rejected"))
 }

@@ -27,7 +27,7 @@ pub(super) struct SettleUpForm {
 
 /// One shop's balance in words and 元.
 pub(super) struct Row {
-    id: String,
+    id: kith_app::platform::ids::MerchantId,
     name: String,
     /// `owed_to_shop`, `owed_to_platform` or `even`.
     state: &'static str,

@@ -594,8 +594,8 @@ async fn payouts(t: TestApp, gw: Shared) {
                 m.kind.as_str(),
                 m.entry.as_str(),
                 m.reference.as_str(),
-                m.provider_fen,
-                m.kith_fen,
+                m.provider_fen.map(kith_domain::Fen::get),
+                m.kith_fen.map(kith_domain::Fen::get),
             )
         })
         .collect();

@@ -343,8 +343,8 @@ async fn story(t: TestApp, wx: Shared) {
                 m.kind.as_str(),
                 m.entry.as_str(),
                 m.reference.clone(),
-                m.provider_fen,
-                m.kith_fen,
+                m.provider_fen.map(kith_domain::Fen::get),
+                m.kith_fen.map(kith_domain::Fen::get),
             )
         })
         .collect();

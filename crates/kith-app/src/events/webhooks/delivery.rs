@@ -450,34 +450,50 @@ fn endpoint_failed(
     Ok(Health::Paused(pause))
 }
 
+kith_store::columns!(PendingCols {
+    "d.status" => status,
+    "e.url" => url,
+    "e.secret" => secret,
+    "e.active" => active,
+    "o.id" => event_id,
+    "o.topic" => topic,
+    "d.merchant_id" => merchant_id,
+    "o.created_at" => event_created_at,
+    "o.payload" => payload,
+    "e.id" => endpoint_id,
+    "e.disabled_at" => disabled_at,
+    "e.paused_until" => paused_until,
+});
+
 async fn load_pending(app: &App, delivery_id: &str) -> AppResult<Pending> {
     let delivery_id = delivery_id.to_owned();
     app.db
         .read(move |c| {
             let r = c
                 .query_opt(
-                    "SELECT d.status, e.url, e.secret, e.active, o.id, o.topic, d.merchant_id,
-                            o.created_at, o.payload, e.id, e.disabled_at, e.paused_until
-                     FROM webhook_deliveries d
+                    &format!(
+                        "SELECT {} FROM webhook_deliveries d
                      JOIN webhook_endpoints e ON e.id = d.endpoint_id
                      JOIN outbox o ON o.id = d.outbox_id
                      WHERE d.id = $1",
+                        PendingCols::LIST
+                    ),
                     args![&delivery_id],
                 )?
                 .ok_or(AppError::NotFound("webhook delivery"))?;
             Ok(Pending {
-                status: r.text(0)?,
-                url: r.text(1)?,
-                secret: r.text(2)?,
-                active: r.bool(3)?,
-                event_id: r.int(4)?,
-                topic: r.text(5)?,
-                merchant_id: r.text(6)?,
-                event_created_at: r.int(7)?,
-                payload: r.text(8)?,
-                endpoint_id: r.text(9)?,
-                disabled: r.opt_int(10)?.is_some(),
-                paused_until: r.opt_int(11)?,
+                status: r.text(PendingCols::status)?,
+                url: r.text(PendingCols::url)?,
+                secret: r.text(PendingCols::secret)?,
+                active: r.bool(PendingCols::active)?,
+                event_id: r.int(PendingCols::event_id)?,
+                topic: r.text(PendingCols::topic)?,
+                merchant_id: r.text(PendingCols::merchant_id)?,
+                event_created_at: r.int(PendingCols::event_created_at)?,
+                payload: r.text(PendingCols::payload)?,
+                endpoint_id: r.text(PendingCols::endpoint_id)?,
+                disabled: r.opt_int(PendingCols::disabled_at)?.is_some(),
+                paused_until: r.opt_int(PendingCols::paused_until)?,
             })
         })
         .await

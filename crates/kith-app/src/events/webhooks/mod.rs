@@ -70,7 +70,7 @@ use kith_store::{Row, StoreError, args};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
-use crate::platform::ids::{new_id, new_secret, parse_id};
+use crate::platform::ids::{DeliveryId, EndpointId, MerchantId, new_secret, parse_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
@@ -103,8 +103,8 @@ pub struct NewEndpoint {
 /// serialized again.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: EndpointId,
+    pub merchant_id: MerchantId,
     pub url: String,
     pub topics: Vec<String>,
     pub description: String,
@@ -129,8 +129,8 @@ pub struct Endpoint {
 /// One event on its way to one endpoint.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
-    pub id: String,
-    pub endpoint_id: String,
+    pub id: DeliveryId,
+    pub endpoint_id: EndpointId,
     /// The outbox event's id, as sent in `Kith-Event-Id`.
     pub event_id: String,
     pub topic: String,
@@ -146,7 +146,7 @@ pub struct Delivery {
 /// One HTTP attempt of a delivery.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attempt {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempt_no: i64,
     pub started_at: String,
     pub duration_ms: i64,
@@ -183,8 +183,8 @@ fn endpoint_from_row(r: &Row) -> Result<Endpoint, StoreError> {
     // `active` in the table means "not deleted"; deleted endpoints are never shown.
     let active = r.bool(EndpointCols::active)? && disabled_at.is_none();
     Ok(Endpoint {
-        id: r.text(EndpointCols::id)?,
-        merchant_id: r.text(EndpointCols::merchant_id)?,
+        id: EndpointId::from_row(r.text(EndpointCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(EndpointCols::merchant_id)?),
         url: r.text(EndpointCols::url)?,
         topics: parse_topics(&r.text(EndpointCols::topics)?)?,
         description: r.text(EndpointCols::description)?,
@@ -203,19 +203,15 @@ fn parse_topics(raw: &str) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(raw).map_err(|e| StoreError::Decode(format!("webhook topics: {e}")))
 }
 
-fn merchant_id_of(input: &str) -> AppResult<String> {
-    parse_id(input).ok_or(AppError::NotFound("merchant"))
-}
-
 /// Registers an endpoint for an approved merchant (owner or manager). Returns it with its
 /// signing secret, which is shown this once.
 pub async fn create_endpoint(
     app: &App,
     who: &Principal,
-    merchant_id: &str,
+    merchant_id: &MerchantId,
     input: NewEndpoint,
 ) -> AppResult<(Endpoint, String)> {
-    let merchant_id = merchant_id_of(merchant_id)?;
+    let merchant_id = merchant_id.clone();
     let url = validate_url(&input.url, app.config.webhook_allow_private)?;
     check_resolved(&url, app.config.webhook_allow_private).await?;
     let topics = validate_topics(&input.topics)?;
@@ -231,7 +227,7 @@ pub async fn create_endpoint(
     let secret = new_secret("whsec_");
     let now = app.now_ms();
     let endpoint = Endpoint {
-        id: new_id(),
+        id: EndpointId::new(),
         merchant_id,
         url,
         topics,
@@ -293,9 +289,9 @@ pub async fn create_endpoint(
 pub async fn list_endpoints(
     app: &App,
     who: &Principal,
-    merchant_id: &str,
+    merchant_id: &MerchantId,
 ) -> AppResult<Vec<Endpoint>> {
-    let merchant_id = merchant_id_of(merchant_id)?;
+    let merchant_id = merchant_id.clone();
     let who = who.clone();
     app.db
         .read(move |c| {
@@ -320,11 +316,10 @@ pub async fn list_endpoints(
 pub async fn delete_endpoint(
     app: &App,
     who: &Principal,
-    merchant_id: &str,
-    endpoint_id: &str,
+    merchant_id: &MerchantId,
+    endpoint_id: &EndpointId,
 ) -> AppResult<()> {
-    let merchant_id = merchant_id_of(merchant_id)?;
-    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let (merchant_id, endpoint_id) = (merchant_id.clone(), endpoint_id.clone());
     let now = app.now_ms();
     let who = who.clone();
     app.db
@@ -364,11 +359,10 @@ pub async fn delete_endpoint(
 pub async fn enable_endpoint(
     app: &App,
     who: &Principal,
-    merchant_id: &str,
-    endpoint_id: &str,
+    merchant_id: &MerchantId,
+    endpoint_id: &EndpointId,
 ) -> AppResult<Endpoint> {
-    let merchant_id = merchant_id_of(merchant_id)?;
-    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let (merchant_id, endpoint_id) = (merchant_id.clone(), endpoint_id.clone());
     let now = app.now_ms();
     let who = who.clone();
     app.db
@@ -421,8 +415,8 @@ const DELIVERY_COLUMNS: &str = DeliveryCols::LIST;
 
 fn delivery_from_row(r: &Row) -> Result<Delivery, StoreError> {
     Ok(Delivery {
-        id: r.text(DeliveryCols::id)?,
-        endpoint_id: r.text(DeliveryCols::endpoint_id)?,
+        id: DeliveryId::from_row(r.text(DeliveryCols::id)?),
+        endpoint_id: EndpointId::from_row(r.text(DeliveryCols::endpoint_id)?),
         event_id: r.int(DeliveryCols::outbox_id)?.to_string(),
         topic: r.text(DeliveryCols::topic)?,
         status: r.text(DeliveryCols::status)?,
@@ -443,12 +437,11 @@ const CURSOR_MS_RANGE: std::ops::RangeInclusive<i64> = -62_135_596_800_000..=253
 pub async fn list_deliveries(
     app: &App,
     who: &Principal,
-    merchant_id: &str,
-    endpoint_id: &str,
+    merchant_id: &MerchantId,
+    endpoint_id: &EndpointId,
     page: PageRequest,
 ) -> AppResult<Page<Delivery>> {
-    let merchant_id = merchant_id_of(merchant_id)?;
-    let endpoint_id = parse_id(endpoint_id).ok_or(AppError::NotFound("webhook endpoint"))?;
+    let (merchant_id, endpoint_id) = (merchant_id.clone(), endpoint_id.clone());
     let after = match &page.after {
         None => None,
         Some((ms, id)) => {
@@ -489,22 +482,31 @@ pub async fn list_deliveries(
                 )?
                 .iter()
                 // The cursor holds the raw millisecond key, not the RFC 3339 text shown.
-                .map(|r| Ok((r.int(7)?, delivery_from_row(r)?)))
+                .map(|r| Ok((r.int(DeliveryCols::created_at)?, delivery_from_row(r)?)))
                 .collect::<AppResult<Vec<_>>>()?;
-            Ok::<_, AppError>(Page::from_keyed(rows, page.limit, |d| &d.id))
+            Ok::<_, AppError>(Page::from_keyed(rows, page.limit, |d| d.id.as_str()))
         })
         .await
 }
+
+kith_store::columns!(AttemptCols {
+    delivery_id,
+    attempt_no,
+    started_at,
+    duration_ms,
+    status_code,
+    error,
+    response_body,
+});
 
 /// Every attempt of one delivery, in order. 404 if the delivery is not this merchant's.
 pub async fn list_attempts(
     app: &App,
     who: &Principal,
-    merchant_id: &str,
-    delivery_id: &str,
+    merchant_id: &MerchantId,
+    delivery_id: &DeliveryId,
 ) -> AppResult<Vec<Attempt>> {
-    let merchant_id = merchant_id_of(merchant_id)?;
-    let delivery_id = parse_id(delivery_id).ok_or(AppError::NotFound("webhook delivery"))?;
+    let (merchant_id, delivery_id) = (merchant_id.clone(), delivery_id.clone());
     let who = who.clone();
     app.db
         .read(move |c| {
@@ -515,21 +517,23 @@ pub async fn list_attempts(
             )?
             .ok_or(AppError::NotFound("webhook delivery"))?;
             let rows = c.query(
-                "SELECT delivery_id, attempt_no, started_at, duration_ms, status_code, error, response_body
-                 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt_no, id LIMIT $2",
+                &format!(
+                    "SELECT {} FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt_no, id LIMIT $2",
+                    AttemptCols::LIST
+                ),
                 args![&delivery_id, MAX_LISTED_ATTEMPTS],
             )?;
             let attempts = rows
                 .iter()
                 .map(|r| {
                     Ok(Attempt {
-                        delivery_id: r.text(0)?,
-                        attempt_no: r.int(1)?,
-                        started_at: rfc3339(r.int(2)?),
-                        duration_ms: r.int(3)?,
-                        status_code: r.opt_int(4)?,
-                        error: r.opt_text(5)?,
-                        response_body: r.opt_text(6)?,
+                        delivery_id: DeliveryId::from_row(r.text(AttemptCols::delivery_id)?),
+                        attempt_no: r.int(AttemptCols::attempt_no)?,
+                        started_at: rfc3339(r.int(AttemptCols::started_at)?),
+                        duration_ms: r.int(AttemptCols::duration_ms)?,
+                        status_code: r.opt_int(AttemptCols::status_code)?,
+                        error: r.opt_text(AttemptCols::error)?,
+                        response_body: r.opt_text(AttemptCols::response_body)?,
                     })
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;

@@ -24,7 +24,7 @@ pub(crate) struct TestEnv {
     pub app: App,
     pub clock: ManualClock,
     pub owner: Principal,
-    pub merchant_id: String,
+    pub merchant_id: crate::platform::ids::MerchantId,
     _storage: Storage,
 }
 
@@ -112,7 +112,7 @@ impl TestEnv {
             app,
             clock,
             owner: principal(""),
-            merchant_id: String::new(),
+            merchant_id: crate::platform::ids::MerchantId::new(),
             _storage: storage,
         };
         let (owner, merchant_id) = env.add_merchant("approved").await;
@@ -141,9 +141,12 @@ impl TestEnv {
     }
 
     /// A merchant in `status` with a fresh account as its owner.
-    pub(crate) async fn add_merchant(&self, status: &str) -> (Principal, String) {
+    pub(crate) async fn add_merchant(
+        &self,
+        status: &str,
+    ) -> (Principal, crate::platform::ids::MerchantId) {
         let owner = self.add_account().await;
-        let merchant_id = crate::platform::ids::new_id();
+        let merchant_id = crate::platform::ids::MerchantId::new();
         let now = self.app.now_ms();
         let (m, o, s) = (
             merchant_id.clone(),

@@ -53,7 +53,10 @@ fn new_endpoint(url: &str, topics: &[&str]) -> NewEndpoint {
     }
 }
 
-async fn deliveries(env: &TestEnv, endpoint_id: &str) -> Vec<Delivery> {
+async fn deliveries(
+    env: &TestEnv,
+    endpoint_id: &crate::platform::ids::EndpointId,
+) -> Vec<Delivery> {
     list_deliveries(
         &env.app,
         &env.owner,
@@ -467,9 +470,13 @@ async fn only_trading_staff_manage_their_own_endpoints(env: TestEnv) {
     .await
     .unwrap_err();
     assert!(matches!(err, AppError::Conflict { .. }), "{err:?}");
-    let err = list_endpoints(&env.app, &env.owner, "not-an-id")
-        .await
-        .unwrap_err();
+    let err = list_endpoints(
+        &env.app,
+        &env.owner,
+        &crate::platform::ids::MerchantId::new(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, AppError::NotFound(_)), "{err:?}");
 }
 
@@ -678,7 +685,7 @@ async fn endpoint(env: &TestEnv, id: &str) -> Endpoint {
         .await
         .unwrap()
         .into_iter()
-        .find(|e| e.id == id)
+        .find(|e| e.id == *id)
         .expect("listed")
 }
 

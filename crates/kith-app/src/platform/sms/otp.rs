@@ -344,7 +344,7 @@ impl App {
                     })
                     .await;
                 match created {
-                    Ok(a) => a.id,
+                    Ok(a) => a.id.to_string(),
                     // Registered a moment ago by a concurrent sign-in with the same
                     // number: that account is this person's.
                     Err(AppError::Conflict { .. }) => {

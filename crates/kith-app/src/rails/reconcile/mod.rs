@@ -31,6 +31,7 @@
 
 mod store;
 
+use kith_domain::Fen;
 use serde::{Deserialize, Serialize};
 
 use super::alipay::bill::{PayoutLine, TradeLine};
@@ -39,7 +40,7 @@ use super::wechatpay::bill::FlowLine;
 use super::wechatpay::bill::{BillEntry, BillLine};
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry, Lane, enqueue};
 use crate::platform::auth::{StaffNeed, require_staff};
-use crate::platform::ids::parse_id;
+use crate::platform::ids::{MerchantId, parse_id};
 use crate::platform::outbox;
 use crate::{App, AppError, AppResult, Principal};
 
@@ -124,8 +125,10 @@ pub struct Mismatch {
     pub reference: String,
     /// The provider's own number for the line (WeChat's 微信订单号 / 微信退款单号).
     pub provider_no: Option<String>,
-    pub provider_fen: Option<i64>,
-    pub kith_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub provider_fen: Option<Fen>,
+    #[schema(value_type = Option<i64>)]
+    pub kith_fen: Option<Fen>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -141,8 +144,10 @@ pub struct Reconciliation {
     pub provider_lines: i64,
     pub kith_lines: i64,
     pub matched: i64,
-    pub provider_total_fen: i64,
-    pub kith_total_fen: i64,
+    #[schema(value_type = i64)]
+    pub provider_total_fen: Fen,
+    #[schema(value_type = i64)]
+    pub kith_total_fen: Fen,
     pub detail: Option<String>,
     pub mismatches: Vec<Mismatch>,
     pub created_at: String,
@@ -169,15 +174,15 @@ pub(crate) fn compare(provider: &[Line], kith: &[Line]) -> (i64, Vec<Mismatch>) 
                 entry: p.entry,
                 reference: p.key.clone(),
                 provider_no: p.provider_no.clone(),
-                provider_fen: Some(p.amount_fen),
-                kith_fen: Some(o.amount_fen),
+                provider_fen: Some(Fen::new(p.amount_fen)),
+                kith_fen: Some(Fen::new(o.amount_fen)),
             }),
             None => out.push(Mismatch {
                 kind: MismatchKind::MissingInKith,
                 entry: p.entry,
                 reference: p.key.clone(),
                 provider_no: p.provider_no.clone(),
-                provider_fen: Some(p.amount_fen),
+                provider_fen: Some(Fen::new(p.amount_fen)),
                 kith_fen: None,
             }),
         }
@@ -190,7 +195,7 @@ pub(crate) fn compare(provider: &[Line], kith: &[Line]) -> (i64, Vec<Mismatch>) 
                 reference: o.key.clone(),
                 provider_no: o.provider_no.clone(),
                 provider_fen: None,
-                kith_fen: Some(o.amount_fen),
+                kith_fen: Some(Fen::new(o.amount_fen)),
             });
         }
     }
@@ -451,9 +456,9 @@ impl App {
     pub async fn merchant_reconciliations(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Reconciliation>> {
-        let (who, mid) = (who.clone(), owner_id(merchant_id)?);
+        let (who, mid) = (who.clone(), merchant_id.clone());
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
@@ -466,11 +471,11 @@ impl App {
     pub async fn reconcile_merchant_day(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         provider: &str,
         date: &str,
     ) -> AppResult<Reconciliation> {
-        let (w, mid) = (who.clone(), owner_id(merchant_id)?);
+        let (w, mid) = (who.clone(), merchant_id.clone());
         self.db
             .read(move |c| require_staff(c, &w, &mid, StaffNeed::Owner).map(|_| ()))
             .await?;
@@ -627,7 +632,14 @@ mod tests {
         assert_eq!(matched, 2);
         let got: Vec<_> = diff
             .iter()
-            .map(|m| (m.kind, m.reference.as_str(), m.provider_fen, m.kith_fen))
+            .map(|m| {
+                (
+                    m.kind,
+                    m.reference.as_str(),
+                    m.provider_fen.map(Fen::get),
+                    m.kith_fen.map(Fen::get),
+                )
+            })
             .collect();
         assert_eq!(
             got,

@@ -1,6 +1,7 @@
 //! The SQL of reconciliation: runs, their mismatches, the daily schedule, and kith's side
 //! of a day (payments and refunds through one owner's provider account).
 
+use kith_domain::Fen;
 use kith_store::{Conn, Row, args};
 
 use super::{Entry, Line, Mismatch, MismatchKind, Reconciliation};
@@ -46,8 +47,8 @@ fn run_view(r: &Row, mismatches: Vec<Mismatch>) -> AppResult<Reconciliation> {
         provider_lines: r.int(RunCols::provider_lines)?,
         kith_lines: r.int(RunCols::kith_lines)?,
         matched: r.int(RunCols::matched)?,
-        provider_total_fen: r.int(RunCols::provider_total_fen)?,
-        kith_total_fen: r.int(RunCols::kith_total_fen)?,
+        provider_total_fen: Fen::new(r.int(RunCols::provider_total_fen)?),
+        kith_total_fen: Fen::new(r.int(RunCols::kith_total_fen)?),
         detail: r.opt_text(RunCols::detail)?,
         mismatches,
         created_at: rfc3339(r.int(RunCols::created_at)?),
@@ -69,8 +70,8 @@ fn mismatch_view(r: &Row) -> AppResult<Mismatch> {
         entry: Entry::parse(&r.text(MismatchCols::entry)?)?,
         reference: r.text(MismatchCols::reference)?,
         provider_no: r.opt_text(MismatchCols::provider_no)?,
-        provider_fen: r.opt_int(MismatchCols::provider_fen)?,
-        kith_fen: r.opt_int(MismatchCols::kith_fen)?,
+        provider_fen: r.opt_int(MismatchCols::provider_fen)?.map(Fen::new),
+        kith_fen: r.opt_int(MismatchCols::kith_fen)?.map(Fen::new),
     })
 }
 
@@ -160,7 +161,7 @@ pub(super) fn save(
             "INSERT INTO reconciliation_mismatches (reconciliation_id, seq, kind, entry, reference, provider_no, provider_fen, kith_fen)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             args![&id, seq as i64, m.kind.as_str(), m.entry.as_str(), &m.reference, m.provider_no.as_deref(),
-                  m.provider_fen, m.kith_fen],
+                  m.provider_fen.map(Fen::get), m.kith_fen.map(Fen::get)],
         )?;
     }
     Ok(id)
