@@ -13,12 +13,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kith_domain::{BoundedText, MerchantStatus};
+use kith_domain::{BoundedText, Fen, MerchantStatus};
 use kith_store::{Conn, Row, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{
+    AccountId, CommentId, CommunityId, MerchantId, PostId, SkuId, new_id, parse_id,
+};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::social::relationships::no_block;
 use crate::social::visibility::{can_see_post, post_visible, viewer_id};
@@ -120,7 +122,7 @@ impl ReportTarget {
 /// A member as shown beside their content.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct PersonRef {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
 }
 
@@ -135,21 +137,22 @@ pub struct PostImage {
 /// A product tagged in a post.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PostTag {
-    pub sku_id: String,
-    pub merchant_id: String,
+    pub sku_id: SkuId,
+    pub merchant_id: MerchantId,
     pub product_name: String,
     /// The SKU's list price.
-    pub price_fen: i64,
+    #[schema(value_type = i64)]
+    pub price_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Post {
-    pub id: String,
+    pub id: PostId,
     pub author: PersonRef,
     pub body: String,
     pub visibility: Visibility,
     /// Set exactly when `visibility` is `community`.
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// In the author's order.
     pub images: Vec<PostImage>,
     /// In SKU id order.
@@ -198,11 +201,11 @@ pub struct Like {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Comment {
-    pub id: String,
-    pub post_id: String,
+    pub id: CommentId,
+    pub post_id: PostId,
     pub author: PersonRef,
     /// The top-level comment this replies to; replies go one level deep.
-    pub parent_id: Option<String>,
+    pub parent_id: Option<CommentId>,
     pub body: String,
     pub created_at: String,
     /// Replies the reader may see (top-level comments in a list only), oldest first, at
@@ -216,7 +219,7 @@ pub struct Comment {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Share {
     pub id: String,
-    pub post_id: String,
+    pub post_id: PostId,
     pub channel: ShareChannel,
     pub created_at: String,
 }
@@ -227,7 +230,7 @@ pub struct Report {
     pub target_kind: ReportTarget,
     pub target_id: String,
     /// The post reported, or the post of the comment reported.
-    pub post_id: Option<String>,
+    pub post_id: Option<PostId>,
     pub reporter: PersonRef,
     pub reason: String,
     pub created_at: String,
@@ -238,10 +241,10 @@ pub struct Report {
 /// A post's moderation state.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Moderation {
-    pub post_id: String,
+    pub post_id: PostId,
     pub hidden: bool,
     pub hidden_at: Option<String>,
-    pub hidden_by: Option<String>,
+    pub hidden_by: Option<AccountId>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -423,14 +426,16 @@ fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
     Ok((
         created,
         Post {
-            id: r.text(PostCols::id)?,
+            id: PostId::from_row(r.text(PostCols::id)?),
             author: PersonRef {
-                id: r.text(PostCols::author_id)?,
+                id: AccountId::from_row(r.text(PostCols::author_id)?),
                 display_name: r.text(PostCols::author_name)?,
             },
             body: r.text(PostCols::body)?,
             visibility: Visibility::from_db(&r.text(PostCols::visibility)?)?,
-            community_id: r.opt_text(PostCols::community_id)?,
+            community_id: r
+                .opt_text(PostCols::community_id)?
+                .map(CommunityId::from_row),
             images: Vec::new(),
             tags: Vec::new(),
             like_count: r.int(PostCols::like_count)?,
@@ -500,15 +505,15 @@ fn attach_media_and_tags(c: &mut dyn Conn, posts: &mut [(i64, Post)]) -> AppResu
         &ids,
     )? {
         tags.entry(r.text(0)?).or_default().push(PostTag {
-            sku_id: r.text(1)?,
-            merchant_id: r.text(2)?,
+            sku_id: SkuId::from_row(r.text(1)?),
+            merchant_id: MerchantId::from_row(r.text(2)?),
             product_name: r.text(3)?,
-            price_fen: r.int(4)?,
+            price_fen: Fen::new(r.int(4)?),
         });
     }
     for (_, p) in posts.iter_mut() {
-        p.images = images.remove(&p.id).unwrap_or_default();
-        p.tags = tags.remove(&p.id).unwrap_or_default();
+        p.images = images.remove(p.id.as_str()).unwrap_or_default();
+        p.tags = tags.remove(p.id.as_str()).unwrap_or_default();
     }
     Ok(())
 }
@@ -638,10 +643,10 @@ fn moderation(c: &mut dyn Conn, post_id: &str) -> AppResult<Moderation> {
     )?;
     let at = r.opt_int(0)?;
     Ok(Moderation {
-        post_id: post_id.to_owned(),
+        post_id: PostId::from_row(post_id.to_owned()),
         hidden: at.is_some(),
         hidden_at: at.map(rfc3339),
-        hidden_by: r.opt_text(1)?,
+        hidden_by: r.opt_text(1)?.map(AccountId::from_row),
     })
 }
 
@@ -664,13 +669,13 @@ fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
     Ok((
         created,
         Comment {
-            id: r.text(CommentCols::id)?,
-            post_id: r.text(CommentCols::post_id)?,
+            id: CommentId::from_row(r.text(CommentCols::id)?),
+            post_id: PostId::from_row(r.text(CommentCols::post_id)?),
             author: PersonRef {
-                id: r.text(CommentCols::author_id)?,
+                id: AccountId::from_row(r.text(CommentCols::author_id)?),
                 display_name: r.text(CommentCols::author_name)?,
             },
-            parent_id: r.opt_text(CommentCols::parent_id)?,
+            parent_id: r.opt_text(CommentCols::parent_id)?.map(CommentId::from_row),
             body: r.text(CommentCols::body)?,
             created_at: rfc3339(created),
             replies: Vec::new(),
@@ -749,7 +754,7 @@ impl App {
     }
 
     /// A post, if the reader may see it; 404 otherwise (also when it does not exist).
-    pub async fn get_post(&self, who: Option<&Principal>, post_id: &str) -> AppResult<Post> {
+    pub async fn get_post(&self, who: Option<&Principal>, post_id: &PostId) -> AppResult<Post> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
         let pid = post_id.to_owned();
         self.db.read(move |c| load_post(c, &viewer, &pid)).await
@@ -759,7 +764,7 @@ impl App {
     pub async fn update_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         patch: PostPatch,
     ) -> AppResult<Post> {
         let body = patch.body.as_deref().map(parse_body).transpose()?;
@@ -844,7 +849,7 @@ impl App {
     }
 
     /// The author deletes their post (soft: it vanishes everywhere, the row stays).
-    pub async fn delete_post(&self, who: &Principal, post_id: &str) -> AppResult<()> {
+    pub async fn delete_post(&self, who: &Principal, post_id: &PostId) -> AppResult<()> {
         let now = self.now_ms();
         let (who, pid) = (who.clone(), post_id.to_owned());
         self.db
@@ -870,7 +875,7 @@ impl App {
     }
 
     /// Likes a post the caller may see (again: no change). Returns the post.
-    pub async fn like_post(&self, who: &Principal, post_id: &str) -> AppResult<Post> {
+    pub async fn like_post(&self, who: &Principal, post_id: &PostId) -> AppResult<Post> {
         let now = self.now_ms();
         let (me, pid) = (who.account_id.clone(), post_id.to_owned());
         self.db
@@ -903,7 +908,7 @@ impl App {
     }
 
     /// Takes a like back (none: no change). Returns the post.
-    pub async fn unlike_post(&self, who: &Principal, post_id: &str) -> AppResult<Post> {
+    pub async fn unlike_post(&self, who: &Principal, post_id: &PostId) -> AppResult<Post> {
         let now = self.now_ms();
         let (me, pid) = (who.account_id.clone(), post_id.to_owned());
         self.db
@@ -939,7 +944,7 @@ impl App {
     pub async fn list_likes(
         &self,
         who: Option<&Principal>,
-        post_id: &str,
+        post_id: &PostId,
         page: PageRequest,
     ) -> AppResult<Page<Like>> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
@@ -973,7 +978,7 @@ impl App {
                             at,
                             Like {
                                 account: PersonRef {
-                                    id: r.text(0)?,
+                                    id: AccountId::from_row(r.text(0)?),
                                     display_name: r.text(1)?,
                                 },
                                 created_at: rfc3339(at),
@@ -990,7 +995,7 @@ impl App {
     pub async fn add_comment(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         body: &str,
         parent_id: Option<&str>,
     ) -> AppResult<Comment> {
@@ -1070,7 +1075,7 @@ impl App {
     pub async fn list_comments(
         &self,
         who: Option<&Principal>,
-        post_id: &str,
+        post_id: &PostId,
         page: PageRequest,
     ) -> AppResult<Page<Comment>> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
@@ -1122,13 +1127,16 @@ impl App {
                         ),
                         &params,
                     )?;
-                    let mut by_parent: HashMap<String, (i64, Vec<Comment>)> = HashMap::new();
+                    // Each reply row is the comment's columns, then `rn` and `total`.
+                    const TOTAL: usize = CommentCols::created_at + 2;
+                    let mut by_parent: HashMap<CommentId, (i64, Vec<Comment>)> = HashMap::new();
                     for r in &replies {
                         let (_, reply) = comment_from_row(r)?;
-                        let entry = by_parent
-                            .entry(reply.parent_id.clone().unwrap_or_default())
-                            .or_default();
-                        entry.0 = r.int(8)?;
+                        let Some(parent) = reply.parent_id.clone() else {
+                            continue;
+                        };
+                        let entry = by_parent.entry(parent).or_default();
+                        entry.0 = r.int(TOTAL)?;
                         entry.1.push(reply);
                     }
                     for cm in &mut items {
@@ -1144,7 +1152,7 @@ impl App {
     }
 
     /// Deletes a comment (soft), with the replies under it: by its author or the post's.
-    pub async fn delete_comment(&self, who: &Principal, comment_id: &str) -> AppResult<()> {
+    pub async fn delete_comment(&self, who: &Principal, comment_id: &CommentId) -> AppResult<()> {
         let now = self.now_ms();
         let (me, cid) = (who.account_id.clone(), comment_id.to_owned());
         self.db
@@ -1200,7 +1208,7 @@ impl App {
     pub async fn share_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         channel: ShareChannel,
     ) -> AppResult<Share> {
         let now = self.now_ms();
@@ -1293,7 +1301,7 @@ impl App {
                     &id,
                     &serde_json::json!({ "report_id": id, "target_kind": target_kind.as_str(), "target_id": target, "post_id": post_id }),
                 )?;
-                let r = c.query_one(&format!("{REPORT_SELECT} WHERE r.id = $1"), args![&id])?;
+                let r = c.query_one(&format!("{} WHERE r.id = $1", report_select()), args![&id])?;
                 report_from_row(&r)
             })
             .await
@@ -1312,14 +1320,15 @@ impl App {
                 let rows = c
                     .query(
                         &format!(
-                            "{REPORT_SELECT} WHERE {} ORDER BY r.created_at, r.id LIMIT {}",
+                            "{} WHERE {} ORDER BY r.created_at, r.id LIMIT {}",
+                            report_select(),
                             after.sql,
                             page.fetch()
                         ),
                         &after.args,
                     )?
                     .iter()
-                    .map(|r| Ok((r.int(6)?, report_from_row(r)?)))
+                    .map(|r| Ok((r.int(ReportCols::created_at)?, report_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()?;
                 Ok(Page::from_keyed(rows, page.limit, |r| &r.id))
             })
@@ -1331,7 +1340,7 @@ impl App {
     pub async fn hide_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         reason: &str,
     ) -> AppResult<Moderation> {
         let reason = parse_reason(reason)?;
@@ -1369,7 +1378,7 @@ impl App {
     pub async fn unhide_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         reason: Option<&str>,
     ) -> AppResult<Moderation> {
         let reason = reason.map(parse_reason).transpose()?;
@@ -1404,14 +1413,30 @@ impl App {
     }
 }
 
-const REPORT_SELECT: &str = "SELECT r.id, r.target_kind, r.target_id,
-        CASE WHEN r.target_kind = 'post' THEN r.target_id ELSE cm.post_id END,
-        r.reporter_id, a.display_name, r.created_at, r.reason, r.resolved_at, r.resolution
-    FROM reports r JOIN accounts a ON a.id = r.reporter_id
-    LEFT JOIN comments cm ON r.target_kind = 'comment' AND cm.id = r.target_id";
+kith_store::columns!(ReportCols {
+    "r.id" => id,
+    "r.target_kind" => target_kind,
+    "r.target_id" => target_id,
+    "CASE WHEN r.target_kind = 'post' THEN r.target_id ELSE cm.post_id END" => post_id,
+    "r.reporter_id" => reporter_id,
+    "a.display_name" => reporter_name,
+    "r.created_at" => created_at,
+    "r.reason" => reason,
+    "r.resolved_at" => resolved_at,
+    "r.resolution" => resolution,
+});
+
+/// Reports with their reporter, and the post a reported comment is on.
+fn report_select() -> String {
+    format!(
+        "SELECT {} FROM reports r JOIN accounts a ON a.id = r.reporter_id
+         LEFT JOIN comments cm ON r.target_kind = 'comment' AND cm.id = r.target_id",
+        ReportCols::LIST
+    )
+}
 
 fn report_from_row(r: &Row) -> AppResult<Report> {
-    let kind = match r.text(1)?.as_str() {
+    let kind = match r.text(ReportCols::target_kind)?.as_str() {
         "post" => ReportTarget::Post,
         "comment" => ReportTarget::Comment,
         other => {
@@ -1421,18 +1446,18 @@ fn report_from_row(r: &Row) -> AppResult<Report> {
         }
     };
     Ok(Report {
-        id: r.text(0)?,
+        id: r.text(ReportCols::id)?,
         target_kind: kind,
-        target_id: r.text(2)?,
-        post_id: r.opt_text(3)?,
+        target_id: r.text(ReportCols::target_id)?,
+        post_id: r.opt_text(ReportCols::post_id)?.map(PostId::from_row),
         reporter: PersonRef {
-            id: r.text(4)?,
-            display_name: r.text(5)?,
+            id: AccountId::from_row(r.text(ReportCols::reporter_id)?),
+            display_name: r.text(ReportCols::reporter_name)?,
         },
-        created_at: rfc3339(r.int(6)?),
-        reason: r.text(7)?,
-        resolved_at: r.opt_int(8)?.map(rfc3339),
-        resolution: r.opt_text(9)?,
+        created_at: rfc3339(r.int(ReportCols::created_at)?),
+        reason: r.text(ReportCols::reason)?,
+        resolved_at: r.opt_int(ReportCols::resolved_at)?.map(rfc3339),
+        resolution: r.opt_text(ReportCols::resolution)?,
     })
 }
 
