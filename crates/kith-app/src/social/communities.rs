@@ -21,13 +21,17 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_store::{Conn, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{AccountId, CommunityId, InviteId, MerchantId, new_id, parse_id};
 use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
 use crate::social::relationships::no_block;
+pub(super) use crate::social::store::{
+    CommunityCols, HistoryCols, MemberCols, announcement_from_row, community_from_row,
+    community_select, load_community, load_member, member_from_row,
+};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most tags a community carries.
@@ -53,7 +57,7 @@ impl JoinPolicy {
         }
     }
 
-    fn from_db(s: &str) -> AppResult<Self> {
+    pub(super) fn from_db(s: &str) -> AppResult<Self> {
         match s {
             "open" => Ok(Self::Open),
             "approval" => Ok(Self::Approval),
@@ -80,7 +84,7 @@ impl CommunityRole {
         }
     }
 
-    fn from_db(s: &str) -> AppResult<Self> {
+    pub(super) fn from_db(s: &str) -> AppResult<Self> {
         match s {
             "owner" => Ok(Self::Owner),
             "admin" => Ok(Self::Admin),
@@ -112,7 +116,7 @@ impl MemberState {
         }
     }
 
-    fn from_db(s: &str) -> AppResult<Self> {
+    pub(super) fn from_db(s: &str) -> AppResult<Self> {
         match s {
             "active" => Ok(Self::Active),
             "pending" => Ok(Self::Pending),
@@ -337,77 +341,6 @@ pub(super) fn emit(
         &payload,
     )?;
     Ok(())
-}
-
-// Columns of a community as the viewer (`me`) sees it.
-kith_store::columns!(pub(super) CommunityCols {
-    "c.id" => id,
-    "c.name" => name,
-    "c.description" => description,
-    "c.cover_media_id" => cover_media_id,
-    "c.tags" => tags,
-    "c.join_policy" => join_policy,
-    "c.merchant_id" => merchant_id,
-    "c.owner_account_id" => owner_account_id,
-    "c.parent_id" => parent_id,
-    "c.created_at" => created_at,
-    "(SELECT COUNT(*) FROM community_members mc WHERE mc.community_id = c.id AND mc.state = 'active')" => member_count,
-    "me.role" => my_role,
-    "me.state" => my_state,
-    "me.joined_at" => my_joined_at,
-});
-
-/// The SELECT of a community as seen by the viewer bound at `viewer` (e.g. `"$2"`);
-/// callers add `WHERE …`. Its columns are [`CommunityCols`].
-pub(super) fn community_select(viewer: &str) -> String {
-    format!(
-        "SELECT {} FROM communities c
-         LEFT JOIN community_members me ON me.community_id = c.id AND me.account_id = {viewer}",
-        CommunityCols::LIST
-    )
-}
-
-pub(super) fn community_from_row(r: &Row) -> AppResult<Community> {
-    let tags: Vec<String> = serde_json::from_str(&r.text(CommunityCols::tags)?)
-        .map_err(|e| AppError::Internal(format!("stored community tags: {e}")))?;
-    let state = r
-        .opt_text(CommunityCols::my_state)?
-        .map(|s| MemberState::from_db(&s))
-        .transpose()?;
-    let role = match state {
-        Some(MemberState::Active | MemberState::Pending) => r
-            .opt_text(CommunityCols::my_role)?
-            .map(|s| CommunityRole::from_db(&s))
-            .transpose()?,
-        _ => None,
-    };
-    Ok(Community {
-        id: CommunityId::from_row(r.text(CommunityCols::id)?),
-        name: r.text(CommunityCols::name)?,
-        description: r.text(CommunityCols::description)?,
-        cover_media_id: r.opt_text(CommunityCols::cover_media_id)?,
-        tags,
-        join_policy: JoinPolicy::from_db(&r.text(CommunityCols::join_policy)?)?,
-        merchant_id: r
-            .opt_text(CommunityCols::merchant_id)?
-            .map(MerchantId::from_row),
-        owner_account_id: AccountId::from_row(r.text(CommunityCols::owner_account_id)?),
-        parent_id: r
-            .opt_text(CommunityCols::parent_id)?
-            .map(CommunityId::from_row),
-        member_count: r.int(CommunityCols::member_count)?,
-        created_at: rfc3339(r.int(CommunityCols::created_at)?),
-        my_role: role,
-        my_state: state,
-    })
-}
-
-pub(super) fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Community> {
-    let sql = format!("{} WHERE c.id = $1", community_select("$2"));
-    let r = c
-        .query_opt(&sql, args![id, viewer])?
-        .ok_or(AppError::NotFound("community"))?;
-    community_from_row(&r)
 }
 
 pub(super) fn parse_name(name: &str) -> AppResult<String> {
@@ -1250,67 +1183,4 @@ impl App {
             .await?;
         Ok(Page::from_keyed(rows, page.limit, |_| ""))
     }
-}
-
-// Columns of an active member as the member list shows them.
-kith_store::columns!(pub(super) MemberCols {
-    "m.account_id" => account_id,
-    "a.display_name" => display_name,
-    "m.role" => role,
-    "m.opinion_leader" => opinion_leader,
-    "m.invited_by" => invited_by,
-    "m.invite_id" => invite_id,
-    "m.joined_at" => joined_at,
-});
-
-// Columns of one membership change.
-kith_store::columns!(HistoryCols {
-    "e.id" => id,
-    "e.account_id" => account_id,
-    "a.display_name" => display_name,
-    "e.event" => event,
-    "e.actor_id" => actor_id,
-    "e.related_community_id" => related_community_id,
-    "e.at" => at,
-});
-
-pub(super) fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
-    Ok(CommunityMember {
-        account_id: AccountId::from_row(r.text(MemberCols::account_id)?),
-        display_name: r.text(MemberCols::display_name)?,
-        role: CommunityRole::from_db(&r.text(MemberCols::role)?)?,
-        opinion_leader: r.bool(MemberCols::opinion_leader)?,
-        invited_by: r.opt_text(MemberCols::invited_by)?.map(AccountId::from_row),
-        invite_id: r.opt_text(MemberCols::invite_id)?.map(InviteId::from_row),
-        joined_at: rfc3339(r.int(MemberCols::joined_at)?),
-    })
-}
-
-pub(super) fn load_member(
-    c: &mut dyn Conn,
-    community_id: &str,
-    account_id: &str,
-) -> AppResult<CommunityMember> {
-    let r = c
-        .query_opt(
-            &format!(
-                "SELECT {} FROM community_members m JOIN accounts a ON a.id = m.account_id
-                 WHERE m.community_id = $1 AND m.account_id = $2",
-                MemberCols::LIST
-            ),
-            args![community_id, account_id],
-        )?
-        .ok_or(AppError::NotFound("member"))?;
-    member_from_row(&r)
-}
-
-pub(super) fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
-    Ok(Announcement {
-        id: r.text(0)?,
-        community_id: CommunityId::from_row(r.text(1)?),
-        author_id: AccountId::from_row(r.text(2)?),
-        author_name: r.text(3)?,
-        body: r.text(4)?,
-        created_at: rfc3339(r.int(5)?),
-    })
 }

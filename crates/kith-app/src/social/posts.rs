@@ -14,9 +14,14 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_domain::{BoundedText, Fen, MerchantStatus};
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_store::{Conn, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
+use super::store::{
+    COMMENT_COLS, CommentCols, ReportCols, comment_from_row, comment_readable, report_from_row,
+    report_select,
+};
+pub(crate) use super::store::{load_post, newest_first, query_posts};
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{
     AccountId, CommentId, CommunityId, MerchantId, PostId, SkuId, new_id, parse_id,
@@ -399,163 +404,6 @@ fn write_tags(c: &mut dyn Conn, post_id: &str, tags: &[(String, String)]) -> App
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading posts
-
-// Columns of a post row; `$1` is the viewer (for `liked_by_me`).
-kith_store::columns!(PostCols {
-    "p.id" => id,
-    "p.author_id" => author_id,
-    "a.display_name" => author_name,
-    "p.body" => body,
-    "p.visibility" => visibility,
-    "p.community_id" => community_id,
-    "p.like_count" => like_count,
-    "p.comment_count" => comment_count,
-    "p.share_count" => share_count,
-    "p.created_at" => created_at,
-    "p.updated_at" => updated_at,
-    "p.hidden_at" => hidden_at,
-    "CASE WHEN EXISTS (SELECT 1 FROM post_likes pl WHERE pl.post_id = p.id AND pl.account_id = $1) THEN 1 ELSE 0 END" => liked_by_me,
-});
-const POST_COLS: &str = PostCols::LIST;
-
-fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
-    let created = r.int(PostCols::created_at)?;
-    let updated = r.int(PostCols::updated_at)?;
-    Ok((
-        created,
-        Post {
-            id: PostId::from_row(r.text(PostCols::id)?),
-            author: PersonRef {
-                id: AccountId::from_row(r.text(PostCols::author_id)?),
-                display_name: r.text(PostCols::author_name)?,
-            },
-            body: r.text(PostCols::body)?,
-            visibility: Visibility::from_db(&r.text(PostCols::visibility)?)?,
-            community_id: r
-                .opt_text(PostCols::community_id)?
-                .map(CommunityId::from_row),
-            images: Vec::new(),
-            tags: Vec::new(),
-            like_count: r.int(PostCols::like_count)?,
-            comment_count: r.int(PostCols::comment_count)?,
-            share_count: r.int(PostCols::share_count)?,
-            liked_by_me: r.int(PostCols::liked_by_me)? != 0,
-            hidden: r.opt_int(PostCols::hidden_at)?.is_some(),
-            created_at: rfc3339(created),
-            updated_at: rfc3339(updated),
-            edited: updated > created,
-        },
-    ))
-}
-
-/// Posts the viewer may see, with their images and tags. `filter` is more SQL over `p`
-/// (and `a`, the author) whose parameters follow the viewer (`$1`) in `params`; `tail`
-/// orders and limits. Returns each post with its creation time in ms (its page key).
-pub(crate) fn query_posts(
-    c: &mut dyn Conn,
-    viewer: &str,
-    filter: &str,
-    mut params: Vec<Value>,
-    tail: &str,
-) -> AppResult<Vec<(i64, Post)>> {
-    params.insert(0, Value::from(viewer));
-    let sql = format!(
-        "SELECT {POST_COLS} FROM posts p JOIN accounts a ON a.id = p.author_id
-         WHERE {} AND ({filter}) {tail}",
-        post_visible("$1")
-    );
-    let mut posts = c
-        .query(&sql, &params)?
-        .iter()
-        .map(post_from_row)
-        .collect::<AppResult<Vec<_>>>()?;
-    attach_media_and_tags(c, &mut posts)?;
-    Ok(posts)
-}
-
-fn attach_media_and_tags(c: &mut dyn Conn, posts: &mut [(i64, Post)]) -> AppResult<()> {
-    if posts.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Value> = posts.iter().map(|(_, p)| Value::from(&p.id)).collect();
-    let ph = placeholders(1, ids.len());
-    let mut images: HashMap<String, Vec<PostImage>> = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT post_id, media_id FROM post_images WHERE post_id IN ({ph}) ORDER BY post_id, position"
-        ),
-        &ids,
-    )? {
-        let id = r.text(1)?;
-        images.entry(r.text(0)?).or_default().push(PostImage {
-            url: format!("/media/{id}"),
-            thumb_url: format!("/media/{id}/thumb"),
-            id,
-        });
-    }
-    let mut tags: HashMap<String, Vec<PostTag>> = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT t.post_id, t.sku_id, t.merchant_id, pr.name, s.list_price_fen FROM post_tags t
-             JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
-             WHERE t.post_id IN ({ph}) ORDER BY t.post_id, t.sku_id"
-        ),
-        &ids,
-    )? {
-        tags.entry(r.text(0)?).or_default().push(PostTag {
-            sku_id: SkuId::from_row(r.text(1)?),
-            merchant_id: MerchantId::from_row(r.text(2)?),
-            product_name: r.text(3)?,
-            price_fen: Fen::new(r.int(4)?),
-        });
-    }
-    for (_, p) in posts.iter_mut() {
-        p.images = images.remove(p.id.as_str()).unwrap_or_default();
-        p.tags = tags.remove(p.id.as_str()).unwrap_or_default();
-    }
-    Ok(())
-}
-
-/// One post the viewer may see, or 404.
-pub(crate) fn load_post(c: &mut dyn Conn, viewer: &str, post_id: &str) -> AppResult<Post> {
-    query_posts(c, viewer, "p.id = $2", vec![Value::from(post_id)], "")?
-        .pop()
-        .map(|(_, p)| p)
-        .ok_or(AppError::NotFound("post"))
-}
-
-/// A newest-first page of posts the viewer may see: `filter` over `p` with `params`
-/// following the viewer (`$1`), and the page's cursor applied after them.
-pub(crate) fn newest_first(
-    c: &mut dyn Conn,
-    viewer: &str,
-    filter: &str,
-    mut params: Vec<Value>,
-    page: &PageRequest,
-) -> AppResult<Page<Post>> {
-    // `$1` is the viewer, then `params`, then the key.
-    let after = page.keyset(
-        Direction::NewestFirst,
-        "p.created_at",
-        "p.id",
-        params.len() + 2,
-    );
-    params.extend(after.args);
-    let rows = query_posts(
-        c,
-        viewer,
-        &format!("({filter}) AND {}", after.sql),
-        params,
-        &format!(
-            "ORDER BY p.created_at DESC, p.id DESC LIMIT {}",
-            page.fetch()
-        ),
-    )?;
-    Ok(Page::from_keyed(rows, page.limit, |p| &p.id))
-}
-
 /// The author of a live post may change it; anyone else gets 403 if they can see the post
 /// and 404 if they cannot. Returns (visibility, community id, created_at ms).
 fn require_author(
@@ -648,50 +496,6 @@ fn moderation(c: &mut dyn Conn, post_id: &str) -> AppResult<Moderation> {
         hidden_at: at.map(rfc3339),
         hidden_by: r.opt_text(1)?.map(AccountId::from_row),
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// Comments
-
-kith_store::columns!(CommentCols {
-    "cm.id" => id,
-    "cm.post_id" => post_id,
-    "cm.author_id" => author_id,
-    "a.display_name" => author_name,
-    "cm.parent_id" => parent_id,
-    "cm.body" => body,
-    "cm.created_at" => created_at,
-});
-const COMMENT_COLS: &str = CommentCols::LIST;
-
-fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
-    let created = r.int(CommentCols::created_at)?;
-    Ok((
-        created,
-        Comment {
-            id: CommentId::from_row(r.text(CommentCols::id)?),
-            post_id: PostId::from_row(r.text(CommentCols::post_id)?),
-            author: PersonRef {
-                id: AccountId::from_row(r.text(CommentCols::author_id)?),
-                display_name: r.text(CommentCols::author_name)?,
-            },
-            parent_id: r.opt_text(CommentCols::parent_id)?.map(CommentId::from_row),
-            body: r.text(CommentCols::body)?,
-            created_at: rfc3339(created),
-            replies: Vec::new(),
-            reply_count: 0,
-        },
-    ))
-}
-
-/// SQL over comments `cm` (with their post `p`): live, not hidden, on a post the viewer
-/// (`$1`) may see, and not by a member blocked with the viewer.
-fn comment_readable() -> String {
-    format!(
-        "cm.deleted_at IS NULL AND cm.hidden_at IS NULL AND {} AND {}",
-        no_block("$1", "cm.author_id"),
-        post_visible("$1")
-    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1411,54 +1215,6 @@ impl App {
             })
             .await
     }
-}
-
-kith_store::columns!(ReportCols {
-    "r.id" => id,
-    "r.target_kind" => target_kind,
-    "r.target_id" => target_id,
-    "CASE WHEN r.target_kind = 'post' THEN r.target_id ELSE cm.post_id END" => post_id,
-    "r.reporter_id" => reporter_id,
-    "a.display_name" => reporter_name,
-    "r.created_at" => created_at,
-    "r.reason" => reason,
-    "r.resolved_at" => resolved_at,
-    "r.resolution" => resolution,
-});
-
-/// Reports with their reporter, and the post a reported comment is on.
-fn report_select() -> String {
-    format!(
-        "SELECT {} FROM reports r JOIN accounts a ON a.id = r.reporter_id
-         LEFT JOIN comments cm ON r.target_kind = 'comment' AND cm.id = r.target_id",
-        ReportCols::LIST
-    )
-}
-
-fn report_from_row(r: &Row) -> AppResult<Report> {
-    let kind = match r.text(ReportCols::target_kind)?.as_str() {
-        "post" => ReportTarget::Post,
-        "comment" => ReportTarget::Comment,
-        other => {
-            return Err(AppError::Internal(format!(
-                "unknown report target {other:?} in storage"
-            )));
-        }
-    };
-    Ok(Report {
-        id: r.text(ReportCols::id)?,
-        target_kind: kind,
-        target_id: r.text(ReportCols::target_id)?,
-        post_id: r.opt_text(ReportCols::post_id)?.map(PostId::from_row),
-        reporter: PersonRef {
-            id: AccountId::from_row(r.text(ReportCols::reporter_id)?),
-            display_name: r.text(ReportCols::reporter_name)?,
-        },
-        created_at: rfc3339(r.int(ReportCols::created_at)?),
-        reason: r.text(ReportCols::reason)?,
-        resolved_at: r.opt_int(ReportCols::resolved_at)?.map(rfc3339),
-        resolution: r.opt_text(ReportCols::resolution)?,
-    })
 }
 
 #[cfg(test)]

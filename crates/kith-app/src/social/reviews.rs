@@ -19,15 +19,16 @@
 use std::collections::BTreeMap;
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_store::{Conn, Value, args, placeholders};
 use serde::Serialize;
 
+use super::store::{load_review, review_from_row, review_select};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{AccountId, MerchantId, OrderId, ProductId, ReviewId, SkuId, new_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::social::media::{MediaId, MediaRef};
 use crate::social::visibility::viewer_id;
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// Most images on one review (a 3×3 grid).
 pub const MAX_REVIEW_IMAGES: usize = 9;
@@ -123,85 +124,6 @@ fn parse_review_images(images: &[String]) -> AppResult<Vec<String>> {
         out.push(id.as_str().to_owned());
     }
     Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------
-// Reading rows
-
-// Columns of a review joined with its author (`a`) and order line (`l`).
-kith_store::columns!(ReviewCols {
-    "r.id" => id,
-    "r.merchant_id" => merchant_id,
-    "r.product_id" => product_id,
-    "r.sku_id" => sku_id,
-    "l.sku_code" => sku_code,
-    "l.attrs" => sku_attrs,
-    "r.author_id" => author_id,
-    "a.display_name" => author_name,
-    "r.rating" => rating,
-    "r.body" => body,
-    "r.images" => images,
-    "r.created_at" => created_at,
-    "r.reply_body" => reply_body,
-    "r.replied_at" => replied_at,
-});
-
-/// Reviews with their author and the order line reviewed; callers add `WHERE …`.
-fn review_select() -> String {
-    format!(
-        "SELECT {} FROM reviews r
-         JOIN accounts a ON a.id = r.author_id
-         JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no",
-        ReviewCols::LIST
-    )
-}
-
-fn review_from_row(r: &Row) -> AppResult<(i64, Review)> {
-    let images: Vec<String> = serde_json::from_str(&r.text(ReviewCols::images)?)
-        .map_err(|e| AppError::Internal(format!("stored review images: {e}")))?;
-    let created = r.int(ReviewCols::created_at)?;
-    let reply = match (
-        r.opt_text(ReviewCols::reply_body)?,
-        r.opt_int(ReviewCols::replied_at)?,
-    ) {
-        (Some(body), Some(at)) => Some(ReviewReply {
-            body,
-            replied_at: rfc3339(at),
-        }),
-        _ => None,
-    };
-    Ok((
-        created,
-        Review {
-            id: ReviewId::from_row(r.text(ReviewCols::id)?),
-            merchant_id: MerchantId::from_row(r.text(ReviewCols::merchant_id)?),
-            product_id: ProductId::from_row(r.text(ReviewCols::product_id)?),
-            sku_id: SkuId::from_row(r.text(ReviewCols::sku_id)?),
-            sku_code: r.text(ReviewCols::sku_code)?,
-            sku_attrs: serde_json::from_str(&r.text(ReviewCols::sku_attrs)?)
-                .unwrap_or(serde_json::Value::Null),
-            author: ReviewAuthor {
-                id: AccountId::from_row(r.text(ReviewCols::author_id)?),
-                display_name: r.text(ReviewCols::author_name)?,
-            },
-            rating: r.int(ReviewCols::rating)?,
-            body: r.text(ReviewCols::body)?,
-            images: images.iter().map(|id| MediaRef::of(id)).collect(),
-            verified_purchase: true,
-            created_at: rfc3339(created),
-            reply,
-        },
-    ))
-}
-
-fn load_review(c: &mut dyn Conn, review_id: &str) -> AppResult<Review> {
-    let r = c
-        .query_opt(
-            &format!("{} WHERE r.id = $1", review_select()),
-            args![review_id],
-        )?
-        .ok_or(AppError::NotFound("review"))?;
-    Ok(review_from_row(&r)?.1)
 }
 
 /// The product's reviews may be read by `who`: its merchant's staff always; anyone else
