@@ -11,6 +11,7 @@ use kith_app::insight::{
     CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolRanking, ReferralRate,
     RepeatPurchase, ShareFunnel, SplitSuggestion, TrafficPool, Window, parse_limit,
 };
+use kith_app::platform::ids::{CommunityId, MerchantId};
 use kith_app::{App, AppError};
 
 use crate::config::StorageArgs;
@@ -94,10 +95,21 @@ fn err(e: AppError) -> anyhow::Error {
     anyhow::anyhow!("{e}")
 }
 
-fn community(s: &Scope) -> anyhow::Result<&str> {
+fn community(s: &Scope) -> anyhow::Result<CommunityId> {
+    let raw = s
+        .community
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("--community: this report is about one community"))?;
+    CommunityId::parse_or_404(raw).map_err(err)
+}
+
+/// `--community` when given: a malformed id names no community (404).
+fn some_community(s: &Scope) -> anyhow::Result<Option<CommunityId>> {
     s.community
         .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("--community: this report is about one community"))
+        .map(CommunityId::parse_or_404)
+        .transpose()
+        .map_err(err)
 }
 
 fn json<T: serde::Serialize>(v: &T) -> anyhow::Result<String> {
@@ -109,7 +121,8 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
     let s = report.scope();
     let window = Window::parse(s.window_days).map_err(err)?;
     let op = InsightAccess::Operator;
-    let m = s.merchant.as_str();
+    // A malformed merchant id names no merchant: 404, as an unknown one.
+    let m = &MerchantId::parse_or_404(&s.merchant).map_err(err)?;
     match report {
         Report::Communities(_) => {
             let v = app.insight_communities(op, m, window).await.map_err(err)?;
@@ -121,7 +134,7 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
         }
         Report::Energy(_) => {
             let v = app
-                .insight_energy(op, m, community(s)?, window)
+                .insight_energy(op, m, &community(s)?, window)
                 .await
                 .map_err(err)?;
             if s.json {
@@ -132,7 +145,7 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
         }
         Report::Repeat(_) => {
             let v = app
-                .insight_repeat_purchase(op, m, s.community.as_deref(), window)
+                .insight_repeat_purchase(op, m, some_community(s)?.as_ref(), window)
                 .await
                 .map_err(err)?;
             if s.json {
@@ -143,7 +156,7 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
         }
         Report::Fission(_) => {
             let v = app
-                .insight_fission(op, m, community(s)?)
+                .insight_fission(op, m, &community(s)?)
                 .await
                 .map_err(err)?;
             if s.json {
@@ -155,7 +168,7 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
         Report::Kol(_) => {
             let limit = parse_limit(s.limit).map_err(err)?;
             let v = app
-                .insight_kol(op, m, s.community.as_deref(), window, limit)
+                .insight_kol(op, m, some_community(s)?.as_ref(), window, limit)
                 .await
                 .map_err(err)?;
             if s.json { json(&v) } else { Ok(kol_table(&v)) }
@@ -166,7 +179,7 @@ pub async fn report(app: &App, report: &Report) -> anyhow::Result<String> {
         }
         Report::Split(_) => {
             let v = app
-                .insight_split(op, m, community(s)?, window)
+                .insight_split(op, m, &community(s)?, window)
                 .await
                 .map_err(err)?;
             if s.json {
@@ -433,7 +446,7 @@ pub fn kol_table(k: &KolRanking) -> String {
                 e.reach[2].to_string(),
                 e.reach_3.to_string(),
                 e.followers.to_string(),
-                yuan(e.attributed_gmv_fen),
+                yuan(e.attributed_gmv_fen.get()),
                 if e.opinion_leader { "yes" } else { "" }.to_owned(),
             ]
         })
@@ -540,7 +553,7 @@ pub fn channels_table(g: &GmvByChannel) -> String {
             vec![
                 c.channel.clone(),
                 c.orders.to_string(),
-                yuan(c.gmv_fen),
+                yuan(c.gmv_fen.get()),
                 pct(c.share),
             ]
         })
@@ -549,7 +562,7 @@ pub fn channels_table(g: &GmvByChannel) -> String {
         "GMV by channel, last {} days: {} orders, {}\n{}",
         g.window_days,
         g.orders,
-        yuan(g.gmv_fen),
+        yuan(g.gmv_fen.get()),
         table(&["channel", " orders", " GMV", " share"], &rows)
     )
 }
@@ -566,7 +579,7 @@ pub fn funnel_table(f: &ShareFunnel) -> String {
                 r.visitors.to_string(),
                 r.signups.to_string(),
                 r.orders.to_string(),
-                yuan(r.gmv_fen),
+                yuan(r.gmv_fen.get()),
             ]
         })
         .collect();

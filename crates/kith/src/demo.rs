@@ -706,7 +706,7 @@ async fn more_orders(
         .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
         app.create_review(
             &who,
-            &o.id,
+            &typed(&o.id)?,
             1,
             kith_app::social::reviews::ReviewInput {
                 rating: *rating,
@@ -759,6 +759,16 @@ const POSTS: &[(&str, usize)] = &[
 /// Friendships, communities with an invite chain (the fission tree), and posts about 减肥,
 /// 宝宝辅食 and 白酒 with tagged products, likes and comments. Returns the id of the liquor
 /// shop's community (贵阳酱香品鉴群).
+/// The typed id of a demo member's account (always a UUID: the app made it).
+fn account_id(p: &Principal) -> anyhow::Result<kith_app::platform::ids::AccountId> {
+    typed(&p.account_id)
+}
+
+/// An id the app made, as the typed id its use cases take.
+fn typed<T: kith_app::platform::ids::TypedId>(id: &str) -> anyhow::Result<T> {
+    T::parse(id).ok_or_else(|| anyhow::anyhow!("{} id {id} is not a UUID", T::WHAT))
+}
+
 async fn social(
     app: &App,
     members: &[kith_app::platform::accounts::Account],
@@ -778,9 +788,13 @@ async fn social(
     for i in 0..who.len() {
         for d in 1..=3 {
             let j = (i + d) % who.len();
-            app.follow(&who[i], &who[j].account_id).await.map_err(e)?;
+            app.follow(&who[i], &account_id(&who[j])?)
+                .await
+                .map_err(e)?;
             if (i + d) % 2 == 0 {
-                app.follow(&who[j], &who[i].account_id).await.map_err(e)?;
+                app.follow(&who[j], &account_id(&who[i])?)
+                    .await
+                    .map_err(e)?;
             }
         }
     }
@@ -874,7 +888,7 @@ async fn social(
                 NewPost {
                     body: (*body).into(),
                     visibility,
-                    community_id: community_id.clone(),
+                    community_id: community_id.as_ref().map(ToString::to_string),
                     images: Vec::new(),
                     tags: tags.clone(),
                 },
@@ -905,7 +919,7 @@ async fn social(
             .add_comment(commenter, &post.id, "学到了，感谢分享！", None)
             .await;
     }
-    Ok(wine.id)
+    Ok(wine.id.to_string())
 }
 
 /// Products with one SKU each (name, description, code, spec, list price, shareholder
@@ -1255,7 +1269,7 @@ async fn money_sharing(
         };
         t.create_review(
             &p(*i),
-            id,
+            &typed(id)?,
             1,
             kith_app::social::reviews::ReviewInput {
                 rating: review.0,

@@ -9,6 +9,7 @@ use kith::analytics::{Report, Scope, report};
 use kith::config::{Settings, StorageArgs};
 use kith_app::money::sharing::LinkKind;
 use kith_app::platform::accounts::Registration;
+use kith_app::platform::ids::AccountId;
 use kith_app::platform::merchants::MerchantInput;
 use kith_app::social::communities::{CommunityInput, JoinPolicy};
 use kith_app::social::posts::{NewPost, Visibility};
@@ -19,6 +20,11 @@ use kith_domain::{BoundedText, ManualClock, Password};
 /// 2026-11-01T08:00:00Z.
 const START_MS: i64 = 1_793_520_000_000;
 const DAY_SECS: i64 = 24 * 3600;
+
+/// The typed id of a member's account.
+fn account(p: &Principal) -> AccountId {
+    AccountId::parse(&p.account_id).expect("accounts have UUID ids")
+}
 
 struct World {
     app: App,
@@ -150,12 +156,12 @@ async fn world(tag: &str) -> World {
         for x in circle {
             for y in circle {
                 if x != y {
-                    app.follow(x, &y.account_id).await.unwrap();
+                    app.follow(x, &account(y)).await.unwrap();
                 }
             }
         }
     }
-    app.follow(&people[3], &people[4].account_id).await.unwrap();
+    app.follow(&people[3], &account(&people[4])).await.unwrap();
     // 阿美 posts; 小白 likes it and 老陈 comments; 一号 posts and 二号 likes it.
     let post = |p: &Principal| {
         let (app, p) = (app.clone(), p.clone());
@@ -229,7 +235,7 @@ async fn world(tag: &str) -> World {
     World {
         app,
         merchant: merchant.to_string(),
-        community,
+        community: community.to_string(),
         _dir: dir,
     }
 }

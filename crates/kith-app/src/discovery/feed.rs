@@ -27,6 +27,7 @@ use base64::Engine as _;
 use kith_store::{Conn, Engine, Value, args};
 use serde::Serialize;
 
+use crate::platform::ids::{AccountId, CommunityId};
 use crate::platform::page::{Page, PageRequest};
 use crate::social::posts::{Post, newest_first};
 use crate::social::visibility::{blocked_between, post_visible, viewer_id};
@@ -199,11 +200,11 @@ impl App {
     pub async fn account_posts(
         &self,
         who: Option<&Principal>,
-        account_id: &str,
+        account_id: &AccountId,
         page: PageRequest,
     ) -> AppResult<Page<Post>> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
-        let aid = account_id.to_owned();
+        let aid = account_id.clone();
         self.db
             .read(move |c| {
                 c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?
@@ -228,11 +229,11 @@ impl App {
     pub async fn community_posts(
         &self,
         who: Option<&Principal>,
-        community_id: &str,
+        community_id: &CommunityId,
         page: PageRequest,
     ) -> AppResult<Page<Post>> {
         let who = who.cloned();
-        let cid = community_id.to_owned();
+        let cid = community_id.clone();
         self.db
             .read(move |c| {
                 c.query_opt("SELECT 1 FROM communities WHERE id = $1", args![&cid])?

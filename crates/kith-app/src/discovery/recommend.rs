@@ -22,10 +22,12 @@
 
 use std::collections::{HashMap, HashSet};
 
+use kith_domain::Fen;
 use kith_store::{Value, args, placeholders};
 use serde::Serialize;
 
 use crate::discovery::search::{Circle, FRIENDS_OF_1, friend_purchases_of_1, no_block_with_1};
+use crate::platform::ids::{AccountId, MerchantId, ProductId, ReviewId};
 use crate::social::posts::{PersonRef, Post, query_posts};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -45,7 +47,7 @@ pub struct DiscoverySettings {
 /// A review as social proof shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProofReview {
-    pub id: String,
+    pub id: ReviewId,
     pub author: PersonRef,
     pub rating: i64,
     pub body: String,
@@ -57,7 +59,7 @@ pub struct ProofReview {
 /// Why the caller might trust a product.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SocialProof {
-    pub product_id: String,
+    pub product_id: ProductId,
     /// Friends who bought it (paid orders, not cancelled).
     pub friends_bought: i64,
     /// Up to three of them, only friends who allow it; most recent buyers first.
@@ -73,10 +75,11 @@ pub struct SocialProof {
 /// A product recommended by friends.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecommendedProduct {
-    pub product_id: String,
-    pub merchant_id: String,
+    pub product_id: ProductId,
+    pub merchant_id: MerchantId,
     pub name: String,
-    pub min_price_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub min_price_fen: Option<Fen>,
     /// How many friends recommend it (at least 2).
     pub friends: i64,
     /// "3 位好友推荐".
@@ -101,6 +104,16 @@ pub struct Suggestions<T> {
     pub items: Vec<T>,
 }
 
+// Columns of a review as social proof shows it (then `fr`: by one of the caller's friends).
+kith_store::columns!(ProofCols {
+    "rv.id" => id,
+    "rv.author_id" => author_id,
+    "a.display_name" => author_name,
+    "rv.rating" => rating,
+    "rv.body" => body,
+    "rv.created_at" => created_at,
+});
+
 fn names(c: &mut dyn kith_store::Conn, ids: &[String]) -> AppResult<HashMap<String, PersonRef>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
@@ -118,7 +131,7 @@ fn names(c: &mut dyn kith_store::Conn, ids: &[String]) -> AppResult<HashMap<Stri
         out.insert(
             id.clone(),
             PersonRef {
-                id,
+                id: AccountId::from_row(id),
                 display_name: r.text(1)?,
             },
         );
@@ -182,12 +195,12 @@ impl App {
     pub async fn social_proof(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
     ) -> AppResult<SocialProof> {
         let me = who.account_id.clone();
-        let pid = product_id.to_owned();
-        let mid = merchant_id.to_owned();
+        let pid = product_id.clone();
+        let mid = merchant_id.clone();
         self.db
             .read(move |c| {
                 c.query_opt(
@@ -222,25 +235,26 @@ impl App {
                 let mut reviews = Vec::new();
                 for r in c.query(
                     &format!(
-                        "SELECT rv.id, rv.author_id, a.display_name, rv.rating, rv.body, rv.created_at,
-                                CASE WHEN rv.author_id IN ({FRIENDS_OF_1}) THEN 1 ELSE 0 END AS fr
+                        "SELECT {}, CASE WHEN rv.author_id IN ({FRIENDS_OF_1}) THEN 1 ELSE 0 END AS fr
                          FROM reviews rv JOIN accounts a ON a.id = rv.author_id
                          WHERE rv.product_id = $2 AND rv.hidden_at IS NULL AND {}
                          ORDER BY fr DESC, rv.created_at DESC, rv.id DESC LIMIT {MAX_ITEMS}",
+                        ProofCols::LIST,
                         no_block_with_1("rv.author_id")
                     ),
                     args![&me, &pid],
                 )? {
                     reviews.push(ProofReview {
-                        id: r.text(0)?,
+                        id: ReviewId::from_row(r.text(ProofCols::id)?),
                         author: PersonRef {
-                            id: r.text(1)?,
-                            display_name: r.text(2)?,
+                            id: AccountId::from_row(r.text(ProofCols::author_id)?),
+                            display_name: r.text(ProofCols::author_name)?,
                         },
-                        rating: r.int(3)?,
-                        body: r.text(4)?,
-                        created_at: rfc3339(r.int(5)?),
-                        by_friend: r.int(6)? != 0,
+                        rating: r.int(ProofCols::rating)?,
+                        body: r.text(ProofCols::body)?,
+                        created_at: rfc3339(r.int(ProofCols::created_at)?),
+                        // `fr`, right after the review's columns.
+                        by_friend: r.int(ProofCols::created_at + 1)? != 0,
                     });
                 }
                 let friend_posts = query_posts(
@@ -361,10 +375,10 @@ impl App {
                     .filter_map(|(pid, n, _, fs)| {
                         let (merchant_id, name, min_price_fen) = products.remove(&pid)?;
                         Some(RecommendedProduct {
-                            product_id: pid,
-                            merchant_id,
+                            product_id: ProductId::from_row(pid),
+                            merchant_id: MerchantId::from_row(merchant_id),
                             name,
-                            min_price_fen,
+                            min_price_fen: min_price_fen.map(Fen::new),
                             friends: n,
                             reason: format!("{n} 位好友推荐"),
                             friend_names: fs.iter().filter_map(|f| people.get(f).cloned()).collect(),

@@ -25,12 +25,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use kith_domain::Fen;
 use kith_search::rank::{Closeness, Interactions, score};
 use kith_search::{Doc, Filter, Kind, On, SearchIndex};
 use kith_store::{Conn, StoreError, Value, args, placeholders};
 use serde::Serialize;
 
 use crate::commerce::orders::BOUGHT;
+use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId};
 use crate::platform::page::{NIL_ID, PageRequest, encode_cursor};
 use crate::social::posts::{PersonRef, Post, query_posts};
 use crate::social::visibility::post_visible;
@@ -396,12 +398,13 @@ impl SearchQuery {
 /// A product that matched.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductHit {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: ProductId,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub description: String,
     /// Lowest list price of its SKUs.
-    pub min_price_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub min_price_fen: Option<Fen>,
     /// How many of the searcher's friends bought it: the count social proof gives (see
     /// [`friend_purchases_of_1`]).
     pub friends_bought: i64,
@@ -410,7 +413,7 @@ pub struct ProductHit {
 /// A community that matched.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CommunityHit {
-    pub id: String,
+    pub id: CommunityId,
     pub name: String,
     pub description: String,
     pub join_policy: String,
@@ -422,7 +425,7 @@ pub struct CommunityHit {
 /// A person who matched.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PersonHit {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
     /// Friends the searcher and this person have in common.
     pub mutual_friends: i64,
@@ -562,7 +565,7 @@ pub(crate) fn posts_in_order(
     let filter = format!("p.id IN ({})", placeholders(2, ids.len()));
     let mut by_id: HashMap<String, Post> = query_posts(c, viewer, &filter, params, "")?
         .into_iter()
-        .map(|(_, p)| (p.id.clone(), p))
+        .map(|(_, p)| (p.id.to_string(), p))
         .collect();
     Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
 }
@@ -714,7 +717,7 @@ impl App {
                 let latest_ids: Vec<String> = order.iter().map(|o| o.2.clone()).collect();
                 let posts = posts_in_order(c, &me, &latest_ids)?;
                 let mut by_id: HashMap<String, Post> =
-                    posts.into_iter().map(|p| (p.id.clone(), p)).collect();
+                    posts.into_iter().map(|p| (p.id.to_string(), p)).collect();
                 let people = order
                     .into_iter()
                     .filter_map(|(author, n, id, _)| {
@@ -812,11 +815,11 @@ fn search_products(
     let mut found = Vec::new();
     for r in c.query(&sql, &params)? {
         let hit = ProductHit {
-            id: r.text(0)?,
-            merchant_id: r.text(1)?,
+            id: ProductId::from_row(r.text(0)?),
+            merchant_id: MerchantId::from_row(r.text(1)?),
             name: r.text(2)?,
             description: r.text(3)?,
-            min_price_fen: r.opt_int(4)?,
+            min_price_fen: r.opt_int(4)?.map(Fen::new),
             friends_bought: r.int(5)?,
         };
         let s = f64::from(bm25.get(hit.id.as_str()).copied().unwrap_or(0.0))
@@ -864,7 +867,7 @@ fn search_communities(
     let mut found = Vec::new();
     for r in c.query(&sql, &params)? {
         let hit = CommunityHit {
-            id: r.text(0)?,
+            id: CommunityId::from_row(r.text(0)?),
             name: r.text(1)?,
             description: r.text(2)?,
             join_policy: r.text(3)?,
@@ -921,7 +924,7 @@ fn search_people(
     let mut found = Vec::new();
     for r in c.query(&sql, &params)? {
         let hit = PersonHit {
-            id: r.text(0)?,
+            id: AccountId::from_row(r.text(0)?),
             display_name: r.text(1)?,
             mutual_friends: r.int(2)?,
         };
@@ -953,6 +956,18 @@ fn search_people(
 
 // ---------------------------------------------------------------------------------------
 // Feeding the index
+
+// The columns every kind's document SELECT in [`load_docs`] yields, in this order.
+kith_store::columns!(DocCols {
+    id,
+    text,
+    author,
+    community,
+    visibility,
+    hidden,
+    merchant,
+    created_at,
+});
 
 /// The documents of `kind` whose ids are in `ids`, or (with `None`) a page of all of them
 /// after `after` in id order. Deleted posts are not returned (the caller removes them).
@@ -1008,14 +1023,14 @@ fn load_docs(
     for r in c.query(&sql, &params)? {
         docs.push(Doc {
             kind,
-            id: r.text(0)?,
-            text: r.text(1)?,
-            author: r.opt_text(2)?,
-            community: r.opt_text(3)?,
-            visibility: r.opt_text(4)?,
-            hidden: r.int(5)? != 0,
-            merchant: r.opt_text(6)?,
-            created_at_ms: r.int(7)?,
+            id: r.text(DocCols::id)?,
+            text: r.text(DocCols::text)?,
+            author: r.opt_text(DocCols::author)?,
+            community: r.opt_text(DocCols::community)?,
+            visibility: r.opt_text(DocCols::visibility)?,
+            hidden: r.int(DocCols::hidden)? != 0,
+            merchant: r.opt_text(DocCols::merchant)?,
+            created_at_ms: r.int(DocCols::created_at)?,
         });
     }
     if kind == Kind::Post && !docs.is_empty() {

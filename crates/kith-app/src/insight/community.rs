@@ -122,7 +122,7 @@ pub(super) fn community_energy(
     let q = kith_graph::quality(sum, count, platform_mean, QUALITY_PRIOR_WEIGHT);
     let e = kith_graph::Energy::new(q, active.len() as u64, cf);
     Ok(CommunityEnergy {
-        community_id: community_id.to_owned(),
+        community_id: CommunityId::from_row(community_id.to_owned()),
         name,
         window_days: window.days,
         energy: r4(e.energy),
@@ -171,7 +171,7 @@ pub(super) fn repeat_purchase(
     }
     Ok(RepeatPurchase {
         window_days: window.days,
-        community_id: community_id.map(str::to_owned),
+        community_id: community_id.map(|c| CommunityId::from_row(c.to_owned())),
         orders,
         buyers: buyers as i64,
         repeat_buyers: repeat as i64,
@@ -228,7 +228,7 @@ pub(super) fn tree_report(
     });
     top.truncate(10);
     FissionTree {
-        community_id: community_id.map(str::to_owned),
+        community_id: community_id.map(|c| CommunityId::from_row(c.to_owned())),
         members: s.members as i64,
         roots: s.roots as i64,
         invited: s.invited as i64,
@@ -241,7 +241,7 @@ pub(super) fn tree_report(
         top_inviters: top
             .into_iter()
             .map(|i| Inviter {
-                account_id: ids[i].clone(),
+                account_id: AccountId::from_row(ids[i].clone()),
                 display_name: names[i].clone(),
                 invited: children[i],
                 descendants: s.descendants[i] as i64,
@@ -470,14 +470,14 @@ pub(super) fn rank_kol(snap: &Snapshot, pool: &[PoolMember], limit: usize) -> Ve
             let hops = reach.count(&snap.graph.inc, v, 3);
             KolEntry {
                 rank: rank as i64 + 1,
-                account_id: pool[i].id.clone(),
+                account_id: AccountId::from_row(pool[i].id.clone()),
                 display_name: pool[i].name.clone(),
                 influence: r4(score * seeds.len() as f64),
                 reach: [hops[0] as i64, hops[1] as i64, hops[2] as i64],
                 reach_3: hops.iter().sum::<usize>() as i64,
                 followers: pool[i].followers,
                 opinion_leader: pool[i].opinion_leader,
-                attributed_gmv_fen: pool[i].gmv_fen,
+                attributed_gmv_fen: Fen::new(pool[i].gmv_fen),
             }
         })
         .collect()
@@ -529,7 +529,7 @@ pub(super) fn suggest_split(
             .map(|&i| {
                 let (id, name) = names[&nodes[i]];
                 GroupMember {
-                    account_id: id.to_owned(),
+                    account_id: AccountId::from_row(id.to_owned()),
                     display_name: name.to_owned(),
                 }
             })
@@ -566,7 +566,7 @@ pub(super) fn suggest_split(
         format!("the groups are not separate enough (modularity {q:.2} < {SPLIT_MIN_MODULARITY})")
     };
     SplitSuggestion {
-        community_id: community_id.to_owned(),
+        community_id: CommunityId::from_row(community_id.to_owned()),
         window_days: window.days,
         members: members.len() as i64,
         suggested,

@@ -228,7 +228,7 @@ impl App {
     pub async fn refresh_insight_graph(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
     ) -> AppResult<SnapshotInfo> {
         self.check_insight_access(who, merchant_id, None).await?;

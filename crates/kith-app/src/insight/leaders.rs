@@ -8,22 +8,25 @@
 
 use std::collections::BTreeMap;
 
+use kith_domain::Fen;
 use kith_store::{Conn, args};
 use serde::Serialize;
 
 use super::{InsightAccess, KolEntry, Window, check_access};
+use crate::platform::ids::{LeaderId, MerchantId};
 use crate::{App, AppResult};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LeaderFigures {
-    pub leader_id: String,
+    pub leader_id: LeaderId,
     pub display_name: String,
     pub point_name: String,
     /// `approved`, `suspended`, …
     pub status: String,
     /// Orders fixed at a cut-off in the window.
     pub orders: i64,
-    pub gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub gmv_fen: Fen,
     pub buyers: i64,
     /// Buyers with at least two such orders ÷ buyers, in basis points.
     pub repeat_rate_bp: i64,
@@ -78,12 +81,12 @@ pub(super) fn leader_figures(
             let repeat = buyers.values().filter(|n| **n >= 2).count() as i64;
             let buyers = buyers.len() as i64;
             Ok(LeaderFigures {
-                leader_id: id,
+                leader_id: LeaderId::from_row(id),
                 display_name: l.text(1)?,
                 point_name: l.text(2)?,
                 status: l.text(3)?,
                 orders,
-                gmv_fen: gmv,
+                gmv_fen: Fen::new(gmv),
                 buyers,
                 repeat_rate_bp: rate(repeat, buyers),
                 pickup_rate_bp: rate(picked, ready),
@@ -97,11 +100,11 @@ impl App {
     pub async fn insight_leaders(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
     ) -> AppResult<Vec<LeaderFigures>> {
         let now = self.now_ms();
-        let mid = merchant_id.to_owned();
+        let mid = merchant_id.clone();
         self.db
             .read(move |c| {
                 check_access(c, &who, &mid, None)?;
@@ -117,11 +120,11 @@ impl App {
     pub async fn insight_leader_candidates(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
         limit: usize,
     ) -> AppResult<Vec<KolEntry>> {
-        let mid = merchant_id.to_owned();
+        let mid = merchant_id.clone();
         let leading: Vec<String> = {
             let (who, mid) = (who.clone(), mid.clone());
             self.db
@@ -143,7 +146,7 @@ impl App {
         Ok(ranking
             .entries
             .into_iter()
-            .filter(|e| !leading.contains(&e.account_id))
+            .filter(|e| !leading.iter().any(|l| *l == e.account_id))
             .take(limit)
             .enumerate()
             .map(|(n, e)| KolEntry {

@@ -103,7 +103,7 @@ pub(super) fn gmv_by_channel(
             ChannelGmv {
                 channel: (*ch).to_owned(),
                 orders: n,
-                gmv_fen: g,
+                gmv_fen: Fen::new(g),
                 share: if total > 0 {
                     r4(g as f64 / total as f64)
                 } else {
@@ -115,7 +115,7 @@ pub(super) fn gmv_by_channel(
     Ok(GmvByChannel {
         window_days: window.days,
         orders: orders.len() as i64,
-        gmv_fen: total,
+        gmv_fen: Fen::new(total),
         channels,
     })
 }
@@ -156,7 +156,7 @@ pub(super) fn share_funnel(
             visitors: 0,
             signups: 0,
             orders: 0,
-            gmv_fen: 0,
+            gmv_fen: Fen::default(),
         });
         row.links += 1;
     }
@@ -213,7 +213,7 @@ pub(super) fn share_funnel(
             .and_then(|k| rows.get_mut(k))
         {
             row.orders += 1;
-            row.gmv_fen += gmv;
+            row.gmv_fen = Fen::new(row.gmv_fen.get() + gmv);
         }
     }
     let mut rows: Vec<FunnelRow> = rows.into_values().collect();

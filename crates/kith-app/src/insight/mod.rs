@@ -58,10 +58,12 @@ pub use leaders::LeaderFigures;
 
 use std::collections::BTreeMap;
 
+use kith_domain::Fen;
 use kith_store::{Conn, args};
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::ids::{AccountId, CommunityId, MerchantId};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 pub const DAY_MS: i64 = 24 * 3600 * 1000;
@@ -158,7 +160,7 @@ fn ratio(num: usize, den: usize) -> f64 {
 /// Community energy and its three factors.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct CommunityEnergy {
-    pub community_id: String,
+    pub community_id: CommunityId,
     pub name: String,
     pub window_days: i64,
     /// Q × M × C².
@@ -183,7 +185,7 @@ pub struct CommunityEnergy {
 pub struct RepeatPurchase {
     pub window_days: i64,
     /// Set when the measure covers one community's members only.
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// Paid orders in the window (not fully refunded).
     pub orders: i64,
     /// Buyers with ≥ 1 such order, and with ≥ 2.
@@ -195,7 +197,7 @@ pub struct RepeatPurchase {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct Inviter {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     /// People this member invited directly.
     pub invited: i64,
@@ -209,7 +211,7 @@ pub struct Inviter {
 /// tree (a merchant's, from `referrer_bindings`; `community_id` is then null).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct FissionTree {
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// Everyone in the tree: who ever joined the community (active, left, removed or
     /// banned); or every bound member and every referrer.
     pub members: i64,
@@ -235,7 +237,7 @@ pub struct FissionTree {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct KolEntry {
     pub rank: i64,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     /// Personalised PageRank on the pool, ×pool size: 1.0 is an average member.
     pub influence: f64,
@@ -249,13 +251,14 @@ pub struct KolEntry {
     pub opinion_leader: bool,
     /// Net GMV (paid − refunded, fen) of the merchant's orders attributed to this member
     /// (share link, content, or as bound referrer) in the window.
-    pub attributed_gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub attributed_gmv_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct KolRanking {
     pub window_days: i64,
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// Members the ranking is over (the pool or the community).
     pub pool: i64,
     /// When the graph snapshot it reads was built.
@@ -285,7 +288,7 @@ pub struct TrafficPool {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct GroupMember {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
 }
 
@@ -300,7 +303,7 @@ pub struct ProposedGroup {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
 pub struct SplitSuggestion {
-    pub community_id: String,
+    pub community_id: CommunityId,
     pub window_days: i64,
     pub members: i64,
     /// Whether splitting is suggested: at least two groups of ≥ 3 members and a
@@ -400,7 +403,8 @@ pub struct ChannelGmv {
     pub channel: String,
     pub orders: i64,
     /// Net GMV: paid − refunded, in fen.
-    pub gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub gmv_fen: Fen,
     /// This channel's part of the total GMV (0–1).
     pub share: f64,
 }
@@ -409,7 +413,8 @@ pub struct ChannelGmv {
 pub struct GmvByChannel {
     pub window_days: i64,
     pub orders: i64,
-    pub gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub gmv_fen: Fen,
     /// Every channel, in the order above, also those with no orders.
     pub channels: Vec<ChannelGmv>,
 }
@@ -433,7 +438,8 @@ pub struct FunnelRow {
     pub signups: i64,
     /// Paid orders attributed through the links in the window, and their net GMV.
     pub orders: i64,
-    pub gmv_fen: i64,
+    #[schema(value_type = i64)]
+    pub gmv_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
@@ -478,7 +484,7 @@ impl App {
     pub async fn insight_communities(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
     ) -> AppResult<Vec<CommunityEnergy>> {
         let now = self.now_ms();
@@ -512,8 +518,8 @@ impl App {
     pub async fn insight_energy(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
-        community_id: &str,
+        merchant_id: &MerchantId,
+        community_id: &CommunityId,
         window: Window,
     ) -> AppResult<CommunityEnergy> {
         let now = self.now_ms();
@@ -530,12 +536,12 @@ impl App {
     pub async fn insight_repeat_purchase(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
-        community_id: Option<&str>,
+        merchant_id: &MerchantId,
+        community_id: Option<&CommunityId>,
         window: Window,
     ) -> AppResult<RepeatPurchase> {
         let now = self.now_ms();
-        let (mid, cid) = (merchant_id.to_owned(), community_id.map(str::to_owned));
+        let (mid, cid) = (merchant_id.to_owned(), community_id.cloned());
         self.db
             .read(move |c| {
                 check_access(c, &who, &mid, cid.as_deref())?;
@@ -548,8 +554,8 @@ impl App {
     pub async fn insight_fission(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
-        community_id: &str,
+        merchant_id: &MerchantId,
+        community_id: &CommunityId,
     ) -> AppResult<FissionTree> {
         let (mid, cid) = (merchant_id.to_owned(), community_id.to_owned());
         self.db
@@ -564,7 +570,7 @@ impl App {
     pub async fn insight_traffic_pool(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
     ) -> AppResult<TrafficPool> {
         let now = self.now_ms();
@@ -581,13 +587,13 @@ impl App {
     pub async fn insight_kol(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
-        community_id: Option<&str>,
+        merchant_id: &MerchantId,
+        community_id: Option<&CommunityId>,
         window: Window,
         limit: usize,
     ) -> AppResult<KolRanking> {
         let now = self.now_ms();
-        let (mid, cid) = (merchant_id.to_owned(), community_id.map(str::to_owned));
+        let (mid, cid) = (merchant_id.to_owned(), community_id.cloned());
         let cid2 = cid.clone();
         let pool = self
             .db
@@ -615,8 +621,8 @@ impl App {
     pub async fn insight_split(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
-        community_id: &str,
+        merchant_id: &MerchantId,
+        community_id: &CommunityId,
         window: Window,
     ) -> AppResult<SplitSuggestion> {
         let (mid, cid) = (merchant_id.to_owned(), community_id.to_owned());
@@ -640,7 +646,7 @@ impl App {
     pub async fn insight_referral(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
     ) -> AppResult<ReferralRate> {
         let now = self.now_ms();
@@ -657,7 +663,7 @@ impl App {
     pub async fn insight_channels(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         window: Window,
     ) -> AppResult<GmvByChannel> {
         let now = self.now_ms();
@@ -674,7 +680,7 @@ impl App {
     pub async fn insight_share_funnel(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         by: FunnelBy,
         window: Window,
         limit: usize,
@@ -693,7 +699,7 @@ impl App {
     pub async fn insight_binding_tree(
         &self,
         who: InsightAccess,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<FissionTree> {
         let mid = merchant_id.to_owned();
         self.db

@@ -74,7 +74,7 @@ async fn a_stale_snapshot_answers_while_one_rebuild_runs_in_the_background() {
     let info = app
         .refresh_insight_graph(
             InsightAccess::Operator,
-            &env.merchant_id,
+            &MerchantId::parse(&env.merchant_id).unwrap(),
             Window { days: 7 },
         )
         .await
@@ -103,7 +103,7 @@ fn kol_ranking_puts_the_star_centre_first() {
     let pool: Vec<_> = (0..6).map(member).collect();
     let ranked = rank_kol(&snap, &pool, 3);
     assert_eq!(ranked.len(), 3);
-    assert_eq!(ranked[0].account_id, "a03");
+    assert_eq!(ranked[0].account_id.as_str(), "a03");
     assert_eq!(ranked[0].reach, [5, 0, 0]);
     assert!(ranked[0].influence > 1.0 && ranked[1].influence < 1.0);
 }
@@ -130,7 +130,7 @@ fn split_finds_two_cliques() {
     let ids = |g: &ProposedGroup| {
         g.members
             .iter()
-            .map(|m| m.account_id.clone())
+            .map(|m| m.account_id.to_string())
             .collect::<Vec<_>>()
     };
     assert_eq!(ids(&s.groups[0]), ["a00", "a01", "a02", "a03", "a04"]);

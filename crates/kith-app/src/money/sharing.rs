@@ -403,7 +403,7 @@ fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referra
         .opt_text(0)?;
     Ok(Referral {
         link_id: None,
-        referrer: invite.inviter_id,
+        referrer: invite.inviter_id.to_string(),
         merchants: merchant.into_iter().collect(),
     })
 }

@@ -67,7 +67,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry, Lane};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{AccountId, new_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
@@ -253,8 +253,8 @@ impl Channel {
 /// One message on its way out of kith: what an adapter needs.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
-    pub notification_id: String,
-    pub account_id: String,
+    pub notification_id: NotificationId,
+    pub account_id: AccountId,
     pub kind: Kind,
     pub params: Json,
     /// The page the message links to, absolute (`AppConfig::public_url` + the link).
@@ -977,8 +977,7 @@ fn from_row(r: &kith_store::Row, en: bool) -> AppResult<(i64, Notification)> {
     Ok((
         at,
         Notification {
-            id: NotificationId::parse(&r.text(NoteCols::id)?)
-                .ok_or_else(|| AppError::Internal("a notification id is not a uuid".into()))?,
+            id: NotificationId::from_row(r.text(NoteCols::id)?),
             kind,
             title,
             body,
@@ -1075,10 +1074,10 @@ impl App {
     pub async fn mark_notification_read(
         &self,
         who: &Principal,
-        id: &str,
+        id: &NotificationId,
         en: bool,
     ) -> AppResult<Notification> {
-        let id = NotificationId::parse_or_404(id)?;
+        let id = id.clone();
         let now = self.now_ms();
         let me = who.account_id.clone();
         self.db
@@ -1211,7 +1210,7 @@ impl App {
     /// Records the 公众号 openid WeChat messages to `account_id` go to. Called by the
     /// WeChat sign-in when it learns the openid (`snsapi_base` / `snsapi_userinfo`); kith
     /// never makes one up, and a member without one is not sent WeChat messages.
-    pub async fn set_wechat_openid(&self, account_id: &str, openid: &str) -> AppResult<()> {
+    pub async fn set_wechat_openid(&self, account_id: &AccountId, openid: &str) -> AppResult<()> {
         let openid = openid.trim().to_owned();
         if openid.is_empty()
             || openid.len() > 128
@@ -1222,7 +1221,7 @@ impl App {
             return Err(AppError::invalid("openid", "is not a WeChat openid"));
         }
         let now = self.now_ms();
-        let account = account_id.to_owned();
+        let account = account_id.clone();
         self.db
             .write(move |c| {
                 c.execute(
@@ -1262,33 +1261,49 @@ struct Pending {
     msg: Outgoing,
 }
 
+// Columns of a delivery with its notification (`d`, `n`).
+kith_store::columns!(PendingCols {
+    "d.status" => status,
+    "d.channel" => channel,
+    "n.id" => notification_id,
+    "n.account_id" => account_id,
+    "n.kind" => kind,
+    "n.params" => params,
+    "n.link" => link,
+});
+
 async fn load(app: &App, delivery_id: &str) -> AppResult<Option<Pending>> {
     let id = delivery_id.to_owned();
     let base = app.config.public_url.trim_end_matches('/').to_owned();
     app.db
         .read(move |c| {
             let Some(r) = c.query_opt(
-                "SELECT d.status, d.channel, n.id, n.account_id, n.kind, n.params, n.link
-                 FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id
-                 WHERE d.id = $1",
+                &format!(
+                    "SELECT {} FROM notification_deliveries d
+                     JOIN notifications n ON n.id = d.notification_id WHERE d.id = $1",
+                    PendingCols::LIST
+                ),
                 args![&id],
             )?
             else {
                 return Ok(None);
             };
-            let channel = Channel::parse(&r.text(1)?)
+            let channel = Channel::parse(&r.text(PendingCols::channel)?)
                 .ok_or_else(|| AppError::Internal("a delivery to an unknown channel".into()))?;
-            let kind = Kind::parse(&r.text(4)?)
+            let kind = Kind::parse(&r.text(PendingCols::kind)?)
                 .ok_or_else(|| AppError::Internal("a notification of an unknown kind".into()))?;
             Ok(Some(Pending {
-                status: r.text(0)?,
+                status: r.text(PendingCols::status)?,
                 channel,
                 msg: Outgoing {
-                    notification_id: r.text(2)?,
-                    account_id: r.text(3)?,
+                    notification_id: NotificationId::from_row(
+                        r.text(PendingCols::notification_id)?,
+                    ),
+                    account_id: AccountId::from_row(r.text(PendingCols::account_id)?),
                     kind,
-                    params: serde_json::from_str(&r.text(5)?).unwrap_or(Json::Null),
-                    url: format!("{base}{}", r.text(6)?),
+                    params: serde_json::from_str(&r.text(PendingCols::params)?)
+                        .unwrap_or(Json::Null),
+                    url: format!("{base}{}", r.text(PendingCols::link)?),
                 },
             }))
         })
@@ -1370,7 +1385,7 @@ async fn deliver(app: &App, delivery_id: &str, attempt: &ClaimedJob) -> Result<(
 /// A member's deliveries, newest first: for tests and support.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct DeliveryRecord {
-    pub notification_id: String,
+    pub notification_id: NotificationId,
     pub kind: String,
     pub channel: String,
     pub status: String,
@@ -1397,7 +1412,7 @@ impl App {
                 .iter()
                 .map(|r| {
                     Ok(DeliveryRecord {
-                        notification_id: r.text(0)?,
+                        notification_id: NotificationId::from_row(r.text(0)?),
                         kind: r.text(1)?,
                         channel: r.text(2)?,
                         status: r.text(3)?,

@@ -21,13 +21,17 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_store::{Conn, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{AccountId, CommunityId, InviteId, MerchantId, new_id, parse_id};
 use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
 use crate::social::relationships::no_block;
+pub(super) use crate::social::store::{
+    CommunityCols, HistoryCols, MemberCols, announcement_from_row, community_from_row,
+    community_select, load_community, load_member, member_from_row,
+};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Most tags a community carries.
@@ -53,7 +57,7 @@ impl JoinPolicy {
         }
     }
 
-    fn from_db(s: &str) -> AppResult<Self> {
+    pub(super) fn from_db(s: &str) -> AppResult<Self> {
         match s {
             "open" => Ok(Self::Open),
             "approval" => Ok(Self::Approval),
@@ -80,7 +84,7 @@ impl CommunityRole {
         }
     }
 
-    fn from_db(s: &str) -> AppResult<Self> {
+    pub(super) fn from_db(s: &str) -> AppResult<Self> {
         match s {
             "owner" => Ok(Self::Owner),
             "admin" => Ok(Self::Admin),
@@ -112,7 +116,7 @@ impl MemberState {
         }
     }
 
-    fn from_db(s: &str) -> AppResult<Self> {
+    pub(super) fn from_db(s: &str) -> AppResult<Self> {
         match s {
             "active" => Ok(Self::Active),
             "pending" => Ok(Self::Pending),
@@ -126,17 +130,17 @@ impl MemberState {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Community {
-    pub id: String,
+    pub id: CommunityId,
     pub name: String,
     pub description: String,
     pub cover_media_id: Option<String>,
     pub tags: Vec<String>,
     pub join_policy: JoinPolicy,
     /// The merchant that owns it, if a merchant does.
-    pub merchant_id: Option<String>,
-    pub owner_account_id: String,
+    pub merchant_id: Option<MerchantId>,
+    pub owner_account_id: AccountId,
     /// The community it was split from.
-    pub parent_id: Option<String>,
+    pub parent_id: Option<CommunityId>,
     /// Active members.
     pub member_count: i64,
     pub created_at: String,
@@ -169,27 +173,27 @@ pub struct CommunityPatch {
 /// An active member as the member list shows them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CommunityMember {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     pub role: CommunityRole,
     /// The 意见领袖 badge.
     pub opinion_leader: bool,
     /// Who brought them in (the fission tree's edge), if an invite did.
-    pub invited_by: Option<String>,
+    pub invited_by: Option<AccountId>,
     /// The invite link they used.
-    pub invite_id: Option<String>,
+    pub invite_id: Option<InviteId>,
     pub joined_at: String,
 }
 
 /// An invite link. `code` and `url_path` are present only in the response that made it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CommunityInvite {
-    pub id: String,
-    pub community_id: String,
+    pub id: InviteId,
+    pub community_id: CommunityId,
     pub code: Option<String>,
     /// `/c/join/{code}`: the page that accepts it.
     pub url_path: Option<String>,
-    pub inviter_id: String,
+    pub inviter_id: AccountId,
     pub max_uses: Option<i64>,
     pub uses: i64,
     pub expires_at: Option<String>,
@@ -200,8 +204,8 @@ pub struct CommunityInvite {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Announcement {
     pub id: String,
-    pub community_id: String,
-    pub author_id: String,
+    pub community_id: CommunityId,
+    pub author_id: AccountId,
     pub author_name: String,
     pub body: String,
     pub created_at: String,
@@ -214,14 +218,14 @@ pub struct Announcement {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub id: i64,
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     pub event: String,
     /// Who caused it: the member themself, an admin, or the inviter for invite joins.
-    pub actor_id: Option<String>,
+    pub actor_id: Option<AccountId>,
     /// For split moves, the other community: the sub-community on `moved_to_sub`, the
     /// parent on `moved_from_parent` (and on `created` of a sub-community).
-    pub related_community_id: Option<String>,
+    pub related_community_id: Option<CommunityId>,
     pub at: String,
 }
 
@@ -337,58 +341,6 @@ pub(super) fn emit(
         &payload,
     )?;
     Ok(())
-}
-
-/// The SELECT of a community as seen by the viewer bound at `viewer` (e.g. `"$2"`);
-/// callers add `WHERE …`. Column 13 is the viewer's `joined_at`.
-pub(super) fn community_select(viewer: &str) -> String {
-    format!(
-        "SELECT c.id, c.name, c.description, c.cover_media_id, c.tags, c.join_policy, c.merchant_id,
-                c.owner_account_id, c.parent_id, c.created_at,
-                (SELECT COUNT(*) FROM community_members mc WHERE mc.community_id = c.id AND mc.state = 'active'),
-                me.role, me.state, me.joined_at
-         FROM communities c
-         LEFT JOIN community_members me ON me.community_id = c.id AND me.account_id = {viewer}"
-    )
-}
-
-pub(super) fn community_from_row(r: &Row) -> AppResult<Community> {
-    let tags: Vec<String> = serde_json::from_str(&r.text(4)?)
-        .map_err(|e| AppError::Internal(format!("stored community tags: {e}")))?;
-    let state = r
-        .opt_text(12)?
-        .map(|s| MemberState::from_db(&s))
-        .transpose()?;
-    let role = match state {
-        Some(MemberState::Active | MemberState::Pending) => r
-            .opt_text(11)?
-            .map(|s| CommunityRole::from_db(&s))
-            .transpose()?,
-        _ => None,
-    };
-    Ok(Community {
-        id: r.text(0)?,
-        name: r.text(1)?,
-        description: r.text(2)?,
-        cover_media_id: r.opt_text(3)?,
-        tags,
-        join_policy: JoinPolicy::from_db(&r.text(5)?)?,
-        merchant_id: r.opt_text(6)?,
-        owner_account_id: r.text(7)?,
-        parent_id: r.opt_text(8)?,
-        member_count: r.int(10)?,
-        created_at: rfc3339(r.int(9)?),
-        my_role: role,
-        my_state: state,
-    })
-}
-
-pub(super) fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Community> {
-    let sql = format!("{} WHERE c.id = $1", community_select("$2"));
-    let r = c
-        .query_opt(&sql, args![id, viewer])?
-        .ok_or(AppError::NotFound("community"))?;
-    community_from_row(&r)
 }
 
 pub(super) fn parse_name(name: &str) -> AppResult<String> {
@@ -513,10 +465,10 @@ impl App {
     pub async fn get_community(
         &self,
         who: Option<&Principal>,
-        community_id: &str,
+        community_id: &CommunityId,
     ) -> AppResult<Community> {
         let viewer = who.map_or_else(|| NIL_ID.to_owned(), |p| p.account_id.clone());
-        let id = community_id.to_owned();
+        let id = community_id.clone();
         self.db.read(move |c| load_community(c, &id, &viewer)).await
     }
 
@@ -524,7 +476,7 @@ impl App {
     pub async fn update_community(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
         patch: CommunityPatch,
     ) -> AppResult<Community> {
         let name = patch.name.as_deref().map(parse_name).transpose()?;
@@ -535,7 +487,7 @@ impl App {
             .transpose()?;
         let tags = patch.tags.as_deref().map(parse_tags).transpose()?;
         let now = self.now_ms();
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
@@ -609,7 +561,7 @@ impl App {
                 );
                 c.query(&sql, &params)?
                     .iter()
-                    .map(|r| Ok((r.int(13)?, community_from_row(r)?)))
+                    .map(|r| Ok((r.int(CommunityCols::my_joined_at)?, community_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
@@ -622,10 +574,10 @@ impl App {
     pub async fn join_community(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
     ) -> AppResult<Community> {
         let now = self.now_ms();
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         self.db
             .write(move |c| {
                 let m = meta(c, &id)?;
@@ -676,11 +628,11 @@ impl App {
     pub async fn approve_member(
         &self,
         who: &Principal,
-        community_id: &str,
-        account_id: &str,
+        community_id: &CommunityId,
+        account_id: &AccountId,
     ) -> AppResult<CommunityMember> {
         let now = self.now_ms();
-        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        let (who, id, aid) = (who.clone(), community_id.clone(), account_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
@@ -702,9 +654,13 @@ impl App {
     }
 
     /// A member leaves. The owner cannot (409): a community always has its owner.
-    pub async fn leave_community(&self, who: &Principal, community_id: &str) -> AppResult<()> {
+    pub async fn leave_community(
+        &self,
+        who: &Principal,
+        community_id: &CommunityId,
+    ) -> AppResult<()> {
         let now = self.now_ms();
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         self.db
             .write(move |c| {
                 let m = meta(c, &id)?;
@@ -732,10 +688,10 @@ impl App {
     pub async fn list_members(
         &self,
         who: Option<&Principal>,
-        community_id: &str,
+        community_id: &CommunityId,
         page: PageRequest,
     ) -> AppResult<Page<CommunityMember>> {
-        let (who, id) = (who.cloned(), community_id.to_owned());
+        let (who, id) = (who.cloned(), community_id.clone());
         let after = page.keyset(Direction::OldestFirst, "m.joined_at", "m.account_id", 3);
         let fetch = page.fetch();
         let rows = self
@@ -748,16 +704,18 @@ impl App {
                             require_role(c, p, &id, Need::Member)?;
                         }
                         None => {
-                            return Err(AppError::Forbidden("only members see who is in this community".into()));
+                            return Err(AppError::Forbidden(
+                                "only members see who is in this community".into(),
+                            ));
                         }
                     }
                 }
                 let viewer = who.as_ref().map_or(NIL_ID, |p| p.account_id.as_str());
                 let sql = format!(
-                    "SELECT m.account_id, a.display_name, m.role, m.opinion_leader, m.invited_by, m.invite_id, m.joined_at
-                     FROM community_members m JOIN accounts a ON a.id = m.account_id
+                    "SELECT {} FROM community_members m JOIN accounts a ON a.id = m.account_id
                      WHERE m.community_id = $1 AND m.state = 'active' AND {} AND {}
                      ORDER BY m.joined_at, m.account_id LIMIT $5",
+                    MemberCols::LIST,
                     no_block("m.account_id", "$2"),
                     after.sql
                 );
@@ -766,7 +724,7 @@ impl App {
                 params.push(fetch.into());
                 c.query(&sql, &params)?
                     .iter()
-                    .map(|r| Ok((r.int(6)?, member_from_row(r)?)))
+                    .map(|r| Ok((r.int(MemberCols::joined_at)?, member_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
@@ -777,15 +735,15 @@ impl App {
     pub async fn set_member_role(
         &self,
         who: &Principal,
-        community_id: &str,
-        account_id: &str,
+        community_id: &CommunityId,
+        account_id: &AccountId,
         role: CommunityRole,
     ) -> AppResult<CommunityMember> {
         if role == CommunityRole::Owner {
             return Err(AppError::invalid("role", "must be admin or member"));
         }
         let now = self.now_ms();
-        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        let (who, id, aid) = (who.clone(), community_id.clone(), account_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Owner)?;
@@ -815,12 +773,12 @@ impl App {
     pub async fn set_opinion_leader(
         &self,
         who: &Principal,
-        community_id: &str,
-        account_id: &str,
+        community_id: &CommunityId,
+        account_id: &AccountId,
         value: bool,
     ) -> AppResult<CommunityMember> {
         let now = self.now_ms();
-        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        let (who, id, aid) = (who.clone(), community_id.clone(), account_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
@@ -848,11 +806,11 @@ impl App {
     pub async fn remove_member(
         &self,
         who: &Principal,
-        community_id: &str,
-        account_id: &str,
+        community_id: &CommunityId,
+        account_id: &AccountId,
     ) -> AppResult<()> {
         let now = self.now_ms();
-        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        let (who, id, aid) = (who.clone(), community_id.clone(), account_id.clone());
         self.db
             .write(move |c| {
                 let (m, my_role) = require_role(c, &who, &id, Need::Admin)?;
@@ -882,11 +840,11 @@ impl App {
     pub async fn ban_member(
         &self,
         who: &Principal,
-        community_id: &str,
-        account_id: &str,
+        community_id: &CommunityId,
+        account_id: &AccountId,
     ) -> AppResult<()> {
         let now = self.now_ms();
-        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        let (who, id, aid) = (who.clone(), community_id.clone(), account_id.clone());
         self.db
             .write(move |c| {
                 let (m, my_role) = require_role(c, &who, &id, Need::Admin)?;
@@ -921,11 +879,11 @@ impl App {
     pub async fn unban_member(
         &self,
         who: &Principal,
-        community_id: &str,
-        account_id: &str,
+        community_id: &CommunityId,
+        account_id: &AccountId,
     ) -> AppResult<()> {
         let now = self.now_ms();
-        let (who, id, aid) = (who.clone(), community_id.to_owned(), account_id.to_owned());
+        let (who, id, aid) = (who.clone(), community_id.clone(), account_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
@@ -956,12 +914,12 @@ impl App {
     pub async fn post_announcement(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
         body: &str,
     ) -> AppResult<Announcement> {
         let body = BoundedText::parse_multiline("body", body, 1, 1000)?.into_string();
         let now = self.now_ms();
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
@@ -987,10 +945,10 @@ impl App {
     pub async fn list_announcements(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
         page: PageRequest,
     ) -> AppResult<Page<Announcement>> {
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         let after = page.keyset(Direction::NewestFirst, "n.created_at", "n.id", 2);
         let mut params = args![&id].to_vec();
         params.extend(after.args);
@@ -1025,7 +983,7 @@ impl App {
     pub async fn split_community(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
         name: &str,
         description: Option<&str>,
         member_ids: &[String],
@@ -1052,7 +1010,7 @@ impl App {
             ids.push(id);
         }
         let now = self.now_ms();
-        let (who, parent) = (who.clone(), community_id.to_owned());
+        let (who, parent) = (who.clone(), community_id.clone());
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &parent, Need::Owner)?;
@@ -1157,10 +1115,10 @@ impl App {
     pub async fn subcommunities(
         &self,
         who: Option<&Principal>,
-        community_id: &str,
+        community_id: &CommunityId,
     ) -> AppResult<Vec<Community>> {
         let viewer = who.map_or_else(|| NIL_ID.to_owned(), |p| p.account_id.clone());
-        let id = community_id.to_owned();
+        let id = community_id.clone();
         self.db
             .read(move |c| {
                 meta(c, &id)?;
@@ -1180,10 +1138,10 @@ impl App {
     pub async fn community_history(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
         page: PageRequest,
     ) -> AppResult<Page<HistoryEntry>> {
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         // Keyed by the event's number alone.
         let after = page.keyset(Direction::OldestFirst, "e.id", "", 2);
         let mut params = args![&id].to_vec();
@@ -1195,26 +1153,28 @@ impl App {
                 require_role(c, &who, &id, Need::Admin)?;
                 c.query(
                     &format!(
-                        "SELECT e.id, e.account_id, a.display_name, e.event, e.actor_id, e.related_community_id, e.at
-                         FROM community_member_events e JOIN accounts a ON a.id = e.account_id
+                        "SELECT {} FROM community_member_events e JOIN accounts a ON a.id = e.account_id
                          WHERE e.community_id = $1 AND {} ORDER BY e.id LIMIT $3",
+                        HistoryCols::LIST,
                         after.sql
                     ),
                     &params,
                 )?
                 .iter()
                 .map(|r| {
-                    let n = r.int(0)?;
+                    let n = r.int(HistoryCols::id)?;
                     Ok((
                         n,
                         HistoryEntry {
                             id: n,
-                            account_id: r.text(1)?,
-                            display_name: r.text(2)?,
-                            event: r.text(3)?,
-                            actor_id: r.opt_text(4)?,
-                            related_community_id: r.opt_text(5)?,
-                            at: rfc3339(r.int(6)?),
+                            account_id: AccountId::from_row(r.text(HistoryCols::account_id)?),
+                            display_name: r.text(HistoryCols::display_name)?,
+                            event: r.text(HistoryCols::event)?,
+                            actor_id: r.opt_text(HistoryCols::actor_id)?.map(AccountId::from_row),
+                            related_community_id: r
+                                .opt_text(HistoryCols::related_community_id)?
+                                .map(CommunityId::from_row),
+                            at: rfc3339(r.int(HistoryCols::at)?),
                         },
                     ))
                 })
@@ -1223,43 +1183,4 @@ impl App {
             .await?;
         Ok(Page::from_keyed(rows, page.limit, |_| ""))
     }
-}
-
-pub(super) fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
-    Ok(CommunityMember {
-        account_id: r.text(0)?,
-        display_name: r.text(1)?,
-        role: CommunityRole::from_db(&r.text(2)?)?,
-        opinion_leader: r.bool(3)?,
-        invited_by: r.opt_text(4)?,
-        invite_id: r.opt_text(5)?,
-        joined_at: rfc3339(r.int(6)?),
-    })
-}
-
-pub(super) fn load_member(
-    c: &mut dyn Conn,
-    community_id: &str,
-    account_id: &str,
-) -> AppResult<CommunityMember> {
-    let r = c
-        .query_opt(
-            "SELECT m.account_id, a.display_name, m.role, m.opinion_leader, m.invited_by, m.invite_id, m.joined_at
-             FROM community_members m JOIN accounts a ON a.id = m.account_id
-             WHERE m.community_id = $1 AND m.account_id = $2",
-            args![community_id, account_id],
-        )?
-        .ok_or(AppError::NotFound("member"))?;
-    member_from_row(&r)
-}
-
-pub(super) fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
-    Ok(Announcement {
-        id: r.text(0)?,
-        community_id: r.text(1)?,
-        author_id: r.text(2)?,
-        author_name: r.text(3)?,
-        body: r.text(4)?,
-        created_at: rfc3339(r.int(5)?),
-    })
 }

@@ -8,7 +8,7 @@ use base64::Engine as _;
 use kith_store::{Conn, Row, args};
 use rand::RngCore;
 
-use crate::platform::ids::{new_id, sha256_hex};
+use crate::platform::ids::{AccountId, CommunityId, InviteId, new_id, sha256_hex};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 /// Most tags a community carries.
@@ -35,11 +35,11 @@ pub(super) const INVITE_COLS: &str = InviteCols::LIST;
 
 pub(super) fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<CommunityInvite> {
     Ok(CommunityInvite {
-        id: r.text(InviteCols::id)?,
-        community_id: r.text(InviteCols::community_id)?,
+        id: InviteId::from_row(r.text(InviteCols::id)?),
+        community_id: CommunityId::from_row(r.text(InviteCols::community_id)?),
         url_path: code.as_ref().map(|c| format!("/c/join/{c}")),
         code,
-        inviter_id: r.text(InviteCols::inviter_id)?,
+        inviter_id: AccountId::from_row(r.text(InviteCols::inviter_id)?),
         max_uses: r.opt_int(InviteCols::max_uses)?,
         uses: r.int(InviteCols::uses)?,
         expires_at: r.opt_int(InviteCols::expires_at)?.map(rfc3339),
@@ -94,7 +94,7 @@ impl App {
     pub async fn create_invite(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
         max_uses: Option<i64>,
         expires_in_hours: Option<i64>,
     ) -> AppResult<CommunityInvite> {
@@ -113,7 +113,7 @@ impl App {
         }
         let now = self.now_ms();
         let expires_at = expires_in_hours.map(|h| now + h * 3_600_000);
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         self.db
             .write(move |c| {
                 let (m, role) = require_role(c, &who, &id, Need::Member)?;
@@ -143,9 +143,9 @@ impl App {
     pub async fn list_invites(
         &self,
         who: &Principal,
-        community_id: &str,
+        community_id: &CommunityId,
     ) -> AppResult<Vec<CommunityInvite>> {
-        let (who, id) = (who.clone(), community_id.to_owned());
+        let (who, id) = (who.clone(), community_id.clone());
         self.db
             .read(move |c| {
                 let (_, role) = require_role(c, &who, &id, Need::Member)?;
@@ -168,11 +168,11 @@ impl App {
     pub async fn revoke_invite(
         &self,
         who: &Principal,
-        community_id: &str,
-        invite_id: &str,
+        community_id: &CommunityId,
+        invite_id: &InviteId,
     ) -> AppResult<CommunityInvite> {
         let now = self.now_ms();
-        let (who, id, iid) = (who.clone(), community_id.to_owned(), invite_id.to_owned());
+        let (who, id, iid) = (who.clone(), community_id.clone(), invite_id.clone());
         self.db
             .write(move |c| {
                 let (m, role) = require_role(c, &who, &id, Need::Member)?;

@@ -16,6 +16,8 @@
 //! `invites::usable_invite` (whether an invite code still works, used by money's referral
 //! binding).
 //!
+//! The read models (column lists, decoders, the post queries) are in `store`.
+//!
 //! Never: money or orders. A review reads whether the author bought the product (a read of
 //! commerce's tables in SQL), but social never moves stock or money.
 
@@ -25,4 +27,5 @@ pub mod media;
 pub mod posts;
 pub mod relationships;
 pub mod reviews;
+mod store;
 pub mod visibility;

@@ -13,12 +13,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use kith_domain::{BoundedText, MerchantStatus};
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_domain::{BoundedText, Fen, MerchantStatus};
+use kith_store::{Conn, Value, args, placeholders};
 use serde::{Deserialize, Serialize};
 
+use super::store::{
+    COMMENT_COLS, CommentCols, ReportCols, comment_from_row, comment_readable, report_from_row,
+    report_select,
+};
+pub(crate) use super::store::{load_post, newest_first, query_posts};
 use crate::platform::auth::{StaffNeed, require_trading_staff};
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{
+    AccountId, CommentId, CommunityId, MerchantId, PostId, SkuId, new_id, parse_id,
+};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::social::relationships::no_block;
 use crate::social::visibility::{can_see_post, post_visible, viewer_id};
@@ -120,7 +127,7 @@ impl ReportTarget {
 /// A member as shown beside their content.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct PersonRef {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
 }
 
@@ -135,21 +142,22 @@ pub struct PostImage {
 /// A product tagged in a post.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PostTag {
-    pub sku_id: String,
-    pub merchant_id: String,
+    pub sku_id: SkuId,
+    pub merchant_id: MerchantId,
     pub product_name: String,
     /// The SKU's list price.
-    pub price_fen: i64,
+    #[schema(value_type = i64)]
+    pub price_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Post {
-    pub id: String,
+    pub id: PostId,
     pub author: PersonRef,
     pub body: String,
     pub visibility: Visibility,
     /// Set exactly when `visibility` is `community`.
-    pub community_id: Option<String>,
+    pub community_id: Option<CommunityId>,
     /// In the author's order.
     pub images: Vec<PostImage>,
     /// In SKU id order.
@@ -198,11 +206,11 @@ pub struct Like {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Comment {
-    pub id: String,
-    pub post_id: String,
+    pub id: CommentId,
+    pub post_id: PostId,
     pub author: PersonRef,
     /// The top-level comment this replies to; replies go one level deep.
-    pub parent_id: Option<String>,
+    pub parent_id: Option<CommentId>,
     pub body: String,
     pub created_at: String,
     /// Replies the reader may see (top-level comments in a list only), oldest first, at
@@ -216,7 +224,7 @@ pub struct Comment {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Share {
     pub id: String,
-    pub post_id: String,
+    pub post_id: PostId,
     pub channel: ShareChannel,
     pub created_at: String,
 }
@@ -227,7 +235,7 @@ pub struct Report {
     pub target_kind: ReportTarget,
     pub target_id: String,
     /// The post reported, or the post of the comment reported.
-    pub post_id: Option<String>,
+    pub post_id: Option<PostId>,
     pub reporter: PersonRef,
     pub reason: String,
     pub created_at: String,
@@ -238,10 +246,10 @@ pub struct Report {
 /// A post's moderation state.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Moderation {
-    pub post_id: String,
+    pub post_id: PostId,
     pub hidden: bool,
     pub hidden_at: Option<String>,
-    pub hidden_by: Option<String>,
+    pub hidden_by: Option<AccountId>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -396,161 +404,6 @@ fn write_tags(c: &mut dyn Conn, post_id: &str, tags: &[(String, String)]) -> App
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading posts
-
-// Columns of a post row; `$1` is the viewer (for `liked_by_me`).
-kith_store::columns!(PostCols {
-    "p.id" => id,
-    "p.author_id" => author_id,
-    "a.display_name" => author_name,
-    "p.body" => body,
-    "p.visibility" => visibility,
-    "p.community_id" => community_id,
-    "p.like_count" => like_count,
-    "p.comment_count" => comment_count,
-    "p.share_count" => share_count,
-    "p.created_at" => created_at,
-    "p.updated_at" => updated_at,
-    "p.hidden_at" => hidden_at,
-    "CASE WHEN EXISTS (SELECT 1 FROM post_likes pl WHERE pl.post_id = p.id AND pl.account_id = $1) THEN 1 ELSE 0 END" => liked_by_me,
-});
-const POST_COLS: &str = PostCols::LIST;
-
-fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
-    let created = r.int(PostCols::created_at)?;
-    let updated = r.int(PostCols::updated_at)?;
-    Ok((
-        created,
-        Post {
-            id: r.text(PostCols::id)?,
-            author: PersonRef {
-                id: r.text(PostCols::author_id)?,
-                display_name: r.text(PostCols::author_name)?,
-            },
-            body: r.text(PostCols::body)?,
-            visibility: Visibility::from_db(&r.text(PostCols::visibility)?)?,
-            community_id: r.opt_text(PostCols::community_id)?,
-            images: Vec::new(),
-            tags: Vec::new(),
-            like_count: r.int(PostCols::like_count)?,
-            comment_count: r.int(PostCols::comment_count)?,
-            share_count: r.int(PostCols::share_count)?,
-            liked_by_me: r.int(PostCols::liked_by_me)? != 0,
-            hidden: r.opt_int(PostCols::hidden_at)?.is_some(),
-            created_at: rfc3339(created),
-            updated_at: rfc3339(updated),
-            edited: updated > created,
-        },
-    ))
-}
-
-/// Posts the viewer may see, with their images and tags. `filter` is more SQL over `p`
-/// (and `a`, the author) whose parameters follow the viewer (`$1`) in `params`; `tail`
-/// orders and limits. Returns each post with its creation time in ms (its page key).
-pub(crate) fn query_posts(
-    c: &mut dyn Conn,
-    viewer: &str,
-    filter: &str,
-    mut params: Vec<Value>,
-    tail: &str,
-) -> AppResult<Vec<(i64, Post)>> {
-    params.insert(0, Value::from(viewer));
-    let sql = format!(
-        "SELECT {POST_COLS} FROM posts p JOIN accounts a ON a.id = p.author_id
-         WHERE {} AND ({filter}) {tail}",
-        post_visible("$1")
-    );
-    let mut posts = c
-        .query(&sql, &params)?
-        .iter()
-        .map(post_from_row)
-        .collect::<AppResult<Vec<_>>>()?;
-    attach_media_and_tags(c, &mut posts)?;
-    Ok(posts)
-}
-
-fn attach_media_and_tags(c: &mut dyn Conn, posts: &mut [(i64, Post)]) -> AppResult<()> {
-    if posts.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Value> = posts.iter().map(|(_, p)| Value::from(&p.id)).collect();
-    let ph = placeholders(1, ids.len());
-    let mut images: HashMap<String, Vec<PostImage>> = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT post_id, media_id FROM post_images WHERE post_id IN ({ph}) ORDER BY post_id, position"
-        ),
-        &ids,
-    )? {
-        let id = r.text(1)?;
-        images.entry(r.text(0)?).or_default().push(PostImage {
-            url: format!("/media/{id}"),
-            thumb_url: format!("/media/{id}/thumb"),
-            id,
-        });
-    }
-    let mut tags: HashMap<String, Vec<PostTag>> = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT t.post_id, t.sku_id, t.merchant_id, pr.name, s.list_price_fen FROM post_tags t
-             JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
-             WHERE t.post_id IN ({ph}) ORDER BY t.post_id, t.sku_id"
-        ),
-        &ids,
-    )? {
-        tags.entry(r.text(0)?).or_default().push(PostTag {
-            sku_id: r.text(1)?,
-            merchant_id: r.text(2)?,
-            product_name: r.text(3)?,
-            price_fen: r.int(4)?,
-        });
-    }
-    for (_, p) in posts.iter_mut() {
-        p.images = images.remove(&p.id).unwrap_or_default();
-        p.tags = tags.remove(&p.id).unwrap_or_default();
-    }
-    Ok(())
-}
-
-/// One post the viewer may see, or 404.
-pub(crate) fn load_post(c: &mut dyn Conn, viewer: &str, post_id: &str) -> AppResult<Post> {
-    query_posts(c, viewer, "p.id = $2", vec![Value::from(post_id)], "")?
-        .pop()
-        .map(|(_, p)| p)
-        .ok_or(AppError::NotFound("post"))
-}
-
-/// A newest-first page of posts the viewer may see: `filter` over `p` with `params`
-/// following the viewer (`$1`), and the page's cursor applied after them.
-pub(crate) fn newest_first(
-    c: &mut dyn Conn,
-    viewer: &str,
-    filter: &str,
-    mut params: Vec<Value>,
-    page: &PageRequest,
-) -> AppResult<Page<Post>> {
-    // `$1` is the viewer, then `params`, then the key.
-    let after = page.keyset(
-        Direction::NewestFirst,
-        "p.created_at",
-        "p.id",
-        params.len() + 2,
-    );
-    params.extend(after.args);
-    let rows = query_posts(
-        c,
-        viewer,
-        &format!("({filter}) AND {}", after.sql),
-        params,
-        &format!(
-            "ORDER BY p.created_at DESC, p.id DESC LIMIT {}",
-            page.fetch()
-        ),
-    )?;
-    Ok(Page::from_keyed(rows, page.limit, |p| &p.id))
-}
-
 /// The author of a live post may change it; anyone else gets 403 if they can see the post
 /// and 404 if they cannot. Returns (visibility, community id, created_at ms).
 fn require_author(
@@ -638,55 +491,11 @@ fn moderation(c: &mut dyn Conn, post_id: &str) -> AppResult<Moderation> {
     )?;
     let at = r.opt_int(0)?;
     Ok(Moderation {
-        post_id: post_id.to_owned(),
+        post_id: PostId::from_row(post_id.to_owned()),
         hidden: at.is_some(),
         hidden_at: at.map(rfc3339),
-        hidden_by: r.opt_text(1)?,
+        hidden_by: r.opt_text(1)?.map(AccountId::from_row),
     })
-}
-
-// ---------------------------------------------------------------------------------------
-// Comments
-
-kith_store::columns!(CommentCols {
-    "cm.id" => id,
-    "cm.post_id" => post_id,
-    "cm.author_id" => author_id,
-    "a.display_name" => author_name,
-    "cm.parent_id" => parent_id,
-    "cm.body" => body,
-    "cm.created_at" => created_at,
-});
-const COMMENT_COLS: &str = CommentCols::LIST;
-
-fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
-    let created = r.int(CommentCols::created_at)?;
-    Ok((
-        created,
-        Comment {
-            id: r.text(CommentCols::id)?,
-            post_id: r.text(CommentCols::post_id)?,
-            author: PersonRef {
-                id: r.text(CommentCols::author_id)?,
-                display_name: r.text(CommentCols::author_name)?,
-            },
-            parent_id: r.opt_text(CommentCols::parent_id)?,
-            body: r.text(CommentCols::body)?,
-            created_at: rfc3339(created),
-            replies: Vec::new(),
-            reply_count: 0,
-        },
-    ))
-}
-
-/// SQL over comments `cm` (with their post `p`): live, not hidden, on a post the viewer
-/// (`$1`) may see, and not by a member blocked with the viewer.
-fn comment_readable() -> String {
-    format!(
-        "cm.deleted_at IS NULL AND cm.hidden_at IS NULL AND {} AND {}",
-        no_block("$1", "cm.author_id"),
-        post_visible("$1")
-    )
 }
 
 // ---------------------------------------------------------------------------------------
@@ -749,7 +558,7 @@ impl App {
     }
 
     /// A post, if the reader may see it; 404 otherwise (also when it does not exist).
-    pub async fn get_post(&self, who: Option<&Principal>, post_id: &str) -> AppResult<Post> {
+    pub async fn get_post(&self, who: Option<&Principal>, post_id: &PostId) -> AppResult<Post> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
         let pid = post_id.to_owned();
         self.db.read(move |c| load_post(c, &viewer, &pid)).await
@@ -759,7 +568,7 @@ impl App {
     pub async fn update_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         patch: PostPatch,
     ) -> AppResult<Post> {
         let body = patch.body.as_deref().map(parse_body).transpose()?;
@@ -844,7 +653,7 @@ impl App {
     }
 
     /// The author deletes their post (soft: it vanishes everywhere, the row stays).
-    pub async fn delete_post(&self, who: &Principal, post_id: &str) -> AppResult<()> {
+    pub async fn delete_post(&self, who: &Principal, post_id: &PostId) -> AppResult<()> {
         let now = self.now_ms();
         let (who, pid) = (who.clone(), post_id.to_owned());
         self.db
@@ -870,7 +679,7 @@ impl App {
     }
 
     /// Likes a post the caller may see (again: no change). Returns the post.
-    pub async fn like_post(&self, who: &Principal, post_id: &str) -> AppResult<Post> {
+    pub async fn like_post(&self, who: &Principal, post_id: &PostId) -> AppResult<Post> {
         let now = self.now_ms();
         let (me, pid) = (who.account_id.clone(), post_id.to_owned());
         self.db
@@ -903,7 +712,7 @@ impl App {
     }
 
     /// Takes a like back (none: no change). Returns the post.
-    pub async fn unlike_post(&self, who: &Principal, post_id: &str) -> AppResult<Post> {
+    pub async fn unlike_post(&self, who: &Principal, post_id: &PostId) -> AppResult<Post> {
         let now = self.now_ms();
         let (me, pid) = (who.account_id.clone(), post_id.to_owned());
         self.db
@@ -939,7 +748,7 @@ impl App {
     pub async fn list_likes(
         &self,
         who: Option<&Principal>,
-        post_id: &str,
+        post_id: &PostId,
         page: PageRequest,
     ) -> AppResult<Page<Like>> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
@@ -973,7 +782,7 @@ impl App {
                             at,
                             Like {
                                 account: PersonRef {
-                                    id: r.text(0)?,
+                                    id: AccountId::from_row(r.text(0)?),
                                     display_name: r.text(1)?,
                                 },
                                 created_at: rfc3339(at),
@@ -990,7 +799,7 @@ impl App {
     pub async fn add_comment(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         body: &str,
         parent_id: Option<&str>,
     ) -> AppResult<Comment> {
@@ -1070,7 +879,7 @@ impl App {
     pub async fn list_comments(
         &self,
         who: Option<&Principal>,
-        post_id: &str,
+        post_id: &PostId,
         page: PageRequest,
     ) -> AppResult<Page<Comment>> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
@@ -1122,13 +931,16 @@ impl App {
                         ),
                         &params,
                     )?;
-                    let mut by_parent: HashMap<String, (i64, Vec<Comment>)> = HashMap::new();
+                    // Each reply row is the comment's columns, then `rn` and `total`.
+                    const TOTAL: usize = CommentCols::created_at + 2;
+                    let mut by_parent: HashMap<CommentId, (i64, Vec<Comment>)> = HashMap::new();
                     for r in &replies {
                         let (_, reply) = comment_from_row(r)?;
-                        let entry = by_parent
-                            .entry(reply.parent_id.clone().unwrap_or_default())
-                            .or_default();
-                        entry.0 = r.int(8)?;
+                        let Some(parent) = reply.parent_id.clone() else {
+                            continue;
+                        };
+                        let entry = by_parent.entry(parent).or_default();
+                        entry.0 = r.int(TOTAL)?;
                         entry.1.push(reply);
                     }
                     for cm in &mut items {
@@ -1144,7 +956,7 @@ impl App {
     }
 
     /// Deletes a comment (soft), with the replies under it: by its author or the post's.
-    pub async fn delete_comment(&self, who: &Principal, comment_id: &str) -> AppResult<()> {
+    pub async fn delete_comment(&self, who: &Principal, comment_id: &CommentId) -> AppResult<()> {
         let now = self.now_ms();
         let (me, cid) = (who.account_id.clone(), comment_id.to_owned());
         self.db
@@ -1200,7 +1012,7 @@ impl App {
     pub async fn share_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         channel: ShareChannel,
     ) -> AppResult<Share> {
         let now = self.now_ms();
@@ -1293,7 +1105,7 @@ impl App {
                     &id,
                     &serde_json::json!({ "report_id": id, "target_kind": target_kind.as_str(), "target_id": target, "post_id": post_id }),
                 )?;
-                let r = c.query_one(&format!("{REPORT_SELECT} WHERE r.id = $1"), args![&id])?;
+                let r = c.query_one(&format!("{} WHERE r.id = $1", report_select()), args![&id])?;
                 report_from_row(&r)
             })
             .await
@@ -1312,14 +1124,15 @@ impl App {
                 let rows = c
                     .query(
                         &format!(
-                            "{REPORT_SELECT} WHERE {} ORDER BY r.created_at, r.id LIMIT {}",
+                            "{} WHERE {} ORDER BY r.created_at, r.id LIMIT {}",
+                            report_select(),
                             after.sql,
                             page.fetch()
                         ),
                         &after.args,
                     )?
                     .iter()
-                    .map(|r| Ok((r.int(6)?, report_from_row(r)?)))
+                    .map(|r| Ok((r.int(ReportCols::created_at)?, report_from_row(r)?)))
                     .collect::<AppResult<Vec<_>>>()?;
                 Ok(Page::from_keyed(rows, page.limit, |r| &r.id))
             })
@@ -1331,7 +1144,7 @@ impl App {
     pub async fn hide_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         reason: &str,
     ) -> AppResult<Moderation> {
         let reason = parse_reason(reason)?;
@@ -1369,7 +1182,7 @@ impl App {
     pub async fn unhide_post(
         &self,
         who: &Principal,
-        post_id: &str,
+        post_id: &PostId,
         reason: Option<&str>,
     ) -> AppResult<Moderation> {
         let reason = reason.map(parse_reason).transpose()?;
@@ -1402,38 +1215,6 @@ impl App {
             })
             .await
     }
-}
-
-const REPORT_SELECT: &str = "SELECT r.id, r.target_kind, r.target_id,
-        CASE WHEN r.target_kind = 'post' THEN r.target_id ELSE cm.post_id END,
-        r.reporter_id, a.display_name, r.created_at, r.reason, r.resolved_at, r.resolution
-    FROM reports r JOIN accounts a ON a.id = r.reporter_id
-    LEFT JOIN comments cm ON r.target_kind = 'comment' AND cm.id = r.target_id";
-
-fn report_from_row(r: &Row) -> AppResult<Report> {
-    let kind = match r.text(1)?.as_str() {
-        "post" => ReportTarget::Post,
-        "comment" => ReportTarget::Comment,
-        other => {
-            return Err(AppError::Internal(format!(
-                "unknown report target {other:?} in storage"
-            )));
-        }
-    };
-    Ok(Report {
-        id: r.text(0)?,
-        target_kind: kind,
-        target_id: r.text(2)?,
-        post_id: r.opt_text(3)?,
-        reporter: PersonRef {
-            id: r.text(4)?,
-            display_name: r.text(5)?,
-        },
-        created_at: rfc3339(r.int(6)?),
-        reason: r.text(7)?,
-        resolved_at: r.opt_int(8)?.map(rfc3339),
-        resolution: r.opt_text(9)?,
-    })
 }
 
 #[cfg(test)]

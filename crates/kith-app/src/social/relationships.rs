@@ -10,6 +10,7 @@
 use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
+use crate::platform::ids::AccountId;
 use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
 use crate::social::visibility::blocked_between;
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
@@ -17,7 +18,7 @@ use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 /// A member as others see them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Profile {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
     /// Members who follow this one.
     pub followers: i64,
@@ -35,7 +36,7 @@ pub struct Profile {
 /// One entry of a follower / following / friends list.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Person {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
     /// When the relation began: the follow's time, or for friends the later of the two
     /// follows (when the tie became mutual).
@@ -132,7 +133,7 @@ fn people_page(
             Ok((
                 since,
                 Person {
-                    id: r.text(0)?,
+                    id: AccountId::from_row(r.text(0)?),
                     display_name: r.text(1)?,
                     since: rfc3339(since),
                 },
@@ -151,10 +152,10 @@ fn later(a: &str, b: &str) -> String {
 impl App {
     /// The caller follows `target`. Idempotent: following again changes nothing. Refused
     /// for oneself (422), an unknown account (404), and across a block either way (403).
-    pub async fn follow(&self, who: &Principal, target: &str) -> AppResult<()> {
+    pub async fn follow(&self, who: &Principal, target: &AccountId) -> AppResult<()> {
         refuse_self(who, target, "follow")?;
         let now = self.now_ms();
-        let (me, target) = (who.account_id.clone(), target.to_owned());
+        let (me, target) = (who.account_id.clone(), target.clone());
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
@@ -185,10 +186,10 @@ impl App {
     }
 
     /// The caller stops following `target` (nothing happens if they did not follow).
-    pub async fn unfollow(&self, who: &Principal, target: &str) -> AppResult<()> {
+    pub async fn unfollow(&self, who: &Principal, target: &AccountId) -> AppResult<()> {
         refuse_self(who, target, "unfollow")?;
         let now = self.now_ms();
-        let (me, target) = (who.account_id.clone(), target.to_owned());
+        let (me, target) = (who.account_id.clone(), target.clone());
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
@@ -213,10 +214,10 @@ impl App {
 
     /// The caller blocks `target`: the follows between them are removed both ways, and
     /// from now on neither sees or interacts with the other. Idempotent.
-    pub async fn block(&self, who: &Principal, target: &str) -> AppResult<()> {
+    pub async fn block(&self, who: &Principal, target: &AccountId) -> AppResult<()> {
         refuse_self(who, target, "block")?;
         let now = self.now_ms();
-        let (me, target) = (who.account_id.clone(), target.to_owned());
+        let (me, target) = (who.account_id.clone(), target.clone());
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
@@ -246,10 +247,10 @@ impl App {
     }
 
     /// The caller lifts their block of `target` (follows removed by it stay removed).
-    pub async fn unblock(&self, who: &Principal, target: &str) -> AppResult<()> {
+    pub async fn unblock(&self, who: &Principal, target: &AccountId) -> AppResult<()> {
         refuse_self(who, target, "unblock")?;
         let now = self.now_ms();
-        let (me, target) = (who.account_id.clone(), target.to_owned());
+        let (me, target) = (who.account_id.clone(), target.clone());
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
@@ -273,8 +274,8 @@ impl App {
     }
 
     /// A member's public profile with counts, and how they relate to the caller.
-    pub async fn profile(&self, viewer: Option<&Principal>, id: &str) -> AppResult<Profile> {
-        let (viewer, id) = (viewer.map(|p| p.account_id.clone()), id.to_owned());
+    pub async fn profile(&self, viewer: Option<&Principal>, id: &AccountId) -> AppResult<Profile> {
+        let (viewer, id) = (viewer.map(|p| p.account_id.clone()), id.clone());
         self.db
             .read(move |c| {
                 require_visible(c, viewer.as_deref(), &id)?;
@@ -291,7 +292,7 @@ impl App {
                 );
                 let r = c.query_one(&sql, args![&id])?;
                 let (followed_by_me, follows_me) = match viewer.as_deref() {
-                    Some(v) if v != id => (follows(c, v, &id)?, follows(c, &id, v)?),
+                    Some(v) if v != id.as_str() => (follows(c, v, &id)?, follows(c, &id, v)?),
                     _ => (false, false),
                 };
                 Ok(Profile {
@@ -313,11 +314,11 @@ impl App {
     pub async fn relations(
         &self,
         viewer: Option<&Principal>,
-        id: &str,
+        id: &AccountId,
         which: Relation,
         page: PageRequest,
     ) -> AppResult<Page<Person>> {
-        let (viewer, id) = (viewer.map(|p| p.account_id.clone()), id.to_owned());
+        let (viewer, id) = (viewer.map(|p| p.account_id.clone()), id.clone());
         self.db
             .read(move |c| {
                 require_visible(c, viewer.as_deref(), &id)?;
@@ -356,10 +357,10 @@ impl App {
     pub async fn mutual_friends(
         &self,
         who: &Principal,
-        id: &str,
+        id: &AccountId,
         page: PageRequest,
     ) -> AppResult<Page<Person>> {
-        let (me, id) = (who.account_id.clone(), id.to_owned());
+        let (me, id) = (who.account_id.clone(), id.clone());
         self.db
             .read(move |c| {
                 require_visible(c, Some(&me), &id)?;

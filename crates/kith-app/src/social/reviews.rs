@@ -19,15 +19,16 @@
 use std::collections::BTreeMap;
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_store::{Conn, Value, args, placeholders};
 use serde::Serialize;
 
+use super::store::{load_review, review_from_row, review_select};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{AccountId, MerchantId, OrderId, ProductId, ReviewId, SkuId, new_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::social::media::{MediaId, MediaRef};
 use crate::social::visibility::viewer_id;
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// Most images on one review (a 3×3 grid).
 pub const MAX_REVIEW_IMAGES: usize = 9;
@@ -47,7 +48,7 @@ pub struct ReviewInput {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReviewAuthor {
-    pub id: String,
+    pub id: AccountId,
     pub display_name: String,
 }
 
@@ -60,11 +61,11 @@ pub struct ReviewReply {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Review {
-    pub id: String,
-    pub merchant_id: String,
-    pub product_id: String,
+    pub id: ReviewId,
+    pub merchant_id: MerchantId,
+    pub product_id: ProductId,
     /// The SKU bought, with its code and attributes as they were at checkout.
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub sku_code: String,
     pub sku_attrs: serde_json::Value,
     pub author: ReviewAuthor,
@@ -125,60 +126,6 @@ fn parse_review_images(images: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-// ---------------------------------------------------------------------------------------
-// Reading rows
-
-/// Columns of a review joined with its author (`a`) and order line (`l`).
-const REVIEW_SELECT: &str = "SELECT r.id, r.merchant_id, r.product_id, r.sku_id, l.sku_code, l.attrs, r.author_id, a.display_name,
-            r.rating, r.body, r.images, r.created_at, r.reply_body, r.replied_at
-     FROM reviews r
-     JOIN accounts a ON a.id = r.author_id
-     JOIN order_lines l ON l.order_id = r.order_id AND l.line_no = r.line_no";
-
-fn review_from_row(r: &Row) -> AppResult<(i64, Review)> {
-    let images: Vec<String> = serde_json::from_str(&r.text(10)?)
-        .map_err(|e| AppError::Internal(format!("stored review images: {e}")))?;
-    let created = r.int(11)?;
-    let reply = match (r.opt_text(12)?, r.opt_int(13)?) {
-        (Some(body), Some(at)) => Some(ReviewReply {
-            body,
-            replied_at: rfc3339(at),
-        }),
-        _ => None,
-    };
-    Ok((
-        created,
-        Review {
-            id: r.text(0)?,
-            merchant_id: r.text(1)?,
-            product_id: r.text(2)?,
-            sku_id: r.text(3)?,
-            sku_code: r.text(4)?,
-            sku_attrs: serde_json::from_str(&r.text(5)?).unwrap_or(serde_json::Value::Null),
-            author: ReviewAuthor {
-                id: r.text(6)?,
-                display_name: r.text(7)?,
-            },
-            rating: r.int(8)?,
-            body: r.text(9)?,
-            images: images.iter().map(|id| MediaRef::of(id)).collect(),
-            verified_purchase: true,
-            created_at: rfc3339(created),
-            reply,
-        },
-    ))
-}
-
-fn load_review(c: &mut dyn Conn, review_id: &str) -> AppResult<Review> {
-    let r = c
-        .query_opt(
-            &format!("{REVIEW_SELECT} WHERE r.id = $1"),
-            args![review_id],
-        )?
-        .ok_or(AppError::NotFound("review"))?;
-    Ok(review_from_row(&r)?.1)
-}
-
 /// The product's reviews may be read by `who`: its merchant's staff always; anyone else
 /// when the merchant trades and the product is on sale (as the catalog shows it). 404
 /// otherwise, also for a product of another merchant.
@@ -220,7 +167,7 @@ impl App {
     pub async fn create_review(
         &self,
         who: &Principal,
-        order_id: &str,
+        order_id: &OrderId,
         line_no: i64,
         input: ReviewInput,
     ) -> AppResult<Review> {
@@ -231,7 +178,7 @@ impl App {
         let images_json = serde_json::to_string(&images)
             .map_err(|e| AppError::Internal(format!("serialize images: {e}")))?;
         let now = self.now_ms();
-        let (who, oid) = (who.clone(), order_id.to_owned());
+        let (who, oid) = (who.clone(), order_id.clone());
         self.db
             .write(move |c| {
                 let sql = format!(
@@ -312,13 +259,13 @@ impl App {
     pub async fn reply_to_review(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        review_id: &str,
+        merchant_id: &MerchantId,
+        review_id: &ReviewId,
         body: &str,
     ) -> AppResult<Review> {
         let body = BoundedText::parse_multiline("body", body, 1, MAX_REPLY_BODY)?.into_string();
         let now = self.now_ms();
-        let (who, mid, rid) = (who.clone(), merchant_id.to_owned(), review_id.to_owned());
+        let (who, mid, rid) = (who.clone(), merchant_id.clone(), review_id.clone());
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
@@ -361,27 +308,28 @@ impl App {
     pub async fn product_reviews(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
         page: PageRequest,
     ) -> AppResult<Page<Review>> {
         let viewer = viewer_id(who.map(|p| p.account_id.as_str()));
         let after = page.keyset(Direction::NewestFirst, "r.created_at", "r.id", 5);
         let mut params = args![product_id, merchant_id, viewer, page.fetch()].to_vec();
         params.extend(after.args);
-        let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
+        let (who, mid, pid) = (who.cloned(), merchant_id.clone(), product_id.clone());
         let rows = self
             .db
             .read(move |c| {
                 check_product_readable(c, who.as_ref(), &mid, &pid)?;
                 let sql = format!(
-                    "{REVIEW_SELECT}
+                    "{}
                      WHERE r.product_id = $1 AND r.merchant_id = $2 AND r.hidden_at IS NULL
                        AND NOT EXISTS (SELECT 1 FROM blocks b
                                        WHERE (b.blocker_id = r.author_id AND b.blocked_id = $3)
                                           OR (b.blocker_id = $3 AND b.blocked_id = r.author_id))
                        AND {}
                      ORDER BY r.created_at DESC, r.id DESC LIMIT $4",
+                    review_select(),
                     after.sql
                 );
                 c.query(&sql, &params)?
@@ -397,10 +345,10 @@ impl App {
     pub async fn product_rating(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
     ) -> AppResult<Rating> {
-        let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
+        let (who, mid, pid) = (who.cloned(), merchant_id.clone(), product_id.clone());
         self.db
             .read(move |c| {
                 check_product_readable(c, who.as_ref(), &mid, &pid)?;

@@ -4,12 +4,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use kith_app::AppError;
 use kith_app::insight::{
     CommunityEnergy, FissionTree, FunnelBy, GmvByChannel, InsightAccess, KolEntry, KolRanking,
     LeaderFigures, ReferralRate, RepeatPurchase, ShareFunnel, SnapshotInfo, SplitSuggestion,
     TrafficPool, Window, parse_limit,
 };
-use kith_app::{AppError, platform::ids};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -63,9 +63,11 @@ pub struct ScopeQuery {
     pub limit: Option<i64>,
 }
 
-fn community_param(raw: Option<&str>) -> Result<Option<String>, AppError> {
+fn community_param(
+    raw: Option<&str>,
+) -> Result<Option<kith_app::platform::ids::CommunityId>, AppError> {
     raw.map(|r| {
-        ids::parse_id(r.trim())
+        kith_app::platform::ids::CommunityId::parse(r.trim())
             .ok_or_else(|| AppError::invalid("community_id", "is not a community id"))
     })
     .transpose()
@@ -171,7 +173,7 @@ async fn repeat_purchase(
     }
     Ok(Json(
         s.app
-            .insight_repeat_purchase(InsightAccess::from(&p), &mid, cid.as_deref(), window)
+            .insight_repeat_purchase(InsightAccess::from(&p), &mid, cid.as_ref(), window)
             .await?,
     ))
 }
@@ -193,7 +195,7 @@ async fn kol(
     let limit = parse_limit(q.limit)?;
     Ok(Json(
         s.app
-            .insight_kol(InsightAccess::from(&p), &mid, cid.as_deref(), window, limit)
+            .insight_kol(InsightAccess::from(&p), &mid, cid.as_ref(), window, limit)
             .await?,
     ))
 }

@@ -80,6 +80,7 @@ pub(super) async fn insight(
 ) -> WebResult<Response> {
     use kith_app::insight::{FunnelBy, InsightAccess, Window};
     let (who, shop) = shop(&c, &mid)?;
+    let mid = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
     let days = opt_int("days", q.days.as_deref().unwrap_or(""))?;
     let window = Window::parse(days)?;
     let acc = || InsightAccess::from(&who);
@@ -89,8 +90,9 @@ pub(super) async fn insight(
     let binding = s.app.insight_binding_tree(acc(), &mid).await?;
     let picked = q
         .community
-        .filter(|id| energy.iter().any(|e| &e.community_id == id))
-        .or_else(|| energy.first().map(|e| e.community_id.clone()));
+        .and_then(|id| energy.iter().find(|e| e.community_id == id))
+        .or_else(|| energy.first())
+        .map(|e| e.community_id.clone());
     let invite = match picked {
         Some(cid) => {
             let tree = s.app.insight_fission(acc(), &mid, &cid).await?;
@@ -192,7 +194,7 @@ pub(super) async fn insight(
                 .map(|ch| {
                     Datum::new(
                         t.channel_word(&ch.channel),
-                        ch.gmv_fen as f64,
+                        ch.gmv_fen.get() as f64,
                         pages::yuan(ch.gmv_fen),
                     )
                 })
@@ -205,7 +207,7 @@ pub(super) async fn insight(
         sum(|r| r.visits),
         sum(|r| r.signups),
         sum(|r| r.orders),
-        sum(|r| r.gmv_fen),
+        sum(|r| r.gmv_fen.get()),
     );
     let funnel_chart = charts::funnel(
         &format!("{} ({} {})", t.funnel, t.gmv, pages::yuan(gmv)),
@@ -268,7 +270,11 @@ pub(super) struct ConsoleInsight {
     binding: kith_app::insight::FissionTree,
     binding_chart: Svg,
     /// The community whose invite tree is shown: (id, name, tree).
-    invite: Option<(String, String, kith_app::insight::FissionTree)>,
+    invite: Option<(
+        kith_app::platform::ids::CommunityId,
+        String,
+        kith_app::insight::FissionTree,
+    )>,
     invite_chart: Option<Svg>,
     /// Proposed sub-communities of that community.
     split: Option<kith_app::insight::SplitSuggestion>,

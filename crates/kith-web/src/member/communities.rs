@@ -17,6 +17,7 @@ pub(super) async fn community(
     c: Ctx,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
+    let id = CommunityId::parse_or_404(&id)?;
     let who = c.principal()?.clone();
     let cm = s.app.get_community(Some(&who), &id).await?;
     community_page(&s, c, cm, None).await
@@ -78,6 +79,7 @@ pub(super) async fn join(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
+    let id = CommunityId::parse_or_404(&id)?;
     s.app.join_community(c.principal()?, &id).await?;
     Ok(see(format!("/communities/{id}")))
 }
@@ -90,6 +92,7 @@ pub(super) async fn announce(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<CommentForm>,
 ) -> WebResult<Response> {
+    let id = CommunityId::parse_or_404(&id)?;
     s.app
         .post_announcement(c.principal()?, &id, &f.body)
         .await?;
@@ -111,6 +114,7 @@ pub(super) async fn create_invite(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<InviteForm>,
 ) -> WebResult<Response> {
+    let id = CommunityId::parse_or_404(&id)?;
     let who = c.principal()?.clone();
     let max_uses = opt_int("max_uses", &f.max_uses)?;
     let hours = opt_int("expires_in_hours", &f.expires_in_hours)?;
@@ -129,6 +133,8 @@ pub(super) async fn revoke_invite(
     Path((id, invite_id)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
+    let id = CommunityId::parse_or_404(&id)?;
+    let invite_id = InviteId::parse_or_404(&invite_id)?;
     s.app.revoke_invite(c.principal()?, &id, &invite_id).await?;
     Ok(see(format!("/communities/{id}")))
 }

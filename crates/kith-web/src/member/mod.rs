@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::commerce::orders::{Address, CheckoutInput};
 use kith_app::money::sharing::{LinkKind, ShareLink};
-use kith_app::platform::ids::{MerchantId, OrderId, PaymentId, SkuId};
+use kith_app::platform::ids::{
+    AccountId, CommunityId, InviteId, MerchantId, OrderId, PaymentId, PostId, SkuId,
+};
 use kith_app::platform::page::PageRequest;
 use kith_app::social::posts::{NewPost, PostPatch, Visibility};
 use kith_app::{AppError, Principal};

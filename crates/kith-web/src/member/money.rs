@@ -7,10 +7,11 @@ use super::*;
 pub(super) async fn me(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let wallet = s.app.wallet(&who, PageRequest::first(1)).await?;
-    let profile = s.app.profile(Some(&who), &who.account_id).await?;
+    let me = AccountId::parse_or_404(&who.account_id)?;
+    let profile = s.app.profile(Some(&who), &me).await?;
     let posts = s
         .app
-        .account_posts(Some(&who), &who.account_id, PageRequest::first(20))
+        .account_posts(Some(&who), &me, PageRequest::first(20))
         .await?
         .items;
     Ok(render(&pages::MePage {
@@ -344,19 +345,16 @@ pub(super) async fn shared_by(s: &Web, code: &str, path: &str) -> Option<(String
     if shared_path(&link) != path {
         return None;
     }
-    let sharer = s.app.profile(None, &link.sharer_id).await.ok()?;
+    let sharer_id = AccountId::parse(&link.sharer_id)?;
+    let sharer = s.app.profile(None, &sharer_id).await.ok()?;
     Some((link.code, sharer.display_name))
 }
 
 /// What the link `code` shares, for its landing: the sharer, the thing, its price.
 async fn shared_preview(s: &Web, c: &Ctx, code: &str) -> Option<sp::SharedPreview> {
     let link = s.app.share_link_by_code(code).await.ok()?;
-    let sharer = s
-        .app
-        .profile(None, &link.sharer_id)
-        .await
-        .ok()?
-        .display_name;
+    let sharer_id = AccountId::parse(&link.sharer_id)?;
+    let sharer = s.app.profile(None, &sharer_id).await.ok()?.display_name;
     let p = c.t.public();
     let preview = |title: String, price, image, note| sp::SharedPreview {
         sharer: sharer.clone(),
@@ -398,11 +396,13 @@ async fn shared_preview(s: &Web, c: &Ctx, code: &str) -> Option<sp::SharedPrevie
             ))
         }
         LinkKind::Community => {
-            let cm = s.app.get_community(None, &link.target_id).await.ok()?;
+            let id = kith_app::platform::ids::CommunityId::parse(&link.target_id)?;
+            let cm = s.app.get_community(None, &id).await.ok()?;
             Some(preview(cm.name, None, None, None))
         }
         LinkKind::Post => {
-            let post = s.app.get_post(None, &link.target_id).await.ok()?;
+            let id = kith_app::platform::ids::PostId::parse(&link.target_id)?;
+            let post = s.app.get_post(None, &id).await.ok()?;
             let title: String = post.body.chars().take(40).collect();
             Some(preview(title, None, None, None))
         }

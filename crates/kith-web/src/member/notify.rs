@@ -62,6 +62,7 @@ pub(super) async fn open(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
+    let id = kith_app::platform::ids::NotificationId::parse_or_404(&id)?;
     let n = s
         .app
         .mark_notification_read(c.principal()?, &id, false)

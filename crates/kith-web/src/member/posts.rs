@@ -29,6 +29,7 @@ pub(super) async fn post_page(
     c: Ctx,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
     let p = s.app.get_post(who.as_ref(), &id).await?;
     let comments = s
@@ -57,6 +58,7 @@ pub(super) async fn like(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<BackForm>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     s.app.like_post(c.principal()?, &id).await?;
     Ok(see(local(f.back.as_deref(), &format!("/posts/{id}"))))
 }
@@ -67,6 +69,7 @@ pub(super) async fn unlike(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<BackForm>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     s.app.unlike_post(c.principal()?, &id).await?;
     Ok(see(local(f.back.as_deref(), &format!("/posts/{id}"))))
 }
@@ -85,6 +88,7 @@ pub(super) async fn comment(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<CommentForm>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     let parent = f.parent_id.as_deref().filter(|p| !p.is_empty());
     let cm = s
         .app
@@ -205,6 +209,7 @@ pub(super) async fn edit_post_page(
     c: Ctx,
     Path(id): Path<String>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     let who = c.principal()?.clone();
     let p = s.app.get_post(Some(&who), &id).await?;
     if p.author.id != who.account_id {
@@ -227,6 +232,7 @@ pub(super) async fn edit_post(
     Path(id): Path<String>,
     CsrfForm(f): CsrfForm<EditForm>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     let visibility = Visibility::from_db(&f.visibility)
         .map_err(|_| AppError::invalid("visibility", "must be public, friends or community"))?;
     let patch = PostPatch {
@@ -244,6 +250,7 @@ pub(super) async fn delete_post(
     Path(id): Path<String>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
+    let id = PostId::parse_or_404(&id)?;
     s.app.delete_post(c.principal()?, &id).await?;
     Ok(see("/me"))
 }

@@ -66,6 +66,11 @@ pub(super) async fn product(
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
     let p = s.app.get_product(who.as_ref(), &mid, &pid).await?;
     let m = s.app.get_merchant(who.as_ref(), &mid).await?;
+    // Both named something just above, so both are ids.
+    let (mid, pid) = (
+        kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        kith_app::platform::ids::ProductId::parse_or_404(&pid)?,
+    );
     let r = s.app.product_rating(who.as_ref(), &mid, &pid).await?;
     let rating = (r.count > 0).then(|| {
         format!(

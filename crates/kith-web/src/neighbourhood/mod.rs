@@ -684,11 +684,12 @@ async fn leaders_view(
     let (applied, others): (Vec<_>, Vec<_>) = all
         .into_iter()
         .partition(|l| l.status == kith_domain::neighbourhood::LeaderStatus::Applied);
+    let merchant = kith_app::platform::ids::MerchantId::parse_or_404(mid)?;
     let figures = s
         .app
         .insight_leaders(
             kith_app::insight::InsightAccess::from(&who),
-            mid,
+            &merchant,
             kith_app::insight::Window::parse(None)?,
         )
         .await?;
@@ -696,7 +697,7 @@ async fn leaders_view(
         .app
         .insight_leader_candidates(
             kith_app::insight::InsightAccess::from(&who),
-            mid,
+            &merchant,
             kith_app::insight::Window::parse(None)?,
             5,
         )

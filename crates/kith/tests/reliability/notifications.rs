@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Query, State};
 use axum::routing::post;
 use kith::config::ServeArgs;
+use kith_app::platform::ids::AccountId;
 use serde_json::{Value, json};
 
 use crate::harness::{TestApp, User, address, id};
@@ -803,20 +804,23 @@ async fn wechat_story(engine: crate::harness::Engine) {
     let unlinked = t.register_member("没绑微信").await;
     let refuser = t.register_member("拒收").await;
     t.app
-        .set_wechat_openid(&opted.id, "o_opted_in_member")
+        .set_wechat_openid(&AccountId::parse(&opted.id).unwrap(), "o_opted_in_member")
         .await
         .unwrap();
     t.app
-        .set_wechat_openid(&silent.id, "o_silent_member")
+        .set_wechat_openid(&AccountId::parse(&silent.id).unwrap(), "o_silent_member")
         .await
         .unwrap();
     t.app
-        .set_wechat_openid(&refuser.id, "o_refused_subscription")
+        .set_wechat_openid(
+            &AccountId::parse(&refuser.id).unwrap(),
+            "o_refused_subscription",
+        )
         .await
         .unwrap();
     assert!(
         t.app
-            .set_wechat_openid(&silent.id, "bad openid!")
+            .set_wechat_openid(&AccountId::parse(&silent.id).unwrap(), "bad openid!")
             .await
             .is_err()
     );
