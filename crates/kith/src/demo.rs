@@ -706,7 +706,7 @@ async fn more_orders(
         .map_err(|err| anyhow::anyhow!("demo: complete order: {err}"))?;
         app.create_review(
             &who,
-            &typed(&o.id)?,
+            &crate::typed(&o.id),
             1,
             kith_app::social::reviews::ReviewInput {
                 rating: *rating,
@@ -759,16 +759,6 @@ const POSTS: &[(&str, usize)] = &[
 /// Friendships, communities with an invite chain (the fission tree), and posts about 减肥,
 /// 宝宝辅食 and 白酒 with tagged products, likes and comments. Returns the id of the liquor
 /// shop's community (贵阳酱香品鉴群).
-/// The typed id of a demo member's account (always a UUID: the app made it).
-fn account_id(p: &Principal) -> anyhow::Result<kith_app::platform::ids::AccountId> {
-    typed(&p.account_id)
-}
-
-/// An id the app made, as the typed id its use cases take.
-fn typed<T: kith_app::platform::ids::TypedId>(id: &str) -> anyhow::Result<T> {
-    T::parse(id).ok_or_else(|| anyhow::anyhow!("{} id {id} is not a UUID", T::WHAT))
-}
-
 async fn social(
     app: &App,
     members: &[kith_app::platform::accounts::Account],
@@ -788,13 +778,9 @@ async fn social(
     for i in 0..who.len() {
         for d in 1..=3 {
             let j = (i + d) % who.len();
-            app.follow(&who[i], &account_id(&who[j])?)
-                .await
-                .map_err(e)?;
+            app.follow(&who[i], &who[j].id()).await.map_err(e)?;
             if (i + d) % 2 == 0 {
-                app.follow(&who[j], &account_id(&who[i])?)
-                    .await
-                    .map_err(e)?;
+                app.follow(&who[j], &who[i].id()).await.map_err(e)?;
             }
         }
     }
@@ -1269,7 +1255,7 @@ async fn money_sharing(
         };
         t.create_review(
             &p(*i),
-            &typed(id)?,
+            &crate::typed(id),
             1,
             kith_app::social::reviews::ReviewInput {
                 rating: review.0,

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::Lifecycle;
 use crate::commerce::orders::{self, Actor};
-use crate::commerce::orders::{Order, lock_order, order_view};
+use crate::commerce::orders::{Order, lock_order, lock_own_order, order_view};
 use crate::money::ledger::{self, Refs};
 use crate::platform::ids::{OrderId, PaymentId, new_id};
 use crate::platform::page::{Page, PageRequest};
@@ -239,11 +239,8 @@ impl App {
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
             .write(move |c| {
-                let o = orders::lock_order(c, &oid)?;
-                if o.buyer_id != who.account_id {
-                    return Err(AppError::NotFound("order"));
-                }
-                if o.status != OrderStatus::PendingPayment || now >= o.pay_deadline {
+                let o = orders::lock_own_order(c, &oid, &who)?;
+                                if o.status != OrderStatus::PendingPayment || now >= o.pay_deadline {
                     return Err(AppError::state("the order is not awaiting payment"));
                 }
                 if o.total_fen <= 0 {
@@ -585,11 +582,8 @@ impl App {
         let lc = self.lifecycle.clone();
         self.db
             .write(move |c| {
-                let o = lock_order(c, &oid)?;
-                if o.buyer_id != who.account_id {
-                    return Err(AppError::NotFound("order"));
-                }
-                if o.status != OrderStatus::PendingPayment {
+                let o = lock_own_order(c, &oid, &who)?;
+                                if o.status != OrderStatus::PendingPayment {
                     return Err(AppError::state(format!("the order is {}, not awaiting payment", o.status.as_str())));
                 }
                 if now >= o.pay_deadline {

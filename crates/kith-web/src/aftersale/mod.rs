@@ -558,17 +558,12 @@ async fn agree(
     Path((mid, rid)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<Fields>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let res = match confirmed(&f) {
         Ok(()) => {
             let address = Some(field(&f, "return_address").to_owned()).filter(|a| !a.is_empty());
             s.app
-                .agree_aftersale(
-                    &who,
-                    &MerchantId::parse_or_404(&mid)?,
-                    &AftersaleId::parse_or_404(&rid)?,
-                    address,
-                )
+                .agree_aftersale(&who, &shop.id, &AftersaleId::parse_or_404(&rid)?, address)
                 .await
         }
         Err(e) => Err(e),
@@ -582,12 +577,12 @@ async fn refuse(
     Path((mid, rid)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<Fields>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let res = s
         .app
         .refuse_aftersale(
             &who,
-            &MerchantId::parse_or_404(&mid)?,
+            &shop.id,
             &AftersaleId::parse_or_404(&rid)?,
             field(&f, "reason"),
         )
@@ -601,7 +596,7 @@ async fn receive(
     Path((mid, rid)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<Fields>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let parse = || -> Result<Vec<LineReceipt>, AppError> {
         confirmed(&f)?;
         let mut keys: Vec<&String> = f.keys().filter(|k| k.starts_with("received_")).collect();
@@ -628,7 +623,7 @@ async fn receive(
             s.app
                 .receive_aftersale_return(
                     &who,
-                    &MerchantId::parse_or_404(&mid)?,
+                    &shop.id,
                     &AftersaleId::parse_or_404(&rid)?,
                     lines,
                     field(&f, "location_id"),

@@ -25,8 +25,8 @@ pub(super) async fn orders_csv(
     Path(mid): Path<String>,
     Query(q): Query<OrdersQuery>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
-    let mid = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
+    let (who, shop) = shop(&c, &mid)?;
+    let mid = shop.id.clone();
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(st) => Some(

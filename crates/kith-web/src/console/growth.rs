@@ -80,7 +80,7 @@ pub(super) async fn insight(
 ) -> WebResult<Response> {
     use kith_app::insight::{FunnelBy, InsightAccess, Window};
     let (who, shop) = shop(&c, &mid)?;
-    let mid = kith_app::platform::ids::MerchantId::parse_or_404(&mid)?;
+    let mid = shop.id.clone();
     let days = opt_int("days", q.days.as_deref().unwrap_or(""))?;
     let window = Window::parse(days)?;
     let acc = || InsightAccess::from(&who);
@@ -625,12 +625,7 @@ pub(super) async fn tiers(
     let mut ids: Vec<String> = Vec::new();
     for o in s
         .app
-        .merchant_orders(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-            None,
-            PageRequest::first(50),
-        )
+        .merchant_orders(&who, &shop.id, None, PageRequest::first(50))
         .await?
         .items
     {

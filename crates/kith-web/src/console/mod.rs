@@ -455,10 +455,7 @@ pub(super) async fn orders(
         )
     };
     let page = PageRequest::parse(Some(30), q.cursor.as_deref().filter(|c| !c.is_empty()))?;
-    let p = s
-        .app
-        .merchant_orders(&who, &MerchantId::parse_or_404(&mid)?, status, page)
-        .await?;
+    let p = s.app.merchant_orders(&who, &shop.id, status, page).await?;
     Ok(render(&pages::ConsoleOrders {
         c,
         shop,
@@ -476,10 +473,7 @@ pub(super) async fn order(
     Path((mid, oid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
-    let (mid, oid) = (
-        MerchantId::parse_or_404(&mid)?,
-        OrderId::parse_or_404(&oid)?,
-    );
+    let (mid, oid) = (shop.id.clone(), OrderId::parse_or_404(&oid)?);
     let o = s.app.get_order(&who, &oid).await?;
     if o.merchant_id != mid {
         return Err(AppError::NotFound("order").into());

@@ -166,10 +166,7 @@ impl ConsolePage {
 
 async fn console(State(s): State<Web>, c: Ctx, Path(mid): Path<String>) -> WebResult<Response> {
     let (_, shop) = shop(&c, &mid)?;
-    let current = s
-        .app
-        .points_settings(&kith_app::platform::ids::MerchantId::parse_or_404(&mid)?)
-        .await?;
+    let current = s.app.points_settings(&shop.id).await?;
     Ok(render(&ConsolePage {
         c,
         shop,
@@ -187,15 +184,7 @@ async fn save(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => {
-            s.app
-                .set_points_settings(
-                    &who,
-                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                    input,
-                )
-                .await
-        }
+        Ok(input) => s.app.set_points_settings(&who, &shop.id, input).await,
         Err(e) => Err(e),
     };
     match result {

@@ -25,11 +25,7 @@ pub(super) async fn shop(
         .items;
     // A shop not trading (its staff previewing it) offers no coupons; a store failure is
     // an error, not zero.
-    let offers = match s
-        .app
-        .shop_coupon_templates(&kith_app::platform::ids::MerchantId::parse_or_404(&mid)?)
-        .await
-    {
+    let offers = match s.app.shop_coupon_templates(&m.id).await {
         Ok(list) => list.len(),
         Err(AppError::NotFound(_)) => 0,
         Err(e) => return Err(e.into()),
@@ -124,11 +120,7 @@ pub(super) async fn product(
         _ => None,
     };
     // The shop's coupons that cover this product, in words (a shop not trading offers none).
-    let coupons = match s
-        .app
-        .shop_coupon_templates(&kith_app::platform::ids::MerchantId::parse_or_404(&mid)?)
-        .await
-    {
+    let coupons = match s.app.shop_coupon_templates(&mid).await {
         Ok(list) => list
             .into_iter()
             .filter(|t| t.scope().covers(&pid))
@@ -240,33 +232,12 @@ async fn cart_page(
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let m = s.app.get_merchant(Some(&who), &mid).await?;
-    let items = s.app.cart(&who, &MerchantId::parse_or_404(&mid)?).await?;
+    let items = s.app.cart(&who, &m.id).await?;
     let stores = s.app.list_stores(Some(&who), &mid).await?;
-    let coupons = s
-        .app
-        .cart_coupons(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-        )
-        .await?;
-    let activity = s
-        .app
-        .cart_activity(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-        )
-        .await?;
+    let coupons = s.app.cart_coupons(&who, &m.id).await?;
+    let activity = s.app.cart_activity(&who, &m.id).await?;
     let first = kith_app::platform::page::PageRequest::parse(Some(1), None)?;
-    let points = Some(
-        s.app
-            .my_points_at(
-                &who,
-                &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                first,
-            )
-            .await?
-            .balance,
-    );
+    let points = Some(s.app.my_points_at(&who, &m.id, first).await?.balance);
     let shipping = s.app.shipping_rule(&mid).await?;
     let goods_fen = items
         .iter()

@@ -59,19 +59,12 @@ pub(super) async fn save_allowed(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<AllowForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let sku = f.sku_id.trim().to_owned();
     let result = async {
         let floor = parse_yuan("items.floor_price_fen", &f.floor)?;
         let max = parse_int("items.max_quantity", &f.max)?;
-        let mut items = inputs(
-            s.app
-                .leader_products(
-                    &who,
-                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                )
-                .await?,
-        );
+        let mut items = inputs(s.app.leader_products(&who, &shop.id).await?);
         match items.iter_mut().find(|i| i.sku_id == sku) {
             Some(i) => {
                 i.floor_price_fen = floor;
@@ -83,13 +76,7 @@ pub(super) async fn save_allowed(
                 max_quantity: max,
             }),
         }
-        s.app
-            .set_leader_products(
-                &who,
-                &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                items,
-            )
-            .await
+        s.app.set_leader_products(&who, &shop.id, items).await
     }
     .await;
     match result {
@@ -109,23 +96,10 @@ pub(super) async fn remove_allowed(
     Path((mid, sku)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
-    let mut items = inputs(
-        s.app
-            .leader_products(
-                &who,
-                &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-            )
-            .await?,
-    );
+    let (who, shop) = shop(&c, &mid)?;
+    let mut items = inputs(s.app.leader_products(&who, &shop.id).await?);
     items.retain(|i| i.sku_id != sku);
-    s.app
-        .set_leader_products(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-            items,
-        )
-        .await?;
+    s.app.set_leader_products(&who, &shop.id, items).await?;
     Ok(see(format!("/console/{mid}/leaders?done=removed")))
 }
 

@@ -764,14 +764,10 @@ async fn decide(
     Path((mid, lid, action)): Path<(String, String, String)>,
     CsrfForm(f): CsrfForm<RateForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let l = s
         .app
-        .merchant_leaders(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-            None,
-        )
+        .merchant_leaders(&who, &shop.id, None)
         .await?
         .into_iter()
         .find(|l| l.id == lid)

@@ -193,17 +193,9 @@ pub(super) async fn create(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<ActivityForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => {
-            s.app
-                .create_threshold_activity(
-                    &who,
-                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                    input,
-                )
-                .await
-        }
+        Ok(input) => s.app.create_threshold_activity(&who, &shop.id, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -224,7 +216,7 @@ pub(super) async fn act(
     Path((mid, aid, action)): Path<(String, String, String)>,
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let m = super::move_of(&action)?;
     let done = match m {
         Move::Pause => "activity_paused",
@@ -235,7 +227,7 @@ pub(super) async fn act(
         .app
         .move_threshold_activity(
             &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &shop.id,
             &kith_app::platform::ids::ActivityId::parse_or_404(&aid)?,
             m,
         )

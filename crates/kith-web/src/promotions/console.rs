@@ -302,17 +302,9 @@ pub(super) async fn create(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<TemplateForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => {
-            s.app
-                .create_coupon_template(
-                    &who,
-                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                    input,
-                )
-                .await
-        }
+        Ok(input) => s.app.create_coupon_template(&who, &shop.id, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -351,7 +343,7 @@ pub(super) async fn act(
     Path((mid, tid, action)): Path<(String, String, String)>,
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let m = super::move_of(&action)?;
     let done = match m {
         Move::Pause => "paused",
@@ -362,7 +354,7 @@ pub(super) async fn act(
         .app
         .move_coupon_template(
             &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &shop.id,
             &kith_app::platform::ids::CouponTemplateId::parse_or_404(&tid)?,
             m,
         )
@@ -386,7 +378,7 @@ pub(super) async fn issue(
     Path((mid, tid)): Path<(String, String)>,
     CsrfForm(f): CsrfForm<IssueForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let input = IssueInput {
         account_ids: None,
         tier_code: Some(f.tier_code.trim().to_owned()),
@@ -395,7 +387,7 @@ pub(super) async fn issue(
         .app
         .issue_coupons(
             &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &shop.id,
             &kith_app::platform::ids::CouponTemplateId::parse_or_404(&tid)?,
             input,
         )
@@ -442,17 +434,8 @@ pub(super) async fn set_new_member(
 }
 
 async fn choose(s: Web, c: Ctx, mid: String, slot: Slot, f: ChooseForm) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
-    match s
-        .app
-        .choose_coupon(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-            slot,
-            f.input(),
-        )
-        .await
-    {
+    let (who, shop) = shop(&c, &mid)?;
+    match s.app.choose_coupon(&who, &shop.id, slot, f.input()).await {
         Ok(_) => Ok(see(format!("/console/{mid}/coupons?done=saved"))),
         Err(e) => {
             let at = match slot {

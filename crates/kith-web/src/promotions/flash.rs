@@ -506,17 +506,9 @@ pub(super) async fn create(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<SaleForm>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let result = match f.input() {
-        Ok(input) => {
-            s.app
-                .create_flash_sale(
-                    &who,
-                    &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-                    input,
-                )
-                .await
-        }
+        Ok(input) => s.app.create_flash_sale(&who, &shop.id, input).await,
         Err(e) => Err(e),
     };
     match result {
@@ -537,7 +529,7 @@ pub(super) async fn act(
     Path((mid, sid, action)): Path<(String, String, String)>,
     CsrfForm(_): CsrfForm<crate::pages::Empty>,
 ) -> WebResult<Response> {
-    let (who, _) = shop(&c, &mid)?;
+    let (who, shop) = shop(&c, &mid)?;
     let m = super::move_of(&action)?;
     let done = match m {
         Move::Pause => "flash_paused",
@@ -548,7 +540,7 @@ pub(super) async fn act(
         .app
         .move_flash_sale(
             &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &shop.id,
             &kith_app::platform::ids::FlashSaleId::parse_or_404(&sid)?,
             m,
         )

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commerce::inventory;
 use crate::commerce::lifecycle::Lifecycle;
-use crate::commerce::orders::{Actor, OrderRow, load_lines, lock_order};
+use crate::commerce::orders::{Actor, OrderRow, load_lines, lock_order, lock_own_order};
 use crate::commerce::refunds;
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -752,11 +752,8 @@ impl App {
         let who = who.clone();
         self.db
             .write(move |c| {
-                let o = lock_order(c, &oid)?;
-                if o.buyer_id != who.account_id {
-                    return Err(AppError::NotFound("order"));
-                }
-                let p = parse_input(&input)?;
+                let o = lock_own_order(c, &oid, &who)?;
+                                let p = parse_input(&input)?;
                 check_against_order(c, now, &o, &p, &who.account_id, None)?;
                 let terms = store::terms(c, &o.merchant_id)?;
                 let id = new_id();

@@ -30,7 +30,7 @@ use crate::{
 mod store;
 pub(crate) use store::{
     BOUGHT, ORDER_COLS, OrderCols, OrderRow, buyer_tier, lines_remaining, load_lines, lock_order,
-    merchant_terms, order_row, order_view,
+    lock_own_order, merchant_terms, order_row, order_view,
 };
 
 /// Most lines one order may have.
@@ -733,10 +733,7 @@ impl App {
         let lc = self.lifecycle.clone();
         self.db
             .write(move |c| {
-                let o = lock_order(c, &oid)?;
-                if o.buyer_id != who.account_id {
-                    return Err(AppError::NotFound("order"));
-                }
+                let o = lock_own_order(c, &oid, &who)?;
                 cancel(
                     c,
                     &lc,

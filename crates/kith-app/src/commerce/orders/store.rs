@@ -137,6 +137,19 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
     order_row(r)
 }
 
+/// Locks `order_id` for its buyer: someone else's order answers exactly as an unknown one.
+pub(crate) fn lock_own_order(
+    c: &mut dyn Conn,
+    order_id: &str,
+    buyer: &crate::Principal,
+) -> AppResult<OrderRow> {
+    let o = lock_order(c, order_id)?;
+    if o.buyer_id != buyer.account_id {
+        return Err(AppError::NotFound("order"));
+    }
+    Ok(o)
+}
+
 kith_store::columns!(LineCols {
     line_no,
     sku_id,
