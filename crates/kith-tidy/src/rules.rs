@@ -2,6 +2,7 @@
 //! [`Problem`](crate::Problem)s, so a unit test can break it on purpose and `tests/tidy.rs`
 //! can run it over the real tree.
 
+pub mod app_sql;
 pub mod codemap;
 pub mod context_cycles;
 pub mod faces_sql;

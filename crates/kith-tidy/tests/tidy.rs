@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use kith_tidy::rules::{
-    codemap, context_cycles, faces_sql, file_size, pure_domain, schema_names, self_contained,
-    test_modules,
+    app_sql, codemap, context_cycles, faces_sql, file_size, pure_domain, schema_names,
+    self_contained, test_modules,
 };
 use kith_tidy::{APP_SRC, Problem, SourceFile, read_tree};
 
@@ -65,6 +65,13 @@ fn the_domain_stays_pure() {
     let mut problems = pure_domain::check_manifest(manifest, &text, pure_domain::ALLOWED);
     problems.extend(pure_domain::check_source(&files("crates/kith-domain/src")));
     assert_none("the domain stays pure", &problems, "");
+}
+
+/// A context's statements live in its store, so a use case reads as the rules it enforces
+/// and every statement that touches a table is found in a few files.
+#[test]
+fn kith_app_sql_lives_in_the_stores() {
+    assert_none("SQL in the stores", &app_sql::check(&files(APP_SRC)), "");
 }
 
 /// Contexts that depend on each other in a circle cannot be understood, changed or tested
