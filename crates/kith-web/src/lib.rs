@@ -57,9 +57,9 @@ pub use qrcode;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use kith_app::platform::accounts::Me;
@@ -93,14 +93,14 @@ pub struct Web {
 }
 
 /// The pages' router, to merge beside the API's. It has no fallback of its own: the server
-/// sets [`not_found`] on the merged router.
+/// sets [`fallback`] on the merged router.
 pub fn router(app: App, cfg: WebConfig) -> Router {
     let limit = cfg.upload_limit_bytes.max(64 * 1024);
     let state = Web {
         app,
         cfg: Arc::new(cfg),
     };
-    Router::new()
+    let routes = Router::new()
         .route("/static/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .merge(member::routes())
@@ -111,7 +111,30 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(aftersale::routes())
         .merge(promotions::routes())
         .merge(loyalty::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(axum::extract::DefaultBodyLimit::max(limit));
+    with_page_layers(routes, state)
+}
+
+/// What a path nothing serves answers, for the server's merged router: a browser asking
+/// for a page gets the error page (in Chinese, inside the site's frame, with the way home)
+/// instead of a JSON document; the API and every other client get the API's 404 problem.
+pub fn fallback(app: App, cfg: WebConfig) -> Router {
+    let state = Web {
+        app,
+        cfg: Arc::new(cfg),
+    };
+    with_page_layers(Router::new().fallback(not_found), state)
+}
+
+/// What every page answer gets: errors drawn in the site's frame, the language cookie, and
+/// the browser's security headers (no framing, no sniffing, scripts and forms only from
+/// here, nothing cached).
+fn with_page_layers(router: Router<Web>, state: Web) -> Router {
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            framed_errors,
+        ))
         .layer(axum::middleware::from_fn(lang_cookie))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -477,16 +500,94 @@ impl IntoResponse for WebError {
                 }
             },
         };
-        let page = pages::ErrorPage {
-            status: status.as_u16(),
-            detail,
-            css: assets::url("kith.css"),
-        };
-        match askama::Template::render(&page) {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => (status, "error").into_response(),
-        }
+        let mut res = bare_error_page(status, &detail);
+        res.extensions_mut().insert(ErrorShown { status, detail });
+        res
     }
+}
+
+/// The bare error page for `status` saying `detail`.
+fn bare_error_page(status: StatusCode, detail: &str) -> Response {
+    let page = pages::ErrorPage {
+        status: status.as_u16(),
+        detail: detail.to_owned(),
+        css: assets::url("kith.css"),
+    };
+    match askama::Template::render(&page) {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(_) => (status, "error").into_response(),
+    }
+}
+
+/// An error page's words, left on the response by [`WebError`] so [`framed_errors`] can
+/// draw them inside the site's frame for whoever is looking.
+#[derive(Clone)]
+struct ErrorShown {
+    status: StatusCode,
+    detail: String,
+}
+
+/// Draws every error page of the pages' routes inside the site's frame (header, tabs and
+/// the viewer's name, in the viewer's language) with a way back, instead of a bare page.
+/// The request's URI and headers are kept to read the viewer again after the handler
+/// failed; when that cannot be done (a cross-site form, the store down), the bare page
+/// stands.
+async fn framed_errors(
+    State(web): State<Web>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (uri, headers) = (req.uri().clone(), req.headers().clone());
+    let res = next.run(req).await;
+    let Some(shown) = res.extensions().get::<ErrorShown>().cloned() else {
+        return res;
+    };
+    match framed_error(&web, uri, headers, &shown).await {
+        Some(framed) => {
+            let mut framed = framed;
+            // Headers the handler set (a cleared cookie) survive the redraw.
+            for (name, value) in res.headers() {
+                if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                    framed.headers_mut().append(name, value.clone());
+                }
+            }
+            framed
+        }
+        None => res,
+    }
+}
+
+/// The framed error page for the request at `uri` with `headers`, if its viewer can be read.
+async fn framed_error(
+    web: &Web,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    shown: &ErrorShown,
+) -> Option<Response> {
+    let (mut parts, ()) = Request::builder().uri(uri).body(()).ok()?.into_parts();
+    parts.headers = headers;
+    let back = same_site_referer(&parts);
+    let c = Ctx::from_request_parts(&mut parts, web).await.ok()?;
+    let back = back.filter(|b| *b != c.path);
+    let page = pages::FramedErrorPage {
+        c,
+        status: shown.status.as_u16(),
+        detail: shown.detail.clone(),
+        back,
+    };
+    let html = askama::Template::render(&page).ok()?;
+    Some((shown.status, Html(html)).into_response())
+}
+
+/// The path (and query) of the `Referer` when it is a page of this same site.
+fn same_site_referer(parts: &Parts) -> Option<String> {
+    let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
+    let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?;
+    let path = rest.strip_prefix(host)?;
+    (path.starts_with('/') && !path.starts_with("//")).then(|| path.to_owned())
 }
 
 /// What a 404 names, as the error page says it (`order` → 订单).
@@ -520,10 +621,8 @@ fn missing_thing(what: &str) -> &'static str {
     }
 }
 
-/// What a path nothing serves answers: a browser asking for a page gets the error page (in
-/// Chinese, with the way home) instead of a JSON document; the API and every
-/// other client get the API's 404 problem.
-pub async fn not_found(req: Request) -> Response {
+/// The [`fallback`]'s handler: the error page for a browser, the API's problem otherwise.
+async fn not_found(req: Request) -> Response {
     let wants_page = !req.uri().path().starts_with("/api/")
         && req
             .headers()
@@ -533,15 +632,13 @@ pub async fn not_found(req: Request) -> Response {
     if !wants_page {
         return kith_http::not_found().await.into_response();
     }
-    let page = pages::ErrorPage {
-        status: 404,
-        detail: "页面不存在，可能已被删除或链接有误".to_owned(),
-        css: assets::url("kith.css"),
-    };
-    match askama::Template::render(&page) {
-        Ok(html) => (StatusCode::NOT_FOUND, Html(html)).into_response(),
-        Err(_) => kith_http::not_found().await.into_response(),
-    }
+    let detail = "页面不存在，可能已被删除或链接有误".to_owned();
+    let mut res = bare_error_page(StatusCode::NOT_FOUND, &detail);
+    res.extensions_mut().insert(ErrorShown {
+        status: StatusCode::NOT_FOUND,
+        detail,
+    });
+    res
 }
 
 /// Renders a template as a 200 page.

@@ -84,18 +84,16 @@ impl Application {
             &settings.db.data_dir.join("search"),
         )?);
         // The API and the web pages share the server; an unknown path is the pages' error
-        // page for a browser and the API's 404 problem for everyone else.
-        let web = kith_web::router(
-            app.clone(),
-            kith_web::WebConfig {
-                cookie_secure: settings.http.cookie_secure,
-                upload_limit_bytes: kith_app::social::media::MAX_UPLOAD_BYTES + 64 * 1024,
-                demo: settings.demo,
-            },
-        );
+        // page for a browser and the API's 404 problem for everyone else ([`kith_web::fallback`]).
+        let pages = kith_web::WebConfig {
+            cookie_secure: settings.http.cookie_secure,
+            upload_limit_bytes: kith_app::social::media::MAX_UPLOAD_BYTES + 64 * 1024,
+            demo: settings.demo,
+        };
+        let web = kith_web::router(app.clone(), pages.clone());
         let router = kith_http::router(app.clone(), settings.http.clone())
             .merge(web)
-            .fallback(kith_web::not_found);
+            .fallback_service(kith_web::fallback(app.clone(), pages));
         Ok(Self {
             app,
             listener,

@@ -213,6 +213,20 @@ pub fn parse_int(field: &str, s: &str) -> Result<i64, kith_app::AppError> {
         .map_err(|_| kith_app::AppError::invalid(field, "must be a whole number"))
 }
 
+/// An error page inside the site's frame (header, tabs, the viewer's name), with a way back
+/// to the page the visitor came from when it was one of ours.
+#[derive(Template)]
+#[template(path = "shared/error_framed.html")]
+pub struct FramedErrorPage {
+    pub c: Ctx,
+    pub status: u16,
+    pub detail: String,
+    /// The same-site page that led here (its path), if the browser said.
+    pub back: Option<String>,
+}
+
+/// The bare error page: what is drawn when the frame cannot be (a forged cross-site
+/// request, a failure while reading the viewer).
 #[derive(Template)]
 #[template(path = "shared/error.html")]
 pub struct ErrorPage {

@@ -22,6 +22,7 @@ both_engines!(
     posts_communities_and_the_catalog_through_the_pages,
     buyer_cancels_and_merchant_refunds_through_the_pages,
     search_and_social_proof_through_the_pages,
+    error_pages_keep_the_frame_and_a_way_back,
 );
 
 /// The pages' shop: 页面酒坊 with a shareholder tier, 十五年坤沙酱香 (list ¥599, shareholders
@@ -709,6 +710,63 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
     assert_eq!(stale.status(), 404);
     // An unknown page is the error page in the page's words (checked at the top).
     assert!(b.get("/no-such-page").await.expect(404).has("页面不存在"));
+}
+
+/// An error is a page of the site, not a dead end: a signed-in member who opens an order
+/// that does not exist, or mistypes an address, still sees the header with their name and
+/// the tab bar, the reason in Chinese, and a link back to the page they came from.
+async fn error_pages_keep_the_frame_and_a_way_back(t: TestApp) {
+    let member = t.register_member("迷路的小周").await;
+    let mut b = Browser::login(&t, &member.login).await;
+    let from = format!("{}/orders", t.base);
+    let missing = format!(
+        "{}/orders/{}",
+        t.base, "0b6e4c1e-5d0a-4c3b-9f1e-2a7d6c5b4a39"
+    );
+    for (url, words) in [
+        (missing.as_str(), "订单不存在"),
+        (&format!("{}/shopz/nothing-here", t.base), "页面不存在"),
+    ] {
+        let page = b
+            .send(
+                b.client
+                    .get(url)
+                    .header("accept", "text/html")
+                    .header("referer", &from),
+            )
+            .await
+            .expect(404);
+        assert!(page.has(words), "{}", page.body);
+        assert_eq!(page.text_of("who"), "迷路的小周", "{}", page.body);
+        assert!(page.has("class=\"tabbar\""), "{}", page.body);
+        assert!(
+            page.has("href=\"/orders\" id=\"error-back\""),
+            "{}",
+            page.body
+        );
+        assert!(page.has("id=\"error-home\""), "{}", page.body);
+    }
+    // A referer from elsewhere is no way back; a visitor's error page has the sign-in link.
+    let mut anon = Browser::new(&t);
+    let page = anon
+        .send(
+            anon.client
+                .get(&missing)
+                .header("referer", "https://evil.example/orders"),
+        )
+        .await;
+    assert!(page.status == 404 || page.status == 303, "{}", page.status);
+    let lost = anon
+        .send(
+            anon.client
+                .get(format!("{}/shopz/x", t.base))
+                .header("accept", "text/html")
+                .header("referer", "https://evil.example/orders"),
+        )
+        .await
+        .expect(404);
+    assert!(!lost.has("error-back"), "{}", lost.body);
+    assert!(lost.has("id=\"nav-login\""), "{}", lost.body);
 }
 
 async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
