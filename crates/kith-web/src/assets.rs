@@ -50,6 +50,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/countdown.js"),
     ),
     (
+        "table-tools.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/table-tools.js"),
+    ),
+    (
         "region-picker.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../static/region-picker.js"),

@@ -247,6 +247,25 @@ impl Driver {
 /// What keeps a browser session alive: chromedriver, the demo server and its directory.
 type Guards = (Proc, Proc, TempDir);
 
+/// The console's order totals in fen (their `data-sort`), top to bottom as shown.
+async fn order_totals(d: &Driver) -> Vec<i64> {
+    let mut out = Vec::new();
+    for cell in
+        d.c.find_all(Locator::Css("#orders-table tbody td:nth-child(5)"))
+            .await
+            .expect("total cells")
+    {
+        let sort = cell
+            .attr("data-sort")
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        out.push(sort.parse::<i64>().expect("a total in fen"));
+    }
+    out
+}
+
 /// `kith serve --demo` and a headless Chromium driving it at a phone's size; screenshots go
 /// to `browser-screenshots{tag}`. `None` (the test passes, saying why) without Chromium,
 /// unless `CI` is set.
@@ -464,6 +483,24 @@ async fn journeys_in_a_real_browser() {
     d.click("a[href^='/console/'][href$='/orders']").await;
     d.el("#orders-table").await;
     d.shot("console-orders-desk").await;
+    // Sorted by total with a click on its heading, the largest last; a click again turns it.
+    d.click("#orders-table thead th:nth-child(5) button.sort")
+        .await;
+    let up = order_totals(&d).await;
+    assert!(up.is_sorted(), "ascending: {up:?}");
+    d.click("#orders-table thead th:nth-child(5) button.sort")
+        .await;
+    d.el("#orders-table thead th[aria-sort=descending]").await;
+    let down = order_totals(&d).await;
+    assert!(down.iter().rev().is_sorted(), "descending: {down:?}");
+    d.shot("console-orders-sorted").await;
+    // The filter box keeps the rows holding what is typed.
+    d.fill("#orders-table-filter", "没有这个商品").await;
+    let shown =
+        d.c.find_all(Locator::Css("#orders-table tbody tr:not([hidden])"))
+            .await
+            .expect("rows");
+    assert!(shown.is_empty(), "every row filtered out");
     d.click(&format!("a[href$='/orders/{order_id}']")).await;
     d.fill("#tracking_no", "SF2026112201").await;
     d.click("#ship").await;

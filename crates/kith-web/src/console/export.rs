@@ -1,5 +1,7 @@
 //! The console's CSV exports: what a merchant opens in a spreadsheet — the orders (one row
-//! per order line, with the order's money, delivery and address), in Beijing time and 元,
+//! per order line, with the order's money, delivery and address), the products (one row per
+//! SKU, with its list and tier prices) and the distributors (their commission at the shop),
+//! in Beijing time and 元,
 //! statuses and carriers in words. UTF-8 with a byte-order mark so spreadsheet programs
 //! read the Chinese; a cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`)
 //! is prefixed with `'`.
@@ -128,10 +130,147 @@ pub(super) async fn orders_csv(
             break;
         }
     }
+    let file = format!("orders-{}.csv", &mid[..8.min(mid.len())]);
+    csv_file(w, &file)
+}
+
+/// `GET /console/{mid}/products.csv`: the products the list shows, one row per SKU, with
+/// its list price and each tier's price in 元.
+pub(super) async fn products_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let zh = c.lang == crate::i18n::Lang::Zh;
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header_row = if zh {
+        [
+            "商品",
+            "状态",
+            "规格编码",
+            "规格",
+            "售价(元)",
+            "会员价(元)",
+            "创建时间",
+        ]
+    } else {
+        [
+            "Product",
+            "Status",
+            "SKU",
+            "Options",
+            "Price (¥)",
+            "Tier prices (¥)",
+            "Created",
+        ]
+    };
+    w.write_record(header_row).map_err(csv_error)?;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = PageRequest::parse(Some(100), cursor.as_deref())?;
+        let p = s
+            .app
+            .list_products(Some(&who), &shop.id, None, page)
+            .await?;
+        for product in &p.items {
+            let status = c.t.product_status(product.status.as_str()).to_owned();
+            let created = beijing(&product.created_at);
+            let skus: Vec<_> = product.skus.iter().map(Some).collect();
+            // A product without SKUs still has its row.
+            for sku in if skus.is_empty() { vec![None] } else { skus } {
+                let (code, options, price, tiers) = match sku {
+                    Some(s) => (
+                        s.code.clone(),
+                        s.attrs
+                            .iter()
+                            .map(|(k, v)| format!("{k}: {v}"))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        yuan_plain(s.list_price_fen),
+                        s.tier_prices
+                            .iter()
+                            .map(|t| format!("{} {}", t.tier_name, yuan_plain(t.price_fen)))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                    None => Default::default(),
+                };
+                let row = [
+                    product.name.clone(),
+                    status.clone(),
+                    code,
+                    options,
+                    price,
+                    tiers,
+                    created.clone(),
+                ];
+                w.write_record(row.iter().map(|c| defuse(c)))
+                    .map_err(csv_error)?;
+            }
+        }
+        cursor = p.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let id = shop.id.to_string();
+    csv_file(w, &format!("products-{}.csv", &id[..8.min(id.len())]))
+}
+
+/// `GET /console/{mid}/distributors.csv`: every distributor's commission at this shop, in 元.
+pub(super) async fn distributors_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let rows = s.app.merchant_distributors(&who, &shop.id).await?;
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header_row = if c.lang == crate::i18n::Lang::Zh {
+        [
+            "分销员",
+            "待结算(元)",
+            "冻结中(元)",
+            "可提现(元)",
+            "合计(元)",
+            "带来订单",
+            "绑定会员",
+        ]
+    } else {
+        [
+            "Distributor",
+            "Pending (¥)",
+            "Frozen (¥)",
+            "Available (¥)",
+            "Total (¥)",
+            "Orders",
+            "Members bound",
+        ]
+    };
+    w.write_record(header_row).map_err(csv_error)?;
+    for r in &rows {
+        let row = [
+            r.display_name.clone(),
+            yuan_plain(r.pending_fen),
+            yuan_plain(r.frozen_fen),
+            yuan_plain(r.available_fen),
+            yuan_plain(r.total_fen()),
+            r.orders.to_string(),
+            r.bound.to_string(),
+        ];
+        w.write_record(row.iter().map(|c| defuse(c)))
+            .map_err(csv_error)?;
+    }
+    let id = shop.id.to_string();
+    csv_file(w, &format!("distributors-{}.csv", &id[..8.min(id.len())]))
+}
+
+/// The CSV written into `w` as a download named `file`.
+fn csv_file(w: csv::Writer<Vec<u8>>, file: &str) -> WebResult<Response> {
     let body = w
         .into_inner()
         .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
-    let file = format!("orders-{}.csv", &mid[..8.min(mid.len())]);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -51,6 +51,11 @@ pub fn routes() -> Router<Web> {
         .route("/console/{mid}/products/{pid}/stock", post(adjust_stock))
         .route("/console/{mid}/orders", get(orders))
         .route("/console/{mid}/orders.csv", get(export::orders_csv))
+        .route("/console/{mid}/products.csv", get(export::products_csv))
+        .route(
+            "/console/{mid}/distributors.csv",
+            get(export::distributors_csv),
+        )
         .route("/console/{mid}/orders/{oid}", get(order))
         .route("/console/{mid}/orders/{oid}/ship", post(ship))
         .route("/console/{mid}/orders/{oid}/ready", post(ready))

@@ -186,7 +186,7 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
         .compact();
     assert!(
         d.contains(
-            &format!(r#"<tr class="distributor"><td><a href="/console/{mid}/distributors/{}">分享达人</a></td><td>¥10.00</td><td>¥0.00</td><td>¥0.00</td><td>¥10.00</td><td>1</td><td>1</td></tr>"#, sharer.id)
+            &format!(r#"<tr class="distributor"><td><a href="/console/{mid}/distributors/{}">分享达人</a></td><td class="num">¥10.00</td><td class="num">¥0.00</td><td class="num">¥0.00</td><td class="num">¥10.00</td><td class="num">1</td><td class="num">1</td></tr>"#, sharer.id)
         ),
         "{d}"
     );

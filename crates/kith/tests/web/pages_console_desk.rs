@@ -1,14 +1,116 @@
 //! The console as a merchant at a desk uses it (issue 18), on both engines: the shop's
 //! sections down the side with the current one marked, orders as a table, the orders as a
 //! CSV file for a spreadsheet (staff only), a refund that asks to be confirmed and a line
-//! that says it was done.
+//! that says it was done; the products and the distributors as tables with their CSV
+//! files too.
 
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::standard_plan;
+use crate::worlds::{earn_available, standard_plan};
 
-both_engines!(orders_table_csv_export_confirmation_and_flash);
+both_engines!(
+    orders_table_csv_export_confirmation_and_flash,
+    products_and_distributors_as_tables_and_csv
+);
+
+/// The CSV body's rows, without the byte-order mark (which must be there).
+fn csv_rows(body: &str) -> Vec<String> {
+    assert!(body.starts_with('\u{feff}'), "a byte-order mark");
+    body.trim_start_matches('\u{feff}')
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn products_and_distributors_as_tables_and_csv(t: TestApp) {
+    let s = t
+        .shop()
+        .plan(standard_plan())
+        .tier("gold", "金卡", 10)
+        .tier_price("gold", 8800)
+        .build()
+        .await;
+    let sharer = t.register_member("带货的阿杰").await;
+    earn_available(&t, &s, &sharer, 2000).await;
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+    let console = format!("/console/{}", s.merchant);
+
+    // Products: a sortable, filterable table with the export beside it.
+    let p = owner.get(&format!("{console}/products")).await.expect(200);
+    assert!(
+        p.has("id=\"products-table\" data-filter=\"在表中查找")
+            && p.has("高山红茶")
+            && p.has("table-tools.")
+            && p.has(&format!("href=\"{console}/products.csv\"")),
+        "{}",
+        p.body
+    );
+    let csv = owner
+        .get(&format!("{console}/products.csv"))
+        .await
+        .expect(200);
+    assert!(
+        csv.headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment; filename=\"products-")
+    );
+    let rows = csv_rows(&csv.body);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].starts_with("商品,状态,规格编码,规格,售价(元),会员价(元)"),
+        "{}",
+        rows[0]
+    );
+    for cell in [
+        "高山红茶",
+        "在售",
+        "TEA-250",
+        "100.00",
+        "金卡 88.00",
+        ",2026-",
+    ] {
+        assert!(rows[1].contains(cell), "{cell} in {}", rows[1]);
+    }
+
+    // Distributors: the sharer's ¥20 available, in the table and in the file.
+    let d = owner
+        .get(&format!("{console}/distributors"))
+        .await
+        .expect(200);
+    assert!(
+        d.has("id=\"distributors-table\"") && d.has("带货的阿杰") && d.has("¥20.00"),
+        "{}",
+        d.body
+    );
+    let rows = csv_rows(
+        &owner
+            .get(&format!("{console}/distributors.csv"))
+            .await
+            .expect(200)
+            .body,
+    );
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(rows[0].starts_with("分销员,待结算(元)"), "{}", rows[0]);
+    assert_eq!(rows[1], "带货的阿杰,0.00,0.00,20.00,20.00,1,1");
+    let en = owner
+        .get(&format!("{console}/distributors.csv?lang=en"))
+        .await
+        .expect(200);
+    assert!(csv_rows(&en.body)[0].starts_with("Distributor,Pending (¥)"));
+
+    // Only the shop's staff get either file.
+    let mut member = Browser::login(&t, &sharer.login).await;
+    for file in ["products.csv", "distributors.csv"] {
+        member.get(&format!("{console}/{file}")).await.expect(403);
+        let anon = Browser::new(&t)
+            .get(&format!("{console}/{file}"))
+            .await
+            .expect(303);
+        assert!(anon.location().starts_with("/login?next="));
+    }
+}
 
 async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
     let s = t.shop().plan(standard_plan()).build().await;
