@@ -47,8 +47,6 @@ pub struct Person {
     pub since: String,
 }
 
-pub(crate) use super::store::visibility::no_block;
-
 fn require_account(c: &mut dyn Conn, id: &str) -> AppResult<()> {
     if account_exists(c, id)? {
         Ok(())
