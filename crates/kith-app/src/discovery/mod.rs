@@ -15,3 +15,4 @@
 pub mod feed;
 pub mod recommend;
 pub mod search;
+mod store;
