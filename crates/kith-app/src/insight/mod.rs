@@ -44,12 +44,14 @@ mod community;
 mod graph;
 mod leaders;
 mod merchant;
+mod store;
 
 use community::{
-    community_energy, community_members, fission_tree, pool_members, rank_kol, repeat_purchase,
-    suggest_split, traffic_pool,
+    community_energy, fission_tree, pool_members, rank_kol, repeat_purchase, suggest_split,
+    traffic_pool,
 };
 use merchant::{binding_tree, gmv_by_channel, referral_rate, share_funnel};
+use store::{community_members, is_merchant_community, merchant_community_ids};
 #[cfg(test)]
 mod tests;
 
@@ -59,7 +61,7 @@ pub use leaders::LeaderFigures;
 use std::collections::BTreeMap;
 
 use kith_domain::Fen;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -345,11 +347,9 @@ fn check_access(
         }
     }
     if let Some(cid) = community_id {
-        c.query_opt(
-            "SELECT 1 FROM communities WHERE id = $1 AND merchant_id = $2",
-            args![cid, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("community"))?;
+        if !is_merchant_community(c, cid, merchant_id)? {
+            return Err(AppError::NotFound("community"));
+        }
     }
     Ok(())
 }
@@ -493,14 +493,7 @@ impl App {
             .db
             .read(move |c| {
                 check_access(c, &who, &mid, None)?;
-                let ids = c
-                    .query(
-                        "SELECT id FROM communities WHERE merchant_id = $1 ORDER BY created_at, id",
-                        args![&mid],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ids = merchant_community_ids(c, &mid)?;
                 ids.iter()
                     .map(|cid| community_energy(c, &mid, cid, window, now))
                     .collect::<AppResult<Vec<_>>>()
