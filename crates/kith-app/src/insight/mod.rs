@@ -16,7 +16,8 @@
 //! This file holds the report types, access and the use cases; `community.rs` computes
 //! the figures of one community, `merchant.rs` those of a merchant's money sharing, and
 //! `graph.rs` builds and caches the graph snapshot, `leaders.rs` the 团长 figures of 接龙
-//! batches (GMV, buyers, repeat and pickup rates).
+//! batches (GMV, buyers, repeat and pickup rates). Every statement they run is in
+//! `store.rs`, named for what it reads.
 //!
 //! ## The graph snapshot
 //! One platform-wide directed weighted graph per window length, in `kith-graph`'s CSR
@@ -346,10 +347,10 @@ fn check_access(
             crate::platform::auth::merchant_status(c, merchant_id)?;
         }
     }
-    if let Some(cid) = community_id {
-        if !is_merchant_community(c, cid, merchant_id)? {
-            return Err(AppError::NotFound("community"));
-        }
+    if let Some(cid) = community_id
+        && !is_merchant_community(c, cid, merchant_id)?
+    {
+        return Err(AppError::NotFound("community"));
     }
     Ok(())
 }

@@ -216,11 +216,14 @@ pub(in crate::discovery) fn blocked_either_way(
     .collect::<Result<_, _>>()?)
 }
 
+/// An active product's merchant, name and lowest list price.
+pub(in crate::discovery) type ProductFacts = (String, String, Option<i64>);
+
 /// Of `ids` (at most 500), the active products: merchant, name and lowest price by id.
 pub(in crate::discovery) fn active_products(
     c: &mut dyn Conn,
     ids: &[String],
-) -> AppResult<Vec<(String, (String, String, Option<i64>))>> {
+) -> AppResult<Vec<(String, ProductFacts)>> {
     let params: Vec<Value> = ids.iter().map(Value::from).collect();
     c.query(
         &format!(

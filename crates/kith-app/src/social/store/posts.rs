@@ -78,10 +78,13 @@ pub(in crate::social) fn replace_tags(
 }
 
 /// A live post's author, visibility, community and creation time (ms).
+pub(in crate::social) type PostHead = (String, String, Option<String>, i64);
+
+/// A live post's author, visibility, community and creation time (ms).
 pub(in crate::social) fn live_post_head(
     c: &mut dyn Conn,
     post_id: &str,
-) -> AppResult<Option<(String, String, Option<String>, i64)>> {
+) -> AppResult<Option<PostHead>> {
     c.query_opt(
         "SELECT author_id, visibility, community_id, created_at FROM posts WHERE id = $1 AND deleted_at IS NULL",
         args![post_id],
@@ -104,12 +107,16 @@ pub(in crate::social) fn is_community_admin(
     .is_some())
 }
 
-/// A live post's community, that community's merchant, and whether a platform admin hid
-/// it (`None` when not hidden or hidden by someone else's flag unset).
+/// A post's community, that community's merchant, and the `is_platform_admin` flag of
+/// whoever hid it (`None` when it is not hidden).
+pub(in crate::social) type PostModerators = (Option<String>, Option<String>, Option<i64>);
+
+/// A live post's community, that community's merchant, and the `is_platform_admin` flag
+/// of whoever hid it (`None` when it is not hidden).
 pub(in crate::social) fn post_moderators(
     c: &mut dyn Conn,
     post_id: &str,
-) -> AppResult<Option<(Option<String>, Option<String>, Option<i64>)>> {
+) -> AppResult<Option<PostModerators>> {
     c.query_opt(
         "SELECT p.community_id, cm.merchant_id, ha.is_platform_admin FROM posts p
              LEFT JOIN communities cm ON cm.id = p.community_id
