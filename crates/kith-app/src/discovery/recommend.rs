@@ -3,7 +3,7 @@
 //!
 //! - **Social proof** ([`App::social_proof`]): how many of my friends bought the product
 //!   (paid and not cancelled; the same count product search ranks by, one rule:
-//!   [`crate::discovery::search::friend_purchases_of_1`]), the names of up to three of
+//!   `friend_purchases_of_1` in discovery's store), the names of up to three of
 //!   them — only friends whose `show_purchases_to_friends` setting is on (the default):
 //!   the setting hides a name, it does not take the purchase out of the count —, its
 //!   reviews with friends' first, and friends' posts that tag it (through the one
