@@ -24,13 +24,17 @@
 //! neither repeat nor push anything out of the pages (they show on the next first page).
 
 use base64::Engine as _;
-use kith_store::{Conn, Engine, Value, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::feed::{
+    account_exists, author_posts, community_exists, community_posts, feed_posts, is_active_member,
+    trusted_ranks,
+};
 use crate::platform::ids::{AccountId, CommunityId};
 use crate::platform::page::{Page, PageRequest};
-use crate::social::posts::{Post, newest_first};
-use crate::social::visibility::{blocked_between, post_visible, viewer_id};
+use crate::social::posts::Post;
+use crate::social::visibility::{blocked_between, viewer_id};
 use crate::{App, AppError, AppResult, Principal};
 
 const HOUR_MS: i64 = 3_600_000;
@@ -95,22 +99,6 @@ pub struct FeedItem {
     pub closeness: String,
 }
 
-/// `created_at` as Unix ms in SQL.
-fn ms_of(c: &dyn Conn, col: &str) -> String {
-    match c.engine() {
-        Engine::Sqlite => col.to_owned(),
-        Engine::Postgres => format!("(EXTRACT(EPOCH FROM {col}) * 1000)::bigint"),
-    }
-}
-
-/// Which posts are in the reader's (`$1`) feed: their own, those of people they follow,
-/// and those of their communities.
-const IN_FEED: &str = "p.author_id = $1
-     OR EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = p.author_id)
-     OR (p.visibility = 'community' AND EXISTS
-          (SELECT 1 FROM community_members fm
-           WHERE fm.community_id = p.community_id AND fm.account_id = $1 AND fm.state = 'active'))";
-
 fn trusted_page(
     c: &mut dyn Conn,
     me: &str,
@@ -119,46 +107,7 @@ fn trusted_page(
     now_ms: i64,
 ) -> AppResult<Page<FeedItem>> {
     let snap = after.map_or(now_ms, |a| a.snapshot_ms);
-    let friend = "(p.author_id = $1 OR (
-           EXISTS (SELECT 1 FROM follows t1 WHERE t1.follower_id = $1 AND t1.followee_id = p.author_id AND t1.created_at <= $2)
-       AND EXISTS (SELECT 1 FROM follows t2 WHERE t2.follower_id = p.author_id AND t2.followee_id = $1 AND t2.created_at <= $2)))";
-    let community = "(p.visibility = 'community' OR EXISTS (
-           SELECT 1 FROM community_members c1
-           JOIN community_members c2 ON c2.community_id = c1.community_id AND c2.account_id = p.author_id AND c2.state = 'active'
-           WHERE c1.account_id = $1 AND c1.state = 'active'))";
-    let engagement = "((SELECT COUNT(*) FROM post_likes l WHERE l.post_id = p.id AND l.created_at <= $2)
-         + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2)
-         + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2))";
-    let mut params = vec![Value::from(me), Value::from(snap)];
-    let after_sql = match after {
-        None => String::new(),
-        Some(a) => {
-            params.push(Value::from(a.rank));
-            params.push(Value::from(&a.id));
-            "WHERE r.rk < $3 OR (r.rk = $3 AND r.id < $4)".to_owned()
-        }
-    };
-    let sql = format!(
-        "SELECT r.id, r.rk, r.cl FROM (
-           SELECT q.id AS id, q.cl AS cl,
-                  q.ms + CASE q.cl WHEN 2 THEN {FRIEND_BOOST_MS} WHEN 1 THEN {COMMUNITY_BOOST_MS} ELSE 0 END
-                       + {ENGAGEMENT_STEP_MS} * CASE WHEN q.eng > {ENGAGEMENT_CAP} THEN {ENGAGEMENT_CAP} ELSE q.eng END AS rk
-           FROM (SELECT p.id AS id, {ms} AS ms,
-                        CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
-                        {engagement} AS eng
-                 FROM posts p
-                 WHERE {visible} AND ({IN_FEED}) AND p.created_at <= $2) q
-         ) r {after_sql}
-         ORDER BY r.rk DESC, r.id DESC LIMIT {}",
-        limit + 1,
-        ms = ms_of(c, "p.created_at"),
-        visible = post_visible("$1"),
-    );
-    let rows = c.query(&sql, &params)?;
-    let mut keyed = Vec::with_capacity(rows.len());
-    for r in &rows {
-        keyed.push((r.text(0)?, r.int(1)?, r.int(2)?));
-    }
+    let mut keyed = trusted_ranks(c, me, limit, after, snap)?;
     let more = keyed.len() as i64 > limit;
     keyed.truncate(limit as usize);
     let ids: Vec<String> = keyed.iter().map(|k| k.0.clone()).collect();
@@ -207,19 +156,14 @@ impl App {
         let aid = account_id.clone();
         self.db
             .read(move |c| {
-                c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?
-                    .ok_or(AppError::NotFound("account"))?;
+                if !account_exists(c, &aid)? {
+                    return Err(AppError::NotFound("account"));
+                }
                 // As on the profile: a block hides each from the other entirely.
                 if viewer != aid && blocked_between(c, &viewer, &aid)? {
                     return Err(AppError::NotFound("account"));
                 }
-                newest_first(
-                    c,
-                    &viewer,
-                    "p.author_id = $2",
-                    vec![Value::from(&aid)],
-                    &page,
-                )
+                author_posts(c, &viewer, &aid, &page)
             })
             .await
     }
@@ -236,31 +180,21 @@ impl App {
         let cid = community_id.clone();
         self.db
             .read(move |c| {
-                c.query_opt("SELECT 1 FROM communities WHERE id = $1", args![&cid])?
-                    .ok_or(AppError::NotFound("community"))?;
+                if !community_exists(c, &cid)? {
+                    return Err(AppError::NotFound("community"));
+                }
                 let Some(p) = &who else {
                     return Err(AppError::Unauthenticated(
                         "log in to read a community's posts".into(),
                     ));
                 };
-                let member = c
-                    .query_opt(
-                        "SELECT 1 FROM community_members WHERE community_id = $1 AND account_id = $2 AND state = 'active'",
-                        args![&cid, &p.account_id],
-                    )?
-                    .is_some();
+                let member = is_active_member(c, &cid, &p.account_id)?;
                 if !member {
                     return Err(AppError::Forbidden(
                         "only the community's members read its posts".into(),
                     ));
                 }
-                newest_first(
-                    c,
-                    &p.account_id,
-                    "p.visibility = 'community' AND p.community_id = $2",
-                    vec![Value::from(&cid)],
-                    &page,
-                )
+                community_posts(c, &p.account_id, &cid, &page)
             })
             .await
     }
@@ -270,21 +204,7 @@ impl App {
     /// newest first.
     pub async fn feed(&self, who: &Principal, page: PageRequest) -> AppResult<Page<Post>> {
         let me = who.account_id.clone();
-        self.db
-            .read(move |c| {
-                newest_first(
-                    c,
-                    &me,
-                    "p.author_id = $1
-                     OR EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = p.author_id)
-                     OR (p.visibility = 'community' AND EXISTS
-                          (SELECT 1 FROM community_members fm
-                           WHERE fm.community_id = p.community_id AND fm.account_id = $1 AND fm.state = 'active'))",
-                    Vec::new(),
-                    &page,
-                )
-            })
-            .await
+        self.db.read(move |c| feed_posts(c, &me, &page)).await
     }
 }
 

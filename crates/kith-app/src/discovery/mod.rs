@@ -9,9 +9,12 @@
 //!
 //! Surface: the App's use cases only; nothing else in kith-app calls discovery.
 //!
+//! Its statements are in `store` (one file per area); the use-case files call them by name.
+//!
 //! Never: decides visibility itself. Every post it lists goes through
 //! [`crate::social::visibility`], the one rule, inside the query.
 
 pub mod feed;
 pub mod recommend;
 pub mod search;
+mod store;

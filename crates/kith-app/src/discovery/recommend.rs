@@ -3,7 +3,7 @@
 //!
 //! - **Social proof** ([`App::social_proof`]): how many of my friends bought the product
 //!   (paid and not cancelled; the same count product search ranks by, one rule:
-//!   [`crate::discovery::search::friend_purchases_of_1`]), the names of up to three of
+//!   `friend_purchases_of_1` in discovery's store), the names of up to three of
 //!   them — only friends whose `show_purchases_to_friends` setting is on (the default):
 //!   the setting hides a name, it does not take the purchase out of the count —, its
 //!   reviews with friends' first, and friends' posts that tag it (through the one
@@ -23,13 +23,18 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_domain::Fen;
-use kith_store::{Value, args, placeholders};
+
 use serde::Serialize;
 
-use crate::discovery::search::{Circle, FRIENDS_OF_1, friend_purchases_of_1, no_block_with_1};
-use crate::platform::ids::{AccountId, MerchantId, ProductId, ReviewId};
-use crate::social::posts::{PersonRef, Post, query_posts};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use super::store::recommend::{
+    active_products, blocked_either_way, friend_buyers, friend_posts_tagging, friend_signals,
+    mutual_friend_counts, names, product_listed, proof_reviews, shared_community_counts,
+    show_purchases_setting, upsert_settings,
+};
+use crate::discovery::search::Circle;
+use crate::platform::ids::{MerchantId, ProductId, ReviewId};
+use crate::social::posts::{PersonRef, Post};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// Most names shown on "friends who bought it".
 pub const MAX_NAMES: usize = 3;
@@ -104,55 +109,13 @@ pub struct Suggestions<T> {
     pub items: Vec<T>,
 }
 
-// Columns of a review as social proof shows it (then `fr`: by one of the caller's friends).
-kith_store::columns!(ProofCols {
-    "rv.id" => id,
-    "rv.author_id" => author_id,
-    "a.display_name" => author_name,
-    "rv.rating" => rating,
-    "rv.body" => body,
-    "rv.created_at" => created_at,
-});
-
-fn names(c: &mut dyn kith_store::Conn, ids: &[String]) -> AppResult<HashMap<String, PersonRef>> {
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let params: Vec<Value> = ids.iter().map(Value::from).collect();
-    let mut out = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT id, display_name FROM accounts WHERE id IN ({})",
-            placeholders(1, ids.len())
-        ),
-        &params,
-    )? {
-        let id = r.text(0)?;
-        out.insert(
-            id.clone(),
-            PersonRef {
-                id: AccountId::from_row(id),
-                display_name: r.text(1)?,
-            },
-        );
-    }
-    Ok(out)
-}
-
 impl App {
     /// The caller's discovery settings (defaults when never set).
     pub async fn discovery_settings(&self, who: &Principal) -> AppResult<DiscoverySettings> {
         let me = who.account_id.clone();
         self.db
             .read(move |c| {
-                let show = c
-                    .query_opt(
-                        "SELECT show_purchases_to_friends FROM discovery_settings WHERE account_id = $1",
-                        args![&me],
-                    )?
-                    .map(|r| r.int(0))
-                    .transpose()?
-                    .is_none_or(|v| v != 0);
+                let show = show_purchases_setting(c, &me)?.is_none_or(|v| v != 0);
                 Ok(DiscoverySettings {
                     show_purchases_to_friends: show,
                 })
@@ -170,13 +133,7 @@ impl App {
         let now = self.now_ms();
         self.db
             .write(move |c| {
-                c.execute(
-                    "INSERT INTO discovery_settings (account_id, show_purchases_to_friends, updated_at)
-                     VALUES ($1, $2, $3)
-                     ON CONFLICT (account_id) DO UPDATE
-                     SET show_purchases_to_friends = excluded.show_purchases_to_friends, updated_at = excluded.updated_at",
-                    args![&me, s.show_purchases_to_friends, now],
-                )?;
+                upsert_settings(c, &me, s.show_purchases_to_friends, now)?;
                 outbox::emit(
                     c,
                     now,
@@ -203,73 +160,21 @@ impl App {
         let mid = merchant_id.clone();
         self.db
             .read(move |c| {
-                c.query_opt(
-                    "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2 AND status <> 'draft'",
-                    args![&pid, &mid],
-                )?
-                .ok_or(AppError::NotFound("product"))?;
-                // Every friend who bought it counts (the one rule, shared with search);
-                // only those who allow it are named.
-                let buyers = c.query(
-                    &format!(
-                        "SELECT fb.buyer_id, MAX(fb.bought_at) AS last_at,
-                                MAX(CASE WHEN ds.show_purchases_to_friends IS NULL OR ds.show_purchases_to_friends THEN 1 ELSE 0 END)
-                         FROM ({}) fb
-                         LEFT JOIN discovery_settings ds ON ds.account_id = fb.buyer_id
-                         WHERE fb.product_id = $2
-                         GROUP BY fb.buyer_id
-                         ORDER BY last_at DESC, fb.buyer_id",
-                        friend_purchases_of_1()
-                    ),
-                    args![&me, &pid],
-                )?;
+                if !product_listed(c, &pid, &mid)? {
+                    return Err(AppError::NotFound("product"));
+                }
+                let buyers = friend_buyers(c, &me, &pid)?;
                 let friends_bought = buyers.len() as i64;
                 let mut named = Vec::new();
-                for r in &buyers {
-                    if r.int(2)? != 0 && named.len() < MAX_NAMES {
-                        named.push(r.text(0)?);
+                for (buyer, may_name) in &buyers {
+                    if *may_name && named.len() < MAX_NAMES {
+                        named.push(buyer.clone());
                     }
                 }
                 let by_id = names(c, &named)?;
                 let friend_names = named.iter().filter_map(|i| by_id.get(i).cloned()).collect();
-                let mut reviews = Vec::new();
-                for r in c.query(
-                    &format!(
-                        "SELECT {}, CASE WHEN rv.author_id IN ({FRIENDS_OF_1}) THEN 1 ELSE 0 END AS fr
-                         FROM reviews rv JOIN accounts a ON a.id = rv.author_id
-                         WHERE rv.product_id = $2 AND rv.hidden_at IS NULL AND {}
-                         ORDER BY fr DESC, rv.created_at DESC, rv.id DESC LIMIT {MAX_ITEMS}",
-                        ProofCols::LIST,
-                        no_block_with_1("rv.author_id")
-                    ),
-                    args![&me, &pid],
-                )? {
-                    reviews.push(ProofReview {
-                        id: ReviewId::from_row(r.text(ProofCols::id)?),
-                        author: PersonRef {
-                            id: AccountId::from_row(r.text(ProofCols::author_id)?),
-                            display_name: r.text(ProofCols::author_name)?,
-                        },
-                        rating: r.int(ProofCols::rating)?,
-                        body: r.text(ProofCols::body)?,
-                        created_at: rfc3339(r.int(ProofCols::created_at)?),
-                        // `fr`, right after the review's columns.
-                        by_friend: r.int(ProofCols::created_at + 1)? != 0,
-                    });
-                }
-                let friend_posts = query_posts(
-                    c,
-                    &me,
-                    &format!(
-                        "p.author_id IN ({FRIENDS_OF_1}) AND EXISTS (SELECT 1 FROM post_tags t JOIN skus s ON s.id = t.sku_id
-                                  WHERE t.post_id = p.id AND s.product_id = $2)"
-                    ),
-                    vec![Value::from(&pid)],
-                    &format!("ORDER BY p.created_at DESC, p.id DESC LIMIT {MAX_ITEMS}"),
-                )?
-                .into_iter()
-                .map(|(_, p)| p)
-                .collect();
+                let reviews = proof_reviews(c, &me, &pid)?;
+                let friend_posts = friend_posts_tagging(c, &me, &pid)?;
                 Ok(SocialProof {
                     product_id: pid.clone(),
                     friends_bought,
@@ -294,40 +199,18 @@ impl App {
         let me = who.account_id.clone();
         self.db
             .read(move |c| {
-                let visible = crate::social::visibility::post_visible("$1");
                 // (product, friend, strength)
-                let sql = format!(
-                    "SELECT rv.product_id, rv.author_id, 3 FROM reviews rv
-                      WHERE rv.rating >= 4 AND rv.hidden_at IS NULL AND rv.author_id IN ({FRIENDS_OF_1})
-                     UNION ALL
-                     SELECT s.product_id, p.author_id, 2 FROM posts p
-                       JOIN post_tags t ON t.post_id = p.id JOIN skus s ON s.id = t.sku_id
-                      WHERE p.author_id IN ({FRIENDS_OF_1}) AND {visible}
-                     UNION ALL
-                     SELECT s.product_id, l.account_id, 1 FROM post_likes l
-                       JOIN posts p ON p.id = l.post_id
-                       JOIN post_tags t ON t.post_id = p.id JOIN skus s ON s.id = t.sku_id
-                      WHERE l.account_id IN ({FRIENDS_OF_1}) AND {visible}"
-                );
                 let mut per_product: HashMap<String, HashMap<String, i64>> = HashMap::new();
-                for r in c.query(&sql, args![&me])? {
+                for (product, friend, s) in friend_signals(c, &me)? {
                     let strength = per_product
-                        .entry(r.text(0)?)
+                        .entry(product)
                         .or_default()
-                        .entry(r.text(1)?)
+                        .entry(friend)
                         .or_insert(0);
-                    *strength = (*strength).max(r.int(2)?);
+                    *strength = (*strength).max(s);
                 }
                 // Blocked friends do not count (a block may stand without an unfollow).
-                let blocked: HashSet<String> = c
-                    .query(
-                        "SELECT blocked_id FROM blocks WHERE blocker_id = $1
-                         UNION SELECT blocker_id FROM blocks WHERE blocked_id = $1",
-                        args![&me],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<_, _>>()?;
+                let blocked = blocked_either_way(c, &me)?;
                 let mut ranked: Vec<(String, i64, i64, Vec<String>)> = per_product
                     .into_iter()
                     .filter_map(|(product, friends)| {
@@ -353,18 +236,7 @@ impl App {
                 let ids: Vec<String> = ranked.iter().map(|r| r.0.clone()).collect();
                 let mut products: HashMap<String, (String, String, Option<i64>)> = HashMap::new();
                 for chunk in ids.chunks(500) {
-                    let params: Vec<Value> = chunk.iter().map(Value::from).collect();
-                    for r in c.query(
-                        &format!(
-                            "SELECT pr.id, pr.merchant_id, pr.name,
-                                    (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id)
-                             FROM products pr WHERE pr.status = 'active' AND pr.id IN ({})",
-                            placeholders(1, chunk.len())
-                        ),
-                        &params,
-                    )? {
-                        products.insert(r.text(0)?, (r.text(1)?, r.text(2)?, r.opt_int(3)?));
-                    }
+                    products.extend(active_products(c, chunk)?);
                 }
                 ranked.retain(|r| products.contains_key(&r.0));
                 ranked.truncate(MAX_ITEMS as usize);
@@ -381,7 +253,10 @@ impl App {
                             min_price_fen: min_price_fen.map(Fen::new),
                             friends: n,
                             reason: format!("{n} 位好友推荐"),
-                            friend_names: fs.iter().filter_map(|f| people.get(f).cloned()).collect(),
+                            friend_names: fs
+                                .iter()
+                                .filter_map(|f| people.get(f).cloned())
+                                .collect(),
                         })
                     })
                     .collect();
@@ -399,28 +274,8 @@ impl App {
         self.db
             .read(move |c| {
                 let circle = Circle::load(c, Some(&me))?;
-                let mut mutual: HashMap<String, i64> = HashMap::new();
-                for r in c.query(
-                    &format!(
-                        "SELECT g1.followee_id, COUNT(DISTINCT g1.follower_id) FROM follows g1
-                         JOIN follows g2 ON g2.follower_id = g1.followee_id AND g2.followee_id = g1.follower_id
-                         WHERE g1.follower_id IN ({FRIENDS_OF_1})
-                         GROUP BY g1.followee_id"
-                    ),
-                    args![&me],
-                )? {
-                    mutual.insert(r.text(0)?, r.int(1)?);
-                }
-                let mut shared: HashMap<String, i64> = HashMap::new();
-                for r in c.query(
-                    "SELECT m2.account_id, COUNT(*) FROM community_members m1
-                     JOIN community_members m2 ON m2.community_id = m1.community_id AND m2.state = 'active'
-                     WHERE m1.account_id = $1 AND m1.state = 'active'
-                     GROUP BY m2.account_id",
-                    args![&me],
-                )? {
-                    shared.insert(r.text(0)?, r.int(1)?);
-                }
+                let mutual = mutual_friend_counts(c, &me)?;
+                let shared = shared_community_counts(c, &me)?;
                 let candidates: HashSet<&String> = mutual.keys().chain(shared.keys()).collect();
                 let mut ranked: Vec<(String, i64, i64)> = candidates
                     .into_iter()

@@ -26,16 +26,18 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use kith_domain::Fen;
-use kith_search::rank::{Closeness, Interactions, score};
+use kith_search::rank::{Closeness, score};
 use kith_search::{Doc, Filter, Kind, On, SearchIndex};
-use kith_store::{Conn, StoreError, Value, args, placeholders};
+use kith_store::{Conn, StoreError, Value, placeholders};
 use serde::Serialize;
 
-use crate::commerce::orders::BOUGHT;
+use super::store::search::{
+    circle_rows, closeness_among, co_members, community_hits, load_docs, outbox_after,
+    outbox_high_water, person_hits, product_hits, sub_community_ids, visible_post_facts,
+};
 use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId};
 use crate::platform::page::{NIL_ID, PageRequest, encode_cursor};
 use crate::social::posts::{PersonRef, Post, query_posts};
-use crate::social::visibility::post_visible;
 use crate::{App, AppError, AppResult, Principal};
 
 /// How many best text matches are ranked, counted and paged through.
@@ -49,38 +51,6 @@ const BATCH: i64 = 1000;
 /// A hole in the outbox ids (a PostgreSQL transaction that took an id and has not
 /// committed yet) is waited for this long before the cursor moves past it.
 const GAP_WAIT: Duration = Duration::from_secs(10);
-
-/// The friends of the account bound at `$1`: mutual follows.
-pub(crate) const FRIENDS_OF_1: &str = "SELECT f1.followee_id FROM follows f1
-    JOIN follows f2 ON f2.follower_id = f1.followee_id AND f2.followee_id = f1.follower_id
-    WHERE f1.follower_id = $1";
-
-/// No block stands between the account bound at `$1` and `who` (an SQL expression),
-/// whichever of them blocked the other.
-pub(crate) fn no_block_with_1(who: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM blocks b
-           WHERE (b.blocker_id = $1 AND b.blocked_id = {who}) OR (b.blocker_id = {who} AND b.blocked_id = $1))"
-    )
-}
-
-/// "Friends who bought it", the one rule behind both product search's `friends_bought`
-/// and social proof's: rows `(product_id, buyer_id, bought_at)`, one per order line in
-/// which a friend of the account bound at `$1` bought a product (an order in [`BOUGHT`]),
-/// with no block between the two either way — a block normally ends the friendship, but
-/// one may stand without an unfollow (a follow racing the block), and blocks cut both
-/// ways everywhere in discovery. A friend who turned `show_purchases_to_friends` off is
-/// counted all the same: the setting only keeps their name off the list
-/// ([`crate::discovery::recommend`]). Callers filter by `product_id` and count distinct
-/// `buyer_id`s.
-pub(crate) fn friend_purchases_of_1() -> String {
-    format!(
-        "SELECT s.product_id, o.buyer_id, o.created_at AS bought_at FROM orders o
-           JOIN order_lines l ON l.order_id = o.id JOIN skus s ON s.id = l.sku_id
-          WHERE o.status IN {BOUGHT} AND o.buyer_id IN ({FRIENDS_OF_1}) AND {}",
-        no_block_with_1("o.buyer_id")
-    )
-}
 
 /// The server's search index, attached once at start-up. Cheap to clone.
 #[derive(Debug, Clone, Default)]
@@ -125,13 +95,6 @@ pub(crate) struct Circle {
     pub blocked: HashSet<String>,
 }
 
-fn ids(c: &mut dyn Conn, sql: &str, me: &str) -> AppResult<HashSet<String>> {
-    c.query(sql, args![me])?
-        .iter()
-        .map(|r| Ok(r.text(0)?))
-        .collect()
-}
-
 impl Circle {
     /// The viewer's friends, follows, communities and blocks, in one query. Fellow
     /// members and friends of friends are learnt on demand ([`Self::learn_closeness`],
@@ -144,18 +107,8 @@ impl Circle {
             me: Some(me.to_owned()),
             ..Self::default()
         };
-        let sql =
-            "SELECT 'f', f1.followee_id FROM follows f1
-             JOIN follows f2 ON f2.follower_id = f1.followee_id AND f2.followee_id = f1.follower_id
-             WHERE f1.follower_id = $1
-             UNION ALL SELECT 'o', followee_id FROM follows WHERE follower_id = $1
-             UNION ALL SELECT 'c', community_id FROM community_members WHERE account_id = $1 AND state = 'active'
-             UNION ALL SELECT 'b', blocked_id FROM blocks WHERE blocker_id = $1
-             UNION ALL SELECT 'b', blocker_id FROM blocks WHERE blocked_id = $1"
-        ;
-        for r in c.query(sql, args![me])? {
-            let id = r.text(1)?;
-            match r.text(0)?.as_str() {
+        for (kind, id) in circle_rows(c, me)? {
+            match kind.as_str() {
                 "f" => circle.friends.insert(id),
                 "o" => circle.followees.insert(id),
                 "c" => circle.communities.insert(id),
@@ -170,13 +123,7 @@ impl Circle {
         let Some(me) = self.me.clone() else {
             return Ok(());
         };
-        let mut all = ids(
-            c,
-            "SELECT DISTINCT m2.account_id FROM community_members m1
-             JOIN community_members m2 ON m2.community_id = m1.community_id AND m2.state = 'active'
-             WHERE m1.account_id = $1 AND m1.state = 'active'",
-            &me,
-        )?;
+        let mut all = co_members(c, &me)?;
         all.remove(&me);
         self.co_members.extend(all);
         Ok(())
@@ -200,29 +147,9 @@ impl Circle {
         unknown.sort();
         unknown.dedup();
         for chunk in unknown.chunks(500) {
-            let mut params = vec![Value::from(&me)];
-            params.extend(chunk.iter().map(Value::from));
-            let list = placeholders(2, chunk.len());
-            for r in c.query(
-                &format!(
-                    "SELECT DISTINCT m2.account_id FROM community_members m1
-                     JOIN community_members m2 ON m2.community_id = m1.community_id AND m2.state = 'active'
-                     WHERE m1.account_id = $1 AND m1.state = 'active' AND m2.account_id IN ({list})"
-                ),
-                &params,
-            )? {
-                self.co_members.insert(r.text(0)?);
-            }
-            for r in c.query(
-                &format!(
-                    "SELECT DISTINCT g1.followee_id FROM follows g1
-                     JOIN follows g2 ON g2.follower_id = g1.followee_id AND g2.followee_id = g1.follower_id
-                     WHERE g1.follower_id IN ({FRIENDS_OF_1}) AND g1.followee_id IN ({list})"
-                ),
-                &params,
-            )? {
-                self.fof.insert(r.text(0)?);
-            }
+            let (co, fof) = closeness_among(c, &me, chunk)?;
+            self.co_members.extend(co);
+            self.fof.extend(fof);
         }
         Ok(())
     }
@@ -518,24 +445,8 @@ fn visible_candidates(
         return Ok(Vec::new());
     }
     let bm25: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
-    let mut params = vec![Value::from(viewer)];
-    params.extend(hits.iter().map(|h| Value::from(&h.id)));
-    let sql = format!(
-        "SELECT p.id, p.author_id, p.created_at, p.like_count, p.comment_count, p.share_count
-         FROM posts p WHERE p.id IN ({}) AND {}",
-        placeholders(2, hits.len()),
-        post_visible("$1")
-    );
     let mut out = Vec::new();
-    for r in c.query(&sql, &params)? {
-        let id = r.text(0)?;
-        let author = r.text(1)?;
-        let created_ms = r.int(2)?;
-        let i = Interactions {
-            likes: r.int(3)?,
-            comments: r.int(4)?,
-            shares: r.int(5)?,
-        };
+    for (id, author, created_ms, i) in visible_post_facts(c, viewer, hits)? {
         let s = score(
             bm25.get(id.as_str()).copied().unwrap_or(0.0),
             circle.closeness(&author),
@@ -802,26 +713,8 @@ fn search_products(
         });
     }
     let bm25: HashMap<&str, f32> = hits.hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
-    let mut params = vec![Value::from(viewer)];
-    params.extend(hits.hits.iter().map(|h| Value::from(&h.id)));
-    let sql = format!(
-        "SELECT pr.id, pr.merchant_id, pr.name, pr.description,
-            (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id),
-            (SELECT COUNT(DISTINCT fb.buyer_id) FROM ({}) fb WHERE fb.product_id = pr.id)
-         FROM products pr WHERE pr.status = 'active' AND pr.id IN ({})",
-        friend_purchases_of_1(),
-        placeholders(2, hits.hits.len())
-    );
     let mut found = Vec::new();
-    for r in c.query(&sql, &params)? {
-        let hit = ProductHit {
-            id: ProductId::from_row(r.text(0)?),
-            merchant_id: MerchantId::from_row(r.text(1)?),
-            name: r.text(2)?,
-            description: r.text(3)?,
-            min_price_fen: r.opt_int(4)?.map(Fen::new),
-            friends_bought: r.int(5)?,
-        };
+    for hit in product_hits(c, viewer, &hits.hits)? {
         let s = f64::from(bm25.get(hit.id.as_str()).copied().unwrap_or(0.0))
             * (1.0 + 0.5 * hit.friends_bought as f64);
         found.push((s, hit));
@@ -854,26 +747,8 @@ fn search_communities(
         });
     }
     let bm25: HashMap<&str, f32> = hits.hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
-    let mut params = vec![Value::from(viewer)];
-    params.extend(hits.hits.iter().map(|h| Value::from(&h.id)));
-    let sql = format!(
-        "SELECT co.id, co.name, co.description, co.join_policy,
-            (SELECT COUNT(*) FROM community_members m WHERE m.community_id = co.id AND m.state = 'active'),
-            (SELECT COUNT(*) FROM community_members m WHERE m.community_id = co.id AND m.state = 'active'
-               AND m.account_id IN ({FRIENDS_OF_1}))
-         FROM communities co WHERE co.id IN ({})",
-        placeholders(2, hits.hits.len())
-    );
     let mut found = Vec::new();
-    for r in c.query(&sql, &params)? {
-        let hit = CommunityHit {
-            id: CommunityId::from_row(r.text(0)?),
-            name: r.text(1)?,
-            description: r.text(2)?,
-            join_policy: r.text(3)?,
-            member_count: r.int(4)?,
-            friends_in_it: r.int(5)?,
-        };
+    for hit in community_hits(c, viewer, &hits.hits)? {
         let s = f64::from(bm25.get(hit.id.as_str()).copied().unwrap_or(0.0))
             * (1.0 + 0.5 * hit.friends_in_it as f64);
         found.push((s, hit));
@@ -909,25 +784,8 @@ fn search_people(
         });
     }
     let bm25: HashMap<&str, f32> = hits.hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
-    let mut params = vec![Value::from(viewer)];
-    params.extend(hits.hits.iter().map(|h| Value::from(&h.id)));
-    // Blocks are checked again here, against storage, not only in the index.
-    let sql = format!(
-        "SELECT a.id, a.display_name,
-            (SELECT COUNT(*) FROM follows x JOIN follows y ON y.follower_id = x.followee_id AND y.followee_id = x.follower_id
-              WHERE x.follower_id = a.id AND x.followee_id IN ({FRIENDS_OF_1}))
-         FROM accounts a WHERE a.id IN ({})
-           AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = a.id AND b.blocked_id = $1)
-                                                     OR (b.blocker_id = $1 AND b.blocked_id = a.id))",
-        placeholders(2, hits.hits.len())
-    );
     let mut found = Vec::new();
-    for r in c.query(&sql, &params)? {
-        let hit = PersonHit {
-            id: AccountId::from_row(r.text(0)?),
-            display_name: r.text(1)?,
-            mutual_friends: r.int(2)?,
-        };
+    for hit in person_hits(c, viewer, &hits.hits)? {
         let cl = circle.closeness(&hit.id);
         let s = f64::from(bm25.get(hit.id.as_str()).copied().unwrap_or(0.0)) * cl.weight();
         found.push((s, cl, hit));
@@ -956,105 +814,6 @@ fn search_people(
 
 // ---------------------------------------------------------------------------------------
 // Feeding the index
-
-// The columns every kind's document SELECT in [`load_docs`] yields, in this order.
-kith_store::columns!(DocCols {
-    id,
-    text,
-    author,
-    community,
-    visibility,
-    hidden,
-    merchant,
-    created_at,
-});
-
-/// The documents of `kind` whose ids are in `ids`, or (with `None`) a page of all of them
-/// after `after` in id order. Deleted posts are not returned (the caller removes them).
-fn load_docs(
-    c: &mut dyn Conn,
-    kind: Kind,
-    ids: Option<&[String]>,
-    after: &str,
-    limit: i64,
-) -> AppResult<Vec<Doc>> {
-    let (select, alias) = match kind {
-        Kind::Post => (
-            "SELECT p.id, p.body, p.author_id, p.community_id, p.visibility,
-                    CASE WHEN p.hidden_at IS NULL THEN 0 ELSE 1 END, NULL, p.created_at
-             FROM posts p WHERE p.deleted_at IS NULL",
-            "p",
-        ),
-        Kind::Product => (
-            "SELECT pr.id, pr.name || ' ' || pr.description, NULL, NULL, NULL,
-                    CASE WHEN pr.status = 'active' THEN 0 ELSE 1 END, pr.merchant_id, pr.created_at
-             FROM products pr WHERE 1 = 1",
-            "pr",
-        ),
-        Kind::Community => (
-            "SELECT co.id, co.name || ' ' || co.description || ' ' || co.tags, NULL, co.id, NULL, 0,
-                    co.merchant_id, co.created_at
-             FROM communities co WHERE 1 = 1",
-            "co",
-        ),
-        Kind::Person => (
-            "SELECT a.id, a.display_name, a.id, NULL, NULL, 0, NULL, a.created_at
-             FROM accounts a WHERE 1 = 1",
-            "a",
-        ),
-    };
-    let (sql, params) = match ids {
-        Some(ids) => (
-            format!(
-                "{select} AND {alias}.id IN ({})",
-                placeholders(1, ids.len())
-            ),
-            ids.iter().map(Value::from).collect::<Vec<_>>(),
-        ),
-        None => (
-            format!("{select} AND {alias}.id > $1 ORDER BY {alias}.id LIMIT {limit}"),
-            vec![Value::from(after)],
-        ),
-    };
-    if ids.is_some_and(<[String]>::is_empty) {
-        return Ok(Vec::new());
-    }
-    let mut docs = Vec::new();
-    for r in c.query(&sql, &params)? {
-        docs.push(Doc {
-            kind,
-            id: r.text(DocCols::id)?,
-            text: r.text(DocCols::text)?,
-            author: r.opt_text(DocCols::author)?,
-            community: r.opt_text(DocCols::community)?,
-            visibility: r.opt_text(DocCols::visibility)?,
-            hidden: r.int(DocCols::hidden)? != 0,
-            merchant: r.opt_text(DocCols::merchant)?,
-            created_at_ms: r.int(DocCols::created_at)?,
-        });
-    }
-    if kind == Kind::Post && !docs.is_empty() {
-        // A post is also found by the names of the products it tags.
-        let ph = placeholders(1, docs.len());
-        let params: Vec<Value> = docs.iter().map(|d| Value::from(&d.id)).collect();
-        let mut names: HashMap<String, Vec<String>> = HashMap::new();
-        for r in c.query(
-            &format!(
-                "SELECT t.post_id, pr.name FROM post_tags t JOIN skus s ON s.id = t.sku_id
-                 JOIN products pr ON pr.id = s.product_id WHERE t.post_id IN ({ph})"
-            ),
-            &params,
-        )? {
-            names.entry(r.text(0)?).or_default().push(r.text(1)?);
-        }
-        for d in &mut docs {
-            if let Some(n) = names.remove(&d.id) {
-                d.text = format!("{}\n{}", d.text, n.join(" "));
-            }
-        }
-    }
-    Ok(docs)
-}
 
 /// What one outbox event asks the index to refresh.
 fn touched(topic: &str, aggregate: &str) -> Option<(Kind, String)> {
@@ -1087,16 +846,8 @@ fn refresh(c: &mut dyn Conn, wanted: &[(Kind, String)]) -> AppResult<Refreshed> 
             .collect();
         if kind == Kind::Community && !ids.is_empty() {
             // A split creates sub-communities under the aggregate.
-            let params: Vec<Value> = ids.iter().map(Value::from).collect();
-            for r in c.query(
-                &format!(
-                    "SELECT id FROM communities WHERE parent_id IN ({})",
-                    placeholders(1, ids.len())
-                ),
-                &params,
-            )? {
-                ids.push(r.text(0)?);
-            }
+            let subs = sub_community_ids(c, &ids)?;
+            ids.extend(subs);
         }
         ids.sort();
         ids.dedup();
@@ -1121,15 +872,7 @@ fn refresh(c: &mut dyn Conn, wanted: &[(Kind, String)]) -> AppResult<Refreshed> 
 /// cursor set to the outbox as it was when the rebuild began (later events are applied
 /// again by the indexer, which is harmless). Returns the number of documents.
 pub async fn rebuild(app: &App, index: Arc<SearchIndex>) -> AppResult<u64> {
-    let cursor = app
-        .db
-        .read(|c| {
-            Ok::<_, AppError>(
-                c.query_one("SELECT COALESCE(MAX(id), 0) FROM outbox", &[])?
-                    .int(0)?,
-            )
-        })
-        .await?;
+    let cursor = app.db.read(outbox_high_water).await?;
     {
         let index = index.clone();
         tokio::task::spawn_blocking(move || index.clear())
@@ -1182,20 +925,7 @@ pub async fn index_pending(
         state.applied.clear();
         return Ok(1);
     };
-    let events = app
-        .db
-        .read(move |c| {
-            let rows = c.query(
-                &format!(
-                    "SELECT id, topic, aggregate_id FROM outbox WHERE id > $1 ORDER BY id LIMIT {BATCH}"
-                ),
-                args![cursor],
-            )?;
-            rows.iter()
-                .map(|r| Ok::<_, AppError>((r.int(0)?, r.text(1)?, r.text(2)?)))
-                .collect::<AppResult<Vec<_>>>()
-        })
-        .await?;
+    let events = app.db.read(move |c| outbox_after(c, cursor, BATCH)).await?;
     // The durable cursor moves only over consecutive ids, unless a hole stays open long
     // enough that its transaction must have rolled back.
     let mut next = cursor;

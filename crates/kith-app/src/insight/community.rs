@@ -4,77 +4,17 @@
 use std::collections::{HashMap, HashSet};
 
 use kith_graph::{NodeId, PageRankOptions, ReachCounter};
-use kith_store::{Conn, Value, args};
+use kith_store::Conn;
+
+use super::store::{
+    active_members, attributed_gmv, bindings_until, community_name_and_size,
+    community_product_ratings, fission_members, interaction_pairs, live_bound_members,
+    orders_per_buyer, platform_ratings, pool_membership_events,
+};
 
 use crate::{AppResult, rfc3339};
 
 use super::*;
-
-/// Active members of a community who did something on the platform since `since`: wrote
-/// a post, liked, commented, shared, followed a share link, or placed an order.
-pub(super) fn active_members(
-    c: &mut dyn Conn,
-    community_id: &str,
-    since: i64,
-) -> AppResult<Vec<String>> {
-    Ok(c.query(
-        "SELECT m.account_id FROM community_members m
-         WHERE m.community_id = $1 AND m.state = 'active' AND (
-               EXISTS (SELECT 1 FROM posts p WHERE p.author_id = m.account_id AND p.created_at >= $2 AND p.deleted_at IS NULL)
-            OR EXISTS (SELECT 1 FROM post_likes l WHERE l.account_id = m.account_id AND l.created_at >= $2)
-            OR EXISTS (SELECT 1 FROM comments x WHERE x.author_id = m.account_id AND x.created_at >= $2 AND x.deleted_at IS NULL)
-            OR EXISTS (SELECT 1 FROM post_shares s WHERE s.account_id = m.account_id AND s.created_at >= $2)
-            OR EXISTS (SELECT 1 FROM share_visits v WHERE v.visitor_id = m.account_id AND v.at >= $2)
-            OR EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = m.account_id AND o.created_at >= $2))
-         ORDER BY m.account_id",
-        args![community_id, since],
-    )?
-    .iter()
-    .map(|r| r.text(0))
-    .collect::<Result<_, _>>()?)
-}
-
-/// Who interacted with whom among the community's active members since `since` (likes and
-/// comments on each other's posts, visits of each other's share links, purchases one made
-/// on the other's referral), as unordered distinct pairs.
-pub(super) fn interaction_pairs(
-    c: &mut dyn Conn,
-    community_id: &str,
-    since: i64,
-) -> AppResult<HashSet<(String, String)>> {
-    let rows = c.query(
-        "SELECT l.account_id, p.author_id FROM post_likes l
-           JOIN posts p ON p.id = l.post_id
-           JOIN community_members a ON a.community_id = $1 AND a.account_id = l.account_id AND a.state = 'active'
-           JOIN community_members b ON b.community_id = $1 AND b.account_id = p.author_id AND b.state = 'active'
-         WHERE l.created_at >= $2 AND l.account_id <> p.author_id AND p.deleted_at IS NULL
-         UNION ALL
-         SELECT x.author_id, p.author_id FROM comments x
-           JOIN posts p ON p.id = x.post_id
-           JOIN community_members a ON a.community_id = $1 AND a.account_id = x.author_id AND a.state = 'active'
-           JOIN community_members b ON b.community_id = $1 AND b.account_id = p.author_id AND b.state = 'active'
-         WHERE x.created_at >= $2 AND x.author_id <> p.author_id AND x.deleted_at IS NULL AND p.deleted_at IS NULL
-         UNION ALL
-         SELECT v.visitor_id, l.sharer_id FROM share_visits v
-           JOIN share_links l ON l.id = v.link_id
-           JOIN community_members a ON a.community_id = $1 AND a.account_id = v.visitor_id AND a.state = 'active'
-           JOIN community_members b ON b.community_id = $1 AND b.account_id = l.sharer_id AND b.state = 'active'
-         WHERE v.at >= $2 AND v.visitor_id <> l.sharer_id
-         UNION ALL
-         SELECT r.buyer_id, r.beneficiary_id FROM order_attributions r
-           JOIN orders o ON o.id = r.order_id
-           JOIN community_members a ON a.community_id = $1 AND a.account_id = r.buyer_id AND a.state = 'active'
-           JOIN community_members b ON b.community_id = $1 AND b.account_id = r.beneficiary_id AND b.state = 'active'
-         WHERE o.paid_at IS NOT NULL AND o.paid_at >= $2 AND r.buyer_id <> r.beneficiary_id",
-        args![community_id, since],
-    )?;
-    let mut pairs = HashSet::new();
-    for r in rows {
-        let (a, b) = (r.text(0)?, r.text(1)?);
-        pairs.insert(if a < b { (a, b) } else { (b, a) });
-    }
-    Ok(pairs)
-}
 
 pub(super) fn community_energy(
     c: &mut dyn Conn,
@@ -84,12 +24,7 @@ pub(super) fn community_energy(
     now: i64,
 ) -> AppResult<CommunityEnergy> {
     let since = window.since(now);
-    let row = c.query_one(
-        "SELECT name, (SELECT COUNT(*) FROM community_members m WHERE m.community_id = $1 AND m.state = 'active')
-         FROM communities WHERE id = $1",
-        args![community_id],
-    )?;
-    let (name, members) = (row.text(0)?, row.int(1)?);
+    let (name, members) = community_name_and_size(c, community_id)?;
     let active = active_members(c, community_id, since)?;
     let pairs = interaction_pairs(c, community_id, since)?;
     let mut partners: HashMap<&str, usize> = active.iter().map(|a| (a.as_str(), 0)).collect();
@@ -102,22 +37,8 @@ pub(super) fn community_energy(
     }
     let counts: Vec<usize> = active.iter().map(|a| partners[a.as_str()]).collect();
     let cf = kith_graph::connection(&counts);
-    let r = c.query_one(
-        "SELECT CAST(COALESCE(SUM(r.rating), 0) AS bigint), COUNT(*) FROM reviews r
-         WHERE r.hidden_at IS NULL AND r.product_id IN (
-             SELECT s.product_id FROM order_lines l
-               JOIN orders o ON o.id = l.order_id
-               JOIN skus s ON s.id = l.sku_id
-               JOIN community_members m ON m.community_id = $1 AND m.account_id = o.buyer_id AND m.state = 'active'
-             WHERE o.merchant_id = $2 AND o.paid_at IS NOT NULL)",
-        args![community_id, merchant_id],
-    )?;
-    let (sum, count) = (r.int(0)?, r.int(1)?);
-    let p = c.query_one(
-        "SELECT CAST(COALESCE(SUM(rating), 0) AS bigint), COUNT(*) FROM reviews WHERE hidden_at IS NULL",
-        &[],
-    )?;
-    let (psum, pcount) = (p.int(0)?, p.int(1)?);
+    let (sum, count) = community_product_ratings(c, community_id, merchant_id)?;
+    let (psum, pcount) = platform_ratings(c)?;
     let platform_mean = (pcount > 0).then(|| psum as f64 / pcount as f64);
     let q = kith_graph::quality(sum, count, platform_mean, QUALITY_PRIOR_WEIGHT);
     let e = kith_graph::Energy::new(q, active.len() as u64, cf);
@@ -144,25 +65,9 @@ pub(super) fn repeat_purchase(
     window: Window,
     now: i64,
 ) -> AppResult<RepeatPurchase> {
-    let mut params = args![merchant_id, window.since(now)].to_vec();
-    let scope = match community_id {
-        Some(cid) => {
-            params.push(Value::from(cid));
-            " AND o.buyer_id IN (SELECT account_id FROM community_members WHERE community_id = $3 AND state = 'active')"
-        }
-        None => "",
-    };
-    let rows = c.query(
-        &format!(
-            "SELECT o.buyer_id, COUNT(*) FROM orders o
-             WHERE o.merchant_id = $1 AND o.paid_at IS NOT NULL AND o.paid_at >= $2 AND o.status <> 'refunded'{scope}
-             GROUP BY o.buyer_id"
-        ),
-        &params,
-    )?;
+    let counts = orders_per_buyer(c, merchant_id, community_id, window.since(now))?;
     let (mut orders, mut buyers, mut repeat) = (0i64, 0usize, 0usize);
-    for r in rows {
-        let n = r.int(1)?;
+    for n in counts {
         orders += n;
         buyers += 1;
         if n >= 2 {
@@ -180,20 +85,14 @@ pub(super) fn repeat_purchase(
 }
 
 pub(super) fn fission_tree(c: &mut dyn Conn, community_id: &str) -> AppResult<FissionTree> {
-    let rows = c.query(
-        "SELECT m.account_id, m.invited_by, a.display_name FROM community_members m
-           JOIN accounts a ON a.id = m.account_id
-         WHERE m.community_id = $1 AND m.state IN ('active', 'left', 'removed', 'banned')
-         ORDER BY m.joined_at, m.account_id",
-        args![community_id],
-    )?;
+    let rows = fission_members(c, community_id)?;
     let mut ids = Vec::with_capacity(rows.len());
     let mut names = Vec::with_capacity(rows.len());
     let mut inviters = Vec::with_capacity(rows.len());
-    for r in &rows {
-        ids.push(r.text(0)?);
-        inviters.push(r.opt_text(1)?);
-        names.push(r.text(2)?);
+    for (id, inviter, name) in rows {
+        ids.push(id);
+        inviters.push(inviter);
+        names.push(name);
     }
     let index: HashMap<&str, u32> = ids
         .iter()
@@ -268,24 +167,11 @@ pub(super) fn traffic_pool(
     window: Window,
     now: i64,
 ) -> AppResult<TrafficPool> {
-    let mut rows: Vec<(String, String, String, i64)> = Vec::new();
-    for r in c.query(
-        "SELECT e.community_id, e.account_id, e.event, e.at FROM community_member_events e
-           JOIN communities k ON k.id = e.community_id
-         WHERE k.merchant_id = $1 AND e.at <= $2
-         ORDER BY e.at, e.id",
-        args![merchant_id, now],
-    )? {
-        rows.push((r.text(0)?, r.text(1)?, r.text(2)?, r.int(3)?));
-    }
+    let mut rows = pool_membership_events(c, merchant_id, now)?;
     // A binding to the merchant puts a member in the pool from `bound_at` until it expires.
-    for r in c.query(
-        "SELECT member_id, bound_at, expires_at FROM referrer_bindings WHERE merchant_id = $1 AND bound_at <= $2",
-        args![merchant_id, now],
-    )? {
-        let member = r.text(0)?;
-        rows.push((String::new(), member.clone(), "bound".into(), r.int(1)?));
-        if let Some(end) = r.opt_int(2)?
+    for (member, bound_at, expires_at) in bindings_until(c, merchant_id, now)? {
+        rows.push((String::new(), member.clone(), "bound".into(), bound_at));
+        if let Some(end) = expires_at
             && end <= now
         {
             rows.push((String::new(), member, "unbound".into(), end));
@@ -351,25 +237,6 @@ pub(super) struct PoolMember {
     pub(super) gmv_fen: i64,
 }
 
-/// Net GMV (paid − refunded) per beneficiary of the merchant's orders paid since `since`.
-pub(super) fn attributed_gmv(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    since: i64,
-) -> AppResult<HashMap<String, i64>> {
-    c.query(
-        "SELECT a.beneficiary_id, CAST(COALESCE(SUM(o.paid_fen - o.refunded_fen), 0) AS bigint)
-         FROM order_attributions a JOIN orders o ON o.id = a.order_id
-         WHERE a.merchant_id = $1 AND a.beneficiary_id IS NOT NULL AND o.paid_at IS NOT NULL
-           AND o.paid_at >= $2 AND o.status <> 'refunded'
-         GROUP BY a.beneficiary_id",
-        args![merchant_id, since],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-    .collect()
-}
-
 /// The members a ranking is over: a community's active members, or the merchant's pool
 /// (active members of any of its communities, and members bound to it as referred).
 pub(super) fn pool_members(
@@ -382,22 +249,13 @@ pub(super) fn pool_members(
     let mut members = community_members(c, merchant_id, community_id)?;
     if community_id.is_none() {
         let known: HashSet<String> = members.iter().map(|m| m.id.clone()).collect();
-        let bound = c.query(
-            "SELECT b.member_id, a.display_name,
-                    (SELECT COUNT(*) FROM follows f WHERE f.followee_id = b.member_id)
-             FROM referrer_bindings b JOIN accounts a ON a.id = b.member_id
-             WHERE b.merchant_id = $1 AND (b.expires_at IS NULL OR b.expires_at > $2)
-             ORDER BY b.member_id",
-            args![merchant_id, now],
-        )?;
-        for r in bound {
-            let id = r.text(0)?;
+        for (id, name, followers) in live_bound_members(c, merchant_id, now)? {
             if !known.contains(&id) {
                 members.push(PoolMember {
                     id,
-                    name: r.text(1)?,
+                    name,
                     opinion_leader: false,
-                    followers: r.int(2)?,
+                    followers,
                     gmv_fen: 0,
                 });
             }
@@ -409,43 +267,6 @@ pub(super) fn pool_members(
         m.gmv_fen = gmv.get(&m.id).copied().unwrap_or(0);
     }
     Ok(members)
-}
-
-pub(super) fn community_members(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    community_id: Option<&str>,
-) -> AppResult<Vec<PoolMember>> {
-    let (filter, params) = match community_id {
-        Some(cid) => ("m.community_id = $1", args![cid].to_vec()),
-        None => (
-            "m.community_id IN (SELECT id FROM communities WHERE merchant_id = $1)",
-            args![merchant_id].to_vec(),
-        ),
-    };
-    c.query(
-        &format!(
-            "SELECT m.account_id, a.display_name,
-                    CAST(MAX(CASE WHEN m.opinion_leader THEN 1 ELSE 0 END) AS bigint),
-                    (SELECT COUNT(*) FROM follows f WHERE f.followee_id = m.account_id)
-             FROM community_members m JOIN accounts a ON a.id = m.account_id
-             WHERE {filter} AND m.state = 'active'
-             GROUP BY m.account_id, a.display_name
-             ORDER BY m.account_id"
-        ),
-        &params,
-    )?
-    .iter()
-    .map(|r| {
-        Ok(PoolMember {
-            id: r.text(0)?,
-            name: r.text(1)?,
-            opinion_leader: r.int(2)? != 0,
-            followers: r.int(3)?,
-            gmv_fen: 0,
-        })
-    })
-    .collect()
 }
 
 pub(super) fn rank_kol(snap: &Snapshot, pool: &[PoolMember], limit: usize) -> Vec<KolEntry> {

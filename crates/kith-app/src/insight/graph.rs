@@ -5,10 +5,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use kith_graph::{Graph, GraphBuilder, NodeId};
-use kith_store::{Conn, Value, args};
+use kith_store::Conn;
 
 use crate::{App, AppError, AppResult, rfc3339};
 
+use super::store::{EdgeLists, edge_lists};
 use super::*;
 
 /// A platform-wide graph at one moment, for one window length.
@@ -137,49 +138,15 @@ pub(super) struct EdgeRows {
 }
 
 pub(super) fn load_edge_rows(c: &mut dyn Conn, since: i64) -> AppResult<EdgeRows> {
-    let accounts = c
-        .query("SELECT id FROM accounts ORDER BY id", &[])?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let pairs =
-        |c: &mut dyn Conn, sql: &str, params: &[Value]| -> AppResult<Vec<(String, String)>> {
-            c.query(sql, params)?
-                .iter()
-                .map(|r| Ok((r.text(0)?, r.text(1)?)))
-                .collect()
-        };
-    let follows = pairs(c, "SELECT follower_id, followee_id FROM follows", &[])?;
-    let likes = pairs(
-        c,
-        "SELECT l.account_id, p.author_id FROM post_likes l JOIN posts p ON p.id = l.post_id
-         WHERE l.created_at >= $1 AND p.deleted_at IS NULL",
-        args![since],
-    )?;
-    let comments = pairs(
-        c,
-        "SELECT c.author_id, p.author_id FROM comments c JOIN posts p ON p.id = c.post_id
-         WHERE c.created_at >= $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL",
-        args![since],
-    )?;
-    let invites = pairs(
-        c,
-        "SELECT account_id, invited_by FROM community_members
-         WHERE invited_by IS NOT NULL AND joined_at >= $1",
-        args![since],
-    )?;
-    let visits = pairs(
-        c,
-        "SELECT v.visitor_id, l.sharer_id FROM share_visits v JOIN share_links l ON l.id = v.link_id
-         WHERE v.visitor_id IS NOT NULL AND v.at >= $1",
-        args![since],
-    )?;
-    let referred = pairs(
-        c,
-        "SELECT a.buyer_id, a.beneficiary_id FROM order_attributions a JOIN orders o ON o.id = a.order_id
-         WHERE a.beneficiary_id IS NOT NULL AND o.paid_at IS NOT NULL AND o.paid_at >= $1",
-        args![since],
-    )?;
+    let EdgeLists {
+        accounts,
+        follows,
+        likes,
+        comments,
+        invites,
+        visits,
+        referred,
+    } = edge_lists(c, since)?;
     Ok(EdgeRows {
         accounts,
         kinds: vec![

@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 
 use kith_domain::Fen;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::{fixed_batch_orders, leading_accounts, merchant_leaders};
 use super::{InsightAccess, KolEntry, Window, check_access};
 use crate::platform::ids::{LeaderId, MerchantId};
 use crate::{App, AppResult};
@@ -43,26 +44,16 @@ pub(super) fn leader_figures(
     merchant_id: &str,
     since: i64,
 ) -> AppResult<Vec<LeaderFigures>> {
-    let leaders = c.query(
-        "SELECT l.id, a.display_name, l.point_name, l.status FROM leaders l JOIN accounts a ON a.id = l.account_id
-         WHERE l.merchant_id = $1 AND l.status IN ('approved', 'suspended') ORDER BY l.created_at, l.id",
-        args![merchant_id],
-    )?;
-    let rows = c.query(
-        "SELECT j.leader_id, j.account_id, o.paid_fen - o.refunded_fen, o.status
-         FROM batch_orders j JOIN orders o ON o.id = j.order_id JOIN batches b ON b.id = j.batch_id
-         WHERE b.merchant_id = $1 AND j.state = 'fixed' AND j.joined_at >= $2",
-        args![merchant_id, since],
-    )?;
+    let leaders = merchant_leaders(c, merchant_id)?;
+    let rows = fixed_batch_orders(c, merchant_id, since)?;
     // leader → (orders, gmv, buyer → orders, at the point or later, picked up)
     type Acc = (i64, i64, BTreeMap<String, i64>, i64, i64);
     let mut per: BTreeMap<String, Acc> = BTreeMap::new();
-    for r in &rows {
-        let e = per.entry(r.text(0)?).or_default();
+    for (leader, buyer, gmv, status) in rows {
+        let e = per.entry(leader).or_default();
         e.0 += 1;
-        e.1 += r.int(2)?;
-        *e.2.entry(r.text(1)?).or_default() += 1;
-        let status = r.text(3)?;
+        e.1 += gmv;
+        *e.2.entry(buyer).or_default() += 1;
         if matches!(
             status.as_str(),
             "ready_for_pickup" | "picked_up" | "completed"
@@ -74,17 +65,16 @@ pub(super) fn leader_figures(
         }
     }
     leaders
-        .iter()
-        .map(|l| {
-            let id = l.text(0)?;
+        .into_iter()
+        .map(|(id, display_name, point_name, status)| {
             let (orders, gmv, buyers, ready, picked) = per.remove(&id).unwrap_or_default();
             let repeat = buyers.values().filter(|n| **n >= 2).count() as i64;
             let buyers = buyers.len() as i64;
             Ok(LeaderFigures {
                 leader_id: LeaderId::from_row(id),
-                display_name: l.text(1)?,
-                point_name: l.text(2)?,
-                status: l.text(3)?,
+                display_name,
+                point_name,
+                status,
                 orders,
                 gmv_fen: Fen::new(gmv),
                 buyers,
@@ -130,13 +120,7 @@ impl App {
             self.db
                 .read(move |c| {
                     check_access(c, &who, &mid, None)?;
-                    c.query(
-                        "SELECT account_id FROM leaders WHERE merchant_id = $1 AND status <> 'refused'",
-                        args![&mid],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0).map_err(Into::into))
-                    .collect::<AppResult<Vec<_>>>()
+                    leading_accounts(c, &mid)
                 })
                 .await?
         };

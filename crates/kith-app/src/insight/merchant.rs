@@ -3,54 +3,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use kith_store::{Conn, args};
+use kith_store::Conn;
 
 use crate::AppResult;
 
 use super::community::tree_report;
+use super::store::{
+    attributed_orders, binding_edges, merchant_share_links, pool_ids, public_post_label,
+    share_signups_since, share_visits_since,
+};
 use super::*;
-
-/// Paid orders of the merchant since `since` that are not fully refunded, with their
-/// attribution: (channel, beneficiary, link, net GMV). An order without an attribution row
-/// (the merchant had no commission plan at checkout) is a group-buy order if it holds a
-/// seat, else direct.
-pub(super) const ORDERS_WITH_ATTRIBUTION: &str = "SELECT COALESCE(a.channel, CASE WHEN s.order_id IS NULL THEN 'none' ELSE 'group_buy' END),
-            a.beneficiary_id, a.link_id, o.paid_fen - o.refunded_fen
-     FROM orders o LEFT JOIN order_attributions a ON a.order_id = o.id
-     LEFT JOIN group_seats s ON s.order_id = o.id
-     WHERE o.merchant_id = $1 AND o.paid_at IS NOT NULL AND o.paid_at >= $2 AND o.status <> 'refunded'";
-
-pub(super) type AttributedOrder = (String, Option<String>, Option<String>, i64);
-
-pub(super) fn attributed_orders(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    since: i64,
-) -> AppResult<Vec<AttributedOrder>> {
-    c.query(ORDERS_WITH_ATTRIBUTION, args![merchant_id, since])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.opt_text(2)?, r.int(3)?)))
-        .collect()
-}
-
-/// The merchant's pool now: active members of its communities and live bindings.
-pub(super) fn pool_ids(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    now: i64,
-) -> AppResult<HashSet<String>> {
-    c.query(
-        "SELECT account_id FROM community_members
-         WHERE state = 'active' AND community_id IN (SELECT id FROM communities WHERE merchant_id = $1)
-         UNION
-         SELECT member_id FROM referrer_bindings
-         WHERE merchant_id = $1 AND (expires_at IS NULL OR expires_at > $2)",
-        args![merchant_id, now],
-    )?
-    .iter()
-    .map(|r| Ok(r.text(0)?))
-    .collect()
-}
 
 pub(super) fn referral_rate(
     c: &mut dyn Conn,
@@ -130,18 +92,10 @@ pub(super) fn share_funnel(
 ) -> AppResult<ShareFunnel> {
     let since = window.since(now);
     // The merchant's links and the row each belongs to.
-    let links = c.query(
-        "SELECT l.id, l.sharer_id, a.display_name, l.kind, l.target_id
-         FROM share_links l
-           JOIN share_link_merchants lm ON lm.link_id = l.id AND lm.merchant_id = $1
-           JOIN accounts a ON a.id = l.sharer_id",
-        args![merchant_id],
-    )?;
+    let links = merchant_share_links(c, merchant_id)?;
     let mut row_of: HashMap<String, String> = HashMap::new();
     let mut rows: BTreeMap<String, FunnelRow> = BTreeMap::new();
-    for r in &links {
-        let (link, sharer, name, kind, target) =
-            (r.text(0)?, r.text(1)?, r.text(2)?, r.text(3)?, r.text(4)?);
+    for (link, sharer, name, kind, target) in links {
         let key = match by {
             FunnelBy::Sharer => sharer.clone(),
             FunnelBy::Post if kind == "post" => target.clone(),
@@ -162,31 +116,21 @@ pub(super) fn share_funnel(
     }
     if by == FunnelBy::Post {
         for row in rows.values_mut() {
-            if let Some(p) = c.query_opt(
-                // Labelled with its words only when anyone may read it: a report must not
-                // show staff a friends-only, hidden or deleted post.
-                "SELECT a.display_name, p.body FROM posts p JOIN accounts a ON a.id = p.author_id
-                 WHERE p.id = $1 AND p.visibility = 'public' AND p.hidden_at IS NULL AND p.deleted_at IS NULL",
-                args![&row.id],
-            )? {
-                let body: String = p.text(1)?.chars().take(16).collect();
-                row.label = format!("{}: {body}", p.text(0)?);
+            // Labelled with its words only when anyone may read it.
+            if let Some((author, body)) = public_post_label(c, &row.id)? {
+                let body: String = body.chars().take(16).collect();
+                row.label = format!("{author}: {body}");
             }
         }
     }
     // Visits (and distinct signed-in visitors per row), sign-ups, orders.
     let mut visitors: HashMap<String, HashSet<String>> = HashMap::new();
-    for r in c.query(
-        "SELECT v.link_id, v.visitor_id FROM share_visits v
-           JOIN share_link_merchants lm ON lm.link_id = v.link_id AND lm.merchant_id = $1
-         WHERE v.at >= $2",
-        args![merchant_id, since],
-    )? {
-        if let Some(key) = row_of.get(&r.text(0)?)
+    for (link, visitor) in share_visits_since(c, merchant_id, since)? {
+        if let Some(key) = row_of.get(&link)
             && let Some(row) = rows.get_mut(key)
         {
             row.visits += 1;
-            if let Some(v) = r.opt_text(1)? {
+            if let Some(v) = visitor {
                 visitors.entry(key.clone()).or_default().insert(v);
             }
         }
@@ -196,13 +140,8 @@ pub(super) fn share_funnel(
             row.visitors = set.len() as i64;
         }
     }
-    for r in c.query(
-        "SELECT s.link_id FROM share_signups s
-           JOIN share_link_merchants lm ON lm.link_id = s.link_id AND lm.merchant_id = $1
-         WHERE s.at >= $2",
-        args![merchant_id, since],
-    )? {
-        if let Some(row) = row_of.get(&r.text(0)?).and_then(|k| rows.get_mut(k)) {
+    for link in share_signups_since(c, merchant_id, since)? {
+        if let Some(row) = row_of.get(&link).and_then(|k| rows.get_mut(k)) {
             row.signups += 1;
         }
     }
@@ -233,15 +172,7 @@ pub(super) fn share_funnel(
 
 /// The referrer-binding tree at a merchant (锁客): each bound member under their referrer.
 pub(super) fn binding_tree(c: &mut dyn Conn, merchant_id: &str) -> AppResult<FissionTree> {
-    let rows = c.query(
-        "SELECT b.member_id, m.display_name, b.referrer_id, r.display_name
-         FROM referrer_bindings b
-           JOIN accounts m ON m.id = b.member_id
-           JOIN accounts r ON r.id = b.referrer_id
-         WHERE b.merchant_id = $1
-         ORDER BY b.bound_at, b.member_id",
-        args![merchant_id],
-    )?;
+    let rows = binding_edges(c, merchant_id)?;
     let mut ids: Vec<String> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     let mut index: HashMap<String, u32> = HashMap::new();
@@ -253,9 +184,9 @@ pub(super) fn binding_tree(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Fis
         })
     };
     let mut links = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let m = node(r.text(0)?, r.text(1)?, &mut ids, &mut names);
-        let p = node(r.text(2)?, r.text(3)?, &mut ids, &mut names);
+    for (member, member_name, referrer, referrer_name) in rows {
+        let m = node(member, member_name, &mut ids, &mut names);
+        let p = node(referrer, referrer_name, &mut ids, &mut names);
         links.push((m, p));
     }
     let mut parent = vec![None; ids.len()];

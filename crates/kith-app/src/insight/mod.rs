@@ -16,7 +16,8 @@
 //! This file holds the report types, access and the use cases; `community.rs` computes
 //! the figures of one community, `merchant.rs` those of a merchant's money sharing, and
 //! `graph.rs` builds and caches the graph snapshot, `leaders.rs` the 团长 figures of 接龙
-//! batches (GMV, buyers, repeat and pickup rates).
+//! batches (GMV, buyers, repeat and pickup rates). Every statement they run is in
+//! `store.rs`, named for what it reads.
 //!
 //! ## The graph snapshot
 //! One platform-wide directed weighted graph per window length, in `kith-graph`'s CSR
@@ -44,12 +45,14 @@ mod community;
 mod graph;
 mod leaders;
 mod merchant;
+mod store;
 
 use community::{
-    community_energy, community_members, fission_tree, pool_members, rank_kol, repeat_purchase,
-    suggest_split, traffic_pool,
+    community_energy, fission_tree, pool_members, rank_kol, repeat_purchase, suggest_split,
+    traffic_pool,
 };
 use merchant::{binding_tree, gmv_by_channel, referral_rate, share_funnel};
+use store::{community_members, is_merchant_community, merchant_community_ids};
 #[cfg(test)]
 mod tests;
 
@@ -59,7 +62,7 @@ pub use leaders::LeaderFigures;
 use std::collections::BTreeMap;
 
 use kith_domain::Fen;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -344,12 +347,10 @@ fn check_access(
             crate::platform::auth::merchant_status(c, merchant_id)?;
         }
     }
-    if let Some(cid) = community_id {
-        c.query_opt(
-            "SELECT 1 FROM communities WHERE id = $1 AND merchant_id = $2",
-            args![cid, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("community"))?;
+    if let Some(cid) = community_id
+        && !is_merchant_community(c, cid, merchant_id)?
+    {
+        return Err(AppError::NotFound("community"));
     }
     Ok(())
 }
@@ -493,14 +494,7 @@ impl App {
             .db
             .read(move |c| {
                 check_access(c, &who, &mid, None)?;
-                let ids = c
-                    .query(
-                        "SELECT id FROM communities WHERE merchant_id = $1 ORDER BY created_at, id",
-                        args![&mid],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ids = merchant_community_ids(c, &mid)?;
                 ids.iter()
                     .map(|cid| community_energy(c, &mid, cid, window, now))
                     .collect::<AppResult<Vec<_>>>()

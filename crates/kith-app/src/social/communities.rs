@@ -18,21 +18,24 @@
 //! Every change runs in one transaction with its outbox event (`community.*`), routed to
 //! the owning merchant's webhooks when a merchant owns the community.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Value, args, placeholders};
+use kith_store::{Conn, Value};
 use serde::{Deserialize, Serialize};
 
+use super::store::communities::{
+    account_exists, announcements_page, approve_pending, ban, history_page, insert_announcement,
+    insert_community, insert_owner, insert_sub_community, leave, load_announcement, members_page,
+    memberships_of, merchant_exists, move_members, my_communities, remove, set_opinion_leader,
+    set_role, sub_communities, tags_and_cover, unban, update_community_columns, upsert_join,
+};
+pub(super) use super::store::communities::{member_event, membership, meta};
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{AccountId, CommunityId, InviteId, MerchantId, new_id, parse_id};
-use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
-use crate::social::relationships::no_block;
-pub(super) use crate::social::store::{
-    CommunityCols, HistoryCols, MemberCols, announcement_from_row, community_from_row,
-    community_select, load_community, load_member, member_from_row,
-};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::platform::page::{NIL_ID, Page, PageRequest};
+pub(super) use crate::social::store::{load_community, load_member};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// Most tags a community carries.
 pub const MAX_TAGS: usize = 10;
@@ -244,39 +247,6 @@ pub(super) struct Meta {
     pub(super) owner: String,
 }
 
-pub(super) fn meta(c: &mut dyn Conn, id: &str) -> AppResult<Meta> {
-    let r = c
-        .query_opt(
-            "SELECT join_policy, merchant_id, owner_account_id FROM communities WHERE id = $1",
-            args![id],
-        )?
-        .ok_or(AppError::NotFound("community"))?;
-    Ok(Meta {
-        policy: JoinPolicy::from_db(&r.text(0)?)?,
-        merchant_id: r.opt_text(1)?,
-        owner: r.text(2)?,
-    })
-}
-
-/// `(role, state)` of an account's row in a community, if it has one.
-pub(super) fn membership(
-    c: &mut dyn Conn,
-    community_id: &str,
-    account_id: &str,
-) -> AppResult<Option<(CommunityRole, MemberState)>> {
-    c.query_opt(
-        "SELECT role, state FROM community_members WHERE community_id = $1 AND account_id = $2",
-        args![community_id, account_id],
-    )?
-    .map(|r| {
-        Ok((
-            CommunityRole::from_db(&r.text(0)?)?,
-            MemberState::from_db(&r.text(1)?)?,
-        ))
-    })
-    .transpose()
-}
-
 /// The community (404) and the caller's role in it, if it satisfies `need` (403).
 pub(super) fn require_role(
     c: &mut dyn Conn,
@@ -305,23 +275,6 @@ pub(super) fn require_role(
             "only the community's owner may do this".into(),
         )),
     }
-}
-
-pub(super) fn member_event(
-    c: &mut dyn Conn,
-    now: i64,
-    community_id: &str,
-    account_id: &str,
-    event: &str,
-    actor_id: Option<&str>,
-    related: Option<&str>,
-) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        args![community_id, account_id, event, actor_id, related, now],
-    )?;
-    Ok(())
 }
 
 pub(super) fn emit(
@@ -431,7 +384,7 @@ impl App {
         self.db
             .write(move |c| {
                 if let Some(mid) = &merchant {
-                    if c.query_opt("SELECT 1 FROM merchants WHERE id = $1", args![mid])?.is_none() {
+                    if !merchant_exists(c, mid)? {
                         return Err(AppError::invalid("merchant_id", "no such merchant"));
                     }
                     require_trading_staff(c, &who, mid, StaffNeed::AnyStaff)?;
@@ -440,22 +393,44 @@ impl App {
                     check_cover(c, cover, &who.account_id)?;
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO communities (id, name, description, cover_media_id, tags, join_policy, merchant_id, owner_account_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
-                    args![&id, &name, &description, cover.as_deref(), &tags, policy.as_str(), merchant.as_deref(), &who.account_id, now],
+                insert_community(
+                    c,
+                    &id,
+                    &name,
+                    &description,
+                    cover.as_deref(),
+                    &tags,
+                    policy.as_str(),
+                    merchant.as_deref(),
+                    &who.account_id,
+                    now,
                 )?;
-                c.execute(
-                    "INSERT INTO community_members (community_id, account_id, role, state, joined_at, updated_at)
-                     VALUES ($1, $2, 'owner', 'active', $3, $3)",
-                    args![&id, &who.account_id, now],
+                insert_owner(c, &id, &who.account_id, now)?;
+                member_event(
+                    c,
+                    now,
+                    &id,
+                    &who.account_id,
+                    "created",
+                    Some(&who.account_id),
+                    None,
                 )?;
-                member_event(c, now, &id, &who.account_id, "created", Some(&who.account_id), None)?;
-                let m = Meta { policy, merchant_id: merchant.clone(), owner: who.account_id.clone() };
-                emit(c, now, "community.created", &m, &id, serde_json::json!({
-                    "community_id": id, "name": name, "owner_account_id": who.account_id,
-                    "merchant_id": merchant, "join_policy": policy.as_str(),
-                }))?;
+                let m = Meta {
+                    policy,
+                    merchant_id: merchant.clone(),
+                    owner: who.account_id.clone(),
+                };
+                emit(
+                    c,
+                    now,
+                    "community.created",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "name": name, "owner_account_id": who.account_id,
+                        "merchant_id": merchant, "join_policy": policy.as_str(),
+                    }),
+                )?;
                 load_community(c, &id, &who.account_id)
             })
             .await
@@ -491,12 +466,8 @@ impl App {
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
-                let mut sets: Vec<String> = Vec::new();
-                let mut params: Vec<Value> = Vec::new();
-                let mut set = |col: &str, v: Value| {
-                    params.push(v);
-                    sets.push(format!("{col} = ${}", params.len()));
-                };
+                let mut columns: Vec<(&str, Value)> = Vec::new();
+                let mut set = |col: &'static str, v: Value| columns.push((col, v));
                 if let Some(n) = &name {
                     set("name", n.into());
                 }
@@ -518,13 +489,7 @@ impl App {
                     }
                 }
                 set("updated_at", now.into());
-                params.push(id.as_str().into());
-                let sql = format!(
-                    "UPDATE communities SET {} WHERE id = ${}",
-                    sets.join(", "),
-                    params.len()
-                );
-                c.execute(&sql, &params)?;
+                update_community_columns(c, &id, columns)?;
                 emit(
                     c,
                     now,
@@ -546,26 +511,10 @@ impl App {
         who: &Principal,
         page: PageRequest,
     ) -> AppResult<Page<Community>> {
-        let after = page.keyset(Direction::OldestFirst, "me.joined_at", "c.id", 2);
-        let mut params = args![&who.account_id].to_vec();
-        params.extend(after.args);
-        params.push(page.fetch().into());
-        let rows = self
-            .db
-            .read(move |c| {
-                let sql = format!(
-                    "{} WHERE me.state IN ('active', 'pending') AND {}
-                     ORDER BY me.joined_at, c.id LIMIT $4",
-                    community_select("$1"),
-                    after.sql
-                );
-                c.query(&sql, &params)?
-                    .iter()
-                    .map(|r| Ok((r.int(CommunityCols::my_joined_at)?, community_from_row(r)?)))
-                    .collect::<AppResult<Vec<_>>>()
-            })
-            .await?;
-        Ok(Page::from_keyed(rows, page.limit, |cm| &cm.id))
+        let me = who.account_id.clone();
+        let limit = page.limit;
+        let rows = self.db.read(move |c| my_communities(c, &me, &page)).await?;
+        Ok(Page::from_keyed(rows, limit, |cm| &cm.id))
     }
 
     /// The caller asks to join: an open community takes them at once, an approval one
@@ -603,16 +552,7 @@ impl App {
                     JoinPolicy::Approval => (MemberState::Pending, "requested", "community.join_requested"),
                 };
                 // A former member's row comes back; the fission edge (invited_by) stays.
-                let n = c.execute(
-                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, joined_at, updated_at)
-                     VALUES ($1, $2, 'member', $3, false, $4, $4)
-                     ON CONFLICT (community_id, account_id) DO UPDATE
-                       SET role = 'member', state = excluded.state, opinion_leader = false,
-                           joined_at = excluded.joined_at, updated_at = excluded.updated_at
-                     WHERE community_members.state IN ('left', 'removed')",
-                    args![&id, &who.account_id, state.as_str(), now],
-                )?;
-                if n == 0 {
+                if !upsert_join(c, &id, &who.account_id, state.as_str(), now)? {
                     return Err(AppError::state("your membership changed meanwhile; try again"));
                 }
                 member_event(c, now, &id, &who.account_id, event, Some(&who.account_id), None)?;
@@ -636,12 +576,7 @@ impl App {
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
-                let n = c.execute(
-                    "UPDATE community_members SET state = 'active', joined_at = $1, updated_at = $1
-                     WHERE community_id = $2 AND account_id = $3 AND state = 'pending'",
-                    args![now, &id, &aid],
-                )?;
-                if n == 0 {
+                if !approve_pending(c, &id, &aid, now)? {
                     return Err(AppError::NotFound("join request"));
                 }
                 member_event(c, now, &id, &aid, "approved", Some(&who.account_id), None)?;
@@ -667,18 +602,28 @@ impl App {
                 if m.owner == who.account_id {
                     return Err(AppError::state("the owner cannot leave their community"));
                 }
-                let n = c.execute(
-                    "UPDATE community_members SET state = 'left', role = 'member', opinion_leader = false, updated_at = $1
-                     WHERE community_id = $2 AND account_id = $3 AND state IN ('active', 'pending')",
-                    args![now, &id, &who.account_id],
-                )?;
-                if n == 0 {
+                if !leave(c, &id, &who.account_id, now)? {
                     return Err(AppError::state("you are not a member of this community"));
                 }
-                member_event(c, now, &id, &who.account_id, "left", Some(&who.account_id), None)?;
-                emit(c, now, "community.left", &m, &id, serde_json::json!({
-                    "community_id": id, "account_id": who.account_id,
-                }))
+                member_event(
+                    c,
+                    now,
+                    &id,
+                    &who.account_id,
+                    "left",
+                    Some(&who.account_id),
+                    None,
+                )?;
+                emit(
+                    c,
+                    now,
+                    "community.left",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "account_id": who.account_id,
+                    }),
+                )
             })
             .await
     }
@@ -692,8 +637,7 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<CommunityMember>> {
         let (who, id) = (who.cloned(), community_id.clone());
-        let after = page.keyset(Direction::OldestFirst, "m.joined_at", "m.account_id", 3);
-        let fetch = page.fetch();
+        let limit = page.limit;
         let rows = self
             .db
             .read(move |c| {
@@ -711,24 +655,10 @@ impl App {
                     }
                 }
                 let viewer = who.as_ref().map_or(NIL_ID, |p| p.account_id.as_str());
-                let sql = format!(
-                    "SELECT {} FROM community_members m JOIN accounts a ON a.id = m.account_id
-                     WHERE m.community_id = $1 AND m.state = 'active' AND {} AND {}
-                     ORDER BY m.joined_at, m.account_id LIMIT $5",
-                    MemberCols::LIST,
-                    no_block("m.account_id", "$2"),
-                    after.sql
-                );
-                let mut params = args![&id, viewer].to_vec();
-                params.extend(after.args.iter().cloned());
-                params.push(fetch.into());
-                c.query(&sql, &params)?
-                    .iter()
-                    .map(|r| Ok((r.int(MemberCols::joined_at)?, member_from_row(r)?)))
-                    .collect::<AppResult<Vec<_>>>()
+                members_page(c, &id, viewer, &page)
             })
             .await?;
-        Ok(Page::from_keyed(rows, page.limit, |m| &m.account_id))
+        Ok(Page::from_keyed(rows, limit, |m| &m.account_id))
     }
 
     /// The owner makes an active member an admin, or an admin a member again.
@@ -750,17 +680,23 @@ impl App {
                 if aid == m.owner {
                     return Err(AppError::state("the owner's role cannot change"));
                 }
-                let n = c.execute(
-                    "UPDATE community_members SET role = $1, updated_at = $2
-                     WHERE community_id = $3 AND account_id = $4 AND state = 'active' AND role <> 'owner' AND role <> $1",
-                    args![role.as_str(), now, &id, &aid],
-                )?;
-                if n == 1 {
-                    let event = if role == CommunityRole::Admin { "made_admin" } else { "made_member" };
+                if set_role(c, &id, &aid, role.as_str(), now)? {
+                    let event = if role == CommunityRole::Admin {
+                        "made_admin"
+                    } else {
+                        "made_member"
+                    };
                     member_event(c, now, &id, &aid, event, Some(&who.account_id), None)?;
-                    emit(c, now, "community.role_changed", &m, &id, serde_json::json!({
-                        "community_id": id, "account_id": aid, "role": role.as_str(),
-                    }))?;
+                    emit(
+                        c,
+                        now,
+                        "community.role_changed",
+                        &m,
+                        &id,
+                        serde_json::json!({
+                            "community_id": id, "account_id": aid, "role": role.as_str(),
+                        }),
+                    )?;
                 } else if !matches!(membership(c, &id, &aid)?, Some((_, MemberState::Active))) {
                     return Err(AppError::NotFound("member"));
                 }
@@ -782,17 +718,23 @@ impl App {
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
-                let n = c.execute(
-                    "UPDATE community_members SET opinion_leader = $1, updated_at = $2
-                     WHERE community_id = $3 AND account_id = $4 AND state = 'active' AND opinion_leader <> $1",
-                    args![value, now, &id, &aid],
-                )?;
-                if n == 1 {
-                    let event = if value { "opinion_leader_on" } else { "opinion_leader_off" };
+                if set_opinion_leader(c, &id, &aid, value, now)? {
+                    let event = if value {
+                        "opinion_leader_on"
+                    } else {
+                        "opinion_leader_off"
+                    };
                     member_event(c, now, &id, &aid, event, Some(&who.account_id), None)?;
-                    emit(c, now, "community.opinion_leader_changed", &m, &id, serde_json::json!({
-                        "community_id": id, "account_id": aid, "opinion_leader": value,
-                    }))?;
+                    emit(
+                        c,
+                        now,
+                        "community.opinion_leader_changed",
+                        &m,
+                        &id,
+                        serde_json::json!({
+                            "community_id": id, "account_id": aid, "opinion_leader": value,
+                        }),
+                    )?;
                 } else if !matches!(membership(c, &id, &aid)?, Some((_, MemberState::Active))) {
                     return Err(AppError::NotFound("member"));
                 }
@@ -818,12 +760,7 @@ impl App {
                     Some((role, s @ (MemberState::Active | MemberState::Pending))) => (role, s),
                     _ => return Err(AppError::NotFound("member")),
                 };
-                let n = c.execute(
-                    "UPDATE community_members SET state = 'removed', role = 'member', opinion_leader = false, updated_at = $1
-                     WHERE community_id = $2 AND account_id = $3 AND state = $4 AND role = $5",
-                    args![now, &id, &aid, state.as_str(), role.as_str()],
-                )?;
-                if n == 0 {
+                if !remove(c, &id, &aid, state.as_str(), role.as_str(), now)? {
                     return Err(AppError::state("the membership changed meanwhile; try again"));
                 }
                 let event = if state == MemberState::Pending { "rejected" } else { "removed" };
@@ -848,29 +785,35 @@ impl App {
         self.db
             .write(move |c| {
                 let (m, my_role) = require_role(c, &who, &id, Need::Admin)?;
-                if c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?.is_none() {
+                if !account_exists(c, &aid)? {
                     return Err(AppError::NotFound("account"));
                 }
                 let current = moderation_target(c, my_role, &m, &id, &aid)?;
                 if let Some((_, MemberState::Banned)) = current {
                     return Err(AppError::state("this account is already banned"));
                 }
-                let n = c.execute(
-                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, joined_at, updated_at)
-                     VALUES ($1, $2, 'member', 'banned', false, $3, $3)
-                     ON CONFLICT (community_id, account_id) DO UPDATE
-                       SET state = 'banned', role = 'member', opinion_leader = false, updated_at = excluded.updated_at
-                     WHERE community_members.state <> 'banned' AND community_members.role <> 'owner'
-                       AND community_members.role = $4",
-                    args![&id, &aid, now, current.map_or("member", |(r, _)| r.as_str())],
-                )?;
-                if n == 0 {
-                    return Err(AppError::state("the membership changed meanwhile; try again"));
+                if !ban(
+                    c,
+                    &id,
+                    &aid,
+                    current.map_or("member", |(r, _)| r.as_str()),
+                    now,
+                )? {
+                    return Err(AppError::state(
+                        "the membership changed meanwhile; try again",
+                    ));
                 }
                 member_event(c, now, &id, &aid, "banned", Some(&who.account_id), None)?;
-                emit(c, now, "community.member_banned", &m, &id, serde_json::json!({
-                    "community_id": id, "account_id": aid, "by": who.account_id,
-                }))
+                emit(
+                    c,
+                    now,
+                    "community.member_banned",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "account_id": aid, "by": who.account_id,
+                    }),
+                )
             })
             .await
     }
@@ -887,12 +830,7 @@ impl App {
         self.db
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
-                let n = c.execute(
-                    "UPDATE community_members SET state = 'removed', updated_at = $1
-                     WHERE community_id = $2 AND account_id = $3 AND state = 'banned'",
-                    args![now, &id, &aid],
-                )?;
-                if n == 0 {
+                if !unban(c, &id, &aid, now)? {
                     return Err(AppError::NotFound("ban"));
                 }
                 member_event(c, now, &id, &aid, "unbanned", Some(&who.account_id), None)?;
@@ -924,19 +862,18 @@ impl App {
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &id, Need::Admin)?;
                 let aid = new_id();
-                c.execute(
-                    "INSERT INTO community_announcements (id, community_id, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    args![&aid, &id, &who.account_id, &body, now],
+                insert_announcement(c, &aid, &id, &who.account_id, &body, now)?;
+                emit(
+                    c,
+                    now,
+                    "community.announcement_posted",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "announcement_id": aid, "author_id": who.account_id,
+                    }),
                 )?;
-                emit(c, now, "community.announcement_posted", &m, &id, serde_json::json!({
-                    "community_id": id, "announcement_id": aid, "author_id": who.account_id,
-                }))?;
-                let r = c.query_one(
-                    "SELECT n.id, n.community_id, n.author_id, a.display_name, n.body, n.created_at
-                     FROM community_announcements n JOIN accounts a ON a.id = n.author_id WHERE n.id = $1",
-                    args![&aid],
-                )?;
-                announcement_from_row(&r)
+                load_announcement(c, &aid)
             })
             .await
     }
@@ -949,30 +886,15 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<Announcement>> {
         let (who, id) = (who.clone(), community_id.clone());
-        let after = page.keyset(Direction::NewestFirst, "n.created_at", "n.id", 2);
-        let mut params = args![&id].to_vec();
-        params.extend(after.args);
-        params.push(page.fetch().into());
+        let limit = page.limit;
         let rows = self
             .db
             .read(move |c| {
                 require_role(c, &who, &id, Need::Member)?;
-                c.query(
-                    &format!(
-                        "SELECT n.id, n.community_id, n.author_id, a.display_name, n.body, n.created_at
-                         FROM community_announcements n JOIN accounts a ON a.id = n.author_id
-                         WHERE n.community_id = $1 AND {}
-                         ORDER BY n.created_at DESC, n.id DESC LIMIT $5",
-                        after.sql
-                    ),
-                    &params,
-                )?
-                .iter()
-                .map(|r| Ok((r.int(5)?, announcement_from_row(r)?)))
-                .collect::<AppResult<Vec<_>>>()
+                announcements_page(c, &id, &page)
             })
             .await?;
-        Ok(Page::from_keyed(rows, page.limit, |a| &a.id))
+        Ok(Page::from_keyed(rows, limit, |a| &a.id))
     }
 
     /// The owner splits chosen active members out into a new sub-community: it gets
@@ -1015,20 +937,7 @@ impl App {
             .write(move |c| {
                 let (m, _) = require_role(c, &who, &parent, Need::Owner)?;
                 // Every chosen account must be an active member other than the owner.
-                let mut params: Vec<Value> = vec![parent.as_str().into()];
-                params.extend(ids.iter().map(|i| Value::from(i.as_str())));
-                let found: HashMap<String, (String, String)> = c
-                    .query(
-                        &format!(
-                            "SELECT account_id, role, state FROM community_members
-                             WHERE community_id = $1 AND account_id IN ({})",
-                            placeholders(2, ids.len())
-                        ),
-                        &params,
-                    )?
-                    .iter()
-                    .map(|r| Ok((r.text(0)?, (r.text(1)?, r.text(2)?))))
-                    .collect::<AppResult<_>>()?;
+                let found = memberships_of(c, &parent, &ids)?;
                 for (i, id) in ids.iter().enumerate() {
                     match found.get(id) {
                         _ if *id == m.owner => {
@@ -1040,65 +949,12 @@ impl App {
                         }
                     }
                 }
-                let parent_row = c.query_one(
-                    "SELECT tags, cover_media_id FROM communities WHERE id = $1",
-                    args![&parent],
-                )?;
-                let (tags, cover) = (parent_row.text(0)?, parent_row.opt_text(1)?);
+let (tags, cover) = tags_and_cover(c, &parent)?;
                 let child = new_id();
-                c.execute(
-                    "INSERT INTO communities (id, name, description, cover_media_id, tags, join_policy, merchant_id, owner_account_id, parent_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-                    args![&child, &name, &description, cover.as_deref(), &tags, m.policy.as_str(), m.merchant_id.as_deref(), &who.account_id, &parent, now],
-                )?;
-                c.execute(
-                    "INSERT INTO community_members (community_id, account_id, role, state, joined_at, updated_at)
-                     VALUES ($1, $2, 'owner', 'active', $3, $3)",
-                    args![&child, &who.account_id, now],
-                )?;
+                insert_sub_community(c, &child, &name, &description, cover.as_deref(), &tags, m.policy.as_str(), m.merchant_id.as_deref(), &who.account_id, &parent, now)?;
+                insert_owner(c, &child, &who.account_id, now)?;
                 member_event(c, now, &child, &who.account_id, "created", Some(&who.account_id), Some(&parent))?;
-                // Set-based moves; values come from the new community's row (`s`) so no
-                // parameter has to be typed from a SELECT list. `$1` child, `$2` parent.
-                let mut params: Vec<Value> = vec![child.as_str().into(), parent.as_str().into()];
-                params.extend(ids.iter().map(|i| Value::from(i.as_str())));
-                let list = placeholders(3, ids.len());
-                let moved = c.execute(
-                    &format!(
-                        "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, invited_by, invite_id, joined_at, updated_at)
-                         SELECT s.id, m.account_id, 'member', 'active', m.opinion_leader, m.invited_by, m.invite_id, s.created_at, s.created_at
-                         FROM community_members m JOIN communities s ON s.id = $1
-                         WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
-                    ),
-                    &params,
-                )?;
-                c.execute(
-                    &format!(
-                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
-                         SELECT s.id, m.account_id, 'moved_from_parent', s.owner_account_id, s.parent_id, s.created_at
-                         FROM community_members m JOIN communities s ON s.id = $1
-                         WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
-                    ),
-                    &params,
-                )?;
-                c.execute(
-                    &format!(
-                        "INSERT INTO community_member_events (community_id, account_id, event, actor_id, related_community_id, at)
-                         SELECT s.parent_id, m.account_id, 'moved_to_sub', s.owner_account_id, s.id, s.created_at
-                         FROM community_members m JOIN communities s ON s.id = $1
-                         WHERE m.community_id = $2 AND m.state = 'active' AND m.account_id IN ({list})"
-                    ),
-                    &params,
-                )?;
-                let mut params: Vec<Value> = vec![now.into(), parent.as_str().into()];
-                params.extend(ids.iter().map(|i| Value::from(i.as_str())));
-                let left = c.execute(
-                    &format!(
-                        "UPDATE community_members SET state = 'left', role = 'member', opinion_leader = false, updated_at = $1
-                         WHERE community_id = $2 AND state = 'active' AND account_id IN ({})",
-                        placeholders(3, ids.len())
-                    ),
-                    &params,
-                )?;
+                let (moved, left) = move_members(c, &child, &parent, &ids, now)?;
                 if moved != ids.len() as u64 || left != ids.len() as u64 {
                     return Err(AppError::state("the membership changed meanwhile; try again"));
                 }
@@ -1122,14 +978,7 @@ impl App {
         self.db
             .read(move |c| {
                 meta(c, &id)?;
-                let sql = format!(
-                    "{} WHERE c.parent_id = $1 ORDER BY c.created_at, c.id LIMIT 200",
-                    community_select("$2")
-                );
-                c.query(&sql, args![&id, &viewer])?
-                    .iter()
-                    .map(community_from_row)
-                    .collect()
+                sub_communities(c, &id, &viewer)
             })
             .await
     }
@@ -1142,45 +991,14 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<HistoryEntry>> {
         let (who, id) = (who.clone(), community_id.clone());
-        // Keyed by the event's number alone.
-        let after = page.keyset(Direction::OldestFirst, "e.id", "", 2);
-        let mut params = args![&id].to_vec();
-        params.extend(after.args);
-        params.push(page.fetch().into());
+        let limit = page.limit;
         let rows = self
             .db
             .read(move |c| {
                 require_role(c, &who, &id, Need::Admin)?;
-                c.query(
-                    &format!(
-                        "SELECT {} FROM community_member_events e JOIN accounts a ON a.id = e.account_id
-                         WHERE e.community_id = $1 AND {} ORDER BY e.id LIMIT $3",
-                        HistoryCols::LIST,
-                        after.sql
-                    ),
-                    &params,
-                )?
-                .iter()
-                .map(|r| {
-                    let n = r.int(HistoryCols::id)?;
-                    Ok((
-                        n,
-                        HistoryEntry {
-                            id: n,
-                            account_id: AccountId::from_row(r.text(HistoryCols::account_id)?),
-                            display_name: r.text(HistoryCols::display_name)?,
-                            event: r.text(HistoryCols::event)?,
-                            actor_id: r.opt_text(HistoryCols::actor_id)?.map(AccountId::from_row),
-                            related_community_id: r
-                                .opt_text(HistoryCols::related_community_id)?
-                                .map(CommunityId::from_row),
-                            at: rfc3339(r.int(HistoryCols::at)?),
-                        },
-                    ))
-                })
-                .collect::<AppResult<Vec<_>>>()
+                history_page(c, &id, &page)
             })
             .await?;
-        Ok(Page::from_keyed(rows, page.limit, |_| ""))
+        Ok(Page::from_keyed(rows, limit, |_| ""))
     }
 }

@@ -5,11 +5,15 @@
 //! decided in one place, [`usable_invite`].
 
 use base64::Engine as _;
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use rand::RngCore;
 
-use crate::platform::ids::{AccountId, CommunityId, InviteId, new_id, sha256_hex};
-use crate::{App, AppError, AppResult, Principal, rfc3339};
+use super::store::invites::{
+    community_invites, insert_invite, invite_by_code_hash, invite_inviter, join_by_invite,
+    load_invite, revoke_invite, take_invite_use,
+};
+use crate::platform::ids::{CommunityId, InviteId, new_id, sha256_hex};
+use crate::{App, AppError, AppResult, Principal};
 
 /// Most tags a community carries.
 use super::communities::*;
@@ -19,33 +23,6 @@ pub(super) fn new_invite_code() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-kith_store::columns!(InviteCols {
-    id,
-    community_id,
-    inviter_id,
-    max_uses,
-    uses,
-    expires_at,
-    revoked_at,
-    created_at,
-});
-pub(super) const INVITE_COLS: &str = InviteCols::LIST;
-
-pub(super) fn invite_from_row(r: &Row, code: Option<String>) -> AppResult<CommunityInvite> {
-    Ok(CommunityInvite {
-        id: InviteId::from_row(r.text(InviteCols::id)?),
-        community_id: CommunityId::from_row(r.text(InviteCols::community_id)?),
-        url_path: code.as_ref().map(|c| format!("/c/join/{c}")),
-        code,
-        inviter_id: AccountId::from_row(r.text(InviteCols::inviter_id)?),
-        max_uses: r.opt_int(InviteCols::max_uses)?,
-        uses: r.int(InviteCols::uses)?,
-        expires_at: r.opt_int(InviteCols::expires_at)?.map(rfc3339),
-        revoked: r.opt_int(InviteCols::revoked_at)?.is_some(),
-        created_at: rfc3339(r.int(InviteCols::created_at)?),
-    })
 }
 
 /// The one place that decides whether an invite code may still be used — to join
@@ -58,19 +35,12 @@ pub(crate) fn usable_invite(
     code_hash: &str,
     now: i64,
 ) -> AppResult<CommunityInvite> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {INVITE_COLS} FROM community_invites WHERE code_hash = $1"),
-            args![code_hash],
-        )?
-        .ok_or(AppError::NotFound("invite"))?;
-    let inv = invite_from_row(&r, None)?;
+    let (inv, expires_at) =
+        invite_by_code_hash(c, code_hash)?.ok_or(AppError::NotFound("invite"))?;
     if inv.revoked {
         return Err(AppError::state("this invite was withdrawn"));
     }
-    if r.opt_int(InviteCols::expires_at)?
-        .is_some_and(|at| at <= now)
-    {
+    if expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::state("this invite has expired"));
     }
     if inv.max_uses.is_some_and(|max| inv.uses >= max) {
@@ -124,16 +94,27 @@ impl App {
                 }
                 let invite_id = new_id();
                 let code = new_invite_code();
-                c.execute(
-                    "INSERT INTO community_invites (id, community_id, code_hash, inviter_id, max_uses, uses, expires_at, created_at)
-                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
-                    args![&invite_id, &id, sha256_hex(&code), &who.account_id, max_uses, expires_at, now],
+                insert_invite(
+                    c,
+                    &invite_id,
+                    &id,
+                    &sha256_hex(&code),
+                    &who.account_id,
+                    max_uses,
+                    expires_at,
+                    now,
                 )?;
-                emit(c, now, "community.invite_created", &m, &id, serde_json::json!({
-                    "community_id": id, "invite_id": invite_id, "inviter_id": who.account_id,
-                }))?;
-                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM community_invites WHERE id = $1"), args![&invite_id])?;
-                invite_from_row(&r, Some(code))
+                emit(
+                    c,
+                    now,
+                    "community.invite_created",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "invite_id": invite_id, "inviter_id": who.account_id,
+                    }),
+                )?;
+                load_invite(c, &invite_id, Some(code))
             })
             .await
     }
@@ -150,16 +131,7 @@ impl App {
             .read(move |c| {
                 let (_, role) = require_role(c, &who, &id, Need::Member)?;
                 let mine_only = role == CommunityRole::Member;
-                c.query(
-                    &format!(
-                        "SELECT {INVITE_COLS} FROM community_invites WHERE community_id = $1 AND ($2 = 0 OR inviter_id = $3)
-                         ORDER BY created_at DESC, id DESC LIMIT 200"
-                    ),
-                    args![&id, mine_only, &who.account_id],
-                )?
-                .iter()
-                .map(|r| invite_from_row(r, None))
-                .collect()
+                community_invites(c, &id, mine_only, &who.account_id)
             })
             .await
     }
@@ -176,28 +148,26 @@ impl App {
         self.db
             .write(move |c| {
                 let (m, role) = require_role(c, &who, &id, Need::Member)?;
-                let inviter = c
-                    .query_opt(
-                        "SELECT inviter_id FROM community_invites WHERE id = $1 AND community_id = $2",
-                        args![&iid, &id],
-                    )?
-                    .ok_or(AppError::NotFound("invite"))?
-                    .text(0)?;
+                let inviter = invite_inviter(c, &iid, &id)?.ok_or(AppError::NotFound("invite"))?;
                 if role == CommunityRole::Member && inviter != who.account_id {
-                    return Err(AppError::Forbidden("only its inviter, the owner or admins may withdraw an invite".into()));
+                    return Err(AppError::Forbidden(
+                        "only its inviter, the owner or admins may withdraw an invite".into(),
+                    ));
                 }
-                let n = c.execute(
-                    "UPDATE community_invites SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
-                    args![now, &iid],
-                )?;
-                if n == 0 {
+                if !revoke_invite(c, &iid, now)? {
                     return Err(AppError::state("this invite was already withdrawn"));
                 }
-                emit(c, now, "community.invite_revoked", &m, &id, serde_json::json!({
-                    "community_id": id, "invite_id": iid, "by": who.account_id,
-                }))?;
-                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM community_invites WHERE id = $1"), args![&iid])?;
-                invite_from_row(&r, None)
+                emit(
+                    c,
+                    now,
+                    "community.invite_revoked",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "invite_id": iid, "by": who.account_id,
+                    }),
+                )?;
+                load_invite(c, &iid, None)
             })
             .await
     }
@@ -223,41 +193,45 @@ impl App {
                 let m = meta(c, &id)?;
                 match membership(c, &id, &who.account_id)? {
                     Some((_, MemberState::Banned)) => {
-                        return Err(AppError::Forbidden("you are banned from this community".into()));
+                        return Err(AppError::Forbidden(
+                            "you are banned from this community".into(),
+                        ));
                     }
                     Some((_, MemberState::Active)) => {
-                        return Err(AppError::state("you are already a member of this community"));
+                        return Err(AppError::state(
+                            "you are already a member of this community",
+                        ));
                     }
                     _ => {}
                 }
-                // One use more, only while uses remain: two people racing for the last use
-                // cannot both get it.
-                let n = c.execute(
-                    "UPDATE community_invites SET uses = uses + 1
-                     WHERE id = $1 AND revoked_at IS NULL AND (max_uses IS NULL OR uses < max_uses)",
-                    args![&inv.id],
-                )?;
-                if n == 0 {
+                if !take_invite_use(c, &inv.id)? {
                     return Err(AppError::state("this invite has been used up"));
                 }
-                let n = c.execute(
-                    "INSERT INTO community_members (community_id, account_id, role, state, opinion_leader, invited_by, invite_id, joined_at, updated_at)
-                     VALUES ($1, $2, 'member', 'active', false, $3, $4, $5, $5)
-                     ON CONFLICT (community_id, account_id) DO UPDATE
-                       SET role = 'member', state = 'active', opinion_leader = false,
-                           invited_by = excluded.invited_by, invite_id = excluded.invite_id,
-                           joined_at = excluded.joined_at, updated_at = excluded.updated_at
-                     WHERE community_members.state IN ('pending', 'left', 'removed')",
-                    args![&id, &who.account_id, &inv.inviter_id, &inv.id, now],
-                )?;
-                if n == 0 {
-                    return Err(AppError::state("your membership changed meanwhile; try again"));
+                if !join_by_invite(c, &id, &who.account_id, &inv.inviter_id, &inv.id, now)? {
+                    return Err(AppError::state(
+                        "your membership changed meanwhile; try again",
+                    ));
                 }
-                member_event(c, now, &id, &who.account_id, "joined_via_invite", Some(&inv.inviter_id), None)?;
-                emit(c, now, "community.joined", &m, &id, serde_json::json!({
-                    "community_id": id, "account_id": who.account_id, "via": "invite",
-                    "invited_by": inv.inviter_id, "invite_id": inv.id,
-                }))?;
+                member_event(
+                    c,
+                    now,
+                    &id,
+                    &who.account_id,
+                    "joined_via_invite",
+                    Some(&inv.inviter_id),
+                    None,
+                )?;
+                emit(
+                    c,
+                    now,
+                    "community.joined",
+                    &m,
+                    &id,
+                    serde_json::json!({
+                        "community_id": id, "account_id": who.account_id, "via": "invite",
+                        "invited_by": inv.inviter_id, "invite_id": inv.id,
+                    }),
+                )?;
                 load_community(c, &id, &who.account_id)
             })
             .await

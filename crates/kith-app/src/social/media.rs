@@ -56,6 +56,8 @@ use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::store::media::{insert_media, load_media, record_upload};
+pub(crate) use super::store::media::{uploaded_by, uploaded_by_staff_of};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use img_parts::jpeg::{Jpeg, JpegSegment, markers};
@@ -63,11 +65,10 @@ use img_parts::png::Png;
 use img_parts::riff::RiffContent;
 use img_parts::webp::WebP;
 use img_parts::{Bytes, ImageEXIF, ImageICC};
-use kith_store::{Conn, Row, args};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// Largest upload accepted (10 MiB). The HTTP route answers 413 beyond it.
 pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -618,39 +619,6 @@ fn drop_alpha_onto_white(img: &DynamicImage) -> image::RgbImage {
     })
 }
 
-kith_store::columns!(MediaCols {
-    id,
-    mime,
-    width,
-    height,
-    bytes,
-    created_at,
-});
-const MEDIA_COLS: &str = MediaCols::LIST;
-
-fn media_from_row(r: &Row) -> AppResult<Media> {
-    let id = r.text(MediaCols::id)?;
-    Ok(Media {
-        url: media_url(&id),
-        thumb_url: thumb_url(&id),
-        id,
-        mime: r.text(MediaCols::mime)?,
-        width: r.int(MediaCols::width)?,
-        height: r.int(MediaCols::height)?,
-        bytes: r.int(MediaCols::bytes)?,
-        created_at: rfc3339(r.int(MediaCols::created_at)?),
-    })
-}
-
-fn load_media(c: &mut dyn Conn, id: &str) -> AppResult<Option<Media>> {
-    c.query_opt(
-        &format!("SELECT {MEDIA_COLS} FROM media WHERE id = $1"),
-        args![id],
-    )?
-    .map(|r| media_from_row(&r))
-    .transpose()
-}
-
 fn io_error(what: &str) -> impl Fn(io::Error) -> AppError + '_ {
     move |e| AppError::Internal(format!("{what}: {e}"))
 }
@@ -757,13 +725,9 @@ impl App {
         let (w, h) = (i64::from(p.width), i64::from(p.height));
         self.db
             .write(move |c| {
-                let n = c.execute(
-                    "INSERT INTO media (id, owner_id, mime, width, height, bytes, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-                    args![id.as_str(), &owner, kind.mime(), w, h, size, now],
-                )?;
+                let new = insert_media(c, id.as_str(), &owner, kind.mime(), w, h, size, now)?;
                 record_upload(c, id.as_str(), &owner, now)?;
-                if n == 1 {
+                if new {
                     outbox::emit(
                         c,
                         now,
@@ -810,47 +774,12 @@ impl App {
     }
 }
 
-/// Whether `account_id` uploaded `media_id` (first or again): what lets them attach it to
-/// a post, a review or a community cover.
-pub(crate) fn uploaded_by(c: &mut dyn Conn, media_id: &str, account_id: &str) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM media_uploads WHERE media_id = $1 AND account_id = $2",
-        args![media_id, account_id],
-    )?
-    .is_some())
-}
-
-/// Whether someone now on `merchant_id`'s staff uploaded `media_id`: what lets the
-/// merchant show it as a product image.
-pub(crate) fn uploaded_by_staff_of(
-    c: &mut dyn Conn,
-    media_id: &str,
-    merchant_id: &str,
-) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM media_uploads u JOIN merchant_staff s ON s.account_id = u.account_id
-         WHERE u.media_id = $1 AND s.merchant_id = $2",
-        args![media_id, merchant_id],
-    )?
-    .is_some())
-}
-
 /// The media id a path names when it is exactly `/media/{id}` or `/media/{id}/thumb` of
 /// a content-addressed id (64 lowercase hex); `None` for any other path.
 pub fn media_id_of_path(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/media/")?;
     let id = rest.strip_suffix("/thumb").unwrap_or(rest);
     (id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))).then_some(id)
-}
-
-/// Records that `account_id` uploaded `media_id` (again is fine).
-fn record_upload(c: &mut dyn Conn, media_id: &str, account_id: &str, now: i64) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO media_uploads (media_id, account_id, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (media_id, account_id) DO NOTHING",
-        args![media_id, account_id, now],
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]

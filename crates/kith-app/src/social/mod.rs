@@ -16,7 +16,8 @@
 //! `invites::usable_invite` (whether an invite code still works, used by money's referral
 //! binding).
 //!
-//! The read models (column lists, decoders, the post queries) are in `store`.
+//! Every statement the context runs is in `store` (one file per area, with the read models:
+//! column lists, decoders, the post queries); the use-case files call them by name.
 //!
 //! Never: money or orders. A review reads whether the author bought the product (a read of
 //! commerce's tables in SQL), but social never moves stock or money.

@@ -11,24 +11,29 @@
 //! Counters (`like_count`, `comment_count`, `share_count`) change in the same transaction
 //! as the rows they count, by one UPDATE each, so they cannot drift from them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use kith_domain::{BoundedText, Fen, MerchantStatus};
-use kith_store::{Conn, Value, args, placeholders};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
-use super::store::{
-    COMMENT_COLS, CommentCols, ReportCols, comment_from_row, comment_readable, report_from_row,
-    report_select,
+use super::store::posts::{
+    add_comment_count, add_like_count, add_share_count, comment_is_readable, delete_like,
+    drop_comment_count, drop_like_count, hide_post_row, insert_comment, insert_like, insert_post,
+    insert_report, insert_share, is_active_member, is_community_admin, likes_page,
+    live_comment_authors, live_post_head, load_comment, load_report, moderation, post_author,
+    post_body, post_moderators, readable_comment_of_post, readable_comment_post, replace_images,
+    replace_tags, replies_of, reports_page, resolve_post_reports, sku_to_tag,
+    soft_delete_comment_thread, soft_delete_post, top_level_comments, unhide_post_row,
+    update_post_row,
 };
 pub(crate) use super::store::{load_post, newest_first, query_posts};
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{
     AccountId, CommentId, CommunityId, MerchantId, PostId, SkuId, new_id, parse_id,
 };
-use crate::platform::page::{Direction, Page, PageRequest};
-use crate::social::relationships::no_block;
-use crate::social::visibility::{can_see_post, post_visible, viewer_id};
+use crate::platform::page::{Page, PageRequest};
+use crate::social::visibility::{can_see_post, viewer_id};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 /// Longest post body, in characters.
@@ -321,13 +326,7 @@ fn parse_tag_ids(ids: Vec<String>) -> AppResult<Vec<String>> {
 
 /// The author must be an active member of the community they post into.
 fn check_community(c: &mut dyn Conn, author: &str, community_id: &str) -> AppResult<()> {
-    let member = c
-        .query_opt(
-            "SELECT 1 FROM community_members WHERE community_id = $1 AND account_id = $2 AND state = 'active'",
-            args![community_id, author],
-        )?
-        .is_some();
-    if member {
+    if is_active_member(c, community_id, author)? {
         Ok(())
     } else {
         Err(AppError::invalid(
@@ -355,22 +354,17 @@ fn check_images(c: &mut dyn Conn, author: &str, ids: &[String]) -> AppResult<()>
 fn check_tags(c: &mut dyn Conn, ids: &[String]) -> AppResult<Vec<(String, String)>> {
     let mut out = Vec::with_capacity(ids.len());
     for (i, id) in ids.iter().enumerate() {
-        let row = c.query_opt(
-            "SELECT s.merchant_id, pr.status, m.status FROM skus s
-             JOIN products pr ON pr.id = s.product_id JOIN merchants m ON m.id = s.merchant_id
-             WHERE s.id = $1",
-            args![id],
-        )?;
+        let row = sku_to_tag(c, id)?;
         let on_sale = match &row {
-            Some(r) => {
-                r.text(1)? == "active"
-                    && MerchantStatus::from_db(&r.text(2)?)
+            Some((_, product_status, merchant_status)) => {
+                product_status == "active"
+                    && MerchantStatus::from_db(merchant_status)
                         .is_some_and(|s| s.ensure_trading().is_ok())
             }
             None => false,
         };
         match row {
-            Some(r) if on_sale => out.push((id.clone(), r.text(0)?)),
+            Some((merchant, _, _)) if on_sale => out.push((id.clone(), merchant)),
             _ => {
                 return Err(AppError::invalid(
                     format!("tags[{i}]"),
@@ -382,28 +376,6 @@ fn check_tags(c: &mut dyn Conn, ids: &[String]) -> AppResult<Vec<(String, String
     Ok(out)
 }
 
-fn write_images(c: &mut dyn Conn, post_id: &str, ids: &[String]) -> AppResult<()> {
-    c.execute("DELETE FROM post_images WHERE post_id = $1", args![post_id])?;
-    for (pos, id) in ids.iter().enumerate() {
-        c.execute(
-            "INSERT INTO post_images (post_id, position, media_id) VALUES ($1, $2, $3)",
-            args![post_id, pos as i64, id],
-        )?;
-    }
-    Ok(())
-}
-
-fn write_tags(c: &mut dyn Conn, post_id: &str, tags: &[(String, String)]) -> AppResult<()> {
-    c.execute("DELETE FROM post_tags WHERE post_id = $1", args![post_id])?;
-    for (sku, merchant) in tags {
-        c.execute(
-            "INSERT INTO post_tags (post_id, sku_id, merchant_id) VALUES ($1, $2, $3)",
-            args![post_id, sku, merchant],
-        )?;
-    }
-    Ok(())
-}
-
 /// The author of a live post may change it; anyone else gets 403 if they can see the post
 /// and 404 if they cannot. Returns (visibility, community id, created_at ms).
 fn require_author(
@@ -411,20 +383,16 @@ fn require_author(
     who: &Principal,
     post_id: &str,
 ) -> AppResult<(Visibility, Option<String>, i64)> {
-    let r = c
-        .query_opt(
-            "SELECT author_id, visibility, community_id, created_at FROM posts WHERE id = $1 AND deleted_at IS NULL",
-            args![post_id],
-        )?
-        .ok_or(AppError::NotFound("post"))?;
-    if r.text(0)? != who.account_id {
+    let (author, visibility, community_id, created) =
+        live_post_head(c, post_id)?.ok_or(AppError::NotFound("post"))?;
+    if author != who.account_id {
         return Err(if can_see_post(c, Some(&who.account_id), post_id)? {
             AppError::Forbidden("only its author may change a post".into())
         } else {
             AppError::NotFound("post")
         });
     }
-    Ok((Visibility::from_db(&r.text(1)?)?, r.opt_text(2)?, r.int(3)?))
+    Ok((Visibility::from_db(&visibility)?, community_id, created))
 }
 
 /// Whether `who` may hide and restore this post: a platform admin any post; for a
@@ -442,14 +410,7 @@ fn may_moderate(
     let Some(cid) = community_id else {
         return Ok(false);
     };
-    let admin = c
-        .query_opt(
-            "SELECT 1 FROM community_members WHERE community_id = $1 AND account_id = $2
-             AND state = 'active' AND role IN ('owner', 'admin')",
-            args![cid, &who.account_id],
-        )?
-        .is_some();
-    if admin {
+    if is_community_admin(c, cid, &who.account_id)? {
         return Ok(true);
     }
     Ok(match merchant_id {
@@ -462,16 +423,8 @@ fn may_moderate(
 /// for a missing or deleted post; for someone who may not moderate it, 403 if they can
 /// see the post and 404 if they cannot (as [`require_author`]).
 fn require_moderator(c: &mut dyn Conn, who: &Principal, post_id: &str) -> AppResult<bool> {
-    let r = c
-        .query_opt(
-            "SELECT p.community_id, cm.merchant_id, ha.is_platform_admin FROM posts p
-             LEFT JOIN communities cm ON cm.id = p.community_id
-             LEFT JOIN accounts ha ON ha.id = p.hidden_by
-             WHERE p.id = $1 AND p.deleted_at IS NULL",
-            args![post_id],
-        )?
-        .ok_or(AppError::NotFound("post"))?;
-    let (cid, mid) = (r.opt_text(0)?, r.opt_text(1)?);
+    let (cid, mid, hidden_by_admin) =
+        post_moderators(c, post_id)?.ok_or(AppError::NotFound("post"))?;
     if !may_moderate(c, who, cid.as_deref(), mid.as_deref())? {
         return Err(if can_see_post(c, Some(&who.account_id), post_id)? {
             AppError::Forbidden(
@@ -481,21 +434,7 @@ fn require_moderator(c: &mut dyn Conn, who: &Principal, post_id: &str) -> AppRes
             AppError::NotFound("post")
         });
     }
-    Ok(r.opt_int(2)?.unwrap_or(0) != 0)
-}
-
-fn moderation(c: &mut dyn Conn, post_id: &str) -> AppResult<Moderation> {
-    let r = c.query_one(
-        "SELECT hidden_at, hidden_by FROM posts WHERE id = $1",
-        args![post_id],
-    )?;
-    let at = r.opt_int(0)?;
-    Ok(Moderation {
-        post_id: PostId::from_row(post_id.to_owned()),
-        hidden: at.is_some(),
-        hidden_at: at.map(rfc3339),
-        hidden_by: r.opt_text(1)?.map(AccountId::from_row),
-    })
+    Ok(hidden_by_admin.unwrap_or(0) != 0)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -534,13 +473,9 @@ impl App {
                 check_images(c, &me, &images)?;
                 let tags = check_tags(c, &tags)?;
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO posts (id, author_id, body, visibility, community_id, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
-                    args![&id, &me, &body, visibility.as_str(), community.as_deref(), now],
-                )?;
-                write_images(c, &id, &images)?;
-                write_tags(c, &id, &tags)?;
+                insert_post(c, &id, &me, &body, visibility.as_str(), community.as_deref(), now)?;
+                replace_images(c, &id, &images)?;
+                replace_tags(c, &id, &tags)?;
                 outbox::emit(
                     c,
                     now,
@@ -617,27 +552,22 @@ impl App {
                     check_images(c, me, images)?;
                 }
                 let tags = tags.as_deref().map(|t| check_tags(c, t)).transpose()?;
-                let cur_body: String = c
-                    .query_one("SELECT body FROM posts WHERE id = $1", args![&pid])?
-                    .text(0)?;
+                let cur_body = post_body(c, &pid)?;
                 // Strictly after creation, so `edited` holds even within the same millisecond.
                 let updated = now.max(created + 1);
-                c.execute(
-                    "UPDATE posts SET body = $1, visibility = $2, community_id = $3, updated_at = $4
-                     WHERE id = $5 AND deleted_at IS NULL",
-                    args![
-                        body.as_deref().unwrap_or(&cur_body),
-                        vis.as_str(),
-                        cid.as_deref(),
-                        updated,
-                        &pid
-                    ],
+                update_post_row(
+                    c,
+                    &pid,
+                    body.as_deref().unwrap_or(&cur_body),
+                    vis.as_str(),
+                    cid.as_deref(),
+                    updated,
                 )?;
                 if let Some(images) = &images {
-                    write_images(c, &pid, images)?;
+                    replace_images(c, &pid, images)?;
                 }
                 if let Some(tags) = &tags {
-                    write_tags(c, &pid, tags)?;
+                    replace_tags(c, &pid, tags)?;
                 }
                 outbox::emit(
                     c,
@@ -659,11 +589,7 @@ impl App {
         self.db
             .write(move |c| {
                 require_author(c, &who, &pid)?;
-                let n = c.execute(
-                    "UPDATE posts SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
-                    args![now, &pid],
-                )?;
-                if n == 1 {
+                if soft_delete_post(c, &pid, now)? {
                     outbox::emit(
                         c,
                         now,
@@ -687,16 +613,8 @@ impl App {
                 if !can_see_post(c, Some(&me), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
-                let n = c.execute(
-                    "INSERT INTO post_likes (post_id, account_id, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (post_id, account_id) DO NOTHING",
-                    args![&pid, &me, now],
-                )?;
-                if n == 1 {
-                    c.execute(
-                        "UPDATE posts SET like_count = like_count + 1 WHERE id = $1",
-                        args![&pid],
-                    )?;
+                if insert_like(c, &pid, &me, now)? {
+                    add_like_count(c, &pid)?;
                     outbox::emit(
                         c,
                         now,
@@ -720,15 +638,8 @@ impl App {
                 if !can_see_post(c, Some(&me), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
-                let n = c.execute(
-                    "DELETE FROM post_likes WHERE post_id = $1 AND account_id = $2",
-                    args![&pid, &me],
-                )?;
-                if n == 1 {
-                    c.execute(
-                        "UPDATE posts SET like_count = like_count - 1 WHERE id = $1 AND like_count > 0",
-                        args![&pid],
-                    )?;
+                if delete_like(c, &pid, &me)? {
+                    drop_like_count(c, &pid)?;
                     outbox::emit(
                         c,
                         now,
@@ -758,39 +669,7 @@ impl App {
                 if !can_see_post(c, Some(&viewer), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
-                let after = page.keyset(Direction::NewestFirst, "l.created_at", "l.account_id", 3);
-                let mut params = args![&viewer, &pid].to_vec();
-                params.extend(after.args);
-                let rows = c
-                    .query(
-                        &format!(
-                            "SELECT l.account_id, a.display_name, l.created_at FROM post_likes l
-                             JOIN posts p ON p.id = l.post_id JOIN accounts a ON a.id = l.account_id
-                             WHERE l.post_id = $2 AND {} AND {} AND {}
-                             ORDER BY l.created_at DESC, l.account_id DESC LIMIT {}",
-                            post_visible("$1"),
-                            no_block("$1", "l.account_id"),
-                            after.sql,
-                            page.fetch()
-                        ),
-                        &params,
-                    )?
-                    .iter()
-                    .map(|r| {
-                        let at = r.int(2)?;
-                        Ok((
-                            at,
-                            Like {
-                                account: PersonRef {
-                                    id: AccountId::from_row(r.text(0)?),
-                                    display_name: r.text(1)?,
-                                },
-                                created_at: rfc3339(at),
-                            },
-                        ))
-                    })
-                    .collect::<AppResult<Vec<_>>>()?;
-                Ok(Page::from_keyed(rows, page.limit, |l| &l.account.id))
+                likes_page(c, &viewer, &pid, &page)
             })
             .await
     }
@@ -818,39 +697,24 @@ impl App {
                 }
                 // Who is answered, for the event: the post's author and, for a reply, the
                 // comment's (the notification centre tells them).
-                let post_author = c.query_one("SELECT author_id FROM posts WHERE id = $1", args![&pid])?.text(0)?;
+                let post_author = post_author(c, &pid)?;
                 let mut parent_author: Option<String> = None;
                 if let Some(parent) = &parent {
-                    let r = c
-                        .query_opt(
-                            &format!(
-                                "SELECT cm.parent_id, cm.author_id FROM comments cm JOIN posts p ON p.id = cm.post_id
-                                 WHERE cm.id = $2 AND cm.post_id = $3 AND {}",
-                                comment_readable()
-                            ),
-                            args![&me, parent, &pid],
-                        )?
-                        .ok_or_else(|| {
+                    let (parent_of_parent, author) =
+                        readable_comment_of_post(c, &me, parent, &pid)?.ok_or_else(|| {
                             AppError::invalid("parent_id", "names no comment of this post")
                         })?;
-                    if r.opt_text(0)?.is_some() {
+                    if parent_of_parent.is_some() {
                         return Err(AppError::invalid(
                             "parent_id",
                             "replies go one level deep: reply to the top-level comment",
                         ));
                     }
-                    parent_author = Some(r.text(1)?);
+                    parent_author = Some(author);
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO comments (id, post_id, author_id, parent_id, body, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                    args![&id, &pid, &me, parent.as_deref(), &body, now],
-                )?;
-                c.execute(
-                    "UPDATE posts SET comment_count = comment_count + 1 WHERE id = $1",
-                    args![&pid],
-                )?;
+                insert_comment(c, &id, &pid, &me, parent.as_deref(), &body, now)?;
+                add_comment_count(c, &pid)?;
                 outbox::emit(
                     c,
                     now,
@@ -862,13 +726,7 @@ impl App {
                         "post_author_id": post_author, "parent_author_id": parent_author,
                     }),
                 )?;
-                let r = c.query_one(
-                    &format!(
-                        "SELECT {COMMENT_COLS} FROM comments cm JOIN accounts a ON a.id = cm.author_id WHERE cm.id = $1"
-                    ),
-                    args![&id],
-                )?;
-                Ok(comment_from_row(&r)?.1)
+                load_comment(c, &id)
             })
             .await
     }
@@ -889,60 +747,13 @@ impl App {
                 if !can_see_post(c, Some(&viewer), &pid)? {
                     return Err(AppError::NotFound("post"));
                 }
-                let after = page.keyset(Direction::OldestFirst, "cm.created_at", "cm.id", 3);
-                let mut params = args![&viewer, &pid].to_vec();
-                params.extend(after.args);
-                let rows = c
-                    .query(
-                        &format!(
-                            "SELECT {COMMENT_COLS} FROM comments cm JOIN posts p ON p.id = cm.post_id
-                             JOIN accounts a ON a.id = cm.author_id
-                             WHERE cm.post_id = $2 AND cm.parent_id IS NULL AND {}
-                               AND {}
-                             ORDER BY cm.created_at, cm.id LIMIT {}",
-                            comment_readable(),
-                            after.sql,
-                            page.fetch()
-                        ),
-                        &params,
-                    )?
-                    .iter()
-                    .map(comment_from_row)
-                    .collect::<AppResult<Vec<_>>>()?;
                 let Page {
                     mut items,
                     next_cursor,
-                } = Page::from_keyed(rows, page.limit, |cm| &cm.id);
+                } = top_level_comments(c, &viewer, &pid, &page)?;
                 if !items.is_empty() {
-                    let mut params = vec![Value::from(&viewer)];
-                    params.extend(items.iter().map(|cm| Value::from(&cm.id)));
-                    let replies = c.query(
-                        &format!(
-                            "SELECT * FROM (
-                               SELECT {COMMENT_COLS},
-                                      ROW_NUMBER() OVER (PARTITION BY cm.parent_id ORDER BY cm.created_at, cm.id) AS rn,
-                                      COUNT(*) OVER (PARTITION BY cm.parent_id) AS total
-                               FROM comments cm JOIN posts p ON p.id = cm.post_id
-                               JOIN accounts a ON a.id = cm.author_id
-                               WHERE cm.parent_id IN ({}) AND {}
-                             ) r WHERE r.rn <= {MAX_REPLIES_SHOWN} ORDER BY r.created_at, r.id",
-                            placeholders(2, items.len()),
-                            comment_readable()
-                        ),
-                        &params,
-                    )?;
-                    // Each reply row is the comment's columns, then `rn` and `total`.
-                    const TOTAL: usize = CommentCols::created_at + 2;
-                    let mut by_parent: HashMap<CommentId, (i64, Vec<Comment>)> = HashMap::new();
-                    for r in &replies {
-                        let (_, reply) = comment_from_row(r)?;
-                        let Some(parent) = reply.parent_id.clone() else {
-                            continue;
-                        };
-                        let entry = by_parent.entry(parent).or_default();
-                        entry.0 = r.int(TOTAL)?;
-                        entry.1.push(reply);
-                    }
+                    let parents: Vec<&CommentId> = items.iter().map(|cm| &cm.id).collect();
+                    let mut by_parent = replies_of(c, &viewer, &parents, MAX_REPLIES_SHOWN)?;
                     for cm in &mut items {
                         if let Some((total, replies)) = by_parent.remove(&cm.id) {
                             cm.reply_count = total;
@@ -961,24 +772,10 @@ impl App {
         let (me, cid) = (who.account_id.clone(), comment_id.to_owned());
         self.db
             .write(move |c| {
-                let r = c
-                    .query_opt(
-                        "SELECT cm.author_id, cm.post_id, p.author_id FROM comments cm
-                         JOIN posts p ON p.id = cm.post_id WHERE cm.id = $1 AND cm.deleted_at IS NULL",
-                        args![&cid],
-                    )?
-                    .ok_or(AppError::NotFound("comment"))?;
-                let pid = r.text(1)?;
-                if r.text(0)? != me && r.text(2)? != me {
-                    let readable = c
-                        .query_opt(
-                            &format!(
-                                "SELECT 1 FROM comments cm JOIN posts p ON p.id = cm.post_id WHERE cm.id = $2 AND {}",
-                                comment_readable()
-                            ),
-                            args![&me, &cid],
-                        )?
-                        .is_some();
+                let (comment_author, pid, post_author) =
+                    live_comment_authors(c, &cid)?.ok_or(AppError::NotFound("comment"))?;
+                if comment_author != me && post_author != me {
+                    let readable = comment_is_readable(c, &me, &cid)?;
                     return Err(if readable {
                         AppError::Forbidden(
                             "only its author or the post's author may delete a comment".into(),
@@ -987,14 +784,8 @@ impl App {
                         AppError::NotFound("comment")
                     });
                 }
-                let n = c.execute(
-                    "UPDATE comments SET deleted_at = $1 WHERE (id = $2 OR parent_id = $2) AND deleted_at IS NULL",
-                    args![now, &cid],
-                )? as i64;
-                c.execute(
-                    "UPDATE posts SET comment_count = comment_count - $1 WHERE id = $2 AND comment_count >= $1",
-                    args![n, &pid],
-                )?;
+                let n = soft_delete_comment_thread(c, &cid, now)?;
+                drop_comment_count(c, &pid, n)?;
                 outbox::emit(
                     c,
                     now,
@@ -1023,14 +814,8 @@ impl App {
                     return Err(AppError::NotFound("post"));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO post_shares (id, post_id, account_id, channel, created_at) VALUES ($1, $2, $3, $4, $5)",
-                    args![&id, &pid, &me, channel.as_str(), now],
-                )?;
-                c.execute(
-                    "UPDATE posts SET share_count = share_count + 1 WHERE id = $1",
-                    args![&pid],
-                )?;
+                insert_share(c, &id, &pid, &me, channel.as_str(), now)?;
+                add_share_count(c, &pid)?;
                 outbox::emit(
                     c,
                     now,
@@ -1070,16 +855,7 @@ impl App {
             .write(move |c| {
                 let post_id = match target_kind {
                     ReportTarget::Post => can_see_post(c, Some(&me), &target)?.then(|| target.clone()),
-                    ReportTarget::Comment => c
-                        .query_opt(
-                            &format!(
-                                "SELECT cm.post_id FROM comments cm JOIN posts p ON p.id = cm.post_id WHERE cm.id = $2 AND {}",
-                                comment_readable()
-                            ),
-                            args![&me, &target],
-                        )?
-                        .map(|r| r.text(0))
-                        .transpose()?,
+                    ReportTarget::Comment => readable_comment_post(c, &me, &target)?,
                 };
                 let Some(post_id) = post_id else {
                     return Err(AppError::invalid(
@@ -1088,13 +864,7 @@ impl App {
                     ));
                 };
                 let id = new_id();
-                let n = c.execute(
-                    "INSERT INTO reports (id, target_kind, target_id, reporter_id, reason, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (target_kind, target_id, reporter_id) DO NOTHING",
-                    args![&id, target_kind.as_str(), &target, &me, &reason, now],
-                )?;
-                if n == 0 {
+                if !insert_report(c, &id, target_kind.as_str(), &target, &me, &reason, now)? {
                     return Err(AppError::conflict("target_id", "you have already reported this"));
                 }
                 outbox::emit(
@@ -1105,8 +875,7 @@ impl App {
                     &id,
                     &serde_json::json!({ "report_id": id, "target_kind": target_kind.as_str(), "target_id": target, "post_id": post_id }),
                 )?;
-                let r = c.query_one(&format!("{} WHERE r.id = $1", report_select()), args![&id])?;
-                report_from_row(&r)
+load_report(c, &id)
             })
             .await
     }
@@ -1118,25 +887,7 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<Report>> {
         who.require_platform_admin()?;
-        self.db
-            .read(move |c| {
-                let after = page.keyset(Direction::OldestFirst, "r.created_at", "r.id", 1);
-                let rows = c
-                    .query(
-                        &format!(
-                            "{} WHERE {} ORDER BY r.created_at, r.id LIMIT {}",
-                            report_select(),
-                            after.sql,
-                            page.fetch()
-                        ),
-                        &after.args,
-                    )?
-                    .iter()
-                    .map(|r| Ok((r.int(ReportCols::created_at)?, report_from_row(r)?)))
-                    .collect::<AppResult<Vec<_>>>()?;
-                Ok(Page::from_keyed(rows, page.limit, |r| &r.id))
-            })
-            .await
+        self.db.read(move |c| reports_page(c, &page)).await
     }
 
     /// A moderator hides a post: it vanishes for everyone but its author. Open reports of
@@ -1153,16 +904,8 @@ impl App {
         self.db
             .write(move |c| {
                 require_moderator(c, &who, &pid)?;
-                let n = c.execute(
-                    "UPDATE posts SET hidden_at = $1, hidden_by = $2 WHERE id = $3 AND hidden_at IS NULL",
-                    args![now, &who.account_id, &pid],
-                )?;
-                if n == 1 {
-                    c.execute(
-                        "UPDATE reports SET resolved_at = $1, resolved_by = $2, resolution = $3
-                         WHERE target_kind = 'post' AND target_id = $4 AND resolved_at IS NULL",
-                        args![now, &who.account_id, format!("hidden: {reason}"), &pid],
-                    )?;
+                if hide_post_row(c, &pid, &who.account_id, now)? {
+                    resolve_post_reports(c, &pid, &who.account_id, &format!("hidden: {reason}"), now)?;
                     outbox::emit(
                         c,
                         now,
@@ -1197,11 +940,7 @@ impl App {
                             .into(),
                     ));
                 }
-                let n = c.execute(
-                    "UPDATE posts SET hidden_at = NULL, hidden_by = NULL WHERE id = $1 AND hidden_at IS NOT NULL",
-                    args![&pid],
-                )?;
-                if n == 1 {
+                if unhide_post_row(c, &pid)? {
                     outbox::emit(
                         c,
                         now,

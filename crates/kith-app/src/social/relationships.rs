@@ -7,13 +7,17 @@
 //! appears in lists the other reads, and a block removes the follows between them both
 //! ways. Counts never include a relation across a block.
 
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::relationships::{
+    account_exists, blocked_page, delete_block, delete_follow, delete_follows_between, follows,
+    insert_block, insert_follow, mutual_friends_page, profile_counts, relations_page,
+};
 use crate::platform::ids::AccountId;
-use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
+use crate::platform::page::{NIL_ID, Page, PageRequest};
 use crate::social::visibility::blocked_between;
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// A member as others see them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -43,21 +47,6 @@ pub struct Person {
     pub since: String,
 }
 
-/// SQL: true when neither of the two accounts (SQL expressions) has blocked the other.
-pub(crate) fn no_block(a: &str, b: &str) -> String {
-    format!(
-        "NOT EXISTS (SELECT 1 FROM blocks bl WHERE (bl.blocker_id = {a} AND bl.blocked_id = {b})
-                                            OR (bl.blocker_id = {b} AND bl.blocked_id = {a}))"
-    )
-}
-
-fn account_exists(c: &mut dyn Conn, id: &str) -> AppResult<bool> {
-    Ok(
-        c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![id])?
-            .is_some(),
-    )
-}
-
 fn require_account(c: &mut dyn Conn, id: &str) -> AppResult<()> {
     if account_exists(c, id)? {
         Ok(())
@@ -79,14 +68,6 @@ fn require_visible(c: &mut dyn Conn, viewer: Option<&str>, id: &str) -> AppResul
     Ok(())
 }
 
-fn follows(c: &mut dyn Conn, follower: &str, followee: &str) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM follows WHERE follower_id = $1 AND followee_id = $2",
-        args![follower, followee],
-    )?
-    .is_some())
-}
-
 fn refuse_self(who: &Principal, target: &str, what: &str) -> AppResult<()> {
     if who.account_id == target {
         Err(AppError::invalid(
@@ -106,49 +87,6 @@ pub enum Relation {
     Friends,
 }
 
-/// Runs a newest-first query over `inner` (a SELECT of `id, display_name, since` that may
-/// use `$1` and `$2`) and pages it: `$3`–`$5` the key, `$6` the limit.
-fn people_page(
-    c: &mut dyn Conn,
-    inner: &str,
-    a: &str,
-    b: &str,
-    page: &PageRequest,
-) -> AppResult<Page<Person>> {
-    let after = page.keyset(Direction::NewestFirst, "x.since", "x.id", 3);
-    let sql = format!(
-        "SELECT x.id, x.display_name, x.since FROM ({inner}) x
-         WHERE {}
-         ORDER BY x.since DESC, x.id DESC LIMIT $6",
-        after.sql
-    );
-    let mut params = args![a, b].to_vec();
-    params.extend(after.args);
-    params.push(page.fetch().into());
-    let rows = c
-        .query(&sql, &params)?
-        .iter()
-        .map(|r: &Row| {
-            let since = r.int(2)?;
-            Ok((
-                since,
-                Person {
-                    id: AccountId::from_row(r.text(0)?),
-                    display_name: r.text(1)?,
-                    since: rfc3339(since),
-                },
-            ))
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    Ok(Page::from_keyed(rows, page.limit, |p| &p.id))
-}
-
-/// `CASE` picking the later of two times (SQLite has no `GREATEST`, PostgreSQL no
-/// two-argument `MAX`).
-fn later(a: &str, b: &str) -> String {
-    format!("CASE WHEN {a} > {b} THEN {a} ELSE {b} END")
-}
-
 impl App {
     /// The caller follows `target`. Idempotent: following again changes nothing. Refused
     /// for oneself (422), an unknown account (404), and across a block either way (403).
@@ -164,12 +102,7 @@ impl App {
                         "a block between you and this member prevents following".into(),
                     ));
                 }
-                let n = c.execute(
-                    "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (follower_id, followee_id) DO NOTHING",
-                    args![&me, &target, now],
-                )?;
-                if n == 1 {
+                if insert_follow(c, &me, &target, now)? {
                     let friends = follows(c, &target, &me)?;
                     outbox::emit(
                         c,
@@ -193,11 +126,7 @@ impl App {
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
-                let n = c.execute(
-                    "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2",
-                    args![&me, &target],
-                )?;
-                if n == 1 {
+                if delete_follow(c, &me, &target)? {
                     outbox::emit(
                         c,
                         now,
@@ -221,17 +150,9 @@ impl App {
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
-                let n = c.execute(
-                    "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (blocker_id, blocked_id) DO NOTHING",
-                    args![&me, &target, now],
-                )?;
-                let unfollowed = c.execute(
-                    "DELETE FROM follows WHERE (follower_id = $1 AND followee_id = $2)
-                                            OR (follower_id = $2 AND followee_id = $1)",
-                    args![&me, &target],
-                )?;
-                if n == 1 {
+                let blocked = insert_block(c, &me, &target, now)?;
+                let unfollowed = delete_follows_between(c, &me, &target)?;
+                if blocked {
                     outbox::emit(
                         c,
                         now,
@@ -254,11 +175,7 @@ impl App {
         self.db
             .write(move |c| {
                 require_account(c, &target)?;
-                let n = c.execute(
-                    "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2",
-                    args![&me, &target],
-                )?;
-                if n == 1 {
+                if delete_block(c, &me, &target)? {
                     outbox::emit(
                         c,
                         now,
@@ -279,28 +196,17 @@ impl App {
         self.db
             .read(move |c| {
                 require_visible(c, viewer.as_deref(), &id)?;
-                let sql = format!(
-                    "SELECT a.display_name,
-                       (SELECT COUNT(*) FROM follows f WHERE f.followee_id = a.id AND {nb1}),
-                       (SELECT COUNT(*) FROM follows f WHERE f.follower_id = a.id AND {nb2}),
-                       (SELECT COUNT(*) FROM follows f JOIN follows g
-                          ON g.follower_id = f.followee_id AND g.followee_id = f.follower_id
-                        WHERE f.follower_id = a.id AND {nb2})
-                     FROM accounts a WHERE a.id = $1",
-                    nb1 = no_block("f.follower_id", "a.id"),
-                    nb2 = no_block("f.followee_id", "a.id"),
-                );
-                let r = c.query_one(&sql, args![&id])?;
+                let (display_name, followers, following, friends) = profile_counts(c, &id)?;
                 let (followed_by_me, follows_me) = match viewer.as_deref() {
                     Some(v) if v != id.as_str() => (follows(c, v, &id)?, follows(c, &id, v)?),
                     _ => (false, false),
                 };
                 Ok(Profile {
                     id: id.clone(),
-                    display_name: r.text(0)?,
-                    followers: r.int(1)?,
-                    following: r.int(2)?,
-                    friends: r.int(3)?,
+                    display_name,
+                    followers,
+                    following,
+                    friends,
                     followed_by_me,
                     follows_me,
                     is_friend: followed_by_me && follows_me,
@@ -322,33 +228,8 @@ impl App {
         self.db
             .read(move |c| {
                 require_visible(c, viewer.as_deref(), &id)?;
-                let inner = match which {
-                    Relation::Followers => format!(
-                        "SELECT a.id, a.display_name, f.created_at AS since FROM follows f
-                         JOIN accounts a ON a.id = f.follower_id
-                         WHERE f.followee_id = $1 AND {} AND {}",
-                        no_block("f.follower_id", "$1"),
-                        no_block("f.follower_id", "$2")
-                    ),
-                    Relation::Following => format!(
-                        "SELECT a.id, a.display_name, f.created_at AS since FROM follows f
-                         JOIN accounts a ON a.id = f.followee_id
-                         WHERE f.follower_id = $1 AND {} AND {}",
-                        no_block("f.followee_id", "$1"),
-                        no_block("f.followee_id", "$2")
-                    ),
-                    Relation::Friends => format!(
-                        "SELECT a.id, a.display_name, {} AS since FROM follows f
-                         JOIN follows g ON g.follower_id = f.followee_id AND g.followee_id = f.follower_id
-                         JOIN accounts a ON a.id = f.followee_id
-                         WHERE f.follower_id = $1 AND {} AND {}",
-                        later("f.created_at", "g.created_at"),
-                        no_block("f.followee_id", "$1"),
-                        no_block("f.followee_id", "$2")
-                    ),
-                };
                 let v = viewer.as_deref().unwrap_or(NIL_ID);
-                people_page(c, &inner, &id, v, &page)
+                relations_page(c, &id, v, which, &page)
             })
             .await
     }
@@ -364,20 +245,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_visible(c, Some(&me), &id)?;
-                // x is a friend of the caller ($2) and of the other member ($1).
-                let inner = format!(
-                    "SELECT a.id, a.display_name, {} AS since FROM follows f
-                     JOIN follows g ON g.follower_id = f.followee_id AND g.followee_id = f.follower_id
-                     JOIN accounts a ON a.id = f.followee_id
-                     WHERE f.follower_id = $2 AND f.followee_id <> $1
-                       AND EXISTS (SELECT 1 FROM follows h WHERE h.follower_id = $1 AND h.followee_id = f.followee_id)
-                       AND EXISTS (SELECT 1 FROM follows k WHERE k.follower_id = f.followee_id AND k.followee_id = $1)
-                       AND {} AND {}",
-                    later("f.created_at", "g.created_at"),
-                    no_block("f.followee_id", "$1"),
-                    no_block("f.followee_id", "$2")
-                );
-                people_page(c, &inner, &id, &me, &page)
+                mutual_friends_page(c, &id, &me, &page)
             })
             .await
     }
@@ -389,14 +257,6 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<Person>> {
         let me = who.account_id.clone();
-        self.db
-            .read(move |c| {
-                // `$2` is unused by this list but bound like the others.
-                let inner = "SELECT a.id, a.display_name, b.created_at AS since FROM blocks b
-                             JOIN accounts a ON a.id = b.blocked_id
-                             WHERE b.blocker_id = $1 AND b.blocker_id <> $2";
-                people_page(c, inner, &me, NIL_ID, &page)
-            })
-            .await
+        self.db.read(move |c| blocked_page(c, &me, &page)).await
     }
 }

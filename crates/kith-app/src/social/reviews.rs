@@ -19,13 +19,17 @@
 use std::collections::BTreeMap;
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Value, args, placeholders};
+use kith_store::Conn;
 use serde::Serialize;
 
-use super::store::{load_review, review_from_row, review_select};
+use super::store::load_review;
+use super::store::reviews::{
+    insert_review, lock_order_for_review, order_line_to_review, product_rating,
+    product_reviews_page, product_status, review_parties, set_reply, uploads_among,
+};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{AccountId, MerchantId, OrderId, ProductId, ReviewId, SkuId, new_id};
-use crate::platform::page::{Direction, Page, PageRequest};
+use crate::platform::page::{Page, PageRequest};
 use crate::social::media::{MediaId, MediaRef};
 use crate::social::visibility::viewer_id;
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
@@ -136,13 +140,8 @@ fn check_product_readable(
     product_id: &str,
 ) -> AppResult<()> {
     let status = merchant_status(c, merchant_id)?;
-    let product = c
-        .query_opt(
-            "SELECT status FROM products WHERE id = $1 AND merchant_id = $2",
-            args![product_id, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("product"))?
-        .text(0)?;
+    let product =
+        product_status(c, product_id, merchant_id)?.ok_or(AppError::NotFound("product"))?;
     if let Some(p) = who
         && require_staff(c, p, merchant_id, StaffNeed::AnyStaff).is_ok()
     {
@@ -181,46 +180,23 @@ impl App {
         let (who, oid) = (who.clone(), order_id.clone());
         self.db
             .write(move |c| {
-                let sql = format!(
-                    "SELECT buyer_id, merchant_id, status FROM orders WHERE id = $1{}",
-                    c.for_update()
-                );
-                let o = c.query_opt(&sql, args![&oid])?.ok_or(AppError::NotFound("order"))?;
-                if o.text(0)? != who.account_id {
+                let (buyer, merchant_id, status) =
+                    lock_order_for_review(c, &oid)?.ok_or(AppError::NotFound("order"))?;
+                if buyer != who.account_id {
                     return Err(AppError::NotFound("order"));
                 }
-                let merchant_id = o.text(1)?;
-                let status = o.text(2)?;
-                let line = c
-                    .query_opt(
-                        "SELECT l.sku_id, s.product_id, l.quantity, l.refunded_quantity
-                         FROM order_lines l JOIN skus s ON s.id = l.sku_id
-                         WHERE l.order_id = $1 AND l.line_no = $2",
-                        args![&oid, line_no],
-                    )?
+                let (sku_id, product_id, quantity, refunded) = order_line_to_review(c, &oid, line_no)?
                     .ok_or(AppError::NotFound("order line"))?;
                 if status != "completed" {
                     return Err(AppError::state(format!(
                         "the order is {status}; its lines can be reviewed once it is completed (after the after-sale window)"
                     )));
                 }
-                if line.int(3)? >= line.int(2)? {
+                if refunded >= quantity {
                     return Err(AppError::state("this line was refunded in full and cannot be reviewed"));
                 }
                 if !images.is_empty() {
-                    let mut params: Vec<Value> = vec![Value::from(who.account_id.as_str())];
-                    params.extend(images.iter().map(|i| Value::from(i.as_str())));
-                    let owned: Vec<String> = c
-                        .query(
-                            &format!(
-                                "SELECT media_id FROM media_uploads WHERE account_id = $1 AND media_id IN ({})",
-                                placeholders(2, images.len())
-                            ),
-                            &params,
-                        )?
-                        .iter()
-                        .map(|r| r.text(0))
-                        .collect::<Result<_, _>>()?;
+                    let owned = uploads_among(c, &who.account_id, &images)?;
                     if let Some(i) = images.iter().position(|id| !owned.contains(id)) {
                         return Err(AppError::invalid(
                             format!("images[{i}]"),
@@ -229,13 +205,7 @@ impl App {
                     }
                 }
                 let id = new_id();
-                let n = c.execute(
-                    "INSERT INTO reviews (id, order_id, line_no, sku_id, product_id, merchant_id, author_id, rating, body, images, created_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                     ON CONFLICT (order_id, line_no) DO NOTHING",
-                    args![&id, &oid, line_no, line.text(0)?, line.text(1)?, &merchant_id, &who.account_id, rating, &body, &images_json, now],
-                )?;
-                if n == 0 {
+                if !insert_review(c, &id, &oid, line_no, &sku_id, &product_id, &merchant_id, &who.account_id, rating, &body, &images_json, now)? {
                     return Err(AppError::state("this order line already has a review"));
                 }
                 outbox::emit(
@@ -245,8 +215,8 @@ impl App {
                     Some(&merchant_id),
                     &id,
                     &serde_json::json!({
-                        "review_id": id, "order_id": oid, "line_no": line_no, "product_id": line.text(1)?,
-                        "sku_id": line.text(0)?, "author_id": who.account_id, "rating": rating,
+                        "review_id": id, "order_id": oid, "line_no": line_no, "product_id": product_id,
+                        "sku_id": sku_id, "author_id": who.account_id, "rating": rating,
                     }),
                 )?;
                 load_review(c, &id)
@@ -269,20 +239,9 @@ impl App {
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let found = c
-                    .query_opt(
-                        "SELECT author_id, product_id, order_id FROM reviews WHERE id = $1 AND merchant_id = $2",
-                        args![&rid, &mid],
-                    )?
-                    .ok_or(AppError::NotFound("review"))?;
-                let (author, product, order) = (found.text(0)?, found.text(1)?, found.text(2)?);
-                // Conditional on there being no reply yet: two staff racing cannot both answer.
-                let n = c.execute(
-                    "UPDATE reviews SET reply_body = $1, replied_at = $2, replied_by = $3
-                     WHERE id = $4 AND merchant_id = $5 AND reply_body IS NULL",
-                    args![&body, now, &who.account_id, &rid, &mid],
-                )?;
-                if n == 0 {
+                let (author, product, order) =
+                    review_parties(c, &rid, &mid)?.ok_or(AppError::NotFound("review"))?;
+                if !set_reply(c, &rid, &mid, &body, &who.account_id, now)? {
                     return Err(AppError::state(
                         "this review already has the merchant's reply",
                     ));
@@ -312,33 +271,17 @@ impl App {
         product_id: &ProductId,
         page: PageRequest,
     ) -> AppResult<Page<Review>> {
-        let viewer = viewer_id(who.map(|p| p.account_id.as_str()));
-        let after = page.keyset(Direction::NewestFirst, "r.created_at", "r.id", 5);
-        let mut params = args![product_id, merchant_id, viewer, page.fetch()].to_vec();
-        params.extend(after.args);
+        let viewer = viewer_id(who.map(|p| p.account_id.as_str())).to_owned();
+        let limit = page.limit;
         let (who, mid, pid) = (who.cloned(), merchant_id.clone(), product_id.clone());
         let rows = self
             .db
             .read(move |c| {
                 check_product_readable(c, who.as_ref(), &mid, &pid)?;
-                let sql = format!(
-                    "{}
-                     WHERE r.product_id = $1 AND r.merchant_id = $2 AND r.hidden_at IS NULL
-                       AND NOT EXISTS (SELECT 1 FROM blocks b
-                                       WHERE (b.blocker_id = r.author_id AND b.blocked_id = $3)
-                                          OR (b.blocker_id = $3 AND b.blocked_id = r.author_id))
-                       AND {}
-                     ORDER BY r.created_at DESC, r.id DESC LIMIT $4",
-                    review_select(),
-                    after.sql
-                );
-                c.query(&sql, &params)?
-                    .iter()
-                    .map(review_from_row)
-                    .collect::<AppResult<Vec<_>>>()
+                product_reviews_page(c, &pid, &mid, &viewer, &page)
             })
             .await?;
-        Ok(Page::from_keyed(rows, page.limit, |r| &r.id))
+        Ok(Page::from_keyed(rows, limit, |r| &r.id))
     }
 
     /// A product's rating over its reviews that are not hidden.
@@ -352,31 +295,10 @@ impl App {
         self.db
             .read(move |c| {
                 check_product_readable(c, who.as_ref(), &mid, &pid)?;
-                let per = |n: i64| {
-                    format!(
-                        "CAST(COALESCE(SUM(CASE WHEN rating = {n} THEN 1 ELSE 0 END), 0) AS bigint)"
-                    )
-                };
-                let sql = format!(
-                    "SELECT COUNT(*),
-                            CASE WHEN COUNT(*) = 0 THEN 0
-                                 ELSE CAST(SUM(rating) AS bigint) * 100 / COUNT(*) END,
-                            {}, {}, {}, {}, {}
-                     FROM reviews WHERE product_id = $1 AND merchant_id = $2 AND hidden_at IS NULL",
-                    per(1),
-                    per(2),
-                    per(3),
-                    per(4),
-                    per(5)
-                );
-                let r = c.query_one(&sql, args![&pid, &mid])?;
-                let mut distribution = BTreeMap::new();
-                for n in 1..=5 {
-                    distribution.insert(n.to_string(), r.int(1 + n)?);
-                }
+                let (count, mean_x100, distribution) = product_rating(c, &pid, &mid)?;
                 Ok(Rating {
-                    count: r.int(0)?,
-                    mean_x100: r.int(1)?,
+                    count,
+                    mean_x100,
                     distribution,
                 })
             })

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use kith_domain::Fen;
 use kith_store::{Conn, Row, Value, args, placeholders};
 
+use super::visibility::no_block;
+use super::visibility::post_visible;
 use crate::platform::ids::{
     AccountId, CommentId, CommunityId, InviteId, MerchantId, PostId, ProductId, ReviewId, SkuId,
 };
@@ -18,9 +20,7 @@ use crate::social::media::MediaRef;
 use crate::social::posts::{
     Comment, PersonRef, Post, PostImage, PostTag, Report, ReportTarget, Visibility,
 };
-use crate::social::relationships::no_block;
 use crate::social::reviews::{Review, ReviewAuthor, ReviewReply};
-use crate::social::visibility::post_visible;
 use crate::{AppError, AppResult, rfc3339};
 
 // ---------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ pub(crate) fn newest_first(
 // ---------------------------------------------------------------------------------------
 // Comments
 
-kith_store::columns!(pub(super) CommentCols {
+kith_store::columns!(pub(in crate::social) CommentCols {
     "cm.id" => id,
     "cm.post_id" => post_id,
     "cm.author_id" => author_id,
@@ -192,9 +192,9 @@ kith_store::columns!(pub(super) CommentCols {
     "cm.body" => body,
     "cm.created_at" => created_at,
 });
-pub(super) const COMMENT_COLS: &str = CommentCols::LIST;
+pub(in crate::social) const COMMENT_COLS: &str = CommentCols::LIST;
 
-pub(super) fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
+pub(in crate::social) fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
     let created = r.int(CommentCols::created_at)?;
     Ok((
         created,
@@ -216,7 +216,7 @@ pub(super) fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> {
 
 /// SQL over comments `cm` (with their post `p`): live, not hidden, on a post the viewer
 /// (`$1`) may see, and not by a member blocked with the viewer.
-pub(super) fn comment_readable() -> String {
+pub(in crate::social) fn comment_readable() -> String {
     format!(
         "cm.deleted_at IS NULL AND cm.hidden_at IS NULL AND {} AND {}",
         no_block("$1", "cm.author_id"),
@@ -227,7 +227,7 @@ pub(super) fn comment_readable() -> String {
 // ---------------------------------------------------------------------------------------
 // Reports
 
-kith_store::columns!(pub(super) ReportCols {
+kith_store::columns!(pub(in crate::social) ReportCols {
     "r.id" => id,
     "r.target_kind" => target_kind,
     "r.target_id" => target_id,
@@ -241,7 +241,7 @@ kith_store::columns!(pub(super) ReportCols {
 });
 
 /// Reports with their reporter, and the post a reported comment is on.
-pub(super) fn report_select() -> String {
+pub(in crate::social) fn report_select() -> String {
     format!(
         "SELECT {} FROM reports r JOIN accounts a ON a.id = r.reporter_id
          LEFT JOIN comments cm ON r.target_kind = 'comment' AND cm.id = r.target_id",
@@ -249,7 +249,7 @@ pub(super) fn report_select() -> String {
     )
 }
 
-pub(super) fn report_from_row(r: &Row) -> AppResult<Report> {
+pub(in crate::social) fn report_from_row(r: &Row) -> AppResult<Report> {
     let kind = match r.text(ReportCols::target_kind)?.as_str() {
         "post" => ReportTarget::Post,
         "comment" => ReportTarget::Comment,
@@ -279,7 +279,7 @@ pub(super) fn report_from_row(r: &Row) -> AppResult<Report> {
 // Communities and their members
 
 // Columns of a community as the viewer (`me`) sees it.
-kith_store::columns!(pub(super) CommunityCols {
+kith_store::columns!(pub(in crate::social) CommunityCols {
     "c.id" => id,
     "c.name" => name,
     "c.description" => description,
@@ -298,7 +298,7 @@ kith_store::columns!(pub(super) CommunityCols {
 
 /// The SELECT of a community as seen by the viewer bound at `viewer` (e.g. `"$2"`);
 /// callers add `WHERE …`. Its columns are [`CommunityCols`].
-pub(super) fn community_select(viewer: &str) -> String {
+pub(in crate::social) fn community_select(viewer: &str) -> String {
     format!(
         "SELECT {} FROM communities c
          LEFT JOIN community_members me ON me.community_id = c.id AND me.account_id = {viewer}",
@@ -306,7 +306,7 @@ pub(super) fn community_select(viewer: &str) -> String {
     )
 }
 
-pub(super) fn community_from_row(r: &Row) -> AppResult<Community> {
+pub(in crate::social) fn community_from_row(r: &Row) -> AppResult<Community> {
     let tags: Vec<String> = serde_json::from_str(&r.text(CommunityCols::tags)?)
         .map_err(|e| AppError::Internal(format!("stored community tags: {e}")))?;
     let state = r
@@ -341,7 +341,11 @@ pub(super) fn community_from_row(r: &Row) -> AppResult<Community> {
     })
 }
 
-pub(super) fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppResult<Community> {
+pub(in crate::social) fn load_community(
+    c: &mut dyn Conn,
+    id: &str,
+    viewer: &str,
+) -> AppResult<Community> {
     let sql = format!("{} WHERE c.id = $1", community_select("$2"));
     let r = c
         .query_opt(&sql, args![id, viewer])?
@@ -350,7 +354,7 @@ pub(super) fn load_community(c: &mut dyn Conn, id: &str, viewer: &str) -> AppRes
 }
 
 // Columns of an active member as the member list shows them.
-kith_store::columns!(pub(super) MemberCols {
+kith_store::columns!(pub(in crate::social) MemberCols {
     "m.account_id" => account_id,
     "a.display_name" => display_name,
     "m.role" => role,
@@ -361,7 +365,7 @@ kith_store::columns!(pub(super) MemberCols {
 });
 
 // Columns of one membership change.
-kith_store::columns!(pub(super) HistoryCols {
+kith_store::columns!(pub(in crate::social) HistoryCols {
     "e.id" => id,
     "e.account_id" => account_id,
     "a.display_name" => display_name,
@@ -371,7 +375,7 @@ kith_store::columns!(pub(super) HistoryCols {
     "e.at" => at,
 });
 
-pub(super) fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
+pub(in crate::social) fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
     Ok(CommunityMember {
         account_id: AccountId::from_row(r.text(MemberCols::account_id)?),
         display_name: r.text(MemberCols::display_name)?,
@@ -383,7 +387,7 @@ pub(super) fn member_from_row(r: &Row) -> AppResult<CommunityMember> {
     })
 }
 
-pub(super) fn load_member(
+pub(in crate::social) fn load_member(
     c: &mut dyn Conn,
     community_id: &str,
     account_id: &str,
@@ -401,7 +405,7 @@ pub(super) fn load_member(
     member_from_row(&r)
 }
 
-pub(super) fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
+pub(in crate::social) fn announcement_from_row(r: &Row) -> AppResult<Announcement> {
     Ok(Announcement {
         id: r.text(0)?,
         community_id: CommunityId::from_row(r.text(1)?),
@@ -434,7 +438,7 @@ kith_store::columns!(ReviewCols {
 });
 
 /// Reviews with their author and the order line reviewed; callers add `WHERE …`.
-pub(super) fn review_select() -> String {
+pub(in crate::social) fn review_select() -> String {
     format!(
         "SELECT {} FROM reviews r
          JOIN accounts a ON a.id = r.author_id
@@ -443,7 +447,7 @@ pub(super) fn review_select() -> String {
     )
 }
 
-pub(super) fn review_from_row(r: &Row) -> AppResult<(i64, Review)> {
+pub(in crate::social) fn review_from_row(r: &Row) -> AppResult<(i64, Review)> {
     let images: Vec<String> = serde_json::from_str(&r.text(ReviewCols::images)?)
         .map_err(|e| AppError::Internal(format!("stored review images: {e}")))?;
     let created = r.int(ReviewCols::created_at)?;
@@ -481,7 +485,7 @@ pub(super) fn review_from_row(r: &Row) -> AppResult<(i64, Review)> {
     ))
 }
 
-pub(super) fn load_review(c: &mut dyn Conn, review_id: &str) -> AppResult<Review> {
+pub(in crate::social) fn load_review(c: &mut dyn Conn, review_id: &str) -> AppResult<Review> {
     let r = c
         .query_opt(
             &format!("{} WHERE r.id = $1", review_select()),

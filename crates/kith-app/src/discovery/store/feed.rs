@@ -1,0 +1,157 @@
+//! The post lists and the trust-ranked feed's ranking.
+
+use kith_store::{Conn, Engine, Value, args};
+
+use crate::AppResult;
+use crate::discovery::feed::{
+    COMMUNITY_BOOST_MS, ENGAGEMENT_CAP, ENGAGEMENT_STEP_MS, FRIEND_BOOST_MS, FeedCursor,
+};
+use crate::platform::page::{Page, PageRequest};
+use crate::social::posts::{Post, newest_first};
+use crate::social::visibility::post_visible;
+
+/// `created_at` as Unix ms in SQL.
+fn ms_of(c: &dyn Conn, col: &str) -> String {
+    match c.engine() {
+        Engine::Sqlite => col.to_owned(),
+        Engine::Postgres => format!("(EXTRACT(EPOCH FROM {col}) * 1000)::bigint"),
+    }
+}
+
+/// Which posts are in the reader's (`$1`) feed: their own, those of people they follow,
+/// and those of their communities.
+const IN_FEED: &str = "p.author_id = $1
+     OR EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = p.author_id)
+     OR (p.visibility = 'community' AND EXISTS
+          (SELECT 1 FROM community_members fm
+           WHERE fm.community_id = p.community_id AND fm.account_id = $1 AND fm.state = 'active'))";
+
+/// Up to `limit + 1` posts of `me`'s feed as of `snap`, after `after`, best rank first:
+/// each post's id, rank key and closeness class (2 friend, 1 community, 0 following).
+pub(in crate::discovery) fn trusted_ranks(
+    c: &mut dyn Conn,
+    me: &str,
+    limit: i64,
+    after: Option<&FeedCursor>,
+    snap: i64,
+) -> AppResult<Vec<(String, i64, i64)>> {
+    let friend = "(p.author_id = $1 OR (
+           EXISTS (SELECT 1 FROM follows t1 WHERE t1.follower_id = $1 AND t1.followee_id = p.author_id AND t1.created_at <= $2)
+       AND EXISTS (SELECT 1 FROM follows t2 WHERE t2.follower_id = p.author_id AND t2.followee_id = $1 AND t2.created_at <= $2)))";
+    let community = "(p.visibility = 'community' OR EXISTS (
+           SELECT 1 FROM community_members c1
+           JOIN community_members c2 ON c2.community_id = c1.community_id AND c2.account_id = p.author_id AND c2.state = 'active'
+           WHERE c1.account_id = $1 AND c1.state = 'active'))";
+    let engagement = "((SELECT COUNT(*) FROM post_likes l WHERE l.post_id = p.id AND l.created_at <= $2)
+         + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2)
+         + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2))";
+    let mut params = vec![Value::from(me), Value::from(snap)];
+    let after_sql = match after {
+        None => String::new(),
+        Some(a) => {
+            params.push(Value::from(a.rank));
+            params.push(Value::from(&a.id));
+            "WHERE r.rk < $3 OR (r.rk = $3 AND r.id < $4)".to_owned()
+        }
+    };
+    let sql = format!(
+        "SELECT r.id, r.rk, r.cl FROM (
+           SELECT q.id AS id, q.cl AS cl,
+                  q.ms + CASE q.cl WHEN 2 THEN {FRIEND_BOOST_MS} WHEN 1 THEN {COMMUNITY_BOOST_MS} ELSE 0 END
+                       + {ENGAGEMENT_STEP_MS} * CASE WHEN q.eng > {ENGAGEMENT_CAP} THEN {ENGAGEMENT_CAP} ELSE q.eng END AS rk
+           FROM (SELECT p.id AS id, {ms} AS ms,
+                        CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
+                        {engagement} AS eng
+                 FROM posts p
+                 WHERE {visible} AND ({IN_FEED}) AND p.created_at <= $2) q
+         ) r {after_sql}
+         ORDER BY r.rk DESC, r.id DESC LIMIT {}",
+        limit + 1,
+        ms = ms_of(c, "p.created_at"),
+        visible = post_visible("$1"),
+    );
+    let rows = c.query(&sql, &params)?;
+    let mut keyed = Vec::with_capacity(rows.len());
+    for r in &rows {
+        keyed.push((r.text(0)?, r.int(1)?, r.int(2)?));
+    }
+    Ok(keyed)
+}
+
+pub(in crate::discovery) fn account_exists(c: &mut dyn Conn, id: &str) -> AppResult<bool> {
+    Ok(
+        c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![id])?
+            .is_some(),
+    )
+}
+
+pub(in crate::discovery) fn community_exists(c: &mut dyn Conn, id: &str) -> AppResult<bool> {
+    Ok(
+        c.query_opt("SELECT 1 FROM communities WHERE id = $1", args![id])?
+            .is_some(),
+    )
+}
+
+pub(in crate::discovery) fn is_active_member(
+    c: &mut dyn Conn,
+    community_id: &str,
+    account_id: &str,
+) -> AppResult<bool> {
+    Ok(c
+        .query_opt(
+            "SELECT 1 FROM community_members WHERE community_id = $1 AND account_id = $2 AND state = 'active'",
+            args![community_id, account_id],
+        )?
+        .is_some())
+}
+
+/// A page of `author`'s posts the viewer may see.
+pub(in crate::discovery) fn author_posts(
+    c: &mut dyn Conn,
+    viewer: &str,
+    author: &str,
+    page: &PageRequest,
+) -> AppResult<Page<Post>> {
+    newest_first(
+        c,
+        viewer,
+        "p.author_id = $2",
+        vec![Value::from(author)],
+        page,
+    )
+}
+
+/// A page of a community's posts, for one of its members.
+pub(in crate::discovery) fn community_posts(
+    c: &mut dyn Conn,
+    viewer: &str,
+    community_id: &str,
+    page: &PageRequest,
+) -> AppResult<Page<Post>> {
+    newest_first(
+        c,
+        viewer,
+        "p.visibility = 'community' AND p.community_id = $2",
+        vec![Value::from(community_id)],
+        page,
+    )
+}
+
+/// A page of `me`'s basic feed.
+pub(in crate::discovery) fn feed_posts(
+    c: &mut dyn Conn,
+    me: &str,
+    page: &PageRequest,
+) -> AppResult<Page<Post>> {
+    newest_first(
+        c,
+        me,
+        "p.author_id = $1
+                     OR EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = p.author_id)
+                     OR (p.visibility = 'community' AND EXISTS
+                          (SELECT 1 FROM community_members fm
+                           WHERE fm.community_id = p.community_id AND fm.account_id = $1 AND fm.state = 'active'))",
+        Vec::new(),
+        page,
+    )
+}
