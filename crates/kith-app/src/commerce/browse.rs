@@ -4,16 +4,18 @@
 //! beside (public listings show only trading merchants and top-level communities; the
 //! dashboard is for the merchant's staff).
 
+use kith_domain::Fen;
 use kith_store::args;
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId, SkuId};
 use crate::{App, AppResult, Principal};
 
 /// A trading merchant as a shopper sees it in a list.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShopCard {
-    pub id: String,
+    pub id: MerchantId,
     pub name: String,
     pub description: String,
     pub product_count: i64,
@@ -22,7 +24,7 @@ pub struct ShopCard {
 /// A community as a list shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommunityCard {
-    pub id: String,
+    pub id: CommunityId,
     pub name: String,
     pub description: String,
     pub join_policy: String,
@@ -37,7 +39,7 @@ pub struct Dashboard {
     /// (status, number of orders) for every status that has orders.
     pub orders_by_status: Vec<(String, i64)>,
     /// Money paid for orders, minus refunds, in fen.
-    pub gmv_fen: i64,
+    pub gmv_fen: Fen,
     pub paying_buyers: i64,
     pub active_products: i64,
     pub stores: i64,
@@ -58,7 +60,7 @@ pub struct Todo {
 /// A SKU on sale with at most [`LOW_STOCK`] units available across the merchant's locations.
 #[derive(Debug, Clone, Serialize)]
 pub struct LowStock {
-    pub product_id: String,
+    pub product_id: ProductId,
     pub product_name: String,
     pub sku_code: String,
     pub available: i64,
@@ -84,7 +86,7 @@ impl App {
                 .iter()
                 .map(|r| {
                     Ok(ShopCard {
-                        id: r.text(0)?,
+                        id: MerchantId::from_row(r.text(0)?),
                         name: r.text(1)?,
                         description: r.text(2)?,
                         product_count: r.int(3)?,
@@ -97,7 +99,11 @@ impl App {
 
     /// The product a SKU belongs to (for links from tagged posts). The product page then
     /// applies the catalog's own visibility rule.
-    pub async fn sku_product(&self, merchant_id: &str, sku_id: &str) -> AppResult<String> {
+    pub async fn sku_product(
+        &self,
+        merchant_id: &MerchantId,
+        sku_id: &SkuId,
+    ) -> AppResult<ProductId> {
         let (mid, sid) = (merchant_id.to_owned(), sku_id.to_owned());
         self.db
             .read(move |c| {
@@ -109,6 +115,7 @@ impl App {
                 )?
                 .ok_or(crate::AppError::NotFound("sku"))?
                 .text(0)
+                .map(ProductId::from_row)
                 .map_err(Into::into)
             })
             .await
@@ -130,7 +137,7 @@ impl App {
                 .iter()
                 .map(|r| {
                     Ok(CommunityCard {
-                        id: r.text(0)?,
+                        id: CommunityId::from_row(r.text(0)?),
                         name: r.text(1)?,
                         description: r.text(2)?,
                         join_policy: r.text(3)?,
@@ -147,8 +154,8 @@ impl App {
     pub async fn merchant_community_ids(
         &self,
         who: &Principal,
-        merchant_id: &str,
-    ) -> AppResult<Vec<String>> {
+        merchant_id: &MerchantId,
+    ) -> AppResult<Vec<CommunityId>> {
         let (w, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .read(move |c| {
@@ -158,7 +165,7 @@ impl App {
                     args![&mid],
                 )?
                 .iter()
-                .map(|r| r.text(0).map_err(Into::into))
+                .map(|r| r.text(0).map(CommunityId::from_row).map_err(Into::into))
                 .collect()
             })
             .await
@@ -168,7 +175,7 @@ impl App {
     pub async fn merchant_dashboard(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Dashboard> {
         let (w, mid) = (who.clone(), merchant_id.to_owned());
         self.db
@@ -226,7 +233,7 @@ impl App {
                     .iter()
                     .map(|r| {
                         Ok(LowStock {
-                            product_id: r.text(0)?,
+                            product_id: ProductId::from_row(r.text(0)?),
                             product_name: r.text(1)?,
                             sku_code: r.text(2)?,
                             available: r.int(3)?,
@@ -235,7 +242,7 @@ impl App {
                     .collect::<AppResult<Vec<_>>>()?;
                 Ok(Dashboard {
                     orders_by_status,
-                    gmv_fen: money.int(0)?,
+                    gmv_fen: Fen::new(money.int(0)?),
                     paying_buyers: money.int(1)?,
                     active_products,
                     stores,
@@ -251,11 +258,11 @@ impl App {
 /// shows them) and the members bound to them now.
 #[derive(Debug, Clone, Serialize)]
 pub struct DistributorRow {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
-    pub pending_fen: i64,
-    pub frozen_fen: i64,
-    pub available_fen: i64,
+    pub pending_fen: Fen,
+    pub frozen_fen: Fen,
+    pub available_fen: Fen,
     /// Orders they earned on.
     pub orders: i64,
     /// Members bound to them directly (live bindings).
@@ -263,8 +270,8 @@ pub struct DistributorRow {
 }
 
 impl DistributorRow {
-    pub fn total_fen(&self) -> i64 {
-        self.pending_fen + self.frozen_fen + self.available_fen
+    pub fn total_fen(&self) -> Fen {
+        Fen::new(self.pending_fen.get() + self.frozen_fen.get() + self.available_fen.get())
     }
 }
 
@@ -274,7 +281,7 @@ impl App {
     pub async fn merchant_distributors(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<DistributorRow>> {
         let now = self.now_ms();
         let (w, mid) = (who.clone(), merchant_id.to_owned());
@@ -282,14 +289,14 @@ impl App {
             .db
             .read(move |c| {
                 require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
-                let mut by_id: std::collections::BTreeMap<String, DistributorRow> =
+                let mut by_id: std::collections::BTreeMap<AccountId, DistributorRow> =
                     std::collections::BTreeMap::new();
-                let blank = |id: String, name: String| DistributorRow {
+                let blank = |id: AccountId, name: String| DistributorRow {
                     account_id: id,
                     display_name: name,
-                    pending_fen: 0,
-                    frozen_fen: 0,
-                    available_fen: 0,
+                    pending_fen: Fen::ZERO,
+                    frozen_fen: Fen::ZERO,
+                    available_fen: Fen::ZERO,
                     orders: 0,
                     bound: 0,
                 };
@@ -300,7 +307,7 @@ impl App {
                      GROUP BY oc.beneficiary_id, a.display_name",
                     args![&mid],
                 )? {
-                    let id = r.text(0)?;
+                    let id = AccountId::from_row(r.text(0)?);
                     let mut d = blank(id.clone(), r.text(1)?);
                     d.orders = r.int(2)?;
                     by_id.insert(id, d);
@@ -312,7 +319,7 @@ impl App {
                      GROUP BY b.referrer_id, a.display_name",
                     args![&mid, now],
                 )? {
-                    let id = r.text(0)?;
+                    let id = AccountId::from_row(r.text(0)?);
                     let name = r.text(1)?;
                     by_id
                         .entry(id.clone())
@@ -323,11 +330,8 @@ impl App {
                 // reversals and withdrawals), never re-derived from the commission rows.
                 for d in by_id.values_mut() {
                     let b = crate::money::commissions::balances(c, &d.account_id, &mid)?;
-                    (d.pending_fen, d.frozen_fen, d.available_fen) = (
-                        b.pending_fen.get(),
-                        b.frozen_fen.get(),
-                        b.available_fen.get(),
-                    );
+                    (d.pending_fen, d.frozen_fen, d.available_fen) =
+                        (b.pending_fen, b.frozen_fen, b.available_fen);
                 }
                 Ok::<_, crate::AppError>(by_id.into_values().collect::<Vec<_>>())
             })

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{AccountId, MerchantId, OrderId, SkuId, StoreId, new_id, parse_id};
 use crate::platform::page::{Direction, Page, PageRequest, encode_cursor};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -37,11 +37,11 @@ pub const MAX_WAREHOUSES: i64 = 50;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Location {
     pub id: String,
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// `warehouse` or `store`.
     pub kind: String,
     /// The offline store this location is, for `kind = store`.
-    pub store_id: Option<String>,
+    pub store_id: Option<StoreId>,
     pub name: String,
     pub created_at: String,
 }
@@ -49,7 +49,7 @@ pub struct Location {
 /// How much of one SKU one location holds.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockLevel {
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub sku_code: String,
     pub location_id: String,
     pub location_name: String,
@@ -65,7 +65,7 @@ pub struct StockLevel {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockMovement {
     pub id: i64,
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub sku_code: String,
     pub location_id: String,
     pub location_name: String,
@@ -75,8 +75,8 @@ pub struct StockMovement {
     /// after-sale return put back).
     pub reason: String,
     /// The staff member who adjusted; none for checkout's movements.
-    pub actor_id: Option<String>,
-    pub order_id: Option<String>,
+    pub actor_id: Option<AccountId>,
+    pub order_id: Option<OrderId>,
     pub note: String,
     pub at: String,
 }
@@ -104,9 +104,9 @@ const LOCATION_COLS: &str = LocationCols::LIST;
 fn location_from_row(r: &Row) -> AppResult<Location> {
     Ok(Location {
         id: r.text(LocationCols::id)?,
-        merchant_id: r.text(LocationCols::merchant_id)?,
+        merchant_id: MerchantId::from_row(r.text(LocationCols::merchant_id)?),
         kind: r.text(LocationCols::kind)?,
-        store_id: r.opt_text(LocationCols::store_id)?,
+        store_id: r.opt_text(LocationCols::store_id)?.map(StoreId::from_row),
         name: r.text(LocationCols::name)?,
         created_at: rfc3339(r.int(LocationCols::created_at)?),
     })
@@ -128,7 +128,7 @@ const STOCK_FROM: &str =
 fn stock_from_row(r: &Row) -> AppResult<StockLevel> {
     let (on_hand, reserved) = (r.int(StockCols::on_hand)?, r.int(StockCols::reserved)?);
     Ok(StockLevel {
-        sku_id: r.text(StockCols::sku_id)?,
+        sku_id: SkuId::from_row(r.text(StockCols::sku_id)?),
         sku_code: r.text(StockCols::sku_code)?,
         location_id: r.text(StockCols::location_id)?,
         location_name: r.text(StockCols::location_name)?,
@@ -157,15 +157,15 @@ kith_store::columns!(MovementCols {
 fn movement_from_row(r: &Row) -> AppResult<StockMovement> {
     Ok(StockMovement {
         id: r.int(MovementCols::id)?,
-        sku_id: r.text(MovementCols::sku_id)?,
+        sku_id: SkuId::from_row(r.text(MovementCols::sku_id)?),
         sku_code: r.text(MovementCols::sku_code)?,
         location_id: r.text(MovementCols::location_id)?,
         location_name: r.text(MovementCols::location_name)?,
         on_hand_delta: r.int(MovementCols::on_hand_delta)?,
         reserved_delta: r.int(MovementCols::reserved_delta)?,
         reason: r.text(MovementCols::reason)?,
-        actor_id: r.opt_text(MovementCols::actor_id)?,
-        order_id: r.opt_text(MovementCols::order_id)?,
+        actor_id: r.opt_text(MovementCols::actor_id)?.map(AccountId::from_row),
+        order_id: r.opt_text(MovementCols::order_id)?.map(OrderId::from_row),
         note: r.text(MovementCols::note)?,
         at: rfc3339(r.int(MovementCols::at)?),
     })
@@ -546,7 +546,7 @@ impl App {
     pub async fn list_locations(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Location>> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let (w, m) = (who.clone(), mid.clone());
@@ -581,7 +581,7 @@ impl App {
     pub async fn create_warehouse(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         name: &str,
     ) -> AppResult<Location> {
         let name = BoundedText::parse("name", name, 1, 32)?;
@@ -617,7 +617,7 @@ impl App {
     pub async fn adjust_stock(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         adj: Adjustment,
     ) -> AppResult<StockLevel> {
         if adj.delta == 0 {
@@ -688,7 +688,7 @@ impl App {
     pub async fn list_stock(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         sku_id: Option<&str>,
         location_id: Option<&str>,
         page: PageRequest,
@@ -730,7 +730,7 @@ impl App {
     pub async fn list_stock_movements(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         sku_id: Option<&str>,
         location_id: Option<&str>,
         page: PageRequest,

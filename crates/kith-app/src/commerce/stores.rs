@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::platform::auth::{
     StaffNeed, merchant_status, require_clerk_of, require_staff, require_trading_staff,
 };
-use crate::platform::ids::new_id;
+use crate::platform::ids::{AccountId, MerchantId, StoreId, new_id};
 use crate::platform::merchants::{Invitation, insert_invitation};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -24,8 +24,8 @@ pub struct StoreInput {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Store {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: StoreId,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub address: String,
     pub latitude: f64,
@@ -38,9 +38,9 @@ pub struct Store {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Clerk {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
-    pub store_id: String,
+    pub store_id: StoreId,
     pub added_at: String,
 }
 
@@ -69,8 +69,8 @@ fn store_from_row(r: &Row) -> AppResult<Store> {
     let hours: Vec<OpeningWindow> = serde_json::from_str(&r.text(StoreCols::opening_hours)?)
         .map_err(|e| AppError::Internal(format!("stored opening hours: {e}")))?;
     Ok(Store {
-        id: r.text(StoreCols::id)?,
-        merchant_id: r.text(StoreCols::merchant_id)?,
+        id: StoreId::from_row(r.text(StoreCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(StoreCols::merchant_id)?),
         name: r.text(StoreCols::name)?,
         address: r.text(StoreCols::address)?,
         latitude: coords.lat(),
@@ -157,7 +157,7 @@ impl App {
     pub async fn create_store(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: StoreInput,
     ) -> AppResult<Store> {
         let v = validate(input)?;
@@ -187,8 +187,8 @@ impl App {
     pub async fn update_store(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        store_id: &str,
+        merchant_id: &MerchantId,
+        store_id: &StoreId,
         input: StoreInput,
     ) -> AppResult<Store> {
         let v = validate(input)?;
@@ -215,7 +215,7 @@ impl App {
     pub async fn list_stores(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Store>> {
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
         self.db
@@ -246,8 +246,8 @@ impl App {
     pub async fn get_store(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
-        store_id: &str,
+        merchant_id: &MerchantId,
+        store_id: &StoreId,
     ) -> AppResult<Store> {
         let (who, mid, sid) = (who.cloned(), merchant_id.to_owned(), store_id.to_owned());
         self.db
@@ -267,8 +267,8 @@ impl App {
     pub async fn invite_clerk(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        store_id: &str,
+        merchant_id: &MerchantId,
+        store_id: &StoreId,
     ) -> AppResult<Invitation> {
         let now = self.now_ms();
         let ttl = self.config.invitation_ttl_secs;
@@ -285,8 +285,8 @@ impl App {
     pub async fn list_clerks(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        store_id: &str,
+        merchant_id: &MerchantId,
+        store_id: &StoreId,
     ) -> AppResult<Vec<Clerk>> {
         let (who, mid, sid) = (who.clone(), merchant_id.to_owned(), store_id.to_owned());
         self.db
@@ -299,7 +299,7 @@ impl App {
                     args![&sid],
                 )?
                 .iter()
-                .map(|r| Ok(Clerk { account_id: r.text(0)?, display_name: r.text(1)?, store_id: r.text(2)?, added_at: rfc3339(r.int(3)?) }))
+                .map(|r| Ok(Clerk { account_id: AccountId::from_row(r.text(0)?), display_name: r.text(1)?, store_id: StoreId::from_row(r.text(2)?), added_at: rfc3339(r.int(3)?) }))
                 .collect()
             })
             .await
@@ -308,9 +308,9 @@ impl App {
     pub async fn remove_clerk(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        store_id: &str,
-        account_id: &str,
+        merchant_id: &MerchantId,
+        store_id: &StoreId,
+        account_id: &AccountId,
     ) -> AppResult<()> {
         let now = self.now_ms();
         let (who, mid, sid, aid) = (
@@ -345,7 +345,7 @@ impl App {
 
     /// The clerk's own view of their store. A clerk of another store (even of the same
     /// merchant) is refused: clerks act only for their store.
-    pub async fn clerk_store(&self, who: &Principal, store_id: &str) -> AppResult<Store> {
+    pub async fn clerk_store(&self, who: &Principal, store_id: &StoreId) -> AppResult<Store> {
         let (who, sid) = (who.clone(), store_id.to_owned());
         self.db
             .read(move |c| {

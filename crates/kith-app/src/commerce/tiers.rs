@@ -6,14 +6,14 @@ use kith_store::{Conn, Row, args};
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{AccountId, MerchantId, TierId, new_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tier {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: TierId,
+    pub merchant_id: MerchantId,
     pub code: String,
     pub name: String,
     /// Higher ranks are better tiers; unique within a merchant.
@@ -23,7 +23,7 @@ pub struct Tier {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberTier {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     pub tier_code: String,
     pub tier_name: String,
@@ -47,8 +47,8 @@ const TIER_COLS: &str = TierCols::LIST;
 
 fn tier_from_row(r: &Row) -> AppResult<Tier> {
     Ok(Tier {
-        id: r.text(TierCols::id)?,
-        merchant_id: r.text(TierCols::merchant_id)?,
+        id: TierId::from_row(r.text(TierCols::id)?),
+        merchant_id: MerchantId::from_row(r.text(TierCols::merchant_id)?),
         code: r.text(TierCols::code)?,
         name: r.text(TierCols::name)?,
         rank: r.int(TierCols::rank)?,
@@ -91,7 +91,7 @@ impl App {
     pub async fn create_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         code: &str,
         name: &str,
         rank: i64,
@@ -125,7 +125,7 @@ impl App {
     pub async fn list_tiers(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Tier>> {
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
         self.db
@@ -152,8 +152,8 @@ impl App {
     pub async fn update_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        tier_id: &str,
+        merchant_id: &MerchantId,
+        tier_id: &TierId,
         name: Option<&str>,
         rank: Option<i64>,
     ) -> AppResult<Tier> {
@@ -194,8 +194,8 @@ impl App {
     pub async fn delete_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        tier_id: &str,
+        merchant_id: &MerchantId,
+        tier_id: &TierId,
     ) -> AppResult<()> {
         let now = self.now_ms();
         let (who, mid, tid) = (who.clone(), merchant_id.to_owned(), tier_id.to_owned());
@@ -238,8 +238,8 @@ impl App {
     pub async fn assign_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        account_id: &str,
+        merchant_id: &MerchantId,
+        account_id: &AccountId,
         tier_code: Option<&str>,
     ) -> AppResult<Option<MemberTier>> {
         let code = tier_code
@@ -281,7 +281,7 @@ impl App {
     pub async fn list_tier_members(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         page: PageRequest,
     ) -> AppResult<Page<MemberTier>> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
@@ -315,7 +315,7 @@ impl App {
     pub async fn my_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Option<MemberTier>> {
         let (w, aid, mid) = (who.clone(), who.account_id.clone(), merchant_id.to_owned());
         self.db
@@ -343,7 +343,7 @@ impl App {
 
 fn member_tier_from_row(r: &Row) -> AppResult<MemberTier> {
     Ok(MemberTier {
-        account_id: r.text(0)?,
+        account_id: AccountId::from_row(r.text(0)?),
         display_name: r.text(1)?,
         tier_code: r.text(2)?,
         tier_name: r.text(3)?,
