@@ -5,9 +5,9 @@
 //! dashboard is for the merchant's staff).
 
 use kith_domain::Fen;
-use kith_store::args;
 use serde::Serialize;
 
+use super::store::browse as store;
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId, SkuId};
 use crate::{App, AppResult, Principal};
@@ -76,24 +76,7 @@ impl App {
     /// Approved merchants, by name, with their number of active products.
     pub async fn trading_merchants(&self) -> AppResult<Vec<ShopCard>> {
         self.db
-            .read(|c| {
-                c.query(
-                    "SELECT m.id, m.name, m.description,
-                            (SELECT COUNT(*) FROM products p WHERE p.merchant_id = m.id AND p.status = 'active')
-                     FROM merchants m WHERE m.status = 'approved' ORDER BY m.name, m.id LIMIT $1",
-                    args![MAX_ROWS],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(ShopCard {
-                        id: MerchantId::from_row(r.text(0)?),
-                        name: r.text(1)?,
-                        description: r.text(2)?,
-                        product_count: r.int(3)?,
-                    })
-                })
-                .collect()
-            })
+            .read(|c| store::trading_merchants(c, MAX_ROWS))
             .await
     }
 
@@ -108,15 +91,7 @@ impl App {
         self.db
             .read(move |c| {
                 // A draft's SKU answers like an unknown one (as at checkout).
-                c.query_opt(
-                    "SELECT s.product_id FROM skus s JOIN products p ON p.id = s.product_id
-                     WHERE s.id = $1 AND s.merchant_id = $2 AND p.status = 'active'",
-                    args![&sid, &mid],
-                )?
-                .ok_or(crate::AppError::NotFound("sku"))?
-                .text(0)
-                .map(ProductId::from_row)
-                .map_err(Into::into)
+                store::active_sku_product(c, &mid, &sid)?.ok_or(crate::AppError::NotFound("sku"))
             })
             .await
     }
@@ -125,28 +100,7 @@ impl App {
     pub async fn browse_communities(&self, who: &Principal) -> AppResult<Vec<CommunityCard>> {
         let me = who.account_id.clone();
         self.db
-            .read(move |c| {
-                c.query(
-                    "SELECT c.id, c.name, c.description, c.join_policy,
-                            (SELECT COUNT(*) FROM community_members m WHERE m.community_id = c.id AND m.state = 'active') AS n,
-                            (SELECT m.state FROM community_members m WHERE m.community_id = c.id AND m.account_id = $1)
-                     FROM communities c WHERE c.parent_id IS NULL
-                     ORDER BY n DESC, c.created_at, c.id LIMIT $2",
-                    args![&me, MAX_ROWS],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(CommunityCard {
-                        id: CommunityId::from_row(r.text(0)?),
-                        name: r.text(1)?,
-                        description: r.text(2)?,
-                        join_policy: r.text(3)?,
-                        member_count: r.int(4)?,
-                        my_state: r.opt_text(5)?,
-                    })
-                })
-                .collect()
-            })
+            .read(move |c| store::top_communities(c, &me, MAX_ROWS))
             .await
     }
 
@@ -160,13 +114,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
-                c.query(
-                    "SELECT id FROM communities WHERE merchant_id = $1 ORDER BY created_at, id",
-                    args![&mid],
-                )?
-                .iter()
-                .map(|r| r.text(0).map(CommunityId::from_row).map_err(Into::into))
-                .collect()
+                store::merchant_community_ids(c, &mid)
             })
             .await
     }
@@ -181,69 +129,26 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
-                let orders_by_status = c
-                    .query(
-                        "SELECT status, COUNT(*) FROM orders WHERE merchant_id = $1 GROUP BY status ORDER BY status",
-                        args![&mid],
-                    )?
-                    .iter()
-                    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let money = c.query_one(
-                    "SELECT CAST(COALESCE(SUM(paid_fen - refunded_fen), 0) AS bigint),
-                            COUNT(DISTINCT CASE WHEN paid_fen > 0 THEN buyer_id END)
-                     FROM orders WHERE merchant_id = $1",
-                    args![&mid],
-                )?;
-                let active_products = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND status = 'active'",
-                        args![&mid],
-                    )?
-                    .int(0)?;
-                let stores = c
-                    .query_one("SELECT COUNT(*) FROM stores WHERE merchant_id = $1", args![&mid])?
-                    .int(0)?;
+                let orders_by_status = store::orders_by_status(c, &mid)?;
+                let (gmv_fen, paying_buyers) = store::gmv_and_buyers(c, &mid)?;
+                let active_products = store::count_active_products(c, &mid)?;
+                let stores = store::count_stores(c, &mid)?;
                 let mut todo = Todo::default();
-                for r in c.query(
-                    "SELECT delivery, COUNT(*) FROM orders WHERE merchant_id = $1 AND status = 'fulfilling' GROUP BY delivery",
-                    args![&mid],
-                )? {
-                    match r.text(0)?.as_str() {
-                        "pickup" => todo.to_pack = r.int(1)?,
-                        _ => todo.to_ship = r.int(1)?,
+                for (delivery, n) in store::fulfilling_by_delivery(c, &mid)? {
+                    match delivery.as_str() {
+                        "pickup" => todo.to_pack = n,
+                        _ => todo.to_ship = n,
                     }
                 }
                 todo.awaiting_pickup = orders_by_status
                     .iter()
                     .find(|(st, _)| st == "ready_for_pickup")
                     .map_or(0, |(_, n)| *n);
-                todo.low_stock = c
-                    .query(
-                        "SELECT p.id, p.name, s.code,
-                                CAST(COALESCE(SUM(st.on_hand - st.reserved), 0) AS bigint) AS available
-                         FROM skus s JOIN products p ON p.id = s.product_id
-                         LEFT JOIN stock st ON st.sku_id = s.id
-                         WHERE s.merchant_id = $1 AND p.status = 'active'
-                         GROUP BY p.id, p.name, s.code
-                         HAVING CAST(COALESCE(SUM(st.on_hand - st.reserved), 0) AS bigint) <= $2
-                         ORDER BY available, p.name, s.code LIMIT 10",
-                        args![&mid, LOW_STOCK],
-                    )?
-                    .iter()
-                    .map(|r| {
-                        Ok(LowStock {
-                            product_id: ProductId::from_row(r.text(0)?),
-                            product_name: r.text(1)?,
-                            sku_code: r.text(2)?,
-                            available: r.int(3)?,
-                        })
-                    })
-                    .collect::<AppResult<Vec<_>>>()?;
+                todo.low_stock = store::low_stock(c, &mid, LOW_STOCK)?;
                 Ok(Dashboard {
                     orders_by_status,
-                    gmv_fen: Fen::new(money.int(0)?),
-                    paying_buyers: money.int(1)?,
+                    gmv_fen,
+                    paying_buyers,
                     active_products,
                     stores,
                     todo,
@@ -300,31 +205,16 @@ impl App {
                     orders: 0,
                     bound: 0,
                 };
-                for r in c.query(
-                    "SELECT oc.beneficiary_id, a.display_name, COUNT(DISTINCT oc.order_id)
-                     FROM order_commissions oc JOIN accounts a ON a.id = oc.beneficiary_id
-                     WHERE oc.merchant_id = $1 AND oc.state IN ('pending', 'frozen', 'available')
-                     GROUP BY oc.beneficiary_id, a.display_name",
-                    args![&mid],
-                )? {
-                    let id = AccountId::from_row(r.text(0)?);
-                    let mut d = blank(id.clone(), r.text(1)?);
-                    d.orders = r.int(2)?;
+                for (id, name, orders) in store::commission_earners(c, &mid)? {
+                    let mut d = blank(id.clone(), name);
+                    d.orders = orders;
                     by_id.insert(id, d);
                 }
-                for r in c.query(
-                    "SELECT b.referrer_id, a.display_name, COUNT(*)
-                     FROM referrer_bindings b JOIN accounts a ON a.id = b.referrer_id
-                     WHERE b.merchant_id = $1 AND (b.expires_at IS NULL OR b.expires_at > $2)
-                     GROUP BY b.referrer_id, a.display_name",
-                    args![&mid, now],
-                )? {
-                    let id = AccountId::from_row(r.text(0)?);
-                    let name = r.text(1)?;
+                for (id, name, bound) in store::referrers(c, &mid, now)? {
                     by_id
                         .entry(id.clone())
                         .or_insert_with(|| blank(id, name))
-                        .bound = r.int(2)?;
+                        .bound = bound;
                 }
                 // Balances from the ledger, as the distributor's own wallet shows them (net of
                 // reversals and withdrawals), never re-derived from the commission rows.
@@ -354,10 +244,8 @@ impl App {
             .read(move |c| {
                 let mut out = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    if let Some(r) =
-                        c.query_opt("SELECT display_name FROM accounts WHERE id = $1", args![id])?
-                    {
-                        out.push((id.clone(), r.text(0)?));
+                    if let Some(name) = store::display_name(c, id)? {
+                        out.push((id.clone(), name));
                     }
                 }
                 Ok(out)
