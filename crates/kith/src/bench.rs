@@ -748,7 +748,7 @@ pub(crate) async fn seed(
                 &owner,
                 &merchant,
                 Adjustment {
-                    sku_id: skus[i].clone(),
+                    sku_id: skus[i].to_string(),
                     location_id: warehouse,
                     delta: MAX_ADJUSTMENT,
                     note: Some("基准入库".into()),
@@ -840,8 +840,8 @@ pub(crate) async fn seed(
         admin,
         owner,
         merchant: merchant.to_string(),
-        skus,
-        hot_sku,
+        skus: skus.iter().map(ToString::to_string).collect(),
+        hot_sku: hot_sku.to_string(),
         buyers,
     })
 }

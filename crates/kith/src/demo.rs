@@ -392,7 +392,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                     } else {
                         DeliveryMethod::Shipping
                     },
-                    pickup_store_id: pickup.then(|| store.id.clone()),
+                    pickup_store_id: pickup.then(|| store.id.to_string()),
                     address: (!pickup).then_some(address),
                     address_id: None,
                     items: Some(vec![(skus[i % skus.len()].clone(), 1 + (i % 2) as i64)]),
@@ -917,6 +917,7 @@ async fn catalog(
     merchant_id: &str,
     items: &[(&str, &str, &str, &str, i64, i64)],
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let merchant_id: &kith_app::platform::ids::MerchantId = &crate::typed(merchant_id);
     let locations = app.list_locations(owner, merchant_id).await.map_err(e)?;
     let mut products = Vec::new();
     let mut skus = Vec::new();
@@ -954,15 +955,15 @@ async fn catalog(
             .map_err(e)?;
         for l in &locations {
             let adj = Adjustment {
-                sku_id: sku.id.clone(),
+                sku_id: sku.id.to_string(),
                 location_id: l.id.clone(),
                 delta: 200,
                 note: Some("期初库存".into()),
             };
             app.adjust_stock(owner, merchant_id, adj).await.map_err(e)?;
         }
-        skus.push(sku.id);
-        products.push(p.id);
+        skus.push(sku.id.to_string());
+        products.push(p.id.to_string());
     }
     Ok((products, skus))
 }

@@ -114,7 +114,7 @@ async fn shop_sku(
         .flat_map(|p| p.skus)
         .find(|s| s.code == code)
         .ok_or_else(|| anyhow::anyhow!("demo group-buy: no SKU {code}"))?;
-    Ok((owner, mid.to_string(), sku.id))
+    Ok((owner, mid.to_string(), sku.id.to_string()))
 }
 
 struct Terms {

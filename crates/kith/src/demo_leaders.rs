@@ -129,8 +129,8 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
                 pickup_date,
                 min_total_units: Some(5),
                 items: vec![BatchItemInput {
-                    sku_id: sku.id.clone(),
-                    price_fen: sku.list_price_fen * 8 / 10,
+                    sku_id: sku.id.to_string(),
+                    price_fen: sku.list_price_fen.get() * 8 / 10,
                     per_member_limit: 3,
                     quantity_limit: 60,
                 }],
@@ -153,7 +153,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
                 &b.id,
                 JoinInput {
                     items: vec![JoinLine {
-                        sku_id: sku.id.clone(),
+                        sku_id: sku.id.to_string(),
                         quantity: 1 + (n as i64 % 2),
                     }],
                 },

@@ -420,7 +420,7 @@ impl Shop {
                     &owner,
                     &merchant,
                     Adjustment {
-                        sku_id: sku.clone(),
+                        sku_id: sku.to_string(),
                         location_id: location.clone(),
                         delta: STOCK,
                         note: Some("入库".into()),
@@ -430,16 +430,16 @@ impl Shop {
                 .expect("stock in");
             }
         }
-        app.assign_tier(
-            &owner,
-            &merchant,
-            &buyers[0].account_id,
-            Some("shareholder"),
-        )
-        .await
-        .expect("assign tier");
+        app.assign_tier(&owner, &merchant, &buyers[0].id(), Some("shareholder"))
+            .await
+            .expect("assign tier");
 
-        let skus: [String; 2] = skus.try_into().expect("two skus");
+        let skus: [String; 2] = skus
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .try_into()
+            .expect("two skus");
         let shop = Shop {
             app,
             clock,
@@ -2063,7 +2063,7 @@ mod sharing_props {
             &owner,
             &merchant,
             Adjustment {
-                sku_id: sku.clone(),
+                sku_id: sku.to_string(),
                 location_id: warehouse,
                 delta: 10_000,
                 note: None,
@@ -2105,7 +2105,7 @@ mod sharing_props {
             admin,
             owner,
             merchant: MerchantId::parse(&merchant).expect("a merchant id"),
-            sku,
+            sku: sku.to_string(),
             members,
             codes,
             orders: Vec::new(),

@@ -4,16 +4,18 @@
 //! beside (public listings show only trading merchants and top-level communities; the
 //! dashboard is for the merchant's staff).
 
-use kith_store::args;
+use kith_domain::Fen;
 use serde::Serialize;
 
+use super::store::browse as store;
 use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId, SkuId};
 use crate::{App, AppResult, Principal};
 
 /// A trading merchant as a shopper sees it in a list.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShopCard {
-    pub id: String,
+    pub id: MerchantId,
     pub name: String,
     pub description: String,
     pub product_count: i64,
@@ -22,7 +24,7 @@ pub struct ShopCard {
 /// A community as a list shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CommunityCard {
-    pub id: String,
+    pub id: CommunityId,
     pub name: String,
     pub description: String,
     pub join_policy: String,
@@ -37,7 +39,7 @@ pub struct Dashboard {
     /// (status, number of orders) for every status that has orders.
     pub orders_by_status: Vec<(String, i64)>,
     /// Money paid for orders, minus refunds, in fen.
-    pub gmv_fen: i64,
+    pub gmv_fen: Fen,
     pub paying_buyers: i64,
     pub active_products: i64,
     pub stores: i64,
@@ -58,7 +60,7 @@ pub struct Todo {
 /// A SKU on sale with at most [`LOW_STOCK`] units available across the merchant's locations.
 #[derive(Debug, Clone, Serialize)]
 pub struct LowStock {
-    pub product_id: String,
+    pub product_id: ProductId,
     pub product_name: String,
     pub sku_code: String,
     pub available: i64,
@@ -74,42 +76,22 @@ impl App {
     /// Approved merchants, by name, with their number of active products.
     pub async fn trading_merchants(&self) -> AppResult<Vec<ShopCard>> {
         self.db
-            .read(|c| {
-                c.query(
-                    "SELECT m.id, m.name, m.description,
-                            (SELECT COUNT(*) FROM products p WHERE p.merchant_id = m.id AND p.status = 'active')
-                     FROM merchants m WHERE m.status = 'approved' ORDER BY m.name, m.id LIMIT $1",
-                    args![MAX_ROWS],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(ShopCard {
-                        id: r.text(0)?,
-                        name: r.text(1)?,
-                        description: r.text(2)?,
-                        product_count: r.int(3)?,
-                    })
-                })
-                .collect()
-            })
+            .read(|c| store::trading_merchants(c, MAX_ROWS))
             .await
     }
 
     /// The product a SKU belongs to (for links from tagged posts). The product page then
     /// applies the catalog's own visibility rule.
-    pub async fn sku_product(&self, merchant_id: &str, sku_id: &str) -> AppResult<String> {
+    pub async fn sku_product(
+        &self,
+        merchant_id: &MerchantId,
+        sku_id: &SkuId,
+    ) -> AppResult<ProductId> {
         let (mid, sid) = (merchant_id.to_owned(), sku_id.to_owned());
         self.db
             .read(move |c| {
                 // A draft's SKU answers like an unknown one (as at checkout).
-                c.query_opt(
-                    "SELECT s.product_id FROM skus s JOIN products p ON p.id = s.product_id
-                     WHERE s.id = $1 AND s.merchant_id = $2 AND p.status = 'active'",
-                    args![&sid, &mid],
-                )?
-                .ok_or(crate::AppError::NotFound("sku"))?
-                .text(0)
-                .map_err(Into::into)
+                store::active_sku_product(c, &mid, &sid)?.ok_or(crate::AppError::NotFound("sku"))
             })
             .await
     }
@@ -118,28 +100,7 @@ impl App {
     pub async fn browse_communities(&self, who: &Principal) -> AppResult<Vec<CommunityCard>> {
         let me = who.account_id.clone();
         self.db
-            .read(move |c| {
-                c.query(
-                    "SELECT c.id, c.name, c.description, c.join_policy,
-                            (SELECT COUNT(*) FROM community_members m WHERE m.community_id = c.id AND m.state = 'active') AS n,
-                            (SELECT m.state FROM community_members m WHERE m.community_id = c.id AND m.account_id = $1)
-                     FROM communities c WHERE c.parent_id IS NULL
-                     ORDER BY n DESC, c.created_at, c.id LIMIT $2",
-                    args![&me, MAX_ROWS],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(CommunityCard {
-                        id: r.text(0)?,
-                        name: r.text(1)?,
-                        description: r.text(2)?,
-                        join_policy: r.text(3)?,
-                        member_count: r.int(4)?,
-                        my_state: r.opt_text(5)?,
-                    })
-                })
-                .collect()
-            })
+            .read(move |c| store::top_communities(c, &me, MAX_ROWS))
             .await
     }
 
@@ -147,19 +108,13 @@ impl App {
     pub async fn merchant_community_ids(
         &self,
         who: &Principal,
-        merchant_id: &str,
-    ) -> AppResult<Vec<String>> {
+        merchant_id: &MerchantId,
+    ) -> AppResult<Vec<CommunityId>> {
         let (w, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .read(move |c| {
                 require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
-                c.query(
-                    "SELECT id FROM communities WHERE merchant_id = $1 ORDER BY created_at, id",
-                    args![&mid],
-                )?
-                .iter()
-                .map(|r| r.text(0).map_err(Into::into))
-                .collect()
+                store::merchant_community_ids(c, &mid)
             })
             .await
     }
@@ -168,75 +123,32 @@ impl App {
     pub async fn merchant_dashboard(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Dashboard> {
         let (w, mid) = (who.clone(), merchant_id.to_owned());
         self.db
             .read(move |c| {
                 require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
-                let orders_by_status = c
-                    .query(
-                        "SELECT status, COUNT(*) FROM orders WHERE merchant_id = $1 GROUP BY status ORDER BY status",
-                        args![&mid],
-                    )?
-                    .iter()
-                    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-                    .collect::<AppResult<Vec<_>>>()?;
-                let money = c.query_one(
-                    "SELECT CAST(COALESCE(SUM(paid_fen - refunded_fen), 0) AS bigint),
-                            COUNT(DISTINCT CASE WHEN paid_fen > 0 THEN buyer_id END)
-                     FROM orders WHERE merchant_id = $1",
-                    args![&mid],
-                )?;
-                let active_products = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND status = 'active'",
-                        args![&mid],
-                    )?
-                    .int(0)?;
-                let stores = c
-                    .query_one("SELECT COUNT(*) FROM stores WHERE merchant_id = $1", args![&mid])?
-                    .int(0)?;
+                let orders_by_status = store::orders_by_status(c, &mid)?;
+                let (gmv_fen, paying_buyers) = store::gmv_and_buyers(c, &mid)?;
+                let active_products = store::count_active_products(c, &mid)?;
+                let stores = store::count_stores(c, &mid)?;
                 let mut todo = Todo::default();
-                for r in c.query(
-                    "SELECT delivery, COUNT(*) FROM orders WHERE merchant_id = $1 AND status = 'fulfilling' GROUP BY delivery",
-                    args![&mid],
-                )? {
-                    match r.text(0)?.as_str() {
-                        "pickup" => todo.to_pack = r.int(1)?,
-                        _ => todo.to_ship = r.int(1)?,
+                for (delivery, n) in store::fulfilling_by_delivery(c, &mid)? {
+                    match delivery.as_str() {
+                        "pickup" => todo.to_pack = n,
+                        _ => todo.to_ship = n,
                     }
                 }
                 todo.awaiting_pickup = orders_by_status
                     .iter()
                     .find(|(st, _)| st == "ready_for_pickup")
                     .map_or(0, |(_, n)| *n);
-                todo.low_stock = c
-                    .query(
-                        "SELECT p.id, p.name, s.code,
-                                CAST(COALESCE(SUM(st.on_hand - st.reserved), 0) AS bigint) AS available
-                         FROM skus s JOIN products p ON p.id = s.product_id
-                         LEFT JOIN stock st ON st.sku_id = s.id
-                         WHERE s.merchant_id = $1 AND p.status = 'active'
-                         GROUP BY p.id, p.name, s.code
-                         HAVING CAST(COALESCE(SUM(st.on_hand - st.reserved), 0) AS bigint) <= $2
-                         ORDER BY available, p.name, s.code LIMIT 10",
-                        args![&mid, LOW_STOCK],
-                    )?
-                    .iter()
-                    .map(|r| {
-                        Ok(LowStock {
-                            product_id: r.text(0)?,
-                            product_name: r.text(1)?,
-                            sku_code: r.text(2)?,
-                            available: r.int(3)?,
-                        })
-                    })
-                    .collect::<AppResult<Vec<_>>>()?;
+                todo.low_stock = store::low_stock(c, &mid, LOW_STOCK)?;
                 Ok(Dashboard {
                     orders_by_status,
-                    gmv_fen: money.int(0)?,
-                    paying_buyers: money.int(1)?,
+                    gmv_fen,
+                    paying_buyers,
                     active_products,
                     stores,
                     todo,
@@ -251,11 +163,11 @@ impl App {
 /// shows them) and the members bound to them now.
 #[derive(Debug, Clone, Serialize)]
 pub struct DistributorRow {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
-    pub pending_fen: i64,
-    pub frozen_fen: i64,
-    pub available_fen: i64,
+    pub pending_fen: Fen,
+    pub frozen_fen: Fen,
+    pub available_fen: Fen,
     /// Orders they earned on.
     pub orders: i64,
     /// Members bound to them directly (live bindings).
@@ -263,8 +175,8 @@ pub struct DistributorRow {
 }
 
 impl DistributorRow {
-    pub fn total_fen(&self) -> i64 {
-        self.pending_fen + self.frozen_fen + self.available_fen
+    pub fn total_fen(&self) -> Fen {
+        Fen::new(self.pending_fen.get() + self.frozen_fen.get() + self.available_fen.get())
     }
 }
 
@@ -274,7 +186,7 @@ impl App {
     pub async fn merchant_distributors(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<DistributorRow>> {
         let now = self.now_ms();
         let (w, mid) = (who.clone(), merchant_id.to_owned());
@@ -282,52 +194,34 @@ impl App {
             .db
             .read(move |c| {
                 require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
-                let mut by_id: std::collections::BTreeMap<String, DistributorRow> =
+                let mut by_id: std::collections::BTreeMap<AccountId, DistributorRow> =
                     std::collections::BTreeMap::new();
-                let blank = |id: String, name: String| DistributorRow {
+                let blank = |id: AccountId, name: String| DistributorRow {
                     account_id: id,
                     display_name: name,
-                    pending_fen: 0,
-                    frozen_fen: 0,
-                    available_fen: 0,
+                    pending_fen: Fen::ZERO,
+                    frozen_fen: Fen::ZERO,
+                    available_fen: Fen::ZERO,
                     orders: 0,
                     bound: 0,
                 };
-                for r in c.query(
-                    "SELECT oc.beneficiary_id, a.display_name, COUNT(DISTINCT oc.order_id)
-                     FROM order_commissions oc JOIN accounts a ON a.id = oc.beneficiary_id
-                     WHERE oc.merchant_id = $1 AND oc.state IN ('pending', 'frozen', 'available')
-                     GROUP BY oc.beneficiary_id, a.display_name",
-                    args![&mid],
-                )? {
-                    let id = r.text(0)?;
-                    let mut d = blank(id.clone(), r.text(1)?);
-                    d.orders = r.int(2)?;
+                for (id, name, orders) in store::commission_earners(c, &mid)? {
+                    let mut d = blank(id.clone(), name);
+                    d.orders = orders;
                     by_id.insert(id, d);
                 }
-                for r in c.query(
-                    "SELECT b.referrer_id, a.display_name, COUNT(*)
-                     FROM referrer_bindings b JOIN accounts a ON a.id = b.referrer_id
-                     WHERE b.merchant_id = $1 AND (b.expires_at IS NULL OR b.expires_at > $2)
-                     GROUP BY b.referrer_id, a.display_name",
-                    args![&mid, now],
-                )? {
-                    let id = r.text(0)?;
-                    let name = r.text(1)?;
+                for (id, name, bound) in store::referrers(c, &mid, now)? {
                     by_id
                         .entry(id.clone())
                         .or_insert_with(|| blank(id, name))
-                        .bound = r.int(2)?;
+                        .bound = bound;
                 }
                 // Balances from the ledger, as the distributor's own wallet shows them (net of
                 // reversals and withdrawals), never re-derived from the commission rows.
                 for d in by_id.values_mut() {
                     let b = crate::money::commissions::balances(c, &d.account_id, &mid)?;
-                    (d.pending_fen, d.frozen_fen, d.available_fen) = (
-                        b.pending_fen.get(),
-                        b.frozen_fen.get(),
-                        b.available_fen.get(),
-                    );
+                    (d.pending_fen, d.frozen_fen, d.available_fen) =
+                        (b.pending_fen, b.frozen_fen, b.available_fen);
                 }
                 Ok::<_, crate::AppError>(by_id.into_values().collect::<Vec<_>>())
             })
@@ -350,10 +244,8 @@ impl App {
             .read(move |c| {
                 let mut out = Vec::with_capacity(ids.len());
                 for id in &ids {
-                    if let Some(r) =
-                        c.query_opt("SELECT display_name FROM accounts WHERE id = $1", args![id])?
-                    {
-                        out.push((id.clone(), r.text(0)?));
+                    if let Some(name) = store::display_name(c, id)? {
+                        out.push((id.clone(), name));
                     }
                 }
                 Ok(out)

@@ -3,10 +3,11 @@
 
 use kith_domain::Fen;
 use kith_domain::pricing::{self, Quantity};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use super::orders::buyer_tier;
+use super::store::cart as store;
 use crate::platform::auth::merchant_status;
 use crate::platform::ids::{MerchantId, SkuId};
 use crate::{App, AppError, AppResult, Principal, commerce::catalog};
@@ -38,13 +39,9 @@ pub(crate) fn cart(
     merchant_id: &str,
 ) -> AppResult<Vec<CartItem>> {
     let tier = buyer_tier(c, merchant_id, account_id)?;
-    let rows = c.query(
-        "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
-        args![account_id, merchant_id],
-    )?;
+    let rows = store::cart_lines(c, account_id, merchant_id)?;
     let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let (sku_id, quantity) = (SkuId::from_row(r.text(0)?), r.int(1)?);
+    for (sku_id, quantity) in rows {
         match catalog::sku_for_checkout(c, merchant_id, &sku_id) {
             Ok(sku) => {
                 let tiers: Vec<(&str, Fen)> = sku
@@ -104,20 +101,25 @@ impl App {
                 merchant_status(c, &mid)?.ensure_trading()?;
                 match qty {
                     None => {
-                        c.execute("DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2 AND merchant_id = $3", args![&w.account_id, &sid, &mid])?;
+                        store::delete_cart_item(c, &w.account_id, &sid, &mid)?;
                     }
                     Some(q) => {
                         // A draft's SKU answers like an unknown one (404).
                         catalog::sku_for_buyer(c, &mid, &sid)?;
-                        let n = c.query_one("SELECT COUNT(*) FROM cart_items WHERE account_id = $1", args![&w.account_id])?.int(0)?;
-                        let present = c.query_opt("SELECT 1 FROM cart_items WHERE account_id = $1 AND sku_id = $2", args![&w.account_id, &sid])?.is_some();
+                        let n = store::count_cart_items(c, &w.account_id)?;
+                        let present = store::has_cart_item(c, &w.account_id, &sid)?;
                         if !present && n >= MAX_CART_ITEMS {
-                            return Err(AppError::state(format!("a cart holds at most {MAX_CART_ITEMS} items")));
+                            return Err(AppError::state(format!(
+                                "a cart holds at most {MAX_CART_ITEMS} items"
+                            )));
                         }
-                        c.execute(
-                            "INSERT INTO cart_items (account_id, merchant_id, sku_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (account_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
-                            args![&w.account_id, &mid, &sid, i64::from(q.get()), now],
+                        store::upsert_cart_item(
+                            c,
+                            &w.account_id,
+                            &mid,
+                            &sid,
+                            i64::from(q.get()),
+                            now,
                         )?;
                     }
                 }
@@ -140,26 +142,7 @@ impl App {
     /// units in each, most recently added to first.
     pub async fn carts(&self, who: &Principal) -> AppResult<Vec<CartShop>> {
         let aid = who.account_id.clone();
-        self.db
-            .read(move |c| {
-                c.query(
-                    "SELECT m.id, m.name, CAST(SUM(ci.quantity) AS bigint), MAX(ci.added_at) AS last
-                     FROM cart_items ci JOIN merchants m ON m.id = ci.merchant_id
-                     WHERE ci.account_id = $1
-                     GROUP BY m.id, m.name ORDER BY last DESC, m.id LIMIT 100",
-                    args![&aid],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(CartShop {
-                        merchant_id: MerchantId::from_row(r.text(0)?),
-                        merchant_name: r.text(1)?,
-                        units: r.int(2)?,
-                    })
-                })
-                .collect()
-            })
-            .await
+        self.db.read(move |c| store::cart_shops(c, &aid)).await
     }
 }
 

@@ -16,12 +16,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use kith_domain::pricing::unit_price;
 use kith_domain::{BoundedText, Fen, TierCode};
-use kith_store::{Conn, Row, StoreError, Value, args};
+use kith_store::{Conn, StoreError};
 use serde::Serialize;
 
+use super::store::catalog as store;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{MerchantId, ProductId, SkuId, TierId, new_id, parse_id};
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
@@ -80,7 +81,7 @@ impl ProductStatus {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Category {
     pub id: String,
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     pub name: String,
     pub created_at: String,
 }
@@ -90,33 +91,36 @@ pub struct Category {
 pub struct TierPrice {
     pub tier_code: String,
     pub tier_name: String,
-    pub price_fen: i64,
+    #[schema(value_type = i64)]
+    pub price_fen: Fen,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Sku {
-    pub id: String,
-    pub product_id: String,
+    pub id: SkuId,
+    pub product_id: ProductId,
     /// The merchant's own code, unique within the merchant: A-Z, a-z, 0-9, _ and -.
     pub code: String,
     /// What tells this SKU from its siblings, e.g. {"规格": "500ml", "颜色": "红"}.
     pub attrs: BTreeMap<String, String>,
     pub weight_g: i64,
-    pub list_price_fen: i64,
+    #[schema(value_type = i64)]
+    pub list_price_fen: Fen,
     /// Prices per membership tier, lowest tier rank first.
     pub tier_prices: Vec<TierPrice>,
     /// Only for a logged-in reader: the price of their tier at this merchant, or the list
     /// price when they hold no tier (or their tier has no price here).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub your_price_fen: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub your_price_fen: Option<Fen>,
     pub created_at: String,
     pub updated_at: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Product {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: ProductId,
+    pub merchant_id: MerchantId,
     pub category_id: Option<String>,
     pub name: String,
     pub description: String,
@@ -395,11 +399,9 @@ fn parse_description(d: &str) -> AppResult<String> {
 fn check_category(c: &mut dyn Conn, merchant_id: &str, raw: &str) -> AppResult<String> {
     let not_ours = || AppError::invalid("category_id", "this merchant has no such category");
     let id = parse_id(raw).ok_or_else(not_ours)?;
-    c.query_opt(
-        "SELECT 1 FROM categories WHERE id = $1 AND merchant_id = $2",
-        args![&id, merchant_id],
-    )?
-    .ok_or_else(not_ours)?;
+    if !store::is_category_of(c, merchant_id, &id)? {
+        return Err(not_ours());
+    }
     Ok(id)
 }
 
@@ -418,88 +420,6 @@ fn map_sku_unique(e: StoreError) -> AppError {
 // ---------------------------------------------------------------------------------------
 // Reading rows
 
-kith_store::columns!(ProductCols {
-    id,
-    merchant_id,
-    category_id,
-    name,
-    description,
-    images,
-    status,
-    created_at,
-    updated_at,
-});
-const PRODUCT_COLS: &str = ProductCols::LIST;
-kith_store::columns!(SkuCols {
-    id,
-    product_id,
-    code,
-    attrs,
-    weight_g,
-    list_price_fen,
-    created_at,
-    updated_at,
-});
-const SKU_COLS: &str = SkuCols::LIST;
-
-/// Units of `product_id` in orders that were paid (and not cancelled), less those refunded.
-fn sold_units(c: &mut dyn Conn, product_id: &str) -> AppResult<i64> {
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(l.quantity - l.refunded_quantity), 0) AS bigint)
-           FROM skus s JOIN order_lines l ON l.sku_id = s.id JOIN orders o ON o.id = l.order_id
-          WHERE s.product_id = $1 AND o.status IN {}",
-        crate::commerce::orders::BOUGHT
-    );
-    Ok(c.query_one(&sql, args![product_id])?.int(0)?)
-}
-
-fn product_from_row(r: &Row) -> AppResult<Product> {
-    let images: Vec<String> = serde_json::from_str(&r.text(ProductCols::images)?)
-        .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?;
-    let status = r.text(ProductCols::status)?;
-    Ok(Product {
-        id: r.text(ProductCols::id)?,
-        merchant_id: r.text(ProductCols::merchant_id)?,
-        category_id: r.opt_text(ProductCols::category_id)?,
-        name: r.text(ProductCols::name)?,
-        description: r.text(ProductCols::description)?,
-        images,
-        status: ProductStatus::parse("status", &status)
-            .map_err(|_| AppError::Internal(format!("unknown product status {status:?}")))?,
-        skus: Vec::new(),
-        sold: None,
-        created_at: rfc3339(r.int(ProductCols::created_at)?),
-        updated_at: rfc3339(r.int(ProductCols::updated_at)?),
-    })
-}
-
-fn attrs_from_json(s: &str) -> AppResult<BTreeMap<String, String>> {
-    serde_json::from_str(s).map_err(|e| AppError::Internal(format!("stored SKU attrs: {e}")))
-}
-
-fn sku_from_row(r: &Row) -> AppResult<Sku> {
-    Ok(Sku {
-        id: r.text(SkuCols::id)?,
-        product_id: r.text(SkuCols::product_id)?,
-        code: r.text(SkuCols::code)?,
-        attrs: attrs_from_json(&r.text(SkuCols::attrs)?)?,
-        weight_g: r.int(SkuCols::weight_g)?,
-        list_price_fen: r.int(SkuCols::list_price_fen)?,
-        tier_prices: Vec::new(),
-        your_price_fen: None,
-        created_at: rfc3339(r.int(SkuCols::created_at)?),
-        updated_at: rfc3339(r.int(SkuCols::updated_at)?),
-    })
-}
-
-/// `$start, $start+1, …` for an `IN (…)` list of `n` values.
-fn placeholders(start: usize, n: usize) -> String {
-    (start..start + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Whose price to show: `None` for an anonymous reader (no `your_price_fen`), otherwise
 /// the reader's tier code at this merchant, if any.
 type PriceFor = Option<Option<String>>;
@@ -510,48 +430,31 @@ fn reader_tier(
     who: Option<&Principal>,
 ) -> AppResult<PriceFor> {
     let Some(p) = who else { return Ok(None) };
-    let code = c
-        .query_opt(
-            "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id
-             WHERE m.merchant_id = $1 AND m.account_id = $2",
-            args![merchant_id, &p.account_id],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?;
-    Ok(Some(code))
+    Ok(Some(store::member_tier_code(
+        c,
+        merchant_id,
+        &p.account_id,
+    )?))
 }
 
 fn fill_prices(skus: &mut [Sku], c: &mut dyn Conn, price_for: &PriceFor) -> AppResult<()> {
     if skus.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Value> = skus.iter().map(|s| Value::from(s.id.as_str())).collect();
-    let rows = c.query(
-        &format!(
-            "SELECT p.sku_id, t.code, t.name, p.price_fen FROM sku_tier_prices p
-             JOIN tiers t ON t.id = p.tier_id WHERE p.sku_id IN ({}) ORDER BY t.rank, t.code",
-            placeholders(1, ids.len())
-        ),
-        &ids,
-    )?;
+    let ids: Vec<&str> = skus.iter().map(|s| s.id.as_str()).collect();
     let mut by_sku: HashMap<String, Vec<TierPrice>> = HashMap::new();
-    for r in &rows {
-        by_sku.entry(r.text(0)?).or_default().push(TierPrice {
-            tier_code: r.text(1)?,
-            tier_name: r.text(2)?,
-            price_fen: r.int(3)?,
-        });
+    for (sku, price) in store::tier_prices_of(c, &ids)? {
+        by_sku.entry(sku).or_default().push(price);
     }
     for s in skus.iter_mut() {
-        s.tier_prices = by_sku.remove(&s.id).unwrap_or_default();
+        s.tier_prices = by_sku.remove(s.id.as_str()).unwrap_or_default();
         if let Some(tier) = price_for {
             let prices: Vec<(&str, Fen)> = s
                 .tier_prices
                 .iter()
-                .map(|t| (t.tier_code.as_str(), Fen::new(t.price_fen)))
+                .map(|t| (t.tier_code.as_str(), t.price_fen))
                 .collect();
-            s.your_price_fen =
-                Some(unit_price(Fen::new(s.list_price_fen), &prices, tier.as_deref()).get());
+            s.your_price_fen = Some(unit_price(s.list_price_fen, &prices, tier.as_deref()));
         }
     }
     Ok(())
@@ -562,23 +465,10 @@ fn attach_skus(c: &mut dyn Conn, products: &mut [Product], price_for: &PriceFor)
     if products.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Value> = products
-        .iter()
-        .map(|p| Value::from(p.id.as_str()))
-        .collect();
-    let mut skus = c
-        .query(
-            &format!(
-                "SELECT {SKU_COLS} FROM skus WHERE product_id IN ({}) ORDER BY created_at, id",
-                placeholders(1, ids.len())
-            ),
-            &ids,
-        )?
-        .iter()
-        .map(sku_from_row)
-        .collect::<AppResult<Vec<_>>>()?;
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let mut skus = store::skus_of_products(c, &ids)?;
     fill_prices(&mut skus, c, price_for)?;
-    let mut by_product: HashMap<String, Vec<Sku>> = HashMap::new();
+    let mut by_product: HashMap<ProductId, Vec<Sku>> = HashMap::new();
     for s in skus {
         by_product.entry(s.product_id.clone()).or_default().push(s);
     }
@@ -590,13 +480,7 @@ fn attach_skus(c: &mut dyn Conn, products: &mut [Product], price_for: &PriceFor)
 
 /// A product of `merchant_id` without its SKUs, or 404 (also when another merchant's).
 fn load_product_row(c: &mut dyn Conn, merchant_id: &str, product_id: &str) -> AppResult<Product> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1 AND merchant_id = $2"),
-            args![product_id, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("product"))?;
-    product_from_row(&r)
+    store::product(c, merchant_id, product_id)?.ok_or(AppError::NotFound("product"))
 }
 
 fn load_product(
@@ -613,27 +497,17 @@ fn load_product(
 
 /// A SKU of `merchant_id` with its tier prices, or 404 (also when another merchant's).
 fn load_sku(c: &mut dyn Conn, merchant_id: &str, sku_id: &str) -> AppResult<Sku> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {SKU_COLS} FROM skus WHERE id = $1 AND merchant_id = $2"),
-            args![sku_id, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("sku"))?;
-    let mut s = [sku_from_row(&r)?];
+    let mut s = [store::sku(c, merchant_id, sku_id)?.ok_or(AppError::NotFound("sku"))?];
     fill_prices(&mut s, c, &None)?;
     let [s] = s;
     Ok(s)
 }
 
 /// The tier of `merchant_id` with this code, or 422 naming `tier_code`.
-fn tier_id_by_code(c: &mut dyn Conn, merchant_id: &str, code: &str) -> AppResult<String> {
+fn tier_id_by_code(c: &mut dyn Conn, merchant_id: &str, code: &str) -> AppResult<TierId> {
     let code = TierCode::parse(code).map_err(|e| e.for_field("tier_code"))?;
-    Ok(c.query_opt(
-        "SELECT id FROM tiers WHERE merchant_id = $1 AND code = $2",
-        args![merchant_id, code.as_str()],
-    )?
-    .ok_or_else(|| AppError::invalid("tier_code", "this merchant has no tier with this code"))?
-    .text(0)?)
+    store::tier_id_by_code(c, merchant_id, code.as_str())?
+        .ok_or_else(|| AppError::invalid("tier_code", "this merchant has no tier with this code"))
 }
 
 /// Who reads a merchant's catalog: its staff see everything (also before approval);
@@ -673,51 +547,24 @@ pub fn sku_for_checkout(
 ) -> AppResult<SkuForCheckout> {
     let sku_id = parse_id(sku_id).ok_or(AppError::NotFound("sku"))?;
     let merchant_id = parse_id(merchant_id).ok_or(AppError::NotFound("sku"))?;
-    kith_store::columns!(Cols {
-        "s.id" => sku_id,
-        "s.product_id" => product_id,
-        "p.name" => product_name,
-        "s.code" => code,
-        "s.attrs" => attrs,
-        "s.list_price_fen" => list_price_fen,
-        "p.status" => status,
-        "p.images" => images,
-    });
-    let r = c
-        .query_opt(
-            &format!(
-                "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
-                 WHERE s.id = $1 AND s.merchant_id = $2",
-                Cols::LIST
-            ),
-            args![&sku_id, &merchant_id],
-        )?
-        .ok_or(AppError::NotFound("sku"))?;
-    if r.text(Cols::status)? != ProductStatus::Active.as_str() {
+    let r = store::sku_with_product(c, &merchant_id, &sku_id)?.ok_or(AppError::NotFound("sku"))?;
+    if r.status != ProductStatus::Active.as_str() {
         return Err(AppError::state(format!(
             "the product of SKU {} is not on sale",
-            r.text(Cols::code)?
+            r.code
         )));
     }
-    let attrs = attrs_from_json(&r.text(Cols::attrs)?)?;
-    let tier_prices = c
-        .query(
-            "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
-             WHERE p.sku_id = $1 ORDER BY t.rank, t.code",
-            args![&sku_id],
-        )?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.int(1)?)))
-        .collect::<AppResult<Vec<_>>>()?;
+    let attrs = store::attrs_from_json(&r.attrs)?;
+    let tier_prices = store::sku_tier_prices(c, &sku_id)?;
     Ok(SkuForCheckout {
-        sku_id: r.text(Cols::sku_id)?,
-        product_id: r.text(Cols::product_id)?,
-        product_name: r.text(Cols::product_name)?,
-        code: r.text(Cols::code)?,
+        sku_id: r.sku_id,
+        product_id: r.product_id,
+        product_name: r.product_name,
+        code: r.code,
         attrs_json: to_json(&attrs)?,
-        list_price_fen: r.int(Cols::list_price_fen)?,
+        list_price_fen: r.list_price_fen,
         tier_prices,
-        image: serde_json::from_str::<Vec<String>>(&r.text(Cols::images)?)
+        image: serde_json::from_str::<Vec<String>>(&r.images)
             .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
             .first()
             .map(|i| thumbnail(i)),
@@ -754,7 +601,7 @@ impl App {
     pub async fn create_category(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         name: &str,
     ) -> AppResult<Category> {
         let name = BoundedText::parse("name", name, 1, 32)?;
@@ -763,20 +610,33 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let n = c
-                    .query_one("SELECT COUNT(*) FROM categories WHERE merchant_id = $1", args![&mid])?
-                    .int(0)?;
+                let n = store::count_categories(c, &mid)?;
                 if n >= MAX_CATEGORIES {
-                    return Err(AppError::state(format!("a merchant has at most {MAX_CATEGORIES} categories")));
+                    return Err(AppError::state(format!(
+                        "a merchant has at most {MAX_CATEGORIES} categories"
+                    )));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO categories (id, merchant_id, name, created_at) VALUES ($1, $2, $3, $4)",
-                    args![&id, &mid, name.as_str(), now],
-                )
-                .unique_as("categories", &["merchant_id", "name"], "name", "this merchant already has a category with this name")?;
-                outbox::emit(c, now, "category.created", Some(&mid), &id, &serde_json::json!({ "category_id": id, "name": name.as_str() }))?;
-                Ok(Category { id, merchant_id: mid.clone(), name: name.as_str().to_owned(), created_at: rfc3339(now) })
+                store::insert_category(c, &id, &mid, name.as_str(), now).unique_as(
+                    "categories",
+                    &["merchant_id", "name"],
+                    "name",
+                    "this merchant already has a category with this name",
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "category.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "category_id": id, "name": name.as_str() }),
+                )?;
+                Ok(Category {
+                    id,
+                    merchant_id: mid.clone(),
+                    name: name.as_str().to_owned(),
+                    created_at: rfc3339(now),
+                })
             })
             .await
     }
@@ -786,19 +646,13 @@ impl App {
     pub async fn list_categories(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Category>> {
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
         self.db
             .read(move |c| {
                 catalog_reader(c, who.as_ref(), &mid)?;
-                c.query(
-                    "SELECT id, merchant_id, name, created_at FROM categories WHERE merchant_id = $1 ORDER BY name, id",
-                    args![&mid],
-                )?
-                .iter()
-                .map(|r| Ok(Category { id: r.text(0)?, merchant_id: r.text(1)?, name: r.text(2)?, created_at: rfc3339(r.int(3)?) }))
-                .collect()
+                store::merchant_categories(c, &mid)
             })
             .await
     }
@@ -807,7 +661,7 @@ impl App {
     pub async fn create_product(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         input: ProductInput,
     ) -> AppResult<Product> {
         let name = parse_product_name(input.name.as_deref().unwrap_or(""))?;
@@ -819,16 +673,31 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let category = category.as_deref().map(|raw| check_category(c, &mid, raw)).transpose()?;
+                let category = category
+                    .as_deref()
+                    .map(|raw| check_category(c, &mid, raw))
+                    .transpose()?;
                 check_image_owners(c, &mid, &images)?;
                 let images = to_json(&images)?;
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO products (id, merchant_id, category_id, name, description, images, status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $7)",
-                    args![&id, &mid, category.as_deref(), &name, &description, &images, now],
+                store::insert_product(
+                    c,
+                    &id,
+                    &mid,
+                    category.as_deref(),
+                    &name,
+                    &description,
+                    &images,
+                    now,
                 )?;
-                outbox::emit(c, now, "product.created", Some(&mid), &id, &serde_json::json!({ "product_id": id, "name": name }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "product.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "product_id": id, "name": name }),
+                )?;
                 load_product(c, &mid, &id, &None)
             })
             .await
@@ -838,8 +707,8 @@ impl App {
     pub async fn update_product(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
         input: ProductInput,
     ) -> AppResult<Product> {
         let name = input.name.as_deref().map(parse_product_name).transpose()?;
@@ -871,18 +740,23 @@ impl App {
                     }
                     None => to_json(&cur.images)?,
                 };
-                c.execute(
-                    "UPDATE products SET category_id = $1, name = $2, description = $3, images = $4, updated_at = $5 WHERE id = $6",
-                    args![
-                        category_id.as_deref(),
-                        name.as_deref().unwrap_or(&cur.name),
-                        description.as_deref().unwrap_or(&cur.description),
-                        &images,
-                        now,
-                        &pid
-                    ],
+                store::update_product(
+                    c,
+                    &pid,
+                    category_id.as_deref(),
+                    name.as_deref().unwrap_or(&cur.name),
+                    description.as_deref().unwrap_or(&cur.description),
+                    &images,
+                    now,
                 )?;
-                outbox::emit(c, now, "product.updated", Some(&mid), &pid, &serde_json::json!({ "product_id": pid }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "product.updated",
+                    Some(&mid),
+                    &pid,
+                    &serde_json::json!({ "product_id": pid }),
+                )?;
                 load_product(c, &mid, &pid, &None)
             })
             .await
@@ -893,8 +767,8 @@ impl App {
     pub async fn set_product_status(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
         status: &str,
     ) -> AppResult<Product> {
         let to = ProductStatus::parse("status", status)?;
@@ -908,18 +782,14 @@ impl App {
                     return load_product(c, &mid, &pid, &None);
                 }
                 if to == ProductStatus::Active {
-                    let skus = c.query_one("SELECT COUNT(*) FROM skus WHERE product_id = $1", args![&pid])?.int(0)?;
+                    let skus = store::count_skus(c, &pid)?;
                     if skus == 0 {
                         return Err(AppError::state("a product needs at least one SKU before it goes on sale"));
                     }
                 }
                 // Conditional on the status we read, so two racing changes cannot both
                 // announce a move from the same state.
-                let n = c.execute(
-                    "UPDATE products SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-                    args![to.as_str(), now, &pid, cur.status.as_str()],
-                )?;
-                if n == 0 {
+                if !store::set_product_status(c, &pid, to, cur.status, now)? {
                     return Err(AppError::state("the product changed meanwhile; try again"));
                 }
                 outbox::emit(
@@ -941,8 +811,8 @@ impl App {
     pub async fn get_product(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
     ) -> AppResult<Product> {
         let (who, mid, pid) = (who.cloned(), merchant_id.to_owned(), product_id.to_owned());
         self.db
@@ -953,7 +823,7 @@ impl App {
                 if reader == Reader::Public && p.status != ProductStatus::Active {
                     return Err(AppError::NotFound("product"));
                 }
-                p.sold = Some(sold_units(c, &p.id)?);
+                p.sold = Some(store::sold_units(c, &p.id)?);
                 Ok(p)
             })
             .await
@@ -964,7 +834,7 @@ impl App {
     pub async fn list_products(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         status: Option<&str>,
         page: PageRequest,
     ) -> AppResult<Page<Product>> {
@@ -991,30 +861,7 @@ impl App {
                         });
                     }
                 };
-                let filter = if status.is_some() {
-                    " AND status = $5"
-                } else {
-                    ""
-                };
-                let mut params = args![&mid].to_vec();
-                params.extend(after.args.iter().cloned());
-                params.push(fetch.into());
-                if let Some(s) = status {
-                    params.push(Value::from(s.as_str()));
-                }
-                let rows = c
-                    .query(
-                        &format!(
-                            "SELECT {PRODUCT_COLS} FROM products
-                             WHERE merchant_id = $1 AND {}{filter}
-                             ORDER BY created_at, id LIMIT $4",
-                            after.sql
-                        ),
-                        &params,
-                    )?
-                    .iter()
-                    .map(|r| Ok((r.int(ProductCols::created_at)?, product_from_row(r)?)))
-                    .collect::<AppResult<Vec<_>>>()?;
+                let rows = store::product_page(c, &mid, &after, fetch, status)?;
                 let Page {
                     mut items,
                     next_cursor,
@@ -1030,8 +877,8 @@ impl App {
     pub async fn add_sku(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        product_id: &str,
+        merchant_id: &MerchantId,
+        product_id: &ProductId,
         input: NewSku,
     ) -> AppResult<Sku> {
         let code = parse_sku_code(&input.code)?;
@@ -1044,18 +891,33 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 load_product_row(c, &mid, &pid)?;
-                let n = c.query_one("SELECT COUNT(*) FROM skus WHERE product_id = $1", args![&pid])?.int(0)?;
+                let n = store::count_skus(c, &pid)?;
                 if n >= MAX_SKUS_PER_PRODUCT {
-                    return Err(AppError::state(format!("a product has at most {MAX_SKUS_PER_PRODUCT} SKUs")));
+                    return Err(AppError::state(format!(
+                        "a product has at most {MAX_SKUS_PER_PRODUCT} SKUs"
+                    )));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO skus (id, product_id, merchant_id, code, attrs, weight_g, list_price_fen, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-                    args![&id, &pid, &mid, &code, &attrs, weight_g, list_price_fen, now],
+                store::insert_sku(
+                    c,
+                    &id,
+                    &pid,
+                    &mid,
+                    &code,
+                    &attrs,
+                    weight_g,
+                    list_price_fen,
+                    now,
                 )
                 .map_err(map_sku_unique)?;
-                outbox::emit(c, now, "sku.created", Some(&mid), &id, &serde_json::json!({ "sku_id": id, "product_id": pid, "code": code }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "sku.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "sku_id": id, "product_id": pid, "code": code }),
+                )?;
                 load_sku(c, &mid, &id)
             })
             .await
@@ -1065,8 +927,8 @@ impl App {
     pub async fn update_sku(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        sku_id: &str,
+        merchant_id: &MerchantId,
+        sku_id: &SkuId,
         patch: SkuPatch,
     ) -> AppResult<Sku> {
         let attrs = patch
@@ -1090,11 +952,22 @@ impl App {
                     Some(a) => a.clone(),
                     None => to_json(&cur.attrs)?,
                 };
-                c.execute(
-                    "UPDATE skus SET attrs = $1, weight_g = $2, list_price_fen = $3, updated_at = $4 WHERE id = $5",
-                    args![&attrs, weight_g.unwrap_or(cur.weight_g), list_price_fen.unwrap_or(cur.list_price_fen), now, &sid],
+                store::update_sku(
+                    c,
+                    &sid,
+                    &attrs,
+                    weight_g.unwrap_or(cur.weight_g),
+                    list_price_fen.unwrap_or(cur.list_price_fen.get()),
+                    now,
                 )?;
-                outbox::emit(c, now, "sku.updated", Some(&mid), &sid, &serde_json::json!({ "sku_id": sid }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "sku.updated",
+                    Some(&mid),
+                    &sid,
+                    &serde_json::json!({ "sku_id": sid }),
+                )?;
                 load_sku(c, &mid, &sid)
             })
             .await
@@ -1104,8 +977,8 @@ impl App {
     pub async fn set_tier_price(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        sku_id: &str,
+        merchant_id: &MerchantId,
+        sku_id: &SkuId,
         tier_code: &str,
         price_fen: i64,
     ) -> AppResult<Sku> {
@@ -1123,12 +996,8 @@ impl App {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 load_sku(c, &mid, &sid)?;
                 let tier = tier_id_by_code(c, &mid, &code)?;
-                c.execute(
-                    "INSERT INTO sku_tier_prices (sku_id, tier_id, price_fen) VALUES ($1, $2, $3)
-                     ON CONFLICT (sku_id, tier_id) DO UPDATE SET price_fen = excluded.price_fen",
-                    args![&sid, &tier, price_fen],
-                )?;
-                c.execute("UPDATE skus SET updated_at = $1 WHERE id = $2", args![now, &sid])?;
+                store::upsert_tier_price(c, &sid, &tier, price_fen)?;
+                store::touch_sku(c, &sid, now)?;
                 outbox::emit(
                     c,
                     now,
@@ -1146,8 +1015,8 @@ impl App {
     pub async fn delete_tier_price(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        sku_id: &str,
+        merchant_id: &MerchantId,
+        sku_id: &SkuId,
         tier_code: &str,
     ) -> AppResult<()> {
         TierCode::parse(tier_code).map_err(|e| e.for_field("tier_code"))?;
@@ -1163,17 +1032,10 @@ impl App {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 load_sku(c, &mid, &sid)?;
                 let tier = tier_id_by_code(c, &mid, &code)?;
-                let n = c.execute(
-                    "DELETE FROM sku_tier_prices WHERE sku_id = $1 AND tier_id = $2",
-                    args![&sid, &tier],
-                )?;
-                if n == 0 {
+                if !store::delete_tier_price(c, &sid, &tier)? {
                     return Err(AppError::NotFound("tier price"));
                 }
-                c.execute(
-                    "UPDATE skus SET updated_at = $1 WHERE id = $2",
-                    args![now, &sid],
-                )?;
+                store::touch_sku(c, &sid, now)?;
                 outbox::emit(
                     c,
                     now,

@@ -11,14 +11,15 @@
 //! [`commit`] when the goods leave, each inside its own transaction.
 
 use kith_domain::BoundedText;
-use kith_store::{Conn, Row, StoreError, Value, args};
+use kith_store::{Conn, StoreError};
 use serde::Serialize;
 
+use super::store::inventory as store;
 use crate::platform::auth::{StaffNeed, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
-use crate::platform::ids::{new_id, parse_id};
+use crate::platform::ids::{AccountId, MerchantId, OrderId, SkuId, StoreId, new_id, parse_id};
 use crate::platform::page::{Direction, Page, PageRequest, encode_cursor};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// The reason of every refusal for stock (a reservation that the location cannot cover),
 /// so a face can tell it from other conflicts without matching words.
@@ -37,11 +38,11 @@ pub const MAX_WAREHOUSES: i64 = 50;
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Location {
     pub id: String,
-    pub merchant_id: String,
+    pub merchant_id: MerchantId,
     /// `warehouse` or `store`.
     pub kind: String,
     /// The offline store this location is, for `kind = store`.
-    pub store_id: Option<String>,
+    pub store_id: Option<StoreId>,
     pub name: String,
     pub created_at: String,
 }
@@ -49,7 +50,7 @@ pub struct Location {
 /// How much of one SKU one location holds.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockLevel {
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub sku_code: String,
     pub location_id: String,
     pub location_name: String,
@@ -65,7 +66,7 @@ pub struct StockLevel {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StockMovement {
     pub id: i64,
-    pub sku_id: String,
+    pub sku_id: SkuId,
     pub sku_code: String,
     pub location_id: String,
     pub location_name: String,
@@ -75,8 +76,8 @@ pub struct StockMovement {
     /// after-sale return put back).
     pub reason: String,
     /// The staff member who adjusted; none for checkout's movements.
-    pub actor_id: Option<String>,
-    pub order_id: Option<String>,
+    pub actor_id: Option<AccountId>,
+    pub order_id: Option<OrderId>,
     pub note: String,
     pub at: String,
 }
@@ -91,101 +92,19 @@ pub struct Adjustment {
     pub note: Option<String>,
 }
 
-kith_store::columns!(LocationCols {
-    id,
-    merchant_id,
-    kind,
-    store_id,
-    name,
-    created_at,
-});
-const LOCATION_COLS: &str = LocationCols::LIST;
-
-fn location_from_row(r: &Row) -> AppResult<Location> {
-    Ok(Location {
-        id: r.text(LocationCols::id)?,
-        merchant_id: r.text(LocationCols::merchant_id)?,
-        kind: r.text(LocationCols::kind)?,
-        store_id: r.opt_text(LocationCols::store_id)?,
-        name: r.text(LocationCols::name)?,
-        created_at: rfc3339(r.int(LocationCols::created_at)?),
-    })
-}
-
-kith_store::columns!(StockCols {
-    "k.sku_id" => sku_id,
-    "s.code" => sku_code,
-    "k.location_id" => location_id,
-    "l.name" => location_name,
-    "k.on_hand" => on_hand,
-    "k.reserved" => reserved,
-    "k.updated_at" => updated_at,
-});
-/// Stock with its SKU and location, for [`StockCols`].
-const STOCK_FROM: &str =
-    "stock k JOIN skus s ON s.id = k.sku_id JOIN locations l ON l.id = k.location_id";
-
-fn stock_from_row(r: &Row) -> AppResult<StockLevel> {
-    let (on_hand, reserved) = (r.int(StockCols::on_hand)?, r.int(StockCols::reserved)?);
-    Ok(StockLevel {
-        sku_id: r.text(StockCols::sku_id)?,
-        sku_code: r.text(StockCols::sku_code)?,
-        location_id: r.text(StockCols::location_id)?,
-        location_name: r.text(StockCols::location_name)?,
-        on_hand,
-        reserved,
-        available: on_hand - reserved,
-        updated_at: rfc3339(r.int(StockCols::updated_at)?),
-    })
-}
-
-kith_store::columns!(MovementCols {
-    "m.id" => id,
-    "m.sku_id" => sku_id,
-    "s.code" => sku_code,
-    "m.location_id" => location_id,
-    "l.name" => location_name,
-    "m.on_hand_delta" => on_hand_delta,
-    "m.reserved_delta" => reserved_delta,
-    "m.reason" => reason,
-    "m.actor_id" => actor_id,
-    "m.order_id" => order_id,
-    "m.note" => note,
-    "m.at" => at,
-});
-
-fn movement_from_row(r: &Row) -> AppResult<StockMovement> {
-    Ok(StockMovement {
-        id: r.int(MovementCols::id)?,
-        sku_id: r.text(MovementCols::sku_id)?,
-        sku_code: r.text(MovementCols::sku_code)?,
-        location_id: r.text(MovementCols::location_id)?,
-        location_name: r.text(MovementCols::location_name)?,
-        on_hand_delta: r.int(MovementCols::on_hand_delta)?,
-        reserved_delta: r.int(MovementCols::reserved_delta)?,
-        reason: r.text(MovementCols::reason)?,
-        actor_id: r.opt_text(MovementCols::actor_id)?,
-        order_id: r.opt_text(MovementCols::order_id)?,
-        note: r.text(MovementCols::note)?,
-        at: rfc3339(r.int(MovementCols::at)?),
-    })
-}
-
 /// A location or SKU id from a request body or query: anything but one of this merchant's
 /// is 404, like a path id.
 fn owned_id(
     c: &mut dyn Conn,
-    table: &str,
+    table: store::Owned,
     what: &'static str,
     merchant_id: &str,
     raw: &str,
 ) -> AppResult<String> {
     let id = parse_id(raw).ok_or(AppError::NotFound(what))?;
-    c.query_opt(
-        &format!("SELECT 1 FROM {table} WHERE id = $1 AND merchant_id = $2"),
-        args![&id, merchant_id],
-    )?
-    .ok_or(AppError::NotFound(what))?;
+    if !store::is_owned(c, table, &id, merchant_id)? {
+        return Err(AppError::NotFound(what));
+    }
     Ok(id)
 }
 
@@ -203,12 +122,21 @@ fn record_movement(
     note: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    c.execute(
-        "INSERT INTO stock_movements (sku_id, location_id, merchant_id, on_hand_delta, reserved_delta, reason, actor_id, order_id, note, at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        args![sku_id, location_id, merchant_id, on_hand_delta, reserved_delta, reason, actor_id, order_id, note, now],
-    )?;
-    Ok(())
+    store::insert_movement(
+        c,
+        &store::Movement {
+            merchant_id,
+            location_id,
+            sku_id,
+            on_hand_delta,
+            reserved_delta,
+            reason,
+            actor_id,
+            order_id,
+            note,
+            at: now,
+        },
+    )
 }
 
 fn check_qty(qty: i64) -> AppResult<()> {
@@ -244,28 +172,18 @@ fn emit_location_created(
 
 /// The id of the merchant's default warehouse (`主仓库`), created on first use.
 pub fn warehouse_location(c: &mut dyn Conn, merchant_id: &str, now: i64) -> AppResult<String> {
-    const FIND: &str =
-        "SELECT id FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2";
-    if let Some(r) = c.query_opt(FIND, args![merchant_id, DEFAULT_WAREHOUSE])? {
-        return Ok(r.text(0)?);
+    if let Some(id) = store::warehouse_id(c, merchant_id, DEFAULT_WAREHOUSE)? {
+        return Ok(id);
     }
     let id = new_id();
     // ON CONFLICT: a concurrent first use may have created it meanwhile; then we use theirs.
-    let n = c.execute(
-        "INSERT INTO locations (id, merchant_id, kind, store_id, name, created_at)
-         VALUES ($1, $2, 'warehouse', NULL, $3, $4) ON CONFLICT DO NOTHING",
-        args![&id, merchant_id, DEFAULT_WAREHOUSE, now],
-    )?;
-    if n == 1 {
+    if store::insert_warehouse_if_absent(c, &id, merchant_id, DEFAULT_WAREHOUSE, now)? {
         emit_location_created(c, now, merchant_id, &id, "warehouse", DEFAULT_WAREHOUSE)?;
         return Ok(id);
     }
-    c.query_opt(FIND, args![merchant_id, DEFAULT_WAREHOUSE])?
-        .map(|r| r.text(0))
-        .transpose()?
-        .ok_or_else(|| {
-            AppError::Internal("the default warehouse name is taken by a store location".into())
-        })
+    store::warehouse_id(c, merchant_id, DEFAULT_WAREHOUSE)?.ok_or_else(|| {
+        AppError::Internal("the default warehouse name is taken by a store location".into())
+    })
 }
 
 /// The id of the location of one of the merchant's offline stores (404 `store` when the
@@ -276,18 +194,11 @@ pub fn store_location(
     store_id: &str,
     now: i64,
 ) -> AppResult<String> {
-    const FIND: &str = "SELECT id FROM locations WHERE store_id = $1";
     let sid = parse_id(store_id).ok_or(AppError::NotFound("store"))?;
     let mid = parse_id(merchant_id).ok_or(AppError::NotFound("store"))?;
-    let store_name = c
-        .query_opt(
-            "SELECT name FROM stores WHERE id = $1 AND merchant_id = $2",
-            args![&sid, &mid],
-        )?
-        .ok_or(AppError::NotFound("store"))?
-        .text(0)?;
-    if let Some(r) = c.query_opt(FIND, args![&sid])? {
-        return Ok(r.text(0)?);
+    let store_name = store::store_name(c, &sid, &mid)?.ok_or(AppError::NotFound("store"))?;
+    if let Some(id) = store::store_location_id(c, &sid)? {
+        return Ok(id);
     }
     // The location keeps the name the store had when it was first used; a warehouse that
     // happens to carry that name makes us add the store id to it.
@@ -297,18 +208,13 @@ pub fn store_location(
     ];
     for name in names {
         let id = new_id();
-        let n = c.execute(
-            "INSERT INTO locations (id, merchant_id, kind, store_id, name, created_at)
-             VALUES ($1, $2, 'store', $3, $4, $5) ON CONFLICT DO NOTHING",
-            args![&id, &mid, &sid, &name, now],
-        )?;
-        if n == 1 {
+        if store::insert_store_location_if_absent(c, &id, &mid, &sid, &name, now)? {
             emit_location_created(c, now, &mid, &id, "store", &name)?;
             return Ok(id);
         }
         // Either a concurrent first use created it, or the name is taken.
-        if let Some(r) = c.query_opt(FIND, args![&sid])? {
-            return Ok(r.text(0)?);
+        if let Some(id) = store::store_location_id(c, &sid)? {
+            return Ok(id);
         }
     }
     Err(AppError::Internal(format!(
@@ -328,12 +234,7 @@ pub fn reserve(
     now: i64,
 ) -> AppResult<()> {
     check_qty(qty)?;
-    let n = c.execute(
-        "UPDATE stock SET reserved = reserved + $1, updated_at = $2
-         WHERE sku_id = $3 AND location_id = $4 AND merchant_id = $5 AND on_hand - reserved >= $1",
-        args![qty, now, sku_id, location_id, merchant_id],
-    )?;
-    if n == 0 {
+    if !store::take_reservation(c, merchant_id, location_id, sku_id, qty, now)? {
         return Err(AppError::conflict("quantity", NOT_ENOUGH_STOCK));
     }
     record_movement(
@@ -363,17 +264,11 @@ pub fn release(
     now: i64,
 ) -> AppResult<()> {
     check_qty(qty)?;
-    let rows = c.query(
-        "UPDATE stock SET reserved = reserved - $1, updated_at = $2
-         WHERE sku_id = $3 AND location_id = $4 AND reserved >= $1 RETURNING merchant_id",
-        args![qty, now, sku_id, location_id],
-    )?;
-    let Some(r) = rows.first() else {
+    let Some(merchant_id) = store::give_back_reservation(c, location_id, sku_id, qty, now)? else {
         return Err(AppError::Internal(format!(
             "release of {qty} × sku {sku_id} at {location_id} for order {order_id} without a reservation"
         )));
     };
-    let merchant_id = r.text(0)?;
     record_movement(
         c,
         &merchant_id,
@@ -401,17 +296,11 @@ pub fn commit(
     now: i64,
 ) -> AppResult<()> {
     check_qty(qty)?;
-    let rows = c.query(
-        "UPDATE stock SET on_hand = on_hand - $1, reserved = reserved - $1, updated_at = $2
-         WHERE sku_id = $3 AND location_id = $4 AND reserved >= $1 RETURNING merchant_id",
-        args![qty, now, sku_id, location_id],
-    )?;
-    let Some(r) = rows.first() else {
+    let Some(merchant_id) = store::commit_reservation(c, location_id, sku_id, qty, now)? else {
         return Err(AppError::Internal(format!(
             "commit of {qty} × sku {sku_id} at {location_id} for order {order_id} without a reservation"
         )));
     };
-    let merchant_id = r.text(0)?;
     record_movement(
         c,
         &merchant_id,
@@ -443,18 +332,8 @@ pub(crate) fn restock_return(
     request_id: &str,
 ) -> AppResult<()> {
     check_qty(qty)?;
-    let r = c.query_one(
-        "SELECT merchant_id FROM locations WHERE id = $1",
-        args![location_id],
-    )?;
-    let merchant_id = r.text(0)?;
-    c.execute(
-        "INSERT INTO stock (sku_id, location_id, merchant_id, on_hand, reserved, updated_at)
-         VALUES ($1, $2, $3, $4, 0, $5)
-         ON CONFLICT (sku_id, location_id) DO UPDATE
-         SET on_hand = stock.on_hand + excluded.on_hand, updated_at = excluded.updated_at",
-        args![sku_id, location_id, &merchant_id, qty, now],
-    )?;
+    let merchant_id = store::location_merchant(c, location_id)?;
+    store::add_on_hand(c, sku_id, location_id, &merchant_id, qty, now)?;
     record_movement(
         c,
         &merchant_id,
@@ -475,46 +354,20 @@ pub(crate) fn restock_return(
 /// For display only: deciding on it and then writing would be read-then-write; reserve
 /// with [`reserve`].
 pub fn available(c: &mut dyn Conn, location_id: &str, sku_id: &str) -> AppResult<i64> {
-    Ok(c.query_opt(
-        "SELECT on_hand - reserved FROM stock WHERE sku_id = $1 AND location_id = $2",
-        args![sku_id, location_id],
-    )?
-    .map(|r| r.int(0))
-    .transpose()?
-    .unwrap_or(0))
+    Ok(store::available(c, location_id, sku_id)?.unwrap_or(0))
 }
 
 /// Does the merchant lack its default warehouse or a location for one of its stores?
 fn locations_missing(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<String>> {
-    Ok(c.query(
-        "SELECT s.id FROM stores s LEFT JOIN locations l ON l.store_id = s.id
-             WHERE s.merchant_id = $1 AND l.id IS NULL ORDER BY s.created_at, s.id",
-        args![merchant_id],
-    )?
-    .iter()
-    .map(|r| r.text(0))
-    .collect::<Result<Vec<_>, _>>()?)
+    store::stores_without_location(c, merchant_id)
 }
 
 fn has_default_warehouse(c: &mut dyn Conn, merchant_id: &str) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2",
-        args![merchant_id, DEFAULT_WAREHOUSE],
-    )?
-    .is_some())
+    store::has_warehouse(c, merchant_id, DEFAULT_WAREHOUSE)
 }
 
 fn list_locations_in(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<Location>> {
-    c.query(
-        &format!(
-            "SELECT {LOCATION_COLS} FROM locations WHERE merchant_id = $1
-             ORDER BY CASE kind WHEN 'warehouse' THEN 0 ELSE 1 END, created_at, id"
-        ),
-        args![merchant_id],
-    )?
-    .iter()
-    .map(location_from_row)
-    .collect()
+    store::merchant_locations(c, merchant_id)
 }
 
 /// Cursor of the stock list: the (sku, location) key of the last row, as 64 hex digits.
@@ -546,7 +399,7 @@ impl App {
     pub async fn list_locations(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Location>> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let (w, m) = (who.clone(), mid.clone());
@@ -581,7 +434,7 @@ impl App {
     pub async fn create_warehouse(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         name: &str,
     ) -> AppResult<Location> {
         let name = BoundedText::parse("name", name, 1, 32)?;
@@ -590,24 +443,21 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let n = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM locations WHERE merchant_id = $1 AND kind = 'warehouse'",
-                        args![&mid],
-                    )?
-                    .int(0)?;
+                let n = store::count_warehouses(c, &mid)?;
                 if n >= MAX_WAREHOUSES {
-                    return Err(AppError::state(format!("a merchant has at most {MAX_WAREHOUSES} warehouses")));
+                    return Err(AppError::state(format!(
+                        "a merchant has at most {MAX_WAREHOUSES} warehouses"
+                    )));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO locations (id, merchant_id, kind, store_id, name, created_at) VALUES ($1, $2, 'warehouse', NULL, $3, $4)",
-                    args![&id, &mid, name.as_str(), now],
-                )
-                .unique_as("locations", &["merchant_id", "name"], "name", "this merchant already has a location with this name")?;
+                store::insert_warehouse(c, &id, &mid, name.as_str(), now).unique_as(
+                    "locations",
+                    &["merchant_id", "name"],
+                    "name",
+                    "this merchant already has a location with this name",
+                )?;
                 emit_location_created(c, now, &mid, &id, "warehouse", name.as_str())?;
-                let r = c.query_one(&format!("SELECT {LOCATION_COLS} FROM locations WHERE id = $1"), args![&id])?;
-                location_from_row(&r)
+                store::location(c, &id)
             })
             .await
     }
@@ -617,7 +467,7 @@ impl App {
     pub async fn adjust_stock(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         adj: Adjustment,
     ) -> AppResult<StockLevel> {
         if adj.delta == 0 {
@@ -638,36 +488,19 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let sku = owned_id(c, "skus", "sku", &mid, &raw_sku)?;
-                let loc = owned_id(c, "locations", "location", &mid, &raw_loc)?;
+                let sku = owned_id(c, store::Owned::Sku, "sku", &mid, &raw_sku)?;
+                let loc = owned_id(c, store::Owned::Location, "location", &mid, &raw_loc)?;
                 if delta > 0 {
-                    c.execute(
-                        "INSERT INTO stock (sku_id, location_id, merchant_id, on_hand, reserved, updated_at)
-                         VALUES ($1, $2, $3, $4, 0, $5)
-                         ON CONFLICT (sku_id, location_id) DO UPDATE
-                         SET on_hand = stock.on_hand + excluded.on_hand, updated_at = excluded.updated_at",
-                        args![&sku, &loc, &mid, delta, now],
-                    )?;
+                    store::add_on_hand(c, &sku, &loc, &mid, delta, now)?;
                 } else {
                     // One conditional UPDATE: it takes the units only if that many are on hand
                     // and unreserved at the moment it runs.
-                    let n = c.execute(
-                        "UPDATE stock SET on_hand = on_hand + $1, updated_at = $2
-                         WHERE sku_id = $3 AND location_id = $4 AND on_hand - reserved + $1 >= 0",
-                        args![delta, now, &sku, &loc],
-                    )?;
-                    if n == 0 {
+                    if !store::take_on_hand(c, &sku, &loc, delta, now)? {
                         return Err(AppError::conflict("delta", "not enough unreserved stock"));
                     }
                 }
                 record_movement(c, &mid, &loc, &sku, delta, 0, "adjustment", Some(&who.account_id), None, &note, now)?;
-                let level = stock_from_row(&c.query_one(
-                    &format!(
-                        "SELECT {} FROM {STOCK_FROM} WHERE k.sku_id = $1 AND k.location_id = $2",
-                        StockCols::LIST
-                    ),
-                    args![&sku, &loc],
-                )?)?;
+                let level = store::stock_level(c, &sku, &loc)?;
                 outbox::emit(
                     c,
                     now,
@@ -688,7 +521,7 @@ impl App {
     pub async fn list_stock(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         sku_id: Option<&str>,
         location_id: Option<&str>,
         page: PageRequest,
@@ -700,26 +533,32 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let mut sql = format!(
-                    "SELECT {} FROM {STOCK_FROM} WHERE k.merchant_id = $1 AND (k.sku_id > $2 OR (k.sku_id = $2 AND k.location_id > $3))",
-                    StockCols::LIST
-                );
-                let mut params: Vec<Value> = args![&mid, &after_sku, &after_loc].to_vec();
-                if let Some(raw) = &sku {
-                    params.push(owned_id(c, "skus", "sku", &mid, raw)?.into());
-                    sql.push_str(&format!(" AND k.sku_id = ${}", params.len()));
-                }
-                if let Some(raw) = &loc {
-                    params.push(owned_id(c, "locations", "location", &mid, raw)?.into());
-                    sql.push_str(&format!(" AND k.location_id = ${}", params.len()));
-                }
-                params.push((limit + 1).into());
-                sql.push_str(&format!(" ORDER BY k.sku_id, k.location_id LIMIT ${}", params.len()));
-                let rows = c.query(&sql, &params)?.iter().map(stock_from_row).collect::<AppResult<Vec<_>>>()?;
+                let sku = sku
+                    .as_deref()
+                    .map(|raw| owned_id(c, store::Owned::Sku, "sku", &mid, raw))
+                    .transpose()?;
+                let loc = loc
+                    .as_deref()
+                    .map(|raw| owned_id(c, store::Owned::Location, "location", &mid, raw))
+                    .transpose()?;
+                let rows = store::stock_page(
+                    c,
+                    &mid,
+                    (&after_sku, &after_loc),
+                    sku.as_deref(),
+                    loc.as_deref(),
+                    limit + 1,
+                )?;
                 let more = rows.len() as i64 > limit;
                 let mut items = rows;
                 items.truncate(limit as usize);
-                let next_cursor = if more { items.last().map(|s| stock_cursor(&s.sku_id, &s.location_id)) } else { None };
+                let next_cursor = if more {
+                    items
+                        .last()
+                        .map(|s| stock_cursor(&s.sku_id, &s.location_id))
+                } else {
+                    None
+                };
                 Ok(Page { items, next_cursor })
             })
             .await
@@ -730,7 +569,7 @@ impl App {
     pub async fn list_stock_movements(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         sku_id: Option<&str>,
         location_id: Option<&str>,
         page: PageRequest,
@@ -744,28 +583,15 @@ impl App {
             .db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let mut sql = format!(
-                    "SELECT {} FROM stock_movements m JOIN skus s ON s.id = m.sku_id JOIN locations l ON l.id = m.location_id
-                     WHERE m.merchant_id = $1 AND {}",
-                    MovementCols::LIST,
-                    after.sql
-                );
-                let mut params: Vec<Value> = args![&mid].to_vec();
-                params.extend(after.args.iter().cloned());
-                if let Some(raw) = &sku {
-                    params.push(owned_id(c, "skus", "sku", &mid, raw)?.into());
-                    sql.push_str(&format!(" AND m.sku_id = ${}", params.len()));
-                }
-                if let Some(raw) = &loc {
-                    params.push(owned_id(c, "locations", "location", &mid, raw)?.into());
-                    sql.push_str(&format!(" AND m.location_id = ${}", params.len()));
-                }
-                params.push(fetch.into());
-                sql.push_str(&format!(" ORDER BY m.id DESC LIMIT ${}", params.len()));
-                c.query(&sql, &params)?
-                    .iter()
-                    .map(|r| movement_from_row(r).map(|m| (m.id, m)))
-                    .collect::<AppResult<Vec<_>>>()
+                let sku = sku
+                    .as_deref()
+                    .map(|raw| owned_id(c, store::Owned::Sku, "sku", &mid, raw))
+                    .transpose()?;
+                let loc = loc
+                    .as_deref()
+                    .map(|raw| owned_id(c, store::Owned::Location, "location", &mid, raw))
+                    .transpose()?;
+                store::movement_page(c, &mid, &after, sku.as_deref(), loc.as_deref(), fetch)
             })
             .await?;
         Ok(Page::from_keyed(rows, page.limit, |_| ""))

@@ -39,6 +39,7 @@ pub mod orders;
 pub mod payments;
 pub mod promotions;
 pub mod refunds;
+mod store;
 pub mod stores;
 pub mod tiers;
 pub mod tracking;

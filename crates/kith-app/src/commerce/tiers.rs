@@ -2,18 +2,19 @@
 //! the tier each member holds at that merchant. Prices per tier come with the catalog.
 
 use kith_domain::{BoundedText, TierCode};
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::tiers as store;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
-use crate::platform::ids::new_id;
+use crate::platform::ids::{AccountId, MerchantId, TierId, new_id};
 use crate::platform::page::{Direction, Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Tier {
-    pub id: String,
-    pub merchant_id: String,
+    pub id: TierId,
+    pub merchant_id: MerchantId,
     pub code: String,
     pub name: String,
     /// Higher ranks are better tiers; unique within a merchant.
@@ -23,7 +24,7 @@ pub struct Tier {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberTier {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub display_name: String,
     pub tier_code: String,
     pub tier_name: String,
@@ -34,27 +35,6 @@ pub struct MemberTier {
 pub const MAX_RANK: i64 = 1000;
 /// Most tiers one merchant may define.
 pub const MAX_TIERS: i64 = 20;
-
-kith_store::columns!(TierCols {
-    id,
-    merchant_id,
-    code,
-    name,
-    rank,
-    created_at,
-});
-const TIER_COLS: &str = TierCols::LIST;
-
-fn tier_from_row(r: &Row) -> AppResult<Tier> {
-    Ok(Tier {
-        id: r.text(TierCols::id)?,
-        merchant_id: r.text(TierCols::merchant_id)?,
-        code: r.text(TierCols::code)?,
-        name: r.text(TierCols::name)?,
-        rank: r.int(TierCols::rank)?,
-        created_at: rfc3339(r.int(TierCols::created_at)?),
-    })
-}
 
 fn parse_rank(rank: i64) -> AppResult<i64> {
     if (0..=MAX_RANK).contains(&rank) {
@@ -78,20 +58,14 @@ fn map_tier_unique(e: kith_store::StoreError) -> AppError {
 }
 
 fn load_tier(c: &mut dyn Conn, merchant_id: &str, tier_id: &str) -> AppResult<Tier> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {TIER_COLS} FROM tiers WHERE id = $1 AND merchant_id = $2"),
-            args![tier_id, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("tier"))?;
-    tier_from_row(&r)
+    store::tier(c, merchant_id, tier_id)?.ok_or(AppError::NotFound("tier"))
 }
 
 impl App {
     pub async fn create_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         code: &str,
         name: &str,
         rank: i64,
@@ -104,17 +78,23 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let count = c.query_one("SELECT COUNT(*) FROM tiers WHERE merchant_id = $1", args![&mid])?.int(0)?;
+                let count = store::count_tiers(c, &mid)?;
                 if count >= MAX_TIERS {
-                    return Err(AppError::state(format!("a merchant has at most {MAX_TIERS} tiers")));
+                    return Err(AppError::state(format!(
+                        "a merchant has at most {MAX_TIERS} tiers"
+                    )));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO tiers (id, merchant_id, code, name, rank, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                    args![&id, &mid, code.as_str(), name.as_str(), rank, now],
-                )
-                .map_err(map_tier_unique)?;
-                outbox::emit(c, now, "tier.created", Some(&mid), &id, &serde_json::json!({ "tier_id": id, "code": code.as_str() }))?;
+                store::insert_tier(c, &id, &mid, code.as_str(), name.as_str(), rank, now)
+                    .map_err(map_tier_unique)?;
+                outbox::emit(
+                    c,
+                    now,
+                    "tier.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "tier_id": id, "code": code.as_str() }),
+                )?;
                 load_tier(c, &mid, &id)
             })
             .await
@@ -125,7 +105,7 @@ impl App {
     pub async fn list_tiers(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Vec<Tier>> {
         let (who, mid) = (who.cloned(), merchant_id.to_owned());
         self.db
@@ -137,13 +117,7 @@ impl App {
                         _ => return Err(AppError::NotFound("merchant")),
                     }
                 }
-                c.query(
-                    &format!("SELECT {TIER_COLS} FROM tiers WHERE merchant_id = $1 ORDER BY rank"),
-                    args![&mid],
-                )?
-                .iter()
-                .map(tier_from_row)
-                .collect()
+                store::merchant_tiers(c, &mid)
             })
             .await
     }
@@ -152,8 +126,8 @@ impl App {
     pub async fn update_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        tier_id: &str,
+        merchant_id: &MerchantId,
+        tier_id: &TierId,
         name: Option<&str>,
         rank: Option<i64>,
     ) -> AppResult<Tier> {
@@ -167,13 +141,11 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 let cur = load_tier(c, &mid, &tid)?;
-                c.execute(
-                    "UPDATE tiers SET name = $1, rank = $2 WHERE id = $3",
-                    args![
-                        name.as_ref().map_or(cur.name.as_str(), |n| n.as_str()),
-                        rank.unwrap_or(cur.rank),
-                        &tid
-                    ],
+                store::update_tier(
+                    c,
+                    &tid,
+                    name.as_ref().map_or(cur.name.as_str(), |n| n.as_str()),
+                    rank.unwrap_or(cur.rank),
                 )
                 .map_err(map_tier_unique)?;
                 outbox::emit(
@@ -194,8 +166,8 @@ impl App {
     pub async fn delete_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        tier_id: &str,
+        merchant_id: &MerchantId,
+        tier_id: &TierId,
     ) -> AppResult<()> {
         let now = self.now_ms();
         let (who, mid, tid) = (who.clone(), merchant_id.to_owned(), tier_id.to_owned());
@@ -203,23 +175,14 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 load_tier(c, &mid, &tid)?;
-                let held = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM member_tiers WHERE tier_id = $1",
-                        args![&tid],
-                    )?
-                    .int(0)?;
+                let held = store::count_holders(c, &tid)?;
                 if held > 0 {
                     return Err(AppError::state(format!(
                         "{held} members hold this tier; move them first"
                     )));
                 }
                 // Its SKU prices mean nothing without it; they go with it, in this transaction.
-                c.execute(
-                    "DELETE FROM sku_tier_prices WHERE tier_id = $1",
-                    args![&tid],
-                )?;
-                c.execute("DELETE FROM tiers WHERE id = $1", args![&tid])?;
+                store::delete_tier(c, &tid)?;
                 outbox::emit(
                     c,
                     now,
@@ -238,8 +201,8 @@ impl App {
     pub async fn assign_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
-        account_id: &str,
+        merchant_id: &MerchantId,
+        account_id: &AccountId,
         tier_code: Option<&str>,
     ) -> AppResult<Option<MemberTier>> {
         let code = tier_code
@@ -251,28 +214,38 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?.ok_or(AppError::NotFound("account"))?;
-                c.execute("DELETE FROM member_tiers WHERE merchant_id = $1 AND account_id = $2", args![&mid, &aid])?;
+                if !store::account_exists(c, &aid)? {
+                    return Err(AppError::NotFound("account"));
+                }
+                store::clear_member_tier(c, &mid, &aid)?;
                 let Some(code) = &code else {
-                    outbox::emit(c, now, "member.tier_removed", Some(&mid), &aid, &serde_json::json!({ "account_id": aid }))?;
+                    outbox::emit(
+                        c,
+                        now,
+                        "member.tier_removed",
+                        Some(&mid),
+                        &aid,
+                        &serde_json::json!({ "account_id": aid }),
+                    )?;
                     return Ok(None);
                 };
-                let tier = c
-                    .query_opt("SELECT id FROM tiers WHERE merchant_id = $1 AND code = $2", args![&mid, code.as_str()])?
-                    .ok_or_else(|| AppError::invalid("tier_code", "this merchant has no tier with this code"))?
-                    .text(0)?;
-                c.execute(
-                    "INSERT INTO member_tiers (merchant_id, account_id, tier_id, assigned_at, assigned_by) VALUES ($1, $2, $3, $4, $5)",
-                    args![&mid, &aid, &tier, now, &who.account_id],
+                let tier = super::store::catalog::tier_id_by_code(c, &mid, code.as_str())?
+                    .ok_or_else(|| {
+                        AppError::invalid("tier_code", "this merchant has no tier with this code")
+                    })?;
+                store::insert_member_tier(c, &mid, &aid, &tier, now, &who.account_id)?;
+                outbox::emit(
+                    c,
+                    now,
+                    "member.tier_assigned",
+                    Some(&mid),
+                    &aid,
+                    &serde_json::json!({ "account_id": aid, "tier_code": code.as_str() }),
                 )?;
-                outbox::emit(c, now, "member.tier_assigned", Some(&mid), &aid, &serde_json::json!({ "account_id": aid, "tier_code": code.as_str() }))?;
-                let r = c.query_one(
-                    "SELECT m.account_id, a.display_name, t.code, t.name, m.assigned_at FROM member_tiers m
-                     JOIN accounts a ON a.id = m.account_id JOIN tiers t ON t.id = m.tier_id
-                     WHERE m.merchant_id = $1 AND m.account_id = $2",
-                    args![&mid, &aid],
-                )?;
-                Ok(Some(member_tier_from_row(&r)?))
+                let held = store::member_tier(c, &mid, &aid)?.ok_or_else(|| {
+                    AppError::Internal("the tier just assigned is not there".into())
+                })?;
+                Ok(Some(held))
             })
             .await
     }
@@ -281,31 +254,17 @@ impl App {
     pub async fn list_tier_members(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
         page: PageRequest,
     ) -> AppResult<Page<MemberTier>> {
         let (who, mid) = (who.clone(), merchant_id.to_owned());
         let after = page.keyset(Direction::OldestFirst, "m.assigned_at", "m.account_id", 2);
-        let mut params = args![&mid].to_vec();
-        params.extend(after.args);
-        params.push(page.fetch().into());
+        let fetch = page.fetch();
         let rows = self
             .db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.query(
-                    &format!(
-                        "SELECT m.account_id, a.display_name, t.code, t.name, m.assigned_at FROM member_tiers m
-                         JOIN accounts a ON a.id = m.account_id JOIN tiers t ON t.id = m.tier_id
-                         WHERE m.merchant_id = $1 AND {}
-                         ORDER BY m.assigned_at, m.account_id LIMIT $4",
-                        after.sql
-                    ),
-                    &params,
-                )?
-                .iter()
-                .map(|r| Ok((r.int(4)?, member_tier_from_row(r)?)))
-                .collect::<AppResult<Vec<_>>>()
+                store::member_tier_page(c, &mid, &after, fetch)
             })
             .await?;
         Ok(Page::from_keyed(rows, page.limit, |m| &m.account_id))
@@ -315,7 +274,7 @@ impl App {
     pub async fn my_tier(
         &self,
         who: &Principal,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Option<MemberTier>> {
         let (w, aid, mid) = (who.clone(), who.account_id.clone(), merchant_id.to_owned());
         self.db
@@ -328,25 +287,8 @@ impl App {
                 {
                     return Err(AppError::NotFound("merchant"));
                 }
-                c.query_opt(
-                    "SELECT m.account_id, a.display_name, t.code, t.name, m.assigned_at FROM member_tiers m
-                     JOIN accounts a ON a.id = m.account_id JOIN tiers t ON t.id = m.tier_id
-                     WHERE m.merchant_id = $1 AND m.account_id = $2",
-                    args![&mid, &aid],
-                )?
-                .map(|r| member_tier_from_row(&r))
-                .transpose()
+                store::member_tier(c, &mid, &aid)
             })
             .await
     }
-}
-
-fn member_tier_from_row(r: &Row) -> AppResult<MemberTier> {
-    Ok(MemberTier {
-        account_id: r.text(0)?,
-        display_name: r.text(1)?,
-        tier_code: r.text(2)?,
-        tier_name: r.text(3)?,
-        assigned_at: rfc3339(r.int(4)?),
-    })
 }

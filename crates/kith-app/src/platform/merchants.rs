@@ -294,7 +294,7 @@ impl App {
     pub async fn get_merchant(
         &self,
         who: Option<&Principal>,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<Merchant> {
         let (who, id) = (who.cloned(), merchant_id.to_owned());
         self.db
@@ -605,7 +605,7 @@ impl App {
     /// show the freight before checkout.
     pub async fn shipping_rule(
         &self,
-        merchant_id: &str,
+        merchant_id: &MerchantId,
     ) -> AppResult<kith_domain::pricing::ShippingRule> {
         let mid = merchant_id.to_owned();
         self.db

@@ -495,7 +495,7 @@ async fn queue_page(
         .app
         .merchant_aftersales(&who, &m, state.as_deref())
         .await?;
-    let locations = s.app.list_locations(&who, mid).await?;
+    let locations = s.app.list_locations(&who, &m).await?;
     let terms = s.app.aftersale_terms(&who, &m).await?;
     let status = failed.as_ref().map(|f| f.2.2);
     let html = render(&QueuePage {

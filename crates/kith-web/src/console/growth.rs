@@ -473,11 +473,11 @@ pub(super) async fn commissions_page(
     };
     let products: Vec<(String, String)> = s
         .app
-        .list_products(Some(&who), mid, None, PageRequest::first(100))
+        .list_products(Some(&who), &shop.id, None, PageRequest::first(100))
         .await?
         .items
         .into_iter()
-        .map(|p| (p.id, p.name))
+        .map(|p| (p.id.to_string(), p.name))
         .collect();
     let overrides = plan
         .as_ref()
@@ -616,10 +616,10 @@ pub(super) async fn tiers(
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
-    let tiers = s.app.list_tiers(Some(&who), &mid).await?;
+    let tiers = s.app.list_tiers(Some(&who), &shop.id).await?;
     let members = s
         .app
-        .list_tier_members(&who, &mid, PageRequest::first(100))
+        .list_tier_members(&who, &shop.id, PageRequest::first(100))
         .await?
         .items;
     let mut ids: Vec<String> = Vec::new();
@@ -662,7 +662,13 @@ pub(super) async fn create_tier(
 ) -> WebResult<Response> {
     let rank = parse_int("rank", &f.rank)?;
     s.app
-        .create_tier(c.principal()?, &mid, f.code.trim(), &f.name, rank)
+        .create_tier(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            f.code.trim(),
+            &f.name,
+            rank,
+        )
         .await?;
     Ok(see(format!("/console/{mid}/tiers?done=created")))
 }
@@ -676,7 +682,13 @@ pub(super) async fn update_tier(
     let rank = opt_int("rank", &f.rank)?;
     let name = Some(f.name.as_str()).filter(|n| !n.trim().is_empty());
     s.app
-        .update_tier(c.principal()?, &mid, &tid, name, rank)
+        .update_tier(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::TierId::parse_or_404(&tid)?,
+            name,
+            rank,
+        )
         .await?;
     Ok(see(format!("/console/{mid}/tiers?done=saved")))
 }
@@ -687,7 +699,13 @@ pub(super) async fn delete_tier(
     Path((mid, tid)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    s.app.delete_tier(c.principal()?, &mid, &tid).await?;
+    s.app
+        .delete_tier(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::TierId::parse_or_404(&tid)?,
+        )
+        .await?;
     Ok(see(format!("/console/{mid}/tiers?done=deleted")))
 }
 
@@ -707,7 +725,12 @@ pub(super) async fn assign_tier(
 ) -> WebResult<Response> {
     let code = Some(f.tier_code.trim()).filter(|t| !t.is_empty());
     s.app
-        .assign_tier(c.principal()?, &mid, f.account_id.trim(), code)
+        .assign_tier(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::AccountId::parse_or_404(f.account_id.trim())?,
+            code,
+        )
         .await?;
     Ok(see(format!("/console/{mid}/tiers?done=saved")))
 }
@@ -727,18 +750,18 @@ pub(super) async fn distributors(
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
-    let rows = s.app.merchant_distributors(&who, &mid).await?;
+    let rows = s.app.merchant_distributors(&who, &shop.id).await?;
     let t = c.t.console();
     let chart = charts::bars(
         t.distributors,
         &rows
             .iter()
-            .filter(|r| r.total_fen() > 0)
+            .filter(|r| r.total_fen() > kith_domain::Fen::ZERO)
             .take(10)
             .map(|r| {
                 Datum::new(
                     &r.display_name,
-                    r.total_fen() as f64,
+                    r.total_fen().get() as f64,
                     pages::yuan(r.total_fen()),
                 )
             })

@@ -110,7 +110,12 @@ pub(crate) async fn sku_choices(
     mid: &str,
 ) -> WebResult<Vec<(String, String)>> {
     Ok(s.app
-        .list_products(Some(who), mid, Some("active"), PageRequest::first(100))
+        .list_products(
+            Some(who),
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            Some("active"),
+            PageRequest::first(100),
+        )
         .await?
         .items
         .into_iter()
@@ -124,7 +129,7 @@ pub(crate) async fn sku_choices(
                         k.code,
                         pages::yuan(k.list_price_fen)
                     );
-                    (k.id, label)
+                    (k.id.to_string(), label)
                 })
                 .collect::<Vec<_>>()
         })
@@ -206,7 +211,7 @@ pub(super) async fn dashboard(
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
-    let d = s.app.merchant_dashboard(&who, &mid).await?;
+    let d = s.app.merchant_dashboard(&who, &shop.id).await?;
     // An endpoint that kept failing was disabled: the merchant is told here, first thing.
     let disabled = kith_app::events::webhooks::list_endpoints(&s.app, &who, &shop.id)
         .await?
@@ -243,7 +248,7 @@ pub(super) async fn products(
     let (who, shop) = shop(&c, &mid)?;
     let products = s
         .app
-        .list_products(Some(&who), &mid, None, PageRequest::first(100))
+        .list_products(Some(&who), &shop.id, None, PageRequest::first(100))
         .await?
         .items;
     Ok(render(&pages::ConsoleProducts { c, shop, products })?.into_response())
@@ -267,7 +272,7 @@ pub(super) async fn create_product(
         .app
         .create_product(
             c.principal()?,
-            &mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
             ProductInput {
                 name: Some(f.name),
                 description: Some(f.description),
@@ -287,20 +292,21 @@ pub(super) async fn product(
     Path((mid, pid)): Path<(String, String)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
-    let p = s.app.get_product(Some(&who), &mid, &pid).await?;
-    let tiers = s.app.list_tiers(Some(&who), &mid).await?;
-    let locations = s.app.list_locations(&who, &mid).await?;
+    let pid = kith_app::platform::ids::ProductId::parse_or_404(&pid)?;
+    let p = s.app.get_product(Some(&who), &shop.id, &pid).await?;
+    let tiers = s.app.list_tiers(Some(&who), &shop.id).await?;
+    let locations = s.app.list_locations(&who, &shop.id).await?;
     let mut stock = Vec::new();
     for sku in &p.skus {
         let levels = s
             .app
-            .list_stock(&who, &mid, Some(&sku.id), None, PageRequest::first(100))
+            .list_stock(&who, &shop.id, Some(&sku.id), None, PageRequest::first(100))
             .await?
             .items;
         for l in &locations {
             let level = levels.iter().find(|x| x.location_id == l.id);
             stock.push(pages::StockRow {
-                sku_id: sku.id.clone(),
+                sku_id: sku.id.to_string(),
                 location_id: l.id.clone(),
                 location_name: l.name.clone(),
                 on_hand: level.map_or(0, |x| x.on_hand),
@@ -339,8 +345,8 @@ pub(super) async fn add_sku(
     s.app
         .add_sku(
             c.principal()?,
-            &mid,
-            &pid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::ProductId::parse_or_404(&pid)?,
             NewSku {
                 code: f.code,
                 attrs,
@@ -365,7 +371,12 @@ pub(super) async fn product_status(
     CsrfForm(f): CsrfForm<StatusForm>,
 ) -> WebResult<Response> {
     s.app
-        .set_product_status(c.principal()?, &mid, &pid, &f.status)
+        .set_product_status(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::ProductId::parse_or_404(&pid)?,
+            &f.status,
+        )
         .await?;
     Ok(see(format!("/console/{mid}/products/{pid}?done=saved")))
 }
@@ -388,7 +399,13 @@ pub(super) async fn tier_price(
 ) -> WebResult<Response> {
     let price = parse_yuan("price", &f.price)?;
     s.app
-        .set_tier_price(c.principal()?, &mid, &f.sku_id, &f.tier, price)
+        .set_tier_price(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::SkuId::parse_or_404(&f.sku_id)?,
+            &f.tier,
+            price,
+        )
         .await?;
     Ok(see(format!("/console/{mid}/products/{pid}?done=saved")))
 }
@@ -413,7 +430,7 @@ pub(super) async fn adjust_stock(
     s.app
         .adjust_stock(
             c.principal()?,
-            &mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
             Adjustment {
                 sku_id: f.sku_id,
                 location_id: f.location_id,
@@ -594,8 +611,8 @@ pub(super) async fn stores_page(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
     let mut stores = Vec::new();
-    for st in s.app.list_stores(Some(&who), mid).await? {
-        let clerks = s.app.list_clerks(&who, mid, &st.id).await?;
+    for st in s.app.list_stores(Some(&who), &shop.id).await? {
+        let clerks = s.app.list_clerks(&who, &shop.id, &st.id).await?;
         stores.push((st, clerks));
     }
     Ok(render(&pages::ConsoleStores {
@@ -655,7 +672,7 @@ pub(super) async fn create_store(
     s.app
         .create_store(
             c.principal()?,
-            &mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
             kith_app::commerce::stores::StoreInput {
                 name: Some(f.name),
                 address: Some(f.address),
@@ -675,7 +692,14 @@ pub(super) async fn invite_clerk(
     Path((mid, sid)): Path<(String, String)>,
     CsrfForm(_): CsrfForm<Empty>,
 ) -> WebResult<Response> {
-    let inv = s.app.invite_clerk(c.principal()?, &mid, &sid).await?;
+    let inv = s
+        .app
+        .invite_clerk(
+            c.principal()?,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &kith_app::platform::ids::StoreId::parse_or_404(&sid)?,
+        )
+        .await?;
     stores_page(&s, c, &mid, inv.code).await
 }
 
@@ -686,7 +710,8 @@ pub(super) async fn communities(
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
     let all = s.app.browse_communities(&who).await?;
-    let own: Vec<String> = s.app.merchant_community_ids(&who, &mid).await?;
+    let own: Vec<kith_app::platform::ids::CommunityId> =
+        s.app.merchant_community_ids(&who, &shop.id).await?;
     let list = all.into_iter().filter(|cm| own.contains(&cm.id)).collect();
     Ok(render(&pages::ConsoleCommunities { c, shop, list })?.into_response())
 }

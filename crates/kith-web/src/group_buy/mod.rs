@@ -419,7 +419,13 @@ async fn share(
 // --- listings -----------------------------------------------------------------------------
 
 async fn campaigns_page(s: &Web, c: Ctx, mid: &str, product: Option<&str>) -> WebResult<Response> {
-    let m = s.app.get_merchant(None, mid).await?;
+    let m = s
+        .app
+        .get_merchant(
+            None,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let campaigns = s
         .app
         .group_campaigns(&MerchantId::parse_or_404(mid)?)

@@ -368,7 +368,11 @@ async fn shared_preview(s: &Web, c: &Ctx, code: &str) -> Option<sp::SharedPrevie
             let m = link.merchants.first()?;
             let product = s
                 .app
-                .get_product(None, &m.merchant_id, &link.target_id)
+                .get_product(
+                    None,
+                    &m.merchant_id,
+                    &kith_app::platform::ids::ProductId::parse(&link.target_id)?,
+                )
                 .await
                 .ok()?;
             let from = product.skus.iter().map(|s| s.list_price_fen).min();

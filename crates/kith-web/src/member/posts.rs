@@ -115,7 +115,10 @@ pub(super) async fn compose_page(State(s): State<Web>, c: Ctx) -> WebResult<Resp
             .await?;
         for p in list.items {
             for sku in p.skus {
-                products.push((sku.id, format!("{} · {} ({})", shop.name, p.name, sku.code)));
+                products.push((
+                    sku.id.to_string(),
+                    format!("{} · {} ({})", shop.name, p.name, sku.code),
+                ));
             }
         }
     }

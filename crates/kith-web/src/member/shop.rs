@@ -17,6 +17,7 @@ pub(super) async fn shop(
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
+    let mid = MerchantId::parse_or_404(&mid)?;
     let m = s.app.get_merchant(who.as_ref(), &mid).await?;
     let products = s
         .app
@@ -60,13 +61,12 @@ pub(super) async fn product(
     Query(q): Query<ProductQuery>,
 ) -> WebResult<Response> {
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
-    let p = s.app.get_product(who.as_ref(), &mid, &pid).await?;
-    let m = s.app.get_merchant(who.as_ref(), &mid).await?;
-    // Both named something just above, so both are ids.
     let (mid, pid) = (
-        kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        MerchantId::parse_or_404(&mid)?,
         kith_app::platform::ids::ProductId::parse_or_404(&pid)?,
     );
+    let p = s.app.get_product(who.as_ref(), &mid, &pid).await?;
+    let m = s.app.get_merchant(who.as_ref(), &mid).await?;
     let r = s.app.product_rating(who.as_ref(), &mid, &pid).await?;
     let rating = (r.count > 0).then(|| {
         format!(
@@ -177,7 +177,13 @@ pub(super) async fn sku(
     Query(q): Query<SkuQuery>,
 ) -> WebResult<Response> {
     let who = c.principal()?;
-    let pid = s.app.sku_product(&mid, &sid).await?;
+    let pid = s
+        .app
+        .sku_product(
+            &MerchantId::parse_or_404(&mid)?,
+            &SkuId::parse_or_404(&sid)?,
+        )
+        .await?;
     // Content credit is a side effect of a reader following the link — only a top-level
     // navigation, never an image or sub-resource pointed here. A post that cannot be
     // credited (hidden since, or tagging nothing) must not stop the reader reaching the
@@ -231,14 +237,17 @@ async fn cart_page(
     chosen: Option<String>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let m = s.app.get_merchant(Some(&who), &mid).await?;
+    let m = s
+        .app
+        .get_merchant(Some(&who), &MerchantId::parse_or_404(&mid)?)
+        .await?;
     let items = s.app.cart(&who, &m.id).await?;
-    let stores = s.app.list_stores(Some(&who), &mid).await?;
+    let stores = s.app.list_stores(Some(&who), &m.id).await?;
     let coupons = s.app.cart_coupons(&who, &m.id).await?;
     let activity = s.app.cart_activity(&who, &m.id).await?;
     let first = kith_app::platform::page::PageRequest::parse(Some(1), None)?;
     let points = Some(s.app.my_points_at(&who, &m.id, first).await?.balance);
-    let shipping = s.app.shipping_rule(&mid).await?;
+    let shipping = s.app.shipping_rule(&m.id).await?;
     let goods_fen = items
         .iter()
         .filter(|i| i.available)

@@ -127,7 +127,13 @@ async fn choose_view(
     error: Option<(StatusCode, String)>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let m = s.app.get_merchant(None, mid).await?;
+    let m = s
+        .app
+        .get_merchant(
+            None,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let leaders = s
         .app
         .nearby_leaders(
@@ -200,7 +206,13 @@ async fn shop_batches(
     c: Ctx,
     Path(mid): Path<String>,
 ) -> WebResult<Response> {
-    let m = s.app.get_merchant(None, &mid).await?;
+    let m = s
+        .app
+        .get_merchant(
+            None,
+            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        )
+        .await?;
     let batches = s
         .app
         .batches(&kith_app::platform::ids::MerchantId::parse_or_404(&mid)?)

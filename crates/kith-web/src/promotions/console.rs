@@ -251,7 +251,13 @@ async fn view(
         )
         .await?;
     let products = super::shop_products(s, &who, mid).await?;
-    let tiers = s.app.list_tiers(Some(&who), mid).await?;
+    let tiers = s
+        .app
+        .list_tiers(
+            Some(&who),
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let share = s
         .app
         .chosen_coupon(

@@ -461,14 +461,19 @@ async fn console_view(
         .await?;
     let skus = s
         .app
-        .list_products(Some(&who), mid, Some("active"), PageRequest::first(100))
+        .list_products(
+            Some(&who),
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+            Some("active"),
+            PageRequest::first(100),
+        )
         .await?
         .items
         .into_iter()
         .flat_map(|p| {
             p.skus.into_iter().map(move |k| {
                 (
-                    k.id,
+                    k.id.to_string(),
                     format!(
                         "{} · {} · {}",
                         p.name,

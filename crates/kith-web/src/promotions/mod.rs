@@ -112,14 +112,14 @@ pub(crate) async fn shop_products(
     Ok(s.app
         .list_products(
             Some(who),
-            mid,
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
             Some("active"),
             kith_app::platform::page::PageRequest::first(100),
         )
         .await?
         .items
         .into_iter()
-        .map(|p| (p.id, p.name))
+        .map(|p| (p.id.to_string(), p.name))
         .collect())
 }
 
@@ -247,7 +247,13 @@ async fn center_view(
     error: Option<(String, String)>,
 ) -> WebResult<axum::response::Html<String>> {
     let who = c.viewer.as_ref().map(|v| v.principal.clone());
-    let m = s.app.get_merchant(who.as_ref(), mid).await?;
+    let m = s
+        .app
+        .get_merchant(
+            who.as_ref(),
+            &kith_app::platform::ids::MerchantId::parse_or_404(mid)?,
+        )
+        .await?;
     let templates = s
         .app
         .shop_coupon_templates(&kith_app::platform::ids::MerchantId::parse_or_404(mid)?)

@@ -38,7 +38,10 @@ pub fn routes() -> Router<Web> {
 
 async fn clerk_page(s: &Web, c: Ctx, sid: &str, redeemed: Option<Order>) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let store = s.app.clerk_store(&who, sid).await?;
+    let store = s
+        .app
+        .clerk_store(&who, &kith_app::platform::ids::StoreId::parse_or_404(sid)?)
+        .await?;
     let pickups = s
         .app
         .store_pickups(&who, &kith_app::platform::ids::StoreId::parse_or_404(sid)?)

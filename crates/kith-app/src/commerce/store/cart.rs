@@ -1,0 +1,96 @@
+//! Rows of carts: `cart_items`.
+
+use kith_store::{Conn, args};
+
+use crate::AppResult;
+use crate::commerce::cart::CartShop;
+use crate::platform::ids::{MerchantId, SkuId};
+
+/// The member's cart lines at the merchant as (SKU, quantity), in order of adding.
+pub(in crate::commerce) fn cart_lines(
+    c: &mut dyn Conn,
+    account_id: &str,
+    merchant_id: &str,
+) -> AppResult<Vec<(SkuId, i64)>> {
+    c.query(
+        "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
+        args![account_id, merchant_id],
+    )?
+    .iter()
+    .map(|r| Ok((SkuId::from_row(r.text(0)?), r.int(1)?)))
+    .collect()
+}
+
+pub(in crate::commerce) fn delete_cart_item(
+    c: &mut dyn Conn,
+    account_id: &str,
+    sku_id: &SkuId,
+    merchant_id: &MerchantId,
+) -> AppResult<()> {
+    c.execute(
+        "DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2 AND merchant_id = $3",
+        args![account_id, sku_id, merchant_id],
+    )?;
+    Ok(())
+}
+
+/// Lines in the member's carts, at every merchant.
+pub(in crate::commerce) fn count_cart_items(c: &mut dyn Conn, account_id: &str) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT COUNT(*) FROM cart_items WHERE account_id = $1",
+        args![account_id],
+    )?
+    .int(0)?)
+}
+
+pub(in crate::commerce) fn has_cart_item(
+    c: &mut dyn Conn,
+    account_id: &str,
+    sku_id: &SkuId,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM cart_items WHERE account_id = $1 AND sku_id = $2",
+        args![account_id, sku_id],
+    )?
+    .is_some())
+}
+
+/// Adds the line, or sets its quantity when the SKU is in the cart already.
+pub(in crate::commerce) fn upsert_cart_item(
+    c: &mut dyn Conn,
+    account_id: &str,
+    merchant_id: &MerchantId,
+    sku_id: &SkuId,
+    quantity: i64,
+    now: i64,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO cart_items (account_id, merchant_id, sku_id, quantity, added_at) VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (account_id, sku_id) DO UPDATE SET quantity = excluded.quantity",
+        args![account_id, merchant_id, sku_id, quantity, now],
+    )?;
+    Ok(())
+}
+
+/// The merchants where the member has a cart, with its units, most recently added to first.
+pub(in crate::commerce) fn cart_shops(
+    c: &mut dyn Conn,
+    account_id: &str,
+) -> AppResult<Vec<CartShop>> {
+    c.query(
+        "SELECT m.id, m.name, CAST(SUM(ci.quantity) AS bigint), MAX(ci.added_at) AS last
+                     FROM cart_items ci JOIN merchants m ON m.id = ci.merchant_id
+                     WHERE ci.account_id = $1
+                     GROUP BY m.id, m.name ORDER BY last DESC, m.id LIMIT 100",
+        args![account_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(CartShop {
+            merchant_id: MerchantId::from_row(r.text(0)?),
+            merchant_name: r.text(1)?,
+            units: r.int(2)?,
+        })
+    })
+    .collect()
+}
