@@ -501,6 +501,15 @@ async fn journeys_in_a_real_browser() {
             .await
             .expect("rows");
     assert!(shown.is_empty(), "every row filtered out");
+    // Emptied, the box shows every row again.
+    d.c.execute(
+        "const f = document.querySelector('#orders-table-filter'); f.value = ''; \
+         f.dispatchEvent(new Event('input'));",
+        vec![],
+    )
+    .await
+    .expect("empty the filter");
+    d.el("#orders-table tbody tr:not([hidden])").await;
     d.click(&format!("a[href$='/orders/{order_id}']")).await;
     d.fill("#tracking_no", "SF2026112201").await;
     d.click("#ship").await;
