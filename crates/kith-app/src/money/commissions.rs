@@ -25,13 +25,13 @@ use kith_domain::Fen;
 use kith_domain::commission::{self, Channel, Plan, PlanInput, Rates, Role, Touch};
 use kith_domain::ledger::accounts::{self, CommissionState};
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, Posting};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use crate::money::ledger::{self, Refs};
 use crate::money::sharing;
 pub(crate) use crate::money::store::load_plan;
-use crate::money::store::{ShareCols, overrides};
+use crate::money::store::{self, overrides};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::{self, MerchantId, OrderId, ProductId};
 use crate::platform::page::{Page, PageRequest};
@@ -222,24 +222,14 @@ pub(crate) fn snapshot(
         return Ok(());
     };
     let window_ms = plan.window_days * DAY_MS;
-    let touch = c
-        .query_opt(
-            "SELECT l.sharer_id, lm.channel, v.at, l.id FROM share_visits v
-             JOIN share_links l ON l.id = v.link_id
-             JOIN share_link_merchants lm ON lm.link_id = l.id AND lm.merchant_id = $2
-             WHERE v.visitor_id = $1 AND v.at >= $3 AND l.sharer_id <> $1
-             ORDER BY v.at DESC LIMIT 1",
-            args![buyer, merchant_id, now - window_ms],
-        )?
-        .map(|r| {
-            Ok::<_, AppError>(Touch {
-                sharer: r.text(0)?,
-                channel: Channel::from_db(&r.text(1)?).unwrap_or(Channel::Share),
-                at_ms: r.int(2)?,
-                link_id: Some(r.text(3)?),
-            })
-        })
-        .transpose()?;
+    let touch = store::last_touch(c, buyer, merchant_id, now - window_ms)?.map(
+        |(sharer, channel, at_ms, link_id)| Touch {
+            sharer,
+            channel: Channel::from_db(&channel).unwrap_or(Channel::Share),
+            at_ms,
+            link_id: Some(link_id),
+        },
+    );
     let referrer = sharing::live_referrer(c, merchant_id, buyer, now)?;
     let touches: Vec<Touch> = touch.into_iter().collect();
     let attribution = commission::attribute(buyer, now, window_ms, &touches, referrer.as_deref());
@@ -252,7 +242,7 @@ pub(crate) fn snapshot(
         Some(b) => sharing::live_referrer(c, merchant_id, b, now)?,
         None => None,
     };
-    let is_distributor = plan.rates.rebate_bp > 0 && is_distributor(c, merchant_id, buyer)?;
+    let is_distributor = plan.rates.rebate_bp > 0 && store::is_distributor(c, merchant_id, buyer)?;
     let chain = commission::chain(
         buyer,
         is_distributor,
@@ -268,11 +258,16 @@ pub(crate) fn snapshot(
         )?,
         None => None,
     };
-    c.execute(
-        "INSERT INTO order_attributions (order_id, merchant_id, buyer_id, channel, beneficiary_id, link_id, review_reason, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        args![order_id, merchant_id, buyer, attribution.channel.as_str(), attribution.beneficiary.as_deref(), attribution.link_id.as_deref(),
-              review_reason.as_deref(), now],
+    store::insert_attribution(
+        c,
+        order_id,
+        merchant_id,
+        buyer,
+        attribution.channel.as_str(),
+        attribution.beneficiary.as_deref(),
+        attribution.link_id.as_deref(),
+        review_reason.as_deref(),
+        now,
     )?;
     if let Some(reason) = &review_reason {
         outbox::emit(
@@ -305,11 +300,15 @@ pub(crate) fn snapshot(
             (Role::L1, Channel::Content) => "content",
             (role, _) => role.as_str(),
         };
-        c.execute(
-            "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'planned', $9)",
-            args![order_id, share.role.as_str(), source, merchant_id, &share.beneficiary, share.rate_bp, share.base.get(), share.amount.get(), now],
-        )?;
+        let planned = store::PlannedShare {
+            role: share.role.as_str(),
+            source,
+            beneficiary: &share.beneficiary,
+            rate_bp: share.rate_bp,
+            base_fen: share.base.get(),
+            amount_fen: share.amount.get(),
+        };
+        store::insert_planned_share(c, order_id, merchant_id, &planned, now)?;
     }
     Ok(())
 }
@@ -329,22 +328,7 @@ fn review_reason(
     }
     // Both questions for every beneficiary in one statement; the answer is read in the
     // beneficiaries' order, the phone before the address, as the reason names the first.
-    let rows = c.query(
-        &format!(
-            "SELECT a.id, CASE WHEN a.phone = $1 THEN 1 ELSE 0 END,
-                    CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.buyer_id = a.id AND o.address = $2) THEN 1 ELSE 0 END
-             FROM accounts a WHERE a.id IN ({})",
-            kith_store::placeholders(3, who.len())
-        ),
-        &std::iter::once(kith_store::Value::from(phone))
-            .chain(std::iter::once(kith_store::Value::from(address)))
-            .chain(who.iter().map(|w| kith_store::Value::from(*w)))
-            .collect::<Vec<_>>(),
-    )?;
-    let mut found = Vec::with_capacity(rows.len());
-    for r in &rows {
-        found.push((r.text(0)?, r.int(1)? == 1, r.int(2)? == 1));
-    }
+    let found = store::phone_and_address_matches(c, &who, phone, address)?;
     for w in who {
         let Some((_, same_phone, same_address)) = found.iter().find(|(id, ..)| id == w) else {
             continue;
@@ -361,33 +345,6 @@ fn review_reason(
     Ok(None)
 }
 
-/// A distributor at a merchant: someone who shared a link that earns there, or has a
-/// member bound to them there.
-fn is_distributor(c: &mut dyn Conn, merchant_id: &str, member: &str) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM share_links l JOIN share_link_merchants lm ON lm.link_id = l.id
-             WHERE l.sharer_id = $1 AND lm.merchant_id = $2
-             UNION ALL SELECT 1 FROM referrer_bindings WHERE merchant_id = $2 AND referrer_id = $1
-             LIMIT 1",
-        args![member, merchant_id],
-    )?
-    .is_some())
-}
-
-/// (role, beneficiary, amount, reversed, state) of one commission row.
-type ShareRow = (String, String, i64, i64, String);
-
-/// An order's commission rows.
-fn shares(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<ShareRow>> {
-    c.query(
-        "SELECT role, beneficiary_id, amount_fen, reversed_fen, state FROM order_commissions WHERE order_id = $1 ORDER BY role",
-        args![order_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?, r.int(3)?, r.text(4)?)))
-    .collect()
-}
-
 /// A group-buy order's group succeeded: its group leader earns `leader_bp` of the order's
 /// goods (planned now, booked with the rest by [`on_paid`]), within what the plan's cap
 /// leaves after the order's other shares.
@@ -402,18 +359,8 @@ pub(crate) fn plan_group_leader(
     let Some(plan) = load_plan(c, merchant_id)? else {
         return Ok(());
     };
-    let base = c
-        .query_one(
-            "SELECT goods_fen FROM orders WHERE id = $1",
-            args![order_id],
-        )?
-        .int(0)?;
-    let others = c
-        .query_one(
-            "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM order_commissions WHERE order_id = $1",
-            args![order_id],
-        )?
-        .int(0)?;
+    let base = store::order_goods(c, order_id)?;
+    let others = store::order_commission_total(c, order_id)?;
     let rate = leader_bp.min(commission::FULL_BP);
     let wanted =
         i64::try_from(i128::from(base) * i128::from(rate) / i128::from(commission::FULL_BP))
@@ -425,11 +372,7 @@ pub(crate) fn plan_group_leader(
     if amount <= 0 {
         return Ok(());
     }
-    c.execute(
-        "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at)
-         VALUES ($1, 'group_leader', 'group_leader', $2, $3, $4, $5, $6, 'planned', $7)",
-        args![order_id, merchant_id, leader, rate, base, amount, now],
-    )?;
+    store::insert_group_leader_share(c, order_id, merchant_id, leader, rate, base, amount, now)?;
     Ok(())
 }
 
@@ -450,7 +393,7 @@ pub(crate) fn on_paid(
     order_id: &str,
     merchant_id: &str,
 ) -> AppResult<()> {
-    let rows = shares(c, order_id)?;
+    let rows = store::shares(c, order_id)?;
     if rows.is_empty() {
         return Ok(());
     }
@@ -480,10 +423,7 @@ pub(crate) fn on_paid(
             ..Default::default()
         },
     )?;
-    c.execute(
-        "UPDATE order_commissions SET state = 'pending' WHERE order_id = $1 AND state = 'planned'",
-        args![order_id],
-    )?;
+    store::mark_shares_pending(c, order_id)?;
     outbox::emit(
         c,
         now,
@@ -504,7 +444,7 @@ pub(crate) fn on_delivered(
 ) -> AppResult<()> {
     let mut map = BTreeMap::new();
     let mut any = false;
-    for (_, who, amount, reversed, state) in shares(c, order_id)? {
+    for (_, who, amount, reversed, state) in store::shares(c, order_id)? {
         if state == "pending" {
             any = true;
             let left = amount - reversed;
@@ -535,10 +475,7 @@ pub(crate) fn on_delivered(
             ..Default::default()
         },
     )?;
-    c.execute(
-        "UPDATE order_commissions SET state = 'frozen' WHERE order_id = $1 AND state = 'pending'",
-        args![order_id],
-    )?;
+    store::mark_shares_frozen(c, order_id)?;
     Ok(())
 }
 
@@ -555,7 +492,7 @@ pub(crate) fn on_completed(
     let mut standing = 0;
     let mut any = false;
     let mut earners: BTreeMap<String, i64> = BTreeMap::new();
-    for (_, who, amount, reversed, state) in shares(c, order_id)? {
+    for (_, who, amount, reversed, state) in store::shares(c, order_id)? {
         if state == "planned" || state == "void" {
             continue;
         }
@@ -590,10 +527,7 @@ pub(crate) fn on_completed(
                 ..Default::default()
             },
         )?;
-        c.execute(
-            "UPDATE order_commissions SET state = 'available' WHERE order_id = $1 AND state IN ('pending', 'frozen')",
-            args![order_id],
-        )?;
+        store::mark_shares_available(c, order_id)?;
         outbox::emit(
             c,
             now,
@@ -619,14 +553,9 @@ pub(crate) fn on_refund(
     goods_before: i64,
     goods_after: i64,
 ) -> AppResult<()> {
-    let rows = c.query(
-        "SELECT role, beneficiary_id, amount_fen, reversed_fen, state, base_fen FROM order_commissions WHERE order_id = $1 ORDER BY role",
-        args![order_id],
-    )?;
+    let rows = store::shares_with_base(c, order_id)?;
     let mut map = BTreeMap::new();
-    for r in &rows {
-        let (role, who, amount, state, base) =
-            (r.text(0)?, r.text(1)?, r.int(2)?, r.text(4)?, r.int(5)?);
+    for (role, who, amount, state, base) in rows {
         let (from, to) = match state.as_str() {
             "pending" => (
                 CommissionState::Pending,
@@ -648,10 +577,7 @@ pub(crate) fn on_refund(
         }
         add(&mut map, dist(&who, merchant_id, from)?, -back);
         add(&mut map, to, back);
-        c.execute(
-            "UPDATE order_commissions SET reversed_fen = reversed_fen + $1 WHERE order_id = $2 AND role = $3",
-            args![back, order_id, &role],
-        )?;
+        store::add_reversed(c, order_id, &role, back)?;
     }
     post_map(
         c,
@@ -673,13 +599,7 @@ pub(crate) fn balances(
     member: &str,
     merchant_id: &str,
 ) -> AppResult<WalletBalances> {
-    let name = c
-        .query_opt(
-            "SELECT name FROM merchants WHERE id = $1",
-            args![merchant_id],
-        )?
-        .ok_or(AppError::NotFound("merchant"))?
-        .text(0)?;
+    let name = store::merchant_name(c, merchant_id)?.ok_or(AppError::NotFound("merchant"))?;
     let mut b = WalletBalances {
         merchant_id: MerchantId::from_row(merchant_id.to_owned()),
         merchant_name: name,
@@ -739,24 +659,23 @@ impl App {
                     if r.sum_bp() > plan.cap_bp {
                         return Err(AppError::invalid(
                             "cap_bp",
-                            format!("the override of product {product} sums to {} bp, over this cap", r.sum_bp()),
+                            format!(
+                                "the override of product {product} sums to {} bp, over this cap",
+                                r.sum_bp()
+                            ),
                         ));
                     }
                 }
-                let p = &plan;
-                let sql = "INSERT INTO commission_plans (merchant_id, l1_bp, l2_bp, rebate_bp, group_buy_commission, group_leader_bp, cap_bp,
-                        binding_mode, binding_days, window_days, withdraw_min_fen, withdraw_daily_limit_fen, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                     ON CONFLICT (merchant_id) DO UPDATE SET l1_bp = $2, l2_bp = $3, rebate_bp = $4, group_buy_commission = $5,
-                        group_leader_bp = $6, cap_bp = $7, binding_mode = $8, binding_days = $9, window_days = $10,
-                        withdraw_min_fen = $11, withdraw_daily_limit_fen = $12, updated_at = $13";
-                c.execute(
-                    sql,
-                    args![&mid, p.rates.levels_bp[0], p.rates.levels_bp[1], p.rates.rebate_bp, p.group_buy_commission, p.rates.group_leader_bp,
-                          p.cap_bp, p.binding.as_str(), p.binding.days(), p.window_days, p.withdraw_min_fen, p.withdraw_daily_limit_fen, now],
-                )?;
+                store::upsert_plan(c, &mid, &plan, now)?;
                 let view = plan_view(c, &mid)?;
-                outbox::emit(c, now, "commission_plan.updated", Some(&mid), &mid, &view_json(&view))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "commission_plan.updated",
+                    Some(&mid),
+                    &mid,
+                    &view_json(&view),
+                )?;
                 Ok(view)
             })
             .await
@@ -790,18 +709,23 @@ impl App {
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::Owner)?;
-                let plan = load_plan(c, &mid)?
-                    .ok_or_else(|| AppError::state("set the commission plan before product overrides"))?;
+                let plan = load_plan(c, &mid)?.ok_or_else(|| {
+                    AppError::state("set the commission plan before product overrides")
+                })?;
                 let rates = Rates::parse("", &levels_bp, rebate_bp, group_leader_bp, plan.cap_bp)?;
-                c.query_opt("SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2", args![&pid, &mid])?
-                    .ok_or(AppError::NotFound("product"))?;
-                c.execute(
-                    "INSERT INTO commission_overrides (merchant_id, product_id, l1_bp, l2_bp, rebate_bp, group_leader_bp) VALUES ($1, $2, $3, $4, $5, $6)
-                     ON CONFLICT (merchant_id, product_id) DO UPDATE SET l1_bp = $3, l2_bp = $4, rebate_bp = $5, group_leader_bp = $6",
-                    args![&mid, &pid, rates.levels_bp[0], rates.levels_bp[1], rates.rebate_bp, rates.group_leader_bp],
-                )?;
+                if !store::merchant_has_product(c, &mid, &pid)? {
+                    return Err(AppError::NotFound("product"));
+                }
+                store::upsert_override(c, &mid, &pid, &rates)?;
                 let view = plan_view(c, &mid)?;
-                outbox::emit(c, now, "commission_plan.updated", Some(&mid), &mid, &view_json(&view))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "commission_plan.updated",
+                    Some(&mid),
+                    &mid,
+                    &view_json(&view),
+                )?;
                 Ok(view)
             })
             .await
@@ -817,47 +741,37 @@ impl App {
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
             .read(move |c| {
-                let o = c
-                    .query_opt("SELECT merchant_id, buyer_id FROM orders WHERE id = $1", args![&oid])?
-                    .ok_or(AppError::NotFound("order"))?;
-                let (mid, buyer) = (o.text(0)?, o.text(1)?);
-                let rows = c.query(
-                    &format!("SELECT {} FROM order_commissions WHERE order_id = $1 ORDER BY role", ShareCols::LIST),
-                    args![&oid],
-                )?;
-                let shares = rows
-                    .iter()
-                    .map(|r| {
-                        Ok(CommissionShare {
-                            role: Role::from_db(&r.text(ShareCols::role)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
-                            beneficiary_id: ids::AccountId::from_row(r.text(ShareCols::beneficiary_id)?),
-                            source: r.text(ShareCols::source)?,
-                            rate_bp: r.int(ShareCols::rate_bp)?,
-                            base_fen: Fen::new(r.int(ShareCols::base_fen)?),
-                            amount_fen: Fen::new(r.int(ShareCols::amount_fen)?),
-                            reversed_fen: Fen::new(r.int(ShareCols::reversed_fen)?),
-                            state: r.text(ShareCols::state)?,
-                        })
-                    })
-                    .collect::<AppResult<Vec<_>>>()?;
+                let (mid, buyer) =
+                    store::order_parties(c, &oid)?.ok_or(AppError::NotFound("order"))?;
+                let shares = store::order_shares(c, &oid)?;
                 let me = who.account_id.as_str();
                 let staff = require_staff(c, &who, &mid, StaffNeed::AnyStaff).is_ok();
-                let allowed = buyer == me || shares.iter().any(|s| s.beneficiary_id == *me) || staff;
+                let allowed =
+                    buyer == me || shares.iter().any(|s| s.beneficiary_id == *me) || staff;
                 if !allowed {
                     return Err(AppError::NotFound("order"));
                 }
-                let a = c.query_opt(
-                    "SELECT channel, beneficiary_id, link_id, review_reason FROM order_attributions WHERE order_id = $1",
-                    args![&oid],
-                )?;
-                let (channel, beneficiary_id, link_id, review_reason) = match a {
-                    Some(a) => (Channel::from_db(&a.text(0)?).unwrap_or(Channel::None), a.opt_text(1)?.map(ids::AccountId::from_row), a.opt_text(2)?, a.opt_text(3)?),
-                    None => (Channel::None, None, None, None),
-                };
+                let (channel, beneficiary_id, link_id, review_reason) =
+                    match store::attribution(c, &oid)? {
+                        Some((channel, beneficiary, link_id, reason)) => (
+                            Channel::from_db(&channel).unwrap_or(Channel::None),
+                            beneficiary.map(ids::AccountId::from_row),
+                            link_id,
+                            reason,
+                        ),
+                        None => (Channel::None, None, None, None),
+                    };
                 // Why an order is held for review names other members' phone or address
                 // links: the merchant's staff see it, the beneficiaries do not.
                 let review_reason = review_reason.filter(|_| staff);
-                Ok(OrderCommission { order_id: oid.clone(), channel, beneficiary_id, link_id, review_reason, shares })
+                Ok(OrderCommission {
+                    order_id: oid.clone(),
+                    channel,
+                    beneficiary_id,
+                    link_id,
+                    review_reason,
+                    shares,
+                })
             })
             .await
     }
@@ -872,14 +786,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_self_or_staff(c, &who, &member, None)?;
-                let merchants = c
-                    .query(
-                        "SELECT DISTINCT merchant_id FROM order_commissions WHERE beneficiary_id = $1 AND state <> 'planned' ORDER BY merchant_id",
-                        args![&member],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let merchants = store::earning_merchants(c, &member)?;
                 merchants.iter().map(|m| balances(c, &member, m)).collect()
             })
             .await

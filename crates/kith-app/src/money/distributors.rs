@@ -3,10 +3,11 @@
 //! (visits → sign-ups → orders → GMV). Only the member sees their own centre.
 
 use kith_domain::Fen;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use crate::money::commissions::require_self_or_staff;
+use crate::money::store;
 use crate::platform::error::fen_sum;
 use crate::platform::ids::{AccountId, MerchantId};
 use crate::{App, AppError, AppResult, Principal, money::sharing};
@@ -75,15 +76,10 @@ fn team(c: &mut dyn Conn, merchant_id: &MerchantId, root: &str) -> AppResult<Tea
         let mut next = Vec::new();
         let mut nicknames = Vec::new();
         for parent in &frontier {
-            for r in c.query(
-                "SELECT b.member_id, a.display_name FROM referrer_bindings b JOIN accounts a ON a.id = b.member_id
-                 WHERE b.merchant_id = $1 AND b.referrer_id = $2 ORDER BY b.bound_at, b.member_id",
-                args![merchant_id, parent],
-            )? {
-                let id = r.text(0)?;
+            for (id, name) in store::bound_below(c, merchant_id, parent)? {
                 if seen.insert(id.clone()) {
                     if (nicknames.len() as i64) < MAX_NAMES {
-                        nicknames.push(r.text(1)?);
+                        nicknames.push(name);
                     }
                     next.push(id);
                 }
@@ -137,28 +133,24 @@ impl App {
         self.db
             .read(move |c| {
                 require_self_or_staff(c, &who, &member, None)?;
-                let rows = match &mid {
-                    Some(m) => c.query(
-                        "SELECT source, CAST(SUM(amount_fen - reversed_fen) AS bigint) FROM order_commissions
-                         WHERE beneficiary_id = $1 AND merchant_id = $2 AND state IN ('pending', 'frozen', 'available') GROUP BY source",
-                        args![&member, m],
-                    )?,
-                    None => c.query(
-                        "SELECT source, CAST(SUM(amount_fen - reversed_fen) AS bigint) FROM order_commissions
-                         WHERE beneficiary_id = $1 AND state IN ('pending', 'frozen', 'available') GROUP BY source",
-                        args![&member],
-                    )?,
+                let rows = store::earnings_by_source(c, &member, mid.as_ref())?;
+                let mut e = Earnings {
+                    merchant_id: mid.clone(),
+                    ..Default::default()
                 };
-                let mut e = Earnings { merchant_id: mid.clone(), ..Default::default() };
-                for r in rows {
-                    let v = Fen::new(r.int(1)?);
-                    match r.text(0)?.as_str() {
+                for (source, fen) in rows {
+                    let v = Fen::new(fen);
+                    match source.as_str() {
                         "rebate" => e.rebate_fen = v,
                         "l1" => e.l1_fen = v,
                         "l2" => e.l2_fen = v,
                         "content" => e.content_fen = v,
                         "group_leader" => e.group_leader_fen = v,
-                        other => return Err(AppError::Internal(format!("unknown commission source {other}"))),
+                        other => {
+                            return Err(AppError::Internal(format!(
+                                "unknown commission source {other}"
+                            )));
+                        }
                     }
                     e.total_fen = fen_sum([e.total_fen, v])?;
                 }
@@ -181,15 +173,14 @@ impl App {
                     .iter()
                     .cloned()
                     .map(|link| {
-                        let visits = c.query_one("SELECT COUNT(*) FROM share_visits WHERE link_id = $1", args![&link.id])?.int(0)?;
-                        let signups = c.query_one("SELECT COUNT(*) FROM share_signups WHERE link_id = $1", args![&link.id])?.int(0)?;
-                        let o = c.query_one(
-                            "SELECT COUNT(*), CAST(COALESCE(SUM(o.paid_fen - o.refunded_fen), 0) AS bigint)
-                             FROM order_attributions a JOIN orders o ON o.id = a.order_id
-                             WHERE a.link_id = $1 AND o.paid_at IS NOT NULL",
-                            args![&link.id],
-                        )?;
-                        Ok(LinkFunnel { visits, signups, orders: o.int(0)?, gmv_fen: Fen::new(o.int(1)?), link })
+                        let (visits, signups, orders, gmv) = store::link_funnel(c, &link.id)?;
+                        Ok(LinkFunnel {
+                            visits,
+                            signups,
+                            orders,
+                            gmv_fen: Fen::new(gmv),
+                            link,
+                        })
                     })
                     .collect()
             })

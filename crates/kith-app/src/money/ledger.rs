@@ -9,13 +9,13 @@
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, JournalEntry};
-use kith_store::{Conn, Value, args};
+use kith_store::Conn;
 use serde::Serialize;
 
-use crate::money::store::StatementCols;
+use crate::money::store;
 use crate::platform::ids::{OrderId, new_id};
-use crate::platform::page::{Direction, Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, rfc3339};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal};
 
 /// What an entry is about, for statements and audits.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,12 +44,8 @@ pub fn post(
     no_overdraft: &[(&AccountId, &str)],
 ) -> AppResult<Posted> {
     let id = new_id();
-    let inserted = c.execute(
-        "INSERT INTO journal_entries (id, idempotency_key, kind, order_id, payment_id, refund_id, memo, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
-        args![&id, entry.idempotency_key(), entry.kind().as_str(), refs.order_id, refs.payment_id, refs.refund_id, refs.memo, now],
-    )?;
-    if inserted == 0 {
+    let kind = entry.kind().as_str();
+    if !store::insert_journal_entry(c, &id, entry.idempotency_key(), kind, refs, now)? {
         return Ok(Posted::Duplicate);
     }
     for p in entry.postings() {
@@ -58,56 +54,25 @@ pub fn post(
         let overdraft_guard = guarded.is_some() && p.amount_fen < 0;
         // Update first: the account usually exists, and an INSERT … ON CONFLICT on a row
         // another transaction is updating would wait on it for nothing.
-        let sql = if overdraft_guard {
-            "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0"
-        } else {
-            "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2"
-        };
-        if c.execute(sql, args![p.amount_fen, account])? == 0 {
+        if !store::add_to_balance(c, account, p.amount_fen, overdraft_guard)? {
             if overdraft_guard {
                 // Missing or short: either way the balance cannot cover the debit.
                 let field = guarded.map_or("amount", |(_, f)| *f);
                 return Err(AppError::conflict(field, "insufficient balance"));
             }
-            let created = c.execute(
-                "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-                args![account, p.amount_fen, now],
-            )?;
-            if created == 0 {
+            if !store::open_account(c, account, p.amount_fen, now)? {
                 // Created meanwhile by another transaction: now the update applies.
-                c.execute(sql, args![p.amount_fen, account])?;
+                store::add_to_balance(c, account, p.amount_fen, overdraft_guard)?;
             }
         }
     }
-    // The entry's postings in one statement: `($1, $2, $3), ($1, $4, $5), …`.
-    let postings = entry.postings();
-    let mut values = Vec::with_capacity(postings.len());
-    let mut params = Vec::with_capacity(1 + 2 * postings.len());
-    params.push(kith_store::Value::from(&id));
-    for (i, p) in postings.iter().enumerate() {
-        values.push(format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i));
-        params.push(kith_store::Value::from(p.account.as_str()));
-        params.push(kith_store::Value::from(p.amount_fen));
-    }
-    c.execute(
-        &format!(
-            "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES {}",
-            values.join(", ")
-        ),
-        &params,
-    )?;
+    store::insert_postings(c, &id, entry.postings())?;
     Ok(Posted::New(id))
 }
 
 /// An account's balance (0 for an account that has never been posted to).
 pub fn balance(c: &mut dyn Conn, account: &AccountId) -> AppResult<i64> {
-    Ok(c.query_opt(
-        "SELECT balance_fen FROM ledger_accounts WHERE id = $1",
-        args![account.as_str()],
-    )?
-    .map(|r| r.int(0))
-    .transpose()?
-    .unwrap_or(0))
+    Ok(store::account_balance(c, account)?.unwrap_or(0))
 }
 
 /// One line of an account statement: one posting.
@@ -141,43 +106,7 @@ pub fn statement(
             next_cursor: None,
         });
     }
-    let n = accounts.len();
-    let list = (1..=n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // Newest first by posting id alone (an identity column: unique and increasing).
-    let keyset = page.keyset(Direction::NewestFirst, "p.id", "", n + 1);
-    let mut params: Vec<Value> = accounts.iter().map(|a| Value::from(a.as_str())).collect();
-    params.extend(keyset.args);
-    params.push(Value::from(page.fetch()));
-    let rows = c.query(
-        &format!(
-            "SELECT {} FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-             WHERE p.account_id IN ({list}) AND {} ORDER BY p.id DESC LIMIT ${}",
-            StatementCols::LIST,
-            keyset.sql,
-            keyset.next
-        ),
-        &params,
-    )?;
-    let lines = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                r.int(StatementCols::posting_id)?,
-                StatementLine {
-                    entry_id: r.text(StatementCols::entry_id)?,
-                    kind: r.text(StatementCols::kind)?,
-                    account: AccountId::parse(&r.text(StatementCols::account_id)?)?,
-                    amount_fen: Fen::new(r.int(StatementCols::amount_fen)?),
-                    order_id: r.opt_text(StatementCols::order_id)?.map(OrderId::from_row),
-                    memo: r.text(StatementCols::memo)?,
-                    at: rfc3339(r.int(StatementCols::created_at)?),
-                },
-            ))
-        })
-        .collect::<AppResult<Vec<_>>>()?;
+    let lines = store::statement_lines(c, accounts, page)?;
     Ok(Page::from_keyed(lines, page.limit, |_| ""))
 }
 
@@ -208,43 +137,12 @@ impl Audit {
 }
 
 pub fn audit(c: &mut dyn Conn) -> AppResult<Audit> {
-    let entries = c
-        .query_one("SELECT COUNT(*) FROM journal_entries", args![])?
-        .int(0)?;
-    let postings = c
-        .query_one("SELECT COUNT(*) FROM postings", args![])?
-        .int(0)?;
-    let unbalanced_entries = c
-        .query(
-            "SELECT entry_id FROM postings GROUP BY entry_id HAVING CAST(SUM(amount_fen) AS bigint) <> 0 LIMIT 100",
-            args![],
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mismatched_accounts = c
-        .query(
-            "SELECT a.id FROM ledger_accounts a LEFT JOIN
-               (SELECT account_id, CAST(SUM(amount_fen) AS bigint) AS s FROM postings GROUP BY account_id) p
-               ON p.account_id = a.id
-             WHERE a.balance_fen <> COALESCE(p.s, 0) LIMIT 100",
-            args![],
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let total_fen = c
-        .query_one(
-            "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id NOT LIKE 'points:%'",
-            args![],
-        )?
-        .int(0)?;
-    let total_points = c
-        .query_one(
-            "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id LIKE 'points:%'",
-            args![],
-        )?
-        .int(0)?;
+    let entries = store::count_entries(c)?;
+    let postings = store::count_postings(c)?;
+    let unbalanced_entries = store::unbalanced_entries(c)?;
+    let mismatched_accounts = store::mismatched_accounts(c)?;
+    let total_fen = store::total_money(c)?;
+    let total_points = store::total_points(c)?;
     Ok(Audit {
         entries,
         postings,

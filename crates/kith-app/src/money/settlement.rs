@@ -25,10 +25,11 @@
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::money::ledger::{self, Posted, Refs, StatementLine};
+use crate::money::store;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::error::fen_sum;
 use crate::platform::ids::MerchantId;
@@ -119,19 +120,6 @@ fn statement_accounts(merchant_id: &str) -> AppResult<Vec<AccountId>> {
     Ok(list)
 }
 
-/// The direct money of `merchant_id`'s orders still inside their after-sale window: paid
-/// through the merchant's own account and not yet completed (net of what was refunded).
-fn direct_in_window(c: &mut dyn Conn, merchant_id: &str) -> AppResult<i64> {
-    Ok(c.query_one(
-        "SELECT CAST(COALESCE(SUM(o.paid_fen - o.refunded_fen), 0) AS bigint)
-           FROM orders o JOIN payments p ON p.order_id = o.id
-          WHERE o.merchant_id = $1 AND p.rail_owner = $2 AND p.status = 'succeeded'
-            AND o.status <> 'completed'",
-        args![merchant_id, merchant_id],
-    )?
-    .int(0)?)
-}
-
 /// The merchant's position without its statement lines: (pending, in window, direct, settled).
 fn position(c: &mut dyn Conn, merchant_id: &str) -> AppResult<(Fen, Fen, Vec<DirectHeld>, Fen)> {
     let pending = Fen::new(ledger::balance(
@@ -157,7 +145,7 @@ fn position(c: &mut dyn Conn, merchant_id: &str) -> AppResult<(Fen, Fen, Vec<Dir
             });
         }
     }
-    let in_window = Fen::new(direct_in_window(c, merchant_id)?);
+    let in_window = Fen::new(store::direct_in_window(c, merchant_id)?);
     Ok((
         pending,
         in_window,
@@ -203,13 +191,9 @@ impl App {
         who.require_platform_admin()?;
         self.db
             .read(|c| {
-                let merchants = c.query(
-                    "SELECT id, name FROM merchants WHERE status = 'approved' ORDER BY name, id LIMIT 500",
-                    args![],
-                )?;
+                let merchants = store::approved_merchants(c)?;
                 let mut rows = Vec::with_capacity(merchants.len());
-                for m in merchants {
-                    let (id, name) = (m.text(0)?, m.text(1)?);
+                for (id, name) in merchants {
                     let (pending, _, direct, settled) = position(c, &id)?;
                     rows.push(SettlementRow {
                         merchant_id: MerchantId::from_row(id),
@@ -249,10 +233,7 @@ impl App {
                 merchant_status(c, &mid)?;
                 // One settling-up of a merchant at a time: its row is the lock, so two
                 // admins cannot both pay the same debt.
-                c.query_opt(
-                    &format!("SELECT id FROM merchants WHERE id = $1{}", c.for_update()),
-                    args![&mid],
-                )?;
+                store::lock_merchant(c, &mid)?;
                 let (_, _, _, settled) = position(c, &mid)?;
                 let owed = match input.direction {
                     SettleUpDirection::PlatformPaid => settled,

@@ -23,11 +23,12 @@
 //! not expired, uses left, inviter still a member). Attribution reads the visits at checkout
 //! (`commissions::snapshot`).
 
-use kith_domain::commission::{self, Binding, BindingMode};
-use kith_store::{Conn, args};
+use kith_domain::commission::{self, BindingMode};
+use kith_store::Conn;
 use rand::Rng;
 use serde::Serialize;
 
+use crate::money::store;
 use crate::platform::accounts::{Account, Registration};
 use crate::platform::ids::{AccountId, MerchantId, PostId, new_id};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339, social::visibility};
@@ -126,25 +127,14 @@ fn parse_code(code: &str) -> AppResult<String> {
 }
 
 fn link_view(c: &mut dyn Conn, id: &str) -> AppResult<ShareLink> {
-    let r = c
-        .query_opt(
-            "SELECT id, code, sharer_id, kind, target_id, created_at FROM share_links WHERE id = $1",
-            args![id],
-        )?
-        .ok_or(AppError::NotFound("share link"))?;
-    let merchants = c
-        .query(
-            "SELECT merchant_id, channel FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
-            args![id],
-        )?
-        .iter()
-        .map(|m| {
-            Ok(LinkMerchant {
-                merchant_id: MerchantId::from_row(m.text(0)?),
-                channel: m.text(1)?,
-            })
+    let r = store::share_link_row(c, id)?.ok_or(AppError::NotFound("share link"))?;
+    let merchants = store::link_merchant_channels(c, id)?
+        .into_iter()
+        .map(|(m, channel)| LinkMerchant {
+            merchant_id: MerchantId::from_row(m),
+            channel,
         })
-        .collect::<AppResult<Vec<_>>>()?;
+        .collect();
     let code = r.text(1)?;
     Ok(ShareLink {
         id: r.text(0)?,
@@ -161,28 +151,10 @@ fn link_view(c: &mut dyn Conn, id: &str) -> AppResult<ShareLink> {
 
 /// The merchant's binding mode (permanent when it has no plan).
 pub(crate) fn binding_mode(c: &mut dyn Conn, merchant_id: &str) -> AppResult<BindingMode> {
-    let r = c.query_opt(
-        "SELECT binding_mode, binding_days FROM commission_plans WHERE merchant_id = $1",
-        args![merchant_id],
-    )?;
-    Ok(match r {
+    Ok(match store::plan_binding(c, merchant_id)? {
         None => BindingMode::Permanent,
-        Some(r) => BindingMode::parse(&r.text(0)?, r.opt_int(1)?)?,
+        Some((mode, days)) => BindingMode::parse(&mode, days)?,
     })
-}
-
-/// `member`'s binding at `merchant_id`, expired or not.
-pub(crate) fn binding_of(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    member: &str,
-) -> AppResult<Option<Binding>> {
-    c.query_opt(
-        "SELECT referrer_id, expires_at FROM referrer_bindings WHERE merchant_id = $1 AND member_id = $2",
-        args![merchant_id, member],
-    )?
-    .map(|r| Ok((r.text(0)?, r.opt_int(1)?)))
-    .transpose()
 }
 
 /// `member`'s live referrer at `merchant_id`.
@@ -192,7 +164,7 @@ pub(crate) fn live_referrer(
     member: &str,
     now: i64,
 ) -> AppResult<Option<String>> {
-    Ok(binding_of(c, merchant_id, member)?
+    Ok(store::binding_of(c, merchant_id, member)?
         .filter(|(_, exp)| exp.is_none_or(|e| now < e))
         .map(|(r, _)| r))
 }
@@ -209,7 +181,7 @@ pub(crate) fn try_bind(
     link_id: Option<&str>,
 ) -> AppResult<Result<bool, AppError>> {
     let mode = binding_mode(c, merchant_id)?;
-    let existing = binding_of(c, merchant_id, member)?;
+    let existing = store::binding_of(c, merchant_id, member)?;
     match commission::binding_decision(mode, member, referrer, existing.as_ref(), now) {
         Err(e) => return Ok(Err(e.into())),
         Ok(false) => return Ok(Ok(false)),
@@ -217,15 +189,12 @@ pub(crate) fn try_bind(
     }
     // One binding at a time per merchant: two members following each other's links at
     // once must not both pass the cycle check (PostgreSQL reads committed rows only).
-    c.query_opt(
-        &format!("SELECT id FROM merchants WHERE id = $1{}", c.for_update()),
-        args![merchant_id],
-    )?;
+    store::lock_merchant(c, merchant_id)?;
     // The referrer's ancestors, walking up live and expired bindings alike: an expired
     // edge may come back to life only by a new binding, which this same check guards.
     let mut ancestors = Vec::new();
     let mut at = referrer.to_owned();
-    while let Some((up, _)) = binding_of(c, merchant_id, &at)? {
+    while let Some((up, _)) = store::binding_of(c, merchant_id, &at)? {
         if ancestors.len() >= MAX_CHAIN || ancestors.contains(&up) {
             break;
         }
@@ -238,17 +207,9 @@ pub(crate) fn try_bind(
     let expires = mode.days().map(|d| now + d * DAY_MS);
     let changed = if existing.is_some() {
         // Only an expired binding gets here; the WHERE re-checks it did expire.
-        c.execute(
-            "UPDATE referrer_bindings SET referrer_id = $1, link_id = $2, bound_at = $3, expires_at = $4
-             WHERE merchant_id = $5 AND member_id = $6 AND expires_at IS NOT NULL AND expires_at <= $3",
-            args![referrer, link_id, now, expires, merchant_id, member],
-        )?
+        store::rebind_expired(c, merchant_id, member, referrer, link_id, now, expires)?
     } else {
-        c.execute(
-            "INSERT INTO referrer_bindings (merchant_id, member_id, referrer_id, link_id, bound_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, member_id) DO NOTHING",
-            args![merchant_id, member, referrer, link_id, now, expires],
-        )?
+        store::insert_binding(c, merchant_id, member, referrer, link_id, now, expires)?
     };
     if changed == 1 {
         outbox::emit(
@@ -275,31 +236,20 @@ fn ensure_link(
     target: &str,
     merchants: &[(String, &str)],
 ) -> AppResult<String> {
-    if let Some(r) = c.query_opt(
-        "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
-        args![sharer, kind.as_str(), target],
-    )? {
-        return Ok(r.text(0)?);
+    if let Some(id) = store::find_link(c, sharer, kind.as_str(), target)? {
+        return Ok(id);
     }
     let id = new_id();
     let mut inserted = false;
     for _ in 0..8 {
         // Either unique rule may stop the insert: a code already drawn (draw again), or a
         // concurrent first share of the same thing by the same sharer (take theirs).
-        let n = c.execute(
-            "INSERT INTO share_links (id, code, sharer_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT DO NOTHING",
-            args![&id, new_code(), sharer, kind.as_str(), target, now],
-        )?;
-        if n == 1 {
+        if store::insert_link(c, &id, &new_code(), sharer, kind.as_str(), target, now)? {
             inserted = true;
             break;
         }
-        if let Some(r) = c.query_opt(
-            "SELECT id FROM share_links WHERE sharer_id = $1 AND kind = $2 AND target_id = $3",
-            args![sharer, kind.as_str(), target],
-        )? {
-            return Ok(r.text(0)?);
+        if let Some(id) = store::find_link(c, sharer, kind.as_str(), target)? {
+            return Ok(id);
         }
     }
     if !inserted {
@@ -308,10 +258,7 @@ fn ensure_link(
         ));
     }
     for (m, channel) in merchants {
-        c.execute(
-            "INSERT INTO share_link_merchants (link_id, merchant_id, channel) VALUES ($1, $2, $3)",
-            args![&id, m, *channel],
-        )?;
+        store::insert_link_merchant(c, &id, m, channel)?;
     }
     outbox::emit(
         c,
@@ -333,22 +280,12 @@ fn visit(
     sharer: &str,
     visitor: Option<&str>,
 ) -> AppResult<Vec<MerchantId>> {
-    c.execute(
-        "INSERT INTO share_visits (id, link_id, visitor_id, at) VALUES ($1, $2, $3, $4)",
-        args![new_id(), link_id, visitor, now],
-    )?;
+    store::insert_visit(c, &new_id(), link_id, visitor, now)?;
     let mut bound = Vec::new();
     let Some(visitor) = visitor.filter(|v| *v != sharer) else {
         return Ok(bound);
     };
-    let merchants = c
-        .query(
-            "SELECT merchant_id FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
-            args![link_id],
-        )?
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let merchants = store::link_merchants(c, link_id)?;
     for m in merchants {
         if let Ok(true) = try_bind(c, now, &m, visitor, sharer, Some(link_id))? {
             bound.push(MerchantId::from_row(m));
@@ -366,22 +303,11 @@ struct Referral {
 }
 
 fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referral> {
-    if let Some(r) = c.query_opt(
-        "SELECT id, sharer_id FROM share_links WHERE code = $1",
-        args![code],
-    )? {
-        let link_id = r.text(0)?;
-        let merchants = c
-            .query(
-                "SELECT merchant_id FROM share_link_merchants WHERE link_id = $1 ORDER BY merchant_id",
-                args![&link_id],
-            )?
-            .iter()
-            .map(|r| r.text(0))
-            .collect::<Result<Vec<_>, _>>()?;
+    if let Some((link_id, referrer)) = store::link_by_code(c, code)? {
+        let merchants = store::link_merchants(c, &link_id)?;
         return Ok(Referral {
             link_id: Some(link_id),
-            referrer: r.text(1)?,
+            referrer,
             merchants,
         });
     }
@@ -395,12 +321,7 @@ fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referra
         Err(AppError::NotFound(_)) => return Err(AppError::NotFound("share link")),
         other => other?,
     };
-    let merchant = c
-        .query_one(
-            "SELECT merchant_id FROM communities WHERE id = $1",
-            args![&invite.community_id],
-        )?
-        .opt_text(0)?;
+    let merchant = store::community_merchant(c, &invite.community_id)?;
     Ok(Referral {
         link_id: None,
         referrer: invite.inviter_id.to_string(),
@@ -409,13 +330,7 @@ fn referral_by_code(c: &mut dyn Conn, code: &str, now: i64) -> AppResult<Referra
 }
 
 fn link_by_code(c: &mut dyn Conn, code: &str) -> AppResult<(String, String)> {
-    let r = c
-        .query_opt(
-            "SELECT id, sharer_id FROM share_links WHERE code = $1",
-            args![code],
-        )?
-        .ok_or(AppError::NotFound("share link"))?;
-    Ok((r.text(0)?, r.text(1)?))
+    store::link_by_code(c, code)?.ok_or(AppError::NotFound("share link"))
 }
 
 impl App {
@@ -440,44 +355,35 @@ impl App {
                 // (merchant, channel) pairs this link earns at.
                 let merchants: Vec<(String, &str)> = match kind {
                     LinkKind::Product => {
-                        let r = c
-                            .query_opt(
-                                "SELECT merchant_id FROM products WHERE id = $1 AND status = 'active'",
-                                args![&target],
-                            )?
-                            .ok_or_else(|| AppError::invalid("target_id", "is not an active product"))?;
-                        vec![(r.text(0)?, "share")]
+                        let m = store::active_product_merchant(c, &target)?.ok_or_else(|| {
+                            AppError::invalid("target_id", "is not an active product")
+                        })?;
+                        vec![(m, "share")]
                     }
                     LinkKind::Post => {
                         if !visibility::can_see_post(c, Some(me), &target)? {
-                            return Err(AppError::invalid("target_id", "is not a post you can see"));
+                            return Err(AppError::invalid(
+                                "target_id",
+                                "is not a post you can see",
+                            ));
                         }
-                        let author = c
-                            .query_one("SELECT author_id FROM posts WHERE id = $1", args![&target])?
-                            .text(0)?;
+                        let author = store::post_author(c, &target)?;
                         let channel = if author == me { "content" } else { "share" };
-                        c.query(
-                            "SELECT DISTINCT merchant_id FROM post_tags WHERE post_id = $1",
-                            args![&target],
-                        )?
-                        .iter()
-                        .map(|r| Ok((r.text(0)?, channel)))
-                        .collect::<AppResult<Vec<_>>>()?
+                        store::post_tag_merchants(c, &target)?
+                            .into_iter()
+                            .map(|m| (m, channel))
+                            .collect()
                     }
                     LinkKind::Community => {
-                        let r = c
-                            .query_opt("SELECT merchant_id FROM communities WHERE id = $1", args![&target])?
+                        let m = store::find_community_merchant(c, &target)?
                             .ok_or_else(|| AppError::invalid("target_id", "is not a community"))?;
-                        r.opt_text(0)?.map(|m| vec![(m, "share")]).unwrap_or_default()
+                        m.map(|m| vec![(m, "share")]).unwrap_or_default()
                     }
                     LinkKind::GroupBuy => {
-                        let r = c
-                            .query_opt(
-                                "SELECT merchant_id FROM buy_groups WHERE id = $1 AND status IN ('opening', 'forming')",
-                                args![&target],
-                            )?
-                            .ok_or_else(|| AppError::invalid("target_id", "is not a group that is gathering"))?;
-                        vec![(r.text(0)?, "group_buy")]
+                        let m = store::gathering_group_merchant(c, &target)?.ok_or_else(|| {
+                            AppError::invalid("target_id", "is not a group that is gathering")
+                        })?;
+                        vec![(m, "group_buy")]
                     }
                 };
                 let id = ensure_link(c, now, me, kind, &target, &merchants)?;
@@ -500,17 +406,11 @@ impl App {
                 if !visibility::can_see_post(c, Some(&me), &post)? {
                     return Err(AppError::NotFound("post"));
                 }
-                let author = c
-                    .query_one("SELECT author_id FROM posts WHERE id = $1", args![&post])?
-                    .text(0)?;
-                let merchants: Vec<(String, &str)> = c
-                    .query(
-                        "SELECT DISTINCT merchant_id FROM post_tags WHERE post_id = $1",
-                        args![&post],
-                    )?
-                    .iter()
-                    .map(|r| Ok((r.text(0)?, "content")))
-                    .collect::<AppResult<Vec<_>>>()?;
+                let author = store::post_author(c, &post)?;
+                let merchants: Vec<(String, &str)> = store::post_tag_merchants(c, &post)?
+                    .into_iter()
+                    .map(|m| (m, "content"))
+                    .collect();
                 if merchants.is_empty() {
                     return Err(AppError::invalid("post_id", "the post tags no product"));
                 }
@@ -580,10 +480,7 @@ impl App {
                 )?;
                 match &referral.link_id {
                     Some(link_id) => {
-                        c.execute(
-                            "INSERT INTO share_signups (account_id, link_id, at) VALUES ($1, $2, $3)",
-                            args![&account.id, link_id, now],
-                        )?;
+                        store::insert_signup(c, &account.id, link_id, now)?;
                         visit(c, now, link_id, &referral.referrer, Some(&account.id))?;
                     }
                     None => {
@@ -645,7 +542,7 @@ impl App {
                         });
                     }
                 }
-                bindings_of(c, &me)
+                store::member_bindings(c, &me)
             })
             .await
     }
@@ -653,7 +550,7 @@ impl App {
     /// The caller's referrers, one per merchant.
     pub async fn my_referrers(&self, who: &Principal) -> AppResult<Vec<ReferrerBinding>> {
         let me = who.account_id.clone();
-        self.db.read(move |c| bindings_of(c, &me)).await
+        self.db.read(move |c| store::member_bindings(c, &me)).await
     }
 
     /// The caller's share links, newest first.
@@ -661,36 +558,9 @@ impl App {
         let me = who.account_id.clone();
         self.db
             .read(move |c| {
-                let ids = c
-                    .query(
-                        "SELECT id FROM share_links WHERE sharer_id = $1 ORDER BY created_at DESC, id LIMIT 200",
-                        args![&me],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ids = store::sharer_links(c, &me)?;
                 ids.iter().map(|id| link_view(c, id)).collect()
             })
             .await
     }
-}
-
-fn bindings_of(c: &mut dyn Conn, member: &str) -> AppResult<Vec<ReferrerBinding>> {
-    c.query(
-        "SELECT b.merchant_id, b.referrer_id, a.display_name, b.bound_at, b.expires_at
-         FROM referrer_bindings b JOIN accounts a ON a.id = b.referrer_id
-         WHERE b.member_id = $1 ORDER BY b.bound_at, b.merchant_id",
-        args![member],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(ReferrerBinding {
-            merchant_id: MerchantId::from_row(r.text(0)?),
-            referrer_id: AccountId::from_row(r.text(1)?),
-            referrer_name: r.text(2)?,
-            bound_at: rfc3339(r.int(3)?),
-            expires_at: r.opt_int(4)?.map(rfc3339),
-        })
-    })
-    .collect()
 }

@@ -20,12 +20,12 @@ use kith_domain::Fen;
 use kith_domain::ledger::accounts::{self, CommissionState};
 use kith_domain::ledger::{EntryKind, JournalEntry};
 use kith_domain::signature;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::money::commissions::{self, require_self_or_staff};
 use crate::money::ledger::{self, Refs};
-use crate::money::store::{WithdrawalCols, withdrawal_from_row as from_row};
+use crate::money::store;
 use crate::platform::ids::{AccountId, MerchantId, WithdrawalId, new_id};
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
@@ -98,17 +98,8 @@ pub struct PayoutCallback {
     pub amount_fen: i64,
 }
 
-const COLS: &str = WithdrawalCols::LIST;
-
 pub(crate) fn load(c: &mut dyn Conn, id: &str, lock: bool) -> AppResult<Withdrawal> {
-    let sql = format!(
-        "SELECT {COLS} FROM withdrawals WHERE id = $1{}",
-        if lock { c.for_update() } else { "" }
-    );
-    let r = c
-        .query_opt(&sql, args![id])?
-        .ok_or(AppError::NotFound("withdrawal"))?;
-    from_row(&r)
+    store::load_withdrawal(c, id, lock)
 }
 
 fn set_status(
@@ -119,12 +110,7 @@ fn set_status(
     extra: (&str, Option<&str>, i64),
 ) -> AppResult<()> {
     let (note, by, now) = extra;
-    let n = c.execute(
-        "UPDATE withdrawals SET status = $1, note = $2, decided_by = COALESCE($3, decided_by), decided_at = COALESCE(decided_at, $4)
-         WHERE id = $5 AND status = $6",
-        args![to, note, by, now, id, from],
-    )?;
-    if n == 0 {
+    if !store::set_withdrawal_status(c, id, from, to, note, by, now)? {
         return Err(AppError::state(
             "the withdrawal changed meanwhile; reload it",
         ));
@@ -209,10 +195,7 @@ impl App {
                     ));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO withdrawals (id, account_id, merchant_id, amount_fen, status, requested_at, payee_account, payee_name) VALUES ($1, $2, $3, $4, 'requested', $5, $6, $7)",
-                    args![&id, &me, &mid, amount_fen, now, &payee_account, &payee_name],
-                )?;
+                store::insert_withdrawal(c, &id, &me, &mid, amount_fen, now, &payee_account, &payee_name)?;
                 // The guarded debit first: it takes the balance row's lock on PostgreSQL, so
                 // concurrent requests of this member at this merchant queue behind it and the
                 // daily sum below sees every one that committed before.
@@ -225,13 +208,7 @@ impl App {
                     Fen::new(amount_fen),
                 )?;
                 ledger::post(c, now, &entry, Refs { memo: "withdrawal requested", ..Default::default() }, &[(&available, "amount_fen")])?;
-                let today = c
-                    .query_one(
-                        "SELECT CAST(COALESCE(SUM(amount_fen), 0) AS bigint) FROM withdrawals
-                         WHERE account_id = $1 AND merchant_id = $2 AND requested_at > $3 AND status NOT IN ('rejected', 'failed')",
-                        args![&me, &mid, now - DAY_MS],
-                    )?
-                    .int(0)?;
+                let today = store::withdrawn_since(c, &me, &mid, now - DAY_MS)?;
                 if today > plan.withdraw_daily_limit_fen {
                     return Err(AppError::conflict(
                         "amount_fen",
@@ -258,13 +235,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_self_or_staff(c, &who, &member, None)?;
-                c.query(
-                    &format!("SELECT {COLS} FROM withdrawals WHERE account_id = $1 ORDER BY requested_at DESC, id DESC LIMIT 200"),
-                    args![&member],
-                )?
-                .iter()
-                .map(from_row)
-                .collect()
+                store::member_withdrawals(c, &member)
             })
             .await
     }
@@ -290,17 +261,7 @@ impl App {
     /// Withdrawals waiting for a decision (platform admins), oldest first.
     pub async fn pending_withdrawals(&self, who: &Principal) -> AppResult<Vec<Withdrawal>> {
         who.require_platform_admin()?;
-        self.db
-            .read(move |c| {
-                c.query(
-                    &format!("SELECT {COLS} FROM withdrawals WHERE status = 'requested' ORDER BY requested_at, id LIMIT 200"),
-                    args![],
-                )?
-                .iter()
-                .map(from_row)
-                .collect()
-            })
-            .await
+        self.db.read(move |c| store::requested_withdrawals(c)).await
     }
 
     /// A platform admin rejects: the money goes back to the member's available balance.
@@ -470,10 +431,7 @@ pub(crate) fn approve_for(
         "paying",
         ("", Some(&who.account_id), now),
     )?;
-    c.execute(
-        "UPDATE withdrawals SET payout_ref = $1 WHERE id = $2",
-        args![format!("{rail}:{id}"), id],
-    )?;
+    store::set_payout_ref(c, id, &format!("{rail}:{id}"))?;
     outbox::emit(
         c,
         now,
@@ -498,11 +456,8 @@ pub(crate) fn settle_payout(
     succeeded: bool,
 ) -> AppResult<Withdrawal> {
     let w = load(c, wid, true)?;
-    let fresh = c.execute(
-        "INSERT INTO payout_events (provider, event_id, withdrawal_id, status, received_at) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (provider, event_id) DO NOTHING",
-        args![provider, event_id, wid, if succeeded { "succeeded" } else { "failed" }, now],
-    )? == 1;
+    let status = if succeeded { "succeeded" } else { "failed" };
+    let fresh = store::insert_payout_event(c, provider, event_id, wid, status, now)?;
     if !fresh || w.status != "paying" {
         // A duplicate, or news about a payout already settled: no second effect.
         return Ok(w);

@@ -8,10 +8,10 @@
 use kith_domain::neighbourhood::{self, ItemTerms};
 use kith_domain::order::{DeliveryMethod, OrderStatus};
 use kith_domain::{BoundedText, Fen, Quantity};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
-use super::store::{BATCH_COLS, batch_view, join_of, load_batch, load_leader, lock_batch};
+use super::store::{self, join_of, load_batch, load_leader, lock_batch};
 use crate::commerce::lifecycle::{self, Lifecycle, OrderHook};
 use crate::commerce::orders::{self, Actor, NewOrder, Order};
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
@@ -272,9 +272,7 @@ impl OrderHook for BatchOrders {
             return Ok(true);
         };
         let (_, status) = lock_batch(c, &batch)?;
-        let cutoff = c
-            .query_one("SELECT cutoff_at FROM batches WHERE id = $1", args![&batch])?
-            .int(0)?;
+        let cutoff = store::batch_cutoff(c, &batch)?;
         Ok(state == "held" && status == BatchStatus::Open && now < cutoff)
     }
 
@@ -288,10 +286,7 @@ impl OrderHook for BatchOrders {
                 "the 接龙 batch is no longer taking payments",
             ));
         }
-        c.execute(
-            "UPDATE batch_orders SET state = 'paid', paid_at = $1 WHERE order_id = $2",
-            args![now, &o.id],
-        )?;
+        store::mark_join_paid(c, &o.id, now)?;
         orders::await_group(c, now, o)?;
         Ok(true)
     }
@@ -310,29 +305,13 @@ impl OrderHook for BatchOrders {
         // One conditional update decides who releases the join: only the caller whose
         // update flips it gives the units back (a state read before it could be stale
         // when a cancel and the unpaid expiry race).
-        let won = c.execute(
-            "UPDATE batch_orders SET state = 'released' WHERE order_id = $1 AND state <> 'released'",
-            args![&o.id],
-        )?;
-        if won == 0 {
+        if !store::release_join(c, &o.id)? {
             return Ok(());
         }
         if status == BatchStatus::Open {
             // Give the units back, to the batch and to the member's own count.
-            let lines = c.query(
-                "SELECT sku_id, quantity FROM order_lines WHERE order_id = $1",
-                args![&o.id],
-            )?;
-            for l in &lines {
-                let (sku, q) = (l.text(0)?, l.int(1)?);
-                c.execute(
-                    "UPDATE batch_items SET taken = taken - $1 WHERE batch_id = $2 AND sku_id = $3",
-                    args![q, &batch, &sku],
-                )?;
-                c.execute(
-                    "UPDATE batch_member_units SET units = units - $1 WHERE batch_id = $2 AND sku_id = $3 AND account_id = $4",
-                    args![q, &batch, &sku, &o.buyer_id],
-                )?;
+            for (sku, q) in store::order_line_quantities(c, &o.id)? {
+                store::give_back_units(c, &batch, &sku, &o.buyer_id, q)?;
             }
         }
         outbox::emit(
@@ -366,24 +345,13 @@ pub async fn cutoff_batch(app: &App, batch_id: &str) -> AppResult<()> {
                 b.paid_units, b.min_total_units
             );
             if ahead {
-                c.execute(
-                    "UPDATE batches SET status = 'fixed', closed_at = $1, updated_at = $1 WHERE id = $2",
-                    args![now, &id],
-                )?;
+                store::fix_batch(c, &id, now)?;
             } else {
-                c.execute(
-                    "UPDATE batches SET status = 'failed', fail_reason = $1, closed_at = $2, updated_at = $2 WHERE id = $3",
-                    args![&reason, now, &id],
-                )?;
+                store::fail_batch(c, &id, &reason, now)?;
             }
-            let joins = c.query(
-                "SELECT j.order_id, j.state, l.account_id, l.rate_bp FROM batch_orders j JOIN leaders l ON l.id = j.leader_id
-                 WHERE j.batch_id = $1 AND j.state IN ('held', 'paid') ORDER BY j.seq",
-                args![&id],
-            )?;
+            let joins = store::live_joins(c, &id)?;
             let mut fixed = Vec::new();
-            for j in &joins {
-                let (oid, state, leader, rate) = (j.text(0)?, j.text(1)?, j.text(2)?, j.int(3)?);
+            for (oid, state, leader, rate) in joins {
                 let o = orders::lock_order(c, &oid)?;
                 if state == "held" || o.status == OrderStatus::PendingPayment {
                     if o.status == OrderStatus::PendingPayment {
@@ -393,14 +361,19 @@ pub async fn cutoff_batch(app: &App, batch_id: &str) -> AppResult<()> {
                 }
                 if !ahead {
                     crate::commerce::refunds::refund_everything(
-                        c, &lc, now, &o, &format!("接龙 batch failed: {reason}"), Actor::System,
+                        c,
+                        &lc,
+                        now,
+                        &o,
+                        &format!("接龙 batch failed: {reason}"),
+                        Actor::System,
                     )?;
                     continue;
                 }
                 if o.status != OrderStatus::AwaitingGroup {
                     continue;
                 }
-                c.execute("UPDATE batch_orders SET state = 'fixed' WHERE order_id = $1", args![&oid])?;
+                store::fix_join(c, &oid)?;
                 if rate > 0 && o.buyer_id != leader {
                     commissions::plan_group_leader(c, now, &o.id, &o.merchant_id, &leader, rate)?;
                 }
@@ -408,10 +381,17 @@ pub async fn cutoff_batch(app: &App, batch_id: &str) -> AppResult<()> {
                 fixed.push(oid);
             }
             let topic = if ahead { "batch.fixed" } else { "batch.failed" };
-            outbox::emit(c, now, topic, Some(&mid), &id, &serde_json::json!({
-                "batch_id": id, "paid_units": b.paid_units, "order_ids": fixed,
-                "reason": if ahead { None } else { Some(&reason) },
-            }))?;
+            outbox::emit(
+                c,
+                now,
+                topic,
+                Some(&mid),
+                &id,
+                &serde_json::json!({
+                    "batch_id": id, "paid_units": b.paid_units, "order_ids": fixed,
+                    "reason": if ahead { None } else { Some(&reason) },
+                }),
+            )?;
             Ok(())
         })
         .await
@@ -433,13 +413,7 @@ fn name_visible(
     if crate::social::visibility::blocked_between(c, v, member)? {
         return Ok(false);
     }
-    Ok(c
-        .query_opt(
-            "SELECT 1 FROM follows a JOIN follows b ON b.follower_id = a.followee_id AND b.followee_id = a.follower_id
-             WHERE a.follower_id = $1 AND a.followee_id = $2",
-            args![v, member],
-        )?
-        .is_some())
+    store::mutual_follow(c, v, member)
 }
 
 /// A batch's input, checked: the title, the window in ms, the minimum and each product's
@@ -511,10 +485,17 @@ pub(super) fn insert_batch(
     p: &ParsedBatch,
 ) -> AppResult<Batch> {
     let id = new_id();
-    c.execute(
-        "INSERT INTO batches (id, merchant_id, title, starts_at, cutoff_at, pickup_date, min_total_units, join_seq, status, created_at, updated_at, leader_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 'open', $8, $8, $9)",
-        args![&id, mid, &p.title, p.starts, p.cutoff, &p.pickup_date, p.min_total, now, leader_id],
+    store::insert_batch_row(
+        c,
+        &id,
+        mid,
+        &p.title,
+        p.starts,
+        p.cutoff,
+        &p.pickup_date,
+        p.min_total,
+        now,
+        leader_id,
     )?;
     for (n, (sku_id, terms)) in p.items.iter().enumerate() {
         let field = format!("items[{n}]");
@@ -529,19 +510,23 @@ pub(super) fn insert_batch(
         })?;
         neighbourhood::check_item(&field, *terms, sku.list_price_fen)?;
         if leader_id.is_some() {
-            let allowance =
-                super::leader_batches::allowance(c, mid, &sku.sku_id)?.ok_or_else(|| {
-                    AppError::invalid(
-                        format!("{field}.sku_id"),
-                        "is not a product the merchant lets its leaders sell",
-                    )
-                })?;
+            let allowance = store::allowance(c, mid, &sku.sku_id)?.ok_or_else(|| {
+                AppError::invalid(
+                    format!("{field}.sku_id"),
+                    "is not a product the merchant lets its leaders sell",
+                )
+            })?;
             neighbourhood::check_leader_item(&field, *terms, allowance)?;
         }
-        c.execute(
-            "INSERT INTO batch_items (batch_id, sku_id, product_id, position, price_fen, per_member_limit, quantity_limit, taken)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0)",
-            args![&id, &sku.sku_id, &sku.product_id, n as i64, terms.price_fen, terms.per_member_limit, terms.quantity_limit],
+        store::insert_batch_item(
+            c,
+            &id,
+            &sku.sku_id,
+            &sku.product_id,
+            n as i64,
+            terms.price_fen,
+            terms.per_member_limit,
+            terms.quantity_limit,
         )?;
     }
     jobs::enqueue(
@@ -598,12 +583,10 @@ impl App {
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         self.db
             .read(move |c| {
-                merchant_status(c, &mid)?.ensure_trading().map_err(|_| AppError::NotFound("merchant"))?;
-                let rows = c.query(
-                    &format!("SELECT {BATCH_COLS} FROM batches WHERE merchant_id = $1 ORDER BY created_at DESC, id LIMIT 100"),
-                    args![&mid],
-                )?;
-                rows.iter().map(|r| batch_view(c, r, now)).collect()
+                merchant_status(c, &mid)?
+                    .ensure_trading()
+                    .map_err(|_| AppError::NotFound("merchant"))?;
+                store::merchant_batches(c, &mid, now)
             })
             .await
     }
@@ -619,13 +602,7 @@ impl App {
         self.db
             .write(move |c| {
                 let (mid, _) = lock_batch(c, &bid)?;
-                let opener = c
-                    .query_opt(
-                        "SELECT l.account_id FROM batches b JOIN leaders l ON l.id = b.leader_id WHERE b.id = $1",
-                        args![&bid],
-                    )?
-                    .map(|r| r.text(0))
-                    .transpose()?;
+                let opener = store::batch_opener_account(c, &bid)?;
                 if opener.as_deref() != Some(w.account_id.as_str()) {
                     require_staff(c, &w, &mid, StaffNeed::AnyStaff).map_err(|e| match e {
                         AppError::Forbidden(_) => AppError::NotFound("batch"),
@@ -633,12 +610,7 @@ impl App {
                     })?;
                 }
                 // A batch not started yet starts (and closes) now: the window stays a window.
-                let n = c.execute(
-                    "UPDATE batches SET cutoff_at = $1, starts_at = CASE WHEN starts_at < $1 THEN starts_at ELSE $3 END, updated_at = $1
-                     WHERE id = $2 AND status = 'open' AND cutoff_at > $1",
-                    args![now, &bid, now - 1],
-                )?;
-                if n == 0 {
+                if !store::close_batch_now(c, &bid, now)? {
                     return Err(AppError::state("the batch is not open any more"));
                 }
                 Ok(())
@@ -694,13 +666,9 @@ impl App {
             .write(move |c| {
                 // The batch's row first: every join of the batch serialises on it, so the
                 // counts below cannot race (and the 接龙 number is the next one).
-                let n = c.execute(
-                    "UPDATE batches SET join_seq = join_seq + 1, updated_at = $1
-                     WHERE id = $2 AND status = 'open' AND starts_at <= $1 AND cutoff_at > $1",
-                    args![now, &id],
-                )?;
+                let bumped = store::bump_join_seq(c, &id, now)?;
                 let b = load_batch(c, &id, now)?;
-                if n == 0 {
+                if !bumped {
                     return Err(AppError::state(match b.status {
                         BatchStatus::Open if now < parse_time("starts_at", &b.starts_at)? => "the batch has not opened yet",
                         _ => "the batch is closed: its cut-off has passed",
@@ -711,14 +679,9 @@ impl App {
                 // point the member chose.
                 let leader_id = match &b.opened_by {
                     Some(o) => o.leader_id.clone(),
-                    None => c
-                        .query_opt(
-                            "SELECT leader_id FROM leader_choices WHERE merchant_id = $1 AND account_id = $2",
-                            args![&b.merchant_id, &me],
-                        )?
-                        .ok_or_else(|| AppError::state("choose your leader (团长) first"))?
-                        .text(0)
-                        .map(LeaderId::from_row)?,
+                    None => store::chosen_leader(c, &b.merchant_id, &me)?
+                        .map(LeaderId::from_row)
+                        .ok_or_else(|| AppError::state("choose your leader (团长) first"))?,
                 };
                 let leader = load_leader(c, &leader_id)?;
                 if !leader.status.takes_orders() {
@@ -734,12 +697,7 @@ impl App {
                 let store = leader.store_id.clone().ok_or_else(|| AppError::Internal("approved leader without a point".into()))?;
                 // The point holds at most its capacity of this batch's live orders (exact: the
                 // batch's row is locked above).
-                let at_point = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM batch_orders WHERE batch_id = $1 AND leader_id = $2 AND state IN ('held', 'paid')",
-                        args![&id, &leader.id],
-                    )?
-                    .int(0)?;
+                let at_point = store::live_joins_at_point(c, &id, &leader.id)?;
                 if at_point >= leader.capacity {
                     return Err(AppError::state(format!(
                         "your leader's pickup point is full for this batch ({} orders); choose another leader",
@@ -754,25 +712,15 @@ impl App {
                         AppError::invalid(format!("{field}.sku_id"), "is not a product of this batch")
                     })?;
                     let q64 = i64::from(q.get());
-                    let took = c.execute(
-                        "UPDATE batch_items SET taken = taken + $1 WHERE batch_id = $2 AND sku_id = $3 AND taken + $1 <= quantity_limit",
-                        args![q64, &id, sku_id],
-                    )?;
-                    if took == 0 {
+                    let took = store::take_batch_units(c, &id, sku_id, q64)?;
+                    if !took {
                         return Err(AppError::conflict(
                             format!("{field}.quantity"),
                             format!("only {} left of {}", item.left, item.product_name),
                         ));
                     }
-                    c.execute(
-                        "INSERT INTO batch_member_units (batch_id, sku_id, account_id, units) VALUES ($1, $2, $3, 0) ON CONFLICT DO NOTHING",
-                        args![&id, sku_id, &me],
-                    )?;
-                    let mine = c.execute(
-                        "UPDATE batch_member_units SET units = units + $1 WHERE batch_id = $2 AND sku_id = $3 AND account_id = $4 AND units + $1 <= $5",
-                        args![q64, &id, sku_id, &me, item.per_member_limit],
-                    )?;
-                    if mine == 0 {
+                    let mine = store::take_member_units(c, &id, sku_id, &me, q64, item.per_member_limit)?;
+                    if !mine {
                         return Err(AppError::conflict(
                             format!("{field}.quantity"),
                             format!("over the limit of {} per member for {}", item.per_member_limit, item.product_name),
@@ -782,7 +730,7 @@ impl App {
                     priced.push((sku, item.price_fen, *q));
                     units += q64;
                 }
-                let seq = c.query_one("SELECT join_seq FROM batches WHERE id = $1", args![&id])?.int(0)?;
+                let seq = store::batch_join_seq(c, &id)?;
                 let terms = orders::merchant_terms(c, &b.merchant_id)?;
                 let cutoff = parse_time("cutoff_at", &b.cutoff_at)?;
                 let location = crate::commerce::inventory::warehouse_location(c, &b.merchant_id, now)?;
@@ -807,10 +755,7 @@ impl App {
                     AppError::Conflict { field, .. } => AppError::Conflict { field, reason: "out of stock".into() },
                     other => other,
                 })?;
-                c.execute(
-                    "INSERT INTO batch_orders (order_id, batch_id, leader_id, account_id, seq, units, state, joined_at) VALUES ($1, $2, $3, $4, $5, $6, 'held', $7)",
-                    args![&order_id, &id, &leader.id, &me, seq, units, now],
-                )?;
+                store::insert_join(c, &order_id, &id, &leader.id, &me, seq, units, now)?;
                 outbox::emit(c, now, "batch.joined", Some(&b.merchant_id), &id, &serde_json::json!({
                     "batch_id": id, "order_id": order_id, "member_id": me, "leader_id": leader.id, "seq": seq, "units": units,
                 }))?;
@@ -830,42 +775,27 @@ impl App {
         let viewer = who.cloned();
         self.db
             .read(move |c| {
-                let mid = c
-                    .query_opt("SELECT merchant_id FROM batches WHERE id = $1", args![&id])?
-                    .ok_or(AppError::NotFound("batch"))?
-                    .text(0)?;
+                let mid = store::batch_merchant(c, &id)?.ok_or(AppError::NotFound("batch"))?;
                 let staff = match &viewer {
                     Some(p) => require_staff(c, p, &mid, StaffNeed::AnyStaff).is_ok(),
                     None => false,
                 };
-                kith_store::columns!(JoinCols {
-                    "j.seq" => seq,
-                    "j.account_id" => account_id,
-                    "a.display_name" => display_name,
-                    "j.units" => units,
-                    "j.state" => state,
-                    "l.point_name" => point_name,
-                    "j.joined_at" => joined_at,
-                });
-                let rows = c.query(
-                    &format!(
-                        "SELECT {} FROM batch_orders j JOIN accounts a ON a.id = j.account_id JOIN leaders l ON l.id = j.leader_id
-                         WHERE j.batch_id = $1 AND j.state <> 'released' ORDER BY j.seq",
-                        JoinCols::LIST
-                    ),
-                    args![&id],
-                )?;
+                let rows = store::join_list(c, &id)?;
                 let mut out = Vec::new();
-                for r in &rows {
-                    let member = r.text(JoinCols::account_id)?;
-                    let visible = name_visible(c, viewer.as_ref().map(|p| p.account_id.as_str()), staff, &member)?;
+                for r in rows {
+                    let visible = name_visible(
+                        c,
+                        viewer.as_ref().map(|p| p.account_id.as_str()),
+                        staff,
+                        &r.account_id,
+                    )?;
                     out.push(JoinListEntry {
-                        seq: r.int(JoinCols::seq)?,
-                        display_name: if visible { Some(r.text(JoinCols::display_name)?) } else { None },
-                        units: r.int(JoinCols::units)?,
-                        paid: r.text(JoinCols::state)? != "held",
-                        point_name: r.text(JoinCols::point_name)?,
-                        joined_at: rfc3339(r.int(JoinCols::joined_at)?),
+                        seq: r.seq,
+                        display_name: if visible { Some(r.display_name) } else { None },
+                        units: r.units,
+                        paid: r.state != "held",
+                        point_name: r.point_name,
+                        joined_at: rfc3339(r.joined_at),
                     });
                 }
                 Ok(out)
@@ -884,27 +814,19 @@ impl App {
         let who = who.clone();
         self.db
             .read(move |c| {
-                let mid = c
-                    .query_opt("SELECT merchant_id FROM batches WHERE id = $1", args![&id])?
-                    .ok_or(AppError::NotFound("batch"))?
-                    .text(0)?;
+                let mid = store::batch_merchant(c, &id)?.ok_or(AppError::NotFound("batch"))?;
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff).map_err(|e| match e {
                     AppError::Forbidden(_) => AppError::NotFound("batch"),
                     other => other,
                 })?;
-                let leaders = c
-                    .query(
-                        "SELECT DISTINCT leader_id FROM batch_orders WHERE batch_id = $1 AND state IN ('paid', 'fixed')",
-                        args![&id],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let leaders = store::batch_leaders(c, &id)?;
                 let mut out = leaders
                     .iter()
                     .map(|l| pick_list(c, &id, l))
                     .collect::<AppResult<Vec<_>>>()?;
-                out.sort_by(|a, b| (&a.point_name, &a.leader_id).cmp(&(&b.point_name, &b.leader_id)));
+                out.sort_by(|a, b| {
+                    (&a.point_name, &a.leader_id).cmp(&(&b.point_name, &b.leader_id))
+                });
                 Ok(out)
             })
             .await
@@ -928,10 +850,7 @@ impl App {
                 if l.account_id != me {
                     return Err(AppError::NotFound("leader"));
                 }
-                let mid = c
-                    .query_opt("SELECT merchant_id FROM batches WHERE id = $1", args![&id])?
-                    .ok_or(AppError::NotFound("batch"))?
-                    .text(0)?;
+                let mid = store::batch_merchant(c, &id)?.ok_or(AppError::NotFound("batch"))?;
                 if mid != l.merchant_id {
                     return Err(AppError::NotFound("batch"));
                 }
@@ -963,40 +882,45 @@ impl App {
                     other => other,
                 })?;
                 if status != BatchStatus::Fixed {
-                    return Err(AppError::state("only a batch fixed at its cut-off can be delivered"));
+                    return Err(AppError::state(
+                        "only a batch fixed at its cut-off can be delivered",
+                    ));
                 }
                 let l = load_leader(c, &lid)?;
                 if l.merchant_id != mid {
                     return Err(AppError::NotFound("leader"));
                 }
-                let done = c
-                    .query_opt("SELECT 1 FROM batch_deliveries WHERE batch_id = $1 AND leader_id = $2", args![&id, &lid])?
-                    .is_some();
+                let done = store::consignment_delivered(c, &id, &lid)?;
                 if !done {
-                    c.execute(
-                        "INSERT INTO batch_deliveries (batch_id, leader_id, delivered_at, delivered_by) VALUES ($1, $2, $3, $4)",
-                        args![&id, &lid, now, &who.account_id],
-                    )?;
-                    let orders = c
-                        .query(
-                            "SELECT order_id FROM batch_orders WHERE batch_id = $1 AND leader_id = $2 AND state = 'fixed' ORDER BY seq",
-                            args![&id, &lid],
-                        )?
-                        .iter()
-                        .map(|r| r.text(0))
-                        .collect::<Result<Vec<_>, _>>()?;
+                    store::insert_delivery(c, &id, &lid, now, &who.account_id)?;
+                    let orders = store::fixed_orders_at(c, &id, &lid)?;
                     for oid in &orders {
                         let o = orders::lock_order(c, oid)?;
                         if o.status == OrderStatus::Fulfilling {
-                            fulfilment::ready_for_pickup(c, now, &o, Actor::Staff(&who.account_id))?;
+                            fulfilment::ready_for_pickup(
+                                c,
+                                now,
+                                &o,
+                                Actor::Staff(&who.account_id),
+                            )?;
                         }
                     }
-                    outbox::emit(c, now, "batch.delivered", Some(&mid), &id, &serde_json::json!({
-                        "batch_id": id, "leader_id": lid, "order_ids": orders,
-                    }))?;
+                    outbox::emit(
+                        c,
+                        now,
+                        "batch.delivered",
+                        Some(&mid),
+                        &id,
+                        &serde_json::json!({
+                            "batch_id": id, "leader_id": lid, "order_ids": orders,
+                        }),
+                    )?;
                     // Orders nobody picks up follow the merchant's rule after N days.
                     let due = super::unclaimed::deadline(c, &mid, now)?;
-                    let job = super::unclaimed::UnclaimedConsignment { batch_id: id.clone(), leader_id: lid.clone() };
+                    let job = super::unclaimed::UnclaimedConsignment {
+                        batch_id: id.clone(),
+                        leader_id: lid.clone(),
+                    };
                     jobs::enqueue(c, now, &job, due)?;
                 }
                 pick_list(c, &id, &lid)
@@ -1007,71 +931,9 @@ impl App {
 
 fn pick_list(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<PickList> {
     let l = load_leader(c, leader)?;
-    let lines = c
-        .query(
-            "SELECT ol.sku_id, ol.product_name, ol.sku_code, CAST(SUM(ol.quantity) AS BIGINT)
-             FROM batch_orders j JOIN order_lines ol ON ol.order_id = j.order_id
-             WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state IN ('paid', 'fixed')
-             GROUP BY ol.sku_id, ol.product_name, ol.sku_code ORDER BY ol.product_name, ol.sku_code",
-            args![batch, leader],
-        )?
-        .iter()
-        .map(|r| {
-            Ok(PickLine {
-                sku_id: SkuId::from_row(r.text(0)?),
-                product_name: r.text(1)?,
-                sku_code: r.text(2)?,
-                quantity: r.int(3)?,
-            })
-        })
-        .collect::<AppResult<Vec<_>>>()?;
-    kith_store::columns!(BuyerLineCols {
-        "j.seq" => seq,
-        "a.display_name" => display_name,
-        "j.order_id" => order_id,
-        "o.status" => order_status,
-        "ol.sku_id" => sku_id,
-        "ol.product_name" => product_name,
-        "ol.sku_code" => sku_code,
-        "ol.quantity" => quantity,
-    });
-    let rows = c.query(
-        &format!(
-            "SELECT {} FROM batch_orders j JOIN accounts a ON a.id = j.account_id JOIN orders o ON o.id = j.order_id
-             JOIN order_lines ol ON ol.order_id = j.order_id
-             WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state IN ('paid', 'fixed') ORDER BY j.seq, ol.line_no",
-            BuyerLineCols::LIST
-        ),
-        args![batch, leader],
-    )?;
-    let mut buyers: Vec<PickBuyer> = Vec::new();
-    for r in &rows {
-        let seq = r.int(BuyerLineCols::seq)?;
-        let line = PickLine {
-            sku_id: SkuId::from_row(r.text(BuyerLineCols::sku_id)?),
-            product_name: r.text(BuyerLineCols::product_name)?,
-            sku_code: r.text(BuyerLineCols::sku_code)?,
-            quantity: r.int(BuyerLineCols::quantity)?,
-        };
-        match buyers.last_mut() {
-            Some(b) if b.seq == seq => b.lines.push(line),
-            _ => buyers.push(PickBuyer {
-                seq,
-                display_name: r.text(BuyerLineCols::display_name)?,
-                order_id: OrderId::from_row(r.text(BuyerLineCols::order_id)?),
-                order_status: r.text(BuyerLineCols::order_status)?,
-                lines: vec![line],
-            }),
-        }
-    }
-    let delivered_at = c
-        .query_opt(
-            "SELECT delivered_at FROM batch_deliveries WHERE batch_id = $1 AND leader_id = $2",
-            args![batch, leader],
-        )?
-        .map(|r| r.int(0))
-        .transpose()?
-        .map(rfc3339);
+    let lines = store::pick_lines(c, batch, leader)?;
+    let buyers = store::pick_buyers(c, batch, leader)?;
+    let delivered_at = store::delivered_at(c, batch, leader)?.map(rfc3339);
     Ok(PickList {
         batch_id: BatchId::from_row(batch.to_owned()),
         leader_id: l.id,

@@ -5,15 +5,15 @@
 //! Suspending the leader takes every clerk row of the point away; resuming puts the
 //! leader's and the helpers' back.
 
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use super::Leader;
-use super::store::{load_leader, lock_leader};
+use super::store::{self, load_leader, lock_leader};
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::parse_id;
 use crate::platform::ids::{AccountId, LeaderId};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 use kith_domain::neighbourhood::LeaderStatus;
 
 /// A member a leader named to help at their point.
@@ -33,23 +33,6 @@ fn own_leader(c: &mut dyn Conn, who: &Principal, leader_id: &str) -> AppResult<L
     Ok(l)
 }
 
-fn list(c: &mut dyn Conn, leader_id: &str) -> AppResult<Vec<Helper>> {
-    c.query(
-        "SELECT h.account_id, a.display_name, h.added_at FROM leader_helpers h JOIN accounts a ON a.id = h.account_id
-         WHERE h.leader_id = $1 ORDER BY h.added_at, h.account_id",
-        args![leader_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(Helper {
-            account_id: AccountId::from_row(r.text(0)?),
-            display_name: r.text(1)?,
-            added_at: rfc3339(r.int(2)?),
-        })
-    })
-    .collect()
-}
-
 /// Makes a helper a clerk of the point (approved leaders only). Refused when the member
 /// already clerks at another of the merchant's stores.
 pub(super) fn clerk_helper(
@@ -59,11 +42,7 @@ pub(super) fn clerk_helper(
     store: &str,
     account: &str,
 ) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at) VALUES ($1, $2, $3, $4)",
-        args![store, &l.merchant_id, account, now],
-    )
-    .map_err(|e| {
+    store::insert_clerk(c, store, &l.merchant_id, account, now).map_err(|e| {
         if e.is_unique_on("store_clerks", &["merchant_id", "account_id"])
             || e.is_unique_on("store_clerks", &["store_id", "account_id"])
         {
@@ -86,13 +65,7 @@ pub(super) fn restore_helpers(
     l: &Leader,
     store: &str,
 ) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at)
-         SELECT $1, $2, h.account_id, $3 FROM leader_helpers h
-         WHERE h.leader_id = $4
-           AND NOT EXISTS (SELECT 1 FROM store_clerks k WHERE k.merchant_id = $2 AND k.account_id = h.account_id)",
-        args![store, &l.merchant_id, now, &l.id],
-    )?;
+    store::restore_helper_clerks(c, store, &l.merchant_id, &l.id, now)?;
     Ok(())
 }
 
@@ -111,7 +84,7 @@ impl App {
                     require_staff(c, &who, &l.merchant_id, StaffNeed::AnyStaff)
                         .map_err(|_| AppError::NotFound("leader"))?;
                 }
-                list(c, &l.id)
+                store::helpers_of(c, &l.id)
             })
             .await
     }
@@ -139,16 +112,15 @@ impl App {
                     )));
                 }
                 if aid == l.account_id {
-                    return Err(AppError::invalid("account_id", "you cannot be your own helper"));
+                    return Err(AppError::invalid(
+                        "account_id",
+                        "you cannot be your own helper",
+                    ));
                 }
-                c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![&aid])?
-                    .ok_or_else(|| AppError::invalid("account_id", "is not a member"))?;
-                let known = c
-                    .query_opt(
-                        "SELECT 1 FROM leader_helpers WHERE leader_id = $1 AND account_id = $2",
-                        args![&l.id, &aid],
-                    )?
-                    .is_some();
+                if !store::account_exists(c, &aid)? {
+                    return Err(AppError::invalid("account_id", "is not a member"));
+                }
+                let known = store::is_helper(c, &l.id, &aid)?;
                 if !known {
                     if status == LeaderStatus::Approved {
                         let store = l.store_id.clone().ok_or_else(|| {
@@ -156,15 +128,19 @@ impl App {
                         })?;
                         clerk_helper(c, now, &l, &store, &aid)?;
                     }
-                    c.execute(
-                        "INSERT INTO leader_helpers (leader_id, account_id, added_at) VALUES ($1, $2, $3)",
-                        args![&l.id, &aid, now],
+                    store::insert_helper(c, &l.id, &aid, now)?;
+                    outbox::emit(
+                        c,
+                        now,
+                        "leader.helper_added",
+                        Some(&l.merchant_id),
+                        &l.id,
+                        &serde_json::json!({
+                            "leader_id": l.id, "account_id": aid,
+                        }),
                     )?;
-                    outbox::emit(c, now, "leader.helper_added", Some(&l.merchant_id), &l.id, &serde_json::json!({
-                        "leader_id": l.id, "account_id": aid,
-                    }))?;
                 }
-                list(c, &l.id)
+                store::helpers_of(c, &l.id)
             })
             .await
     }
@@ -187,13 +163,8 @@ impl App {
                 if l.account_id != me {
                     return Err(AppError::NotFound("leader"));
                 }
-                c.query_opt(
-                    "SELECT id FROM accounts WHERE phone = $1 OR email = $1",
-                    args![&login],
-                )?
-                .ok_or_else(|| AppError::invalid("login", "no member has this phone or email"))?
-                .text(0)
-                .map_err(Into::into)
+                store::account_by_login(c, &login)?
+                    .ok_or_else(|| AppError::invalid("login", "no member has this phone or email"))
             })
             .await?;
         self.add_leader_helper(who, leader_id, &aid).await
@@ -212,18 +183,11 @@ impl App {
         self.db
             .write(move |c| {
                 let l = own_leader(c, &who, &lid)?;
-                let gone = c.execute(
-                    "DELETE FROM leader_helpers WHERE leader_id = $1 AND account_id = $2",
-                    args![&l.id, &aid],
-                )?;
-                if gone == 0 {
+                if !store::delete_helper(c, &l.id, &aid)? {
                     return Err(AppError::NotFound("helper"));
                 }
-                if let Some(store) = &l.store_id {
-                    c.execute(
-                        "DELETE FROM store_clerks WHERE store_id = $1 AND account_id = $2",
-                        args![store, &aid],
-                    )?;
+                if let Some(point) = &l.store_id {
+                    store::delete_clerk(c, point, &aid)?;
                 }
                 outbox::emit(
                     c,
@@ -235,7 +199,7 @@ impl App {
                         "leader_id": l.id, "account_id": aid,
                     }),
                 )?;
-                list(c, &l.id)
+                store::helpers_of(c, &l.id)
             })
             .await
     }

@@ -9,11 +9,10 @@
 
 use kith_domain::Fen;
 use kith_domain::neighbourhood::{self, Allowance};
-use kith_store::{Conn, args};
 use serde::{Deserialize, Serialize};
 
 use super::batches::{Batch, BatchInput, insert_batch, parse_batch};
-use super::store::{BATCH_COLS, batch_view, load_leader};
+use super::store::{self, load_leader};
 use crate::commerce::catalog;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
 use crate::platform::ids::parse_id;
@@ -47,67 +46,6 @@ pub struct LeaderProduct {
     pub max_quantity: i64,
 }
 
-/// The allowance for one SKU, if the merchant lets its leaders sell it.
-pub(super) fn allowance(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    sku_id: &str,
-) -> AppResult<Option<Allowance>> {
-    c.query_opt(
-        "SELECT floor_price_fen, max_quantity FROM leader_products WHERE merchant_id = $1 AND sku_id = $2",
-        args![merchant_id, sku_id],
-    )?
-    .map(|r| {
-        Ok(Allowance {
-            floor_price_fen: r.int(0)?,
-            max_quantity: r.int(1)?,
-        })
-    })
-    .transpose()
-}
-
-fn list(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Vec<LeaderProduct>> {
-    kith_store::columns!(Cols {
-        "lp.sku_id" => sku_id,
-        "s.product_id" => product_id,
-        "p.name" => product_name,
-        "s.code" => sku_code,
-        "s.list_price_fen" => list_price_fen,
-        "lp.floor_price_fen" => floor_price_fen,
-        "lp.max_quantity" => max_quantity,
-    });
-    c.query(
-        &format!(
-            "SELECT {} FROM leader_products lp JOIN skus s ON s.id = lp.sku_id JOIN products p ON p.id = s.product_id
-             WHERE lp.merchant_id = $1 ORDER BY lp.position",
-            Cols::LIST
-        ),
-        args![merchant_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(LeaderProduct {
-            sku_id: SkuId::from_row(r.text(Cols::sku_id)?),
-            product_id: ProductId::from_row(r.text(Cols::product_id)?),
-            product_name: r.text(Cols::product_name)?,
-            sku_code: r.text(Cols::sku_code)?,
-            list_price_fen: Fen::new(r.int(Cols::list_price_fen)?),
-            floor_price_fen: Fen::new(r.int(Cols::floor_price_fen)?),
-            max_quantity: r.int(Cols::max_quantity)?,
-        })
-    })
-    .collect()
-}
-
-/// Whether `who` is an approved leader of the merchant.
-fn leads_for(c: &mut dyn Conn, who: &Principal, merchant_id: &str) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM leaders WHERE merchant_id = $1 AND account_id = $2 AND status = 'approved'",
-        args![merchant_id, &who.account_id],
-    )?
-    .is_some())
-}
-
 impl App {
     /// What the merchant lets its leaders sell: for its staff and its approved leaders.
     pub async fn leader_products(
@@ -121,14 +59,14 @@ impl App {
             .read(move |c| {
                 merchant_status(c, &mid)?;
                 if require_staff(c, &who, &mid, StaffNeed::AnyStaff).is_err()
-                    && !leads_for(c, &who, &mid)?
+                    && !store::is_approved_leader(c, &mid, &who.account_id)?
                 {
                     return Err(AppError::Forbidden(
                         "only the merchant's staff and its leaders see what leaders may sell"
                             .into(),
                     ));
                 }
-                list(c, &mid)
+                store::leader_products(c, &mid)
             })
             .await
     }
@@ -178,10 +116,7 @@ impl App {
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.execute(
-                    "DELETE FROM leader_products WHERE merchant_id = $1",
-                    args![&mid],
-                )?;
+                store::clear_leader_products(c, &mid)?;
                 for (n, (sku_id, a)) in parsed.iter().enumerate() {
                     let field = format!("items[{n}]");
                     let sku = catalog::sku_for_checkout(c, &mid, sku_id).map_err(|e| match e {
@@ -196,10 +131,7 @@ impl App {
                         other => other,
                     })?;
                     neighbourhood::check_allowance(&field, *a, sku.list_price_fen)?;
-                    c.execute(
-                        "INSERT INTO leader_products (merchant_id, sku_id, position, floor_price_fen, max_quantity) VALUES ($1, $2, $3, $4, $5)",
-                        args![&mid, &sku.sku_id, n as i64, a.floor_price_fen, a.max_quantity],
-                    )?;
+                    store::insert_leader_product(c, &mid, &sku.sku_id, n as i64, a)?;
                 }
                 crate::platform::outbox::emit(
                     c,
@@ -209,7 +141,7 @@ impl App {
                     &mid,
                     &serde_json::json!({ "merchant_id": mid, "products": parsed.len() }),
                 )?;
-                list(c, &mid)
+                store::leader_products(c, &mid)
             })
             .await
     }
@@ -273,11 +205,7 @@ impl App {
                     require_staff(c, &who, &l.merchant_id, StaffNeed::AnyStaff)
                         .map_err(|_| AppError::NotFound("leader"))?;
                 }
-                let rows = c.query(
-                    &format!("SELECT {BATCH_COLS} FROM batches WHERE leader_id = $1 ORDER BY created_at DESC, id LIMIT 100"),
-                    args![&lid],
-                )?;
-                rows.iter().map(|r| batch_view(c, r, now)).collect()
+                store::leader_opened_batches(c, &lid, now)
             })
             .await
     }

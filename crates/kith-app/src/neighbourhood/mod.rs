@@ -30,13 +30,14 @@
 //!
 //! ## Layout
 //! - this file: leaders, points and the member's choice;
-//! - `store.rs`: the context's rows — column lists, decoders, locked reads;
+//! - `store/`: the context's rows and every SQL statement — column lists, decoders, locked
+//!   reads in `store/mod.rs`, the statements of each area in `store/{leaders,batches,leader_batches,statements,unclaimed}.rs`;
 //! - `batches.rs`: 接龙 batches through an order's life (the hook, the cut-off job).
 
 use kith_domain::neighbourhood::{self, LeaderStatus, PointRank};
 use kith_domain::store::OpeningWindow;
 use kith_domain::{BoundedText, Coordinates, OpeningHours};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
@@ -59,7 +60,7 @@ pub(crate) use batches::{BatchOrders, register_jobs};
 pub use helpers::Helper;
 pub use leader_batches::{LeaderProduct, LeaderProductInput};
 pub use statements::LeaderStatement;
-use store::{LEADER_COLS, LEADER_FROM, leader_view, load_leader, lock_leader};
+use store::{load_leader, lock_leader};
 pub use unclaimed::{BatchTerms, UnclaimedConsignment, unclaimed_consignment};
 
 /// A member's application, and once approved their leadership and pickup point.
@@ -227,10 +228,18 @@ impl App {
             .write(move |c| {
                 merchant_status(c, &mid)?.ensure_trading()?;
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO leaders (id, merchant_id, account_id, status, point_name, address, lat_e6, lng_e6, opening_hours, capacity, rate_bp, created_at, updated_at)
-                     VALUES ($1, $2, $3, 'applied', $4, $5, $6, $7, $8, $9, 0, $10, $10)",
-                    args![&id, &mid, &me, v.name.as_str(), v.address.as_str(), v.coords.lat_e6, v.coords.lng_e6, &v.hours, v.capacity, now],
+                store::insert_leader(
+                    c,
+                    &id,
+                    &mid,
+                    &me,
+                    v.name.as_str(),
+                    v.address.as_str(),
+                    v.coords.lat_e6,
+                    v.coords.lng_e6,
+                    &v.hours,
+                    v.capacity,
+                    now,
                 )
                 .map_err(|e| {
                     if e.is_unique_on("leaders", &["merchant_id", "account_id"]) {
@@ -264,16 +273,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.query(
-                    &format!(
-                        "SELECT {LEADER_COLS} FROM {LEADER_FROM} WHERE l.merchant_id = $1 AND ($2 = '' OR l.status = $2)
-                         ORDER BY l.created_at DESC, l.id LIMIT 500"
-                    ),
-                    args![&mid, status.unwrap_or("")],
-                )?
-                .iter()
-                .map(leader_view)
-                .collect()
+                store::merchant_leaders(c, &mid, status.unwrap_or(""))
             })
             .await
     }
@@ -282,15 +282,7 @@ impl App {
     pub async fn my_leaderships(&self, who: &Principal) -> AppResult<Vec<Leader>> {
         let me = who.account_id.clone();
         self.db
-            .read(move |c| {
-                c.query(
-                    &format!("SELECT {LEADER_COLS} FROM {LEADER_FROM} WHERE l.account_id = $1 ORDER BY l.created_at DESC, l.id"),
-                    args![&me],
-                )?
-                .iter()
-                .map(leader_view)
-                .collect()
-            })
+            .read(move |c| store::account_leaderships(c, &me))
             .await
     }
 
@@ -342,10 +334,12 @@ impl App {
             .write(move |c| {
                 let l = lock_leader(c, &lid)?;
                 // Another merchant's staff learn nothing about this leader.
-                require_staff(c, &who, &l.merchant_id, StaffNeed::AnyStaff).map_err(|e| match e {
-                    AppError::Forbidden(_) => AppError::NotFound("leader"),
-                    other => other,
-                })?;
+                require_staff(c, &who, &l.merchant_id, StaffNeed::AnyStaff).map_err(
+                    |e| match e {
+                        AppError::Forbidden(_) => AppError::NotFound("leader"),
+                        other => other,
+                    },
+                )?;
                 let status = l.status;
                 let topic = match d {
                     Decision::Approve(rate) => {
@@ -353,69 +347,64 @@ impl App {
                         merchant_status(c, &l.merchant_id)?.ensure_trading()?;
                         check_rate(c, &l.merchant_id, rate)?;
                         let store = new_id();
-                        let p = c.query_one(
-                            "SELECT point_name, address, lat_e6, lng_e6, opening_hours FROM leaders WHERE id = $1",
-                            args![&l.id],
-                        )?;
-                        c.execute(
-                            "INSERT INTO stores (id, merchant_id, name, address, lat_e6, lng_e6, opening_hours, phone, created_at, updated_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $8)",
-                            args![&store, &l.merchant_id, &p.text(0)?, &p.text(1)?, p.int(2)?, p.int(3)?, &p.text(4)?, now],
+                        let (name, address, lat_e6, lng_e6, hours) = store::leader_point(c, &l.id)?;
+                        store::insert_point_store(
+                            c,
+                            &store,
+                            &l.merchant_id,
+                            &name,
+                            &address,
+                            lat_e6,
+                            lng_e6,
+                            &hours,
+                            now,
                         )
-                        .map_err(|e| if e.is_unique_on("stores", &["merchant_id", "name"]) {
-                            AppError::conflict("point_name", "the merchant already has a store or point with this name")
-                        } else {
-                            e.into()
+                        .map_err(|e| {
+                            if e.is_unique_on("stores", &["merchant_id", "name"]) {
+                                AppError::conflict(
+                                    "point_name",
+                                    "the merchant already has a store or point with this name",
+                                )
+                            } else {
+                                e.into()
+                            }
                         })?;
                         add_clerk(c, now, &l, &store)?;
-                        c.execute(
-                            "UPDATE leaders SET status = 'approved', rate_bp = $1, store_id = $2, decided_at = $3, updated_at = $3 WHERE id = $4",
-                            args![rate, &store, now, &l.id],
-                        )?;
+                        store::set_leader_approved(c, &l.id, rate, &store, now)?;
                         "leader.approved"
                     }
                     Decision::Refuse => {
                         status.refuse_application()?;
-                        c.execute(
-                            "UPDATE leaders SET status = 'refused', decided_at = $1, updated_at = $1 WHERE id = $2",
-                            args![now, &l.id],
-                        )?;
+                        store::set_leader_refused(c, &l.id, now)?;
                         "leader.refused"
                     }
                     Decision::Suspend => {
                         status.suspend()?;
                         // Nobody redeems at a suspended point: the leader's and the
                         // helpers' clerk rows go (the helpers stay listed for a resume).
-                        c.execute(
-                            "DELETE FROM store_clerks WHERE store_id = $1",
-                            args![l.store_id.as_deref()],
-                        )?;
-                        c.execute(
-                            "UPDATE leaders SET status = 'suspended', updated_at = $1 WHERE id = $2",
-                            args![now, &l.id],
-                        )?;
+                        store::delete_point_clerks(c, l.store_id.as_deref())?;
+                        store::set_leader_suspended(c, &l.id, now)?;
                         "leader.suspended"
                     }
                     Decision::Resume => {
                         status.resume()?;
-                        let store = l.store_id.clone().ok_or_else(|| AppError::Internal("approved leader without a point".into()))?;
+                        let store = l.store_id.clone().ok_or_else(|| {
+                            AppError::Internal("approved leader without a point".into())
+                        })?;
                         add_clerk(c, now, &l, &store)?;
                         helpers::restore_helpers(c, now, &l, &store)?;
-                        c.execute(
-                            "UPDATE leaders SET status = 'approved', updated_at = $1 WHERE id = $2",
-                            args![now, &l.id],
-                        )?;
+                        store::set_leader_resumed(c, &l.id, now)?;
                         "leader.resumed"
                     }
                     Decision::Level(rate) => {
                         if !matches!(status, LeaderStatus::Approved | LeaderStatus::Suspended) {
-                            return Err(AppError::state(format!("a leader who is {} has no level", status.as_str())));
+                            return Err(AppError::state(format!(
+                                "a leader who is {} has no level",
+                                status.as_str()
+                            )));
                         }
                         check_rate(c, &l.merchant_id, rate)?;
-                        c.execute(
-                            "UPDATE leaders SET rate_bp = $1, updated_at = $2 WHERE id = $3",
-                            args![rate, now, &l.id],
-                        )?;
+                        store::set_leader_rate(c, &l.id, rate, now)?;
                         "leader.level_set"
                     }
                 };
@@ -443,47 +432,12 @@ impl App {
         self.db
             .read(move |c| {
                 merchant_status(c, &mid)?.ensure_trading()?;
-                let chosen = c
-                    .query_opt(
-                        "SELECT leader_id FROM leader_choices WHERE merchant_id = $1 AND account_id = $2",
-                        args![&mid, &me],
-                    )?
-                    .map(|r| r.text(0))
-                    .transpose()?;
-                let leaders = c
-                    .query(
-                        &format!("SELECT {LEADER_COLS} FROM {LEADER_FROM} WHERE l.merchant_id = $1 AND l.status = 'approved' LIMIT 500"),
-                        args![&mid],
-                    )?
-                    .iter()
-                    .map(leader_view)
-                    .collect::<AppResult<Vec<_>>>()?;
+                let chosen = store::chosen_leader(c, &mid, &me)?;
+                let leaders = store::approved_leaders(c, &mid)?;
                 let mut out = Vec::with_capacity(leaders.len());
                 for leader in leaders {
-                    let friend_names = c
-                        .query(
-                            "SELECT a.display_name FROM leader_choices lc JOIN accounts a ON a.id = lc.account_id
-                             WHERE lc.leader_id = $1 AND lc.account_id <> $2
-                               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = lc.account_id)
-                               AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = lc.account_id AND f.followee_id = $2)
-                             ORDER BY lc.chosen_at, lc.account_id",
-                            args![&leader.id, &me],
-                        )?
-                        .iter()
-                        .map(|r| r.text(0))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    let community_here = c
-                        .query_one(
-                            "SELECT COUNT(*) FROM leader_choices lc
-                             WHERE lc.leader_id = $1 AND lc.account_id <> $2
-                               AND NOT (EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $2 AND f.followee_id = lc.account_id)
-                                    AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = lc.account_id AND f.followee_id = $2))
-                               AND EXISTS (SELECT 1 FROM community_members mine JOIN community_members theirs ON theirs.community_id = mine.community_id
-                                           WHERE mine.account_id = $2 AND mine.state = 'active'
-                                             AND theirs.account_id = lc.account_id AND theirs.state = 'active')",
-                            args![&leader.id, &me],
-                        )?
-                        .int(0)?;
+                    let friend_names = store::friends_at_leader(c, &leader.id, &me)?;
+                    let community_here = store::community_at_leader(c, &leader.id, &me)?;
                     let point = Coordinates::parse(leader.latitude, leader.longitude)?;
                     out.push(NearbyLeader {
                         distance_m: here.map(|h| neighbourhood::distance_m(h, point)),
@@ -525,38 +479,46 @@ impl App {
         self.db
             .write(move |c| {
                 merchant_status(c, &mid)?;
-                let l = load_leader(c, &lid).map_err(|_| AppError::invalid("leader_id", "is not a leader of this merchant"))?;
+                let l = load_leader(c, &lid).map_err(|_| {
+                    AppError::invalid("leader_id", "is not a leader of this merchant")
+                })?;
                 if l.merchant_id != mid {
-                    return Err(AppError::invalid("leader_id", "is not a leader of this merchant"));
+                    return Err(AppError::invalid(
+                        "leader_id",
+                        "is not a leader of this merchant",
+                    ));
                 }
                 if !l.status.takes_orders() {
-                    return Err(AppError::conflict("leader_id", format!("this leader is {} and takes no orders", l.status)));
+                    return Err(AppError::conflict(
+                        "leader_id",
+                        format!("this leader is {} and takes no orders", l.status),
+                    ));
                 }
-                let before = c
-                    .query_opt(
-                        &format!("SELECT leader_id FROM leader_choices WHERE merchant_id = $1 AND account_id = $2{}", c.for_update()),
-                        args![&mid, &me],
-                    )?
-                    .map(|r| r.text(0))
-                    .transpose()?;
+                let before = store::lock_choice(c, &mid, &me)?;
                 if before.as_deref() != Some(l.id.as_str()) {
                     match &before {
-                        Some(_) => c.execute(
-                            "UPDATE leader_choices SET leader_id = $1, chosen_at = $2 WHERE merchant_id = $3 AND account_id = $4",
-                            args![&l.id, now, &mid, &me],
-                        )?,
-                        None => c.execute(
-                            "INSERT INTO leader_choices (merchant_id, account_id, leader_id, chosen_at) VALUES ($1, $2, $3, $4)",
-                            args![&mid, &me, &l.id, now],
-                        )?,
+                        Some(_) => store::change_choice(c, &mid, &me, &l.id, now)?,
+                        None => store::insert_choice(c, &mid, &me, &l.id, now)?,
                     };
-                    c.execute(
-                        "INSERT INTO leader_choice_history (id, merchant_id, account_id, from_leader_id, to_leader_id, at) VALUES ($1, $2, $3, $4, $5, $6)",
-                        args![new_id(), &mid, &me, before.as_deref(), &l.id, now],
+                    store::insert_choice_history(
+                        c,
+                        &new_id(),
+                        &mid,
+                        &me,
+                        before.as_deref(),
+                        &l.id,
+                        now,
                     )?;
-                    outbox::emit(c, now, "leader.chosen", Some(&mid), &l.id, &serde_json::json!({
-                        "leader_id": l.id, "member_id": me, "previous_leader_id": before,
-                    }))?;
+                    outbox::emit(
+                        c,
+                        now,
+                        "leader.chosen",
+                        Some(&mid),
+                        &l.id,
+                        &serde_json::json!({
+                            "leader_id": l.id, "member_id": me, "previous_leader_id": before,
+                        }),
+                    )?;
                 }
                 my_choice(c, &mid, &me)?.ok_or(AppError::NotFound("leader"))
             })
@@ -583,31 +545,13 @@ impl App {
         let mid = parse_id(merchant_id).ok_or(AppError::NotFound("merchant"))?;
         let me = who.account_id.clone();
         self.db
-            .read(move |c| {
-                c.query(
-                    "SELECT from_leader_id, to_leader_id, at FROM leader_choice_history WHERE merchant_id = $1 AND account_id = $2 ORDER BY at, id",
-                    args![&mid, &me],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(LeaderChange {
-                        from_leader_id: r.opt_text(0)?.map(LeaderId::from_row),
-                        to_leader_id: LeaderId::from_row(r.text(1)?),
-                        at: rfc3339(r.int(2)?),
-                    })
-                })
-                .collect()
-            })
+            .read(move |c| store::choice_history(c, &mid, &me))
             .await
     }
 }
 
 fn add_clerk(c: &mut dyn Conn, now: i64, l: &Leader, store: &str) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at) VALUES ($1, $2, $3, $4)",
-        args![store, &l.merchant_id, &l.account_id, now],
-    )
-    .map_err(|e| {
+    store::insert_clerk(c, store, &l.merchant_id, &l.account_id, now).map_err(|e| {
         if e.is_unique_on("store_clerks", &["merchant_id", "account_id"]) {
             AppError::state("the applicant is a clerk of another of the merchant's stores")
         } else {
@@ -618,16 +562,12 @@ fn add_clerk(c: &mut dyn Conn, now: i64, l: &Leader, store: &str) -> AppResult<(
 }
 
 fn my_choice(c: &mut dyn Conn, mid: &str, me: &str) -> AppResult<Option<LeaderChoice>> {
-    let Some(r) = c.query_opt(
-        "SELECT leader_id, chosen_at FROM leader_choices WHERE merchant_id = $1 AND account_id = $2",
-        args![mid, me],
-    )?
-    else {
+    let Some((leader_id, chosen_at)) = store::choice(c, mid, me)? else {
         return Ok(None);
     };
     Ok(Some(LeaderChoice {
         merchant_id: MerchantId::from_row(mid.to_owned()),
-        leader: load_leader(c, &r.text(0)?)?,
-        chosen_at: rfc3339(r.int(1)?),
+        leader: load_leader(c, &leader_id)?,
+        chosen_at: rfc3339(chosen_at),
     }))
 }

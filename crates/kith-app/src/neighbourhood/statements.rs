@@ -4,10 +4,10 @@
 //! the figures match each leader's commission balances to the fen.
 
 use kith_domain::Fen;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::Serialize;
 
-use super::store::load_leader;
+use super::store::{self, load_leader};
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::error::fen_sum;
 use crate::platform::ids::parse_id;
@@ -48,32 +48,22 @@ pub struct LeaderStatement {
 
 fn statement(c: &mut dyn Conn, batch: &str, leader: &str) -> AppResult<LeaderStatement> {
     let l = load_leader(c, leader)?;
-    let r = c.query_one(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(j.units), 0) AS BIGINT), CAST(COALESCE(SUM(o.goods_fen), 0) AS BIGINT),
-                CAST(COALESCE(SUM(o.refunded_fen), 0) AS BIGINT),
-                CAST(COALESCE(SUM(CASE WHEN o.status = 'picked_up' OR (o.status = 'completed' AND o.delivery = 'pickup') THEN 1 ELSE 0 END), 0) AS BIGINT)
-         FROM batch_orders j JOIN orders o ON o.id = j.order_id
-         WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state IN ('paid', 'fixed')",
-        args![batch, leader],
-    )?;
-    let (orders, units, gmv, refunded, picked) =
-        (r.int(0)?, r.int(1)?, r.int(2)?, r.int(3)?, r.int(4)?);
+    let (orders, units, gmv, refunded, picked) = store::join_totals(c, batch, leader)?;
     let mut by_state = [Fen::ZERO; 4];
-    for row in c.query(
-        "SELECT oc.state, CAST(SUM(oc.amount_fen - oc.reversed_fen) AS BIGINT), CAST(SUM(oc.reversed_fen) AS BIGINT),
-                CAST(SUM(oc.amount_fen) AS BIGINT)
-         FROM batch_orders j JOIN order_commissions oc ON oc.order_id = j.order_id AND oc.role = 'group_leader'
-         WHERE j.batch_id = $1 AND j.leader_id = $2 AND oc.beneficiary_id = $3
-         GROUP BY oc.state",
-        args![batch, leader, &l.account_id],
-    )? {
-        let fen = |i| row.int(i).map(Fen::new);
-        let (state, left, reversed, amount) = (row.text(0)?, fen(1)?, fen(2)?, fen(3)?);
+    for (state, left, reversed, amount) in
+        store::leader_commission_by_state(c, batch, leader, &l.account_id)?
+    {
+        let (left, reversed, amount) = (Fen::new(left), Fen::new(reversed), Fen::new(amount));
         let (slot, add) = match state.as_str() {
             "pending" => (0, left),
             "frozen" => (1, left),
             "available" => (2, left),
-            "void" => (3, amount.checked_sub(reversed).ok_or_else(AppError::money_overflow)?),
+            "void" => (
+                3,
+                amount
+                    .checked_sub(reversed)
+                    .ok_or_else(AppError::money_overflow)?,
+            ),
             _ => (3, Fen::ZERO),
         };
         by_state[slot] = fen_sum([by_state[slot], add])?;
@@ -113,28 +103,11 @@ impl App {
         let who = who.clone();
         self.db
             .read(move |c| {
-                let mid = c
-                    .query_opt("SELECT merchant_id FROM batches WHERE id = $1", args![&id])?
-                    .ok_or(AppError::NotFound("batch"))?
-                    .text(0)?;
+                let mid = store::batch_merchant(c, &id)?.ok_or(AppError::NotFound("batch"))?;
                 let staff = require_staff(c, &who, &mid, StaffNeed::AnyStaff).is_ok();
-                let leaders = c
-                    .query(
-                        "SELECT DISTINCT j.leader_id, l.point_name FROM batch_orders j JOIN leaders l ON l.id = j.leader_id
-                         WHERE j.batch_id = $1 AND j.state IN ('paid', 'fixed') AND ($2 = 1 OR l.account_id = $3)
-                         ORDER BY l.point_name, j.leader_id",
-                        args![&id, i64::from(staff), &who.account_id],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let leaders = store::statement_leaders(c, &id, staff, &who.account_id)?;
                 if !staff {
-                    let leads = c
-                        .query_opt(
-                            "SELECT 1 FROM leaders WHERE merchant_id = $1 AND account_id = $2 AND status IN ('approved', 'suspended')",
-                            args![&mid, &who.account_id],
-                        )?
-                        .is_some();
+                    let leads = store::leads_for(c, &mid, &who.account_id)?;
                     if !leads {
                         return Err(AppError::NotFound("batch"));
                     }

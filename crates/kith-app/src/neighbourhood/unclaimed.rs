@@ -12,9 +12,10 @@
 //! Writes `batch_terms`; through commerce's refund path `refunds`, `pickup_codes`.
 
 use kith_domain::order::OrderStatus;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use super::store;
 use crate::commerce::orders::{self, Actor};
 use crate::events::jobs::{ClaimedJob, Job, JobError};
 use crate::platform::auth::{StaffNeed, require_staff};
@@ -51,18 +52,12 @@ impl Default for BatchTerms {
 }
 
 pub(super) fn terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<BatchTerms> {
-    c.query_opt(
-        "SELECT unclaimed_days, unclaimed_rule FROM batch_terms WHERE merchant_id = $1",
-        args![merchant_id],
-    )?
-    .map(|r| -> AppResult<BatchTerms> {
-        Ok(BatchTerms {
-            unclaimed_days: r.int(0)?,
-            unclaimed_rule: r.text(1)?,
+    Ok(store::batch_terms(c, merchant_id)?
+        .map(|(unclaimed_days, unclaimed_rule)| BatchTerms {
+            unclaimed_days,
+            unclaimed_rule,
         })
-    })
-    .transpose()
-    .map(Option::unwrap_or_default)
+        .unwrap_or_default())
 }
 
 /// When a consignment delivered at `now` is looked at for unclaimed orders.
@@ -95,21 +90,9 @@ pub async fn unclaimed_consignment(app: &App, batch_id: &str, leader_id: &str) -
     let (bid, lid) = (batch_id.to_owned(), leader_id.to_owned());
     app.db
         .write(move |c| {
-            let mid = c
-                .query_opt("SELECT merchant_id FROM batches WHERE id = $1", args![&bid])?
-                .ok_or(AppError::NotFound("batch"))?
-                .text(0)?;
+            let mid = store::batch_merchant(c, &bid)?.ok_or(AppError::NotFound("batch"))?;
             let rule = terms(c, &mid)?.unclaimed_rule;
-            let waiting = c
-                .query(
-                    "SELECT j.order_id FROM batch_orders j JOIN orders o ON o.id = j.order_id
-                     WHERE j.batch_id = $1 AND j.leader_id = $2 AND j.state = 'fixed' AND o.status = 'ready_for_pickup'
-                     ORDER BY j.seq",
-                    args![&bid, &lid],
-                )?
-                .iter()
-                .map(|r| r.text(0))
-                .collect::<Result<Vec<_>, _>>()?;
+            let waiting = store::waiting_for_pickup(c, &bid, &lid)?;
             for oid in waiting {
                 lc.lock(c, &oid, kith_domain::OrderKind::Batch)?;
                 let o = orders::lock_order(c, &oid)?;
@@ -118,11 +101,7 @@ pub async fn unclaimed_consignment(app: &App, batch_id: &str, leader_id: &str) -
                 }
                 if rule == "refund" {
                     // The code dies first: a pickup that won the race keeps its order.
-                    let voided = c.execute(
-                        "UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL",
-                        args![now, &oid],
-                    )?;
-                    if voided == 0 {
+                    if !store::void_pickup_code(c, &oid, now)? {
                         continue;
                     }
                     crate::commerce::refunds::refund_everything(
@@ -183,13 +162,17 @@ impl App {
                     return Err(AppError::invalid("unclaimed_days", "must be 1–30"));
                 }
                 if !matches!(input.unclaimed_rule.as_str(), "refund" | "keep") {
-                    return Err(AppError::invalid("unclaimed_rule", "must be refund or keep"));
+                    return Err(AppError::invalid(
+                        "unclaimed_rule",
+                        "must be refund or keep",
+                    ));
                 }
-                c.execute(
-                    "INSERT INTO batch_terms (merchant_id, unclaimed_days, unclaimed_rule, updated_at) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (merchant_id) DO UPDATE SET unclaimed_days = excluded.unclaimed_days,
-                     unclaimed_rule = excluded.unclaimed_rule, updated_at = excluded.updated_at",
-                    args![&mid, input.unclaimed_days, &input.unclaimed_rule, now],
+                store::upsert_batch_terms(
+                    c,
+                    &mid,
+                    input.unclaimed_days,
+                    &input.unclaimed_rule,
+                    now,
                 )?;
                 Ok(input.clone())
             })

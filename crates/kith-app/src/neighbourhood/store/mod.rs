@@ -1,6 +1,22 @@
-//! The neighbourhood context's rows: the column lists and decoders of leaders and batches,
-//! and their locked reads. Locks are taken in the order a join takes them: the batch, then
+//! The neighbourhood context's rows and every statement on them: here the column lists
+//! and decoders of leaders and batches, and their locked reads; the statements of each
+//! area in its own file — leaders, points, choices and helpers ([`leaders`]), 接龙 batches
+//! and their joins ([`batches`]), what leaders may sell and their batches
+//! ([`leader_batches`]), statements per leader ([`statements`]) and the unclaimed rule
+//! ([`unclaimed`]). Locks are taken in the order a join takes them: the batch, then
 //! (in commerce) the order's stock.
+
+mod batches;
+mod leader_batches;
+mod leaders;
+mod statements;
+mod unclaimed;
+
+pub(super) use batches::*;
+pub(super) use leader_batches::*;
+pub(super) use leaders::*;
+pub(super) use statements::*;
+pub(super) use unclaimed::*;
 
 use kith_domain::Coordinates;
 use kith_domain::neighbourhood::LeaderStatus;

@@ -1,5 +1,23 @@
-//! The money context's rows: the column lists of its wider read models, read by name,
-//! and the commission plan as stored (a merchant's plan and its per-product overrides).
+//! The money context's rows and every statement on them: the column lists of its wider
+//! read models, read by name, and the commission plan as stored (a merchant's plan and its
+//! per-product overrides) here; the statements of each area in its own file — the ledger
+//! ([`ledger`]), commissions and attributions ([`commissions`]), share links, visits and
+//! bindings ([`sharing`]), withdrawals and payout events ([`withdrawals`]), the
+//! distributor centre's reads ([`distributors`]) and a merchant's settlement ([`settlement`]).
+
+mod commissions;
+mod distributors;
+mod ledger;
+mod settlement;
+mod sharing;
+mod withdrawals;
+
+pub(in crate::money) use commissions::*;
+pub(in crate::money) use distributors::*;
+pub(in crate::money) use ledger::*;
+pub(in crate::money) use settlement::*;
+pub(in crate::money) use sharing::*;
+pub(in crate::money) use withdrawals::*;
 
 use kith_domain::Fen;
 use kith_domain::commission::Rates;

@@ -1,0 +1,198 @@
+//! The ledger's rows: `journal_entries`, `postings` and each account's kept balance in
+//! `ledger_accounts`. The balance checks live in `ledger::post`; these are its statements.
+
+use kith_domain::Fen;
+use kith_domain::ledger::{AccountId, Posting};
+use kith_store::{Conn, Value, args};
+
+use super::StatementCols;
+use crate::money::ledger::{Refs, StatementLine};
+use crate::platform::ids::OrderId;
+use crate::platform::page::{Direction, PageRequest};
+use crate::{AppResult, rfc3339};
+
+/// Writes the entry's row under its idempotency key; false when the key was taken already.
+pub(in crate::money) fn insert_journal_entry(
+    c: &mut dyn Conn,
+    id: &str,
+    key: &str,
+    kind: &str,
+    refs: Refs<'_>,
+    now: i64,
+) -> AppResult<bool> {
+    let inserted = c.execute(
+        "INSERT INTO journal_entries (id, idempotency_key, kind, order_id, payment_id, refund_id, memo, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (idempotency_key) DO NOTHING",
+        args![id, key, kind, refs.order_id, refs.payment_id, refs.refund_id, refs.memo, now],
+    )?;
+    Ok(inserted != 0)
+}
+
+/// Adds `amount` to the account's kept balance; with `no_overdraft` only while the balance
+/// stays at or above zero. False when no row changed (no account yet, or too little on it).
+pub(in crate::money) fn add_to_balance(
+    c: &mut dyn Conn,
+    account: &str,
+    amount: i64,
+    no_overdraft: bool,
+) -> AppResult<bool> {
+    let sql = if no_overdraft {
+        "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0"
+    } else {
+        "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2"
+    };
+    Ok(c.execute(sql, args![amount, account])? != 0)
+}
+
+/// Opens the account with `amount` as its balance; false when it exists already.
+pub(in crate::money) fn open_account(
+    c: &mut dyn Conn,
+    account: &str,
+    amount: i64,
+    now: i64,
+) -> AppResult<bool> {
+    let created = c.execute(
+        "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        args![account, amount, now],
+    )?;
+    Ok(created != 0)
+}
+
+/// The entry's postings in one statement: `($1, $2, $3), ($1, $4, $5), …`.
+pub(in crate::money) fn insert_postings(
+    c: &mut dyn Conn,
+    entry_id: &str,
+    postings: &[Posting],
+) -> AppResult<()> {
+    let mut values = Vec::with_capacity(postings.len());
+    let mut params = Vec::with_capacity(1 + 2 * postings.len());
+    params.push(kith_store::Value::from(entry_id));
+    for (i, p) in postings.iter().enumerate() {
+        values.push(format!("($1, ${}, ${})", 2 + 2 * i, 3 + 2 * i));
+        params.push(kith_store::Value::from(p.account.as_str()));
+        params.push(kith_store::Value::from(p.amount_fen));
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES {}",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
+}
+
+/// An account's kept balance, if it has ever been posted to.
+pub(in crate::money) fn account_balance(
+    c: &mut dyn Conn,
+    account: &AccountId,
+) -> AppResult<Option<i64>> {
+    Ok(c.query_opt(
+        "SELECT balance_fen FROM ledger_accounts WHERE id = $1",
+        args![account.as_str()],
+    )?
+    .map(|r| r.int(0))
+    .transpose()?)
+}
+
+/// One page of the postings of `accounts` (not empty), newest first, each with its
+/// posting id (the page's key).
+pub(in crate::money) fn statement_lines(
+    c: &mut dyn Conn,
+    accounts: &[AccountId],
+    page: &PageRequest,
+) -> AppResult<Vec<(i64, StatementLine)>> {
+    let n = accounts.len();
+    let list = (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Newest first by posting id alone (an identity column: unique and increasing).
+    let keyset = page.keyset(Direction::NewestFirst, "p.id", "", n + 1);
+    let mut params: Vec<Value> = accounts.iter().map(|a| Value::from(a.as_str())).collect();
+    params.extend(keyset.args);
+    params.push(Value::from(page.fetch()));
+    let rows = c.query(
+        &format!(
+            "SELECT {} FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+             WHERE p.account_id IN ({list}) AND {} ORDER BY p.id DESC LIMIT ${}",
+            StatementCols::LIST,
+            keyset.sql,
+            keyset.next
+        ),
+        &params,
+    )?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.int(StatementCols::posting_id)?,
+                StatementLine {
+                    entry_id: r.text(StatementCols::entry_id)?,
+                    kind: r.text(StatementCols::kind)?,
+                    account: AccountId::parse(&r.text(StatementCols::account_id)?)?,
+                    amount_fen: Fen::new(r.int(StatementCols::amount_fen)?),
+                    order_id: r.opt_text(StatementCols::order_id)?.map(OrderId::from_row),
+                    memo: r.text(StatementCols::memo)?,
+                    at: rfc3339(r.int(StatementCols::created_at)?),
+                },
+            ))
+        })
+        .collect()
+}
+
+/// How many journal entries there are.
+pub(in crate::money) fn count_entries(c: &mut dyn Conn) -> AppResult<i64> {
+    Ok(
+        c.query_one("SELECT COUNT(*) FROM journal_entries", args![])?
+            .int(0)?,
+    )
+}
+
+/// How many postings there are.
+pub(in crate::money) fn count_postings(c: &mut dyn Conn) -> AppResult<i64> {
+    Ok(c.query_one("SELECT COUNT(*) FROM postings", args![])?
+        .int(0)?)
+}
+
+/// Up to 100 entries whose postings do not sum to zero.
+pub(in crate::money) fn unbalanced_entries(c: &mut dyn Conn) -> AppResult<Vec<String>> {
+    Ok(c.query(
+        "SELECT entry_id FROM postings GROUP BY entry_id HAVING CAST(SUM(amount_fen) AS bigint) <> 0 LIMIT 100",
+        args![],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Up to 100 accounts whose kept balance differs from the sum of their postings.
+pub(in crate::money) fn mismatched_accounts(c: &mut dyn Conn) -> AppResult<Vec<String>> {
+    Ok(c.query(
+        "SELECT a.id FROM ledger_accounts a LEFT JOIN
+               (SELECT account_id, CAST(SUM(amount_fen) AS bigint) AS s FROM postings GROUP BY account_id) p
+               ON p.account_id = a.id
+             WHERE a.balance_fen <> COALESCE(p.s, 0) LIMIT 100",
+        args![],
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The sum of every money balance (every account but `points:…`).
+pub(in crate::money) fn total_money(c: &mut dyn Conn) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id NOT LIKE 'points:%'",
+        args![],
+    )?
+    .int(0)?)
+}
+
+/// The sum of every points balance (`points:…` accounts).
+pub(in crate::money) fn total_points(c: &mut dyn Conn) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id LIKE 'points:%'",
+        args![],
+    )?
+    .int(0)?)
+}
