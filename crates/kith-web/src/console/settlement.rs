@@ -30,8 +30,7 @@ pub(super) struct Held {
 pub(super) struct ConsoleSettlement {
     c: Ctx,
     shop: Shop,
-    /// `owed_to_shop`, `owed_to_platform` or `even`.
-    state: &'static str,
+    state: Owed,
     settled: String,
     pending: String,
     in_window: String,
@@ -40,19 +39,38 @@ pub(super) struct ConsoleSettlement {
     next: Option<String>,
 }
 
-/// Who owes whom by a settled balance's sign: `owed_to_shop`, `owed_to_platform` or `even`.
-pub(crate) fn balance_state(settled_fen: i64) -> &'static str {
-    match settled_fen {
-        n if n > 0 => "owed_to_shop",
-        n if n < 0 => "owed_to_platform",
-        _ => "even",
+/// Who owes whom, by the sign of a settled balance (positive: the platform holds the
+/// shop's money).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owed {
+    ToShop,
+    ToPlatform,
+    Even,
+}
+
+impl Owed {
+    pub(crate) fn of(settled_fen: i64) -> Self {
+        match settled_fen {
+            n if n > 0 => Owed::ToShop,
+            n if n < 0 => Owed::ToPlatform,
+            _ => Owed::Even,
+        }
+    }
+
+    /// The class the pages mark the balance with (`settle-owed_to_shop`).
+    pub(crate) fn css(&self) -> &'static str {
+        match self {
+            Owed::ToShop => "owed_to_shop",
+            Owed::ToPlatform => "owed_to_platform",
+            Owed::Even => "even",
+        }
     }
 }
 
 fn view(c: &Ctx, shop: Shop, st: MerchantSettlement) -> ConsoleSettlement {
     let t = c.t.settle();
     ConsoleSettlement {
-        state: balance_state(st.settled_fen.get()),
+        state: Owed::of(st.settled_fen.get()),
         settled: yuan(st.settled_fen.get().abs()),
         pending: yuan(st.pending_fen),
         in_window: yuan(st.direct_in_window_fen),

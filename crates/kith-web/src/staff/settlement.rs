@@ -10,6 +10,7 @@ use kith_app::AppError;
 use kith_app::money::settlement::{SettleUpDirection, SettleUpInput, SettlementRow};
 use serde::Deserialize;
 
+use crate::console::settlement::Owed;
 use crate::pages::{parse_yuan, yuan};
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
@@ -29,8 +30,7 @@ pub(super) struct SettleUpForm {
 pub(super) struct Row {
     id: kith_app::platform::ids::MerchantId,
     name: String,
-    /// `owed_to_shop`, `owed_to_platform` or `even`.
-    state: &'static str,
+    state: Owed,
     settled: String,
     pending: String,
     direct: String,
@@ -61,7 +61,7 @@ impl AdminSettlements {
 
 fn row(r: SettlementRow) -> Row {
     Row {
-        state: crate::console::settlement::balance_state(r.settled_fen.get()),
+        state: Owed::of(r.settled_fen.get()),
         settled: yuan(r.settled_fen.get().abs()),
         pending: yuan(r.pending_fen),
         direct: yuan(r.direct_held_fen),
