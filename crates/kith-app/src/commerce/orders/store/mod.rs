@@ -4,6 +4,7 @@
 
 use super::*;
 
+pub(in crate::commerce) mod fulfilment;
 pub(in crate::commerce) mod payments;
 
 /// Order statuses that mean "bought" (paid, not cancelled or fully refunded), as an SQL list.
