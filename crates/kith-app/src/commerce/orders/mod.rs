@@ -29,8 +29,8 @@ use crate::{
 
 pub(in crate::commerce) mod store;
 pub(crate) use store::{
-    BOUGHT, ORDER_COLS, OrderCols, OrderRow, buyer_tier, lines_remaining, load_lines, lock_order,
-    lock_own_order, merchant_terms, order_row, order_view,
+    BOUGHT, OrderCols, OrderRow, buyer_tier, lines_remaining, load_lines, lock_order,
+    lock_own_order, merchant_terms, order_view,
 };
 
 /// Most lines one order may have.
