@@ -6,6 +6,7 @@ use super::*;
 
 pub(in crate::commerce) mod fulfilment;
 pub(in crate::commerce) mod payments;
+pub(in crate::commerce) mod refunds;
 
 /// Order statuses that mean "bought" (paid, not cancelled or fully refunded), as an SQL list.
 pub(crate) const BOUGHT: &str = "('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')";
