@@ -1,6 +1,7 @@
 //! The rows of coupons: column lists, row readers and the two conditional statements a
 //! claim is made of. Nothing here decides a rule; `mod.rs` does.
 
+pub(super) mod activities;
 pub(super) mod flash;
 
 use kith_domain::PromotionStatus;
