@@ -255,7 +255,7 @@ impl App {
                 if let Some(ids) = &scope {
                     for (i, pid) in ids.iter().enumerate() {
                         let found = parse_id(pid).is_some()
-                            && store::is_shop_product(c, pid.as_str(), mid.as_str())?;
+                            && super::store::is_shop_product(c, pid.as_str(), mid.as_str())?;
                         if !found {
                             return Err(AppError::invalid(
                                 format!("product_ids[{i}]"),

@@ -95,19 +95,6 @@ pub(crate) fn live(
     .collect()
 }
 
-/// Whether `product_id` is a product of `merchant_id`.
-pub(crate) fn is_shop_product(
-    c: &mut dyn Conn,
-    product_id: &str,
-    merchant_id: &str,
-) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
-        args![product_id, merchant_id],
-    )?
-    .is_some())
-}
-
 /// An activity as the merchant sets it up (tiers and scope as JSON).
 pub(crate) struct NewActivity<'a> {
     pub id: &'a str,
