@@ -500,25 +500,6 @@ pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{State, topic};
-
-    #[test]
-    fn each_end_has_the_event_of_its_own_name() {
-        assert_eq!(
-            topic(Some(State::Requested), State::Cancelled),
-            Some("aftersale.cancelled")
-        );
-        assert_eq!(
-            topic(Some(State::AwaitingReturn), State::Closed),
-            Some("aftersale.closed")
-        );
-        assert_eq!(topic(None, State::Requested), Some("aftersale.requested"));
-        assert_eq!(topic(Some(State::Agreed), State::Refunding), None);
-    }
-}
-
 /// When the order's after-sale window ends, and what was left of it if it is paused.
 pub(super) fn window(c: &mut dyn Conn, order_id: &str) -> AppResult<(Option<i64>, Option<i64>)> {
     let r = c.query_one(
@@ -737,4 +718,23 @@ pub(super) fn upsert_terms(
         args![merchant_id, t.answer_hours, t.ship_days, t.receive_days, return_address, t.return_coupon, now],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{State, topic};
+
+    #[test]
+    fn each_end_has_the_event_of_its_own_name() {
+        assert_eq!(
+            topic(Some(State::Requested), State::Cancelled),
+            Some("aftersale.cancelled")
+        );
+        assert_eq!(
+            topic(Some(State::AwaitingReturn), State::Closed),
+            Some("aftersale.closed")
+        );
+        assert_eq!(topic(None, State::Requested), Some("aftersale.requested"));
+        assert_eq!(topic(Some(State::Agreed), State::Refunding), None);
+    }
 }
