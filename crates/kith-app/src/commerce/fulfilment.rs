@@ -8,13 +8,14 @@
 use kith_domain::ledger::{EntryKind, JournalEntry, accounts};
 use kith_domain::order::OrderStatus;
 use kith_domain::{BoundedText, Fen};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use super::orders::store::fulfilment as store;
 use super::orders::{
-    Actor, DAY_MS, ORDER_COLS, Order, OrderCols, OrderRow, cancel, lines_remaining, lock_order,
-    merchant_terms, order_row, order_view, staff_order, transition,
+    Actor, DAY_MS, Order, OrderCols, OrderRow, cancel, lines_remaining, lock_order, merchant_terms,
+    order_view, staff_order, transition,
 };
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::money::ledger::{self, Refs};
@@ -131,10 +132,7 @@ fn deliver(
     let next = o.status.deliver()?;
     let terms = merchant_terms(c, &o.merchant_id)?;
     let ends = now + terms.after_sale_ms;
-    c.execute(
-        "UPDATE orders SET delivered_at = $1, after_sale_ends_at = $2 WHERE id = $3",
-        args![now, ends, &o.id],
-    )?;
+    store::set_delivered(c, now, &o.id, ends)?;
     transition(c, now, o, next, actor, note)?;
     commissions::on_delivered(c, now, &o.id, &o.merchant_id)?;
     schedule(c, now, Timer::Complete, &o.id, ends)
@@ -206,10 +204,7 @@ fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
             &[],
         )?;
     }
-    c.execute(
-        "UPDATE orders SET completed_at = $1 WHERE id = $2",
-        args![now, &o.id],
-    )?;
+    store::set_completed_at(c, now, &o.id)?;
     transition(c, now, o, next, Actor::System, "after-sale window closed")
 }
 
@@ -230,25 +225,19 @@ pub(crate) fn apply_tracking(
 ) -> AppResult<TrackingOutcome> {
     // A subscription names its own order: a number a carrier reuses must not move another
     // order. The sandbox carrier's callback names only its number: the newest shipment.
-    let r = match order_id {
-        Some(id) => c.query_opt(
-            &format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1 AND carrier = $2 AND tracking_no = $3"),
-            args![id, carrier, tracking_no],
-        )?,
-        None => c.query_opt(
-            &format!("SELECT {ORDER_COLS} FROM orders WHERE carrier = $1 AND tracking_no = $2 ORDER BY created_at DESC LIMIT 1"),
-            args![carrier, tracking_no],
-        )?,
-    }
-    .ok_or(AppError::NotFound("shipment"))?;
-    let o = order_row(r)?;
-    let inserted = c.execute(
-        "INSERT INTO tracking_events (carrier, event_id, order_id, status, occurred_at, received_at, description)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (carrier, event_id) DO NOTHING",
-        args![carrier, event_id, &o.id, status, occurred_ms, now, description],
+    let o = store::shipment_order(c, order_id, carrier, tracking_no)?
+        .ok_or(AppError::NotFound("shipment"))?;
+    let inserted = store::insert_tracking_event(
+        c,
+        now,
+        carrier,
+        event_id,
+        &o.id,
+        status,
+        occurred_ms,
+        description,
     )?;
-    if inserted == 0 {
+    if !inserted {
         return Ok(TrackingOutcome::Duplicate);
     }
     let o = lock_order(c, &o.id)?;
@@ -299,17 +288,8 @@ pub(crate) fn ready_for_pickup(
     // A live code is unique per store; on the rare collision draw again.
     for _ in 0..8 {
         let code = format!("{:08}", rand::rng().random_range(0..100_000_000u32));
-        let taken = c
-            .query_opt(
-                "SELECT 1 FROM pickup_codes WHERE store_id = $1 AND code = $2 AND redeemed_at IS NULL AND voided_at IS NULL",
-                args![&store, &code],
-            )?
-            .is_some();
-        if !taken {
-            c.execute(
-                "INSERT INTO pickup_codes (order_id, store_id, code, created_at) VALUES ($1, $2, $3, $4)",
-                args![oid, &store, &code, now],
-            )?;
+        if !store::pickup_code_taken(c, &store, &code)? {
+            store::insert_pickup_code(c, now, oid, &store, &code)?;
             return transition(c, now, o, next, actor, "");
         }
     }
@@ -353,11 +333,15 @@ impl App {
                 let terms = merchant_terms(c, &mid)?;
                 commit_all(c, now, &o)?;
                 let confirm_at = now + terms.auto_confirm_ms;
-                c.execute(
-                    "UPDATE orders SET carrier = $1, tracking_no = $2, shipped_at = $3, auto_confirm_at = $4 WHERE id = $5",
-                    args![&carrier, &tracking, now, confirm_at, &oid],
+                store::set_shipped(c, now, &oid, &carrier, &tracking, confirm_at)?;
+                transition(
+                    c,
+                    now,
+                    &o,
+                    next,
+                    Actor::Staff(&who.account_id),
+                    &format!("{carrier} {tracking}"),
                 )?;
-                transition(c, now, &o, next, Actor::Staff(&who.account_id), &format!("{carrier} {tracking}"))?;
                 schedule(c, now, Timer::AutoConfirm, &oid, confirm_at)?;
                 crate::commerce::tracking::follow(c, now, &config, &oid, &carrier, &tracking)?;
                 let o = lock_order(c, &oid)?;
@@ -469,32 +453,35 @@ impl App {
         self.db
             .write(move |c| {
                 require_clerk_of(c, &who, &sid)?;
-                let rows = c.query(
-                    "SELECT order_id, redeemed_at, voided_at FROM pickup_codes WHERE store_id = $1 AND code = $2 ORDER BY created_at DESC",
-                    args![&sid, &code],
-                )?;
-                let live = rows.iter().find(|r| r.opt_int(1).ok().flatten().is_none() && r.opt_int(2).ok().flatten().is_none());
+                let rows = store::pickup_codes(c, &sid, &code)?;
+                let live = rows
+                    .iter()
+                    .find(|r| r.redeemed_at.is_none() && r.voided_at.is_none());
                 let Some(live) = live else {
                     return Err(match rows.first() {
-                        Some(r) if r.opt_int(2)?.is_some() => AppError::state("this code was voided: the order was refunded"),
-                        Some(r) if r.opt_int(1)?.is_some() => AppError::state(format!("this code was already redeemed at {}", rfc3339(r.int(1)?))),
+                        Some(r) if r.voided_at.is_some() => {
+                            AppError::state("this code was voided: the order was refunded")
+                        }
+                        Some(store::PickupCode {
+                            redeemed_at: Some(at),
+                            ..
+                        }) => AppError::state(format!(
+                            "this code was already redeemed at {}",
+                            rfc3339(*at)
+                        )),
                         _ => AppError::NotFound(UNKNOWN_CODE),
                     });
                 };
-                let oid = live.text(0)?;
+                let oid = live.order_id.clone();
                 let o = lock_order(c, &oid)?;
                 let next = o.status.pick_up()?;
-                let n = c.execute(
-                    "UPDATE pickup_codes SET redeemed_at = $1, redeemed_by = $2 WHERE order_id = $3 AND redeemed_at IS NULL AND voided_at IS NULL",
-                    args![now, &who.account_id, &oid],
-                )?;
-                if n == 0 {
+                if !store::redeem_pickup_code(c, now, &oid, &who.account_id)? {
                     return Err(AppError::state("this code was already redeemed"));
                 }
                 commit_all(c, now, &o)?;
                 let terms = merchant_terms(c, &o.merchant_id)?;
                 let ends = now + terms.after_sale_ms;
-                c.execute("UPDATE orders SET delivered_at = $1, after_sale_ends_at = $2 WHERE id = $3", args![now, ends, &oid])?;
+                store::set_delivered(c, now, &oid, ends)?;
                 transition(c, now, &o, next, Actor::Clerk(&who.account_id), "picked up")?;
                 commissions::on_delivered(c, now, &oid, &o.merchant_id)?;
                 schedule(c, now, Timer::Complete, &oid, ends)?;
@@ -515,15 +502,10 @@ impl App {
         self.db
             .read(move |c| {
                 require_clerk_of(c, &who, &sid)?;
-                let rows = c.query(
-                    &format!(
-                        "SELECT {ORDER_COLS} FROM orders WHERE pickup_store_id = $1
-                         AND (status = 'ready_for_pickup' OR (status = 'picked_up' AND delivered_at >= $2))
-                         ORDER BY created_at DESC LIMIT 200"
-                    ),
-                    args![&sid, now - DAY_MS],
-                )?;
-                rows.into_iter().map(|r| order_view(c, &order_row(r)?, false)).collect()
+                store::store_pickups(c, &sid, now - DAY_MS)?
+                    .iter()
+                    .map(|o| order_view(c, o, false))
+                    .collect()
             })
             .await
     }

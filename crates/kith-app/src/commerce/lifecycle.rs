@@ -128,12 +128,15 @@ impl Lifecycle {
         let paid = o.status.pay()?;
         // The transition and the payment's fields in one statement, guarded like every
         // transition by the old status.
-        let n = c.execute(
-            "UPDATE orders SET status = $1, updated_at = $2, paid_fen = $3, paid_at = $2, payment_provider = $4
-             WHERE id = $5 AND status = $6",
-            kith_store::args![paid.as_str(), now, o.total_fen, provider, &o.id, o.status.as_str()],
-        )?;
-        if n == 0 {
+        if !super::orders::store::payments::set_order_paid(
+            c,
+            now,
+            &o.id,
+            o.status,
+            paid,
+            o.total_fen,
+            provider,
+        )? {
             return Err(AppError::state("the order changed meanwhile; reload it"));
         }
         record_transition(c, now, o, paid, actor, "")?;

@@ -20,16 +20,17 @@ use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
 use kith_domain::order::OrderStatus;
 use kith_domain::signature;
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::Lifecycle;
+use crate::commerce::orders::store::payments::{self as store, payment_view};
 use crate::commerce::orders::{self, Actor};
 use crate::commerce::orders::{Order, lock_order, lock_own_order, order_view};
 use crate::money::ledger::{self, Refs};
 use crate::platform::ids::{OrderId, PaymentId, new_id};
 use crate::platform::page::{Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// The providers kith knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -96,11 +97,7 @@ pub(crate) fn payment_source(
     merchant_id: &str,
 ) -> AppResult<AccountId> {
     let owner = match payment_id {
-        Some(id) => c
-            .query_opt("SELECT rail_owner FROM payments WHERE id = $1", args![id])?
-            .map(|r| r.opt_text(0))
-            .transpose()?
-            .flatten(),
+        Some(id) => store::rail_owner(c, id)?,
         None => None,
     };
     gateway_source(provider, owner.as_deref(), Some(merchant_id))
@@ -171,47 +168,6 @@ pub enum CallbackOutcome {
     Failed,
 }
 
-kith_store::columns!(PaymentCols {
-    id,
-    purpose,
-    order_id,
-    provider,
-    amount_fen,
-    status,
-    created_at,
-    pay_link,
-});
-
-fn payment_view(c: &mut dyn Conn, id: &str, public_url: &str) -> AppResult<Payment> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {} FROM payments WHERE id = $1", PaymentCols::LIST),
-            args![id],
-        )?
-        .ok_or(AppError::NotFound("payment"))?;
-    let id = PaymentId::from_row(r.text(PaymentCols::id)?);
-    let provider = r.text(PaymentCols::provider)?;
-    let status = r.text(PaymentCols::status)?;
-    let pay_url = match (provider.as_str(), status.as_str()) {
-        ("sandbox", "pending") => Some(format!("{public_url}/sandbox/pay/{id}")),
-        // WeChat Pay's code_url (Native), h5_url (H5) or prepay_id (JSAPI).
-        ("wechat", "pending") => r.opt_text(PaymentCols::pay_link)?,
-        // Alipay's signed wap/page pay redirect, or the precreate's qr_code.
-        ("alipay", "pending") => r.opt_text(PaymentCols::pay_link)?,
-        _ => None,
-    };
-    Ok(Payment {
-        id,
-        purpose: r.text(PaymentCols::purpose)?,
-        order_id: r.opt_text(PaymentCols::order_id)?.map(OrderId::from_row),
-        provider,
-        amount_fen: Fen::new(r.int(PaymentCols::amount_fen)?),
-        status,
-        pay_url,
-        created_at: rfc3339(r.int(PaymentCols::created_at)?),
-    })
-}
-
 impl App {
     fn sandbox_on(&self) -> AppResult<()> {
         if self.config.sandbox_enabled {
@@ -240,24 +196,25 @@ impl App {
         self.db
             .write(move |c| {
                 let o = orders::lock_own_order(c, &oid, &who)?;
-                                if o.status != OrderStatus::PendingPayment || now >= o.pay_deadline {
+                if o.status != OrderStatus::PendingPayment || now >= o.pay_deadline {
                     return Err(AppError::state("the order is not awaiting payment"));
                 }
                 if o.total_fen <= 0 {
-                    return Err(AppError::state("a free order is paid with the wallet provider"));
+                    return Err(AppError::state(
+                        "a free order is paid with the wallet provider",
+                    ));
                 }
-                let existing = c.query_opt(
-                    "SELECT id FROM payments WHERE order_id = $1 AND provider = 'sandbox' AND status = 'pending'",
-                    args![&oid],
-                )?;
-                let id = match existing {
-                    Some(r) => r.text(0)?,
+                let id = match store::pending_sandbox_payment(c, &oid)? {
+                    Some(id) => id,
                     None => {
                         let id = new_id();
-                        c.execute(
-                            "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at)
-                             VALUES ($1, 'order', $2, $3, 'sandbox', $4, 'pending', $5)",
-                            args![&id, &oid, &o.buyer_id, o.total_fen, now],
+                        store::insert_sandbox_order_payment(
+                            c,
+                            now,
+                            &id,
+                            &oid,
+                            &o.buyer_id,
+                            o.total_fen,
                         )?;
                         id
                     }
@@ -286,11 +243,7 @@ impl App {
         self.db
             .write(move |c| {
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO payments (id, purpose, account_id, provider, amount_fen, status, created_at)
-                     VALUES ($1, 'topup', $2, 'sandbox', $3, 'pending', $4)",
-                    args![&id, &who.account_id, amount_fen, now],
-                )?;
+                store::insert_sandbox_topup(c, now, &id, &who.account_id, amount_fen)?;
                 payment_view(c, &id, &url)
             })
             .await
@@ -315,10 +268,7 @@ impl App {
         let (who, pid) = (who.clone(), payment_id.to_owned());
         self.db
             .read(move |c| {
-                let owner = c
-                    .query_opt("SELECT account_id FROM payments WHERE id = $1", args![&pid])?
-                    .ok_or(AppError::NotFound("payment"))?
-                    .text(0)?;
+                let owner = store::payment_owner(c, &pid)?.ok_or(AppError::NotFound("payment"))?;
                 if owner != who.account_id {
                     return Err(AppError::NotFound("payment"));
                 }
@@ -424,29 +374,30 @@ pub(crate) fn apply_callback(
     cb: &CallbackBody,
     payment_id: &str,
 ) -> AppResult<Result<CallbackOutcome, String>> {
-    let p = c.query_opt(
-        &format!("SELECT purpose, order_id, account_id, amount_fen, status, rail_owner FROM payments WHERE id = $1 AND provider = $2{}", c.for_update()),
-        args![payment_id, provider],
-    )?;
+    let p = store::lock_callback_payment(c, payment_id, provider)?;
     let record = |c: &mut dyn Conn, outcome: &str| -> AppResult<bool> {
-        Ok(c.execute(
-            "INSERT INTO gateway_events (provider, event_id, payment_id, kind, outcome, received_at) VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (provider, event_id) DO NOTHING",
-            args![provider, &cb.event_id, payment_id, &cb.status, outcome, now],
-        )? == 1)
+        store::record_gateway_event(
+            c,
+            now,
+            provider,
+            &cb.event_id,
+            payment_id,
+            &cb.status,
+            outcome,
+        )
     };
     let Some(p) = p else {
         record(c, "unknown_payment")?;
         return Err(AppError::NotFound("payment"));
     };
-    let (purpose, order_id, account_id, amount, status, rail_owner) = (
-        p.text(0)?,
-        p.opt_text(1)?,
-        p.text(2)?,
-        p.int(3)?,
-        p.text(4)?,
-        p.opt_text(5)?,
-    );
+    let store::CallbackPayment {
+        purpose,
+        order_id,
+        account_id,
+        amount_fen: amount,
+        status,
+        rail_owner,
+    } = p;
     if amount != cb.amount_fen {
         return Ok(if record(c, "refused_amount_mismatch")? {
             Err(format!(
@@ -477,19 +428,13 @@ pub(crate) fn apply_callback(
     }
     match outcome {
         CallbackOutcome::Failed => {
-            c.execute(
-                "UPDATE payments SET status = 'failed' WHERE id = $1",
-                args![payment_id],
-            )?;
+            store::set_failed(c, payment_id)?;
             Ok(Ok(outcome))
         }
         CallbackOutcome::Applied => {
             if purpose == "topup" {
                 let gateway = gateway_source(provider, rail_owner.as_deref(), None)?;
-                c.execute(
-                    "UPDATE payments SET status = 'succeeded', succeeded_at = $1 WHERE id = $2",
-                    args![now, payment_id],
-                )?;
+                store::set_succeeded(c, now, payment_id)?;
                 let entry = JournalEntry::transfer(
                     format!("payment:{payment_id}"),
                     EntryKind::WalletTopUp,
@@ -527,13 +472,11 @@ pub(crate) fn apply_callback(
             // back, and the payment is `returned` — never a second `succeeded` one.
             let applies =
                 o.status == OrderStatus::PendingPayment && lc.takes_payment(c, now, &o)?;
-            c.execute(
-                "UPDATE payments SET status = $1, succeeded_at = $2 WHERE id = $3",
-                args![
-                    if applies { "succeeded" } else { "returned" },
-                    now,
-                    payment_id
-                ],
+            store::set_taken(
+                c,
+                now,
+                payment_id,
+                if applies { "succeeded" } else { "returned" },
             )?;
             let into = accounts::merchant_pending(&o.merchant_id)?;
             let entry = JournalEntry::transfer(
@@ -583,14 +526,19 @@ impl App {
         self.db
             .write(move |c| {
                 let o = lock_own_order(c, &oid, &who)?;
-                                if o.status != OrderStatus::PendingPayment {
-                    return Err(AppError::state(format!("the order is {}, not awaiting payment", o.status.as_str())));
+                if o.status != OrderStatus::PendingPayment {
+                    return Err(AppError::state(format!(
+                        "the order is {}, not awaiting payment",
+                        o.status.as_str()
+                    )));
                 }
                 if now >= o.pay_deadline {
                     return Err(AppError::state("the payment window has closed"));
                 }
                 if !lc.takes_payment(c, now, &o)? {
-                    return Err(AppError::state("the group-buy group is no longer gathering payments"));
+                    return Err(AppError::state(
+                        "the group-buy group is no longer gathering payments",
+                    ));
                 }
                 lc.paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
                 // The money moves last: the merchant's balance row is the one every payment
@@ -605,12 +553,20 @@ impl App {
                         Fen::new(o.total_fen),
                     )?;
                     let payment_id = new_id();
-                    c.execute(
-                        "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, succeeded_at)
-                         VALUES ($1, 'order', $2, $3, 'wallet', $4, 'succeeded', $5, $5)",
-                        args![&payment_id, &o.id, &o.buyer_id, o.total_fen, now],
+                    store::insert_wallet_payment(
+                        c,
+                        now,
+                        &payment_id,
+                        &o.id,
+                        &o.buyer_id,
+                        o.total_fen,
                     )?;
-                    let refs = Refs { order_id: Some(&o.id), payment_id: Some(&payment_id), refund_id: None, memo: "order paid from wallet" };
+                    let refs = Refs {
+                        order_id: Some(&o.id),
+                        payment_id: Some(&payment_id),
+                        refund_id: None,
+                        memo: "order paid from wallet",
+                    };
                     ledger::post(c, now, &entry, refs, &[(&wallet, "wallet")])?;
                 }
                 let o = lock_order(c, &oid)?;

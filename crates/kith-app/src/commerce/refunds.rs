@@ -18,13 +18,14 @@
 //! notification or the refund query (`rails::wechatpay::refunds`).
 
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry, accounts};
-use kith_domain::order::{OrderKind, OrderStatus};
+use kith_domain::order::OrderStatus;
 use kith_domain::pricing::{self, LineState};
 use kith_domain::refund::RefundStatus;
 use kith_domain::{BoundedText, Fen, signature};
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use super::orders::store::refunds::{self as store, load_refund, refunding_fen};
 use super::orders::{
     Actor, OrderRow, load_lines, lock_order, release_all, staff_order, transition,
 };
@@ -35,7 +36,6 @@ use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::{MerchantId, OrderId, RefundId, new_id};
 use crate::{
     App, AppError, AppResult, Principal, commerce::inventory, money::commissions, platform::outbox,
-    rfc3339,
 };
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -71,23 +71,6 @@ impl Refund {
     }
 }
 
-kith_store::columns!(RefundCols {
-    id,
-    order_id,
-    amount_fen,
-    includes_shipping,
-    lines,
-    provider,
-    reason,
-    status,
-    failure_reason,
-    provider_refund_id,
-    created_at,
-    settled_at,
-    retried_by,
-});
-const REFUND_COLS: &str = RefundCols::LIST;
-
 /// The sandbox gateway fails a refund whose reason contains this marker (as test card
 /// numbers do at real gateways), so the demo and the tests can see a refund fail.
 pub const SANDBOX_FAIL_MARKER: &str = "[sandbox:fail]";
@@ -117,43 +100,6 @@ pub(crate) fn refund_everything(
     }
     transition(c, now, o, next, actor, reason)?;
     lc.released(c, now, o)
-}
-
-fn refunding_fen(c: &mut dyn Conn, order_id: &str) -> AppResult<i64> {
-    Ok(c.query_one(
-        "SELECT refunding_fen FROM orders WHERE id = $1",
-        args![order_id],
-    )?
-    .int(0)?)
-}
-
-fn refund_from_row(r: &Row) -> AppResult<Refund> {
-    Ok(Refund {
-        id: RefundId::from_row(r.text(RefundCols::id)?),
-        order_id: OrderId::from_row(r.text(RefundCols::order_id)?),
-        amount_fen: Fen::new(r.int(RefundCols::amount_fen)?),
-        includes_shipping: r.bool(RefundCols::includes_shipping)?,
-        lines: serde_json::from_str(&r.text(RefundCols::lines)?).unwrap_or(serde_json::Value::Null),
-        provider: r.text(RefundCols::provider)?,
-        reason: r.text(RefundCols::reason)?,
-        status: RefundStatus::from_db(&r.text(RefundCols::status)?)
-            .ok_or_else(|| AppError::Internal("unknown refund status".into()))?,
-        failure_reason: r.opt_text(RefundCols::failure_reason)?,
-        provider_refund_id: r.opt_text(RefundCols::provider_refund_id)?,
-        created_at: rfc3339(r.int(RefundCols::created_at)?),
-        settled_at: r.opt_int(RefundCols::settled_at)?.map(rfc3339),
-        retried_by: r.opt_text(RefundCols::retried_by)?.map(RefundId::from_row),
-    })
-}
-
-pub(crate) fn load_refund(c: &mut dyn Conn, refund_id: &str) -> AppResult<Refund> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {REFUND_COLS} FROM refunds WHERE id = $1"),
-            args![refund_id],
-        )?
-        .ok_or(AppError::NotFound("refund"))?;
-    refund_from_row(&r)
 }
 
 /// What a refund gives back: units of lines (`None`: everything not yet refunded or held),
@@ -302,13 +248,7 @@ fn hold_and_send(
         .payment_provider
         .clone()
         .ok_or_else(|| AppError::Internal("paid order without provider".into()))?;
-    let payment_id = c
-        .query_opt(
-            "SELECT id FROM payments WHERE order_id = $1 AND provider = $2 AND status = 'succeeded' ORDER BY created_at DESC, id LIMIT 1",
-            args![&o.id, &provider],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?;
+    let payment_id = store::succeeded_payment(c, &o.id, &provider)?;
     let refund_id = new_id();
     let lines_json: Vec<serde_json::Value> = plan
         .per_line
@@ -318,33 +258,39 @@ fn hold_and_send(
     if plan.amount.get() <= 0 {
         return Err(AppError::state("nothing is left to refund"));
     }
-    c.execute(
-        "INSERT INTO refunds (id, order_id, merchant_id, amount_fen, includes_shipping, lines, provider, reason, actor_kind, actor_id, created_at, status, payment_id, kind)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'requested', $12, 'order')",
-        args![&refund_id, &o.id, &o.merchant_id, plan.amount.get(), plan.includes_shipping, serde_json::Value::Array(lines_json).to_string(),
-              &provider, reason, actor.kind(), actor.id(), now, payment_id.as_deref()],
+    store::insert_order_refund(
+        c,
+        now,
+        &store::NewRefund {
+            id: &refund_id,
+            order_id: &o.id,
+            merchant_id: &o.merchant_id,
+            amount_fen: plan.amount.get(),
+            includes_shipping: plan.includes_shipping,
+            lines_json: &serde_json::Value::Array(lines_json).to_string(),
+            provider: &provider,
+            reason,
+            actor_kind: actor.kind(),
+            actor_id: actor.id(),
+            payment_id: payment_id.as_deref(),
+        },
     )?;
     // The hold: each line's units and the order's money, by conditional update, so two
     // refunds racing past the order lock still cannot take more than was paid.
     for (idx, qty, amount) in &plan.per_line {
-        let n = c.execute(
-            "UPDATE order_lines SET refunding_quantity = refunding_quantity + $1, refunding_fen = refunding_fen + $2
-             WHERE order_id = $3 AND line_no = $4 AND quantity - refunded_quantity - refunding_quantity >= $1
-               AND unit_price_fen * quantity - coupon_fen - activity_fen - points_fen - refunded_fen - refunding_fen >= $2",
-            args![i64::from(*qty), amount.get(), &o.id, stored[*idx].line_no],
-        )?;
-        if n == 0 {
+        if !store::hold_line(
+            c,
+            &o.id,
+            stored[*idx].line_no,
+            i64::from(*qty),
+            amount.get(),
+        )? {
             return Err(AppError::state(
                 "the order's refunds changed meanwhile; reload it",
             ));
         }
     }
-    let n = c.execute(
-        "UPDATE orders SET refunding_fen = refunding_fen + $1, updated_at = $2
-         WHERE id = $3 AND paid_fen - refunded_fen - refunding_fen >= $1",
-        args![plan.amount.get(), now, &o.id],
-    )?;
-    if n == 0 {
+    if !store::hold_order(c, now, &o.id, plan.amount.get())? {
         return Err(AppError::state(
             "the order's refunds changed meanwhile; reload it",
         ));
@@ -409,48 +355,21 @@ pub(crate) fn settle(
     refund_id: &str,
     outcome: Settlement,
 ) -> AppResult<SettleOutcome> {
-    kith_store::columns!(SettleCols {
-        "r.order_id" => order_id,
-        "r.merchant_id" => merchant_id,
-        "r.amount_fen" => amount_fen,
-        "r.lines" => lines,
-        "r.provider" => provider,
-        "r.reason" => reason,
-        "r.actor_kind" => actor_kind,
-        "r.actor_id" => actor_id,
-        "r.status" => status,
-        "r.kind" => kind,
-        "r.payment_id" => payment_id,
-        "o.kind" => order_kind,
-    });
-    let r = c
-        .query_opt(
-            &format!(
-                "SELECT {} FROM refunds r JOIN orders o ON o.id = r.order_id WHERE r.id = $1",
-                SettleCols::LIST
-            ),
-            args![refund_id],
-        )?
-        .ok_or(AppError::NotFound("refund"))?;
-    let (order_id, merchant_id, amount, lines_json, provider, reason) = (
-        r.text(SettleCols::order_id)?,
-        r.text(SettleCols::merchant_id)?,
-        r.int(SettleCols::amount_fen)?,
-        r.text(SettleCols::lines)?,
-        r.text(SettleCols::provider)?,
-        r.text(SettleCols::reason)?,
-    );
-    let (actor_kind, actor_id, kind, payment_id) = (
-        r.text(SettleCols::actor_kind)?,
-        r.opt_text(SettleCols::actor_id)?,
-        r.text(SettleCols::kind)?,
-        r.opt_text(SettleCols::payment_id)?,
-    );
-    let status = RefundStatus::from_db(&r.text(SettleCols::status)?)
-        .ok_or_else(|| AppError::Internal("unknown refund status".into()))?;
+    let store::SettleRow {
+        order_id,
+        merchant_id,
+        amount_fen: amount,
+        lines_json,
+        provider,
+        reason,
+        actor_kind,
+        actor_id,
+        status,
+        kind,
+        payment_id,
+        order_kind,
+    } = store::refund_to_settle(c, refund_id)?;
     // Locks in the order every refund path takes them: the order's kind, then the order.
-    let order_kind = OrderKind::from_db(&r.text(SettleCols::order_kind)?)
-        .ok_or_else(|| AppError::Internal("unknown order kind".into()))?;
     lc.lock(c, &order_id, order_kind)?;
     let o = lock_order(c, &order_id)?;
     let next = match &outcome {
@@ -464,12 +383,7 @@ pub(crate) fn settle(
         Settlement::Succeeded { provider_refund_id } => (provider_refund_id.as_deref(), None),
         Settlement::Failed { reason } => (None, Some(reason.as_str())),
     };
-    let n = c.execute(
-        "UPDATE refunds SET status = $1, settled_at = $2, provider_refund_id = COALESCE($3, provider_refund_id), failure_reason = $4
-         WHERE id = $5 AND status = 'requested'",
-        args![next.as_str(), now, provider_refund_id, failure, refund_id],
-    )?;
-    if n == 0 {
+    if !store::settle_refund(c, now, refund_id, next, provider_refund_id, failure)? {
         return Ok(SettleOutcome::Duplicate);
     }
     let lines: Vec<(i64, i64, i64)> = serde_json::from_str::<Vec<serde_json::Value>>(&lines_json)
@@ -488,16 +402,9 @@ pub(crate) fn settle(
     }
     // The hold is released either way; on success it becomes refunded.
     for (line_no, qty, a) in &lines {
-        c.execute(
-            "UPDATE order_lines SET refunding_quantity = refunding_quantity - $1, refunding_fen = refunding_fen - $2
-             WHERE order_id = $3 AND line_no = $4",
-            args![*qty, *a, &order_id, *line_no],
-        )?;
+        store::release_line_hold(c, &order_id, *line_no, *qty, *a)?;
     }
-    c.execute(
-        "UPDATE orders SET refunding_fen = refunding_fen - $1, updated_at = $2 WHERE id = $3",
-        args![amount, now, &order_id],
-    )?;
+    store::release_order_hold(c, now, &order_id, amount)?;
     if next == RefundStatus::Failed {
         outbox::emit(
             c,
@@ -634,19 +541,13 @@ fn book_success(
                 "refund of a line the order lacks".into(),
             ));
         };
-        c.execute(
-            "UPDATE order_lines SET refunded_quantity = refunded_quantity + $1, refunded_fen = refunded_fen + $2 WHERE order_id = $3 AND line_no = $4",
-            args![*qty, *a, &o.id, *line_no],
-        )?;
+        store::add_line_refunded(c, &o.id, *line_no, *qty, *a)?;
         // A refund of money alone (`qty` 0) returns no goods: no stock moves.
         if before_fulfilment && *qty > 0 {
             inventory::release(c, &o.location_id, &line.sku_id, *qty, &o.id, now)?;
         }
     }
-    c.execute(
-        "UPDATE orders SET refunded_fen = refunded_fen + $1, updated_at = $2 WHERE id = $3",
-        args![amount, now, &o.id],
-    )?;
+    store::add_order_refunded(c, now, &o.id, amount)?;
     outbox::emit(
         c,
         now,
@@ -662,7 +563,7 @@ fn book_success(
         crate::commerce::promotions::on_order_refunded(c, now, &o.id)?;
     }
     if everything {
-        c.execute("UPDATE pickup_codes SET voided_at = $1 WHERE order_id = $2 AND redeemed_at IS NULL AND voided_at IS NULL", args![now, &o.id])?;
+        store::void_pickup_code(c, now, &o.id)?;
         let next = o.status.refund_fully()?;
         transition(c, now, o, next, actor, reason)?;
         lc.released(c, now, o)?;
@@ -702,10 +603,15 @@ pub(crate) fn request_late_refund(
     amount: i64,
 ) -> AppResult<String> {
     let refund_id = new_id();
-    c.execute(
-        "INSERT INTO refunds (id, order_id, merchant_id, amount_fen, includes_shipping, lines, provider, reason, actor_kind, actor_id, created_at, status, payment_id, kind)
-         VALUES ($1, $2, $3, $4, FALSE, '[]', $5, 'late payment returned', 'gateway', NULL, $6, 'requested', $7, 'late_payment')",
-        args![&refund_id, &o.id, &o.merchant_id, amount, provider, now, payment_id],
+    store::insert_late_refund(
+        c,
+        now,
+        &refund_id,
+        &o.id,
+        &o.merchant_id,
+        amount,
+        provider,
+        payment_id,
     )?;
     let entry = JournalEntry::transfer(
         format!("payment:{payment_id}:late_refund"),
@@ -909,17 +815,7 @@ impl App {
             return Err(AppError::NotFound("order"));
         }
         let oid = order_id.to_owned();
-        self.db
-            .read(move |c| {
-                c.query(
-                    &format!("SELECT {REFUND_COLS} FROM refunds WHERE order_id = $1 AND kind = 'order' ORDER BY created_at, id"),
-                    args![&oid],
-                )?
-                .iter()
-                .map(refund_from_row)
-                .collect()
-            })
-            .await
+        self.db.read(move |c| store::order_refunds(c, &oid)).await
     }
 
     /// Staff ask again for a refund that failed: the same lines (what of them is still
@@ -987,11 +883,7 @@ impl App {
                 let new = refund_of(c, &lc, now, &o, ask, reason, Actor::Staff(&who.account_id))?;
                 // Once: two staff pressing 重新退款 together make one new refund (the other
                 // transaction rolls back with its refund).
-                let n = c.execute(
-                    "UPDATE refunds SET retried_by = $1 WHERE id = $2 AND status = 'failed' AND retried_by IS NULL",
-                    args![&new.id, &old.id],
-                )?;
-                if n == 0 {
+                if !store::set_retried_by(c, &old.id, &new.id)? {
                     return Err(AppError::state("this refund was already asked again"));
                 }
                 crate::commerce::aftersale::relink_refund(c, &old.id, &new.id)?;

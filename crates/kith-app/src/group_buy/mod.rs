@@ -39,7 +39,6 @@
 use kith_domain::group_buy::{self, CampaignTerms, GroupStatus};
 use kith_domain::order::DeliveryMethod;
 use kith_domain::{BoundedText, Fen, PromotionStatus};
-use kith_store::args;
 use serde::Serialize;
 
 use crate::commerce::orders::{self, Address, Order};
@@ -59,7 +58,7 @@ pub use crate::platform::ids::{CampaignId, GroupId};
 use seats::take_seat;
 pub use seats::{ExpireGroup, expire_group};
 pub(crate) use seats::{GroupSeats, register_jobs};
-use store::{CAMPAIGN_COLS, CAMPAIGN_FROM, campaign_view, group_view, load_campaign};
+use store::{group_view, load_campaign};
 
 /// Most joinable groups listed at once.
 const JOINABLE_LIMIT: i64 = 20;
@@ -261,14 +260,15 @@ impl App {
                     }
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO group_campaigns (id, merchant_id, product_id, sku_id, title, group_size, group_price_fen, leader_price_fen,
-                        duration_secs, starts_at, ends_at, stock_limit, seats_taken, per_member_limit, commission, leader_bp, status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15, 'active', $16, $16)",
-                    args![&id, &mid, &sku.product_id, &sku.sku_id, title.as_deref().unwrap_or(&sku.product_name), terms.group_size,
-                          terms.group_price.get(), terms.leader_price.map(Fen::get), terms.duration_secs, terms.starts_at_ms,
-                          terms.ends_at_ms, terms.stock_limit, terms.per_member_limit, commission, terms.leader_bp, now],
-                )?;
+                store::insert_campaign(c, now, &store::NewCampaign {
+                    id: &id,
+                    merchant_id: &mid,
+                    product_id: &sku.product_id,
+                    sku_id: &sku.sku_id,
+                    title: title.as_deref().unwrap_or(&sku.product_name),
+                    terms: &terms,
+                    commission,
+                })?;
                 outbox::emit(c, now, "group_campaign.created", Some(&mid), &id, &serde_json::json!({
                     "campaign_id": id, "sku_id": sku.sku_id, "group_size": terms.group_size,
                 }))?;
@@ -293,10 +293,7 @@ impl App {
                 if !campaign.status.can_end() {
                     return Ok(campaign);
                 }
-                c.execute(
-                    "UPDATE group_campaigns SET status = 'ended', updated_at = $1 WHERE id = $2",
-                    args![now, &campaign.id],
-                )?;
+                store::end_campaign(c, now, &campaign.id)?;
                 outbox::emit(
                     c,
                     now,
@@ -324,13 +321,7 @@ impl App {
         self.db
             .read(move |c| {
                 merchant_status(c, &mid)?;
-                c.query(
-                    &format!("SELECT {CAMPAIGN_COLS} FROM {CAMPAIGN_FROM} WHERE c.merchant_id = $1 ORDER BY c.created_at DESC, c.id LIMIT 100"),
-                    args![&mid],
-                )?
-                .iter()
-                .map(|r| campaign_view(r, now))
-                .collect()
+                store::merchant_campaigns(c, &mid, now)
             })
             .await
     }
@@ -344,15 +335,7 @@ impl App {
         self.db
             .read(move |c| {
                 let campaign = load_campaign(c, &id, now)?;
-                let ids = c
-                    .query(
-                        "SELECT id FROM buy_groups WHERE campaign_id = $1 AND status = 'forming' AND held_seats < size AND expires_at > $2
-                         ORDER BY size - held_seats, expires_at, id LIMIT $3",
-                        args![&campaign.id, now, JOINABLE_LIMIT],
-                    )?
-                    .iter()
-                    .map(|r| r.text(0))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let ids = store::joinable_group_ids(c, &campaign.id, now, JOINABLE_LIMIT)?;
                 ids.iter().map(|g| group_view(c, g, now)).collect()
             })
             .await
@@ -388,13 +371,7 @@ impl App {
             let gid = gid.clone();
             self.db
                 .read(move |c| {
-                    c.query_opt(
-                        "SELECT campaign_id FROM buy_groups WHERE id = $1",
-                        args![&gid],
-                    )?
-                    .ok_or(AppError::NotFound("group"))?
-                    .text(0)
-                    .map_err(AppError::from)
+                    store::group_campaign_id(c, &gid)?.ok_or(AppError::NotFound("group"))
                 })
                 .await?
         };
@@ -444,16 +421,13 @@ impl App {
         let me = who.account_id.clone();
         self.db
             .read(move |c| {
-                let rows = c.query(
-                    "SELECT group_id, order_id, state FROM group_seats WHERE account_id = $1 ORDER BY joined_at DESC, order_id LIMIT 100",
-                    args![&me],
-                )?;
-                rows.iter()
-                    .map(|r| {
+                let rows = store::member_seats(c, &me)?;
+                rows.into_iter()
+                    .map(|(group, order, seat)| {
                         Ok(MySeat {
-                            group: group_view(c, &r.text(0)?, now)?,
-                            order_id: OrderId::from_row(r.text(1)?),
-                            seat: r.text(2)?,
+                            group: group_view(c, &group, now)?,
+                            order_id: OrderId::from_row(order),
+                            seat,
                         })
                     })
                     .collect()

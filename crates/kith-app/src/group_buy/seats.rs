@@ -6,7 +6,7 @@
 use kith_domain::Quantity;
 use kith_domain::group_buy::{self, GroupStatus};
 use kith_domain::order::{DeliveryMethod, OrderStatus};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::{self, Lifecycle, OrderHook};
@@ -92,17 +92,13 @@ pub(super) fn lock_group_of(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
 /// Whether an order's payment may be taken now: always for an ordinary order; for a
 /// group-buy order, only while its seat is live and its group still gathering.
 pub(super) fn takes_payment(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<bool> {
-    let Some(r) = c.query_opt(
-        "SELECT g.id, s.state FROM group_seats s JOIN buy_groups g ON g.id = s.group_id WHERE s.order_id = $1",
-        args![order_id],
-    )?
-    else {
+    let Some((group_id, state)) = seat_group(c, order_id)? else {
         return Ok(true);
     };
-    if r.text(1)? != "held" {
+    if state != "held" {
         return Ok(false);
     }
-    let g = lock_group(c, &r.text(0)?)?;
+    let g = lock_group(c, &group_id)?;
     Ok(group_buy::takes_payment(&g.state, now))
 }
 
@@ -136,24 +132,13 @@ pub(super) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppRe
             "the group-buy group is no longer gathering payments",
         ));
     }
-    c.execute(
-        "UPDATE group_seats SET state = 'paid', paid_at = $1 WHERE order_id = $2",
-        args![now, &o.id],
-    )?;
+    set_seat_paid(c, now, &o.id)?;
     orders::await_group(c, now, o)?;
     let paid = g.state.paid + 1;
     if g.state.status == GroupStatus::Opening {
-        let duration: i64 = c
-            .query_one(
-                "SELECT duration_secs FROM group_campaigns WHERE id = $1",
-                args![&g.campaign_id],
-            )?
-            .int(0)?;
+        let duration = campaign_duration_secs(c, &g.campaign_id)?;
         let expires = now + duration * 1000;
-        c.execute(
-            "UPDATE buy_groups SET paid_seats = paid_seats + 1, status = 'forming', opened_at = $1, expires_at = $2 WHERE id = $3",
-            args![now, expires, &g.id],
-        )?;
+        open_group(c, now, &g.id, expires)?;
         jobs::enqueue(
             c,
             now,
@@ -170,10 +155,7 @@ pub(super) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppRe
             serde_json::json!({ "expires_at": rfc3339(expires), "size": g.state.size }),
         )?;
     } else {
-        c.execute(
-            "UPDATE buy_groups SET paid_seats = paid_seats + 1 WHERE id = $1",
-            args![&g.id],
-        )?;
+        add_paid_seat(c, &g.id)?;
         emit(
             c,
             now,
@@ -191,31 +173,14 @@ pub(super) fn on_paid(c: &mut dyn Conn, now: i64, o: &orders::OrderRow) -> AppRe
 /// Every seat is paid: the group succeeds and each of its orders goes to the merchant, with
 /// its commission booked (the group leader's share on members' orders included).
 pub(super) fn succeed(c: &mut dyn Conn, now: i64, g: &GroupRow) -> AppResult<()> {
-    let n = c.execute(
-        "UPDATE buy_groups SET status = 'succeeded', ended_at = $1 WHERE id = $2 AND status = 'forming'",
-        args![now, &g.id],
-    )?;
-    if n == 0 {
+    if !set_succeeded(c, now, &g.id)? {
         return Err(AppError::state("the group changed meanwhile; try again"));
     }
-    let campaign = c.query_one(
-        "SELECT commission, leader_bp FROM group_campaigns WHERE id = $1",
-        args![&g.campaign_id],
-    )?;
-    let leader_bp = if campaign.int(0)? != 0 {
-        campaign.int(1)?
-    } else {
-        0
-    };
-    let rows = c.query(
-        "SELECT order_id, account_id FROM group_seats WHERE group_id = $1 AND state = 'paid' ORDER BY paid_at, order_id",
-        args![&g.id],
-    )?;
-    let seats = rows
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let members = seat_members(&rows)?;
+    let (commission, leader_bp) = campaign_commission(c, &g.campaign_id)?;
+    let leader_bp = if commission != 0 { leader_bp } else { 0 };
+    let rows = paid_seats(c, &g.id)?;
+    let seats: Vec<String> = rows.iter().map(|(o, _)| o.clone()).collect();
+    let members = seat_members(&rows);
     for order_id in &seats {
         let o = orders::lock_order(c, order_id)?;
         if o.status != OrderStatus::AwaitingGroup {
@@ -263,18 +228,12 @@ pub(super) fn on_released(
     } else {
         "released"
     };
-    c.execute(
-        "UPDATE group_seats SET state = $1 WHERE order_id = $2",
-        args![after, &o.id],
-    )?;
+    set_seat_state(c, &o.id, after)?;
     if g.state.status.is_over() {
         return Ok(());
     }
     let was_paid = i64::from(state == "paid");
-    c.execute(
-        "UPDATE buy_groups SET held_seats = held_seats - 1, paid_seats = paid_seats - $1 WHERE id = $2",
-        args![was_paid, &g.id],
-    )?;
+    release_seat(c, &g.id, was_paid)?;
     emit(
         c,
         now,
@@ -285,20 +244,10 @@ pub(super) fn on_released(
     if o.buyer_id != g.state.leader {
         return Ok(());
     }
-    let paid = c
-        .query(
-            "SELECT account_id, paid_at FROM group_seats WHERE group_id = $1 AND state = 'paid'",
-            args![&g.id],
-        )?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.int(1)?)))
-        .collect::<AppResult<Vec<_>>>()?;
+    let paid = payers(c, &g.id)?;
     match group_buy::next_leader(paid.iter().map(|(m, at)| (m.as_str(), *at))) {
         Some(next) => {
-            c.execute(
-                "UPDATE buy_groups SET leader_id = $1 WHERE id = $2",
-                args![next, &g.id],
-            )?;
+            set_leader(c, &g.id, next)?;
             emit(
                 c,
                 now,
@@ -330,32 +279,14 @@ pub(super) fn fail(
     group_id: &str,
     reason: &str,
 ) -> AppResult<()> {
-    let n = c.execute(
-        "UPDATE buy_groups SET status = 'failed', ended_at = $1, fail_reason = $2 WHERE id = $3 AND status IN ('opening', 'forming')",
-        args![now, reason, group_id],
-    )?;
-    if n == 0 {
+    if !set_failed(c, now, group_id, reason)? {
         return Ok(());
     }
-    let campaign: String = c
-        .query_one(
-            "SELECT campaign_id FROM buy_groups WHERE id = $1",
-            args![group_id],
-        )?
-        .text(0)?;
-    c.execute(
-        "UPDATE group_campaigns SET seats_taken = seats_taken - (SELECT size FROM buy_groups WHERE id = $1), updated_at = $2 WHERE id = $3",
-        args![group_id, now, &campaign],
-    )?;
-    let rows = c.query(
-        "SELECT order_id, account_id FROM group_seats WHERE group_id = $1 AND state IN ('held', 'paid') ORDER BY joined_at, order_id",
-        args![group_id],
-    )?;
-    let seats = rows
-        .iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let members = seat_members(&rows)?;
+    let campaign = group_campaign_id(c, group_id)?.ok_or(AppError::NotFound("group"))?;
+    return_group_seats(c, now, group_id, &campaign)?;
+    let rows = live_seats(c, group_id)?;
+    let seats: Vec<String> = rows.iter().map(|(o, _)| o.clone()).collect();
+    let members = seat_members(&rows);
     let note = format!("group-buy failed: {reason}");
     for order_id in &seats {
         let o = orders::lock_order(c, order_id)?;
@@ -379,15 +310,14 @@ pub(super) fn fail(
 
 /// The distinct members holding the seats of `(order_id, account_id)` rows, in row order:
 /// who a group's events concern.
-fn seat_members(rows: &[kith_store::Row]) -> AppResult<Vec<String>> {
+fn seat_members(rows: &[(String, String)]) -> Vec<String> {
     let mut members: Vec<String> = Vec::new();
-    for r in rows {
-        let m = r.text(1)?;
-        if !members.contains(&m) {
-            members.push(m);
+    for (_, m) in rows {
+        if !members.contains(m) {
+            members.push(m.clone());
         }
     }
-    Ok(members)
+    members
 }
 
 /// Fails a group still gathering at its expiry. A no-op when it has moved on (the job may
@@ -398,20 +328,8 @@ pub async fn expire_group(app: &App, gid: GroupId) -> AppResult<()> {
     app.db
         .write(move |c| {
             // Locks in the order a join takes them (campaign, then group).
-            let campaign = c
-                .query_opt(
-                    "SELECT campaign_id FROM buy_groups WHERE id = $1",
-                    args![&gid],
-                )?
-                .ok_or(AppError::NotFound("group"))?
-                .text(0)?;
-            c.query_opt(
-                &format!(
-                    "SELECT id FROM group_campaigns WHERE id = $1{}",
-                    c.for_update()
-                ),
-                args![&campaign],
-            )?;
+            let campaign = group_campaign_id(c, &gid)?.ok_or(AppError::NotFound("group"))?;
+            lock_campaign_row(c, &campaign)?;
             let g = lock_group(c, &gid)?;
             let due = g.state.expires_at_ms.is_some_and(|e| now >= e);
             if g.state.status == GroupStatus::Forming && due {
@@ -445,13 +363,9 @@ pub(super) fn take_seat(
     // fill); joining takes one of its group's.
     let campaign = match group {
         None => {
-            let n = c.execute(
-                "UPDATE group_campaigns SET seats_taken = seats_taken + group_size, updated_at = $1
-                 WHERE id = $2 AND status = 'active' AND seats_taken + group_size <= stock_limit AND starts_at <= $1 AND ends_at > $1",
-                args![now, campaign_id],
-            )?;
+            let took = take_group_seats(c, now, campaign_id)?;
             let campaign = load_campaign(c, campaign_id, now)?;
-            if n == 0 {
+            if !took {
                 return Err(if !campaign.status.is_active() {
                     AppError::state("the campaign has ended")
                 } else if campaign.seats_left < campaign.group_size {
@@ -463,14 +377,7 @@ pub(super) fn take_seat(
             campaign
         }
         Some(_) => {
-            c.query_opt(
-                &format!(
-                    "SELECT id FROM group_campaigns WHERE id = $1{}",
-                    c.for_update()
-                ),
-                args![campaign_id],
-            )?
-            .ok_or(AppError::NotFound("group-buy campaign"))?;
+            lock_campaign_row(c, campaign_id)?.ok_or(AppError::NotFound("group-buy campaign"))?;
             load_campaign(c, campaign_id, now)?
         }
     };
@@ -478,10 +385,14 @@ pub(super) fn take_seat(
     let (group_id, unit, deadline) = match group {
         None => {
             let id = new_id();
-            c.execute(
-                "INSERT INTO buy_groups (id, campaign_id, merchant_id, leader_id, size, held_seats, paid_seats, status, created_at)
-                 VALUES ($1, $2, $3, $4, $5, 1, 0, 'opening', $6)",
-                args![&id, campaign_id, &campaign.merchant_id, who, campaign.group_size, now],
+            insert_group(
+                c,
+                now,
+                &id,
+                campaign_id,
+                &campaign.merchant_id,
+                who,
+                campaign.group_size,
             )?;
             let unit = campaign
                 .leader_price_fen
@@ -493,19 +404,10 @@ pub(super) fn take_seat(
             if g.campaign_id != campaign.id {
                 return Err(AppError::NotFound("group"));
             }
-            let inside = c
-                .query_opt(
-                    "SELECT 1 FROM group_seats WHERE group_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
-                    args![gid, who],
-                )?
-                .is_some();
+            let inside = in_group(c, gid, who)?;
             group_buy::can_join(&g.state, who, inside, now)
                 .map_err(|r| AppError::state(r.message()))?;
-            let n = c.execute(
-                "UPDATE buy_groups SET held_seats = held_seats + 1 WHERE id = $1 AND status = 'forming' AND held_seats < size AND expires_at > $2",
-                args![gid, now],
-            )?;
-            if n == 0 {
+            if !hold_seat(c, now, gid)? {
                 return Err(AppError::state(group_buy::JoinRefusal::Full.message()));
             }
             let terms = orders::merchant_terms(c, &campaign.merchant_id)?;
@@ -514,12 +416,7 @@ pub(super) fn take_seat(
             (gid.to_owned(), campaign.group_price_fen, Some(deadline))
         }
     };
-    let mine = c
-        .query_one(
-            "SELECT COUNT(*) FROM group_seats WHERE campaign_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
-            args![campaign_id, who],
-        )?
-        .int(0)?;
+    let mine = member_live_seats(c, campaign_id, who)?;
     if mine >= campaign.per_member_limit {
         return Err(AppError::state(format!(
             "you have reached this campaign's limit of {} per member",
@@ -570,9 +467,6 @@ pub(super) fn take_seat(
         }
         other => other,
     })?;
-    c.execute(
-        "INSERT INTO group_seats (order_id, group_id, campaign_id, account_id, state, joined_at) VALUES ($1, $2, $3, $4, 'held', $5)",
-        args![&order_id, &group_id, campaign_id, who, now],
-    )?;
+    insert_seat(c, now, &order_id, &group_id, campaign_id, who)?;
     Ok((group_id, order_id))
 }

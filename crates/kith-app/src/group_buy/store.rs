@@ -227,3 +227,333 @@ pub(super) fn seat_of(c: &mut dyn Conn, order_id: &str) -> AppResult<Option<(Str
     .map(|r| Ok((r.text(0)?, r.text(1)?)))
     .transpose()
 }
+
+/// A campaign as the merchant sets it up.
+pub(super) struct NewCampaign<'a> {
+    pub id: &'a str,
+    pub merchant_id: &'a str,
+    pub product_id: &'a str,
+    pub sku_id: &'a str,
+    pub title: &'a str,
+    pub terms: &'a kith_domain::group_buy::CampaignTerms,
+    pub commission: bool,
+}
+
+pub(super) fn insert_campaign(c: &mut dyn Conn, now: i64, n: &NewCampaign<'_>) -> AppResult<()> {
+    let terms = n.terms;
+    c.execute(
+        "INSERT INTO group_campaigns (id, merchant_id, product_id, sku_id, title, group_size, group_price_fen, leader_price_fen,
+                        duration_secs, starts_at, ends_at, stock_limit, seats_taken, per_member_limit, commission, leader_bp, status, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15, 'active', $16, $16)",
+        args![n.id, n.merchant_id, n.product_id, n.sku_id, n.title, terms.group_size,
+              terms.group_price.get(), terms.leader_price.map(Fen::get), terms.duration_secs, terms.starts_at_ms,
+              terms.ends_at_ms, terms.stock_limit, terms.per_member_limit, n.commission, terms.leader_bp, now],
+    )?;
+    Ok(())
+}
+
+pub(super) fn end_campaign(c: &mut dyn Conn, now: i64, id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE group_campaigns SET status = 'ended', updated_at = $1 WHERE id = $2",
+        args![now, id],
+    )?;
+    Ok(())
+}
+
+/// A merchant's campaigns, newest first (at most 100).
+pub(super) fn merchant_campaigns(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    now: i64,
+) -> AppResult<Vec<Campaign>> {
+    c.query(
+        &format!("SELECT {CAMPAIGN_COLS} FROM {CAMPAIGN_FROM} WHERE c.merchant_id = $1 ORDER BY c.created_at DESC, c.id LIMIT 100"),
+        args![merchant_id],
+    )?
+    .iter()
+    .map(|r| campaign_view(r, now))
+    .collect()
+}
+
+/// The campaign's groups that can be joined now, closest to completion first.
+pub(super) fn joinable_group_ids(
+    c: &mut dyn Conn,
+    campaign_id: &str,
+    now: i64,
+    limit: i64,
+) -> AppResult<Vec<String>> {
+    Ok(c
+        .query(
+            "SELECT id FROM buy_groups WHERE campaign_id = $1 AND status = 'forming' AND held_seats < size AND expires_at > $2
+                         ORDER BY size - held_seats, expires_at, id LIMIT $3",
+            args![campaign_id, now, limit],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The campaign a group belongs to.
+pub(super) fn group_campaign_id(c: &mut dyn Conn, group_id: &str) -> AppResult<Option<String>> {
+    c.query_opt(
+        "SELECT campaign_id FROM buy_groups WHERE id = $1",
+        args![group_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// The member's seats, newest first (at most 100): (group, order, state).
+pub(super) fn member_seats(
+    c: &mut dyn Conn,
+    member: &str,
+) -> AppResult<Vec<(String, String, String)>> {
+    c.query(
+        "SELECT group_id, order_id, state FROM group_seats WHERE account_id = $1 ORDER BY joined_at DESC, order_id LIMIT 100",
+        args![member],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
+    .collect()
+}
+
+/// The group and the state of the seat an order holds, if it holds one.
+pub(super) fn seat_group(c: &mut dyn Conn, order_id: &str) -> AppResult<Option<(String, String)>> {
+    c.query_opt(
+        "SELECT g.id, s.state FROM group_seats s JOIN buy_groups g ON g.id = s.group_id WHERE s.order_id = $1",
+        args![order_id],
+    )?
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .transpose()
+}
+
+pub(super) fn set_seat_paid(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE group_seats SET state = 'paid', paid_at = $1 WHERE order_id = $2",
+        args![now, order_id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn campaign_duration_secs(c: &mut dyn Conn, campaign_id: &str) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT duration_secs FROM group_campaigns WHERE id = $1",
+        args![campaign_id],
+    )?
+    .int(0)?)
+}
+
+/// The leader's seat is paid: the group is forming until `expires`.
+pub(super) fn open_group(
+    c: &mut dyn Conn,
+    now: i64,
+    group_id: &str,
+    expires: i64,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE buy_groups SET paid_seats = paid_seats + 1, status = 'forming', opened_at = $1, expires_at = $2 WHERE id = $3",
+        args![now, expires, group_id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn add_paid_seat(c: &mut dyn Conn, group_id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE buy_groups SET paid_seats = paid_seats + 1 WHERE id = $1",
+        args![group_id],
+    )?;
+    Ok(())
+}
+
+/// The forming group succeeds; false when it was no longer forming.
+pub(super) fn set_succeeded(c: &mut dyn Conn, now: i64, group_id: &str) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE buy_groups SET status = 'succeeded', ended_at = $1 WHERE id = $2 AND status = 'forming'",
+        args![now, group_id],
+    )?;
+    Ok(n > 0)
+}
+
+/// Whether the campaign earns commission, and the leader's rate.
+pub(super) fn campaign_commission(c: &mut dyn Conn, campaign_id: &str) -> AppResult<(i64, i64)> {
+    let campaign = c.query_one(
+        "SELECT commission, leader_bp FROM group_campaigns WHERE id = $1",
+        args![campaign_id],
+    )?;
+    Ok((campaign.int(0)?, campaign.int(1)?))
+}
+
+/// The group's paid seats, in the order they were paid: (order, member).
+pub(super) fn paid_seats(c: &mut dyn Conn, group_id: &str) -> AppResult<Vec<(String, String)>> {
+    c.query(
+        "SELECT order_id, account_id FROM group_seats WHERE group_id = $1 AND state = 'paid' ORDER BY paid_at, order_id",
+        args![group_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .collect()
+}
+
+pub(super) fn set_seat_state(c: &mut dyn Conn, order_id: &str, state: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE group_seats SET state = $1 WHERE order_id = $2",
+        args![state, order_id],
+    )?;
+    Ok(())
+}
+
+/// A seat of the group is free again (`was_paid`: 1 when it had been paid).
+pub(super) fn release_seat(c: &mut dyn Conn, group_id: &str, was_paid: i64) -> AppResult<()> {
+    c.execute(
+        "UPDATE buy_groups SET held_seats = held_seats - 1, paid_seats = paid_seats - $1 WHERE id = $2",
+        args![was_paid, group_id],
+    )?;
+    Ok(())
+}
+
+/// Who paid a seat of the group, and when.
+pub(super) fn payers(c: &mut dyn Conn, group_id: &str) -> AppResult<Vec<(String, i64)>> {
+    c.query(
+        "SELECT account_id, paid_at FROM group_seats WHERE group_id = $1 AND state = 'paid'",
+        args![group_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+pub(super) fn set_leader(c: &mut dyn Conn, group_id: &str, leader: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE buy_groups SET leader_id = $1 WHERE id = $2",
+        args![leader, group_id],
+    )?;
+    Ok(())
+}
+
+/// The group fails with `reason`; false when it was over already.
+pub(super) fn set_failed(
+    c: &mut dyn Conn,
+    now: i64,
+    group_id: &str,
+    reason: &str,
+) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE buy_groups SET status = 'failed', ended_at = $1, fail_reason = $2 WHERE id = $3 AND status IN ('opening', 'forming')",
+        args![now, reason, group_id],
+    )?;
+    Ok(n > 0)
+}
+
+/// The campaign gets back the seats of the group.
+pub(super) fn return_group_seats(
+    c: &mut dyn Conn,
+    now: i64,
+    group_id: &str,
+    campaign_id: &str,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE group_campaigns SET seats_taken = seats_taken - (SELECT size FROM buy_groups WHERE id = $1), updated_at = $2 WHERE id = $3",
+        args![group_id, now, campaign_id],
+    )?;
+    Ok(())
+}
+
+/// The group's live seats (held or paid), in the order they were taken: (order, member).
+pub(super) fn live_seats(c: &mut dyn Conn, group_id: &str) -> AppResult<Vec<(String, String)>> {
+    c.query(
+        "SELECT order_id, account_id FROM group_seats WHERE group_id = $1 AND state IN ('held', 'paid') ORDER BY joined_at, order_id",
+        args![group_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .collect()
+}
+
+/// Locks the campaign's row (PostgreSQL); `None` when there is no such campaign.
+pub(super) fn lock_campaign_row(c: &mut dyn Conn, campaign_id: &str) -> AppResult<Option<()>> {
+    Ok(c.query_opt(
+        &format!(
+            "SELECT id FROM group_campaigns WHERE id = $1{}",
+            c.for_update()
+        ),
+        args![campaign_id],
+    )?
+    .map(|_| ()))
+}
+
+/// Takes a whole group's seats from the campaign for a new group; false when the campaign
+/// is not active and running now, or has not that many seats left.
+pub(super) fn take_group_seats(c: &mut dyn Conn, now: i64, campaign_id: &str) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE group_campaigns SET seats_taken = seats_taken + group_size, updated_at = $1
+                 WHERE id = $2 AND status = 'active' AND seats_taken + group_size <= stock_limit AND starts_at <= $1 AND ends_at > $1",
+        args![now, campaign_id],
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn insert_group(
+    c: &mut dyn Conn,
+    now: i64,
+    id: &str,
+    campaign_id: &str,
+    merchant_id: &str,
+    leader: &str,
+    size: i64,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO buy_groups (id, campaign_id, merchant_id, leader_id, size, held_seats, paid_seats, status, created_at)
+                 VALUES ($1, $2, $3, $4, $5, 1, 0, 'opening', $6)",
+        args![id, campaign_id, merchant_id, leader, size, now],
+    )?;
+    Ok(())
+}
+
+/// Whether `member` holds a live seat in the group.
+pub(super) fn in_group(c: &mut dyn Conn, group_id: &str, member: &str) -> AppResult<bool> {
+    Ok(c
+        .query_opt(
+            "SELECT 1 FROM group_seats WHERE group_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
+            args![group_id, member],
+        )?
+        .is_some())
+}
+
+/// Holds one more seat of the forming group; false when it is full, over or expired.
+pub(super) fn hold_seat(c: &mut dyn Conn, now: i64, group_id: &str) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE buy_groups SET held_seats = held_seats + 1 WHERE id = $1 AND status = 'forming' AND held_seats < size AND expires_at > $2",
+        args![group_id, now],
+    )?;
+    Ok(n > 0)
+}
+
+/// The member's live seats in the campaign.
+pub(super) fn member_live_seats(
+    c: &mut dyn Conn,
+    campaign_id: &str,
+    member: &str,
+) -> AppResult<i64> {
+    Ok(c
+        .query_one(
+            "SELECT COUNT(*) FROM group_seats WHERE campaign_id = $1 AND account_id = $2 AND state IN ('held', 'paid')",
+            args![campaign_id, member],
+        )?
+        .int(0)?)
+}
+
+pub(super) fn insert_seat(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    group_id: &str,
+    campaign_id: &str,
+    member: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO group_seats (order_id, group_id, campaign_id, account_id, state, joined_at) VALUES ($1, $2, $3, $4, 'held', $5)",
+        args![order_id, group_id, campaign_id, member, now],
+    )?;
+    Ok(())
+}

@@ -33,7 +33,7 @@
 use kith_domain::ledger::accounts::{self, PointsState};
 use kith_domain::ledger::{AccountId, EntryKind, JournalEntry};
 use kith_domain::points::{PointsRule, expired_due};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::events::jobs::{ClaimedJob, Job, JobError, JobRegistry};
@@ -43,6 +43,10 @@ use crate::platform::ids::{MerchantId, OrderId};
 use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 use kith_domain::Fen;
+
+mod store;
+pub(crate) use store::settings;
+use store::{lot_sums, order_points};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -135,25 +139,6 @@ pub struct PointsLine {
     pub at: String,
 }
 
-/// The merchant's rule and whether it is on; `None` when the shop never set one.
-pub(crate) fn settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsSettings>> {
-    c.query_opt(
-        "SELECT enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, on_activity_orders FROM points_settings WHERE merchant_id = $1",
-        args![merchant_id],
-    )?
-    .map(|r| {
-        Ok(PointsSettings {
-            enabled: r.bool(0)?,
-            earn_per_yuan: r.int(1)?,
-            points_per_yuan: r.int(2)?,
-            cap_percent: r.int(3)?,
-            expire_days: r.int(4)?,
-            on_activity_orders: r.bool(5)?,
-        })
-    })
-    .transpose()
-}
-
 /// The rule in force: `None` when the shop gives and takes no points.
 pub(crate) fn rule(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsRule>> {
     settings(c, merchant_id)?
@@ -204,10 +189,7 @@ fn transfer(
 /// is serial anyway), so a read of the balance that follows holds until the transaction
 /// ends: what a clawback or an expiry computes from it cannot be raced by a checkout.
 fn lock_available(c: &mut dyn Conn, account: &AccountId) -> AppResult<i64> {
-    c.execute(
-        "UPDATE ledger_accounts SET balance_fen = balance_fen WHERE id = $1",
-        args![account.as_str()],
-    )?;
+    store::lock_account(c, account)?;
     ledger::balance(c, account)
 }
 
@@ -233,10 +215,7 @@ fn credit_lot(
     }
     let days = settings(c, merchant_id)?.map_or(0, |s| s.expire_days);
     let expires = (days > 0).then(|| now + days * DAY_MS);
-    c.execute(
-        "INSERT INTO points_lots (member_id, merchant_id, order_id, points, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        args![member, merchant_id, order_id, points, expires, now],
-    )?;
+    store::insert_lot(c, now, member, merchant_id, order_id, points, expires)?;
     if let Some(at) = expires {
         let job = ExpirePoints {
             member_id: member.to_owned(),
@@ -280,48 +259,8 @@ pub(crate) fn redeem(
         ),
         other => other,
     })?;
-    c.execute(
-        "UPDATE orders SET points_used = $1, points_fen = $2 WHERE id = $3",
-        args![used, fen, order_id],
-    )?;
+    store::set_order_spent(c, order_id, used, fen)?;
     Ok(())
-}
-
-struct OrderPoints {
-    buyer: String,
-    merchant_id: String,
-    goods_fen: i64,
-    used: i64,
-    returned: i64,
-    earned: i64,
-    reversed: i64,
-}
-
-fn order_points(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderPoints> {
-    kith_store::columns!(Cols {
-        buyer_id,
-        merchant_id,
-        goods_fen,
-        points_used,
-        points_returned,
-        points_earned,
-        points_reversed,
-    });
-    let r = c
-        .query_opt(
-            &format!("SELECT {} FROM orders WHERE id = $1", Cols::LIST),
-            args![order_id],
-        )?
-        .ok_or(AppError::NotFound("order"))?;
-    Ok(OrderPoints {
-        buyer: r.text(Cols::buyer_id)?,
-        merchant_id: r.text(Cols::merchant_id)?,
-        goods_fen: r.int(Cols::goods_fen)?,
-        used: r.int(Cols::points_used)?,
-        returned: r.int(Cols::points_returned)?,
-        earned: r.int(Cols::points_earned)?,
-        reversed: r.int(Cols::points_reversed)?,
-    })
 }
 
 /// The unpaid order was cancelled or expired: the points it spent come back (as a new lot).
@@ -331,17 +270,10 @@ pub(crate) fn on_released(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResu
     if back <= 0 {
         return Ok(());
     }
-    let n = c.execute(
-        "UPDATE orders SET points_returned = points_used WHERE id = $1 AND points_returned = $2",
-        args![order_id, o.returned],
-    )?;
-    if n != 1 {
+    if !store::return_order_points(c, order_id, o.returned)? {
         return Ok(());
     }
-    c.execute(
-        "UPDATE order_lines SET points_returned = points_used WHERE order_id = $1",
-        args![order_id],
-    )?;
+    store::return_line_points(c, order_id)?;
     credit_lot(
         c,
         now,
@@ -374,11 +306,7 @@ pub(crate) fn on_paid(
     if earned <= 0 {
         return Ok(());
     }
-    let n = c.execute(
-        "UPDATE orders SET points_earned = $1 WHERE id = $2 AND points_earned = 0",
-        args![earned, order_id],
-    )?;
-    if n != 1 {
+    if !store::set_order_earned(c, order_id, earned)? {
         return Ok(());
     }
     transfer(
@@ -480,25 +408,15 @@ pub(crate) fn on_refund(
     if o.used > 0 {
         let mut back_total = 0;
         for l in lines {
-            let r = c.query_one(
-                "SELECT points_used, points_returned FROM order_lines WHERE order_id = $1 AND line_no = $2",
-                args![order_id, l.line_no],
-            )?;
-            let (used, returned) = (r.int(0)?, r.int(1)?);
+            let (used, returned) = store::line_points(c, order_id, l.line_no)?;
             let back = l.points_due(used) - returned;
             if back > 0 {
-                c.execute(
-                    "UPDATE order_lines SET points_returned = points_returned + $1 WHERE order_id = $2 AND line_no = $3",
-                    args![back, order_id, l.line_no],
-                )?;
+                store::add_line_returned(c, order_id, l.line_no, back)?;
                 back_total += back;
             }
         }
         if back_total > 0 {
-            c.execute(
-                "UPDATE orders SET points_returned = points_returned + $1 WHERE id = $2",
-                args![back_total, order_id],
-            )?;
+            store::add_order_returned(c, order_id, back_total)?;
             credit_lot(
                 c,
                 now,
@@ -528,10 +446,7 @@ pub(crate) fn on_refund(
     } else {
         owed
     };
-    c.execute(
-        "UPDATE orders SET points_reversed = points_reversed + $1 WHERE id = $2",
-        args![owed, order_id],
-    )?;
+    store::add_order_reversed(c, order_id, owed)?;
     transfer(
         c,
         now,
@@ -572,16 +487,6 @@ impl Job for ExpirePoints {
 /// Registers this context's jobs (called once when the [`App`] is built).
 pub(crate) fn register_jobs(jobs: &mut JobRegistry) {
     jobs.register::<ExpirePoints>();
-}
-
-fn lot_sums(c: &mut dyn Conn, member: &str, merchant_id: &str, now: i64) -> AppResult<(i64, i64)> {
-    let r = c.query_one(
-        "SELECT CAST(COALESCE(SUM(CASE WHEN expires_at IS NOT NULL AND expires_at <= $3 THEN points ELSE 0 END), 0) AS bigint),
-                CAST(COALESCE(SUM(points), 0) AS bigint)
-         FROM points_lots WHERE member_id = $1 AND merchant_id = $2",
-        args![member, merchant_id, now],
-    )?;
-    Ok((r.int(0)?, r.int(1)?))
 }
 
 fn expire(c: &mut dyn Conn, now: i64, member: &str, merchant_id: &str) -> AppResult<()> {
@@ -626,32 +531,22 @@ fn expiring(
     if balance <= 0 {
         return Ok(None);
     }
-    let rows = c.query(
-        "SELECT points, expires_at FROM points_lots WHERE member_id = $1 AND merchant_id = $2 ORDER BY id",
-        args![member, merchant_id],
-    )?;
-    let total: i64 = rows.iter().map(|r| r.int(0)).sum::<Result<i64, _>>()?;
+    let rows = store::lots(c, member, merchant_id)?;
+    let total: i64 = rows.iter().map(|(points, _)| points).sum();
     let mut spent = (total - balance).max(0);
-    for r in &rows {
-        let points = r.int(0)?;
+    for &(points, expires_at) in &rows {
         let take = spent.min(points);
         spent -= take;
         let left = points - take;
         if left > 0 {
-            return Ok(r.opt_int(1)?.map(|at| (left.min(balance), at)));
+            return Ok(expires_at.map(|at| (left.min(balance), at)));
         }
     }
     Ok(None)
 }
 
 fn balance_view(c: &mut dyn Conn, member: &str, merchant_id: &str) -> AppResult<PointsBalance> {
-    let name = c
-        .query_opt(
-            "SELECT name FROM merchants WHERE id = $1",
-            args![merchant_id],
-        )?
-        .ok_or(AppError::NotFound("merchant"))?
-        .text(0)?;
+    let name = store::merchant_name(c, merchant_id)?;
     let available = ledger::balance(c, &held(member, merchant_id, PointsState::Available)?)?;
     let frozen = ledger::balance(c, &held(member, merchant_id, PointsState::Frozen)?)?;
     let current = settings(c, merchant_id)?.filter(|s| s.enabled);
@@ -707,14 +602,7 @@ impl App {
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.execute(
-                    "INSERT INTO points_settings (merchant_id, enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, updated_at, on_activity_orders)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (merchant_id) DO UPDATE SET enabled = $2, earn_per_yuan = $3, points_per_yuan = $4,
-                        cap_percent = $5, expire_days = $6, updated_at = $7, on_activity_orders = $8",
-                    args![&mid, saved.enabled, saved.earn_per_yuan, saved.points_per_yuan, saved.cap_percent, saved.expire_days, now,
-                          saved.on_activity_orders],
-                )?;
+                store::upsert_settings(c, now, &mid, &saved)?;
                 outbox::emit(
                     c,
                     now,
@@ -734,13 +622,10 @@ impl App {
         self.db
             .read(move |c| {
                 let prefix = format!("points:{member}:%");
-                let rows = c.query(
-                    "SELECT id FROM ledger_accounts WHERE id LIKE $1 ORDER BY id",
-                    args![&prefix],
-                )?;
+                let rows = store::accounts_like(c, &prefix)?;
                 let mut shops: Vec<String> = Vec::new();
                 for r in rows {
-                    let id = AccountId::parse(&r.text(0)?)?;
+                    let id = AccountId::parse(&r)?;
                     let shop = id.as_str().split(':').nth(2).unwrap_or_default().to_owned();
                     if !shops.contains(&shop) {
                         shops.push(shop);

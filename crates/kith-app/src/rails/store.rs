@@ -316,3 +316,11 @@ pub(crate) fn take_on_demand(
         args![owner, provider, now, since],
     )? == 1)
 }
+
+/// What a payment is for, in fen.
+pub(crate) fn payment_amount(c: &mut dyn Conn, id: &str) -> AppResult<Option<i64>> {
+    c.query_opt("SELECT amount_fen FROM payments WHERE id = $1", args![id])?
+        .map(|r| r.int(0))
+        .transpose()
+        .map_err(Into::into)
+}

@@ -44,8 +44,8 @@ use crate::platform::ids::{
 };
 use crate::{App, AppError, AppResult, Principal};
 
-pub(crate) use store::holds_order;
 use store::{By, ReqRow, find, lines_of, lock, move_to, release};
+pub(crate) use store::{holds_order, relink_refund};
 
 /// A request as its buyer, the merchant's staff and the platform admin see it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -382,11 +382,7 @@ fn check_against_order(
         }
     }
     if matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) {
-        let r = c.query_one(
-            "SELECT after_sale_ends_at, after_sale_paused_left_ms FROM orders WHERE id = $1",
-            args![&o.id],
-        )?;
-        let (ends, paused) = (r.opt_int(0)?, r.opt_int(1)?);
+        let (ends, paused) = store::window(c, &o.id)?;
         if paused.is_none() && ends.is_some_and(|e| now >= e) {
             return Err(AppError::state(
                 "the after-sale window of this order has closed",
@@ -444,28 +440,6 @@ fn check_against_order(
     Ok(())
 }
 
-fn insert_lines(
-    c: &mut dyn Conn,
-    req_id: &str,
-    order_id: &str,
-    lines: &[(i64, i64)],
-) -> AppResult<()> {
-    for (line_no, qty) in lines {
-        c.execute(
-            "INSERT INTO aftersale_lines (request_id, order_id, line_no, quantity, open_slot) VALUES ($1, $2, $3, $4, 1)",
-            args![req_id, order_id, *line_no, *qty],
-        )
-        .map_err(|e| {
-            if e.is_unique_on("aftersale_lines", &["order_id", "line_no", "open_slot"]) {
-                AppError::conflict("lines", "a line already has an open after-sale request")
-            } else {
-                e.into()
-            }
-        })?;
-    }
-    Ok(())
-}
-
 /// The refund of a request: `units` are `(line_no, quantity)`, through the order's one
 /// refund path. Returns the amount asked for and whether the refund already succeeded (a
 /// wallet refund does at once; a provider's is confirmed later, [`on_refund_settled`]).
@@ -502,10 +476,7 @@ fn refund_request(
         &format!("after-sale request {}", req.id),
         actor,
     )?;
-    c.execute(
-        "UPDATE aftersale_requests SET refund_id = $1, refunded_fen = refunded_fen + $2 WHERE id = $3",
-        args![&refund.id, refund.amount_fen.get(), &req.id],
-    )?;
+    store::add_refund(c, &req.id, &refund.id, refund.amount_fen)?;
     Ok((
         refund.amount_fen.get(),
         refund.status == kith_domain::refund::RefundStatus::Succeeded,
@@ -521,14 +492,10 @@ pub(crate) fn on_refund_settled(
     refund_id: &str,
     succeeded: bool,
 ) -> AppResult<()> {
-    let Some(r) = c.query_opt(
-        "SELECT id FROM aftersale_requests WHERE refund_id = $1",
-        args![refund_id],
-    )?
-    else {
+    let Some(id) = store::waiting_on(c, refund_id)? else {
         return Ok(());
     };
-    let (req, _) = lock(c, &r.text(0)?)?;
+    let (req, _) = lock(c, &id)?;
     if !succeeded || req.state != State::Refunding {
         return Ok(());
     }
@@ -544,15 +511,6 @@ pub(crate) fn on_refund_settled(
         None,
     )?;
     release(c, now, &req)
-}
-
-/// A failed refund asked for again: the request waits on the new one.
-pub(crate) fn relink_refund(c: &mut dyn Conn, old: &str, new: &str) -> AppResult<()> {
-    c.execute(
-        "UPDATE aftersale_requests SET refund_id = $1 WHERE refund_id = $2",
-        args![new, old],
-    )?;
-    Ok(())
 }
 
 /// Refunds every unit of the request and ends it: `from` (agreed or returned) → refunding
@@ -614,10 +572,7 @@ fn agree(
             let address = address
                 .filter(|a| !a.trim().is_empty())
                 .unwrap_or(terms.return_address.clone());
-            c.execute(
-                "UPDATE aftersale_requests SET return_address = $1 WHERE id = $2",
-                args![&address, &req.id],
-            )?;
+            store::set_return_address(c, &req.id, &address)?;
             let due = now + terms.ship_ms();
             let next = agreed.after_agreement(req.kind)?;
             move_to(c, now, req, agreed, next, By::System, "", Some(due))?;
@@ -643,9 +598,12 @@ fn receive(
     let o = lock_order(c, &req.order_id)?;
     let stored = load_lines(c, &o.id)?;
     for (line_no, r) in receipts {
-        c.execute(
-            "UPDATE aftersale_lines SET received = $1, damaged = $2 WHERE request_id = $3 AND line_no = $4",
-            args![i64::from(r.received), i64::from(r.damaged), &req.id, *line_no],
+        store::set_received(
+            c,
+            &req.id,
+            *line_no,
+            i64::from(r.received),
+            i64::from(r.damaged),
         )?;
         let back = i64::from(r.restock());
         if back > 0 {
@@ -657,10 +615,7 @@ fn receive(
             inventory::restock_return(c, location, sku, back, &o.id, by_id(by), now, &req.id)?;
         }
     }
-    c.execute(
-        "UPDATE aftersale_requests SET restock_location_id = $1 WHERE id = $2",
-        args![location, &req.id],
-    )?;
+    store::set_restock_location(c, &req.id, location)?;
     let note: Vec<String> = receipts
         .iter()
         .map(|(l, r)| format!("line {l}: {} received, {} damaged", r.received, r.damaged))
@@ -753,18 +708,27 @@ impl App {
         self.db
             .write(move |c| {
                 let o = lock_own_order(c, &oid, &who)?;
-                                let p = parse_input(&input)?;
+                let p = parse_input(&input)?;
                 check_against_order(c, now, &o, &p, &who.account_id, None)?;
                 let terms = store::terms(c, &o.merchant_id)?;
                 let id = new_id();
                 let due = now + terms.answer_ms();
-                c.execute(
-                    "INSERT INTO aftersale_requests (id, order_id, merchant_id, buyer_id, kind, state, reason, description, photos, deadline_at, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $10)",
-                    args![&id, &o.id, &o.merchant_id, &who.account_id, p.kind.as_str(), p.reason, &p.description,
-                          serde_json::to_string(&p.photos).unwrap_or_default(), due, now],
+                store::insert_request(
+                    c,
+                    now,
+                    &store::NewRequest {
+                        id: &id,
+                        order_id: &o.id,
+                        merchant_id: &o.merchant_id,
+                        buyer_id: &who.account_id,
+                        kind: p.kind,
+                        reason: p.reason,
+                        description: &p.description,
+                        photos_json: &serde_json::to_string(&p.photos).unwrap_or_default(),
+                        deadline: due,
+                    },
                 )?;
-                insert_lines(c, &id, &o.id, &p.lines)?;
+                store::insert_lines(c, &id, &o.id, &p.lines)?;
                 store::pause_window(c, now, &o)?;
                 let req = find(c, &id)?;
                 store::record_opened(c, now, &req, &who.account_id)?;
@@ -790,18 +754,33 @@ impl App {
                 let p = parse_input(&input)?;
                 let next = req.state.resubmit(req.resubmissions)?;
                 if p.kind != req.kind {
-                    return Err(AppError::invalid("kind", "a revision keeps the request's kind"));
+                    return Err(AppError::invalid(
+                        "kind",
+                        "a revision keeps the request's kind",
+                    ));
                 }
                 check_against_order(c, now, &o, &p, &who.account_id, Some(&id))?;
-                c.execute("DELETE FROM aftersale_lines WHERE request_id = $1", args![&id])?;
-                insert_lines(c, &id, &o.id, &p.lines)?;
-                c.execute(
-                    "UPDATE aftersale_requests SET reason = $1, description = $2, photos = $3, resubmissions = resubmissions + 1, refuse_reason = NULL WHERE id = $4",
-                    args![p.reason, &p.description, serde_json::to_string(&p.photos).unwrap_or_default(), &id],
+                store::delete_lines(c, &id)?;
+                store::insert_lines(c, &id, &o.id, &p.lines)?;
+                store::revise(
+                    c,
+                    &id,
+                    p.reason,
+                    &p.description,
+                    &serde_json::to_string(&p.photos).unwrap_or_default(),
                 )?;
                 let terms = store::terms(c, &req.merchant_id)?;
                 let due = now + terms.answer_ms();
-                move_to(c, now, &req, req.state, next, By::Buyer(&who.account_id), "revised", Some(due))?;
+                move_to(
+                    c,
+                    now,
+                    &req,
+                    req.state,
+                    next,
+                    By::Buyer(&who.account_id),
+                    "revised",
+                    Some(due),
+                )?;
                 schedule_deadline(c, now, &id, due)?;
                 reload(c, &id)
             })
@@ -847,15 +826,29 @@ impl App {
                 let (req, _) = buyer_request(c, &who, &id)?;
                 let (carrier, tracking) = parse_tracking(&carrier_in, &tracking_in)?;
                 let next = req.state.ship_return()?;
-                c.execute(
-                    "UPDATE aftersale_requests SET return_carrier = $1, return_tracking_no = $2 WHERE id = $3",
-                    args![&carrier, &tracking, &id],
-                )?;
+                store::set_return_shipment(c, &id, &carrier, &tracking)?;
                 let terms = store::terms(c, &req.merchant_id)?;
                 let due = now + terms.receive_ms();
-                move_to(c, now, &req, req.state, next, By::Buyer(&who.account_id), &format!("{carrier} {tracking}"), Some(due))?;
+                move_to(
+                    c,
+                    now,
+                    &req,
+                    req.state,
+                    next,
+                    By::Buyer(&who.account_id),
+                    &format!("{carrier} {tracking}"),
+                    Some(due),
+                )?;
                 schedule_deadline(c, now, &id, due)?;
-                crate::commerce::tracking::follow_return(c, now, &config, &req.order_id, &id, &carrier, &tracking)?;
+                crate::commerce::tracking::follow_return(
+                    c,
+                    now,
+                    &config,
+                    &req.order_id,
+                    &id,
+                    &carrier,
+                    &tracking,
+                )?;
                 reload(c, &id)
             })
             .await
@@ -877,10 +870,7 @@ impl App {
                 let (req, _) = buyer_request(c, &who, &id)?;
                 let note = BoundedText::parse_multiline("note", &note_in, 1, 1000)?.into_string();
                 let next = req.state.dispute()?;
-                c.execute(
-                    "UPDATE aftersale_requests SET dispute_note = $1 WHERE id = $2",
-                    args![&note, &id],
-                )?;
+                store::set_dispute_note(c, &id, &note)?;
                 move_to(
                     c,
                     now,
@@ -1032,10 +1022,7 @@ impl App {
                 let reason =
                     BoundedText::parse_multiline("reason", &reason_in, 1, 500)?.into_string();
                 let next = req.state.refuse_request()?;
-                c.execute(
-                    "UPDATE aftersale_requests SET refuse_reason = $1 WHERE id = $2",
-                    args![&reason, &id],
-                )?;
+                store::set_refuse_reason(c, &id, &reason)?;
                 // The buyer has the shipping days to revise, dispute or cancel; silence closes it.
                 let due = now + store::terms(c, &mid)?.ship_ms();
                 move_to(
@@ -1076,13 +1063,7 @@ impl App {
                     AppError::invalid("location_id", "is not a location of this merchant")
                 })?;
                 req.state.receive()?;
-                let ok = c
-                    .query_opt(
-                        "SELECT 1 FROM locations WHERE id = $1 AND merchant_id = $2",
-                        args![&loc, &mid],
-                    )?
-                    .is_some();
-                if !ok {
+                if !store::is_merchant_location(c, &loc, &mid)? {
                     return Err(AppError::invalid(
                         "location_id",
                         "is not a location of this merchant",
@@ -1179,27 +1160,38 @@ impl App {
             .write(move |c| {
                 let (req, _) = lock(c, &id)?;
                 let next = req.state.decide()?;
-                let asked: Vec<(i64, i64)> = lines_of(c, &id)?.into_iter().map(|l| (l.0, l.1)).collect();
-                let idx: Vec<(usize, u32)> = asked.iter().enumerate().map(|(i, l)| (i, l.1 as u32)).collect();
+                let asked: Vec<(i64, i64)> =
+                    lines_of(c, &id)?.into_iter().map(|l| (l.0, l.1)).collect();
+                let idx: Vec<(usize, u32)> = asked
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (i, l.1 as u32))
+                    .collect();
                 let decision = match outcome.as_str() {
                     "all" => Decision::All,
                     "nothing" => Decision::Nothing,
                     _ => {
                         let mut items = Vec::with_capacity(decision_lines.len());
                         for (k, (line_no, qty)) in decision_lines.iter().enumerate() {
-                            let i = asked.iter().position(|a| a.0 == *line_no).ok_or_else(|| {
-                                AppError::invalid(format!("lines[{k}].line_no"), "is not a line of this request")
+                            let i =
+                                asked.iter().position(|a| a.0 == *line_no).ok_or_else(|| {
+                                    AppError::invalid(
+                                        format!("lines[{k}].line_no"),
+                                        "is not a line of this request",
+                                    )
+                                })?;
+                            let q = u32::try_from(*qty).map_err(|_| {
+                                AppError::invalid(
+                                    format!("lines[{k}].quantity"),
+                                    "must be at least 1",
+                                )
                             })?;
-                            let q = u32::try_from(*qty).map_err(|_| AppError::invalid(format!("lines[{k}].quantity"), "must be at least 1"))?;
                             items.push((i, q));
                         }
                         Decision::Part(items)
                     }
                 };
-                c.execute(
-                    "UPDATE aftersale_requests SET decision = $1, decision_note = $2, decided_by = $3 WHERE id = $4",
-                    args![&outcome, &note, &who.account_id, &id],
-                )?;
+                store::set_decision(c, &id, &outcome, &note, &who.account_id)?;
                 let (amount, _) = if amounts.is_empty() {
                     let units: Vec<(i64, i64)> = decision
                         .units(&idx)?
@@ -1211,12 +1203,31 @@ impl App {
                     // Money alone, on lines the request named.
                     for (k, (line_no, _)) in amounts.iter().enumerate() {
                         if !asked.iter().any(|a| a.0 == *line_no) {
-                            return Err(AppError::invalid(format!("amounts[{k}].line_no"), "is not a line of this request"));
+                            return Err(AppError::invalid(
+                                format!("amounts[{k}].line_no"),
+                                "is not a line of this request",
+                            ));
                         }
                     }
-                    refund_request(c, &lc, now, &req, refunds::Ask::Money(amounts.clone()), Actor::System)?
+                    refund_request(
+                        c,
+                        &lc,
+                        now,
+                        &req,
+                        refunds::Ask::Money(amounts.clone()),
+                        Actor::System,
+                    )?
                 };
-                move_to(c, now, &req, req.state, next, By::Admin(&who.account_id), &format!("{outcome}: {note} ({amount} fen)"), None)?;
+                move_to(
+                    c,
+                    now,
+                    &req,
+                    req.state,
+                    next,
+                    By::Admin(&who.account_id),
+                    &format!("{outcome}: {note} ({amount} fen)"),
+                    None,
+                )?;
                 release(c, now, &req)?;
                 reload(c, &id)
             })
@@ -1269,15 +1280,11 @@ impl App {
                 let address =
                     BoundedText::parse_multiline("return_address", &terms.return_address, 0, 300)?
                         .into_string();
-                c.execute(
-                    "INSERT INTO aftersale_terms (merchant_id, answer_hours, ship_days, receive_days, return_address, return_coupon, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (merchant_id) DO UPDATE SET answer_hours = excluded.answer_hours, ship_days = excluded.ship_days,
-                     receive_days = excluded.receive_days, return_address = excluded.return_address, return_coupon = excluded.return_coupon,
-                     updated_at = excluded.updated_at",
-                    args![&mid, terms.answer_hours, terms.ship_days, terms.receive_days, &address, terms.return_coupon, now],
-                )?;
-                Ok(AftersaleTerms { return_address: address.clone(), ..terms.clone() })
+                store::upsert_terms(c, now, &mid, &terms, &address)?;
+                Ok(AftersaleTerms {
+                    return_address: address.clone(),
+                    ..terms.clone()
+                })
             })
             .await
     }

@@ -500,6 +500,226 @@ pub(super) fn view(c: &mut dyn Conn, req: &ReqRow) -> AppResult<AftersaleRequest
     })
 }
 
+/// When the order's after-sale window ends, and what was left of it if it is paused.
+pub(super) fn window(c: &mut dyn Conn, order_id: &str) -> AppResult<(Option<i64>, Option<i64>)> {
+    let r = c.query_one(
+        "SELECT after_sale_ends_at, after_sale_paused_left_ms FROM orders WHERE id = $1",
+        args![order_id],
+    )?;
+    Ok((r.opt_int(0)?, r.opt_int(1)?))
+}
+
+/// The request's lines (line, units), each taking the line's one open slot: 409 when a line
+/// already has an open request.
+pub(super) fn insert_lines(
+    c: &mut dyn Conn,
+    req_id: &str,
+    order_id: &str,
+    lines: &[(i64, i64)],
+) -> AppResult<()> {
+    for (line_no, qty) in lines {
+        c.execute(
+            "INSERT INTO aftersale_lines (request_id, order_id, line_no, quantity, open_slot) VALUES ($1, $2, $3, $4, 1)",
+            args![req_id, order_id, *line_no, *qty],
+        )
+        .map_err(|e| {
+            if e.is_unique_on("aftersale_lines", &["order_id", "line_no", "open_slot"]) {
+                AppError::conflict("lines", "a line already has an open after-sale request")
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// The request waits on `refund_id`, which gives back `amount` more.
+pub(super) fn add_refund(
+    c: &mut dyn Conn,
+    id: &str,
+    refund_id: &str,
+    amount: Fen,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET refund_id = $1, refunded_fen = refunded_fen + $2 WHERE id = $3",
+        args![refund_id, amount.get(), id],
+    )?;
+    Ok(())
+}
+
+/// The request waiting on `refund_id`, if any.
+pub(super) fn waiting_on(c: &mut dyn Conn, refund_id: &str) -> AppResult<Option<String>> {
+    c.query_opt(
+        "SELECT id FROM aftersale_requests WHERE refund_id = $1",
+        args![refund_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// Requests waiting on the refund `old` wait on `new` instead.
+pub(crate) fn relink_refund(c: &mut dyn Conn, old: &str, new: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET refund_id = $1 WHERE refund_id = $2",
+        args![new, old],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_return_address(c: &mut dyn Conn, id: &str, address: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET return_address = $1 WHERE id = $2",
+        args![address, id],
+    )?;
+    Ok(())
+}
+
+/// What arrived of a line and how much of it was damaged.
+pub(super) fn set_received(
+    c: &mut dyn Conn,
+    id: &str,
+    line_no: i64,
+    received: i64,
+    damaged: i64,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_lines SET received = $1, damaged = $2 WHERE request_id = $3 AND line_no = $4",
+        args![received, damaged, id, line_no],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_restock_location(c: &mut dyn Conn, id: &str, location: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET restock_location_id = $1 WHERE id = $2",
+        args![location, id],
+    )?;
+    Ok(())
+}
+
+/// A request as the buyer opens it.
+pub(super) struct NewRequest<'a> {
+    pub id: &'a str,
+    pub order_id: &'a str,
+    pub merchant_id: &'a str,
+    pub buyer_id: &'a str,
+    pub kind: Kind,
+    pub reason: &'a str,
+    pub description: &'a str,
+    pub photos_json: &'a str,
+    pub deadline: i64,
+}
+
+pub(super) fn insert_request(c: &mut dyn Conn, now: i64, r: &NewRequest<'_>) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO aftersale_requests (id, order_id, merchant_id, buyer_id, kind, state, reason, description, photos, deadline_at, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, 'requested', $6, $7, $8, $9, $10, $10)",
+        args![r.id, r.order_id, r.merchant_id, r.buyer_id, r.kind.as_str(), r.reason, r.description,
+              r.photos_json, r.deadline, now],
+    )?;
+    Ok(())
+}
+
+pub(super) fn delete_lines(c: &mut dyn Conn, id: &str) -> AppResult<()> {
+    c.execute(
+        "DELETE FROM aftersale_lines WHERE request_id = $1",
+        args![id],
+    )?;
+    Ok(())
+}
+
+/// The buyer's revision of the request's words and photos; clears the refusal.
+pub(super) fn revise(
+    c: &mut dyn Conn,
+    id: &str,
+    reason: &str,
+    description: &str,
+    photos_json: &str,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET reason = $1, description = $2, photos = $3, resubmissions = resubmissions + 1, refuse_reason = NULL WHERE id = $4",
+        args![reason, description, photos_json, id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_return_shipment(
+    c: &mut dyn Conn,
+    id: &str,
+    carrier: &str,
+    tracking_no: &str,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET return_carrier = $1, return_tracking_no = $2 WHERE id = $3",
+        args![carrier, tracking_no, id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_dispute_note(c: &mut dyn Conn, id: &str, note: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET dispute_note = $1 WHERE id = $2",
+        args![note, id],
+    )?;
+    Ok(())
+}
+
+pub(super) fn set_refuse_reason(c: &mut dyn Conn, id: &str, reason: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET refuse_reason = $1 WHERE id = $2",
+        args![reason, id],
+    )?;
+    Ok(())
+}
+
+/// Whether `location_id` is a location of `merchant_id`.
+pub(super) fn is_merchant_location(
+    c: &mut dyn Conn,
+    location_id: &str,
+    merchant_id: &str,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM locations WHERE id = $1 AND merchant_id = $2",
+        args![location_id, merchant_id],
+    )?
+    .is_some())
+}
+
+/// The arbitration's outcome, its note and who decided.
+pub(super) fn set_decision(
+    c: &mut dyn Conn,
+    id: &str,
+    outcome: &str,
+    note: &str,
+    decided_by: &str,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE aftersale_requests SET decision = $1, decision_note = $2, decided_by = $3 WHERE id = $4",
+        args![outcome, note, decided_by, id],
+    )?;
+    Ok(())
+}
+
+/// Sets the merchant's after-sale terms (`return_address` as checked).
+pub(super) fn upsert_terms(
+    c: &mut dyn Conn,
+    now: i64,
+    merchant_id: &str,
+    t: &super::AftersaleTerms,
+    return_address: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO aftersale_terms (merchant_id, answer_hours, ship_days, receive_days, return_address, return_coupon, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (merchant_id) DO UPDATE SET answer_hours = excluded.answer_hours, ship_days = excluded.ship_days,
+                     receive_days = excluded.receive_days, return_address = excluded.return_address, return_coupon = excluded.return_coupon,
+                     updated_at = excluded.updated_at",
+        args![merchant_id, t.answer_hours, t.ship_days, t.receive_days, return_address, t.return_coupon, now],
+    )?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::{State, topic};

@@ -27,10 +27,10 @@ use crate::{
     money::commissions, platform::outbox, rfc3339,
 };
 
-mod store;
+pub(in crate::commerce) mod store;
 pub(crate) use store::{
-    BOUGHT, ORDER_COLS, OrderCols, OrderRow, buyer_tier, lines_remaining, load_lines, lock_order,
-    lock_own_order, merchant_terms, order_row, order_view,
+    BOUGHT, OrderCols, OrderRow, buyer_tier, lines_remaining, load_lines, lock_order,
+    lock_own_order, merchant_terms, order_view,
 };
 
 /// Most lines one order may have.
@@ -248,11 +248,7 @@ pub(crate) fn transition(
 ) -> AppResult<()> {
     // The old status in the WHERE clause is a second guard: a concurrent transition that
     // slipped past the row lock (SQLite has none; its writer is serial anyway) changes nothing.
-    let n = c.execute(
-        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
-        args![to.as_str(), now, &o.id, o.status.as_str()],
-    )?;
-    if n == 0 {
+    if !store::set_status(c, now, &o.id, o.status, to)? {
         return Err(AppError::state("the order changed meanwhile; reload it"));
     }
     record_transition(c, now, o, to, actor, note)
@@ -268,10 +264,7 @@ pub(crate) fn record_transition(
     actor: Actor<'_>,
     note: &str,
 ) -> AppResult<()> {
-    c.execute(
-        "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        args![&o.id, o.status.as_str(), to.as_str(), actor.kind(), actor.id(), note, now],
-    )?;
+    store::insert_event(c, now, &o.id, o.status, to, actor.kind(), actor.id(), note)?;
     outbox::emit(
         c,
         now,
@@ -347,16 +340,10 @@ pub(crate) fn fulfilling_location(
             // A 团长's point (a store of the neighbourhood context's `leaders`) takes pickup
             // orders only while its leader is approved: a suspended leader's is refused
             // (read here, not through `neighbourhood`, which depends on commerce).
-            if let Some(r) = c.query_opt(
-                "SELECT status FROM leaders WHERE store_id = $1 AND status <> 'approved'",
-                args![store],
-            )? {
+            if let Some(status) = store::unapproved_leader_status(c, store)? {
                 return Err(AppError::conflict(
                     "pickup_store_id",
-                    format!(
-                        "this 团长's pickup point is {} and takes no orders",
-                        r.text(0)?
-                    ),
+                    format!("this 团长's pickup point is {status} and takes no orders"),
                 ));
             }
             Ok(location)
@@ -430,13 +417,26 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
     let address_json = o
         .address
         .map(|a| serde_json::to_string(a).unwrap_or_default());
-    c.execute(
-        "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
-            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at, activity_id, activity_fen, kind)
-         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
-        args![&id, o.merchant_id, o.buyer, o.delivery.as_str(), o.location, o.pickup_store, o.tier,
-              address_json.as_deref(), totals.goods_paid.get(), totals.shipping.get(), totals.total.get(), deadline, now,
-              activity.as_ref().map(|(aid, _)| aid.as_str()), totals.activity.get(), o.kind.as_str()],
+    store::insert_order(
+        c,
+        now,
+        &store::NewOrderRow {
+            id: &id,
+            merchant_id: o.merchant_id,
+            buyer: o.buyer,
+            delivery: o.delivery,
+            location: o.location,
+            pickup_store: o.pickup_store,
+            tier: o.tier,
+            address_json: address_json.as_deref(),
+            goods_fen: totals.goods_paid,
+            shipping_fen: totals.shipping,
+            total_fen: totals.total,
+            deadline,
+            activity_id: activity.as_ref().map(|(aid, _)| aid.as_str()),
+            activity_fen: totals.activity,
+            kind: o.kind,
+        },
     )?;
     if let Some((coupon_id, _)) = &o.coupon {
         super::promotions::lock_for_order(c, now, o.buyer, coupon_id, &id, totals.coupon.get())?;
@@ -452,11 +452,19 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
     )?;
     for (n, ((sku, unit, qty), priced)) in o.lines.iter().zip(&totals.lines).enumerate() {
         let q = i64::from(qty.get());
-        c.execute(
-            "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen, activity_fen, points_fen, points_used)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-            args![new_id(), &id, n as i64 + 1, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q,
-                  priced.coupon.get(), priced.activity.get(), priced.points.get(), priced.points_used],
+        store::insert_line(
+            c,
+            &id,
+            &store::NewLine {
+                line_no: n as i64 + 1,
+                sku,
+                quantity: q,
+                unit: *unit,
+                coupon_fen: priced.coupon,
+                activity_fen: priced.activity,
+                points_fen: priced.points,
+                points_used: priced.points_used,
+            },
         )?;
         inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
             |e| match e {
@@ -489,10 +497,7 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
         o.earns,
         o.kind == OrderKind::Group,
     )?;
-    c.execute(
-        "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
-        args![&id, o.buyer, now],
-    )?;
+    store::insert_placed_event(c, now, &id, o.buyer)?;
     outbox::emit(
         c,
         now,
@@ -535,18 +540,10 @@ fn check_hoarding(
     // account, such as another buyer's commission snapshot naming this member.
     // SQLite has one writer at a time, so the transaction is already serial there.
     if c.engine() == kith_store::Engine::Postgres {
-        c.query_opt(
-            "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
-            args![buyer],
-        )?;
+        store::lock_buyer_account(c, buyer)?;
     }
     if limits.orders > 0 {
-        let open = c
-            .query_one(
-                "SELECT COUNT(*) FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status = 'pending_payment'",
-                args![buyer, merchant_id],
-            )?
-            .int(0)?;
+        let open = store::unpaid_orders(c, buyer, merchant_id)?;
         if open >= limits.orders {
             return Err(AppError::conflict(
                 "items",
@@ -559,13 +556,7 @@ fn check_hoarding(
     }
     if limits.units_per_sku > 0 {
         for (i, (sku, _, qty)) in lines.iter().enumerate() {
-            let held = c
-                .query_one(
-                    "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS bigint) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                     WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment' AND l.sku_id = $3",
-                    args![buyer, merchant_id, &sku.sku_id],
-                )?
-                .int(0)?;
+            let held = store::unpaid_units(c, buyer, merchant_id, &sku.sku_id)?;
             if held + i64::from(qty.get()) > limits.units_per_sku {
                 let left = (limits.units_per_sku - held).max(0);
                 return Err(AppError::conflict(
@@ -663,14 +654,13 @@ impl App {
                 let items = match &items {
                     Some(i) => i.clone(),
                     None => {
-                        let rows = c.query(
-                            "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
-                            args![&who.account_id, &mid],
-                        )?;
+                        let rows = store::cart_lines(c, &who.account_id, &mid)?;
                         if rows.is_empty() {
                             return Err(AppError::invalid("items", "the cart is empty"));
                         }
-                        rows.iter().map(|r| Ok((r.text(0)?, Quantity::parse(r.int(1)?)?))).collect::<AppResult<Vec<_>>>()?
+                        rows.into_iter()
+                            .map(|(sku, q)| Ok((sku, Quantity::parse(q)?)))
+                            .collect::<AppResult<Vec<_>>>()?
                     }
                 };
                 let location = fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
@@ -686,38 +676,57 @@ impl App {
                         catalog::sku_for_buyer(c, &mid, sku_id)
                     };
                     let sku = sku.map_err(|e| match e {
-                        AppError::NotFound(_) => AppError::invalid(format!("items[{i}].sku_id"), "is not a SKU of this merchant"),
+                        AppError::NotFound(_) => AppError::invalid(
+                            format!("items[{i}].sku_id"),
+                            "is not a SKU of this merchant",
+                        ),
                         other => other,
                     })?;
-                    let tiers: Vec<(&str, Fen)> = sku.tier_prices.iter().map(|(c, p)| (c.as_str(), Fen::new(*p))).collect();
-                    let unit = pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
+                    let tiers: Vec<(&str, Fen)> = sku
+                        .tier_prices
+                        .iter()
+                        .map(|(c, p)| (c.as_str(), Fen::new(*p)))
+                        .collect();
+                    let unit =
+                        pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
                     priced.push((sku, unit, *qty));
                 }
                 check_hoarding(c, &mid, &who.account_id, &priced, limits)?;
                 let coupon = match &coupon_id {
-                    Some(cid) => Some(super::promotions::coupon_for_checkout(c, now, &who.account_id, &mid, cid, false)?),
+                    Some(cid) => Some(super::promotions::coupon_for_checkout(
+                        c,
+                        now,
+                        &who.account_id,
+                        &mid,
+                        cid,
+                        false,
+                    )?),
                     None => None,
                 };
                 let points = crate::loyalty::offer(c, &mid, points_asked.unwrap_or(0), false)?;
-                let id = place(c, now, NewOrder {
-                    merchant_id: &mid,
-                    buyer: &who.account_id,
-                    delivery,
-                    location: &location,
-                    pickup_store: pickup_store.as_deref(),
-                    tier: tier.as_deref(),
-                    address: address.as_ref(),
-                    lines: &priced,
-                    deadline: None,
-                    earns: true,
-                    kind: OrderKind::Plain,
-                    coupon,
-                    activities: true,
-                    points,
-                })?;
+                let id = place(
+                    c,
+                    now,
+                    NewOrder {
+                        merchant_id: &mid,
+                        buyer: &who.account_id,
+                        delivery,
+                        location: &location,
+                        pickup_store: pickup_store.as_deref(),
+                        tier: tier.as_deref(),
+                        address: address.as_ref(),
+                        lines: &priced,
+                        deadline: None,
+                        earns: true,
+                        kind: OrderKind::Plain,
+                        coupon,
+                        activities: true,
+                        points,
+                    },
+                )?;
                 if from_cart {
                     for (sku, _, _) in &priced {
-                        c.execute("DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2", args![&who.account_id, &sku.sku_id])?;
+                        store::remove_from_cart(c, &who.account_id, &sku.sku_id)?;
                     }
                 }
                 let o = lock_order(c, &id)?;
@@ -753,13 +762,7 @@ impl App {
         let (who, oid) = (who.clone(), order_id.to_owned());
         self.db
             .read(move |c| {
-                let r = c
-                    .query_opt(
-                        &format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"),
-                        args![&oid],
-                    )?
-                    .ok_or(AppError::NotFound("order"))?;
-                let o = order_row(r)?;
+                let o = store::find_order(c, &oid)?.ok_or(AppError::NotFound("order"))?;
                 let buyer = o.buyer_id == who.account_id;
                 if !buyer && require_staff(c, &who, &o.merchant_id, StaffNeed::AnyStaff).is_err() {
                     return Err(AppError::NotFound("order"));
@@ -777,26 +780,7 @@ impl App {
     ) -> AppResult<Vec<OrderEvent>> {
         self.get_order(who, order_id).await?;
         let oid = order_id.to_owned();
-        self.db
-            .read(move |c| {
-                c.query(
-                    "SELECT from_status, to_status, actor_kind, actor_id, note, at FROM order_events WHERE order_id = $1 ORDER BY id",
-                    args![&oid],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(OrderEvent {
-                        from_status: r.opt_text(0)?,
-                        to_status: r.text(1)?,
-                        actor_kind: r.text(2)?,
-                        actor_id: r.opt_text(3)?.map(AccountId::from_row),
-                        note: r.text(4)?,
-                        at: rfc3339(r.int(5)?),
-                    })
-                })
-                .collect()
-            })
-            .await
+        self.db.read(move |c| store::events(c, &oid)).await
     }
 
     /// The buyer's orders, newest first.
@@ -843,19 +827,9 @@ impl App {
         let rows = self
             .db
             .read(move |c| {
-                let sql = format!(
-                    "SELECT {ORDER_COLS} FROM orders WHERE {filter} AND ($2 = '' OR status = $2)
-                     AND {}
-                     ORDER BY created_at DESC, id DESC LIMIT $6",
-                    after.sql
-                );
-                let rows = c.query(&sql, &params)?;
-                rows.into_iter()
-                    .map(|r| {
-                        let created = r.int(OrderCols::created_at)?;
-                        let o = order_row(r)?;
-                        Ok((created, order_view(c, &o, for_buyer)?))
-                    })
+                store::orders_page(c, filter, &after.sql, &params)?
+                    .into_iter()
+                    .map(|(created, o)| Ok((created, order_view(c, &o, for_buyer)?)))
                     .collect::<AppResult<Vec<_>>>()
             })
             .await?;
@@ -890,14 +864,8 @@ pub(crate) fn cancel(
     super::promotions::on_order_released(c, now, &o.id)?;
     crate::loyalty::on_released(c, now, &o.id)?;
     super::promotions::flash::on_order_released(c, &o.id)?;
-    c.execute(
-        "UPDATE orders SET cancelled_at = $1 WHERE id = $2",
-        args![now, &o.id],
-    )?;
-    c.execute(
-        "UPDATE payments SET status = 'cancelled' WHERE order_id = $1 AND status = 'pending'",
-        args![&o.id],
-    )?;
+    store::set_cancelled_at(c, now, &o.id)?;
+    store::cancel_pending_payments(c, &o.id)?;
     transition(c, now, o, next, actor, note)?;
     lc.released(c, now, o)
 }

@@ -16,15 +16,17 @@
 use crate::platform::ids::{ActivityId, MerchantId};
 use kith_domain::order_price::{PriceLine, Scope, ThresholdTerms, best_threshold};
 use kith_domain::{BoundedText, Fen, PromotionStatus};
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use super::store::activities::live;
+use super::store::activities::{self as store, load};
 use super::{MAX_SCOPE_PRODUCTS, Move, Promotion};
 use crate::commerce::cart;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::{new_id, parse_id};
 use crate::platform::times::parse_time;
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// Longest an activity may run.
 pub const MAX_DAYS: i64 = 366;
@@ -123,94 +125,6 @@ pub struct CartActivity {
     pub next_tier: Option<ActivityTier>,
     #[schema(value_type = Option<i64>)]
     pub more_fen: Option<Fen>,
-}
-
-kith_store::columns!(ActivityCols {
-    "id" => id,
-    "merchant_id" => merchant_id,
-    "name" => name,
-    "kind" => kind,
-    "tiers" => tiers,
-    "product_ids" => product_ids,
-    "starts_at" => starts_at,
-    "ends_at" => ends_at,
-    "status" => status,
-    "created_at" => created_at,
-    // Derived from the orders, never counted separately: one source of truth.
-    "(SELECT COUNT(*) FROM orders o WHERE o.activity_id = threshold_activities.id AND o.paid_at IS NOT NULL)" => paid_orders,
-    "(SELECT CAST(COALESCE(SUM(o.activity_fen), 0) AS BIGINT) FROM orders o WHERE o.activity_id = threshold_activities.id AND o.paid_at IS NOT NULL)" => discount_fen,
-});
-
-fn from_row(r: &Row, now_ms: i64) -> AppResult<ThresholdActivity> {
-    fn json<T: serde::de::DeserializeOwned>(what: &str, s: String) -> AppResult<T> {
-        serde_json::from_str(&s).map_err(|e| AppError::Internal(format!("stored {what}: {e}")))
-    }
-    let tiers: Vec<ActivityTier> = json("activity tiers", r.text(ActivityCols::tiers)?)?;
-    let product_ids = match r.opt_text(ActivityCols::product_ids)? {
-        Some(s) => Some(json("activity scope", s)?),
-        None => None,
-    };
-    let (starts, ends) = (
-        r.int(ActivityCols::starts_at)?,
-        r.int(ActivityCols::ends_at)?,
-    );
-    let status = PromotionStatus::from_db(&r.text(ActivityCols::status)?)
-        .ok_or_else(|| AppError::Internal("unknown activity status".into()))?;
-    Ok(ThresholdActivity {
-        id: ActivityId::from_row(r.text(ActivityCols::id)?),
-        merchant_id: MerchantId::from_row(r.text(ActivityCols::merchant_id)?),
-        name: r.text(ActivityCols::name)?,
-        kind: r.text(ActivityCols::kind)?,
-        tiers,
-        product_ids,
-        starts_at: rfc3339(starts),
-        ends_at: rfc3339(ends),
-        live: status.is_active() && starts <= now_ms && now_ms < ends,
-        status,
-        paid_orders: r.int(ActivityCols::paid_orders)?,
-        discount_fen: Fen::new(r.int(ActivityCols::discount_fen)?),
-        created_at: rfc3339(r.int(ActivityCols::created_at)?),
-    })
-}
-
-fn load(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    id: &str,
-    now_ms: i64,
-) -> AppResult<ThresholdActivity> {
-    if parse_id(id).is_none() {
-        return Err(AppError::NotFound("activity"));
-    }
-    let r = c
-        .query_opt(
-            &format!(
-                "SELECT {} FROM threshold_activities WHERE id = $1 AND merchant_id = $2",
-                ActivityCols::LIST
-            ),
-            args![id, merchant_id],
-        )?
-        .ok_or(AppError::NotFound("activity"))?;
-    from_row(&r, now_ms)
-}
-
-/// The merchant's activities live at `now_ms`, oldest first (the earlier wins a tie).
-pub(crate) fn live(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    now_ms: i64,
-) -> AppResult<Vec<ThresholdActivity>> {
-    c.query(
-        &format!(
-            "SELECT {} FROM threshold_activities WHERE merchant_id = $1 AND status = 'active' \
-             AND starts_at <= $2 AND ends_at > $2 ORDER BY created_at, id",
-            ActivityCols::LIST
-        ),
-        args![merchant_id, now_ms],
-    )?
-    .iter()
-    .map(|r| from_row(r, now_ms))
-    .collect()
 }
 
 /// Of the merchant's live activities, the one checkout applies to `lines`: its id and
@@ -341,11 +255,7 @@ impl App {
                 if let Some(ids) = &scope {
                     for (i, pid) in ids.iter().enumerate() {
                         let found = parse_id(pid).is_some()
-                            && c.query_opt(
-                                "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
-                                args![pid.as_str(), mid.as_str()],
-                            )?
-                            .is_some();
+                            && super::store::is_shop_product(c, pid.as_str(), mid.as_str())?;
                         if !found {
                             return Err(AppError::invalid(
                                 format!("product_ids[{i}]"),
@@ -358,10 +268,19 @@ impl App {
                     .as_ref()
                     .map(|ids| serde_json::to_string(ids).unwrap_or_default());
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO threshold_activities (id, merchant_id, name, kind, tiers, product_ids, starts_at, ends_at, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9)",
-                    args![&id, &mid, name.as_str(), &kind, &tiers_json, scope_json, starts, ends, now],
+                store::insert_activity(
+                    c,
+                    now,
+                    &store::NewActivity {
+                        id: &id,
+                        merchant_id: &mid,
+                        name: name.as_str(),
+                        kind: &kind,
+                        tiers_json: &tiers_json,
+                        scope_json: scope_json.as_deref(),
+                        starts,
+                        ends,
+                    },
                 )?;
                 outbox::emit(
                     c,
@@ -387,16 +306,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.query(
-                    &format!(
-                        "SELECT {} FROM threshold_activities WHERE merchant_id = $1 ORDER BY created_at DESC, id",
-                        ActivityCols::LIST
-                    ),
-                    args![&mid],
-                )?
-                .iter()
-                .map(|r| from_row(r, now))
-                .collect()
+                store::merchant_activities(c, &mid, now)
             })
             .await
     }

@@ -15,22 +15,22 @@
 //! `flash_quantity` of the orders it places (through `orders::place`).
 
 use crate::platform::ids::{FlashSaleId, MerchantId, ProductId, SkuId};
-use std::collections::HashMap;
 
 use kith_domain::flash_sale::{self, Slot};
 use kith_domain::order::DeliveryMethod;
 use kith_domain::pricing::Quantity;
 use kith_domain::{BoundedText, Fen, PromotionStatus};
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use super::store::flash::{self as store, load};
 use super::{Move, Promotion};
 use crate::commerce::catalog;
 use crate::commerce::orders::{self, Address, NewOrder, Order};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::{new_id, parse_id};
 use crate::platform::times::parse_time;
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// One time slot of a flash sale with what it has sold.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -138,173 +138,18 @@ pub struct FlashOrderInput {
     pub points: Option<i64>,
 }
 
-kith_store::columns!(SaleCols {
-    "f.id" => id,
-    "f.merchant_id" => merchant_id,
-    "f.name" => name,
-    "f.sku_id" => sku_id,
-    "p.id" => product_id,
-    "p.name" => product_name,
-    "p.images" => images,
-    "s.code" => sku_code,
-    "s.list_price_fen" => list_price_fen,
-    "f.price_fen" => price_fen,
-    "f.per_member_limit" => per_member_limit,
-    "f.per_order_limit" => per_order_limit,
-    "f.unpaid_timeout_secs" => unpaid_timeout_secs,
-    "f.allow_coupons" => allow_coupons,
-    "f.status" => status,
-    "f.created_at" => created_at,
-});
-const FROM: &str =
-    "flash_sales f JOIN skus s ON s.id = f.sku_id JOIN products p ON p.id = s.product_id";
-
-/// The slots of the sales `filter` picks (`sale_id = $1` or `merchant_id = $1`), by sale, in
-/// time order: one query for a whole list of sales.
-fn slots_by_sale(
-    c: &mut dyn Conn,
-    filter: &str,
-    key: &str,
-) -> AppResult<HashMap<String, Vec<Row>>> {
-    let rows = c.query(
-        &format!(
-            "SELECT l.sale_id, l.id, l.starts_at, l.ends_at, l.quota, l.sold FROM flash_slots l
-             JOIN flash_sales f ON f.id = l.sale_id WHERE f.{filter} = $1 ORDER BY l.sale_id, l.starts_at"
-        ),
-        args![key],
-    )?;
-    let mut out: HashMap<String, Vec<Row>> = HashMap::new();
-    for r in rows {
-        out.entry(r.text(0)?).or_default().push(r);
-    }
-    Ok(out)
-}
-
-/// A sale from its row and its slots' rows (from [`slots_by_sale`]).
-fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
-    let id = r.text(SaleCols::id)?;
-    let status = PromotionStatus::from_db(&r.text(SaleCols::status)?)
-        .ok_or_else(|| AppError::Internal("unknown flash sale status".into()))?;
-    let mut slots = Vec::with_capacity(rows.len());
-    let mut times = Vec::with_capacity(rows.len());
-    for s in rows {
-        let (starts, ends, quota, sold) = (s.int(2)?, s.int(3)?, s.int(4)?, s.int(5)?);
-        times.push(Slot {
-            starts,
-            ends,
-            quota,
-        });
-        slots.push(FlashSlot {
-            id: s.text(1)?,
-            starts_at: rfc3339(starts),
-            ends_at: rfc3339(ends),
-            quota,
-            sold,
-            left: quota - sold,
-        });
-    }
-    let live = status
-        .is_active()
-        .then(|| flash_sale::live_slot(&times, now_ms))
-        .flatten();
-    let next = if live.is_none() && status.is_active() {
-        times
-            .iter()
-            .find(|s| s.starts > now_ms)
-            .map(|s| rfc3339(s.starts))
-    } else {
-        None
-    };
-    Ok(FlashSale {
-        merchant_id: MerchantId::from_row(r.text(SaleCols::merchant_id)?),
-        name: r.text(SaleCols::name)?,
-        sku_id: SkuId::from_row(r.text(SaleCols::sku_id)?),
-        product_id: ProductId::from_row(r.text(SaleCols::product_id)?),
-        product_name: r.text(SaleCols::product_name)?,
-        image: serde_json::from_str::<Vec<String>>(&r.text(SaleCols::images)?)
-            .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
-            .into_iter()
-            .next(),
-        sku_code: r.text(SaleCols::sku_code)?,
-        list_price_fen: Fen::new(r.int(SaleCols::list_price_fen)?),
-        price_fen: Fen::new(r.int(SaleCols::price_fen)?),
-        per_member_limit: r.int(SaleCols::per_member_limit)?,
-        per_order_limit: r.int(SaleCols::per_order_limit)?,
-        unpaid_timeout_secs: r.int(SaleCols::unpaid_timeout_secs)?,
-        allow_coupons: r.bool(SaleCols::allow_coupons)?,
-        status,
-        live_slot_id: live.map(|i| slots[i].id.clone()),
-        next_starts_at: next,
-        slots,
-        created_at: rfc3339(r.int(SaleCols::created_at)?),
-        id: FlashSaleId::from_row(id),
-    })
-}
-
-fn sales_of(
-    rows: &[Row],
-    slots: &HashMap<String, Vec<Row>>,
-    now_ms: i64,
-) -> AppResult<Vec<FlashSale>> {
-    rows.iter()
-        .map(|r| {
-            let id = r.text(SaleCols::id)?;
-            sale_from_row(r, slots.get(&id).map_or(&[][..], Vec::as_slice), now_ms)
-        })
-        .collect()
-}
-
-/// The sale `id` (of `merchant_id` when given), or 404.
-fn load(
-    c: &mut dyn Conn,
-    merchant_id: Option<&str>,
-    id: &str,
-    now_ms: i64,
-) -> AppResult<FlashSale> {
-    if parse_id(id).is_none() {
-        return Err(AppError::NotFound("flash sale"));
-    }
-    let r = c
-        .query_opt(
-            &format!("SELECT {} FROM {FROM} WHERE f.id = $1", SaleCols::LIST),
-            args![id],
-        )?
-        .ok_or(AppError::NotFound("flash sale"))?;
-    if merchant_id.is_some_and(|m| r.text(SaleCols::merchant_id).ok().as_deref() != Some(m)) {
-        return Err(AppError::NotFound("flash sale"));
-    }
-    let slots = slots_by_sale(c, "id", id)?;
-    sale_from_row(&r, slots.get(id).map_or(&[][..], Vec::as_slice), now_ms)
-}
-
 /// The unpaid flash order was cancelled or lapsed: its units go back to its slot and to
 /// its buyer's count, once (the order's `flash_quantity` is zeroed by the one update that
 /// may give them back, so a second call changes nothing).
 pub(crate) fn on_order_released(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
-    let Some(r) = c.query_opt(
-        "SELECT flash_slot_id, flash_quantity, buyer_id FROM orders WHERE id = $1 AND flash_quantity > 0",
-        args![order_id],
-    )?
-    else {
+    let Some((slot, q, buyer)) = store::order_flash(c, order_id)? else {
         return Ok(());
     };
-    let (slot, q, buyer) = (r.text(0)?, r.int(1)?, r.text(2)?);
-    let n = c.execute(
-        "UPDATE orders SET flash_quantity = 0 WHERE id = $1 AND flash_quantity = $2",
-        args![order_id, q],
-    )?;
-    if n != 1 {
+    if !store::zero_order_flash(c, order_id, q)? {
         return Ok(());
     }
-    c.execute(
-        "UPDATE flash_slots SET sold = sold - $1 WHERE id = $2 AND sold >= $1",
-        args![q, &slot],
-    )?;
-    c.execute(
-        "UPDATE flash_buyers SET bought = bought - $1 \
-         WHERE sale_id = (SELECT sale_id FROM flash_slots WHERE id = $2) AND account_id = $3 AND bought >= $1",
-        args![q, &slot, &buyer],
-    )?;
+    store::give_back_to_slot(c, &slot, q)?;
+    store::give_back_to_buyer(c, &slot, &buyer, q)?;
     Ok(())
 }
 
@@ -370,18 +215,32 @@ impl App {
                     ));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO flash_sales (id, merchant_id, sku_id, name, price_fen, per_member_limit, per_order_limit, unpaid_timeout_secs, status, created_at, allow_coupons) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10)",
-                    args![&id, &mid, &sku.sku_id, name.as_str(), input.price_fen, per_member, per_order, timeout * 60, now, input.allow_coupons],
+                store::insert_sale(
+                    c,
+                    now,
+                    &store::NewSale {
+                        id: &id,
+                        merchant_id: &mid,
+                        sku_id: &sku.sku_id,
+                        name: name.as_str(),
+                        price_fen: input.price_fen,
+                        per_member_limit: per_member,
+                        per_order_limit: per_order,
+                        unpaid_timeout_secs: timeout * 60,
+                        allow_coupons: input.allow_coupons,
+                    },
                 )?;
                 for s in &slots {
-                    c.execute(
-                        "INSERT INTO flash_slots (id, sale_id, starts_at, ends_at, quota, sold) VALUES ($1, $2, $3, $4, $5, 0)",
-                        args![new_id(), &id, s.starts, s.ends, s.quota],
-                    )?;
+                    store::insert_slot(c, &id, s)?;
                 }
-                outbox::emit(c, now, "flash_sale.created", Some(&mid), &id, &serde_json::json!({ "sale_id": id }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "flash_sale.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "sale_id": id }),
+                )?;
                 load(c, Some(&mid), &id, now)
             })
             .await
@@ -398,15 +257,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let rows = c.query(
-                    &format!(
-                        "SELECT {} FROM {FROM} WHERE f.merchant_id = $1 ORDER BY f.created_at DESC, f.id",
-                        SaleCols::LIST
-                    ),
-                    args![&mid],
-                )?;
-                let slots = slots_by_sale(c, "merchant_id", &mid)?;
-                sales_of(&rows, &slots, now)
+                store::merchant_sales(c, &mid, now)
             })
             .await
     }
@@ -453,17 +304,7 @@ impl App {
                 if merchant_status(c, &mid)?.ensure_trading().is_err() {
                     return Err(AppError::NotFound("merchant"));
                 }
-                let rows = c.query(
-                    &format!(
-                        "SELECT {} FROM {FROM} WHERE f.merchant_id = $1 AND f.status = 'active' \
-                         AND EXISTS (SELECT 1 FROM flash_slots l WHERE l.sale_id = f.id AND l.ends_at > $2) \
-                         ORDER BY (SELECT MIN(l.starts_at) FROM flash_slots l WHERE l.sale_id = f.id AND l.ends_at > $2), f.id",
-                        SaleCols::LIST
-                    ),
-                    args![&mid, now],
-                )?;
-                let slots = slots_by_sale(c, "merchant_id", &mid)?;
-                sales_of(&rows, &slots, now)
+                store::shop_sales(c, &mid, now)
             })
             .await
     }
@@ -535,26 +376,19 @@ impl App {
                         format!("at most {} per order", sale.per_order_limit),
                     ));
                 }
-                let taken = c.execute(
-                    "UPDATE flash_slots SET sold = sold + $1 WHERE id = $2 AND sold + $1 <= quota",
-                    args![qty, &slot],
-                )?;
-                if taken != 1 {
+                if !store::take_from_slot(c, &slot, qty)? {
                     return Err(AppError::conflict(
                         "flash_sold_out",
                         "this slot of the flash sale is sold out",
                     ));
                 }
-                let counted = c.execute(
-                    "INSERT INTO flash_buyers (sale_id, account_id, bought) VALUES ($1, $2, $3) \
-                     ON CONFLICT (sale_id, account_id) DO UPDATE SET bought = flash_buyers.bought + $3 \
-                     WHERE flash_buyers.bought + $3 <= $4",
-                    args![&sid, &who.account_id, qty, sale.per_member_limit],
-                )?;
-                if counted != 1 {
+                if !store::count_for_buyer(c, &sid, &who.account_id, qty, sale.per_member_limit)? {
                     return Err(AppError::conflict(
                         "flash_member_limit",
-                        format!("a member may buy at most {} in this flash sale", sale.per_member_limit),
+                        format!(
+                            "a member may buy at most {} in this flash sale",
+                            sale.per_member_limit
+                        ),
                     ));
                 }
                 let sku = catalog::sku_for_buyer(c, &mid, &sale.sku_id)?;
@@ -567,7 +401,14 @@ impl App {
                             "this flash sale takes no coupons: its price is the discount",
                         ));
                     }
-                    Some(cid) => Some(super::coupon_for_checkout(c, now, &who.account_id, &mid, cid, false)?),
+                    Some(cid) => Some(super::coupon_for_checkout(
+                        c,
+                        now,
+                        &who.account_id,
+                        &mid,
+                        cid,
+                        false,
+                    )?),
                     None => None,
                 };
                 let id = orders::place(
@@ -592,15 +433,16 @@ impl App {
                     },
                 )
                 .map_err(|e| match e {
-                    AppError::Conflict { field: Some(f), reason } if f.starts_with("items[") => {
-                        AppError::Conflict { field: Some("quantity".into()), reason }
-                    }
+                    AppError::Conflict {
+                        field: Some(f),
+                        reason,
+                    } if f.starts_with("items[") => AppError::Conflict {
+                        field: Some("quantity".into()),
+                        reason,
+                    },
                     other => other,
                 })?;
-                c.execute(
-                    "UPDATE orders SET flash_slot_id = $1, flash_quantity = $2 WHERE id = $3",
-                    args![&slot, qty, &id],
-                )?;
+                store::set_order_flash(c, &id, &slot, qty)?;
                 let o = orders::lock_order(c, &id)?;
                 orders::order_view(c, &o, true)
             })

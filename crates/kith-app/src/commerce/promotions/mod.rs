@@ -35,7 +35,7 @@ use crate::platform::ids::{CouponId, CouponTemplateId, MerchantId, OrderId};
 use kith_domain::BoundedText;
 use kith_domain::order_price::{CouponTerms, CouponValue, PriceError, Scope};
 use kith_domain::{Fen, PromotionStatus};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
@@ -267,10 +267,16 @@ pub fn grant(
         ));
     }
     let id = new_id();
-    c.execute(
-        "INSERT INTO coupons (id, template_id, merchant_id, account_id, source, state, order_id, valid_from, valid_until, claimed_at) \
-         VALUES ($1, $2, $3, $4, $5, 'available', NULL, $6, $7, $8)",
-        args![&id, tid, merchant_id, account_id, source, from, until, now_ms],
+    store::insert_coupon(
+        c,
+        now_ms,
+        &id,
+        tid,
+        merchant_id,
+        account_id,
+        source,
+        from,
+        until,
     )?;
     outbox::emit(
         c,
@@ -340,21 +346,13 @@ pub fn lock_for_order(
     order_id: &str,
     discount_fen: i64,
 ) -> AppResult<()> {
-    let n = c.execute(
-        "UPDATE coupons SET state = 'locked', order_id = $1 \
-         WHERE id = $2 AND account_id = $3 AND state = 'available' AND valid_until > $4",
-        args![order_id, coupon_id, buyer, now_ms],
-    )?;
-    if n != 1 {
+    if !store::lock_coupon(c, now_ms, buyer, coupon_id, order_id)? {
         return Err(AppError::conflict(
             "coupon_not_available",
             "this coupon is already in another order, used or expired",
         ));
     }
-    c.execute(
-        "UPDATE orders SET coupon_id = $1, coupon_fen = $2 WHERE id = $3",
-        args![coupon_id, discount_fen, order_id],
-    )?;
+    store::set_order_coupon(c, order_id, coupon_id, discount_fen)?;
     Ok(())
 }
 
@@ -363,17 +361,8 @@ pub fn lock_for_order(
 /// notification — changes nothing and emits nothing; the template's used count is the
 /// count of its `used` coupons, never a separate counter.
 pub fn on_order_paid(c: &mut dyn Conn, now_ms: i64, order_id: &str) -> AppResult<()> {
-    let rows = c.query(
-        "SELECT id, template_id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
-        args![order_id],
-    )?;
-    for r in rows {
-        let (id, tid, mid) = (r.text(0)?, r.text(1)?, r.text(2)?);
-        let n = c.execute(
-            "UPDATE coupons SET state = 'used' WHERE id = $1 AND order_id = $2 AND state = 'locked'",
-            args![&id, order_id],
-        )?;
-        if n != 1 {
+    for (id, tid, mid) in store::locked_coupons(c, order_id)? {
+        if !store::use_coupon(c, &id, order_id)? {
             continue;
         }
         outbox::emit(
@@ -408,17 +397,8 @@ fn give_back(
     state: &str,
     why: &str,
 ) -> AppResult<()> {
-    let rows = c.query(
-        "SELECT id, merchant_id FROM coupons WHERE order_id = $1 AND state = $2",
-        args![order_id, state],
-    )?;
-    for r in rows {
-        let (id, mid) = (r.text(0)?, r.text(1)?);
-        let n = c.execute(
-            "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND order_id = $2 AND state = $3",
-            args![&id, order_id, state],
-        )?;
-        if n != 1 {
+    for (id, mid) in store::order_coupons_in(c, order_id, state)? {
+        if !store::make_available(c, &id, order_id, state)? {
             continue;
         }
         outbox::emit(
@@ -502,11 +482,7 @@ impl App {
                     for (i, pid) in ids.iter().enumerate() {
                         // A store failure is not the merchant's mistake: it propagates
                         // (retried, or a 503/500), only a missing product is a 422.
-                        let found = c.query_opt(
-                            "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
-                            args![pid.as_str(), mid.as_str()],
-                        )?;
-                        if found.is_none() {
+                        if !store::is_shop_product(c, pid.as_str(), mid.as_str())? {
                             return Err(AppError::invalid(
                                 format!("product_ids[{i}]"),
                                 "no such product in this shop",
@@ -518,14 +494,35 @@ impl App {
                     .as_ref()
                     .map(|ids| serde_json::to_string(ids).unwrap_or_default());
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO coupon_templates (id, merchant_id, name, kind, off_fen, percent_off, cap_fen, min_spend_fen, product_ids, \
-                     valid_from, valid_until, valid_days, total_count, remaining, per_member_limit, allow_group_buy, status, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, 'active', $16)",
-                    args![&id, &mid, name.as_str(), if off.is_some() { "fixed" } else { "percent" }, off, percent, cap, min_spend,
-                        scope_json, from, until, days, total, limit, allow_group_buy, now],
+                store::insert_template(
+                    c,
+                    now,
+                    &store::NewTemplate {
+                        id: &id,
+                        merchant_id: &mid,
+                        name: name.as_str(),
+                        kind: if off.is_some() { "fixed" } else { "percent" },
+                        off,
+                        percent,
+                        cap,
+                        min_spend,
+                        scope_json: scope_json.as_deref(),
+                        from,
+                        until,
+                        days,
+                        total,
+                        per_member_limit: limit,
+                        allow_group_buy,
+                    },
                 )?;
-                outbox::emit(c, now, "coupon_template.created", Some(&mid), &id, &serde_json::json!({ "template_id": id }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "coupon_template.created",
+                    Some(&mid),
+                    &id,
+                    &serde_json::json!({ "template_id": id }),
+                )?;
                 store::load_template(c, &mid, &id)
             })
             .await
@@ -541,16 +538,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.query(
-                    &format!(
-                        "SELECT {} FROM coupon_templates WHERE merchant_id = $1 ORDER BY created_at DESC, id",
-                        store::TEMPLATE_COLS
-                    ),
-                    args![&mid],
-                )?
-                .iter()
-                .map(store::template_from_row)
-                .collect()
+                store::merchant_templates(c, &mid)
             })
             .await
     }
@@ -600,18 +588,13 @@ impl App {
                 // The share coupon is for friends arriving through a share link: the shop
                 // does not offer it to everyone.
                 let share = offers::slot_template_id(c, &mid, offers::Slot::Share)?;
-                c.query(
-                    &format!(
-                        "SELECT {} FROM coupon_templates WHERE merchant_id = $1 AND status = 'active' AND remaining > 0 \
-                         AND (valid_until IS NULL OR valid_until > $2) ORDER BY created_at DESC, id",
-                        store::TEMPLATE_COLS
-                    ),
-                    args![&mid, now],
-                )?
-                .iter()
-                .map(store::template_from_row)
-                .filter(|t| t.as_ref().map_or(true, |t| share.as_deref() != Some(t.id.as_str())))
-                .collect()
+                store::claimable_templates(c, &mid, now)?
+                    .into_iter()
+                    .filter(|t| {
+                        t.as_ref()
+                            .map_or(true, |t| share.as_deref() != Some(t.id.as_str()))
+                    })
+                    .collect()
             })
             .await
     }
@@ -633,7 +616,9 @@ impl App {
                 if merchant_status(c, &mid)?.ensure_trading().is_err() {
                     return Err(AppError::NotFound("merchant"));
                 }
-                if offers::slot_template_id(c, &mid, offers::Slot::Share)?.is_some_and(|id| id == tid) {
+                if offers::slot_template_id(c, &mid, offers::Slot::Share)?
+                    .is_some_and(|id| id == tid)
+                {
                     return Err(AppError::conflict(
                         "coupon_share_only",
                         "this coupon is for friends arriving through a share link: claim it there",
@@ -643,11 +628,7 @@ impl App {
                     .is_some_and(|id| id == tid);
                 let source = if new_member_only {
                     // Any order at the shop but a cancelled one makes a member not new.
-                    let ordered = c.query_opt(
-                        "SELECT 1 FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status <> 'cancelled' LIMIT 1",
-                        args![&who.account_id, &mid],
-                    )?;
-                    if ordered.is_some() {
+                    if store::has_ordered(c, &who.account_id, &mid)? {
                         return Err(AppError::conflict(
                             "coupon_not_new_member",
                             "this coupon is for members who have not ordered at this shop yet",

@@ -14,9 +14,10 @@
 //! Writes: `promotion_settings`, and coupons through `grant`.
 
 use crate::platform::ids::{AccountId, CouponId, CouponTemplateId, MerchantId};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
+pub(crate) use super::store::slot_template_id;
 use super::{Coupon, CouponTemplate, grant, store};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::ids::parse_id;
@@ -75,9 +76,7 @@ fn recipients(c: &mut dyn Conn, merchant_id: &str, input: &IssueInput) -> AppRes
                         "is named twice",
                     ));
                 }
-                let found = parse_id(id).is_some()
-                    && c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![id])?
-                        .is_some();
+                let found = parse_id(id).is_some() && store::account_exists(c, id)?;
                 if !found {
                     return Err(AppError::invalid(
                         format!("account_ids[{i}]"),
@@ -88,21 +87,9 @@ fn recipients(c: &mut dyn Conn, merchant_id: &str, input: &IssueInput) -> AppRes
             ids.clone()
         }
         (None, Some(code)) => {
-            let tier = c
-                .query_opt(
-                    "SELECT id FROM tiers WHERE merchant_id = $1 AND code = $2",
-                    args![merchant_id, code],
-                )?
-                .ok_or_else(|| AppError::invalid("tier_code", "no such tier in this shop"))?
-                .text(0)?;
-            let ids: Vec<String> = c
-                .query(
-                    "SELECT account_id FROM member_tiers WHERE merchant_id = $1 AND tier_id = $2 ORDER BY account_id",
-                    args![merchant_id, &tier],
-                )?
-                .iter()
-                .map(|r| r.text(0))
-                .collect::<Result<_, _>>()?;
+            let tier = store::tier_id(c, merchant_id, code)?
+                .ok_or_else(|| AppError::invalid("tier_code", "no such tier in this shop"))?;
+            let ids: Vec<String> = store::tier_members(c, merchant_id, &tier)?;
             if ids.is_empty() {
                 return Err(AppError::invalid("tier_code", "nobody is in this tier"));
             }
@@ -133,7 +120,7 @@ pub enum Slot {
 }
 
 impl Slot {
-    fn column(self) -> &'static str {
+    pub(super) fn column(self) -> &'static str {
         match self {
             Self::Share => "share_template_id",
             Self::NewMember => "new_member_template_id",
@@ -146,24 +133,6 @@ impl Slot {
             Self::NewMember => "new_member_coupon.set",
         }
     }
-}
-
-/// The template chosen for `slot` at `merchant_id`, if any.
-pub fn slot_template_id(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    slot: Slot,
-) -> AppResult<Option<String>> {
-    c.query_opt(
-        &format!(
-            "SELECT {col} FROM promotion_settings WHERE merchant_id = $1 AND {col} IS NOT NULL",
-            col = slot.column()
-        ),
-        args![merchant_id],
-    )?
-    .map(|r| r.text(0))
-    .transpose()
-    .map_err(Into::into)
 }
 
 /// The share coupon template of `merchant_id` if it is offered now.
@@ -294,14 +263,7 @@ impl App {
                     None => None,
                 };
                 let tid = template.as_ref().map(|t| t.id.clone());
-                let col = slot.column();
-                c.execute(
-                    &format!(
-                        "INSERT INTO promotion_settings (merchant_id, {col}, updated_at) VALUES ($1, $2, $3) \
-                         ON CONFLICT (merchant_id) DO UPDATE SET {col} = $2, updated_at = $3"
-                    ),
-                    args![&mid, tid.as_deref(), now],
-                )?;
+                store::set_slot_template(c, now, &mid, slot, tid.as_deref())?;
                 outbox::emit(
                     c,
                     now,

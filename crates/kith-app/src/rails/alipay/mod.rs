@@ -487,13 +487,7 @@ impl App {
         let out = self
             .db
             .write(move |c| {
-                let stored = c
-                    .query_opt(
-                        "SELECT amount_fen FROM payments WHERE id = $1",
-                        kith_store::args![&pid],
-                    )?
-                    .map(|r| r.int(0))
-                    .transpose()?;
+                let stored = store::payment_amount(c, &pid)?;
                 let event_id = if stored == Some(amount) {
                     trade_no.clone()
                 } else {

@@ -4,6 +4,10 @@
 
 use super::*;
 
+pub(in crate::commerce) mod fulfilment;
+pub(in crate::commerce) mod payments;
+pub(in crate::commerce) mod refunds;
+
 /// Order statuses that mean "bought" (paid, not cancelled or fully refunded), as an SQL list.
 pub(crate) const BOUGHT: &str = "('paid', 'awaiting_group', 'fulfilling', 'shipped', 'ready_for_pickup', 'delivered', 'picked_up', 'completed')";
 
@@ -299,4 +303,251 @@ pub(crate) fn buyer_tier(
         )?
         .map(|r| r.text(0))
         .transpose()?)
+}
+
+/// Moves the order from `from` to `to`; false when its status is no longer `from`.
+pub(crate) fn set_status(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4",
+        args![to.as_str(), now, order_id, from.as_str()],
+    )?;
+    Ok(n > 0)
+}
+
+/// The event row of a transition.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_event(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    from: OrderStatus,
+    to: OrderStatus,
+    actor_kind: &str,
+    actor_id: Option<&str>,
+    note: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![order_id, from.as_str(), to.as_str(), actor_kind, actor_id, note, now],
+    )?;
+    Ok(())
+}
+
+/// The status of the 团长 whose pickup point `store_id` is, when that 团长 is not approved
+/// (read here, not through `neighbourhood`, which depends on commerce).
+pub(crate) fn unapproved_leader_status(
+    c: &mut dyn Conn,
+    store_id: &str,
+) -> AppResult<Option<String>> {
+    c.query_opt(
+        "SELECT status FROM leaders WHERE store_id = $1 AND status <> 'approved'",
+        args![store_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// A new order's row, as [`super::place`] priced it.
+pub(crate) struct NewOrderRow<'a> {
+    pub id: &'a str,
+    pub merchant_id: &'a str,
+    pub buyer: &'a str,
+    pub delivery: DeliveryMethod,
+    pub location: &'a str,
+    pub pickup_store: Option<&'a str>,
+    pub tier: Option<&'a str>,
+    pub address_json: Option<&'a str>,
+    pub goods_fen: Fen,
+    pub shipping_fen: Fen,
+    pub total_fen: Fen,
+    pub deadline: i64,
+    pub activity_id: Option<&'a str>,
+    pub activity_fen: Fen,
+    pub kind: OrderKind,
+}
+
+pub(crate) fn insert_order(c: &mut dyn Conn, now: i64, o: &NewOrderRow<'_>) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
+            goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at, activity_id, activity_fen, kind)
+         VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
+        args![o.id, o.merchant_id, o.buyer, o.delivery.as_str(), o.location, o.pickup_store, o.tier,
+              o.address_json, o.goods_fen.get(), o.shipping_fen.get(), o.total_fen.get(), o.deadline, now,
+              o.activity_id, o.activity_fen.get(), o.kind.as_str()],
+    )?;
+    Ok(())
+}
+
+/// One line of a new order: what it is, and what it paid.
+pub(crate) struct NewLine<'a> {
+    pub line_no: i64,
+    pub sku: &'a catalog::SkuForCheckout,
+    pub quantity: i64,
+    pub unit: Fen,
+    pub coupon_fen: Fen,
+    pub activity_fen: Fen,
+    pub points_fen: Fen,
+    pub points_used: i64,
+}
+
+pub(crate) fn insert_line(c: &mut dyn Conn, order_id: &str, l: &NewLine<'_>) -> AppResult<()> {
+    let (sku, q, unit) = (l.sku, l.quantity, l.unit);
+    c.execute(
+        "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen, activity_fen, points_fen, points_used)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        args![new_id(), order_id, l.line_no, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q,
+              l.coupon_fen.get(), l.activity_fen.get(), l.points_fen.get(), l.points_used],
+    )?;
+    Ok(())
+}
+
+/// The first event of a new order: placed by its buyer.
+pub(crate) fn insert_placed_event(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    buyer: &str,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
+        args![order_id, buyer, now],
+    )?;
+    Ok(())
+}
+
+/// Locks the buyer's account row on PostgreSQL (NO KEY UPDATE: it does not wait for, or
+/// block, rows that merely reference the account).
+pub(crate) fn lock_buyer_account(c: &mut dyn Conn, buyer: &str) -> AppResult<()> {
+    c.query_opt(
+        "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
+        args![buyer],
+    )?;
+    Ok(())
+}
+
+/// How many unpaid orders `buyer` has at `merchant_id`.
+pub(crate) fn unpaid_orders(c: &mut dyn Conn, buyer: &str, merchant_id: &str) -> AppResult<i64> {
+    Ok(c
+        .query_one(
+            "SELECT COUNT(*) FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status = 'pending_payment'",
+            args![buyer, merchant_id],
+        )?
+        .int(0)?)
+}
+
+/// How many units of `sku_id` `buyer` holds in unpaid orders at `merchant_id`.
+pub(crate) fn unpaid_units(
+    c: &mut dyn Conn,
+    buyer: &str,
+    merchant_id: &str,
+    sku_id: &str,
+) -> AppResult<i64> {
+    Ok(c
+        .query_one(
+            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS bigint) FROM order_lines l JOIN orders o ON o.id = l.order_id
+                     WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment' AND l.sku_id = $3",
+            args![buyer, merchant_id, sku_id],
+        )?
+        .int(0)?)
+}
+
+/// The buyer's cart at `merchant_id`: (SKU, quantity), in the order they were added.
+pub(crate) fn cart_lines(
+    c: &mut dyn Conn,
+    buyer: &str,
+    merchant_id: &str,
+) -> AppResult<Vec<(String, i64)>> {
+    c.query(
+        "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
+        args![buyer, merchant_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// Takes a SKU the order now holds out of the buyer's cart.
+pub(crate) fn remove_from_cart(c: &mut dyn Conn, buyer: &str, sku_id: &str) -> AppResult<()> {
+    c.execute(
+        "DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2",
+        args![buyer, sku_id],
+    )?;
+    Ok(())
+}
+
+/// An order by id, unlocked.
+pub(crate) fn find_order(c: &mut dyn Conn, order_id: &str) -> AppResult<Option<OrderRow>> {
+    c.query_opt(
+        &format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"),
+        args![order_id],
+    )?
+    .map(order_row)
+    .transpose()
+}
+
+/// The order's transitions, oldest first.
+pub(crate) fn events(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderEvent>> {
+    c.query(
+        "SELECT from_status, to_status, actor_kind, actor_id, note, at FROM order_events WHERE order_id = $1 ORDER BY id",
+        args![order_id],
+    )?
+    .iter()
+    .map(|r| {
+        Ok(OrderEvent {
+            from_status: r.opt_text(0)?,
+            to_status: r.text(1)?,
+            actor_kind: r.text(2)?,
+            actor_id: r.opt_text(3)?.map(AccountId::from_row),
+            note: r.text(4)?,
+            at: rfc3339(r.int(5)?),
+        })
+    })
+    .collect()
+}
+
+/// A page of orders matching `filter` (whose `$1` is `params[0]`; `$2` the status or ''),
+/// newest first, with their creation times.
+pub(crate) fn orders_page(
+    c: &mut dyn Conn,
+    filter: &str,
+    after_sql: &str,
+    params: &[kith_store::Value],
+) -> AppResult<Vec<(i64, OrderRow)>> {
+    let sql = format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE {filter} AND ($2 = '' OR status = $2)
+                     AND {}
+                     ORDER BY created_at DESC, id DESC LIMIT $6",
+        after_sql
+    );
+    let rows = c.query(&sql, params)?;
+    rows.into_iter()
+        .map(|r| {
+            let created = r.int(OrderCols::created_at)?;
+            Ok((created, order_row(r)?))
+        })
+        .collect()
+}
+
+pub(crate) fn set_cancelled_at(c: &mut dyn Conn, now: i64, order_id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE orders SET cancelled_at = $1 WHERE id = $2",
+        args![now, order_id],
+    )?;
+    Ok(())
+}
+
+/// Cancels the order's payments still pending.
+pub(crate) fn cancel_pending_payments(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    c.execute(
+        "UPDATE payments SET status = 'cancelled' WHERE order_id = $1 AND status = 'pending'",
+        args![order_id],
+    )?;
+    Ok(())
 }

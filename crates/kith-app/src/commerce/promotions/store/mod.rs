@@ -1,6 +1,9 @@
 //! The rows of coupons: column lists, row readers and the two conditional statements a
 //! claim is made of. Nothing here decides a rule; `mod.rs` does.
 
+pub(super) mod activities;
+pub(super) mod flash;
+
 use kith_domain::PromotionStatus;
 use kith_store::{Conn, Row, args};
 
@@ -312,4 +315,279 @@ pub fn coupon_of(c: &mut dyn Conn, account_id: &str, id: &str, now_ms: i64) -> A
         &r.text(CouponCols::template_id)?,
     )?;
     coupon_from_row(&r, t, now_ms)
+}
+
+/// One coupon of template `tid` for `account_id`, available from `from` until `until`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_coupon(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    id: &str,
+    tid: &str,
+    merchant_id: &str,
+    account_id: &str,
+    source: &str,
+    from: i64,
+    until: i64,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO coupons (id, template_id, merchant_id, account_id, source, state, order_id, valid_from, valid_until, claimed_at) \
+         VALUES ($1, $2, $3, $4, $5, 'available', NULL, $6, $7, $8)",
+        args![id, tid, merchant_id, account_id, source, from, until, now_ms],
+    )?;
+    Ok(())
+}
+
+/// Locks the buyer's available coupon to the order; false when it is not available (in
+/// another order, used or expired).
+pub(crate) fn lock_coupon(
+    c: &mut dyn Conn,
+    now_ms: i64,
+    buyer: &str,
+    coupon_id: &str,
+    order_id: &str,
+) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE coupons SET state = 'locked', order_id = $1 \
+         WHERE id = $2 AND account_id = $3 AND state = 'available' AND valid_until > $4",
+        args![order_id, coupon_id, buyer, now_ms],
+    )?;
+    Ok(n == 1)
+}
+
+/// The order's coupon and what it took off.
+pub(crate) fn set_order_coupon(
+    c: &mut dyn Conn,
+    order_id: &str,
+    coupon_id: &str,
+    discount_fen: i64,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE orders SET coupon_id = $1, coupon_fen = $2 WHERE id = $3",
+        args![coupon_id, discount_fen, order_id],
+    )?;
+    Ok(())
+}
+
+/// The coupons locked to the order: (coupon, template, merchant).
+pub(crate) fn locked_coupons(
+    c: &mut dyn Conn,
+    order_id: &str,
+) -> AppResult<Vec<(String, String, String)>> {
+    c.query(
+        "SELECT id, template_id, merchant_id FROM coupons WHERE order_id = $1 AND state = 'locked'",
+        args![order_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)))
+    .collect()
+}
+
+/// The coupon locked to the order is used; false when it was no longer locked to it.
+pub(crate) fn use_coupon(c: &mut dyn Conn, id: &str, order_id: &str) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE coupons SET state = 'used' WHERE id = $1 AND order_id = $2 AND state = 'locked'",
+        args![id, order_id],
+    )?;
+    Ok(n == 1)
+}
+
+/// The order's coupons in `state`: (coupon, merchant).
+pub(crate) fn order_coupons_in(
+    c: &mut dyn Conn,
+    order_id: &str,
+    state: &str,
+) -> AppResult<Vec<(String, String)>> {
+    c.query(
+        "SELECT id, merchant_id FROM coupons WHERE order_id = $1 AND state = $2",
+        args![order_id, state],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.text(1)?)))
+    .collect()
+}
+
+/// The coupon is available again; false when it was no longer the order's in `state`.
+pub(crate) fn make_available(
+    c: &mut dyn Conn,
+    id: &str,
+    order_id: &str,
+    state: &str,
+) -> AppResult<bool> {
+    let n = c.execute(
+        "UPDATE coupons SET state = 'available', order_id = NULL WHERE id = $1 AND order_id = $2 AND state = $3",
+        args![id, order_id, state],
+    )?;
+    Ok(n == 1)
+}
+
+/// Whether `product_id` is a product of `merchant_id`.
+pub(crate) fn is_shop_product(
+    c: &mut dyn Conn,
+    product_id: &str,
+    merchant_id: &str,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM products WHERE id = $1 AND merchant_id = $2",
+        args![product_id, merchant_id],
+    )?
+    .is_some())
+}
+
+/// A coupon template as the merchant sets it up.
+pub(crate) struct NewTemplate<'a> {
+    pub id: &'a str,
+    pub merchant_id: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub off: Option<i64>,
+    pub percent: Option<i64>,
+    pub cap: Option<i64>,
+    pub min_spend: i64,
+    pub scope_json: Option<&'a str>,
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+    pub days: Option<i64>,
+    pub total: i64,
+    pub per_member_limit: i64,
+    pub allow_group_buy: bool,
+}
+
+pub(crate) fn insert_template(c: &mut dyn Conn, now: i64, t: &NewTemplate<'_>) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO coupon_templates (id, merchant_id, name, kind, off_fen, percent_off, cap_fen, min_spend_fen, product_ids, \
+                     valid_from, valid_until, valid_days, total_count, remaining, per_member_limit, allow_group_buy, status, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, 'active', $16)",
+        args![t.id, t.merchant_id, t.name, t.kind, t.off, t.percent, t.cap, t.min_spend,
+            t.scope_json, t.from, t.until, t.days, t.total, t.per_member_limit, t.allow_group_buy, now],
+    )?;
+    Ok(())
+}
+
+/// The merchant's templates, newest first.
+pub(crate) fn merchant_templates(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+) -> AppResult<Vec<CouponTemplate>> {
+    c.query(
+        &format!(
+            "SELECT {} FROM coupon_templates WHERE merchant_id = $1 ORDER BY created_at DESC, id",
+            TEMPLATE_COLS
+        ),
+        args![merchant_id],
+    )?
+    .iter()
+    .map(template_from_row)
+    .collect()
+}
+
+/// The merchant's templates that can be claimed now, newest first (each decoded
+/// separately: a row that does not decode is its own error).
+pub(crate) fn claimable_templates(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    now: i64,
+) -> AppResult<Vec<AppResult<CouponTemplate>>> {
+    Ok(c
+        .query(
+            &format!(
+                "SELECT {} FROM coupon_templates WHERE merchant_id = $1 AND status = 'active' AND remaining > 0 \
+                         AND (valid_until IS NULL OR valid_until > $2) ORDER BY created_at DESC, id",
+                TEMPLATE_COLS
+            ),
+            args![merchant_id, now],
+        )?
+        .iter()
+        .map(template_from_row)
+        .collect())
+}
+
+/// Whether the member has an order at the shop that was not cancelled.
+pub(crate) fn has_ordered(
+    c: &mut dyn Conn,
+    account_id: &str,
+    merchant_id: &str,
+) -> AppResult<bool> {
+    Ok(c
+        .query_opt(
+            "SELECT 1 FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status <> 'cancelled' LIMIT 1",
+            args![account_id, merchant_id],
+        )?
+        .is_some())
+}
+
+/// Whether `id` is an account.
+pub(crate) fn account_exists(c: &mut dyn Conn, id: &str) -> AppResult<bool> {
+    Ok(
+        c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![id])?
+            .is_some(),
+    )
+}
+
+/// The id of the merchant's tier `code`, if there is one.
+pub(crate) fn tier_id(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    code: &str,
+) -> AppResult<Option<String>> {
+    c.query_opt(
+        "SELECT id FROM tiers WHERE merchant_id = $1 AND code = $2",
+        args![merchant_id, code],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// The members of the merchant's tier, by id.
+pub(crate) fn tier_members(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    tier_id: &str,
+) -> AppResult<Vec<String>> {
+    Ok(c
+        .query(
+            "SELECT account_id FROM member_tiers WHERE merchant_id = $1 AND tier_id = $2 ORDER BY account_id",
+            args![merchant_id, tier_id],
+        )?
+        .iter()
+        .map(|r| r.text(0))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The template chosen for `slot` at `merchant_id`, if any.
+pub(crate) fn slot_template_id(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    slot: super::offers::Slot,
+) -> AppResult<Option<String>> {
+    c.query_opt(
+        &format!(
+            "SELECT {col} FROM promotion_settings WHERE merchant_id = $1 AND {col} IS NOT NULL",
+            col = slot.column()
+        ),
+        args![merchant_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+    .map_err(Into::into)
+}
+
+/// Chooses `template_id` (or none) for `slot` at `merchant_id`.
+pub(crate) fn set_slot_template(
+    c: &mut dyn Conn,
+    now: i64,
+    merchant_id: &str,
+    slot: super::offers::Slot,
+    template_id: Option<&str>,
+) -> AppResult<()> {
+    let col = slot.column();
+    c.execute(
+        &format!(
+            "INSERT INTO promotion_settings (merchant_id, {col}, updated_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (merchant_id) DO UPDATE SET {col} = $2, updated_at = $3"
+        ),
+        args![merchant_id, template_id, now],
+    )?;
+    Ok(())
 }
