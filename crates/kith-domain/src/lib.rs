@@ -40,6 +40,6 @@ pub use merchant::{MerchantStatus, StaffRole, TierCode};
 pub use money::Fen;
 pub use order::{DeliveryMethod, OrderKind, OrderStatus};
 pub use pricing::{Quantity, RefundPlan, ShippingRule, Totals};
-pub use promotion::PromotionStatus;
+pub use promotion::{CouponState, PromotionStatus};
 pub use store::{Coordinates, OpeningHours};
 pub use text::BoundedText;

@@ -60,8 +60,69 @@ impl std::fmt::Display for PromotionStatus {
     }
 }
 
+/// Where a coupon a member holds stands. Expiry is a fact of time, not a write: a coupon
+/// stored `available` whose validity has lapsed reads as `expired` ([`CouponState::at`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CouponState {
+    /// Can be spent at checkout.
+    Available,
+    /// Spent on an order not yet paid; back to available if it is cancelled.
+    Locked,
+    /// Spent on a paid order.
+    Used,
+    /// Its validity ended before it was spent.
+    Expired,
+}
+
+impl CouponState {
+    /// Every state, in the order a member's list shows them.
+    pub const ALL: [CouponState; 4] = [Self::Available, Self::Locked, Self::Used, Self::Expired];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Locked => "locked",
+            Self::Used => "used",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn from_db(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The state as read at a moment: stored `available` but `lapsed` is expired.
+    pub fn at(self, lapsed: bool) -> Self {
+        if self == Self::Available && lapsed {
+            Self::Expired
+        } else {
+            self
+        }
+    }
+
+    /// Whether it can be spent now.
+    pub fn is_available(self) -> bool {
+        self == Self::Available
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn coupon_states_read_back_and_only_an_available_one_lapses() {
+        use super::CouponState;
+        for st in CouponState::ALL {
+            assert_eq!(CouponState::from_db(st.as_str()), Some(st));
+            assert_eq!(st.at(false), st);
+        }
+        assert_eq!(CouponState::from_db("spent"), None);
+        assert_eq!(CouponState::Available.at(true), CouponState::Expired);
+        assert_eq!(CouponState::Used.at(true), CouponState::Used);
+        assert_eq!(CouponState::Locked.at(true), CouponState::Locked);
+        assert!(CouponState::Available.is_available() && !CouponState::Locked.is_available());
+    }
+
     use super::PromotionStatus::{self, *};
 
     #[test]

@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
 use kith_app::commerce::promotions::{Coupon, CouponTemplate};
+use kith_domain::CouponState;
 use serde::Deserialize;
 
 use crate::pages::{Empty, beijing, filters};
@@ -326,7 +327,7 @@ async fn claim(
 pub struct MinePage {
     pub c: Ctx,
     /// The tab: `available`, `locked`, `used` or `expired`.
-    pub state: String,
+    pub state: &'static str,
     /// (state, how many) for each tab.
     pub tabs: Vec<(&'static str, usize)>,
     /// The coupons of this tab, each with its shop's name.
@@ -338,19 +339,18 @@ struct MineQuery {
     state: Option<String>,
 }
 
-const STATES: [&str; 4] = ["available", "locked", "used", "expired"];
-
 /// 我的优惠券, one tab per state (available first).
 async fn mine(State(s): State<Web>, c: Ctx, Query(q): Query<MineQuery>) -> WebResult<Response> {
     let who = c.principal()?.clone();
     let state = q
         .state
-        .filter(|s| STATES.contains(&s.as_str()))
-        .unwrap_or_else(|| "available".to_owned());
+        .as_deref()
+        .and_then(CouponState::from_db)
+        .unwrap_or(CouponState::Available);
     let all = s.app.my_coupons(&who, None, None).await?;
-    let tabs = STATES
+    let tabs = CouponState::ALL
         .iter()
-        .map(|st| (*st, all.iter().filter(|k| k.state == *st).count()))
+        .map(|st| (st.as_str(), all.iter().filter(|k| k.state == *st).count()))
         .collect();
     let mut shops: HashMap<String, String> = HashMap::new();
     let mut coupons = Vec::new();
@@ -372,7 +372,7 @@ async fn mine(State(s): State<Web>, c: Ctx, Query(q): Query<MineQuery>) -> WebRe
     }
     Ok(render(&MinePage {
         c,
-        state,
+        state: state.as_str(),
         tabs,
         coupons,
     })?

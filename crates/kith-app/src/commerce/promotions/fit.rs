@@ -65,7 +65,7 @@ pub fn rank(
         free_over: None,
     };
     let mut out = Vec::with_capacity(coupons.len());
-    for coupon in coupons.into_iter().filter(|k| k.state == "available") {
+    for coupon in coupons.into_iter().filter(|k| k.state.is_available()) {
         let (discount_fen, refusal) = if lines.is_empty() {
             (None, Some("coupon_out_of_scope".to_owned()))
         } else {

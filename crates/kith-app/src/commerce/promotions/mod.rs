@@ -34,7 +34,7 @@ pub mod store;
 use crate::platform::ids::{CouponId, CouponTemplateId, MerchantId, OrderId};
 use kith_domain::BoundedText;
 use kith_domain::order_price::{CouponTerms, CouponValue, PriceError, Scope};
-use kith_domain::{Fen, PromotionStatus};
+use kith_domain::{CouponState, Fen, PromotionStatus};
 use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +124,7 @@ pub struct Coupon {
     pub name: String,
     /// `claim`, `issued`, `new_member` or `share`.
     pub source: String,
-    /// `available`, `locked` (in an unpaid order), `used` or `expired`.
-    pub state: String,
+    pub state: CouponState,
     pub order_id: Option<OrderId>,
     pub valid_from: String,
     pub valid_until: String,
@@ -320,10 +319,10 @@ pub fn coupon_for_checkout(
             "this coupon is for another shop",
         ));
     }
-    if coupon.state != "available" {
+    if !coupon.state.is_available() {
         return Err(AppError::conflict(
             "coupon_not_available",
-            format!("this coupon is {}", coupon.state),
+            format!("this coupon is {}", coupon.state.as_str()),
         ));
     }
     let t = &coupon.template;
@@ -652,7 +651,7 @@ impl App {
         state: Option<&str>,
     ) -> AppResult<Vec<Coupon>> {
         if let Some(s) = state
-            && !["available", "locked", "used", "expired"].contains(&s)
+            && CouponState::from_db(s).is_none()
         {
             return Err(AppError::invalid(
                 "state",
@@ -670,7 +669,7 @@ impl App {
                 let all = store::coupons_of(c, &who.account_id, mid.as_deref(), now)?;
                 Ok(all
                     .into_iter()
-                    .filter(|k| state.as_deref().is_none_or(|s| k.state == s))
+                    .filter(|k| state.as_deref().is_none_or(|s| k.state.as_str() == s))
                     .collect())
             })
             .await

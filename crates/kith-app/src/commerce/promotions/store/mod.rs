@@ -4,7 +4,7 @@
 pub(super) mod activities;
 pub(super) mod flash;
 
-use kith_domain::PromotionStatus;
+use kith_domain::{CouponState, PromotionStatus};
 use kith_store::{Conn, Row, args};
 
 use super::{Coupon, CouponTemplate};
@@ -241,10 +241,9 @@ pub const COUPON_COLS: &str = CouponCols::LIST;
 /// `expired` as it is read (expiry is a fact of time, not a write).
 pub fn coupon_from_row(r: &Row, template: CouponTemplate, now_ms: i64) -> AppResult<Coupon> {
     let valid_until = r.int(CouponCols::valid_until)?;
-    let mut state = r.text(CouponCols::state)?;
-    if state == "available" && valid_until <= now_ms {
-        state = "expired".into();
-    }
+    let state = CouponState::from_db(&r.text(CouponCols::state)?)
+        .ok_or_else(|| AppError::Internal("unknown coupon state".into()))?
+        .at(valid_until <= now_ms);
     Ok(Coupon {
         id: CouponId::from_row(r.text(CouponCols::id)?),
         template_id: CouponTemplateId::from_row(r.text(CouponCols::template_id)?),
