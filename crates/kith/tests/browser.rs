@@ -398,6 +398,22 @@ async fn journeys_in_a_real_browser() {
     d.until_text("#product-name", "五年窖藏酱香").await;
     d.el(".your-price").await;
     d.shot("product").await;
+    // A one-SKU product: the buy bar sits at the bottom of the phone's screen, above the
+    // tab bar, wherever the page is scrolled.
+    {
+        let bar = d.el("#buy-bar").await;
+        let (_, y, _, h) = bar.rectangle().await.expect("bar's box");
+        let (_, screen) =
+            d.c.execute("return [0, window.innerHeight];", vec![])
+                .await
+                .ok()
+                .and_then(|v| serde_json::from_value::<(f64, f64)>(v).ok())
+                .expect("window height");
+        assert!(
+            y + h <= screen && y + h > screen - 160.0,
+            "the bar at the bottom: {y}+{h} of {screen}"
+        );
+    }
     d.click(".add-to-cart").await;
 
     // Claims the shop's 9 折 coupon in its 领券中心; back in the cart it is preselected.

@@ -84,6 +84,12 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
     let sku = sku_of(&page.body);
     assert!(!page.has("id=\"sold\""), "nothing sold yet, nothing said");
     assert!(page.has("class=\"buy-now\""));
+    // One SKU: its form is the buy bar a phone keeps at the bottom, with the price in it.
+    assert!(
+        page.has("class=\"row buy-bar\" id=\"buy-bar\"") && page.has("class=\"price bar-price\""),
+        "{}",
+        page.body
+    );
 
     // Add to cart, check out for pickup at the store.
     let cart = format!("/shops/{}/cart", s.merchant);
