@@ -417,7 +417,7 @@ fn endpoint_failed(
              WHERE endpoint_id = $1 AND status = 'pending' AND id <> $3",
             args![endpoint_id, now, delivery_id],
         )?;
-        jobs::cancel_target(c, Lane::Delivery, endpoint_id, now, "endpoint disabled")?;
+        crate::events::store::cancel_target(c, Lane::Delivery, endpoint_id, now, "endpoint disabled")?;
         crate::platform::outbox::emit(
             c,
             now,
@@ -440,7 +440,7 @@ fn endpoint_failed(
          WHERE id = $1",
         args![endpoint_id, failures, since, pause],
     )?;
-    jobs::defer_target(c, Lane::Delivery, endpoint_id, now, pause)?;
+    crate::events::store::defer_target(c, Lane::Delivery, endpoint_id, now, pause)?;
     c.execute(
         "UPDATE webhook_deliveries SET next_attempt_at = $2
          WHERE endpoint_id = $1 AND status = 'pending' AND id <> $3
