@@ -451,9 +451,7 @@ pub async fn complete(app: &App, job_id: &str, owner: &str) -> AppResult<bool> {
     let now = app.now_ms();
     let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
     app.db
-        .write(move |c| {
-            Ok::<_, AppError>(store::complete_job(c, &job_id, &owner, now)?)
-        })
+        .write(move |c| Ok::<_, AppError>(store::complete_job(c, &job_id, &owner, now)?))
         .await
 }
 
@@ -490,9 +488,7 @@ pub async fn retry_or_fail(
 pub async fn postpone(app: &App, job_id: &str, owner: &str, run_at_ms: i64) -> AppResult<bool> {
     let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
     app.db
-        .write(move |c| {
-            Ok::<_, AppError>(store::postpone_job(c, &job_id, &owner, run_at_ms)?)
-        })
+        .write(move |c| Ok::<_, AppError>(store::postpone_job(c, &job_id, &owner, run_at_ms)?))
         .await
 }
 
@@ -502,9 +498,7 @@ pub async fn fail(app: &App, job_id: &str, owner: &str, error: &str) -> AppResul
     let now = app.now_ms();
     let (job_id, owner, error) = (job_id.to_owned(), owner.to_owned(), clip(error));
     app.db
-        .write(move |c| {
-            Ok::<_, AppError>(store::fail_leased_job(c, &job_id, &owner, &error, now)?)
-        })
+        .write(move |c| Ok::<_, AppError>(store::fail_leased_job(c, &job_id, &owner, &error, now)?))
         .await
 }
 

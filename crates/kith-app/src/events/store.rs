@@ -127,12 +127,15 @@ pub(super) fn lock_lane(c: &mut dyn Conn, lane: Lane) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// A job's (tenant, target) keys.
+pub(super) type JobKeys = (Option<String>, Option<String>);
+
 /// The (tenant, target) keys of every live lease in the lane.
 pub(super) fn leased_keys(
     c: &mut dyn Conn,
     lane: Lane,
     now: i64,
-) -> Result<Vec<(Option<String>, Option<String>)>, StoreError> {
+) -> Result<Vec<JobKeys>, StoreError> {
     c.query(
         "SELECT tenant_key, target_key FROM jobs
          WHERE lane = $1 AND status = 'queued' AND lease_expires_at > $2",

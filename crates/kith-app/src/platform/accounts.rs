@@ -66,6 +66,14 @@ pub struct StaffMembership {
     pub role: String,
 }
 
+impl StaffMembership {
+    /// Whether the merchant is approved (trading), asked of its typed status.
+    pub fn is_approved(&self) -> bool {
+        kith_domain::MerchantStatus::from_db(&self.merchant_status)
+            == Some(kith_domain::MerchantStatus::Approved)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClerkAssignment {
     pub store_id: StoreId,
