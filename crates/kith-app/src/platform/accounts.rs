@@ -145,7 +145,16 @@ pub(crate) fn insert_account(
     let id = new_id();
     let phone = phone.map(|p| p.as_str());
     let email = email.map(|e| e.as_str());
-    rows::insert_account_row(c, &id, phone, email, hash, name.as_str(), platform_admin, now)
+    rows::insert_account_row(
+        c,
+        &id,
+        phone,
+        email,
+        hash,
+        name.as_str(),
+        platform_admin,
+        now,
+    )
     .map_err(|e| {
         if e.is_unique_on("accounts", &["phone"]) {
             AppError::conflict("phone", "is already registered")
@@ -509,7 +518,8 @@ impl App {
                 let account = rows::lock_login_account(c, column, &k)?;
                 let since = now - window_ms;
                 let mut excess = i64::MIN;
-                for (col, val, max) in [("login_key", &k, max_login), ("client_addr", &a, max_addr)] {
+                for (col, val, max) in [("login_key", &k, max_login), ("client_addr", &a, max_addr)]
+                {
                     let failures = rows::count_login_failures(c, col, val, since)?;
                     excess = excess.max(failures - max);
                 }
@@ -520,7 +530,12 @@ impl App {
                     };
                     if !solved {
                         let maxnumber = challenge::maxnumber_for(excess, max_login);
-                        return Err(challenge::required(&hmac_key, Purpose::Login, maxnumber, now));
+                        return Err(challenge::required(
+                            &hmac_key,
+                            Purpose::Login,
+                            maxnumber,
+                            now,
+                        ));
                     }
                 }
                 let attempt = rows::insert_login_failure(c, &k, &a, now)?;
@@ -673,7 +688,11 @@ impl App {
                 let account = load_account(c, &id)?;
                 let staff_of = rows::staff_memberships(c, &id)?;
                 let clerk_of = rows::clerk_assignments(c, &id)?;
-                Ok(Me { account, staff_of, clerk_of })
+                Ok(Me {
+                    account,
+                    staff_of,
+                    clerk_of,
+                })
             })
             .await
     }

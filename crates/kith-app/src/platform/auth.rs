@@ -43,7 +43,8 @@ pub enum StaffNeed {
 
 /// The merchant's status, or 404 if there is no such merchant.
 pub fn merchant_status(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantStatus> {
-    let word = store::merchant_status_word(c, merchant_id)?.ok_or(AppError::NotFound("merchant"))?;
+    let word =
+        store::merchant_status_word(c, merchant_id)?.ok_or(AppError::NotFound("merchant"))?;
     MerchantStatus::from_db(&word)
         .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))
 }

@@ -54,10 +54,15 @@ impl App {
                 }
                 let r = guards::held_key(c, &scope, &key)?;
                 if r.request_hash != hash {
-                    return Err(AppError::invalid("Idempotency-Key", "was already used with a different request"));
+                    return Err(AppError::invalid(
+                        "Idempotency-Key",
+                        "was already used with a different request",
+                    ));
                 }
                 match r.status {
-                    None => Err(AppError::state("a request with this Idempotency-Key is still in progress")),
+                    None => Err(AppError::state(
+                        "a request with this Idempotency-Key is still in progress",
+                    )),
                     Some(status) => Ok(Begin::Replay {
                         status: u16::try_from(status).unwrap_or(500),
                         content_type: r.content_type,
@@ -84,7 +89,14 @@ impl App {
                 if status >= 500 {
                     guards::release_key(c, &scope, &key)?;
                 } else {
-                    guards::store_response(c, &scope, &key, status, content_type.as_deref(), body.clone())?;
+                    guards::store_response(
+                        c,
+                        &scope,
+                        &key,
+                        status,
+                        content_type.as_deref(),
+                        body.clone(),
+                    )?;
                 }
                 Ok(())
             })
@@ -94,8 +106,6 @@ impl App {
     /// Removes expired keys; run periodically by the worker.
     pub async fn idempotency_sweep(&self) -> AppResult<u64> {
         let now = self.now_ms();
-        self.db
-            .write(move |c| guards::sweep_keys(c, now))
-            .await
+        self.db.write(move |c| guards::sweep_keys(c, now)).await
     }
 }

@@ -124,7 +124,15 @@ impl App {
         self.db
             .write(move |c| {
                 let id = new_id();
-                rows::insert_merchant(c, &id, name.as_str(), description.as_str(), contact.as_deref(), &who.account_id, now)
+                rows::insert_merchant(
+                    c,
+                    &id,
+                    name.as_str(),
+                    description.as_str(),
+                    contact.as_deref(),
+                    &who.account_id,
+                    now,
+                )
                 .map_err(|e| {
                     if e.is_unique_on("merchants", &["name"]) {
                         AppError::conflict("name", "is already used by another merchant")
@@ -135,7 +143,14 @@ impl App {
                     }
                 })?;
                 rows::insert_owner(c, &id, &who.account_id, now)?;
-                outbox::emit(c, now, "merchant.applied", Some(&id), &id, &serde_json::json!({ "merchant_id": id, "name": name.as_str() }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "merchant.applied",
+                    Some(&id),
+                    &id,
+                    &serde_json::json!({ "merchant_id": id, "name": name.as_str() }),
+                )?;
                 load_merchant(c, &id)
             })
             .await
@@ -249,11 +264,24 @@ impl App {
                 require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
                 let cur = load_merchant(c, &id)?;
                 let name = name.as_ref().map_or(cur.name.as_str(), |n| n.as_str());
-                let desc = description.as_ref().map_or(cur.description.as_str(), |d| d.as_str());
+                let desc = description
+                    .as_ref()
+                    .map_or(cur.description.as_str(), |d| d.as_str());
                 let contact = contact.clone().unwrap_or(cur.contact_phone.clone());
-                rows::update_profile(c, &id, name, desc, contact, now)
-                .unique_as("merchants", &["name"], "name", "is already used by another merchant")?;
-                outbox::emit(c, now, "merchant.updated", Some(&id), &id, &serde_json::json!({ "merchant_id": id }))?;
+                rows::update_profile(c, &id, name, desc, contact, now).unique_as(
+                    "merchants",
+                    &["name"],
+                    "name",
+                    "is already used by another merchant",
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "merchant.updated",
+                    Some(&id),
+                    &id,
+                    &serde_json::json!({ "merchant_id": id }),
+                )?;
                 load_merchant(c, &id)
             })
             .await
@@ -323,11 +351,18 @@ impl App {
             .write(move |c| {
                 // Staff first: an outsider learns nothing about which invitations exist.
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let inv = rows::merchant_invitation(c, &iid, &mid)?.ok_or(AppError::NotFound("invitation"))?;
-                let need = if inv.role == "manager" { StaffNeed::Owner } else { StaffNeed::AnyStaff };
+                let inv = rows::merchant_invitation(c, &iid, &mid)?
+                    .ok_or(AppError::NotFound("invitation"))?;
+                let need = if inv.role == "manager" {
+                    StaffNeed::Owner
+                } else {
+                    StaffNeed::AnyStaff
+                };
                 require_staff(c, &who, &mid, need)?;
                 if !rows::revoke_unused_invitation(c, &iid, now)? {
-                    return Err(AppError::state("the invitation was already used or withdrawn"));
+                    return Err(AppError::state(
+                        "the invitation was already used or withdrawn",
+                    ));
                 }
                 rows::invitation(c, &iid, None)
             })
@@ -395,7 +430,14 @@ impl App {
                 if !rows::delete_manager(c, &mid, &aid)? {
                     return Err(AppError::NotFound("manager"));
                 }
-                outbox::emit(c, now, "staff.removed", Some(&mid), &aid, &serde_json::json!({ "merchant_id": mid, "account_id": aid }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "staff.removed",
+                    Some(&mid),
+                    &aid,
+                    &serde_json::json!({ "merchant_id": mid, "account_id": aid }),
+                )?;
                 Ok(())
             })
             .await
@@ -495,7 +537,14 @@ impl App {
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
                 rows::set_settings(c, &mid, &settings, now)?;
-                outbox::emit(c, now, "merchant.settings_changed", Some(&mid), &mid, &settings)?;
+                outbox::emit(
+                    c,
+                    now,
+                    "merchant.settings_changed",
+                    Some(&mid),
+                    &mid,
+                    &settings,
+                )?;
                 load_settings(c, &mid)
             })
             .await

@@ -25,12 +25,12 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::SmsMessage;
-use crate::platform::store::{accounts as account_rows, guards, sms as code_rows};
 use crate::platform::accounts::{self, Session};
 use crate::platform::challenge::Solution;
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::new_id;
 use crate::platform::limits::Action;
+use crate::platform::store::{accounts as account_rows, guards, sms as code_rows};
 use crate::{App, AppError, AppResult, Principal};
 
 /// How long a code lives.
@@ -216,8 +216,7 @@ impl App {
                 if before.phone.as_deref() == Some(phone.as_str()) {
                     return Ok(before);
                 }
-                account_rows::set_phone(c, &id, phone.as_str())
-                .unique_as(
+                account_rows::set_phone(c, &id, phone.as_str()).unique_as(
                     "accounts",
                     &["phone"],
                     "phone",

@@ -23,17 +23,22 @@ pub(in crate::platform) fn account_with_phone(
     c: &mut dyn Conn,
     phone: &str,
 ) -> AppResult<Option<String>> {
-    Ok(c
-        .query_opt("SELECT id FROM accounts WHERE phone = $1", args![phone])?
-        .map(|r| r.text(0))
-        .transpose()?)
+    Ok(
+        c.query_opt("SELECT id FROM accounts WHERE phone = $1", args![phone])?
+            .map(|r| r.text(0))
+            .transpose()?,
+    )
 }
 
 /// The account with this phone (NotFound when none).
-pub(in crate::platform) fn account_id_with_phone(c: &mut dyn Conn, phone: &str) -> AppResult<String> {
-    Ok(c
-        .query_one("SELECT id FROM accounts WHERE phone = $1", args![phone])?
-        .text(0)?)
+pub(in crate::platform) fn account_id_with_phone(
+    c: &mut dyn Conn,
+    phone: &str,
+) -> AppResult<String> {
+    Ok(
+        c.query_one("SELECT id FROM accounts WHERE phone = $1", args![phone])?
+            .text(0)?,
+    )
 }
 
 kith_store::columns!(AccountCols {
@@ -126,12 +131,11 @@ pub(in crate::platform) fn count_login_failures(
     val: &str,
     since: i64,
 ) -> AppResult<i64> {
-    Ok(c
-        .query_one(
-            &format!("SELECT COUNT(*) FROM login_failures WHERE {col} = $1 AND at > $2"),
-            args![val, since],
-        )?
-        .int(0)?)
+    Ok(c.query_one(
+        &format!("SELECT COUNT(*) FROM login_failures WHERE {col} = $1 AND at > $2"),
+        args![val, since],
+    )?
+    .int(0)?)
 }
 
 /// Records a login attempt as failed (cleared when it succeeds); returns its id.
@@ -157,12 +161,11 @@ pub(in crate::platform) fn clear_login_failures(c: &mut dyn Conn, key: &str) -> 
 }
 
 pub(in crate::platform) fn password_hash(c: &mut dyn Conn, id: &str) -> AppResult<Option<String>> {
-    Ok(c
-        .query_one(
-            "SELECT password_hash FROM accounts WHERE id = $1",
-            args![id],
-        )?
-        .opt_text(0)?)
+    Ok(c.query_one(
+        "SELECT password_hash FROM accounts WHERE id = $1",
+        args![id],
+    )?
+    .opt_text(0)?)
 }
 
 pub(in crate::platform) fn set_password_hash(
@@ -183,15 +186,14 @@ pub(in crate::platform) fn live_session(
     token_hash: &str,
     now: i64,
 ) -> AppResult<Option<(String, bool, i64)>> {
-    Ok(c
-        .query_opt(
-            "SELECT a.id, a.is_platform_admin, COALESCE(s.last_seen_at, s.created_at)
+    Ok(c.query_opt(
+        "SELECT a.id, a.is_platform_admin, COALESCE(s.last_seen_at, s.created_at)
              FROM sessions s JOIN accounts a ON a.id = s.account_id
              WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-            args![token_hash, now],
-        )?
-        .map(|r| Ok::<_, StoreError>((r.text(0)?, r.bool(1)?, r.int(2)?)))
-        .transpose()?)
+        args![token_hash, now],
+    )?
+    .map(|r| Ok::<_, StoreError>((r.text(0)?, r.bool(1)?, r.int(2)?)))
+    .transpose()?)
 }
 
 pub(in crate::platform) fn touch_session(
@@ -259,4 +261,34 @@ pub(in crate::platform) fn clerk_assignments(
         })
     })
     .collect::<AppResult<Vec<_>>>()
+}
+
+/// Inserts an account made from a WeChat identity: no phone, email or password.
+pub(in crate::platform) fn insert_wechat_account(
+    c: &mut dyn Conn,
+    id: &str,
+    name: &str,
+    now: i64,
+) -> AppResult<()> {
+    c.execute(
+        "INSERT INTO accounts (id, phone, email, password_hash, display_name, is_platform_admin, created_at)
+         VALUES ($1, NULL, NULL, NULL, $2, $3, $4)",
+        args![id, name, false, now],
+    )?;
+    Ok(())
+}
+
+/// (has a password, phone) of the account, locked.
+pub(in crate::platform) fn lock_sign_in_means(
+    c: &mut dyn Conn,
+    id: &str,
+) -> AppResult<(bool, Option<String>)> {
+    let acct = c.query_one(
+        &format!(
+            "SELECT password_hash, phone FROM accounts WHERE id = $1{}",
+            c.for_update()
+        ),
+        args![id],
+    )?;
+    Ok((acct.opt_text(0)?.is_some(), acct.opt_text(1)?))
 }

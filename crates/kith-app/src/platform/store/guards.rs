@@ -48,7 +48,11 @@ pub(in crate::platform) struct HeldKey {
     pub(in crate::platform) body: Option<Vec<u8>>,
 }
 
-pub(in crate::platform) fn held_key(c: &mut dyn Conn, scope: &str, key: &str) -> AppResult<HeldKey> {
+pub(in crate::platform) fn held_key(
+    c: &mut dyn Conn,
+    scope: &str,
+    key: &str,
+) -> AppResult<HeldKey> {
     let r = c.query_one(
         "SELECT request_hash, response_status, response_type, response_body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
         args![scope, key],
@@ -160,12 +164,11 @@ pub(in crate::platform) fn insert_secret_once(
 }
 
 pub(in crate::platform) fn secret(c: &mut dyn Conn, name: &str) -> AppResult<String> {
-    Ok(c
-        .query_one(
-            "SELECT value FROM platform_secrets WHERE name = $1",
-            args![name],
-        )?
-        .text(0)?)
+    Ok(c.query_one(
+        "SELECT value FROM platform_secrets WHERE name = $1",
+        args![name],
+    )?
+    .text(0)?)
 }
 
 /// Records a solution spent; false when it was spent already.

@@ -38,14 +38,16 @@ pub(super) fn sweep_login_failures(c: &mut dyn Conn, before: i64) -> AppResult<u
 }
 
 /// A merchant's stored status word; None when there is no such merchant.
-pub(super) fn merchant_status_word(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<String>> {
-    Ok(c
-        .query_opt(
-            "SELECT status FROM merchants WHERE id = $1",
-            args![merchant_id],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?)
+pub(super) fn merchant_status_word(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+) -> AppResult<Option<String>> {
+    Ok(c.query_opt(
+        "SELECT status FROM merchants WHERE id = $1",
+        args![merchant_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()?)
 }
 
 /// The account's stored staff role word at the merchant, if any.
@@ -54,21 +56,19 @@ pub(super) fn staff_role_word(
     merchant_id: &str,
     account_id: &str,
 ) -> AppResult<Option<String>> {
-    Ok(c
-        .query_opt(
-            "SELECT role FROM merchant_staff WHERE merchant_id = $1 AND account_id = $2",
-            args![merchant_id, account_id],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?)
+    Ok(c.query_opt(
+        "SELECT role FROM merchant_staff WHERE merchant_id = $1 AND account_id = $2",
+        args![merchant_id, account_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()?)
 }
 
 /// Whether the account is a clerk of the store.
 pub(super) fn is_clerk_of(c: &mut dyn Conn, store_id: &str, account_id: &str) -> AppResult<bool> {
-    Ok(c
-        .query_opt(
-            "SELECT 1 FROM store_clerks WHERE store_id = $1 AND account_id = $2",
-            args![store_id, account_id],
-        )?
-        .is_some())
+    Ok(c.query_opt(
+        "SELECT 1 FROM store_clerks WHERE store_id = $1 AND account_id = $2",
+        args![store_id, account_id],
+    )?
+    .is_some())
 }
