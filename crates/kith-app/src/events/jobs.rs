@@ -45,10 +45,11 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use kith_store::{Conn, StoreError, args};
+use kith_store::{Conn, StoreError};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::store;
 use crate::{App, AppError, AppResult};
 
 /// Where a kind of job runs. Each lane has its own pool, so work in one never waits for
@@ -300,21 +301,16 @@ pub(crate) fn enqueue_raw(
     // A job that may never be attempted would sit in the queue for ever; one attempt is
     // the least that makes sense.
     let max_attempts = max_attempts.max(1);
-    c.execute(
-        "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, created_at,
-                           lane, tenant_key, target_key)
-         VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7, $8, $9)",
-        args![
-            &id,
-            kind,
-            body,
-            run_at_ms,
-            max_attempts,
-            now_ms,
-            lane.as_str(),
-            keys.map(|k| k.tenant),
-            keys.map(|k| k.target)
-        ],
+    store::insert_job(
+        c,
+        &id,
+        kind,
+        body,
+        run_at_ms,
+        max_attempts,
+        now_ms,
+        lane,
+        keys,
     )?;
     Ok(id)
 }
@@ -347,18 +343,6 @@ fn lane_concurrency(app: &App, lane: Lane) -> usize {
     .max(1)
 }
 
-// A job as a claim reads it: the first five columns from any claim, the keys from a
-// limited lane's.
-kith_store::columns!(JobCols {
-    id,
-    kind,
-    payload,
-    attempts,
-    max_attempts,
-    tenant_key,
-    target_key,
-});
-
 /// Leases up to `limit` due jobs of `lane` to `owner` for `lease_ms` and counts the
 /// attempt. A job is due when it is queued, its time has come, and nobody holds a live
 /// lease on it. In a lane with [`LaneLimits`] (from settings), no key goes over its limit
@@ -378,37 +362,23 @@ pub async fn claim(
     app.db
         .write(move |c| {
             let picked = match limits {
-                None => {
-                    let sql = format!(
-                        "SELECT id, kind, payload, attempts, max_attempts FROM jobs
-                         WHERE lane = $3 AND status = 'queued' AND run_at <= $1
-                           AND (lease_expires_at IS NULL OR lease_expires_at <= $1)
-                         ORDER BY run_at, id
-                         LIMIT $2{}",
-                        c.for_update_skip_locked()
-                    );
-                    c.query(&sql, args![now, limit, lane.as_str()])?
-                }
+                None => store::due_jobs(c, lane, now, limit)?,
                 Some(limits) => pick_limited(c, lane, now, limit, limits)?,
             };
             let mut claimed = Vec::with_capacity(picked.len());
             for row in picked {
-                let id = row.text(JobCols::id)?;
-                c.execute(
-                    "UPDATE jobs SET lease_owner = $2, lease_expires_at = $3, attempts = attempts + 1
-                     WHERE id = $1",
-                    args![&id, &owner, expires],
-                )?;
-                let raw = row.text(JobCols::payload)?;
+                let id = row.id;
+                store::lease_job(c, &id, &owner, expires)?;
+                let raw = row.payload;
                 // A payload that is not JSON cannot come from `enqueue`; keep the raw text
                 // so the job's handler reports it instead of the whole claim failing.
                 let payload = serde_json::from_str(&raw).unwrap_or(serde_json::Value::String(raw));
                 claimed.push(ClaimedJob {
                     id,
-                    kind: row.text(JobCols::kind)?,
+                    kind: row.kind,
                     payload,
-                    attempts: row.int(JobCols::attempts)?.saturating_add(1),
-                    max_attempts: row.int(JobCols::max_attempts)?,
+                    attempts: row.attempts.saturating_add(1),
+                    max_attempts: row.max_attempts,
                 });
             }
             Ok::<_, AppError>(claimed)
@@ -426,68 +396,35 @@ fn pick_limited(
     now: i64,
     limit: i64,
     limits: LaneLimits,
-) -> Result<Vec<kith_store::Row>, StoreError> {
-    let lock = format!(
-        "SELECT lane FROM job_lanes WHERE lane = $1{}",
-        c.for_update()
-    );
-    c.query(&lock, args![lane.as_str()])?;
+) -> Result<Vec<store::DueJob>, StoreError> {
+    store::lock_lane(c, lane)?;
     let mut by_target: HashMap<String, i64> = HashMap::new();
     let mut by_tenant: HashMap<String, i64> = HashMap::new();
-    for r in c.query(
-        "SELECT tenant_key, target_key FROM jobs
-         WHERE lane = $1 AND status = 'queued' AND lease_expires_at > $2",
-        args![lane.as_str(), now],
-    )? {
-        if let Some(t) = r.opt_text(0)? {
+    for (tenant, target) in store::leased_keys(c, lane, now)? {
+        if let Some(t) = tenant {
             *by_tenant.entry(t).or_default() += 1;
         }
-        if let Some(t) = r.opt_text(1)? {
+        if let Some(t) = target {
             *by_target.entry(t).or_default() += 1;
         }
     }
     // 0 means unlimited: a bound no count reaches.
     let cap = |n: i64| if n > 0 { n } else { i64::MAX };
     let (per_target, per_tenant) = (cap(limits.per_target), cap(limits.per_tenant));
-    let rows = c.query(
-        &format!(
-            "SELECT {} FROM (
-             SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key, run_at,
-                    ROW_NUMBER() OVER (PARTITION BY COALESCE(tenant_key, CAST(id AS text))
-                                       ORDER BY run_at, id) AS tenant_rank
-             FROM (
-                 SELECT id, kind, payload, attempts, max_attempts, tenant_key, target_key,
-                        run_at,
-                        ROW_NUMBER() OVER (PARTITION BY COALESCE(target_key, CAST(id AS text))
-                                           ORDER BY run_at, id) AS target_rank
-                 FROM jobs
-                 WHERE lane = $1 AND status = 'queued' AND run_at <= $2
-                   AND (lease_expires_at IS NULL OR lease_expires_at <= $2)
-             ) by_target
-             WHERE target_rank <= $3
-         ) by_tenant
-         WHERE tenant_rank <= $4
-         ORDER BY run_at, id
-         LIMIT $5",
-            JobCols::LIST
-        ),
-        args![
-            lane.as_str(),
-            now,
-            per_target.min(CLAIM_SCAN),
-            per_tenant.min(CLAIM_SCAN),
-            CLAIM_SCAN
-        ],
+    let rows = store::due_limited_jobs(
+        c,
+        lane,
+        now,
+        per_target.min(CLAIM_SCAN),
+        per_tenant.min(CLAIM_SCAN),
+        CLAIM_SCAN,
     )?;
     let mut picked = Vec::new();
     for row in rows {
         if picked.len() as i64 >= limit {
             break;
         }
-        let (tenant, target) = (
-            row.opt_text(JobCols::tenant_key)?,
-            row.opt_text(JobCols::target_key)?,
-        );
+        let (tenant, target) = (row.tenant_key.clone(), row.target_key.clone());
         let tenant_busy = tenant
             .as_ref()
             .map_or(0, |t| by_tenant.get(t).copied().unwrap_or(0));
@@ -514,14 +451,7 @@ pub async fn complete(app: &App, job_id: &str, owner: &str) -> AppResult<bool> {
     let now = app.now_ms();
     let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
     app.db
-        .write(move |c| {
-            let n = c.execute(
-                "UPDATE jobs SET status = 'done', finished_at = $3, lease_expires_at = NULL
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
-                args![&job_id, &owner, now],
-            )?;
-            Ok::<_, AppError>(n == 1)
-        })
+        .write(move |c| Ok::<_, AppError>(store::complete_job(c, &job_id, &owner, now)?))
         .await
 }
 
@@ -539,24 +469,14 @@ pub async fn retry_or_fail(
     let (job_id, owner, error) = (job_id.to_owned(), owner.to_owned(), clip(error));
     app.db
         .write(move |c| {
-            let sql = format!(
-                "SELECT attempts, max_attempts FROM jobs
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'{}",
-                c.for_update()
-            );
-            let Some(row) = c.query_opt(&sql, args![&job_id, &owner])? else {
+            let Some((attempts, max_attempts)) = store::lock_leased_attempts(c, &job_id, &owner)?
+            else {
                 return Ok(false);
             };
-            let (attempts, max_attempts) = (row.int(0)?, row.int(1)?);
             if attempts >= max_attempts {
-                fail_row(c, &job_id, &error, now)?;
+                store::fail_job(c, &job_id, &error, now)?;
             } else {
-                c.execute(
-                    "UPDATE jobs SET run_at = $2, lease_owner = NULL, lease_expires_at = NULL,
-                            last_error = $3
-                     WHERE id = $1",
-                    args![&job_id, retry_at_ms, &error],
-                )?;
+                store::requeue_job(c, &job_id, retry_at_ms, &error)?;
             }
             Ok::<_, AppError>(true)
         })
@@ -568,52 +488,8 @@ pub async fn retry_or_fail(
 pub async fn postpone(app: &App, job_id: &str, owner: &str, run_at_ms: i64) -> AppResult<bool> {
     let (job_id, owner) = (job_id.to_owned(), owner.to_owned());
     app.db
-        .write(move |c| {
-            let n = c.execute(
-                "UPDATE jobs SET run_at = $3, lease_owner = NULL, lease_expires_at = NULL,
-                        attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
-                args![&job_id, &owner, run_at_ms],
-            )?;
-            Ok::<_, AppError>(n == 1)
-        })
+        .write(move |c| Ok::<_, AppError>(store::postpone_job(c, &job_id, &owner, run_at_ms)?))
         .await
-}
-
-/// Inside the caller's transaction: moves every queued, unleased job of `target` in
-/// `lane` that is due before `until_ms` to `until_ms` (an endpoint paused as a whole: its
-/// deliveries wait instead of each trying a dead receiver). Returns how many moved.
-pub fn defer_target(
-    c: &mut dyn Conn,
-    lane: Lane,
-    target: &str,
-    now_ms: i64,
-    until_ms: i64,
-) -> Result<u64, StoreError> {
-    c.execute(
-        "UPDATE jobs SET run_at = $4
-         WHERE target_key = $2 AND lane = $1 AND status = 'queued' AND run_at < $4
-           AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
-        args![lane.as_str(), target, now_ms, until_ms],
-    )
-}
-
-/// Inside the caller's transaction: ends every queued, unleased job of `target` in
-/// `lane` as done (an endpoint disabled: its deliveries are settled by the caller). A
-/// leased one finishes on its own and finds its work settled. Returns how many ended.
-pub fn cancel_target(
-    c: &mut dyn Conn,
-    lane: Lane,
-    target: &str,
-    now_ms: i64,
-    reason: &str,
-) -> Result<u64, StoreError> {
-    c.execute(
-        "UPDATE jobs SET status = 'done', finished_at = $3, last_error = $4
-         WHERE target_key = $2 AND lane = $1 AND status = 'queued'
-           AND (lease_expires_at IS NULL OR lease_expires_at <= $3)",
-        args![lane.as_str(), target, now_ms, clip(reason)],
-    )
 }
 
 /// Fails a job for good, whatever attempts it has left: for errors no retry can fix (an
@@ -622,29 +498,11 @@ pub async fn fail(app: &App, job_id: &str, owner: &str, error: &str) -> AppResul
     let now = app.now_ms();
     let (job_id, owner, error) = (job_id.to_owned(), owner.to_owned(), clip(error));
     app.db
-        .write(move |c| {
-            let n = c.execute(
-                "UPDATE jobs SET status = 'failed', finished_at = $4, lease_expires_at = NULL,
-                        last_error = $3
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'queued'",
-                args![&job_id, &owner, &error, now],
-            )?;
-            Ok::<_, AppError>(n == 1)
-        })
+        .write(move |c| Ok::<_, AppError>(store::fail_leased_job(c, &job_id, &owner, &error, now)?))
         .await
 }
 
-fn fail_row(c: &mut dyn Conn, job_id: &str, error: &str, now: i64) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE jobs SET status = 'failed', finished_at = $3, lease_expires_at = NULL,
-                last_error = $2
-         WHERE id = $1",
-        args![job_id, error, now],
-    )?;
-    Ok(())
-}
-
-fn clip(s: &str) -> String {
+pub(super) fn clip(s: &str) -> String {
     s.chars().take(MAX_ERROR_CHARS).collect()
 }
 
@@ -883,9 +741,11 @@ async fn run_lane(
 mod tests {
     use std::collections::HashSet;
 
+    use kith_store::args;
     use proptest::prelude::*;
 
     use super::*;
+    use crate::events::store::{cancel_target, defer_target};
     use crate::events::webhooks::test_support::{TestEnv, test_config};
 
     async fn job_row(app: &App, id: &str) -> (String, i64, Option<String>, Option<String>) {

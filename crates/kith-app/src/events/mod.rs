@@ -23,4 +23,5 @@
 //! the graph, right above platform.
 
 pub mod jobs;
+mod store;
 pub mod webhooks;

@@ -62,16 +62,17 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kith_store::{Conn, Value, args};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry, Lane};
 use crate::platform::ids::{AccountId, new_id};
-use crate::platform::page::{Direction, Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, rfc3339};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal};
 
 pub mod sms;
+mod store;
 pub mod wechat;
 
 pub use wechat::{WECHAT_API_BASE, WechatNotifyConfig};
@@ -591,25 +592,13 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
     let (moved, hole) = app
         .db
         .write(move |c| {
-            let cur = c.query_one(
-                &format!(
-                    "SELECT last_id FROM notify_cursor WHERE name = 'notifications'{}",
-                    c.for_update()
-                ),
-                args![],
-            )?;
-            let cursor = cur.int(0)?;
-            let events = c.query(
-                &format!(
-                    "SELECT id, topic, merchant_id, payload, created_at FROM outbox WHERE id > $1 ORDER BY id LIMIT {BATCH}"
-                ),
-                args![cursor],
-            )?;
+            let cursor = store::lock_cursor(c)?;
+            let events = store::outbox_after(c, cursor)?;
             let mut next = cursor;
             let mut hole = false;
             let mut prefs = Prefs::default();
             for ev in &events {
-                let id = ev.int(0)?;
+                let id = ev.id;
                 if !hole {
                     if id == next + 1 || gap_expired {
                         next = id;
@@ -617,18 +606,14 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
                         hole = true;
                     }
                 }
-                let topic = ev.text(1)?;
-                let payload: Json = serde_json::from_str(&ev.text(3)?).unwrap_or(Json::Null);
-                let made = made_from(&topic, ev.opt_text(2)?.as_deref(), &payload);
+                let payload: Json = serde_json::from_str(&ev.payload).unwrap_or(Json::Null);
+                let made = made_from(&ev.topic, ev.merchant_id.as_deref(), &payload);
                 for m in made {
-                    insert(c, &mut prefs, id, ev.int(4)?, &m, wechat_on, now)?;
+                    insert(c, &mut prefs, id, ev.created_at, &m, wechat_on, now)?;
                 }
             }
             if next != cursor {
-                c.execute(
-                    "UPDATE notify_cursor SET last_id = $1 WHERE name = 'notifications'",
-                    args![next],
-                )?;
+                store::advance_cursor(c, next)?;
             }
             Ok::<_, AppError>(((next - cursor) as usize, hole))
         })
@@ -650,21 +635,16 @@ fn insert(
 ) -> AppResult<()> {
     let id = new_id();
     let params = m.params.to_string();
-    let n = c.execute(
-        "INSERT INTO notifications (id, account_id, outbox_id, kind, params, link, created_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
-         ON CONFLICT (outbox_id, account_id, kind) DO NOTHING",
-        args![
-            &id,
-            &m.account_id,
-            outbox_id,
-            m.kind.as_str(),
-            &params,
-            &m.link,
-            at
-        ],
-    )?;
-    if n == 0 {
+    if !store::insert_notification(
+        c,
+        &id,
+        &m.account_id,
+        outbox_id,
+        m.kind,
+        &params,
+        &m.link,
+        at,
+    )? {
         return Ok(());
     }
     for ch in Channel::OUTSIDE {
@@ -675,13 +655,7 @@ fn insert(
             continue;
         }
         let did = new_id();
-        let inserted = c.execute(
-            "INSERT INTO notification_deliveries (id, notification_id, channel, status, attempts, created_at)
-             VALUES ($1, $2, $3, 'pending', 0, $4)
-             ON CONFLICT (notification_id, channel) DO NOTHING",
-            args![&did, &id, ch.as_str(), now],
-        )?;
-        if inserted == 1 {
+        if store::insert_delivery(c, &did, &id, ch, now)? {
             jobs::enqueue_keyed(
                 c,
                 now,
@@ -716,17 +690,7 @@ impl Prefs {
             return Ok(true);
         }
         if !self.0.contains_key(account) {
-            let rows = c.query(
-                "SELECT kind, channel FROM notification_preferences WHERE account_id = $1 AND enabled = $2",
-                args![account, true],
-            )?;
-            let mut on = Vec::with_capacity(rows.len());
-            for r in &rows {
-                if let (Some(k), Some(ch)) = (Kind::parse(&r.text(0)?), Channel::parse(&r.text(1)?))
-                {
-                    on.push((k, ch));
-                }
-            }
+            let on = store::enabled_preferences(c, account)?;
             self.0.insert(account.to_owned(), on);
         }
         Ok(self
@@ -959,36 +923,6 @@ pub struct Notification {
     pub read_at: Option<String>,
 }
 
-kith_store::columns!(NoteCols {
-    "n.id" => id,
-    "n.kind" => kind,
-    "n.params" => params,
-    "n.link" => link,
-    "n.created_at" => created_at,
-    "n.read_at" => read_at,
-});
-
-fn from_row(r: &kith_store::Row, en: bool) -> AppResult<(i64, Notification)> {
-    let kind = Kind::parse(&r.text(NoteCols::kind)?)
-        .ok_or_else(|| AppError::Internal("a notification of an unknown kind".into()))?;
-    let params: Json = serde_json::from_str(&r.text(NoteCols::params)?).unwrap_or(Json::Null);
-    let (title, body) = render(kind, &params, en);
-    let at = r.int(NoteCols::created_at)?;
-    Ok((
-        at,
-        Notification {
-            id: NotificationId::from_row(r.text(NoteCols::id)?),
-            kind,
-            title,
-            body,
-            link: r.text(NoteCols::link)?,
-            params,
-            created_at: rfc3339(at),
-            read_at: r.opt_int(NoteCols::read_at)?.map(rfc3339),
-        },
-    ))
-}
-
 /// A member's choices for one kind.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq, Eq)]
 pub struct Preference {
@@ -1032,24 +966,7 @@ impl App {
         let me = who.account_id.clone();
         self.db
             .read(move |c| {
-                let k = page.keyset(Direction::NewestFirst, "n.created_at", "n.id", 2);
-                let mut params: Vec<Value> = vec![Value::from(me.as_str())];
-                params.extend(k.args);
-                params.push(Value::from(page.fetch()));
-                let rows = c.query(
-                    &format!(
-                        "SELECT {} FROM notifications n WHERE n.account_id = $1 AND {}
-                         ORDER BY n.created_at DESC, n.id DESC LIMIT ${}",
-                        NoteCols::LIST,
-                        k.sql,
-                        k.next
-                    ),
-                    &params,
-                )?;
-                let items = rows
-                    .iter()
-                    .map(|r| from_row(r, en))
-                    .collect::<AppResult<Vec<_>>>()?;
+                let items = store::member_notifications(c, &me, &page, en)?;
                 Ok(Page::from_keyed(items, page.limit, |n| &n.id))
             })
             .await
@@ -1058,15 +975,7 @@ impl App {
     /// How many of the caller's notifications are unread (one indexed count).
     pub async fn unread_notifications(&self, who: &Principal) -> AppResult<i64> {
         let me = who.account_id.clone();
-        self.db
-            .read(move |c| {
-                Ok(c.query_one(
-                    "SELECT COUNT(*) FROM notifications WHERE account_id = $1 AND read_at IS NULL",
-                    args![&me],
-                )?
-                .int(0)?)
-            })
-            .await
+        self.db.read(move |c| store::count_unread(c, &me)).await
     }
 
     /// Marks one of the caller's notifications read (again: no change). Another member's
@@ -1082,20 +991,9 @@ impl App {
         let me = who.account_id.clone();
         self.db
             .write(move |c| {
-                c.execute(
-                    "UPDATE notifications SET read_at = $1 WHERE id = $2 AND account_id = $3 AND read_at IS NULL",
-                    args![now, &id, &me],
-                )?;
-                let r = c
-                    .query_opt(
-                        &format!(
-                            "SELECT {} FROM notifications n WHERE n.id = $1 AND n.account_id = $2",
-                            NoteCols::LIST
-                        ),
-                        args![&id, &me],
-                    )?
-                    .ok_or(AppError::NotFound("notification"))?;
-                Ok(from_row(&r, en)?.1)
+                store::mark_read(c, &id, &me, now)?;
+                store::member_notification(c, &id, &me, en)?
+                    .ok_or(AppError::NotFound("notification"))
             })
             .await
     }
@@ -1105,12 +1003,7 @@ impl App {
         let now = self.now_ms();
         let me = who.account_id.clone();
         self.db
-            .write(move |c| {
-                Ok(c.execute(
-                    "UPDATE notifications SET read_at = $1 WHERE account_id = $2 AND read_at IS NULL",
-                    args![now, &me],
-                )? as i64)
-            })
+            .write(move |c| store::mark_all_read(c, &me, now))
             .await
     }
 
@@ -1122,10 +1015,7 @@ impl App {
         let notify_app = self.config.wechat_notify.as_ref().map(|w| w.app_id.clone());
         self.db
             .read(move |c| {
-                let rows = c.query(
-                    "SELECT kind, channel, enabled FROM notification_preferences WHERE account_id = $1",
-                    args![&me],
-                )?;
+                let rows = store::member_preferences(c, &me)?;
                 let mut items: Vec<Preference> = Kind::ALL
                     .into_iter()
                     .map(|kind| Preference {
@@ -1135,14 +1025,14 @@ impl App {
                         sms: false,
                     })
                     .collect();
-                for r in &rows {
-                    let (Some(kind), Some(ch)) = (Kind::parse(&r.text(0)?), Channel::parse(&r.text(1)?)) else {
+                for (kind, ch, enabled) in &rows {
+                    let (Some(kind), Some(ch)) = (Kind::parse(kind), Channel::parse(ch)) else {
                         continue;
                     };
                     if let Some(p) = items.iter_mut().find(|p| p.kind == kind) {
                         match ch {
-                            Channel::Wechat => p.wechat = r.bool(2)?,
-                            Channel::Sms => p.sms = r.bool(2)?,
+                            Channel::Wechat => p.wechat = *enabled,
+                            Channel::Sms => p.sms = *enabled,
                             Channel::InApp => {}
                         }
                     }
@@ -1193,12 +1083,7 @@ impl App {
                 for (kind, wechat, sms) in &parsed {
                     for (ch, v) in [(Channel::Wechat, wechat), (Channel::Sms, sms)] {
                         let Some(v) = v else { continue };
-                        c.execute(
-                            "INSERT INTO notification_preferences (account_id, kind, channel, enabled, updated_at)
-                             VALUES ($1, $2, $3, $4, $5)
-                             ON CONFLICT (account_id, kind, channel) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
-                            args![&me, kind.as_str(), ch.as_str(), *v, now],
-                        )?;
+                        store::upsert_preference(c, &me, *kind, ch, *v, now)?;
                     }
                 }
                 Ok::<_, AppError>(())
@@ -1223,14 +1108,7 @@ impl App {
         let now = self.now_ms();
         let account = account_id.clone();
         self.db
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO notify_wechat_openids (account_id, openid, created_at) VALUES ($1, $2, $3)
-                     ON CONFLICT (account_id) DO UPDATE SET openid = excluded.openid",
-                    args![&account, &openid, now],
-                )?;
-                Ok::<_, AppError>(())
-            })
+            .write(move |c| store::upsert_wechat_openid(c, &account, &openid, now))
             .await
     }
 }
@@ -1261,49 +1139,23 @@ struct Pending {
     msg: Outgoing,
 }
 
-// Columns of a delivery with its notification (`d`, `n`).
-kith_store::columns!(PendingCols {
-    "d.status" => status,
-    "d.channel" => channel,
-    "n.id" => notification_id,
-    "n.account_id" => account_id,
-    "n.kind" => kind,
-    "n.params" => params,
-    "n.link" => link,
-});
-
 async fn load(app: &App, delivery_id: &str) -> AppResult<Option<Pending>> {
     let id = delivery_id.to_owned();
     let base = app.config.public_url.trim_end_matches('/').to_owned();
     app.db
         .read(move |c| {
-            let Some(r) = c.query_opt(
-                &format!(
-                    "SELECT {} FROM notification_deliveries d
-                     JOIN notifications n ON n.id = d.notification_id WHERE d.id = $1",
-                    PendingCols::LIST
-                ),
-                args![&id],
-            )?
-            else {
+            let Some(r) = store::delivery(c, &id)? else {
                 return Ok(None);
             };
-            let channel = Channel::parse(&r.text(PendingCols::channel)?)
-                .ok_or_else(|| AppError::Internal("a delivery to an unknown channel".into()))?;
-            let kind = Kind::parse(&r.text(PendingCols::kind)?)
-                .ok_or_else(|| AppError::Internal("a notification of an unknown kind".into()))?;
             Ok(Some(Pending {
-                status: r.text(PendingCols::status)?,
-                channel,
+                status: r.status,
+                channel: r.channel,
                 msg: Outgoing {
-                    notification_id: NotificationId::from_row(
-                        r.text(PendingCols::notification_id)?,
-                    ),
-                    account_id: AccountId::from_row(r.text(PendingCols::account_id)?),
-                    kind,
-                    params: serde_json::from_str(&r.text(PendingCols::params)?)
-                        .unwrap_or(Json::Null),
-                    url: format!("{base}{}", r.text(PendingCols::link)?),
+                    notification_id: r.notification_id,
+                    account_id: r.account_id,
+                    kind: r.kind,
+                    params: r.params,
+                    url: format!("{base}{}", r.link),
                 },
             }))
         })
@@ -1323,11 +1175,7 @@ async fn settle(
     app.db
         .write(move |c| {
             let finished = (status != "pending").then_some(now);
-            Ok(c.execute(
-                "UPDATE notification_deliveries SET status = $1, attempts = attempts + 1, error_code = $2, last_error = $3, finished_at = $4
-                 WHERE id = $5 AND status = 'pending'",
-                args![status, code, error.as_deref(), finished, &id],
-            )? == 1)
+            store::settle_delivery(c, &id, status, code, error.as_deref(), finished)
         })
         .await
 }
@@ -1402,26 +1250,7 @@ impl App {
     ) -> AppResult<Vec<DeliveryRecord>> {
         let me = who.account_id.clone();
         self.db
-            .read(move |c| {
-                c.query(
-                    "SELECT n.id, n.kind, d.channel, d.status, d.attempts, d.error_code
-                     FROM notification_deliveries d JOIN notifications n ON n.id = d.notification_id
-                     WHERE n.account_id = $1 ORDER BY d.created_at DESC, d.id DESC LIMIT 200",
-                    args![&me],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(DeliveryRecord {
-                        notification_id: NotificationId::from_row(r.text(0)?),
-                        kind: r.text(1)?,
-                        channel: r.text(2)?,
-                        status: r.text(3)?,
-                        attempts: r.int(4)?,
-                        error_code: r.opt_int(5)?,
-                    })
-                })
-                .collect()
-            })
+            .read(move |c| store::member_deliveries(c, &me))
             .await
     }
 }

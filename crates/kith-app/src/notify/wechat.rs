@@ -22,7 +22,6 @@
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use kith_store::args;
 use serde_json::Value as Json;
 
 use super::{Channel, Deliver, Kind, Outcome, Outgoing, render};
@@ -236,13 +235,7 @@ pub(super) fn openid_in(
     account: &str,
     app_id: &str,
 ) -> Result<Option<String>, AppError> {
-    let own = c
-        .query_opt(
-            "SELECT openid FROM notify_wechat_openids WHERE account_id = $1",
-            args![account],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?;
+    let own = super::store::recorded_openid(c, account)?;
     match own {
         Some(o) => Ok(Some(o)),
         None => Ok(crate::platform::identities::wechat_openid(

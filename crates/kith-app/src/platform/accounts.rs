@@ -9,9 +9,10 @@ use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
 use kith_domain::{BoundedText, Email, LoginId, Password, Phone};
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::accounts as rows;
 use crate::platform::challenge::{self, Purpose, Solution};
 use crate::platform::ids::{AccountId, MerchantId, StoreId, new_id, new_secret, sha256_hex};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
@@ -66,6 +67,14 @@ pub struct StaffMembership {
     pub role: String,
 }
 
+impl StaffMembership {
+    /// Whether the merchant is approved (trading), asked of its typed status.
+    pub fn is_approved(&self) -> bool {
+        kith_domain::MerchantStatus::from_db(&self.merchant_status)
+            == Some(kith_domain::MerchantStatus::Approved)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClerkAssignment {
     pub store_id: StoreId,
@@ -73,36 +82,7 @@ pub struct ClerkAssignment {
     pub merchant_id: MerchantId,
 }
 
-kith_store::columns!(AccountCols {
-    id,
-    phone,
-    email,
-    display_name,
-    is_platform_admin,
-    created_at,
-});
-const ACCOUNT_COLS: &str = AccountCols::LIST;
-
-pub(crate) fn account_from_row(r: &Row) -> AppResult<Account> {
-    Ok(Account {
-        id: AccountId::from_row(r.text(AccountCols::id)?),
-        phone: r.opt_text(AccountCols::phone)?,
-        email: r.opt_text(AccountCols::email)?,
-        display_name: r.text(AccountCols::display_name)?,
-        is_platform_admin: r.bool(AccountCols::is_platform_admin)?,
-        created_at: rfc3339(r.int(AccountCols::created_at)?),
-    })
-}
-
-pub(crate) fn load_account(c: &mut dyn Conn, id: &str) -> AppResult<Account> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {ACCOUNT_COLS} FROM accounts WHERE id = $1"),
-            args![id],
-        )?
-        .ok_or(AppError::NotFound("account"))?;
-    account_from_row(&r)
-}
+pub(crate) use super::store::accounts::load_account;
 
 /// A registration that passed every rule.
 #[derive(Debug, Clone)]
@@ -165,10 +145,15 @@ pub(crate) fn insert_account(
     let id = new_id();
     let phone = phone.map(|p| p.as_str());
     let email = email.map(|e| e.as_str());
-    c.execute(
-        "INSERT INTO accounts (id, phone, email, password_hash, display_name, is_platform_admin, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        args![&id, phone, email, hash, name.as_str(), platform_admin, now],
+    rows::insert_account_row(
+        c,
+        &id,
+        phone,
+        email,
+        hash,
+        name.as_str(),
+        platform_admin,
+        now,
     )
     .map_err(|e| {
         if e.is_unique_on("accounts", &["phone"]) {
@@ -200,10 +185,7 @@ pub(crate) fn insert_session(
 ) -> AppResult<Session> {
     let token = new_secret("kith_s_");
     let expires = now + ttl_ms;
-    c.execute(
-        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $3)",
-        args![&sha256_hex(&token), account_id, now, expires],
-    )?;
+    rows::insert_session_row(c, &sha256_hex(&token), account_id, now, expires)?;
     Ok(Session {
         token,
         expires_at: rfc3339(expires),
@@ -533,19 +515,12 @@ impl App {
         let (account, attempt_id) = self
             .db
             .write(move |c| {
-                let account = c.query_opt(
-                    &format!("SELECT id, password_hash FROM accounts WHERE {column} = $1{}", c.for_update()),
-                    args![&k],
-                )?;
+                let account = rows::lock_login_account(c, column, &k)?;
                 let since = now - window_ms;
                 let mut excess = i64::MIN;
-                for (col, val, max) in [("login_key", &k, max_login), ("client_addr", &a, max_addr)] {
-                    let failures = c
-                        .query_one(
-                            &format!("SELECT COUNT(*) FROM login_failures WHERE {col} = $1 AND at > $2"),
-                            args![val, since],
-                        )?
-                        .int(0)?;
+                for (col, val, max) in [("login_key", &k, max_login), ("client_addr", &a, max_addr)]
+                {
+                    let failures = rows::count_login_failures(c, col, val, since)?;
                     excess = excess.max(failures - max);
                 }
                 if excess >= 0 {
@@ -555,18 +530,17 @@ impl App {
                     };
                     if !solved {
                         let maxnumber = challenge::maxnumber_for(excess, max_login);
-                        return Err(challenge::required(&hmac_key, Purpose::Login, maxnumber, now));
+                        return Err(challenge::required(
+                            &hmac_key,
+                            Purpose::Login,
+                            maxnumber,
+                            now,
+                        ));
                     }
                 }
-                let attempt = c.query_one(
-                    "INSERT INTO login_failures (login_key, client_addr, at) VALUES ($1, $2, $3) RETURNING id",
-                    args![&k, &a, now],
-                )?;
+                let attempt = rows::insert_login_failure(c, &k, &a, now)?;
                 // An account without a password (made from a WeChat identity) never matches.
-                let account = account
-                    .map(|r| Ok::<_, AppError>((r.text(0)?, r.opt_text(1)?)))
-                    .transpose()?;
-                Ok((account, attempt.int(0)?))
+                Ok((account, attempt))
             })
             .await?;
         let ok = verify_password(
@@ -581,10 +555,7 @@ impl App {
         let ttl_ms = self.config.session_ttl_secs * 1000;
         self.db
             .write(move |c| {
-                c.execute(
-                    "DELETE FROM login_failures WHERE login_key = $1",
-                    args![&key],
-                )?;
+                rows::clear_login_failures(c, &key)?;
                 insert_session(c, &account_id, now, ttl_ms)
             })
             .await
@@ -618,12 +589,7 @@ impl App {
         let (stored, account) = self
             .db
             .read(move |c| {
-                let hash = c
-                    .query_one(
-                        "SELECT password_hash FROM accounts WHERE id = $1",
-                        args![&id],
-                    )?
-                    .opt_text(0)?;
+                let hash = rows::password_hash(c, &id)?;
                 Ok::<_, AppError>((hash, load_account(c, &id)?))
             })
             .await?;
@@ -652,10 +618,7 @@ impl App {
         let now = self.now_ms();
         self.db
             .write(move |c| {
-                c.execute(
-                    "UPDATE accounts SET password_hash = $2 WHERE id = $1",
-                    args![&id, &hash],
-                )?;
+                rows::set_password_hash(c, &id, &hash)?;
                 outbox::emit(
                     c,
                     now,
@@ -684,21 +647,15 @@ impl App {
         let (principal, last_seen) = self
             .db
             .read(move |c| {
-                let r = c
-                    .query_opt(
-                        "SELECT a.id, a.is_platform_admin, COALESCE(s.last_seen_at, s.created_at)
-                         FROM sessions s JOIN accounts a ON a.id = s.account_id
-                         WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-                        args![&h, now],
-                    )?
+                let (account_id, is_platform_admin, last_seen) = rows::live_session(c, &h, now)?
                     .ok_or_else(|| {
                         AppError::Unauthenticated("session expired or unknown; log in again".into())
                     })?;
                 let principal = Principal {
-                    account_id: r.text(0)?,
-                    is_platform_admin: r.bool(1)?,
+                    account_id,
+                    is_platform_admin,
                 };
-                Ok::<_, AppError>((principal, r.int(2)?))
+                Ok::<_, AppError>((principal, last_seen))
             })
             .await?;
         if idle_ms > 0 && now.saturating_sub(last_seen) >= idle_ms {
@@ -708,13 +665,7 @@ impl App {
         }
         if now.saturating_sub(last_seen) >= SEEN_EVERY_MS {
             self.db
-                .write(move |c| {
-                    c.execute(
-                        "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1",
-                        args![&hash, now],
-                    )?;
-                    Ok::<_, AppError>(())
-                })
+                .write(move |c| rows::touch_session(c, &hash, now))
                 .await?;
         }
         Ok(principal)
@@ -725,13 +676,7 @@ impl App {
         let hash = sha256_hex(token);
         let now = self.now_ms();
         self.db
-            .write(move |c| {
-                c.execute(
-                    "UPDATE sessions SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
-                    args![now, &hash],
-                )?;
-                Ok(())
-            })
+            .write(move |c| rows::revoke_session(c, &hash, now))
             .await
     }
 
@@ -741,38 +686,13 @@ impl App {
         self.db
             .read(move |c| {
                 let account = load_account(c, &id)?;
-                let staff_of = c
-                    .query(
-                        "SELECT m.id, m.name, m.status, s.role FROM merchant_staff s JOIN merchants m ON m.id = s.merchant_id
-                         WHERE s.account_id = $1 ORDER BY m.applied_at",
-                        args![&id],
-                    )?
-                    .iter()
-                    .map(|r| {
-                        Ok(StaffMembership {
-                            merchant_id: MerchantId::from_row(r.text(0)?),
-                            merchant_name: r.text(1)?,
-                            merchant_status: r.text(2)?,
-                            role: r.text(3)?,
-                        })
-                    })
-                    .collect::<AppResult<Vec<_>>>()?;
-                let clerk_of = c
-                    .query(
-                        "SELECT st.id, st.name, st.merchant_id FROM store_clerks k JOIN stores st ON st.id = k.store_id
-                         WHERE k.account_id = $1 ORDER BY k.added_at",
-                        args![&id],
-                    )?
-                    .iter()
-                    .map(|r| {
-                        Ok(ClerkAssignment {
-                            store_id: StoreId::from_row(r.text(0)?),
-                            store_name: r.text(1)?,
-                            merchant_id: MerchantId::from_row(r.text(2)?),
-                        })
-                    })
-                    .collect::<AppResult<Vec<_>>>()?;
-                Ok(Me { account, staff_of, clerk_of })
+                let staff_of = rows::staff_memberships(c, &id)?;
+                let clerk_of = rows::clerk_assignments(c, &id)?;
+                Ok(Me {
+                    account,
+                    staff_of,
+                    clerk_of,
+                })
             })
             .await
     }

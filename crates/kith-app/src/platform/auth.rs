@@ -3,7 +3,9 @@
 //! is decided on the resource, not on the route.
 
 use kith_domain::{MerchantStatus, StaffRole};
-use kith_store::{Conn, args};
+use kith_store::Conn;
+
+use super::store;
 
 use crate::{AppError, AppResult};
 
@@ -41,13 +43,9 @@ pub enum StaffNeed {
 
 /// The merchant's status, or 404 if there is no such merchant.
 pub fn merchant_status(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantStatus> {
-    let row = c
-        .query_opt(
-            "SELECT status FROM merchants WHERE id = $1",
-            args![merchant_id],
-        )?
-        .ok_or(AppError::NotFound("merchant"))?;
-    MerchantStatus::from_db(&row.text(0)?)
+    let word =
+        store::merchant_status_word(c, merchant_id)?.ok_or(AppError::NotFound("merchant"))?;
+    MerchantStatus::from_db(&word)
         .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))
 }
 
@@ -61,13 +59,7 @@ pub fn require_staff(
     need: StaffNeed,
 ) -> AppResult<StaffRole> {
     merchant_status(c, merchant_id)?;
-    let role = c
-        .query_opt(
-            "SELECT role FROM merchant_staff WHERE merchant_id = $1 AND account_id = $2",
-            args![merchant_id, &who.account_id],
-        )?
-        .map(|r| r.text(0))
-        .transpose()?
+    let role = store::staff_role_word(c, merchant_id, &who.account_id)?
         .and_then(|r| StaffRole::from_db(&r));
     match (role, need) {
         (Some(StaffRole::Owner), _) => Ok(StaffRole::Owner),
@@ -95,12 +87,7 @@ pub fn require_trading_staff(
 
 /// The store a clerk works at for `merchant_id`, or 403.
 pub fn require_clerk_of(c: &mut dyn Conn, who: &Principal, store_id: &str) -> AppResult<()> {
-    let ok = c
-        .query_opt(
-            "SELECT 1 FROM store_clerks WHERE store_id = $1 AND account_id = $2",
-            args![store_id, &who.account_id],
-        )?
-        .is_some();
+    let ok = store::is_clerk_of(c, store_id, &who.account_id)?;
     if ok {
         Ok(())
     } else {

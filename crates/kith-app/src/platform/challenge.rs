@@ -16,11 +16,12 @@
 //! on one database issues challenges the others accept.
 
 use hmac::{Hmac, Mac};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::store::guards;
 use crate::{App, AppError, AppResult};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -145,17 +146,8 @@ fn key(c: &mut dyn Conn, now_ms: i64) -> AppResult<Vec<u8>> {
     let mut fresh = [0u8; 32];
     rand::rng().fill_bytes(&mut fresh);
     // Two servers starting at once both try; the first insert wins and both read it.
-    c.execute(
-        "INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING",
-        args![KEY_NAME, hex::encode(fresh), now_ms],
-    )?;
-    let stored = c
-        .query_one(
-            "SELECT value FROM platform_secrets WHERE name = $1",
-            args![KEY_NAME],
-        )?
-        .text(0)?;
+    guards::insert_secret_once(c, KEY_NAME, hex::encode(fresh), now_ms)?;
+    let stored = guards::secret(c, KEY_NAME)?;
     hex::decode(stored).map_err(|e| AppError::Internal(format!("challenge key: {e}")))
 }
 
@@ -198,12 +190,7 @@ pub(crate) fn spend(
     if expires.saturating_mul(1000) <= now_ms {
         return Ok(false);
     }
-    let spent = c.execute(
-        "INSERT INTO spent_challenges (signature, expires_at) VALUES ($1, $2)
-         ON CONFLICT (signature) DO NOTHING",
-        args![&solution.signature, expires.saturating_mul(1000)],
-    )?;
-    Ok(spent == 1)
+    guards::spend_solution(c, &solution.signature, expires.saturating_mul(1000))
 }
 
 impl App {
@@ -229,12 +216,7 @@ impl App {
     pub async fn challenge_sweep(&self) -> AppResult<u64> {
         let now = self.now_ms();
         self.db
-            .write(move |c| {
-                Ok(c.execute(
-                    "DELETE FROM spent_challenges WHERE expires_at <= $1",
-                    args![now],
-                )?)
-            })
+            .write(move |c| guards::sweep_spent_challenges(c, now))
             .await
     }
 }

@@ -3,7 +3,7 @@
 //! body is refused. A key whose first request is still running answers 409, so a retry
 //! storm cannot run a use case twice.
 
-use kith_store::args;
+use super::store::guards;
 
 use crate::{App, AppError, AppResult};
 
@@ -48,28 +48,25 @@ impl App {
         let (scope, key, hash) = (scope.to_owned(), key.to_owned(), request_hash.to_owned());
         self.db
             .write(move |c| {
-                c.execute("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND expires_at <= $3", args![&scope, &key, now])?;
-                let inserted = c.execute(
-                    "INSERT INTO idempotency_keys (scope, idem_key, request_hash, created_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (scope, idem_key) DO NOTHING",
-                    args![&scope, &key, &hash, now, expires],
-                )?;
-                if inserted == 1 {
+                guards::drop_expired_key(c, &scope, &key, now)?;
+                if guards::claim_key(c, &scope, &key, &hash, now, expires)? {
                     return Ok(Begin::Fresh);
                 }
-                let r = c.query_one(
-                    "SELECT request_hash, response_status, response_type, response_body FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
-                    args![&scope, &key],
-                )?;
-                if r.text(0)? != hash {
-                    return Err(AppError::invalid("Idempotency-Key", "was already used with a different request"));
+                let r = guards::held_key(c, &scope, &key)?;
+                if r.request_hash != hash {
+                    return Err(AppError::invalid(
+                        "Idempotency-Key",
+                        "was already used with a different request",
+                    ));
                 }
-                match r.opt_int(1)? {
-                    None => Err(AppError::state("a request with this Idempotency-Key is still in progress")),
+                match r.status {
+                    None => Err(AppError::state(
+                        "a request with this Idempotency-Key is still in progress",
+                    )),
                     Some(status) => Ok(Begin::Replay {
                         status: u16::try_from(status).unwrap_or(500),
-                        content_type: r.opt_text(2)?,
-                        body: r.get::<Option<Vec<u8>>>(3)?.unwrap_or_default(),
+                        content_type: r.content_type,
+                        body: r.body.unwrap_or_default(),
                     }),
                 }
             })
@@ -90,11 +87,15 @@ impl App {
         self.db
             .write(move |c| {
                 if status >= 500 {
-                    c.execute("DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2", args![&scope, &key])?;
+                    guards::release_key(c, &scope, &key)?;
                 } else {
-                    c.execute(
-                        "UPDATE idempotency_keys SET response_status = $1, response_type = $2, response_body = $3 WHERE scope = $4 AND idem_key = $5",
-                        args![i64::from(status), content_type.as_deref(), body.clone(), &scope, &key],
+                    guards::store_response(
+                        c,
+                        &scope,
+                        &key,
+                        status,
+                        content_type.as_deref(),
+                        body.clone(),
                     )?;
                 }
                 Ok(())
@@ -105,13 +106,6 @@ impl App {
     /// Removes expired keys; run periodically by the worker.
     pub async fn idempotency_sweep(&self) -> AppResult<u64> {
         let now = self.now_ms();
-        self.db
-            .write(move |c| {
-                Ok(c.execute(
-                    "DELETE FROM idempotency_keys WHERE expires_at <= $1",
-                    args![now],
-                )?)
-            })
-            .await
+        self.db.write(move |c| guards::sweep_keys(c, now)).await
     }
 }

@@ -25,15 +25,17 @@
 //! Tokens from WeChat are used for the one userinfo call and dropped: nothing stores or
 //! emits them. Events: `account.identity_linked`, `account.identity_unlinked`.
 
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::accounts as account_rows;
+use super::store::identities::{self as rows, recent_sign_in};
 use crate::platform::accounts::{self, Session};
 use crate::platform::challenge::Solution;
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{new_id, new_secret, sha256_hex};
 use crate::platform::wechat::{Scope, WeChatClient, WeChatError};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 /// How long a state, a pending identity and a spent code are kept.
 pub const FLOW_TTL_MS: i64 = 10 * 60 * 1000;
@@ -119,26 +121,6 @@ pub struct Identities {
     pub recent_wechat_sign_in: bool,
 }
 
-kith_store::columns!(IdentityCols {
-    id,
-    provider,
-    app_id,
-    nickname,
-    created_at,
-    last_sign_in_at,
-});
-
-fn identity_from_row(r: &Row) -> AppResult<Identity> {
-    Ok(Identity {
-        id: crate::platform::ids::IdentityId::from_row(r.text(IdentityCols::id)?),
-        provider: r.text(IdentityCols::provider)?,
-        app_id: r.text(IdentityCols::app_id)?,
-        nickname: r.text(IdentityCols::nickname)?,
-        created_at: rfc3339(r.int(IdentityCols::created_at)?),
-        last_sign_in_at: r.opt_int(IdentityCols::last_sign_in_at)?.map(rfc3339),
-    })
-}
-
 /// Who WeChat said the person is.
 struct External {
     app_id: String,
@@ -150,38 +132,15 @@ struct External {
 /// The identity already on file for `e`, with its account: by unionid, then by
 /// (app id, openid).
 fn find_identity(c: &mut dyn Conn, e: &External) -> AppResult<Option<(String, String)>> {
-    if let Some(u) = &e.unionid {
-        let r = c.query_opt(
-            "SELECT id, account_id FROM external_identities WHERE provider = $1 AND unionid = $2",
-            args![WECHAT, u],
-        )?;
-        if let Some(r) = r {
-            return Ok(Some((r.text(0)?, r.text(1)?)));
-        }
+    if let Some(u) = &e.unionid
+        && let Some(found) = rows::identity_by_unionid(c, u)?
+    {
+        return Ok(Some(found));
     }
-    let r = c.query_opt(
-        "SELECT id, account_id FROM external_identities WHERE provider = $1 AND app_id = $2 AND openid = $3",
-        args![WECHAT, &e.app_id, &e.openid],
-    )?;
-    r.map(|r| Ok((r.text(0)?, r.text(1)?))).transpose()
+    rows::identity_by_openid(c, &e.app_id, &e.openid)
 }
 
-/// The openid of `account_id`'s WeChat identity through the 公众号 `app_id` (the most
-/// recently used one), for the notification centre's WeChat channel: the surface through
-/// which another context learns an openid without reading this context's table.
-pub(crate) fn wechat_openid(
-    c: &mut dyn Conn,
-    account_id: &str,
-    app_id: &str,
-) -> AppResult<Option<String>> {
-    let r = c.query_opt(
-        "SELECT openid FROM external_identities
-         WHERE provider = $1 AND account_id = $2 AND app_id = $3
-         ORDER BY last_sign_in_at DESC, created_at DESC LIMIT 1",
-        args![WECHAT, account_id, app_id],
-    )?;
-    Ok(r.map(|r| r.text(0)).transpose()?)
-}
+pub(crate) use super::store::identities::wechat_openid;
 
 /// Links `e` to `account_id` (refused when it is another account's), emitting
 /// `account.identity_linked` when it is new. Returns the identity's id.
@@ -196,10 +155,15 @@ fn link(c: &mut dyn Conn, now: i64, e: &External, account_id: &str) -> AppResult
         return Ok(id);
     }
     let id = new_id();
-    c.execute(
-        "INSERT INTO external_identities (id, provider, app_id, openid, unionid, account_id, nickname, created_at, last_sign_in_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
-        args![&id, WECHAT, &e.app_id, &e.openid, e.unionid.as_deref(), account_id, &e.nickname, now],
+    rows::insert_identity(
+        c,
+        &id,
+        &e.app_id,
+        &e.openid,
+        e.unionid.as_deref(),
+        account_id,
+        &e.nickname,
+        now,
     )
     .unique_as(
         "external_identities",
@@ -220,24 +184,19 @@ fn link(c: &mut dyn Conn, now: i64, e: &External, account_id: &str) -> AppResult
 
 /// Takes a pending identity (deleting it), or 404 when it is unknown or expired.
 fn take_pending(c: &mut dyn Conn, token: &str, now: i64) -> AppResult<(External, String)> {
-    let r = c
-        .query_opt(
-            "DELETE FROM pending_identities WHERE token_hash = $1
-             RETURNING app_id, openid, unionid, nickname, next_path, expires_at",
-            args![&sha256_hex(token)],
-        )?
+    let r = rows::take_pending_row(c, &sha256_hex(token))?
         .ok_or(AppError::NotFound("pending WeChat sign-in"))?;
-    if r.int(5)? <= now {
+    if r.expires_at <= now {
         return Err(AppError::NotFound("pending WeChat sign-in"));
     }
     Ok((
         External {
-            app_id: r.text(0)?,
-            openid: r.text(1)?,
-            unionid: r.opt_text(2)?,
-            nickname: r.text(3)?,
+            app_id: r.app_id,
+            openid: r.openid,
+            unionid: r.unionid,
+            nickname: r.nickname,
         },
-        r.text(4)?,
+        r.next_path,
     ))
 }
 
@@ -309,12 +268,15 @@ impl App {
         );
         self.db
             .write(move |c| {
-                c.execute(
-                    "INSERT INTO oauth_states (state_hash, browser_hash, provider, mode, account_id, next_path, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                    args![&sh, &bh, WECHAT, mode.as_str(), account_id.as_deref(), &next, now + FLOW_TTL_MS],
-                )?;
-                Ok::<_, AppError>(())
+                rows::insert_state(
+                    c,
+                    &sh,
+                    &bh,
+                    mode.as_str(),
+                    account_id.as_deref(),
+                    &next,
+                    now + FLOW_TTL_MS,
+                )
             })
             .await?;
         Ok(OAuthStart {
@@ -353,51 +315,41 @@ impl App {
         let (mode, owner, next) = self
             .db
             .write(move |c| {
-                let r = c
-                    .query_opt(
-                        &format!(
-                            "SELECT browser_hash, mode, account_id, next_path, expires_at, used_at
-                             FROM oauth_states WHERE state_hash = $1 AND provider = $2{}",
-                            c.for_update()
-                        ),
-                        args![&sh, WECHAT],
-                    )?
+                let r = rows::lock_state(c, &sh)?
                     .ok_or_else(|| AppError::invalid("state", "is unknown"))?;
-                if r.text(0)? != bh {
+                if r.browser_hash != bh {
                     return Err(AppError::invalid(
                         "state",
                         "this sign-in was not started in this browser",
                     ));
                 }
-                if r.opt_int(5)?.is_some() {
+                if r.used_at.is_some() {
                     return Err(AppError::invalid("state", "has already been used"));
                 }
-                if r.int(4)? <= now {
+                if r.expires_at <= now {
                     return Err(AppError::invalid("state", "has expired; start again"));
                 }
-                c.execute(
-                    "UPDATE oauth_states SET used_at = $2 WHERE state_hash = $1",
-                    args![&sh, now],
-                )?;
-                c.execute(
-                    "INSERT INTO oauth_used_codes (provider, app_id, code_hash, expires_at) VALUES ($1, $2, $3, $4)",
-                    args![WECHAT, &app_id, &ch, now + FLOW_TTL_MS],
-                )
-                .unique_as(
+                rows::mark_state_used(c, &sh, now)?;
+                rows::insert_used_code(c, &app_id, &ch, now + FLOW_TTL_MS).unique_as(
                     "oauth_used_codes",
                     &["provider", "app_id", "code_hash"],
                     "code",
                     "has already been used",
                 )?;
-                let mode = if r.text(1)? == "link" { OAuthMode::Link } else { OAuthMode::SignIn };
-                Ok::<_, AppError>((mode, r.opt_text(2)?, r.text(3)?))
+                let mode = if r.mode == "link" {
+                    OAuthMode::Link
+                } else {
+                    OAuthMode::SignIn
+                };
+                Ok::<_, AppError>((mode, r.account_id, r.next_path))
             })
             .await
             .map_err(|e| match e {
                 // The code's row is written with the state's: a replay fails here.
-                AppError::Conflict { field: Some(f), reason } if f == "code" => {
-                    AppError::invalid("code", reason)
-                }
+                AppError::Conflict {
+                    field: Some(f),
+                    reason,
+                } if f == "code" => AppError::invalid("code", reason),
                 e => e,
             })?;
         let token = client.exchange_code(code).await.map_err(api_error)?;
@@ -442,23 +394,32 @@ impl App {
                 self.db
                     .write(move |c| {
                         if let Some((id, account_id)) = find_identity(c, &external)? {
-                            c.execute(
-                                "UPDATE external_identities
-                                 SET last_sign_in_at = $2, unionid = COALESCE(unionid, $3),
-                                     nickname = CASE WHEN $4 = '' THEN nickname ELSE $4 END
-                                 WHERE id = $1",
-                                args![&id, now, external.unionid.as_deref(), &external.nickname],
+                            rows::touch_identity(
+                                c,
+                                &id,
+                                now,
+                                external.unionid.as_deref(),
+                                &external.nickname,
                             )?;
                             let session = accounts::insert_session(c, &account_id, now, ttl_ms)?;
-                            return Ok(CallbackOutcome::SignedIn { session, next: next.clone() });
+                            return Ok(CallbackOutcome::SignedIn {
+                                session,
+                                next: next.clone(),
+                            });
                         }
-                        c.execute(
-                            "INSERT INTO pending_identities (token_hash, provider, app_id, openid, unionid, nickname, next_path, expires_at)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                            args![&ph, WECHAT, &external.app_id, &external.openid, external.unionid.as_deref(),
-                                  &external.nickname, &next, now + FLOW_TTL_MS],
+                        rows::insert_pending(
+                            c,
+                            &ph,
+                            &external.app_id,
+                            &external.openid,
+                            external.unionid.as_deref(),
+                            &external.nickname,
+                            &next,
+                            now + FLOW_TTL_MS,
                         )?;
-                        Ok::<_, AppError>(CallbackOutcome::Pending { token: pending.clone() })
+                        Ok::<_, AppError>(CallbackOutcome::Pending {
+                            token: pending.clone(),
+                        })
                     })
                     .await
             }
@@ -471,16 +432,9 @@ impl App {
         let h = sha256_hex(token);
         self.db
             .read(move |c| {
-                let r = c
-                    .query_opt(
-                        "SELECT nickname, next_path FROM pending_identities WHERE token_hash = $1 AND expires_at > $2",
-                        args![&h, now],
-                    )?
+                let (nickname, next) = rows::live_pending(c, &h, now)?
                     .ok_or(AppError::NotFound("pending WeChat sign-in"))?;
-                Ok(PendingIdentity {
-                    nickname: r.text(0)?,
-                    next: r.text(1)?,
-                })
+                Ok(PendingIdentity { nickname, next })
             })
             .await
     }
@@ -509,11 +463,7 @@ impl App {
                     ));
                 }
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO accounts (id, phone, email, password_hash, display_name, is_platform_admin, created_at)
-                     VALUES ($1, NULL, NULL, NULL, $2, $3, $4)",
-                    args![&id, &display_name(&external.nickname), false, now],
-                )?;
+                account_rows::insert_wechat_account(c, &id, &display_name(&external.nickname), now)?;
                 outbox::emit(c, now, "account.registered", None, &id, &serde_json::json!({ "account_id": id }))?;
                 link(c, now, &external, &id)?;
                 let session = accounts::insert_session(c, &id, now, ttl_ms)?;
@@ -579,10 +529,7 @@ impl App {
             .write(move |c| {
                 let (external, next) = take_pending(c, &token, now)?;
                 let id = link(c, now, &external, &account_id)?;
-                c.execute(
-                    "UPDATE external_identities SET last_sign_in_at = $2 WHERE id = $1",
-                    args![&id, now],
-                )?;
+                rows::set_last_sign_in(c, &id, now)?;
                 Ok::<_, AppError>(next)
             })
             .await;
@@ -601,25 +548,16 @@ impl App {
         let since = self.now_ms() - REAUTH_WINDOW_MS;
         self.db
             .read(move |c| {
-                let has_password = c
-                    .query_one("SELECT password_hash FROM accounts WHERE id = $1", args![&id])?
-                    .opt_text(0)?
-                    .is_some();
-                let identities = c
-                    .query(
-                        &format!(
-                            "SELECT {} FROM external_identities WHERE account_id = $1 ORDER BY created_at, id",
-                            IdentityCols::LIST
-                        ),
-                        args![&id],
-                    )?
-                    .iter()
-                    .map(identity_from_row)
-                    .collect::<AppResult<Vec<_>>>()?;
+                let has_password = account_rows::password_hash(c, &id)?.is_some();
+                let identities = rows::account_identities(c, &id)?;
                 let recent = recent_sign_in(c, &id, since)?;
                 Ok(Identities {
                     identities,
-                    reauth: if has_password { Reauth::Password } else { Reauth::RecentWechatSignIn },
+                    reauth: if has_password {
+                        Reauth::Password
+                    } else {
+                        Reauth::RecentWechatSignIn
+                    },
                     recent_wechat_sign_in: recent,
                 })
             })
@@ -642,18 +580,10 @@ impl App {
         let stored = self
             .db
             .read(move |c| {
-                c.query_opt(
-                    "SELECT 1 FROM external_identities WHERE id = $1 AND account_id = $2",
-                    args![&i, &a],
-                )?
-                .ok_or(AppError::NotFound("identity"))?;
-                Ok::<_, AppError>(
-                    c.query_one(
-                        "SELECT password_hash FROM accounts WHERE id = $1",
-                        args![&a],
-                    )?
-                    .opt_text(0)?,
-                )
+                if !rows::identity_is_accounts(c, &i, &a)? {
+                    return Err(AppError::NotFound("identity"));
+                }
+                account_rows::password_hash(c, &a)
             })
             .await?;
         if let Some(hash) = stored {
@@ -670,34 +600,20 @@ impl App {
         }
         self.db
             .write(move |c| {
-                let acct = c
-                    .query_one(
-                        &format!("SELECT password_hash, phone FROM accounts WHERE id = $1{}", c.for_update()),
-                        args![&account_id],
-                    )?;
-                let has_password = acct.opt_text(0)?.is_some();
+                let (has_password, phone) = account_rows::lock_sign_in_means(c, &account_id)?;
                 if !has_password && !recent_sign_in(c, &account_id, now - REAUTH_WINDOW_MS)? {
                     return Err(AppError::Forbidden(
                         "sign in with WeChat again (within 10 minutes) before unlinking".into(),
                     ));
                 }
-                let others = c
-                    .query_one(
-                        "SELECT COUNT(*) FROM external_identities WHERE account_id = $1 AND id <> $2",
-                        args![&account_id, &identity_id],
-                    )?
-                    .int(0)?;
-                if !has_password && acct.opt_text(1)?.is_none() && others == 0 {
+                let others = rows::count_other_identities(c, &account_id, &identity_id)?;
+                if !has_password && phone.is_none() && others == 0 {
                     return Err(AppError::conflict(
                         "identity",
                         "this is the account's only way to sign in; set a password or link another way first",
                     ));
                 }
-                let n = c.execute(
-                    "DELETE FROM external_identities WHERE id = $1 AND account_id = $2",
-                    args![&identity_id, &account_id],
-                )?;
-                if n == 0 {
+                if !rows::delete_identity(c, &identity_id, &account_id)? {
                     return Err(AppError::NotFound("identity"));
                 }
                 outbox::emit(
@@ -716,31 +632,6 @@ impl App {
     /// Deletes expired states, spent codes and pending identities.
     pub(crate) async fn identities_sweep(&self) -> AppResult<u64> {
         let now = self.now_ms();
-        self.db
-            .write(move |c| {
-                let mut n = c.execute(
-                    "DELETE FROM oauth_states WHERE expires_at <= $1",
-                    args![now],
-                )?;
-                n += c.execute(
-                    "DELETE FROM oauth_used_codes WHERE expires_at <= $1",
-                    args![now],
-                )?;
-                n += c.execute(
-                    "DELETE FROM pending_identities WHERE expires_at <= $1",
-                    args![now],
-                )?;
-                Ok::<_, AppError>(n)
-            })
-            .await
+        self.db.write(move |c| rows::sweep_flows(c, now)).await
     }
-}
-
-/// Whether the account signed in with WeChat since `since`.
-fn recent_sign_in(c: &mut dyn Conn, account_id: &str, since: i64) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM external_identities WHERE account_id = $1 AND last_sign_in_at > $2 LIMIT 1",
-        args![account_id, since],
-    )?
-    .is_some())
 }

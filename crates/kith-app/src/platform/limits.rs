@@ -18,8 +18,9 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use kith_store::{Conn, Engine, args};
+use kith_store::{Conn, Engine};
 
+use super::store::guards;
 use crate::{App, AppError, AppResult, Principal};
 
 /// Length of the per-member windows (checkout, share).
@@ -161,28 +162,13 @@ pub(crate) fn hit_shared(
     now_ms: i64,
 ) -> AppResult<(i64, i64)> {
     let stale = now_ms - action.window_ms();
-    let row = c.query_one(
-        "INSERT INTO rate_windows (action, subject, window_start, hits) VALUES ($1, $2, $3, 1)
-         ON CONFLICT (action, subject) DO UPDATE SET
-           hits = CASE WHEN rate_windows.window_start <= $4 OR rate_windows.window_start > $3
-                       THEN 1 ELSE rate_windows.hits + 1 END,
-           window_start = CASE WHEN rate_windows.window_start <= $4 OR rate_windows.window_start > $3
-                       THEN $3 ELSE rate_windows.window_start END
-         RETURNING hits, window_start",
-        args![action.name(), subject, now_ms, stale],
-    )?;
-    Ok((row.int(0)?, row.int(1)?))
+    guards::count_rate_hit(c, action.name(), subject, now_ms, stale)
 }
 
 /// Gives back one hit of `action` by `subject` in its current window of `rate_windows`.
 fn forgive_shared(c: &mut dyn Conn, action: Action, subject: &str, now_ms: i64) -> AppResult<()> {
     let stale = now_ms - action.window_ms();
-    c.execute(
-        "UPDATE rate_windows SET hits = hits - 1 WHERE action = $1 AND subject = $2
-           AND window_start > $3 AND window_start <= $4 AND hits > 0",
-        args![action.name(), subject, stale, now_ms],
-    )?;
-    Ok(())
+    guards::forgive_rate_hit(c, action.name(), subject, stale, now_ms)
 }
 
 impl App {
@@ -252,12 +238,7 @@ impl App {
     pub async fn rate_sweep(&self) -> AppResult<u64> {
         let before = self.now_ms() - LONGEST_WINDOW_MS;
         self.db
-            .write(move |c| {
-                Ok(c.execute(
-                    "DELETE FROM rate_windows WHERE window_start < $1",
-                    args![before],
-                )?)
-            })
+            .write(move |c| guards::sweep_rate_windows(c, before))
             .await
     }
 }

@@ -2,16 +2,17 @@
 //! merchant's profile and staff, and invitations (managers, and clerks of one store).
 
 use kith_domain::{BoundedText, MerchantStatus, Phone, StaffRole};
-use kith_store::{Conn, Row, args};
+use kith_store::Conn;
 use serde::Serialize;
 
+use super::store::merchants::{self as rows, load_merchant, load_settings};
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{
     AccountId, InvitationId, MerchantId, StoreId, new_id, new_secret, sha256_hex,
 };
-use crate::platform::page::{Direction, Page, PageRequest};
-use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 #[derive(Debug, Clone, Default)]
 pub struct MerchantInput {
@@ -57,74 +58,6 @@ pub struct Invitation {
     pub revoked: bool,
 }
 
-kith_store::columns!(MerchantCols {
-    id,
-    name,
-    description,
-    contact_phone,
-    status,
-    owner_account_id,
-    applied_at,
-    decided_at,
-    decision_reason,
-});
-const MERCHANT_COLS: &str = MerchantCols::LIST;
-
-fn merchant_from_row(r: &Row) -> AppResult<Merchant> {
-    Ok(Merchant {
-        id: MerchantId::from_row(r.text(MerchantCols::id)?),
-        name: r.text(MerchantCols::name)?,
-        description: r.text(MerchantCols::description)?,
-        contact_phone: r.opt_text(MerchantCols::contact_phone)?,
-        status: MerchantStatus::from_db(&r.text(MerchantCols::status)?)
-            .ok_or_else(|| AppError::Internal("unknown merchant status".into()))?,
-        owner_account_id: AccountId::from_row(r.text(MerchantCols::owner_account_id)?),
-        applied_at: rfc3339(r.int(MerchantCols::applied_at)?),
-        decided_at: r.opt_int(MerchantCols::decided_at)?.map(rfc3339),
-        decision_reason: r.opt_text(MerchantCols::decision_reason)?,
-    })
-}
-
-pub(crate) fn load_merchant(c: &mut dyn Conn, id: &str) -> AppResult<Merchant> {
-    let r = c
-        .query_opt(
-            &format!("SELECT {MERCHANT_COLS} FROM merchants WHERE id = $1"),
-            args![id],
-        )?
-        .ok_or(AppError::NotFound("merchant"))?;
-    merchant_from_row(&r)
-}
-
-kith_store::columns!(InvitationCols {
-    id,
-    merchant_id,
-    role,
-    store_id,
-    created_at,
-    expires_at,
-    accepted_by,
-    accepted_at,
-    revoked_at,
-});
-const INVITE_COLS: &str = InvitationCols::LIST;
-
-fn invitation_from_row(r: &Row, code: Option<String>) -> AppResult<Invitation> {
-    Ok(Invitation {
-        id: InvitationId::from_row(r.text(InvitationCols::id)?),
-        merchant_id: MerchantId::from_row(r.text(InvitationCols::merchant_id)?),
-        role: r.text(InvitationCols::role)?,
-        store_id: r.opt_text(InvitationCols::store_id)?.map(StoreId::from_row),
-        code,
-        created_at: rfc3339(r.int(InvitationCols::created_at)?),
-        expires_at: rfc3339(r.int(InvitationCols::expires_at)?),
-        accepted_by: r
-            .opt_text(InvitationCols::accepted_by)?
-            .map(AccountId::from_row),
-        accepted_at: r.opt_int(InvitationCols::accepted_at)?.map(rfc3339),
-        revoked: r.opt_int(InvitationCols::revoked_at)?.is_some(),
-    })
-}
-
 /// Writes an invitation and returns it with its one-time code. Shared by manager and
 /// clerk invitations; callers check who may invite.
 pub(crate) fn insert_invitation(
@@ -138,10 +71,16 @@ pub(crate) fn insert_invitation(
 ) -> AppResult<Invitation> {
     let id = new_id();
     let code = new_secret("kith_i_");
-    c.execute(
-        "INSERT INTO invitations (id, token_hash, merchant_id, role, store_id, created_by, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        args![&id, sha256_hex(&code), merchant_id, role, store_id, &who.account_id, now, now + ttl_secs * 1000],
+    rows::insert_invitation_row(
+        c,
+        &id,
+        &sha256_hex(&code),
+        merchant_id,
+        role,
+        store_id,
+        &who.account_id,
+        now,
+        now + ttl_secs * 1000,
     )?;
     outbox::emit(
         c,
@@ -153,11 +92,7 @@ pub(crate) fn insert_invitation(
             "invitation_id": id, "role": role, "store_id": store_id,
         }),
     )?;
-    let r = c.query_one(
-        &format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"),
-        args![&id],
-    )?;
-    invitation_from_row(&r, Some(code))
+    rows::invitation(c, &id, Some(code))
 }
 
 fn parse_contact(phone: Option<&str>) -> AppResult<Option<String>> {
@@ -189,10 +124,14 @@ impl App {
         self.db
             .write(move |c| {
                 let id = new_id();
-                c.execute(
-                    "INSERT INTO merchants (id, name, description, contact_phone, status, owner_account_id, applied_at, updated_at)
-                     VALUES ($1, $2, $3, $4, 'pending', $5, $6, $6)",
-                    args![&id, name.as_str(), description.as_str(), contact.as_deref(), &who.account_id, now],
+                rows::insert_merchant(
+                    c,
+                    &id,
+                    name.as_str(),
+                    description.as_str(),
+                    contact.as_deref(),
+                    &who.account_id,
+                    now,
                 )
                 .map_err(|e| {
                     if e.is_unique_on("merchants", &["name"]) {
@@ -203,11 +142,15 @@ impl App {
                         e.into()
                     }
                 })?;
-                c.execute(
-                    "INSERT INTO merchant_staff (merchant_id, account_id, role, added_at) VALUES ($1, $2, 'owner', $3)",
-                    args![&id, &who.account_id, now],
+                rows::insert_owner(c, &id, &who.account_id, now)?;
+                outbox::emit(
+                    c,
+                    now,
+                    "merchant.applied",
+                    Some(&id),
+                    &id,
+                    &serde_json::json!({ "merchant_id": id, "name": name.as_str() }),
                 )?;
-                outbox::emit(c, now, "merchant.applied", Some(&id), &id, &serde_json::json!({ "merchant_id": id, "name": name.as_str() }))?;
                 load_merchant(c, &id)
             })
             .await
@@ -221,26 +164,11 @@ impl App {
         page: PageRequest,
     ) -> AppResult<Page<Merchant>> {
         who.require_platform_admin()?;
-        let after = page.keyset(Direction::OldestFirst, "applied_at", "id", 2);
-        let mut params = args![status.map_or("", MerchantStatus::as_str)].to_vec();
-        params.extend(after.args);
-        params.push(page.fetch().into());
+        let status = status.map_or("", MerchantStatus::as_str);
+        let p = page.clone();
         let rows = self
             .db
-            .read(move |c| {
-                let rows = c.query(
-                    &format!(
-                        "SELECT {MERCHANT_COLS} FROM merchants
-                         WHERE ($1 = '' OR status = $1) AND {}
-                         ORDER BY applied_at, id LIMIT $4",
-                        after.sql
-                    ),
-                    &params,
-                )?;
-                rows.iter()
-                    .map(|r| Ok((r.int(MerchantCols::applied_at)?, merchant_from_row(r)?)))
-                    .collect::<AppResult<Vec<_>>>()
-            })
+            .read(move |c| rows::merchants_page(c, status, &p))
             .await?;
         Ok(Page::from_keyed(rows, page.limit, |m| m.id.as_str()))
     }
@@ -271,12 +199,7 @@ impl App {
                 let next = if approve { current.approve()? } else { current.reject()? };
                 // The status in the WHERE clause makes two concurrent decisions safe: the
                 // second changes nothing and is refused.
-                let n = c.execute(
-                    "UPDATE merchants SET status = $1, decided_at = $2, decided_by = $3, decision_reason = $4, updated_at = $2
-                     WHERE id = $5 AND status = 'pending'",
-                    args![next.as_str(), now, &who.account_id, reason.as_deref(), &id],
-                )?;
-                if n == 0 {
+                if !rows::decide_pending(c, &id, next, now, &who.account_id, reason.as_deref())? {
                     return Err(AppError::state("the application was decided meanwhile"));
                 }
                 let topic = if approve { "merchant.approved" } else { "merchant.rejected" };
@@ -341,14 +264,24 @@ impl App {
                 require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
                 let cur = load_merchant(c, &id)?;
                 let name = name.as_ref().map_or(cur.name.as_str(), |n| n.as_str());
-                let desc = description.as_ref().map_or(cur.description.as_str(), |d| d.as_str());
+                let desc = description
+                    .as_ref()
+                    .map_or(cur.description.as_str(), |d| d.as_str());
                 let contact = contact.clone().unwrap_or(cur.contact_phone.clone());
-                c.execute(
-                    "UPDATE merchants SET name = $1, description = $2, contact_phone = $3, updated_at = $4 WHERE id = $5",
-                    args![name, desc, contact, now, &id],
-                )
-                .unique_as("merchants", &["name"], "name", "is already used by another merchant")?;
-                outbox::emit(c, now, "merchant.updated", Some(&id), &id, &serde_json::json!({ "merchant_id": id }))?;
+                rows::update_profile(c, &id, name, desc, contact, now).unique_as(
+                    "merchants",
+                    &["name"],
+                    "name",
+                    "is already used by another merchant",
+                )?;
+                outbox::emit(
+                    c,
+                    now,
+                    "merchant.updated",
+                    Some(&id),
+                    &id,
+                    &serde_json::json!({ "merchant_id": id }),
+                )?;
                 load_merchant(c, &id)
             })
             .await
@@ -363,21 +296,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
-                c.query(
-                    "SELECT s.account_id, a.display_name, s.role, s.added_at FROM merchant_staff s
-                     JOIN accounts a ON a.id = s.account_id WHERE s.merchant_id = $1 ORDER BY s.added_at, s.account_id",
-                    args![&id],
-                )?
-                .iter()
-                .map(|r| {
-                    Ok(StaffMember {
-                        account_id: AccountId::from_row(r.text(0)?),
-                        display_name: r.text(1)?,
-                        role: StaffRole::from_db(&r.text(2)?).ok_or_else(|| AppError::Internal("unknown role".into()))?,
-                        added_at: rfc3339(r.int(3)?),
-                    })
-                })
-                .collect()
+                rows::staff(c, &id)
             })
             .await
     }
@@ -409,13 +328,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_staff(c, &who, &id, StaffNeed::AnyStaff)?;
-                c.query(
-                    &format!("SELECT {INVITE_COLS} FROM invitations WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200"),
-                    args![&id],
-                )?
-                .iter()
-                .map(|r| invitation_from_row(r, None))
-                .collect()
+                rows::invitations(c, &id)
             })
             .await
     }
@@ -438,21 +351,20 @@ impl App {
             .write(move |c| {
                 // Staff first: an outsider learns nothing about which invitations exist.
                 require_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                let r = c
-                    .query_opt(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1 AND merchant_id = $2"), args![&iid, &mid])?
+                let inv = rows::merchant_invitation(c, &iid, &mid)?
                     .ok_or(AppError::NotFound("invitation"))?;
-                let inv = invitation_from_row(&r, None)?;
-                let need = if inv.role == "manager" { StaffNeed::Owner } else { StaffNeed::AnyStaff };
+                let need = if inv.role == "manager" {
+                    StaffNeed::Owner
+                } else {
+                    StaffNeed::AnyStaff
+                };
                 require_staff(c, &who, &mid, need)?;
-                let n = c.execute(
-                    "UPDATE invitations SET revoked_at = $1 WHERE id = $2 AND accepted_at IS NULL AND revoked_at IS NULL",
-                    args![now, &iid],
-                )?;
-                if n == 0 {
-                    return Err(AppError::state("the invitation was already used or withdrawn"));
+                if !rows::revoke_unused_invitation(c, &iid, now)? {
+                    return Err(AppError::state(
+                        "the invitation was already used or withdrawn",
+                    ));
                 }
-                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"), args![&iid])?;
-                invitation_from_row(&r, None)
+                rows::invitation(c, &iid, None)
             })
             .await
     }
@@ -469,33 +381,23 @@ impl App {
         let who = who.clone();
         self.db
             .write(move |c| {
-                let r = c
-                    .query_opt(&format!("SELECT {INVITE_COLS} FROM invitations WHERE token_hash = $1{}", c.for_update()), args![&hash])?
-                    .ok_or(AppError::NotFound("invitation"))?;
-                let inv = invitation_from_row(&r, None)?;
+                let (inv, expires_at) = rows::lock_invitation_by_code(c, &hash)?.ok_or(AppError::NotFound("invitation"))?;
                 if inv.revoked {
                     return Err(AppError::state("this invitation was withdrawn"));
                 }
                 if inv.accepted_at.is_some() {
                     return Err(AppError::state("this invitation was already used"));
                 }
-                if r.int(InvitationCols::expires_at)? <= now {
+                if expires_at <= now {
                     return Err(AppError::state("this invitation has expired"));
                 }
                 merchant_status(c, &inv.merchant_id)?.ensure_trading()?;
                 if inv.role == "manager" {
-                    c.execute(
-                        "INSERT INTO merchant_staff (merchant_id, account_id, role, added_at, added_by)
-                         SELECT $1, $2, 'manager', $3, created_by FROM invitations WHERE id = $4",
-                        args![&inv.merchant_id, &who.account_id, now, &inv.id],
-                    )
+                    rows::insert_invited_manager(c, &inv.merchant_id, &who.account_id, now, &inv.id)
                     .unique_as("merchant_staff", &["merchant_id", "account_id"], "code", "you are already staff of this merchant")?;
                 } else {
                     let store = inv.store_id.clone().ok_or_else(|| AppError::Internal("clerk invitation without store".into()))?;
-                    c.execute(
-                        "INSERT INTO store_clerks (store_id, merchant_id, account_id, added_at) VALUES ($1, $2, $3, $4)",
-                        args![&store, &inv.merchant_id, &who.account_id, now],
-                    )
+                    rows::insert_invited_clerk(c, &store, &inv.merchant_id, &who.account_id, now)
                     .map_err(|e| {
                         if e.is_unique_on("store_clerks", &["store_id", "account_id"]) || e.is_unique_on("store_clerks", &["merchant_id", "account_id"]) {
                             AppError::conflict("code", "you are already a clerk of a store of this merchant")
@@ -504,12 +406,11 @@ impl App {
                         }
                     })?;
                 }
-                c.execute("UPDATE invitations SET accepted_by = $1, accepted_at = $2 WHERE id = $3", args![&who.account_id, now, &inv.id])?;
+                rows::mark_invitation_accepted(c, &inv.id, &who.account_id, now)?;
                 outbox::emit(c, now, "invitation.accepted", Some(&inv.merchant_id), &inv.id, &serde_json::json!({
                     "invitation_id": inv.id, "role": inv.role, "store_id": inv.store_id, "account_id": who.account_id,
                 }))?;
-                let r = c.query_one(&format!("SELECT {INVITE_COLS} FROM invitations WHERE id = $1"), args![&inv.id])?;
-                invitation_from_row(&r, None)
+                rows::invitation(c, &inv.id, None)
             })
             .await
     }
@@ -526,14 +427,17 @@ impl App {
         self.db
             .write(move |c| {
                 require_staff(c, &who, &mid, StaffNeed::Owner)?;
-                let n = c.execute(
-                    "DELETE FROM merchant_staff WHERE merchant_id = $1 AND account_id = $2 AND role = 'manager'",
-                    args![&mid, &aid],
-                )?;
-                if n == 0 {
+                if !rows::delete_manager(c, &mid, &aid)? {
                     return Err(AppError::NotFound("manager"));
                 }
-                outbox::emit(c, now, "staff.removed", Some(&mid), &aid, &serde_json::json!({ "merchant_id": mid, "account_id": aid }))?;
+                outbox::emit(
+                    c,
+                    now,
+                    "staff.removed",
+                    Some(&mid),
+                    &aid,
+                    &serde_json::json!({ "merchant_id": mid, "account_id": aid }),
+                )?;
                 Ok(())
             })
             .await
@@ -584,22 +488,6 @@ impl CommerceSettings {
     }
 }
 
-fn load_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<CommerceSettings> {
-    let r = c
-        .query_opt(
-            "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days FROM merchants WHERE id = $1",
-            args![merchant_id],
-        )?
-        .ok_or(AppError::NotFound("merchant"))?;
-    Ok(CommerceSettings {
-        shipping_fee_fen: r.int(0)?,
-        free_shipping_over_fen: r.opt_int(1)?,
-        unpaid_timeout_secs: r.int(2)?,
-        auto_confirm_days: r.int(3)?,
-        after_sale_days: r.int(4)?,
-    })
-}
-
 impl App {
     /// The shop's shipping rule (flat fee, free from a goods amount): public, so a cart can
     /// show the freight before checkout.
@@ -648,13 +536,15 @@ impl App {
         self.db
             .write(move |c| {
                 require_trading_staff(c, &who, &mid, StaffNeed::AnyStaff)?;
-                c.execute(
-                    "UPDATE merchants SET shipping_fee_fen = $1, free_shipping_over_fen = $2, unpaid_timeout_secs = $3,
-                     auto_confirm_days = $4, after_sale_days = $5, updated_at = $6 WHERE id = $7",
-                    args![settings.shipping_fee_fen, settings.free_shipping_over_fen, settings.unpaid_timeout_secs,
-                          settings.auto_confirm_days, settings.after_sale_days, now, &mid],
+                rows::set_settings(c, &mid, &settings, now)?;
+                outbox::emit(
+                    c,
+                    now,
+                    "merchant.settings_changed",
+                    Some(&mid),
+                    &mid,
+                    &settings,
                 )?;
-                outbox::emit(c, now, "merchant.settings_changed", Some(&mid), &mid, &settings)?;
                 load_settings(c, &mid)
             })
             .await

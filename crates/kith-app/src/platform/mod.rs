@@ -41,12 +41,11 @@ pub mod page;
 pub mod sandbox;
 pub mod schema;
 pub mod sms;
+mod store;
 pub mod times;
 pub mod wechat;
 
-use kith_store::args;
-
-use crate::{App, AppError, AppResult};
+use crate::{App, AppResult};
 
 /// How often [`run_sweeper`] clears expired rows.
 const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
@@ -64,11 +63,7 @@ impl App {
         let before = self.now_ms() - self.config.login_window_secs.saturating_mul(1000);
         n += self
             .db
-            .write(move |c| {
-                Ok::<_, AppError>(
-                    c.execute("DELETE FROM login_failures WHERE at <= $1", args![before])?,
-                )
-            })
+            .write(move |c| store::sweep_login_failures(c, before))
             .await?;
         Ok(n)
     }

@@ -8,7 +8,7 @@
 //! own accounts and merchants included — while events (jobs, webhooks) depends on
 //! platform: keeping the table's writer at the bottom keeps the graph acyclic.
 
-use kith_store::{Conn, StoreError, args};
+use kith_store::{Conn, StoreError};
 use serde::Serialize;
 
 /// Writes one event. `merchant_id` routes it to that merchant's webhooks; platform-level
@@ -23,10 +23,5 @@ pub fn emit(
 ) -> Result<i64, StoreError> {
     let body = serde_json::to_string(payload)
         .map_err(|e| StoreError::Other(format!("serialize event {topic}: {e}")))?;
-    let row = c.query_one(
-        "INSERT INTO outbox (topic, merchant_id, aggregate_id, payload, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-        args![topic, merchant_id, aggregate_id, body, now_ms],
-    )?;
-    row.int(0)
+    super::store::insert_event(c, topic, merchant_id, aggregate_id, body, now_ms)
 }

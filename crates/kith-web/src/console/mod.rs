@@ -168,7 +168,7 @@ pub(super) async fn home(c: Ctx, Query(q): Query<HomeQuery>) -> WebResult<Respon
         .unwrap_or_default();
     // One shop: go straight to it.
     if let [only] = staff.as_slice()
-        && only.merchant_status == "approved"
+        && only.is_approved()
     {
         return Ok(see(format!("/console/{}", only.merchant_id)));
     }
@@ -216,7 +216,7 @@ pub(super) async fn dashboard(
     let disabled = kith_app::events::webhooks::list_endpoints(&s.app, &who, &shop.id)
         .await?
         .into_iter()
-        .filter(|e| e.status == "disabled")
+        .filter(|e| e.is_disabled())
         .collect();
     Ok(render(&pages::ConsoleDash {
         c,

@@ -4,11 +4,13 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use kith_store::{Conn, StoreError, Value, args, placeholders};
+use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
+use super::store::{self, Pending, Routable};
 use super::*;
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry, Keys, Lane};
+use crate::events::store as events_store;
 use crate::platform::ids::{new_id, parse_id};
 use crate::{App, AppError, AppResult, rfc3339};
 
@@ -29,20 +31,15 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
     let batch = batch.max(0);
     app.db
         .write(move |c| {
-            let sql = format!(
-                "SELECT id, topic, merchant_id FROM outbox WHERE dispatched_at IS NULL
-                 ORDER BY id LIMIT $1{}",
-                c.for_update_skip_locked()
-            );
-            let events = c.query(&sql, args![batch])?;
+            let events = store::lock_undispatched(c, batch)?;
             // Endpoints per merchant, loaded once per batch.
             let mut endpoints: std::collections::HashMap<String, Vec<Routable>> =
                 std::collections::HashMap::new();
-            for ev in &events {
-                let (outbox_id, topic) = (ev.int(0)?, ev.text(1)?);
-                if let Some(merchant_id) = ev.opt_text(2)? {
+            for (outbox_id, topic, merchant_id) in &events {
+                let (outbox_id, topic) = (*outbox_id, topic.clone());
+                if let Some(merchant_id) = merchant_id.clone() {
                     if !endpoints.contains_key(&merchant_id) {
-                        let loaded = active_endpoints(c, &merchant_id)?;
+                        let loaded = store::active_endpoints(c, &merchant_id)?;
                         endpoints.insert(merchant_id.clone(), loaded);
                     }
                     let subscribed = endpoints
@@ -64,23 +61,16 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                         let delivery_id = new_id();
                         // The unique (endpoint, event) pair makes routing idempotent even
                         // if an event were ever selected twice.
-                        let inserted = c.execute(
-                            "INSERT INTO webhook_deliveries
-                                 (id, endpoint_id, merchant_id, outbox_id, topic, status, attempts,
-                                  next_attempt_at, created_at)
-                             VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)
-                             ON CONFLICT (endpoint_id, outbox_id) DO NOTHING",
-                            args![
-                                &delivery_id,
-                                endpoint_id,
-                                &merchant_id,
-                                outbox_id,
-                                &topic,
-                                due,
-                                now
-                            ],
-                        )?;
-                        if inserted == 1 {
+                        if store::insert_delivery(
+                            c,
+                            &delivery_id,
+                            endpoint_id,
+                            &merchant_id,
+                            outbox_id,
+                            &topic,
+                            due,
+                            now,
+                        )? {
                             // Keyed by merchant and endpoint: the delivery lane's limits
                             // count them.
                             jobs::enqueue_keyed(
@@ -99,72 +89,17 @@ pub async fn dispatch_outbox(app: &App, batch: i64) -> AppResult<usize> {
                 }
             }
             // Every selected event is dispatched, in as few statements as the list allows.
-            let ids: Vec<i64> = events.iter().map(|e| e.int(0)).collect::<Result<_, _>>()?;
+            let ids: Vec<i64> = events.iter().map(|e| e.0).collect();
             for chunk in ids.chunks(DISPATCH_CHUNK) {
-                let sql = format!(
-                    "UPDATE outbox SET dispatched_at = $1 WHERE id IN ({})",
-                    placeholders(2, chunk.len())
-                );
-                let mut params = Vec::with_capacity(chunk.len() + 1);
-                params.push(Value::from(now));
-                params.extend(chunk.iter().map(|&id| Value::from(id)));
-                c.execute(&sql, &params)?;
+                store::mark_dispatched(c, now, chunk)?;
             }
             Ok::<_, AppError>(events.len())
         })
         .await
 }
 
-/// An endpoint events may be routed to.
-struct Routable {
-    id: String,
-    topics: Vec<String>,
-    paused_until: Option<i64>,
-}
-
-/// The merchant's endpoints that receive events: not deleted, not disabled.
-fn active_endpoints(c: &mut dyn Conn, merchant_id: &str) -> Result<Vec<Routable>, StoreError> {
-    let rows = c.query(
-        "SELECT id, topics, paused_until FROM webhook_endpoints
-         WHERE merchant_id = $1 AND active = $2 AND disabled_at IS NULL ORDER BY id",
-        args![merchant_id, true],
-    )?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id = r.text(0)?;
-        match parse_topics(&r.text(1)?) {
-            Ok(topics) => out.push(Routable {
-                id,
-                topics,
-                paused_until: r.opt_int(2)?,
-            }),
-            // One corrupt row must not stop every event of every merchant from routing.
-            Err(e) => {
-                tracing::error!(endpoint_id = %id, error = %e, "skipping webhook endpoint with unreadable topics")
-            }
-        }
-    }
-    Ok(out)
-}
-
 // ---------------------------------------------------------------------------------------
 // Delivering
-
-/// What one delivery attempt needs, read in one snapshot.
-struct Pending {
-    status: String,
-    endpoint_id: String,
-    url: String,
-    secret: String,
-    active: bool,
-    disabled: bool,
-    paused_until: Option<i64>,
-    event_id: i64,
-    topic: String,
-    merchant_id: String,
-    event_created_at: i64,
-    payload: String,
-}
 
 /// How one attempt ended.
 pub(super) enum Outcome {
@@ -293,19 +228,22 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
             // The endpoint first, then the delivery: every transaction that locks both
             // locks in this order.
             let health = if success {
-                endpoint_succeeded(c, &endpoint_id)?;
+                store::endpoint_succeeded(c, &endpoint_id)?;
                 Health::Fine
             } else {
                 endpoint_failed(c, &config, &endpoint_id, &merchant_id, &id, started_at, now)?
             };
-            let sql = format!("SELECT attempts, status FROM webhook_deliveries WHERE id = $1{}", c.for_update());
-            let row = c.query_one(&sql, args![&id])?;
-            let (attempts, status) = (row.int(0)? + 1, row.text(1)?);
-            c.execute(
-                "INSERT INTO webhook_attempts
-                     (delivery_id, attempt_no, started_at, duration_ms, status_code, error, response_body)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                args![&id, attempts, started_at, duration_ms, status_code, error, response_body.as_deref()],
+            let (attempts, status) = store::lock_delivery(c, &id)?;
+            let attempts = attempts + 1;
+            store::insert_attempt(
+                c,
+                &id,
+                attempts,
+                started_at,
+                duration_ms,
+                status_code,
+                error,
+                response_body.as_deref(),
             )?;
             if status != "pending" {
                 // Settled meanwhile by a worker that took over the lease: its word stands.
@@ -313,21 +251,19 @@ async fn deliver(app: &App, delivery_id: &str, job: &ClaimedJob) -> Result<(), J
             }
             let disabled = matches!(health, Health::Disabled);
             if success || last || disabled {
-                c.execute(
-                    "UPDATE webhook_deliveries SET status = $2, attempts = $3, finished_at = $4,
-                            next_attempt_at = NULL
-                     WHERE id = $1",
-                    args![&id, if success { "delivered" } else { "failed" }, attempts, now],
+                store::finish_delivery(
+                    c,
+                    &id,
+                    if success { "delivered" } else { "failed" },
+                    attempts,
+                    now,
                 )?;
             } else {
                 let next = match health {
                     Health::Paused(until) => next_attempt_at.max(until),
                     _ => next_attempt_at,
                 };
-                c.execute(
-                    "UPDATE webhook_deliveries SET attempts = $2, next_attempt_at = $3 WHERE id = $1",
-                    args![&id, attempts, next],
-                )?;
+                store::schedule_delivery(c, &id, attempts, next)?;
             }
             Ok::<_, AppError>(disabled)
         })
@@ -353,19 +289,6 @@ enum Health {
     Disabled,
 }
 
-/// A delivery got a 2xx: the endpoint is healthy again. Writes (and locks) the endpoint's
-/// row only when it was failing, so healthy endpoints' deliveries do not queue on it.
-fn endpoint_succeeded(c: &mut dyn Conn, endpoint_id: &str) -> Result<(), StoreError> {
-    c.execute(
-        "UPDATE webhook_endpoints SET consecutive_failures = 0, failing_since = NULL,
-                paused_until = NULL
-         WHERE id = $1
-           AND (consecutive_failures > 0 OR failing_since IS NOT NULL OR paused_until IS NOT NULL)",
-        args![endpoint_id],
-    )?;
-    Ok(())
-}
-
 /// A delivery failed: counts it against the endpoint and pauses the endpoint as a whole
 /// (exponential backoff on its consecutive failures, so a dead receiver costs one request
 /// per pause, not one per queued event); disables it once it has failed
@@ -380,22 +303,17 @@ fn endpoint_failed(
     started_at: i64,
     now: i64,
 ) -> Result<Health, AppError> {
-    let sql = format!(
-        "SELECT consecutive_failures, failing_since, disabled_at, active, paused_until
-         FROM webhook_endpoints WHERE id = $1{}",
-        c.for_update()
-    );
-    let row = c.query_one(&sql, args![endpoint_id])?;
-    let failures = row.int(0)?.saturating_add(1);
-    let since = row.opt_int(1)?.unwrap_or(started_at);
-    let (disabled, active) = (row.opt_int(2)?.is_some(), row.bool(3)?);
+    let row = store::lock_endpoint_health(c, endpoint_id)?;
+    let failures = row.consecutive_failures.saturating_add(1);
+    let since = row.failing_since.unwrap_or(started_at);
+    let (disabled, active) = (row.disabled, row.active);
     let pause = now
         .saturating_add(jobs::backoff_ms(
             failures,
             config.webhook_backoff_base_secs,
             config.webhook_backoff_max_secs,
         ))
-        .max(row.opt_int(4)?.unwrap_or(i64::MIN));
+        .max(row.paused_until.unwrap_or(i64::MIN));
     if disabled || !active {
         return Ok(Health::Fine);
     }
@@ -406,18 +324,9 @@ fn endpoint_failed(
             "{failures} deliveries failed in a row since {}",
             rfc3339(since)
         );
-        c.execute(
-            "UPDATE webhook_endpoints SET consecutive_failures = $2, failing_since = $3,
-                    paused_until = NULL, disabled_at = $4, disabled_reason = $5
-             WHERE id = $1",
-            args![endpoint_id, failures, since, now, &reason],
-        )?;
-        c.execute(
-            "UPDATE webhook_deliveries SET status = 'failed', finished_at = $2, next_attempt_at = NULL
-             WHERE endpoint_id = $1 AND status = 'pending' AND id <> $3",
-            args![endpoint_id, now, delivery_id],
-        )?;
-        jobs::cancel_target(c, Lane::Delivery, endpoint_id, now, "endpoint disabled")?;
+        store::disable_endpoint(c, endpoint_id, failures, since, now, &reason)?;
+        store::fail_other_pending(c, endpoint_id, now, delivery_id)?;
+        events_store::cancel_target(c, Lane::Delivery, endpoint_id, now, "endpoint disabled")?;
         crate::platform::outbox::emit(
             c,
             now,
@@ -434,67 +343,17 @@ fn endpoint_failed(
         tracing::warn!(%endpoint_id, %merchant_id, failures, "webhook endpoint disabled");
         return Ok(Health::Disabled);
     }
-    c.execute(
-        "UPDATE webhook_endpoints SET consecutive_failures = $2, failing_since = $3,
-                paused_until = $4
-         WHERE id = $1",
-        args![endpoint_id, failures, since, pause],
-    )?;
-    jobs::defer_target(c, Lane::Delivery, endpoint_id, now, pause)?;
-    c.execute(
-        "UPDATE webhook_deliveries SET next_attempt_at = $2
-         WHERE endpoint_id = $1 AND status = 'pending' AND id <> $3
-           AND (next_attempt_at IS NULL OR next_attempt_at < $2)",
-        args![endpoint_id, pause, delivery_id],
-    )?;
+    store::pause_endpoint(c, endpoint_id, failures, since, pause)?;
+    events_store::defer_target(c, Lane::Delivery, endpoint_id, now, pause)?;
+    store::defer_other_pending(c, endpoint_id, pause, delivery_id)?;
     Ok(Health::Paused(pause))
 }
-
-kith_store::columns!(PendingCols {
-    "d.status" => status,
-    "e.url" => url,
-    "e.secret" => secret,
-    "e.active" => active,
-    "o.id" => event_id,
-    "o.topic" => topic,
-    "d.merchant_id" => merchant_id,
-    "o.created_at" => event_created_at,
-    "o.payload" => payload,
-    "e.id" => endpoint_id,
-    "e.disabled_at" => disabled_at,
-    "e.paused_until" => paused_until,
-});
 
 async fn load_pending(app: &App, delivery_id: &str) -> AppResult<Pending> {
     let delivery_id = delivery_id.to_owned();
     app.db
         .read(move |c| {
-            let r = c
-                .query_opt(
-                    &format!(
-                        "SELECT {} FROM webhook_deliveries d
-                     JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                     JOIN outbox o ON o.id = d.outbox_id
-                     WHERE d.id = $1",
-                        PendingCols::LIST
-                    ),
-                    args![&delivery_id],
-                )?
-                .ok_or(AppError::NotFound("webhook delivery"))?;
-            Ok(Pending {
-                status: r.text(PendingCols::status)?,
-                url: r.text(PendingCols::url)?,
-                secret: r.text(PendingCols::secret)?,
-                active: r.bool(PendingCols::active)?,
-                event_id: r.int(PendingCols::event_id)?,
-                topic: r.text(PendingCols::topic)?,
-                merchant_id: r.text(PendingCols::merchant_id)?,
-                event_created_at: r.int(PendingCols::event_created_at)?,
-                payload: r.text(PendingCols::payload)?,
-                endpoint_id: r.text(PendingCols::endpoint_id)?,
-                disabled: r.opt_int(PendingCols::disabled_at)?.is_some(),
-                paused_until: r.opt_int(PendingCols::paused_until)?,
-            })
+            store::pending(c, &delivery_id)?.ok_or(AppError::NotFound("webhook delivery"))
         })
         .await
 }
@@ -505,14 +364,7 @@ async fn settle(app: &App, delivery_id: &str, status: &'static str) -> AppResult
     let now = app.now_ms();
     let id = delivery_id.to_owned();
     app.db
-        .write(move |c| {
-            c.execute(
-                "UPDATE webhook_deliveries SET status = $2, finished_at = $3, next_attempt_at = NULL
-                 WHERE id = $1 AND status = 'pending'",
-                args![&id, status, now],
-            )?;
-            Ok::<_, AppError>(())
-        })
+        .write(move |c| store::settle_delivery(c, &id, status, now))
         .await
 }
 

@@ -66,12 +66,11 @@
 //!   error goes to the server log for the operator.
 
 use kith_domain::BoundedText;
-use kith_store::{Row, StoreError, args};
 use serde::{Deserialize, Serialize};
 
 use crate::platform::auth::{StaffNeed, require_trading_staff};
 use crate::platform::ids::{DeliveryId, EndpointId, MerchantId, new_secret, parse_id};
-use crate::platform::page::{Direction, Page, PageRequest};
+use crate::platform::page::{Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, rfc3339};
 
 /// Active endpoints one merchant may have: enough for every integration a shop runs, few
@@ -126,6 +125,13 @@ pub struct Endpoint {
     pub created_at: String,
 }
 
+impl Endpoint {
+    /// Whether it was disabled for failing (its `status` is `disabled`).
+    pub fn is_disabled(&self) -> bool {
+        !self.active
+    }
+}
+
 /// One event on its way to one endpoint.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Delivery {
@@ -161,47 +167,6 @@ pub struct Attempt {
 
 // ---------------------------------------------------------------------------------------
 // Endpoint management
-
-kith_store::columns!(EndpointCols {
-    id,
-    merchant_id,
-    url,
-    topics,
-    description,
-    active,
-    created_at,
-    consecutive_failures,
-    failing_since,
-    paused_until,
-    disabled_at,
-    disabled_reason,
-});
-const ENDPOINT_COLUMNS: &str = EndpointCols::LIST;
-
-fn endpoint_from_row(r: &Row) -> Result<Endpoint, StoreError> {
-    let disabled_at = r.opt_int(EndpointCols::disabled_at)?;
-    // `active` in the table means "not deleted"; deleted endpoints are never shown.
-    let active = r.bool(EndpointCols::active)? && disabled_at.is_none();
-    Ok(Endpoint {
-        id: EndpointId::from_row(r.text(EndpointCols::id)?),
-        merchant_id: MerchantId::from_row(r.text(EndpointCols::merchant_id)?),
-        url: r.text(EndpointCols::url)?,
-        topics: parse_topics(&r.text(EndpointCols::topics)?)?,
-        description: r.text(EndpointCols::description)?,
-        active,
-        status: if active { "active" } else { "disabled" }.to_owned(),
-        consecutive_failures: r.int(EndpointCols::consecutive_failures)?,
-        failing_since: r.opt_int(EndpointCols::failing_since)?.map(rfc3339),
-        paused_until: r.opt_int(EndpointCols::paused_until)?.map(rfc3339),
-        disabled_at: disabled_at.map(rfc3339),
-        disabled_reason: r.opt_text(EndpointCols::disabled_reason)?,
-        created_at: rfc3339(r.int(EndpointCols::created_at)?),
-    })
-}
-
-fn parse_topics(raw: &str) -> Result<Vec<String>, StoreError> {
-    serde_json::from_str(raw).map_err(|e| StoreError::Decode(format!("webhook topics: {e}")))
-}
 
 /// Registers an endpoint for an approved merchant (owner or manager). Returns it with its
 /// signing secret, which is shown this once.
@@ -250,24 +215,14 @@ pub async fn create_endpoint(
             require_trading_staff(c, &who, &e.merchant_id, StaffNeed::AnyStaff)?;
             // Lock the merchant so two concurrent creations cannot both see 19 active
             // endpoints and both add one (a count is never read-then-written unlocked).
-            let lock = format!("SELECT id FROM merchants WHERE id = $1{}", c.for_update());
-            c.query_one(&lock, args![&e.merchant_id])?;
-            let active = c
-                .query_one(
-                    "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND active = $2",
-                    args![&e.merchant_id, true],
-                )?
-                .int(0)?;
+            store::lock_merchant(c, &e.merchant_id)?;
+            let active = store::count_active_endpoints(c, &e.merchant_id)?;
             if active >= MAX_ACTIVE_ENDPOINTS {
                 return Err(AppError::state(format!(
                     "a merchant can have at most {MAX_ACTIVE_ENDPOINTS} active webhook endpoints; delete one first"
                 )));
             }
-            c.execute(
-                "INSERT INTO webhook_endpoints (id, merchant_id, url, secret, topics, description, active, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                args![&e.id, &e.merchant_id, &e.url, &stored_secret, &topics_json, &e.description, true, now],
-            )?;
+            store::insert_endpoint(c, e, &stored_secret, &topics_json, now)?;
             // The URL is left out of the event: merchants often put access tokens in it,
             // and events travel to other endpoints and, later, other consumers.
             crate::platform::outbox::emit(
@@ -296,16 +251,7 @@ pub async fn list_endpoints(
     app.db
         .read(move |c| {
             require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
-            let sql = format!(
-                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
-                 WHERE merchant_id = $1 AND active = $2 ORDER BY created_at, id"
-            );
-            let rows = c.query(&sql, args![&merchant_id, true])?;
-            Ok::<_, AppError>(
-                rows.iter()
-                    .map(endpoint_from_row)
-                    .collect::<Result<Vec<_>, _>>()?,
-            )
+            store::merchant_endpoints(c, &merchant_id)
         })
         .await
 }
@@ -325,21 +271,12 @@ pub async fn delete_endpoint(
     app.db
         .write(move |c| {
             require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
-            let sql = format!(
-                "SELECT active FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2{}",
-                c.for_update()
-            );
-            let active = c
-                .query_opt(&sql, args![&endpoint_id, &merchant_id])?
-                .ok_or(AppError::NotFound("webhook endpoint"))?
-                .bool(0)?;
+            let active = store::lock_endpoint_active(c, &endpoint_id, &merchant_id)?
+                .ok_or(AppError::NotFound("webhook endpoint"))?;
             if !active {
                 return Ok(());
             }
-            c.execute(
-                "UPDATE webhook_endpoints SET active = $2 WHERE id = $1",
-                args![&endpoint_id, false],
-            )?;
+            store::deactivate_endpoint(c, &endpoint_id)?;
             crate::platform::outbox::emit(
                 c,
                 now,
@@ -368,24 +305,12 @@ pub async fn enable_endpoint(
     app.db
         .write(move |c| {
             require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
-            let sql = format!(
-                "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints
-                 WHERE id = $1 AND merchant_id = $2 AND active = $3{}",
-                c.for_update()
-            );
-            let row = c
-                .query_opt(&sql, args![&endpoint_id, &merchant_id, true])?
+            let endpoint = store::lock_merchant_endpoint(c, &endpoint_id, &merchant_id)?
                 .ok_or(AppError::NotFound("webhook endpoint"))?;
-            let endpoint = endpoint_from_row(&row)?;
             if endpoint.active {
                 return Ok(endpoint);
             }
-            c.execute(
-                "UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL,
-                        consecutive_failures = 0, failing_since = NULL, paused_until = NULL
-                 WHERE id = $1",
-                args![&endpoint_id],
-            )?;
+            store::reenable_endpoint(c, &endpoint_id)?;
             crate::platform::outbox::emit(
                 c,
                 now,
@@ -394,37 +319,9 @@ pub async fn enable_endpoint(
                 &endpoint_id,
                 &serde_json::json!({ "id": endpoint_id }),
             )?;
-            let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1");
-            Ok::<_, AppError>(endpoint_from_row(&c.query_one(&sql, args![&endpoint_id])?)?)
+            store::endpoint(c, &endpoint_id)
         })
         .await
-}
-
-kith_store::columns!(DeliveryCols {
-    id,
-    endpoint_id,
-    outbox_id,
-    topic,
-    status,
-    attempts,
-    next_attempt_at,
-    created_at,
-    finished_at,
-});
-const DELIVERY_COLUMNS: &str = DeliveryCols::LIST;
-
-fn delivery_from_row(r: &Row) -> Result<Delivery, StoreError> {
-    Ok(Delivery {
-        id: DeliveryId::from_row(r.text(DeliveryCols::id)?),
-        endpoint_id: EndpointId::from_row(r.text(DeliveryCols::endpoint_id)?),
-        event_id: r.int(DeliveryCols::outbox_id)?.to_string(),
-        topic: r.text(DeliveryCols::topic)?,
-        status: r.text(DeliveryCols::status)?,
-        attempts: r.int(DeliveryCols::attempts)?,
-        next_attempt_at: r.opt_int(DeliveryCols::next_attempt_at)?.map(rfc3339),
-        created_at: rfc3339(r.int(DeliveryCols::created_at)?),
-        finished_at: r.opt_int(DeliveryCols::finished_at)?.map(rfc3339),
-    })
 }
 
 /// Timestamps a cursor may carry (years 1–9999): anything outside cannot come from this
@@ -457,47 +354,19 @@ pub async fn list_deliveries(
         limit: page.limit.clamp(1, crate::platform::page::MAX_LIMIT),
         after,
     };
-    let after = page.keyset(Direction::NewestFirst, "created_at", "id", 2);
-    let mut params = args![&endpoint_id].to_vec();
-    params.extend(after.args);
-    params.push(page.fetch().into());
     let who = who.clone();
     app.db
         .read(move |c| {
             require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
-            c.query_opt(
-                "SELECT 1 FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2",
-                args![&endpoint_id, &merchant_id],
-            )?
-            .ok_or(AppError::NotFound("webhook endpoint"))?;
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = $1
-                           AND {}
-                         ORDER BY created_at DESC, id DESC LIMIT $5",
-                        after.sql
-                    ),
-                    &params,
-                )?
-                .iter()
-                // The cursor holds the raw millisecond key, not the RFC 3339 text shown.
-                .map(|r| Ok((r.int(DeliveryCols::created_at)?, delivery_from_row(r)?)))
-                .collect::<AppResult<Vec<_>>>()?;
+            if !store::endpoint_is_merchants(c, &endpoint_id, &merchant_id)? {
+                return Err(AppError::NotFound("webhook endpoint"));
+            }
+            // The cursor holds the raw millisecond key, not the RFC 3339 text shown.
+            let rows = store::endpoint_deliveries(c, &endpoint_id, &page)?;
             Ok::<_, AppError>(Page::from_keyed(rows, page.limit, |d| d.id.as_str()))
         })
         .await
 }
-
-kith_store::columns!(AttemptCols {
-    delivery_id,
-    attempt_no,
-    started_at,
-    duration_ms,
-    status_code,
-    error,
-    response_body,
-});
 
 /// Every attempt of one delivery, in order. 404 if the delivery is not this merchant's.
 pub async fn list_attempts(
@@ -511,38 +380,16 @@ pub async fn list_attempts(
     app.db
         .read(move |c| {
             require_trading_staff(c, &who, &merchant_id, StaffNeed::AnyStaff)?;
-            c.query_opt(
-                "SELECT 1 FROM webhook_deliveries WHERE id = $1 AND merchant_id = $2",
-                args![&delivery_id, &merchant_id],
-            )?
-            .ok_or(AppError::NotFound("webhook delivery"))?;
-            let rows = c.query(
-                &format!(
-                    "SELECT {} FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempt_no, id LIMIT $2",
-                    AttemptCols::LIST
-                ),
-                args![&delivery_id, MAX_LISTED_ATTEMPTS],
-            )?;
-            let attempts = rows
-                .iter()
-                .map(|r| {
-                    Ok(Attempt {
-                        delivery_id: DeliveryId::from_row(r.text(AttemptCols::delivery_id)?),
-                        attempt_no: r.int(AttemptCols::attempt_no)?,
-                        started_at: rfc3339(r.int(AttemptCols::started_at)?),
-                        duration_ms: r.int(AttemptCols::duration_ms)?,
-                        status_code: r.opt_int(AttemptCols::status_code)?,
-                        error: r.opt_text(AttemptCols::error)?,
-                        response_body: r.opt_text(AttemptCols::response_body)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
-            Ok::<_, AppError>(attempts)
+            if !store::delivery_is_merchants(c, &delivery_id, &merchant_id)? {
+                return Err(AppError::NotFound("webhook delivery"));
+            }
+            store::delivery_attempts(c, &delivery_id, MAX_LISTED_ATTEMPTS)
         })
         .await
 }
 
 mod delivery;
+mod store;
 #[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use kith_domain::signature;
+use kith_store::StoreError;
 
 use super::test_support::{Receiver, TestEnv, test_config};
 use super::*;

@@ -19,7 +19,7 @@
 
 use hmac::{Hmac, Mac};
 use kith_domain::{BoundedText, Phone};
-use kith_store::{Conn, args};
+use kith_store::Conn;
 use rand::{Rng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -30,6 +30,7 @@ use crate::platform::challenge::Solution;
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::new_id;
 use crate::platform::limits::Action;
+use crate::platform::store::{accounts as account_rows, guards, sms as code_rows};
 use crate::{App, AppError, AppResult, Principal};
 
 /// How long a code lives.
@@ -75,17 +76,8 @@ fn mac(key: &[u8], purpose: CodePurpose, phone: &Phone, code: &str) -> Hmac<Sha2
 fn key(c: &mut dyn Conn, now_ms: i64) -> AppResult<Vec<u8>> {
     let mut fresh = [0u8; 32];
     rand::rng().fill_bytes(&mut fresh);
-    c.execute(
-        "INSERT INTO platform_secrets (name, value, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING",
-        args![KEY_NAME, hex::encode(fresh), now_ms],
-    )?;
-    let stored = c
-        .query_one(
-            "SELECT value FROM platform_secrets WHERE name = $1",
-            args![KEY_NAME],
-        )?
-        .text(0)?;
+    guards::insert_secret_once(c, KEY_NAME, hex::encode(fresh), now_ms)?;
+    let stored = guards::secret(c, KEY_NAME)?;
     hex::decode(stored).map_err(|e| AppError::Internal(format!("sms code key: {e}")))
 }
 
@@ -113,31 +105,17 @@ fn check(
     now: i64,
 ) -> AppResult<Option<String>> {
     let key = key(c, now)?;
-    let row = c.query_opt(
-        &format!(
-            "SELECT id, code_hash FROM sms_codes
-             WHERE phone = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3 AND attempts < $4
-             ORDER BY created_at DESC LIMIT 1{}",
-            c.for_update()
-        ),
-        args![phone.as_str(), purpose.as_str(), now, MAX_ATTEMPTS],
-    )?;
-    let Some(row) = row else {
+    let row = code_rows::lock_live_code(c, phone.as_str(), purpose.as_str(), now, MAX_ATTEMPTS)?;
+    let Some((id, code_hash)) = row else {
         // Do the same hashing as a real check, so a number with no code answers as fast.
         let _ = mac(&key, purpose, phone, code).finalize();
         return Ok(None);
     };
-    let id = row.text(0)?;
-    let stored = hex::decode(row.text(1)?).unwrap_or_default();
+    let stored = hex::decode(code_hash).unwrap_or_default();
     let right = mac(&key, purpose, phone, code)
         .verify_slice(&stored)
         .is_ok();
-    c.execute(
-        "UPDATE sms_codes SET attempts = attempts + 1,
-           used_at = CASE WHEN $2 THEN $3 ELSE used_at END
-         WHERE id = $1",
-        args![&id, right, now],
-    )?;
+    code_rows::count_attempt(c, &id, right, now)?;
     Ok(right.then_some(id))
 }
 
@@ -176,16 +154,16 @@ impl App {
             .write(move |c| {
                 let key = key(c, now)?;
                 let hash = hex::encode(mac(&key, purpose, &p, &k).finalize().into_bytes());
-                c.execute(
-                    "UPDATE sms_codes SET used_at = $3 WHERE phone = $1 AND purpose = $2 AND used_at IS NULL",
-                    args![p.as_str(), purpose.as_str(), now],
-                )?;
-                c.execute(
-                    "INSERT INTO sms_codes (id, phone, purpose, code_hash, created_at, expires_at, attempts)
-                     VALUES ($1, $2, $3, $4, $5, $6, 0)",
-                    args![&i, p.as_str(), purpose.as_str(), &hash, now, now + CODE_TTL_MS],
-                )?;
-                Ok::<_, AppError>(())
+                code_rows::end_unspent_codes(c, p.as_str(), purpose.as_str(), now)?;
+                code_rows::insert_code(
+                    c,
+                    &i,
+                    p.as_str(),
+                    purpose.as_str(),
+                    &hash,
+                    now,
+                    now + CODE_TTL_MS,
+                )
             })
             .await?;
         let message = SmsMessage {
@@ -196,13 +174,7 @@ impl App {
             // The code never arrived: end it, so it cannot be guessed either.
             tracing::warn!(provider = self.sms.name(), to = %phone.masked(), error = %e, "SMS code not sent");
             self.db
-                .write(move |c| {
-                    c.execute(
-                        "UPDATE sms_codes SET used_at = $2 WHERE id = $1",
-                        args![&id, now],
-                    )?;
-                    Ok::<_, AppError>(())
-                })
+                .write(move |c| code_rows::end_code(c, &id, now))
                 .await?;
             return Err(AppError::Unavailable(
                 "the text message could not be sent; try again later".into(),
@@ -244,11 +216,7 @@ impl App {
                 if before.phone.as_deref() == Some(phone.as_str()) {
                     return Ok(before);
                 }
-                c.execute(
-                    "UPDATE accounts SET phone = $2 WHERE id = $1",
-                    args![&id, phone.as_str()],
-                )
-                .unique_as(
+                account_rows::set_phone(c, &id, phone.as_str()).unique_as(
                     "accounts",
                     &["phone"],
                     "phone",
@@ -310,28 +278,14 @@ impl App {
         let p = phone.clone();
         let existing = self
             .db
-            .read(move |c| {
-                c.query_opt(
-                    "SELECT id FROM accounts WHERE phone = $1",
-                    args![p.as_str()],
-                )?
-                .map(|r| r.text(0))
-                .transpose()
-                .map_err(AppError::from)
-            })
+            .read(move |c| account_rows::account_with_phone(c, p.as_str()))
             .await?;
         let account_id = match existing {
             Some(id) => id,
             None => {
                 if let Err(e) = self.admit_sign_up(client_addr, device, solution).await {
                     self.db
-                        .write(move |c| {
-                            c.execute(
-                                "UPDATE sms_codes SET used_at = NULL WHERE id = $1",
-                                args![&code_id],
-                            )?;
-                            Ok::<_, AppError>(())
-                        })
+                        .write(move |c| code_rows::unspend_code(c, &code_id))
                         .await?;
                     return Err(e);
                 }
@@ -350,15 +304,7 @@ impl App {
                     Err(AppError::Conflict { .. }) => {
                         let p = phone.clone();
                         self.db
-                            .read(move |c| {
-                                Ok::<_, AppError>(
-                                    c.query_one(
-                                        "SELECT id FROM accounts WHERE phone = $1",
-                                        args![p.as_str()],
-                                    )?
-                                    .text(0)?,
-                                )
-                            })
+                            .read(move |c| account_rows::account_id_with_phone(c, p.as_str()))
                             .await?
                     }
                     Err(e) => return Err(e),
@@ -372,11 +318,7 @@ impl App {
     pub(crate) async fn sms_sweep(&self) -> AppResult<u64> {
         let before = self.now_ms() - 24 * 3600 * 1000;
         self.db
-            .write(move |c| {
-                Ok::<_, AppError>(
-                    c.execute("DELETE FROM sms_codes WHERE expires_at < $1", args![before])?,
-                )
-            })
+            .write(move |c| code_rows::sweep_codes(c, before))
             .await
     }
 }
