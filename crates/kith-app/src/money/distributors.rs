@@ -9,8 +9,9 @@ use serde::Serialize;
 use crate::money::commissions::require_self_or_staff;
 use crate::money::store;
 use crate::platform::error::fen_sum;
-use crate::platform::ids::{AccountId, MerchantId};
-use crate::{App, AppError, AppResult, Principal, money::sharing};
+use crate::platform::ids::{AccountId, MerchantId, OrderId};
+use crate::platform::page::{Page, PageRequest};
+use crate::{App, AppError, AppResult, Principal, money::sharing, rfc3339};
 
 /// Deepest generation counted (a bound against pathological trees).
 pub const MAX_GENERATIONS: usize = 20;
@@ -31,6 +32,42 @@ pub struct Team {
     pub merchant_id: MerchantId,
     pub total: i64,
     pub generations: Vec<Generation>,
+}
+
+/// One line of what an order bought.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GoodsLine {
+    pub product_name: String,
+    pub quantity: i64,
+}
+
+/// An order a member earned commission on at a merchant, as their statement shows it: one
+/// line per order, with what was bought, what they earn from it and where that money
+/// stands (not the ledger's postings, which move it between balances).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CommissionOrder {
+    pub order_id: OrderId,
+    /// What the order bought, line by line.
+    pub goods: Vec<GoodsLine>,
+    /// Booked for the member on this order (all their roles in it), before reversals.
+    #[schema(value_type = i64)]
+    pub booked_fen: Fen,
+    /// Taken back by refunds.
+    #[schema(value_type = i64)]
+    pub reversed_fen: Fen,
+    /// `pending` (the order is paid), `frozen` (delivered, in the after-sale window),
+    /// `available` (withdrawable) or `void` (the order was refunded in full before it
+    /// settled).
+    pub state: String,
+    /// When the order was booked (placed).
+    pub at: String,
+}
+
+impl CommissionOrder {
+    /// What the member keeps from the order: booked less reversed.
+    pub fn earned_fen(&self) -> Fen {
+        Fen::new(self.booked_fen.get() - self.reversed_fen.get())
+    }
 }
 
 /// Earned commission standing (booked minus reversed) by source, plus what is still
@@ -155,6 +192,49 @@ impl App {
                     e.total_fen = fen_sum([e.total_fen, v])?;
                 }
                 Ok(e)
+            })
+            .await
+    }
+
+    /// The orders `member_id` earned commission on at a merchant, newest first, each with
+    /// what it bought: the statement a member reads. To the member, or that merchant's staff.
+    pub async fn commission_orders(
+        &self,
+        who: &Principal,
+        member_id: &AccountId,
+        merchant_id: &MerchantId,
+        page: PageRequest,
+    ) -> AppResult<Page<CommissionOrder>> {
+        let (who, member, mid) = (who.clone(), member_id.to_owned(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                crate::platform::auth::merchant_status(c, &mid)?;
+                require_self_or_staff(c, &who, &member, Some(&mid))?;
+                let rows = store::commission_orders(c, &member, &mid, &page)?;
+                let ids: Vec<String> = rows.iter().map(|r| r.order_id.clone()).collect();
+                let goods = store::goods_of(c, &ids)?;
+                let items = rows
+                    .into_iter()
+                    .map(|r| {
+                        let line = CommissionOrder {
+                            goods: goods
+                                .iter()
+                                .filter(|(o, _, _)| *o == r.order_id)
+                                .map(|(_, name, qty)| GoodsLine {
+                                    product_name: name.clone(),
+                                    quantity: *qty,
+                                })
+                                .collect(),
+                            order_id: OrderId::from_row(r.order_id),
+                            booked_fen: Fen::new(r.amount_fen),
+                            reversed_fen: Fen::new(r.reversed_fen),
+                            state: r.state,
+                            at: rfc3339(r.at_ms),
+                        };
+                        (r.at_ms, line)
+                    })
+                    .collect();
+                Ok(Page::from_keyed(items, page.limit, |o| o.order_id.as_str()))
             })
             .await
     }

@@ -6,8 +6,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kith_app::money::commissions::{CommissionWallet, OrderCommission, PlanView, WalletBalances};
-use kith_app::money::distributors::{Earnings, LinkFunnel, Team};
+use kith_app::money::distributors::{CommissionOrder, Earnings, LinkFunnel, Team};
 use kith_app::money::withdrawals::Withdrawal;
+use kith_app::platform::page::Page;
 use kith_domain::commission::PlanInput;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(order_commission))
         .routes(routes!(wallets))
         .routes(routes!(wallet))
+        .routes(routes!(wallet_orders))
         .routes(routes!(team))
         .routes(routes!(earnings))
         .routes(routes!(link_funnels))
@@ -173,6 +175,26 @@ async fn wallet(
     Ok(Json(
         s.app
             .commission_wallet(&p, &member, &mid, q.parse()?)
+            .await?,
+    ))
+}
+
+/// A member's statement at one merchant, one line per order they earned on: what it bought,
+/// what they earn from it (booked, reversed) and where that money stands, newest first. To
+/// the member or that merchant's staff.
+#[utoipa::path(get, path = "/api/v1/distributors/{member_id}/wallets/{merchant_id}/orders", tag = "commissions",
+    params(MemberId, MerchantId, PageParams), security(("bearer" = [])),
+    responses((status = 200, body = Page<CommissionOrder>), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+async fn wallet_orders(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    member: MemberId,
+    mid: MerchantId,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> ApiResult<Json<Page<CommissionOrder>>> {
+    Ok(Json(
+        s.app
+            .commission_orders(&p, &member, &mid, q.parse()?)
             .await?,
     ))
 }

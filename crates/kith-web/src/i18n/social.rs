@@ -81,6 +81,7 @@ impl Strings {
             "frozen" => ("售后期冻结", "Frozen (after-sale)"),
             "available" => ("可提现", "Available"),
             "withdrawing" => ("提现中", "Withdrawing"),
+            "void" => ("已退回", "Taken back"),
             _ => ("未知", "Unknown"),
         };
         self.pick(z, e)

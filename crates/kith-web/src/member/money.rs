@@ -82,8 +82,18 @@ pub(super) async fn wallet(
     wallet_page(&s, c, paged, None, Default::default(), StatusCode::OK).await
 }
 
+/// Orders one page of a wallet's statement lists (a phone's screen of lines).
+const WALLET_LINES: i64 = 10;
+
+fn wallet_page_of(cursor: Option<&str>) -> WebResult<kith_app::platform::page::PageRequest> {
+    Ok(kith_app::platform::page::PageRequest::parse(
+        Some(WALLET_LINES),
+        cursor.filter(|c| !c.is_empty()),
+    )?)
+}
+
 /// The member's commission wallets (one per merchant they earned at) with the newest
-/// statement lines, and their withdrawals. Always the viewer's own: no id in the path.
+/// statement lines (one per order earned on, with what it bought), and their withdrawals. Always the viewer's own: no id in the path.
 pub(super) async fn wallet_page(
     s: &Web,
     c: Ctx,
@@ -100,14 +110,14 @@ pub(super) async fn wallet_page(
             .as_ref()
             .filter(|(m, _)| *m == b.merchant_id)
             .map(|(_, cur)| cur.as_str());
-        let w = s
+        let lines = s
             .app
-            .commission_wallet(&who, &me, &b.merchant_id, page(cursor)?)
+            .commission_orders(&who, &me, &b.merchant_id, wallet_page_of(cursor)?)
             .await?;
         wallets.push(WalletView {
-            b: w.balances,
-            lines: w.lines.items,
-            next: w.lines.next_cursor,
+            b,
+            lines: lines.items,
+            next: lines.next_cursor,
         });
     }
     let withdrawals = s

@@ -3,7 +3,7 @@
 //! community invitation.
 
 use askama::Template;
-use kith_app::money::commissions::{CommissionLine, OrderCommission, WalletBalances};
+use kith_app::money::commissions::{OrderCommission, WalletBalances};
 use kith_app::money::distributors::{Earnings, LinkFunnel, Team};
 use kith_app::money::sharing::ShareLink;
 use kith_app::money::withdrawals::Withdrawal;
@@ -15,7 +15,8 @@ use crate::Ctx;
 /// One merchant's commission wallet: balances and the newest statement lines.
 pub struct WalletView {
     pub b: WalletBalances,
-    pub lines: Vec<CommissionLine>,
+    /// One line per order earned on, newest first.
+    pub lines: Vec<kith_app::money::distributors::CommissionOrder>,
     /// The cursor of the next, older page of lines.
     pub next: Option<String>,
 }

@@ -13,8 +13,97 @@ both_engines!(
     withdrawals_refuse_bad_input,
     rejected_and_failed_payouts_return_the_money,
     concurrent_withdrawals_cannot_overdraw,
-    the_sandbox_gateway_pays_out_from_its_page
+    the_sandbox_gateway_pays_out_from_its_page,
+    the_statement_by_order_is_for_the_member_and_the_shops_staff
 );
+
+/// `GET …/wallets/{merchant}/orders`: one line per order earned on, with what it bought and
+/// where the money stands; refunds show as reversed; only the member and that shop's staff.
+async fn the_statement_by_order_is_for_the_member_and_the_shops_staff(t: TestApp) {
+    let s = t.shop().plan(json!({ "levels_bp": [1000] })).build().await;
+    let b = t.register_member("分享者").await;
+    earn_available(&t, &s, &b, 3_000).await;
+    let (_, code) = crate::worlds::product_link(&t, &s, &b).await;
+    let buyer = crate::worlds::signup_via(&t, &code, "朋友").await;
+    let paid = t.order(&s, &buyer).qty(2).paid().await;
+    let unpaid = t.order(&s, &buyer).placed().await;
+    let url = format!(
+        "/api/v1/distributors/{}/wallets/{}/orders",
+        b.id, s.merchant
+    );
+
+    let page = t.get(&url, Some(&b.token)).await.expect(200);
+    let items = page["items"].as_array().unwrap();
+    // The unpaid order books nothing yet; newest first.
+    assert_eq!(items.len(), 2, "{page}");
+    assert_eq!(items[0]["order_id"], paid["id"]);
+    assert_eq!(items[0]["state"], "pending");
+    assert_eq!(items[0]["booked_fen"], 2_000);
+    assert_eq!(items[0]["reversed_fen"], 0);
+    assert_eq!(
+        items[0]["goods"],
+        json!([{ "product_name": "高山红茶", "quantity": 2 }])
+    );
+    assert_eq!(items[1]["state"], "available");
+    assert_eq!(items[1]["booked_fen"], 3_000);
+    assert!(items.iter().all(|i| i["order_id"] != unpaid["id"]));
+    // Paged: one a page, the cursor leads to the older one.
+    let first = t
+        .get(&format!("{url}?limit=1"), Some(&b.token))
+        .await
+        .expect(200);
+    assert_eq!(first["items"][0]["order_id"], paid["id"]);
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second = t
+        .get(&format!("{url}?limit=1&cursor={cursor}"), Some(&b.token))
+        .await
+        .expect(200);
+    assert_eq!(second["items"][0]["booked_fen"], 3_000);
+    assert!(second["next_cursor"].is_null(), "{second}");
+
+    // A full refund of the paid order takes the commission back.
+    let oid = paid["id"].as_str().unwrap();
+    t.post(
+        &format!("/api/v1/merchants/{}/orders/{oid}/refunds", s.merchant),
+        Some(&s.owner.token),
+        json!({ "lines": [{ "line_no": 1, "quantity": 2 }], "reason": "缺货" }),
+    )
+    .await
+    .expect(201);
+    let after = t.get(&url, Some(&b.token)).await.expect(200);
+    let line = &after["items"][0];
+    assert_eq!(line["order_id"], paid["id"]);
+    assert_eq!(line["reversed_fen"], 2_000, "{after}");
+
+    // The shop's staff may read it; another member, another shop's owner may not.
+    t.get(&url, Some(&s.owner.token)).await.expect(200);
+    let x = t.register_member("别人").await;
+    t.get(&url, Some(&x.token)).await.problem(403, None);
+    let other = t.shop().plan(json!({ "levels_bp": [100] })).build().await;
+    t.get(&url, Some(&other.owner.token))
+        .await
+        .problem(403, None);
+    t.get(&url, None).await.problem(401, None);
+    // A merchant that does not exist, a malformed id, a bad page size.
+    t.get(
+        &format!(
+            "/api/v1/distributors/{}/wallets/0b6e4c1e-5d0a-4c3b-9f1e-2a7d6c5b4a39/orders",
+            b.id
+        ),
+        Some(&b.token),
+    )
+    .await
+    .problem(404, None);
+    t.get(
+        &format!("/api/v1/distributors/{}/wallets/not-an-id/orders", b.id),
+        Some(&b.token),
+    )
+    .await
+    .problem(404, None);
+    t.get(&format!("{url}?limit=0"), Some(&b.token))
+        .await
+        .problem(422, None);
+}
 
 async fn withdrawals_refuse_bad_input(t: TestApp) {
     let s = t.shop().plan(json!({ "levels_bp": [1000, 500], "withdraw_min_fen": 1_000, "withdraw_daily_limit_fen": 3_000 })).build().await;

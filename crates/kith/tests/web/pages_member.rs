@@ -91,7 +91,18 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
     );
     assert!(w.has("class=\"available price\">¥50.00<"), "{}", w.body);
     assert!(w.has("class=\"pending\">¥0.00<"));
-    // The statement's commission lines link to the order they were earned on.
+    // The statement is one line per order: what it bought, where the money stands, what the
+    // member earns from it; linked to the order's commission.
+    assert!(
+        w.has("class=\"goods\">高山红茶 ×5</a> <span class=\"badge share-state\">可提现</span>"),
+        "{}",
+        w.body
+    );
+    assert!(
+        w.has("<span class=\"price\">¥50.00</span></li>"),
+        "{}",
+        w.body
+    );
     let key = "href=\"/me/commissions/";
     let at = w.body.find(key).expect("a line linked to its order") + key.len();
     let oid = w.body[at..].split('"').next().unwrap().to_owned();
@@ -196,13 +207,27 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
         assert!(p.location().starts_with("/login?next="), "{path}");
     }
 
-    // A long statement pages on: 5 lines per settled order, 2 for the withdrawal.
-    for _ in 0..3 {
-        earn_available(&t, &s, &b, 2_000).await;
+    // A long statement pages on, ten orders a page: a buyer the member referred orders
+    // twelve more times (each paid order books the member's 10 %: pending).
+    let (_, code) = crate::worlds::product_link(&t, &s, &b).await;
+    let referred = crate::worlds::signup_via(&t, &code, "回头客").await;
+    for _ in 0..12 {
+        t.order(&s, &referred).paid().await;
     }
-    let lines = |p: &Page| p.body.matches("<li class=\"row between\">").count();
+    let lines = |p: &Page| {
+        p.body
+            .matches("<li class=\"row between order-line\">")
+            .count()
+    };
     let first = br.get("/me/wallet").await.expect(200);
-    assert_eq!(lines(&first), 20);
+    assert_eq!(lines(&first), 10);
+    assert!(
+        first
+            .has("class=\"goods\">高山红茶 ×1</a> <span class=\"badge share-state\">待确认</span>")
+            && first.has("<span class=\"price\">¥10.00</span></li>"),
+        "{}",
+        first.body
+    );
     let key = "class=\"more-lines\" href=\"";
     let at = first.body.find(key).expect("a link to older lines") + key.len();
     let more = first.body[at..]
@@ -212,7 +237,7 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
         .replace("&amp;", "&");
     assert!(more.starts_with("/me/wallet?merchant="), "{more}");
     let second = br.get(&more).await.expect(200);
-    assert_eq!(lines(&second), 2);
+    assert_eq!(lines(&second), 3);
     assert!(!second.has("class=\"more-lines\""));
     assert!(
         br.get("/me/wallet?lang=en")
