@@ -3,6 +3,7 @@
 //! landing.
 
 use super::*;
+use kith_app::money::commissions::PlanView;
 
 pub(super) async fn me(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
     let who = c.principal()?.clone();
@@ -193,10 +194,49 @@ pub(super) async fn withdraw(
                 AppError::Conflict { .. } => StatusCode::CONFLICT,
                 _ => StatusCode::UNPROCESSABLE_ENTITY,
             };
+            let plan = match kith_app::platform::ids::MerchantId::parse(&f.merchant_id) {
+                Some(mid) => s.app.commission_plan(&mid).await.ok(),
+                None => None,
+            };
+            let words = withdraw_refusal(&c, plan.as_ref(), &e);
             let typed = (f.merchant_id, f.amount, f.payee_account, f.payee_name);
-            wallet_page(&s, c, None, Some(e.to_string()), typed, status).await
+            wallet_page(&s, c, None, Some(words), typed, status).await
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// A refused withdrawal in the page's words, with the shop's own figures where its rule
+/// has one (the minimum, the daily limit); in English, the use case's own words.
+fn withdraw_refusal(c: &Ctx, plan: Option<&PlanView>, e: &AppError) -> String {
+    if c.lang != crate::i18n::Lang::Zh {
+        return e.to_string();
+    }
+    let (field, reason) = match e {
+        AppError::Invalid { field, reason } => (Some(field.as_str()), reason.as_str()),
+        AppError::Conflict { field, reason } => (field.as_deref(), reason.as_str()),
+        _ => (None, ""),
+    };
+    let conflict = matches!(e, AppError::Conflict { .. });
+    match field {
+        Some("amount") => "提现金额请填写数字，最多两位小数（如 100 或 99.50）".to_owned(),
+        Some("amount_fen") if reason.contains("daily limit") => match plan {
+            Some(p) => format!(
+                "超出每日提现额度 {}（24 小时内合计）",
+                pages::yuan(p.withdraw_daily_limit_fen)
+            ),
+            None => "超出每日提现额度".to_owned(),
+        },
+        Some("amount_fen") if reason.contains("minimum") => match plan {
+            Some(p) => format!("最低提现金额为 {}", pages::yuan(p.withdraw_min_fen)),
+            None => "低于最低提现金额".to_owned(),
+        },
+        Some("amount_fen") if conflict => "可提现余额不足".to_owned(),
+        Some("amount_fen") => "提现金额须大于 0".to_owned(),
+        Some("payee_account") => "支付宝账号须为 11 位手机号或电子邮箱".to_owned(),
+        Some("payee_name") => "请填写支付宝账号的实名（1–50 个字）".to_owned(),
+        Some("merchant_id") => "这家店铺没有开通分销佣金，无法提现".to_owned(),
+        _ => format!("提现未能完成：{e}"),
     }
 }
 

@@ -136,7 +136,8 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
         listed[0]["id"].as_str().unwrap()
     )));
 
-    // Refusals are shown on the form in the use case's words, and change nothing.
+    // Refusals are shown beside the form in Chinese, with the shop's own figures, and
+    // change nothing.
     let p = br
         .submit(
             "/me/wallet",
@@ -146,22 +147,35 @@ async fn wallet_statement_and_withdrawals_through_the_pages(t: TestApp) {
         .await
         .expect(422);
     assert!(p.has("id=\"withdraw-error\""), "{}", p.body);
-    assert!(p.has("minimum withdrawal is 1000 fen"), "{}", p.body);
+    assert!(p.has("最低提现金额为 ¥10.00"), "{}", p.body);
+    assert!(
+        p.has("aria-invalid=\"true\" aria-describedby=\"withdraw-error\""),
+        "{}",
+        p.body
+    );
     assert!(p.has("value=\"5\""), "the amount typed stays in the form");
-    br.submit(
-        "/me/wallet",
-        "/me/wallet/withdrawals",
-        &[("merchant_id", &s.merchant), ("amount", "1000")],
-    )
-    .await
-    .expect(409);
-    br.submit(
-        "/me/wallet",
-        "/me/wallet/withdrawals",
-        &[("merchant_id", &s.merchant), ("amount", "abc")],
-    )
-    .await
-    .expect(422);
+    let p = br
+        .submit(
+            "/me/wallet",
+            "/me/wallet/withdrawals",
+            &[("merchant_id", &s.merchant), ("amount", "1000")],
+        )
+        .await
+        .expect(409);
+    assert!(p.has("可提现余额不足"), "{}", p.body);
+    let p = br
+        .submit(
+            "/me/wallet",
+            "/me/wallet/withdrawals",
+            &[("merchant_id", &s.merchant), ("amount", "abc")],
+        )
+        .await
+        .expect(422);
+    assert!(
+        p.has("提现金额请填写数字") && p.has("value=\"abc\""),
+        "{}",
+        p.body
+    );
     // Without the session's token: refused.
     br.post(
         "/me/wallet/withdrawals",
