@@ -543,8 +543,7 @@ async fn framed_errors(
         return res;
     };
     match framed_error(&web, uri, headers, &shown).await {
-        Some(framed) => {
-            let mut framed = framed;
+        Some(mut framed) => {
             // Headers the handler set (a cleared cookie) survive the redraw.
             for (name, value) in res.headers() {
                 if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {

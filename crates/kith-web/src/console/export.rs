@@ -176,9 +176,13 @@ pub(super) async fn products_csv(
         for product in &p.items {
             let status = c.t.product_status(product.status.as_str()).to_owned();
             let created = beijing(&product.created_at);
-            let skus: Vec<_> = product.skus.iter().map(Some).collect();
             // A product without SKUs still has its row.
-            for sku in if skus.is_empty() { vec![None] } else { skus } {
+            let skus: Vec<Option<&_>> = if product.skus.is_empty() {
+                vec![None]
+            } else {
+                product.skus.iter().map(Some).collect()
+            };
+            for sku in skus {
                 let (code, options, price, tiers) = match sku {
                     Some(s) => (
                         s.code.clone(),
