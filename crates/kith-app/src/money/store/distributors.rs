@@ -71,8 +71,10 @@ pub(in crate::money) fn link_funnel(
     Ok((visits, signups, o.int(0)?, o.int(1)?))
 }
 
-/// One order's commission for a member, summed over their roles in it (a row per state the
-/// shares are in): (order, booked at, state, earned, reversed).
+/// One order's commission for a member, summed over their roles in it (one row per order,
+/// so the page's key is unique; the shares of one order move through their states together,
+/// so any one of them says where the order stands): (order, booked at, state, earned,
+/// reversed).
 pub(in crate::money) struct CommissionOrderRow {
     pub(in crate::money) order_id: String,
     pub(in crate::money) at_ms: i64,
@@ -95,10 +97,10 @@ pub(in crate::money) fn commission_orders(
     params.push(Value::from(page.fetch()));
     c.query(
         &format!(
-            "SELECT oc.order_id, oc.created_at, oc.state, CAST(SUM(oc.amount_fen) AS bigint), CAST(SUM(oc.reversed_fen) AS bigint)
+            "SELECT oc.order_id, oc.created_at, MAX(oc.state), CAST(SUM(oc.amount_fen) AS bigint), CAST(SUM(oc.reversed_fen) AS bigint)
              FROM order_commissions oc
              WHERE oc.beneficiary_id = $1 AND oc.merchant_id = $2 AND oc.state <> 'planned' AND {}
-             GROUP BY oc.order_id, oc.created_at, oc.state
+             GROUP BY oc.order_id, oc.created_at
              ORDER BY oc.created_at DESC, oc.order_id DESC LIMIT ${}",
             k.sql, k.next
         ),
