@@ -863,6 +863,7 @@ pub mod aftersale;
 pub mod console;
 pub mod flash;
 pub mod group_buy;
+pub mod home;
 pub mod neighbourhood;
 pub mod notify;
 pub mod points;

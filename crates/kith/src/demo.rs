@@ -921,7 +921,22 @@ async fn catalog(
     let locations = app.list_locations(owner, merchant_id).await.map_err(e)?;
     let mut products = Vec::new();
     let mut skus = Vec::new();
+    // Each product filed under its category (made the first time the shop needs it), so
+    // the home page's categories link to what is on sale.
+    let mut categories: Vec<(&str, String)> = Vec::new();
     for (name, desc, code, spec, list, shareholder) in items {
+        let category = demo_category(code);
+        let category_id = match categories.iter().find(|(n, _)| *n == category) {
+            Some((_, id)) => id.clone(),
+            None => {
+                let made = app
+                    .create_category(owner, merchant_id, category)
+                    .await
+                    .map_err(e)?;
+                categories.push((category, made.id.clone()));
+                made.id
+            }
+        };
         // A picture drawn for the product, uploaded by the owner like any product photo.
         let picture = app
             .upload_media(owner, crate::demo_pictures::product_png(code))
@@ -930,7 +945,7 @@ async fn catalog(
         let input = ProductInput {
             name: Some((*name).into()),
             description: Some((*desc).into()),
-            category_id: None,
+            category_id: Some(Some(category_id)),
             images: Some(vec![format!("/media/{}", picture.id)]),
         };
         let p = app
@@ -966,6 +981,17 @@ async fn catalog(
         products.push(p.id.to_string());
     }
     Ok((products, skus))
+}
+
+/// The category a demo product is filed under, by its SKU code.
+fn demo_category(code: &str) -> &'static str {
+    match code {
+        c if c.starts_with("JX") => "白酒",
+        "RICE-6M" => "宝宝辅食",
+        "DIAPER-M" => "纸尿裤",
+        "FOLIC-90" => "孕产营养",
+        _ => "新鲜水果",
+    }
 }
 
 /// Tops up a wallet the way the sandbox gateway does: a signed callback to the payment

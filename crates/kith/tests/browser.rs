@@ -359,6 +359,10 @@ async fn journeys_in_a_real_browser() {
     // A visitor sees what kith is and the open shops; a member logs in and reads the feed.
     d.go("/").await;
     d.el("#home-register").await;
+    // A shop app's top: the search bar and the demo's categories with their pictures.
+    d.el("#home-search input[name=q]").await;
+    d.until_text("#home-categories a.category-tile", "白酒")
+        .await;
     d.shot("home").await;
     d.go("/login").await;
     d.el("#login").await;

@@ -1,8 +1,9 @@
 //! # Discovery: finding what friends trust
 //!
 //! Owns full-text search ranked by text and social closeness ([`search`]), the trust-ranked
-//! feed ([`feed`]) and social proof, recommendations and people you may know
-//! ([`recommend`]).
+//! feed ([`feed`]), social proof, recommendations and people you may know
+//! ([`recommend`]), and the home page's other shelves — categories across the shops,
+//! people to follow, communities to join ([`home`]).
 //!
 //! Writes: `discovery_settings` (a member's privacy setting for being shown as a buyer);
 //! the search index (outside the database, rebuilt from the store).
@@ -15,6 +16,7 @@
 //! [`crate::social::visibility`], the one rule, inside the query.
 
 pub mod feed;
+pub mod home;
 pub mod recommend;
 pub mod search;
 mod store;

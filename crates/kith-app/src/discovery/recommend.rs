@@ -27,9 +27,9 @@ use kith_domain::Fen;
 use serde::Serialize;
 
 use super::store::recommend::{
-    active_products, blocked_either_way, friend_buyers, friend_posts_tagging, friend_signals,
-    mutual_friend_counts, names, product_listed, proof_reviews, shared_community_counts,
-    show_purchases_setting, upsert_settings,
+    ProductFacts, active_products, blocked_either_way, friend_buyers, friend_posts_tagging,
+    friend_signals, mutual_friend_counts, names, product_listed, proof_reviews,
+    shared_community_counts, show_purchases_setting, upsert_settings,
 };
 use crate::discovery::search::Circle;
 use crate::platform::ids::{MerchantId, ProductId, ReviewId};
@@ -85,6 +85,8 @@ pub struct RecommendedProduct {
     pub name: String,
     #[schema(value_type = Option<i64>)]
     pub min_price_fen: Option<Fen>,
+    /// Its picture: the first of its images, if it has any.
+    pub image: Option<String>,
     /// How many friends recommend it (at least 2).
     pub friends: i64,
     /// "3 位好友推荐".
@@ -234,7 +236,7 @@ impl App {
                     .collect();
                 ranked.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(a.0.cmp(&b.0)));
                 let ids: Vec<String> = ranked.iter().map(|r| r.0.clone()).collect();
-                let mut products: HashMap<String, (String, String, Option<i64>)> = HashMap::new();
+                let mut products: HashMap<String, ProductFacts> = HashMap::new();
                 for chunk in ids.chunks(500) {
                     products.extend(active_products(c, chunk)?);
                 }
@@ -245,12 +247,13 @@ impl App {
                 let items = ranked
                     .into_iter()
                     .filter_map(|(pid, n, _, fs)| {
-                        let (merchant_id, name, min_price_fen) = products.remove(&pid)?;
+                        let (merchant_id, name, min_price_fen, image) = products.remove(&pid)?;
                         Some(RecommendedProduct {
                             product_id: ProductId::from_row(pid),
                             merchant_id: MerchantId::from_row(merchant_id),
                             name,
                             min_price_fen: min_price_fen.map(Fen::new),
+                            image,
                             friends: n,
                             reason: format!("{n} 位好友推荐"),
                             friend_names: fs

@@ -34,6 +34,10 @@ impl Strings {
             "ended" => ("活动已结束", "Campaign ended"),
             "enabled" => ("已重新启用", "Enabled again"),
             "phone_bound" => ("手机号已绑定", "Phone number bound"),
+            "followed" => (
+                "已关注，对方的动态会出现在首页",
+                "Followed: their posts show on your home page",
+            ),
             "suspended" => (
                 "已暂停，该自提点不再接单和核销",
                 "Suspended: the point takes no orders or pickups",

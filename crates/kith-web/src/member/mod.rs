@@ -29,6 +29,7 @@ use crate::{CsrfForm, Ctx, Web, WebError, WebResult, csrf_token, render, see};
 mod addresses;
 mod communities;
 mod guard;
+mod home;
 mod money;
 mod notify;
 mod posts;
@@ -41,7 +42,9 @@ pub(crate) use shop::address_words;
 
 pub fn routes() -> Router<Web> {
     Router::new()
-        .route("/", get(posts::feed))
+        .route("/", get(home::home))
+        .route("/categories/{name}", get(home::category))
+        .route("/people/{id}/follow", post(home::follow))
         .route("/login", get(login_page).post(login))
         .route("/login/sms-code", post(sms::send_code))
         .route("/login/sms", post(sms::sign_in))

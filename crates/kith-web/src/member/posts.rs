@@ -1,28 +1,10 @@
-//! The reading and writing side of the member app: the trusted feed, a post with its
-//! comments and likes, the composer, editing and deleting one's posts, and search.
+//! The reading and writing side of the member app: a post with its comments and likes, the
+//! composer, editing and deleting one's posts, and search (a visitor's too, over everyone's
+//! public things). The home page with the feed is `home.rs`.
 
 use super::*;
 
-// --- feed and posts -----------------------------------------------------------------------
-
-pub(super) async fn feed(
-    State(s): State<Web>,
-    c: Ctx,
-    Query(q): Query<CursorQuery>,
-) -> WebResult<Response> {
-    // A visitor without an account is shown what kith is and the open shops, not a wall.
-    let Some(who) = c.viewer.as_ref().map(|v| v.principal.clone()) else {
-        let shops = s.app.trading_merchants().await?;
-        return Ok(render(&pages::HomePage { c, shops })?.into_response());
-    };
-    let p = s.app.feed(&who, page(q.cursor.as_deref())?).await?;
-    Ok(render(&pages::FeedPage {
-        c,
-        posts: p.items,
-        next: p.next_cursor,
-    })?
-    .into_response())
-}
+// --- posts -----------------------------------------------------------------------------
 
 pub(super) async fn post_page(
     State(s): State<Web>,
@@ -271,19 +253,23 @@ pub(super) struct SearchParams {
 
 /// Search with scopes (friends / following / my communities / everyone), ranked by the
 /// search use case; for posts, the "who" view of people in the scope who wrote about it.
+/// A visitor searches everyone's public things (the home page's search bar is theirs too).
 pub(super) async fn search(
     State(s): State<Web>,
     c: Ctx,
     Query(q): Query<SearchParams>,
 ) -> WebResult<Response> {
     use kith_app::discovery::search::SearchQuery;
-    let who = c.principal()?.clone();
+    let who = c.viewer.as_ref().map(|v| v.principal.clone());
     let text = q.q.clone().unwrap_or_default();
-    let scope = q
-        .scope
-        .clone()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "friends".into());
+    let scope = match &who {
+        Some(_) => q
+            .scope
+            .clone()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "friends".into()),
+        None => "everyone".into(),
+    };
     let target = q
         .target
         .clone()
@@ -309,9 +295,12 @@ pub(super) async fn search(
         // The results first, then the who view: the index only grows, so the who view then
         // covers every post the results show (the other way round, a post indexed between
         // the two reads would be listed with no one in the who view).
-        let r = s.app.search(Some(&who), query.clone()).await?;
-        if target == "posts" && q.cursor.is_none() {
-            page.who = s.app.search_who(&who, query, 10).await?.people;
+        let r = s.app.search(who.as_ref(), query.clone()).await?;
+        if let Some(who) = &who
+            && target == "posts"
+            && q.cursor.is_none()
+        {
+            page.who = s.app.search_who(who, query, 10).await?.people;
         }
         page.total = r.total;
         page.items = r.items;

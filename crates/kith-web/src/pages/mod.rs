@@ -335,14 +335,6 @@ pub struct SignUpForm {
 }
 
 #[derive(Template)]
-#[template(path = "member/feed.html")]
-pub struct FeedPage {
-    pub c: Ctx,
-    pub posts: Vec<Post>,
-    pub next: Option<String>,
-}
-
-#[derive(Template)]
 #[template(path = "member/post.html")]
 pub struct PostPage {
     pub c: Ctx,
@@ -393,15 +385,6 @@ impl OpenGraph {
 pub struct CartsPage {
     pub c: Ctx,
     pub carts: Vec<kith_app::commerce::cart::CartShop>,
-}
-
-/// The first page of a visitor who is not signed in: what kith is, the open shops, and the
-/// way in.
-#[derive(Template)]
-#[template(path = "member/home.html")]
-pub struct HomePage {
-    pub c: Ctx,
-    pub shops: Vec<ShopCard>,
 }
 
 #[derive(Template)]

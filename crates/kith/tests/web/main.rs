@@ -28,6 +28,7 @@ mod pages_console_desk;
 mod pages_coupons;
 mod pages_flash;
 mod pages_group_buy;
+mod pages_home;
 mod pages_leaders;
 mod pages_member;
 mod pages_notify;

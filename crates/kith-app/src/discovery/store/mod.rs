@@ -4,6 +4,7 @@
 //! are, blocks either way, "friends who bought it" — are here too.
 
 pub(super) mod feed;
+pub(super) mod home;
 pub(super) mod recommend;
 pub(super) mod search;
 

@@ -216,10 +216,12 @@ pub(in crate::discovery) fn blocked_either_way(
     .collect::<Result<_, _>>()?)
 }
 
-/// An active product's merchant, name and lowest list price.
-pub(in crate::discovery) type ProductFacts = (String, String, Option<i64>);
+/// An active product's merchant, name, lowest list price and picture (the first of its
+/// images).
+pub(in crate::discovery) type ProductFacts = (String, String, Option<i64>, Option<String>);
 
-/// Of `ids` (at most 500), the active products: merchant, name and lowest price by id.
+/// Of `ids` (at most 500), the active products: merchant, name, lowest price and picture
+/// by id.
 pub(in crate::discovery) fn active_products(
     c: &mut dyn Conn,
     ids: &[String],
@@ -228,14 +230,27 @@ pub(in crate::discovery) fn active_products(
     c.query(
         &format!(
             "SELECT pr.id, pr.merchant_id, pr.name,
-                                    (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id)
+                                    (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id),
+                                    pr.images
                              FROM products pr WHERE pr.status = 'active' AND pr.id IN ({})",
             placeholders(1, ids.len())
         ),
         &params,
     )?
     .iter()
-    .map(|r| Ok((r.text(0)?, (r.text(1)?, r.text(2)?, r.opt_int(3)?))))
+    .map(|r| {
+        let images: Vec<String> = serde_json::from_str(&r.text(4)?)
+            .map_err(|e| crate::AppError::Internal(format!("stored product images: {e}")))?;
+        Ok((
+            r.text(0)?,
+            (
+                r.text(1)?,
+                r.text(2)?,
+                r.opt_int(3)?,
+                images.into_iter().next(),
+            ),
+        ))
+    })
     .collect()
 }
 
