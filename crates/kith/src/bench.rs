@@ -23,6 +23,7 @@ pub mod flashsale;
 pub mod graph;
 pub mod groupbuy;
 pub mod http;
+pub mod pages;
 pub mod search;
 
 use std::future::Future;
@@ -66,6 +67,10 @@ pub enum BenchCommand {
     /// serve`, from N concurrent clients, against the same server's cheapest authenticated
     /// write; server CPU and statements per order.
     Http(http::HttpArgs),
+    /// The home (visitor and member) and product pages against a real `kith serve --demo`:
+    /// bytes with everything they reference against stated budgets, time against the same
+    /// server's static stylesheet.
+    Pages(pages::PagesArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -137,6 +142,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Groupbuy(args) => groupbuy::run(args).await,
         BenchCommand::Flashsale(args) => flashsale::run(args).await,
         BenchCommand::Http(args) => http::run(args).await,
+        BenchCommand::Pages(args) => pages::run(args).await,
     }
 }
 

@@ -1,4 +1,4 @@
-//! `kith bench checkout`, `groupbuy`, `flashsale` and `http` as CI runs them: each makes its own
+//! `kith bench checkout`, `groupbuy`, `flashsale`, `http` and `pages` as CI runs them: each makes its own
 //! data, exits 0, and ends with one `ratio <name> <value>` line per ratio, each positive. The hidden `tiny` scale keeps this
 //! fast; the figures themselves are not asserted (a timed assertion is not a benchmark).
 
@@ -172,4 +172,37 @@ fn bench_flashsale_sells_its_quota_and_ends_with_its_ratio() {
     assert!(quota > 0);
     assert_eq!(doc["phases"]["flash_sale"]["count"].as_u64(), Some(quota));
     assert_eq!(doc["oversold"].as_i64(), Some(0));
+}
+
+/// `kith bench pages` serves the demo and weighs the home (visitor and member) and a
+/// product page with what they reference, then times them against the server's
+/// stylesheet: four ratios per page, in a fixed order, with the figures behind them.
+#[test]
+fn bench_pages_weighs_and_times_the_home_and_a_product() {
+    let (doc, names) = run_bench("pages", 12);
+    let mut expected = Vec::new();
+    for page in ["home_visitor", "home_member", "product"] {
+        for what in [
+            "critical_vs_budget",
+            "weight_vs_budget",
+            "p50_vs_floor",
+            "p99_vs_floor",
+        ] {
+            expected.push(format!("pages_{page}_{what}"));
+        }
+        let p = &doc["pages"][page];
+        // Every page is HTML that references the stylesheet and scripts at least.
+        assert!(p["html_bytes"].as_u64().unwrap() > 1_000, "{doc}");
+        assert!(p["code_bytes"].as_u64().unwrap() > 1_000, "{doc}");
+        assert!(p["files"].as_u64().unwrap() >= 3, "{doc}");
+        assert!(p["p50_ms"].as_f64().unwrap() > 0.0, "{doc}");
+    }
+    assert_eq!(names, expected);
+    // The product page and the member's home show the demo's pictures.
+    assert!(
+        doc["pages"]["product"]["picture_bytes"].as_u64().unwrap() > 0,
+        "{doc}"
+    );
+    assert_eq!(doc["fetches"].as_u64(), Some(20));
+    assert!(doc["floor"]["p50_ms"].as_f64().unwrap() > 0.0);
 }
