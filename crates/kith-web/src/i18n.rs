@@ -865,6 +865,7 @@ pub mod flash;
 pub mod group_buy;
 pub mod neighbourhood;
 pub mod notify;
+pub mod pictures;
 pub mod points;
 pub mod promotions;
 pub mod public;

@@ -31,6 +31,7 @@ mod pages_group_buy;
 mod pages_leaders;
 mod pages_member;
 mod pages_notify;
+mod pages_pictures;
 mod pages_points;
 mod pages_public;
 mod pages_sms;
