@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(30, "0030_platform_certificates"),
     migration!(31, "0031_member_addresses"),
     migration!(32, "0032_order_kind"),
+    migration!(33, "0033_pictures"),
 ];
 
 const CREATE_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -866,6 +866,7 @@ pub mod group_buy;
 pub mod home;
 pub mod neighbourhood;
 pub mod notify;
+pub mod pictures;
 pub mod points;
 pub mod promotions;
 pub mod public;

@@ -48,6 +48,7 @@ pub mod loyalty;
 pub mod member;
 pub mod neighbourhood;
 pub mod pages;
+pub mod pictures;
 pub mod promotions;
 pub mod staff;
 
@@ -111,6 +112,7 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(aftersale::routes())
         .merge(promotions::routes())
         .merge(loyalty::routes())
+        .merge(pictures::routes())
         .layer(axum::extract::DefaultBodyLimit::max(limit));
     with_page_layers(routes, state)
 }
@@ -319,6 +321,11 @@ impl Ctx {
     /// The viewer's unread notifications (0 when signed out).
     pub fn unread(&self) -> i64 {
         self.viewer.as_ref().map_or(0, |v| v.unread)
+    }
+
+    /// The viewer's picture, if they chose one.
+    pub fn avatar(&self) -> Option<&kith_app::social::media::MediaRef> {
+        self.viewer.as_ref()?.me.account.avatar.as_ref()
     }
 
     pub fn display_name(&self) -> &str {

@@ -653,6 +653,7 @@ pub(crate) async fn seed(
                 name: Some("基准测试商户".into()),
                 description: Some("kith bench checkout 的测试商户。".into()),
                 contact_phone: Some("13800000001".into()),
+                ..Default::default()
             },
         )
         .await

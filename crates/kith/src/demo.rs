@@ -49,6 +49,7 @@ async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
     })
 }
 
+/// A named demo account (an owner, a manager, a clerk), with a drawn avatar.
 async fn member(app: &App, phone: &str, name: &str) -> anyhow::Result<Principal> {
     app.register_unproven(Registration {
         phone: Some(phone.into()),
@@ -59,7 +60,48 @@ async fn member(app: &App, phone: &str, name: &str) -> anyhow::Result<Principal>
     })
     .await
     .map_err(e)?;
-    login(app, phone).await
+    let who = login(app, phone).await?;
+    give_avatar(app, &who, name).await?;
+    Ok(who)
+}
+
+/// An avatar drawn for `name`, uploaded and set by its member like any picture.
+async fn give_avatar(app: &App, who: &Principal, name: &str) -> anyhow::Result<()> {
+    let pic = app
+        .upload_media(who, crate::demo_pictures::avatar_png(name))
+        .await
+        .map_err(e)?;
+    app.set_avatar(who, Some(pic.id)).await.map_err(e)?;
+    Ok(())
+}
+
+/// A logo and a banner drawn for the shop, uploaded by its owner and set through the
+/// merchant's profile like any pictures.
+async fn dress_shop(
+    app: &App,
+    owner: &Principal,
+    m: &kith_app::platform::merchants::Merchant,
+) -> anyhow::Result<()> {
+    let logo = app
+        .upload_media(owner, crate::demo_pictures::logo_png(&m.name))
+        .await
+        .map_err(e)?;
+    let banner = app
+        .upload_media(owner, crate::demo_pictures::banner_png(&m.name))
+        .await
+        .map_err(e)?;
+    app.update_merchant(
+        owner,
+        &m.id,
+        MerchantInput {
+            logo_media_id: Some(logo.id),
+            banner_media_id: Some(banner.id),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(e)?;
+    Ok(())
 }
 
 fn hours(open: &str, close: &str) -> Vec<OpeningWindow> {
@@ -135,6 +177,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                 name: Some("茅台镇酱香酒坊".into()),
                 description: Some("贵州茅台镇坤沙酱香白酒，窖藏五年起，社群会员专享价。".into()),
                 contact_phone: Some("13800000001".into()),
+                ..Default::default()
             },
         )
         .await
@@ -146,6 +189,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                 name: Some("母婴优选".into()),
                 description: Some("宝宝辅食、纸尿裤与孕产好物，宝妈们互相推荐的放心之选。".into()),
                 contact_phone: Some("13800000002".into()),
+                ..Default::default()
             },
         )
         .await
@@ -156,6 +200,8 @@ async fn build(app: &App) -> anyhow::Result<()> {
     app.decide_merchant(&admin, &baby.id, true, None)
         .await
         .map_err(e)?;
+    dress_shop(app, &liquor_owner, &liquor).await?;
+    dress_shop(app, &baby_owner, &baby).await?;
 
     for (owner, m) in [(&liquor_owner, &liquor), (&baby_owner, &baby)] {
         app.create_tier(owner, &m.id, "member", "会员", 10)
@@ -338,6 +384,10 @@ async fn build(app: &App) -> anyhow::Result<()> {
             })
             .await
             .map_err(e)?;
+        // Two in three of the first sixty have a picture; the rest show their initial.
+        if i < 60 && i % 3 != 2 {
+            give_avatar(app, &principal(&acct), &acct.display_name).await?;
+        }
         let (owner, merchant) = if i % 2 == 0 {
             (&liquor_owner, &liquor)
         } else {
@@ -454,6 +504,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
                     "云南高原当季鲜果，产地直发；生鲜送达即完成，不设售后期。".into(),
                 ),
                 contact_phone: Some("13800000006".into()),
+                ..Default::default()
             },
         )
         .await
@@ -461,6 +512,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     app.decide_merchant(&admin, &fruit.id, true, None)
         .await
         .map_err(e)?;
+    dress_shop(app, &fruit_owner, &fruit).await?;
     let mut terms = app
         .commerce_settings(&fruit_owner, &fruit.id)
         .await
@@ -532,16 +584,19 @@ async fn build(app: &App) -> anyhow::Result<()> {
 
     // An application waiting for the platform admin.
     let applicant = principal(&members[39]);
-    app.apply_merchant(
-        &applicant,
-        MerchantInput {
-            name: Some("山野茶舍".into()),
-            description: Some("武夷山高山岩茶，茶农直供。".into()),
-            contact_phone: None,
-        },
-    )
-    .await
-    .map_err(e)?;
+    let tea = app
+        .apply_merchant(
+            &applicant,
+            MerchantInput {
+                name: Some("山野茶舍".into()),
+                description: Some("武夷山高山岩茶，茶农直供。".into()),
+                contact_phone: None,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(e)?;
+    dress_shop(app, &applicant, &tea).await?;
     Ok(())
 }
 

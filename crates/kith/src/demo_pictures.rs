@@ -1,8 +1,11 @@
-//! The demo's product pictures, drawn here when the demo is built: nothing is downloaded
-//! and no image file ships in the repository. Each product gets a 480×480 PNG — a soft
+//! The demo's pictures, drawn here when the demo is built: nothing is downloaded and no
+//! image file ships in the repository. Each product gets a 480×480 PNG — a soft
 //! two-colour backdrop, a floor shadow and a silhouette of what it is (a bottle, a box, a
 //! jar, a fruit) in colours taken from its SKU code, so every product looks different and
-//! the same product looks the same on every run.
+//! the same product looks the same on every run. Each shop gets a logo (a badge: a ring
+//! around an emblem, [`logo_png`]) and a 3:1 banner (a landscape of rolling hills under a
+//! sun, [`banner_png`]), and demo members an avatar (a head-and-shoulders silhouette,
+//! [`avatar_png`]), all in colours taken from the name.
 
 use image::{ImageFormat, Rgb, RgbImage};
 
@@ -72,6 +75,102 @@ pub fn product_png(code: &str) -> Vec<u8> {
     img.write_to(&mut out, ImageFormat::Png)
         .expect("encoding a PNG in memory cannot fail");
     out.into_inner()
+}
+
+/// Side of a logo in pixels.
+pub const LOGO_SIDE: u32 = 240;
+/// A banner's size in pixels (3:1).
+pub const BANNER_SIZE: (u32, u32) = (960, 320);
+/// Side of an avatar in pixels.
+pub const AVATAR_SIDE: u32 = 160;
+
+/// A `w`×`h` PNG whose pixel at (x, y) — each 0–1 of its side — is `paint`'s colour.
+fn png(w: u32, h: u32, paint: impl Fn(f32, f32) -> [f32; 3]) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        let c = paint(x as f32 / w as f32, y as f32 / h as f32);
+        Rgb(c.map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8))
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Png)
+        .expect("encoding a PNG in memory cannot fail");
+    out.into_inner()
+}
+
+/// How much a pixel at signed distance `d` (picture units, negative inside) is inside,
+/// with a one-pixel soft edge for a picture `side` pixels across.
+fn soft(d: f32, side: u32) -> f32 {
+    (0.5 - d * side as f32).clamp(0.0, 1.0)
+}
+
+/// The shop `name`'s logo: a badge in the shop's colour — a diagonal gradient, a white
+/// ring, and inside it one of four emblems (a drop, a leaf, a diamond, a sun) picked by
+/// the name.
+pub fn logo_png(name: &str) -> Vec<u8> {
+    let h = fnv(name);
+    let hue = (h % 360) as f32;
+    let (a, b) = (hsl(hue, 0.65, 0.42), hsl((hue + 35.0) % 360.0, 0.7, 0.55));
+    let white = [1.0, 1.0, 1.0];
+    let emblem = (h >> 10) % 4;
+    png(LOGO_SIDE, LOGO_SIDE, |x, y| {
+        let mut c = mix(a, b, (x + y) / 2.0);
+        let r = ((x - 0.5).powi(2) + (y - 0.5).powi(2)).sqrt();
+        // The ring: between radii 0.33 and 0.38.
+        let ring = (r - 0.355).abs() - 0.025;
+        c = mix(c, white, soft(ring, LOGO_SIDE));
+        let d = match emblem {
+            0 => ellipse(x, y, 0.5, 0.55, 0.13, 0.15).min(ellipse(x, y, 0.5, 0.4, 0.05, 0.12)),
+            1 => ellipse(x, y, 0.5, 0.5, 0.09, 0.2),
+            2 => ((x - 0.5).abs() + (y - 0.5).abs()) * 0.7 - 0.12,
+            _ => r - 0.13,
+        };
+        mix(c, white, 0.92 * soft(d, LOGO_SIDE))
+    })
+}
+
+/// The shop `name`'s banner: a sky in the shop's colour over three rolling hills, nearer
+/// ones darker, and a pale sun.
+pub fn banner_png(name: &str) -> Vec<u8> {
+    let h = fnv(name);
+    let hue = (h % 360) as f32;
+    let (w, ht) = BANNER_SIZE;
+    let sky_top = hsl(hue, 0.55, 0.86);
+    let sky_low = hsl((hue + 20.0) % 360.0, 0.6, 0.95);
+    let sun_x = 0.15 + (h >> 8) as f32 % 70.0 / 100.0;
+    let phase = (h >> 4) as f32 % 6.28;
+    png(w, ht, |x, y| {
+        let mut c = mix(sky_top, sky_low, y * 1.4);
+        // The sun: a circle, round on the 3:1 picture.
+        let sun = (((x - sun_x) * 3.0).powi(2) + (y - 0.3).powi(2)).sqrt() - 0.13;
+        c = mix(c, [1.0, 0.97, 0.85], 0.9 * soft(sun / 3.0, w));
+        for (i, (base, amp, freq)) in [(0.55, 0.08, 5.0), (0.68, 0.07, 7.5), (0.82, 0.05, 11.0)]
+            .into_iter()
+            .enumerate()
+        {
+            let top = base + amp * (x * freq + phase + i as f32 * 1.7).sin();
+            let hill = hsl(
+                (hue + 150.0 + 12.0 * i as f32) % 360.0,
+                0.4,
+                0.55 - 0.12 * i as f32,
+            );
+            c = mix(c, hill, soft((top - y) / 3.0, w));
+        }
+        c
+    })
+}
+
+/// The member `name`'s avatar: a head and shoulders in a light colour on a backdrop in
+/// the name's colour.
+pub fn avatar_png(name: &str) -> Vec<u8> {
+    let h = fnv(name);
+    let hue = (h % 360) as f32;
+    let (a, b) = (hsl(hue, 0.5, 0.5), hsl((hue + 25.0) % 360.0, 0.55, 0.38));
+    let figure = hsl((hue + 180.0) % 360.0, 0.25, 0.92);
+    png(AVATAR_SIDE, AVATAR_SIDE, |x, y| {
+        let c = mix(a, b, y);
+        let head = ellipse(x, y, 0.5, 0.4, 0.17, 0.19);
+        let shoulders = ellipse(x, y, 0.5, 1.02, 0.36, 0.3);
+        mix(c, figure, soft(head.min(shoulders), AVATAR_SIDE))
+    })
 }
 
 /// How much of the pixel at (x, y) (0–1 each) the silhouette covers, 0–1, with a soft
@@ -172,5 +271,23 @@ mod tests {
         assert_eq!(Shape::of("JX-MINI"), Shape::Bottle);
         assert_eq!(Shape::of("DIAPER-M"), Shape::Box);
         assert_eq!(Shape::of("ORANGE-5"), Shape::Fruit);
+    }
+
+    #[test]
+    fn logos_banners_and_avatars_are_pngs_of_their_sizes_by_name() {
+        for (png, (w, h)) in [
+            (logo_png("云岭鲜果"), (LOGO_SIDE, LOGO_SIDE)),
+            (banner_png("云岭鲜果"), BANNER_SIZE),
+            (avatar_png("王芳"), (AVATAR_SIDE, AVATAR_SIDE)),
+        ] {
+            let img = image::load_from_memory(&png).unwrap();
+            assert_eq!((img.width(), img.height()), (w, h));
+            let rgb = img.to_rgb8();
+            // Not one flat colour: the middle differs from a corner.
+            assert_ne!(rgb.get_pixel(w / 2, h / 2), rgb.get_pixel(2, 2));
+        }
+        assert_ne!(logo_png("云岭鲜果"), logo_png("母婴优选"));
+        assert_eq!(avatar_png("王芳"), avatar_png("王芳"));
+        assert_ne!(avatar_png("王芳"), avatar_png("李娜"));
     }
 }

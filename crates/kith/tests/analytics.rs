@@ -103,6 +103,7 @@ async fn world(tag: &str) -> World {
                 name: Some("酱香酒坊".into()),
                 description: None,
                 contact_phone: None,
+                ..Default::default()
             },
         )
         .await

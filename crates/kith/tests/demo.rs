@@ -78,6 +78,29 @@ async fn demo_world_shares_money_in_every_state(t: TestApp) {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "image/png");
     }
+    // The shop has the logo and banner the demo drew, served as images, and its owner an
+    // avatar.
+    let shop = t
+        .get(&format!("/api/v1/merchants/{mid}"), None)
+        .await
+        .expect(200);
+    for (pic, mime) in [
+        (&shop["logo"]["url"], "image/png"),
+        (&shop["logo"]["thumb_url"], "image/jpeg"),
+        (&shop["banner"]["url"], "image/png"),
+        (&me["account"]["avatar"]["thumb_url"], "image/jpeg"),
+    ] {
+        let url = pic.as_str().expect("a drawn picture");
+        assert!(url.starts_with("/media/"), "{url}");
+        let r = t
+            .client
+            .get(format!("{}{url}", t.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        assert_eq!(r.headers()["content-type"], mime, "{url}");
+    }
     let plan = t
         .get(&format!("/api/v1/merchants/{mid}/commission-plan"), None)
         .await

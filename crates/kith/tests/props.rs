@@ -316,6 +316,7 @@ impl Shop {
                     name: Some("酱香酒坊".into()),
                     description: Some("测试商家".into()),
                     contact_phone: None,
+                    ..Default::default()
                 },
             )
             .await
@@ -2012,6 +2013,7 @@ mod sharing_props {
                     name: Some("分享茶庄".into()),
                     description: Some("props".into()),
                     contact_phone: None,
+                    ..Default::default()
                 },
             )
             .await

@@ -19,6 +19,8 @@ pub struct ShopCard {
     pub name: String,
     pub description: String,
     pub product_count: i64,
+    /// The shop's logo, if it has one.
+    pub logo: Option<crate::social::media::MediaRef>,
 }
 
 /// A community as a list shows it.

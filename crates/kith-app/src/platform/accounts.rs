@@ -41,6 +41,8 @@ pub struct Account {
     pub display_name: String,
     pub is_platform_admin: bool,
     pub created_at: String,
+    /// The member's picture (`PUT /api/v1/me/avatar`), if they chose one.
+    pub avatar: Option<crate::platform::pictures::MediaRef>,
 }
 
 /// A new session: the token is shown once.

@@ -12,6 +12,7 @@ use crate::platform::ids::{
     AccountId, InvitationId, MerchantId, StoreId, new_id, new_secret, sha256_hex,
 };
 use crate::platform::page::{Page, PageRequest};
+use crate::platform::pictures::{MediaRef, set_merchant_pictures};
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,10 @@ pub struct MerchantInput {
     pub name: Option<String>,
     pub description: Option<String>,
     pub contact_phone: Option<String>,
+    /// An image someone on the shop's staff uploaded; `""` removes the logo.
+    pub logo_media_id: Option<String>,
+    /// An image someone on the shop's staff uploaded; `""` removes the banner.
+    pub banner_media_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -32,6 +37,10 @@ pub struct Merchant {
     pub applied_at: String,
     pub decided_at: Option<String>,
     pub decision_reason: Option<String>,
+    /// The shop's logo (square is best), if it has one.
+    pub logo: Option<MediaRef>,
+    /// The wide picture across the top of the shop's page, if it has one.
+    pub banner: Option<MediaRef>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -143,6 +152,13 @@ impl App {
                     }
                 })?;
                 rows::insert_owner(c, &id, &who.account_id, now)?;
+                set_merchant_pictures(
+                    c,
+                    &id,
+                    input.logo_media_id.as_deref(),
+                    input.banner_media_id.as_deref(),
+                    now,
+                )?;
                 outbox::emit(
                     c,
                     now,
@@ -273,6 +289,13 @@ impl App {
                     &["name"],
                     "name",
                     "is already used by another merchant",
+                )?;
+                set_merchant_pictures(
+                    c,
+                    &id,
+                    input.logo_media_id.as_deref(),
+                    input.banner_media_id.as_deref(),
+                    now,
                 )?;
                 outbox::emit(
                     c,

@@ -11,6 +11,8 @@
 //! Signing in with WeChat: the 公众号 OAuth client ([`wechat`]) and the external identities
 //! linked to accounts, with the OAuth states, spent codes and pending identities of the
 //! flow ([`identities`]).
+//! Pictures of shops and members — a merchant's logo and banner, a member's avatar — and
+//! the [`pictures::MediaRef`] every view carries ([`pictures`]).
 //!
 //! Writes: `accounts`, `sessions`, `login_failures`, `merchants`, `merchant_staff`,
 //! `invitations`, `store_clerks` (a clerk's invitation is accepted here), `idempotency_keys`,
@@ -38,6 +40,7 @@ pub mod limits;
 pub mod merchants;
 pub mod outbox;
 pub mod page;
+pub mod pictures;
 pub mod sandbox;
 pub mod schema;
 pub mod sms;

@@ -178,6 +178,8 @@ pub struct CommunityPatch {
 pub struct CommunityMember {
     pub account_id: AccountId,
     pub display_name: String,
+    /// Their picture, if they chose one.
+    pub avatar: Option<crate::social::media::MediaRef>,
     pub role: CommunityRole,
     /// The 意见领袖 badge.
     pub opinion_leader: bool,

@@ -262,31 +262,7 @@ pub struct Media {
     pub created_at: String,
 }
 
-/// A reference to an uploaded image, as other resources show it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq, Eq)]
-pub struct MediaRef {
-    pub id: String,
-    pub url: String,
-    pub thumb_url: String,
-}
-
-impl MediaRef {
-    pub fn of(id: &str) -> Self {
-        Self {
-            id: id.to_owned(),
-            url: media_url(id),
-            thumb_url: thumb_url(id),
-        }
-    }
-}
-
-pub fn media_url(id: &str) -> String {
-    format!("/media/{id}")
-}
-
-pub fn thumb_url(id: &str) -> String {
-    format!("/media/{id}/thumb")
-}
+pub use crate::platform::pictures::{MediaRef, media_url, thumb_url};
 
 /// A file to serve.
 #[derive(Debug, Clone)]

@@ -134,6 +134,20 @@ impl ReportTarget {
 pub struct PersonRef {
     pub id: AccountId,
     pub display_name: String,
+    /// Their picture, if they chose one (the pages draw the name's first character
+    /// otherwise).
+    pub avatar: Option<crate::social::media::MediaRef>,
+}
+
+impl PersonRef {
+    /// From the stored account id, name and `avatar_media_id`.
+    pub(crate) fn of(id: String, display_name: String, avatar: Option<String>) -> Self {
+        Self {
+            id: AccountId::from_row(id),
+            display_name,
+            avatar: avatar.map(|m| crate::social::media::MediaRef::of(&m)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -16,6 +16,7 @@ use super::store::relationships::{
 };
 use crate::platform::ids::AccountId;
 use crate::platform::page::{NIL_ID, Page, PageRequest};
+use crate::social::media::MediaRef;
 use crate::social::visibility::blocked_between;
 use crate::{App, AppError, AppResult, Principal, platform::outbox};
 
@@ -24,6 +25,8 @@ use crate::{App, AppError, AppResult, Principal, platform::outbox};
 pub struct Profile {
     pub id: AccountId,
     pub display_name: String,
+    /// Their picture, if they chose one.
+    pub avatar: Option<MediaRef>,
     /// Members who follow this one.
     pub followers: i64,
     /// Members this one follows.
@@ -42,6 +45,8 @@ pub struct Profile {
 pub struct Person {
     pub id: AccountId,
     pub display_name: String,
+    /// Their picture, if they chose one.
+    pub avatar: Option<MediaRef>,
     /// When the relation began: the follow's time, or for friends the later of the two
     /// follows (when the tie became mutual).
     pub since: String,
@@ -196,7 +201,7 @@ impl App {
         self.db
             .read(move |c| {
                 require_visible(c, viewer.as_deref(), &id)?;
-                let (display_name, followers, following, friends) = profile_counts(c, &id)?;
+                let (display_name, followers, following, friends, avatar) = profile_counts(c, &id)?;
                 let (followed_by_me, follows_me) = match viewer.as_deref() {
                     Some(v) if v != id.as_str() => (follows(c, v, &id)?, follows(c, &id, v)?),
                     _ => (false, false),
@@ -204,6 +209,7 @@ impl App {
                 Ok(Profile {
                     id: id.clone(),
                     display_name,
+                    avatar: avatar.map(|m| MediaRef::of(&m)),
                     followers,
                     following,
                     friends,

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(sms_login))
         .routes(routes!(set_password))
         .routes(routes!(bind_phone))
+        .routes(routes!(set_avatar))
 }
 
 /// The `Set-Cookie` of a new session.
@@ -179,6 +180,27 @@ async fn bind_phone(
     ApiJson(b): ApiJson<PhoneBody>,
 ) -> ApiResult<Json<Account>> {
     Ok(Json(s.app.bind_phone(&p, &b.phone, &b.code).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AvatarBody {
+    /// The id of an image the caller uploaded (`POST /api/v1/media`); `null` or `""`
+    /// removes the avatar.
+    #[schema(max_length = 64)]
+    pub media_id: Option<String>,
+}
+
+/// Set or remove the caller's avatar. Only an image the caller uploaded is accepted (422
+/// on `media_id` otherwise).
+#[utoipa::path(put, path = "/api/v1/me/avatar", tag = "accounts", request_body = AvatarBody, security(("bearer" = [])),
+    responses((status = 200, body = Account), (status = 401, body = Problem), (status = 422, body = Problem)))]
+async fn set_avatar(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    ApiJson(b): ApiJson<AvatarBody>,
+) -> ApiResult<Json<Account>> {
+    Ok(Json(s.app.set_avatar(&p, b.media_id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

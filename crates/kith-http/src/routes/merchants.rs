@@ -67,6 +67,13 @@ pub struct MerchantBody {
     /// A mainland mobile number for the platform to reach the merchant.
     #[schema(pattern = "^(\\+86|0086|86)?1[3-9][0-9]{9}$")]
     pub contact_phone: Option<String>,
+    /// The shop's logo: the id of an image someone on its staff uploaded
+    /// (`POST /api/v1/media`); `""` removes it.
+    #[schema(max_length = 64)]
+    pub logo_media_id: Option<String>,
+    /// The shop page's banner, a wide image uploaded by its staff; `""` removes it.
+    #[schema(max_length = 64)]
+    pub banner_media_id: Option<String>,
 }
 
 impl From<MerchantBody> for MerchantInput {
@@ -75,6 +82,8 @@ impl From<MerchantBody> for MerchantInput {
             name: b.name,
             description: b.description,
             contact_phone: b.contact_phone,
+            logo_media_id: b.logo_media_id,
+            banner_media_id: b.banner_media_id,
         }
     }
 }

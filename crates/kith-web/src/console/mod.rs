@@ -199,6 +199,7 @@ pub(super) async fn apply(
                 name: Some(f.name),
                 description: Some(f.description),
                 contact_phone: None,
+                ..Default::default()
             },
         )
         .await?;

@@ -86,6 +86,25 @@ pub mod filters {
         Ok(super::link_shares(&v.to_string(), label))
     }
 
+    /// The first character of a name, for the drawn avatar of someone without a picture.
+    pub fn initial(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(v.as_ref()
+            .trim()
+            .chars()
+            .next()
+            .map_or_else(|| "·".to_owned(), |ch| ch.to_uppercase().collect()))
+    }
+
+    /// One of eight colour classes (`hue-0`…`hue-7`), always the same for a name, for the
+    /// drawn avatar's circle (the CSP allows no inline style).
+    pub fn hue(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
+        let h = v
+            .as_ref()
+            .chars()
+            .fold(0u32, |h, ch| h.wrapping_mul(31).wrapping_add(ch as u32));
+        Ok(format!("hue-{}", h % 8))
+    }
+
     /// A product image's small version (`/media/{id}` → its thumbnail).
     pub fn thumb(v: impl AsRef<str>, _: &dyn askama::Values) -> askama::Result<String> {
         Ok(kith_app::commerce::catalog::thumbnail(v.as_ref()))

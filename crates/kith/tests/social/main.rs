@@ -18,6 +18,7 @@ mod communities;
 mod discovery;
 mod feed;
 mod media;
+mod pictures;
 mod posts;
 mod privacy;
 mod relationships;

@@ -32,6 +32,7 @@ mod pages_home;
 mod pages_leaders;
 mod pages_member;
 mod pages_notify;
+mod pages_pictures;
 mod pages_points;
 mod pages_public;
 mod pages_sms;

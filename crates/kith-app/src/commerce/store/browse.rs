@@ -15,7 +15,8 @@ pub(in crate::commerce) fn trading_merchants(
 ) -> AppResult<Vec<ShopCard>> {
     c.query(
         "SELECT m.id, m.name, m.description,
-                            (SELECT COUNT(*) FROM products p WHERE p.merchant_id = m.id AND p.status = 'active')
+                            (SELECT COUNT(*) FROM products p WHERE p.merchant_id = m.id AND p.status = 'active'),
+                            m.logo_media_id
                      FROM merchants m WHERE m.status = 'approved' ORDER BY m.name, m.id LIMIT $1",
         args![limit],
     )?
@@ -26,6 +27,9 @@ pub(in crate::commerce) fn trading_merchants(
             name: r.text(1)?,
             description: r.text(2)?,
             product_count: r.int(3)?,
+            logo: r
+                .opt_text(4)?
+                .map(|m| crate::social::media::MediaRef::of(&m)),
         })
     })
     .collect()

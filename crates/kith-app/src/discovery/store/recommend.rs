@@ -7,7 +7,7 @@ use kith_store::{Conn, Value, args, placeholders};
 
 use super::{FRIENDS_OF_1, friend_purchases_of_1, no_block_with_1};
 use crate::discovery::recommend::{MAX_ITEMS, ProofReview};
-use crate::platform::ids::{AccountId, ReviewId};
+use crate::platform::ids::ReviewId;
 use crate::social::posts::{PersonRef, Post, query_posts};
 use crate::{AppResult, rfc3339};
 
@@ -16,6 +16,7 @@ kith_store::columns!(ProofCols {
     "rv.id" => id,
     "rv.author_id" => author_id,
     "a.display_name" => author_name,
+    "a.avatar_media_id" => author_avatar,
     "rv.rating" => rating,
     "rv.body" => body,
     "rv.created_at" => created_at,
@@ -33,19 +34,13 @@ pub(in crate::discovery) fn names(
     let mut out = HashMap::new();
     for r in c.query(
         &format!(
-            "SELECT id, display_name FROM accounts WHERE id IN ({})",
+            "SELECT id, display_name, avatar_media_id FROM accounts WHERE id IN ({})",
             placeholders(1, ids.len())
         ),
         &params,
     )? {
         let id = r.text(0)?;
-        out.insert(
-            id.clone(),
-            PersonRef {
-                id: AccountId::from_row(id),
-                display_name: r.text(1)?,
-            },
-        );
+        out.insert(id.clone(), PersonRef::of(id, r.text(1)?, r.opt_text(2)?));
     }
     Ok(out)
 }
@@ -140,10 +135,11 @@ pub(in crate::discovery) fn proof_reviews(
     )? {
         reviews.push(ProofReview {
             id: ReviewId::from_row(r.text(ProofCols::id)?),
-            author: PersonRef {
-                id: AccountId::from_row(r.text(ProofCols::author_id)?),
-                display_name: r.text(ProofCols::author_name)?,
-            },
+            author: PersonRef::of(
+                r.text(ProofCols::author_id)?,
+                r.text(ProofCols::author_name)?,
+                r.opt_text(ProofCols::author_avatar)?,
+            ),
             rating: r.int(ProofCols::rating)?,
             body: r.text(ProofCols::body)?,
             created_at: rfc3339(r.int(ProofCols::created_at)?),

@@ -4,6 +4,7 @@ use kith_store::{Conn, Row, StoreError, args};
 
 use crate::platform::accounts::{Account, ClerkAssignment, StaffMembership};
 use crate::platform::ids::{AccountId, MerchantId, StoreId};
+use crate::platform::pictures::MediaRef;
 use crate::{AppError, AppResult, rfc3339};
 
 /// Writes the account's phone; the raw result, for the caller's unique-phone answer.
@@ -48,6 +49,7 @@ kith_store::columns!(AccountCols {
     display_name,
     is_platform_admin,
     created_at,
+    avatar_media_id,
 });
 const ACCOUNT_COLS: &str = AccountCols::LIST;
 
@@ -59,7 +61,37 @@ fn account_from_row(r: &Row) -> AppResult<Account> {
         display_name: r.text(AccountCols::display_name)?,
         is_platform_admin: r.bool(AccountCols::is_platform_admin)?,
         created_at: rfc3339(r.int(AccountCols::created_at)?),
+        avatar: r
+            .opt_text(AccountCols::avatar_media_id)?
+            .map(|m| MediaRef::of(&m)),
     })
+}
+
+/// Sets (or with `None` clears) the account's avatar.
+pub(in crate::platform) fn set_avatar(
+    c: &mut dyn Conn,
+    id: &str,
+    media_id: Option<&str>,
+) -> AppResult<()> {
+    c.execute(
+        "UPDATE accounts SET avatar_media_id = $1 WHERE id = $2",
+        args![media_id, id],
+    )?;
+    Ok(())
+}
+
+/// Whether `account_id` uploaded `media_id` (social's `media_uploads`, read here for the
+/// avatar rule; the same statement as social's own `uploaded_by`).
+pub(in crate::platform) fn uploaded_by(
+    c: &mut dyn Conn,
+    media_id: &str,
+    account_id: &str,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM media_uploads WHERE media_id = $1 AND account_id = $2",
+        args![media_id, account_id],
+    )?
+    .is_some())
 }
 
 /// The account, or 404.

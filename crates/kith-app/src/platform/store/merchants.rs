@@ -7,6 +7,7 @@ use kith_store::{Conn, Row, StoreError, args};
 use crate::platform::ids::{AccountId, InvitationId, MerchantId, StoreId};
 use crate::platform::merchants::{CommerceSettings, Invitation, Merchant, StaffMember};
 use crate::platform::page::{Direction, PageRequest};
+use crate::platform::pictures::MediaRef;
 use crate::{AppError, AppResult, rfc3339};
 
 kith_store::columns!(MerchantCols {
@@ -19,6 +20,8 @@ kith_store::columns!(MerchantCols {
     applied_at,
     decided_at,
     decision_reason,
+    logo_media_id,
+    banner_media_id,
 });
 const MERCHANT_COLS: &str = MerchantCols::LIST;
 
@@ -34,7 +37,48 @@ fn merchant_from_row(r: &Row) -> AppResult<Merchant> {
         applied_at: rfc3339(r.int(MerchantCols::applied_at)?),
         decided_at: r.opt_int(MerchantCols::decided_at)?.map(rfc3339),
         decision_reason: r.opt_text(MerchantCols::decision_reason)?,
+        logo: r
+            .opt_text(MerchantCols::logo_media_id)?
+            .map(|m| MediaRef::of(&m)),
+        banner: r
+            .opt_text(MerchantCols::banner_media_id)?
+            .map(|m| MediaRef::of(&m)),
     })
+}
+
+/// Sets (or with `None` clears) the merchant's logo (`logo_media_id`) or banner
+/// (`banner_media_id`); any other `column` is a bug.
+pub(in crate::platform) fn set_picture(
+    c: &mut dyn Conn,
+    id: &str,
+    column: &str,
+    media_id: Option<&str>,
+    now: i64,
+) -> AppResult<()> {
+    let sql = match column {
+        "logo_media_id" => "UPDATE merchants SET logo_media_id = $1, updated_at = $2 WHERE id = $3",
+        "banner_media_id" => {
+            "UPDATE merchants SET banner_media_id = $1, updated_at = $2 WHERE id = $3"
+        }
+        other => return Err(AppError::Internal(format!("no picture column {other}"))),
+    };
+    c.execute(sql, args![media_id, now, id])?;
+    Ok(())
+}
+
+/// Whether someone now on `merchant_id`'s staff uploaded `media_id` (social's
+/// `media_uploads`, read here for the logo and banner rule; the product images' rule).
+pub(in crate::platform) fn uploaded_by_staff_of(
+    c: &mut dyn Conn,
+    media_id: &str,
+    merchant_id: &str,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        "SELECT 1 FROM media_uploads u JOIN merchant_staff s ON s.account_id = u.account_id
+         WHERE u.media_id = $1 AND s.merchant_id = $2",
+        args![media_id, merchant_id],
+    )?
+    .is_some())
 }
 
 /// The merchant, or 404.

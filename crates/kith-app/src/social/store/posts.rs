@@ -252,7 +252,7 @@ pub(in crate::social) fn likes_page(
     let rows = c
         .query(
             &format!(
-                "SELECT l.account_id, a.display_name, l.created_at FROM post_likes l
+                "SELECT l.account_id, a.display_name, l.created_at, a.avatar_media_id FROM post_likes l
                              JOIN posts p ON p.id = l.post_id JOIN accounts a ON a.id = l.account_id
                              WHERE l.post_id = $2 AND {} AND {} AND {}
                              ORDER BY l.created_at DESC, l.account_id DESC LIMIT {}",
@@ -269,10 +269,7 @@ pub(in crate::social) fn likes_page(
             Ok((
                 at,
                 Like {
-                    account: PersonRef {
-                        id: AccountId::from_row(r.text(0)?),
-                        display_name: r.text(1)?,
-                    },
+                    account: PersonRef::of(r.text(0)?, r.text(1)?, r.opt_text(3)?),
                     created_at: rfc3339(at),
                 },
             ))

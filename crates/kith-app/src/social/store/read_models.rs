@@ -31,6 +31,7 @@ kith_store::columns!(PostCols {
     "p.id" => id,
     "p.author_id" => author_id,
     "a.display_name" => author_name,
+    "a.avatar_media_id" => author_avatar,
     "p.body" => body,
     "p.visibility" => visibility,
     "p.community_id" => community_id,
@@ -51,10 +52,11 @@ fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
         created,
         Post {
             id: PostId::from_row(r.text(PostCols::id)?),
-            author: PersonRef {
-                id: AccountId::from_row(r.text(PostCols::author_id)?),
-                display_name: r.text(PostCols::author_name)?,
-            },
+            author: PersonRef::of(
+                r.text(PostCols::author_id)?,
+                r.text(PostCols::author_name)?,
+                r.opt_text(PostCols::author_avatar)?,
+            ),
             body: r.text(PostCols::body)?,
             visibility: Visibility::from_db(&r.text(PostCols::visibility)?)?,
             community_id: r
@@ -188,6 +190,7 @@ kith_store::columns!(pub(in crate::social) CommentCols {
     "cm.post_id" => post_id,
     "cm.author_id" => author_id,
     "a.display_name" => author_name,
+    "a.avatar_media_id" => author_avatar,
     "cm.parent_id" => parent_id,
     "cm.body" => body,
     "cm.created_at" => created_at,
@@ -201,10 +204,11 @@ pub(in crate::social) fn comment_from_row(r: &Row) -> AppResult<(i64, Comment)> 
         Comment {
             id: CommentId::from_row(r.text(CommentCols::id)?),
             post_id: PostId::from_row(r.text(CommentCols::post_id)?),
-            author: PersonRef {
-                id: AccountId::from_row(r.text(CommentCols::author_id)?),
-                display_name: r.text(CommentCols::author_name)?,
-            },
+            author: PersonRef::of(
+                r.text(CommentCols::author_id)?,
+                r.text(CommentCols::author_name)?,
+                r.opt_text(CommentCols::author_avatar)?,
+            ),
             parent_id: r.opt_text(CommentCols::parent_id)?.map(CommentId::from_row),
             body: r.text(CommentCols::body)?,
             created_at: rfc3339(created),
@@ -234,6 +238,7 @@ kith_store::columns!(pub(in crate::social) ReportCols {
     "CASE WHEN r.target_kind = 'post' THEN r.target_id ELSE cm.post_id END" => post_id,
     "r.reporter_id" => reporter_id,
     "a.display_name" => reporter_name,
+    "a.avatar_media_id" => reporter_avatar,
     "r.created_at" => created_at,
     "r.reason" => reason,
     "r.resolved_at" => resolved_at,
@@ -264,10 +269,11 @@ pub(in crate::social) fn report_from_row(r: &Row) -> AppResult<Report> {
         target_kind: kind,
         target_id: r.text(ReportCols::target_id)?,
         post_id: r.opt_text(ReportCols::post_id)?.map(PostId::from_row),
-        reporter: PersonRef {
-            id: AccountId::from_row(r.text(ReportCols::reporter_id)?),
-            display_name: r.text(ReportCols::reporter_name)?,
-        },
+        reporter: PersonRef::of(
+            r.text(ReportCols::reporter_id)?,
+            r.text(ReportCols::reporter_name)?,
+            r.opt_text(ReportCols::reporter_avatar)?,
+        ),
         created_at: rfc3339(r.int(ReportCols::created_at)?),
         reason: r.text(ReportCols::reason)?,
         resolved_at: r.opt_int(ReportCols::resolved_at)?.map(rfc3339),
@@ -357,6 +363,7 @@ pub(in crate::social) fn load_community(
 kith_store::columns!(pub(in crate::social) MemberCols {
     "m.account_id" => account_id,
     "a.display_name" => display_name,
+    "a.avatar_media_id" => avatar,
     "m.role" => role,
     "m.opinion_leader" => opinion_leader,
     "m.invited_by" => invited_by,
@@ -379,6 +386,7 @@ pub(in crate::social) fn member_from_row(r: &Row) -> AppResult<CommunityMember> 
     Ok(CommunityMember {
         account_id: AccountId::from_row(r.text(MemberCols::account_id)?),
         display_name: r.text(MemberCols::display_name)?,
+        avatar: r.opt_text(MemberCols::avatar)?.map(|m| MediaRef::of(&m)),
         role: CommunityRole::from_db(&r.text(MemberCols::role)?)?,
         opinion_leader: r.bool(MemberCols::opinion_leader)?,
         invited_by: r.opt_text(MemberCols::invited_by)?.map(AccountId::from_row),

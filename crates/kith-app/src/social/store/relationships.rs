@@ -5,6 +5,7 @@ use kith_store::{Conn, Row, args};
 use super::visibility::no_block;
 use crate::platform::ids::AccountId;
 use crate::platform::page::{Direction, NIL_ID, Page, PageRequest};
+use crate::social::media::MediaRef;
 use crate::social::relationships::{Person, Relation};
 use crate::{AppResult, rfc3339};
 
@@ -93,13 +94,13 @@ pub(in crate::social) fn delete_block(
 }
 
 /// A member's display name and their follower, following and friend counts, none across
-/// a block.
+/// a block, and their avatar's media id.
 pub(in crate::social) fn profile_counts(
     c: &mut dyn Conn,
     id: &str,
-) -> AppResult<(String, i64, i64, i64)> {
+) -> AppResult<(String, i64, i64, i64, Option<String>)> {
     let sql = format!(
-        "SELECT a.display_name,
+        "SELECT a.display_name, a.avatar_media_id,
                        (SELECT COUNT(*) FROM follows f WHERE f.followee_id = a.id AND {nb1}),
                        (SELECT COUNT(*) FROM follows f WHERE f.follower_id = a.id AND {nb2}),
                        (SELECT COUNT(*) FROM follows f JOIN follows g
@@ -110,7 +111,7 @@ pub(in crate::social) fn profile_counts(
         nb2 = no_block("f.followee_id", "a.id"),
     );
     let r = c.query_one(&sql, args![id])?;
-    Ok((r.text(0)?, r.int(1)?, r.int(2)?, r.int(3)?))
+    Ok((r.text(0)?, r.int(2)?, r.int(3)?, r.int(4)?, r.opt_text(1)?))
 }
 
 /// Runs a newest-first query over `inner` (a SELECT of `id, display_name, since` that may
@@ -124,7 +125,8 @@ fn people_page(
 ) -> AppResult<Page<Person>> {
     let after = page.keyset(Direction::NewestFirst, "x.since", "x.id", 3);
     let sql = format!(
-        "SELECT x.id, x.display_name, x.since FROM ({inner}) x
+        "SELECT x.id, x.display_name, x.since, av.avatar_media_id FROM ({inner}) x
+         JOIN accounts av ON av.id = x.id
          WHERE {}
          ORDER BY x.since DESC, x.id DESC LIMIT $6",
         after.sql
@@ -142,6 +144,7 @@ fn people_page(
                 Person {
                     id: AccountId::from_row(r.text(0)?),
                     display_name: r.text(1)?,
+                    avatar: r.opt_text(3)?.map(|m| MediaRef::of(&m)),
                     since: rfc3339(since),
                 },
             ))
