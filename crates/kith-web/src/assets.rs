@@ -59,6 +59,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/region-picker.js"),
     ),
+    (
+        "member-picker.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/member-picker.js"),
+    ),
     // kith-domain's region table (its data/README.md says where it comes from), the same
     // bytes the server checks addresses against.
     (

@@ -322,6 +322,57 @@ pub fn funnel(title: &str, steps: &[Datum], no_data: &str) -> Svg {
     Svg(out)
 }
 
+/// A drawn fission tree ([`kith_app::insight::FissionTree::drawn`], in depth-first order)
+/// as nested lists that `kith.css` connects with lines: each person's name with how many
+/// they brought, their children below, and "N more" where the tree leaves people out
+/// (`more(n)` words it; `brought(n)` words a count of people brought). HTML, not SVG: a
+/// tree's width follows its names, and the lists read in order without a picture.
+pub fn tree(
+    nodes: &[kith_app::insight::TreeNode],
+    more_roots: i64,
+    more: impl Fn(i64) -> String,
+    brought: impl Fn(i64) -> String,
+    empty: &str,
+) -> Svg {
+    fn level(
+        nodes: &[kith_app::insight::TreeNode],
+        at: &mut usize,
+        depth: i64,
+        out: &mut String,
+        words: (&dyn Fn(i64) -> String, &dyn Fn(i64) -> String),
+    ) {
+        while let Some(n) = nodes.get(*at).filter(|n| n.depth == depth) {
+            *at += 1;
+            let _ = write!(out, "<li><span class=\"node\">{}", esc(&n.display_name));
+            if n.invited > 0 {
+                let _ = write!(out, " <small>{}</small>", esc(&(words.1)(n.invited)));
+            }
+            out.push_str("</span>");
+            let has_children = nodes.get(*at).is_some_and(|c| c.depth == depth + 1);
+            if has_children || n.more > 0 {
+                out.push_str("<ul>");
+                level(nodes, at, depth + 1, out, words);
+                if n.more > 0 {
+                    let _ = write!(out, "<li class=\"more\">{}</li>", esc(&(words.0)(n.more)));
+                }
+                out.push_str("</ul>");
+            }
+            out.push_str("</li>");
+        }
+    }
+    if nodes.is_empty() && more_roots == 0 {
+        return Svg(format!("<p class=\"muted\">{}</p>", esc(empty)));
+    }
+    let mut out = String::from("<ul class=\"tree\">");
+    let mut at = 0;
+    level(nodes, &mut at, 0, &mut out, (&more, &brought));
+    if more_roots > 0 {
+        let _ = write!(out, "<li class=\"more\">{}</li>", esc(&more(more_roots)));
+    }
+    out.push_str("</ul>");
+    Svg(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -464,5 +515,43 @@ mod tests {
         assert!(s.contains("很长很长很长很长很长很长很长很…"), "{s}");
         // The full label stays in the bar's title.
         assert!(s.contains(&format!("<title>{long} 1</title>")));
+    }
+
+    #[test]
+    fn a_tree_nests_children_and_counts_the_rest() {
+        use kith_app::insight::TreeNode;
+        let node = |name: &str, depth: i64, invited: i64, more: i64| TreeNode {
+            account_id: kith_app::platform::ids::AccountId::new(),
+            display_name: name.to_owned(),
+            depth,
+            invited,
+            descendants: invited,
+            more,
+        };
+        let nodes = [
+            node("阿美<", 0, 3, 1),
+            node("一号", 1, 1, 0),
+            node("二号", 2, 0, 0),
+            node("三号", 1, 0, 0),
+            node("独行", 0, 0, 0),
+        ];
+        let t = tree(
+            &nodes,
+            2,
+            |n| format!("还有 {n} 人"),
+            |n| format!("带来 {n} 人"),
+            "无",
+        );
+        assert_eq!(
+            t.0,
+            "<ul class=\"tree\"><li><span class=\"node\">阿美&lt; <small>带来 3 人</small></span><ul>\
+             <li><span class=\"node\">一号 <small>带来 1 人</small></span><ul><li><span class=\"node\">二号</span></li></ul></li>\
+             <li><span class=\"node\">三号</span></li><li class=\"more\">还有 1 人</li></ul></li>\
+             <li><span class=\"node\">独行</span></li><li class=\"more\">还有 2 人</li></ul>"
+        );
+        assert_eq!(
+            tree(&[], 0, |_| String::new(), |_| String::new(), "无").0,
+            "<p class=\"muted\">无</p>"
+        );
     }
 }

@@ -861,6 +861,7 @@ pub mod activities;
 pub mod addresses;
 pub mod aftersale;
 pub mod console;
+pub mod desk;
 pub mod flash;
 pub mod group_buy;
 pub mod home;

@@ -544,6 +544,21 @@ async fn journeys_in_a_real_browser() {
     d.click("#nav-settlement").await;
     d.el("#settle-balance").await;
     d.shot("console-settlement-desk").await;
+    // A member's tier is given through the member picker: typed, suggested, chosen.
+    d.click("a[href^='/console/'][href$='/tiers']").await;
+    d.fill("#pick-q", "王梓萱").await;
+    d.el("fieldset.member-picker[data-answered='王梓萱']").await;
+    d.until_text("#picks", "王梓萱").await;
+    d.click("#picks input[type=radio]").await;
+    d.choose("#tier_code", "shareholder").await;
+    d.shot("console-member-picker").await;
+    d.click("#assign-tier").await;
+    d.el("#flash").await;
+    d.until_text(".tier-member", "王梓萱").await;
+    // The shop's members as a table, found by name.
+    d.click("#nav-members").await;
+    d.el("#members-table").await;
+    d.shot("console-members-desk").await;
     d.c.set_window_size(412, 915)
         .await
         .expect("phone-sized window");

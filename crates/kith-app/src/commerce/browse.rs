@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::store::browse as store;
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId, SkuId};
-use crate::{App, AppResult, Principal};
+use crate::{App, AppError, AppResult, Principal};
 
 /// A trading merchant as a shopper sees it in a list.
 #[derive(Debug, Clone, Serialize)]
@@ -50,13 +50,20 @@ pub struct Dashboard {
 }
 
 /// The merchant's to-do list (待办): paid orders to ship or to pack for pickup, packed
-/// orders waiting for their buyer, and products on sale about to run out.
+/// orders waiting for their buyer, products on sale about to run out, and the requests
+/// waiting for the shop's answer (after-sales, returns to receive, 团长 applications).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Todo {
     pub to_ship: i64,
     pub to_pack: i64,
     pub awaiting_pickup: i64,
     pub low_stock: Vec<LowStock>,
+    /// After-sale requests waiting for the shop's answer (agree or refuse).
+    pub aftersales_to_answer: i64,
+    /// Returns the buyer sent back, waiting for the shop to confirm receipt.
+    pub returns_to_receive: i64,
+    /// 团长 applications waiting for a decision.
+    pub leader_applications: i64,
 }
 
 /// A SKU on sale with at most [`LOW_STOCK`] units available across the merchant's locations.
@@ -147,6 +154,13 @@ impl App {
                     .find(|(st, _)| st == "ready_for_pickup")
                     .map_or(0, |(_, n)| *n);
                 todo.low_stock = store::low_stock(c, &mid, LOW_STOCK)?;
+                for (state, n) in store::aftersales_on_merchant(c, &mid)? {
+                    match state.as_str() {
+                        "requested" => todo.aftersales_to_answer = n,
+                        _ => todo.returns_to_receive = n,
+                    }
+                }
+                todo.leader_applications = store::leader_applications(c, &mid)?;
                 Ok(Dashboard {
                     orders_by_status,
                     gmv_fen,
@@ -253,5 +267,139 @@ impl App {
                 Ok(out)
             })
             .await
+    }
+}
+
+/// One of the shop's members as its console lists them: someone who ordered there, holds
+/// one of its tiers, is bound to one of its distributors or is one (bound members or
+/// commission earned there), or is an active member of one of its communities. Their phone only as the shop may see it (masked); their money and
+/// orders only at this shop.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopMember {
+    pub account_id: AccountId,
+    pub display_name: String,
+    /// The account's phone with its middle four digits hidden (`138****5678`); empty for
+    /// an account without a phone.
+    pub phone_masked: String,
+    /// Their tier at this shop.
+    pub tier_name: Option<String>,
+    /// Orders placed here and not cancelled or left unpaid.
+    pub orders: i64,
+    /// Paid for those orders less what was refunded.
+    pub spent_fen: Fen,
+    pub first_order_at: Option<String>,
+    pub last_order_at: Option<String>,
+}
+
+/// What a console search of the shop's members looks for. A phone is matched whole, or by
+/// its last four digits — the digits the masked number shows anyway —, never by a part
+/// that would let staff guess the hidden middle one digit at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberQuery {
+    All,
+    /// Part of the display name, lower-cased.
+    Name(String),
+    /// A whole mainland mobile number.
+    Phone(String),
+    /// The last four digits of the phone.
+    PhoneTail(String),
+}
+
+/// Longest search text, in characters.
+const MAX_QUERY_CHARS: usize = 32;
+
+impl MemberQuery {
+    /// The query typed into the console's search box.
+    pub fn parse(q: &str) -> AppResult<Self> {
+        let q = q.trim();
+        if q.is_empty() {
+            return Ok(Self::All);
+        }
+        if q.chars().count() > MAX_QUERY_CHARS || q.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "q",
+                format!("search with at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        if q.bytes().all(|b| b.is_ascii_digit()) {
+            return match q.len() {
+                11 => Ok(Self::Phone(q.to_owned())),
+                4 => Ok(Self::PhoneTail(q.to_owned())),
+                _ => Err(AppError::invalid(
+                    "q",
+                    "search a phone by its 11 digits or by its last four",
+                )),
+            };
+        }
+        Ok(Self::Name(q.to_lowercase()))
+    }
+}
+
+/// Most members one console listing returns; the picker asks for fewer.
+pub const MAX_MEMBER_ROWS: usize = 10_000;
+
+/// The phone as the shop may see it: the first three and last four digits.
+pub(crate) fn mask_phone(phone: Option<&str>) -> String {
+    match phone {
+        Some(p) if p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{}****{}", &p[..3], &p[7..])
+        }
+        Some(_) => "****".to_owned(),
+        None => String::new(),
+    }
+}
+
+impl App {
+    /// Staff: the shop's members matching `q` (see [`MemberQuery`]), those who ordered
+    /// most recently first, then by name; at most `limit` (1–[`MAX_MEMBER_ROWS`]). Only
+    /// the shop's own members are ever found: a person with no tie to this shop is not
+    /// there to search, whatever is typed.
+    pub async fn shop_members(
+        &self,
+        who: &Principal,
+        merchant_id: &MerchantId,
+        q: &MemberQuery,
+        limit: usize,
+    ) -> AppResult<Vec<ShopMember>> {
+        let (w, mid, q) = (who.clone(), merchant_id.to_owned(), q.clone());
+        let limit = limit.clamp(1, MAX_MEMBER_ROWS) as i64;
+        self.db
+            .read(move |c| {
+                require_staff(c, &w, &mid, StaffNeed::AnyStaff)?;
+                store::shop_members(c, &mid, &q, limit)
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_phone_is_searched_whole_or_by_its_shown_tail() {
+        assert_eq!(MemberQuery::parse(" ").unwrap(), MemberQuery::All);
+        assert_eq!(
+            MemberQuery::parse("13812345678").unwrap(),
+            MemberQuery::Phone("13812345678".into())
+        );
+        assert_eq!(
+            MemberQuery::parse("5678").unwrap(),
+            MemberQuery::PhoneTail("5678".into())
+        );
+        assert_eq!(
+            MemberQuery::parse("Amy 王").unwrap(),
+            MemberQuery::Name("amy 王".into())
+        );
+        // A middle part of the number would uncover the hidden digits one probe at a time.
+        for probe in ["381", "38123", "1234567"] {
+            assert!(
+                matches!(MemberQuery::parse(probe), Err(AppError::Invalid { .. })),
+                "{probe}"
+            );
+        }
+        assert!(MemberQuery::parse(&"长".repeat(33)).is_err());
+        assert_eq!(mask_phone(Some("13812345678")), "138****5678");
+        assert_eq!(mask_phone(None), "");
     }
 }

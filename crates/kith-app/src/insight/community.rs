@@ -126,6 +126,7 @@ pub(super) fn tree_report(
             .then(a.cmp(&b))
     });
     top.truncate(10);
+    let (drawn, more_roots) = draw_tree(ids, names, &s.parent, &s.descendants);
     FissionTree {
         community_id: community_id.map(|c| CommunityId::from_row(c.to_owned())),
         members: s.members as i64,
@@ -147,7 +148,86 @@ pub(super) fn tree_report(
                 generation: s.depth[i] as i64,
             })
             .collect(),
+        drawn,
+        more_roots,
     }
+}
+
+/// The part of a tree a page draws (see [`FissionTree::drawn`]): biggest branches first
+/// (then who came first), depth-first, within [`TREE_DEPTH`], [`TREE_BREADTH`],
+/// [`TREE_ROOTS`] and [`TREE_NODES`]; and the people in the roots' branches left out.
+pub(super) fn draw_tree(
+    ids: &[String],
+    names: &[String],
+    parent: &[Option<u32>],
+    descendants: &[usize],
+) -> (Vec<TreeNode>, i64) {
+    let n = ids.len();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut roots = Vec::new();
+    for (i, p) in parent.iter().enumerate() {
+        match p {
+            Some(p) => children[*p as usize].push(i),
+            None => roots.push(i),
+        }
+    }
+    let biggest_first = |v: &mut Vec<usize>| {
+        v.sort_by(|&a, &b| descendants[b].cmp(&descendants[a]).then(a.cmp(&b)));
+    };
+    for c in &mut children {
+        biggest_first(c);
+    }
+    biggest_first(&mut roots);
+
+    struct Walk<'a> {
+        ids: &'a [String],
+        names: &'a [String],
+        children: &'a [Vec<usize>],
+        descendants: &'a [usize],
+        out: Vec<TreeNode>,
+    }
+    impl Walk<'_> {
+        fn room(&self) -> bool {
+            self.out.len() < TREE_NODES
+        }
+        /// Draws `i` and what fits below it.
+        fn draw(&mut self, i: usize, depth: usize) {
+            let at = self.out.len();
+            self.out.push(TreeNode {
+                account_id: AccountId::from_row(self.ids[i].clone()),
+                display_name: self.names[i].clone(),
+                depth: depth as i64,
+                invited: self.children[i].len() as i64,
+                descendants: self.descendants[i] as i64,
+                more: 0,
+            });
+            let mut more = 0;
+            for (k, &child) in self.children[i].iter().enumerate() {
+                if depth + 1 < TREE_DEPTH && k < TREE_BREADTH && self.room() {
+                    self.draw(child, depth + 1);
+                } else {
+                    more += 1 + self.descendants[child] as i64;
+                }
+            }
+            self.out[at].more = more;
+        }
+    }
+    let mut walk = Walk {
+        ids,
+        names,
+        children: &children,
+        descendants,
+        out: Vec::new(),
+    };
+    let mut more_roots = 0;
+    for (k, &r) in roots.iter().enumerate() {
+        if k < TREE_ROOTS && walk.room() {
+            walk.draw(r, 0);
+        } else {
+            more_roots += 1 + descendants[r] as i64;
+        }
+    }
+    (walk.out, more_roots)
 }
 
 /// Membership events that put a member into a community, and that take them out.

@@ -234,6 +234,38 @@ pub struct FissionTree {
     pub k_factor: f64,
     /// The members who brought the most people (by descendants), at most 10.
     pub top_inviters: Vec<Inviter>,
+    /// The tree itself as far as a page can draw it: its biggest branches first, in
+    /// depth-first order, [`TREE_DEPTH`] generations deep, [`TREE_BREADTH`] children per
+    /// member and [`TREE_ROOTS`] roots at most, [`TREE_NODES`] people in all. Whoever is
+    /// left out is counted at their nearest drawn ancestor (`TreeNode::more`) or, for a
+    /// left-out root's branch, in `more_roots`, so everyone is drawn or counted once.
+    pub drawn: Vec<TreeNode>,
+    /// People in the branches of roots not drawn.
+    pub more_roots: i64,
+}
+
+/// Generations a drawn tree goes down (0 = the roots).
+pub const TREE_DEPTH: usize = 4;
+/// Children drawn under one member.
+pub const TREE_BREADTH: usize = 6;
+/// Roots drawn.
+pub const TREE_ROOTS: usize = 8;
+/// People drawn in all.
+pub const TREE_NODES: usize = 80;
+
+/// One member where a drawn tree shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct TreeNode {
+    pub account_id: AccountId,
+    pub display_name: String,
+    /// Generation: 0 for a root; a node's children follow it with `depth + 1`.
+    pub depth: i64,
+    /// People this member brought directly.
+    pub invited: i64,
+    /// Everyone below them.
+    pub descendants: i64,
+    /// People below them who are not drawn (and not counted under a drawn child).
+    pub more: i64,
 }
 
 /// One member in a KOL / KOC ranking.

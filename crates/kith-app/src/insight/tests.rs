@@ -138,3 +138,37 @@ fn split_finds_two_cliques() {
     assert_eq!(s.unplaced, 1);
     assert!(s.groups[0].cohesion > 0.9);
 }
+
+#[test]
+fn a_drawn_tree_counts_everyone_it_leaves_out_once() {
+    // One root with 10 children; the first child has a chain 6 deep below it; 12 lone roots.
+    let mut parent: Vec<Option<u32>> = vec![None];
+    parent.extend((0..10).map(|_| Some(0)));
+    let mut above = 1;
+    for _ in 0..6 {
+        parent.push(Some(above));
+        above = (parent.len() - 1) as u32;
+    }
+    parent.extend((0..12).map(|_| None));
+    let ids: Vec<String> = (0..parent.len()).map(|i| format!("a{i:02}")).collect();
+    let names: Vec<String> = (0..parent.len()).map(|i| format!("m{i}")).collect();
+    let s = kith_graph::tree_stats(&parent);
+    let (drawn, more_roots) = super::community::draw_tree(&ids, &names, &s.parent, &s.descendants);
+    // The big root first, its biggest branch first, then the rest of its children.
+    assert_eq!(drawn[0].display_name, "m0");
+    assert_eq!((drawn[0].invited, drawn[0].descendants), (10, 16));
+    assert_eq!(drawn[1].display_name, "m1");
+    assert_eq!(drawn[1].depth, 1);
+    assert!(drawn.iter().all(|d| (d.depth as usize) < TREE_DEPTH));
+    // Breadth: six of the root's ten children; the four others counted on the root.
+    assert_eq!(drawn.iter().filter(|d| d.depth == 1).count(), TREE_BREADTH);
+    assert_eq!(drawn[0].more, 4);
+    // Depth: the chain stops at generation 3; the 4 below it are counted there.
+    let last_in_chain = drawn.iter().find(|d| d.depth == 3).unwrap();
+    assert_eq!(last_in_chain.more, 4);
+    // Roots: eight drawn (the big one and seven lone ones), five left out.
+    assert_eq!(drawn.iter().filter(|d| d.depth == 0).count(), TREE_ROOTS);
+    assert_eq!(more_roots, 5);
+    let counted: i64 = drawn.len() as i64 + drawn.iter().map(|d| d.more).sum::<i64>() + more_roots;
+    assert_eq!(counted, parent.len() as i64);
+}

@@ -258,6 +258,27 @@ impl App {
             .await
     }
 
+    /// Staff: the withdrawals members asked for from their commission at this merchant,
+    /// newest first, at most 500 (the console's table and its CSV file).
+    pub async fn merchant_withdrawals(
+        &self,
+        who: &Principal,
+        merchant_id: &MerchantId,
+    ) -> AppResult<Vec<Withdrawal>> {
+        let (who, mid) = (who.clone(), merchant_id.to_owned());
+        self.db
+            .read(move |c| {
+                crate::platform::auth::require_staff(
+                    c,
+                    &who,
+                    &mid,
+                    crate::platform::auth::StaffNeed::AnyStaff,
+                )?;
+                store::merchant_withdrawals(c, &mid, 500)
+            })
+            .await
+    }
+
     /// Withdrawals waiting for a decision (platform admins), oldest first.
     pub async fn pending_withdrawals(&self, who: &Principal) -> AppResult<Vec<Withdrawal>> {
         who.require_platform_admin()?;

@@ -1,7 +1,7 @@
 //! The console's CSV exports: what a merchant opens in a spreadsheet — the orders (one row
 //! per order line, with the order's money, delivery and address), the products (one row per
-//! SKU, with its list and tier prices) and the distributors (their commission at the shop),
-//! in Beijing time and 元,
+//! SKU, with its list and tier prices), the distributors (their commission at the shop),
+//! the members (phones masked as on the page) and the withdrawals, in Beijing time and 元,
 //! statuses and carriers in words. UTF-8 with a byte-order mark so spreadsheet programs
 //! read the Chinese; a cell that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`)
 //! is prefixed with `'`.
@@ -270,8 +270,102 @@ pub(super) async fn distributors_csv(
     csv_file(w, &format!("distributors-{}.csv", &id[..8.min(id.len())]))
 }
 
+/// `GET /console/{mid}/members.csv?q=`: the shop's members the page finds (all of them,
+/// up to 10,000), the phone masked as on the page.
+pub(super) async fn members_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+    Query(q): Query<super::members::SearchQuery>,
+) -> WebResult<Response> {
+    use kith_app::commerce::browse::{MAX_MEMBER_ROWS, MemberQuery};
+    let (who, shop) = shop(&c, &mid)?;
+    let query = MemberQuery::parse(&q.q)?;
+    let rows = s
+        .app
+        .shop_members(&who, &shop.id, &query, MAX_MEMBER_ROWS)
+        .await?;
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header_row = if c.lang == crate::i18n::Lang::Zh {
+        [
+            "会员",
+            "手机",
+            "等级",
+            "订单数",
+            "消费(元)",
+            "首次下单",
+            "最近下单",
+        ]
+    } else {
+        [
+            "Member",
+            "Phone",
+            "Tier",
+            "Orders",
+            "Spent (¥)",
+            "First order",
+            "Last order",
+        ]
+    };
+    w.write_record(header_row).map_err(csv_error)?;
+    for m in &rows {
+        let row = [
+            m.display_name.clone(),
+            m.phone_masked.clone(),
+            m.tier_name.clone().unwrap_or_default(),
+            m.orders.to_string(),
+            yuan_plain(m.spent_fen),
+            m.first_order_at.as_deref().map(beijing).unwrap_or_default(),
+            m.last_order_at.as_deref().map(beijing).unwrap_or_default(),
+        ];
+        w.write_record(row.iter().map(|c| defuse(c)))
+            .map_err(csv_error)?;
+    }
+    let id = shop.id.to_string();
+    csv_file(w, &format!("members-{}.csv", &id[..8.min(id.len())]))
+}
+
+/// `GET /console/{mid}/withdrawals.csv`: the withdrawals the page lists.
+pub(super) async fn withdrawals_csv(
+    State(s): State<Web>,
+    c: Ctx,
+    Path(mid): Path<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let list = s.app.merchant_withdrawals(&who, &shop.id).await?;
+    let rows = super::members::named(&s, list).await?;
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header_row = if c.lang == crate::i18n::Lang::Zh {
+        ["会员", "金额(元)", "状态", "申请时间", "处理时间", "备注"]
+    } else {
+        [
+            "Member",
+            "Amount (¥)",
+            "Status",
+            "Requested",
+            "Decided",
+            "Note",
+        ]
+    };
+    w.write_record(header_row).map_err(csv_error)?;
+    for r in &rows {
+        let row = [
+            r.member.clone(),
+            yuan_plain(r.w.amount_fen),
+            c.t.withdrawal_status(&r.w.status).to_owned(),
+            beijing(&r.w.requested_at),
+            r.w.decided_at.as_deref().map(beijing).unwrap_or_default(),
+            r.w.note.clone(),
+        ];
+        w.write_record(row.iter().map(|c| defuse(c)))
+            .map_err(csv_error)?;
+    }
+    let id = shop.id.to_string();
+    csv_file(w, &format!("withdrawals-{}.csv", &id[..8.min(id.len())]))
+}
+
 /// The CSV written into `w` as a download named `file`.
-fn csv_file(w: csv::Writer<Vec<u8>>, file: &str) -> WebResult<Response> {
+pub(crate) fn csv_file(w: csv::Writer<Vec<u8>>, file: &str) -> WebResult<Response> {
     let body = w
         .into_inner()
         .map_err(|e| AppError::Internal(format!("csv: {e}")))?;
@@ -297,7 +391,7 @@ pub(crate) fn defuse(cell: &str) -> String {
     }
 }
 
-fn csv_error(e: csv::Error) -> AppError {
+pub(crate) fn csv_error(e: csv::Error) -> AppError {
     AppError::Internal(format!("csv: {e}"))
 }
 

@@ -162,6 +162,17 @@ pub(super) async fn insight(
             .collect();
         charts::bars(title, &gens, t.no_data)
     };
+    let drawn = |tree: &kith_app::insight::FissionTree| {
+        charts::tree(
+            &tree.drawn,
+            tree.more_roots,
+            |n| c.t.desk_more(&n),
+            |n| c.t.desk_brought(&n),
+            c.t.desk("tree_empty"),
+        )
+    };
+    let binding_drawn = drawn(&binding);
+    let invite_drawn = invite.as_ref().map(|(_, _, tree)| drawn(tree));
     let binding_chart = tree_chart(&binding, t.binding_tree);
     let invite_chart = invite
         .as_ref()
@@ -238,8 +249,10 @@ pub(super) async fn insight(
         kol_chart,
         binding,
         binding_chart,
+        binding_drawn,
         invite,
         invite_chart,
+        invite_drawn,
         split,
         repeat,
         referral,
@@ -276,6 +289,9 @@ pub(super) struct ConsoleInsight {
         kith_app::insight::FissionTree,
     )>,
     invite_chart: Option<Svg>,
+    /// The binding tree and the invite tree drawn as trees (nested lists).
+    binding_drawn: Svg,
+    invite_drawn: Option<Svg>,
     /// Proposed sub-communities of that community.
     split: Option<kith_app::insight::SplitSuggestion>,
     repeat: kith_app::insight::RepeatPurchase,
@@ -606,14 +622,15 @@ pub(super) struct ConsoleTiers {
     shop: Shop,
     tiers: Vec<kith_app::commerce::tiers::Tier>,
     members: Vec<kith_app::commerce::tiers::MemberTier>,
-    /// (account id, name) of recent buyers, to pick from.
-    buyers: Vec<(String, String)>,
+    /// The member to give a tier to: the shop's latest, or those the search found.
+    picker: super::members::Picker,
 }
 
 pub(super) async fn tiers(
     State(s): State<Web>,
     c: Ctx,
     Path(mid): Path<String>,
+    Query(q): Query<super::members::SearchQuery>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
     let tiers = s.app.list_tiers(Some(&who), &shop.id).await?;
@@ -622,24 +639,13 @@ pub(super) async fn tiers(
         .list_tier_members(&who, &shop.id, PageRequest::first(100))
         .await?
         .items;
-    let mut ids: Vec<String> = Vec::new();
-    for o in s
-        .app
-        .merchant_orders(&who, &shop.id, None, PageRequest::first(50))
-        .await?
-        .items
-    {
-        if !ids.iter().any(|id| *id == o.buyer_id) {
-            ids.push(o.buyer_id.to_string());
-        }
-    }
-    let buyers = s.app.display_names(&ids).await?;
+    let picker = super::members::Picker::find(&s, &c, &shop, &q.q, "tier-pick-search").await?;
     Ok(render(&ConsoleTiers {
         c,
         shop,
         tiers,
         members,
-        buyers,
+        picker,
     })?
     .into_response())
 }

@@ -27,8 +27,9 @@ use crate::pages::{self, Empty, Shop, opt_int, parse_int, parse_percent, parse_y
 use crate::{CsrfForm, Ctx, Web, WebResult, render, see};
 
 mod export;
-pub(crate) use export::defuse;
+pub(crate) use export::{csv_error, csv_file, defuse};
 mod growth;
+pub(crate) mod members;
 mod payments;
 pub(crate) mod reconcile;
 pub(crate) mod settlement;
@@ -55,6 +56,18 @@ pub fn routes() -> Router<Web> {
         .route(
             "/console/{mid}/distributors.csv",
             get(export::distributors_csv),
+        )
+        .route("/console/{mid}/members", get(members::members))
+        .route("/console/{mid}/members.csv", get(export::members_csv))
+        .route("/console/{mid}/members/search", get(members::search))
+        .route("/console/{mid}/withdrawals", get(members::withdrawals))
+        .route(
+            "/console/{mid}/withdrawals.csv",
+            get(export::withdrawals_csv),
+        )
+        .route(
+            "/console/{mid}/coupons/{tid}/to-member",
+            get(members::coupon_to_member),
         )
         .route("/console/{mid}/orders/{oid}", get(order))
         .route("/console/{mid}/orders/{oid}/ship", post(ship))

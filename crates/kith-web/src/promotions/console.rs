@@ -375,9 +375,13 @@ pub(super) async fn act(
 pub(super) struct IssueForm {
     #[serde(default)]
     tier_code: String,
+    /// One member chosen with the member picker (`/console/{mid}/coupons/{tid}/to-member`)
+    /// instead of a tier.
+    #[serde(default)]
+    account_id: String,
 }
 
-/// Issues one coupon of a template to every member of a tier.
+/// Issues one coupon of a template to every member of a tier, or to one member.
 pub(super) async fn issue(
     State(s): State<Web>,
     c: Ctx,
@@ -385,9 +389,17 @@ pub(super) async fn issue(
     CsrfForm(f): CsrfForm<IssueForm>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, &mid)?;
-    let input = IssueInput {
-        account_ids: None,
-        tier_code: Some(f.tier_code.trim().to_owned()),
+    let member = f.account_id.trim();
+    let input = if member.is_empty() {
+        IssueInput {
+            account_ids: None,
+            tier_code: Some(f.tier_code.trim().to_owned()),
+        }
+    } else {
+        IssueInput {
+            account_ids: Some(vec![member.to_owned()]),
+            tier_code: None,
+        }
     };
     match s
         .app

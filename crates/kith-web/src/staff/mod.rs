@@ -28,6 +28,7 @@ pub fn routes() -> Router<Web> {
         .route("/admin", get(admin))
         .route("/admin/merchants/{mid}/approve", post(approve))
         .route("/admin/merchants/{mid}/reject", post(reject))
+        .route("/admin/withdrawals.csv", get(withdrawals_csv))
         .route("/admin/withdrawals/{wid}/approve", post(approve_withdrawal))
         .route("/admin/withdrawals/{wid}/reject", post(reject_withdrawal))
         .route(
@@ -94,30 +95,60 @@ pub struct WithdrawalRow {
     pub merchant: String,
 }
 
-async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
-    let pending = all_with(&s, &c, MerchantStatus::Pending).await?;
-    let approved = all_with(&s, &c, MerchantStatus::Approved).await?;
+/// The withdrawals waiting for the admin, named (the page's table and its CSV file).
+async fn waiting_withdrawals(
+    s: &Web,
+    c: &Ctx,
+    approved: &[Merchant],
+) -> WebResult<Vec<WithdrawalRow>> {
     let list = s.app.pending_withdrawals(c.principal()?).await?;
-    let ids: Vec<String> = list.iter().map(|w| w.account_id.to_string()).collect();
-    let names = s.app.display_names(&ids).await?;
-    let withdrawals = list
+    let named = crate::console::members::named(s, list).await?;
+    Ok(named
         .into_iter()
-        .map(|w| {
-            let member = names
-                .iter()
-                .find(|(id, _)| *id == w.account_id)
-                .map_or_else(|| w.account_id.to_string(), |(_, n)| n.clone());
+        .map(|n| {
             let merchant = approved
                 .iter()
-                .find(|m| m.id == w.merchant_id)
-                .map_or_else(|| w.merchant_id.to_string(), |m| m.name.clone());
+                .find(|m| m.id == n.w.merchant_id)
+                .map_or_else(|| n.w.merchant_id.to_string(), |m| m.name.clone());
             WithdrawalRow {
-                w,
-                member,
+                w: n.w,
+                member: n.member,
                 merchant,
             }
         })
-        .collect();
+        .collect())
+}
+
+/// `GET /admin/withdrawals.csv`: the withdrawals waiting for a decision, as CSV.
+async fn withdrawals_csv(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    use crate::console::{csv_error, csv_file, defuse};
+    use crate::pages::{beijing, yuan_plain};
+    let approved = all_with(&s, &c, MerchantStatus::Approved).await?;
+    let rows = waiting_withdrawals(&s, &c, &approved).await?;
+    let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header_row = if c.lang == crate::i18n::Lang::Zh {
+        ["会员", "商家", "金额(元)", "申请时间"]
+    } else {
+        ["Member", "Shop", "Amount (¥)", "Requested"]
+    };
+    w.write_record(header_row).map_err(csv_error)?;
+    for r in &rows {
+        let row = [
+            r.member.clone(),
+            r.merchant.clone(),
+            yuan_plain(r.w.amount_fen),
+            beijing(&r.w.requested_at),
+        ];
+        w.write_record(row.iter().map(|c| defuse(c)))
+            .map_err(csv_error)?;
+    }
+    csv_file(w, "withdrawals-waiting.csv")
+}
+
+async fn admin(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
+    let pending = all_with(&s, &c, MerchantStatus::Pending).await?;
+    let approved = all_with(&s, &c, MerchantStatus::Approved).await?;
+    let withdrawals = waiting_withdrawals(&s, &c, &approved).await?;
     let recon = s
         .app
         .platform_reconciliations(c.principal()?)

@@ -523,11 +523,14 @@ async fn tiers_are_made_assigned_and_removed_through_the_console(t: TestApp) {
 
     let first = b.get(&page).await.expect(200);
     assert!(first.body.contains("还没有会员等级"));
-    // Recent buyers are offered to pick from.
+    // The shop's latest members are offered to pick from.
     assert!(
-        first
+        first.body.contains(&format!(
+            r#"name="account_id" value="{}" required"#,
+            buyer.id
+        )) && first
             .body
-            .contains(&format!(r#"<option value="{}">老主顾</option>"#, buyer.id)),
+            .contains(r#"<span class="pick-name">老主顾</span>"#),
         "{}",
         first.body
     );
@@ -662,12 +665,21 @@ async fn admin_approves_and_rejects_withdrawals_through_the_page(t: TestApp) {
     for w in [&w1, &w2] {
         assert!(p.contains(&format!(r#"id="wd-{w}""#)), "{p}");
     }
-    assert!(
-        p.contains("<strong>提现达人</strong><span class=\"price\">¥15.00</span>"),
-        "{p}"
+    // One row each: who, at which shop, how much.
+    assert_eq!(
+        p.matches("<td><strong>提现达人</strong></td><td>分享小铺")
+            .count(),
+        2,
+        "the merchant is named: {p}"
     );
-    assert!(p.contains("<strong>提现达人</strong><span class=\"price\">¥25.00</span>"));
-    assert!(p.contains("商家: 分享小铺"), "the merchant is named: {p}");
+    for (fen, amount) in [(1500, "¥15.00"), (2500, "¥25.00")] {
+        assert!(
+            p.contains(&format!(
+                "<td class=\"num price\" data-sort=\"{fen}\">{amount}</td>"
+            )),
+            "{p}"
+        );
+    }
 
     // A rejection needs a reason.
     a.submit(

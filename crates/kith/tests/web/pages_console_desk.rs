@@ -2,16 +2,20 @@
 //! sections down the side with the current one marked, orders as a table, the orders as a
 //! CSV file for a spreadsheet (staff only), a refund that asks to be confirmed and a line
 //! that says it was done; the products and the distributors as tables with their CSV
-//! files too.
+//! files too; the members and the withdrawals as tables and files, the member picker (the
+//! shop's own members only, a phone found whole or by its shown tail), the fission tree
+//! drawn as a tree, and the requests on the to-do list.
 
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::Browser;
-use crate::worlds::{earn_available, standard_plan};
+use crate::worlds::{earn_available, product_link, signup_via, standard_plan};
 
 both_engines!(
     orders_table_csv_export_confirmation_and_flash,
-    products_and_distributors_as_tables_and_csv
+    products_and_distributors_as_tables_and_csv,
+    members_and_withdrawals_as_tables_and_csv_for_staff_only,
+    the_member_picker_finds_only_the_shops_members_and_the_tree_is_drawn
 );
 
 /// The CSV body's rows, without the byte-order mark (which must be there).
@@ -258,4 +262,383 @@ async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
         .await
         .expect(200);
     assert!(!p.has("id=\"flash\""));
+}
+
+/// A phone as the shop may see it.
+fn masked(phone: &str) -> String {
+    format!("{}****{}", &phone[..3], &phone[7..])
+}
+
+async fn members_and_withdrawals_as_tables_and_csv_for_staff_only(t: TestApp) {
+    let s = t
+        .shop()
+        .plan(standard_plan())
+        .tier("gold", "金卡", 10)
+        .build()
+        .await;
+    let other = t.shop().name("隔壁小铺").build().await;
+    let buyer = t.register_member("买茶的人").await;
+    t.order(&s, &buyer).qty(2).paid().await;
+    let sharer = t.register_member("带货的阿杰").await;
+    earn_available(&t, &s, &sharer, 2000).await;
+    // Someone with no tie to this shop (a buyer of the other one).
+    let stranger = t.register_member("隔壁的老王").await;
+    t.order(&other, &stranger).paid().await;
+    let w = t
+        .post(
+            &format!("/api/v1/distributors/{}/withdrawals", sharer.id),
+            Some(&sharer.token),
+            serde_json::json!({ "merchant_id": s.merchant, "amount_fen": 1500 }),
+        )
+        .await
+        .expect(201);
+    let console = format!("/console/{}", s.merchant);
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+
+    // The members: the buyer, the distributor and the member bound to them; the phone
+    // masked, never whole; the stranger nowhere.
+    let p = owner
+        .get(&format!("{console}/members"))
+        .await
+        .expect(200)
+        .compact();
+    assert!(
+        p.contains("id=\"members-table\" data-filter=\"在表中查找")
+            && p.contains(&format!("href=\"{console}/members\" aria-current=\"page\""))
+            && p.contains(&format!("href=\"{console}/members.csv\"")),
+        "{p}"
+    );
+    assert!(
+        p.contains(&format!(
+            "<td>买茶的人</td><td class=\"code\">{}</td>",
+            masked(&buyer.login)
+        )),
+        "{p}"
+    );
+    assert!(
+        p.contains("<td class=\"num\">1</td><td class=\"num\" data-sort=\"20000\">¥200.00</td>"),
+        "{p}"
+    );
+    assert!(
+        p.contains("<td>带货的阿杰</td>") && p.contains("<td>顾客</td>"),
+        "{p}"
+    );
+    assert!(
+        !p.contains(&buyer.login) && !p.contains("隔壁的老王"),
+        "{p}"
+    );
+
+    // Searched by part of a name, by the whole number, by its last four digits.
+    for q in ["茶的", buyer.login.as_str(), &buyer.login[7..]] {
+        let p = owner
+            .get(&format!("{console}/members?q={}", urlencoding(q)))
+            .await
+            .expect(200);
+        assert!(p.has("买茶的人") && !p.has("带货的阿杰"), "{q}: {}", p.body);
+    }
+    // A middle part of the number would uncover the hidden digits: refused beside the box.
+    let p = owner
+        .get(&format!("{console}/members?q={}", &buyer.login[2..9]))
+        .await
+        .expect(422);
+    assert!(
+        p.has("aria-invalid=\"true\"") && p.has("id=\"members-q-hint\"") && p.has("尾号 4 位"),
+        "{}",
+        p.body
+    );
+    // The stranger's whole number finds nobody here.
+    let p = owner
+        .get(&format!("{console}/members?q={}", stranger.login))
+        .await
+        .expect(200);
+    assert!(
+        p.has("id=\"no-members\"") && !p.has("隔壁的老王"),
+        "{}",
+        p.body
+    );
+
+    // The file: every member, the phone masked as on the page, 元 and Beijing time.
+    let rows = csv_rows(
+        &owner
+            .get(&format!("{console}/members.csv"))
+            .await
+            .expect(200)
+            .body,
+    );
+    assert!(
+        rows[0].starts_with("会员,手机,等级,订单数,消费(元),首次下单,最近下单"),
+        "{}",
+        rows[0]
+    );
+    let row = rows
+        .iter()
+        .find(|r| r.starts_with("买茶的人,"))
+        .expect("the buyer's row");
+    assert!(
+        row.starts_with(&format!(
+            "买茶的人,{},,1,200.00,2026-",
+            masked(&buyer.login)
+        )),
+        "{row}"
+    );
+    assert_eq!(
+        rows.len(),
+        4,
+        "header, buyer, distributor, bound member: {rows:?}"
+    );
+
+    // The withdrawals asked for at this shop.
+    let p = owner
+        .get(&format!("{console}/withdrawals"))
+        .await
+        .expect(200)
+        .compact();
+    assert!(
+        p.contains("id=\"withdrawals-table\"")
+            && p.contains("带货的阿杰")
+            && p.contains("¥15.00")
+            && p.contains("审核中"),
+        "{p}"
+    );
+    let rows = csv_rows(
+        &owner
+            .get(&format!("{console}/withdrawals.csv"))
+            .await
+            .expect(200)
+            .body,
+    );
+    assert!(
+        rows[0].starts_with("会员,金额(元),状态,申请时间"),
+        "{}",
+        rows[0]
+    );
+    assert!(
+        rows[1].starts_with("带货的阿杰,15.00,审核中,2026-"),
+        "{}",
+        rows[1]
+    );
+    assert_eq!(rows.len(), 2);
+    // The admin's waiting withdrawals as a file too.
+    let admin = t.admin().await;
+    let mut a = Browser::login(&t, &admin.login).await;
+    let p = a.get("/admin").await.expect(200);
+    assert!(
+        p.has(&format!("id=\"wd-{}\"", w["id"].as_str().unwrap())),
+        "{}",
+        p.body
+    );
+    let rows = csv_rows(&a.get("/admin/withdrawals.csv").await.expect(200).body);
+    assert!(
+        rows[0].starts_with("会员,商家,金额(元),申请时间")
+            && rows[1].starts_with("带货的阿杰,")
+            && rows[1].contains(",15.00,2026-"),
+        "{rows:?}"
+    );
+    owner.get("/admin/withdrawals.csv").await.expect(403);
+
+    // Only this shop's staff: not a member, not another shop's owner; a visitor signs in.
+    let mut member = Browser::login(&t, &buyer.login).await;
+    let mut neighbour = Browser::login(&t, &other.owner.login).await;
+    for page in [
+        "members",
+        "members.csv",
+        "members/search?q=买",
+        "withdrawals",
+        "withdrawals.csv",
+    ] {
+        let url = format!("{console}/{page}");
+        member.get(&url).await.expect(403);
+        neighbour.get(&url).await.expect(403);
+        let anon = Browser::new(&t).get(&url).await.expect(303);
+        assert!(anon.location().starts_with("/login?next="), "{page}");
+    }
+}
+
+/// A query string value, percent-encoded.
+fn urlencoding(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn the_member_picker_finds_only_the_shops_members_and_the_tree_is_drawn(t: TestApp) {
+    let s = t
+        .shop()
+        .plan(standard_plan())
+        .tier("gold", "金卡", 10)
+        .build()
+        .await;
+    let other = t.shop().name("隔壁小铺").build().await;
+    // 阿美 brings two people through her link; one of them brings a third.
+    let amy = t.register_member("阿美").await;
+    let (_, code) = product_link(&t, &s, &amy).await;
+    let first = signup_via(&t, &code, "一号").await;
+    let second = signup_via(&t, &code, "二号").await;
+    t.order(&s, &first).paid().await;
+    let (_, code) = product_link(&t, &s, &first).await;
+    let third = signup_via(&t, &code, "三号").await;
+    t.order(&s, &third).paid().await;
+    let stranger = t.register_member("一号的邻居").await;
+    t.order(&other, &stranger).paid().await;
+    let console = format!("/console/{}", s.merchant);
+    let mut owner = Browser::login(&t, &s.owner.login).await;
+
+    // The picker's suggestions: the shop's members only, the phone masked.
+    let found = owner
+        .get(&format!(
+            "{console}/members/search?q={}",
+            urlencoding("一号")
+        ))
+        .await
+        .expect(200);
+    let picks: serde_json::Value = serde_json::from_str(&found.body).expect("JSON");
+    assert_eq!(picks.as_array().map(Vec::len), Some(1), "{picks}");
+    assert_eq!(picks[0]["id"], first.id.as_str());
+    assert_eq!(picks[0]["name"], "一号");
+    assert_eq!(picks[0]["phone"], masked(&first.login).as_str());
+    let none = owner
+        .get(&format!("{console}/members/search?q={}", stranger.login))
+        .await
+        .expect(200);
+    assert_eq!(none.body.trim(), "[]");
+    owner
+        .get(&format!("{console}/members/search?q=12345"))
+        .await
+        .expect(422);
+    // Another shop's owner cannot search this shop's members, nor a member.
+    let mut neighbour = Browser::login(&t, &other.owner.login).await;
+    neighbour
+        .get(&format!(
+            "{console}/members/search?q={}",
+            urlencoding("一号")
+        ))
+        .await
+        .expect(403);
+
+    // Without JavaScript the tier form's search lists the matches as choices; the one
+    // chosen gets the tier.
+    let tiers = format!("{console}/tiers");
+    let p = owner
+        .get(&format!("{tiers}?q={}", &second.login[7..]))
+        .await
+        .expect(200);
+    assert!(
+        p.has(&format!(
+            "name=\"account_id\" value=\"{}\" required checked",
+            second.id
+        )) && p.has("member-picker.")
+            && p.has("form=\"tier-pick-search\""),
+        "{}",
+        p.body
+    );
+    assert!(!p.has("value=\"{}\"".replace("{}", first.id.as_str()).as_str()));
+    let done = owner
+        .submit(
+            &tiers,
+            &format!("{console}/member-tiers"),
+            &[("account_id", second.id.as_str()), ("tier_code", "gold")],
+        )
+        .await
+        .expect(303);
+    assert_eq!(done.location(), format!("{tiers}?done=saved"));
+    let p = owner
+        .get(&format!("{console}/members?q={}", urlencoding("二号")))
+        .await
+        .expect(200)
+        .compact();
+    assert!(
+        p.contains("<td>二号</td>") && p.contains("<td>金卡</td>"),
+        "{p}"
+    );
+
+    // One coupon to one member, chosen the same way.
+    let tpl = t
+        .post(
+            &format!("/api/v1/merchants/{}/coupon-templates", s.merchant),
+            Some(&s.owner.token),
+            serde_json::json!({ "name": "见面礼", "kind": "fixed", "off_fen": 500, "total_count": 10, "valid_days": 30 }),
+        )
+        .await
+        .expect(201);
+    let tid = tpl["id"].as_str().unwrap().to_owned();
+    let coupons = owner.get(&format!("{console}/coupons")).await.expect(200);
+    let to_member = format!("{console}/coupons/{tid}/to-member");
+    assert!(
+        coupons.has(&format!("href=\"{to_member}\"")),
+        "{}",
+        coupons.body
+    );
+    let p = owner
+        .get(&format!("{to_member}?q={}", urlencoding("三号")))
+        .await
+        .expect(200);
+    assert!(
+        p.has(&format!("value=\"{}\"", third.id)) && p.has("见面礼"),
+        "{}",
+        p.body
+    );
+    let done = owner
+        .submit(
+            &to_member,
+            &format!("{console}/coupons/{tid}/issue"),
+            &[("account_id", third.id.as_str())],
+        )
+        .await
+        .expect(303);
+    assert!(
+        done.location().ends_with("?done=issued"),
+        "{}",
+        done.location()
+    );
+    let mine = t
+        .get("/api/v1/me/coupons", Some(&third.token))
+        .await
+        .expect(200);
+    assert_eq!(mine.as_array().map(Vec::len), Some(1), "{mine}");
+    neighbour.get(&to_member).await.expect(403);
+
+    // The binding tree drawn as a tree: 阿美 above 一号 and 二号, 三号 under 一号.
+    let p = owner
+        .get(&format!("{console}/insight"))
+        .await
+        .expect(200)
+        .compact();
+    assert!(
+        p.contains(
+            "<ul class=\"tree\"><li><span class=\"node\">阿美 <small>带来 2 人</small></span><ul>\
+             <li><span class=\"node\">一号 <small>带来 1 人</small></span><ul><li><span class=\"node\">三号</span></li></ul></li>\
+             <li><span class=\"node\">二号</span></li></ul></li></ul>"
+        ),
+        "{p}"
+    );
+
+    // The to-do list names the requests waiting for the shop: an after-sale request.
+    let order = t.order(&s, &second).paid().await;
+    let oid = order["id"].as_str().unwrap();
+    t.post(
+        &format!("/api/v1/orders/{oid}/aftersales"),
+        Some(&second.token),
+        serde_json::json!({ "kind": "refund_only", "reason": "damaged", "lines": [{ "line_no": 1, "quantity": 1 }] }),
+    )
+    .await
+    .expect(201);
+    let d = owner.get(&console).await.expect(200);
+    assert!(
+        d.has("id=\"todo-aftersales\"") && d.has("售后申请待处理 <strong>1</strong>"),
+        "{}",
+        d.body
+    );
+    // Refusing it is a confirmation step.
+    let q = owner
+        .get(&format!("{console}/aftersales"))
+        .await
+        .expect(200);
+    assert!(
+        q.has("<details class=\"confirm\"><summary class=\"button secondary refuse\">"),
+        "{}",
+        q.body
+    );
 }

@@ -4,9 +4,11 @@
 use kith_domain::Fen;
 use kith_store::{Conn, args};
 
-use crate::AppResult;
-use crate::commerce::browse::{CommunityCard, LowStock, ShopCard};
+use crate::commerce::browse::{
+    CommunityCard, LowStock, MemberQuery, ShopCard, ShopMember, mask_phone,
+};
 use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId, SkuId};
+use crate::{AppResult, rfc3339};
 
 /// Approved merchants by name with their number of active products, `limit` at most.
 pub(in crate::commerce) fn trading_merchants(
@@ -186,6 +188,34 @@ pub(in crate::commerce) fn low_stock(
     .collect()
 }
 
+/// (state, requests) of the merchant's after-sale requests waiting on the merchant: to
+/// answer (`requested`) and returns to receive (`return_shipped`).
+pub(in crate::commerce) fn aftersales_on_merchant(
+    c: &mut dyn Conn,
+    merchant_id: &MerchantId,
+) -> AppResult<Vec<(String, i64)>> {
+    c.query(
+        "SELECT state, COUNT(*) FROM aftersale_requests
+         WHERE merchant_id = $1 AND state IN ('requested', 'return_shipped') GROUP BY state",
+        args![merchant_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
+}
+
+/// The merchant's 团长 applications waiting for a decision.
+pub(in crate::commerce) fn leader_applications(
+    c: &mut dyn Conn,
+    merchant_id: &MerchantId,
+) -> AppResult<i64> {
+    Ok(c.query_one(
+        "SELECT COUNT(*) FROM leaders WHERE merchant_id = $1 AND status = 'applied'",
+        args![merchant_id],
+    )?
+    .int(0)?)
+}
+
 /// (beneficiary, display name, orders) of everyone with live commission at the merchant.
 pub(in crate::commerce) fn commission_earners(
     c: &mut dyn Conn,
@@ -228,4 +258,74 @@ pub(in crate::commerce) fn display_name(c: &mut dyn Conn, id: &str) -> AppResult
             .map(|r| r.text(0))
             .transpose()?,
     )
+}
+
+/// The merchant's members matching `q`, most recent buyers first, then by name; `limit` at
+/// most. A member is whoever ordered there, holds one of its tiers, is bound to a referrer
+/// there or is one (or earned its commission), or is an active member of one of its
+/// communities; their orders, money and tier are this merchant's only.
+pub(in crate::commerce) fn shop_members(
+    c: &mut dyn Conn,
+    merchant_id: &MerchantId,
+    q: &MemberQuery,
+    limit: i64,
+) -> AppResult<Vec<ShopMember>> {
+    let (filter, needle) = match q {
+        MemberQuery::All => ("", String::new()),
+        MemberQuery::Name(part) => {
+            let escaped = part
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            (
+                "WHERE LOWER(a.display_name) LIKE $3 ESCAPE '\\'",
+                format!("%{escaped}%"),
+            )
+        }
+        MemberQuery::Phone(p) => ("WHERE a.phone = $3", p.clone()),
+        MemberQuery::PhoneTail(t) => ("WHERE a.phone LIKE $3", format!("%{t}")),
+    };
+    let sql = format!(
+        "SELECT a.id, a.display_name, a.phone, t.name,
+                COALESCE(o.n, 0), COALESCE(o.spent, 0), o.first_at, o.last_at
+         FROM (SELECT buyer_id AS id FROM orders WHERE merchant_id = $1
+               UNION SELECT account_id FROM member_tiers WHERE merchant_id = $1
+               UNION SELECT member_id FROM referrer_bindings WHERE merchant_id = $1
+               UNION SELECT referrer_id FROM referrer_bindings WHERE merchant_id = $1
+               UNION SELECT beneficiary_id FROM order_commissions WHERE merchant_id = $1
+               UNION SELECT m.account_id FROM community_members m
+                       JOIN communities k ON k.id = m.community_id
+                     WHERE k.merchant_id = $1 AND m.state = 'active') s
+         JOIN accounts a ON a.id = s.id
+         LEFT JOIN member_tiers mt ON mt.merchant_id = $1 AND mt.account_id = a.id
+         LEFT JOIN tiers t ON t.id = mt.tier_id
+         LEFT JOIN (SELECT buyer_id, COUNT(*) AS n,
+                           CAST(SUM(paid_fen - refunded_fen) AS bigint) AS spent,
+                           MIN(created_at) AS first_at, MAX(created_at) AS last_at
+                    FROM orders
+                    WHERE merchant_id = $1 AND status NOT IN ('pending_payment', 'cancelled')
+                    GROUP BY buyer_id) o ON o.buyer_id = a.id
+         {filter}
+         ORDER BY (o.last_at IS NULL), o.last_at DESC, a.display_name, a.id
+         LIMIT $2"
+    );
+    let rows = if needle.is_empty() {
+        c.query(&sql, args![merchant_id, limit])?
+    } else {
+        c.query(&sql, args![merchant_id, limit, needle])?
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(ShopMember {
+                account_id: AccountId::from_row(r.text(0)?),
+                display_name: r.text(1)?,
+                phone_masked: mask_phone(r.opt_text(2)?.as_deref()),
+                tier_name: r.opt_text(3)?,
+                orders: r.int(4)?,
+                spent_fen: Fen::new(r.int(5)?),
+                first_order_at: r.opt_int(6)?.map(rfc3339),
+                last_order_at: r.opt_int(7)?.map(rfc3339),
+            })
+        })
+        .collect()
 }

@@ -91,6 +91,21 @@ pub(in crate::money) fn member_withdrawals(
     .collect()
 }
 
+/// The merchant's last `limit` withdrawals, newest first.
+pub(in crate::money) fn merchant_withdrawals(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    limit: i64,
+) -> AppResult<Vec<Withdrawal>> {
+    c.query(
+        &format!("SELECT {COLS} FROM withdrawals WHERE merchant_id = $1 ORDER BY requested_at DESC, id DESC LIMIT $2"),
+        args![merchant_id, limit],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
 /// The first 200 withdrawals waiting for a decision, oldest first.
 pub(in crate::money) fn requested_withdrawals(c: &mut dyn Conn) -> AppResult<Vec<Withdrawal>> {
     c.query(
