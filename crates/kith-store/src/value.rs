@@ -100,6 +100,15 @@ impl Row {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Replaces column `idx` with what the transaction just wrote there, so a row read
+    /// before an UPDATE can stand for the row after it without reading it again. Out of
+    /// range: nothing changes.
+    pub fn set(&mut self, idx: usize, v: impl Into<Value>) {
+        if let Some(slot) = self.0.get_mut(idx) {
+            *slot = v.into();
+        }
+    }
 }
 
 pub trait FromValue: Sized {

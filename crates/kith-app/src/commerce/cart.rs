@@ -38,11 +38,26 @@ pub(crate) fn cart(
     account_id: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<CartItem>> {
+    cart_knowing(c, account_id, merchant_id, None)
+}
+
+/// [`cart`], with one SKU the transaction has just read (`known`, on sale): its line is
+/// priced from it instead of reading it again.
+fn cart_knowing(
+    c: &mut dyn Conn,
+    account_id: &str,
+    merchant_id: &str,
+    mut known: Option<catalog::SkuForCheckout>,
+) -> AppResult<Vec<CartItem>> {
     let tier = buyer_tier(c, merchant_id, account_id)?;
     let rows = store::cart_lines(c, account_id, merchant_id)?;
     let mut out = Vec::with_capacity(rows.len());
     for (sku_id, quantity) in rows {
-        match catalog::sku_for_checkout(c, merchant_id, &sku_id) {
+        let sku = match known.take_if(|k| k.sku_id == sku_id.as_str()) {
+            Some(k) => Ok(k),
+            None => catalog::sku_for_checkout(c, merchant_id, &sku_id),
+        };
+        match sku {
             Ok(sku) => {
                 let tiers: Vec<(&str, Fen)> = sku
                     .tier_prices
@@ -105,9 +120,8 @@ impl App {
                     }
                     Some(q) => {
                         // A draft's SKU answers like an unknown one (404).
-                        catalog::sku_for_buyer(c, &mid, &sid)?;
-                        let n = store::count_cart_items(c, &w.account_id)?;
-                        let present = store::has_cart_item(c, &w.account_id, &sid)?;
+                        let sku = catalog::sku_for_buyer(c, &mid, &sid)?;
+                        let (n, present) = store::cart_size_and_has(c, &w.account_id, &sid)?;
                         if !present && n >= MAX_CART_ITEMS {
                             return Err(AppError::state(format!(
                                 "a cart holds at most {MAX_CART_ITEMS} items"
@@ -121,6 +135,7 @@ impl App {
                             i64::from(q.get()),
                             now,
                         )?;
+                        return cart_knowing(c, &w.account_id, &mid, Some(sku));
                     }
                 }
                 cart(c, &w.account_id, &mid)

@@ -31,9 +31,12 @@ use kith_store::Conn;
 
 use kith_domain::OrderKind;
 
-use super::orders::{Actor, OrderRow, record_transition, transition};
+use super::orders::{Actor, OrderCols, OrderRow, record_transition, transition, transition_event};
 use crate::money::commissions;
+use crate::money::ledger;
+use crate::platform::outbox;
 use crate::{AppError, AppResult};
+use kith_domain::ledger::AccountId;
 
 /// A kind of order with rows of its own beside the order's (a group-buy seat). Every method
 /// has the ordinary order's answer as its default, and is called inside the transaction
@@ -70,6 +73,15 @@ pub(crate) trait OrderHook: Send + Sync + std::fmt::Debug {
     ) -> AppResult<()> {
         Ok(())
     }
+}
+
+/// The entry that brings a paid order's money in (the caller's: from the wallet, or from
+/// the gateway), for [`Lifecycle::paid`] to post; `guard` names an account that may not go
+/// below zero and the field its refusal names.
+#[derive(Default)]
+pub(crate) struct MoneyIn<'a> {
+    pub entry: Option<(kith_domain::ledger::JournalEntry, ledger::Refs<'a>)>,
+    pub guard: Option<(AccountId, &'static str)>,
 }
 
 /// The hooks of every kind of order this server knows. Cheap to clone into a transaction's
@@ -117,6 +129,9 @@ impl Lifecycle {
     /// Marks an order paid (by `provider`): an ordinary order starts fulfilment and its
     /// commission is booked; an order a kind holds back (a group-buy seat) waits. The
     /// ledger entry moving the money in is the caller's, in the same transaction.
+    /// `money` is the caller's entry bringing the money in, posted here (last, or with the
+    /// commission's in one write). Returns the order as it now stands when that is known
+    /// without reading it again (a plain order without a coupon), for the caller's view.
     pub(crate) fn paid(
         &self,
         c: &mut dyn Conn,
@@ -124,8 +139,15 @@ impl Lifecycle {
         o: &OrderRow,
         provider: &str,
         actor: Actor<'_>,
-    ) -> AppResult<()> {
+        money: MoneyIn<'_>,
+    ) -> AppResult<Option<OrderRow>> {
         let paid = o.status.pay()?;
+        if self.of(o.kind).next().is_none() && o.coupon_id.is_none() {
+            // No kind can hold this order back: straight on to fulfilment (see below).
+            return self
+                .paid_and_fulfilling(c, now, o, provider, actor, money)
+                .map(Some);
+        }
         // The transition and the payment's fields in one statement, guarded like every
         // transition by the old status.
         if !super::orders::store::payments::set_order_paid(
@@ -155,10 +177,98 @@ impl Lifecycle {
         for h in self.of(o.kind) {
             held |= h.on_paid(c, now, &paid_row)?;
         }
-        if held {
-            return Ok(());
+        if !held {
+            start_fulfilment(c, now, &paid_row)?;
         }
-        start_fulfilment(c, now, &paid_row)
+        // The money moves last: the merchant's balance row is the one every payment to
+        // this merchant updates, so it is held for as short a time as possible.
+        if let Some((entry, refs)) = &money.entry {
+            let guard: Vec<(&AccountId, &str)> = money.guard.iter().map(|(a, f)| (a, *f)).collect();
+            ledger::post(c, now, entry, *refs, &guard)?;
+        }
+        Ok(None)
+    }
+
+    /// [`Lifecycle::paid`] for an order no hook looks at (a plain order) and without a
+    /// coupon: `pending_payment → paid → fulfilling` as one UPDATE (both moves asked of
+    /// `OrderStatus`), both event rows in one INSERT, the points and commission booked, and
+    /// the outbox events of all of it (`order.paid`, `order.fulfilling`, `points.earned`,
+    /// `commission.pending`, in the order they happened) in one INSERT. Returns the order
+    /// as it now stands.
+    fn paid_and_fulfilling(
+        &self,
+        c: &mut dyn Conn,
+        now: i64,
+        o: &OrderRow,
+        provider: &str,
+        actor: Actor<'_>,
+        money: MoneyIn<'_>,
+    ) -> AppResult<OrderRow> {
+        let paid = o.status.pay()?;
+        let fulfilling = paid.start_fulfilment()?;
+        if !super::orders::store::payments::set_order_paid(
+            c,
+            now,
+            &o.id,
+            o.status,
+            fulfilling,
+            o.total_fen,
+            provider,
+        )? {
+            return Err(AppError::state("the order changed meanwhile; reload it"));
+        }
+        super::orders::store::insert_events(
+            c,
+            now,
+            &o.id,
+            &[
+                (o.status, paid, actor.kind(), actor.id()),
+                (paid, fulfilling, Actor::System.kind(), None),
+            ],
+        )?;
+        let mut events = vec![
+            transition_event(o, o.status, paid),
+            transition_event(o, paid, fulfilling),
+        ];
+        let earned = crate::loyalty::earn_on_paid(
+            c,
+            now,
+            &o.id,
+            &o.buyer_id,
+            &o.merchant_id,
+            kith_domain::Fen::new(o.goods_fen),
+        )?
+        .map(|(points, event)| {
+            events.push(event);
+            points
+        });
+        let (commission, event) = commissions::book_paid(c, now, &o.id, &o.merchant_id)?;
+        events.extend(event);
+        // The commission's entry and the money's in one write, each balance moved once
+        // (the merchant's pending money by their net), last.
+        let entries: Vec<(&kith_domain::ledger::JournalEntry, ledger::Refs<'_>)> = commission
+            .iter()
+            .chain(money.entry.iter())
+            .map(|(e, r)| (e, *r))
+            .collect();
+        let guard: Vec<(&AccountId, &str)> = money.guard.iter().map(|(a, f)| (a, *f)).collect();
+        ledger::post_all(c, now, &entries, &guard)?;
+        outbox::emit_all(c, now, &events)?;
+        let mut now_row = OrderRow {
+            status: fulfilling,
+            paid_fen: o.total_fen,
+            payment_provider: Some(provider.to_owned()),
+            ..o.clone()
+        };
+        let r = &mut now_row.row;
+        r.set(OrderCols::status, fulfilling.as_str());
+        r.set(OrderCols::paid_fen, o.total_fen);
+        r.set(OrderCols::paid_at, now);
+        r.set(OrderCols::payment_provider, provider);
+        if let Some(points) = earned {
+            r.set(OrderCols::points_earned, points);
+        }
+        Ok(now_row)
     }
 
     /// The order was cancelled or refunded in full (its state already moved): every kind

@@ -23,7 +23,7 @@ use kith_domain::signature;
 use kith_store::Conn;
 use serde::{Deserialize, Serialize};
 
-use crate::commerce::lifecycle::Lifecycle;
+use crate::commerce::lifecycle::{Lifecycle, MoneyIn};
 use crate::commerce::orders::store::payments::{self as store, payment_view};
 use crate::commerce::orders::{self, Actor};
 use crate::commerce::orders::{Order, lock_order, lock_own_order, order_view};
@@ -486,22 +486,21 @@ pub(crate) fn apply_callback(
                 into,
                 Fen::new(amount),
             )?;
-            ledger::post(
-                c,
-                now,
-                &entry,
-                Refs {
-                    order_id: Some(&oid),
-                    payment_id: Some(payment_id),
-                    refund_id: None,
-                    memo: "order paid through the gateway",
-                },
-                &[],
-            )?;
+            let refs = Refs {
+                order_id: Some(&oid),
+                payment_id: Some(payment_id),
+                refund_id: None,
+                memo: "order paid through the gateway",
+            };
             if applies {
-                lc.paid(c, now, &o, provider, Actor::Gateway)?;
+                let money = MoneyIn {
+                    entry: Some((entry, refs)),
+                    guard: None,
+                };
+                lc.paid(c, now, &o, provider, Actor::Gateway, money)?;
                 Ok(Ok(outcome))
             } else {
+                ledger::post(c, now, &entry, refs, &[])?;
                 // The money came in for an order that no longer takes it: held in transit
                 // and a refund of the whole payment asked of its provider — booked as
                 // returned only when the provider confirms (at once for the sandbox).
@@ -540,9 +539,10 @@ impl App {
                         "the group-buy group is no longer gathering payments",
                     ));
                 }
-                lc.paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id))?;
-                // The money moves last: the merchant's balance row is the one every payment
-                // to this merchant updates, so it is held for as short a time as possible.
+                // The payment's row first (the entry names it); the money moves with the
+                // lifecycle's own entries, last.
+                let payment_id = new_id();
+                let mut money = MoneyIn::default();
                 if o.total_fen > 0 {
                     let wallet = accounts::member_wallet(&o.buyer_id)?;
                     let entry = JournalEntry::transfer(
@@ -552,7 +552,6 @@ impl App {
                         accounts::merchant_pending(&o.merchant_id)?,
                         Fen::new(o.total_fen),
                     )?;
-                    let payment_id = new_id();
                     store::insert_wallet_payment(
                         c,
                         now,
@@ -567,9 +566,18 @@ impl App {
                         refund_id: None,
                         memo: "order paid from wallet",
                     };
-                    ledger::post(c, now, &entry, refs, &[(&wallet, "wallet")])?;
+                    money = MoneyIn {
+                        entry: Some((entry, refs)),
+                        guard: Some((wallet, "wallet")),
+                    };
                 }
-                let o = lock_order(c, &oid)?;
+                let known = lc.paid(c, now, &o, "wallet", Actor::Buyer(&who.account_id), money)?;
+                // The order as paid: known without reading it again when the lifecycle
+                // could tell (a plain order), else read back.
+                let o = match known {
+                    Some(o) => o,
+                    None => lock_order(c, &oid)?,
+                };
                 order_view(c, &o, true)
             })
             .await

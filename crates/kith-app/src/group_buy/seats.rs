@@ -458,6 +458,7 @@ pub(super) fn take_seat(
             // The group price is the activity price: no 满减 on top of it.
             activities: false,
             points,
+            terms: None,
         },
     )
     .map_err(|e| match e {

@@ -299,15 +299,32 @@ pub(crate) fn on_paid(
     merchant_id: &str,
     goods: Fen,
 ) -> AppResult<()> {
+    if let Some((_, event)) = earn_on_paid(c, now, order_id, buyer, merchant_id, goods)? {
+        outbox::emit_all(c, now, &[event])?;
+    }
+    Ok(())
+}
+
+/// [`on_paid`] without its outbox event (`points.earned`), which it returns with the points
+/// earned (now the order's `points_earned`) for the caller to write with its own in one
+/// statement.
+pub(crate) fn earn_on_paid<'a>(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &'a str,
+    buyer: &str,
+    merchant_id: &'a str,
+    goods: Fen,
+) -> AppResult<Option<(i64, outbox::Event<'a>)>> {
     let Some(rule) = rule(c, merchant_id)? else {
-        return Ok(());
+        return Ok(None);
     };
     let earned = rule.earned(goods);
     if earned <= 0 {
-        return Ok(());
+        return Ok(None);
     }
     if !store::set_order_earned(c, order_id, earned)? {
-        return Ok(());
+        return Ok(None);
     }
     transfer(
         c,
@@ -321,15 +338,15 @@ pub(crate) fn on_paid(
         "points earned: order paid",
         false,
     )?;
-    outbox::emit(
-        c,
-        now,
-        "points.earned",
-        Some(merchant_id),
-        order_id,
-        &serde_json::json!({ "order_id": order_id, "member_id": buyer, "points": earned }),
-    )?;
-    Ok(())
+    Ok(Some((
+        earned,
+        outbox::Event {
+            topic: "points.earned".into(),
+            merchant_id: Some(merchant_id),
+            aggregate_id: order_id,
+            payload: serde_json::json!({ "order_id": order_id, "member_id": buyer, "points": earned }),
+        },
+    )))
 }
 
 /// The order's after-sale window closed: what it earned (less what refunds took back)

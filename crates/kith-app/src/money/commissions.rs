@@ -295,22 +295,22 @@ pub(crate) fn snapshot(
             (Fen::new(*goods), rates)
         })
         .collect();
-    for share in commission::split(&priced, &chain) {
-        let source = match (share.role, attribution.channel) {
-            (Role::L1, Channel::Content) => "content",
-            (role, _) => role.as_str(),
-        };
-        let planned = store::PlannedShare {
+    let shares = commission::split(&priced, &chain);
+    let planned: Vec<store::PlannedShare<'_>> = shares
+        .iter()
+        .map(|share| store::PlannedShare {
             role: share.role.as_str(),
-            source,
+            source: match (share.role, attribution.channel) {
+                (Role::L1, Channel::Content) => "content",
+                (role, _) => role.as_str(),
+            },
             beneficiary: &share.beneficiary,
             rate_bp: share.rate_bp,
             base_fen: share.base.get(),
             amount_fen: share.amount.get(),
-        };
-        store::insert_planned_share(c, order_id, merchant_id, &planned, now)?;
-    }
-    Ok(())
+        })
+        .collect();
+    store::insert_planned_shares(c, order_id, merchant_id, &planned, now)
 }
 
 /// Fraud guard: why an order should be reviewed (never blocked) — a beneficiary above the
@@ -393,9 +393,30 @@ pub(crate) fn on_paid(
     order_id: &str,
     merchant_id: &str,
 ) -> AppResult<()> {
+    let (entry, event) = book_paid(c, now, order_id, merchant_id)?;
+    if let Some((entry, refs)) = entry {
+        ledger::post(c, now, &entry, refs, &[])?;
+    }
+    if let Some(event) = event {
+        outbox::emit_all(c, now, &[event])?;
+    }
+    Ok(())
+}
+
+/// [`on_paid`] without its ledger entry and outbox event, which it returns for the caller
+/// to write with its own (one INSERT each): the entry moving the planned commission out of
+/// the merchant's pending money (none when nothing was planned) and `commission.pending`
+/// (when the order has shares at all). The shares are marked pending here.
+#[allow(clippy::type_complexity)]
+pub(crate) fn book_paid<'a>(
+    c: &mut dyn Conn,
+    _now: i64,
+    order_id: &'a str,
+    merchant_id: &'a str,
+) -> AppResult<(Option<(JournalEntry, Refs<'a>)>, Option<outbox::Event<'a>>)> {
     let rows = store::shares(c, order_id)?;
     if rows.is_empty() {
-        return Ok(());
+        return Ok((None, None));
     }
     let mut map = BTreeMap::new();
     // Who earns what, for the event (the notification centre tells each of them).
@@ -411,28 +432,37 @@ pub(crate) fn on_paid(
             add(&mut map, accounts::merchant_pending(merchant_id)?, -amount);
         }
     }
-    post_map(
-        c,
-        now,
-        format!("order:{order_id}:commission"),
-        EntryKind::Commission,
-        map,
-        Refs {
-            order_id: Some(order_id),
-            memo: "commission booked: order paid",
-            ..Default::default()
-        },
-    )?;
+    let postings: Vec<Posting> = map
+        .into_iter()
+        .filter(|(_, v)| *v != 0)
+        .map(|(a, v)| Posting::new(a, v))
+        .collect();
+    let entry = if postings.is_empty() {
+        None
+    } else {
+        Some((
+            JournalEntry::new(
+                format!("order:{order_id}:commission"),
+                EntryKind::Commission,
+                postings,
+            )?,
+            Refs {
+                order_id: Some(order_id),
+                memo: "commission booked: order paid",
+                ..Default::default()
+            },
+        ))
+    };
     store::mark_shares_pending(c, order_id)?;
-    outbox::emit(
-        c,
-        now,
-        "commission.pending",
-        Some(merchant_id),
-        order_id,
-        &serde_json::json!({ "order_id": order_id, "beneficiaries": beneficiaries(&earners) }),
-    )?;
-    Ok(())
+    Ok((
+        entry,
+        Some(outbox::Event {
+            topic: "commission.pending".into(),
+            merchant_id: Some(merchant_id),
+            aggregate_id: order_id,
+            payload: serde_json::json!({ "order_id": order_id, "beneficiaries": beneficiaries(&earners) }),
+        }),
+    ))
 }
 
 /// Delivered or picked up: pending commission is frozen until the after-sale window closes.

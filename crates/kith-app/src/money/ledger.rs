@@ -1,5 +1,6 @@
-//! The double-entry ledger on storage. Money moves only through [`post`]: one journal
-//! entry whose postings sum to zero (checked by `kith_domain::ledger::JournalEntry`),
+//! The double-entry ledger on storage. Money moves only through [`post`] (or [`post_all`],
+//! several entries of one transaction at once): one journal entry whose postings sum to
+//! zero (checked by `kith_domain::ledger::JournalEntry`),
 //! written in the caller's transaction — the same one as the state change that caused it —
 //! under a unique idempotency key, so posting the same entry twice has no second effect.
 //!
@@ -68,6 +69,64 @@ pub fn post(
     }
     store::insert_postings(c, &id, entry.postings())?;
     Ok(Posted::New(id))
+}
+
+/// Posts several entries of one transaction together: their rows in one INSERT, their
+/// postings in another, and each account's kept balance moved once, by the net of its
+/// postings in the entries written (an entry already written under its key is
+/// [`Posted::Duplicate`] and moves nothing), in account order. An account in `no_overdraft`
+/// whose net is a debit may not go below zero (409 on its field, as in [`post`]). Returns
+/// what became of each entry, in the order given.
+pub fn post_all(
+    c: &mut dyn Conn,
+    now: i64,
+    entries: &[(&JournalEntry, Refs<'_>)],
+    no_overdraft: &[(&AccountId, &str)],
+) -> AppResult<Vec<Posted>> {
+    if let [(entry, refs)] = entries {
+        return Ok(vec![post(c, now, entry, *refs, no_overdraft)?]);
+    }
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = entries.iter().map(|_| new_id()).collect();
+    let rows: Vec<(&str, &str, &str, Refs<'_>)> = entries
+        .iter()
+        .zip(&ids)
+        .map(|((e, refs), id)| (id.as_str(), e.idempotency_key(), e.kind().as_str(), *refs))
+        .collect();
+    let written = store::insert_journal_entries(c, &rows, now)?;
+    let mut net: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut postings = Vec::new();
+    let mut out = Vec::with_capacity(entries.len());
+    for ((entry, _), id) in entries.iter().zip(&ids) {
+        if !written.iter().any(|w| w == id) {
+            out.push(Posted::Duplicate);
+            continue;
+        }
+        for p in entry.postings() {
+            *net.entry(p.account.as_str()).or_default() += p.amount_fen;
+            postings.push((id.as_str(), p));
+        }
+        out.push(Posted::New(id.clone()));
+    }
+    for (account, amount) in net {
+        let guarded = no_overdraft.iter().find(|(a, _)| a.as_str() == account);
+        let overdraft_guard = guarded.is_some() && amount < 0;
+        if !store::add_to_balance(c, account, amount, overdraft_guard)? {
+            if overdraft_guard {
+                let field = guarded.map_or("amount", |(_, f)| *f);
+                return Err(AppError::conflict(field, "insufficient balance"));
+            }
+            if !store::open_account(c, account, amount, now)? {
+                store::add_to_balance(c, account, amount, overdraft_guard)?;
+            }
+        }
+    }
+    if !postings.is_empty() {
+        store::insert_postings_of(c, &postings)?;
+    }
+    Ok(out)
 }
 
 /// An account's balance (0 for an account that has never been posted to).

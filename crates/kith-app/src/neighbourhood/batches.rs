@@ -750,6 +750,7 @@ impl App {
                     coupon: None,
                     activities: false,
                         points: None,
+                        terms: None,
                 })
                 .map_err(|e| match e {
                     AppError::Conflict { field, .. } => AppError::Conflict { field, reason: "out of stock".into() },

@@ -25,3 +25,41 @@ pub fn emit(
         .map_err(|e| StoreError::Other(format!("serialize event {topic}: {e}")))?;
     super::store::insert_event(c, topic, merchant_id, aggregate_id, body, now_ms)
 }
+
+/// One event for [`emit_all`].
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub topic: String,
+    pub merchant_id: Option<&'a str>,
+    pub aggregate_id: &'a str,
+    pub payload: serde_json::Value,
+}
+
+/// Writes several events of one transaction in one statement, in the order given (their
+/// ids rise in that order, as if emitted one by one).
+pub fn emit_all(c: &mut dyn Conn, now_ms: i64, events: &[Event<'_>]) -> Result<(), StoreError> {
+    match events {
+        [] => Ok(()),
+        [e] => emit(
+            c,
+            now_ms,
+            &e.topic,
+            e.merchant_id,
+            e.aggregate_id,
+            &e.payload,
+        )
+        .map(|_| ()),
+        _ => {
+            let rows = events
+                .iter()
+                .map(|e| {
+                    let body = serde_json::to_string(&e.payload).map_err(|err| {
+                        StoreError::Other(format!("serialize event {}: {err}", e.topic))
+                    })?;
+                    Ok((e.topic.as_str(), e.merchant_id, e.aggregate_id, body))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            super::store::insert_events(c, &rows, now_ms)
+        }
+    }
+}

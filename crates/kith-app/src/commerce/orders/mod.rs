@@ -17,7 +17,7 @@ use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
 use crate::commerce::lifecycle::Lifecycle;
-use crate::platform::auth::{StaffNeed, merchant_status, require_staff};
+use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::{
     AccountId, ActivityId, BatchId, CouponId, MerchantId, OrderId, SkuId, StoreId, new_id,
 };
@@ -265,17 +265,25 @@ pub(crate) fn record_transition(
     note: &str,
 ) -> AppResult<()> {
     store::insert_event(c, now, &o.id, o.status, to, actor.kind(), actor.id(), note)?;
-    outbox::emit(
-        c,
-        now,
-        &format!("order.{}", to.as_str()),
-        Some(&o.merchant_id),
-        &o.id,
-        &serde_json::json!({
-            "order_id": o.id, "from": o.status.as_str(), "to": to.as_str(), "buyer_id": o.buyer_id,
-        }),
-    )?;
+    let e = transition_event(o, o.status, to);
+    outbox::emit(c, now, &e.topic, e.merchant_id, e.aggregate_id, &e.payload)?;
     Ok(())
+}
+
+/// The outbox event of an order's move `from → to` (`order.{to}`).
+pub(crate) fn transition_event(
+    o: &OrderRow,
+    from: OrderStatus,
+    to: OrderStatus,
+) -> outbox::Event<'_> {
+    outbox::Event {
+        topic: format!("order.{}", to.as_str()),
+        merchant_id: Some(&o.merchant_id),
+        aggregate_id: &o.id,
+        payload: serde_json::json!({
+            "order_id": o.id, "from": from.as_str(), "to": to.as_str(), "buyer_id": o.buyer_id,
+        }),
+    }
 }
 
 /// Releases what an unfulfilled order still holds.
@@ -380,12 +388,17 @@ pub(crate) struct NewOrder<'a> {
     /// Points the buyer offers (checked against their balance when spent, here, in the
     /// same transaction); only an ordinary checkout's order takes them.
     pub points: Option<kith_domain::order_price::PointsTerms>,
+    /// The merchant's terms when the caller has read them already (else read here).
+    pub terms: Option<store::MerchantTerms>,
 }
 
 /// Writes a new order: its row and lines, stock reserved per line, the commission snapshot,
 /// its first event, outbox event and expiry job. Returns the order id.
 pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<String> {
-    let terms = merchant_terms(c, o.merchant_id)?;
+    let terms = match o.terms {
+        Some(t) => t,
+        None => merchant_terms(c, o.merchant_id)?,
+    };
     let lines: Vec<order_price::PriceLine> = o
         .lines
         .iter()
@@ -542,32 +555,47 @@ fn check_hoarding(
     if c.engine() == kith_store::Engine::Postgres {
         store::lock_buyer_account(c, buyer)?;
     }
-    if limits.orders > 0 {
+    if limits.units_per_sku == 0 {
         let open = store::unpaid_orders(c, buyer, merchant_id)?;
-        if open >= limits.orders {
+        return refuse_orders_over(open, limits.orders);
+    }
+    // Both asked (or only units): the unpaid orders and their lines in one read.
+    let holdings = store::unpaid_holdings(c, buyer, merchant_id)?;
+    if limits.orders > 0 {
+        let mut ids: Vec<&str> = holdings.iter().map(|(id, _, _)| id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        refuse_orders_over(ids.len() as i64, limits.orders)?;
+    }
+    for (i, (sku, _, qty)) in lines.iter().enumerate() {
+        let held: i64 = holdings
+            .iter()
+            .filter(|(_, s, _)| s.as_deref() == Some(sku.sku_id.as_str()))
+            .map(|(_, _, q)| q)
+            .sum();
+        if held + i64::from(qty.get()) > limits.units_per_sku {
+            let left = (limits.units_per_sku - held).max(0);
             return Err(AppError::conflict(
-                "items",
+                format!("items[{i}].quantity"),
                 format!(
-                    "you already have {open} unpaid orders at this shop (at most {}): pay or cancel one first",
-                    limits.orders
+                    "at most {} of one item may wait unpaid per member; you hold {held} in unpaid orders, so you can add {left} now — pay for them first",
+                    limits.units_per_sku
                 ),
             ));
         }
     }
-    if limits.units_per_sku > 0 {
-        for (i, (sku, _, qty)) in lines.iter().enumerate() {
-            let held = store::unpaid_units(c, buyer, merchant_id, &sku.sku_id)?;
-            if held + i64::from(qty.get()) > limits.units_per_sku {
-                let left = (limits.units_per_sku - held).max(0);
-                return Err(AppError::conflict(
-                    format!("items[{i}].quantity"),
-                    format!(
-                        "at most {} of one item may wait unpaid per member; you hold {held} in unpaid orders, so you can add {left} now — pay for them first",
-                        limits.units_per_sku
-                    ),
-                ));
-            }
-        }
+    Ok(())
+}
+
+/// 409 when `open` unpaid orders already reach `limit` (0: no limit).
+fn refuse_orders_over(open: i64, limit: i64) -> AppResult<()> {
+    if limit > 0 && open >= limit {
+        return Err(AppError::conflict(
+            "items",
+            format!(
+                "you already have {open} unpaid orders at this shop (at most {limit}): pay or cancel one first"
+            ),
+        ));
     }
     Ok(())
 }
@@ -649,7 +677,12 @@ impl App {
         };
         self.db
             .write(move |c| {
-                merchant_status(c, &mid)?.ensure_trading()?;
+                // The merchant's status and terms in one read.
+                let (word, terms) = store::merchant_status_and_terms(c, &mid)?
+                    .ok_or(AppError::NotFound("merchant"))?;
+                kith_domain::MerchantStatus::from_db(&word)
+                    .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))?
+                    .ensure_trading()?;
                 let from_cart = items.is_none();
                 let items = match &items {
                     Some(i) => i.clone(),
@@ -722,6 +755,7 @@ impl App {
                         coupon,
                         activities: true,
                         points,
+                        terms: Some(terms),
                     },
                 )?;
                 if from_cart {

@@ -430,6 +430,7 @@ impl App {
                         // The flash price is the activity price: no 满减 on top of it.
                         activities: false,
                         points,
+                        terms: None,
                     },
                 )
                 .map_err(|e| match e {

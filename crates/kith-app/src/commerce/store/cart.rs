@@ -34,25 +34,19 @@ pub(in crate::commerce) fn delete_cart_item(
     Ok(())
 }
 
-/// Lines in the member's carts, at every merchant.
-pub(in crate::commerce) fn count_cart_items(c: &mut dyn Conn, account_id: &str) -> AppResult<i64> {
-    Ok(c.query_one(
-        "SELECT COUNT(*) FROM cart_items WHERE account_id = $1",
-        args![account_id],
-    )?
-    .int(0)?)
-}
-
-pub(in crate::commerce) fn has_cart_item(
+/// Lines in the member's carts, at every merchant, and whether `sku_id` is one of them
+/// (one statement: the cart's size limit asks both).
+pub(in crate::commerce) fn cart_size_and_has(
     c: &mut dyn Conn,
     account_id: &str,
     sku_id: &SkuId,
-) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM cart_items WHERE account_id = $1 AND sku_id = $2",
+) -> AppResult<(i64, bool)> {
+    let r = c.query_one(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN sku_id = $2 THEN 1 ELSE 0 END), 0) AS bigint)
+         FROM cart_items WHERE account_id = $1",
         args![account_id, sku_id],
-    )?
-    .is_some())
+    )?;
+    Ok((r.int(0)?, r.int(1)? > 0))
 }
 
 /// Adds the line, or sets its quantity when the SKU is in the cart already.

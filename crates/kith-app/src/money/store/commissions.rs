@@ -61,17 +61,44 @@ pub(in crate::money) struct PlannedShare<'a> {
     pub amount_fen: i64,
 }
 
-pub(in crate::money) fn insert_planned_share(
+/// An order's planned shares in one statement.
+pub(in crate::money) fn insert_planned_shares(
     c: &mut dyn Conn,
     order_id: &str,
     merchant_id: &str,
-    s: &PlannedShare<'_>,
+    shares: &[PlannedShare<'_>],
     now: i64,
 ) -> AppResult<()> {
+    if shares.is_empty() {
+        return Ok(());
+    }
+    let mut values = Vec::with_capacity(shares.len());
+    let mut params: Vec<kith_store::Value> = vec![order_id.into(), merchant_id.into(), now.into()];
+    for (i, s) in shares.iter().enumerate() {
+        let b = 4 + 6 * i;
+        values.push(format!(
+            "($1, ${b}, ${}, $2, ${}, ${}, ${}, ${}, 'planned', $3)",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        ));
+        params.extend([
+            s.role.into(),
+            s.source.into(),
+            s.beneficiary.into(),
+            s.rate_bp.into(),
+            s.base_fen.into(),
+            s.amount_fen.into(),
+        ]);
+    }
     c.execute(
-        "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'planned', $9)",
-        args![order_id, s.role, s.source, merchant_id, s.beneficiary, s.rate_bp, s.base_fen, s.amount_fen, now],
+        &format!(
+            "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at) VALUES {}",
+            values.join(", ")
+        ),
+        &params,
     )?;
     Ok(())
 }

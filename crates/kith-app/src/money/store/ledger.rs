@@ -28,6 +28,72 @@ pub(in crate::money) fn insert_journal_entry(
     Ok(inserted != 0)
 }
 
+/// Writes several entries' rows in one statement, each under its idempotency key; returns
+/// the ids of those written (an entry whose key was taken already is left out).
+pub(in crate::money) fn insert_journal_entries(
+    c: &mut dyn Conn,
+    entries: &[(&str, &str, &str, Refs<'_>)],
+    now: i64,
+) -> AppResult<Vec<String>> {
+    let mut values = Vec::with_capacity(entries.len());
+    let mut params: Vec<Value> = vec![now.into()];
+    for (i, (id, key, kind, refs)) in entries.iter().enumerate() {
+        let b = 2 + 7 * i;
+        values.push(format!(
+            "(${b}, ${}, ${}, ${}, ${}, ${}, ${}, $1)",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6
+        ));
+        params.extend([
+            Value::from(*id),
+            Value::from(*key),
+            Value::from(*kind),
+            refs.order_id.into(),
+            refs.payment_id.into(),
+            refs.refund_id.into(),
+            refs.memo.into(),
+        ]);
+    }
+    c.query(
+        &format!(
+            "INSERT INTO journal_entries (id, idempotency_key, kind, order_id, payment_id, refund_id, memo, created_at)
+             VALUES {} ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            values.join(", ")
+        ),
+        &params,
+    )?
+    .iter()
+    .map(|r| Ok(r.text(0)?))
+    .collect()
+}
+
+/// Several entries' postings in one statement: (entry id, posting) each.
+pub(in crate::money) fn insert_postings_of(
+    c: &mut dyn Conn,
+    postings: &[(&str, &Posting)],
+) -> AppResult<()> {
+    let mut values = Vec::with_capacity(postings.len());
+    let mut params = Vec::with_capacity(3 * postings.len());
+    for (i, (entry_id, p)) in postings.iter().enumerate() {
+        values.push(format!("(${}, ${}, ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i));
+        params.push(Value::from(*entry_id));
+        params.push(Value::from(p.account.as_str()));
+        params.push(Value::from(p.amount_fen));
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES {}",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
+}
+
 /// Adds `amount` to the account's kept balance; with `no_overdraft` only while the balance
 /// stays at or above zero. False when no row changed (no account yet, or too little on it).
 pub(in crate::money) fn add_to_balance(

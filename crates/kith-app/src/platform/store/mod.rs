@@ -32,6 +32,33 @@ pub(super) fn insert_event(
     row.int(0)
 }
 
+/// Appends several events in one statement, in the order given.
+pub(super) fn insert_events(
+    c: &mut dyn Conn,
+    rows: &[(&str, Option<&str>, &str, String)],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let mut values = Vec::with_capacity(rows.len());
+    let mut params: Vec<kith_store::Value> = Vec::with_capacity(1 + 4 * rows.len());
+    params.push(now_ms.into());
+    for (i, (topic, merchant_id, aggregate_id, body)) in rows.iter().enumerate() {
+        let b = 2 + 4 * i;
+        values.push(format!("(${b}, ${}, ${}, ${}, $1)", b + 1, b + 2, b + 3));
+        params.push((*topic).into());
+        params.push(merchant_id.map_or(kith_store::Value::Null, Into::into));
+        params.push((*aggregate_id).into());
+        params.push(body.as_str().into());
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO outbox (topic, merchant_id, aggregate_id, payload, created_at) VALUES {}",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
+}
+
 /// Forgets failed logins at or before `before`; returns how many.
 pub(super) fn sweep_login_failures(c: &mut dyn Conn, before: i64) -> AppResult<u64> {
     Ok(c.execute("DELETE FROM login_failures WHERE at <= $1", args![before])?)

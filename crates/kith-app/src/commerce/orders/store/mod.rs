@@ -27,6 +27,25 @@ pub(crate) fn merchant_terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<M
             args![merchant_id],
         )?
         .ok_or(AppError::NotFound("merchant"))?;
+    terms_of(&r)
+}
+
+/// The merchant's status word and its terms in one read (checkout asks both); None when
+/// there is no such merchant.
+pub(crate) fn merchant_status_and_terms(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+) -> AppResult<Option<(String, MerchantTerms)>> {
+    c.query_opt(
+        "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days, status
+         FROM merchants WHERE id = $1",
+        args![merchant_id],
+    )?
+    .map(|r| Ok((r.text(5)?, terms_of(&r)?)))
+    .transpose()
+}
+
+fn terms_of(r: &Row) -> AppResult<MerchantTerms> {
     Ok(MerchantTerms {
         shipping: ShippingRule {
             flat_fee: Fen::new(r.int(0)?),
@@ -339,6 +358,41 @@ pub(crate) fn insert_event(
     Ok(())
 }
 
+/// Several event rows of one order in one statement (moves made together, in order):
+/// (from, to, actor kind, actor id) each, with no note.
+pub(crate) fn insert_events(
+    c: &mut dyn Conn,
+    now: i64,
+    order_id: &str,
+    moves: &[(OrderStatus, OrderStatus, &str, Option<&str>)],
+) -> AppResult<()> {
+    let mut values = Vec::with_capacity(moves.len());
+    let mut params: Vec<kith_store::Value> = vec![order_id.into(), now.into()];
+    for (i, (from, to, kind, actor)) in moves.iter().enumerate() {
+        let b = 3 + 4 * i;
+        values.push(format!(
+            "($1, ${b}, ${}, ${}, ${}, '', $2)",
+            b + 1,
+            b + 2,
+            b + 3
+        ));
+        params.extend([
+            from.as_str().into(),
+            to.as_str().into(),
+            (*kind).into(),
+            (*actor).into(),
+        ]);
+    }
+    c.execute(
+        &format!(
+            "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES {}",
+            values.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
+}
+
 /// The status of the 团长 whose pickup point `store_id` is, when that 团长 is not approved
 /// (read here, not through `neighbourhood`, which depends on commerce).
 pub(crate) fn unapproved_leader_status(
@@ -432,28 +486,30 @@ pub(crate) fn lock_buyer_account(c: &mut dyn Conn, buyer: &str) -> AppResult<()>
     Ok(())
 }
 
+/// The buyer's unpaid orders at `merchant_id` and their lines, in one read: (order id,
+/// SKU, quantity) per line (an order without lines gives one row with no SKU). Bounded by
+/// the unpaid-order limit it serves.
+pub(crate) fn unpaid_holdings(
+    c: &mut dyn Conn,
+    buyer: &str,
+    merchant_id: &str,
+) -> AppResult<Vec<(String, Option<String>, i64)>> {
+    c.query(
+        "SELECT o.id, l.sku_id, COALESCE(l.quantity, 0) FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
+         WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment'",
+        args![buyer, merchant_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.int(2)?)))
+    .collect()
+}
+
 /// How many unpaid orders `buyer` has at `merchant_id`.
 pub(crate) fn unpaid_orders(c: &mut dyn Conn, buyer: &str, merchant_id: &str) -> AppResult<i64> {
     Ok(c
         .query_one(
             "SELECT COUNT(*) FROM orders WHERE buyer_id = $1 AND merchant_id = $2 AND status = 'pending_payment'",
             args![buyer, merchant_id],
-        )?
-        .int(0)?)
-}
-
-/// How many units of `sku_id` `buyer` holds in unpaid orders at `merchant_id`.
-pub(crate) fn unpaid_units(
-    c: &mut dyn Conn,
-    buyer: &str,
-    merchant_id: &str,
-    sku_id: &str,
-) -> AppResult<i64> {
-    Ok(c
-        .query_one(
-            "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS bigint) FROM order_lines l JOIN orders o ON o.id = l.order_id
-                     WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment' AND l.sku_id = $3",
-            args![buyer, merchant_id, sku_id],
         )?
         .int(0)?)
 }
