@@ -21,18 +21,22 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use tantivy::collector::{Count, TopDocs};
+use tantivy::columnar::StrColumn;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, Query, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation,
+    Occur, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing,
-    TextOptions, Value,
+    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    BitSet, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
+    TERMINATED, TantivyDocument, Term,
+};
 
 pub use tantivy;
 pub use tantivy_jieba::{JiebaTokenizer, jieba_rs};
@@ -248,7 +252,6 @@ impl Doc {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum On {
     Kind,
-    Id,
     Author,
     Community,
     Visibility,
@@ -284,12 +287,103 @@ impl Filter {
     }
 }
 
+/// The documents whose field holds any of `terms` (exact terms of one field, e.g. the
+/// searcher's friends as authors): one doc set per segment, gathered straight from the
+/// terms' posting lists — a sorted list when short, a bit set when long. It leads the
+/// intersection with the text query when it is the smaller, so a per-viewer circle costs
+/// its own size, not the index's. (tantivy's `TermSetQuery` builds an automaton over the
+/// terms for every query, which costs more than the lookups for the short sets kith asks.)
+#[derive(Clone, Debug)]
+struct AnyTermQuery {
+    terms: std::sync::Arc<Vec<Term>>,
+}
+
+impl Query for AnyTermQuery {
+    fn weight(&self, _: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+impl Weight for AnyTermQuery {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut docs: Vec<DocId> = Vec::new();
+        if let Some(field) = self.terms.first().map(Term::field) {
+            let inverted = reader.inverted_index(field)?;
+            for term in self.terms.iter() {
+                if let Some(mut postings) =
+                    inverted.read_postings(term, IndexRecordOption::Basic)?
+                {
+                    let mut d = postings.doc();
+                    while d != TERMINATED {
+                        docs.push(d);
+                        d = postings.advance();
+                    }
+                }
+            }
+        }
+        // A sorted list is cheap to build and walk while short; past one doc in 64 a bit
+        // set is smaller.
+        if docs.len() as u64 * 64 > u64::from(reader.max_doc()) {
+            let mut set = BitSet::with_max_value(reader.max_doc());
+            for d in docs {
+                set.insert(d);
+            }
+            return Ok(Box::new(ConstScorer::new(
+                tantivy::query::BitSetDocSet::from(set),
+                boost,
+            )));
+        }
+        docs.sort_unstable();
+        docs.dedup();
+        Ok(Box::new(ConstScorer::new(
+            SortedDocs { docs, at: 0 },
+            boost,
+        )))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) == doc {
+            Ok(Explanation::new("any of the terms", 1.0))
+        } else {
+            Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} holds none of the terms"
+            )))
+        }
+    }
+}
+
+/// Doc ids in increasing order, as a doc set.
+struct SortedDocs {
+    docs: Vec<DocId>,
+    at: usize,
+}
+
+impl DocSet for SortedDocs {
+    fn advance(&mut self) -> DocId {
+        self.at = (self.at + 1).min(self.docs.len());
+        self.doc()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.at += self.docs[self.at..].partition_point(|d| *d < target);
+        self.doc()
+    }
+
+    fn doc(&self) -> DocId {
+        self.docs.get(self.at).copied().unwrap_or(TERMINATED)
+    }
+
+    fn size_hint(&self) -> u32 {
+        u32::try_from(self.docs.len() - self.at).unwrap_or(u32::MAX)
+    }
+}
+
 /// One hit: what it is and its BM25 score.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub kind: Kind,
     pub id: String,
-    pub author: Option<String>,
     pub score: f32,
 }
 
@@ -304,7 +398,6 @@ pub struct Hits {
 struct Fields {
     key: Field,
     kind: Field,
-    id: Field,
     text: Field,
     author: Field,
     community: Field,
@@ -322,16 +415,15 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::WithFreqs),
     );
     let f = Fields {
-        key: b.add_text_field("key", STRING),
-        kind: b.add_text_field("kind", STRING | STORED),
-        id: b.add_text_field("id", STRING | STORED),
+        key: b.add_text_field("key", STRING | FAST),
+        kind: b.add_text_field("kind", STRING),
         text: b.add_text_field("text", text),
-        author: b.add_text_field("author", STRING | STORED),
+        author: b.add_text_field("author", STRING),
         community: b.add_text_field("community", STRING),
         visibility: b.add_text_field("visibility", STRING),
         hidden: b.add_text_field("hidden", STRING),
         merchant: b.add_text_field("merchant", STRING),
-        created: b.add_i64_field("created", INDEXED | FAST),
+        created: b.add_i64_field("created", FAST),
     };
     (b.build(), f)
 }
@@ -422,7 +514,6 @@ impl SearchIndex {
         let mut doc = TantivyDocument::default();
         doc.add_text(f.key, key(d.kind, &d.id));
         doc.add_text(f.kind, d.kind.as_str());
-        doc.add_text(f.id, &d.id);
         doc.add_text(f.text, &d.text);
         if let Some(a) = &d.author {
             doc.add_text(f.author, a);
@@ -507,7 +598,6 @@ impl SearchIndex {
     fn filter_query(&self, f: &Filter) -> Box<dyn Query> {
         let field = |on: On| match on {
             On::Kind => self.f.kind,
-            On::Id => self.f.id,
             On::Author => self.f.author,
             On::Community => self.f.community,
             On::Visibility => self.f.visibility,
@@ -522,15 +612,29 @@ impl SearchIndex {
                 IndexRecordOption::Basic,
             )),
             Filter::AnyOf(_, vs) if vs.is_empty() => Box::new(EmptyQuery),
-            Filter::AnyOf(on, vs) => Box::new(TermSetQuery::new(
-                vs.iter().map(|v| Term::from_field_text(field(*on), v)),
-            )),
+            Filter::AnyOf(on, vs) => Box::new(AnyTermQuery {
+                terms: std::sync::Arc::new(
+                    vs.iter()
+                        .map(|v| Term::from_field_text(field(*on), v))
+                        .collect(),
+                ),
+            }),
             Filter::And(fs) if fs.is_empty() => Box::new(AllQuery),
-            Filter::And(fs) => Box::new(BooleanQuery::new(
-                fs.iter()
-                    .map(|f| (Occur::Must, self.filter_query(f)))
-                    .collect(),
-            )),
+            Filter::And(fs) => {
+                // A negated part is excluded from the others directly (no "all but" set),
+                // so the smallest positive part leads the intersection.
+                let mut clauses: Vec<(Occur, Box<dyn Query>)> = fs
+                    .iter()
+                    .map(|f| match f {
+                        Filter::Not(inner) => (Occur::MustNot, self.filter_query(inner)),
+                        f => (Occur::Must, self.filter_query(f)),
+                    })
+                    .collect();
+                if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Box::new(BooleanQuery::new(clauses))
+            }
             Filter::Or(fs) if fs.is_empty() => Box::new(EmptyQuery),
             Filter::Or(fs) => Box::new(BooleanQuery::new(
                 fs.iter()
@@ -582,24 +686,39 @@ impl SearchIndex {
             &query,
             &(TopDocs::with_limit(limit).order_by_score(), Count),
         )?;
+        // What each hit is comes from the fast column `key` ("kind:id"), not the document
+        // store: no block of stored documents is read or decompressed.
+        let mut keys: Vec<Option<StrColumn>> = (0..searcher.segment_readers().len())
+            .map(|_| None)
+            .collect();
         let mut hits = Vec::with_capacity(top.len());
+        let mut key = String::new();
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let text = |field: Field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
+            let slot = &mut keys[addr.segment_ord as usize];
+            if slot.is_none() {
+                *slot = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .str("key")?;
+            }
+            let Some(column) = slot.as_ref() else {
+                continue;
             };
-            let (Some(kind), Some(id)) = (
-                text(self.f.kind).and_then(|k| Kind::parse(&k)),
-                text(self.f.id),
-            ) else {
+            let Some(ord) = column.term_ords(addr.doc_id).next() else {
+                continue;
+            };
+            if !column.ord_to_str(ord, &mut key)? {
+                continue;
+            }
+            let Some((kind, id)) = key
+                .split_once(':')
+                .and_then(|(k, id)| Some((Kind::parse(k)?, id)))
+            else {
                 continue;
             };
             hits.push(Hit {
                 kind,
-                id,
-                author: text(self.f.author),
+                id: id.to_owned(),
                 score,
             });
         }

@@ -19,6 +19,7 @@
 //! throw-away database**: the bench creates kith's tables (migrations) and `bench_raw` in
 //! it, fills them, and leaves them there. Seed data is made through the use cases.
 
+pub mod feed;
 pub mod flashsale;
 pub mod graph;
 pub mod groupbuy;
@@ -63,6 +64,9 @@ pub enum BenchCommand {
     /// Search on a synthetic Chinese world: indexing against bare tantivy, friend-scoped
     /// query p50/p99 against the bare index unscoped, segmentation against jieba-rs.
     Search(search::SearchArgs),
+    /// The trust-ranked feed of members following 500 people: first and second page p50/p99
+    /// against a bare tantivy top-20 query in the same run.
+    Feed(feed::FeedArgs),
     /// The whole checkout over HTTP (cart, checkout, wallet payment) against a real `kith
     /// serve`, from N concurrent clients, against the same server's cheapest authenticated
     /// write; server CPU and statements per order.
@@ -139,6 +143,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Checkout(args) => checkout(args).await,
         BenchCommand::Graph(args) => tokio::task::spawn_blocking(move || graph::run(args)).await?,
         BenchCommand::Search(args) => search::run(args).await,
+        BenchCommand::Feed(args) => feed::run(args).await,
         BenchCommand::Groupbuy(args) => groupbuy::run(args).await,
         BenchCommand::Flashsale(args) => flashsale::run(args).await,
         BenchCommand::Http(args) => http::run(args).await,

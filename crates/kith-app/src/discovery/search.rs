@@ -28,9 +28,10 @@ use std::time::Duration;
 use kith_domain::Fen;
 use kith_search::rank::{Closeness, score};
 use kith_search::{Doc, Filter, Kind, On, SearchIndex};
-use kith_store::{Conn, StoreError, Value, placeholders};
+use kith_store::{Conn, StoreError};
 use serde::Serialize;
 
+use super::store::in_list;
 use super::store::search::{
     circle_rows, closeness_among, co_members, community_hits, load_docs, outbox_after,
     outbox_high_water, person_hits, product_hits, sub_community_ids, visible_post_facts,
@@ -42,6 +43,8 @@ use crate::{App, AppError, AppResult, Principal};
 
 /// How many best text matches are ranked, counted and paged through.
 pub const CANDIDATES: usize = 300;
+/// Up to this many candidates are loaded whole in one statement and ranked from it.
+const WHOLE_CANDIDATES: usize = 64;
 /// Longest query, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
 /// How often an idle indexer looks at the outbox.
@@ -195,11 +198,59 @@ impl Circle {
         ])
     }
 
+    /// The posts by `authors` the viewer may see: [`Self::visible_posts`] worked out for a
+    /// known, bounded set of authors (the viewer's friends or follows), so the index starts
+    /// from those authors' posts — a per-viewer set of documents — and only takes out the
+    /// few the rule refuses, instead of uniting every public post with the rest first.
+    fn posts_by(&self, authors: &HashSet<String>) -> Filter {
+        let me = self.me.as_deref();
+        let allowed: Vec<&String> = authors
+            .iter()
+            .filter(|a| !self.blocked.contains(*a))
+            .collect();
+        // Of the allowed authors (not the viewer), those not in `set`.
+        let outside = |set: &HashSet<String>| -> Vec<String> {
+            allowed
+                .iter()
+                .filter(|a| Some(a.as_str()) != me && !set.contains(**a))
+                .map(|a| (*a).clone())
+                .collect()
+        };
+        let not_mine = |f: Filter| match me {
+            Some(me) => Filter::And(vec![f, Filter::negate(Filter::is(On::Author, me))]),
+            None => f,
+        };
+        let mut f = vec![
+            Filter::kind(Kind::Post),
+            Filter::any_of(On::Author, allowed.iter().map(|a| (*a).clone())),
+            // Hidden by a moderator: only its author still sees it.
+            Filter::negate(not_mine(Filter::is(On::Hidden, "1"))),
+            // A community's posts: its active members (and the author).
+            Filter::negate(not_mine(Filter::And(vec![
+                Filter::is(On::Visibility, "community"),
+                Filter::negate(Filter::any_of(
+                    On::Community,
+                    self.communities.iter().cloned(),
+                )),
+            ]))),
+        ];
+        for (visibility, set) in [("followers", &self.followees), ("friends", &self.friends)] {
+            let refused = outside(set);
+            if !refused.is_empty() {
+                f.push(Filter::negate(Filter::And(vec![
+                    Filter::is(On::Visibility, visibility),
+                    Filter::any_of(On::Author, refused),
+                ])));
+            }
+        }
+        Filter::And(f)
+    }
+
     fn scoped_posts(&self, scope: Scope) -> Filter {
         let scope = match scope {
             Scope::Everyone => return self.visible_posts(),
-            Scope::Friends => Filter::any_of(On::Author, self.friends.iter().cloned()),
-            Scope::Following => Filter::any_of(On::Author, self.followees.iter().cloned()),
+            Scope::Friends => return self.posts_by(&self.friends),
+            Scope::Following => return self.posts_by(&self.followees),
             Scope::Communities => Filter::Or(vec![
                 Filter::any_of(On::Community, self.communities.iter().cloned()),
                 Filter::any_of(On::Author, self.co_members.iter().cloned()),
@@ -433,11 +484,12 @@ struct Candidate {
     score: f64,
 }
 
-/// The candidates among `hits` the viewer may see (the one SQL rule), scored.
+/// The candidates among `hits` the viewer may see (the one SQL rule), scored — after
+/// learning how close their authors are.
 fn visible_candidates(
     c: &mut dyn Conn,
     viewer: &str,
-    circle: &Circle,
+    circle: &mut Circle,
     hits: &[kith_search::Hit],
     now_ms: i64,
 ) -> AppResult<Vec<Candidate>> {
@@ -445,8 +497,10 @@ fn visible_candidates(
         return Ok(Vec::new());
     }
     let bm25: HashMap<&str, f32> = hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
+    let facts = visible_post_facts(c, viewer, hits)?;
+    circle.learn_closeness(c, facts.iter().map(|f| f.1.as_str()))?;
     let mut out = Vec::new();
-    for (id, author, created_ms, i) in visible_post_facts(c, viewer, hits)? {
+    for (id, author, created_ms, i) in facts {
         let s = score(
             bm25.get(id.as_str()).copied().unwrap_or(0.0),
             circle.closeness(&author),
@@ -469,16 +523,25 @@ pub(crate) fn posts_in_order(
     viewer: &str,
     ids: &[String],
 ) -> AppResult<Vec<Post>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let params: Vec<Value> = ids.iter().map(Value::from).collect();
-    let filter = format!("p.id IN ({})", placeholders(2, ids.len()));
-    let mut by_id: HashMap<String, Post> = query_posts(c, viewer, &filter, params, "")?
+    let mut by_id: HashMap<String, Post> = visible_posts_with_ms(c, viewer, ids)?
         .into_iter()
         .map(|(_, p)| (p.id.to_string(), p))
         .collect();
     Ok(ids.iter().filter_map(|i| by_id.remove(i)).collect())
+}
+
+/// Of the posts `ids`, those the viewer may see (the visibility rule, in the statement),
+/// whole, each with its creation time in ms; in no particular order.
+fn visible_posts_with_ms(
+    c: &mut dyn Conn,
+    viewer: &str,
+    ids: &[String],
+) -> AppResult<Vec<(i64, Post)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (list, params) = in_list(2, ids.iter().map(String::as_str));
+    query_posts(c, viewer, &format!("p.id IN ({list})"), params, "")
 }
 
 /// Scored product or community hits ranked (best first, ties by id), the requested page
@@ -597,8 +660,7 @@ impl App {
                 let hits = index
                     .search(&terms, &circle.scoped_posts(q.scope), CANDIDATES)
                     .map_err(index_err)?;
-                circle.learn_closeness(c, hits.hits.iter().filter_map(|h| h.author.as_deref()))?;
-                let cands = visible_candidates(c, &me, &circle, &hits.hits, now)?;
+                let cands = visible_candidates(c, &me, &mut circle, &hits.hits, now)?;
                 // author → (matching posts, latest post id, its time)
                 let mut groups: HashMap<String, (i64, String, i64)> = HashMap::new();
                 for cand in &cands {
@@ -663,14 +725,50 @@ fn search_posts(
     let hits = index
         .search(terms, &circle.scoped_posts(q.scope), CANDIDATES)
         .map_err(index_err)?;
-    circle.learn_closeness(c, hits.hits.iter().filter_map(|h| h.author.as_deref()))?;
+    // Few candidates (the usual friends-scoped search): load them whole at once — the
+    // visibility rule applied in the same statement — and rank from the loaded rows,
+    // instead of a statement for the ranking facts and another for the page.
+    let mut loaded: Option<HashMap<String, Post>> = None;
+    let mut cands = if hits.hits.len() <= WHOLE_CANDIDATES {
+        let ids: Vec<String> = hits.hits.iter().map(|h| h.id.clone()).collect();
+        let bm25: HashMap<&str, f32> = hits.hits.iter().map(|h| (h.id.as_str(), h.score)).collect();
+        let mut cands = Vec::new();
+        let mut posts = HashMap::new();
+        let whole = visible_posts_with_ms(c, viewer, &ids)?;
+        circle.learn_closeness(c, whole.iter().map(|(_, p)| p.author.id.as_str()))?;
+        for (created_ms, p) in whole {
+            let i = kith_search::rank::Interactions {
+                likes: p.like_count,
+                comments: p.comment_count,
+                shares: p.share_count,
+            };
+            cands.push(Candidate {
+                id: p.id.to_string(),
+                author: p.author.id.to_string(),
+                created_ms,
+                score: score(
+                    bm25.get(p.id.as_str()).copied().unwrap_or(0.0),
+                    circle.closeness(&p.author.id),
+                    now - created_ms,
+                    i,
+                ),
+            });
+            posts.insert(p.id.to_string(), p);
+        }
+        loaded = Some(posts);
+        cands
+    } else {
+        visible_candidates(c, viewer, circle, &hits.hits, now)?
+    };
     let circle = &*circle;
-    let mut cands = visible_candidates(c, viewer, circle, &hits.hits, now)?;
     by_score_then_id(&mut cands, |c| (c.score, c.id.as_str()));
     let (total, page, next_cursor) = page_of(cands, q);
     let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
     let scores: HashMap<&str, f64> = page.iter().map(|c| (c.id.as_str(), c.score)).collect();
-    let posts = posts_in_order(c, viewer, &ids)?;
+    let posts = match loaded {
+        Some(mut by_id) => ids.iter().filter_map(|i| by_id.remove(i)).collect(),
+        None => posts_in_order(c, viewer, &ids)?,
+    };
     let items = posts
         .into_iter()
         .map(|p| {

@@ -63,7 +63,7 @@ fn sizes(scale: Scale) -> (usize, usize, usize, usize) {
 const CIRCLE: usize = 64;
 const BATCH: usize = 5_000;
 
-const WORDS: &[&str] = &[
+pub(super) const WORDS: &[&str] = &[
     "减肥",
     "沙拉",
     "白酒",
@@ -154,17 +154,17 @@ const WORDS: &[&str] = &[
 const PUNCT: &[&str] = &["，", "。", "！", "？", "、", " "];
 
 /// A seeded generator (SplitMix64).
-struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(super) fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
 }
@@ -182,7 +182,7 @@ fn body(rng: &mut Rng) -> String {
     s
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(super) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -191,7 +191,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Inserts rows in transactions of [`BATCH`].
-async fn insert_rows(db: &Db, sql: &'static str, rows: Vec<Vec<Value>>) -> anyhow::Result<()> {
+pub(super) async fn insert_rows(
+    db: &Db,
+    sql: &'static str,
+    rows: Vec<Vec<Value>>,
+) -> anyhow::Result<()> {
     let mut rows = rows;
     while !rows.is_empty() {
         let rest = rows.split_off(rows.len().min(BATCH));
@@ -208,19 +212,40 @@ async fn insert_rows(db: &Db, sql: &'static str, rows: Vec<Vec<Value>>) -> anyho
     Ok(())
 }
 
-pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
-    let (members, follows, posts, default_queries) = sizes(args.scale);
-    let queries = args.queries.unwrap_or(default_queries).max(1);
+/// The synthetic world both `kith bench search` and `kith bench feed` run on: its storage
+/// (removed with it), the app over it, members' ids, friends by member index, post bodies.
+pub(super) struct World {
+    pub(super) app: App,
+    pub(super) db: Db,
+    pub(super) dir: std::path::PathBuf,
+    pub(super) ids: Vec<String>,
+    pub(super) friends: Vec<Vec<usize>>,
+    /// Directed follow pairs (follower, followee) by member index.
+    pub(super) follows: std::collections::HashSet<(usize, usize)>,
+    pub(super) bodies: Vec<String>,
+    pub(super) rng: Rng,
+    pub(super) now: i64,
+    pub(super) _temp: TempDir,
+}
+
+/// Makes the world: `members` accounts, friend pairs inside circles of [`CIRCLE`] making
+/// `follows` follow rows, `posts` posts, one every `post_gap_ms` up to now.
+pub(super) async fn world(
+    name: &str,
+    members: usize,
+    follows: usize,
+    posts: usize,
+    post_gap_ms: i64,
+) -> anyhow::Result<World> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     let dir = std::env::temp_dir().join(format!(
-        "kith-bench-search-{}-{nanos:09}",
+        "kith-bench-{name}-{}-{nanos:09}",
         std::process::id()
     ));
     std::fs::create_dir_all(&dir)?;
-    let _temp = TempDir(dir.clone());
+    let temp = TempDir(dir.clone());
     let db = Db::open(&DbConfig {
         database_url: None,
         data_dir: dir.clone(),
@@ -239,12 +264,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         ..AppConfig::default()
     };
     let app = App::new(db.clone(), clock.clone(), config);
-    println!(
-        "kith bench search --scale {}: {members} members, {follows} follows, {posts} posts, {queries} queries",
-        args.scale.name()
-    );
 
-    // --- the world -----------------------------------------------------------------
     let t = Instant::now();
     let mut rng = Rng(0x6b69_7468);
     let now = clock.now_ms();
@@ -280,11 +300,13 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         }
     }
     let mut friends: Vec<Vec<usize>> = vec![Vec::new(); members];
+    let mut directed = std::collections::HashSet::with_capacity(pairs.len() * 2);
     let mut rows = Vec::with_capacity(pairs.len() * 2);
     for &(a, b) in &pairs {
         friends[a].push(b);
         friends[b].push(a);
         for (x, y) in [(a, b), (b, a)] {
+            directed.insert((x, y));
             rows.push(vec![
                 Value::from(&ids[x]),
                 Value::from(&ids[y]),
@@ -307,7 +329,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
             7 | 8 => "friends",
             _ => "followers",
         };
-        let at = now - (posts - i) as i64 * 1000;
+        let at = now - (posts - i) as i64 * post_gap_ms;
         rows.push(vec![
             Value::from(kith_app::platform::ids::new_id()),
             Value::from(&ids[rng.below(members)]),
@@ -325,6 +347,107 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     )
     .await?;
     eprintln!("  world: {:.1} s", t.elapsed().as_secs_f64());
+    Ok(World {
+        app,
+        db,
+        dir,
+        ids,
+        friends,
+        follows: directed,
+        bodies,
+        rng,
+        now,
+        _temp: temp,
+    })
+}
+
+/// A bare tantivy index of `bodies` (one text field with the jieba tokenizer, in RAM, one
+/// commit): the index, its field, and documents per second.
+pub(super) async fn bare_index(
+    bodies: Vec<String>,
+) -> anyhow::Result<(Index, kith_search::tantivy::schema::Field, f64)> {
+    tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut b = Schema::builder();
+        let text = b.add_text_field(
+            "text",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer("jieba")
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        );
+        let index = Index::create_in_ram(b.build());
+        index
+            .tokenizers()
+            .register("jieba", tantivy_jieba_tokenizer());
+        let t = Instant::now();
+        let mut w = index.writer_with_num_threads(1, 200_000_000)?;
+        for body in &bodies {
+            let mut d = TantivyDocument::default();
+            d.add_text(text, body);
+            w.add_document(d)?;
+        }
+        w.commit()?;
+        let s = t.elapsed().as_secs_f64();
+        Ok((index, text, bodies.len() as f64 / s.max(1e-9)))
+    })
+    .await?
+}
+
+/// Times each of `words` on the bare index, unscoped, top 20 by BM25: milliseconds each.
+pub(super) async fn bare_queries(
+    index: &Index,
+    text: kith_search::tantivy::schema::Field,
+    words: Vec<&'static str>,
+) -> anyhow::Result<Vec<f64>> {
+    let reader = index.reader()?;
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<f64>> {
+        let searcher = reader.searcher();
+        let mut limit = Vec::with_capacity(words.len());
+        for word in &words {
+            let t = Instant::now();
+            let terms = kith_search::query_terms(word);
+            let q = BooleanQuery::new(
+                terms
+                    .iter()
+                    .map(|w| {
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(
+                                Term::from_field_text(text, w),
+                                IndexRecordOption::WithFreqs,
+                            )) as Box<dyn Query>,
+                        )
+                    })
+                    .collect(),
+            );
+            let top = searcher.search(&q, &TopDocs::with_limit(20).order_by_score())?;
+            std::hint::black_box(top);
+            limit.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        Ok(limit)
+    })
+    .await?
+}
+
+pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (members, follows, posts, default_queries) = sizes(args.scale);
+    let queries = args.queries.unwrap_or(default_queries).max(1);
+    println!(
+        "kith bench search --scale {}: {members} members, {follows} follows, {posts} posts, {queries} queries",
+        args.scale.name()
+    );
+    let World {
+        app,
+        dir,
+        ids,
+        friends,
+        bodies,
+        mut rng,
+        _temp,
+        ..
+    } = world("search", members, follows, posts, 1000).await?;
 
     // --- 1. indexing ---------------------------------------------------------------------
     let index = kith_app::discovery::search::open_index(&dir.join("search"))?;
@@ -334,35 +457,7 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     let ours_index_s = t.elapsed().as_secs_f64();
     let ours_docs_per_s = docs as f64 / ours_index_s.max(1e-9);
 
-    let (bare, bare_text, bare_docs_per_s) = {
-        let bodies = bodies.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut b = Schema::builder();
-            let text = b.add_text_field(
-                "text",
-                TextOptions::default().set_indexing_options(
-                    TextFieldIndexing::default()
-                        .set_tokenizer("jieba")
-                        .set_index_option(IndexRecordOption::WithFreqs),
-                ),
-            );
-            let index = Index::create_in_ram(b.build());
-            index
-                .tokenizers()
-                .register("jieba", tantivy_jieba_tokenizer());
-            let t = Instant::now();
-            let mut w = index.writer_with_num_threads(1, 200_000_000)?;
-            for body in &bodies {
-                let mut d = TantivyDocument::default();
-                d.add_text(text, body);
-                w.add_document(d)?;
-            }
-            w.commit()?;
-            let s = t.elapsed().as_secs_f64();
-            Ok((index, text, bodies.len() as f64 / s.max(1e-9)))
-        })
-        .await??
-    };
+    let (bare, bare_text, bare_docs_per_s) = bare_index(bodies.clone()).await?;
     eprintln!(
         "  indexing: ours {docs} docs in {ours_index_s:.2} s ({ours_docs_per_s:.0}/s); bare tantivy {bare_docs_per_s:.0}/s"
     );
@@ -387,35 +482,8 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         hits += friend_query(&app, &ids[*who], word).await?;
         ours.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let bare_reader = bare.reader()?;
-    let mut limit = Vec::with_capacity(queries);
-    let words: Vec<&str> = plan.iter().map(|(_, w)| *w).collect();
-    let limit_ms = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<f64>> {
-        let searcher = bare_reader.searcher();
-        for word in &words {
-            let t = Instant::now();
-            let terms = kith_search::query_terms(word);
-            let q = BooleanQuery::new(
-                terms
-                    .iter()
-                    .map(|w| {
-                        (
-                            Occur::Should,
-                            Box::new(TermQuery::new(
-                                Term::from_field_text(bare_text, w),
-                                IndexRecordOption::WithFreqs,
-                            )) as Box<dyn Query>,
-                        )
-                    })
-                    .collect(),
-            );
-            let top = searcher.search(&q, &TopDocs::with_limit(20).order_by_score())?;
-            std::hint::black_box(top);
-            limit.push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        Ok(limit)
-    })
-    .await??;
+    let words: Vec<&'static str> = plan.iter().map(|(_, w)| *w).collect();
+    let limit_ms = bare_queries(&bare, bare_text, words).await?;
     let mut ours_sorted = ours.clone();
     ours_sorted.sort_by(f64::total_cmp);
     let mut limit_sorted = limit_ms;

@@ -18,22 +18,53 @@ fn ms_of(c: &dyn Conn, col: &str) -> String {
     }
 }
 
-/// Which posts are in the reader's (`$1`) feed: their own, those of people they follow,
-/// and those of their communities.
-const IN_FEED: &str = "p.author_id = $1
-     OR EXISTS (SELECT 1 FROM follows fo WHERE fo.follower_id = $1 AND fo.followee_id = p.author_id)
-     OR (p.visibility = 'community' AND EXISTS
-          (SELECT 1 FROM community_members fm
-           WHERE fm.community_id = p.community_id AND fm.account_id = $1 AND fm.state = 'active'))";
+/// How much a post's rank key can exceed its creation time: the friend boost and the whole
+/// engagement lift. A post made at or before `t` ranks at most `t + MAX_LIFT_MS`.
+const MAX_LIFT_MS: i64 = FRIEND_BOOST_MS + ENGAGEMENT_STEP_MS * ENGAGEMENT_CAP;
 
 /// Up to `limit + 1` posts of `me`'s feed as of `snap`, after `after`, best rank first:
 /// each post's id, rank key and closeness class (2 friend, 1 community, 0 following).
+///
+/// Only a window of creation times is ranked, not every post of everyone followed: since
+/// `created_at ≤ rank ≤ created_at + MAX_LIFT_MS`, when the window `(lo, top]` already
+/// holds `limit + 1` posts and the last of them ranks above `lo + MAX_LIFT_MS`, no post
+/// made before the window can come before it, so the answer is exact. Otherwise the window
+/// widens (×4) until it is, or until it reaches back to the start of time. `top` is the
+/// snapshot, or the cursor's rank when lower (a post made after it ranks above it).
 pub(in crate::discovery) fn trusted_ranks(
     c: &mut dyn Conn,
     me: &str,
     limit: i64,
     after: Option<&FeedCursor>,
     snap: i64,
+) -> AppResult<Vec<(String, i64, i64)>> {
+    let top = after.map_or(snap, |a| a.rank.min(snap));
+    let mut span = MAX_LIFT_MS + MAX_LIFT_MS / 4;
+    loop {
+        let lo = top.checked_sub(span).filter(|lo| *lo > 0);
+        let keyed = ranked_window(c, me, limit, after, snap, top, lo)?;
+        let Some(lo) = lo else {
+            return Ok(keyed);
+        };
+        if keyed.len() as i64 > limit && keyed[limit as usize].1 > lo + MAX_LIFT_MS {
+            return Ok(keyed);
+        }
+        span = span.saturating_mul(4);
+    }
+}
+
+/// [`trusted_ranks`] among the feed's posts made in `(lo, top]` (no lower end: `None`).
+/// The candidates come from the reader's own posts, their follows' posts and their
+/// communities' posts by index (`posts (author_id, created_at)`,
+/// `posts (community_id, created_at)`), so the cost follows the window, not the site.
+fn ranked_window(
+    c: &mut dyn Conn,
+    me: &str,
+    limit: i64,
+    after: Option<&FeedCursor>,
+    snap: i64,
+    top: i64,
+    lo: Option<i64>,
 ) -> AppResult<Vec<(String, i64, i64)>> {
     let friend = "(p.author_id = $1 OR (
            EXISTS (SELECT 1 FROM follows t1 WHERE t1.follower_id = $1 AND t1.followee_id = p.author_id AND t1.created_at <= $2)
@@ -45,15 +76,35 @@ pub(in crate::discovery) fn trusted_ranks(
     let engagement = "((SELECT COUNT(*) FROM post_likes l WHERE l.post_id = p.id AND l.created_at <= $2)
          + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2)
          + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2))";
-    let mut params = vec![Value::from(me), Value::from(snap)];
+    let mut params = vec![Value::from(me), Value::from(snap), Value::from(top)];
+    let window = match lo {
+        Some(lo) => {
+            params.push(Value::from(lo));
+            "AND x.created_at <= $3 AND x.created_at > $4"
+        }
+        None => "AND x.created_at <= $3",
+    };
     let after_sql = match after {
         None => String::new(),
         Some(a) => {
+            let n = params.len();
             params.push(Value::from(a.rank));
             params.push(Value::from(&a.id));
-            "WHERE r.rk < $3 OR (r.rk = $3 AND r.id < $4)".to_owned()
+            format!(
+                "WHERE r.rk < ${r} OR (r.rk = ${r} AND r.id < ${i})",
+                r = n + 1,
+                i = n + 2
+            )
         }
     };
+    // The feed's posts in the window: the reader's own, their follows', their communities'.
+    let candidates = format!(
+        "SELECT x.id FROM posts x WHERE x.author_id = $1 {window}
+         UNION ALL SELECT x.id FROM follows fo JOIN posts x ON x.author_id = fo.followee_id
+           WHERE fo.follower_id = $1 {window}
+         UNION ALL SELECT x.id FROM community_members fm JOIN posts x ON x.community_id = fm.community_id
+           WHERE fm.account_id = $1 AND fm.state = 'active' AND x.visibility = 'community' {window}"
+    );
     let sql = format!(
         "SELECT r.id, r.rk, r.cl FROM (
            SELECT q.id AS id, q.cl AS cl,
@@ -63,7 +114,7 @@ pub(in crate::discovery) fn trusted_ranks(
                         CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
                         {engagement} AS eng
                  FROM posts p
-                 WHERE {visible} AND ({IN_FEED}) AND p.created_at <= $2) q
+                 WHERE p.id IN ({candidates}) AND {visible} AND p.created_at <= $2) q
          ) r {after_sql}
          ORDER BY r.rk DESC, r.id DESC LIMIT {}",
         limit + 1,

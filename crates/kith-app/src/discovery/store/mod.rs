@@ -8,7 +8,25 @@ pub(super) mod home;
 pub(super) mod recommend;
 pub(super) mod search;
 
+use kith_store::{Value, placeholders};
+
 use crate::commerce::orders::BOUGHT;
+
+/// Placeholders from `$start` for an `IN (…)` list of `ids`, and their values. The list is
+/// padded to a power of two (at least 8) by repeating its last id — which changes nothing
+/// an `IN` matches — so the statements built on it come in a few shapes that stay in each
+/// connection's prepared-statement cache, instead of one shape per list length.
+pub(in crate::discovery) fn in_list<'a>(
+    start: usize,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> (String, Vec<Value>) {
+    let mut values: Vec<Value> = ids.into_iter().map(Value::from).collect();
+    if let Some(last) = values.last().cloned() {
+        let n = values.len().max(8).next_power_of_two();
+        values.resize(n, last);
+    }
+    (placeholders(start, values.len()), values)
+}
 
 /// The friends of the account bound at `$1`: mutual follows.
 pub(in crate::discovery) const FRIENDS_OF_1: &str = "SELECT f1.followee_id FROM follows f1

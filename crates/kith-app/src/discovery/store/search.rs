@@ -8,7 +8,7 @@ use kith_search::rank::Interactions;
 use kith_search::{Doc, Hit, Kind};
 use kith_store::{Conn, Value, args, placeholders};
 
-use super::{FRIENDS_OF_1, friend_purchases_of_1};
+use super::{FRIENDS_OF_1, friend_purchases_of_1, in_list};
 use crate::AppResult;
 use crate::discovery::search::{CommunityHit, PersonHit, ProductHit};
 use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId};
@@ -55,9 +55,9 @@ pub(in crate::discovery) fn closeness_among(
     me: &str,
     who: &[String],
 ) -> AppResult<(Vec<String>, Vec<String>)> {
+    let (list, ids) = in_list(2, who.iter().map(String::as_str));
     let mut params = vec![Value::from(me)];
-    params.extend(who.iter().map(Value::from));
-    let list = placeholders(2, who.len());
+    params.extend(ids);
     let mut co = Vec::new();
     for r in c.query(
         &format!(
@@ -90,12 +90,13 @@ pub(in crate::discovery) fn visible_post_facts(
     viewer: &str,
     hits: &[Hit],
 ) -> AppResult<Vec<(String, String, i64, Interactions)>> {
+    let (list, ids) = in_list(2, hits.iter().map(|h| h.id.as_str()));
     let mut params = vec![Value::from(viewer)];
-    params.extend(hits.iter().map(|h| Value::from(&h.id)));
+    params.extend(ids);
     let sql = format!(
         "SELECT p.id, p.author_id, p.created_at, p.like_count, p.comment_count, p.share_count
          FROM posts p WHERE p.id IN ({}) AND {}",
-        placeholders(2, hits.len()),
+        list,
         post_visible("$1")
     );
     let mut out = Vec::new();
@@ -121,15 +122,16 @@ pub(in crate::discovery) fn product_hits(
     viewer: &str,
     hits: &[Hit],
 ) -> AppResult<Vec<ProductHit>> {
+    let (list, ids) = in_list(2, hits.iter().map(|h| h.id.as_str()));
     let mut params = vec![Value::from(viewer)];
-    params.extend(hits.iter().map(|h| Value::from(&h.id)));
+    params.extend(ids);
     let sql = format!(
         "SELECT pr.id, pr.merchant_id, pr.name, pr.description,
             (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id),
             (SELECT COUNT(DISTINCT fb.buyer_id) FROM ({}) fb WHERE fb.product_id = pr.id)
          FROM products pr WHERE pr.status = 'active' AND pr.id IN ({})",
         friend_purchases_of_1(),
-        placeholders(2, hits.len())
+        list
     );
     let mut found = Vec::new();
     for r in c.query(&sql, &params)? {
@@ -152,15 +154,15 @@ pub(in crate::discovery) fn community_hits(
     viewer: &str,
     hits: &[Hit],
 ) -> AppResult<Vec<CommunityHit>> {
+    let (list, ids) = in_list(2, hits.iter().map(|h| h.id.as_str()));
     let mut params = vec![Value::from(viewer)];
-    params.extend(hits.iter().map(|h| Value::from(&h.id)));
+    params.extend(ids);
     let sql = format!(
         "SELECT co.id, co.name, co.description, co.join_policy,
             (SELECT COUNT(*) FROM community_members m WHERE m.community_id = co.id AND m.state = 'active'),
             (SELECT COUNT(*) FROM community_members m WHERE m.community_id = co.id AND m.state = 'active'
                AND m.account_id IN ({FRIENDS_OF_1}))
-         FROM communities co WHERE co.id IN ({})",
-        placeholders(2, hits.len())
+         FROM communities co WHERE co.id IN ({list})"
     );
     let mut found = Vec::new();
     for r in c.query(&sql, &params)? {
@@ -183,16 +185,16 @@ pub(in crate::discovery) fn person_hits(
     viewer: &str,
     hits: &[Hit],
 ) -> AppResult<Vec<PersonHit>> {
+    let (list, ids) = in_list(2, hits.iter().map(|h| h.id.as_str()));
     let mut params = vec![Value::from(viewer)];
-    params.extend(hits.iter().map(|h| Value::from(&h.id)));
+    params.extend(ids);
     let sql = format!(
         "SELECT a.id, a.display_name,
             (SELECT COUNT(*) FROM follows x JOIN follows y ON y.follower_id = x.followee_id AND y.followee_id = x.follower_id
               WHERE x.follower_id = a.id AND x.followee_id IN ({FRIENDS_OF_1}))
-         FROM accounts a WHERE a.id IN ({})
+         FROM accounts a WHERE a.id IN ({list})
            AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = a.id AND b.blocked_id = $1)
-                                                     OR (b.blocker_id = $1 AND b.blocked_id = a.id))",
-        placeholders(2, hits.len())
+                                                     OR (b.blocker_id = $1 AND b.blocked_id = a.id))"
     );
     let mut found = Vec::new();
     for r in c.query(&sql, &params)? {

@@ -1,0 +1,234 @@
+//! `kith bench feed`: the trust-ranked feed of members who follow many people, against a
+//! bare tantivy query measured in the same run (docs/PRODUCT.md §7: the feed's p99 is held
+//! to the same budget as a search).
+//!
+//! The world is `kith bench search`'s (members, friend circles, posts with Chinese bodies),
+//! with posts spread over the last 30 days, plus `readers` members who each follow
+//! [`FOLLOWED`] random members, half of whom follow them back (friends), and likes: one
+//! post in five has 1–8 likes from random members, made within a day of the post (the rows
+//! and each post's `like_count`). Rows are inserted directly; the generator is seeded.
+//!
+//! It measures **the first page** of `App::trusted_feed` (20 posts: the reader's circle and
+//! visibility read from storage, every candidate ranked by closeness, recency and
+//! engagement, the page of posts loaded) for random readers, p50 and p99, against the
+//! **limit**: bare tantivy's top-20 BM25 query for a random word over the same post bodies
+//! (one text field, in RAM) — `ratio trusted_feed_p50_vs_bare_tantivy` and `…_p99_…` =
+//! limit time ÷ ours. It also follows each timed reader's second page (its cursor), so
+//! the snapshot paths run too, and reports them apart.
+
+use std::time::Instant;
+
+use clap::Args;
+use kith_app::Principal;
+use kith_app::discovery::feed::FeedCursor;
+use kith_store::Value;
+
+use super::Scale;
+use super::search::{WORDS, World, bare_index, bare_queries, insert_rows, percentile, world};
+
+#[derive(Debug, Clone, Args)]
+pub struct FeedArgs {
+    /// small: 5 000 members / 50 000 follows / 50 000 posts; reference (docs/PRODUCT.md §7):
+    /// 100 000 / 1 000 000 / 500 000; large: 1 000 000 / 10 000 000 / 5 000 000. Readers
+    /// following 500 people come on top.
+    #[arg(long, value_enum, default_value = "small")]
+    pub scale: Scale,
+    /// Feed pages timed (and bare queries, the same count).
+    #[arg(long)]
+    pub queries: Option<usize>,
+}
+
+/// How many people each reader follows.
+const FOLLOWED: usize = 500;
+const DAY_MS: i64 = 86_400_000;
+
+/// (members, follow rows, posts, readers, queries)
+fn sizes(scale: Scale) -> (usize, usize, usize, usize, usize) {
+    match scale {
+        Scale::Tiny => (600, 3_000, 3_000, 5, 50),
+        Scale::Small => (5_000, 50_000, 50_000, 50, 300),
+        Scale::Reference => (100_000, 1_000_000, 500_000, 100, 1_000),
+        Scale::Large => (1_000_000, 10_000_000, 5_000_000, 100, 1_000),
+    }
+}
+
+pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (members, follows, posts, readers, default_queries) = sizes(args.scale);
+    let queries = args.queries.unwrap_or(default_queries).max(1);
+    let followed = FOLLOWED.min(members / 2);
+    println!(
+        "kith bench feed --scale {}: {members} members, {follows} follows, {posts} posts over 30 days, {readers} readers following {followed} each, {queries} queries",
+        args.scale.name()
+    );
+    let gap = (30 * DAY_MS / posts as i64).max(1);
+    let World {
+        app,
+        db,
+        ids,
+        follows: mut directed,
+        bodies,
+        mut rng,
+        now,
+        _temp,
+        ..
+    } = world("feed", members, follows, posts, gap).await?;
+
+    // --- readers who follow many, and likes ---------------------------------------------
+    let t = Instant::now();
+    let reader_ix: Vec<usize> = (0..readers).map(|_| rng.below(members)).collect();
+    let mut rows = Vec::new();
+    for &r in &reader_ix {
+        let mut n = 0;
+        while n < followed {
+            let who = rng.below(members);
+            if who == r || !directed.insert((r, who)) {
+                continue;
+            }
+            n += 1;
+            rows.push(vec![
+                Value::from(&ids[r]),
+                Value::from(&ids[who]),
+                Value::from(now - 40 * DAY_MS),
+            ]);
+            // Every other one follows back: a friend.
+            if n % 2 == 0 && directed.insert((who, r)) {
+                rows.push(vec![
+                    Value::from(&ids[who]),
+                    Value::from(&ids[r]),
+                    Value::from(now - 40 * DAY_MS),
+                ]);
+            }
+        }
+    }
+    let extra_follows = rows.len();
+    insert_rows(
+        &db,
+        "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
+        rows,
+    )
+    .await?;
+    let post_ids: Vec<(String, i64)> = db
+        .read(|c| {
+            c.query("SELECT id, created_at FROM posts ORDER BY created_at", &[])?
+                .iter()
+                .map(|r| Ok((r.text(0)?, r.int(1)?)))
+                .collect::<Result<Vec<_>, kith_app::AppError>>()
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("read posts: {e}"))?;
+    let mut rows = Vec::new();
+    for (id, at) in &post_ids {
+        if rng.below(5) != 0 {
+            continue;
+        }
+        let n = 1 + rng.below(8);
+        let mut likers = std::collections::HashSet::new();
+        while likers.len() < n {
+            likers.insert(rng.below(members));
+        }
+        for who in likers {
+            let when = (at + rng.below(DAY_MS as usize) as i64).min(now);
+            rows.push(vec![
+                Value::from(id),
+                Value::from(&ids[who]),
+                Value::from(when),
+            ]);
+        }
+    }
+    let likes = rows.len();
+    insert_rows(
+        &db,
+        "INSERT INTO post_likes (post_id, account_id, created_at) VALUES ($1, $2, $3)",
+        rows,
+    )
+    .await?;
+    db.write(|c| {
+        c.execute(
+            "UPDATE posts SET like_count = (SELECT COUNT(*) FROM post_likes l WHERE l.post_id = posts.id)",
+            &[],
+        )?;
+        Ok::<_, kith_app::AppError>(())
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("like counts: {e}"))?;
+    eprintln!(
+        "  readers: {extra_follows} follows, {likes} likes in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+
+    // --- the trusted feed ------------------------------------------------------------------
+    let plan: Vec<usize> = (0..queries)
+        .map(|_| reader_ix[rng.below(reader_ix.len())])
+        .collect();
+    for r in plan.iter().take(5) {
+        feed_page(&app, &ids[*r], None).await?;
+    }
+    let mut first = Vec::with_capacity(queries);
+    let mut second = Vec::with_capacity(queries);
+    let mut shown = 0usize;
+    for r in &plan {
+        let t = Instant::now();
+        let (n, cursor) = feed_page(&app, &ids[*r], None).await?;
+        first.push(t.elapsed().as_secs_f64() * 1000.0);
+        shown += n;
+        if let Some(cursor) = cursor {
+            let t = Instant::now();
+            let (n, _) = feed_page(&app, &ids[*r], Some(cursor)).await?;
+            second.push(t.elapsed().as_secs_f64() * 1000.0);
+            shown += n;
+        }
+    }
+    anyhow::ensure!(shown > 0, "the readers' feeds are empty");
+
+    // --- the limit: bare tantivy ---------------------------------------------------------
+    let (bare, text, _) = bare_index(bodies).await?;
+    let words: Vec<&'static str> = (0..queries)
+        .map(|_| WORDS[rng.below(WORDS.len())])
+        .collect();
+    let mut limit = bare_queries(&bare, text, words).await?;
+
+    for v in [&mut first, &mut second, &mut limit] {
+        v.sort_by(f64::total_cmp);
+    }
+    let (o50, o99) = (percentile(&first, 0.5), percentile(&first, 0.99));
+    let (s50, s99) = (percentile(&second, 0.5), percentile(&second, 0.99));
+    let (l50, l99) = (percentile(&limit, 0.5), percentile(&limit, 0.99));
+    eprintln!("  {shown} posts shown in all");
+    println!(
+        "trusted feed, first page: ours p50 {o50:.3} ms p99 {o99:.3} ms; second page p50 {s50:.3} ms p99 {s99:.3} ms"
+    );
+    println!("bare tantivy top-20 query: p50 {l50:.3} ms p99 {l99:.3} ms");
+    println!("total {:.1} s", started.elapsed().as_secs_f64());
+    let ratio = |x: f64| if x.is_finite() { x.max(0.001) } else { 0.001 };
+    println!(
+        "ratio trusted_feed_p50_vs_bare_tantivy {:.3}",
+        ratio(l50 / o50)
+    );
+    println!(
+        "ratio trusted_feed_p99_vs_bare_tantivy {:.3}",
+        ratio(l99 / o99)
+    );
+    Ok(())
+}
+
+/// One page of `who`'s trusted feed (20 posts): how many, and the next page's cursor.
+async fn feed_page(
+    app: &kith_app::App,
+    who: &str,
+    cursor: Option<String>,
+) -> anyhow::Result<(usize, Option<String>)> {
+    let p = Principal {
+        account_id: who.to_owned(),
+        is_platform_admin: false,
+    };
+    let cursor = cursor
+        .map(|c| FeedCursor::parse(&c))
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("cursor: {e}"))?;
+    let page = app
+        .trusted_feed(&p, 20, cursor)
+        .await
+        .map_err(|e| anyhow::anyhow!("trusted feed: {e}"))?;
+    Ok((page.items.len(), page.next_cursor))
+}
