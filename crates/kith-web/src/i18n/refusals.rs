@@ -159,6 +159,8 @@ fn zh_invalid(field: &str, reason: &str) -> String {
         "请填写完整的网址，以 https:// 开头".into()
     } else if has("must be one of") || has(" or ") {
         "请从给出的选项中选择".into()
+    } else if has("commission plan") {
+        "请先设置分销佣金方案".into()
     } else if has("at least one line") || has("name at least one") || has("cart is empty") {
         "请至少选择一件商品".into()
     } else if has("code") && n.len() == 1 {
@@ -172,7 +174,32 @@ fn zh_invalid(field: &str, reason: &str) -> String {
 
 fn zh_conflict(field: &str, reason: &str) -> String {
     let has = |s: &str| reason.contains(s);
-    if has("meanwhile") {
+    let n = numbers(reason);
+    if !reason.is_ascii() {
+        return reason.to_owned();
+    }
+    // A group-buy seat (kith_domain::group_buy::JoinRefusal and the campaign's states).
+    if has("opens when its leader has paid") {
+        "团长付款后才能参团".into()
+    } else if has("the group is full") {
+        "这个团已满员".into()
+    } else if has("time has run out") {
+        "这个团已超时".into()
+    } else if has("group has already succeeded") {
+        "这个团已拼成".into()
+    } else if has("the group has failed") {
+        "这个团未能拼成".into()
+    } else if has("you lead this group") {
+        "这是你发起的团，分享给好友参团吧".into()
+    } else if has("already hold a seat") {
+        "你已在这个团中".into()
+    } else if has("per member") && n.len() == 1 {
+        format!("已达到每人限购 {} 件", n[0])
+    } else if has("campaign has ended") {
+        "活动已结束".into()
+    } else if has("campaign is not running") {
+        "活动未在进行中".into()
+    } else if has("meanwhile") {
         "内容刚刚有了变化，请刷新后再试".into()
     } else if has("is already registered") {
         match field {
