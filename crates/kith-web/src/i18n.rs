@@ -874,6 +874,7 @@ pub mod public;
 pub mod rails;
 pub mod reconcile;
 pub mod refunds;
+pub mod refusals;
 pub mod settlement;
 pub mod social;
 pub mod wechat;

@@ -50,6 +50,7 @@ pub mod neighbourhood;
 pub mod pages;
 pub mod pictures;
 pub mod promotions;
+pub mod refusal;
 pub mod staff;
 
 /// The QR encoder the share page draws with, for tests that read a page's QR code back.
@@ -101,7 +102,14 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         app,
         cfg: Arc::new(cfg),
     };
-    let routes = Router::new()
+    let routes = routes().layer(axum::extract::DefaultBodyLimit::max(limit));
+    with_page_layers(routes, state)
+}
+
+/// Every page route, without the layers: [`router`] serves them, and [`refusal`] asks them
+/// again for the page a refused form was sent from.
+pub(crate) fn routes() -> Router<Web> {
+    Router::new()
         .route("/static/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .merge(member::routes())
@@ -113,8 +121,6 @@ pub fn router(app: App, cfg: WebConfig) -> Router {
         .merge(promotions::routes())
         .merge(loyalty::routes())
         .merge(pictures::routes())
-        .layer(axum::extract::DefaultBodyLimit::max(limit));
-    with_page_layers(routes, state)
 }
 
 /// What a path nothing serves answers, for the server's merged router: a browser asking
@@ -133,6 +139,10 @@ pub fn fallback(app: App, cfg: WebConfig) -> Router {
 /// here, nothing cached).
 fn with_page_layers(router: Router<Web>, state: Web) -> Router {
     router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refusal::inline,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             framed_errors,
@@ -461,6 +471,18 @@ pub fn encode(s: &str) -> String {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        let refused = match &self {
+            WebError::App(e) => {
+                i18n::refusals::RefusalKind::of(e).map(|(kind, field, reason)| refusal::Refused {
+                    kind,
+                    field: field.map(str::to_owned),
+                    reason,
+                })
+            }
+            _ => None,
+        };
+        // This page is drawn in Chinese (the frame redraws it for the viewer).
+        let said = |e: &AppError| i18n::ZH.refusal(e).unwrap_or_default();
         let (status, detail) = match self {
             WebError::Login(next) => {
                 return Redirect::to(&format!("/login?next={}", encode(&next))).into_response();
@@ -473,11 +495,11 @@ impl IntoResponse for WebError {
                 AppError::Unauthenticated(_) => {
                     return Redirect::to("/login").into_response();
                 }
-                // Forms show their refusals beside the field; a refusal that reaches this
-                // page keeps the use case's own words after a Chinese lead.
+                // Forms show their refusals beside the field (`refusal::inline`); one
+                // that reaches this page is said here, in Chinese too.
                 AppError::Invalid { .. } => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    format!("提交的内容有误：{e}"),
+                    format!("提交的内容有误：{}", said(&e)),
                 ),
                 AppError::Forbidden(_) => (
                     StatusCode::FORBIDDEN,
@@ -487,7 +509,9 @@ impl IntoResponse for WebError {
                     StatusCode::NOT_FOUND,
                     format!("{}不存在，可能已被删除或链接有误", missing_thing(what)),
                 ),
-                AppError::Conflict { .. } => (StatusCode::CONFLICT, format!("操作未能完成：{e}")),
+                AppError::Conflict { .. } => {
+                    (StatusCode::CONFLICT, format!("操作未能完成：{}", said(&e)))
+                }
                 // A form that can show the challenge renders it itself; anywhere else
                 // (signing in right after a sign-up from a busy address) it is a 429.
                 AppError::TooManyRequests { .. } | AppError::ChallengeRequired(_) => (
@@ -508,7 +532,11 @@ impl IntoResponse for WebError {
             },
         };
         let mut res = bare_error_page(status, &detail);
-        res.extensions_mut().insert(ErrorShown { status, detail });
+        res.extensions_mut().insert(ErrorShown {
+            status,
+            detail,
+            refused,
+        });
         res
     }
 }
@@ -532,6 +560,8 @@ fn bare_error_page(status: StatusCode, detail: &str) -> Response {
 struct ErrorShown {
     status: StatusCode,
     detail: String,
+    /// The refusal the page says, for [`refusal::inline`] to say beside its field instead.
+    refused: Option<refusal::Refused>,
 }
 
 /// Draws every error page of the pages' routes inside the site's frame (header, tabs and
@@ -572,7 +602,7 @@ async fn framed_error(
 ) -> Option<Response> {
     let (mut parts, ()) = Request::builder().uri(uri).body(()).ok()?.into_parts();
     parts.headers = headers;
-    let back = same_site_referer(&parts);
+    let back = same_site_referer(&parts.headers);
     let c = Ctx::from_request_parts(&mut parts, web).await.ok()?;
     let back = back.filter(|b| *b != c.path);
     let page = pages::FramedErrorPage {
@@ -586,9 +616,9 @@ async fn framed_error(
 }
 
 /// The path (and query) of the `Referer` when it is a page of this same site.
-fn same_site_referer(parts: &Parts) -> Option<String> {
-    let referer = parts.headers.get(header::REFERER)?.to_str().ok()?;
-    let host = parts.headers.get(header::HOST)?.to_str().ok()?;
+fn same_site_referer(headers: &HeaderMap) -> Option<String> {
+    let referer = headers.get(header::REFERER)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
     let rest = referer
         .strip_prefix("http://")
         .or_else(|| referer.strip_prefix("https://"))?;
@@ -598,33 +628,7 @@ fn same_site_referer(parts: &Parts) -> Option<String> {
 
 /// What a 404 names, as the error page says it (`order` → 订单).
 fn missing_thing(what: &str) -> &'static str {
-    match what {
-        "merchant" => "店铺",
-        "order" => "订单",
-        "product" | "sku" => "商品",
-        "post" => "动态",
-        "comment" => "评论",
-        "community" => "社群",
-        "invite" | "invitation" => "邀请",
-        "account" | "member" | "manager" | "clerk" | "helper" => "这位用户",
-        "group" => "这个团",
-        "group-buy campaign" => "拼团活动",
-        "flash sale" => "秒杀活动",
-        "activity" => "满减活动",
-        "coupon" | "coupon template" => "优惠券",
-        "store" => "门店",
-        "refund" => "退款",
-        "after-sale request" => "售后申请",
-        "payment" => "支付",
-        "withdrawal" => "提现",
-        "review" => "评价",
-        "address" => "地址",
-        "leader" => "团长",
-        "batch" => "接龙",
-        "tier" => "会员等级",
-        "notification" => "通知",
-        _ => "内容",
-    }
+    i18n::refusals::zh_thing(what)
 }
 
 /// The [`fallback`]'s handler: the error page for a browser, the API's problem otherwise.
@@ -643,6 +647,7 @@ async fn not_found(req: Request) -> Response {
     res.extensions_mut().insert(ErrorShown {
         status: StatusCode::NOT_FOUND,
         detail,
+        refused: None,
     });
     res
 }

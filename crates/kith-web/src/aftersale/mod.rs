@@ -54,16 +54,16 @@ pub fn routes() -> Router<Web> {
 /// else (not found, forbidden, storage) is an error page.
 type Refusal = (String, String, StatusCode);
 
-fn refusal(e: AppError) -> Result<Refusal, WebError> {
+fn refusal(c: &Ctx, e: AppError) -> Result<Refusal, WebError> {
     match e {
         AppError::Invalid { ref field, .. } => Ok((
             field.clone(),
-            e.to_string(),
+            c.t.refusal(&e).unwrap_or_default(),
             StatusCode::UNPROCESSABLE_ENTITY,
         )),
         AppError::Conflict { ref field, .. } => Ok((
             field.clone().unwrap_or_default(),
-            e.to_string(),
+            c.t.refusal(&e).unwrap_or_default(),
             StatusCode::CONFLICT,
         )),
         other => Err(other.into()),
@@ -278,7 +278,7 @@ async fn open(
     match result {
         Ok(r) => Ok(see(format!("/aftersales/{}", r.id))),
         Err(e) => {
-            let mut r = refusal(e)?;
+            let mut r = refusal(&c, e)?;
             // `lines[0].quantity` is typed in the first line's quantity box.
             if r.0.starts_with("lines") {
                 r.0 = "lines".to_owned();
@@ -353,7 +353,7 @@ async fn after(
     match result {
         Ok(_) => Ok(see(format!("/aftersales/{rid}"))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             request_view(s, c, rid, f, Some(r)).await
         }
     }
@@ -538,7 +538,7 @@ async fn answered(
     match result {
         Ok(_) => Ok(see(format!("/console/{mid}/aftersales"))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             queue_page(s, c, mid, None, Some((rid.to_owned(), f, r))).await
         }
     }
@@ -733,7 +733,7 @@ async fn decide(
     match res {
         Ok(_) => Ok(see("/admin/aftersales")),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             arbitration_page(&s, c, Some((rid, f, r))).await
         }
     }
@@ -772,7 +772,7 @@ async fn save_terms(
     match res {
         Ok(_) => Ok(see(format!("/console/{mid}/aftersales?done=saved"))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             queue_page(&s, c, &mid, None, Some(("terms".to_owned(), f, r))).await
         }
     }

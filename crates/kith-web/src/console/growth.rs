@@ -568,9 +568,14 @@ pub(super) async fn save_plan(
     match result {
         Ok(()) => Ok(see(format!("/console/{mid}/commissions?saved=1"))),
         Err(AppError::Invalid { field, reason }) => {
+            let words = c.t.refusal_of(
+                crate::i18n::refusals::RefusalKind::Invalid,
+                Some(&field),
+                &reason,
+            );
             let e = FormError {
                 field: plan_field(&field).to_owned(),
-                reason: format!("{field}: {reason}"),
+                reason: words,
             };
             commissions_page(&s, c, &mid, Some((f, e)), false).await
         }

@@ -169,10 +169,15 @@ impl ConsoleGroupBuys {
 
 /// A refusal the page shows on itself: the status and the use case's words. Anything else
 /// (not found, forbidden, storage) is an error page.
-fn refusal(e: AppError) -> WebResult<(StatusCode, String)> {
+fn refusal(c: &Ctx, e: AppError) -> WebResult<(StatusCode, String)> {
     match e {
-        AppError::Conflict { .. } => Ok((StatusCode::CONFLICT, e.to_string())),
-        AppError::Invalid { .. } => Ok((StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+        AppError::Conflict { .. } => {
+            Ok((StatusCode::CONFLICT, c.t.refusal(&e).unwrap_or_default()))
+        }
+        AppError::Invalid { .. } => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.t.refusal(&e).unwrap_or_default(),
+        )),
         other => Err(other.into()),
     }
 }
@@ -296,7 +301,7 @@ async fn open(
     match result {
         Ok(seat) => Ok(see(format!("/orders/{}", seat.order.id))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             campaign_page(&s, c, &cid, Some(r)).await
         }
     }
@@ -385,7 +390,7 @@ async fn join(
     match result {
         Ok(seat) => Ok(see(format!("/orders/{}", seat.order.id))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             group_page(&s, c, &gid, None, Some(r)).await
         }
     }
@@ -410,7 +415,7 @@ async fn share(
             encode(&link.code)
         ))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             group_page(&s, c, &gid, None, Some(r)).await
         }
     }
@@ -640,7 +645,12 @@ async fn create_campaign(
     match result {
         Ok(()) => Ok(see(format!("/console/{mid}/group-buys?created=1"))),
         Err(AppError::Invalid { field, reason }) => {
-            let e = (form_field(&field).to_owned(), format!("{field}: {reason}"));
+            let words = c.t.refusal_of(
+                crate::i18n::refusals::RefusalKind::Invalid,
+                Some(&field),
+                &reason,
+            );
+            let e = (form_field(&field).to_owned(), words);
             console_page(&s, c, &mid, Some((f, e)), false).await
         }
         Err(e) => Err(WebError::App(e)),

@@ -271,11 +271,14 @@ async fn login(
             Ok((StatusCode::TOO_MANY_REQUESTS, render(&page)?).into_response())
         }
         Err(e @ (AppError::Unauthenticated(_) | AppError::Invalid { .. })) => {
+            let error =
+                c.t.refusal(&e)
+                    .unwrap_or_else(|| c.t.sign_in_refused().to_owned());
             let page = pages::LoginPage {
                 c,
                 next,
                 login: f.login,
-                error: Some(e.to_string()),
+                error: Some(error),
                 challenge: None,
                 demo: s.cfg.demo,
                 wechat: s.app.wechat_enabled(),

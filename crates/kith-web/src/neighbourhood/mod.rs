@@ -85,10 +85,15 @@ fn with_status(status: StatusCode, html: axum::response::Html<String>) -> Respon
 }
 
 /// A refusal the page shows on itself; anything else is an error page.
-fn refusal(e: AppError) -> WebResult<(StatusCode, String)> {
+fn refusal(c: &Ctx, e: AppError) -> WebResult<(StatusCode, String)> {
     match e {
-        AppError::Conflict { .. } => Ok((StatusCode::CONFLICT, e.to_string())),
-        AppError::Invalid { .. } => Ok((StatusCode::UNPROCESSABLE_ENTITY, e.to_string())),
+        AppError::Conflict { .. } => {
+            Ok((StatusCode::CONFLICT, c.t.refusal(&e).unwrap_or_default()))
+        }
+        AppError::Invalid { .. } => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.t.refusal(&e).unwrap_or_default(),
+        )),
         other => Err(other.into()),
     }
 }
@@ -184,7 +189,7 @@ async fn choose(
     {
         Ok(_) => Ok(see(format!("/shops/{mid}/leaders?done=chosen"))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             choose_view(&s, c, &mid, None, Some(r)).await
         }
     }
@@ -353,7 +358,7 @@ async fn join(
     match result {
         Ok(j) => Ok(see(format!("/orders/{}", j.order.id))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             batch_view(&s, c, &bid, typed, Some(r)).await
         }
     }
@@ -584,7 +589,7 @@ async fn add_helper(
     {
         Ok(_) => Ok(see("/me/leader?done=saved")),
         Err(e) => {
-            let (st, words) = refusal(e)?;
+            let (st, words) = refusal(&c, e)?;
             my_points_view(&s, c, Some((st, lid, words, f.login)), None).await
         }
     }
@@ -808,14 +813,8 @@ async fn decide(
     match result {
         Ok(_) => Ok(see(format!("/console/{mid}/leaders?done={done}"))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            leaders_view(
-                &s,
-                c,
-                &mid,
-                Some((l.id.to_string(), e.to_string(), f.rate)),
-                None,
-            )
-            .await
+            let words = c.t.refusal(&e).unwrap_or_default();
+            leaders_view(&s, c, &mid, Some((l.id.to_string(), words, f.rate)), None).await
         }
         Err(e) => Err(WebError::App(e)),
     }
@@ -1125,7 +1124,7 @@ async fn deliver(
     match s.app.deliver_consignment(&who, &bid_, &lid_).await {
         Ok(_) => Ok(see(format!("/console/{mid}/batches/{bid}?done=delivered"))),
         Err(e) => {
-            let r = refusal(e)?;
+            let r = refusal(&c, e)?;
             batch_console_view(&s, c, &mid, &bid, Some(r)).await
         }
     }
@@ -1404,7 +1403,8 @@ async fn save_batch_terms(
     };
     match res {
         Ok(_) => Ok(see(format!("/console/{mid}/leaders?done=saved"))),
-        Err(AppError::Invalid { reason, .. }) => {
+        Err(e @ AppError::Invalid { .. }) => {
+            let reason = c.t.refusal(&e).unwrap_or_default();
             leaders_view(
                 &s,
                 c,

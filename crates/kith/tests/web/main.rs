@@ -35,6 +35,7 @@ mod pages_notify;
 mod pages_pictures;
 mod pages_points;
 mod pages_public;
+mod pages_refusals;
 mod pages_sms;
 mod pages_words;
 mod wechat_stories;

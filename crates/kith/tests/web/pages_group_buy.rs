@@ -176,7 +176,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     .await
     .expect(409);
     assert!(
-        limit.text_of("refusal").contains("limit of 1 per member"),
+        limit.text_of("refusal").contains("每人限购 1 件"),
         "{}",
         limit.body
     );
@@ -216,7 +216,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     .await
     .expect(409);
     assert!(
-        refused.text_of("refusal").contains("you lead this group"),
+        refused.text_of("refusal").contains("你发起的团"),
         "{}",
         refused.body
     );
@@ -273,7 +273,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     )
     .await
     .expect(409);
-    assert!(again.text_of("refusal").contains("already hold a seat"));
+    assert!(again.text_of("refusal").contains("你已在这个团中"));
 
     // A stranger takes the last seat (not paid yet): the group is full for anyone else.
     let stranger = member(&t, "路人甲").await;
@@ -301,7 +301,7 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
         .await
         .expect(409);
     assert!(
-        full.text_of("refusal").contains("the group is full"),
+        full.text_of("refusal").contains("这个团已满员"),
         "{}",
         full.body
     );
@@ -378,11 +378,7 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
     )
     .await
     .expect(409);
-    assert!(
-        r.text_of("refusal").contains("time has run out"),
-        "{}",
-        r.body
-    );
+    assert!(r.text_of("refusal").contains("这个团已超时"), "{}", r.body);
     kith_app::events::jobs::run_once(&t.app, "test")
         .await
         .expect("jobs");
@@ -406,7 +402,7 @@ async fn a_group_whose_time_ran_out_shows_why_it_failed(t: TestApp) {
     .await
     .expect(409);
     assert!(
-        r.text_of("refusal").contains("the group has failed"),
+        r.text_of("refusal").contains("这个团未能拼成"),
         "{}",
         r.body
     );
@@ -477,8 +473,9 @@ async fn the_console_starts_and_ends_campaigns(t: TestApp) {
             )
             .await
             .expect(422);
+        // Said in Chinese beside the field, without its internal name.
         assert!(
-            bad.text_of("form-error").contains(field),
+            !bad.text_of("form-error").contains(field),
             "{field}: {}",
             bad.body
         );
@@ -524,7 +521,7 @@ async fn the_console_starts_and_ends_campaigns(t: TestApp) {
         .await
         .expect(422);
     assert!(
-        no_plan.text_of("form-error").contains("commission"),
+        no_plan.text_of("form-error").contains("佣金"),
         "{}",
         no_plan.body
     );

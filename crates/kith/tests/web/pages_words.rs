@@ -35,7 +35,7 @@ const ALLOWED: &[&str] = &[
 const MAX_PAGES: usize = 700;
 const PER_SHAPE: usize = 2;
 
-struct Checks {
+pub(crate) struct Checks {
     uuid: Regex,
     rfc3339: Regex,
     fen: Regex,
@@ -48,7 +48,7 @@ struct Checks {
 }
 
 impl Checks {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let re = |s: &str| Regex::new(s).expect("regex");
         Checks {
             uuid: re(r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
@@ -66,7 +66,7 @@ impl Checks {
     }
 
     /// The text a person reads on the page: element text and the descriptive attributes.
-    fn visible(&self, html: &str) -> String {
+    pub(crate) fn visible(&self, html: &str) -> String {
         let attrs: Vec<String> = self
             .attr
             .captures_iter(html)
@@ -78,7 +78,7 @@ impl Checks {
     }
 
     /// What is wrong with this text: (kind, the offending piece in its context).
-    fn problems(&self, text: &str) -> Vec<(&'static str, String)> {
+    pub(crate) fn problems(&self, text: &str) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         for (kind, re) in [
             ("raw id", &self.uuid),
@@ -106,7 +106,7 @@ impl Checks {
     }
 
     /// The same-site page links on the page.
-    fn links(&self, html: &str) -> Vec<String> {
+    pub(crate) fn links(&self, html: &str) -> Vec<String> {
         self.href
             .captures_iter(html)
             .map(|c| decode(&c[1]))
@@ -126,7 +126,7 @@ impl Checks {
     }
 
     /// The page's shape: ids and numbers replaced, the query dropped.
-    fn shape(&self, path: &str) -> String {
+    pub(crate) fn shape(&self, path: &str) -> String {
         let path = path.split('?').next().unwrap_or_default();
         let path = self.uuid.replace_all(path, "{id}");
         self.number.replace_all(&path, "{n}").into_owned()
@@ -162,7 +162,7 @@ fn around(text: &str, start: usize, end: usize) -> String {
 }
 
 /// A browser signed in with a demo login (every demo login shares one password).
-async fn demo_browser<'a>(t: &'a TestApp, phone: &str) -> Browser<'a> {
+pub(crate) async fn demo_browser<'a>(t: &'a TestApp, phone: &str) -> Browser<'a> {
     let mut b = Browser::new(t);
     b.get("/login").await.expect(200);
     let p = b
