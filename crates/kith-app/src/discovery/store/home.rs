@@ -4,7 +4,7 @@
 use kith_store::{Conn, Value, args};
 
 use super::{FRIENDS_OF_1, no_block_with_1};
-use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId};
+use crate::platform::ids::{CommunityId, MerchantId, ProductId};
 use crate::platform::page::Keyset;
 use crate::social::posts::PersonRef;
 use crate::{AppError, AppResult};
@@ -111,12 +111,12 @@ pub(in crate::discovery) fn most_followed(
 ) -> AppResult<Vec<(PersonRef, i64)>> {
     let rows = c.query(
         &format!(
-            "SELECT a.id, a.display_name, COUNT(*) AS n FROM follows f
+            "SELECT a.id, a.display_name, COUNT(*) AS n, a.avatar_media_id FROM follows f
                JOIN accounts a ON a.id = f.followee_id
               WHERE f.followee_id <> $1 AND NOT a.is_platform_admin
                 AND NOT EXISTS (SELECT 1 FROM follows mine WHERE mine.follower_id = $1 AND mine.followee_id = f.followee_id)
                 AND {}
-              GROUP BY a.id, a.display_name
+              GROUP BY a.id, a.display_name, a.avatar_media_id
               ORDER BY n DESC, a.id LIMIT $2",
             no_block_with_1("f.followee_id")
         ),
@@ -125,10 +125,7 @@ pub(in crate::discovery) fn most_followed(
     rows.iter()
         .map(|r| {
             Ok((
-                PersonRef {
-                    id: AccountId::from_row(r.text(0)?),
-                    display_name: r.text(1)?,
-                },
+                PersonRef::of(r.text(0)?, r.text(1)?, r.opt_text(3)?),
                 r.int(2)?,
             ))
         })
