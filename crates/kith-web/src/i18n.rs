@@ -340,6 +340,21 @@ impl Strings {
         if zh { z } else { e }
     }
 
+    /// An order event's note in the page's language: the notes the system writes are said in
+    /// words; a note a person typed (a refund's reason) is shown as typed.
+    pub fn order_note(&self, note: &str) -> String {
+        let zh = std::ptr::eq(self, &ZH);
+        let (z, e) = match note {
+            "picked up" => ("已到店自提", "Picked up"),
+            "after-sale window closed" => ("售后期已结束", "After-sale window closed"),
+            "unpaid at the deadline" => ("超时未付款，已自动取消", "Unpaid at the deadline"),
+            "cancelled by the buyer" => ("买家已取消", "Cancelled by the buyer"),
+            "refunded" => ("已退款", "Refunded"),
+            other => return other.to_owned(),
+        };
+        (if zh { z } else { e }).to_owned()
+    }
+
     /// Who moved an order, in words.
     pub fn actor(&self, s: &str) -> &'static str {
         let zh = std::ptr::eq(self, &ZH);

@@ -59,7 +59,7 @@ fn run_bench_on(
             !parts[1].is_empty()
                 && parts[1]
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
             "bad ratio name in {line:?}"
         );
         let (int, frac) = parts[2]

@@ -106,6 +106,8 @@ pub struct CampaignPage {
     pub phone: String,
     /// Why opening or joining was just refused (the use case's words).
     pub error: Option<String>,
+    /// What was typed into the delivery fields, drawn back after a refusal.
+    typed: Option<DeliveryForm>,
 }
 
 #[derive(Template)]
@@ -116,6 +118,8 @@ pub struct GroupPage {
     pub stores: Vec<Store>,
     pub phone: String,
     pub error: Option<String>,
+    /// What was typed into the delivery fields, drawn back after a refusal.
+    typed: Option<DeliveryForm>,
     /// The viewer's share link to this group and its QR code, after "share".
     pub share: Option<(String, String)>,
 }
@@ -194,7 +198,7 @@ fn phone(c: &Ctx) -> String {
         .unwrap_or_default()
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 struct DeliveryForm {
     #[serde(default)]
     delivery: String,
@@ -247,6 +251,7 @@ async fn campaign_page(
     c: Ctx,
     cid: &str,
     error: Option<(StatusCode, String)>,
+    typed: Option<DeliveryForm>,
 ) -> WebResult<Response> {
     let cid = &CampaignId::parse_or_404(cid)?;
     let k = s.app.group_campaign(cid).await?;
@@ -274,13 +279,14 @@ async fn campaign_page(
         stores,
         phone,
         error,
+        typed,
     })?;
     Ok(with_status(status, html))
 }
 
 /// A campaign (public): prices, seats left, the joinable groups and the form to open one.
 async fn campaign(State(s): State<Web>, c: Ctx, Path(cid): Path<String>) -> WebResult<Response> {
-    campaign_page(&s, c, &cid, None).await
+    campaign_page(&s, c, &cid, None, None).await
 }
 
 /// Opens a group: the leader's order to pay.
@@ -291,6 +297,7 @@ async fn open(
     CsrfForm(f): CsrfForm<DeliveryForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let typed = f.clone();
     let result = match f.input() {
         Ok(input) => match CampaignId::parse_or_404(&cid) {
             Ok(cid) => s.app.open_group(&who, &cid, input).await,
@@ -302,7 +309,7 @@ async fn open(
         Ok(seat) => Ok(see(format!("/orders/{}", seat.order.id))),
         Err(e) => {
             let r = refusal(&c, e)?;
-            campaign_page(&s, c, &cid, Some(r)).await
+            campaign_page(&s, c, &cid, Some(r), Some(typed)).await
         }
     }
 }
@@ -319,6 +326,7 @@ async fn group_page(
     gid: &str,
     share_code: Option<&str>,
     error: Option<(StatusCode, String)>,
+    typed: Option<DeliveryForm>,
 ) -> WebResult<Response> {
     let g = s.app.group(&GroupId::parse_or_404(gid)?).await?;
     let stores = s.app.list_stores(None, &g.merchant_id).await?;
@@ -349,6 +357,7 @@ async fn group_page(
         stores,
         phone,
         error,
+        typed,
         share,
     })?;
     Ok(with_status(status, html))
@@ -362,7 +371,7 @@ async fn group(
     Path(gid): Path<String>,
     Query(q): Query<GroupQuery>,
 ) -> WebResult<Response> {
-    group_page(&s, c, &gid, q.share.as_deref(), None).await
+    group_page(&s, c, &gid, q.share.as_deref(), None, None).await
 }
 
 /// The group's seats fragment, for htmx's periodic refresh.
@@ -380,6 +389,7 @@ async fn join(
     CsrfForm(f): CsrfForm<DeliveryForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
+    let typed = f.clone();
     let result = match f.input() {
         Ok(input) => match GroupId::parse_or_404(&gid) {
             Ok(id) => s.app.join_group(&who, &id, input).await,
@@ -391,7 +401,7 @@ async fn join(
         Ok(seat) => Ok(see(format!("/orders/{}", seat.order.id))),
         Err(e) => {
             let r = refusal(&c, e)?;
-            group_page(&s, c, &gid, None, Some(r)).await
+            group_page(&s, c, &gid, None, Some(r), Some(typed)).await
         }
     }
 }
@@ -416,7 +426,7 @@ async fn share(
         ))),
         Err(e) => {
             let r = refusal(&c, e)?;
-            group_page(&s, c, &gid, None, Some(r)).await
+            group_page(&s, c, &gid, None, Some(r), None).await
         }
     }
 }

@@ -80,6 +80,12 @@ fn english(kind: RefusalKind, reason: &str) -> String {
     }
 }
 
+/// A reason with Chinese characters in it (a page's own words); the use cases' English
+/// reasons are not ASCII either when they hold a range (`1–32`, an en dash).
+fn written_in_chinese(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
 /// The whole numbers in `s`, in order (`must be 1–32 characters` → 1, 32).
 fn numbers(s: &str) -> Vec<i64> {
     s.split(|c: char| !c.is_ascii_digit())
@@ -106,7 +112,7 @@ fn zh_invalid(field: &str, reason: &str) -> String {
     // What the field is, where that decides the words more than the reason does.
     let leaf = field.rsplit('.').next().unwrap_or(field);
     // A reason the page itself wrote in Chinese stands as it is.
-    if !r.is_ascii() {
+    if written_in_chinese(r) {
         return r.to_owned();
     }
     if has("mobile number") {
@@ -144,6 +150,12 @@ fn zh_invalid(field: &str, reason: &str) -> String {
         "须大于 0".into()
     } else if has("at least 1 fen") {
         "至少 ¥0.01".into()
+    } else if has("over the cap") && n.len() >= 2 {
+        format!(
+            "各项比例合计 {}，超过了上限 {}",
+            bound(field, n[0]),
+            bound(field, n[1])
+        )
     } else if has("must be") && n.len() >= 2 && !has(" or ") {
         format!(
             "请填写 {} 到 {} 之间的数",
@@ -175,7 +187,7 @@ fn zh_invalid(field: &str, reason: &str) -> String {
 fn zh_conflict(field: &str, reason: &str) -> String {
     let has = |s: &str| reason.contains(s);
     let n = numbers(reason);
-    if !reason.is_ascii() {
+    if written_in_chinese(reason) {
         return reason.to_owned();
     }
     // A group-buy seat (kith_domain::group_buy::JoinRefusal and the campaign's states).
@@ -304,6 +316,13 @@ mod tests {
         assert_eq!(
             zh(AppError::invalid("withdraw_min_fen", "must be 0–100000")),
             "请填写 ¥0.00 到 ¥1000.00 之间的数"
+        );
+        assert_eq!(
+            zh(AppError::invalid(
+                "levels_bp",
+                "the rates sum to 3500 bp, over the cap of 2500 bp"
+            )),
+            "各项比例合计 35%，超过了上限 25%"
         );
         assert_eq!(zh(AppError::NotFound("order")), "订单不存在，可能已被删除");
         assert_eq!(

@@ -138,7 +138,11 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
         .get(&format!("/console/{mid}/insight?days=0"))
         .await
         .expect(422);
-    assert!(bad.body.contains("window_days"), "{}", bad.body);
+    assert!(
+        bad.body.contains("请填写整数") && !bad.body.contains("window_days"),
+        "{}",
+        bad.body
+    );
 
     // The referred order's commission split on the console order page: L1 10 % of ¥100.
     let oid = referred["id"].as_str().unwrap();
@@ -403,7 +407,7 @@ async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
         .expect(422);
     assert!(over.body.contains(r#"id="form-error""#), "{}", over.body);
     assert!(
-        over.body.contains("over the cap of 2500 bp"),
+        over.body.contains("各项比例合计 30%，超过了上限 25%") && !over.body.contains(" bp"),
         "{}",
         over.body
     );
@@ -419,7 +423,7 @@ async fn commission_plan_round_trips_and_refusals_stay_on_the_form(t: TestApp) {
         .await
         .expect(422);
     assert!(
-        nan.body.contains("l1: must be a percentage"),
+        nan.body.contains("请填写百分比，最多两位小数") && !nan.body.contains("l1:"),
         "{}",
         nan.body
     );

@@ -238,7 +238,12 @@ async fn a_newcomer_is_offered_people_and_communities(t: TestApp) {
     assert_eq!(joined.location(), format!("/communities/{group}"));
     // Following needs a session and a real account.
     let mut anon = Browser::new(&t);
-    anon.post(&action, &[]).await.expect(403);
+    let asked = anon.post(&action, &[]).await.expect(303);
+    assert!(
+        asked.location().starts_with("/login"),
+        "{}",
+        asked.location()
+    );
     b.submit(
         "/",
         "/people/00000000-0000-4000-8000-000000000000/follow",

@@ -84,6 +84,11 @@ const NOT_CRAWLED: &[(&str, &str)] = &[
         "only for a 团长 allowed products (the demo's has none); its page draws its refusal",
     ),
     (
+        "/console/{}/orders/{}/ship",
+        "only on an order waiting to ship, which the owner's crawl (a few pages per shape) \
+         may not reach; its page goes through the shared refusal layer (pages: shipping story)",
+    ),
+    (
         "/me/wechat/{}/unlink",
         "only with a WeChat sign-in linked (wechat_stories)",
     ),
@@ -180,6 +185,11 @@ impl Parse {
             let mut radios = BTreeSet::new();
             for c in self.input.captures_iter(inside) {
                 let i = self.attrs(&c[1]);
+                // A field of another form drawn inside this one (the member picker's
+                // search box belongs to the page's GET form) is not sent with it.
+                if i.get("form").is_some_and(|f| Some(f) != a.get("id")) {
+                    continue;
+                }
                 let Some(name) = i.get("name").cloned() else {
                     continue;
                 };
