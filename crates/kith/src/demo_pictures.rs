@@ -136,7 +136,7 @@ pub fn banner_png(name: &str) -> Vec<u8> {
     let sky_top = hsl(hue, 0.55, 0.86);
     let sky_low = hsl((hue + 20.0) % 360.0, 0.6, 0.95);
     let sun_x = 0.15 + (h >> 8) as f32 % 70.0 / 100.0;
-    let phase = (h >> 4) as f32 % 6.28;
+    let phase = (h >> 4) as f32 % std::f32::consts::TAU;
     png(w, ht, |x, y| {
         let mut c = mix(sky_top, sky_low, y * 1.4);
         // The sun: a circle, round on the 3:1 picture.

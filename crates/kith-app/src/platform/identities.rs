@@ -74,8 +74,8 @@ pub struct OAuthStart {
 /// What the callback did.
 #[derive(Debug)]
 pub enum CallbackOutcome {
-    /// A known identity: signed in.
-    SignedIn { session: Session, next: String },
+    /// A known identity: signed in (boxed: a session holds the whole account).
+    SignedIn { session: Box<Session>, next: String },
     /// An unknown identity: waiting for its person to choose (the token goes in a cookie).
     Pending { token: String },
     /// Link mode: the identity is this account's now.
@@ -403,7 +403,7 @@ impl App {
                             )?;
                             let session = accounts::insert_session(c, &account_id, now, ttl_ms)?;
                             return Ok(CallbackOutcome::SignedIn {
-                                session,
+                                session: Box::new(session),
                                 next: next.clone(),
                             });
                         }
