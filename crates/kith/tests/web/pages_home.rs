@@ -113,6 +113,12 @@ async fn the_home_shows_categories_and_what_friends_recommend(t: TestApp) {
         home.body
     );
     assert!(home.has("id=\"home-register\""), "the way in stays");
+    // Each shop's card carries its logo, or its name's first character drawn in its place.
+    assert!(
+        home.has("class=\"card block shop-card\"") && home.has("class=\"avatar logo"),
+        "{}",
+        home.body
+    );
     // The category lists only its products on sale, with picture, shop and price in 元.
     let cat = anon.get(tea_link).await.expect(200);
     assert_eq!(cat.text_of("category-name"), "茶叶");
