@@ -157,7 +157,23 @@ pub(crate) const BUYERS: usize = 64;
 const PASSWORD: &str = "kith-bench-2026";
 
 /// The temporary data directory, removed when the bench ends (also on error).
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    /// A fresh directory `kith-bench-{name}-{pid}-{nanos}` under the system's temp dir.
+    pub(crate) fn new(name: &str) -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "kith-bench-{name}-{}-{nanos:09}",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("create {}: {e}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
 
 impl Drop for TempDir {
     fn drop(&mut self) {
@@ -334,14 +350,9 @@ pub(crate) async fn open_bench(args: &CheckoutArgs) -> anyhow::Result<Bench> {
             dir.clone()
         }
         (None, None) => {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let dir =
-                std::env::temp_dir().join(format!("kith-bench-{}-{nanos:09}", std::process::id()));
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| anyhow::anyhow!("create {}: {e}", dir.display()))?;
-            _temp = Some(TempDir(dir.clone()));
+            let temp = TempDir::new("checkout")?;
+            let dir = temp.0.clone();
+            _temp = Some(temp);
             dir
         }
     };

@@ -340,13 +340,9 @@ pub const MAX_MEMBER_ROWS: usize = 10_000;
 
 /// The phone as the shop may see it: the first three and last four digits.
 pub(crate) fn mask_phone(phone: Option<&str>) -> String {
-    match phone {
-        Some(p) if p.len() == 11 && p.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("{}****{}", &p[..3], &p[7..])
-        }
-        Some(_) => "****".to_owned(),
-        None => String::new(),
-    }
+    phone.map_or_else(String::new, |p| {
+        kith_domain::identity::Phone::parse(p).map_or_else(|_| "****".to_owned(), |p| p.masked())
+    })
 }
 
 impl App {

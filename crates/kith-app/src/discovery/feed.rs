@@ -42,6 +42,11 @@ const HOUR_MS: i64 = 3_600_000;
 pub const FRIEND_BOOST_MS: i64 = 12 * HOUR_MS;
 /// How much newer a post of the reader's communities (or a fellow member's) reads.
 pub const COMMUNITY_BOOST_MS: i64 = 6 * HOUR_MS;
+/// How much a post's rank key can exceed its creation time: the larger closeness boost (a
+/// post gets one of them, never both) and the whole engagement lift. A post made at or
+/// before `t` ranks at most `t + MAX_LIFT_MS`; the feed's time window rests on it.
+pub const MAX_LIFT_MS: i64 = FRIEND_BOOST_MS + ENGAGEMENT_STEP_MS * ENGAGEMENT_CAP;
+const _: () = assert!(FRIEND_BOOST_MS >= COMMUNITY_BOOST_MS);
 /// Per interaction point (like 1, comment 2, share 3)…
 pub const ENGAGEMENT_STEP_MS: i64 = HOUR_MS / 2;
 /// …counted up to this many points.
@@ -77,9 +82,9 @@ impl FeedCursor {
         let rank: i64 = rank.parse().map_err(|_| bad())?;
         let snapshot_ms: i64 = snap.parse().map_err(|_| bad())?;
         let id = crate::platform::ids::parse_id(id).ok_or_else(bad)?;
-        // Times are between 1970 and 9999; a rank adds at most the two boosts.
+        // Times are between 1970 and 9999; a rank adds at most MAX_LIFT_MS.
         const MAX_MS: i64 = 253_402_300_799_999;
-        let max_rank = MAX_MS + FRIEND_BOOST_MS + ENGAGEMENT_STEP_MS * ENGAGEMENT_CAP;
+        let max_rank = MAX_MS + MAX_LIFT_MS;
         if !(0..=MAX_MS).contains(&snapshot_ms) || !(0..=max_rank).contains(&rank) {
             return Err(bad());
         }

@@ -15,7 +15,7 @@ use kith_app::money::withdrawals::Withdrawal;
 use serde::{Deserialize, Serialize};
 
 use super::shop;
-use crate::pages::{Shop, filters, yuan};
+use crate::pages::{Shop, filters};
 use crate::{Ctx, Web, WebResult, render};
 
 /// Rows the members page lists (the CSV file holds them all).
@@ -153,12 +153,6 @@ pub(super) async fn search(
 pub(crate) struct WithdrawalView {
     pub w: Withdrawal,
     pub member: String,
-}
-
-impl WithdrawalView {
-    pub(crate) fn amount(&self) -> String {
-        yuan(self.w.amount_fen)
-    }
 }
 
 /// The withdrawals with their members' names.

@@ -44,7 +44,6 @@ impl Strings {
             "requested_at" => ("申请时间", "Requested"),
             "decided_at" => ("处理时间", "Decided"),
             "note" => ("备注", "Note"),
-            "merchant" => ("商家", "Shop"),
             "no_withdrawals" => ("还没有提现申请", "No withdrawals yet"),
             "pick_member" => ("选择会员", "Choose a member"),
             "pick_hint" => (

@@ -5,7 +5,6 @@
 use super::{Strings, ZH};
 
 pub struct Pictures {
-    pub avatar: &'static str,
     pub avatar_title: &'static str,
     pub avatar_hint: &'static str,
     pub change_avatar: &'static str,
@@ -33,7 +32,6 @@ pub struct Pictures {
 }
 
 static PICS_ZH: Pictures = Pictures {
-    avatar: "头像",
     avatar_title: "我的头像",
     avatar_hint: "支持 JPG、PNG、WEBP 图片，不超过 10 MB；照片中的位置等信息会被去除。",
     change_avatar: "更换头像",
@@ -57,7 +55,6 @@ static PICS_ZH: Pictures = Pictures {
 };
 
 static PICS_EN: Pictures = Pictures {
-    avatar: "Avatar",
     avatar_title: "My picture",
     avatar_hint: "A JPG, PNG or WebP image up to 10 MB; where a photo was taken and similar details are removed.",
     change_avatar: "Change picture",

@@ -28,13 +28,12 @@
 //! page's).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use super::Scale;
+use super::{Scale, TempDir};
 
 /// Budget of a page's HTML, CSS and JavaScript, compressed as served.
 pub const CRITICAL_BUDGET: u64 = 160 * 1024;
@@ -134,15 +133,6 @@ impl Server {
             }
         }
         Ok(())
-    }
-}
-
-/// A temporary data directory, removed afterwards.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -246,11 +236,7 @@ struct Times(Vec<f64>);
 
 impl Times {
     fn percentile(&self, p: f64) -> f64 {
-        if self.0.is_empty() {
-            return 0.0;
-        }
-        let i = ((self.0.len() as f64 - 1.0) * p).round() as usize;
-        self.0[i.min(self.0.len() - 1)]
+        super::search::percentile(&self.0, p)
     }
 }
 
@@ -270,14 +256,7 @@ pub async fn run(args: PagesArgs) -> anyhow::Result<()> {
     } else {
         "sqlite"
     };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir = TempDir(std::env::temp_dir().join(format!(
-        "kith-bench-pages-{}-{nanos:09}",
-        std::process::id()
-    )));
-    std::fs::create_dir_all(&dir.0)?;
+    let dir = TempDir::new("pages")?;
 
     // 1. The demo world, served.
     let seed_start = Instant::now();

@@ -237,15 +237,8 @@ pub(super) async fn world(
     posts: usize,
     post_gap_ms: i64,
 ) -> anyhow::Result<World> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!(
-        "kith-bench-{name}-{}-{nanos:09}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let temp = TempDir(dir.clone());
+    let temp = TempDir::new(name)?;
+    let dir = temp.0.clone();
     let db = Db::open(&DbConfig {
         database_url: None,
         data_dir: dir.clone(),

@@ -5,6 +5,7 @@ use kith_store::{Conn, Engine, Value, args};
 use crate::AppResult;
 use crate::discovery::feed::{
     COMMUNITY_BOOST_MS, ENGAGEMENT_CAP, ENGAGEMENT_STEP_MS, FRIEND_BOOST_MS, FeedCursor,
+    MAX_LIFT_MS,
 };
 use crate::platform::page::{Page, PageRequest};
 use crate::social::posts::{Post, newest_first};
@@ -17,10 +18,6 @@ fn ms_of(c: &dyn Conn, col: &str) -> String {
         Engine::Postgres => format!("(EXTRACT(EPOCH FROM {col}) * 1000)::bigint"),
     }
 }
-
-/// How much a post's rank key can exceed its creation time: the friend boost and the whole
-/// engagement lift. A post made at or before `t` ranks at most `t + MAX_LIFT_MS`.
-const MAX_LIFT_MS: i64 = FRIEND_BOOST_MS + ENGAGEMENT_STEP_MS * ENGAGEMENT_CAP;
 
 /// Up to `limit + 1` posts of `me`'s feed as of `snap`, after `after`, best rank first:
 /// each post's id, rank key and closeness class (2 friend, 1 community, 0 following).
