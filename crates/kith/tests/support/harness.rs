@@ -214,8 +214,11 @@ impl TestApp {
         init_test_log();
         let dir = TempDir::new();
         let pg = match engine {
-            Engine::Sqlite => None,
-            Engine::Postgres => Some(kith_store::testing::database_or_skip()?),
+            Engine::Sqlite => {
+                kith_store::testing::sqlite_from_template(&dir.0).expect("migrated SQLite");
+                None
+            }
+            Engine::Postgres => Some(kith_store::testing::migrated_database_or_skip()?),
         };
         let mut args = ServeArgs {
             storage: StorageArgs {

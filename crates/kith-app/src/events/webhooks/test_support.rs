@@ -81,7 +81,7 @@ impl TestEnv {
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         ));
-        std::fs::create_dir_all(&dir).unwrap();
+        kith_store::testing::sqlite_from_template(&dir).unwrap();
         let db = Db::open_sqlite(&dir.join("kith.db"), SqliteSync::Normal, 2)
             .await
             .unwrap();
@@ -95,7 +95,7 @@ impl TestEnv {
             eprintln!("KITH_TEST_POSTGRES_URL is not set; skipping a PostgreSQL test");
             return None;
         };
-        let database = TestDatabase::create(&url).unwrap();
+        let database = TestDatabase::migrated(&url).unwrap();
         let db = Db::connect_postgres(&database.url, 4).await.unwrap();
         let guard = PgGuard {
             db: Some(db.clone()),
