@@ -386,6 +386,8 @@ pub struct ProductHit {
     /// How many of the searcher's friends bought it: the count social proof gives (see
     /// [`friend_purchases_of_1`]).
     pub friends_bought: i64,
+    /// Its main picture (the first of its gallery): a media id or an image URL.
+    pub image: Option<String>,
 }
 
 /// A community that matched.

@@ -392,7 +392,8 @@ async fn products_communities_and_people(t: TestApp) {
         .post(
             &m("/products"),
             Some(&owner.token),
-            json!({ "name": "有机燕麦片 500g", "description": "低脂高纤维，减肥早餐" }),
+            json!({ "name": "有机燕麦片 500g", "description": "低脂高纤维，减肥早餐",
+                    "images": ["https://img.example.com/oat/1.jpg", "https://img.example.com/oat/2.jpg"] }),
         )
         .await
         .expect(201)["id"]
@@ -442,6 +443,11 @@ async fn products_communities_and_people(t: TestApp) {
     assert!(!ids.contains(&draft.as_str()));
     assert_eq!(r["items"][0]["product"]["min_price_fen"], 3990);
     assert_eq!(r["items"][0]["product"]["friends_bought"], 0);
+    // Its main picture (the first of the gallery) comes with the hit.
+    assert_eq!(
+        r["items"][0]["product"]["image"],
+        "https://img.example.com/oat/1.jpg"
+    );
     assert_eq!(r["items"][0]["kind"], "product");
     // English and digits in mixed text.
     let r = search(&t, Some(&s), "q=500G&type=products").await;

@@ -84,7 +84,7 @@ async fn the_home_shows_categories_and_what_friends_recommend(t: TestApp) {
         .build()
         .await;
     let (tea_cat, tea_img) = file_under(&t, &tea, "茶叶", 1).await;
-    file_under(&t, &fruit, "水果", 2).await;
+    let (_, fruit_img) = file_under(&t, &fruit, "水果", 2).await;
     // A draft in the same category is not on sale: not listed, not counted.
     t.post(
         &format!("/api/v1/merchants/{}/products", tea.merchant),
@@ -147,6 +147,14 @@ async fn the_home_shows_categories_and_what_friends_recommend(t: TestApp) {
         .expect(200);
     assert!(
         found.has("云南蓝莓") && found.has("¥69.00"),
+        "{}",
+        found.body
+    );
+    // Each product found shows its main picture, as a thumbnail.
+    assert!(
+        found.has(&format!(
+            "<img class=\"hit-thumb\" src=\"{fruit_img}/thumb\" alt=\"云南蓝莓\""
+        )),
         "{}",
         found.body
     );

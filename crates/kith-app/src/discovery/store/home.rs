@@ -15,7 +15,7 @@ use crate::discovery::home::{CategoryTile, CommunitySuggestion, ProductCard};
 const ON_SHOW: &str = "p.status = 'active' AND m.status = 'approved'";
 
 /// The first of a product's stored images (a JSON array), if it has one.
-fn first_image(images: &str) -> AppResult<Option<String>> {
+pub(in crate::discovery) fn first_image(images: &str) -> AppResult<Option<String>> {
     let list: Vec<String> = serde_json::from_str(images)
         .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?;
     Ok(list.into_iter().next())

@@ -128,7 +128,8 @@ pub(in crate::discovery) fn product_hits(
     let sql = format!(
         "SELECT pr.id, pr.merchant_id, pr.name, pr.description,
             (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = pr.id),
-            (SELECT COUNT(DISTINCT fb.buyer_id) FROM ({}) fb WHERE fb.product_id = pr.id)
+            (SELECT COUNT(DISTINCT fb.buyer_id) FROM ({}) fb WHERE fb.product_id = pr.id),
+            pr.images
          FROM products pr WHERE pr.status = 'active' AND pr.id IN ({})",
         friend_purchases_of_1(),
         list
@@ -142,6 +143,7 @@ pub(in crate::discovery) fn product_hits(
             description: r.text(3)?,
             min_price_fen: r.opt_int(4)?.map(Fen::new),
             friends_bought: r.int(5)?,
+            image: super::home::first_image(&r.text(6)?)?,
         });
     }
     Ok(found)
