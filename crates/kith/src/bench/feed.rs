@@ -180,6 +180,9 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(shown > 0, "the readers' feeds are empty");
+    // Readers following 500 people have more than a page: a feed that never pages would
+    // leave the second-page figures empty (and its percentiles meaningless).
+    anyhow::ensure!(!second.is_empty(), "no reader's feed had a second page");
 
     // --- the limit: bare tantivy ---------------------------------------------------------
     let (bare, text, _) = bare_index(bodies).await?;
