@@ -340,15 +340,31 @@ impl Strings {
         if zh { z } else { e }
     }
 
-    /// An order event's note in the page's language: the notes the system writes are said in
-    /// words; a note a person typed (a refund's reason) is shown as typed.
+    /// An order event's note in the page's language: the notes the system writes
+    /// (`kith_app::commerce::orders::notes`) are said in words; a note a person typed (a
+    /// refund's reason) is shown as typed.
     pub fn order_note(&self, note: &str) -> String {
+        use kith_app::commerce::orders::notes;
         let zh = std::ptr::eq(self, &ZH);
+        if let Some(carrier) = note.strip_suffix(notes::DELIVERED_SUFFIX) {
+            let name = self.carrier_name(carrier);
+            return if zh {
+                format!("{name}：已签收")
+            } else {
+                format!("{name}: delivered")
+            };
+        }
         let (z, e) = match note {
-            "picked up" => ("已到店自提", "Picked up"),
-            "after-sale window closed" => ("售后期已结束", "After-sale window closed"),
-            "unpaid at the deadline" => ("超时未付款，已自动取消", "Unpaid at the deadline"),
-            "cancelled by the buyer" => ("买家已取消", "Cancelled by the buyer"),
+            notes::PICKED_UP => ("已到店自提", "Picked up"),
+            notes::AFTERSALE_WINDOW_CLOSED => ("售后期已结束", "After-sale window closed"),
+            notes::UNPAID_AT_DEADLINE => ("超时未付款，已自动取消", "Unpaid at the deadline"),
+            notes::CANCELLED_BY_BUYER => ("买家已取消", "Cancelled by the buyer"),
+            notes::RECEIPT_AUTO_CONFIRMED => {
+                ("超时自动确认收货", "Receipt confirmed automatically")
+            }
+            notes::BATCH_CUT_OFF_UNPAID => {
+                ("接龙截单时未付款，已取消", "Unpaid at the 接龙 cut-off")
+            }
             "refunded" => ("已退款", "Refunded"),
             other => return other.to_owned(),
         };
@@ -897,6 +913,25 @@ pub mod wechat;
 #[cfg(test)]
 mod tests {
     use super::{EN, ZH};
+
+    #[test]
+    fn the_systems_order_notes_read_as_words_and_typed_ones_stay() {
+        use kith_app::commerce::orders::notes;
+        for note in [
+            notes::CANCELLED_BY_BUYER,
+            notes::UNPAID_AT_DEADLINE,
+            notes::RECEIPT_AUTO_CONFIRMED,
+            notes::AFTERSALE_WINDOW_CLOSED,
+            notes::PICKED_UP,
+            notes::BATCH_CUT_OFF_UNPAID,
+        ] {
+            let zh = ZH.order_note(note);
+            assert!(zh != note && !zh.is_ascii(), "{note} → {zh}");
+            assert_ne!(EN.order_note(note), note);
+        }
+        assert_eq!(ZH.order_note("sf: delivered"), "顺丰速运：已签收");
+        assert_eq!(ZH.order_note("尺码不合适"), "尺码不合适");
+    }
 
     #[test]
     fn codes_read_as_words_in_both_languages() {

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::orders::store::fulfilment as store;
 use super::orders::{
     Actor, DAY_MS, Order, OrderCols, OrderRow, cancel, lines_remaining, lock_order, merchant_terms,
-    order_view, staff_order, transition,
+    notes, order_view, staff_order, transition,
 };
 use crate::events::jobs::{self, ClaimedJob, Job, JobError, JobRegistry};
 use crate::money::ledger::{self, Refs};
@@ -150,10 +150,10 @@ pub async fn run_timer(app: &App, timer: Timer, oid: String) -> AppResult<()> {
                 Timer::Expire
                     if o.status == OrderStatus::PendingPayment && now >= o.pay_deadline =>
                 {
-                    cancel(c, &lc, now, &o, Actor::System, "unpaid at the deadline")
+                    cancel(c, &lc, now, &o, Actor::System, notes::UNPAID_AT_DEADLINE)
                 }
                 Timer::AutoConfirm if o.status == OrderStatus::Shipped => {
-                    deliver(c, now, &o, Actor::System, "receipt auto-confirmed")
+                    deliver(c, now, &o, Actor::System, notes::RECEIPT_AUTO_CONFIRMED)
                 }
                 Timer::Complete
                     if matches!(o.status, OrderStatus::Delivered | OrderStatus::PickedUp) =>
@@ -205,7 +205,14 @@ fn complete(c: &mut dyn Conn, now: i64, o: &OrderRow) -> AppResult<()> {
         )?;
     }
     store::set_completed_at(c, now, &o.id)?;
-    transition(c, now, o, next, Actor::System, "after-sale window closed")
+    transition(
+        c,
+        now,
+        o,
+        next,
+        Actor::System,
+        notes::AFTERSALE_WINDOW_CLOSED,
+    )
 }
 
 /// A carrier's tracking update (already authenticated by the caller). Idempotent on the
@@ -242,7 +249,13 @@ pub(crate) fn apply_tracking(
     }
     let o = lock_order(c, &o.id)?;
     if status == "delivered" && o.status == OrderStatus::Shipped {
-        deliver(c, now, &o, Actor::Carrier, &format!("{carrier}: delivered"))?;
+        deliver(
+            c,
+            now,
+            &o,
+            Actor::Carrier,
+            &format!("{carrier}{}", notes::DELIVERED_SUFFIX),
+        )?;
         return Ok(TrackingOutcome::Delivered);
     }
     Ok(TrackingOutcome::Recorded)
@@ -482,7 +495,14 @@ impl App {
                 let terms = merchant_terms(c, &o.merchant_id)?;
                 let ends = now + terms.after_sale_ms;
                 store::set_delivered(c, now, &oid, ends)?;
-                transition(c, now, &o, next, Actor::Clerk(&who.account_id), "picked up")?;
+                transition(
+                    c,
+                    now,
+                    &o,
+                    next,
+                    Actor::Clerk(&who.account_id),
+                    notes::PICKED_UP,
+                )?;
                 commissions::on_delivered(c, now, &oid, &o.merchant_id)?;
                 schedule(c, now, Timer::Complete, &oid, ends)?;
                 let o = lock_order(c, &oid)?;

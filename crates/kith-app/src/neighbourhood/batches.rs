@@ -355,7 +355,14 @@ pub async fn cutoff_batch(app: &App, batch_id: &str) -> AppResult<()> {
                 let o = orders::lock_order(c, &oid)?;
                 if state == "held" || o.status == OrderStatus::PendingPayment {
                     if o.status == OrderStatus::PendingPayment {
-                        orders::cancel(c, &lc, now, &o, Actor::System, "接龙 cut-off: unpaid")?;
+                        orders::cancel(
+                            c,
+                            &lc,
+                            now,
+                            &o,
+                            Actor::System,
+                            orders::notes::BATCH_CUT_OFF_UNPAID,
+                        )?;
                     }
                     continue;
                 }

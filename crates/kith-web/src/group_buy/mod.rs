@@ -15,16 +15,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
-use kith_app::commerce::orders::Address;
 use kith_app::commerce::stores::Store;
 use kith_app::group_buy::{Campaign, CampaignInput, Group, MySeat, SeatInput};
 use kith_app::money::sharing::LinkKind;
 use kith_app::platform::ids::{CampaignId, GroupId, MerchantId};
 use kith_domain::group_buy::GroupStatus;
-use kith_domain::order::DeliveryMethod;
 use serde::Deserialize;
 
 use crate::console::shop;
+use crate::member::CheckoutForm;
 use crate::pages::{Empty, Shop, filters, parse_int, parse_percent, parse_yuan};
 use crate::{CsrfForm, Ctx, Web, WebError, WebResult, encode, render, see};
 
@@ -103,11 +102,10 @@ pub struct CampaignPage {
     pub leader: String,
     pub groups: Vec<GroupCard>,
     pub stores: Vec<Store>,
-    pub phone: String,
     /// Why opening or joining was just refused (the use case's words).
     pub error: Option<String>,
-    /// What was typed into the delivery fields, drawn back after a refusal.
-    typed: Option<DeliveryForm>,
+    /// The delivery fields: the viewer's name and phone, or what was typed before a refusal.
+    typed: CheckoutForm,
 }
 
 #[derive(Template)]
@@ -116,10 +114,9 @@ pub struct GroupPage {
     pub c: Ctx,
     pub gc: GroupCard,
     pub stores: Vec<Store>,
-    pub phone: String,
     pub error: Option<String>,
-    /// What was typed into the delivery fields, drawn back after a refusal.
-    typed: Option<DeliveryForm>,
+    /// The delivery fields: the viewer's name and phone, or what was typed before a refusal.
+    typed: CheckoutForm,
     /// The viewer's share link to this group and its QR code, after "share".
     pub share: Option<(String, String)>,
 }
@@ -190,58 +187,17 @@ fn with_status(status: StatusCode, html: axum::response::Html<String>) -> Respon
     (status, html).into_response()
 }
 
-/// The viewer's phone, to fill the delivery address.
-fn phone(c: &Ctx) -> String {
-    c.viewer
-        .as_ref()
-        .and_then(|v| v.me.account.phone.clone())
-        .unwrap_or_default()
-}
-
-#[derive(Deserialize, Default, Clone)]
-struct DeliveryForm {
-    #[serde(default)]
-    delivery: String,
-    pickup_store_id: Option<String>,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    province: String,
-    #[serde(default)]
-    city: String,
-    #[serde(default)]
-    district: String,
-    #[serde(default)]
-    detail: String,
-}
-
-impl DeliveryForm {
-    /// The seat's delivery, as the checkout form reads it.
-    fn input(self) -> Result<SeatInput, AppError> {
-        let delivery = match self.delivery.as_str() {
-            "pickup" => DeliveryMethod::Pickup,
-            "shipping" => DeliveryMethod::Shipping,
-            _ => return Err(AppError::invalid("delivery", "must be shipping or pickup")),
-        };
-        Ok(SeatInput {
-            coupon_id: None,
-            points: None,
-            delivery,
-            pickup_store_id: (delivery == DeliveryMethod::Pickup)
-                .then_some(self.pickup_store_id)
-                .flatten(),
-            address: (delivery == DeliveryMethod::Shipping).then_some(Address {
-                name: self.name,
-                phone: self.phone,
-                province: self.province,
-                city: self.city,
-                district: self.district,
-                detail: self.detail,
-            }),
-        })
-    }
+/// A seat's delivery, as the checkout form reads it.
+fn seat_input(f: &CheckoutForm) -> Result<SeatInput, AppError> {
+    let delivery = f.delivery_method()?;
+    let (pickup_store_id, address) = f.destination(delivery);
+    Ok(SeatInput {
+        coupon_id: None,
+        points: None,
+        delivery,
+        pickup_store_id,
+        address,
+    })
 }
 
 // --- campaign and group pages -------------------------------------------------------------
@@ -251,7 +207,7 @@ async fn campaign_page(
     c: Ctx,
     cid: &str,
     error: Option<(StatusCode, String)>,
-    typed: Option<DeliveryForm>,
+    typed: Option<CheckoutForm>,
 ) -> WebResult<Response> {
     let cid = &CampaignId::parse_or_404(cid)?;
     let k = s.app.group_campaign(cid).await?;
@@ -264,7 +220,7 @@ async fn campaign_page(
         .into_iter()
         .map(|g| GroupCard::new(&c, g))
         .collect();
-    let phone = phone(&c);
+    let typed = typed.unwrap_or_else(|| CheckoutForm::for_viewer(&c));
     let leader = leader_price(&c, &k);
     let (status, error) = match error {
         Some((st, e)) => (st, Some(e)),
@@ -277,7 +233,6 @@ async fn campaign_page(
         leader,
         groups,
         stores,
-        phone,
         error,
         typed,
     })?;
@@ -294,11 +249,10 @@ async fn open(
     State(s): State<Web>,
     c: Ctx,
     Path(cid): Path<String>,
-    CsrfForm(f): CsrfForm<DeliveryForm>,
+    CsrfForm(f): CsrfForm<CheckoutForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let typed = f.clone();
-    let result = match f.input() {
+    let result = match seat_input(&f) {
         Ok(input) => match CampaignId::parse_or_404(&cid) {
             Ok(cid) => s.app.open_group(&who, &cid, input).await,
             Err(e) => Err(e),
@@ -309,7 +263,7 @@ async fn open(
         Ok(seat) => Ok(see(format!("/orders/{}", seat.order.id))),
         Err(e) => {
             let r = refusal(&c, e)?;
-            campaign_page(&s, c, &cid, Some(r), Some(typed)).await
+            campaign_page(&s, c, &cid, Some(r), Some(f)).await
         }
     }
 }
@@ -326,7 +280,7 @@ async fn group_page(
     gid: &str,
     share_code: Option<&str>,
     error: Option<(StatusCode, String)>,
-    typed: Option<DeliveryForm>,
+    typed: Option<CheckoutForm>,
 ) -> WebResult<Response> {
     let g = s.app.group(&GroupId::parse_or_404(gid)?).await?;
     let stores = s.app.list_stores(None, &g.merchant_id).await?;
@@ -345,7 +299,7 @@ async fn group_page(
             share = Some((url, qr));
         }
     }
-    let phone = phone(&c);
+    let typed = typed.unwrap_or_else(|| CheckoutForm::for_viewer(&c));
     let gc = GroupCard::new(&c, g);
     let (status, error) = match error {
         Some((st, e)) => (st, Some(e)),
@@ -355,7 +309,6 @@ async fn group_page(
         c,
         gc,
         stores,
-        phone,
         error,
         typed,
         share,
@@ -386,11 +339,10 @@ async fn join(
     State(s): State<Web>,
     c: Ctx,
     Path(gid): Path<String>,
-    CsrfForm(f): CsrfForm<DeliveryForm>,
+    CsrfForm(f): CsrfForm<CheckoutForm>,
 ) -> WebResult<Response> {
     let who = c.principal()?.clone();
-    let typed = f.clone();
-    let result = match f.input() {
+    let result = match seat_input(&f) {
         Ok(input) => match GroupId::parse_or_404(&gid) {
             Ok(id) => s.app.join_group(&who, &id, input).await,
             Err(e) => Err(e),
@@ -401,7 +353,7 @@ async fn join(
         Ok(seat) => Ok(see(format!("/orders/{}", seat.order.id))),
         Err(e) => {
             let r = refusal(&c, e)?;
-            group_page(&s, c, &gid, None, Some(r), Some(typed)).await
+            group_page(&s, c, &gid, None, Some(r), Some(f)).await
         }
     }
 }

@@ -271,14 +271,7 @@ async fn cart_page(
             None,
             CheckoutForm {
                 address_id: preselected,
-                delivery: "shipping".into(),
-                name: c.display_name().to_owned(),
-                phone: c
-                    .viewer
-                    .as_ref()
-                    .and_then(|v| v.me.account.phone.clone())
-                    .unwrap_or_default(),
-                ..CheckoutForm::default()
+                ..CheckoutForm::for_viewer(&c)
             },
         ),
     };
@@ -362,6 +355,29 @@ pub struct CheckoutForm {
 }
 
 impl CheckoutForm {
+    /// The form as first shown: delivered, to the viewer's name and phone.
+    pub fn for_viewer(c: &Ctx) -> Self {
+        CheckoutForm {
+            delivery: "shipping".into(),
+            name: c.display_name().to_owned(),
+            phone: c
+                .viewer
+                .as_ref()
+                .and_then(|v| v.me.account.phone.clone())
+                .unwrap_or_default(),
+            ..CheckoutForm::default()
+        }
+    }
+
+    /// How the order is to arrive, as chosen.
+    pub fn delivery_method(&self) -> Result<DeliveryMethod, AppError> {
+        match self.delivery.as_str() {
+            "pickup" => Ok(DeliveryMethod::Pickup),
+            "shipping" => Ok(DeliveryMethod::Shipping),
+            _ => Err(AppError::invalid("delivery", "must be shipping or pickup")),
+        }
+    }
+
     /// The saved address chosen, if any.
     pub fn saved_address(&self) -> Option<String> {
         Some(self.address_id.trim().to_owned()).filter(|a| !a.is_empty())
@@ -417,11 +433,7 @@ pub(super) async fn checkout(
     Path(mid): Path<String>,
     CsrfForm(f): CsrfForm<CheckoutForm>,
 ) -> WebResult<Response> {
-    let delivery = match f.delivery.as_str() {
-        "pickup" => DeliveryMethod::Pickup,
-        "shipping" => DeliveryMethod::Shipping,
-        _ => return Err(AppError::invalid("delivery", "must be shipping or pickup").into()),
-    };
+    let delivery = f.delivery_method()?;
     let (pickup_store_id, address) = f.destination(delivery);
     let input = CheckoutInput {
         coupon_id: f.coupon(),

@@ -132,16 +132,7 @@ async fn flash_page(
             None,
             FlashForm {
                 quantity: "1".into(),
-                checkout: CheckoutForm {
-                    delivery: "shipping".into(),
-                    name: c.display_name().to_owned(),
-                    phone: c
-                        .viewer
-                        .as_ref()
-                        .and_then(|v| v.me.account.phone.clone())
-                        .unwrap_or_default(),
-                    ..CheckoutForm::default()
-                },
+                checkout: CheckoutForm::for_viewer(&c),
             },
         ),
     };

@@ -237,6 +237,19 @@ impl Actor<'_> {
     }
 }
 
+/// The notes the system writes on an order's events (a note a person types, such as a
+/// refund's reason, is kept as typed). The pages say these in words, so they are named once.
+pub mod notes {
+    pub const CANCELLED_BY_BUYER: &str = "cancelled by the buyer";
+    pub const UNPAID_AT_DEADLINE: &str = "unpaid at the deadline";
+    pub const RECEIPT_AUTO_CONFIRMED: &str = "receipt auto-confirmed";
+    pub const AFTERSALE_WINDOW_CLOSED: &str = "after-sale window closed";
+    pub const PICKED_UP: &str = "picked up";
+    pub const BATCH_CUT_OFF_UNPAID: &str = "接龙 cut-off: unpaid";
+    /// After a carrier's code: `sf: delivered`.
+    pub const DELIVERED_SUFFIX: &str = ": delivered";
+}
+
 /// Records a transition: the status column, its event row and its outbox event.
 pub(crate) fn transition(
     c: &mut dyn Conn,
@@ -783,7 +796,7 @@ impl App {
                     now,
                     &o,
                     Actor::Buyer(&who.account_id),
-                    "cancelled by the buyer",
+                    notes::CANCELLED_BY_BUYER,
                 )?;
                 let o = lock_order(c, &oid)?;
                 order_view(c, &o, true)
