@@ -67,18 +67,26 @@ pub fn with_database(url: &str, db: &str) -> String {
 }
 
 // The sync client builds its own runtime, which must not happen on a thread that is
-// already inside one (as every #[tokio::test] is): run admin statements on a plain thread,
-// one at a time on one connection (CREATE DATABASE refuses to share a statement string).
-fn admin(url: &str, statements: Vec<String>) -> Result<(), StoreError> {
+// already inside one (as every #[tokio::test] is): talk to the server on a plain thread.
+fn on_server<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce(&mut postgres::Client) -> Result<T, postgres::Error> + Send + 'static,
+) -> Result<T, StoreError> {
     let url = url.to_owned();
     std::thread::spawn(move || {
         let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(crate::pg::map_err)?;
-        statements
-            .iter()
-            .try_for_each(|sql| c.batch_execute(sql).map_err(crate::pg::map_err))
+        work(&mut c).map_err(crate::pg::map_err)
     })
     .join()
     .map_err(|_| StoreError::Other("admin thread panicked".into()))?
+}
+
+/// Runs admin statements one at a time on one connection (CREATE DATABASE refuses to
+/// share a statement string).
+fn admin(url: &str, statements: Vec<String>) -> Result<(), StoreError> {
+    on_server(url, move |c| {
+        statements.iter().try_for_each(|sql| c.batch_execute(sql))
+    })
 }
 
 /// A name no other test process uses: `prefix_pid_seq_nanos`.
@@ -97,22 +105,18 @@ fn unique_name(prefix: &str) -> String {
 
 /// Whether a database of this name exists on the server.
 fn database_exists(url: &str, name: &str) -> Result<bool, StoreError> {
-    let (url, name) = (url.to_owned(), name.to_owned());
-    std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).map_err(crate::pg::map_err)?;
+    let name = name.to_owned();
+    on_server(url, move |c| {
         c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
             .map(|r| r.is_some())
-            .map_err(crate::pg::map_err)
     })
-    .join()
-    .map_err(|_| StoreError::Other("admin thread panicked".into()))?
 }
 
 /// Applies every migration to the store `cfg` opens, on a runtime of its own (callers are
-/// sync and may be inside a test's runtime), then hands it to `then`.
+/// sync and may be inside a test's runtime), then runs `then` while it is still open.
 fn migrate_then(
     cfg: crate::DbConfig,
-    then: impl FnOnce(&crate::Db) -> Result<(), StoreError> + Send + 'static,
+    then: impl FnOnce() -> Result<(), StoreError> + Send + 'static,
 ) -> Result<(), StoreError> {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -125,7 +129,7 @@ fn migrate_then(
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
             crate::migrate::run(&db, now).await?;
-            then(&db)
+            then()
         })
     })
     .join()
@@ -152,7 +156,7 @@ fn postgres_template(server_url: &str) -> Result<String, StoreError> {
             pool_size: 1,
             sqlite_sync: crate::SqliteSync::Normal,
         };
-        migrate_then(cfg, |_| Ok(()))?;
+        migrate_then(cfg, || Ok(()))?;
         // The store's pool closes its connections on a thread of its own: end them here,
         // for the rename needs the database unused.
         let renamed = admin(
@@ -183,25 +187,19 @@ fn postgres_template(server_url: &str) -> Result<String, StoreError> {
 
 /// Templates of earlier migration sets are of no more use once a new one is built.
 fn drop_other_templates(server_url: &str, keep: &str) {
-    let (url, keep) = (server_url.to_owned(), keep.to_owned());
-    let stale = std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&url, postgres::NoTls).ok()?;
-        let rows = c
-            .query(
-                "SELECT datname FROM pg_database \
-                 WHERE datname LIKE 'kith\\_tpl\\_%' AND datname <> $1",
-                &[&keep],
-            )
-            .ok()?;
-        Some(
+    let keep = keep.to_owned();
+    let stale = on_server(server_url, move |c| {
+        c.query(
+            "SELECT datname FROM pg_database \
+             WHERE datname LIKE 'kith\\_tpl\\_%' AND datname <> $1",
+            &[&keep],
+        )
+        .map(|rows| {
             rows.iter()
                 .map(|r| r.get::<_, String>(0))
-                .collect::<Vec<_>>(),
-        )
+                .collect::<Vec<_>>()
+        })
     })
-    .join()
-    .ok()
-    .flatten()
     .unwrap_or_default();
     for db in stale {
         let _ = admin(
@@ -219,7 +217,7 @@ fn build_sqlite_template(dir: PathBuf, dest: PathBuf) -> Result<(), StoreError> 
         pool_size: 1,
         sqlite_sync: crate::SqliteSync::Normal,
     };
-    migrate_then(cfg, move |_| {
+    migrate_then(cfg, move || {
         crate::backup::snapshot_sqlite(&dir.join("kith.db"), &dest).map(|_| ())
     })
 }
