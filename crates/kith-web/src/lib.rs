@@ -344,6 +344,14 @@ impl Ctx {
             .map_or("", |v| v.me.account.display_name.as_str())
     }
 
+    /// The signed-in viewer's phone, to fill a delivery address ("" without one).
+    pub fn phone(&self) -> String {
+        self.viewer
+            .as_ref()
+            .and_then(|v| v.me.account.phone.clone())
+            .unwrap_or_default()
+    }
+
     pub fn is_admin(&self) -> bool {
         self.viewer
             .as_ref()

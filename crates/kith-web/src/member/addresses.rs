@@ -136,11 +136,7 @@ pub(super) async fn new(
     c.principal()?;
     let form = AddressForm {
         name: c.display_name().to_owned(),
-        phone: c
-            .viewer
-            .as_ref()
-            .and_then(|v| v.me.account.phone.clone())
-            .unwrap_or_default(),
+        phone: c.phone(),
         next: q.next,
         ..AddressForm::default()
     };

@@ -360,11 +360,7 @@ impl CheckoutForm {
         CheckoutForm {
             delivery: "shipping".into(),
             name: c.display_name().to_owned(),
-            phone: c
-                .viewer
-                .as_ref()
-                .and_then(|v| v.me.account.phone.clone())
-                .unwrap_or_default(),
+            phone: c.phone(),
             ..CheckoutForm::default()
         }
     }
