@@ -94,7 +94,9 @@ mod tests {
     proptest! {
         #[test]
         fn closer_newer_and_more_engaged_never_rank_lower(
-            bm25 in 0.0f32..50.0, a in closeness(), b in closeness(),
+            // BM25 in hundredths from integers: proptest's f32 range sampler can panic on
+            // its own assertion.
+            bm25 in (0u32..5_000).prop_map(|h| h as f32 / 100.0), a in closeness(), b in closeness(),
             age in 0i64..(400 * 86_400_000), older in 0i64..(400 * 86_400_000),
             likes in 0i64..10_000, more in 0i64..10_000,
         ) {
