@@ -346,6 +346,33 @@ fn names(field: &str, name: &str) -> bool {
     field == name || norm(field) == norm(name)
 }
 
+/// `html` up to `upto`, with every `<details>` still open there (the ones enclosing what
+/// follows) drawn open: a refused form folded in a confirmation shows its refusal.
+fn opened_details(html: &str, upto: usize) -> String {
+    let mut enclosing: Vec<Tag> = Vec::new();
+    let mut pos = 0;
+    while let Some(t) = next_tag(html, pos).filter(|t| t.start < upto) {
+        pos = t.end;
+        if t.name == "details" {
+            if t.closing {
+                enclosing.pop();
+            } else {
+                enclosing.push(t);
+            }
+        }
+    }
+    let mut out = String::with_capacity(upto + 16);
+    let mut copied = 0;
+    for mut d in enclosing.into_iter().filter(|d| d.attr("open").is_none()) {
+        out.push_str(&html[copied..d.start]);
+        d.set("open", None);
+        out.push_str(&d.html());
+        copied = d.end;
+    }
+    out.push_str(&html[copied..upto]);
+    out
+}
+
 /// The page `html` with its POST form to `action` filled with `typed` and the refusal said
 /// beside `field`; `None` when the page has no such form.
 fn rewrite(
@@ -416,7 +443,8 @@ fn rewrite(
         esc(words)
     );
     let mut out = String::with_capacity(html.len() + 512);
-    out.push_str(&html[..form.end]);
+    out.push_str(&opened_details(html, form.start));
+    out.push_str(&html[form.start..form.end]);
     out.push_str(&format!(
         "<input type=\"hidden\" name=\"{FROM_FIELD}\" value=\"{}\">",
         esc(from)
@@ -619,6 +647,27 @@ mod tests {
         let second = out.rfind("action=\"/a/1/save\"").expect("second form");
         assert!(out[second..].contains(r#"<p class="error field-error" id="refusal-msg" role="alert">已失效</p><input type="hidden" name="row" value="2"><input name="name" value="x"></form>"#), "{out}");
         assert!(rewrite(PAGE, "/nowhere", &sent, None, "x", "/").is_none());
+    }
+
+    #[test]
+    fn a_refused_form_folded_in_a_confirmation_is_drawn_open() {
+        let page = concat!(
+            "<details class=\"note\"><summary>x</summary></details>",
+            "<details class=\"confirm\"><summary>拒绝</summary>",
+            "<form method=\"post\" action=\"/r/1/refuse\"><input name=\"reason\"></form>",
+            "</details>",
+            "<details id=\"later\"><summary>y</summary></details>",
+        );
+        let sent = typed(&[("reason", "坏")]);
+        let out = rewrite(page, "/r/1/refuse", &sent, Some("reason"), "太长", "/r").expect("form");
+        assert!(
+            out.contains(r#"<details class="confirm" open><summary>拒绝</summary>"#),
+            "{out}"
+        );
+        // Only the one around the form: the closed one before it and the one after stay shut.
+        assert!(out.contains(r#"<details class="note"><summary>"#), "{out}");
+        assert!(out.contains(r#"<details id="later"><summary>"#), "{out}");
+        assert!(out.contains(r#"aria-invalid="true""#), "{out}");
     }
 
     #[test]

@@ -41,7 +41,7 @@ fn e(err: AppError) -> anyhow::Error {
     anyhow::anyhow!("demo: {err}")
 }
 
-async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
+pub(crate) async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
     let s = app.login(phone, DEMO_PASSWORD, "demo").await.map_err(e)?;
     Ok(Principal {
         account_id: s.account.id.to_string(),
@@ -130,18 +130,20 @@ pub async fn ensure(app: &App) -> anyhow::Result<()> {
         build(app).await?;
     }
     println!("demo logins (password {DEMO_PASSWORD}):");
-    println!("  platform admin      13800000000");
+    println!("  platform admin      13800000000   (an after-sale dispute at 鲜果 to decide)");
     println!(
         "  酱香酒坊 owner       13800000001   manager 13800000003   clerk (贵阳店) 13800000004"
     );
     println!("  母婴优选 owner       13800000002   clerk (成都店) 13800000005");
-    println!("  鲜果 owner           13800000006   (生鲜无售后期：送达即完成)");
     println!(
-        "  members             13900000000 … 139{:08}   (13900000002 has an order ready for pickup at 贵阳店; 13900000039 applied to open 山野茶舍; 13900000210 是鲜果的团长，有一个进行中的接龙)",
+        "  鲜果 owner           13800000006   (生鲜无售后期：送达即完成; after-sales waiting: a request to answer, a return to receive; a 团长 application)"
+    );
+    println!(
+        "  members             13900000000 … 139{:08}   (13900000002 has an order ready for pickup at 贵阳店; 13900000039 applied to open 山野茶舍; 13900000210 是鲜果的团长，有一个进行中的接龙; 13900000217 applied to be a 团长 at 鲜果)",
         MEMBERS - 1
     );
     println!(
-        "  KOL (酱香酒坊)      {}   (shares into 贵阳酱香品鉴群: a two-level team, commission in every state, a withdrawal paid out)",
+        "  KOL (酱香酒坊)      {}   (shares into 贵阳酱香品鉴群: a two-level team, commission in every state, a withdrawal paid out; at 鲜果 five after-sale requests in every state and a box in the cart)",
         member_phone(KOL)
     );
     println!(
@@ -581,6 +583,7 @@ async fn build(app: &App) -> anyhow::Result<()> {
     .await?;
     crate::demo_group_buy::build(app).await?;
     crate::demo_leaders::build(app).await?;
+    crate::demo_aftersales::build(app).await?;
 
     // An application waiting for the platform admin.
     let applicant = principal(&members[39]);
@@ -1051,7 +1054,7 @@ fn demo_category(code: &str) -> &'static str {
 
 /// Tops up a wallet the way the sandbox gateway does: a signed callback to the payment
 /// webhook's code path.
-async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
+pub(crate) async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
     let p = app.start_topup(who, fen).await.map_err(e)?;
     let body = serde_json::to_vec(&kith_app::commerce::payments::CallbackBody {
         event_id: format!("demo-{}", p.id),

@@ -3,9 +3,13 @@
 //! 幸福里驿站 with a helper ([`HELPER`]); an open 接龙 batch (明日褚橙接龙, cut-off in 20
 //! hours) has joins from [`JOINERS`], each paid from a wallet topped up through the sandbox
 //! gateway's signed callback — so a visitor sees the 接龙 list, the countdown, the join
-//! form, and (as the 团长) the point, its helper and the desk.
+//! form, and (as the 团长) the point, its helper, the desk and the form for a batch of
+//! their own (the shop lets its 团长 sell the oranges); the shop sees [`APPLICANT`]'s
+//! application waiting for its answer.
 
-use kith_app::neighbourhood::{BatchInput, BatchItemInput, JoinInput, JoinLine, LeaderInput};
+use kith_app::neighbourhood::{
+    BatchInput, BatchItemInput, JoinInput, JoinLine, LeaderInput, LeaderProductInput,
+};
 use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::store::OpeningWindow;
@@ -18,6 +22,8 @@ pub const LEADER: usize = 210;
 pub const HELPER: usize = 216;
 /// Members who joined the open batch (1, 2, 1, 2, 1 units).
 pub const JOINERS: [usize; 5] = [211, 212, 213, 214, 215];
+/// A member whose application to lead a point waits for the fruit shop's answer.
+pub const APPLICANT: usize = 217;
 /// The open batch's title.
 pub const BATCH_TITLE: &str = "明日褚橙接龙";
 
@@ -111,6 +117,43 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
         .await
         .map_err(e)?;
     app.approve_leader(&owner, &l.id, 0).await.map_err(e)?;
+    // What the shop lets its 团长 sell in batches of their own: the oranges, at no less than
+    // 七折 and at most 200 boxes a batch.
+    app.set_leader_products(
+        &owner,
+        &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        vec![LeaderProductInput {
+            sku_id: sku.id.to_string(),
+            floor_price_fen: sku.list_price_fen.get() * 7 / 10,
+            max_quantity: 200,
+        }],
+    )
+    .await
+    .map_err(e)?;
+    // A neighbour asks to open a second point; the shop has not answered yet.
+    let applicant = login(app, APPLICANT).await?;
+    app.apply_leader(
+        &applicant,
+        &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        LeaderInput {
+            point_name: Some("桂花苑自提点".into()),
+            address: Some("桂花苑小区北门快递柜旁".into()),
+            latitude: Some(30.2790),
+            longitude: Some(120.1602),
+            opening_hours: Some(
+                (1..=7)
+                    .map(|weekday| OpeningWindow {
+                        weekday,
+                        opens: "09:00".into(),
+                        closes: "20:00".into(),
+                    })
+                    .collect(),
+            ),
+            capacity: Some(40),
+        },
+    )
+    .await
+    .map_err(e)?;
     let helper = login(app, HELPER).await?;
     app.add_leader_helper(&leader, &l.id, &helper.account_id)
         .await

@@ -9,6 +9,7 @@ pub mod backup;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod demo_aftersales;
 pub mod demo_coupons;
 pub mod demo_group_buy;
 pub mod demo_leaders;

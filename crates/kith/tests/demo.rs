@@ -3,7 +3,9 @@
 //! planned, pending, frozen, available, reversed in full and in part — through share links,
 //! two levels and content credit; the KOL has a paid-out withdrawal and a team two
 //! generations deep; the distributor has an available balance and a withdrawal the platform
-//! admin can approve; and the ledger audit finds nothing wrong.
+//! admin can approve; and the ledger audit finds nothing wrong. At the fruit shop the KOL
+//! has an after-sale request in every waiting state, a 团长 application waits and the
+//! shop's 团长 may sell the oranges.
 
 #[allow(dead_code, unused_macros)]
 #[path = "support/harness.rs"]
@@ -297,5 +299,79 @@ async fn demo_world_shares_money_in_every_state(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(approved["status"], "paying", "{approved}");
+
+    // After-sales at the fruit shop: the KOL's five requests, one in every state that waits
+    // for someone; the shop, the KOL and the admin each see theirs.
+    let kol_requests = t
+        .get("/api/v1/me/aftersales", Some(&kol.token))
+        .await
+        .expect(200);
+    let mut states: Vec<&str> = kol_requests
+        .as_array()
+        .expect("requests")
+        .iter()
+        .map(|r| r["state"].as_str().expect("state"))
+        .collect();
+    states.sort_unstable();
+    assert_eq!(
+        states,
+        [
+            "awaiting_return",
+            "disputed",
+            "refused",
+            "requested",
+            "return_shipped"
+        ],
+        "{kol_requests}"
+    );
+    let fruit_owner = demo_login(&t, "13800000006").await;
+    let fruit = t.me(&fruit_owner).await["staff_of"][0]["merchant_id"]
+        .as_str()
+        .expect("the fruit shop")
+        .to_owned();
+    let queue = t
+        .get(
+            &format!("/api/v1/merchants/{fruit}/aftersales"),
+            Some(&fruit_owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(queue.as_array().map(Vec::len), Some(5), "{queue}");
+    let disputed = t
+        .get("/api/v1/admin/aftersales/disputed", Some(&admin.token))
+        .await
+        .expect(200);
+    assert_eq!(disputed.as_array().map(Vec::len), Some(1), "{disputed}");
+    // Nobody may read another's: the liquor shop's owner sees none of the fruit shop's.
+    t.get(
+        &format!("/api/v1/merchants/{fruit}/aftersales"),
+        Some(&owner.token),
+    )
+    .await
+    .expect(403);
+    // 社区团购: an application waits for the fruit shop, and its 团长 may sell the oranges.
+    let applied = t
+        .get(
+            &format!("/api/v1/merchants/{fruit}/leaders?status=applied"),
+            Some(&fruit_owner.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(applied.as_array().map(Vec::len), Some(1), "{applied}");
+    let leader = demo_login(&t, &demo::member_phone(kith::demo_leaders::LEADER)).await;
+    let allowed = t
+        .get(
+            &format!("/api/v1/merchants/{fruit}/leader-products"),
+            Some(&leader.token),
+        )
+        .await
+        .expect(200);
+    assert_eq!(allowed[0]["sku_code"], "ORANGE-5", "{allowed}");
+    // And a box of fruit waits in the KOL's cart.
+    let cart = t
+        .get(&format!("/api/v1/merchants/{fruit}/cart"), Some(&kol.token))
+        .await
+        .expect(200);
+    assert_eq!(cart.as_array().map(Vec::len), Some(1), "{cart}");
     t.stop().await;
 }

@@ -459,16 +459,6 @@ pub trait RowForms {
             .map(|(_, f, _)| field(f, k).to_owned())
             .unwrap_or_default()
     }
-
-    /// What was typed as the quantity of line `line_no` (field `qty_{line_no}`).
-    fn typed_qty(&self, rid: &str, line_no: &i64) -> String {
-        self.typed(rid, &format!("qty_{line_no}"))
-    }
-
-    /// What was typed as the money (元) of line `line_no` (field `yuan_{line_no}`).
-    fn typed_yuan(&self, rid: &str, line_no: &i64) -> String {
-        self.typed(rid, &format!("yuan_{line_no}"))
-    }
 }
 
 impl RowForms for QueuePage {
@@ -527,21 +517,12 @@ async fn queue(
     queue_page(&s, c, &mid, q.state.filter(|s| !s.is_empty()), None).await
 }
 
-async fn answered(
-    s: &Web,
-    c: Ctx,
-    mid: &str,
-    rid: &str,
-    f: Fields,
-    result: Result<AftersaleRequest, AppError>,
-) -> WebResult<Response> {
-    match result {
-        Ok(_) => Ok(see(format!("/console/{mid}/aftersales"))),
-        Err(e) => {
-            let r = refusal(&c, e)?;
-            queue_page(s, c, mid, None, Some((rid.to_owned(), f, r))).await
-        }
-    }
+/// A row form's answer: back to the queue, or the refusal through the shared layer
+/// ([`crate::refusal`]), which re-draws the queue with the words beside the refused field
+/// of that request's form and what was typed kept.
+fn answered(mid: &str, result: Result<AftersaleRequest, AppError>) -> WebResult<Response> {
+    result?;
+    Ok(see(format!("/console/{mid}/aftersales")))
 }
 
 fn confirmed(f: &Fields) -> Result<(), AppError> {
@@ -568,7 +549,7 @@ async fn agree(
         }
         Err(e) => Err(e),
     };
-    answered(&s, c, &mid, &rid, f, res).await
+    answered(&mid, res)
 }
 
 async fn refuse(
@@ -587,7 +568,7 @@ async fn refuse(
             field(&f, "reason"),
         )
         .await;
-    answered(&s, c, &mid, &rid, f, res).await
+    answered(&mid, res)
 }
 
 async fn receive(
@@ -632,7 +613,7 @@ async fn receive(
         }
         Err(e) => Err(e),
     };
-    answered(&s, c, &mid, &rid, f, res).await
+    answered(&mid, res)
 }
 
 // --- the platform admin -------------------------------------------------------------------
@@ -642,32 +623,12 @@ async fn receive(
 pub struct ArbitrationPage {
     pub c: Ctx,
     pub list: Vec<AftersaleRequest>,
-    pub failed: Option<(String, Fields, Refusal)>,
-}
-
-impl RowForms for ArbitrationPage {
-    fn failed(&self) -> &Option<(String, Fields, Refusal)> {
-        &self.failed
-    }
-}
-
-async fn arbitration_page(
-    s: &Web,
-    c: Ctx,
-    failed: Option<(String, Fields, Refusal)>,
-) -> WebResult<Response> {
-    let list = s.app.disputed_aftersales(c.principal()?).await?;
-    let status = failed.as_ref().map(|f| f.2.2);
-    let html = render(&ArbitrationPage { c, list, failed })?;
-    Ok(match status {
-        Some(st) => with_status(st, html),
-        None => html.into_response(),
-    })
 }
 
 /// Disputed requests with both sides' words and photos.
 async fn arbitration(State(s): State<Web>, c: Ctx) -> WebResult<Response> {
-    arbitration_page(&s, c, None).await
+    let list = s.app.disputed_aftersales(c.principal()?).await?;
+    Ok(render(&ArbitrationPage { c, list })?.into_response())
 }
 
 async fn decide(
@@ -730,13 +691,9 @@ async fn decide(
         }
         Err(e) => Err(e),
     };
-    match res {
-        Ok(_) => Ok(see("/admin/aftersales")),
-        Err(e) => {
-            let r = refusal(&c, e)?;
-            arbitration_page(&s, c, Some((rid, f, r))).await
-        }
-    }
+    // A refusal goes through the shared layer, as the queue's row forms do.
+    res?;
+    Ok(see("/admin/aftersales"))
 }
 
 /// The console's 售后规则 form: deadlines, return address, coupons back on full refunds.

@@ -589,7 +589,9 @@ pub(super) async fn order(
         })
         .unwrap_or_default();
     let pickup_qr_svg = o.pickup_qr.as_deref().and_then(pages::social::qr_svg);
+    let aftersales = s.app.order_aftersales(&who, &id).await?;
     Ok(render(&pages::OrderPage {
+        aftersales,
         store,
         store_hours,
         pickup_qr_svg,

@@ -623,6 +623,8 @@ pub struct OrderPage {
     pub store_hours: String,
     /// The pickup code as a QR code (inline SVG) a clerk scans, while it can be redeemed.
     pub pickup_qr_svg: Option<String>,
+    /// The order's after-sale requests, each a way to its page (售后进度, 寄回, 申请介入).
+    pub aftersales: Vec<kith_app::commerce::aftersale::AftersaleRequest>,
 }
 
 /// An order's refunds as the pages show them: newest first (`list_refunds` gives them

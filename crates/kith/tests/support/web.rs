@@ -246,12 +246,20 @@ impl<'a> Browser<'a> {
         b
     }
 
-    /// GETs `page`, then POSTs `form` to `action` with the page's CSRF token.
+    /// GETs `page`, then POSTs `form` to `action` from it, with the page's CSRF token.
     pub(crate) async fn submit(&mut self, page: &str, action: &str, form: &[(&str, &str)]) -> Page {
         let csrf = self.get(page).await.expect(200).csrf();
         let mut f = form.to_vec();
         f.push(("csrf", &csrf));
-        self.post(action, &f).await
+        // As a browser sends it: from the page, which a refused form is drawn again on.
+        let req = self
+            .client
+            .post(format!("{}{action}", self.t.base))
+            .header("sec-fetch-site", "same-origin")
+            .header("referer", format!("{}{page}", self.t.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&f).expect("form"));
+        self.send(req).await
     }
 
     /// Logs in as `u` through the login form.

@@ -815,8 +815,10 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         )
         .await
         .expect(422);
+    // Drawn again on the product page, beside the price field, in words without its name.
+    let said = bad.text_of("refusal-msg");
     assert!(
-        bad.body.contains("请填写金额（元），最多两位小数") && !bad.body.contains("price"),
+        said.contains("请填写金额（元），最多两位小数") && !said.contains("price"),
         "{}",
         bad.body
     );
@@ -1044,7 +1046,9 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         )
         .await
         .expect(422);
-    assert!(!p.body.contains("latitude"), "{}", p.body);
+    // Said beside the latitude field, in words without its name.
+    let said = p.text_of("refusal-msg");
+    assert!(!said.is_empty() && !said.contains("latitude"), "{}", p.body);
     let list = t
         .get(
             &format!("/api/v1/merchants/{}/stores", s.merchant),

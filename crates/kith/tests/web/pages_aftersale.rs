@@ -127,8 +127,13 @@ async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
         (Some(24), Some(false))
     );
     let agree = format!("/console/{}/aftersales/{rid}/agree", s.merchant);
+    // Unconfirmed: said beside the confirmation box of that request's form, on the queue.
     let p = m.submit(&queue_url, &agree, &[]).await.expect(422);
-    assert!(p.has("role=\"alert\""));
+    assert!(
+        p.has("aria-invalid=\"true\"") && !p.text_of("refusal-msg").is_empty(),
+        "{}",
+        p.body
+    );
     m.submit(&queue_url, &agree, &[("confirm", "on")])
         .await
         .expect(303);
@@ -139,6 +144,15 @@ async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
     assert!(page.has("¥100.00"));
     let en = b.get(&format!("{req_url}?lang=en")).await.expect(200);
     assert!(en.has("Refunded"));
+    // The order lists its requests, so the buyer finds this one again.
+    let order = b.get(&format!("/orders/{oid}")).await.expect(200);
+    assert!(
+        order.has("id=\"order-aftersales\"")
+            && order.has(&format!("href=\"{req_url}\""))
+            && order.has("退款成功"),
+        "{}",
+        order.body
+    );
 
     // Arbitration is the platform admin's.
     b.get("/admin/aftersales").await.expect(403);
@@ -189,7 +203,8 @@ async fn arbitration_by_amount_and_refund_states_on_the_pages(t: TestApp) {
     assert!(p.has("请填写大于 0 的金额"), "{}", p.body);
     assert!(
         p.has("value=\"三十\"") && p.has("只退一瓶的钱"),
-        "what was typed is kept"
+        "what was typed is kept: {}",
+        p.body
     );
     a.submit(
         "/admin/aftersales",

@@ -52,38 +52,6 @@ const NOT_CRAWLED: &[(&str, &str)] = &[
         "an invite link's landing (pages: invite stories)",
     ),
     (
-        "/admin/aftersales/{}/decide",
-        "only for a request in dispute (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/aftersales/{}/dispute",
-        "only for a request the shop refused (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/aftersales/{}/return",
-        "only for a return the shop agreed to (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/console/{}/aftersales/{}/agree",
-        "only for an open after-sale request (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/console/{}/aftersales/{}/receive",
-        "only for a return on its way back (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/console/{}/aftersales/{}/refuse",
-        "only for an open after-sale request (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/console/{}/leaders/{}/approve",
-        "only for a 团长 application waiting (the demo has none); its page draws its refusal",
-    ),
-    (
-        "/me/leader/{}/batches",
-        "only for a 团长 allowed products (the demo's has none); its page draws its refusal",
-    ),
-    (
         "/console/{}/orders/{}/ship",
         "only on an order waiting to ship, which the owner's crawl (a few pages per shape) \
          may not reach; its page goes through the shared refusal layer (pages: shipping story)",
@@ -91,11 +59,6 @@ const NOT_CRAWLED: &[(&str, &str)] = &[
     (
         "/me/wechat/{}/unlink",
         "only with a WeChat sign-in linked (wechat_stories)",
-    ),
-    (
-        "/shops/{}/checkout",
-        "only with goods in the cart (the demo's member has none); the cart page draws its \
-         refusals (pages_addresses)",
     ),
     (
         "{}",

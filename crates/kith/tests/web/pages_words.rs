@@ -28,6 +28,8 @@ const ALLOWED: &[&str] = &[
     "apiclient_key",
     "pem",
     "English",
+    // Picture formats, as the upload hints name them (JPEG and PNG pass as capitals).
+    "WebP",
 ];
 
 /// Pages fetched at most, and pages per shape of path (ids and numbers replaced), so the
