@@ -289,6 +289,8 @@ pub struct ShopMember {
     pub spent_fen: Fen,
     pub first_order_at: Option<String>,
     pub last_order_at: Option<String>,
+    /// Their picture, if they chose one.
+    pub avatar: Option<crate::platform::pictures::MediaRef>,
 }
 
 /// What a console search of the shop's members looks for. A phone is matched whole, or by

@@ -149,6 +149,9 @@ pub struct GroupMember {
     pub is_leader: bool,
     /// Paid (or only holding a seat with an unpaid order).
     pub paid: bool,
+    /// Their picture, if they chose one (the pages draw the name's first character
+    /// otherwise).
+    pub avatar: Option<crate::platform::pictures::MediaRef>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

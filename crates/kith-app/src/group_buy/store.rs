@@ -174,7 +174,7 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
     let leader_id = r.text(GroupViewCols::leader_id)?;
     let members = c
         .query(
-            "SELECT a.id, a.display_name, s.state FROM group_seats s JOIN accounts a ON a.id = s.account_id
+            "SELECT a.id, a.display_name, s.state, a.avatar_media_id FROM group_seats s JOIN accounts a ON a.id = s.account_id
              WHERE s.group_id = $1 AND s.state IN ('held', 'paid') ORDER BY s.joined_at, s.order_id",
             args![&id],
         )?
@@ -184,6 +184,9 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
                 is_leader: m.text(0)? == leader_id,
                 display_name: m.text(1)?,
                 paid: m.text(2)? == "paid",
+                avatar: m
+                    .opt_text(3)?
+                    .map(|id| crate::platform::pictures::MediaRef::of(&id)),
             })
         })
         .collect::<AppResult<Vec<_>>>()?;

@@ -100,6 +100,26 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     let cid = campaign(&t, &s, json!({ "leader_price_fen": 0 })).await;
     let leader = member(&t, "团长阿珍").await;
     let mut lb = Browser::login_user(&t, &leader).await;
+    // The leader has a picture; who joins later has none (their initial is drawn).
+    let pic = crate::worlds::upload(
+        &t,
+        Some(&leader.token),
+        crate::worlds::small_png(9),
+        "image/png",
+        "me.png",
+    )
+    .await
+    .expect(201)["id"]
+        .as_str()
+        .expect("media id")
+        .to_owned();
+    t.put(
+        "/api/v1/me/avatar",
+        Some(&leader.token),
+        json!({ "media_id": pic }),
+    )
+    .await
+    .expect(200);
 
     // The campaign: prices, 团长免单, seats left, nothing to join yet.
     let page = lb.get(&format!("/group-buys/{cid}")).await.expect(200);
@@ -147,6 +167,12 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     assert_eq!(g.text_of("seats-left"), "2");
     assert_eq!(g.text_of("time-left"), "⏱ 还剩 24 小时 0 分");
     assert_eq!(g.text_of("group-leader"), "团长阿珍");
+    assert!(
+        g.body
+            .contains(&format!("<img class=\"avatar\" src=\"/media/{pic}/thumb\"")),
+        "the members list shows the leader's picture: {}",
+        g.body
+    );
     assert!(g.body.contains("id=\"login-to-join\""));
     assert!(g.body.contains(&format!("/login?next=/groups/{gid}")));
     assert!(

@@ -230,6 +230,12 @@ async fn a_newcomer_is_offered_people_and_communities(t: TestApp) {
         "{people}"
     );
     assert!(!people.contains("新来的"), "never oneself");
+    // Each with their picture, or without one their initial in a circle.
+    let cards = &home.body[home.body.find("id=\"home-people\"").expect("people")..];
+    assert!(
+        cards.contains("class=\"avatar drawn hue-") && cards.contains(">人</span>"),
+        "{cards}"
+    );
     let communities = text_in(&home, "home-communities", "</section>");
     assert!(
         communities.contains("宝妈交流群") && communities.contains("2 位成员"),

@@ -8,6 +8,7 @@ use crate::commerce::browse::{
     CommunityCard, LowStock, MemberQuery, ShopCard, ShopMember, mask_phone,
 };
 use crate::platform::ids::{AccountId, CommunityId, MerchantId, ProductId, SkuId};
+use crate::platform::pictures::MediaRef;
 use crate::{AppResult, rfc3339};
 
 /// Approved merchants by name with their number of active products, `limit` at most.
@@ -287,7 +288,7 @@ pub(in crate::commerce) fn shop_members(
     };
     let sql = format!(
         "SELECT a.id, a.display_name, a.phone, t.name,
-                COALESCE(o.n, 0), COALESCE(o.spent, 0), o.first_at, o.last_at
+                COALESCE(o.n, 0), COALESCE(o.spent, 0), o.first_at, o.last_at, a.avatar_media_id
          FROM (SELECT buyer_id AS id FROM orders WHERE merchant_id = $1
                UNION SELECT account_id FROM member_tiers WHERE merchant_id = $1
                UNION SELECT member_id FROM referrer_bindings WHERE merchant_id = $1
@@ -325,6 +326,7 @@ pub(in crate::commerce) fn shop_members(
                 spent_fen: Fen::new(r.int(5)?),
                 first_order_at: r.opt_int(6)?.map(rfc3339),
                 last_order_at: r.opt_int(7)?.map(rfc3339),
+                avatar: r.opt_text(8)?.map(|id| MediaRef::of(&id)),
             })
         })
         .collect()
