@@ -767,6 +767,29 @@ async fn the_merchant_issues_coupons_to_members_or_a_tier_all_or_nothing(t: Test
         t.register_member("阿乙").await,
         t.register_member("阿丙").await,
     );
+    // Coupons go to the shop's own members only: a stranger reads as no such member, the
+    // same answer as an id that is no account at all.
+    issue(&t, &owner, &mid, &tid, json!({ "account_ids": [a.id] }))
+        .await
+        .problem(422, Some("account_ids[0]"));
+    // They become members by holding one of its tiers (as by buying, a binding or its
+    // communities).
+    t.post(
+        &format!("/api/v1/merchants/{mid}/tiers"),
+        Some(&owner.token),
+        json!({ "code": "fan", "name": "粉丝", "rank": 0 }),
+    )
+    .await
+    .expect(201);
+    for u in [&a, &b, &c] {
+        t.put(
+            &format!("/api/v1/merchants/{mid}/members/{}/tier", u.id),
+            Some(&owner.token),
+            json!({ "tier_code": "fan" }),
+        )
+        .await
+        .expect(200);
+    }
 
     let given = issue(
         &t,

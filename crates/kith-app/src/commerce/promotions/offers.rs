@@ -59,7 +59,7 @@ pub struct ChosenCouponInput {
     pub template_id: Option<String>,
 }
 
-/// The members an issue names, checked: each an account, each once.
+/// The members an issue names, checked: each a member of the shop, each once.
 fn recipients(c: &mut dyn Conn, merchant_id: &str, input: &IssueInput) -> AppResult<Vec<String>> {
     let ids = match (&input.account_ids, &input.tier_code) {
         (Some(ids), None) => {
@@ -76,7 +76,11 @@ fn recipients(c: &mut dyn Conn, merchant_id: &str, input: &IssueInput) -> AppRes
                         "is named twice",
                     ));
                 }
-                let found = parse_id(id).is_some() && store::account_exists(c, id)?;
+                // Only the shop's own members (as its members table and the picker list
+                // them): a shop cannot send coupons to strangers, nor learn by trying
+                // whether an id is an account.
+                let found = parse_id(id).is_some()
+                    && crate::commerce::store::browse::is_shop_member(c, merchant_id, id)?;
                 if !found {
                     return Err(AppError::invalid(
                         format!("account_ids[{i}]"),

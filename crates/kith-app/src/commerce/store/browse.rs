@@ -261,6 +261,29 @@ pub(in crate::commerce) fn display_name(c: &mut dyn Conn, id: &str) -> AppResult
     )
 }
 
+/// The ids of merchant `$1`'s members (see [`shop_members`]), as one column `id`.
+const MEMBER_IDS: &str = "SELECT buyer_id AS id FROM orders WHERE merchant_id = $1
+    UNION SELECT account_id FROM member_tiers WHERE merchant_id = $1
+    UNION SELECT member_id FROM referrer_bindings WHERE merchant_id = $1
+    UNION SELECT referrer_id FROM referrer_bindings WHERE merchant_id = $1
+    UNION SELECT beneficiary_id FROM order_commissions WHERE merchant_id = $1
+    UNION SELECT m.account_id FROM community_members m
+            JOIN communities k ON k.id = m.community_id
+          WHERE k.merchant_id = $1 AND m.state = 'active'";
+
+/// Whether `account_id` is one of the merchant's members, as [`shop_members`] lists them.
+pub(in crate::commerce) fn is_shop_member(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    account_id: &str,
+) -> AppResult<bool> {
+    Ok(c.query_opt(
+        &format!("SELECT 1 FROM ({MEMBER_IDS}) s WHERE s.id = $2"),
+        args![merchant_id, account_id],
+    )?
+    .is_some())
+}
+
 /// The merchant's members matching `q`, most recent buyers first, then by name; `limit` at
 /// most. A member is whoever ordered there, holds one of its tiers, is bound to a referrer
 /// there or is one (or earned its commission), or is an active member of one of its
@@ -289,14 +312,7 @@ pub(in crate::commerce) fn shop_members(
     let sql = format!(
         "SELECT a.id, a.display_name, a.phone, t.name,
                 COALESCE(o.n, 0), COALESCE(o.spent, 0), o.first_at, o.last_at, a.avatar_media_id
-         FROM (SELECT buyer_id AS id FROM orders WHERE merchant_id = $1
-               UNION SELECT account_id FROM member_tiers WHERE merchant_id = $1
-               UNION SELECT member_id FROM referrer_bindings WHERE merchant_id = $1
-               UNION SELECT referrer_id FROM referrer_bindings WHERE merchant_id = $1
-               UNION SELECT beneficiary_id FROM order_commissions WHERE merchant_id = $1
-               UNION SELECT m.account_id FROM community_members m
-                       JOIN communities k ON k.id = m.community_id
-                     WHERE k.merchant_id = $1 AND m.state = 'active') s
+         FROM ({MEMBER_IDS}) s
          JOIN accounts a ON a.id = s.id
          LEFT JOIN member_tiers mt ON mt.merchant_id = $1 AND mt.account_id = a.id
          LEFT JOIN tiers t ON t.id = mt.tier_id

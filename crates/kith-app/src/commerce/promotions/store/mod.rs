@@ -515,14 +515,6 @@ pub(crate) fn has_ordered(
         .is_some())
 }
 
-/// Whether `id` is an account.
-pub(crate) fn account_exists(c: &mut dyn Conn, id: &str) -> AppResult<bool> {
-    Ok(
-        c.query_opt("SELECT 1 FROM accounts WHERE id = $1", args![id])?
-            .is_some(),
-    )
-}
-
 /// The id of the merchant's tier `code`, if there is one.
 pub(crate) fn tier_id(
     c: &mut dyn Conn,
