@@ -366,9 +366,27 @@ impl Strings {
                 ("接龙截单时未付款，已取消", "Unpaid at the 接龙 cut-off")
             }
             "refunded" => ("已退款", "Refunded"),
-            other => return other.to_owned(),
+            other => {
+                return match notes::shipment_of(other) {
+                    Some((carrier, tracking)) => {
+                        format!("{} {tracking}", self.carrier_name(carrier))
+                    }
+                    None => other.to_owned(),
+                };
+            }
         };
         (if zh { z } else { e }).to_owned()
+    }
+
+    /// The order page's way to what the order belongs to: its 拼团 (`group`) or its 接龙
+    /// (`batch`).
+    pub fn order_link(&self, key: &str) -> &'static str {
+        let (z, e) = match key {
+            "group" => ("查看拼团进度", "See the group's progress"),
+            "batch" => ("查看接龙", "See the 接龙"),
+            _ => ("", ""),
+        };
+        if std::ptr::eq(self, &ZH) { z } else { e }
     }
 
     /// Who moved an order, in words.
@@ -930,6 +948,14 @@ mod tests {
             assert_ne!(EN.order_note(note), note);
         }
         assert_eq!(ZH.order_note("sf: delivered"), "顺丰速运：已签收");
+        assert_eq!(
+            ZH.order_note(&notes::shipped("sf", "SF0006000004")),
+            "顺丰速运 SF0006000004"
+        );
+        assert_eq!(EN.order_note("zto 7788"), "ZTO Express 7788");
+        // An unknown carrier keeps its code; a typed note of other words stays as typed.
+        assert_eq!(ZH.order_note("deppon DP123"), "deppon DP123");
+        assert_eq!(ZH.order_note("Sorry, out of stock"), "Sorry, out of stock");
         assert_eq!(ZH.order_note("尺码不合适"), "尺码不合适");
     }
 

@@ -271,15 +271,19 @@ pub struct Ctx {
     pub viewer: Option<Viewer>,
     pub csrf: String,
     pub path: String,
+    /// Where signing in comes back to: this page for a GET; for a form sent from a page
+    /// (点赞, 评论, 分享 by a visitor), that page — the form's action answers no GET.
+    pub back: String,
 }
 
 impl Ctx {
-    /// The signed-in principal, or a redirect to the login page that comes back here.
+    /// The signed-in principal, or a redirect to the login page that comes back to
+    /// [`Ctx::back`].
     pub fn principal(&self) -> Result<&Principal, WebError> {
         self.viewer
             .as_ref()
             .map(|v| &v.principal)
-            .ok_or_else(|| WebError::Login(self.path.clone()))
+            .ok_or_else(|| WebError::Login(self.back.clone()))
     }
 
     /// The login page, coming back to this page afterwards (not when this page is itself
@@ -402,12 +406,20 @@ impl FromRequestParts<Web> for Ctx {
             .path_and_query()
             .map_or("/", |p| p.as_str())
             .to_owned();
+        let back = if parts.method == axum::http::Method::GET
+            || parts.method == axum::http::Method::HEAD
+        {
+            path.clone()
+        } else {
+            same_site_referer(&parts.headers).unwrap_or_else(|| "/".to_owned())
+        };
         Ok(Ctx {
             lang,
             t: lang.strings(),
             viewer,
             csrf,
             path,
+            back,
         })
     }
 }

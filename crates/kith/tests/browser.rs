@@ -461,10 +461,19 @@ async fn journeys_in_a_real_browser() {
     // Pays on the sandbox gateway's page.
     d.click("#pay-sandbox").await;
     d.click("button[value=succeeded]").await;
-    d.until_text("body", "succeeded").await;
+    d.until_text("#sandbox-status", "支付成功").await;
     d.shot("sandbox-paid").await;
-    d.go(&format!("/orders/{order_id}")).await;
+    // The gateway's page leads back to the order.
+    d.click("#back-to-order").await;
     d.until_text("#order-status", "待发货").await;
+    assert!(
+        d.c.current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with(&format!("/orders/{order_id}")),
+        "back on the order"
+    );
     d.go("/orders").await;
     d.el(&format!("a[href='/orders/{order_id}']")).await;
     d.shot("my-orders").await;
@@ -671,13 +680,17 @@ async fn journeys_in_a_real_browser() {
     let group_order = d.c.current_url().await.expect("url").to_string();
     d.click("#pay-sandbox").await;
     d.click("button[value=succeeded]").await;
-    d.until_text("body", "succeeded").await;
-    d.go(&format!(
-        "/orders/{}",
-        group_order.rsplit('/').next().expect("order id")
-    ))
-    .await;
+    d.until_text("#sandbox-status", "支付成功").await;
+    d.click("#back-to-order").await;
     d.until_text("#order-status", "待发货").await;
+    assert!(
+        d.c.current_url()
+            .await
+            .expect("url")
+            .as_str()
+            .ends_with(group_order.rsplit('/').next().expect("order id")),
+        "back on the group's order"
+    );
     d.shot("group-order-paid").await;
     d.go("/me/groups").await;
     d.click("a[href^='/groups/']").await;

@@ -353,7 +353,7 @@ impl App {
                     &o,
                     next,
                     Actor::Staff(&who.account_id),
-                    &format!("{carrier} {tracking}"),
+                    &crate::commerce::orders::notes::shipped(&carrier, &tracking),
                 )?;
                 schedule(c, now, Timer::AutoConfirm, &oid, confirm_at)?;
                 crate::commerce::tracking::follow(c, now, &config, &oid, &carrier, &tracking)?;

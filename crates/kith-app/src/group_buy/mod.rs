@@ -419,6 +419,19 @@ impl App {
     }
 
     /// The caller's group-buy seats, newest first.
+    /// The group the caller's order took a seat in (none for an order of theirs outside a
+    /// group-buy, and for anyone else's order).
+    pub async fn group_of_my_order(
+        &self,
+        who: &Principal,
+        order_id: &OrderId,
+    ) -> AppResult<Option<GroupId>> {
+        let (me, oid) = (who.account_id.clone(), order_id.to_string());
+        self.db
+            .read(move |c| Ok(store::group_of_order(c, &me, &oid)?.map(GroupId::from_row)))
+            .await
+    }
+
     pub async fn my_groups(&self, who: &Principal) -> AppResult<Vec<MySeat>> {
         let now = self.now_ms();
         let me = who.account_id.clone();

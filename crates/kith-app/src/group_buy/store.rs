@@ -308,6 +308,20 @@ pub(super) fn group_campaign_id(c: &mut dyn Conn, group_id: &str) -> AppResult<O
 }
 
 /// The member's seats, newest first (at most 100): (group, order, state).
+/// The group `member`'s seat of `order_id` is in, if the order took a seat.
+pub(super) fn group_of_order(
+    c: &mut dyn Conn,
+    member: &str,
+    order_id: &str,
+) -> AppResult<Option<String>> {
+    Ok(c.query_opt(
+        "SELECT group_id FROM group_seats WHERE order_id = $1 AND account_id = $2",
+        args![order_id, member],
+    )?
+    .map(|r| r.text(0))
+    .transpose()?)
+}
+
 pub(super) fn member_seats(
     c: &mut dyn Conn,
     member: &str,

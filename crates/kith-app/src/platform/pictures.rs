@@ -37,6 +37,10 @@ impl MediaRef {
     }
 }
 
+/// A media id's length: the SHA-256 of the stored bytes in hex (`social::media::MediaId`),
+/// as the API's schema says; anything longer names no upload and is not looked up.
+const MEDIA_ID_LEN: usize = 64;
+
 pub fn media_url(id: &str) -> String {
     format!("/media/{id}")
 }
@@ -63,7 +67,8 @@ pub(super) fn set_merchant_pictures(
     for (field, v) in [("logo_media_id", logo), ("banner_media_id", banner)] {
         let Some(v) = change(v) else { continue };
         if let Some(id) = v
-            && !(id.len() <= 128 && merchant_rows::uploaded_by_staff_of(c, id, merchant_id)?)
+            && !(id.len() <= MEDIA_ID_LEN
+                && merchant_rows::uploaded_by_staff_of(c, id, merchant_id)?)
         {
             return Err(AppError::invalid(
                 field,
@@ -89,7 +94,7 @@ impl App {
             .write(move |c| {
                 let avatar = change(media_id.as_deref()).flatten();
                 if let Some(m) = avatar
-                    && !(m.len() <= 128 && account_rows::uploaded_by(c, m, &id)?)
+                    && !(m.len() <= MEDIA_ID_LEN && account_rows::uploaded_by(c, m, &id)?)
                 {
                     return Err(AppError::invalid("media_id", "names no image you uploaded"));
                 }

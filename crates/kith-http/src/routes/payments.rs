@@ -199,21 +199,39 @@ async fn audit(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Json<Audit
 async fn sandbox_page(State(s): State<AppState>, pid: PaymentId) -> ApiResult<Html<String>> {
     let p = s.app.sandbox_payment(&pid).await?;
     let amount = p.amount_fen.to_string();
+    // A stand-in for a Chinese gateway's cashier page: in Chinese, money in 元, and a way
+    // back to the shop once the payment is settled.
+    let purpose = match p.purpose.as_str() {
+        "topup" => "钱包充值",
+        "order" => "订单付款",
+        _ => "付款",
+    };
     let action = if p.status == "pending" {
         format!(
-            "<form method=post action=\"/sandbox/pay/{id}/confirm\"><button name=outcome value=succeeded>确认支付 Pay {amount}</button> \
-             <button name=outcome value=failed>模拟失败 Fail</button></form>",
+            "<form method=post action=\"/sandbox/pay/{id}/confirm\"><button name=outcome value=succeeded>确认支付 {amount}</button> \
+             <button name=outcome value=failed>模拟支付失败</button></form>",
             id = escape(&p.id)
         )
     } else {
-        format!("<p>状态 Status: <b>{}</b></p>", escape(&p.status))
+        let (state, class) = match p.status.as_str() {
+            "succeeded" => ("支付成功", "ok"),
+            "failed" => ("支付失败", "failed"),
+            _ => ("处理中", "pending"),
+        };
+        let back = match &p.order_id {
+            Some(oid) => format!(
+                "<a id=\"back-to-order\" href=\"/orders/{}\">返回订单</a>",
+                escape(oid)
+            ),
+            None => "<a id=\"back-to-wallet\" href=\"/me/wallet\">返回钱包</a>".to_owned(),
+        };
+        format!("<p id=\"sandbox-status\" class=\"{class}\">状态：<b>{state}</b></p><p>{back}</p>")
     };
     Ok(Html(format!(
         "<!doctype html><html lang=zh-CN><meta charset=utf-8><meta name=viewport content=\"width=device-width,initial-scale=1\">\
-         <title>kith 沙箱支付</title><body style=\"font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem\">\
-         <h1>kith 沙箱支付 Sandbox</h1><p>金额 Amount: <b>{amount}</b></p><p>用途 Purpose: {purpose}</p>{action}\
-         <p><small>This page stands in for a payment gateway. Confirming makes it call kith's signed payment webhook.</small></p></body></html>",
-        purpose = escape(&p.purpose),
+         <title>模拟支付（演示）· kith</title><body style=\"font-family:sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem\">\
+         <h1>模拟支付（演示）</h1><p>金额：<b id=\"sandbox-amount\">{amount}</b></p><p>用途：{purpose}</p>{action}\
+         <p><small>此页代替真实的支付渠道，仅供演示：确认后，它向 kith 发送带签名的支付回调。</small></p></body></html>"
     )))
 }
 

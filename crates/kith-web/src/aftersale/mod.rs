@@ -520,9 +520,13 @@ async fn queue(
 /// A row form's answer: back to the queue, or the refusal through the shared layer
 /// ([`crate::refusal`]), which re-draws the queue with the words beside the refused field
 /// of that request's form and what was typed kept.
-fn answered(mid: &str, result: Result<AftersaleRequest, AppError>) -> WebResult<Response> {
+fn answered(
+    mid: &str,
+    done: &str,
+    result: Result<AftersaleRequest, AppError>,
+) -> WebResult<Response> {
     result?;
-    Ok(see(format!("/console/{mid}/aftersales")))
+    Ok(see(format!("/console/{mid}/aftersales?done={done}")))
 }
 
 fn confirmed(f: &Fields) -> Result<(), AppError> {
@@ -549,7 +553,7 @@ async fn agree(
         }
         Err(e) => Err(e),
     };
-    answered(&mid, res)
+    answered(&mid, "aftersale_agreed", res)
 }
 
 async fn refuse(
@@ -568,7 +572,7 @@ async fn refuse(
             field(&f, "reason"),
         )
         .await;
-    answered(&mid, res)
+    answered(&mid, "aftersale_refused", res)
 }
 
 async fn receive(
@@ -613,7 +617,7 @@ async fn receive(
         }
         Err(e) => Err(e),
     };
-    answered(&mid, res)
+    answered(&mid, "aftersale_received", res)
 }
 
 // --- the platform admin -------------------------------------------------------------------
@@ -693,7 +697,7 @@ async fn decide(
     };
     // A refusal goes through the shared layer, as the queue's row forms do.
     res?;
-    Ok(see("/admin/aftersales"))
+    Ok(see("/admin/aftersales?done=aftersale_decided"))
 }
 
 /// The console's 售后规则 form: deadlines, return address, coupons back on full refunds.

@@ -214,17 +214,28 @@ pub(super) async fn insight(
         )
     };
     let sum = |f: fn(&kith_app::insight::FunnelRow) -> i64| funnel.rows.iter().map(f).sum::<i64>();
-    let (visits, signups, orders, gmv) = (
+    let (visits, visitors, signups, orders, gmv) = (
         sum(|r| r.visits),
+        sum(|r| r.visitors),
         sum(|r| r.signups),
         sum(|r| r.orders),
         sum(|r| r.gmv_fen.get()),
     );
+    // Visits narrow to the people behind them, then to their orders. Sign-ups are not a
+    // step: a member who already had an account orders without one, so they are said
+    // beside the title (a step of 0 before 6 orders drew a funnel that widened).
     let funnel_chart = charts::funnel(
-        &format!("{} ({} {})", t.funnel, t.gmv, pages::yuan(gmv)),
+        &format!(
+            "{} ({} {} · {} {})",
+            t.funnel,
+            t.gmv,
+            pages::yuan(gmv),
+            t.signups,
+            signups
+        ),
         &[
             Datum::count(t.visits, visits),
-            Datum::count(t.signups, signups),
+            Datum::count(t.visitors, visitors),
             Datum::count(t.orders, orders),
         ],
         t.no_data,

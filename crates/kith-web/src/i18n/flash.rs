@@ -27,6 +27,22 @@ impl Strings {
                 "Refund asked again; waiting for the provider",
             ),
             "approved" => ("已批准", "Approved"),
+            "aftersale_agreed" => (
+                "已同意；仅退款的款项按原路退回，退货的买家会看到退货地址",
+                "Agreed: a refund goes back the way it came, a return shows the buyer where to send it",
+            ),
+            "aftersale_refused" => (
+                "已拒绝，买家可申请平台介入",
+                "Refused; the buyer may ask the platform to step in",
+            ),
+            "aftersale_received" => (
+                "已确认收到退货，退款按原路退回",
+                "Return received; the refund goes back the way it came",
+            ),
+            "aftersale_decided" => (
+                "已裁决，双方都会看到结果",
+                "Decided; both sides see the outcome",
+            ),
             "reconciled" => ("对账完成", "Reconciled"),
             "settled_up" => ("结算已登记", "Settlement recorded"),
             "cut_off" => ("已截单", "Closed"),

@@ -590,8 +590,10 @@ pub(super) async fn order(
         .unwrap_or_default();
     let pickup_qr_svg = o.pickup_qr.as_deref().and_then(pages::social::qr_svg);
     let aftersales = s.app.order_aftersales(&who, &id).await?;
+    let group_id = s.app.group_of_my_order(&who, &id).await?;
     Ok(render(&pages::OrderPage {
         aftersales,
+        group_id,
         store,
         store_hours,
         pickup_qr_svg,

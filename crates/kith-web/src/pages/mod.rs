@@ -625,6 +625,8 @@ pub struct OrderPage {
     pub pickup_qr_svg: Option<String>,
     /// The order's after-sale requests, each a way to its page (售后进度, 寄回, 申请介入).
     pub aftersales: Vec<kith_app::commerce::aftersale::AftersaleRequest>,
+    /// The 拼团 this order took a seat in, to follow its progress.
+    pub group_id: Option<kith_app::group_buy::GroupId>,
 }
 
 /// An order's refunds as the pages show them: newest first (`list_refunds` gives them

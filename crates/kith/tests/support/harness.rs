@@ -609,7 +609,7 @@ impl TestApp {
             .text()
             .await
             .expect("page body");
-        assert!(page.contains("沙箱支付"), "{page}");
+        assert!(page.contains("模拟支付（演示）"), "{page}");
         let status = self
             .confirm_on_sandbox(p["id"].as_str().expect("id"), "succeeded")
             .await;

@@ -283,11 +283,26 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
         .expect(303);
     let pay = p.location();
     assert!(pay.starts_with("/sandbox/pay/"), "{pay}");
+    // The gateway's page, in Chinese with the amount in 元, as a cashier page is.
+    let cashier = b.get(&pay).await.expect(200);
+    assert!(
+        cashier.has("订单付款") && cashier.has("确认支付 ¥") && !cashier.has("Pay "),
+        "{}",
+        cashier.body
+    );
     let status = t
         .confirm_on_sandbox(pay.trim_start_matches("/sandbox/pay/"), "succeeded")
         .await;
     assert!(matches!(status, 200 | 303), "{status}");
     assert_eq!(api_order(&t, &u, &order_id).await["status"], "fulfilling");
+    // Paid: said in words, with the way back to the order.
+    let paid = b.get(&pay).await.expect(200);
+    assert_eq!(paid.text_of("sandbox-status"), "状态：");
+    assert!(
+        paid.has("<b>支付成功</b>") && paid.has(&format!("href=\"/orders/{order_id}\">返回订单")),
+        "{}",
+        paid.body
+    );
 }
 
 async fn merchant_ships_and_admin_approves_through_the_pages(t: TestApp) {

@@ -134,9 +134,17 @@ async fn buyer_files_merchant_agrees_buyer_sees_refunded(t: TestApp) {
         "{}",
         p.body
     );
-    m.submit(&queue_url, &agree, &[("confirm", "on")])
+    let done = m
+        .submit(&queue_url, &agree, &[("confirm", "on")])
         .await
         .expect(303);
+    // Told so, on the queue.
+    let queue = m.get(&done.location()).await.expect(200);
+    assert!(
+        queue.text_of("flash").starts_with("已同意"),
+        "{}",
+        queue.body
+    );
 
     let page = b.get(&req_url).await.expect(200);
     assert!(page.has("退款成功"), "{}", page.body);

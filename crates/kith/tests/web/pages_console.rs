@@ -117,7 +117,18 @@ async fn dashboard_draws_the_shops_figures(t: TestApp) {
         ),
         "{body}"
     );
-    assert!(body.contains("注册 0 (0 %)"), "{body}");
+    // The funnel narrows: visits, the people behind them, their orders; sign-ups are said
+    // beside its title, never as a step an order could outnumber.
+    assert!(
+        body.contains("访问 1<")
+            && body.contains("访客 1 (100 %)")
+            && body.contains("订单 1 (100 %)"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("注册 0 (0 %)") && body.contains("分享漏斗 (成交额 ¥100.00 · 注册 0)"),
+        "{body}"
+    );
     // The binding tree: the sharer with the visitor under them → K = 1 / 2.
     assert!(body.contains(r#"<td class="k-factor">0.5</td>"#), "{body}");
     // Three members are too few to split the community.

@@ -152,6 +152,13 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
         .expect("group id")
         .to_owned();
     assert_eq!(mine[0]["order_id"], json!(leader_order));
+    // The order leads to its group, as the group leads to the order.
+    let order_page = lb.get(&format!("/orders/{leader_order}")).await.expect(200);
+    assert!(
+        order_page.has(&format!("href=\"/groups/{gid}\" id=\"order-group\"")),
+        "{}",
+        order_page.body
+    );
 
     // Before the leader pays, anyone reads the group as opening, not joinable.
     let mut anon = Browser::new(&t);

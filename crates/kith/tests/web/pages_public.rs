@@ -68,6 +68,35 @@ async fn a_visitor_reads_the_shop_without_an_account(t: TestApp) {
         .await
         .expect(303);
     assert!(cart.location().starts_with("/login?next="));
+    // 点赞 / 评论 / 分享 on a post ask for an account and come back to the post, not to the
+    // form's action (which answers no GET).
+    let author = t.register_member("发帖的人").await;
+    let post = t
+        .post(
+            "/api/v1/posts",
+            Some(&author.token),
+            serde_json::json!({ "body": "公开的好茶笔记", "visibility": "public" }),
+        )
+        .await
+        .expect(201);
+    let post_path = format!("/posts/{}", post["id"].as_str().expect("post id"));
+    anon.get(&post_path).await.expect(200);
+    let pid = post_path.trim_start_matches("/posts/").to_owned();
+    for (action, form) in [
+        (format!("{post_path}/like"), vec![]),
+        (format!("{post_path}/comments"), vec![("body", "好")]),
+        (
+            "/share".to_owned(),
+            vec![("kind", "post"), ("target_id", pid.as_str())],
+        ),
+    ] {
+        let r = anon.submit(&post_path, &action, &form).await.expect(303);
+        assert_eq!(
+            r.location(),
+            format!("/login?next={}", post_path.replace('/', "%2F")),
+            "{action}"
+        );
+    }
     // Signing in from the product's button lands back on the product, now with a cart.
     let member = t.register_member("路过的人").await;
     anon.get(&login).await.expect(200);

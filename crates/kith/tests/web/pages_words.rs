@@ -268,6 +268,8 @@ async fn every_demo_page_reads_in_chinese() {
             ][..],
         ),
         ("owner", Some("13800000001"), &["/console"][..]),
+        // The fruit shop: after-sales waiting in every state, a 团长 application.
+        ("fruit owner", Some("13800000006"), &["/console"][..]),
         (
             "admin",
             Some("13800000000"),
@@ -286,6 +288,31 @@ async fn every_demo_page_reads_in_chinese() {
                 report.push(format!("{who} {path}: {kind}: «{piece}»"));
             }
         }
+    }
+    // The fruit shop's 待办 lists what waits for it: a request to answer, a return to
+    // receive, an application to decide — each a way to where it is done.
+    let mut fruit = demo_browser(&t, "13800000006").await;
+    let dash = fruit.get("/console").await;
+    let dash = if dash.status.is_redirection() {
+        fruit.get(&dash.location()).await
+    } else {
+        dash
+    };
+    for (id, words) in [
+        ("todo-aftersales", "售后申请待处理 1"),
+        ("todo-returns", "退货待签收 1"),
+        ("todo-leaders", "团长申请待审核 1"),
+    ] {
+        let at = dash
+            .body
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id}: {}", dash.body));
+        let item = &dash.body[at..at + dash.body[at..].find("</li>").expect("item end")];
+        let text: String = item
+            .split('<')
+            .filter_map(|piece| piece.split_once('>').map(|(_, text)| text))
+            .collect();
+        assert_eq!(text, words, "{item}");
     }
     eprintln!("{total} pages read");
     assert!(

@@ -248,6 +248,28 @@ pub mod notes {
     pub const BATCH_CUT_OFF_UNPAID: &str = "接龙 cut-off: unpaid";
     /// After a carrier's code: `sf: delivered`.
     pub const DELIVERED_SUFFIX: &str = ": delivered";
+
+    /// A shipment: the carrier's code and the tracking number, `sf SF1234567890`.
+    pub fn shipped(carrier: &str, tracking_no: &str) -> String {
+        format!("{carrier} {tracking_no}")
+    }
+
+    /// The carrier's code and tracking number of a [`shipped`] note: a code of 2–16
+    /// lower-case letters, digits or `_`, then a number with at least one digit. The
+    /// system's other notes (`picked up`) and typed words are not one.
+    pub fn shipment_of(note: &str) -> Option<(&str, &str)> {
+        let (carrier, tracking) = note.split_once(' ')?;
+        let code = (2..=16).contains(&carrier.len())
+            && carrier
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let number = tracking.len() <= 40
+            && tracking.bytes().any(|b| b.is_ascii_digit())
+            && tracking
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        (code && number).then_some((carrier, tracking))
+    }
 }
 
 /// Records a transition: the status column, its event row and its outbox event.
