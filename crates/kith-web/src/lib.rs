@@ -274,6 +274,8 @@ pub struct Ctx {
     /// Where signing in comes back to: this page for a GET; for a form sent from a page
     /// (点赞, 评论, 分享 by a visitor), that page — the form's action answers no GET.
     pub back: String,
+    /// The server's public URL, for the absolute links a pasted link previews with.
+    pub public_url: std::sync::Arc<str>,
 }
 
 impl Ctx {
@@ -356,6 +358,17 @@ impl Ctx {
             .unwrap_or_default()
     }
 
+    /// `path` (a page, a `/media/…` picture) as an absolute URL on the public site;
+    /// `https://` URLs stay as they are.
+    pub fn absolute(&self, path: &str) -> String {
+        pages::OpenGraph::absolute(&self.public_url, path)
+    }
+
+    /// This page's own absolute URL, without its query (what a shared link names).
+    pub fn page_url(&self) -> String {
+        self.absolute(self.path.split('?').next().unwrap_or("/"))
+    }
+
     pub fn is_admin(&self) -> bool {
         self.viewer
             .as_ref()
@@ -420,6 +433,7 @@ impl FromRequestParts<Web> for Ctx {
             csrf,
             path,
             back,
+            public_url: state.app.config.public_url.as_str().into(),
         })
     }
 }

@@ -109,6 +109,8 @@ pub struct Campaign {
     pub sku_id: SkuId,
     pub title: String,
     pub product_name: String,
+    /// The product's first picture (a `/media/…` path or a URL), if it has one.
+    pub image: Option<String>,
     pub sku_code: String,
     #[schema(value_type = i64)]
     pub list_price_fen: Fen,
@@ -161,6 +163,8 @@ pub struct Group {
     pub merchant_id: MerchantId,
     pub title: String,
     pub product_id: ProductId,
+    /// The product's first picture (a `/media/…` path or a URL), if it has one.
+    pub image: Option<String>,
     #[schema(value_type = i64)]
     pub group_price_fen: Fen,
     #[schema(value_type = i64)]

@@ -34,7 +34,16 @@ kith_store::columns!(CampaignCols {
     "c.leader_bp" => leader_bp,
     "c.status" => status,
     "c.created_at" => created_at,
+    "p.images" => images,
 });
+
+/// The first of a product's stored pictures (`products.images`, a JSON list).
+fn first_image(stored: &str) -> AppResult<Option<String>> {
+    Ok(serde_json::from_str::<Vec<String>>(stored)
+        .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
+        .into_iter()
+        .next())
+}
 pub(super) const CAMPAIGN_COLS: &str = CampaignCols::LIST;
 pub(super) const CAMPAIGN_FROM: &str =
     "group_campaigns c JOIN products p ON p.id = c.product_id JOIN skus s ON s.id = c.sku_id";
@@ -55,6 +64,7 @@ pub(super) fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
         sku_id: SkuId::from_row(r.text(CampaignCols::sku_id)?),
         title: r.text(CampaignCols::title)?,
         product_name: r.text(CampaignCols::product_name)?,
+        image: first_image(&r.text(CampaignCols::images)?)?,
         sku_code: r.text(CampaignCols::sku_code)?,
         list_price_fen: Fen::new(r.int(CampaignCols::list_price_fen)?),
         group_price_fen: Fen::new(r.int(CampaignCols::group_price_fen)?),
@@ -157,6 +167,7 @@ kith_store::columns!(GroupViewCols {
     "g.fail_reason" => fail_reason,
     "g.created_at" => created_at,
     "g.ended_at" => ended_at,
+    "p.images" => images,
 });
 
 pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResult<Group> {
@@ -164,7 +175,7 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
     let r = c
         .query_opt(
             &format!(
-                "SELECT {} FROM buy_groups g JOIN group_campaigns c ON c.id = g.campaign_id JOIN skus s ON s.id = c.sku_id
+                "SELECT {} FROM buy_groups g JOIN group_campaigns c ON c.id = g.campaign_id JOIN skus s ON s.id = c.sku_id JOIN products p ON p.id = c.product_id
                  JOIN accounts a ON a.id = g.leader_id WHERE g.id = $1",
                 GroupViewCols::LIST
             ),
@@ -203,6 +214,7 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
         merchant_id: MerchantId::from_row(r.text(GroupViewCols::merchant_id)?),
         title: r.text(GroupViewCols::title)?,
         product_id: ProductId::from_row(r.text(GroupViewCols::product_id)?),
+        image: first_image(&r.text(GroupViewCols::images)?)?,
         group_price_fen: Fen::new(r.int(GroupViewCols::group_price_fen)?),
         list_price_fen: Fen::new(r.int(GroupViewCols::list_price_fen)?),
         status,

@@ -121,6 +121,35 @@ pub struct GroupPage {
     pub share: Option<(String, String)>,
 }
 
+impl CampaignPage {
+    /// What a pasted link to the campaign says: the group price, the group's size, the shop.
+    pub fn og_desc(&self) -> String {
+        let gb = self.c.t.group_buy();
+        format!(
+            "{} {} · {} {} · {}",
+            gb.group_price,
+            crate::pages::yuan(self.k.group_price_fen),
+            self.k.group_size,
+            gb.people,
+            self.merchant_name
+        )
+    }
+}
+
+impl GroupPage {
+    /// What a pasted link to the group says: the group price and the seats still open.
+    pub fn og_desc(&self) -> String {
+        let gb = self.c.t.group_buy();
+        format!(
+            "{} {} · {} {}",
+            gb.group_price,
+            crate::pages::yuan(self.gc.g.group_price_fen),
+            gb.seats_left,
+            self.gc.g.seats_left
+        )
+    }
+}
+
 /// The seats, members and time left of a group: part of the group page, and what htmx
 /// fetches every 20 s while the group gathers.
 #[derive(Template)]

@@ -379,6 +379,23 @@ pub struct ShopsPage {
     pub shops: Vec<ShopCard>,
 }
 
+impl PostPage {
+    /// The start of the post's words, for a pasted link's preview.
+    pub fn og_desc(&self) -> String {
+        let words: String = self.p.body.chars().take(80).collect();
+        if words.len() < self.p.body.len() {
+            format!("{words}…")
+        } else {
+            words
+        }
+    }
+
+    /// The post's first picture.
+    pub fn og_image(&self) -> Option<&str> {
+        self.p.images.first().map(|i| i.url.as_str())
+    }
+}
+
 /// What a pasted link previews as (Open Graph): absolute URLs, plain words.
 pub struct OpenGraph {
     pub title: String,
@@ -422,6 +439,15 @@ pub struct ShopPage {
 }
 
 impl ShopPage {
+    /// What a pasted link to the shop shows: its banner, else its logo.
+    pub fn og_image(&self) -> Option<&str> {
+        self.m
+            .banner
+            .as_ref()
+            .or(self.m.logo.as_ref())
+            .map(|p| p.url.as_str())
+    }
+
     pub fn left(&self, until: &i64) -> String {
         crate::promotions::flash::left(self.now_ms, *until)
     }

@@ -76,6 +76,17 @@ pub struct FlashPage {
 }
 
 impl FlashPage {
+    /// What a pasted link to the sale says: its price and the shop.
+    pub fn og_desc(&self) -> String {
+        format!(
+            "{} {} · {} · {}",
+            self.c.t.flash().price,
+            crate::pages::yuan(self.sale.price_fen),
+            self.sale.product_name,
+            self.merchant_name
+        )
+    }
+
     pub fn phase(&self) -> (&'static str, Option<i64>, &'static str) {
         phase(&self.c, &self.sale)
     }

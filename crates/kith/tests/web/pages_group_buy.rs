@@ -174,6 +174,13 @@ async fn members_open_join_and_fill_a_group_through_the_pages(t: TestApp) {
     assert_eq!(g.text_of("seats-left"), "2");
     assert_eq!(g.text_of("time-left"), "⏱ 还剩 24 小时 0 分");
     assert_eq!(g.text_of("group-leader"), "团长阿珍");
+    // A pasted link to the group previews with its price and the seats still open.
+    assert!(
+        g.body
+            .contains("<meta property=\"og:description\" content=\"拼团价 ¥99.00 · 剩余名额 2\">"),
+        "{}",
+        g.body
+    );
     assert!(
         g.body
             .contains(&format!("<img class=\"avatar\" src=\"/media/{pic}/thumb\"")),

@@ -34,6 +34,16 @@ async fn a_visitor_reads_the_shop_without_an_account(t: TestApp) {
         .expect(200);
     assert!(shop_page.has("高山红茶") && shop_page.has("¥100.00"));
     assert!(!shop_page.has("/cart\""), "no cart without an account");
+    // A pasted link to the shop previews with its name and its own URL.
+    assert!(
+        shop_page.has("<meta property=\"og:type\" content=\"website\">")
+            && shop_page.has(&format!(
+                "<meta property=\"og:url\" content=\"{}/shops/{}\">",
+                t.app.config.public_url, s.merchant
+            )),
+        "{}",
+        shop_page.body
+    );
     // The product at its list price, with a preview for a pasted link, and a way to buy
     // that signs in first and comes back.
     let path = format!("/shops/{}/products/{}", s.merchant, s.product);
@@ -97,6 +107,19 @@ async fn a_visitor_reads_the_shop_without_an_account(t: TestApp) {
             "{action}"
         );
     }
+    // The post previews as an article, with its words and author.
+    let read = anon.get(&post_path).await.expect(200);
+    assert!(
+        read.has("<meta property=\"og:type\" content=\"article\">")
+            && read.has("<meta property=\"og:title\" content=\"发帖的人\">")
+            && read.has("<meta property=\"og:description\" content=\"公开的好茶笔记\">")
+            && read.has(&format!(
+                "<meta property=\"og:url\" content=\"{}{post_path}\">",
+                t.app.config.public_url
+            )),
+        "{}",
+        read.body
+    );
     // Signing in from the product's button lands back on the product, now with a cart.
     let member = t.register_member("路过的人").await;
     anon.get(&login).await.expect(200);
