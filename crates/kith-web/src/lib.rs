@@ -609,9 +609,18 @@ async fn framed_errors(
     next: axum::middleware::Next,
 ) -> Response {
     let (uri, headers) = (req.uri().clone(), req.headers().clone());
+    let opened = req.method() == axum::http::Method::GET;
     let res = next.run(req).await;
-    let Some(shown) = res.extensions().get::<ErrorShown>().cloned() else {
-        return res;
+    let shown = match res.extensions().get::<ErrorShown>().cloned() {
+        Some(shown) => shown,
+        // A form's address opened as a page (a bookmark, a pasted link): the router's
+        // bare 405 becomes the framed page with the way back.
+        None if opened && res.status() == StatusCode::METHOD_NOT_ALLOWED => ErrorShown {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            detail: "这个地址只接受页面上的表单提交，请回到页面上操作".to_owned(),
+            refused: None,
+        },
+        None => return res,
     };
     match framed_error(&web, uri, headers, &shown).await {
         Some(mut framed) => {

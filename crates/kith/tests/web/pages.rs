@@ -767,6 +767,22 @@ async fn error_pages_keep_the_frame_and_a_way_back(t: TestApp) {
         );
         assert!(page.has("id=\"error-home\""), "{}", page.body);
     }
+    // A form's address opened as a page: the framed page, not the router's bare 405.
+    let opened = b
+        .send(
+            b.client
+                .get(format!("{}/posts/{}/like", t.base, "0b6e4c1e-5d0a-4c3b-9f1e-2a7d6c5b4a39"))
+                .header("accept", "text/html")
+                .header("referer", &from),
+        )
+        .await
+        .expect(405);
+    assert!(
+        opened.has("只接受页面上的表单提交") && opened.has("id=\"error-back\""),
+        "{}",
+        opened.body
+    );
+    assert_eq!(opened.text_of("who"), "迷路的小周");
     // A referer from elsewhere is no way back; a visitor's error page has the sign-in link.
     let mut anon = Browser::new(&t);
     let page = anon
