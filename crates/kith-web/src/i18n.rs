@@ -378,6 +378,24 @@ impl Strings {
         (if zh { z } else { e }).to_owned()
     }
 
+    /// `seconds` ago in words (刚刚 under a minute, then minutes, hours, days), or `None`
+    /// past a week or in the future, where a date says it better.
+    pub fn ago(&self, seconds: i64) -> Option<String> {
+        let zh = std::ptr::eq(self, &ZH);
+        let (n, zh_unit, en_unit) = match seconds {
+            s if !(0..7 * 86_400).contains(&s) => return None,
+            s if s < 60 => return Some(if zh { "刚刚" } else { "just now" }.to_owned()),
+            s if s < 3_600 => (s / 60, "分钟前", "min ago"),
+            s if s < 86_400 => (s / 3_600, "小时前", "h ago"),
+            s => (s / 86_400, "天前", "d ago"),
+        };
+        Some(if zh {
+            format!("{n} {zh_unit}")
+        } else {
+            format!("{n} {en_unit}")
+        })
+    }
+
     /// The order page's way to what the order belongs to: its 拼团 (`group`) or its 接龙
     /// (`batch`).
     pub fn order_link(&self, key: &str) -> &'static str {
@@ -957,6 +975,19 @@ mod tests {
         assert_eq!(ZH.order_note("deppon DP123"), "deppon DP123");
         assert_eq!(ZH.order_note("Sorry, out of stock"), "Sorry, out of stock");
         assert_eq!(ZH.order_note("尺码不合适"), "尺码不合适");
+    }
+
+    #[test]
+    fn times_in_the_feed_read_as_how_long_ago() {
+        assert_eq!(ZH.ago(5).as_deref(), Some("刚刚"));
+        assert_eq!(ZH.ago(59).as_deref(), Some("刚刚"));
+        assert_eq!(ZH.ago(60).as_deref(), Some("1 分钟前"));
+        assert_eq!(ZH.ago(3_599).as_deref(), Some("59 分钟前"));
+        assert_eq!(ZH.ago(3_600).as_deref(), Some("1 小时前"));
+        assert_eq!(EN.ago(2 * 86_400).as_deref(), Some("2 d ago"));
+        // A week on, or a clock ahead: the date says it.
+        assert_eq!(ZH.ago(7 * 86_400), None);
+        assert_eq!(ZH.ago(-1), None);
     }
 
     #[test]

@@ -276,6 +276,8 @@ pub struct Ctx {
     pub back: String,
     /// The server's public URL, for the absolute links a pasted link previews with.
     pub public_url: std::sync::Arc<str>,
+    /// Now, by the app's clock (Unix ms): what "3 分钟前" counts from.
+    pub now_ms: i64,
 }
 
 impl Ctx {
@@ -364,6 +366,21 @@ impl Ctx {
         pages::OpenGraph::absolute(&self.public_url, path)
     }
 
+    /// An RFC 3339 time as the feed says it, relative to now (刚刚, 5 分钟前, 3 小时前,
+    /// 2 天前), and as its Beijing date once more than a week old.
+    pub fn ago(&self, rfc3339: &str) -> String {
+        match time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339) {
+            Ok(t) => {
+                let ms = i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+                self.t.ago((self.now_ms - ms) / 1000).unwrap_or_else(|| {
+                    let day = pages::beijing(rfc3339);
+                    day.get(..10).unwrap_or(&day).to_owned()
+                })
+            }
+            Err(_) => rfc3339.to_owned(),
+        }
+    }
+
     /// This page's own absolute URL, without its query (what a shared link names).
     pub fn page_url(&self) -> String {
         self.absolute(self.path.split('?').next().unwrap_or("/"))
@@ -434,6 +451,7 @@ impl FromRequestParts<Web> for Ctx {
             path,
             back,
             public_url: state.app.config.public_url.as_str().into(),
+            now_ms: state.app.now_ms(),
         })
     }
 }

@@ -771,7 +771,10 @@ async fn error_pages_keep_the_frame_and_a_way_back(t: TestApp) {
     let opened = b
         .send(
             b.client
-                .get(format!("{}/posts/{}/like", t.base, "0b6e4c1e-5d0a-4c3b-9f1e-2a7d6c5b4a39"))
+                .get(format!(
+                    "{}/posts/{}/like",
+                    t.base, "0b6e4c1e-5d0a-4c3b-9f1e-2a7d6c5b4a39"
+                ))
                 .header("accept", "text/html")
                 .header("referer", &from),
         )

@@ -250,6 +250,8 @@ async fn a_newcomer_is_offered_people_and_communities(t: TestApp) {
     let home = b.get(&done.location()).await.expect(200);
     assert!(home.has("id=\"flash\""), "{}", home.body);
     assert!(home.has("今天分享一款好茶"), "{}", home.body);
+    // The feed says how long ago, its Beijing time on hover.
+    assert!(home.has("\">刚刚</span>"), "{}", home.body);
     assert!(!home.has("id=\"home-welcome\""));
     // Joining a suggested community opens it.
     let joined = b
