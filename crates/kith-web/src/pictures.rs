@@ -13,8 +13,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kith_app::AppError;
-use kith_app::platform::ids::MerchantId;
+use kith_app::commerce::catalog::{MAX_IMAGES, ProductInput};
+use kith_app::platform::ids::{MerchantId, ProductId};
 use kith_app::platform::merchants::{Merchant, MerchantInput};
+use kith_app::platform::pictures::media_url;
 use kith_app::social::media::MAX_UPLOAD_BYTES;
 
 use crate::console::shop;
@@ -32,6 +34,16 @@ pub fn routes() -> Router<Web> {
                 )),
         )
         .route("/me/avatar/remove", post(remove_avatar))
+        .route(
+            "/console/{mid}/products/{pid}/images",
+            post(add_product_image).layer(axum::extract::DefaultBodyLimit::max(
+                MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/console/{mid}/products/{pid}/images/arrange",
+            post(arrange_product_images),
+        )
         .route(
             "/console/{mid}/shop",
             get(shop_page)
@@ -262,4 +274,111 @@ async fn set_shop_pictures(
         render(&ShopPicturesPage { c, shop, m, error })?,
     )
         .into_response())
+}
+
+// --- a product's pictures -----------------------------------------------------------------
+
+/// Uploads the chosen file as the staff member's image and adds it after the product's
+/// pictures (the first stays the main one). A refusal — no file, not an image, too large,
+/// already ten — is said beside the file input on the product's console page.
+async fn add_product_image(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    headers: HeaderMap,
+    form: Multipart,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let product = ProductId::parse_or_404(&pid)?;
+    let sent = read_form(&headers, form).await?;
+    let refusal = if let Some((f, why)) = sent.failed.clone() {
+        Some(c.t.pics().refusal(&f, &why).to_owned())
+    } else {
+        match sent.files.into_iter().find(|(name, _)| name == "image") {
+            None => Some(c.t.pics().nothing_chosen.to_owned()),
+            Some((_, bytes)) => {
+                let current = s.app.get_product(Some(&who), &shop.id, &product).await?;
+                if current.images.len() >= MAX_IMAGES {
+                    Some(c.t.pics().too_many.to_owned())
+                } else {
+                    match s.app.upload_media(&who, bytes).await {
+                        Err(e) => Some(refused(&c, "image", e)?.1),
+                        Ok(m) => {
+                            let mut images = current.images;
+                            images.push(media_url(&m.id));
+                            match set_images(&s, &who, &shop.id, &product, images).await {
+                                Ok(()) => None,
+                                Err(e) => Some(refused(&c, "images", e)?.1),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    match refusal {
+        None => Ok(see(format!(
+            "/console/{mid}/products/{pid}?done=saved#images"
+        ))),
+        Some(words) => crate::console::product_page(&s, c, &mid, &pid, Some(words)).await,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Arrange {
+    /// One of the product's pictures, as stored.
+    image: String,
+    /// `main` (to the front) or `remove`.
+    action: String,
+}
+
+/// Makes one of the product's pictures the main one, or removes it.
+async fn arrange_product_images(
+    State(s): State<Web>,
+    c: Ctx,
+    Path((mid, pid)): Path<(String, String)>,
+    crate::CsrfForm(f): crate::CsrfForm<Arrange>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, &mid)?;
+    let product = ProductId::parse_or_404(&pid)?;
+    let mut images = s
+        .app
+        .get_product(Some(&who), &shop.id, &product)
+        .await?
+        .images;
+    let at = images
+        .iter()
+        .position(|i| *i == f.image)
+        .ok_or(AppError::NotFound("image"))?;
+    let image = images.remove(at);
+    match f.action.as_str() {
+        "main" => images.insert(0, image),
+        "remove" => {}
+        _ => return Err(AppError::invalid("action", "must be main or remove").into()),
+    }
+    set_images(&s, &who, &shop.id, &product, images).await?;
+    Ok(see(format!(
+        "/console/{mid}/products/{pid}?done=saved#images"
+    )))
+}
+
+async fn set_images(
+    s: &Web,
+    who: &kith_app::Principal,
+    mid: &MerchantId,
+    pid: &ProductId,
+    images: Vec<String>,
+) -> Result<(), AppError> {
+    s.app
+        .update_product(
+            who,
+            mid,
+            pid,
+            ProductInput {
+                images: Some(images),
+                ..ProductInput::default()
+            },
+        )
+        .await
+        .map(|_| ())
 }

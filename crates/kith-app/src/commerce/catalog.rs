@@ -26,8 +26,8 @@ use crate::platform::ids::{MerchantId, ProductId, SkuId, TierId, new_id, parse_i
 use crate::platform::page::{Direction, Page, PageRequest};
 use crate::{App, AppError, AppResult, Principal, platform::outbox, rfc3339};
 
-/// Most images one product shows (a 3×3 grid).
-pub const MAX_IMAGES: usize = 9;
+/// Most images one product shows: the main picture and up to nine more (a 3×3 grid).
+pub const MAX_IMAGES: usize = 10;
 /// Longest image URL we store.
 pub const MAX_IMAGE_URL_LEN: usize = 512;
 /// Most attributes (规格, 颜色, …) one SKU carries.
@@ -124,7 +124,7 @@ pub struct Product {
     pub category_id: Option<String>,
     pub name: String,
     pub description: String,
-    /// `https://` URLs or `/media/…` paths, at most 9.
+    /// `https://` URLs or `/media/…` paths, at most 10: the first is the main picture.
     pub images: Vec<String>,
     pub status: ProductStatus,
     pub skus: Vec<Sku>,

@@ -79,8 +79,10 @@ pub struct NewProductBody {
     /// One of this merchant's categories.
     #[serde(default)]
     pub category_id: Option<String>,
-    /// 0–9 `https://` URLs or `/media/…` paths, each at most 512 characters.
+    /// 0–10 `https://` URLs or `/media/…` paths, each at most 512 characters: the first
+    /// is the main picture, then up to nine more.
     #[serde(default)]
+    #[schema(max_items = 10)]
     pub images: Option<Vec<String>>,
 }
 
@@ -160,6 +162,8 @@ pub struct ProductPatch {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub category_id: Option<Option<String>>,
+    /// As on creation: 0–10, the first the main picture.
+    #[schema(max_items = 10)]
     pub images: Option<Vec<String>>,
 }
 

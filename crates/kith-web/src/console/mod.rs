@@ -305,8 +305,19 @@ pub(super) async fn product(
     c: Ctx,
     Path((mid, pid)): Path<(String, String)>,
 ) -> WebResult<Response> {
-    let (who, shop) = shop(&c, &mid)?;
-    let pid = kith_app::platform::ids::ProductId::parse_or_404(&pid)?;
+    product_page(&s, c, &mid, &pid, None).await
+}
+
+/// The console's product page; `image_error` says why a picture was just refused (422).
+pub(crate) async fn product_page(
+    s: &Web,
+    c: Ctx,
+    mid: &str,
+    pid: &str,
+    image_error: Option<String>,
+) -> WebResult<Response> {
+    let (who, shop) = shop(&c, mid)?;
+    let pid = kith_app::platform::ids::ProductId::parse_or_404(pid)?;
     let p = s.app.get_product(Some(&who), &shop.id, &pid).await?;
     let tiers = s.app.list_tiers(Some(&who), &shop.id).await?;
     let locations = s.app.list_locations(&who, &shop.id).await?;
@@ -328,14 +339,23 @@ pub(super) async fn product(
             });
         }
     }
-    Ok(render(&pages::ConsoleProduct {
-        c,
-        shop,
-        p,
-        tiers,
-        stock,
-    })?
-    .into_response())
+    let status = if image_error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    Ok((
+        status,
+        render(&pages::ConsoleProduct {
+            c,
+            shop,
+            p,
+            tiers,
+            stock,
+            image_error,
+        })?,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

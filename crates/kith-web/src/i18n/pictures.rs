@@ -29,6 +29,14 @@ pub struct Pictures {
     pub not_yours: &'static str,
     /// Nothing was chosen.
     pub nothing_chosen: &'static str,
+    pub product_images: &'static str,
+    pub product_images_hint: &'static str,
+    pub main_image: &'static str,
+    pub set_main: &'static str,
+    pub remove_image: &'static str,
+    pub upload_image: &'static str,
+    /// A product holds its most pictures already.
+    pub too_many: &'static str,
 }
 
 static PICS_ZH: Pictures = Pictures {
@@ -52,6 +60,13 @@ static PICS_ZH: Pictures = Pictures {
     too_large: "图片太大：文件不超过 10 MB，每边不超过 8192 像素",
     not_yours: "只能使用自己（或本店员工）上传的图片",
     nothing_chosen: "请先选择一张图片",
+    product_images: "商品图片",
+    product_images_hint: "最多 10 张：第一张是主图，显示在商品页、列表和分享预览中。",
+    main_image: "主图",
+    set_main: "设为主图",
+    remove_image: "删除这张",
+    upload_image: "上传图片",
+    too_many: "最多 10 张图片，请先删除一张",
 };
 
 static PICS_EN: Pictures = Pictures {
@@ -75,13 +90,22 @@ static PICS_EN: Pictures = Pictures {
     too_large: "The image is too large: at most 10 MB and 8192 pixels a side",
     not_yours: "Only an image you (or the shop's staff) uploaded can be used",
     nothing_chosen: "Choose an image first",
+    product_images: "Product pictures",
+    product_images_hint: "Up to 10: the first is the main picture, shown on the product's page, in lists and in link previews.",
+    main_image: "Main",
+    set_main: "Make it the main picture",
+    remove_image: "Remove this one",
+    upload_image: "Upload a picture",
+    too_many: "At most 10 pictures: remove one first",
 };
 
 impl Pictures {
     /// A refused upload or picture in words, from the use case's field and message.
     pub fn refusal(&self, field: &str, message: &str) -> &'static str {
-        if field.ends_with("media_id") {
+        if field.ends_with("media_id") || field.starts_with("images[") {
             self.not_yours
+        } else if field == "images" {
+            self.too_many
         } else if message.contains("at most")
             || message.contains("too much")
             || message.contains("limit")

@@ -757,6 +757,8 @@ pub struct ConsoleProduct {
     pub tiers: Vec<Tier>,
     /// One row per SKU and location, including locations that never held the SKU.
     pub stock: Vec<StockRow>,
+    /// Why the picture just sent was refused, in words (said beside the file input).
+    pub image_error: Option<String>,
 }
 
 pub struct StockRow {

@@ -3,14 +3,19 @@
 //! shop page shows the banner and the logo, the shops list the logo, each an `<img>` whose
 //! `/media/...` address answers with the image; a member uploads an avatar from 我的, which
 //! then stands beside their name on their post card and comments, while someone without a
-//! picture gets their name's first character in a coloured circle.
+//! picture gets their name's first character in a coloured circle. The product's pictures
+//! (the main one and up to nine more) are uploaded, put first and removed on the console's
+//! product page.
 
 use crate::both_engines;
 use crate::harness::TestApp;
 use crate::web::{Browser, Page};
 use crate::worlds::small_png;
 
-both_engines!(shop_pictures_and_avatars_show_on_the_pages);
+both_engines!(
+    shop_pictures_and_avatars_show_on_the_pages,
+    product_pictures_are_added_ordered_and_removed_on_the_console
+);
 
 /// The `src` of the first `<img` after `marker` in the page.
 fn img_after(p: &Page, marker: &str) -> String {
@@ -152,4 +157,160 @@ async fn shop_pictures_and_avatars_show_on_the_pages(t: TestApp) {
         .await
         .expect(303);
     assert!(m.get("/me").await.expect(200).has(">小</span>"));
+}
+
+/// The `src`s of the console product page's pictures, in order.
+fn console_images(p: &Page) -> Vec<String> {
+    p.body
+        .split("<figure class=\"product-image\">")
+        .skip(1)
+        .map(|f| {
+            let src = f.find("src=\"").expect("src") + 5;
+            f[src..src + f[src..].find('"').expect("end")].to_owned()
+        })
+        .collect()
+}
+
+async fn product_pictures_are_added_ordered_and_removed_on_the_console(t: TestApp) {
+    let s = t.shop().name("图多的店").build().await;
+    let mut b = Browser::login_user(&t, &s.owner).await;
+    let page_url = format!("/console/{}/products/{}", s.merchant, s.product);
+    let upload = format!("{page_url}/images");
+    let page = b.get(&page_url).await.expect(200);
+    assert!(
+        page.has("id=\"product-images\"") && page.has("商品图片"),
+        "{}",
+        page.body
+    );
+    let csrf = page.csrf();
+
+    // Nothing chosen, or not an image: said beside the file input, in Chinese.
+    let none = b
+        .post_multipart(&upload, &[("csrf", &csrf)], None)
+        .await
+        .expect(422);
+    assert_eq!(none.text_of("image-error"), "请先选择一张图片");
+    assert!(
+        none.has("aria-describedby=\"image-error\""),
+        "{}",
+        none.body
+    );
+    let bad = b
+        .post_multipart(
+            &upload,
+            &[("csrf", &csrf)],
+            Some(("image", b"not a picture")),
+        )
+        .await
+        .expect(422);
+    assert_eq!(
+        bad.text_of("image-error"),
+        "请上传 JPG、PNG 或 WEBP 格式的完整图片"
+    );
+
+    // Two pictures: the first is the main one, on the shop's product page too.
+    for seed in [21, 22] {
+        let done = b
+            .post_multipart(
+                &upload,
+                &[("csrf", &csrf)],
+                Some(("image", &small_png(seed))),
+            )
+            .await
+            .expect(303);
+        assert!(
+            done.location().contains("done=saved"),
+            "{}",
+            done.location()
+        );
+    }
+    let page = b.get(&page_url).await.expect(200);
+    let images = console_images(&page);
+    assert_eq!(images.len(), 2, "{}", page.body);
+    assert!(page.has("class=\"badge ok main-image\""));
+    let product = t
+        .get(
+            &format!("/api/v1/merchants/{}/products/{}", s.merchant, s.product),
+            None,
+        )
+        .await
+        .expect(200);
+    let stored: Vec<String> = product["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .map(|i| i.as_str().expect("image").to_owned())
+        .collect();
+    assert_eq!(
+        images,
+        stored
+            .iter()
+            .map(|i| format!("{i}/thumb"))
+            .collect::<Vec<_>>()
+    );
+    assert!(served(&t, &stored[1]).await.starts_with("image/"));
+
+    // The second made the main one, then the first removed.
+    let arrange = format!("{page_url}/images/arrange");
+    b.submit(
+        &page_url,
+        &arrange,
+        &[("image", &stored[1]), ("action", "main")],
+    )
+    .await
+    .expect(303);
+    let now = console_images(&b.get(&page_url).await.expect(200));
+    assert_eq!(now[0], format!("{}/thumb", stored[1]));
+    b.submit(
+        &page_url,
+        &arrange,
+        &[("image", &stored[0]), ("action", "remove")],
+    )
+    .await
+    .expect(303);
+    assert_eq!(
+        console_images(&b.get(&page_url).await.expect(200)),
+        vec![format!("{}/thumb", stored[1])]
+    );
+    // A picture the product does not have is not found; a strange action is refused.
+    b.submit(
+        &page_url,
+        &arrange,
+        &[("image", "/media/nothing"), ("action", "main")],
+    )
+    .await
+    .expect(404);
+    b.submit(
+        &page_url,
+        &arrange,
+        &[("image", &stored[1]), ("action", "spin")],
+    )
+    .await
+    .expect(422);
+
+    // Ten at most: the eleventh is refused beside the input.
+    for seed in 30..39 {
+        b.post_multipart(
+            &upload,
+            &[("csrf", &csrf)],
+            Some(("image", &small_png(seed))),
+        )
+        .await
+        .expect(303);
+    }
+    let full = b
+        .post_multipart(&upload, &[("csrf", &csrf)], Some(("image", &small_png(40))))
+        .await
+        .expect(422);
+    assert_eq!(full.text_of("image-error"), "最多 10 张图片，请先删除一张");
+    assert_eq!(console_images(&full).len(), 10);
+
+    // Only the shop's staff: a member is refused.
+    let member = t.register_member("路人甲").await;
+    let mut m = Browser::login_user(&t, &member).await;
+    let csrf = m.get("/").await.expect(200).csrf();
+    let r = m
+        .post_multipart(&upload, &[("csrf", &csrf)], Some(("image", &small_png(50))))
+        .await;
+    assert!(matches!(r.status.as_u16(), 403 | 404), "{}", r.status);
 }
