@@ -982,7 +982,7 @@ async fn catalog(
     // Each product filed under its category (made the first time the shop needs it), so
     // the home page's categories link to what is on sale.
     let mut categories: Vec<(&str, String)> = Vec::new();
-    for (name, desc, code, spec, list, shareholder) in items {
+    for (n, (name, desc, code, spec, list, shareholder)) in items.iter().enumerate() {
         let category = demo_category(code);
         let category_id = match categories.iter().find(|(n, _)| *n == category) {
             Some((_, id)) => id.clone(),
@@ -995,16 +995,29 @@ async fn catalog(
                 made.id
             }
         };
-        // A picture drawn for the product, uploaded by the owner like any product photo.
-        let picture = app
-            .upload_media(owner, crate::demo_pictures::product_png(code))
-            .await
-            .map_err(e)?;
+        // Pictures drawn for the product, uploaded by the owner like any product photo: the
+        // shop's first product has a gallery (the main picture and two more views).
+        let views: &[&str] = if n == 0 {
+            &["", "·细节", "·包装"]
+        } else {
+            &[""]
+        };
+        let mut images = Vec::with_capacity(views.len());
+        for view in views {
+            let picture = app
+                .upload_media(
+                    owner,
+                    crate::demo_pictures::product_png(&format!("{code}{view}")),
+                )
+                .await
+                .map_err(e)?;
+            images.push(format!("/media/{}", picture.id));
+        }
         let input = ProductInput {
             name: Some((*name).into()),
             description: Some((*desc).into()),
             category_id: Some(Some(category_id)),
-            images: Some(vec![format!("/media/{}", picture.id)]),
+            images: Some(images),
         };
         let p = app
             .create_product(owner, merchant_id, input)

@@ -367,6 +367,19 @@ async fn demo_world_shares_money_in_every_state(t: TestApp) {
         .await
         .expect(200);
     assert_eq!(allowed[0]["sku_code"], "ORANGE-5", "{allowed}");
+    // Each shop's first product shows a gallery: the main picture and two more views.
+    let fruit_products = t
+        .get(&format!("/api/v1/merchants/{fruit}/products"), None)
+        .await
+        .expect(200);
+    assert!(
+        fruit_products["items"]
+            .as_array()
+            .expect("products")
+            .iter()
+            .any(|p| p["images"].as_array().map(Vec::len) == Some(3)),
+        "{fruit_products}"
+    );
     // And a box of fruit waits in the KOL's cart.
     let cart = t
         .get(&format!("/api/v1/merchants/{fruit}/cart"), Some(&kol.token))
