@@ -766,6 +766,26 @@ async fn journeys_in_a_real_browser() {
     d.click(".add-to-cart").await;
     d.el("#place-order").await;
     d.shot("visitor-cart").await;
+    // … and buys it: an address picked in the cart, paid on the gateway's page, back on the
+    // order.
+    d.choose("select#province", "贵州省").await;
+    d.choose("select#city", "贵阳市").await;
+    d.choose("select#district", "云岩区").await;
+    d.fill("#detail", "延安中路 8 号").await;
+    d.click("#place-order").await;
+    d.until_text("#order-status", "待付款").await;
+    d.click("#pay-sandbox").await;
+    d.click("button[value=succeeded]").await;
+    d.until_text("#sandbox-status", "支付成功").await;
+    d.click("#back-to-order").await;
+    d.until_text("#order-status", "待发货").await;
+    d.shot("visitor-order-paid").await;
+    // The new member's first screen: nobody followed yet, so people and communities to
+    // start from, under the search bar and the shelves.
+    d.go("/").await;
+    d.el("#home-welcome").await;
+    d.el("#home-search").await;
+    d.shot("new-member-first-screen").await;
 
     d.collect_errors().await;
     let errors = std::mem::take(&mut d.errors);
