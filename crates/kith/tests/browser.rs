@@ -567,6 +567,26 @@ async fn journeys_in_a_real_browser() {
     d.click("#nav-members").await;
     d.el("#members-table").await;
     d.shot("console-members-desk").await;
+    // The export beside the table answers a CSV the browser downloads, with the table's
+    // headings in words.
+    let csv: String = d
+        .c
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             fetch(document.querySelector('#members-csv').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .expect("fetch the export")
+        .as_str()
+        .expect("text")
+        .to_owned();
+    assert!(csv.contains("王梓萱"), "{csv}");
+    // A deletion asks first: the confirmation opens in place, and nothing is deleted yet.
+    d.click("a[href^='/console/'][href$='/tiers']").await;
+    d.click("details.confirm summary").await;
+    d.el("details.confirm[open] button.danger").await;
+    d.shot("console-confirm-desk").await;
     d.c.set_window_size(412, 915)
         .await
         .expect("phone-sized window");
