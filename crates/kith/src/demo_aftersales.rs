@@ -11,7 +11,9 @@
 //! | 4 | 退货退款, agreed and shipped back | the shop: confirms what arrived |
 //! | 5 | 仅退款, refused and disputed | the platform admin: decides |
 //!
-//! A box of fruit also waits in the KOL's cart there, not yet checked out.
+//! Another order is on its way with the sandbox carrier, whose signed callbacks gave it a
+//! timeline (picked up, out for delivery); a box of fruit also waits in the KOL's cart
+//! there, not yet checked out.
 //!
 //! No money has moved on any of them yet (a refund happens only on an agreement to 仅退款, a
 //! received return or the admin's decision), so the rest of the demo's figures stand.
@@ -92,6 +94,35 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
         detail: "林城东路 18 号 2 栋 1 单元".into(),
     };
 
+    // First, an order on its way, shipped with the sandbox carrier, whose signed callbacks
+    // have reported it picked up and out for delivery: the buyer's order shows its timeline.
+    // (Made first, so the requests' orders are the KOL's newest.)
+    let on_its_way = shipped_order_by(
+        app,
+        (&owner, &mid),
+        &buyer,
+        &address,
+        &skus[0].id,
+        ("sandbox", "SBX2026000006"),
+    )
+    .await?;
+    let now = app.now_ms();
+    for (n, (status, hours_ago)) in [("in_transit", 20), ("out_for_delivery", 2)]
+        .into_iter()
+        .enumerate()
+    {
+        let body = serde_json::to_vec(&kith_app::commerce::fulfilment::TrackingCallback {
+            event_id: format!("demo-track-{}-{n}", on_its_way.id),
+            tracking_no: "SBX2026000006".into(),
+            status: status.into(),
+            occurred_at: now - hours_ago * 3_600_000,
+        })?;
+        let sig =
+            kith_domain::signature::sign(app.config.sandbox_secret.as_bytes(), now / 1000, &body);
+        app.carrier_callback("sandbox", &sig, &body)
+            .await
+            .map_err(e)?;
+    }
     let mut requests: Vec<AftersaleRequest> = Vec::new();
     for (n, (kind, reason, description)) in REQUESTS.iter().enumerate() {
         let sku = &skus[n % skus.len()];
@@ -155,14 +186,27 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
 }
 
 /// One unit of `sku` bought by `buyer` (paid from a wallet topped up through the sandbox
-/// gateway) and shipped by the shop.
+/// gateway) and shipped by the shop with 顺丰.
 async fn shipped_order(
+    app: &App,
+    shop: (&Principal, &MerchantId),
+    buyer: &Principal,
+    address: &Address,
+    sku: &SkuId,
+    n: usize,
+) -> anyhow::Result<Order> {
+    let tracking = format!("SF{:010}", 6_000_000 + n);
+    shipped_order_by(app, shop, buyer, address, sku, ("sf", &tracking)).await
+}
+
+/// As [`shipped_order`], with the given (carrier, tracking number).
+async fn shipped_order_by(
     app: &App,
     (owner, mid): (&Principal, &MerchantId),
     buyer: &Principal,
     address: &Address,
     sku: &SkuId,
-    n: usize,
+    (carrier, tracking): (&str, &str),
 ) -> anyhow::Result<Order> {
     let order = app
         .checkout(
@@ -182,14 +226,8 @@ async fn shipped_order(
         .map_err(e)?;
     top_up(app, buyer, order.total_fen.get()).await?;
     app.pay_with_wallet(buyer, &order.id).await.map_err(e)?;
-    app.ship_order(
-        owner,
-        mid,
-        &order.id,
-        "sf",
-        &format!("SF{:010}", 6_000_000 + n),
-    )
-    .await
-    .map_err(e)?;
+    app.ship_order(owner, mid, &order.id, carrier, tracking)
+        .await
+        .map_err(e)?;
     Ok(order)
 }

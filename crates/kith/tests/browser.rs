@@ -569,9 +569,8 @@ async fn journeys_in_a_real_browser() {
     d.shot("console-members-desk").await;
     // The export beside the table answers a CSV the browser downloads, with the table's
     // headings in words.
-    let csv: String = d
-        .c
-        .execute_async(
+    let csv: String =
+        d.c.execute_async(
             "const done = arguments[arguments.length - 1]; \
              fetch(document.querySelector('#members-csv').href).then(r => r.text()).then(done);",
             vec![],

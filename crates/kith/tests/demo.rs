@@ -380,6 +380,39 @@ async fn demo_world_shares_money_in_every_state(t: TestApp) {
             .any(|p| p["images"].as_array().map(Vec::len) == Some(3)),
         "{fruit_products}"
     );
+    // One of the KOL's fruit orders is on its way: the sandbox carrier's callbacks gave it
+    // a timeline.
+    let mine = t
+        .get("/api/v1/me/orders?limit=20", Some(&kol.token))
+        .await
+        .expect(200);
+    let on_its_way = mine["items"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .find(|o| o["tracking_no"] == "SBX2026000006")
+        .unwrap_or_else(|| panic!("the order on its way: {mine}"));
+    let timeline = t
+        .get(
+            &format!(
+                "/api/v1/orders/{}/tracking",
+                on_its_way["id"].as_str().expect("id")
+            ),
+            Some(&kol.token),
+        )
+        .await
+        .expect(200);
+    let steps: Vec<&str> = timeline
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["status"].as_str().expect("status"))
+        .collect();
+    assert_eq!(steps.len(), 2, "{timeline}");
+    assert!(
+        steps.contains(&"in_transit") && steps.contains(&"out_for_delivery"),
+        "{timeline}"
+    );
     // And a box of fruit waits in the KOL's cart.
     let cart = t
         .get(&format!("/api/v1/merchants/{fruit}/cart"), Some(&kol.token))
