@@ -60,6 +60,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../static/region-picker.js"),
     ),
     (
+        "copy.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/copy.js"),
+    ),
+    (
         "member-picker.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../static/member-picker.js"),

@@ -657,6 +657,10 @@ async fn journeys_in_a_real_browser() {
         .unwrap_or_default();
     assert!(url.contains("/s/"), "a share link: {url}");
     d.el("figure.qr svg").await;
+    // 复制链接 copies it and says so (the test's page is plain http on localhost, a secure
+    // context, so the clipboard API is used).
+    d.click("button.copy-link").await;
+    d.until_text("button.copy-link", "已复制").await;
     d.shot("share-link-qr").await;
 
     // ... and their wallet: commission available, and the withdrawal waiting for approval.
