@@ -248,6 +248,10 @@ async fn confirm_receipt(
 #[serde(deny_unknown_fields)]
 pub struct MerchantOrdersQuery {
     pub status: Option<OrderStatus>,
+    /// Only orders of buyers found by part of their name, their whole phone number or its
+    /// last four digits (as the console's member search).
+    #[param(max_length = 32)]
+    pub q: Option<String>,
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
@@ -267,7 +271,12 @@ async fn merchant_orders(
         cursor: q.cursor,
     }
     .parse()?;
-    Ok(Json(s.app.merchant_orders(&p, &mid, q.status, page).await?))
+    let buyer = kith_app::commerce::browse::MemberQuery::parse(q.q.as_deref().unwrap_or(""))?;
+    Ok(Json(
+        s.app
+            .merchant_orders(&p, &mid, q.status, &buyer, page)
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

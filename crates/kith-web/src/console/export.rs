@@ -36,6 +36,8 @@ pub(super) async fn orders_csv(
                 .ok_or_else(|| AppError::invalid("status", "is not an order status"))?,
         ),
     };
+    // The rows the page shows: the same buyer search.
+    let buyer = kith_app::commerce::browse::MemberQuery::parse(&q.q)?;
     let t = c.t;
     let mut w = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let header_row = if c.lang == crate::i18n::Lang::Zh {
@@ -84,7 +86,10 @@ pub(super) async fn orders_csv(
     let mut n = 0;
     loop {
         let page = PageRequest::parse(Some(100), cursor.as_deref())?;
-        let p = s.app.merchant_orders(&who, &mid, status, page).await?;
+        let p = s
+            .app
+            .merchant_orders(&who, &mid, status, &buyer, page)
+            .await?;
         for o in &p.items {
             let delivery = if o.delivery.is_pickup() {
                 t.delivery_pickup

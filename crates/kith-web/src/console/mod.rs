@@ -480,6 +480,9 @@ pub(super) async fn adjust_stock(
 pub(super) struct OrdersQuery {
     status: Option<String>,
     cursor: Option<String>,
+    /// A buyer's name, whole phone or its last four digits.
+    #[serde(default)]
+    q: String,
 }
 
 pub(super) const STATUSES: [&str; 9] = [
@@ -511,10 +514,25 @@ pub(super) async fn orders(
         )
     };
     let page = PageRequest::parse(Some(30), q.cursor.as_deref().filter(|c| !c.is_empty()))?;
-    let p = s.app.merchant_orders(&who, &shop.id, status, page).await?;
+    // A search that cannot be one (a phone of 7 digits) is said beside the box, no rows.
+    let buyer = kith_app::commerce::browse::MemberQuery::parse(&q.q).ok();
+    let refused = buyer.is_none();
+    let p = match &buyer {
+        None => kith_app::platform::page::Page {
+            items: Vec::new(),
+            next_cursor: None,
+        },
+        Some(buyer) => {
+            s.app
+                .merchant_orders(&who, &shop.id, status, buyer, page)
+                .await?
+        }
+    };
     Ok(render(&pages::ConsoleOrders {
         c,
         shop,
+        q: q.q,
+        refused,
         status: status_text,
         statuses: STATUSES.to_vec(),
         orders: p.items,

@@ -30,6 +30,12 @@ impl Strings {
             "last_order" => ("最近下单", "Last order"),
             "no_members" => ("还没有会员", "No members yet"),
             "no_match" => ("没有找到匹配的会员", "No member matches"),
+            "buyer_search_label" => (
+                "按买家姓名或手机号查找",
+                "Find by the buyer's name or phone",
+            ),
+            "clear_search" => ("清除查找", "Clear the search"),
+            "no_order_match" => ("没有这位买家的订单", "No order of such a buyer"),
             "capped" => (
                 "只列出最近的 200 位，请用查找缩小范围；导出文件包含全部。",
                 "Only the latest 200 are listed; search to narrow it. The export holds everyone.",

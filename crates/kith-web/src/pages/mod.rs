@@ -774,6 +774,10 @@ pub struct StockRow {
 pub struct ConsoleOrders {
     pub c: Ctx,
     pub shop: Shop,
+    /// What was typed into the buyer search.
+    pub q: String,
+    /// The search cannot be one (a phone of 7 digits): said beside the box, no rows.
+    pub refused: bool,
     pub status: String,
     pub statuses: Vec<&'static str>,
     pub orders: Vec<Order>,

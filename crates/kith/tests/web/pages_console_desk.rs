@@ -262,6 +262,51 @@ async fn orders_table_csv_export_confirmation_and_flash(t: TestApp) {
         .await
         .expect(200);
     assert!(!p.has("id=\"flash\""));
+
+    // Found by the buyer: part of a name, a whole phone or its last four digits — on the
+    // page, in the export and in the API alike; a phone of other lengths cannot be one.
+    let other = t.register_member("隔壁买家").await;
+    t.order(&s, &other).qty(1).paid().await;
+    let found = owner
+        .get(&format!("{orders}?q={}", urlencoding("隔壁")))
+        .await
+        .expect(200);
+    assert!(
+        found.has("value=\"隔壁\"") && found.body.matches("class=\"console-order\"").count() == 1,
+        "{}",
+        found.body
+    );
+    let tail = &other.login[7..];
+    let api = |q: &str| format!("/api/v1/merchants/{}/orders?q={q}", s.merchant);
+    for q in [tail.to_owned(), other.login.clone()] {
+        let page = t.get(&api(&q), Some(&s.owner.token)).await.expect(200);
+        let buyers: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["buyer_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(buyers, [other.id.as_str()], "{q}: {page}");
+    }
+    t.get(&api("12345"), Some(&s.owner.token))
+        .await
+        .problem(422, Some("q"));
+    let refused = owner.get(&format!("{orders}?q=12345")).await.expect(200);
+    assert!(
+        refused.has("aria-invalid=\"true\"") && refused.has("id=\"orders-q-hint\""),
+        "{}",
+        refused.body
+    );
+    let csv = owner
+        .get(&format!("{orders}.csv?q={tail}"))
+        .await
+        .expect(200);
+    assert_eq!(
+        csv.body.lines().count(),
+        2,
+        "a heading and one order: {}",
+        csv.body
+    );
 }
 
 /// A phone as the shop may see it.

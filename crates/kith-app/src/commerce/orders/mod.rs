@@ -16,6 +16,7 @@ use kith_domain::{BoundedText, Fen, Phone};
 use kith_store::{Conn, Row, args};
 use serde::{Deserialize, Serialize};
 
+use crate::commerce::browse::MemberQuery;
 use crate::commerce::lifecycle::Lifecycle;
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::{
@@ -855,16 +856,26 @@ impl App {
     /// The buyer's orders, newest first.
     pub async fn my_orders(&self, who: &Principal, page: PageRequest) -> AppResult<Page<Order>> {
         let who = who.clone();
-        self.list_orders_where("buyer_id = $1", who.account_id.clone(), None, page, true)
-            .await
+        self.list_orders_where(
+            "buyer_id = $1",
+            who.account_id.clone(),
+            None,
+            &MemberQuery::All,
+            page,
+            true,
+        )
+        .await
     }
 
     /// Staff: the merchant's orders, newest first, optionally of one status.
+    /// Staff: the merchant's orders, newest first; in one status, and only those of buyers
+    /// `buyer` finds (by name, a whole phone or its last four digits; see [`MemberQuery`]).
     pub async fn merchant_orders(
         &self,
         who: &Principal,
         merchant_id: &MerchantId,
         status: Option<OrderStatus>,
+        buyer: &MemberQuery,
         page: PageRequest,
     ) -> AppResult<Page<Order>> {
         let (w, mid) = (who.clone(), merchant_id.to_owned());
@@ -875,6 +886,7 @@ impl App {
             "merchant_id = $1",
             merchant_id.to_string(),
             status,
+            buyer,
             page,
             false,
         )
@@ -886,6 +898,7 @@ impl App {
         filter: &'static str,
         value: String,
         status: Option<OrderStatus>,
+        buyer: &MemberQuery,
         page: PageRequest,
         for_buyer: bool,
     ) -> AppResult<Page<Order>> {
@@ -893,6 +906,9 @@ impl App {
         let mut params = args![&value, status.map_or("", OrderStatus::as_str)].to_vec();
         params.extend(after.args);
         params.push(page.fetch().into());
+        let (mode, needle) = store::buyer_search(buyer);
+        params.push(mode.into());
+        params.push(needle.into());
         let rows = self
             .db
             .read(move |c| {

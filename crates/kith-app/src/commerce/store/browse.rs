@@ -271,6 +271,16 @@ const MEMBER_IDS: &str = "SELECT buyer_id AS id FROM orders WHERE merchant_id = 
             JOIN communities k ON k.id = m.community_id
           WHERE k.merchant_id = $1 AND m.state = 'active'";
 
+/// A `LIKE … ESCAPE '\\'` pattern matching text that contains `part` (its `%`, `_` and
+/// `\\` taken literally).
+pub(in crate::commerce) fn like_containing(part: &str) -> String {
+    let escaped = part
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Whether `account_id` is one of the merchant's members, as [`shop_members`] lists them.
 pub(in crate::commerce) fn is_shop_member(
     c: &mut dyn Conn,
@@ -296,16 +306,10 @@ pub(in crate::commerce) fn shop_members(
 ) -> AppResult<Vec<ShopMember>> {
     let (filter, needle) = match q {
         MemberQuery::All => ("", String::new()),
-        MemberQuery::Name(part) => {
-            let escaped = part
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            (
-                "WHERE LOWER(a.display_name) LIKE $3 ESCAPE '\\'",
-                format!("%{escaped}%"),
-            )
-        }
+        MemberQuery::Name(part) => (
+            "WHERE LOWER(a.display_name) LIKE $3 ESCAPE '\\'",
+            like_containing(part),
+        ),
         MemberQuery::Phone(p) => ("WHERE a.phone = $3", p.clone()),
         MemberQuery::PhoneTail(t) => ("WHERE a.phone LIKE $3", format!("%{t}")),
     };

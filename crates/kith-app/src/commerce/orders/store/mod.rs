@@ -570,6 +570,22 @@ pub(crate) fn events(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderEve
 
 /// A page of orders matching `filter` (whose `$1` is `params[0]`; `$2` the status or ''),
 /// newest first, with their creation times.
+/// The (mode, needle) pair `orders_page` binds as `$7`/`$8` for a buyer search: `''` for
+/// none, `name` (part of the display name, `%` and `_` taken literally), `phone` (whole) or
+/// `tail` (its last four digits).
+pub(crate) fn buyer_search(q: &crate::commerce::browse::MemberQuery) -> (&'static str, String) {
+    use crate::commerce::browse::MemberQuery;
+    match q {
+        MemberQuery::All => ("", String::new()),
+        MemberQuery::Name(part) => (
+            "name",
+            crate::commerce::store::browse::like_containing(part),
+        ),
+        MemberQuery::Phone(p) => ("phone", p.clone()),
+        MemberQuery::PhoneTail(t) => ("tail", format!("%{t}")),
+    }
+}
+
 pub(crate) fn orders_page(
     c: &mut dyn Conn,
     filter: &str,
@@ -579,6 +595,11 @@ pub(crate) fn orders_page(
     let sql = format!(
         "SELECT {ORDER_COLS} FROM orders WHERE {filter} AND ($2 = '' OR status = $2)
                      AND {}
+                     AND ($7 = ''
+                          OR ($7 = 'name' AND buyer_id IN
+                                (SELECT id FROM accounts WHERE LOWER(display_name) LIKE $8 ESCAPE '\\'))
+                          OR ($7 = 'phone' AND buyer_id IN (SELECT id FROM accounts WHERE phone = $8))
+                          OR ($7 = 'tail' AND buyer_id IN (SELECT id FROM accounts WHERE phone LIKE $8)))
                      ORDER BY created_at DESC, id DESC LIMIT $6",
         after_sql
     );
