@@ -49,6 +49,40 @@ pub(crate) async fn login(app: &App, phone: &str) -> anyhow::Result<Principal> {
     })
 }
 
+/// A demo owner signed in, their (first) shop, and the SKUs it has on sale.
+pub(crate) async fn owner_shop(
+    app: &App,
+    phone: &str,
+) -> anyhow::Result<(
+    Principal,
+    kith_app::platform::ids::MerchantId,
+    Vec<kith_app::commerce::catalog::Sku>,
+)> {
+    let owner = login(app, phone).await?;
+    let mid = app
+        .me(&owner)
+        .await
+        .map_err(e)?
+        .staff_of
+        .first()
+        .map(|s| s.merchant_id.clone())
+        .ok_or_else(|| anyhow::anyhow!("demo: {phone} owns no shop"))?;
+    let skus = app
+        .list_products(
+            Some(&owner),
+            &mid,
+            Some("active"),
+            kith_app::platform::page::PageRequest::first(100),
+        )
+        .await
+        .map_err(e)?
+        .items
+        .into_iter()
+        .flat_map(|p| p.skus)
+        .collect();
+    Ok((owner, mid, skus))
+}
+
 /// A named demo account (an owner, a manager, a clerk), with a drawn avatar.
 async fn member(app: &App, phone: &str, name: &str) -> anyhow::Result<Principal> {
     app.register_unproven(Registration {

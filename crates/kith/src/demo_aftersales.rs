@@ -21,11 +21,10 @@
 use kith_app::commerce::aftersale::{AftersaleRequest, LineQuantity, OpenAftersale};
 use kith_app::commerce::orders::{Address, CheckoutInput, Order};
 use kith_app::platform::ids::{MerchantId, SkuId};
-use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::order::DeliveryMethod;
 
-use crate::demo::{KOL, login, member_phone, top_up};
+use crate::demo::{KOL, login, member_phone, owner_shop, top_up};
 
 fn e(err: AppError) -> anyhow::Error {
     anyhow::anyhow!("demo after-sales: {err}")
@@ -62,24 +61,7 @@ const REQUESTS: [(&str, &str, &str); 5] = [
 
 /// Makes the KOL's five fruit orders and their requests (see the module docs).
 pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
-    let owner = login(app, "13800000006").await?;
-    let mid = app
-        .me(&owner)
-        .await
-        .map_err(e)?
-        .staff_of
-        .first()
-        .map(|s| s.merchant_id.clone())
-        .ok_or_else(|| anyhow::anyhow!("demo after-sales: the fruit owner has no shop"))?;
-    let mid = MerchantId::parse_or_404(&mid)?;
-    let skus: Vec<_> = app
-        .list_products(Some(&owner), &mid, Some("active"), PageRequest::first(100))
-        .await
-        .map_err(e)?
-        .items
-        .into_iter()
-        .flat_map(|p| p.skus)
-        .collect();
+    let (owner, mid, skus) = owner_shop(app, "13800000006").await?;
     if skus.is_empty() {
         anyhow::bail!("demo after-sales: the fruit shop sells nothing");
     }

@@ -18,7 +18,6 @@ use std::sync::Arc;
 use kith_app::commerce::orders::Address;
 use kith_app::group_buy::{Campaign, CampaignId, CampaignInput, GroupId, SeatInput};
 use kith_app::platform::ids::MerchantId;
-use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::Clock;
 use kith_domain::order::DeliveryMethod;
@@ -98,20 +97,9 @@ async fn shop_sku(
     owner_phone: &str,
     code: &str,
 ) -> anyhow::Result<(Principal, String, String)> {
-    let owner = login(app, owner_phone).await?;
-    let me = app.me(&owner).await.map_err(e)?;
-    let mid = me
-        .staff_of
-        .first()
-        .map(|s| s.merchant_id.clone())
-        .ok_or_else(|| anyhow::anyhow!("demo group-buy: {owner_phone} owns no shop"))?;
-    let sku = app
-        .list_products(Some(&owner), &mid, Some("active"), PageRequest::first(100))
-        .await
-        .map_err(e)?
-        .items
+    let (owner, mid, skus) = crate::demo::owner_shop(app, owner_phone).await?;
+    let sku = skus
         .into_iter()
-        .flat_map(|p| p.skus)
         .find(|s| s.code == code)
         .ok_or_else(|| anyhow::anyhow!("demo group-buy: no SKU {code}"))?;
     Ok((owner, mid.to_string(), sku.id.to_string()))

@@ -10,7 +10,6 @@
 use kith_app::neighbourhood::{
     BatchInput, BatchItemInput, JoinInput, JoinLine, LeaderInput, LeaderProductInput,
 };
-use kith_app::platform::page::PageRequest;
 use kith_app::{App, AppError, Principal};
 use kith_domain::store::OpeningWindow;
 
@@ -65,31 +64,9 @@ async fn top_up(app: &App, who: &Principal, fen: i64) -> anyhow::Result<()> {
 
 /// Makes the demo's 团长, point, helper and open batch (see the module docs).
 pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
-    let owner = {
-        let s = app
-            .login("13800000006", DEMO_PASSWORD, "demo")
-            .await
-            .map_err(e)?;
-        Principal {
-            account_id: s.account.id.to_string(),
-            is_platform_admin: false,
-        }
-    };
-    let mid = app
-        .me(&owner)
-        .await
-        .map_err(e)?
-        .staff_of
-        .first()
-        .map(|s| s.merchant_id.clone())
-        .ok_or_else(|| anyhow::anyhow!("demo 社区团购: the fruit owner has no shop"))?;
-    let sku = app
-        .list_products(Some(&owner), &mid, Some("active"), PageRequest::first(100))
-        .await
-        .map_err(e)?
-        .items
+    let (owner, mid, skus) = crate::demo::owner_shop(app, "13800000006").await?;
+    let sku = skus
         .into_iter()
-        .flat_map(|p| p.skus)
         .find(|s| s.code == "ORANGE-5")
         .ok_or_else(|| anyhow::anyhow!("demo 社区团购: no SKU ORANGE-5"))?;
 
@@ -104,7 +81,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     let l = app
         .apply_leader(
             &leader,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &mid,
             LeaderInput {
                 point_name: Some("幸福里驿站".into()),
                 address: Some("幸福里小区 3 栋楼下便利店".into()),
@@ -121,7 +98,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     // 七折 and at most 200 boxes a batch.
     app.set_leader_products(
         &owner,
-        &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        &mid,
         vec![LeaderProductInput {
             sku_id: sku.id.to_string(),
             floor_price_fen: sku.list_price_fen.get() * 7 / 10,
@@ -134,7 +111,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     let applicant = login(app, APPLICANT).await?;
     app.apply_leader(
         &applicant,
-        &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+        &mid,
         LeaderInput {
             point_name: Some("桂花苑自提点".into()),
             address: Some("桂花苑小区北门快递柜旁".into()),
@@ -164,7 +141,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
     let b = app
         .create_batch(
             &owner,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
+            &mid,
             BatchInput {
                 title: BATCH_TITLE.into(),
                 starts_at: None,
@@ -183,13 +160,7 @@ pub(crate) async fn build(app: &App) -> anyhow::Result<()> {
         .map_err(e)?;
     for (n, i) in JOINERS.into_iter().enumerate() {
         let who = login(app, i).await?;
-        app.choose_leader(
-            &who,
-            &kith_app::platform::ids::MerchantId::parse_or_404(&mid)?,
-            &l.id,
-        )
-        .await
-        .map_err(e)?;
+        app.choose_leader(&who, &mid, &l.id).await.map_err(e)?;
         let j = app
             .join_batch(
                 &who,

@@ -251,14 +251,20 @@ impl<'a> Browser<'a> {
         let csrf = self.get(page).await.expect(200).csrf();
         let mut f = form.to_vec();
         f.push(("csrf", &csrf));
-        // As a browser sends it: from the page, which a refused form is drawn again on.
+        self.post_on(page, action, serde_urlencoded::to_string(&f).expect("form"))
+            .await
+    }
+
+    /// POSTs the url-encoded `body` to `action` as a browser sends a form on `page`: same
+    /// origin, with the page as its `Referer` (which a refused form is drawn again on).
+    pub(crate) async fn post_on(&mut self, page: &str, action: &str, body: String) -> Page {
         let req = self
             .client
             .post(format!("{}{action}", self.t.base))
             .header("sec-fetch-site", "same-origin")
             .header("referer", format!("{}{page}", self.t.base))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(serde_urlencoded::to_string(&f).expect("form"));
+            .body(body);
         self.send(req).await
     }
 

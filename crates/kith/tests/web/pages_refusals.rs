@@ -356,14 +356,12 @@ async fn send_from(
     action: &str,
     pairs: &[(String, String)],
 ) -> Page {
-    let req = b
-        .client
-        .post(format!("{}{action}", b.t.base))
-        .header("sec-fetch-site", "same-origin")
-        .header("referer", format!("{}{page}", b.t.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(serde_urlencoded::to_string(pairs).expect("form"));
-    b.send(req).await
+    b.post_on(
+        page,
+        action,
+        serde_urlencoded::to_string(pairs).expect("form"),
+    )
+    .await
 }
 
 /// What is wrong with the answer to `form` sent with bad input (nothing when it is right).
