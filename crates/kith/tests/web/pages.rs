@@ -918,6 +918,26 @@ async fn posts_communities_and_the_catalog_through_the_pages(t: TestApp) {
         .await
         .expect(200);
     assert!(page.body.contains("¥32.50") && page.body.contains("¥39.00"));
+    // One SKU: its own form is the buy bar. A second SKU: the bar chooses between them.
+    assert!(page.has("id=\"buy-bar\"") && !page.has("buy-bar-multi"));
+    owner
+        .submit(
+            &product_page,
+            &format!("{product_page}/skus"),
+            &[("code", "JX-MAXI"), ("spec", "1L"), ("price", "299")],
+        )
+        .await
+        .expect(303);
+    let page = b
+        .get(&format!("/shops/{}/products/{pid}", s.merchant))
+        .await
+        .expect(200);
+    let bar = &page.body[page.body.find("id=\"buy-bar\"").expect("the bar")..];
+    let bar = &bar[..bar.find("</form>").expect("its end")];
+    assert!(
+        page.has("buy-bar-multi") && bar.contains("100ml · ¥32.50") && bar.contains("1L · ¥299.00"),
+        "{bar}"
+    );
 
     // Topping up on the member's page goes through the sandbox gateway's page.
     let p = b
