@@ -474,7 +474,7 @@ async fn bad_catalog_input_names_its_field_and_changes_nothing(t: TestApp) {
             still["category_id"].clone(),
             still["images"].as_array().map(Vec::len)
         ),
-        (Some("draft"), Value::Null, Some(9))
+        (Some("draft"), Value::Null, Some(10))
     );
 
     // SKUs.
