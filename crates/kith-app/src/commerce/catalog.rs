@@ -1138,9 +1138,12 @@ mod tests {
         assert!(parse_images(vec!["https://shop.example.com/a.jpg".into()], &listed).is_err());
         let long = format!("https://img.example.com/{}", "x".repeat(MAX_IMAGE_URL_LEN));
         assert!(parse_images(vec![long], &src).is_err());
-        let ten = vec!["https://img.example.com/x.jpg".to_owned(); 10];
+        // The main picture and nine more, but not one beyond.
+        let ten = vec!["https://img.example.com/x.jpg".to_owned(); MAX_IMAGES];
+        assert!(parse_images(ten, &src).is_ok());
+        let eleven = vec!["https://img.example.com/x.jpg".to_owned(); MAX_IMAGES + 1];
         assert!(
-            matches!(parse_images(ten, &src), Err(AppError::Invalid { field, .. }) if field == "images")
+            matches!(parse_images(eleven, &src), Err(AppError::Invalid { field, .. }) if field == "images")
         );
         assert!(
             matches!(parse_images(vec!["ok".into()], &src), Err(AppError::Invalid { field, .. }) if field == "images[0]")

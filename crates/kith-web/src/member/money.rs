@@ -340,12 +340,38 @@ pub(super) async fn share_page(
     let qr = sp::qr_svg(&url)
         .ok_or_else(|| AppError::Internal("a share link too long for a QR code".into()))?;
     let target = shared_path(&link);
+    // A product's poster: what the sharer's friends see of it, with the link's QR code.
+    let poster = match (link.kind, link.merchants.first()) {
+        (LinkKind::Product, Some(m)) => {
+            match kith_app::platform::ids::ProductId::parse(&link.target_id) {
+                Some(pid) => match s.app.get_product(Some(&who), &m.merchant_id, &pid).await {
+                    Ok(p) => Some(sp::Poster {
+                        image: p.images.first().cloned(),
+                        price: p
+                            .skus
+                            .iter()
+                            .map(|k| k.your_price_fen.unwrap_or(k.list_price_fen))
+                            .min()
+                            .map(pages::yuan)
+                            .unwrap_or_default(),
+                        name: p.name,
+                    }),
+                    // Gone or off sale since it was shared: the link stands, no poster.
+                    Err(AppError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                },
+                None => None,
+            }
+        }
+        _ => None,
+    };
     Ok(render(&sp::SharePage {
         c,
         link,
         url,
         qr,
         target,
+        poster,
     })?
     .into_response())
 }

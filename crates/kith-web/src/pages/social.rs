@@ -70,6 +70,17 @@ pub struct SharePage {
     pub qr: String,
     /// Where the shared thing is, on this site.
     pub target: String,
+    /// A shared product's poster (分享海报): its picture, name and price with the QR code.
+    pub poster: Option<Poster>,
+}
+
+/// What a product's share poster shows.
+pub struct Poster {
+    pub name: String,
+    /// The product's main picture.
+    pub image: Option<String>,
+    /// Its lowest price the sharer sees, in 元 ("¥39.00").
+    pub price: String,
 }
 
 #[derive(Template)]

@@ -312,6 +312,16 @@ async fn share_button_qr_code_and_landing(t: TestApp) {
     );
     assert_ne!(drawn, expected_modules(&format!("{url}x")));
     assert!(page.has(&format!("href=\"{product_page}\"")));
+    // The product's poster (分享海报): its name and price over the sharer and the same QR
+    // code, to save and post.
+    let poster = &page.body[page.body.find("id=\"share-poster\"").expect("a poster")..];
+    assert!(
+        poster.contains("高山红茶")
+            && poster.contains("¥100.00")
+            && poster.contains("长按识别二维码"),
+        "{poster}"
+    );
+    assert_eq!(drawn_modules(svg_of(poster)), expected_modules(&url));
 
     // An anonymous visitor lands: the visit is counted, and they read the product with
     // who shared it, offered to sign up through the link (or log in) to buy.
