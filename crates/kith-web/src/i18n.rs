@@ -396,6 +396,20 @@ impl Strings {
         })
     }
 
+    /// The words of 我的 → 时区.
+    pub fn tz_word(&self, key: &str) -> &'static str {
+        let (z, e) = match key {
+            "title" => ("时区", "Time zone"),
+            "save" => ("保存时区", "Save the time zone"),
+            "hint" => (
+                "页面上的时间都按这个时区显示；在商家后台填写的时间仍按北京时间。",
+                "Every time on the pages shows in this zone; times typed in the shop console are still Beijing time.",
+            ),
+            _ => ("", ""),
+        };
+        if std::ptr::eq(self, &ZH) { z } else { e }
+    }
+
     /// The order page's way to what the order belongs to: its 拼团 (`group`) or its 接龙
     /// (`batch`).
     pub fn order_link(&self, key: &str) -> &'static str {

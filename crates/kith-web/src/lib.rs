@@ -52,6 +52,7 @@ pub mod pictures;
 pub mod promotions;
 pub mod refusal;
 pub mod staff;
+pub mod timezone;
 
 /// The QR encoder the share page draws with, for tests that read a page's QR code back.
 pub use qrcode;
@@ -148,6 +149,7 @@ fn with_page_layers(router: Router<Web>, state: Web) -> Router {
             framed_errors,
         ))
         .layer(axum::middleware::from_fn(lang_cookie))
+        .layer(axum::middleware::from_fn(timezone::scope))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(
@@ -278,6 +280,8 @@ pub struct Ctx {
     pub public_url: std::sync::Arc<str>,
     /// Now, by the app's clock (Unix ms): what "3 分钟前" counts from.
     pub now_ms: i64,
+    /// The viewer's time zone, one of [`timezone::ZONES`]' ids.
+    pub time_zone: &'static str,
 }
 
 impl Ctx {
@@ -381,6 +385,20 @@ impl Ctx {
         }
     }
 
+    /// The zones a viewer may choose: (id, name in the page's language).
+    pub fn time_zones(&self) -> Vec<(&'static str, &'static str)> {
+        let zh = self.lang == Lang::Zh;
+        timezone::ZONES
+            .iter()
+            .map(|z| (z.0, if zh { z.2 } else { z.3 }))
+            .collect()
+    }
+
+    /// Whether `id` is the viewer's zone.
+    pub fn is_time_zone(&self, id: &str) -> bool {
+        self.time_zone == id
+    }
+
     /// This page's own absolute URL, without its query (what a shared link names).
     pub fn page_url(&self) -> String {
         self.absolute(self.path.split('?').next().unwrap_or("/"))
@@ -452,6 +470,7 @@ impl FromRequestParts<Web> for Ctx {
             back,
             public_url: state.app.config.public_url.as_str().into(),
             now_ms: state.app.now_ms(),
+            time_zone: timezone::chosen(&parts.headers),
         })
     }
 }

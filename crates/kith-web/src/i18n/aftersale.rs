@@ -24,11 +24,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ),
     ("state", "状态", "State"),
     ("timeline", "进度", "Progress"),
-    (
-        "deadline",
-        "处理期限（北京时间）",
-        "Deadline (Beijing time)",
-    ),
+    ("deadline", "处理期限", "Deadline"),
     ("return_address", "退货地址", "Return address"),
     ("terms", "售后规则", "After-sale terms"),
     (

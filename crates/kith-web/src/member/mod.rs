@@ -76,6 +76,7 @@ pub fn routes() -> Router<Web> {
         .route("/communities/{id}", get(communities::community))
         .route("/communities/{id}/join", post(communities::join))
         .route("/me", get(money::me))
+        .route("/me/time-zone", post(set_time_zone))
         .route("/me/addresses", get(addresses::list).post(addresses::add))
         .route("/me/addresses/new", get(addresses::new))
         .route("/me/addresses/{id}", post(addresses::update))
@@ -392,4 +393,27 @@ mod tests {
             prop_assert!(!to.contains('\\'));
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct TimeZoneForm {
+    zone: String,
+}
+
+/// 我的 → 时区: remembered in a cookie for a year; every page's times follow it.
+async fn set_time_zone(c: Ctx, CsrfForm(f): CsrfForm<TimeZoneForm>) -> WebResult<Response> {
+    c.principal()?;
+    if crate::timezone::minutes_of(&f.zone).is_none() {
+        return Err(AppError::invalid("zone", "is not one of the time zones offered").into());
+    }
+    let mut res = see("/me?done=saved#time-zone");
+    let cookie = format!(
+        "{}={}; Path=/; SameSite=Lax; Max-Age=31536000",
+        crate::timezone::COOKIE,
+        f.zone
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    Ok(res)
 }

@@ -117,19 +117,14 @@ pub mod filters {
     }
 }
 
-/// Beijing time (UTC+8, no daylight saving), where kith's members and merchants live.
-const BEIJING: time::UtcOffset = match time::UtcOffset::from_hms(8, 0, 0) {
-    Ok(o) => o,
-    Err(_) => time::UtcOffset::UTC,
-};
-
-/// An RFC 3339 time as Beijing wall-clock time to the minute (`YYYY-MM-DD HH:MM`); text
-/// that is not such a time comes back as it was.
+/// An RFC 3339 time as the viewer's wall-clock time to the minute (`YYYY-MM-DD HH:MM`):
+/// Beijing time (UTC+8), where kith's members and merchants live, unless the viewer chose
+/// another zone ([`crate::timezone`]). Text that is not such a time comes back as it was.
 pub fn beijing(rfc3339: &str) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
     time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
         .ok()
-        .and_then(|t| t.to_offset(BEIJING).format(&format).ok())
+        .and_then(|t| t.to_offset(crate::timezone::offset()).format(&format).ok())
         .unwrap_or_else(|| rfc3339.to_owned())
 }
 
@@ -853,6 +848,15 @@ mod beijing_tests {
             "2026-11-22 01:00"
         );
         assert_eq!(super::beijing("not a time"), "not a time");
+        // A viewer in Tokyo sees the same moment an hour later; in UTC, as written.
+        assert_eq!(
+            crate::timezone::with_minutes(540, || super::beijing("2026-11-22T16:05:09.123Z")),
+            "2026-11-23 01:05"
+        );
+        assert_eq!(
+            crate::timezone::with_minutes(0, || super::beijing("2026-11-22T16:05:09.123Z")),
+            "2026-11-22 16:05"
+        );
     }
 
     #[test]

@@ -23,8 +23,9 @@ pub(crate) struct Browser<'a> {
     pub(crate) t: &'a TestApp,
     pub(crate) client: reqwest::Client,
     pub(crate) cookie: Option<String>,
-    /// The WeChat sign-in flow's cookies (`kith_oauth`, `kith_wechat_pending`) the server
-    /// set, as `name=value`, sent back on every request. (The device and language cookies
+    /// The WeChat sign-in flow's cookies (`kith_oauth`, `kith_wechat_pending`) and the
+    /// chosen time zone (`kith_tz`) the server set, as `name=value`, sent back on every
+    /// request. (The device and language cookies
     /// stay out: the stories about them set them by hand.)
     pub(crate) jar: Vec<String>,
 }
@@ -126,7 +127,7 @@ impl<'a> Browser<'a> {
             {
                 self.cookie = (pair != "kith_session=").then(|| pair.to_owned());
             } else if let Some((name, value)) = v.split(';').next().and_then(|p| p.split_once('='))
-                && ["kith_oauth", "kith_wechat_pending"].contains(&name)
+                && ["kith_oauth", "kith_wechat_pending", "kith_tz"].contains(&name)
             {
                 self.jar.retain(|c| !c.starts_with(&format!("{name}=")));
                 if !value.is_empty() {

@@ -211,7 +211,7 @@ async fn a_newcomer_is_offered_people_and_communities(t: TestApp) {
     let fan2 = t.register_member("粉丝二").await;
     follow(&t, &fan1, &star).await;
     follow(&t, &fan2, &star).await;
-    post(
+    let star_post = post(
         &t,
         &star,
         json!({ "body": "今天分享一款好茶", "visibility": "public" }),
@@ -252,6 +252,42 @@ async fn a_newcomer_is_offered_people_and_communities(t: TestApp) {
     assert!(home.has("今天分享一款好茶"), "{}", home.body);
     // The feed says how long ago, its Beijing time on hover.
     assert!(home.has("\">刚刚</span>"), "{}", home.body);
+    // Times follow the viewer's zone, chosen on 我的: Beijing time until then.
+    let created = t
+        .get(&format!("/api/v1/posts/{star_post}"), Some(&newcomer.token))
+        .await
+        .expect(200)["created_at"]
+        .as_str()
+        .expect("created_at")
+        .to_owned();
+    let beijing = kith_web::pages::beijing(&created);
+    assert!(home.has(&format!("title=\"{beijing}\"")), "{}", home.body);
+    let me = b.get("/me").await.expect(200);
+    assert!(
+        me.has("<option value=\"Asia/Shanghai\" selected>"),
+        "{}",
+        me.body
+    );
+    b.submit("/me", "/me/time-zone", &[("zone", "Asia/Tokyo")])
+        .await
+        .expect(303);
+    let tokyo = kith_web::timezone::with_minutes(540, || kith_web::pages::beijing(&created));
+    assert_ne!(tokyo, beijing);
+    let home = b.get("/").await.expect(200);
+    assert!(home.has(&format!("title=\"{tokyo}\"")), "{}", home.body);
+    assert!(
+        b.get("/me")
+            .await
+            .expect(200)
+            .has("<option value=\"Asia/Tokyo\" selected>")
+    );
+    // Only a zone offered; a visitor has no 我的 to choose on.
+    b.submit("/me", "/me/time-zone", &[("zone", "Mars/Olympus")])
+        .await
+        .expect(422);
+    b.submit("/me", "/me/time-zone", &[("zone", "Asia/Shanghai")])
+        .await
+        .expect(303);
     assert!(!home.has("id=\"home-welcome\""));
     // Joining a suggested community opens it.
     let joined = b
