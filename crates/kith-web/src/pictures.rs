@@ -291,36 +291,45 @@ async fn add_product_image(
     let (who, shop) = shop(&c, &mid)?;
     let product = ProductId::parse_or_404(&pid)?;
     let sent = read_form(&headers, form).await?;
-    let refusal = if let Some((f, why)) = sent.failed.clone() {
-        Some(c.t.pics().refusal(&f, &why).to_owned())
-    } else {
-        match sent.files.into_iter().find(|(name, _)| name == "image") {
-            None => Some(c.t.pics().nothing_chosen.to_owned()),
-            Some((_, bytes)) => {
-                let current = s.app.get_product(Some(&who), &shop.id, &product).await?;
-                if current.images.len() >= MAX_IMAGES {
-                    Some(c.t.pics().too_many.to_owned())
-                } else {
-                    match s.app.upload_media(&who, bytes).await {
-                        Err(e) => Some(refused(&c, "image", e)?.1),
-                        Ok(m) => {
-                            let mut images = current.images;
-                            images.push(media_url(&m.id));
-                            match set_images(&s, &who, &shop.id, &product, images).await {
-                                Ok(()) => None,
-                                Err(e) => Some(refused(&c, "images", e)?.1),
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    };
+    let refusal = add_picture(&s, &c, &who, &shop.id, &product, sent).await?;
     match refusal {
         None => Ok(see(format!(
             "/console/{mid}/products/{pid}?done=saved#images"
         ))),
         Some(words) => crate::console::product_page(&s, c, &mid, &pid, Some(words)).await,
+    }
+}
+
+/// Adds the sent picture after the product's others; `Some(words)` when it is refused.
+async fn add_picture(
+    s: &Web,
+    c: &Ctx,
+    who: &kith_app::Principal,
+    mid: &MerchantId,
+    product: &ProductId,
+    sent: Sent,
+) -> WebResult<Option<String>> {
+    let pics = c.t.pics();
+    if let Some((field, why)) = sent.failed {
+        return Ok(Some(pics.refusal(&field, &why).to_owned()));
+    }
+    let Some((_, bytes)) = sent.files.into_iter().find(|(name, _)| name == "image") else {
+        return Ok(Some(pics.nothing_chosen.to_owned()));
+    };
+    let mut images = s.app.get_product(Some(who), mid, product).await?.images;
+    // Said before uploading, so a full product stores no picture it will not show (the use
+    // case refuses an eleventh anyway).
+    if images.len() >= MAX_IMAGES {
+        return Ok(Some(pics.too_many.to_owned()));
+    }
+    let m = match s.app.upload_media(who, bytes).await {
+        Ok(m) => m,
+        Err(e) => return Ok(Some(refused(c, "image", e)?.1)),
+    };
+    images.push(media_url(&m.id));
+    match set_images(s, who, mid, product, images).await {
+        Ok(()) => Ok(None),
+        Err(e) => Ok(Some(refused(c, "images", e)?.1)),
     }
 }
 

@@ -179,6 +179,15 @@ pub struct SkuForCheckout {
     pub image: Option<String>,
 }
 
+/// The first of a product's stored pictures (`products.images`, a JSON list): its main
+/// picture, if it has one.
+pub(crate) fn first_image(stored: &str) -> AppResult<Option<String>> {
+    Ok(serde_json::from_str::<Vec<String>>(stored)
+        .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
+        .into_iter()
+        .next())
+}
+
 /// The small version of a product image: `/media/{id}` → `/media/{id}/thumb`; an outside
 /// URL (or a thumbnail already) as it is.
 pub fn thumbnail(image: &str) -> String {
@@ -564,10 +573,7 @@ pub fn sku_for_checkout(
         attrs_json: to_json(&attrs)?,
         list_price_fen: r.list_price_fen,
         tier_prices,
-        image: serde_json::from_str::<Vec<String>>(&r.images)
-            .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
-            .first()
-            .map(|i| thumbnail(i)),
+        image: first_image(&r.images)?.map(|i| thumbnail(&i)),
     })
 }
 

@@ -37,13 +37,6 @@ kith_store::columns!(CampaignCols {
     "p.images" => images,
 });
 
-/// The first of a product's stored pictures (`products.images`, a JSON list).
-fn first_image(stored: &str) -> AppResult<Option<String>> {
-    Ok(serde_json::from_str::<Vec<String>>(stored)
-        .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
-        .into_iter()
-        .next())
-}
 pub(super) const CAMPAIGN_COLS: &str = CampaignCols::LIST;
 pub(super) const CAMPAIGN_FROM: &str =
     "group_campaigns c JOIN products p ON p.id = c.product_id JOIN skus s ON s.id = c.sku_id";
@@ -64,7 +57,7 @@ pub(super) fn campaign_view(r: &Row, now: i64) -> AppResult<Campaign> {
         sku_id: SkuId::from_row(r.text(CampaignCols::sku_id)?),
         title: r.text(CampaignCols::title)?,
         product_name: r.text(CampaignCols::product_name)?,
-        image: first_image(&r.text(CampaignCols::images)?)?,
+        image: crate::commerce::catalog::first_image(&r.text(CampaignCols::images)?)?,
         sku_code: r.text(CampaignCols::sku_code)?,
         list_price_fen: Fen::new(r.int(CampaignCols::list_price_fen)?),
         group_price_fen: Fen::new(r.int(CampaignCols::group_price_fen)?),
@@ -214,7 +207,7 @@ pub(super) fn group_view(c: &mut dyn Conn, group_id: &str, now: i64) -> AppResul
         merchant_id: MerchantId::from_row(r.text(GroupViewCols::merchant_id)?),
         title: r.text(GroupViewCols::title)?,
         product_id: ProductId::from_row(r.text(GroupViewCols::product_id)?),
-        image: first_image(&r.text(GroupViewCols::images)?)?,
+        image: crate::commerce::catalog::first_image(&r.text(GroupViewCols::images)?)?,
         group_price_fen: Fen::new(r.int(GroupViewCols::group_price_fen)?),
         list_price_fen: Fen::new(r.int(GroupViewCols::list_price_fen)?),
         status,

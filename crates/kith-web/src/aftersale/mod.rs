@@ -417,8 +417,9 @@ pub struct QueuePage {
     pub states: Vec<&'static str>,
     pub list: Vec<AftersaleRequest>,
     pub locations: Vec<Location>,
-    /// The request a refusal is about, what was typed, and the refusal.
-    pub failed: Option<(String, Fields, Refusal)>,
+    /// The terms form as sent and its refusal, when it was refused. (The requests' forms
+    /// refuse through the shared layer, [`crate::refusal`].)
+    pub terms_failed: Option<(Fields, Refusal)>,
     /// The shop's after-sale terms (deadlines, return address, coupons back on refunds).
     pub terms: kith_app::commerce::aftersale::AftersaleTerms,
 }
@@ -426,8 +427,8 @@ pub struct QueuePage {
 impl QueuePage {
     /// The terms form's value of `k`: what was typed after a refusal, else the saved term.
     pub fn term(&self, k: &str) -> String {
-        if self.failed.as_ref().is_some_and(|(id, _, _)| id == "terms") {
-            return self.typed("terms", k);
+        if let Some((f, _)) = &self.terms_failed {
+            return field(f, k).to_owned();
         }
         match k {
             "answer_hours" => self.terms.answer_hours.to_string(),
@@ -437,33 +438,10 @@ impl QueuePage {
             _ => String::new(),
         }
     }
-}
 
-/// A page listing requests, each with its own form: the refusal of one request's form is
-/// shown beside that request, with what was typed kept.
-pub trait RowForms {
-    /// The request a refusal is about, what was typed, and the refusal.
-    fn failed(&self) -> &Option<(String, Fields, Refusal)>;
-
-    fn error_for(&self, rid: &str) -> Option<&str> {
-        self.failed()
-            .as_ref()
-            .filter(|(id, _, _)| id == rid)
-            .map(|(_, _, e)| e.1.as_str())
-    }
-
-    fn typed(&self, rid: &str, k: &str) -> String {
-        self.failed()
-            .as_ref()
-            .filter(|(id, _, _)| id == rid)
-            .map(|(_, f, _)| field(f, k).to_owned())
-            .unwrap_or_default()
-    }
-}
-
-impl RowForms for QueuePage {
-    fn failed(&self) -> &Option<(String, Fields, Refusal)> {
-        &self.failed
+    /// Why the terms form was refused, in words.
+    pub fn terms_error(&self) -> Option<&str> {
+        self.terms_failed.as_ref().map(|(_, r)| r.1.as_str())
     }
 }
 
@@ -477,7 +455,7 @@ async fn queue_page(
     c: Ctx,
     mid: &str,
     state: Option<String>,
-    failed: Option<(String, Fields, Refusal)>,
+    terms_failed: Option<(Fields, Refusal)>,
 ) -> WebResult<Response> {
     let (who, shop) = shop(&c, mid)?;
     let m = MerchantId::parse_or_404(mid)?;
@@ -487,7 +465,7 @@ async fn queue_page(
         .await?;
     let locations = s.app.list_locations(&who, &m).await?;
     let terms = s.app.aftersale_terms(&who, &m).await?;
-    let status = failed.as_ref().map(|f| f.2.2);
+    let status = terms_failed.as_ref().map(|(_, r)| r.2);
     let html = render(&QueuePage {
         c,
         shop,
@@ -498,7 +476,7 @@ async fn queue_page(
             .collect(),
         list,
         locations,
-        failed,
+        terms_failed,
         terms,
     })?;
     Ok(match status {
@@ -734,7 +712,7 @@ async fn save_terms(
         Ok(_) => Ok(see(format!("/console/{mid}/aftersales?done=saved"))),
         Err(e) => {
             let r = refusal(&c, e)?;
-            queue_page(&s, c, &mid, None, Some(("terms".to_owned(), f, r))).await
+            queue_page(&s, c, &mid, None, Some((f, r))).await
         }
     }
 }

@@ -341,30 +341,7 @@ pub(super) async fn share_page(
         .ok_or_else(|| AppError::Internal("a share link too long for a QR code".into()))?;
     let target = shared_path(&link);
     // A product's poster: what the sharer's friends see of it, with the link's QR code.
-    let poster = match (link.kind, link.merchants.first()) {
-        (LinkKind::Product, Some(m)) => {
-            match kith_app::platform::ids::ProductId::parse(&link.target_id) {
-                Some(pid) => match s.app.get_product(Some(&who), &m.merchant_id, &pid).await {
-                    Ok(p) => Some(sp::Poster {
-                        image: p.images.first().cloned(),
-                        price: p
-                            .skus
-                            .iter()
-                            .map(|k| k.your_price_fen.unwrap_or(k.list_price_fen))
-                            .min()
-                            .map(pages::yuan)
-                            .unwrap_or_default(),
-                        name: p.name,
-                    }),
-                    // Gone or off sale since it was shared: the link stands, no poster.
-                    Err(AppError::NotFound(_)) => None,
-                    Err(e) => return Err(e.into()),
-                },
-                None => None,
-            }
-        }
-        _ => None,
-    };
+    let poster = poster(&s, &who, &link).await?;
     Ok(render(&sp::SharePage {
         c,
         link,
@@ -374,6 +351,34 @@ pub(super) async fn share_page(
         poster,
     })?
     .into_response())
+}
+
+/// A shared product's poster: what the sharer's friends see of it (its main picture, name and
+/// the sharer's lowest price). None for other links, and for a product gone or off sale
+/// since it was shared (the link stands).
+async fn poster(s: &Web, who: &Principal, link: &ShareLink) -> WebResult<Option<sp::Poster>> {
+    let (LinkKind::Product, Some(m)) = (link.kind, link.merchants.first()) else {
+        return Ok(None);
+    };
+    let Some(pid) = kith_app::platform::ids::ProductId::parse(&link.target_id) else {
+        return Ok(None);
+    };
+    let p = match s.app.get_product(Some(who), &m.merchant_id, &pid).await {
+        Ok(p) => p,
+        Err(AppError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(sp::Poster {
+        image: p.images.first().cloned(),
+        price: p
+            .skus
+            .iter()
+            .map(|k| k.your_price_fen.unwrap_or(k.list_price_fen))
+            .min()
+            .map(pages::yuan)
+            .unwrap_or_default(),
+        name: p.name,
+    }))
 }
 
 /// A share link followed: the visit is recorded (anonymous visitors too; a signed-in

@@ -4,22 +4,17 @@
 use kith_store::{Conn, Value, args};
 
 use super::{FRIENDS_OF_1, no_block_with_1};
+use crate::AppResult;
 use crate::platform::ids::{CommunityId, MerchantId, ProductId};
 use crate::platform::page::Keyset;
 use crate::social::posts::PersonRef;
-use crate::{AppError, AppResult};
 
 use crate::discovery::home::{CategoryTile, CommunitySuggestion, ProductCard};
 
 /// A product is on show: active, of an approved merchant (`p` products, `m` merchants).
 const ON_SHOW: &str = "p.status = 'active' AND m.status = 'approved'";
 
-/// The first of a product's stored images (a JSON array), if it has one.
-pub(in crate::discovery) fn first_image(images: &str) -> AppResult<Option<String>> {
-    let list: Vec<String> = serde_json::from_str(images)
-        .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?;
-    Ok(list.into_iter().next())
-}
+pub(in crate::discovery) use crate::commerce::catalog::first_image;
 
 /// Category names with products on show, by how many (most first, then by name), at most
 /// `limit`; each with the picture of its newest product that has one.

@@ -94,10 +94,7 @@ fn sale_from_row(r: &Row, rows: &[Row], now_ms: i64) -> AppResult<FlashSale> {
         sku_id: SkuId::from_row(r.text(SaleCols::sku_id)?),
         product_id: ProductId::from_row(r.text(SaleCols::product_id)?),
         product_name: r.text(SaleCols::product_name)?,
-        image: serde_json::from_str::<Vec<String>>(&r.text(SaleCols::images)?)
-            .map_err(|e| AppError::Internal(format!("stored product images: {e}")))?
-            .into_iter()
-            .next(),
+        image: crate::commerce::catalog::first_image(&r.text(SaleCols::images)?)?,
         sku_code: r.text(SaleCols::sku_code)?,
         list_price_fen: Fen::new(r.int(SaleCols::list_price_fen)?),
         price_fen: Fen::new(r.int(SaleCols::price_fen)?),
