@@ -354,7 +354,7 @@ pub(super) async fn share_page(
 }
 
 /// A shared product's poster: what the sharer's friends see of it (its main picture, name and
-/// the sharer's lowest price). None for other links, and for a product gone or off sale
+/// lowest list price — what a friend without a tier pays, not the sharer's own tier price). None for other links, and for a product gone or off sale
 /// since it was shared (the link stands).
 async fn poster(s: &Web, who: &Principal, link: &ShareLink) -> WebResult<Option<sp::Poster>> {
     let (LinkKind::Product, Some(m)) = (link.kind, link.merchants.first()) else {
@@ -373,7 +373,7 @@ async fn poster(s: &Web, who: &Principal, link: &ShareLink) -> WebResult<Option<
         price: p
             .skus
             .iter()
-            .map(|k| k.your_price_fen.unwrap_or(k.list_price_fen))
+            .map(|k| k.list_price_fen)
             .min()
             .map(pages::yuan)
             .unwrap_or_default(),

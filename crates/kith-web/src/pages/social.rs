@@ -79,7 +79,7 @@ pub struct Poster {
     pub name: String,
     /// The product's main picture.
     pub image: Option<String>,
-    /// Its lowest price the sharer sees, in 元 ("¥39.00").
+    /// Its lowest list price, in 元 ("¥39.00"): what a friend without a tier pays.
     pub price: String,
 }
 
