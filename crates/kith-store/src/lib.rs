@@ -75,6 +75,9 @@ macro_rules! columns {
             /// The columns, in order, for a `SELECT`.
             #[allow(dead_code)]
             $vis const LIST: &'static str = concat!(stringify!($c0) $(, ", ", stringify!($c))*);
+            /// How many columns: the position of a column selected after the list.
+            #[allow(dead_code)]
+            $vis const LEN: usize = [stringify!($c0) $(, stringify!($c))*].len();
         }
         $crate::__column_positions!($vis $name, 0usize; $c0 $(, $c)*);
     };
@@ -84,6 +87,9 @@ macro_rules! columns {
             /// The column expressions, in order, for a `SELECT`.
             #[allow(dead_code)]
             $vis const LIST: &'static str = concat!($s0 $(, ", ", $s)*);
+            /// How many columns: the position of a column selected after the list.
+            #[allow(dead_code)]
+            $vis const LEN: usize = [$s0 $(, $s)*].len();
         }
         $crate::__column_positions!($vis $name, 0usize; $c0 $(, $c)*);
     };
@@ -121,5 +127,6 @@ mod columns_tests {
             (Joined::id, Joined::product_name, Joined::sku_code),
             (0, 1, 2)
         );
+        assert_eq!((Plain::LEN, Joined::LEN), (3, 3));
     }
 }

@@ -20,6 +20,7 @@ use kith_store::{Conn, StoreError};
 use serde::Serialize;
 
 use super::store::catalog as store;
+pub(crate) use super::store::catalog::sold_units_sql;
 use crate::platform::auth::{StaffNeed, merchant_status, require_staff, require_trading_staff};
 use crate::platform::error::UniqueAs;
 use crate::platform::ids::{MerchantId, ProductId, SkuId, TierId, new_id, parse_id};
@@ -128,8 +129,8 @@ pub struct Product {
     pub images: Vec<String>,
     pub status: ProductStatus,
     pub skus: Vec<Sku>,
-    /// 已售: units of paid orders, less those refunded — on one product's own answer only
-    /// (`GET …/products/{id}`), absent from lists.
+    /// 已售: units of paid orders, less those refunded — on a product's own answer
+    /// (`GET …/products/{id}`) and in its merchant's list; absent from the answers of writes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sold: Option<i64>,
     pub created_at: String,

@@ -47,6 +47,8 @@ pub struct ProductCard {
     pub image: Option<String>,
     /// Its lowest list price (none before it has a SKU).
     pub min_price_fen: Option<Fen>,
+    /// 已售: units bought, less those refunded.
+    pub sold: i64,
 }
 
 /// Someone to follow, and why.

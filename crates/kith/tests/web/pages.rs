@@ -166,6 +166,24 @@ async fn member_shops_pays_and_clerk_redeems_through_the_pages(t: TestApp) {
     // The product now says how many were sold; 立即购买 goes straight to the checkout.
     let page = b.get(&product_path).await.expect(200);
     assert_eq!(page.text_of("sold"), "已售 2");
+    // So do the shop's product card, the merchant's product list and the console's table.
+    let shop_page = b.get(&format!("/shops/{}", s.merchant)).await.expect(200);
+    assert!(
+        shop_page.has("<span class=\"muted sold\">已售 2</span>"),
+        "{}",
+        shop_page.body
+    );
+    let listed = t
+        .get(&format!("/api/v1/merchants/{}/products", s.merchant), None)
+        .await
+        .expect(200);
+    assert_eq!(listed["items"][0]["sold"], 2, "{listed}");
+    let mut desk = Browser::login(&t, &s.owner.login).await;
+    let table = desk
+        .get(&format!("/console/{}/products", s.merchant))
+        .await
+        .expect(200);
+    assert!(table.has("<td class=\"num sold\">2</td>"), "{}", table.body);
     let p = b
         .submit(
             &product_path,
@@ -703,7 +721,7 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
     );
     let etag = plain.headers()["etag"].clone();
     let plain = plain.bytes().await.unwrap();
-    let zipped = get(&css, "br, gzip").await.unwrap();
+    let zipped = get(&css, "gzip, deflate").await.unwrap();
     assert_eq!(zipped.headers()["content-encoding"], "gzip");
     assert_eq!(zipped.headers()["vary"], "Accept-Encoding");
     let zipped = zipped.bytes().await.unwrap();
@@ -714,6 +732,22 @@ async fn pages_set_security_headers_and_speak_two_languages(t: TestApp) {
         zipped.len(),
         plain.len()
     );
+    // A browser's own header: brotli first, smaller still, and the same stylesheet.
+    let br = get(&css, "gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["vary"], "Accept-Encoding");
+    let br = br.bytes().await.unwrap();
+    assert!(
+        br.len() < zipped.len(),
+        "{} vs gzip {}",
+        br.len(),
+        zipped.len()
+    );
+    let mut back = Vec::new();
+    std::io::Read::read_to_end(&mut brotli::Decompressor::new(&br[..], 4096), &mut back).unwrap();
+    assert_eq!(back, plain);
+    let refused = get(&css, "gzip, br;q=0").await.unwrap();
+    assert_eq!(refused.headers()["content-encoding"], "gzip");
     let again = t
         .client
         .get(format!("{}{css}", t.base))

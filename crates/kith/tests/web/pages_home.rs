@@ -129,6 +129,10 @@ async fn the_home_shows_categories_and_what_friends_recommend(t: TestApp) {
     );
     assert!(listed.contains("茶香小铺"), "{listed}");
     assert!(!listed.contains("未上架的新茶") && !listed.contains("云南蓝莓"));
+    assert!(
+        !listed.contains("已售"),
+        "nothing sold yet, nothing said: {listed}"
+    );
     assert!(cat.has(&format!(
         "href=\"/shops/{}/products/{}\"",
         tea.merchant, tea.product
@@ -185,6 +189,10 @@ async fn the_home_shows_categories_and_what_friends_recommend(t: TestApp) {
         .await
         .expect(201);
     }
+    // The category's card now says how many were sold: the two friends bought one each.
+    let cat = anon.get(tea_link).await.expect(200);
+    let listed = text_in(&cat, "category-products", "</div>");
+    assert!(listed.contains("已售 2"), "{listed}");
     let mut b = Browser::login_user(&t, &me).await;
     let home = b.get("/").await.expect(200);
     let shelf = text_in(&home, "home-recommended", "</section>");

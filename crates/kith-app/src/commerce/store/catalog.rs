@@ -133,14 +133,22 @@ pub(in crate::commerce) fn merchant_categories(
     .collect()
 }
 
-/// Units of `product_id` in orders that were paid (and not cancelled), less those refunded.
-pub(in crate::commerce) fn sold_units(c: &mut dyn Conn, product_id: &str) -> AppResult<i64> {
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(l.quantity - l.refunded_quantity), 0) AS bigint)
-           FROM skus s JOIN order_lines l ON l.sku_id = s.id JOIN orders o ON o.id = l.order_id
-          WHERE s.product_id = $1 AND o.status IN {}",
+/// 已售 as an SQL expression: the units of the product whose id is `product` (a column such
+/// as `p.id`, or a parameter) in orders that were bought ([`BOUGHT`](crate::commerce::orders::BOUGHT),
+/// not cancelled), less those refunded. A correlated subquery, so a list reads its products'
+/// counts in the statement that reads them (`order_lines_sku_idx` keeps it to their lines).
+pub(crate) fn sold_units_sql(product: &str) -> String {
+    format!(
+        "(SELECT CAST(COALESCE(SUM(l.quantity - l.refunded_quantity), 0) AS bigint)
+            FROM skus s JOIN order_lines l ON l.sku_id = s.id JOIN orders o ON o.id = l.order_id
+           WHERE s.product_id = {product} AND o.status IN {})",
         crate::commerce::orders::BOUGHT
-    );
+    )
+}
+
+/// Units of `product_id` sold ([`sold_units_sql`]).
+pub(in crate::commerce) fn sold_units(c: &mut dyn Conn, product_id: &str) -> AppResult<i64> {
+    let sql = format!("SELECT {}", sold_units_sql("$1"));
     Ok(c.query_one(&sql, args![product_id])?.int(0)?)
 }
 
@@ -395,15 +403,20 @@ pub(in crate::commerce) fn product_page(
     }
     c.query(
         &format!(
-            "SELECT {PRODUCT_COLS} FROM products
+            "SELECT {PRODUCT_COLS}, {} FROM products
                              WHERE merchant_id = $1 AND {}{filter}
                              ORDER BY created_at, id LIMIT $4",
+            sold_units_sql("products.id"),
             after.sql
         ),
         &params,
     )?
     .iter()
-    .map(|r| Ok((r.int(ProductCols::created_at)?, product_from_row(r)?)))
+    .map(|r| {
+        let mut p = product_from_row(r)?;
+        p.sold = Some(r.int(ProductCols::LEN)?);
+        Ok((r.int(ProductCols::created_at)?, p))
+    })
     .collect()
 }
 

@@ -15,6 +15,7 @@ use crate::discovery::home::{CategoryTile, CommunitySuggestion, ProductCard};
 const ON_SHOW: &str = "p.status = 'active' AND m.status = 'approved'";
 
 pub(in crate::discovery) use crate::commerce::catalog::first_image;
+use crate::commerce::catalog::sold_units_sql;
 
 /// Category names with products on show, by how many (most first, then by name), at most
 /// `limit`; each with the picture of its newest product that has one.
@@ -69,13 +70,15 @@ pub(in crate::discovery) fn category_products(
         &format!(
             "SELECT p.id, p.merchant_id, m.name, p.name, p.images,
                     (SELECT MIN(s.list_price_fen) FROM skus s WHERE s.product_id = p.id),
-                    p.created_at
+                    p.created_at, {}
                FROM products p
                JOIN categories cat ON cat.id = p.category_id
                JOIN merchants m ON m.id = p.merchant_id
               WHERE cat.name = $1 AND {ON_SHOW} AND {}
               ORDER BY p.created_at DESC, p.id DESC LIMIT ${}",
-            after.sql, after.next
+            sold_units_sql("p.id"),
+            after.sql,
+            after.next
         ),
         &params,
     )?;
@@ -90,6 +93,7 @@ pub(in crate::discovery) fn category_products(
                     name: r.text(3)?,
                     image: first_image(&r.text(4)?)?,
                     min_price_fen: r.opt_int(5)?.map(kith_domain::Fen::new),
+                    sold: r.int(7)?,
                 },
             ))
         })
