@@ -153,7 +153,9 @@ impl Db {
         }
     }
 
-    /// Runs `f` in one transaction on a read connection (a consistent snapshot on SQLite).
+    /// Runs `f` on a read connection: in one transaction on SQLite (a consistent snapshot),
+    /// statement by statement on PostgreSQL, where READ COMMITTED gives each statement its own
+    /// snapshot inside a transaction too ([`pg_read`]).
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
@@ -222,47 +224,14 @@ impl Db {
             let mut pc = match idle {
                 Some(c) if !c.client.is_closed() => c,
                 _ => PgClient {
-                    client: postgres::Client::connect(&url, postgres::NoTls)
-                        .map_err(crate::pg::map_err)?,
+                    client: crate::pg::connect(&url)?,
                     stmts: Default::default(),
                 },
             };
-            let mut attempt = 0;
-            let out = loop {
-                let PgClient { client, stmts } = &mut pc;
-                let tx = client
-                    .build_transaction()
-                    .read_only(read_only)
-                    .start()
-                    .map_err(crate::pg::map_err)?;
-                let mut conn = PgConn {
-                    tx,
-                    stmts,
-                    failed: false,
-                };
-                crate::stats::unit(read_only);
-                let res = f(&mut conn);
-                let res = match res {
-                    Ok(_) if conn.failed => Err(E::from(swallowed())),
-                    Ok(v) => conn
-                        .tx
-                        .commit()
-                        .map(|()| {
-                            if !read_only {
-                                crate::stats::commit();
-                            }
-                            v
-                        })
-                        .map_err(|e| E::from(crate::pg::map_err(e))),
-                    Err(e) => Err(e), // dropping the transaction rolls it back
-                };
-                match res {
-                    Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
-                        attempt += 1;
-                        std::thread::sleep(std::time::Duration::from_millis(2u64 << attempt));
-                    }
-                    other => break other,
-                }
+            let out = if read_only {
+                pg_read(&mut pc, &mut f)
+            } else {
+                pg_write(&mut pc, &mut f)
             };
             if let Inner::Postgres { pool, .. } = &*inner
                 && !pc.client.is_closed()
@@ -293,6 +262,74 @@ impl Db {
         match &*self.inner {
             Inner::Sqlite { path, .. } => Some(path),
             Inner::Postgres { .. } => None,
+        }
+    }
+}
+
+/// A read on PostgreSQL: the statements go straight to the client, with no `BEGIN` and
+/// `COMMIT` around them. At PostgreSQL's READ COMMITTED each statement of a transaction
+/// sees its own snapshot anyway, so the transaction bought a read nothing but two more
+/// round trips — and a round trip is what a statement costs there (ARCHITECTURE: "Where
+/// the time goes for an order"). A read still cannot write: every connection starts with
+/// `default_transaction_read_only` on ([`crate::pg::connect`]), so each statement's own
+/// transaction is read-only, and only [`pg_write`] opens one that is not.
+fn pg_read<T, E, F>(pc: &mut PgClient, f: &mut F) -> Result<T, E>
+where
+    F: FnMut(&mut dyn Conn) -> Result<T, E>,
+    E: TxError,
+{
+    let PgClient { client, stmts } = pc;
+    let mut conn = PgConn {
+        tx: client,
+        stmts,
+        failed: false,
+    };
+    crate::stats::unit(true);
+    match f(&mut conn) {
+        Ok(_) if conn.failed => Err(E::from(swallowed())),
+        other => other,
+    }
+}
+
+/// A write on PostgreSQL: one transaction, committed when `f` returns `Ok`; a
+/// serialization failure or deadlock runs `f` again.
+fn pg_write<T, E, F>(pc: &mut PgClient, f: &mut F) -> Result<T, E>
+where
+    F: FnMut(&mut dyn Conn) -> Result<T, E>,
+    E: TxError,
+{
+    let mut attempt = 0;
+    loop {
+        let PgClient { client, stmts } = &mut *pc;
+        // READ WRITE said outright: the connection's default is read-only (`pg::connect`).
+        let mut tx = client
+            .build_transaction()
+            .read_only(false)
+            .start()
+            .map_err(crate::pg::map_err)?;
+        let mut conn = PgConn {
+            tx: &mut tx,
+            stmts,
+            failed: false,
+        };
+        crate::stats::unit(false);
+        let res = match f(&mut conn) {
+            Ok(_) if conn.failed => Err(E::from(swallowed())),
+            Ok(v) => tx
+                .commit()
+                .map(|()| {
+                    crate::stats::commit();
+                    v
+                })
+                .map_err(|e| E::from(crate::pg::map_err(e))),
+            Err(e) => Err(e), // dropping the transaction rolls it back
+        };
+        match res {
+            Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(2u64 << attempt));
+            }
+            other => break other,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::error::Error as StdError;
 use bytes::{BufMut, BytesMut};
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{Statement, Transaction};
+use postgres::{GenericClient, Statement};
 
 use crate::conn::{Conn, Engine};
 use crate::{Row, StoreError, Value};
@@ -154,6 +154,21 @@ pub(crate) fn map_err(e: postgres::Error) -> StoreError {
     }
 }
 
+/// A connection for the pool. Its transactions are read-only unless they say otherwise
+/// (`default_transaction_read_only`, set at connection start, so it costs no round trip):
+/// a read runs its statements without a transaction around them and must still be unable
+/// to write, while a write starts `READ WRITE` explicitly. Options the URL gives are kept.
+pub(crate) fn connect(url: &str) -> Result<postgres::Client, StoreError> {
+    let mut cfg: postgres::Config = url.parse().map_err(map_err)?;
+    const READ_ONLY: &str = "-c default_transaction_read_only=on";
+    let options = match cfg.get_options() {
+        Some(given) if !given.is_empty() => format!("{given} {READ_ONLY}"),
+        _ => READ_ONLY.to_owned(),
+    };
+    cfg.options(&options);
+    cfg.connect(postgres::NoTls).map_err(map_err)
+}
+
 /// A pooled client and the statements it has prepared. Statements belong to their
 /// connection, so the cache lives beside it.
 pub(crate) struct PgClient {
@@ -165,8 +180,10 @@ pub(crate) struct PgClient {
 /// set of distinct SQL strings in kith is small and fixed, so this is a safety bound).
 const STMT_CACHE_MAX: usize = 512;
 
-pub(crate) struct PgConn<'a, 'c> {
-    pub(crate) tx: Transaction<'c>,
+/// A unit of work's connection: a transaction for a write, the client itself for a read
+/// (each statement its own transaction; see `Db::read`).
+pub(crate) struct PgConn<'a, C: GenericClient> {
+    pub(crate) tx: &'a mut C,
     pub(crate) stmts: &'a mut HashMap<String, Statement>,
     /// A statement failed. PostgreSQL has then aborted the transaction: every later
     /// statement fails and COMMIT silently rolls back, so a unit of work that swallowed
@@ -174,7 +191,7 @@ pub(crate) struct PgConn<'a, 'c> {
     pub(crate) failed: bool,
 }
 
-impl PgConn<'_, '_> {
+impl<C: GenericClient> PgConn<'_, C> {
     fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(s) = self.stmts.get(sql) {
             return Ok(s.clone());
@@ -200,7 +217,7 @@ fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
-impl Conn for PgConn<'_, '_> {
+impl<C: GenericClient> Conn for PgConn<'_, C> {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
