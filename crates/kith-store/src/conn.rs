@@ -17,8 +17,10 @@ impl Engine {
     }
 }
 
-/// A connection inside an open transaction. Everything a unit of work does through it
-/// commits or rolls back together. SQL uses `$1, $2, …` placeholders on both engines.
+/// A connection inside a unit of work. Everything a write does through it commits or rolls
+/// back together (one transaction); a read is one transaction on SQLite and statement by
+/// statement on PostgreSQL (see `Db::read`). SQL uses `$1, $2, …` placeholders on both
+/// engines.
 ///
 /// A statement error ends the unit of work: return it (mapped as you like). On
 /// PostgreSQL a failed statement aborts the transaction, so carrying on after one is
@@ -29,6 +31,16 @@ pub trait Conn {
 
     /// Runs one statement; returns the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError>;
+
+    /// Runs a statement whose answer this unit of work does not look at: no row count, and
+    /// an error it meets ends the unit of work at the next statement or the commit, where
+    /// it is reported. SQLite runs it at once; PostgreSQL sends it with the next statement
+    /// or the commit, in the same round trip. For appends whose only failure would be a bug
+    /// or a lost connection (events, outbox rows, ledger postings) — never where a conflict
+    /// is expected and answered.
+    fn execute_deferred(&mut self, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        self.execute(sql, params).map(|_| ())
+    }
 
     /// Runs one statement and returns all its rows.
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError>;

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 
 use crate::conn::{Conn, Engine};
-use crate::pg::{PgClient, PgConn};
+use crate::pg::{PgClient, PgConn, Tx};
 use crate::pool::Pool;
 pub use crate::sqlite::SqliteSync;
 use crate::sqlite::{self, SqliteConn, WriteJob};
@@ -52,8 +52,8 @@ enum Inner {
 }
 
 impl Drop for Inner {
-    /// The synchronous PostgreSQL client blocks on its own runtime when dropped, which
-    /// panics on an async worker thread; close idle clients on a plain thread instead.
+    /// A pooled PostgreSQL connection owns the small runtime that drives it, and dropping a
+    /// runtime panics on an async worker thread; close idle clients on a plain thread instead.
     fn drop(&mut self) {
         if let Inner::Postgres { pool, .. } = self {
             let idle = pool.take_idle();
@@ -222,11 +222,8 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let _lease = lease;
             let mut pc = match idle {
-                Some(c) if !c.client.is_closed() => c,
-                _ => PgClient {
-                    client: crate::pg::connect(&url)?,
-                    stmts: Default::default(),
-                },
+                Some(c) if !c.is_closed() => c,
+                _ => crate::pg::connect(&url)?,
             };
             let out = if read_only {
                 pg_read(&mut pc, &mut f)
@@ -234,7 +231,7 @@ impl Db {
                 pg_write(&mut pc, &mut f)
             };
             if let Inner::Postgres { pool, .. } = &*inner
-                && !pc.client.is_closed()
+                && !pc.is_closed()
             {
                 pool.give_back(pc);
             }
@@ -278,12 +275,7 @@ where
     F: FnMut(&mut dyn Conn) -> Result<T, E>,
     E: TxError,
 {
-    let PgClient { client, stmts } = pc;
-    let mut conn = PgConn {
-        tx: client,
-        stmts,
-        failed: false,
-    };
+    let mut conn = PgConn::new(pc, Tx::None);
     crate::stats::unit(true);
     match f(&mut conn) {
         Ok(_) if conn.failed => Err(E::from(swallowed())),
@@ -291,8 +283,9 @@ where
     }
 }
 
-/// A write on PostgreSQL: one transaction, committed when `f` returns `Ok`; a
-/// serialization failure or deadlock runs `f` again.
+/// A write on PostgreSQL: one transaction, `READ WRITE` (the connection's default is
+/// read-only, `pg::connect`), begun with its first statement and committed with its last
+/// deferred ones when `f` returns `Ok`; a serialization failure or deadlock runs `f` again.
 fn pg_write<T, E, F>(pc: &mut PgClient, f: &mut F) -> Result<T, E>
 where
     F: FnMut(&mut dyn Conn) -> Result<T, E>,
@@ -300,30 +293,20 @@ where
 {
     let mut attempt = 0;
     loop {
-        let PgClient { client, stmts } = &mut *pc;
-        // READ WRITE said outright: the connection's default is read-only (`pg::connect`).
-        let mut tx = client
-            .build_transaction()
-            .read_only(false)
-            .start()
-            .map_err(crate::pg::map_err)?;
-        let mut conn = PgConn {
-            tx: &mut tx,
-            stmts,
-            failed: false,
-        };
+        let mut conn = PgConn::new(pc, Tx::Pending);
         crate::stats::unit(false);
         let res = match f(&mut conn) {
             Ok(_) if conn.failed => Err(E::from(swallowed())),
-            Ok(v) => tx
+            Ok(v) => conn
                 .commit()
                 .map(|()| {
                     crate::stats::commit();
                     v
                 })
-                .map_err(|e| E::from(crate::pg::map_err(e))),
-            Err(e) => Err(e), // dropping the transaction rolls it back
+                .map_err(E::from),
+            Err(e) => Err(e),
         };
+        let res = res.inspect_err(|_| conn.rollback());
         match res {
             Err(e) if e.is_retryable() && attempt < MAX_RETRIES => {
                 attempt += 1;

@@ -11,7 +11,10 @@ use std::error::Error as StdError;
 use bytes::{BufMut, BytesMut};
 use postgres::error::SqlState;
 use postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
-use postgres::{GenericClient, Statement};
+use std::future::Future;
+
+use tokio_postgres::tls::NoTlsStream;
+use tokio_postgres::{Connection, NoTls, Socket, Statement};
 
 use crate::conn::{Conn, Engine};
 use crate::{Row, StoreError, Value};
@@ -154,54 +157,237 @@ pub(crate) fn map_err(e: postgres::Error) -> StoreError {
     }
 }
 
-/// A connection for the pool. Its transactions are read-only unless they say otherwise
-/// (`default_transaction_read_only`, set at connection start, so it costs no round trip):
-/// a read runs its statements without a transaction around them and must still be unable
-/// to write, while a write starts `READ WRITE` explicitly. Options the URL gives are kept.
-pub(crate) fn connect(url: &str) -> Result<postgres::Client, StoreError> {
-    let mut cfg: postgres::Config = url.parse().map_err(map_err)?;
+/// A pooled connection: the client, the socket's connection task, the small runtime that
+/// drives both on the calling (blocking) thread — as the synchronous `postgres` crate does,
+/// so a round trip needs no hand-off to another thread — and the statements it has prepared.
+/// Statements belong to their connection, so the cache lives beside it.
+pub(crate) struct PgClient {
+    client: tokio_postgres::Client,
+    connection: Connection<Socket, NoTlsStream>,
+    rt: tokio::runtime::Runtime,
+    stmts: HashMap<String, Statement>,
+}
+
+/// Opens a connection for the pool. Its transactions are read-only unless they say
+/// otherwise (`default_transaction_read_only`, set at connection start, so it costs no
+/// round trip): a read runs its statements without a transaction around them and must still
+/// be unable to write, while a write starts `READ WRITE` explicitly. Options the URL gives
+/// are kept. Call it on a blocking thread, not inside async code.
+pub(crate) fn connect(url: &str) -> Result<PgClient, StoreError> {
+    let mut cfg: tokio_postgres::Config = url.parse().map_err(map_err)?;
     const READ_ONLY: &str = "-c default_transaction_read_only=on";
     let options = match cfg.get_options() {
         Some(given) if !given.is_empty() => format!("{given} {READ_ONLY}"),
         _ => READ_ONLY.to_owned(),
     };
     cfg.options(&options);
-    cfg.connect(postgres::NoTls).map_err(map_err)
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| StoreError::Other(format!("a runtime for a PostgreSQL connection: {e}")))?;
+    let (client, connection) = rt.block_on(cfg.connect(NoTls)).map_err(map_err)?;
+    Ok(PgClient {
+        client,
+        connection,
+        rt,
+        stmts: HashMap::new(),
+    })
 }
 
-/// A pooled client and the statements it has prepared. Statements belong to their
-/// connection, so the cache lives beside it.
-pub(crate) struct PgClient {
-    pub(crate) client: postgres::Client,
-    pub(crate) stmts: HashMap<String, Statement>,
+impl PgClient {
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+}
+
+/// Runs `work` on the connection's runtime while its connection task reads and writes the
+/// socket; a connection that ends first is [`StoreError::Unavailable`].
+fn drive<T>(
+    rt: &tokio::runtime::Runtime,
+    connection: &mut Connection<Socket, NoTlsStream>,
+    work: impl Future<Output = T>,
+) -> Result<T, StoreError> {
+    rt.block_on(async move {
+        tokio::select! {
+            biased;
+            out = work => Ok(out),
+            end = connection => Err(match end {
+                Ok(()) => StoreError::Unavailable("the PostgreSQL connection closed".into()),
+                Err(e) => map_err(e),
+            }),
+        }
+    })
 }
 
 /// Most statements one connection keeps prepared; beyond it the cache is cleared (the
 /// set of distinct SQL strings in kith is small and fixed, so this is a safety bound).
 const STMT_CACHE_MAX: usize = 512;
 
-/// A unit of work's connection: a transaction for a write, the client itself for a read
-/// (each statement its own transaction; see `Db::read`).
-pub(crate) struct PgConn<'a, C: GenericClient> {
-    pub(crate) tx: &'a mut C,
-    pub(crate) stmts: &'a mut HashMap<String, Statement>,
+/// Where a unit of work's transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tx {
+    /// A read: no transaction; each statement is its own (read-only by the connection's
+    /// default).
+    None,
+    /// A write that has sent nothing yet: `START TRANSACTION READ WRITE` goes with its
+    /// first statement, in the same round trip — and a write that sends nothing costs none.
+    Pending,
+    /// Begun.
+    Open,
+}
+
+/// A statement sent later ([`Conn::execute_deferred`]): the prepared statement and its
+/// parameters.
+type Deferred = (Statement, Vec<Value>);
+
+pub(crate) struct PgConn<'a> {
+    pc: &'a mut PgClient,
+    pub(crate) tx: Tx,
+    /// Statements whose answer nobody waits for, sent with the next statement or the
+    /// commit ([`Conn::execute_deferred`]).
+    deferred: Vec<Deferred>,
     /// A statement failed. PostgreSQL has then aborted the transaction: every later
     /// statement fails and COMMIT silently rolls back, so a unit of work that swallowed
     /// the error must not be reported as committed.
     pub(crate) failed: bool,
 }
 
-impl<C: GenericClient> PgConn<'_, C> {
+/// What one exchange with the server answered for the statement it was sent for.
+enum Answer {
+    Rows(Vec<tokio_postgres::Row>),
+    Count(u64),
+    Done,
+}
+
+/// The statement an exchange is sent for.
+enum Last<'s> {
+    Query(&'s Statement, &'s [Value]),
+    Execute(&'s Statement, &'s [Value]),
+    Batch(&'s str),
+}
+
+impl<'a> PgConn<'a> {
+    pub(crate) fn new(pc: &'a mut PgClient, tx: Tx) -> Self {
+        PgConn {
+            pc,
+            tx,
+            deferred: Vec::new(),
+            failed: false,
+        }
+    }
+
     fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
-        if let Some(s) = self.stmts.get(sql) {
+        if let Some(s) = self.pc.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let stmt = self.tx.prepare(sql).map_err(map_err)?;
-        if self.stmts.len() >= STMT_CACHE_MAX {
-            self.stmts.clear();
+        let PgClient {
+            client,
+            connection,
+            rt,
+            ..
+        } = &mut *self.pc;
+        crate::stats::round_trip();
+        let stmt = drive(rt, connection, client.prepare(sql))?.map_err(map_err)?;
+        if self.pc.stmts.len() >= STMT_CACHE_MAX {
+            self.pc.stmts.clear();
         }
-        self.stmts.insert(sql.to_owned(), stmt.clone());
+        self.pc.stmts.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
+    }
+
+    /// One round trip: the `BEGIN` a write still owes, the deferred statements, then
+    /// `last`, all written before any answer is read (tokio-postgres pipelines requests
+    /// whose futures are polled together). Every answer is awaited; the first error in the
+    /// order they were sent is the one returned.
+    fn exchange(&mut self, last: Last<'_>) -> Result<Answer, StoreError> {
+        let begin = self.tx == Tx::Pending;
+        let deferred = std::mem::take(&mut self.deferred);
+        let deferred_refs: Vec<Vec<&(dyn ToSql + Sync)>> =
+            deferred.iter().map(|(_, p)| refs(p)).collect();
+        let last_refs = match &last {
+            Last::Query(_, p) | Last::Execute(_, p) => refs(p),
+            Last::Batch(_) => Vec::new(),
+        };
+        crate::stats::round_trip();
+        let PgClient {
+            client,
+            connection,
+            rt,
+            ..
+        } = &mut *self.pc;
+        let client = &*client;
+        let work = async {
+            let begin = async {
+                if begin {
+                    client.batch_execute("START TRANSACTION READ WRITE").await
+                } else {
+                    Ok(())
+                }
+            };
+            let sent = futures_util::future::join_all(
+                deferred
+                    .iter()
+                    .zip(&deferred_refs)
+                    .map(|((stmt, _), params)| client.execute(stmt, params)),
+            );
+            let last = async {
+                match last {
+                    Last::Query(stmt, _) => client.query(stmt, &last_refs).await.map(Answer::Rows),
+                    Last::Execute(stmt, _) => {
+                        client.execute(stmt, &last_refs).await.map(Answer::Count)
+                    }
+                    Last::Batch(sql) => client.batch_execute(sql).await.map(|()| Answer::Done),
+                }
+            };
+            tokio::join!(begin, sent, last)
+        };
+        let (begun, sent, answer) = drive(rt, connection, work)?;
+        if begin {
+            // Sent, so begun on the server even if a later statement failed: a rollback
+            // must follow.
+            self.tx = Tx::Open;
+        }
+        begun.map_err(map_err)?;
+        for r in sent {
+            r.map_err(map_err)?;
+        }
+        answer.map_err(|e| {
+            if names_no_row(&e) {
+                StoreError::NotFound
+            } else {
+                map_err(e)
+            }
+        })
+    }
+
+    /// Ends a write: `COMMIT` with whatever is still deferred, in one round trip. A write
+    /// that never sent anything has nothing to commit.
+    pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
+        if self.tx == Tx::Pending && self.deferred.is_empty() {
+            return Ok(());
+        }
+        let res = self.exchange(Last::Batch("COMMIT")).map(|_| ());
+        self.tx = Tx::None;
+        res
+    }
+
+    /// Ends a write that failed: `ROLLBACK` if it began (deferred statements are dropped).
+    pub(crate) fn rollback(&mut self) {
+        self.deferred.clear();
+        if self.tx == Tx::Open {
+            let PgClient {
+                client,
+                connection,
+                rt,
+                ..
+            } = &mut *self.pc;
+            crate::stats::round_trip();
+            // A rollback that fails leaves a connection the pool must not keep: it is
+            // closed when the socket is gone, and `is_closed` tells.
+            let _ = drive(rt, connection, client.batch_execute("ROLLBACK"));
+        }
+        self.tx = Tx::None;
     }
 }
 
@@ -217,35 +403,54 @@ fn refs(params: &[Value]) -> Vec<&(dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
 
-impl<C: GenericClient> Conn for PgConn<'_, C> {
+impl Conn for PgConn<'_> {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
         crate::stats::statement(sql);
-        let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
-        match self.tx.execute(&stmt, &refs(params)) {
-            Ok(n) => Ok(n),
+        let res = self
+            .statement(sql)
+            .and_then(|stmt| self.exchange(Last::Execute(&stmt, params)));
+        match res {
+            Ok(Answer::Count(n)) => Ok(n),
+            Ok(_) => unreachable!("an execute answers a count"),
             // Refused before sending: the transaction is untouched.
-            Err(e) if names_no_row(&e) => Err(StoreError::NotFound),
+            Err(StoreError::NotFound) => Err(StoreError::NotFound),
             Err(e) => {
                 self.failed = true;
-                Err(map_err(e))
+                Err(e)
             }
         }
+    }
+
+    fn execute_deferred(&mut self, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        if self.tx == Tx::None {
+            // A read has no commit to carry it.
+            return self.execute(sql, params).map(|_| ());
+        }
+        crate::stats::statement(sql);
+        let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
+        self.deferred.push((stmt, params.to_vec()));
+        Ok(())
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         crate::stats::statement(sql);
         let res = self
             .statement(sql)
-            .and_then(|stmt| match self.tx.query(&stmt, &refs(params)) {
-                Err(e) if names_no_row(&e) => Ok(Vec::new()),
-                other => other.map_err(map_err),
-            });
-        self.failed |= res.is_err();
-        let rows = res?;
+            .and_then(|stmt| self.exchange(Last::Query(&stmt, params)));
+        let rows = match res {
+            Ok(Answer::Rows(rows)) => rows,
+            Ok(_) => unreachable!("a query answers rows"),
+            // A text that is no UUID matches nothing, as on SQLite.
+            Err(StoreError::NotFound) => Vec::new(),
+            Err(e) => {
+                self.failed = true;
+                return Err(e);
+            }
+        };
         rows.iter()
             .map(|r| {
                 (0..r.len())
@@ -261,7 +466,7 @@ impl<C: GenericClient> Conn for PgConn<'_, C> {
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
         crate::stats::statement(sql);
-        let res = self.tx.batch_execute(sql).map_err(map_err);
+        let res = self.exchange(Last::Batch(sql)).map(|_| ());
         self.failed |= res.is_err();
         res
     }

@@ -13,6 +13,7 @@ static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 static READS: AtomicU64 = AtomicU64::new(0);
 static WRITES: AtomicU64 = AtomicU64::new(0);
 static COMMITS: AtomicU64 = AtomicU64::new(0);
+static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
 
 /// The counts since the process started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,6 +26,10 @@ pub struct Counters {
     pub writes: u64,
     /// Transactions committed (on SQLite one commit may carry many writes).
     pub commits: u64,
+    /// Exchanges with the PostgreSQL server: each one waits for the server once, however
+    /// many statements it carries (the deferred ones, a write's `BEGIN`, its `COMMIT`).
+    /// Zero on SQLite, which is in the process.
+    pub round_trips: u64,
 }
 
 /// The counts so far.
@@ -34,6 +39,7 @@ pub fn counters() -> Counters {
         reads: READS.load(Ordering::Relaxed),
         writes: WRITES.load(Ordering::Relaxed),
         commits: COMMITS.load(Ordering::Relaxed),
+        round_trips: ROUND_TRIPS.load(Ordering::Relaxed),
     }
 }
 
@@ -54,4 +60,8 @@ pub(crate) fn unit(read_only: bool) {
 
 pub(crate) fn commit() {
     COMMITS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn round_trip() {
+    ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
 }

@@ -62,7 +62,8 @@ pub(super) fn insert_job(
     lane: Lane,
     keys: Option<Keys<'_>>,
 ) -> Result<(), StoreError> {
-    c.execute(
+    // A fresh id: nothing to conflict with, so it goes with the next statement.
+    c.execute_deferred(
         "INSERT INTO jobs (id, kind, payload, status, run_at, attempts, max_attempts, created_at,
                            lane, tenant_key, target_key)
          VALUES ($1, $2, $3, 'queued', $4, 0, $5, $6, $7, $8, $9)",

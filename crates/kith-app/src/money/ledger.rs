@@ -52,20 +52,7 @@ pub fn post(
     for p in entry.postings() {
         let account = p.account.as_str();
         let guarded = no_overdraft.iter().find(|(a, _)| a.as_str() == account);
-        let overdraft_guard = guarded.is_some() && p.amount_fen < 0;
-        // Update first: the account usually exists, and an INSERT … ON CONFLICT on a row
-        // another transaction is updating would wait on it for nothing.
-        if !store::add_to_balance(c, account, p.amount_fen, overdraft_guard)? {
-            if overdraft_guard {
-                // Missing or short: either way the balance cannot cover the debit.
-                let field = guarded.map_or("amount", |(_, f)| *f);
-                return Err(AppError::conflict(field, "insufficient balance"));
-            }
-            if !store::open_account(c, account, p.amount_fen, now)? {
-                // Created meanwhile by another transaction: now the update applies.
-                store::add_to_balance(c, account, p.amount_fen, overdraft_guard)?;
-            }
-        }
+        move_balance(c, now, account, p.amount_fen, guarded)?;
     }
     store::insert_postings(c, &id, entry.postings())?;
     Ok(Posted::New(id))
@@ -112,21 +99,37 @@ pub fn post_all(
     }
     for (account, amount) in net {
         let guarded = no_overdraft.iter().find(|(a, _)| a.as_str() == account);
-        let overdraft_guard = guarded.is_some() && amount < 0;
-        if !store::add_to_balance(c, account, amount, overdraft_guard)? {
-            if overdraft_guard {
-                let field = guarded.map_or("amount", |(_, f)| *f);
-                return Err(AppError::conflict(field, "insufficient balance"));
-            }
-            if !store::open_account(c, account, amount, now)? {
-                store::add_to_balance(c, account, amount, overdraft_guard)?;
-            }
-        }
+        move_balance(c, now, account, amount, guarded)?;
     }
     if !postings.is_empty() {
         store::insert_postings_of(c, &postings)?;
     }
     Ok(out)
+}
+
+/// Moves an account's kept balance by `amount`. A debit of an account in `no_overdraft`
+/// (`guarded`, with the field a refusal names) must find the balance to cover it, so it is
+/// asked and answered at once (409 when it cannot: missing or short, either way). Any
+/// other move only adds — opening the account when it is new — and nothing waits for its
+/// answer: on PostgreSQL it goes with the next statement ([`Conn::execute_deferred`]), in
+/// the order posted, so accounts are still locked in the caller's order.
+fn move_balance(
+    c: &mut dyn Conn,
+    now: i64,
+    account: &str,
+    amount: i64,
+    guarded: Option<&(&AccountId, &str)>,
+) -> AppResult<()> {
+    match guarded {
+        Some((_, field)) if amount < 0 => {
+            if store::debit_if_covered(c, account, amount)? {
+                Ok(())
+            } else {
+                Err(AppError::conflict(*field, "insufficient balance"))
+            }
+        }
+        _ => store::add_to_or_open(c, account, amount, now),
+    }
 }
 
 /// An account's balance (0 for an account that has never been posted to).

@@ -20,7 +20,7 @@ pub fn emit(
     merchant_id: Option<&str>,
     aggregate_id: &str,
     payload: &impl Serialize,
-) -> Result<i64, StoreError> {
+) -> Result<(), StoreError> {
     let body = serde_json::to_string(payload)
         .map_err(|e| StoreError::Other(format!("serialize event {topic}: {e}")))?;
     super::store::insert_event(c, topic, merchant_id, aggregate_id, body, now_ms)
@@ -47,8 +47,7 @@ pub fn emit_all(c: &mut dyn Conn, now_ms: i64, events: &[Event<'_>]) -> Result<(
             e.merchant_id,
             e.aggregate_id,
             &e.payload,
-        )
-        .map(|_| ()),
+        ),
         _ => {
             let rows = events
                 .iter()

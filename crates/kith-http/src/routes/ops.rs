@@ -61,7 +61,8 @@ async fn readyz(State(s): State<AppState>) -> axum::response::Response {
 
 /// Prometheus metrics in the text exposition format. Besides the request metrics, the
 /// storage layer's counts since the process started: `kith_db_statements_total`,
-/// `kith_db_units_total{kind="read"|"write"}` (units of work) and `kith_db_commits_total`.
+/// `kith_db_units_total{kind="read"|"write"}` (units of work), `kith_db_commits_total` and
+/// `kith_db_round_trips_total` (exchanges with PostgreSQL; 0 on SQLite).
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let db = kith_store::stats::counters();
@@ -69,6 +70,7 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     metrics::counter!("kith_db_units_total", "kind" => "read").absolute(db.reads);
     metrics::counter!("kith_db_units_total", "kind" => "write").absolute(db.writes);
     metrics::counter!("kith_db_commits_total").absolute(db.commits);
+    metrics::counter!("kith_db_round_trips_total").absolute(db.round_trips);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),

@@ -152,6 +152,8 @@ struct DbCounts {
     writes: f64,
     reads: f64,
     commits: f64,
+    /// Exchanges with PostgreSQL (0 on SQLite).
+    round_trips: f64,
 }
 
 impl DbCounts {
@@ -174,6 +176,7 @@ impl DbCounts {
             match name {
                 "kith_db_statements_total" => c.statements = v,
                 "kith_db_commits_total" => c.commits = v,
+                "kith_db_round_trips_total" => c.round_trips = v,
                 "kith_db_units_total{kind=\"write\"}" => c.writes = v,
                 "kith_db_units_total{kind=\"read\"}" => c.reads = v,
                 _ => {}
@@ -193,6 +196,7 @@ impl DbCounts {
             writes: (self.writes - before.writes) / n,
             reads: (self.reads - before.reads) / n,
             commits: (self.commits - before.commits) / n,
+            round_trips: (self.round_trips - before.round_trips) / n,
         }
     }
 }
@@ -244,6 +248,7 @@ impl HttpPhase {
             "writes_per_unit": self.db.writes,
             "reads_per_unit": self.db.reads,
             "commits_per_unit": self.db.commits,
+            "round_trips_per_unit": self.db.round_trips,
         })
     }
 }
@@ -757,7 +762,7 @@ where
 fn print_http(phases: &[&HttpPhase]) {
     println!();
     println!(
-        "{:<16} {:>7} {:>6} {:>8} {:>9} {:>8} {:>8} {:>9} {:>8} {:>6} {:>6} {:>6}",
+        "{:<16} {:>7} {:>6} {:>8} {:>9} {:>8} {:>8} {:>9} {:>8} {:>6} {:>6} {:>6} {:>6}",
         "phase",
         "count",
         "unit",
@@ -769,11 +774,12 @@ fn print_http(phases: &[&HttpPhase]) {
         "pg ms/u",
         "stmt/u",
         "wr/u",
-        "rd/u"
+        "rd/u",
+        "rt/u"
     );
     for p in phases {
         println!(
-            "{:<16} {:>7} {:>6} {:>8.3} {:>9.1} {:>8.2} {:>8.2} {:>9.3} {:>8} {:>6.1} {:>6.2} {:>6.2}",
+            "{:<16} {:>7} {:>6} {:>8.3} {:>9.1} {:>8.2} {:>8.2} {:>9.3} {:>8} {:>6.1} {:>6.2} {:>6.2} {:>6.1}",
             p.name,
             p.count,
             p.unit,
@@ -787,6 +793,7 @@ fn print_http(phases: &[&HttpPhase]) {
             p.db.statements,
             p.db.writes,
             p.db.reads,
+            p.db.round_trips,
         );
     }
 }

@@ -131,7 +131,8 @@ pub(in crate::commerce) fn insert_movement(
     c: &mut dyn Conn,
     m: &Movement<'_>,
 ) -> Result<(), StoreError> {
-    c.execute(
+    // The log of a change already made: an append, sent with the next statement.
+    c.execute_deferred(
         "INSERT INTO stock_movements (sku_id, location_id, merchant_id, on_hand_delta, reserved_delta, reason, actor_id, order_id, note, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         args![m.sku_id, m.location_id, m.merchant_id, m.on_hand_delta, m.reserved_delta, m.reason, m.actor_id, m.order_id, m.note, m.at],

@@ -191,7 +191,9 @@ impl TestEnv {
                     merchant_id.as_deref(),
                     "agg-1",
                     &payload,
-                )
+                )?;
+                // The newest row: this one (these tests write one event at a time).
+                c.query_one("SELECT MAX(id) FROM outbox", &[])?.int(0)
             })
             .await
             .unwrap()

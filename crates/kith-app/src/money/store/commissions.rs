@@ -43,7 +43,8 @@ pub(in crate::money) fn insert_attribution(
     review_reason: Option<&str>,
     now: i64,
 ) -> AppResult<()> {
-    c.execute(
+    // Of an order this transaction is placing: nothing to conflict with (deferred).
+    c.execute_deferred(
         "INSERT INTO order_attributions (order_id, merchant_id, buyer_id, channel, beneficiary_id, link_id, review_reason, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         args![order_id, merchant_id, buyer, channel, beneficiary, link_id, review_reason, now],
@@ -93,7 +94,8 @@ pub(in crate::money) fn insert_planned_shares(
             s.amount_fen.into(),
         ]);
     }
-    c.execute(
+    // Of an order this transaction is placing: nothing to conflict with (deferred).
+    c.execute_deferred(
         &format!(
             "INSERT INTO order_commissions (order_id, role, source, merchant_id, beneficiary_id, rate_bp, base_fen, amount_fen, state, created_at) VALUES {}",
             values.join(", ")

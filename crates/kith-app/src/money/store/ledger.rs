@@ -84,7 +84,7 @@ pub(in crate::money) fn insert_postings_of(
         params.push(Value::from(p.account.as_str()));
         params.push(Value::from(p.amount_fen));
     }
-    c.execute(
+    c.execute_deferred(
         &format!(
             "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES {}",
             values.join(", ")
@@ -94,34 +94,32 @@ pub(in crate::money) fn insert_postings_of(
     Ok(())
 }
 
-/// Adds `amount` to the account's kept balance; with `no_overdraft` only while the balance
+/// Takes `amount` (a debit, negative) off the account's kept balance while the balance
 /// stays at or above zero. False when no row changed (no account yet, or too little on it).
-pub(in crate::money) fn add_to_balance(
+pub(in crate::money) fn debit_if_covered(
     c: &mut dyn Conn,
     account: &str,
     amount: i64,
-    no_overdraft: bool,
 ) -> AppResult<bool> {
-    let sql = if no_overdraft {
-        "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0"
-    } else {
-        "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2"
-    };
-    Ok(c.execute(sql, args![amount, account])? != 0)
+    Ok(c.execute(
+        "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0",
+        args![amount, account],
+    )? != 0)
 }
 
-/// Opens the account with `amount` as its balance; false when it exists already.
-pub(in crate::money) fn open_account(
+/// Adds `amount` to the account's kept balance, opening the account with it when it has
+/// none yet: one upsert whose answer nothing waits for (deferred).
+pub(in crate::money) fn add_to_or_open(
     c: &mut dyn Conn,
     account: &str,
     amount: i64,
     now: i64,
-) -> AppResult<bool> {
-    let created = c.execute(
-        "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+) -> AppResult<()> {
+    Ok(c.execute_deferred(
+        "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (id) DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen",
         args![account, amount, now],
-    )?;
-    Ok(created != 0)
+    )?)
 }
 
 /// The entry's postings in one statement: `($1, $2, $3), ($1, $4, $5), …`.
@@ -138,7 +136,7 @@ pub(in crate::money) fn insert_postings(
         params.push(kith_store::Value::from(p.account.as_str()));
         params.push(kith_store::Value::from(p.amount_fen));
     }
-    c.execute(
+    c.execute_deferred(
         &format!(
             "INSERT INTO postings (entry_id, account_id, amount_fen) VALUES {}",
             values.join(", ")

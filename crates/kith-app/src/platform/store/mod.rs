@@ -15,7 +15,8 @@ pub(super) mod identities;
 pub(super) mod merchants;
 pub(super) mod sms;
 
-/// Appends one event to the outbox; returns its id.
+/// Appends one event to the outbox, with the next statement (an append: its id comes from
+/// a sequence, nothing conflicts).
 pub(super) fn insert_event(
     c: &mut dyn Conn,
     topic: &str,
@@ -23,13 +24,12 @@ pub(super) fn insert_event(
     aggregate_id: &str,
     body: String,
     now_ms: i64,
-) -> Result<i64, StoreError> {
-    let row = c.query_one(
+) -> Result<(), StoreError> {
+    c.execute_deferred(
         "INSERT INTO outbox (topic, merchant_id, aggregate_id, payload, created_at)
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5)",
         args![topic, merchant_id, aggregate_id, body, now_ms],
-    )?;
-    row.int(0)
+    )
 }
 
 /// Appends several events in one statement, in the order given.
@@ -49,14 +49,13 @@ pub(super) fn insert_events(
         params.push((*aggregate_id).into());
         params.push(body.as_str().into());
     }
-    c.execute(
+    c.execute_deferred(
         &format!(
             "INSERT INTO outbox (topic, merchant_id, aggregate_id, payload, created_at) VALUES {}",
             values.join(", ")
         ),
         &params,
-    )?;
-    Ok(())
+    )
 }
 
 /// Forgets failed logins at or before `before`; returns how many.

@@ -351,7 +351,7 @@ pub(crate) fn insert_event(
     actor_id: Option<&str>,
     note: &str,
 ) -> AppResult<()> {
-    c.execute(
+    c.execute_deferred(
         "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         args![order_id, from.as_str(), to.as_str(), actor_kind, actor_id, note, now],
     )?;
@@ -383,7 +383,7 @@ pub(crate) fn insert_events(
             (*actor).into(),
         ]);
     }
-    c.execute(
+    c.execute_deferred(
         &format!(
             "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES {}",
             values.join(", ")
@@ -427,8 +427,10 @@ pub(crate) struct NewOrderRow<'a> {
     pub kind: OrderKind,
 }
 
+/// A new order's row, under a fresh id: nothing to conflict with, so it goes with the next
+/// statement (deferred), as do its lines, its first event and its cart removals.
 pub(crate) fn insert_order(c: &mut dyn Conn, now: i64, o: &NewOrderRow<'_>) -> AppResult<()> {
-    c.execute(
+    c.execute_deferred(
         "INSERT INTO orders (id, merchant_id, buyer_id, status, delivery, location_id, pickup_store_id, tier_code, address,
             goods_fen, shipping_fen, total_fen, pay_deadline, created_at, updated_at, activity_id, activity_fen, kind)
          VALUES ($1, $2, $3, 'pending_payment', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)",
@@ -453,7 +455,7 @@ pub(crate) struct NewLine<'a> {
 
 pub(crate) fn insert_line(c: &mut dyn Conn, order_id: &str, l: &NewLine<'_>) -> AppResult<()> {
     let (sku, q, unit) = (l.sku, l.quantity, l.unit);
-    c.execute(
+    c.execute_deferred(
         "INSERT INTO order_lines (id, order_id, line_no, sku_id, product_name, sku_code, attrs, quantity, unit_price_fen, line_total_fen, coupon_fen, activity_fen, points_fen, points_used)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         args![new_id(), order_id, l.line_no, &sku.sku_id, &sku.product_name, &sku.code, &sku.attrs_json, q, unit.get(), unit.get() * q,
@@ -469,7 +471,7 @@ pub(crate) fn insert_placed_event(
     order_id: &str,
     buyer: &str,
 ) -> AppResult<()> {
-    c.execute(
+    c.execute_deferred(
         "INSERT INTO order_events (order_id, from_status, to_status, actor_kind, actor_id, note, at) VALUES ($1, NULL, 'pending_payment', 'buyer', $2, '', $3)",
         args![order_id, buyer, now],
     )?;
@@ -531,7 +533,7 @@ pub(crate) fn cart_lines(
 
 /// Takes a SKU the order now holds out of the buyer's cart.
 pub(crate) fn remove_from_cart(c: &mut dyn Conn, buyer: &str, sku_id: &str) -> AppResult<()> {
-    c.execute(
+    c.execute_deferred(
         "DELETE FROM cart_items WHERE account_id = $1 AND sku_id = $2",
         args![buyer, sku_id],
     )?;

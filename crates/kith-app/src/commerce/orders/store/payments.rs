@@ -205,12 +205,13 @@ pub(crate) fn insert_wallet_payment(
     buyer: &str,
     amount_fen: i64,
 ) -> AppResult<()> {
-    c.execute(
+    // The order is locked and still unpaid (the caller checked), so the one-succeeded-
+    // payment-per-order index cannot refuse it: it goes with the next statement.
+    Ok(c.execute_deferred(
         "INSERT INTO payments (id, purpose, order_id, account_id, provider, amount_fen, status, created_at, succeeded_at)
                          VALUES ($1, 'order', $2, $3, 'wallet', $4, 'succeeded', $5, $5)",
         args![id, order_id, buyer, amount_fen, now],
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Marks the order paid by `provider`: the transition and the payment's fields in one
