@@ -199,25 +199,36 @@ impl PgClient {
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
     }
-}
 
-/// Runs `work` on the connection's runtime while its connection task reads and writes the
-/// socket; a connection that ends first is [`StoreError::Unavailable`].
-fn drive<T>(
-    rt: &tokio::runtime::Runtime,
-    connection: &mut Connection<Socket, NoTlsStream>,
-    work: impl Future<Output = T>,
-) -> Result<T, StoreError> {
-    rt.block_on(async move {
-        tokio::select! {
-            biased;
-            out = work => Ok(out),
-            end = connection => Err(match end {
-                Ok(()) => StoreError::Unavailable("the PostgreSQL connection closed".into()),
-                Err(e) => map_err(e),
-            }),
-        }
-    })
+    /// One exchange with the server (counted in `stats`): the future `work` makes of the
+    /// client, run on the connection's runtime while its connection task reads and writes
+    /// the socket; a connection that ends first is [`StoreError::Unavailable`].
+    fn round_trip<'c, T, Fut>(
+        &'c mut self,
+        work: impl FnOnce(&'c tokio_postgres::Client) -> Fut,
+    ) -> Result<T, StoreError>
+    where
+        Fut: Future<Output = T> + 'c,
+    {
+        let PgClient {
+            client,
+            connection,
+            rt,
+            ..
+        } = self;
+        crate::stats::round_trip();
+        let work = work(client);
+        rt.block_on(async move {
+            tokio::select! {
+                biased;
+                out = work => Ok(out),
+                end = connection => Err(match end {
+                    Ok(()) => StoreError::Unavailable("the PostgreSQL connection closed".into()),
+                    Err(e) => map_err(e),
+                }),
+            }
+        })
+    }
 }
 
 /// Most statements one connection keeps prepared; beyond it the cache is cleared (the
@@ -281,14 +292,10 @@ impl<'a> PgConn<'a> {
         if let Some(s) = self.pc.stmts.get(sql) {
             return Ok(s.clone());
         }
-        let PgClient {
-            client,
-            connection,
-            rt,
-            ..
-        } = &mut *self.pc;
-        crate::stats::round_trip();
-        let stmt = drive(rt, connection, client.prepare(sql))?.map_err(map_err)?;
+        let stmt = self
+            .pc
+            .round_trip(|client| client.prepare(sql))?
+            .map_err(map_err)?;
         if self.pc.stmts.len() >= STMT_CACHE_MAX {
             self.pc.stmts.clear();
         }
@@ -309,15 +316,8 @@ impl<'a> PgConn<'a> {
             Last::Query(_, p) | Last::Execute(_, p) => refs(p),
             Last::Batch(_) => Vec::new(),
         };
-        crate::stats::round_trip();
-        let PgClient {
-            client,
-            connection,
-            rt,
-            ..
-        } = &mut *self.pc;
-        let client = &*client;
-        let work = async {
+        let (deferred, deferred_refs, last_refs) = (&deferred, &deferred_refs, &last_refs);
+        let (begun, sent, answer) = self.pc.round_trip(|client| async move {
             let begin = async {
                 if begin {
                     client.batch_execute("START TRANSACTION READ WRITE").await
@@ -328,21 +328,20 @@ impl<'a> PgConn<'a> {
             let sent = futures_util::future::join_all(
                 deferred
                     .iter()
-                    .zip(&deferred_refs)
+                    .zip(deferred_refs)
                     .map(|((stmt, _), params)| client.execute(stmt, params)),
             );
             let last = async {
                 match last {
-                    Last::Query(stmt, _) => client.query(stmt, &last_refs).await.map(Answer::Rows),
+                    Last::Query(stmt, _) => client.query(stmt, last_refs).await.map(Answer::Rows),
                     Last::Execute(stmt, _) => {
-                        client.execute(stmt, &last_refs).await.map(Answer::Count)
+                        client.execute(stmt, last_refs).await.map(Answer::Count)
                     }
                     Last::Batch(sql) => client.batch_execute(sql).await.map(|()| Answer::Done),
                 }
             };
             tokio::join!(begin, sent, last)
-        };
-        let (begun, sent, answer) = drive(rt, connection, work)?;
+        })?;
         if begin {
             // Sent, so begun on the server even if a later statement failed: a rollback
             // must follow.
@@ -376,16 +375,11 @@ impl<'a> PgConn<'a> {
     pub(crate) fn rollback(&mut self) {
         self.deferred.clear();
         if self.tx == Tx::Open {
-            let PgClient {
-                client,
-                connection,
-                rt,
-                ..
-            } = &mut *self.pc;
-            crate::stats::round_trip();
             // A rollback that fails leaves a connection the pool must not keep: it is
             // closed when the socket is gone, and `is_closed` tells.
-            let _ = drive(rt, connection, client.batch_execute("ROLLBACK"));
+            let _ = self
+                .pc
+                .round_trip(|client| client.batch_execute("ROLLBACK"));
         }
         self.tx = Tx::None;
     }
