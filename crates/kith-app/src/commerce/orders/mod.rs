@@ -515,9 +515,11 @@ pub(crate) fn place(c: &mut dyn Conn, now: i64, o: NewOrder<'_>) -> AppResult<St
                 points_used: priced.points_used,
             },
         )?;
+        // Only the stock's own refusal is renamed to the line's field: the order's rows went
+        // out deferred with this statement, and a failure of theirs must not read as stock.
         inventory::reserve(c, o.merchant_id, o.location, &sku.sku_id, q, &id, now).map_err(
             |e| match e {
-                AppError::Conflict { .. } => {
+                AppError::Conflict { reason, .. } if reason == inventory::NOT_ENOUGH_STOCK => {
                     AppError::conflict(format!("items[{n}].quantity"), inventory::NOT_ENOUGH_STOCK)
                 }
                 other => other,
