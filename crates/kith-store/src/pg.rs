@@ -254,7 +254,7 @@ type Deferred = (Statement, Vec<Value>);
 
 pub(crate) struct PgConn<'a> {
     pc: &'a mut PgClient,
-    pub(crate) tx: Tx,
+    tx: Tx,
     /// Statements whose answer nobody waits for, sent with the next statement or the
     /// commit ([`Conn::execute_deferred`]).
     deferred: Vec<Deferred>,

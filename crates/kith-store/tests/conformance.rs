@@ -149,6 +149,7 @@ conformance! {
     conditional_update_never_oversells => conditional_update_never_oversells_sqlite, conditional_update_never_oversells_postgres;
     reads_see_committed_not_uncommitted => reads_see_committed_not_uncommitted_sqlite, reads_see_committed_not_uncommitted_postgres;
     read_transaction_refuses_writes => read_transaction_refuses_writes_sqlite, read_transaction_refuses_writes_postgres;
+    deferred_statements_commit_or_fail_with_their_unit => deferred_statements_commit_or_fail_with_their_unit_sqlite, deferred_statements_commit_or_fail_with_their_unit_postgres;
     ok_means_committed_after_a_swallowed_error => ok_means_committed_after_a_swallowed_error_sqlite, ok_means_committed_after_a_swallowed_error_postgres;
     placeholders => placeholders_sqlite, placeholders_postgres;
     placeholders_after_apostrophe_in_comment => placeholders_after_apostrophe_in_comment_sqlite, placeholders_after_apostrophe_in_comment_postgres;
@@ -1071,6 +1072,91 @@ async fn read_transaction_refuses_writes(db: Db) {
     assert!(
         res.is_err() && visible == 0,
         "a write inside Db::read returned {res:?} and {visible} row(s) are now visible"
+    );
+}
+
+/// `execute_deferred` (sent with the next statement or the commit on PostgreSQL, at once on
+/// SQLite): its rows commit with the unit and are seen by the unit's later statements; its
+/// error ends the unit with nothing committed, whether the next statement or the commit
+/// is where it arrives.
+async fn deferred_statements_commit_or_fail_with_their_unit(db: Db) {
+    let seen = db
+        .write(|c| {
+            c.execute_deferred(INSERT_LOGIN_FAILURE, args!["deferred-a", "127.0.0.1", NOW])?;
+            c.execute_deferred(INSERT_LOGIN_FAILURE, args!["deferred-a", "127.0.0.1", NOW])?;
+            c.query_one(
+                "SELECT COUNT(*) FROM login_failures WHERE login_key = $1",
+                args!["deferred-a"],
+            )?
+            .int(0)
+        })
+        .await
+        .expect("deferred inserts");
+    assert_eq!(seen, 2, "the unit's next statement sees its deferred rows");
+    assert_eq!(login_failures_with_key(&db, "deferred-a").await, 2);
+
+    // Only deferred statements, nothing after them: they go with the commit.
+    db.write(|c| c.execute_deferred(INSERT_LOGIN_FAILURE, args!["deferred-b", "127.0.0.1", NOW]))
+        .await
+        .expect("a unit of deferred statements only");
+    assert_eq!(login_failures_with_key(&db, "deferred-b").await, 1);
+
+    let taken = account(&db, "deferred@example.com").await;
+    // The error reaches the next statement.
+    let (t, dup) = (taken.clone(), new_id());
+    let res = db
+        .write(move |c| {
+            add_login_failure(c, "deferred-c")?;
+            c.execute_deferred(
+                INSERT_ACCOUNT,
+                args![
+                    dup.as_str(),
+                    None::<&str>,
+                    "deferred@example.com",
+                    "hash",
+                    "someone",
+                    false,
+                    NOW
+                ],
+            )?;
+            c.query_one(
+                "SELECT COUNT(*) FROM accounts WHERE id = $1",
+                args![t.as_str()],
+            )?
+            .int(0)
+        })
+        .await;
+    assert!(
+        matches!(&res, Err(e) if e.is_unique_on("accounts", &["email"])),
+        "{res:?}"
+    );
+    // The error arrives with the commit.
+    let dup = new_id();
+    let res = db
+        .write(move |c| {
+            add_login_failure(c, "deferred-c")?;
+            c.execute_deferred(
+                INSERT_ACCOUNT,
+                args![
+                    dup.as_str(),
+                    None::<&str>,
+                    "deferred@example.com",
+                    "hash",
+                    "someone",
+                    false,
+                    NOW
+                ],
+            )
+        })
+        .await;
+    assert!(
+        matches!(&res, Err(e) if e.is_unique_on("accounts", &["email"])),
+        "{res:?}"
+    );
+    assert_eq!(
+        login_failures_with_key(&db, "deferred-c").await,
+        0,
+        "nothing of a unit whose deferred statement failed is committed"
     );
 }
 
