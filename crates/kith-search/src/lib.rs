@@ -21,7 +21,6 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::columnar::StrColumn;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation,
@@ -106,33 +105,53 @@ pub fn segment(analyzer: &mut TextAnalyzer, text: &str) -> usize {
 
 /// Character ranges `[start, end)` of `text` where one of `terms` (as returned by
 /// [`query_terms`]) occurs, merged where they overlap, in order.
+///
+/// The text is lower-cased as the analyzer lower-cases (character by character) and each
+/// term is looked for as it is written, not by segmenting the text again: a page of
+/// results is highlighted in a scan of its bodies instead of a jieba pass over each. A
+/// term that begins or ends with a Latin letter or digit only counts where the text has no
+/// letter or digit beside it there, as the analyzer keeps `iphone15` one word: `phone`
+/// does not light up inside `iPhone`.
 pub fn highlights(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     if terms.is_empty() {
         return Vec::new();
     }
-    let mut a = analyzer();
-    let mut s = a.token_stream(text);
-    let mut bytes: Vec<(usize, usize)> = Vec::new();
-    while s.advance() {
-        let t = s.token();
-        if terms.contains(&t.text) {
-            bytes.push((t.offset_from, t.offset_to));
+    // The lower-cased text, and for each of its bytes the index of the character of
+    // `text` it came from (one more entry: the character count, for a range's end).
+    let mut lower = String::with_capacity(text.len());
+    let mut source: Vec<usize> = Vec::with_capacity(text.len() + 1);
+    let mut chars = 0;
+    for c in text.chars() {
+        let before = lower.len();
+        lower.extend(c.to_lowercase());
+        source.resize(lower.len(), chars);
+        debug_assert!(lower.len() > before);
+        chars += 1;
+    }
+    source.push(chars);
+    let wordy = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for term in terms.iter().filter(|t| !t.is_empty()) {
+        let (first, last) = (term.chars().next(), term.chars().next_back());
+        for (at, m) in lower.match_indices(term.as_str()) {
+            let end = at + m.len();
+            if (wordy(first) && wordy(lower[..at].chars().next_back()))
+                || (wordy(last) && wordy(lower[end..].chars().next()))
+            {
+                continue;
+            }
+            ranges.push((source[at], source[end - 1] + 1));
         }
     }
-    bytes.sort_unstable();
+    ranges.sort_unstable();
     let mut merged: Vec<(usize, usize)> = Vec::new();
-    for (a, b) in bytes {
+    for (a, b) in ranges {
         match merged.last_mut() {
             Some(last) if a <= last.1 => last.1 = last.1.max(b),
             _ => merged.push((a, b)),
         }
     }
-    // Byte offsets → character offsets (clients index strings by character).
-    let char_at = |byte: usize| text[..byte.min(text.len())].chars().count();
     merged
-        .into_iter()
-        .map(|(a, b)| (char_at(a), char_at(b)))
-        .collect()
 }
 
 /// Drops tokens that hold no letter or digit of any script: punctuation (，。！ and
@@ -687,41 +706,52 @@ impl SearchIndex {
             &(TopDocs::with_limit(limit).order_by_score(), Count),
         )?;
         // What each hit is comes from the fast column `key` ("kind:id"), not the document
-        // store: no block of stored documents is read or decompressed.
-        let mut keys: Vec<Option<StrColumn>> = (0..searcher.segment_readers().len())
-            .map(|_| None)
-            .collect();
-        let mut hits = Vec::with_capacity(top.len());
-        let mut key = String::new();
-        for (score, addr) in top {
-            let slot = &mut keys[addr.segment_ord as usize];
-            if slot.is_none() {
-                *slot = searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .str("key")?;
-            }
-            let Some(column) = slot.as_ref() else {
-                continue;
-            };
-            let Some(ord) = column.term_ords(addr.doc_id).next() else {
-                continue;
-            };
-            if !column.ord_to_str(ord, &mut key)? {
+        // store: no block of stored documents is read or decompressed. Each segment's keys
+        // are read in one ordered pass over its dictionary, not a block search per hit.
+        let mut slots: Vec<Option<(f32, String)>> = vec![None; top.len()];
+        let mut by_segment: Vec<Vec<(u64, usize)>> =
+            vec![Vec::new(); searcher.segment_readers().len()];
+        for (i, (_, addr)) in top.iter().enumerate() {
+            by_segment[addr.segment_ord as usize].push((u64::from(addr.doc_id), i));
+        }
+        for (segment, docs) in by_segment.iter_mut().enumerate() {
+            if docs.is_empty() {
                 continue;
             }
-            let Some((kind, id)) = key
-                .split_once(':')
-                .and_then(|(k, id)| Some((Kind::parse(k)?, id)))
+            let Some(column) = searcher
+                .segment_reader(segment as u32)
+                .fast_fields()
+                .str("key")?
             else {
                 continue;
             };
-            hits.push(Hit {
-                kind,
-                id: id.to_owned(),
-                score,
-            });
+            let mut ords: Vec<(u64, usize)> = docs
+                .iter()
+                .filter_map(|(doc, i)| Some((column.term_ords(*doc as DocId).next()?, *i)))
+                .collect();
+            ords.sort_unstable();
+            let sorted: Vec<u64> = ords.iter().map(|(o, _)| *o).collect();
+            let mut next = ords.iter();
+            column
+                .dictionary()
+                .sorted_ords_to_term_cb(&sorted, |bytes| {
+                    if let Some((_, i)) = next.next() {
+                        slots[*i] = Some((top[*i].0, String::from_utf8_lossy(bytes).into_owned()));
+                    }
+                })?;
         }
+        let hits = slots
+            .into_iter()
+            .flatten()
+            .filter_map(|(score, key)| {
+                let (kind, id) = key.split_once(':')?;
+                Some(Hit {
+                    kind: Kind::parse(kind)?,
+                    id: id.to_owned(),
+                    score,
+                })
+            })
+            .collect();
         Ok(Hits { total, hits })
     }
 }
@@ -797,6 +827,39 @@ mod tests {
     fn highlights_are_character_ranges() {
         let h = highlights("我要减肥，真的减肥", &query_terms("减肥"));
         assert_eq!(h, vec![(2, 4), (7, 9)]);
+        // Inside a longer word, as search mode indexes it too (减肥餐 → 减肥, 减肥餐).
+        assert_eq!(highlights("减肥餐真香", &query_terms("减肥")), vec![(0, 2)]);
+        // Overlapping terms merge.
+        assert_eq!(
+            highlights("中华人民共和国", &query_terms("中华 华人")),
+            vec![(0, 3)]
+        );
+    }
+
+    #[test]
+    fn highlights_take_latin_words_whole_and_ignore_case() {
+        let terms = query_terms("iPhone");
+        assert_eq!(terms, ["iphone"]);
+        assert_eq!(highlights("买了IPHONE，真香", &terms), vec![(2, 8)]);
+        assert_eq!(highlights("iPhone15 和 iPhones", &terms), Vec::new());
+        assert_eq!(highlights("旧iphone换新", &terms), vec![(1, 7)]);
+        // Characters whose lower case is longer keep their own positions.
+        assert_eq!(highlights("İ iphone", &terms), vec![(2, 8)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn highlights_lie_inside_the_text_in_order(text in "\\PC{0,80}", q in "\\PC{0,12}") {
+            let terms = query_terms(&q);
+            let n = text.chars().count();
+            let h = highlights(&text, &terms);
+            for w in h.windows(2) {
+                proptest::prop_assert!(w[0].1 < w[1].0);
+            }
+            for (a, b) in h {
+                proptest::prop_assert!(a < b && b <= n);
+            }
+        }
     }
 
     #[test]

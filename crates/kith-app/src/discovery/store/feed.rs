@@ -102,16 +102,21 @@ fn ranked_window(
          UNION ALL SELECT x.id FROM community_members fm JOIN posts x ON x.community_id = fm.community_id
            WHERE fm.account_id = $1 AND fm.state = 'active' AND x.visibility = 'community' {window}"
     );
+    // `q` is MATERIALIZED: each candidate's class and engagement are worked out once.
+    // Inlined, both engines copy the subqueries into every place `q.cl` and `q.eng` are
+    // named (the rank, the cap, the answer), which ran them two or three times a post.
     let sql = format!(
-        "SELECT r.id, r.rk, r.cl FROM (
+        "WITH q AS MATERIALIZED (
+           SELECT p.id AS id, {ms} AS ms,
+                  CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
+                  {engagement} AS eng
+           FROM posts p
+           WHERE p.id IN ({candidates}) AND {visible} AND p.created_at <= $2)
+         SELECT r.id, r.rk, r.cl FROM (
            SELECT q.id AS id, q.cl AS cl,
                   q.ms + CASE q.cl WHEN 2 THEN {FRIEND_BOOST_MS} WHEN 1 THEN {COMMUNITY_BOOST_MS} ELSE 0 END
                        + {ENGAGEMENT_STEP_MS} * CASE WHEN q.eng > {ENGAGEMENT_CAP} THEN {ENGAGEMENT_CAP} ELSE q.eng END AS rk
-           FROM (SELECT p.id AS id, {ms} AS ms,
-                        CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
-                        {engagement} AS eng
-                 FROM posts p
-                 WHERE p.id IN ({candidates}) AND {visible} AND p.created_at <= $2) q
+           FROM q
          ) r {after_sql}
          ORDER BY r.rk DESC, r.id DESC LIMIT {}",
         limit + 1,
