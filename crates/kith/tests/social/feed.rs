@@ -14,6 +14,7 @@ use crate::worlds::{befriend, community, follow, join, post};
 both_engines!(
     trusted_feed_blends_closeness_recency_and_engagement,
     trusted_pages_stay_stable_while_posts_and_likes_arrive,
+    trusted_feed_reaches_back_over_days_in_rank_order,
     trusted_feed_bad_input,
 );
 
@@ -185,6 +186,69 @@ async fn trusted_pages_stay_stable_while_posts_and_likes_arrive(t: TestApp) {
     // A fresh first page shows the new posts.
     let fresh = page(&t, &r, 100, None).await;
     assert_eq!(post_ids(&fresh).len(), 9 + round);
+}
+
+/// Posts far apart (one every 20 hours over eight days, a friend's and a followed
+/// member's in turn, some liked): the feed ranks only a window of recent posts at a time
+/// and reaches further back, window by window, as pages go deeper. Every page, whatever
+/// its size, follows the documented rank key over all of them.
+async fn trusted_feed_reaches_back_over_days_in_rank_order(t: TestApp) {
+    use kith_domain::Clock as _;
+    let r = t.register_member("读者").await;
+    let f = t.register_member("好友").await;
+    let o = t.register_member("博主").await;
+    let likers = [
+        t.register_member("点赞甲").await,
+        t.register_member("点赞乙").await,
+        t.register_member("点赞丙").await,
+    ];
+    befriend(&t, &r, &f).await;
+    follow(&t, &r, &o).await;
+    // (id, rank key in ms)
+    let mut expected: Vec<(String, i64)> = Vec::new();
+    for i in 0..10 {
+        t.clock.advance_secs(20 * HOUR);
+        let friend = i % 2 == 0;
+        let author = if friend { &f } else { &o };
+        let at = t.clock.now_ms();
+        let id = post(
+            &t,
+            author,
+            json!({ "body": format!("第{i}帖"), "visibility": "public" }),
+        )
+        .await;
+        // Older posts get more likes: a day-old lively post can outrank a newer quiet one.
+        let likes = if i % 3 == 0 { 3 - i / 4 } else { 0 };
+        for liker in &likers[..likes as usize] {
+            t.post(
+                &format!("/api/v1/posts/{id}/like"),
+                Some(&liker.token),
+                json!({}),
+            )
+            .await
+            .expect(200);
+        }
+        let boost = if friend { 12 * HOUR * 1000 } else { 0 };
+        expected.push((id, at + boost + likes * HOUR * 1000 / 2));
+    }
+    t.clock.advance_secs(HOUR);
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    let expected: Vec<String> = expected.into_iter().map(|(id, _)| id).collect();
+    for limit in [1, 3, 4, 10, 20] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let p = page(&t, &r, limit, cursor.as_deref()).await;
+            let ids = post_ids(&p);
+            assert!(ids.len() as i64 <= limit);
+            seen.extend(ids);
+            match p["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
 }
 
 async fn trusted_feed_bad_input(t: TestApp) {

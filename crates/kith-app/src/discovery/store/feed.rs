@@ -23,11 +23,13 @@ fn ms_of(c: &dyn Conn, col: &str) -> String {
 /// each post's id, rank key and closeness class (2 friend, 1 community, 0 following).
 ///
 /// Only a window of creation times is ranked, not every post of everyone followed: since
-/// `created_at ≤ rank ≤ created_at + MAX_LIFT_MS`, when the window `(lo, top]` already
-/// holds `limit + 1` posts and the last of them ranks above `lo + MAX_LIFT_MS`, no post
-/// made before the window can come before it, so the answer is exact. Otherwise the window
-/// widens (×4) until it is, or until it reaches back to the start of time. `top` is the
-/// snapshot, or the cursor's rank when lower (a post made after it ranks above it).
+/// `created_at ≤ rank ≤ created_at + MAX_LIFT_MS`, when the posts made in `(lo, top]`
+/// already hold `limit + 1` ranked above `lo + MAX_LIFT_MS`, no post made before `lo` can
+/// come before them, so the answer is exact. Otherwise the window reaches further back
+/// (×4), until it is exact or reaches the start of time; each step ranks only the posts of
+/// the stretch it adds and keeps the best `limit + 1` of everything ranked so far (the
+/// best of a union is the best of its parts' bests). `top` is the snapshot, or the
+/// cursor's rank when lower (a post made after it ranks above it).
 pub(in crate::discovery) fn trusted_ranks(
     c: &mut dyn Conn,
     me: &str,
@@ -36,31 +38,43 @@ pub(in crate::discovery) fn trusted_ranks(
     snap: i64,
 ) -> AppResult<Vec<(String, i64, i64)>> {
     let top = after.map_or(snap, |a| a.rank.min(snap));
+    let keep = limit as usize + 1;
     let mut span = MAX_LIFT_MS + MAX_LIFT_MS / 4;
+    let mut hi = top;
+    let mut best: Vec<(String, i64, i64)> = Vec::new();
     loop {
         let lo = top.checked_sub(span).filter(|lo| *lo > 0);
-        let keyed = ranked_window(c, me, limit, after, snap, top, lo)?;
+        best.extend(ranked_window(c, me, limit, after, snap, hi, lo)?);
+        // The statement's order: rank, then id. Ids are UUIDs (PostgreSQL orders them by
+        // their bytes) in lower-case hex (SQLite by the text's bytes): the same order.
+        best.sort_by(|a, b| {
+            b.1.cmp(&a.1)
+                .then_with(|| b.0.as_bytes().cmp(a.0.as_bytes()))
+        });
+        best.truncate(keep);
         let Some(lo) = lo else {
-            return Ok(keyed);
+            return Ok(best);
         };
-        if keyed.len() as i64 > limit && keyed[limit as usize].1 > lo + MAX_LIFT_MS {
-            return Ok(keyed);
+        if best.len() == keep && best[keep - 1].1 > lo + MAX_LIFT_MS {
+            return Ok(best);
         }
+        hi = lo;
         span = span.saturating_mul(4);
     }
 }
 
-/// [`trusted_ranks`] among the feed's posts made in `(lo, top]` (no lower end: `None`).
+/// [`trusted_ranks`] among the feed's posts made in `(lo, hi]` (no lower end: `None`).
 /// The candidates come from the reader's own posts, their follows' posts and their
 /// communities' posts by index (`posts (author_id, created_at)`,
-/// `posts (community_id, created_at)`), so the cost follows the window, not the site.
+/// `posts (community_id, created_at)`), each once and with the columns the rule and the
+/// rank read, so the cost follows the window, not the site.
 fn ranked_window(
     c: &mut dyn Conn,
     me: &str,
     limit: i64,
     after: Option<&FeedCursor>,
     snap: i64,
-    top: i64,
+    hi: i64,
     lo: Option<i64>,
 ) -> AppResult<Vec<(String, i64, i64)>> {
     let friend = "(p.author_id = $1 OR (
@@ -73,13 +87,13 @@ fn ranked_window(
     let engagement = "((SELECT COUNT(*) FROM post_likes l WHERE l.post_id = p.id AND l.created_at <= $2)
          + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2)
          + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2))";
-    let mut params = vec![Value::from(me), Value::from(snap), Value::from(top)];
+    let mut params = vec![Value::from(me), Value::from(snap), Value::from(hi)];
     let window = match lo {
         Some(lo) => {
             params.push(Value::from(lo));
-            "AND x.created_at <= $3 AND x.created_at > $4"
+            "AND x.created_at <= $3 AND x.created_at > $4 AND x.created_at <= $2"
         }
-        None => "AND x.created_at <= $3",
+        None => "AND x.created_at <= $3 AND x.created_at <= $2",
     };
     let after_sql = match after {
         None => String::new(),
@@ -94,13 +108,18 @@ fn ranked_window(
             )
         }
     };
-    // The feed's posts in the window: the reader's own, their follows', their communities'.
+    // The feed's posts in the window, each once: the reader's own, their follows' (not
+    // the reader's), their communities' (by neither).
+    let cols =
+        "x.id, x.author_id, x.created_at, x.visibility, x.community_id, x.hidden_at, x.deleted_at";
     let candidates = format!(
-        "SELECT x.id FROM posts x WHERE x.author_id = $1 {window}
-         UNION ALL SELECT x.id FROM follows fo JOIN posts x ON x.author_id = fo.followee_id
-           WHERE fo.follower_id = $1 {window}
-         UNION ALL SELECT x.id FROM community_members fm JOIN posts x ON x.community_id = fm.community_id
-           WHERE fm.account_id = $1 AND fm.state = 'active' AND x.visibility = 'community' {window}"
+        "SELECT {cols} FROM posts x WHERE x.author_id = $1 {window}
+         UNION ALL SELECT {cols} FROM follows fo JOIN posts x ON x.author_id = fo.followee_id
+           WHERE fo.follower_id = $1 AND fo.followee_id <> $1 {window}
+         UNION ALL SELECT {cols} FROM community_members fm JOIN posts x ON x.community_id = fm.community_id
+           WHERE fm.account_id = $1 AND fm.state = 'active' AND x.visibility = 'community' {window}
+             AND x.author_id <> $1
+             AND NOT EXISTS (SELECT 1 FROM follows fx WHERE fx.follower_id = $1 AND fx.followee_id = x.author_id)"
     );
     // `q` is MATERIALIZED: each candidate's class and engagement are worked out once.
     // Inlined, both engines copy the subqueries into every place `q.cl` and `q.eng` are
@@ -110,8 +129,8 @@ fn ranked_window(
            SELECT p.id AS id, {ms} AS ms,
                   CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
                   {engagement} AS eng
-           FROM posts p
-           WHERE p.id IN ({candidates}) AND {visible} AND p.created_at <= $2)
+           FROM ({candidates}) p
+           WHERE {visible})
          SELECT r.id, r.rk, r.cl FROM (
            SELECT q.id AS id, q.cl AS cl,
                   q.ms + CASE q.cl WHEN 2 THEN {FRIEND_BOOST_MS} WHEN 1 THEN {COMMUNITY_BOOST_MS} ELSE 0 END
