@@ -17,11 +17,12 @@
 //!                   + 30 min × min(likes + 2·comments + 3·shares, 48)
 //! ```
 //!
-//! so a friend's post reads as if it were half a day newer, and a lively one up to a day
-//! newer. Pages go by `(rank, id)` descending. The first page fixes a snapshot time,
-//! carried in the cursor: later pages see only posts, likes, comments, shares and follows
-//! made up to it, so every post's rank stays what it was and posts that arrive meanwhile
-//! neither repeat nor push anything out of the pages (they show on the next first page).
+//! (a deleted comment does not count), so a friend's post reads as if it were half a day
+//! newer, and a lively one up to a day newer. Pages go by `(rank, id)` descending. The
+//! first page fixes a snapshot time, carried in the cursor: later pages see only posts,
+//! likes, comments, shares and follows made up to it, so every post's rank stays what it
+//! was and posts that arrive meanwhile neither repeat nor push anything out of the pages
+//! (they show on the next first page).
 
 use base64::Engine as _;
 use kith_store::Conn;

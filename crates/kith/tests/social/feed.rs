@@ -189,7 +189,7 @@ async fn trusted_pages_stay_stable_while_posts_and_likes_arrive(t: TestApp) {
 }
 
 /// Posts far apart (one every 20 hours over eight days, a friend's and a followed
-/// member's in turn, some liked): the feed ranks only a window of recent posts at a time
+/// member's in turn, some liked, one commented on, one with a deleted comment): the feed ranks only a window of recent posts at a time
 /// and reaches further back, window by window, as pages go deeper. Every page, whatever
 /// its size, follows the documented rank key over all of them.
 async fn trusted_feed_reaches_back_over_days_in_rank_order(t: TestApp) {
@@ -207,7 +207,10 @@ async fn trusted_feed_reaches_back_over_days_in_rank_order(t: TestApp) {
     // (id, rank key in ms)
     let mut expected: Vec<(String, i64)> = Vec::new();
     for i in 0..10 {
-        t.clock.advance_secs(20 * HOUR);
+        // The eighth comes 12 h after the seventh (a friend's, 2 likes: ranked 13 h on)
+        // with a like (30 min), so it ranks below it unless its deleted comment counted.
+        t.clock
+            .advance_secs(if i == 7 { 12 * HOUR } else { 20 * HOUR });
         let friend = i % 2 == 0;
         let author = if friend { &f } else { &o };
         let at = t.clock.now_ms();
@@ -218,7 +221,11 @@ async fn trusted_feed_reaches_back_over_days_in_rank_order(t: TestApp) {
         )
         .await;
         // Older posts get more likes: a day-old lively post can outrank a newer quiet one.
-        let likes = if i % 3 == 0 { 3 - i / 4 } else { 0 };
+        let likes = match i {
+            7 => 1,
+            i if i % 3 == 0 => 3 - i / 4,
+            _ => 0,
+        };
         for liker in &likers[..likes as usize] {
             t.post(
                 &format!("/api/v1/posts/{id}/like"),
@@ -228,8 +235,31 @@ async fn trusted_feed_reaches_back_over_days_in_rank_order(t: TestApp) {
             .await
             .expect(200);
         }
+        // A comment on the followed member's second post lifts it (2 points); a deleted
+        // one on the fourth does not.
+        let mut points = likes;
+        if i == 3 || i == 7 {
+            let c = t
+                .post(
+                    &format!("/api/v1/posts/{id}/comments"),
+                    Some(&likers[0].token),
+                    json!({ "body": "好" }),
+                )
+                .await
+                .expect(201);
+            if i == 7 {
+                t.delete(
+                    &format!("/api/v1/comments/{}", c["id"].as_str().unwrap()),
+                    Some(&likers[0].token),
+                )
+                .await
+                .expect(204);
+            } else {
+                points += 2;
+            }
+        }
         let boost = if friend { 12 * HOUR * 1000 } else { 0 };
-        expected.push((id, at + boost + likes * HOUR * 1000 / 2));
+        expected.push((id, at + boost + points * HOUR * 1000 / 2));
     }
     t.clock.advance_secs(HOUR);
     expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));

@@ -77,16 +77,27 @@ fn ranked_window(
     hi: i64,
     lo: Option<i64>,
 ) -> AppResult<Vec<(String, i64, i64)>> {
-    let friend = "(p.author_id = $1 OR (
-           EXISTS (SELECT 1 FROM follows t1 WHERE t1.follower_id = $1 AND t1.followee_id = p.author_id AND t1.created_at <= $2)
-       AND EXISTS (SELECT 1 FROM follows t2 WHERE t2.follower_id = p.author_id AND t2.followee_id = $1 AND t2.created_at <= $2)))";
-    let community = "(p.visibility = 'community' OR EXISTS (
-           SELECT 1 FROM community_members c1
-           JOIN community_members c2 ON c2.community_id = c1.community_id AND c2.account_id = p.author_id AND c2.state = 'active'
-           WHERE c1.account_id = $1 AND c1.state = 'active'))";
-    let engagement = "((SELECT COUNT(*) FROM post_likes l WHERE l.post_id = p.id AND l.created_at <= $2)
-         + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2)
-         + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2))";
+    // The class. Where a candidate came from answers most of it: the reader's own post is
+    // a friend's; a post of the reader's communities by someone they do not follow is a
+    // community post (a friend is followed). A followee is a friend when both follows
+    // stood at the snapshot (the reader's is the row the candidate came through).
+    let class = "CASE p.src WHEN 0 THEN 2 WHEN 2 THEN 1 ELSE CASE
+           WHEN p.followed_at <= $2
+                AND EXISTS (SELECT 1 FROM follows t2 WHERE t2.follower_id = p.author_id AND t2.followee_id = $1 AND t2.created_at <= $2)
+             THEN 2
+           WHEN p.visibility = 'community' OR EXISTS (
+                SELECT 1 FROM community_members c1
+                JOIN community_members c2 ON c2.community_id = c1.community_id AND c2.account_id = p.author_id AND c2.state = 'active'
+                WHERE c1.account_id = $1 AND c1.state = 'active')
+             THEN 1
+           ELSE 0 END END";
+    // Likes, live comments and shares made by the snapshot. A post whose counters are all
+    // zero has none of them (each counter moves with its rows, in the same unit of work),
+    // so it is not looked up: most posts.
+    let engagement = "CASE WHEN p.like_count = 0 AND p.comment_count = 0 AND p.share_count = 0 THEN 0 ELSE
+           (SELECT COUNT(*) FROM post_likes l WHERE l.post_id = p.id AND l.created_at <= $2)
+         + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2 AND cm.deleted_at IS NULL)
+         + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2) END";
     let mut params = vec![Value::from(me), Value::from(snap), Value::from(hi)];
     let window = match lo {
         Some(lo) => {
@@ -110,13 +121,13 @@ fn ranked_window(
     };
     // The feed's posts in the window, each once: the reader's own, their follows' (not
     // the reader's), their communities' (by neither).
-    let cols =
-        "x.id, x.author_id, x.created_at, x.visibility, x.community_id, x.hidden_at, x.deleted_at";
+    let cols = "x.id, x.author_id, x.created_at, x.visibility, x.community_id, x.hidden_at,
+                x.deleted_at, x.like_count, x.comment_count, x.share_count";
     let candidates = format!(
-        "SELECT {cols} FROM posts x WHERE x.author_id = $1 {window}
-         UNION ALL SELECT {cols} FROM follows fo JOIN posts x ON x.author_id = fo.followee_id
+        "SELECT 0 AS src, NULL AS followed_at, {cols} FROM posts x WHERE x.author_id = $1 {window}
+         UNION ALL SELECT 1, fo.created_at, {cols} FROM follows fo JOIN posts x ON x.author_id = fo.followee_id
            WHERE fo.follower_id = $1 AND fo.followee_id <> $1 {window}
-         UNION ALL SELECT {cols} FROM community_members fm JOIN posts x ON x.community_id = fm.community_id
+         UNION ALL SELECT 2, NULL, {cols} FROM community_members fm JOIN posts x ON x.community_id = fm.community_id
            WHERE fm.account_id = $1 AND fm.state = 'active' AND x.visibility = 'community' {window}
              AND x.author_id <> $1
              AND NOT EXISTS (SELECT 1 FROM follows fx WHERE fx.follower_id = $1 AND fx.followee_id = x.author_id)"
@@ -127,7 +138,7 @@ fn ranked_window(
     let sql = format!(
         "WITH q AS MATERIALIZED (
            SELECT p.id AS id, {ms} AS ms,
-                  CASE WHEN {friend} THEN 2 WHEN {community} THEN 1 ELSE 0 END AS cl,
+                  {class} AS cl,
                   {engagement} AS eng
            FROM ({candidates}) p
            WHERE {visible})
