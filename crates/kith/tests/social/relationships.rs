@@ -215,6 +215,19 @@ async fn blocks_hide_and_refuse_both_ways(t: TestApp) {
         counts(&profile(&t, None, &a.id).await.expect(200)),
         (1, 2, 1)
     );
+    // A public post of each, and one of c's that both see throughout.
+    let public = |body: &str| json!({ "body": body, "visibility": "public" });
+    let pa = crate::worlds::post(&t, &a, public("阿甲的帖子")).await;
+    let pb = crate::worlds::post(&t, &b, public("阿乙的帖子")).await;
+    let pc = crate::worlds::post(&t, &c, public("阿丙的帖子")).await;
+    let read = |who: &User, id: &str| {
+        let path = format!("/api/v1/posts/{id}");
+        let token = who.token.clone();
+        let t = &t;
+        async move { t.get(&path, Some(&token)).await }
+    };
+    read(&b, &pa).await.expect(200);
+    read(&a, &pb).await.expect(200);
 
     // b blocks a: the follows between them go, both ways.
     t.post(
@@ -240,6 +253,13 @@ async fn blocks_hide_and_refuse_both_ways(t: TestApp) {
         counts(&profile(&t, Some(&c), &b.id).await.expect(200)),
         (0, 1, 0)
     );
+
+    // Neither sees the other's posts: not the blocker the blocked member's, not the
+    // blocked member the blocker's. Both still see a third member's.
+    read(&b, &pa).await.problem(404, None);
+    read(&a, &pb).await.problem(404, None);
+    read(&a, &pc).await.expect(200);
+    read(&b, &pc).await.expect(200);
 
     // Neither sees the other's profile or lists, and neither can follow the other.
     profile(&t, Some(&a), &b.id).await.problem(404, None);
@@ -287,9 +307,11 @@ async fn blocks_hide_and_refuse_both_ways(t: TestApp) {
     t.delete(&format!("/api/v1/accounts/{}/block", a.id), Some(&b.token))
         .await
         .expect(204);
-    let pb = profile(&t, Some(&a), &b.id).await.expect(200);
-    assert_eq!(pb["followed_by_me"], false);
+    let pb_profile = profile(&t, Some(&a), &b.id).await.expect(200);
+    assert_eq!(pb_profile["followed_by_me"], false);
     follow(&t, &a, &b).await.expect(204);
+    read(&b, &pa).await.expect(200);
+    read(&a, &pb).await.expect(200);
 }
 
 async fn bad_relationship_input(t: TestApp) {

@@ -8,13 +8,16 @@ use crate::social::visibility::viewer_id;
 
 /// A SQL predicate over posts aliased `p`, true when the viewer bound at placeholder
 /// `viewer` (e.g. `"$1"`) may see the post.
+///
+/// The viewer's blocks (either way) are a list the statement works out once and checks
+/// each post's author against, not a search of `blocks` per post: a feed window ranks
+/// hundreds of posts, and the per-post search was a third of its cost.
 pub(crate) fn post_visible(viewer: &str) -> String {
     format!(
         "(p.deleted_at IS NULL
           AND (p.hidden_at IS NULL OR p.author_id = {v})
-          AND NOT EXISTS (SELECT 1 FROM blocks b
-                          WHERE (b.blocker_id = p.author_id AND b.blocked_id = {v})
-                             OR (b.blocker_id = {v} AND b.blocked_id = p.author_id))
+          AND p.author_id NOT IN (SELECT b.blocked_id FROM blocks b WHERE b.blocker_id = {v}
+                                  UNION ALL SELECT b.blocker_id FROM blocks b WHERE b.blocked_id = {v})
           AND (p.author_id = {v}
                OR p.visibility = 'public'
                OR (p.visibility = 'followers' AND EXISTS
