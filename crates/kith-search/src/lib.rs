@@ -708,13 +708,13 @@ impl SearchIndex {
         // What each hit is comes from the fast column `key` ("kind:id"), not the document
         // store: no block of stored documents is read or decompressed. Each segment's keys
         // are read in one ordered pass over its dictionary, not a block search per hit.
-        let mut slots: Vec<Option<(f32, String)>> = vec![None; top.len()];
-        let mut by_segment: Vec<Vec<(u64, usize)>> =
+        let mut hits: Vec<Option<Hit>> = vec![None; top.len()];
+        let mut by_segment: Vec<Vec<(DocId, usize)>> =
             vec![Vec::new(); searcher.segment_readers().len()];
         for (i, (_, addr)) in top.iter().enumerate() {
-            by_segment[addr.segment_ord as usize].push((u64::from(addr.doc_id), i));
+            by_segment[addr.segment_ord as usize].push((addr.doc_id, i));
         }
-        for (segment, docs) in by_segment.iter_mut().enumerate() {
+        for (segment, docs) in by_segment.iter().enumerate() {
             if docs.is_empty() {
                 continue;
             }
@@ -725,35 +725,33 @@ impl SearchIndex {
             else {
                 continue;
             };
+            // (key ordinal, hit), in ordinal order: the dictionary answers in that order.
             let mut ords: Vec<(u64, usize)> = docs
                 .iter()
-                .filter_map(|(doc, i)| Some((column.term_ords(*doc as DocId).next()?, *i)))
+                .filter_map(|&(doc, i)| Some((column.term_ords(doc).next()?, i)))
                 .collect();
             ords.sort_unstable();
-            let sorted: Vec<u64> = ords.iter().map(|(o, _)| *o).collect();
-            let mut next = ords.iter();
-            column
-                .dictionary()
-                .sorted_ords_to_term_cb(&sorted, |bytes| {
-                    if let Some((_, i)) = next.next() {
-                        slots[*i] = Some((top[*i].0, String::from_utf8_lossy(bytes).into_owned()));
-                    }
-                })?;
+            let sorted: Vec<u64> = ords.iter().map(|&(o, _)| o).collect();
+            let mut slots = ords.iter().map(|&(_, i)| i);
+            column.dictionary().sorted_ords_to_term_cb(&sorted, |key| {
+                if let Some(i) = slots.next() {
+                    hits[i] = hit(key, top[i].0);
+                }
+            })?;
         }
-        let hits = slots
-            .into_iter()
-            .flatten()
-            .filter_map(|(score, key)| {
-                let (kind, id) = key.split_once(':')?;
-                Some(Hit {
-                    kind: Kind::parse(kind)?,
-                    id: id.to_owned(),
-                    score,
-                })
-            })
-            .collect();
+        let hits = hits.into_iter().flatten().collect();
         Ok(Hits { total, hits })
     }
+}
+
+/// The hit a document's `key` ("kind:id") names, with its score.
+fn hit(key: &[u8], score: f32) -> Option<Hit> {
+    let (kind, id) = std::str::from_utf8(key).ok()?.split_once(':')?;
+    Some(Hit {
+        kind: Kind::parse(kind)?,
+        id: id.to_owned(),
+        score,
+    })
 }
 
 #[cfg(test)]

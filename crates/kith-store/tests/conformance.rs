@@ -1075,6 +1075,22 @@ async fn read_transaction_refuses_writes(db: Db) {
     );
 }
 
+/// Defers inserting account `id` with the email the story's first account already has.
+fn defer_account_taken_email(c: &mut dyn Conn, id: &str) -> Result<(), StoreError> {
+    c.execute_deferred(
+        INSERT_ACCOUNT,
+        args![
+            id,
+            None::<&str>,
+            "deferred@example.com",
+            "hash",
+            "someone",
+            false,
+            NOW
+        ],
+    )
+}
+
 /// `execute_deferred` (sent with the next statement or the commit on PostgreSQL, at once on
 /// SQLite): its rows commit with the unit and are seen by the unit's later statements; its
 /// error ends the unit with nothing committed, whether the next statement or the commit
@@ -1107,18 +1123,7 @@ async fn deferred_statements_commit_or_fail_with_their_unit(db: Db) {
     let res = db
         .write(move |c| {
             add_login_failure(c, "deferred-c")?;
-            c.execute_deferred(
-                INSERT_ACCOUNT,
-                args![
-                    dup.as_str(),
-                    None::<&str>,
-                    "deferred@example.com",
-                    "hash",
-                    "someone",
-                    false,
-                    NOW
-                ],
-            )?;
+            defer_account_taken_email(c, &dup)?;
             c.query_one(
                 "SELECT COUNT(*) FROM accounts WHERE id = $1",
                 args![t.as_str()],
@@ -1135,18 +1140,7 @@ async fn deferred_statements_commit_or_fail_with_their_unit(db: Db) {
     let res = db
         .write(move |c| {
             add_login_failure(c, "deferred-c")?;
-            c.execute_deferred(
-                INSERT_ACCOUNT,
-                args![
-                    dup.as_str(),
-                    None::<&str>,
-                    "deferred@example.com",
-                    "hash",
-                    "someone",
-                    false,
-                    NOW
-                ],
-            )
+            defer_account_taken_email(c, &dup)
         })
         .await;
     assert!(

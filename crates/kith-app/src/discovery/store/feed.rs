@@ -99,12 +99,15 @@ fn ranked_window(
          + 2 * (SELECT COUNT(*) FROM comments cm WHERE cm.post_id = p.id AND cm.created_at <= $2 AND cm.deleted_at IS NULL)
          + 3 * (SELECT COUNT(*) FROM post_shares sh WHERE sh.post_id = p.id AND sh.created_at <= $2) END";
     let mut params = vec![Value::from(me), Value::from(snap), Value::from(hi)];
+    // `hi` is never past the snapshot (it is the snapshot, a cursor's rank below it, or an
+    // earlier window's start), so the window also keeps out posts made after it.
+    debug_assert!(hi <= snap);
     let window = match lo {
         Some(lo) => {
             params.push(Value::from(lo));
-            "AND x.created_at <= $3 AND x.created_at > $4 AND x.created_at <= $2"
+            "AND x.created_at <= $3 AND x.created_at > $4"
         }
-        None => "AND x.created_at <= $3 AND x.created_at <= $2",
+        None => "AND x.created_at <= $3",
     };
     let after_sql = match after {
         None => String::new(),

@@ -10,8 +10,9 @@ use crate::social::visibility::viewer_id;
 /// `viewer` (e.g. `"$1"`) may see the post.
 ///
 /// The viewer's blocks (either way) are a list the statement works out once and checks
-/// each post's author against, not a search of `blocks` per post: a feed window ranks
-/// hundreds of posts, and the per-post search was a third of its cost.
+/// each post's author against, not a two-way search of `blocks` per post: a feed window
+/// checks hundreds of posts (in the SQLite shell, on `kith bench feed`'s small world, the
+/// rule over one reader's window went from 3.1 to 1.6 ms with it).
 pub(crate) fn post_visible(viewer: &str) -> String {
     format!(
         "(p.deleted_at IS NULL
