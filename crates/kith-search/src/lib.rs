@@ -22,15 +22,16 @@ use std::sync::Mutex;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
+use tantivy::indexer::UserOperation;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation,
     Occur, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{
-    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    BytesOptions, FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    LowerCaser, RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+    RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
 };
 use tantivy::{
     BitSet, DocId, DocSet, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader,
@@ -66,11 +67,11 @@ pub type SearchResult<T> = Result<T, SearchError>;
 // Tokenizer
 
 /// The text analyzer kith indexes and queries with: jieba (search mode, HMM for unknown
-/// words) → drop tokens without a letter or digit → lower-case → drop over-long tokens.
+/// words) → drop tokens without a letter or digit and lower-case the rest ([`Words`]) →
+/// drop over-long tokens.
 pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(tantivy_jieba::JiebaTokenizer::new())
-        .filter(WordsOnly)
-        .filter(LowerCaser)
+        .filter(Words)
         .filter(RemoveLongFilter::limit(MAX_TOKEN_BYTES))
         .build()
 }
@@ -154,38 +155,91 @@ pub fn highlights(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     merged
 }
 
-/// Drops tokens that hold no letter or digit of any script: punctuation (，。！ and
-/// ASCII), spaces, emoji and symbols never become terms.
+/// Drops tokens that hold no letter or digit of any script (punctuation such as ，。！ and
+/// ASCII, spaces, emoji and symbols never become terms) and lower-cases the rest as
+/// tantivy's `LowerCaser` does (each character's `to_lowercase`).
+///
+/// One pass over each token's characters decides both. Most tokens are Chinese words or
+/// ASCII, and those are answered without Unicode tables: a CJK ideograph is a letter
+/// without case, an ASCII character is checked and lowered in place. Any other character
+/// takes the general path (`is_alphanumeric`, `to_lowercase`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct WordsOnly;
+pub struct Words;
 
-impl TokenFilter for WordsOnly {
-    type Tokenizer<T: Tokenizer> = WordsOnlyTokenizer<T>;
+impl TokenFilter for Words {
+    type Tokenizer<T: Tokenizer> = WordsTokenizer<T>;
 
-    fn transform<T: Tokenizer>(self, tokenizer: T) -> WordsOnlyTokenizer<T> {
-        WordsOnlyTokenizer(tokenizer)
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> WordsTokenizer<T> {
+        WordsTokenizer(tokenizer)
     }
 }
 
 #[derive(Clone)]
-pub struct WordsOnlyTokenizer<T>(T);
+pub struct WordsTokenizer<T>(T);
 
-impl<T: Tokenizer> Tokenizer for WordsOnlyTokenizer<T> {
-    type TokenStream<'a> = WordsOnlyStream<T::TokenStream<'a>>;
+impl<T: Tokenizer> Tokenizer for WordsTokenizer<T> {
+    type TokenStream<'a> = WordsStream<T::TokenStream<'a>>;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
-        WordsOnlyStream(self.0.token_stream(text))
+        WordsStream(self.0.token_stream(text))
     }
 }
 
-pub struct WordsOnlyStream<S>(S);
+pub struct WordsStream<S>(S);
 
-impl<S: TokenStream> TokenStream for WordsOnlyStream<S> {
+/// A CJK unified ideograph (the base block and extension A): a letter, without case.
+fn is_ideograph(c: char) -> bool {
+    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+/// What [`Words`] does with a token.
+#[derive(Debug, PartialEq, Eq)]
+enum WordCase {
+    /// No letter or digit: dropped.
+    NotAWord,
+    /// Already lower case: kept as it is.
+    Lower,
+    /// ASCII with upper-case letters: lowered in place.
+    Ascii,
+    /// Another character that may have case: each character lowered.
+    Unicode,
+}
+
+fn word_case(text: &str) -> WordCase {
+    let (mut word, mut ascii_upper, mut other) = (false, false, false);
+    for c in text.chars() {
+        if c.is_ascii() {
+            word |= c.is_ascii_alphanumeric();
+            ascii_upper |= c.is_ascii_uppercase();
+        } else if is_ideograph(c) {
+            word = true;
+        } else {
+            word |= c.is_alphanumeric();
+            other = true;
+        }
+    }
+    match (word, other, ascii_upper) {
+        (false, _, _) => WordCase::NotAWord,
+        (true, true, _) => WordCase::Unicode,
+        (true, false, true) => WordCase::Ascii,
+        (true, false, false) => WordCase::Lower,
+    }
+}
+
+impl<S: TokenStream> TokenStream for WordsStream<S> {
     fn advance(&mut self) -> bool {
         while self.0.advance() {
-            if self.0.token().text.chars().any(char::is_alphanumeric) {
-                return true;
+            let text = &mut self.0.token_mut().text;
+            match word_case(text) {
+                WordCase::NotAWord => continue,
+                WordCase::Lower => {}
+                WordCase::Ascii => text.make_ascii_lowercase(),
+                WordCase::Unicode => {
+                    let lower: String = text.chars().flat_map(char::to_lowercase).collect();
+                    *text = lower;
+                }
             }
+            return true;
         }
         false
     }
@@ -219,6 +273,26 @@ impl Kind {
             Kind::Community => "community",
             Kind::Person => "person",
         }
+    }
+
+    /// The byte a document's key starts with.
+    fn tag(self) -> u8 {
+        match self {
+            Kind::Post => 0,
+            Kind::Product => 1,
+            Kind::Community => 2,
+            Kind::Person => 3,
+        }
+    }
+
+    fn from_tag(tag: u8) -> Option<Self> {
+        Some(match tag {
+            0 => Kind::Post,
+            1 => Kind::Product,
+            2 => Kind::Community,
+            3 => Kind::Person,
+            _ => return None,
+        })
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -433,22 +507,62 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqs),
     );
+    // What filters: whole values, matched or not, never scored (no field norms).
+    let exact = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("raw")
+            .set_fieldnorms(false)
+            .set_index_option(IndexRecordOption::Basic),
+    );
     let f = Fields {
-        key: b.add_text_field("key", STRING | FAST),
-        kind: b.add_text_field("kind", STRING),
+        key: b.add_bytes_field("key", BytesOptions::default().set_indexed().set_fast()),
+        kind: b.add_text_field("kind", exact.clone()),
         text: b.add_text_field("text", text),
-        author: b.add_text_field("author", STRING),
-        community: b.add_text_field("community", STRING),
-        visibility: b.add_text_field("visibility", STRING),
-        hidden: b.add_text_field("hidden", STRING),
-        merchant: b.add_text_field("merchant", STRING),
+        author: b.add_text_field("author", exact.clone()),
+        community: b.add_text_field("community", exact.clone()),
+        visibility: b.add_text_field("visibility", exact.clone()),
+        hidden: b.add_text_field("hidden", exact.clone()),
+        merchant: b.add_text_field("merchant", exact),
         created: b.add_i64_field("created", FAST),
     };
     (b.build(), f)
 }
 
-fn key(kind: Kind, id: &str) -> String {
-    format!("{}:{id}", kind.as_str())
+/// A document's key: its kind (one byte), then its id — the 16 bytes of a UUID written
+/// the way kith writes them (lower-case, hyphenated; tag 0), or else the id's text (tag
+/// 1). Every document is indexed under a unique key, so the term dictionary holds one
+/// entry per document: 18 bytes where the text `post:<uuid>` took 41 makes a bulk build's
+/// dictionary cheaper to build.
+fn key(kind: Kind, id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(18);
+    k.push(kind.tag());
+    match uuid::Uuid::try_parse(id) {
+        Ok(u)
+            if u.hyphenated()
+                .encode_lower(&mut uuid::Uuid::encode_buffer())
+                == id =>
+        {
+            k.push(0);
+            k.extend_from_slice(u.as_bytes());
+        }
+        _ => {
+            k.push(1);
+            k.extend_from_slice(id.as_bytes());
+        }
+    }
+    k
+}
+
+/// The kind and id a [`key`] holds.
+fn parse_key(k: &[u8]) -> Option<(Kind, String)> {
+    let (&tag, rest) = k.split_first()?;
+    let kind = Kind::from_tag(tag)?;
+    let id = match rest.split_first()? {
+        (0, uuid) => uuid::Uuid::from_slice(uuid).ok()?.hyphenated().to_string(),
+        (1, text) => std::str::from_utf8(text).ok()?.to_owned(),
+        _ => return None,
+    };
+    Some((kind, id))
 }
 
 /// A kith search index: documents of every [`Kind`] in one tantivy index.
@@ -470,6 +584,8 @@ impl std::fmt::Debug for SearchIndex {
 
 /// Memory for the writer's in-RAM segment before it flushes (tantivy's minimum is 15 MB).
 const WRITER_HEAP: usize = 32_000_000;
+/// Writes handed to the indexing thread in one message.
+const BATCH_OPS: usize = 256;
 
 impl SearchIndex {
     /// Opens the index in `dir`, creating it if missing. An index with another schema (an
@@ -506,7 +622,11 @@ impl SearchIndex {
     }
 
     fn with_index(index: Index, f: Fields, heap: usize) -> SearchResult<Self> {
-        index.tokenizers().register(TOKENIZER, analyzer());
+        let mut analyzer = analyzer();
+        // jieba loads its dictionary on first use (~0.1 s): here, at start-up, rather than
+        // in the first query or the first batch indexed.
+        segment(&mut analyzer, "预热");
+        index.tokenizers().register(TOKENIZER, analyzer);
         let writer = index.writer_with_num_threads(1, heap)?;
         let reader = index
             .reader_builder()
@@ -531,7 +651,7 @@ impl SearchIndex {
     fn document(&self, d: &Doc) -> TantivyDocument {
         let f = &self.f;
         let mut doc = TantivyDocument::default();
-        doc.add_text(f.key, key(d.kind, &d.id));
+        doc.add_bytes(f.key, &key(d.kind, &d.id));
         doc.add_text(f.kind, d.kind.as_str());
         doc.add_text(f.text, &d.text);
         if let Some(a) = &d.author {
@@ -553,19 +673,33 @@ impl SearchIndex {
 
     /// Replaces (or adds) documents; visible to searches after [`Self::commit`].
     pub fn upsert<'a>(&self, docs: impl IntoIterator<Item = &'a Doc>) -> SearchResult<()> {
-        let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
-        for d in docs {
-            w.delete_term(Term::from_field_text(self.f.key, &key(d.kind, &d.id)));
-            w.add_document(self.document(d))?;
-        }
-        Ok(())
+        let ops = docs.into_iter().flat_map(|d| {
+            [
+                UserOperation::Delete(Term::from_field_bytes(self.f.key, &key(d.kind, &d.id))),
+                UserOperation::Add(self.document(d)),
+            ]
+        });
+        self.run(ops)
     }
 
     /// Adds documents known to be new (bulk builds): no delete first.
     pub fn add<'a>(&self, docs: impl IntoIterator<Item = &'a Doc>) -> SearchResult<()> {
+        let ops = docs
+            .into_iter()
+            .map(|d| UserOperation::Add(self.document(d)));
+        self.run(ops)
+    }
+
+    /// Hands `ops` to the indexing thread in batches of [`BATCH_OPS`] (a message each,
+    /// where a document at a time is a hand-off and a wake-up each), in order: a delete
+    /// removes what was added before it. The writer checks its memory budget between
+    /// batches, so a batch is kept small next to [`WRITER_HEAP`].
+    fn run(&self, ops: impl Iterator<Item = UserOperation>) -> SearchResult<()> {
         let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
-        for d in docs {
-            w.add_document(self.document(d))?;
+        let mut ops = ops.peekable();
+        while ops.peek().is_some() {
+            let batch: Vec<UserOperation> = ops.by_ref().take(BATCH_OPS).collect();
+            w.run(batch)?;
         }
         Ok(())
     }
@@ -573,7 +707,7 @@ impl SearchIndex {
     /// Removes a document (a deleted post, a removed account…).
     pub fn remove(&self, kind: Kind, id: &str) -> SearchResult<()> {
         let w = self.writer.lock().map_err(|_| SearchError::Poisoned)?;
-        w.delete_term(Term::from_field_text(self.f.key, &key(kind, id)));
+        w.delete_term(Term::from_field_bytes(self.f.key, &key(kind, id)));
         Ok(())
     }
 
@@ -705,7 +839,7 @@ impl SearchIndex {
             &query,
             &(TopDocs::with_limit(limit).order_by_score(), Count),
         )?;
-        // What each hit is comes from the fast column `key` ("kind:id"), not the document
+        // What each hit is comes from the fast column `key` ([`key`]), not the document
         // store: no block of stored documents is read or decompressed. Each segment's keys
         // are read in one ordered pass over its dictionary, not a block search per hit.
         let mut hits: Vec<Option<Hit>> = vec![None; top.len()];
@@ -721,7 +855,7 @@ impl SearchIndex {
             let Some(column) = searcher
                 .segment_reader(segment as u32)
                 .fast_fields()
-                .str("key")?
+                .bytes("key")?
             else {
                 continue;
             };
@@ -744,14 +878,10 @@ impl SearchIndex {
     }
 }
 
-/// The hit a document's `key` ("kind:id") names, with its score.
+/// The hit a document's [`key`] names, with its score.
 fn hit(key: &[u8], score: f32) -> Option<Hit> {
-    let (kind, id) = std::str::from_utf8(key).ok()?.split_once(':')?;
-    Some(Hit {
-        kind: Kind::parse(kind)?,
-        id: id.to_owned(),
-        score,
-    })
+    let (kind, id) = parse_key(key)?;
+    Some(Hit { kind, id, score })
 }
 
 #[cfg(test)]
@@ -858,6 +988,133 @@ mod tests {
                 proptest::prop_assert!(a < b && b <= n);
             }
         }
+    }
+
+    /// What [`Words`] must do, the general way: keep a token with a letter or digit of
+    /// any script, lower-cased character by character (tantivy's `LowerCaser`).
+    fn words_the_general_way(text: &str) -> Vec<String> {
+        let mut raw = TextAnalyzer::from(tantivy_jieba::JiebaTokenizer::new());
+        let mut s = raw.token_stream(text);
+        let mut out = Vec::new();
+        while s.advance() {
+            let t = &s.token().text;
+            if t.chars().any(char::is_alphanumeric) {
+                let lower: String = t.chars().flat_map(char::to_lowercase).collect();
+                if lower.len() < MAX_TOKEN_BYTES {
+                    out.push(lower);
+                }
+            }
+        }
+        out
+    }
+
+    fn analyzed(text: &str) -> Vec<String> {
+        let mut a = analyzer();
+        let mut s = a.token_stream(text);
+        let mut out = Vec::new();
+        while s.advance() {
+            out.push(s.token().text.clone());
+        }
+        out
+    }
+
+    #[test]
+    fn ideographs_are_caseless_letters() {
+        for c in ('\u{3400}'..='\u{4DBF}').chain('\u{4E00}'..='\u{9FFF}') {
+            assert!(is_ideograph(c));
+            assert!(c.is_alphanumeric(), "{c:?}");
+            assert!(c.to_lowercase().eq([c]), "{c:?}");
+        }
+        assert!(!is_ideograph('\u{33FF}') && !is_ideograph('\u{A000}'));
+        assert_eq!(
+            analyzed("买了iPhone15和ÄÖ，İstanbul！ΣΑΣ。。。"),
+            words_the_general_way("买了iPhone15和ÄÖ，İstanbul！ΣΑΣ。。。")
+        );
+        assert_eq!(word_case("，。"), WordCase::NotAWord);
+        assert_eq!(word_case("减肥"), WordCase::Lower);
+        assert_eq!(word_case("IPHONE15"), WordCase::Ascii);
+        assert_eq!(word_case("Ä"), WordCase::Unicode);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn words_keep_and_lower_as_the_general_rule(
+            text in "[a-zA-Z0-9 ，。！?ÄäİıΣσς\u{3400}-\u{3410}\u{4E00}-\u{4E80}\u{9FF0}-\u{9FFF}\u{3040}-\u{30FF}\u{1F600}-\u{1F610}]{0,40}|\\PC{0,40}"
+        ) {
+            proptest::prop_assert_eq!(analyzed(&text), words_the_general_way(&text));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn keys_give_back_their_kind_and_id(
+            kind in 0u8..4,
+            bytes in proptest::prelude::any::<[u8; 16]>(),
+            text in "\\PC{0,40}",
+            upper in proptest::prelude::any::<bool>(),
+        ) {
+            let kind = Kind::from_tag(kind).unwrap();
+            let uuid = uuid::Uuid::from_bytes(bytes).hyphenated().to_string();
+            let shouted = uuid.to_uppercase();
+            let ids = [uuid.as_str(), text.as_str(), if upper { shouted.as_str() } else { "" }];
+            for id in ids {
+                proptest::prop_assert_eq!(parse_key(&key(kind, id)), Some((kind, id.to_owned())));
+            }
+            // Kith's own ids take 18 bytes.
+            proptest::prop_assert_eq!(key(kind, &uuid).len(), 18);
+        }
+    }
+
+    #[test]
+    fn uuid_ids_are_found_replaced_and_removed() {
+        let ix = SearchIndex::in_memory().unwrap();
+        let a = "0190f5a2-6c1e-7d3b-9a4f-1b2c3d4e5f60";
+        let b = "0190F5A2-6C1E-7D3B-9A4F-1B2C3D4E5F61";
+        ix.upsert(&[
+            post(a, "u", "public", "白酒"),
+            post(b, "u", "public", "白酒"),
+        ])
+        .unwrap();
+        ix.upsert(&[post(a, "u", "public", "白酒 啤酒")]).unwrap();
+        ix.commit(None).unwrap();
+        let mut ids: Vec<String> = ix
+            .search(&query_terms("白酒"), &Filter::All, 5)
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+        ids.sort();
+        assert_eq!(ids, [b, a]);
+        ix.remove(Kind::Post, a).unwrap();
+        ix.remove(Kind::Person, b).unwrap();
+        ix.commit(None).unwrap();
+        let left = ix.search(&query_terms("白酒"), &Filter::All, 5).unwrap();
+        assert_eq!(left.total, 1);
+        assert_eq!(
+            (left.hits[0].kind, left.hits[0].id.as_str()),
+            (Kind::Post, b)
+        );
+    }
+
+    #[test]
+    fn upserts_in_many_batches_keep_the_last_version() {
+        let ix = SearchIndex::in_memory().unwrap();
+        let docs: Vec<Doc> = (0..3 * BATCH_OPS)
+            .map(|i| {
+                post(
+                    &format!("p{}", i % 100),
+                    "a",
+                    "public",
+                    &format!("白酒 第{i}版"),
+                )
+            })
+            .collect();
+        ix.upsert(&docs).unwrap();
+        ix.commit(None).unwrap();
+        assert_eq!(ix.num_docs(), 100);
+        let last = ix.search(&query_terms("白酒"), &Filter::All, 200).unwrap();
+        assert_eq!(last.total, 100);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! 1. **indexing**: `search::rebuild` — read every post and person from storage, segment,
 //!    write the on-disk index, commit — in documents per second, against **bare tantivy
 //!    bulk indexing** of the same post bodies (one text field with the jieba tokenizer, in
-//!    RAM, one commit): `ratio index_vs_bare_tantivy` = ours ÷ limit.
+//!    RAM, one commit): `ratio index_vs_bare_tantivy` = ours ÷ limit. Each side runs
+//!    `ROUNDS` (3) times, taking turns, and its best round counts (as for segmentation).
 //! 2. **friend-scoped query**: `App::search` with `scope=friends` (the searcher's circle
 //!    read from storage, the visibility filter inside the index, the SQL re-check, ranking,
 //!    loading the page of posts) for random searchers and words, p50 and p99, against the
@@ -49,6 +50,10 @@ pub struct SearchArgs {
     #[arg(long)]
     pub queries: Option<usize>,
 }
+
+/// Bulk indexing and segmentation are timed this many times a side, taking turns; each
+/// side's best round counts.
+const ROUNDS: usize = 3;
 
 /// (members, follow rows, posts, queries)
 fn sizes(scale: Scale) -> (usize, usize, usize, usize) {
@@ -443,17 +448,27 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
     } = world("search", members, follows, posts, 1000).await?;
 
     // --- 1. indexing ---------------------------------------------------------------------
+    // Each side ROUNDS times, taking turns, and its best round counts: one bulk load is
+    // over in a second and a noisy neighbour can halve either side's figure.
     let index = kith_app::discovery::search::open_index(&dir.join("search"))?;
     app.attach_search_index(index.clone());
-    let t = Instant::now();
-    let docs = kith_app::discovery::search::rebuild(&app, index.clone()).await?;
-    let ours_index_s = t.elapsed().as_secs_f64();
-    let ours_docs_per_s = docs as f64 / ours_index_s.max(1e-9);
-
-    let (bare, bare_text, bare_docs_per_s) = bare_index(bodies.clone()).await?;
-    eprintln!(
-        "  indexing: ours {docs} docs in {ours_index_s:.2} s ({ours_docs_per_s:.0}/s); bare tantivy {bare_docs_per_s:.0}/s"
-    );
+    let (mut ours_docs_per_s, mut bare_docs_per_s, mut docs) = (0f64, 0f64, 0);
+    let mut bare = None;
+    for round in 1..=ROUNDS {
+        let t = Instant::now();
+        let n = kith_app::discovery::search::rebuild(&app, index.clone()).await?;
+        let ours_index_s = t.elapsed().as_secs_f64();
+        let ours = n as f64 / ours_index_s.max(1e-9);
+        docs = docs.max(n);
+        let (index, text, limit) = bare_index(bodies.clone()).await?;
+        eprintln!(
+            "  indexing, round {round}: ours {n} docs in {ours_index_s:.2} s ({ours:.0}/s); bare tantivy {limit:.0}/s"
+        );
+        ours_docs_per_s = ours_docs_per_s.max(ours);
+        bare_docs_per_s = bare_docs_per_s.max(limit);
+        bare = Some((index, text));
+    }
+    let (bare, bare_text) = bare.expect("at least one round");
 
     // --- 2. friend-scoped query vs bare ----------------------------------------------------
     let searchers: Vec<usize> = (0..members).filter(|m| !friends[*m].is_empty()).collect();
@@ -498,23 +513,26 @@ pub async fn run(args: SearchArgs) -> anyhow::Result<()> {
         let chars: usize = bodies.iter().map(|b| b.chars().count()).sum();
         let mut analyzer = kith_search::analyzer();
         let _ = kith_search::segment(&mut analyzer, "预热词典");
-        let t = Instant::now();
-        let mut n = 0;
-        for b in &bodies {
-            n += kith_search::segment(&mut analyzer, b);
-        }
-        let ours = chars as f64 / t.elapsed().as_secs_f64().max(1e-9);
-        std::hint::black_box(n);
         let jieba = jieba_rs::Jieba::new();
-        let t = Instant::now();
-        let mut m = 0;
-        for b in &bodies {
-            m += jieba
-                .tokenize(b, jieba_rs::TokenizeMode::Search, true)
-                .len();
+        let (mut ours, mut direct) = (0f64, 0f64);
+        for _ in 0..ROUNDS {
+            let t = Instant::now();
+            let mut n = 0;
+            for b in &bodies {
+                n += kith_search::segment(&mut analyzer, b);
+            }
+            ours = ours.max(chars as f64 / t.elapsed().as_secs_f64().max(1e-9));
+            std::hint::black_box(n);
+            let t = Instant::now();
+            let mut m = 0;
+            for b in &bodies {
+                m += jieba
+                    .tokenize(b, jieba_rs::TokenizeMode::Search, true)
+                    .len();
+            }
+            direct = direct.max(chars as f64 / t.elapsed().as_secs_f64().max(1e-9));
+            std::hint::black_box(m);
         }
-        let direct = chars as f64 / t.elapsed().as_secs_f64().max(1e-9);
-        std::hint::black_box(m);
         (ours, direct, chars)
     })
     .await?;
