@@ -1148,6 +1148,35 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    #[test]
+    fn an_index_of_another_schema_is_emptied_for_a_rebuild() {
+        let dir = std::env::temp_dir().join(format!("kith-search-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        {
+            // As an older kith wrote it: the key as text, with a cursor in its commit.
+            let mut b = Schema::builder();
+            let key = b.add_text_field("key", tantivy::schema::STRING | FAST);
+            let index = Index::create_in_dir(&dir, b.build()).unwrap();
+            let mut w: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+            let mut d = TantivyDocument::default();
+            d.add_text(key, "post:p1");
+            w.add_document(d).unwrap();
+            let mut prepared = w.prepare_commit().unwrap();
+            prepared.set_payload("42");
+            prepared.commit().unwrap();
+        }
+        let ix = SearchIndex::open(&dir).unwrap();
+        assert_eq!(ix.cursor(), None, "no cursor: the caller rebuilds");
+        assert_eq!(ix.num_docs(), 0);
+        ix.upsert(&[post("p2", "a", "public", "白酒")]).unwrap();
+        ix.commit(Some(1)).unwrap();
+        let found = ix.search(&query_terms("白酒"), &Filter::All, 5).unwrap();
+        assert_eq!(found.hits[0].id, "p2");
+        drop(ix);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     proptest::proptest! {
         #[test]
         fn any_query_text_is_safe(s in "\\PC{0,200}") {
