@@ -20,6 +20,15 @@ use crate::{Row, StoreError, Value};
 /// caller.
 pub const GROUP_COMMIT_MAX: usize = 64;
 
+/// How much of the database file each connection reads through a memory map (SQLite's
+/// `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that wander over a
+/// database far larger than the cache — a trusted-feed page searches each followee's posts
+/// — then cost a memory access instead of a system call and a copy: on `kith bench feed
+/// --scale reference`'s 600 MB database, a hundred readers' first-window statements in
+/// turn took ~2.5 ms each instead of ~3.2 ms (the SQLite shell). The mapped pages are the
+/// operating system's file cache, shared by every connection.
+const MMAP_BYTES: u64 = 1 << 30;
+
 pub(crate) struct SqliteConn<'c> {
     pub(crate) conn: &'c Connection,
     /// A statement failed. As on PostgreSQL (where the transaction is then aborted), a
@@ -214,7 +223,7 @@ pub(crate) fn open(
     };
     let mut pragmas = format!(
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; \
-         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY;"
+         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {MMAP_BYTES};"
     );
     if !read_only {
         pragmas.push_str(" PRAGMA journal_mode = WAL;");
