@@ -1115,6 +1115,18 @@ mod tests {
         assert_eq!(ix.num_docs(), 100);
         let last = ix.search(&query_terms("白酒"), &Filter::All, 200).unwrap();
         assert_eq!(last.total, 100);
+        // p67's versions are 67, 167, … 767 (the last, in the third batch); only the last
+        // is found.
+        let found = |version: &str| {
+            ix.search(&query_terms(version), &Filter::All, 5)
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| h.id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(found("767"), ["p67"]);
+        assert!(found("67").is_empty() && found("467").is_empty());
     }
 
     #[test]

@@ -267,8 +267,9 @@ impl Db {
 /// `COMMIT` around them. At PostgreSQL's READ COMMITTED each statement of a transaction
 /// sees its own snapshot anyway, so the transaction bought a read nothing but two more
 /// round trips (ARCHITECTURE: "Where the time goes for an order"). A read still cannot
-/// write: every connection starts with `default_transaction_read_only` on ([`crate::pg::connect`]), so each statement's own
-/// transaction is read-only, and only [`pg_write`] opens one that is not.
+/// write: every connection starts with `default_transaction_read_only` on
+/// ([`crate::pg::connect`]), so each statement's own transaction is read-only, and only
+/// [`pg_write`] opens one that is not.
 fn pg_read<T, E, F>(pc: &mut PgClient, f: &mut F) -> Result<T, E>
 where
     F: FnMut(&mut dyn Conn) -> Result<T, E>,
