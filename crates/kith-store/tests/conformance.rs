@@ -155,6 +155,7 @@ conformance! {
     placeholders_after_apostrophe_in_comment => placeholders_after_apostrophe_in_comment_sqlite, placeholders_after_apostrophe_in_comment_postgres;
     skip_locked_leasing => skip_locked_leasing_sqlite, skip_locked_leasing_postgres;
     migrations => migrations_sqlite, migrations_postgres;
+    follows_keep_their_rows_and_rules_through_0034 => follows_keep_their_rows_and_rules_through_0034_sqlite, follows_keep_their_rows_and_rules_through_0034_postgres;
     ping_and_describe => ping_and_describe_sqlite, ping_and_describe_postgres;
     a_malformed_id_names_no_row => a_malformed_id_names_no_row_sqlite, a_malformed_id_names_no_row_postgres;
 }
@@ -1489,6 +1490,143 @@ async fn migrations(db: Db) {
         assert_eq!(count(&x, "SELECT COUNT(*) FROM accounts", vec![]).await, 2);
         drop((x, y));
     }
+}
+
+/// A fresh database of the story's engine, not migrated, and what keeps it alive.
+async fn fresh_like(db: &Db) -> (Db, Option<TempDir>, Option<TestDatabase>) {
+    match db.engine() {
+        Engine::Sqlite => {
+            let dir = TempDir::new();
+            (open_sqlite(&dir).await, Some(dir), None)
+        }
+        Engine::Postgres => {
+            let server = postgres_url().expect("PostgreSQL URL");
+            let tdb = TestDatabase::create(&server).expect("create a test database");
+            let db = Db::connect_postgres(&tdb.url, 2).await.unwrap();
+            (db, None, Some(tdb))
+        }
+    }
+}
+
+/// Migration 0034 rebuilds `follows` (SQLite: a WITHOUT ROWID table; PostgreSQL: the
+/// primary key carries `created_at`). The follows a store had before it are all there after
+/// it, with their times, found both ways (by follower and by followee); and the table's
+/// rules still hold: a follow is unique per pair (the same unique violation as before) and
+/// no one follows themselves.
+async fn follows_keep_their_rows_and_rules_through_0034(db: Db) {
+    let (old, _dir, _pg) = fresh_like(&db).await;
+    let before = migrate::run_through(&old, NOW, 33).await.unwrap();
+    assert_eq!(before.len(), 33, "{before:?}");
+    let ids: Vec<String> = accounts_made(&old, 4).await;
+    // Everyone follows everyone else, each follow at its own time.
+    let mut pairs = Vec::new();
+    for (i, a) in ids.iter().enumerate() {
+        for (j, b) in ids.iter().enumerate() {
+            if i != j {
+                pairs.push((a.clone(), b.clone(), NOW + (i * 10 + j) as i64));
+            }
+        }
+    }
+    let rows = pairs.clone();
+    old.write(move |c| {
+        for (a, b, at) in &rows {
+            c.execute(
+                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
+                args![a.as_str(), b.as_str(), *at],
+            )?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap();
+
+    let after = migrate::run(&old, NOW).await.unwrap();
+    assert_eq!(after.first(), Some(&"0034_follows_covering"), "{after:?}");
+    assert_eq!(
+        migrate::current_version(&old).await.unwrap(),
+        MIGRATIONS.len() as i64
+    );
+
+    for (a, b, at) in &pairs {
+        let (a2, b2) = (a.clone(), b.clone());
+        let found = old
+            .read(move |c| {
+                c.query_opt(
+                    "SELECT created_at FROM follows WHERE follower_id = $1 AND followee_id = $2",
+                    args![a2.as_str(), b2.as_str()],
+                )
+            })
+            .await
+            .unwrap()
+            .map(|r| r.int(0).unwrap());
+        assert_eq!(found, Some(*at), "{a} → {b}");
+    }
+    let first = ids[0].clone();
+    let followers = old
+        .read(move |c| {
+            c.query(
+                "SELECT follower_id FROM follows WHERE followee_id = $1 ORDER BY created_at",
+                args![first.as_str()],
+            )
+        })
+        .await
+        .unwrap();
+    let followers: Vec<String> = followers.iter().map(|r| r.text(0).unwrap()).collect();
+    assert_eq!(followers, ids[1..].to_vec(), "by followee, in time order");
+
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let err = old
+        .write(move |c| {
+            c.execute(
+                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
+                args![a.as_str(), b.as_str(), NOW],
+            )
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.is_unique_on("follows", &["follower_id", "followee_id"]),
+        "a second follow of the same pair: {err:?}"
+    );
+    let a = ids[2].clone();
+    let err = old
+        .write(move |c| {
+            c.execute(
+                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $1, $2)",
+                args![a.as_str(), NOW],
+            )
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Constraint { .. }),
+        "following oneself: {err:?}"
+    );
+    let stranger = new_id();
+    let a = ids[3].clone();
+    let err = old
+        .write(move |c| {
+            c.execute(
+                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
+                args![a.as_str(), stranger.as_str(), NOW],
+            )
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Constraint { .. }),
+        "following no account: {err:?}"
+    );
+    drop(old);
+}
+
+/// `n` new accounts, in the order made.
+async fn accounts_made(db: &Db, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        ids.push(account(db, &format!("f{i}@example.com")).await);
+    }
+    ids
 }
 
 /// `ping` answers; `describe` names the store and never shows a password.
