@@ -1574,45 +1574,30 @@ async fn follows_keep_their_rows_and_rules_through_0034(db: Db) {
     let followers: Vec<String> = followers.iter().map(|r| r.text(0).unwrap()).collect();
     assert_eq!(followers, ids[1..].to_vec(), "by followee, in time order");
 
-    let (a, b) = (ids[0].clone(), ids[1].clone());
-    let err = old
-        .write(move |c| {
-            c.execute(
-                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
-                args![a.as_str(), b.as_str(), NOW],
-            )
-        })
-        .await
-        .unwrap_err();
+    let refused = |a: &str, b: &str| {
+        let (db, a, b) = (old.clone(), a.to_owned(), b.to_owned());
+        async move {
+            db.write(move |c| {
+                c.execute(
+                    "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
+                    args![a.as_str(), b.as_str(), NOW],
+                )
+            })
+            .await
+            .unwrap_err()
+        }
+    };
+    let err = refused(&ids[0], &ids[1]).await;
     assert!(
         err.is_unique_on("follows", &["follower_id", "followee_id"]),
         "a second follow of the same pair: {err:?}"
     );
-    let a = ids[2].clone();
-    let err = old
-        .write(move |c| {
-            c.execute(
-                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $1, $2)",
-                args![a.as_str(), NOW],
-            )
-        })
-        .await
-        .unwrap_err();
+    let err = refused(&ids[2], &ids[2]).await;
     assert!(
         matches!(err, StoreError::Constraint { .. }),
         "following oneself: {err:?}"
     );
-    let stranger = new_id();
-    let a = ids[3].clone();
-    let err = old
-        .write(move |c| {
-            c.execute(
-                "INSERT INTO follows (follower_id, followee_id, created_at) VALUES ($1, $2, $3)",
-                args![a.as_str(), stranger.as_str(), NOW],
-            )
-        })
-        .await
-        .unwrap_err();
+    let err = refused(&ids[3], &new_id()).await;
     assert!(
         matches!(err, StoreError::Constraint { .. }),
         "following no account: {err:?}"
