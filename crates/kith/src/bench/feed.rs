@@ -14,7 +14,9 @@
 //! **limit**: bare tantivy's top-20 BM25 query for a random word over the same post bodies
 //! (one text field, in RAM) — `ratio trusted_feed_p50_vs_bare_tantivy` and `…_p99_…` =
 //! limit time ÷ ours. It also follows each timed reader's second page (its cursor), so
-//! the snapshot paths run too, and reports them apart.
+//! the snapshot paths run too, and reports them apart. The feed and the bare queries take
+//! turns in stretches of the plan (as in `kith bench search`), so a slow second of this
+//! machine falls on both sides.
 
 use std::time::Instant;
 
@@ -24,7 +26,9 @@ use kith_app::discovery::feed::FeedCursor;
 use kith_store::Value;
 
 use super::Scale;
-use super::search::{WORDS, World, bare_index, bare_queries, insert_rows, percentile, world};
+use super::search::{
+    WORDS, World, bare_index, bare_queries, insert_rows, percentile, stretches, world,
+};
 
 #[derive(Debug, Clone, Args)]
 pub struct FeedArgs {
@@ -164,32 +168,34 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
     for r in plan.iter().take(5) {
         feed_page(&app, &ids[*r], None).await?;
     }
+    // The limit, bare tantivy, is timed in turns with the feed (see `STRETCHES`).
+    let (bare, text, _) = bare_index(bodies).await?;
+    let words: Vec<&'static str> = (0..queries)
+        .map(|_| WORDS[rng.below(WORDS.len())])
+        .collect();
+    let mut limit = Vec::with_capacity(queries);
     let mut first = Vec::with_capacity(queries);
     let mut second = Vec::with_capacity(queries);
     let mut shown = 0usize;
-    for r in &plan {
-        let t = Instant::now();
-        let (n, cursor) = feed_page(&app, &ids[*r], None).await?;
-        first.push(t.elapsed().as_secs_f64() * 1000.0);
-        shown += n;
-        if let Some(cursor) = cursor {
+    for (readers, words) in stretches(&plan).zip(stretches(&words)) {
+        for r in readers {
             let t = Instant::now();
-            let (n, _) = feed_page(&app, &ids[*r], Some(cursor)).await?;
-            second.push(t.elapsed().as_secs_f64() * 1000.0);
+            let (n, cursor) = feed_page(&app, &ids[*r], None).await?;
+            first.push(t.elapsed().as_secs_f64() * 1000.0);
             shown += n;
+            if let Some(cursor) = cursor {
+                let t = Instant::now();
+                let (n, _) = feed_page(&app, &ids[*r], Some(cursor)).await?;
+                second.push(t.elapsed().as_secs_f64() * 1000.0);
+                shown += n;
+            }
         }
+        limit.extend(bare_queries(&bare, text, words.to_vec()).await?);
     }
     anyhow::ensure!(shown > 0, "the readers' feeds are empty");
     // Readers following 500 people have more than a page: a feed that never pages would
     // leave the second-page figures empty (and its percentiles meaningless).
     anyhow::ensure!(!second.is_empty(), "no reader's feed had a second page");
-
-    // --- the limit: bare tantivy ---------------------------------------------------------
-    let (bare, text, _) = bare_index(bodies).await?;
-    let words: Vec<&'static str> = (0..queries)
-        .map(|_| WORDS[rng.below(WORDS.len())])
-        .collect();
-    let mut limit = bare_queries(&bare, text, words).await?;
 
     for v in [&mut first, &mut second, &mut limit] {
         v.sort_by(f64::total_cmp);
