@@ -98,10 +98,15 @@ impl Db {
         let path = path.to_owned();
         let lock = crate::backup::lock_shared(&path)?;
         let p = path.clone();
-        let conn = tokio::task::spawn_blocking(move || sqlite::open(&p, false, sync))
-            .await
-            .map_err(|e| StoreError::Other(e.to_string()))??;
-        let writer = sqlite::spawn_writer(conn)?;
+        let (conn, checkpointer) = tokio::task::spawn_blocking(move || {
+            Ok::<_, StoreError>((
+                sqlite::open(&p, false, sync)?,
+                sqlite::open(&p, false, sync)?,
+            ))
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.to_string()))??;
+        let writer = sqlite::spawn_writer(conn, checkpointer)?;
         Ok(Db {
             inner: Arc::new(Inner::Sqlite {
                 path,

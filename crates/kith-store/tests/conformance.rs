@@ -1695,3 +1695,42 @@ fn key_value_form(url: &str, password: &str) -> Option<String> {
         "host={host} port={port} user={user} dbname={dbname} password={password}"
     ))
 }
+
+/// SQLite's WAL is copied back into the database file by the checkpoint thread (the writer
+/// does not checkpoint itself), so under a steady stream of writes it keeps being started
+/// again and stays small: 24 MB written in 48 commits, a little apart as a server's are,
+/// never leave more than a few MB of WAL. Without checkpoints it would hold all 24 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_wal_is_checkpointed_off_the_writer() {
+    let dir = TempDir::new();
+    let db = open_sqlite(&dir).await;
+    db.write(|c| c.execute_batch("CREATE TABLE wal_probe (b BLOB NOT NULL)"))
+        .await
+        .unwrap();
+    let wal = dir.0.join("kith.db-wal");
+    let mut largest = 0;
+    for _ in 0..48 {
+        db.write(|c| {
+            for _ in 0..128 {
+                c.execute(
+                    "INSERT INTO wal_probe (b) VALUES ($1)",
+                    &[Value::Bytes(vec![7; 4096])],
+                )?;
+            }
+            Ok::<_, StoreError>(())
+        })
+        .await
+        .unwrap();
+        largest = largest.max(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert!(
+        largest < 6 << 20,
+        "the WAL grew to {largest} bytes: nothing checkpointed it"
+    );
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM wal_probe", vec![]).await,
+        48 * 128,
+        "every row is there"
+    );
+}
