@@ -282,13 +282,28 @@ pub(crate) fn spawn_writer(
 }
 
 fn checkpoint_loop(conn: Connection, ticks: mpsc::Receiver<()>) {
-    while ticks.recv().is_ok() {
+    // A tick taken during the pause is remembered here, not lost.
+    let mut asked = false;
+    loop {
+        if !asked && ticks.recv().is_err() {
+            return;
+        }
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
             // Busy (another checkpoint, e.g. a backup's) or an I/O error: the next commit
             // asks again; the WAL only grows meanwhile.
             tracing::warn!(error = %map_err(e), "sqlite checkpoint failed");
         }
-        std::thread::sleep(CHECKPOINT_PAUSE);
+        // The pause ends at once when the writer is gone, so the connection closes with it.
+        asked = false;
+        let until = std::time::Instant::now() + CHECKPOINT_PAUSE;
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            match ticks.recv_timeout(left) {
+                Ok(()) => asked = true,
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        }
     }
 }
 
