@@ -1441,23 +1441,10 @@ async fn migrations(db: Db) {
     for round in 0..3 {
         // Two handles on one fresh database: two servers on PostgreSQL, two callers on
         // one SQLite file (which has one writer per process).
-        let mut _keep_dir = None;
-        let mut _keep_pg = None;
-        let (x, y) = match db.engine() {
-            Engine::Sqlite => {
-                let dir = TempDir::new();
-                let x = open_sqlite(&dir).await;
-                _keep_dir = Some(dir);
-                (x.clone(), x)
-            }
-            Engine::Postgres => {
-                let server = postgres_url().expect("PostgreSQL URL");
-                let tdb = TestDatabase::create(&server).expect("create a test database");
-                let x = Db::connect_postgres(&tdb.url, 2).await.unwrap();
-                let y = Db::connect_postgres(&tdb.url, 2).await.unwrap();
-                _keep_pg = Some(tdb);
-                (x, y)
-            }
+        let (x, _keep_dir, keep_pg) = fresh_like(&db).await;
+        let y = match &keep_pg {
+            Some(tdb) => Db::connect_postgres(&tdb.url, 2).await.unwrap(),
+            None => x.clone(),
         };
         let (rx, ry) = {
             let (x, y) = (x.clone(), y.clone());

@@ -394,7 +394,6 @@ pub(super) async fn bare_index(
     .await?
 }
 
-/// Times each of `words` on the bare index, unscoped, top 20 by BM25: milliseconds each.
 /// The timed queries of a side go in this many stretches, each side's stretch right after
 /// the other's: a neighbour that slows this VM for a second slows both sides alike, instead
 /// of whichever phase it fell in (the query phases are seconds long, and one side's phase
@@ -406,6 +405,7 @@ pub(super) fn stretches<T>(plan: &[T]) -> std::slice::Chunks<'_, T> {
     plan.chunks(plan.len().div_ceil(STRETCHES).max(1))
 }
 
+/// Times each of `words` on the bare index, unscoped, top 20 by BM25: milliseconds each.
 pub(super) async fn bare_queries(
     index: &Index,
     text: kith_search::tantivy::schema::Field,
