@@ -146,6 +146,7 @@ conformance! {
     err_rolls_back_ok_commits => err_rolls_back_ok_commits_sqlite, err_rolls_back_ok_commits_postgres;
     concurrent_writes_isolate_failures => concurrent_writes_isolate_failures_sqlite, concurrent_writes_isolate_failures_postgres;
     panicking_closure_rolls_back => panicking_closure_rolls_back_sqlite, panicking_closure_rolls_back_postgres;
+    a_batch_outlives_its_failed_first_write => a_batch_outlives_its_failed_first_write_sqlite, a_batch_outlives_its_failed_first_write_postgres;
     conditional_update_never_oversells => conditional_update_never_oversells_sqlite, conditional_update_never_oversells_postgres;
     reads_see_committed_not_uncommitted => reads_see_committed_not_uncommitted_sqlite, reads_see_committed_not_uncommitted_postgres;
     read_transaction_refuses_writes => read_transaction_refuses_writes_sqlite, read_transaction_refuses_writes_postgres;
@@ -914,6 +915,120 @@ async fn concurrent_writes_isolate_failures(db: Db) {
     assert_eq!(expected.len(), 132);
     assert_eq!(seen, expected);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions", vec![]).await, 0);
+}
+
+/// What one queued write of a batch does, after inserting its key.
+#[derive(Clone, Copy, Debug)]
+enum Then {
+    Keep,
+    Fail,
+    Violate,
+    Panic,
+}
+
+/// Writes queued together while the writer is busy, in a known order, each inserting its
+/// key and then keeping it or failing (an error returned, a constraint violated, a panic).
+/// On SQLite they share one group commit, so a failure — first in the batch, last, or
+/// several in a row — must roll back its own work alone and leave the writes around it to
+/// commit. On PostgreSQL each write is its own transaction and the same outcomes hold.
+/// (`concurrent_writes_isolate_failures` mixes failures into batches at random; this one
+/// fixes where they fall.)
+async fn a_batch_outlives_its_failed_first_write(db: Db) {
+    use Then::*;
+    let batches: [&[Then]; 5] = [
+        &[Fail, Keep, Keep],
+        &[Panic, Keep, Violate, Keep],
+        &[Keep, Fail, Keep],
+        &[Violate, Fail, Panic, Keep, Fail],
+        &[Fail, Violate],
+    ];
+    let mut expected = BTreeSet::new();
+    for (b, batch) in batches.iter().enumerate() {
+        // Hold the writer in a write of its own until the batch is queued behind it.
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let held = tokio::spawn({
+            let db = db.clone();
+            let key = format!("gate{b}");
+            async move {
+                db.write(move |c| {
+                    let _ = started_tx.send(());
+                    let _ = gate.recv();
+                    add_login_failure(c, &key)
+                })
+                .await
+            }
+        });
+        tokio::task::spawn_blocking(move || started.recv())
+            .await
+            .expect("wait")
+            .expect("the holding write starts");
+        expected.insert(format!("gate{b}"));
+        // `join_all` polls the writes in order on its first poll, so they queue in order;
+        // the gate opens once all of them are queued.
+        let writes = batch.iter().enumerate().map(|(i, then)| {
+            let (db, key, then) = (db.clone(), format!("b{b}w{i}"), *then);
+            Box::pin(async move {
+                db.write(move |c| {
+                    add_login_failure(c, &key)?;
+                    match then {
+                        Keep => Ok(()),
+                        Fail => Err(deliberate()),
+                        Violate => add_session_for_no_account(c),
+                        Panic => panic!("deliberate panic in a write closure (conformance test)"),
+                    }
+                })
+                .await
+            }) as std::pin::Pin<Box<dyn Future<Output = Result<(), StoreError>> + Send>>
+        });
+        let mut all: Vec<_> = writes.collect();
+        all.push(Box::pin(async move {
+            open.send(()).expect("the holding write waits");
+            Ok(())
+        }));
+        let results = futures_util::future::join_all(all).await;
+        held.await
+            .expect("holding task")
+            .expect("the holding write commits");
+        for (i, (then, res)) in batch.iter().zip(&results).enumerate() {
+            match then {
+                Keep => {
+                    assert!(res.is_ok(), "batch {b} write {i}: {res:?}");
+                    expected.insert(format!("b{b}w{i}"));
+                }
+                Fail => assert!(
+                    matches!(res, Err(e) if is_deliberate(e)),
+                    "batch {b} write {i}: {res:?}"
+                ),
+                Violate => assert!(
+                    matches!(res, Err(StoreError::Constraint { .. })),
+                    "batch {b} write {i}: {res:?}"
+                ),
+                Panic => assert!(res.is_err(), "batch {b} write {i}: {res:?}"),
+            }
+        }
+    }
+    let seen: BTreeSet<String> = db
+        .read(|c| {
+            c.query("SELECT login_key FROM login_failures", &[])?
+                .iter()
+                .map(|r| r.text(0))
+                .collect()
+        })
+        .await
+        .unwrap();
+    assert_eq!(expected.len(), 5 + 7);
+    assert_eq!(seen, expected);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions", vec![]).await, 0);
+}
+
+/// A session for no account: a foreign-key violation.
+fn add_session_for_no_account(c: &mut dyn Conn) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $3)",
+        args![new_id(), new_id(), NOW],
+    )?;
+    Ok(())
 }
 
 /// A closure that panics after writing is rolled back, its caller gets an error, and the
