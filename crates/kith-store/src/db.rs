@@ -10,7 +10,7 @@ use crate::conn::{Conn, Engine};
 use crate::pg::{PgClient, PgConn, Tx};
 use crate::pool::Pool;
 pub use crate::sqlite::SqliteSync;
-use crate::sqlite::{self, SqliteConn, WriteJob};
+use crate::sqlite::{self, Pages, SqliteConn, WriteJob};
 use crate::{StoreError, TxError};
 
 /// How to reach storage. Exactly one engine: PostgreSQL when `database_url` is set,
@@ -43,7 +43,10 @@ enum Inner {
         /// The shared "in use" lock on `kith.lock`: restore waits for every holder to go.
         _lock: std::fs::File,
         writer: mpsc::Sender<WriteJob>,
+        /// Read connections that read the file through a memory map ([`Db::read`]).
         readers: Pool<Connection>,
+        /// Read connections that read pages with plain reads ([`Db::lookup`]).
+        lookups: Pool<Connection>,
     },
     Postgres {
         url: String,
@@ -100,8 +103,8 @@ impl Db {
         let p = path.clone();
         let (conn, checkpointer) = tokio::task::spawn_blocking(move || {
             Ok::<_, StoreError>((
-                sqlite::open(&p, false, sync)?,
-                sqlite::open(&p, false, sync)?,
+                sqlite::open(&p, false, sync, Pages::Mapped)?,
+                sqlite::open(&p, false, sync, Pages::Mapped)?,
             ))
         })
         .await
@@ -114,6 +117,7 @@ impl Db {
                 _lock: lock,
                 writer,
                 readers: Pool::new(readers.clamp(1, 64)),
+                lookups: Pool::new(readers.clamp(1, 64)),
             }),
         })
     }
@@ -161,6 +165,10 @@ impl Db {
     /// Runs `f` on a read connection: in one transaction on SQLite (a consistent snapshot),
     /// statement by statement on PostgreSQL, where READ COMMITTED gives each statement its own
     /// snapshot inside a transaction too ([`pg_read`]).
+    ///
+    /// On SQLite the connection reads the database file through a memory map, which is what
+    /// a read that wanders over many pages wants (a trusted-feed page, a page of search
+    /// results, an insight). For a read of a few rows by key use [`Db::lookup`].
     pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
@@ -168,33 +176,51 @@ impl Db {
         E: TxError,
     {
         match &*self.inner {
-            Inner::Sqlite { .. } => self.sqlite_read(f).await,
+            Inner::Sqlite { readers, .. } => self.sqlite_read(readers, Pages::Mapped, f).await,
             Inner::Postgres { .. } => self.pg_run(f, true).await,
         }
     }
 
-    async fn sqlite_read<T, E, F>(&self, mut f: F) -> Result<T, E>
+    /// [`Db::read`] for a read of a few rows by key — a session by its token on every
+    /// request. On PostgreSQL it is the same. On SQLite it runs on connections without the
+    /// memory map: whenever another connection has committed since a reading connection's
+    /// last transaction, SQLite drops that connection's whole map (`munmap`, which flushes
+    /// the TLB of every core running the process) and faults the pages in again. A read of
+    /// a handful of pages never wins that back; under `kith bench http`'s checkout the
+    /// session reads spent half their time in it. Plain reads of a few pages cost less.
+    pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: TxError,
     {
-        let Inner::Sqlite {
-            readers,
-            path,
-            sync,
-            ..
-        } = &*self.inner
-        else {
+        match &*self.inner {
+            Inner::Sqlite { lookups, .. } => self.sqlite_read(lookups, Pages::Read, f).await,
+            Inner::Postgres { .. } => self.pg_run(f, true).await,
+        }
+    }
+
+    async fn sqlite_read<T, E, F>(
+        &self,
+        pool: &Pool<Connection>,
+        pages: Pages,
+        mut f: F,
+    ) -> Result<T, E>
+    where
+        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: TxError,
+    {
+        let Inner::Sqlite { path, sync, .. } = &*self.inner else {
             unreachable!("sqlite_read on a PostgreSQL Db")
         };
-        let (lease, idle) = readers.checkout().await;
+        let (lease, idle) = pool.checkout().await;
         let (path, sync, inner) = (path.clone(), *sync, self.inner.clone());
         tokio::task::spawn_blocking(move || {
             let _lease = lease;
             let conn = match idle {
                 Some(c) => c,
-                None => sqlite::open(&path, true, sync)?,
+                None => sqlite::open(&path, true, sync, pages)?,
             };
             conn.execute_batch("BEGIN").map_err(sqlite::map_err)?;
             crate::stats::unit(true);
@@ -204,8 +230,14 @@ impl Db {
                 other => other,
             };
             let _ = conn.execute_batch("ROLLBACK");
-            if let Inner::Sqlite { readers, .. } = &*inner {
-                readers.give_back(conn);
+            if let Inner::Sqlite {
+                readers, lookups, ..
+            } = &*inner
+            {
+                match pages {
+                    Pages::Mapped => readers.give_back(conn),
+                    Pages::Read => lookups.give_back(conn),
+                }
             }
             out
         })

@@ -25,14 +25,26 @@ use crate::{Row, StoreError, Value};
 /// caller.
 pub const GROUP_COMMIT_MAX: usize = 64;
 
-/// How much of the database file each connection reads through a memory map (SQLite's
-/// `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that wander over a
+/// How much of the database file a [`Pages::Mapped`] connection reads through a memory map
+/// (SQLite's `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that wander over a
 /// database far larger than the cache — a trusted-feed page searches each followee's posts
 /// — then cost a memory access instead of a system call and a copy: on `kith bench feed
 /// --scale reference`'s 600 MB database, a hundred readers' first-window statements in
 /// turn took ~2.5 ms each instead of ~3.2 ms (the SQLite shell). The mapped pages are the
 /// operating system's file cache, shared by every connection.
 const MMAP_BYTES: u64 = 1 << 30;
+
+/// How a connection reads database pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Pages {
+    /// Through a memory map of up to [`MMAP_BYTES`]: for reads over many pages. SQLite
+    /// drops the whole map when another connection has committed since this one last read,
+    /// and faults pages in again as they are touched.
+    Mapped,
+    /// With plain reads into the connection's page cache: for reads of a few pages, which
+    /// the map's teardown after every foreign commit would cost more than it saves.
+    Read,
+}
 
 pub(crate) struct SqliteConn<'c> {
     pub(crate) conn: &'c Connection,
@@ -210,6 +222,7 @@ pub(crate) fn open(
     path: &Path,
     read_only: bool,
     sync: SqliteSync,
+    pages: Pages,
 ) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -226,9 +239,13 @@ pub(crate) fn open(
         SqliteSync::Normal => "NORMAL",
         SqliteSync::Full => "FULL",
     };
+    let mmap = match pages {
+        Pages::Mapped => MMAP_BYTES,
+        Pages::Read => 0,
+    };
     let mut pragmas = format!(
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; \
-         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {MMAP_BYTES};"
+         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {mmap};"
     );
     if !read_only {
         pragmas.push_str(" PRAGMA journal_mode = WAL;");

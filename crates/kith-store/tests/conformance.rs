@@ -150,6 +150,7 @@ conformance! {
     conditional_update_never_oversells => conditional_update_never_oversells_sqlite, conditional_update_never_oversells_postgres;
     reads_see_committed_not_uncommitted => reads_see_committed_not_uncommitted_sqlite, reads_see_committed_not_uncommitted_postgres;
     read_transaction_refuses_writes => read_transaction_refuses_writes_sqlite, read_transaction_refuses_writes_postgres;
+    lookups_read_like_reads => lookups_read_like_reads_sqlite, lookups_read_like_reads_postgres;
     deferred_statements_commit_or_fail_with_their_unit => deferred_statements_commit_or_fail_with_their_unit_sqlite, deferred_statements_commit_or_fail_with_their_unit_postgres;
     ok_means_committed_after_a_swallowed_error => ok_means_committed_after_a_swallowed_error_sqlite, ok_means_committed_after_a_swallowed_error_postgres;
     placeholders => placeholders_sqlite, placeholders_postgres;
@@ -1189,6 +1190,57 @@ async fn read_transaction_refuses_writes(db: Db) {
         res.is_err() && visible == 0,
         "a write inside Db::read returned {res:?} and {visible} row(s) are now visible"
     );
+}
+
+/// `Db::lookup` is a read like `Db::read`: it sees what is committed (also right after a
+/// commit, which on SQLite is when a reading connection's cache is dropped), refuses
+/// writes, and answers many at once. On SQLite a lookup's connection reads without the
+/// memory map and a read's with it.
+async fn lookups_read_like_reads(db: Db) {
+    for i in 0..20 {
+        let key = format!("seen{i}");
+        let k = key.clone();
+        db.write(move |c| add_login_failure(c, &k)).await.unwrap();
+        let n = db
+            .lookup(move |c| {
+                c.query_one(
+                    "SELECT COUNT(*) FROM login_failures WHERE login_key = $1",
+                    args![key.as_str()],
+                )?
+                .int(0)
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "lookup {i} after its commit");
+    }
+    let res = db
+        .lookup(|c| add_login_failure(c, "written-in-lookup"))
+        .await;
+    let visible = login_failures_with_key(&db, "written-in-lookup").await;
+    assert!(
+        res.is_err() && visible == 0,
+        "a write inside Db::lookup returned {res:?} and {visible} row(s) are now visible"
+    );
+    let many: Vec<_> = (0..40)
+        .map(|_| {
+            let db = db.clone();
+            tokio::spawn(async move {
+                db.lookup(|c| {
+                    c.query_one("SELECT COUNT(*) FROM login_failures", &[])?
+                        .int(0)
+                })
+                .await
+            })
+        })
+        .collect();
+    for t in many {
+        assert_eq!(t.await.expect("lookup task").expect("lookup"), 20);
+    }
+    if db.engine() == Engine::Sqlite {
+        let mapped = |c: &mut dyn Conn| c.query_one("PRAGMA mmap_size", &[])?.int(0);
+        assert_eq!(db.lookup(mapped).await.unwrap(), 0, "a lookup's map");
+        assert!(db.read(mapped).await.unwrap() > 0, "a read's map");
+    }
 }
 
 /// Defers inserting account `id` with the email the story's first account already has.
