@@ -280,6 +280,18 @@ async fn count(db: &Db, sql: &'static str, params: Vec<Value>) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e:?}"))
 }
 
+/// Every login failure's key.
+async fn login_keys(db: &Db) -> BTreeSet<String> {
+    db.read(|c| {
+        c.query("SELECT login_key FROM login_failures", &[])?
+            .iter()
+            .map(|r| r.text(0))
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
 async fn login_failures_with_key(db: &Db, key: &str) -> i64 {
     count(
         db,
@@ -871,11 +883,7 @@ async fn concurrent_writes_isolate_failures(db: Db) {
                     match (i % 3, i % 2) {
                         (0, 0) => Err(deliberate()),
                         (0, _) => {
-                            c.execute(
-                                "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
-                                 VALUES ($1, $2, $3, $3)",
-                                args![format!("t{i}"), new_id(), NOW],
-                            )?;
+                            add_session_for_no_account(c)?;
                             Ok(i)
                         }
                         _ => Ok(i),
@@ -904,15 +912,7 @@ async fn concurrent_writes_isolate_failures(db: Db) {
             }
         }
     }
-    let seen: BTreeSet<String> = db
-        .read(|c| {
-            c.query("SELECT login_key FROM login_failures", &[])?
-                .iter()
-                .map(|r| r.text(0))
-                .collect()
-        })
-        .await
-        .unwrap();
+    let seen = login_keys(&db).await;
     assert_eq!(expected.len(), 132);
     assert_eq!(seen, expected);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions", vec![]).await, 0);
@@ -1009,15 +1009,7 @@ async fn a_batch_outlives_its_failed_first_write(db: Db) {
             }
         }
     }
-    let seen: BTreeSet<String> = db
-        .read(|c| {
-            c.query("SELECT login_key FROM login_failures", &[])?
-                .iter()
-                .map(|r| r.text(0))
-                .collect()
-        })
-        .await
-        .unwrap();
+    let seen = login_keys(&db).await;
     assert_eq!(expected.len(), 5 + 7);
     assert_eq!(seen, expected);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions", vec![]).await, 0);
