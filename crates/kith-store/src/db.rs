@@ -22,8 +22,9 @@ pub struct DbConfig {
     /// Where the SQLite file (`kith.db`) lives; created if missing.
     pub data_dir: PathBuf,
     pub sqlite_sync: SqliteSync,
-    /// PostgreSQL connections, or SQLite read connections. Writes on SQLite always go
-    /// through the one writer thread.
+    /// PostgreSQL connections, or SQLite read connections of each kind: up to this many
+    /// for [`Db::read`] and as many again for [`Db::lookup`] (opened when first needed).
+    /// Writes on SQLite always go through the one writer thread.
     pub pool_size: usize,
 }
 
@@ -176,7 +177,7 @@ impl Db {
         E: TxError,
     {
         match &*self.inner {
-            Inner::Sqlite { readers, .. } => self.sqlite_read(readers, Pages::Mapped, f).await,
+            Inner::Sqlite { .. } => self.sqlite_read(Pages::Mapped, f).await,
             Inner::Postgres { .. } => self.pg_run(f, true).await,
         }
     }
@@ -195,17 +196,12 @@ impl Db {
         E: TxError,
     {
         match &*self.inner {
-            Inner::Sqlite { lookups, .. } => self.sqlite_read(lookups, Pages::Read, f).await,
+            Inner::Sqlite { .. } => self.sqlite_read(Pages::Unmapped, f).await,
             Inner::Postgres { .. } => self.pg_run(f, true).await,
         }
     }
 
-    async fn sqlite_read<T, E, F>(
-        &self,
-        pool: &Pool<Connection>,
-        pages: Pages,
-        mut f: F,
-    ) -> Result<T, E>
+    async fn sqlite_read<T, E, F>(&self, pages: Pages, mut f: F) -> Result<T, E>
     where
         F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -214,8 +210,8 @@ impl Db {
         let Inner::Sqlite { path, sync, .. } = &*self.inner else {
             unreachable!("sqlite_read on a PostgreSQL Db")
         };
-        let (lease, idle) = pool.checkout().await;
-        let (path, sync, inner) = (path.clone(), *sync, self.inner.clone());
+        let (lease, idle) = self.read_pool(pages).checkout().await;
+        let (path, sync, db) = (path.clone(), *sync, self.clone());
         tokio::task::spawn_blocking(move || {
             let _lease = lease;
             let conn = match idle {
@@ -230,19 +226,26 @@ impl Db {
                 other => other,
             };
             let _ = conn.execute_batch("ROLLBACK");
-            if let Inner::Sqlite {
-                readers, lookups, ..
-            } = &*inner
-            {
-                match pages {
-                    Pages::Mapped => readers.give_back(conn),
-                    Pages::Read => lookups.give_back(conn),
-                }
-            }
+            db.read_pool(pages).give_back(conn);
             out
         })
         .await
         .unwrap_or_else(|e| Err(E::from(StoreError::Other(format!("read task failed: {e}")))))
+    }
+
+    /// The SQLite read connections that read pages as `pages` says: a connection goes back
+    /// to the pool it came from.
+    fn read_pool(&self, pages: Pages) -> &Pool<Connection> {
+        let Inner::Sqlite {
+            readers, lookups, ..
+        } = &*self.inner
+        else {
+            unreachable!("a SQLite read pool on a PostgreSQL Db")
+        };
+        match pages {
+            Pages::Mapped => readers,
+            Pages::Unmapped => lookups,
+        }
     }
 
     async fn pg_run<T, E, F>(&self, mut f: F, read_only: bool) -> Result<T, E>

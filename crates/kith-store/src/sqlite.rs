@@ -43,7 +43,7 @@ pub(crate) enum Pages {
     Mapped,
     /// With plain reads into the connection's page cache: for reads of a few pages, which
     /// the map's teardown after every foreign commit would cost more than it saves.
-    Read,
+    Unmapped,
 }
 
 pub(crate) struct SqliteConn<'c> {
@@ -241,7 +241,7 @@ pub(crate) fn open(
     };
     let mmap = match pages {
         Pages::Mapped => MMAP_BYTES,
-        Pages::Read => 0,
+        Pages::Unmapped => 0,
     };
     let mut pragmas = format!(
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; \
