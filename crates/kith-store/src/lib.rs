@@ -6,11 +6,13 @@
 //! - [`value`]: the values that cross the boundary ([`Value`], [`Row`]) and their decoding.
 //! - [`conn`]: the [`Conn`] trait — execute and query plain SQL inside one transaction.
 //! - [`sqlite`]: the embedded engine. One writer connection on its own thread owns every
-//!   write; queued writes share a commit (group commit), each in its own savepoint. A few
-//!   read-only connections serve reads in parallel (WAL).
-//! - [`pg`]: PostgreSQL through the synchronous `postgres` client on the blocking pool, with
-//!   a small connection pool, per-connection statement cache, and retry of serialization
-//!   failures.
+//!   write; queued writes share a commit (group commit), each in its own savepoint; a thread
+//!   of its own checkpoints the WAL. A few read-only connections serve reads in parallel
+//!   (WAL): memory-mapped ones for `Db::read`, map-less ones for `Db::lookup` (a few rows
+//!   by key, such as a session).
+//! - [`pg`]: PostgreSQL through `tokio-postgres`, each pooled connection driven on the
+//!   blocking pool by a small runtime of its own, with a small connection pool,
+//!   per-connection statement cache, and retry of serialization failures.
 //! - [`migrate`]: the per-engine migration folders, applied in order, each in its own
 //!   transaction, without advisory locks (CockroachDB has none).
 //! - [`stats`]: process-wide counts of statements, units of work and commits (for

@@ -5,7 +5,8 @@
 //! [`GROUP_COMMIT_MAX`]), runs each in its own savepoint inside one `BEGIN IMMEDIATE`
 //! transaction, commits once, and only then answers each caller. A closure that fails rolls
 //! back to its savepoint and leaves the others' work intact. Reads run on separate
-//! read-only connections and never wait for the writer.
+//! read-only connections and never wait for the writer: memory-mapped ones for `Db::read`,
+//! map-less ones for `Db::lookup` (see `Pages`).
 //!
 //! The WAL is copied back into the database file (checkpointed) by a thread of its own
 //! with its own connection, not by the writer: SQLite's automatic checkpoint runs on the
@@ -26,12 +27,13 @@ use crate::{Row, StoreError, Value};
 pub const GROUP_COMMIT_MAX: usize = 64;
 
 /// How much of the database file a [`Pages::Mapped`] connection reads through a memory map
-/// (SQLite's `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that wander over a
-/// database far larger than the cache — a trusted-feed page searches each followee's posts
-/// — then cost a memory access instead of a system call and a copy: on `kith bench feed
-/// --scale reference`'s 600 MB database, a hundred readers' first-window statements in
-/// turn took ~2.5 ms each instead of ~3.2 ms (the SQLite shell). The mapped pages are the
-/// operating system's file cache, shared by every connection.
+/// (SQLite's `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that
+/// wander over a database far larger than the cache — a trusted-feed page searches each
+/// followee's posts — then cost a memory access instead of a system call and a copy: on
+/// `kith bench feed --scale reference`'s 600 MB database, a hundred readers'
+/// first-window statements in turn took ~2.5 ms each instead of ~3.2 ms (the SQLite
+/// shell). The mapped pages are the operating system's file cache, shared by every
+/// connection.
 const MMAP_BYTES: u64 = 1 << 30;
 
 /// How a connection reads database pages.
