@@ -165,7 +165,7 @@ impl Db {
 
     /// Runs `f` on a read connection: in one transaction on SQLite (a consistent snapshot),
     /// statement by statement on PostgreSQL, where READ COMMITTED gives each statement its own
-    /// snapshot inside a transaction too ([`pg_read`]).
+    /// snapshot inside a transaction too (`pg_read`).
     ///
     /// On SQLite the connection reads the database file through a memory map, which is what
     /// a read that wanders over many pages wants (a trusted-feed page, a page of search
