@@ -10,7 +10,7 @@ use crate::conn::{Conn, Engine};
 use crate::pg::{PgClient, PgConn, Tx};
 use crate::pool::Pool;
 pub use crate::sqlite::SqliteSync;
-use crate::sqlite::{self, Pages, SqliteConn, WriteJob};
+use crate::sqlite::{self, SqliteConn, WriteJob};
 use crate::{StoreError, TxError};
 
 /// How to reach storage. Exactly one engine: PostgreSQL when `database_url` is set,
@@ -22,9 +22,8 @@ pub struct DbConfig {
     /// Where the SQLite file (`kith.db`) lives; created if missing.
     pub data_dir: PathBuf,
     pub sqlite_sync: SqliteSync,
-    /// PostgreSQL connections, or SQLite read connections of each kind: up to this many
-    /// for [`Db::read`] and as many again for [`Db::lookup`] (opened when first needed).
-    /// Writes on SQLite always go through the one writer thread.
+    /// PostgreSQL connections, or SQLite read connections for [`Db::read`] (opened when
+    /// first needed). Writes on SQLite always go through the one writer thread.
     pub pool_size: usize,
 }
 
@@ -44,10 +43,9 @@ enum Inner {
         /// The shared "in use" lock on `kith.lock`: restore waits for every holder to go.
         _lock: std::fs::File,
         writer: mpsc::Sender<WriteJob>,
-        /// Read connections that read the file through a memory map ([`Db::read`]).
+        /// Read-only connections, each reading the file through a memory map it keeps
+        /// across other connections' commits (`keep_map`).
         readers: Pool<Connection>,
-        /// Read connections that read pages with plain reads ([`Db::lookup`]).
-        lookups: Pool<Connection>,
     },
     Postgres {
         url: String,
@@ -104,8 +102,8 @@ impl Db {
         let p = path.clone();
         let (conn, checkpointer) = tokio::task::spawn_blocking(move || {
             Ok::<_, StoreError>((
-                sqlite::open(&p, false, sync, Pages::Mapped)?,
-                sqlite::open(&p, false, sync, Pages::Mapped)?,
+                sqlite::open(&p, false, sync)?,
+                sqlite::open(&p, false, sync)?,
             ))
         })
         .await
@@ -118,7 +116,6 @@ impl Db {
                 _lock: lock,
                 writer,
                 readers: Pool::new(readers.clamp(1, 64)),
-                lookups: Pool::new(readers.clamp(1, 64)),
             }),
         })
     }
@@ -167,56 +164,33 @@ impl Db {
     /// statement by statement on PostgreSQL, where READ COMMITTED gives each statement its own
     /// snapshot inside a transaction too (`pg_read`).
     ///
-    /// On SQLite the connection reads the database file through a memory map, which is what
-    /// a read that wanders over many pages wants (a trusted-feed page, a page of search
-    /// results, an insight). For a read of a few rows by key use [`Db::lookup`].
-    pub async fn read<T, E, F>(&self, f: F) -> Result<T, E>
+    /// On SQLite the connection reads the database file through a memory map and keeps it
+    /// when other connections commit (`keep_map`): a read that wanders over many pages (a
+    /// trusted-feed page, a page of search results) costs memory accesses, not a system call
+    /// and a copy per page, and a read of a few rows by key (a session) costs no more than
+    /// with plain reads.
+    pub async fn read<T, E, F>(&self, mut f: F) -> Result<T, E>
     where
         F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: TxError,
     {
-        match &*self.inner {
-            Inner::Sqlite { .. } => self.sqlite_read(Pages::Mapped, f).await,
-            Inner::Postgres { .. } => self.pg_run(f, true).await,
-        }
-    }
-
-    /// [`Db::read`] for a read of a few rows by key — a session by its token on every
-    /// request. On PostgreSQL it is the same. On SQLite it runs on connections without the
-    /// memory map: whenever another connection has committed since a reading connection's
-    /// last transaction, SQLite drops that connection's whole map (`munmap`, which flushes
-    /// the TLB of every core running the process) and faults the pages in again. A read of
-    /// a handful of pages never wins that back; under `kith bench http`'s checkout the
-    /// session reads spent half their time in it. Plain reads of a few pages cost less.
-    pub async fn lookup<T, E, F>(&self, f: F) -> Result<T, E>
-    where
-        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: TxError,
-    {
-        match &*self.inner {
-            Inner::Sqlite { .. } => self.sqlite_read(Pages::Unmapped, f).await,
-            Inner::Postgres { .. } => self.pg_run(f, true).await,
-        }
-    }
-
-    async fn sqlite_read<T, E, F>(&self, pages: Pages, mut f: F) -> Result<T, E>
-    where
-        F: FnMut(&mut dyn Conn) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: TxError,
-    {
-        let Inner::Sqlite { path, sync, .. } = &*self.inner else {
-            unreachable!("sqlite_read on a PostgreSQL Db")
+        let (path, sync, readers) = match &*self.inner {
+            Inner::Sqlite {
+                path,
+                sync,
+                readers,
+                ..
+            } => (path, sync, readers),
+            Inner::Postgres { .. } => return self.pg_run(f, true).await,
         };
-        let (lease, idle) = self.read_pool(pages).checkout().await;
+        let (lease, idle) = readers.checkout().await;
         let (path, sync, db) = (path.clone(), *sync, self.clone());
         tokio::task::spawn_blocking(move || {
             let _lease = lease;
             let conn = match idle {
                 Some(c) => c,
-                None => sqlite::open(&path, true, sync, pages)?,
+                None => sqlite::open(&path, true, sync)?,
             };
             conn.execute_batch("BEGIN").map_err(sqlite::map_err)?;
             crate::stats::unit(true);
@@ -226,26 +200,13 @@ impl Db {
                 other => other,
             };
             let _ = conn.execute_batch("ROLLBACK");
-            db.read_pool(pages).give_back(conn);
+            if let Inner::Sqlite { readers, .. } = &*db.inner {
+                readers.give_back(conn);
+            }
             out
         })
         .await
         .unwrap_or_else(|e| Err(E::from(StoreError::Other(format!("read task failed: {e}")))))
-    }
-
-    /// The SQLite read connections that read pages as `pages` says: a connection goes back
-    /// to the pool it came from.
-    fn read_pool(&self, pages: Pages) -> &Pool<Connection> {
-        let Inner::Sqlite {
-            readers, lookups, ..
-        } = &*self.inner
-        else {
-            unreachable!("a SQLite read pool on a PostgreSQL Db")
-        };
-        match pages {
-            Pages::Mapped => readers,
-            Pages::Unmapped => lookups,
-        }
     }
 
     async fn pg_run<T, E, F>(&self, mut f: F, read_only: bool) -> Result<T, E>

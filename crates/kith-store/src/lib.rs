@@ -8,15 +8,16 @@
 //! - [`sqlite`]: the embedded engine. One writer connection on its own thread owns every
 //!   write; queued writes share a commit (group commit), each in its own savepoint; a thread
 //!   of its own checkpoints the WAL. A few read-only connections serve reads in parallel
-//!   (WAL): memory-mapped ones for `Db::read`, map-less ones for `Db::lookup` (a few rows
-//!   by key, such as a session).
+//!   (WAL), each through a memory map of the file that it keeps across other connections'
+//!   commits: they open with the keep-map VFS (`keep_map`), SQLite's `unix` VFS with that
+//!   one change.
 //! - [`pg`]: PostgreSQL through `tokio-postgres`, each pooled connection driven on the
 //!   blocking pool by a small runtime of its own, with a small connection pool,
 //!   per-connection statement cache, and retry of serialization failures.
 //! - [`migrate`]: the per-engine migration folders, applied in order, each in its own
 //!   transaction, without advisory locks (CockroachDB has none).
-//! - [`stats`]: process-wide counts of statements, units of work and commits (for
-//!   `/metrics` and `kith bench http`).
+//! - [`stats`]: process-wide counts of statements, units of work, commits and SQLite maps
+//!   kept or dropped (for `/metrics` and the benchmarks).
 //! - [`testing`]: fresh throw-away PostgreSQL databases for tests.
 //!
 //! ## Why one SQL dialect for rules
@@ -39,6 +40,7 @@ pub mod testing;
 pub mod value;
 
 mod db;
+mod keep_map;
 mod pool;
 
 pub use conn::{Conn, Engine};

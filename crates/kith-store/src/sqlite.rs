@@ -5,8 +5,8 @@
 //! [`GROUP_COMMIT_MAX`]), runs each in its own savepoint inside one `BEGIN IMMEDIATE`
 //! transaction, commits once, and only then answers each caller. A closure that fails rolls
 //! back to its savepoint and leaves the others' work intact. Reads run on separate
-//! read-only connections and never wait for the writer: memory-mapped ones for `Db::read`,
-//! map-less ones for `Db::lookup` (see `Pages`).
+//! read-only connections and never wait for the writer; they read the file through a
+//! memory map that outlives other connections' commits (`keep_map`).
 //!
 //! The WAL is copied back into the database file (checkpointed) by a thread of its own
 //! with its own connection, not by the writer: SQLite's automatic checkpoint runs on the
@@ -26,27 +26,15 @@ use crate::{Row, StoreError, Value};
 /// caller.
 pub const GROUP_COMMIT_MAX: usize = 64;
 
-/// How much of the database file a [`Pages::Mapped`] connection reads through a memory map
-/// (SQLite's `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that
+/// How much of the database file a connection reads through a memory map (SQLite's
+/// `mmap_size`) instead of copying pages into its own 16 MB cache. Reads that
 /// wander over a database far larger than the cache — a trusted-feed page searches each
 /// followee's posts — then cost a memory access instead of a system call and a copy: on
 /// `kith bench feed --scale reference`'s 600 MB database, a hundred readers'
 /// first-window statements in turn took ~2.5 ms each instead of ~3.2 ms (the SQLite
 /// shell). The mapped pages are the operating system's file cache, shared by every
-/// connection.
-const MMAP_BYTES: u64 = 1 << 30;
-
-/// How a connection reads database pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pages {
-    /// Through a memory map of up to [`MMAP_BYTES`]: for reads over many pages. SQLite
-    /// drops the whole map when another connection has committed since this one last read,
-    /// and faults pages in again as they are touched.
-    Mapped,
-    /// With plain reads into the connection's page cache: for reads of a few pages, which
-    /// the map's teardown after every foreign commit would cost more than it saves.
-    Unmapped,
-}
+/// connection. A read connection keeps its map when others commit (`keep_map`).
+pub(crate) const MMAP_BYTES: u64 = 1 << 30;
 
 pub(crate) struct SqliteConn<'c> {
     pub(crate) conn: &'c Connection,
@@ -224,7 +212,6 @@ pub(crate) fn open(
     path: &Path,
     read_only: bool,
     sync: SqliteSync,
-    pages: Pages,
 ) -> Result<Connection, StoreError> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -236,18 +223,20 @@ pub(crate) fn open(
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI
     };
-    let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
+    // A reader keeps its map across other connections' commits (see `keep_map`); the writer
+    // and the checkpointer keep SQLite's own behaviour.
+    let conn = match crate::keep_map::name() {
+        Some(vfs) if read_only => Connection::open_with_flags_and_vfs(path, flags, vfs),
+        _ => Connection::open_with_flags(path, flags),
+    }
+    .map_err(map_err)?;
     let sync = match sync {
         SqliteSync::Normal => "NORMAL",
         SqliteSync::Full => "FULL",
     };
-    let mmap = match pages {
-        Pages::Mapped => MMAP_BYTES,
-        Pages::Unmapped => 0,
-    };
     let mut pragmas = format!(
         "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = {sync}; \
-         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {mmap};"
+         PRAGMA cache_size = -16000; PRAGMA temp_store = MEMORY; PRAGMA mmap_size = {MMAP_BYTES};"
     );
     if !read_only {
         pragmas.push_str(" PRAGMA journal_mode = WAL;");

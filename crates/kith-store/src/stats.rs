@@ -14,6 +14,8 @@ static READS: AtomicU64 = AtomicU64::new(0);
 static WRITES: AtomicU64 = AtomicU64::new(0);
 static COMMITS: AtomicU64 = AtomicU64::new(0);
 static ROUND_TRIPS: AtomicU64 = AtomicU64::new(0);
+static MAPS_KEPT: AtomicU64 = AtomicU64::new(0);
+static MAPS_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 /// The counts since the process started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,6 +32,11 @@ pub struct Counters {
     /// many statements it carries (the deferred ones, a write's `BEGIN`, its `COMMIT`).
     /// Zero on SQLite, which is in the process.
     pub round_trips: u64,
+    /// SQLite read transactions that began after another connection's commit and kept
+    /// their connection's memory map of the database file (see `kith_store::sqlite`).
+    pub maps_kept: u64,
+    /// Those that dropped it (the file had shrunk or outgrown the map) and mapped it again.
+    pub maps_dropped: u64,
 }
 
 /// The counts so far.
@@ -40,6 +47,8 @@ pub fn counters() -> Counters {
         writes: WRITES.load(Ordering::Relaxed),
         commits: COMMITS.load(Ordering::Relaxed),
         round_trips: ROUND_TRIPS.load(Ordering::Relaxed),
+        maps_kept: MAPS_KEPT.load(Ordering::Relaxed),
+        maps_dropped: MAPS_DROPPED.load(Ordering::Relaxed),
     }
 }
 
@@ -64,4 +73,12 @@ pub(crate) fn commit() {
 
 pub(crate) fn round_trip() {
     ROUND_TRIPS.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn map_kept() {
+    MAPS_KEPT.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) fn map_dropped() {
+    MAPS_DROPPED.fetch_add(1, Ordering::Relaxed);
 }

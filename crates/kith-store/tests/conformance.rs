@@ -150,7 +150,7 @@ conformance! {
     conditional_update_never_oversells => conditional_update_never_oversells_sqlite, conditional_update_never_oversells_postgres;
     reads_see_committed_not_uncommitted => reads_see_committed_not_uncommitted_sqlite, reads_see_committed_not_uncommitted_postgres;
     read_transaction_refuses_writes => read_transaction_refuses_writes_sqlite, read_transaction_refuses_writes_postgres;
-    lookups_read_like_reads => lookups_read_like_reads_sqlite, lookups_read_like_reads_postgres;
+    reads_see_each_commit_and_run_many_at_once => reads_see_each_commit_and_run_many_at_once_sqlite, reads_see_each_commit_and_run_many_at_once_postgres;
     deferred_statements_commit_or_fail_with_their_unit => deferred_statements_commit_or_fail_with_their_unit_sqlite, deferred_statements_commit_or_fail_with_their_unit_postgres;
     ok_means_committed_after_a_swallowed_error => ok_means_committed_after_a_swallowed_error_sqlite, ok_means_committed_after_a_swallowed_error_postgres;
     placeholders => placeholders_sqlite, placeholders_postgres;
@@ -1184,64 +1184,40 @@ async fn read_transaction_refuses_writes(db: Db) {
     );
 }
 
-/// `Db::lookup` is a read like `Db::read`: it sees what is committed (also right after a
-/// commit, which on SQLite is when a reading connection's cache is dropped), refuses
-/// writes, and answers many at once. On SQLite a lookup's connection reads without the
-/// memory map and a read's with it.
-async fn lookups_read_like_reads(db: Db) {
+/// A read sees each commit right after it (on SQLite that is when a reading connection's
+/// cache is emptied and it asks to drop its memory map), and many answer at once. On SQLite
+/// every read connection reads through the map.
+async fn reads_see_each_commit_and_run_many_at_once(db: Db) {
     for i in 0..20 {
         let key = format!("seen{i}");
         let k = key.clone();
         db.write(move |c| add_login_failure(c, &k)).await.unwrap();
-        let n = db
-            .lookup(move |c| {
-                c.query_one(
-                    "SELECT COUNT(*) FROM login_failures WHERE login_key = $1",
-                    args![key.as_str()],
-                )?
-                .int(0)
-            })
-            .await
-            .unwrap();
-        assert_eq!(n, 1, "lookup {i} after its commit");
+        assert_eq!(
+            login_failures_with_key(&db, &key).await,
+            1,
+            "read {i} after its commit"
+        );
     }
-    let res = db
-        .lookup(|c| add_login_failure(c, "written-in-lookup"))
-        .await;
-    let visible = login_failures_with_key(&db, "written-in-lookup").await;
-    assert!(
-        res.is_err() && visible == 0,
-        "a write inside Db::lookup returned {res:?} and {visible} row(s) are now visible"
-    );
     let many: Vec<_> = (0..40)
         .map(|_| {
             let db = db.clone();
             tokio::spawn(async move {
-                db.lookup(|c| {
-                    c.query_one("SELECT COUNT(*) FROM login_failures", &[])?
-                        .int(0)
+                db.read(|c| {
+                    let n = c
+                        .query_one("SELECT COUNT(*) FROM login_failures", &[])?
+                        .int(0)?;
+                    let mapped = match c.engine() {
+                        Engine::Sqlite => c.query_one("PRAGMA mmap_size", &[])?.int(0)? > 0,
+                        Engine::Postgres => true,
+                    };
+                    Ok::<_, StoreError>((n, mapped))
                 })
                 .await
             })
         })
         .collect();
     for t in many {
-        assert_eq!(t.await.expect("lookup task").expect("lookup"), 20);
-    }
-    if db.engine() == Engine::Sqlite {
-        // In turns, so a connection handed back to the wrong pool is the next one taken.
-        let mapped = |c: &mut dyn Conn| c.query_one("PRAGMA mmap_size", &[])?.int(0);
-        for turn in 0..2 {
-            assert!(
-                db.read(mapped).await.unwrap() > 0,
-                "turn {turn}: a read's map"
-            );
-            assert_eq!(
-                db.lookup(mapped).await.unwrap(),
-                0,
-                "turn {turn}: a lookup's map"
-            );
-        }
+        assert_eq!(t.await.expect("read task").expect("read"), (20, true));
     }
 }
 
@@ -1888,5 +1864,163 @@ async fn sqlite_wal_is_checkpointed_off_the_writer() {
         count(&db, "SELECT COUNT(*) FROM wal_probe", vec![]).await,
         48 * 128,
         "every row is there"
+    );
+}
+
+/// The value of `map_probe` row `k`, by `Db::read` (a mapped connection).
+async fn probe(db: &Db, k: i64) -> String {
+    db.read(move |c| {
+        c.query_one("SELECT v FROM map_probe WHERE k = $1", args![k])?
+            .text(0)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("read row {k}: {e:?}"))
+}
+
+/// A read connection keeps its memory map of the database file when another connection
+/// commits (kith-store's keep-map VFS), and still reads every commit: each update is
+/// checkpointed into the file and the WAL emptied, so the next read finds the page only
+/// in the file — through the kept map — and must see the new value. A file that grew a
+/// little keeps its map (the new pages are read past its end); one that shrank (`VACUUM`)
+/// or outgrew it drops the map and maps it again, and reads stay right.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_keep_their_map_and_see_every_commit() {
+    let dir = TempDir::new();
+    let db = open_sqlite(&dir).await;
+    db.write(|c| {
+        c.execute_batch("CREATE TABLE map_probe (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")?;
+        for k in 0..2000_i64 {
+            c.execute(
+                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
+                args![k, format!("{k:0>200}")],
+            )?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap();
+    // Another connection to the file, to checkpoint and vacuum when the story says.
+    let side = rusqlite::Connection::open(dir.0.join("kith.db")).unwrap();
+    side.busy_timeout(Duration::from_secs(5)).unwrap();
+    // (The store's checkpoint thread may be at one already: then it is tried again.)
+    let checkpoint = || {
+        for _ in 0..500 {
+            let busy: i64 = side
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                .unwrap();
+            if busy == 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("the WAL could not be checkpointed in 5 s");
+    };
+    checkpoint();
+    // Every read connection maps the file (four reads at once take all four).
+    let all: Vec<_> = (0..8)
+        .map(|k| {
+            let db = db.clone();
+            tokio::spawn(async move { probe(&db, k).await })
+        })
+        .collect();
+    for t in all {
+        t.await.unwrap();
+    }
+
+    let before = kith_store::stats::counters();
+    let mut updated = BTreeMap::new();
+    for i in 0..30_i64 {
+        let k = (i * 67) % 2000;
+        updated.insert(k, format!("new{i}"));
+        db.write(move |c| {
+            c.execute(
+                "UPDATE map_probe SET v = $1 WHERE k = $2",
+                args![format!("new{i}"), k],
+            )
+        })
+        .await
+        .unwrap();
+        checkpoint();
+        assert_eq!(probe(&db, k).await, format!("new{i}"), "update {i}");
+        assert_eq!(probe(&db, k + 1).await, format!("{:0>200}", k + 1));
+    }
+    let kept = kith_store::stats::counters();
+    assert!(
+        kept.maps_kept - before.maps_kept >= 25,
+        "{} of the 30 or more reads after a commit kept their map",
+        kept.maps_kept - before.maps_kept
+    );
+
+    // Grown a little (a few pages): the map stays, the new rows are read past its end.
+    db.write(|c| {
+        for k in 2000..2040_i64 {
+            c.execute(
+                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
+                args![k, format!("grown{k}")],
+            )?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap();
+    checkpoint();
+    for k in 2000..2040 {
+        assert_eq!(probe(&db, k).await, format!("grown{k}"));
+    }
+    let grown = kith_store::stats::counters();
+    assert_eq!(
+        grown.maps_dropped, kept.maps_dropped,
+        "a map was dropped for a few pages' growth"
+    );
+
+    // Shrunk: most rows deleted and the file vacuumed to a fraction of its size.
+    let size = || std::fs::metadata(dir.0.join("kith.db")).unwrap().len();
+    let large = size();
+    db.write(|c| c.execute("DELETE FROM map_probe WHERE k >= 100 AND k < 2000", &[]))
+        .await
+        .unwrap();
+    side.execute_batch("VACUUM").unwrap();
+    checkpoint();
+    assert!(size() < large / 2, "VACUUM shrank {large} to {}", size());
+    for k in (0..100).chain(2000..2040) {
+        let want = match updated.get(&k) {
+            Some(v) => v.clone(),
+            None if k < 2000 => format!("{k:0>200}"),
+            None => format!("grown{k}"),
+        };
+        assert_eq!(probe(&db, k).await, want, "row {k} after the file shrank");
+    }
+    let shrunk = kith_store::stats::counters();
+    assert!(
+        shrunk.maps_dropped > grown.maps_dropped,
+        "no map was dropped when the file shrank"
+    );
+
+    // Outgrown: 12 MB more, past what a map may fall behind.
+    db.write(|c| {
+        for k in 10_000..13_000_i64 {
+            c.execute(
+                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
+                args![k, format!("{k:x>4000}")],
+            )?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap();
+    checkpoint();
+    let dropped = kith_store::stats::counters().maps_dropped;
+    for k in [10_000, 11_500, 12_999, 50] {
+        let want = if k < 2000 {
+            format!("{k:0>200}")
+        } else {
+            format!("{k:x>4000}")
+        };
+        assert!(!updated.contains_key(&k));
+        assert_eq!(probe(&db, k).await, want, "row {k} after the file grew");
+    }
+    assert!(
+        kith_store::stats::counters().maps_dropped > dropped,
+        "no map was dropped when the file outgrew it"
     );
 }

@@ -22,8 +22,8 @@ pub struct StorageArgs {
     /// (also survives power loss, slower commits).
     #[arg(long, env = "KITH_SQLITE_SYNC")]
     pub sqlite_sync: Option<String>,
-    /// PostgreSQL connections (default 16), or SQLite read connections (default 4 for reads,
-    /// and as many for key lookups such as sessions).
+    /// PostgreSQL connections (default 16), or SQLite read connections (default 4; writes
+    /// go through the one writer connection).
     #[arg(long, env = "KITH_POOL_SIZE")]
     pub pool_size: Option<usize>,
     /// Settings file [default: ./kith.toml when it exists].

@@ -646,10 +646,10 @@ impl App {
         let now = self.now_ms();
         let idle_ms = self.config.session_idle_secs.saturating_mul(1000);
         let h = hash.clone();
-        // Every authenticated request reads its session: a lookup (a few pages by key).
+        // Every authenticated request reads its session (a few pages by key).
         let (principal, last_seen) = self
             .db
-            .lookup(move |c| {
+            .read(move |c| {
                 let (account_id, is_platform_admin, last_seen) = rows::live_session(c, &h, now)?
                     .ok_or_else(|| {
                         AppError::Unauthenticated("session expired or unknown; log in again".into())

@@ -23,11 +23,12 @@ use std::time::Instant;
 use clap::Args;
 use kith_app::Principal;
 use kith_app::discovery::feed::FeedCursor;
+use kith_app::platform::ids::PostId;
 use kith_store::Value;
 
 use super::Scale;
 use super::search::{
-    WORDS, World, bare_index, bare_queries, insert_rows, percentile, stretches, world,
+    Rng, WORDS, World, bare_index, bare_queries, insert_rows, percentile, stretches, world,
 };
 
 #[derive(Debug, Clone, Args)]
@@ -40,6 +41,11 @@ pub struct FeedArgs {
     /// Feed pages timed (and bare queries, the same count).
     #[arg(long)]
     pub queries: Option<usize>,
+    /// Likes per second committed while the feed is timed (random members liking random
+    /// posts through `App::like_post`), as on a server where members also write: 0, the
+    /// default, times the feed on a store nobody writes to (the ratios' setting).
+    #[arg(long, default_value_t = 0)]
+    pub writes: u32,
 }
 
 /// How many people each reader follows.
@@ -173,10 +179,20 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
     let words: Vec<&'static str> = (0..queries)
         .map(|_| WORDS[rng.below(WORDS.len())])
         .collect();
+    let writer = (args.writes > 0).then(|| {
+        likes_meanwhile(
+            app.clone(),
+            ids.clone(),
+            post_ids.iter().map(|(id, _)| id.clone()).collect(),
+            args.writes,
+        )
+    });
     let mut limit = Vec::with_capacity(queries);
     let mut first = Vec::with_capacity(queries);
     let mut second = Vec::with_capacity(queries);
     let mut shown = 0usize;
+    let maps = kith_store::stats::counters();
+    let t = Instant::now();
     for (readers, words) in stretches(&plan).zip(stretches(&words)) {
         for r in readers {
             let t = Instant::now();
@@ -191,6 +207,19 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
             }
         }
         limit.extend(bare_queries(&bare, text, words.to_vec()).await?);
+    }
+    let timed_secs = t.elapsed().as_secs_f64();
+    if let Some((stop, task)) = writer {
+        let _ = stop.send(true);
+        let (liked, refused) = task.await??;
+        let now = kith_store::stats::counters();
+        println!(
+            "meanwhile: {liked} likes committed ({:.0}/s; {refused} refused: posts the liker may not see); \
+             read transactions after a commit kept their memory map {} times, dropped it {} times",
+            liked as f64 / timed_secs,
+            now.maps_kept - maps.maps_kept,
+            now.maps_dropped - maps.maps_dropped
+        );
     }
     anyhow::ensure!(shown > 0, "the readers' feeds are empty");
     // Readers following 500 people have more than a page: a feed that never pages would
@@ -219,6 +248,46 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
         ratio(l99 / o99)
     );
     Ok(())
+}
+
+/// Likes `per_second` random posts by random members until told to stop: how many were
+/// committed and how many refused (a post the liker may not see answers 404).
+fn likes_meanwhile(
+    app: kith_app::App,
+    members: Vec<String>,
+    posts: Vec<String>,
+    per_second: u32,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<anyhow::Result<(u64, u64)>>,
+) {
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(async move {
+        let mut rng = Rng(0x11CE);
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs_f64(
+            1.0 / f64::from(per_second),
+        ));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let (mut liked, mut refused) = (0u64, 0u64);
+        loop {
+            tokio::select! {
+                _ = stopped.changed() => return Ok((liked, refused)),
+                _ = tick.tick() => {}
+            }
+            let who = Principal {
+                account_id: members[rng.below(members.len())].clone(),
+                is_platform_admin: false,
+            };
+            let post = PostId::parse_or_404(&posts[rng.below(posts.len())])
+                .map_err(|e| anyhow::anyhow!("post id: {e}"))?;
+            match app.like_post(&who, &post).await {
+                Ok(_) => liked += 1,
+                Err(kith_app::AppError::NotFound(_)) => refused += 1,
+                Err(e) => anyhow::bail!("like: {e}"),
+            }
+        }
+    });
+    (stop, task)
 }
 
 /// One page of `who`'s trusted feed (20 posts): how many, and the next page's cursor.

@@ -161,7 +161,7 @@ pub(super) const WORDS: &[&str] = &[
 const PUNCT: &[&str] = &["，", "。", "！", "？", "、", " "];
 
 /// A seeded generator (SplitMix64).
-pub(super) struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
     pub(super) fn next(&mut self) -> u64 {
