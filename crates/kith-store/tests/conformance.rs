@@ -1877,6 +1877,32 @@ async fn probe(db: &Db, k: i64) -> String {
     .unwrap_or_else(|e| panic!("read row {k}: {e:?}"))
 }
 
+/// Inserts `map_probe` rows `keys`, row `k` holding `value(k)`, in one write.
+async fn insert_probes(db: &Db, keys: std::ops::Range<i64>, value: fn(i64) -> String) {
+    db.write(move |c| {
+        for k in keys.clone() {
+            c.execute(
+                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
+                args![k, value(k)],
+            )?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .await
+    .unwrap_or_else(|e| panic!("insert probes: {e:?}"));
+}
+
+/// The first rows' values, the few added later, and the large ones that outgrow the map.
+fn first_value(k: i64) -> String {
+    format!("{k:0>200}")
+}
+fn grown_value(k: i64) -> String {
+    format!("grown{k}")
+}
+fn large_value(k: i64) -> String {
+    format!("{k:x>4000}")
+}
+
 /// A read connection keeps its memory map of the database file when another connection
 /// commits (kith-store's keep-map VFS), and still reads every commit: each update is
 /// checkpointed into the file and the WAL emptied, so the next read finds the page only
@@ -1888,17 +1914,11 @@ async fn sqlite_reads_keep_their_map_and_see_every_commit() {
     let dir = TempDir::new();
     let db = open_sqlite(&dir).await;
     db.write(|c| {
-        c.execute_batch("CREATE TABLE map_probe (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")?;
-        for k in 0..2000_i64 {
-            c.execute(
-                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
-                args![k, format!("{k:0>200}")],
-            )?;
-        }
-        Ok::<_, StoreError>(())
+        c.execute_batch("CREATE TABLE map_probe (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
     })
     .await
     .unwrap();
+    insert_probes(&db, 0..2000, first_value).await;
     // Another connection to the file, to checkpoint and vacuum when the story says.
     let side = rusqlite::Connection::open(dir.0.join("kith.db")).unwrap();
     side.busy_timeout(Duration::from_secs(5)).unwrap();
@@ -1942,7 +1962,7 @@ async fn sqlite_reads_keep_their_map_and_see_every_commit() {
         .unwrap();
         checkpoint();
         assert_eq!(probe(&db, k).await, format!("new{i}"), "update {i}");
-        assert_eq!(probe(&db, k + 1).await, format!("{:0>200}", k + 1));
+        assert_eq!(probe(&db, k + 1).await, first_value(k + 1));
     }
     let kept = kith_store::stats::counters();
     assert!(
@@ -1952,20 +1972,10 @@ async fn sqlite_reads_keep_their_map_and_see_every_commit() {
     );
 
     // Grown a little (a few pages): the map stays, the new rows are read past its end.
-    db.write(|c| {
-        for k in 2000..2040_i64 {
-            c.execute(
-                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
-                args![k, format!("grown{k}")],
-            )?;
-        }
-        Ok::<_, StoreError>(())
-    })
-    .await
-    .unwrap();
+    insert_probes(&db, 2000..2040, grown_value).await;
     checkpoint();
     for k in 2000..2040 {
-        assert_eq!(probe(&db, k).await, format!("grown{k}"));
+        assert_eq!(probe(&db, k).await, grown_value(k));
     }
     let grown = kith_store::stats::counters();
     assert_eq!(
@@ -1985,8 +1995,8 @@ async fn sqlite_reads_keep_their_map_and_see_every_commit() {
     for k in (0..100).chain(2000..2040) {
         let want = match updated.get(&k) {
             Some(v) => v.clone(),
-            None if k < 2000 => format!("{k:0>200}"),
-            None => format!("grown{k}"),
+            None if k < 2000 => first_value(k),
+            None => grown_value(k),
         };
         assert_eq!(probe(&db, k).await, want, "row {k} after the file shrank");
     }
@@ -1997,24 +2007,14 @@ async fn sqlite_reads_keep_their_map_and_see_every_commit() {
     );
 
     // Outgrown: 12 MB more, past what a map may fall behind.
-    db.write(|c| {
-        for k in 10_000..13_000_i64 {
-            c.execute(
-                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
-                args![k, format!("{k:x>4000}")],
-            )?;
-        }
-        Ok::<_, StoreError>(())
-    })
-    .await
-    .unwrap();
+    insert_probes(&db, 10_000..13_000, large_value).await;
     checkpoint();
     let dropped = kith_store::stats::counters().maps_dropped;
     for k in [10_000, 11_500, 12_999, 50] {
         let want = if k < 2000 {
-            format!("{k:0>200}")
+            first_value(k)
         } else {
-            format!("{k:x>4000}")
+            large_value(k)
         };
         assert!(!updated.contains_key(&k));
         assert_eq!(probe(&db, k).await, want, "row {k} after the file grew");
