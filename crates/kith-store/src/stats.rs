@@ -33,9 +33,10 @@ pub struct Counters {
     /// Zero on SQLite, which is in the process.
     pub round_trips: u64,
     /// SQLite read transactions that began after another connection's commit and kept
-    /// their connection's memory map of the database file (see `kith_store::sqlite`).
+    /// their connection's memory map of the database file (the keep-map VFS, `keep_map.rs`).
     pub maps_kept: u64,
-    /// Those that dropped it (the file had shrunk or outgrown the map) and mapped it again.
+    /// Those that dropped it (the file had shrunk or outgrown the map, or its size could not
+    /// be read) and mapped it again.
     pub maps_dropped: u64,
 }
 

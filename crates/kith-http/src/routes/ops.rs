@@ -62,9 +62,10 @@ async fn readyz(State(s): State<AppState>) -> axum::response::Response {
 /// Prometheus metrics in the text exposition format. Besides the request metrics, the
 /// storage layer's counts since the process started: `kith_db_statements_total`,
 /// `kith_db_units_total{kind="read"|"write"}` (units of work), `kith_db_commits_total` and
-/// `kith_db_round_trips_total` (exchanges with PostgreSQL; 0 on SQLite), and on SQLite
-/// `kith_db_sqlite_maps_total{kind="kept"|"dropped"}` (read transactions after another
-/// connection's commit that kept or dropped their memory map of the database file).
+/// `kith_db_round_trips_total` (exchanges with PostgreSQL; 0 on SQLite), and
+/// `kith_db_sqlite_maps_total{kind="kept"|"dropped"}` (SQLite read transactions after
+/// another connection's commit that kept or dropped their memory map of the database file;
+/// 0 on PostgreSQL).
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let db = kith_store::stats::counters();

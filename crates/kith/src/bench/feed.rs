@@ -41,10 +41,11 @@ pub struct FeedArgs {
     /// Feed pages timed (and bare queries, the same count).
     #[arg(long)]
     pub queries: Option<usize>,
-    /// Likes per second committed while the feed is timed (random members liking random
-    /// posts through `App::like_post`), as on a server where members also write: 0, the
-    /// default, times the feed on a store nobody writes to (the ratios' setting).
-    #[arg(long, default_value_t = 0)]
+    /// Likes a second, at most, while the feed is timed (random members liking random posts
+    /// through `App::like_post`, each waiting for its commit before the next; 1–1000), as on
+    /// a server where members also write: 0, the default, times the feed on a store nobody
+    /// writes to (the ratios' setting).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
     pub writes: u32,
 }
 
