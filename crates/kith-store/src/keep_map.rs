@@ -140,10 +140,6 @@ unsafe fn state<'f>(file: *mut ffi::sqlite3_file) -> &'f mut MapState {
     unsafe { &mut *state_ptr(file) }
 }
 
-fn methods() -> Option<&'static Methods> {
-    METHODS.get()
-}
-
 unsafe extern "C" fn open(
     _vfs: *mut ffi::sqlite3_vfs,
     name: ffi::sqlite3_filename,
@@ -180,6 +176,14 @@ unsafe extern "C" fn open(
     }
 }
 
+/// Our I/O methods: set when the first file was wrapped, so any file calling them finds
+/// them.
+fn methods() -> &'static Methods {
+    METHODS
+        .get()
+        .expect("our methods exist once a file uses them")
+}
+
 /// The file's size, or `None` when it cannot be read.
 ///
 /// # Safety
@@ -197,7 +201,7 @@ unsafe extern "C" fn fetch(
     amount: c_int,
     page: *mut *mut c_void,
 ) -> c_int {
-    let m = methods().expect("our methods exist once a file uses them");
+    let m = methods();
     // SAFETY: SQLite calls a file's methods only while it is open. The unix VFS maps the
     // file at its size then on the first fetch after it has none; a checkpoint may grow
     // the file meanwhile, so the larger of the sizes before and after is noted (a map
@@ -223,7 +227,7 @@ unsafe extern "C" fn unfetch(
     offset: ffi::sqlite3_int64,
     page: *mut c_void,
 ) -> c_int {
-    let m = methods().expect("our methods exist once a file uses them");
+    let m = methods();
     // SAFETY: as in `fetch`. With `page` null SQLite holds no page of the map (the unix VFS
     // asserts it), so keeping or dropping the map is ours to choose.
     unsafe {

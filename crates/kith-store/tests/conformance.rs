@@ -1867,170 +1867,177 @@ async fn sqlite_wal_is_checkpointed_off_the_writer() {
     );
 }
 
-/// The value of `map_probe` row `k`, by `Db::read` (a mapped connection).
+/// The keep-map VFS's story and its helpers (the VFS is Linux's only).
 #[cfg(target_os = "linux")]
-async fn probe(db: &Db, k: i64) -> String {
-    db.read(move |c| {
-        c.query_one("SELECT v FROM map_probe WHERE k = $1", args![k])?
-            .text(0)
-    })
-    .await
-    .unwrap_or_else(|e| panic!("read row {k}: {e:?}"))
-}
+mod keep_map {
+    use super::*;
 
-/// Inserts `map_probe` rows `keys`, row `k` holding `value(k)`, in one write.
-#[cfg(target_os = "linux")]
-async fn insert_probes(db: &Db, keys: std::ops::Range<i64>, value: fn(i64) -> String) {
-    db.write(move |c| {
-        for k in keys.clone() {
-            c.execute(
-                "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
-                args![k, value(k)],
-            )?;
-        }
-        Ok::<_, StoreError>(())
-    })
-    .await
-    .unwrap_or_else(|e| panic!("insert probes: {e:?}"));
-}
-
-/// The first rows' values, the few added later, and the large ones that outgrow the map.
-#[cfg(target_os = "linux")]
-fn first_value(k: i64) -> String {
-    format!("{k:0>200}")
-}
-#[cfg(target_os = "linux")]
-fn grown_value(k: i64) -> String {
-    format!("{k:g>1000}")
-}
-#[cfg(target_os = "linux")]
-fn large_value(k: i64) -> String {
-    format!("{k:x>4000}")
-}
-
-/// A read connection keeps its memory map of the database file when another connection
-/// commits (kith-store's keep-map VFS), and still reads every commit: each update is
-/// checkpointed into the file and the WAL emptied, so the next read finds the page only
-/// in the file — through the kept map — and must see the new value. A file that grew a
-/// little keeps its map (the new pages are read past its end); one that shrank (`VACUUM`)
-/// or outgrew it drops the map and maps it again, and reads stay right. (The counts are
-/// the process's: the test command, `cargo nextest`, runs each test in a process of its
-/// own. The VFS is Linux's only.)
-#[cfg(target_os = "linux")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_reads_keep_their_map_and_see_every_commit() {
-    let dir = TempDir::new();
-    let db = open_sqlite(&dir).await;
-    db.write(|c| {
-        c.execute_batch("CREATE TABLE map_probe (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-    })
-    .await
-    .unwrap();
-    insert_probes(&db, 0..2000, first_value).await;
-    // Another connection to the file, to checkpoint and vacuum when the story says.
-    let side = rusqlite::Connection::open(dir.0.join("kith.db")).unwrap();
-    side.busy_timeout(Duration::from_secs(5)).unwrap();
-    // (The store's checkpoint thread may be at one already: then it is tried again.)
-    let checkpoint = || {
-        for _ in 0..500 {
-            let busy: i64 = side
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-                .unwrap();
-            if busy == 0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        panic!("the WAL could not be checkpointed in 5 s");
-    };
-    checkpoint();
-    // Reads at once, so the pool's connections map the file.
-    let all: Vec<_> = (0..8)
-        .map(|k| {
-            let db = db.clone();
-            tokio::spawn(async move { probe(&db, k).await })
+    /// The value of `map_probe` row `k`, by `Db::read` (a mapped connection).
+    async fn probe(db: &Db, k: i64) -> String {
+        db.read(move |c| {
+            c.query_one("SELECT v FROM map_probe WHERE k = $1", args![k])?
+                .text(0)
         })
-        .collect();
-    for t in all {
-        t.await.unwrap();
+        .await
+        .unwrap_or_else(|e| panic!("read row {k}: {e:?}"))
     }
 
-    let before = kith_store::stats::counters();
-    let mut updated = BTreeMap::new();
-    for i in 0..30_i64 {
-        let k = (i * 67) % 2000;
-        updated.insert(k, format!("new{i}"));
+    /// Inserts `map_probe` rows `keys`, row `k` holding `value(k)`, in one write.
+    async fn insert_probes(db: &Db, keys: std::ops::Range<i64>, value: fn(i64) -> String) {
         db.write(move |c| {
-            c.execute(
-                "UPDATE map_probe SET v = $1 WHERE k = $2",
-                args![format!("new{i}"), k],
-            )
+            for k in keys.clone() {
+                c.execute(
+                    "INSERT INTO map_probe (k, v) VALUES ($1, $2)",
+                    args![k, value(k)],
+                )?;
+            }
+            Ok::<_, StoreError>(())
         })
         .await
-        .unwrap();
-        checkpoint();
-        assert_eq!(probe(&db, k).await, format!("new{i}"), "update {i}");
-        assert_eq!(probe(&db, k + 1).await, first_value(k + 1));
+        .unwrap_or_else(|e| panic!("insert probes: {e:?}"));
     }
-    let kept = kith_store::stats::counters();
-    assert!(
-        kept.maps_kept - before.maps_kept >= 25,
-        "{} of the 30 or more reads after a commit kept their map",
-        kept.maps_kept - before.maps_kept
-    );
 
-    // Grown a little (~40 kB): the map stays, the new rows are read past its end.
-    let size = || std::fs::metadata(dir.0.join("kith.db")).unwrap().len();
-    let before_growth = size();
-    insert_probes(&db, 2000..2040, grown_value).await;
-    checkpoint();
-    assert!(size() > before_growth, "the file did not grow");
-    for k in 2000..2040 {
-        assert_eq!(probe(&db, k).await, grown_value(k));
+    /// The first rows' values, the few added later, and the large ones that outgrow the map.
+    fn first_value(k: i64) -> String {
+        format!("{k:0>200}")
     }
-    let grown = kith_store::stats::counters();
-    assert_eq!(
-        grown.maps_dropped, kept.maps_dropped,
-        "a map was dropped for a few pages' growth"
-    );
+    fn grown_value(k: i64) -> String {
+        format!("{k:g>1000}")
+    }
+    fn large_value(k: i64) -> String {
+        format!("{k:x>4000}")
+    }
 
-    // Shrunk: most rows deleted and the file vacuumed to a fraction of its size.
-    let large = size();
-    db.write(|c| c.execute("DELETE FROM map_probe WHERE k >= 100 AND k < 2000", &[]))
-        .await
-        .unwrap();
-    side.execute_batch("VACUUM").unwrap();
-    checkpoint();
-    assert!(size() < large / 2, "VACUUM shrank {large} to {}", size());
-    for k in (0..100).chain(2000..2040) {
-        let want = match updated.get(&k) {
+    /// What row `k` holds: its update in `updated`, else the value it was inserted with.
+    fn expected(updated: &BTreeMap<i64, String>, k: i64) -> String {
+        match updated.get(&k) {
             Some(v) => v.clone(),
             None if k < 2000 => first_value(k),
-            None => grown_value(k),
-        };
-        assert_eq!(probe(&db, k).await, want, "row {k} after the file shrank");
+            None if k < 10_000 => grown_value(k),
+            None => large_value(k),
+        }
     }
-    let shrunk = kith_store::stats::counters();
-    assert!(
-        shrunk.maps_dropped > grown.maps_dropped,
-        "no map was dropped when the file shrank"
-    );
 
-    // Outgrown: 12 MB more, past what a map may fall behind.
-    insert_probes(&db, 10_000..13_000, large_value).await;
-    checkpoint();
-    let dropped = kith_store::stats::counters().maps_dropped;
-    for k in [10_000, 11_500, 12_999, 50] {
-        let want = if k < 2000 {
-            first_value(k)
-        } else {
-            large_value(k)
+    /// A read connection keeps its memory map of the database file when another connection
+    /// commits (kith-store's keep-map VFS), and still reads every commit: each update is
+    /// checkpointed into the file and the WAL emptied, so the next read finds the page only
+    /// in the file — through the kept map — and must see the new value. A file that grew a
+    /// little keeps its map (the new pages are read past its end); one that shrank (`VACUUM`)
+    /// or outgrew it drops the map and maps it again, and reads stay right. (The counts are
+    /// the process's: the test command, `cargo nextest`, runs each test in a process of its
+    /// own. The VFS is Linux's only.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_reads_keep_their_map_and_see_every_commit() {
+        let dir = TempDir::new();
+        let db = open_sqlite(&dir).await;
+        db.write(|c| {
+            c.execute_batch("CREATE TABLE map_probe (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        })
+        .await
+        .unwrap();
+        insert_probes(&db, 0..2000, first_value).await;
+        // Another connection to the file, to checkpoint and vacuum when the story says.
+        let side = rusqlite::Connection::open(dir.0.join("kith.db")).unwrap();
+        side.busy_timeout(Duration::from_secs(5)).unwrap();
+        // (The store's checkpoint thread may be at one already: then it is tried again.)
+        let checkpoint = || {
+            for _ in 0..500 {
+                let busy: i64 = side
+                    .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+                    .unwrap();
+                if busy == 0 {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            panic!("the WAL could not be checkpointed in 5 s");
         };
-        assert!(!updated.contains_key(&k));
-        assert_eq!(probe(&db, k).await, want, "row {k} after the file grew");
+        checkpoint();
+        // Reads at once, so the loop below mostly finds the pool's connections mapped.
+        let all: Vec<_> = (0..8)
+            .map(|k| {
+                let db = db.clone();
+                tokio::spawn(async move { probe(&db, k).await })
+            })
+            .collect();
+        for t in all {
+            t.await.unwrap();
+        }
+
+        let before = kith_store::stats::counters();
+        let mut updated = BTreeMap::new();
+        for i in 0..30_i64 {
+            let k = (i * 67) % 2000;
+            updated.insert(k, format!("new{i}"));
+            db.write(move |c| {
+                c.execute(
+                    "UPDATE map_probe SET v = $1 WHERE k = $2",
+                    args![format!("new{i}"), k],
+                )
+            })
+            .await
+            .unwrap();
+            checkpoint();
+            assert_eq!(probe(&db, k).await, format!("new{i}"), "update {i}");
+            assert_eq!(probe(&db, k + 1).await, first_value(k + 1));
+        }
+        let kept = kith_store::stats::counters();
+        assert!(
+            kept.maps_kept - before.maps_kept >= 25,
+            "{} of the 30 or more reads after a commit kept their map",
+            kept.maps_kept - before.maps_kept
+        );
+
+        // Grown a little (~40 kB): the map stays, the new rows are read past its end.
+        let size = || std::fs::metadata(dir.0.join("kith.db")).unwrap().len();
+        let before_growth = size();
+        insert_probes(&db, 2000..2040, grown_value).await;
+        checkpoint();
+        assert!(size() > before_growth, "the file did not grow");
+        for k in 2000..2040 {
+            assert_eq!(probe(&db, k).await, grown_value(k));
+        }
+        let grown = kith_store::stats::counters();
+        assert_eq!(
+            grown.maps_dropped, kept.maps_dropped,
+            "a map was dropped for a few pages' growth"
+        );
+
+        // Shrunk: most rows deleted and the file vacuumed to a fraction of its size.
+        let large = size();
+        db.write(|c| c.execute("DELETE FROM map_probe WHERE k >= 100 AND k < 2000", &[]))
+            .await
+            .unwrap();
+        side.execute_batch("VACUUM").unwrap();
+        checkpoint();
+        assert!(size() < large / 2, "VACUUM shrank {large} to {}", size());
+        for k in (0..100).chain(2000..2040) {
+            assert_eq!(
+                probe(&db, k).await,
+                expected(&updated, k),
+                "row {k} after the file shrank"
+            );
+        }
+        let shrunk = kith_store::stats::counters();
+        assert!(
+            shrunk.maps_dropped > grown.maps_dropped,
+            "no map was dropped when the file shrank"
+        );
+
+        // Outgrown: 12 MB more, past what a map may fall behind.
+        insert_probes(&db, 10_000..13_000, large_value).await;
+        checkpoint();
+        let dropped = kith_store::stats::counters().maps_dropped;
+        for k in [10_000, 11_500, 12_999, 50] {
+            assert_eq!(
+                probe(&db, k).await,
+                expected(&updated, k),
+                "row {k} after the file grew"
+            );
+        }
+        assert!(
+            kith_store::stats::counters().maps_dropped > dropped,
+            "no map was dropped when the file outgrew it"
+        );
     }
-    assert!(
-        kith_store::stats::counters().maps_dropped > dropped,
-        "no map was dropped when the file outgrew it"
-    );
 }

@@ -646,7 +646,6 @@ impl App {
         let now = self.now_ms();
         let idle_ms = self.config.session_idle_secs.saturating_mul(1000);
         let h = hash.clone();
-        // Every authenticated request reads its session (a few pages by key).
         let (principal, last_seen) = self
             .db
             .read(move |c| {

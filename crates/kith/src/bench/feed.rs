@@ -193,7 +193,7 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
     let mut second = Vec::with_capacity(queries);
     let mut shown = 0usize;
     let maps = kith_store::stats::counters();
-    let t = Instant::now();
+    let timed = Instant::now();
     for (readers, words) in stretches(&plan).zip(stretches(&words)) {
         for r in readers {
             let t = Instant::now();
@@ -209,7 +209,7 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
         }
         limit.extend(bare_queries(&bare, text, words.to_vec()).await?);
     }
-    let timed_secs = t.elapsed().as_secs_f64();
+    let timed_secs = timed.elapsed().as_secs_f64();
     if let Some((stop, task)) = writer {
         let _ = stop.send(true);
         let (liked, refused) = task.await??;
