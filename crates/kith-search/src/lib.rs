@@ -498,6 +498,12 @@ struct Fields {
     hidden: Field,
     merchant: Field,
     created: Field,
+    /// What a hit is, read per document from fast columns ([`SearchIndex::search`]): its
+    /// [`Kind::tag`], and a UUID id's two halves — or, for any other id, its text.
+    kind_tag: Field,
+    uuid_hi: Field,
+    uuid_lo: Field,
+    text_id: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -515,7 +521,7 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::Basic),
     );
     let f = Fields {
-        key: b.add_bytes_field("key", BytesOptions::default().set_indexed().set_fast()),
+        key: b.add_bytes_field("key", BytesOptions::default().set_indexed()),
         kind: b.add_text_field("kind", exact.clone()),
         text: b.add_text_field("text", text),
         author: b.add_text_field("author", exact.clone()),
@@ -524,28 +530,28 @@ fn schema() -> (Schema, Fields) {
         hidden: b.add_text_field("hidden", exact.clone()),
         merchant: b.add_text_field("merchant", exact),
         created: b.add_i64_field("created", FAST),
+        kind_tag: b.add_u64_field("kind_tag", FAST),
+        uuid_hi: b.add_u64_field("uuid_hi", FAST),
+        uuid_lo: b.add_u64_field("uuid_lo", FAST),
+        text_id: b.add_bytes_field("text_id", BytesOptions::default().set_fast()),
     };
     (b.build(), f)
 }
 
-/// A document's key: its kind (one byte), then its id — the 16 bytes of a UUID written
-/// the way kith writes them (lower-case, hyphenated; tag 0), or else the id's text (tag
-/// 1). Every document is indexed under a unique key, so the term dictionary holds one
-/// entry per document: 18 bytes where the text `post:<uuid>` took 41 makes a bulk build's
-/// dictionary cheaper to build.
+/// A document's key, the term it is replaced and removed by: its kind (one byte), then
+/// its id — the 16 bytes of a UUID written the way kith writes them (tag 0), or else the
+/// id's text (tag 1). Every document is indexed under a unique key, so the term dictionary
+/// holds one entry per document: 18 bytes where the text `post:<uuid>` took 41 makes a
+/// bulk build's dictionary cheaper to build.
 fn key(kind: Kind, id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(18);
     k.push(kind.tag());
-    match uuid::Uuid::try_parse(id) {
-        Ok(u)
-            if u.hyphenated()
-                .encode_lower(&mut uuid::Uuid::encode_buffer())
-                == id =>
-        {
+    match kith_uuid(id) {
+        Some(u) => {
             k.push(0);
             k.extend_from_slice(u.as_bytes());
         }
-        _ => {
+        None => {
             k.push(1);
             k.extend_from_slice(id.as_bytes());
         }
@@ -553,16 +559,50 @@ fn key(kind: Kind, id: &str) -> Vec<u8> {
     k
 }
 
-/// The kind and id a [`key`] holds.
-fn parse_key(k: &[u8]) -> Option<(Kind, String)> {
-    let (&tag, rest) = k.split_first()?;
-    let kind = Kind::from_tag(tag)?;
-    let id = match rest.split_first()? {
-        (0, uuid) => uuid::Uuid::from_slice(uuid).ok()?.hyphenated().to_string(),
-        (1, text) => std::str::from_utf8(text).ok()?.to_owned(),
-        _ => return None,
-    };
-    Some((kind, id))
+/// `id` as a UUID, when it is one written the way kith writes them (lower-case,
+/// hyphenated): the UUID gives back exactly `id`.
+fn kith_uuid(id: &str) -> Option<uuid::Uuid> {
+    let u = uuid::Uuid::try_parse(id).ok()?;
+    (u.hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        == id)
+        .then_some(u)
+}
+
+/// A segment's fast columns that tell what its documents are ([`Fields::kind_tag`]…),
+/// opened once a segment per search.
+struct IdColumns {
+    kind: tantivy::columnar::Column<u64>,
+    hi: Option<tantivy::columnar::Column<u64>>,
+    lo: Option<tantivy::columnar::Column<u64>>,
+    text: Option<tantivy::columnar::BytesColumn>,
+}
+
+impl IdColumns {
+    fn open(segment: &SegmentReader) -> SearchResult<Self> {
+        let f = segment.fast_fields();
+        Ok(Self {
+            kind: f.u64("kind_tag")?,
+            hi: f.column_opt("uuid_hi")?,
+            lo: f.column_opt("uuid_lo")?,
+            text: f.bytes("text_id")?,
+        })
+    }
+
+    /// The kind and id of document `doc`.
+    fn id(&self, doc: DocId) -> Option<(Kind, String)> {
+        let kind = Kind::from_tag(u8::try_from(self.kind.first(doc)?).ok()?)?;
+        let halves = self.hi.as_ref().zip(self.lo.as_ref());
+        if let Some((hi, lo)) = halves.and_then(|(h, l)| Some((h.first(doc)?, l.first(doc)?))) {
+            let id = uuid::Uuid::from_u64_pair(hi, lo).hyphenated().to_string();
+            return Some((kind, id));
+        }
+        let text = self.text.as_ref()?;
+        let ord = text.term_ords(doc).next()?;
+        let mut bytes = Vec::new();
+        text.ord_to_bytes(ord, &mut bytes).ok()?;
+        Some((kind, String::from_utf8(bytes).ok()?))
+    }
 }
 
 /// A kith search index: documents of every [`Kind`] in one tantivy index.
@@ -668,6 +708,15 @@ impl SearchIndex {
             doc.add_text(f.merchant, m);
         }
         doc.add_i64(f.created, d.created_at_ms);
+        doc.add_u64(f.kind_tag, u64::from(d.kind.tag()));
+        match kith_uuid(&d.id) {
+            Some(u) => {
+                let (hi, lo) = u.as_u64_pair();
+                doc.add_u64(f.uuid_hi, hi);
+                doc.add_u64(f.uuid_lo, lo);
+            }
+            None => doc.add_bytes(f.text_id, d.id.as_bytes()),
+        }
         doc
     }
 
@@ -839,49 +888,23 @@ impl SearchIndex {
             &query,
             &(TopDocs::with_limit(limit).order_by_score(), Count),
         )?;
-        // What each hit is comes from the fast column `key` ([`key`]), not the document
-        // store: no block of stored documents is read or decompressed. Each segment's keys
-        // are read in one ordered pass over its dictionary, not a block search per hit.
-        let mut hits: Vec<Option<Hit>> = vec![None; top.len()];
-        let mut by_segment: Vec<Vec<(DocId, usize)>> =
-            vec![Vec::new(); searcher.segment_readers().len()];
-        for (i, (_, addr)) in top.iter().enumerate() {
-            by_segment[addr.segment_ord as usize].push((addr.doc_id, i));
-        }
-        for (segment, docs) in by_segment.iter().enumerate() {
-            if docs.is_empty() {
-                continue;
+        // What each hit is comes from fast columns of numbers (its kind, its UUID's two
+        // halves), not the document store or a dictionary: nothing is decompressed or
+        // scanned, each column answers for a document in a step.
+        let mut columns: Vec<Option<IdColumns>> = Vec::new();
+        columns.resize_with(searcher.segment_readers().len(), || None);
+        let mut hits = Vec::with_capacity(top.len());
+        for &(score, addr) in &top {
+            let segment = &mut columns[addr.segment_ord as usize];
+            if segment.is_none() {
+                *segment = Some(IdColumns::open(searcher.segment_reader(addr.segment_ord))?);
             }
-            let Some(column) = searcher
-                .segment_reader(segment as u32)
-                .fast_fields()
-                .bytes("key")?
-            else {
-                continue;
-            };
-            // (key ordinal, hit), in ordinal order: the dictionary answers in that order.
-            let mut ords: Vec<(u64, usize)> = docs
-                .iter()
-                .filter_map(|&(doc, i)| Some((column.term_ords(doc).next()?, i)))
-                .collect();
-            ords.sort_unstable();
-            let sorted: Vec<u64> = ords.iter().map(|&(o, _)| o).collect();
-            let mut slots = ords.iter().map(|&(_, i)| i);
-            column.dictionary().sorted_ords_to_term_cb(&sorted, |key| {
-                if let Some(i) = slots.next() {
-                    hits[i] = hit(key, top[i].0);
-                }
-            })?;
+            if let Some((kind, id)) = segment.as_ref().and_then(|c| c.id(addr.doc_id)) {
+                hits.push(Hit { kind, id, score });
+            }
         }
-        let hits = hits.into_iter().flatten().collect();
         Ok(Hits { total, hits })
     }
-}
-
-/// The hit a document's [`key`] names, with its score.
-fn hit(key: &[u8], score: f32) -> Option<Hit> {
-    let (kind, id) = parse_key(key)?;
-    Some(Hit { kind, id, score })
 }
 
 #[cfg(test)]
@@ -1046,21 +1069,34 @@ mod tests {
     }
 
     proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
         #[test]
-        fn keys_give_back_their_kind_and_id(
+        fn hits_give_back_their_kind_and_id(
             kind in 0u8..4,
             bytes in proptest::prelude::any::<[u8; 16]>(),
             text in "\\PC{0,40}",
-            upper in proptest::prelude::any::<bool>(),
         ) {
             let kind = Kind::from_tag(kind).unwrap();
             let uuid = uuid::Uuid::from_bytes(bytes).hyphenated().to_string();
-            let shouted = uuid.to_uppercase();
-            let ids = [uuid.as_str(), text.as_str(), if upper { shouted.as_str() } else { "" }];
-            for id in ids {
-                proptest::prop_assert_eq!(parse_key(&key(kind, id)), Some((kind, id.to_owned())));
-            }
-            // Kith's own ids take 18 bytes.
+            // A UUID as kith writes it, the same shouted (not kith's: kept as text), and
+            // any other text.
+            let ids: std::collections::HashSet<String> = [uuid.clone(), uuid.to_uppercase(), text].into();
+            let ix = SearchIndex::in_memory().unwrap();
+            let docs: Vec<Doc> = ids.iter().map(|id| Doc::new(kind, id, "白酒")).collect();
+            ix.upsert(&docs).unwrap();
+            ix.commit(None).unwrap();
+            let found: std::collections::HashSet<String> = ix
+                .search(&query_terms("白酒"), &Filter::All, 10)
+                .unwrap()
+                .hits
+                .into_iter()
+                .map(|h| {
+                    assert_eq!(h.kind, kind);
+                    h.id
+                })
+                .collect();
+            proptest::prop_assert_eq!(found, ids);
+            // Kith's own ids take 18 bytes as a key.
             proptest::prop_assert_eq!(key(kind, &uuid).len(), 18);
         }
     }
