@@ -117,21 +117,41 @@ pub fn highlights(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     if terms.is_empty() {
         return Vec::new();
     }
+    // Most bodies are ASCII, ideographs and CJK punctuation: lower-casing them changes
+    // ASCII letters only, byte for byte, so a match's bytes are the text's own and only
+    // the characters before each end of a match need counting.
+    let ranges = if text.chars().all(|c| c.is_ascii() || caseless(c)) {
+        char_ranges(text, term_matches(&text.to_ascii_lowercase(), terms))
+    } else {
+        general_ranges(text, terms)
+    };
+    merged(ranges)
+}
+
+/// [`highlights`]' ranges (not merged) for any text: lowered character by character,
+/// with a table from each byte of the lowered text to the character it came from.
+fn general_ranges(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
     // The lower-cased text, and for each of its bytes the index of the character of
     // `text` it came from (one more entry: the character count, for a range's end).
     let mut lower = String::with_capacity(text.len());
     let mut source: Vec<usize> = Vec::with_capacity(text.len() + 1);
-    let mut chars = 0;
-    for c in text.chars() {
-        let before = lower.len();
+    for (chars, c) in text.chars().enumerate() {
         lower.extend(c.to_lowercase());
         source.resize(lower.len(), chars);
-        debug_assert!(lower.len() > before);
-        chars += 1;
     }
-    source.push(chars);
+    source.push(text.chars().count());
+    term_matches(&lower, terms)
+        .into_iter()
+        .map(|(at, end)| (source[at], source[end - 1] + 1))
+        .collect()
+}
+
+/// Byte ranges `[at, end)` of the lower-cased text where one of `terms` occurs. A term
+/// that begins or ends with a Latin letter or digit only counts where the text has no
+/// letter or digit beside it there.
+fn term_matches(lower: &str, terms: &[String]) -> Vec<(usize, usize)> {
     let wordy = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    let mut ranges = Vec::new();
     for term in terms.iter().filter(|t| !t.is_empty()) {
         let (first, last) = (term.chars().next(), term.chars().next_back());
         for (at, m) in lower.match_indices(term.as_str()) {
@@ -141,9 +161,36 @@ pub fn highlights(text: &str, terms: &[String]) -> Vec<(usize, usize)> {
             {
                 continue;
             }
-            ranges.push((source[at], source[end - 1] + 1));
+            ranges.push((at, end));
         }
     }
+    ranges
+}
+
+/// Byte ranges of `text` (on character boundaries) as character ranges: the characters
+/// before each boundary, counted in one pass over the boundaries in order.
+fn char_ranges(text: &str, bytes: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    let mut points: Vec<usize> = bytes.iter().flat_map(|&(a, b)| [a, b]).collect();
+    points.sort_unstable();
+    points.dedup();
+    let (mut at, mut chars) = (0, 0);
+    let counted: Vec<usize> = points
+        .iter()
+        .map(|&p| {
+            chars += text[at..p].chars().count();
+            at = p;
+            chars
+        })
+        .collect();
+    let char_at = |b: usize| points.binary_search(&b).map_or(0, |i| counted[i]);
+    bytes
+        .into_iter()
+        .map(|(a, b)| (char_at(a), char_at(b)))
+        .collect()
+}
+
+/// Ranges in order, those that overlap or touch made one.
+fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
     ranges.sort_unstable();
     let mut merged: Vec<(usize, usize)> = Vec::new();
     for (a, b) in ranges {
@@ -190,6 +237,13 @@ pub struct WordsStream<S>(S);
 /// A CJK unified ideograph (the base block and extension A): a letter, without case.
 fn is_ideograph(c: char) -> bool {
     matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
+}
+
+/// An ideograph, CJK punctuation (。、「」…) or a full-width form that is not an
+/// upper-case letter (，！？０-９ａ-ｚ…): lower-cases to itself.
+fn caseless(c: char) -> bool {
+    is_ideograph(c)
+        || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF20}' | '\u{FF3B}'..='\u{FF65}')
 }
 
 /// What [`Words`] does with a token.
@@ -569,8 +623,7 @@ fn kith_uuid(id: &str) -> Option<uuid::Uuid> {
         .then_some(u)
 }
 
-/// A segment's fast columns that tell what its documents are ([`Fields::kind_tag`]…),
-/// opened once a segment per search.
+/// A segment's fast columns that tell what its documents are ([`Fields::kind_tag`]…).
 struct IdColumns {
     kind: tantivy::columnar::Column<u64>,
     hi: Option<tantivy::columnar::Column<u64>>,
@@ -614,6 +667,9 @@ pub struct SearchIndex {
     f: Fields,
     /// The cursor of the last commit that searches see (set after the reader reloads).
     searchable: Mutex<Option<i64>>,
+    /// The id columns of each segment of the searcher generation they were opened for:
+    /// opened once a reload, not once a search.
+    id_columns: Mutex<Option<(u64, std::sync::Arc<Vec<IdColumns>>)>>,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -685,6 +741,7 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             f,
             searchable,
+            id_columns: Mutex::new(None),
         })
     }
 
@@ -751,6 +808,29 @@ impl SearchIndex {
             w.run(batch)?;
         }
         Ok(())
+    }
+
+    /// The [`IdColumns`] of every segment of `searcher`, by segment ordinal.
+    fn id_columns(
+        &self,
+        searcher: &tantivy::Searcher,
+    ) -> SearchResult<std::sync::Arc<Vec<IdColumns>>> {
+        let generation = searcher.generation().generation_id();
+        let mut cached = self.id_columns.lock().map_err(|_| SearchError::Poisoned)?;
+        if let Some((g, columns)) = &*cached
+            && *g == generation
+        {
+            return Ok(columns.clone());
+        }
+        let columns = std::sync::Arc::new(
+            searcher
+                .segment_readers()
+                .iter()
+                .map(IdColumns::open)
+                .collect::<SearchResult<Vec<_>>>()?,
+        );
+        *cached = Some((generation, columns.clone()));
+        Ok(columns)
     }
 
     /// Removes a document (a deleted post, a removed account…).
@@ -891,18 +971,14 @@ impl SearchIndex {
         // What each hit is comes from fast columns of numbers (its kind, its UUID's two
         // halves), not the document store or a dictionary: nothing is decompressed or
         // scanned, each column answers for a document in a step.
-        let mut columns: Vec<Option<IdColumns>> = Vec::new();
-        columns.resize_with(searcher.segment_readers().len(), || None);
-        let mut hits = Vec::with_capacity(top.len());
-        for &(score, addr) in &top {
-            let segment = &mut columns[addr.segment_ord as usize];
-            if segment.is_none() {
-                *segment = Some(IdColumns::open(searcher.segment_reader(addr.segment_ord))?);
-            }
-            if let Some((kind, id)) = segment.as_ref().and_then(|c| c.id(addr.doc_id)) {
-                hits.push(Hit { kind, id, score });
-            }
-        }
+        let columns = self.id_columns(&searcher)?;
+        let hits = top
+            .iter()
+            .filter_map(|&(score, addr)| {
+                let (kind, id) = columns.get(addr.segment_ord as usize)?.id(addr.doc_id)?;
+                Some(Hit { kind, id, score })
+            })
+            .collect();
         Ok(Hits { total, hits })
     }
 }
@@ -1011,6 +1087,19 @@ mod tests {
                 proptest::prop_assert!(a < b && b <= n);
             }
         }
+
+        #[test]
+        fn highlights_of_plain_text_count_as_the_general_way(
+            text in "[a-zA-Z0-9 ，。！？、「」ａＡ０减肥沙拉白酒宝宝辅食]{0,60}",
+            q in "[a-zA-Z0-9 减肥沙拉白酒宝宝辅食]{1,12}",
+        ) {
+            // Text of ASCII, ideographs and CJK punctuation takes the counting path.
+            let terms = query_terms(&q);
+            proptest::prop_assert_eq!(
+                highlights(&text, &terms),
+                merged(general_ranges(&text, &terms))
+            );
+        }
     }
 
     /// What [`Words`] must do, the general way: keep a token with a letter or digit of
@@ -1049,6 +1138,14 @@ mod tests {
             assert!(c.to_lowercase().eq([c]), "{c:?}");
         }
         assert!(!is_ideograph('\u{33FF}') && !is_ideograph('\u{A000}'));
+        let plain = ('\u{3000}'..='\u{303F}').chain('\u{3400}'..='\u{4DBF}');
+        for c in plain
+            .chain('\u{FF01}'..='\u{FF20}')
+            .chain('\u{FF3B}'..='\u{FF65}')
+        {
+            assert!(caseless(c) && c.to_lowercase().eq([c]), "{c:?}");
+        }
+        assert!(!caseless('Ａ') && !caseless('Ｚ'));
         assert_eq!(
             analyzed("买了iPhone15和ÄÖ，İstanbul！ΣΑΣ。。。"),
             words_the_general_way("买了iPhone15和ÄÖ，İstanbul！ΣΑΣ。。。")

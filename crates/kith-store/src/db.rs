@@ -192,14 +192,14 @@ impl Db {
                 Some(c) => c,
                 None => sqlite::open(&path, true, sync)?,
             };
-            conn.execute_batch("BEGIN").map_err(sqlite::map_err)?;
+            sqlite::control(&conn, "BEGIN").map_err(sqlite::map_err)?;
             crate::stats::unit(true);
             let mut sc = SqliteConn::new(&conn);
             let out = match f(&mut sc) {
                 Ok(_) if sc.failed => Err(E::from(swallowed())),
                 other => other,
             };
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = sqlite::control(&conn, "ROLLBACK");
             if let Inner::Sqlite { readers, .. } = &*db.inner {
                 readers.give_back(conn);
             }

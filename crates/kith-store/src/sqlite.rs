@@ -315,6 +315,12 @@ fn checkpoint_loop(conn: Connection, ticks: mpsc::Receiver<()>) {
     }
 }
 
+/// Runs one statement of transaction control (`BEGIN`, `SAVEPOINT`, `COMMIT`…) from the
+/// connection's statement cache: parsed once a connection, not once a unit of work.
+pub(crate) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, tick: &mpsc::SyncSender<()>) {
     // Ends when every sender (every Db clone) is dropped.
     while let Ok(first) = rx.recv() {
@@ -326,13 +332,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, tick: &mpsc::Sync
             }
         }
         let mut done = Vec::with_capacity(batch.len());
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             // Dropping the jobs drops their answer channels: each caller sees the failure.
             tracing::error!(error = %map_err(e), "sqlite writer could not begin a transaction");
             continue;
         }
         for job in batch {
-            if conn.execute_batch("SAVEPOINT job").is_err() {
+            if control(&conn, "SAVEPOINT job").is_err() {
                 continue;
             }
             crate::stats::unit(false);
@@ -340,23 +346,25 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, tick: &mpsc::Sync
             let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut sc)));
             match outcome {
                 Ok((true, deliver)) => {
-                    let _ = conn.execute_batch("RELEASE job");
+                    let _ = control(&conn, "RELEASE job");
                     done.push(deliver);
                 }
                 Ok((false, deliver)) => {
-                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    let _ = control(&conn, "ROLLBACK TO job")
+                        .and_then(|()| control(&conn, "RELEASE job"));
                     done.push(deliver);
                 }
                 Err(_) => {
                     // The caller's channel is dropped with the job; it sees the failure.
                     tracing::error!("a write closure panicked; its work was rolled back");
-                    let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    let _ = control(&conn, "ROLLBACK TO job")
+                        .and_then(|()| control(&conn, "RELEASE job"));
                 }
             }
         }
-        let commit = conn.execute_batch("COMMIT").map_err(map_err);
+        let commit = control(&conn, "COMMIT").map_err(map_err);
         if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = control(&conn, "ROLLBACK");
         } else {
             crate::stats::commit();
             // Full: a checkpoint is already asked for.
