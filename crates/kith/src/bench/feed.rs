@@ -19,9 +19,9 @@
 //! machine falls on both sides.
 //!
 //! Before timing, each reader of the plan reads their first page once (the warm-up), as on
-//! a server that has run a while: the first visits fault the pages they touch into each
-//! read connection's memory map of the file. They are printed apart (`first visits after
-//! start-up`) and left out of the ratios.
+//! a server that has run a while: the first visits fault the pages they touch into the
+//! memory map of the read connection that serves them (one page at a time, as timed). They
+//! are printed apart (`first visits after start-up`) and left out of the ratios.
 
 use std::time::Instant;
 
@@ -179,7 +179,7 @@ pub async fn run(args: FeedArgs) -> anyhow::Result<()> {
         .collect();
     // Warm-up: each reader's first page once, as on a server that has run a while. A read
     // connection maps the database file and keeps its map, but the pages a reader's feed
-    // touches are faulted into each map the first time (page-table work, ~1-2 ms of a first
+    // touches are faulted into a map the first time (page-table work, ~1-2 ms of a first
     // page here); those first visits are timed apart and printed, not counted in the ratios.
     let mut cold = Vec::new();
     let mut warmed = std::collections::HashSet::new();
