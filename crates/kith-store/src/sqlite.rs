@@ -321,6 +321,12 @@ pub(crate) fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(drop)
 }
 
+/// Undoes the current job's work and ends its savepoint; the batch's transaction goes on.
+fn undo_job(conn: &Connection) -> rusqlite::Result<()> {
+    control(conn, "ROLLBACK TO job")?;
+    control(conn, "RELEASE job")
+}
+
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, tick: &mpsc::SyncSender<()>) {
     // Ends when every sender (every Db clone) is dropped.
     while let Ok(first) = rx.recv() {
@@ -350,15 +356,13 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, tick: &mpsc::Sync
                     done.push(deliver);
                 }
                 Ok((false, deliver)) => {
-                    let _ = control(&conn, "ROLLBACK TO job")
-                        .and_then(|()| control(&conn, "RELEASE job"));
+                    let _ = undo_job(&conn);
                     done.push(deliver);
                 }
                 Err(_) => {
                     // The caller's channel is dropped with the job; it sees the failure.
                     tracing::error!("a write closure panicked; its work was rolled back");
-                    let _ = control(&conn, "ROLLBACK TO job")
-                        .and_then(|()| control(&conn, "RELEASE job"));
+                    let _ = undo_job(&conn);
                 }
             }
         }
