@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(32, "0032_order_kind"),
     migration!(33, "0033_pictures"),
     migration!(34, "0034_follows_covering"),
+    migration!(35, "0035_checks_without_temp_tables"),
 ];
 
 /// A fingerprint of every migration's text (FNV-1a, 64 bits; not a security measure):

@@ -1867,6 +1867,180 @@ async fn sqlite_wal_is_checkpointed_off_the_writer() {
     );
 }
 
+/// Every table's CREATE TABLE text, by name, as SQLite keeps it.
+fn table_definitions(path: &std::path::Path) -> BTreeMap<String, String> {
+    let conn = rusqlite::Connection::open(path).expect("open the file");
+    let mut stmt = conn
+        .prepare("SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// `text` with every run of white space as one space, and none just inside parentheses.
+fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("( ", "(")
+        .replace(" )", ")")
+}
+
+/// A table definition with each `CHECK (c = 'a' OR c = 'b' …)` written back as
+/// `CHECK (c IN ('a', 'b', …))`, on one line.
+fn as_in_lists(definition: &str) -> String {
+    let text = one_line(definition);
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("CHECK (") {
+        let (before, check) = rest.split_at(at + "CHECK (".len());
+        out.push_str(before);
+        // The constraint's closing parenthesis (the values hold none).
+        let mut depth = 1;
+        let end = check
+            .char_indices()
+            .find(|&(_, ch)| {
+                depth += match ch {
+                    '(' => 1,
+                    ')' => -1,
+                    _ => 0,
+                };
+                depth == 0
+            })
+            .map(|(i, _)| i)
+            .expect("a CHECK closes");
+        let inner = &check[..end];
+        let terms: Vec<(&str, &str)> = inner
+            .split(" OR ")
+            .filter_map(|t| t.split_once(" = "))
+            .filter(|(_, v)| v.starts_with('\'') && v.ends_with('\''))
+            .collect();
+        let one_column = terms.windows(2).all(|w| w[0].0 == w[1].0);
+        if terms.len() > 1 && terms.len() == inner.split(" OR ").count() && one_column {
+            let values: Vec<&str> = terms.iter().map(|t| t.1).collect();
+            out.push_str(&format!("{} IN ({})", terms[0].0, values.join(", ")));
+        } else {
+            out.push_str(inner);
+        }
+        rest = &check[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Migration 0035 rewrites the SQLite CHECK constraints' value lists as comparisons. Every
+/// table's definition after it is the one before it with the same values allowed in each
+/// column (read back as IN lists, nothing else changed); the rows written before it are
+/// still there, the database checks clean, and the constraints still refuse a value
+/// outside the list and take one inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checks_keep_their_values_through_0035() {
+    let dir = TempDir::new();
+    let db = open_sqlite(&dir).await;
+    migrate::run_through(&db, NOW, 34).await.unwrap();
+    let path = dir.0.join("kith.db");
+    let before = table_definitions(&path);
+    let owner = account(&db, "owner@example.com").await;
+    let kept = try_merchant(&db, &owner, "Tea House", "approved")
+        .await
+        .unwrap();
+
+    let applied = migrate::run(&db, NOW).await.unwrap();
+    assert_eq!(applied, vec!["0035_checks_without_temp_tables"]);
+    let after = table_definitions(&path);
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    let mut rewritten = 0;
+    for (table, old) in &before {
+        let new = &after[table];
+        assert_eq!(
+            as_in_lists(new),
+            one_line(old),
+            "{table}: the same definition, the same values allowed"
+        );
+        rewritten += usize::from(new != old);
+    }
+    assert_eq!(rewritten, 34, "tables with a list of three or more values");
+
+    let status = |id: String| {
+        let db = db.clone();
+        async move {
+            db.read(move |c| {
+                c.query_one("SELECT status FROM merchants WHERE id = $1", args![&id])?
+                    .text(0)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(status(kept.clone()).await, "approved", "the row is kept");
+    let check = db
+        .read(|c| c.query_one("PRAGMA integrity_check", &[]))
+        .await
+        .unwrap();
+    assert_eq!(check.text(0).unwrap(), "ok");
+    let err = try_merchant(&db, &owner, "Kiosk", "closed")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Constraint { .. }),
+        "a status outside the list: {err:?}"
+    );
+    let taken = try_merchant(&db, &owner, "Kiosk", "pending").await.unwrap();
+    assert_eq!(status(taken).await, "pending");
+}
+
+/// No write to any table builds a temporary B-tree on SQLite: an INSERT of every column of
+/// every table compiles without `OpenEphemeral`. SQLite builds one for a CHECK's value list
+/// of three or more constants (`col IN ('a', 'b', 'c')`) each time the statement runs;
+/// migration 0035 rewrote those lists as comparisons, and a new table with such a list
+/// fails here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writes_build_no_temporary_b_trees() {
+    let dir = TempDir::new();
+    let db = open_sqlite(&dir).await;
+    migrate_fresh(&db).await;
+    let path = dir.0.join("kith.db");
+    let conn = rusqlite::Connection::open(&path).expect("open the file");
+    let mut offenders = Vec::new();
+    let tables = table_definitions(&path);
+    assert!(tables.len() > 100, "{} tables", tables.len());
+    for table in tables.keys() {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let names: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let slots: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+        let insert = format!(
+            "EXPLAIN INSERT INTO \"{table}\" ({}) VALUES ({})",
+            names.join(", "),
+            slots.join(", ")
+        );
+        let mut stmt = conn.prepare(&insert).unwrap();
+        let nulls = std::iter::repeat_n(rusqlite::types::Null, columns.len());
+        let opcodes: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(nulls), |r| r.get(1))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        if opcodes.iter().any(|op| op == "OpenEphemeral") {
+            offenders.push(table.clone());
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "inserts that build a temporary B-tree: {offenders:?}"
+    );
+}
+
 /// The keep-map VFS's story and its helpers (the VFS is Linux's only).
 #[cfg(target_os = "linux")]
 mod keep_map {
