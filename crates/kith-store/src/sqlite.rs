@@ -63,48 +63,36 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-/// `$1` → `?1`, outside string literals, quoted identifiers and comments, so a `'$5'`
-/// literal or an apostrophe in a `-- comment` cannot shift the numbering.
-pub(crate) fn rewrite_placeholders(sql: &str) -> String {
-    // Every statement passes through here: scan bytes (everything that matters is ASCII)
-    // and copy the runs between placeholders whole.
-    let b = sql.as_bytes();
-    let mut out = String::with_capacity(sql.len());
-    let (mut run, mut i) = (0, 0);
-    while i < b.len() {
-        match b[i] {
-            q @ (b'\'' | b'"') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'-' if b.get(i + 1) == Some(&b'-') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                // The `*` that opens may also close (`/*/`), as SQLite reads it.
-                i += 1;
-                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 2;
-            }
-            b'$' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
-                out.push_str(&sql[run..i]);
-                out.push('?');
-                i += 1;
-                run = i;
-            }
-            _ => i += 1,
-        }
+/// Binds `params` to a statement's `$n` placeholders, the first value to `$1`. SQLite reads
+/// `$1` as a parameter *named* "$1" (its tokenizer already skips string literals, quoted
+/// names and comments) and numbers named parameters in the order they first appear, so
+/// each parameter's name says which value it takes; the SQL text is prepared as written,
+/// the same text PostgreSQL gets. Every value must be taken, as on PostgreSQL: as many
+/// distinct `$n` as values, each n in 1..=the number of values.
+fn bind(stmt: &mut rusqlite::Statement<'_>, params: &[Value]) -> Result<(), StoreError> {
+    let count = stmt.parameter_count();
+    if count != params.len() {
+        return Err(StoreError::Other(format!(
+            "the statement has {count} distinct placeholders, {} values were given",
+            params.len()
+        )));
     }
-    out.push_str(&sql[run..]);
-    out
+    for index in 1..=count {
+        let n = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$'))
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| (1..=count).contains(n))
+            .ok_or_else(|| {
+                StoreError::Other(format!(
+                    "placeholder {:?} is not one of $1..${count}",
+                    stmt.parameter_name(index).unwrap_or("?")
+                ))
+            })?;
+        stmt.raw_bind_parameter(index, &params[n - 1])
+            .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 pub(crate) fn map_err(e: rusqlite::Error) -> StoreError {
@@ -158,25 +146,17 @@ impl Conn for SqliteConn<'_> {
 
 impl SqliteConn<'_> {
     fn execute_inner(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&rewrite_placeholders(sql))
-            .map_err(map_err)?;
-        let n = stmt
-            .execute(rusqlite::params_from_iter(params.iter()))
-            .map_err(map_err)?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        bind(&mut stmt, params)?;
+        let n = stmt.raw_execute().map_err(map_err)?;
         Ok(n as u64)
     }
 
     fn query_inner(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&rewrite_placeholders(sql))
-            .map_err(map_err)?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(map_err)?;
+        bind(&mut stmt, params)?;
         let ncols = stmt.column_count();
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params.iter()))
-            .map_err(map_err)?;
+        let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next().map_err(map_err)? {
             let mut vals = Vec::with_capacity(ncols);
@@ -189,7 +169,10 @@ impl SqliteConn<'_> {
                             "column {i} is a float ({f}); kith stores no floats"
                         )));
                     }
-                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => String::from_utf8_lossy(t).into_owned(),
+                    }),
                     ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
                 });
             }
@@ -377,24 +360,5 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<WriteJob>, tick: &mpsc::Sync
         for deliver in done {
             deliver(commit.clone());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_rewritten_outside_literals_only() {
-        assert_eq!(
-            rewrite_placeholders("SELECT $1, '$2', $10 WHERE a = $2"),
-            "SELECT ?1, '$2', ?10 WHERE a = ?2"
-        );
-        assert_eq!(
-            rewrite_placeholders(
-                "SELECT 1 -- the account's email $9\nWHERE a = $2 /* it's $3 */ AND \"b$1\" = $1"
-            ),
-            "SELECT 1 -- the account's email $9\nWHERE a = ?2 /* it's $3 */ AND \"b$1\" = ?1"
-        );
     }
 }

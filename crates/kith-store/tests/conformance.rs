@@ -1407,6 +1407,31 @@ async fn placeholders(db: Db) {
     .await;
     assert_row(&rows[0], vec![Value::Int(1)]);
 
+    // A value no placeholder takes, a placeholder no value fills, a number skipped: errors.
+    let mismatched: [(&'static str, Vec<Value>); 4] = [
+        (
+            "SELECT display_name FROM accounts WHERE email = $1",
+            vec!["p@example.com".into(), "extra".into()],
+        ),
+        (
+            "SELECT display_name FROM accounts WHERE email = $1 AND display_name = $2",
+            vec!["p@example.com".into()],
+        ),
+        (
+            "SELECT display_name FROM accounts WHERE email = $1 AND display_name = $3",
+            vec!["p@example.com".into(), "Pat".into()],
+        ),
+        (
+            "SELECT display_name FROM accounts WHERE email = $1 AND display_name = $3",
+            vec!["p@example.com".into(), "x".into(), "Pat".into()],
+        ),
+    ];
+    for (sql, params) in mismatched {
+        let n = params.len();
+        let answer = db.read(move |c| c.query(sql, &params)).await;
+        assert!(answer.is_err(), "{sql} with {n} values: {answer:?}");
+    }
+
     // Writes: out of order with a literal that looks like a placeholder.
     let n = db
         .write(|c| {
