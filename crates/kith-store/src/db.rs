@@ -333,7 +333,7 @@ where
     E: TxError,
 {
     let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, E>>();
-    let job: WriteJob = Box::new(move |conn: &mut SqliteConn<'_>| {
+    let job: WriteJob = Box::new(move |conn: &mut SqliteConn<'_, '_>| {
         let res = match f(conn) {
             Ok(_) if conn.failed => Err(E::from(swallowed())),
             other => other,

@@ -1892,6 +1892,30 @@ async fn sqlite_wal_is_checkpointed_off_the_writer() {
     );
 }
 
+/// The SQLite writer keeps its statements prepared, a bounded number of them: a thousand
+/// distinct statements, and the first hundred again after them (prepared anew once the
+/// writer has let them go), each answer what its text and values say.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writer_runs_more_statements_than_it_keeps() {
+    let dir = TempDir::new();
+    let db = open_sqlite(&dir).await;
+    let kinds: Vec<i64> = (0..1000).chain(0..100).collect();
+    let sums = db
+        .write(move |c| {
+            let mut sums = Vec::new();
+            for k in &kinds {
+                let sql = format!("SELECT $2 * 1000 + {k} + $1");
+                let row = c.query_one(&sql, args![1, *k])?;
+                sums.push(row.int(0)?);
+            }
+            Ok::<_, StoreError>(sums)
+        })
+        .await
+        .unwrap();
+    let expected: Vec<i64> = (0..1000).chain(0..100).map(|k| k * 1001 + 1).collect();
+    assert_eq!(sums, expected);
+}
+
 /// Every table's CREATE TABLE text, by name, as SQLite keeps it.
 fn table_definitions(path: &std::path::Path) -> BTreeMap<String, String> {
     let conn = rusqlite::Connection::open(path).expect("open the file");
