@@ -21,8 +21,9 @@
 //! - [`testing`]: fresh throw-away PostgreSQL databases for tests.
 //!
 //! ## Why one SQL dialect for rules
-//! Business code is written once against [`Conn`] with `$1`-style placeholders; the SQLite
-//! adapter rewrites them to `?1`. The PostgreSQL schema uses native `uuid`, `timestamptz`
+//! Business code is written once against [`Conn`] with `$1`-style placeholders; SQLite
+//! takes the same text (`$1` is a parameter it names "$1", bound by that name). The
+//! PostgreSQL schema uses native `uuid`, `timestamptz`
 //! and `boolean` columns, and [`Value`] converts to and from them by the column's type, so
 //! rules see the same integers (Unix milliseconds, 0/1) and strings on both engines. Where
 //! an engine needs different SQL (row locks), code asks [`Conn::engine`].

@@ -102,15 +102,22 @@ fn placeholder_order(stmt: &rusqlite::Statement<'_>) -> Result<Vec<usize>, Store
     (1..=count)
         .map(|index| {
             let name = stmt.parameter_name(index).unwrap_or("?");
-            name.strip_prefix('$')
+            // `$01` would be a second name for the first value (SQLite tells names apart by
+            // their text); only the plain number is taken.
+            let number = name
+                .strip_prefix('$')
+                .filter(|n| !n.starts_with('0'))
                 .and_then(|n| n.parse::<usize>().ok())
-                .filter(|n| (1..=count).contains(n))
-                .map(|n| n - 1)
                 .ok_or_else(|| {
-                    StoreError::Other(format!(
-                        "placeholder {name} is not one of $1..${count}: a number is skipped"
-                    ))
-                })
+                    StoreError::Other(format!("placeholder {name} is not of the form $n"))
+                })?;
+            if (1..=count).contains(&number) {
+                Ok(number - 1)
+            } else {
+                Err(StoreError::Other(format!(
+                    "placeholder {name} is not one of $1..${count}: a number is skipped"
+                )))
+            }
         })
         .collect()
 }

@@ -1426,11 +1426,49 @@ async fn placeholders(db: Db) {
             vec!["p@example.com".into(), "x".into(), "Pat".into()],
         ),
     ];
-    for (sql, params) in mismatched {
+    for (sql, params) in mismatched.clone() {
         let n = params.len();
         let answer = db.read(move |c| c.query(sql, &params)).await;
         assert!(answer.is_err(), "{sql} with {n} values: {answer:?}");
     }
+    // The same in writes (SQLite's writer keeps statements of its own): each fails and
+    // commits nothing (the name is still "Pat"), and a statement kept from a failed use
+    // answers right afterwards.
+    for (sql, params) in mismatched {
+        let n = params.len();
+        let answer = db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE accounts SET display_name = $1 WHERE email = $2",
+                    args!["Changed", "p@example.com"],
+                )?;
+                c.query(sql, &params)
+            })
+            .await;
+        assert!(
+            answer.is_err(),
+            "a write: {sql} with {n} values: {answer:?}"
+        );
+    }
+    let rows = db
+        .write(|c| {
+            c.query(
+                "SELECT display_name FROM accounts WHERE email = $1",
+                args!["p@example.com"],
+            )
+        })
+        .await
+        .unwrap();
+    assert_row(&rows[0], vec![Value::Text("Pat".into())]);
+    let twice = db
+        .read(|c| {
+            c.query(
+                "SELECT display_name FROM accounts WHERE email = $1 AND display_name = $01",
+                args!["p@example.com", "Pat"],
+            )
+        })
+        .await;
+    assert!(twice.is_err(), "$01 is not a second name for $1: {twice:?}");
 
     // Writes: out of order with a literal that looks like a placeholder.
     let n = db

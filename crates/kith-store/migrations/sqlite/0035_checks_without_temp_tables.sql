@@ -16,7 +16,7 @@
 -- constraints. `writable_schema = RESET` makes this connection re-read the schema. The
 -- schema cookie is left alone: a connection that compiled a statement against the old text
 -- checks the same rule. New tables: write value lists of three or more as comparisons
--- (`tests/conformance.rs` fails on a write that builds a temporary B-tree).
+-- (`tests/conformance.rs` fails when an INSERT into any table builds a temporary B-tree).
 PRAGMA writable_schema = ON;
 UPDATE sqlite_schema SET sql = replace(replace(sql,
     'CHECK (state IN (''requested'', ''agreed'', ''refused'', ''awaiting_return'',
