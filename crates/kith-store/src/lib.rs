@@ -23,10 +23,10 @@
 //! ## Why one SQL dialect for rules
 //! Business code is written once against [`Conn`] with `$1`-style placeholders; SQLite
 //! takes the same text (`$1` is a parameter it names "$1", bound by that name). The
-//! PostgreSQL schema uses native `uuid`, `timestamptz`
-//! and `boolean` columns, and [`Value`] converts to and from them by the column's type, so
-//! rules see the same integers (Unix milliseconds, 0/1) and strings on both engines. Where
-//! an engine needs different SQL (row locks), code asks [`Conn::engine`].
+//! PostgreSQL schema uses native `uuid`, `timestamptz` and `boolean` columns, and [`Value`]
+//! converts to and from them by the column's type, so rules see the same integers (Unix
+//! milliseconds, 0/1) and strings on both engines. Where an engine needs different SQL
+//! (row locks), code asks [`Conn::engine`].
 //!
 //! Architecture invariant: this crate knows no business rule. It moves rows.
 

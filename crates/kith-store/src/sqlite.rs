@@ -246,28 +246,33 @@ impl SqliteConn<'_, '_> {
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
             while let Some(r) = rows.next().map_err(map_err)? {
-                let mut vals = Vec::with_capacity(ncols);
-                for i in 0..ncols {
-                    vals.push(match r.get_ref(i).map_err(map_err)? {
-                        ValueRef::Null => Value::Null,
-                        ValueRef::Integer(i) => Value::Int(i),
-                        ValueRef::Real(f) => {
-                            return Err(StoreError::Decode(format!(
-                                "column {i} is a float ({f}); kith stores no floats"
-                            )));
-                        }
-                        ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
-                            Ok(text) => text.to_owned(),
-                            Err(_) => String::from_utf8_lossy(t).into_owned(),
-                        }),
-                        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
-                    });
-                }
-                out.push(Row(vals));
+                out.push(row_of(r, ncols)?);
             }
             Ok(out)
         })
     }
+}
+
+/// One SQLite row's `ncols` columns as owned [`Value`]s.
+fn row_of(r: &rusqlite::Row<'_>, ncols: usize) -> Result<Row, StoreError> {
+    let mut vals = Vec::with_capacity(ncols);
+    for i in 0..ncols {
+        vals.push(match r.get_ref(i).map_err(map_err)? {
+            ValueRef::Null => Value::Null,
+            ValueRef::Integer(i) => Value::Int(i),
+            ValueRef::Real(f) => {
+                return Err(StoreError::Decode(format!(
+                    "column {i} is a float ({f}); kith stores no floats"
+                )));
+            }
+            ValueRef::Text(t) => Value::Text(match std::str::from_utf8(t) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(t).into_owned(),
+            }),
+            ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+        });
+    }
+    Ok(Row(vals))
 }
 
 /// How hard SQLite syncs to disk. `Normal` in WAL mode survives a crash of the process
