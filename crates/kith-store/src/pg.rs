@@ -248,16 +248,27 @@ pub(crate) enum Tx {
     Open,
 }
 
-/// A statement sent later ([`Conn::execute_deferred`]): the prepared statement and its
-/// parameters.
-type Deferred = (Statement, Vec<Value>);
+/// A statement queued for the next exchange: a deferred write ([`Conn::execute_deferred`])
+/// or a read announced ahead ([`Conn::prefetch`]), in the order the unit of work made them.
+struct Queued {
+    stmt: Statement,
+    params: Vec<Value>,
+    /// The SQL of an announced read, under which its answer is kept; `None` for a
+    /// deferred write.
+    ahead: Option<String>,
+}
+
+/// An announced read's answer, kept until asked for: its SQL, its values, its rows.
+type Fetched = (String, Vec<Value>, Vec<tokio_postgres::Row>);
 
 pub(crate) struct PgConn<'a> {
     pc: &'a mut PgClient,
     tx: Tx,
-    /// Statements whose answer nobody waits for, sent with the next statement or the
-    /// commit ([`Conn::execute_deferred`]).
-    deferred: Vec<Deferred>,
+    /// Statements sent with the next statement or the commit: deferred writes, whose
+    /// answer nobody waits for, and announced reads.
+    queued: Vec<Queued>,
+    /// Announced reads already answered and not yet asked for.
+    fetched: Vec<Fetched>,
     /// A statement failed. PostgreSQL has then aborted the transaction: every later
     /// statement fails and COMMIT silently rolls back, so a unit of work that swallowed
     /// the error must not be reported as committed.
@@ -276,6 +287,8 @@ enum Last<'s> {
     Query(&'s Statement, &'s [Value]),
     Execute(&'s Statement, &'s [Value]),
     Batch(&'s str),
+    /// Nothing of its own: the exchange only sends what is queued.
+    Nothing,
 }
 
 impl<'a> PgConn<'a> {
@@ -283,7 +296,8 @@ impl<'a> PgConn<'a> {
         PgConn {
             pc,
             tx,
-            deferred: Vec::new(),
+            queued: Vec::new(),
+            fetched: Vec::new(),
             failed: false,
         }
     }
@@ -303,20 +317,26 @@ impl<'a> PgConn<'a> {
         Ok(stmt)
     }
 
-    /// One round trip: the `BEGIN` a write still owes, the deferred statements, then
+    /// One round trip: the `BEGIN` a write still owes, the queued statements, then
     /// `last`, all written before any answer is read (tokio-postgres pipelines requests
     /// whose futures are polled together). Every answer is awaited; the first error in the
-    /// order they were sent is the one returned.
+    /// order they were sent is the one returned. Announced reads' answers are kept in
+    /// `fetched`.
     fn exchange(&mut self, last: Last<'_>) -> Result<Answer, StoreError> {
         let begin = self.tx == Tx::Pending;
-        let deferred = std::mem::take(&mut self.deferred);
-        let deferred_refs: Vec<Vec<&(dyn ToSql + Sync)>> =
-            deferred.iter().map(|(_, p)| refs(p)).collect();
+        let queued = std::mem::take(&mut self.queued);
+        for q in &queued {
+            if let Some(sql) = &q.ahead {
+                crate::stats::statement(sql);
+            }
+        }
+        let queued_refs: Vec<Vec<&(dyn ToSql + Sync)>> =
+            queued.iter().map(|q| refs(&q.params)).collect();
         let last_refs = match &last {
             Last::Query(_, p) | Last::Execute(_, p) => refs(p),
-            Last::Batch(_) => Vec::new(),
+            Last::Batch(_) | Last::Nothing => Vec::new(),
         };
-        let (deferred, deferred_refs, last_refs) = (&deferred, &deferred_refs, &last_refs);
+        let (queued_ref, queued_refs, last_refs) = (&queued, &queued_refs, &last_refs);
         let (begun, sent, answer) = self.pc.round_trip(|client| async move {
             let begin = async {
                 if begin {
@@ -325,12 +345,15 @@ impl<'a> PgConn<'a> {
                     Ok(())
                 }
             };
-            let sent = futures_util::future::join_all(
-                deferred
-                    .iter()
-                    .zip(deferred_refs)
-                    .map(|((stmt, _), params)| client.execute(stmt, params)),
-            );
+            let sent = futures_util::future::join_all(queued_ref.iter().zip(queued_refs).map(
+                |(q, params)| async move {
+                    if q.ahead.is_some() {
+                        client.query(&q.stmt, params).await.map(Answer::Rows)
+                    } else {
+                        client.execute(&q.stmt, params).await.map(Answer::Count)
+                    }
+                },
+            ));
             let last = async {
                 match last {
                     Last::Query(stmt, _) => client.query(stmt, last_refs).await.map(Answer::Rows),
@@ -338,6 +361,7 @@ impl<'a> PgConn<'a> {
                         client.execute(stmt, last_refs).await.map(Answer::Count)
                     }
                     Last::Batch(sql) => client.batch_execute(sql).await.map(|()| Answer::Done),
+                    Last::Nothing => Ok(Answer::Done),
                 }
             };
             tokio::join!(begin, sent, last)
@@ -348,8 +372,17 @@ impl<'a> PgConn<'a> {
             self.tx = Tx::Open;
         }
         begun.map_err(map_err)?;
-        for r in sent {
-            r.map_err(map_err)?;
+        for (q, r) in queued.into_iter().zip(sent) {
+            match (q.ahead, r) {
+                (Some(sql), Ok(Answer::Rows(rows))) => self.fetched.push((sql, q.params, rows)),
+                // A text that is no UUID matches nothing, as on SQLite (refused before
+                // sending: nothing else is touched).
+                (Some(sql), Err(e)) if names_no_row(&e) => {
+                    self.fetched.push((sql, q.params, Vec::new()))
+                }
+                (_, Err(e)) => return Err(map_err(e)),
+                _ => {}
+            }
         }
         answer.map_err(|e| {
             if names_no_row(&e) {
@@ -363,7 +396,8 @@ impl<'a> PgConn<'a> {
     /// Ends a write: `COMMIT` with whatever is still deferred, in one round trip. A write
     /// that never sent anything has nothing to commit.
     pub(crate) fn commit(&mut self) -> Result<(), StoreError> {
-        if self.tx == Tx::Pending && self.deferred.is_empty() {
+        self.forget_ahead();
+        if self.tx == Tx::Pending && self.queued.is_empty() {
             return Ok(());
         }
         let res = self.exchange(Last::Batch("COMMIT")).map(|_| ());
@@ -373,7 +407,8 @@ impl<'a> PgConn<'a> {
 
     /// Ends a write that failed: `ROLLBACK` if it began (deferred statements are dropped).
     pub(crate) fn rollback(&mut self) {
-        self.deferred.clear();
+        self.queued.clear();
+        self.fetched.clear();
         if self.tx == Tx::Open {
             // A rollback that fails leaves a connection the pool must not keep: it is
             // closed when the socket is gone, and `is_closed` tells.
@@ -383,6 +418,52 @@ impl<'a> PgConn<'a> {
         }
         self.tx = Tx::None;
     }
+}
+
+impl PgConn<'_> {
+    /// Forgets the announced reads not yet asked for (a statement that was not announced
+    /// is being made: see [`Conn::prefetch`]); unsent ones are not sent.
+    fn forget_ahead(&mut self) {
+        self.fetched.clear();
+        self.queued.retain(|q| q.ahead.is_none());
+    }
+
+    /// The answer of an announced read of `sql` with `params`, sending the queue first if
+    /// it is still there; `None` when no such read was announced.
+    fn take_fetched(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Option<Vec<tokio_postgres::Row>>, StoreError> {
+        let queued = self
+            .queued
+            .iter()
+            .any(|q| q.ahead.as_deref() == Some(sql) && q.params == params);
+        if queued {
+            self.exchange(Last::Nothing)
+                .inspect_err(|_| self.failed = true)?;
+        }
+        Ok(self
+            .fetched
+            .iter()
+            .position(|(s, p, _)| s == sql && p == params)
+            .map(|i| self.fetched.swap_remove(i).2))
+    }
+}
+
+/// Rows as the engine-neutral [`Row`]s.
+fn decode(rows: &[tokio_postgres::Row]) -> Result<Vec<Row>, StoreError> {
+    rows.iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| {
+                    r.try_get::<_, Value>(i)
+                        .map_err(|e| StoreError::Decode(format!("column {i}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Row)
+        })
+        .collect()
 }
 
 /// A text that is not a UUID, bound where a `uuid` is expected. It can name no row: a read
@@ -403,6 +484,7 @@ impl Conn for PgConn<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, StoreError> {
+        self.forget_ahead();
         crate::stats::statement(sql);
         let res = self
             .statement(sql)
@@ -424,13 +506,32 @@ impl Conn for PgConn<'_> {
             // A read has no commit to carry it.
             return self.execute(sql, params).map(|_| ());
         }
+        self.forget_ahead();
         crate::stats::statement(sql);
         let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
-        self.deferred.push((stmt, params.to_vec()));
+        self.queued.push(Queued {
+            stmt,
+            params: params.to_vec(),
+            ahead: None,
+        });
+        Ok(())
+    }
+
+    fn prefetch(&mut self, sql: &str, params: &[Value]) -> Result<(), StoreError> {
+        let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
+        self.queued.push(Queued {
+            stmt,
+            params: params.to_vec(),
+            ahead: Some(sql.to_owned()),
+        });
         Ok(())
     }
 
     fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        if let Some(rows) = self.take_fetched(sql, params)? {
+            return decode(&rows);
+        }
+        self.forget_ahead();
         crate::stats::statement(sql);
         let res = self
             .statement(sql)
@@ -445,20 +546,11 @@ impl Conn for PgConn<'_> {
                 return Err(e);
             }
         };
-        rows.iter()
-            .map(|r| {
-                (0..r.len())
-                    .map(|i| {
-                        r.try_get::<_, Value>(i)
-                            .map_err(|e| StoreError::Decode(format!("column {i}: {e}")))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Row)
-            })
-            .collect()
+        decode(&rows)
     }
 
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError> {
+        self.forget_ahead();
         crate::stats::statement(sql);
         let res = self.exchange(Last::Batch(sql)).map(|_| ());
         self.failed |= res.is_err();

@@ -152,6 +152,7 @@ conformance! {
     read_transaction_refuses_writes => read_transaction_refuses_writes_sqlite, read_transaction_refuses_writes_postgres;
     reads_see_each_commit_and_run_many_at_once => reads_see_each_commit_and_run_many_at_once_sqlite, reads_see_each_commit_and_run_many_at_once_postgres;
     deferred_statements_commit_or_fail_with_their_unit => deferred_statements_commit_or_fail_with_their_unit_sqlite, deferred_statements_commit_or_fail_with_their_unit_postgres;
+    announced_reads_answer_as_reads_do => announced_reads_answer_as_reads_do_sqlite, announced_reads_answer_as_reads_do_postgres;
     ok_means_committed_after_a_swallowed_error => ok_means_committed_after_a_swallowed_error_sqlite, ok_means_committed_after_a_swallowed_error_postgres;
     placeholders => placeholders_sqlite, placeholders_postgres;
     placeholders_after_apostrophe_in_comment => placeholders_after_apostrophe_in_comment_sqlite, placeholders_after_apostrophe_in_comment_postgres;
@@ -1235,6 +1236,143 @@ fn defer_account_taken_email(c: &mut dyn Conn, id: &str) -> Result<(), StoreErro
             NOW
         ],
     )
+}
+
+const COUNT_FAILURES: &str = "SELECT COUNT(*) FROM login_failures WHERE login_key = $1";
+
+fn failures(c: &mut dyn Conn, key: &str) -> Result<i64, StoreError> {
+    c.query_one(COUNT_FAILURES, args![key])?.int(0)
+}
+
+/// Round trips to PostgreSQL so far (0 on SQLite). Each test runs in its own process
+/// under nextest, so nothing else counts meanwhile.
+fn round_trips() -> u64 {
+    kith_store::stats::counters().round_trips
+}
+
+/// `Conn::prefetch`: reads announced together cost one round trip on PostgreSQL (none on
+/// SQLite) and answer exactly as unannounced reads would — in any order, in a write or a
+/// read; a write, a deferred write or an unannounced read after the announcement makes the
+/// announced read run again afterwards, so it sees the unit's own writes on both engines;
+/// an announced statement's error ends the unit; a text that is no UUID matches nothing.
+async fn announced_reads_answer_as_reads_do(db: Db) {
+    let pg = db.engine() == Engine::Postgres;
+    db.write(|c| {
+        add_login_failure(c, "ahead-a")?;
+        add_login_failure(c, "ahead-a")
+    })
+    .await
+    .expect("two failures");
+
+    // Two announced, asked in the other order: one exchange.
+    let (answers, trips) = db
+        .write(|c| {
+            // Prepared on this connection first: a statement new to it costs a round trip.
+            failures(c, "ahead-warm")?;
+            let before = round_trips();
+            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+            c.prefetch(COUNT_FAILURES, args!["ahead-b"])?;
+            let b = failures(c, "ahead-b")?;
+            let a = failures(c, "ahead-a")?;
+            Ok::<_, StoreError>(((a, b), round_trips() - before))
+        })
+        .await
+        .expect("announced reads");
+    assert_eq!(answers, (2, 0));
+    assert_eq!(trips, u64::from(pg), "two announced reads, one round trip");
+
+    // The same in a read unit.
+    let (answers, trips) = db
+        .read(|c| {
+            // Prepared on this connection first: a statement new to it costs a round trip.
+            failures(c, "ahead-warm")?;
+            let before = round_trips();
+            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+            c.prefetch(COUNT_FAILURES, args!["ahead-b"])?;
+            let a = failures(c, "ahead-a")?;
+            let b = failures(c, "ahead-b")?;
+            Ok::<_, StoreError>(((a, b), round_trips() - before))
+        })
+        .await
+        .expect("announced reads in a read");
+    assert_eq!(answers, (2, 0));
+    assert_eq!(trips, u64::from(pg));
+
+    // A write, a deferred write, an unannounced read between: the answer is as of the read.
+    let seen = db
+        .write(|c| {
+            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+            add_login_failure(c, "ahead-a")?;
+            let after_write = failures(c, "ahead-a")?;
+            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+            c.execute_deferred(INSERT_LOGIN_FAILURE, args!["ahead-a", "127.0.0.1", NOW])?;
+            let after_deferred = failures(c, "ahead-a")?;
+            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+            let other = failures(c, "ahead-b")?;
+            let after_other = failures(c, "ahead-a")?;
+            Ok::<_, StoreError>((after_write, after_deferred, other, after_other))
+        })
+        .await
+        .expect("writes after announcements");
+    assert_eq!(seen, (3, 4, 0, 4));
+    // Announced with other values: not the same read.
+    let seen = db
+        .read(|c| {
+            c.prefetch(COUNT_FAILURES, args!["ahead-b"])?;
+            failures(c, "ahead-a")
+        })
+        .await
+        .expect("a read announced with other values");
+    assert_eq!(seen, 4);
+
+    // An announced statement's error ends the unit; nothing of it is committed.
+    account(&db, "ahead@example.com").await;
+    let res = db
+        .write(move |c| {
+            add_login_failure(c, "ahead-c")?;
+            let insert = format!("{INSERT_ACCOUNT} RETURNING id");
+            let taken: Vec<Value> = args![
+                new_id(),
+                None::<&str>,
+                "ahead@example.com",
+                "hash",
+                "someone",
+                false,
+                NOW
+            ]
+            .to_vec();
+            c.prefetch(&insert, &taken)?;
+            c.prefetch(COUNT_FAILURES, args!["ahead-c"])?;
+            c.query(&insert, &taken)?;
+            failures(c, "ahead-c")
+        })
+        .await;
+    assert!(
+        matches!(&res, Err(e) if e.is_unique_on("accounts", &["email"])),
+        "{res:?}"
+    );
+    assert_eq!(login_failures_with_key(&db, "ahead-c").await, 0);
+
+    // Announced and never asked for: harmless, on both engines.
+    db.write(|c| {
+        c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+        add_login_failure(c, "ahead-d")
+    })
+    .await
+    .expect("an announcement nobody asks for");
+    assert_eq!(login_failures_with_key(&db, "ahead-d").await, 1);
+
+    // A text that is no UUID names no row.
+    let rows = db
+        .read(|c| {
+            c.prefetch("SELECT id FROM accounts WHERE id = $1", args!["not-a-uuid"])?;
+            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+            let none = c.query("SELECT id FROM accounts WHERE id = $1", args!["not-a-uuid"])?;
+            Ok::<_, StoreError>((none.len(), failures(c, "ahead-a")?))
+        })
+        .await
+        .expect("a text that is no UUID");
+    assert_eq!(rows, (0, 4));
 }
 
 /// `execute_deferred` (sent with the next statement or the commit on PostgreSQL, at once on
