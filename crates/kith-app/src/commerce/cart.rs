@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::orders::buyer_tier;
 use super::store::cart as store;
-use crate::platform::auth::merchant_status;
+use crate::platform::auth::{announce_merchant_status, merchant_status};
 use crate::platform::ids::{MerchantId, SkuId};
 use crate::{App, AppError, AppResult, Principal, commerce::catalog};
 
@@ -49,6 +49,8 @@ fn cart_knowing(
     merchant_id: &str,
     mut known: Option<catalog::SkuForCheckout>,
 ) -> AppResult<Vec<CartItem>> {
+    super::orders::store::announce_buyer_tier(c, merchant_id, account_id)?;
+    super::orders::store::announce_cart_lines(c, account_id, merchant_id)?;
     let tier = buyer_tier(c, merchant_id, account_id)?;
     let rows = store::cart_lines(c, account_id, merchant_id)?;
     let mut out = Vec::with_capacity(rows.len());
@@ -113,6 +115,13 @@ impl App {
         let (w, mid, sid) = (who.clone(), merchant_id.to_owned(), sku_id.to_owned());
         self.db
             .write(move |c| {
+                // The merchant, the SKU and the cart's size in one round trip on
+                // PostgreSQL (`Conn::prefetch`).
+                announce_merchant_status(c, &mid)?;
+                if qty.is_some() {
+                    catalog::announce_sku_for_checkout(c, &mid, &sid)?;
+                    store::announce_cart_size_and_has(c, &w.account_id, &sid)?;
+                }
                 merchant_status(c, &mid)?.ensure_trading()?;
                 match qty {
                     None => {

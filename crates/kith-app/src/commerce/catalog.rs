@@ -548,6 +548,21 @@ fn catalog_reader(
 // ---------------------------------------------------------------------------------------
 // Internal, for checkout
 
+/// Announces the reads of [`sku_for_checkout`] ([`Conn::prefetch`]); ids that are not
+/// ids announce nothing (they are refused before any read).
+pub(crate) fn announce_sku_for_checkout(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    sku_id: &str,
+) -> AppResult<()> {
+    match (parse_id(sku_id), parse_id(merchant_id)) {
+        (Some(sku_id), Some(merchant_id)) => {
+            store::announce_sku_with_prices(c, &merchant_id, &sku_id)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The SKU as checkout prices and snapshots it. 404 (`sku`) when it is not `merchant_id`'s,
 /// 409 when its product is not on sale.
 pub fn sku_for_checkout(

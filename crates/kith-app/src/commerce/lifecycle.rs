@@ -230,6 +230,11 @@ impl Lifecycle {
             transition_event(o, o.status, paid),
             transition_event(o, paid, fulfilling),
         ];
+        // The points rule and the planned shares in one round trip on PostgreSQL
+        // (`Conn::prefetch`; points earned write in between, and the shares are then read
+        // on their own).
+        crate::loyalty::announce_rule(c, &o.merchant_id)?;
+        commissions::announce_book_paid(c, &o.id)?;
         let earned = crate::loyalty::earn_on_paid(
             c,
             now,

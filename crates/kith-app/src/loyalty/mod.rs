@@ -139,6 +139,11 @@ pub struct PointsLine {
     pub at: String,
 }
 
+/// Announces the read [`rule`] makes ([`Conn::prefetch`]).
+pub(crate) fn announce_rule(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
+    store::announce_settings(c, merchant_id)
+}
+
 /// The rule in force: `None` when the shop gives and takes no points.
 pub(crate) fn rule(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsRule>> {
     settings(c, merchant_id)?

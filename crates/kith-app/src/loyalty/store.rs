@@ -8,23 +8,27 @@ use kith_store::{Conn, args};
 use super::PointsSettings;
 use crate::{AppError, AppResult};
 
+const SETTINGS: &str = "SELECT enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, on_activity_orders FROM points_settings WHERE merchant_id = $1";
+
+/// Announces [`settings`] ([`Conn::prefetch`]).
+pub(crate) fn announce_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
+    Ok(c.prefetch(SETTINGS, args![merchant_id])?)
+}
+
 /// The merchant's rule and whether it is on; `None` when the shop never set one.
 pub(crate) fn settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<PointsSettings>> {
-    c.query_opt(
-        "SELECT enabled, earn_per_yuan, points_per_yuan, cap_percent, expire_days, on_activity_orders FROM points_settings WHERE merchant_id = $1",
-        args![merchant_id],
-    )?
-    .map(|r| {
-        Ok(PointsSettings {
-            enabled: r.bool(0)?,
-            earn_per_yuan: r.int(1)?,
-            points_per_yuan: r.int(2)?,
-            cap_percent: r.int(3)?,
-            expire_days: r.int(4)?,
-            on_activity_orders: r.bool(5)?,
+    c.query_opt(SETTINGS, args![merchant_id])?
+        .map(|r| {
+            Ok(PointsSettings {
+                enabled: r.bool(0)?,
+                earn_per_yuan: r.int(1)?,
+                points_per_yuan: r.int(2)?,
+                cap_percent: r.int(3)?,
+                expire_days: r.int(4)?,
+                on_activity_orders: r.bool(5)?,
+            })
         })
-    })
-    .transpose()
+        .transpose()
 }
 
 pub(super) fn upsert_settings(

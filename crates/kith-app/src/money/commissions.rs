@@ -218,9 +218,14 @@ pub(crate) fn snapshot(
     earns: bool,
     group_buy: bool,
 ) -> AppResult<()> {
+    // The plan and the buyer's referrer in one round trip on PostgreSQL
+    // (`Conn::prefetch`); the last share visit needs the plan's window.
+    crate::money::store::announce_plan(c, merchant_id)?;
+    sharing::announce_live_referrer(c, merchant_id, buyer)?;
     let Some(plan) = load_plan(c, merchant_id)? else {
         return Ok(());
     };
+    let referrer = sharing::live_referrer(c, merchant_id, buyer, now)?;
     let window_ms = plan.window_days * DAY_MS;
     let touch = store::last_touch(c, buyer, merchant_id, now - window_ms)?.map(
         |(sharer, channel, at_ms, link_id)| Touch {
@@ -230,7 +235,6 @@ pub(crate) fn snapshot(
             link_id: Some(link_id),
         },
     );
-    let referrer = sharing::live_referrer(c, merchant_id, buyer, now)?;
     let touches: Vec<Touch> = touch.into_iter().collect();
     let attribution = commission::attribute(buyer, now, window_ms, &touches, referrer.as_deref());
     let attribution = if group_buy {
@@ -238,6 +242,13 @@ pub(crate) fn snapshot(
     } else {
         attribution
     };
+    // The beneficiary's referrer and whether the buyer is a distributor: one round trip.
+    if let Some(b) = &attribution.beneficiary {
+        sharing::announce_live_referrer(c, merchant_id, b)?;
+    }
+    if plan.rates.rebate_bp > 0 {
+        store::announce_is_distributor(c, merchant_id, buyer)?;
+    }
     let l1_referrer = match &attribution.beneficiary {
         Some(b) => sharing::live_referrer(c, merchant_id, b, now)?,
         None => None,
@@ -401,6 +412,11 @@ pub(crate) fn on_paid(
         outbox::emit_all(c, now, &[event])?;
     }
     Ok(())
+}
+
+/// Announces the read [`book_paid`] starts with ([`Conn::prefetch`]).
+pub(crate) fn announce_book_paid(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    store::announce_shares(c, order_id)
 }
 
 /// [`on_paid`] without its ledger entry and outbox event, which it returns for the caller

@@ -157,6 +157,15 @@ pub(crate) fn binding_mode(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Bin
     })
 }
 
+/// Announces the read [`live_referrer`] makes ([`Conn::prefetch`]).
+pub(crate) fn announce_live_referrer(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    member: &str,
+) -> AppResult<()> {
+    store::announce_binding_of(c, merchant_id, member)
+}
+
 /// `member`'s live referrer at `merchant_id`.
 pub(crate) fn live_referrer(
     c: &mut dyn Conn,

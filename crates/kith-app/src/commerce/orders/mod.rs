@@ -591,6 +591,10 @@ fn check_hoarding(
     // account, such as another buyer's commission snapshot naming this member.
     // SQLite has one writer at a time, so the transaction is already serial there.
     if c.engine() == kith_store::Engine::Postgres {
+        if limits.units_per_sku > 0 {
+            // The lock and the holdings in one round trip, the read after the lock.
+            store::announce_locked_holdings(c, buyer, merchant_id)?;
+        }
         store::lock_buyer_account(c, buyer)?;
     }
     if limits.units_per_sku == 0 {
@@ -715,6 +719,17 @@ impl App {
         };
         self.db
             .write(move |c| {
+                // The first reads, independent of each other, announced: one round trip
+                // on PostgreSQL (`Conn::prefetch`; the SKUs, the buyer's lock with the
+                // holdings and the activities, and the view below likewise).
+                store::announce_merchant_status_and_terms(c, &mid)?;
+                if items.is_none() {
+                    store::announce_cart_lines(c, &who.account_id, &mid)?;
+                }
+                if pickup_store.is_none() {
+                    inventory::announce_warehouse_location(c, &mid)?;
+                }
+                store::announce_buyer_tier(c, &mid, &who.account_id)?;
                 // The merchant's status and terms in one read.
                 let (word, terms) = store::merchant_status_and_terms(c, &mid)?
                     .ok_or(AppError::NotFound("merchant"))?;
@@ -736,6 +751,9 @@ impl App {
                 };
                 let location = fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
                 let tier = buyer_tier(c, &mid, &who.account_id)?;
+                for (sku_id, _) in &items {
+                    catalog::announce_sku_for_checkout(c, &mid, sku_id)?;
+                }
                 let mut priced = Vec::with_capacity(items.len());
                 for (i, (sku_id, qty)) in items.iter().enumerate() {
                     // Lines given by id: a SKU not on sale (a draft) answers exactly like an
@@ -762,6 +780,10 @@ impl App {
                         pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
                     priced.push((sku, unit, *qty));
                 }
+                // The live activities `place` prices with go with the hoarding check's
+                // reads (they are read before the buyer's lock on PostgreSQL: nothing here
+                // writes them).
+                super::promotions::activities::announce_best_for(c, &mid, now)?;
                 check_hoarding(c, &mid, &who.account_id, &priced, limits)?;
                 let coupon = match &coupon_id {
                     Some(cid) => Some(super::promotions::coupon_for_checkout(
@@ -801,6 +823,7 @@ impl App {
                         store::remove_from_cart(c, &who.account_id, &sku.sku_id)?;
                     }
                 }
+                store::announce_order_view(c, &id)?;
                 let o = lock_order(c, &id)?;
                 order_view(c, &o, true)
             })

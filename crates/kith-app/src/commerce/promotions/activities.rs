@@ -127,6 +127,11 @@ pub struct CartActivity {
     pub more_fen: Option<Fen>,
 }
 
+/// Announces the read [`best_for`] makes ([`Conn::prefetch`]).
+pub(crate) fn announce_best_for(c: &mut dyn Conn, merchant_id: &str, now_ms: i64) -> AppResult<()> {
+    store::announce_live(c, merchant_id, now_ms)
+}
+
 /// Of the merchant's live activities, the one checkout applies to `lines`: its id and
 /// terms. `None`: none takes anything off.
 pub(crate) fn best_for(

@@ -41,12 +41,21 @@ pub(in crate::commerce) fn cart_size_and_has(
     account_id: &str,
     sku_id: &SkuId,
 ) -> AppResult<(i64, bool)> {
-    let r = c.query_one(
-        "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN sku_id = $2 THEN 1 ELSE 0 END), 0) AS bigint)
-         FROM cart_items WHERE account_id = $1",
-        args![account_id, sku_id],
-    )?;
+    let r = c.query_one(CART_SIZE_AND_HAS, args![account_id, sku_id])?;
     Ok((r.int(0)?, r.int(1)? > 0))
+}
+
+const CART_SIZE_AND_HAS: &str =
+    "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN sku_id = $2 THEN 1 ELSE 0 END), 0) AS bigint)
+     FROM cart_items WHERE account_id = $1";
+
+/// Announces [`cart_size_and_has`] ([`Conn::prefetch`]).
+pub(in crate::commerce) fn announce_cart_size_and_has(
+    c: &mut dyn Conn,
+    account_id: &str,
+    sku_id: &SkuId,
+) -> AppResult<()> {
+    Ok(c.prefetch(CART_SIZE_AND_HAS, args![account_id, sku_id])?)
 }
 
 /// Adds the line, or sets its quantity when the SKU is in the cart already.

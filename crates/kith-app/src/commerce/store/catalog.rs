@@ -269,31 +269,43 @@ pub(in crate::commerce) struct CheckoutSkuRow {
     pub(in crate::commerce) images: String,
 }
 
+kith_store::columns!(SkuProductCols {
+    "s.id" => sku_id,
+    "s.product_id" => product_id,
+    "p.name" => product_name,
+    "s.code" => code,
+    "s.attrs" => attrs,
+    "s.list_price_fen" => list_price_fen,
+    "p.status" => status,
+    "p.images" => images,
+});
+
+fn sku_with_product_sql() -> String {
+    format!(
+        "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
+             WHERE s.id = $1 AND s.merchant_id = $2",
+        SkuProductCols::LIST
+    )
+}
+
+/// Announces [`sku_with_product`] and [`sku_tier_prices`] of one SKU ([`Conn::prefetch`]).
+pub(in crate::commerce) fn announce_sku_with_prices(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    sku_id: &str,
+) -> AppResult<()> {
+    c.prefetch(&sku_with_product_sql(), args![sku_id, merchant_id])?;
+    Ok(c.prefetch(SKU_TIER_PRICES, args![sku_id])?)
+}
+
 /// The SKU `sku_id` of `merchant_id` with its product, whatever the product's status.
 pub(in crate::commerce) fn sku_with_product(
     c: &mut dyn Conn,
     merchant_id: &str,
     sku_id: &str,
 ) -> AppResult<Option<CheckoutSkuRow>> {
-    kith_store::columns!(Cols {
-        "s.id" => sku_id,
-        "s.product_id" => product_id,
-        "p.name" => product_name,
-        "s.code" => code,
-        "s.attrs" => attrs,
-        "s.list_price_fen" => list_price_fen,
-        "p.status" => status,
-        "p.images" => images,
-    });
-    let Some(r) = c.query_opt(
-        &format!(
-            "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
-                 WHERE s.id = $1 AND s.merchant_id = $2",
-            Cols::LIST
-        ),
-        args![sku_id, merchant_id],
-    )?
-    else {
+    use SkuProductCols as Cols;
+    let Some(r) = c.query_opt(&sku_with_product_sql(), args![sku_id, merchant_id])? else {
         return Ok(None);
     };
     Ok(Some(CheckoutSkuRow {
@@ -313,15 +325,15 @@ pub(in crate::commerce) fn sku_tier_prices(
     c: &mut dyn Conn,
     sku_id: &str,
 ) -> AppResult<Vec<(String, i64)>> {
-    c.query(
-        "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
-             WHERE p.sku_id = $1 ORDER BY t.rank, t.code",
-        args![sku_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-    .collect()
+    c.query(SKU_TIER_PRICES, args![sku_id])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect()
 }
+
+const SKU_TIER_PRICES: &str =
+    "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
+     WHERE p.sku_id = $1 ORDER BY t.rank, t.code";
 
 #[allow(clippy::too_many_arguments)]
 pub(in crate::commerce) fn insert_product(

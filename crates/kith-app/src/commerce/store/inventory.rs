@@ -146,12 +146,21 @@ pub(in crate::commerce) fn warehouse_id(
     merchant_id: &str,
     name: &str,
 ) -> AppResult<Option<String>> {
-    Ok(c.query_opt(
-        "SELECT id FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2",
-        args![merchant_id, name],
-    )?
-    .map(|r| r.text(0))
-    .transpose()?)
+    Ok(c.query_opt(WAREHOUSE_ID, args![merchant_id, name])?
+        .map(|r| r.text(0))
+        .transpose()?)
+}
+
+const WAREHOUSE_ID: &str =
+    "SELECT id FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2";
+
+/// Announces [`warehouse_id`] ([`Conn::prefetch`]).
+pub(in crate::commerce) fn announce_warehouse_id(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    name: &str,
+) -> AppResult<()> {
+    Ok(c.prefetch(WAREHOUSE_ID, args![merchant_id, name])?)
 }
 
 /// Whether the merchant has a warehouse with this name.

@@ -132,6 +132,21 @@ pub(in crate::money) fn phone_and_address_matches(
     Ok(found)
 }
 
+const IS_DISTRIBUTOR: &str =
+    "SELECT 1 FROM share_links l JOIN share_link_merchants lm ON lm.link_id = l.id
+     WHERE l.sharer_id = $1 AND lm.merchant_id = $2
+     UNION ALL SELECT 1 FROM referrer_bindings WHERE merchant_id = $2 AND referrer_id = $1
+     LIMIT 1";
+
+/// Announces [`is_distributor`] ([`Conn::prefetch`]).
+pub(in crate::money) fn announce_is_distributor(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    member: &str,
+) -> AppResult<()> {
+    Ok(c.prefetch(IS_DISTRIBUTOR, args![member, merchant_id])?)
+}
+
 /// A distributor at a merchant: someone who shared a link that earns there, or has a
 /// member bound to them there.
 pub(in crate::money) fn is_distributor(
@@ -139,14 +154,8 @@ pub(in crate::money) fn is_distributor(
     merchant_id: &str,
     member: &str,
 ) -> AppResult<bool> {
-    Ok(c.query_opt(
-        "SELECT 1 FROM share_links l JOIN share_link_merchants lm ON lm.link_id = l.id
-             WHERE l.sharer_id = $1 AND lm.merchant_id = $2
-             UNION ALL SELECT 1 FROM referrer_bindings WHERE merchant_id = $2 AND referrer_id = $1
-             LIMIT 1",
-        args![member, merchant_id],
-    )?
-    .is_some())
+    Ok(c.query_opt(IS_DISTRIBUTOR, args![member, merchant_id])?
+        .is_some())
 }
 
 /// (role, beneficiary, amount, reversed, state) of one commission row.
@@ -154,13 +163,17 @@ pub(in crate::money) type ShareRow = (String, String, i64, i64, String);
 
 /// An order's commission rows.
 pub(in crate::money) fn shares(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<ShareRow>> {
-    c.query(
-        "SELECT role, beneficiary_id, amount_fen, reversed_fen, state FROM order_commissions WHERE order_id = $1 ORDER BY role",
-        args![order_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?, r.int(3)?, r.text(4)?)))
-    .collect()
+    c.query(SHARES, args![order_id])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.text(1)?, r.int(2)?, r.int(3)?, r.text(4)?)))
+        .collect()
+}
+
+const SHARES: &str = "SELECT role, beneficiary_id, amount_fen, reversed_fen, state FROM order_commissions WHERE order_id = $1 ORDER BY role";
+
+/// Announces [`shares`] ([`Conn::prefetch`]).
+pub(in crate::money) fn announce_shares(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    Ok(c.prefetch(SHARES, args![order_id])?)
 }
 
 /// (role, beneficiary, amount, state, base) of one commission row.

@@ -107,14 +107,20 @@ pub(crate) struct StoredPlan {
     pub withdraw_daily_limit_fen: i64,
 }
 
+fn plan_sql() -> String {
+    format!(
+        "SELECT {} FROM commission_plans WHERE merchant_id = $1",
+        PlanCols::LIST
+    )
+}
+
+/// Announces [`load_plan`] ([`Conn::prefetch`]).
+pub(crate) fn announce_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
+    Ok(c.prefetch(&plan_sql(), args![merchant_id])?)
+}
+
 pub(crate) fn load_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<StoredPlan>> {
-    let r = c.query_opt(
-        &format!(
-            "SELECT {} FROM commission_plans WHERE merchant_id = $1",
-            PlanCols::LIST
-        ),
-        args![merchant_id],
-    )?;
+    let r = c.query_opt(&plan_sql(), args![merchant_id])?;
     r.map(|r| {
         Ok(StoredPlan {
             rates: Rates {

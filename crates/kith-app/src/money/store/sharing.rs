@@ -61,12 +61,20 @@ pub(in crate::money) fn binding_of(
     merchant_id: &str,
     member: &str,
 ) -> AppResult<Option<Binding>> {
-    c.query_opt(
-        "SELECT referrer_id, expires_at FROM referrer_bindings WHERE merchant_id = $1 AND member_id = $2",
-        args![merchant_id, member],
-    )?
-    .map(|r| Ok((r.text(0)?, r.opt_int(1)?)))
-    .transpose()
+    c.query_opt(BINDING_OF, args![merchant_id, member])?
+        .map(|r| Ok((r.text(0)?, r.opt_int(1)?)))
+        .transpose()
+}
+
+const BINDING_OF: &str = "SELECT referrer_id, expires_at FROM referrer_bindings WHERE merchant_id = $1 AND member_id = $2";
+
+/// Announces [`binding_of`] ([`Conn::prefetch`]).
+pub(in crate::money) fn announce_binding_of(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    member: &str,
+) -> AppResult<()> {
+    Ok(c.prefetch(BINDING_OF, args![merchant_id, member])?)
 }
 
 /// Binds the member anew over an expired binding; the WHERE re-checks it did expire.

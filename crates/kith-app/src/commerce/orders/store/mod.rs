@@ -36,13 +36,20 @@ pub(crate) fn merchant_status_and_terms(
     c: &mut dyn Conn,
     merchant_id: &str,
 ) -> AppResult<Option<(String, MerchantTerms)>> {
-    c.query_opt(
-        "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days, status
-         FROM merchants WHERE id = $1",
-        args![merchant_id],
-    )?
-    .map(|r| Ok((r.text(5)?, terms_of(&r)?)))
-    .transpose()
+    c.query_opt(MERCHANT_STATUS_AND_TERMS, args![merchant_id])?
+        .map(|r| Ok((r.text(5)?, terms_of(&r)?)))
+        .transpose()
+}
+
+const MERCHANT_STATUS_AND_TERMS: &str = "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days, status
+     FROM merchants WHERE id = $1";
+
+/// Announces [`merchant_status_and_terms`] ([`Conn::prefetch`]).
+pub(crate) fn announce_merchant_status_and_terms(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+) -> AppResult<()> {
+    Ok(c.prefetch(MERCHANT_STATUS_AND_TERMS, args![merchant_id])?)
 }
 
 fn terms_of(r: &Row) -> AppResult<MerchantTerms> {
@@ -150,14 +157,24 @@ pub(crate) fn order_row(r: Row) -> AppResult<OrderRow> {
 
 /// Loads an order, locking it on PostgreSQL so concurrent transitions serialise.
 pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow> {
-    let sql = format!(
-        "SELECT {ORDER_COLS} FROM orders WHERE id = $1{}",
-        c.for_update()
-    );
     let r = c
-        .query_opt(&sql, args![order_id])?
+        .query_opt(&lock_order_sql(c), args![order_id])?
         .ok_or(AppError::NotFound("order"))?;
     order_row(r)
+}
+
+fn lock_order_sql(c: &dyn Conn) -> String {
+    format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE id = $1{}",
+        c.for_update()
+    )
+}
+
+/// Announces [`lock_order`] and the lines [`order_view`] reads, for the view of an order
+/// just written ([`Conn::prefetch`]).
+pub(crate) fn announce_order_view(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
+    c.prefetch(&lock_order_sql(c), args![order_id])?;
+    Ok(c.prefetch(&lines_sql(), args![order_id])?)
 }
 
 /// Locks `order_id` for its buyer: someone else's order answers exactly as an unknown one.
@@ -192,38 +209,39 @@ kith_store::columns!(LineCols {
     points_used,
 });
 
+fn lines_sql() -> String {
+    format!(
+        "SELECT {} FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+        LineCols::LIST
+    )
+}
+
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
     let fen = |r: &Row, i| r.int(i).map(Fen::new);
-    c.query(
-        &format!(
-            "SELECT {} FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-            LineCols::LIST
-        ),
-        args![order_id],
-    )?
-    .iter()
-    .map(|r| {
-        Ok(OrderLine {
-            line_no: r.int(LineCols::line_no)?,
-            sku_id: SkuId::from_row(r.text(LineCols::sku_id)?),
-            product_name: r.text(LineCols::product_name)?,
-            sku_code: r.text(LineCols::sku_code)?,
-            attrs: serde_json::from_str(&r.text(LineCols::attrs)?)
-                .unwrap_or(serde_json::Value::Null),
-            quantity: r.int(LineCols::quantity)?,
-            unit_price_fen: fen(r, LineCols::unit_price_fen)?,
-            line_total_fen: fen(r, LineCols::line_total_fen)?,
-            refunded_quantity: r.int(LineCols::refunded_quantity)?,
-            refunded_fen: fen(r, LineCols::refunded_fen)?,
-            coupon_fen: fen(r, LineCols::coupon_fen)?,
-            refunding_quantity: r.int(LineCols::refunding_quantity)?,
-            refunding_fen: fen(r, LineCols::refunding_fen)?,
-            activity_fen: fen(r, LineCols::activity_fen)?,
-            points_fen: fen(r, LineCols::points_fen)?,
-            points_used: r.int(LineCols::points_used)?,
+    c.query(&lines_sql(), args![order_id])?
+        .iter()
+        .map(|r| {
+            Ok(OrderLine {
+                line_no: r.int(LineCols::line_no)?,
+                sku_id: SkuId::from_row(r.text(LineCols::sku_id)?),
+                product_name: r.text(LineCols::product_name)?,
+                sku_code: r.text(LineCols::sku_code)?,
+                attrs: serde_json::from_str(&r.text(LineCols::attrs)?)
+                    .unwrap_or(serde_json::Value::Null),
+                quantity: r.int(LineCols::quantity)?,
+                unit_price_fen: fen(r, LineCols::unit_price_fen)?,
+                line_total_fen: fen(r, LineCols::line_total_fen)?,
+                refunded_quantity: r.int(LineCols::refunded_quantity)?,
+                refunded_fen: fen(r, LineCols::refunded_fen)?,
+                coupon_fen: fen(r, LineCols::coupon_fen)?,
+                refunding_quantity: r.int(LineCols::refunding_quantity)?,
+                refunding_fen: fen(r, LineCols::refunding_fen)?,
+                activity_fen: fen(r, LineCols::activity_fen)?,
+                points_fen: fen(r, LineCols::points_fen)?,
+                points_used: r.int(LineCols::points_used)?,
+            })
         })
-    })
-    .collect()
+        .collect()
 }
 
 /// The full view of an order. `for_buyer` adds the pickup code.
@@ -315,13 +333,20 @@ pub(crate) fn buyer_tier(
     merchant_id: &str,
     buyer: &str,
 ) -> AppResult<Option<String>> {
-    Ok(c
-        .query_opt(
-            "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id WHERE m.merchant_id = $1 AND m.account_id = $2",
-            args![merchant_id, buyer],
-        )?
+    Ok(c.query_opt(BUYER_TIER, args![merchant_id, buyer])?
         .map(|r| r.text(0))
         .transpose()?)
+}
+
+const BUYER_TIER: &str = "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id WHERE m.merchant_id = $1 AND m.account_id = $2";
+
+/// Announces [`buyer_tier`] ([`Conn::prefetch`]).
+pub(crate) fn announce_buyer_tier(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    buyer: &str,
+) -> AppResult<()> {
+    Ok(c.prefetch(BUYER_TIER, args![merchant_id, buyer])?)
 }
 
 /// Moves the order from `from` to `to`; false when its status is no longer `from`.
@@ -481,11 +506,21 @@ pub(crate) fn insert_placed_event(
 /// Locks the buyer's account row on PostgreSQL (NO KEY UPDATE: it does not wait for, or
 /// block, rows that merely reference the account).
 pub(crate) fn lock_buyer_account(c: &mut dyn Conn, buyer: &str) -> AppResult<()> {
-    c.query_opt(
-        "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE",
-        args![buyer],
-    )?;
+    c.query_opt(LOCK_BUYER_ACCOUNT, args![buyer])?;
     Ok(())
+}
+
+const LOCK_BUYER_ACCOUNT: &str = "SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE";
+
+/// Announces [`lock_buyer_account`] then [`unpaid_holdings`] ([`Conn::prefetch`]): sent in
+/// that order, the read comes after the lock.
+pub(crate) fn announce_locked_holdings(
+    c: &mut dyn Conn,
+    buyer: &str,
+    merchant_id: &str,
+) -> AppResult<()> {
+    c.prefetch(LOCK_BUYER_ACCOUNT, args![buyer])?;
+    Ok(c.prefetch(UNPAID_HOLDINGS, args![buyer, merchant_id])?)
 }
 
 /// The buyer's unpaid orders at `merchant_id` and their lines, in one read: (order id,
@@ -496,15 +531,14 @@ pub(crate) fn unpaid_holdings(
     buyer: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<(String, Option<String>, i64)>> {
-    c.query(
-        "SELECT o.id, l.sku_id, COALESCE(l.quantity, 0) FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
-         WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment'",
-        args![buyer, merchant_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.int(2)?)))
-    .collect()
+    c.query(UNPAID_HOLDINGS, args![buyer, merchant_id])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.opt_text(1)?, r.int(2)?)))
+        .collect()
 }
+
+const UNPAID_HOLDINGS: &str = "SELECT o.id, l.sku_id, COALESCE(l.quantity, 0) FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
+     WHERE o.buyer_id = $1 AND o.merchant_id = $2 AND o.status = 'pending_payment'";
 
 /// How many unpaid orders `buyer` has at `merchant_id`.
 pub(crate) fn unpaid_orders(c: &mut dyn Conn, buyer: &str, merchant_id: &str) -> AppResult<i64> {
@@ -522,13 +556,21 @@ pub(crate) fn cart_lines(
     buyer: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<(String, i64)>> {
-    c.query(
-        "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
-        args![buyer, merchant_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-    .collect()
+    c.query(CART_LINES, args![buyer, merchant_id])?
+        .iter()
+        .map(|r| Ok((r.text(0)?, r.int(1)?)))
+        .collect()
+}
+
+const CART_LINES: &str = "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id";
+
+/// Announces [`cart_lines`] ([`Conn::prefetch`]).
+pub(crate) fn announce_cart_lines(
+    c: &mut dyn Conn,
+    buyer: &str,
+    merchant_id: &str,
+) -> AppResult<()> {
+    Ok(c.prefetch(CART_LINES, args![buyer, merchant_id])?)
 }
 
 /// Takes a SKU the order now holds out of the buyer's cart.

@@ -82,17 +82,23 @@ pub(crate) fn live(
     merchant_id: &str,
     now_ms: i64,
 ) -> AppResult<Vec<ThresholdActivity>> {
-    c.query(
-        &format!(
-            "SELECT {} FROM threshold_activities WHERE merchant_id = $1 AND status = 'active' \
-             AND starts_at <= $2 AND ends_at > $2 ORDER BY created_at, id",
-            ActivityCols::LIST
-        ),
-        args![merchant_id, now_ms],
-    )?
-    .iter()
-    .map(|r| from_row(r, now_ms))
-    .collect()
+    c.query(&live_sql(), args![merchant_id, now_ms])?
+        .iter()
+        .map(|r| from_row(r, now_ms))
+        .collect()
+}
+
+fn live_sql() -> String {
+    format!(
+        "SELECT {} FROM threshold_activities WHERE merchant_id = $1 AND status = 'active' \
+         AND starts_at <= $2 AND ends_at > $2 ORDER BY created_at, id",
+        ActivityCols::LIST
+    )
+}
+
+/// Announces [`live`] ([`Conn::prefetch`]).
+pub(crate) fn announce_live(c: &mut dyn Conn, merchant_id: &str, now_ms: i64) -> AppResult<()> {
+    Ok(c.prefetch(&live_sql(), args![merchant_id, now_ms])?)
 }
 
 /// An activity as the merchant sets it up (tiers and scope as JSON).
