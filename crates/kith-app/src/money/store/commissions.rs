@@ -230,13 +230,14 @@ pub(in crate::money) fn insert_group_leader_share(
     Ok(())
 }
 
-/// The order was paid: its planned rows become pending.
+/// The order was paid: its planned rows become pending. Nothing waits for its count and
+/// no constraint can refuse it (the payment holds the order's lock), so it goes with the
+/// next statement ([`Conn::execute_deferred`]).
 pub(in crate::money) fn mark_shares_pending(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
-    c.execute(
+    Ok(c.execute_deferred(
         "UPDATE order_commissions SET state = 'pending' WHERE order_id = $1 AND state = 'planned'",
         args![order_id],
-    )?;
-    Ok(())
+    )?)
 }
 
 /// Delivered: its pending rows become frozen.
