@@ -2,10 +2,8 @@
 //! reports, communities, members and reviews, and the queries that load them, so the
 //! use-case files read as rules. Every post query applies the visibility rule in its SQL.
 
-use std::collections::HashMap;
-
 use kith_domain::Fen;
-use kith_store::{Conn, Row, Value, args, placeholders};
+use kith_store::{Conn, Engine, Row, Value, args};
 
 use super::visibility::no_block;
 use super::visibility::post_visible;
@@ -62,8 +60,8 @@ fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
             community_id: r
                 .opt_text(PostCols::community_id)?
                 .map(CommunityId::from_row),
-            images: Vec::new(),
-            tags: Vec::new(),
+            images: images_of(r.opt_text(PostCols::LEN)?.as_deref())?,
+            tags: tags_of(r.opt_text(PostCols::LEN + 1)?.as_deref())?,
             like_count: r.int(PostCols::like_count)?,
             comment_count: r.int(PostCols::comment_count)?,
             share_count: r.int(PostCols::share_count)?,
@@ -74,6 +72,60 @@ fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
             edited: updated > created,
         },
     ))
+}
+
+/// A post's images and tags, selected after [`POST_COLS`] as two JSON arrays — the media
+/// ids in the author's order, and (SKU, merchant, product name, list price) by SKU — so a
+/// page of posts is one statement, not three. The aggregate is the engine's own:
+/// `json_group_array` on SQLite (`[]` for none), `json_agg` on PostgreSQL (NULL for none).
+fn media_and_tags_cols(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Sqlite => {
+            "(SELECT json_group_array(i.media_id ORDER BY i.position) FROM post_images i WHERE i.post_id = p.id),
+             (SELECT json_group_array(json_array(t.sku_id, t.merchant_id, pr.name, s.list_price_fen) ORDER BY t.sku_id)
+                FROM post_tags t JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
+               WHERE t.post_id = p.id)"
+        }
+        Engine::Postgres => {
+            "(SELECT json_agg(i.media_id ORDER BY i.position) FROM post_images i WHERE i.post_id = p.id),
+             (SELECT json_agg(json_build_array(t.sku_id, t.merchant_id, pr.name, s.list_price_fen) ORDER BY t.sku_id)
+                FROM post_tags t JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
+               WHERE t.post_id = p.id)"
+        }
+    }
+}
+
+fn images_of(json: Option<&str>) -> AppResult<Vec<PostImage>> {
+    let ids: Vec<String> = match json {
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| AppError::Internal(format!("a post's images as read: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(ids
+        .into_iter()
+        .map(|id| PostImage {
+            url: format!("/media/{id}"),
+            thumb_url: format!("/media/{id}/thumb"),
+            id,
+        })
+        .collect())
+}
+
+fn tags_of(json: Option<&str>) -> AppResult<Vec<PostTag>> {
+    let rows: Vec<(String, String, String, i64)> = match json {
+        Some(j) => serde_json::from_str(j)
+            .map_err(|e| AppError::Internal(format!("a post's tags as read: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(sku, merchant, name, price)| PostTag {
+            sku_id: SkuId::from_row(sku),
+            merchant_id: MerchantId::from_row(merchant),
+            product_name: name,
+            price_fen: Fen::new(price),
+        })
+        .collect())
 }
 
 /// Posts the viewer may see, with their images and tags. `filter` is more SQL over `p`
@@ -88,60 +140,12 @@ pub(crate) fn query_posts(
 ) -> AppResult<Vec<(i64, Post)>> {
     params.insert(0, Value::from(viewer));
     let sql = format!(
-        "SELECT {POST_COLS} FROM posts p JOIN accounts a ON a.id = p.author_id
+        "SELECT {POST_COLS}, {} FROM posts p JOIN accounts a ON a.id = p.author_id
          WHERE {} AND ({filter}) {tail}",
+        media_and_tags_cols(c.engine()),
         post_visible("$1")
     );
-    let mut posts = c
-        .query(&sql, &params)?
-        .iter()
-        .map(post_from_row)
-        .collect::<AppResult<Vec<_>>>()?;
-    attach_media_and_tags(c, &mut posts)?;
-    Ok(posts)
-}
-
-fn attach_media_and_tags(c: &mut dyn Conn, posts: &mut [(i64, Post)]) -> AppResult<()> {
-    if posts.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Value> = posts.iter().map(|(_, p)| Value::from(&p.id)).collect();
-    let ph = placeholders(1, ids.len());
-    let mut images: HashMap<String, Vec<PostImage>> = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT post_id, media_id FROM post_images WHERE post_id IN ({ph}) ORDER BY post_id, position"
-        ),
-        &ids,
-    )? {
-        let id = r.text(1)?;
-        images.entry(r.text(0)?).or_default().push(PostImage {
-            url: format!("/media/{id}"),
-            thumb_url: format!("/media/{id}/thumb"),
-            id,
-        });
-    }
-    let mut tags: HashMap<String, Vec<PostTag>> = HashMap::new();
-    for r in c.query(
-        &format!(
-            "SELECT t.post_id, t.sku_id, t.merchant_id, pr.name, s.list_price_fen FROM post_tags t
-             JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
-             WHERE t.post_id IN ({ph}) ORDER BY t.post_id, t.sku_id"
-        ),
-        &ids,
-    )? {
-        tags.entry(r.text(0)?).or_default().push(PostTag {
-            sku_id: SkuId::from_row(r.text(1)?),
-            merchant_id: MerchantId::from_row(r.text(2)?),
-            product_name: r.text(3)?,
-            price_fen: Fen::new(r.int(4)?),
-        });
-    }
-    for (_, p) in posts.iter_mut() {
-        p.images = images.remove(p.id.as_str()).unwrap_or_default();
-        p.tags = tags.remove(p.id.as_str()).unwrap_or_default();
-    }
-    Ok(())
+    c.query(&sql, &params)?.iter().map(post_from_row).collect()
 }
 
 /// One post the viewer may see, or 404.
