@@ -78,13 +78,19 @@ fn post_from_row(r: &Row) -> AppResult<(i64, Post)> {
 /// ids in the author's order, and (SKU, merchant, product name, list price) by SKU — so a
 /// page of posts is one statement, not three. The aggregate is the engine's own:
 /// `json_group_array` on SQLite (`[]` for none), `json_agg` on PostgreSQL (NULL for none).
+/// SQLite aggregates the rows of an ordered subquery in that order (walking the primary
+/// key); an `ORDER BY` inside its aggregate would build a temporary B-tree for every post
+/// (callgrind: +2.7 % for a search, against −1.6 % this way). The post stories check the
+/// images' order on both engines.
 fn media_and_tags_cols(engine: Engine) -> &'static str {
     match engine {
         Engine::Sqlite => {
-            "(SELECT json_group_array(i.media_id ORDER BY i.position) FROM post_images i WHERE i.post_id = p.id),
-             (SELECT json_group_array(json_array(t.sku_id, t.merchant_id, pr.name, s.list_price_fen) ORDER BY t.sku_id)
-                FROM post_tags t JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
-               WHERE t.post_id = p.id)"
+            "(SELECT json_group_array(media_id) FROM
+                (SELECT i.media_id FROM post_images i WHERE i.post_id = p.id ORDER BY i.position)),
+             (SELECT json_group_array(json_array(sku_id, merchant_id, name, list_price_fen)) FROM
+                (SELECT t.sku_id, t.merchant_id, pr.name, s.list_price_fen
+                   FROM post_tags t JOIN skus s ON s.id = t.sku_id JOIN products pr ON pr.id = s.product_id
+                  WHERE t.post_id = p.id ORDER BY t.sku_id))"
         }
         Engine::Postgres => {
             "(SELECT json_agg(i.media_id ORDER BY i.position) FROM post_images i WHERE i.post_id = p.id),
