@@ -1250,6 +1250,19 @@ fn round_trips() -> u64 {
     kith_store::stats::counters().round_trips
 }
 
+/// Announces two counts and asks for them in the other order: the answers and the round
+/// trips they took.
+fn two_announced(c: &mut dyn Conn) -> Result<((i64, i64), u64), StoreError> {
+    // Prepared on this connection first: a statement new to it costs a round trip.
+    failures(c, "ahead-warm")?;
+    let before = round_trips();
+    c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
+    c.prefetch(COUNT_FAILURES, args!["ahead-b"])?;
+    let b = failures(c, "ahead-b")?;
+    let a = failures(c, "ahead-a")?;
+    Ok(((a, b), round_trips() - before))
+}
+
 /// `Conn::prefetch`: reads announced together cost one round trip on PostgreSQL (none on
 /// SQLite) and answer exactly as unannounced reads would — in any order, in a write or a
 /// read; a write, a deferred write or an unannounced read after the announcement makes the
@@ -1264,37 +1277,11 @@ async fn announced_reads_answer_as_reads_do(db: Db) {
     .await
     .expect("two failures");
 
-    // Two announced, asked in the other order: one exchange.
-    let (answers, trips) = db
-        .write(|c| {
-            // Prepared on this connection first: a statement new to it costs a round trip.
-            failures(c, "ahead-warm")?;
-            let before = round_trips();
-            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
-            c.prefetch(COUNT_FAILURES, args!["ahead-b"])?;
-            let b = failures(c, "ahead-b")?;
-            let a = failures(c, "ahead-a")?;
-            Ok::<_, StoreError>(((a, b), round_trips() - before))
-        })
-        .await
-        .expect("announced reads");
+    // Two announced, asked in the other order: one exchange, in a write and in a read.
+    let (answers, trips) = db.write(two_announced).await.expect("announced reads");
     assert_eq!(answers, (2, 0));
     assert_eq!(trips, u64::from(pg), "two announced reads, one round trip");
-
-    // The same in a read unit.
-    let (answers, trips) = db
-        .read(|c| {
-            // Prepared on this connection first: a statement new to it costs a round trip.
-            failures(c, "ahead-warm")?;
-            let before = round_trips();
-            c.prefetch(COUNT_FAILURES, args!["ahead-a"])?;
-            c.prefetch(COUNT_FAILURES, args!["ahead-b"])?;
-            let a = failures(c, "ahead-a")?;
-            let b = failures(c, "ahead-b")?;
-            Ok::<_, StoreError>(((a, b), round_trips() - before))
-        })
-        .await
-        .expect("announced reads in a read");
+    let (answers, trips) = db.read(two_announced).await.expect("announced in a read");
     assert_eq!(answers, (2, 0));
     assert_eq!(trips, u64::from(pg));
 
