@@ -62,6 +62,13 @@ pub trait Conn {
         Ok(())
     }
 
+    /// Whether announcing reads ([`Conn::prefetch`]) saves anything: true where statements
+    /// are round trips (PostgreSQL). Lets a caller skip building an announcement
+    /// ([`crate::prefetch!`]).
+    fn pipelines(&self) -> bool {
+        false
+    }
+
     /// Runs several statements without parameters (migrations).
     fn execute_batch(&mut self, sql: &str) -> Result<(), StoreError>;
 

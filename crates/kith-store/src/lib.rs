@@ -64,6 +64,21 @@ macro_rules! args {
     ($($x:expr),+ $(,)?) => { &[$($crate::Value::from($x)),+] as &[$crate::Value] };
 }
 
+/// Announces a read ([`Conn::prefetch`]) — `prefetch!(c, SQL, value, …)` — building its
+/// values only where announcing saves something ([`Conn::pipelines`]: PostgreSQL), so on
+/// SQLite an announcement costs a branch, not copies of its values.
+#[macro_export]
+macro_rules! prefetch {
+    ($c:expr, $sql:expr, $($x:expr),+ $(,)?) => {{
+        let c: &mut dyn $crate::Conn = $c;
+        if c.pipelines() {
+            c.prefetch($sql, $crate::args![$($x),+])
+        } else {
+            Ok(())
+        }
+    }};
+}
+
 /// Declares a read model's column list once, with a name for every position, so a decoder
 /// reads `r.int(OrderCols::total_fen)` instead of counting to `r.int(10)` in a list kept
 /// elsewhere. Adding, removing or reordering a column then changes one list, and every

@@ -517,6 +517,10 @@ impl Conn for PgConn<'_> {
         Ok(())
     }
 
+    fn pipelines(&self) -> bool {
+        true
+    }
+
     fn prefetch(&mut self, sql: &str, params: &[Value]) -> Result<(), StoreError> {
         let stmt = self.statement(sql).inspect_err(|_| self.failed = true)?;
         self.queued.push(Queued {

@@ -50,7 +50,7 @@ fn cart_knowing(
     mut known: Option<catalog::SkuForCheckout>,
 ) -> AppResult<Vec<CartItem>> {
     super::orders::store::announce_buyer_tier(c, merchant_id, account_id)?;
-    super::orders::store::announce_cart_lines(c, account_id, merchant_id)?;
+    store::announce_cart_lines(c, account_id, merchant_id)?;
     let tier = buyer_tier(c, merchant_id, account_id)?;
     let rows = store::cart_lines(c, account_id, merchant_id)?;
     let mut out = Vec::with_capacity(rows.len());

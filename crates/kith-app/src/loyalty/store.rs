@@ -12,7 +12,7 @@ const SETTINGS: &str = "SELECT enabled, earn_per_yuan, points_per_yuan, cap_perc
 
 /// Announces [`settings`] ([`Conn::prefetch`]).
 pub(crate) fn announce_settings(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
-    Ok(c.prefetch(SETTINGS, args![merchant_id])?)
+    Ok(kith_store::prefetch!(c, SETTINGS, merchant_id)?)
 }
 
 /// The merchant's rule and whether it is on; `None` when the shop never set one.

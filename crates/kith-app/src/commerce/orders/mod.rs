@@ -749,8 +749,10 @@ impl App {
                             .collect::<AppResult<Vec<_>>>()?
                     }
                 };
-                let location = fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
+                // The tier before the location, which may read a pickup store unannounced
+                // (or create a location: neither touches tiers).
                 let tier = buyer_tier(c, &mid, &who.account_id)?;
+                let location = fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
                 for (sku_id, _) in &items {
                     catalog::announce_sku_for_checkout(c, &mid, sku_id)?;
                 }
@@ -782,8 +784,10 @@ impl App {
                 }
                 // The live activities `place` prices with go with the hoarding check's
                 // reads (they are read before the buyer's lock on PostgreSQL: nothing here
-                // writes them).
-                super::promotions::activities::announce_best_for(c, &mid, now)?;
+                // writes them) — unless a coupon or points are read in between.
+                if coupon_id.is_none() && points_asked.unwrap_or(0) == 0 {
+                    super::promotions::activities::announce_best_for(c, &mid, now)?;
+                }
                 check_hoarding(c, &mid, &who.account_id, &priced, limits)?;
                 let coupon = match &coupon_id {
                     Some(cid) => Some(super::promotions::coupon_for_checkout(

@@ -12,13 +12,27 @@ pub(in crate::commerce) fn cart_lines(
     account_id: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<(SkuId, i64)>> {
-    c.query(
-        "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id",
-        args![account_id, merchant_id],
-    )?
-    .iter()
-    .map(|r| Ok((SkuId::from_row(r.text(0)?), r.int(1)?)))
-    .collect()
+    c.query(CART_LINES, args![account_id, merchant_id])?
+        .iter()
+        .map(|r| Ok((SkuId::from_row(r.text(0)?), r.int(1)?)))
+        .collect()
+}
+
+/// The cart's lines, for [`cart_lines`] and checkout's read of the cart.
+pub(in crate::commerce) const CART_LINES: &str = "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id";
+
+/// Announces [`cart_lines`] ([`Conn::prefetch`]).
+pub(in crate::commerce) fn announce_cart_lines(
+    c: &mut dyn Conn,
+    account_id: &str,
+    merchant_id: &str,
+) -> AppResult<()> {
+    Ok(kith_store::prefetch!(
+        c,
+        CART_LINES,
+        account_id,
+        merchant_id
+    )?)
 }
 
 pub(in crate::commerce) fn delete_cart_item(
@@ -55,7 +69,12 @@ pub(in crate::commerce) fn announce_cart_size_and_has(
     account_id: &str,
     sku_id: &SkuId,
 ) -> AppResult<()> {
-    Ok(c.prefetch(CART_SIZE_AND_HAS, args![account_id, sku_id])?)
+    Ok(kith_store::prefetch!(
+        c,
+        CART_SIZE_AND_HAS,
+        account_id,
+        sku_id
+    )?)
 }
 
 /// Adds the line, or sets its quantity when the SKU is in the cart already.

@@ -1,6 +1,7 @@
 //! Rows of the catalog: `categories`, `products`, `skus` and `sku_tier_prices`.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use kith_domain::Fen;
 use kith_store::{Conn, Row, StoreError, Value, args};
@@ -280,12 +281,15 @@ kith_store::columns!(SkuProductCols {
     "p.images" => images,
 });
 
-fn sku_with_product_sql() -> String {
-    format!(
-        "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
-             WHERE s.id = $1 AND s.merchant_id = $2",
-        SkuProductCols::LIST
-    )
+fn sku_with_product_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
+                 WHERE s.id = $1 AND s.merchant_id = $2",
+            SkuProductCols::LIST
+        )
+    });
+    &SQL
 }
 
 /// Announces [`sku_with_product`] and [`sku_tier_prices`] of one SKU ([`Conn::prefetch`]).
@@ -294,8 +298,8 @@ pub(in crate::commerce) fn announce_sku_with_prices(
     merchant_id: &str,
     sku_id: &str,
 ) -> AppResult<()> {
-    c.prefetch(&sku_with_product_sql(), args![sku_id, merchant_id])?;
-    Ok(c.prefetch(SKU_TIER_PRICES, args![sku_id])?)
+    kith_store::prefetch!(c, sku_with_product_sql(), sku_id, merchant_id)?;
+    Ok(kith_store::prefetch!(c, SKU_TIER_PRICES, sku_id)?)
 }
 
 /// The SKU `sku_id` of `merchant_id` with its product, whatever the product's status.
@@ -305,7 +309,7 @@ pub(in crate::commerce) fn sku_with_product(
     sku_id: &str,
 ) -> AppResult<Option<CheckoutSkuRow>> {
     use SkuProductCols as Cols;
-    let Some(r) = c.query_opt(&sku_with_product_sql(), args![sku_id, merchant_id])? else {
+    let Some(r) = c.query_opt(sku_with_product_sql(), args![sku_id, merchant_id])? else {
         return Ok(None);
     };
     Ok(Some(CheckoutSkuRow {

@@ -160,7 +160,7 @@ pub(in crate::commerce) fn announce_warehouse_id(
     merchant_id: &str,
     name: &str,
 ) -> AppResult<()> {
-    Ok(c.prefetch(WAREHOUSE_ID, args![merchant_id, name])?)
+    Ok(kith_store::prefetch!(c, WAREHOUSE_ID, merchant_id, name)?)
 }
 
 /// Whether the merchant has a warehouse with this name.

@@ -144,7 +144,12 @@ pub(in crate::money) fn announce_is_distributor(
     merchant_id: &str,
     member: &str,
 ) -> AppResult<()> {
-    Ok(c.prefetch(IS_DISTRIBUTOR, args![member, merchant_id])?)
+    Ok(kith_store::prefetch!(
+        c,
+        IS_DISTRIBUTOR,
+        member,
+        merchant_id
+    )?)
 }
 
 /// A distributor at a merchant: someone who shared a link that earns there, or has a
@@ -173,7 +178,7 @@ const SHARES: &str = "SELECT role, beneficiary_id, amount_fen, reversed_fen, sta
 
 /// Announces [`shares`] ([`Conn::prefetch`]).
 pub(in crate::money) fn announce_shares(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
-    Ok(c.prefetch(SHARES, args![order_id])?)
+    Ok(kith_store::prefetch!(c, SHARES, order_id)?)
 }
 
 /// (role, beneficiary, amount, state, base) of one commission row.

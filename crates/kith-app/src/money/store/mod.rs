@@ -19,6 +19,8 @@ pub(in crate::money) use settlement::*;
 pub(in crate::money) use sharing::*;
 pub(in crate::money) use withdrawals::*;
 
+use std::sync::LazyLock;
+
 use kith_domain::Fen;
 use kith_domain::commission::Rates;
 use kith_store::{Conn, Row, args};
@@ -107,20 +109,24 @@ pub(crate) struct StoredPlan {
     pub withdraw_daily_limit_fen: i64,
 }
 
-fn plan_sql() -> String {
-    format!(
-        "SELECT {} FROM commission_plans WHERE merchant_id = $1",
-        PlanCols::LIST
-    )
+/// Its text made once (a `format!` per use was a copy per order on the SQLite writer).
+fn plan_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM commission_plans WHERE merchant_id = $1",
+            PlanCols::LIST
+        )
+    });
+    &SQL
 }
 
 /// Announces [`load_plan`] ([`Conn::prefetch`]).
 pub(crate) fn announce_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
-    Ok(c.prefetch(&plan_sql(), args![merchant_id])?)
+    Ok(kith_store::prefetch!(c, plan_sql(), merchant_id)?)
 }
 
 pub(crate) fn load_plan(c: &mut dyn Conn, merchant_id: &str) -> AppResult<Option<StoredPlan>> {
-    let r = c.query_opt(&plan_sql(), args![merchant_id])?;
+    let r = c.query_opt(plan_sql(), args![merchant_id])?;
     r.map(|r| {
         Ok(StoredPlan {
             rates: Rates {

@@ -74,7 +74,7 @@ pub(in crate::money) fn announce_binding_of(
     merchant_id: &str,
     member: &str,
 ) -> AppResult<()> {
-    Ok(c.prefetch(BINDING_OF, args![merchant_id, member])?)
+    Ok(kith_store::prefetch!(c, BINDING_OF, merchant_id, member)?)
 }
 
 /// Binds the member anew over an expired binding; the WHERE re-checks it did expire.

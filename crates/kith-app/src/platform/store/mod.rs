@@ -77,7 +77,7 @@ const MERCHANT_STATUS_WORD: &str = "SELECT status FROM merchants WHERE id = $1";
 
 /// Announces [`merchant_status_word`] ([`Conn::prefetch`]).
 pub(super) fn announce_merchant_status_word(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
-    Ok(c.prefetch(MERCHANT_STATUS_WORD, args![merchant_id])?)
+    Ok(kith_store::prefetch!(c, MERCHANT_STATUS_WORD, merchant_id)?)
 }
 
 /// The account's stored staff role word at the merchant, if any.

@@ -2,6 +2,9 @@
 //! its lines and the full view, and the small reads checkout and the rules share (the
 //! merchant's terms, the buyer's tier, what a line still holds, the "bought" statuses).
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
 use super::*;
 
 pub(in crate::commerce) mod fulfilment;
@@ -49,7 +52,11 @@ pub(crate) fn announce_merchant_status_and_terms(
     c: &mut dyn Conn,
     merchant_id: &str,
 ) -> AppResult<()> {
-    Ok(c.prefetch(MERCHANT_STATUS_AND_TERMS, args![merchant_id])?)
+    Ok(kith_store::prefetch!(
+        c,
+        MERCHANT_STATUS_AND_TERMS,
+        merchant_id
+    )?)
 }
 
 fn terms_of(r: &Row) -> AppResult<MerchantTerms> {
@@ -163,18 +170,23 @@ pub(crate) fn lock_order(c: &mut dyn Conn, order_id: &str) -> AppResult<OrderRow
     order_row(r)
 }
 
-fn lock_order_sql(c: &dyn Conn) -> String {
-    format!(
-        "SELECT {ORDER_COLS} FROM orders WHERE id = $1{}",
-        c.for_update()
-    )
+/// The order by id, locked on PostgreSQL; the text is made once (the lock clause appended
+/// only where there is one).
+fn lock_order_sql(c: &dyn Conn) -> Cow<'static, str> {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"));
+    match c.for_update() {
+        "" => Cow::Borrowed(SQL.as_str()),
+        lock => Cow::Owned(format!("{}{lock}", *SQL)),
+    }
 }
 
 /// Announces [`lock_order`] and the lines [`order_view`] reads, for the view of an order
 /// just written ([`Conn::prefetch`]).
 pub(crate) fn announce_order_view(c: &mut dyn Conn, order_id: &str) -> AppResult<()> {
-    c.prefetch(&lock_order_sql(c), args![order_id])?;
-    Ok(c.prefetch(&lines_sql(), args![order_id])?)
+    let lock = lock_order_sql(c);
+    kith_store::prefetch!(c, &lock, order_id)?;
+    Ok(kith_store::prefetch!(c, lines_sql(), order_id)?)
 }
 
 /// Locks `order_id` for its buyer: someone else's order answers exactly as an unknown one.
@@ -209,16 +221,19 @@ kith_store::columns!(LineCols {
     points_used,
 });
 
-fn lines_sql() -> String {
-    format!(
-        "SELECT {} FROM order_lines WHERE order_id = $1 ORDER BY line_no",
-        LineCols::LIST
-    )
+fn lines_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM order_lines WHERE order_id = $1 ORDER BY line_no",
+            LineCols::LIST
+        )
+    });
+    &SQL
 }
 
 pub(crate) fn load_lines(c: &mut dyn Conn, order_id: &str) -> AppResult<Vec<OrderLine>> {
     let fen = |r: &Row, i| r.int(i).map(Fen::new);
-    c.query(&lines_sql(), args![order_id])?
+    c.query(lines_sql(), args![order_id])?
         .iter()
         .map(|r| {
             Ok(OrderLine {
@@ -346,7 +361,7 @@ pub(crate) fn announce_buyer_tier(
     merchant_id: &str,
     buyer: &str,
 ) -> AppResult<()> {
-    Ok(c.prefetch(BUYER_TIER, args![merchant_id, buyer])?)
+    Ok(kith_store::prefetch!(c, BUYER_TIER, merchant_id, buyer)?)
 }
 
 /// Moves the order from `from` to `to`; false when its status is no longer `from`.
@@ -519,8 +534,13 @@ pub(crate) fn announce_locked_holdings(
     buyer: &str,
     merchant_id: &str,
 ) -> AppResult<()> {
-    c.prefetch(LOCK_BUYER_ACCOUNT, args![buyer])?;
-    Ok(c.prefetch(UNPAID_HOLDINGS, args![buyer, merchant_id])?)
+    kith_store::prefetch!(c, LOCK_BUYER_ACCOUNT, buyer)?;
+    Ok(kith_store::prefetch!(
+        c,
+        UNPAID_HOLDINGS,
+        buyer,
+        merchant_id
+    )?)
 }
 
 /// The buyer's unpaid orders at `merchant_id` and their lines, in one read: (order id,
@@ -556,13 +576,14 @@ pub(crate) fn cart_lines(
     buyer: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<(String, i64)>> {
-    c.query(CART_LINES, args![buyer, merchant_id])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.int(1)?)))
-        .collect()
+    c.query(
+        crate::commerce::store::cart::CART_LINES,
+        args![buyer, merchant_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
 }
-
-const CART_LINES: &str = "SELECT sku_id, quantity FROM cart_items WHERE account_id = $1 AND merchant_id = $2 ORDER BY added_at, sku_id";
 
 /// Announces [`cart_lines`] ([`Conn::prefetch`]).
 pub(crate) fn announce_cart_lines(
@@ -570,7 +591,7 @@ pub(crate) fn announce_cart_lines(
     buyer: &str,
     merchant_id: &str,
 ) -> AppResult<()> {
-    Ok(c.prefetch(CART_LINES, args![buyer, merchant_id])?)
+    crate::commerce::store::cart::announce_cart_lines(c, buyer, merchant_id)
 }
 
 /// Takes a SKU the order now holds out of the buyer's cart.

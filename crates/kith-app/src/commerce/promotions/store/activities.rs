@@ -1,5 +1,7 @@
 //! 满减's rows: `threshold_activities`, with what each gave read from the orders.
 
+use std::sync::LazyLock;
+
 use kith_domain::{Fen, PromotionStatus};
 use kith_store::{Conn, Row, args};
 
@@ -82,23 +84,26 @@ pub(crate) fn live(
     merchant_id: &str,
     now_ms: i64,
 ) -> AppResult<Vec<ThresholdActivity>> {
-    c.query(&live_sql(), args![merchant_id, now_ms])?
+    c.query(live_sql(), args![merchant_id, now_ms])?
         .iter()
         .map(|r| from_row(r, now_ms))
         .collect()
 }
 
-fn live_sql() -> String {
-    format!(
-        "SELECT {} FROM threshold_activities WHERE merchant_id = $1 AND status = 'active' \
-         AND starts_at <= $2 AND ends_at > $2 ORDER BY created_at, id",
-        ActivityCols::LIST
-    )
+fn live_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {} FROM threshold_activities WHERE merchant_id = $1 AND status = 'active' \
+             AND starts_at <= $2 AND ends_at > $2 ORDER BY created_at, id",
+            ActivityCols::LIST
+        )
+    });
+    &SQL
 }
 
 /// Announces [`live`] ([`Conn::prefetch`]).
 pub(crate) fn announce_live(c: &mut dyn Conn, merchant_id: &str, now_ms: i64) -> AppResult<()> {
-    Ok(c.prefetch(&live_sql(), args![merchant_id, now_ms])?)
+    Ok(kith_store::prefetch!(c, live_sql(), merchant_id, now_ms)?)
 }
 
 /// An activity as the merchant sets it up (tiers and scope as JSON).
