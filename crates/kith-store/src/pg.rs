@@ -418,9 +418,7 @@ impl<'a> PgConn<'a> {
         }
         self.tx = Tx::None;
     }
-}
 
-impl PgConn<'_> {
     /// Forgets the announced reads not yet asked for (a statement that was not announced
     /// is being made: see [`Conn::prefetch`]); unsent ones are not sent.
     fn forget_ahead(&mut self) {

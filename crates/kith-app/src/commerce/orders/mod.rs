@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::commerce::browse::MemberQuery;
 use crate::commerce::lifecycle::Lifecycle;
+use crate::commerce::store::cart as cart_store;
 use crate::platform::auth::{StaffNeed, require_staff};
 use crate::platform::ids::{
     AccountId, ActivityId, BatchId, CouponId, MerchantId, OrderId, SkuId, StoreId, new_id,
@@ -724,7 +725,7 @@ impl App {
                 // holdings and the activities, and the view below likewise).
                 store::announce_merchant_status_and_terms(c, &mid)?;
                 if items.is_none() {
-                    store::announce_cart_lines(c, &who.account_id, &mid)?;
+                    cart_store::announce_cart_lines(c, &who.account_id, &mid)?;
                 }
                 if pickup_store.is_none() {
                     inventory::announce_warehouse_location(c, &mid)?;
@@ -740,12 +741,12 @@ impl App {
                 let items = match &items {
                     Some(i) => i.clone(),
                     None => {
-                        let rows = store::cart_lines(c, &who.account_id, &mid)?;
+                        let rows = cart_store::cart_lines(c, &who.account_id, &mid)?;
                         if rows.is_empty() {
                             return Err(AppError::invalid("items", "the cart is empty"));
                         }
                         rows.into_iter()
-                            .map(|(sku, q)| Ok((sku, Quantity::parse(q)?)))
+                            .map(|(sku, q)| Ok((sku.as_str().to_owned(), Quantity::parse(q)?)))
                             .collect::<AppResult<Vec<_>>>()?
                     }
                 };

@@ -101,12 +101,15 @@ fn media_and_tags_cols(engine: Engine) -> &'static str {
     }
 }
 
+/// A JSON array column as read (NULL: none).
+fn json_list<T: serde::de::DeserializeOwned>(json: Option<&str>, what: &str) -> AppResult<Vec<T>> {
+    json.map_or(Ok(Vec::new()), |j| {
+        serde_json::from_str(j).map_err(|e| AppError::Internal(format!("{what} as read: {e}")))
+    })
+}
+
 fn images_of(json: Option<&str>) -> AppResult<Vec<PostImage>> {
-    let ids: Vec<String> = match json {
-        Some(j) => serde_json::from_str(j)
-            .map_err(|e| AppError::Internal(format!("a post's images as read: {e}")))?,
-        None => Vec::new(),
-    };
+    let ids: Vec<String> = json_list(json, "a post's images")?;
     Ok(ids
         .into_iter()
         .map(|id| PostImage {
@@ -118,11 +121,7 @@ fn images_of(json: Option<&str>) -> AppResult<Vec<PostImage>> {
 }
 
 fn tags_of(json: Option<&str>) -> AppResult<Vec<PostTag>> {
-    let rows: Vec<(String, String, String, i64)> = match json {
-        Some(j) => serde_json::from_str(j)
-            .map_err(|e| AppError::Internal(format!("a post's tags as read: {e}")))?,
-        None => Vec::new(),
-    };
+    let rows: Vec<(String, String, String, i64)> = json_list(json, "a post's tags")?;
     Ok(rows
         .into_iter()
         .map(|(sku, merchant, name, price)| PostTag {

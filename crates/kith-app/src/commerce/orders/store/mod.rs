@@ -570,30 +570,6 @@ pub(crate) fn unpaid_orders(c: &mut dyn Conn, buyer: &str, merchant_id: &str) ->
         .int(0)?)
 }
 
-/// The buyer's cart at `merchant_id`: (SKU, quantity), in the order they were added.
-pub(crate) fn cart_lines(
-    c: &mut dyn Conn,
-    buyer: &str,
-    merchant_id: &str,
-) -> AppResult<Vec<(String, i64)>> {
-    c.query(
-        crate::commerce::store::cart::CART_LINES,
-        args![buyer, merchant_id],
-    )?
-    .iter()
-    .map(|r| Ok((r.text(0)?, r.int(1)?)))
-    .collect()
-}
-
-/// Announces [`cart_lines`] ([`Conn::prefetch`]).
-pub(crate) fn announce_cart_lines(
-    c: &mut dyn Conn,
-    buyer: &str,
-    merchant_id: &str,
-) -> AppResult<()> {
-    crate::commerce::store::cart::announce_cart_lines(c, buyer, merchant_id)
-}
-
 /// Takes a SKU the order now holds out of the buyer's cart.
 pub(crate) fn remove_from_cart(c: &mut dyn Conn, buyer: &str, sku_id: &str) -> AppResult<()> {
     c.execute_deferred(
