@@ -51,13 +51,13 @@ pub trait Conn {
     /// [`Conn::query`] with the same SQL and values answers from it. SQLite does nothing
     /// (it has no round trips). Answers never differ between engines: announced reads are
     /// good only until the next statement that was not announced — a query, an execute, a
-    /// deferred statement or a batch — which forgets every announced read not yet asked
-    /// for (unsent ones are then not sent at all), so a read is never answered from before
-    /// one of the unit's own writes. So announce the reads you make next, then make them;
-    /// a read announced and never made is only wasted work. An error of an announced
-    /// read ends the unit of work at the exchange that sent it, as a deferred
-    /// statement's does. Not for reads that lock rows in an order that matters across
-    /// units of work, unless announced in that order.
+    /// deferred statement, a batch or the commit — which forgets every announced read not
+    /// yet asked for (unsent ones are then not sent at all), so a read is never answered
+    /// from before one of the unit's own writes. So announce the reads you make next, then
+    /// make them; a read announced and never made is only wasted work. An error of an
+    /// announced read ends the unit of work at the exchange that sent it, as a deferred
+    /// statement's does. Announced reads run in the order announced, so a locking read
+    /// announced before the read it guards still runs first.
     fn prefetch(&mut self, _sql: &str, _params: &[Value]) -> Result<(), StoreError> {
         Ok(())
     }
