@@ -49,11 +49,13 @@ pub fn post(
     if !store::insert_journal_entry(c, &id, entry.idempotency_key(), kind, refs, now)? {
         return Ok(Posted::Duplicate);
     }
-    for p in entry.postings() {
-        let account = p.account.as_str();
-        let guarded = no_overdraft.iter().find(|(a, _)| a.as_str() == account);
-        move_balance(c, now, account, p.amount_fen, guarded)?;
-    }
+    // An entry names each account once (`JournalEntry` refuses a second posting to one).
+    let net: std::collections::BTreeMap<&str, i64> = entry
+        .postings()
+        .iter()
+        .map(|p| (p.account.as_str(), p.amount_fen))
+        .collect();
+    move_balances(c, now, &net, no_overdraft)?;
     store::insert_postings(c, &id, entry.postings())?;
     Ok(Posted::New(id))
 }
@@ -97,38 +99,43 @@ pub fn post_all(
         }
         out.push(Posted::New(id.clone()));
     }
-    for (account, amount) in net {
-        let guarded = no_overdraft.iter().find(|(a, _)| a.as_str() == account);
-        move_balance(c, now, account, amount, guarded)?;
-    }
+    move_balances(c, now, &net, no_overdraft)?;
     if !postings.is_empty() {
         store::insert_postings_of(c, &postings)?;
     }
     Ok(out)
 }
 
-/// Moves an account's kept balance by `amount`. A debit of an account in `no_overdraft`
-/// (`guarded`, with the field a refusal names) must find the balance to cover it, so it is
-/// asked and answered at once (409 when it cannot: missing or short, either way). Any
-/// other move only adds — opening the account when it is new — and nothing waits for its
-/// answer: on PostgreSQL it goes with the next statement ([`Conn::execute_deferred`]), in
-/// the order posted, so accounts are still locked in the caller's order.
-fn move_balance(
+/// Moves every account's kept balance by its net, in account order, in one statement
+/// (`store::move_balances`). A debit of an account in `no_overdraft` must find the balance
+/// to cover it: 409 on that account's field when it cannot (missing or short, either way;
+/// the first such account in account order names it). Any other move only adds, opening
+/// the account when it is new.
+fn move_balances(
     c: &mut dyn Conn,
     now: i64,
-    account: &str,
-    amount: i64,
-    guarded: Option<&(&AccountId, &str)>,
+    net: &std::collections::BTreeMap<&str, i64>,
+    no_overdraft: &[(&AccountId, &str)],
 ) -> AppResult<()> {
-    match guarded {
-        Some((_, field)) if amount < 0 => {
-            if store::debit_if_covered(c, account, amount)? {
-                Ok(())
-            } else {
-                Err(AppError::conflict(*field, "insufficient balance"))
-            }
-        }
-        _ => store::add_to_or_open(c, account, amount, now),
+    if net.is_empty() {
+        return Ok(());
+    }
+    let guarded: Vec<(&str, &str)> = net
+        .iter()
+        .filter(|(_, amount)| **amount < 0)
+        .filter_map(|(account, _)| {
+            no_overdraft
+                .iter()
+                .find(|(a, _)| a.as_str() == *account)
+                .map(|(_, field)| (*account, *field))
+        })
+        .collect();
+    let moves: Vec<(&str, i64)> = net.iter().map(|(a, n)| (*a, *n)).collect();
+    let ids: Vec<&str> = guarded.iter().map(|(a, _)| *a).collect();
+    let refused = store::move_balances(c, &moves, &ids, now)?;
+    match guarded.iter().find(|(a, _)| refused.iter().any(|r| r == a)) {
+        Some((_, field)) => Err(AppError::conflict(*field, "insufficient balance")),
+        None => Ok(()),
     }
 }
 

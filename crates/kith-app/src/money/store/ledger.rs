@@ -94,32 +94,60 @@ pub(in crate::money) fn insert_postings_of(
     Ok(())
 }
 
-/// Takes `amount` (a debit, negative) off the account's kept balance while the balance
-/// stays at or above zero. False when no row changed (no account yet, or too little on it).
-pub(in crate::money) fn debit_if_covered(
+/// Moves each account's kept balance by its amount — `moves` in the order given, each
+/// account once, opening an account that has none yet — in one statement, so the rows are
+/// locked in that order. An account in `guarded` is moved only while its balance stays at
+/// or above zero; returns those of `guarded` that could not be (no account yet, or too
+/// little on it), which the caller must refuse (its transaction rolls back, taking the
+/// other moves and any account opened negative with it). With nothing guarded nobody
+/// waits for the answer: on PostgreSQL it goes with the next statement
+/// ([`Conn::execute_deferred`]).
+pub(in crate::money) fn move_balances(
     c: &mut dyn Conn,
-    account: &str,
-    amount: i64,
-) -> AppResult<bool> {
-    Ok(c.execute(
-        "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0",
-        args![amount, account],
-    )? != 0)
-}
-
-/// Adds `amount` to the account's kept balance, opening the account with it when it has
-/// none yet: one upsert whose answer nothing waits for (deferred).
-pub(in crate::money) fn add_to_or_open(
-    c: &mut dyn Conn,
-    account: &str,
-    amount: i64,
+    moves: &[(&str, i64)],
+    guarded: &[&str],
     now: i64,
-) -> AppResult<()> {
-    Ok(c.execute_deferred(
-        "INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen",
-        args![account, amount, now],
-    )?)
+) -> AppResult<Vec<String>> {
+    let mut params: Vec<Value> = Vec::with_capacity(1 + 2 * moves.len() + guarded.len());
+    params.push(now.into());
+    let mut sql = String::from("INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ");
+    for (i, (account, amount)) in moves.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("(${}, ${}, $1)", 2 + 2 * i, 3 + 2 * i));
+        params.push(Value::from(*account));
+        params.push(Value::from(*amount));
+    }
+    sql.push_str(
+        " ON CONFLICT (id) DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen",
+    );
+    if guarded.is_empty() {
+        c.execute_deferred(&sql, &params)?;
+        return Ok(Vec::new());
+    }
+    let first = params.len() + 1;
+    let marks: Vec<String> = (first..first + guarded.len())
+        .map(|n| format!("${n}"))
+        .collect();
+    sql.push_str(&format!(
+        " WHERE ledger_accounts.id NOT IN ({}) OR ledger_accounts.balance_fen + excluded.balance_fen >= 0
+         RETURNING id, balance_fen",
+        marks.join(", ")
+    ));
+    params.extend(guarded.iter().map(|g| Value::from(*g)));
+    let rows = c.query(&sql, &params)?;
+    let mut covered = Vec::with_capacity(guarded.len());
+    for r in &rows {
+        if r.int(1)? >= 0 {
+            covered.push(r.text(0)?);
+        }
+    }
+    Ok(guarded
+        .iter()
+        .filter(|g| !covered.iter().any(|c| c == *g))
+        .map(|g| (*g).to_owned())
+        .collect())
 }
 
 /// The entry's postings in one statement: `($1, $2, $3), ($1, $4, $5), …`.
