@@ -596,7 +596,7 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
             let events = store::outbox_after(c, cursor)?;
             let mut next = cursor;
             let mut hole = false;
-            let mut prefs = Prefs::default();
+            let mut made = Vec::new();
             for ev in &events {
                 let id = ev.id;
                 if !hole {
@@ -607,11 +607,13 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
                     }
                 }
                 let payload: Json = serde_json::from_str(&ev.payload).unwrap_or(Json::Null);
-                let made = made_from(&ev.topic, ev.merchant_id.as_deref(), &payload);
-                for m in made {
-                    insert(c, &mut prefs, id, ev.created_at, &m, wechat_on, now)?;
-                }
+                made.extend(
+                    made_from(&ev.topic, ev.merchant_id.as_deref(), &payload)
+                        .into_iter()
+                        .map(|m| (id, ev.created_at, m)),
+                );
             }
+            insert_all(c, &made, wechat_on, now)?;
             if next != cursor {
                 store::advance_cursor(c, next)?;
             }
@@ -622,40 +624,71 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
     Ok(moved)
 }
 
-/// Writes one notification (nothing if the event already made it) and, when it is new,
-/// the outside deliveries the member's preferences ask for.
-fn insert(
+/// Writes the round's notifications (each `(outbox id, event time, what it makes)`) — one
+/// statement for whether their members exist and one for the rows, not one each — and,
+/// for each that is new (an event already made for the member, of its kind, is not
+/// written again), the outside deliveries the member's preferences ask for.
+fn insert_all(
     c: &mut dyn Conn,
-    prefs: &mut Prefs,
-    outbox_id: i64,
-    at: i64,
-    m: &Made,
+    made: &[(i64, i64, Made)],
     wechat_on: bool,
     now: i64,
 ) -> AppResult<()> {
-    let id = new_id();
-    let params = m.params.to_string();
-    if !store::insert_notification(
-        c,
-        &id,
-        &m.account_id,
-        outbox_id,
-        m.kind,
-        &params,
-        &m.link,
-        at,
-    )? {
+    if made.is_empty() {
         return Ok(());
     }
+    let mut members: Vec<&str> = made.iter().map(|(_, _, m)| m.account_id.as_str()).collect();
+    members.sort_unstable();
+    members.dedup();
+    let existing = store::existing_accounts(c, &members)?;
+    let ids: Vec<String> = made.iter().map(|_| new_id()).collect();
+    let params: Vec<String> = made.iter().map(|(_, _, m)| m.params.to_string()).collect();
+    let rows: Vec<store::NewNotification<'_>> = made
+        .iter()
+        .zip(&ids)
+        .zip(&params)
+        .filter(|(((_, _, m), _), _)| existing.contains(&m.account_id))
+        .map(
+            |(((outbox_id, at, m), id), params)| store::NewNotification {
+                id,
+                account_id: &m.account_id,
+                outbox_id: *outbox_id,
+                kind: m.kind,
+                params,
+                link: &m.link,
+                at: *at,
+            },
+        )
+        .collect();
+    let written: std::collections::HashSet<String> =
+        store::insert_notifications(c, &rows)?.into_iter().collect();
+    let mut prefs = Prefs::default();
+    for n in rows.iter().filter(|n| written.contains(n.id)) {
+        deliveries(c, &mut prefs, n.id, n.account_id, n.kind, wechat_on, now)?;
+    }
+    Ok(())
+}
+
+/// Queues the outside deliveries of a new notification that the member's preferences ask
+/// for.
+fn deliveries(
+    c: &mut dyn Conn,
+    prefs: &mut Prefs,
+    id: &str,
+    account_id: &str,
+    kind: Kind,
+    wechat_on: bool,
+    now: i64,
+) -> AppResult<()> {
     for ch in Channel::OUTSIDE {
         if ch == Channel::Wechat && !wechat_on {
             continue;
         }
-        if !prefs.enabled(c, &m.account_id, m.kind, ch)? {
+        if !prefs.enabled(c, account_id, kind, ch)? {
             continue;
         }
         let did = new_id();
-        if store::insert_delivery(c, &did, &id, ch, now)? {
+        if store::insert_delivery(c, &did, id, ch, now)? {
             jobs::enqueue_keyed(
                 c,
                 now,

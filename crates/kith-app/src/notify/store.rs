@@ -92,26 +92,84 @@ pub(super) fn advance_cursor(c: &mut dyn Conn, next: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Writes one notification; false when the event already made it (or the member is gone).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn insert_notification(
+/// Of `accounts`, those that exist (a notification goes only to a member who does).
+pub(super) fn existing_accounts(
     c: &mut dyn Conn,
-    id: &str,
-    account_id: &str,
-    outbox_id: i64,
-    kind: Kind,
-    params: &str,
-    link: &str,
-    at: i64,
-) -> AppResult<bool> {
-    let n = c.execute(
-        "INSERT INTO notifications (id, account_id, outbox_id, kind, params, link, created_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM accounts WHERE id = $2)
-         ON CONFLICT (outbox_id, account_id, kind) DO NOTHING",
-        args![id, account_id, outbox_id, kind.as_str(), params, link, at],
-    )?;
-    Ok(n != 0)
+    accounts: &[&str],
+) -> AppResult<std::collections::HashSet<String>> {
+    let mut found = std::collections::HashSet::with_capacity(accounts.len());
+    for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let params: Vec<Value> = chunk.iter().map(|a| Value::from(*a)).collect();
+        for r in &c.query(
+            &format!("SELECT id FROM accounts WHERE id IN ({})", marks.join(", ")),
+            &params,
+        )? {
+            found.insert(r.text(0)?);
+        }
+    }
+    Ok(found)
 }
+
+/// A notification as [`insert_notifications`] writes it.
+pub(super) struct NewNotification<'a> {
+    pub id: &'a str,
+    pub account_id: &'a str,
+    pub outbox_id: i64,
+    pub kind: Kind,
+    pub params: &'a str,
+    pub link: &'a str,
+    pub at: i64,
+}
+
+/// Writes notifications, many to a statement; returns the ids of those written (one an
+/// event already made for the member, of its kind, is left out).
+pub(super) fn insert_notifications(
+    c: &mut dyn Conn,
+    rows: &[NewNotification<'_>],
+) -> AppResult<Vec<String>> {
+    let mut written = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut values = Vec::with_capacity(chunk.len());
+        let mut params: Vec<Value> = Vec::with_capacity(7 * chunk.len());
+        for (i, n) in chunk.iter().enumerate() {
+            let b = 1 + 7 * i;
+            values.push(format!(
+                "(${b}, ${}, ${}, ${}, ${}, ${}, ${})",
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6
+            ));
+            params.extend([
+                Value::from(n.id),
+                Value::from(n.account_id),
+                Value::from(n.outbox_id),
+                Value::from(n.kind.as_str()),
+                Value::from(n.params),
+                Value::from(n.link),
+                Value::from(n.at),
+            ]);
+        }
+        for r in &c.query(
+            &format!(
+                "INSERT INTO notifications (id, account_id, outbox_id, kind, params, link, created_at)
+                 VALUES {} ON CONFLICT (outbox_id, account_id, kind) DO NOTHING RETURNING id",
+                values.join(", ")
+            ),
+            &params,
+        )? {
+            written.push(r.text(0)?);
+        }
+    }
+    Ok(written)
+}
+
+/// Rows (or ids) per statement of the batched writes and reads above: 7 000 values at
+/// most, well inside both engines' limits on a statement's parameters.
+const ROWS_PER_STATEMENT: usize = 1000;
 
 /// Queues one pending delivery; false when the notification already has one on `ch`.
 pub(super) fn insert_delivery(
