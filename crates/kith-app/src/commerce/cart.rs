@@ -8,7 +8,6 @@ use serde::Serialize;
 
 use super::orders::buyer_tier;
 use super::store::cart as store;
-use crate::platform::auth::{announce_merchant_status, merchant_status};
 use crate::platform::ids::{MerchantId, SkuId};
 use crate::{App, AppError, AppResult, Principal, commerce::catalog};
 
@@ -38,20 +37,27 @@ pub(crate) fn cart(
     account_id: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<CartItem>> {
-    cart_knowing(c, account_id, merchant_id, None)
+    cart_knowing(c, account_id, merchant_id, None, None)
 }
 
 /// [`cart`], with one SKU the transaction has just read (`known`, on sale): its line is
-/// priced from it instead of reading it again.
+/// priced from it instead of reading it again; and with the member's tier when the
+/// transaction has read it (`Some(None)`: no tier).
 fn cart_knowing(
     c: &mut dyn Conn,
     account_id: &str,
     merchant_id: &str,
     mut known: Option<catalog::SkuForCheckout>,
+    tier: Option<Option<String>>,
 ) -> AppResult<Vec<CartItem>> {
-    super::orders::store::announce_buyer_tier(c, merchant_id, account_id)?;
-    store::announce_cart_lines(c, account_id, merchant_id)?;
-    let tier = buyer_tier(c, merchant_id, account_id)?;
+    let tier = match tier {
+        Some(tier) => tier,
+        None => {
+            super::orders::store::announce_buyer_tier(c, merchant_id, account_id)?;
+            store::announce_cart_lines(c, account_id, merchant_id)?;
+            buyer_tier(c, merchant_id, account_id)?
+        }
+    };
     let rows = store::cart_lines(c, account_id, merchant_id)?;
     let mut out = Vec::with_capacity(rows.len());
     for (sku_id, quantity) in rows {
@@ -115,14 +121,18 @@ impl App {
         let (w, mid, sid) = (who.clone(), merchant_id.to_owned(), sku_id.to_owned());
         self.db
             .write(move |c| {
-                // The merchant, the SKU and the cart's size in one round trip on
-                // PostgreSQL (`Conn::prefetch`).
-                announce_merchant_status(c, &mid)?;
+                // The merchant with the member's tier, the SKU and the cart's size in one
+                // round trip on PostgreSQL (`Conn::prefetch`).
+                store::announce_merchant_status_and_tier(c, &mid, &w.account_id)?;
                 if qty.is_some() {
                     catalog::announce_sku_for_checkout(c, &mid, &sid)?;
                     store::announce_cart_size_and_has(c, &w.account_id, &sid)?;
                 }
-                merchant_status(c, &mid)?.ensure_trading()?;
+                let (word, tier) = store::merchant_status_and_tier(c, &mid, &w.account_id)?
+                    .ok_or(AppError::NotFound("merchant"))?;
+                kith_domain::MerchantStatus::from_db(&word)
+                    .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))?
+                    .ensure_trading()?;
                 match qty {
                     None => {
                         store::delete_cart_item(c, &w.account_id, &sid, &mid)?;
@@ -144,10 +154,10 @@ impl App {
                             i64::from(q.get()),
                             now,
                         )?;
-                        return cart_knowing(c, &w.account_id, &mid, Some(sku));
+                        return cart_knowing(c, &w.account_id, &mid, Some(sku), Some(tier));
                     }
                 }
-                cart(c, &w.account_id, &mid)
+                cart_knowing(c, &w.account_id, &mid, None, Some(tier))
             })
             .await
     }

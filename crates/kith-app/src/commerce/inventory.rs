@@ -170,11 +170,6 @@ fn emit_location_created(
 // Internal, for checkout and the use cases below. Each runs inside the caller's
 // transaction.
 
-/// Announces the read [`warehouse_location`] starts with ([`Conn::prefetch`]).
-pub(crate) fn announce_warehouse_location(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
-    store::announce_warehouse_id(c, merchant_id, DEFAULT_WAREHOUSE)
-}
-
 /// The id of the merchant's default warehouse (`主仓库`), created on first use.
 pub fn warehouse_location(c: &mut dyn Conn, merchant_id: &str, now: i64) -> AppResult<String> {
     if let Some(id) = store::warehouse_id(c, merchant_id, DEFAULT_WAREHOUSE)? {

@@ -41,11 +41,6 @@ pub enum StaffNeed {
     Owner,
 }
 
-/// Announces the read [`merchant_status`] makes ([`Conn::prefetch`]).
-pub(crate) fn announce_merchant_status(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
-    store::announce_merchant_status_word(c, merchant_id)
-}
-
 /// The merchant's status, or 404 if there is no such merchant.
 pub fn merchant_status(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantStatus> {
     let word =

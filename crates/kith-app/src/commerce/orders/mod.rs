@@ -723,20 +723,24 @@ impl App {
                 // The first reads, independent of each other, announced: one round trip
                 // on PostgreSQL (`Conn::prefetch`; the SKUs, the buyer's lock with the
                 // holdings and the activities, and the view below likewise).
-                store::announce_merchant_status_and_terms(c, &mid)?;
+                store::announce_checkout_start(
+                    c,
+                    &mid,
+                    &who.account_id,
+                    inventory::DEFAULT_WAREHOUSE,
+                )?;
                 if items.is_none() {
                     cart_store::announce_cart_lines(c, &who.account_id, &mid)?;
                 }
-                if pickup_store.is_none() {
-                    inventory::announce_warehouse_location(c, &mid)?;
-                }
-                store::announce_buyer_tier(c, &mid, &who.account_id)?;
-                // The merchant's status and terms in one read.
-                let (word, terms) = store::merchant_status_and_terms(c, &mid)?
-                    .ok_or(AppError::NotFound("merchant"))?;
-                kith_domain::MerchantStatus::from_db(&word)
+                // The merchant's status and terms, its warehouse and the buyer's tier in
+                // one read.
+                let start =
+                    store::checkout_start(c, &mid, &who.account_id, inventory::DEFAULT_WAREHOUSE)?
+                        .ok_or(AppError::NotFound("merchant"))?;
+                kith_domain::MerchantStatus::from_db(&start.status)
                     .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))?
                     .ensure_trading()?;
+                let terms = start.terms;
                 let from_cart = items.is_none();
                 let items = match &items {
                     Some(i) => i.clone(),
@@ -750,10 +754,12 @@ impl App {
                             .collect::<AppResult<Vec<_>>>()?
                     }
                 };
-                // The tier before the location, which may read a pickup store unannounced
-                // (or create a location: neither touches tiers).
-                let tier = buyer_tier(c, &mid, &who.account_id)?;
-                let location = fulfilling_location(c, now, &mid, pickup_store.as_deref())?;
+                let tier = start.tier;
+                let location = match (&pickup_store, start.warehouse) {
+                    (None, Some(warehouse)) => warehouse,
+                    // A pickup store's location, or a warehouse made on first use.
+                    _ => fulfilling_location(c, now, &mid, pickup_store.as_deref())?,
+                };
                 for (sku_id, _) in &items {
                     catalog::announce_sku_for_checkout(c, &mid, sku_id)?;
                 }

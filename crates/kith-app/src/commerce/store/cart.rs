@@ -59,6 +59,37 @@ pub(in crate::commerce) fn cart_size_and_has(
     Ok((r.int(0)?, r.int(1)? > 0))
 }
 
+/// The merchant's status word and the member's tier there (None: none), in one read;
+/// None when there is no such merchant. A cart's change asks both: whether the shop trades,
+/// and the prices of the cart it answers with.
+pub(in crate::commerce) fn merchant_status_and_tier(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    account_id: &str,
+) -> AppResult<Option<(String, Option<String>)>> {
+    c.query_opt(MERCHANT_STATUS_AND_TIER, args![merchant_id, account_id])?
+        .map(|r| Ok((r.text(0)?, r.opt_text(1)?)))
+        .transpose()
+}
+
+const MERCHANT_STATUS_AND_TIER: &str = "SELECT m.status,
+       (SELECT t.code FROM member_tiers mt JOIN tiers t ON t.id = mt.tier_id WHERE mt.merchant_id = m.id AND mt.account_id = $2)
+     FROM merchants m WHERE m.id = $1";
+
+/// Announces [`merchant_status_and_tier`] ([`Conn::prefetch`]).
+pub(in crate::commerce) fn announce_merchant_status_and_tier(
+    c: &mut dyn Conn,
+    merchant_id: &str,
+    account_id: &str,
+) -> AppResult<()> {
+    Ok(kith_store::prefetch!(
+        c,
+        MERCHANT_STATUS_AND_TIER,
+        merchant_id,
+        account_id
+    )?)
+}
+
 const CART_SIZE_AND_HAS: &str =
     "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN sku_id = $2 THEN 1 ELSE 0 END), 0) AS bigint)
      FROM cart_items WHERE account_id = $1";

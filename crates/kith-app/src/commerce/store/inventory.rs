@@ -154,15 +154,6 @@ pub(in crate::commerce) fn warehouse_id(
 const WAREHOUSE_ID: &str =
     "SELECT id FROM locations WHERE merchant_id = $1 AND kind = 'warehouse' AND name = $2";
 
-/// Announces [`warehouse_id`] ([`Conn::prefetch`]).
-pub(in crate::commerce) fn announce_warehouse_id(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    name: &str,
-) -> AppResult<()> {
-    Ok(kith_store::prefetch!(c, WAREHOUSE_ID, merchant_id, name)?)
-}
-
 /// Whether the merchant has a warehouse with this name.
 pub(in crate::commerce) fn has_warehouse(
     c: &mut dyn Conn,

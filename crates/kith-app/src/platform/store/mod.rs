@@ -68,16 +68,12 @@ pub(super) fn merchant_status_word(
     c: &mut dyn Conn,
     merchant_id: &str,
 ) -> AppResult<Option<String>> {
-    Ok(c.query_opt(MERCHANT_STATUS_WORD, args![merchant_id])?
-        .map(|r| r.text(0))
-        .transpose()?)
-}
-
-const MERCHANT_STATUS_WORD: &str = "SELECT status FROM merchants WHERE id = $1";
-
-/// Announces [`merchant_status_word`] ([`Conn::prefetch`]).
-pub(super) fn announce_merchant_status_word(c: &mut dyn Conn, merchant_id: &str) -> AppResult<()> {
-    Ok(kith_store::prefetch!(c, MERCHANT_STATUS_WORD, merchant_id)?)
+    Ok(c.query_opt(
+        "SELECT status FROM merchants WHERE id = $1",
+        args![merchant_id],
+    )?
+    .map(|r| r.text(0))
+    .transpose()?)
 }
 
 /// The account's stored staff role word at the merchant, if any.

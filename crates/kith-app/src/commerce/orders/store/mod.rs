@@ -33,29 +33,54 @@ pub(crate) fn merchant_terms(c: &mut dyn Conn, merchant_id: &str) -> AppResult<M
     terms_of(&r)
 }
 
-/// The merchant's status word and its terms in one read (checkout asks both); None when
-/// there is no such merchant.
-pub(crate) fn merchant_status_and_terms(
+/// What checkout reads first, in one statement: the merchant's status word and terms, the
+/// id of its warehouse named `warehouse` (None until first used) and the buyer's tier at
+/// the merchant (None: none). None when there is no such merchant.
+pub(crate) struct CheckoutStart {
+    pub status: String,
+    pub terms: MerchantTerms,
+    pub warehouse: Option<String>,
+    pub tier: Option<String>,
+}
+
+pub(crate) fn checkout_start(
     c: &mut dyn Conn,
     merchant_id: &str,
-) -> AppResult<Option<(String, MerchantTerms)>> {
-    c.query_opt(MERCHANT_STATUS_AND_TERMS, args![merchant_id])?
-        .map(|r| Ok((r.text(5)?, terms_of(&r)?)))
+    buyer: &str,
+    warehouse: &str,
+) -> AppResult<Option<CheckoutStart>> {
+    c.query_opt(CHECKOUT_START, args![merchant_id, buyer, warehouse])?
+        .map(|r| {
+            Ok(CheckoutStart {
+                status: r.text(5)?,
+                terms: terms_of(&r)?,
+                warehouse: r.opt_text(6)?,
+                tier: r.opt_text(7)?,
+            })
+        })
         .transpose()
 }
 
-const MERCHANT_STATUS_AND_TERMS: &str = "SELECT shipping_fee_fen, free_shipping_over_fen, unpaid_timeout_secs, auto_confirm_days, after_sale_days, status
-     FROM merchants WHERE id = $1";
+/// The warehouse's look-up is `inventory`'s (`locations (merchant_id, kind, name)`), the
+/// tier's [`buyer_tier`]'s, each as a subquery of the merchant's row.
+const CHECKOUT_START: &str = "SELECT m.shipping_fee_fen, m.free_shipping_over_fen, m.unpaid_timeout_secs, m.auto_confirm_days, m.after_sale_days, m.status,
+       (SELECT l.id FROM locations l WHERE l.merchant_id = m.id AND l.kind = 'warehouse' AND l.name = $3),
+       (SELECT t.code FROM member_tiers mt JOIN tiers t ON t.id = mt.tier_id WHERE mt.merchant_id = m.id AND mt.account_id = $2)
+     FROM merchants m WHERE m.id = $1";
 
-/// Announces [`merchant_status_and_terms`] ([`Conn::prefetch`]).
-pub(crate) fn announce_merchant_status_and_terms(
+/// Announces [`checkout_start`] ([`Conn::prefetch`]).
+pub(crate) fn announce_checkout_start(
     c: &mut dyn Conn,
     merchant_id: &str,
+    buyer: &str,
+    warehouse: &str,
 ) -> AppResult<()> {
     Ok(kith_store::prefetch!(
         c,
-        MERCHANT_STATUS_AND_TERMS,
-        merchant_id
+        CHECKOUT_START,
+        merchant_id,
+        buyer,
+        warehouse
     )?)
 }
 
