@@ -98,9 +98,14 @@ pub(super) fn existing_accounts(
     accounts: &[&str],
 ) -> AppResult<std::collections::HashSet<String>> {
     let mut found = std::collections::HashSet::with_capacity(accounts.len());
-    for chunk in accounts.chunks(ROWS_PER_STATEMENT) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-        let params: Vec<Value> = chunk.iter().map(|a| Value::from(*a)).collect();
+    for chunk in accounts.chunks(MOST_ROWS) {
+        // The list padded with its last id to a power of two: a handful of texts, each
+        // prepared once.
+        let width = chunk.len().next_power_of_two();
+        let marks: Vec<String> = (1..=width).map(|n| format!("${n}")).collect();
+        let params: Vec<Value> = (0..width)
+            .map(|i| Value::from(chunk[i.min(chunk.len() - 1)]))
+            .collect();
         for r in &c.query(
             &format!("SELECT id FROM accounts WHERE id IN ({})", marks.join(", ")),
             &params,
@@ -129,7 +134,7 @@ pub(super) fn insert_notifications(
     rows: &[NewNotification<'_>],
 ) -> AppResult<Vec<String>> {
     let mut written = Vec::with_capacity(rows.len());
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+    for chunk in power_of_two_chunks(rows) {
         let mut values = Vec::with_capacity(chunk.len());
         let mut params: Vec<Value> = Vec::with_capacity(7 * chunk.len());
         for (i, n) in chunk.iter().enumerate() {
@@ -167,9 +172,26 @@ pub(super) fn insert_notifications(
     Ok(written)
 }
 
-/// Rows (or ids) per statement of the batched writes and reads above: 7 000 values at
-/// most, well inside both engines' limits on a statement's parameters.
-const ROWS_PER_STATEMENT: usize = 1000;
+/// Most rows (or ids) in one statement of the batched writes and reads above. Their
+/// texts differ by row count, and every text is a statement SQLite's writer prepares and
+/// keeps: a count per round would prepare a new one almost every round (and fill its map
+/// of kept statements). Counts are powers of two up to this, six texts in all.
+const MOST_ROWS: usize = 32;
+
+/// `rows` in chunks whose sizes are powers of two, each as large as it can be, up to
+/// [`MOST_ROWS`]: 35 rows go as 32, 2 and 1.
+fn power_of_two_chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let take = 1 << rest.len().min(MOST_ROWS).ilog2();
+        let (chunk, tail) = rest.split_at(take);
+        rest = tail;
+        Some(chunk)
+    })
+}
 
 /// Queues one pending delivery; false when the notification already has one on `ch`.
 pub(super) fn insert_delivery(
@@ -421,4 +443,29 @@ pub(super) fn member_deliveries(
         })
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MOST_ROWS, power_of_two_chunks};
+
+    #[test]
+    fn chunks_are_powers_of_two_in_order_covering_every_row() {
+        for n in 0..200usize {
+            let rows: Vec<usize> = (0..n).collect();
+            let chunks: Vec<&[usize]> = power_of_two_chunks(&rows).collect();
+            let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+            assert!(
+                sizes.iter().all(|s| s.is_power_of_two() && *s <= MOST_ROWS),
+                "{n}: {sizes:?}"
+            );
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{n}: {sizes:?}");
+            assert_eq!(chunks.concat(), rows, "{n}: every row once, in order");
+            // Below the largest chunk, each size at most once: n's binary digits.
+            assert_eq!(
+                sizes.iter().filter(|s| **s < MOST_ROWS).count(),
+                (n % MOST_ROWS).count_ones() as usize
+            );
+        }
+    }
 }

@@ -327,15 +327,22 @@ pub(super) fn insert_delivery(
     Ok(inserted == 1)
 }
 
-/// Marks the listed outbox events dispatched (one statement).
+/// Marks the listed outbox events dispatched (one statement). The list is padded with its
+/// last id to a power of two: a round's count would otherwise be a new text almost every
+/// round, each one a statement SQLite's writer prepares and keeps.
 pub(super) fn mark_dispatched(c: &mut dyn Conn, now: i64, ids: &[i64]) -> Result<(), StoreError> {
+    let Some(&last) = ids.last() else {
+        return Ok(());
+    };
+    let width = ids.len().next_power_of_two();
     let sql = format!(
         "UPDATE outbox SET dispatched_at = $1 WHERE id IN ({})",
-        placeholders(2, ids.len())
+        placeholders(2, width)
     );
-    let mut params = Vec::with_capacity(ids.len() + 1);
+    let mut params = Vec::with_capacity(width + 1);
     params.push(Value::from(now));
     params.extend(ids.iter().map(|&id| Value::from(id)));
+    params.resize(width + 1, Value::from(last));
     c.execute(&sql, &params)?;
     Ok(())
 }
