@@ -557,7 +557,7 @@ pub(crate) fn announce_sku_for_checkout(
 ) -> AppResult<()> {
     match (parse_id(sku_id), parse_id(merchant_id)) {
         (Some(sku_id), Some(merchant_id)) => {
-            store::announce_sku_with_prices(c, &merchant_id, &sku_id)
+            store::announce_sku_with_product(c, &merchant_id, &sku_id)
         }
         _ => Ok(()),
     }
@@ -580,7 +580,6 @@ pub fn sku_for_checkout(
         )));
     }
     let attrs = store::attrs_from_json(&r.attrs)?;
-    let tier_prices = store::sku_tier_prices(c, &sku_id)?;
     Ok(SkuForCheckout {
         sku_id: r.sku_id,
         product_id: r.product_id,
@@ -588,7 +587,7 @@ pub fn sku_for_checkout(
         code: r.code,
         attrs_json: to_json(&attrs)?,
         list_price_fen: r.list_price_fen,
-        tier_prices,
+        tier_prices: r.tier_prices,
         image: first_image(&r.images)?.map(|i| thumbnail(&i)),
     })
 }

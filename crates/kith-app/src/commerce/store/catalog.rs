@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use kith_domain::Fen;
-use kith_store::{Conn, Row, StoreError, Value, args};
+use kith_store::{Conn, Engine, Row, StoreError, Value, args};
 
 use super::placeholders;
 use crate::commerce::catalog::{Category, Product, ProductStatus, Sku, TierPrice};
@@ -268,6 +268,8 @@ pub(in crate::commerce) struct CheckoutSkuRow {
     pub(in crate::commerce) status: String,
     /// The product's images as stored (a JSON list).
     pub(in crate::commerce) images: String,
+    /// (tier code, price) for every tier the SKU has a price for, lowest rank first.
+    pub(in crate::commerce) tier_prices: Vec<(String, i64)>,
 }
 
 kith_store::columns!(SkuProductCols {
@@ -281,36 +283,62 @@ kith_store::columns!(SkuProductCols {
     "p.images" => images,
 });
 
-fn sku_with_product_sql() -> &'static str {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
+/// The SKU with its product. On PostgreSQL its tier prices come beside it as a JSON list of
+/// `[code, price]`, lowest rank first (`json_agg … ORDER BY`): one statement, not two,
+/// where each statement costs a round of the server's executor. On SQLite they are read
+/// apart ([`sku_tier_prices`]): the aggregate over an ordered subquery sorted in a
+/// temporary B-tree per SKU, which cost more instructions than the second statement
+/// (callgrind: +11 % a SKU read).
+fn sku_with_product_sql(engine: Engine) -> &'static str {
+    fn sql(tier_prices: &str) -> String {
         format!(
-            "SELECT {} FROM skus s JOIN products p ON p.id = s.product_id
+            "SELECT {}, {tier_prices} FROM skus s JOIN products p ON p.id = s.product_id
                  WHERE s.id = $1 AND s.merchant_id = $2",
             SkuProductCols::LIST
         )
+    }
+    static SQLITE: LazyLock<String> = LazyLock::new(|| sql("NULL"));
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| {
+        sql(
+            "(SELECT json_agg(json_build_array(t.code, tp.price_fen) ORDER BY t.rank, t.code)
+               FROM sku_tier_prices tp JOIN tiers t ON t.id = tp.tier_id WHERE tp.sku_id = s.id)",
+        )
     });
-    &SQL
+    match engine {
+        Engine::Sqlite => &SQLITE,
+        Engine::Postgres => &POSTGRES,
+    }
 }
 
-/// Announces [`sku_with_product`] and [`sku_tier_prices`] of one SKU ([`Conn::prefetch`]).
-pub(in crate::commerce) fn announce_sku_with_prices(
+/// Announces [`sku_with_product`] ([`Conn::prefetch`]).
+pub(in crate::commerce) fn announce_sku_with_product(
     c: &mut dyn Conn,
     merchant_id: &str,
     sku_id: &str,
 ) -> AppResult<()> {
-    kith_store::prefetch!(c, sku_with_product_sql(), sku_id, merchant_id)?;
-    Ok(kith_store::prefetch!(c, SKU_TIER_PRICES, sku_id)?)
+    let sql = sku_with_product_sql(c.engine());
+    Ok(kith_store::prefetch!(c, sql, sku_id, merchant_id)?)
 }
 
-/// The SKU `sku_id` of `merchant_id` with its product, whatever the product's status.
+/// The SKU `sku_id` of `merchant_id` with its product, whatever the product's status, and
+/// its tier prices.
 pub(in crate::commerce) fn sku_with_product(
     c: &mut dyn Conn,
     merchant_id: &str,
     sku_id: &str,
 ) -> AppResult<Option<CheckoutSkuRow>> {
     use SkuProductCols as Cols;
-    let Some(r) = c.query_opt(sku_with_product_sql(), args![sku_id, merchant_id])? else {
+    let sql = sku_with_product_sql(c.engine());
+    let Some(r) = c.query_opt(sql, args![sku_id, merchant_id])? else {
         return Ok(None);
+    };
+    let tier_prices = match c.engine() {
+        Engine::Postgres => match r.opt_text(Cols::LEN)? {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| AppError::Internal(format!("a SKU's tier prices as read: {e}")))?,
+            None => Vec::new(),
+        },
+        Engine::Sqlite => sku_tier_prices(c, sku_id)?,
     };
     Ok(Some(CheckoutSkuRow {
         sku_id: r.text(Cols::sku_id)?,
@@ -321,23 +349,21 @@ pub(in crate::commerce) fn sku_with_product(
         list_price_fen: r.int(Cols::list_price_fen)?,
         status: r.text(Cols::status)?,
         images: r.text(Cols::images)?,
+        tier_prices,
     }))
 }
 
 /// (tier code, price) for every tier the SKU has a price for, lowest rank first.
-pub(in crate::commerce) fn sku_tier_prices(
-    c: &mut dyn Conn,
-    sku_id: &str,
-) -> AppResult<Vec<(String, i64)>> {
-    c.query(SKU_TIER_PRICES, args![sku_id])?
-        .iter()
-        .map(|r| Ok((r.text(0)?, r.int(1)?)))
-        .collect()
+fn sku_tier_prices(c: &mut dyn Conn, sku_id: &str) -> AppResult<Vec<(String, i64)>> {
+    c.query(
+        "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
+         WHERE p.sku_id = $1 ORDER BY t.rank, t.code",
+        args![sku_id],
+    )?
+    .iter()
+    .map(|r| Ok((r.text(0)?, r.int(1)?)))
+    .collect()
 }
-
-const SKU_TIER_PRICES: &str =
-    "SELECT t.code, p.price_fen FROM sku_tier_prices p JOIN tiers t ON t.id = p.tier_id
-     WHERE p.sku_id = $1 ORDER BY t.rank, t.code";
 
 #[allow(clippy::too_many_arguments)]
 pub(in crate::commerce) fn insert_product(
