@@ -5,8 +5,8 @@
 //! under a unique idempotency key, so posting the same entry twice has no second effect.
 //!
 //! Each account's `balance_fen` is kept beside its postings in the same transaction, so
-//! spending from a wallet is one conditional UPDATE (`… WHERE balance_fen >= amount`), never
-//! a read-then-write. [`audit`] proves the two agree.
+//! spending from a wallet is a conditional write (`… WHERE balance_fen + amount >= 0`, see
+//! `store::move_balances`), never a read-then-write. [`audit`] proves the two agree.
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, JournalEntry};
@@ -50,12 +50,14 @@ pub fn post(
         return Ok(Posted::Duplicate);
     }
     // An entry names each account once (`JournalEntry` refuses a second posting to one).
-    let net: std::collections::BTreeMap<&str, i64> = entry
+    // Its accounts are locked in posting order, as callers that lock one of them first
+    // (the points jobs' `lock_available`) expect.
+    let moves: Vec<(&str, i64)> = entry
         .postings()
         .iter()
         .map(|p| (p.account.as_str(), p.amount_fen))
         .collect();
-    move_balances(c, now, &net, no_overdraft)?;
+    move_balances(c, now, &moves, no_overdraft)?;
     store::insert_postings(c, &id, entry.postings())?;
     Ok(Posted::New(id))
 }
@@ -99,30 +101,32 @@ pub fn post_all(
         }
         out.push(Posted::New(id.clone()));
     }
-    move_balances(c, now, &net, no_overdraft)?;
+    let moves: Vec<(&str, i64)> = net.into_iter().collect();
+    move_balances(c, now, &moves, no_overdraft)?;
     if !postings.is_empty() {
         store::insert_postings_of(c, &postings)?;
     }
     Ok(out)
 }
 
-/// Moves every account's kept balance by its net, in account order, in one statement
-/// (`store::move_balances`). A debit of an account in `no_overdraft` must find the balance
-/// to cover it: 409 on that account's field when it cannot (missing or short, either way;
-/// the first such account in account order names it). Any other move only adds, opening
-/// the account when it is new.
+/// Moves each account's kept balance by its amount (`moves`: each account once, in the
+/// order its row is locked in on PostgreSQL), through `store::move_balances`: one statement
+/// on PostgreSQL, on SQLite one plus one per guarded debit. A debit of an account in
+/// `no_overdraft` must find the balance to cover it: 409 on that account's field when it
+/// cannot (missing or short, either way; the first such account in `moves` names it). Any
+/// other move only adds, opening the account when it is new.
 fn move_balances(
     c: &mut dyn Conn,
     now: i64,
-    net: &std::collections::BTreeMap<&str, i64>,
+    moves: &[(&str, i64)],
     no_overdraft: &[(&AccountId, &str)],
 ) -> AppResult<()> {
-    if net.is_empty() {
+    if moves.is_empty() {
         return Ok(());
     }
-    let guarded: Vec<(&str, &str)> = net
+    let guarded: Vec<(&str, &str)> = moves
         .iter()
-        .filter(|(_, amount)| **amount < 0)
+        .filter(|(_, amount)| *amount < 0)
         .filter_map(|(account, _)| {
             no_overdraft
                 .iter()
@@ -130,9 +134,8 @@ fn move_balances(
                 .map(|(_, field)| (*account, *field))
         })
         .collect();
-    let moves: Vec<(&str, i64)> = net.iter().map(|(a, n)| (*a, *n)).collect();
     let ids: Vec<&str> = guarded.iter().map(|(a, _)| *a).collect();
-    let refused = store::move_balances(c, &moves, &ids, now)?;
+    let refused = store::move_balances(c, moves, &ids, now)?;
     match guarded.iter().find(|(a, _)| refused.iter().any(|r| r == a)) {
         Some((_, field)) => Err(AppError::conflict(*field, "insufficient balance")),
         None => Ok(()),

@@ -625,7 +625,8 @@ pub async fn make_notifications(app: &App) -> AppResult<usize> {
 }
 
 /// Writes the round's notifications (each `(outbox id, event time, what it makes)`) — one
-/// statement for whether their members exist and one for the rows, not one each — and,
+/// statement for whether their members exist and multi-row inserts for the rows (32, 16,
+/// …, 1 rows each: `store::insert_notifications`), not one statement each — and,
 /// for each that is new (an event already made for the member, of its kind, is not
 /// written again), the outside deliveries the member's preferences ask for.
 fn insert_all(

@@ -138,16 +138,8 @@ pub(super) fn insert_notifications(
         let mut values = Vec::with_capacity(chunk.len());
         let mut params: Vec<Value> = Vec::with_capacity(7 * chunk.len());
         for (i, n) in chunk.iter().enumerate() {
-            let b = 1 + 7 * i;
-            values.push(format!(
-                "(${b}, ${}, ${}, ${}, ${}, ${}, ${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6
-            ));
+            let marks: Vec<String> = (1 + 7 * i..=7 + 7 * i).map(|n| format!("${n}")).collect();
+            values.push(format!("({})", marks.join(", ")));
             params.extend([
                 Value::from(n.id),
                 Value::from(n.account_id),

@@ -1,5 +1,6 @@
 //! The ledger's rows: `journal_entries`, `postings` and each account's kept balance in
-//! `ledger_accounts`. The balance checks live in `ledger::post`; these are its statements.
+//! `ledger_accounts`. The rules (which accounts are guarded, what a refusal names) live in
+//! `ledger`; these are its statements, the guarded debit's condition among them.
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, Posting};
