@@ -106,8 +106,9 @@ pub(in crate::money) fn insert_postings_of(
 /// guarded accounts it moved — or, with nothing guarded, an upsert nobody waits for, sent
 /// with the next statement ([`Conn::execute_deferred`]). On SQLite (one writer: no row
 /// locks, no order to keep) the unguarded moves are one upsert and each guarded debit a
-/// conditional UPDATE: its `RETURNING` buffers rows in a temporary B-tree, which cost more
-/// instructions than the statements it saved (callgrind: ~+50 k a payment).
+/// conditional UPDATE, because there the one-statement form's `RETURNING` buffers its rows
+/// in a temporary B-tree, which cost more instructions than the statements it saved
+/// (callgrind: ~+50 k a payment).
 pub(in crate::money) fn move_balances(
     c: &mut dyn Conn,
     moves: &[(&str, i64)],
