@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::orders::buyer_tier;
 use super::store::cart as store;
+use crate::platform::auth::merchant_status_of;
 use crate::platform::ids::{MerchantId, SkuId};
 use crate::{App, AppError, AppResult, Principal, commerce::catalog};
 
@@ -37,27 +38,21 @@ pub(crate) fn cart(
     account_id: &str,
     merchant_id: &str,
 ) -> AppResult<Vec<CartItem>> {
-    cart_knowing(c, account_id, merchant_id, None, None)
+    super::orders::store::announce_buyer_tier(c, merchant_id, account_id)?;
+    store::announce_cart_lines(c, account_id, merchant_id)?;
+    let tier = buyer_tier(c, merchant_id, account_id)?;
+    cart_priced(c, account_id, merchant_id, None, tier.as_deref())
 }
 
-/// [`cart`], with one SKU the transaction has just read (`known`, on sale): its line is
-/// priced from it instead of reading it again; and with the member's tier when the
-/// transaction has read it (`Some(None)`: no tier).
-fn cart_knowing(
+/// [`cart`], priced for the member's `tier` the transaction has read, with one SKU it has
+/// just read (`known`, on sale): its line is priced from it instead of reading it again.
+fn cart_priced(
     c: &mut dyn Conn,
     account_id: &str,
     merchant_id: &str,
     mut known: Option<catalog::SkuForCheckout>,
-    tier: Option<Option<String>>,
+    tier: Option<&str>,
 ) -> AppResult<Vec<CartItem>> {
-    let tier = match tier {
-        Some(tier) => tier,
-        None => {
-            super::orders::store::announce_buyer_tier(c, merchant_id, account_id)?;
-            store::announce_cart_lines(c, account_id, merchant_id)?;
-            buyer_tier(c, merchant_id, account_id)?
-        }
-    };
     let rows = store::cart_lines(c, account_id, merchant_id)?;
     let mut out = Vec::with_capacity(rows.len());
     for (sku_id, quantity) in rows {
@@ -72,8 +67,7 @@ fn cart_knowing(
                     .iter()
                     .map(|(c, p)| (c.as_str(), Fen::new(*p)))
                     .collect();
-                let unit =
-                    pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier.as_deref());
+                let unit = pricing::unit_price(Fen::new(sku.list_price_fen), &tiers, tier);
                 out.push(CartItem {
                     sku_id,
                     product_id: sku.product_id,
@@ -130,9 +124,7 @@ impl App {
                 }
                 let (word, tier) = store::merchant_status_and_tier(c, &mid, &w.account_id)?
                     .ok_or(AppError::NotFound("merchant"))?;
-                kith_domain::MerchantStatus::from_db(&word)
-                    .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))?
-                    .ensure_trading()?;
+                merchant_status_of(&word)?.ensure_trading()?;
                 match qty {
                     None => {
                         store::delete_cart_item(c, &w.account_id, &sid, &mid)?;
@@ -154,10 +146,10 @@ impl App {
                             i64::from(q.get()),
                             now,
                         )?;
-                        return cart_knowing(c, &w.account_id, &mid, Some(sku), Some(tier));
+                        return cart_priced(c, &w.account_id, &mid, Some(sku), tier.as_deref());
                     }
                 }
-                cart_knowing(c, &w.account_id, &mid, None, Some(tier))
+                cart_priced(c, &w.account_id, &mid, None, tier.as_deref())
             })
             .await
     }

@@ -45,7 +45,12 @@ pub enum StaffNeed {
 pub fn merchant_status(c: &mut dyn Conn, merchant_id: &str) -> AppResult<MerchantStatus> {
     let word =
         store::merchant_status_word(c, merchant_id)?.ok_or(AppError::NotFound("merchant"))?;
-    MerchantStatus::from_db(&word)
+    merchant_status_of(&word)
+}
+
+/// A merchant's status from its stored word (for a read that selects it beside others).
+pub(crate) fn merchant_status_of(word: &str) -> AppResult<MerchantStatus> {
+    MerchantStatus::from_db(word)
         .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))
 }
 

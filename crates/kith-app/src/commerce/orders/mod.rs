@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::browse::MemberQuery;
 use crate::commerce::lifecycle::Lifecycle;
 use crate::commerce::store::cart as cart_store;
-use crate::platform::auth::{StaffNeed, require_staff};
+use crate::platform::auth::{StaffNeed, merchant_status_of, require_staff};
 use crate::platform::ids::{
     AccountId, ActivityId, BatchId, CouponId, MerchantId, OrderId, SkuId, StoreId, new_id,
 };
@@ -737,9 +737,7 @@ impl App {
                 let start =
                     store::checkout_start(c, &mid, &who.account_id, inventory::DEFAULT_WAREHOUSE)?
                         .ok_or(AppError::NotFound("merchant"))?;
-                kith_domain::MerchantStatus::from_db(&start.status)
-                    .ok_or_else(|| AppError::Internal("unknown merchant status in storage".into()))?
-                    .ensure_trading()?;
+                merchant_status_of(&start.status)?.ensure_trading()?;
                 let terms = start.terms;
                 let from_cart = items.is_none();
                 let items = match &items {

@@ -2,6 +2,8 @@
 
 use kith_store::{Conn, args};
 
+use super::member_tier;
+
 use crate::AppResult;
 use crate::commerce::cart::CartShop;
 use crate::platform::ids::{MerchantId, SkuId};
@@ -72,9 +74,11 @@ pub(in crate::commerce) fn merchant_status_and_tier(
         .transpose()
 }
 
-const MERCHANT_STATUS_AND_TIER: &str = "SELECT m.status,
-       (SELECT t.code FROM member_tiers mt JOIN tiers t ON t.id = mt.tier_id WHERE mt.merchant_id = m.id AND mt.account_id = $2)
-     FROM merchants m WHERE m.id = $1";
+const MERCHANT_STATUS_AND_TIER: &str = concat!(
+    "SELECT m.status, ",
+    member_tier!("m.id", "$2"),
+    " FROM merchants m WHERE m.id = $1"
+);
 
 /// Announces [`merchant_status_and_tier`] ([`Conn::prefetch`]).
 pub(in crate::commerce) fn announce_merchant_status_and_tier(

@@ -115,33 +115,46 @@ pub(in crate::money) fn move_balances(
     guarded: &[&str],
     now: i64,
 ) -> AppResult<Vec<String>> {
+    if c.engine() == Engine::Postgres {
+        return upsert_balances(c, moves, guarded, now);
+    }
     let mut refused = Vec::new();
-    let upserted: Vec<(&str, i64)> = match c.engine() {
-        Engine::Postgres => moves.to_vec(),
-        Engine::Sqlite => {
-            for (account, amount) in moves.iter().filter(|(a, _)| guarded.contains(a)) {
-                let moved = c.execute(
-                    "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0",
-                    args![*amount, *account],
-                )? != 0;
-                if !moved {
-                    refused.push((*account).to_owned());
-                }
-            }
-            moves
-                .iter()
-                .filter(|(a, _)| !guarded.contains(a))
-                .copied()
-                .collect()
+    for (account, amount) in moves.iter().filter(|(a, _)| guarded.contains(a)) {
+        let moved = c.execute(
+            "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0",
+            args![*amount, *account],
+        )? != 0;
+        if !moved {
+            refused.push((*account).to_owned());
         }
-    };
-    if upserted.is_empty() || !refused.is_empty() {
+    }
+    if !refused.is_empty() {
         return Ok(refused);
     }
-    let mut params: Vec<Value> = Vec::with_capacity(1 + 2 * upserted.len() + guarded.len());
+    let rest: Vec<(&str, i64)> = moves
+        .iter()
+        .filter(|(a, _)| !guarded.contains(a))
+        .copied()
+        .collect();
+    upsert_balances(c, &rest, &[], now)
+}
+
+/// [`move_balances`] as one upsert, in the order given: with `guarded` accounts, the update
+/// of each is conditional and the statement answers which it moved (`RETURNING`); without,
+/// nobody waits for it ([`Conn::execute_deferred`]). Returns the guarded accounts refused.
+fn upsert_balances(
+    c: &mut dyn Conn,
+    moves: &[(&str, i64)],
+    guarded: &[&str],
+    now: i64,
+) -> AppResult<Vec<String>> {
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut params: Vec<Value> = Vec::with_capacity(1 + 2 * moves.len() + guarded.len());
     params.push(now.into());
     let mut sql = String::from("INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES ");
-    for (i, (account, amount)) in upserted.iter().enumerate() {
+    for (i, (account, amount)) in moves.iter().enumerate() {
         if i > 0 {
             sql.push_str(", ");
         }
@@ -152,17 +165,12 @@ pub(in crate::money) fn move_balances(
     sql.push_str(
         " ON CONFLICT (id) DO UPDATE SET balance_fen = ledger_accounts.balance_fen + excluded.balance_fen",
     );
-    let guarded_here: Vec<&str> = guarded
-        .iter()
-        .filter(|g| upserted.iter().any(|(a, _)| a == *g))
-        .copied()
-        .collect();
-    if guarded_here.is_empty() {
+    if guarded.is_empty() {
         c.execute_deferred(&sql, &params)?;
-        return Ok(refused);
+        return Ok(Vec::new());
     }
     let first = params.len() + 1;
-    let marks: Vec<String> = (first..first + guarded_here.len())
+    let marks: Vec<String> = (first..first + guarded.len())
         .map(|n| format!("${n}"))
         .collect();
     sql.push_str(&format!(
@@ -170,21 +178,18 @@ pub(in crate::money) fn move_balances(
          RETURNING id, balance_fen",
         marks.join(", ")
     ));
-    params.extend(guarded_here.iter().map(|g| Value::from(*g)));
-    let rows = c.query(&sql, &params)?;
-    let mut covered = Vec::with_capacity(guarded_here.len());
-    for r in &rows {
+    params.extend(guarded.iter().map(|g| Value::from(*g)));
+    let mut covered = Vec::with_capacity(guarded.len());
+    for r in &c.query(&sql, &params)? {
         if r.int(1)? >= 0 {
             covered.push(r.text(0)?);
         }
     }
-    refused.extend(
-        guarded_here
-            .iter()
-            .filter(|g| !covered.iter().any(|c| c == *g))
-            .map(|g| (*g).to_owned()),
-    );
-    Ok(refused)
+    Ok(guarded
+        .iter()
+        .filter(|g| !covered.iter().any(|c| c == *g))
+        .map(|g| (*g).to_owned())
+        .collect())
 }
 
 /// The entry's postings in one statement: `($1, $2, $3), ($1, $4, $5), …`.

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use super::*;
+use crate::commerce::store::member_tier;
 
 pub(in crate::commerce) mod fulfilment;
 pub(in crate::commerce) mod payments;
@@ -62,11 +63,13 @@ pub(crate) fn checkout_start(
 }
 
 /// The warehouse's look-up is `inventory`'s (`locations (merchant_id, kind, name)`), the
-/// tier's [`buyer_tier`]'s, each as a subquery of the merchant's row.
-const CHECKOUT_START: &str = "SELECT m.shipping_fee_fen, m.free_shipping_over_fen, m.unpaid_timeout_secs, m.auto_confirm_days, m.after_sale_days, m.status,
-       (SELECT l.id FROM locations l WHERE l.merchant_id = m.id AND l.kind = 'warehouse' AND l.name = $3),
-       (SELECT t.code FROM member_tiers mt JOIN tiers t ON t.id = mt.tier_id WHERE mt.merchant_id = m.id AND mt.account_id = $2)
-     FROM merchants m WHERE m.id = $1";
+/// tier's `member_tier!`'s (as [`buyer_tier`]'s), each as a subquery of the merchant's row.
+const CHECKOUT_START: &str = concat!(
+    "SELECT m.shipping_fee_fen, m.free_shipping_over_fen, m.unpaid_timeout_secs, m.auto_confirm_days, m.after_sale_days, m.status,
+       (SELECT l.id FROM locations l WHERE l.merchant_id = m.id AND l.kind = 'warehouse' AND l.name = $3), ",
+    member_tier!("m.id", "$2"),
+    " FROM merchants m WHERE m.id = $1"
+);
 
 /// Announces [`checkout_start`] ([`Conn::prefetch`]).
 pub(crate) fn announce_checkout_start(
@@ -373,12 +376,11 @@ pub(crate) fn buyer_tier(
     merchant_id: &str,
     buyer: &str,
 ) -> AppResult<Option<String>> {
-    Ok(c.query_opt(BUYER_TIER, args![merchant_id, buyer])?
-        .map(|r| r.text(0))
-        .transpose()?)
+    Ok(c.query_one(BUYER_TIER, args![merchant_id, buyer])?
+        .opt_text(0)?)
 }
 
-const BUYER_TIER: &str = "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id WHERE m.merchant_id = $1 AND m.account_id = $2";
+const BUYER_TIER: &str = concat!("SELECT ", member_tier!("$1", "$2"));
 
 /// Announces [`buyer_tier`] ([`Conn::prefetch`]).
 pub(crate) fn announce_buyer_tier(
