@@ -440,7 +440,7 @@ fn reader_tier(
     who: Option<&Principal>,
 ) -> AppResult<PriceFor> {
     let Some(p) = who else { return Ok(None) };
-    Ok(Some(store::member_tier_code(
+    Ok(Some(super::orders::buyer_tier(
         c,
         merchant_id,
         &p.account_id,

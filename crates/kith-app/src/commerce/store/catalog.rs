@@ -153,21 +153,6 @@ pub(in crate::commerce) fn sold_units(c: &mut dyn Conn, product_id: &str) -> App
     Ok(c.query_one(&sql, args![product_id])?.int(0)?)
 }
 
-/// The code of the tier the account holds at the merchant, if any.
-pub(in crate::commerce) fn member_tier_code(
-    c: &mut dyn Conn,
-    merchant_id: &str,
-    account_id: &str,
-) -> AppResult<Option<String>> {
-    Ok(c.query_opt(
-        "SELECT t.code FROM member_tiers m JOIN tiers t ON t.id = m.tier_id
-             WHERE m.merchant_id = $1 AND m.account_id = $2",
-        args![merchant_id, account_id],
-    )?
-    .map(|r| r.text(0))
-    .transpose()?)
-}
-
 /// The tier prices of these SKUs as (SKU id, price), lowest tier rank first.
 pub(in crate::commerce) fn tier_prices_of(
     c: &mut dyn Conn,
