@@ -69,6 +69,25 @@ impl AccountId {
     pub fn is_points(&self) -> bool {
         self.0.starts_with("points:")
     }
+
+    /// Whether many owners' transactions move the account at once: a merchant's pending
+    /// balance and its direct rail (every payment of the merchant), a gateway's and the
+    /// platform's accounts (every order of the platform), a merchant's issued points (every
+    /// member's points there) and a distributor's pending commission (every order they
+    /// brought). No one spends from a pooled account, so none is ever guarded against going
+    /// negative, and the store may keep its balance in several rows that add up to it.
+    pub fn is_pooled(&self) -> bool {
+        let parts: Vec<&str> = self.0.split(':').collect();
+        matches!(
+            parts.as_slice(),
+            ["merchant", _, "pending"]
+                | ["merchant", _, "direct", _]
+                | ["external", "gateway", _]
+                | ["platform", "revenue"]
+                | ["points", _, "issued"]
+                | ["distributor", _, _, "pending"]
+        )
+    }
 }
 
 impl TryFrom<String> for AccountId {
@@ -579,6 +598,35 @@ mod tests {
         let direct = accounts::merchant_direct("shop-1", "wechat").unwrap();
         assert_eq!(direct.as_str(), "merchant:shop-1:direct:wechat");
         assert_eq!(AccountId::parse(direct.as_str()), Ok(direct));
+    }
+
+    #[test]
+    fn pooled_accounts_are_the_shared_ones_none_spendable() {
+        use accounts::{CommissionState as C, PointsState as P};
+        let pooled = [
+            accounts::merchant_pending("m").unwrap(),
+            accounts::merchant_direct("m", "wechat").unwrap(),
+            accounts::external_gateway("alipay").unwrap(),
+            accounts::platform_revenue(),
+            accounts::points_issued("m").unwrap(),
+            accounts::distributor("d", "m", C::Pending).unwrap(),
+        ];
+        // Every other kind: one owner's, moved by that owner's orders and withdrawals.
+        let own = [
+            accounts::member_wallet("a").unwrap(),
+            accounts::merchant_available("m").unwrap(),
+            accounts::distributor("d", "m", C::Frozen).unwrap(),
+            accounts::distributor("d", "m", C::Available).unwrap(),
+            accounts::distributor("d", "m", C::Withdrawing).unwrap(),
+            accounts::points("a", "m", P::Frozen).unwrap(),
+            accounts::points("a", "m", P::Available).unwrap(),
+        ];
+        for a in &pooled {
+            assert!(a.is_pooled(), "{a}");
+        }
+        for a in &own {
+            assert!(!a.is_pooled(), "{a}");
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ impl Engine {
 /// PostgreSQL a failed statement aborts the transaction, so carrying on after one is
 /// refused at commit rather than silently losing the earlier writes. Where a conflict is
 /// expected, avoid the error instead (`ON CONFLICT … DO NOTHING`, a conditional UPDATE).
+/// How many rows a sharded counter ([`Conn::shard`]) may be kept in.
+pub const SHARDS: i64 = 32;
+
 pub trait Conn {
     fn engine(&self) -> Engine;
 
@@ -67,6 +70,15 @@ pub trait Conn {
     /// ([`crate::prefetch!`]).
     fn pipelines(&self) -> bool {
         false
+    }
+
+    /// Which of [`SHARDS`] rows of a counter many transactions add to (a pooled balance)
+    /// this connection's transactions use: on PostgreSQL a number given to each connection
+    /// as it opens, in turn, so connections of one process open at the same time (up to
+    /// [`SHARDS`] of them) add to different rows and never wait on each other's row lock;
+    /// 0 on SQLite, whose one writer has no row locks to wait on.
+    fn shard(&self) -> i64 {
+        0
     }
 
     /// Runs several statements without parameters (migrations).

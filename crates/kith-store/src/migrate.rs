@@ -62,6 +62,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(33, "0033_pictures"),
     migration!(34, "0034_follows_covering"),
     migration!(35, "0035_checks_without_temp_tables"),
+    migration!(36, "0036_pooled_balance_shards"),
 ];
 
 /// A fingerprint of every migration's text (FNV-1a, 64 bits; not a security measure):

@@ -166,6 +166,18 @@ pub(crate) struct PgClient {
     connection: Connection<Socket, NoTlsStream>,
     rt: tokio::runtime::Runtime,
     stmts: HashMap<String, Statement>,
+    /// This connection's row of a sharded counter ([`Conn::shard`]).
+    shard: i64,
+}
+
+/// The shard the next connection of this process takes: connections take them in turn,
+/// starting from one the process id picks, so that two servers on one database do not
+/// start on the same row.
+fn next_shard() -> i64 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    (i64::from(std::process::id()) + i64::from(n)) % crate::conn::SHARDS
 }
 
 /// Opens a connection for the pool. Its transactions are read-only unless they say
@@ -192,6 +204,7 @@ pub(crate) fn connect(url: &str) -> Result<PgClient, StoreError> {
         connection,
         rt,
         stmts: HashMap::new(),
+        shard: next_shard(),
     })
 }
 
@@ -517,6 +530,10 @@ impl Conn for PgConn<'_> {
 
     fn pipelines(&self) -> bool {
         true
+    }
+
+    fn shard(&self) -> i64 {
+        self.pc.shard
     }
 
     fn prefetch(&mut self, sql: &str, params: &[Value]) -> Result<(), StoreError> {

@@ -1271,7 +1271,7 @@ async fn snapshot(app: &App) -> Snapshot {
         .read(|c| {
             let audit = kith_app::money::ledger::audit(c)?;
             let mut balances = BTreeMap::new();
-            for r in c.query("SELECT id, balance_fen FROM ledger_accounts", args![])? {
+            for r in c.query("SELECT id, balance_fen FROM ledger_balances", args![])? {
                 balances.insert(r.text(0)?, r.int(1)?);
             }
             let mut stock = Vec::new();

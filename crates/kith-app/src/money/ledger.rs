@@ -6,7 +6,11 @@
 //!
 //! Each account's `balance_fen` is kept beside its postings in the same transaction, so
 //! spending from a wallet is a conditional write (`… WHERE balance_fen + amount >= 0`, see
-//! `store::move_balances`), never a read-then-write. [`audit`] proves the two agree.
+//! `store::move_balances`), never a read-then-write. A pooled account
+//! ([`AccountId::is_pooled`]: a merchant's pending balance, the gateways', the platform's)
+//! keeps it on PostgreSQL in one shard row per connection, so concurrent payments to one
+//! merchant do not queue on one row lock; it is never guarded. [`audit`] proves the kept
+//! balances and the postings agree.
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, JournalEntry};
@@ -52,10 +56,10 @@ pub fn post(
     // An entry names each account once (`JournalEntry` refuses a second posting to one).
     // Its accounts are locked in posting order, as callers that lock one of them first
     // (the points jobs' `lock_available`) expect.
-    let moves: Vec<(&str, i64)> = entry
+    let moves: Vec<(&AccountId, i64)> = entry
         .postings()
         .iter()
-        .map(|p| (p.account.as_str(), p.amount_fen))
+        .map(|p| (&p.account, p.amount_fen))
         .collect();
     move_balances(c, now, &moves, no_overdraft)?;
     store::insert_postings(c, &id, entry.postings())?;
@@ -87,7 +91,7 @@ pub fn post_all(
         .map(|((e, refs), id)| (id.as_str(), e.idempotency_key(), e.kind().as_str(), *refs))
         .collect();
     let written = store::insert_journal_entries(c, &rows, now)?;
-    let mut net: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut net: std::collections::BTreeMap<&AccountId, i64> = std::collections::BTreeMap::new();
     let mut postings = Vec::new();
     let mut out = Vec::with_capacity(entries.len());
     for ((entry, _), id) in entries.iter().zip(&ids) {
@@ -96,12 +100,12 @@ pub fn post_all(
             continue;
         }
         for p in entry.postings() {
-            *net.entry(p.account.as_str()).or_default() += p.amount_fen;
+            *net.entry(&p.account).or_default() += p.amount_fen;
             postings.push((id.as_str(), p));
         }
         out.push(Posted::New(id.clone()));
     }
-    let moves: Vec<(&str, i64)> = net.into_iter().collect();
+    let moves: Vec<(&AccountId, i64)> = net.into_iter().collect();
     move_balances(c, now, &moves, no_overdraft)?;
     if !postings.is_empty() {
         store::insert_postings_of(c, &postings)?;
@@ -110,19 +114,27 @@ pub fn post_all(
 }
 
 /// Moves each account's kept balance by its amount (`moves`: each account once, in the
-/// order its row is locked in on PostgreSQL), through `store::move_balances`: one statement
-/// on PostgreSQL, on SQLite one plus one per guarded debit. A debit of an account in
-/// `no_overdraft` must find the balance to cover it: 409 on that account's field when it
-/// cannot (missing or short, either way; the first such account in `moves` names it). Any
-/// other move only adds, opening the account when it is new.
+/// order its row is locked in on PostgreSQL), through `store::move_balances`: on
+/// PostgreSQL one statement for the accounts of one owner and one for the pooled ones
+/// ([`AccountId::is_pooled`], kept in shards there), on SQLite one plus one per guarded
+/// debit. A debit of an account in `no_overdraft` must find the balance to cover it: 409 on
+/// that account's field when it cannot (missing or short, either way; the first such
+/// account in `moves` names it). Any other move only adds, opening the account when it is
+/// new. A pooled account is never guarded: its balance may be split over rows, none of
+/// which alone says whether it covers a debit.
 fn move_balances(
     c: &mut dyn Conn,
     now: i64,
-    moves: &[(&str, i64)],
+    moves: &[(&AccountId, i64)],
     no_overdraft: &[(&AccountId, &str)],
 ) -> AppResult<()> {
     if moves.is_empty() {
         return Ok(());
+    }
+    if let Some((a, _)) = no_overdraft.iter().find(|(a, _)| a.is_pooled()) {
+        return Err(AppError::Internal(format!(
+            "{a} is pooled and cannot be guarded against overdraft"
+        )));
     }
     let guarded: Vec<(&str, &str)> = moves
         .iter()
@@ -130,12 +142,21 @@ fn move_balances(
         .filter_map(|(account, _)| {
             no_overdraft
                 .iter()
-                .find(|(a, _)| a.as_str() == *account)
-                .map(|(_, field)| (*account, *field))
+                .find(|(a, _)| a == account)
+                .map(|(_, field)| (account.as_str(), *field))
         })
         .collect();
+    let (mut own, mut pooled) = (Vec::new(), Vec::new());
+    for (account, amount) in moves {
+        let to = if account.is_pooled() {
+            &mut pooled
+        } else {
+            &mut own
+        };
+        to.push((account.as_str(), *amount));
+    }
     let ids: Vec<&str> = guarded.iter().map(|(a, _)| *a).collect();
-    let refused = store::move_balances(c, moves, &ids, now)?;
+    let refused = store::move_balances(c, &own, &pooled, &ids, now)?;
     match guarded.iter().find(|(a, _)| refused.iter().any(|r| r == a)) {
         Some((_, field)) => Err(AppError::conflict(*field, "insufficient balance")),
         None => Ok(()),

@@ -8,7 +8,7 @@
 //! merchant's settlement with the platform ([`settlement`]: money it took into its own
 //! WeChat Pay / Alipay account against commission the platform paid out, and settling-ups).
 //!
-//! Writes: `ledger_accounts`, `journal_entries`, `postings`, `commission_plans`,
+//! Writes: `ledger_accounts`, `ledger_balance_shards`, `journal_entries`, `postings`, `commission_plans`,
 //! `commission_overrides`, `order_attributions`, `order_commissions`, `share_links`,
 //! `share_link_merchants`, `share_visits`, `share_signups`, `referrer_bindings`,
 //! `withdrawals`, `payout_events`.

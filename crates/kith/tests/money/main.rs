@@ -21,6 +21,7 @@ mod alipay;
 mod alipay_reconcile;
 mod commissions;
 mod insight;
+mod ledger;
 mod reconcile;
 mod sharing;
 mod wechat_transfer;

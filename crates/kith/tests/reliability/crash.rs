@@ -514,7 +514,7 @@ async fn survives_sigkill(mut t: TestApp) {
             let r = c.query_one(
                 "SELECT CAST(COALESCE(SUM(CASE WHEN id LIKE '%:pending' THEN balance_fen ELSE 0 END), 0) AS BIGINT),
                         CAST(COALESCE(SUM(CASE WHEN id LIKE '%:available' THEN balance_fen ELSE 0 END), 0) AS BIGINT)
-                 FROM ledger_accounts WHERE id LIKE 'distributor:%'",
+                 FROM ledger_balances WHERE id LIKE 'distributor:%'",
                 &[],
             )?;
             Ok::<_, kith_store::StoreError>((r.int(0)?, r.int(1)?))

@@ -1,5 +1,6 @@
 //! The ledger's rows: `journal_entries`, `postings` and each account's kept balance in
-//! `ledger_accounts`. The rules (which accounts are guarded, what a refusal names) live in
+//! `ledger_accounts` (a pooled account's on PostgreSQL in `ledger_balance_shards` too; the
+//! view `ledger_balances` adds them up for every reader). The rules (which accounts are guarded, what a refusal names) live in
 //! `ledger`; these are its statements, the guarded debit's condition among them.
 
 use kith_domain::Fen;
@@ -95,31 +96,37 @@ pub(in crate::money) fn insert_postings_of(
     Ok(())
 }
 
-/// Moves each account's kept balance by its amount — `moves` each account once, opening
-/// an account that has none yet. An account in `guarded` is moved only while its balance
-/// stays at or above zero; returns those of `guarded` that could not be (no account yet,
-/// or too little on it), which the caller must refuse (its transaction rolls back, taking
-/// the other moves with it).
+/// Moves each account's kept balance by its amount — `own` and `pooled` each account
+/// once, opening an account that has none yet. An account in `guarded` (one of `own`) is
+/// moved only while its balance stays at or above zero; returns those of `guarded` that
+/// could not be (no account yet, or too little on it), which the caller must refuse (its
+/// transaction rolls back, taking the other moves with it).
 ///
-/// On PostgreSQL all of it is one statement, in the order given (rows are locked in that
+/// On PostgreSQL `own` is one statement, in the order given (rows are locked in that
 /// order): an upsert whose update of a guarded account is conditional, answering which
 /// guarded accounts it moved — or, with nothing guarded, an upsert nobody waits for, sent
-/// with the next statement ([`Conn::execute_deferred`]). On SQLite (one writer: no row
-/// locks, no order to keep) the unguarded moves are one upsert and each guarded debit a
-/// conditional UPDATE, because there the one-statement form's `RETURNING` buffers its rows
-/// in a temporary B-tree, which cost more instructions than the statements it saved
-/// (callgrind: ~+50 k a payment).
+/// with the next statement ([`Conn::execute_deferred`]). `pooled` goes to this connection's
+/// shard of each account ([`add_to_shards`]), after. On SQLite (one writer: no row locks, no
+/// order to keep, no shards) the unguarded moves, pooled or not, are one upsert and each
+/// guarded debit a conditional UPDATE, because there the one-statement form's `RETURNING`
+/// buffers its rows in a temporary B-tree, which cost more instructions than the statements
+/// it saved (callgrind: ~+50 k a payment).
 pub(in crate::money) fn move_balances(
     c: &mut dyn Conn,
-    moves: &[(&str, i64)],
+    own: &[(&str, i64)],
+    pooled: &[(&str, i64)],
     guarded: &[&str],
     now: i64,
 ) -> AppResult<Vec<String>> {
     if c.engine() == Engine::Postgres {
-        return upsert_balances(c, moves, guarded, now);
+        let refused = upsert_balances(c, own, guarded, now)?;
+        if refused.is_empty() {
+            add_to_shards(c, pooled, now)?;
+        }
+        return Ok(refused);
     }
     let mut refused = Vec::new();
-    for (account, amount) in moves.iter().filter(|(a, _)| guarded.contains(a)) {
+    for (account, amount) in own.iter().filter(|(a, _)| guarded.contains(a)) {
         let moved = c.execute(
             "UPDATE ledger_accounts SET balance_fen = balance_fen + $1 WHERE id = $2 AND balance_fen + $1 >= 0",
             args![*amount, *account],
@@ -131,12 +138,50 @@ pub(in crate::money) fn move_balances(
     if !refused.is_empty() {
         return Ok(refused);
     }
-    let rest: Vec<(&str, i64)> = moves
+    let rest: Vec<(&str, i64)> = own
         .iter()
         .filter(|(a, _)| !guarded.contains(a))
+        .chain(pooled)
         .copied()
         .collect();
     upsert_balances(c, &rest, &[], now)
+}
+
+/// Adds each of `moves` (pooled accounts, PostgreSQL only) to this connection's shard row
+/// of the account (`ledger_balance_shards`, [`Conn::shard`]), opening the account's own row
+/// with a zero balance when it has none (the postings' foreign key names it; `DO NOTHING`
+/// takes no lock on an existing row). One statement nobody waits for. Two transactions on
+/// connections of one server add to different rows, so neither waits for the other's
+/// commit; with the one row every payment of a merchant waited on the one before it until
+/// that one committed.
+fn add_to_shards(c: &mut dyn Conn, moves: &[(&str, i64)], now: i64) -> AppResult<()> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let mut params: Vec<Value> = Vec::with_capacity(2 + 2 * moves.len());
+    params.push(now.into());
+    params.push(c.shard().into());
+    let (mut opened, mut added) = (Vec::new(), Vec::new());
+    for (i, (account, amount)) in moves.iter().enumerate() {
+        let (a, n) = (3 + 2 * i, 4 + 2 * i);
+        opened.push(format!("(${a}, 0, $1)"));
+        added.push(format!("(${a}, $2, ${n})"));
+        params.push(Value::from(*account));
+        params.push(Value::from(*amount));
+    }
+    c.execute_deferred(
+        &format!(
+            "WITH opened AS (INSERT INTO ledger_accounts (id, balance_fen, created_at) VALUES {}
+                 ON CONFLICT (id) DO NOTHING)
+             INSERT INTO ledger_balance_shards (account_id, shard, balance_fen) VALUES {}
+             ON CONFLICT (account_id, shard)
+             DO UPDATE SET balance_fen = ledger_balance_shards.balance_fen + excluded.balance_fen",
+            opened.join(", "),
+            added.join(", ")
+        ),
+        &params,
+    )?;
+    Ok(())
 }
 
 /// [`move_balances`] as one upsert, in the order given: with `guarded` accounts, the update
@@ -222,7 +267,7 @@ pub(in crate::money) fn account_balance(
     account: &AccountId,
 ) -> AppResult<Option<i64>> {
     Ok(c.query_opt(
-        "SELECT balance_fen FROM ledger_accounts WHERE id = $1",
+        "SELECT balance_fen FROM ledger_balances WHERE id = $1",
         args![account.as_str()],
     )?
     .map(|r| r.int(0))
@@ -302,7 +347,7 @@ pub(in crate::money) fn unbalanced_entries(c: &mut dyn Conn) -> AppResult<Vec<St
 /// Up to 100 accounts whose kept balance differs from the sum of their postings.
 pub(in crate::money) fn mismatched_accounts(c: &mut dyn Conn) -> AppResult<Vec<String>> {
     Ok(c.query(
-        "SELECT a.id FROM ledger_accounts a LEFT JOIN
+        "SELECT a.id FROM ledger_balances a LEFT JOIN
                (SELECT account_id, CAST(SUM(amount_fen) AS bigint) AS s FROM postings GROUP BY account_id) p
                ON p.account_id = a.id
              WHERE a.balance_fen <> COALESCE(p.s, 0) LIMIT 100",
@@ -316,7 +361,7 @@ pub(in crate::money) fn mismatched_accounts(c: &mut dyn Conn) -> AppResult<Vec<S
 /// The sum of every money balance (every account but `points:…`).
 pub(in crate::money) fn total_money(c: &mut dyn Conn) -> AppResult<i64> {
     Ok(c.query_one(
-        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id NOT LIKE 'points:%'",
+        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_balances WHERE id NOT LIKE 'points:%'",
         args![],
     )?
     .int(0)?)
@@ -325,7 +370,7 @@ pub(in crate::money) fn total_money(c: &mut dyn Conn) -> AppResult<i64> {
 /// The sum of every points balance (`points:…` accounts).
 pub(in crate::money) fn total_points(c: &mut dyn Conn) -> AppResult<i64> {
     Ok(c.query_one(
-        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_accounts WHERE id LIKE 'points:%'",
+        "SELECT CAST(COALESCE(SUM(balance_fen), 0) AS bigint) FROM ledger_balances WHERE id LIKE 'points:%'",
         args![],
     )?
     .int(0)?)
