@@ -129,6 +129,42 @@ macro_rules! __column_positions {
     };
 }
 
+/// Lets one kept prepared statement go to make room for another (both engines' caches):
+/// each time the next in the map's order after the last one let go (the map's order is
+/// the keys' hashes', so this is no particular statement, and not the same slot every
+/// time). Emptying the whole map instead would make every statement of the next units of
+/// work a new preparation at once.
+pub(crate) fn evict_one<K: Clone + Eq + std::hash::Hash, V>(kept: &mut hashbrown::HashMap<K, V>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static TURN: AtomicUsize = AtomicUsize::new(0);
+    if kept.is_empty() {
+        return;
+    }
+    let n = TURN.fetch_add(1, Ordering::Relaxed) % kept.len();
+    if let Some(k) = kept.keys().nth(n).cloned() {
+        kept.remove(&k);
+    }
+}
+
+#[cfg(test)]
+mod evict_tests {
+    /// A full cache lets exactly one statement go at a time, and not the same one every
+    /// time it fills up again.
+    #[test]
+    fn one_at_a_time_and_not_always_the_same() {
+        let mut kept: hashbrown::HashMap<u32, ()> = (0..8).map(|k| (k, ())).collect();
+        let mut gone = std::collections::BTreeSet::new();
+        for _ in 0..8 {
+            super::evict_one(&mut kept);
+            assert_eq!(kept.len(), 7);
+            let missing = (0..8).find(|k| !kept.contains_key(k)).unwrap();
+            gone.insert(missing);
+            kept.insert(missing, ());
+        }
+        assert!(gone.len() > 1, "always the same statement: {gone:?}");
+    }
+}
+
 #[cfg(test)]
 mod columns_tests {
     crate::columns!(Plain {

@@ -5,7 +5,6 @@
 //! integer of Unix milliseconds binds to `timestamptz`, 0/1 to `boolean`. Sums must be cast
 //! to `bigint` in SQL (`SUM` of a `bigint` is `numeric`, which we refuse to guess at).
 
-use std::collections::HashMap;
 use std::error::Error as StdError;
 
 use bytes::{BufMut, BytesMut};
@@ -165,7 +164,7 @@ pub(crate) struct PgClient {
     client: tokio_postgres::Client,
     connection: Connection<Socket, NoTlsStream>,
     rt: tokio::runtime::Runtime,
-    stmts: HashMap<String, Statement>,
+    stmts: hashbrown::HashMap<String, Statement>,
     /// This connection's row of a sharded counter ([`Conn::shard`]).
     shard: i64,
 }
@@ -203,7 +202,7 @@ pub(crate) fn connect(url: &str) -> Result<PgClient, StoreError> {
         client,
         connection,
         rt,
-        stmts: HashMap::new(),
+        stmts: hashbrown::HashMap::new(),
         shard: next_shard(),
     })
 }
@@ -244,8 +243,9 @@ impl PgClient {
     }
 }
 
-/// Most statements one connection keeps prepared; beyond it the cache is cleared (the
-/// set of distinct SQL strings in kith is small and fixed, so this is a safety bound).
+/// Most statements one connection keeps prepared; beyond it a new one takes the place of
+/// one of them (the set of distinct SQL strings in kith is small and fixed, so this is a
+/// safety bound).
 const STMT_CACHE_MAX: usize = 512;
 
 /// Where a unit of work's transaction stands.
@@ -324,7 +324,7 @@ impl<'a> PgConn<'a> {
             .round_trip(|client| client.prepare(sql))?
             .map_err(map_err)?;
         if self.pc.stmts.len() >= STMT_CACHE_MAX {
-            self.pc.stmts.clear();
+            crate::evict_one(&mut self.pc.stmts);
         }
         self.pc.stmts.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)

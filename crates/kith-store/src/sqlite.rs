@@ -74,7 +74,8 @@ impl<'c, 's> SqliteConn<'c, 's> {
 /// in place: rusqlite's cache, which the read connections use, takes a statement out and
 /// puts it back on every use (two hashes, the text copied into a new key each time) and
 /// the placeholders' names would be read again. When it holds [`PREPARED_MAX`] statements
-/// it is emptied (kith's SQL is fixed text: its writes fit many times over).
+/// a new one takes the place of one of them (kith's SQL is fixed text: its writes fit many
+/// times over).
 pub(crate) type Prepared<'c> = hashbrown::HashMap<Box<str>, (rusqlite::Statement<'c>, Vec<usize>)>;
 
 /// Most statements the writer keeps prepared.
@@ -203,7 +204,7 @@ impl SqliteConn<'_, '_> {
         match self.prepared.as_deref_mut() {
             Some(prepared) => {
                 if prepared.len() >= PREPARED_MAX && !prepared.contains_key(sql) {
-                    prepared.clear();
+                    crate::evict_one(prepared);
                 }
                 let (stmt, order) = match prepared.entry_ref(sql) {
                     hashbrown::hash_map::EntryRef::Occupied(found) => found.into_mut(),
