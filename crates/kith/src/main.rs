@@ -106,17 +106,35 @@ fn init_logging(json: bool, quiet: bool) {
     }
 }
 
-/// glibc's malloc raises its mmap threshold each time a large block is freed, up to 32 MiB,
-/// so after the first password hash (argon2: one ~19 MiB block) later ones come from the
-/// heap arenas of whichever pool thread ran them, and stay there when freed: 1,000 sign-ups
-/// left the server at ~2 GiB resident. A fixed threshold keeps large blocks mapped on their
-/// own and returned to the system when freed. And glibc gives each thread that allocates
-/// at once its own arena, up to 8 per core, each keeping what was freed in it; tokio's
-/// blocking pool runs many threads, so the arenas are capped at 2 per core. Set before any
-/// thread starts. `kith bench http` at reference scale: 2.5 GiB → ~108 MiB resident after
-/// 1,000 sign-ups (59 MiB idle); with an 8 MiB threshold 150 MiB, without the arena cap
-/// 122 MiB. The cap costs ~4 % of server CPU per order in the same bench.
+/// Rust's allocations go to mimalloc: with glibc's malloc, allocating and freeing took ~14 %
+/// of the server's CPU per order (`perf` on `kith bench http`), and mimalloc's per-thread
+/// heaps need no arena cap. Alternated with glibc's (`kith bench http --scale small
+/// --clients 16`, 2026-12-08): SQLite 1 096 / 1 056 → 1 276 / 1 228 orders/s, server CPU
+/// 1.24 / 1.31 → 1.05 / 1.10 ms per order.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc's `mi_option_purge_delay` (its v3 `mi_option_e`, `include/mimalloc.h`; the sys
+/// crate names only the options of v2's numbering). Pinned by a test reading its default.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+/// mimalloc gives memory freed back to the system a second after it is freed (its default
+/// purge delay), and only when that thread allocates again: a password hash (argon2: one ~19
+/// MiB block) on each of tokio's blocking threads left the server at ~235 MiB after 1,000
+/// sign-ups against ~120 MiB idle. With no delay the block goes back as it is freed: ~92 MiB
+/// idle, ~111 MiB after 200 sign-ups, as with glibc's malloc, and no slower.
+///
+/// C code (SQLite, its page cache) still allocates from glibc's malloc, which raises its mmap
+/// threshold each time a large block is freed, up to 32 MiB, so later large blocks would
+/// come from the heap arenas of whichever thread ran them and stay there when freed. A fixed
+/// threshold keeps large blocks mapped on their own and returned to the system when freed;
+/// and glibc gives each thread that allocates at once its own arena, up to 8 per core, each
+/// keeping what was freed in it, so the arenas are capped at 2 per core. Set before any
+/// thread starts.
 fn tune_allocator() {
+    // SAFETY: mi_option_set changes a mimalloc option; called once, before other threads
+    // exist.
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -255,5 +273,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             print!("{}", kith::analytics::report(&app, &args.report).await?);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The option number set is mimalloc's purge delay: untouched, it reads that option's
+    /// default (1,000 ms in mimalloc v3), which none of its neighbours has.
+    #[test]
+    fn the_option_set_is_the_purge_delay() {
+        // SAFETY: reads an option; no other thread of this test changes mimalloc's options.
+        let default = unsafe { libmimalloc_sys::mi_option_get(super::MI_OPTION_PURGE_DELAY) };
+        assert_eq!(default, 1000);
     }
 }
