@@ -146,13 +146,13 @@ fn metrics_handle() -> PrometheusHandle {
 pub fn router(app: App, http: HttpConfig) -> Router {
     let (router, doc) = api().split_for_parts();
     let spec = serde_json::to_value(&doc).unwrap_or_default();
-    let state = AppState {
+    let state = AppState::new(state::Shared {
         app,
         http: Arc::new(http.clone()),
         metrics: metrics_handle(),
         openapi_json: Arc::new(serde_json::to_string_pretty(&spec).unwrap_or_default()),
         reference_html: Arc::new(reference::render(&spec)),
-    };
+    });
     let request_id = HeaderName::from_static("x-request-id");
     router
         // Route layers run after routing, for routes that exist: idempotency inside metrics.
