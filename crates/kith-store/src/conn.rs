@@ -17,6 +17,9 @@ impl Engine {
     }
 }
 
+/// How many rows a sharded counter ([`Conn::shard`]) may be kept in.
+pub const SHARDS: i64 = 32;
+
 /// A connection inside a unit of work. Everything a write does through it commits or rolls
 /// back together (one transaction); a read is one transaction on SQLite and statement by
 /// statement on PostgreSQL (see `Db::read`). SQL uses `$1, $2, …` placeholders on both
@@ -26,9 +29,6 @@ impl Engine {
 /// PostgreSQL a failed statement aborts the transaction, so carrying on after one is
 /// refused at commit rather than silently losing the earlier writes. Where a conflict is
 /// expected, avoid the error instead (`ON CONFLICT … DO NOTHING`, a conditional UPDATE).
-/// How many rows a sharded counter ([`Conn::shard`]) may be kept in.
-pub const SHARDS: i64 = 32;
-
 pub trait Conn {
     fn engine(&self) -> Engine;
 

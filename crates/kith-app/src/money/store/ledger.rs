@@ -1,7 +1,8 @@
 //! The ledger's rows: `journal_entries`, `postings` and each account's kept balance in
 //! `ledger_accounts` (a pooled account's on PostgreSQL in `ledger_balance_shards` too; the
-//! view `ledger_balances` adds them up for every reader). The rules (which accounts are guarded, what a refusal names) live in
-//! `ledger`; these are its statements, the guarded debit's condition among them.
+//! view `ledger_balances` adds them up for every reader). The rules (which accounts are
+//! guarded, what a refusal names) live in `ledger`; these are its statements, the guarded
+//! debit's condition among them.
 
 use kith_domain::Fen;
 use kith_domain::ledger::{AccountId, Posting};
